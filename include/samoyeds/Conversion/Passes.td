@@ -1,0 +1,46 @@
+//===- Passes.td - Samoyeds conversion passes --------------*- tablegen -*-===//
+
+#ifndef SAMOYEDS_CONVERSION_PASSES_TD
+#define SAMOYEDS_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Compile samoyeds ops into gpu.func kernels with mma.sp";
+  let description = [{
+    Every `samoyeds.ssmm` (with a `#samoyeds.tile`) becomes a `gpu.func` in the
+    module's `gpu.module @samoyeds_kernels`: asynchronous global->shared copies
+    that gather the activations through the token list, `ldmatrix`, the sparse
+    tensor-core instruction `mma.sp::ordered_metadata` m16n8k32 (through
+    `nvvm.mma.sp.sync`) with f32 accumulation, the routing of per-span partial
+    sums to the rows they stand for, and the fused epilogue. The op itself
+    stays in the host function and records its launch (kernel, grid, block,
+    arguments) in a `samoyeds.launches` attribute, which
+    `samoyeds-emit-bundle` turns into the bundle's manifest.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect", "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+  ];
+}
+
+def SamoyedsEmitBundle : Pass<"samoyeds-emit-bundle", "::mlir::ModuleOp"> {
+  let summary = "Write the compiled kernels and their launch plan to a bundle";
+  let description = [{
+    Reads the `gpu.binary @samoyeds_kernels` (PTX, from
+    `gpu-module-to-binary{format=isa}`) and the `samoyeds.launches` of the
+    host function, and writes `dir/kernels.ptx` and `dir/manifest.json` (see
+    docs/Bundle.md). When `ptxas` is found (PATH or `/usr/local/cuda/bin`) it
+    also assembles `dir/kernels.cubin`.
+  }];
+  let options = [
+    Option<"dir", "dir", "std::string", /*default=*/"\"\"",
+           "Directory to write the bundle into (created if missing)">,
+    Option<"assemble", "assemble", "bool", /*default=*/"true",
+           "Run ptxas when it is available">,
+  ];
+}
+
+#endif // SAMOYEDS_CONVERSION_PASSES_TD

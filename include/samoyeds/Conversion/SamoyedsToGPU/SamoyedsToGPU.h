@@ -1,0 +1,91 @@
+//===- SamoyedsToGPU.h - Samoyeds to GPU kernels ----------------*- C++ -*-===//
+
+#ifndef SAMOYEDS_CONVERSION_SAMOYEDSTOGPU_SAMOYEDSTOGPU_H
+#define SAMOYEDS_CONVERSION_SAMOYEDSTOGPU_SAMOYEDSTOGPU_H
+
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace arith {
+class ArithDialect;
+} // namespace arith
+namespace LLVM {
+class LLVMDialect;
+} // namespace LLVM
+namespace memref {
+class MemRefDialect;
+} // namespace memref
+namespace NVVM {
+class NVVMDialect;
+} // namespace NVVM
+namespace nvgpu {
+class NVGPUDialect;
+} // namespace nvgpu
+namespace scf {
+class SCFDialect;
+} // namespace scf
+namespace vector {
+class VectorDialect;
+} // namespace vector
+
+namespace samoyeds {
+
+#define GEN_PASS_DECL
+#include "samoyeds/Conversion/Passes.h.inc"
+
+/// How one argument of a compiled kernel is bound at launch.
+struct KernelArg {
+  /// Kind of binding: a 1-D buffer, a symbol's value, or an i32 constant.
+  enum Kind { Buffer, Symbol, Constant } kind;
+  /// The host value whose buffer is passed (Buffer); null otherwise.
+  Value value;
+  /// For a weight buffer: which component ("values", "meta", "row_idx").
+  std::string part;
+  /// A buffer with no host value (a workspace): its name.
+  std::string name;
+  /// Symbol name (Symbol).
+  std::string symbol;
+  /// Constant value (Constant) or element size in bytes (Buffer).
+  int64_t number = 0;
+};
+
+/// A compiled kernel and how to launch it.
+struct KernelLaunch {
+  gpu::GPUFuncOp kernel;
+  /// Grid dimensions: a constant (symbol empty) or ceil(symbol / divisor).
+  struct Dim {
+    int64_t constant = 1;
+    std::string symbol;
+    int64_t divisor = 1;
+  };
+  Dim grid[3];
+  int64_t block[3] = {1, 1, 1};
+  int64_t dynamicSmem = 0;
+  SmallVector<KernelArg> args;
+};
+
+/// Builds the mma.sp kernel of `op` into `module`. Fails with a diagnostic on
+/// `op` when the op's parameters are outside what the kernel supports.
+FailureOr<KernelLaunch> buildSSMMKernel(OpBuilder &builder,
+                                        gpu::GPUModuleOp module, SSMMOp op,
+                                        StringRef name);
+
+/// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
+/// the k routed slots of every token in slot order.
+FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
+                                           gpu::GPUModuleOp module, SSMMOp op,
+                                           StringRef workspace, StringRef name);
+
+/// Registers the named pipelines (`samoyeds-to-bundle`, `samoyeds-to-ptx`).
+void registerSamoyedsPipelines();
+
+#define GEN_PASS_REGISTRATION
+#include "samoyeds/Conversion/Passes.h.inc"
+
+} // namespace samoyeds
+} // namespace mlir
+
+#endif // SAMOYEDS_CONVERSION_SAMOYEDSTOGPU_SAMOYEDSTOGPU_H

@@ -1,0 +1,90 @@
+//===- SamoyedsAttrs.td - Samoyeds attributes --------------*- tablegen -*-===//
+
+#ifndef SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSATTRS_TD
+#define SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSATTRS_TD
+
+include "samoyeds/Dialect/Samoyeds/IR/SamoyedsDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+class Samoyeds_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Samoyeds_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def Samoyeds_SparseFormatAttr : Samoyeds_Attr<"SparseFormat", "ss"> {
+  let summary = "The SS weight format: N of every M rows per K-span of V, 2:4 inside";
+  let description = [{
+    Encoding of an expert weight tensor `[experts, rows, cols]`. Rows (output
+    features) are grouped by `m`; for every span of `v` columns, `n` rows of
+    each group are kept (the choice is shared across the span) and every kept
+    row is 2:4 sparse along the columns. `n = m` is plain 2:4 (50% density);
+    `n = 1, m = 2, v = 128` is the Samoyeds default (25% density).
+
+    ```mlir
+    tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>
+    ```
+
+    The packed layout (values, `mma.sp` metadata, row indices) is specified in
+    docs/Format.md.
+  }];
+  let parameters = (ins "int64_t":$n, "int64_t":$m, "int64_t":$v);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The K step of one `mma.sp` instruction (m16n8k32, 16-bit types).
+    static constexpr int64_t kMmaK = 32;
+    /// Rows of one `mma.sp` tile; kept rows come in whole tiles.
+    static constexpr int64_t kMmaRows = 16;
+    /// Largest supported group size.
+    static constexpr int64_t kMaxM = 16;
+    /// True for plain 2:4 (no row selection).
+    bool isPlain24() const { return getN() == getM(); }
+    /// Fraction of the dense weight's entries that are stored.
+    double getDensity() const { return 0.5 * getN() / getM(); }
+    /// Checks a weight of `rows` x `cols` against the format; reports through
+    /// `emitError` and fails when a rule is broken.
+    ::mlir::LogicalResult verifyWeightShape(
+        ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
+        int64_t rows, int64_t cols) const;
+  }];
+}
+
+def Samoyeds_EpilogueKind : I32EnumAttr<"EpilogueKind",
+    "what an expert matmul does with its accumulators", [
+      I32EnumAttrCase<"None", 0, "none">,
+      I32EnumAttrCase<"SiluMul", 1, "silu_mul">,
+      I32EnumAttrCase<"WeightedCombine", 2, "weighted_combine">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+def Samoyeds_EpilogueAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_EpilogueKind,
+                                     "epilogue">;
+
+def Samoyeds_ActivationKind : I32EnumAttr<"ActivationKind",
+    "the gated activation of an MoE expert", [
+      I32EnumAttrCase<"Silu", 0, "silu">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+def Samoyeds_ActivationAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_ActivationKind,
+                                       "activation">;
+
+def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
+  let summary = "Tile shape and pipeline depth of a compiled expert matmul";
+  let description = [{
+    `warps` warps per block, each computing 16 kept rows (32 for the
+    `silu_mul` epilogue: gate and up) by `tokens` routed tokens; `k` columns
+    per pipeline stage and `stages` stages of the asynchronous copy pipeline.
+
+    ```mlir
+    #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
+    ```
+  }];
+  let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
+                        "int64_t":$stages);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+#endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSATTRS_TD

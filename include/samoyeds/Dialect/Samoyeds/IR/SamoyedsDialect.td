@@ -1,0 +1,30 @@
+//===- SamoyedsDialect.td - Samoyeds dialect definition ----*- tablegen -*-===//
+//
+// The samoyeds dialect: dual-side structured-sparse Mixture-of-Experts layers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSDIALECT_TD
+#define SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSDIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Samoyeds_Dialect : Dialect {
+  let name = "samoyeds";
+  let cppNamespace = "::mlir::samoyeds";
+  let summary = "Dual-side structured sparsity for Mixture-of-Experts layers";
+  let description = [{
+    The `samoyeds` dialect expresses Mixture-of-Experts (MoE) feed-forward layers
+    whose expert weights are stored in the SS format (row selection N:M over
+    K-spans of length V, 2:4 inside every kept row; see `#samoyeds.ss`) and whose
+    activations are sparse because routing sends each expert only some tokens.
+
+    A whole layer is one `samoyeds.moe_ffn` op. `samoyeds-decompose-moe` splits it
+    into routing (`samoyeds.route`), dispatch (`samoyeds.dispatch`) and two
+    expert matmuls (`samoyeds.ssmm`) with fused epilogues, which
+    `convert-samoyeds-to-gpu` lowers to `mma.sp` kernels.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+}
+
+#endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSDIALECT_TD

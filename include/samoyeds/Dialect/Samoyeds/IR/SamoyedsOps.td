@@ -1,0 +1,177 @@
+//===- SamoyedsOps.td - Samoyeds operations ----------------*- tablegen -*-===//
+
+#ifndef SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSOPS_TD
+#define SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSOPS_TD
+
+include "samoyeds/Dialect/Samoyeds/IR/SamoyedsDialect.td"
+include "samoyeds/Dialect/Samoyeds/IR/SamoyedsAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonTypeConstraints.td"
+
+class Samoyeds_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Samoyeds_Dialect, mnemonic, !listconcat(traits, [Pure])> {
+  let hasVerifier = 1;
+}
+
+def Samoyeds_HalfTensor2D : 2DTensorOf<[BF16, F16]>;
+def Samoyeds_FloatTensor2D : 2DTensorOf<[BF16, F16, F32]>;
+def Samoyeds_WeightTensor : 3DTensorOf<[BF16, F16]>;
+def Samoyeds_I32Tensor1D : 1DTensorOf<[I32]>;
+def Samoyeds_I32Tensor2D : 2DTensorOf<[I32]>;
+def Samoyeds_F32Tensor2D : 2DTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// moe_ffn
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn"> {
+  let summary = "A whole Mixture-of-Experts feed-forward layer";
+  let description = [{
+    For every token `x` (a row of `hidden`, width H) with router `[E, H]`,
+    stacked gate/up weights `w13 : [E, 2I, H]` (gate rows first) and down
+    weights `w2 : [E, H, I]`, both in the SS format:
+
+        logits = x · router^T
+        (g, ids) = top_k(softmax(logits))    renormalised if `renormalize`,
+                                             then scaled by `routed_scaling_factor`
+        y = Σ_{e ∈ ids} g_e · W2_e · (SiLU(W1_e x) ⊙ W3_e x)
+
+    The routing conventions of common models:
+    Mixtral: `renormalize`; Qwen2-MoE and OLMoE: no renormalisation;
+    DeepSeek-V2: `routed_scaling_factor`.
+
+    ```mlir
+    %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2) {renormalize}
+        : (tensor<?x4096xbf16>, tensor<8x4096xbf16>,
+           tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+           tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+        -> tensor<?x4096xbf16>
+    ```
+  }];
+  let arguments = (ins Samoyeds_HalfTensor2D:$hidden,
+                       Samoyeds_FloatTensor2D:$router,
+                       Samoyeds_WeightTensor:$w13,
+                       Samoyeds_WeightTensor:$w2,
+                       I64Attr:$top_k,
+                       UnitAttr:$renormalize,
+                       DefaultValuedAttr<F64Attr, "1.0">:$routed_scaling_factor,
+                       DefaultValuedAttr<Samoyeds_ActivationAttr,
+                           "ActivationKind::Silu">:$activation);
+  let results = (outs Samoyeds_HalfTensor2D:$result);
+  let assemblyFormat = [{
+    $hidden `,` $router `,` $w13 `,` $w2 `top_k` `(` $top_k `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// route
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_RouteOp : Samoyeds_Op<"route"> {
+  let summary = "Router logits, softmax and top-k";
+  let description = [{
+    `logits = hidden · router^T` (f32 accumulation), softmax over the experts,
+    then the `top_k` largest probabilities per token (ties: lower expert
+    first), in descending order. With `renormalize` the k weights are divided
+    by their sum; finally they are multiplied by `routed_scaling_factor`.
+
+    ```mlir
+    %w, %ids = samoyeds.route %x, %router top_k(2) {renormalize}
+        : (tensor<?x4096xbf16>, tensor<8x4096xbf16>)
+        -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    ```
+  }];
+  let arguments = (ins Samoyeds_HalfTensor2D:$hidden,
+                       Samoyeds_FloatTensor2D:$router,
+                       I64Attr:$top_k,
+                       UnitAttr:$renormalize,
+                       DefaultValuedAttr<F64Attr, "1.0">:$routed_scaling_factor);
+  let results = (outs Samoyeds_F32Tensor2D:$weights,
+                      Samoyeds_I32Tensor2D:$expert_ids);
+  let assemblyFormat = [{
+    $hidden `,` $router `top_k` `(` $top_k `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// dispatch
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_DispatchOp : Samoyeds_Op<"dispatch"> {
+  let summary = "Per-expert token lists from the routing decision";
+  let description = [{
+    Sorts the `T * k` (token, slot) pairs of `expert_ids : [T, k]` by expert,
+    stably in (token, slot) order. `tokens[p]` is the token of dispatch slot
+    `p`; expert `e` owns slots `[offsets[e], offsets[e+1])`;
+    `positions[t][j]` is the dispatch slot of token `t`'s j-th choice. An
+    expert may own no slot.
+
+    ```mlir
+    %tokens, %offsets, %positions = samoyeds.dispatch %ids experts(8)
+        : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>, tensor<?x2xi32>)
+    ```
+  }];
+  let arguments = (ins Samoyeds_I32Tensor2D:$expert_ids, I64Attr:$num_experts);
+  let results = (outs Samoyeds_I32Tensor1D:$tokens,
+                      Samoyeds_I32Tensor1D:$offsets,
+                      Samoyeds_I32Tensor2D:$positions);
+  let assemblyFormat = [{
+    $expert_ids `experts` `(` $num_experts `)` attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// ssmm
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_SSMMOp : Samoyeds_Op<"ssmm", [AttrSizedOperandSegments]> {
+  let summary = "Sparse-sparse expert matmul with a fused epilogue";
+  let description = [{
+    For every expert `e` and dispatch slot `p` in `[offsets[e], offsets[e+1])`:
+    `acc = W_e · in_p`, with `W_e` an SS-format weight (`[E, R, K]`) and
+    `in_p = input[tokens[p]]` when `gather` is given (the activations are read
+    through the token list; no permuted copy is made), else `input[p]`.
+    The epilogue then writes:
+
+    * `none`: `result[p] = acc` (`[P, R]`);
+    * `silu_mul`: rows `[0, R/2)` are the gate and `[R/2, R)` the up
+      projection; `result[p] = SiLU(gate) ⊙ up` (`[P, R/2]`);
+    * `weighted_combine`: with `combine(weights [T, k], positions [T, k])`,
+      `result[t] = Σ_j weights[t][j] · acc(positions[t][j])` (`[T, R]`),
+      summed in j order, so the result is deterministic.
+
+    The optional `tile` attribute (`#samoyeds.tile`) fixes the kernel's tile
+    shape; `samoyeds-select-tiles` chooses one when it is absent.
+
+    ```mlir
+    %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue(silu_mul)
+        : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+           tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>)
+        -> tensor<?x14336xbf16>
+    ```
+  }];
+  let arguments = (ins Samoyeds_WeightTensor:$weight,
+                       Samoyeds_HalfTensor2D:$input,
+                       Samoyeds_I32Tensor1D:$offsets,
+                       Optional<Samoyeds_I32Tensor1D>:$tokens,
+                       Optional<Samoyeds_F32Tensor2D>:$routing_weights,
+                       Optional<Samoyeds_I32Tensor2D>:$positions,
+                       Samoyeds_EpilogueAttr:$epilogue,
+                       OptionalAttr<Samoyeds_TileConfigAttr>:$tile);
+  let results = (outs Samoyeds_HalfTensor2D:$result);
+  let assemblyFormat = [{
+    $weight `,` $input `,` $offsets
+    (`gather` `(` $tokens^ `)`)?
+    (`combine` `(` $routing_weights^ `,` $positions `)`)?
+    `epilogue` `(` $epilogue `)` attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The SS format of the weight (null when the encoding is missing).
+    SparseFormatAttr getFormat();
+  }];
+}
+
+#endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSOPS_TD

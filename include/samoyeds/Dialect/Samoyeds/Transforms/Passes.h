@@ -1,0 +1,25 @@
+//===- Passes.h - Samoyeds transformation passes ----------------*- C++ -*-===//
+
+#ifndef SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_H
+#define SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_H
+
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace samoyeds {
+
+#define GEN_PASS_DECL
+#include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h.inc"
+
+/// Adds the pattern that splits `samoyeds.moe_ffn` into its parts.
+void populateDecomposeMoEPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h.inc"
+
+} // namespace samoyeds
+} // namespace mlir
+
+#endif // SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_H

@@ -1,0 +1,40 @@
+//===- Passes.td - Samoyeds transformation passes ----------*- tablegen -*-===//
+
+#ifndef SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_TD
+#define SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def SamoyedsDecomposeMoE : Pass<"samoyeds-decompose-moe"> {
+  let summary = "Split samoyeds.moe_ffn into routing, dispatch and expert matmuls";
+  let description = [{
+    Rewrites every `samoyeds.moe_ffn` into
+
+        %w, %ids              = samoyeds.route    (hidden, router)
+        %tok, %off, %pos      = samoyeds.dispatch (%ids)
+        %h = samoyeds.ssmm w13, hidden, %off gather(%tok)  epilogue(silu_mul)
+        %y = samoyeds.ssmm w2,  %h,     %off combine(%w, %pos) epilogue(weighted_combine)
+
+    The routing convention (renormalisation, scaling factor) moves to the
+    route op; the activation must be SiLU.
+  }];
+  let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
+}
+
+def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
+  let summary = "Choose the tile shape of every expert matmul";
+  let description = [{
+    Attaches a `#samoyeds.tile` to every `samoyeds.ssmm` that has none. The
+    choice depends on the target chip and the weight shape; a tile that is
+    already present (written by hand or by an earlier run) is kept.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "Target chip (sm_80, sm_90, sm_90a)">,
+    Option<"tokens", "tokens", "int64_t", /*default=*/"0",
+           "Override: routed tokens per block (0: choose)">,
+  ];
+  let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
+}
+
+#endif // SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_TD

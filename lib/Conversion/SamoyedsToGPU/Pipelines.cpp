@@ -1,0 +1,83 @@
+//===- Pipelines.cpp - Named Samoyeds pipelines ---------------------------===//
+
+#include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+
+namespace {
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("Target chip: sm_80, sm_90, sm_90a"),
+                           llvm::cl::init("sm_90a")};
+  Option<std::string> dir{*this, "dir",
+                          llvm::cl::desc("Bundle directory (samoyeds-to-bundle)"),
+                          llvm::cl::init("")};
+  Option<bool> assemble{*this, "assemble",
+                        llvm::cl::desc("Assemble a cubin when ptxas is found"),
+                        llvm::cl::init(true)};
+};
+
+/// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.
+/// PTX 8.5 is the first with mma.sp::ordered_metadata.
+std::string ptxPipeline(const PipelineOptions &o) {
+  return llvm::formatv(
+      "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0}},"
+      "convert-samoyeds-to-gpu,"
+      "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,"
+      "convert-scf-to-cf,expand-strided-metadata,"
+      "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,"
+      "reconcile-unrealized-casts),"
+      "nvvm-attach-target{{module=samoyeds_kernels chip={0} "
+      "features=+ptx85 O=3},"
+      "gpu-module-to-binary{{format=isa}",
+      o.chip.getValue());
+}
+
+LogicalResult buildPTX(OpPassManager &pm, const PipelineOptions &o,
+                       function_ref<LogicalResult(const Twine &)> errorHandler) {
+  if (o.chip != "sm_80" && o.chip != "sm_90" && o.chip != "sm_90a")
+    return errorHandler("samoyeds pipelines: unsupported chip '" + o.chip +
+                        "' (expected sm_80, sm_90 or sm_90a)");
+  return parsePassPipeline(ptxPipeline(o), pm);
+}
+} // namespace
+
+namespace {
+/// Registers a pipeline whose option errors are reported, not fatal.
+void registerPipeline(StringRef arg, StringRef description, bool bundle) {
+  registerPassPipeline(
+      arg, description,
+      [bundle](OpPassManager &pm, StringRef optionsStr,
+               function_ref<LogicalResult(const Twine &)> errorHandler) {
+        PipelineOptions o;
+        if (failed(o.parseFromString(optionsStr)) ||
+            failed(buildPTX(pm, o, errorHandler)))
+          return failure();
+        if (!bundle)
+          return success();
+        if (o.dir.empty())
+          return errorHandler("samoyeds-to-bundle needs dir=<directory>");
+        return parsePassPipeline(
+            "samoyeds-emit-bundle{dir=" + o.dir.getValue() +
+                " assemble=" + (o.assemble ? "true" : "false") + "}",
+            pm);
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(PipelineOptions());
+      });
+}
+} // namespace
+
+void mlir::samoyeds::registerSamoyedsPipelines() {
+  registerPipeline("samoyeds-to-ptx",
+                   "Compile samoyeds ops to a gpu.binary of PTX for the chip",
+                   /*bundle=*/false);
+  registerPipeline("samoyeds-to-bundle",
+                   "Compile samoyeds ops to a bundle (PTX, cubin when ptxas "
+                   "is found, manifest.json) in dir",
+                   /*bundle=*/true);
+}

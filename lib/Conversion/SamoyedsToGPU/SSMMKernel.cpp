@@ -1,0 +1,402 @@
+//===- SSMMKernel.cpp - The mma.sp expert-matmul kernel -------------------===//
+//
+// Builds the gpu.func of one samoyeds.ssmm. The packed weight layout it reads
+// is specified in docs/Format.md. Per block: `warps` warps, each owning one
+// 16-row tile of kept rows (two for silu_mul: gate and up), and `tokens`
+// routed tokens of one expert. Activations are gathered through the token
+// list by cp.async into a multi-stage shared-memory ring, read with ldmatrix,
+// and multiplied with mma.sp::ordered_metadata m16n8k32 (f32 accumulation).
+// With row selection (n = 1 < m), each span's partial sums are added into the
+// accumulator of the original row they stand for.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelUtils.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+namespace {
+/// Static parameters of one expert-matmul kernel.
+struct Plan {
+  int64_t experts, rows, cols, n, m, v;
+  int64_t warps, tokens, kTile, stages;
+  bool gather, rowSelect, siluMul;
+  Type elt, outElt;
+  int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
+  int64_t threads() const { return warps * 32; }
+  int64_t accsPerValue() const { return rowSelect ? m : 1; }
+};
+
+FailureOr<Plan> makePlan(SSMMOp op) {
+  Plan p;
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  SparseFormatAttr format = op.getFormat();
+  TileConfigAttr tile = op.getTileAttr();
+  if (!tile)
+    return op.emitOpError() << "has no #samoyeds.tile; run "
+                            << "samoyeds-select-tiles first";
+  if (wType.isDynamicDim(0) || wType.isDynamicDim(1) || wType.isDynamicDim(2))
+    return op.emitOpError() << "needs a static weight shape to be compiled, got "
+                            << wType;
+  p.experts = wType.getDimSize(0);
+  p.rows = wType.getDimSize(1);
+  p.cols = wType.getDimSize(2);
+  p.n = format.getN();
+  p.m = format.getM();
+  p.v = format.getV();
+  if (p.n != 1 && p.n != p.m)
+    return op.emitOpError() << "the kernel supports n = 1 or n = m, got n = "
+                            << p.n << ", m = " << p.m;
+  p.rowSelect = p.n < p.m;
+  p.warps = tile.getWarps();
+  p.tokens = tile.getTokens();
+  p.kTile = tile.getK();
+  p.stages = tile.getStages();
+  p.gather = static_cast<bool>(op.getTokens());
+  p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  p.elt = wType.getElementType();
+  p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine
+                 ? Type(Float32Type::get(op.getContext()))
+                 : p.elt;
+  p.halves = p.siluMul ? 2 : 1;
+  p.keptRows = p.rows / p.m * p.n;
+  p.keptTilesPerHalf = p.keptRows / p.halves / 16;
+  p.kSteps = p.cols / 32;
+  p.outCols = p.siluMul ? p.rows / 2 : p.rows;
+  if (p.cols % p.kTile != 0)
+    return op.emitOpError() << "tile k = " << p.kTile << " must divide the "
+                            << p.cols << " weight columns";
+  if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
+    return op.emitOpError() << "tile k = " << p.kTile << " and span v = "
+                            << p.v << " must divide one another";
+  if (p.keptTilesPerHalf % p.warps != 0)
+    return op.emitOpError() << "tile warps = " << p.warps << " must divide the "
+                            << p.keptTilesPerHalf << " kept 16-row tiles";
+  return p;
+}
+
+/// Emits the kernel body. All values are per thread.
+class SSMMEmitter : public EmitterBase {
+public:
+  SSMMEmitter(ImplicitLocOpBuilder &b, const Plan &p) : EmitterBase(b), p(p) {}
+
+  void emit(gpu::GPUFuncOp func);
+
+private:
+  /// Per-thread accumulators: [half][acc m][n-frag][4] then the span
+  /// partials [half][n-frag][4] when rows are selected.
+  int64_t accIndex(int64_t h, int64_t mIdx, int64_t f, int64_t v) const {
+    return ((h * p.accsPerValue() + mIdx) * nFrags() + f) * 4 + v;
+  }
+  int64_t numAccs() const { return p.halves * p.accsPerValue() * nFrags() * 4; }
+  int64_t partialIndex(int64_t h, int64_t f, int64_t v) const {
+    return numAccs() + (h * nFrags() + f) * 4 + v;
+  }
+  int64_t numCarried() const {
+    return numAccs() + (p.rowSelect ? p.halves * nFrags() * 4 : 0);
+  }
+  int64_t nFrags() const { return p.tokens / 8; }
+  int64_t rowStride() const { return p.kTile + 8; }
+
+  void issueStageLoad(Value kt, Value stage);
+  void computeStage(Value kt, Value stage, SmallVectorImpl<Value> &carried);
+  void routeSpan(Value spanIdx, Value isEnd, SmallVectorImpl<Value> &carried);
+  void emitEpilogue(ArrayRef<Value> carried);
+  Value keptTile(int64_t h);
+
+  const Plan &p;
+  Value values, meta, rowIdx, input, offsets, tokenList, out, smem;
+  Value lane, warp, group, tig, blockRows;
+  Value start, count;
+  /// Per copy slot: destination row, column and source element offset.
+  struct CopySlot {
+    Value guard, row, col, srcBase, srcElems;
+  };
+  SmallVector<CopySlot> copies;
+};
+} // namespace
+
+Value SSMMEmitter::keptTile(int64_t h) {
+  return add(idx(h * p.keptTilesPerHalf), add(blockRows, warp));
+}
+
+void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
+  Value kOff = mul(kt, idx(p.kTile));
+  for (CopySlot &c : copies) {
+    auto body = [&] {
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smem,
+          ValueRange{stage, c.row, c.col}, input,
+          ValueRange{add(c.srcBase, kOff)}, b.getIndexAttr(8), c.srcElems,
+          b.getUnitAttr());
+    };
+    if (c.guard)
+      ifThen(c.guard, body);
+    else
+      body();
+  }
+}
+
+void SSMMEmitter::computeStage(Value kt, Value stage,
+                               SmallVectorImpl<Value> &carried) {
+  Type i32 = b.getI32Type();
+  auto bFragType = VectorType::get({4, 2}, p.elt);
+  auto resType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(4, b.getF32Type()));
+  NVVM::MMATypes ptxType =
+      p.elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  Value selector = i32c(0);
+  int64_t stepsPerStage = p.kTile / 32;
+  for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
+    Value kstep = add(mul(kt, idx(stepsPerStage)), idx(ks));
+    SmallVector<SmallVector<Value>> aRegs(p.halves);
+    SmallVector<Value> metaRegs(p.halves);
+    for (int64_t h = 0; h < p.halves; ++h) {
+      Value tileStep = add(mul(keptTile(h), idx(p.kSteps)), kstep);
+      Value aVec = load(values, add(mul(tileStep, idx(32)), lane));
+      for (int64_t i = 0; i < 4; ++i)
+        aRegs[h].push_back(vector::ExtractOp::create(b, aVec, i));
+      Value metaIdx = add(mul(tileStep, idx(16)),
+                          add(mul(group, idx(2)), rem(tig, idx(2))));
+      metaRegs[h] = load(meta, metaIdx);
+    }
+    for (int64_t f = 0; f < nFrags(); ++f) {
+      // Lanes 8j..8j+7 address the rows of matrix j (k offset 8j).
+      Value row = add(idx(f * 8), rem(lane, idx(8)));
+      Value col = add(idx(ks * 32), mul(div(lane, idx(8)), idx(8)));
+      Value frag = nvgpu::LdMatrixOp::create(b, bFragType, smem,
+                                             ValueRange{stage, row, col},
+                                             /*transpose=*/false,
+                                             /*numTiles=*/4);
+      SmallVector<Value> bRegs;
+      for (int64_t i = 0; i < 4; ++i) {
+        Value pair = vector::ExtractOp::create(b, frag, i);
+        Value word = vector::BitCastOp::create(
+            b, VectorType::get({1}, i32), pair);
+        bRegs.push_back(vector::ExtractOp::create(b, word, 0));
+      }
+      for (int64_t h = 0; h < p.halves; ++h) {
+        SmallVector<Value> c;
+        for (int64_t v = 0; v < 4; ++v)
+          c.push_back(carried[p.rowSelect ? partialIndex(h, f, v)
+                                          : accIndex(h, 0, f, v)]);
+        auto mma = NVVM::MmaSpOp::create(
+            b, resType, aRegs[h], bRegs, c, metaRegs[h], selector,
+            {16, 8, 32}, std::nullopt,
+            std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
+        mma.setOrderedMetadata(true);
+        for (int64_t v = 0; v < 4; ++v) {
+          Value d = LLVM::ExtractValueOp::create(b, mma.getRes(), v);
+          carried[p.rowSelect ? partialIndex(h, f, v) : accIndex(h, 0, f, v)] =
+              d;
+        }
+      }
+    }
+    if (!p.rowSelect)
+      continue;
+    // Span ends fall at fixed steps of a stage (v divides k or k divides v).
+    int64_t kDone = (ks + 1) * 32;
+    if (p.v <= p.kTile) {
+      if (kDone % p.v == 0)
+        routeSpan(div(add(mul(kt, idx(p.kTile)), idx(kDone - 1)), idx(p.v)),
+                  Value(), carried);
+    } else if (ks == stepsPerStage - 1) {
+      int64_t stagesPerSpan = p.v / p.kTile;
+      Value next = add(kt, idx(1));
+      Value isEnd = cmp(arith::CmpIPredicate::eq,
+                        rem(next, idx(stagesPerSpan)), idx(0));
+      routeSpan(div(kt, idx(stagesPerSpan)), isEnd, carried);
+    }
+  }
+}
+
+void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
+                            SmallVectorImpl<Value> &carried) {
+  Value zero = f32c(0.0);
+  for (int64_t h = 0; h < p.halves; ++h) {
+    for (int64_t rr = 0; rr < 2; ++rr) {
+      Value kept =
+          add(mul(keptTile(h), idx(16)), add(group, idx(8 * rr)));
+      Value which = arith::ExtUIOp::create(
+          b, b.getI32Type(),
+          load(rowIdx, add(mul(spanIdx, idx(p.keptRows)), kept)));
+      for (int64_t mIdx = 0; mIdx < p.m; ++mIdx) {
+        Value hit = cmp(arith::CmpIPredicate::eq, which, i32c(mIdx));
+        if (isEnd)
+          hit = arith::AndIOp::create(b, hit, isEnd);
+        for (int64_t f = 0; f < nFrags(); ++f)
+          for (int64_t v = 2 * rr; v < 2 * rr + 2; ++v) {
+            Value part = carried[partialIndex(h, f, v)];
+            Value addend = arith::SelectOp::create(b, hit, part, zero);
+            Value &acc = carried[accIndex(h, mIdx, f, v)];
+            acc = arith::AddFOp::create(b, acc, addend);
+          }
+      }
+      for (int64_t f = 0; f < nFrags(); ++f)
+        for (int64_t v = 2 * rr; v < 2 * rr + 2; ++v) {
+          Value &part = carried[partialIndex(h, f, v)];
+          part = isEnd ? arith::SelectOp::create(b, isEnd, zero, part).getResult()
+                       : zero;
+        }
+    }
+  }
+}
+
+void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
+  for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
+    for (int64_t f = 0; f < nFrags(); ++f) {
+      for (int64_t v = 0; v < 4; ++v) {
+        Value col = add(idx(f * 8), add(mul(tig, idx(2)), idx(v % 2)));
+        Value kept = add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
+        Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+        Value value = carried[accIndex(0, mIdx, f, v)];
+        if (p.siluMul)
+          value = arith::MulFOp::create(b, silu(value),
+                                        carried[accIndex(1, mIdx, f, v)]);
+        if (p.outElt != value.getType())
+          value = arith::TruncFOp::create(b, p.outElt, value);
+        Value inRange = cmp(arith::CmpIPredicate::ult, col, count);
+        ifThen(inRange, [&] {
+          Value outIdx = add(mul(add(start, col), idx(p.outCols)), row);
+          memref::StoreOp::create(b, value, out, ValueRange{outIdx});
+        });
+      }
+    }
+  }
+}
+
+void SSMMEmitter::emit(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  unsigned arg = 0;
+  values = entry.getArgument(arg++);
+  meta = entry.getArgument(arg++);
+  if (p.rowSelect)
+    rowIdx = entry.getArgument(arg++);
+  input = entry.getArgument(arg++);
+  offsets = entry.getArgument(arg++);
+  if (p.gather)
+    tokenList = entry.getArgument(arg++);
+  out = entry.getArgument(arg++);
+  smem = func.getWorkgroupAttributions().front();
+
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  Value expert = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  warp = div(tid, idx(32));
+  lane = rem(tid, idx(32));
+  group = div(lane, idx(4));
+  tig = rem(lane, idx(4));
+  blockRows = mul(bx, idx(p.warps));
+
+  Value first = loadIndex(offsets, expert);
+  Value end = loadIndex(offsets, add(expert, idx(1)));
+  start = add(first, mul(by, idx(p.tokens)));
+  Value hasWork = cmp(arith::CmpIPredicate::slt, start, end);
+  ifThen(hasWork, [&] {
+    count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, start));
+    // Each thread copies fixed 16-byte chunks of the activation tile; their
+    // rows (and so the gathered source rows) do not change along K.
+    int64_t chunksPerRow = p.kTile / 8;
+    int64_t chunks = p.tokens * chunksPerRow;
+    for (int64_t c0 = 0; c0 < chunks; c0 += p.threads()) {
+      CopySlot slot;
+      Value c = add(tid, idx(c0));
+      if (c0 + p.threads() > chunks)
+        slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
+      slot.row = div(c, idx(chunksPerRow));
+      slot.col = mul(rem(c, idx(chunksPerRow)), idx(8));
+      Value valid = cmp(arith::CmpIPredicate::ult, slot.row, count);
+      Value slotIdx = add(start, arith::MinSIOp::create(
+                                     b, slot.row, sub(count, idx(1))));
+      Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
+      slot.srcBase = add(mul(srcRow, idx(p.cols)), slot.col);
+      slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
+      copies.push_back(slot);
+    }
+
+    int64_t kTiles = p.cols / p.kTile;
+    for (int64_t s = 0; s + 1 < p.stages; ++s) {
+      if (s < kTiles)
+        issueStageLoad(idx(s), idx(s));
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    }
+    SmallVector<Value> init(numCarried(), f32c(0.0));
+    auto loop = scf::ForOp::create(
+        b, idx(0), idx(kTiles), idx(1), init,
+        [&](OpBuilder &nested, Location, Value kt, ValueRange iter) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          Value next = add(kt, idx(p.stages - 1));
+          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
+            issueStageLoad(next, rem(next, idx(p.stages)));
+          });
+          NVVM::CpAsyncCommitGroupOp::create(b);
+          NVVM::CpAsyncWaitGroupOp::create(b,
+                                           b.getI32IntegerAttr(p.stages - 1));
+          gpu::BarrierOp::create(b);
+          SmallVector<Value> carried(iter.begin(), iter.end());
+          computeStage(kt, rem(kt, idx(p.stages)), carried);
+          gpu::BarrierOp::create(b);
+          scf::YieldOp::create(b, carried);
+        });
+    emitEpilogue(SmallVector<Value>(loop.getResults()));
+  });
+  gpu::ReturnOp::create(b);
+}
+
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                SSMMOp op, StringRef name) {
+  FailureOr<Plan> plan = makePlan(op);
+  if (failed(plan))
+    return failure();
+  const Plan &p = *plan;
+  MLIRContext *ctx = op.getContext();
+  Type i32 = IntegerType::get(ctx, 32), i8 = IntegerType::get(ctx, 8);
+
+  KernelLaunch launch;
+  SmallVector<Type> argTypes;
+  auto addBuffer = [&](Type elt, Value host, StringRef part, int64_t bytes) {
+    argTypes.push_back(globalBuffer(elt));
+    launch.args.push_back({KernelArg::Buffer, host, part.str(), "", "", bytes});
+  };
+  addBuffer(VectorType::get({4}, i32), op.getWeight(), "values", 16);
+  addBuffer(i32, op.getWeight(), "meta", 4);
+  if (p.rowSelect)
+    addBuffer(i8, op.getWeight(), "row_idx", 1);
+  addBuffer(p.elt, op.getInput(), "", 2);
+  addBuffer(i32, op.getOffsets(), "", 4);
+  if (p.gather)
+    addBuffer(i32, op.getTokens(), "", 4);
+  addBuffer(p.outElt, op.getResult(), "", p.outElt.getIntOrFloatBitWidth() / 8);
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto smemType = MemRefType::get(
+      {p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
+                                     FunctionType::get(ctx, argTypes, {}),
+                                     TypeRange{smemType}, TypeRange{});
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(p.threads()), 1, 1}));
+
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  SSMMEmitter(b, p).emit(func);
+
+  int64_t slotsSymbolDivisor = p.tokens;
+  launch.kernel = func;
+  launch.grid[0].constant = p.keptTilesPerHalf / p.warps;
+  launch.grid[1].symbol = "P";
+  launch.grid[1].divisor = slotsSymbolDivisor;
+  launch.grid[2].constant = p.experts;
+  launch.block[0] = p.threads();
+  return launch;
+}

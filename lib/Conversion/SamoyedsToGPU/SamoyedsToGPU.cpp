@@ -1,0 +1,300 @@
+//===- SamoyedsToGPU.cpp - Compile samoyeds ops into GPU kernels ----------===//
+//
+// Each samoyeds op of a host function becomes one or more gpu.func kernels in
+// `gpu.module @samoyeds_kernels`. The host function keeps its ops (the
+// runtime, not MLIR, executes the host side); each op records its launches
+// in `samoyeds.launches`, and the function lists every buffer it binds in
+// `samoyeds.buffers`. Dynamic sizes are named by two symbols: T (tokens) and
+// P (routed token slots).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace mlir::samoyeds {
+#define GEN_PASS_DEF_CONVERTSAMOYEDSTOGPU
+#include "samoyeds/Conversion/Passes.h.inc"
+} // namespace mlir::samoyeds
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+
+namespace {
+std::string dtypeName(Type t) {
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.isF32())
+    return "f32";
+  if (t.isInteger(32))
+    return "i32";
+  return "unknown";
+}
+
+/// Names, kinds and shapes of the buffers of one host function.
+class BufferTable {
+public:
+  BufferTable(func::FuncOp func) : func(func), ctx(func.getContext()) {
+    for (BlockArgument arg : func.getArguments()) {
+      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                    "samoyeds.name");
+      names[arg] = name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
+    }
+    auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+      auto name = func.getResultAttrOfType<StringAttr>(i, "samoyeds.name");
+      if (!names.count(v))
+        names[v] = name ? name.str() : "result" + std::to_string(i);
+      outputs.insert(v);
+    }
+  }
+
+  /// Records that dim `d` of `v` is the symbol `sym` (when dynamic).
+  LogicalResult nameDim(Operation *op, Value v, unsigned d, StringRef sym) {
+    auto type = cast<ShapedType>(v.getType());
+    if (!type.isDynamicDim(d))
+      return success();
+    auto [it, inserted] = dims.try_emplace({v, d}, sym.str());
+    if (!inserted && it->second != sym)
+      return op->emitOpError() << "dimension " << d << " of " << v.getType()
+                               << " is both " << it->second << " and " << sym;
+    return success();
+  }
+
+  std::string name(Value v) {
+    auto it = names.find(v);
+    if (it != names.end())
+      return it->second;
+    return names[v] = "t" + std::to_string(temporaries++);
+  }
+
+  /// The manifest name of a kernel argument's buffer.
+  std::string bufferName(const KernelArg &arg) {
+    if (!arg.name.empty())
+      return arg.name;
+    std::string base = name(arg.value);
+    return arg.part.empty() ? base : base + "." + arg.part;
+  }
+
+  void addWorkspace(StringRef wsName, Type elt, ArrayRef<Attribute> shape) {
+    workspaces.push_back(dict({{"name", str(wsName)},
+                               {"kind", str("workspace")},
+                               {"dtype", str(dtypeName(elt))},
+                               {"shape", ArrayAttr::get(ctx, shape)}}));
+  }
+
+  Attribute dimAttr(Value v, unsigned d) {
+    auto type = cast<ShapedType>(v.getType());
+    if (!type.isDynamicDim(d))
+      return IntegerAttr::get(IntegerType::get(ctx, 64), type.getDimSize(d));
+    auto it = dims.find({v, d});
+    return str(it == dims.end() ? "?" : it->second);
+  }
+
+  /// The `samoyeds.buffers` list: every value a launch binds.
+  ArrayAttr buffers(ArrayRef<Value> bound) {
+    SmallVector<Attribute> list;
+    llvm::SmallDenseSet<Value> seen;
+    for (Value v : bound) {
+      if (!seen.insert(v).second)
+        continue;
+      auto type = cast<RankedTensorType>(v.getType());
+      if (SparseFormatAttr format = getSparseFormat(type)) {
+        appendWeight(list, v, type, format);
+        continue;
+      }
+      StringRef kind = outputs.contains(v)        ? "output"
+                       : isa<BlockArgument>(v)    ? "input"
+                                                  : "workspace";
+      SmallVector<Attribute> shape;
+      for (unsigned d = 0; d < type.getRank(); ++d)
+        shape.push_back(dimAttr(v, d));
+      list.push_back(dict({{"name", str(name(v))},
+                           {"kind", str(kind)},
+                           {"dtype", str(dtypeName(type.getElementType()))},
+                           {"shape", ArrayAttr::get(ctx, shape)}}));
+    }
+    list.append(workspaces.begin(), workspaces.end());
+    return ArrayAttr::get(ctx, list);
+  }
+
+  StringAttr str(StringRef s) { return StringAttr::get(ctx, s); }
+  IntegerAttr i64(int64_t v) {
+    return IntegerAttr::get(IntegerType::get(ctx, 64), v);
+  }
+  DictionaryAttr dict(ArrayRef<std::pair<StringRef, Attribute>> entries) {
+    SmallVector<NamedAttribute> attrs;
+    for (auto &[k, v] : entries)
+      attrs.push_back(NamedAttribute(str(k), v));
+    return DictionaryAttr::get(ctx, attrs);
+  }
+
+private:
+  void appendWeight(SmallVectorImpl<Attribute> &list, Value v,
+                    RankedTensorType type, SparseFormatAttr format) {
+    int64_t e = type.getDimSize(0), r = type.getDimSize(1),
+            k = type.getDimSize(2);
+    int64_t kept = r / format.getM() * format.getN();
+    std::string base = name(v);
+    auto part = [&](StringRef partName, StringRef dtype, int64_t bytes) {
+      list.push_back(dict({{"name", str(base + "." + partName.str())},
+                           {"kind", str("weight")},
+                           {"dtype", str(dtype)},
+                           {"bytes", i64(bytes)},
+                           {"of", str(base)},
+                           {"part", str(partName)}}));
+    };
+    part("values", dtypeName(type.getElementType()), e * kept * k);
+    part("meta", "u32", e * kept * k / 8);
+    if (!format.isPlain24())
+      part("row_idx", "u8", e * (k / format.getV()) * kept);
+    weights.push_back(dict({{"name", str(base)},
+                            {"dtype", str(dtypeName(type.getElementType()))},
+                            {"experts", i64(e)},
+                            {"rows", i64(r)},
+                            {"cols", i64(k)},
+                            {"n", i64(format.getN())},
+                            {"m", i64(format.getM())},
+                            {"v", i64(format.getV())}}));
+  }
+
+public:
+  SmallVector<Attribute> weights;
+
+private:
+  func::FuncOp func;
+  MLIRContext *ctx;
+  llvm::DenseMap<Value, std::string> names;
+  llvm::SmallDenseSet<Value> outputs;
+  llvm::DenseMap<std::pair<Value, unsigned>, std::string> dims;
+  SmallVector<Attribute> workspaces;
+  int temporaries = 0;
+};
+
+/// Names the dynamic dims of an ssmm's operands: T tokens, P slots.
+LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
+  Operation *o = op.getOperation();
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  if (failed(table.nameDim(o, op.getInput(), 0, op.getTokens() ? "T" : "P")))
+    return failure();
+  if (op.getTokens() && failed(table.nameDim(o, op.getTokens(), 0, "P")))
+    return failure();
+  if (combine && (failed(table.nameDim(o, op.getRoutingWeights(), 0, "T")) ||
+                  failed(table.nameDim(o, op.getPositions(), 0, "T"))))
+    return failure();
+  return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
+}
+
+struct ConvertSamoyedsToGPU
+    : samoyeds::impl::ConvertSamoyedsToGPUBase<ConvertSamoyedsToGPU> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    OpBuilder builder(module.getContext());
+    gpu::GPUModuleOp kernels;
+    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      if (failed(convertFunc(func, builder, kernels)))
+        return signalPassFailure();
+    }
+  }
+
+  LogicalResult convertFunc(func::FuncOp func, OpBuilder &builder,
+                            gpu::GPUModuleOp &kernels) {
+    SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) {
+      if (isa<SamoyedsDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return success();
+    ModuleOp module = getOperation();
+    if (!kernels) {
+      builder.setInsertionPointToEnd(module.getBody());
+      kernels = gpu::GPUModuleOp::create(builder, module.getLoc(),
+                                         "samoyeds_kernels");
+      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                      builder.getUnitAttr());
+    }
+    BufferTable table(func);
+    SmallVector<Value> bound;
+    int counter = 0;
+    for (Operation *op : ops) {
+      auto ssmm = dyn_cast<SSMMOp>(op);
+      if (!ssmm)
+        return op->emitOpError()
+               << "has no GPU lowering yet; run samoyeds-decompose-moe and "
+                  "compile the expert matmuls (samoyeds.ssmm)";
+      if (failed(nameSSMMDims(table, ssmm)))
+        return failure();
+      std::string base = func.getSymName().str() + "_ssmm_" +
+                         std::to_string(counter++);
+      FailureOr<KernelLaunch> main =
+          buildSSMMKernel(builder, kernels, ssmm, base);
+      if (failed(main))
+        return failure();
+      SmallVector<KernelLaunch, 2> launches = {*main};
+      if (ssmm.getEpilogue() == EpilogueKind::WeightedCombine) {
+        std::string ws = "ws_" + base;
+        auto wType = cast<RankedTensorType>(ssmm.getWeight().getType());
+        table.addWorkspace(ws, builder.getF32Type(),
+                           {table.str("P"), table.i64(wType.getDimSize(1))});
+        launches.front().args.back() =
+            KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+        FailureOr<KernelLaunch> combine =
+            buildCombineKernel(builder, kernels, ssmm, ws, base + "_combine");
+        if (failed(combine))
+          return failure();
+        launches.push_back(*combine);
+      }
+      SmallVector<Attribute> records;
+      for (KernelLaunch &launch : launches) {
+        for (KernelArg &arg : launch.args)
+          if (arg.kind == KernelArg::Buffer && arg.value)
+            bound.push_back(arg.value);
+        records.push_back(record(table, launch));
+      }
+      op->setAttr("samoyeds.launches", builder.getArrayAttr(records));
+    }
+    func->setAttr("samoyeds.buffers", table.buffers(bound));
+    func->setAttr("samoyeds.weights", builder.getArrayAttr(table.weights));
+    return success();
+  }
+
+  DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
+    SmallVector<Attribute> grid, block, args;
+    for (const KernelLaunch::Dim &d : launch.grid)
+      grid.push_back(d.symbol.empty()
+                         ? Attribute(table.dict({{"const", table.i64(d.constant)}}))
+                         : Attribute(table.dict(
+                               {{"ceil_div", table.str(d.symbol)},
+                                {"by", table.i64(d.divisor)}})));
+    for (int64_t b : launch.block)
+      block.push_back(table.i64(b));
+    for (const KernelArg &arg : launch.args) {
+      switch (arg.kind) {
+      case KernelArg::Buffer:
+        args.push_back(table.dict({{"buffer", table.str(table.bufferName(arg))},
+                                   {"elem_bytes", table.i64(arg.number)}}));
+        break;
+      case KernelArg::Symbol:
+        args.push_back(table.dict({{"symbol", table.str(arg.symbol)}}));
+        break;
+      case KernelArg::Constant:
+        args.push_back(table.dict({{"i32", table.i64(arg.number)}}));
+        break;
+      }
+    }
+    auto kernel = SymbolRefAttr::get(
+        table.str("samoyeds_kernels"),
+        {FlatSymbolRefAttr::get(gpu::GPUFuncOp(launch.kernel).getNameAttr())});
+    return table.dict({{"kernel", kernel},
+                       {"grid", ArrayAttr::get(kernel.getContext(), grid)},
+                       {"block", ArrayAttr::get(kernel.getContext(), block)},
+                       {"smem", table.i64(launch.dynamicSmem)},
+                       {"args", ArrayAttr::get(kernel.getContext(), args)}});
+  }
+};
+} // namespace

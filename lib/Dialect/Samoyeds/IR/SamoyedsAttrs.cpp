@@ -1,0 +1,69 @@
+//===- SamoyedsAttrs.cpp - Samoyeds attribute verifiers -------------------===//
+
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+
+LogicalResult
+SparseFormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         int64_t n, int64_t m, int64_t v) {
+  if (m < 1 || m > kMaxM)
+    return emitError() << "#samoyeds.ss: m = " << m << " must be in [1, "
+                       << kMaxM << "]";
+  if (n < 1 || n > m)
+    return emitError() << "#samoyeds.ss: n = " << n
+                       << " must be in [1, m = " << m << "]";
+  if (v <= 0 || v % kMmaK != 0)
+    return emitError() << "#samoyeds.ss: v = " << v
+                       << " must be a positive multiple of the mma.sp K step ("
+                       << kMmaK << ")";
+  return success();
+}
+
+LogicalResult SparseFormatAttr::verifyWeightShape(
+    function_ref<InFlightDiagnostic()> emitError, int64_t rows,
+    int64_t cols) const {
+  if (!ShapedType::isDynamic(cols) && cols % getV() != 0)
+    return emitError() << "weight has " << cols
+                       << " columns, not a multiple of the span v = "
+                       << getV();
+  if (ShapedType::isDynamic(rows))
+    return success();
+  if (rows % getM() != 0)
+    return emitError() << "weight has " << rows
+                       << " rows, not a multiple of the group size m = "
+                       << getM();
+  int64_t kept = rows / getM() * getN();
+  if (kept % kMmaRows != 0)
+    return emitError() << "weight keeps " << kept << " of its " << rows
+                       << " rows, not a multiple of the " << kMmaRows
+                       << "-row mma.sp tile";
+  return success();
+}
+
+LogicalResult
+TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       int64_t warps, int64_t tokens, int64_t k,
+                       int64_t stages) {
+  if (warps < 1 || warps > 16)
+    return emitError() << "#samoyeds.tile: warps = " << warps
+                       << " must be in [1, 16]";
+  if (tokens < 8 || tokens > 128 || tokens % 8 != 0)
+    return emitError() << "#samoyeds.tile: tokens = " << tokens
+                       << " must be a multiple of 8 in [8, 128]";
+  if (k < 32 || k > 256 || k % 32 != 0)
+    return emitError() << "#samoyeds.tile: k = " << k
+                       << " must be a multiple of 32 in [32, 256]";
+  if (stages < 1 || stages > 8)
+    return emitError() << "#samoyeds.tile: stages = " << stages
+                       << " must be in [1, 8]";
+  return success();
+}
+
+SparseFormatAttr mlir::samoyeds::getSparseFormat(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return {};
+  return dyn_cast_or_null<SparseFormatAttr>(tensor.getEncoding());
+}

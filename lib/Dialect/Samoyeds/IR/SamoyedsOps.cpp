@@ -1,0 +1,232 @@
+//===- SamoyedsOps.cpp - Samoyeds operation verifiers ---------------------===//
+
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+
+#define GET_OP_CLASSES
+#include "samoyeds/Dialect/Samoyeds/IR/SamoyedsOps.cpp.inc"
+
+namespace {
+/// Two sizes agree when either is dynamic or they are equal.
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+std::string dimStr(int64_t d) {
+  return ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
+}
+
+int64_t dim(Value v, unsigned i) {
+  return cast<ShapedType>(v.getType()).getDimSize(i);
+}
+
+Type elementType(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+/// Verifies that `weight` carries an SS encoding and a shape the format
+/// accepts; returns the format.
+FailureOr<SparseFormatAttr> verifyWeight(Operation *op, Value weight,
+                                         StringRef name) {
+  SparseFormatAttr format = getSparseFormat(weight.getType());
+  if (!format)
+    return op->emitOpError() << "expects " << name
+                             << " to carry a #samoyeds.ss encoding, got "
+                             << weight.getType();
+  auto emit = [&]() {
+    return op->emitOpError() << name << ": ";
+  };
+  if (failed(format.verifyWeightShape(emit, dim(weight, 1), dim(weight, 2))))
+    return failure();
+  return format;
+}
+
+/// Verifies the routing attributes shared by moe_ffn and route.
+LogicalResult verifyRouting(Operation *op, int64_t topK, int64_t experts,
+                            double scale) {
+  if (topK < 1)
+    return op->emitOpError() << "top_k = " << topK << " must be at least 1";
+  if (!ShapedType::isDynamic(experts) && topK > experts)
+    return op->emitOpError() << "top_k = " << topK << " exceeds the "
+                             << experts << " experts";
+  if (!(scale > 0.0))
+    return op->emitOpError() << "routed_scaling_factor = " << scale
+                             << " must be positive";
+  return success();
+}
+
+/// Verifies hidden [T, H] against router [E, H].
+LogicalResult verifyRouter(Operation *op, Value hidden, Value router) {
+  if (!compatible(dim(hidden, 1), dim(router, 1)))
+    return op->emitOpError()
+           << "router has hidden size " << dimStr(dim(router, 1))
+           << " but the hidden states have " << dimStr(dim(hidden, 1));
+  return success();
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// MoEFFNOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEFFNOp::verify() {
+  Operation *op = getOperation();
+  Value x = getHidden(), w13 = getW13(), w2 = getW2();
+  if (failed(verifyWeight(op, w13, "w13")) || failed(verifyWeight(op, w2, "w2")))
+    return failure();
+  if (failed(verifyRouter(op, x, getRouter())))
+    return failure();
+  int64_t experts = dim(getRouter(), 0);
+  if (failed(verifyRouting(op, getTopK(), experts,
+                           getRoutedScalingFactor().convertToDouble())))
+    return failure();
+  Type elt = elementType(x);
+  if (elementType(w13) != elt || elementType(w2) != elt)
+    return emitOpError() << "weights must have the hidden states' element type "
+                         << elt << ", got " << elementType(w13) << " and "
+                         << elementType(w2);
+  if (getResult().getType() != x.getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal the hidden states' type "
+                         << x.getType();
+  if (!compatible(dim(w13, 0), experts) || !compatible(dim(w2, 0), experts))
+    return emitOpError() << "router has " << dimStr(experts)
+                         << " experts but w13 has " << dimStr(dim(w13, 0))
+                         << " and w2 has " << dimStr(dim(w2, 0));
+  int64_t hiddenSize = dim(x, 1);
+  if (!compatible(dim(w13, 2), hiddenSize) ||
+      !compatible(dim(w2, 1), hiddenSize))
+    return emitOpError() << "hidden size " << dimStr(hiddenSize)
+                         << " must match w13 columns (" << dimStr(dim(w13, 2))
+                         << ") and w2 rows (" << dimStr(dim(w2, 1)) << ")";
+  int64_t gateUp = dim(w13, 1);
+  if (!ShapedType::isDynamic(gateUp) && gateUp % 2 != 0)
+    return emitOpError() << "w13 has " << gateUp
+                         << " rows; it must stack gate and up (an even count)";
+  if (!ShapedType::isDynamic(gateUp) && !compatible(gateUp / 2, dim(w2, 2)))
+    return emitOpError() << "intermediate size " << gateUp / 2
+                         << " (w13 rows / 2) must match w2 columns ("
+                         << dimStr(dim(w2, 2)) << ")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RouteOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouteOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyRouter(op, getHidden(), getRouter())))
+    return failure();
+  if (failed(verifyRouting(op, getTopK(), dim(getRouter(), 0),
+                           getRoutedScalingFactor().convertToDouble())))
+    return failure();
+  for (Value r : {getWeights(), getExpertIds()}) {
+    if (!compatible(dim(r, 0), dim(getHidden(), 0)) ||
+        !compatible(dim(r, 1), getTopK()))
+      return emitOpError() << "results must be [tokens, top_k] = ["
+                           << dimStr(dim(getHidden(), 0)) << ", " << getTopK()
+                           << "], got " << r.getType();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DispatchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DispatchOp::verify() {
+  int64_t experts = getNumExperts();
+  if (experts < 1)
+    return emitOpError() << "experts = " << experts << " must be at least 1";
+  Value ids = getExpertIds();
+  int64_t t = dim(ids, 0), k = dim(ids, 1);
+  int64_t slots = ShapedType::isDynamic(t) || ShapedType::isDynamic(k)
+                      ? ShapedType::kDynamic
+                      : t * k;
+  if (!compatible(dim(getTokens(), 0), slots))
+    return emitOpError() << "token list has " << dimStr(dim(getTokens(), 0))
+                         << " entries but there are " << dimStr(slots)
+                         << " routed slots";
+  if (!compatible(dim(getOffsets(), 0), experts + 1))
+    return emitOpError() << "offsets have " << dimStr(dim(getOffsets(), 0))
+                         << " entries, expected experts + 1 = "
+                         << experts + 1;
+  if (getPositions().getType() != ids.getType())
+    return emitOpError() << "positions type " << getPositions().getType()
+                         << " must equal the expert ids' type "
+                         << ids.getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SSMMOp
+//===----------------------------------------------------------------------===//
+
+SparseFormatAttr SSMMOp::getFormat() {
+  return getSparseFormat(getWeight().getType());
+}
+
+LogicalResult SSMMOp::verify() {
+  Operation *op = getOperation();
+  FailureOr<SparseFormatAttr> format = verifyWeight(op, getWeight(), "weight");
+  if (failed(format))
+    return failure();
+  Value w = getWeight(), in = getInput(), out = getResult();
+  Type elt = elementType(w);
+  if (elementType(in) != elt || elementType(out) != elt)
+    return emitOpError() << "input and result must have the weight's element "
+                         << "type " << elt << ", got " << elementType(in)
+                         << " and " << elementType(out);
+  int64_t experts = dim(w, 0), rows = dim(w, 1), cols = dim(w, 2);
+  if (!compatible(dim(in, 1), cols))
+    return emitOpError() << "input has " << dimStr(dim(in, 1))
+                         << " columns but the weight has " << dimStr(cols);
+  if (!compatible(dim(getOffsets(), 0),
+                  ShapedType::isDynamic(experts) ? experts : experts + 1))
+    return emitOpError() << "offsets have " << dimStr(dim(getOffsets(), 0))
+                         << " entries, expected experts + 1 = "
+                         << dimStr(experts + 1);
+
+  EpilogueKind epi = getEpilogue();
+  bool combine = getRoutingWeights() != nullptr;
+  if (combine != (epi == EpilogueKind::WeightedCombine))
+    return emitOpError() << "combine(weights, positions) operands go with "
+                         << "the weighted_combine epilogue and only with it";
+  if (combine && getTokens())
+    return emitOpError() << "weighted_combine reads its input in dispatch "
+                         << "order; it takes no gather list";
+
+  int64_t slots = getTokens() ? dim(getTokens(), 0) : dim(in, 0);
+  int64_t outRows = slots, outCols = rows;
+  if (epi == EpilogueKind::SiluMul) {
+    if (!ShapedType::isDynamic(rows)) {
+      if (rows % 2 != 0)
+        return emitOpError() << "silu_mul needs stacked gate and up rows, "
+                             << "got an odd row count " << rows;
+      auto emit = [&]() { return emitOpError() << "silu_mul gate half: "; };
+      if (failed(format->verifyWeightShape(emit, rows / 2, cols)))
+        return failure();
+      outCols = rows / 2;
+    }
+  } else if (combine) {
+    Value weights = getRoutingWeights(), positions = getPositions();
+    if (!positions || cast<ShapedType>(weights.getType()).getShape() !=
+                          cast<ShapedType>(positions.getType()).getShape())
+      return emitOpError() << "routing weights " << weights.getType()
+                           << " and positions " << positions.getType()
+                           << " must have the same shape";
+    outRows = dim(weights, 0);
+  }
+  if (!compatible(dim(out, 0), outRows) || !compatible(dim(out, 1), outCols))
+    return emitOpError() << "result must be [" << dimStr(outRows) << ", "
+                         << dimStr(outCols) << "] for the "
+                         << stringifyEpilogueKind(epi) << " epilogue, got "
+                         << out.getType();
+  return success();
+}

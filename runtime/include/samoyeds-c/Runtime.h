@@ -1,0 +1,179 @@
+/*===- samoyeds-c/Runtime.h - C API of the Samoyeds runtime -------*- C -*-===*\
+|*                                                                            *|
+|* Loads a bundle written by `samoyeds-opt --samoyeds-to-bundle`, uploads     *|
+|* packed weights, binds caller buffers and launches the layer's kernels.     *|
+|* Every function returns an sy_status; on failure sy_last_error() describes  *|
+|* what went wrong (file, field, CUDA call and code). No function aborts.     *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef SAMOYEDS_C_RUNTIME_H
+#define SAMOYEDS_C_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Result of every runtime call.
+typedef enum sy_status {
+  SY_OK = 0,
+  /// A null pointer or otherwise invalid argument.
+  SY_ERR_INVALID_ARGUMENT = 1,
+  /// A file could not be read.
+  SY_ERR_IO = 2,
+  /// manifest.json is not valid JSON or violates Bundle.md.
+  SY_ERR_MANIFEST = 3,
+  /// The CUDA driver could not be loaded or there is no device.
+  SY_ERR_NO_DEVICE = 4,
+  /// The bundle targets a chip the device is not.
+  SY_ERR_UNSUPPORTED_CHIP = 5,
+  /// A CUDA driver call failed (the message names it and its code).
+  SY_ERR_CUDA = 6,
+  /// A name (buffer, weight, symbol) is not in the bundle.
+  SY_ERR_NOT_FOUND = 7,
+  /// Sizes disagree with the manifest (weight part, bound buffer).
+  SY_ERR_SIZE_MISMATCH = 8,
+  /// sy_session_run lacks a bound buffer, uploaded weight or symbol value.
+  SY_ERR_NOT_READY = 9,
+  /// An unexpected internal failure (e.g. out of host memory).
+  SY_ERR_INTERNAL = 10
+} sy_status;
+
+/// Role of a bundle buffer.
+typedef enum sy_buffer_kind {
+  SY_BUFFER_INPUT = 0,
+  SY_BUFFER_OUTPUT = 1,
+  SY_BUFFER_WEIGHT = 2,
+  SY_BUFFER_WORKSPACE = 3
+} sy_buffer_kind;
+
+/// Element type of a bundle buffer.
+typedef enum sy_dtype {
+  SY_DTYPE_BF16 = 0,
+  SY_DTYPE_F16 = 1,
+  SY_DTYPE_F32 = 2,
+  SY_DTYPE_I32 = 3,
+  SY_DTYPE_U32 = 4,
+  SY_DTYPE_U8 = 5
+} sy_dtype;
+
+/// A loaded bundle (manifest + module + functions).
+typedef struct sy_bundle sy_bundle;
+/// Device state for running a bundle: weights, bindings, workspaces.
+typedef struct sy_session sy_session;
+
+/// SS parameters and shape of one logical weight of a bundle.
+typedef struct sy_weight_info {
+  /// Weight name; valid while the bundle lives.
+  const char *name;
+  int32_t n, m, v;
+  int64_t experts, rows, cols;
+  /// SY_DTYPE_BF16 or SY_DTYPE_F16.
+  sy_dtype dtype;
+} sy_weight_info;
+
+/// Host copies of the three components of a packed weight (see Format.md).
+/// `row_idx` may be NULL with `row_idx_bytes` 0 when n == m.
+typedef struct sy_packed_weight {
+  const void *values;
+  uint64_t values_bytes;
+  const void *meta;
+  uint64_t meta_bytes;
+  const void *row_idx;
+  uint64_t row_idx_bytes;
+} sy_packed_weight;
+
+/// Message of the last failure on the calling thread ("" if none).
+const char *sy_last_error(void);
+/// Name of a status ("SY_OK", "SY_ERR_MANIFEST", ...).
+const char *sy_status_name(sy_status status);
+/// Byte size of one element of `dtype` (0 if unknown).
+uint64_t sy_dtype_size(sy_dtype dtype);
+
+/// Reads DIR/manifest.json, validates it, checks the chip against device 0,
+/// loads DIR/<cubin> if present else DIR/<module> (PTX, JIT log reported on
+/// failure) and resolves every kernel. Without a driver or device it returns
+/// SY_ERR_NO_DEVICE ("no CUDA driver/device: ...") after validating.
+sy_status sy_bundle_load(const char *dir, sy_bundle **out);
+/// Reads and validates DIR/manifest.json only (no driver, no module): enough
+/// for the sy_bundle_* introspection calls, not for sessions.
+sy_status sy_bundle_open(const char *dir, sy_bundle **out);
+/// Unloads the module and frees the bundle (NULL is fine). Sessions of the
+/// bundle must be destroyed first.
+sy_status sy_bundle_destroy(sy_bundle *bundle);
+
+/// Target chip of the manifest ("sm_90a", ...), valid while the bundle lives.
+sy_status sy_bundle_chip(const sy_bundle *bundle, const char **chip);
+/// Value of a top-level string field of manifest.json (e.g. "epilogue");
+/// SY_ERR_NOT_FOUND if absent or not a string.
+sy_status sy_bundle_manifest_string(const sy_bundle *bundle, const char *key,
+                                    const char **value);
+/// Number of symbols (dynamic sizes) of the bundle.
+sy_status sy_bundle_num_symbols(const sy_bundle *bundle, int32_t *count);
+/// Name of symbol `index`.
+sy_status sy_bundle_symbol_name(const sy_bundle *bundle, int32_t index,
+                                const char **name);
+/// Number of buffers of the bundle.
+sy_status sy_bundle_num_buffers(const sy_bundle *bundle, int32_t *count);
+/// Name, kind and dtype of buffer `index`; any output pointer may be NULL.
+sy_status sy_bundle_buffer_info(const sy_bundle *bundle, int32_t index,
+                                const char **name, sy_buffer_kind *kind,
+                                sy_dtype *dtype);
+/// Bytes of buffer `name` for the given symbol values (`count` pairs);
+/// fixed-size (weight) buffers ignore them.
+sy_status sy_bundle_buffer_bytes(const sy_bundle *bundle, const char *name,
+                                 const char *const *symbol_names,
+                                 const int64_t *values, int32_t count,
+                                 uint64_t *bytes);
+/// Number of logical weights of the bundle.
+sy_status sy_bundle_num_weights(const sy_bundle *bundle, int32_t *count);
+/// Parameters of weight `index`.
+sy_status sy_bundle_weight_info(const sy_bundle *bundle, int32_t index,
+                                sy_weight_info *info);
+/// Parameters of the weight called `name`.
+sy_status sy_bundle_find_weight(const sy_bundle *bundle, const char *name,
+                                sy_weight_info *info);
+
+/// Creates an execution session of `bundle` (which must outlive it).
+sy_status sy_session_create(sy_bundle *bundle, sy_session **out);
+/// Frees the session's weights and workspaces (NULL is fine).
+sy_status sy_session_destroy(sy_session *session);
+/// Copies a packed weight to the device after checking every component's
+/// size against the manifest (SY_ERR_SIZE_MISMATCH names weight and part).
+/// Synchronous; replaces an earlier upload of the same weight.
+sy_status sy_session_upload_weight(sy_session *session, const char *weight,
+                                   const sy_packed_weight *packed);
+/// Binds the caller's device buffer `dptr` of `bytes` bytes to the input or
+/// output buffer `buffer`.
+sy_status sy_session_bind(sy_session *session, const char *buffer,
+                          uint64_t dptr, uint64_t bytes);
+/// Launches every kernel of the bundle in order on `stream` (a CUstream;
+/// NULL is the default stream) for the given symbol values. Workspaces are
+/// allocated or grown as needed; bound buffers are checked against the
+/// sizes the symbols imply. Launches with an empty grid are skipped. The host
+/// is not synchronised.
+sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
+                         const int64_t *values, int32_t count, void *stream);
+
+/// Compute capability of device 0 (initialises the driver).
+sy_status sy_device_capability(int32_t *major, int32_t *minor);
+/// cuMemAlloc; `*dptr` is 0 for a 0-byte request.
+sy_status sy_device_alloc(uint64_t bytes, uint64_t *dptr);
+/// cuMemFree (0 is fine).
+sy_status sy_device_free(uint64_t dptr);
+/// cuMemcpyHtoD.
+sy_status sy_memcpy_htod(uint64_t dst, const void *src, uint64_t bytes);
+/// cuMemcpyDtoH.
+sy_status sy_memcpy_dtoh(void *dst, uint64_t src, uint64_t bytes);
+/// cuMemsetD8.
+sy_status sy_memset(uint64_t dst, uint8_t value, uint64_t bytes);
+/// cuCtxSynchronize.
+sy_status sy_device_sync(void);
+
+#ifdef __cplusplus
+} // extern "C"
+#endif
+
+#endif /* SAMOYEDS_C_RUNTIME_H */

@@ -1,0 +1,80 @@
+//===- CudaDriver.h - The CUDA driver API, loaded at run time ---*- C++ -*-===//
+//
+// Declares the handful of driver types and entry points the runtime uses and
+// resolves them from libcuda.so.1 with dlopen, so that building needs no CUDA
+// toolkit.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_RUNTIME_CUDADRIVER_H
+#define SAMOYEDS_RUNTIME_CUDADRIVER_H
+
+#include <string>
+
+namespace samoyeds {
+namespace cu {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+struct CUctx_st;
+struct CUmod_st;
+struct CUfunc_st;
+struct CUstream_st;
+using CUcontext = CUctx_st *;
+using CUmodule = CUmod_st *;
+using CUfunction = CUfunc_st *;
+using CUstream = CUstream_st *;
+
+constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
+constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
+constexpr int CU_JIT_INFO_LOG_BUFFER = 3;
+constexpr int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
+constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
+constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+
+/// The resolved driver entry points.
+struct Driver {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDeviceGetCount)(int *);
+  CUresult (*cuDeviceGet)(CUdevice *, int);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuModuleLoadDataEx)(CUmodule *, const void *, unsigned, int *,
+                                 void **);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
+                             unsigned, unsigned, unsigned, unsigned, CUstream,
+                             void **, void **);
+  CUresult (*cuMemAlloc)(CUdeviceptr *, size_t);
+  CUresult (*cuMemFree)(CUdeviceptr);
+  CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
+  CUresult (*cuMemsetD8)(CUdeviceptr, unsigned char, size_t);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuGetErrorString)(CUresult, const char **);
+
+  /// Primary context of device 0, current on the loading thread.
+  CUcontext context = nullptr;
+  CUdevice device = 0;
+  int ccMajor = 0, ccMinor = 0;
+};
+
+/// Loads the driver, initialises it and retains device 0's primary context
+/// (once per process), then makes that context current on the calling thread.
+/// Returns null and sets `error` ("no CUDA driver/device: ...") on failure.
+const Driver *getDriver(std::string &error);
+
+/// "cuFoo failed: CUDA_ERROR_X (code N): text" for a failed call.
+std::string describe(const Driver &d, const char *call, CUresult code);
+
+} // namespace cu
+} // namespace samoyeds
+
+#endif // SAMOYEDS_RUNTIME_CUDADRIVER_H

@@ -1,0 +1,97 @@
+//===- Manifest.h - manifest.json of a bundle -------------------*- C++ -*-===//
+//
+// The launch plan of docs/Bundle.md, parsed and validated without touching a
+// device.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_RUNTIME_MANIFEST_H
+#define SAMOYEDS_RUNTIME_MANIFEST_H
+
+#include "Json.h"
+#include "samoyeds-c/Runtime.h"
+#include "samoyeds/Runtime/Format.h"
+
+#include <string>
+#include <vector>
+
+namespace samoyeds {
+namespace rt {
+
+/// One entry of a buffer shape: a constant or a symbol index.
+struct ShapeDim {
+  int symbol = -1; ///< Index into Manifest::symbols, or -1 for a constant.
+  int64_t value = 0;
+};
+
+enum class WeightPart { Values = 0, Meta = 1, RowIdx = 2 };
+const char *weightPartName(WeightPart part);
+
+struct BufferDesc {
+  std::string name;
+  sy_buffer_kind kind = SY_BUFFER_INPUT;
+  sy_dtype dtype = SY_DTYPE_F32;
+  std::vector<ShapeDim> shape; ///< Non-weight buffers.
+  int64_t bytes = -1;          ///< Weight buffers.
+  int weight = -1;             ///< Index into Manifest::weights (weights).
+  WeightPart part = WeightPart::Values;
+};
+
+struct WeightDesc {
+  std::string name;
+  SSParams params;
+  SSShape shape;
+  DType dtype = DType::BF16;
+  int parts[3] = {-1, -1, -1}; ///< Buffer index of each part, or -1.
+};
+
+/// A grid entry: `{"const": c}` or `{"ceil_div": [symbol, d]}`.
+struct GridDim {
+  int symbol = -1; ///< -1 for a constant.
+  int64_t value = 0; ///< The constant, or the divisor.
+};
+
+struct LaunchArg {
+  enum Kind { Buffer, Symbol, I32 } kind = I32;
+  int index = -1;    ///< Buffer or symbol index.
+  int32_t value = 0; ///< I32 constant.
+};
+
+struct LaunchDesc {
+  std::string kernel;
+  GridDim grid[3];
+  unsigned block[3] = {1, 1, 1};
+  int64_t smem = 0;
+  std::vector<LaunchArg> args;
+};
+
+struct Manifest {
+  json::Value root;
+  std::string chip, module, cubin;
+  std::vector<std::string> symbols;
+  std::vector<BufferDesc> buffers;
+  std::vector<WeightDesc> weights;
+  std::vector<LaunchDesc> launches;
+
+  int findBuffer(const std::string &name) const;
+  int findSymbol(const std::string &name) const;
+  int findWeight(const std::string &name) const;
+};
+
+/// Reads and validates DIR/manifest.json, and checks that the module file
+/// exists. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets `error`
+/// to a message naming the file and the offending field.
+sy_status loadManifest(const std::string &dir, Manifest &out,
+                       std::string &error);
+
+/// Reads a whole file; false if it cannot be opened.
+bool readFile(const std::string &path, std::string &contents);
+bool fileExists(const std::string &path);
+
+/// Elements of a (non-weight) buffer for the given symbol values.
+int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms);
+
+} // namespace rt
+} // namespace samoyeds
+
+#endif // SAMOYEDS_RUNTIME_MANIFEST_H

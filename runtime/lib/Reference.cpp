@@ -1,0 +1,239 @@
+//===- Reference.cpp - CPU oracles of the Samoyeds ops ---------------------===//
+
+#include "samoyeds/Runtime/Reference.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace samoyeds {
+namespace rt {
+
+uint16_t SplitMix64::nonZero(DType dtype, double scale) {
+  for (;;) {
+    double v = symmetric(scale);
+    uint16_t bits = fromFloat(float(v), dtype);
+    if ((bits & 0x7fffu) != 0)
+      return bits;
+  }
+}
+
+namespace {
+/// One non-zero of an expert: original row, column, value.
+struct Entry {
+  int32_t row, col;
+  double value;
+};
+} // namespace
+
+/// Decodes expert `e` straight from the physical layout of Format.md, written
+/// independently of unpack(): walks fragments (tr, ks, lane, i) forwards.
+static std::vector<Entry> decodeExpert(const PackedWeight &w, int64_t e) {
+  const int64_t K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
+  const int64_t Rk = keptRows(w.p, w.s), KS = K / 32, TR = Rk / 16;
+  const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
+  const uint32_t *vals = w.values.data() + e * (Rk * K / 4);
+  const uint32_t *meta = w.meta.data() + e * (Rk * K / 32);
+  const uint8_t *ridx = idxBytes ? w.rowIdx.data() + e * idxBytes : nullptr;
+  std::vector<Entry> out;
+  out.reserve(static_cast<size_t>(Rk * K / 2));
+  for (int64_t tr = 0; tr < TR; ++tr)
+    for (int64_t ks = 0; ks < KS; ++ks)
+      for (int lane = 0; lane < 32; ++lane)
+        for (int i = 0; i < 4; ++i) {
+          int g = lane >> 2, t = lane & 3;
+          uint32_t word = vals[((tr * KS + ks) * 32 + lane) * 4 + i];
+          int64_t kr = tr * 16 + g + 8 * (i & 1);
+          int64_t ccol = ks * 16 + 2 * t + 8 * (i >> 1); // C column, even.
+          int64_t chunk = ccol / 2;                      // 4-column chunk.
+          // Meta word for row kr (upper half when kr is in the second 8).
+          int64_t h = (chunk % 8) / 4, q = chunk % 4;
+          uint32_t mword = meta[(tr * KS + ks) * 16 + 2 * g + h];
+          uint32_t nibble = (mword >> (4 * q + 16 * (i & 1))) & 0xfu;
+          int64_t span = chunk * 4 / V;
+          int64_t sel = ridx ? ridx[span * Rk + kr] : kr % M;
+          int32_t row = int32_t((kr / N) * M + sel);
+          int64_t idx[2] = {nibble & 3u, nibble >> 2};
+          for (int half = 0; half < 2; ++half) {
+            uint16_t bits = uint16_t(half ? word >> 16 : word & 0xffffu);
+            double v = toFloat(bits, w.dtype);
+            if (v != 0.0 || std::isnan(v))
+              out.push_back({row, int32_t(chunk * 4 + idx[half]), v});
+          }
+        }
+  return out;
+}
+
+static bool fail(std::string *error, const std::string &msg) {
+  if (error)
+    *error = msg;
+  return false;
+}
+
+bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
+                   const int32_t *offsets, const int32_t *tokens, int64_t P,
+                   Epilogue epi, std::vector<double> &out,
+                   std::string *error) {
+  std::string err = validate(w.p, w.s);
+  if (!err.empty())
+    return fail(error, "weight: " + err);
+  const int64_t E = w.s.experts, R = w.s.rows, K = w.s.cols;
+  if (int64_t(w.values.size()) != E * valuesBytesPerExpert(w.p, w.s) / 4 ||
+      int64_t(w.meta.size()) != E * metaBytesPerExpert(w.p, w.s) / 4 ||
+      int64_t(w.rowIdx.size()) != E * rowIdxBytesPerExpert(w.p, w.s))
+    return fail(error, "weight: component sizes do not match the shape");
+  if (epi == Epilogue::SiluMul && R % 2 != 0)
+    return fail(error, "silu_mul needs an even number of rows");
+  if (!offsets || offsets[0] != 0 || offsets[E] != P)
+    return fail(error, "offsets must start at 0 and end at P");
+  for (int64_t e = 0; e < E; ++e)
+    if (offsets[e + 1] < offsets[e])
+      return fail(error, "offsets must be non-decreasing");
+  const int64_t cols = epi == Epilogue::SiluMul ? R / 2 : R;
+  out.assign(static_cast<size_t>(P * cols), 0.0);
+  std::vector<double> acc(static_cast<size_t>(R)), xin(static_cast<size_t>(K));
+  for (int64_t e = 0; e < E; ++e) {
+    if (offsets[e] == offsets[e + 1])
+      continue;
+    std::vector<Entry> entries = decodeExpert(w, e);
+    for (int64_t p = offsets[e]; p < offsets[e + 1]; ++p) {
+      int64_t row = tokens ? tokens[p] : p;
+      if (row < 0 || row >= xRows)
+        return fail(error, "slot " + std::to_string(p) + " reads row " +
+                               std::to_string(row) + " outside [0, " +
+                               std::to_string(xRows) + ")");
+      for (int64_t k = 0; k < K; ++k)
+        xin[k] = toFloat(x[row * K + k], w.dtype);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (const Entry &en : entries)
+        acc[en.row] += en.value * xin[en.col];
+      double *o = out.data() + p * cols;
+      if (epi == Epilogue::None) {
+        std::copy(acc.begin(), acc.end(), o);
+      } else {
+        for (int64_t i = 0; i < cols; ++i) {
+          double gate = acc[i];
+          o[i] = gate / (1.0 + std::exp(-gate)) * acc[cols + i];
+        }
+      }
+    }
+  }
+  return true;
+}
+
+void routeReference(const float *x, const float *router, int64_t T, int64_t H,
+                    int64_t E, int topK, bool renormalize, double scalingFactor,
+                    std::vector<float> &weights, std::vector<int32_t> &ids) {
+  weights.assign(static_cast<size_t>(T * topK), 0.0f);
+  ids.assign(static_cast<size_t>(T * topK), -1);
+  std::vector<double> prob(static_cast<size_t>(E));
+  std::vector<int32_t> order(static_cast<size_t>(E));
+  for (int64_t t = 0; t < T; ++t) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t e = 0; e < E; ++e) {
+      double acc = 0;
+      for (int64_t h = 0; h < H; ++h)
+        acc += double(x[t * H + h]) * double(router[e * H + h]);
+      prob[e] = acc;
+      mx = std::max(mx, acc);
+    }
+    double sum = 0;
+    for (int64_t e = 0; e < E; ++e)
+      sum += (prob[e] = std::exp(prob[e] - mx));
+    for (int64_t e = 0; e < E; ++e) {
+      prob[e] /= sum;
+      order[e] = int32_t(e);
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return prob[a] > prob[b]; });
+    int k = int(std::min<int64_t>(topK, E));
+    double kept = 0;
+    for (int j = 0; j < k; ++j)
+      kept += prob[order[j]];
+    for (int j = 0; j < k; ++j) {
+      double v = prob[order[j]];
+      if (renormalize)
+        v /= kept;
+      weights[t * topK + j] = float(v * scalingFactor);
+      ids[t * topK + j] = order[j];
+    }
+  }
+}
+
+void routeReference(const uint16_t *x, const uint16_t *router, DType dtype,
+                    int64_t T, int64_t H, int64_t E, int topK, bool renormalize,
+                    double scalingFactor, std::vector<float> &weights,
+                    std::vector<int32_t> &ids) {
+  std::vector<float> xf(static_cast<size_t>(T * H)), rf(static_cast<size_t>(E * H));
+  for (size_t i = 0; i < xf.size(); ++i)
+    xf[i] = toFloat(x[i], dtype);
+  for (size_t i = 0; i < rf.size(); ++i)
+    rf[i] = toFloat(router[i], dtype);
+  routeReference(xf.data(), rf.data(), T, H, E, topK, renormalize,
+                 scalingFactor, weights, ids);
+}
+
+void dispatchReference(const int32_t *ids, int64_t T, int topK, int64_t E,
+                       std::vector<int32_t> &tokens,
+                       std::vector<int32_t> &offsets,
+                       std::vector<int32_t> &positions) {
+  offsets.assign(static_cast<size_t>(E + 1), 0);
+  positions.assign(static_cast<size_t>(T * topK), -1);
+  for (int64_t i = 0; i < T * topK; ++i)
+    if (ids[i] >= 0 && ids[i] < E)
+      ++offsets[ids[i] + 1];
+  for (int64_t e = 0; e < E; ++e)
+    offsets[e + 1] += offsets[e];
+  tokens.assign(static_cast<size_t>(offsets[E]), 0);
+  std::vector<int32_t> cursor(offsets.begin(), offsets.end() - 1);
+  for (int64_t t = 0; t < T; ++t)
+    for (int j = 0; j < topK; ++j) {
+      int32_t e = ids[t * topK + j];
+      if (e < 0 || e >= E)
+        continue;
+      int32_t p = cursor[e]++;
+      tokens[p] = int32_t(t);
+      positions[t * topK + j] = p;
+    }
+}
+
+void combineReference(const std::vector<double> &y, int64_t H,
+                      const float *weights, const int32_t *positions,
+                      int64_t T, int topK, std::vector<double> &out) {
+  out.assign(static_cast<size_t>(T * H), 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int j = 0; j < topK; ++j) {
+      int32_t p = positions[t * topK + j];
+      if (p < 0 || int64_t(p + 1) * H > int64_t(y.size()))
+        continue;
+      double wgt = weights[t * topK + j];
+      for (int64_t h = 0; h < H; ++h)
+        out[t * H + h] += wgt * y[p * H + h];
+    }
+}
+
+double relativeError(const double *a, const double *b, size_t n) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isnan(a[i]) || std::isnan(b[i]))
+      return std::numeric_limits<double>::infinity();
+    double d = a[i] - b[i];
+    num += d * d;
+    den += b[i] * b[i];
+  }
+  if (num == 0)
+    return 0;
+  if (den == 0)
+    return std::numeric_limits<double>::infinity();
+  return std::sqrt(num / den);
+}
+
+double relativeError(const std::vector<double> &a,
+                     const std::vector<double> &b) {
+  if (a.size() != b.size())
+    return std::numeric_limits<double>::infinity();
+  return relativeError(a.data(), b.data(), a.size());
+}
+
+} // namespace rt
+} // namespace samoyeds

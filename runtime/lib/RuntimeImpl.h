@@ -1,0 +1,60 @@
+//===- RuntimeImpl.h - Internals behind the C API ---------------*- C++ -*-===//
+
+#ifndef SAMOYEDS_RUNTIME_RUNTIMEIMPL_H
+#define SAMOYEDS_RUNTIME_RUNTIMEIMPL_H
+
+#include "CudaDriver.h"
+#include "Manifest.h"
+#include "samoyeds-c/Runtime.h"
+
+#include <string>
+#include <vector>
+
+struct sy_bundle {
+  samoyeds::rt::Manifest manifest;
+  std::string dir;
+  const samoyeds::cu::Driver *driver = nullptr;
+  samoyeds::cu::CUmodule module = nullptr;
+  /// One function per launch.
+  std::vector<samoyeds::cu::CUfunction> functions;
+};
+
+struct sy_session {
+  sy_bundle *bundle = nullptr;
+  /// Per buffer: memory the session owns (weights, workspaces).
+  std::vector<samoyeds::cu::CUdeviceptr> ownedPtr;
+  std::vector<uint64_t> ownedBytes;
+  /// Per buffer: the caller's binding (inputs, outputs).
+  std::vector<bool> bound;
+  std::vector<samoyeds::cu::CUdeviceptr> boundPtr;
+  std::vector<uint64_t> boundBytes;
+  /// Per weight: whether it was uploaded.
+  std::vector<bool> uploaded;
+};
+
+namespace samoyeds {
+namespace rt {
+
+/// Records `message` as the thread's last error and returns `status`.
+sy_status setError(sy_status status, const std::string &message);
+/// Clears the thread's last error and returns SY_OK.
+sy_status clearError();
+/// The driver, or SY_ERR_NO_DEVICE recorded in the thread's error.
+const cu::Driver *driverOrError(sy_status &status);
+
+} // namespace rt
+} // namespace samoyeds
+
+/// Wraps a C API body so that no C++ exception escapes.
+#define SY_GUARD(...)                                                          \
+  try {                                                                        \
+    __VA_ARGS__                                                                \
+  } catch (const std::exception &e) {                                          \
+    return ::samoyeds::rt::setError(SY_ERR_INTERNAL,                           \
+                                    std::string("internal error: ") +          \
+                                        e.what());                             \
+  } catch (...) {                                                              \
+    return ::samoyeds::rt::setError(SY_ERR_INTERNAL, "internal error");        \
+  }
+
+#endif // SAMOYEDS_RUNTIME_RUNTIMEIMPL_H

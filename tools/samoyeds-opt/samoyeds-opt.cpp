@@ -1,0 +1,32 @@
+//===- samoyeds-opt.cpp - The Samoyeds optimizer driver -------------------===//
+//
+// mlir-opt with the samoyeds dialect, its passes and pipelines, and the
+// upstream dialects and passes the lowering to NVVM/PTX needs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
+#include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::samoyeds::SamoyedsDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+
+  mlir::registerAllPasses();
+  mlir::samoyeds::registerSamoyedsPasses();
+  mlir::samoyeds::registerSamoyedsConversionPasses();
+  mlir::samoyeds::registerSamoyedsPipelines();
+
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "Samoyeds optimizer driver\n", registry));
+}

@@ -1,0 +1,335 @@
+//===- BundleTest.cpp - Tests of JSON, manifests and the C API -------------===//
+
+#include "Json.h"
+#include "samoyeds-c/Runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+using namespace samoyeds;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// JSON
+//===----------------------------------------------------------------------===//
+
+TEST(Json, ParsesAllKinds) {
+  json::Value v;
+  std::string err;
+  ASSERT_TRUE(json::parse(R"( {"a": [1, -2, 3.5, 1e3, true, false, null],
+      "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "o": {}, "e": []} )", v, err))
+      << err;
+  ASSERT_TRUE(v.isObject());
+  const json::Value *a = v.get("a");
+  ASSERT_TRUE(a && a->isArray());
+  ASSERT_EQ(a->array.size(), 7u);
+  EXPECT_TRUE(a->array[0].isInteger);
+  EXPECT_EQ(a->array[0].integer, 1);
+  EXPECT_EQ(a->array[1].integer, -2);
+  EXPECT_FALSE(a->array[2].isInteger);
+  EXPECT_DOUBLE_EQ(a->array[2].number, 3.5);
+  EXPECT_DOUBLE_EQ(a->array[3].number, 1000);
+  EXPECT_TRUE(a->array[4].boolean);
+  EXPECT_FALSE(a->array[5].boolean);
+  EXPECT_TRUE(a->array[6].isNull());
+  EXPECT_EQ(v.get("s")->string, "q\"\\/\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80");
+  EXPECT_TRUE(v.get("o")->isObject());
+  EXPECT_TRUE(v.get("e")->isArray());
+  EXPECT_EQ(v.get("missing"), nullptr);
+}
+
+void expectJsonError(const std::string &text, const std::string &where,
+                     const std::string &what) {
+  json::Value v;
+  std::string err;
+  EXPECT_FALSE(json::parse(text, v, err)) << text;
+  EXPECT_EQ(err.compare(0, where.size(), where), 0) << "got: " << err;
+  EXPECT_NE(err.find(what), std::string::npos) << "got: " << err;
+}
+
+TEST(Json, ErrorsCarryLineAndColumn) {
+  expectJsonError("{\n  \"a\": tru }", "2:8:", "invalid literal");
+  expectJsonError("[1, 2,]", "1:7:", "unexpected character");
+  expectJsonError("{\"a\": \"abc", "1:11:", "unterminated string");
+  expectJsonError("{\"a\" 1}", "1:6:", "expected ':'");
+  expectJsonError("{\"a\": 1, \"a\": 2}", "1:", "duplicate key");
+  expectJsonError("[1] x", "1:5:", "trailing characters");
+  expectJsonError("", "1:1:", "unexpected end");
+  expectJsonError("\n\n  [01]", "3:5:", "expected ',' or ']'");
+  expectJsonError("\"\\x\"", "1:3:", "invalid escape");
+  expectJsonError("\"\\ud800\"", "1:", "surrogate");
+  expectJsonError("[-]", "1:", "invalid number");
+  expectJsonError("[1.]", "1:", "digits after '.'");
+  expectJsonError("{1: 2}", "1:2:", "expected a string key");
+}
+
+//===----------------------------------------------------------------------===//
+// Manifests
+//===----------------------------------------------------------------------===//
+
+/// w: 2 experts of 64 x 128, n = 1, m = 2, v = 64 => Rk = 32, values 2*4096,
+/// meta 2*512, row_idx 2*2*32.
+const char *kValidManifest = R"({
+  "format": "samoyeds-bundle", "version": 1,
+  "chip": "sm_90a", "ptx_version": 85,
+  "module": "kernels.ptx", "cubin": "kernels.cubin",
+  "epilogue": "silu_mul",
+  "symbols": ["T", "P"],
+  "buffers": [
+    {"name": "x", "kind": "input", "dtype": "bf16", "shape": ["T", 128]},
+    {"name": "tokens", "kind": "input", "dtype": "i32", "shape": ["P"]},
+    {"name": "offsets", "kind": "input", "dtype": "i32", "shape": [3]},
+    {"name": "w.values", "kind": "weight", "dtype": "bf16", "bytes": 8192, "of": "w", "part": "values"},
+    {"name": "w.meta", "kind": "weight", "dtype": "u32", "bytes": 1024, "of": "w", "part": "meta"},
+    {"name": "w.row_idx", "kind": "weight", "dtype": "u8", "bytes": 128, "of": "w", "part": "row_idx"},
+    {"name": "y", "kind": "output", "dtype": "bf16", "shape": ["P", 32]},
+    {"name": "ws0", "kind": "workspace", "dtype": "f32", "shape": ["P", 64]}
+  ],
+  "weights": [
+    {"name": "w", "dtype": "bf16", "experts": 2, "rows": 64, "cols": 128, "n": 1, "m": 2, "v": 64}
+  ],
+  "launches": [
+    {"kernel": "samoyeds_ssmm_0",
+     "grid": [{"const": 2}, {"ceil_div": ["P", 32]}, {"const": 1}],
+     "block": [128, 1, 1], "smem": 65536,
+     "args": [{"buffer": "w.values"}, {"buffer": "w.meta"}, {"buffer": "w.row_idx"},
+              {"buffer": "x"}, {"buffer": "tokens"}, {"buffer": "offsets"},
+              {"buffer": "y"}, {"buffer": "ws0"}, {"symbol": "P"}, {"i32": -3}]}
+  ]
+})";
+
+class BundleDir : public ::testing::Test {
+protected:
+  std::string dir;
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/samoyeds-bundle-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    write("kernels.ptx", "// not a real module\n");
+  }
+  void TearDown() override {
+    std::remove((dir + "/manifest.json").c_str());
+    std::remove((dir + "/kernels.ptx").c_str());
+    rmdir(dir.c_str());
+  }
+  void write(const std::string &name, const std::string &text) {
+    std::ofstream(dir + "/" + name) << text;
+  }
+  /// Writes the valid manifest with `from` replaced by `to`.
+  void writeMutated(const std::string &from, const std::string &to) {
+    std::string text = kValidManifest;
+    size_t pos = text.find(from);
+    ASSERT_NE(pos, std::string::npos) << from;
+    text.replace(pos, from.size(), to);
+    write("manifest.json", text);
+  }
+  /// Expects sy_bundle_open to fail with `status` and a message containing
+  /// every string of `parts`.
+  void expectError(sy_status status, std::initializer_list<std::string> parts) {
+    sy_bundle *b = reinterpret_cast<sy_bundle *>(0x1);
+    EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), status) << sy_last_error();
+    EXPECT_EQ(b, nullptr);
+    std::string msg = sy_last_error();
+    for (const std::string &p : parts)
+      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+    // sy_bundle_load validates first, so it reports the same error.
+    b = nullptr;
+    EXPECT_EQ(sy_bundle_load(dir.c_str(), &b), status);
+    EXPECT_EQ(b, nullptr);
+  }
+};
+
+TEST_F(BundleDir, OpenAndIntrospect) {
+  write("manifest.json", kValidManifest);
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  const char *s = nullptr;
+  ASSERT_EQ(sy_bundle_chip(b, &s), SY_OK);
+  EXPECT_STREQ(s, "sm_90a");
+  ASSERT_EQ(sy_bundle_manifest_string(b, "epilogue", &s), SY_OK);
+  EXPECT_STREQ(s, "silu_mul");
+  EXPECT_EQ(sy_bundle_manifest_string(b, "version", &s), SY_ERR_NOT_FOUND);
+  int32_t n = 0;
+  ASSERT_EQ(sy_bundle_num_symbols(b, &n), SY_OK);
+  EXPECT_EQ(n, 2);
+  ASSERT_EQ(sy_bundle_symbol_name(b, 1, &s), SY_OK);
+  EXPECT_STREQ(s, "P");
+  ASSERT_EQ(sy_bundle_num_buffers(b, &n), SY_OK);
+  EXPECT_EQ(n, 8);
+  sy_buffer_kind kind;
+  sy_dtype dt;
+  ASSERT_EQ(sy_bundle_buffer_info(b, 4, &s, &kind, &dt), SY_OK);
+  EXPECT_STREQ(s, "w.meta");
+  EXPECT_EQ(kind, SY_BUFFER_WEIGHT);
+  EXPECT_EQ(dt, SY_DTYPE_U32);
+  ASSERT_EQ(sy_bundle_buffer_info(b, 7, &s, &kind, &dt), SY_OK);
+  EXPECT_EQ(kind, SY_BUFFER_WORKSPACE);
+  EXPECT_EQ(dt, SY_DTYPE_F32);
+  EXPECT_EQ(sy_bundle_buffer_info(b, 8, &s, &kind, &dt), SY_ERR_NOT_FOUND);
+
+  const char *names[] = {"T", "P"};
+  const int64_t values[] = {5, 11};
+  uint64_t bytes = 0;
+  ASSERT_EQ(sy_bundle_buffer_bytes(b, "x", names, values, 2, &bytes), SY_OK);
+  EXPECT_EQ(bytes, 5u * 128 * 2);
+  ASSERT_EQ(sy_bundle_buffer_bytes(b, "y", names, values, 2, &bytes), SY_OK);
+  EXPECT_EQ(bytes, 11u * 32 * 2);
+  ASSERT_EQ(sy_bundle_buffer_bytes(b, "offsets", names, values, 0, &bytes), SY_OK);
+  EXPECT_EQ(bytes, 12u);
+  ASSERT_EQ(sy_bundle_buffer_bytes(b, "w.row_idx", nullptr, nullptr, 0, &bytes), SY_OK);
+  EXPECT_EQ(bytes, 128u);
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "y", names, values, 1, &bytes), SY_ERR_NOT_READY);
+  EXPECT_NE(std::string(sy_last_error()).find("'P'"), std::string::npos);
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "nope", names, values, 2, &bytes), SY_ERR_NOT_FOUND);
+  const char *bad[] = {"Q"};
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", bad, values, 1, &bytes), SY_ERR_NOT_FOUND);
+
+  ASSERT_EQ(sy_bundle_num_weights(b, &n), SY_OK);
+  EXPECT_EQ(n, 1);
+  sy_weight_info wi;
+  ASSERT_EQ(sy_bundle_find_weight(b, "w", &wi), SY_OK);
+  EXPECT_STREQ(wi.name, "w");
+  EXPECT_EQ(wi.n, 1);
+  EXPECT_EQ(wi.m, 2);
+  EXPECT_EQ(wi.v, 64);
+  EXPECT_EQ(wi.experts, 2);
+  EXPECT_EQ(wi.rows, 64);
+  EXPECT_EQ(wi.cols, 128);
+  EXPECT_EQ(wi.dtype, SY_DTYPE_BF16);
+  EXPECT_EQ(sy_bundle_weight_info(b, 0, &wi), SY_OK);
+  EXPECT_EQ(sy_bundle_find_weight(b, "v", &wi), SY_ERR_NOT_FOUND);
+
+  // An opened (device-less) bundle cannot run.
+  sy_session *session = nullptr;
+  EXPECT_EQ(sy_session_create(b, &session), SY_ERR_NOT_READY);
+  EXPECT_EQ(session, nullptr);
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
+}
+
+TEST_F(BundleDir, LoadWithoutGpuReportsNoDeviceOrLoads) {
+  write("manifest.json", kValidManifest);
+  sy_bundle *b = nullptr;
+  sy_status st = sy_bundle_load(dir.c_str(), &b);
+  if (st == SY_ERR_NO_DEVICE) {
+    EXPECT_EQ(b, nullptr);
+    EXPECT_EQ(std::string(sy_last_error()).rfind("no CUDA driver/device: ", 0), 0u)
+        << sy_last_error();
+  } else {
+    // On a GPU machine the dummy PTX fails to load, or the chip differs.
+    EXPECT_TRUE(st == SY_ERR_CUDA || st == SY_ERR_UNSUPPORTED_CHIP) << sy_status_name(st);
+    EXPECT_NE(std::string(sy_last_error()), "");
+  }
+  sy_bundle_destroy(b);
+}
+
+TEST(DeviceHelpers, NeverCrashWithoutDevice) {
+  uint64_t p = 123;
+  EXPECT_EQ(sy_device_alloc(0, &p), SY_OK);
+  EXPECT_EQ(p, 0u);
+  EXPECT_EQ(sy_device_free(0), SY_OK);
+  EXPECT_EQ(sy_device_alloc(16, nullptr), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_memcpy_htod(0, nullptr, 4), SY_ERR_INVALID_ARGUMENT);
+  sy_status st = sy_device_alloc(256, &p);
+  if (st == SY_OK) {
+    EXPECT_EQ(sy_memset(p, 0xab, 256), SY_OK);
+    unsigned char host[256] = {};
+    EXPECT_EQ(sy_memcpy_dtoh(host, p, 256), SY_OK);
+    EXPECT_EQ(host[255], 0xab);
+    EXPECT_EQ(sy_device_sync(), SY_OK);
+    EXPECT_EQ(sy_device_free(p), SY_OK);
+  } else {
+    EXPECT_EQ(st, SY_ERR_NO_DEVICE);
+    EXPECT_EQ(sy_device_sync(), SY_ERR_NO_DEVICE);
+    int32_t major, minor;
+    EXPECT_EQ(sy_device_capability(&major, &minor), SY_ERR_NO_DEVICE);
+  }
+  EXPECT_EQ(sy_bundle_load(nullptr, nullptr), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_session_run(nullptr, nullptr, nullptr, 0, nullptr), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_status_name(SY_ERR_MANIFEST), "SY_ERR_MANIFEST");
+  EXPECT_EQ(sy_dtype_size(SY_DTYPE_BF16), 2u);
+}
+
+TEST_F(BundleDir, MissingManifestIsIoError) {
+  expectError(SY_ERR_IO, {"manifest.json", "cannot read"});
+}
+
+TEST_F(BundleDir, BadJsonReportsLineAndColumn) {
+  writeMutated("\"version\": 1,", "\"version\": 1,,");
+  expectError(SY_ERR_MANIFEST, {"manifest.json:2:", "expected a string key"});
+}
+
+TEST_F(BundleDir, UnknownBufferInLaunch) {
+  writeMutated("{\"buffer\": \"tokens\"}", "{\"buffer\": \"tokenz\"}");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json", "launches[0].args[4].buffer", "unknown buffer 'tokenz'"});
+}
+
+TEST_F(BundleDir, BadGridEntries) {
+  writeMutated("{\"const\": 1}]", "{\"constant\": 1}]");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[2]", "unknown grid entry 'constant'"});
+  writeMutated(", {\"const\": 1}]", "]");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid", "expected 3 entries"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"Q\", 32]");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[1].ceil_div[0]", "unknown symbol 'Q'"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 0]");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[1].ceil_div[1]", "out of range"});
+  writeMutated("{\"const\": 2}", "{\"const\": -2}");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[0].const"});
+}
+
+TEST_F(BundleDir, BadLaunchFields) {
+  writeMutated("[128, 1, 1]", "[128, 16, 1]");
+  expectError(SY_ERR_MANIFEST, {"launches[0].block", "1024"});
+  writeMutated("{\"symbol\": \"P\"}", "{\"symbol\": \"X\"}");
+  expectError(SY_ERR_MANIFEST, {"launches[0].args[8].symbol", "unknown symbol 'X'"});
+  writeMutated("{\"i32\": -3}", "{\"f32\": 1.5}");
+  expectError(SY_ERR_MANIFEST, {"launches[0].args[9]", "unknown argument kind 'f32'"});
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\",", "");
+  expectError(SY_ERR_MANIFEST, {"launches[0].kernel", "missing required field"});
+}
+
+TEST_F(BundleDir, MissingModuleFile) {
+  writeMutated("\"module\": \"kernels.ptx\"", "\"module\": \"gone.ptx\"");
+  expectError(SY_ERR_MANIFEST, {"manifest.json", "module", "gone.ptx", "does not exist"});
+}
+
+TEST_F(BundleDir, HeaderFields) {
+  writeMutated("\"samoyeds-bundle\"", "\"something-else\"");
+  expectError(SY_ERR_MANIFEST, {"manifest.json: format:"});
+  writeMutated("\"version\": 1", "\"version\": 2");
+  expectError(SY_ERR_MANIFEST, {"manifest.json: version:", "unsupported version"});
+  writeMutated("\"chip\": \"sm_90a\"", "\"chip\": \"gfx90a\"");
+  expectError(SY_ERR_MANIFEST, {"manifest.json: chip:"});
+  writeMutated("\"symbols\": [\"T\", \"P\"]", "\"symbols\": [\"T\", \"T\"]");
+  expectError(SY_ERR_MANIFEST, {"symbols[1]", "duplicate symbol 'T'"});
+}
+
+TEST_F(BundleDir, BadBuffersAndWeights) {
+  writeMutated("\"bytes\": 1024", "\"bytes\": 1000");
+  expectError(SY_ERR_MANIFEST, {"buffers[4].bytes", "weight 'w' part 'meta'", "1024"});
+  writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scratch\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[7].kind", "unknown kind 'scratch'"});
+  writeMutated("[\"P\", 64]", "[\"N\", 64]");
+  expectError(SY_ERR_MANIFEST, {"buffers[7].shape[0]", "unknown symbol 'N'"});
+  writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"u4\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype", "unknown dtype 'u4'"});
+  writeMutated("\"of\": \"w\", \"part\": \"values\"", "\"of\": \"w2\", \"part\": \"values\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[3].of", "unknown weight 'w2'"});
+  writeMutated("\"part\": \"meta\"", "\"part\": \"values\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[4].part", "two 'values' buffers"});
+  writeMutated("\"rows\": 64", "\"rows\": 48");
+  expectError(SY_ERR_MANIFEST, {"weights[0]", "kept rows"});
+  writeMutated("\"v\": 64", "\"v\": 48");
+  expectError(SY_ERR_MANIFEST, {"weights[0]", "v = 48"});
+  writeMutated("{\"name\": \"x\",", "{\"name\": \"y\",");
+  expectError(SY_ERR_MANIFEST, {"buffers[6].name", "duplicate buffer name 'y'"});
+}
+
+} // namespace

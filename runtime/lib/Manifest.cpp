@@ -368,8 +368,11 @@ bool Checker::launches(const Value &root) {
     for (size_t a = 0; a < v->array.size(); ++a) {
       std::string field = path + ".args[" + std::to_string(a) + "]";
       const Value &e = v->array[a];
-      if (!e.isObject() || e.object.size() != 1)
-        return fail(field, "expected {\"buffer\": b}, {\"symbol\": s} or {\"i32\": c}");
+      bool bufferArg = e.isObject() && e.get("buffer");
+      size_t keys = bufferArg && e.get("elem_bytes") ? 2 : 1;
+      if (!e.isObject() || e.object.size() != keys)
+        return fail(field, "expected {\"buffer\": b[, \"elem_bytes\": n]}, "
+                           "{\"symbol\": s} or {\"i32\": c}");
       LaunchArg arg;
       if (const Value *b = e.get("buffer")) {
         arg.kind = LaunchArg::Buffer;
@@ -378,6 +381,9 @@ bool Checker::launches(const Value &root) {
         arg.index = m.findBuffer(b->string);
         if (arg.index < 0)
           return fail(field + ".buffer", "unknown buffer '" + b->string + "'");
+        if (e.get("elem_bytes") &&
+            !integer(*e.get("elem_bytes"), field + ".elem_bytes", 1, 64, arg.elemBytes))
+          return false;
       } else if (const Value *s = e.get("symbol")) {
         arg.kind = LaunchArg::Symbol;
         if (!symbol(*s, field + ".symbol", arg.index))

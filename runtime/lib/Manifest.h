@@ -55,6 +55,8 @@ struct LaunchArg {
   enum Kind { Buffer, Symbol, I32 } kind = I32;
   int index = -1;    ///< Buffer or symbol index.
   int32_t value = 0; ///< I32 constant.
+  /// Buffer: bytes of one element of the kernel's view (0: the dtype's size).
+  int64_t elemBytes = 0;
 };
 
 struct LaunchDesc {

@@ -258,7 +258,11 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
           storage[k] = ptr[bi];            // allocated pointer
           storage[k + 1] = ptr[bi];        // aligned pointer
           storage[k + 2] = 0;              // offset
-          storage[k + 3] = uint64_t(elems[bi]); // size
+          // size, in elements of the kernel's view of the buffer
+          storage[k + 3] = a.elemBytes > 0
+                               ? uint64_t(elems[bi]) * sy_dtype_size(m.buffers[bi].dtype) /
+                                     uint64_t(a.elemBytes)
+                               : uint64_t(elems[bi]);
           storage[k + 4] = 1;              // stride
           for (int j = 0; j < 5; ++j)
             params[k + j] = &storage[k + j];

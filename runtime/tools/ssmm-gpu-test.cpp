@@ -1,7 +1,7 @@
 //===- ssmm-gpu-test.cpp - Check a compiled expert matmul on the GPU -------===//
 //
 // ssmm-gpu-test BUNDLE_DIR [--tokens 1,7,64,129,1000] [--seed S]
-//               [--x-rows N] [--allow-skip]
+//               [--x-rows N] [--iters N] [--allow-skip]
 //
 // The bundle has one weight "w" and buffers "x" [T, K], "tokens" i32 [P],
 // "offsets" i32 [E+1], "y" [P, R or R/2] (top-level "epilogue": "none" or
@@ -33,12 +33,13 @@ struct Options {
   std::vector<int64_t> tokens = {1, 7, 64, 129, 1000};
   uint64_t seed = 1234;
   int64_t xRows = -1;
+  int64_t iters = 20;
   bool allowSkip = false;
 };
 
 int usage(const char *msg) {
   std::fprintf(stderr, "error: %s\nusage: ssmm-gpu-test BUNDLE_DIR [--tokens 1,7,64] "
-                       "[--seed S] [--x-rows N] [--allow-skip]\n", msg);
+                       "[--seed S] [--x-rows N] [--iters N] [--allow-skip]\n", msg);
   return 2;
 }
 
@@ -116,6 +117,8 @@ int main(int argc, char **argv) {
       opt.seed = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--x-rows" && i + 1 < argc) {
       opt.xRows = std::strtoll(argv[++i], nullptr, 10);
+    } else if (a == "--iters" && i + 1 < argc) {
+      opt.iters = std::max<int64_t>(1, std::strtoll(argv[++i], nullptr, 10));
     } else if (!a.empty() && a[0] == '-') {
       return usage(("unknown option " + a).c_str());
     } else if (opt.dir.empty()) {
@@ -269,9 +272,9 @@ int main(int argc, char **argv) {
     double rel = relativeError(got, ref);
     bool ok = nan == 0 && rel <= 1e-2;
     // Timing: 20 warm iterations, host wall clock around launches + one sync.
-    const int iters = 20;
+    const int64_t iters = opt.iters;
     auto t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < iters; ++i)
+    for (int64_t i = 0; i < iters; ++i)
       if (!check(run(), "sy_session_run (timing)"))
         return 1;
     if (!check(sy_device_sync(), "sync after timing"))

@@ -100,15 +100,27 @@ private:
   int64_t nFrags() const { return p.tokens / 8; }
   int64_t rowStride() const { return p.kTile + 8; }
 
+  /// NVVM's mma.sp takes bf16 pairs as i32 and f16 pairs as vector<2xf16>;
+  /// converts a 32-bit register (i32 or a pair) to that form.
+  Value mmaOperand(Value reg) {
+    Type want = p.elt.isBF16() ? Type(b.getI32Type())
+                               : Type(VectorType::get({2}, p.elt));
+    if (reg.getType() == want)
+      return reg;
+    return LLVM::BitcastOp::create(b, want, reg);
+  }
   void issueStageLoad(Value kt, Value stage);
   void computeStage(Value kt, Value stage, SmallVectorImpl<Value> &carried);
   void routeSpan(Value spanIdx, Value isEnd, SmallVectorImpl<Value> &carried);
   void emitEpilogue(ArrayRef<Value> carried);
+  /// The warp's 16-row tile of kept rows, within the expert (local) and
+  /// within the stacked experts' packed arrays (weightTile).
   Value keptTile(int64_t h);
+  Value weightTile(int64_t h);
 
   const Plan &p;
   Value values, meta, rowIdx, input, offsets, tokenList, out, smem;
-  Value lane, warp, group, tig, blockRows;
+  Value lane, warp, group, tig, blockRows, expert;
   Value start, count;
   /// Per copy slot: destination row, column and source element offset.
   struct CopySlot {
@@ -120,6 +132,10 @@ private:
 
 Value SSMMEmitter::keptTile(int64_t h) {
   return add(idx(h * p.keptTilesPerHalf), add(blockRows, warp));
+}
+
+Value SSMMEmitter::weightTile(int64_t h) {
+  return add(mul(expert, idx(p.keptRows / 16)), keptTile(h));
 }
 
 void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
@@ -141,7 +157,6 @@ void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
 
 void SSMMEmitter::computeStage(Value kt, Value stage,
                                SmallVectorImpl<Value> &carried) {
-  Type i32 = b.getI32Type();
   auto bFragType = VectorType::get({4, 2}, p.elt);
   auto resType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, b.getF32Type()));
@@ -154,10 +169,10 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
     SmallVector<SmallVector<Value>> aRegs(p.halves);
     SmallVector<Value> metaRegs(p.halves);
     for (int64_t h = 0; h < p.halves; ++h) {
-      Value tileStep = add(mul(keptTile(h), idx(p.kSteps)), kstep);
+      Value tileStep = add(mul(weightTile(h), idx(p.kSteps)), kstep);
       Value aVec = load(values, add(mul(tileStep, idx(32)), lane));
       for (int64_t i = 0; i < 4; ++i)
-        aRegs[h].push_back(vector::ExtractOp::create(b, aVec, i));
+        aRegs[h].push_back(mmaOperand(vector::ExtractOp::create(b, aVec, i)));
       Value metaIdx = add(mul(tileStep, idx(16)),
                           add(mul(group, idx(2)), rem(tig, idx(2))));
       metaRegs[h] = load(meta, metaIdx);
@@ -171,12 +186,8 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
                                              /*transpose=*/false,
                                              /*numTiles=*/4);
       SmallVector<Value> bRegs;
-      for (int64_t i = 0; i < 4; ++i) {
-        Value pair = vector::ExtractOp::create(b, frag, i);
-        Value word = vector::BitCastOp::create(
-            b, VectorType::get({1}, i32), pair);
-        bRegs.push_back(vector::ExtractOp::create(b, word, 0));
-      }
+      for (int64_t i = 0; i < 4; ++i)
+        bRegs.push_back(mmaOperand(vector::ExtractOp::create(b, frag, i)));
       for (int64_t h = 0; h < p.halves; ++h) {
         SmallVector<Value> c;
         for (int64_t v = 0; v < 4; ++v)
@@ -221,7 +232,9 @@ void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
           add(mul(keptTile(h), idx(16)), add(group, idx(8 * rr)));
       Value which = arith::ExtUIOp::create(
           b, b.getI32Type(),
-          load(rowIdx, add(mul(spanIdx, idx(p.keptRows)), kept)));
+          load(rowIdx, add(mul(add(mul(expert, idx(p.cols / p.v)), spanIdx),
+                               idx(p.keptRows)),
+                           kept)));
       for (int64_t mIdx = 0; mIdx < p.m; ++mIdx) {
         Value hit = cmp(arith::CmpIPredicate::eq, which, i32c(mIdx));
         if (isEnd)
@@ -285,7 +298,7 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  Value expert = gpu::BlockIdOp::create(b, gpu::Dimension::z);
+  expert = gpu::BlockIdOp::create(b, gpu::Dimension::z);
   warp = div(tid, idx(32));
   lane = rem(tid, idx(32));
   group = div(lane, idx(4));

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the GPU tests of the compiled expert matmuls (GPU machine; needs nvcc-free
+# CMake + a C++ compiler + the CUDA driver).
+#   test/GPU/run-gpu-tests.sh BUNDLES_DIR LOG_DIR [--sanitize]
+# Builds the runtime alone (no MLIR), runs ssmm-gpu-test on every bundle for
+# P in {1, 7, 64, 129, 1000} and, with --sanitize, compute-sanitizer memcheck
+# on the small token counts. Exits non-zero if any check fails.
+set -uo pipefail
+bundles=$1 logs=$2 sanitize=${3:-}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$logs"
+build=${SAMOYEDS_RT_BUILD:-/tmp/samoyeds-rt}
+cmake -S "$root/runtime" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  > "$logs/rt-configure.log" 2>&1 && ninja -C "$build" > "$logs/rt-build.log" 2>&1 \
+  || { echo "runtime build failed"; tail -30 "$logs/rt-build.log"; exit 1; }
+test=$build/ssmm-gpu-test
+[[ -x $test ]] || test=$(find "$build" -name ssmm-gpu-test -type f | head -1)
+fail=0
+for b in "$bundles"/*/; do
+  name=$(basename "$b")
+  echo "== $name"
+  "$test" "$b" --tokens 1,7,64,129,1000 --seed 7 2>&1 | tee "$logs/$name.log" \
+    || { echo "FAILED: $name"; fail=1; }
+  if [[ "$sanitize" == --sanitize ]]; then
+    compute-sanitizer --tool memcheck --error-exitcode 3 "$test" "$b" --tokens 1,7,129 \
+      --seed 11 > "$logs/$name.memcheck.log" 2>&1
+    rc=$?
+    echo "memcheck $name rc=$rc $(grep -h 'ERROR SUMMARY' "$logs/$name.memcheck.log")"
+    [[ $rc == 0 ]] || fail=1
+  fi
+done
+exit $fail

@@ -17,15 +17,17 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.samoyeds_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["samoyeds-opt"], tool_dirs)
+llvm_config.add_tool_substitutions(["samoyeds-opt", "not", "FileCheck", "count"],
+                                   tool_dirs)
 config.substitutions.append(("%samoyeds_src", config.samoyeds_src_root))
 
 # ptxas assembles the emitted PTX where it is installed; tests that need it
 # are marked `REQUIRES: ptxas` and lit lists them as UNSUPPORTED otherwise.
-ptxas = shutil.which("ptxas") or (
+ptxas = os.environ.get("SAMOYEDS_PTXAS") or shutil.which("ptxas") or (
     "/usr/local/cuda/bin/ptxas" if os.path.exists("/usr/local/cuda/bin/ptxas") else None)
 if ptxas:
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", ptxas))
+    config.substitutions.append(("%{ptxas_dir}", os.path.dirname(ptxas)))
 else:
     lit_config.note("ptxas not found: PTX assembly tests are unsupported here")

@@ -77,7 +77,8 @@ LogicalResult verifyRouter(Operation *op, Value hidden, Value router) {
 LogicalResult MoEFFNOp::verify() {
   Operation *op = getOperation();
   Value x = getHidden(), w13 = getW13(), w2 = getW2();
-  if (failed(verifyWeight(op, w13, "w13")) || failed(verifyWeight(op, w2, "w2")))
+  FailureOr<SparseFormatAttr> w13Format = verifyWeight(op, w13, "w13");
+  if (failed(w13Format) || failed(verifyWeight(op, w2, "w2")))
     return failure();
   if (failed(verifyRouter(op, x, getRouter())))
     return failure();
@@ -108,6 +109,13 @@ LogicalResult MoEFFNOp::verify() {
   if (!ShapedType::isDynamic(gateUp) && gateUp % 2 != 0)
     return emitOpError() << "w13 has " << gateUp
                          << " rows; it must stack gate and up (an even count)";
+  // The gate and up halves are separate matmuls of the decomposed layer
+  // (ssmm with the silu_mul epilogue); each must be a valid weight itself.
+  if (!ShapedType::isDynamic(gateUp)) {
+    auto emit = [&]() { return emitOpError() << "w13 gate half: "; };
+    if (failed(w13Format->verifyWeightShape(emit, gateUp / 2, dim(w13, 2))))
+      return failure();
+  }
   if (!ShapedType::isDynamic(gateUp) && !compatible(gateUp / 2, dim(w2, 2)))
     return emitOpError() << "intermediate size " << gateUp / 2
                          << " (w13 rows / 2) must match w2 columns ("
@@ -194,6 +202,13 @@ LogicalResult SSMMOp::verify() {
                          << dimStr(experts + 1);
 
   EpilogueKind epi = getEpilogue();
+  // The generic form can give one of the two combine operands alone; the
+  // custom form has no way to print that.
+  if ((getRoutingWeights() != nullptr) != (getPositions() != nullptr))
+    return emitOpError() << "combine needs both routing weights and positions, "
+                         << "got only the "
+                         << (getRoutingWeights() ? "routing weights"
+                                                 : "positions");
   bool combine = getRoutingWeights() != nullptr;
   if (combine != (epi == EpilogueKind::WeightedCombine))
     return emitOpError() << "combine(weights, positions) operands go with "
@@ -216,8 +231,8 @@ LogicalResult SSMMOp::verify() {
     }
   } else if (combine) {
     Value weights = getRoutingWeights(), positions = getPositions();
-    if (!positions || cast<ShapedType>(weights.getType()).getShape() !=
-                          cast<ShapedType>(positions.getType()).getShape())
+    if (cast<ShapedType>(weights.getType()).getShape() !=
+        cast<ShapedType>(positions.getType()).getShape())
       return emitOpError() << "routing weights " << weights.getType()
                            << " and positions " << positions.getType()
                            << " must have the same shape";

@@ -26,7 +26,13 @@ TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
                   ? 64
                   : 32;
   int64_t tokens = tokensOverride > 0 ? tokensOverride : 32;
-  return TileConfigAttr::get(op.getContext(), /*warps=*/4, tokens, k,
+  // Each warp owns one 16-row tile of kept rows (per half for silu_mul); the
+  // block's warps must tile the kept rows exactly.
+  int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
+  int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() /
+                  halves / SparseFormatAttr::kMmaRows;
+  int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
+  return TileConfigAttr::get(op.getContext(), warps, tokens, k,
                              /*stages=*/2);
 }
 
@@ -45,6 +51,9 @@ struct SamoyedsSelectTiles
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2)))
       return signalPassFailure();
     getOperation()->walk([&](SSMMOp op) {
+      // A dynamic weight shape cannot be compiled; the conversion says so.
+      if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
+        return;
       if (!op.getTileAttr())
         op.setTileAttr(chooseTile(op, tokens));
     });

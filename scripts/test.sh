@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds everything, then runs the
+# lit suite (compiler), the runtime's unit tests (ctest) and the Python tests.
+# GPU tests need a GPU: test/GPU/run-gpu-tests.sh runs them on a GPU machine.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${SAMOYEDS_BUILD_DIR:-$root/build}
+bash "$root/scripts/setup-deps.sh"
+bash "$root/scripts/build.sh"
+ptxas=$(find "$root/.venv" -name ptxas -type f | head -1)
+echo "== lit (compiler): ptxas = ${ptxas:-none}"
+SAMOYEDS_PTXAS="$ptxas" /usr/lib/llvm-22/bin/lit -sv "$build/test"
+echo "== ctest (runtime unit tests)"
+ctest --test-dir "$build" --output-on-failure
+if [[ -d "$root/python/tests" ]]; then
+  echo "== pytest (python package)"
+  lib=$(find "$build" -name 'libsamoyeds_runtime.so' | head -1)
+  SAMOYEDS_RUNTIME_LIB="$lib" PYTHONPATH="$root/python" \
+    "$root/.venv/bin/python" -m pytest -q "$root/python/tests"
+fi

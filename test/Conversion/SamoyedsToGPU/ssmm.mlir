@@ -1,0 +1,106 @@
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s
+
+// Row-selected (1:2, v = 128) expert matmul with a token gather.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
+// CHECK-LABEL: func.func @gather
+// CHECK-SAME: samoyeds.buffers = [{bytes = 4194304 : i64, dtype = "bf16", kind = "weight", name = "w.values", of = "w", part = "values"}, {bytes = 524288 : i64, dtype = "u32", kind = "weight", name = "w.meta", of = "w", part = "meta"}, {bytes = 32768 : i64, dtype = "u8", kind = "weight", name = "w.row_idx", of = "w", part = "row_idx"}, {dtype = "bf16", kind = "input", name = "x", shape = ["T", 2048]}, {dtype = "i32", kind = "input", name = "offsets", shape = [3]}, {dtype = "i32", kind = "input", name = "tokens", shape = ["P"]}, {dtype = "bf16", kind = "output", name = "y", shape = ["P", 2048]}]
+// CHECK: samoyeds.ssmm
+// CHECK-SAME: samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 16 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "w.row_idx", elem_bytes = 1 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "tokens", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 16 : i64}, {by = 32 : i64, ceil_div = "P"}, {const = 2 : i64}], kernel = @samoyeds_kernels::@gather_ssmm_0, smem = 0 : i64}]
+// CHECK: gpu.module @samoyeds_kernels
+// CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xvector<4xi32>, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK-SAME: workgroup(%[[SMEM:.*]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>>)
+// CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// The gathered row index comes from the token list and feeds the async copy.
+// CHECK: %[[TOKV:.*]] = memref.load %[[TOK]]
+// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SMEM]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.wait.group 1
+// CHECK: gpu.barrier
+// CHECK: %[[A:.*]] = memref.load %[[VALUES]]
+// CHECK: %[[E:.*]] = memref.load %[[META]]
+// CHECK: %[[B:.*]] = nvgpu.ldmatrix %[[SMEM]]{{.*}} {numTiles = 4 : i32, transpose = false}
+// CHECK: nvvm.mma.sp.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] sparseMetadata[%[[E]]] selector[{{.*}}] {multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
+// Span routing: the kept row's original row comes from row_idx.
+// CHECK: memref.load %[[ROWIDX]]
+// CHECK: arith.select
+// CHECK: memref.store %{{.*}}, %[[Y]]
+func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
+                  %x: tensor<?x2048xbf16> {samoyeds.name = "x"},
+                  %off: tensor<3xi32> {samoyeds.name = "offsets"},
+                  %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x2048xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue(none) {tile = #tile}
+      : (tensor<2x2048x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<3xi32>,
+         tensor<?xi32>) -> tensor<?x2048xbf16>
+  return %y : tensor<?x2048xbf16>
+}
+
+// -----
+
+// Plain 2:4 has no row_idx buffer; f16 mma operands are f16 pairs.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 2, tokens = 16, k = 32, stages = 3>
+// CHECK-LABEL: func.func @plain_f16
+// CHECK: gpu.func @plain_f16_ssmm_0(%{{.*}}: memref<?xvector<4xi32>, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %[[X:.*]]: memref<?xf16, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xf16, #gpu.address_space<global>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x16x40xf16, #gpu.address_space<workgroup>>)
+// CHECK-NOT: memref<?xi8
+// CHECK: nvvm.cp.async.wait.group 2
+// CHECK: nvvm.mma.sp.sync {{.*}} {orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (vector<2xf16>, vector<2xf16>, f32)
+// CHECK-NOT: arith.select %{{.*}}, %{{.*}}, %cst
+func.func @plain_f16(%w: tensor<1x64x256xf16, #ss>, %h: tensor<?x256xf16>,
+                     %off: tensor<2xi32>) -> tensor<?x64xf16> {
+  %y = samoyeds.ssmm %w, %h, %off epilogue(none) {tile = #tile}
+      : (tensor<1x64x256xf16, #ss>, tensor<?x256xf16>, tensor<2xi32>)
+      -> tensor<?x64xf16>
+  return %y : tensor<?x64xf16>
+}
+
+// -----
+
+// silu_mul: each warp multiplies a gate tile and its up tile; the epilogue
+// applies SiLU with the PTX ex2 approximation.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 64, stages = 2>
+// CHECK-LABEL: func.func @silu
+// CHECK: gpu.func @silu_ssmm_0
+// CHECK-COUNT-2: nvvm.mma.sp.sync
+// CHECK: llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;", "=f,f"
+// CHECK: arith.divf
+// CHECK: arith.mulf
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
+                %off: tensor<2xi32>, %tok: tensor<?xi32>) -> tensor<?x32xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue(silu_mul) {tile = #tile}
+      : (tensor<1x64x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>,
+         tensor<?xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// weighted_combine: the matmul writes f32 rows to a workspace and a second
+// kernel sums each token's k slots in slot order (deterministic).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+// CHECK-LABEL: func.func @combine
+// CHECK-SAME: {dtype = "f32", kind = "workspace", name = "ws_combine_ssmm_0", shape = ["P", 32]}
+// CHECK: samoyeds.launches = [{args = [{{.*}}{buffer = "ws_combine_ssmm_0", elem_bytes = 4 : i64}], {{.*}}kernel = @samoyeds_kernels::@combine_ssmm_0, {{.*}}}, {args = [{buffer = "ws_combine_ssmm_0", elem_bytes = 4 : i64}, {buffer = "arg3", elem_bytes = 4 : i64}, {buffer = "arg4", elem_bytes = 4 : i64}, {buffer = "result0", elem_bytes = 2 : i64}], block = [256, 1, 1], grid = [{const = 1 : i64}, {by = 1 : i64, ceil_div = "T"}, {const = 1 : i64}], kernel = @samoyeds_kernels::@combine_ssmm_0_combine, smem = 0 : i64}]
+// CHECK: gpu.func @combine_ssmm_0({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
+// CHECK: memref.store %{{.*}}, %[[WS]]
+// CHECK: gpu.func @combine_ssmm_0_combine(%[[W:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[RW:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK: memref.load %[[POS]]
+// CHECK: memref.load %[[W]]
+// CHECK: memref.load %[[POS]]
+// CHECK: memref.load %[[W]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
+                   %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
+                   %pos: tensor<?x2xi32>) -> tensor<?x32xbf16> {
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue(weighted_combine)
+      {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
+         tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}

@@ -1,0 +1,70 @@
+// The three stages of the expert-matmul lowering: NVVM IR, PTX in a
+// gpu.binary, and the bundle on disk.
+// RUN: samoyeds-opt %s --pass-pipeline="builtin.module(samoyeds-select-tiles,convert-samoyeds-to-gpu,gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=NVVM
+// RUN: samoyeds-opt %s --samoyeds-to-ptx="chip=sm_90a" | FileCheck %s --check-prefix=BIN
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=PTX80 < %t/kernels.ptx
+// RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
+
+// NVVM-LABEL: gpu.module @samoyeds_kernels
+// NVVM: llvm.func @expert_ssmm_0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64,
+// NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>
+// NVVM: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = {{ *}}cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
+// NVVM: nvvm.cp.async.commit.group
+// NVVM: nvvm.cp.async.wait.group 1
+// NVVM: nvvm.barrier0
+// NVVM: llvm.load %{{.*}} : !llvm.ptr<1> -> vector<4xi32>
+// NVVM: %[[B:.*]] = nvvm.ldmatrix %{{.*}} {{{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32{{.*}}} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+// NVVM: %[[B0:.*]] = llvm.extractvalue %[[B]][0]
+// NVVM: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0]], {{.*}}] {{.*}}orderedMetadata{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// NVVM: llvm.load %{{.*}} : !llvm.ptr<1> -> i8
+// NVVM: llvm.fptrunc %{{.*}} : f32 to bf16
+
+// BIN: gpu.binary @samoyeds_kernels
+// BIN-SAME: #nvvm.target<O = 3, chip = "sm_90a", features = "+ptx85">
+// BIN-SAME: .version 8.5
+// BIN-SAME: .target sm_90a
+// BIN-SAME: .visible .entry expert_ssmm_0(
+// BIN-SAME: cp.async.cg.shared.global
+// BIN-SAME: ld.global.v4.b32
+// BIN-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// BIN-SAME: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
+
+// PTX80: .version 8.5
+// PTX80: .target sm_80
+// PTX80-LABEL: .visible .entry expert_ssmm_0(
+// PTX80: ld.global.v4.b32
+// PTX80: ldmatrix.sync.aligned.m8n8.x4.shared.b16
+// PTX80-COUNT-8: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
+// PTX80: cvt.rn.bf16.f32
+// PTX80: st.global.b16
+
+// MANIFEST: "buffers": [
+// MANIFEST: "name": "w.values"
+// MANIFEST: "name": "w.row_idx"
+// MANIFEST: "shape": [
+// MANIFEST-NEXT: "T",
+// MANIFEST-NEXT: 4096
+// MANIFEST: "chip": "sm_80",
+// MANIFEST-NOT: "cubin"
+// MANIFEST: "epilogue": "none",
+// MANIFEST: "function": "expert",
+// MANIFEST: "launches": [
+// MANIFEST: "kernel": "expert_ssmm_0",
+// MANIFEST: "module": "kernels.ptx",
+// MANIFEST: "weights": [
+// MANIFEST: "m": 2,
+// MANIFEST: "n": 1,
+// MANIFEST: "v": 128
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @expert(%w: tensor<1x1024x4096xbf16, #ss> {samoyeds.name = "w"},
+                  %x: tensor<?x4096xbf16> {samoyeds.name = "x"},
+                  %off: tensor<2xi32> {samoyeds.name = "offsets"},
+                  %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue(none)
+      : (tensor<1x1024x4096xbf16, #ss>, tensor<?x4096xbf16>, tensor<2xi32>,
+         tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}

@@ -1,0 +1,25 @@
+// Bundle emission fails with a diagnostic, and writes nothing, when its
+// inputs are missing.
+// RUN: rm -rf %t
+// RUN: not samoyeds-opt %s --samoyeds-emit-bundle 2>&1 | FileCheck %s --check-prefix=NODIR
+// RUN: not samoyeds-opt %s --samoyeds-emit-bundle="dir=%t" 2>&1 | FileCheck %s --check-prefix=NOFUNC
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles --convert-samoyeds-to-gpu --samoyeds-emit-bundle="dir=%t" 2>&1 | FileCheck %s --check-prefix=NOBIN
+// RUN: not test -e %t
+// RUN: not samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=PIPEDIR
+// RUN: not samoyeds-opt %s --samoyeds-to-ptx="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_61" 2>&1 | FileCheck %s --check-prefix=TILECHIP
+
+// NODIR: error: samoyeds-emit-bundle needs dir=<directory>
+// NOFUNC: error: a bundle holds one compiled function; found 0 (run convert-samoyeds-to-gpu first)
+// NOBIN: error: no gpu.binary @samoyeds_kernels; run gpu-module-to-binary{format=isa} first
+// PIPEDIR: samoyeds-to-bundle needs dir=<directory>
+// CHIP: samoyeds pipelines: unsupported chip 'sm_70' (expected sm_80, sm_90 or sm_90a)
+// TILECHIP: error: samoyeds-select-tiles: unsupported chip 'sm_61' (expected sm_80, sm_90 or sm_90a)
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @f(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+             %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue(none)
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

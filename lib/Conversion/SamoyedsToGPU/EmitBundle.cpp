@@ -112,7 +112,16 @@ struct SamoyedsEmitBundle
     llvm::json::Array launches;
     std::string epilogue;
     int ssmmCount = 0;
+    std::optional<llvm::json::Object> routing;
     layer.walk([&](Operation *op) {
+      if (auto route = dyn_cast<RouteOp>(op))
+        routing = llvm::json::Object{
+            {"experts",
+             cast<ShapedType>(route.getRouter().getType()).getDimSize(0)},
+            {"top_k", route.getTopK()},
+            {"renormalize", route.getRenormalize()},
+            {"routed_scaling_factor",
+             route.getRoutedScalingFactor().convertToDouble()}};
       if (auto ssmm = dyn_cast<SSMMOp>(op)) {
         ++ssmmCount;
         epilogue = stringifyEpilogueKind(ssmm.getEpilogue()).str();
@@ -150,6 +159,8 @@ struct SamoyedsEmitBundle
         {"launches", std::move(launches)}};
     if (haveCubin)
       manifest["cubin"] = "kernels.cubin";
+    if (routing)
+      manifest["routing"] = std::move(*routing);
     if (ssmmCount == 1)
       manifest["epilogue"] = epilogue;
     std::string text;

@@ -222,21 +222,44 @@ struct ConvertSamoyedsToGPU
     SmallVector<Value> bound;
     int counter = 0;
     for (Operation *op : ops) {
-      auto ssmm = dyn_cast<SSMMOp>(op);
-      if (!ssmm)
-        return op->emitOpError()
-               << "has no GPU lowering yet; run samoyeds-decompose-moe and "
-                  "compile the expert matmuls (samoyeds.ssmm)";
-      if (failed(nameSSMMDims(table, ssmm)))
-        return failure();
-      std::string base = func.getSymName().str() + "_ssmm_" +
+      std::string base = func.getSymName().str() + "_" +
+                         op->getName().stripDialect().str() + "_" +
                          std::to_string(counter++);
-      FailureOr<KernelLaunch> main =
-          buildSSMMKernel(builder, kernels, ssmm, base);
-      if (failed(main))
+      SmallVector<KernelLaunch, 2> launches;
+      if (auto route = dyn_cast<RouteOp>(op)) {
+        if (failed(table.nameDim(op, route.getHidden(), 0, "T")) ||
+            failed(table.nameDim(op, route.getWeights(), 0, "T")) ||
+            failed(table.nameDim(op, route.getExpertIds(), 0, "T")))
+          return failure();
+        FailureOr<KernelLaunch> l = buildRouteKernel(builder, kernels, route, base);
+        if (failed(l))
+          return failure();
+        launches.push_back(*l);
+      } else if (auto dispatch = dyn_cast<DispatchOp>(op)) {
+        if (failed(table.nameDim(op, dispatch.getExpertIds(), 0, "T")) ||
+            failed(table.nameDim(op, dispatch.getPositions(), 0, "T")) ||
+            failed(table.nameDim(op, dispatch.getTokens(), 0, "P")))
+          return failure();
+        FailureOr<KernelLaunch> l =
+            buildDispatchKernel(builder, kernels, dispatch, base);
+        if (failed(l))
+          return failure();
+        launches.push_back(*l);
+      }
+      auto ssmm = dyn_cast<SSMMOp>(op);
+      if (!ssmm && launches.empty())
+        return op->emitOpError()
+               << "has no GPU lowering; run samoyeds-decompose-moe first";
+      if (ssmm && failed(nameSSMMDims(table, ssmm)))
         return failure();
-      SmallVector<KernelLaunch, 2> launches = {*main};
-      if (ssmm.getEpilogue() == EpilogueKind::WeightedCombine) {
+      if (ssmm) {
+        FailureOr<KernelLaunch> main =
+            buildSSMMKernel(builder, kernels, ssmm, base);
+        if (failed(main))
+          return failure();
+        launches.push_back(*main);
+      }
+      if (ssmm && ssmm.getEpilogue() == EpilogueKind::WeightedCombine) {
         std::string ws = "ws_" + base;
         auto wType = cast<RankedTensorType>(ssmm.getWeight().getType());
         table.addWorkspace(ws, builder.getF32Type(),

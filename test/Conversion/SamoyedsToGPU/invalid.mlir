@@ -71,9 +71,31 @@ func.func @warps(%w: tensor<1x48x64xbf16, #ss>, %x: tensor<?x64xbf16>,
 
 // -----
 
-func.func @route(%x: tensor<?x64xbf16>, %r: tensor<4x64xbf16>) -> tensor<?x2xf32> {
-  // expected-error @+1 {{'samoyeds.route' op has no GPU lowering yet; run samoyeds-decompose-moe and compile the expert matmuls (samoyeds.ssmm)}}
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @whole_layer(%x: tensor<?x64xbf16>, %r: tensor<4x64xbf16>,
+                       %w13: tensor<4x64x64xbf16, #ss>, %w2: tensor<4x64x32xbf16, #ss>)
+    -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op has no GPU lowering; run samoyeds-decompose-moe first}}
+  %y = samoyeds.moe_ffn %x, %r, %w13, %w2 top_k(2)
+      : (tensor<?x64xbf16>, tensor<4x64xbf16>, tensor<4x64x64xbf16, #ss>,
+         tensor<4x64x32xbf16, #ss>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @route_dynamic_experts(%x: tensor<?x64xbf16>, %r: tensor<?x64xbf16>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{'samoyeds.route' op needs static hidden size and expert count to be compiled}}
   %w, %ids = samoyeds.route %x, %r top_k(2)
-      : (tensor<?x64xbf16>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+      : (tensor<?x64xbf16>, tensor<?x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return %w : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @dispatch_dynamic_k(%ids: tensor<?x?xi32>) -> tensor<?xi32> {
+  // expected-error @+1 {{'samoyeds.dispatch' op needs a static top_k to be compiled}}
+  %tok, %off, %pos = samoyeds.dispatch %ids experts(4)
+      : (tensor<?x?xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x?xi32>)
+  return %tok : tensor<?xi32>
 }

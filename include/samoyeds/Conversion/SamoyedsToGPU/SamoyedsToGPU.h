@@ -79,6 +79,16 @@ FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
                                            gpu::GPUModuleOp module, SSMMOp op,
                                            StringRef workspace, StringRef name);
 
+/// Builds the router kernel (logits, softmax, top-k) of `op`.
+FailureOr<KernelLaunch> buildRouteKernel(OpBuilder &builder,
+                                         gpu::GPUModuleOp module, RouteOp op,
+                                         StringRef name);
+
+/// Builds the dispatch kernel (per-expert token lists) of `op`.
+FailureOr<KernelLaunch> buildDispatchKernel(OpBuilder &builder,
+                                            gpu::GPUModuleOp module,
+                                            DispatchOp op, StringRef name);
+
 /// Registers the named pipelines (`samoyeds-to-bundle`, `samoyeds-to-ptx`).
 void registerSamoyedsPipelines();
 

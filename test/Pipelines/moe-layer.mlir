@@ -1,0 +1,48 @@
+// A whole MoE layer, from one samoyeds.moe_ffn to a bundle: five launches in
+// order (route, dispatch, gate/up with SiLU·up, down into a workspace,
+// deterministic combine).
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+
+// CHECK: "kind": "input",
+// CHECK-NEXT: "name": "x",
+// CHECK: "name": "w13.values",
+// CHECK: "kind": "output",
+// CHECK-NEXT: "name": "y",
+// CHECK: "launches": [
+// CHECK: "kernel": "qwen_route_0",
+// CHECK: "kernel": "qwen_dispatch_1",
+// CHECK: "kernel": "qwen_ssmm_2",
+// CHECK: "kernel": "qwen_ssmm_3",
+// CHECK: "kernel": "qwen_ssmm_3_combine",
+// CHECK: "routing": {
+// CHECK-NEXT: "experts": 8,
+// CHECK-NEXT: "renormalize": false,
+// CHECK-NEXT: "routed_scaling_factor": 1,
+// CHECK-NEXT: "top_k": 2
+
+// PTX-LABEL: .entry qwen_route_0(
+// PTX: shfl.sync.bfly.b32
+// PTX-LABEL: .entry qwen_dispatch_1(
+// PTX: vote.sync.ballot.b32
+// PTX: popc.b32
+// PTX-LABEL: .entry qwen_ssmm_2(
+// PTX: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
+// PTX: ex2.approx.ftz.f32
+// PTX-LABEL: .entry qwen_ssmm_3(
+// PTX: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
+// PTX-LABEL: .entry qwen_ssmm_3_combine(
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+func.func @qwen(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %router: tensor<8x256xbf16> {samoyeds.name = "router"},
+                %w13: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w13"},
+                %w2: tensor<8x256x128xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x256x256xbf16, #ss>,
+         tensor<8x256x128xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

@@ -50,6 +50,8 @@ const char *sy_status_name(sy_status status) {
   case SY_ERR_SIZE_MISMATCH: return "SY_ERR_SIZE_MISMATCH";
   case SY_ERR_NOT_READY: return "SY_ERR_NOT_READY";
   case SY_ERR_INTERNAL: return "SY_ERR_INTERNAL";
+  case SY_ERR_WEIGHT_FILE: return "SY_ERR_WEIGHT_FILE";
+  case SY_ERR_PARAM_MISMATCH: return "SY_ERR_PARAM_MISMATCH";
   }
   return "SY_ERR_UNKNOWN";
 }

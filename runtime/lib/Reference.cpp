@@ -91,17 +91,22 @@ bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
       return fail(error, "offsets must be non-decreasing");
   const int64_t cols = epi == Epilogue::SiluMul ? R / 2 : R;
   out.assign(static_cast<size_t>(P * cols), 0.0);
-  std::vector<double> acc(static_cast<size_t>(R)), xin(static_cast<size_t>(K));
+  for (int64_t p = 0; p < P; ++p) {
+    int64_t row = tokens ? tokens[p] : p;
+    if (row < 0 || row >= xRows)
+      return fail(error, "slot " + std::to_string(p) + " reads row " +
+                             std::to_string(row) + " outside [0, " +
+                             std::to_string(xRows) + ")");
+  }
   for (int64_t e = 0; e < E; ++e) {
     if (offsets[e] == offsets[e + 1])
       continue;
     std::vector<Entry> entries = decodeExpert(w, e);
+    // Slots are independent: split them over threads when OpenMP is on.
+#pragma omp parallel for schedule(dynamic, 1)
     for (int64_t p = offsets[e]; p < offsets[e + 1]; ++p) {
+      std::vector<double> acc(static_cast<size_t>(R)), xin(static_cast<size_t>(K));
       int64_t row = tokens ? tokens[p] : p;
-      if (row < 0 || row >= xRows)
-        return fail(error, "slot " + std::to_string(p) + " reads row " +
-                               std::to_string(row) + " outside [0, " +
-                               std::to_string(xRows) + ")");
       for (int64_t k = 0; k < K; ++k)
         xin[k] = toFloat(x[row * K + k], w.dtype);
       std::fill(acc.begin(), acc.end(), 0.0);

@@ -15,18 +15,23 @@ cmake -S "$root/runtime" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   || { echo "runtime build failed"; tail -30 "$logs/rt-build.log"; exit 1; }
 test=$build/ssmm-gpu-test
 [[ -x $test ]] || test=$(find "$build" -name ssmm-gpu-test -type f | head -1)
-fail=0
-for b in "$bundles"/*/; do
+# Bundles run concurrently (correctness only; timings come from bench/).
+run_one() {
+  local b=$1 name
   name=$(basename "$b")
-  echo "== $name"
-  "$test" "$b" --tokens 1,7,64,129,1000 --seed 7 2>&1 | tee "$logs/$name.log" \
-    || { echo "FAILED: $name"; fail=1; }
-  if [[ "$sanitize" == --sanitize ]]; then
-    compute-sanitizer --tool memcheck --error-exitcode 3 "$test" "$b" --tokens 1,7,129 \
-      --seed 11 > "$logs/$name.memcheck.log" 2>&1
-    rc=$?
-    echo "memcheck $name rc=$rc $(grep -h 'ERROR SUMMARY' "$logs/$name.memcheck.log")"
-    [[ $rc == 0 ]] || fail=1
-  fi
-done
-exit $fail
+  {
+    echo "== $name"
+    "$test" "$b" --tokens 1,7,64,129,1000 --seed 7 2>&1 || echo "FAILED: $name"
+    if [[ "$sanitize" == --sanitize ]]; then
+      compute-sanitizer --tool memcheck --error-exitcode 3 "$test" "$b" --tokens 1,7,129 \
+        --seed 11 > "$logs/$name.memcheck.txt" 2>&1
+      local rc=$?
+      echo "memcheck $name rc=$rc $(grep -h 'ERROR SUMMARY' "$logs/$name.memcheck.txt")"
+      [[ $rc == 0 ]] || echo "FAILED: memcheck $name"
+    fi
+  } > "$logs/$name.test.log" 2>&1
+}
+for b in "$bundles"/*/; do run_one "$b" & done
+wait
+cat "$logs"/*.test.log | grep -v "ERROR SUMMARY: 0 errors$" | grep -v "^=====" || true
+! grep -q "FAILED" "$logs"/*.test.log

@@ -11,9 +11,9 @@
 // NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>
 // NVVM: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = {{ *}}cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // NVVM: nvvm.cp.async.commit.group
-// NVVM: nvvm.cp.async.wait.group 1
+// NVVM: nvvm.cp.async.wait.group 3
 // NVVM: nvvm.barrier0
-// NVVM: llvm.load %{{.*}} : !llvm.ptr<1> -> vector<4xi32>
+// NVVM: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // NVVM: %[[B:.*]] = nvvm.ldmatrix %{{.*}} {{{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32{{.*}}} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
 // NVVM: %[[B0:.*]] = llvm.extractvalue %[[B]][0]
 // NVVM: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0]], {{.*}}] {{.*}}orderedMetadata{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
@@ -26,14 +26,14 @@
 // BIN-SAME: .target sm_90a
 // BIN-SAME: .visible .entry expert_ssmm_0(
 // BIN-SAME: cp.async.cg.shared.global
-// BIN-SAME: ld.global.v4.b32
+// BIN-SAME: ld.shared.v4.b32
 // BIN-SAME: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // BIN-SAME: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
 
 // PTX80: .version 8.5
 // PTX80: .target sm_80
 // PTX80-LABEL: .visible .entry expert_ssmm_0(
-// PTX80: ld.global.v4.b32
+// PTX80: ld.shared.v4.b32
 // PTX80: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // PTX80-COUNT-8: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
 // PTX80: cvt.rn.bf16.f32

@@ -18,6 +18,9 @@ using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
 namespace {
+/// Static shared memory a kernel may declare without opting in to more.
+constexpr int64_t kStaticSmemLimit = 48 * 1024;
+
 /// Static parameters of one expert-matmul kernel.
 struct Plan {
   int64_t experts, rows, cols, n, m, v;
@@ -119,7 +122,8 @@ private:
   Value weightTile(int64_t h);
 
   const Plan &p;
-  Value values, meta, rowIdx, input, offsets, tokenList, out, smem;
+  Value values, meta, rowIdx, input, offsets, tokenList, out, smem, smemA,
+      smemMeta;
   Value lane, warp, group, tig, blockRows, expert;
   Value start, count;
   /// Per copy slot: destination row, column and source element offset.
@@ -139,6 +143,28 @@ Value SSMMEmitter::weightTile(int64_t h) {
 }
 
 void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
+  // The warp's own weight fragments and metadata for the stage: one 16-byte
+  // copy per lane and k-step (values), one 4-byte copy per lane < 16 (meta).
+  int64_t stepsPerStage = p.kTile / 32;
+  Value isMetaLane = cmp(arith::CmpIPredicate::ult, lane, idx(16));
+  for (int64_t h = 0; h < p.halves; ++h) {
+    for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
+      Value kstep = add(mul(kt, idx(stepsPerStage)), idx(ks));
+      Value tileStep = add(mul(weightTile(h), idx(p.kSteps)), kstep);
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smemA,
+          ValueRange{stage, warp, idx(h), idx(ks), lane, idx(0)}, values,
+          ValueRange{mul(add(mul(tileStep, idx(32)), lane), idx(4))},
+          b.getIndexAttr(4), Value(), b.getUnitAttr());
+      ifThen(isMetaLane, [&] {
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smemMeta,
+            ValueRange{stage, warp, idx(h), idx(ks), lane}, meta,
+            ValueRange{add(mul(tileStep, idx(16)), lane)}, b.getIndexAttr(1),
+            Value(), UnitAttr());
+      });
+    }
+  }
   Value kOff = mul(kt, idx(p.kTile));
   for (CopySlot &c : copies) {
     auto body = [&] {
@@ -165,17 +191,18 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
   Value selector = i32c(0);
   int64_t stepsPerStage = p.kTile / 32;
   for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
-    Value kstep = add(mul(kt, idx(stepsPerStage)), idx(ks));
     SmallVector<SmallVector<Value>> aRegs(p.halves);
     SmallVector<Value> metaRegs(p.halves);
     for (int64_t h = 0; h < p.halves; ++h) {
-      Value tileStep = add(mul(weightTile(h), idx(p.kSteps)), kstep);
-      Value aVec = load(values, add(mul(tileStep, idx(32)), lane));
+      Value aVec = vector::LoadOp::create(
+          b, VectorType::get({4}, b.getI32Type()), smemA,
+          ValueRange{stage, warp, idx(h), idx(ks), lane, idx(0)},
+          /*nontemporal=*/false, llvm::MaybeAlign(16));
       for (int64_t i = 0; i < 4; ++i)
         aRegs[h].push_back(mmaOperand(vector::ExtractOp::create(b, aVec, i)));
-      Value metaIdx = add(mul(tileStep, idx(16)),
-                          add(mul(group, idx(2)), rem(tig, idx(2))));
-      metaRegs[h] = load(meta, metaIdx);
+      Value metaLane = add(mul(group, idx(2)), rem(tig, idx(2)));
+      metaRegs[h] = memref::LoadOp::create(
+          b, smemMeta, ValueRange{stage, warp, idx(h), idx(ks), metaLane});
     }
     for (int64_t f = 0; f < nFrags(); ++f) {
       // Lanes 8j..8j+7 address the rows of matrix j (k offset 8j).
@@ -293,7 +320,9 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   if (p.gather)
     tokenList = entry.getArgument(arg++);
   out = entry.getArgument(arg++);
-  smem = func.getWorkgroupAttributions().front();
+  smem = func.getWorkgroupAttributions()[0];
+  smemA = func.getWorkgroupAttributions()[1];
+  smemMeta = func.getWorkgroupAttributions()[2];
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
@@ -378,7 +407,7 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     argTypes.push_back(globalBuffer(elt));
     launch.args.push_back({KernelArg::Buffer, host, part.str(), "", "", bytes});
   };
-  addBuffer(VectorType::get({4}, i32), op.getWeight(), "values", 16);
+  addBuffer(i32, op.getWeight(), "values", 4);
   addBuffer(i32, op.getWeight(), "meta", 4);
   if (p.rowSelect)
     addBuffer(i8, op.getWeight(), "row_idx", 1);
@@ -390,12 +419,28 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
-  auto smemType = MemRefType::get(
-      {p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup));
+  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  int64_t stepsPerStage = p.kTile / 32;
+  SmallVector<Type> smemTypes = {
+      MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
+                      workgroup),
+      MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 32, 4}, i32,
+                      AffineMap(), workgroup),
+      MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 16}, i32,
+                      AffineMap(), workgroup)};
+  int64_t smemBytes = 0;
+  for (Type t : smemTypes) {
+    auto m = cast<MemRefType>(t);
+    smemBytes += m.getNumElements() * m.getElementTypeBitWidth() / 8;
+  }
+  if (smemBytes > kStaticSmemLimit)
+    return op.emitOpError() << "tile needs " << smemBytes
+                            << " bytes of shared memory, more than the "
+                            << kStaticSmemLimit << " a kernel may declare; "
+                            << "use fewer stages, warps, tokens or k";
   auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
                                      FunctionType::get(ctx, argTypes, {}),
-                                     TypeRange{smemType}, TypeRange{});
+                                     smemTypes, TypeRange{});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
   func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(

@@ -38,7 +38,11 @@ typedef enum sy_status {
   /// sy_session_run lacks a bound buffer, uploaded weight or symbol value.
   SY_ERR_NOT_READY = 9,
   /// An unexpected internal failure (e.g. out of host memory).
-  SY_ERR_INTERNAL = 10
+  SY_ERR_INTERNAL = 10,
+  /// A packed weight file is truncated, corrupt or violates WeightFiles.md.
+  SY_ERR_WEIGHT_FILE = 11,
+  /// A weight's SS parameters, shape or dtype differ from the bundle's.
+  SY_ERR_PARAM_MISMATCH = 12
 } sy_status;
 
 /// Role of a bundle buffer.
@@ -156,6 +160,84 @@ sy_status sy_session_bind(sy_session *session, const char *buffer,
 /// is not synchronised.
 sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
                          const int64_t *values, int32_t count, void *stream);
+
+/// Reads the packed weight file `path` (docs/WeightFiles.md) and uploads,
+/// for every weight W of the bundle, the file's weight `prefix` + W (prefix
+/// may be NULL or ""). Everything is checked before the first upload (see
+/// sy_bundle_check_weights); errors name the file and the tensor.
+sy_status sy_session_load_weights(sy_session *session, const char *path,
+                                  const char *prefix);
+
+/*===----------------------------------------------------------------------===*\
+|* Packing (host only; no device needed)                                      *|
+\*===----------------------------------------------------------------------===*/
+
+/// A packed weight owned by the runtime (from sy_pack_weight or
+/// sy_weight_file_read_weight).
+typedef struct sy_packed_buffer sy_packed_buffer;
+
+/// Byte sizes of the three components of a packed weight of `experts`
+/// matrices of `rows` x `cols` with parameters n:m:v; checks the rules of
+/// Format.md (SY_ERR_INVALID_ARGUMENT with the offending value otherwise).
+/// Any output pointer may be NULL.
+sy_status sy_packed_sizes(int64_t experts, int64_t rows, int64_t cols, int n,
+                          int m, int v, uint64_t *values_bytes,
+                          uint64_t *meta_bytes, uint64_t *row_idx_bytes);
+/// Packs `dense` (`[experts][rows][cols]`, row major, 16-bit elements of
+/// `dtype`, which is SY_DTYPE_BF16 or SY_DTYPE_F16) into the SS format.
+/// Invalid parameters give SY_ERR_INVALID_ARGUMENT naming the rule.
+sy_status sy_pack_weight(const void *dense, sy_dtype dtype, int64_t experts,
+                         int64_t rows, int64_t cols, int n, int m, int v,
+                         sy_packed_buffer **out);
+/// The components of `buffer` (valid while it lives).
+sy_status sy_packed_buffer_view(const sy_packed_buffer *buffer,
+                                sy_packed_weight *out);
+/// Parameters of `buffer`; `name` is "" for sy_pack_weight results.
+sy_status sy_packed_buffer_info(const sy_packed_buffer *buffer,
+                                sy_weight_info *info);
+/// Frees `buffer` (NULL is fine).
+sy_status sy_packed_buffer_destroy(sy_packed_buffer *buffer);
+/// Expands `packed` (parameters as for sy_pack_weight) into `dense`, which
+/// holds `dense_bytes` = experts*rows*cols*2 bytes; dropped entries are 0.
+/// Component sizes are checked (SY_ERR_SIZE_MISMATCH names the part).
+sy_status sy_unpack_weight(const sy_packed_weight *packed, sy_dtype dtype,
+                           int64_t experts, int64_t rows, int64_t cols, int n,
+                           int m, int v, void *dense, uint64_t dense_bytes);
+
+/*===----------------------------------------------------------------------===*\
+|* Packed weight files (docs/WeightFiles.md; host only)                       *|
+\*===----------------------------------------------------------------------===*/
+
+/// An opened packed weight file: header parsed and checked, data not read.
+typedef struct sy_weight_file sy_weight_file;
+
+/// Opens `path` and checks its header: framing (truncation, header length),
+/// JSON, the `samoyeds` metadata, and every described weight's tensors
+/// (present, U8, sizes as Format.md demands, inside the file).
+sy_status sy_weight_file_open(const char *path, sy_weight_file **out);
+/// Frees `file` (NULL is fine).
+sy_status sy_weight_file_destroy(sy_weight_file *file);
+/// Number of packed weights described by the file.
+sy_status sy_weight_file_num_weights(const sy_weight_file *file, int32_t *count);
+/// Parameters of weight `index` (name valid while the file lives).
+sy_status sy_weight_file_weight_info(const sy_weight_file *file, int32_t index,
+                                     sy_weight_info *info);
+/// Parameters of the weight called `name`.
+sy_status sy_weight_file_find_weight(const sy_weight_file *file,
+                                     const char *name, sy_weight_info *info);
+/// String field `key` of the file's `samoyeds` metadata ("source", "model",
+/// ...); SY_ERR_NOT_FOUND if absent or not a string.
+sy_status sy_weight_file_metadata(const sy_weight_file *file, const char *key,
+                                  const char **value);
+/// Reads the components of weight `name` from disk.
+sy_status sy_weight_file_read_weight(const sy_weight_file *file,
+                                     const char *name, sy_packed_buffer **out);
+/// Checks, without a device, that the file `path` holds every weight of
+/// `bundle` (as `prefix` + name) with the bundle's dtype, shape, n:m:v and
+/// component sizes (SY_ERR_NOT_FOUND, SY_ERR_PARAM_MISMATCH,
+/// SY_ERR_SIZE_MISMATCH, SY_ERR_WEIGHT_FILE, SY_ERR_IO).
+sy_status sy_bundle_check_weights(const sy_bundle *bundle, const char *path,
+                                  const char *prefix);
 
 /// Compute capability of device 0 (initialises the driver).
 sy_status sy_device_capability(int32_t *major, int32_t *minor);

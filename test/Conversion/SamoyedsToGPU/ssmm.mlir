@@ -6,20 +6,23 @@
 // CHECK-LABEL: func.func @gather
 // CHECK-SAME: samoyeds.buffers = [{bytes = 4194304 : i64, dtype = "bf16", kind = "weight", name = "w.values", of = "w", part = "values"}, {bytes = 524288 : i64, dtype = "u32", kind = "weight", name = "w.meta", of = "w", part = "meta"}, {bytes = 32768 : i64, dtype = "u8", kind = "weight", name = "w.row_idx", of = "w", part = "row_idx"}, {dtype = "bf16", kind = "input", name = "x", shape = ["T", 2048]}, {dtype = "i32", kind = "input", name = "offsets", shape = [3]}, {dtype = "i32", kind = "input", name = "tokens", shape = ["P"]}, {dtype = "bf16", kind = "output", name = "y", shape = ["P", 2048]}]
 // CHECK: samoyeds.ssmm
-// CHECK-SAME: samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 16 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "w.row_idx", elem_bytes = 1 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "tokens", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 16 : i64}, {by = 32 : i64, ceil_div = "P"}, {const = 2 : i64}], kernel = @samoyeds_kernels::@gather_ssmm_0, smem = 0 : i64}]
+// CHECK-SAME: samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 4 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "w.row_idx", elem_bytes = 1 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "tokens", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 16 : i64}, {by = 32 : i64, ceil_div = "P"}, {const = 2 : i64}], kernel = @samoyeds_kernels::@gather_ssmm_0, smem = 0 : i64}]
 // CHECK: gpu.module @samoyeds_kernels
-// CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xvector<4xi32>, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
-// CHECK-SAME: workgroup(%[[SMEM:.*]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK-SAME: workgroup(%[[SMEM:.*]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>>, %[[SMEMA:.*]] : memref<2x4x1x2x32x4xi32, #gpu.address_space<workgroup>>, %[[SMEMM:.*]] : memref<2x4x1x2x16xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
-// The gathered row index comes from the token list and feeds the async copy.
+// The gathered row index comes from the token list and feeds the async copy;
+// weight fragments and metadata stream through the same pipeline stages.
 // CHECK: %[[TOKV:.*]] = memref.load %[[TOK]]
+// CHECK: nvgpu.device_async_copy %[[VALUES]][%{{.*}}], %[[SMEMA]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], 4 {bypassL1}
+// CHECK: nvgpu.device_async_copy %[[META]][%{{.*}}], %[[SMEMM]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], 1 :
 // CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SMEM]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
 // CHECK: nvvm.cp.async.commit.group
 // CHECK: scf.for
 // CHECK: nvvm.cp.async.wait.group 1
 // CHECK: gpu.barrier
-// CHECK: %[[A:.*]] = memref.load %[[VALUES]]
-// CHECK: %[[E:.*]] = memref.load %[[META]]
+// CHECK: %[[A:.*]] = vector.load %[[SMEMA]]{{.*}} {alignment = 16 : i64}
+// CHECK: %[[E:.*]] = memref.load %[[SMEMM]]
 // CHECK: %[[B:.*]] = nvgpu.ldmatrix %[[SMEM]]{{.*}} {numTiles = 4 : i32, transpose = false}
 // CHECK: nvvm.mma.sp.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] sparseMetadata[%[[E]]] selector[{{.*}}] {multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
 // Span routing: the kept row's original row comes from row_idx.
@@ -43,8 +46,8 @@ func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 2, tokens = 16, k = 32, stages = 3>
 // CHECK-LABEL: func.func @plain_f16
-// CHECK: gpu.func @plain_f16_ssmm_0(%{{.*}}: memref<?xvector<4xi32>, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %[[X:.*]]: memref<?xf16, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xf16, #gpu.address_space<global>>)
-// CHECK-SAME: workgroup(%{{.*}} : memref<3x16x40xf16, #gpu.address_space<workgroup>>)
+// CHECK: gpu.func @plain_f16_ssmm_0(%{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %[[X:.*]]: memref<?xf16, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xf16, #gpu.address_space<global>>)
+// CHECK-SAME: workgroup(%{{.*}} : memref<3x16x40xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x1x1x32x4xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x1x1x16xi32, #gpu.address_space<workgroup>>)
 // CHECK-NOT: memref<?xi8
 // CHECK: nvvm.cp.async.wait.group 2
 // CHECK: nvvm.mma.sp.sync {{.*}} {orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (vector<2xf16>, vector<2xf16>, f32)

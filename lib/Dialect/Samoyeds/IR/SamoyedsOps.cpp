@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
@@ -152,19 +153,24 @@ LogicalResult DispatchOp::verify() {
   int64_t experts = getNumExperts();
   if (experts < 1)
     return emitOpError() << "experts = " << experts << " must be at least 1";
+  int64_t offsetsSize;
+  if (llvm::AddOverflow(experts, int64_t(1), offsetsSize))
+    return emitOpError() << "experts = " << experts << " is too large";
   Value ids = getExpertIds();
   int64_t t = dim(ids, 0), k = dim(ids, 1);
-  int64_t slots = ShapedType::isDynamic(t) || ShapedType::isDynamic(k)
-                      ? ShapedType::kDynamic
-                      : t * k;
+  int64_t slots = ShapedType::kDynamic;
+  if (!ShapedType::isDynamic(t) && !ShapedType::isDynamic(k) &&
+      llvm::MulOverflow(t, k, slots))
+    return emitOpError() << "expert ids " << ids.getType()
+                         << " have more routed slots than fit in 64 bits";
   if (!compatible(dim(getTokens(), 0), slots))
     return emitOpError() << "token list has " << dimStr(dim(getTokens(), 0))
                          << " entries but there are " << dimStr(slots)
                          << " routed slots";
-  if (!compatible(dim(getOffsets(), 0), experts + 1))
+  if (!compatible(dim(getOffsets(), 0), offsetsSize))
     return emitOpError() << "offsets have " << dimStr(dim(getOffsets(), 0))
                          << " entries, expected experts + 1 = "
-                         << experts + 1;
+                         << offsetsSize;
   if (getPositions().getType() != ids.getType())
     return emitOpError() << "positions type " << getPositions().getType()
                          << " must equal the expert ids' type "

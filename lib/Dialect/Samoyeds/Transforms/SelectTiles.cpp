@@ -32,8 +32,10 @@ TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() /
                   halves / SparseFormatAttr::kMmaRows;
   int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
-  return TileConfigAttr::get(op.getContext(), warps, tokens, k,
-                             /*stages=*/2);
+  // Weight fragments stream through shared memory with the activations:
+  // as many stages as fit 48 KB (4 for one half, 3 for gate + up).
+  int64_t stages = halves == 1 ? 4 : 3;
+  return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages);
 }
 
 struct SamoyedsSelectTiles

@@ -1,0 +1,126 @@
+"""Test helpers: an independent numpy pruning reference and tiny MoE checkpoints."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from samoyeds.pack import float32_to_bf16, to_float32
+from samoyeds.safetensors_io import save_file
+
+
+def prune_reference(dense, dtype, n, m, v):
+    """Format.md's logical content in numpy: row selection by span L2 norm, then 2:4."""
+    dense = np.asarray(dense, dtype=np.uint16)
+    if dense.ndim == 2:
+        dense = dense[None]
+    f = to_float32(dense, dtype).astype(np.float64)
+    E, R, K = f.shape
+    out = np.zeros_like(dense)
+    for s in range(K // v):
+        cols = slice(s * v, (s + 1) * v)
+        blk = f[:, :, cols]
+        norms = (blk ** 2).sum(-1).reshape(E, R // m, m)
+        top = np.argsort(-norms, axis=-1, kind="stable")[..., :n]
+        keep = np.zeros(norms.shape, bool)
+        np.put_along_axis(keep, top, True, -1)
+        mag = np.abs(blk).reshape(E, R, v // 4, 4)
+        two = np.argsort(-mag, axis=-1, kind="stable")[..., :2]
+        k2 = np.zeros(mag.shape, bool)
+        np.put_along_axis(k2, two, True, -1)
+        mask = k2.reshape(E, R, v) & keep.reshape(E, R)[:, :, None]
+        out[:, :, cols] = np.where(mask, dense[:, :, cols], 0)
+    return out
+
+
+NAMES = {
+    "mixtral": ("block_sparse_moe", "w1", "w3", "w2"),
+    "qwen2_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "deepseek_v2": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "olmoe": ("mlp", "gate_proj", "up_proj", "down_proj"),
+}
+
+
+def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF16",
+                    shards=1, writer=None):
+    """Writes a tiny checkpoint; returns {name: (st_dtype, array)} of everything written.
+
+    deepseek_v2 gets a dense first layer (layer 0) and shared experts; qwen2_moe
+    gets a shared expert and its gate. Attention / embedding tensors are added too.
+    """
+    rng = np.random.default_rng(seed)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    moe, g, u, d = NAMES[model]
+    t = {}
+
+    def add(name, shape):
+        x = rng.standard_normal(shape).astype(np.float32)
+        if st_dtype == "BF16":
+            t[name] = ("BF16", float32_to_bf16(x))
+        elif st_dtype == "F16":
+            t[name] = ("F16", x.astype(np.float16))
+        else:
+            t[name] = (st_dtype, x.astype(np.float32))
+
+    add("model.embed_tokens.weight", (16, H))
+    first = 0
+    total = layers
+    if model == "deepseek_v2":
+        # layer 0 is dense
+        for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
+            add(f"model.layers.0.mlp.{p}.weight", shape)
+        add("model.layers.0.self_attn.q_proj.weight", (H, H))
+        first, total = 1, layers + 1
+    for i in range(first, total):
+        add(f"model.layers.{i}.self_attn.q_proj.weight", (H, H))
+        add(f"model.layers.{i}.input_layernorm.weight", (H,))
+        for e in range(E):
+            for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
+                add(f"model.layers.{i}.{moe}.experts.{e}.{p}.weight", shape)
+        add(f"model.layers.{i}.{moe}.gate.weight", (E, H))
+        if model == "qwen2_moe":
+            for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
+                add(f"model.layers.{i}.mlp.shared_expert.{p}.weight", shape)
+            add(f"model.layers.{i}.mlp.shared_expert_gate.weight", (1, H))
+        if model == "deepseek_v2":
+            for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
+                add(f"model.layers.{i}.mlp.shared_experts.{p}.weight", shape)
+    names = list(t)
+    if shards == 1:
+        _write(path / "model.safetensors", {k: t[k] for k in names}, writer)
+    else:
+        per = -(-len(names) // shards)
+        wm = {}
+        for s in range(shards):
+            fname = f"model-{s + 1:05d}-of-{shards:05d}.safetensors"
+            part = names[s * per:(s + 1) * per]
+            _write(path / fname, {k: t[k] for k in part}, writer)
+            wm.update({k: fname for k in part})
+        (path / "model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {"total_size": 0}, "weight_map": wm}))
+    return t
+
+
+def _write(file, tensors, writer):
+    if writer == "safetensors":
+        from safetensors.numpy import save_file as st_save
+
+        st_save({k: a for k, (_, a) in tensors.items()}, str(file), metadata={"format": "np"})
+    else:
+        save_file(tensors, file, metadata={"format": "pt"})
+
+
+def stacked(t, model, layer, E, dtype="bf16"):
+    """Reference w13 [E, 2I, H] and w2 [E, H, I] (uint16 bf16) of a generated checkpoint."""
+    moe, g, u, d = NAMES[model]
+
+    def get(e, p):
+        st, a = t[f"model.layers.{layer}.{moe}.experts.{e}.{p}.weight"]
+        if st == "BF16":
+            return a
+        return float32_to_bf16(np.asarray(a, np.float32))
+
+    w13 = np.stack([np.concatenate([get(e, g), get(e, u)]) for e in range(E)])
+    w2 = np.stack([get(e, d) for e in range(E)])
+    return w13, w2

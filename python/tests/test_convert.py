@@ -1,0 +1,337 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import requires_runtime
+from helpers import NAMES, make_checkpoint, prune_reference, stacked
+from samoyeds import SamoyedsError
+from samoyeds.convert import ConversionError, convert, parse_layers
+from samoyeds.pack import float32_to_bf16, unpack
+from samoyeds.safetensors_io import SafetensorsFile, save_file
+from samoyeds.weightfile import WeightFile, check_bundle
+
+pytestmark = requires_runtime
+
+E, H, I = 4, 64, 32
+PY_DIR = Path(__file__).resolve().parent.parent
+
+
+def moe_layers(model, layers=2):
+    return list(range(1, layers + 1)) if model == "deepseek_v2" else list(range(layers))
+
+
+def assert_no_output(out: Path):
+    assert not out.exists()
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith("." + out.name)] == []
+
+
+def check_output(out, t, model, n=1, m=2, v=32, layers=None):
+    layers = moe_layers(model) if layers is None else layers
+    moe = NAMES[model][0]
+    with WeightFile(out) as wf:
+        names = wf.names()
+        assert sorted(names) == sorted(f"layers.{i}.{w}" for i in layers for w in ("w13", "w2"))
+        assert wf.metadata("model") == model
+        assert wf.metadata("source")
+        for i in layers:
+            w13, w2 = stacked(t, model, i, E)
+            assert wf.info(f"layers.{i}.w13") == {"name": f"layers.{i}.w13", "dtype": "bf16",
+                                                  "experts": E, "rows": 2 * I, "cols": H,
+                                                  "n": n, "m": m, "v": v}
+            assert wf.info(f"layers.{i}.w2")["rows"] == H
+            assert np.array_equal(unpack(wf.read(f"layers.{i}.w13")), prune_reference(w13, "bf16", n, m, v))
+            assert np.array_equal(unpack(wf.read(f"layers.{i}.w2")), prune_reference(w2, "bf16", n, m, v))
+    with SafetensorsFile(out) as st:
+        for i in layers:
+            sdt, router = t[f"model.layers.{i}.{moe}.gate.weight"]
+            want = router if sdt == "BF16" else float32_to_bf16(np.asarray(router, np.float32))
+            assert st.info(f"layers.{i}.router").dtype == "BF16"
+            assert np.array_equal(st.get(f"layers.{i}.router"), want)
+        desc = json.loads(st.metadata["samoyeds"])
+        assert desc["format"] == "samoyeds-weights" and desc["version"] == 1
+    # The standard safetensors package reads the file too.
+    safe_open = pytest.importorskip("safetensors").safe_open
+    with safe_open(str(out), framework="numpy") as sf:
+        assert "samoyeds" in sf.metadata()
+        v0 = sf.get_tensor(f"layers.{layers[0]}.w13.values")
+        assert v0.dtype == np.uint8 and v0.shape[0] == E
+
+
+@pytest.mark.parametrize("model", sorted(NAMES))
+def test_convert_each_model(tmp_path, model):
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, model, E=E, H=H, I=I)
+    out = tmp_path / "out" / "packed.safetensors"
+    s = convert(src, out, model, n=1, m=2, v=32, progress=False)
+    check_output(out, t, model)
+    assert s["layers"] == moe_layers(model)
+    assert s["experts"] == [E]
+    assert s["bytes_after"] < s["bytes_before"]
+    assert s["density"] == 0.25
+    with SafetensorsFile(out) as st:
+        if model == "qwen2_moe":
+            name = "model.layers.0.mlp.shared_expert.gate_proj.weight"
+            assert len(s["passthrough"]) == 2 * 4
+            assert np.array_equal(st.get(name), t[name][1])
+            assert "model.layers.0.mlp.shared_expert_gate.weight" in st
+        elif model == "deepseek_v2":
+            assert s["dense_layers"] == [0]
+            assert len(s["passthrough"]) == 2 * 3
+            assert "model.layers.1.mlp.shared_experts.down_proj.weight" in st
+            assert not any(k.startswith("layers.0.") for k in st.keys())
+        else:
+            assert s["passthrough"] == []
+        assert "model.embed_tokens.weight" not in st
+
+
+def test_sharded_checkpoint_and_layers_option(tmp_path):
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "mixtral", layers=3, E=E, H=H, I=I, shards=3)
+    assert (src / "model.safetensors.index.json").is_file()
+    out = tmp_path / "p.safetensors"
+    s = convert(src / "model.safetensors.index.json", out, "mixtral", 1, 2, 32,
+                layers=parse_layers("0,2"), progress=False)
+    assert s["layers"] == [0, 2]
+    check_output(out, t, "mixtral", layers=[0, 2])
+    out2 = tmp_path / "all.safetensors"
+    convert(src, out2, "mixtral", 1, 4, 32, progress=False)
+    check_output(out2, t, "mixtral", n=1, m=4, v=32, layers=[0, 1, 2])
+
+
+def test_f32_checkpoint_written_by_safetensors_package(tmp_path):
+    pytest.importorskip("safetensors")
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "olmoe", E=E, H=H, I=I, st_dtype="F32", writer="safetensors")
+    out = tmp_path / "o.safetensors"
+    convert(src / "model.safetensors", out, "olmoe", 1, 2, 32, progress=False)
+    check_output(out, t, "olmoe")
+
+
+def test_plain_2_4_and_f16_output(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", E=E, H=H, I=I, st_dtype="F16")
+    out = tmp_path / "o.safetensors"
+    convert(src, out, "olmoe", 2, 2, 32, dtype="f16", progress=False)
+    with WeightFile(out) as wf:
+        assert wf.info("layers.0.w13")["dtype"] == "f16"
+    with SafetensorsFile(out) as st:
+        assert "layers.0.w13.row_idx" not in st
+
+
+def test_bundle_accepts_the_converted_layer(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "qwen2_moe", E=E, H=H, I=I)
+    out = tmp_path / "o.safetensors"
+    convert(src, out, "qwen2_moe", 1, 2, 32, progress=False)
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "kernels.ptx").write_text("// none\n")
+
+    def manifest(v13):
+        ws = [("w13", 2 * I, H, v13), ("w2", H, I, 32)]
+        bufs, weights = [], []
+        for name, r, c, v in ws:
+            rk = r // 2
+            sizes = {"values": rk * c * E, "meta": rk * c // 8 * E, "row_idx": c // v * rk * E}
+            for part, dt in (("values", "bf16"), ("meta", "u32"), ("row_idx", "u8")):
+                bufs.append({"name": f"{name}.{part}", "kind": "weight", "dtype": dt,
+                             "bytes": sizes[part], "of": name, "part": part})
+            weights.append({"name": name, "dtype": "bf16", "experts": E, "rows": r, "cols": c,
+                            "n": 1, "m": 2, "v": v})
+        bufs.append({"name": "x", "kind": "input", "dtype": "bf16", "shape": ["T", H]})
+        return {"format": "samoyeds-bundle", "version": 1, "chip": "sm_90a", "ptx_version": 85,
+                "module": "kernels.ptx", "symbols": ["T"], "buffers": bufs, "weights": weights,
+                "launches": [{"kernel": "k", "grid": [{"const": 1}] * 3, "block": [32, 1, 1],
+                              "smem": 0, "args": [{"buffer": "x"}]}]}
+
+    (bundle / "manifest.json").write_text(json.dumps(manifest(32)))
+    check_bundle(bundle, out, "layers.1.")
+    with pytest.raises(SamoyedsError) as ei:
+        check_bundle(bundle, out, "layers.7.")
+    assert ei.value.status_name == "SY_ERR_NOT_FOUND" and "layers.7.w13" in ei.value.message
+    (bundle / "manifest.json").write_text(json.dumps(manifest(64)))
+    with pytest.raises(SamoyedsError) as ei:
+        check_bundle(bundle, out, "layers.0.")
+    assert ei.value.status_name == "SY_ERR_PARAM_MISMATCH"
+    assert "v = 32 (bundle: 64)" in ei.value.message and str(out) in ei.value.message
+
+
+def test_weight_file_size_mismatch_is_reported_by_the_runtime(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "o.safetensors"
+    convert(src, out, "olmoe", 1, 2, 32, progress=False)
+    with SafetensorsFile(out) as st:
+        tensors = {k: (st.info(k).dtype, np.array(st.get(k))) for k in st.keys()}
+        meta = dict(st.metadata)
+    tensors["layers.0.w2.meta"] = ("U8", tensors["layers.0.w2.meta"][1][:, :-8])
+    bad = tmp_path / "bad.safetensors"
+    save_file(tensors, bad, meta)
+    with pytest.raises(SamoyedsError) as ei:
+        WeightFile(bad)
+    assert ei.value.status_name == "SY_ERR_SIZE_MISMATCH"
+    assert "tensor 'layers.0.w2.meta'" in ei.value.message and str(bad) in ei.value.message
+
+
+# ------------------------------------------------------------------- bad inputs
+
+
+def _shard(src):
+    return src / "model.safetensors"
+
+
+def _rewrite(src, fn):
+    """Applies fn to {name: (dtype, array)} of the single-file checkpoint."""
+    f = _shard(src)
+    with SafetensorsFile(f) as st:
+        t = {k: (st.info(k).dtype, np.array(st.get(k))) for k in st.keys()}
+    t = fn(t)
+    save_file(t, f)
+
+
+def _truncate(src):
+    raw = _shard(src).read_bytes()
+    _shard(src).write_bytes(raw[:-100])
+
+
+def _bad_json(src):
+    raw = bytearray(_shard(src).read_bytes())
+    raw[8] = ord("[")
+    _shard(src).write_bytes(bytes(raw))
+
+
+def _short_header(src):
+    raw = _shard(src).read_bytes()
+    _shard(src).write_bytes(raw[:64])
+
+
+def _drop(name):
+    return lambda src: _rewrite(src, lambda t: {k: v for k, v in t.items() if k != name})
+
+
+def _rename(old, new):
+    return lambda src: _rewrite(src, lambda t: {(new if k == old else k): v for k, v in t.items()})
+
+
+def _reshape(name):
+    def fn(t):
+        dt, a = t[name]
+        t[name] = (dt, a[:16])
+        return t
+    return lambda src: _rewrite(src, fn)
+
+
+def _retype(name):
+    def fn(t):
+        t[name] = ("I8", np.zeros(t[name][1].shape, np.int8))
+        return t
+    return lambda src: _rewrite(src, fn)
+
+
+EXP = "model.layers.1.block_sparse_moe.experts.2"
+BAD = {
+    "truncated": (_truncate, 32, ["model.safetensors", "truncated file", "tensor '"]),
+    "corrupt_json": (_bad_json, 32, ["model.safetensors", "bad JSON header"]),
+    "header_beyond_eof": (_short_header, 32, ["model.safetensors", "header length", "beyond the end"]),
+    "missing_tensor": (_drop(f"{EXP}.w3.weight"), 32, ["missing tensor", f"'{EXP}.w3.weight'"]),
+    "missing_router": (_drop("model.layers.0.block_sparse_moe.gate.weight"), 32,
+                       ["missing tensor", "'model.layers.0.block_sparse_moe.gate.weight'"]),
+    "misnamed_tensor": (_rename(f"{EXP}.w3.weight", f"{EXP}.w4.weight"), 32,
+                        ["model.safetensors", f"unexpected expert tensor '{EXP}.w4.weight'", "misnamed"]),
+    "shape_mismatch": (_reshape(f"{EXP}.w1.weight"), 32,
+                       ["model.safetensors", "shape mismatch between experts", f"'{EXP}.w1.weight'",
+                        "[16, 64]", "[32, 64]"]),
+    "unsupported_nmv": (lambda src: None, 48,
+                        ["cannot pack layers.0.w13", "n:m:v = 1:2:48", "v = 48 must be a positive multiple of 32"]),
+    "unsupported_nmv_cols": (lambda src: None, 128,
+                             ["cannot pack layers.0.w13 [4 x 64 x 64]", "cols = 64 must be a multiple of v = 128"]),
+    "unsupported_dtype": (_retype(f"{EXP}.w2.weight"), 32,
+                          ["model.safetensors", f"'{EXP}.w2.weight'", "unsupported dtype I8"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_inputs_leave_no_output(tmp_path, case):
+    damage, v, parts = BAD[case]
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "mixtral", E=E, H=H, I=I)
+    damage(src)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError) as ei:
+        convert(src, out, "mixtral", 1, 2, v, progress=False)
+    for p in parts:
+        assert p in str(ei.value), str(ei.value)
+    assert_no_output(out)
+
+
+def test_wrong_model_hints_the_right_one(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match="no mixtral expert tensors.*--model (qwen2_moe|deepseek_v2|olmoe)"):
+        convert(src, out, "mixtral", 1, 2, 32, progress=False)
+    assert_no_output(out)
+
+
+def test_failure_while_writing_removes_the_temporary(tmp_path, monkeypatch):
+    import samoyeds.convert as conv
+
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", E=E, H=H, I=I)
+    out = tmp_path / "out.safetensors"
+    calls = []
+
+    def boom(*a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ConversionError("boom")
+        return real(*a, **k)
+
+    real = conv._convert_layer
+    monkeypatch.setattr(conv, "_convert_layer", boom)
+    with pytest.raises(ConversionError, match="boom"):
+        convert(src, out, "olmoe", 1, 2, 32, progress=False)
+    assert_no_output(out)
+
+
+# ------------------------------------------------------------------- CLI
+
+
+def _cli(*args):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PY_DIR) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "samoyeds.convert", *map(str, args)],
+                          capture_output=True, text=True, env=env)
+
+
+def test_cli_prints_summary_and_progress(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "deepseek_v2", E=E, H=H, I=I)
+    out = tmp_path / "ds.safetensors"
+    r = _cli(src, out, "--model", "deepseek_v2", "--n", 1, "--m", 2, "--v", 32)
+    assert r.returncode == 0, r.stderr
+    assert "Converted" in r.stdout
+    assert "MoE layers:   2 (1-2)" in r.stdout
+    assert "bytes before:" in r.stdout and "bytes after:" in r.stdout
+    assert "density 0.2500" in r.stdout
+    assert "skipped layers without experts: 0" in r.stdout
+    assert "shared-expert" in r.stdout
+    assert "[" in r.stderr and "layers.2.router" in r.stderr  # progress bar
+    assert out.is_file()
+
+
+def test_cli_error_exit_code(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "mixtral", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "x.safetensors"
+    r = _cli(src, out, "--model", "mixtral", "--v", 128)
+    assert r.returncode == 1
+    assert r.stderr.startswith("error: ") and "v = 128" in r.stderr
+    assert_no_output(out)
+    r = _cli(src, out, "--model", "mixtral", "--v", 32, "--layers", "0,5")
+    assert r.returncode == 1 and "layer 5 has no mixtral experts" in r.stderr

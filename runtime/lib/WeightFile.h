@@ -1,0 +1,90 @@
+//===- WeightFile.h - Packed weight files (safetensors) ---------*- C++ -*-===//
+//
+// Reader of the packed weight files of docs/WeightFiles.md: a safetensors
+// file whose `__metadata__.samoyeds` entry describes each SS weight, stored
+// as the U8 tensors NAME.values, NAME.meta and NAME.row_idx.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_RUNTIME_WEIGHTFILE_H
+#define SAMOYEDS_RUNTIME_WEIGHTFILE_H
+
+#include "Json.h"
+#include "Manifest.h"
+#include "samoyeds-c/Runtime.h"
+#include "samoyeds/Runtime/Format.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace samoyeds {
+namespace rt {
+
+/// The format version this reader understands.
+constexpr int kWeightFileVersion = 1;
+
+/// One tensor of the safetensors header.
+struct TensorEntry {
+  std::string name;
+  std::string dtype;          ///< safetensors dtype ("U8", "BF16", ...).
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0; ///< Absolute byte offsets in the file.
+  uint64_t bytes() const { return end - begin; }
+};
+
+/// A packed weight described by the file.
+struct FileWeight {
+  std::string name;
+  SSParams params;
+  SSShape shape;
+  DType dtype = DType::BF16;
+  int tensors[3] = {-1, -1, -1}; ///< Tensor index per WeightPart, or -1.
+};
+
+struct WeightFile {
+  std::string path;
+  uint64_t fileSize = 0;
+  uint64_t dataStart = 0;
+  std::vector<TensorEntry> tensors;
+  /// `__metadata__` of the header (string -> string).
+  std::vector<std::pair<std::string, std::string>> metadata;
+  /// Parsed `__metadata__.samoyeds`.
+  json::Value info;
+  std::vector<FileWeight> weights;
+
+  int findTensor(const std::string &name) const;
+  int findWeight(const std::string &name) const;
+};
+
+/// Opens and checks `path`; on failure returns the status and sets `error`
+/// to a message naming the file (and tensor or field).
+sy_status openWeightFile(const std::string &path, WeightFile &out,
+                         std::string &error);
+
+/// Reads weight `index` of `file` into `out` (parameters and components).
+sy_status readFileWeight(const WeightFile &file, size_t index,
+                         PackedWeight &out, std::string &error);
+
+/// Finds `prefix + w.name` in `file` and checks it against the manifest
+/// weight `w` (dtype, shape, n:m:v, component bytes). Sets `index`.
+sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
+                              const WeightDesc &w,
+                              const std::string &manifestFile,
+                              const std::string &prefix, size_t &index,
+                              std::string &error);
+
+} // namespace rt
+} // namespace samoyeds
+
+/// A packed weight owned by the C API.
+struct sy_packed_buffer {
+  std::string name;
+  samoyeds::rt::PackedWeight weight;
+};
+
+struct sy_weight_file {
+  samoyeds::rt::WeightFile file;
+};
+
+#endif // SAMOYEDS_RUNTIME_WEIGHTFILE_H

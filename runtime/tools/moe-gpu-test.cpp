@@ -1,0 +1,497 @@
+//===- moe-gpu-test.cpp - Check a compiled MoE layer on the GPU ------------===//
+//
+// moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096]
+//              [--routing random|one-expert|half-empty] [--seed S]
+//              [--repeat-check] [--iters N] [--allow-skip]
+//
+// The bundle is a whole samoyeds.moe_ffn layer: weights "w13" [E, 2I, H]
+// (gate rows, then up rows) and "w2" [E, H, I]; inputs "x" [T, H] (bf16/f16)
+// and "router" [E, H] (x's dtype or f32); output "y" [T, H]; symbols T and
+// P = T * top_k; top-level object "routing" {experts, top_k, renormalize,
+// routed_scaling_factor}. For every T, random weights are packed and uploaded,
+// the layer is run and y is compared with the float64 CPU references
+// (route -> dispatch -> ssmm SiluMul -> h rounded to 16 bits -> ssmm -> combine).
+// Without a GPU it prints "SKIPPED: <reason>" and exits 0 with --allow-skip,
+// else 77 (after checking the manifest).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Manifest.h" // readFile, json::parse (runtime internals)
+#include "samoyeds-c/Runtime.h"
+#include "samoyeds/Runtime/Format.h"
+#include "samoyeds/Runtime/Reference.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace samoyeds;
+using namespace samoyeds::rt;
+
+namespace {
+
+enum class Mode { Random, OneExpert, HalfEmpty };
+const char *modeNames[] = {"random", "one-expert", "half-empty"};
+/// A token whose k-th and (k+1)-th logits are closer than this (relative to
+/// its largest |logit|) may be routed either way by the GPU's f32 logits.
+constexpr double kTieTolerance = 1e-3;
+
+int usage(const std::string &msg) {
+  std::fprintf(stderr, "error: %s\nusage: moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096] "
+                       "[--routing random|one-expert|half-empty] [--seed S] [--repeat-check] "
+                       "[--iters N] [--allow-skip]\n", msg.c_str());
+  return 2;
+}
+
+bool parseList(const char *s, std::vector<int64_t> &out) {
+  out.clear();
+  for (const char *p = s;;) {
+    char *end = nullptr;
+    long long v = std::strtoll(p, &end, 10);
+    if (end == p || v <= 0 || (*end && *end != ','))
+      return false;
+    out.push_back(v);
+    if (!*end)
+      return true;
+    p = end + 1;
+  }
+}
+
+/// Reports a failed runtime call and returns false.
+bool check(sy_status st, const std::string &what) {
+  if (st == SY_OK)
+    return true;
+  std::fprintf(stderr, "error: %s: %s: %s\n", what.c_str(), sy_status_name(st), sy_last_error());
+  return false;
+}
+
+/// Device allocation freed on scope exit.
+struct DeviceBuffer {
+  uint64_t ptr = 0;
+  ~DeviceBuffer() { sy_device_free(ptr); }
+  bool alloc(uint64_t n, const char *what) { return check(sy_device_alloc(n, &ptr), what); }
+};
+
+struct Bundles {
+  sy_bundle *meta = nullptr, *b = nullptr; // opened (introspection), loaded
+  sy_session *s = nullptr;
+  ~Bundles() {
+    sy_session_destroy(s);
+    sy_bundle_destroy(b);
+    sy_bundle_destroy(meta);
+  }
+};
+
+struct Layer {
+  int64_t E = 0, H = 0, I = 0;
+  int k = 1;
+  bool renormalize = false;
+  double scale = 1.0;
+  DType dt = DType::BF16;
+  PackedWeight w13, w2;
+};
+
+/// The "routing" object of DIR/manifest.json (sy_bundle_manifest_string reads
+/// strings only, so the manifest is parsed with the runtime's JSON reader).
+bool readRouting(const std::string &dir, Layer &L) {
+  std::string text, err;
+  json::Value root;
+  if (!readFile(dir + "/manifest.json", text) || !json::parse(text, root, err)) {
+    std::fprintf(stderr, "error: %s/manifest.json: %s\n", dir.c_str(),
+                 err.empty() ? "cannot read" : err.c_str());
+    return false;
+  }
+  const json::Value *r = root.get("routing");
+  const json::Value *e = r ? r->get("experts") : nullptr, *k = r ? r->get("top_k") : nullptr;
+  const json::Value *rn = r ? r->get("renormalize") : nullptr;
+  const json::Value *sf = r ? r->get("routed_scaling_factor") : nullptr;
+  if (!r || !r->isObject() || !e || !e->isInteger || e->integer <= 0 || !k || !k->isInteger ||
+      k->integer <= 0 || k->integer > e->integer || !rn || !rn->isBool() || (sf && !sf->isNumber())) {
+    std::fprintf(stderr, "error: %s/manifest.json: expected \"routing\": {\"experts\": E > 0, "
+                 "\"top_k\": 1..E, \"renormalize\": bool, \"routed_scaling_factor\": number}\n",
+                 dir.c_str());
+    return false;
+  }
+  L.E = e->integer;
+  L.k = int(k->integer);
+  L.renormalize = rn->boolean;
+  L.scale = sf ? sf->number : 1.0;
+  return true;
+}
+
+/// Reference layer for `T` rows of `x` routed by `ids`/`wts` ([T, k]).
+bool referenceLayer(const Layer &L, const uint16_t *x, int64_t T, const int32_t *ids,
+                    const float *wts, std::vector<double> &y) {
+  std::vector<int32_t> tokens, offsets, positions;
+  dispatchReference(ids, T, L.k, L.E, tokens, offsets, positions);
+  const int64_t P = offsets.back();
+  std::vector<double> act, out;
+  std::string err;
+  if (!ssmmReference(L.w13, x, T, offsets.data(), tokens.data(), P, Epilogue::SiluMul, act, &err))
+    return std::fprintf(stderr, "error: reference w13: %s\n", err.c_str()), false;
+  std::vector<uint16_t> h(act.size()); // the GPU keeps h in the activation dtype
+  for (size_t i = 0; i < act.size(); ++i)
+    h[i] = fromFloat(float(act[i]), L.dt);
+  if (!ssmmReference(L.w2, h.data(), P, offsets.data(), nullptr, P, Epilogue::None, out, &err))
+    return std::fprintf(stderr, "error: reference w2: %s\n", err.c_str()), false;
+  combineReference(out, L.H, wts, positions.data(), T, L.k, y);
+  return true;
+}
+
+/// Random non-zero 16-bit element in [shift - scale, shift + scale).
+uint16_t randomElement(SplitMix64 &rng, DType dt, double scale, double shift) {
+  for (;;) {
+    uint16_t bits = fromFloat(float(rng.symmetric(scale) + shift), dt);
+    if (bits & 0x7fffu)
+      return bits;
+  }
+}
+
+bool randomPacked(SplitMix64 &rng, DType dt, const sy_weight_info &wi, PackedWeight &pw) {
+  std::vector<uint16_t> dense(size_t(wi.experts * wi.rows * wi.cols));
+  for (auto &v : dense)
+    v = rng.nonZero(dt, 0.05);
+  std::string err;
+  pw = pack(dense.data(), dt, SSShape{wi.experts, wi.rows, wi.cols}, SSParams{wi.n, wi.m, wi.v}, &err);
+  if (!err.empty())
+    std::fprintf(stderr, "error: packing %s: %s\n", wi.name, err.c_str());
+  return err.empty();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string dir;
+  std::vector<int64_t> tokenCounts = {1, 16, 256, 4096};
+  Mode mode = Mode::Random;
+  uint64_t seed = 1234;
+  int64_t iters = 20;
+  bool allowSkip = false, repeatCheck = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--allow-skip") {
+      allowSkip = true;
+    } else if (a == "--repeat-check") {
+      repeatCheck = true;
+    } else if (a == "--tokens" && i + 1 < argc) {
+      if (!parseList(argv[++i], tokenCounts))
+        return usage("bad --tokens list (positive integers, comma separated)");
+    } else if (a == "--routing" && i + 1 < argc) {
+      std::string m = argv[++i];
+      auto it = std::find(std::begin(modeNames), std::end(modeNames), m);
+      if (it == std::end(modeNames))
+        return usage("unknown --routing '" + m + "'");
+      mode = Mode(it - std::begin(modeNames));
+    } else if (a == "--seed" && i + 1 < argc) {
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--iters" && i + 1 < argc) {
+      iters = std::max<int64_t>(1, std::strtoll(argv[++i], nullptr, 10));
+    } else if (!a.empty() && a[0] == '-') {
+      return usage("unknown option " + a);
+    } else if (dir.empty()) {
+      dir = a;
+    } else {
+      return usage("more than one bundle directory");
+    }
+  }
+  if (dir.empty())
+    return usage("missing BUNDLE_DIR");
+
+  // --- Manifest checks (no device needed) ----------------------------------
+  Bundles bd;
+  Layer L;
+  if (!check(sy_bundle_open(dir.c_str(), &bd.meta), "sy_bundle_open") || !readRouting(dir, L))
+    return 1;
+  sy_weight_info w13i, w2i;
+  if (!check(sy_bundle_find_weight(bd.meta, "w13", &w13i), "weight 'w13'") ||
+      !check(sy_bundle_find_weight(bd.meta, "w2", &w2i), "weight 'w2'"))
+    return 1;
+  L.H = w13i.cols;
+  L.I = w2i.cols;
+  L.dt = w13i.dtype == SY_DTYPE_BF16 ? DType::BF16 : DType::F16;
+  const int64_t E = L.E, H = L.H, I = L.I;
+  const int k = L.k;
+  if (w13i.experts != E || w2i.experts != E || w13i.rows != 2 * I || w2i.rows != H ||
+      w2i.dtype != w13i.dtype) {
+    std::fprintf(stderr, "error: weights disagree: w13 [%lld, %lld, %lld] %s, w2 [%lld, %lld, %lld] "
+                 "%s, routing experts %lld; expected [E, 2I, H] and [E, H, I] of one dtype\n",
+                 (long long)w13i.experts, (long long)w13i.rows, (long long)w13i.cols,
+                 dtypeName(L.dt), (long long)w2i.experts,
+                 (long long)w2i.rows, (long long)w2i.cols,
+                 w2i.dtype == SY_DTYPE_BF16 ? "bf16" : "f16", (long long)E);
+    return 1;
+  }
+  for (const sy_weight_info *wi : {&w13i, &w2i})
+    if (!check(sy_packed_sizes(wi->experts, wi->rows, wi->cols, wi->n, wi->m, wi->v, nullptr,
+                               nullptr, nullptr), std::string("SS parameters of ") + wi->name))
+      return 1;
+  const sy_dtype actType = w13i.dtype;
+  sy_dtype routerType = SY_DTYPE_F32;
+  int32_t nbuf = 0, nsym = 0;
+  sy_bundle_num_buffers(bd.meta, &nbuf);
+  bool haveX = false, haveRouter = false, haveY = false;
+  for (int32_t i = 0; i < nbuf; ++i) {
+    const char *name;
+    sy_buffer_kind kind;
+    sy_dtype dt;
+    sy_bundle_buffer_info(bd.meta, i, &name, &kind, &dt);
+    std::string n = name;
+    bool isIn = kind == SY_BUFFER_INPUT, isOut = kind == SY_BUFFER_OUTPUT;
+    if ((n == "x" && isIn && dt == actType) || (n == "y" && isOut && dt == actType)) {
+      (n == "x" ? haveX : haveY) = true;
+    } else if (n == "router" && isIn && (dt == actType || dt == SY_DTYPE_F32)) {
+      haveRouter = true;
+      routerType = dt;
+    } else if (isIn || isOut) {
+      std::fprintf(stderr, "error: unexpected %s buffer '%s' (or wrong dtype; the weights are %s)\n",
+                   isIn ? "input" : "output", name, dtypeName(L.dt));
+      return 1;
+    }
+  }
+  if (!haveX || !haveRouter || !haveY)
+    return usage("bundle lacks input 'x', input 'router' or output 'y'");
+  std::vector<const char *> symNames;
+  sy_bundle_num_symbols(bd.meta, &nsym);
+  for (int32_t i = 0; i < nsym; ++i) {
+    const char *n;
+    sy_bundle_symbol_name(bd.meta, i, &n);
+    if (std::string(n) != "T" && std::string(n) != "P")
+      return usage(std::string("unexpected symbol '") + n + "' (want T and P)");
+    symNames.push_back(n);
+  }
+  if (mode == Mode::HalfEmpty && k > E / 2)
+    return usage("--routing half-empty needs top_k <= E/2");
+  auto symbolsFor = [&](int64_t T) {
+    std::vector<int64_t> v;
+    for (const char *n : symNames)
+      v.push_back(n[0] == 'T' ? T : T * k);
+    return v;
+  };
+  auto bytesOf = [&](const char *name, int64_t T, uint64_t &bytes) {
+    std::vector<int64_t> v = symbolsFor(T);
+    return check(sy_bundle_buffer_bytes(bd.meta, name, symNames.data(), v.data(),
+                                        int32_t(v.size()), &bytes), name);
+  };
+  const uint64_t es = sy_dtype_size(actType), rsz = sy_dtype_size(routerType);
+  for (int64_t T : tokenCounts) {
+    uint64_t xb, rb, yb;
+    if (!bytesOf("x", T, xb) || !bytesOf("router", T, rb) || !bytesOf("y", T, yb))
+      return 1;
+    if (xb != uint64_t(T * H) * es || rb != uint64_t(E * H) * rsz || yb != uint64_t(T * H) * es) {
+      std::fprintf(stderr, "error: T=%lld: manifest sizes x=%llu router=%llu y=%llu bytes, expected "
+                   "[T, H], [E, H], [T, H] with H=%lld E=%lld\n", (long long)T,
+                   (unsigned long long)xb, (unsigned long long)rb, (unsigned long long)yb,
+                   (long long)H, (long long)E);
+      return 1;
+    }
+  }
+  const int64_t maxT = *std::max_element(tokenCounts.begin(), tokenCounts.end());
+  uint64_t perKind[4] = {0, 0, 0, 0};
+  for (int32_t i = 0; i < nbuf; ++i) {
+    const char *name;
+    sy_buffer_kind kind;
+    uint64_t b = 0;
+    sy_bundle_buffer_info(bd.meta, i, &name, &kind, nullptr);
+    if (!bytesOf(name, maxT, b))
+      return 1;
+    perKind[kind] += b;
+  }
+  const double MiB = 1024.0 * 1024.0;
+  std::printf("bundle %s: E=%lld top_k=%d H=%lld I=%lld w13 %d:%d:%d w2 %d:%d:%d %s router=%s "
+              "renormalize=%d scale=%g routing=%s\n", dir.c_str(), (long long)E, k, (long long)H,
+              (long long)I, w13i.n, w13i.m, w13i.v, w2i.n, w2i.m, w2i.v, dtypeName(L.dt),
+              routerType == SY_DTYPE_F32 ? "f32" : dtypeName(L.dt), int(L.renormalize), L.scale,
+              modeNames[int(mode)]);
+  std::printf("device memory at T=%lld (P=%lld): weights=%.2f MiB inputs=%.2f MiB outputs=%.2f MiB "
+              "workspaces=%.2f MiB total=%.2f MiB\n", (long long)maxT, (long long)(maxT * k),
+              perKind[SY_BUFFER_WEIGHT] / MiB, perKind[SY_BUFFER_INPUT] / MiB,
+              perKind[SY_BUFFER_OUTPUT] / MiB, perKind[SY_BUFFER_WORKSPACE] / MiB,
+              (perKind[0] + perKind[1] + perKind[2] + perKind[3]) / MiB);
+
+  // --- Device ----------------------------------------------------------------
+  sy_status st = sy_bundle_load(dir.c_str(), &bd.b);
+  if (st == SY_ERR_NO_DEVICE) {
+    std::printf("SKIPPED: %s\n", sy_last_error());
+    return allowSkip ? 0 : 77;
+  }
+  if (!check(st, "sy_bundle_load") || !check(sy_session_create(bd.b, &bd.s), "sy_session_create"))
+    return 1;
+
+  SplitMix64 rng(seed);
+  const bool shifted = mode != Mode::Random;
+  const double routerScale = 3.0 / std::sqrt(double(H)); // logits ~ N(0, ~1)
+  const double bias = 40.0 / double(H); // x mean 0.5: about 20 logits
+  bool allOk = true;
+  for (int64_t T : tokenCounts) {
+    if (!randomPacked(rng, L.dt, w13i, L.w13) || !randomPacked(rng, L.dt, w2i, L.w2))
+      return 1;
+    for (auto [name, pw] : {std::make_pair("w13", &L.w13), std::make_pair("w2", &L.w2)}) {
+      sy_packed_weight up = {pw->values.data(), uint64_t(pw->valuesBytes()), pw->meta.data(),
+                             uint64_t(pw->metaBytes()), pw->rowIdx.empty() ? nullptr : pw->rowIdx.data(),
+                             uint64_t(pw->rowIdxBytes())};
+      if (!check(sy_session_upload_weight(bd.s, name, &up), std::string("upload ") + name))
+        return 1;
+    }
+    std::vector<uint16_t> x(size_t(T * H));
+    std::vector<float> xf(x.size()), rf(size_t(E * H));
+    for (size_t i = 0; i < x.size(); ++i)
+      xf[i] = toFloat(x[i] = randomElement(rng, L.dt, 1.0, shifted ? 0.5 : 0.0), L.dt);
+    std::vector<uint8_t> router(rf.size() * rsz);
+    for (int64_t e = 0; e < E; ++e)
+      for (int64_t h = 0; h < H; ++h) {
+        double shift = mode == Mode::OneExpert && e == 0 ? bias
+                       : mode == Mode::HalfEmpty && e >= E / 2 ? -bias : 0.0;
+        size_t i = size_t(e * H + h);
+        if (routerType == SY_DTYPE_F32) {
+          rf[i] = float(rng.symmetric(routerScale) + shift);
+          std::memcpy(&router[i * 4], &rf[i], 4);
+        } else {
+          uint16_t bits = randomElement(rng, L.dt, routerScale, shift);
+          rf[i] = toFloat(bits, L.dt);
+          std::memcpy(&router[i * 2], &bits, 2);
+        }
+      }
+    // Reference routing (same 16-bit or f32 values as the GPU sees).
+    std::vector<float> wts;
+    std::vector<int32_t> ids;
+    routeReference(xf.data(), rf.data(), T, H, E, k, L.renormalize, L.scale, wts, ids);
+    bool setupOk = true;
+    for (int64_t t = 0; t < T; ++t) {
+      const int32_t *row = &ids[size_t(t * k)];
+      if (mode == Mode::OneExpert)
+        setupOk &= std::find(row, row + k, 0) != row + k;
+      if (mode == Mode::HalfEmpty)
+        setupOk &= *std::max_element(row, row + k) < E / 2;
+    }
+    if (!setupOk) {
+      std::fprintf(stderr, "error: T=%lld: routing mode %s not realised by the inputs\n",
+                   (long long)T, modeNames[int(mode)]);
+      return 1;
+    }
+    // Near ties between the k-th and (k+1)-th logits.
+    std::vector<int64_t> ties;
+    std::vector<double> logits(static_cast<size_t>(E));
+    for (int64_t t = 0; E > k && t < T; ++t) {
+      double mx = 0;
+      for (int64_t e = 0; e < E; ++e) {
+        double acc = 0;
+        for (int64_t h = 0; h < H; ++h)
+          acc += double(xf[size_t(t * H + h)]) * double(rf[size_t(e * H + h)]);
+        logits[size_t(e)] = acc;
+        mx = std::max(mx, std::fabs(acc));
+      }
+      std::nth_element(logits.begin(), logits.begin() + k, logits.end(), std::greater<double>());
+      double kth = *std::min_element(logits.begin(), logits.begin() + k);
+      if (kth - logits[size_t(k)] < kTieTolerance * mx)
+        ties.push_back(t);
+    }
+
+    // Device buffers, poison, bind, run.
+    uint64_t xb = uint64_t(T * H) * es, rb = router.size(), yb = xb;
+    DeviceBuffer dx, dr, dy;
+    if (!dx.alloc(xb, "alloc x") || !dr.alloc(rb, "alloc router") || !dy.alloc(yb, "alloc y") ||
+        !check(sy_memcpy_htod(dx.ptr, x.data(), xb), "copy x") ||
+        !check(sy_memcpy_htod(dr.ptr, router.data(), rb), "copy router") ||
+        !check(sy_session_bind(bd.s, "x", dx.ptr, xb), "bind x") ||
+        !check(sy_session_bind(bd.s, "router", dr.ptr, rb), "bind router") ||
+        !check(sy_session_bind(bd.s, "y", dy.ptr, yb), "bind y"))
+      return 1;
+    std::vector<int64_t> symValues = symbolsFor(T);
+    auto run = [&]() {
+      return check(sy_session_run(bd.s, symNames.data(), symValues.data(),
+                                  int32_t(symNames.size()), nullptr), "sy_session_run");
+    };
+    auto runOnce = [&](std::vector<uint16_t> &out) {
+      out.resize(size_t(T * H));
+      return check(sy_memset(dy.ptr, 0xff, yb), "poison y") && run() &&
+             check(sy_device_sync(), "sync after run") &&
+             check(sy_memcpy_dtoh(out.data(), dy.ptr, yb), "copy y back");
+    };
+    std::vector<uint16_t> yHost, yAgain;
+    if (!runOnce(yHost))
+      return 1;
+
+    // Reference layer; near-tie tokens take whichever routing the GPU matches.
+    std::vector<double> ref, got(yHost.size());
+    if (!referenceLayer(L, x.data(), T, ids.data(), wts.data(), ref))
+      return 1;
+    int64_t nan = 0, alt = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      nan += std::isnan(got[i] = toFloat(yHost[i], L.dt));
+    if (!ties.empty()) {
+      const int64_t n = int64_t(ties.size());
+      std::vector<uint16_t> xs(size_t(n * H));
+      std::vector<float> xsf(xs.size()), p1, altW(size_t(n * k));
+      std::vector<int32_t> id1, altIds(size_t(n * k));
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t h = 0; h < H; ++h) {
+          xs[size_t(i * H + h)] = x[size_t(ties[size_t(i)] * H + h)];
+          xsf[size_t(i * H + h)] = xf[size_t(ties[size_t(i)] * H + h)];
+        }
+      // Top k+1 softmax probabilities; the alternative swaps the k-th for the (k+1)-th.
+      routeReference(xsf.data(), rf.data(), n, H, E, k + 1, false, 1.0, p1, id1);
+      for (int64_t i = 0; i < n; ++i) {
+        double sum = 0;
+        for (int j = 0; j < k; ++j) {
+          int src = j == k - 1 ? k : j;
+          altIds[size_t(i * k + j)] = id1[size_t(i * (k + 1) + src)];
+          sum += (altW[size_t(i * k + j)] = p1[size_t(i * (k + 1) + src)]);
+        }
+        for (int j = 0; j < k; ++j)
+          altW[size_t(i * k + j)] = float((L.renormalize ? altW[size_t(i * k + j)] / sum
+                                                         : altW[size_t(i * k + j)]) * L.scale);
+      }
+      std::vector<double> refAlt;
+      if (!referenceLayer(L, xs.data(), n, altIds.data(), altW.data(), refAlt))
+        return 1;
+      for (int64_t i = 0; i < n; ++i) {
+        size_t t = size_t(ties[size_t(i)]);
+        double dRef = 0, dAlt = 0;
+        for (int64_t h = 0; h < H; ++h) {
+          double g = got[t * H + h];
+          dRef += (g - ref[t * H + h]) * (g - ref[t * H + h]);
+          dAlt += (g - refAlt[size_t(i * H + h)]) * (g - refAlt[size_t(i * H + h)]);
+        }
+        if (dAlt < dRef) {
+          ++alt;
+          std::copy_n(&refAlt[size_t(i * H)], H, &ref[t * H]);
+        }
+      }
+    }
+    double rel = relativeError(got, ref);
+    bool ok = nan == 0 && rel <= 1e-2;
+    bool deterministic = false;
+    if (repeatCheck) {
+      if (!runOnce(yAgain))
+        return 1;
+      deterministic = std::memcmp(yHost.data(), yAgain.data(), yb) == 0;
+      ok &= deterministic;
+    }
+    // Timing: warm iterations, host wall clock around launches + one sync.
+    auto t0 = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < iters; ++i)
+      if (!run())
+        return 1;
+    if (!check(sy_device_sync(), "sync after timing"))
+      return 1;
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / double(iters);
+    std::printf("T=%lld routing=%s relerr=%.3e", (long long)T, modeNames[int(mode)], rel);
+    if (!ties.empty())
+      std::printf(" near_ties=%zu", ties.size());
+    if (alt)
+      std::printf(" gpu_alt_choice=%lld", (long long)alt);
+    if (repeatCheck)
+      std::printf(" %s", deterministic ? "deterministic" : "nondeterministic");
+    if (nan)
+      std::printf(" nan=%lld", (long long)nan);
+    std::printf(" %s avg_ms=%.4f\n", ok ? "ok" : "FAIL", ms);
+    allOk &= ok;
+  }
+  return allOk ? 0 : 1;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Compiles whole MoE layers with the shapes of the four anchor models into
+# bundles for the GPU layer tests (moe-gpu-test).
+#   test/GPU/gen-layer-bundles.sh SAMOYEDS_OPT OUT_DIR [N M V] [CHIP]
+set -euo pipefail
+opt=$1 out=$2 n=${3:-1} m=${4:-2} v=${5:-128} chip=${6:-sm_90a}
+mkdir -p "$out"
+while read -r name h i e k attrs; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  [[ "$attrs" == "-" ]] && attrs=""
+  enc="#samoyeds.ss<n = $n, m = $m, v = $v>"
+  file="$out/${name}_${n}${m}v${v}.mlir"
+  cat > "$file" <<MLIR
+func.func @$name(%x: tensor<?x${h}xbf16> {samoyeds.name = "x"},
+    %router: tensor<${e}x${h}xbf16> {samoyeds.name = "router"},
+    %w13: tensor<${e}x$((2 * i))x${h}xbf16, $enc> {samoyeds.name = "w13"},
+    %w2: tensor<${e}x${h}x${i}xbf16, $enc> {samoyeds.name = "w2"})
+    -> (tensor<?x${h}xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k($k) $attrs
+      : (tensor<?x${h}xbf16>, tensor<${e}x${h}xbf16>,
+         tensor<${e}x$((2 * i))x${h}xbf16, $enc>, tensor<${e}x${h}x${i}xbf16, $enc>)
+      -> tensor<?x${h}xbf16>
+  return %y : tensor<?x${h}xbf16>
+}
+MLIR
+  "$opt" "$file" --samoyeds-to-bundle="chip=$chip dir=${file%.mlir}" -o /dev/null
+  echo "bundle ${file%.mlir}"
+done <<'TABLE'
+# name        hidden inter experts top_k attributes
+mixtral       4096   14336 8       2     {renormalize}
+qwen2_moe     3584   2560  64      8     -
+deepseek_v2l  2048   1408  64      6     -
+olmoe         2048   1024  64      8     -
+TABLE

@@ -1,0 +1,383 @@
+//===- WeightFileTest.cpp - Tests of packed weight files -------------------===//
+//
+// Writes small safetensors files (docs/WeightFiles.md) and a bundle manifest,
+// then checks the reader: the good file, and every kind of bad file.
+//
+//===----------------------------------------------------------------------===//
+
+#include "samoyeds-c/Runtime.h"
+#include "samoyeds/Runtime/Format.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+#include <unistd.h>
+
+using namespace samoyeds::rt;
+
+namespace {
+
+/// Bundle with one weight `w`: 2 experts of 64 x 128, bf16, n:m:v = 1:2:64.
+const char *kManifest = R"({
+  "format": "samoyeds-bundle", "version": 1,
+  "chip": "sm_90a", "ptx_version": 85, "module": "kernels.ptx",
+  "symbols": ["P"],
+  "buffers": [
+    {"name": "x", "kind": "input", "dtype": "bf16", "shape": ["P", 128]},
+    {"name": "w.values", "kind": "weight", "dtype": "bf16", "bytes": 8192, "of": "w", "part": "values"},
+    {"name": "w.meta", "kind": "weight", "dtype": "u32", "bytes": 1024, "of": "w", "part": "meta"},
+    {"name": "w.row_idx", "kind": "weight", "dtype": "u8", "bytes": 128, "of": "w", "part": "row_idx"},
+    {"name": "y", "kind": "output", "dtype": "bf16", "shape": ["P", 32]}
+  ],
+  "weights": [
+    {"name": "w", "dtype": "bf16", "experts": 2, "rows": 64, "cols": 128, "n": 1, "m": 2, "v": 64}
+  ],
+  "launches": [
+    {"kernel": "k", "grid": [{"const": 1}, {"const": 1}, {"const": 1}], "block": [32, 1, 1],
+     "smem": 0, "args": [{"buffer": "w.values"}, {"buffer": "x"}, {"buffer": "y"}]}
+  ]
+})";
+
+struct Tensor {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  std::string data;
+};
+
+/// Writes a safetensors file by hand (so that bad files can be made too).
+struct FileBuilder {
+  std::vector<Tensor> tensors;
+  std::string samoyeds; ///< The `samoyeds` metadata JSON ("" = omit).
+  std::string extraHeader; ///< Replaces the header JSON when non-empty.
+
+  std::string header() const {
+    if (!extraHeader.empty())
+      return extraHeader;
+    std::string h = "{";
+    if (!samoyeds.empty()) {
+      std::string esc;
+      for (char c : samoyeds) {
+        if (c == '"' || c == '\\')
+          esc += '\\';
+        esc += c;
+      }
+      h += "\"__metadata__\": {\"samoyeds\": \"" + esc + "\"}";
+    }
+    uint64_t off = 0;
+    for (const Tensor &t : tensors) {
+      if (h.size() > 1)
+        h += ", ";
+      h += "\"" + t.name + "\": {\"dtype\": \"" + t.dtype + "\", \"shape\": [";
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        h += (i ? ", " : "") + std::to_string(t.shape[i]);
+      h += "], \"data_offsets\": [" + std::to_string(off) + ", " +
+           std::to_string(off + t.data.size()) + "]}";
+      off += t.data.size();
+    }
+    h += "}";
+    while (h.size() % 8)
+      h += ' ';
+    return h;
+  }
+  std::string bytes() const {
+    std::string h = header();
+    std::string out(8, '\0');
+    uint64_t n = h.size();
+    for (int i = 0; i < 8; ++i)
+      out[size_t(i)] = char((n >> (8 * i)) & 0xff);
+    out += h;
+    for (const Tensor &t : tensors)
+      out += t.data;
+    return out;
+  }
+};
+
+std::string weightJson(const std::string &name, const char *dtype, int64_t e, int64_t r,
+                       int64_t c, int n, int m, int v) {
+  return "\"" + name + "\": {\"dtype\": \"" + dtype + "\", \"experts\": " + std::to_string(e) +
+         ", \"rows\": " + std::to_string(r) + ", \"cols\": " + std::to_string(c) +
+         ", \"n\": " + std::to_string(n) + ", \"m\": " + std::to_string(m) +
+         ", \"v\": " + std::to_string(v) + "}";
+}
+
+std::string samoyedsJson(const std::string &weights) {
+  return "{\"format\": \"samoyeds-weights\", \"version\": 1, \"source\": \"test-ckpt\", "
+         "\"model\": \"mixtral\", \"weights\": {" + weights + "}}";
+}
+
+template <typename T> std::string asBytes(const std::vector<T> &v) {
+  return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+}
+
+PackedWeight makeWeight(DType dt, int64_t e, int64_t r, int64_t c, int n, int m, int v) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.f, 1.f);
+  std::vector<uint16_t> dense(size_t(e * r * c));
+  for (auto &x : dense)
+    x = fromFloat(dist(rng), dt);
+  return pack(dense.data(), dt, {e, r, c}, {n, m, v});
+}
+
+void addWeight(FileBuilder &f, const std::string &name, const PackedWeight &w) {
+  int64_t e = w.s.experts;
+  f.tensors.push_back({name + ".values", "U8", {e, w.valuesBytes() / e}, asBytes(w.values)});
+  f.tensors.push_back({name + ".meta", "U8", {e, w.metaBytes() / e}, asBytes(w.meta)});
+  if (w.rowIdxBytes())
+    f.tensors.push_back({name + ".row_idx", "U8", {e, w.rowIdxBytes() / e}, asBytes(w.rowIdx)});
+}
+
+bool contains(const std::string &s, const std::string &what) {
+  return s.find(what) != std::string::npos;
+}
+
+class WeightFileTest : public ::testing::Test {
+protected:
+  std::string dir, file;
+  sy_bundle *bundle = nullptr;
+  PackedWeight w;
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/samoyeds-wf-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    std::ofstream(dir + "/manifest.json") << kManifest;
+    std::ofstream(dir + "/kernels.ptx") << "// none\n";
+    file = dir + "/weights.safetensors";
+    ASSERT_EQ(sy_bundle_open(dir.c_str(), &bundle), SY_OK) << sy_last_error();
+    w = makeWeight(DType::BF16, 2, 64, 128, 1, 2, 64);
+  }
+  void TearDown() override {
+    sy_bundle_destroy(bundle);
+    for (const char *f : {"/manifest.json", "/kernels.ptx", "/weights.safetensors"})
+      std::remove((dir + f).c_str());
+    rmdir(dir.c_str());
+  }
+  /// The good file: weight `prefix + w` plus a plain router tensor.
+  FileBuilder good(const std::string &prefix = "") {
+    FileBuilder f;
+    f.samoyeds = samoyedsJson(weightJson(prefix + "w", "bf16", 2, 64, 128, 1, 2, 64));
+    addWeight(f, prefix + "w", w);
+    f.tensors.push_back({prefix + "router", "BF16", {2, 128}, std::string(2 * 128 * 2, '\x01')});
+    return f;
+  }
+  void write(const std::string &bytes) {
+    std::ofstream out(file, std::ios::binary);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  /// Expects both sy_weight_file_open (when `onOpen`) and
+  /// sy_bundle_check_weights to fail with `status` and every part.
+  void expectError(sy_status status, std::initializer_list<std::string> parts,
+                   const char *prefix = "", bool onOpen = true) {
+    if (onOpen) {
+      sy_weight_file *wf = reinterpret_cast<sy_weight_file *>(0x1);
+      EXPECT_EQ(sy_weight_file_open(file.c_str(), &wf), status) << sy_last_error();
+      EXPECT_EQ(wf, nullptr);
+    }
+    EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), prefix), status)
+        << sy_status_name(status) << " wanted; got: " << sy_last_error();
+    std::string msg = sy_last_error();
+    EXPECT_TRUE(contains(msg, file)) << "file name not in: " << msg;
+    for (const std::string &p : parts)
+      EXPECT_TRUE(contains(msg, p)) << "'" << p << "' not in: " << msg;
+  }
+};
+
+TEST_F(WeightFileTest, GoodFileOpensReadsAndMatches) {
+  write(good().bytes());
+  sy_weight_file *wf = nullptr;
+  ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+  int32_t n = 0;
+  ASSERT_EQ(sy_weight_file_num_weights(wf, &n), SY_OK);
+  EXPECT_EQ(n, 1);
+  sy_weight_info info;
+  ASSERT_EQ(sy_weight_file_weight_info(wf, 0, &info), SY_OK);
+  EXPECT_STREQ(info.name, "w");
+  EXPECT_EQ(info.experts, 2);
+  EXPECT_EQ(info.rows, 64);
+  EXPECT_EQ(info.cols, 128);
+  EXPECT_EQ(info.n, 1);
+  EXPECT_EQ(info.m, 2);
+  EXPECT_EQ(info.v, 64);
+  EXPECT_EQ(info.dtype, SY_DTYPE_BF16);
+  EXPECT_EQ(sy_weight_file_weight_info(wf, 1, &info), SY_ERR_NOT_FOUND);
+  EXPECT_EQ(sy_weight_file_find_weight(wf, "w", &info), SY_OK);
+  EXPECT_EQ(sy_weight_file_find_weight(wf, "router", &info), SY_ERR_NOT_FOUND);
+  const char *s = nullptr;
+  ASSERT_EQ(sy_weight_file_metadata(wf, "source", &s), SY_OK);
+  EXPECT_STREQ(s, "test-ckpt");
+  EXPECT_EQ(sy_weight_file_metadata(wf, "version", &s), SY_ERR_NOT_FOUND);
+
+  sy_packed_buffer *buf = nullptr;
+  ASSERT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_OK) << sy_last_error();
+  sy_packed_weight view;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  ASSERT_EQ(view.values_bytes, uint64_t(w.valuesBytes()));
+  ASSERT_EQ(view.meta_bytes, uint64_t(w.metaBytes()));
+  ASSERT_EQ(view.row_idx_bytes, uint64_t(w.rowIdxBytes()));
+  EXPECT_EQ(std::memcmp(view.values, w.values.data(), view.values_bytes), 0);
+  EXPECT_EQ(std::memcmp(view.meta, w.meta.data(), view.meta_bytes), 0);
+  EXPECT_EQ(std::memcmp(view.row_idx, w.rowIdx.data(), view.row_idx_bytes), 0);
+  ASSERT_EQ(sy_packed_buffer_info(buf, &info), SY_OK);
+  EXPECT_STREQ(info.name, "w");
+  sy_packed_buffer_destroy(buf);
+  EXPECT_EQ(sy_weight_file_read_weight(wf, "nope", &buf), SY_ERR_NOT_FOUND);
+  EXPECT_EQ(sy_weight_file_destroy(wf), SY_OK);
+
+  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), nullptr), SY_OK) << sy_last_error();
+  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), ""), SY_OK) << sy_last_error();
+}
+
+TEST_F(WeightFileTest, PrefixMapsBundleNamesToFileNames) {
+  write(good("layers.3.").bytes());
+  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), "layers.3."), SY_OK) << sy_last_error();
+  expectError(SY_ERR_NOT_FOUND, {"no weight 'layers.2.w'", "tensor 'layers.2.w.values' not found",
+                                 "manifest.json"},
+              "layers.2.", /*onOpen=*/false);
+  expectError(SY_ERR_NOT_FOUND, {"no weight 'w'"}, "", false);
+}
+
+TEST_F(WeightFileTest, F16AndNoRowIdxWhenNEqualsM) {
+  PackedWeight h = makeWeight(DType::F16, 1, 32, 64, 2, 2, 32);
+  FileBuilder f;
+  f.samoyeds = samoyedsJson(weightJson("h", "f16", 1, 32, 64, 2, 2, 32));
+  addWeight(f, "h", h);
+  write(f.bytes());
+  sy_weight_file *wf = nullptr;
+  ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+  sy_packed_buffer *buf = nullptr;
+  ASSERT_EQ(sy_weight_file_read_weight(wf, "h", &buf), SY_OK) << sy_last_error();
+  sy_packed_weight view;
+  sy_packed_buffer_view(buf, &view);
+  EXPECT_EQ(view.row_idx_bytes, 0u);
+  EXPECT_EQ(view.row_idx, nullptr);
+  sy_weight_info info;
+  sy_packed_buffer_info(buf, &info);
+  EXPECT_EQ(info.dtype, SY_DTYPE_F16);
+  sy_packed_buffer_destroy(buf);
+  sy_weight_file_destroy(wf);
+}
+
+TEST_F(WeightFileTest, MissingFileIsIoError) {
+  expectError(SY_ERR_IO, {"cannot open"});
+}
+
+TEST_F(WeightFileTest, ShorterThanTheLengthField) {
+  write("abc");
+  expectError(SY_ERR_WEIGHT_FILE, {"truncated file", "3 bytes"});
+}
+
+TEST_F(WeightFileTest, HeaderLengthBeyondEof) {
+  std::string b = good().bytes();
+  write(b.substr(0, 100));
+  expectError(SY_ERR_WEIGHT_FILE, {"header length", "beyond the end of the file (100 bytes)"});
+}
+
+TEST_F(WeightFileTest, TruncatedDataNamesTheTensor) {
+  std::string b = good().bytes();
+  write(b.substr(0, b.size() - 2 * 128 * 2 - 10)); // cuts the router and part of w.row_idx
+  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.row_idx'", "truncated file"});
+}
+
+TEST_F(WeightFileTest, BadJsonHeader) {
+  FileBuilder f = good();
+  std::string h = f.header();
+  h[h.find(':')] = ';';
+  f.extraHeader = h;
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"bad JSON header", "1:"});
+}
+
+TEST_F(WeightFileTest, MetadataProblems) {
+  FileBuilder f = good();
+  f.samoyeds = "";
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"no 'samoyeds' entry"});
+  f.samoyeds = "{\"format\": \"samoyeds-weights\", ";
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"__metadata__.samoyeds: bad JSON"});
+  f.samoyeds = "{\"format\": \"samoyeds-weights\", \"version\": 2, \"weights\": {}}";
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"unsupported version 2"});
+  f.samoyeds = samoyedsJson(weightJson("w", "f32", 2, 64, 128, 1, 2, 64));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"weights['w'].dtype"});
+  f.samoyeds = samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 48));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"weights['w']", "v = 48"});
+}
+
+TEST_F(WeightFileTest, MissingTensor) {
+  FileBuilder f = good();
+  f.tensors.erase(f.tensors.begin() + 1); // w.meta
+  write(f.bytes());
+  expectError(SY_ERR_NOT_FOUND, {"tensor 'w.meta' of weight 'w' not found"});
+}
+
+TEST_F(WeightFileTest, TensorWithoutMetadataEntry) {
+  FileBuilder f = good();
+  f.samoyeds = samoyedsJson("");
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.values' exists", "not described"}, "", false);
+}
+
+TEST_F(WeightFileTest, SizeMismatch) {
+  FileBuilder f = good();
+  f.tensors[1].data.resize(1000);
+  f.tensors[1].shape = {1000};
+  write(f.bytes());
+  expectError(SY_ERR_SIZE_MISMATCH, {"tensor 'w.meta' has 1000 bytes", "needs 1024"});
+}
+
+TEST_F(WeightFileTest, ShapeDisagreesWithOffsets) {
+  FileBuilder f = good();
+  f.tensors[1].shape = {2, 100};
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.meta'", "need 200 bytes", "span 1024"});
+}
+
+TEST_F(WeightFileTest, ComponentNotU8) {
+  FileBuilder f = good();
+  f.tensors[1].dtype = "I32";
+  f.tensors[1].shape = {256};
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.meta'", "dtype I32, expected U8"});
+}
+
+TEST_F(WeightFileTest, ParameterMismatchWithTheBundle) {
+  // A valid file whose weight is 1:2:32 while the bundle wants 1:2:64.
+  PackedWeight other = makeWeight(DType::BF16, 2, 64, 128, 1, 2, 32);
+  FileBuilder f;
+  f.samoyeds = samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 32));
+  addWeight(f, "w", other);
+  write(f.bytes());
+  sy_weight_file *wf = nullptr;
+  ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+  sy_weight_file_destroy(wf);
+  expectError(SY_ERR_PARAM_MISMATCH, {"weight 'w' does not match the bundle", "v = 32 (bundle: 64)",
+                                      "manifest.json"},
+              "", false);
+
+  PackedWeight h = makeWeight(DType::F16, 1, 64, 128, 1, 4, 64);
+  f = FileBuilder();
+  f.samoyeds = samoyedsJson(weightJson("w", "f16", 1, 64, 128, 1, 4, 64));
+  addWeight(f, "w", h);
+  write(f.bytes());
+  expectError(SY_ERR_PARAM_MISMATCH,
+              {"dtype = f16 (bundle: bf16)", "experts = 1 (bundle: 2)", "m = 4 (bundle: 2)"}, "",
+              false);
+}
+
+TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
+  write(good().bytes());
+  EXPECT_EQ(sy_session_load_weights(nullptr, file.c_str(), nullptr), SY_ERR_INVALID_ARGUMENT);
+  // A device-less bundle has no session; on a GPU machine load the real one.
+  sy_session *session = nullptr;
+  EXPECT_EQ(sy_session_create(bundle, &session), SY_ERR_NOT_READY);
+}
+
+} // namespace

@@ -1,0 +1,1048 @@
+// RUN: samoyeds-opt %s -split-input-file -verify-diagnostics
+
+// One case per diagnostic of the samoyeds attribute and op verifiers, plus the
+// ODS type constraints.
+
+//===----------------------------------------------------------------------===//
+// #samoyeds.ss
+//===----------------------------------------------------------------------===//
+
+// expected-error @+1 {{#samoyeds.ss: m = 0 must be in [1, 16]}}
+func.func @ss_m_zero(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 1, m = 0, v = 128>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.ss: m = 17 must be in [1, 16]}}
+func.func @ss_m_too_big(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 1, m = 17, v = 128>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.ss: n = 0 must be in [1, m = 2]}}
+func.func @ss_n_zero(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 0, m = 2, v = 128>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.ss: n = 3 must be in [1, m = 2]}}
+func.func @ss_n_above_m(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 3, m = 2, v = 128>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.ss: v = 100 must be a positive multiple of the mma.sp K step (32)}}
+func.func @ss_v_not_multiple(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 100>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.ss: v = 0 must be a positive multiple of the mma.sp K step (32)}}
+func.func @ss_v_zero(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 0>>) {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.ss: v = -32 must be a positive multiple of the mma.sp K step (32)}}
+func.func @ss_v_negative(%w: tensor<1x32x128xbf16, #samoyeds.ss<n = 1, m = 2, v = -32>>) {
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// #samoyeds.tile
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: warps = 0 must be in [1, 16]}}
+func.func @tile_warps_zero() attributes {t = #samoyeds.tile<warps = 0, tokens = 32, k = 64, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: warps = 17 must be in [1, 16]}}
+func.func @tile_warps_too_many() attributes {t = #samoyeds.tile<warps = 17, tokens = 32, k = 64, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: tokens = 4 must be a multiple of 8 in [8, 128]}}
+func.func @tile_tokens_too_few() attributes {t = #samoyeds.tile<warps = 4, tokens = 4, k = 64, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: tokens = 12 must be a multiple of 8 in [8, 128]}}
+func.func @tile_tokens_not_multiple() attributes {t = #samoyeds.tile<warps = 4, tokens = 12, k = 64, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: tokens = 136 must be a multiple of 8 in [8, 128]}}
+func.func @tile_tokens_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 136, k = 64, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: k = 16 must be a multiple of 32 in [32, 256]}}
+func.func @tile_k_too_small() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 16, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: k = 48 must be a multiple of 32 in [32, 256]}}
+func.func @tile_k_not_multiple() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 48, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: k = 288 must be a multiple of 32 in [32, 256]}}
+func.func @tile_k_too_big() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 288, stages = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: stages = 0 must be in [1, 8]}}
+func.func @tile_stages_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: stages = 9 must be in [1, 8]}}
+func.func @tile_stages_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 9>} {
+  return
+}
+
+// -----
+
+// The tile attribute on an ssmm is checked too.
+func.func @ssmm_bad_tile(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+2 {{#samoyeds.tile: stages = 12 must be in [1, 8]}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 12>}
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// moe_ffn
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @moe_ffn_w13_no_encoding(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op expects w13 to carry a #samoyeds.ss encoding, got 'tensor<4x128x128xbf16>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>, tensor<4x128x128xbf16>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_w2_no_encoding(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op expects w2 to carry a #samoyeds.ss encoding, got 'tensor<4x128x64xbf16>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// A foreign encoding is not an SS format.
+func.func @moe_ffn_w13_foreign_encoding(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, "ss">,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op expects w13 to carry a #samoyeds.ss encoding, got 'tensor<4x128x128xbf16, "ss">'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>, tensor<4x128x128xbf16, "ss">,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_w13_cols_not_span(
+    %x: tensor<?x96xbf16>, %router: tensor<4x96xbf16>,
+    %w13: tensor<4x128x96xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %w2: tensor<4x96x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x96xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op w13: weight has 96 columns, not a multiple of the span v = 64}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x96xbf16>, tensor<4x96xbf16>,
+         tensor<4x128x96xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<4x96x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x96xbf16>
+  return %y : tensor<?x96xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_w2_rows_not_group(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 3, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op w2: weight has 128 rows, not a multiple of the group size m = 3}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 3, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_w13_kept_rows_not_tile(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x96x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
+    %w2: tensor<4x128x48xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op w13: weight keeps 24 of its 96 rows, not a multiple of the 16-row mma.sp tile}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x96x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
+         tensor<4x128x48xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_router_hidden_mismatch(
+    %x: tensor<?x128xbf16>, %router: tensor<4x256xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op router has hidden size 256 but the hidden states have 128}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x256xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_top_k_zero(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op top_k = 0 must be at least 1}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(0)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_top_k_above_experts(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op top_k = 5 exceeds the 4 experts}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(5)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_scale_zero(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op routed_scaling_factor = 0.000000e+00 must be positive}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2) {routed_scaling_factor = 0.0 : f64}
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_scale_negative(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op routed_scaling_factor = -1.500000e+00 must be positive}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2) {routed_scaling_factor = -1.5 : f64}
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_weight_element_type(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op weights must have the hidden states' element type 'bf16', got 'f16' and 'bf16'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_result_type(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<16x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op result type 'tensor<16x128xbf16>' must equal the hidden states' type 'tensor<?x128xbf16>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<16x128xbf16>
+  return %y : tensor<16x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_result_element_type(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op result type 'tensor<?x128xf16>' must equal the hidden states' type 'tensor<?x128xbf16>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xf16>
+  return %y : tensor<?x128xf16>
+}
+
+// -----
+
+func.func @moe_ffn_expert_count(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<8x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op router has 4 experts but w13 has 4 and w2 has 8}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<8x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// A dynamic router still constrains nothing, but two static weights disagree.
+func.func @moe_ffn_expert_count_w13(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<?x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<6x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op router has 4 experts but w13 has ? and w2 has 6}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<?x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<6x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_hidden_vs_w13_cols(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op hidden size 128 must match w13 columns (256) and w2 rows (128)}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_hidden_vs_w2_rows(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x64x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op hidden size 128 must match w13 columns (128) and w2 rows (64)}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x64x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// The gate and the up half of w13 become separate weights of the decomposed
+// layer: each half must keep whole 16-row tiles (here 64 rows keep 16, but
+// each 32-row half keeps only 8).
+func.func @moe_ffn_w13_gate_half(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
+    %w2: tensor<4x128x32xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op w13 gate half: weight keeps 8 of its 32 rows, not a multiple of the 16-row mma.sp tile}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
+         tensor<4x128x32xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_ffn_intermediate_size(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op intermediate size 64 (w13 rows / 2) must match w2 columns (128)}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// ODS: the hidden states must be a 2-D tensor.
+func.func @moe_ffn_hidden_rank(
+    %x: tensor<2x?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op operand #0 must be 2D tensor of bfloat16 type or 16-bit float values, but got 'tensor<2x?x128xbf16>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<2x?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// ODS: f32 hidden states are not supported.
+func.func @moe_ffn_hidden_f32(
+    %x: tensor<?x128xf32>, %router: tensor<4x128xf32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xf32> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op operand #0 must be 2D tensor of bfloat16 type or 16-bit float values, but got 'tensor<?x128xf32>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xf32>, tensor<4x128xf32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xf32>
+  return %y : tensor<?x128xf32>
+}
+
+// -----
+
+// ODS: f32 weights are not supported.
+func.func @moe_ffn_w13_f32(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op operand #2 must be 3D tensor of bfloat16 type or 16-bit float values, but got 'tensor<4x128x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// ODS: the weights are 3-D.
+func.func @moe_ffn_w2_rank(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op operand #3 must be 3D tensor of bfloat16 type or 16-bit float values, but got 'tensor<128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// ODS: the router may be f32 but not an integer tensor.
+func.func @moe_ffn_router_i32(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op operand #1 must be 2D tensor of bfloat16 type or 16-bit float or 32-bit float values, but got 'tensor<4x128xi32>'}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// ODS: top_k is required.
+func.func @moe_ffn_missing_top_k(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op requires attribute 'top_k'}}
+  %y = "samoyeds.moe_ffn"(%x, %router, %w13, %w2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+//===----------------------------------------------------------------------===//
+// route
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @route_router_hidden_mismatch(%x: tensor<?x128xbf16>, %router: tensor<8x64xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op router has hidden size 64 but the hidden states have 128}}
+  %w, %ids = samoyeds.route %x, %router top_k(2)
+      : (tensor<?x128xbf16>, tensor<8x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @route_top_k_zero(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op top_k = 0 must be at least 1}}
+  %w, %ids = samoyeds.route %x, %router top_k(0)
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x0xf32>, tensor<?x0xi32>)
+  return
+}
+
+// -----
+
+func.func @route_top_k_negative(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op top_k = -2 must be at least 1}}
+  %w, %ids = samoyeds.route %x, %router top_k(-2)
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @route_top_k_above_experts(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op top_k = 9 exceeds the 8 experts}}
+  %w, %ids = samoyeds.route %x, %router top_k(9)
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x9xf32>, tensor<?x9xi32>)
+  return
+}
+
+// -----
+
+func.func @route_scale_negative(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op routed_scaling_factor = -1.600000e+01 must be positive}}
+  %w, %ids = samoyeds.route %x, %router top_k(2) {routed_scaling_factor = -16.0 : f64}
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @route_weights_top_k(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op results must be [tokens, top_k] = [?, 2], got 'tensor<?x3xf32>'}}
+  %w, %ids = samoyeds.route %x, %router top_k(2)
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x3xf32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @route_ids_tokens(%x: tensor<16x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op results must be [tokens, top_k] = [16, 2], got 'tensor<32x2xi32>'}}
+  %w, %ids = samoyeds.route %x, %router top_k(2)
+      : (tensor<16x128xbf16>, tensor<8x128xbf16>) -> (tensor<16x2xf32>, tensor<32x2xi32>)
+  return
+}
+
+// -----
+
+// ODS: the routing weights are f32.
+func.func @route_weights_bf16(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op result #0 must be 2D tensor of 32-bit float values, but got 'tensor<?x2xbf16>'}}
+  %w, %ids = samoyeds.route %x, %router top_k(2)
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x2xbf16>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// ODS: the expert ids are i32.
+func.func @route_ids_i64(%x: tensor<?x128xbf16>, %router: tensor<8x128xbf16>) {
+  // expected-error @+1 {{'samoyeds.route' op result #1 must be 2D tensor of 32-bit signless integer values, but got 'tensor<?x2xi64>'}}
+  %w, %ids = samoyeds.route %x, %router top_k(2)
+      : (tensor<?x128xbf16>, tensor<8x128xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi64>)
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// dispatch
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @dispatch_zero_experts(%ids: tensor<?x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op experts = 0 must be at least 1}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(0)
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<1xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// experts + 1 would overflow (used to wrap and report a negative size).
+func.func @dispatch_experts_overflow(%ids: tensor<?x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op experts = 9223372036854775807 is too large}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(9223372036854775807)
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// T * k would overflow (used to wrap and report 0 routed slots).
+func.func @dispatch_slots_overflow(%ids: tensor<4611686018427387904x4xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op expert ids 'tensor<4611686018427387904x4xi32>' have more routed slots than fit in 64 bits}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<4611686018427387904x4xi32>)
+      -> (tensor<16xi32>, tensor<9xi32>, tensor<4611686018427387904x4xi32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_token_list(%ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op token list has 16 entries but there are 32 routed slots}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<16x2xi32>) -> (tensor<16xi32>, tensor<9xi32>, tensor<16x2xi32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_offsets(%ids: tensor<?x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op offsets have 8 entries, expected experts + 1 = 9}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<8xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+func.func @dispatch_positions_shape(%ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op positions type 'tensor<16x4xi32>' must equal the expert ids' type 'tensor<16x2xi32>'}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<16x4xi32>)
+  return
+}
+
+// -----
+
+// Positions must match the ids exactly, dynamic dimensions included.
+func.func @dispatch_positions_dynamic(%ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op positions type 'tensor<?x2xi32>' must equal the expert ids' type 'tensor<16x2xi32>'}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// ODS: the offsets are a 1-D tensor.
+func.func @dispatch_offsets_rank(%ids: tensor<?x2xi32>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op result #1 must be 1D tensor of 32-bit signless integer values, but got 'tensor<9x1xi32>'}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9x1xi32>, tensor<?x2xi32>)
+  return
+}
+
+// -----
+
+// ODS: the expert ids are i32.
+func.func @dispatch_ids_i64(%ids: tensor<?x2xi64>) {
+  // expected-error @+1 {{'samoyeds.dispatch' op operand #0 must be 2D tensor of 32-bit signless integer values, but got 'tensor<?x2xi64>'}}
+  %t, %o, %p = samoyeds.dispatch %ids experts(8)
+      : (tensor<?x2xi64>) -> (tensor<?xi32>, tensor<9xi32>, tensor<?x2xi64>)
+  return
+}
+
+//===----------------------------------------------------------------------===//
+// ssmm
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @ssmm_no_encoding(%w: tensor<4x64x128xbf16>, %x: tensor<?x128xbf16>,
+                            %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op expects weight to carry a #samoyeds.ss encoding, got 'tensor<4x64x128xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xbf16>, tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_weight_cols(
+    %w: tensor<4x64x96xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %x: tensor<?x96xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has 96 columns, not a multiple of the span v = 64}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x96xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<?x96xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_weight_rows(
+    %w: tensor<4x100x128xbf16, #samoyeds.ss<n = 1, m = 8, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x100xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has 100 rows, not a multiple of the group size m = 8}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x100x128xbf16, #samoyeds.ss<n = 1, m = 8, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x100xbf16>
+  return %y : tensor<?x100xbf16>
+}
+
+// -----
+
+func.func @ssmm_weight_kept_rows(
+    %w: tensor<4x8x128xbf16, #samoyeds.ss<n = 4, m = 4, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x8xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weight: weight keeps 8 of its 8 rows, not a multiple of the 16-row mma.sp tile}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x8x128xbf16, #samoyeds.ss<n = 4, m = 4, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x8xbf16>
+  return %y : tensor<?x8xbf16>
+}
+
+// -----
+
+func.func @ssmm_input_element_type(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op input and result must have the weight's element type 'bf16', got 'f16' and 'bf16'}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_result_element_type(
+    %w: tensor<4x64x128xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op input and result must have the weight's element type 'f16', got 'f16' and 'bf16'}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_input_cols(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x256xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op input has 256 columns but the weight has 128}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_offsets(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<4xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op offsets have 4 entries, expected experts + 1 = 5}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<4xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_combine_without_weighted_combine(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
+    %rw: tensor<?x2xf32>, %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combine(weights, positions) operands go with the weighted_combine epilogue and only with it}}
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>, tensor<?x2xi32>)
+      -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_weighted_combine_without_combine(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combine(weights, positions) operands go with the weighted_combine epilogue and only with it}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(weighted_combine)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// Generic form: routing weights without positions (used to crash the
+// verifier).
+func.func @ssmm_routing_weights_only(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
+    %rw: tensor<?x2xf32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combine needs both routing weights and positions, got only the routing weights}}
+  %y = "samoyeds.ssmm"(%w, %x, %offsets, %rw)
+      <{epilogue = #samoyeds<epilogue weighted_combine>,
+        operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}>
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// Generic form: positions without routing weights (used to be accepted and
+// then dropped by the custom printer).
+func.func @ssmm_positions_only(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
+    %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combine needs both routing weights and positions, got only the positions}}
+  %y = "samoyeds.ssmm"(%w, %x, %offsets, %pos)
+      <{epilogue = #samoyeds<epilogue none>,
+        operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1>}>
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_gather_with_weighted_combine(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<?xi32>,
+    %rw: tensor<?x2xf32>, %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weighted_combine reads its input in dispatch order; it takes no gather list}}
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) combine(%rw, %pos)
+      epilogue(weighted_combine)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?xi32>, tensor<?x2xf32>,
+         tensor<?x2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// 64 rows keep 16 (one tile), but each 32-row half keeps only 8.
+func.func @ssmm_silu_mul_gate_half(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op silu_mul gate half: weight keeps 8 of its 32 rows, not a multiple of the 16-row mma.sp tile}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(silu_mul)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// 48 rows in groups of 16 keep 48; each 24-row half is not a whole group.
+func.func @ssmm_silu_mul_gate_half_group(
+    %w: tensor<4x48x128xbf16, #samoyeds.ss<n = 16, m = 16, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x24xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op silu_mul gate half: weight has 24 rows, not a multiple of the group size m = 16}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(silu_mul)
+      : (tensor<4x48x128xbf16, #samoyeds.ss<n = 16, m = 16, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x24xbf16>
+  return %y : tensor<?x24xbf16>
+}
+
+// -----
+
+func.func @ssmm_combine_shapes(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
+    %rw: tensor<?x2xf32>, %pos: tensor<?x4xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op routing weights 'tensor<?x2xf32>' and positions 'tensor<?x4xi32>' must have the same shape}}
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(weighted_combine)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>, tensor<?x4xi32>)
+      -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_none_result_rows(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<10x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<20xi32>)
+    -> tensor<10x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op result must be [20, 64] for the none epilogue, got 'tensor<10x64xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<10x128xbf16>, tensor<5xi32>, tensor<20xi32>) -> tensor<10x64xbf16>
+  return %y : tensor<10x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_none_result_cols(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op result must be [?, 64] for the none epilogue, got 'tensor<?x32xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+func.func @ssmm_silu_mul_result(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<?xi32>)
+    -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op result must be [?, 32] for the silu_mul epilogue, got 'tensor<?x64xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(silu_mul)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+func.func @ssmm_weighted_combine_result(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<32x128xbf16>, %offsets: tensor<5xi32>,
+    %rw: tensor<16x2xf32>, %pos: tensor<16x2xi32>) -> tensor<32x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op result must be [16, 64] for the weighted_combine epilogue, got 'tensor<32x64xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(weighted_combine)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<32x128xbf16>, tensor<5xi32>, tensor<16x2xf32>, tensor<16x2xi32>)
+      -> tensor<32x64xbf16>
+  return %y : tensor<32x64xbf16>
+}
+
+// -----
+
+// ODS: f32 weights are not supported.
+func.func @ssmm_weight_f32(
+    %w: tensor<4x64x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand #0 must be 3D tensor of bfloat16 type or 16-bit float values, but got 'tensor<4x64x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// ODS: the token list is 1-D.
+func.func @ssmm_tokens_rank(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<?x2xi32>)
+    -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand #3 must be 1D tensor of 32-bit signless integer values, but got 'tensor<?x2xi32>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// ODS: the routing weights are f32 (operand #3: the absent gather list
+// takes no slot).
+func.func @ssmm_routing_weights_bf16(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
+    %rw: tensor<?x2xbf16>, %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand #3 must be 2D tensor of 32-bit float values, but got 'tensor<?x2xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(weighted_combine)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xbf16>, tensor<?x2xi32>)
+      -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// ODS: the result is 2-D.
+func.func @ssmm_result_rank(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op result #0 must be 2D tensor of bfloat16 type or 16-bit float values, but got 'tensor<?xbf16>'}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?xbf16>
+  return %y : tensor<?xbf16>
+}
+
+// -----
+
+// ODS: the tile attribute must be a #samoyeds.tile.
+func.func @ssmm_tile_kind(
+    %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op attribute 'tile' failed to satisfy constraint}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none) {tile = 4 : i64}
+      : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// An odd gate/up row count cannot pass the format rules (kept rows come in
+// whole 16-row tiles), so it is reported by the weight shape check.
+func.func @moe_ffn_w13_odd_rows(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x33x128xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op w13: weight keeps 33 of its 33 rows, not a multiple of the 16-row mma.sp tile}}
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x33x128xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}

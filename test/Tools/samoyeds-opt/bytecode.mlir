@@ -1,0 +1,37 @@
+// RUN: samoyeds-opt %s --emit-bytecode -o %t.mlirbc
+// RUN: samoyeds-opt %t.mlirbc | FileCheck %s --check-prefix=ROUNDTRIP
+// RUN: head -c 200 %t.mlirbc > %t.cut.mlirbc
+// RUN: not samoyeds-opt %t.cut.mlirbc 2>&1 | FileCheck %s --check-prefix=CUT --implicit-check-not="Stack dump" --implicit-check-not="PLEASE submit"
+// RUN: printf 'ML\357R\001\002garbage' > %t.bad.mlirbc
+// RUN: not samoyeds-opt %t.bad.mlirbc 2>&1 | FileCheck %s --check-prefix=BAD --implicit-check-not="Stack dump" --implicit-check-not="PLEASE submit"
+// RUN: printf 'ML\357R' > %t.magic.mlirbc
+// RUN: not samoyeds-opt %t.magic.mlirbc 2>&1 | FileCheck %s --check-prefix=MAGIC --implicit-check-not="Stack dump" --implicit-check-not="PLEASE submit"
+
+// Samoyeds IR survives a bytecode round trip; a cut-off or corrupt bytecode
+// file gives an error, not a crash.
+
+// ROUNDTRIP-LABEL: func.func @layer(
+// ROUNDTRIP:         samoyeds.moe_ffn %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} top_k(2) {renormalize, routed_scaling_factor = 2.000000e+00 : f64} : (tensor<?x128xbf16>, tensor<4x128xbf16>, tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+// ROUNDTRIP:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
+
+// CUT: .mlirbc:0:0: error: {{.+}}
+// BAD: .mlirbc:0:0: error: malformed null-terminated string, no null character found
+// MAGIC: .mlirbc:0:0: error: attempting to parse a byte at the end of the bytecode
+
+func.func @layer(
+    %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %offsets: tensor<5xi32>) -> (tensor<?x128xbf16>, tensor<?x64xbf16>) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      {renormalize, routed_scaling_factor = 2.0 : f64}
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
+      -> tensor<?x128xbf16>
+  %h = samoyeds.ssmm %w13, %x, %offsets epilogue(silu_mul)
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
+      : (tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
+  return %y, %h : tensor<?x128xbf16>, tensor<?x64xbf16>
+}

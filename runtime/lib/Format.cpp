@@ -167,11 +167,13 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
   w.meta.assign(static_cast<size_t>(metaWords * E), 0);
   w.rowIdx.assign(static_cast<size_t>(idxBytes * E), 0);
 
-  std::vector<uint16_t> c(static_cast<size_t>(Rk * K / 2));
-  std::vector<uint8_t> nib(static_cast<size_t>(Rk * K / 4));
-  std::vector<double> norms(static_cast<size_t>(M));
-  std::vector<int> order(static_cast<size_t>(M));
+  // Experts are packed independently (in parallel when OpenMP is on).
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t e = 0; e < E; ++e) {
+    std::vector<uint16_t> c(static_cast<size_t>(Rk * K / 2));
+    std::vector<uint8_t> nib(static_cast<size_t>(Rk * K / 4));
+    std::vector<double> norms(static_cast<size_t>(M));
+    std::vector<int> order(static_cast<size_t>(M));
     const uint16_t *We = dense + e * R * K;
     for (int64_t s = 0; s < S; ++s) {
       for (int64_t g = 0; g < R / M; ++g) {

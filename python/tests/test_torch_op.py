@@ -1,0 +1,408 @@
+"""Tests of samoyeds.layer (LayerBundle, MoELayer) and samoyeds.torch_op.
+
+Without a GPU: op registration and schema, the fake implementation, error
+messages, manifest parsing and memory sizes of a layer bundle (compiled here
+when build/bin/samoyeds-opt exists). With a GPU: the layer against a torch
+reference of samoyeds.moe_ffn on pruned weights. The GPU tests need a layer
+bundle: $SAMOYEDS_TEST_LAYER_BUNDLE (compiled from SMALL_MLIR below with
+samoyeds-opt), or samoyeds-opt on this machine ($SAMOYEDS_OPT or build/bin).
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import requires_runtime
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+
+from samoyeds._capi import SamoyedsError  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+E, H, I, K = 4, 256, 256, 2
+SMALL_MLIR = f"""\
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @small(%x: tensor<?x{H}xbf16> {{samoyeds.name = "x"}},
+    %router: tensor<{E}x{H}xbf16> {{samoyeds.name = "router"}},
+    %w13: tensor<{E}x{2 * I}x{H}xbf16, #ss> {{samoyeds.name = "w13"}},
+    %w2: tensor<{E}x{H}x{I}xbf16, #ss> {{samoyeds.name = "w2"}})
+    -> (tensor<?x{H}xbf16> {{samoyeds.name = "y"}}) {{
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k({K}) {{renormalize}}
+      : (tensor<?x{H}xbf16>, tensor<{E}x{H}xbf16>, tensor<{E}x{2 * I}x{H}xbf16, #ss>,
+         tensor<{E}x{H}x{I}xbf16, #ss>) -> tensor<?x{H}xbf16>
+  return %y : tensor<?x{H}xbf16>
+}}
+"""
+
+HAS_CUDA = torch.cuda.is_available()
+requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (torch.cuda.is_available() "
+                                   "is False): GPU tests of MoELayer skipped")
+
+
+def _opt():
+    for c in (os.environ.get("SAMOYEDS_OPT"), REPO / "build" / "bin" / "samoyeds-opt",
+              shutil.which("samoyeds-opt")):
+        if c and Path(c).is_file():
+            return str(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def layer_bundle(tmp_path_factory):
+    env = os.environ.get("SAMOYEDS_TEST_LAYER_BUNDLE")
+    if env:
+        return Path(env)
+    opt = _opt()
+    if opt is None:
+        pytest.skip("no layer bundle: set SAMOYEDS_TEST_LAYER_BUNDLE or provide samoyeds-opt")
+    d = tmp_path_factory.mktemp("bundle")
+    src = d / "small.mlir"
+    src.write_text(SMALL_MLIR)
+    subprocess.run([opt, str(src), f"--samoyeds-to-bundle=chip=sm_90a dir={d / 'b'}", "-o",
+                    os.devnull], check=True)
+    return d / "b"
+
+
+class StubLayer:
+    """Stands in for a MoELayer in CPU tests."""
+
+    def __init__(self, hidden=H, experts=E, top_k=K, renormalize=True, scale=1.0):
+        self.hidden, self.experts, self.top_k = hidden, experts, top_k
+        self.renormalize, self.routed_scaling_factor = renormalize, scale
+        self.dir, self.router, self.calls = "stub", None, 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return x * 2
+
+    def set_router(self, r):
+        self.router = r
+
+    def describe(self):
+        return "stub"
+
+
+# --------------------------------------------------------------------------- op, no GPU
+
+
+def test_op_registered_with_schema():
+    import samoyeds.torch_op  # noqa: F401
+
+    op = torch.ops.samoyeds.moe_ffn.default
+    assert "samoyeds::moe_ffn(Tensor x, int handle) -> Tensor" in str(op._schema)
+
+
+def test_lazy_exports():
+    import samoyeds
+
+    assert samoyeds.SamoyedsMoEBlock.__name__ == "SamoyedsMoEBlock"
+    assert callable(samoyeds.swap_moe_blocks)
+    with pytest.raises(AttributeError):
+        samoyeds.NoSuchThing  # noqa: B018
+
+
+def test_fake_impl_shapes():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from samoyeds import torch_op
+
+    h = torch_op.register_layer(StubLayer())
+    try:
+        with FakeTensorMode():
+            x = torch.empty(7, H, dtype=torch.bfloat16, device="cpu")
+            y = torch.ops.samoyeds.moe_ffn(x, h)
+            assert y.shape == (7, H) and y.dtype == torch.bfloat16
+        y = torch.ops.samoyeds.moe_ffn(torch.empty(3, H, dtype=torch.bfloat16, device="meta"), h)
+        assert y.shape == (3, H) and y.device.type == "meta"
+        with pytest.raises(SamoyedsError, match=r"shape \[T, 256\]"):
+            torch.ops.samoyeds.moe_ffn(torch.empty(3, H + 1, dtype=torch.bfloat16,
+                                                   device="meta"), h)
+        with pytest.raises(SamoyedsError, match="2-D"):
+            torch.ops.samoyeds.moe_ffn(torch.empty(3, 1, H, dtype=torch.bfloat16,
+                                                   device="meta"), h)
+    finally:
+        torch_op.unregister_layer(h)
+
+
+def test_op_errors_on_cpu():
+    from samoyeds import torch_op
+
+    stub = StubLayer()
+    h = torch_op.register_layer(stub)
+    try:
+        with pytest.raises(SamoyedsError, match="CUDA tensor"):
+            torch.ops.samoyeds.moe_ffn(torch.zeros(2, H, dtype=torch.bfloat16), h)
+        with pytest.raises(SamoyedsError, match="torch.bfloat16"):
+            torch.ops.samoyeds.moe_ffn(torch.zeros(2, H), h)
+        assert stub.calls == 0
+    finally:
+        torch_op.unregister_layer(h)
+    with pytest.raises(SamoyedsError, match="no layer registered under handle") as e:
+        torch.ops.samoyeds.moe_ffn(torch.zeros(2, H, dtype=torch.bfloat16), h)
+    assert e.value.status_name == "SY_ERR_NOT_FOUND"
+    with pytest.raises(SamoyedsError, match="expected a MoELayer"):
+        torch_op.register_layer(object())
+
+
+def test_torch_compile_traces_through_fake():
+    from samoyeds import torch_op
+
+    h = torch_op.register_layer(StubLayer())
+    try:
+        gm = torch.fx.experimental.proxy_tensor.make_fx(
+            lambda x: torch.ops.samoyeds.moe_ffn(x, h) + 1, tracing_mode="fake")(
+                torch.zeros(5, H, dtype=torch.bfloat16))
+        assert "samoyeds.moe_ffn" in gm.code
+    finally:
+        torch_op.unregister_layer(h)
+
+
+# --------------------------------------------------------------------------- block, no GPU
+
+
+class V4Block(torch.nn.Module):
+    """transformers 4.x layout: router an nn.Linear, experts a ModuleList."""
+
+    def __init__(self, experts=E, top_k=K):
+        super().__init__()
+        self.top_k = top_k
+        self.gate = torch.nn.Linear(H, experts, bias=False)
+        self.experts = torch.nn.ModuleList()
+
+
+class V5Router(torch.nn.Module):
+    def __init__(self, norm=None):
+        super().__init__()
+        self.top_k = K
+        self.weight = torch.nn.Parameter(torch.randn(E, H))
+        if norm is not None:
+            self.norm_topk_prob = norm
+
+    def forward(self, x):
+        return torch.nn.functional.linear(x, self.weight), None, None
+
+
+class Qwen2Block(torch.nn.Module):
+    """transformers 5.x Qwen2-MoE layout with a shared expert."""
+
+    def __init__(self, norm=False):
+        super().__init__()
+        self.gate = V5Router(norm)
+        self.experts = torch.nn.Module()
+        self.shared_expert = torch.nn.Linear(H, H, bias=False)
+        self.shared_expert_gate = torch.nn.Linear(H, 1, bias=False)
+
+
+def test_block_from_hf_checks_routing():
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    with pytest.raises(SamoyedsError, match="top_k 3, bundle 2"):
+        SamoyedsMoEBlock.from_hf(V4Block(top_k=3), StubLayer())
+    with pytest.raises(SamoyedsError, match=r"router \[E, H\] = \[8, 256\]"):
+        SamoyedsMoEBlock.from_hf(V4Block(experts=8), StubLayer())
+    with pytest.raises(SamoyedsError, match="renormalize False, bundle True") as e:
+        SamoyedsMoEBlock.from_hf(Qwen2Block(norm=False), StubLayer())
+    assert e.value.status_name == "SY_ERR_PARAM_MISMATCH"
+    stub = StubLayer()
+    b = SamoyedsMoEBlock.from_hf(V4Block(), stub)
+    assert b.returns_tuple and stub.router is not None and tuple(stub.router.shape) == (E, H)
+
+
+def test_block_forward_on_meta():
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    b = SamoyedsMoEBlock.from_hf(V4Block(), StubLayer()).to(device="meta", dtype=torch.bfloat16)
+    y, logits = b(torch.empty(2, 3, H, dtype=torch.bfloat16, device="meta"))
+    assert y.shape == (2, 3, H) and logits.shape == (6, E)
+    q = SamoyedsMoEBlock.from_hf(Qwen2Block(norm=False), StubLayer(renormalize=False))
+    q = q.to(device="meta", dtype=torch.bfloat16)
+    y = q(torch.empty(2, 3, H, dtype=torch.bfloat16, device="meta"))
+    assert isinstance(y, torch.Tensor) and y.shape == (2, 3, H)
+
+
+def test_find_moe_block():
+    from samoyeds.torch_op import find_moe_block
+
+    dl = torch.nn.Module()
+    dl.mlp = torch.nn.Linear(2, 2)
+    assert find_moe_block(dl) == (None, None)
+    dl.block_sparse_moe = V4Block()
+    assert find_moe_block(dl)[0] == "block_sparse_moe"
+
+
+# --------------------------------------------------------------------------- bundle, no GPU
+
+
+@requires_runtime
+def test_layer_bundle_manifest(layer_bundle):
+    from samoyeds import LayerBundle
+
+    with LayerBundle(layer_bundle) as b:
+        assert (b.experts, b.hidden, b.intermediate, b.top_k) == (E, H, I, K)
+        assert b.renormalize is True and b.routed_scaling_factor == 1.0
+        assert b.symbol_values(5) == {"T": 5, "P": 10}
+        assert b.buffer_bytes("x", 5) == 5 * H * 2
+        assert b.buffer_bytes("y", 5) == 5 * H * 2
+        m1, m2 = b.device_memory_bytes(1), b.device_memory_bytes(101)
+        assert m2 > m1 > sum(b.buffer_bytes(n, 0) for n in b.buffers if n.startswith("w"))
+        assert m1 == sum(b.buffer_bytes(n, 1) for n in b.buffers)
+        assert "E=4 H=256 I=256 top_k=2" in b.describe()
+        with pytest.raises(SamoyedsError, match="T must be >= 0"):
+            b.device_memory_bytes(-1)
+
+
+@requires_runtime
+def test_layer_bundle_check_weights(layer_bundle, tmp_path):
+    from helpers import make_checkpoint
+
+    from samoyeds import LayerBundle
+    from samoyeds.convert import convert
+
+    make_checkpoint(tmp_path / "ck", "mixtral", layers=1, E=E, H=H, I=I)
+    convert(tmp_path / "ck", tmp_path / "p.safetensors", "mixtral", progress=False)
+    b = LayerBundle(layer_bundle)
+    b.check_weights(tmp_path / "p.safetensors", "layers.0.")
+    with pytest.raises(SamoyedsError) as e:
+        b.check_weights(tmp_path / "p.safetensors", "layers.7.")
+    assert e.value.status_name == "SY_ERR_NOT_FOUND"
+
+
+@requires_runtime
+def test_layer_bundle_errors(tmp_path):
+    from samoyeds import LayerBundle
+
+    with pytest.raises(SamoyedsError, match="cannot read the bundle manifest") as e:
+        LayerBundle(tmp_path / "nope")
+    assert e.value.status_name == "SY_ERR_IO"
+    expert = REPO / "build" / "examples" / "expert_ssmm.bundle"
+    if expert.is_dir():  # a bundle, but not a moe_ffn layer
+        with pytest.raises(SamoyedsError, match="not a samoyeds.moe_ffn layer bundle"):
+            LayerBundle(expert)
+
+
+@requires_runtime
+@pytest.mark.skipif(HAS_CUDA, reason="checks the error without CUDA")
+def test_moelayer_without_cuda(layer_bundle):
+    from samoyeds import MoELayer
+
+    with pytest.raises(SamoyedsError, match="needs a CUDA device") as e:
+        MoELayer(layer_bundle)
+    assert e.value.status_name == "SY_ERR_NO_DEVICE"
+
+
+# --------------------------------------------------------------------------- GPU
+
+
+def _reference(x, router, w13, w2, top_k, renormalize):
+    """samoyeds.moe_ffn in float32 torch: softmax(x router^T) top-k, silu(gate) * up, down."""
+    xf = x.float()
+    probs = torch.softmax(xf @ router.float().t(), dim=-1)
+    wts, ids = torch.topk(probs, top_k, dim=-1)
+    if renormalize:
+        wts = wts / wts.sum(-1, keepdim=True)
+    y = torch.zeros_like(xf)
+    Ii = w2.shape[2]
+    for e in range(router.shape[0]):
+        tok, slot = torch.where(ids == e)
+        if tok.numel() == 0:
+            continue
+        h = xf[tok] @ w13[e].float().t()
+        a = torch.nn.functional.silu(h[:, :Ii]) * h[:, Ii:]
+        y.index_add_(0, tok, (a.to(torch.bfloat16).float() @ w2[e].float().t())
+                     * wts[tok, slot, None])
+    return y
+
+
+def _bf16(a):
+    return torch.from_numpy(np.ascontiguousarray(a).view(np.int16)).view(torch.bfloat16)
+
+
+@pytest.fixture(scope="module")
+def gpu_layer(layer_bundle):
+    from samoyeds import MoELayer
+    from samoyeds.pack import pack, unpack
+
+    g = torch.Generator().manual_seed(0)
+    w13 = (torch.randn(E, 2 * I, H, generator=g) * 0.05).to(torch.bfloat16)
+    w2 = (torch.randn(E, H, I, generator=g) * 0.05).to(torch.bfloat16)
+    router = (torch.randn(E, H, generator=g) * 0.05).to(torch.bfloat16)
+    layer = MoELayer(layer_bundle)
+    assert not layer.ready
+    layer.set_weights(w13, w2)
+    layer.set_router(router)
+    assert layer.ready
+    n, m, v = (layer.weights["w13"][k] for k in ("n", "m", "v"))
+    pw13 = _bf16(unpack(pack(w13, n, m, v))).cuda()
+    pw2 = _bf16(unpack(pack(w2, n, m, v))).cuda()
+    yield layer, router.cuda(), pw13, pw2
+    layer.close()
+
+
+@requires_runtime
+@requires_cuda
+@pytest.mark.parametrize("T", [1, 7, 64, 513])
+def test_gpu_layer_matches_reference(gpu_layer, T):
+    layer, router, w13, w2 = gpu_layer
+    x = torch.randn(T, H, device="cuda").to(torch.bfloat16)
+    y = layer(x)
+    assert y.shape == (T, H) and y.dtype == torch.bfloat16 and y.is_cuda
+    ref = _reference(x, router, w13, w2, K, True)
+    torch.cuda.synchronize()
+    rel = ((y.float() - ref).norm() / ref.norm()).item()
+    assert rel < 2e-2, rel
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_op_and_stream(gpu_layer):
+    from samoyeds import torch_op
+
+    layer, router, w13, w2 = gpu_layer
+    h = torch_op.register_layer(layer)
+    try:
+        x = torch.randn(33, H, device="cuda").to(torch.bfloat16)
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            y = torch.ops.samoyeds.moe_ffn(x, h)
+        torch.cuda.current_stream().wait_stream(s)
+        direct = layer(x)
+        torch.cuda.synchronize()
+        assert torch.equal(y, direct)
+    finally:
+        torch_op.unregister_layer(h)
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_layer_errors(gpu_layer, layer_bundle):
+    from samoyeds import MoELayer
+
+    layer = gpu_layer[0]
+    with pytest.raises(SamoyedsError, match="torch.bfloat16"):
+        layer(torch.zeros(2, H, device="cuda"))
+    with pytest.raises(SamoyedsError, match=r"shape \[T, 256\]"):
+        layer(torch.zeros(2, H + 8, device="cuda", dtype=torch.bfloat16))
+    with pytest.raises(SamoyedsError, match="runtime runs on cuda:0"):
+        layer(torch.zeros(2, H, dtype=torch.bfloat16))
+    with pytest.raises(SamoyedsError, match="contiguous"):
+        layer(torch.zeros(H, 2, device="cuda", dtype=torch.bfloat16).t())
+    assert layer(torch.zeros(0, H, device="cuda", dtype=torch.bfloat16)).shape == (0, H)
+    fresh = MoELayer(layer_bundle)
+    try:
+        with pytest.raises(SamoyedsError, match="weights .* not loaded") as e:
+            fresh(torch.zeros(2, H, device="cuda", dtype=torch.bfloat16))
+        assert e.value.status_name == "SY_ERR_NOT_READY"
+        with pytest.raises(SamoyedsError, match=r"w13 has shape \[4, 512, 128\]"):
+            fresh.set_weights(np.zeros((E, 2 * I, 128), np.uint16), np.zeros((E, H, I), np.uint16))
+        with pytest.raises(SamoyedsError, match=r"router has shape"):
+            fresh.set_router(torch.zeros(E + 1, H))
+        assert fresh.device_memory_bytes(16) > 0
+    finally:
+        fresh.close()
+    with pytest.raises(SamoyedsError, match="is closed"):
+        fresh(torch.zeros(2, H, device="cuda", dtype=torch.bfloat16))

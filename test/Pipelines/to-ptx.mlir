@@ -11,7 +11,7 @@
 // NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>
 // NVVM: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = {{ *}}cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // NVVM: nvvm.cp.async.commit.group
-// NVVM: nvvm.cp.async.wait.group 3
+// NVVM: nvvm.cp.async.wait.group 2
 // NVVM: nvvm.barrier0
 // NVVM: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // NVVM: %[[B:.*]] = nvvm.ldmatrix %{{.*}} {{{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32{{.*}}} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>

@@ -20,7 +20,11 @@ using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
 namespace {
-constexpr int64_t kRouteWarps = 4;
+/// Warps per router block; each warp owns every kRouteWarps-th expert.
+constexpr int64_t kRouteWarps = 16;
+/// Independent partial sums per lane in the router dot products, so that
+/// several loads are in flight (the loop is latency-bound otherwise).
+constexpr int64_t kRouteUnroll = 4;
 constexpr int64_t kDispatchThreads = 256;
 
 class RoutingEmitter : public EmitterBase {
@@ -147,15 +151,26 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   // Logits: warp w handles experts w, w + warps, ...
   e.loop(warp, c(experts), c(kRouteWarps), {}, [&](Value ex, ValueRange) {
     Value rBase = arith::MulIOp::create(b, ex, c(hidden));
-    Value acc = e.loop(lane, c(hidden), c(32), {f(0.0)},
-                       [&](Value h, ValueRange it) -> SmallVector<Value> {
-                         Value xv = e.toF32(memref::LoadOp::create(
-                             b, x, ValueRange{arith::AddIOp::create(b, xBase, h)}));
-                         Value rv = e.toF32(memref::LoadOp::create(
-                             b, router, ValueRange{arith::AddIOp::create(b, rBase, h)}));
-                         return {arith::AddFOp::create(
-                             b, it[0], arith::MulFOp::create(b, xv, rv))};
-                       })[0];
+    int64_t unroll = hidden % (32 * kRouteUnroll) == 0 ? kRouteUnroll : 1;
+    SmallVector<Value> zeros(unroll, f(0.0));
+    ValueRange partial = e.loop(
+        lane, c(hidden), c(32 * unroll), zeros,
+        [&](Value h, ValueRange it) -> SmallVector<Value> {
+          SmallVector<Value> next;
+          for (int64_t u = 0; u < unroll; ++u) {
+            Value hu = arith::AddIOp::create(b, h, c(32 * u));
+            Value xv = e.toF32(memref::LoadOp::create(
+                b, x, ValueRange{arith::AddIOp::create(b, xBase, hu)}));
+            Value rv = e.toF32(memref::LoadOp::create(
+                b, router, ValueRange{arith::AddIOp::create(b, rBase, hu)}));
+            next.push_back(arith::AddFOp::create(
+                b, it[u], arith::MulFOp::create(b, xv, rv)));
+          }
+          return next;
+        });
+    Value acc = partial[0];
+    for (int64_t u = 1; u < unroll; ++u)
+      acc = arith::AddFOp::create(b, acc, partial[u]);
     acc = e.warpSum(acc);
     Value isLane0 = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, c(0));
     auto ifOp = scf::IfOp::create(b, isLane0, false);

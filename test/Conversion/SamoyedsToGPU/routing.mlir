@@ -2,7 +2,7 @@
 
 // CHECK-LABEL: func.func @routing
 // CHECK-SAME: {dtype = "f32", kind = "output", name = "result3", shape = ["T", 2]}, {dtype = "i32", kind = "workspace", name = "t0", shape = ["T", 2]}, {dtype = "i32", kind = "output", name = "result0", shape = ["P"]}, {dtype = "i32", kind = "output", name = "result1", shape = [5]}, {dtype = "i32", kind = "output", name = "result2", shape = ["T", 2]}
-// CHECK: samoyeds.route {{.*}}samoyeds.launches = [{args = [{buffer = "x", elem_bytes = 2 : i64}, {buffer = "router", elem_bytes = 2 : i64}, {buffer = "result3", elem_bytes = 4 : i64}, {buffer = "t0", elem_bytes = 4 : i64}], block = [128, 1, 1], grid = [{by = 1 : i64, ceil_div = "T"}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@routing_route_0, smem = 0 : i64}]
+// CHECK: samoyeds.route {{.*}}samoyeds.launches = [{args = [{buffer = "x", elem_bytes = 2 : i64}, {buffer = "router", elem_bytes = 2 : i64}, {buffer = "result3", elem_bytes = 4 : i64}, {buffer = "t0", elem_bytes = 4 : i64}], block = [512, 1, 1], grid = [{by = 1 : i64, ceil_div = "T"}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@routing_route_0, smem = 0 : i64}]
 // CHECK: samoyeds.dispatch {{.*}}samoyeds.launches = [{args = [{buffer = "t0", elem_bytes = 4 : i64}, {buffer = "result0", elem_bytes = 4 : i64}, {buffer = "result1", elem_bytes = 4 : i64}, {buffer = "result2", elem_bytes = 4 : i64}, {symbol = "P"}], block = [256, 1, 1], grid = [{const = 4 : i64}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@routing_dispatch_1, smem = 0 : i64}]
 
 // Route: warps reduce f32 dot products with shuffles; thread 0 takes the

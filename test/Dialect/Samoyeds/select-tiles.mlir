@@ -19,7 +19,7 @@
 
 // The default tile: 32 tokens, k = 64 (the span is a multiple of 64).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 32, k = 64, stages = {{[0-9]+}}>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
 // TOKENS-LABEL: func.func @default_none(
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
 func.func @default_none(
@@ -35,8 +35,8 @@ func.func @default_none(
 
 // Both matmuls of a decomposed Mixtral layer get a tile.
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 32, k = 64, stages = {{[0-9]+}}>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}weighted_combine) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 32, k = 64, stages = {{[0-9]+}}>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}weighted_combine) {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
 // TOKENS-LABEL: func.func @mixtral_layer(
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue({{ ?}}weighted_combine) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
@@ -58,7 +58,7 @@ func.func @mixtral_layer(
 
 // 96 columns are not a multiple of 64: k = 32.
 // CHECK-LABEL: func.func @k32(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 32, k = 32, stages = {{[0-9]+}}>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 4>}
 // TOKENS-LABEL: func.func @k32(
 // TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 32, stages = {{[0-9]+}}>}
 func.func @k32(
@@ -73,7 +73,7 @@ func.func @k32(
 // A span of 96 neither divides nor is divided by 64: k = 32 even though the
 // columns are a multiple of 64.
 // CHECK-LABEL: func.func @k32_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 32, k = 32, stages = {{[0-9]+}}>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 4>}
 func.func @k32_span(
     %w: tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
     %x: tensor<16x192xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -85,7 +85,7 @@ func.func @k32_span(
 
 // A span of 32 divides 64: k = 64.
 // CHECK-LABEL: func.func @k64_small_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 32, k = 64, stages = {{[0-9]+}}>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {

@@ -25,16 +25,26 @@ TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
                                   64 % format.getV() == 0))
                   ? 64
                   : 32;
-  int64_t tokens = tokensOverride > 0 ? tokensOverride : 32;
+  // Tokens per block: 64 halves the weight re-reads when an expert gets
+  // more than 32 tokens (measured: Mixtral down projection at T = 256); the
+  // gate/up kernel keeps 32, as its doubled accumulators (gate and up) would
+  // not fit the register file at 64.
+  bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  int64_t tokens = tokensOverride > 0 ? tokensOverride : siluMul ? 32 : 64;
   // Each warp owns one 16-row tile of kept rows (per half for silu_mul); the
   // block's warps must tile the kept rows exactly.
-  int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
+  int64_t halves = siluMul ? 2 : 1;
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() /
                   halves / SparseFormatAttr::kMmaRows;
   int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
   // Weight fragments stream through shared memory with the activations:
-  // as many stages as fit 48 KB (4 for one half, 3 for gate + up).
-  int64_t stages = halves == 1 ? 4 : 3;
+  // as many stages as fit the 48 KB a kernel may declare.
+  int64_t stages = 4;
+  auto smemBytes = [&](int64_t s) {
+    return s * (tokens * (k + 8) * 2 + warps * halves * (k / 32) * (512 + 64));
+  };
+  while (stages > 2 && smemBytes(stages) > 48 * 1024)
+    --stages;
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages);
 }
 

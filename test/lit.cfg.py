@@ -31,3 +31,12 @@ if ptxas:
     config.substitutions.append(("%{ptxas_dir}", os.path.dirname(ptxas)))
 else:
     lit_config.note("ptxas not found: PTX assembly tests are unsupported here")
+
+# The runtime's test programs read the bundles the compiler writes; without a
+# GPU they validate the manifest and report SKIPPED.
+rt_bin = os.path.join(config.samoyeds_obj_root, "runtime")
+if os.path.exists(os.path.join(rt_bin, "moe-gpu-test")):
+    config.available_features.add("runtime")
+    config.substitutions.append(("%samoyeds_rt", rt_bin))
+else:
+    lit_config.note("runtime not built: bundle/runtime integration tests are unsupported")

@@ -1,4 +1,5 @@
-//===- Bundle.cpp - Loading and inspecting bundles (C API) -----------------===//
+//===- Bundle.cpp - Loading and inspecting bundles (C API)
+//-----------------===//
 
 #include "RuntimeImpl.h"
 
@@ -12,8 +13,8 @@ using namespace samoyeds::rt;
 /// Checks the manifest chip against the device's compute capability.
 static sy_status checkChip(const std::string &file, const std::string &chip,
                            int major, int minor) {
-  std::string dev = "device compute capability " + std::to_string(major) +
-                    "." + std::to_string(minor);
+  std::string dev = "device compute capability " + std::to_string(major) + "." +
+                    std::to_string(minor);
   bool ok = true;
   if (chip == "sm_90a" || chip == "sm_90") {
     ok = major == 9 && minor == 0;
@@ -26,9 +27,9 @@ static sy_status checkChip(const std::string &file, const std::string &chip,
   }
   if (ok)
     return SY_OK;
-  return setError(SY_ERR_UNSUPPORTED_CHIP,
-                  file + ": chip: bundle targets " + chip + " but the " + dev +
-                      " cannot run it");
+  return setError(SY_ERR_UNSUPPORTED_CHIP, file + ": chip: bundle targets " +
+                                               chip + " but the " + dev +
+                                               " cannot run it");
 }
 
 static sy_status loadModule(sy_bundle &b) {
@@ -44,13 +45,13 @@ static sy_status loadModule(sy_bundle &b) {
       return false;
     }
     std::vector<char> errLog(16384, 0), infoLog(16384, 0);
-    int opts[4] = {cu::CU_JIT_ERROR_LOG_BUFFER,
-                   cu::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
-                   cu::CU_JIT_INFO_LOG_BUFFER,
-                   cu::CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
+    int opts[4] = {
+        cu::CU_JIT_ERROR_LOG_BUFFER, cu::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+        cu::CU_JIT_INFO_LOG_BUFFER, cu::CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES};
     void *vals[4] = {errLog.data(), (void *)(uintptr_t)(errLog.size() - 1),
                      infoLog.data(), (void *)(uintptr_t)(infoLog.size() - 1)};
-    cu::CUresult r = d.cuModuleLoadDataEx(&b.module, image.c_str(), 4, opts, vals);
+    cu::CUresult r =
+        d.cuModuleLoadDataEx(&b.module, image.c_str(), 4, opts, vals);
     if (r == cu::CUDA_SUCCESS)
       return true;
     b.module = nullptr;
@@ -73,15 +74,17 @@ static sy_status loadModule(sy_bundle &b) {
     cu::CUfunction fn = nullptr;
     cu::CUresult r = d.cuModuleGetFunction(&fn, b.module, l.kernel.c_str());
     if (r != cu::CUDA_SUCCESS)
-      return setError(SY_ERR_CUDA, field + "kernel: '" + l.kernel + "': " +
-                                       cu::describe(d, "cuModuleGetFunction", r));
+      return setError(SY_ERR_CUDA,
+                      field + "kernel: '" + l.kernel +
+                          "': " + cu::describe(d, "cuModuleGetFunction", r));
     if (l.smem > 48 * 1024) {
-      r = d.cuFuncSetAttribute(fn, cu::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                               int(l.smem));
+      r = d.cuFuncSetAttribute(
+          fn, cu::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(l.smem));
       if (r != cu::CUDA_SUCCESS)
-        return setError(SY_ERR_CUDA, field + "smem: " + std::to_string(l.smem) +
-                                         " bytes for '" + l.kernel + "': " +
-                                         cu::describe(d, "cuFuncSetAttribute", r));
+        return setError(SY_ERR_CUDA,
+                        field + "smem: " + std::to_string(l.smem) +
+                            " bytes for '" + l.kernel +
+                            "': " + cu::describe(d, "cuFuncSetAttribute", r));
     }
     b.functions.push_back(fn);
   }
@@ -94,7 +97,8 @@ sy_status sy_bundle_open(const char *dir, sy_bundle **out) {
   if (out)
     *out = nullptr;
   if (!dir || !out)
-    return setError(SY_ERR_INVALID_ARGUMENT, "sy_bundle_open: dir and out must not be NULL");
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    "sy_bundle_open: dir and out must not be NULL");
   SY_GUARD({
     auto b = std::make_unique<sy_bundle>();
     b->dir = dir;
@@ -111,7 +115,8 @@ sy_status sy_bundle_load(const char *dir, sy_bundle **out) {
   if (out)
     *out = nullptr;
   if (!dir || !out)
-    return setError(SY_ERR_INVALID_ARGUMENT, "sy_bundle_load: dir and out must not be NULL");
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    "sy_bundle_load: dir and out must not be NULL");
   SY_GUARD({
     auto b = std::make_unique<sy_bundle>();
     b->dir = dir;
@@ -166,7 +171,8 @@ sy_status sy_bundle_manifest_string(const sy_bundle *bundle, const char *key,
   SY_CHECK_ARGS(bundle && key && value, "sy_bundle_manifest_string")
   const json::Value *v = bundle->manifest.root.get(key);
   if (!v || !v->isString())
-    return setError(SY_ERR_NOT_FOUND, bundle->dir + "/manifest.json: no string field '" +
+    return setError(SY_ERR_NOT_FOUND, bundle->dir +
+                                          "/manifest.json: no string field '" +
                                           std::string(key) + "'");
   *value = v->string.c_str();
   return clearError();
@@ -182,7 +188,8 @@ sy_status sy_bundle_symbol_name(const sy_bundle *bundle, int32_t index,
                                 const char **name) {
   SY_CHECK_ARGS(bundle && name, "sy_bundle_symbol_name")
   if (index < 0 || size_t(index) >= bundle->manifest.symbols.size())
-    return setError(SY_ERR_NOT_FOUND, "symbol index " + std::to_string(index) + " out of range");
+    return setError(SY_ERR_NOT_FOUND,
+                    "symbol index " + std::to_string(index) + " out of range");
   *name = bundle->manifest.symbols[size_t(index)].c_str();
   return clearError();
 }
@@ -198,7 +205,8 @@ sy_status sy_bundle_buffer_info(const sy_bundle *bundle, int32_t index,
                                 sy_dtype *dtype) {
   SY_CHECK_ARGS(bundle, "sy_bundle_buffer_info")
   if (index < 0 || size_t(index) >= bundle->manifest.buffers.size())
-    return setError(SY_ERR_NOT_FOUND, "buffer index " + std::to_string(index) + " out of range");
+    return setError(SY_ERR_NOT_FOUND,
+                    "buffer index " + std::to_string(index) + " out of range");
   const BufferDesc &b = bundle->manifest.buffers[size_t(index)];
   if (name)
     *name = b.name.c_str();
@@ -212,39 +220,42 @@ sy_status sy_bundle_buffer_info(const sy_bundle *bundle, int32_t index,
 sy_status sy_bundle_buffer_bytes(const sy_bundle *bundle, const char *name,
                                  const char *const *symbol_names,
                                  const int64_t *values, int32_t count,
-                                 uint64_t *bytes) {
-  SY_CHECK_ARGS(bundle && name && bytes && (count == 0 || (symbol_names && values)),
-                "sy_bundle_buffer_bytes")
-  SY_GUARD({
-    const Manifest &m = bundle->manifest;
-    int idx = m.findBuffer(name);
-    if (idx < 0)
-      return setError(SY_ERR_NOT_FOUND, "no buffer '" + std::string(name) + "' in " +
-                                            bundle->dir + "/manifest.json");
-    const BufferDesc &b = m.buffers[size_t(idx)];
-    if (b.kind == SY_BUFFER_WEIGHT) {
-      *bytes = uint64_t(b.bytes);
-      return clearError();
-    }
-    std::vector<int64_t> syms(m.symbols.size(), -1);
-    for (int32_t i = 0; i < count; ++i) {
-      int s = symbol_names[i] ? m.findSymbol(symbol_names[i]) : -1;
-      if (s < 0)
-        return setError(SY_ERR_NOT_FOUND, "unknown symbol '" +
-                                              std::string(symbol_names[i] ? symbol_names[i] : "(null)") + "'");
-      if (values[i] < 0)
-        return setError(SY_ERR_INVALID_ARGUMENT, "symbol '" + std::string(symbol_names[i]) +
-                                                     "' is negative");
-      syms[size_t(s)] = values[i];
-    }
-    for (const ShapeDim &d : b.shape)
-      if (d.symbol >= 0 && syms[size_t(d.symbol)] < 0)
-        return setError(SY_ERR_NOT_READY, "buffer '" + b.name + "' needs symbol '" +
-                                              m.symbols[size_t(d.symbol)] + "'");
-    *bytes = uint64_t(bufferElements(b, syms)) * sy_dtype_size(b.dtype);
+                                 uint64_t *bytes){SY_CHECK_ARGS(
+    bundle && name && bytes && (count == 0 || (symbol_names && values)),
+    "sy_bundle_buffer_bytes") SY_GUARD({
+  const Manifest &m = bundle->manifest;
+  int idx = m.findBuffer(name);
+  if (idx < 0)
+    return setError(SY_ERR_NOT_FOUND, "no buffer '" + std::string(name) +
+                                          "' in " + bundle->dir +
+                                          "/manifest.json");
+  const BufferDesc &b = m.buffers[size_t(idx)];
+  if (b.kind == SY_BUFFER_WEIGHT) {
+    *bytes = uint64_t(b.bytes);
     return clearError();
-  })
-}
+  }
+  std::vector<int64_t> syms(m.symbols.size(), -1);
+  for (int32_t i = 0; i < count; ++i) {
+    int s = symbol_names[i] ? m.findSymbol(symbol_names[i]) : -1;
+    if (s < 0)
+      return setError(
+          SY_ERR_NOT_FOUND,
+          "unknown symbol '" +
+              std::string(symbol_names[i] ? symbol_names[i] : "(null)") + "'");
+    if (values[i] < 0)
+      return setError(SY_ERR_INVALID_ARGUMENT,
+                      "symbol '" + std::string(symbol_names[i]) +
+                          "' is negative");
+    syms[size_t(s)] = values[i];
+  }
+  for (const ShapeDim &d : b.shape)
+    if (d.symbol >= 0 && syms[size_t(d.symbol)] < 0)
+      return setError(SY_ERR_NOT_READY, "buffer '" + b.name +
+                                            "' needs symbol '" +
+                                            m.symbols[size_t(d.symbol)] + "'");
+  *bytes = uint64_t(bufferElements(b, syms)) * sy_dtype_size(b.dtype);
+  return clearError();
+})}
 
 sy_status sy_bundle_num_weights(const sy_bundle *bundle, int32_t *count) {
   SY_CHECK_ARGS(bundle && count, "sy_bundle_num_weights")
@@ -267,7 +278,8 @@ sy_status sy_bundle_weight_info(const sy_bundle *bundle, int32_t index,
                                 sy_weight_info *info) {
   SY_CHECK_ARGS(bundle && info, "sy_bundle_weight_info")
   if (index < 0 || size_t(index) >= bundle->manifest.weights.size())
-    return setError(SY_ERR_NOT_FOUND, "weight index " + std::to_string(index) + " out of range");
+    return setError(SY_ERR_NOT_FOUND,
+                    "weight index " + std::to_string(index) + " out of range");
   fillInfo(bundle->manifest.weights[size_t(index)], info);
   return clearError();
 }
@@ -277,8 +289,9 @@ sy_status sy_bundle_find_weight(const sy_bundle *bundle, const char *name,
   SY_CHECK_ARGS(bundle && name && info, "sy_bundle_find_weight")
   int idx = bundle->manifest.findWeight(name);
   if (idx < 0)
-    return setError(SY_ERR_NOT_FOUND, "no weight '" + std::string(name) + "' in " +
-                                          bundle->dir + "/manifest.json");
+    return setError(SY_ERR_NOT_FOUND, "no weight '" + std::string(name) +
+                                          "' in " + bundle->dir +
+                                          "/manifest.json");
   fillInfo(bundle->manifest.weights[size_t(idx)], info);
   return clearError();
 }

@@ -1,4 +1,5 @@
-//===- CudaDriver.cpp - The CUDA driver API, loaded at run time ------------===//
+//===- CudaDriver.cpp - The CUDA driver API, loaded at run time
+//------------===//
 
 #include "CudaDriver.h"
 
@@ -36,25 +37,26 @@ static void load(Loaded &l) {
   }
   Driver &d = l.driver;
   std::string &e = l.error;
-  bool ok = resolve(lib, "cuInit", d.cuInit, e) &&
-            resolve(lib, "cuDeviceGetCount", d.cuDeviceGetCount, e) &&
-            resolve(lib, "cuDeviceGet", d.cuDeviceGet, e) &&
-            resolve(lib, "cuDeviceGetAttribute", d.cuDeviceGetAttribute, e) &&
-            resolve(lib, "cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain, e) &&
-            resolve(lib, "cuCtxSetCurrent", d.cuCtxSetCurrent, e) &&
-            resolve(lib, "cuCtxSynchronize", d.cuCtxSynchronize, e) &&
-            resolve(lib, "cuModuleLoadDataEx", d.cuModuleLoadDataEx, e) &&
-            resolve(lib, "cuModuleUnload", d.cuModuleUnload, e) &&
-            resolve(lib, "cuModuleGetFunction", d.cuModuleGetFunction, e) &&
-            resolve(lib, "cuFuncSetAttribute", d.cuFuncSetAttribute, e) &&
-            resolve(lib, "cuLaunchKernel", d.cuLaunchKernel, e) &&
-            resolve(lib, "cuMemAlloc_v2", d.cuMemAlloc, e) &&
-            resolve(lib, "cuMemFree_v2", d.cuMemFree, e) &&
-            resolve(lib, "cuMemcpyHtoD_v2", d.cuMemcpyHtoD, e) &&
-            resolve(lib, "cuMemcpyDtoH_v2", d.cuMemcpyDtoH, e) &&
-            resolve(lib, "cuMemsetD8_v2", d.cuMemsetD8, e) &&
-            resolve(lib, "cuStreamSynchronize", d.cuStreamSynchronize, e) &&
-            resolve(lib, "cuGetErrorString", d.cuGetErrorString, e);
+  bool ok =
+      resolve(lib, "cuInit", d.cuInit, e) &&
+      resolve(lib, "cuDeviceGetCount", d.cuDeviceGetCount, e) &&
+      resolve(lib, "cuDeviceGet", d.cuDeviceGet, e) &&
+      resolve(lib, "cuDeviceGetAttribute", d.cuDeviceGetAttribute, e) &&
+      resolve(lib, "cuDevicePrimaryCtxRetain", d.cuDevicePrimaryCtxRetain, e) &&
+      resolve(lib, "cuCtxSetCurrent", d.cuCtxSetCurrent, e) &&
+      resolve(lib, "cuCtxSynchronize", d.cuCtxSynchronize, e) &&
+      resolve(lib, "cuModuleLoadDataEx", d.cuModuleLoadDataEx, e) &&
+      resolve(lib, "cuModuleUnload", d.cuModuleUnload, e) &&
+      resolve(lib, "cuModuleGetFunction", d.cuModuleGetFunction, e) &&
+      resolve(lib, "cuFuncSetAttribute", d.cuFuncSetAttribute, e) &&
+      resolve(lib, "cuLaunchKernel", d.cuLaunchKernel, e) &&
+      resolve(lib, "cuMemAlloc_v2", d.cuMemAlloc, e) &&
+      resolve(lib, "cuMemFree_v2", d.cuMemFree, e) &&
+      resolve(lib, "cuMemcpyHtoD_v2", d.cuMemcpyHtoD, e) &&
+      resolve(lib, "cuMemcpyDtoH_v2", d.cuMemcpyDtoH, e) &&
+      resolve(lib, "cuMemsetD8_v2", d.cuMemsetD8, e) &&
+      resolve(lib, "cuStreamSynchronize", d.cuStreamSynchronize, e) &&
+      resolve(lib, "cuGetErrorString", d.cuGetErrorString, e);
   if (!ok)
     return;
   const char *prefix = "no CUDA driver/device: ";

@@ -1,4 +1,5 @@
-//===- Device.cpp - Errors and device helpers of the C API -----------------===//
+//===- Device.cpp - Errors and device helpers of the C API
+//-----------------===//
 
 #include "RuntimeImpl.h"
 
@@ -27,7 +28,8 @@ const cu::Driver *rt::driverOrError(sy_status &status) {
   std::string err;
   const cu::Driver *d = cu::getDriver(err);
   if (!d) {
-    status = err.compare(0, 10, "no CUDA dr") == 0 ? SY_ERR_NO_DEVICE : SY_ERR_CUDA;
+    status =
+        err.compare(0, 10, "no CUDA dr") == 0 ? SY_ERR_NO_DEVICE : SY_ERR_CUDA;
     setError(status, err);
   }
   return d;
@@ -39,19 +41,32 @@ const char *sy_last_error(void) { return lastError.c_str(); }
 
 const char *sy_status_name(sy_status status) {
   switch (status) {
-  case SY_OK: return "SY_OK";
-  case SY_ERR_INVALID_ARGUMENT: return "SY_ERR_INVALID_ARGUMENT";
-  case SY_ERR_IO: return "SY_ERR_IO";
-  case SY_ERR_MANIFEST: return "SY_ERR_MANIFEST";
-  case SY_ERR_NO_DEVICE: return "SY_ERR_NO_DEVICE";
-  case SY_ERR_UNSUPPORTED_CHIP: return "SY_ERR_UNSUPPORTED_CHIP";
-  case SY_ERR_CUDA: return "SY_ERR_CUDA";
-  case SY_ERR_NOT_FOUND: return "SY_ERR_NOT_FOUND";
-  case SY_ERR_SIZE_MISMATCH: return "SY_ERR_SIZE_MISMATCH";
-  case SY_ERR_NOT_READY: return "SY_ERR_NOT_READY";
-  case SY_ERR_INTERNAL: return "SY_ERR_INTERNAL";
-  case SY_ERR_WEIGHT_FILE: return "SY_ERR_WEIGHT_FILE";
-  case SY_ERR_PARAM_MISMATCH: return "SY_ERR_PARAM_MISMATCH";
+  case SY_OK:
+    return "SY_OK";
+  case SY_ERR_INVALID_ARGUMENT:
+    return "SY_ERR_INVALID_ARGUMENT";
+  case SY_ERR_IO:
+    return "SY_ERR_IO";
+  case SY_ERR_MANIFEST:
+    return "SY_ERR_MANIFEST";
+  case SY_ERR_NO_DEVICE:
+    return "SY_ERR_NO_DEVICE";
+  case SY_ERR_UNSUPPORTED_CHIP:
+    return "SY_ERR_UNSUPPORTED_CHIP";
+  case SY_ERR_CUDA:
+    return "SY_ERR_CUDA";
+  case SY_ERR_NOT_FOUND:
+    return "SY_ERR_NOT_FOUND";
+  case SY_ERR_SIZE_MISMATCH:
+    return "SY_ERR_SIZE_MISMATCH";
+  case SY_ERR_NOT_READY:
+    return "SY_ERR_NOT_READY";
+  case SY_ERR_INTERNAL:
+    return "SY_ERR_INTERNAL";
+  case SY_ERR_WEIGHT_FILE:
+    return "SY_ERR_WEIGHT_FILE";
+  case SY_ERR_PARAM_MISMATCH:
+    return "SY_ERR_PARAM_MISMATCH";
   }
   return "SY_ERR_UNKNOWN";
 }
@@ -59,11 +74,14 @@ const char *sy_status_name(sy_status status) {
 uint64_t sy_dtype_size(sy_dtype dtype) {
   switch (dtype) {
   case SY_DTYPE_BF16:
-  case SY_DTYPE_F16: return 2;
+  case SY_DTYPE_F16:
+    return 2;
   case SY_DTYPE_F32:
   case SY_DTYPE_I32:
-  case SY_DTYPE_U32: return 4;
-  case SY_DTYPE_U8: return 1;
+  case SY_DTYPE_U32:
+    return 4;
+  case SY_DTYPE_U8:
+    return 1;
   }
   return 0;
 }
@@ -81,23 +99,22 @@ uint64_t sy_dtype_size(sy_dtype dtype) {
     return rt::clearError();                                                   \
   })
 
-sy_status sy_device_capability(int32_t *major, int32_t *minor) {
-  SY_GUARD({
-    sy_status st = SY_OK;
-    const cu::Driver *d = rt::driverOrError(st);
-    if (!d)
-      return st;
-    if (major)
-      *major = d->ccMajor;
-    if (minor)
-      *minor = d->ccMinor;
-    return rt::clearError();
-  })
-}
+sy_status sy_device_capability(int32_t *major, int32_t *minor){SY_GUARD({
+  sy_status st = SY_OK;
+  const cu::Driver *d = rt::driverOrError(st);
+  if (!d)
+    return st;
+  if (major)
+    *major = d->ccMajor;
+  if (minor)
+    *minor = d->ccMinor;
+  return rt::clearError();
+})}
 
 sy_status sy_device_alloc(uint64_t bytes, uint64_t *dptr) {
   if (!dptr)
-    return rt::setError(SY_ERR_INVALID_ARGUMENT, "sy_device_alloc: dptr is NULL");
+    return rt::setError(SY_ERR_INVALID_ARGUMENT,
+                        "sy_device_alloc: dptr is NULL");
   *dptr = 0;
   if (bytes == 0)
     return rt::clearError();
@@ -128,7 +145,8 @@ sy_status sy_memcpy_htod(uint64_t dst, const void *src, uint64_t bytes) {
   if (bytes == 0)
     return rt::clearError();
   if (!src || !dst)
-    return rt::setError(SY_ERR_INVALID_ARGUMENT, "sy_memcpy_htod: null pointer");
+    return rt::setError(SY_ERR_INVALID_ARGUMENT,
+                        "sy_memcpy_htod: null pointer");
   SY_DRIVER_CALL(d->cuMemcpyHtoD(dst, src, size_t(bytes)), "cuMemcpyHtoD_v2")
 }
 
@@ -136,7 +154,8 @@ sy_status sy_memcpy_dtoh(void *dst, uint64_t src, uint64_t bytes) {
   if (bytes == 0)
     return rt::clearError();
   if (!src || !dst)
-    return rt::setError(SY_ERR_INVALID_ARGUMENT, "sy_memcpy_dtoh: null pointer");
+    return rt::setError(SY_ERR_INVALID_ARGUMENT,
+                        "sy_memcpy_dtoh: null pointer");
   SY_DRIVER_CALL(d->cuMemcpyDtoH(dst, src, size_t(bytes)), "cuMemcpyDtoH_v2")
 }
 

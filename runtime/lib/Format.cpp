@@ -1,4 +1,5 @@
-//===- Format.cpp - SS weight packing --------------------------------------===//
+//===- Format.cpp - SS weight packing
+//--------------------------------------===//
 
 #include "samoyeds/Runtime/Format.h"
 
@@ -142,7 +143,9 @@ void metaNibblePosition(int64_t row, int64_t chunk, int64_t kSteps,
 }
 
 /// Magnitude used for selection; NaN sorts as the smallest.
-static double magnitude(double x) { return std::isnan(x) ? -1.0 : std::fabs(x); }
+static double magnitude(double x) {
+  return std::isnan(x) ? -1.0 : std::fabs(x);
+}
 
 PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
                   const SSParams &params, std::string *error) {
@@ -232,8 +235,7 @@ std::vector<uint16_t> unpack(const PackedWeight &w) {
   const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
   const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
   std::vector<uint16_t> dense(static_cast<size_t>(E * R * K), 0);
-  if (!validate(w.p, w.s).empty() ||
-      int64_t(w.values.size()) != valWords * E ||
+  if (!validate(w.p, w.s).empty() || int64_t(w.values.size()) != valWords * E ||
       int64_t(w.meta.size()) != metaWords * E ||
       int64_t(w.rowIdx.size()) != idxBytes * E)
     return dense;
@@ -244,8 +246,8 @@ std::vector<uint16_t> unpack(const PackedWeight &w) {
     for (int64_t kr = 0; kr < Rk; ++kr) {
       for (int64_t ch = 0; ch < K / 4; ++ch) {
         int64_t s = ch * 4 / V;
-        int64_t sel = idxBytes ? w.rowIdx[size_t(e * idxBytes + s * Rk + kr)]
-                               : kr % M;
+        int64_t sel =
+            idxBytes ? w.rowIdx[size_t(e * idxBytes + s * Rk + kr)] : kr % M;
         int64_t row = (kr / N) * M + sel;
         int64_t word;
         int shift;

@@ -1,4 +1,5 @@
-//===- Json.cpp - A tiny JSON reader ---------------------------------------===//
+//===- Json.cpp - A tiny JSON reader
+//---------------------------------------===//
 
 #include "Json.h"
 
@@ -20,12 +21,18 @@ const Value *Value::get(const std::string &key) const {
 
 const char *kindName(Value::Kind kind) {
   switch (kind) {
-  case Value::Kind::Null: return "null";
-  case Value::Kind::Bool: return "boolean";
-  case Value::Kind::Number: return "number";
-  case Value::Kind::String: return "string";
-  case Value::Kind::Array: return "array";
-  case Value::Kind::Object: return "object";
+  case Value::Kind::Null:
+    return "null";
+  case Value::Kind::Bool:
+    return "boolean";
+  case Value::Kind::Number:
+    return "number";
+  case Value::Kind::String:
+    return "string";
+  case Value::Kind::Array:
+    return "array";
+  case Value::Kind::Object:
+    return "object";
   }
   return "?";
 }
@@ -93,8 +100,10 @@ private:
       return fail("unexpected end of input, expected a value");
     char c = text[pos];
     switch (c) {
-    case '{': return parseObject(out, depth);
-    case '[': return parseArray(out, depth);
+    case '{':
+      return parseObject(out, depth);
+    case '[':
+      return parseArray(out, depth);
     case '"':
       out.kind = Value::Kind::String;
       return parseString(out.string);
@@ -212,10 +221,14 @@ private:
     for (int i = 0; i < 4; ++i) {
       char h = text[pos + i];
       cp <<= 4;
-      if (h >= '0' && h <= '9') cp |= uint32_t(h - '0');
-      else if (h >= 'a' && h <= 'f') cp |= uint32_t(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') cp |= uint32_t(h - 'A' + 10);
-      else return fail("invalid hex digit in \\u escape");
+      if (h >= '0' && h <= '9')
+        cp |= uint32_t(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        cp |= uint32_t(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        cp |= uint32_t(h - 'A' + 10);
+      else
+        return fail("invalid hex digit in \\u escape");
     }
     pos += 4;
     return true;
@@ -243,14 +256,30 @@ private:
         return fail("unterminated escape");
       char e = text[pos++];
       switch (e) {
-      case '"': out += '"'; break;
-      case '\\': out += '\\'; break;
-      case '/': out += '/'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '/':
+        out += '/';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
       case 'u': {
         uint32_t cp;
         if (!hex4(cp))

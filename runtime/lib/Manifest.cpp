@@ -1,4 +1,5 @@
-//===- Manifest.cpp - manifest.json of a bundle ----------------------------===//
+//===- Manifest.cpp - manifest.json of a bundle
+//----------------------------===//
 
 #include "Manifest.h"
 
@@ -11,9 +12,12 @@ namespace rt {
 
 const char *weightPartName(WeightPart part) {
   switch (part) {
-  case WeightPart::Values: return "values";
-  case WeightPart::Meta: return "meta";
-  case WeightPart::RowIdx: return "row_idx";
+  case WeightPart::Values:
+    return "values";
+  case WeightPart::Meta:
+    return "meta";
+  case WeightPart::RowIdx:
+    return "row_idx";
   }
   return "?";
 }
@@ -26,8 +30,12 @@ static int findByName(const std::vector<T> &v, const std::string &name) {
   return -1;
 }
 
-int Manifest::findBuffer(const std::string &n) const { return findByName(buffers, n); }
-int Manifest::findWeight(const std::string &n) const { return findByName(weights, n); }
+int Manifest::findBuffer(const std::string &n) const {
+  return findByName(buffers, n);
+}
+int Manifest::findWeight(const std::string &n) const {
+  return findByName(weights, n);
+}
 int Manifest::findSymbol(const std::string &n) const {
   for (size_t i = 0; i < symbols.size(); ++i)
     if (symbols[i] == n)
@@ -87,8 +95,8 @@ public:
     return v;
   }
 
-  bool integer(const Value &v, const std::string &field, int64_t lo,
-               int64_t hi, int64_t &out) {
+  bool integer(const Value &v, const std::string &field, int64_t lo, int64_t hi,
+               int64_t &out) {
     if (!v.isNumber() || !v.isInteger)
       return fail(field, "expected an integer");
     if (v.integer < lo || v.integer > hi)
@@ -100,8 +108,7 @@ public:
   }
 
   bool intMember(const Value &obj, const std::string &path,
-                 const std::string &key, int64_t lo, int64_t hi,
-                 int64_t &out) {
+                 const std::string &key, int64_t lo, int64_t hi, int64_t &out) {
     const Value *v = obj.get(key);
     std::string field = path + "." + key;
     if (!v)
@@ -145,12 +152,14 @@ bool Checker::run(const Value &root) {
   if (!(v = member(root, "", "format", Value::Kind::String)))
     return false;
   if (v->string != "samoyeds-bundle")
-    return fail("format", "expected \"samoyeds-bundle\", got \"" + v->string + "\"");
+    return fail("format",
+                "expected \"samoyeds-bundle\", got \"" + v->string + "\"");
   int64_t version;
   if (!root.get("version"))
     return fail("version", "missing required field");
   if (!integer(*root.get("version"), "version", 1, 1, version))
-    return fail("version", "unsupported version (this runtime reads version 1)");
+    return fail("version",
+                "unsupported version (this runtime reads version 1)");
   if (!(v = member(root, "", "chip", Value::Kind::String)))
     return false;
   m.chip = v->string;
@@ -210,12 +219,14 @@ bool Checker::weights(const Value &root) {
     else if (v->string == "f16")
       w.dtype = DType::F16;
     else
-      return fail(path + ".dtype", "weights must be bf16 or f16, got '" + v->string + "'");
+      return fail(path + ".dtype",
+                  "weights must be bf16 or f16, got '" + v->string + "'");
     int64_t n, mm, vv;
     if (!intMember(o, path, "experts", 1, INT_MAX, w.shape.experts) ||
         !intMember(o, path, "rows", 1, INT64_MAX / 2, w.shape.rows) ||
         !intMember(o, path, "cols", 1, INT64_MAX / 2, w.shape.cols) ||
-        !intMember(o, path, "n", 1, 16, n) || !intMember(o, path, "m", 1, 16, mm) ||
+        !intMember(o, path, "n", 1, 16, n) ||
+        !intMember(o, path, "m", 1, 16, mm) ||
         !intMember(o, path, "v", 1, INT_MAX, vv))
       return false;
     w.params = {int(n), int(mm), int(vv)};
@@ -242,7 +253,8 @@ bool Checker::buffers(const Value &root) {
       return false;
     b.name = v->string;
     if (b.name.empty() || m.findBuffer(b.name) >= 0)
-      return fail(path + ".name", "empty or duplicate buffer name '" + b.name + "'");
+      return fail(path + ".name",
+                  "empty or duplicate buffer name '" + b.name + "'");
     if (!(v = member(o, path, "kind", Value::Kind::String)))
       return false;
     static const char *kinds[] = {"input", "output", "weight", "workspace"};
@@ -251,8 +263,9 @@ bool Checker::buffers(const Value &root) {
       if (v->string == kinds[k])
         kind = k;
     if (kind < 0)
-      return fail(path + ".kind", "unknown kind '" + v->string +
-                                      "' (expected input, output, weight or workspace)");
+      return fail(path + ".kind",
+                  "unknown kind '" + v->string +
+                      "' (expected input, output, weight or workspace)");
     b.kind = sy_buffer_kind(kind);
     if (!(v = member(o, path, "dtype", Value::Kind::String)) ||
         !dtype(v->string, path + ".dtype", b.dtype))
@@ -267,9 +280,12 @@ bool Checker::buffers(const Value &root) {
         return fail(path + ".of", "unknown weight '" + v->string + "'");
       if (!(v = member(o, path, "part", Value::Kind::String)))
         return false;
-      if (v->string == "values") b.part = WeightPart::Values;
-      else if (v->string == "meta") b.part = WeightPart::Meta;
-      else if (v->string == "row_idx") b.part = WeightPart::RowIdx;
+      if (v->string == "values")
+        b.part = WeightPart::Values;
+      else if (v->string == "meta")
+        b.part = WeightPart::Meta;
+      else if (v->string == "row_idx")
+        b.part = WeightPart::RowIdx;
       else
         return fail(path + ".part", "unknown part '" + v->string +
                                         "' (expected values, meta or row_idx)");
@@ -279,14 +295,17 @@ bool Checker::buffers(const Value &root) {
         return fail(path + ".part", "weight '" + w.name + "' has two '" +
                                         v->string + "' buffers");
       slot = int(m.buffers.size());
-      int64_t per = b.part == WeightPart::Values ? valuesBytesPerExpert(w.params, w.shape)
-                    : b.part == WeightPart::Meta ? metaBytesPerExpert(w.params, w.shape)
-                                                 : rowIdxBytesPerExpert(w.params, w.shape);
+      int64_t per = b.part == WeightPart::Values
+                        ? valuesBytesPerExpert(w.params, w.shape)
+                    : b.part == WeightPart::Meta
+                        ? metaBytesPerExpert(w.params, w.shape)
+                        : rowIdxBytesPerExpert(w.params, w.shape);
       if (b.bytes != per * w.shape.experts)
-        return fail(path + ".bytes", "weight '" + w.name + "' part '" + v->string +
-                                         "' must be " + std::to_string(per * w.shape.experts) +
-                                         " bytes per Format.md, manifest says " +
-                                         std::to_string(b.bytes));
+        return fail(path + ".bytes",
+                    "weight '" + w.name + "' part '" + v->string +
+                        "' must be " + std::to_string(per * w.shape.experts) +
+                        " bytes per Format.md, manifest says " +
+                        std::to_string(b.bytes));
     } else {
       if (!(v = member(o, path, "shape", Value::Kind::Array)))
         return false;
@@ -327,12 +346,14 @@ bool Checker::launches(const Value &root) {
     if (!(v = member(o, path, "grid", Value::Kind::Array)))
       return false;
     if (v->array.size() != 3)
-      return fail(path + ".grid", "expected 3 entries, got " + std::to_string(v->array.size()));
+      return fail(path + ".grid",
+                  "expected 3 entries, got " + std::to_string(v->array.size()));
     for (int d = 0; d < 3; ++d) {
       std::string field = path + ".grid[" + std::to_string(d) + "]";
       const Value &g = v->array[size_t(d)];
       if (!g.isObject() || g.object.size() != 1)
-        return fail(field, "expected {\"const\": c} or {\"ceil_div\": [symbol, d]}");
+        return fail(field,
+                    "expected {\"const\": c} or {\"ceil_div\": [symbol, d]}");
       if (const Value *c = g.get("const")) {
         if (!integer(*c, field + ".const", 0, INT32_MAX, l.grid[d].value))
           return false;
@@ -340,7 +361,8 @@ bool Checker::launches(const Value &root) {
         if (!cd->isArray() || cd->array.size() != 2)
           return fail(field + ".ceil_div", "expected [symbol, divisor]");
         if (!symbol(cd->array[0], field + ".ceil_div[0]", l.grid[d].symbol) ||
-            !integer(cd->array[1], field + ".ceil_div[1]", 1, INT32_MAX, l.grid[d].value))
+            !integer(cd->array[1], field + ".ceil_div[1]", 1, INT32_MAX,
+                     l.grid[d].value))
           return false;
       } else {
         return fail(field, "unknown grid entry '" + g.object[0].first +
@@ -354,7 +376,8 @@ bool Checker::launches(const Value &root) {
     int64_t threads = 1;
     for (int d = 0; d < 3; ++d) {
       int64_t b;
-      if (!integer(v->array[size_t(d)], path + ".block[" + std::to_string(d) + "]", 1, 1024, b))
+      if (!integer(v->array[size_t(d)],
+                   path + ".block[" + std::to_string(d) + "]", 1, 1024, b))
         return false;
       l.block[d] = unsigned(b);
       threads *= b;
@@ -382,7 +405,8 @@ bool Checker::launches(const Value &root) {
         if (arg.index < 0)
           return fail(field + ".buffer", "unknown buffer '" + b->string + "'");
         if (e.get("elem_bytes") &&
-            !integer(*e.get("elem_bytes"), field + ".elem_bytes", 1, 64, arg.elemBytes))
+            !integer(*e.get("elem_bytes"), field + ".elem_bytes", 1, 64,
+                     arg.elemBytes))
           return false;
       } else if (const Value *s = e.get("symbol")) {
         arg.kind = LaunchArg::Symbol;

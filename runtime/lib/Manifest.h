@@ -47,7 +47,7 @@ struct WeightDesc {
 
 /// A grid entry: `{"const": c}` or `{"ceil_div": [symbol, d]}`.
 struct GridDim {
-  int symbol = -1; ///< -1 for a constant.
+  int symbol = -1;   ///< -1 for a constant.
   int64_t value = 0; ///< The constant, or the divisor.
 };
 

@@ -1,4 +1,5 @@
-//===- Reference.cpp - CPU oracles of the Samoyeds ops ---------------------===//
+//===- Reference.cpp - CPU oracles of the Samoyeds ops
+//---------------------===//
 
 #include "samoyeds/Runtime/Reference.h"
 
@@ -72,8 +73,7 @@ static bool fail(std::string *error, const std::string &msg) {
 
 bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
                    const int32_t *offsets, const int32_t *tokens, int64_t P,
-                   Epilogue epi, std::vector<double> &out,
-                   std::string *error) {
+                   Epilogue epi, std::vector<double> &out, std::string *error) {
   std::string err = validate(w.p, w.s);
   if (!err.empty())
     return fail(error, "weight: " + err);
@@ -105,7 +105,8 @@ bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
     // Slots are independent: split them over threads when OpenMP is on.
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t p = offsets[e]; p < offsets[e + 1]; ++p) {
-      std::vector<double> acc(static_cast<size_t>(R)), xin(static_cast<size_t>(K));
+      std::vector<double> acc(static_cast<size_t>(R)),
+          xin(static_cast<size_t>(K));
       int64_t row = tokens ? tokens[p] : p;
       for (int64_t k = 0; k < K; ++k)
         xin[k] = toFloat(x[row * K + k], w.dtype);
@@ -169,7 +170,8 @@ void routeReference(const uint16_t *x, const uint16_t *router, DType dtype,
                     int64_t T, int64_t H, int64_t E, int topK, bool renormalize,
                     double scalingFactor, std::vector<float> &weights,
                     std::vector<int32_t> &ids) {
-  std::vector<float> xf(static_cast<size_t>(T * H)), rf(static_cast<size_t>(E * H));
+  std::vector<float> xf(static_cast<size_t>(T * H)),
+      rf(static_cast<size_t>(E * H));
   for (size_t i = 0; i < xf.size(); ++i)
     xf[i] = toFloat(x[i], dtype);
   for (size_t i = 0; i < rf.size(); ++i)
@@ -203,8 +205,8 @@ void dispatchReference(const int32_t *ids, int64_t T, int topK, int64_t E,
 }
 
 void combineReference(const std::vector<double> &y, int64_t H,
-                      const float *weights, const int32_t *positions,
-                      int64_t T, int topK, std::vector<double> &out) {
+                      const float *weights, const int32_t *positions, int64_t T,
+                      int topK, std::vector<double> &out) {
   out.assign(static_cast<size_t>(T * H), 0.0);
   for (int64_t t = 0; t < T; ++t)
     for (int j = 0; j < topK; ++j) {

@@ -50,9 +50,8 @@ const cu::Driver *driverOrError(sy_status &status);
   try {                                                                        \
     __VA_ARGS__                                                                \
   } catch (const std::exception &e) {                                          \
-    return ::samoyeds::rt::setError(SY_ERR_INTERNAL,                           \
-                                    std::string("internal error: ") +          \
-                                        e.what());                             \
+    return ::samoyeds::rt::setError(                                           \
+        SY_ERR_INTERNAL, std::string("internal error: ") + e.what());          \
   } catch (...) {                                                              \
     return ::samoyeds::rt::setError(SY_ERR_INTERNAL, "internal error");        \
   }

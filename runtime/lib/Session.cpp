@@ -1,4 +1,5 @@
-//===- Session.cpp - Uploading, binding and launching (C API) --------------===//
+//===- Session.cpp - Uploading, binding and launching (C API)
+//--------------===//
 
 #include "RuntimeImpl.h"
 
@@ -12,7 +13,8 @@ using namespace samoyeds::rt;
 
 namespace {
 /// Frees `ptr` if set; returns the driver status.
-cu::CUresult release(const cu::Driver &d, cu::CUdeviceptr &ptr, uint64_t &bytes) {
+cu::CUresult release(const cu::Driver &d, cu::CUdeviceptr &ptr,
+                     uint64_t &bytes) {
   cu::CUresult r = cu::CUDA_SUCCESS;
   if (ptr)
     r = d.cuMemFree(ptr);
@@ -28,14 +30,16 @@ sy_status ensure(const cu::Driver &d, cu::CUdeviceptr &ptr, uint64_t &have,
     return SY_OK;
   cu::CUresult r = release(d, ptr, have);
   if (r != cu::CUDA_SUCCESS)
-    return setError(SY_ERR_CUDA, what + ": " + cu::describe(d, "cuMemFree_v2", r));
+    return setError(SY_ERR_CUDA,
+                    what + ": " + cu::describe(d, "cuMemFree_v2", r));
   if (bytes == 0)
     return SY_OK;
   r = d.cuMemAlloc(&ptr, size_t(bytes));
   if (r != cu::CUDA_SUCCESS) {
     ptr = 0;
-    return setError(SY_ERR_CUDA, what + ": " + cu::describe(d, "cuMemAlloc_v2", r) +
-                                     " allocating " + std::to_string(bytes) + " bytes");
+    return setError(SY_ERR_CUDA,
+                    what + ": " + cu::describe(d, "cuMemAlloc_v2", r) +
+                        " allocating " + std::to_string(bytes) + " bytes");
   }
   have = bytes;
   return SY_OK;
@@ -48,10 +52,12 @@ sy_status sy_session_create(sy_bundle *bundle, sy_session **out) {
   if (out)
     *out = nullptr;
   if (!bundle || !out)
-    return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_create: NULL argument");
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    "sy_session_create: NULL argument");
   if (!bundle->module)
-    return setError(SY_ERR_NOT_READY, "sy_session_create: bundle " + bundle->dir +
-                                          " was opened without a device (use sy_bundle_load)");
+    return setError(SY_ERR_NOT_READY,
+                    "sy_session_create: bundle " + bundle->dir +
+                        " was opened without a device (use sy_bundle_load)");
   SY_GUARD({
     auto s = std::make_unique<sy_session>();
     size_t nb = bundle->manifest.buffers.size();
@@ -91,29 +97,34 @@ sy_status sy_session_destroy(sy_session *session) {
 sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                    const sy_packed_weight *packed) {
   if (!session || !weight || !packed)
-    return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_upload_weight: NULL argument");
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    "sy_session_upload_weight: NULL argument");
   SY_GUARD({
     const Manifest &m = session->bundle->manifest;
     std::string file = session->bundle->dir + "/manifest.json";
     int wi = m.findWeight(weight);
     if (wi < 0)
-      return setError(SY_ERR_NOT_FOUND, "sy_session_upload_weight: no weight '" +
-                                            std::string(weight) + "' in " + file);
+      return setError(SY_ERR_NOT_FOUND,
+                      "sy_session_upload_weight: no weight '" +
+                          std::string(weight) + "' in " + file);
     const WeightDesc &w = m.weights[size_t(wi)];
     const void *src[3] = {packed->values, packed->meta, packed->row_idx};
-    uint64_t got[3] = {packed->values_bytes, packed->meta_bytes, packed->row_idx_bytes};
-    int64_t want[3] = {valuesBytesPerExpert(w.params, w.shape) * w.shape.experts,
-                       metaBytesPerExpert(w.params, w.shape) * w.shape.experts,
-                       rowIdxBytesPerExpert(w.params, w.shape) * w.shape.experts};
+    uint64_t got[3] = {packed->values_bytes, packed->meta_bytes,
+                       packed->row_idx_bytes};
+    int64_t want[3] = {
+        valuesBytesPerExpert(w.params, w.shape) * w.shape.experts,
+        metaBytesPerExpert(w.params, w.shape) * w.shape.experts,
+        rowIdxBytesPerExpert(w.params, w.shape) * w.shape.experts};
     for (int p = 0; p < 3; ++p) {
       std::string part = weightPartName(WeightPart(p));
       if (got[p] != uint64_t(want[p]))
         return setError(SY_ERR_SIZE_MISMATCH,
                         "weight '" + w.name + "' part '" + part + "': got " +
-                            std::to_string(got[p]) + " bytes, " + file + " expects " +
-                            std::to_string(want[p]));
+                            std::to_string(got[p]) + " bytes, " + file +
+                            " expects " + std::to_string(want[p]));
       if (got[p] && !src[p])
-        return setError(SY_ERR_INVALID_ARGUMENT, "weight '" + w.name + "' part '" + part +
+        return setError(SY_ERR_INVALID_ARGUMENT, "weight '" + w.name +
+                                                     "' part '" + part +
                                                      "': NULL data");
     }
     sy_status st = SY_OK;
@@ -125,14 +136,17 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
       int bi = w.parts[p];
       if (bi < 0 || got[p] == 0)
         continue;
-      std::string what = "weight '" + w.name + "' part '" + weightPartName(WeightPart(p)) + "'";
-      st = ensure(*d, session->ownedPtr[size_t(bi)], session->ownedBytes[size_t(bi)],
-                  got[p], what);
+      std::string what = "weight '" + w.name + "' part '" +
+                         weightPartName(WeightPart(p)) + "'";
+      st = ensure(*d, session->ownedPtr[size_t(bi)],
+                  session->ownedBytes[size_t(bi)], got[p], what);
       if (st != SY_OK)
         return st;
-      cu::CUresult r = d->cuMemcpyHtoD(session->ownedPtr[size_t(bi)], src[p], size_t(got[p]));
+      cu::CUresult r = d->cuMemcpyHtoD(session->ownedPtr[size_t(bi)], src[p],
+                                       size_t(got[p]));
       if (r != cu::CUDA_SUCCESS)
-        return setError(SY_ERR_CUDA, what + ": " + cu::describe(*d, "cuMemcpyHtoD_v2", r));
+        return setError(SY_ERR_CUDA,
+                        what + ": " + cu::describe(*d, "cuMemcpyHtoD_v2", r));
     }
     session->uploaded[size_t(wi)] = true;
     return clearError();
@@ -147,17 +161,20 @@ sy_status sy_session_bind(sy_session *session, const char *buffer,
     const Manifest &m = session->bundle->manifest;
     int bi = m.findBuffer(buffer);
     if (bi < 0)
-      return setError(SY_ERR_NOT_FOUND, "sy_session_bind: no buffer '" + std::string(buffer) +
-                                            "' in " + session->bundle->dir + "/manifest.json");
+      return setError(SY_ERR_NOT_FOUND,
+                      "sy_session_bind: no buffer '" + std::string(buffer) +
+                          "' in " + session->bundle->dir + "/manifest.json");
     const BufferDesc &b = m.buffers[size_t(bi)];
     if (b.kind != SY_BUFFER_INPUT && b.kind != SY_BUFFER_OUTPUT)
       return setError(SY_ERR_INVALID_ARGUMENT,
                       "sy_session_bind: buffer '" + b.name + "' is a " +
-                          (b.kind == SY_BUFFER_WEIGHT ? "weight (use sy_session_upload_weight)"
-                                                      : "workspace (the runtime allocates it)"));
+                          (b.kind == SY_BUFFER_WEIGHT
+                               ? "weight (use sy_session_upload_weight)"
+                               : "workspace (the runtime allocates it)"));
     if (dptr == 0 && bytes != 0)
-      return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_bind: buffer '" + b.name +
-                                                   "': null pointer with non-zero size");
+      return setError(SY_ERR_INVALID_ARGUMENT,
+                      "sy_session_bind: buffer '" + b.name +
+                          "': null pointer with non-zero size");
     session->bound[size_t(bi)] = true;
     session->boundPtr[size_t(bi)] = dptr;
     session->boundBytes[size_t(bi)] = bytes;
@@ -168,7 +185,8 @@ sy_status sy_session_bind(sy_session *session, const char *buffer,
 sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
                          const int64_t *values, int32_t count, void *stream) {
   if (!session || (count > 0 && (!symbol_names || !values)) || count < 0)
-    return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_run: NULL or invalid argument");
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    "sy_session_run: NULL or invalid argument");
   SY_GUARD({
     const sy_bundle &bundle = *session->bundle;
     const Manifest &m = bundle.manifest;
@@ -179,21 +197,24 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       std::string name = symbol_names[i] ? symbol_names[i] : "(null)";
       int s = m.findSymbol(name);
       if (s < 0)
-        return setError(SY_ERR_NOT_FOUND, "sy_session_run: unknown symbol '" + name +
-                                              "' (not in " + file + ")");
+        return setError(SY_ERR_NOT_FOUND, "sy_session_run: unknown symbol '" +
+                                              name + "' (not in " + file + ")");
       if (values[i] < 0 || values[i] > INT32_MAX)
-        return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_run: symbol '" + name + "' = " +
-                                                     std::to_string(values[i]) +
-                                                     " out of range [0, 2^31)");
+        return setError(SY_ERR_INVALID_ARGUMENT,
+                        "sy_session_run: symbol '" + name +
+                            "' = " + std::to_string(values[i]) +
+                            " out of range [0, 2^31)");
       syms[size_t(s)] = values[i];
     }
     for (size_t s = 0; s < syms.size(); ++s)
       if (syms[s] < 0)
-        return setError(SY_ERR_NOT_READY, "sy_session_run: no value for symbol '" +
-                                              m.symbols[s] + "'");
+        return setError(SY_ERR_NOT_READY,
+                        "sy_session_run: no value for symbol '" + m.symbols[s] +
+                            "'");
     for (size_t w = 0; w < m.weights.size(); ++w)
       if (!session->uploaded[w])
-        return setError(SY_ERR_NOT_READY, "sy_session_run: weight '" + m.weights[w].name +
+        return setError(SY_ERR_NOT_READY, "sy_session_run: weight '" +
+                                              m.weights[w].name +
                                               "' was not uploaded");
     sy_status st = SY_OK;
     const cu::Driver *d = driverOrError(st);
@@ -222,14 +243,17 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
         continue;
       }
       if (!session->bound[i])
-        return setError(SY_ERR_NOT_READY, "sy_session_run: " +
-                                              std::string(b.kind == SY_BUFFER_INPUT ? "input" : "output") +
-                                              " buffer '" + b.name + "' is not bound");
+        return setError(
+            SY_ERR_NOT_READY,
+            "sy_session_run: " +
+                std::string(b.kind == SY_BUFFER_INPUT ? "input" : "output") +
+                " buffer '" + b.name + "' is not bound");
       if (session->boundBytes[i] < need)
         return setError(SY_ERR_SIZE_MISMATCH,
                         "sy_session_run: buffer '" + b.name + "' is bound to " +
-                            std::to_string(session->boundBytes[i]) + " bytes but needs " +
-                            std::to_string(need) + " for the given symbol values");
+                            std::to_string(session->boundBytes[i]) +
+                            " bytes but needs " + std::to_string(need) +
+                            " for the given symbol values");
       ptr[i] = session->boundPtr[i];
     }
     // Launches.
@@ -240,7 +264,9 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       bool empty = false;
       for (int k = 0; k < 3; ++k) {
         const GridDim &g = l.grid[k];
-        int64_t v = g.symbol < 0 ? g.value : (syms[size_t(g.symbol)] + g.value - 1) / g.value;
+        int64_t v = g.symbol < 0
+                        ? g.value
+                        : (syms[size_t(g.symbol)] + g.value - 1) / g.value;
         grid[k] = unsigned(v);
         empty |= v == 0;
       }
@@ -255,34 +281,39 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       for (const LaunchArg &a : l.args) {
         if (a.kind == LaunchArg::Buffer) {
           size_t bi = size_t(a.index);
-          storage[k] = ptr[bi];            // allocated pointer
-          storage[k + 1] = ptr[bi];        // aligned pointer
-          storage[k + 2] = 0;              // offset
+          storage[k] = ptr[bi];     // allocated pointer
+          storage[k + 1] = ptr[bi]; // aligned pointer
+          storage[k + 2] = 0;       // offset
           // size, in elements of the kernel's view of the buffer
           storage[k + 3] = a.elemBytes > 0
-                               ? uint64_t(elems[bi]) * sy_dtype_size(m.buffers[bi].dtype) /
+                               ? uint64_t(elems[bi]) *
+                                     sy_dtype_size(m.buffers[bi].dtype) /
                                      uint64_t(a.elemBytes)
                                : uint64_t(elems[bi]);
-          storage[k + 4] = 1;              // stride
+          storage[k + 4] = 1; // stride
           for (int j = 0; j < 5; ++j)
             params[k + j] = &storage[k + j];
           k += 5;
         } else {
-          int32_t v = a.kind == LaunchArg::Symbol ? int32_t(syms[size_t(a.index)]) : a.value;
+          int32_t v = a.kind == LaunchArg::Symbol
+                          ? int32_t(syms[size_t(a.index)])
+                          : a.value;
           std::memcpy(&storage[k], &v, sizeof(v));
           params[k] = &storage[k];
           k += 1;
         }
       }
-      cu::CUresult r = d->cuLaunchKernel(bundle.functions[li], grid[0], grid[1], grid[2],
-                                         l.block[0], l.block[1], l.block[2],
-                                         unsigned(l.smem), cs,
-                                         params.empty() ? nullptr : params.data(), nullptr);
+      cu::CUresult r = d->cuLaunchKernel(
+          bundle.functions[li], grid[0], grid[1], grid[2], l.block[0],
+          l.block[1], l.block[2], unsigned(l.smem), cs,
+          params.empty() ? nullptr : params.data(), nullptr);
       if (r != cu::CUDA_SUCCESS)
-        return setError(SY_ERR_CUDA, file + ": launches[" + std::to_string(li) + "] '" +
-                                         l.kernel + "' grid (" + std::to_string(grid[0]) + "," +
-                                         std::to_string(grid[1]) + "," + std::to_string(grid[2]) +
-                                         "): " + cu::describe(*d, "cuLaunchKernel", r));
+        return setError(SY_ERR_CUDA,
+                        file + ": launches[" + std::to_string(li) + "] '" +
+                            l.kernel + "' grid (" + std::to_string(grid[0]) +
+                            "," + std::to_string(grid[1]) + "," +
+                            std::to_string(grid[2]) +
+                            "): " + cu::describe(*d, "cuLaunchKernel", r));
     }
     return clearError();
   })

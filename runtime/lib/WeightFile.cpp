@@ -1,4 +1,5 @@
-//===- WeightFile.cpp - Packed weight files (C API) ------------------------===//
+//===- WeightFile.cpp - Packed weight files (C API)
+//------------------------===//
 //
 // See docs/WeightFiles.md. The header is parsed and checked up front; tensor
 // data is read only when a weight is read or uploaded.
@@ -50,29 +51,35 @@ int64_t safetensorsDtypeSize(const std::string &d) {
 }
 
 std::string describe(const FileWeight &w) {
-  return std::string(dtypeName(w.dtype)) + ", " + std::to_string(w.shape.experts) + " x " +
+  return std::string(dtypeName(w.dtype)) + ", " +
+         std::to_string(w.shape.experts) + " x " +
          std::to_string(w.shape.rows) + " x " + std::to_string(w.shape.cols) +
-         ", n:m:v = " + std::to_string(w.params.n) + ":" + std::to_string(w.params.m) + ":" +
-         std::to_string(w.params.v);
+         ", n:m:v = " + std::to_string(w.params.n) + ":" +
+         std::to_string(w.params.m) + ":" + std::to_string(w.params.v);
 }
 
 int64_t partBytes(const SSParams &p, const SSShape &s, int part) {
   switch (part) {
-  case 0: return valuesBytesPerExpert(p, s) * s.experts;
-  case 1: return metaBytesPerExpert(p, s) * s.experts;
-  default: return rowIdxBytesPerExpert(p, s) * s.experts;
+  case 0:
+    return valuesBytesPerExpert(p, s) * s.experts;
+  case 1:
+    return metaBytesPerExpert(p, s) * s.experts;
+  default:
+    return rowIdxBytesPerExpert(p, s) * s.experts;
   }
 }
 
 /// Parses one tensor entry of the header.
-bool parseTensor(const std::string &name, const json::Value &o, uint64_t dataStart,
-                 uint64_t dataBytes, TensorEntry &t, std::string &err) {
+bool parseTensor(const std::string &name, const json::Value &o,
+                 uint64_t dataStart, uint64_t dataBytes, TensorEntry &t,
+                 std::string &err) {
   std::string where = "tensor '" + name + "': ";
   if (!o.isObject()) {
     err = where + "expected an object";
     return false;
   }
-  const json::Value *dt = o.get("dtype"), *shape = o.get("shape"), *off = o.get("data_offsets");
+  const json::Value *dt = o.get("dtype"), *shape = o.get("shape"),
+                    *off = o.get("data_offsets");
   if (!dt || !dt->isString()) {
     err = where + "missing or non-string 'dtype'";
     return false;
@@ -101,21 +108,25 @@ bool parseTensor(const std::string &name, const json::Value &o, uint64_t dataSta
     elems *= d.integer;
     t.shape.push_back(d.integer);
   }
-  if (!off || !off->isArray() || off->array.size() != 2 || !off->array[0].isInteger ||
-      !off->array[1].isInteger || off->array[0].integer < 0 ||
+  if (!off || !off->isArray() || off->array.size() != 2 ||
+      !off->array[0].isInteger || !off->array[1].isInteger ||
+      off->array[0].integer < 0 ||
       off->array[1].integer < off->array[0].integer) {
     err = where + "'data_offsets' must be [begin, end] with 0 <= begin <= end";
     return false;
   }
-  uint64_t b = uint64_t(off->array[0].integer), e = uint64_t(off->array[1].integer);
+  uint64_t b = uint64_t(off->array[0].integer),
+           e = uint64_t(off->array[1].integer);
   if (uint64_t(elems * esize) != e - b) {
-    err = where + "shape and dtype " + t.dtype + " need " + std::to_string(elems * esize) +
-          " bytes but data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
-          ") span " + std::to_string(e - b);
+    err = where + "shape and dtype " + t.dtype + " need " +
+          std::to_string(elems * esize) + " bytes but data_offsets [" +
+          std::to_string(b) + ", " + std::to_string(e) + ") span " +
+          std::to_string(e - b);
     return false;
   }
   if (e > dataBytes) {
-    err = where + "data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
+    err = where + "data_offsets [" + std::to_string(b) + ", " +
+          std::to_string(e) +
           ") extend beyond the end of the file (the data section has " +
           std::to_string(dataBytes) + " bytes): truncated file";
     return false;
@@ -126,7 +137,8 @@ bool parseTensor(const std::string &name, const json::Value &o, uint64_t dataSta
 }
 
 /// Reads the `samoyeds` metadata into `out.weights`.
-sy_status parseSamoyeds(WeightFile &out, const std::string &text, std::string &err) {
+sy_status parseSamoyeds(WeightFile &out, const std::string &text,
+                        std::string &err) {
   const std::string where = "__metadata__.samoyeds";
   std::string perr;
   if (!json::parse(text, out.info, perr)) {
@@ -149,8 +161,9 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text, std::string &e
     return SY_ERR_WEIGHT_FILE;
   }
   if (ver->integer != kWeightFileVersion) {
-    err = where + ".version: unsupported version " + std::to_string(ver->integer) +
-          " (this runtime reads version " + std::to_string(kWeightFileVersion) + ")";
+    err = where + ".version: unsupported version " +
+          std::to_string(ver->integer) + " (this runtime reads version " +
+          std::to_string(kWeightFileVersion) + ")";
     return SY_ERR_WEIGHT_FILE;
   }
   const json::Value *ws = info.get("weights");
@@ -168,20 +181,27 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text, std::string &e
     FileWeight w;
     w.name = kv.first;
     const json::Value *dt = o.get("dtype");
-    if (!dt || !dt->isString() || (dt->string != "bf16" && dt->string != "f16")) {
+    if (!dt || !dt->isString() ||
+        (dt->string != "bf16" && dt->string != "f16")) {
       err = wpath + ".dtype: expected \"bf16\" or \"f16\"";
       return SY_ERR_WEIGHT_FILE;
     }
     w.dtype = dt->string == "bf16" ? DType::BF16 : DType::F16;
-    struct { const char *key; int64_t lo, hi; int64_t value; } ints[] = {
-        {"experts", 1, INT_MAX, 0}, {"rows", 1, INT64_MAX / 2, 0},
-        {"cols", 1, INT64_MAX / 2, 0}, {"n", 1, 16, 0}, {"m", 1, 16, 0},
-        {"v", 1, INT_MAX, 0}};
+    struct {
+      const char *key;
+      int64_t lo, hi;
+      int64_t value;
+    } ints[] = {{"experts", 1, INT_MAX, 0},
+                {"rows", 1, INT64_MAX / 2, 0},
+                {"cols", 1, INT64_MAX / 2, 0},
+                {"n", 1, 16, 0},
+                {"m", 1, 16, 0},
+                {"v", 1, INT_MAX, 0}};
     for (auto &f : ints) {
       const json::Value *v = o.get(f.key);
       if (!v || !v->isInteger || v->integer < f.lo || v->integer > f.hi) {
-        err = wpath + "." + f.key + ": expected an integer in [" + std::to_string(f.lo) +
-              ", " + std::to_string(f.hi) + "]";
+        err = wpath + "." + f.key + ": expected an integer in [" +
+              std::to_string(f.lo) + ", " + std::to_string(f.hi) + "]";
         return SY_ERR_WEIGHT_FILE;
       }
       f.value = v->integer;
@@ -209,8 +229,9 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text, std::string &e
         return SY_ERR_WEIGHT_FILE;
       }
       if (int64_t(t.bytes()) != want) {
-        err = "tensor '" + tname + "' has " + std::to_string(t.bytes()) + " bytes but weight '" +
-              w.name + "' (" + describe(w) + ") needs " + std::to_string(want);
+        err = "tensor '" + tname + "' has " + std::to_string(t.bytes()) +
+              " bytes but weight '" + w.name + "' (" + describe(w) +
+              ") needs " + std::to_string(want);
         return SY_ERR_SIZE_MISMATCH;
       }
       w.tensors[p] = ti;
@@ -222,7 +243,8 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text, std::string &e
 
 } // namespace
 
-sy_status openWeightFile(const std::string &path, WeightFile &out, std::string &error) {
+sy_status openWeightFile(const std::string &path, WeightFile &out,
+                         std::string &error) {
   out = WeightFile();
   out.path = path;
   auto fail = [&](sy_status st, const std::string &msg) {
@@ -238,8 +260,9 @@ sy_status openWeightFile(const std::string &path, WeightFile &out, std::string &
     return fail(SY_ERR_IO, "cannot determine the file size");
   out.fileSize = uint64_t(size);
   if (out.fileSize < 8)
-    return fail(SY_ERR_WEIGHT_FILE, "truncated file: " + std::to_string(out.fileSize) +
-                                        " bytes, less than the 8-byte header length");
+    return fail(SY_ERR_WEIGHT_FILE,
+                "truncated file: " + std::to_string(out.fileSize) +
+                    " bytes, less than the 8-byte header length");
   in.seekg(0);
   unsigned char len8[8];
   in.read(reinterpret_cast<char *>(len8), 8);
@@ -250,13 +273,15 @@ sy_status openWeightFile(const std::string &path, WeightFile &out, std::string &
     hlen = (hlen << 8) | len8[i];
   if (hlen > out.fileSize - 8)
     return fail(SY_ERR_WEIGHT_FILE,
-                "header length " + std::to_string(hlen) + " extends beyond the end of the file (" +
+                "header length " + std::to_string(hlen) +
+                    " extends beyond the end of the file (" +
                     std::to_string(out.fileSize) +
                     " bytes): truncated file or not a safetensors file");
   std::string header(size_t(hlen), '\0');
   in.read(&header[0], std::streamsize(hlen));
   if (!in)
-    return fail(SY_ERR_IO, "cannot read the " + std::to_string(hlen) + "-byte header");
+    return fail(SY_ERR_IO,
+                "cannot read the " + std::to_string(hlen) + "-byte header");
   out.dataStart = 8 + hlen;
   uint64_t dataBytes = out.fileSize - out.dataStart;
   json::Value root;
@@ -279,10 +304,12 @@ sy_status openWeightFile(const std::string &path, WeightFile &out, std::string &
   }
   if (meta) {
     if (!meta->isObject())
-      return fail(SY_ERR_WEIGHT_FILE, "__metadata__: expected an object of strings");
+      return fail(SY_ERR_WEIGHT_FILE,
+                  "__metadata__: expected an object of strings");
     for (const auto &kv : meta->object) {
       if (!kv.second.isString())
-        return fail(SY_ERR_WEIGHT_FILE, "__metadata__['" + kv.first + "']: expected a string");
+        return fail(SY_ERR_WEIGHT_FILE,
+                    "__metadata__['" + kv.first + "']: expected a string");
       out.metadata.emplace_back(kv.first, kv.second.string);
     }
   }
@@ -291,8 +318,8 @@ sy_status openWeightFile(const std::string &path, WeightFile &out, std::string &
     if (kv.first == "samoyeds")
       sam = &kv.second;
   if (!sam)
-    return fail(SY_ERR_WEIGHT_FILE,
-                "__metadata__ has no 'samoyeds' entry: not a Samoyeds packed weight file");
+    return fail(SY_ERR_WEIGHT_FILE, "__metadata__ has no 'samoyeds' entry: not "
+                                    "a Samoyeds packed weight file");
   std::string merr;
   sy_status st = parseSamoyeds(out, *sam, merr);
   if (st != SY_OK)
@@ -300,8 +327,8 @@ sy_status openWeightFile(const std::string &path, WeightFile &out, std::string &
   return SY_OK;
 }
 
-sy_status readFileWeight(const WeightFile &file, size_t index, PackedWeight &out,
-                         std::string &error) {
+sy_status readFileWeight(const WeightFile &file, size_t index,
+                         PackedWeight &out, std::string &error) {
   const FileWeight &w = file.weights[index];
   out = PackedWeight();
   out.p = w.params;
@@ -331,7 +358,8 @@ sy_status readFileWeight(const WeightFile &file, size_t index, PackedWeight &out
     in.read(dst, std::streamsize(t.bytes()));
     if (!in || uint64_t(in.gcount()) != t.bytes()) {
       error = file.path + ": tensor '" + t.name + "': short read of " +
-              std::to_string(t.bytes()) + " bytes at offset " + std::to_string(t.begin) +
+              std::to_string(t.bytes()) + " bytes at offset " +
+              std::to_string(t.begin) +
               " (file truncated or changed since it was opened)";
       return SY_ERR_IO;
     }
@@ -340,29 +368,33 @@ sy_status readFileWeight(const WeightFile &file, size_t index, PackedWeight &out
 }
 
 sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
-                              const WeightDesc &w, const std::string &manifestFile,
-                              const std::string &prefix, size_t &index, std::string &error) {
+                              const WeightDesc &w,
+                              const std::string &manifestFile,
+                              const std::string &prefix, size_t &index,
+                              std::string &error) {
   std::string name = prefix + w.name;
   std::string forW = " (weight '" + w.name + "' of " + manifestFile + ")";
   int idx = file.findWeight(name);
   if (idx < 0) {
     if (file.findTensor(name + ".values") >= 0) {
-      error = file.path + ": tensor '" + name + ".values' exists but weight '" + name +
-              "' is not described in __metadata__.samoyeds" + forW;
+      error = file.path + ": tensor '" + name + ".values' exists but weight '" +
+              name + "' is not described in __metadata__.samoyeds" + forW;
       return SY_ERR_WEIGHT_FILE;
     }
-    error = file.path + ": no weight '" + name + "' (tensor '" + name + ".values' not found)" + forW;
+    error = file.path + ": no weight '" + name + "' (tensor '" + name +
+            ".values' not found)" + forW;
     return SY_ERR_NOT_FOUND;
   }
   const FileWeight &f = file.weights[size_t(idx)];
   std::string diffs;
   auto cmp = [&](const char *key, int64_t got, int64_t want) {
     if (got != want)
-      diffs += std::string(diffs.empty() ? "" : ", ") + key + " = " + std::to_string(got) +
-               " (bundle: " + std::to_string(want) + ")";
+      diffs += std::string(diffs.empty() ? "" : ", ") + key + " = " +
+               std::to_string(got) + " (bundle: " + std::to_string(want) + ")";
   };
   if (f.dtype != w.dtype)
-    diffs += std::string("dtype = ") + dtypeName(f.dtype) + " (bundle: " + dtypeName(w.dtype) + ")";
+    diffs += std::string("dtype = ") + dtypeName(f.dtype) +
+             " (bundle: " + dtypeName(w.dtype) + ")";
   cmp("experts", f.shape.experts, w.shape.experts);
   cmp("rows", f.shape.rows, w.shape.rows);
   cmp("cols", f.shape.cols, w.shape.cols);
@@ -370,17 +402,21 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
   cmp("m", f.params.m, w.params.m);
   cmp("v", f.params.v, w.params.v);
   if (!diffs.empty()) {
-    error = file.path + ": weight '" + name + "' does not match the bundle: " + diffs + forW;
+    error = file.path + ": weight '" + name +
+            "' does not match the bundle: " + diffs + forW;
     return SY_ERR_PARAM_MISMATCH;
   }
   for (int p = 0; p < 3; ++p) {
     int bi = w.parts[p];
     int64_t want = bi >= 0 ? manifest.buffers[size_t(bi)].bytes : 0;
-    uint64_t got = f.tensors[p] >= 0 ? file.tensors[size_t(f.tensors[p])].bytes() : 0;
+    uint64_t got =
+        f.tensors[p] >= 0 ? file.tensors[size_t(f.tensors[p])].bytes() : 0;
     if (got != uint64_t(want)) {
-      error = file.path + ": tensor '" + name + "." + weightPartName(WeightPart(p)) + "' has " +
-              std::to_string(got) + " bytes but buffer '" +
-              (bi >= 0 ? manifest.buffers[size_t(bi)].name : std::string("(none)")) +
+      error = file.path + ": tensor '" + name + "." +
+              weightPartName(WeightPart(p)) + "' has " + std::to_string(got) +
+              " bytes but buffer '" +
+              (bi >= 0 ? manifest.buffers[size_t(bi)].name
+                       : std::string("(none)")) +
               "' expects " + std::to_string(want) + forW;
       return SY_ERR_SIZE_MISMATCH;
     }
@@ -405,15 +441,16 @@ void fillFileInfo(const FileWeight &w, sy_weight_info *info) {
 }
 
 /// Checks every weight of `bundle` against the opened file.
-sy_status checkAll(const sy_bundle &bundle, const WeightFile &file, const char *prefix,
-                   std::vector<size_t> &indices) {
+sy_status checkAll(const sy_bundle &bundle, const WeightFile &file,
+                   const char *prefix, std::vector<size_t> &indices) {
   std::string mfile = bundle.dir + "/manifest.json";
   std::string pre = prefix ? prefix : "";
   indices.clear();
   for (const WeightDesc &w : bundle.manifest.weights) {
     size_t idx = 0;
     std::string err;
-    sy_status st = matchManifestWeight(file, bundle.manifest, w, mfile, pre, idx, err);
+    sy_status st =
+        matchManifestWeight(file, bundle.manifest, w, mfile, pre, idx, err);
     if (st != SY_OK)
       return setError(st, err);
     indices.push_back(idx);
@@ -448,7 +485,8 @@ sy_status sy_weight_file_destroy(sy_weight_file *file) {
   return clearError();
 }
 
-sy_status sy_weight_file_num_weights(const sy_weight_file *file, int32_t *count) {
+sy_status sy_weight_file_num_weights(const sy_weight_file *file,
+                                     int32_t *count) {
   SY_WF_ARGS(file && count, "sy_weight_file_num_weights")
   *count = int32_t(file->file.weights.size());
   return clearError();
@@ -458,18 +496,19 @@ sy_status sy_weight_file_weight_info(const sy_weight_file *file, int32_t index,
                                      sy_weight_info *info) {
   SY_WF_ARGS(file && info, "sy_weight_file_weight_info")
   if (index < 0 || size_t(index) >= file->file.weights.size())
-    return setError(SY_ERR_NOT_FOUND, file->file.path + ": no weight #" + std::to_string(index));
+    return setError(SY_ERR_NOT_FOUND,
+                    file->file.path + ": no weight #" + std::to_string(index));
   fillFileInfo(file->file.weights[size_t(index)], info);
   return clearError();
 }
 
-sy_status sy_weight_file_find_weight(const sy_weight_file *file, const char *name,
-                                     sy_weight_info *info) {
+sy_status sy_weight_file_find_weight(const sy_weight_file *file,
+                                     const char *name, sy_weight_info *info) {
   SY_WF_ARGS(file && name && info, "sy_weight_file_find_weight")
   int idx = file->file.findWeight(name);
   if (idx < 0)
-    return setError(SY_ERR_NOT_FOUND,
-                    file->file.path + ": no weight '" + std::string(name) + "'");
+    return setError(SY_ERR_NOT_FOUND, file->file.path + ": no weight '" +
+                                          std::string(name) + "'");
   fillFileInfo(file->file.weights[size_t(idx)], info);
   return clearError();
 }
@@ -479,22 +518,24 @@ sy_status sy_weight_file_metadata(const sy_weight_file *file, const char *key,
   SY_WF_ARGS(file && key && value, "sy_weight_file_metadata")
   const json::Value *v = file->file.info.get(key);
   if (!v || !v->isString())
-    return setError(SY_ERR_NOT_FOUND, file->file.path + ": __metadata__.samoyeds has no string '" +
-                                          std::string(key) + "'");
+    return setError(SY_ERR_NOT_FOUND,
+                    file->file.path +
+                        ": __metadata__.samoyeds has no string '" +
+                        std::string(key) + "'");
   *value = v->string.c_str();
   return clearError();
 }
 
-sy_status sy_weight_file_read_weight(const sy_weight_file *file, const char *name,
-                                     sy_packed_buffer **out) {
+sy_status sy_weight_file_read_weight(const sy_weight_file *file,
+                                     const char *name, sy_packed_buffer **out) {
   if (out)
     *out = nullptr;
   SY_WF_ARGS(file && name && out, "sy_weight_file_read_weight")
   SY_GUARD({
     int idx = file->file.findWeight(name);
     if (idx < 0)
-      return setError(SY_ERR_NOT_FOUND,
-                      file->file.path + ": no weight '" + std::string(name) + "'");
+      return setError(SY_ERR_NOT_FOUND, file->file.path + ": no weight '" +
+                                            std::string(name) + "'");
     auto b = std::make_unique<sy_packed_buffer>();
     b->name = name;
     std::string err;
@@ -507,23 +548,22 @@ sy_status sy_weight_file_read_weight(const sy_weight_file *file, const char *nam
 }
 
 sy_status sy_bundle_check_weights(const sy_bundle *bundle, const char *path,
-                                  const char *prefix) {
-  SY_WF_ARGS(bundle && path, "sy_bundle_check_weights")
-  SY_GUARD({
-    WeightFile file;
-    std::string err;
-    sy_status st = openWeightFile(path, file, err);
-    if (st != SY_OK)
-      return setError(st, err);
-    std::vector<size_t> indices;
-    st = checkAll(*bundle, file, prefix, indices);
-    if (st != SY_OK)
-      return st;
-    return clearError();
-  })
-}
+                                  const char *prefix){
+    SY_WF_ARGS(bundle && path, "sy_bundle_check_weights") SY_GUARD({
+      WeightFile file;
+      std::string err;
+      sy_status st = openWeightFile(path, file, err);
+      if (st != SY_OK)
+        return setError(st, err);
+      std::vector<size_t> indices;
+      st = checkAll(*bundle, file, prefix, indices);
+      if (st != SY_OK)
+        return st;
+      return clearError();
+    })}
 
-sy_status sy_session_load_weights(sy_session *session, const char *path, const char *prefix) {
+sy_status sy_session_load_weights(sy_session *session, const char *path,
+                                  const char *prefix) {
   SY_WF_ARGS(session && path, "sy_session_load_weights")
   SY_GUARD({
     WeightFile file;
@@ -541,13 +581,17 @@ sy_status sy_session_load_weights(sy_session *session, const char *path, const c
       st = readFileWeight(file, indices[i], w, err);
       if (st != SY_OK)
         return setError(st, err);
-      sy_packed_weight pw = {w.values.data(), uint64_t(w.valuesBytes()),
-                             w.meta.data(),   uint64_t(w.metaBytes()),
+      sy_packed_weight pw = {w.values.data(),
+                             uint64_t(w.valuesBytes()),
+                             w.meta.data(),
+                             uint64_t(w.metaBytes()),
                              w.rowIdx.empty() ? nullptr : w.rowIdx.data(),
                              uint64_t(w.rowIdxBytes())};
-      st = sy_session_upload_weight(session, bundle.manifest.weights[i].name.c_str(), &pw);
+      st = sy_session_upload_weight(
+          session, bundle.manifest.weights[i].name.c_str(), &pw);
       if (st != SY_OK)
-        return setError(st, std::string(path) + ": weight '" + file.weights[indices[i]].name +
+        return setError(st, std::string(path) + ": weight '" +
+                                file.weights[indices[i]].name +
                                 "': " + sy_last_error());
     }
     return clearError();

@@ -27,7 +27,7 @@ constexpr int kWeightFileVersion = 1;
 /// One tensor of the safetensors header.
 struct TensorEntry {
   std::string name;
-  std::string dtype;          ///< safetensors dtype ("U8", "BF16", ...).
+  std::string dtype; ///< safetensors dtype ("U8", "BF16", ...).
   std::vector<int64_t> shape;
   uint64_t begin = 0, end = 0; ///< Absolute byte offsets in the file.
   uint64_t bytes() const { return end - begin; }

@@ -1,4 +1,5 @@
-//===- moe-gpu-test.cpp - Check a compiled MoE layer on the GPU ------------===//
+//===- moe-gpu-test.cpp - Check a compiled MoE layer on the GPU
+//------------===//
 //
 // moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096]
 //              [--routing random|one-expert|half-empty] [--seed S]
@@ -10,9 +11,9 @@
 // P = T * top_k; top-level object "routing" {experts, top_k, renormalize,
 // routed_scaling_factor}. For every T, random weights are packed and uploaded,
 // the layer is run and y is compared with the float64 CPU references
-// (route -> dispatch -> ssmm SiluMul -> h rounded to 16 bits -> ssmm -> combine).
-// Without a GPU it prints "SKIPPED: <reason>" and exits 0 with --allow-skip,
-// else 77 (after checking the manifest).
+// (route -> dispatch -> ssmm SiluMul -> h rounded to 16 bits -> ssmm ->
+// combine). Without a GPU it prints "SKIPPED: <reason>" and exits 0 with
+// --allow-skip, else 77 (after checking the manifest).
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,9 +44,12 @@ const char *modeNames[] = {"random", "one-expert", "half-empty"};
 constexpr double kTieTolerance = 1e-3;
 
 int usage(const std::string &msg) {
-  std::fprintf(stderr, "error: %s\nusage: moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096] "
-                       "[--routing random|one-expert|half-empty] [--seed S] [--repeat-check] "
-                       "[--iters N] [--bench] [--allow-skip]\n", msg.c_str());
+  std::fprintf(
+      stderr,
+      "error: %s\nusage: moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096] "
+      "[--routing random|one-expert|half-empty] [--seed S] [--repeat-check] "
+      "[--iters N] [--bench] [--allow-skip]\n",
+      msg.c_str());
   return 2;
 }
 
@@ -67,7 +71,8 @@ bool parseList(const char *s, std::vector<int64_t> &out) {
 bool check(sy_status st, const std::string &what) {
   if (st == SY_OK)
     return true;
-  std::fprintf(stderr, "error: %s: %s: %s\n", what.c_str(), sy_status_name(st), sy_last_error());
+  std::fprintf(stderr, "error: %s: %s: %s\n", what.c_str(), sy_status_name(st),
+               sy_last_error());
   return false;
 }
 
@@ -75,7 +80,9 @@ bool check(sy_status st, const std::string &what) {
 struct DeviceBuffer {
   uint64_t ptr = 0;
   ~DeviceBuffer() { sy_device_free(ptr); }
-  bool alloc(uint64_t n, const char *what) { return check(sy_device_alloc(n, &ptr), what); }
+  bool alloc(uint64_t n, const char *what) {
+    return check(sy_device_alloc(n, &ptr), what);
+  }
 };
 
 struct Bundles {
@@ -102,20 +109,26 @@ struct Layer {
 bool readRouting(const std::string &dir, Layer &L) {
   std::string text, err;
   json::Value root;
-  if (!readFile(dir + "/manifest.json", text) || !json::parse(text, root, err)) {
+  if (!readFile(dir + "/manifest.json", text) ||
+      !json::parse(text, root, err)) {
     std::fprintf(stderr, "error: %s/manifest.json: %s\n", dir.c_str(),
                  err.empty() ? "cannot read" : err.c_str());
     return false;
   }
   const json::Value *r = root.get("routing");
-  const json::Value *e = r ? r->get("experts") : nullptr, *k = r ? r->get("top_k") : nullptr;
+  const json::Value *e = r ? r->get("experts") : nullptr,
+                    *k = r ? r->get("top_k") : nullptr;
   const json::Value *rn = r ? r->get("renormalize") : nullptr;
   const json::Value *sf = r ? r->get("routed_scaling_factor") : nullptr;
-  if (!r || !r->isObject() || !e || !e->isInteger || e->integer <= 0 || !k || !k->isInteger ||
-      k->integer <= 0 || k->integer > e->integer || !rn || !rn->isBool() || (sf && !sf->isNumber())) {
-    std::fprintf(stderr, "error: %s/manifest.json: expected \"routing\": {\"experts\": E > 0, "
-                 "\"top_k\": 1..E, \"renormalize\": bool, \"routed_scaling_factor\": number}\n",
-                 dir.c_str());
+  if (!r || !r->isObject() || !e || !e->isInteger || e->integer <= 0 || !k ||
+      !k->isInteger || k->integer <= 0 || k->integer > e->integer || !rn ||
+      !rn->isBool() || (sf && !sf->isNumber())) {
+    std::fprintf(
+        stderr,
+        "error: %s/manifest.json: expected \"routing\": {\"experts\": E > 0, "
+        "\"top_k\": 1..E, \"renormalize\": bool, \"routed_scaling_factor\": "
+        "number}\n",
+        dir.c_str());
     return false;
   }
   L.E = e->integer;
@@ -126,20 +139,26 @@ bool readRouting(const std::string &dir, Layer &L) {
 }
 
 /// Reference layer for `T` rows of `x` routed by `ids`/`wts` ([T, k]).
-bool referenceLayer(const Layer &L, const uint16_t *x, int64_t T, const int32_t *ids,
-                    const float *wts, std::vector<double> &y) {
+bool referenceLayer(const Layer &L, const uint16_t *x, int64_t T,
+                    const int32_t *ids, const float *wts,
+                    std::vector<double> &y) {
   std::vector<int32_t> tokens, offsets, positions;
   dispatchReference(ids, T, L.k, L.E, tokens, offsets, positions);
   const int64_t P = offsets.back();
   std::vector<double> act, out;
   std::string err;
-  if (!ssmmReference(L.w13, x, T, offsets.data(), tokens.data(), P, Epilogue::SiluMul, act, &err))
-    return std::fprintf(stderr, "error: reference w13: %s\n", err.c_str()), false;
-  std::vector<uint16_t> h(act.size()); // the GPU keeps h in the activation dtype
+  if (!ssmmReference(L.w13, x, T, offsets.data(), tokens.data(), P,
+                     Epilogue::SiluMul, act, &err))
+    return std::fprintf(stderr, "error: reference w13: %s\n", err.c_str()),
+           false;
+  std::vector<uint16_t> h(
+      act.size()); // the GPU keeps h in the activation dtype
   for (size_t i = 0; i < act.size(); ++i)
     h[i] = fromFloat(float(act[i]), L.dt);
-  if (!ssmmReference(L.w2, h.data(), P, offsets.data(), nullptr, P, Epilogue::None, out, &err))
-    return std::fprintf(stderr, "error: reference w2: %s\n", err.c_str()), false;
+  if (!ssmmReference(L.w2, h.data(), P, offsets.data(), nullptr, P,
+                     Epilogue::None, out, &err))
+    return std::fprintf(stderr, "error: reference w2: %s\n", err.c_str()),
+           false;
   combineReference(out, L.H, wts, positions.data(), T, L.k, y);
   return true;
 }
@@ -153,12 +172,14 @@ uint16_t randomElement(SplitMix64 &rng, DType dt, double scale, double shift) {
   }
 }
 
-bool randomPacked(SplitMix64 &rng, DType dt, const sy_weight_info &wi, PackedWeight &pw) {
+bool randomPacked(SplitMix64 &rng, DType dt, const sy_weight_info &wi,
+                  PackedWeight &pw) {
   std::vector<uint16_t> dense(size_t(wi.experts * wi.rows * wi.cols));
   for (auto &v : dense)
     v = rng.nonZero(dt, 0.05);
   std::string err;
-  pw = pack(dense.data(), dt, SSShape{wi.experts, wi.rows, wi.cols}, SSParams{wi.n, wi.m, wi.v}, &err);
+  pw = pack(dense.data(), dt, SSShape{wi.experts, wi.rows, wi.cols},
+            SSParams{wi.n, wi.m, wi.v}, &err);
   if (!err.empty())
     std::fprintf(stderr, "error: packing %s: %s\n", wi.name, err.c_str());
   return err.empty();
@@ -208,7 +229,8 @@ int main(int argc, char **argv) {
   // --- Manifest checks (no device needed) ----------------------------------
   Bundles bd;
   Layer L;
-  if (!check(sy_bundle_open(dir.c_str(), &bd.meta), "sy_bundle_open") || !readRouting(dir, L))
+  if (!check(sy_bundle_open(dir.c_str(), &bd.meta), "sy_bundle_open") ||
+      !readRouting(dir, L))
     return 1;
   sy_weight_info w13i, w2i;
   if (!check(sy_bundle_find_weight(bd.meta, "w13", &w13i), "weight 'w13'") ||
@@ -219,19 +241,23 @@ int main(int argc, char **argv) {
   L.dt = w13i.dtype == SY_DTYPE_BF16 ? DType::BF16 : DType::F16;
   const int64_t E = L.E, H = L.H, I = L.I;
   const int k = L.k;
-  if (w13i.experts != E || w2i.experts != E || w13i.rows != 2 * I || w2i.rows != H ||
-      w2i.dtype != w13i.dtype) {
-    std::fprintf(stderr, "error: weights disagree: w13 [%lld, %lld, %lld] %s, w2 [%lld, %lld, %lld] "
-                 "%s, routing experts %lld; expected [E, 2I, H] and [E, H, I] of one dtype\n",
-                 (long long)w13i.experts, (long long)w13i.rows, (long long)w13i.cols,
-                 dtypeName(L.dt), (long long)w2i.experts,
+  if (w13i.experts != E || w2i.experts != E || w13i.rows != 2 * I ||
+      w2i.rows != H || w2i.dtype != w13i.dtype) {
+    std::fprintf(stderr,
+                 "error: weights disagree: w13 [%lld, %lld, %lld] %s, w2 "
+                 "[%lld, %lld, %lld] "
+                 "%s, routing experts %lld; expected [E, 2I, H] and [E, H, I] "
+                 "of one dtype\n",
+                 (long long)w13i.experts, (long long)w13i.rows,
+                 (long long)w13i.cols, dtypeName(L.dt), (long long)w2i.experts,
                  (long long)w2i.rows, (long long)w2i.cols,
                  w2i.dtype == SY_DTYPE_BF16 ? "bf16" : "f16", (long long)E);
     return 1;
   }
   for (const sy_weight_info *wi : {&w13i, &w2i})
-    if (!check(sy_packed_sizes(wi->experts, wi->rows, wi->cols, wi->n, wi->m, wi->v, nullptr,
-                               nullptr, nullptr), std::string("SS parameters of ") + wi->name))
+    if (!check(sy_packed_sizes(wi->experts, wi->rows, wi->cols, wi->n, wi->m,
+                               wi->v, nullptr, nullptr, nullptr),
+               std::string("SS parameters of ") + wi->name))
       return 1;
   const sy_dtype actType = w13i.dtype;
   sy_dtype routerType = SY_DTYPE_F32;
@@ -245,13 +271,16 @@ int main(int argc, char **argv) {
     sy_bundle_buffer_info(bd.meta, i, &name, &kind, &dt);
     std::string n = name;
     bool isIn = kind == SY_BUFFER_INPUT, isOut = kind == SY_BUFFER_OUTPUT;
-    if ((n == "x" && isIn && dt == actType) || (n == "y" && isOut && dt == actType)) {
+    if ((n == "x" && isIn && dt == actType) ||
+        (n == "y" && isOut && dt == actType)) {
       (n == "x" ? haveX : haveY) = true;
     } else if (n == "router" && isIn && (dt == actType || dt == SY_DTYPE_F32)) {
       haveRouter = true;
       routerType = dt;
     } else if (isIn || isOut) {
-      std::fprintf(stderr, "error: unexpected %s buffer '%s' (or wrong dtype; the weights are %s)\n",
+      std::fprintf(stderr,
+                   "error: unexpected %s buffer '%s' (or wrong dtype; the "
+                   "weights are %s)\n",
                    isIn ? "input" : "output", name, dtypeName(L.dt));
       return 1;
     }
@@ -277,23 +306,29 @@ int main(int argc, char **argv) {
   };
   auto bytesOf = [&](const char *name, int64_t T, uint64_t &bytes) {
     std::vector<int64_t> v = symbolsFor(T);
-    return check(sy_bundle_buffer_bytes(bd.meta, name, symNames.data(), v.data(),
-                                        int32_t(v.size()), &bytes), name);
+    return check(sy_bundle_buffer_bytes(bd.meta, name, symNames.data(),
+                                        v.data(), int32_t(v.size()), &bytes),
+                 name);
   };
   const uint64_t es = sy_dtype_size(actType), rsz = sy_dtype_size(routerType);
   for (int64_t T : tokenCounts) {
     uint64_t xb, rb, yb;
-    if (!bytesOf("x", T, xb) || !bytesOf("router", T, rb) || !bytesOf("y", T, yb))
+    if (!bytesOf("x", T, xb) || !bytesOf("router", T, rb) ||
+        !bytesOf("y", T, yb))
       return 1;
-    if (xb != uint64_t(T * H) * es || rb != uint64_t(E * H) * rsz || yb != uint64_t(T * H) * es) {
-      std::fprintf(stderr, "error: T=%lld: manifest sizes x=%llu router=%llu y=%llu bytes, expected "
-                   "[T, H], [E, H], [T, H] with H=%lld E=%lld\n", (long long)T,
-                   (unsigned long long)xb, (unsigned long long)rb, (unsigned long long)yb,
-                   (long long)H, (long long)E);
+    if (xb != uint64_t(T * H) * es || rb != uint64_t(E * H) * rsz ||
+        yb != uint64_t(T * H) * es) {
+      std::fprintf(stderr,
+                   "error: T=%lld: manifest sizes x=%llu router=%llu y=%llu "
+                   "bytes, expected "
+                   "[T, H], [E, H], [T, H] with H=%lld E=%lld\n",
+                   (long long)T, (unsigned long long)xb, (unsigned long long)rb,
+                   (unsigned long long)yb, (long long)H, (long long)E);
       return 1;
     }
   }
-  const int64_t maxT = *std::max_element(tokenCounts.begin(), tokenCounts.end());
+  const int64_t maxT =
+      *std::max_element(tokenCounts.begin(), tokenCounts.end());
   uint64_t perKind[4] = {0, 0, 0, 0};
   for (int32_t i = 0; i < nbuf; ++i) {
     const char *name;
@@ -305,15 +340,20 @@ int main(int argc, char **argv) {
     perKind[kind] += b;
   }
   const double MiB = 1024.0 * 1024.0;
-  std::printf("bundle %s: E=%lld top_k=%d H=%lld I=%lld w13 %d:%d:%d w2 %d:%d:%d %s router=%s "
-              "renormalize=%d scale=%g routing=%s\n", dir.c_str(), (long long)E, k, (long long)H,
-              (long long)I, w13i.n, w13i.m, w13i.v, w2i.n, w2i.m, w2i.v, dtypeName(L.dt),
-              routerType == SY_DTYPE_F32 ? "f32" : dtypeName(L.dt), int(L.renormalize), L.scale,
-              modeNames[int(mode)]);
-  std::printf("device memory at T=%lld (P=%lld): weights=%.2f MiB inputs=%.2f MiB outputs=%.2f MiB "
-              "workspaces=%.2f MiB total=%.2f MiB\n", (long long)maxT, (long long)(maxT * k),
+  std::printf("bundle %s: E=%lld top_k=%d H=%lld I=%lld w13 %d:%d:%d w2 "
+              "%d:%d:%d %s router=%s "
+              "renormalize=%d scale=%g routing=%s\n",
+              dir.c_str(), (long long)E, k, (long long)H, (long long)I, w13i.n,
+              w13i.m, w13i.v, w2i.n, w2i.m, w2i.v, dtypeName(L.dt),
+              routerType == SY_DTYPE_F32 ? "f32" : dtypeName(L.dt),
+              int(L.renormalize), L.scale, modeNames[int(mode)]);
+  std::printf("device memory at T=%lld (P=%lld): weights=%.2f MiB inputs=%.2f "
+              "MiB outputs=%.2f MiB "
+              "workspaces=%.2f MiB total=%.2f MiB\n",
+              (long long)maxT, (long long)(maxT * k),
               perKind[SY_BUFFER_WEIGHT] / MiB, perKind[SY_BUFFER_INPUT] / MiB,
-              perKind[SY_BUFFER_OUTPUT] / MiB, perKind[SY_BUFFER_WORKSPACE] / MiB,
+              perKind[SY_BUFFER_OUTPUT] / MiB,
+              perKind[SY_BUFFER_WORKSPACE] / MiB,
               (perKind[0] + perKind[1] + perKind[2] + perKind[3]) / MiB);
 
   // --- Device ----------------------------------------------------------------
@@ -322,7 +362,8 @@ int main(int argc, char **argv) {
     std::printf("SKIPPED: %s\n", sy_last_error());
     return allowSkip ? 0 : 77;
   }
-  if (!check(st, "sy_bundle_load") || !check(sy_session_create(bd.b, &bd.s), "sy_session_create"))
+  if (!check(st, "sy_bundle_load") ||
+      !check(sy_session_create(bd.b, &bd.s), "sy_session_create"))
     return 1;
 
   SplitMix64 rng(seed);
@@ -331,25 +372,33 @@ int main(int argc, char **argv) {
   const double bias = 40.0 / double(H); // x mean 0.5: about 20 logits
   bool allOk = true;
   // One set of random weights per run (packing real model sizes is slow).
-  if (!randomPacked(rng, L.dt, w13i, L.w13) || !randomPacked(rng, L.dt, w2i, L.w2))
+  if (!randomPacked(rng, L.dt, w13i, L.w13) ||
+      !randomPacked(rng, L.dt, w2i, L.w2))
     return 1;
-  for (auto [name, pw] : {std::make_pair("w13", &L.w13), std::make_pair("w2", &L.w2)}) {
-    sy_packed_weight up = {pw->values.data(), uint64_t(pw->valuesBytes()), pw->meta.data(),
-                           uint64_t(pw->metaBytes()), pw->rowIdx.empty() ? nullptr : pw->rowIdx.data(),
+  for (auto [name, pw] :
+       {std::make_pair("w13", &L.w13), std::make_pair("w2", &L.w2)}) {
+    sy_packed_weight up = {pw->values.data(),
+                           uint64_t(pw->valuesBytes()),
+                           pw->meta.data(),
+                           uint64_t(pw->metaBytes()),
+                           pw->rowIdx.empty() ? nullptr : pw->rowIdx.data(),
                            uint64_t(pw->rowIdxBytes())};
-    if (!check(sy_session_upload_weight(bd.s, name, &up), std::string("upload ") + name))
+    if (!check(sy_session_upload_weight(bd.s, name, &up),
+               std::string("upload ") + name))
       return 1;
   }
   for (int64_t T : tokenCounts) {
     std::vector<uint16_t> x(size_t(T * H));
     std::vector<float> xf(x.size()), rf(size_t(E * H));
     for (size_t i = 0; i < x.size(); ++i)
-      xf[i] = toFloat(x[i] = randomElement(rng, L.dt, 1.0, shifted ? 0.5 : 0.0), L.dt);
+      xf[i] = toFloat(x[i] = randomElement(rng, L.dt, 1.0, shifted ? 0.5 : 0.0),
+                      L.dt);
     std::vector<uint8_t> router(rf.size() * rsz);
     for (int64_t e = 0; e < E; ++e)
       for (int64_t h = 0; h < H; ++h) {
-        double shift = mode == Mode::OneExpert && e == 0 ? bias
-                       : mode == Mode::HalfEmpty && e >= E / 2 ? -bias : 0.0;
+        double shift = mode == Mode::OneExpert && e == 0       ? bias
+                       : mode == Mode::HalfEmpty && e >= E / 2 ? -bias
+                                                               : 0.0;
         size_t i = size_t(e * H + h);
         if (routerType == SY_DTYPE_F32) {
           rf[i] = float(rng.symmetric(routerScale) + shift);
@@ -364,7 +413,8 @@ int main(int argc, char **argv) {
     std::vector<float> wts;
     std::vector<int32_t> ids;
     if (!bench)
-      routeReference(xf.data(), rf.data(), T, H, E, k, L.renormalize, L.scale, wts, ids);
+      routeReference(xf.data(), rf.data(), T, H, E, k, L.renormalize, L.scale,
+                     wts, ids);
     bool setupOk = true;
     for (int64_t t = 0; !bench && t < T; ++t) {
       const int32_t *row = &ids[size_t(t * k)];
@@ -374,8 +424,9 @@ int main(int argc, char **argv) {
         setupOk &= *std::max_element(row, row + k) < E / 2;
     }
     if (!setupOk) {
-      std::fprintf(stderr, "error: T=%lld: routing mode %s not realised by the inputs\n",
-                   (long long)T, modeNames[int(mode)]);
+      std::fprintf(
+          stderr, "error: T=%lld: routing mode %s not realised by the inputs\n",
+          (long long)T, modeNames[int(mode)]);
       return 1;
     }
     // Near ties between the k-th and (k+1)-th logits.
@@ -390,7 +441,8 @@ int main(int argc, char **argv) {
         logits[size_t(e)] = acc;
         mx = std::max(mx, std::fabs(acc));
       }
-      std::nth_element(logits.begin(), logits.begin() + k, logits.end(), std::greater<double>());
+      std::nth_element(logits.begin(), logits.begin() + k, logits.end(),
+                       std::greater<double>());
       double kth = *std::min_element(logits.begin(), logits.begin() + k);
       if (kth - logits[size_t(k)] < kTieTolerance * mx)
         ties.push_back(t);
@@ -399,7 +451,8 @@ int main(int argc, char **argv) {
     // Device buffers, poison, bind, run.
     uint64_t xb = uint64_t(T * H) * es, rb = router.size(), yb = xb;
     DeviceBuffer dx, dr, dy;
-    if (!dx.alloc(xb, "alloc x") || !dr.alloc(rb, "alloc router") || !dy.alloc(yb, "alloc y") ||
+    if (!dx.alloc(xb, "alloc x") || !dr.alloc(rb, "alloc router") ||
+        !dy.alloc(yb, "alloc y") ||
         !check(sy_memcpy_htod(dx.ptr, x.data(), xb), "copy x") ||
         !check(sy_memcpy_htod(dr.ptr, router.data(), rb), "copy router") ||
         !check(sy_session_bind(bd.s, "x", dx.ptr, xb), "bind x") ||
@@ -409,7 +462,8 @@ int main(int argc, char **argv) {
     std::vector<int64_t> symValues = symbolsFor(T);
     auto run = [&]() {
       return check(sy_session_run(bd.s, symNames.data(), symValues.data(),
-                                  int32_t(symNames.size()), nullptr), "sy_session_run");
+                                  int32_t(symNames.size()), nullptr),
+                   "sy_session_run");
     };
     auto runOnce = [&](std::vector<uint16_t> &out) {
       out.resize(size_t(T * H));
@@ -427,8 +481,10 @@ int main(int argc, char **argv) {
           return -1.0;
       if (!check(sy_device_sync(), "sync after timing"))
         return -1.0;
-      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                 .count() / double(iters);
+      return std::chrono::duration<double, std::milli>(
+                 std::chrono::steady_clock::now() - t0)
+                 .count() /
+             double(iters);
     };
     if (bench) {
       // Timing only (correctness is the checked mode's job): every output
@@ -437,8 +493,8 @@ int main(int argc, char **argv) {
       for (uint16_t v : yHost)
         unwritten += std::isnan(toFloat(v, L.dt));
       double ms = timeRuns();
-      std::printf("T=%lld routing=%s bench nan=%lld %s avg_ms=%.4f\n", (long long)T,
-                  modeNames[int(mode)], (long long)unwritten,
+      std::printf("T=%lld routing=%s bench nan=%lld %s avg_ms=%.4f\n",
+                  (long long)T, modeNames[int(mode)], (long long)unwritten,
                   unwritten == 0 && ms > 0 ? "ok" : "FAIL", ms);
       allOk &= unwritten == 0 && ms > 0;
       continue;
@@ -461,8 +517,10 @@ int main(int argc, char **argv) {
           xs[size_t(i * H + h)] = x[size_t(ties[size_t(i)] * H + h)];
           xsf[size_t(i * H + h)] = xf[size_t(ties[size_t(i)] * H + h)];
         }
-      // Top k+1 softmax probabilities; the alternative swaps the k-th for the (k+1)-th.
-      routeReference(xsf.data(), rf.data(), n, H, E, k + 1, false, 1.0, p1, id1);
+      // Top k+1 softmax probabilities; the alternative swaps the k-th for the
+      // (k+1)-th.
+      routeReference(xsf.data(), rf.data(), n, H, E, k + 1, false, 1.0, p1,
+                     id1);
       for (int64_t i = 0; i < n; ++i) {
         double sum = 0;
         for (int j = 0; j < k; ++j) {
@@ -471,8 +529,10 @@ int main(int argc, char **argv) {
           sum += (altW[size_t(i * k + j)] = p1[size_t(i * (k + 1) + src)]);
         }
         for (int j = 0; j < k; ++j)
-          altW[size_t(i * k + j)] = float((L.renormalize ? altW[size_t(i * k + j)] / sum
-                                                         : altW[size_t(i * k + j)]) * L.scale);
+          altW[size_t(i * k + j)] =
+              float((L.renormalize ? altW[size_t(i * k + j)] / sum
+                                   : altW[size_t(i * k + j)]) *
+                    L.scale);
       }
       std::vector<double> refAlt;
       if (!referenceLayer(L, xs.data(), n, altIds.data(), altW.data(), refAlt))
@@ -483,7 +543,8 @@ int main(int argc, char **argv) {
         for (int64_t h = 0; h < H; ++h) {
           double g = got[t * H + h];
           dRef += (g - ref[t * H + h]) * (g - ref[t * H + h]);
-          dAlt += (g - refAlt[size_t(i * H + h)]) * (g - refAlt[size_t(i * H + h)]);
+          dAlt +=
+              (g - refAlt[size_t(i * H + h)]) * (g - refAlt[size_t(i * H + h)]);
         }
         if (dAlt < dRef) {
           ++alt;
@@ -504,7 +565,8 @@ int main(int argc, char **argv) {
     double ms = timeRuns();
     if (ms < 0)
       return 1;
-    std::printf("T=%lld routing=%s relerr=%.3e", (long long)T, modeNames[int(mode)], rel);
+    std::printf("T=%lld routing=%s relerr=%.3e", (long long)T,
+                modeNames[int(mode)], rel);
     if (!ties.empty())
       std::printf(" near_ties=%zu", ties.size());
     if (alt)

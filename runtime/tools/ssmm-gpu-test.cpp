@@ -1,4 +1,5 @@
-//===- ssmm-gpu-test.cpp - Check a compiled expert matmul on the GPU -------===//
+//===- ssmm-gpu-test.cpp - Check a compiled expert matmul on the GPU
+//-------===//
 //
 // ssmm-gpu-test BUNDLE_DIR [--tokens 1,7,64,129,1000] [--seed S]
 //               [--x-rows N] [--iters N] [--allow-skip]
@@ -38,8 +39,10 @@ struct Options {
 };
 
 int usage(const char *msg) {
-  std::fprintf(stderr, "error: %s\nusage: ssmm-gpu-test BUNDLE_DIR [--tokens 1,7,64] "
-                       "[--seed S] [--x-rows N] [--iters N] [--allow-skip]\n", msg);
+  std::fprintf(stderr,
+               "error: %s\nusage: ssmm-gpu-test BUNDLE_DIR [--tokens 1,7,64] "
+               "[--seed S] [--x-rows N] [--iters N] [--allow-skip]\n",
+               msg);
   return 2;
 }
 
@@ -49,7 +52,8 @@ bool parseList(const char *s, std::vector<int64_t> &out) {
   size_t pos = 0;
   while (pos <= str.size()) {
     size_t comma = str.find(',', pos);
-    std::string item = str.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    std::string item = str.substr(
+        pos, comma == std::string::npos ? std::string::npos : comma - pos);
     char *end = nullptr;
     long long v = std::strtoll(item.c_str(), &end, 10);
     if (item.empty() || *end || v < 0)
@@ -66,7 +70,8 @@ bool parseList(const char *s, std::vector<int64_t> &out) {
 bool check(sy_status st, const char *what) {
   if (st == SY_OK)
     return true;
-  std::fprintf(stderr, "error: %s: %s: %s\n", what, sy_status_name(st), sy_last_error());
+  std::fprintf(stderr, "error: %s: %s: %s\n", what, sy_status_name(st),
+               sy_last_error());
   return false;
 }
 
@@ -74,10 +79,17 @@ double elementToDouble(const uint8_t *p, sy_dtype dt) {
   uint16_t h;
   float f;
   switch (dt) {
-  case SY_DTYPE_BF16: std::memcpy(&h, p, 2); return bf16ToFloat(h);
-  case SY_DTYPE_F16: std::memcpy(&h, p, 2); return f16ToFloat(h);
-  case SY_DTYPE_F32: std::memcpy(&f, p, 4); return f;
-  default: return NAN;
+  case SY_DTYPE_BF16:
+    std::memcpy(&h, p, 2);
+    return bf16ToFloat(h);
+  case SY_DTYPE_F16:
+    std::memcpy(&h, p, 2);
+    return f16ToFloat(h);
+  case SY_DTYPE_F32:
+    std::memcpy(&f, p, 4);
+    return f;
+  default:
+    return NAN;
   }
 }
 
@@ -136,7 +148,8 @@ int main(int argc, char **argv) {
     std::printf("SKIPPED: %s\n", sy_last_error());
     return opt.allowSkip ? 0 : 77;
   }
-  if (!check(st, "sy_bundle_load") || !check(sy_session_create(bundle.b, &bundle.s), "sy_session_create"))
+  if (!check(st, "sy_bundle_load") ||
+      !check(sy_session_create(bundle.b, &bundle.s), "sy_session_create"))
     return 1;
 
   sy_weight_info wi;
@@ -179,9 +192,11 @@ int main(int argc, char **argv) {
   SSParams params{wi.n, wi.m, wi.v};
   const int64_t E = wi.experts, R = wi.rows, K = wi.cols;
   const int64_t outCols = epi == Epilogue::SiluMul ? R / 2 : R;
-  std::printf("bundle %s: E=%lld R=%lld K=%lld n=%d m=%d v=%d %s epilogue=%s y=%s\n",
-              opt.dir.c_str(), (long long)E, (long long)R, (long long)K, wi.n, wi.m, wi.v,
-              dtypeName(dtype), epiName, yType == SY_DTYPE_F32 ? "f32" : "16-bit");
+  std::printf(
+      "bundle %s: E=%lld R=%lld K=%lld n=%d m=%d v=%d %s epilogue=%s y=%s\n",
+      opt.dir.c_str(), (long long)E, (long long)R, (long long)K, wi.n, wi.m,
+      wi.v, dtypeName(dtype), epiName,
+      yType == SY_DTYPE_F32 ? "f32" : "16-bit");
 
   SplitMix64 rng(opt.seed);
   bool allOk = true;
@@ -192,8 +207,10 @@ int main(int argc, char **argv) {
     for (auto &v : dense)
       v = rng.nonZero(dtype, 0.05);
     PackedWeight pw = pack(dense.data(), dtype, shape, params);
-    sy_packed_weight up = {pw.values.data(), uint64_t(pw.valuesBytes()),
-                           pw.meta.data(), uint64_t(pw.metaBytes()),
+    sy_packed_weight up = {pw.values.data(),
+                           uint64_t(pw.valuesBytes()),
+                           pw.meta.data(),
+                           uint64_t(pw.metaBytes()),
                            pw.rowIdx.empty() ? nullptr : pw.rowIdx.data(),
                            uint64_t(pw.rowIdxBytes())};
     if (!check(sy_session_upload_weight(bundle.s, "w", &up), "upload w"))
@@ -221,44 +238,56 @@ int main(int argc, char **argv) {
     for (const char *n : symNames)
       symValues.push_back(std::string(n) == "T" ? T : P);
     auto bytesOf = [&](const char *name, uint64_t &b) {
-      return check(sy_bundle_buffer_bytes(bundle.b, name, symNames.data(), symValues.data(),
+      return check(sy_bundle_buffer_bytes(bundle.b, name, symNames.data(),
+                                          symValues.data(),
                                           int32_t(symNames.size()), &b),
                    name);
     };
     uint64_t xb, tb, ob, yb;
-    if (!bytesOf("x", xb) || !bytesOf("tokens", tb) || !bytesOf("offsets", ob) || !bytesOf("y", yb))
+    if (!bytesOf("x", xb) || !bytesOf("tokens", tb) ||
+        !bytesOf("offsets", ob) || !bytesOf("y", yb))
       return 1;
-    if (xb < uint64_t(T * K * 2) || tb < uint64_t(P * 4) || ob < uint64_t((E + 1) * 4) ||
+    if (xb < uint64_t(T * K * 2) || tb < uint64_t(P * 4) ||
+        ob < uint64_t((E + 1) * 4) ||
         yb < uint64_t(P * outCols) * sy_dtype_size(yType)) {
-      std::fprintf(stderr, "error: buffer shapes in the manifest do not match the weight\n");
+      std::fprintf(
+          stderr,
+          "error: buffer shapes in the manifest do not match the weight\n");
       return 1;
     }
     DeviceBuffer dx, dt, doff, dy;
     if (!dx.alloc(xb, "alloc x") || !dt.alloc(tb, "alloc tokens") ||
         !doff.alloc(ob, "alloc offsets") || !dy.alloc(yb, "alloc y"))
       return 1;
-    if (!check(sy_memcpy_htod(dx.ptr, x.data(), uint64_t(T * K * 2)), "copy x") ||
-        !check(sy_memcpy_htod(dt.ptr, tokens.data(), uint64_t(P * 4)), "copy tokens") ||
-        !check(sy_memcpy_htod(doff.ptr, offsets.data(), uint64_t((E + 1) * 4)), "copy offsets") ||
+    if (!check(sy_memcpy_htod(dx.ptr, x.data(), uint64_t(T * K * 2)),
+               "copy x") ||
+        !check(sy_memcpy_htod(dt.ptr, tokens.data(), uint64_t(P * 4)),
+               "copy tokens") ||
+        !check(sy_memcpy_htod(doff.ptr, offsets.data(), uint64_t((E + 1) * 4)),
+               "copy offsets") ||
         !check(sy_memset(dy.ptr, 0xff, yb), "poison y"))
       return 1;
     if (!check(sy_session_bind(bundle.s, "x", dx.ptr, xb), "bind x") ||
-        !check(sy_session_bind(bundle.s, "tokens", dt.ptr, tb), "bind tokens") ||
-        !check(sy_session_bind(bundle.s, "offsets", doff.ptr, ob), "bind offsets") ||
+        !check(sy_session_bind(bundle.s, "tokens", dt.ptr, tb),
+               "bind tokens") ||
+        !check(sy_session_bind(bundle.s, "offsets", doff.ptr, ob),
+               "bind offsets") ||
         !check(sy_session_bind(bundle.s, "y", dy.ptr, yb), "bind y"))
       return 1;
     auto run = [&]() {
       return sy_session_run(bundle.s, symNames.data(), symValues.data(),
                             int32_t(symNames.size()), nullptr);
     };
-    if (!check(run(), "sy_session_run") || !check(sy_device_sync(), "sync after run"))
+    if (!check(run(), "sy_session_run") ||
+        !check(sy_device_sync(), "sync after run"))
       return 1;
     std::vector<uint8_t> yHost(static_cast<size_t>(yb));
     if (!check(sy_memcpy_dtoh(yHost.data(), dy.ptr, yb), "copy y back"))
       return 1;
     std::vector<double> ref;
     std::string err;
-    if (!ssmmReference(pw, x.data(), T, offsets.data(), tokens.data(), P, epi, ref, &err)) {
+    if (!ssmmReference(pw, x.data(), T, offsets.data(), tokens.data(), P, epi,
+                       ref, &err)) {
       std::fprintf(stderr, "error: reference: %s\n", err.c_str());
       return 1;
     }
@@ -279,8 +308,12 @@ int main(int argc, char **argv) {
         return 1;
     if (!check(sy_device_sync(), "sync after timing"))
       return 1;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / iters;
-    std::printf("P=%lld relerr=%.3e %s avg_ms=%.4f", (long long)P, rel, ok ? "ok" : "FAIL", ms);
+    double ms = std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - t0)
+                    .count() /
+                iters;
+    std::printf("P=%lld relerr=%.3e %s avg_ms=%.4f", (long long)P, rel,
+                ok ? "ok" : "FAIL", ms);
     if (nan)
       std::printf(" (%lld unwritten/NaN outputs)", (long long)nan);
     std::printf("\n");

@@ -1,4 +1,5 @@
-//===- BundleTest.cpp - Tests of JSON, manifests and the C API -------------===//
+//===- BundleTest.cpp - Tests of JSON, manifests and the C API
+//-------------===//
 
 #include "Json.h"
 #include "samoyeds-c/Runtime.h"
@@ -23,7 +24,8 @@ TEST(Json, ParsesAllKinds) {
   json::Value v;
   std::string err;
   ASSERT_TRUE(json::parse(R"( {"a": [1, -2, 3.5, 1e3, true, false, null],
-      "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "o": {}, "e": []} )", v, err))
+      "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "o": {}, "e": []} )",
+                          v, err))
       << err;
   ASSERT_TRUE(v.isObject());
   const json::Value *a = v.get("a");
@@ -138,7 +140,8 @@ protected:
     EXPECT_EQ(b, nullptr);
     std::string msg = sy_last_error();
     for (const std::string &p : parts)
-      EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+      EXPECT_NE(msg.find(p), std::string::npos)
+          << "'" << p << "' not in: " << msg;
     // sy_bundle_load validates first, so it reports the same error.
     b = nullptr;
     EXPECT_EQ(sy_bundle_load(dir.c_str(), &b), status);
@@ -181,15 +184,20 @@ TEST_F(BundleDir, OpenAndIntrospect) {
   EXPECT_EQ(bytes, 5u * 128 * 2);
   ASSERT_EQ(sy_bundle_buffer_bytes(b, "y", names, values, 2, &bytes), SY_OK);
   EXPECT_EQ(bytes, 11u * 32 * 2);
-  ASSERT_EQ(sy_bundle_buffer_bytes(b, "offsets", names, values, 0, &bytes), SY_OK);
+  ASSERT_EQ(sy_bundle_buffer_bytes(b, "offsets", names, values, 0, &bytes),
+            SY_OK);
   EXPECT_EQ(bytes, 12u);
-  ASSERT_EQ(sy_bundle_buffer_bytes(b, "w.row_idx", nullptr, nullptr, 0, &bytes), SY_OK);
+  ASSERT_EQ(sy_bundle_buffer_bytes(b, "w.row_idx", nullptr, nullptr, 0, &bytes),
+            SY_OK);
   EXPECT_EQ(bytes, 128u);
-  EXPECT_EQ(sy_bundle_buffer_bytes(b, "y", names, values, 1, &bytes), SY_ERR_NOT_READY);
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "y", names, values, 1, &bytes),
+            SY_ERR_NOT_READY);
   EXPECT_NE(std::string(sy_last_error()).find("'P'"), std::string::npos);
-  EXPECT_EQ(sy_bundle_buffer_bytes(b, "nope", names, values, 2, &bytes), SY_ERR_NOT_FOUND);
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "nope", names, values, 2, &bytes),
+            SY_ERR_NOT_FOUND);
   const char *bad[] = {"Q"};
-  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", bad, values, 1, &bytes), SY_ERR_NOT_FOUND);
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", bad, values, 1, &bytes),
+            SY_ERR_NOT_FOUND);
 
   ASSERT_EQ(sy_bundle_num_weights(b, &n), SY_OK);
   EXPECT_EQ(n, 1);
@@ -219,11 +227,13 @@ TEST_F(BundleDir, LoadWithoutGpuReportsNoDeviceOrLoads) {
   sy_status st = sy_bundle_load(dir.c_str(), &b);
   if (st == SY_ERR_NO_DEVICE) {
     EXPECT_EQ(b, nullptr);
-    EXPECT_EQ(std::string(sy_last_error()).rfind("no CUDA driver/device: ", 0), 0u)
+    EXPECT_EQ(std::string(sy_last_error()).rfind("no CUDA driver/device: ", 0),
+              0u)
         << sy_last_error();
   } else {
     // On a GPU machine the dummy PTX fails to load, or the chip differs.
-    EXPECT_TRUE(st == SY_ERR_CUDA || st == SY_ERR_UNSUPPORTED_CHIP) << sy_status_name(st);
+    EXPECT_TRUE(st == SY_ERR_CUDA || st == SY_ERR_UNSUPPORTED_CHIP)
+        << sy_status_name(st);
     EXPECT_NE(std::string(sy_last_error()), "");
   }
   sy_bundle_destroy(b);
@@ -251,7 +261,8 @@ TEST(DeviceHelpers, NeverCrashWithoutDevice) {
     EXPECT_EQ(sy_device_capability(&major, &minor), SY_ERR_NO_DEVICE);
   }
   EXPECT_EQ(sy_bundle_load(nullptr, nullptr), SY_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(sy_session_run(nullptr, nullptr, nullptr, 0, nullptr), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_session_run(nullptr, nullptr, nullptr, 0, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
   EXPECT_STREQ(sy_status_name(SY_ERR_MANIFEST), "SY_ERR_MANIFEST");
   EXPECT_EQ(sy_dtype_size(SY_DTYPE_BF16), 2u);
 }
@@ -267,19 +278,22 @@ TEST_F(BundleDir, BadJsonReportsLineAndColumn) {
 
 TEST_F(BundleDir, UnknownBufferInLaunch) {
   writeMutated("{\"buffer\": \"tokens\"}", "{\"buffer\": \"tokenz\"}");
-  expectError(SY_ERR_MANIFEST,
-              {"manifest.json", "launches[0].args[4].buffer", "unknown buffer 'tokenz'"});
+  expectError(SY_ERR_MANIFEST, {"manifest.json", "launches[0].args[4].buffer",
+                                "unknown buffer 'tokenz'"});
 }
 
 TEST_F(BundleDir, BadGridEntries) {
   writeMutated("{\"const\": 1}]", "{\"constant\": 1}]");
-  expectError(SY_ERR_MANIFEST, {"launches[0].grid[2]", "unknown grid entry 'constant'"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[2]", "unknown grid entry 'constant'"});
   writeMutated(", {\"const\": 1}]", "]");
   expectError(SY_ERR_MANIFEST, {"launches[0].grid", "expected 3 entries"});
   writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"Q\", 32]");
-  expectError(SY_ERR_MANIFEST, {"launches[0].grid[1].ceil_div[0]", "unknown symbol 'Q'"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].ceil_div[0]", "unknown symbol 'Q'"});
   writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 0]");
-  expectError(SY_ERR_MANIFEST, {"launches[0].grid[1].ceil_div[1]", "out of range"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].ceil_div[1]", "out of range"});
   writeMutated("{\"const\": 2}", "{\"const\": -2}");
   expectError(SY_ERR_MANIFEST, {"launches[0].grid[0].const"});
 }
@@ -288,23 +302,28 @@ TEST_F(BundleDir, BadLaunchFields) {
   writeMutated("[128, 1, 1]", "[128, 16, 1]");
   expectError(SY_ERR_MANIFEST, {"launches[0].block", "1024"});
   writeMutated("{\"symbol\": \"P\"}", "{\"symbol\": \"X\"}");
-  expectError(SY_ERR_MANIFEST, {"launches[0].args[8].symbol", "unknown symbol 'X'"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].args[8].symbol", "unknown symbol 'X'"});
   writeMutated("{\"i32\": -3}", "{\"f32\": 1.5}");
-  expectError(SY_ERR_MANIFEST, {"launches[0].args[9]", "unknown argument kind 'f32'"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].args[9]", "unknown argument kind 'f32'"});
   writeMutated("\"kernel\": \"samoyeds_ssmm_0\",", "");
-  expectError(SY_ERR_MANIFEST, {"launches[0].kernel", "missing required field"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].kernel", "missing required field"});
 }
 
 TEST_F(BundleDir, MissingModuleFile) {
   writeMutated("\"module\": \"kernels.ptx\"", "\"module\": \"gone.ptx\"");
-  expectError(SY_ERR_MANIFEST, {"manifest.json", "module", "gone.ptx", "does not exist"});
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json", "module", "gone.ptx", "does not exist"});
 }
 
 TEST_F(BundleDir, HeaderFields) {
   writeMutated("\"samoyeds-bundle\"", "\"something-else\"");
   expectError(SY_ERR_MANIFEST, {"manifest.json: format:"});
   writeMutated("\"version\": 1", "\"version\": 2");
-  expectError(SY_ERR_MANIFEST, {"manifest.json: version:", "unsupported version"});
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: version:", "unsupported version"});
   writeMutated("\"chip\": \"sm_90a\"", "\"chip\": \"gfx90a\"");
   expectError(SY_ERR_MANIFEST, {"manifest.json: chip:"});
   writeMutated("\"symbols\": [\"T\", \"P\"]", "\"symbols\": [\"T\", \"T\"]");
@@ -313,14 +332,16 @@ TEST_F(BundleDir, HeaderFields) {
 
 TEST_F(BundleDir, BadBuffersAndWeights) {
   writeMutated("\"bytes\": 1024", "\"bytes\": 1000");
-  expectError(SY_ERR_MANIFEST, {"buffers[4].bytes", "weight 'w' part 'meta'", "1024"});
+  expectError(SY_ERR_MANIFEST,
+              {"buffers[4].bytes", "weight 'w' part 'meta'", "1024"});
   writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scratch\"");
   expectError(SY_ERR_MANIFEST, {"buffers[7].kind", "unknown kind 'scratch'"});
   writeMutated("[\"P\", 64]", "[\"N\", 64]");
   expectError(SY_ERR_MANIFEST, {"buffers[7].shape[0]", "unknown symbol 'N'"});
   writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"u4\"");
   expectError(SY_ERR_MANIFEST, {"buffers[5].dtype", "unknown dtype 'u4'"});
-  writeMutated("\"of\": \"w\", \"part\": \"values\"", "\"of\": \"w2\", \"part\": \"values\"");
+  writeMutated("\"of\": \"w\", \"part\": \"values\"",
+               "\"of\": \"w2\", \"part\": \"values\"");
   expectError(SY_ERR_MANIFEST, {"buffers[3].of", "unknown weight 'w2'"});
   writeMutated("\"part\": \"meta\"", "\"part\": \"values\"");
   expectError(SY_ERR_MANIFEST, {"buffers[4].part", "two 'values' buffers"});
@@ -329,7 +350,8 @@ TEST_F(BundleDir, BadBuffersAndWeights) {
   writeMutated("\"v\": 64", "\"v\": 48");
   expectError(SY_ERR_MANIFEST, {"weights[0]", "v = 48"});
   writeMutated("{\"name\": \"x\",", "{\"name\": \"y\",");
-  expectError(SY_ERR_MANIFEST, {"buffers[6].name", "duplicate buffer name 'y'"});
+  expectError(SY_ERR_MANIFEST,
+              {"buffers[6].name", "duplicate buffer name 'y'"});
 }
 
 } // namespace

@@ -1,4 +1,5 @@
-//===- FormatTest.cpp - Tests of the SS packed format ----------------------===//
+//===- FormatTest.cpp - Tests of the SS packed format
+//----------------------===//
 
 #include "samoyeds/Runtime/Format.h"
 #include "samoyeds/Runtime/Reference.h"
@@ -90,9 +91,12 @@ TEST(Validate, NamesTheBadValue) {
   EXPECT_NE(validate({1, 17, 64}, s).find("m = 17"), std::string::npos);
   EXPECT_NE(validate({1, 2, 48}, s).find("v = 48"), std::string::npos);
   EXPECT_NE(validate({1, 2, 96}, s).find("cols = 128"), std::string::npos);
-  EXPECT_NE(validate({1, 3, 32}, {1, 64, 128}).find("rows = 64"), std::string::npos);
-  EXPECT_NE(validate({1, 2, 32}, {1, 16, 128}).find("kept rows"), std::string::npos);
-  EXPECT_NE(validate({1, 2, 32}, {0, 64, 128}).find("experts = 0"), std::string::npos);
+  EXPECT_NE(validate({1, 3, 32}, {1, 64, 128}).find("rows = 64"),
+            std::string::npos);
+  EXPECT_NE(validate({1, 2, 32}, {1, 16, 128}).find("kept rows"),
+            std::string::npos);
+  EXPECT_NE(validate({1, 2, 32}, {0, 64, 128}).find("experts = 0"),
+            std::string::npos);
   std::string err;
   PackedWeight w = pack(nullptr, DType::BF16, {1, 16, 128}, {1, 2, 32}, &err);
   EXPECT_FALSE(err.empty());
@@ -136,7 +140,8 @@ Expected expectedLogical(const uint16_t *W, DType dt, int64_t R, int64_t K,
         for (int64_t c = s * V / 4; c < (s + 1) * V / 4; ++c) {
           std::vector<std::pair<double, int>> mags;
           for (int i = 0; i < 4; ++i)
-            mags.push_back({-std::fabs(toFloat(W[row * K + 4 * c + i], dt)), i});
+            mags.push_back(
+                {-std::fabs(toFloat(W[row * K + 4 * c + i], dt)), i});
           std::sort(mags.begin(), mags.end());
           int i0 = std::min(mags[0].second, mags[1].second);
           int i1 = std::max(mags[0].second, mags[1].second);
@@ -181,7 +186,8 @@ std::vector<Case> randomCases(uint64_t seed, int count) {
 }
 
 std::vector<uint16_t> randomDense(SplitMix64 &rng, const Case &c) {
-  std::vector<uint16_t> d(static_cast<size_t>(c.s.experts * c.s.rows * c.s.cols));
+  std::vector<uint16_t> d(
+      static_cast<size_t>(c.s.experts * c.s.rows * c.s.cols));
   for (auto &v : d)
     v = rng.nonZero(c.dt, 1.0);
   return d;
@@ -203,10 +209,11 @@ TEST(Pack, UnpackKeepsExactlyTheLargestEntries) {
   SplitMix64 rng(2024);
   int caseNo = 0;
   for (const Case &c : randomCases(7, 60)) {
-    SCOPED_TRACE("case " + std::to_string(caseNo++) + " n=" + std::to_string(c.p.n) +
-                 " m=" + std::to_string(c.p.m) + " v=" + std::to_string(c.p.v) +
-                 " E=" + std::to_string(c.s.experts) + " R=" + std::to_string(c.s.rows) +
-                 " K=" + std::to_string(c.s.cols));
+    SCOPED_TRACE(
+        "case " + std::to_string(caseNo++) + " n=" + std::to_string(c.p.n) +
+        " m=" + std::to_string(c.p.m) + " v=" + std::to_string(c.p.v) +
+        " E=" + std::to_string(c.s.experts) + " R=" + std::to_string(c.s.rows) +
+        " K=" + std::to_string(c.s.cols));
     std::vector<uint16_t> d = randomDense(rng, c);
     std::string err;
     PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err);
@@ -236,15 +243,17 @@ TEST(Pack, UnpackKeepsExactlyTheLargestEntries) {
                 }
               }
               if (kept) {
-                ASSERT_EQ(nz, 2) << "2:4 violated at row " << row << " chunk " << ch;
+                ASSERT_EQ(nz, 2)
+                    << "2:4 violated at row " << row << " chunk " << ch;
                 // The two kept entries are the two largest magnitudes.
                 for (int i = 0; i < 4; ++i) {
                   if (U[row * K + 4 * ch + i] != 0)
                     continue;
                   for (int k = 0; k < 4; ++k)
                     if (U[row * K + 4 * ch + k] != 0) {
-                      ASSERT_GE(std::fabs(toFloat(D[row * K + 4 * ch + k], c.dt)),
-                                std::fabs(toFloat(D[row * K + 4 * ch + i], c.dt)));
+                      ASSERT_GE(
+                          std::fabs(toFloat(D[row * K + 4 * ch + k], c.dt)),
+                          std::fabs(toFloat(D[row * K + 4 * ch + i], c.dt)));
                     }
                 }
               } else {
@@ -254,13 +263,15 @@ TEST(Pack, UnpackKeepsExactlyTheLargestEntries) {
             }
             keptRowsInGroup += nonzeroInRow > 0;
           }
-          ASSERT_EQ(keptRowsInGroup, N) << "N-of-M violated, span " << s << " group " << g;
+          ASSERT_EQ(keptRowsInGroup, N)
+              << "N-of-M violated, span " << s << " group " << g;
         }
       // The kept rows are the largest-norm ones (as Format.md ranks them).
       for (int64_t s = 0; s < K / V; ++s)
         for (int64_t g = 0; g < R / M; ++g)
           for (int64_t jj = 0; jj < N; ++jj) {
-            int64_t row = g * M + ex.rowIdx[size_t(s * (R / M * N) + g * N + jj)];
+            int64_t row =
+                g * M + ex.rowIdx[size_t(s * (R / M * N) + g * N + jj)];
             ASSERT_NE(U[row * K + s * V] | U[row * K + s * V + 1] |
                           U[row * K + s * V + 2] | U[row * K + s * V + 3],
                       0);
@@ -305,8 +316,10 @@ TEST(Pack, PhysicalLayoutMatchesFormatMd) {
                 int64_t chunk = ks * 8 + 4 * h + q;
                 uint32_t lo = (word >> (4 * q)) & 0xfu;
                 uint32_t hi = (word >> (16 + 4 * q)) & 0xfu;
-                ASSERT_EQ(lo, ex.nibbles[size_t((tr * 16 + g) * K / 4 + chunk)]);
-                ASSERT_EQ(hi, ex.nibbles[size_t((tr * 16 + g + 8) * K / 4 + chunk)]);
+                ASSERT_EQ(lo,
+                          ex.nibbles[size_t((tr * 16 + g) * K / 4 + chunk)]);
+                ASSERT_EQ(
+                    hi, ex.nibbles[size_t((tr * 16 + g + 8) * K / 4 + chunk)]);
                 // Ordered metadata: i0 < i1, both in 0..3.
                 ASSERT_LT(lo & 3u, lo >> 2);
                 ASSERT_LT(hi & 3u, hi >> 2);
@@ -329,12 +342,15 @@ TEST(Pack, HandCheckedSmallCase) {
   std::vector<uint16_t> d(16 * 32);
   for (int r = 0; r < 16; ++r)
     for (int k = 0; k < 32; ++k)
-      d[size_t(r * 32 + k)] = floatToBf16(float(1 + r * 32 + k) * ((k % 4) >= 2 ? 1.f : 0.5f));
-  // Largest two of every chunk are positions 2 and 3 => nibble 2 | 3 << 2 = 0xe.
+      d[size_t(r * 32 + k)] =
+          floatToBf16(float(1 + r * 32 + k) * ((k % 4) >= 2 ? 1.f : 0.5f));
+  // Largest two of every chunk are positions 2 and 3 => nibble 2 | 3 << 2 =
+  // 0xe.
   PackedWeight w = pack(d.data(), DType::BF16, {1, 16, 32}, {1, 1, 32});
   ASSERT_EQ(w.values.size(), 16u * 32 / 4);
   EXPECT_EQ(w.values[0], uint32_t(d[2]) | (uint32_t(d[3]) << 16));
-  EXPECT_EQ(w.values[1], uint32_t(d[8 * 32 + 2]) | (uint32_t(d[8 * 32 + 3]) << 16));
+  EXPECT_EQ(w.values[1],
+            uint32_t(d[8 * 32 + 2]) | (uint32_t(d[8 * 32 + 3]) << 16));
   EXPECT_EQ(w.values[2], uint32_t(d[16 + 2]) | (uint32_t(d[16 + 3]) << 16));
   EXPECT_EQ(w.values[4], uint32_t(d[4 + 2]) | (uint32_t(d[4 + 3]) << 16));
   for (uint32_t m : w.meta)
@@ -353,7 +369,8 @@ TEST(Pack, TiesPickLowerIndices) {
   std::vector<uint16_t> u = unpack(w);
   for (int64_t r = 0; r < 64; ++r)
     for (int64_t k = 0; k < 64; ++k)
-      EXPECT_EQ(u[size_t(r * 64 + k)], (r % 4 == 0 && k % 4 < 2) ? floatToBf16(1.0f) : 0);
+      EXPECT_EQ(u[size_t(r * 64 + k)],
+                (r % 4 == 0 && k % 4 < 2) ? floatToBf16(1.0f) : 0);
 }
 
 } // namespace

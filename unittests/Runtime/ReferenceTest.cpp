@@ -1,7 +1,8 @@
-//===- ReferenceTest.cpp - Tests of the CPU oracles ------------------------===//
+//===- ReferenceTest.cpp - Tests of the CPU oracles
+//------------------------===//
 
-#include "samoyeds/Runtime/Format.h"
 #include "samoyeds/Runtime/Reference.h"
+#include "samoyeds/Runtime/Format.h"
 
 #include <gtest/gtest.h>
 
@@ -13,9 +14,11 @@ using namespace samoyeds::rt;
 namespace {
 
 /// Dense double matmul of unpack(w) against gathered rows of x.
-std::vector<double> denseOracle(const PackedWeight &w, const std::vector<uint16_t> &x,
+std::vector<double> denseOracle(const PackedWeight &w,
+                                const std::vector<uint16_t> &x,
                                 const std::vector<int32_t> &offsets,
-                                const int32_t *tokens, int64_t P, Epilogue epi) {
+                                const int32_t *tokens, int64_t P,
+                                Epilogue epi) {
   std::vector<uint16_t> u = unpack(w);
   const int64_t R = w.s.rows, K = w.s.cols;
   const int64_t cols = epi == Epilogue::SiluMul ? R / 2 : R;
@@ -26,13 +29,15 @@ std::vector<double> denseOracle(const PackedWeight &w, const std::vector<uint16_
       std::vector<double> acc(static_cast<size_t>(R), 0.0);
       for (int64_t r = 0; r < R; ++r)
         for (int64_t k = 0; k < K; ++k)
-          acc[size_t(r)] += double(toFloat(u[size_t((e * R + r) * K + k)], w.dtype)) *
-                            double(toFloat(x[size_t(row * K + k)], w.dtype));
+          acc[size_t(r)] +=
+              double(toFloat(u[size_t((e * R + r) * K + k)], w.dtype)) *
+              double(toFloat(x[size_t(row * K + k)], w.dtype));
       for (int64_t i = 0; i < cols; ++i)
-        out[size_t(p * cols + i)] =
-            epi == Epilogue::None
-                ? acc[size_t(i)]
-                : acc[size_t(i)] / (1 + std::exp(-acc[size_t(i)])) * acc[size_t(cols + i)];
+        out[size_t(p * cols + i)] = epi == Epilogue::None
+                                        ? acc[size_t(i)]
+                                        : acc[size_t(i)] /
+                                              (1 + std::exp(-acc[size_t(i)])) *
+                                              acc[size_t(cols + i)];
     }
   return out;
 }
@@ -50,7 +55,8 @@ class SsmmReference : public ::testing::TestWithParam<SsmmCase> {};
 TEST_P(SsmmReference, MatchesDenseMatmulOfUnpack) {
   const SsmmCase &c = GetParam();
   SplitMix64 rng(42 + uint64_t(c.p.n * 7 + c.p.m * 3 + c.p.v));
-  std::vector<uint16_t> dense(static_cast<size_t>(c.s.experts * c.s.rows * c.s.cols));
+  std::vector<uint16_t> dense(
+      static_cast<size_t>(c.s.experts * c.s.rows * c.s.cols));
   for (auto &v : dense)
     v = rng.nonZero(c.dt, 0.05);
   PackedWeight w = pack(dense.data(), c.dt, c.s, c.p);
@@ -70,7 +76,9 @@ TEST_P(SsmmReference, MatchesDenseMatmulOfUnpack) {
   const int32_t *tk = c.gather ? tokens.data() : nullptr;
   std::vector<double> got;
   std::string err;
-  ASSERT_TRUE(ssmmReference(w, x.data(), T, offsets.data(), tk, P, c.epi, got, &err)) << err;
+  ASSERT_TRUE(
+      ssmmReference(w, x.data(), T, offsets.data(), tk, P, c.epi, got, &err))
+      << err;
   std::vector<double> want = denseOracle(w, x, offsets, tk, P, c.epi);
   ASSERT_EQ(got.size(), want.size());
   EXPECT_LT(relativeError(got, want), 1e-12);
@@ -86,8 +94,10 @@ INSTANTIATE_TEST_SUITE_P(
         SsmmCase{{1, 2, 64}, {3, 64, 128}, DType::BF16, Epilogue::None, true},
         SsmmCase{{1, 2, 64}, {3, 64, 128}, DType::BF16, Epilogue::None, false},
         SsmmCase{{1, 4, 32}, {2, 128, 64}, DType::F16, Epilogue::SiluMul, true},
-        SsmmCase{{1, 4, 32}, {2, 128, 64}, DType::F16, Epilogue::SiluMul, false},
-        SsmmCase{{4, 4, 128}, {3, 32, 256}, DType::BF16, Epilogue::SiluMul, true},
+        SsmmCase{
+            {1, 4, 32}, {2, 128, 64}, DType::F16, Epilogue::SiluMul, false},
+        SsmmCase{
+            {4, 4, 128}, {3, 32, 256}, DType::BF16, Epilogue::SiluMul, true},
         SsmmCase{{2, 8, 32}, {1, 64, 96}, DType::F16, Epilogue::None, true},
         SsmmCase{{1, 1, 32}, {4, 16, 32}, DType::BF16, Epilogue::None, true}));
 
@@ -126,7 +136,7 @@ TEST(Route, TopTwoWithAndWithoutRenormalisation) {
 }
 
 TEST(Route, TiesPickLowerExpertFirst) {
-  const float x[4] = {0, 0, 1, 1};             // T = 2, H = 2
+  const float x[4] = {0, 0, 1, 1};                    // T = 2, H = 2
   const float router[8] = {1, -1, 3, 3, 2, -2, 0, 0}; // E = 4
   std::vector<float> w;
   std::vector<int32_t> ids;
@@ -148,7 +158,8 @@ TEST(Route, TiesPickLowerExpertFirst) {
     rb.push_back(floatToBf16(v));
   std::vector<float> w2;
   std::vector<int32_t> ids2;
-  routeReference(xb.data(), rb.data(), DType::BF16, 2, 2, 4, 3, false, 0.5, w2, ids2);
+  routeReference(xb.data(), rb.data(), DType::BF16, 2, 2, 4, 3, false, 0.5, w2,
+                 ids2);
   EXPECT_EQ(ids2, ids);
   EXPECT_EQ(w2, w);
 }
@@ -173,11 +184,13 @@ TEST(Combine, WeightedSumOfSlots) {
 }
 
 TEST(RouteDispatchCombine, EndToEndRoundTrip) {
-  // With y = identity per slot, combine(dispatch(route)) returns sum of weights.
+  // With y = identity per slot, combine(dispatch(route)) returns sum of
+  // weights.
   SplitMix64 rng(17);
   const int64_t T = 9, H = 8, E = 5;
   const int k = 2;
-  std::vector<float> x(static_cast<size_t>(T * H)), r(static_cast<size_t>(E * H));
+  std::vector<float> x(static_cast<size_t>(T * H)),
+      r(static_cast<size_t>(E * H));
   for (auto &v : x)
     v = float(rng.symmetric(1));
   for (auto &v : r)

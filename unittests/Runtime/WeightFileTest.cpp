@@ -1,4 +1,5 @@
-//===- WeightFileTest.cpp - Tests of packed weight files -------------------===//
+//===- WeightFileTest.cpp - Tests of packed weight files
+//-------------------===//
 //
 // Writes small safetensors files (docs/WeightFiles.md) and a bundle manifest,
 // then checks the reader: the good file, and every kind of bad file.
@@ -15,8 +16,8 @@
 #include <fstream>
 #include <random>
 #include <string>
-#include <vector>
 #include <unistd.h>
+#include <vector>
 
 using namespace samoyeds::rt;
 
@@ -52,7 +53,7 @@ struct Tensor {
 /// Writes a safetensors file by hand (so that bad files can be made too).
 struct FileBuilder {
   std::vector<Tensor> tensors;
-  std::string samoyeds; ///< The `samoyeds` metadata JSON ("" = omit).
+  std::string samoyeds;    ///< The `samoyeds` metadata JSON ("" = omit).
   std::string extraHeader; ///< Replaces the header JSON when non-empty.
 
   std::string header() const {
@@ -97,24 +98,30 @@ struct FileBuilder {
   }
 };
 
-std::string weightJson(const std::string &name, const char *dtype, int64_t e, int64_t r,
-                       int64_t c, int n, int m, int v) {
-  return "\"" + name + "\": {\"dtype\": \"" + dtype + "\", \"experts\": " + std::to_string(e) +
-         ", \"rows\": " + std::to_string(r) + ", \"cols\": " + std::to_string(c) +
-         ", \"n\": " + std::to_string(n) + ", \"m\": " + std::to_string(m) +
-         ", \"v\": " + std::to_string(v) + "}";
+std::string weightJson(const std::string &name, const char *dtype, int64_t e,
+                       int64_t r, int64_t c, int n, int m, int v) {
+  return "\"" + name + "\": {\"dtype\": \"" + dtype +
+         "\", \"experts\": " + std::to_string(e) +
+         ", \"rows\": " + std::to_string(r) +
+         ", \"cols\": " + std::to_string(c) + ", \"n\": " + std::to_string(n) +
+         ", \"m\": " + std::to_string(m) + ", \"v\": " + std::to_string(v) +
+         "}";
 }
 
 std::string samoyedsJson(const std::string &weights) {
-  return "{\"format\": \"samoyeds-weights\", \"version\": 1, \"source\": \"test-ckpt\", "
-         "\"model\": \"mixtral\", \"weights\": {" + weights + "}}";
+  return "{\"format\": \"samoyeds-weights\", \"version\": 1, \"source\": "
+         "\"test-ckpt\", "
+         "\"model\": \"mixtral\", \"weights\": {" +
+         weights + "}}";
 }
 
 template <typename T> std::string asBytes(const std::vector<T> &v) {
-  return std::string(reinterpret_cast<const char *>(v.data()), v.size() * sizeof(T));
+  return std::string(reinterpret_cast<const char *>(v.data()),
+                     v.size() * sizeof(T));
 }
 
-PackedWeight makeWeight(DType dt, int64_t e, int64_t r, int64_t c, int n, int m, int v) {
+PackedWeight makeWeight(DType dt, int64_t e, int64_t r, int64_t c, int n, int m,
+                        int v) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.f, 1.f);
   std::vector<uint16_t> dense(size_t(e * r * c));
@@ -125,10 +132,13 @@ PackedWeight makeWeight(DType dt, int64_t e, int64_t r, int64_t c, int n, int m,
 
 void addWeight(FileBuilder &f, const std::string &name, const PackedWeight &w) {
   int64_t e = w.s.experts;
-  f.tensors.push_back({name + ".values", "U8", {e, w.valuesBytes() / e}, asBytes(w.values)});
-  f.tensors.push_back({name + ".meta", "U8", {e, w.metaBytes() / e}, asBytes(w.meta)});
+  f.tensors.push_back(
+      {name + ".values", "U8", {e, w.valuesBytes() / e}, asBytes(w.values)});
+  f.tensors.push_back(
+      {name + ".meta", "U8", {e, w.metaBytes() / e}, asBytes(w.meta)});
   if (w.rowIdxBytes())
-    f.tensors.push_back({name + ".row_idx", "U8", {e, w.rowIdxBytes() / e}, asBytes(w.rowIdx)});
+    f.tensors.push_back(
+        {name + ".row_idx", "U8", {e, w.rowIdxBytes() / e}, asBytes(w.rowIdx)});
 }
 
 bool contains(const std::string &s, const std::string &what) {
@@ -153,16 +163,21 @@ protected:
   }
   void TearDown() override {
     sy_bundle_destroy(bundle);
-    for (const char *f : {"/manifest.json", "/kernels.ptx", "/weights.safetensors"})
+    for (const char *f :
+         {"/manifest.json", "/kernels.ptx", "/weights.safetensors"})
       std::remove((dir + f).c_str());
     rmdir(dir.c_str());
   }
   /// The good file: weight `prefix + w` plus a plain router tensor.
   FileBuilder good(const std::string &prefix = "") {
     FileBuilder f;
-    f.samoyeds = samoyedsJson(weightJson(prefix + "w", "bf16", 2, 64, 128, 1, 2, 64));
+    f.samoyeds =
+        samoyedsJson(weightJson(prefix + "w", "bf16", 2, 64, 128, 1, 2, 64));
     addWeight(f, prefix + "w", w);
-    f.tensors.push_back({prefix + "router", "BF16", {2, 128}, std::string(2 * 128 * 2, '\x01')});
+    f.tensors.push_back({prefix + "router",
+                         "BF16",
+                         {2, 128},
+                         std::string(2 * 128 * 2, '\x01')});
     return f;
   }
   void write(const std::string &bytes) {
@@ -175,7 +190,8 @@ protected:
                    const char *prefix = "", bool onOpen = true) {
     if (onOpen) {
       sy_weight_file *wf = reinterpret_cast<sy_weight_file *>(0x1);
-      EXPECT_EQ(sy_weight_file_open(file.c_str(), &wf), status) << sy_last_error();
+      EXPECT_EQ(sy_weight_file_open(file.c_str(), &wf), status)
+          << sy_last_error();
       EXPECT_EQ(wf, nullptr);
     }
     EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), prefix), status)
@@ -213,7 +229,8 @@ TEST_F(WeightFileTest, GoodFileOpensReadsAndMatches) {
   EXPECT_EQ(sy_weight_file_metadata(wf, "version", &s), SY_ERR_NOT_FOUND);
 
   sy_packed_buffer *buf = nullptr;
-  ASSERT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_OK)
+      << sy_last_error();
   sy_packed_weight view;
   ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
   ASSERT_EQ(view.values_bytes, uint64_t(w.valuesBytes()));
@@ -228,15 +245,19 @@ TEST_F(WeightFileTest, GoodFileOpensReadsAndMatches) {
   EXPECT_EQ(sy_weight_file_read_weight(wf, "nope", &buf), SY_ERR_NOT_FOUND);
   EXPECT_EQ(sy_weight_file_destroy(wf), SY_OK);
 
-  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), nullptr), SY_OK) << sy_last_error();
-  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), ""), SY_OK) << sy_last_error();
+  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), nullptr), SY_OK)
+      << sy_last_error();
+  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), ""), SY_OK)
+      << sy_last_error();
 }
 
 TEST_F(WeightFileTest, PrefixMapsBundleNamesToFileNames) {
   write(good("layers.3.").bytes());
-  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), "layers.3."), SY_OK) << sy_last_error();
-  expectError(SY_ERR_NOT_FOUND, {"no weight 'layers.2.w'", "tensor 'layers.2.w.values' not found",
-                                 "manifest.json"},
+  EXPECT_EQ(sy_bundle_check_weights(bundle, file.c_str(), "layers.3."), SY_OK)
+      << sy_last_error();
+  expectError(SY_ERR_NOT_FOUND,
+              {"no weight 'layers.2.w'", "tensor 'layers.2.w.values' not found",
+               "manifest.json"},
               "layers.2.", /*onOpen=*/false);
   expectError(SY_ERR_NOT_FOUND, {"no weight 'w'"}, "", false);
 }
@@ -250,7 +271,8 @@ TEST_F(WeightFileTest, F16AndNoRowIdxWhenNEqualsM) {
   sy_weight_file *wf = nullptr;
   ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
   sy_packed_buffer *buf = nullptr;
-  ASSERT_EQ(sy_weight_file_read_weight(wf, "h", &buf), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_weight_file_read_weight(wf, "h", &buf), SY_OK)
+      << sy_last_error();
   sy_packed_weight view;
   sy_packed_buffer_view(buf, &view);
   EXPECT_EQ(view.row_idx_bytes, 0u);
@@ -274,12 +296,14 @@ TEST_F(WeightFileTest, ShorterThanTheLengthField) {
 TEST_F(WeightFileTest, HeaderLengthBeyondEof) {
   std::string b = good().bytes();
   write(b.substr(0, 100));
-  expectError(SY_ERR_WEIGHT_FILE, {"header length", "beyond the end of the file (100 bytes)"});
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"header length", "beyond the end of the file (100 bytes)"});
 }
 
 TEST_F(WeightFileTest, TruncatedDataNamesTheTensor) {
   std::string b = good().bytes();
-  write(b.substr(0, b.size() - 2 * 128 * 2 - 10)); // cuts the router and part of w.row_idx
+  write(b.substr(0, b.size() - 2 * 128 * 2 -
+                        10)); // cuts the router and part of w.row_idx
   expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.row_idx'", "truncated file"});
 }
 
@@ -300,7 +324,8 @@ TEST_F(WeightFileTest, MetadataProblems) {
   f.samoyeds = "{\"format\": \"samoyeds-weights\", ";
   write(f.bytes());
   expectError(SY_ERR_WEIGHT_FILE, {"__metadata__.samoyeds: bad JSON"});
-  f.samoyeds = "{\"format\": \"samoyeds-weights\", \"version\": 2, \"weights\": {}}";
+  f.samoyeds =
+      "{\"format\": \"samoyeds-weights\", \"version\": 2, \"weights\": {}}";
   write(f.bytes());
   expectError(SY_ERR_WEIGHT_FILE, {"unsupported version 2"});
   f.samoyeds = samoyedsJson(weightJson("w", "f32", 2, 64, 128, 1, 2, 64));
@@ -322,7 +347,8 @@ TEST_F(WeightFileTest, TensorWithoutMetadataEntry) {
   FileBuilder f = good();
   f.samoyeds = samoyedsJson("");
   write(f.bytes());
-  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.values' exists", "not described"}, "", false);
+  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.values' exists", "not described"},
+              "", false);
 }
 
 TEST_F(WeightFileTest, SizeMismatch) {
@@ -330,14 +356,16 @@ TEST_F(WeightFileTest, SizeMismatch) {
   f.tensors[1].data.resize(1000);
   f.tensors[1].shape = {1000};
   write(f.bytes());
-  expectError(SY_ERR_SIZE_MISMATCH, {"tensor 'w.meta' has 1000 bytes", "needs 1024"});
+  expectError(SY_ERR_SIZE_MISMATCH,
+              {"tensor 'w.meta' has 1000 bytes", "needs 1024"});
 }
 
 TEST_F(WeightFileTest, ShapeDisagreesWithOffsets) {
   FileBuilder f = good();
   f.tensors[1].shape = {2, 100};
   write(f.bytes());
-  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.meta'", "need 200 bytes", "span 1024"});
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"tensor 'w.meta'", "need 200 bytes", "span 1024"});
 }
 
 TEST_F(WeightFileTest, ComponentNotU8) {
@@ -345,7 +373,8 @@ TEST_F(WeightFileTest, ComponentNotU8) {
   f.tensors[1].dtype = "I32";
   f.tensors[1].shape = {256};
   write(f.bytes());
-  expectError(SY_ERR_WEIGHT_FILE, {"tensor 'w.meta'", "dtype I32, expected U8"});
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"tensor 'w.meta'", "dtype I32, expected U8"});
 }
 
 TEST_F(WeightFileTest, ParameterMismatchWithTheBundle) {
@@ -358,8 +387,9 @@ TEST_F(WeightFileTest, ParameterMismatchWithTheBundle) {
   sy_weight_file *wf = nullptr;
   ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
   sy_weight_file_destroy(wf);
-  expectError(SY_ERR_PARAM_MISMATCH, {"weight 'w' does not match the bundle", "v = 32 (bundle: 64)",
-                                      "manifest.json"},
+  expectError(SY_ERR_PARAM_MISMATCH,
+              {"weight 'w' does not match the bundle", "v = 32 (bundle: 64)",
+               "manifest.json"},
               "", false);
 
   PackedWeight h = makeWeight(DType::F16, 1, 64, 128, 1, 4, 64);
@@ -368,13 +398,15 @@ TEST_F(WeightFileTest, ParameterMismatchWithTheBundle) {
   addWeight(f, "w", h);
   write(f.bytes());
   expectError(SY_ERR_PARAM_MISMATCH,
-              {"dtype = f16 (bundle: bf16)", "experts = 1 (bundle: 2)", "m = 4 (bundle: 2)"}, "",
-              false);
+              {"dtype = f16 (bundle: bf16)", "experts = 1 (bundle: 2)",
+               "m = 4 (bundle: 2)"},
+              "", false);
 }
 
 TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
   write(good().bytes());
-  EXPECT_EQ(sy_session_load_weights(nullptr, file.c_str(), nullptr), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_session_load_weights(nullptr, file.c_str(), nullptr),
+            SY_ERR_INVALID_ARGUMENT);
   // A device-less bundle has no session; on a GPU machine load the real one.
   sy_session *session = nullptr;
   EXPECT_EQ(sy_session_create(bundle, &session), SY_ERR_NOT_READY);

@@ -52,7 +52,8 @@ private:
 
 FailureOr<KernelLaunch>
 mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                   SSMMOp op, StringRef workspace, StringRef name) {
+                                   SSMMOp op, StringRef workspace,
+                                   StringRef name) {
   auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   if (wType.isDynamicDim(1) || outType.isDynamicDim(1))

@@ -66,7 +66,8 @@ LogicalResult writeAtomically(Operation *op, StringRef path, StringRef data) {
   {
     llvm::raw_fd_ostream os(tmp, ec);
     if (ec)
-      return op->emitError() << "cannot write '" << tmp << "': " << ec.message();
+      return op->emitError()
+             << "cannot write '" << tmp << "': " << ec.message();
     os << data;
   }
   if ((ec = llvm::sys::fs::rename(tmp, path)))
@@ -190,9 +191,9 @@ struct SamoyedsEmitBundle
                                        /*SecondsToWait=*/300, 0, &err);
     if (rc != 0) {
       auto buf = llvm::MemoryBuffer::getFile(log);
-      return op->emitError() << "ptxas failed (" << rc << ") on '" << ptx
-                             << "': " << err << " "
-                             << (buf ? (*buf)->getBuffer() : "");
+      return op->emitError()
+             << "ptxas failed (" << rc << ") on '" << ptx << "': " << err << " "
+             << (buf ? (*buf)->getBuffer() : "");
     }
     llvm::sys::fs::remove(log);
     if (std::error_code ec = llvm::sys::fs::rename(tmp, cubin))

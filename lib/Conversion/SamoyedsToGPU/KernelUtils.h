@@ -68,12 +68,11 @@ protected:
   /// SiLU(x) = x / (1 + 2^(-x log2 e)), with the PTX ex2 approximation (no
   /// libdevice needed).
   Value silu(Value x) {
-    Value scaled =
-        arith::MulFOp::create(b, x, f32c(-1.4426950408889634));
+    Value scaled = arith::MulFOp::create(b, x, f32c(-1.4426950408889634));
     auto ex2 = LLVM::InlineAsmOp::create(
         b, b.getF32Type(), ValueRange{scaled},
-        b.getStringAttr("ex2.approx.ftz.f32 $0, $1;"),
-        b.getStringAttr("=f,f"), /*has_side_effects=*/UnitAttr(),
+        b.getStringAttr("ex2.approx.ftz.f32 $0, $1;"), b.getStringAttr("=f,f"),
+        /*has_side_effects=*/UnitAttr(),
         /*is_align_stack=*/UnitAttr(), LLVM::TailCallKindAttr(),
         /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr());
     Value denom = arith::AddFOp::create(b, f32c(1.0), ex2.getResult(0));

@@ -13,9 +13,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<std::string> chip{*this, "chip",
                            llvm::cl::desc("Target chip: sm_80, sm_90, sm_90a"),
                            llvm::cl::init("sm_90a")};
-  Option<std::string> dir{*this, "dir",
-                          llvm::cl::desc("Bundle directory (samoyeds-to-bundle)"),
-                          llvm::cl::init("")};
+  Option<std::string> dir{
+      *this, "dir", llvm::cl::desc("Bundle directory (samoyeds-to-bundle)"),
+      llvm::cl::init("")};
   Option<bool> assemble{*this, "assemble",
                         llvm::cl::desc("Assemble a cubin when ptxas is found"),
                         llvm::cl::init(true)};
@@ -37,8 +37,9 @@ std::string ptxPipeline(const PipelineOptions &o) {
       o.chip.getValue());
 }
 
-LogicalResult buildPTX(OpPassManager &pm, const PipelineOptions &o,
-                       function_ref<LogicalResult(const Twine &)> errorHandler) {
+LogicalResult
+buildPTX(OpPassManager &pm, const PipelineOptions &o,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
   if (o.chip != "sm_80" && o.chip != "sm_90" && o.chip != "sm_90a")
     return errorHandler("samoyeds pipelines: unsupported chip '" + o.chip +
                         "' (expected sm_80, sm_90 or sm_90a)");

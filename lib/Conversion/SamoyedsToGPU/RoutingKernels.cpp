@@ -95,9 +95,9 @@ gpu::GPUFuncOp makeKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 }
 
 MemRefType workgroupBuffer(Type elt, int64_t n) {
-  return MemRefType::get(
-      {n}, elt, AffineMap(),
-      gpu::AddressSpaceAttr::get(elt.getContext(), gpu::AddressSpace::Workgroup));
+  return MemRefType::get({n}, elt, AffineMap(),
+                         gpu::AddressSpaceAttr::get(
+                             elt.getContext(), gpu::AddressSpace::Workgroup));
 }
 
 KernelArg bufferArg(Value v, int64_t elemBytes) {
@@ -120,12 +120,13 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   MLIRContext *ctx = op.getContext();
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
 
-  auto func = makeKernel(
-      builder, module, op.getLoc(), name,
-      {globalBuffer(xType.getElementType()), globalBuffer(rType.getElementType()),
-       globalBuffer(f32), globalBuffer(i32)},
-      {workgroupBuffer(f32, experts), workgroupBuffer(f32, experts)},
-      kRouteWarps * 32);
+  auto func =
+      makeKernel(builder, module, op.getLoc(), name,
+                 {globalBuffer(xType.getElementType()),
+                  globalBuffer(rType.getElementType()), globalBuffer(f32),
+                  globalBuffer(i32)},
+                 {workgroupBuffer(f32, experts), workgroupBuffer(f32, experts)},
+                 kRouteWarps * 32);
   ImplicitLocOpBuilder ib(op.getLoc(), builder);
   RoutingEmitter e(ib);
   Block &entry = func.getBody().front();
@@ -136,7 +137,9 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   Value probs = func.getWorkgroupAttributions()[1];
 
   auto &b = ib;
-  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v).getResult(); };
+  auto c = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, v).getResult();
+  };
   auto f = [&](double v) {
     return arith::ConstantFloatOp::create(b, b.getF32Type(),
                                           APFloat(static_cast<float>(v)))
@@ -172,7 +175,8 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     for (int64_t u = 1; u < unroll; ++u)
       acc = arith::AddFOp::create(b, acc, partial[u]);
     acc = e.warpSum(acc);
-    Value isLane0 = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, c(0));
+    Value isLane0 =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, c(0));
     auto ifOp = scf::IfOp::create(b, isLane0, false);
     {
       OpBuilder::InsertionGuard g(b);
@@ -184,27 +188,29 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   gpu::BarrierOp::create(b);
 
   // Softmax and top-k on thread 0.
-  Value isThread0 = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, c(0));
+  Value isThread0 =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, c(0));
   auto ifOp = scf::IfOp::create(b, isThread0, false);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     float negInf = -std::numeric_limits<float>::infinity();
-    Value maxLogit = e.loop(c(0), c(experts), c(1), {f(negInf)},
-                            [&](Value ex, ValueRange it) -> SmallVector<Value> {
-                              Value l = memref::LoadOp::create(b, logits, ValueRange{ex});
-                              return {arith::MaximumFOp::create(b, it[0], l)};
-                            })[0];
-    Value sum = e.loop(c(0), c(experts), c(1), {f(0.0)},
-                       [&](Value ex, ValueRange it) -> SmallVector<Value> {
-                         Value l = memref::LoadOp::create(b, logits, ValueRange{ex});
-                         Value shifted = arith::MulFOp::create(
-                             b, arith::SubFOp::create(b, l, maxLogit),
-                             f(1.4426950408889634));
-                         Value p = e.exp2(shifted);
-                         memref::StoreOp::create(b, p, probs, ValueRange{ex});
-                         return {arith::AddFOp::create(b, it[0], p)};
-                       })[0];
+    Value maxLogit =
+        e.loop(c(0), c(experts), c(1), {f(negInf)},
+               [&](Value ex, ValueRange it) -> SmallVector<Value> {
+                 Value l = memref::LoadOp::create(b, logits, ValueRange{ex});
+                 return {arith::MaximumFOp::create(b, it[0], l)};
+               })[0];
+    Value sum = e.loop(
+        c(0), c(experts), c(1), {f(0.0)},
+        [&](Value ex, ValueRange it) -> SmallVector<Value> {
+          Value l = memref::LoadOp::create(b, logits, ValueRange{ex});
+          Value shifted = arith::MulFOp::create(
+              b, arith::SubFOp::create(b, l, maxLogit), f(1.4426950408889634));
+          Value p = e.exp2(shifted);
+          memref::StoreOp::create(b, p, probs, ValueRange{ex});
+          return {arith::AddFOp::create(b, it[0], p)};
+        })[0];
     Value base = arith::MulIOp::create(b, token, c(topK));
     // k rounds of arg-max over the logits; a chosen expert's logit is set to
     // -inf. Strict '>' in expert order keeps the lower expert on ties.
@@ -214,7 +220,8 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
           c(0), c(experts), c(1), {f(negInf), c(0)},
           [&](Value ex, ValueRange it) -> SmallVector<Value> {
             Value l = memref::LoadOp::create(b, logits, ValueRange{ex});
-            Value better = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, it[0]);
+            Value better =
+                arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, it[0]);
             return {e.select(better, l, it[0]), e.select(better, ex, it[1])};
           });
       Value bestIdx = best[1];
@@ -247,7 +254,8 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   int64_t xBytes = xType.getElementTypeBitWidth() / 8;
   launch.args = {bufferArg(op.getHidden(), xBytes),
                  bufferArg(op.getRouter(), rType.getElementTypeBitWidth() / 8),
-                 bufferArg(op.getWeights(), 4), bufferArg(op.getExpertIds(), 4)};
+                 bufferArg(op.getWeights(), 4),
+                 bufferArg(op.getExpertIds(), 4)};
   return launch;
 }
 
@@ -271,9 +279,12 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   b.setInsertionPointToStart(&entry);
   Value ids = entry.getArgument(0), tokens = entry.getArgument(1),
         offsets = entry.getArgument(2), positions = entry.getArgument(3);
-  Value slots = arith::IndexCastOp::create(b, b.getIndexType(), entry.getArgument(4));
+  Value slots =
+      arith::IndexCastOp::create(b, b.getIndexType(), entry.getArgument(4));
   Value partial = func.getWorkgroupAttributions()[0];
-  auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, v).getResult(); };
+  auto c = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, v).getResult();
+  };
   auto ci = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, b.getI32Type(), v).getResult();
   };
@@ -306,19 +317,20 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
       Value pw = load(partial, c(i));
       total = arith::AddIOp::create(b, total, pw);
       before = arith::AddIOp::create(
-          b, before, e.select(cmpi(arith::CmpIPredicate::ugt, warp, c(i)), pw, ci(0)));
+          b, before,
+          e.select(cmpi(arith::CmpIPredicate::ugt, warp, c(i)), pw, ci(0)));
     }
     gpu::BarrierOp::create(b);
     return {total, before};
   };
 
   // First slot of this expert: slots routed to lower experts.
-  Value below = e.loop(tid, slots, c(kDispatchThreads), {ci(0)},
-                       [&](Value s, ValueRange it) -> SmallVector<Value> {
-                         Value lower = cmpi(arith::CmpIPredicate::slt, load(ids, s), expert);
-                         return {arith::AddIOp::create(b, it[0],
-                                                       e.select(lower, ci(1), ci(0)))};
-                       })[0];
+  Value below = e.loop(
+      tid, slots, c(kDispatchThreads), {ci(0)},
+      [&](Value s, ValueRange it) -> SmallVector<Value> {
+        Value lower = cmpi(arith::CmpIPredicate::slt, load(ids, s), expert);
+        return {arith::AddIOp::create(b, it[0], e.select(lower, ci(1), ci(0)))};
+      })[0];
   Value first = blockScan(below).first;
   Value isThread0 = cmpi(arith::CmpIPredicate::eq, tid, c(0));
   {
@@ -329,43 +341,47 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     Value last = cmpi(arith::CmpIPredicate::eq, expertIdx, c(experts - 1));
     auto lastIf = scf::IfOp::create(b, last, false);
     b.setInsertionPoint(lastIf.thenBlock()->getTerminator());
-    memref::StoreOp::create(b, arith::IndexCastOp::create(b, b.getI32Type(), slots),
-                            offsets, ValueRange{c(experts)});
+    memref::StoreOp::create(
+        b, arith::IndexCastOp::create(b, b.getI32Type(), slots), offsets,
+        ValueRange{c(experts)});
   }
 
   // Placement, one chunk of kDispatchThreads slots at a time.
   Value laneMask = arith::SubIOp::create(
-      b, arith::ShLIOp::create(b, ci(1), arith::IndexCastOp::create(b, b.getI32Type(), lane)),
+      b,
+      arith::ShLIOp::create(
+          b, ci(1), arith::IndexCastOp::create(b, b.getI32Type(), lane)),
       ci(1));
-  e.loop(c(0), slots, c(kDispatchThreads), {first},
-         [&](Value chunk, ValueRange it) -> SmallVector<Value> {
-           Value s = arith::AddIOp::create(b, chunk, tid);
-           Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
-           Value safe = e.select(inRange, s, c(0));
-           Value mine = arith::AndIOp::create(
-               b, inRange, cmpi(arith::CmpIPredicate::eq, load(ids, safe), expert));
-           Value ballot = NVVM::VoteSyncOp::create(b, b.getI32Type(), ci(-1), mine,
-                                                   NVVM::VoteSyncKind::ballot);
-           Value rank = LLVM::CtPopOp::create(
-               b, b.getI32Type(), arith::AndIOp::create(b, ballot, laneMask));
-           Value count = LLVM::CtPopOp::create(b, b.getI32Type(), ballot);
-           // Every lane holds its warp's count: let lane 0 contribute it.
-           auto [total, before] = blockScan(e.select(isLane0, count, ci(0)));
-           auto ifOp = scf::IfOp::create(b, mine, false);
-           {
-             OpBuilder::InsertionGuard g(b);
-             b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-             Value p = arith::AddIOp::create(
-                 b, it[0], arith::AddIOp::create(b, before, rank));
-             Value token = arith::DivUIOp::create(b, s, c(topK));
-             memref::StoreOp::create(b, arith::IndexCastOp::create(b, b.getI32Type(), token),
-                                     tokens,
-                                     ValueRange{arith::IndexCastOp::create(
-                                         b, b.getIndexType(), p)});
-             memref::StoreOp::create(b, p, positions, ValueRange{s});
-           }
-           return {arith::AddIOp::create(b, it[0], total)};
-         });
+  e.loop(
+      c(0), slots, c(kDispatchThreads), {first},
+      [&](Value chunk, ValueRange it) -> SmallVector<Value> {
+        Value s = arith::AddIOp::create(b, chunk, tid);
+        Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
+        Value safe = e.select(inRange, s, c(0));
+        Value mine = arith::AndIOp::create(
+            b, inRange,
+            cmpi(arith::CmpIPredicate::eq, load(ids, safe), expert));
+        Value ballot = NVVM::VoteSyncOp::create(b, b.getI32Type(), ci(-1), mine,
+                                                NVVM::VoteSyncKind::ballot);
+        Value rank = LLVM::CtPopOp::create(
+            b, b.getI32Type(), arith::AndIOp::create(b, ballot, laneMask));
+        Value count = LLVM::CtPopOp::create(b, b.getI32Type(), ballot);
+        // Every lane holds its warp's count: let lane 0 contribute it.
+        auto [total, before] = blockScan(e.select(isLane0, count, ci(0)));
+        auto ifOp = scf::IfOp::create(b, mine, false);
+        {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+          Value p = arith::AddIOp::create(
+              b, it[0], arith::AddIOp::create(b, before, rank));
+          Value token = arith::DivUIOp::create(b, s, c(topK));
+          memref::StoreOp::create(
+              b, arith::IndexCastOp::create(b, b.getI32Type(), token), tokens,
+              ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), p)});
+          memref::StoreOp::create(b, p, positions, ValueRange{s});
+        }
+        return {arith::AddIOp::create(b, it[0], total)};
+      });
   gpu::ReturnOp::create(b);
 
   KernelLaunch launch;

@@ -41,8 +41,8 @@ FailureOr<Plan> makePlan(SSMMOp op) {
     return op.emitOpError() << "has no #samoyeds.tile; run "
                             << "samoyeds-select-tiles first";
   if (wType.isDynamicDim(0) || wType.isDynamicDim(1) || wType.isDynamicDim(2))
-    return op.emitOpError() << "needs a static weight shape to be compiled, got "
-                            << wType;
+    return op.emitOpError()
+           << "needs a static weight shape to be compiled, got " << wType;
   p.experts = wType.getDimSize(0);
   p.rows = wType.getDimSize(1);
   p.cols = wType.getDimSize(2);
@@ -50,8 +50,9 @@ FailureOr<Plan> makePlan(SSMMOp op) {
   p.m = format.getM();
   p.v = format.getV();
   if (p.n != 1 && p.n != p.m)
-    return op.emitOpError() << "the kernel supports n = 1 or n = m, got n = "
-                            << p.n << ", m = " << p.m;
+    return op.emitOpError()
+           << "the kernel supports n = 1 or n = m, got n = " << p.n
+           << ", m = " << p.m;
   p.rowSelect = p.n < p.m;
   p.warps = tile.getWarps();
   p.tokens = tile.getTokens();
@@ -72,8 +73,8 @@ FailureOr<Plan> makePlan(SSMMOp op) {
     return op.emitOpError() << "tile k = " << p.kTile << " must divide the "
                             << p.cols << " weight columns";
   if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
-    return op.emitOpError() << "tile k = " << p.kTile << " and span v = "
-                            << p.v << " must divide one another";
+    return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
+                            << " must divide one another";
   if (p.keptTilesPerHalf % p.warps != 0)
     return op.emitOpError() << "tile warps = " << p.warps << " must divide the "
                             << p.keptTilesPerHalf << " kept 16-row tiles";
@@ -221,9 +222,8 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
           c.push_back(carried[p.rowSelect ? partialIndex(h, f, v)
                                           : accIndex(h, 0, f, v)]);
         auto mma = NVVM::MmaSpOp::create(
-            b, resType, aRegs[h], bRegs, c, metaRegs[h], selector,
-            {16, 8, 32}, std::nullopt,
-            std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
+            b, resType, aRegs[h], bRegs, c, metaRegs[h], selector, {16, 8, 32},
+            std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
         mma.setOrderedMetadata(true);
         for (int64_t v = 0; v < 4; ++v) {
           Value d = LLVM::ExtractValueOp::create(b, mma.getRes(), v);
@@ -243,8 +243,8 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
     } else if (ks == stepsPerStage - 1) {
       int64_t stagesPerSpan = p.v / p.kTile;
       Value next = add(kt, idx(1));
-      Value isEnd = cmp(arith::CmpIPredicate::eq,
-                        rem(next, idx(stagesPerSpan)), idx(0));
+      Value isEnd =
+          cmp(arith::CmpIPredicate::eq, rem(next, idx(stagesPerSpan)), idx(0));
       routeSpan(div(kt, idx(stagesPerSpan)), isEnd, carried);
     }
   }
@@ -255,8 +255,7 @@ void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
   Value zero = f32c(0.0);
   for (int64_t h = 0; h < p.halves; ++h) {
     for (int64_t rr = 0; rr < 2; ++rr) {
-      Value kept =
-          add(mul(keptTile(h), idx(16)), add(group, idx(8 * rr)));
+      Value kept = add(mul(keptTile(h), idx(16)), add(group, idx(8 * rr)));
       Value which = arith::ExtUIOp::create(
           b, b.getI32Type(),
           load(rowIdx, add(mul(add(mul(expert, idx(p.cols / p.v)), spanIdx),
@@ -277,8 +276,9 @@ void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
       for (int64_t f = 0; f < nFrags(); ++f)
         for (int64_t v = 2 * rr; v < 2 * rr + 2; ++v) {
           Value &part = carried[partialIndex(h, f, v)];
-          part = isEnd ? arith::SelectOp::create(b, isEnd, zero, part).getResult()
-                       : zero;
+          part = isEnd
+                     ? arith::SelectOp::create(b, isEnd, zero, part).getResult()
+                     : zero;
         }
     }
   }
@@ -289,7 +289,8 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
     for (int64_t f = 0; f < nFrags(); ++f) {
       for (int64_t v = 0; v < 4; ++v) {
         Value col = add(idx(f * 8), add(mul(tig, idx(2)), idx(v % 2)));
-        Value kept = add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
+        Value kept =
+            add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
         Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
         Value value = carried[accIndex(0, mIdx, f, v)];
         if (p.siluMul)
@@ -352,8 +353,8 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
       slot.row = div(c, idx(chunksPerRow));
       slot.col = mul(rem(c, idx(chunksPerRow)), idx(8));
       Value valid = cmp(arith::CmpIPredicate::ult, slot.row, count);
-      Value slotIdx = add(start, arith::MinSIOp::create(
-                                     b, slot.row, sub(count, idx(1))));
+      Value slotIdx =
+          add(start, arith::MinSIOp::create(b, slot.row, sub(count, idx(1))));
       Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
       slot.srcBase = add(mul(srcRow, idx(p.cols)), slot.col);
       slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
@@ -374,9 +375,8 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
           b.setInsertionPoint(nested.getInsertionBlock(),
                               nested.getInsertionPoint());
           Value next = add(kt, idx(p.stages - 1));
-          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
-            issueStageLoad(next, rem(next, idx(p.stages)));
-          });
+          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)),
+                 [&] { issueStageLoad(next, rem(next, idx(p.stages))); });
           NVVM::CpAsyncCommitGroupOp::create(b);
           NVVM::CpAsyncWaitGroupOp::create(b,
                                            b.getI32IntegerAttr(p.stages - 1));
@@ -391,9 +391,10 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   gpu::ReturnOp::create(b);
 }
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                SSMMOp op, StringRef name) {
+FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
+                                                        gpu::GPUModuleOp module,
+                                                        SSMMOp op,
+                                                        StringRef name) {
   FailureOr<Plan> plan = makePlan(op);
   if (failed(plan))
     return failure();
@@ -419,7 +420,8 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   int64_t stepsPerStage = p.kTile / 32;
   SmallVector<Type> smemTypes = {
       MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
@@ -443,8 +445,8 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                                      smemTypes, TypeRange{});
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(p.threads()), 1, 1}));
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(p.threads()), 1, 1}));
 
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   SSMMEmitter(b, p).emit(func);

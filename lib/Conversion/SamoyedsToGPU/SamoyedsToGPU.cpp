@@ -42,7 +42,8 @@ public:
     for (BlockArgument arg : func.getArguments()) {
       auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
                                                     "samoyeds.name");
-      names[arg] = name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
+      names[arg] =
+          name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
     }
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
@@ -107,9 +108,9 @@ public:
         appendWeight(list, v, type, format);
         continue;
       }
-      StringRef kind = outputs.contains(v)        ? "output"
-                       : isa<BlockArgument>(v)    ? "input"
-                                                  : "workspace";
+      StringRef kind = outputs.contains(v)     ? "output"
+                       : isa<BlockArgument>(v) ? "input"
+                                               : "workspace";
       SmallVector<Attribute> shape;
       for (unsigned d = 0; d < type.getRank(); ++d)
         shape.push_back(dimAttr(v, d));
@@ -231,7 +232,8 @@ struct ConvertSamoyedsToGPU
             failed(table.nameDim(op, route.getWeights(), 0, "T")) ||
             failed(table.nameDim(op, route.getExpertIds(), 0, "T")))
           return failure();
-        FailureOr<KernelLaunch> l = buildRouteKernel(builder, kernels, route, base);
+        FailureOr<KernelLaunch> l =
+            buildRouteKernel(builder, kernels, route, base);
         if (failed(l))
           return failure();
         launches.push_back(*l);
@@ -289,11 +291,11 @@ struct ConvertSamoyedsToGPU
   DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
     SmallVector<Attribute> grid, block, args;
     for (const KernelLaunch::Dim &d : launch.grid)
-      grid.push_back(d.symbol.empty()
-                         ? Attribute(table.dict({{"const", table.i64(d.constant)}}))
-                         : Attribute(table.dict(
-                               {{"ceil_div", table.str(d.symbol)},
-                                {"by", table.i64(d.divisor)}})));
+      grid.push_back(
+          d.symbol.empty()
+              ? Attribute(table.dict({{"const", table.i64(d.constant)}}))
+              : Attribute(table.dict({{"ceil_div", table.str(d.symbol)},
+                                      {"by", table.i64(d.divisor)}})));
     for (int64_t b : launch.block)
       block.push_back(table.i64(b));
     for (const KernelArg &arg : launch.args) {

@@ -218,7 +218,8 @@ sy_status sy_weight_file_open(const char *path, sy_weight_file **out);
 /// Frees `file` (NULL is fine).
 sy_status sy_weight_file_destroy(sy_weight_file *file);
 /// Number of packed weights described by the file.
-sy_status sy_weight_file_num_weights(const sy_weight_file *file, int32_t *count);
+sy_status sy_weight_file_num_weights(const sy_weight_file *file,
+                                     int32_t *count);
 /// Parameters of weight `index` (name valid while the file lives).
 sy_status sy_weight_file_weight_info(const sy_weight_file *file, int32_t index,
                                      sy_weight_info *info);

@@ -26,8 +26,7 @@ LogicalResult SparseFormatAttr::verifyWeightShape(
     int64_t cols) const {
   if (!ShapedType::isDynamic(cols) && cols % getV() != 0)
     return emitError() << "weight has " << cols
-                       << " columns, not a multiple of the span v = "
-                       << getV();
+                       << " columns, not a multiple of the span v = " << getV();
   if (ShapedType::isDynamic(rows))
     return success();
   if (rows % getM() != 0)

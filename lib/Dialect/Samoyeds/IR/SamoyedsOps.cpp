@@ -36,12 +36,10 @@ FailureOr<SparseFormatAttr> verifyWeight(Operation *op, Value weight,
                                          StringRef name) {
   SparseFormatAttr format = getSparseFormat(weight.getType());
   if (!format)
-    return op->emitOpError() << "expects " << name
-                             << " to carry a #samoyeds.ss encoding, got "
-                             << weight.getType();
-  auto emit = [&]() {
-    return op->emitOpError() << name << ": ";
-  };
+    return op->emitOpError()
+           << "expects " << name << " to carry a #samoyeds.ss encoding, got "
+           << weight.getType();
+  auto emit = [&]() { return op->emitOpError() << name << ": "; };
   if (failed(format.verifyWeightShape(emit, dim(weight, 1), dim(weight, 2))))
     return failure();
   return format;
@@ -53,11 +51,11 @@ LogicalResult verifyRouting(Operation *op, int64_t topK, int64_t experts,
   if (topK < 1)
     return op->emitOpError() << "top_k = " << topK << " must be at least 1";
   if (!ShapedType::isDynamic(experts) && topK > experts)
-    return op->emitOpError() << "top_k = " << topK << " exceeds the "
-                             << experts << " experts";
+    return op->emitOpError()
+           << "top_k = " << topK << " exceeds the " << experts << " experts";
   if (!(scale > 0.0))
-    return op->emitOpError() << "routed_scaling_factor = " << scale
-                             << " must be positive";
+    return op->emitOpError()
+           << "routed_scaling_factor = " << scale << " must be positive";
   return success();
 }
 
@@ -169,8 +167,7 @@ LogicalResult DispatchOp::verify() {
                          << " routed slots";
   if (!compatible(dim(getOffsets(), 0), offsetsSize))
     return emitOpError() << "offsets have " << dimStr(dim(getOffsets(), 0))
-                         << " entries, expected experts + 1 = "
-                         << offsetsSize;
+                         << " entries, expected experts + 1 = " << offsetsSize;
   if (getPositions().getType() != ids.getType())
     return emitOpError() << "positions type " << getPositions().getType()
                          << " must equal the expert ids' type "

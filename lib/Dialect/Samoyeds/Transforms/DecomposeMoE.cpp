@@ -42,10 +42,10 @@ struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
     auto pairs = [&](Type elt) {
       return RankedTensorType::get({tokens, topK}, elt);
     };
-    auto route = RouteOp::create(
-        rewriter, loc, pairs(f32), pairs(i32), op.getHidden(), op.getRouter(),
-        op.getTopKAttr(), op.getRenormalizeAttr(),
-        op.getRoutedScalingFactorAttr());
+    auto route = RouteOp::create(rewriter, loc, pairs(f32), pairs(i32),
+                                 op.getHidden(), op.getRouter(),
+                                 op.getTopKAttr(), op.getRenormalizeAttr(),
+                                 op.getRoutedScalingFactorAttr());
     auto dispatch = DispatchOp::create(
         rewriter, loc, RankedTensorType::get({slots}, i32),
         RankedTensorType::get({experts + 1}, i32), pairs(i32),
@@ -56,11 +56,12 @@ struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
     auto epilogue = [&](EpilogueKind kind) {
       return EpilogueKindAttr::get(rewriter.getContext(), kind);
     };
-    auto gateUp = SSMMOp::create(
-        rewriter, loc, hType, op.getW13(), op.getHidden(),
-        dispatch.getOffsets(), dispatch.getTokens(), /*routing_weights=*/Value(),
-        /*positions=*/Value(), epilogue(EpilogueKind::SiluMul),
-        /*tile=*/TileConfigAttr());
+    auto gateUp =
+        SSMMOp::create(rewriter, loc, hType, op.getW13(), op.getHidden(),
+                       dispatch.getOffsets(), dispatch.getTokens(),
+                       /*routing_weights=*/Value(),
+                       /*positions=*/Value(), epilogue(EpilogueKind::SiluMul),
+                       /*tile=*/TileConfigAttr());
     auto down = SSMMOp::create(
         rewriter, loc, hiddenType, op.getW2(), gateUp.getResult(),
         dispatch.getOffsets(), /*tokens=*/Value(), route.getWeights(),

@@ -21,10 +21,11 @@ TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
-  int64_t k = (cols % 64 == 0 && (format.isPlain24() || format.getV() % 64 == 0 ||
-                                  64 % format.getV() == 0))
-                  ? 64
-                  : 32;
+  int64_t k =
+      (cols % 64 == 0 && (format.isPlain24() || format.getV() % 64 == 0 ||
+                          64 % format.getV() == 0))
+          ? 64
+          : 32;
   // Tokens per block: 64 halves the weight re-reads when an expert gets
   // more than 32 tokens (measured: Mixtral down projection at T = 256); the
   // gate/up kernel keeps 32, as its doubled accumulators (gate and up) would
@@ -34,8 +35,8 @@ TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
   // Each warp owns one 16-row tile of kept rows (per half for silu_mul); the
   // block's warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;
-  int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() /
-                  halves / SparseFormatAttr::kMmaRows;
+  int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
+                  SparseFormatAttr::kMmaRows;
   int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
   // Weight fragments stream through shared memory with the activations:
   // as many stages as fit the 48 KB a kernel may declare.

@@ -25,7 +25,8 @@ const char *dtypeName(DType dtype);
 float bf16ToFloat(uint16_t bits);
 /// Converts float to bf16, rounding to nearest even; NaN stays a quiet NaN.
 uint16_t floatToBf16(float value);
-/// Converts an IEEE binary16 bit pattern to float (exact; subnormals, inf, NaN).
+/// Converts an IEEE binary16 bit pattern to float (exact; subnormals, inf,
+/// NaN).
 float f16ToFloat(uint16_t bits);
 /// Converts float to IEEE binary16, rounding to nearest even (overflow -> inf,
 /// underflow -> subnormal or signed zero, NaN -> quiet NaN).

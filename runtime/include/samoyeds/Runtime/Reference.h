@@ -60,8 +60,8 @@ void dispatchReference(const int32_t *ids, int64_t T, int topK, int64_t E,
 /// Combine reference: out[t] = sum_j weights[t][j] * y[positions[t][j]] in j
 /// order; `y` is `[P, H]`, `out` becomes `[T, H]`.
 void combineReference(const std::vector<double> &y, int64_t H,
-                      const float *weights, const int32_t *positions,
-                      int64_t T, int topK, std::vector<double> &out);
+                      const float *weights, const int32_t *positions, int64_t T,
+                      int topK, std::vector<double> &out);
 
 /// ||a - b|| / ||b|| (L2); +inf when any element is NaN or the sizes differ.
 /// 0 when both are all zero.

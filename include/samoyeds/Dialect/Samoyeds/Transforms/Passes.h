@@ -3,8 +3,8 @@
 #ifndef SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_H
 #define SAMOYEDS_DIALECT_SAMOYEDS_TRANSFORMS_PASSES_H
 
-#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
 #include "mlir/Pass/Pass.h"
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
 
 namespace mlir {
 class RewritePatternSet;

@@ -194,3 +194,23 @@ def info_dict(info: sy_weight_info) -> dict:
 
 def encode(s: Optional[str]) -> Optional[bytes]:
     return None if s is None else os.fsencode(s)
+
+
+class Closeable:
+    """Context-manager and finaliser support for objects owning C handles:
+    subclasses implement ``close()`` (idempotent)."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -86,7 +86,7 @@ def _err(status_name: str, message: str) -> SamoyedsError:
     return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
 
 
-class LayerBundle:
+class LayerBundle(_capi.Closeable):
     """A layer bundle's manifest, opened without a device (``sy_bundle_open``).
 
     Attributes: ``dir``, ``manifest`` (the parsed JSON), ``chip``, ``symbols``,
@@ -237,17 +237,6 @@ class LayerBundle:
     def close(self) -> None:
         self._close_bundle()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 def _torch():

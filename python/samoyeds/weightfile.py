@@ -52,7 +52,7 @@ def samoyeds_metadata(weights: Dict[str, dict], source: str = "", **extra) -> Di
     return {"samoyeds": json.dumps(desc, sort_keys=False)}
 
 
-class WeightFile:
+class WeightFile(_capi.Closeable):
     """A packed weight file opened with the runtime's reader (sy_weight_file_open)."""
 
     def __init__(self, path):
@@ -66,17 +66,6 @@ class WeightFile:
             self._lib.sy_weight_file_destroy(self._h)
             self._h = ctypes.c_void_p()
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def names(self) -> List[str]:
         count = ctypes.c_int32()

@@ -263,24 +263,13 @@ sy_status sy_bundle_num_weights(const sy_bundle *bundle, int32_t *count) {
   return clearError();
 }
 
-static void fillInfo(const WeightDesc &w, sy_weight_info *info) {
-  info->name = w.name.c_str();
-  info->n = w.params.n;
-  info->m = w.params.m;
-  info->v = w.params.v;
-  info->experts = w.shape.experts;
-  info->rows = w.shape.rows;
-  info->cols = w.shape.cols;
-  info->dtype = w.dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
-}
-
 sy_status sy_bundle_weight_info(const sy_bundle *bundle, int32_t index,
                                 sy_weight_info *info) {
   SY_CHECK_ARGS(bundle && info, "sy_bundle_weight_info")
   if (index < 0 || size_t(index) >= bundle->manifest.weights.size())
     return setError(SY_ERR_NOT_FOUND,
                     "weight index " + std::to_string(index) + " out of range");
-  fillInfo(bundle->manifest.weights[size_t(index)], info);
+  samoyeds::rt::fillWeightInfo(bundle->manifest.weights[size_t(index)], info);
   return clearError();
 }
 
@@ -292,7 +281,7 @@ sy_status sy_bundle_find_weight(const sy_bundle *bundle, const char *name,
     return setError(SY_ERR_NOT_FOUND, "no weight '" + std::string(name) +
                                           "' in " + bundle->dir +
                                           "/manifest.json");
-  fillInfo(bundle->manifest.weights[size_t(idx)], info);
+  samoyeds::rt::fillWeightInfo(bundle->manifest.weights[size_t(idx)], info);
   return clearError();
 }
 

@@ -35,6 +35,20 @@ struct sy_session {
 namespace samoyeds {
 namespace rt {
 
+/// Describes a weight (from a manifest or a weight file) in the C API's terms.
+template <typename Weight>
+void fillWeightInfo(const Weight &w, sy_weight_info *info) {
+  info->name = w.name.c_str();
+  info->n = w.params.n;
+  info->m = w.params.m;
+  info->v = w.params.v;
+  info->experts = w.shape.experts;
+  info->rows = w.shape.rows;
+  info->cols = w.shape.cols;
+  info->dtype = w.dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
+}
+
+
 /// Records `message` as the thread's last error and returns `status`.
 sy_status setError(sy_status status, const std::string &message);
 /// Clears the thread's last error and returns SY_OK.

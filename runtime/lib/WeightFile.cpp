@@ -429,16 +429,6 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
 } // namespace samoyeds
 
 namespace {
-void fillFileInfo(const FileWeight &w, sy_weight_info *info) {
-  info->name = w.name.c_str();
-  info->n = w.params.n;
-  info->m = w.params.m;
-  info->v = w.params.v;
-  info->experts = w.shape.experts;
-  info->rows = w.shape.rows;
-  info->cols = w.shape.cols;
-  info->dtype = w.dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
-}
 
 /// Checks every weight of `bundle` against the opened file.
 sy_status checkAll(const sy_bundle &bundle, const WeightFile &file,
@@ -498,7 +488,7 @@ sy_status sy_weight_file_weight_info(const sy_weight_file *file, int32_t index,
   if (index < 0 || size_t(index) >= file->file.weights.size())
     return setError(SY_ERR_NOT_FOUND,
                     file->file.path + ": no weight #" + std::to_string(index));
-  fillFileInfo(file->file.weights[size_t(index)], info);
+  samoyeds::rt::fillWeightInfo(file->file.weights[size_t(index)], info);
   return clearError();
 }
 
@@ -509,7 +499,7 @@ sy_status sy_weight_file_find_weight(const sy_weight_file *file,
   if (idx < 0)
     return setError(SY_ERR_NOT_FOUND, file->file.path + ": no weight '" +
                                           std::string(name) + "'");
-  fillFileInfo(file->file.weights[size_t(idx)], info);
+  samoyeds::rt::fillWeightInfo(file->file.weights[size_t(idx)], info);
   return clearError();
 }
 

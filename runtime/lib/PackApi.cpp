@@ -113,14 +113,7 @@ sy_status sy_packed_buffer_info(const sy_packed_buffer *buffer,
     return setError(SY_ERR_INVALID_ARGUMENT,
                     "sy_packed_buffer_info: NULL argument");
   const PackedWeight &w = buffer->weight;
-  info->name = buffer->name.c_str();
-  info->n = w.p.n;
-  info->m = w.p.m;
-  info->v = w.p.v;
-  info->experts = w.s.experts;
-  info->rows = w.s.rows;
-  info->cols = w.s.cols;
-  info->dtype = w.dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
+  samoyeds::rt::fillWeightInfo(buffer->name, w.p, w.s, w.dtype, info);
   return clearError();
 }
 

@@ -35,19 +35,25 @@ struct sy_session {
 namespace samoyeds {
 namespace rt {
 
-/// Describes a weight (from a manifest or a weight file) in the C API's terms.
-template <typename Weight>
-void fillWeightInfo(const Weight &w, sy_weight_info *info) {
-  info->name = w.name.c_str();
-  info->n = w.params.n;
-  info->m = w.params.m;
-  info->v = w.params.v;
-  info->experts = w.shape.experts;
-  info->rows = w.shape.rows;
-  info->cols = w.shape.cols;
-  info->dtype = w.dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
+/// Describes a weight (from a manifest, a weight file or a packed buffer) in
+/// the C API's terms; `name` must outlive `info`.
+inline void fillWeightInfo(const std::string &name, const SSParams &params,
+                           const SSShape &shape, DType dtype,
+                           sy_weight_info *info) {
+  info->name = name.c_str();
+  info->n = params.n;
+  info->m = params.m;
+  info->v = params.v;
+  info->experts = shape.experts;
+  info->rows = shape.rows;
+  info->cols = shape.cols;
+  info->dtype = dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
 }
 
+template <typename Weight>
+void fillWeightInfo(const Weight &w, sy_weight_info *info) {
+  fillWeightInfo(w.name, w.params, w.shape, w.dtype, info);
+}
 
 /// Records `message` as the thread's last error and returns `status`.
 sy_status setError(sy_status status, const std::string &message);

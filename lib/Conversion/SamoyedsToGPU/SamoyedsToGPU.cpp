@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::samoyeds {
 #define GEN_PASS_DEF_CONVERTSAMOYEDSTOGPU
@@ -190,6 +191,57 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
   return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
 }
 
+using Launches = SmallVector<KernelLaunch, 2>;
+
+FailureOr<Launches> single(FailureOr<KernelLaunch> launch) {
+  if (failed(launch))
+    return failure();
+  return Launches{*launch};
+}
+
+FailureOr<Launches> lowerRoute(RouteOp op, BufferTable &table,
+                               OpBuilder &builder, gpu::GPUModuleOp kernels,
+                               StringRef base) {
+  for (Value v : {op.getHidden(), op.getWeights(), op.getExpertIds()})
+    if (failed(table.nameDim(op, v, 0, "T")))
+      return failure();
+  return single(buildRouteKernel(builder, kernels, op, base));
+}
+
+FailureOr<Launches> lowerDispatch(DispatchOp op, BufferTable &table,
+                                  OpBuilder &builder, gpu::GPUModuleOp kernels,
+                                  StringRef base) {
+  if (failed(table.nameDim(op, op.getExpertIds(), 0, "T")) ||
+      failed(table.nameDim(op, op.getPositions(), 0, "T")) ||
+      failed(table.nameDim(op, op.getTokens(), 0, "P")))
+    return failure();
+  return single(buildDispatchKernel(builder, kernels, op, base));
+}
+
+/// The matmul kernel; with weighted_combine it writes f32 rows to a
+/// workspace that a second, deterministic combine kernel reduces.
+FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
+                              gpu::GPUModuleOp kernels, StringRef base) {
+  if (failed(nameSSMMDims(table, op)))
+    return failure();
+  FailureOr<Launches> launches =
+      single(buildSSMMKernel(builder, kernels, op, base));
+  if (failed(launches) || op.getEpilogue() != EpilogueKind::WeightedCombine)
+    return launches;
+  std::string ws = "ws_" + base.str();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  table.addWorkspace(ws, builder.getF32Type(),
+                     {table.str("P"), table.i64(wType.getDimSize(1))});
+  launches->front().args.back() =
+      KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+  FailureOr<KernelLaunch> combine =
+      buildCombineKernel(builder, kernels, op, ws, (base + "_combine").str());
+  if (failed(combine))
+    return failure();
+  launches->push_back(*combine);
+  return launches;
+}
+
 struct ConvertSamoyedsToGPU
     : samoyeds::impl::ConvertSamoyedsToGPUBase<ConvertSamoyedsToGPU> {
   void runOnOperation() override {
@@ -226,54 +278,26 @@ struct ConvertSamoyedsToGPU
       std::string base = func.getSymName().str() + "_" +
                          op->getName().stripDialect().str() + "_" +
                          std::to_string(counter++);
-      SmallVector<KernelLaunch, 2> launches;
-      if (auto route = dyn_cast<RouteOp>(op)) {
-        if (failed(table.nameDim(op, route.getHidden(), 0, "T")) ||
-            failed(table.nameDim(op, route.getWeights(), 0, "T")) ||
-            failed(table.nameDim(op, route.getExpertIds(), 0, "T")))
-          return failure();
-        FailureOr<KernelLaunch> l =
-            buildRouteKernel(builder, kernels, route, base);
-        if (failed(l))
-          return failure();
-        launches.push_back(*l);
-      } else if (auto dispatch = dyn_cast<DispatchOp>(op)) {
-        if (failed(table.nameDim(op, dispatch.getExpertIds(), 0, "T")) ||
-            failed(table.nameDim(op, dispatch.getPositions(), 0, "T")) ||
-            failed(table.nameDim(op, dispatch.getTokens(), 0, "P")))
-          return failure();
-        FailureOr<KernelLaunch> l =
-            buildDispatchKernel(builder, kernels, dispatch, base);
-        if (failed(l))
-          return failure();
-        launches.push_back(*l);
-      }
-      auto ssmm = dyn_cast<SSMMOp>(op);
-      if (!ssmm && launches.empty())
-        return op->emitOpError()
-               << "has no GPU lowering; run samoyeds-decompose-moe first";
-      if (ssmm && failed(nameSSMMDims(table, ssmm)))
+      FailureOr<SmallVector<KernelLaunch, 2>> lowered =
+          llvm::TypeSwitch<Operation *,
+                           FailureOr<SmallVector<KernelLaunch, 2>>>(op)
+              .Case([&](RouteOp route) {
+                return lowerRoute(route, table, builder, kernels, base);
+              })
+              .Case([&](DispatchOp dispatch) {
+                return lowerDispatch(dispatch, table, builder, kernels, base);
+              })
+              .Case([&](SSMMOp ssmm) {
+                return lowerSSMM(ssmm, table, builder, kernels, base);
+              })
+              .Default([](Operation *op) {
+                return op->emitOpError()
+                       << "has no GPU lowering; run samoyeds-decompose-moe "
+                          "first";
+              });
+      if (failed(lowered))
         return failure();
-      if (ssmm) {
-        FailureOr<KernelLaunch> main =
-            buildSSMMKernel(builder, kernels, ssmm, base);
-        if (failed(main))
-          return failure();
-        launches.push_back(*main);
-      }
-      if (ssmm && ssmm.getEpilogue() == EpilogueKind::WeightedCombine) {
-        std::string ws = "ws_" + base;
-        auto wType = cast<RankedTensorType>(ssmm.getWeight().getType());
-        table.addWorkspace(ws, builder.getF32Type(),
-                           {table.str("P"), table.i64(wType.getDimSize(1))});
-        launches.front().args.back() =
-            KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
-        FailureOr<KernelLaunch> combine =
-            buildCombineKernel(builder, kernels, ssmm, ws, base + "_combine");
-        if (failed(combine))
-          return failure();
-        launches.push_back(*combine);
-      }
+      SmallVector<KernelLaunch, 2> &launches = *lowered;
       SmallVector<Attribute> records;
       for (KernelLaunch &launch : launches) {
         for (KernelArg &arg : launch.args)

@@ -1,0 +1,216 @@
+"""ctypes bindings to ``libsamoyeds_runtime.so`` (runtime/include/samoyeds-c/Runtime.h).
+
+The library is looked up, in order, at:
+
+1. ``$SAMOYEDS_RUNTIME_LIB`` (the library file itself, or a directory holding it);
+2. next to this package (``samoyeds/libsamoyeds_runtime.so``);
+3. the build directories of a source checkout (``build-rt/``, ``build/runtime/``,
+   ``build/lib/``, ``build/``).
+
+Every failing call raises :class:`SamoyedsError` with the C status and the
+runtime's message (``sy_last_error``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Optional
+
+LIB_NAME = "libsamoyeds_runtime.dylib" if sys.platform == "darwin" else "libsamoyeds_runtime.so"
+
+# sy_status, in the order of the C enum.
+STATUS_NAMES = [
+    "SY_OK",
+    "SY_ERR_INVALID_ARGUMENT",
+    "SY_ERR_IO",
+    "SY_ERR_MANIFEST",
+    "SY_ERR_NO_DEVICE",
+    "SY_ERR_UNSUPPORTED_CHIP",
+    "SY_ERR_CUDA",
+    "SY_ERR_NOT_FOUND",
+    "SY_ERR_SIZE_MISMATCH",
+    "SY_ERR_NOT_READY",
+    "SY_ERR_INTERNAL",
+    "SY_ERR_WEIGHT_FILE",
+    "SY_ERR_PARAM_MISMATCH",
+]
+for _i, _name in enumerate(STATUS_NAMES):
+    globals()[_name] = _i
+
+# sy_dtype
+SY_DTYPE_BF16, SY_DTYPE_F16, SY_DTYPE_F32, SY_DTYPE_I32, SY_DTYPE_U32, SY_DTYPE_U8 = range(6)
+DTYPE_CODES = {"bf16": SY_DTYPE_BF16, "f16": SY_DTYPE_F16}
+DTYPE_NAMES = {v: k for k, v in DTYPE_CODES.items()}
+
+
+class SamoyedsError(RuntimeError):
+    """A runtime call failed: ``status`` (int), ``status_name`` and ``message``."""
+
+    def __init__(self, status: int, message: str):
+        self.status = int(status)
+        self.status_name = (
+            STATUS_NAMES[self.status] if 0 <= self.status < len(STATUS_NAMES) else "SY_ERR_UNKNOWN"
+        )
+        self.message = message
+        super().__init__(f"{self.status_name}: {message}")
+
+
+class RuntimeLibraryNotFound(OSError):
+    """libsamoyeds_runtime could not be found or loaded."""
+
+
+class sy_weight_info(ctypes.Structure):
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("n", ctypes.c_int32),
+        ("m", ctypes.c_int32),
+        ("v", ctypes.c_int32),
+        ("experts", ctypes.c_int64),
+        ("rows", ctypes.c_int64),
+        ("cols", ctypes.c_int64),
+        ("dtype", ctypes.c_int),
+    ]
+
+
+class sy_packed_weight(ctypes.Structure):
+    _fields_ = [
+        ("values", ctypes.c_void_p),
+        ("values_bytes", ctypes.c_uint64),
+        ("meta", ctypes.c_void_p),
+        ("meta_bytes", ctypes.c_uint64),
+        ("row_idx", ctypes.c_void_p),
+        ("row_idx_bytes", ctypes.c_uint64),
+    ]
+
+
+def _candidates() -> list:
+    out = []
+    env = os.environ.get("SAMOYEDS_RUNTIME_LIB")
+    if env:
+        p = Path(env)
+        out.append(p / LIB_NAME if p.is_dir() else p)
+        return out  # An explicit choice is not second-guessed.
+    here = Path(__file__).resolve().parent
+    out.append(here / LIB_NAME)
+    for root in (here.parent.parent, Path.cwd()):
+        for sub in ("build-rt", "build/runtime", "build/lib", "build"):
+            out.append(root / sub / LIB_NAME)
+    return out
+
+
+def find_library() -> Path:
+    """Path of the runtime library; raises :class:`RuntimeLibraryNotFound`."""
+    cands = _candidates()
+    for c in cands:
+        if c.is_file():
+            return c
+    raise RuntimeLibraryNotFound(
+        f"{LIB_NAME} not found (set SAMOYEDS_RUNTIME_LIB; looked at: "
+        + ", ".join(str(c) for c in cands)
+        + "). Build it with: cmake -S runtime -B build-rt -G Ninja && ninja -C build-rt"
+    )
+
+
+_lib = None
+_lock = threading.Lock()
+
+_P = ctypes.POINTER
+_c = ctypes
+_SIGNATURES = {
+    "sy_last_error": ([], _c.c_char_p),
+    "sy_status_name": ([_c.c_int], _c.c_char_p),
+    "sy_packed_sizes": (
+        [_c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int, _c.c_int,
+         _P(_c.c_uint64), _P(_c.c_uint64), _P(_c.c_uint64)], _c.c_int),
+    "sy_pack_weight": (
+        [_c.c_void_p, _c.c_int, _c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int, _c.c_int,
+         _P(_c.c_void_p)], _c.c_int),
+    "sy_packed_buffer_view": ([_c.c_void_p, _P(sy_packed_weight)], _c.c_int),
+    "sy_packed_buffer_info": ([_c.c_void_p, _P(sy_weight_info)], _c.c_int),
+    "sy_packed_buffer_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_unpack_weight": (
+        [_P(sy_packed_weight), _c.c_int, _c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int,
+         _c.c_int, _c.c_void_p, _c.c_uint64], _c.c_int),
+    "sy_weight_file_open": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_weight_file_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_weight_file_num_weights": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_weight_file_weight_info": ([_c.c_void_p, _c.c_int32, _P(sy_weight_info)], _c.c_int),
+    "sy_weight_file_find_weight": ([_c.c_void_p, _c.c_char_p, _P(sy_weight_info)], _c.c_int),
+    "sy_weight_file_metadata": ([_c.c_void_p, _c.c_char_p, _P(_c.c_char_p)], _c.c_int),
+    "sy_weight_file_read_weight": ([_c.c_void_p, _c.c_char_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_bundle_open": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_bundle_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_bundle_check_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
+    "sy_bundle_num_weights": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_bundle_weight_info": ([_c.c_void_p, _c.c_int32, _P(sy_weight_info)], _c.c_int),
+}
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded runtime library (loaded once)."""
+    global _lib
+    with _lock:
+        if _lib is None:
+            path = find_library()
+            try:
+                handle = ctypes.CDLL(str(path))
+            except OSError as e:
+                raise RuntimeLibraryNotFound(f"cannot load {path}: {e}") from e
+            for name, (args, res) in _SIGNATURES.items():
+                try:
+                    fn = getattr(handle, name)
+                except AttributeError as e:
+                    raise RuntimeLibraryNotFound(
+                        f"{path} lacks {name} (rebuild the runtime)") from e
+                fn.argtypes = args
+                fn.restype = res
+            _lib = handle
+        return _lib
+
+
+def check(status: int) -> None:
+    """Raises :class:`SamoyedsError` if ``status`` is not SY_OK."""
+    if status != SY_OK:  # noqa: F821 (defined above via globals())
+        msg = lib().sy_last_error()
+        raise SamoyedsError(status, msg.decode("utf-8", "replace") if msg else "")
+
+
+def info_dict(info: sy_weight_info) -> dict:
+    return {
+        "name": info.name.decode() if info.name else "",
+        "dtype": DTYPE_NAMES.get(info.dtype, str(info.dtype)),
+        "experts": info.experts,
+        "rows": info.rows,
+        "cols": info.cols,
+        "n": info.n,
+        "m": info.m,
+        "v": info.v,
+    }
+
+
+def encode(s: Optional[str]) -> Optional[bytes]:
+    return None if s is None else os.fsencode(s)
+
+
+class Closeable:
+    """Context-manager and finaliser support for objects owning C handles:
+    subclasses implement ``close()`` (idempotent)."""
+
+    def close(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

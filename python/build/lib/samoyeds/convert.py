@@ -1,0 +1,506 @@
+"""Convert a Hugging Face MoE checkpoint to a Samoyeds packed weight file.
+
+    python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
+        --model {mixtral,qwen2_moe,deepseek_v2,olmoe} --n 1 --m 2 --v 128 [--layers 0-3,7]
+
+For every MoE layer ``i`` the experts' gate and up projections are stacked
+into ``layers.{i}.w13`` ([E, 2I, H]: gate rows first) and the down projections
+into ``layers.{i}.w2`` ([E, H, I]); both are packed (docs/Format.md) and the
+router is stored as the plain bf16 tensor ``layers.{i}.router`` ([E, H]).
+Shared-expert tensors are copied unchanged; every other tensor (attention,
+embeddings, norms, dense MLPs) is left out. See docs/WeightFiles.md.
+
+The output is written under a temporary name and renamed at the end, so a
+failed conversion leaves no output file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ._capi import RuntimeLibraryNotFound, SamoyedsError
+from .pack import float32_to_bf16, pack, to_float32
+from .safetensors_io import SafetensorsError, SafetensorsFile, SafetensorsWriter
+from .weightfile import samoyeds_metadata, weight_entries
+
+__all__ = ["ConversionError", "MODELS", "ModelSpec", "convert", "main"]
+
+SOURCE_DTYPES = ("BF16", "F16", "F32")
+
+
+class ConversionError(Exception):
+    """The checkpoint cannot be converted; the message names file and tensor."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    moe: str  # the MoE block under model.layers.{i}: "mlp" or "block_sparse_moe"
+    gate: str
+    up: str
+    down: str
+    shared: Optional[str] = None  # regex (after "model.layers.{i}.") of shared-expert tensors
+
+    def expert(self, layer: int, e: int, proj: str) -> str:
+        return f"model.layers.{layer}.{self.moe}.experts.{e}.{proj}.weight"
+
+    def router(self, layer: int) -> str:
+        return f"model.layers.{layer}.{self.moe}.gate.weight"
+
+
+MODELS: Dict[str, ModelSpec] = {
+    "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2"),
+    "qwen2_moe": ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj",
+                           shared=r"mlp\.shared_expert(\.|_gate\.)"),
+    "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",
+                             shared=r"mlp\.shared_experts\."),
+    "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
+}
+
+
+# --------------------------------------------------------------------------- source
+
+
+class Checkpoint:
+    """The tensors of a single-file or sharded safetensors checkpoint."""
+
+    def __init__(self, src):
+        self.src = Path(src)
+        self.files: Dict[str, SafetensorsFile] = {}
+        self.where: Dict[str, str] = {}  # tensor -> file path
+        p = self.src
+        if p.is_dir():
+            index = p / "model.safetensors.index.json"
+            if index.is_file():
+                self._load_index(index)
+            else:
+                shards = sorted(p.glob("*.safetensors"))
+                if not shards:
+                    raise ConversionError(f"{p}: no model.safetensors.index.json and no *.safetensors files")
+                for s in shards:
+                    self._add_file(s)
+        elif p.is_file():
+            if p.name.endswith(".json"):
+                self._load_index(p)
+            else:
+                self._add_file(p)
+        else:
+            raise ConversionError(f"{p}: no such file or directory")
+
+    def _open(self, path: Path) -> SafetensorsFile:
+        key = str(path)
+        if key not in self.files:
+            try:
+                self.files[key] = SafetensorsFile(path)
+            except SafetensorsError as e:
+                raise ConversionError(str(e)) from e
+        return self.files[key]
+
+    def _add_file(self, path: Path) -> None:
+        f = self._open(path)
+        for name in f.keys():
+            if name in self.where:
+                raise ConversionError(f"{path}: tensor '{name}' also in {self.where[name]}")
+            self.where[name] = str(path)
+
+    def _load_index(self, index: Path) -> None:
+        try:
+            data = json.loads(index.read_text())
+            wm = data["weight_map"]
+            if not isinstance(wm, dict):
+                raise TypeError("weight_map is not an object")
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ConversionError(f"{index}: bad index file: {e}") from e
+        for name, shard in wm.items():
+            path = index.parent / shard
+            if not path.is_file():
+                raise ConversionError(f"{index}: shard '{shard}' of tensor '{name}' does not exist")
+            f = self._open(path)
+            if name not in f:
+                raise ConversionError(f"{path}: tensor '{name}' (listed in {index.name}) not found")
+            self.where[name] = str(path)
+
+    def names(self) -> List[str]:
+        return list(self.where)
+
+    def info(self, name: str):
+        if name not in self.where:
+            raise ConversionError(f"{self.src}: missing tensor '{name}'")
+        return self.files[self.where[name]].info(name)
+
+    def file_of(self, name: str) -> str:
+        return self.where.get(name, str(self.src))
+
+    def get(self, name: str) -> np.ndarray:
+        self.info(name)
+        return self.files[self.where[name]].get(name)
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+# --------------------------------------------------------------------------- plan
+
+
+@dataclass
+class LayerPlan:
+    index: int
+    experts: int
+    hidden: int
+    inter: int
+    src_bytes: int = 0
+
+
+@dataclass
+class Plan:
+    model: ModelSpec
+    layers: List[LayerPlan]
+    passthrough: List[str]
+    ignored: List[str]
+    dense_layers: List[int]
+    entries: List[Tuple[str, str, Tuple[int, ...]]] = field(default_factory=list)
+    weights: Dict[str, dict] = field(default_factory=dict)
+
+
+def parse_layers(spec: Optional[str]) -> Optional[List[int]]:
+    """"0,2,5-7" -> [0, 2, 5, 6, 7]."""
+    if spec is None:
+        return None
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ConversionError(f"--layers: bad entry {part!r} (expected N or A-B, comma separated)")
+        a = int(m.group(1))
+        b = int(m.group(2)) if m.group(2) else a
+        if b < a:
+            raise ConversionError(f"--layers: empty range {part!r}")
+        out.extend(range(a, b + 1))
+    return sorted(set(out))
+
+
+def _check_dtype(ckpt: Checkpoint, name: str) -> None:
+    t = ckpt.info(name)
+    if t.dtype not in SOURCE_DTYPES:
+        raise ConversionError(f"{ckpt.file_of(name)}: tensor '{name}': unsupported dtype {t.dtype} "
+                              f"(supported: {', '.join(SOURCE_DTYPES)})")
+
+
+def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: str,
+              layers: Optional[List[int]]) -> Plan:
+    moe = re.escape(spec.moe)
+    expert_re = re.compile(rf"model\.layers\.(\d+)\.{moe}\.experts\.(\d+)\.(.+)$")
+    projs = (spec.gate, spec.up, spec.down)
+    found: Dict[int, Dict[int, set]] = {}
+    any_layer = set()
+    shared_re = re.compile(rf"model\.layers\.\d+\.{spec.shared}") if spec.shared else None
+    passthrough, ignored = [], []
+    for name in ckpt.names():
+        lm = re.match(r"model\.layers\.(\d+)\.", name)
+        if lm:
+            any_layer.add(int(lm.group(1)))
+        mm = expert_re.match(name)
+        if mm:
+            layer, e, rest = int(mm.group(1)), int(mm.group(2)), mm.group(3)
+            proj = rest[:-len(".weight")] if rest.endswith(".weight") else None
+            if proj not in projs:
+                raise ConversionError(
+                    f"{ckpt.file_of(name)}: unexpected expert tensor '{name}' (misnamed? a "
+                    f"{spec.name} expert has {', '.join(p + '.weight' for p in projs)})")
+            found.setdefault(layer, {}).setdefault(e, set()).add(proj)
+        elif shared_re and shared_re.match(name):
+            passthrough.append(name)
+        else:
+            ignored.append(name)
+    if not found:
+        hint = ""
+        for other in MODELS.values():
+            if other.name != spec.name and any(
+                    re.match(rf"model\.layers\.\d+\.{re.escape(other.moe)}\.experts\.\d+\.{other.gate}\.weight$", x)
+                    for x in ckpt.names()):
+                hint = f" (the names look like --model {other.name})"
+                break
+        raise ConversionError(
+            f"{ckpt.src}: no {spec.name} expert tensors (named like '{spec.expert(0, 0, spec.gate)}') "
+            f"found{hint}")
+    moe_layers = sorted(found)
+    dense_layers = sorted(any_layer - set(moe_layers))
+    if layers is not None:
+        for i in layers:
+            if i not in found:
+                raise ConversionError(f"{ckpt.src}: --layers: layer {i} has no {spec.name} experts "
+                                      f"(MoE layers: {_ranges(moe_layers)})")
+        moe_layers = layers
+    passthrough = [p for p in passthrough if int(p.split(".")[2]) in moe_layers]
+
+    plan = Plan(spec, [], passthrough, ignored, dense_layers)
+    for i in moe_layers:
+        experts = found[i]
+        E = max(experts) + 1
+        ref = {}
+        for e in range(E):
+            for proj in projs:
+                name = spec.expert(i, e, proj)
+                if e not in experts or proj not in experts[e]:
+                    raise ConversionError(f"{ckpt.src}: missing tensor '{name}' (layer {i} has "
+                                          f"experts 0..{E - 1})")
+                _check_dtype(ckpt, name)
+                shape = ckpt.info(name).shape
+                if proj not in ref:
+                    ref[proj] = shape
+                elif shape != ref[proj]:
+                    raise ConversionError(
+                        f"{ckpt.file_of(name)}: shape mismatch between experts: tensor '{name}' has "
+                        f"shape {list(shape)}, expert 0 has {list(ref[proj])}")
+        g, u, d = ref[spec.gate], ref[spec.up], ref[spec.down]
+        if len(g) != 2 or g != u or d != (g[1], g[0]):
+            raise ConversionError(
+                f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: expert shapes "
+                f"{spec.gate} {list(g)}, {spec.up} {list(u)}, {spec.down} {list(d)} do not form an "
+                f"MLP ([I, H], [I, H], [H, I])")
+        inter, hidden = g
+        router = spec.router(i)
+        if router not in ckpt.where:
+            raise ConversionError(f"{ckpt.src}: missing tensor '{router}' (router of layer {i})")
+        _check_dtype(ckpt, router)
+        rshape = ckpt.info(router).shape
+        if rshape != (E, hidden):
+            raise ConversionError(f"{ckpt.file_of(router)}: tensor '{router}' has shape "
+                                  f"{list(rshape)}, expected [{E}, {hidden}] (experts, hidden)")
+        lp = LayerPlan(i, E, hidden, inter)
+        lp.src_bytes = sum(ckpt.info(spec.expert(i, e, p)).nbytes for e in range(E) for p in projs)
+        plan.layers.append(lp)
+        for wname, rows, cols in ((f"layers.{i}.w13", 2 * inter, hidden),
+                                  (f"layers.{i}.w2", hidden, inter)):
+            try:
+                plan.entries += weight_entries(wname, E, rows, cols, n, m, v)
+            except SamoyedsError as e:
+                raise ConversionError(
+                    f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: cannot pack {wname} "
+                    f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v}: {e.message}") from e
+            plan.weights[wname] = {"dtype": dtype, "experts": E, "rows": rows, "cols": cols,
+                                   "n": n, "m": m, "v": v}
+        plan.entries.append((f"layers.{i}.router", "BF16", (E, hidden)))
+        for p in passthrough:
+            if int(p.split(".")[2]) == i:
+                t = ckpt.info(p)
+                plan.entries.append((p, t.dtype, t.shape))
+    return plan
+
+
+def _ranges(xs: Sequence[int]) -> str:
+    xs = sorted(xs)
+    out, i = [], 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
+            j += 1
+        out.append(str(xs[i]) if i == j else f"{xs[i]}-{xs[j]}")
+        i = j + 1
+    return ",".join(out) or "none"
+
+
+# --------------------------------------------------------------------------- convert
+
+
+class Progress:
+    """A plain-text progress bar on stderr."""
+
+    def __init__(self, total: int, enabled: bool = True, stream=None):
+        self.total, self.done = max(total, 1), 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled
+        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.start = time.monotonic()
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = 30
+        fill = width * self.done // self.total
+        line = (f"[{'#' * fill}{'.' * (width - fill)}] {self.done}/{self.total} "
+                f"{time.monotonic() - self.start:6.1f}s {what}")
+        if self.tty:
+            self.stream.write("\r" + line.ljust(100)[:100])
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _to_bf16_or_f16(a: np.ndarray, src_dtype: str, dtype: str) -> np.ndarray:
+    """16-bit storage of a source tensor (BF16 as uint16, F16, F32) in ``dtype``."""
+    if src_dtype == "BF16":
+        return a if dtype == "bf16" else to_float32(a, "bf16").astype(np.float16).view(np.uint16)
+    if src_dtype == "F16":
+        return a.view(np.uint16) if dtype == "f16" else float32_to_bf16(a.astype(np.float32))
+    if dtype == "bf16":
+        return float32_to_bf16(a)
+    return a.astype(np.float16).view(np.uint16)
+
+
+def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: str = "bf16",
+            layers: Optional[List[int]] = None, progress: bool = True) -> dict:
+    """Converts ``src`` into the packed weight file ``out``; returns the summary dict."""
+    if model not in MODELS:
+        raise ConversionError(f"unknown model {model!r} (one of {', '.join(MODELS)})")
+    if dtype not in ("bf16", "f16"):
+        raise ConversionError(f"unsupported output dtype {dtype!r} (bf16 or f16)")
+    spec = MODELS[model]
+    out = Path(out)
+    ckpt = Checkpoint(src)
+    try:
+        plan = make_plan(ckpt, spec, n, m, v, dtype, layers)
+        meta = samoyeds_metadata(plan.weights, source=str(Path(src).resolve()), model=model,
+                                 routers=[f"layers.{lp.index}.router" for lp in plan.layers],
+                                 passthrough=plan.passthrough)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=str(out.parent))
+        os.close(fd)
+        try:
+            writer = SafetensorsWriter(tmp, plan.entries, meta)
+            try:
+                bar = Progress(3 * len(plan.layers) + len(plan.passthrough), progress)
+                packed_bytes = 0
+                for lp in plan.layers:
+                    packed_bytes += _convert_layer(ckpt, spec, lp, plan, writer, n, m, v, dtype, bar)
+                writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            os.replace(tmp, out)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    finally:
+        ckpt.close()
+    E = sorted({lp.experts for lp in plan.layers})
+    src_bytes = sum(lp.src_bytes for lp in plan.layers)
+    dense_bf16 = sum(lp.experts * 3 * lp.hidden * lp.inter * 2 for lp in plan.layers)
+    return {
+        "source": str(src),
+        "output": str(out),
+        "model": model,
+        "layers": [lp.index for lp in plan.layers],
+        "experts": E,
+        "hidden": sorted({lp.hidden for lp in plan.layers}),
+        "intermediate": sorted({lp.inter for lp in plan.layers}),
+        "n": n, "m": m, "v": v, "dtype": dtype,
+        "density": n / m / 2,
+        "bytes_before": src_bytes,
+        "bytes_dense_16bit": dense_bf16,
+        "bytes_after": packed_bytes,
+        "router_bytes": sum(lp.experts * lp.hidden * 2 for lp in plan.layers),
+        "passthrough": plan.passthrough,
+        "ignored": len(plan.ignored),
+        "dense_layers": plan.dense_layers,
+        "output_bytes": out.stat().st_size,
+    }
+
+
+def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, n, m, v, dtype, bar) -> int:
+    i, E, H, I = lp.index, lp.experts, lp.hidden, lp.inter
+    w13 = np.empty((E, 2 * I, H), dtype=np.uint16)
+    w2 = np.empty((E, H, I), dtype=np.uint16)
+    for e in range(E):
+        for proj, dst in ((spec.gate, w13[e, :I]), (spec.up, w13[e, I:]), (spec.down, w2[e])):
+            name = spec.expert(i, e, proj)
+            dst[...] = _to_bf16_or_f16(np.asarray(ckpt.get(name)), ckpt.info(name).dtype, dtype)
+    total = 0
+    for wname, dense in ((f"layers.{i}.w13", w13), (f"layers.{i}.w2", w2)):
+        p = pack(dense, n, m, v, dtype)
+        for part, arr in p.components().items():
+            writer.write(f"{wname}.{part}", arr.reshape(E, -1))
+        total += p.nbytes
+        bar.step(wname)
+    del w13, w2
+    router = spec.router(i)
+    r = _to_bf16_or_f16(np.asarray(ckpt.get(router)), ckpt.info(router).dtype, "bf16")
+    writer.write(f"layers.{i}.router", r)
+    bar.step(f"layers.{i}.router")
+    for p in plan.passthrough:
+        if int(p.split(".")[2]) == i:
+            writer.write(p, np.asarray(ckpt.get(p)))
+            bar.step(p)
+    return total
+
+
+def format_summary(s: dict) -> str:
+    def mib(b):
+        return f"{b} bytes ({b / 2**20:.2f} MiB)"
+
+    ratio = s["bytes_after"] / s["bytes_before"] if s["bytes_before"] else 0.0
+    lines = [
+        f"Converted {s['source']} ({s['model']}) -> {s['output']}",
+        f"  MoE layers:   {len(s['layers'])} ({_ranges(s['layers'])})",
+        f"  experts:      {', '.join(map(str, s['experts']))} per layer; hidden "
+        f"{', '.join(map(str, s['hidden']))}, intermediate {', '.join(map(str, s['intermediate']))}",
+        f"  format:       {s['dtype']}, n:m:v = {s['n']}:{s['m']}:{s['v']}, density "
+        f"{s['density']:.4f} (kept fraction of expert weights)",
+        f"  bytes before: {mib(s['bytes_before'])} (expert weights in the checkpoint)",
+        f"  bytes after:  {mib(s['bytes_after'])} (packed, {100 * ratio:.1f}% of before)",
+        f"  routers:      {len(s['layers'])} tensors, {mib(s['router_bytes'])}, bf16",
+    ]
+    if s["passthrough"]:
+        lines.append(f"  not converted (copied unchanged): {len(s['passthrough'])} shared-expert "
+                     f"tensors, e.g. {s['passthrough'][0]}")
+    if s["dense_layers"]:
+        lines.append(f"  skipped layers without experts: {_ranges(s['dense_layers'])}")
+    lines.append(f"  left out:     {s['ignored']} other tensors (attention, embeddings, norms, "
+                 f"dense MLPs)")
+    lines.append(f"  output:       {mib(s['output_bytes'])}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m samoyeds.convert",
+        description="Convert a Hugging Face MoE checkpoint (safetensors) to a Samoyeds packed "
+                    "weight file (docs/WeightFiles.md).")
+    ap.add_argument("src", help="checkpoint directory, .safetensors file or "
+                                "model.safetensors.index.json")
+    ap.add_argument("out", help="output .safetensors file")
+    ap.add_argument("--model", required=True, choices=sorted(MODELS))
+    ap.add_argument("--n", type=int, default=1, help="rows kept per group (default 1)")
+    ap.add_argument("--m", type=int, default=2, help="group size (default 2)")
+    ap.add_argument("--v", type=int, default=128, help="span width in columns (default 128)")
+    ap.add_argument("--dtype", default="bf16", choices=["bf16", "f16"],
+                    help="element type of the packed weights (default bf16)")
+    ap.add_argument("--layers", help="layers to convert, e.g. 0-3,7 (default: all MoE layers)")
+    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = ap.parse_args(argv)
+    try:
+        summary = convert(args.src, args.out, args.model, args.n, args.m, args.v, args.dtype,
+                          parse_layers(args.layers), progress=not args.quiet)
+    except (ConversionError, SafetensorsError, RuntimeLibraryNotFound) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except SamoyedsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(format_summary(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

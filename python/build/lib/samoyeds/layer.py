@@ -1,0 +1,445 @@
+"""Running a compiled MoE layer bundle (``samoyeds.moe_ffn``) from Python.
+
+:class:`LayerBundle` reads a layer bundle's manifest without a device (shapes,
+routing, weights, memory needs). :class:`MoELayer` loads the bundle on the GPU
+(``sy_bundle_load``), owns a session with the packed weights and runs the
+layer on CUDA torch tensors, on torch's current stream, without synchronising
+the host.
+
+A layer bundle is what ``samoyeds-opt --samoyeds-to-bundle`` writes for a
+function like test/GPU/gen-layer-bundles.sh's: inputs ``x`` [T, H] bf16 and
+``router`` [E, H] bf16, weights ``w13`` [E, 2I, H] (gate rows over up rows)
+and ``w2`` [E, H, I], output ``y`` [T, H] bf16, symbols ``T`` and
+``P = T * top_k``, and a top-level ``routing`` object in manifest.json.
+
+torch is imported only when a device is needed (``MoELayer``); the runtime
+uses device 0's primary context, the one PyTorch uses, so torch's device
+pointers and streams are valid in it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from . import _capi
+from ._capi import SamoyedsError
+
+__all__ = ["LayerBundle", "MoELayer"]
+
+_P = ctypes.POINTER
+_c = ctypes
+# C API functions _capi does not declare (same prototypes as Runtime.h).
+_EXTRA_SIGNATURES = {
+    "sy_bundle_load": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_bundle_open": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_bundle_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_bundle_chip": ([_c.c_void_p, _P(_c.c_char_p)], _c.c_int),
+    "sy_bundle_num_symbols": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_bundle_symbol_name": ([_c.c_void_p, _c.c_int32, _P(_c.c_char_p)], _c.c_int),
+    "sy_bundle_num_buffers": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_bundle_buffer_info": ([_c.c_void_p, _c.c_int32, _P(_c.c_char_p), _P(_c.c_int),
+                               _P(_c.c_int)], _c.c_int),
+    "sy_bundle_buffer_bytes": ([_c.c_void_p, _c.c_char_p, _P(_c.c_char_p), _P(_c.c_int64),
+                                _c.c_int32, _P(_c.c_uint64)], _c.c_int),
+    "sy_bundle_num_weights": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_bundle_weight_info": ([_c.c_void_p, _c.c_int32, _P(_capi.sy_weight_info)], _c.c_int),
+    "sy_bundle_check_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
+    "sy_session_create": ([_c.c_void_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_session_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_session_upload_weight": ([_c.c_void_p, _c.c_char_p, _P(_capi.sy_packed_weight)],
+                                 _c.c_int),
+    "sy_session_bind": ([_c.c_void_p, _c.c_char_p, _c.c_uint64, _c.c_uint64], _c.c_int),
+    "sy_session_run": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32, _c.c_void_p],
+                       _c.c_int),
+    "sy_session_load_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
+}
+_sig_lock = threading.Lock()
+_sig_done = False
+
+
+def _lib() -> ctypes.CDLL:
+    """The runtime library with the session/bundle prototypes declared."""
+    global _sig_done
+    lib = _capi.lib()
+    if not _sig_done:
+        with _sig_lock:
+            for name, (args, res) in _EXTRA_SIGNATURES.items():
+                try:
+                    fn = getattr(lib, name)
+                except AttributeError as e:
+                    raise _capi.RuntimeLibraryNotFound(
+                        f"{_capi.find_library()} lacks {name} (rebuild the runtime)") from e
+                fn.argtypes = args
+                fn.restype = res
+            _sig_done = True
+    return lib
+
+
+def _err(status_name: str, message: str) -> SamoyedsError:
+    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+
+
+class LayerBundle(_capi.Closeable):
+    """A layer bundle's manifest, opened without a device (``sy_bundle_open``).
+
+    Attributes: ``dir``, ``manifest`` (the parsed JSON), ``chip``, ``symbols``,
+    ``hidden`` (H), ``experts`` (E), ``intermediate`` (I), ``top_k``,
+    ``renormalize``, ``routed_scaling_factor``, ``dtype`` ("bf16"), and
+    ``weights`` ({name: {dtype, experts, rows, cols, n, m, v}}).
+    """
+
+    _loader = "sy_bundle_open"
+
+    def __init__(self, bundle_dir):
+        self.dir = Path(os.fspath(bundle_dir))
+        mpath = self.dir / "manifest.json"
+        try:
+            self.manifest = json.loads(mpath.read_text())
+        except OSError as e:
+            raise _err("SY_ERR_IO", f"{mpath}: cannot read the bundle manifest: {e}") from e
+        except ValueError as e:
+            raise _err("SY_ERR_MANIFEST", f"{mpath}: not valid JSON: {e}") from e
+        self._lib = _lib()
+        self._b = ctypes.c_void_p()
+        self._open()
+        try:
+            self._describe(mpath)
+        except BaseException:
+            self._close_bundle()
+            raise
+
+    def _open(self) -> None:
+        fn = getattr(self._lib, self._loader)
+        _capi.check(fn(_capi.encode(str(self.dir)), ctypes.byref(self._b)))
+
+    # -- manifest --------------------------------------------------------------------------
+
+    def _describe(self, mpath: Path) -> None:
+        lib, b = self._lib, self._b
+        chip = ctypes.c_char_p()
+        _capi.check(lib.sy_bundle_chip(b, ctypes.byref(chip)))
+        self.chip = chip.value.decode()
+        count = ctypes.c_int32()
+        _capi.check(lib.sy_bundle_num_symbols(b, ctypes.byref(count)))
+        self.symbols: List[str] = []
+        for i in range(count.value):
+            name = ctypes.c_char_p()
+            _capi.check(lib.sy_bundle_symbol_name(b, i, ctypes.byref(name)))
+            self.symbols.append(name.value.decode())
+        _capi.check(lib.sy_bundle_num_buffers(b, ctypes.byref(count)))
+        self.buffers: Dict[str, dict] = {}
+        kinds = ("input", "output", "weight", "workspace")
+        for i in range(count.value):
+            name, kind, dtype = ctypes.c_char_p(), ctypes.c_int(), ctypes.c_int()
+            _capi.check(lib.sy_bundle_buffer_info(b, i, ctypes.byref(name), ctypes.byref(kind),
+                                                  ctypes.byref(dtype)))
+            self.buffers[name.value.decode()] = {"kind": kinds[kind.value], "dtype": dtype.value}
+        _capi.check(lib.sy_bundle_num_weights(b, ctypes.byref(count)))
+        self.weights: Dict[str, dict] = {}
+        for i in range(count.value):
+            info = _capi.sy_weight_info()
+            _capi.check(lib.sy_bundle_weight_info(b, i, ctypes.byref(info)))
+            d = _capi.info_dict(info)
+            self.weights[d.pop("name")] = d
+
+        def bad(what: str) -> SamoyedsError:
+            return _err("SY_ERR_MANIFEST",
+                        f"{mpath}: not a samoyeds.moe_ffn layer bundle: {what} (expected inputs "
+                        f"x [T, H] and router [E, H], weights w13 [E, 2I, H] and w2 [E, H, I], "
+                        f"output y [T, H], symbols T and P, a 'routing' object; see "
+                        f"test/GPU/gen-layer-bundles.sh)")
+
+        routing = self.manifest.get("routing")
+        if not isinstance(routing, dict):
+            raise bad("no top-level 'routing' object")
+        for name, kind in (("x", "input"), ("router", "input"), ("y", "output")):
+            if self.buffers.get(name, {}).get("kind") != kind:
+                raise bad(f"no {kind} buffer '{name}'")
+            if self.buffers[name]["dtype"] != _capi.SY_DTYPE_BF16:
+                raise bad(f"buffer '{name}' is not bf16")
+        for name in ("w13", "w2"):
+            if name not in self.weights:
+                raise bad(f"no weight '{name}' (weights: {', '.join(self.weights) or 'none'})")
+        for s in ("T", "P"):
+            if s not in self.symbols:
+                raise bad(f"no symbol '{s}' (symbols: {', '.join(self.symbols) or 'none'})")
+        w13, w2 = self.weights["w13"], self.weights["w2"]
+        self.experts = int(w13["experts"])
+        self.hidden = int(w13["cols"])
+        self.intermediate = int(w13["rows"]) // 2
+        if (w2["experts"], w2["rows"], w2["cols"]) != (self.experts, self.hidden,
+                                                       self.intermediate):
+            raise bad(f"w13 [{self.experts}, {w13['rows']}, {self.hidden}] and w2 "
+                      f"[{w2['experts']}, {w2['rows']}, {w2['cols']}] do not form an MLP")
+        try:
+            self.top_k = int(routing["top_k"])
+            self.renormalize = bool(routing.get("renormalize", False))
+            self.routed_scaling_factor = float(routing.get("routed_scaling_factor", 1.0))
+            rexp = int(routing.get("experts", self.experts))
+        except (KeyError, TypeError, ValueError) as e:
+            raise bad(f"bad 'routing' object {routing!r}: {e}") from e
+        if rexp != self.experts:
+            raise bad(f"routing.experts = {rexp} but w13 has {self.experts} experts")
+        self.dtype = w13["dtype"]
+        if self.dtype != "bf16":
+            raise bad(f"weights are {self.dtype}; the layer runs bf16 only")
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def symbol_values(self, T: int) -> Dict[str, int]:
+        """{"T": T, "P": T * top_k}."""
+        return {"T": int(T), "P": int(T) * self.top_k}
+
+    def buffer_bytes(self, name: str, T: int) -> int:
+        """Bytes of buffer ``name`` for ``T`` tokens (sy_bundle_buffer_bytes)."""
+        vals = self.symbol_values(T)
+        names = (ctypes.c_char_p * len(vals))(*(k.encode() for k in vals))
+        values = (ctypes.c_int64 * len(vals))(*vals.values())
+        out = ctypes.c_uint64()
+        _capi.check(self._lib.sy_bundle_buffer_bytes(self._b, name.encode(), names, values,
+                                                     len(vals), ctypes.byref(out)))
+        return int(out.value)
+
+    def device_memory_bytes(self, T: int) -> int:
+        """Device bytes of every buffer of the bundle for ``T`` tokens: x, router, y (the
+        caller's), the packed weights and the runtime's workspaces."""
+        if int(T) < 0:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"T must be >= 0, got {T}")
+        return sum(self.buffer_bytes(name, T) for name in self.buffers)
+
+    def check_weights(self, path, prefix: Optional[str] = None) -> None:
+        """Checks, without a device, that the packed weight file ``path`` holds this
+        bundle's weights as ``prefix + name`` (sy_bundle_check_weights)."""
+        _capi.check(self._lib.sy_bundle_check_weights(self._b, _capi.encode(os.fspath(path)),
+                                                      _capi.encode(prefix)))
+
+    def describe(self) -> str:
+        w = self.weights["w13"]
+        return (f"{self.dir}: moe_ffn E={self.experts} H={self.hidden} I={self.intermediate} "
+                f"top_k={self.top_k} renormalize={self.renormalize} "
+                f"scale={self.routed_scaling_factor} n:m:v={w['n']}:{w['m']}:{w['v']} "
+                f"chip={self.chip}")
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def _close_bundle(self) -> None:
+        if getattr(self, "_b", None):
+            self._lib.sy_bundle_destroy(self._b)
+            self._b = ctypes.c_void_p()
+
+    def close(self) -> None:
+        self._close_bundle()
+
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("samoyeds.MoELayer needs PyTorch (pip install torch)") from e
+    return torch
+
+
+class MoELayer(LayerBundle):
+    """A layer bundle loaded on CUDA device 0 with a session.
+
+    ``weights``: optional packed weight file to load at once (with ``prefix``,
+    e.g. ``"layers.3."``); its router (``prefix + "router"``) is taken too when
+    the file has one. Otherwise call :meth:`load_weights` or :meth:`set_weights`
+    and :meth:`set_router` before calling the layer.
+
+    ``layer(x)``: ``x`` a contiguous CUDA bf16 tensor [T, H] on device 0;
+    returns a new [T, H] bf16 tensor. Runs on torch's current stream; the host
+    is not synchronised. Not usable under CUDA graph capture (the runtime may
+    allocate workspaces during a run).
+    """
+
+    _loader = "sy_bundle_load"
+
+    def __init__(self, bundle_dir, weights=None, prefix: str = "", router=None):
+        torch = _torch()
+        if not torch.cuda.is_available():
+            raise _err("SY_ERR_NO_DEVICE", "MoELayer needs a CUDA device and torch built with "
+                       "CUDA (torch.cuda.is_available() is False)")
+        # Create torch's context first: the runtime then retains the same primary context.
+        torch.cuda.init()
+        self.device = torch.device("cuda", 0)
+        with torch.cuda.device(self.device):
+            torch.cuda.current_stream(self.device)
+            torch.empty(1, device=self.device)  # forces the primary context to be current
+        self._s = ctypes.c_void_p()
+        self._run_lock = threading.Lock()
+        self._uploaded = set()
+        self.router: Optional["torch.Tensor"] = None
+        super().__init__(bundle_dir)
+        try:
+            _capi.check(self._lib.sy_session_create(self._b, ctypes.byref(self._s)))
+            if router is not None:
+                self.set_router(router)
+            if weights is not None:
+                self.load_weights(weights, prefix, load_router=router is None)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- weights ---------------------------------------------------------------------------
+
+    def load_weights(self, path, prefix: str = "", load_router: bool = True) -> None:
+        """Uploads the bundle's weights from the packed weight file ``path`` (names
+        ``prefix + "w13"``, ``prefix + "w2"``; sy_session_load_weights checks them all
+        first). With ``load_router`` the file's plain ``prefix + "router"`` tensor (written
+        by samoyeds.convert) becomes the router, when present."""
+        self._need_session()
+        path = os.fspath(path)
+        _capi.check(self._lib.sy_session_load_weights(self._s, _capi.encode(path),
+                                                      _capi.encode(prefix or "")))
+        self._uploaded.update(self.weights)
+        if load_router:
+            from .safetensors_io import SafetensorsFile
+
+            f = SafetensorsFile(path)
+            try:
+                name = (prefix or "") + "router"
+                if name in f:
+                    info = f.info(name)
+                    if info.dtype != "BF16":
+                        raise _err("SY_ERR_WEIGHT_FILE", f"{path}: tensor '{name}' is "
+                                   f"{info.dtype}, expected BF16")
+                    self.set_router(np.asarray(f.get(name), dtype=np.uint16))
+            finally:
+                f.close()
+
+    def set_weights(self, w13, w2) -> None:
+        """Packs dense ``w13`` [E, 2I, H] (gate rows over up rows) and ``w2`` [E, H, I]
+        (numpy: uint16 bf16 bit patterns or float; torch: any device) with the bundle's
+        n:m:v (sy_pack_weight) and uploads them (sy_session_upload_weight)."""
+        self._need_session()
+        from .pack import pack
+
+        staged = []
+        for name, dense in (("w13", w13), ("w2", w2)):
+            wi = self.weights[name]
+            want = (wi["experts"], wi["rows"], wi["cols"])
+            shape = tuple(int(s) for s in getattr(dense, "shape", ()))
+            if shape != want:
+                raise _err("SY_ERR_SIZE_MISMATCH", f"set_weights: {name} has shape "
+                           f"{list(shape)}, the bundle needs {list(want)}")
+            staged.append((name, pack(dense, wi["n"], wi["m"], wi["v"], wi["dtype"])))
+        for name, p in staged:
+            self.upload_packed(name, p)
+
+    def upload_packed(self, name: str, packed) -> None:
+        """Uploads a :class:`samoyeds.pack.PackedWeight` as weight ``name``."""
+        self._need_session()
+        if name not in self.weights:
+            raise _err("SY_ERR_NOT_FOUND", f"bundle {self.dir} has no weight '{name}' "
+                       f"(weights: {', '.join(self.weights)})")
+        parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
+                 for k in ("values", "meta", "row_idx")]
+        view = _capi.sy_packed_weight(
+            parts[0].ctypes.data if parts[0].size else None, parts[0].nbytes,
+            parts[1].ctypes.data if parts[1].size else None, parts[1].nbytes,
+            parts[2].ctypes.data if parts[2].size else None, parts[2].nbytes)
+        _capi.check(self._lib.sy_session_upload_weight(self._s, name.encode(),
+                                                       ctypes.byref(view)))
+        self._uploaded.add(name)
+
+    def set_router(self, router) -> None:
+        """The router [E, H]: a torch tensor (any dtype/device; converted to a contiguous
+        bf16 copy on the layer's device) or a numpy array (uint16 bf16 bit patterns or
+        float)."""
+        torch = _torch()
+        E, H = self.experts, self.hidden
+        if isinstance(router, torch.Tensor):
+            t = router.detach()
+        else:
+            from .pack import to_storage
+
+            a = to_storage(np.asarray(router), "bf16")
+            t = torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
+        if tuple(t.shape) != (E, H):
+            raise _err("SY_ERR_SIZE_MISMATCH",
+                       f"set_router: router has shape {list(t.shape)}, expected [{E}, {H}]")
+        self.router = t.to(device=self.device, dtype=torch.bfloat16).contiguous().clone()
+
+    @property
+    def ready(self) -> bool:
+        return self.router is not None and self._uploaded >= set(self.weights)
+
+    # -- running ---------------------------------------------------------------------------
+
+    def __call__(self, x):
+        torch = _torch()
+        self._need_session()
+        H = self.hidden
+        if not isinstance(x, torch.Tensor):
+            raise _err("SY_ERR_INVALID_ARGUMENT",
+                       f"MoELayer: x must be a torch.Tensor, got {type(x).__name__}")
+        if x.dtype != torch.bfloat16:
+            raise _err("SY_ERR_INVALID_ARGUMENT",
+                       f"MoELayer: x must be torch.bfloat16, got {x.dtype}")
+        if x.dim() != 2 or x.shape[1] != H:
+            raise _err("SY_ERR_SIZE_MISMATCH",
+                       f"MoELayer: x must have shape [T, {H}], got {list(x.shape)}")
+        if x.device != self.device:
+            raise _err("SY_ERR_INVALID_ARGUMENT",
+                       f"MoELayer: x is on {x.device}; the runtime runs on {self.device} "
+                       f"(use CUDA_VISIBLE_DEVICES to pick the GPU)")
+        if not x.is_contiguous():
+            raise _err("SY_ERR_INVALID_ARGUMENT", "MoELayer: x must be contiguous "
+                       "(call x.contiguous())")
+        missing = sorted(set(self.weights) - self._uploaded)
+        if missing:
+            raise _err("SY_ERR_NOT_READY", f"MoELayer: weights {', '.join(missing)} not loaded "
+                       f"(call load_weights or set_weights)")
+        if self.router is None:
+            raise _err("SY_ERR_NOT_READY", "MoELayer: no router (call set_router, or "
+                       "load_weights with a file holding PREFIX.router)")
+        T = int(x.shape[0])
+        y = torch.empty((T, H), dtype=torch.bfloat16, device=self.device)
+        if T == 0:
+            return y
+        vals = self.symbol_values(T)
+        names = (ctypes.c_char_p * len(vals))(*(k.encode() for k in vals))
+        values = (ctypes.c_int64 * len(vals))(*vals.values())
+        stream = ctypes.c_void_p(torch.cuda.current_stream(self.device).cuda_stream)
+        lib, s = self._lib, self._s
+        with self._run_lock:
+            for name, t in (("x", x), ("router", self.router), ("y", y)):
+                _capi.check(lib.sy_session_bind(s, name.encode(), t.data_ptr(),
+                                                t.numel() * t.element_size()))
+            _capi.check(lib.sy_session_run(s, names, values, len(vals), stream))
+        return y
+
+    def forward(self, x):
+        return self(x)
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    def _need_session(self) -> None:
+        if not getattr(self, "_s", None):
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"MoELayer {self.dir} is closed")
+
+    def close(self) -> None:
+        """Frees the session (after the device has finished) and the bundle."""
+        if getattr(self, "_s", None):
+            try:
+                import torch
+
+                torch.cuda.synchronize(self.device)
+            except Exception:
+                pass
+            self._lib.sy_session_destroy(self._s)
+            self._s = ctypes.c_void_p()
+        self.router = None
+        self._close_bundle()
+
+    def __repr__(self) -> str:
+        return f"MoELayer({self.describe()}, ready={self.ready})"

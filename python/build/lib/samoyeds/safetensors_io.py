@@ -1,0 +1,257 @@
+"""A small safetensors reader and writer on numpy (no `safetensors` package needed).
+
+Format: an 8-byte little-endian header length N, N bytes of JSON header
+(``{"__metadata__": {str: str}, NAME: {"dtype", "shape", "data_offsets"}}``,
+padded with spaces), then the data section; offsets are relative to it.
+
+BF16 (and F8) tensors are returned as their raw bit patterns (uint16 / uint8),
+since numpy has no such types.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+__all__ = ["SafetensorsError", "TensorInfo", "SafetensorsFile", "SafetensorsWriter", "save_file",
+           "DTYPES"]
+
+#: safetensors dtype -> numpy storage dtype.
+DTYPES = {
+    "BOOL": np.dtype(np.bool_),
+    "U8": np.dtype(np.uint8),
+    "I8": np.dtype(np.int8),
+    "F8_E4M3": np.dtype(np.uint8),
+    "F8_E5M2": np.dtype(np.uint8),
+    "I16": np.dtype("<i2"),
+    "U16": np.dtype("<u2"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype("<u2"),
+    "I32": np.dtype("<i4"),
+    "U32": np.dtype("<u4"),
+    "F32": np.dtype("<f4"),
+    "I64": np.dtype("<i8"),
+    "U64": np.dtype("<u8"),
+    "F64": np.dtype("<f8"),
+}
+
+_NUMPY_TO_ST = {
+    np.dtype(np.bool_): "BOOL", np.dtype(np.uint8): "U8", np.dtype(np.int8): "I8",
+    np.dtype(np.int16): "I16", np.dtype(np.uint16): "U16", np.dtype(np.float16): "F16",
+    np.dtype(np.int32): "I32", np.dtype(np.uint32): "U32", np.dtype(np.float32): "F32",
+    np.dtype(np.int64): "I64", np.dtype(np.uint64): "U64", np.dtype(np.float64): "F64",
+}
+
+MAX_HEADER = 100 * 1024 * 1024
+
+
+class SafetensorsError(ValueError):
+    """A safetensors file is truncated, corrupt or lacks a tensor; the message names the file."""
+
+
+@dataclass
+class TensorInfo:
+    name: str
+    dtype: str
+    shape: Tuple[int, ...]
+    begin: int  # relative to the data section
+    end: int
+
+    @property
+    def nbytes(self) -> int:
+        return self.end - self.begin
+
+
+class SafetensorsFile:
+    """A safetensors file opened for reading; tensors are memory-mapped views."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        try:
+            size = os.path.getsize(self.path)
+            f = open(self.path, "rb")
+        except OSError as e:
+            raise SafetensorsError(f"{self.path}: cannot open: {e.strerror or e}") from e
+        with f:
+            if size < 8:
+                raise SafetensorsError(
+                    f"{self.path}: truncated file: {size} bytes, less than the 8-byte header length")
+            (hlen,) = struct.unpack("<Q", f.read(8))
+            if hlen > size - 8:
+                raise SafetensorsError(
+                    f"{self.path}: header length {hlen} extends beyond the end of the file "
+                    f"({size} bytes): truncated file or not a safetensors file")
+            if hlen > MAX_HEADER:
+                raise SafetensorsError(f"{self.path}: header length {hlen} is implausibly large")
+            raw = f.read(hlen)
+        try:
+            header = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise SafetensorsError(f"{self.path}: bad JSON header: {e}") from e
+        if not isinstance(header, dict):
+            raise SafetensorsError(f"{self.path}: bad header: expected a JSON object")
+        self.size = size
+        self.data_start = 8 + hlen
+        data_bytes = size - self.data_start
+        meta = header.pop("__metadata__", None) or {}
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise SafetensorsError(f"{self.path}: __metadata__: expected an object of strings")
+        self.metadata: Dict[str, str] = dict(meta)
+        self.tensors: Dict[str, TensorInfo] = {}
+        for name, e in header.items():
+            self.tensors[name] = self._entry(name, e, data_bytes)
+        self._map: Optional[np.ndarray] = None
+
+    def _entry(self, name: str, e, data_bytes: int) -> TensorInfo:
+        where = f"{self.path}: tensor '{name}'"
+        if not isinstance(e, dict):
+            raise SafetensorsError(f"{where}: expected an object")
+        dtype, shape, off = e.get("dtype"), e.get("shape"), e.get("data_offsets")
+        if dtype not in DTYPES:
+            raise SafetensorsError(f"{where}: unknown dtype {dtype!r}")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            raise SafetensorsError(f"{where}: 'shape' must be a list of non-negative integers")
+        if (not isinstance(off, list) or len(off) != 2 or not all(isinstance(o, int) for o in off)
+                or not 0 <= off[0] <= off[1]):
+            raise SafetensorsError(f"{where}: 'data_offsets' must be [begin, end], 0 <= begin <= end")
+        need = int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize
+        if need != off[1] - off[0]:
+            raise SafetensorsError(
+                f"{where}: shape {shape} of {dtype} needs {need} bytes but data_offsets "
+                f"{off} span {off[1] - off[0]}")
+        if off[1] > data_bytes:
+            raise SafetensorsError(
+                f"{where}: data_offsets {off} extend beyond the end of the file (the data "
+                f"section has {data_bytes} bytes): truncated file")
+        return TensorInfo(name, dtype, tuple(shape), off[0], off[1])
+
+    def keys(self) -> List[str]:
+        return list(self.tensors)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tensors
+
+    def info(self, name: str) -> TensorInfo:
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise SafetensorsError(f"{self.path}: tensor '{name}' not found") from None
+
+    def get(self, name: str) -> np.ndarray:
+        """A read-only view (memory map) of tensor ``name`` in its storage dtype."""
+        t = self.info(name)
+        if t.nbytes == 0:
+            return np.zeros(t.shape, dtype=DTYPES[t.dtype])
+        if self._map is None:
+            self._map = np.memmap(self.path, dtype=np.uint8, mode="r", offset=self.data_start,
+                                  shape=(self.size - self.data_start,))
+        raw = self._map[t.begin:t.end]
+        return raw.view(DTYPES[t.dtype]).reshape(t.shape)
+
+    def close(self) -> None:
+        self._map = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _st_dtype(a: np.ndarray, dtype: Optional[str]) -> str:
+    if dtype is not None:
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown safetensors dtype {dtype!r}")
+        return dtype
+    try:
+        return _NUMPY_TO_ST[a.dtype.newbyteorder("=")]
+    except KeyError:
+        raise ValueError(f"no safetensors dtype for numpy {a.dtype}") from None
+
+
+class SafetensorsWriter:
+    """Writes a safetensors file whose tensors are declared up front.
+
+    ``entries`` is a sequence of ``(name, dtype, shape)``; the header is written
+    at once and the tensors must then be written with :meth:`write` in that
+    order (so that huge files are streamed, never held in memory).
+    """
+
+    def __init__(self, path, entries: Sequence[Tuple[str, str, Sequence[int]]],
+                 metadata: Optional[Dict[str, str]] = None):
+        self.path = os.fspath(path)
+        header: Dict[str, object] = {}
+        if metadata:
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+                raise ValueError("safetensors metadata must map str to str")
+            header["__metadata__"] = dict(metadata)
+        self._order: List[Tuple[str, str, Tuple[int, ...], int]] = []
+        off = 0
+        for name, dtype, shape in entries:
+            if name in header or name == "__metadata__":
+                raise ValueError(f"duplicate tensor name {name!r}")
+            shape = tuple(int(d) for d in shape)
+            nbytes = int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize
+            header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [off, off + nbytes]}
+            self._order.append((name, dtype, shape, nbytes))
+            off += nbytes
+        raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+        raw += b" " * (-len(raw) % 8)
+        self._f = open(self.path, "wb")
+        self._f.write(struct.pack("<Q", len(raw)))
+        self._f.write(raw)
+        self._next = 0
+        self.data_bytes = off
+
+    def write(self, name: str, array) -> None:
+        if self._next >= len(self._order):
+            raise ValueError(f"{self.path}: tensor '{name}' was not declared")
+        want, dtype, shape, nbytes = self._order[self._next]
+        if name != want:
+            raise ValueError(f"{self.path}: expected tensor '{want}' next, got '{name}'")
+        a = np.ascontiguousarray(array)
+        if a.nbytes != nbytes:
+            raise ValueError(f"{self.path}: tensor '{name}' has {a.nbytes} bytes, declared "
+                             f"{dtype} {list(shape)} = {nbytes}")
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        self._f.write(memoryview(a).cast("B") if a.size else b"")
+        self._next += 1
+
+    def close(self) -> None:
+        if self._f is None:
+            return
+        f, self._f = self._f, None
+        f.close()
+        if self._next != len(self._order):
+            missing = self._order[self._next][0]
+            raise ValueError(f"{self.path}: closed before tensor '{missing}' was written")
+
+    def abort(self) -> None:
+        if self._f is not None:
+            self._f.close()
+            self._f = None
+
+
+def save_file(tensors: Dict[str, object], path, metadata: Optional[Dict[str, str]] = None) -> None:
+    """Writes ``{name: array}`` or ``{name: (dtype, array)}`` (e.g. ``("BF16", uint16_array)``)."""
+    items = []
+    for name, t in tensors.items():
+        dtype = None
+        if isinstance(t, tuple):
+            dtype, t = t
+        a = np.asarray(t)
+        items.append((name, _st_dtype(a, dtype), a))
+    w = SafetensorsWriter(path, [(n, d, a.shape) for n, d, a in items], metadata)
+    try:
+        for n, _, a in items:
+            w.write(n, a)
+    except BaseException:
+        w.abort()
+        raise
+    w.close()

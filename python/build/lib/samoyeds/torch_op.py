@@ -1,0 +1,300 @@
+"""PyTorch integration: the ``torch.ops.samoyeds.moe_ffn`` custom op and a drop-in MoE block.
+
+* ``torch.ops.samoyeds.moe_ffn(Tensor x, int handle) -> Tensor`` runs the
+  :class:`~samoyeds.layer.MoELayer` registered under ``handle``
+  (:func:`register_layer`) on ``x`` [T, H] (bf16, CUDA) and returns y [T, H].
+  It is a ``torch.library.custom_op`` (torch >= 2.4) with a fake (meta)
+  implementation, so ``torch.compile`` treats it as an opaque call. Inference
+  only: no autograd formula is registered.
+* :class:`SamoyedsMoEBlock` replaces a Hugging Face sparse MoE block
+  (Mixtral; Qwen2-MoE and OLMoE style blocks too, see docs/Python.md).
+* :func:`swap_moe_blocks` swaps every MoE block of a model for one.
+
+Importing this module needs torch; it registers the op once per process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import Dict, List, Optional, Sequence
+
+try:
+    import torch
+    from torch import nn
+except ImportError as e:  # pragma: no cover - exercised only without torch
+    raise ImportError("samoyeds.torch_op needs PyTorch >= 2.4 (pip install torch)") from e
+
+from . import _capi
+from ._capi import SamoyedsError
+from .layer import MoELayer
+
+__all__ = ["moe_ffn", "register_layer", "unregister_layer", "get_layer", "SamoyedsMoEBlock",
+           "find_moe_block", "swap_moe_blocks"]
+
+OP_NAME = "samoyeds::moe_ffn"
+
+if not hasattr(torch.library, "custom_op"):  # pragma: no cover
+    raise ImportError(f"samoyeds.torch_op needs torch >= 2.4 (torch.library.custom_op); "
+                      f"this is torch {torch.__version__}")
+
+
+def _err(status_name: str, message: str) -> SamoyedsError:
+    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+
+
+# --------------------------------------------------------------------------- registry
+
+_registry: Dict[int, object] = {}
+_registry_lock = threading.Lock()
+_handles = itertools.count(1)
+
+
+def register_layer(layer) -> int:
+    """Registers ``layer`` (a MoELayer, or any callable x -> y with ``hidden``) and
+    returns its handle for ``torch.ops.samoyeds.moe_ffn``. The registry holds a
+    strong reference until :func:`unregister_layer`."""
+    if not callable(layer) or not hasattr(layer, "hidden"):
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"register_layer: expected a MoELayer, got "
+                   f"{type(layer).__name__}")
+    with _registry_lock:
+        h = next(_handles)
+        _registry[h] = layer
+    return h
+
+
+def unregister_layer(handle: int) -> None:
+    """Forgets ``handle`` (unknown handles are ignored)."""
+    with _registry_lock:
+        _registry.pop(int(handle), None)
+
+
+def get_layer(handle: int):
+    """The layer registered under ``handle``; SamoyedsError if there is none."""
+    with _registry_lock:
+        layer = _registry.get(int(handle))
+    if layer is None:
+        raise _err("SY_ERR_NOT_FOUND", f"samoyeds::moe_ffn: no layer registered under handle "
+                   f"{handle} (use samoyeds.torch_op.register_layer)")
+    return layer
+
+
+def _check_x(x: torch.Tensor, layer) -> None:
+    if x.dim() != 2:
+        raise _err("SY_ERR_SIZE_MISMATCH",
+                   f"samoyeds::moe_ffn: x must be 2-D [T, H], got shape {list(x.shape)}")
+    H = getattr(layer, "hidden", None)
+    if H is not None and x.shape[1] != H:
+        raise _err("SY_ERR_SIZE_MISMATCH", f"samoyeds::moe_ffn: x must have shape [T, {H}], "
+                   f"got {list(x.shape)}")
+    if x.dtype != torch.bfloat16:
+        raise _err("SY_ERR_INVALID_ARGUMENT",
+                   f"samoyeds::moe_ffn: x must be torch.bfloat16, got {x.dtype}")
+
+
+# --------------------------------------------------------------------------- the op
+
+
+def _define_op():
+    # An explicit schema keeps ``handle`` a plain int (an annotation would make it SymInt).
+    @torch.library.custom_op(OP_NAME, mutates_args=(), schema="(Tensor x, int handle) -> Tensor")
+    def moe_ffn(x: torch.Tensor, handle: int) -> torch.Tensor:
+        """y [T, H] = the registered layer ``handle`` applied to x [T, H] (bf16, CUDA)."""
+        layer = get_layer(handle)
+        _check_x(x, layer)
+        if not x.is_cuda:
+            raise _err("SY_ERR_INVALID_ARGUMENT",
+                       f"samoyeds::moe_ffn: x must be a CUDA tensor, got device {x.device}")
+        return layer(x.contiguous())
+
+    @moe_ffn.register_fake
+    def _moe_ffn_fake(x, handle):
+        layer = _registry.get(int(handle)) if isinstance(handle, int) else None
+        _check_x(x, layer)
+        return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+    return moe_ffn
+
+
+_op_lock = threading.Lock()
+with _op_lock:
+    moe_ffn = _define_op()
+
+
+# --------------------------------------------------------------------------- HF blocks
+
+
+def _routing_of_hf(block) -> dict:
+    """top_k, renormalize (None: unknown), experts, hidden, shared modules and return style
+    of a Hugging Face sparse MoE block (transformers 4.x and 5.x layouts)."""
+    gate = getattr(block, "gate", None)
+    weight = getattr(gate, "weight", None)
+    if weight is None or weight.dim() != 2:
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(block).__name__}: no router "
+                   f"'gate.weight' [E, H]; not a supported sparse MoE block")
+    top_k = getattr(gate, "top_k", None) or getattr(block, "top_k", None)
+    norm = getattr(gate, "norm_topk_prob", getattr(block, "norm_topk_prob", None))
+    name = type(block).__name__
+    if norm is None and "Mixtral" in name:
+        norm = True  # Mixtral always renormalises its top-k weights
+    if getattr(block, "shared_experts", None) is not None or "Deepseek" in name:
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: DeepSeek-style blocks (shared_experts, "
+                   f"grouped routing) are not supported by SamoyedsMoEBlock")
+    return {
+        "gate": gate,
+        "weight": weight,
+        "experts": int(weight.shape[0]),
+        "hidden": int(weight.shape[1]),
+        "top_k": None if top_k is None else int(top_k),
+        "renormalize": None if norm is None else bool(norm),
+        "scale": getattr(gate, "routed_scaling_factor", None),
+        "shared_expert": getattr(block, "shared_expert", None),
+        "shared_expert_gate": getattr(block, "shared_expert_gate", None),
+        # transformers 4.x blocks (router an nn.Linear) return (hidden_states, router_logits);
+        # 5.x blocks return hidden_states and record router logits with hooks on the router.
+        "returns_tuple": isinstance(gate, nn.Linear),
+    }
+
+
+class SamoyedsMoEBlock(nn.Module):
+    """A sparse MoE block computed by a compiled Samoyeds layer.
+
+    ``forward(hidden_states [..., H])`` flattens to [T, H], calls
+    ``torch.ops.samoyeds.moe_ffn``, adds the shared expert when there is one
+    (Qwen2-MoE: ``sigmoid(shared_expert_gate(x)) * shared_expert(x)``) and
+    reshapes back. ``returns_tuple``: also return the router logits [T, E]
+    (what transformers 4.x blocks return); transformers 5.x blocks return the
+    tensor only. ``record_router_logits``: call the HF router module anyway so
+    that transformers 5.x's ``output_router_logits`` hooks see it (costs a
+    router matmul).
+
+    Build it with :meth:`from_hf`, which takes the router weight from the HF
+    block's ``gate.weight`` and checks top_k / renormalisation / shapes against
+    the bundle.
+    """
+
+    def __init__(self, layer: MoELayer, gate: Optional[nn.Module] = None,
+                 shared_expert: Optional[nn.Module] = None,
+                 shared_expert_gate: Optional[nn.Module] = None, returns_tuple: bool = False,
+                 record_router_logits: bool = False):
+        super().__init__()
+        self.layer = layer
+        self.handle = register_layer(layer)
+        self.gate = gate
+        self.shared_expert = shared_expert
+        self.shared_expert_gate = shared_expert_gate
+        self.returns_tuple = returns_tuple
+        self.record_router_logits = record_router_logits
+        if returns_tuple and gate is None:
+            raise _err("SY_ERR_INVALID_ARGUMENT",
+                       "SamoyedsMoEBlock: returns_tuple needs the router module (gate)")
+
+    @classmethod
+    def from_hf(cls, hf_block: nn.Module, layer: MoELayer, set_router: bool = True,
+                record_router_logits: bool = False) -> "SamoyedsMoEBlock":
+        """Wraps ``layer`` to replace ``hf_block`` (its router becomes the layer's router
+        when ``set_router``). Raises SamoyedsError when the block's routing or shapes
+        differ from the bundle's."""
+        r = _routing_of_hf(hf_block)
+        name = type(hf_block).__name__
+        problems = []
+        if (r["experts"], r["hidden"]) != (layer.experts, layer.hidden):
+            problems.append(f"router [E, H] = [{r['experts']}, {r['hidden']}], bundle "
+                            f"[{layer.experts}, {layer.hidden}]")
+        if r["top_k"] is not None and r["top_k"] != layer.top_k:
+            problems.append(f"top_k {r['top_k']}, bundle {layer.top_k}")
+        if r["renormalize"] is not None and r["renormalize"] != layer.renormalize:
+            problems.append(f"renormalize {r['renormalize']}, bundle {layer.renormalize}")
+        if r["scale"] is not None and float(r["scale"]) != layer.routed_scaling_factor:
+            problems.append(f"routed_scaling_factor {r['scale']}, bundle "
+                            f"{layer.routed_scaling_factor}")
+        if problems:
+            raise _err("SY_ERR_PARAM_MISMATCH", f"{name} does not match bundle {layer.dir}: "
+                       + "; ".join(problems))
+        if set_router:
+            layer.set_router(r["weight"])
+        return cls(layer, gate=r["gate"], shared_expert=r["shared_expert"],
+                   shared_expert_gate=r["shared_expert_gate"],
+                   returns_tuple=r["returns_tuple"], record_router_logits=record_router_logits)
+
+    def forward(self, hidden_states: torch.Tensor):
+        shape = hidden_states.shape
+        H = shape[-1]
+        x = hidden_states.reshape(-1, H)
+        y = torch.ops.samoyeds.moe_ffn(x.contiguous(), self.handle)
+        if self.shared_expert is not None:
+            s = self.shared_expert(x)
+            if self.shared_expert_gate is not None:
+                s = torch.sigmoid(self.shared_expert_gate(x)) * s
+            y = y + s
+        y = y.reshape(shape)
+        if self.returns_tuple:
+            return y, self.gate(x)
+        if self.record_router_logits and self.gate is not None:
+            self.gate(x)
+        return y
+
+    def extra_repr(self) -> str:
+        return f"handle={self.handle}, {self.layer.describe()}"
+
+    def __del__(self):
+        try:
+            unregister_layer(self.handle)
+        except Exception:
+            pass
+
+
+# --------------------------------------------------------------------------- models
+
+
+_BLOCK_ATTRS = ("block_sparse_moe", "mlp")
+
+
+def find_moe_block(decoder_layer: nn.Module):
+    """(attribute name, block) of a decoder layer's sparse MoE block, or (None, None):
+    ``block_sparse_moe`` (Mixtral, transformers 4.x) or ``mlp`` (transformers 5.x,
+    Qwen2-MoE, OLMoE) holding ``gate`` and ``experts``."""
+    for attr in _BLOCK_ATTRS:
+        block = getattr(decoder_layer, attr, None)
+        if block is not None and hasattr(block, "gate") and hasattr(block, "experts"):
+            return attr, block
+    return None, None
+
+
+def _decoder_layers(model: nn.Module):
+    for path in ("model.layers", "layers", "model.model.layers"):
+        obj = model
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if isinstance(obj, (nn.ModuleList, list, tuple)):
+            return obj
+    raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(model).__name__}: no decoder layers "
+               f"(looked for model.layers, layers)")
+
+
+def swap_moe_blocks(model: nn.Module, bundle_dir, weights, prefix: str = "layers.{i}.",
+                    layers: Optional[Sequence[int]] = None,
+                    record_router_logits: bool = False) -> List[int]:
+    """Replaces the sparse MoE block of every decoder layer (or of ``layers``) by a
+    :class:`SamoyedsMoEBlock` running ``bundle_dir`` with the packed weights of file
+    ``weights`` (names ``prefix.format(i=i) + "w13"`` / ``"w2"``); routers come from
+    the HF blocks' ``gate.weight``. Returns the swapped layer indices. The replaced
+    expert weights stay referenced by nothing and are freed by torch."""
+    done = []
+    decoder = _decoder_layers(model)
+    for i, dl in enumerate(decoder):
+        if layers is not None and i not in layers:
+            continue
+        attr, block = find_moe_block(dl)
+        if block is None:
+            if layers is not None:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i} has no sparse MoE block")
+            continue
+        layer = MoELayer(bundle_dir)
+        layer.load_weights(weights, prefix.format(i=i), load_router=False)
+        setattr(dl, attr, SamoyedsMoEBlock.from_hf(block, layer,
+                                                   record_router_logits=record_router_logits))
+        done.append(i)
+    return done

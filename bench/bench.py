@@ -1,0 +1,211 @@
+"""Layer benchmark, one process: Samoyeds against the PyTorch baselines.
+
+    PYTHONPATH=python SAMOYEDS_RUNTIME_LIB=BUILD python3 bench/bench.py \
+        --layers LAYER_BUNDLES --out $OUT/bench.json --plot $OUT/bench.png
+
+LAYER_BUNDLES holds one bundle per model and format, named MODEL_FORMAT
+(test/GPU/gen-layer-bundles.sh writes them: MODEL in mixtral, qwen2_moe,
+deepseek_v2l, olmoe; FORMAT 11v128 (2:4), 12v128 and 12v32 (1:2 + 2:4)).
+For every model and T it times, on the same random weights, router and
+hidden states:
+  * ours: the compiled layer through samoyeds.MoELayer (five kernels);
+  * grouped: torch._grouped_mm on dense bf16 weights (the anchors' path);
+  * loop: the per-expert dense loop (what HF transformers does);
+with a cold L2 (a 256 MB write between runs: a layer reads each expert's
+weights once) and CUDA events, median of --reps runs. It checks ours against
+the grouped path run on the *pruned* weights (unpacked from the same packing)
+and prints ratios, the fraction of the measured copy bandwidth (packed bytes
+of the experts the tokens reach / time) and writes JSON and a plot.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import samoyeds
+from samoyeds.pack import pack, unpack
+
+MODELS = {  # name: (hidden, intermediate, experts, top_k, renormalize)
+    "mixtral": (4096, 14336, 8, 2, True),
+    "qwen2_moe": (3584, 2560, 64, 8, False),
+    "deepseek_v2l": (2048, 1408, 64, 6, False),
+    "olmoe": (2048, 1024, 64, 8, False),
+}
+dev = "cuda"
+
+
+class ColdTimer:
+    """Median of `reps` event-timed runs, each after a 256 MB write."""
+
+    def __init__(self, reps):
+        self.reps = reps
+        self.scratch = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
+
+    def __call__(self, fn):
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(self.reps):
+            self.scratch.fill_(1)
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            fn()
+            b.record()
+            b.synchronize()
+            times.append(a.elapsed_time(b))
+        return float(np.median(times))
+
+
+def route(x, router, k, renorm):
+    w, ids = torch.softmax((x @ router.t()).float(), -1).topk(k, -1)
+    return (w / w.sum(-1, keepdim=True) if renorm else w), ids
+
+
+def grouped(x, router, wgu_t, wd_t, k, renorm):
+    w, ids = route(x, router, k, renorm)
+    E = wgu_t.shape[0]
+    flat = ids.reshape(-1)
+    order = flat.argsort(stable=True)
+    tok = order // k
+    offs = torch.bincount(flat, minlength=E).cumsum(0).to(torch.int32)
+    gu = torch._grouped_mm(x[tok], wgu_t, offs=offs)
+    inter = gu.shape[1] // 2
+    y = torch._grouped_mm(F.silu(gu[:, :inter]) * gu[:, inter:], wd_t, offs=offs)
+    out = torch.zeros_like(x)
+    out.index_add_(0, tok, y * w.reshape(-1)[order, None].to(x.dtype))
+    return out
+
+
+def loop(x, router, wgu, wd, k, renorm):
+    w, ids = route(x, router, k, renorm)
+    out = torch.zeros_like(x)
+    inter = wgu.shape[1] // 2
+    for e in range(wgu.shape[0]):
+        tok, slot = (ids == e).nonzero(as_tuple=True)
+        if tok.numel() == 0:
+            continue
+        gu = x[tok] @ wgu[e].t()
+        h = F.silu(gu[:, :inter]) * gu[:, inter:]
+        out.index_add_(0, tok, (h @ wd[e].t()) * w[tok, slot, None].to(x.dtype))
+    return out
+
+
+def bf16_bits(t):
+    return t.contiguous().view(torch.int16).cpu().numpy().view(np.uint16)
+
+
+def from_bits(a, shape):
+    return torch.from_numpy(a.reshape(shape).view(np.int16).copy()).view(torch.bfloat16).to(dev)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--layers", required=True)
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--formats", default="11v128,12v128,12v32")
+    ap.add_argument("--tokens", default="1,16,64,256,1024,4096")
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--no-loop", action="store_true", help="skip the slow per-expert loop")
+    ap.add_argument("--out", default="bench.json")
+    ap.add_argument("--plot", default=None)
+    a = ap.parse_args()
+    tokens = [int(t) for t in a.tokens.split(",")]
+    timer = ColdTimer(a.reps)
+    torch.manual_seed(0)
+
+    n = 1 << 30
+    src = torch.empty(n, dtype=torch.uint8, device=dev)
+    dst = torch.empty_like(src)
+    copy_gbps = 2 * n / timer(lambda: dst.copy_(src)) / 1e6
+    src = dst = None  # free 2 GB
+    A = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
+    cublas_tflops = 2 * 8192**3 / timer(lambda: A @ A) / 1e9
+    A = None
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+               copy_gbps=copy_gbps, cublas_tflops=cublas_tflops, rows=[])
+    print(f"{res['device']}: copy {copy_gbps:.0f} GB/s, cuBLAS bf16 {cublas_tflops:.0f} TFLOP/s")
+
+    for name in a.models.split(","):
+        H, I, E, k, renorm = MODELS[name]
+        wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
+        wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
+        router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
+        xs = {T: torch.randn(T, H, dtype=torch.bfloat16, device=dev) for T in tokens}
+        base = {}
+        for T in tokens:
+            x = xs[T]
+            base[T] = dict(grouped=timer(lambda: grouped(x, router, wgu.transpose(1, 2),
+                                                         wd.transpose(1, 2), k, renorm)))
+            if not a.no_loop:
+                base[T]["loop"] = timer(lambda: loop(x, router, wgu, wd, k, renorm))
+        gu_bits, d_bits = bf16_bits(wgu), bf16_bits(wd)
+        for fmt in a.formats.split(","):
+            bundle = os.path.join(a.layers, f"{name}_{fmt}")
+            if not os.path.isdir(bundle):
+                print(f"skipping {name} {fmt}: no bundle at {bundle}", file=sys.stderr)
+                continue
+            layer = samoyeds.MoELayer(bundle)
+            w13i, w2i = layer.weights["w13"], layer.weights["w2"]
+            p13 = pack(gu_bits, w13i["n"], w13i["m"], w13i["v"])
+            p2 = pack(d_bits, w2i["n"], w2i["m"], w2i["v"])
+            layer.upload_packed("w13", p13)
+            layer.upload_packed("w2", p2)
+            layer.set_router(router)
+            # The grouped path on the pruned weights: the same function as ours.
+            pgu = from_bits(unpack(p13), wgu.shape).transpose(1, 2)
+            pd = from_bits(unpack(p2), wd.shape).transpose(1, 2)
+            per_expert = (p13.nbytes + p2.nbytes) / E
+            for T in tokens:
+                x = xs[T]
+                ref = grouped(x, router, pgu, pd, k, renorm).float()
+                got = layer(x).float()
+                rel = ((got - ref).norm() / ref.norm()).item()
+                ours = timer(lambda: layer(x))
+                touched = E * (1 - (1 - k / E) ** T)
+                row = dict(model=name, format=fmt, T=T, ours_ms=ours, relerr_vs_pruned=rel,
+                           bw_fraction=touched * per_expert / (ours * 1e-3) / (copy_gbps * 1e9),
+                           tflops_fraction=2 * 3 * T * k * H * I / (ours * 1e-3) / 1e12
+                           / cublas_tflops, **{f"{b}_ms": v for b, v in base[T].items()})
+                row.update({f"speedup_vs_{b}": v / ours for b, v in base[T].items()})
+                res["rows"].append(row)
+                print(f"{name:12} {fmt:7} T={T:5d} ours {ours:8.4f} ms  grouped "
+                      f"{base[T]['grouped']:8.4f} ({row['speedup_vs_grouped']:5.2f}x)"
+                      + (f"  loop {base[T]['loop']:8.4f} ({row['speedup_vs_loop']:5.2f}x)"
+                         if "loop" in base[T] else "")
+                      + f"  bw {row['bw_fraction']:.2f}  relerr {rel:.1e}", flush=True)
+                if not rel <= 2e-2:
+                    sys.exit(f"{name} {fmt} T={T}: relative error {rel} against the pruned "
+                             f"grouped path")
+            layer.close()
+        wgu = wd = None
+        torch.cuda.empty_cache()
+
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    if a.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, axes = plt.subplots(1, 4, figsize=(18, 4), sharey=True)
+        for ax, name in zip(axes, MODELS):
+            for fmt in a.formats.split(","):
+                rows = [r for r in res["rows"] if r["model"] == name and r["format"] == fmt]
+                if rows:
+                    ax.plot([r["T"] for r in rows], [r["speedup_vs_grouped"] for r in rows],
+                            marker="o", label=fmt)
+            ax.axhline(1.0, color="gray", lw=0.8)
+            ax.set_xscale("log", base=2)
+            ax.set_title(name)
+            ax.set_xlabel("tokens T")
+        axes[0].set_ylabel("speedup over torch._grouped_mm")
+        axes[0].legend()
+        fig.suptitle(f"Samoyeds layer vs grouped GEMM, {res['device']} (cold L2, median)")
+        fig.savefig(a.plot, dpi=120, bbox_inches="tight")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,7 +10,7 @@ func.func @expert(
     %offsets: tensor<2xi32> {samoyeds.name = "offsets"},
     %tokens: tensor<?xi32> {samoyeds.name = "tokens"})
     -> (tensor<?x14336xbf16> {samoyeds.name = "y"}) {
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <none>
       : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>)
       -> tensor<?x14336xbf16>

@@ -18,7 +18,7 @@ func.func @$name(
     %offsets: tensor<$((e + 1))xi32> {samoyeds.name = "offsets"},
     %tokens: tensor<?xi32> {samoyeds.name = "tokens"})
     -> (tensor<?x${ocols}x${dt}> {samoyeds.name = "y"}) {
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue($epi)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <$epi>
       : (tensor<${e}x${r}x${k}x${dt}, $enc>, tensor<?x${k}x${dt}>,
          tensor<$((e + 1))xi32>, tensor<?xi32>) -> tensor<?x${ocols}x${dt}>
   return %y : tensor<?x${ocols}x${dt}>

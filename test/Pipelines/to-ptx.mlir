@@ -63,7 +63,7 @@ func.func @expert(%w: tensor<1x1024x4096xbf16, #ss> {samoyeds.name = "w"},
                   %off: tensor<2xi32> {samoyeds.name = "offsets"},
                   %tok: tensor<?xi32> {samoyeds.name = "tokens"})
     -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
-  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
       : (tensor<1x1024x4096xbf16, #ss>, tensor<?x4096xbf16>, tensor<2xi32>,
          tensor<?xi32>) -> tensor<?x1024xbf16>
   return %y : tensor<?x1024xbf16>

@@ -19,7 +19,7 @@
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 func.func @f(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
              %off: tensor<2xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
       : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }

@@ -34,16 +34,16 @@ func.func @layer(%w0: tensor<2x256x512xbf16, #s12>, %w1: tensor<2x512x512xbf16, 
                  %off: tensor<3xi32>, %tok: tensor<?xi32>,
                  %rw: tensor<?x2xf32>, %pos: tensor<?x2xi32>)
     -> (tensor<?x256xbf16>, tensor<?x256xbf16>, tensor<?x256xf16>, tensor<?x64xbf16>) {
-  %a = samoyeds.ssmm %w0, %x, %off gather(%tok) epilogue(none)
+  %a = samoyeds.ssmm %w0, %x, %off gather(%tok) epilogue <none>
       : (tensor<2x256x512xbf16, #s12>, tensor<?x512xbf16>, tensor<3xi32>, tensor<?xi32>)
       -> tensor<?x256xbf16>
-  %b = samoyeds.ssmm %w1, %x, %off gather(%tok) epilogue(silu_mul)
+  %b = samoyeds.ssmm %w1, %x, %off gather(%tok) epilogue <silu_mul>
       : (tensor<2x512x512xbf16, #s14>, tensor<?x512xbf16>, tensor<3xi32>, tensor<?xi32>)
       -> tensor<?x256xbf16>
-  %c = samoyeds.ssmm %w2, %xh, %off gather(%tok) epilogue(none)
+  %c = samoyeds.ssmm %w2, %xh, %off gather(%tok) epilogue <none>
       : (tensor<2x256x512xf16, #s24>, tensor<?x512xf16>, tensor<3xi32>, tensor<?xi32>)
       -> tensor<?x256xf16>
-  %d = samoyeds.ssmm %w3, %h, %off combine(%rw, %pos) epilogue(weighted_combine)
+  %d = samoyeds.ssmm %w3, %h, %off combine(%rw, %pos) epilogue <weighted_combine>
       : (tensor<2x64x256xbf16, #s24>, tensor<?x256xbf16>, tensor<3xi32>, tensor<?x2xf32>,
          tensor<?x2xi32>) -> tensor<?x64xbf16>
   return %a, %b, %c, %d : tensor<?x256xbf16>, tensor<?x256xbf16>, tensor<?x256xf16>, tensor<?x64xbf16>

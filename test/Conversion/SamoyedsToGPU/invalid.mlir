@@ -4,7 +4,7 @@
 func.func @no_tile(%w: tensor<1x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                    %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op has no #samoyeds.tile; run samoyeds-select-tiles first}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
       : (tensor<1x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -16,7 +16,7 @@ func.func @no_tile(%w: tensor<1x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 func.func @n_not_one(%w: tensor<1x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                      %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op the kernel supports n = 1 or n = m, got n = 2, m = 4}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -28,7 +28,7 @@ func.func @n_not_one(%w: tensor<1x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 func.func @dynamic_weight(%w: tensor<?x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                           %off: tensor<?xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op needs a static weight shape to be compiled, got 'tensor<?x64x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>'}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<?x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -40,7 +40,7 @@ func.func @dynamic_weight(%w: tensor<?x64x256xbf16, #ss>, %x: tensor<?x256xbf16>
 func.func @span_vs_tile(%w: tensor<1x64x384xbf16, #ss>, %x: tensor<?x384xbf16>,
                         %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op tile k = 64 and span v = 96 must divide one another}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x64x384xbf16, #ss>, tensor<?x384xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -52,7 +52,7 @@ func.func @span_vs_tile(%w: tensor<1x64x384xbf16, #ss>, %x: tensor<?x384xbf16>,
 func.func @k_tile(%w: tensor<1x64x96xbf16, #ss>, %x: tensor<?x96xbf16>,
                   %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op tile k = 64 must divide the 96 weight columns}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x64x96xbf16, #ss>, tensor<?x96xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -64,7 +64,7 @@ func.func @k_tile(%w: tensor<1x64x96xbf16, #ss>, %x: tensor<?x96xbf16>,
 func.func @warps(%w: tensor<1x48x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                  %off: tensor<2xi32>) -> tensor<?x48xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 4 must divide the 3 kept 16-row tiles}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x48x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x48xbf16>
   return %y : tensor<?x48xbf16>
 }

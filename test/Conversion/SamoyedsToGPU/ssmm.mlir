@@ -34,7 +34,7 @@ func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
                   %off: tensor<3xi32> {samoyeds.name = "offsets"},
                   %tok: tensor<?xi32> {samoyeds.name = "tokens"})
     -> (tensor<?x2048xbf16> {samoyeds.name = "y"}) {
-  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
       : (tensor<2x2048x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<3xi32>,
          tensor<?xi32>) -> tensor<?x2048xbf16>
   return %y : tensor<?x2048xbf16>
@@ -54,7 +54,7 @@ func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
 // CHECK-NOT: arith.select %{{.*}}, %{{.*}}, %cst
 func.func @plain_f16(%w: tensor<1x64x256xf16, #ss>, %h: tensor<?x256xf16>,
                      %off: tensor<2xi32>) -> tensor<?x64xf16> {
-  %y = samoyeds.ssmm %w, %h, %off epilogue(none) {tile = #tile}
+  %y = samoyeds.ssmm %w, %h, %off epilogue <none> {tile = #tile}
       : (tensor<1x64x256xf16, #ss>, tensor<?x256xf16>, tensor<2xi32>)
       -> tensor<?x64xf16>
   return %y : tensor<?x64xf16>
@@ -75,7 +75,7 @@ func.func @plain_f16(%w: tensor<1x64x256xf16, #ss>, %h: tensor<?x256xf16>,
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
                 %off: tensor<2xi32>, %tok: tensor<?xi32>) -> tensor<?x32xbf16> {
-  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue(silu_mul) {tile = #tile}
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
       : (tensor<1x64x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>,
          tensor<?xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
@@ -101,7 +101,7 @@ func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
                    %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
                    %pos: tensor<?x2xi32>) -> tensor<?x32xbf16> {
-  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue(weighted_combine)
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine>
       {tile = #tile}
       : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
          tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x32xbf16>

@@ -13,8 +13,8 @@
 // CHECK-NOT:     samoyeds.moe_ffn
 // CHECK:         %[[RW:[a-zA-Z0-9_]+]], %[[IDS:[a-zA-Z0-9_]+]] = samoyeds.route %[[X]], %[[R]] top_k(2) {renormalize} : (tensor<?x4096xbf16>, tensor<8x4096xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
 // CHECK-NEXT:    %[[TOK:[a-zA-Z0-9_]+]], %[[OFF:[a-zA-Z0-9_]+]], %[[POS:[a-zA-Z0-9_]+]] = samoyeds.dispatch %[[IDS]] experts(8) : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>, tensor<?x2xi32>)
-// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue({{ ?}}silu_mul) : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
-// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue({{ ?}}weighted_combine) : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x14336xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x4096xbf16>
+// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <silu_mul> : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
+// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue <weighted_combine> : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x14336xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x4096xbf16>
 // CHECK-NEXT:    return %[[Y]] : tensor<?x4096xbf16>
 func.func @mixtral(
     %x: tensor<?x4096xbf16>, %router: tensor<8x4096xbf16>,
@@ -39,8 +39,8 @@ func.func @mixtral(
 // CHECK-SAME:    %[[W2:[a-zA-Z0-9_]+]]: tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>)
 // CHECK:         %[[RW:[a-zA-Z0-9_]+]], %[[IDS:[a-zA-Z0-9_]+]] = samoyeds.route %[[X]], %[[R]] top_k(4) : (tensor<16x2048xf16>, tensor<60x2048xf32>) -> (tensor<16x4xf32>, tensor<16x4xi32>)
 // CHECK-NEXT:    %[[TOK:[a-zA-Z0-9_]+]], %[[OFF:[a-zA-Z0-9_]+]], %[[POS:[a-zA-Z0-9_]+]] = samoyeds.dispatch %[[IDS]] experts(60) : (tensor<16x4xi32>) -> (tensor<64xi32>, tensor<61xi32>, tensor<16x4xi32>)
-// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue({{ ?}}silu_mul) : ({{.*}}) -> tensor<64x1408xf16>
-// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue({{ ?}}weighted_combine) : (tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>, tensor<64x1408xf16>, tensor<61xi32>, tensor<16x4xf32>, tensor<16x4xi32>) -> tensor<16x2048xf16>
+// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <silu_mul> : ({{.*}}) -> tensor<64x1408xf16>
+// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue <weighted_combine> : (tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>, tensor<64x1408xf16>, tensor<61xi32>, tensor<16x4xf32>, tensor<16x4xi32>) -> tensor<16x2048xf16>
 // CHECK-NEXT:    return %[[Y]] : tensor<16x2048xf16>
 func.func @qwen2(
     %x: tensor<16x2048xf16>, %router: tensor<60x2048xf32>,
@@ -80,8 +80,8 @@ func.func @qwen2_attrs(
 // CHECK-SAME:    %[[W2:[a-zA-Z0-9_]+]]: tensor<160x5120x1536xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
 // CHECK:         %[[RW:[a-zA-Z0-9_]+]], %[[IDS:[a-zA-Z0-9_]+]] = samoyeds.route %[[X]], %[[R]] top_k(6) {routed_scaling_factor = 1.600000e+01 : f64} : (tensor<?x5120xbf16>, tensor<160x5120xbf16>) -> (tensor<?x6xf32>, tensor<?x6xi32>)
 // CHECK-NEXT:    %[[TOK:[a-zA-Z0-9_]+]], %[[OFF:[a-zA-Z0-9_]+]], %[[POS:[a-zA-Z0-9_]+]] = samoyeds.dispatch %[[IDS]] experts(160) : (tensor<?x6xi32>) -> (tensor<?xi32>, tensor<161xi32>, tensor<?x6xi32>)
-// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue({{ ?}}silu_mul) : ({{.*}}) -> tensor<?x1536xbf16>
-// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue({{ ?}}weighted_combine) : ({{.*}}) -> tensor<?x5120xbf16>
+// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <silu_mul> : ({{.*}}) -> tensor<?x1536xbf16>
+// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue <weighted_combine> : ({{.*}}) -> tensor<?x5120xbf16>
 // CHECK-NEXT:    return %[[Y]] : tensor<?x5120xbf16>
 func.func @deepseek_v2(
     %x: tensor<?x5120xbf16>, %router: tensor<160x5120xbf16>,
@@ -124,8 +124,8 @@ func.func @renormalize_and_scale(
 // CHECK-SAME:    %[[W2:[a-zA-Z0-9_]+]]: tensor<?x256x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
 // CHECK:         %[[RW:[a-zA-Z0-9_]+]], %[[IDS:[a-zA-Z0-9_]+]] = samoyeds.route %[[X]], %[[R]] top_k(1) : (tensor<?x256xbf16>, tensor<4x256xbf16>) -> (tensor<?x1xf32>, tensor<?x1xi32>)
 // CHECK-NEXT:    %[[TOK:[a-zA-Z0-9_]+]], %[[OFF:[a-zA-Z0-9_]+]], %[[POS:[a-zA-Z0-9_]+]] = samoyeds.dispatch %[[IDS]] experts(4) : (tensor<?x1xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x1xi32>)
-// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue({{ ?}}silu_mul) : (tensor<?x128x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x64xbf16>
-// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue({{ ?}}weighted_combine) : (tensor<?x256x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>, tensor<?x64xbf16>, tensor<5xi32>, tensor<?x1xf32>, tensor<?x1xi32>) -> tensor<?x256xbf16>
+// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <silu_mul> : (tensor<?x128x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x64xbf16>
+// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue <weighted_combine> : (tensor<?x256x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>, tensor<?x64xbf16>, tensor<5xi32>, tensor<?x1xf32>, tensor<?x1xi32>) -> tensor<?x256xbf16>
 // CHECK-NEXT:    return %[[Y]] : tensor<?x256xbf16>
 func.func @dynamic_tokens_experts_from_router(
     %x: tensor<?x256xbf16>, %router: tensor<4x256xbf16>,
@@ -145,8 +145,8 @@ func.func @dynamic_tokens_experts_from_router(
 // CHECK-LABEL: func.func @experts_from_w13_dynamic_intermediate(
 // CHECK:         samoyeds.route %{{.*}}, %{{.*}} top_k(2) : (tensor<?x256xbf16>, tensor<?x256xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
 // CHECK-NEXT:    samoyeds.dispatch %{{.*}} experts(8) : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<9xi32>, tensor<?x2xi32>)
-// CHECK-NEXT:    samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) : ({{.*}}) -> tensor<?x?xbf16>
-// CHECK-NEXT:    samoyeds.ssmm {{.*}} epilogue({{ ?}}weighted_combine) : (tensor<8x256x?xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x?xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x256xbf16>
+// CHECK-NEXT:    samoyeds.ssmm {{.*}} epilogue <silu_mul> : ({{.*}}) -> tensor<?x?xbf16>
+// CHECK-NEXT:    samoyeds.ssmm {{.*}} epilogue <weighted_combine> : (tensor<8x256x?xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x?xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x256xbf16>
 func.func @experts_from_w13_dynamic_intermediate(
     %x: tensor<?x256xbf16>, %router: tensor<?x256xbf16>,
     %w13: tensor<8x?x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -196,12 +196,12 @@ func.func @two_layers(
 
 // Nothing to decompose: an ssmm with a tile is kept as written.
 // CHECK-LABEL: func.func @no_moe(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 32, stages = 3>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 32, stages = 3>}
 // CHECK-NOT:     samoyeds.route
 func.func @no_moe(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 32, stages = 3>}
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>

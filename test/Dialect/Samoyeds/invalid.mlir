@@ -135,7 +135,7 @@ func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+2 {{#samoyeds.tile: stages = 12 must be in [1, 8]}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 12>}
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
@@ -706,7 +706,7 @@ func.func @dispatch_ids_i64(%ids: tensor<?x2xi64>) {
 func.func @ssmm_no_encoding(%w: tensor<4x64x128xbf16>, %x: tensor<?x128xbf16>,
                             %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op expects weight to carry a #samoyeds.ss encoding, got 'tensor<4x64x128xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16>, tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -717,7 +717,7 @@ func.func @ssmm_weight_cols(
     %w: tensor<4x64x96xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
     %x: tensor<?x96xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has 96 columns, not a multiple of the span v = 64}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x96xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
          tensor<?x96xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -729,7 +729,7 @@ func.func @ssmm_weight_rows(
     %w: tensor<4x100x128xbf16, #samoyeds.ss<n = 1, m = 8, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x100xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has 100 rows, not a multiple of the group size m = 8}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x100x128xbf16, #samoyeds.ss<n = 1, m = 8, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x100xbf16>
   return %y : tensor<?x100xbf16>
@@ -741,7 +741,7 @@ func.func @ssmm_weight_kept_rows(
     %w: tensor<4x8x128xbf16, #samoyeds.ss<n = 4, m = 4, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x8xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op weight: weight keeps 8 of its 8 rows, not a multiple of the 16-row mma.sp tile}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x8x128xbf16, #samoyeds.ss<n = 4, m = 4, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x8xbf16>
   return %y : tensor<?x8xbf16>
@@ -753,7 +753,7 @@ func.func @ssmm_input_element_type(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op input and result must have the weight's element type 'bf16', got 'f16' and 'bf16'}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -765,7 +765,7 @@ func.func @ssmm_result_element_type(
     %w: tensor<4x64x128xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op input and result must have the weight's element type 'f16', got 'f16' and 'bf16'}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -777,7 +777,7 @@ func.func @ssmm_input_cols(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x256xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op input has 256 columns but the weight has 128}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -789,7 +789,7 @@ func.func @ssmm_offsets(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<4xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op offsets have 4 entries, expected experts + 1 = 5}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<4xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -802,7 +802,7 @@ func.func @ssmm_combine_without_weighted_combine(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
     %rw: tensor<?x2xf32>, %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op combine(weights, positions) operands go with the weighted_combine epilogue and only with it}}
-  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>, tensor<?x2xi32>)
       -> tensor<?x64xbf16>
@@ -815,7 +815,7 @@ func.func @ssmm_weighted_combine_without_combine(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op combine(weights, positions) operands go with the weighted_combine epilogue and only with it}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(weighted_combine)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <weighted_combine>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -831,7 +831,7 @@ func.func @ssmm_routing_weights_only(
     %rw: tensor<?x2xf32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op combine needs both routing weights and positions, got only the routing weights}}
   %y = "samoyeds.ssmm"(%w, %x, %offsets, %rw)
-      <{epilogue = #samoyeds<epilogue weighted_combine>,
+      <{epilogue = #samoyeds.epilogue<weighted_combine>,
         operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>) -> tensor<?x64xbf16>
@@ -848,7 +848,7 @@ func.func @ssmm_positions_only(
     %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op combine needs both routing weights and positions, got only the positions}}
   %y = "samoyeds.ssmm"(%w, %x, %offsets, %pos)
-      <{epilogue = #samoyeds<epilogue none>,
+      <{epilogue = #samoyeds.epilogue<none>,
         operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xi32>) -> tensor<?x64xbf16>
@@ -863,7 +863,7 @@ func.func @ssmm_gather_with_weighted_combine(
     %rw: tensor<?x2xf32>, %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op weighted_combine reads its input in dispatch order; it takes no gather list}}
   %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) combine(%rw, %pos)
-      epilogue(weighted_combine)
+      epilogue <weighted_combine>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?xi32>, tensor<?x2xf32>,
          tensor<?x2xi32>) -> tensor<?x64xbf16>
@@ -877,7 +877,7 @@ func.func @ssmm_silu_mul_gate_half(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x32xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op silu_mul gate half: weight keeps 8 of its 32 rows, not a multiple of the 16-row mma.sp tile}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(silu_mul)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <silu_mul>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 4, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
@@ -890,7 +890,7 @@ func.func @ssmm_silu_mul_gate_half_group(
     %w: tensor<4x48x128xbf16, #samoyeds.ss<n = 16, m = 16, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x24xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op silu_mul gate half: weight has 24 rows, not a multiple of the group size m = 16}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(silu_mul)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <silu_mul>
       : (tensor<4x48x128xbf16, #samoyeds.ss<n = 16, m = 16, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x24xbf16>
   return %y : tensor<?x24xbf16>
@@ -903,7 +903,7 @@ func.func @ssmm_combine_shapes(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
     %rw: tensor<?x2xf32>, %pos: tensor<?x4xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op routing weights 'tensor<?x2xf32>' and positions 'tensor<?x4xi32>' must have the same shape}}
-  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(weighted_combine)
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue <weighted_combine>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>, tensor<?x4xi32>)
       -> tensor<?x64xbf16>
@@ -917,7 +917,7 @@ func.func @ssmm_none_result_rows(
     %x: tensor<10x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<20xi32>)
     -> tensor<10x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op result must be [20, 64] for the none epilogue, got 'tensor<10x64xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<10x128xbf16>, tensor<5xi32>, tensor<20xi32>) -> tensor<10x64xbf16>
   return %y : tensor<10x64xbf16>
@@ -929,7 +929,7 @@ func.func @ssmm_none_result_cols(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x32xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op result must be [?, 64] for the none epilogue, got 'tensor<?x32xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
@@ -942,7 +942,7 @@ func.func @ssmm_silu_mul_result(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<?xi32>)
     -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op result must be [?, 32] for the silu_mul epilogue, got 'tensor<?x64xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(silu_mul)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <silu_mul>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -955,7 +955,7 @@ func.func @ssmm_weighted_combine_result(
     %x: tensor<32x128xbf16>, %offsets: tensor<5xi32>,
     %rw: tensor<16x2xf32>, %pos: tensor<16x2xi32>) -> tensor<32x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op result must be [16, 64] for the weighted_combine epilogue, got 'tensor<32x64xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(weighted_combine)
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue <weighted_combine>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<32x128xbf16>, tensor<5xi32>, tensor<16x2xf32>, tensor<16x2xi32>)
       -> tensor<32x64xbf16>
@@ -969,7 +969,7 @@ func.func @ssmm_weight_f32(
     %w: tensor<4x64x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op operand #0 must be 3D tensor of bfloat16 type or 16-bit float values, but got 'tensor<4x64x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xf32, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -983,7 +983,7 @@ func.func @ssmm_tokens_rank(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>, %tokens: tensor<?x2xi32>)
     -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op operand #3 must be 1D tensor of 32-bit signless integer values, but got 'tensor<?x2xi32>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -998,7 +998,7 @@ func.func @ssmm_routing_weights_bf16(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
     %rw: tensor<?x2xbf16>, %pos: tensor<?x2xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op operand #3 must be 2D tensor of 32-bit float values, but got 'tensor<?x2xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue(weighted_combine)
+  %y = samoyeds.ssmm %w, %x, %offsets combine(%rw, %pos) epilogue <weighted_combine>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xbf16>, tensor<?x2xi32>)
       -> tensor<?x64xbf16>
@@ -1012,7 +1012,7 @@ func.func @ssmm_result_rank(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op result #0 must be 2D tensor of bfloat16 type or 16-bit float values, but got 'tensor<?xbf16>'}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?xbf16>
   return %y : tensor<?xbf16>
@@ -1025,7 +1025,7 @@ func.func @ssmm_tile_kind(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op attribute 'tile' failed to satisfy constraint}}
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none) {tile = 4 : i64}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none> {tile = 4 : i64}
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>

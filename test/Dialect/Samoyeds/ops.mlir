@@ -202,13 +202,13 @@ func.func @dispatch_one_expert(%ids: tensor<?x1xi32>)
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x4096xbf16>,
 // CHECK-SAME:    %[[OFF:[a-zA-Z0-9_]+]]: tensor<2xi32>,
 // CHECK-SAME:    %[[TOK:[a-zA-Z0-9_]+]]: tensor<?xi32>)
-// CHECK:         %[[Y:.*]] = samoyeds.ssmm %[[W]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue({{ ?}}none) : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
+// CHECK:         %[[Y:.*]] = samoyeds.ssmm %[[W]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <none> : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
 // CHECK:         return %[[Y]]
 func.func @ssmm_gather_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
     -> tensor<?x14336xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <none>
       : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>)
       -> tensor<?x14336xbf16>
@@ -220,12 +220,12 @@ func.func @ssmm_gather_none(
 // CHECK-SAME:    %[[W:[a-zA-Z0-9_]+]]: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<64x512xf16>,
 // CHECK-SAME:    %[[OFF:[a-zA-Z0-9_]+]]: tensor<5xi32>)
-// CHECK:         %[[Y:.*]] = samoyeds.ssmm %[[W]], %[[X]], %[[OFF]] epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>} : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>, tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
+// CHECK:         %[[Y:.*]] = samoyeds.ssmm %[[W]], %[[X]], %[[OFF]] epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>} : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>, tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
 // CHECK:         return %[[Y]]
 func.func @ssmm_none_tile(
     %w: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<64x512xf16>, %offsets: tensor<5xi32>) -> tensor<64x256xf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
       : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
          tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
@@ -238,13 +238,13 @@ func.func @ssmm_none_tile(
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x4096xbf16>,
 // CHECK-SAME:    %[[OFF:[a-zA-Z0-9_]+]]: tensor<9xi32>,
 // CHECK-SAME:    %[[TOK:[a-zA-Z0-9_]+]]: tensor<?xi32>)
-// CHECK:         %[[H:.*]] = samoyeds.ssmm %[[W]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue({{ ?}}silu_mul) : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
+// CHECK:         %[[H:.*]] = samoyeds.ssmm %[[W]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <silu_mul> : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
 // CHECK:         return %[[H]]
 func.func @ssmm_gather_silu_mul(
     %w: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>)
     -> tensor<?x14336xbf16> {
-  %h = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(silu_mul)
+  %h = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <silu_mul>
       : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>)
       -> tensor<?x14336xbf16>
@@ -253,12 +253,12 @@ func.func @ssmm_gather_silu_mul(
 
 // Static gather + silu_mul in f16 with every tile parameter at a bound.
 // CHECK-LABEL: func.func @ssmm_silu_mul_static_tile(
-// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} gather(%{{.*}}) epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8>} : (tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<10x256xf16>, tensor<3xi32>, tensor<20xi32>) -> tensor<20x64xf16>
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} gather(%{{.*}}) epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8>} : (tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<10x256xf16>, tensor<3xi32>, tensor<20xi32>) -> tensor<20x64xf16>
 func.func @ssmm_silu_mul_static_tile(
     %w: tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<10x256xf16>, %offsets: tensor<3xi32>, %tokens: tensor<20xi32>)
     -> tensor<20x64xf16> {
-  %h = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(silu_mul)
+  %h = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <silu_mul>
       {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8>}
       : (tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<10x256xf16>, tensor<3xi32>, tensor<20xi32>) -> tensor<20x64xf16>
@@ -272,7 +272,7 @@ func.func @ssmm_silu_mul_static_tile(
 // CHECK-SAME:    %[[OFF:[a-zA-Z0-9_]+]]: tensor<9xi32>,
 // CHECK-SAME:    %[[RW:[a-zA-Z0-9_]+]]: tensor<?x2xf32>,
 // CHECK-SAME:    %[[POS:[a-zA-Z0-9_]+]]: tensor<?x2xi32>)
-// CHECK:         %[[Y:.*]] = samoyeds.ssmm %[[W]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue({{ ?}}weighted_combine) {tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>} : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x14336xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x4096xbf16>
+// CHECK:         %[[Y:.*]] = samoyeds.ssmm %[[W]], %[[H]], %[[OFF]] combine(%[[RW]], %[[POS]]) epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>} : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x14336xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x4096xbf16>
 // CHECK:         return %[[Y]]
 func.func @ssmm_weighted_combine(
     %w: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -280,7 +280,7 @@ func.func @ssmm_weighted_combine(
     %weights: tensor<?x2xf32>, %positions: tensor<?x2xi32>)
     -> tensor<?x4096xbf16> {
   %y = samoyeds.ssmm %w, %h, %offsets combine(%weights, %positions)
-      epilogue(weighted_combine)
+      epilogue <weighted_combine>
       {tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>}
       : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x14336xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>)
@@ -290,14 +290,14 @@ func.func @ssmm_weighted_combine(
 
 // Static weighted_combine in f16.
 // CHECK-LABEL: func.func @ssmm_weighted_combine_static(
-// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} combine(%{{.*}}, %{{.*}}) epilogue({{ ?}}weighted_combine) : (tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>, tensor<64x1408xf16>, tensor<61xi32>, tensor<16x4xf32>, tensor<16x4xi32>) -> tensor<16x2048xf16>
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} combine(%{{.*}}, %{{.*}}) epilogue <weighted_combine> : (tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>, tensor<64x1408xf16>, tensor<61xi32>, tensor<16x4xf32>, tensor<16x4xi32>) -> tensor<16x2048xf16>
 func.func @ssmm_weighted_combine_static(
     %w: tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>,
     %h: tensor<64x1408xf16>, %offsets: tensor<61xi32>,
     %weights: tensor<16x4xf32>, %positions: tensor<16x4xi32>)
     -> tensor<16x2048xf16> {
   %y = samoyeds.ssmm %w, %h, %offsets combine(%weights, %positions)
-      epilogue(weighted_combine)
+      epilogue <weighted_combine>
       : (tensor<60x2048x1408xf16, #samoyeds.ss<n = 2, m = 2, v = 64>>,
          tensor<64x1408xf16>, tensor<61xi32>, tensor<16x4xf32>, tensor<16x4xi32>)
       -> tensor<16x2048xf16>
@@ -306,11 +306,11 @@ func.func @ssmm_weighted_combine_static(
 
 // Dynamic expert count: the offsets size is not checked.
 // CHECK-LABEL: func.func @ssmm_dynamic_experts(
-// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue({{ ?}}none) : (tensor<?x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x128xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> : (tensor<?x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<?x128xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
 func.func @ssmm_dynamic_experts(
     %w: tensor<?x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<?xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<?x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -327,10 +327,10 @@ func.func @ssmm_dynamic_experts(
 // GENERIC-LABEL: sym_name = "dispatch_dynamic"}
 // GENERIC:         "samoyeds.dispatch"(%{{.*}}) <{num_experts = 8 : i64}>
 // GENERIC-LABEL: sym_name = "ssmm_gather_none"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds<epilogue none>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<none>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
 // GENERIC-LABEL: sym_name = "ssmm_none_tile"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds<epilogue none>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<none>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}>
 // GENERIC-LABEL: sym_name = "ssmm_gather_silu_mul"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds<epilogue silu_mul>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<silu_mul>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
 // GENERIC-LABEL: sym_name = "ssmm_weighted_combine"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds<epilogue weighted_combine>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 1>, tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<weighted_combine>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 1>, tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>}>

@@ -19,14 +19,14 @@
 
 // The default tile: 32 tokens, k = 64 (the span is a multiple of 64).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue({{ ?}}none) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
     -> tensor<?x14336xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <none>
       : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>)
       -> tensor<?x14336xbf16>
@@ -35,21 +35,21 @@ func.func @default_none(
 
 // Both matmuls of a decomposed Mixtral layer get a tile.
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue({{ ?}}weighted_combine) {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue({{ ?}}weighted_combine) {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = {{[0-9]+}}, tokens = 64, k = 64, stages = {{[0-9]+}}>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>,
     %weights: tensor<?x2xf32>, %positions: tensor<?x2xi32>) -> tensor<?x4096xbf16> {
-  %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue(silu_mul)
+  %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue <silu_mul>
       : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
   %y = samoyeds.ssmm %w2, %h, %offsets combine(%weights, %positions)
-      epilogue(weighted_combine)
+      epilogue <weighted_combine>
       : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x14336xbf16>, tensor<9xi32>, tensor<?x2xf32>, tensor<?x2xi32>)
       -> tensor<?x4096xbf16>
@@ -64,7 +64,7 @@ func.func @mixtral_layer(
 func.func @k32(
     %w: tensor<2x128x96xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<16x96xf16>, %offsets: tensor<3xi32>) -> tensor<16x128xf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<2x128x96xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
          tensor<16x96xf16>, tensor<3xi32>) -> tensor<16x128xf16>
   return %y : tensor<16x128xf16>
@@ -77,7 +77,7 @@ func.func @k32(
 func.func @k32_span(
     %w: tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
     %x: tensor<16x192xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
          tensor<16x192xbf16>, tensor<3xi32>) -> tensor<16x128xbf16>
   return %y : tensor<16x128xbf16>
@@ -89,7 +89,7 @@ func.func @k32_span(
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
          tensor<16x128xbf16>, tensor<3xi32>) -> tensor<16x128xbf16>
   return %y : tensor<16x128xbf16>
@@ -103,7 +103,7 @@ func.func @k64_small_span(
 func.func @keep_tile(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>) -> tensor<?x14336xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
       : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<2xi32>) -> tensor<?x14336xbf16>

@@ -12,7 +12,7 @@
 
 // ROUNDTRIP-LABEL: func.func @layer(
 // ROUNDTRIP:         samoyeds.moe_ffn %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} top_k(2) {renormalize, routed_scaling_factor = 2.000000e+00 : f64} : (tensor<?x128xbf16>, tensor<4x128xbf16>, tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
-// ROUNDTRIP:         samoyeds.ssmm {{.*}} epilogue({{ ?}}silu_mul) {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
+// ROUNDTRIP:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
 
 // CUT: .mlirbc:0:0: error: {{.+}}
 // BAD: .mlirbc:0:0: error: malformed null-terminated string, no null character found
@@ -29,7 +29,7 @@ func.func @layer(
          tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
       -> tensor<?x128xbf16>
-  %h = samoyeds.ssmm %w13, %x, %offsets epilogue(silu_mul)
+  %h = samoyeds.ssmm %w13, %x, %offsets epilogue <silu_mul>
       {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
       : (tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>

@@ -91,7 +91,7 @@ func.func @unknown_activation() attributes {a = #samoyeds<activation gelu>} {
 // -----
 
 // CHECK: malformed-attrs.mlir:[[@LINE+1]]:66: error: expected ::mlir::samoyeds::EpilogueKind to be one of: none, silu_mul, weighted_combine
-func.func @unknown_epilogue() attributes {a = #samoyeds<epilogue relu>} {
+func.func @unknown_epilogue() attributes {a = #samoyeds.epilogue<relu>} {
   return
 }
 

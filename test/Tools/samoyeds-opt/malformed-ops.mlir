@@ -22,11 +22,11 @@ func.func @unknown_op_generic(%x: tensor<?x128xbf16>) {
 
 // -----
 
-// CHECK: malformed-ops.mlir:[[@LINE+4]]:48: error: custom op 'samoyeds.ssmm' expected ::mlir::samoyeds::EpilogueKind to be one of: none, silu_mul, weighted_combine
+// CHECK: malformed-ops.mlir:[[@LINE+4]]:49: error: custom op 'samoyeds.ssmm' expected ::mlir::samoyeds::EpilogueKind to be one of: none, silu_mul, weighted_combine
 func.func @unknown_epilogue(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(gelu)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <gelu>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -51,7 +51,7 @@ func.func @missing_epilogue(
 func.func @weight_rank(
     %w: tensor<64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -64,7 +64,7 @@ func.func @weight_rank(
 func.func @unranked_input(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<*xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<*xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -76,7 +76,7 @@ func.func @unranked_input(
 // CHECK: malformed-ops.mlir:[[@LINE+3]]:8: error: 'samoyeds.ssmm' op expects weight to carry a #samoyeds.ss encoding, got 'tensor<4x64x128xbf16>'
 func.func @missing_encoding(%w: tensor<4x64x128xbf16>, %x: tensor<?x128xbf16>,
                             %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
-  %y = samoyeds.ssmm %w, %x, %offsets epilogue(none)
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       : (tensor<4x64x128xbf16>, tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
@@ -106,7 +106,7 @@ func.func @combine_without_positions(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>,
     %rw: tensor<?x2xf32>) -> tensor<?x64xbf16> {
   %y = "samoyeds.ssmm"(%w, %x, %offsets, %rw)
-      <{epilogue = #samoyeds<epilogue weighted_combine>,
+      <{epilogue = #samoyeds.epilogue<weighted_combine>,
         operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>) -> tensor<?x64xbf16>
@@ -121,7 +121,7 @@ func.func @bad_segments(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   %y = "samoyeds.ssmm"(%w, %x, %offsets)
-      <{epilogue = #samoyeds<epilogue none>,
+      <{epilogue = #samoyeds.epilogue<none>,
         operandSegmentSizes = array<i32: 1, 1, 2, 0, 0, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>

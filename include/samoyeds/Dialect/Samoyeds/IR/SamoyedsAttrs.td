@@ -59,7 +59,9 @@ def Samoyeds_EpilogueKind : I32EnumAttr<"EpilogueKind",
   let genSpecializedAttr = 0;
 }
 def Samoyeds_EpilogueAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_EpilogueKind,
-                                     "epilogue">;
+                                     "epilogue"> {
+  let assemblyFormat = "`<` $value `>`";
+}
 
 def Samoyeds_ActivationKind : I32EnumAttr<"ActivationKind",
     "the gated activation of an MoE expert", [

@@ -147,7 +147,7 @@ def Samoyeds_SSMMOp : Samoyeds_Op<"ssmm", [AttrSizedOperandSegments]> {
     shape; `samoyeds-select-tiles` chooses one when it is absent.
 
     ```mlir
-    %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue(silu_mul)
+    %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue <silu_mul>
         : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
            tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>)
         -> tensor<?x14336xbf16>
@@ -166,7 +166,7 @@ def Samoyeds_SSMMOp : Samoyeds_Op<"ssmm", [AttrSizedOperandSegments]> {
     $weight `,` $input `,` $offsets
     (`gather` `(` $tokens^ `)`)?
     (`combine` `(` $routing_weights^ `,` $positions `)`)?
-    `epilogue` `(` $epilogue `)` attr-dict `:` functional-type(operands, results)
+    `epilogue` $epilogue attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
     /// The SS format of the weight (null when the encoding is missing).

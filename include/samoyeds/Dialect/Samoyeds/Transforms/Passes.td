@@ -12,8 +12,8 @@ def SamoyedsDecomposeMoE : Pass<"samoyeds-decompose-moe"> {
 
         %w, %ids              = samoyeds.route    (hidden, router)
         %tok, %off, %pos      = samoyeds.dispatch (%ids)
-        %h = samoyeds.ssmm w13, hidden, %off gather(%tok)  epilogue(silu_mul)
-        %y = samoyeds.ssmm w2,  %h,     %off combine(%w, %pos) epilogue(weighted_combine)
+        %h = samoyeds.ssmm w13, hidden, %off gather(%tok)  epilogue <silu_mul>
+        %y = samoyeds.ssmm w2,  %h,     %off combine(%w, %pos) epilogue <weighted_combine>
 
     The routing convention (renormalisation, scaling factor) moves to the
     route op; the activation must be SiLU.

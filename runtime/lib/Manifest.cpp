@@ -358,11 +358,16 @@ bool Checker::launches(const Value &root) {
         if (!integer(*c, field + ".const", 0, INT32_MAX, l.grid[d].value))
           return false;
       } else if (const Value *cd = g.get("ceil_div")) {
-        if (!cd->isArray() || cd->array.size() != 2)
-          return fail(field + ".ceil_div", "expected [symbol, divisor]");
+        if (!cd->isArray() || cd->array.size() < 2 || cd->array.size() > 3)
+          return fail(field + ".ceil_div",
+                      "expected [symbol, divisor] or [symbol, divisor, plus]");
         if (!symbol(cd->array[0], field + ".ceil_div[0]", l.grid[d].symbol) ||
             !integer(cd->array[1], field + ".ceil_div[1]", 1, INT32_MAX,
                      l.grid[d].value))
+          return false;
+        if (cd->array.size() == 3 &&
+            !integer(cd->array[2], field + ".ceil_div[2]", 0, INT32_MAX,
+                     l.grid[d].plus))
           return false;
       } else {
         return fail(field, "unknown grid entry '" + g.object[0].first +

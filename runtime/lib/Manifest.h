@@ -45,10 +45,12 @@ struct WeightDesc {
   int parts[3] = {-1, -1, -1}; ///< Buffer index of each part, or -1.
 };
 
-/// A grid entry: `{"const": c}` or `{"ceil_div": [symbol, d]}`.
+/// A grid entry: `{"const": c}` or `{"ceil_div": [symbol, d]}`, or
+/// `{"ceil_div": [symbol, d, plus]}` for ceil(symbol / d) + plus.
 struct GridDim {
   int symbol = -1;   ///< -1 for a constant.
   int64_t value = 0; ///< The constant, or the divisor.
+  int64_t plus = 0;  ///< Added to the quotient.
 };
 
 struct LaunchArg {

@@ -264,9 +264,23 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       bool empty = false;
       for (int k = 0; k < 3; ++k) {
         const GridDim &g = l.grid[k];
-        int64_t v = g.symbol < 0
-                        ? g.value
-                        : (syms[size_t(g.symbol)] + g.value - 1) / g.value;
+        // A launch is empty when a constant dimension is 0 or a symbol
+        // it divides is 0 (whatever is added to the quotient).
+        int64_t v = g.value;
+        if (g.symbol >= 0) {
+          int64_t s = syms[size_t(g.symbol)];
+          empty |= s == 0;
+          v = (s + g.value - 1) / g.value + g.plus;
+        }
+        int64_t limit = k == 0 ? INT32_MAX : 65535;
+        if (v > limit)
+          return setError(SY_ERR_INVALID_ARGUMENT,
+                          file + ": launches[" + std::to_string(li) + "] '" +
+                              l.kernel + "': grid dimension " +
+                              std::to_string(k) + " would be " +
+                              std::to_string(v) + ", more than the " +
+                              std::to_string(limit) +
+                              " CUDA allows; run fewer tokens per call");
         grid[k] = unsigned(v);
         empty |= v == 0;
       }

@@ -14,7 +14,18 @@
 // CHECK: "launches": [
 // CHECK: "kernel": "qwen_route_0",
 // CHECK: "kernel": "qwen_dispatch_1",
+// The expert matmuls launch ceil(P / tokens) + E rows of blocks: at least one
+// per token tile of every expert, not E * ceil(P / tokens).
+// CHECK: "ceil_div": [
+// CHECK-NEXT: "P",
+// CHECK-NEXT: 64,
+// CHECK-NEXT: 8
+// CHECK-NEXT: ]
 // CHECK: "kernel": "qwen_ssmm_2",
+// Its tile (6 stages of 64 tokens x 72 columns and 4 x 2 x 2 weight
+// fragments) is more than the 48 KB a kernel may declare statically: it
+// takes dynamic shared memory.
+// CHECK-NEXT: "smem": 110592
 // CHECK: "kernel": "qwen_ssmm_3",
 // CHECK: "kernel": "qwen_ssmm_3_combine",
 // CHECK: "routing": {

@@ -8,10 +8,10 @@
 
 // NVVM-LABEL: gpu.module @samoyeds_kernels
 // NVVM: llvm.func @expert_ssmm_0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64,
-// NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>
+// NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 256, 1, 1>
 // NVVM: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = {{ *}}cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // NVVM: nvvm.cp.async.commit.group
-// NVVM: nvvm.cp.async.wait.group 2
+// NVVM: nvvm.cp.async.wait.group 4
 // NVVM: nvvm.barrier0
 // NVVM: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // NVVM: %[[B:.*]] = nvvm.ldmatrix %{{.*}} {{{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32{{.*}}} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
@@ -50,7 +50,10 @@
 // MANIFEST: "epilogue": "none",
 // MANIFEST: "function": "expert",
 // MANIFEST: "launches": [
+// MANIFEST: "block": [
+// MANIFEST-NEXT: 256,
 // MANIFEST: "kernel": "expert_ssmm_0",
+// MANIFEST-NEXT: "smem": 138240
 // MANIFEST: "module": "kernels.ptx",
 // MANIFEST: "weights": [
 // MANIFEST: "m": 2,

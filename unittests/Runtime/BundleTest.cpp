@@ -296,6 +296,19 @@ TEST_F(BundleDir, BadGridEntries) {
               {"launches[0].grid[1].ceil_div[1]", "out of range"});
   writeMutated("{\"const\": 2}", "{\"const\": -2}");
   expectError(SY_ERR_MANIFEST, {"launches[0].grid[0].const"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 32, -1]");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].ceil_div[2]", "out of range"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 32, 1, 2]");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].ceil_div", "[symbol, divisor, plus]"});
+}
+
+TEST_F(BundleDir, GridWithAddedConstantOpens) {
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 32, 4]");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }
 
 TEST_F(BundleDir, BadLaunchFields) {

@@ -44,11 +44,15 @@ llvm::json::Value toJSON(Attribute attr) {
     return out;
   }
   if (auto d = dyn_cast<DictionaryAttr>(attr)) {
-    // Grid dimensions are written as {"ceil_div": [symbol, divisor]}.
-    if (auto sym = d.getAs<StringAttr>("ceil_div"))
-      return llvm::json::Object{
-          {"ceil_div", llvm::json::Array{sym.getValue().str(),
-                                         d.getAs<IntegerAttr>("by").getInt()}}};
+    // Grid dimensions are written as {"ceil_div": [symbol, divisor]}, or
+    // {"ceil_div": [symbol, divisor, plus]} when a constant is added.
+    if (auto sym = d.getAs<StringAttr>("ceil_div")) {
+      llvm::json::Array entry{sym.getValue().str(),
+                              d.getAs<IntegerAttr>("by").getInt()};
+      if (auto plus = d.getAs<IntegerAttr>("plus"))
+        entry.push_back(plus.getInt());
+      return llvm::json::Object{{"ceil_div", std::move(entry)}};
+    }
     llvm::json::Object out;
     for (NamedAttribute n : d)
       out[n.getName().getValue()] = toJSON(n.getValue());

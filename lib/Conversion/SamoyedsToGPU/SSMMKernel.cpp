@@ -1,13 +1,14 @@
 //===- SSMMKernel.cpp - The mma.sp expert-matmul kernel -------------------===//
 //
 // Builds the gpu.func of one samoyeds.ssmm. The packed weight layout it reads
-// is specified in docs/Format.md. Per block: `warps` warps, each owning one
-// 16-row tile of kept rows (two for silu_mul: gate and up), and `tokens`
-// routed tokens of one expert. Activations are gathered through the token
-// list by cp.async into a multi-stage shared-memory ring, read with ldmatrix,
-// and multiplied with mma.sp::ordered_metadata m16n8k32 (f32 accumulation).
-// With row selection (n = 1 < m), each span's partial sums are added into the
-// accumulator of the original row they stand for.
+// is specified in docs/Format.md. Per block: `warps` × `token_warps` warps,
+// each owning one 16-row tile of kept rows (two for silu_mul: gate and up) and
+// one slice of the block's `tokens` routed tokens of one expert. Activations
+// are gathered through the token list by cp.async into a multi-stage
+// shared-memory ring, read with ldmatrix, and multiplied with
+// mma.sp::ordered_metadata m16n8k32 (f32 accumulation). With row selection (n =
+// 1 < m), each span's partial sums are added into the accumulator of the
+// original row they stand for.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,17 +19,20 @@ using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
 namespace {
-/// Static shared memory a kernel may declare without opting in to more.
-constexpr int64_t kStaticSmemLimit = 48 * 1024;
+/// The most shared memory a block may opt in to on any supported chip
+/// (sm_90; sm_80 allows 163 KB, which samoyeds-select-tiles respects).
+constexpr int64_t kDynamicSmemLimit = 227 * 1024;
 
 /// Static parameters of one expert-matmul kernel.
 struct Plan {
   int64_t experts, rows, cols, n, m, v;
-  int64_t warps, tokens, kTile, stages;
+  int64_t warps, tokens, kTile, stages, tokenWarps;
   bool gather, rowSelect, siluMul;
   Type elt, outElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
-  int64_t threads() const { return warps * 32; }
+  int64_t threads() const { return warps * tokenWarps * 32; }
+  /// Tokens of one warp's slice.
+  int64_t warpTokens() const { return tokens / tokenWarps; }
   int64_t accsPerValue() const { return rowSelect ? m : 1; }
 };
 
@@ -58,6 +62,7 @@ FailureOr<Plan> makePlan(SSMMOp op) {
   p.tokens = tile.getTokens();
   p.kTile = tile.getK();
   p.stages = tile.getStages();
+  p.tokenWarps = tile.getTokenWarps();
   p.gather = static_cast<bool>(op.getTokens());
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
@@ -81,6 +86,28 @@ FailureOr<Plan> makePlan(SSMMOp op) {
   return p;
 }
 
+/// The three shared-memory buffers, carved in this order out of the block's
+/// dynamic shared memory: the activation ring [stage][token][k + 8 pad], the
+/// weight fragments [stage][row warp][half][k step][lane][4 x i32] and the
+/// metadata [stage][row warp][half][k step][16 x i32]. Each size is a multiple
+/// of 16 bytes, so every buffer stays 16-byte aligned for cp.async.
+SmallVector<MemRefType, 3> smemLayout(const Plan &p, MLIRContext *ctx) {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Type i32 = IntegerType::get(ctx, 32);
+  int64_t stepsPerStage = p.kTile / 32;
+  return {MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
+                          workgroup),
+          MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 32, 4},
+                          i32, AffineMap(), workgroup),
+          MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 16}, i32,
+                          AffineMap(), workgroup)};
+}
+
+int64_t byteSize(MemRefType t) {
+  return t.getNumElements() * t.getElementTypeBitWidth() / 8;
+}
+
 /// Emits the kernel body. All values are per thread.
 class SSMMEmitter : public EmitterBase {
 public:
@@ -101,7 +128,7 @@ private:
   int64_t numCarried() const {
     return numAccs() + (p.rowSelect ? p.halves * nFrags() * 4 : 0);
   }
-  int64_t nFrags() const { return p.tokens / 8; }
+  int64_t nFrags() const { return p.warpTokens() / 8; }
   int64_t rowStride() const { return p.kTile + 8; }
 
   /// NVVM's mma.sp takes bf16 pairs as i32 and f16 pairs as vector<2xf16>;
@@ -117,6 +144,9 @@ private:
   void computeStage(Value kt, Value stage, SmallVectorImpl<Value> &carried);
   void routeSpan(Value spanIdx, Value isEnd, SmallVectorImpl<Value> &carried);
   void emitEpilogue(ArrayRef<Value> carried);
+  /// Sets `expert` and `start` to the token tile of block row `by`, and `end`
+  /// to the expert's last slot (start = end when the block has no tile).
+  void findTokenTile(Value by, Value &end);
   /// The warp's 16-row tile of kept rows, within the expert (local) and
   /// within the stacked experts' packed arrays (weightTile).
   Value keptTile(int64_t h);
@@ -125,7 +155,9 @@ private:
   const Plan &p;
   Value values, meta, rowIdx, input, offsets, tokenList, out, smem, smemA,
       smemMeta;
-  Value lane, warp, group, tig, blockRows, expert;
+  /// `warp` is the warp's kept-row tile in the block, `tokenBase` the first
+  /// token of its slice.
+  Value lane, warp, group, tig, blockRows, expert, tokenWarp, tokenBase;
   Value start, count;
   /// Per copy slot: destination row, column and source element offset.
   struct CopySlot {
@@ -150,6 +182,15 @@ void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
   Value isMetaLane = cmp(arith::CmpIPredicate::ult, lane, idx(16));
   for (int64_t h = 0; h < p.halves; ++h) {
     for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
+      // The warps of a row tile take turns copying its fragments.
+      int64_t copier = (h * stepsPerStage + ks) % p.tokenWarps;
+      OpBuilder::InsertionGuard guard(b);
+      if (p.tokenWarps > 1) {
+        auto ifOp = scf::IfOp::create(
+            b, cmp(arith::CmpIPredicate::eq, tokenWarp, idx(copier)),
+            /*withElseRegion=*/false);
+        b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+      }
       Value kstep = add(mul(kt, idx(stepsPerStage)), idx(ks));
       Value tileStep = add(mul(weightTile(h), idx(p.kSteps)), kstep);
       nvgpu::DeviceAsyncCopyOp::create(
@@ -207,7 +248,7 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
     }
     for (int64_t f = 0; f < nFrags(); ++f) {
       // Lanes 8j..8j+7 address the rows of matrix j (k offset 8j).
-      Value row = add(idx(f * 8), rem(lane, idx(8)));
+      Value row = add(add(tokenBase, idx(f * 8)), rem(lane, idx(8)));
       Value col = add(idx(ks * 32), mul(div(lane, idx(8)), idx(8)));
       Value frag = nvgpu::LdMatrixOp::create(b, bFragType, smem,
                                              ValueRange{stage, row, col},
@@ -288,7 +329,8 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
   for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
     for (int64_t f = 0; f < nFrags(); ++f) {
       for (int64_t v = 0; v < 4; ++v) {
-        Value col = add(idx(f * 8), add(mul(tig, idx(2)), idx(v % 2)));
+        Value col =
+            add(add(tokenBase, idx(f * 8)), add(mul(tig, idx(2)), idx(v % 2)));
         Value kept =
             add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
         Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
@@ -308,6 +350,39 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
   }
 }
 
+void SSMMEmitter::findTokenTile(Value by, Value &end) {
+  // Token tiles are numbered expert after expert: expert e owns
+  // ceil(count_e / tokens) of them. The grid has ceil(P / tokens) + E rows of
+  // blocks, at least that many tiles, so no block is launched for an expert's
+  // missing tiles; blocks past the last tile find no expert and exit.
+  Value zero = idx(0);
+  auto scan = scf::ForOp::create(
+      b, zero, idx(p.experts), idx(1),
+      ValueRange{zero, zero, zero, zero, loadIndex(offsets, zero)},
+      [&](OpBuilder &nested, Location, Value e, ValueRange it) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        Value tilesBefore = it[0], lo = it[4];
+        Value hi = loadIndex(offsets, add(e, idx(1)));
+        Value tiles = div(add(sub(hi, lo), idx(p.tokens - 1)), idx(p.tokens));
+        Value tilesAfter = add(tilesBefore, tiles);
+        Value mine = arith::AndIOp::create(
+            b, cmp(arith::CmpIPredicate::uge, by, tilesBefore),
+            cmp(arith::CmpIPredicate::ult, by, tilesAfter));
+        Value tileStart = add(lo, mul(sub(by, tilesBefore), idx(p.tokens)));
+        auto pick = [&](Value yes, Value no) -> Value {
+          return arith::SelectOp::create(b, mine, yes, no);
+        };
+        scf::YieldOp::create(b, ValueRange{tilesAfter, pick(e, it[1]),
+                                           pick(tileStart, it[2]),
+                                           pick(hi, it[3]), hi});
+      });
+  expert = scan.getResult(1);
+  start = scan.getResult(2);
+  end = scan.getResult(3);
+}
+
 void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
@@ -321,23 +396,38 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   if (p.gather)
     tokenList = entry.getArgument(arg++);
   out = entry.getArgument(arg++);
-  smem = func.getWorkgroupAttributions()[0];
-  smemA = func.getWorkgroupAttributions()[1];
-  smemMeta = func.getWorkgroupAttributions()[2];
+  // Views of the dynamic shared memory (more than the 48 KB a kernel may
+  // declare statically).
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                         workgroup));
+  SmallVector<Value, 3> views;
+  int64_t shift = 0;
+  for (MemRefType t : smemLayout(p, b.getContext())) {
+    views.push_back(
+        memref::ViewOp::create(b, t, dynamic, idx(shift), ValueRange{}));
+    shift += byteSize(t);
+  }
+  smem = views[0];
+  smemA = views[1];
+  smemMeta = views[2];
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  expert = gpu::BlockIdOp::create(b, gpu::Dimension::z);
-  warp = div(tid, idx(32));
+  Value warpId = div(tid, idx(32));
+  warp = rem(warpId, idx(p.warps));
+  tokenWarp = div(warpId, idx(p.warps));
+  tokenBase = mul(tokenWarp, idx(p.warpTokens()));
   lane = rem(tid, idx(32));
   group = div(lane, idx(4));
   tig = rem(lane, idx(4));
   blockRows = mul(bx, idx(p.warps));
 
-  Value first = loadIndex(offsets, expert);
-  Value end = loadIndex(offsets, add(expert, idx(1)));
-  start = add(first, mul(by, idx(p.tokens)));
+  Value end;
+  findTokenTile(by, end);
   Value hasWork = cmp(arith::CmpIPredicate::slt, start, end);
   ifThen(hasWork, [&] {
     count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, start));
@@ -382,7 +472,24 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
                                            b.getI32IntegerAttr(p.stages - 1));
           gpu::BarrierOp::create(b);
           SmallVector<Value> carried(iter.begin(), iter.end());
-          computeStage(kt, rem(kt, idx(p.stages)), carried);
+          if (p.tokenWarps == 1) {
+            computeStage(kt, rem(kt, idx(p.stages)), carried);
+          } else {
+            // A warp whose token slice is empty skips its multiplies.
+            auto busy = scf::IfOp::create(
+                b, ValueRange(iter).getTypes(),
+                cmp(arith::CmpIPredicate::ult, tokenBase, count),
+                /*withElseRegion=*/true);
+            {
+              OpBuilder::InsertionGuard g(b);
+              b.setInsertionPointToStart(busy.thenBlock());
+              computeStage(kt, rem(kt, idx(p.stages)), carried);
+              scf::YieldOp::create(b, carried);
+              b.setInsertionPointToStart(busy.elseBlock());
+              scf::YieldOp::create(b, iter);
+            }
+            carried.assign(busy.getResults().begin(), busy.getResults().end());
+          }
           gpu::BarrierOp::create(b);
           scf::YieldOp::create(b, carried);
         });
@@ -420,29 +527,19 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
 
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  int64_t stepsPerStage = p.kTile / 32;
-  SmallVector<Type> smemTypes = {
-      MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
-                      workgroup),
-      MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 32, 4}, i32,
-                      AffineMap(), workgroup),
-      MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 16}, i32,
-                      AffineMap(), workgroup)};
   int64_t smemBytes = 0;
-  for (Type t : smemTypes) {
-    auto m = cast<MemRefType>(t);
-    smemBytes += m.getNumElements() * m.getElementTypeBitWidth() / 8;
-  }
-  if (smemBytes > kStaticSmemLimit)
+  for (MemRefType t : smemLayout(p, ctx))
+    smemBytes += byteSize(t);
+  if (smemBytes > kDynamicSmemLimit)
     return op.emitOpError() << "tile needs " << smemBytes
                             << " bytes of shared memory, more than the "
-                            << kStaticSmemLimit << " a kernel may declare; "
+                            << kDynamicSmemLimit << " a block may use; "
                             << "use fewer stages, warps, tokens or k";
+  if (p.threads() > 1024)
+    return op.emitOpError() << "tile needs " << p.threads()
+                            << " threads per block, more than 1024";
   auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
-                                     FunctionType::get(ctx, argTypes, {}),
-                                     smemTypes, TypeRange{});
+                                     FunctionType::get(ctx, argTypes, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
   func.setKnownBlockSizeAttr(
@@ -456,7 +553,9 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   launch.grid[0].constant = p.keptTilesPerHalf / p.warps;
   launch.grid[1].symbol = "P";
   launch.grid[1].divisor = slotsSymbolDivisor;
-  launch.grid[2].constant = p.experts;
+  launch.grid[1].plus = p.experts;
+  launch.grid[2].constant = 1;
   launch.block[0] = p.threads();
+  launch.dynamicSmem = smemBytes;
   return launch;
 }

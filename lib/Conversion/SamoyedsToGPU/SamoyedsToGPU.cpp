@@ -314,12 +314,17 @@ struct ConvertSamoyedsToGPU
 
   DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
     SmallVector<Attribute> grid, block, args;
-    for (const KernelLaunch::Dim &d : launch.grid)
-      grid.push_back(
-          d.symbol.empty()
-              ? Attribute(table.dict({{"const", table.i64(d.constant)}}))
-              : Attribute(table.dict({{"ceil_div", table.str(d.symbol)},
-                                      {"by", table.i64(d.divisor)}})));
+    for (const KernelLaunch::Dim &d : launch.grid) {
+      if (d.symbol.empty()) {
+        grid.push_back(table.dict({{"const", table.i64(d.constant)}}));
+        continue;
+      }
+      SmallVector<std::pair<StringRef, Attribute>> entry = {
+          {"ceil_div", table.str(d.symbol)}, {"by", table.i64(d.divisor)}};
+      if (d.plus)
+        entry.push_back({"plus", table.i64(d.plus)});
+      grid.push_back(table.dict(entry));
+    }
     for (int64_t b : launch.block)
       block.push_back(table.i64(b));
     for (const KernelArg &arg : launch.args) {

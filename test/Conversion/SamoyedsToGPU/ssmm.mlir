@@ -6,11 +6,26 @@
 // CHECK-LABEL: func.func @gather
 // CHECK-SAME: samoyeds.buffers = [{bytes = 4194304 : i64, dtype = "bf16", kind = "weight", name = "w.values", of = "w", part = "values"}, {bytes = 524288 : i64, dtype = "u32", kind = "weight", name = "w.meta", of = "w", part = "meta"}, {bytes = 32768 : i64, dtype = "u8", kind = "weight", name = "w.row_idx", of = "w", part = "row_idx"}, {dtype = "bf16", kind = "input", name = "x", shape = ["T", 2048]}, {dtype = "i32", kind = "input", name = "offsets", shape = [3]}, {dtype = "i32", kind = "input", name = "tokens", shape = ["P"]}, {dtype = "bf16", kind = "output", name = "y", shape = ["P", 2048]}]
 // CHECK: samoyeds.ssmm
-// CHECK-SAME: samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 4 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "w.row_idx", elem_bytes = 1 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "tokens", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 16 : i64}, {by = 32 : i64, ceil_div = "P"}, {const = 2 : i64}], kernel = @samoyeds_kernels::@gather_ssmm_0, smem = 0 : i64}]
+// CHECK-SAME: samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 4 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "w.row_idx", elem_bytes = 1 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "tokens", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 16 : i64}, {by = 32 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@gather_ssmm_0, smem = 18432 : i64}]
 // CHECK: gpu.module @samoyeds_kernels
 // CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
-// CHECK-SAME: workgroup(%[[SMEM:.*]] : memref<2x32x72xbf16, #gpu.address_space<workgroup>>, %[[SMEMA:.*]] : memref<2x4x1x2x32x4xi32, #gpu.address_space<workgroup>>, %[[SMEMM:.*]] : memref<2x4x1x2x16xi32, #gpu.address_space<workgroup>>)
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// The three shared-memory buffers are views of the dynamic shared memory,
+// back to back (2*32*72*2 = 9216 and 9216 + 2*4*1*2*32*4*4 = 17408 bytes).
+// CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[SMEM:.*]] = memref.view %[[DYN]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x32x72xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[SHIFTA:.*]] = arith.constant 9216 : index
+// CHECK: %[[SMEMA:.*]] = memref.view %[[DYN]][%[[SHIFTA]]][] : {{.*}} to memref<2x4x1x2x32x4xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[SHIFTM:.*]] = arith.constant 17408 : index
+// CHECK: %[[SMEMM:.*]] = memref.view %[[DYN]][%[[SHIFTM]]][] : {{.*}} to memref<2x4x1x2x16xi32, #gpu.address_space<workgroup>>
+// Each block row finds its expert and token tile by a scan over the offsets.
+// CHECK: %[[BY:.*]] = gpu.block_id y
+// CHECK: %[[SCAN:.*]]:5 = scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[BEFORE:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
+// CHECK: %[[AFTER:.*]] = arith.addi %[[BEFORE]], %{{.*}} : index
+// CHECK: arith.cmpi uge, %[[BY]], %[[BEFORE]]
+// CHECK: arith.cmpi ult, %[[BY]], %[[AFTER]]
+// CHECK: scf.yield %[[AFTER]],
+// CHECK: arith.cmpi slt, %[[SCAN]]#2, %[[SCAN]]#3
 // The gathered row index comes from the token list and feeds the async copy;
 // weight fragments and metadata stream through the same pipeline stages.
 // CHECK: %[[TOKV:.*]] = memref.load %[[TOK]]
@@ -47,7 +62,9 @@ func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
 #tile = #samoyeds.tile<warps = 2, tokens = 16, k = 32, stages = 3>
 // CHECK-LABEL: func.func @plain_f16
 // CHECK: gpu.func @plain_f16_ssmm_0(%{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %[[X:.*]]: memref<?xf16, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xf16, #gpu.address_space<global>>)
-// CHECK-SAME: workgroup(%{{.*}} : memref<3x16x40xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x1x1x32x4xi32, #gpu.address_space<workgroup>>, %{{.*}} : memref<3x2x1x1x16xi32, #gpu.address_space<workgroup>>)
+// CHECK: memref.view {{.*}} to memref<3x16x40xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view {{.*}} to memref<3x2x1x1x32x4xi32, #gpu.address_space<workgroup>>
+// CHECK: memref.view {{.*}} to memref<3x2x1x1x16xi32, #gpu.address_space<workgroup>>
 // CHECK-NOT: memref<?xi8
 // CHECK: nvvm.cp.async.wait.group 2
 // CHECK: nvvm.mma.sp.sync {{.*}} {orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (vector<2xf16>, vector<2xf16>, f32)
@@ -106,4 +123,34 @@ func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
       : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
          tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// Two token warps per row tile: the block has 2 x 32 threads, the row tile's
+// weight copies alternate between its warps, and a warp whose token slice is
+// past the expert's tokens skips its multiplies.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+#tile = #samoyeds.tile<warps = 1, tokens = 32, k = 64, stages = 2, token_warps = 2>
+// CHECK-LABEL: func.func @token_warps
+// CHECK: samoyeds.ssmm
+// CHECK-SAME: block = [64, 1, 1], grid = [{const = 4 : i64}, {by = 32 : i64, ceil_div = "P", plus = 1 : i64}, {const = 1 : i64}]
+// CHECK: gpu.func @token_warps_ssmm_0(
+// CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %c32
+// CHECK: %[[TW:.*]] = arith.divui %[[WARP]], %{{.*}} : index
+// CHECK: %[[BASE:.*]] = arith.muli %[[TW]], %{{.*}} : index
+// CHECK: %[[MINE:.*]] = arith.cmpi eq, %[[TW]], %{{.*}} : index
+// CHECK: scf.if %[[MINE]] {
+// CHECK: nvgpu.device_async_copy
+// CHECK: %[[BUSY:.*]] = arith.cmpi ult, %[[BASE]], %{{.*}} : index
+// CHECK: scf.if %[[BUSY]] -> (f32,
+// CHECK: nvvm.mma.sp.sync
+// CHECK: } else {
+// CHECK: scf.yield
+func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
+                       %off: tensor<2xi32>) -> tensor<?x128xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x128x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>)
+      -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
 }

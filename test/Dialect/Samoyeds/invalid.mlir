@@ -130,6 +130,34 @@ func.func @tile_stages_too_many() attributes {t = #samoyeds.tile<warps = 4, toke
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: token_warps = 0 must be in [1, 8]}}
+func.func @tile_token_warps_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, token_warps = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: token_warps = 9 must be in [1, 8]}}
+func.func @tile_token_warps_too_many() attributes {t = #samoyeds.tile<warps = 1, tokens = 128, k = 64, stages = 2, token_warps = 9>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: tokens = 32 must split into 8 token_warps slices of a multiple of 8}}
+func.func @tile_token_slices() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, token_warps = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: warps × token_warps = 64 is more than the 32 warps of a block}}
+func.func @tile_too_many_warps() attributes {t = #samoyeds.tile<warps = 16, tokens = 128, k = 64, stages = 2, token_warps = 4>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

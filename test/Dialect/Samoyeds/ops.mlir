@@ -215,7 +215,8 @@ func.func @ssmm_gather_none(
   return %y : tensor<?x14336xbf16>
 }
 
-// No gather list, static slots, f16, plain 2:4, with a tile.
+// No gather list, static slots, f16, plain 2:4, with a tile (token_warps = 1
+// is the default and is not printed).
 // CHECK-LABEL: func.func @ssmm_none_tile(
 // CHECK-SAME:    %[[W:[a-zA-Z0-9_]+]]: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
 // CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<64x512xf16>,
@@ -226,7 +227,7 @@ func.func @ssmm_none_tile(
     %w: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<64x512xf16>, %offsets: tensor<5xi32>) -> tensor<64x256xf16> {
   %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
-      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, token_warps = 1>}
       : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
          tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
   return %y : tensor<64x256xf16>
@@ -253,13 +254,13 @@ func.func @ssmm_gather_silu_mul(
 
 // Static gather + silu_mul in f16 with every tile parameter at a bound.
 // CHECK-LABEL: func.func @ssmm_silu_mul_static_tile(
-// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} gather(%{{.*}}) epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8>} : (tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<10x256xf16>, tensor<3xi32>, tensor<20xi32>) -> tensor<20x64xf16>
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} gather(%{{.*}}) epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8, token_warps = 2>} : (tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<10x256xf16>, tensor<3xi32>, tensor<20xi32>) -> tensor<20x64xf16>
 func.func @ssmm_silu_mul_static_tile(
     %w: tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<10x256xf16>, %offsets: tensor<3xi32>, %tokens: tensor<20xi32>)
     -> tensor<20x64xf16> {
   %h = samoyeds.ssmm %w, %x, %offsets gather(%tokens) epilogue <silu_mul>
-      {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8>}
+      {tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 8, token_warps = 2>}
       : (tensor<2x128x256xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<10x256xf16>, tensor<3xi32>, tensor<20xi32>) -> tensor<20x64xf16>
   return %h : tensor<20x64xf16>

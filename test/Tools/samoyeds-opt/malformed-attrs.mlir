@@ -97,7 +97,7 @@ func.func @unknown_epilogue() attributes {a = #samoyeds.epilogue<relu>} {
 
 // -----
 
-// CHECK: malformed-attrs.mlir:[[@LINE+1]]:87: error: expected ','
+// CHECK: malformed-attrs.mlir:[[@LINE+1]]:87: error: struct is missing required parameter: k
 func.func @tile_missing_params() attributes {a = #samoyeds.tile<warps = 4, tokens = 32>} {
   return
 }

@@ -55,11 +55,13 @@ struct KernelArg {
 /// A compiled kernel and how to launch it.
 struct KernelLaunch {
   gpu::GPUFuncOp kernel;
-  /// Grid dimensions: a constant (symbol empty) or ceil(symbol / divisor).
+  /// Grid dimensions: a constant (symbol empty) or
+  /// ceil(symbol / divisor) + plus.
   struct Dim {
     int64_t constant = 1;
     std::string symbol;
     int64_t divisor = 1;
+    int64_t plus = 0;
   };
   Dim grid[3];
   int64_t block[3] = {1, 1, 1};

@@ -43,8 +43,8 @@ LogicalResult SparseFormatAttr::verifyWeightShape(
 
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                       int64_t warps, int64_t tokens, int64_t k,
-                       int64_t stages) {
+                       int64_t warps, int64_t tokens, int64_t k, int64_t stages,
+                       int64_t tokenWarps) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -57,6 +57,17 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (stages < 1 || stages > 8)
     return emitError() << "#samoyeds.tile: stages = " << stages
                        << " must be in [1, 8]";
+  if (tokenWarps < 1 || tokenWarps > 8)
+    return emitError() << "#samoyeds.tile: token_warps = " << tokenWarps
+                       << " must be in [1, 8]";
+  if (tokens % (8 * tokenWarps) != 0)
+    return emitError() << "#samoyeds.tile: tokens = " << tokens
+                       << " must split into " << tokenWarps
+                       << " token_warps slices of a multiple of 8";
+  if (warps * tokenWarps > 32)
+    return emitError() << "#samoyeds.tile: warps × token_warps = "
+                       << warps * tokenWarps
+                       << " is more than the 32 warps of a block";
   return success();
 }
 

@@ -4,6 +4,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <algorithm>
+
 namespace mlir::samoyeds {
 #define GEN_PASS_DEF_SAMOYEDSSELECTTILES
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h.inc"
@@ -13,11 +15,19 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
-/// The tile table. Every block has `warps` warps of 16 kept rows each and
-/// `tokens` routed tokens; a pipeline stage covers `k` columns. The k tile
-/// must divide or be divided by the span so that span ends fall at fixed
-/// steps of a stage.
-TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
+/// Shared memory one block may use: about half an SM's, so that two blocks
+/// can share an SM where registers allow (sm_90: 228 KB per SM; sm_80:
+/// 164 KB per SM, whose 163 KB opt-in limit a single block may take).
+int64_t smemBudget(StringRef chip) {
+  return chip == "sm_80" ? 160 * 1024 : 113 * 1024;
+}
+
+/// The tile table. A block covers `warps` row tiles of 16 kept rows (per
+/// half for silu_mul) by `tokens` routed tokens split among `token_warps`
+/// warps per row tile; a pipeline stage covers `k` columns. The k tile must
+/// divide or be divided by the span so that span ends fall at fixed steps of
+/// a stage.
+TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -26,27 +36,33 @@ TileConfigAttr chooseTile(SSMMOp op, int64_t tokensOverride) {
                           64 % format.getV() == 0))
           ? 64
           : 32;
-  // Tokens per block: 64 halves the weight re-reads when an expert gets
-  // more than 32 tokens (measured: Mixtral down projection at T = 256); the
-  // gate/up kernel keeps 32, as its doubled accumulators (gate and up) would
-  // not fit the register file at 64.
+  // Tokens per warp: 32 for silu_mul (gate and up accumulators: 96 f32
+  // registers with row selection), 64 otherwise (the same count); two token
+  // warps per row tile, so 256 threads and up to 255 registers a thread (at
+  // 512 threads the 128-register cap spilled the silu_mul kernel). A block of
+  // the down projection takes 128 tokens, so an expert with up to 128 tokens
+  // reads its weights once; warps whose slice is beyond an expert's tokens
+  // skip their multiplies.
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
-  int64_t tokens = tokensOverride > 0 ? tokensOverride : siluMul ? 32 : 64;
-  // Each warp owns one 16-row tile of kept rows (per half for silu_mul); the
-  // block's warps must tile the kept rows exactly.
+  int64_t warpTokens = siluMul ? 32 : 64;
+  int64_t tokens = tokensOverride > 0 ? tokensOverride : 2 * warpTokens;
+  int64_t tokenWarps = std::max<int64_t>(1, tokens / warpTokens);
+  // The block's row warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
                   SparseFormatAttr::kMmaRows;
   int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
-  // Weight fragments stream through shared memory with the activations:
-  // as many stages as fit the 48 KB a kernel may declare.
-  int64_t stages = 4;
+  // Weight fragments stream through shared memory with the activations: up
+  // to 6 stages within the chip's budget (more bytes in flight per SM for
+  // the weight stream at decode sizes).
   auto smemBytes = [&](int64_t s) {
     return s * (tokens * (k + 8) * 2 + warps * halves * (k / 32) * (512 + 64));
   };
-  while (stages > 2 && smemBytes(stages) > 48 * 1024)
+  int64_t stages = 6;
+  while (stages > 2 && smemBytes(stages) > smemBudget(chip))
     --stages;
-  return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages);
+  return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
+                             tokenWarps);
 }
 
 struct SamoyedsSelectTiles
@@ -61,14 +77,14 @@ struct SamoyedsSelectTiles
     }
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
-            [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2)))
+            [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1)))
       return signalPassFailure();
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
       if (!op.getTileAttr())
-        op.setTileAttr(chooseTile(op, tokens));
+        op.setTileAttr(chooseTile(op, chip, tokens));
     });
   }
 };

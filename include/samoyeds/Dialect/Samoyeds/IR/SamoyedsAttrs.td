@@ -75,16 +75,22 @@ def Samoyeds_ActivationAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_ActivationKind
 def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
   let summary = "Tile shape and pipeline depth of a compiled expert matmul";
   let description = [{
-    `warps` warps per block, each computing 16 kept rows (32 for the
-    `silu_mul` epilogue: gate and up) by `tokens` routed tokens; `k` columns
+    A block computes `warps` × 16 kept rows (twice that for the `silu_mul`
+    epilogue: gate and up) by `tokens` routed tokens of one expert, with
+    `warps` × `token_warps` warps: warp (r, t) owns kept-row tile r and the
+    t-th of `token_warps` equal slices of the tokens. A warp whose token slice
+    is empty (an expert with fewer tokens) skips its multiplies. `k` columns
     per pipeline stage and `stages` stages of the asynchronous copy pipeline.
+    `token_warps` is 1 when omitted.
 
     ```mlir
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
+    #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 3, token_warps = 4>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
-                        "int64_t":$stages);
+                        "int64_t":$stages,
+                        DefaultValuedParameter<"int64_t", "1">:$token_warps);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

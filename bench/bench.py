@@ -110,12 +110,20 @@ def main():
     ap.add_argument("--tokens", default="1,16,64,256,1024,4096")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--no-loop", action="store_true", help="skip the slow per-expert loop")
+    ap.add_argument("--cslt-lib", default=None, help="cslt_lib.so (bench/baselines/build-cslt-lib.sh):"
+                    " also time the GEMMs of a per-expert cuSPARSELt 2:4 loop (cached plans)")
     ap.add_argument("--out", default="bench.json")
     ap.add_argument("--plot", default=None)
     a = ap.parse_args()
     tokens = [int(t) for t in a.tokens.split(",")]
     timer = ColdTimer(a.reps)
     torch.manual_seed(0)
+    cslt = None
+    if a.cslt_lib:
+        import ctypes
+
+        from kernel_bench import cslt_call, load_cslt
+        cslt = load_cslt(a.cslt_lib)
 
     n = 1 << 30
     src = torch.empty(n, dtype=torch.uint8, device=dev)
@@ -142,6 +150,10 @@ def main():
                                                          wd.transpose(1, 2), k, renorm)))
             if not a.no_loop:
                 base[T]["loop"] = timer(lambda: loop(x, router, wgu, wd, k, renorm))
+            if cslt is not None:  # the grouped baseline's routing: tokens per expert
+                counts = torch.bincount(route(x, router, k, renorm)[1].reshape(-1), minlength=E)
+                c = (ctypes.c_int * E)(*counts.tolist())
+                base[T]["cslt_loop"] = cslt_call(cslt, "cslt_layer_us", H, I, E, c, a.reps) / 1e3
         gu_bits, d_bits = bf16_bits(wgu), bf16_bits(wd)
         for fmt in a.formats.split(","):
             bundle = os.path.join(a.layers, f"{name}_{fmt}")
@@ -176,6 +188,8 @@ def main():
                       f"{base[T]['grouped']:8.4f} ({row['speedup_vs_grouped']:5.2f}x)"
                       + (f"  loop {base[T]['loop']:8.4f} ({row['speedup_vs_loop']:5.2f}x)"
                          if "loop" in base[T] else "")
+                      + (f"  cslt_loop {base[T]['cslt_loop']:8.4f} "
+                         f"({row['speedup_vs_cslt_loop']:5.2f}x)" if "cslt_loop" in base[T] else "")
                       + f"  bw {row['bw_fraction']:.2f}  relerr {rel:.1e}", flush=True)
                 if not rel <= 2e-2:
                     sys.exit(f"{name} {fmt} T={T}: relative error {rel} against the pruned "
@@ -183,6 +197,8 @@ def main():
             layer.close()
         wgu = wd = None
         torch.cuda.empty_cache()
+        with open(a.out, "w") as f:  # after every model: a cut-off run keeps what it measured
+            json.dump(res, f, indent=1)
 
     with open(a.out, "w") as f:
         json.dump(res, f, indent=1)

@@ -1,0 +1,166 @@
+"""Expert-matmul benchmark, one process: our compiled ssmm kernels against cuBLAS and cuSPARSELt.
+
+    bench/baselines/build-cslt-lib.sh /tmp/cslt_lib.so
+    PYTHONPATH=python SAMOYEDS_RUNTIME_LIB=BUILD python3 bench/kernel_bench.py \
+        --bundles KERNEL_BUNDLES --cslt-lib /tmp/cslt_lib.so --out $OUT/kernels.json --plot $OUT/kernels.png
+
+KERNEL_BUNDLES holds single-expert bundles named SHAPE_FORMAT (test/GPU/gen-kernel-bundles.sh).
+For every bundle and n in --tokens: y[n, rows] = x[n, cols] . W^T through samoyeds.kernel.ExpertMatmul
+(random bf16 W packed with the bundle's n:m:v, tokens = arange(n), one expert), checked against a
+float64 reference on the unpacked (pruned) W; then timed with bench.py's ColdTimer (256 MB write before
+every run, CUDA events, median). Baselines on the same rows x cols x n, same method, from cslt_lib.so:
+cuBLAS dense bf16 and cuSPARSELt 2:4 with a cached, searched plan. Prints one line per point; writes
+JSON and, with --plot, speedup over cuSPARSELt per shape.
+"""
+import argparse
+import ctypes
+import json
+import os
+import sys
+
+import torch
+
+from bench import ColdTimer
+from samoyeds.kernel import ExpertMatmul
+from samoyeds.pack import bf16_to_float32, pack, unpack
+
+dev = "cuda"
+
+
+def load_cslt(path):
+    """cslt_lib.so (bench/baselines/cslt_lib.cu) loaded and initialised; exits on failure."""
+    lib = ctypes.CDLL(os.path.abspath(path))
+    lib.cslt_last_error.restype = ctypes.c_char_p
+    lib.cslt_last_relerr.restype = ctypes.c_double
+    for fn in ("cublas_gemm_us", "cslt_gemm_us"):
+        getattr(lib, fn).argtypes = [ctypes.c_int] * 4
+        getattr(lib, fn).restype = ctypes.c_double
+    lib.cslt_layer_us.argtypes = [ctypes.c_int] * 3 + [ctypes.POINTER(ctypes.c_int), ctypes.c_int]
+    lib.cslt_layer_us.restype = ctypes.c_double
+    lib.cslt_clear.restype = lib.cslt_shutdown.restype = None
+    torch.empty(1, device=dev)  # torch's primary context first; the library's runtime shares it
+    if lib.cslt_init() != 0:
+        sys.exit(f"cslt_init: {lib.cslt_last_error().decode()}")
+    return lib
+
+
+def cslt_call(lib, fn, *args):
+    v = getattr(lib, fn)(*args)
+    if v < 0:
+        sys.exit(f"{fn}{args[:3]}: {lib.cslt_last_error().decode()}")
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bundles", required=True)
+    ap.add_argument("--cslt-lib", required=True)
+    ap.add_argument("--only", default=None, help="comma-separated substrings of bundle names")
+    ap.add_argument("--tokens", default="16,64,256,1024,4096")
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--out", default="kernel_bench.json")
+    ap.add_argument("--plot", default=None)
+    a = ap.parse_args()
+    tokens = [int(t) for t in a.tokens.split(",")]
+    timer = ColdTimer(a.reps)
+    torch.manual_seed(0)
+    lib = load_cslt(a.cslt_lib)
+
+    n = 1 << 30
+    src = torch.empty(n, dtype=torch.uint8, device=dev)
+    dst = torch.empty_like(src)
+    copy_gbps = 2 * n / timer(lambda: dst.copy_(src)) / 1e6
+    src = dst = None
+    A = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
+    cublas_tflops = 2 * 8192**3 / timer(lambda: A @ A) / 1e9
+    A = None
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+               copy_gbps=copy_gbps, cublas_tflops=cublas_tflops, rows=[])
+    print(f"{res['device']}: copy {copy_gbps:.0f} GB/s, cuBLAS bf16 {cublas_tflops:.0f} TFLOP/s")
+
+    names = sorted(d for d in os.listdir(a.bundles)
+                   if os.path.isfile(os.path.join(a.bundles, d, "manifest.json")))
+    if a.only:
+        names = [d for d in names if any(s in d for s in a.only.split(","))]
+    base, base_shape, failures = {}, None, []
+    for name in names:
+        shape, fmt = name.rsplit("_", 1)
+        mm = ExpertMatmul(os.path.join(a.bundles, name))
+        w = mm.weight
+        R, K = w["rows"], w["cols"]
+        if (R, K) != base_shape:  # bundles of one shape are adjacent: free the previous plans
+            lib.cslt_clear()
+            base, base_shape = {}, (R, K)
+        dense = (torch.randn(R, K, device=dev) * 0.02).to(torch.bfloat16)
+        packed = pack(dense, w["n"], w["m"], w["v"])
+        mm.upload(packed)
+        wref = torch.from_numpy(bf16_to_float32(unpack(packed)[0])).to(dev, torch.float64)
+        dense = None
+        for T in tokens:
+            x = torch.randn(T, K, dtype=torch.bfloat16, device=dev)
+            tok = torch.arange(T, dtype=torch.int32, device=dev)
+            offs = torch.tensor([0, T], dtype=torch.int32, device=dev)
+            y = torch.full((T, R), float("nan"), dtype=torch.bfloat16, device=dev)
+            mm(x, tok, offs, y)
+            torch.cuda.synchronize()
+            ref = x.double() @ wref.T
+            nan = int(torch.isnan(y).sum())
+            rel = ((y.double() - ref).norm() / ref.norm()).item()
+            ours = timer(lambda: mm(x, tok, offs, y)) * 1e3
+            if T not in base:
+                cub = cslt_call(lib, "cublas_gemm_us", R, K, T, a.reps)
+                csl = cslt_call(lib, "cslt_gemm_us", R, K, T, a.reps)
+                base[T] = (cub, csl, lib.cslt_last_relerr())
+            cub, csl, csl_rel = base[T]
+            tflops = 2 * R * K * T / (ours * 1e-6) / 1e12
+            row = dict(bundle=name, shape=shape, format=fmt, rows=R, cols=K, n=T, ours_us=ours,
+                       cublas_us=cub, cslt_us=csl, speedup_vs_cublas=cub / ours,
+                       speedup_vs_cslt=csl / ours, tflops=tflops,
+                       tflops_fraction=tflops / cublas_tflops, packed_bytes=packed.nbytes,
+                       bw_fraction=packed.nbytes / (ours * 1e-6) / (copy_gbps * 1e9),
+                       relerr=rel, nan=nan, cslt_relerr_vs_cublas=csl_rel,
+                       ok=bool(nan == 0 and rel <= 2e-2))
+            res["rows"].append(row)
+            print(f"{name:22} n={T:5d} ours {ours:8.1f} us  cuBLAS {cub:8.1f} "
+                  f"({row['speedup_vs_cublas']:5.2f}x)  cuSPARSELt {csl:8.1f} "
+                  f"({row['speedup_vs_cslt']:5.2f}x)  {tflops:6.0f} TFLOP/s "
+                  f"({row['tflops_fraction']:.2f} of cuBLAS)  bw {row['bw_fraction']:.2f}  "
+                  f"relerr {rel:.1e}" + ("" if row["ok"] else f"  FAIL ({nan} NaN)"), flush=True)
+            if not row["ok"]:
+                failures.append(f"{name} n={T}: relerr {rel:.2e}, {nan} NaN")
+        mm.close()
+        wref = None
+        torch.cuda.empty_cache()
+    lib.cslt_shutdown()
+
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+    if a.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        shapes = list(dict.fromkeys(r["shape"] for r in res["rows"]))
+        cols = min(4, len(shapes)) or 1
+        fig, axes = plt.subplots((len(shapes) + cols - 1) // cols or 1, cols, squeeze=False,
+                                 figsize=(4.5 * cols, 3.6 * ((len(shapes) + cols - 1) // cols or 1)))
+        for ax, shape in zip(axes.flat, shapes):
+            for fmt in dict.fromkeys(r["format"] for r in res["rows"] if r["shape"] == shape):
+                rows = [r for r in res["rows"] if r["shape"] == shape and r["format"] == fmt]
+                ax.plot([r["n"] for r in rows], [r["speedup_vs_cslt"] for r in rows],
+                        marker="o", label=fmt)
+            ax.axhline(1.0, color="gray", lw=0.8)
+            ax.set_xscale("log", base=2)
+            ax.set_title(f"{shape} ({rows[0]['rows']}x{rows[0]['cols']})")
+            ax.set_xlabel("tokens n")
+            ax.set_ylabel("speedup over cuSPARSELt 2:4")
+            ax.legend()
+        fig.suptitle(f"Samoyeds expert matmul vs cuSPARSELt (cached plan), {res['device']} "
+                     f"(cold L2, median)")
+        fig.tight_layout()
+        fig.savefig(a.plot, dpi=120, bbox_inches="tight")
+    if failures:
+        sys.exit("correctness failures:\n  " + "\n  ".join(failures))
+
+
+if __name__ == "__main__":
+    main()

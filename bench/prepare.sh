@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Compiles every bundle the benchmark needs (on a machine with MLIR), into
+# .device/ for carrying to the GPU machine:
+#   bash bench/prepare.sh [SAMOYEDS_OPT]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+opt=${1:-$root/build/bin/samoyeds-opt}
+dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}
+rm -rf "$dev/layers" "$dev/kernels"
+for f in "1 1 128" "1 2 128" "1 2 32"; do
+  bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/layers" $f > /dev/null
+done
+bash "$root/test/GPU/gen-kernel-bundles.sh" "$opt" "$dev/kernels" > /dev/null
+echo "bundles in $dev/layers and $dev/kernels"

@@ -18,14 +18,14 @@
 // per token tile of every expert, not E * ceil(P / tokens).
 // CHECK: "ceil_div": [
 // CHECK-NEXT: "P",
-// CHECK-NEXT: 64,
+// CHECK-NEXT: 32,
 // CHECK-NEXT: 8
 // CHECK-NEXT: ]
 // CHECK: "kernel": "qwen_ssmm_2",
-// Its tile (6 stages of 64 tokens x 72 columns and 4 x 2 x 2 weight
+// Its tile (5 stages of 32 tokens x 72 columns and 4 x 2 x 2 weight
 // fragments) is more than the 48 KB a kernel may declare statically: it
 // takes dynamic shared memory.
-// CHECK-NEXT: "smem": 110592
+// CHECK-NEXT: "smem": 69120
 // CHECK: "kernel": "qwen_ssmm_3",
 // CHECK: "kernel": "qwen_ssmm_3_combine",
 // CHECK: "routing": {

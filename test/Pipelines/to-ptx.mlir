@@ -8,7 +8,7 @@
 
 // NVVM-LABEL: gpu.module @samoyeds_kernels
 // NVVM: llvm.func @expert_ssmm_0(%{{.*}}: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: i64,
-// NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 256, 1, 1>
+// NVVM-SAME: nvvm.kernel, nvvm.maxntid = array<i32: 128, 1, 1>
 // NVVM: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = {{ *}}cg, %{{.*}} : !llvm.ptr<3>, !llvm.ptr<1>, i32
 // NVVM: nvvm.cp.async.commit.group
 // NVVM: nvvm.cp.async.wait.group 4
@@ -51,9 +51,9 @@
 // MANIFEST: "function": "expert",
 // MANIFEST: "launches": [
 // MANIFEST: "block": [
-// MANIFEST-NEXT: 256,
+// MANIFEST-NEXT: 128,
 // MANIFEST: "kernel": "expert_ssmm_0",
-// MANIFEST-NEXT: "smem": 138240
+// MANIFEST-NEXT: "smem": 55296
 // MANIFEST: "module": "kernels.ptx",
 // MANIFEST: "weights": [
 // MANIFEST: "m": 2,

@@ -12,21 +12,20 @@
 // BAD-TOKENS: error: #samoyeds.tile: tokens = 12 must be a multiple of 8 in [8, 128]
 // NEG-TOKENS: error: #samoyeds.tile: tokens = -8 must be a multiple of 8 in [8, 128]
 
-// The table: two token warps per row tile, with slices of 64 tokens (32 for
-// silu_mul, whose gate and up accumulators are twice as many); the `tokens`
-// option overrides the block's tokens and the slices follow; k = 64 when the
-// columns are a multiple of 64 and the span divides or is divided by 64, else
-// 32; up to 6 stages within the chip's shared-memory budget.
+// The table: 64 tokens per block (32 for silu_mul, whose gate and up
+// accumulators are twice as many) or the `tokens` option; one token warp;
+// k = 64 when the columns are a multiple of 64 and the span divides or is
+// divided by 64, else 32; up to 6 stages within the chip's shared-memory
+// budget for three blocks per SM (75 KB on sm_90, 54 KB on sm_80).
 
-// The default tile: 128 tokens in two slices, k = 64 (the span is a multiple
-// of 64).
+// The default tile: 64 tokens, k = 64 (the span is a multiple of 64).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 128, k = 64, stages = 5, token_warps = 2>}
-// sm_80's budget (one block of up to 160 KB per SM) takes 6 stages.
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// sm_80's smaller budget takes 4 stages.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 128, k = 64, stages = 6, token_warps = 2>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 6>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
@@ -40,11 +39,11 @@ func.func @default_none(
 
 // Both matmuls of a decomposed Mixtral layer get a tile.
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 6, token_warps = 2>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 128, k = 64, stages = 5, token_warps = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 6, token_warps = 2>}
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 6>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -63,7 +62,7 @@ func.func @mixtral_layer(
 
 // 96 columns are not a multiple of 64: k = 32.
 // CHECK-LABEL: func.func @k32(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 6, token_warps = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
 // TOKENS-LABEL: func.func @k32(
 // TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
 func.func @k32(
@@ -78,7 +77,7 @@ func.func @k32(
 // A span of 96 neither divides nor is divided by 64: k = 32 even though the
 // columns are a multiple of 64.
 // CHECK-LABEL: func.func @k32_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 6, token_warps = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
 func.func @k32_span(
     %w: tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
     %x: tensor<16x192xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -90,7 +89,7 @@ func.func @k32_span(
 
 // A span of 32 divides 64: k = 64.
 // CHECK-LABEL: func.func @k64_small_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 128, k = 64, stages = 5, token_warps = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {

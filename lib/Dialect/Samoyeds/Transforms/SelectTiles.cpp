@@ -15,11 +15,11 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
-/// Shared memory one block may use: about half an SM's, so that two blocks
-/// can share an SM where registers allow (sm_90: 228 KB per SM; sm_80:
-/// 164 KB per SM, whose 163 KB opt-in limit a single block may take).
+/// Shared memory one block may use: a third of an SM's, as three blocks of
+/// 128 threads at ~170 registers fill the register file (sm_90: 228 KB per
+/// SM; sm_80: 164 KB).
 int64_t smemBudget(StringRef chip) {
-  return chip == "sm_80" ? 160 * 1024 : 113 * 1024;
+  return chip == "sm_80" ? 54 * 1024 : 75 * 1024;
 }
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -36,17 +36,16 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
                           64 % format.getV() == 0))
           ? 64
           : 32;
-  // Tokens per warp: 32 for silu_mul (gate and up accumulators: 96 f32
-  // registers with row selection), 64 otherwise (the same count); two token
-  // warps per row tile, so 256 threads and up to 255 registers a thread (at
-  // 512 threads the 128-register cap spilled the silu_mul kernel). A block of
-  // the down projection takes 128 tokens, so an expert with up to 128 tokens
-  // reads its weights once; warps whose slice is beyond an expert's tokens
-  // skip their multiplies.
+  // Tokens per block: 64 halves the weight re-reads when an expert gets
+  // more than 32 tokens (Mixtral's down projection at T = 256); the gate/up
+  // kernel keeps 32, as its doubled accumulators (gate and up) would not fit
+  // the register file at 64. One token warp per row tile: measured on the
+  // H100, two token warps (256 threads, 128 tokens) left one block of ~170
+  // registers a thread per SM and made every layer slower (decode: half the
+  // weight bytes in flight; Mixtral 1:2 T = 16 0.42 -> 0.79 ms).
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
-  int64_t warpTokens = siluMul ? 32 : 64;
-  int64_t tokens = tokensOverride > 0 ? tokensOverride : 2 * warpTokens;
-  int64_t tokenWarps = std::max<int64_t>(1, tokens / warpTokens);
+  int64_t tokens = tokensOverride > 0 ? tokensOverride : siluMul ? 32 : 64;
+  int64_t tokenWarps = 1;
   // The block's row warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /

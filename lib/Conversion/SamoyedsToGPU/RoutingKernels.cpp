@@ -1,10 +1,10 @@
 //===- RoutingKernels.cpp - Route and dispatch kernels --------------------===//
 //
 // route: one block per token. Each warp computes router logits for its
-// experts (f32 dot products, lanes strided over the hidden size, a shuffle
-// reduction); thread 0 then takes the softmax and the top-k in expert order
-// (ties: lower expert first), renormalises if asked and applies the scaling
-// factor.
+// experts (f32 dot products, lanes strided over the hidden size with 16-byte
+// loads where it divides, a shuffle reduction); thread 0 then takes the softmax
+// and the top-k in expert order (ties: lower expert first), renormalises if
+// asked and applies the scaling factor.
 //
 // dispatch: one block per expert. The expert's first slot is the number of
 // routed slots with a lower expert id (a block reduction); its slots are then
@@ -25,6 +25,8 @@ constexpr int64_t kRouteWarps = 16;
 /// Independent partial sums per lane in the router dot products, so that
 /// several loads are in flight (the loop is latency-bound otherwise).
 constexpr int64_t kRouteUnroll = 4;
+/// Elements per vector load in the router dot products (16 bytes).
+constexpr int64_t kRouteVector = 8;
 constexpr int64_t kDispatchThreads = 256;
 
 class RoutingEmitter : public EmitterBase {
@@ -151,29 +153,61 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   Value lane = arith::RemUIOp::create(b, tid, c(32));
   Value xBase = arith::MulIOp::create(b, token, c(hidden));
 
-  // Logits: warp w handles experts w, w + warps, ...
+  // Logits: warp w handles experts w, w + warps, ... Lanes read 16 bytes (8
+  // elements) of x and of the router row at a time when the hidden size
+  // allows, with up to kRouteUnroll independent vector accumulators in flight.
+  bool vectorize = hidden % (32 * kRouteVector) == 0;
+  int64_t width = vectorize ? kRouteVector : 1;
+  int64_t unroll = 1;
+  for (int64_t u = kRouteUnroll; u > 1; u /= 2)
+    if (hidden % (32 * width * u) == 0) {
+      unroll = u;
+      break;
+    }
   e.loop(warp, c(experts), c(kRouteWarps), {}, [&](Value ex, ValueRange) {
     Value rBase = arith::MulIOp::create(b, ex, c(hidden));
-    int64_t unroll = hidden % (32 * kRouteUnroll) == 0 ? kRouteUnroll : 1;
-    SmallVector<Value> zeros(unroll, f(0.0));
-    ValueRange partial = e.loop(
-        lane, c(hidden), c(32 * unroll), zeros,
-        [&](Value h, ValueRange it) -> SmallVector<Value> {
-          SmallVector<Value> next;
-          for (int64_t u = 0; u < unroll; ++u) {
-            Value hu = arith::AddIOp::create(b, h, c(32 * u));
-            Value xv = e.toF32(memref::LoadOp::create(
-                b, x, ValueRange{arith::AddIOp::create(b, xBase, hu)}));
-            Value rv = e.toF32(memref::LoadOp::create(
-                b, router, ValueRange{arith::AddIOp::create(b, rBase, hu)}));
-            next.push_back(arith::AddFOp::create(
-                b, it[u], arith::MulFOp::create(b, xv, rv)));
-          }
-          return next;
-        });
-    Value acc = partial[0];
+    Type accType =
+        vectorize ? Type(VectorType::get({kRouteVector}, f32)) : Type(f32);
+    Value zero =
+        vectorize
+            ? Value(arith::ConstantOp::create(
+                  b, DenseElementsAttr::get(cast<ShapedType>(accType), 0.0f)))
+            : f(0.0);
+    SmallVector<Value> zeros(unroll, zero);
+    auto loadF32 = [&](Value buf, Value i) -> Value {
+      if (!vectorize)
+        return e.toF32(memref::LoadOp::create(b, buf, ValueRange{i}));
+      Type elt = cast<MemRefType>(buf.getType()).getElementType();
+      Value v = vector::LoadOp::create(
+          b, VectorType::get({kRouteVector}, elt), buf, ValueRange{i},
+          /*nontemporal=*/false, llvm::MaybeAlign(16));
+      return arith::ExtFOp::create(b, accType, v);
+    };
+    ValueRange partial =
+        e.loop(arith::MulIOp::create(b, lane, c(width)), c(hidden),
+               c(32 * width * unroll), zeros,
+               [&](Value h, ValueRange it) -> SmallVector<Value> {
+                 SmallVector<Value> next;
+                 for (int64_t u = 0; u < unroll; ++u) {
+                   Value hu = arith::AddIOp::create(b, h, c(32 * width * u));
+                   Value xv = loadF32(x, arith::AddIOp::create(b, xBase, hu));
+                   Value rv =
+                       loadF32(router, arith::AddIOp::create(b, rBase, hu));
+                   next.push_back(arith::AddFOp::create(
+                       b, it[u], arith::MulFOp::create(b, xv, rv)));
+                 }
+                 return next;
+               });
+    Value sum = partial[0];
     for (int64_t u = 1; u < unroll; ++u)
-      acc = arith::AddFOp::create(b, acc, partial[u]);
+      sum = arith::AddFOp::create(b, sum, partial[u]);
+    Value acc = sum;
+    if (vectorize) {
+      acc = vector::ExtractOp::create(b, sum, 0);
+      for (int64_t i = 1; i < kRouteVector; ++i)
+        acc =
+            arith::AddFOp::create(b, acc, vector::ExtractOp::create(b, sum, i));
+    }
     acc = e.warpSum(acc);
     Value isLane0 =
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, c(0));

@@ -18,14 +18,24 @@
 // CHECK: %[[SMEMA:.*]] = memref.view %[[DYN]][%[[SHIFTA]]][] : {{.*}} to memref<2x4x1x2x32x4xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[SHIFTM:.*]] = arith.constant 17408 : index
 // CHECK: %[[SMEMM:.*]] = memref.view %[[DYN]][%[[SHIFTM]]][] : {{.*}} to memref<2x4x1x2x16xi32, #gpu.address_space<workgroup>>
-// Each block row finds its expert and token tile by a scan over the offsets.
+// Each block row finds its expert and token tile by a warp scan over the
+// offsets: one load pair per lane, a shuffle prefix sum of the experts' tile
+// counts, and a max-reduction of the finding lane's values.
 // CHECK: %[[BY:.*]] = gpu.block_id y
-// CHECK: %[[SCAN:.*]]:5 = scf.for %[[E:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[BEFORE:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}})
-// CHECK: %[[AFTER:.*]] = arith.addi %[[BEFORE]], %{{.*}} : index
-// CHECK: arith.cmpi uge, %[[BY]], %[[BEFORE]]
-// CHECK: arith.cmpi ult, %[[BY]], %[[AFTER]]
-// CHECK: scf.yield %[[AFTER]],
-// CHECK: arith.cmpi slt, %[[SCAN]]#2, %[[SCAN]]#3
+// CHECK: %[[BY32:.*]] = arith.index_cast %[[BY]] : index to i32
+// CHECK: memref.load %[[OFF]]
+// CHECK: memref.load %[[OFF]]
+// CHECK-COUNT-5: gpu.shuffle up
+// CHECK: arith.cmpi sge, %[[BY32]]
+// CHECK: arith.cmpi slt, %[[BY32]]
+// CHECK: gpu.shuffle idx
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: %[[EXPERT:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: %[[START:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: %[[END:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK: arith.cmpi slt, %[[START]], %[[END]]
 // The gathered row index comes from the token list and feeds the async copy;
 // weight fragments and metadata stream through the same pipeline stages.
 // CHECK: %[[TOKV:.*]] = memref.load %[[TOK]]

@@ -12,8 +12,9 @@
 // BAD-TOKENS: error: #samoyeds.tile: tokens = 12 must be a multiple of 8 in [8, 128]
 // NEG-TOKENS: error: #samoyeds.tile: tokens = -8 must be a multiple of 8 in [8, 128]
 
-// The table: 64 tokens per block (32 for silu_mul, whose gate and up
-// accumulators are twice as many) or the `tokens` option; one token warp;
+// The table: 64 tokens per block (32 for silu_mul with row selection, whose
+// gate, up and span accumulators would not fit at 64) or the `tokens` option;
+// one token warp;
 // k = 64 when the columns are a multiple of 64 and the span divides or is
 // divided by 64, else 32; up to 6 stages within the chip's shared-memory
 // budget for three blocks per SM (75 KB on sm_90, 54 KB on sm_80).
@@ -112,4 +113,18 @@ func.func @keep_tile(
       : (tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x4096xbf16>, tensor<2xi32>) -> tensor<?x14336xbf16>
   return %y : tensor<?x14336xbf16>
+}
+
+// Plain 2:4 gate/up (no row selection) takes 64 tokens: its accumulators fit
+// 126 registers, and an expert with up to 64 tokens reads w13 once.
+// CHECK-LABEL: func.func @silu_plain24(
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4>}
+func.func @silu_plain24(
+    %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>)
+    -> tensor<?x14336xbf16> {
+  %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue <silu_mul>
+      : (tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
+  return %h : tensor<?x14336xbf16>
 }

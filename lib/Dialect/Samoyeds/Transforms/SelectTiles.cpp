@@ -37,14 +37,18 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
           ? 64
           : 32;
   // Tokens per block: 64 halves the weight re-reads when an expert gets
-  // more than 32 tokens (Mixtral's down projection at T = 256); the gate/up
-  // kernel keeps 32, as its doubled accumulators (gate and up) would not fit
-  // the register file at 64. One token warp per row tile: measured on the
-  // H100, two token warps (256 threads, 128 tokens) left one block of ~170
-  // registers a thread per SM and made every layer slower (decode: half the
-  // weight bytes in flight; Mixtral 1:2 T = 16 0.42 -> 0.79 ms).
+  // more than 32 tokens. The gate/up kernel with row selection keeps 32: at
+  // 64 its gate, up, per-row and span accumulators take 255 registers, two
+  // blocks per SM, and decode got slower (H100, Mixtral 1:2 T = 16 0.46 ->
+  // 0.54 ms); plain 2:4 gate/up at 64 tokens takes 126 registers and reads
+  // w13 once for Mixtral's ~64-token experts (T = 256 1.38 -> 0.96 ms).
+  // One token warp per row tile: two token warps (256 threads, 128 tokens)
+  // left one block of ~170 registers a thread per SM and made every layer
+  // slower (Mixtral 1:2 T = 16 0.44 -> 0.79 ms).
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
-  int64_t tokens = tokensOverride > 0 ? tokensOverride : siluMul ? 32 : 64;
+  bool rowSelect = !format.isPlain24();
+  int64_t tokens =
+      tokensOverride > 0 ? tokensOverride : siluMul && rowSelect ? 32 : 64;
   int64_t tokenWarps = 1;
   // The block's row warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;

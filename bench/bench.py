@@ -60,6 +60,24 @@ class ColdTimer:
         return float(np.median(times))
 
 
+def measure_device(timer):
+    """The run's header: device, torch, copy bandwidth (GB/s, read + write, 1 GiB copy)
+    and cuBLAS bf16 TFLOP/s (8192³), timed like everything else; printed and returned
+    with an empty list of rows."""
+    n = 1 << 30
+    src = torch.empty(n, dtype=torch.uint8, device=dev)
+    dst = torch.empty_like(src)
+    copy_gbps = 2 * n / timer(lambda: dst.copy_(src)) / 1e6
+    src = dst = None  # free 2 GB
+    A = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
+    cublas_tflops = 2 * 8192**3 / timer(lambda: A @ A) / 1e9
+    A = None
+    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
+               copy_gbps=copy_gbps, cublas_tflops=cublas_tflops, rows=[])
+    print(f"{res['device']}: copy {copy_gbps:.0f} GB/s, cuBLAS bf16 {cublas_tflops:.0f} TFLOP/s")
+    return res
+
+
 def route(x, router, k, renorm):
     w, ids = torch.softmax((x @ router.t()).float(), -1).topk(k, -1)
     return (w / w.sum(-1, keepdim=True) if renorm else w), ids
@@ -125,17 +143,8 @@ def main():
         from kernel_bench import cslt_call, load_cslt
         cslt = load_cslt(a.cslt_lib)
 
-    n = 1 << 30
-    src = torch.empty(n, dtype=torch.uint8, device=dev)
-    dst = torch.empty_like(src)
-    copy_gbps = 2 * n / timer(lambda: dst.copy_(src)) / 1e6
-    src = dst = None  # free 2 GB
-    A = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
-    cublas_tflops = 2 * 8192**3 / timer(lambda: A @ A) / 1e9
-    A = None
-    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
-               copy_gbps=copy_gbps, cublas_tflops=cublas_tflops, rows=[])
-    print(f"{res['device']}: copy {copy_gbps:.0f} GB/s, cuBLAS bf16 {cublas_tflops:.0f} TFLOP/s")
+    res = measure_device(timer)
+    copy_gbps, cublas_tflops = res["copy_gbps"], res["cublas_tflops"]
 
     for name in a.models.split(","):
         H, I, E, k, renorm = MODELS[name]

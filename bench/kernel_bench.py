@@ -20,7 +20,7 @@ import sys
 
 import torch
 
-from bench import ColdTimer
+from bench import ColdTimer, measure_device
 from samoyeds.kernel import ExpertMatmul
 from samoyeds.pack import bf16_to_float32, pack, unpack
 
@@ -66,17 +66,8 @@ def main():
     torch.manual_seed(0)
     lib = load_cslt(a.cslt_lib)
 
-    n = 1 << 30
-    src = torch.empty(n, dtype=torch.uint8, device=dev)
-    dst = torch.empty_like(src)
-    copy_gbps = 2 * n / timer(lambda: dst.copy_(src)) / 1e6
-    src = dst = None
-    A = torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev)
-    cublas_tflops = 2 * 8192**3 / timer(lambda: A @ A) / 1e9
-    A = None
-    res = dict(device=torch.cuda.get_device_name(), torch=torch.__version__,
-               copy_gbps=copy_gbps, cublas_tflops=cublas_tflops, rows=[])
-    print(f"{res['device']}: copy {copy_gbps:.0f} GB/s, cuBLAS bf16 {cublas_tflops:.0f} TFLOP/s")
+    res = measure_device(timer)
+    copy_gbps, cublas_tflops = res["copy_gbps"], res["cublas_tflops"]
 
     names = sorted(d for d in os.listdir(a.bundles)
                    if os.path.isfile(os.path.join(a.bundles, d, "manifest.json")))

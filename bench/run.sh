@@ -18,11 +18,11 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}
 rt=${SAMOYEDS_RT_BUILD:-/tmp/samoyeds-rt}
 mkdir -p "$out"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
-[[ -x $rt/moe-gpu-test ]] || {
-  cmake -S "$root/runtime" -B "$rt" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$out/rt-configure.log" 2>&1
-  ninja -C "$rt" > "$out/rt-build.log" 2>&1; }
-[[ -f /tmp/cslt_lib.so ]] || bash "$root/bench/baselines/build-cslt-lib.sh" /tmp/cslt_lib.so \
-  > "$out/cslt-build.log" 2>&1
+# Incremental builds: a runtime or baseline left from older sources is never reused.
+cmake -S "$root/runtime" -B "$rt" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$out/rt-configure.log" 2>&1
+ninja -C "$rt" > "$out/rt-build.log" 2>&1
+[[ /tmp/cslt_lib.so -nt "$root/bench/baselines/cslt_lib.cu" ]] ||
+  bash "$root/bench/baselines/build-cslt-lib.sh" /tmp/cslt_lib.so > "$out/cslt-build.log" 2>&1
 export PYTHONPATH=$root/python:$root/bench SAMOYEDS_RUNTIME_LIB=$rt
 python3 "$root/bench/bench.py" --layers "$dev/layers" --models "$models" \
   --cslt-lib /tmp/cslt_lib.so --out "$out/layer-${models//,/-}.json" 2>&1 | tee "$out/layer-${models//,/-}.log"

@@ -20,10 +20,9 @@ import os
 import threading
 from pathlib import Path
 
-import numpy as np
-
 from . import _capi
-from .layer import _err, _lib, _torch
+from .layer import (_destroy_session, _err, _lib, _primary_cuda_device, _read_weights, _torch,
+                    _upload_packed)
 
 __all__ = ["ExpertMatmul"]
 
@@ -35,13 +34,7 @@ class ExpertMatmul(_capi.Closeable):
     ``weight`` ({dtype, experts, rows, cols, n, m, v}), ``out_cols``."""
 
     def __init__(self, bundle_dir):
-        torch = _torch()
-        if not torch.cuda.is_available():
-            raise _err("SY_ERR_NO_DEVICE", "ExpertMatmul needs a CUDA device")
-        torch.cuda.init()
-        self.device = torch.device("cuda", 0)
-        with torch.cuda.device(self.device):
-            torch.empty(1, device=self.device)  # makes the primary context current
+        self.device = _primary_cuda_device("ExpertMatmul")
         self.dir = Path(os.fspath(bundle_dir))
         self.manifest = json.loads((self.dir / "manifest.json").read_text())
         self._lib = _lib()
@@ -57,15 +50,7 @@ class ExpertMatmul(_capi.Closeable):
             raise
 
     def _describe(self) -> None:
-        lib, b = self._lib, self._b
-        count = ctypes.c_int32()
-        _capi.check(lib.sy_bundle_num_weights(b, ctypes.byref(count)))
-        weights = {}
-        for i in range(count.value):
-            info = _capi.sy_weight_info()
-            _capi.check(lib.sy_bundle_weight_info(b, i, ctypes.byref(info)))
-            d = _capi.info_dict(info)
-            weights[d.pop("name")] = d
+        weights = _read_weights(self._lib, self._b)
         names = {buf["name"] for buf in self.manifest.get("buffers", [])}
         missing = [n for n in ("x", "offsets", "tokens", "y") if n not in names]
         if "w" not in weights or missing:
@@ -80,11 +65,7 @@ class ExpertMatmul(_capi.Closeable):
     def upload(self, packed) -> None:
         """Uploads a :class:`samoyeds.pack.PackedWeight` (same n:m:v and shape) as ``w``."""
         self._need_session()
-        parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
-                 for k in ("values", "meta", "row_idx")]
-        view = _capi.sy_packed_weight(*[x for p in parts for x in
-                                        (p.ctypes.data if p.size else None, p.nbytes)])
-        _capi.check(self._lib.sy_session_upload_weight(self._s, b"w", ctypes.byref(view)))
+        _upload_packed(self._lib, self._s, "w", packed)
         self._uploaded = True
 
     def __call__(self, x, tokens, offsets, y=None):
@@ -133,11 +114,7 @@ class ExpertMatmul(_capi.Closeable):
     def close(self) -> None:
         """Frees the session (after the device has finished) and the bundle."""
         if getattr(self, "_s", None):
-            try:
-                _torch().cuda.synchronize(self.device)
-            except Exception:
-                pass
-            self._lib.sy_session_destroy(self._s)
+            _destroy_session(self._lib, self._s, self.device)
             self._s = ctypes.c_void_p()
         if getattr(self, "_b", None):
             self._lib.sy_bundle_destroy(self._b)

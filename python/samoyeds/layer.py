@@ -141,13 +141,7 @@ class LayerBundle(_capi.Closeable):
             _capi.check(lib.sy_bundle_buffer_info(b, i, ctypes.byref(name), ctypes.byref(kind),
                                                   ctypes.byref(dtype)))
             self.buffers[name.value.decode()] = {"kind": kinds[kind.value], "dtype": dtype.value}
-        _capi.check(lib.sy_bundle_num_weights(b, ctypes.byref(count)))
-        self.weights: Dict[str, dict] = {}
-        for i in range(count.value):
-            info = _capi.sy_weight_info()
-            _capi.check(lib.sy_bundle_weight_info(b, i, ctypes.byref(info)))
-            d = _capi.info_dict(info)
-            self.weights[d.pop("name")] = d
+        self.weights = _read_weights(lib, b)
 
         def bad(what: str) -> SamoyedsError:
             return _err("SY_ERR_MANIFEST",
@@ -247,6 +241,54 @@ def _torch():
     return torch
 
 
+def _primary_cuda_device(what: str):
+    """CUDA device 0 with torch's primary context created and current, so that the
+    runtime retains the same context; raises SY_ERR_NO_DEVICE naming ``what``."""
+    torch = _torch()
+    if not torch.cuda.is_available():
+        raise _err("SY_ERR_NO_DEVICE", f"{what} needs a CUDA device and torch built with "
+                   "CUDA (torch.cuda.is_available() is False)")
+    torch.cuda.init()
+    device = torch.device("cuda", 0)
+    with torch.cuda.device(device):
+        torch.cuda.current_stream(device)
+        torch.empty(1, device=device)  # forces the primary context to be current
+    return device
+
+
+def _read_weights(lib, bundle) -> Dict[str, dict]:
+    """The bundle's weights: {name: {dtype, experts, rows, cols, n, m, v}}."""
+    count = ctypes.c_int32()
+    _capi.check(lib.sy_bundle_num_weights(bundle, ctypes.byref(count)))
+    weights: Dict[str, dict] = {}
+    for i in range(count.value):
+        info = _capi.sy_weight_info()
+        _capi.check(lib.sy_bundle_weight_info(bundle, i, ctypes.byref(info)))
+        d = _capi.info_dict(info)
+        weights[d.pop("name")] = d
+    return weights
+
+
+def _upload_packed(lib, session, name: str, packed) -> None:
+    """sy_session_upload_weight of a :class:`samoyeds.pack.PackedWeight`."""
+    parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
+             for k in ("values", "meta", "row_idx")]
+    view = _capi.sy_packed_weight(
+        parts[0].ctypes.data if parts[0].size else None, parts[0].nbytes,
+        parts[1].ctypes.data if parts[1].size else None, parts[1].nbytes,
+        parts[2].ctypes.data if parts[2].size else None, parts[2].nbytes)
+    _capi.check(lib.sy_session_upload_weight(session, name.encode(), ctypes.byref(view)))
+
+
+def _destroy_session(lib, session, device) -> None:
+    """Frees ``session`` after the device has finished with it."""
+    try:
+        _torch().cuda.synchronize(device)
+    except Exception:
+        pass
+    lib.sy_session_destroy(session)
+
+
 class MoELayer(LayerBundle):
     """A layer bundle loaded on CUDA device 0 with a session.
 
@@ -264,16 +306,8 @@ class MoELayer(LayerBundle):
     _loader = "sy_bundle_load"
 
     def __init__(self, bundle_dir, weights=None, prefix: str = "", router=None):
-        torch = _torch()
-        if not torch.cuda.is_available():
-            raise _err("SY_ERR_NO_DEVICE", "MoELayer needs a CUDA device and torch built with "
-                       "CUDA (torch.cuda.is_available() is False)")
         # Create torch's context first: the runtime then retains the same primary context.
-        torch.cuda.init()
-        self.device = torch.device("cuda", 0)
-        with torch.cuda.device(self.device):
-            torch.cuda.current_stream(self.device)
-            torch.empty(1, device=self.device)  # forces the primary context to be current
+        self.device = _primary_cuda_device("MoELayer")
         self._s = ctypes.c_void_p()
         self._run_lock = threading.Lock()
         self._uploaded = set()
@@ -341,14 +375,7 @@ class MoELayer(LayerBundle):
         if name not in self.weights:
             raise _err("SY_ERR_NOT_FOUND", f"bundle {self.dir} has no weight '{name}' "
                        f"(weights: {', '.join(self.weights)})")
-        parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
-                 for k in ("values", "meta", "row_idx")]
-        view = _capi.sy_packed_weight(
-            parts[0].ctypes.data if parts[0].size else None, parts[0].nbytes,
-            parts[1].ctypes.data if parts[1].size else None, parts[1].nbytes,
-            parts[2].ctypes.data if parts[2].size else None, parts[2].nbytes)
-        _capi.check(self._lib.sy_session_upload_weight(self._s, name.encode(),
-                                                       ctypes.byref(view)))
+        _upload_packed(self._lib, self._s, name, packed)
         self._uploaded.add(name)
 
     def set_router(self, router) -> None:
@@ -430,13 +457,7 @@ class MoELayer(LayerBundle):
     def close(self) -> None:
         """Frees the session (after the device has finished) and the bundle."""
         if getattr(self, "_s", None):
-            try:
-                import torch
-
-                torch.cuda.synchronize(self.device)
-            except Exception:
-                pass
-            self._lib.sy_session_destroy(self._s)
+            _destroy_session(self._lib, self._s, self.device)
             self._s = ctypes.c_void_p()
         self.router = None
         self._close_bundle()

@@ -575,11 +575,10 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   SSMMEmitter(b, p).emit(func);
 
-  int64_t slotsSymbolDivisor = p.tokens;
   launch.kernel = func;
   launch.grid[0].constant = p.keptTilesPerHalf / p.warps;
   launch.grid[1].symbol = "P";
-  launch.grid[1].divisor = slotsSymbolDivisor;
+  launch.grid[1].divisor = p.tokens;
   launch.grid[1].plus = p.experts;
   launch.grid[2].constant = 1;
   launch.block[0] = p.threads();

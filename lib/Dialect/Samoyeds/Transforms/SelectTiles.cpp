@@ -47,9 +47,9 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
   // slower (Mixtral 1:2 T = 16 0.44 -> 0.79 ms).
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   bool rowSelect = !format.isPlain24();
-  int64_t tokens =
-      tokensOverride > 0 ? tokensOverride : siluMul && rowSelect ? 32 : 64;
-  int64_t tokenWarps = 1;
+  int64_t tokens = tokensOverride > 0     ? tokensOverride
+                   : siluMul && rowSelect ? 32
+                                          : 64;
   // The block's row warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
@@ -65,7 +65,7 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))
     --stages;
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             tokenWarps);
+                             /*tokenWarps=*/1);
 }
 
 struct SamoyedsSelectTiles

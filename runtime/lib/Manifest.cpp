@@ -428,11 +428,37 @@ bool Checker::launches(const Value &root) {
       }
       l.args.push_back(arg);
     }
+    if (const Value *w = o.get("when")) {
+      std::string field = path + ".when";
+      if (!w->isObject())
+        return fail(field, "expected {\"symbol\": s, \"min\": a[, \"max\": "
+                           "b]}");
+      for (const auto &[key, value] : w->object)
+        if (key != "symbol" && key != "min" && key != "max")
+          return fail(field, "unknown field '" + key +
+                                 "' (expected symbol, min, max)");
+      const Value *s = w->get("symbol");
+      if (!s)
+        return fail(field + ".symbol", "missing required field");
+      if (!symbol(*s, field + ".symbol", l.when.symbol) ||
+          !intMember(*w, field, "min", 0, INT32_MAX, l.when.min))
+        return false;
+      if (w->get("max") &&
+          !intMember(*w, field, "max", l.when.min, INT32_MAX, l.when.max))
+        return false;
+    }
     m.launches.push_back(l);
   }
   return true;
 }
 } // namespace
+
+bool launchSelected(const LaunchDesc &l, const std::vector<int64_t> &syms) {
+  if (l.when.symbol < 0)
+    return true;
+  int64_t v = syms[size_t(l.when.symbol)];
+  return v >= l.when.min && (l.when.max < 0 || v <= l.when.max);
+}
 
 sy_status loadManifest(const std::string &dir, Manifest &out,
                        std::string &error) {

@@ -61,13 +61,25 @@ struct LaunchArg {
   int64_t elemBytes = 0;
 };
 
+/// `"when": {"symbol": s, "min": a[, "max": b]}`: the launch runs only when
+/// a <= s <= b (no upper bound without "max").
+struct LaunchGuard {
+  int symbol = -1; ///< -1: the launch always runs.
+  int64_t min = 0;
+  int64_t max = -1; ///< -1: no upper bound.
+};
+
 struct LaunchDesc {
   std::string kernel;
   GridDim grid[3];
   unsigned block[3] = {1, 1, 1};
   int64_t smem = 0;
   std::vector<LaunchArg> args;
+  LaunchGuard when;
 };
+
+/// Whether launch `l` runs for the given symbol values (its guard holds).
+bool launchSelected(const LaunchDesc &l, const std::vector<int64_t> &syms);
 
 struct Manifest {
   json::Value root;

@@ -220,10 +220,17 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
     const cu::Driver *d = driverOrError(st);
     if (!d)
       return st;
-    // Buffers: check bindings, grow workspaces, record pointer and elements.
+    // Buffers: check bindings, grow the workspaces that the selected
+    // launches use, record pointer and elements.
     size_t nb = m.buffers.size();
     std::vector<cu::CUdeviceptr> ptr(nb, 0);
     std::vector<int64_t> elems(nb, 0);
+    std::vector<bool> used(nb, false);
+    for (const LaunchDesc &l : m.launches)
+      if (launchSelected(l, syms))
+        for (const LaunchArg &a : l.args)
+          if (a.kind == LaunchArg::Buffer)
+            used[size_t(a.index)] = true;
     for (size_t i = 0; i < nb; ++i) {
       const BufferDesc &b = m.buffers[i];
       uint64_t esize = sy_dtype_size(b.dtype);
@@ -235,6 +242,8 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       elems[i] = bufferElements(b, syms);
       uint64_t need = uint64_t(elems[i]) * esize;
       if (b.kind == SY_BUFFER_WORKSPACE) {
+        if (!used[i])
+          continue;
         st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], need,
                     "workspace '" + b.name + "'");
         if (st != SY_OK)
@@ -260,6 +269,8 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
     cu::CUstream cs = static_cast<cu::CUstream>(stream);
     for (size_t li = 0; li < m.launches.size(); ++li) {
       const LaunchDesc &l = m.launches[li];
+      if (!launchSelected(l, syms))
+        continue;
       unsigned grid[3];
       bool empty = false;
       for (int k = 0; k < 3; ++k) {

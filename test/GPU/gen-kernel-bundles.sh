@@ -2,6 +2,7 @@
 # Compiles single-expert matmuls on the MoE models' expert shapes into bundles
 # for bench/kernel_bench.py.
 #   test/GPU/gen-kernel-bundles.sh SAMOYEDS_OPT OUT_DIR [CHIP]
+# SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline.
 # One bundle per shape and format: y[P, rows] = x[tokens[p], :] . w^T, one
 # expert (E = 1), epilogue none, bf16. Named SHAPE_FORMAT (mixtral_w13_12v128):
 # 11v128 is plain 2:4 (n=1 m=1 v=128), 12v128 and 12v32 keep one row in two
@@ -30,7 +31,7 @@ func.func @$name(
   return %y : tensor<?x${r}xbf16>
 }
 MLIR
-    "$opt" "$out/$name.mlir" --samoyeds-to-bundle="chip=$chip dir=$out/$name" >/dev/null
+    "$opt" "$out/$name.mlir" --samoyeds-to-bundle="chip=$chip ${SAMOYEDS_TILE_OPTIONS:-} dir=$out/$name" >/dev/null
     echo "bundle $out/$name"
   done
 done <<'TABLE'

@@ -2,6 +2,7 @@
 # Compiles whole MoE layers with the shapes of the four anchor models into
 # bundles for the GPU layer tests (moe-gpu-test).
 #   test/GPU/gen-layer-bundles.sh SAMOYEDS_OPT OUT_DIR [N M V] [CHIP]
+# SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline.
 set -euo pipefail
 opt=$1 out=$2 n=${3:-1} m=${4:-2} v=${5:-128} chip=${6:-sm_90a}
 mkdir -p "$out"
@@ -23,7 +24,7 @@ func.func @$name(%x: tensor<?x${h}xbf16> {samoyeds.name = "x"},
   return %y : tensor<?x${h}xbf16>
 }
 MLIR
-  "$opt" "$file" --samoyeds-to-bundle="chip=$chip dir=${file%.mlir}" -o /dev/null
+  "$opt" "$file" --samoyeds-to-bundle="chip=$chip ${SAMOYEDS_TILE_OPTIONS:-} dir=${file%.mlir}" -o /dev/null
   echo "bundle ${file%.mlir}"
 done <<'TABLE'
 # name        hidden inter experts top_k attributes

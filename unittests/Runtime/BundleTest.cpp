@@ -2,6 +2,7 @@
 //-------------===//
 
 #include "Json.h"
+#include "Manifest.h"
 #include "samoyeds-c/Runtime.h"
 
 #include <gtest/gtest.h>
@@ -309,6 +310,54 @@ TEST_F(BundleDir, GridWithAddedConstantOpens) {
   sy_bundle *b = nullptr;
   ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
   EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
+}
+
+TEST_F(BundleDir, BadLaunchGuards) {
+  const std::string smem = "\"smem\": 65536,";
+  writeMutated(smem, smem + " \"when\": [1, 2],");
+  expectError(SY_ERR_MANIFEST, {"launches[0].when", "expected {"});
+  writeMutated(smem, smem + " \"when\": {\"min\": 1},");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].when.symbol", "missing required field"});
+  writeMutated(smem, smem + " \"when\": {\"symbol\": \"Q\", \"min\": 1},");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].when.symbol", "unknown symbol 'Q'"});
+  writeMutated(smem, smem + " \"when\": {\"symbol\": \"P\"},");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].when.min", "missing required field"});
+  writeMutated(
+      smem, smem + " \"when\": {\"symbol\": \"P\", \"min\": 5, \"max\": 4},");
+  expectError(SY_ERR_MANIFEST, {"launches[0].when.max", "out of range [5,"});
+  writeMutated(
+      smem, smem + " \"when\": {\"symbol\": \"P\", \"min\": 0, \"upto\": 4},");
+  expectError(SY_ERR_MANIFEST, {"launches[0].when", "unknown field 'upto'"});
+}
+
+TEST_F(BundleDir, LaunchGuardsSelectBySymbolValue) {
+  const std::string smem = "\"smem\": 65536,";
+  writeMutated(
+      smem, smem + " \"when\": {\"symbol\": \"P\", \"min\": 1, \"max\": 64},");
+  samoyeds::rt::Manifest m;
+  std::string error;
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  ASSERT_EQ(m.launches.size(), 1u);
+  const samoyeds::rt::LaunchDesc &l = m.launches[0];
+  // Symbols are [T, P].
+  EXPECT_FALSE(samoyeds::rt::launchSelected(l, {1, 0}));
+  EXPECT_TRUE(samoyeds::rt::launchSelected(l, {1, 1}));
+  EXPECT_TRUE(samoyeds::rt::launchSelected(l, {100, 64}));
+  EXPECT_FALSE(samoyeds::rt::launchSelected(l, {1, 65}));
+
+  writeMutated(smem, smem + " \"when\": {\"symbol\": \"P\", \"min\": 65},");
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  EXPECT_FALSE(samoyeds::rt::launchSelected(m.launches[0], {1, 64}));
+  EXPECT_TRUE(samoyeds::rt::launchSelected(m.launches[0], {1, 65}));
+  EXPECT_TRUE(samoyeds::rt::launchSelected(m.launches[0], {1, 1 << 30}));
+
+  // No guard: always.
+  writeMutated(smem, smem);
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  EXPECT_TRUE(samoyeds::rt::launchSelected(m.launches[0], {0, 0}));
 }
 
 TEST_F(BundleDir, BadLaunchFields) {

@@ -1,8 +1,10 @@
-//===- AuxKernels.cpp - Combine kernel of the weighted_combine epilogue ---===//
+//===- AuxKernels.cpp - Combine and split-K reduction kernels -------------===//
 //
 // out[t][r] = sum_j weights[t][j] * ws[positions[t][j]][r], summed in j order
 // in f32: the result depends only on the inputs, never on scheduling, so two
-// runs give bit-identical outputs (no atomics).
+// runs give bit-identical outputs (no atomics). After a split-K matmul each
+// workspace row is itself the sum of its K slices' partial rows, in slice
+// order; the split reduction does the same for the other epilogues.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,8 +19,10 @@ constexpr int64_t kCombineThreads = 256;
 
 class CombineEmitter : public EmitterBase {
 public:
-  CombineEmitter(ImplicitLocOpBuilder &b, int64_t cols, int64_t topK)
-      : EmitterBase(b), cols(cols), topK(topK) {}
+  CombineEmitter(ImplicitLocOpBuilder &b, int64_t cols, int64_t topK,
+                 int64_t splits, int64_t slotsPerSplit)
+      : EmitterBase(b), cols(cols), topK(topK), splits(splits),
+        slotsPerSplit(slotsPerSplit) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -34,7 +38,7 @@ public:
       for (int64_t j = 0; j < topK; ++j) {
         Value pair = add(mul(token, idx(topK)), idx(j));
         Value slot = loadIndex(positions, pair);
-        Value y = load(ws, add(mul(slot, idx(cols)), col));
+        Value y = sumSlices(ws, slot, col);
         sum = arith::AddFOp::create(
             b, sum, arith::MulFOp::create(b, load(weights, pair), y));
       }
@@ -46,14 +50,82 @@ public:
   }
 
 private:
-  int64_t cols, topK;
+  /// Row `slot`, column `col` of the workspace: the sum of the slices'
+  /// partial rows in slice order.
+  Value sumSlices(Value ws, Value slot, Value col) {
+    Value y = load(ws, add(mul(slot, idx(cols)), col));
+    for (int64_t z = 1; z < splits; ++z) {
+      Value row = add(idx(z * slotsPerSplit), slot);
+      y = arith::AddFOp::create(b, y, load(ws, add(mul(row, idx(cols)), col)));
+    }
+    return y;
+  }
+
+  int64_t cols, topK, splits, slotsPerSplit;
 };
+
+/// out[p][c] = epilogue(sum_z ws[z][p][...]) for c < outCols; the workspace
+/// rows hold `rows` sums: gate then up for silu_mul.
+class SplitReduceEmitter : public EmitterBase {
+public:
+  SplitReduceEmitter(ImplicitLocOpBuilder &b, int64_t rows, int64_t outCols,
+                     int64_t splits, int64_t slotsPerSplit, bool siluMul)
+      : EmitterBase(b), rows(rows), outCols(outCols), splits(splits),
+        slotsPerSplit(slotsPerSplit), siluMul(siluMul) {}
+
+  void emit(gpu::GPUFuncOp func) {
+    Block &entry = func.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    Value ws = entry.getArgument(0), out = entry.getArgument(1);
+    Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+    Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    Value slot = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+    Value col = add(mul(bx, idx(kCombineThreads)), tid);
+    ifThen(cmp(arith::CmpIPredicate::ult, col, idx(outCols)), [&] {
+      auto sum = [&](int64_t colOffset) {
+        Value y = f32c(0.0);
+        for (int64_t z = 0; z < splits; ++z) {
+          Value row = add(idx(z * slotsPerSplit), slot);
+          Value at = add(mul(row, idx(rows)), add(col, idx(colOffset)));
+          y = arith::AddFOp::create(b, y, load(ws, at));
+        }
+        return y;
+      };
+      Value value = sum(0);
+      if (siluMul)
+        value = arith::MulFOp::create(b, silu(value), sum(outCols));
+      Type elt = cast<MemRefType>(out.getType()).getElementType();
+      memref::StoreOp::create(b, arith::TruncFOp::create(b, elt, value), out,
+                              ValueRange{add(mul(slot, idx(outCols)), col)});
+    });
+    gpu::ReturnOp::create(b);
+  }
+
+private:
+  int64_t rows, outCols, splits, slotsPerSplit;
+  bool siluMul;
+};
+
+/// A kernel function of 256 threads in `module` with the given arguments.
+gpu::GPUFuncOp createAuxKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                               Location loc, StringRef name,
+                               ArrayRef<Type> argTypes) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(
+      builder, loc, name,
+      FunctionType::get(builder.getContext(), argTypes, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(kCombineThreads), 1, 1}));
+  return func;
+}
 } // namespace
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                   SSMMOp op, StringRef workspace,
-                                   StringRef name) {
+FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
+    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
+    StringRef name, int64_t splits, int64_t slotsPerSplit) {
   auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   if (wType.isDynamicDim(1) || outType.isDynamicDim(1))
@@ -72,20 +144,43 @@ mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   SmallVector<Type> argTypes = {globalBuffer(f32), globalBuffer(f32),
                                 globalBuffer(i32),
                                 globalBuffer(outType.getElementType())};
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
-                                     FunctionType::get(ctx, argTypes, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(kCombineThreads), 1, 1}));
+  auto func = createAuxKernel(builder, module, op.getLoc(), name, argTypes);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  CombineEmitter(b, cols, topK).emit(func);
+  CombineEmitter(b, cols, topK, splits, slotsPerSplit).emit(func);
 
   launch.kernel = func;
   launch.grid[0].constant = (cols + kCombineThreads - 1) / kCombineThreads;
   launch.grid[1].symbol = "T";
+  launch.block[0] = kCombineThreads;
+  return launch;
+}
+
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildSplitReduceKernel(OpBuilder &builder,
+                                       gpu::GPUModuleOp module, SSMMOp op,
+                                       StringRef workspace, StringRef name) {
+  auto outType = cast<RankedTensorType>(op.getResult().getType());
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  TileConfigAttr tile = op.getTileAttr();
+  int64_t rows = wType.getDimSize(1), outCols = outType.getDimSize(1);
+  bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  Type f32 = Float32Type::get(op.getContext());
+
+  KernelLaunch launch;
+  launch.args = {{KernelArg::Buffer, Value(), "", workspace.str(), "", 4},
+                 {KernelArg::Buffer, op.getResult(), "", "", "",
+                  outType.getElementTypeBitWidth() / 8}};
+  auto func = createAuxKernel(
+      builder, module, op.getLoc(), name,
+      {globalBuffer(f32), globalBuffer(outType.getElementType())});
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  SplitReduceEmitter(b, rows, outCols, tile.getSplitK(), tile.getSplitSlots(),
+                     siluMul)
+      .emit(func);
+
+  launch.kernel = func;
+  launch.grid[0].constant = (outCols + kCombineThreads - 1) / kCombineThreads;
+  launch.grid[1].symbol = "P";
   launch.block[0] = kCombineThreads;
   return launch;
 }

@@ -19,13 +19,24 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> assemble{*this, "assemble",
                         llvm::cl::desc("Assemble a cubin when ptxas is found"),
                         llvm::cl::init(true)};
+  Option<int64_t> tokens{
+      *this, "tokens",
+      llvm::cl::desc("samoyeds-select-tiles: routed tokens per block (0: "
+                     "choose)"),
+      llvm::cl::init(0)};
+  Option<int64_t> splitK{
+      *this, "split-k",
+      llvm::cl::desc("samoyeds-select-tiles: K slices of the split-K variant "
+                     "(0: choose, 1: none)"),
+      llvm::cl::init(0)};
 };
 
 /// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.
 /// PTX 8.5 is the first with mma.sp::ordered_metadata.
 std::string ptxPipeline(const PipelineOptions &o) {
   return llvm::formatv(
-      "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0}},"
+      "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0} tokens={1} "
+      "split-k={2}},"
       "convert-samoyeds-to-gpu,"
       "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,"
       "convert-scf-to-cf,expand-strided-metadata,"
@@ -34,7 +45,7 @@ std::string ptxPipeline(const PipelineOptions &o) {
       "nvvm-attach-target{{module=samoyeds_kernels chip={0} "
       "features=+ptx85 O=3},"
       "gpu-module-to-binary{{format=isa}",
-      o.chip.getValue());
+      o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue());
 }
 
 LogicalResult

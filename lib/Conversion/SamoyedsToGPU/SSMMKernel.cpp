@@ -8,7 +8,8 @@
 // shared-memory ring, read with ldmatrix, and multiplied with
 // mma.sp::ordered_metadata m16n8k32 (f32 accumulation). With row selection (n =
 // 1 < m), each span's partial sums are added into the accumulator of the
-// original row they stand for.
+// original row they stand for. The split-K variant multiplies one slice of K
+// per grid z and writes raw f32 partial sums for a reduction kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +28,9 @@ constexpr int64_t kDynamicSmemLimit = 227 * 1024;
 struct Plan {
   int64_t experts, rows, cols, n, m, v;
   int64_t warps, tokens, kTile, stages, tokenWarps;
+  /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
+  /// unsplit kernel.
+  int64_t splitK = 1, splitSlots = 0;
   bool gather, rowSelect, siluMul;
   Type elt, outElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
@@ -34,9 +38,11 @@ struct Plan {
   /// Tokens of one warp's slice.
   int64_t warpTokens() const { return tokens / tokenWarps; }
   int64_t accsPerValue() const { return rowSelect ? m : 1; }
+  bool split() const { return splitK > 1; }
+  int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
 };
 
-FailureOr<Plan> makePlan(SSMMOp op) {
+FailureOr<Plan> makePlan(SSMMOp op, bool split) {
   Plan p;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   SparseFormatAttr format = op.getFormat();
@@ -66,7 +72,11 @@ FailureOr<Plan> makePlan(SSMMOp op) {
   p.gather = static_cast<bool>(op.getTokens());
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
-  p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine
+  if (split) {
+    p.splitK = tile.getSplitK();
+    p.splitSlots = tile.getSplitSlots();
+  }
+  p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
                  ? Type(Float32Type::get(op.getContext()))
                  : p.elt;
   p.halves = p.siluMul ? 2 : 1;
@@ -83,6 +93,13 @@ FailureOr<Plan> makePlan(SSMMOp op) {
   if (p.keptTilesPerHalf % p.warps != 0)
     return op.emitOpError() << "tile warps = " << p.warps << " must divide the "
                             << p.keptTilesPerHalf << " kept 16-row tiles";
+  // Every K slice is whole k tiles and, with row selection, whole spans.
+  int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
+  if (p.cols % (p.splitK * sliceQuantum) != 0)
+    return op.emitOpError()
+           << "tile split_k = " << p.splitK << " must cut the " << p.cols
+           << " columns into slices of whole multiples of " << sliceQuantum
+           << (p.rowSelect ? " (k tile and span)" : " (k tile)");
   return p;
 }
 
@@ -144,6 +161,8 @@ private:
   void computeStage(Value kt, Value stage, SmallVectorImpl<Value> &carried);
   void routeSpan(Value spanIdx, Value isEnd, SmallVectorImpl<Value> &carried);
   void emitEpilogue(ArrayRef<Value> carried);
+  /// The split-K variant's epilogue: raw f32 sums to the workspace.
+  void emitPartials(ArrayRef<Value> carried);
   /// Sets `expert` and `start` to the token tile of block row `by`, and `end`
   /// to the expert's last slot (start = end when the block has no tile).
   void findTokenTile(Value by, Value &end);
@@ -154,7 +173,7 @@ private:
 
   const Plan &p;
   Value values, meta, rowIdx, input, offsets, tokenList, out, smem, smemA,
-      smemMeta;
+      smemMeta, slice;
   /// `warp` is the warp's kept-row tile in the block, `tokenBase` the first
   /// token of its slice.
   Value lane, warp, group, tig, blockRows, expert, tokenWarp, tokenBase;
@@ -326,6 +345,8 @@ void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
 }
 
 void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
+  if (p.split())
+    return emitPartials(carried);
   for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
     for (int64_t f = 0; f < nFrags(); ++f) {
       for (int64_t v = 0; v < 4; ++v) {
@@ -348,6 +369,28 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
       }
     }
   }
+}
+
+void SSMMEmitter::emitPartials(ArrayRef<Value> carried) {
+  // Workspace row (slice, slot) holds the `rows` raw sums of one slot: both
+  // halves of silu_mul, gate first.
+  for (int64_t h = 0; h < p.halves; ++h)
+    for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
+      for (int64_t f = 0; f < nFrags(); ++f)
+        for (int64_t v = 0; v < 4; ++v) {
+          Value col = add(add(tokenBase, idx(f * 8)),
+                          add(mul(tig, idx(2)), idx(v % 2)));
+          Value kept =
+              add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
+          Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+          ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
+            Value wsRow = add(mul(slice, idx(p.splitSlots)), add(start, col));
+            Value outIdx =
+                add(mul(wsRow, idx(p.rows)), add(idx(h * p.outCols), row));
+            memref::StoreOp::create(b, carried[accIndex(h, mIdx, f, v)], out,
+                                    ValueRange{outIdx});
+          });
+        }
 }
 
 void SSMMEmitter::findTokenTile(Value by, Value &end) {
@@ -444,6 +487,8 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  slice =
+      p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   Value warpId = div(tid, idx(32));
   warp = rem(warpId, idx(p.warps));
   tokenWarp = div(warpId, idx(p.warps));
@@ -478,29 +523,34 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
       copies.push_back(slot);
     }
 
-    int64_t kTiles = p.cols / p.kTile;
+    // This block's K slice: k tiles [kBegin, kBegin + kTiles).
+    int64_t kTiles = p.kTilesPerSplit();
+    Value kBegin = mul(slice, idx(kTiles));
     for (int64_t s = 0; s + 1 < p.stages; ++s) {
       if (s < kTiles)
-        issueStageLoad(idx(s), idx(s));
+        issueStageLoad(add(kBegin, idx(s)), idx(s));
       NVVM::CpAsyncCommitGroupOp::create(b);
     }
     SmallVector<Value> init(numCarried(), f32c(0.0));
     auto loop = scf::ForOp::create(
         b, idx(0), idx(kTiles), idx(1), init,
-        [&](OpBuilder &nested, Location, Value kt, ValueRange iter) {
+        [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(nested.getInsertionBlock(),
                               nested.getInsertionPoint());
-          Value next = add(kt, idx(p.stages - 1));
-          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)),
-                 [&] { issueStageLoad(next, rem(next, idx(p.stages))); });
+          Value kt = add(kBegin, i);
+          Value next = add(i, idx(p.stages - 1));
+          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
+            issueStageLoad(add(kBegin, next), rem(next, idx(p.stages)));
+          });
           NVVM::CpAsyncCommitGroupOp::create(b);
           NVVM::CpAsyncWaitGroupOp::create(b,
                                            b.getI32IntegerAttr(p.stages - 1));
           gpu::BarrierOp::create(b);
           SmallVector<Value> carried(iter.begin(), iter.end());
+          Value stage = rem(i, idx(p.stages));
           if (p.tokenWarps == 1) {
-            computeStage(kt, rem(kt, idx(p.stages)), carried);
+            computeStage(kt, stage, carried);
           } else {
             // A warp whose token slice is empty skips its multiplies.
             auto busy = scf::IfOp::create(
@@ -510,7 +560,7 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
             {
               OpBuilder::InsertionGuard g(b);
               b.setInsertionPointToStart(busy.thenBlock());
-              computeStage(kt, rem(kt, idx(p.stages)), carried);
+              computeStage(kt, stage, carried);
               scf::YieldOp::create(b, carried);
               b.setInsertionPointToStart(busy.elseBlock());
               scf::YieldOp::create(b, iter);
@@ -525,11 +575,10 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   gpu::ReturnOp::create(b);
 }
 
-FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
-                                                        gpu::GPUModuleOp module,
-                                                        SSMMOp op,
-                                                        StringRef name) {
-  FailureOr<Plan> plan = makePlan(op);
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                SSMMOp op, StringRef name, bool split) {
+  FailureOr<Plan> plan = makePlan(op, split);
   if (failed(plan))
     return failure();
   const Plan &p = *plan;
@@ -580,7 +629,7 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   launch.grid[1].symbol = "P";
   launch.grid[1].divisor = p.tokens;
   launch.grid[1].plus = p.experts;
-  launch.grid[2].constant = 1;
+  launch.grid[2].constant = p.splitK;
   launch.block[0] = p.threads();
   launch.dynamicSmem = smemBytes;
   return launch;

@@ -219,26 +219,65 @@ FailureOr<Launches> lowerDispatch(DispatchOp op, BufferTable &table,
 }
 
 /// The matmul kernel; with weighted_combine it writes f32 rows to a
-/// workspace that a second, deterministic combine kernel reduces.
+/// workspace that a second, deterministic combine kernel reduces. A tile with
+/// split_k > 1 adds the split-K variant, guarded by P <= split_slots (the
+/// unsplit launches by P > split_slots): its matmul writes partial rows to a
+/// workspace of split_k × split_slots rows, which the combine or a split
+/// reduction sums in slice order.
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
   if (failed(nameSSMMDims(table, op)))
     return failure();
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t rows = wType.getDimSize(1);
   FailureOr<Launches> launches =
       single(buildSSMMKernel(builder, kernels, op, base));
-  if (failed(launches) || op.getEpilogue() != EpilogueKind::WeightedCombine)
-    return launches;
-  std::string ws = "ws_" + base.str();
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  table.addWorkspace(ws, builder.getF32Type(),
-                     {table.str("P"), table.i64(wType.getDimSize(1))});
-  launches->front().args.back() =
-      KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
-  FailureOr<KernelLaunch> combine =
-      buildCombineKernel(builder, kernels, op, ws, (base + "_combine").str());
-  if (failed(combine))
+  if (failed(launches))
     return failure();
-  launches->push_back(*combine);
+  if (combine) {
+    std::string ws = "ws_" + base.str();
+    table.addWorkspace(ws, builder.getF32Type(),
+                       {table.str("P"), table.i64(rows)});
+    launches->front().args.back() =
+        KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+    FailureOr<KernelLaunch> reduce =
+        buildCombineKernel(builder, kernels, op, ws, (base + "_combine").str());
+    if (failed(reduce))
+      return failure();
+    launches->push_back(*reduce);
+  }
+  TileConfigAttr tile = op.getTileAttr();
+  if (!tile || tile.getSplitK() == 1)
+    return launches;
+
+  int64_t splits = tile.getSplitK(), slots = tile.getSplitSlots();
+  for (KernelLaunch &launch : *launches) {
+    launch.whenSymbol = "P";
+    launch.whenMin = slots + 1;
+  }
+  std::string splitBase = (base + "_split").str();
+  FailureOr<KernelLaunch> matmul =
+      buildSSMMKernel(builder, kernels, op, splitBase, /*split=*/true);
+  if (failed(matmul))
+    return failure();
+  std::string ws = "ws_" + splitBase;
+  table.addWorkspace(ws, builder.getF32Type(),
+                     {table.i64(splits * slots), table.i64(rows)});
+  matmul->args.back() = KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+  FailureOr<KernelLaunch> reduce =
+      combine ? buildCombineKernel(builder, kernels, op, ws,
+                                   splitBase + "_combine", splits, slots)
+              : buildSplitReduceKernel(builder, kernels, op, ws,
+                                       splitBase + "_reduce");
+  if (failed(reduce))
+    return failure();
+  for (KernelLaunch *launch : {&*matmul, &*reduce}) {
+    launch->whenSymbol = "P";
+    launch->whenMin = 1;
+    launch->whenMax = slots;
+    launches->push_back(*launch);
+  }
   return launches;
 }
 
@@ -344,11 +383,21 @@ struct ConvertSamoyedsToGPU
     auto kernel = SymbolRefAttr::get(
         table.str("samoyeds_kernels"),
         {FlatSymbolRefAttr::get(gpu::GPUFuncOp(launch.kernel).getNameAttr())});
-    return table.dict({{"kernel", kernel},
-                       {"grid", ArrayAttr::get(kernel.getContext(), grid)},
-                       {"block", ArrayAttr::get(kernel.getContext(), block)},
-                       {"smem", table.i64(launch.dynamicSmem)},
-                       {"args", ArrayAttr::get(kernel.getContext(), args)}});
+    SmallVector<std::pair<StringRef, Attribute>> entries = {
+        {"kernel", kernel},
+        {"grid", ArrayAttr::get(kernel.getContext(), grid)},
+        {"block", ArrayAttr::get(kernel.getContext(), block)},
+        {"smem", table.i64(launch.dynamicSmem)},
+        {"args", ArrayAttr::get(kernel.getContext(), args)}};
+    if (!launch.whenSymbol.empty()) {
+      SmallVector<std::pair<StringRef, Attribute>> when = {
+          {"symbol", table.str(launch.whenSymbol)},
+          {"min", table.i64(launch.whenMin)}};
+      if (launch.whenMax >= 0)
+        when.push_back({"max", table.i64(launch.whenMax)});
+      entries.push_back({"when", table.dict(when)});
+    }
+    return table.dict(entries);
   }
 };
 } // namespace

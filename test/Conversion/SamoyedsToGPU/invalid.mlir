@@ -99,3 +99,29 @@ func.func @dispatch_dynamic_k(%ids: tensor<?x?xi32>) -> tensor<?xi32> {
       : (tensor<?x?xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x?xi32>)
   return %tok : tensor<?xi32>
 }
+
+// -----
+
+// A K slice must hold whole spans: 256 columns in 4 slices of 64 < v = 128.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 64, stages = 2, split_k = 4, split_slots = 8>
+func.func @split_straddles_span(%w: tensor<1x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                                %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile split_k = 4 must cut the 256 columns into slices of whole multiples of 128 (k tile and span)}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// Plain 2:4: slices of whole k tiles (96 columns in 2 slices of 48, k = 32).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, split_k = 2, split_slots = 8>
+func.func @split_partial_k_tile(%w: tensor<1x32x96xbf16, #ss>, %x: tensor<?x96xbf16>,
+                                %off: tensor<2xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile split_k = 2 must cut the 96 columns into slices of whole multiples of 32 (k tile)}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x32x96xbf16, #ss>, tensor<?x96xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}

@@ -164,3 +164,71 @@ func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
       -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
 }
+
+// -----
+
+// Split-K: a call with at most split_slots routed slots runs the split
+// variant (grid z = 2 K slices, each of 2 k tiles, raw f32 sums of both
+// halves to a 2 x 16-row workspace) and a reduction that sums the slices in
+// order and applies SiLU; larger calls run the unsplit kernel.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 64, stages = 2, split_k = 2, split_slots = 16>
+// CHECK-LABEL: func.func @split_silu
+// CHECK-SAME: {dtype = "f32", kind = "workspace", name = "ws_split_silu_ssmm_0_split", shape = [32, 64]}
+// CHECK: samoyeds.launches = [
+// CHECK-SAME: grid = [{const = 1 : i64}, {by = 8 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@split_silu_ssmm_0, smem = 6912 : i64, when = {min = 17 : i64, symbol = "P"}}
+// CHECK-SAME: {buffer = "ws_split_silu_ssmm_0_split", elem_bytes = 4 : i64}], block = [32, 1, 1], grid = [{const = 1 : i64}, {by = 8 : i64, ceil_div = "P", plus = 2 : i64}, {const = 2 : i64}], kernel = @samoyeds_kernels::@split_silu_ssmm_0_split, smem = 6912 : i64, when = {max = 16 : i64, min = 1 : i64, symbol = "P"}}
+// CHECK-SAME: {args = [{buffer = "ws_split_silu_ssmm_0_split", elem_bytes = 4 : i64}, {buffer = "result0", elem_bytes = 2 : i64}], block = [256, 1, 1], grid = [{const = 1 : i64}, {by = 1 : i64, ceil_div = "P"}, {const = 1 : i64}], kernel = @samoyeds_kernels::@split_silu_ssmm_0_split_reduce, smem = 0 : i64, when = {max = 16 : i64, min = 1 : i64, symbol = "P"}}]
+// CHECK: gpu.func @split_silu_ssmm_0(
+// CHECK-NOT: gpu.block_id z
+// CHECK: gpu.func @split_silu_ssmm_0_split({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
+// CHECK: %[[SLICE:.*]] = gpu.block_id z
+// CHECK: %[[BEGIN:.*]] = arith.muli %[[SLICE]], %[[KT:.*]] : index
+// CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[KT]]
+// CHECK: arith.addi %[[BEGIN]], %[[I]]
+// CHECK: nvvm.mma.sp.sync
+// CHECK-NOT: ex2
+// CHECK: %[[ROW:.*]] = arith.muli %[[SLICE]], %c16{{.*}} : index
+// CHECK: memref.store %{{.*}}, %[[WS]][%{{.*}}] : memref<?xf32,
+// CHECK: gpu.func @split_silu_ssmm_0_split_reduce(%[[RWS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK-COUNT-2: memref.load %[[RWS]]
+// CHECK: ex2.approx
+// CHECK-COUNT-2: memref.load %[[RWS]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+func.func @split_silu(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                      %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x32xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<2x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>, tensor<?xi32>)
+      -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// Split-K with weighted_combine: the split variant's combine sums each
+// slot's 4 slice rows (8 rows apart) before weighting.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, split_k = 4, split_slots = 8>
+// CHECK-LABEL: func.func @split_combine
+// CHECK-SAME: {dtype = "f32", kind = "workspace", name = "ws_split_combine_ssmm_0", shape = ["P", 32]}, {dtype = "f32", kind = "workspace", name = "ws_split_combine_ssmm_0_split", shape = [32, 32]}
+// CHECK: samoyeds.launches = [
+// CHECK-SAME: kernel = @samoyeds_kernels::@split_combine_ssmm_0_combine, smem = 0 : i64, when = {min = 9 : i64, symbol = "P"}}
+// CHECK-SAME: kernel = @samoyeds_kernels::@split_combine_ssmm_0_split_combine, smem = 0 : i64, when = {max = 8 : i64, min = 1 : i64, symbol = "P"}}]
+// CHECK: gpu.func @split_combine_ssmm_0_split_combine(%[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
+// CHECK: %[[SLOT:[a-z0-9_]+]] = arith.index_cast
+// CHECK: memref.load %[[WS]]
+// CHECK: arith.addi %c8{{.*}}, %[[SLOT]]
+// CHECK: memref.load %[[WS]]
+// CHECK: arith.addi %c16{{.*}}, %[[SLOT]]
+// CHECK: memref.load %[[WS]]
+// CHECK: arith.addi %c24{{.*}}, %[[SLOT]]
+// CHECK: memref.load %[[WS]]
+func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
+                         %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
+                         %pos: tensor<?x2xi32>) -> tensor<?x32xbf16> {
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine>
+      {tile = #tile}
+      : (tensor<1x32x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>,
+         tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}

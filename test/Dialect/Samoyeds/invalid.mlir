@@ -158,6 +158,41 @@ func.func @tile_too_many_warps() attributes {t = #samoyeds.tile<warps = 16, toke
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: split_k = 0 must be in [1, 16]}}
+func.func @tile_split_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_k = 17 must be in [1, 16]}}
+func.func @tile_split_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 17, split_slots = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_slots = 8 needs split_k > 1}}
+func.func @tile_slots_without_split() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_slots = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_slots = 0 must be in [1, 4096] with split_k = 4}}
+func.func @tile_split_without_slots() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 4>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_slots = 5000 must be in [1, 4096] with split_k = 2}}
+func.func @tile_split_slots_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 2, split_slots = 5000>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

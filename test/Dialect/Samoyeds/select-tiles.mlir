@@ -6,11 +6,15 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=chip= 2>&1 | FileCheck %s --check-prefix=EMPTY-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=tokens=12 2>&1 | FileCheck %s --check-prefix=BAD-TOKENS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=tokens=-8 2>&1 | FileCheck %s --check-prefix=NEG-TOKENS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=split-k=1 | FileCheck %s --check-prefix=NOSPLIT
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=split-k=2 | FileCheck %s --check-prefix=SPLIT2
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles=split-k=17 2>&1 | FileCheck %s --check-prefix=BAD-SPLIT
 
 // CHIP: error: samoyeds-select-tiles: unsupported chip 'sm_70' (expected sm_80, sm_90 or sm_90a)
 // EMPTY-CHIP: error: samoyeds-select-tiles: unsupported chip '' (expected sm_80, sm_90 or sm_90a)
 // BAD-TOKENS: error: #samoyeds.tile: tokens = 12 must be a multiple of 8 in [8, 128]
 // NEG-TOKENS: error: #samoyeds.tile: tokens = -8 must be a multiple of 8 in [8, 128]
+// BAD-SPLIT: error: samoyeds-select-tiles: split-k = 17 must be in [0, 16]
 
 // The table: 64 tokens per block (32 for silu_mul with row selection, whose
 // gate, up and span accumulators would not fit at 64) or the `tokens` option;
@@ -18,15 +22,29 @@
 // k = 64 when the columns are a multiple of 64 and the span divides or is
 // divided by 64, else 32; up to 6 stages within the chip's shared-memory
 // budget for three blocks per SM (75 KB on sm_90, 54 KB on sm_80).
+//
+// Split-K (target: two working blocks per SM, 264 on sm_90 and 216 on
+// sm_80): split_k is the power of two (at most 8, slices of >= 512 columns of
+// whole k tiles and spans) that gives one slot's row blocks the target;
+// split_slots the slots below which the unsplit grid misses it (one tile per
+// slot up to E experts, or ceil(P / tokens) tiles for one expert), within a
+// 32 MiB workspace. The split-k option forces split_k (1: none).
 
-// The default tile: 64 tokens, k = 64 (the span is a multiple of 64).
+// The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
+// expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
+// 2 token tiles (128 slots).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
-// sm_80's smaller budget takes 4 stages.
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
+// sm_80's smaller budget takes 4 stages; 216 blocks need split_k = 2, and
+// one token tile misses them.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 2, split_slots = 64>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
+// NOSPLIT-LABEL: func.func @default_none(
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// SPLIT2-LABEL: func.func @default_none(
+// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 2, split_slots = 128>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
@@ -38,13 +56,22 @@ func.func @default_none(
   return %y : tensor<?x14336xbf16>
 }
 
-// Both matmuls of a decomposed Mixtral layer get a tile.
+// Both matmuls of a decomposed Mixtral layer get a tile. Gate/up: 112 row
+// blocks, split_k = 4 up to 2 slots (T = 1). Down: 32 row blocks, split_k = 8;
+// all 8 experts' tiles stay under 264 blocks, so the 32 MiB workspace bounds
+// the slots (8 x 256 x 4096 f32). On sm_80, 216 blocks are reached at 7 tiles.
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 4, split_slots = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 8, split_slots = 256>}
+// SM80-LABEL: func.func @mixtral_layer(
+// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 4, split_k = 2, split_slots = 1>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 8, split_slots = 6>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4>}
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 4, split_slots = 2>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 8, split_slots = 256>}
+// NOSPLIT-LABEL: func.func @mixtral_layer(
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -61,11 +88,15 @@ func.func @mixtral_layer(
   return %y : tensor<?x4096xbf16>
 }
 
-// 96 columns are not a multiple of 64: k = 32.
+// 96 columns are not a multiple of 64: k = 32. Too short for split-K slices
+// of 512 columns; a forced split_k = 2 does not cut 96 columns into whole k
+// tiles, so it is dropped.
 // CHECK-LABEL: func.func @k32(
 // CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
 // TOKENS-LABEL: func.func @k32(
 // TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
+// SPLIT2-LABEL: func.func @k32(
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
 func.func @k32(
     %w: tensor<2x128x96xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<16x96xf16>, %offsets: tensor<3xi32>) -> tensor<16x128xf16> {
@@ -88,9 +119,13 @@ func.func @k32_span(
   return %y : tensor<16x128xbf16>
 }
 
-// A span of 32 divides 64: k = 64.
+// A span of 32 divides 64: k = 64. A forced split_k = 2 cuts 128 columns
+// into two whole k tiles; 2 experts' 2 row blocks stay under 264 blocks at
+// any slot count, so the 32 MiB workspace bounds the slots at 4096.
 // CHECK-LABEL: func.func @k64_small_span(
 // CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// SPLIT2-LABEL: func.func @k64_small_span(
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 2, split_slots = 4096>}
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -116,9 +151,10 @@ func.func @keep_tile(
 }
 
 // Plain 2:4 gate/up (no row selection) takes 64 tokens: its accumulators fit
-// 126 registers, and an expert with up to 64 tokens reads w13 once.
+// 126 registers, and an expert with up to 64 tokens reads w13 once. 224 row
+// blocks: split_k = 2 for a single slot.
 // CHECK-LABEL: func.func @silu_plain24(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 2, split_slots = 1>}
 func.func @silu_plain24(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>)

@@ -67,19 +67,39 @@ struct KernelLaunch {
   int64_t block[3] = {1, 1, 1};
   int64_t dynamicSmem = 0;
   SmallVector<KernelArg> args;
+  /// The launch runs only when the value of `whenSymbol` is in
+  /// [whenMin, whenMax] (no upper bound when whenMax < 0); always when
+  /// `whenSymbol` is empty.
+  std::string whenSymbol;
+  int64_t whenMin = 0, whenMax = -1;
 };
 
-/// Builds the mma.sp kernel of `op` into `module`. Fails with a diagnostic on
-/// `op` when the op's parameters are outside what the kernel supports.
+/// Builds the mma.sp kernel of `op` into `module`. With `split`, builds the
+/// split-K variant of the op's tile instead: grid z is the K slice and the
+/// last argument an f32 workspace of split_k × split_slots rows of partial
+/// sums. Fails with a diagnostic on `op` when the op's parameters are outside
+/// what the kernel supports.
 FailureOr<KernelLaunch> buildSSMMKernel(OpBuilder &builder,
                                         gpu::GPUModuleOp module, SSMMOp op,
-                                        StringRef name);
+                                        StringRef name, bool split = false);
 
 /// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
-/// the k routed slots of every token in slot order.
+/// the k routed slots of every token in slot order. With `splits` > 1 each
+/// slot's row is the sum, in slice order, of `splits` partial rows
+/// `slotsPerSplit` rows apart.
 FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
                                            gpu::GPUModuleOp module, SSMMOp op,
-                                           StringRef workspace, StringRef name);
+                                           StringRef workspace, StringRef name,
+                                           int64_t splits = 1,
+                                           int64_t slotsPerSplit = 0);
+
+/// Builds the reduction of a split-K ssmm without weighted_combine: sums the
+/// op tile's split_k partial rows of every slot in slice order and applies
+/// the epilogue (none or silu_mul) into the op's result.
+FailureOr<KernelLaunch> buildSplitReduceKernel(OpBuilder &builder,
+                                               gpu::GPUModuleOp module,
+                                               SSMMOp op, StringRef workspace,
+                                               StringRef name);
 
 /// Builds the router kernel (logits, softmax, top-k) of `op`.
 FailureOr<KernelLaunch> buildRouteKernel(OpBuilder &builder,

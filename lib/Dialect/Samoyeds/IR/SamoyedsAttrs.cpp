@@ -44,7 +44,7 @@ LogicalResult SparseFormatAttr::verifyWeightShape(
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
-                       int64_t tokenWarps) {
+                       int64_t tokenWarps, int64_t splitK, int64_t splitSlots) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -68,6 +68,15 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "#samoyeds.tile: warps × token_warps = "
                        << warps * tokenWarps
                        << " is more than the 32 warps of a block";
+  if (splitK < 1 || splitK > 16)
+    return emitError() << "#samoyeds.tile: split_k = " << splitK
+                       << " must be in [1, 16]";
+  if (splitK == 1 && splitSlots != 0)
+    return emitError() << "#samoyeds.tile: split_slots = " << splitSlots
+                       << " needs split_k > 1";
+  if (splitK > 1 && (splitSlots < 1 || splitSlots > 4096))
+    return emitError() << "#samoyeds.tile: split_slots = " << splitSlots
+                       << " must be in [1, 4096] with split_k = " << splitK;
   return success();
 }
 

@@ -5,6 +5,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace mlir::samoyeds {
 #define GEN_PASS_DEF_SAMOYEDSSELECTTILES
@@ -22,12 +23,62 @@ int64_t smemBudget(StringRef chip) {
   return chip == "sm_80" ? 54 * 1024 : 75 * 1024;
 }
 
+/// Streaming multiprocessors of the chip's data-centre part (A100, H100 SXM).
+int64_t smCount(StringRef chip) { return chip == "sm_80" ? 108 : 132; }
+
+/// Largest partial-sum workspace a split-K variant may use.
+constexpr int64_t kSplitWorkspaceBytes = 32 << 20;
+/// Shortest K slice of a split-K variant, in columns.
+constexpr int64_t kMinSliceCols = 512;
+
+/// The split-K variant (split_k, split_slots) of a tile, or (1, 0) for none;
+/// `splitOverride` > 0 forces split_k (1: none). See the pass description.
+std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
+                                        int64_t rowBlocks, int64_t tokens,
+                                        int64_t sliceQuantum,
+                                        int64_t splitOverride) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
+          cols = wType.getDimSize(2);
+  int64_t target = 2 * smCount(chip);
+  if (splitOverride == 1 || (splitOverride == 0 && rowBlocks >= target))
+    return {1, 0};
+  auto fits = [&](int64_t s) {
+    return cols % (s * sliceQuantum) == 0 &&
+           (splitOverride > 0 || cols / s >= kMinSliceCols);
+  };
+  int64_t split = splitOverride;
+  if (split == 0) {
+    split = 1;
+    while (split < 8 && rowBlocks * split < target)
+      split *= 2;
+  }
+  while (split > 1 && !fits(split))
+    --split;
+  if (split == 1)
+    return {1, 0};
+  // Slots while the unsplit grid has fewer working blocks than the target:
+  // one token tile per slot up to the expert count, or ceil(P / tokens)
+  // tiles for a single expert.
+  int64_t tilesBelowTarget = (target - 1) / rowBlocks;
+  int64_t slots = experts > 1 ? (tilesBelowTarget >= experts
+                                     ? std::numeric_limits<int64_t>::max()
+                                     : tilesBelowTarget)
+                              : tilesBelowTarget * tokens;
+  slots = std::min(slots, kSplitWorkspaceBytes / (split * rows * 4));
+  slots = std::min<int64_t>(slots, 4096);
+  if (slots < 1)
+    return {1, 0};
+  return {split, slots};
+}
+
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
 /// half for silu_mul) by `tokens` routed tokens split among `token_warps`
 /// warps per row tile; a pipeline stage covers `k` columns. The k tile must
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
-TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
+TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
+                          int64_t splitOverride) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -64,8 +115,11 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride) {
   int64_t stages = 6;
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))
     --stages;
+  int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
+  auto [splitK, splitSlots] =
+      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride);
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             /*tokenWarps=*/1);
+                             /*tokenWarps=*/1, splitK, splitSlots);
 }
 
 struct SamoyedsSelectTiles
@@ -80,14 +134,21 @@ struct SamoyedsSelectTiles
     }
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
-            [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1)))
+            [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
+            /*splitK=*/1, /*splitSlots=*/0)))
       return signalPassFailure();
+    if (splitK < 0 || splitK > 16) {
+      getOperation()->emitError()
+          << "samoyeds-select-tiles: split-k = " << static_cast<int64_t>(splitK)
+          << " must be in [0, 16]";
+      return signalPassFailure();
+    }
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
       if (!op.getTileAttr())
-        op.setTileAttr(chooseTile(op, chip, tokens));
+        op.setTileAttr(chooseTile(op, chip, tokens, splitK));
     });
   }
 };

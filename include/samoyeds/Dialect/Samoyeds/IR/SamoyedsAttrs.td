@@ -83,14 +83,26 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     per pipeline stage and `stages` stages of the asynchronous copy pipeline.
     `token_warps` is 1 when omitted.
 
+    Split-K for few routed tokens: when `split_k` > 1, a call with at most
+    `split_slots` routed slots runs a second variant of the kernel whose
+    blocks each multiply one of `split_k` equal slices of K, writing f32
+    partial sums to a workspace of `split_k` × `split_slots` rows that a
+    reduction kernel sums in a fixed order (the result is deterministic) and
+    finishes with the epilogue. Decode gives a layer too few blocks to fill
+    the chip otherwise. Larger calls run the unsplit kernel. `split_k` is 1
+    and `split_slots` 0 when omitted.
+
     ```mlir
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
     #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 3, token_warps = 4>
+    #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
                         "int64_t":$stages,
-                        DefaultValuedParameter<"int64_t", "1">:$token_warps);
+                        DefaultValuedParameter<"int64_t", "1">:$token_warps,
+                        DefaultValuedParameter<"int64_t", "1">:$split_k,
+                        DefaultValuedParameter<"int64_t", "0">:$split_slots);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -27,12 +27,22 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Attaches a `#samoyeds.tile` to every `samoyeds.ssmm` that has none. The
     choice depends on the target chip and the weight shape; a tile that is
     already present (written by hand or by an earlier run) is kept.
+
+    Split-K: when a call with one routed slot per active expert would give
+    the kernel fewer than two working blocks per SM, the tile gets a split-K
+    variant. `split_k` is the power of two that brings one slot's blocks to
+    two per SM (at most 8, K slices of at least 512 columns made of whole k
+    tiles and spans); `split_slots` is the largest slot count at which the
+    unsplit grid still has fewer than two working blocks per SM, bounded so
+    that the partial-sum workspace stays within 32 MiB.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip (sm_80, sm_90, sm_90a)">,
     Option<"tokens", "tokens", "int64_t", /*default=*/"0",
            "Override: routed tokens per block (0: choose)">,
+    Option<"splitK", "split-k", "int64_t", /*default=*/"0",
+           "Override: K slices of the split-K variant (0: choose, 1: none)">,
   ];
   let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
 }

@@ -27,8 +27,10 @@
 // sm_80): split_k is the power of two (at most 8, slices of >= 512 columns of
 // whole k tiles and spans) that gives one slot's row blocks the target;
 // split_slots the slots below which the unsplit grid misses it (one tile per
-// slot up to E experts, or ceil(P / tokens) tiles for one expert), within a
-// 32 MiB workspace. The split-k option forces split_k (1: none).
+// slot up to E experts, or ceil(P / tokens) tiles for one expert), with the
+// partial sums' traffic (8 bytes per slot, row, slice) within twice the
+// weight values of the experts reached and the workspace within 32 MiB. The
+// split-k option forces split_k (1: none).
 
 // The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
 // expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
@@ -121,11 +123,13 @@ func.func @k32_span(
 
 // A span of 32 divides 64: k = 64. A forced split_k = 2 cuts 128 columns
 // into two whole k tiles; 2 experts' 2 row blocks stay under 264 blocks at
-// any slot count, so the 32 MiB workspace bounds the slots at 4096.
+// any slot count, so the partial sums' traffic bounds the slots: 8 bytes x
+// 2 slices per slot and row against twice 2 experts' 128 x 1/4 values of
+// 2 bytes per row: 16 slots.
 // CHECK-LABEL: func.func @k64_small_span(
 // CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 // SPLIT2-LABEL: func.func @k64_small_span(
-// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 2, split_slots = 4096>}
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 2, split_slots = 16>}
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {

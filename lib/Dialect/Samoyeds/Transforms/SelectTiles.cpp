@@ -65,6 +65,13 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
                                      ? std::numeric_limits<int64_t>::max()
                                      : tilesBelowTarget)
                               : tilesBelowTarget * tokens;
+  // The partial sums cost 8 bytes per slot, row and slice (f32 written and
+  // read back): at most twice the weight values of the experts the slots
+  // reach (H100 expert matmuls, one expert: split-K won at n <= 64 and lost
+  // 10-30% at n = 256, where this bound stops it).
+  SparseFormatAttr format = op.getFormat();
+  slots = std::min(slots, experts * cols * format.getN() /
+                              (4 * format.getM() * split));
   slots = std::min(slots, kSplitWorkspaceBytes / (split * rows * 4));
   slots = std::min<int64_t>(slots, 4096);
   if (slots < 1)

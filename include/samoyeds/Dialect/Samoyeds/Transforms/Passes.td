@@ -34,7 +34,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     two per SM (at most 8, K slices of at least 512 columns made of whole k
     tiles and spans); `split_slots` is the largest slot count at which the
     unsplit grid still has fewer than two working blocks per SM, bounded so
-    that the partial-sum workspace stays within 32 MiB.
+    that the partial sums' traffic (8 bytes per slot, row and slice) stays
+    within twice the weight values of the experts the slots reach and their
+    workspace within 32 MiB.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

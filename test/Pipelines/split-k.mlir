@@ -1,0 +1,75 @@
+// The same layer with split-K forced (split-k=2): each expert matmul gets a
+// second variant for few routed slots (grid z = 2 K slices, f32 partial sums
+// in a constant-size workspace) and a reduction, every launch guarded by P so
+// that exactly one variant runs. The slot bounds come from the partial sums'
+// traffic: 8 x 128 x 256 x 1/4 / (4 x 2 x 2) = 128 slots for gate/up (w13 has
+// 256 columns) and 64 for down (128 columns).
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=1 dir=%t.none assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
+
+// CHECK: "name": "ws_qwen_ssmm_2_split",
+// CHECK-NEXT: "shape": [
+// CHECK-NEXT: 256,
+// CHECK-NEXT: 256
+// CHECK: "name": "ws_qwen_ssmm_3_split",
+// CHECK-NEXT: "shape": [
+// CHECK-NEXT: 128,
+// CHECK-NEXT: 256
+// CHECK: "launches": [
+// CHECK: "kernel": "qwen_route_0",
+// CHECK-NOT: "when"
+// CHECK: "kernel": "qwen_dispatch_1",
+// CHECK: "kernel": "qwen_ssmm_2",
+// CHECK: "when": {
+// CHECK-NEXT: "min": 129,
+// CHECK-NEXT: "symbol": "P"
+// CHECK: "const": 2
+// CHECK: "kernel": "qwen_ssmm_2_split",
+// CHECK: "when": {
+// CHECK-NEXT: "max": 128,
+// CHECK-NEXT: "min": 1,
+// CHECK-NEXT: "symbol": "P"
+// CHECK: "buffer": "ws_qwen_ssmm_2_split",
+// CHECK: "kernel": "qwen_ssmm_2_split_reduce",
+// CHECK: "max": 128,
+// CHECK: "kernel": "qwen_ssmm_3",
+// CHECK: "min": 65,
+// CHECK: "kernel": "qwen_ssmm_3_combine",
+// CHECK: "min": 65,
+// CHECK: "kernel": "qwen_ssmm_3_split",
+// CHECK: "max": 64,
+// CHECK: "kernel": "qwen_ssmm_3_split_combine",
+// CHECK: "max": 64,
+
+// NONE-NOT: "when"
+// NONE-NOT: _split
+
+// PTX-LABEL: .entry qwen_ssmm_2(
+// PTX-NOT: %ctaid.z
+// PTX-LABEL: .entry qwen_ssmm_2_split(
+// PTX: mov.u32 %r{{[0-9]+}}, %ctaid.z;
+// PTX: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
+// PTX-NOT: ex2.approx
+// PTX-LABEL: .entry qwen_ssmm_2_split_reduce(
+// PTX: ex2.approx.ftz.f32
+// PTX-LABEL: .entry qwen_ssmm_3(
+// PTX-LABEL: .entry qwen_ssmm_3_combine(
+// PTX-LABEL: .entry qwen_ssmm_3_split(
+// PTX: %ctaid.z
+// PTX-LABEL: .entry qwen_ssmm_3_split_combine(
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+func.func @qwen(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %router: tensor<8x256xbf16> {samoyeds.name = "router"},
+                %w13: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w13"},
+                %w2: tensor<8x256x128xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x256x256xbf16, #ss>,
+         tensor<8x256x128xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

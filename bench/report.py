@@ -146,7 +146,10 @@ def main():
         "TFLOP/s (8192³), both measured in the same run.", "",
         f"    {a.command}", "",
         "Every time is the median of CUDA-event-timed runs, each after a 256 MB write that "
-        "evicts L2 (a layer reads each expert's weights once). Baselines on the same weights, "
+        "evicts L2 (a layer reads each expert's weights once) and a ~0.5 ms GPU spin, so that "
+        "the host has enqueued the whole call before the start event: device time, for ours "
+        "and every baseline alike (a path whose host work outlasts the spin, such as the "
+        "per-expert loop, still shows it). Baselines on the same weights, "
         "router and hidden states: `torch._grouped_mm` (grouped), the per-expert dense loop "
         "(loop), and the GEMMs alone of a per-expert cuSPARSELt 2:4 loop with cached, searched "
         "plans (cuSPARSELt loop; a lower bound for such a layer). Bandwidth fraction = packed "

@@ -32,7 +32,10 @@ def parse_bytes(text: str) -> int:
 
 
 def samoyeds_bytes(bundle: LayerBundle, T: int) -> Dict[str, int]:
-    """Bytes of every buffer class of the compiled layer for T tokens."""
+    """Bytes of every buffer class of the compiled layer for T tokens. The
+    constant-size partial-sum workspaces of split-K variants count at every T:
+    the runtime allocates one on the first call with few enough routed slots
+    and keeps it for the session."""
     out = {"values": 0, "meta": 0, "row_idx": 0, "inputs": 0, "outputs": 0, "workspaces": 0}
     for name, info in bundle.buffers.items():
         b = bundle.buffer_bytes(name, T)

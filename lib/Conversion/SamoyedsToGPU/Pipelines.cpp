@@ -29,6 +29,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: K slices of the split-K variant "
                      "(0: choose, 1: none)"),
       llvm::cl::init(0)};
+  Option<int64_t> rowTiles{
+      *this, "row-tiles",
+      llvm::cl::desc("samoyeds-select-tiles: 16-row tiles per warp (0: "
+                     "choose)"),
+      llvm::cl::init(0)};
 };
 
 /// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.
@@ -36,7 +41,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 std::string ptxPipeline(const PipelineOptions &o) {
   return llvm::formatv(
       "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0} tokens={1} "
-      "split-k={2}},"
+      "split-k={2} row-tiles={3}},"
       "convert-samoyeds-to-gpu,"
       "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,"
       "convert-scf-to-cf,expand-strided-metadata,"
@@ -45,7 +50,8 @@ std::string ptxPipeline(const PipelineOptions &o) {
       "nvvm-attach-target{{module=samoyeds_kernels chip={0} "
       "features=+ptx85 O=3},"
       "gpu-module-to-binary{{format=isa}",
-      o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue());
+      o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue(),
+      o.rowTiles.getValue());
 }
 
 LogicalResult

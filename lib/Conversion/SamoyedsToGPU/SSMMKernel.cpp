@@ -27,7 +27,7 @@ constexpr int64_t kDynamicSmemLimit = 227 * 1024;
 /// Static parameters of one expert-matmul kernel.
 struct Plan {
   int64_t experts, rows, cols, n, m, v;
-  int64_t warps, tokens, kTile, stages, tokenWarps;
+  int64_t warps, tokens, kTile, stages, tokenWarps, rowTiles;
   /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
   /// unsplit kernel.
   int64_t splitK = 1, splitSlots = 0;
@@ -38,6 +38,9 @@ struct Plan {
   /// Tokens of one warp's slice.
   int64_t warpTokens() const { return tokens / tokenWarps; }
   int64_t accsPerValue() const { return rowSelect ? m : 1; }
+  /// A warp's 16-row tiles ("units"): `rowTiles` per half; unit u is tile
+  /// u % rowTiles of half u / rowTiles.
+  int64_t units() const { return halves * rowTiles; }
   bool split() const { return splitK > 1; }
   int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
 };
@@ -69,6 +72,7 @@ FailureOr<Plan> makePlan(SSMMOp op, bool split) {
   p.kTile = tile.getK();
   p.stages = tile.getStages();
   p.tokenWarps = tile.getTokenWarps();
+  p.rowTiles = tile.getRowTiles();
   p.gather = static_cast<bool>(op.getTokens());
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
@@ -90,9 +94,10 @@ FailureOr<Plan> makePlan(SSMMOp op, bool split) {
   if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
     return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
                             << " must divide one another";
-  if (p.keptTilesPerHalf % p.warps != 0)
-    return op.emitOpError() << "tile warps = " << p.warps << " must divide the "
-                            << p.keptTilesPerHalf << " kept 16-row tiles";
+  if (p.keptTilesPerHalf % (p.warps * p.rowTiles) != 0)
+    return op.emitOpError()
+           << "tile warps = " << p.warps << " × row_tiles = " << p.rowTiles
+           << " must divide the " << p.keptTilesPerHalf << " kept 16-row tiles";
   // Every K slice is whole k tiles and, with row selection, whole spans.
   int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
   if (p.cols % (p.splitK * sliceQuantum) != 0)
@@ -105,8 +110,8 @@ FailureOr<Plan> makePlan(SSMMOp op, bool split) {
 
 /// The three shared-memory buffers, carved in this order out of the block's
 /// dynamic shared memory: the activation ring [stage][token][k + 8 pad], the
-/// weight fragments [stage][row warp][half][k step][lane][4 x i32] and the
-/// metadata [stage][row warp][half][k step][16 x i32]. Each size is a multiple
+/// weight fragments [stage][row warp][unit][k step][lane][4 x i32] and the
+/// metadata [stage][row warp][unit][k step][16 x i32]. Each size is a multiple
 /// of 16 bytes, so every buffer stays 16-byte aligned for cp.async.
 SmallVector<MemRefType, 3> smemLayout(const Plan &p, MLIRContext *ctx) {
   auto workgroup =
@@ -115,10 +120,10 @@ SmallVector<MemRefType, 3> smemLayout(const Plan &p, MLIRContext *ctx) {
   int64_t stepsPerStage = p.kTile / 32;
   return {MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
                           workgroup),
-          MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 32, 4},
+          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 32, 4},
                           i32, AffineMap(), workgroup),
-          MemRefType::get({p.stages, p.warps, p.halves, stepsPerStage, 16}, i32,
-                          AffineMap(), workgroup)};
+          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 16},
+                          i32, AffineMap(), workgroup)};
 }
 
 int64_t byteSize(MemRefType t) {
@@ -133,17 +138,19 @@ public:
   void emit(gpu::GPUFuncOp func);
 
 private:
-  /// Per-thread accumulators: [half][acc m][n-frag][4] then the span
-  /// partials [half][n-frag][4] when rows are selected.
-  int64_t accIndex(int64_t h, int64_t mIdx, int64_t f, int64_t v) const {
-    return ((h * p.accsPerValue() + mIdx) * nFrags() + f) * 4 + v;
+  /// Per-thread accumulators: [unit][acc m][n-frag][4] then the span
+  /// partials [unit][n-frag][4] when rows are selected.
+  int64_t accIndex(int64_t u, int64_t mIdx, int64_t f, int64_t v) const {
+    return ((u * p.accsPerValue() + mIdx) * nFrags() + f) * 4 + v;
   }
-  int64_t numAccs() const { return p.halves * p.accsPerValue() * nFrags() * 4; }
-  int64_t partialIndex(int64_t h, int64_t f, int64_t v) const {
-    return numAccs() + (h * nFrags() + f) * 4 + v;
+  int64_t numAccs() const {
+    return p.units() * p.accsPerValue() * nFrags() * 4;
+  }
+  int64_t partialIndex(int64_t u, int64_t f, int64_t v) const {
+    return numAccs() + (u * nFrags() + f) * 4 + v;
   }
   int64_t numCarried() const {
-    return numAccs() + (p.rowSelect ? p.halves * nFrags() * 4 : 0);
+    return numAccs() + (p.rowSelect ? p.units() * nFrags() * 4 : 0);
   }
   int64_t nFrags() const { return p.warpTokens() / 8; }
   int64_t rowStride() const { return p.kTile + 8; }
@@ -166,10 +173,10 @@ private:
   /// Sets `expert` and `start` to the token tile of block row `by`, and `end`
   /// to the expert's last slot (start = end when the block has no tile).
   void findTokenTile(Value by, Value &end);
-  /// The warp's 16-row tile of kept rows, within the expert (local) and
-  /// within the stacked experts' packed arrays (weightTile).
-  Value keptTile(int64_t h);
-  Value weightTile(int64_t h);
+  /// The 16-row tile of kept rows of the warp's unit `u`, within the expert
+  /// (keptTile) and within the stacked experts' packed arrays (weightTile).
+  Value keptTile(int64_t u);
+  Value weightTile(int64_t u);
 
   const Plan &p;
   Value values, meta, rowIdx, input, offsets, tokenList, out, smem, smemA,
@@ -186,12 +193,14 @@ private:
 };
 } // namespace
 
-Value SSMMEmitter::keptTile(int64_t h) {
-  return add(idx(h * p.keptTilesPerHalf), add(blockRows, warp));
+Value SSMMEmitter::keptTile(int64_t u) {
+  int64_t h = u / p.rowTiles, r = u % p.rowTiles;
+  return add(idx(h * p.keptTilesPerHalf + r),
+             add(blockRows, mul(warp, idx(p.rowTiles))));
 }
 
-Value SSMMEmitter::weightTile(int64_t h) {
-  return add(mul(expert, idx(p.keptRows / 16)), keptTile(h));
+Value SSMMEmitter::weightTile(int64_t u) {
+  return add(mul(expert, idx(p.keptRows / 16)), keptTile(u));
 }
 
 void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
@@ -199,10 +208,10 @@ void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
   // copy per lane and k-step (values), one 4-byte copy per lane < 16 (meta).
   int64_t stepsPerStage = p.kTile / 32;
   Value isMetaLane = cmp(arith::CmpIPredicate::ult, lane, idx(16));
-  for (int64_t h = 0; h < p.halves; ++h) {
+  for (int64_t u = 0; u < p.units(); ++u) {
     for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
       // The warps of a row tile take turns copying its fragments.
-      int64_t copier = (h * stepsPerStage + ks) % p.tokenWarps;
+      int64_t copier = (u * stepsPerStage + ks) % p.tokenWarps;
       OpBuilder::InsertionGuard guard(b);
       if (p.tokenWarps > 1) {
         auto ifOp = scf::IfOp::create(
@@ -211,16 +220,16 @@ void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
         b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
       }
       Value kstep = add(mul(kt, idx(stepsPerStage)), idx(ks));
-      Value tileStep = add(mul(weightTile(h), idx(p.kSteps)), kstep);
+      Value tileStep = add(mul(weightTile(u), idx(p.kSteps)), kstep);
       nvgpu::DeviceAsyncCopyOp::create(
           b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smemA,
-          ValueRange{stage, warp, idx(h), idx(ks), lane, idx(0)}, values,
+          ValueRange{stage, warp, idx(u), idx(ks), lane, idx(0)}, values,
           ValueRange{mul(add(mul(tileStep, idx(32)), lane), idx(4))},
           b.getIndexAttr(4), Value(), b.getUnitAttr());
       ifThen(isMetaLane, [&] {
         nvgpu::DeviceAsyncCopyOp::create(
             b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smemMeta,
-            ValueRange{stage, warp, idx(h), idx(ks), lane}, meta,
+            ValueRange{stage, warp, idx(u), idx(ks), lane}, meta,
             ValueRange{add(mul(tileStep, idx(16)), lane)}, b.getIndexAttr(1),
             Value(), UnitAttr());
       });
@@ -252,18 +261,18 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
   Value selector = i32c(0);
   int64_t stepsPerStage = p.kTile / 32;
   for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
-    SmallVector<SmallVector<Value>> aRegs(p.halves);
-    SmallVector<Value> metaRegs(p.halves);
-    for (int64_t h = 0; h < p.halves; ++h) {
+    SmallVector<SmallVector<Value>> aRegs(p.units());
+    SmallVector<Value> metaRegs(p.units());
+    for (int64_t u = 0; u < p.units(); ++u) {
       Value aVec = vector::LoadOp::create(
           b, VectorType::get({4}, b.getI32Type()), smemA,
-          ValueRange{stage, warp, idx(h), idx(ks), lane, idx(0)},
+          ValueRange{stage, warp, idx(u), idx(ks), lane, idx(0)},
           /*nontemporal=*/false, llvm::MaybeAlign(16));
       for (int64_t i = 0; i < 4; ++i)
-        aRegs[h].push_back(mmaOperand(vector::ExtractOp::create(b, aVec, i)));
+        aRegs[u].push_back(mmaOperand(vector::ExtractOp::create(b, aVec, i)));
       Value metaLane = add(mul(group, idx(2)), rem(tig, idx(2)));
-      metaRegs[h] = memref::LoadOp::create(
-          b, smemMeta, ValueRange{stage, warp, idx(h), idx(ks), metaLane});
+      metaRegs[u] = memref::LoadOp::create(
+          b, smemMeta, ValueRange{stage, warp, idx(u), idx(ks), metaLane});
     }
     for (int64_t f = 0; f < nFrags(); ++f) {
       // Lanes 8j..8j+7 address the rows of matrix j (k offset 8j).
@@ -276,18 +285,18 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
       SmallVector<Value> bRegs;
       for (int64_t i = 0; i < 4; ++i)
         bRegs.push_back(mmaOperand(vector::ExtractOp::create(b, frag, i)));
-      for (int64_t h = 0; h < p.halves; ++h) {
+      for (int64_t u = 0; u < p.units(); ++u) {
         SmallVector<Value> c;
         for (int64_t v = 0; v < 4; ++v)
-          c.push_back(carried[p.rowSelect ? partialIndex(h, f, v)
-                                          : accIndex(h, 0, f, v)]);
+          c.push_back(carried[p.rowSelect ? partialIndex(u, f, v)
+                                          : accIndex(u, 0, f, v)]);
         auto mma = NVVM::MmaSpOp::create(
-            b, resType, aRegs[h], bRegs, c, metaRegs[h], selector, {16, 8, 32},
+            b, resType, aRegs[u], bRegs, c, metaRegs[u], selector, {16, 8, 32},
             std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
         mma.setOrderedMetadata(true);
         for (int64_t v = 0; v < 4; ++v) {
           Value d = LLVM::ExtractValueOp::create(b, mma.getRes(), v);
-          carried[p.rowSelect ? partialIndex(h, f, v) : accIndex(h, 0, f, v)] =
+          carried[p.rowSelect ? partialIndex(u, f, v) : accIndex(u, 0, f, v)] =
               d;
         }
       }
@@ -313,9 +322,9 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
 void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
                             SmallVectorImpl<Value> &carried) {
   Value zero = f32c(0.0);
-  for (int64_t h = 0; h < p.halves; ++h) {
+  for (int64_t u = 0; u < p.units(); ++u) {
     for (int64_t rr = 0; rr < 2; ++rr) {
-      Value kept = add(mul(keptTile(h), idx(16)), add(group, idx(8 * rr)));
+      Value kept = add(mul(keptTile(u), idx(16)), add(group, idx(8 * rr)));
       Value which = arith::ExtUIOp::create(
           b, b.getI32Type(),
           load(rowIdx, add(mul(add(mul(expert, idx(p.cols / p.v)), spanIdx),
@@ -327,15 +336,15 @@ void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
           hit = arith::AndIOp::create(b, hit, isEnd);
         for (int64_t f = 0; f < nFrags(); ++f)
           for (int64_t v = 2 * rr; v < 2 * rr + 2; ++v) {
-            Value part = carried[partialIndex(h, f, v)];
+            Value part = carried[partialIndex(u, f, v)];
             Value addend = arith::SelectOp::create(b, hit, part, zero);
-            Value &acc = carried[accIndex(h, mIdx, f, v)];
+            Value &acc = carried[accIndex(u, mIdx, f, v)];
             acc = arith::AddFOp::create(b, acc, addend);
           }
       }
       for (int64_t f = 0; f < nFrags(); ++f)
         for (int64_t v = 2 * rr; v < 2 * rr + 2; ++v) {
-          Value &part = carried[partialIndex(h, f, v)];
+          Value &part = carried[partialIndex(u, f, v)];
           part = isEnd
                      ? arith::SelectOp::create(b, isEnd, zero, part).getResult()
                      : zero;
@@ -347,25 +356,28 @@ void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
 void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
   if (p.split())
     return emitPartials(carried);
-  for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
-    for (int64_t f = 0; f < nFrags(); ++f) {
-      for (int64_t v = 0; v < 4; ++v) {
-        Value col =
-            add(add(tokenBase, idx(f * 8)), add(mul(tig, idx(2)), idx(v % 2)));
-        Value kept =
-            add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
-        Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
-        Value value = carried[accIndex(0, mIdx, f, v)];
-        if (p.siluMul)
-          value = arith::MulFOp::create(b, silu(value),
-                                        carried[accIndex(1, mIdx, f, v)]);
-        if (p.outElt != value.getType())
-          value = arith::TruncFOp::create(b, p.outElt, value);
-        Value inRange = cmp(arith::CmpIPredicate::ult, col, count);
-        ifThen(inRange, [&] {
-          Value outIdx = add(mul(add(start, col), idx(p.outCols)), row);
-          memref::StoreOp::create(b, value, out, ValueRange{outIdx});
-        });
+  // Unit r (gate, or the only half) pairs with unit rowTiles + r (up).
+  for (int64_t r = 0; r < p.rowTiles; ++r) {
+    for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
+      for (int64_t f = 0; f < nFrags(); ++f) {
+        for (int64_t v = 0; v < 4; ++v) {
+          Value col = add(add(tokenBase, idx(f * 8)),
+                          add(mul(tig, idx(2)), idx(v % 2)));
+          Value kept =
+              add(mul(keptTile(r), idx(16)), add(group, idx(8 * (v / 2))));
+          Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+          Value value = carried[accIndex(r, mIdx, f, v)];
+          if (p.siluMul)
+            value = arith::MulFOp::create(
+                b, silu(value), carried[accIndex(p.rowTiles + r, mIdx, f, v)]);
+          if (p.outElt != value.getType())
+            value = arith::TruncFOp::create(b, p.outElt, value);
+          Value inRange = cmp(arith::CmpIPredicate::ult, col, count);
+          ifThen(inRange, [&] {
+            Value outIdx = add(mul(add(start, col), idx(p.outCols)), row);
+            memref::StoreOp::create(b, value, out, ValueRange{outIdx});
+          });
+        }
       }
     }
   }
@@ -374,20 +386,22 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
 void SSMMEmitter::emitPartials(ArrayRef<Value> carried) {
   // Workspace row (slice, slot) holds the `rows` raw sums of one slot: both
   // halves of silu_mul, gate first.
-  for (int64_t h = 0; h < p.halves; ++h)
+  for (int64_t u = 0; u < p.units(); ++u)
     for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
       for (int64_t f = 0; f < nFrags(); ++f)
         for (int64_t v = 0; v < 4; ++v) {
           Value col = add(add(tokenBase, idx(f * 8)),
                           add(mul(tig, idx(2)), idx(v % 2)));
-          Value kept =
-              add(mul(keptTile(0), idx(16)), add(group, idx(8 * (v / 2))));
+          // Within its half: the gate unit of the same row tile.
+          int64_t h = u / p.rowTiles;
+          Value kept = add(mul(keptTile(u % p.rowTiles), idx(16)),
+                           add(group, idx(8 * (v / 2))));
           Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
           ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
             Value wsRow = add(mul(slice, idx(p.splitSlots)), add(start, col));
             Value outIdx =
                 add(mul(wsRow, idx(p.rows)), add(idx(h * p.outCols), row));
-            memref::StoreOp::create(b, carried[accIndex(h, mIdx, f, v)], out,
+            memref::StoreOp::create(b, carried[accIndex(u, mIdx, f, v)], out,
                                     ValueRange{outIdx});
           });
         }
@@ -496,7 +510,7 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   lane = rem(tid, idx(32));
   group = div(lane, idx(4));
   tig = rem(lane, idx(4));
-  blockRows = mul(bx, idx(p.warps));
+  blockRows = mul(bx, idx(p.warps * p.rowTiles));
 
   Value end;
   findTokenTile(by, end);
@@ -625,7 +639,7 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   SSMMEmitter(b, p).emit(func);
 
   launch.kernel = func;
-  launch.grid[0].constant = p.keptTilesPerHalf / p.warps;
+  launch.grid[0].constant = p.keptTilesPerHalf / (p.warps * p.rowTiles);
   launch.grid[1].symbol = "P";
   launch.grid[1].divisor = p.tokens;
   launch.grid[1].plus = p.experts;

@@ -63,7 +63,7 @@ func.func @k_tile(%w: tensor<1x64x96xbf16, #ss>, %x: tensor<?x96xbf16>,
 #tile = #samoyeds.tile<warps = 4, tokens = 8, k = 32, stages = 2>
 func.func @warps(%w: tensor<1x48x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                  %off: tensor<2xi32>) -> tensor<?x48xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 4 must divide the 3 kept 16-row tiles}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 4 × row_tiles = 1 must divide the 3 kept 16-row tiles}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x48x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x48xbf16>
   return %y : tensor<?x48xbf16>

@@ -44,7 +44,8 @@ LogicalResult SparseFormatAttr::verifyWeightShape(
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
-                       int64_t tokenWarps, int64_t splitK, int64_t splitSlots) {
+                       int64_t tokenWarps, int64_t rowTiles, int64_t splitK,
+                       int64_t splitSlots) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -68,6 +69,9 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "#samoyeds.tile: warps × token_warps = "
                        << warps * tokenWarps
                        << " is more than the 32 warps of a block";
+  if (rowTiles < 1 || rowTiles > 4)
+    return emitError() << "#samoyeds.tile: row_tiles = " << rowTiles
+                       << " must be in [1, 4]";
   if (splitK < 1 || splitK > 16)
     return emitError() << "#samoyeds.tile: split_k = " << splitK
                        << " must be in [1, 16]";

@@ -85,7 +85,7 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
 TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
-                          int64_t splitOverride) {
+                          int64_t splitOverride, int64_t rowTilesOverride) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -125,8 +125,18 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride);
+  // Warps of several row tiles (the row-tiles option): the same block of
+  // `warps` row tiles by `tokens` tokens and the same threads, as
+  // warps / R row warps of R tiles by R token warps, so each activation
+  // fragment a warp loads feeds R row tiles.
+  int64_t rowTiles = 1, tokenWarps = 1;
+  if (rowTilesOverride > 1 && warps % rowTilesOverride == 0 &&
+      tokens % (8 * rowTilesOverride) == 0) {
+    rowTiles = tokenWarps = rowTilesOverride;
+    warps /= rowTilesOverride;
+  }
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             /*tokenWarps=*/1, splitK, splitSlots);
+                             tokenWarps, rowTiles, splitK, splitSlots);
 }
 
 struct SamoyedsSelectTiles
@@ -142,8 +152,14 @@ struct SamoyedsSelectTiles
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
-            /*splitK=*/1, /*splitSlots=*/0)))
+            /*rowTiles=*/1, /*splitK=*/1, /*splitSlots=*/0)))
       return signalPassFailure();
+    if (rowTiles < 0 || rowTiles > 4) {
+      getOperation()->emitError()
+          << "samoyeds-select-tiles: row-tiles = "
+          << static_cast<int64_t>(rowTiles) << " must be in [0, 4]";
+      return signalPassFailure();
+    }
     if (splitK < 0 || splitK > 16) {
       getOperation()->emitError()
           << "samoyeds-select-tiles: split-k = " << static_cast<int64_t>(splitK)
@@ -155,7 +171,7 @@ struct SamoyedsSelectTiles
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
       if (!op.getTileAttr())
-        op.setTileAttr(chooseTile(op, chip, tokens, splitK));
+        op.setTileAttr(chooseTile(op, chip, tokens, splitK, rowTiles));
     });
   }
 };

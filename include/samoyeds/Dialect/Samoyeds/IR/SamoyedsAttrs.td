@@ -75,13 +75,15 @@ def Samoyeds_ActivationAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_ActivationKind
 def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
   let summary = "Tile shape and pipeline depth of a compiled expert matmul";
   let description = [{
-    A block computes `warps` × 16 kept rows (twice that for the `silu_mul`
-    epilogue: gate and up) by `tokens` routed tokens of one expert, with
-    `warps` × `token_warps` warps: warp (r, t) owns kept-row tile r and the
-    t-th of `token_warps` equal slices of the tokens. A warp whose token slice
-    is empty (an expert with fewer tokens) skips its multiplies. `k` columns
-    per pipeline stage and `stages` stages of the asynchronous copy pipeline.
-    `token_warps` is 1 when omitted.
+    A block computes `warps` × `row_tiles` × 16 kept rows (twice that for the
+    `silu_mul` epilogue: gate and up) by `tokens` routed tokens of one expert,
+    with `warps` × `token_warps` warps: warp (r, t) owns the `row_tiles`
+    kept-row tiles r × `row_tiles` … and the t-th of `token_warps` equal
+    slices of the tokens, and multiplies each activation fragment it loads
+    with all of its row tiles. A warp whose token slice is empty (an expert
+    with fewer tokens) skips its multiplies. `k` columns per pipeline stage
+    and `stages` stages of the asynchronous copy pipeline. `token_warps` and
+    `row_tiles` are 1 when omitted.
 
     Split-K for few routed tokens: when `split_k` > 1, a call with at most
     `split_slots` routed slots runs a second variant of the kernel whose
@@ -95,12 +97,14 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     ```mlir
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
     #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 3, token_warps = 4>
+    #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2>
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
                         "int64_t":$stages,
                         DefaultValuedParameter<"int64_t", "1">:$token_warps,
+                        DefaultValuedParameter<"int64_t", "1">:$row_tiles,
                         DefaultValuedParameter<"int64_t", "1">:$split_k,
                         DefaultValuedParameter<"int64_t", "0">:$split_slots);
   let assemblyFormat = "`<` struct(params) `>`";

@@ -45,6 +45,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Override: routed tokens per block (0: choose)">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
+    Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
+           "Override: 16-row tiles per warp, with as many token warps "
+           "(0: choose)">,
   ];
   let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
 }

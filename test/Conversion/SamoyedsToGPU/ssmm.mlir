@@ -232,3 +232,30 @@ func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
          tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
 }
+
+// -----
+
+// Two row tiles per warp (with two token warps: 64 threads): the block covers
+// 1 x 2 row tiles, so 4 kept tiles take 2 blocks; the weight ring holds both
+// tiles of the warp, and one ldmatrix of activations feeds an mma.sp of each
+// tile (same B registers, different A and accumulators).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 16, k = 32, stages = 2, token_warps = 2, row_tiles = 2>
+// CHECK-LABEL: func.func @row_tiles
+// CHECK: block = [64, 1, 1], grid = [{const = 2 : i64}, {by = 16 : i64, ceil_div = "P", plus = 1 : i64}, {const = 1 : i64}]
+// CHECK: gpu.func @row_tiles_ssmm_0(
+// CHECK: %[[RING:.*]] = memref.view %{{.*}} to memref<2x1x2x1x32x4xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[A0:.*]] = vector.load %[[RING]][%{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %{{.*}}, %c0{{.*}}]
+// CHECK: %[[A1:.*]] = vector.load %[[RING]][%{{.*}}, %{{.*}}, %c1{{.*}}, %c0{{.*}}, %{{.*}}, %c0{{.*}}]
+// CHECK: nvgpu.ldmatrix
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0:.*]], %[[B1:.*]], %[[B2:.*]], %[[B3:.*]]] C[%[[C0:[a-z0-9]+]],
+// CHECK-NOT: nvgpu.ldmatrix
+// CHECK: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0]], %[[B1]], %[[B2]], %[[B3]]] C[
+// CHECK-NOT: C[%[[C0]],
+func.func @row_tiles(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                     %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

@@ -158,6 +158,20 @@ func.func @tile_too_many_warps() attributes {t = #samoyeds.tile<warps = 16, toke
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: row_tiles = 0 must be in [1, 4]}}
+func.func @tile_row_tiles_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, row_tiles = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: row_tiles = 5 must be in [1, 4]}}
+func.func @tile_row_tiles_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, row_tiles = 5>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: split_k = 0 must be in [1, 16]}}
 func.func @tile_split_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 0>} {
   return

@@ -9,12 +9,16 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=split-k=1 | FileCheck %s --check-prefix=NOSPLIT
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=split-k=2 | FileCheck %s --check-prefix=SPLIT2
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=split-k=17 2>&1 | FileCheck %s --check-prefix=BAD-SPLIT
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=row-tiles=1 | FileCheck %s --check-prefix=ROWS1
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=row-tiles=2 | FileCheck %s --check-prefix=ROWS2
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles=row-tiles=5 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
 
 // CHIP: error: samoyeds-select-tiles: unsupported chip 'sm_70' (expected sm_80, sm_90 or sm_90a)
 // EMPTY-CHIP: error: samoyeds-select-tiles: unsupported chip '' (expected sm_80, sm_90 or sm_90a)
 // BAD-TOKENS: error: #samoyeds.tile: tokens = 12 must be a multiple of 8 in [8, 128]
 // NEG-TOKENS: error: #samoyeds.tile: tokens = -8 must be a multiple of 8 in [8, 128]
 // BAD-SPLIT: error: samoyeds-select-tiles: split-k = 17 must be in [0, 16]
+// BAD-ROWS: error: samoyeds-select-tiles: row-tiles = 5 must be in [0, 4]
 
 // The table: 64 tokens per block (32 for silu_mul with row selection, whose
 // gate, up and span accumulators would not fit at 64) or the `tokens` option;
@@ -31,6 +35,10 @@
 // partial sums' traffic (8 bytes per slot, row, slice) within twice the
 // weight values of the experts reached and the workspace within 32 MiB. The
 // split-k option forces split_k (1: none).
+//
+// Row tiles per warp: plain 2:4 runs its 4 row tiles as 2 row warps of 2
+// tiles by 2 token warps (row_tiles = token_warps = 2); row selection keeps
+// one tile per warp. The row-tiles option forces it (1: one tile per warp).
 
 // The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
 // expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
@@ -43,6 +51,8 @@
 // SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 2, split_slots = 64>}
 // TOKENS-LABEL: func.func @default_none(
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
+// ROWS2-LABEL: func.func @default_none(
+// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, split_k = 4, split_slots = 128>}
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
 // SPLIT2-LABEL: func.func @default_none(
@@ -93,12 +103,15 @@ func.func @mixtral_layer(
 // 96 columns are not a multiple of 64: k = 32. Too short for split-K slices
 // of 512 columns; a forced split_k = 2 does not cut 96 columns into whole k
 // tiles, so it is dropped.
+// The weights are plain 2:4 (n = m): 2 row tiles per warp.
 // CHECK-LABEL: func.func @k32(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
 // TOKENS-LABEL: func.func @k32(
-// TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
+// TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
 // SPLIT2-LABEL: func.func @k32(
-// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
+// ROWS1-LABEL: func.func @k32(
+// ROWS1:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
 func.func @k32(
     %w: tensor<2x128x96xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<16x96xf16>, %offsets: tensor<3xi32>) -> tensor<16x128xf16> {
@@ -156,9 +169,9 @@ func.func @keep_tile(
 
 // Plain 2:4 gate/up (no row selection) takes 64 tokens: its accumulators fit
 // 126 registers, and an expert with up to 64 tokens reads w13 once. 224 row
-// blocks: split_k = 2 for a single slot.
+// blocks: split_k = 2 for a single slot; 2 row tiles per warp.
 // CHECK-LABEL: func.func @silu_plain24(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 2, split_slots = 1>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 4, token_warps = 2, row_tiles = 2, split_k = 2, split_slots = 1>}
 func.func @silu_plain24(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>)

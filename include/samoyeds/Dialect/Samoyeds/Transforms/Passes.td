@@ -28,6 +28,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     choice depends on the target chip and the weight shape; a tile that is
     already present (written by hand or by an earlier run) is kept.
 
+    Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
+    runs as 2 row warps of 2 tiles by 2 token warps, so each activation
+    fragment feeds two `mma.sp`; with row selection one tile per warp (the
+    per-row accumulators would not fit). The `row-tiles` option forces it.
+
     Split-K: when a call with one routed slot per active expert would give
     the kernel fewer than two working blocks per SM, the tile gets a split-K
     variant. `split_k` is the power of two that brings one slot's blocks to
@@ -47,7 +52,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
-           "(0: choose)">,
+           "(0: choose, 1: one)">,
   ];
   let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
 }

@@ -34,6 +34,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: 16-row tiles per warp (0: "
                      "choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> rowMasks{
+      *this, "row-masks",
+      llvm::cl::desc("samoyeds-select-tiles: row selection by masked mma.sp "
+                     "(1) or span-end routing (0)"),
+      llvm::cl::init(0)};
 };
 
 /// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.
@@ -41,7 +46,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 std::string ptxPipeline(const PipelineOptions &o) {
   return llvm::formatv(
       "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0} tokens={1} "
-      "split-k={2} row-tiles={3}},"
+      "split-k={2} row-tiles={3} row-masks={4}},"
       "convert-samoyeds-to-gpu,"
       "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,"
       "convert-scf-to-cf,expand-strided-metadata,"
@@ -51,7 +56,7 @@ std::string ptxPipeline(const PipelineOptions &o) {
       "features=+ptx85 O=3},"
       "gpu-module-to-binary{{format=isa}",
       o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue(),
-      o.rowTiles.getValue());
+      o.rowTiles.getValue(), o.rowMasks.getValue());
 }
 
 LogicalResult

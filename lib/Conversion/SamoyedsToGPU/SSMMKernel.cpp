@@ -32,6 +32,8 @@ struct Plan {
   /// unsplit kernel.
   int64_t splitK = 1, splitSlots = 0;
   bool gather, rowSelect, siluMul;
+  /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
+  bool masked = false;
   Type elt, outElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
   int64_t threads() const { return warps * tokenWarps * 32; }
@@ -41,6 +43,9 @@ struct Plan {
   /// A warp's 16-row tiles ("units"): `rowTiles` per half; unit u is tile
   /// u % rowTiles of half u / rowTiles.
   int64_t units() const { return halves * rowTiles; }
+  /// Spans a pipeline stage covers (1 when the span is a whole number of
+  /// stages).
+  int64_t spansPerStage() const { return kTile > v ? kTile / v : 1; }
   bool split() const { return splitK > 1; }
   int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
 };
@@ -73,6 +78,7 @@ FailureOr<Plan> makePlan(SSMMOp op, bool split) {
   p.stages = tile.getStages();
   p.tokenWarps = tile.getTokenWarps();
   p.rowTiles = tile.getRowTiles();
+  p.masked = p.rowSelect && tile.getRowMasks() == 1;
   p.gather = static_cast<bool>(op.getTokens());
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
@@ -111,9 +117,10 @@ FailureOr<Plan> makePlan(SSMMOp op, bool split) {
 /// The three shared-memory buffers, carved in this order out of the block's
 /// dynamic shared memory: the activation ring [stage][token][k + 8 pad], the
 /// weight fragments [stage][row warp][unit][k step][lane][4 x i32] and the
-/// metadata [stage][row warp][unit][k step][16 x i32]. Each size is a multiple
+/// metadata [stage][row warp][unit][k step][16 x i32], then (masked row
+/// selection) the row choices. Each size is a multiple
 /// of 16 bytes, so every buffer stays 16-byte aligned for cp.async.
-SmallVector<MemRefType, 3> smemLayout(const Plan &p, MLIRContext *ctx) {
+SmallVector<MemRefType, 4> smemLayout(const Plan &p, MLIRContext *ctx) {
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Type i32 = IntegerType::get(ctx, 32);
@@ -123,7 +130,12 @@ SmallVector<MemRefType, 3> smemLayout(const Plan &p, MLIRContext *ctx) {
           MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 32, 4},
                           i32, AffineMap(), workgroup),
           MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 16},
-                          i32, AffineMap(), workgroup)};
+                          i32, AffineMap(), workgroup),
+          // Row choices of masked row selection: [stage][row warp][unit]
+          // [span of the stage][16 kept rows] (one byte each).
+          MemRefType::get({p.stages, p.warps, p.masked ? p.units() : 0,
+                           p.spansPerStage(), 16},
+                          IntegerType::get(ctx, 8), AffineMap(), workgroup)};
 }
 
 int64_t byteSize(MemRefType t) {
@@ -150,7 +162,19 @@ private:
     return numAccs() + (u * nFrags() + f) * 4 + v;
   }
   int64_t numCarried() const {
-    return numAccs() + (p.rowSelect ? p.units() * nFrags() * 4 : 0);
+    return numAccs() +
+           (p.rowSelect && !p.masked ? p.units() * nFrags() * 4 : 0);
+  }
+  /// The sum of output row `mIdx` of unit `u`'s group (row selection) or of
+  /// its row: with masked row selection, set 0 is the group's total.
+  Value rowValue(ArrayRef<Value> carried, int64_t u, int64_t mIdx, int64_t f,
+                 int64_t v) {
+    if (!p.masked || mIdx != 0)
+      return carried[accIndex(u, mIdx, f, v)];
+    Value total = carried[accIndex(u, 0, f, v)];
+    for (int64_t j = 1; j < p.m; ++j)
+      total = arith::SubFOp::create(b, total, carried[accIndex(u, j, f, v)]);
+    return total;
   }
   int64_t nFrags() const { return p.warpTokens() / 8; }
   int64_t rowStride() const { return p.kTile + 8; }
@@ -180,7 +204,7 @@ private:
 
   const Plan &p;
   Value values, meta, rowIdx, input, offsets, tokenList, out, smem, smemA,
-      smemMeta, slice;
+      smemMeta, smemRows, slice;
   /// `warp` is the warp's kept-row tile in the block, `tokenBase` the first
   /// token of its slice.
   Value lane, warp, group, tig, blockRows, expert, tokenWarp, tokenBase;
@@ -235,6 +259,28 @@ void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
       });
     }
   }
+  if (p.masked) {
+    // Each span's choices of the unit's 16 kept rows: 16 contiguous bytes.
+    int64_t sps = p.spansPerStage();
+    for (int64_t u = 0; u < p.units(); ++u) {
+      int64_t copier = u % p.tokenWarps;
+      Value mine = cmp(arith::CmpIPredicate::ult, lane, idx(sps));
+      if (p.tokenWarps > 1)
+        mine = arith::AndIOp::create(
+            b, mine, cmp(arith::CmpIPredicate::eq, tokenWarp, idx(copier)));
+      ifThen(mine, [&] {
+        Value span = p.v >= p.kTile ? div(mul(kt, idx(p.kTile)), idx(p.v))
+                                    : add(mul(kt, idx(sps)), lane);
+        Value src =
+            add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
+                mul(keptTile(u), idx(16)));
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), smemRows,
+            ValueRange{stage, warp, idx(u), lane, idx(0)}, rowIdx,
+            ValueRange{src}, b.getIndexAttr(16), Value(), b.getUnitAttr());
+      });
+    }
+  }
   Value kOff = mul(kt, idx(p.kTile));
   for (CopySlot &c : copies) {
     auto body = [&] {
@@ -261,15 +307,46 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
   Value selector = i32c(0);
   int64_t stepsPerStage = p.kTile / 32;
   for (int64_t ks = 0; ks < stepsPerStage; ++ks) {
-    SmallVector<SmallVector<Value>> aRegs(p.units());
+    // aRegs[u][j]: unit u's A registers for accumulator set j (masked row
+    // selection: set 0 unmasked, set j > 0 keeps the rows whose span chose
+    // row j of their group; otherwise one set).
+    int64_t sets = p.masked ? p.m : 1;
+    SmallVector<SmallVector<SmallVector<Value>>> aRegs(
+        p.units(), SmallVector<SmallVector<Value>>(sets));
     SmallVector<Value> metaRegs(p.units());
     for (int64_t u = 0; u < p.units(); ++u) {
       Value aVec = vector::LoadOp::create(
           b, VectorType::get({4}, b.getI32Type()), smemA,
           ValueRange{stage, warp, idx(u), idx(ks), lane, idx(0)},
           /*nontemporal=*/false, llvm::MaybeAlign(16));
+      SmallVector<Value> raw;
       for (int64_t i = 0; i < 4; ++i)
-        aRegs[u].push_back(mmaOperand(vector::ExtractOp::create(b, aVec, i)));
+        raw.push_back(vector::ExtractOp::create(b, aVec, i));
+      for (Value r : raw)
+        aRegs[u][0].push_back(mmaOperand(r));
+      if (p.masked) {
+        // Registers 0 and 2 hold row `group` of the tile, 1 and 3 row
+        // `group` + 8 (docs/Format.md).
+        Value spanInStage = idx(p.v < p.kTile ? ks * 32 / p.v : 0);
+        Value which[2];
+        for (int64_t rr = 0; rr < 2; ++rr)
+          which[rr] = arith::ExtUIOp::create(
+              b, b.getI32Type(),
+              memref::LoadOp::create(b, smemRows,
+                                     ValueRange{stage, warp, idx(u),
+                                                spanInStage,
+                                                add(group, idx(8 * rr))}));
+        for (int64_t j = 1; j < p.m; ++j) {
+          Value mask[2];
+          for (int64_t rr = 0; rr < 2; ++rr)
+            mask[rr] = arith::SelectOp::create(
+                b, cmp(arith::CmpIPredicate::eq, which[rr], i32c(j)), i32c(-1),
+                i32c(0));
+          for (int64_t i = 0; i < 4; ++i)
+            aRegs[u][j].push_back(mmaOperand(
+                arith::AndIOp::create(b, raw[i], mask[i & 1]).getResult()));
+        }
+      }
       Value metaLane = add(mul(group, idx(2)), rem(tig, idx(2)));
       metaRegs[u] = memref::LoadOp::create(
           b, smemMeta, ValueRange{stage, warp, idx(u), idx(ks), metaLane});
@@ -286,22 +363,25 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
       for (int64_t i = 0; i < 4; ++i)
         bRegs.push_back(mmaOperand(vector::ExtractOp::create(b, frag, i)));
       for (int64_t u = 0; u < p.units(); ++u) {
-        SmallVector<Value> c;
-        for (int64_t v = 0; v < 4; ++v)
-          c.push_back(carried[p.rowSelect ? partialIndex(u, f, v)
-                                          : accIndex(u, 0, f, v)]);
-        auto mma = NVVM::MmaSpOp::create(
-            b, resType, aRegs[u], bRegs, c, metaRegs[u], selector, {16, 8, 32},
-            std::nullopt, std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
-        mma.setOrderedMetadata(true);
-        for (int64_t v = 0; v < 4; ++v) {
-          Value d = LLVM::ExtractValueOp::create(b, mma.getRes(), v);
-          carried[p.rowSelect ? partialIndex(u, f, v) : accIndex(u, 0, f, v)] =
-              d;
+        for (int64_t j = 0; j < sets; ++j) {
+          auto slot = [&](int64_t v) {
+            return p.rowSelect && !p.masked ? partialIndex(u, f, v)
+                                            : accIndex(u, j, f, v);
+          };
+          SmallVector<Value> c;
+          for (int64_t v = 0; v < 4; ++v)
+            c.push_back(carried[slot(v)]);
+          auto mma = NVVM::MmaSpOp::create(
+              b, resType, aRegs[u][j], bRegs, c, metaRegs[u], selector,
+              {16, 8, 32}, std::nullopt,
+              std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
+          mma.setOrderedMetadata(true);
+          for (int64_t v = 0; v < 4; ++v)
+            carried[slot(v)] = LLVM::ExtractValueOp::create(b, mma.getRes(), v);
         }
       }
     }
-    if (!p.rowSelect)
+    if (!p.rowSelect || p.masked)
       continue;
     // Span ends fall at fixed steps of a stage (v divides k or k divides v).
     int64_t kDone = (ks + 1) * 32;
@@ -366,10 +446,10 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
           Value kept =
               add(mul(keptTile(r), idx(16)), add(group, idx(8 * (v / 2))));
           Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
-          Value value = carried[accIndex(r, mIdx, f, v)];
+          Value value = rowValue(carried, r, mIdx, f, v);
           if (p.siluMul)
             value = arith::MulFOp::create(
-                b, silu(value), carried[accIndex(p.rowTiles + r, mIdx, f, v)]);
+                b, silu(value), rowValue(carried, p.rowTiles + r, mIdx, f, v));
           if (p.outElt != value.getType())
             value = arith::TruncFOp::create(b, p.outElt, value);
           Value inRange = cmp(arith::CmpIPredicate::ult, col, count);
@@ -401,7 +481,7 @@ void SSMMEmitter::emitPartials(ArrayRef<Value> carried) {
             Value wsRow = add(mul(slice, idx(p.splitSlots)), add(start, col));
             Value outIdx =
                 add(mul(wsRow, idx(p.rows)), add(idx(h * p.outCols), row));
-            memref::StoreOp::create(b, carried[accIndex(u, mIdx, f, v)], out,
+            memref::StoreOp::create(b, rowValue(carried, u, mIdx, f, v), out,
                                     ValueRange{outIdx});
           });
         }
@@ -487,16 +567,20 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
                          workgroup));
-  SmallVector<Value, 3> views;
+  SmallVector<Value, 4> views;
   int64_t shift = 0;
   for (MemRefType t : smemLayout(p, b.getContext())) {
     views.push_back(
-        memref::ViewOp::create(b, t, dynamic, idx(shift), ValueRange{}));
+        byteSize(t) == 0
+            ? Value()
+            : memref::ViewOp::create(b, t, dynamic, idx(shift), ValueRange{})
+                  .getResult());
     shift += byteSize(t);
   }
   smem = views[0];
   smemA = views[1];
   smemMeta = views[2];
+  smemRows = views[3];
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);

@@ -44,8 +44,8 @@ LogicalResult SparseFormatAttr::verifyWeightShape(
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
-                       int64_t tokenWarps, int64_t rowTiles, int64_t splitK,
-                       int64_t splitSlots) {
+                       int64_t tokenWarps, int64_t rowTiles, int64_t rowMasks,
+                       int64_t splitK, int64_t splitSlots) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -72,6 +72,9 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (rowTiles < 1 || rowTiles > 4)
     return emitError() << "#samoyeds.tile: row_tiles = " << rowTiles
                        << " must be in [1, 4]";
+  if (rowMasks != 0 && rowMasks != 1)
+    return emitError() << "#samoyeds.tile: row_masks = " << rowMasks
+                       << " must be 0 or 1";
   if (splitK < 1 || splitK > 16)
     return emitError() << "#samoyeds.tile: split_k = " << splitK
                        << " must be in [1, 16]";

@@ -85,7 +85,8 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
 TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
-                          int64_t splitOverride, int64_t rowTilesOverride) {
+                          int64_t splitOverride, int64_t rowTilesOverride,
+                          int64_t rowMasksOverride) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -113,11 +114,16 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
                   SparseFormatAttr::kMmaRows;
   int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
+  // Row selection by masked mma.sp (the row-masks option).
+  int64_t rowMasks = rowSelect && rowMasksOverride > 0 ? 1 : 0;
   // Weight fragments stream through shared memory with the activations: up
   // to 6 stages within the chip's budget (more bytes in flight per SM for
   // the weight stream at decode sizes).
   auto smemBytes = [&](int64_t s) {
-    return s * (tokens * (k + 8) * 2 + warps * halves * (k / 32) * (512 + 64));
+    return s * (tokens * (k + 8) * 2 + warps * halves * (k / 32) * (512 + 64) +
+                (rowMasks ? warps * halves * 16 *
+                                std::max<int64_t>(1, k / format.getV())
+                          : 0));
   };
   int64_t stages = 6;
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))
@@ -132,14 +138,17 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
   // T = 16-4096, 163-167 registers); 1 with row selection, whose per-row
   // accumulators then take 231-235 registers, two blocks per SM, and every
   // layer was 9-27% slower.
-  int64_t want = rowTilesOverride > 0 ? rowTilesOverride : rowSelect ? 1 : 2;
+  int64_t want = rowTilesOverride > 0     ? rowTilesOverride
+                 : rowSelect && !rowMasks ? 1
+                                          : 2;
   int64_t rowTiles = 1, tokenWarps = 1;
   if (want > 1 && warps % want == 0 && tokens % (8 * want) == 0) {
     rowTiles = tokenWarps = want;
     warps /= want;
   }
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             tokenWarps, rowTiles, splitK, splitSlots);
+                             tokenWarps, rowTiles, rowMasks, splitK,
+                             splitSlots);
 }
 
 struct SamoyedsSelectTiles
@@ -155,8 +164,14 @@ struct SamoyedsSelectTiles
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
-            /*rowTiles=*/1, /*splitK=*/1, /*splitSlots=*/0)))
+            /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0)))
       return signalPassFailure();
+    if (rowMasks < 0 || rowMasks > 1) {
+      getOperation()->emitError()
+          << "samoyeds-select-tiles: row-masks = "
+          << static_cast<int64_t>(rowMasks) << " must be 0 or 1";
+      return signalPassFailure();
+    }
     if (rowTiles < 0 || rowTiles > 4) {
       getOperation()->emitError()
           << "samoyeds-select-tiles: row-tiles = "
@@ -174,7 +189,8 @@ struct SamoyedsSelectTiles
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
       if (!op.getTileAttr())
-        op.setTileAttr(chooseTile(op, chip, tokens, splitK, rowTiles));
+        op.setTileAttr(
+            chooseTile(op, chip, tokens, splitK, rowTiles, rowMasks));
     });
   }
 };

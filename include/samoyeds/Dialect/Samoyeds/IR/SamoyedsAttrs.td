@@ -83,7 +83,17 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     with all of its row tiles. A warp whose token slice is empty (an expert
     with fewer tokens) skips its multiplies. `k` columns per pipeline stage
     and `stages` stages of the asynchronous copy pipeline. `token_warps` and
-    `row_tiles` are 1 when omitted.
+    `row_tiles` are 1 when omitted, `row_masks` 0.
+
+    Row selection (n = 1 < m) keeps, per thread and output row of a group,
+    one accumulator. With `row_masks` = 0 the `mma.sp` accumulates a span's
+    partial sums, added at each span end into the accumulator of the row
+    the span chose (m + 1 sets of accumulators). With `row_masks` = 1 the
+    first set accumulates every span (the group's total) and set j > 0 is fed
+    by a second `mma.sp` whose weight rows are masked to the spans that chose
+    row j; row 0 is the total minus the others (m sets, no span-end work, m
+    `mma.sp` per fragment); the row choices stream through shared memory
+    with the weights.
 
     Split-K for few routed tokens: when `split_k` > 1, a call with at most
     `split_slots` routed slots runs a second variant of the kernel whose
@@ -105,6 +115,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         "int64_t":$stages,
                         DefaultValuedParameter<"int64_t", "1">:$token_warps,
                         DefaultValuedParameter<"int64_t", "1">:$row_tiles,
+                        DefaultValuedParameter<"int64_t", "0">:$row_masks,
                         DefaultValuedParameter<"int64_t", "1">:$split_k,
                         DefaultValuedParameter<"int64_t", "0">:$split_slots);
   let assemblyFormat = "`<` struct(params) `>`";

@@ -50,6 +50,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Override: routed tokens per block (0: choose)">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
+    Option<"rowMasks", "row-masks", "int64_t", /*default=*/"0",
+           "Row selection by masked mma.sp (1) instead of span-end routing "
+           "(0)">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,

@@ -13,11 +13,23 @@
 // NVVM: nvvm.cp.async.commit.group
 // NVVM: nvvm.cp.async.wait.group 4
 // NVVM: nvvm.barrier0
-// NVVM: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
+// Masked row selection (1:2): the weight registers, the span's row choices
+// of rows g and g + 8 from shared memory, the registers masked to row 1's
+// spans, then per activation fragment one mma.sp into the total and one
+// with the masked registers into row 1's accumulators.
+// NVVM: %[[AV:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
+// NVVM: %[[A0:.*]] = llvm.extractelement %[[AV]]
+// NVVM: llvm.load %{{.*}} : !llvm.ptr<3> -> i8
+// NVVM: llvm.load %{{.*}} : !llvm.ptr<3> -> i8
+// NVVM: %[[M0:.*]] = llvm.and %[[A0]], %{{.*}} : i32
 // NVVM: %[[B:.*]] = nvvm.ldmatrix %{{.*}} {{{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32{{.*}}} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
 // NVVM: %[[B0:.*]] = llvm.extractvalue %[[B]][0]
-// NVVM: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0]], {{.*}}] {{.*}}orderedMetadata{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
-// NVVM: llvm.load %{{.*}} : !llvm.ptr<1> -> i8
+// NVVM: nvvm.mma.sp.sync A[%[[A0]], {{.*}}] B[%[[B0]], {{.*}}] {{.*}}orderedMetadata{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// NVVM-NEXT: llvm.extractvalue
+// NVVM: nvvm.mma.sp.sync A[%[[M0]], {{.*}}] B[%[[B0]], {{.*}}]
+// NVVM-NOT: !llvm.ptr<1> -> i8
+// Row 0 of each group is the total minus row 1.
+// NVVM: llvm.fsub
 // NVVM: llvm.fptrunc %{{.*}} : f32 to bf16
 
 // BIN: gpu.binary @samoyeds_kernels
@@ -53,7 +65,7 @@
 // MANIFEST: "block": [
 // MANIFEST-NEXT: 128,
 // MANIFEST: "kernel": "expert_ssmm_0",
-// MANIFEST-NEXT: "smem": 55296
+// MANIFEST-NEXT: "smem": 41664
 // MANIFEST: "module": "kernels.ptx",
 // MANIFEST: "weights": [
 // MANIFEST: "m": 2,

@@ -37,8 +37,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked mma.sp "
-                     "(1) or span-end routing (0)"),
-      llvm::cl::init(0)};
+                     "(1) or span-end routing (0); -1: choose"),
+      llvm::cl::init(-1)};
 };
 
 /// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.

@@ -259,3 +259,33 @@ func.func @row_tiles(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
       : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// Masked row selection (row_masks = 1), two spans (v = 32) per stage
+// (k = 64): the row choices of each span stream into shared memory with the
+// weights (16 bytes per span and row tile); per k step the weight registers
+// are masked to the rows that chose row 1 of their group, each activation
+// fragment feeds an mma.sp into the total and one into row 1's
+// accumulators, and no row choice is read from global memory in the loop.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 64, stages = 2, row_masks = 1>
+// CHECK-LABEL: func.func @row_masks
+// CHECK: gpu.func @row_masks_ssmm_0(%{{.*}}: memref<?xi32, {{.*}}>, %{{.*}}: memref<?xi32, {{.*}}>, %[[RIDX:[a-z0-9]+]]: memref<?xi8,
+// CHECK: %[[ROWS:.*]] = memref.view %{{.*}} to memref<2x1x1x2x16xi8, #gpu.address_space<workgroup>>
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_copy %[[RIDX]][%{{.*}}], %[[ROWS]][%{{.*}}], 16
+// CHECK: memref.load %[[ROWS]]
+// CHECK: %[[M0:.*]] = arith.andi %{{.*}}, %{{.*}} : i32
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvvm.mma.sp.sync A[%[[T0:[0-9]+]], {{.*}}] B[%[[B0:[0-9]+]],
+// CHECK: nvvm.mma.sp.sync A[%[[M0]], {{.*}}] B[%[[B0]],
+// CHECK-NOT: memref.load %[[RIDX]]
+// CHECK: scf.yield
+// CHECK: arith.subf
+func.func @row_masks(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
+                     %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

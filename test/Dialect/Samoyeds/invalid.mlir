@@ -172,6 +172,13 @@ func.func @tile_row_tiles_too_many() attributes {t = #samoyeds.tile<warps = 4, t
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: row_masks = 2 must be 0 or 1}}
+func.func @tile_row_masks() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, row_masks = 2>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: split_k = 0 must be in [1, 16]}}
 func.func @tile_split_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 0>} {
   return

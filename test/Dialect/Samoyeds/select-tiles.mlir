@@ -12,6 +12,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=row-tiles=1 | FileCheck %s --check-prefix=ROWS1
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=row-tiles=2 | FileCheck %s --check-prefix=ROWS2
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=row-tiles=5 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=row-masks=0 | FileCheck %s --check-prefix=MASKS0
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles=row-masks=2 2>&1 | FileCheck %s --check-prefix=BAD-MASKS
 
 // CHIP: error: samoyeds-select-tiles: unsupported chip 'sm_70' (expected sm_80, sm_90 or sm_90a)
 // EMPTY-CHIP: error: samoyeds-select-tiles: unsupported chip '' (expected sm_80, sm_90 or sm_90a)
@@ -19,6 +21,7 @@
 // NEG-TOKENS: error: #samoyeds.tile: tokens = -8 must be a multiple of 8 in [8, 128]
 // BAD-SPLIT: error: samoyeds-select-tiles: split-k = 17 must be in [0, 16]
 // BAD-ROWS: error: samoyeds-select-tiles: row-tiles = 5 must be in [0, 4]
+// BAD-MASKS: error: samoyeds-select-tiles: row-masks = 2 must be -1, 0 or 1
 
 // The table: 64 tokens per block (32 for silu_mul with row selection, whose
 // gate, up and span accumulators would not fit at 64) or the `tokens` option;
@@ -39,24 +42,30 @@
 // Row tiles per warp: plain 2:4 runs its 4 row tiles as 2 row warps of 2
 // tiles by 2 token warps (row_tiles = token_warps = 2); row selection keeps
 // one tile per warp. The row-tiles option forces it (1: one tile per warp).
+//
+// Row selection uses masked mma.sp (row_masks = 1); row-masks=0 keeps the
+// span-routing scheme.
 
 // The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
 // expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
 // 2 token tiles (128 slots).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
-// sm_80's smaller budget takes 4 stages; 216 blocks need split_k = 2, and
-// one token tile misses them.
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
+// sm_80's smaller budget takes 3 stages (4 would need 13 888 bytes x 4 with
+// the row choices, over 54 KB); 216 blocks need split_k = 2, and one token
+// tile misses them.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 2, split_slots = 64>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
 // ROWS2-LABEL: func.func @default_none(
-// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, split_k = 4, split_slots = 128>}
+// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128>}
+// MASKS0-LABEL: func.func @default_none(
+// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
 // NOSPLIT-LABEL: func.func @default_none(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
 // SPLIT2-LABEL: func.func @default_none(
-// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 2, split_slots = 128>}
+// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
@@ -73,17 +82,17 @@ func.func @default_none(
 // all 8 experts' tiles stay under 264 blocks, so the 32 MiB workspace bounds
 // the slots (8 x 256 x 4096 f32). On sm_80, 216 blocks are reached at 7 tiles.
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 4, split_slots = 2>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 8, split_slots = 256>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256>}
 // SM80-LABEL: func.func @mixtral_layer(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 4, split_k = 2, split_slots = 1>}
-// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 8, split_slots = 6>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, split_k = 4, split_slots = 2>}
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 8, split_slots = 256>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256>}
 // NOSPLIT-LABEL: func.func @mixtral_layer(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5>}
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -124,7 +133,7 @@ func.func @k32(
 // A span of 96 neither divides nor is divided by 64: k = 32 even though the
 // columns are a multiple of 64.
 // CHECK-LABEL: func.func @k32_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1>}
 func.func @k32_span(
     %w: tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
     %x: tensor<16x192xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -140,9 +149,9 @@ func.func @k32_span(
 // 2 slices per slot and row against twice 2 experts' 128 x 1/4 values of
 // 2 bytes per row: 16 slots.
 // CHECK-LABEL: func.func @k64_small_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
 // SPLIT2-LABEL: func.func @k64_small_span(
-// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 2, split_slots = 16>}
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 16>}
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {

@@ -33,6 +33,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     fragment feeds two `mma.sp`; with row selection one tile per warp (the
     per-row accumulators would not fit). The `row-tiles` option forces it.
 
+    Row selection uses masked `mma.sp` (`row_masks = 1`: a total and m - 1
+    masked accumulators, no span-end routing); `row-masks=0` selects the
+    span-routing scheme.
+
     Split-K: when a call with one routed slot per active expert would give
     the kernel fewer than two working blocks per SM, the tile gets a split-K
     variant. `split_k` is the power of two that brings one slot's blocks to
@@ -50,9 +54,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Override: routed tokens per block (0: choose)">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
-    Option<"rowMasks", "row-masks", "int64_t", /*default=*/"0",
-           "Row selection by masked mma.sp (1) instead of span-end routing "
-           "(0)">,
+    Option<"rowMasks", "row-masks", "int64_t", /*default=*/"-1",
+           "Row selection by masked mma.sp (1) or span-end routing (0); "
+           "-1: choose">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,

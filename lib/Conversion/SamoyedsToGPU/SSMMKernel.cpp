@@ -2,14 +2,17 @@
 //
 // Builds the gpu.func of one samoyeds.ssmm. The packed weight layout it reads
 // is specified in docs/Format.md. Per block: `warps` × `token_warps` warps,
-// each owning one 16-row tile of kept rows (two for silu_mul: gate and up) and
-// one slice of the block's `tokens` routed tokens of one expert. Activations
-// are gathered through the token list by cp.async into a multi-stage
-// shared-memory ring, read with ldmatrix, and multiplied with
-// mma.sp::ordered_metadata m16n8k32 (f32 accumulation). With row selection (n =
-// 1 < m), each span's partial sums are added into the accumulator of the
-// original row they stand for. The split-K variant multiplies one slice of K
-// per grid z and writes raw f32 partial sums for a reduction kernel.
+// each owning `row_tiles` 16-row tiles of kept rows (per half for silu_mul:
+// gate and up) and one slice of the block's `tokens` routed tokens of one
+// expert. Activations are gathered through the token list by cp.async into a
+// multi-stage shared-memory ring, read with ldmatrix, and multiplied with
+// mma.sp::ordered_metadata m16n8k32 (f32 accumulation). With row selection
+// (n = 1 < m), either each span's partial sums are added into the accumulator
+// of the original row they stand for (row_masks = 0), or the group's total
+// and m - 1 accumulators fed by mma.sp with masked weight registers are kept
+// and row 0 is the total minus the others (row_masks = 1). The split-K
+// variant multiplies one slice of K per grid z and writes raw f32 partial
+// sums for a reduction kernel.
 //
 //===----------------------------------------------------------------------===//
 

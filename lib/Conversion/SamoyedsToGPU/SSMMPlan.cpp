@@ -1,0 +1,99 @@
+//===- SSMMPlan.cpp - Expert-matmul kernel parameters ---------------------===//
+//
+// The static plan of one samoyeds.ssmm kernel, checked against what the
+// kernel supports, and its shared-memory layout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SSMMEmitter.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op, bool split) {
+  SSMMPlan p;
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  SparseFormatAttr format = op.getFormat();
+  TileConfigAttr tile = op.getTileAttr();
+  if (!tile)
+    return op.emitOpError() << "has no #samoyeds.tile; run "
+                            << "samoyeds-select-tiles first";
+  if (wType.isDynamicDim(0) || wType.isDynamicDim(1) || wType.isDynamicDim(2))
+    return op.emitOpError()
+           << "needs a static weight shape to be compiled, got " << wType;
+  p.experts = wType.getDimSize(0);
+  p.rows = wType.getDimSize(1);
+  p.cols = wType.getDimSize(2);
+  p.n = format.getN();
+  p.m = format.getM();
+  p.v = format.getV();
+  if (p.n != 1 && p.n != p.m)
+    return op.emitOpError()
+           << "the kernel supports n = 1 or n = m, got n = " << p.n
+           << ", m = " << p.m;
+  p.rowSelect = p.n < p.m;
+  p.warps = tile.getWarps();
+  p.tokens = tile.getTokens();
+  p.kTile = tile.getK();
+  p.stages = tile.getStages();
+  p.tokenWarps = tile.getTokenWarps();
+  p.rowTiles = tile.getRowTiles();
+  p.masked = p.rowSelect && tile.getRowMasks() == 1;
+  p.gather = static_cast<bool>(op.getTokens());
+  p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  p.elt = wType.getElementType();
+  if (split) {
+    p.splitK = tile.getSplitK();
+    p.splitSlots = tile.getSplitSlots();
+  }
+  p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
+                 ? Type(Float32Type::get(op.getContext()))
+                 : p.elt;
+  p.halves = p.siluMul ? 2 : 1;
+  p.keptRows = p.rows / p.m * p.n;
+  p.keptTilesPerHalf = p.keptRows / p.halves / 16;
+  p.kSteps = p.cols / 32;
+  p.outCols = p.siluMul ? p.rows / 2 : p.rows;
+  if (p.cols % p.kTile != 0)
+    return op.emitOpError() << "tile k = " << p.kTile << " must divide the "
+                            << p.cols << " weight columns";
+  if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
+    return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
+                            << " must divide one another";
+  if (p.keptTilesPerHalf % (p.warps * p.rowTiles) != 0)
+    return op.emitOpError()
+           << "tile warps = " << p.warps << " × row_tiles = " << p.rowTiles
+           << " must divide the " << p.keptTilesPerHalf << " kept 16-row tiles";
+  // Every K slice is whole k tiles and, with row selection, whole spans.
+  int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
+  if (p.cols % (p.splitK * sliceQuantum) != 0)
+    return op.emitOpError()
+           << "tile split_k = " << p.splitK << " must cut the " << p.cols
+           << " columns into slices of whole multiples of " << sliceQuantum
+           << (p.rowSelect ? " (k tile and span)" : " (k tile)");
+  return p;
+}
+
+SmallVector<MemRefType, 4>
+mlir::samoyeds::detail::smemLayout(const SSMMPlan &p, MLIRContext *ctx) {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Type i32 = IntegerType::get(ctx, 32);
+  int64_t stepsPerStage = p.kTile / 32;
+  return {MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
+                          workgroup),
+          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 32, 4},
+                          i32, AffineMap(), workgroup),
+          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 16},
+                          i32, AffineMap(), workgroup),
+          // Row choices of masked row selection: [stage][row warp][unit]
+          // [span of the stage][16 kept rows] (one byte each).
+          MemRefType::get({p.stages, p.warps, p.masked ? p.units() : 0,
+                           p.spansPerStage(), 16},
+                          IntegerType::get(ctx, 8), AffineMap(), workgroup)};
+}
+
+int64_t mlir::samoyeds::detail::byteSize(MemRefType t) {
+  return t.getNumElements() * t.getElementTypeBitWidth() / 8;
+}

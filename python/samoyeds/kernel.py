@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 
 from . import _capi
-from .layer import (_destroy_session, _err, _lib, _primary_cuda_device, _read_weights, _torch,
-                    _upload_packed)
+from .layer import (_destroy_session, _err, _lib, _primary_cuda_device, _read_weights,
+                    _run_session, _torch, _upload_packed)
 
 __all__ = ["ExpertMatmul"]
 
@@ -96,15 +96,9 @@ class ExpertMatmul(_capi.Closeable):
                        f"[{P}, {self.out_cols}] {self.dtype} tensor")
         if P == 0:
             return y
-        vals = {"T": T, "P": P}
-        names = (ctypes.c_char_p * 2)(*(k.encode() for k in vals))
-        values = (ctypes.c_int64 * 2)(*vals.values())
-        stream = ctypes.c_void_p(torch.cuda.current_stream(self.device).cuda_stream)
-        with self._lock:
-            for name, t in (("x", x), ("offsets", offsets), ("tokens", tokens), ("y", y)):
-                _capi.check(self._lib.sy_session_bind(self._s, name.encode(), t.data_ptr(),
-                                                      t.numel() * t.element_size()))
-            _capi.check(self._lib.sy_session_run(self._s, names, values, 2, stream))
+        _run_session(self._lib, self._s, self._lock,
+                     (("x", x), ("offsets", offsets), ("tokens", tokens), ("y", y)),
+                     {"T": T, "P": P}, self.device)
         return y
 
     def _need_session(self) -> None:

@@ -280,6 +280,19 @@ def _upload_packed(lib, session, name: str, packed) -> None:
     _capi.check(lib.sy_session_upload_weight(session, name.encode(), ctypes.byref(view)))
 
 
+def _run_session(lib, session, lock, buffers, symbols: Dict[str, int], device) -> None:
+    """Binds each (name, tensor) of ``buffers`` and runs ``session`` with the
+    symbol values on ``device``'s current stream, holding ``lock``."""
+    names = (ctypes.c_char_p * len(symbols))(*(k.encode() for k in symbols))
+    values = (ctypes.c_int64 * len(symbols))(*symbols.values())
+    stream = ctypes.c_void_p(_torch().cuda.current_stream(device).cuda_stream)
+    with lock:
+        for name, t in buffers:
+            _capi.check(lib.sy_session_bind(session, name.encode(), t.data_ptr(),
+                                            t.numel() * t.element_size()))
+        _capi.check(lib.sy_session_run(session, names, values, len(symbols), stream))
+
+
 def _destroy_session(lib, session, device) -> None:
     """Frees ``session`` after the device has finished with it."""
     try:
@@ -433,16 +446,9 @@ class MoELayer(LayerBundle):
         y = torch.empty((T, H), dtype=torch.bfloat16, device=self.device)
         if T == 0:
             return y
-        vals = self.symbol_values(T)
-        names = (ctypes.c_char_p * len(vals))(*(k.encode() for k in vals))
-        values = (ctypes.c_int64 * len(vals))(*vals.values())
-        stream = ctypes.c_void_p(torch.cuda.current_stream(self.device).cuda_stream)
-        lib, s = self._lib, self._s
-        with self._run_lock:
-            for name, t in (("x", x), ("router", self.router), ("y", y)):
-                _capi.check(lib.sy_session_bind(s, name.encode(), t.data_ptr(),
-                                                t.numel() * t.element_size()))
-            _capi.check(lib.sy_session_run(s, names, values, len(vals), stream))
+        _run_session(self._lib, self._s, self._run_lock,
+                     (("x", x), ("router", self.router), ("y", y)),
+                     self.symbol_values(T), self.device)
         return y
 
     def forward(self, x):

@@ -225,12 +225,14 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
     size_t nb = m.buffers.size();
     std::vector<cu::CUdeviceptr> ptr(nb, 0);
     std::vector<int64_t> elems(nb, 0);
-    std::vector<bool> used(nb, false);
-    for (const LaunchDesc &l : m.launches)
-      if (launchSelected(l, syms))
-        for (const LaunchArg &a : l.args)
+    std::vector<bool> used(nb, false), selected(m.launches.size());
+    for (size_t li = 0; li < m.launches.size(); ++li) {
+      selected[li] = launchSelected(m.launches[li], syms);
+      if (selected[li])
+        for (const LaunchArg &a : m.launches[li].args)
           if (a.kind == LaunchArg::Buffer)
             used[size_t(a.index)] = true;
+    }
     for (size_t i = 0; i < nb; ++i) {
       const BufferDesc &b = m.buffers[i];
       uint64_t esize = sy_dtype_size(b.dtype);
@@ -269,7 +271,7 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
     cu::CUstream cs = static_cast<cu::CUstream>(stream);
     for (size_t li = 0; li < m.launches.size(); ++li) {
       const LaunchDesc &l = m.launches[li];
-      if (!launchSelected(l, syms))
+      if (!selected[li])
         continue;
       unsigned grid[3];
       bool empty = false;

@@ -17,12 +17,37 @@ using namespace mlir::samoyeds::detail;
 namespace {
 constexpr int64_t kCombineThreads = 256;
 
-class CombineEmitter : public EmitterBase {
+/// Reads workspace rows that split-K may have written as `splits` partial
+/// rows, `slotsPerSplit` rows apart, of `rowElems` elements each.
+class SliceSumEmitter : public EmitterBase {
+public:
+  SliceSumEmitter(ImplicitLocOpBuilder &b, int64_t rowElems, int64_t splits,
+                  int64_t slotsPerSplit)
+      : EmitterBase(b), rowElems(rowElems), splits(splits),
+        slotsPerSplit(slotsPerSplit) {}
+
+protected:
+  /// Row `slot`, column `col` of the workspace: the sum of the slices'
+  /// partial rows in slice order.
+  Value sumSlices(Value ws, Value slot, Value col) {
+    Value y = load(ws, add(mul(slot, idx(rowElems)), col));
+    for (int64_t z = 1; z < splits; ++z) {
+      Value row = add(idx(z * slotsPerSplit), slot);
+      y = arith::AddFOp::create(b, y,
+                                load(ws, add(mul(row, idx(rowElems)), col)));
+    }
+    return y;
+  }
+
+  int64_t rowElems, splits, slotsPerSplit;
+};
+
+class CombineEmitter : public SliceSumEmitter {
 public:
   CombineEmitter(ImplicitLocOpBuilder &b, int64_t cols, int64_t topK,
                  int64_t splits, int64_t slotsPerSplit)
-      : EmitterBase(b), cols(cols), topK(topK), splits(splits),
-        slotsPerSplit(slotsPerSplit) {}
+      : SliceSumEmitter(b, cols, splits, slotsPerSplit), cols(cols),
+        topK(topK) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -50,28 +75,17 @@ public:
   }
 
 private:
-  /// Row `slot`, column `col` of the workspace: the sum of the slices'
-  /// partial rows in slice order.
-  Value sumSlices(Value ws, Value slot, Value col) {
-    Value y = load(ws, add(mul(slot, idx(cols)), col));
-    for (int64_t z = 1; z < splits; ++z) {
-      Value row = add(idx(z * slotsPerSplit), slot);
-      y = arith::AddFOp::create(b, y, load(ws, add(mul(row, idx(cols)), col)));
-    }
-    return y;
-  }
-
-  int64_t cols, topK, splits, slotsPerSplit;
+  int64_t cols, topK;
 };
 
 /// out[p][c] = epilogue(sum_z ws[z][p][...]) for c < outCols; the workspace
 /// rows hold `rows` sums: gate then up for silu_mul.
-class SplitReduceEmitter : public EmitterBase {
+class SplitReduceEmitter : public SliceSumEmitter {
 public:
   SplitReduceEmitter(ImplicitLocOpBuilder &b, int64_t rows, int64_t outCols,
                      int64_t splits, int64_t slotsPerSplit, bool siluMul)
-      : EmitterBase(b), rows(rows), outCols(outCols), splits(splits),
-        slotsPerSplit(slotsPerSplit), siluMul(siluMul) {}
+      : SliceSumEmitter(b, rows, splits, slotsPerSplit), outCols(outCols),
+        siluMul(siluMul) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -82,18 +96,10 @@ public:
     Value slot = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     Value col = add(mul(bx, idx(kCombineThreads)), tid);
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(outCols)), [&] {
-      auto sum = [&](int64_t colOffset) {
-        Value y = f32c(0.0);
-        for (int64_t z = 0; z < splits; ++z) {
-          Value row = add(idx(z * slotsPerSplit), slot);
-          Value at = add(mul(row, idx(rows)), add(col, idx(colOffset)));
-          y = arith::AddFOp::create(b, y, load(ws, at));
-        }
-        return y;
-      };
-      Value value = sum(0);
+      Value value = sumSlices(ws, slot, col);
       if (siluMul)
-        value = arith::MulFOp::create(b, silu(value), sum(outCols));
+        value = arith::MulFOp::create(
+            b, silu(value), sumSlices(ws, slot, add(col, idx(outCols))));
       Type elt = cast<MemRefType>(out.getType()).getElementType();
       memref::StoreOp::create(b, arith::TruncFOp::create(b, elt, value), out,
                               ValueRange{add(mul(slot, idx(outCols)), col)});
@@ -102,7 +108,7 @@ public:
   }
 
 private:
-  int64_t rows, outCols, splits, slotsPerSplit;
+  int64_t outCols;
   bool siluMul;
 };
 

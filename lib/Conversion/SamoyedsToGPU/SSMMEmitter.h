@@ -92,6 +92,11 @@ private:
     return total;
   }
   int64_t nFrags() const { return p.warpTokens() / 8; }
+  /// The block-local token of value `v` of n-fragment `f` (mma C layout).
+  Value fragmentToken(int64_t f, int64_t v);
+  /// The output row, within its half, of value `v` of unit `r`'s tile for
+  /// row `mIdx` of the group (the kept row itself without row selection).
+  Value outputRow(int64_t r, int64_t mIdx, int64_t v);
   int64_t rowStride() const { return p.kTile + 8; }
 
   /// NVVM's mma.sp takes bf16 pairs as i32 and f16 pairs as vector<2xf16>;

@@ -12,6 +12,15 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
+Value SSMMEmitter::fragmentToken(int64_t f, int64_t v) {
+  return add(add(tokenBase, idx(f * 8)), add(mul(tig, idx(2)), idx(v % 2)));
+}
+
+Value SSMMEmitter::outputRow(int64_t r, int64_t mIdx, int64_t v) {
+  Value kept = add(mul(keptTile(r), idx(16)), add(group, idx(8 * (v / 2))));
+  return p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+}
+
 void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
   if (p.split())
     return emitPartials(carried);
@@ -20,11 +29,8 @@ void SSMMEmitter::emitEpilogue(ArrayRef<Value> carried) {
     for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
       for (int64_t f = 0; f < nFrags(); ++f) {
         for (int64_t v = 0; v < 4; ++v) {
-          Value col = add(add(tokenBase, idx(f * 8)),
-                          add(mul(tig, idx(2)), idx(v % 2)));
-          Value kept =
-              add(mul(keptTile(r), idx(16)), add(group, idx(8 * (v / 2))));
-          Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+          Value col = fragmentToken(f, v);
+          Value row = outputRow(r, mIdx, v);
           Value value = rowValue(carried, r, mIdx, f, v);
           if (p.siluMul)
             value = arith::MulFOp::create(
@@ -49,13 +55,10 @@ void SSMMEmitter::emitPartials(ArrayRef<Value> carried) {
     for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
       for (int64_t f = 0; f < nFrags(); ++f)
         for (int64_t v = 0; v < 4; ++v) {
-          Value col = add(add(tokenBase, idx(f * 8)),
-                          add(mul(tig, idx(2)), idx(v % 2)));
+          Value col = fragmentToken(f, v);
           // Within its half: the gate unit of the same row tile.
           int64_t h = u / p.rowTiles;
-          Value kept = add(mul(keptTile(u % p.rowTiles), idx(16)),
-                           add(group, idx(8 * (v / 2))));
-          Value row = p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+          Value row = outputRow(u % p.rowTiles, mIdx, v);
           ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
             Value wsRow = add(mul(slice, idx(p.splitSlots)), add(start, col));
             Value outIdx =

@@ -3,6 +3,7 @@
 #   test/GPU/gen-bundles.sh SAMOYEDS_OPT OUT_DIR [CHIP]
 # One bundle per line of the table below: name experts rows cols n m v dtype
 # epilogue. The GPU machine has no MLIR: compile here, carry OUT_DIR there.
+# SAMOYEDS_TILE_OPTIONS (e.g. "persistent=3") is passed to the pipeline.
 set -euo pipefail
 opt=$1 out=$2 chip=${3:-sm_90a}
 mkdir -p "$out"
@@ -24,7 +25,7 @@ func.func @$name(
   return %y : tensor<?x${ocols}x${dt}>
 }
 MLIR
-  "$opt" "$out/$name.mlir" --samoyeds-to-bundle="chip=$chip dir=$out/$name" >/dev/null
+  "$opt" "$out/$name.mlir" --samoyeds-to-bundle="chip=$chip ${SAMOYEDS_TILE_OPTIONS:-} dir=$out/$name" >/dev/null
   echo "bundle $out/$name"
 done <<'TABLE'
 # name                  E  rows   cols n m v   dtype epilogue

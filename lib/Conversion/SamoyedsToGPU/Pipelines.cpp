@@ -39,6 +39,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked mma.sp "
                      "(1) or span-end routing (0); -1: choose"),
       llvm::cl::init(-1)};
+  Option<int64_t> persistent{
+      *this, "persistent",
+      llvm::cl::desc("samoyeds-select-tiles: blocks per SM of a persistent "
+                     "grid (0: none, -1: choose)"),
+      llvm::cl::init(-1)};
 };
 
 /// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.
@@ -46,7 +51,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 std::string ptxPipeline(const PipelineOptions &o) {
   return llvm::formatv(
       "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0} tokens={1} "
-      "split-k={2} row-tiles={3} row-masks={4}},"
+      "split-k={2} row-tiles={3} row-masks={4} persistent={5}},"
       "convert-samoyeds-to-gpu,"
       "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,"
       "convert-scf-to-cf,expand-strided-metadata,"
@@ -56,7 +61,7 @@ std::string ptxPipeline(const PipelineOptions &o) {
       "features=+ptx85 O=3},"
       "gpu-module-to-binary{{format=isa}",
       o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue(),
-      o.rowTiles.getValue(), o.rowMasks.getValue());
+      o.rowTiles.getValue(), o.rowMasks.getValue(), o.persistent.getValue());
 }
 
 LogicalResult

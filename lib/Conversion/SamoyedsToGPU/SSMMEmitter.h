@@ -22,6 +22,8 @@ struct SSMMPlan {
   /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
   /// unsplit kernel.
   int64_t splitK = 1, splitSlots = 0;
+  /// Block rows of the persistent grid (0: one block row per token tile).
+  int64_t persistent = 0;
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;
@@ -39,6 +41,7 @@ struct SSMMPlan {
   int64_t spansPerStage() const { return kTile > v ? kTile / v : 1; }
   bool split() const { return splitK > 1; }
   int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
+  int64_t kTiles() const { return cols / kTile; }
 };
 
 /// Reads the kernel's parameters from `op` and its tile (the split-K variant
@@ -108,15 +111,27 @@ private:
       return reg;
     return LLVM::BitcastOp::create(b, want, reg);
   }
+  /// Sets `copies` to the thread's activation copies for the token tile at
+  /// `start` (`count` tokens).
+  void makeCopySlots(Value tid);
+  /// The persistent grid's body: block `g`'s tiles through one continuous
+  /// pipeline (SSMMPersistent.cpp).
+  void emitPersistent(Value tid, Value g);
+  /// Sets the thread's warp, lane and token coordinates from its thread
+  /// index, and `blockRows` from the block's row block.
+  void setThreadCoordinates(Value tid, Value rowBlock);
   void issueStageLoad(Value kt, Value stage);
+  /// computeStage, skipped by a warp whose token slice is empty.
+  void multiplyStage(Value kt, Value stage, SmallVectorImpl<Value> &carried);
   void computeStage(Value kt, Value stage, SmallVectorImpl<Value> &carried);
   void routeSpan(Value spanIdx, Value isEnd, SmallVectorImpl<Value> &carried);
   void emitEpilogue(ArrayRef<Value> carried);
   /// The split-K variant's epilogue: raw f32 sums to the workspace.
   void emitPartials(ArrayRef<Value> carried);
-  /// Sets `expert` and `start` to the token tile of block row `by`, and `end`
-  /// to the expert's last slot (start = end when the block has no tile).
-  void findTokenTile(Value by, Value &end);
+  /// Sets `expert` and `start` to token tile `by`, and `end` to the
+  /// expert's last slot (start = end when there is no such tile); `total`,
+  /// when given, to the number of token tiles (i32).
+  void findTokenTile(Value by, Value &end, Value *total = nullptr);
   /// The 16-row tile of kept rows of the warp's unit `u`, within the expert
   /// (keptTile) and within the stacked experts' packed arrays (weightTile).
   Value keptTile(int64_t u);

@@ -69,7 +69,7 @@ void SSMMEmitter::emitPartials(ArrayRef<Value> carried) {
         }
 }
 
-void SSMMEmitter::findTokenTile(Value by, Value &end) {
+void SSMMEmitter::findTokenTile(Value by, Value &end, Value *total) {
   // Token tiles are numbered expert after expert: expert e owns
   // ceil(count_e / tokens) of them. The grid has ceil(P / tokens) + E rows of
   // blocks, at least that many tiles, so no block is launched for an expert's
@@ -127,4 +127,6 @@ void SSMMEmitter::findTokenTile(Value by, Value &end) {
   expert = warpMax(foundExpert);
   start = warpMax(foundStart);
   end = warpMax(foundEnd);
+  if (total)
+    *total = before;
 }

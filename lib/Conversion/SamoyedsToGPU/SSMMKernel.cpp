@@ -68,40 +68,19 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
-  Value warpId = div(tid, idx(32));
-  warp = rem(warpId, idx(p.warps));
-  tokenWarp = div(warpId, idx(p.warps));
-  tokenBase = mul(tokenWarp, idx(p.warpTokens()));
-  lane = rem(tid, idx(32));
-  group = div(lane, idx(4));
-  tig = rem(lane, idx(4));
-  blockRows = mul(bx, idx(p.warps * p.rowTiles));
+  setThreadCoordinates(tid, bx);
 
+  if (p.persistent > 0) {
+    emitPersistent(tid, bx);
+    gpu::ReturnOp::create(b);
+    return;
+  }
   Value end;
   findTokenTile(by, end);
   Value hasWork = cmp(arith::CmpIPredicate::slt, start, end);
   ifThen(hasWork, [&] {
     count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, start));
-    // Each thread copies fixed 16-byte chunks of the activation tile; their
-    // rows (and so the gathered source rows) do not change along K.
-    int64_t chunksPerRow = p.kTile / 8;
-    int64_t chunks = p.tokens * chunksPerRow;
-    for (int64_t c0 = 0; c0 < chunks; c0 += p.threads()) {
-      CopySlot slot;
-      Value c = add(tid, idx(c0));
-      if (c0 + p.threads() > chunks)
-        slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
-      slot.row = div(c, idx(chunksPerRow));
-      slot.col = mul(rem(c, idx(chunksPerRow)), idx(8));
-      Value valid = cmp(arith::CmpIPredicate::ult, slot.row, count);
-      Value slotIdx =
-          add(start, arith::MinSIOp::create(b, slot.row, sub(count, idx(1))));
-      Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
-      slot.srcBase = add(mul(srcRow, idx(p.cols)), slot.col);
-      slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
-      copies.push_back(slot);
-    }
-
+    makeCopySlots(tid);
     // This block's K slice: k tiles [kBegin, kBegin + kTiles).
     int64_t kTiles = p.kTilesPerSplit();
     Value kBegin = mul(slice, idx(kTiles));
@@ -127,31 +106,67 @@ void SSMMEmitter::emit(gpu::GPUFuncOp func) {
                                            b.getI32IntegerAttr(p.stages - 1));
           gpu::BarrierOp::create(b);
           SmallVector<Value> carried(iter.begin(), iter.end());
-          Value stage = rem(i, idx(p.stages));
-          if (p.tokenWarps == 1) {
-            computeStage(kt, stage, carried);
-          } else {
-            // A warp whose token slice is empty skips its multiplies.
-            auto busy = scf::IfOp::create(
-                b, ValueRange(iter).getTypes(),
-                cmp(arith::CmpIPredicate::ult, tokenBase, count),
-                /*withElseRegion=*/true);
-            {
-              OpBuilder::InsertionGuard g(b);
-              b.setInsertionPointToStart(busy.thenBlock());
-              computeStage(kt, stage, carried);
-              scf::YieldOp::create(b, carried);
-              b.setInsertionPointToStart(busy.elseBlock());
-              scf::YieldOp::create(b, iter);
-            }
-            carried.assign(busy.getResults().begin(), busy.getResults().end());
-          }
+          multiplyStage(kt, rem(i, idx(p.stages)), carried);
           gpu::BarrierOp::create(b);
           scf::YieldOp::create(b, carried);
         });
     emitEpilogue(SmallVector<Value>(loop.getResults()));
   });
   gpu::ReturnOp::create(b);
+}
+
+void SSMMEmitter::setThreadCoordinates(Value tid, Value rowBlock) {
+  Value warpId = div(tid, idx(32));
+  warp = rem(warpId, idx(p.warps));
+  tokenWarp = div(warpId, idx(p.warps));
+  tokenBase = mul(tokenWarp, idx(p.warpTokens()));
+  lane = rem(tid, idx(32));
+  group = div(lane, idx(4));
+  tig = rem(lane, idx(4));
+  blockRows = mul(rowBlock, idx(p.warps * p.rowTiles));
+}
+
+void SSMMEmitter::makeCopySlots(Value tid) {
+  // Each thread copies fixed 16-byte chunks of the activation tile; their
+  // rows (and so the gathered source rows) do not change along K.
+  copies.clear();
+  int64_t chunksPerRow = p.kTile / 8;
+  int64_t chunks = p.tokens * chunksPerRow;
+  for (int64_t c0 = 0; c0 < chunks; c0 += p.threads()) {
+    CopySlot slot;
+    Value c = add(tid, idx(c0));
+    if (c0 + p.threads() > chunks)
+      slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
+    slot.row = div(c, idx(chunksPerRow));
+    slot.col = mul(rem(c, idx(chunksPerRow)), idx(8));
+    Value valid = cmp(arith::CmpIPredicate::ult, slot.row, count);
+    Value slotIdx =
+        add(start, arith::MinSIOp::create(b, slot.row, sub(count, idx(1))));
+    Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
+    slot.srcBase = add(mul(srcRow, idx(p.cols)), slot.col);
+    slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
+    copies.push_back(slot);
+  }
+}
+
+void SSMMEmitter::multiplyStage(Value kt, Value stage,
+                                SmallVectorImpl<Value> &carried) {
+  if (p.tokenWarps == 1)
+    return computeStage(kt, stage, carried);
+  // A warp whose token slice is empty skips its multiplies.
+  SmallVector<Value> before(carried.begin(), carried.end());
+  auto busy = scf::IfOp::create(b, ValueRange(before).getTypes(),
+                                cmp(arith::CmpIPredicate::ult, tokenBase, count),
+                                /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(busy.thenBlock());
+    computeStage(kt, stage, carried);
+    scf::YieldOp::create(b, carried);
+    b.setInsertionPointToStart(busy.elseBlock());
+    scf::YieldOp::create(b, before);
+  }
+  carried.assign(busy.getResults().begin(), busy.getResults().end());
 }
 
 FailureOr<KernelLaunch>
@@ -205,9 +220,15 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   launch.kernel = func;
   launch.grid[0].constant = p.keptTilesPerHalf / (p.warps * p.rowTiles);
-  launch.grid[1].symbol = "P";
-  launch.grid[1].divisor = p.tokens;
-  launch.grid[1].plus = p.experts;
+  if (p.persistent > 0) {
+    // One row of `persistent` blocks that take the tiles in turn.
+    launch.grid[0].constant = p.persistent;
+    launch.grid[1].constant = 1;
+  } else {
+    launch.grid[1].symbol = "P";
+    launch.grid[1].divisor = p.tokens;
+    launch.grid[1].plus = p.experts;
+  }
   launch.grid[2].constant = p.splitK;
   launch.block[0] = p.threads();
   launch.dynamicSmem = smemBytes;

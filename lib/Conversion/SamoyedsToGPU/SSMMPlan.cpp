@@ -46,6 +46,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op, bool split) {
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
+  } else {
+    p.persistent = tile.getPersistent();
   }
   p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
                  ? Type(Float32Type::get(op.getContext()))
@@ -72,6 +74,15 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op, bool split) {
            << "tile split_k = " << p.splitK << " must cut the " << p.cols
            << " columns into slices of whole multiples of " << sliceQuantum
            << (p.rowSelect ? " (k tile and span)" : " (k tile)");
+  // The persistent pipeline issues a tile's first stages - 1 copies while
+  // the previous tile's last stages run, so they must lie in one tile.
+  if (p.persistent > 0 && p.stages < 2)
+    return op.emitOpError() << "tile persistent = " << p.persistent
+                            << " needs at least 2 stages, got " << p.stages;
+  if (p.persistent > 0 && p.kTiles() < p.stages - 1)
+    return op.emitOpError()
+           << "tile persistent = " << p.persistent << " needs at least "
+           << p.stages - 1 << " k tiles (stages - 1), got " << p.kTiles();
   return p;
 }
 

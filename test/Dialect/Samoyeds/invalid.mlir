@@ -214,6 +214,20 @@ func.func @tile_split_slots_too_many() attributes {t = #samoyeds.tile<warps = 4,
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: persistent = -1 must be in [0, 65535]}}
+func.func @tile_persistent_negative() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent = -1>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent = 70000 must be in [0, 65535]}}
+func.func @tile_persistent_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent = 70000>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

@@ -45,7 +45,7 @@ LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
                        int64_t tokenWarps, int64_t rowTiles, int64_t rowMasks,
-                       int64_t splitK, int64_t splitSlots) {
+                       int64_t splitK, int64_t splitSlots, int64_t persistent) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -84,6 +84,9 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (splitK > 1 && (splitSlots < 1 || splitSlots > 4096))
     return emitError() << "#samoyeds.tile: split_slots = " << splitSlots
                        << " must be in [1, 4096] with split_k = " << splitK;
+  if (persistent < 0 || persistent > 65535)
+    return emitError() << "#samoyeds.tile: persistent = " << persistent
+                       << " must be in [0, 65535]";
   return success();
 }
 

@@ -86,7 +86,7 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
 /// a stage.
 TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
                           int64_t splitOverride, int64_t rowTilesOverride,
-                          int64_t rowMasksOverride) {
+                          int64_t rowMasksOverride, int64_t persistentBlocks) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -150,9 +150,15 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
     rowTiles = tokenWarps = want;
     warps /= want;
   }
+  // Persistent grid: `persistentBlocks` blocks per SM; off unless asked
+  // for, and only where the pipeline can run on into the next tile (at
+  // least stages - 1 k tiles).
+  int64_t persistent = persistentBlocks > 0 && cols / k >= stages - 1
+                           ? persistentBlocks * smCount(chip)
+                           : 0;
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             tokenWarps, rowTiles, rowMasks, splitK,
-                             splitSlots);
+                             tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
+                             persistent);
 }
 
 struct SamoyedsSelectTiles
@@ -168,7 +174,8 @@ struct SamoyedsSelectTiles
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
-            /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0)))
+            /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
+            /*persistent=*/0)))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       getOperation()->emitError()
@@ -188,13 +195,20 @@ struct SamoyedsSelectTiles
           << " must be in [0, 16]";
       return signalPassFailure();
     }
+    if (persistent < -1 || persistent > 32) {
+      getOperation()->emitError()
+          << "samoyeds-select-tiles: persistent = "
+          << static_cast<int64_t>(persistent) << " must be in [-1, 32]";
+      return signalPassFailure();
+    }
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
       if (!op.getTileAttr())
         op.setTileAttr(
-            chooseTile(op, chip, tokens, splitK, rowTiles, rowMasks));
+            chooseTile(op, chip, tokens, splitK, rowTiles, rowMasks,
+                       persistent));
     });
   }
 };

@@ -46,6 +46,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     that the partial sums' traffic (8 bytes per slot, row and slice) stays
     within twice the weight values of the experts the slots reach and their
     workspace within 32 MiB.
+
+    Persistent grid: `persistent=k` > 0 gives the unsplit kernel a grid of
+    k × SMs blocks that take the tiles in turn (`#samoyeds.tile`'s
+    `persistent`); 0 keeps one block per tile; -1 chooses (none: see
+    bench/NOTES.md for the measurement).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -60,6 +65,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,
+    Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
+           "Blocks per SM of a persistent grid (0: none, -1: choose)">,
   ];
   let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
 }

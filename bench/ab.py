@@ -1,0 +1,96 @@
+"""Same-process A/B of compiled layer variants (tile options), GPU machine.
+
+    PYTHONPATH=python:bench SAMOYEDS_RUNTIME_LIB=BUILD python3 bench/ab.py \
+        --variants base=.device/layers,p3=.device/ab/p3 --out ab.json
+
+Each variant is a directory of layer bundles named MODEL_FORMAT (as
+test/GPU/gen-layer-bundles.sh writes them, e.g. with SAMOYEDS_TILE_OPTIONS).
+For every model, format and T all variants run on the same packed weights,
+router and inputs, timed with bench.py's cold-L2 device timer, the variants
+interleaved rep by rep round so that clock or thermal drift hits all alike.
+Every variant's output is compared with the first variant's (same weights,
+same routing: they must agree to bf16 rounding of the accumulation order).
+Prints one line per point with each variant's median time and its ratio to
+the first, and writes JSON.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+import samoyeds
+from bench import MODELS, ColdTimer, bf16_bits
+from samoyeds.pack import pack
+
+dev = "cuda"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", required=True, help="NAME=DIR,... (the first is the base)")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--formats", default="11v128,12v128,12v32")
+    ap.add_argument("--tokens", default="1,16,64,256,1024,4096")
+    ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--out", default="ab.json")
+    a = ap.parse_args()
+    variants = [v.split("=", 1) for v in a.variants.split(",")]
+    tokens = [int(t) for t in a.tokens.split(",")]
+    timer = ColdTimer(1)
+    torch.manual_seed(0)
+    res = dict(device=torch.cuda.get_device_name(), variants=dict(variants), rows=[])
+    print(f"{res['device']}: " + ", ".join(f"{n}={d}" for n, d in variants))
+    for name in a.models.split(","):
+        H, I, E, k, _ = MODELS[name]
+        wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
+        wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
+        router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
+        gu_bits, d_bits = bf16_bits(wgu), bf16_bits(wd)
+        wgu = wd = None
+        for fmt in a.formats.split(","):
+            layers = []
+            for vname, vdir in variants:
+                bundle = os.path.join(vdir, f"{name}_{fmt}")
+                if not os.path.isdir(bundle):
+                    sys.exit(f"variant {vname}: no bundle at {bundle}")
+                layers.append(samoyeds.MoELayer(bundle))
+            w13i, w2i = layers[0].weights["w13"], layers[0].weights["w2"]
+            p13 = pack(gu_bits, w13i["n"], w13i["m"], w13i["v"])
+            p2 = pack(d_bits, w2i["n"], w2i["m"], w2i["v"])
+            for layer in layers:
+                layer.upload_packed("w13", p13)
+                layer.upload_packed("w2", p2)
+                layer.set_router(router)
+            for T in tokens:
+                x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
+                outs = [layer(x).float() for layer in layers]
+                errs = [((o - outs[0]).norm() / outs[0].norm()).item() for o in outs]
+                for n, e in zip(variants, errs):
+                    if not (e <= 1e-2 and torch.isfinite(outs[0]).all()):
+                        sys.exit(f"{name} {fmt} T={T}: variant {n[0]} differs from "
+                                 f"{variants[0][0]} by {e}")
+                times = [[] for _ in layers]
+                for _ in range(a.reps):
+                    for i, layer in enumerate(layers):
+                        times[i].append(timer(lambda: layer(x)))
+                med = [float(np.median(t)) for t in times]
+                row = dict(model=name, format=fmt, T=T, relerr_vs_base=errs,
+                           **{f"{n}_ms": m for (n, _), m in zip(variants, med)})
+                res["rows"].append(row)
+                print(f"{name:12} {fmt:7} T={T:5d} " + "  ".join(
+                    f"{n} {m:8.4f}" + (f" ({med[0] / m:4.2f}x)" if i else "")
+                    for i, ((n, _), m) in enumerate(zip(variants, med))), flush=True)
+            for layer in layers:
+                layer.close()
+        torch.cuda.empty_cache()
+        with open(a.out, "w") as f:
+            json.dump(res, f, indent=1)
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -84,6 +84,9 @@ static void load(Loaded &l) {
                                   d.device)) != CUDA_SUCCESS ||
       (r = d.cuDeviceGetAttribute(&d.ccMinor,
                                   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                                  d.device)) != CUDA_SUCCESS ||
+      (r = d.cuDeviceGetAttribute(&d.smCount,
+                                  CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT,
                                   d.device)) != CUDA_SUCCESS) {
     e = prefix + describe(d, "cuDeviceGetAttribute", r);
     return;

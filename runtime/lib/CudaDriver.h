@@ -27,6 +27,7 @@ using CUfunction = CUfunc_st *;
 using CUstream = CUstream_st *;
 
 constexpr CUresult CUDA_SUCCESS = 0;
+constexpr int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
@@ -64,6 +65,8 @@ struct Driver {
   CUcontext context = nullptr;
   CUdevice device = 0;
   int ccMajor = 0, ccMinor = 0;
+  /// Multiprocessors of the device (persistent grids: blocks per SM × this).
+  int smCount = 0;
 };
 
 /// Loads the driver, initialises it and retains device 0's primary context

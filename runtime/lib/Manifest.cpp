@@ -369,9 +369,13 @@ bool Checker::launches(const Value &root) {
             !integer(cd->array[2], field + ".ceil_div[2]", 0, INT32_MAX,
                      l.grid[d].plus))
           return false;
+      } else if (const Value *k = g.get("per_sm")) {
+        l.grid[d].perSM = true;
+        if (!integer(*k, field + ".per_sm", 1, 64, l.grid[d].value))
+          return false;
       } else {
         return fail(field, "unknown grid entry '" + g.object[0].first +
-                               "' (expected const or ceil_div)");
+                               "' (expected const, ceil_div or per_sm)");
       }
     }
     if (!(v = member(o, path, "block", Value::Kind::Array)))
@@ -458,6 +462,16 @@ bool launchSelected(const LaunchDesc &l, const std::vector<int64_t> &syms) {
     return true;
   int64_t v = syms[size_t(l.when.symbol)];
   return v >= l.when.min && (l.when.max < 0 || v <= l.when.max);
+}
+
+int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
+                 int64_t smCount) {
+  if (g.perSM)
+    return g.value * smCount;
+  if (g.symbol < 0)
+    return g.value;
+  int64_t s = syms[size_t(g.symbol)];
+  return s == 0 ? 0 : (s + g.value - 1) / g.value + g.plus;
 }
 
 sy_status loadManifest(const std::string &dir, Manifest &out,

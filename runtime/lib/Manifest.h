@@ -46,11 +46,14 @@ struct WeightDesc {
 };
 
 /// A grid entry: `{"const": c}` or `{"ceil_div": [symbol, d]}`, or
-/// `{"ceil_div": [symbol, d, plus]}` for ceil(symbol / d) + plus.
+/// `{"ceil_div": [symbol, d, plus]}` for ceil(symbol / d) + plus, or
+/// `{"per_sm": k}` for k blocks per multiprocessor of the device (a
+/// persistent grid).
 struct GridDim {
-  int symbol = -1;   ///< -1 for a constant.
-  int64_t value = 0; ///< The constant, or the divisor.
-  int64_t plus = 0;  ///< Added to the quotient.
+  int symbol = -1;     ///< -1 for a constant.
+  int64_t value = 0;   ///< The constant, the divisor, or k.
+  int64_t plus = 0;    ///< Added to the quotient.
+  bool perSM = false;  ///< `value` blocks per multiprocessor.
 };
 
 struct LaunchArg {
@@ -80,6 +83,12 @@ struct LaunchDesc {
 
 /// Whether launch `l` runs for the given symbol values (its guard holds).
 bool launchSelected(const LaunchDesc &l, const std::vector<int64_t> &syms);
+
+/// The size of grid dimension `g` for the given symbol values on a device of
+/// `smCount` multiprocessors; 0 when a symbol it divides is 0 (an empty
+/// launch).
+int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
+                 int64_t smCount);
 
 struct Manifest {
   json::Value root;

@@ -276,15 +276,9 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       unsigned grid[3];
       bool empty = false;
       for (int k = 0; k < 3; ++k) {
-        const GridDim &g = l.grid[k];
         // A launch is empty when a constant dimension is 0 or a symbol
         // it divides is 0 (whatever is added to the quotient).
-        int64_t v = g.value;
-        if (g.symbol >= 0) {
-          int64_t s = syms[size_t(g.symbol)];
-          empty |= s == 0;
-          v = (s + g.value - 1) / g.value + g.plus;
-        }
+        int64_t v = gridSize(l.grid[k], syms, d->smCount);
         int64_t limit = k == 0 ? INT32_MAX : 65535;
         if (v > limit)
           return setError(SY_ERR_INVALID_ARGUMENT,

@@ -303,6 +303,25 @@ TEST_F(BundleDir, BadGridEntries) {
   writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 32, 1, 2]");
   expectError(SY_ERR_MANIFEST,
               {"launches[0].grid[1].ceil_div", "[symbol, divisor, plus]"});
+  writeMutated("{\"const\": 2}", "{\"per_sm\": 0}");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[0].per_sm", "out of range"});
+  writeMutated("{\"const\": 2}", "{\"per_sm\": 65}");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[0].per_sm", "out of range"});
+}
+
+TEST_F(BundleDir, GridSizes) {
+  // A persistent grid of 3 blocks per multiprocessor, whatever P is.
+  writeMutated("{\"const\": 2}", "{\"per_sm\": 3}");
+  samoyeds::rt::Manifest m;
+  std::string error;
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  const samoyeds::rt::LaunchDesc &l = m.launches[0];
+  EXPECT_EQ(samoyeds::rt::gridSize(l.grid[0], {1, 5}, 132), 396);
+  EXPECT_EQ(samoyeds::rt::gridSize(l.grid[0], {1, 0}, 114), 342);
+  // ceil(P / 32), and 0 (an empty launch) when P is 0.
+  EXPECT_EQ(samoyeds::rt::gridSize(l.grid[1], {1, 65}, 132), 3);
+  EXPECT_EQ(samoyeds::rt::gridSize(l.grid[1], {1, 0}, 132), 0);
+  EXPECT_EQ(samoyeds::rt::gridSize(l.grid[2], {1, 65}, 132), 1);
 }
 
 TEST_F(BundleDir, GridWithAddedConstantOpens) {

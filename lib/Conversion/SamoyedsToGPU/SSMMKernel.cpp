@@ -26,6 +26,10 @@ namespace {
 /// The most shared memory a block may opt in to on any supported chip
 /// (sm_90; sm_80 allows 163 KB, which samoyeds-select-tiles respects).
 constexpr int64_t kDynamicSmemLimit = 227 * 1024;
+/// Shared memory and threads of one SM (sm_90), and the shared memory the
+/// hardware reserves per resident block.
+constexpr int64_t kSmemPerSM = 228 * 1024, kSmemPerBlockReserved = 1024,
+                  kThreadsPerSM = 2048;
 } // namespace
 
 void SSMMEmitter::emit(gpu::GPUFuncOp func) {
@@ -208,12 +212,28 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   if (p.threads() > 1024)
     return op.emitOpError() << "tile needs " << p.threads()
                             << " threads per block, more than 1024";
+  if (p.persistent > 0 && p.persistent * p.threads() > kThreadsPerSM)
+    return op.emitOpError()
+           << "tile persistent = " << p.persistent << " blocks per SM of "
+           << p.threads() << " threads need more than the " << kThreadsPerSM
+           << " threads of an SM";
+  if (p.persistent > 0 &&
+      p.persistent * (smemBytes + kSmemPerBlockReserved) > kSmemPerSM)
+    return op.emitOpError()
+           << "tile persistent = " << p.persistent << " blocks per SM of "
+           << smemBytes << " bytes of shared memory need more than the "
+           << kSmemPerSM << " an SM has";
   auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
                                      FunctionType::get(ctx, argTypes, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
                 builder.getUnitAttr());
   func.setKnownBlockSizeAttr(
       builder.getDenseI32ArrayAttr({static_cast<int32_t>(p.threads()), 1, 1}));
+  // A persistent grid assumes its blocks are resident together: ptxas keeps
+  // the registers within what `persistent` blocks per SM allow.
+  if (p.persistent > 0)
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  builder.getI32IntegerAttr(p.persistent));
 
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   SSMMEmitter(b, p).emit(func);
@@ -221,8 +241,8 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   launch.kernel = func;
   launch.grid[0].constant = p.keptTilesPerHalf / (p.warps * p.rowTiles);
   if (p.persistent > 0) {
-    // One row of `persistent` blocks that take the tiles in turn.
-    launch.grid[0].constant = p.persistent;
+    // `persistent` blocks per multiprocessor that take the tiles in turn.
+    launch.grid[0].perSM = p.persistent;
     launch.grid[1].constant = 1;
   } else {
     launch.grid[1].symbol = "P";

@@ -1,6 +1,7 @@
 //===- SSMMPersistent.cpp - Persistent-grid expert-matmul body ------------===//
 //
-// With `persistent` = G the grid is G blocks whatever the token count. Tiles
+// With `persistent` = k the grid is G = k blocks per SM whatever the token
+// count. Tiles
 // are numbered t = token tile × row blocks + row block (the order in which
 // the hardware starts the blocks of the ordinary grid), and block g computes
 // tiles g, g + G, … in a loop whose body looks up the block's next tile
@@ -34,13 +35,15 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
     return rem(t, idx(rowBlocks));
   };
 
+  // The grid is `persistent` blocks per SM of whichever chip runs it.
+  Value blocks = gpu::GridDimOp::create(b, gpu::Dimension::x);
   Value total32;
   Value rowBlock = lookup(g, &total32);
   setThreadCoordinates(tid, rowBlock);
   Value tiles = mul(widen(total32), idx(rowBlocks));
   Value mine = arith::SelectOp::create(
       b, cmp(arith::CmpIPredicate::ult, g, tiles),
-      div(add(sub(tiles, g), idx(p.persistent - 1)), idx(p.persistent)),
+      div(add(sub(tiles, g), sub(blocks, idx(1))), blocks),
       idx(0));
   ifThen(cmp(arith::CmpIPredicate::ult, idx(0), mine), [&] {
     makeCopySlots(tid);
@@ -90,7 +93,7 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
             OpBuilder::InsertionGuard g2(b);
             b.setInsertionPointToStart(lookupNext.thenBlock());
             Value rows =
-                lookup(add(g, mul(add(q, idx(1)), idx(p.persistent))), nullptr);
+                lookup(add(g, mul(add(q, idx(1)), blocks)), nullptr);
             makeCopySlots(tid);
             scf::YieldOp::create(b, tileState(rows));
             b.setInsertionPointToStart(lookupNext.elseBlock());

@@ -354,6 +354,10 @@ struct ConvertSamoyedsToGPU
   DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
     SmallVector<Attribute> grid, block, args;
     for (const KernelLaunch::Dim &d : launch.grid) {
+      if (d.perSM > 0) {
+        grid.push_back(table.dict({{"per_sm", table.i64(d.perSM)}}));
+        continue;
+      }
       if (d.symbol.empty()) {
         grid.push_back(table.dict({{"const", table.i64(d.constant)}}));
         continue;

@@ -214,15 +214,15 @@ func.func @tile_split_slots_too_many() attributes {t = #samoyeds.tile<warps = 4,
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent = -1 must be in [0, 65535]}}
+// expected-error @+1 {{#samoyeds.tile: persistent = -1 must be in [0, 32]}}
 func.func @tile_persistent_negative() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent = -1>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent = 70000 must be in [0, 65535]}}
-func.func @tile_persistent_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent = 70000>} {
+// expected-error @+1 {{#samoyeds.tile: persistent = 33 must be in [0, 32]}}
+func.func @tile_persistent_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent = 33>} {
   return
 }
 

@@ -84,9 +84,9 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (splitK > 1 && (splitSlots < 1 || splitSlots > 4096))
     return emitError() << "#samoyeds.tile: split_slots = " << splitSlots
                        << " must be in [1, 4096] with split_k = " << splitK;
-  if (persistent < 0 || persistent > 65535)
+  if (persistent < 0 || persistent > 32)
     return emitError() << "#samoyeds.tile: persistent = " << persistent
-                       << " must be in [0, 65535]";
+                       << " must be in [0, 32]";
   return success();
 }
 

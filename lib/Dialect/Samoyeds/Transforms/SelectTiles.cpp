@@ -23,6 +23,11 @@ int64_t smemBudget(StringRef chip) {
   return chip == "sm_80" ? 54 * 1024 : 75 * 1024;
 }
 
+/// Shared memory of one SM.
+int64_t smemPerSM(StringRef chip) {
+  return chip == "sm_80" ? 164 * 1024 : 228 * 1024;
+}
+
 /// Streaming multiprocessors of the chip's data-centre part (A100, H100 SXM).
 int64_t smCount(StringRef chip) { return chip == "sm_80" ? 108 : 132; }
 
@@ -132,6 +137,7 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
   int64_t stages = 6;
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))
     --stages;
+  int64_t blockSmem = smemBytes(stages);
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride);
@@ -150,12 +156,13 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
     rowTiles = tokenWarps = want;
     warps /= want;
   }
-  // Persistent grid: `persistentBlocks` blocks per SM; off unless asked
-  // for, and only where the pipeline can run on into the next tile (at
-  // least stages - 1 k tiles).
-  int64_t persistent = persistentBlocks > 0 && cols / k >= stages - 1
-                           ? persistentBlocks * smCount(chip)
-                           : 0;
+  // Persistent grid: `persistentBlocks` blocks per SM, as many as fit the
+  // SM's shared memory; off unless asked for, and only where the pipeline
+  // can run on into the next tile (at least stages - 1 k tiles).
+  int64_t persistent = 0;
+  if (persistentBlocks > 0 && cols / k >= stages - 1)
+    persistent = std::min(persistentBlocks,
+                          smemPerSM(chip) / (blockSmem + 1024));
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
                              tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
                              persistent);

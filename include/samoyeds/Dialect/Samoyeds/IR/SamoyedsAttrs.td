@@ -104,20 +104,22 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     the chip otherwise. Larger calls run the unsplit kernel. `split_k` is 1
     and `split_slots` 0 when omitted.
 
-    Persistent grid: when `persistent` = G > 0 the unsplit kernel launches
-    G blocks whatever the token count. Tiles are numbered token tile × row
-    blocks + row block, and block g computes tiles g, g + G, … through one
-    continuous pipeline: the copies of a tile's first stages are issued
-    while the previous tile's last stages are multiplied, and its epilogue
-    runs between them. It needs at least 2 stages and at least `stages` - 1
-    k tiles. `persistent` is 0 (one block per tile) when omitted.
+    Persistent grid: when `persistent` = k > 0 the unsplit kernel launches
+    k blocks per SM of the device it runs on (G blocks), whatever the token
+    count, and ptxas is told that k blocks must be resident together
+    (registers). Tiles are numbered token tile × row blocks + row block, and
+    block g computes tiles g, g + G, … through one continuous pipeline: the
+    copies of a tile's first stages are issued while the previous tile's
+    last stages are multiplied, and its epilogue runs between them. It needs
+    at least 2 stages and at least `stages` - 1 k tiles. `persistent` is 0
+    (one block per tile) when omitted.
 
     ```mlir
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
     #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 3, token_warps = 4>
     #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2>
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16>
-    #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 396>
+    #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 3>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,

@@ -47,10 +47,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     within twice the weight values of the experts the slots reach and their
     workspace within 32 MiB.
 
-    Persistent grid: `persistent=k` > 0 gives the unsplit kernel a grid of
-    k × SMs blocks that take the tiles in turn (`#samoyeds.tile`'s
-    `persistent`); 0 keeps one block per tile; -1 chooses (none: see
-    bench/NOTES.md for the measurement).
+    Persistent grid: `persistent=k` > 0 gives the unsplit kernel a grid of k
+    blocks per SM (fewer where k blocks' shared memory does not fit an SM)
+    that take the tiles in turn (`#samoyeds.tile`'s `persistent`); 0 keeps
+    one block per tile; -1 chooses (none: see bench/NOTES.md for the
+    measurement).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

@@ -102,37 +102,42 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
           ValueRange next = lookupNext.getResults();
           Value base = mul(q, idx(kTiles));
 
+          // The K loop in two parts, each with loop-invariant copy
+          // addresses: k tiles whose copies (stages - 1 ahead) are this
+          // tile's, then the last stages - 1, whose copies are the next
+          // tile's first (none when there is no next tile).
+          auto kLoop = [&](int64_t from, int64_t to, ValueRange init,
+                           bool intoNext) {
+            return scf::ForOp::create(
+                b, idx(from), idx(to), idx(1), init,
+                [&](OpBuilder &inner, Location, Value k, ValueRange iter) {
+                  OpBuilder::InsertionGuard g2(b);
+                  b.setInsertionPoint(inner.getInsertionBlock(),
+                                      inner.getInsertionPoint());
+                  Value j = add(k, idx(p.stages - 1));
+                  Value stage = rem(add(base, j), idx(p.stages));
+                  enter(intoNext ? next : cur, tid);
+                  if (intoNext)
+                    ifThen(hasNext, [&] {
+                      issueStageLoad(sub(j, idx(kTiles)), stage);
+                    });
+                  else
+                    issueStageLoad(j, stage);
+                  NVVM::CpAsyncCommitGroupOp::create(b);
+                  NVVM::CpAsyncWaitGroupOp::create(
+                      b, b.getI32IntegerAttr(p.stages - 1));
+                  gpu::BarrierOp::create(b);
+                  enter(cur, tid);
+                  SmallVector<Value> accs(iter.begin(), iter.end());
+                  multiplyStage(k, rem(add(base, k), idx(p.stages)), accs);
+                  gpu::BarrierOp::create(b);
+                  scf::YieldOp::create(b, accs);
+                });
+          };
+          int64_t split = kTiles - (p.stages - 1);
           SmallVector<Value> init(numCarried(), f32c(0.0));
-          auto kLoop = scf::ForOp::create(
-              b, idx(0), idx(kTiles), idx(1), init,
-              [&](OpBuilder &inner, Location, Value k, ValueRange iter) {
-                OpBuilder::InsertionGuard g2(b);
-                b.setInsertionPoint(inner.getInsertionBlock(),
-                                    inner.getInsertionPoint());
-                // Step j's copies: this tile's k tile j, or past its end the
-                // next tile's k tile j - kTiles.
-                Value j = add(k, idx(p.stages - 1));
-                Value inTile = cmp(arith::CmpIPredicate::ult, j, idx(kTiles));
-                SmallVector<Value> loadTile;
-                for (auto [c, n] : llvm::zip(cur, next))
-                  loadTile.push_back(
-                      arith::SelectOp::create(b, inTile, c, n));
-                enter(loadTile, tid);
-                Value jk = arith::SelectOp::create(b, inTile, j,
-                                                   sub(j, idx(kTiles)));
-                Value stage = rem(add(base, j), idx(p.stages));
-                ifThen(arith::OrIOp::create(b, inTile, hasNext),
-                       [&] { issueStageLoad(jk, stage); });
-                NVVM::CpAsyncCommitGroupOp::create(b);
-                NVVM::CpAsyncWaitGroupOp::create(
-                    b, b.getI32IntegerAttr(p.stages - 1));
-                gpu::BarrierOp::create(b);
-                enter(cur, tid);
-                SmallVector<Value> accs(iter.begin(), iter.end());
-                multiplyStage(k, rem(add(base, k), idx(p.stages)), accs);
-                gpu::BarrierOp::create(b);
-                scf::YieldOp::create(b, accs);
-              });
+          auto own = kLoop(0, split, init, /*intoNext=*/false);
+          auto last = kLoop(split, kTiles, own.getResults(), /*intoNext=*/true);
           // The output coordinates derive from a thread index read here:
           // from the one read at entry they would be invariant in the tile
           // loop, and LLVM would hoist them all out of it and keep them in
@@ -145,7 +150,7 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
               /*asm_dialect=*/LLVM::AsmDialectAttr(),
               /*operand_attrs=*/ArrayAttr());
           enter(cur, widen(tidAsm.getResult(0)));
-          emitEpilogue(SmallVector<Value>(kLoop.getResults()));
+          emitEpilogue(SmallVector<Value>(last.getResults()));
           scf::YieldOp::create(b, next);
         });
   });

@@ -50,10 +50,10 @@ struct WeightDesc {
 /// `{"per_sm": k}` for k blocks per multiprocessor of the device (a
 /// persistent grid).
 struct GridDim {
-  int symbol = -1;     ///< -1 for a constant.
-  int64_t value = 0;   ///< The constant, the divisor, or k.
-  int64_t plus = 0;    ///< Added to the quotient.
-  bool perSM = false;  ///< `value` blocks per multiprocessor.
+  int symbol = -1;    ///< -1 for a constant.
+  int64_t value = 0;  ///< The constant, the divisor, or k.
+  int64_t plus = 0;   ///< Added to the quotient.
+  bool perSM = false; ///< `value` blocks per multiprocessor.
 };
 
 struct LaunchArg {

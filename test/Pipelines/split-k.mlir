@@ -3,12 +3,13 @@
 // in a constant-size workspace) and a reduction, every launch guarded by P so
 // that exactly one variant runs. The slot bounds come from the partial sums'
 // traffic: 8 x 128 x 256 x 1/4 / (4 x 2 x 2) = 128 slots for gate/up (w13 has
-// 256 columns) and 64 for down (128 columns).
+// 256 columns) and 64 for down (128 columns). Gate/up also has a persistent
+// variant from 64 slots per expert (512); down's 2 k tiles are too few for it.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
-// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=1 dir=%t.none assemble=false" -o /dev/null
+// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=1 persistent=0 dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
 
 // CHECK: "name": "ws_qwen_ssmm_2_split",
@@ -25,8 +26,11 @@
 // CHECK: "kernel": "qwen_dispatch_1",
 // CHECK: "kernel": "qwen_ssmm_2",
 // CHECK: "when": {
+// CHECK-NEXT: "max": 511,
 // CHECK-NEXT: "min": 129,
 // CHECK-NEXT: "symbol": "P"
+// CHECK: "kernel": "qwen_ssmm_2_persistent",
+// CHECK: "min": 512,
 // CHECK: "const": 2
 // CHECK: "kernel": "qwen_ssmm_2_split",
 // CHECK: "when": {

@@ -44,9 +44,9 @@ struct SSMMPlan {
   int64_t kTiles() const { return cols / kTile; }
 };
 
-/// Reads the kernel's parameters from `op` and its tile (the split-K variant
-/// when `split`); fails with a diagnostic on `op` when they are unsupported.
-FailureOr<SSMMPlan> makePlan(SSMMOp op, bool split);
+/// Reads the kernel's parameters from `op` and the given variant of its
+/// tile; fails with a diagnostic on `op` when they are unsupported.
+FailureOr<SSMMPlan> makePlan(SSMMOp op, SSMMVariant variant);
 
 /// The three shared-memory buffers, carved in this order out of the block's
 /// dynamic shared memory: the activation ring [stage][token][k + 8 pad], the

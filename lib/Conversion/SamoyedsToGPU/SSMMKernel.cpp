@@ -159,9 +159,10 @@ void SSMMEmitter::multiplyStage(Value kt, Value stage,
     return computeStage(kt, stage, carried);
   // A warp whose token slice is empty skips its multiplies.
   SmallVector<Value> before(carried.begin(), carried.end());
-  auto busy = scf::IfOp::create(b, ValueRange(before).getTypes(),
-                                cmp(arith::CmpIPredicate::ult, tokenBase, count),
-                                /*withElseRegion=*/true);
+  auto busy =
+      scf::IfOp::create(b, ValueRange(before).getTypes(),
+                        cmp(arith::CmpIPredicate::ult, tokenBase, count),
+                        /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(busy.thenBlock());
@@ -173,10 +174,12 @@ void SSMMEmitter::multiplyStage(Value kt, Value stage,
   carried.assign(busy.getResults().begin(), busy.getResults().end());
 }
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                SSMMOp op, StringRef name, bool split) {
-  FailureOr<SSMMPlan> plan = makePlan(op, split);
+FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
+                                                        gpu::GPUModuleOp module,
+                                                        SSMMOp op,
+                                                        StringRef name,
+                                                        SSMMVariant variant) {
+  FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
   const SSMMPlan &p = *plan;

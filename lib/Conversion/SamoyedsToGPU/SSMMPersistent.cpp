@@ -43,8 +43,7 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
   Value tiles = mul(widen(total32), idx(rowBlocks));
   Value mine = arith::SelectOp::create(
       b, cmp(arith::CmpIPredicate::ult, g, tiles),
-      div(add(sub(tiles, g), sub(blocks, idx(1))), blocks),
-      idx(0));
+      div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
   ifThen(cmp(arith::CmpIPredicate::ult, idx(0), mine), [&] {
     makeCopySlots(tid);
     // The first tile's first stages - 1 k tiles (the plan checked that they
@@ -85,15 +84,13 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
                               outer.getInsertionPoint());
           // The block's next tile, looked up while this tile's first copies
           // are in flight (the current tile where there is none).
-          Value hasNext =
-              cmp(arith::CmpIPredicate::ult, add(q, idx(1)), mine);
+          Value hasNext = cmp(arith::CmpIPredicate::ult, add(q, idx(1)), mine);
           auto lookupNext = scf::IfOp::create(b, cur.getTypes(), hasNext,
                                               /*withElseRegion=*/true);
           {
             OpBuilder::InsertionGuard g2(b);
             b.setInsertionPointToStart(lookupNext.thenBlock());
-            Value rows =
-                lookup(add(g, mul(add(q, idx(1)), blocks)), nullptr);
+            Value rows = lookup(add(g, mul(add(q, idx(1)), blocks)), nullptr);
             makeCopySlots(tid);
             scf::YieldOp::create(b, tileState(rows));
             b.setInsertionPointToStart(lookupNext.elseBlock());
@@ -118,9 +115,8 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
                   Value stage = rem(add(base, j), idx(p.stages));
                   enter(intoNext ? next : cur, tid);
                   if (intoNext)
-                    ifThen(hasNext, [&] {
-                      issueStageLoad(sub(j, idx(kTiles)), stage);
-                    });
+                    ifThen(hasNext,
+                           [&] { issueStageLoad(sub(j, idx(kTiles)), stage); });
                   else
                     issueStageLoad(j, stage);
                   NVVM::CpAsyncCommitGroupOp::create(b);

@@ -11,7 +11,9 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
-FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op, bool split) {
+FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
+                                                     SSMMVariant variant) {
+  bool split = variant == SSMMVariant::Split;
   SSMMPlan p;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   SparseFormatAttr format = op.getFormat();
@@ -46,8 +48,9 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op, bool split) {
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
-  } else {
+  } else if (variant == SSMMVariant::Persistent) {
     p.persistent = tile.getPersistent();
+    assert(p.persistent > 0 && "the tile has no persistent variant");
   }
   p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
                  ? Type(Float32Type::get(op.getContext()))

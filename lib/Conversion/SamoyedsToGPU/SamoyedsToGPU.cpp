@@ -218,12 +218,21 @@ FailureOr<Launches> lowerDispatch(DispatchOp op, BufferTable &table,
   return single(buildDispatchKernel(builder, kernels, op, base));
 }
 
+/// Restricts `launch` to calls whose P is in [lo, hi] (hi < 0: no bound).
+static void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
+  launch.whenSymbol = "P";
+  launch.whenMin = lo;
+  launch.whenMax = hi;
+}
+
 /// The matmul kernel; with weighted_combine it writes f32 rows to a
 /// workspace that a second, deterministic combine kernel reduces. A tile with
 /// split_k > 1 adds the split-K variant, guarded by P <= split_slots (the
 /// unsplit launches by P > split_slots): its matmul writes partial rows to a
 /// workspace of split_k × split_slots rows, which the combine or a split
-/// reduction sums in slice order.
+/// reduction sums in slice order. A tile with persistent > 0 adds the
+/// persistent variant for P >= persistent_slots, or uses it instead of the
+/// ordinary grid when that is every unsplit call.
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
   if (failed(nameSSMMDims(table, op)))
@@ -231,34 +240,58 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);
-  FailureOr<Launches> launches =
-      single(buildSSMMKernel(builder, kernels, op, base));
-  if (failed(launches))
+  TileConfigAttr tile = op.getTileAttr();
+  int64_t splits = tile ? tile.getSplitK() : 1;
+  int64_t slots = splits > 1 ? tile.getSplitSlots() : 0;
+  // Unsplit calls: P > slots (every call without split-K).
+  int64_t unsplitFrom = splits > 1 ? slots + 1 : 0;
+  bool persistent = tile && tile.getPersistent() > 0;
+  int64_t persistentFrom =
+      persistent ? std::max(tile.getPersistentSlots(), unsplitFrom) : -1;
+  bool plain =
+      !persistent || persistentFrom > std::max<int64_t>(unsplitFrom, 1);
+
+  Launches launches;
+  auto addMatmul = [&](StringRef name, SSMMVariant variant, int64_t lo,
+                       int64_t hi) -> LogicalResult {
+    FailureOr<KernelLaunch> matmul =
+        buildSSMMKernel(builder, kernels, op, name, variant);
+    if (failed(matmul))
+      return failure();
+    if (lo > 0 || hi >= 0)
+      guardBySlots(*matmul, lo, hi);
+    launches.push_back(*matmul);
+    return success();
+  };
+  if (plain && failed(addMatmul(base, SSMMVariant::Plain, unsplitFrom,
+                                persistent ? persistentFrom - 1 : -1)))
+    return failure();
+  // A persistent grid is never empty: it runs from one routed slot.
+  if (persistent &&
+      failed(addMatmul((base + "_persistent").str(), SSMMVariant::Persistent,
+                       std::max<int64_t>(persistentFrom, 1), -1)))
     return failure();
   if (combine) {
+    // Both unsplit variants write the same workspace; one of them runs.
     std::string ws = "ws_" + base.str();
     table.addWorkspace(ws, builder.getF32Type(),
                        {table.str("P"), table.i64(rows)});
-    launches->front().args.back() =
-        KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+    for (KernelLaunch &launch : launches)
+      launch.args.back() = KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
     FailureOr<KernelLaunch> reduce =
         buildCombineKernel(builder, kernels, op, ws, (base + "_combine").str());
     if (failed(reduce))
       return failure();
-    launches->push_back(*reduce);
+    if (unsplitFrom > 0)
+      guardBySlots(*reduce, unsplitFrom, -1);
+    launches.push_back(*reduce);
   }
-  TileConfigAttr tile = op.getTileAttr();
-  if (!tile || tile.getSplitK() == 1)
+  if (splits == 1)
     return launches;
 
-  int64_t splits = tile.getSplitK(), slots = tile.getSplitSlots();
-  for (KernelLaunch &launch : *launches) {
-    launch.whenSymbol = "P";
-    launch.whenMin = slots + 1;
-  }
   std::string splitBase = (base + "_split").str();
   FailureOr<KernelLaunch> matmul =
-      buildSSMMKernel(builder, kernels, op, splitBase, /*split=*/true);
+      buildSSMMKernel(builder, kernels, op, splitBase, SSMMVariant::Split);
   if (failed(matmul))
     return failure();
   std::string ws = "ws_" + splitBase;
@@ -273,10 +306,8 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   if (failed(reduce))
     return failure();
   for (KernelLaunch *launch : {&*matmul, &*reduce}) {
-    launch->whenSymbol = "P";
-    launch->whenMin = 1;
-    launch->whenMax = slots;
-    launches->push_back(*launch);
+    guardBySlots(*launch, 1, slots);
+    launches.push_back(*launch);
   }
   return launches;
 }

@@ -125,3 +125,68 @@ func.func @split_partial_k_tile(%w: tensor<1x32x96xbf16, #ss>, %x: tensor<?x96xb
       : (tensor<1x32x96xbf16, #ss>, tensor<?x96xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
 }
+
+// -----
+
+// 8 stages of 128 tokens × 264 bf16 columns do not fit a block's shared memory.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 128, k = 256, stages = 8>
+func.func @smem_too_big(%w: tensor<1x32x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                        %off: tensor<2xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 577536 bytes of shared memory, more than the 232448 a block may use; use fewer stages, warps, tokens or k}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x32x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// The persistent pipeline runs stages - 1 k tiles ahead: one stage is none.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1, persistent = 2>
+func.func @persistent_one_stage(%w: tensor<1x32x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                                %off: tensor<2xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile persistent = 2 needs at least 2 stages, got 1}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// 4 stages run 3 k tiles ahead, into the tile after next with 2 k tiles.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 4, persistent = 2>
+func.func @persistent_few_k_tiles(%w: tensor<1x32x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                                  %off: tensor<2xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile persistent = 2 needs at least 3 k tiles (stages - 1), got 2}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// Three blocks of 1024 threads do not fit an SM's 2048.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 16, tokens = 16, k = 32, stages = 2, token_warps = 2, persistent = 3>
+func.func @persistent_threads(%w: tensor<1x256x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                              %off: tensor<2xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile persistent = 3 blocks per SM of 1024 threads need more than the 2048 threads of an SM}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x256x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+// Four blocks of 3 stages × 128 tokens (over 57 KB each) do not fit 228 KB.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 128, k = 64, stages = 3, persistent = 4>
+func.func @persistent_smem(%w: tensor<1x16x128xbf16, #ss>, %x: tensor<?x128xbf16>,
+                           %off: tensor<2xi32>) -> tensor<?x16xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile persistent = 4 blocks per SM of}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x16x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>) -> tensor<?x16xbf16>
+  return %y : tensor<?x16xbf16>
+}

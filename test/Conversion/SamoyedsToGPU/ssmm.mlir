@@ -289,3 +289,41 @@ func.func @row_masks(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
       : (tensor<1x64x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// Persistent grid (persistent = 2, every call): 2 blocks per SM, told to
+// ptxas; each block strides through the tiles by the grid size, carrying the
+// current tile (row block, expert, start, count, copy source and size) and
+// looking up the next one; the K loop runs in two parts: k tiles whose
+// copies (stages - 1 = 1 ahead) are this tile's, then the last, whose copy is
+// the next tile's first; the epilogue follows, with coordinates from a
+// thread index read there.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, persistent = 2>
+// CHECK-LABEL: func.func @persistent
+// CHECK: grid = [{per_sm = 2 : i64}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@persistent_ssmm_0_persistent
+// CHECK: gpu.func @persistent_ssmm_0_persistent(
+// CHECK-SAME: nvvm.minctasm = 2 : i32
+// CHECK: %[[G:.*]] = gpu.grid_dim x
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32)
+// CHECK: %[[NEXT:.*]]:6 = scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32)
+// CHECK: arith.muli %{{.*}}, %[[G]] : index
+// CHECK: gpu.shuffle
+// CHECK: %[[OWN:.*]]:4 = scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %{{.*}} iter_args(
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.mma.sp.sync
+// CHECK: %[[LAST:.*]]:4 = scf.for %{{.*}} = %c2{{.*}} to %c3{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[OWN]]#0,
+// CHECK: scf.if
+// CHECK: nvgpu.device_async_copy
+// CHECK: nvvm.mma.sp.sync
+// CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
+// CHECK: arith.truncf %[[LAST]]#0
+// CHECK: memref.store
+// CHECK: scf.yield %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3, %[[NEXT]]#4, %[[NEXT]]#5
+func.func @persistent(%w: tensor<2x16x96xbf16, #ss>, %x: tensor<?x96xbf16>,
+                      %off: tensor<3xi32>) -> tensor<?x16xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<2x16x96xbf16, #ss>, tensor<?x96xbf16>, tensor<3xi32>) -> tensor<?x16xbf16>
+  return %y : tensor<?x16xbf16>
+}

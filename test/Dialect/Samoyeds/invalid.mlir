@@ -228,6 +228,20 @@ func.func @tile_persistent_too_many() attributes {t = #samoyeds.tile<warps = 4, 
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: persistent_slots = 64 needs persistent > 0}}
+func.func @tile_persistent_slots_alone() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent_slots = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_slots = -1 must be in [0, 2^30]}}
+func.func @tile_persistent_slots_negative() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent = 2, persistent_slots = -1>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

@@ -76,14 +76,24 @@ struct KernelLaunch {
   int64_t whenMin = 0, whenMax = -1;
 };
 
-/// Builds the mma.sp kernel of `op` into `module`. With `split`, builds the
-/// split-K variant of the op's tile instead: grid z is the K slice and the
-/// last argument an f32 workspace of split_k × split_slots rows of partial
-/// sums. Fails with a diagnostic on `op` when the op's parameters are outside
-/// what the kernel supports.
-FailureOr<KernelLaunch> buildSSMMKernel(OpBuilder &builder,
-                                        gpu::GPUModuleOp module, SSMMOp op,
-                                        StringRef name, bool split = false);
+/// The variants of an expert-matmul kernel a tile may ask for.
+enum class SSMMVariant {
+  /// One block per (row block, token tile).
+  Plain,
+  /// Split-K: grid z is the K slice and the last argument an f32 workspace
+  /// of split_k × split_slots rows of partial sums.
+  Split,
+  /// A persistent grid of `persistent` blocks per SM taking the tiles in
+  /// turn.
+  Persistent,
+};
+
+/// Builds the mma.sp kernel of `op`, in the given variant of its tile, into
+/// `module`. Fails with a diagnostic on `op` when the op's parameters are
+/// outside what the kernel supports.
+FailureOr<KernelLaunch>
+buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
+                StringRef name, SSMMVariant variant = SSMMVariant::Plain);
 
 /// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
 /// the k routed slots of every token in slot order. With `splits` > 1 each

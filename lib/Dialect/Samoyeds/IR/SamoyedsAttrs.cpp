@@ -45,7 +45,8 @@ LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
                        int64_t tokenWarps, int64_t rowTiles, int64_t rowMasks,
-                       int64_t splitK, int64_t splitSlots, int64_t persistent) {
+                       int64_t splitK, int64_t splitSlots, int64_t persistent,
+                       int64_t persistentSlots) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -87,6 +88,12 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (persistent < 0 || persistent > 32)
     return emitError() << "#samoyeds.tile: persistent = " << persistent
                        << " must be in [0, 32]";
+  if (persistent == 0 && persistentSlots != 0)
+    return emitError() << "#samoyeds.tile: persistent_slots = "
+                       << persistentSlots << " needs persistent > 0";
+  if (persistentSlots < 0 || persistentSlots > (int64_t(1) << 30))
+    return emitError() << "#samoyeds.tile: persistent_slots = "
+                       << persistentSlots << " must be in [0, 2^30]";
   return success();
 }
 

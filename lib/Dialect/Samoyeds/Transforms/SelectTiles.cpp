@@ -156,16 +156,28 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
     rowTiles = tokenWarps = want;
     warps /= want;
   }
-  // Persistent grid: `persistentBlocks` blocks per SM, as many as fit the
-  // SM's shared memory; off unless asked for, and only where the pipeline
-  // can run on into the next tile (at least stages - 1 k tiles).
+  // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
+  // only where the pipeline can run on into the next tile: at least
+  // stages - 1 k tiles). Chosen for row selection from 64 routed slots per
+  // expert (128 with spans under 64 columns): same-process H100 A/B of
+  // 3 blocks per SM, every unsplit call persistent
+  // (bench/logs/2026-11-24-h100-ab-persistent-v4): 1:2+2:4 V=128 layers
+  // 1.04-1.15x faster from 64 (Mixtral) or 96-128 (the 64-expert models)
+  // slots per expert, 0.97-0.99x below; V=32 0.92x at 64 (Mixtral T=256),
+  // 1.01-1.06x from 128 on Mixtral and Qwen2; plain 2:4 0.88-0.99x on the
+  // 64-expert models, so never. A forced k applies to every unsplit call.
+  int64_t experts = wType.getDimSize(0);
+  int64_t blocks = persistentBlocks, persistentSlots = 0;
+  if (persistentBlocks < 0) {
+    blocks = rowSelect ? 3 : 0;
+    persistentSlots = (format.getV() >= 64 ? 64 : 128) * experts;
+  }
   int64_t persistent = 0;
-  if (persistentBlocks > 0 && cols / k >= stages - 1)
-    persistent = std::min(persistentBlocks,
-                          smemPerSM(chip) / (blockSmem + 1024));
+  if (blocks > 0 && cols / k >= stages - 1)
+    persistent = std::min(blocks, smemPerSM(chip) / (blockSmem + 1024));
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
                              tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
-                             persistent);
+                             persistent, persistent > 0 ? persistentSlots : 0);
 }
 
 struct SamoyedsSelectTiles
@@ -182,7 +194,7 @@ struct SamoyedsSelectTiles
         failed(TileConfigAttr::verify(
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
-            /*persistent=*/0)))
+            /*persistent=*/0, /*persistentSlots=*/0)))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       getOperation()->emitError()
@@ -213,9 +225,8 @@ struct SamoyedsSelectTiles
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
       if (!op.getTileAttr())
-        op.setTileAttr(
-            chooseTile(op, chip, tokens, splitK, rowTiles, rowMasks,
-                       persistent));
+        op.setTileAttr(chooseTile(op, chip, tokens, splitK, rowTiles, rowMasks,
+                                  persistent));
     });
   }
 };

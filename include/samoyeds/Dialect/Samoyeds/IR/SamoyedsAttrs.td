@@ -111,15 +111,18 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     block g computes tiles g, g + G, … through one continuous pipeline: the
     copies of a tile's first stages are issued while the previous tile's
     last stages are multiplied, and its epilogue runs between them. It needs
-    at least 2 stages and at least `stages` - 1 k tiles. `persistent` is 0
-    (one block per tile) when omitted.
+    at least 2 stages and at least `stages` - 1 k tiles. With
+    `persistent_slots` = S > 0 the persistent variant runs for calls with at
+    least S routed slots and the ordinary grid below (above `split_slots`);
+    with S = 0 it replaces the ordinary grid. `persistent` and
+    `persistent_slots` are 0 (one block per tile) when omitted.
 
     ```mlir
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
     #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 3, token_warps = 4>
     #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2>
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16>
-    #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 3>
+    #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 3, persistent_slots = 512>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -129,7 +132,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$row_masks,
                         DefaultValuedParameter<"int64_t", "1">:$split_k,
                         DefaultValuedParameter<"int64_t", "0">:$split_slots,
-                        DefaultValuedParameter<"int64_t", "0">:$persistent);
+                        DefaultValuedParameter<"int64_t", "0">:$persistent,
+                        DefaultValuedParameter<"int64_t", "0">:$persistent_slots);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -47,11 +47,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     within twice the weight values of the experts the slots reach and their
     workspace within 32 MiB.
 
-    Persistent grid: `persistent=k` > 0 gives the unsplit kernel a grid of k
+    Persistent grid: `persistent=k` > 0 gives every unsplit call a grid of k
     blocks per SM (fewer where k blocks' shared memory does not fit an SM)
     that take the tiles in turn (`#samoyeds.tile`'s `persistent`); 0 keeps
-    one block per tile; -1 chooses (none: see bench/NOTES.md for the
-    measurement).
+    one block per tile. -1 chooses: with row selection, 3 blocks per SM for
+    calls with at least 64 routed slots per expert (128 for spans shorter
+    than 64 columns; `persistent_slots`), the ordinary grid below; none for
+    plain 2:4 (the H100 measurements are in bench/NOTES.md).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

@@ -50,32 +50,32 @@
 // Row selection uses masked mma.sp (row_masks = 1); row-masks=0 keeps the
 // span-routing scheme.
 //
-// Persistent grid: with row selection 3 blocks per SM (as many as fit the
-// SM's shared memory) from 64 routed slots per expert (128 for spans under
-// 64 columns), where the pipeline spans a tile boundary (at least stages - 1
-// k tiles); none for plain 2:4. persistent=0 turns it off, persistent=k
+// Persistent grid: with row selection and at least 8 experts, 3 blocks per
+// SM (as many as fit the SM's shared memory) from 64 routed slots per expert
+// (128 for spans under 64 columns), where the pipeline spans a tile boundary
+// (at least stages - 1 k tiles); none for plain 2:4 or fewer experts. persistent=0 turns it off, persistent=k
 // forces k blocks per SM for every unsplit call (persistent_slots = 0).
 
 // The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
 // expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
 // 2 token tiles (128 slots).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3, persistent_slots = 64>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
 // sm_80's smaller budget takes 3 stages (4 would need 13 888 bytes x 4 with
 // the row choices, over 54 KB); 216 blocks need split_k = 2, and one token
 // tile misses them.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64, persistent = 3, persistent_slots = 64>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3, persistent_slots = 64>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
 // ROWS2-LABEL: func.func @default_none(
-// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3, persistent_slots = 64>}
+// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128>}
 // MASKS0-LABEL: func.func @default_none(
-// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128, persistent = 3, persistent_slots = 64>}
+// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
 // NOSPLIT-LABEL: func.func @default_none(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 64>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
 // SPLIT2-LABEL: func.func @default_none(
-// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128, persistent = 3, persistent_slots = 64>}
+// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128>}
 // PERSIST0-LABEL: func.func @default_none(
 // PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
 // Four blocks of 5 stages (69 120 bytes) do not fit 228 KB: three.
@@ -96,6 +96,8 @@ func.func @default_none(
 // blocks, split_k = 4 up to 2 slots (T = 1). Down: 32 row blocks, split_k = 8;
 // all 8 experts' tiles stay under 264 blocks, so the 32 MiB workspace bounds
 // the slots (8 x 256 x 4096 f32). On sm_80, 216 blocks are reached at 7 tiles.
+// With 8 experts and row selection both get a persistent variant from 64
+// slots per expert (512).
 // CHECK-LABEL: func.func @mixtral_layer(
 // CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512>}
 // CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512>}
@@ -148,7 +150,7 @@ func.func @k32(
 // A span of 96 neither divides nor is divided by 64: k = 32 even though the
 // columns are a multiple of 64.
 // CHECK-LABEL: func.func @k32_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1, persistent = 3, persistent_slots = 128>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1>}
 func.func @k32_span(
     %w: tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
     %x: tensor<16x192xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -163,14 +165,12 @@ func.func @k32_span(
 // any slot count, so the partial sums' traffic bounds the slots: 8 bytes x
 // 2 slices per slot and row against twice 2 experts' 128 x 1/4 values of
 // 2 bytes per row: 16 slots.
-// Two k tiles are fewer than the stages - 1 a persistent pipeline runs ahead
-// on sm_90 (5 stages), enough on sm_80 (3 stages).
+// Two k tiles are fewer than the stages - 1 = 4 a persistent pipeline runs
+// ahead: no persistent grid even when forced.
 // CHECK-LABEL: func.func @k64_small_span(
 // CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
 // SPLIT2-LABEL: func.func @k64_small_span(
 // SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 16>}
-// SM80-LABEL: func.func @k64_small_span(
-// SM80:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, persistent = 3, persistent_slots = 256>}
 // PERSIST4-LABEL: func.func @k64_small_span(
 // PERSIST4:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
 func.func @k64_small_span(

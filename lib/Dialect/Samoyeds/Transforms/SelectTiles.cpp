@@ -158,18 +158,20 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
   }
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
-  // stages - 1 k tiles). Chosen for row selection from 64 routed slots per
-  // expert (128 with spans under 64 columns): same-process H100 A/B of
-  // 3 blocks per SM, every unsplit call persistent
-  // (bench/logs/2026-11-24-h100-ab-persistent-v4): 1:2+2:4 V=128 layers
-  // 1.04-1.15x faster from 64 (Mixtral) or 96-128 (the 64-expert models)
-  // slots per expert, 0.97-0.99x below; V=32 0.92x at 64 (Mixtral T=256),
-  // 1.01-1.06x from 128 on Mixtral and Qwen2; plain 2:4 0.88-0.99x on the
-  // 64-expert models, so never. A forced k applies to every unsplit call.
+  // stages - 1 k tiles). Chosen for row selection with at least 8 experts
+  // from 64 routed slots per expert (128 with spans under 64 columns).
+  // Same-process H100 A/B of 3 blocks per SM for every unsplit call
+  // (bench/logs/2026-11-24-h100-ab-persistent-v4), layers of 8-64 experts:
+  // 1:2+2:4 V=128 1.04-1.15x faster from 64 (Mixtral) or 96-128 (the
+  // 64-expert models) slots per expert, 0.97-0.99x below; V=32 0.92x at 64
+  // (Mixtral T=256), 1.01-1.06x from 128 on Mixtral and Qwen2; plain 2:4
+  // 0.88-0.99x on the 64-expert models, so never. Single-expert matmuls
+  // were 1.05-1.5x slower persistent at n = 256-4096 (bench run k), so
+  // never below 8 experts. A forced k applies to every unsplit call.
   int64_t experts = wType.getDimSize(0);
   int64_t blocks = persistentBlocks, persistentSlots = 0;
   if (persistentBlocks < 0) {
-    blocks = rowSelect ? 3 : 0;
+    blocks = rowSelect && experts >= 8 ? 3 : 0;
     persistentSlots = (format.getV() >= 64 ? 64 : 128) * experts;
   }
   int64_t persistent = 0;

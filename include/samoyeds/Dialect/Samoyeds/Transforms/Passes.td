@@ -50,8 +50,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Persistent grid: `persistent=k` > 0 gives every unsplit call a grid of k
     blocks per SM (fewer where k blocks' shared memory does not fit an SM)
     that take the tiles in turn (`#samoyeds.tile`'s `persistent`); 0 keeps
-    one block per tile. -1 chooses: with row selection, 3 blocks per SM for
-    calls with at least 64 routed slots per expert (128 for spans shorter
+    one block per tile. -1 chooses: with row selection and at least 8
+    experts, 3 blocks per SM for calls with at least 64 routed slots per
+    expert (128 for spans shorter
     than 64 columns; `persistent_slots`), the ordinary grid below; none for
     plain 2:4 (the H100 measurements are in bench/NOTES.md).
   }];

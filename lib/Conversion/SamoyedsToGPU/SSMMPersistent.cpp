@@ -1,14 +1,14 @@
 //===- SSMMPersistent.cpp - Persistent-grid expert-matmul body ------------===//
 //
 // With `persistent` = k the grid is G = k blocks per SM whatever the token
-// count. Tiles
-// are numbered t = token tile × row blocks + row block (the order in which
-// the hardware starts the blocks of the ordinary grid), and block g computes
-// tiles g, g + G, … in a loop whose body looks up the block's next tile
-// and runs the K loop of the current one. The K loop's copies run
-// stages - 1 k tiles ahead into the next tile, so a tile's pipeline fill
-// overlaps the previous tile's last multiplies and its epilogue; the lookup
-// (offsets and gathered rows, global loads) overlaps the copies in flight.
+// count. Tiles are numbered t = token tile × row blocks + row block (the
+// order in which the hardware starts the blocks of the ordinary grid), and
+// block g computes tiles g, g + G, … in a loop whose body looks up the
+// block's next tile and runs the K loop of the current one. The K loop's
+// copies run stages - 1 k tiles ahead into the next tile, so a tile's
+// pipeline fill overlaps the previous tile's last multiplies and its
+// epilogue; the lookup (offsets and gathered rows, global loads) overlaps
+// the copies in flight.
 //
 //===----------------------------------------------------------------------===//
 

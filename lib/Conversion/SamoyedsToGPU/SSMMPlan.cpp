@@ -51,6 +51,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   } else if (variant == SSMMVariant::Persistent) {
     p.persistent = tile.getPersistent();
     assert(p.persistent > 0 && "the tile has no persistent variant");
+    if (tile.getPersistentTokens() > 0)
+      p.tokens = tile.getPersistentTokens();
   }
   p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
                  ? Type(Float32Type::get(op.getContext()))

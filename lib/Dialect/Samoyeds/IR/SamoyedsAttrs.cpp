@@ -46,7 +46,7 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
                        int64_t tokenWarps, int64_t rowTiles, int64_t rowMasks,
                        int64_t splitK, int64_t splitSlots, int64_t persistent,
-                       int64_t persistentSlots) {
+                       int64_t persistentSlots, int64_t persistentTokens) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -94,6 +94,15 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (persistentSlots < 0 || persistentSlots > (int64_t(1) << 30))
     return emitError() << "#samoyeds.tile: persistent_slots = "
                        << persistentSlots << " must be in [0, 2^30]";
+  if (persistent == 0 && persistentTokens != 0)
+    return emitError() << "#samoyeds.tile: persistent_tokens = "
+                       << persistentTokens << " needs persistent > 0";
+  if (persistentTokens != 0 &&
+      (persistentTokens < 8 || persistentTokens > 128 ||
+       persistentTokens % (8 * tokenWarps) != 0))
+    return emitError() << "#samoyeds.tile: persistent_tokens = "
+                       << persistentTokens << " must be a multiple of "
+                       << 8 * tokenWarps << " in [8, 128]";
   return success();
 }
 

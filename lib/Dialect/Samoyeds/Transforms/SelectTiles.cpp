@@ -168,18 +168,31 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
   // 0.88-0.99x on the 64-expert models, so never. Single-expert matmuls
   // were 1.05-1.5x slower persistent at n = 256-4096 (bench run k), so
   // never below 8 experts. A forced k applies to every unsplit call.
+  // The persistent gate/up with row selection takes 64-token tiles (the
+  // other variants 32): 253-255 registers, so two blocks per SM, but w13
+  // read half as often (Mixtral 1:2, same-process A/B against 32-token
+  // persistent tiles, bench/logs/2026-11-24-h100-ab-persistent-t64-mixtral:
+  // T = 256 1.03x, T = 1024 1.09x).
   int64_t experts = wType.getDimSize(0);
-  int64_t blocks = persistentBlocks, persistentSlots = 0;
+  int64_t blocks = persistentBlocks, persistentSlots = 0, persistentTokens = 0;
   if (persistentBlocks < 0) {
     blocks = rowSelect && experts >= 8 ? 3 : 0;
     persistentSlots = (format.getV() >= 64 ? 64 : 128) * experts;
+    if (siluMul && rowSelect && tokensOverride == 0 && tokens < 64)
+      persistentTokens = 64;
   }
+  int64_t persistentSmem =
+      blockSmem + (persistentTokens > 0
+                       ? stages * (persistentTokens - tokens) * (k + 8) * 2
+                       : 0);
   int64_t persistent = 0;
   if (blocks > 0 && cols / k >= stages - 1)
-    persistent = std::min(blocks, smemPerSM(chip) / (blockSmem + 1024));
+    persistent = std::min(blocks, smemPerSM(chip) / (persistentSmem + 1024));
+  if (persistent == 0)
+    persistentSlots = persistentTokens = 0;
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
                              tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
-                             persistent, persistent > 0 ? persistentSlots : 0);
+                             persistent, persistentSlots, persistentTokens);
 }
 
 struct SamoyedsSelectTiles
@@ -196,7 +209,8 @@ struct SamoyedsSelectTiles
         failed(TileConfigAttr::verify(
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
-            /*persistent=*/0, /*persistentSlots=*/0)))
+            /*persistent=*/0, /*persistentSlots=*/0,
+            /*persistentTokens=*/0)))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       getOperation()->emitError()

@@ -114,8 +114,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     at least 2 stages and at least `stages` - 1 k tiles. With
     `persistent_slots` = S > 0 the persistent variant runs for calls with at
     least S routed slots and the ordinary grid below (above `split_slots`);
-    with S = 0 it replaces the ordinary grid. `persistent` and
-    `persistent_slots` are 0 (one block per tile) when omitted.
+    with S = 0 it replaces the ordinary grid. `persistent_tokens` > 0 gives
+    the persistent variant its own routed tokens per block (the other
+    variants keep `tokens`). `persistent`, `persistent_slots` and
+    `persistent_tokens` are 0 (one block per tile) when omitted.
 
     ```mlir
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
@@ -133,7 +135,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$split_k,
                         DefaultValuedParameter<"int64_t", "0">:$split_slots,
                         DefaultValuedParameter<"int64_t", "0">:$persistent,
-                        DefaultValuedParameter<"int64_t", "0">:$persistent_slots);
+                        DefaultValuedParameter<"int64_t", "0">:$persistent_slots,
+                        DefaultValuedParameter<"int64_t", "0">:$persistent_tokens);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

@@ -1,9 +1,11 @@
 // The persistent variant of an expert matmul, end to end. By default a 1:2
 // gate/up of 8 experts gets it from 64 routed slots per expert (P >= 512):
 // the ordinary grid runs between the split-K variant (P <= split_slots) and
-// 511, the persistent grid of 3 blocks per SM from 512, so exactly one runs.
-// The runtime sizes the grid from the device's SM count ({"per_sm": 3});
-// ptxas is told that 3 blocks share an SM (.minnctapersm), and the kernel
+// 511, the persistent grid from 512, so exactly one runs. The persistent
+// variant takes 64-token tiles (the others 32): 92 800 bytes of shared
+// memory against 69 760, so 2 blocks per SM.
+// The runtime sizes the grid from the device's SM count ({"per_sm": 2});
+// ptxas is told that 2 blocks share an SM (.minnctapersm), and the kernel
 // strides through the tiles by the grid size (%nctaid.x).
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
@@ -16,15 +18,17 @@
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
 
 // CHECK: "kernel": "mix_ssmm_0",
-// CHECK: "when": {
+// CHECK-NEXT: "smem": 69760,
+// CHECK-NEXT: "when": {
 // CHECK-NEXT: "max": 511,
 // CHECK-NEXT: "min": [[#FROM:]],
 // CHECK-NEXT: "symbol": "P"
 // CHECK: "grid": [
 // CHECK-NEXT: {
-// CHECK-NEXT: "per_sm": 3
+// CHECK-NEXT: "per_sm": 2
 // CHECK: "kernel": "mix_ssmm_0_persistent",
-// CHECK: "when": {
+// CHECK-NEXT: "smem": 92800,
+// CHECK-NEXT: "when": {
 // CHECK-NEXT: "min": 512,
 // CHECK-NEXT: "symbol": "P"
 // CHECK: "kernel": "mix_ssmm_0_split",
@@ -47,7 +51,7 @@
 // PTX-NOT: .minnctapersm
 // PTX-NOT: %nctaid.x
 // PTX-LABEL: .entry mix_ssmm_0_persistent(
-// PTX: .minnctapersm 3
+// PTX: .minnctapersm 2
 // PTX: %nctaid.x
 // PTX: mma.sp::ordered_metadata
 // The epilogue's coordinates come from a thread index read after the K loop.

@@ -242,6 +242,20 @@ func.func @tile_persistent_slots_negative() attributes {t = #samoyeds.tile<warps
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: persistent_tokens = 64 needs persistent > 0}}
+func.func @tile_persistent_tokens_alone() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, persistent_tokens = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_tokens = 24 must be a multiple of 16 in [8, 128]}}
+func.func @tile_persistent_tokens_split() attributes {t = #samoyeds.tile<warps = 2, tokens = 32, k = 64, stages = 2, token_warps = 2, persistent = 2, persistent_tokens = 24>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

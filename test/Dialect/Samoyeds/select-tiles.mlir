@@ -55,6 +55,7 @@
 // (128 for spans under 64 columns), where the pipeline spans a tile boundary
 // (at least stages - 1 k tiles); none for plain 2:4 or fewer experts. persistent=0 turns it off, persistent=k
 // forces k blocks per SM for every unsplit call (persistent_slots = 0).
+// The persistent gate/up with row selection takes 64-token tiles.
 
 // The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
 // expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
@@ -97,18 +98,20 @@ func.func @default_none(
 // all 8 experts' tiles stay under 264 blocks, so the 32 MiB workspace bounds
 // the slots (8 x 256 x 4096 f32). On sm_80, 216 blocks are reached at 7 tiles.
 // With 8 experts and row selection both get a persistent variant from 64
-// slots per expert (512).
+// slots per expert (512); gate/up's takes 64-token tiles, whose shared
+// memory (5 stages, 92 KB) fits two blocks per SM (the tokens option keeps
+// every variant at its value).
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 2, persistent_slots = 512, persistent_tokens = 64>}
 // CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512>}
 // SM80-LABEL: func.func @mixtral_layer(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 3, persistent_slots = 512>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64>}
 // SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6, persistent = 3, persistent_slots = 512>}
 // TOKENS-LABEL: func.func @mixtral_layer(
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512>}
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512>}
 // NOSPLIT-LABEL: func.func @mixtral_layer(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 512>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64>}
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 512>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

@@ -52,9 +52,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     that take the tiles in turn (`#samoyeds.tile`'s `persistent`); 0 keeps
     one block per tile. -1 chooses: with row selection and at least 8
     experts, 3 blocks per SM for calls with at least 64 routed slots per
-    expert (128 for spans shorter
-    than 64 columns; `persistent_slots`), the ordinary grid below; none for
-    plain 2:4 (the H100 measurements are in bench/NOTES.md).
+    expert (128 for spans shorter than 64 columns; `persistent_slots`), the
+    ordinary grid below, and for the SiLU·up kernel 64-token tiles
+    (`persistent_tokens`; 2 blocks per SM then fit); none for plain 2:4
+    (the H100 measurements are in bench/NOTES.md).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

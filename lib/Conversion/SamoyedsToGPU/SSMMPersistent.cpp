@@ -63,9 +63,10 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
         v.append({narrow(c.srcBase), narrow(c.srcElems)});
       return v;
     };
-    // Makes `s` the current tile of the emitter.
-    auto enter = [&](ValueRange s, Value threadIdx) {
-      setThreadCoordinates(threadIdx, widen(s[0]));
+    // Makes `s` the current tile of the emitter (its row block, expert,
+    // token range and copy sources; the thread coordinates stay).
+    auto enter = [&](ValueRange s) {
+      blockRows = mul(widen(s[0]), idx(p.warps * p.rowTiles));
       expert = widen(s[1]);
       start = widen(s[2]);
       count = widen(s[3]);
@@ -113,7 +114,7 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
                                       inner.getInsertionPoint());
                   Value j = add(k, idx(p.stages - 1));
                   Value stage = rem(add(base, j), idx(p.stages));
-                  enter(intoNext ? next : cur, tid);
+                  enter(intoNext ? next : cur);
                   if (intoNext)
                     ifThen(hasNext,
                            [&] { issueStageLoad(sub(j, idx(kTiles)), stage); });
@@ -123,7 +124,7 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
                   NVVM::CpAsyncWaitGroupOp::create(
                       b, b.getI32IntegerAttr(p.stages - 1));
                   gpu::BarrierOp::create(b);
-                  enter(cur, tid);
+                  enter(cur);
                   SmallVector<Value> accs(iter.begin(), iter.end());
                   multiplyStage(k, rem(add(base, k), idx(p.stages)), accs);
                   gpu::BarrierOp::create(b);
@@ -145,7 +146,8 @@ void SSMMEmitter::emitPersistent(Value tid, Value g) {
               /*is_align_stack=*/UnitAttr(), LLVM::TailCallKindAttr(),
               /*asm_dialect=*/LLVM::AsmDialectAttr(),
               /*operand_attrs=*/ArrayAttr());
-          enter(cur, widen(tidAsm.getResult(0)));
+          enter(cur);
+          setThreadCoordinates(widen(tidAsm.getResult(0)), widen(cur.front()));
           emitEpilogue(SmallVector<Value>(last.getResults()));
           scf::YieldOp::create(b, next);
         });

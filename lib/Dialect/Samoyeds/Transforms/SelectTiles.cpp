@@ -218,24 +218,19 @@ struct SamoyedsSelectTiles
           << static_cast<int64_t>(rowMasks) << " must be -1, 0 or 1";
       return signalPassFailure();
     }
-    if (rowTiles < 0 || rowTiles > 4) {
+    // An option outside [lo, hi] is an error that names it.
+    auto inRange = [&](StringRef name, int64_t value, int64_t lo, int64_t hi) {
+      if (value >= lo && value <= hi)
+        return true;
       getOperation()->emitError()
-          << "samoyeds-select-tiles: row-tiles = "
-          << static_cast<int64_t>(rowTiles) << " must be in [0, 4]";
+          << "samoyeds-select-tiles: " << name << " = " << value
+          << " must be in [" << lo << ", " << hi << "]";
+      return false;
+    };
+    if (!inRange("row-tiles", rowTiles, 0, 4) ||
+        !inRange("split-k", splitK, 0, 16) ||
+        !inRange("persistent", persistent, -1, 32))
       return signalPassFailure();
-    }
-    if (splitK < 0 || splitK > 16) {
-      getOperation()->emitError()
-          << "samoyeds-select-tiles: split-k = " << static_cast<int64_t>(splitK)
-          << " must be in [0, 16]";
-      return signalPassFailure();
-    }
-    if (persistent < -1 || persistent > 32) {
-      getOperation()->emitError()
-          << "samoyeds-select-tiles: persistent = "
-          << static_cast<int64_t>(persistent) << " must be in [-1, 32]";
-      return signalPassFailure();
-    }
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

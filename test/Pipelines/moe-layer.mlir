@@ -1,7 +1,7 @@
 // A whole MoE layer, from one samoyeds.moe_ffn to a bundle: five launches in
 // order (route, dispatch, gate/up with SiLU·up, down into a workspace,
 // deterministic combine).
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}

@@ -5,11 +5,11 @@
 // traffic: 8 x 128 x 256 x 1/4 / (4 x 2 x 2) = 128 slots for gate/up (w13 has
 // 256 columns) and 64 for down (128 columns). Gate/up also has a persistent
 // variant from 64 slots per expert (512); down's 2 k tiles are too few for it.
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 dir=%t assemble=false" -o /dev/null
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp split-k=2 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
-// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=1 persistent=0 dir=%t.none assemble=false" -o /dev/null
+// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp split-k=1 persistent=0 dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
 
 // CHECK: "name": "ws_qwen_ssmm_2_split",

@@ -4,7 +4,7 @@
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 dir=%t/sm80 assemble=false" -o /dev/null
 // RUN: %ptxas -arch=sm_80 %t/sm80/kernels.ptx -o %t/sm80.cubin
-// RUN: samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t/sm90a assemble=false" -o /dev/null
+// RUN: samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp dir=%t/sm90a assemble=false" -o /dev/null
 // RUN: %ptxas -arch=sm_90a %t/sm90a/kernels.ptx -o %t/sm90a.cubin
 // RUN: FileCheck %s < %t/sm90a/kernels.ptx
 // A bundle assembled by the pipeline itself names its cubin.

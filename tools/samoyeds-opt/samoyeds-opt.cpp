@@ -8,6 +8,7 @@
 #include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
 #include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -17,7 +18,8 @@
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  registry.insert<mlir::samoyeds::SamoyedsDialect>();
+  registry.insert<mlir::samoyeds::SamoyedsDialect,
+                  mlir::samoyeds_nvgpu::SamoyedsNVGPUDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);

@@ -23,6 +23,7 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
     "::mlir::NVVM::NVVMDialect", "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::samoyeds_nvgpu::SamoyedsNVGPUDialect",
   ];
 }
 
@@ -41,6 +42,17 @@ def SamoyedsEmitBundle : Pass<"samoyeds-emit-bundle", "::mlir::ModuleOp"> {
     Option<"assemble", "assemble", "bool", /*default=*/"true",
            "Run ptxas when it is available">,
   ];
+}
+
+def ConvertSamoyedsNVGPUToNVVM : Pass<"convert-samoyeds-nvgpu-to-nvvm"> {
+  let summary = "Lower samoyeds_nvgpu ops to inline PTX";
+  let description = [{
+    Rewrites `samoyeds_nvgpu.wgmma_sp` and `samoyeds_nvgpu.wgmma_wait` into
+    one `llvm.inline_asm` each, the accumulators tied from input to output
+    (so they stay SSA values and no move separates two MMAs). Runs on the
+    kernels' `gpu.module` before `convert-gpu-to-nvvm`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // SAMOYEDS_CONVERSION_PASSES_TD

@@ -39,6 +39,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked mma.sp "
                      "(1) or span-end routing (0); -1: choose"),
       llvm::cl::init(-1)};
+  Option<std::string> strategy{
+      *this, "strategy",
+      llvm::cl::desc("samoyeds-select-tiles: MMA strategy (auto, mma_sp, "
+                     "wgmma_sp)"),
+      llvm::cl::init("auto")};
   Option<int64_t> persistent{
       *this, "persistent",
       llvm::cl::desc("samoyeds-select-tiles: blocks per SM of a persistent "
@@ -51,9 +56,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 std::string ptxPipeline(const PipelineOptions &o) {
   return llvm::formatv(
       "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0} tokens={1} "
-      "split-k={2} row-tiles={3} row-masks={4} persistent={5}},"
+      "split-k={2} row-tiles={3} row-masks={4} persistent={5} strategy={6}},"
       "convert-samoyeds-to-gpu,"
-      "gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,"
+      "gpu.module(convert-samoyeds-nvgpu-to-nvvm,convert-nvgpu-to-nvvm,convert-vector-to-scf,"
       "convert-scf-to-cf,expand-strided-metadata,"
       "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,"
       "reconcile-unrealized-casts),"
@@ -61,7 +66,8 @@ std::string ptxPipeline(const PipelineOptions &o) {
       "features=+ptx85 O=3},"
       "gpu-module-to-binary{{format=isa}",
       o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue(),
-      o.rowTiles.getValue(), o.rowMasks.getValue(), o.persistent.getValue());
+      o.rowTiles.getValue(), o.rowMasks.getValue(), o.persistent.getValue(),
+      o.strategy.getValue());
 }
 
 LogicalResult

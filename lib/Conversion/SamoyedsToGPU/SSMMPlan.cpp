@@ -1,11 +1,11 @@
 //===- SSMMPlan.cpp - Expert-matmul kernel parameters ---------------------===//
 //
-// The static plan of one samoyeds.ssmm kernel, checked against what the
-// kernel supports, and its shared-memory layout.
+// The static plan of one samoyeds.ssmm kernel, checked against the rules
+// every MMA strategy shares, and the strategy registry.
 //
 //===----------------------------------------------------------------------===//
 
-#include "SSMMEmitter.h"
+#include "SSMMPlan.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
@@ -45,6 +45,7 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   p.gather = static_cast<bool>(op.getTokens());
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
+  p.strategy = tile.getStrategy();
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
@@ -68,10 +69,6 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
     return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
                             << " must divide one another";
-  if (p.keptTilesPerHalf % (p.warps * p.rowTiles) != 0)
-    return op.emitOpError()
-           << "tile warps = " << p.warps << " × row_tiles = " << p.rowTiles
-           << " must divide the " << p.keptTilesPerHalf << " kept 16-row tiles";
   // Every K slice is whole k tiles and, with row selection, whole spans.
   int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
   if (p.cols % (p.splitK * sliceQuantum) != 0)
@@ -79,37 +76,20 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
            << "tile split_k = " << p.splitK << " must cut the " << p.cols
            << " columns into slices of whole multiples of " << sliceQuantum
            << (p.rowSelect ? " (k tile and span)" : " (k tile)");
-  // The persistent pipeline issues a tile's first stages - 1 copies while
-  // the previous tile's last stages run, so they must lie in one tile.
-  if (p.persistent > 0 && p.stages < 2)
-    return op.emitOpError() << "tile persistent = " << p.persistent
-                            << " needs at least 2 stages, got " << p.stages;
-  if (p.persistent > 0 && p.kTiles() < p.stages - 1)
-    return op.emitOpError()
-           << "tile persistent = " << p.persistent << " needs at least "
-           << p.stages - 1 << " k tiles (stages - 1), got " << p.kTiles();
   return p;
-}
-
-SmallVector<MemRefType, 4>
-mlir::samoyeds::detail::smemLayout(const SSMMPlan &p, MLIRContext *ctx) {
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
-  Type i32 = IntegerType::get(ctx, 32);
-  int64_t stepsPerStage = p.kTile / 32;
-  return {MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
-                          workgroup),
-          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 32, 4},
-                          i32, AffineMap(), workgroup),
-          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 16},
-                          i32, AffineMap(), workgroup),
-          // Row choices of masked row selection: [stage][row warp][unit]
-          // [span of the stage][16 kept rows] (one byte each).
-          MemRefType::get({p.stages, p.warps, p.masked ? p.units() : 0,
-                           p.spansPerStage(), 16},
-                          IntegerType::get(ctx, 8), AffineMap(), workgroup)};
 }
 
 int64_t mlir::samoyeds::detail::byteSize(MemRefType t) {
   return t.getNumElements() * t.getElementTypeBitWidth() / 8;
+}
+
+const MmaLowering &
+mlir::samoyeds::detail::getMmaLowering(MmaStrategy strategy) {
+  switch (strategy) {
+  case MmaStrategy::MmaSp:
+    return getMmaSpLowering();
+  case MmaStrategy::WgmmaSp:
+    return getWgmmaSpLowering();
+  }
+  llvm_unreachable("unknown MMA strategy");
 }

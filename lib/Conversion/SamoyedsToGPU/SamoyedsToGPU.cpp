@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelUtils.h"
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -154,7 +155,11 @@ private:
     part("meta", "u32", e * kept * k / 8);
     if (!format.isPlain24())
       part("row_idx", "u8", e * (k / format.getV()) * kept);
+    auto layout = weightLayouts.find(v);
     weights.push_back(dict({{"name", str(base)},
+                            {"layout", str(layout == weightLayouts.end()
+                                               ? StringRef("mma_sp")
+                                               : layout->second)},
                             {"dtype", str(dtypeName(type.getElementType()))},
                             {"experts", i64(e)},
                             {"rows", i64(r)},
@@ -166,6 +171,8 @@ private:
 
 public:
   SmallVector<Attribute> weights;
+  /// The packed layout each weight's kernel reads (docs/Format.md).
+  llvm::DenseMap<Value, StringRef> weightLayouts;
 
 private:
   func::FuncOp func;
@@ -237,6 +244,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
   if (failed(nameSSMMDims(table, op)))
     return failure();
+  table.weightLayouts[op.getWeight()] = getWeightLayout(op);
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);

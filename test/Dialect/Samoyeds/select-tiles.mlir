@@ -1,22 +1,22 @@
-// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=strategy=mma_sp | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=chip=sm_80 | FileCheck %s --check-prefix=SM80
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="chip=sm_90 tokens=64" | FileCheck %s --check-prefix=TOKENS
-// RUN: samoyeds-opt %s --samoyeds-select-tiles | samoyeds-opt --samoyeds-select-tiles=tokens=128 | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=strategy=mma_sp | samoyeds-opt --samoyeds-select-tiles=tokens=128 | FileCheck %s
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=chip=sm_70 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=chip= 2>&1 | FileCheck %s --check-prefix=EMPTY-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=tokens=12 2>&1 | FileCheck %s --check-prefix=BAD-TOKENS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=tokens=-8 2>&1 | FileCheck %s --check-prefix=NEG-TOKENS
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=split-k=1 | FileCheck %s --check-prefix=NOSPLIT
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=split-k=2 | FileCheck %s --check-prefix=SPLIT2
-// RUN: not samoyeds-opt %s --samoyeds-select-tiles=split-k=17 2>&1 | FileCheck %s --check-prefix=BAD-SPLIT
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=row-tiles=1 | FileCheck %s --check-prefix=ROWS1
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=row-tiles=2 | FileCheck %s --check-prefix=ROWS2
-// RUN: not samoyeds-opt %s --samoyeds-select-tiles=row-tiles=5 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=row-masks=0 | FileCheck %s --check-prefix=MASKS0
-// RUN: not samoyeds-opt %s --samoyeds-select-tiles=row-masks=2 2>&1 | FileCheck %s --check-prefix=BAD-MASKS
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=persistent=0 | FileCheck %s --check-prefix=PERSIST0
-// RUN: samoyeds-opt %s --samoyeds-select-tiles=persistent=4 | FileCheck %s --check-prefix=PERSIST4
-// RUN: not samoyeds-opt %s --samoyeds-select-tiles=persistent=33 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="split-k=1 strategy=mma_sp" | FileCheck %s --check-prefix=NOSPLIT
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="split-k=2 strategy=mma_sp" | FileCheck %s --check-prefix=SPLIT2
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="split-k=17 strategy=mma_sp" 2>&1 | FileCheck %s --check-prefix=BAD-SPLIT
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="row-tiles=1 strategy=mma_sp" | FileCheck %s --check-prefix=ROWS1
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="row-tiles=2 strategy=mma_sp" | FileCheck %s --check-prefix=ROWS2
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="row-tiles=5 strategy=mma_sp" 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=0 strategy=mma_sp" | FileCheck %s --check-prefix=MASKS0
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="row-masks=2 strategy=mma_sp" 2>&1 | FileCheck %s --check-prefix=BAD-MASKS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0 strategy=mma_sp" | FileCheck %s --check-prefix=PERSIST0
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=4 strategy=mma_sp" | FileCheck %s --check-prefix=PERSIST4
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent=33 strategy=mma_sp" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST
 
 // CHIP: error: samoyeds-select-tiles: unsupported chip 'sm_70' (expected sm_80, sm_90 or sm_90a)
 // EMPTY-CHIP: error: samoyeds-select-tiles: unsupported chip '' (expected sm_80, sm_90 or sm_90a)

@@ -31,6 +31,10 @@ namespace vector {
 class VectorDialect;
 } // namespace vector
 
+namespace samoyeds_nvgpu {
+class SamoyedsNVGPUDialect;
+} // namespace samoyeds_nvgpu
+
 namespace samoyeds {
 
 #define GEN_PASS_DECL
@@ -88,12 +92,16 @@ enum class SSMMVariant {
   Persistent,
 };
 
-/// Builds the mma.sp kernel of `op`, in the given variant of its tile, into
-/// `module`. Fails with a diagnostic on `op` when the op's parameters are
-/// outside what the kernel supports.
+/// Builds the kernel of `op`, in the MMA strategy and the given variant of
+/// its tile, into `module`. Fails with a diagnostic on `op` when the op's
+/// parameters are outside what the strategy supports.
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain);
+
+/// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
+/// weight that the kernel of `op` reads.
+StringRef getWeightLayout(SSMMOp op);
 
 /// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
 /// the k routed slots of every token in slot order. With `splits` > 1 each

@@ -41,18 +41,43 @@ LogicalResult SparseFormatAttr::verifyWeightShape(
   return success();
 }
 
+/// The rules the warpgroup (wgmma_sp) strategy adds to a tile.
+static LogicalResult
+verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
+                int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
+                int64_t rowMasks, int64_t persistent) {
+  if (warps % 4 != 0)
+    return emitError() << "#samoyeds.tile: warps = " << warps
+                       << " must be whole warpgroups (a multiple of 4) with "
+                          "strategy wgmma_sp";
+  if (k % 128 != 0)
+    return emitError() << "#samoyeds.tile: k = " << k
+                       << " must be a multiple of 128 (one swizzled weight "
+                          "block) with strategy wgmma_sp";
+  if (stages < 2)
+    return emitError() << "#samoyeds.tile: stages = " << stages
+                       << " must be at least 2 with strategy wgmma_sp";
+  if (tokenWarps != 1 || rowTiles != 1 || rowMasks != 0 || persistent != 0)
+    return emitError() << "#samoyeds.tile: token_warps, row_tiles, row_masks "
+                          "and persistent belong to strategy mma_sp";
+  return success();
+}
+
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        int64_t warps, int64_t tokens, int64_t k, int64_t stages,
                        int64_t tokenWarps, int64_t rowTiles, int64_t rowMasks,
                        int64_t splitK, int64_t splitSlots, int64_t persistent,
-                       int64_t persistentSlots, int64_t persistentTokens) {
+                       int64_t persistentSlots, int64_t persistentTokens,
+                       MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
-  if (tokens < 8 || tokens > 128 || tokens % 8 != 0)
+  int64_t maxTokens = strategy == MmaStrategy::WgmmaSp ? 256 : 128;
+  if (tokens < 8 || tokens > maxTokens || tokens % 8 != 0)
     return emitError() << "#samoyeds.tile: tokens = " << tokens
-                       << " must be a multiple of 8 in [8, 128]";
+                       << " must be a multiple of 8 in [8, " << maxTokens
+                       << "]";
   if (k < 32 || k > 256 || k % 32 != 0)
     return emitError() << "#samoyeds.tile: k = " << k
                        << " must be a multiple of 32 in [32, 256]";
@@ -103,6 +128,9 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "#samoyeds.tile: persistent_tokens = "
                        << persistentTokens << " must be a multiple of "
                        << 8 * tokenWarps << " in [8, 128]";
+  if (strategy == MmaStrategy::WgmmaSp)
+    return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
+                           rowMasks, persistent);
   return success();
 }
 

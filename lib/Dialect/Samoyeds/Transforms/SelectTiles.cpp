@@ -1,6 +1,7 @@
 //===- SelectTiles.cpp - Choose expert-matmul tile shapes -----------------===//
 
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
+#include "samoyeds/Support/Chip.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -16,20 +17,11 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
-/// Shared memory one block may use: a third of an SM's, as three blocks of
-/// 128 threads at ~170 registers fill the register file (sm_90: 228 KB per
-/// SM; sm_80: 164 KB).
-int64_t smemBudget(StringRef chip) {
-  return chip == "sm_80" ? 54 * 1024 : 75 * 1024;
+/// Shared memory one mma_sp block may use: about a third of an SM's, as
+/// three blocks of 128 threads at ~170 registers fill the register file.
+int64_t smemBudget(const ChipInfo &chip) {
+  return chip.name == "sm_80" ? 54 * 1024 : 75 * 1024;
 }
-
-/// Shared memory of one SM.
-int64_t smemPerSM(StringRef chip) {
-  return chip == "sm_80" ? 164 * 1024 : 228 * 1024;
-}
-
-/// Streaming multiprocessors of the chip's data-centre part (A100, H100 SXM).
-int64_t smCount(StringRef chip) { return chip == "sm_80" ? 108 : 132; }
 
 /// Largest partial-sum workspace a split-K variant may use.
 constexpr int64_t kSplitWorkspaceBytes = 32 << 20;
@@ -38,14 +30,14 @@ constexpr int64_t kMinSliceCols = 512;
 
 /// The split-K variant (split_k, split_slots) of a tile, or (1, 0) for none;
 /// `splitOverride` > 0 forces split_k (1: none). See the pass description.
-std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
+std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, const ChipInfo &chip,
                                         int64_t rowBlocks, int64_t tokens,
                                         int64_t sliceQuantum,
                                         int64_t splitOverride) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
           cols = wType.getDimSize(2);
-  int64_t target = 2 * smCount(chip);
+  int64_t target = 2 * chip.smCount;
   if (splitOverride == 1 || (splitOverride == 0 && rowBlocks >= target))
     return {1, 0};
   auto fits = [&](int64_t s) {
@@ -89,7 +81,8 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, StringRef chip,
 /// warps per row tile; a pipeline stage covers `k` columns. The k tile must
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
-TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
+TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
+                          int64_t tokensOverride,
                           int64_t splitOverride, int64_t rowTilesOverride,
                           int64_t rowMasksOverride, int64_t persistentBlocks) {
   SparseFormatAttr format = op.getFormat();
@@ -187,30 +180,97 @@ TileConfigAttr chooseTile(SSMMOp op, StringRef chip, int64_t tokensOverride,
                        : 0);
   int64_t persistent = 0;
   if (blocks > 0 && cols / k >= stages - 1)
-    persistent = std::min(blocks, smemPerSM(chip) / (persistentSmem + 1024));
+    persistent =
+        std::min(blocks, chip.smemPerSM /
+                             (persistentSmem + chip.smemReservedPerBlock));
   if (persistent == 0)
     persistentSlots = persistentTokens = 0;
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
                              tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
-                             persistent, persistentSlots, persistentTokens);
+                             persistent, persistentSlots, persistentTokens,
+                             MmaStrategy::MmaSp);
+}
+
+/// Whether the warpgroup strategy can compile `op`: kept rows of each half
+/// in 64-row tiles, K in 128-column blocks, spans and 128-column stages
+/// dividing one another.
+bool wgmmaFits(SSMMOp op) {
+  SparseFormatAttr format = op.getFormat();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
+  int64_t kept = wType.getDimSize(1) / format.getM() * format.getN();
+  int64_t v = format.getV();
+  bool spans = format.isPlain24() || v % 128 == 0 || 128 % v == 0;
+  return (format.getN() == 1 || format.isPlain24()) &&
+         kept % (halves * 64) == 0 && wType.getDimSize(2) % 128 == 0 && spans;
+}
+
+/// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
+/// the same 64 rows for silu_mul, else 128 kept rows when the tiles pair
+/// up), 128-column stages, and as many tokens as the accumulator sets
+/// allow up to 64; stages so that two blocks share an SM.
+TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
+                               int64_t tokensOverride, int64_t splitOverride) {
+  SparseFormatAttr format = op.getFormat();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  int64_t halves = siluMul ? 2 : 1;
+  int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() /
+                  halves / 64;
+  int64_t unitsPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
+  int64_t warpgroups = unitsPerHalf * halves;
+  int64_t sets = format.isPlain24() ? 1 : format.getM() + 1;
+  int64_t tokens = tokensOverride > 0
+                       ? tokensOverride
+                       : std::min<int64_t>(64, 256 / sets / 8 * 8);
+  int64_t k = 128;
+  int64_t stageBytes =
+      warpgroups * (8192 + k / 32 * 256) + tokens * k * 2 + 8;
+  int64_t budget = chip.smemPerSM / 2 - chip.smemReservedPerBlock - 1024;
+  int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 4);
+  int64_t sliceQuantum =
+      format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
+  auto [splitK, splitSlots] = chooseSplit(op, chip, tiles / unitsPerHalf,
+                                          tokens, sliceQuantum, splitOverride);
+  return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k,
+                             stages, 1, 1, 0, splitK, splitSlots, 0, 0, 0,
+                             MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
     : samoyeds::impl::SamoyedsSelectTilesBase<SamoyedsSelectTiles> {
   using Base::Base;
   void runOnOperation() override {
-    if (chip != "sm_80" && chip != "sm_90" && chip != "sm_90a") {
+    const ChipInfo *target = lookupChip(chip);
+    if (!target) {
       getOperation()->emitError() << "samoyeds-select-tiles: unsupported chip '"
                                   << chip << "' (expected sm_80, sm_90 or "
                                   << "sm_90a)";
       return signalPassFailure();
+    }
+    std::optional<MmaStrategy> forced;
+    if (strategy != "auto") {
+      forced = symbolizeMmaStrategy(strategy);
+      if (!forced) {
+        getOperation()->emitError()
+            << "samoyeds-select-tiles: unknown strategy '" << strategy
+            << "' (expected auto, mma_sp or wgmma_sp)";
+        return signalPassFailure();
+      }
+      if (*forced == MmaStrategy::WgmmaSp && !target->hasWgmmaSp) {
+        getOperation()->emitError()
+            << "samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not "
+            << chip;
+        return signalPassFailure();
+      }
     }
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
             [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
-            /*persistentTokens=*/0)))
+            /*persistentTokens=*/0,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       getOperation()->emitError()
@@ -235,9 +295,15 @@ struct SamoyedsSelectTiles
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
         return;
-      if (!op.getTileAttr())
-        op.setTileAttr(chooseTile(op, chip, tokens, splitK, rowTiles, rowMasks,
-                                  persistent));
+      if (op.getTileAttr())
+        return;
+      // The warpgroup strategy wherever the chip has it and the shape fits
+      // (docs/TileChoice.md).
+      bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
+                          : target->hasWgmmaSp && wgmmaFits(op);
+      op.setTileAttr(wgmma ? chooseWgmmaTile(op, *target, tokens, splitK)
+                           : chooseTile(op, *target, tokens, splitK, rowTiles,
+                                        rowMasks, persistent));
     });
   }
 };

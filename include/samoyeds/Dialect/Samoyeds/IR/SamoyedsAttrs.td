@@ -72,6 +72,17 @@ def Samoyeds_ActivationKind : I32EnumAttr<"ActivationKind",
 def Samoyeds_ActivationAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_ActivationKind,
                                        "activation">;
 
+def Samoyeds_MmaStrategy : I32EnumAttr<"MmaStrategy",
+    "the sparse tensor-core instruction family an expert matmul is built on", [
+      I32EnumAttrCase<"MmaSp", 0, "mma_sp">,
+      I32EnumAttrCase<"WgmmaSp", 1, "wgmma_sp">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+def Samoyeds_MmaStrategyParameter : EnumParameter<Samoyeds_MmaStrategy> {
+  let defaultValue = "::mlir::samoyeds::MmaStrategy::MmaSp";
+}
+
 def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
   let summary = "Tile shape and pipeline depth of a compiled expert matmul";
   let description = [{
@@ -119,7 +130,22 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     variants keep `tokens`). `persistent`, `persistent_slots` and
     `persistent_tokens` are 0 (one block per tile) when omitted.
 
+    MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
+    the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
+    everything above. `strategy = wgmma_sp` builds it on Hopper's warpgroup
+    `wgmma.mma_async.sp` m64n`tokens`k32 (sm_90a): `warps` / 4 warpgroups
+    each own 64 kept rows (for `silu_mul` the first half of the warpgroups
+    the gate rows, the second half the matching up rows), the weight tile
+    of a stage (values and metadata, packed in the `wgmma` layout of
+    docs/Format.md) arrives by one bulk copy per warpgroup into a ring of
+    `stages` slots guarded by mbarriers, and the block's `tokens` routed
+    tokens (8 to 256) are gathered by cp.async into the 128-byte-swizzled
+    layout the B descriptor reads; `k` is a multiple of 128. It supports
+    split-K; `token_warps`, `row_tiles`, `row_masks` and the persistent grid
+    belong to `mma_sp`.
+
     ```mlir
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, strategy = wgmma_sp>
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
     #samoyeds.tile<warps = 4, tokens = 128, k = 32, stages = 3, token_warps = 4>
     #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2>
@@ -136,7 +162,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$split_slots,
                         DefaultValuedParameter<"int64_t", "0">:$persistent,
                         DefaultValuedParameter<"int64_t", "0">:$persistent_slots,
-                        DefaultValuedParameter<"int64_t", "0">:$persistent_tokens);
+                        DefaultValuedParameter<"int64_t", "0">:$persistent_tokens,
+                        Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }

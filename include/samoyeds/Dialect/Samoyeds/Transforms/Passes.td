@@ -28,6 +28,17 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     choice depends on the target chip and the weight shape; a tile that is
     already present (written by hand or by an earlier run) is kept.
 
+    MMA strategy: on sm_90a the Hopper warpgroup strategy (`wgmma_sp`:
+    sparse `wgmma` fed by bulk copies) wherever the shape fits it (kept rows
+    of each half in 64-row tiles, K in 128-column blocks, spans and
+    128-column stages dividing one another, n = 1 or n = m); the warp-level
+    `mma_sp` strategy otherwise and on sm_80/sm_90. The `strategy` option
+    forces one. A `wgmma_sp` tile has two warpgroups (the gate and up units
+    of the same rows for SiLU·up), 128-column stages, 64 tokens (fewer when
+    row selection's accumulator sets would exceed 128 registers), as many
+    stages (2-4) as let two blocks share an SM, and the split-K rule below.
+    The rest of this description is the `mma_sp` tile.
+
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
     runs as 2 row warps of 2 tiles by 2 token warps, so each activation
     fragment feeds two `mma.sp`; with row selection one tile per warp (the
@@ -72,6 +83,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "(0: choose, 1: one)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
+    Option<"strategy", "strategy", "std::string", /*default=*/"\"auto\"",
+           "MMA strategy: auto (wgmma_sp on sm_90a where the shape fits, "
+           "else mma_sp), mma_sp or wgmma_sp">,
   ];
   let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
 }

@@ -1,4 +1,4 @@
-//===- SSMMPersistent.cpp - Persistent-grid expert-matmul body ------------===//
+//===- MmaSpPersistent.cpp - Persistent-grid mma.sp body ----------------===//
 //
 // With `persistent` = k the grid is G = k blocks per SM whatever the token
 // count. Tiles are numbered t = token tile × row blocks + row block (the
@@ -12,13 +12,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SSMMEmitter.h"
+#include "MmaSpEmitter.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
-void SSMMEmitter::emitPersistent(Value tid, Value g) {
+void MmaSpEmitter::emitPersistent(Value tid, Value g) {
   int64_t kTiles = p.kTiles();
   int64_t rowBlocks = p.keptTilesPerHalf / (p.warps * p.rowTiles);
   auto narrow = [&](Value v) -> Value {

@@ -1,4 +1,4 @@
-//===- SSMMMainLoop.cpp - Expert-matmul pipeline and multiplies -----------===//
+//===- MmaSpMainLoop.cpp - mma.sp pipeline and multiplies --------------===//
 //
 // The body of the expert-matmul K loop: the asynchronous copies of one
 // pipeline stage (weight fragments, metadata, row choices, gathered
@@ -7,23 +7,23 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SSMMEmitter.h"
+#include "MmaSpEmitter.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
-Value SSMMEmitter::keptTile(int64_t u) {
+Value MmaSpEmitter::keptTile(int64_t u) {
   int64_t h = u / p.rowTiles, r = u % p.rowTiles;
   return add(idx(h * p.keptTilesPerHalf + r),
              add(blockRows, mul(warp, idx(p.rowTiles))));
 }
 
-Value SSMMEmitter::weightTile(int64_t u) {
+Value MmaSpEmitter::weightTile(int64_t u) {
   return add(mul(expert, idx(p.keptRows / 16)), keptTile(u));
 }
 
-void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
+void MmaSpEmitter::issueStageLoad(Value kt, Value stage) {
   // The warp's own weight fragments and metadata for the stage: one 16-byte
   // copy per lane and k-step (values), one 4-byte copy per lane < 16 (meta).
   int64_t stepsPerStage = p.kTile / 32;
@@ -93,7 +93,7 @@ void SSMMEmitter::issueStageLoad(Value kt, Value stage) {
   }
 }
 
-void SSMMEmitter::computeStage(Value kt, Value stage,
+void MmaSpEmitter::computeStage(Value kt, Value stage,
                                SmallVectorImpl<Value> &carried) {
   auto bFragType = VectorType::get({4, 2}, p.elt);
   auto resType = LLVM::LLVMStructType::getLiteral(
@@ -195,7 +195,7 @@ void SSMMEmitter::computeStage(Value kt, Value stage,
   }
 }
 
-void SSMMEmitter::routeSpan(Value spanIdx, Value isEnd,
+void MmaSpEmitter::routeSpan(Value spanIdx, Value isEnd,
                             SmallVectorImpl<Value> &carried) {
   Value zero = f32c(0.0);
   for (int64_t u = 0; u < p.units(); ++u) {

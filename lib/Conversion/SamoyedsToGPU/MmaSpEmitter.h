@@ -1,52 +1,19 @@
-//===- SSMMEmitter.h - Emitter of the expert-matmul kernel ------*- C++ -*-===//
+//===- MmaSpEmitter.h - The warp-level mma.sp strategy ----------*- C++ -*-===//
 //
-// Private to the SamoyedsToGPU conversion: the static plan of one
-// samoyeds.ssmm kernel and the emitter of its body, defined across
-// SSMMPlan.cpp (plan, shared-memory layout), SSMMMainLoop.cpp (pipelined
-// copies, multiplies, span routing), SSMMEpilogue.cpp (tile lookup and
-// epilogues) and SSMMKernel.cpp (kernel body and launch).
+// Private to the SamoyedsToGPU conversion: the emitter of the mma_sp
+// strategy's kernel body, defined across MmaSpMainLoop.cpp (pipelined copies,
+// multiplies, span routing), MmaSpEpilogue.cpp (epilogues),
+// MmaSpPersistent.cpp (the persistent grid) and MmaSpKernel.cpp (kernel body,
+// shared-memory layout and the strategy's MmaLowering).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_SSMMEMITTER_H
-#define SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_SSMMEMITTER_H
+#ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_MMASPEMITTER_H
+#define SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_MMASPEMITTER_H
 
-#include "KernelUtils.h"
+#include "SSMMPlan.h"
 
 namespace mlir::samoyeds::detail {
-
-/// Static parameters of one expert-matmul kernel.
-struct SSMMPlan {
-  int64_t experts, rows, cols, n, m, v;
-  int64_t warps, tokens, kTile, stages, tokenWarps, rowTiles;
-  /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
-  /// unsplit kernel.
-  int64_t splitK = 1, splitSlots = 0;
-  /// Block rows of the persistent grid (0: one block row per token tile).
-  int64_t persistent = 0;
-  bool gather, rowSelect, siluMul;
-  /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
-  bool masked = false;
-  Type elt, outElt;
-  int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
-  int64_t threads() const { return warps * tokenWarps * 32; }
-  /// Tokens of one warp's slice.
-  int64_t warpTokens() const { return tokens / tokenWarps; }
-  int64_t accsPerValue() const { return rowSelect ? m : 1; }
-  /// A warp's 16-row tiles ("units"): `rowTiles` per half; unit u is tile
-  /// u % rowTiles of half u / rowTiles.
-  int64_t units() const { return halves * rowTiles; }
-  /// Spans a pipeline stage covers (1 when the span is a whole number of
-  /// stages).
-  int64_t spansPerStage() const { return kTile > v ? kTile / v : 1; }
-  bool split() const { return splitK > 1; }
-  int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
-  int64_t kTiles() const { return cols / kTile; }
-};
-
-/// Reads the kernel's parameters from `op` and the given variant of its
-/// tile; fails with a diagnostic on `op` when they are unsupported.
-FailureOr<SSMMPlan> makePlan(SSMMOp op, SSMMVariant variant);
 
 /// The three shared-memory buffers, carved in this order out of the block's
 /// dynamic shared memory: the activation ring [stage][token][k + 8 pad], the
@@ -56,13 +23,10 @@ FailureOr<SSMMPlan> makePlan(SSMMOp op, SSMMVariant variant);
 /// of 16 bytes, so every buffer stays 16-byte aligned for cp.async.
 SmallVector<MemRefType, 4> smemLayout(const SSMMPlan &p, MLIRContext *ctx);
 
-/// Bytes of a statically shaped memref.
-int64_t byteSize(MemRefType t);
-
 /// Emits the kernel body. All values are per thread.
-class SSMMEmitter : public EmitterBase {
+class MmaSpEmitter : public EmitterBase {
 public:
-  SSMMEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p)
+  MmaSpEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p)
       : EmitterBase(b), p(p) {}
 
   void emit(gpu::GPUFuncOp func);
@@ -115,7 +79,7 @@ private:
   /// `start` (`count` tokens).
   void makeCopySlots(Value tid);
   /// The persistent grid's body: block `g`'s tiles through one continuous
-  /// pipeline (SSMMPersistent.cpp).
+  /// pipeline (MmaSpPersistent.cpp).
   void emitPersistent(Value tid, Value g);
   /// Sets the thread's warp, lane and token coordinates from its thread
   /// index, and `blockRows` from the block's row block.
@@ -152,4 +116,4 @@ private:
 };
 } // namespace mlir::samoyeds::detail
 
-#endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_SSMMEMITTER_H
+#endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_MMASPEMITTER_H

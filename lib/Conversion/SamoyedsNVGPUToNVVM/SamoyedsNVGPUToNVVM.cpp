@@ -1,0 +1,144 @@
+//===- SamoyedsNVGPUToNVVM.cpp - samoyeds_nvgpu to inline PTX -------------===//
+//
+// MLIR 22 has no NVVM op for sparse wgmma; each samoyeds_nvgpu op becomes one
+// llvm.inline_asm whose accumulator operands are tied to its results, so the
+// accumulators stay SSA values and ptxas sees back-to-back wgmma with no moves
+// between them. (nvvm.inline_ptx is avoided: with both read-only and
+// read-write operands MLIR 22 binds them to the wrong constraints.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "samoyeds/Conversion/SamoyedsNVGPUToNVVM/SamoyedsNVGPUToNVVM.h"
+#include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::samoyeds {
+#define GEN_PASS_DEF_CONVERTSAMOYEDSNVGPUTONVVM
+#include "samoyeds/Conversion/Passes.h.inc"
+} // namespace mlir::samoyeds
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+
+namespace {
+/// Emits `asm` with the f32 values of `accs` as tied read-write operands
+/// (`$0`.. in order) followed by the read-only `inputs` with `constraints`;
+/// returns the accumulators as vectors of the same types.
+SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
+                                 Location loc, ValueRange accs,
+                                 ValueRange inputs, StringRef constraints,
+                                 StringRef asmString) {
+  Type f32 = rewriter.getF32Type();
+  SmallVector<Value> scalars;
+  for (Value acc : accs) {
+    int64_t n = cast<VectorType>(acc.getType()).getNumElements();
+    for (int64_t i = 0; i < n; ++i)
+      scalars.push_back(LLVM::ExtractElementOp::create(
+          rewriter, loc, acc,
+          LLVM::ConstantOp::create(rewriter, loc, rewriter.getI32Type(), i)));
+  }
+  int64_t total = scalars.size();
+  SmallVector<std::string> parts(total, "=f");
+  if (!constraints.empty())
+    parts.push_back(constraints.str());
+  for (int64_t i = 0; i < total; ++i)
+    parts.push_back(std::to_string(i));
+  std::string cons = llvm::join(parts, ",");
+  SmallVector<Value> operands(inputs.begin(), inputs.end());
+  operands.append(scalars);
+  auto structType = LLVM::LLVMStructType::getLiteral(
+      rewriter.getContext(), SmallVector<Type>(total, f32));
+  auto asmOp = LLVM::InlineAsmOp::create(
+      rewriter, loc, structType, operands, asmString, cons,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(rewriter.getContext(),
+                                LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+  SmallVector<Value> results;
+  int64_t next = 0;
+  for (Value acc : accs) {
+    auto type = cast<VectorType>(acc.getType());
+    Value vec = LLVM::PoisonOp::create(rewriter, loc, type);
+    for (int64_t i = 0; i < type.getNumElements(); ++i, ++next) {
+      Value v = LLVM::ExtractValueOp::create(rewriter, loc, asmOp.getResult(0),
+                                             next);
+      vec = LLVM::InsertElementOp::create(
+          rewriter, loc, vec, v,
+          LLVM::ConstantOp::create(rewriter, loc, rewriter.getI32Type(), i));
+    }
+    results.push_back(vec);
+  }
+  return results;
+}
+
+/// samoyeds_nvgpu.wgmma_sp -> wgmma.mma_async.sp (scale-d from a predicate).
+struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(samoyeds_nvgpu::WgmmaSpOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    int64_t regs = op.getN() / 2;
+    std::string list;
+    for (int64_t i = 0; i < regs; ++i)
+      list += (i ? ", $" : "$") + std::to_string(i);
+    StringRef elt = op.getElement().isBF16() ? "bf16" : "f16";
+    std::string text = llvm::formatv(
+        "{{\n.reg .pred p;\nsetp.ne.b32 p, ${0}, 0;\n"
+        "wgmma.mma_async.sp.sync.aligned.m64n{1}k32.f32.{2}.{2} "
+        "{{{3}}, ${4}, ${5}, ${6}, {7}, p, 1, 1, 0, 0;\n}",
+        regs + 3, op.getN(), elt, list, regs, regs + 1, regs + 2,
+        op.getSelector());
+    Location loc = op.getLoc();
+    Value scale = LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(),
+                                       adaptor.getScaleD());
+    SmallVector<Value> results = tiedInlinePtx(
+        rewriter, loc, adaptor.getAcc(),
+        {adaptor.getADesc(), adaptor.getBDesc(), adaptor.getMeta(), scale},
+        "l,l,r,r", text);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// samoyeds_nvgpu.wgmma_wait -> wgmma.wait_group, accumulators tied through.
+struct WgmmaWaitLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaWaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(samoyeds_nvgpu::WgmmaWaitOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::string text =
+        llvm::formatv("wgmma.wait_group.sync.aligned {0};", op.getPending());
+    SmallVector<Value> results = tiedInlinePtx(
+        rewriter, op.getLoc(), adaptor.getAccs(), {}, "", text);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct ConvertSamoyedsNVGPUToNVVM
+    : samoyeds::impl::ConvertSamoyedsNVGPUToNVVMBase<
+          ConvertSamoyedsNVGPUToNVVM> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    target.addLegalDialect<LLVM::LLVMDialect>();
+    target.addIllegalDialect<samoyeds_nvgpu::SamoyedsNVGPUDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(&getContext());
+    populateSamoyedsNVGPUToNVVMPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
+
+void mlir::samoyeds::populateSamoyedsNVGPUToNVVMPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<WgmmaSpLowering, WgmmaWaitLowering>(patterns.getContext());
+}

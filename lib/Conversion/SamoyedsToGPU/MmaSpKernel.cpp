@@ -1,0 +1,273 @@
+//===- MmaSpKernel.cpp - The mma.sp expert-matmul strategy -------------===//
+//
+// Builds the gpu.func of one samoyeds.ssmm. The packed weight layout it reads
+// is specified in docs/Format.md. Per block: `warps` × `token_warps` warps,
+// each owning `row_tiles` 16-row tiles of kept rows (per half for silu_mul:
+// gate and up) and one slice of the block's `tokens` routed tokens of one
+// expert. Activations are gathered through the token list by cp.async into a
+// multi-stage shared-memory ring, read with ldmatrix, and multiplied with
+// mma.sp::ordered_metadata m16n8k32 (f32 accumulation). With row selection
+// (n = 1 < m), either each span's partial sums are added into the accumulator
+// of the original row they stand for (row_masks = 0), or the group's total
+// and m - 1 accumulators fed by mma.sp with masked weight registers are kept
+// and row 0 is the total minus the others (row_masks = 1). The split-K
+// variant multiplies one slice of K per grid z and writes raw f32 partial
+// sums for a reduction kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MmaSpEmitter.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+SmallVector<MemRefType, 4>
+mlir::samoyeds::detail::smemLayout(const SSMMPlan &p, MLIRContext *ctx) {
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Type i32 = IntegerType::get(ctx, 32);
+  int64_t stepsPerStage = p.kTile / 32;
+  return {MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
+                          workgroup),
+          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 32, 4},
+                          i32, AffineMap(), workgroup),
+          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 16},
+                          i32, AffineMap(), workgroup),
+          // Row choices of masked row selection: [stage][row warp][unit]
+          // [span of the stage][16 kept rows] (one byte each).
+          MemRefType::get({p.stages, p.warps, p.masked ? p.units() : 0,
+                           p.spansPerStage(), 16},
+                          IntegerType::get(ctx, 8), AffineMap(), workgroup)};
+}
+
+
+void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  unsigned arg = 0;
+  values = entry.getArgument(arg++);
+  meta = entry.getArgument(arg++);
+  if (p.rowSelect)
+    rowIdx = entry.getArgument(arg++);
+  input = entry.getArgument(arg++);
+  offsets = entry.getArgument(arg++);
+  if (p.gather)
+    tokenList = entry.getArgument(arg++);
+  out = entry.getArgument(arg++);
+  // Views of the dynamic shared memory (more than the 48 KB a kernel may
+  // declare statically).
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                         workgroup));
+  SmallVector<Value, 4> views;
+  int64_t shift = 0;
+  for (MemRefType t : smemLayout(p, b.getContext())) {
+    views.push_back(
+        byteSize(t) == 0
+            ? Value()
+            : memref::ViewOp::create(b, t, dynamic, idx(shift), ValueRange{})
+                  .getResult());
+    shift += byteSize(t);
+  }
+  smem = views[0];
+  smemA = views[1];
+  smemMeta = views[2];
+  smemRows = views[3];
+
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  slice =
+      p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
+  setThreadCoordinates(tid, bx);
+
+  if (p.persistent > 0) {
+    emitPersistent(tid, bx);
+    gpu::ReturnOp::create(b);
+    return;
+  }
+  Value end;
+  findTokenTile(by, end);
+  Value hasWork = cmp(arith::CmpIPredicate::slt, start, end);
+  ifThen(hasWork, [&] {
+    count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, start));
+    makeCopySlots(tid);
+    // This block's K slice: k tiles [kBegin, kBegin + kTiles).
+    int64_t kTiles = p.kTilesPerSplit();
+    Value kBegin = mul(slice, idx(kTiles));
+    for (int64_t s = 0; s + 1 < p.stages; ++s) {
+      if (s < kTiles)
+        issueStageLoad(add(kBegin, idx(s)), idx(s));
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    }
+    SmallVector<Value> init(numCarried(), f32c(0.0));
+    auto loop = scf::ForOp::create(
+        b, idx(0), idx(kTiles), idx(1), init,
+        [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          Value kt = add(kBegin, i);
+          Value next = add(i, idx(p.stages - 1));
+          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
+            issueStageLoad(add(kBegin, next), rem(next, idx(p.stages)));
+          });
+          NVVM::CpAsyncCommitGroupOp::create(b);
+          NVVM::CpAsyncWaitGroupOp::create(b,
+                                           b.getI32IntegerAttr(p.stages - 1));
+          gpu::BarrierOp::create(b);
+          SmallVector<Value> carried(iter.begin(), iter.end());
+          multiplyStage(kt, rem(i, idx(p.stages)), carried);
+          gpu::BarrierOp::create(b);
+          scf::YieldOp::create(b, carried);
+        });
+    emitEpilogue(SmallVector<Value>(loop.getResults()));
+  });
+  gpu::ReturnOp::create(b);
+}
+
+void MmaSpEmitter::setThreadCoordinates(Value tid, Value rowBlock) {
+  Value warpId = div(tid, idx(32));
+  warp = rem(warpId, idx(p.warps));
+  tokenWarp = div(warpId, idx(p.warps));
+  tokenBase = mul(tokenWarp, idx(p.warpTokens()));
+  lane = rem(tid, idx(32));
+  group = div(lane, idx(4));
+  tig = rem(lane, idx(4));
+  blockRows = mul(rowBlock, idx(p.warps * p.rowTiles));
+}
+
+void MmaSpEmitter::makeCopySlots(Value tid) {
+  // Each thread copies fixed 16-byte chunks of the activation tile; their
+  // rows (and so the gathered source rows) do not change along K.
+  copies.clear();
+  int64_t chunksPerRow = p.kTile / 8;
+  int64_t chunks = p.tokens * chunksPerRow;
+  for (int64_t c0 = 0; c0 < chunks; c0 += p.threads()) {
+    CopySlot slot;
+    Value c = add(tid, idx(c0));
+    if (c0 + p.threads() > chunks)
+      slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
+    slot.row = div(c, idx(chunksPerRow));
+    slot.col = mul(rem(c, idx(chunksPerRow)), idx(8));
+    Value valid = cmp(arith::CmpIPredicate::ult, slot.row, count);
+    Value slotIdx =
+        add(start, arith::MinSIOp::create(b, slot.row, sub(count, idx(1))));
+    Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
+    slot.srcBase = add(mul(srcRow, idx(p.cols)), slot.col);
+    slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
+    copies.push_back(slot);
+  }
+}
+
+void MmaSpEmitter::multiplyStage(Value kt, Value stage,
+                                SmallVectorImpl<Value> &carried) {
+  if (p.tokenWarps == 1)
+    return computeStage(kt, stage, carried);
+  // A warp whose token slice is empty skips its multiplies.
+  SmallVector<Value> before(carried.begin(), carried.end());
+  auto busy =
+      scf::IfOp::create(b, ValueRange(before).getTypes(),
+                        cmp(arith::CmpIPredicate::ult, tokenBase, count),
+                        /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(busy.thenBlock());
+    computeStage(kt, stage, carried);
+    scf::YieldOp::create(b, carried);
+    b.setInsertionPointToStart(busy.elseBlock());
+    scf::YieldOp::create(b, before);
+  }
+  carried.assign(busy.getResults().begin(), busy.getResults().end());
+}
+
+namespace {
+/// The warp-level mma.sp strategy: sm_80 and later.
+class MmaSpLowering : public MmaLowering {
+public:
+  LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
+    if (p.keptTilesPerHalf % (p.warps * p.rowTiles) != 0)
+      return op.emitOpError()
+             << "tile warps = " << p.warps << " × row_tiles = " << p.rowTiles
+             << " must divide the " << p.keptTilesPerHalf
+             << " kept 16-row tiles";
+    // The persistent pipeline issues a tile's first stages - 1 copies while
+    // the previous tile's last stages run, so they must lie in one tile.
+    if (p.persistent > 0 && p.stages < 2)
+      return op.emitOpError() << "tile persistent = " << p.persistent
+                              << " needs at least 2 stages, got " << p.stages;
+    if (p.persistent > 0 && p.kTiles() < p.stages - 1)
+      return op.emitOpError()
+             << "tile persistent = " << p.persistent << " needs at least "
+             << p.stages - 1 << " k tiles (stages - 1), got " << p.kTiles();
+    // The largest chip's limits; samoyeds-select-tiles keeps within the
+    // target's.
+    const ChipInfo &chip = getLargestChip();
+    int64_t smemBytes = this->smemBytes(p);
+    if (smemBytes > chip.smemPerBlock)
+      return op.emitOpError() << "tile needs " << smemBytes
+                              << " bytes of shared memory, more than the "
+                              << chip.smemPerBlock << " a block may use; "
+                              << "use fewer stages, warps, tokens or k";
+    if (p.threads() > 1024)
+      return op.emitOpError() << "tile needs " << p.threads()
+                              << " threads per block, more than 1024";
+    if (p.persistent > 0 && p.persistent * p.threads() > chip.threadsPerSM)
+      return op.emitOpError()
+             << "tile persistent = " << p.persistent << " blocks per SM of "
+             << p.threads() << " threads need more than the "
+             << chip.threadsPerSM
+             << " threads of an SM";
+    if (p.persistent > 0 &&
+        p.persistent * (smemBytes + chip.smemReservedPerBlock) >
+            chip.smemPerSM)
+      return op.emitOpError()
+             << "tile persistent = " << p.persistent << " blocks per SM of "
+             << smemBytes << " bytes of shared memory need more than the "
+             << chip.smemPerSM << " an SM has";
+    return success();
+  }
+
+  int64_t threads(const SSMMPlan &p) const override { return p.threads(); }
+
+  int64_t smemBytes(const SSMMPlan &p) const override {
+    int64_t bytes = 0;
+    for (MemRefType t : smemLayout(p, p.elt.getContext()))
+      bytes += byteSize(t);
+    return bytes;
+  }
+
+  int64_t rowBlocks(const SSMMPlan &p) const override {
+    return p.keptTilesPerHalf / (p.warps * p.rowTiles);
+  }
+
+  StringRef weightLayout() const override { return "mma_sp"; }
+
+  void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+            gpu::GPUFuncOp func) const override {
+    MmaSpEmitter(b, p).emit(func);
+  }
+
+  void finishLaunch(const SSMMPlan &p, gpu::GPUFuncOp func,
+                    KernelLaunch &launch) const override {
+    if (p.persistent == 0)
+      return;
+    // A persistent grid assumes its blocks are resident together: ptxas
+    // keeps the registers within what `persistent` blocks per SM allow.
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  IntegerAttr::get(IntegerType::get(func.getContext(), 32),
+                                   p.persistent));
+    // `persistent` blocks per multiprocessor that take the tiles in turn.
+    launch.grid[1] = KernelLaunch::Dim();
+    launch.grid[0].perSM = p.persistent;
+  }
+};
+} // namespace
+
+const MmaLowering &mlir::samoyeds::detail::getMmaSpLowering() {
+  static const MmaSpLowering lowering;
+  return lowering;
+}

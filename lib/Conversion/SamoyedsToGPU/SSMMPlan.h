@@ -1,0 +1,109 @@
+//===- SSMMPlan.h - Target-independent tile plan of an expert matmul -*- C++ -*-===//
+//
+// Private to the SamoyedsToGPU conversion. What one block of a samoyeds.ssmm
+// kernel owns — an expert's token tile, a block of kept rows, a K range, an
+// epilogue — independent of the MMA instruction family that computes it, and
+// the interface every MMA strategy implements (MmaSp*.cpp: warp-level mma.sp;
+// WgmmaSp*.cpp: Hopper warpgroup wgmma.sp). docs/Strategies.md says how to
+// add one.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_SSMMPLAN_H
+#define SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_SSMMPLAN_H
+
+#include "KernelUtils.h"
+#include "samoyeds/Support/Chip.h"
+
+namespace mlir::samoyeds::detail {
+
+/// Static parameters of one expert-matmul kernel.
+struct SSMMPlan {
+  MmaStrategy strategy = MmaStrategy::MmaSp;
+  int64_t experts, rows, cols, n, m, v;
+  int64_t warps, tokens, kTile, stages, tokenWarps, rowTiles;
+  /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
+  /// unsplit kernel.
+  int64_t splitK = 1, splitSlots = 0;
+  /// Block rows of the persistent grid (0: one block row per token tile).
+  int64_t persistent = 0;
+  bool gather, rowSelect, siluMul;
+  /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
+  bool masked = false;
+  Type elt, outElt;
+  int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
+  /// mma_sp: threads of a block, tokens of one warp's slice, and a warp's
+  /// 16-row tiles ("units": `rowTiles` per half; unit u is tile u % rowTiles
+  /// of half u / rowTiles).
+  int64_t threads() const { return warps * tokenWarps * 32; }
+  int64_t warpTokens() const { return tokens / tokenWarps; }
+  int64_t units() const { return halves * rowTiles; }
+  /// Accumulator sets per kept row: one per output row of its group with row
+  /// selection.
+  int64_t accsPerValue() const { return rowSelect ? m : 1; }
+  /// Spans a pipeline stage covers (1 when the span is a whole number of
+  /// stages).
+  int64_t spansPerStage() const { return kTile > v ? kTile / v : 1; }
+  bool split() const { return splitK > 1; }
+  int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
+  int64_t kTiles() const { return cols / kTile; }
+};
+
+/// Reads the kernel's parameters from `op` and the given variant of its
+/// tile and checks the rules every strategy shares; fails with a diagnostic
+/// on `op` when they are unsupported.
+FailureOr<SSMMPlan> makePlan(SSMMOp op, SSMMVariant variant);
+
+/// Bytes of a statically shaped memref.
+int64_t byteSize(MemRefType t);
+
+/// One family of sparse tensor-core instructions that implements the tile
+/// plan: how many threads a block has, what shared memory it carves, how the
+/// blocks cover the kept rows, and the kernel body.
+class MmaLowering {
+public:
+  virtual ~MmaLowering() = default;
+  /// Checks the rules the strategy adds to the plan (shapes, registers,
+  /// shared memory); reports on `op`.
+  virtual LogicalResult verify(SSMMOp op, const SSMMPlan &p) const = 0;
+  /// Threads per block.
+  virtual int64_t threads(const SSMMPlan &p) const = 0;
+  /// Dynamic shared memory per block, in bytes.
+  virtual int64_t smemBytes(const SSMMPlan &p) const = 0;
+  /// Blocks along the kept rows of one half (grid x of the ordinary grid).
+  virtual int64_t rowBlocks(const SSMMPlan &p) const = 0;
+  /// The layout of the packed weight the kernel reads (docs/Format.md).
+  virtual StringRef weightLayout() const = 0;
+  /// Emits the body of `func`, whose arguments are the weight's values,
+  /// meta and (row selection) row_idx, the input, the offsets, (gather) the
+  /// token list and the output, in this order.
+  virtual void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+                    gpu::GPUFuncOp func) const = 0;
+  /// Adds strategy-specific attributes to `func` and launch dimensions to
+  /// `launch` (the ordinary grid is set before).
+  virtual void finishLaunch(const SSMMPlan &p, gpu::GPUFuncOp func,
+                            KernelLaunch &launch) const {}
+};
+
+/// The lowering of each strategy (MmaSpKernel.cpp, WgmmaSpKernel.cpp).
+const MmaLowering &getMmaSpLowering();
+const MmaLowering &getWgmmaSpLowering();
+/// The lowering of `strategy`.
+const MmaLowering &getMmaLowering(MmaStrategy strategy);
+
+/// Where a block's token tile is: `expert`, its first routed slot `start`,
+/// and `end` the expert's last slot (start = end when there is no such
+/// tile); `total` the number of token tiles of the launch (i32).
+struct TokenTile {
+  Value expert, start, end, total;
+};
+
+/// Finds token tile `tile` (numbered expert after expert, ceil(count_e /
+/// tokens) per expert) by a warp-parallel scan of `offsets`; every warp of
+/// the block computes the same answer. `lane` is the thread's lane.
+TokenTile findTokenTile(ImplicitLocOpBuilder &b, Value offsets, Value lane,
+                        Value tile, int64_t experts, int64_t tokens);
+
+} // namespace mlir::samoyeds::detail
+
+#endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_SSMMPLAN_H

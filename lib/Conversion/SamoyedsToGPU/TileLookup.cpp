@@ -1,0 +1,88 @@
+//===- TileLookup.cpp - Which token tile a block computes -----------------===//
+//
+// Shared by every MMA strategy: token tiles are numbered expert after expert
+// and a block finds its tile with a warp-parallel scan of the offsets.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SSMMPlan.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+namespace {
+class TileFinder : public EmitterBase {
+public:
+  using EmitterBase::EmitterBase;
+  TokenTile find(Value offsets, Value lane, Value by, int64_t experts,
+                 int64_t tokens);
+};
+} // namespace
+
+TokenTile TileFinder::find(Value offsets, Value lane, Value by,
+                           int64_t experts, int64_t tokens) {
+  // Token tiles are numbered expert after expert: expert e owns
+  // ceil(count_e / tokens) of them. The grid has ceil(P / tokens) + E rows of
+  // blocks, at least that many tiles, so no block is launched for an expert's
+  // missing tiles; blocks past the last tile find no expert and exit. Each
+  // warp scans the offsets 32 experts at a time (one load per lane, a
+  // shuffle prefix sum), so a block pays ceil(E / 32) load latencies; the lane
+  // whose expert holds the tile keeps it and a max-reduction hands it to all.
+  Type i32 = b.getI32Type();
+  auto toI32 = [&](Value v) -> Value {
+    return arith::IndexCastOp::create(b, i32, v);
+  };
+  Value lane32 = toI32(lane), by32 = toI32(by), none = i32c(-1);
+  Value before = i32c(0), foundExpert = none, foundStart = none,
+        foundEnd = none;
+  for (int64_t c0 = 0; c0 < experts; c0 += 32) {
+    Value e = add(lane32, i32c(c0));
+    Value valid = cmp(arith::CmpIPredicate::slt, e, i32c(experts));
+    Value eSafe = arith::MinSIOp::create(b, e, i32c(experts - 1));
+    Value eIdx = arith::IndexCastOp::create(b, b.getIndexType(), eSafe);
+    Value lo = load(offsets, eIdx);
+    Value hi = load(offsets, add(eIdx, idx(1)));
+    Value tiles = arith::SelectOp::create(
+        b, valid, div(add(sub(hi, lo), i32c(tokens - 1)), i32c(tokens)),
+        i32c(0));
+    Value incl = tiles;
+    for (int32_t d = 1; d < 32; d *= 2) {
+      auto up = gpu::ShuffleOp::create(b, incl, d, 32, gpu::ShuffleMode::UP);
+      Value has = cmp(arith::CmpIPredicate::uge, lane32, i32c(d));
+      incl = add(incl, arith::SelectOp::create(b, has, up.getShuffleResult(),
+                                               i32c(0)));
+    }
+    Value first = add(before, sub(incl, tiles));
+    Value mine = arith::AndIOp::create(
+        b, cmp(arith::CmpIPredicate::sge, by32, first),
+        cmp(arith::CmpIPredicate::slt, by32, add(before, incl)));
+    auto pick = [&](Value yes, Value no) -> Value {
+      return arith::SelectOp::create(b, mine, yes, no);
+    };
+    foundExpert = pick(e, foundExpert);
+    foundStart =
+        pick(add(lo, mul(sub(by32, first), i32c(tokens))), foundStart);
+    foundEnd = pick(hi, foundEnd);
+    auto total = gpu::ShuffleOp::create(b, incl, 31, 32, gpu::ShuffleMode::IDX);
+    before = add(before, total.getShuffleResult());
+  }
+  auto warpMax = [&](Value v) -> Value {
+    for (int32_t off = 16; off > 0; off /= 2) {
+      auto x = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR);
+      v = arith::MaxSIOp::create(b, v, x.getShuffleResult());
+    }
+    return arith::IndexCastOp::create(b, b.getIndexType(),
+                                      arith::MaxSIOp::create(b, v, i32c(0)));
+  };
+  // No lane found a tile: expert 0, start = end = 0, so the block exits.
+  return {warpMax(foundExpert), warpMax(foundStart), warpMax(foundEnd),
+          before};
+}
+
+TokenTile mlir::samoyeds::detail::findTokenTile(ImplicitLocOpBuilder &b,
+                                                Value offsets, Value lane,
+                                                Value tile, int64_t experts,
+                                                int64_t tokens) {
+  return TileFinder(b).find(offsets, lane, tile, experts, tokens);
+}

@@ -1,0 +1,91 @@
+//===- WgmmaSpEpilogue.cpp - What a wgmma_sp block writes -----------------===//
+//
+// Value i of a thread's accumulators is kept row 16 · warp + lane / 4 +
+// 8 · ((i % 4) / 2) of its unit and token 8 · (i / 4) + 2 · (lane % 4) +
+// i % 2 of the tile. Plain and combine epilogues store each value; the split
+// variant stores raw f32 partial sums in both halves' columns of its
+// workspace row; SiLU·up pairs a gate unit with the up unit of the same rows,
+// which hands its accumulators over through shared memory.
+//
+//===----------------------------------------------------------------------===//
+
+#include "WgmmaSpEmitter.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+Value WgmmaSpEmitter::valueToken(int64_t i) {
+  return add(idx(8 * (i / 4) + i % 2), mul(quad, idx(2)));
+}
+
+Value WgmmaSpEmitter::outputRow(int64_t j, int64_t i) {
+  Value r = rem(unit, idx(layout.unitsPerHalf));
+  Value kept =
+      add(mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r),
+              idx(Wgmma::kRows)),
+          add(mul(warp, idx(16)), add(group, idx(8 * ((i % 4) / 2)))));
+  return p.rowSelect ? add(mul(kept, idx(p.m)), idx(j)) : kept;
+}
+
+void WgmmaSpEmitter::storeValue(Value value, int64_t j, int64_t i) {
+  Value col = valueToken(i);
+  Value row = outputRow(j, i);
+  if (p.split()) {
+    // Workspace row (slice, slot) holds all `rows` sums, gate half first.
+    Value half = div(unit, idx(layout.unitsPerHalf));
+    row = add(mul(half, idx(p.outCols)), row);
+  }
+  if (p.outElt != value.getType())
+    value = arith::TruncFOp::create(b, p.outElt, value);
+  ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
+    Value slot = add(start, col);
+    if (p.split())
+      slot = add(mul(slice, idx(p.splitSlots)), slot);
+    int64_t width = p.split() ? p.rows : p.outCols;
+    memref::StoreOp::create(b, value, out,
+                            ValueRange{add(mul(slot, idx(width)), row)});
+  });
+}
+
+void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> sets) {
+  // The output accumulators: the m row sets after the span partial, or the
+  // one set.
+  ArrayRef<Value> rows = p.rowSelect ? sets.drop_front() : sets;
+  int64_t regs = WgmmaSpLayout::regs(p);
+  auto element = [&](Value acc, int64_t i) -> Value {
+    return vector::ExtractOp::create(b, acc, i);
+  };
+  if (!p.siluMul || p.split()) {
+    for (auto [j, acc] : llvm::enumerate(rows))
+      for (int64_t i = 0; i < regs; ++i)
+        storeValue(element(acc, i), j, i);
+    return;
+  }
+  // Exchange slot of value i of set j of the unit pair r:
+  // [r][j][i][thread], consecutive threads on consecutive words.
+  Value pair = rem(unit, idx(layout.unitsPerHalf));
+  auto slotOf = [&](int64_t j, int64_t i) {
+    return add(mul(add(mul(pair, idx(rows.size())), idx(j)),
+                   idx(regs * Wgmma::kThreads)),
+               add(idx(i * Wgmma::kThreads), wgThread));
+  };
+  Value isUp = cmp(arith::CmpIPredicate::uge, unit, idx(layout.unitsPerHalf));
+  // The rings are reused: every warpgroup's last MMAs are done.
+  gpu::BarrierOp::create(b);
+  ifThen(isUp, [&] {
+    for (auto [j, acc] : llvm::enumerate(rows))
+      for (int64_t i = 0; i < regs; ++i)
+        memref::StoreOp::create(b, element(acc, i), sExchange,
+                                ValueRange{slotOf(j, i)});
+  });
+  gpu::BarrierOp::create(b);
+  Value isGate = cmp(arith::CmpIPredicate::ult, unit, idx(layout.unitsPerHalf));
+  ifThen(isGate, [&] {
+    for (auto [j, acc] : llvm::enumerate(rows))
+      for (int64_t i = 0; i < regs; ++i) {
+        Value up = load(sExchange, slotOf(j, i));
+        storeValue(arith::MulFOp::create(b, silu(element(acc, i)), up), j, i);
+      }
+  });
+}

@@ -1,0 +1,327 @@
+//===- WgmmaSpKernel.cpp - The Hopper warpgroup wgmma.sp strategy ---------===//
+//
+// Block set-up, the copies of a K stage and the pipeline of the wgmma_sp
+// strategy (WgmmaSpEmitter.h describes the block), and its MmaLowering.
+//
+// Pipeline: `stages` ring slots. Slot s holds k tiles s, s + stages, ...; the
+// copies of k tile i + stages - 1 are issued once every thread has passed the
+// barrier of iteration i, which orders them after the MMAs of iteration i - 1
+// (waited for) that read the same slot. A slot is ready when the thread's own
+// cp.async group of that k tile is complete (then made visible to the async
+// proxy that wgmma reads through, and to the block by the barrier) and the
+// slot's mbarrier has seen its bulk copies' bytes (phase parity = use count
+// of the slot, mod 2).
+//
+//===----------------------------------------------------------------------===//
+
+#include "WgmmaSpEmitter.h"
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  b.setInsertionPointToStart(&entry);
+  unsigned arg = 0;
+  values = entry.getArgument(arg++);
+  meta = entry.getArgument(arg++);
+  if (p.rowSelect)
+    rowIdx = entry.getArgument(arg++);
+  input = entry.getArgument(arg++);
+  offsets = entry.getArgument(arg++);
+  if (p.gather)
+    tokenList = entry.getArgument(arg++);
+  out = entry.getArgument(arg++);
+
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  unit = div(tid, idx(Wgmma::kThreads));
+  wgThread = rem(tid, idx(Wgmma::kThreads));
+  warp = div(wgThread, idx(32));
+  lane = rem(tid, idx(32));
+  group = div(lane, idx(4));
+  quad = rem(lane, idx(4));
+  rowBlock = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value tileY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  slice =
+      p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
+  setUpSharedMemory();
+  Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
+  for (int64_t s = 0; s < p.stages; ++s)
+    nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(s), first);
+  gpu::BarrierOp::create(b);
+
+  TokenTile tile =
+      findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
+  expert = tile.expert;
+  start = tile.start;
+  ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
+    count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
+    auto address = [&](Value memref) {
+      return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
+    };
+    valuesAddr = address(values);
+    metaAddr = address(meta);
+    makeCopySlots();
+    emitEpilogue(emitMainLoop());
+  });
+  gpu::ReturnOp::create(b);
+}
+
+void WgmmaSpEmitter::setUpSharedMemory() {
+  MLIRContext *ctx = b.getContext();
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(), AffineMap(),
+                         workgroup));
+  // The swizzle pattern is a function of address bits: align the base.
+  Value raw = memref::ExtractAlignedPointerAsIndexOp::create(b, dynamic);
+  Value align = idx(Wgmma::kSwizzleAlign);
+  Value pad = rem(sub(align, rem(raw, align)), align);
+  base = toI64(add(raw, pad));
+  auto view = [&](int64_t offset, int64_t bytes, Type elt) -> Value {
+    int64_t n = bytes * 8 / elt.getIntOrFloatBitWidth();
+    return memref::ViewOp::create(
+        b, MemRefType::get({n}, elt, AffineMap(), workgroup), dynamic,
+        add(pad, idx(offset)), ValueRange{});
+  };
+  sB = view(layout.bRing, p.stages * layout.bStage, p.elt);
+  sMeta = view(layout.metaRing, p.stages * layout.units * layout.metaStage,
+               b.getI32Type());
+  if (layout.exchange > 0)
+    sExchange = view(0, layout.exchange, b.getF32Type());
+  // The mbarriers live inside the carved block: a static .shared mbarrier
+  // would sit where the aligned carve-out may start.
+  Value words = view(layout.barriers, p.stages * 8, b.getI64Type());
+  barriers = UnrealizedConversionCastOp::create(
+                 b,
+                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(
+                     ctx, workgroup, p.stages)},
+                 words)
+                 .getResult(0);
+}
+
+void WgmmaSpEmitter::makeCopySlots() {
+  // Chunk c (16 bytes) of a stage is token row r = c / chunksPerRow, column
+  // chunk j: consecutive threads read consecutive chunks of a row, and the
+  // row's chunks land in one 128-byte swizzled row of column block j / 8.
+  copies.clear();
+  int64_t threads = layout.units * Wgmma::kThreads;
+  int64_t chunksPerRow = p.kTile / 8;
+  int64_t chunks = p.tokens * chunksPerRow;
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  for (int64_t c0 = 0; c0 < chunks; c0 += threads) {
+    CopySlot slot;
+    Value c = add(tid, idx(c0));
+    if (c0 + threads > chunks)
+      slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
+    Value row = div(c, idx(chunksPerRow));
+    Value j = rem(c, idx(chunksPerRow));
+    Value swizzled =
+        arith::XOrIOp::create(b, rem(j, idx(8)), rem(row, idx(8)));
+    slot.dst = add(add(mul(div(j, idx(8)), idx(p.tokens * 64)),
+                       mul(row, idx(64))),
+                   mul(swizzled, idx(8)));
+    // Rows past the tile's tokens are zero-filled from the last valid slot.
+    Value valid = cmp(arith::CmpIPredicate::ult, row, count);
+    Value slotIdx =
+        add(start, arith::MinSIOp::create(b, row, sub(count, idx(1))));
+    Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
+    slot.src = add(mul(srcRow, idx(p.cols)), mul(j, idx(8)));
+    slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
+    copies.push_back(slot);
+  }
+}
+
+Value WgmmaSpEmitter::unitTile(Value u) {
+  Value h = div(u, idx(layout.unitsPerHalf));
+  Value r = rem(u, idx(layout.unitsPerHalf));
+  int64_t tilesPerHalf = p.keptRows / p.halves / Wgmma::kRows;
+  return add(mul(h, idx(tilesPerHalf)),
+             add(mul(rowBlock, idx(layout.unitsPerHalf)), r));
+}
+
+Value WgmmaSpEmitter::descriptor(Value addr) {
+  // Start address >> 4 (bits 0-13), leading offset 16 B (ignored by the
+  // 128B swizzle), stride offset 1024 B between 8-row groups, 128B swizzle.
+  auto c64 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, b.getI64Type(), v).getResult();
+  };
+  Value start = arith::ShRUIOp::create(
+      b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
+  int64_t fixed = (int64_t(1) << 16) | (int64_t(64) << 32) | (int64_t(1) << 62);
+  return arith::OrIOp::create(b, start, c64(fixed));
+}
+
+void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes,
+                              Value mbar) {
+  // The destination is shared::cta memory named as shared::cluster (the
+  // form MLIR 22 selects at PTX 8.5).
+  Value cluster = LLVM::AddrSpaceCastOp::create(
+      b, LLVM::LLVMPointerType::get(b.getContext(), 7), intToPtr(dst, 3));
+  Value global = intToPtr(src, 1);
+  NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
+      b, cluster, global, mbar, i32c(bytes), Value(), Value());
+}
+
+void WgmmaSpEmitter::issueStage(Value kt, Value slot) {
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), [&] {
+    nvgpu::MBarrierArriveExpectTxOp::create(
+        b, barriers, idx(layout.stageTxBytes()), slot, Value());
+    Value mbar = intToPtr(
+        nvgpu::MBarrierGetOp::create(b, b.getI32Type(), barriers, slot), 3);
+    int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
+    for (int64_t u = 0; u < layout.units; ++u) {
+      Value tile =
+          add(mul(expert, idx(tilesPerExpert)), unitTile(idx(u)));
+      Value ring = add(mul(slot, idx(layout.units)), idx(u));
+      // Values: block (tile, kt · k / 128) of the `wgmma` layout.
+      Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
+                        mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
+      bulkCopy(arith::AddIOp::create(
+                   b, base, toI64(mul(ring, idx(layout.aStage)))),
+               arith::AddIOp::create(
+                   b, valuesAddr,
+                   toI64(mul(block, idx(Wgmma::kBlockBytes)))),
+               layout.aStage, mbar);
+      // Metadata: K steps kt · k / 32 ... of the tile.
+      Value step = add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
+      bulkCopy(arith::AddIOp::create(
+                   b, base,
+                   toI64(add(idx(layout.metaRing),
+                             mul(ring, idx(layout.metaStage))))),
+               arith::AddIOp::create(
+                   b, metaAddr,
+                   toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
+               layout.metaStage, mbar);
+    }
+  });
+  Value stageBase = mul(slot, idx(layout.bStage / 2));
+  Value kOff = mul(kt, idx(p.kTile));
+  for (CopySlot &c : copies) {
+    auto body = [&] {
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
+          ValueRange{add(stageBase, c.dst)}, input,
+          ValueRange{add(c.src, kOff)}, b.getIndexAttr(8), c.srcElems,
+          b.getUnitAttr());
+    };
+    if (c.guard)
+      ifThen(c.guard, body);
+    else
+      body();
+  }
+}
+
+SmallVector<Value> WgmmaSpEmitter::emitMainLoop() {
+  int64_t kTiles = p.kTilesPerSplit();
+  Value kBegin = mul(slice, idx(kTiles));
+  for (int64_t s = 0; s + 1 < p.stages; ++s) {
+    if (s < kTiles)
+      issueStage(add(kBegin, idx(s)), idx(s));
+    NVVM::CpAsyncCommitGroupOp::create(b);
+  }
+  auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> init(layout.sets, zero);
+  auto loop = scf::ForOp::create(
+      b, idx(0), idx(kTiles), idx(1), init,
+      [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        Value slot = rem(i, idx(p.stages));
+        Value parity = arith::TruncIOp::create(
+            b, b.getI1Type(),
+            arith::IndexCastOp::create(
+                b, b.getI32Type(), rem(div(i, idx(p.stages)), idx(2))));
+        NVVM::CpAsyncWaitGroupOp::create(b,
+                                         b.getI32IntegerAttr(p.stages - 2));
+        NVVM::FenceProxyOp::create(
+            b,
+            NVVM::ProxyKindAttr::get(b.getContext(),
+                                     NVVM::ProxyKind::async_shared),
+            NVVM::SharedSpaceAttr::get(b.getContext(),
+                                       NVVM::SharedSpace::shared_cta));
+        nvgpu::MBarrierTryWaitParityOp::create(b, barriers, parity,
+                                               idx(10000000), slot);
+        gpu::BarrierOp::create(b);
+        Value next = add(i, idx(p.stages - 1));
+        ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
+          issueStage(add(kBegin, next), rem(next, idx(p.stages)));
+        });
+        NVVM::CpAsyncCommitGroupOp::create(b);
+        SmallVector<Value> sets(iter.begin(), iter.end());
+        computeStage(add(kBegin, i), slot, sets);
+        scf::YieldOp::create(b, sets);
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+namespace {
+/// The Hopper warpgroup strategy (sm_90a): wgmma.mma_async.sp fed by bulk
+/// copies of the `wgmma` weight layout and cp.async activation gathers.
+class WgmmaSpLowering : public MmaLowering {
+public:
+  LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
+    WgmmaSpLayout layout(p);
+    int64_t keptPerHalf = p.keptRows / p.halves;
+    if (keptPerHalf % Wgmma::kRows != 0)
+      return op.emitOpError()
+             << "strategy wgmma_sp needs the kept rows of each half ("
+             << keptPerHalf << ") in whole 64-row warpgroup tiles";
+    if (layout.units % p.halves != 0 ||
+        (keptPerHalf / Wgmma::kRows) % layout.unitsPerHalf != 0)
+      return op.emitOpError()
+             << "tile warps = " << p.warps << " (" << layout.units
+             << " warpgroups) must divide the " << keptPerHalf / Wgmma::kRows
+             << " 64-row tiles" << (p.siluMul ? " of each half" : "");
+    int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
+    if (regs > kMaxAccumulators)
+      return op.emitOpError()
+             << "tile needs " << regs << " accumulators per thread ("
+             << layout.sets << " sets of tokens / 2), more than "
+             << kMaxAccumulators << "; use fewer tokens";
+    const ChipInfo &chip = getLargestChip();
+    if (layout.bytes > chip.smemPerBlock)
+      return op.emitOpError() << "tile needs " << layout.bytes
+                              << " bytes of shared memory, more than the "
+                              << chip.smemPerBlock << " a block may use; "
+                              << "use fewer stages, warps, tokens or k";
+    return success();
+  }
+
+  int64_t threads(const SSMMPlan &p) const override {
+    return p.warps / 4 * Wgmma::kThreads;
+  }
+
+  int64_t smemBytes(const SSMMPlan &p) const override {
+    return WgmmaSpLayout(p).bytes;
+  }
+
+  int64_t rowBlocks(const SSMMPlan &p) const override {
+    WgmmaSpLayout layout(p);
+    return p.keptRows / p.halves / Wgmma::kRows / layout.unitsPerHalf;
+  }
+
+  StringRef weightLayout() const override { return "wgmma"; }
+
+  void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+            gpu::GPUFuncOp func) const override {
+    WgmmaSpEmitter(b, p).emit(func);
+  }
+
+private:
+  /// Accumulator registers per thread the strategy allows (of 255).
+  static constexpr int64_t kMaxAccumulators = 128;
+};
+} // namespace
+
+const MmaLowering &mlir::samoyeds::detail::getWgmmaSpLowering() {
+  static const WgmmaSpLowering lowering;
+  return lowering;
+}

@@ -1,0 +1,72 @@
+//===- WgmmaSpLayout.h - Shared memory of the wgmma_sp kernel ---*- C++ -*-===//
+//
+// Private to the SamoyedsToGPU conversion: the static layout of the Hopper
+// warpgroup strategy's block, shared by its lowering (WgmmaSpKernel.cpp) and
+// its main loop and epilogue (WgmmaSpMainLoop.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_WGMMASPLAYOUT_H
+#define SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_WGMMASPLAYOUT_H
+
+#include "SSMMPlan.h"
+
+namespace mlir::samoyeds::detail {
+
+/// Facts of wgmma.mma_async.sp m64nNk32 on 16-bit types and of the packed
+/// `wgmma` weight layout (docs/Format.md).
+struct Wgmma {
+  /// Threads of a warpgroup; kept rows of one warpgroup's unit (the MMA's M).
+  static constexpr int64_t kThreads = 128, kRows = 64;
+  /// One swizzled weight block: 64 kept rows by 128 dense columns (64
+  /// compressed values, 128 bytes a row), 4 MMA K steps.
+  static constexpr int64_t kBlockCols = 128, kBlockBytes = 8192,
+                           kStepsPerBlock = 4;
+  /// Metadata of one unit and K step: 4 warps × 16 words.
+  static constexpr int64_t kMetaStepBytes = 256;
+  /// 128-byte swizzle: tiles start on 1024-byte boundaries.
+  static constexpr int64_t kSwizzleAlign = 1024;
+};
+
+/// Byte offsets of the block's buffers from its 1024-aligned shared-memory
+/// base (the runtime's dynamic shared memory is only 16-byte aligned, so the
+/// block asks for kSwizzleAlign more and aligns at run time):
+///   A ring    [stage][unit][kTile / 128 blocks of 8 KB]   (bulk copies)
+///   B ring    [stage][kTile / 64 column blocks][tokens][128 B, swizzled]
+///   meta ring [stage][unit][k step][4 warps][16 words]   (bulk copies)
+///   mbarriers [stage]                                     (one per slot)
+/// After the K loop the SiLU·up epilogue reuses the rings as an exchange of
+/// the up accumulators, [unit of a half][set][value][thread] f32.
+struct WgmmaSpLayout {
+  int64_t units, unitsPerHalf, sets;
+  int64_t aStage, bStage, metaStage;
+  int64_t aRing, bRing, metaRing, exchange, barriers, bytes;
+
+  explicit WgmmaSpLayout(const SSMMPlan &p) {
+    units = p.warps / 4;
+    unitsPerHalf = units / p.halves;
+    // A span partial and one accumulator per row of the group with row
+    // selection, else one.
+    sets = p.rowSelect ? p.m + 1 : 1;
+    aStage = p.kTile / Wgmma::kBlockCols * Wgmma::kBlockBytes;
+    metaStage = p.kTile / 32 * Wgmma::kMetaStepBytes;
+    bStage = p.tokens * p.kTile * 2;
+    aRing = 0;
+    bRing = aRing + p.stages * units * aStage;
+    metaRing = bRing + p.stages * bStage;
+    int64_t rings = metaRing + p.stages * units * metaStage;
+    exchange = p.siluMul ? unitsPerHalf * p.accsPerValue() *
+                               Wgmma::kThreads * (p.tokens / 2) * 4
+                         : 0;
+    barriers = std::max(rings, exchange);
+    bytes = Wgmma::kSwizzleAlign + barriers + p.stages * 8;
+  }
+  /// Bytes the bulk copies of one stage bring (the mbarrier's tx count).
+  int64_t stageTxBytes() const { return units * (aStage + metaStage); }
+  /// Accumulators each thread holds per set.
+  static int64_t regs(const SSMMPlan &p) { return p.tokens / 2; }
+};
+
+} // namespace mlir::samoyeds::detail
+
+#endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_WGMMASPLAYOUT_H

@@ -1,0 +1,49 @@
+//===- SamoyedsNVGPU.cpp - NVIDIA instructions upstream lacks -------------===//
+
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds_nvgpu;
+
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPUDialect.cpp.inc"
+
+void SamoyedsNVGPUDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPUOps.cpp.inc"
+      >();
+}
+
+#define GET_OP_CLASSES
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPUOps.cpp.inc"
+
+LogicalResult WgmmaSpOp::verify() {
+  int64_t n = getN();
+  if (n < 8 || n > 256 || n % 8 != 0)
+    return emitOpError() << "n = " << n << " must be a multiple of 8 in "
+                         << "[8, 256]";
+  int64_t regs = cast<VectorType>(getAcc().getType()).getNumElements();
+  if (regs != n / 2)
+    return emitOpError() << "needs n / 2 = " << n / 2
+                         << " accumulators per thread, got " << regs;
+  Type elt = getElement();
+  if (!elt.isBF16() && !elt.isF16())
+    return emitOpError() << "element type must be bf16 or f16, got " << elt;
+  // PTX: the selector of 16-bit types is an immediate 0 or 1.
+  if (getSelector() != 0 && getSelector() != 1)
+    return emitOpError() << "selector = " << getSelector()
+                         << " must be 0 or 1 for 16-bit types";
+  return success();
+}
+
+LogicalResult WgmmaWaitOp::verify() {
+  if (getPending() < 0 || getPending() > 7)
+    return emitOpError() << "pending = " << getPending()
+                         << " must be in [0, 7]";
+  if (getAccs().empty())
+    return emitOpError() << "needs at least one accumulator to order";
+  return success();
+}

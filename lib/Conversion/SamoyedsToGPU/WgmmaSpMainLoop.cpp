@@ -25,12 +25,13 @@ Value WgmmaSpEmitter::threadKeptRow(int64_t half8) {
 Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
                                Value restart, ArrayRef<Value> descA,
                                ArrayRef<Value> descB, ArrayRef<Value> metas) {
-  NVVM::WgmmaFenceAlignedOp::create(b);
+  // Scale-d: false restarts the accumulation (only the first MMA).
   Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  Value firstScale =
+      restart ? arith::XOrIOp::create(b, restart, yes).getResult() : yes;
+  NVVM::WgmmaFenceAlignedOp::create(b);
   for (int64_t ks = first; ks < last; ++ks) {
-    Value scale = yes;
-    if (ks == first && restart)
-      scale = arith::XOrIOp::create(b, restart, yes);
+    Value scale = ks == first ? firstScale : yes;
     acc = samoyeds_nvgpu::WgmmaSpOp::create(
         b, acc.getType(), acc, descA[ks], descB[ks], metas[ks], scale,
         b.getI64IntegerAttr(p.tokens), TypeAttr::get(p.elt),

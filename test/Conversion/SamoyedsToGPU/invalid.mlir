@@ -190,3 +190,64 @@ func.func @persistent_smem(%w: tensor<1x16x128xbf16, #ss>, %x: tensor<?x128xbf16
       : (tensor<1x16x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>) -> tensor<?x16xbf16>
   return %y : tensor<?x16xbf16>
 }
+
+// -----
+
+// The warpgroup strategy's rules.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_rows(%w: tensor<1x32x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                      %off: tensor<2xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op strategy wgmma_sp needs the kept rows of each half (32) in whole 64-row warpgroup tiles}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x32x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_units(%w: tensor<1x192x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                       %off: tensor<2xi32>) -> tensor<?x192xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups) must divide the 3 64-row tiles}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x192x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x192xbf16>
+  return %y : tensor<?x192xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_silu_pair(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                           %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 4 (1 warpgroups) must divide the 1 64-row tiles of each half}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
+      : (tensor<1x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 256, k = 128, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_registers(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                           %off: tensor<2xi32>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 384 accumulators per thread (3 sets of tokens / 2), more than 128; use fewer tokens}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 16, tokens = 256, k = 256, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_smem(%w: tensor<1x256x512xbf16, #ss>, %x: tensor<?x512xbf16>,
+                      %off: tensor<2xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 410640 bytes of shared memory, more than the 232448 a block may use; use fewer stages, warps, tokens or k}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

@@ -130,6 +130,49 @@ func.func @tile_stages_too_many() attributes {t = #samoyeds.tile<warps = 4, toke
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]}}
+func.func @tile_wgmma_tokens_too_many() attributes {t = #samoyeds.tile<warps = 4, tokens = 264, k = 128, stages = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: warps = 6 must be whole warpgroups (a multiple of 4) with strategy wgmma_sp}}
+func.func @tile_wgmma_warps() attributes {t = #samoyeds.tile<warps = 6, tokens = 64, k = 128, stages = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: k = 64 must be a multiple of 128 (one swizzled weight block) with strategy wgmma_sp}}
+func.func @tile_wgmma_k() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 64, stages = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: stages = 1 must be at least 2 with strategy wgmma_sp}}
+func.func @tile_wgmma_stages() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: token_warps, row_tiles, row_masks and persistent belong to strategy mma_sp}}
+func.func @tile_wgmma_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, persistent = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+2 {{expected ::mlir::samoyeds::MmaStrategy to be one of: mma_sp, wgmma_sp}}
+// expected-error @+1 {{failed to parse Samoyeds_TileConfigAttr parameter 'strategy' which is to be a `::mlir::samoyeds::MmaStrategy`}}
+func.func @tile_bad_strategy() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, strategy = hmma>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: token_warps = 0 must be in [1, 8]}}
 func.func @tile_token_warps_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, token_warps = 0>} {
   return

@@ -348,3 +348,28 @@ func.func @ssmm_dynamic_experts(
 // GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<silu_mul>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
 // GENERIC-LABEL: sym_name = "ssmm_weighted_combine"}
 // GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<weighted_combine>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 1>, tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>}>
+
+// The warpgroup strategy: 256 tokens, with a split-K variant; mma_sp, the
+// default, is not printed.
+// CHECK-LABEL: func.func @ssmm_wgmma_tile(
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 8, tokens = 256, k = 128, stages = 3, split_k = 2, split_slots = 16, strategy = wgmma_sp>}
+// CHECK-LABEL: func.func @ssmm_mma_sp_tile(
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}
+func.func @ssmm_wgmma_tile(
+    %w: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+    %x: tensor<64x512xf16>, %offsets: tensor<5xi32>) -> tensor<64x256xf16> {
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      {tile = #samoyeds.tile<warps = 8, tokens = 256, k = 128, stages = 3, split_k = 2, split_slots = 16, strategy = wgmma_sp>}
+      : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+         tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
+  return %y : tensor<64x256xf16>
+}
+func.func @ssmm_mma_sp_tile(
+    %w: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+    %x: tensor<64x512xf16>, %offsets: tensor<5xi32>) -> tensor<64x256xf16> {
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, strategy = mma_sp>}
+      : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+         tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
+  return %y : tensor<64x256xf16>
+}

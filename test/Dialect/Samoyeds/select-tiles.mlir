@@ -17,6 +17,38 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0 strategy=mma_sp" | FileCheck %s --check-prefix=PERSIST0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=4 strategy=mma_sp" | FileCheck %s --check-prefix=PERSIST4
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent=33 strategy=mma_sp" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefix=AUTO
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="chip=sm_90" | FileCheck %s --check-prefix=NO-WGMMA
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=128" | FileCheck %s --check-prefix=FORCED
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
+
+// On sm_90a the warpgroup strategy takes every shape it fits: two
+// warpgroups, 128-column stages, 64 tokens (1:2 row selection: three
+// accumulator sets of 32), stages for two blocks per SM; K under 128 columns
+// (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
+// AUTO-LABEL: func.func @default_none
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 3, split_k = 8, split_slots = 64, strategy = wgmma_sp>}
+// AUTO-LABEL: func.func @mixtral_layer
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 3, split_k = 4, split_slots = 2, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 3, split_k = 8, split_slots = 256, strategy = wgmma_sp>}
+// AUTO-LABEL: func.func @k32
+// AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
+// AUTO-LABEL: func.func @k32_span
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1>}
+// AUTO-LABEL: func.func @k64_small_span
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 4, strategy = wgmma_sp>}
+// AUTO-LABEL: func.func @keep_tile
+// AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
+// AUTO-LABEL: func.func @silu_plain24
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 3, split_k = 2, split_slots = 1, strategy = wgmma_sp>}
+// NO-WGMMA-NOT: wgmma_sp
+// FORCED-LABEL: func.func @default_none
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 2, split_k = 8, split_slots = 64, strategy = wgmma_sp>}
+// WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
+// BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
+// BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]
 
 // CHIP: error: samoyeds-select-tiles: unsupported chip 'sm_70' (expected sm_80, sm_90 or sm_90a)
 // EMPTY-CHIP: error: samoyeds-select-tiles: unsupported chip '' (expected sm_80, sm_90 or sm_90a)

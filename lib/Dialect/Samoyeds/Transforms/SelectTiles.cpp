@@ -266,7 +266,7 @@ struct SamoyedsSelectTiles
     }
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
-            [&] { return getOperation()->emitError(); }, 4, tokens, 64, 2, 1,
+            [&] { return getOperation()->emitError(); }, 4, tokens, 128, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0,

@@ -1,0 +1,154 @@
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s
+
+// The warpgroup strategy, row-selected 1:2 (v = 128 = one 128-column stage):
+// one warpgroup owns 64 kept rows by 16 tokens. The weight reads the `wgmma`
+// layout; each stage is one bulk copy of its 8 KB values block and one of
+// its 1 KB of metadata, completing on the slot's mbarrier, and the gathered
+// activations arrive by cp.async into the 128-byte-swizzled B ring.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @rows
+// CHECK-SAME: samoyeds.weights = [{cols = 256 : i64, dtype = "bf16", experts = 2 : i64, layout = "wgmma", m = 2 : i64, n = 1 : i64, name = "w", rows = 128 : i64, v = 128 : i64}]
+// CHECK: samoyeds.ssmm
+// CHECK-SAME: block = [128, 1, 1], grid = [{const = 1 : i64}, {by = 16 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@rows_ssmm_0, smem = 27664 : i64
+// CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// The carve-out is aligned to 1024 bytes at run time; the mbarriers live in it.
+// CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory
+// CHECK: %[[RAW:.*]] = memref.extract_aligned_pointer_as_index %[[DYN]]
+// CHECK: arith.remui %[[RAW]]
+// CHECK: %[[SB:.*]] = memref.view %[[DYN]]{{.*}} to memref<4096xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[SMETA:.*]] = memref.view %[[DYN]]{{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
+// CHECK: %[[WORDS:.*]] = memref.view %[[DYN]]{{.*}} to memref<2xi64, #gpu.address_space<workgroup>>
+// CHECK: %[[BARS:.*]] = builtin.unrealized_conversion_cast %[[WORDS]] {{.*}} to !nvgpu.mbarrier.group<memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
+// CHECK-COUNT-2: nvgpu.mbarrier.init %[[BARS]]
+// CHECK: gpu.barrier
+// CHECK: memref.load %[[OFF]]
+// CHECK: gpu.shuffle up
+// Each thread's gathered rows come from the token list once, then the
+// prologue fills slot 0: thread 0 arms the mbarrier with the stage's 9216
+// bytes and issues the two bulk copies; every thread gathers.
+// CHECK: memref.load %[[TOK]]
+// CHECK: nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%{{.*}}], %{{.*}}
+// CHECK: %[[MBAR:.*]] = nvgpu.mbarrier.get %[[BARS]]
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
+// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SB]][%{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvvm.cp.async.commit.group
+// Accumulators are vectors: the span partial and one set per group row.
+// CHECK: scf.for {{.*}} iter_args(%[[P:.*]] = %[[ZERO:.*]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
+// CHECK: gpu.barrier
+// CHECK: nvvm.cp.async.commit.group
+// Metadata words and descriptors are ready before the fence; the four MMAs
+// of the stage issue back to back, the first restarting the span partial.
+// CHECK-COUNT-4: memref.load %[[SMETA]]
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: %[[D0:.*]] = samoyeds_nvgpu.wgmma_sp %[[P]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {element = bf16, n = 16 : i64} : vector<8xf32>
+// CHECK-NEXT: %[[D1:.*]] = samoyeds_nvgpu.wgmma_sp %[[D0]]
+// CHECK-NEXT: %[[D2:.*]] = samoyeds_nvgpu.wgmma_sp %[[D1]]
+// CHECK-NEXT: %[[D3:.*]] = samoyeds_nvgpu.wgmma_sp %[[D2]]
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[D3]] {pending = 0 : i64} : vector<8xf32>
+// Span routing: each kept row's original row from row_idx, a masked add.
+// CHECK: memref.load %[[ROWIDX]]
+// CHECK: memref.load %[[ROWIDX]]
+// CHECK: %[[MASK0:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<8xi1>, vector<8xi1>
+// CHECK: %[[ADD0:.*]] = arith.select %[[MASK0]], %[[DONE]], %{{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK: arith.addf %[[R0]], %[[ADD0]] : vector<8xf32>
+// CHECK: arith.addf %[[R1]]
+// CHECK: scf.yield
+// CHECK: vector.extract
+// CHECK: memref.store %{{.*}}, %[[Y]]
+func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %off: tensor<3xi32> {samoyeds.name = "offsets"},
+                %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x128xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<2x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// SiLU·up, plain 2:4: warpgroup 0 holds gate rows, warpgroup 1 the same up
+// rows; after the K loop the up accumulators cross through shared memory
+// (8 KB: 128 threads × 16 values) between two barriers.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 32, k = 128, stages = 3, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @silu
+// CHECK-SAME: layout = "wgmma"
+// CHECK: block = [256, 1, 1], grid = [{const = 2 : i64}, {by = 32 : i64, ceil_div = "P", plus = 4 : i64}, {const = 1 : i64}]
+// CHECK: gpu.func @silu_ssmm_0(
+// CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<2048xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} -> (vector<16xf32>)
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[XCH]]
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK: %[[UP:.*]] = memref.load %[[XCH]]
+// CHECK: llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;"
+// CHECK: arith.mulf %{{.*}}, %[[UP]] : f32
+func.func @silu(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x128xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// Spans of two stages (v = 256, k = 128): the partial restarts where the
+// k tile starts a span and is routed where it ends, both decided at run time.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 256>
+#tile = #samoyeds.tile<warps = 4, tokens = 8, k = 128, stages = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @long_span
+// CHECK: %[[SMETA:.*]] = memref.view {{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args
+// CHECK-COUNT-4: memref.load %[[SMETA]]
+// CHECK: %[[PHASE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// CHECK: %[[START:.*]] = arith.cmpi eq, %[[PHASE]], %{{.*}} : index
+// CHECK: %[[END:.*]] = arith.cmpi eq, %[[PHASE]], %{{.*}} : index
+// CHECK: %[[SCALE:.*]] = arith.xori %[[START]], %{{.*}} : i1
+// CHECK-NEXT: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: samoyeds_nvgpu.wgmma_sp %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SCALE]]
+// CHECK: arith.andi %{{.*}}, %[[END]] : i1
+func.func @long_span(%w: tensor<1x128x512xbf16, #ss>, %x: tensor<?x512xbf16>,
+                     %off: tensor<2xi32>) -> tensor<?x128xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x128x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// Split-K with the weighted combine: grid z is the K slice; the split
+// variant writes raw f32 sums to its workspace rows (both halves' columns)
+// and the unsplit one f32 rows for the combine.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, split_k = 2, split_slots = 8, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @split_combine
+// CHECK: kernel = @samoyeds_kernels::@split_combine_ssmm_0, smem
+// CHECK-SAME: when = {min = 9 : i64, symbol = "P"}
+// CHECK: grid = [{const = 2 : i64}, {by = 16 : i64, ceil_div = "P", plus = 2 : i64}, {const = 2 : i64}], kernel = @samoyeds_kernels::@split_combine_ssmm_0_split
+// CHECK: gpu.func @split_combine_ssmm_0(
+// CHECK: gpu.func @split_combine_ssmm_0_split(
+// CHECK: %[[SLICE:.*]] = gpu.block_id z
+// CHECK: scf.for
+// CHECK: samoyeds_nvgpu.wgmma_sp
+// CHECK: %[[SLOT:.*]] = arith.muli %[[SLICE]], %{{.*}} : index
+// CHECK: memref.store %{{.*}} : memref<?xf32, #gpu.address_space<global>>
+func.func @split_combine(%w: tensor<2x256x512xbf16, #ss>, %h: tensor<?x512xbf16>,
+                         %off: tensor<3xi32>, %rw: tensor<?x2xf32>,
+                         %pos: tensor<?x2xi32>) -> tensor<?x256xbf16> {
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
+      : (tensor<2x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<3xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

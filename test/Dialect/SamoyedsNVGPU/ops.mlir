@@ -1,0 +1,29 @@
+// RUN: samoyeds-opt %s | samoyeds-opt | FileCheck %s
+// RUN: samoyeds-opt %s --mlir-print-op-generic | samoyeds-opt | FileCheck %s
+// RUN: samoyeds-opt %s --emit-bytecode | samoyeds-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @wgmma_sp
+// CHECK-SAME: (%[[ACC:.*]]: vector<32xf32>, %[[A:.*]]: i64, %[[B:.*]]: i64, %[[META:.*]]: i32, %[[SCALE:.*]]: i1)
+// CHECK: %[[D:.*]] = samoyeds_nvgpu.wgmma_sp %[[ACC]], %[[A]], %[[B]], %[[META]], %[[SCALE]] {element = bf16, n = 64 : i64} : vector<32xf32>
+// CHECK: %[[E:.*]] = samoyeds_nvgpu.wgmma_sp %[[D]], %[[A]], %[[B]], %[[META]], %[[SCALE]] {element = f16, n = 64 : i64, selector = 1 : i64} : vector<32xf32>
+// CHECK: %[[W:.*]]:2 = samoyeds_nvgpu.wgmma_wait %[[E]], %[[ACC]] {pending = 1 : i64} : vector<32xf32>, vector<32xf32>
+// CHECK: return %[[W]]#0
+func.func @wgmma_sp(%acc: vector<32xf32>, %a: i64, %b: i64, %meta: i32,
+                    %scale: i1) -> vector<32xf32> {
+  %d = samoyeds_nvgpu.wgmma_sp %acc, %a, %b, %meta, %scale
+      {n = 64 : i64, element = bf16} : vector<32xf32>
+  %e = samoyeds_nvgpu.wgmma_sp %d, %a, %b, %meta, %scale
+      {n = 64 : i64, element = f16, selector = 1 : i64} : vector<32xf32>
+  %w:2 = samoyeds_nvgpu.wgmma_wait %e, %acc {pending = 1 : i64}
+      : vector<32xf32>, vector<32xf32>
+  return %w#0 : vector<32xf32>
+}
+
+// CHECK-LABEL: func.func @wgmma_sp_n256
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 256 : i64} : vector<128xf32>
+func.func @wgmma_sp_n256(%acc: vector<128xf32>, %a: i64, %b: i64, %meta: i32,
+                         %scale: i1) -> vector<128xf32> {
+  %d = samoyeds_nvgpu.wgmma_sp %acc, %a, %b, %meta, %scale
+      {n = 256 : i64, element = bf16} : vector<128xf32>
+  return %d : vector<128xf32>
+}

@@ -568,4 +568,121 @@ TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
   EXPECT_EQ(sy_session_create(bundle, &session), SY_ERR_NOT_READY);
 }
 
+/// PTX of `copy_words(src, dst)`: dst[i] = src[i] for every 32-bit word of
+/// src (both passed as MLIR's expanded 1-D memref descriptors).
+const char *kCopyWordsPtx = R"(.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry copy_words(.param .u64 sa, .param .u64 sp, .param .u64 so,
+    .param .u64 ss, .param .u64 st, .param .u64 da, .param .u64 dp,
+    .param .u64 dof, .param .u64 ds, .param .u64 dst)
+{
+  .reg .pred %p;
+  .reg .b32 %r<6>;
+  .reg .b64 %rd<8>;
+  ld.param.u64 %rd1, [sp];
+  ld.param.u64 %rd2, [ss];
+  ld.param.u64 %rd3, [dp];
+  mov.u32 %r1, %ctaid.x;
+  mov.u32 %r2, %ntid.x;
+  mov.u32 %r3, %tid.x;
+  mad.lo.u32 %r4, %r1, %r2, %r3;
+  cvt.u64.u32 %rd4, %r4;
+  setp.ge.u64 %p, %rd4, %rd2;
+  @%p bra DONE;
+  shl.b64 %rd5, %rd4, 2;
+  add.u64 %rd6, %rd1, %rd5;
+  add.u64 %rd7, %rd3, %rd5;
+  ld.global.u32 %r5, [%rd6];
+  st.global.u32 [%rd7], %r5;
+DONE:
+  ret;
+}
+)";
+
+/// A bundle whose kernels copy the uploaded values and meta of `w` (2 x 128 x
+/// 128, 1:2:64, in `layout`) to the outputs `yv` and `ym`.
+std::string copyManifest(const std::string &layout) {
+  auto copy = [](const char *from, const char *to, int blocks) {
+    return std::string("{\"kernel\": \"copy_words\", \"grid\": [{\"const\": ") +
+           std::to_string(blocks) +
+           "}, {\"const\": 1}, {\"const\": 1}], \"block\": [256, 1, 1], "
+           "\"args\": [{\"buffer\": \"" +
+           from + "\", \"elem_bytes\": 4}, {\"buffer\": \"" + to +
+           "\", \"elem_bytes\": 4}]}";
+  };
+  return R"({"format": "samoyeds-bundle", "version": 1, "chip": "sm_90a",
+  "module": "kernels.ptx", "symbols": [],
+  "buffers": [
+    {"name": "w.values", "kind": "weight", "dtype": "bf16", "bytes": 16384, "of": "w", "part": "values"},
+    {"name": "w.meta", "kind": "weight", "dtype": "u32", "bytes": 2048, "of": "w", "part": "meta"},
+    {"name": "w.row_idx", "kind": "weight", "dtype": "u8", "bytes": 256, "of": "w", "part": "row_idx"},
+    {"name": "yv", "kind": "output", "dtype": "u32", "shape": [4096]},
+    {"name": "ym", "kind": "output", "dtype": "u32", "shape": [512]}],
+  "weights": [{"name": "w", "dtype": "bf16", "experts": 2, "rows": 128,
+    "cols": 128, "n": 1, "m": 2, "v": 64, "layout": ")" +
+         layout + R"("}],
+  "launches": [)" +
+         copy("w.values", "yv", 16) + ", " + copy("w.meta", "ym", 2) + "]}";
+}
+
+/// Runs the copy bundle in `dir` after sy_session_load_weights of `file`;
+/// returns the device's values and meta words.
+void loadAndCopy(const std::string &dir, const std::string &file,
+                 std::vector<uint32_t> &values, std::vector<uint32_t> &meta) {
+  sy_bundle *b = nullptr;
+  sy_status st = sy_bundle_load(dir.c_str(), &b);
+  if (st == SY_ERR_NO_DEVICE)
+    GTEST_SKIP() << sy_last_error();
+  ASSERT_EQ(st, SY_OK) << sy_last_error();
+  sy_session *s = nullptr;
+  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_session_load_weights(s, file.c_str(), nullptr), SY_OK)
+      << sy_last_error();
+  values.assign(4096, 0);
+  meta.assign(512, 0);
+  uint64_t yv = 0, ym = 0;
+  ASSERT_EQ(sy_device_alloc(values.size() * 4, &yv), SY_OK);
+  ASSERT_EQ(sy_device_alloc(meta.size() * 4, &ym), SY_OK);
+  ASSERT_EQ(sy_session_bind(s, "yv", yv, values.size() * 4), SY_OK);
+  ASSERT_EQ(sy_session_bind(s, "ym", ym, meta.size() * 4), SY_OK);
+  ASSERT_EQ(sy_session_run(s, nullptr, nullptr, 0, nullptr), SY_OK)
+      << sy_last_error();
+  ASSERT_EQ(sy_device_sync(), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_memcpy_dtoh(values.data(), yv, values.size() * 4), SY_OK);
+  ASSERT_EQ(sy_memcpy_dtoh(meta.data(), ym, meta.size() * 4), SY_OK);
+  sy_device_free(yv);
+  sy_device_free(ym);
+  EXPECT_EQ(sy_session_destroy(s), SY_OK);
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
+}
+
+TEST_F(WeightFileTest, SessionLoadWeightsUploadsTheBundlesLayout) {
+  // On a GPU: the device holds the bundle's layout whatever the file's.
+  const WeightLayout S = WeightLayout::MmaSp, G = WeightLayout::Wgmma;
+  PackedWeight in[2] = {makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, S),
+                        makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, G)};
+  std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
+  for (WeightLayout bundleLayout : {S, G})
+    for (WeightLayout fileLayout : {S, G}) {
+      SCOPED_TRACE(std::string("bundle ") + layoutName(bundleLayout) +
+                   ", file " + layoutName(fileLayout));
+      std::ofstream(dir + "/manifest.json")
+          << copyManifest(layoutName(bundleLayout));
+      FileBuilder f;
+      f.samoyeds = samoyedsJson(
+          weightJson("w", "bf16", 2, 128, 128, 1, 2, 64,
+                     std::string("\"") + layoutName(fileLayout) + "\""));
+      addWeight(f, "w", in[int(fileLayout)]);
+      write(f.bytes());
+      std::vector<uint32_t> values, meta;
+      loadAndCopy(dir, file, values, meta);
+      if (IsSkipped() || HasFatalFailure())
+        return;
+      EXPECT_EQ(values, in[int(bundleLayout)].values);
+      EXPECT_EQ(meta, in[int(bundleLayout)].meta);
+    }
+}
+
 } // namespace

@@ -46,6 +46,18 @@ SY_DTYPE_BF16, SY_DTYPE_F16, SY_DTYPE_F32, SY_DTYPE_I32, SY_DTYPE_U32, SY_DTYPE_
 DTYPE_CODES = {"bf16": SY_DTYPE_BF16, "f16": SY_DTYPE_F16}
 DTYPE_NAMES = {v: k for k, v in DTYPE_CODES.items()}
 
+# sy_weight_layout (docs/Format.md "Physical layout").
+SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA = range(2)
+LAYOUT_CODES = {"mma_sp": SY_LAYOUT_MMA_SP, "wgmma": SY_LAYOUT_WGMMA}
+LAYOUT_NAMES = {v: k for k, v in LAYOUT_CODES.items()}
+
+
+def layout_code(layout: str) -> int:
+    """The sy_weight_layout of ``layout`` ("mma_sp" or "wgmma"); ValueError otherwise."""
+    if layout not in LAYOUT_CODES:
+        raise ValueError(f"unknown weight layout {layout!r} (expected 'mma_sp' or 'wgmma')")
+    return LAYOUT_CODES[layout]
+
 
 class SamoyedsError(RuntimeError):
     """A runtime call failed: ``status`` (int), ``status_name`` and ``message``."""
@@ -73,6 +85,7 @@ class sy_weight_info(ctypes.Structure):
         ("rows", ctypes.c_int64),
         ("cols", ctypes.c_int64),
         ("dtype", ctypes.c_int),
+        ("layout", ctypes.c_int),
     ]
 
 
@@ -126,9 +139,18 @@ _SIGNATURES = {
     "sy_packed_sizes": (
         [_c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int, _c.c_int,
          _P(_c.c_uint64), _P(_c.c_uint64), _P(_c.c_uint64)], _c.c_int),
+    "sy_packed_sizes_layout": (
+        [_c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int, _c.c_int, _c.c_int,
+         _P(_c.c_uint64), _P(_c.c_uint64), _P(_c.c_uint64)], _c.c_int),
     "sy_pack_weight": (
         [_c.c_void_p, _c.c_int, _c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int, _c.c_int,
          _P(_c.c_void_p)], _c.c_int),
+    "sy_pack_weight_layout": (
+        [_c.c_void_p, _c.c_int, _c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int, _c.c_int,
+         _c.c_int, _P(_c.c_void_p)], _c.c_int),
+    "sy_relayout_weight": (
+        [_P(sy_packed_weight), _c.c_int, _c.c_int64, _c.c_int64, _c.c_int64, _c.c_int, _c.c_int,
+         _c.c_int, _c.c_int, _c.c_int, _P(_c.c_void_p)], _c.c_int),
     "sy_packed_buffer_view": ([_c.c_void_p, _P(sy_packed_weight)], _c.c_int),
     "sy_packed_buffer_info": ([_c.c_void_p, _P(sy_weight_info)], _c.c_int),
     "sy_packed_buffer_destroy": ([_c.c_void_p], _c.c_int),
@@ -189,6 +211,7 @@ def info_dict(info: sy_weight_info) -> dict:
         "n": info.n,
         "m": info.m,
         "v": info.v,
+        "layout": LAYOUT_NAMES.get(info.layout, str(info.layout)),
     }
 
 

@@ -1,12 +1,16 @@
 """Convert a Hugging Face MoE checkpoint to a Samoyeds packed weight file.
 
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
-        --model {mixtral,qwen2_moe,deepseek_v2,olmoe} --n 1 --m 2 --v 128 [--layers 0-3,7]
+        --model {mixtral,qwen2_moe,deepseek_v2,olmoe} --n 1 --m 2 --v 128 \\
+        [--layout {wgmma,mma_sp}] [--layers 0-3,7]
 
 For every MoE layer ``i`` the experts' gate and up projections are stacked
 into ``layers.{i}.w13`` ([E, 2I, H]: gate rows first) and the down projections
-into ``layers.{i}.w2`` ([E, H, I]); both are packed (docs/Format.md) and the
-router is stored as the plain bf16 tensor ``layers.{i}.router`` ([E, H]).
+into ``layers.{i}.w2`` ([E, H, I]); both are packed (docs/Format.md) in the
+physical layout ``--layout`` (default wgmma, for Hopper's sparse wgmma
+kernels; the runtime rearranges a weight whose layout differs from the
+bundle's when it loads it) and the router is stored as the plain bf16 tensor
+``layers.{i}.router`` ([E, H]).
 Shared-expert tensors are copied unchanged; every other tensor (attention,
 embeddings, norms, dense MLPs) is left out. See docs/WeightFiles.md.
 
@@ -29,14 +33,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._capi import RuntimeLibraryNotFound, SamoyedsError
-from .pack import float32_to_bf16, pack, to_float32
+from ._capi import LAYOUT_CODES, RuntimeLibraryNotFound, SamoyedsError
+from .pack import float32_to_bf16, pack, to_float32, validate
 from .safetensors_io import SafetensorsError, SafetensorsFile, SafetensorsWriter
 from .weightfile import samoyeds_metadata, weight_entries
 
 __all__ = ["ConversionError", "MODELS", "ModelSpec", "convert", "main"]
 
 SOURCE_DTYPES = ("BF16", "F16", "F32")
+DEFAULT_LAYOUT = "wgmma"
 
 
 class ConversionError(Exception):
@@ -202,7 +207,7 @@ def _check_dtype(ckpt: Checkpoint, name: str) -> None:
 
 
 def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: str,
-              layers: Optional[List[int]]) -> Plan:
+              layers: Optional[List[int]], layout: str = DEFAULT_LAYOUT) -> Plan:
     moe = re.escape(spec.moe)
     expert_re = re.compile(rf"model\.layers\.(\d+)\.{moe}\.experts\.(\d+)\.(.+)$")
     projs = (spec.gate, spec.up, spec.down)
@@ -288,19 +293,30 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
         for wname, rows, cols in ((f"layers.{i}.w13", 2 * inter, hidden),
                                   (f"layers.{i}.w2", hidden, inter)):
             try:
-                plan.entries += weight_entries(wname, E, rows, cols, n, m, v)
+                plan.entries += weight_entries(wname, E, rows, cols, n, m, v, layout)
             except SamoyedsError as e:
+                hint = (" (--layout mma_sp can hold this shape)"
+                        if layout != "mma_sp" and _fits(E, rows, cols, n, m, v, "mma_sp") else "")
                 raise ConversionError(
                     f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: cannot pack {wname} "
-                    f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v}: {e.message}") from e
+                    f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v} in layout {layout}: "
+                    f"{e.message}{hint}") from e
             plan.weights[wname] = {"dtype": dtype, "experts": E, "rows": rows, "cols": cols,
-                                   "n": n, "m": m, "v": v}
+                                   "n": n, "m": m, "v": v, "layout": layout}
         plan.entries.append((f"layers.{i}.router", "BF16", (E, hidden)))
         for p in passthrough:
             if int(p.split(".")[2]) == i:
                 t = ckpt.info(p)
                 plan.entries.append((p, t.dtype, t.shape))
     return plan
+
+
+def _fits(E, rows, cols, n, m, v, layout) -> bool:
+    try:
+        validate(E, rows, cols, n, m, v, layout)
+        return True
+    except SamoyedsError:
+        return False
 
 
 def _ranges(xs: Sequence[int]) -> str:
@@ -357,17 +373,21 @@ def _to_bf16_or_f16(a: np.ndarray, src_dtype: str, dtype: str) -> np.ndarray:
 
 
 def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: str = "bf16",
-            layers: Optional[List[int]] = None, progress: bool = True) -> dict:
-    """Converts ``src`` into the packed weight file ``out``; returns the summary dict."""
+            layers: Optional[List[int]] = None, progress: bool = True,
+            layout: str = DEFAULT_LAYOUT) -> dict:
+    """Converts ``src`` into the packed weight file ``out`` with its weights in ``layout``
+    ("wgmma" or "mma_sp"); returns the summary dict."""
     if model not in MODELS:
         raise ConversionError(f"unknown model {model!r} (one of {', '.join(MODELS)})")
     if dtype not in ("bf16", "f16"):
         raise ConversionError(f"unsupported output dtype {dtype!r} (bf16 or f16)")
+    if layout not in LAYOUT_CODES:
+        raise ConversionError(f"unknown layout {layout!r} (one of {', '.join(LAYOUT_CODES)})")
     spec = MODELS[model]
     out = Path(out)
     ckpt = Checkpoint(src)
     try:
-        plan = make_plan(ckpt, spec, n, m, v, dtype, layers)
+        plan = make_plan(ckpt, spec, n, m, v, dtype, layers, layout)
         meta = samoyeds_metadata(plan.weights, source=str(Path(src).resolve()), model=model,
                                  routers=[f"layers.{lp.index}.router" for lp in plan.layers],
                                  passthrough=plan.passthrough)
@@ -380,7 +400,7 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
                 bar = Progress(3 * len(plan.layers) + len(plan.passthrough), progress)
                 packed_bytes = 0
                 for lp in plan.layers:
-                    packed_bytes += _convert_layer(ckpt, spec, lp, plan, writer, n, m, v, dtype, bar)
+                    packed_bytes += _convert_layer(ckpt, spec, lp, plan, writer, bar)
                 writer.close()
             except BaseException:
                 writer.abort()
@@ -405,7 +425,7 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         "experts": E,
         "hidden": sorted({lp.hidden for lp in plan.layers}),
         "intermediate": sorted({lp.inter for lp in plan.layers}),
-        "n": n, "m": m, "v": v, "dtype": dtype,
+        "n": n, "m": m, "v": v, "dtype": dtype, "layout": layout,
         "density": n / m / 2,
         "bytes_before": src_bytes,
         "bytes_dense_16bit": dense_bf16,
@@ -418,8 +438,9 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
     }
 
 
-def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, n, m, v, dtype, bar) -> int:
+def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar) -> int:
     i, E, H, I = lp.index, lp.experts, lp.hidden, lp.inter
+    dtype = plan.weights[f"layers.{i}.w13"]["dtype"]
     w13 = np.empty((E, 2 * I, H), dtype=np.uint16)
     w2 = np.empty((E, H, I), dtype=np.uint16)
     for e in range(E):
@@ -428,7 +449,8 @@ def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, n, m, v, dtype
             dst[...] = _to_bf16_or_f16(np.asarray(ckpt.get(name)), ckpt.info(name).dtype, dtype)
     total = 0
     for wname, dense in ((f"layers.{i}.w13", w13), (f"layers.{i}.w2", w2)):
-        p = pack(dense, n, m, v, dtype)
+        w = plan.weights[wname]
+        p = pack(dense, w["n"], w["m"], w["v"], w["dtype"], w["layout"])
         for part, arr in p.components().items():
             writer.write(f"{wname}.{part}", arr.reshape(E, -1))
         total += p.nbytes
@@ -455,7 +477,8 @@ def format_summary(s: dict) -> str:
         f"  MoE layers:   {len(s['layers'])} ({_ranges(s['layers'])})",
         f"  experts:      {', '.join(map(str, s['experts']))} per layer; hidden "
         f"{', '.join(map(str, s['hidden']))}, intermediate {', '.join(map(str, s['intermediate']))}",
-        f"  format:       {s['dtype']}, n:m:v = {s['n']}:{s['m']}:{s['v']}, density "
+        f"  format:       {s['dtype']}, n:m:v = {s['n']}:{s['m']}:{s['v']}, layout "
+        f"{s['layout']}, density "
         f"{s['density']:.4f} (kept fraction of expert weights)",
         f"  bytes before: {mib(s['bytes_before'])} (expert weights in the checkpoint)",
         f"  bytes after:  {mib(s['bytes_after'])} (packed, {100 * ratio:.1f}% of before)",
@@ -486,12 +509,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--v", type=int, default=128, help="span width in columns (default 128)")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "f16"],
                     help="element type of the packed weights (default bf16)")
+    ap.add_argument("--layout", default=DEFAULT_LAYOUT, choices=["wgmma", "mma_sp"],
+                    help="physical layout of the packed weights (default wgmma: Hopper's sparse "
+                         "wgmma kernels; mma_sp: the mma.sp kernels). The runtime rearranges a "
+                         "weight whose layout differs from the bundle's when it loads it")
     ap.add_argument("--layers", help="layers to convert, e.g. 0-3,7 (default: all MoE layers)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
         summary = convert(args.src, args.out, args.model, args.n, args.m, args.v, args.dtype,
-                          parse_layers(args.layers), progress=not args.quiet)
+                          parse_layers(args.layers), progress=not args.quiet,
+                          layout=args.layout)
     except (ConversionError, SafetensorsError, RuntimeLibraryNotFound) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ class ExpertMatmul(_capi.Closeable):
     """``ExpertMatmul(bundle_dir)``; :meth:`upload` a packed ``w``, then
     ``y = mm(x, tokens, offsets)`` with contiguous CUDA tensors (x bf16/f16 as
     the bundle, tokens and offsets int32). Attributes: ``dir``, ``manifest``,
-    ``weight`` ({dtype, experts, rows, cols, n, m, v}), ``out_cols``."""
+    ``weight`` ({dtype, experts, rows, cols, n, m, v, layout}), ``out_cols``."""
 
     def __init__(self, bundle_dir):
         self.device = _primary_cuda_device("ExpertMatmul")
@@ -63,9 +63,10 @@ class ExpertMatmul(_capi.Closeable):
         self.dtype = {"bf16": _torch().bfloat16, "f16": _torch().float16}[self.weight["dtype"]]
 
     def upload(self, packed) -> None:
-        """Uploads a :class:`samoyeds.pack.PackedWeight` (same n:m:v and shape) as ``w``."""
+        """Uploads a :class:`samoyeds.pack.PackedWeight` (same n:m:v and shape) as ``w``,
+        rearranged into the bundle's layout first when ``packed.layout`` differs."""
         self._need_session()
-        _upload_packed(self._lib, self._s, "w", packed)
+        _upload_packed(self._lib, self._s, "w", packed, self.weight["layout"])
         self._uploaded = True
 
     def __call__(self, x, tokens, offsets, y=None):
@@ -117,4 +118,4 @@ class ExpertMatmul(_capi.Closeable):
     def __repr__(self) -> str:
         w = self.weight
         return (f"ExpertMatmul({self.dir}: E={w['experts']} R={w['rows']} K={w['cols']} "
-                f"n:m:v={w['n']}:{w['m']}:{w['v']} {w['dtype']})")
+                f"n:m:v={w['n']}:{w['m']}:{w['v']} {w['dtype']} {w['layout']})")

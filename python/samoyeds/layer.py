@@ -92,7 +92,8 @@ class LayerBundle(_capi.Closeable):
     Attributes: ``dir``, ``manifest`` (the parsed JSON), ``chip``, ``symbols``,
     ``hidden`` (H), ``experts`` (E), ``intermediate`` (I), ``top_k``,
     ``renormalize``, ``routed_scaling_factor``, ``dtype`` ("bf16"), and
-    ``weights`` ({name: {dtype, experts, rows, cols, n, m, v}}).
+    ``weights`` ({name: {dtype, experts, rows, cols, n, m, v, layout}}; ``layout``
+    is the physical layout the bundle's kernels read, "mma_sp" or "wgmma").
     """
 
     _loader = "sy_bundle_open"
@@ -219,7 +220,7 @@ class LayerBundle(_capi.Closeable):
         return (f"{self.dir}: moe_ffn E={self.experts} H={self.hidden} I={self.intermediate} "
                 f"top_k={self.top_k} renormalize={self.renormalize} "
                 f"scale={self.routed_scaling_factor} n:m:v={w['n']}:{w['m']}:{w['v']} "
-                f"chip={self.chip}")
+                f"layout={w['layout']} chip={self.chip}")
 
     # -- lifetime --------------------------------------------------------------------------
 
@@ -257,7 +258,7 @@ def _primary_cuda_device(what: str):
 
 
 def _read_weights(lib, bundle) -> Dict[str, dict]:
-    """The bundle's weights: {name: {dtype, experts, rows, cols, n, m, v}}."""
+    """The bundle's weights: {name: {dtype, experts, rows, cols, n, m, v, layout}}."""
     count = ctypes.c_int32()
     _capi.check(lib.sy_bundle_num_weights(bundle, ctypes.byref(count)))
     weights: Dict[str, dict] = {}
@@ -269,15 +270,15 @@ def _read_weights(lib, bundle) -> Dict[str, dict]:
     return weights
 
 
-def _upload_packed(lib, session, name: str, packed) -> None:
-    """sy_session_upload_weight of a :class:`samoyeds.pack.PackedWeight`."""
-    parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
-             for k in ("values", "meta", "row_idx")]
-    view = _capi.sy_packed_weight(
-        parts[0].ctypes.data if parts[0].size else None, parts[0].nbytes,
-        parts[1].ctypes.data if parts[1].size else None, parts[1].nbytes,
-        parts[2].ctypes.data if parts[2].size else None, parts[2].nbytes)
-    _capi.check(lib.sy_session_upload_weight(session, name.encode(), ctypes.byref(view)))
+def _upload_packed(lib, session, name: str, packed, layout: str) -> None:
+    """sy_session_upload_weight of a :class:`samoyeds.pack.PackedWeight`, rearranged
+    into ``layout`` (the bundle weight's) first when it is stored in another one."""
+    from .pack import PackedView, relayout
+
+    if packed.layout != layout:
+        packed = relayout(packed, layout)
+    pv = PackedView(packed)
+    _capi.check(lib.sy_session_upload_weight(session, name.encode(), pv.ref()))
 
 
 def _run_session(lib, session, lock, buffers, symbols: Dict[str, int], device) -> None:
@@ -366,7 +367,8 @@ class MoELayer(LayerBundle):
     def set_weights(self, w13, w2) -> None:
         """Packs dense ``w13`` [E, 2I, H] (gate rows over up rows) and ``w2`` [E, H, I]
         (numpy: uint16 bf16 bit patterns or float; torch: any device) with the bundle's
-        n:m:v (sy_pack_weight) and uploads them (sy_session_upload_weight)."""
+        n:m:v in the bundle's layout (sy_pack_weight_layout) and uploads them
+        (sy_session_upload_weight)."""
         self._need_session()
         from .pack import pack
 
@@ -378,17 +380,19 @@ class MoELayer(LayerBundle):
             if shape != want:
                 raise _err("SY_ERR_SIZE_MISMATCH", f"set_weights: {name} has shape "
                            f"{list(shape)}, the bundle needs {list(want)}")
-            staged.append((name, pack(dense, wi["n"], wi["m"], wi["v"], wi["dtype"])))
+            staged.append((name, pack(dense, wi["n"], wi["m"], wi["v"], wi["dtype"],
+                                      wi["layout"])))
         for name, p in staged:
             self.upload_packed(name, p)
 
     def upload_packed(self, name: str, packed) -> None:
-        """Uploads a :class:`samoyeds.pack.PackedWeight` as weight ``name``."""
+        """Uploads a :class:`samoyeds.pack.PackedWeight` as weight ``name`` (rearranged
+        into the bundle's layout first when ``packed.layout`` differs)."""
         self._need_session()
         if name not in self.weights:
             raise _err("SY_ERR_NOT_FOUND", f"bundle {self.dir} has no weight '{name}' "
                        f"(weights: {', '.join(self.weights)})")
-        _upload_packed(self._lib, self._s, name, packed)
+        _upload_packed(self._lib, self._s, name, packed, self.weights[name]["layout"])
         self._uploaded.add(name)
 
     def set_router(self, router) -> None:

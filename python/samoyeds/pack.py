@@ -4,6 +4,10 @@ Weights are 16-bit elements stored as ``numpy.uint16`` (bf16 or f16 bit
 patterns). Float arrays are converted first: float32/float64 to bf16 with
 round-to-nearest-even, or to f16 through numpy. torch tensors are accepted
 when torch is installed.
+
+A packed weight has a physical layout, ``"mma_sp"`` (the default) or
+``"wgmma"`` (Hopper's sparse wgmma; kept rows % 64 == 0 and cols % 128 == 0):
+the same bytes in another order. :func:`relayout` converts between them.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from . import _capi
 from ._capi import SamoyedsError
 
 __all__ = [
+    "LAYOUTS",
+    "PARAMS",
     "PackedWeight",
     "pack",
     "unpack",
+    "relayout",
     "packed_sizes",
     "validate",
     "float32_to_bf16",
@@ -92,9 +99,15 @@ def to_storage(x, dtype: str = "bf16") -> np.ndarray:
                     "float16, float32 or float64)")
 
 
+LAYOUTS = tuple(_capi.LAYOUT_CODES)
+# What describes a packed weight besides its bytes (PackedWeight.params, weight file entries).
+PARAMS = ("dtype", "experts", "rows", "cols", "n", "m", "v", "layout")
+
+
 @dataclass
 class PackedWeight:
-    """The three components of a packed weight (uint8 arrays) and its parameters."""
+    """The three components of a packed weight (uint8 arrays), its parameters and the
+    physical ``layout`` of ``values`` and ``meta``."""
 
     values: np.ndarray
     meta: np.ndarray
@@ -106,6 +119,7 @@ class PackedWeight:
     n: int
     m: int
     v: int
+    layout: str = "mma_sp"
 
     @property
     def nbytes(self) -> int:
@@ -113,7 +127,7 @@ class PackedWeight:
 
     @property
     def params(self) -> dict:
-        return {k: getattr(self, k) for k in ("dtype", "experts", "rows", "cols", "n", "m", "v")}
+        return {k: getattr(self, k) for k in PARAMS}
 
     def components(self) -> dict:
         """{"values": ..., "meta": ..., "row_idx": ...}, row_idx left out when empty."""
@@ -123,17 +137,21 @@ class PackedWeight:
         return out
 
 
-def packed_sizes(experts: int, rows: int, cols: int, n: int, m: int, v: int) -> Tuple[int, int, int]:
-    """(values, meta, row_idx) bytes; raises SamoyedsError for an invalid n:m:v or shape."""
+def packed_sizes(experts: int, rows: int, cols: int, n: int, m: int, v: int,
+                 layout: str = "mma_sp") -> Tuple[int, int, int]:
+    """(values, meta, row_idx) bytes (the same in every layout); raises SamoyedsError for an
+    invalid n:m:v or a shape ``layout`` cannot hold."""
     out = [ctypes.c_uint64() for _ in range(3)]
-    _capi.check(_capi.lib().sy_packed_sizes(int(experts), int(rows), int(cols), int(n), int(m),
-                                            int(v), *(ctypes.byref(o) for o in out)))
+    _capi.check(_capi.lib().sy_packed_sizes_layout(
+        int(experts), int(rows), int(cols), int(n), int(m), int(v), _capi.layout_code(layout),
+        *(ctypes.byref(o) for o in out)))
     return tuple(int(o.value) for o in out)
 
 
-def validate(experts: int, rows: int, cols: int, n: int, m: int, v: int) -> None:
+def validate(experts: int, rows: int, cols: int, n: int, m: int, v: int,
+             layout: str = "mma_sp") -> None:
     """Raises SamoyedsError (SY_ERR_INVALID_ARGUMENT) naming the violated rule."""
-    packed_sizes(experts, rows, cols, n, m, v)
+    packed_sizes(experts, rows, cols, n, m, v, layout)
 
 
 def _copy(ptr, nbytes) -> np.ndarray:
@@ -159,39 +177,70 @@ def buffer_to_packed(buf) -> PackedWeight:
     )
 
 
-def pack(dense, n: int, m: int, v: int, dtype: str = "bf16") -> PackedWeight:
-    """Packs ``dense`` ([rows, cols] or [experts, rows, cols]) as ``#samoyeds.ss<n, m, v>``."""
-    a = to_storage(dense, dtype)
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim != 3:
-        raise ValueError(f"expected a [rows, cols] or [experts, rows, cols] array, got shape {a.shape}")
+def _taking_buffer(fn) -> PackedWeight:
+    """Calls ``fn(byref(buf))`` (a C call returning an ``sy_packed_buffer*``) and copies the
+    result into a PackedWeight."""
     lib = _capi.lib()
     buf = ctypes.c_void_p()
-    e, r, c = a.shape
-    _capi.check(lib.sy_pack_weight(a.ctypes.data_as(ctypes.c_void_p), _capi.DTYPE_CODES[dtype],
-                                   e, r, c, int(n), int(m), int(v), ctypes.byref(buf)))
+    _capi.check(fn(ctypes.byref(buf)))
     try:
         return buffer_to_packed(buf)
     finally:
         lib.sy_packed_buffer_destroy(buf)
 
 
+def pack(dense, n: int, m: int, v: int, dtype: str = "bf16",
+         layout: str = "mma_sp") -> PackedWeight:
+    """Packs ``dense`` ([rows, cols] or [experts, rows, cols]) as ``#samoyeds.ss<n, m, v>`` in
+    ``layout`` ("mma_sp" or "wgmma")."""
+    a = to_storage(dense, dtype)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3:
+        raise ValueError(f"expected a [rows, cols] or [experts, rows, cols] array, got shape {a.shape}")
+    e, r, c = a.shape
+    code = _capi.layout_code(layout)
+    return _taking_buffer(lambda out: _capi.lib().sy_pack_weight_layout(
+        a.ctypes.data_as(ctypes.c_void_p), _capi.DTYPE_CODES[dtype], e, r, c, int(n), int(m),
+        int(v), code, out))
+
+
+class PackedView:
+    """An ``sy_packed_weight`` pointing into a PackedWeight's arrays (kept alive with it)."""
+
+    def __init__(self, packed: PackedWeight):
+        if packed.dtype not in _capi.DTYPE_CODES:
+            raise ValueError(f"unsupported weight dtype {packed.dtype!r}")
+        self.parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
+                      for k in ("values", "meta", "row_idx")]
+        p = self.parts
+        self.view = _capi.sy_packed_weight(
+            p[0].ctypes.data if p[0].size else None, p[0].nbytes,
+            p[1].ctypes.data if p[1].size else None, p[1].nbytes,
+            p[2].ctypes.data if p[2].size else None, p[2].nbytes)
+
+    def ref(self):
+        return ctypes.byref(self.view)
+
+
+def relayout(packed: PackedWeight, layout: str) -> PackedWeight:
+    """The same weight in ``layout``: its values and meta words permuted (sy_relayout_weight),
+    row_idx unchanged. Raises SamoyedsError when the shape does not fit ``layout``."""
+    to = _capi.layout_code(layout)
+    src = _capi.layout_code(packed.layout)
+    pv = PackedView(packed)
+    return _taking_buffer(lambda out: _capi.lib().sy_relayout_weight(
+        pv.ref(), _capi.DTYPE_CODES[packed.dtype], packed.experts, packed.rows, packed.cols,
+        packed.n, packed.m, packed.v, src, to, out))
+
+
 def unpack(packed: PackedWeight) -> np.ndarray:
-    """The dense [experts, rows, cols] uint16 weight; dropped entries are 0."""
-    parts = []
-    for name in ("values", "meta", "row_idx"):
-        arr = np.ascontiguousarray(getattr(packed, name), dtype=np.uint8)
-        parts.append(arr)
-    view = _capi.sy_packed_weight(
-        parts[0].ctypes.data if parts[0].size else None, parts[0].nbytes,
-        parts[1].ctypes.data if parts[1].size else None, parts[1].nbytes,
-        parts[2].ctypes.data if parts[2].size else None, parts[2].nbytes,
-    )
-    if packed.dtype not in _capi.DTYPE_CODES:
-        raise ValueError(f"unsupported weight dtype {packed.dtype!r}")
+    """The dense [experts, rows, cols] uint16 weight; dropped entries are 0. Reads any layout."""
+    if packed.layout != "mma_sp":
+        packed = relayout(packed, "mma_sp")
+    pv = PackedView(packed)
     out = np.empty((packed.experts, packed.rows, packed.cols), dtype=np.uint16)
     _capi.check(_capi.lib().sy_unpack_weight(
-        ctypes.byref(view), _capi.DTYPE_CODES[packed.dtype], packed.experts, packed.rows,
+        pv.ref(), _capi.DTYPE_CODES[packed.dtype], packed.experts, packed.rows,
         packed.cols, packed.n, packed.m, packed.v, out.ctypes.data_as(ctypes.c_void_p), out.nbytes))
     return out

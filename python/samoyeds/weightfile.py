@@ -14,22 +14,23 @@ import os
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from . import _capi
-from .pack import PackedWeight, buffer_to_packed, packed_sizes
+from .pack import PARAMS, PackedWeight, buffer_to_packed, packed_sizes
 
 FORMAT = "samoyeds-weights"
-VERSION = 1
+VERSION = 2  # 2: every weight has a "layout"
 PARTS = ("values", "meta", "row_idx")
 
 __all__ = ["FORMAT", "VERSION", "PARTS", "weight_entries", "samoyeds_metadata", "WeightFile",
            "check_bundle"]
 
 
-def weight_entries(name: str, experts: int, rows: int, cols: int, n: int, m: int,
-                   v: int) -> List[Tuple[str, str, Tuple[int, ...]]]:
+def weight_entries(name: str, experts: int, rows: int, cols: int, n: int, m: int, v: int,
+                   layout: str = "mma_sp") -> List[Tuple[str, str, Tuple[int, ...]]]:
     """The safetensors entries (name, "U8", [experts, bytes_per_expert]) of a packed weight.
 
-    Raises SamoyedsError when n:m:v or the shape violate Format.md."""
-    sizes = packed_sizes(experts, rows, cols, n, m, v)
+    Raises SamoyedsError when n:m:v or the shape violate Format.md (with the rules of
+    ``layout``)."""
+    sizes = packed_sizes(experts, rows, cols, n, m, v, layout)
     out = []
     for part, nbytes in zip(PARTS, sizes):
         if part == "row_idx" and nbytes == 0:
@@ -39,16 +40,18 @@ def weight_entries(name: str, experts: int, rows: int, cols: int, n: int, m: int
 
 
 def samoyeds_metadata(weights: Dict[str, dict], source: str = "", **extra) -> Dict[str, str]:
-    """The header ``__metadata__`` of a packed weight file.
+    """The header ``__metadata__`` of a packed weight file (format version 2).
 
     ``weights`` maps a weight name to its ``dtype``, ``experts``, ``rows``,
-    ``cols``, ``n``, ``m``, ``v``; ``extra`` keys (model, ...) are added."""
+    ``cols``, ``n``, ``m``, ``v`` and ``layout`` (how its tensors are stored:
+    "mma_sp" or "wgmma"; required); ``extra`` keys (model, ...) are added."""
     desc = {"format": FORMAT, "version": VERSION, "source": source}
     desc.update(extra)
-    desc["weights"] = {
-        k: {f: w[f] for f in ("dtype", "experts", "rows", "cols", "n", "m", "v")}
-        for k, w in weights.items()
-    }
+    for k, w in weights.items():
+        if w.get("layout") not in _capi.LAYOUT_CODES:
+            raise ValueError(f"weight {k!r}: layout {w.get('layout')!r} is not 'mma_sp' or "
+                             f"'wgmma' (format version {VERSION} records every weight's layout)")
+    desc["weights"] = {k: {f: w[f] for f in PARAMS} for k, w in weights.items()}
     return {"samoyeds": json.dumps(desc, sort_keys=False)}
 
 

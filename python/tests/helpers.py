@@ -33,6 +33,49 @@ def prune_reference(dense, dtype, n, m, v):
     return out
 
 
+def _values_positions(Rk, K):
+    """Word indices of C[kr][c..c+1] (c even), per expert, in both layouts, written from
+    docs/Format.md's formulas (independently of the runtime): (mma_sp, wgmma), [Rk, K/4]."""
+    kr = np.arange(Rk)[:, None]
+    c = np.arange(0, K // 2, 2)[None, :]
+    KS, KB = K // 32, K // 128
+    tr, rr, ks, cc = kr // 16, kr % 16, c // 16, c % 16
+    lane = (rr % 8) * 4 + (cc % 8) // 2
+    i = (rr // 8) | ((cc // 8) << 1)
+    mma = ((tr * KS + ks) * 32 + lane) * 4 + i
+    T, r, b, cw = kr // 64, kr % 64, c // 64, c % 64
+    byte = ((T * KB + b) * 64 + r) * 128 + ((cw // 8) ^ (r % 8)) * 16 + (cw % 8) * 2
+    return mma, byte // 4
+
+
+def _meta_positions(Rk, K):
+    """(mma_sp word, wgmma word, shift) of the nibble of row kr, chunk ch: [Rk, K/4]."""
+    kr = np.arange(Rk)[:, None]
+    ch = np.arange(K // 4)[None, :]
+    KS = K // 32
+    rr, ks, h, q = kr % 16, ch // 8, (ch % 8) // 4, ch % 4
+    g = rr % 8
+    mma = ((kr // 16) * KS + ks) * 16 + 2 * g + h
+    wg = (((kr // 64) * KS + ks) * 4 + (kr % 64) // 16) * 16 + 2 * g + h
+    shift = 4 * q + np.where(rr >= 8, 16, 0)
+    return mma, wg, shift
+
+
+def wgmma_from_mma_sp(values, meta, experts, Rk, K):
+    """The wgmma values and meta bytes of a weight packed in mma_sp (uint8 arrays)."""
+    vm, vw = _values_positions(Rk, K)
+    mm, mw, shift = _meta_positions(Rk, K)
+    vin = np.ascontiguousarray(values).view("<u4").reshape(experts, -1)
+    min_ = np.ascontiguousarray(meta).view("<u4").reshape(experts, -1)
+    vout = np.zeros_like(vin)
+    mout = np.zeros_like(min_)
+    for e in range(experts):
+        vout[e, vw.ravel()] = vin[e, vm.ravel()]
+        nib = (min_[e, mm] >> shift.astype(np.uint32)) & 0xF
+        np.bitwise_or.at(mout[e], mw.ravel(), (nib << shift.astype(np.uint32)).ravel())
+    return vout.view(np.uint8).ravel(), mout.view(np.uint8).ravel()
+
+
 NAMES = {
     "mixtral": ("block_sparse_moe", "w1", "w3", "w2"),
     "qwen2_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),

@@ -11,13 +11,17 @@ from conftest import requires_runtime
 from helpers import NAMES, make_checkpoint, prune_reference, stacked
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
-from samoyeds.pack import float32_to_bf16, unpack
+from samoyeds.pack import float32_to_bf16, pack, unpack
 from samoyeds.safetensors_io import SafetensorsFile, save_file
 from samoyeds.weightfile import WeightFile, check_bundle
 
 pytestmark = requires_runtime
 
 E, H, I = 4, 64, 32
+# These shapes are too small for the wgmma layout (convert's default): the tests that use them
+# convert in mma_sp; the wgmma tests use WE, WH, WI.
+SMALL = "mma_sp"
+WE, WH, WI = 2, 128, 128
 PY_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -30,7 +34,7 @@ def assert_no_output(out: Path):
     assert [p.name for p in out.parent.iterdir() if p.name.startswith("." + out.name)] == []
 
 
-def check_output(out, t, model, n=1, m=2, v=32, layers=None):
+def check_output(out, t, model, n=1, m=2, v=32, layers=None, layout=SMALL, E=E, H=H, I=I):
     layers = moe_layers(model) if layers is None else layers
     moe = NAMES[model][0]
     with WeightFile(out) as wf:
@@ -40,9 +44,14 @@ def check_output(out, t, model, n=1, m=2, v=32, layers=None):
         assert wf.metadata("source")
         for i in layers:
             w13, w2 = stacked(t, model, i, E)
+            for name, dense in (("w13", w13), ("w2", w2)):  # the bytes are pack's
+                got, want = wf.read(f"layers.{i}.{name}"), pack(dense, n, m, v, "bf16", layout)
+                assert np.array_equal(got.values, want.values)
+                assert np.array_equal(got.meta, want.meta)
             assert wf.info(f"layers.{i}.w13") == {"name": f"layers.{i}.w13", "dtype": "bf16",
                                                   "experts": E, "rows": 2 * I, "cols": H,
-                                                  "n": n, "m": m, "v": v}
+                                                  "n": n, "m": m, "v": v, "layout": layout}
+            assert wf.read(f"layers.{i}.w2").layout == layout
             assert wf.info(f"layers.{i}.w2")["rows"] == H
             assert np.array_equal(unpack(wf.read(f"layers.{i}.w13")), prune_reference(w13, "bf16", n, m, v))
             assert np.array_equal(unpack(wf.read(f"layers.{i}.w2")), prune_reference(w2, "bf16", n, m, v))
@@ -53,7 +62,8 @@ def check_output(out, t, model, n=1, m=2, v=32, layers=None):
             assert st.info(f"layers.{i}.router").dtype == "BF16"
             assert np.array_equal(st.get(f"layers.{i}.router"), want)
         desc = json.loads(st.metadata["samoyeds"])
-        assert desc["format"] == "samoyeds-weights" and desc["version"] == 1
+        assert desc["format"] == "samoyeds-weights" and desc["version"] == 2
+        assert {w["layout"] for w in desc["weights"].values()} == {layout}
     # The standard safetensors package reads the file too.
     safe_open = pytest.importorskip("safetensors").safe_open
     with safe_open(str(out), framework="numpy") as sf:
@@ -67,7 +77,7 @@ def test_convert_each_model(tmp_path, model):
     src = tmp_path / "ckpt"
     t = make_checkpoint(src, model, E=E, H=H, I=I)
     out = tmp_path / "out" / "packed.safetensors"
-    s = convert(src, out, model, n=1, m=2, v=32, progress=False)
+    s = convert(src, out, model, n=1, m=2, v=32, progress=False, layout=SMALL)
     check_output(out, t, model)
     assert s["layers"] == moe_layers(model)
     assert s["experts"] == [E]
@@ -95,11 +105,11 @@ def test_sharded_checkpoint_and_layers_option(tmp_path):
     assert (src / "model.safetensors.index.json").is_file()
     out = tmp_path / "p.safetensors"
     s = convert(src / "model.safetensors.index.json", out, "mixtral", 1, 2, 32,
-                layers=parse_layers("0,2"), progress=False)
+                layers=parse_layers("0,2"), progress=False, layout=SMALL)
     assert s["layers"] == [0, 2]
     check_output(out, t, "mixtral", layers=[0, 2])
     out2 = tmp_path / "all.safetensors"
-    convert(src, out2, "mixtral", 1, 4, 32, progress=False)
+    convert(src, out2, "mixtral", 1, 4, 32, progress=False, layout=SMALL)
     check_output(out2, t, "mixtral", n=1, m=4, v=32, layers=[0, 1, 2])
 
 
@@ -108,7 +118,7 @@ def test_f32_checkpoint_written_by_safetensors_package(tmp_path):
     src = tmp_path / "ckpt"
     t = make_checkpoint(src, "olmoe", E=E, H=H, I=I, st_dtype="F32", writer="safetensors")
     out = tmp_path / "o.safetensors"
-    convert(src / "model.safetensors", out, "olmoe", 1, 2, 32, progress=False)
+    convert(src / "model.safetensors", out, "olmoe", 1, 2, 32, progress=False, layout=SMALL)
     check_output(out, t, "olmoe")
 
 
@@ -116,40 +126,49 @@ def test_plain_2_4_and_f16_output(tmp_path):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "olmoe", E=E, H=H, I=I, st_dtype="F16")
     out = tmp_path / "o.safetensors"
-    convert(src, out, "olmoe", 2, 2, 32, dtype="f16", progress=False)
+    convert(src, out, "olmoe", 2, 2, 32, dtype="f16", progress=False, layout=SMALL)
     with WeightFile(out) as wf:
         assert wf.info("layers.0.w13")["dtype"] == "f16"
     with SafetensorsFile(out) as st:
         assert "layers.0.w13.row_idx" not in st
 
 
+def layer_manifest(v13=32, layout=None, E=E, H=H, I=I):
+    """A device-less bundle manifest with weights w13 [E, 2I, H] (1:2:v13) and w2 [E, H, I]
+    (1:2:32); ``layout`` (None: no field) is written as both weights' "layout"."""
+    ws = [("w13", 2 * I, H, v13), ("w2", H, I, 32)]
+    bufs, weights = [], []
+    for name, r, c, v in ws:
+        rk = r // 2
+        sizes = {"values": rk * c * E, "meta": rk * c // 8 * E, "row_idx": c // v * rk * E}
+        for part, dt in (("values", "bf16"), ("meta", "u32"), ("row_idx", "u8")):
+            bufs.append({"name": f"{name}.{part}", "kind": "weight", "dtype": dt,
+                         "bytes": sizes[part], "of": name, "part": part})
+        weights.append({"name": name, "dtype": "bf16", "experts": E, "rows": r, "cols": c,
+                        "n": 1, "m": 2, "v": v})
+        if layout is not None:
+            weights[-1]["layout"] = layout
+    bufs.append({"name": "x", "kind": "input", "dtype": "bf16", "shape": ["T", H]})
+    return {"format": "samoyeds-bundle", "version": 1, "chip": "sm_90a", "ptx_version": 85,
+            "module": "kernels.ptx", "symbols": ["T"], "buffers": bufs, "weights": weights,
+            "launches": [{"kernel": "k", "grid": [{"const": 1}] * 3, "block": [32, 1, 1],
+                          "smem": 0, "args": [{"buffer": "x"}]}]}
+
+
+def make_bundle(path, manifest):
+    path.mkdir(exist_ok=True)
+    (path / "kernels.ptx").write_text("// none\n")
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
+
+
 def test_bundle_accepts_the_converted_layer(tmp_path):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "qwen2_moe", E=E, H=H, I=I)
     out = tmp_path / "o.safetensors"
-    convert(src, out, "qwen2_moe", 1, 2, 32, progress=False)
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
-    (bundle / "kernels.ptx").write_text("// none\n")
-
-    def manifest(v13):
-        ws = [("w13", 2 * I, H, v13), ("w2", H, I, 32)]
-        bufs, weights = [], []
-        for name, r, c, v in ws:
-            rk = r // 2
-            sizes = {"values": rk * c * E, "meta": rk * c // 8 * E, "row_idx": c // v * rk * E}
-            for part, dt in (("values", "bf16"), ("meta", "u32"), ("row_idx", "u8")):
-                bufs.append({"name": f"{name}.{part}", "kind": "weight", "dtype": dt,
-                             "bytes": sizes[part], "of": name, "part": part})
-            weights.append({"name": name, "dtype": "bf16", "experts": E, "rows": r, "cols": c,
-                            "n": 1, "m": 2, "v": v})
-        bufs.append({"name": "x", "kind": "input", "dtype": "bf16", "shape": ["T", H]})
-        return {"format": "samoyeds-bundle", "version": 1, "chip": "sm_90a", "ptx_version": 85,
-                "module": "kernels.ptx", "symbols": ["T"], "buffers": bufs, "weights": weights,
-                "launches": [{"kernel": "k", "grid": [{"const": 1}] * 3, "block": [32, 1, 1],
-                              "smem": 0, "args": [{"buffer": "x"}]}]}
-
-    (bundle / "manifest.json").write_text(json.dumps(manifest(32)))
+    convert(src, out, "qwen2_moe", 1, 2, 32, progress=False, layout=SMALL)
+    bundle = make_bundle(tmp_path / "bundle", layer_manifest(32))
+    manifest = layer_manifest
     check_bundle(bundle, out, "layers.1.")
     with pytest.raises(SamoyedsError) as ei:
         check_bundle(bundle, out, "layers.7.")
@@ -161,11 +180,127 @@ def test_bundle_accepts_the_converted_layer(tmp_path):
     assert "v = 32 (bundle: 64)" in ei.value.message and str(out) in ei.value.message
 
 
+# ------------------------------------------------------------------- layouts
+
+
+def test_default_layout_is_wgmma(tmp_path):
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "mixtral", layers=1, E=WE, H=WH, I=WI)
+    out = tmp_path / "w.safetensors"
+    s = convert(src, out, "mixtral", 1, 2, 32, progress=False)
+    assert s["layout"] == "wgmma"
+    check_output(out, t, "mixtral", layers=[0], layout="wgmma", E=WE, H=WH, I=WI)
+    # The same checkpoint in mma_sp holds the same bytes in another order.
+    out2 = tmp_path / "s.safetensors"
+    convert(src, out2, "mixtral", 1, 2, 32, progress=False, layout="mma_sp")
+    with WeightFile(out) as g, WeightFile(out2) as m:
+        a, b = g.read("layers.0.w13"), m.read("layers.0.w13")
+        assert not np.array_equal(a.values, b.values)
+        assert np.array_equal(np.sort(a.values), np.sort(b.values))
+        assert np.array_equal(unpack(a), unpack(b))
+
+
+def test_wgmma_refuses_small_shapes_with_a_hint(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "mixtral", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "w.safetensors"
+    with pytest.raises(ConversionError) as ei:
+        convert(src, out, "mixtral", 1, 2, 32, progress=False)
+    msg = str(ei.value)
+    assert "cannot pack layers.0.w13 [4 x 64 x 64] with n:m:v = 1:2:32 in layout wgmma" in msg
+    assert "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a multiple of 64" in msg
+    assert "(--layout mma_sp can hold this shape)" in msg
+    assert_no_output(out)
+    with pytest.raises(ConversionError, match="unknown layout 'sparse'"):
+        convert(src, out, "mixtral", 1, 2, 32, progress=False, layout="sparse")
+    # Without the hint when mma_sp cannot hold it either.
+    with pytest.raises(ConversionError) as ei:
+        convert(src, out, "mixtral", 1, 2, 48, progress=False)
+    assert "v = 48" in str(ei.value) and "--layout mma_sp" not in str(ei.value)
+
+
+@pytest.mark.parametrize("bundle_layout,file_layout", [
+    (None, "wgmma"), ("mma_sp", "wgmma"), ("wgmma", "mma_sp"), ("wgmma", "wgmma")])
+def test_bundle_accepts_a_file_in_another_layout(tmp_path, bundle_layout, file_layout):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=WE, H=WH, I=WI)
+    out = tmp_path / "o.safetensors"
+    convert(src, out, "olmoe", 1, 2, 32, progress=False, layout=file_layout)
+    bundle = make_bundle(tmp_path / "b", layer_manifest(32, bundle_layout, WE, WH, WI))
+    check_bundle(bundle, out, "layers.0.")
+
+
+@pytest.mark.parametrize("layout,text", [
+    ("WGMMA", "unknown layout 'WGMMA'"), ("", "unknown layout ''"),
+    (7, "expected a string"), ("wgmma", "layout wgmma needs kept rows")])
+def test_bad_manifest_layout(tmp_path, layout, text):
+    bundle = make_bundle(tmp_path / "b", layer_manifest(32, layout))  # small: no wgmma
+    with pytest.raises(SamoyedsError) as ei:
+        check_bundle(bundle, tmp_path / "unused.safetensors")
+    assert ei.value.status_name == "SY_ERR_MANIFEST"
+    assert "weights[0]" in ei.value.message and "weight 'w13'" in ei.value.message
+    assert text in ei.value.message, ei.value.message
+
+
+def _rewrite_metadata(path, fn):
+    """Applies fn to the parsed `samoyeds` metadata of a packed weight file, in place."""
+    with SafetensorsFile(path) as st:
+        tensors = {k: (st.info(k).dtype, np.array(st.get(k))) for k in st.keys()}
+        meta = dict(st.metadata)
+    desc = json.loads(meta["samoyeds"])
+    fn(desc)
+    meta["samoyeds"] = json.dumps(desc)
+    save_file(tensors, path, meta)
+
+
+def _set_layout(value):
+    def fn(desc):
+        if value is None:
+            del desc["weights"]["layers.0.w2"]["layout"]
+        else:
+            desc["weights"]["layers.0.w2"]["layout"] = value
+    return fn
+
+
+@pytest.mark.parametrize("damage,text", [
+    (lambda d: d.update(version=1), "weight file format version 1 predates the layout field; "
+                                    "re-convert with python -m samoyeds.convert"),
+    (lambda d: d.update(version=3), "unsupported version 3 (this runtime reads version 2)"),
+    (_set_layout(None), "weights['layers.0.w2'].layout: expected \"mma_sp\" or \"wgmma\" "
+                        "(required since version 2)"),
+    (_set_layout("WGMMA"), "weights['layers.0.w2'].layout: expected \"mma_sp\" or \"wgmma\", "
+                           "got \"WGMMA\""),
+    (_set_layout(["wgmma"]), "got array"),
+    (_set_layout("wgmma"), "weights['layers.0.w2']: layout wgmma needs kept rows rows*n/m = 32"),
+])
+def test_weight_file_layout_and_version_errors(tmp_path, damage, text):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "o.safetensors"
+    convert(src, out, "olmoe", 1, 2, 32, progress=False, layout=SMALL)
+    _rewrite_metadata(out, damage)
+    with pytest.raises(SamoyedsError) as ei:
+        WeightFile(out)
+    assert ei.value.status_name == "SY_ERR_WEIGHT_FILE"
+    assert text in ei.value.message and str(out) in ei.value.message, ei.value.message
+
+
+def test_samoyeds_metadata_requires_a_layout():
+    from samoyeds.weightfile import samoyeds_metadata
+
+    w = {"dtype": "bf16", "experts": 1, "rows": 64, "cols": 64, "n": 1, "m": 2, "v": 32}
+    for bad in ({}, {"layout": "WGMMA"}, {"layout": None}):
+        with pytest.raises(ValueError, match="weight 'w': layout .* is not 'mma_sp' or 'wgmma'"):
+            samoyeds_metadata({"w": dict(w, **bad)})
+    desc = json.loads(samoyeds_metadata({"w": dict(w, layout="wgmma")})["samoyeds"])
+    assert desc["version"] == 2 and desc["weights"]["w"]["layout"] == "wgmma"
+
+
 def test_weight_file_size_mismatch_is_reported_by_the_runtime(tmp_path):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "olmoe", layers=1, E=E, H=H, I=I)
     out = tmp_path / "o.safetensors"
-    convert(src, out, "olmoe", 1, 2, 32, progress=False)
+    convert(src, out, "olmoe", 1, 2, 32, progress=False, layout=SMALL)
     with SafetensorsFile(out) as st:
         tensors = {k: (st.info(k).dtype, np.array(st.get(k))) for k in st.keys()}
         meta = dict(st.metadata)
@@ -263,7 +398,7 @@ def test_bad_inputs_leave_no_output(tmp_path, case):
     damage(src)
     out = tmp_path / "out.safetensors"
     with pytest.raises(ConversionError) as ei:
-        convert(src, out, "mixtral", 1, 2, v, progress=False)
+        convert(src, out, "mixtral", 1, 2, v, progress=False, layout=SMALL)
     for p in parts:
         assert p in str(ei.value), str(ei.value)
     assert_no_output(out)
@@ -295,7 +430,7 @@ def test_failure_while_writing_removes_the_temporary(tmp_path, monkeypatch):
     real = conv._convert_layer
     monkeypatch.setattr(conv, "_convert_layer", boom)
     with pytest.raises(ConversionError, match="boom"):
-        convert(src, out, "olmoe", 1, 2, 32, progress=False)
+        convert(src, out, "olmoe", 1, 2, 32, progress=False, layout=SMALL)
     assert_no_output(out)
 
 
@@ -313,16 +448,33 @@ def test_cli_prints_summary_and_progress(tmp_path):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "deepseek_v2", E=E, H=H, I=I)
     out = tmp_path / "ds.safetensors"
-    r = _cli(src, out, "--model", "deepseek_v2", "--n", 1, "--m", 2, "--v", 32)
+    r = _cli(src, out, "--model", "deepseek_v2", "--n", 1, "--m", 2, "--v", 32, "--layout", SMALL)
     assert r.returncode == 0, r.stderr
     assert "Converted" in r.stdout
     assert "MoE layers:   2 (1-2)" in r.stdout
     assert "bytes before:" in r.stdout and "bytes after:" in r.stdout
-    assert "density 0.2500" in r.stdout
+    assert "density 0.2500" in r.stdout and "layout mma_sp" in r.stdout
     assert "skipped layers without experts: 0" in r.stdout
     assert "shared-expert" in r.stdout
     assert "[" in r.stderr and "layers.2.router" in r.stderr  # progress bar
     assert out.is_file()
+
+
+def test_cli_layout_option(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=WE, H=WH, I=WI)
+    for args, want in (((), "wgmma"), (("--layout", "wgmma"), "wgmma"),
+                       (("--layout", "mma_sp"), "mma_sp")):
+        out = tmp_path / f"{want}{len(args)}.safetensors"
+        r = _cli(src, out, "--model", "olmoe", "--v", 32, "--quiet", *args)
+        assert r.returncode == 0, r.stderr
+        assert f"layout {want}" in r.stdout
+        with WeightFile(out) as wf:
+            assert {wf.info(n)["layout"] for n in wf.names()} == {want}
+    r = _cli(src, tmp_path / "x.safetensors", "--model", "olmoe", "--layout", "WGMMA")
+    assert r.returncode == 2 and "invalid choice: 'WGMMA'" in r.stderr
+    r = _cli(src, tmp_path / "x.safetensors", "--help")
+    assert "--layout {wgmma,mma_sp}" in r.stdout
 
 
 def test_cli_error_exit_code(tmp_path):

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import requires_runtime
-from helpers import prune_reference
+from helpers import prune_reference, wgmma_from_mma_sp
 from samoyeds import SamoyedsError
-from samoyeds.pack import (bf16_to_float32, float32_to_bf16, pack, packed_sizes, to_storage,
-                           unpack, validate)
+from samoyeds.pack import (LAYOUTS, bf16_to_float32, float32_to_bf16, pack, packed_sizes,
+                           relayout, to_storage, unpack, validate)
 
 
 def test_float32_to_bf16_rounds_to_nearest_even():
@@ -42,7 +42,8 @@ def test_pack_unpack_round_trip(dtype, shape, nmv):
     assert (p.values.nbytes, p.meta.nbytes, p.row_idx.nbytes) == sizes
     assert p.values.nbytes == E * (R * n // m) * K
     assert (p.row_idx.nbytes == 0) == (n == m)
-    assert p.params == {"dtype": dtype, "experts": E, "rows": R, "cols": K, "n": n, "m": m, "v": v}
+    assert p.params == {"dtype": dtype, "experts": E, "rows": R, "cols": K, "n": n, "m": m, "v": v,
+                        "layout": "mma_sp"}
     back = unpack(p)
     assert back.shape == shape and back.dtype == np.uint16
     assert np.array_equal(back, prune_reference(dense, dtype, n, m, v))
@@ -101,3 +102,124 @@ def test_torch_tensors():
     p = pack(x, 1, 2, 32)
     bits = x.view(torch.int16).numpy().view(np.uint16)
     assert np.array_equal(unpack(p), prune_reference(bits, "bf16", 1, 2, 32))
+
+
+# ------------------------------------------------------------------- layouts
+
+WGMMA_CASES = [
+    ("bf16", (2, 128, 128), (1, 2, 64)),
+    ("f16", (1, 256, 384), (1, 4, 128)),
+    ("bf16", (2, 64, 256), (2, 2, 32)),
+    ("f16", (1, 256, 128), (3, 4, 64)),
+    ("bf16", (1, 512, 256), (1, 8, 32)),
+]
+
+
+def _dense(dtype, shape, seed=3):
+    return to_storage(np.random.default_rng(seed).standard_normal(shape).astype(np.float32), dtype)
+
+
+def test_layout_names():
+    assert LAYOUTS == ("mma_sp", "wgmma")
+
+
+@requires_runtime
+@pytest.mark.parametrize("dtype,shape,nmv", WGMMA_CASES)
+def test_wgmma_bytes_follow_the_format_formulas(dtype, shape, nmv):
+    """C++ (through the C API) against the numpy transcription of Format.md's formulas."""
+    dense = _dense(dtype, shape)
+    E, R, K = shape
+    n, m, v = nmv
+    s = pack(dense, n, m, v, dtype)
+    g = pack(dense, n, m, v, dtype, layout="wgmma")
+    assert (s.layout, g.layout) == ("mma_sp", "wgmma")
+    assert g.params == dict(s.params, layout="wgmma")
+    assert (g.values.nbytes, g.meta.nbytes, g.row_idx.nbytes) == packed_sizes(E, R, K, n, m, v,
+                                                                            "wgmma")
+    want_values, want_meta = wgmma_from_mma_sp(s.values, s.meta, E, R * n // m, K)
+    assert not np.array_equal(g.values, s.values)
+    assert np.array_equal(g.values, want_values)
+    assert np.array_equal(g.meta, want_meta)
+    assert np.array_equal(g.row_idx, s.row_idx)
+    assert np.array_equal(unpack(g), prune_reference(dense, dtype, n, m, v))
+
+
+@requires_runtime
+@pytest.mark.parametrize("dtype,shape,nmv", WGMMA_CASES[:3])
+def test_relayout_is_pack_in_the_other_layout(dtype, shape, nmv):
+    dense = _dense(dtype, shape, seed=8)
+    s = pack(dense, *nmv, dtype)
+    g = pack(dense, *nmv, dtype, layout="wgmma")
+    s2g, g2s = relayout(s, "wgmma"), relayout(g, "mma_sp")
+    assert (s2g.layout, g2s.layout) == ("wgmma", "mma_sp")
+    for a, b in ((s2g, g), (g2s, s)):
+        assert a.params == b.params
+        assert np.array_equal(a.values, b.values)
+        assert np.array_equal(a.meta, b.meta)
+        assert np.array_equal(a.row_idx, b.row_idx)
+    assert np.array_equal(unpack(s), unpack(g))
+    same = relayout(g, "wgmma")
+    assert np.array_equal(same.values, g.values) and same.values is not g.values
+
+
+@requires_runtime
+def test_relayout_permutes_any_bytes():
+    """Words no packer writes still only move (a pure permutation)."""
+    p = pack(np.zeros((2, 128, 256), np.float32), 1, 2, 64)
+    rng = np.random.default_rng(5)
+    p.values = rng.integers(0, 256, p.values.shape, dtype=np.uint8)
+    p.meta = rng.integers(0, 256, p.meta.shape, dtype=np.uint8)
+    g = relayout(p, "wgmma")
+    want_values, want_meta = wgmma_from_mma_sp(p.values, p.meta, 2, 64, 256)
+    assert np.array_equal(g.values, want_values) and np.array_equal(g.meta, want_meta)
+    back = relayout(g, "mma_sp")
+    assert np.array_equal(back.values, p.values) and np.array_equal(back.meta, p.meta)
+
+
+@requires_runtime
+@pytest.mark.parametrize("shape,nmv,text", [
+    ((1, 64, 256), (1, 2, 64), "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a "
+                               "multiple of 64"),
+    ((1, 128, 256), (3, 4, 64), "layout wgmma needs kept rows rows*n/m = 96"),
+    ((1, 128, 192), (1, 2, 64), "layout wgmma needs cols = 192 to be a multiple of 128"),
+    ((1, 128, 64), (1, 2, 32), "layout wgmma needs cols = 64"),
+])
+def test_wgmma_rejects_shapes_it_cannot_hold(shape, nmv, text):
+    dense = np.ones(shape, np.float32)
+    validate(*shape, *nmv)  # fine in mma_sp
+    p = pack(dense, *nmv)
+    for call in (lambda: pack(dense, *nmv, layout="wgmma"),
+                 lambda: validate(*shape, *nmv, layout="wgmma"),
+                 lambda: packed_sizes(*shape, *nmv, "wgmma"),
+                 lambda: relayout(p, "wgmma")):
+        with pytest.raises(SamoyedsError) as ei:
+            call()
+        assert ei.value.status_name == "SY_ERR_INVALID_ARGUMENT"
+        assert text in ei.value.message, ei.value.message
+
+
+@requires_runtime
+@pytest.mark.parametrize("bad", ["WGMMA", "mma-sp", "", "sparse", None, 1])
+def test_bad_layout_names_raise(bad):
+    dense = np.ones((128, 128), np.float32)
+    p = pack(dense, 1, 2, 64, layout="wgmma")
+    calls = [lambda: pack(dense, 1, 2, 64, layout=bad),
+             lambda: validate(1, 128, 128, 1, 2, 64, bad),
+             lambda: relayout(p, bad)]
+    p_bad = pack(dense, 1, 2, 64)
+    p_bad.layout = bad
+    calls.append(lambda: unpack(p_bad))
+    for call in calls:
+        with pytest.raises(ValueError, match=r"unknown weight layout .*expected 'mma_sp' or 'wgmma'"):
+            call()
+
+
+@requires_runtime
+def test_unpack_reads_the_stated_layout():
+    """A wgmma weight labelled mma_sp unpacks to something else: unpack honours the label."""
+    dense = _dense("bf16", (1, 128, 256), seed=11)
+    g = pack(dense, 1, 2, 64, layout="wgmma")
+    want = prune_reference(dense, "bf16", 1, 2, 64)
+    assert np.array_equal(unpack(g), want)
+    g.layout = "mma_sp"
+    assert not np.array_equal(unpack(g), want)

@@ -88,8 +88,23 @@ uint16_t fromFloat(float value, DType dtype) {
   return dtype == DType::BF16 ? floatToBf16(value) : floatToF16(value);
 }
 
-std::string validate(const SSParams &p, const SSShape &s) {
-  auto str = [](int64_t v) { return std::to_string(v); };
+const char *layoutName(WeightLayout layout) {
+  return layout == WeightLayout::Wgmma ? "wgmma" : "mma_sp";
+}
+
+bool parseLayout(const std::string &name, WeightLayout &layout) {
+  for (WeightLayout l : {WeightLayout::MmaSp, WeightLayout::Wgmma})
+    if (name == layoutName(l)) {
+      layout = l;
+      return true;
+    }
+  return false;
+}
+
+static std::string str(int64_t v) { return std::to_string(v); }
+
+/// The rules every layout shares.
+static std::string validateCommon(const SSParams &p, const SSShape &s) {
   if (p.m < 1 || p.m > 16)
     return "m = " + str(p.m) + " must be in [1, 16]";
   if (p.n < 1 || p.n > p.m)
@@ -113,6 +128,20 @@ std::string validate(const SSParams &p, const SSShape &s) {
   return "";
 }
 
+std::string validate(const SSParams &p, const SSShape &s, WeightLayout layout) {
+  std::string err = validateCommon(p, s);
+  if (!err.empty() || layout != WeightLayout::Wgmma)
+    return err;
+  int64_t rk = keptRows(p, s);
+  if (rk % 64 != 0)
+    return "layout wgmma needs kept rows rows*n/m = " + str(rk) +
+           " (rows = " + str(s.rows) + ") to be a multiple of 64";
+  if (s.cols % 128 != 0)
+    return "layout wgmma needs cols = " + str(s.cols) +
+           " to be a multiple of 128";
+  return "";
+}
+
 int64_t keptRows(const SSParams &p, const SSShape &s) {
   return s.rows / p.m * p.n;
 }
@@ -126,122 +155,223 @@ int64_t rowIdxBytesPerExpert(const SSParams &p, const SSShape &s) {
   return p.n == p.m ? 0 : (s.cols / p.v) * keptRows(p, s);
 }
 
-int64_t valuesWordIndex(int64_t row, int64_t col, int64_t kSteps) {
-  int64_t tr = row / 16, rr = row % 16;
-  int64_t ks = col / 16, cc = col % 16;
-  int64_t lane = (rr % 8) * 4 + (cc % 8) / 2;
-  int64_t i = (rr / 8) | ((cc / 8) << 1);
-  return ((tr * kSteps + ks) * 32 + lane) * 4 + i;
+int64_t valuesWordIndex(WeightLayout layout, int64_t row, int64_t col,
+                        int64_t kSteps) {
+  switch (layout) {
+  case WeightLayout::MmaSp: {
+    int64_t tr = row / 16, rr = row % 16;
+    int64_t ks = col / 16, cc = col % 16;
+    int64_t lane = (rr % 8) * 4 + (cc % 8) / 2;
+    int64_t i = (rr / 8) | ((cc / 8) << 1);
+    return ((tr * kSteps + ks) * 32 + lane) * 4 + i;
+  }
+  case WeightLayout::Wgmma: {
+    // Blocks of 64 kept rows x 64 compressed columns (128 bytes a row); the
+    // 16-byte chunk cc/8 of row r is stored at chunk (cc/8) ^ (r%8) (the 128B
+    // swizzle). In 32-bit words: a row is 32 words, a chunk 4.
+    int64_t t = row / 64, r = row % 64;
+    int64_t b = col / 64, cc = col % 64;
+    int64_t blocks = kSteps / 4; // K / 128
+    return ((t * blocks + b) * 64 + r) * 32 + ((cc / 8) ^ (r % 8)) * 4 +
+           (cc % 8) / 2;
+  }
+  }
+  return -1;
 }
 
-void metaNibblePosition(int64_t row, int64_t chunk, int64_t kSteps,
-                        int64_t &word, int &shift) {
+void metaNibblePosition(WeightLayout layout, int64_t row, int64_t chunk,
+                        int64_t kSteps, int64_t &word, int &shift) {
   int64_t tr = row / 16, rr = row % 16;
   int64_t ks = chunk / 8, cc = chunk % 8;
-  word = (tr * kSteps + ks) * 16 + 2 * (rr % 8) + cc / 4;
+  // Both layouts store the same 16-word blocks (one 16-row tile, one k
+  // step); only the order of the blocks differs.
+  int64_t block = -1;
+  switch (layout) {
+  case WeightLayout::MmaSp:
+    block = tr * kSteps + ks;
+    break;
+  case WeightLayout::Wgmma:
+    block = ((tr / 4) * kSteps + ks) * 4 + tr % 4;
+    break;
+  }
+  word = block * 16 + 2 * (rr % 8) + cc / 4;
   shift = int(16 * (rr / 8) + 4 * (cc % 4));
 }
+
+namespace {
+/// One expert's compressed matrix in logical order: for kept row kr and
+/// 4-column chunk ch, `words[kr*K/4 + ch]` holds `C[kr][2ch]` (low half) and
+/// `C[kr][2ch+1]` (high half), `nibbles[kr*K/4 + ch]` its metadata nibble.
+struct LogicalExpert {
+  std::vector<uint32_t> words;
+  std::vector<uint8_t> nibbles;
+  LogicalExpert(int64_t Rk, int64_t K)
+      : words(static_cast<size_t>(Rk * K / 4)),
+        nibbles(static_cast<size_t>(Rk * K / 4)) {}
+};
+
+/// Writes `c` into one expert's values and meta (meta zeroed first) in
+/// `layout`: the only loop that places words.
+void scatterExpert(const LogicalExpert &c, WeightLayout layout, int64_t Rk,
+                   int64_t K, uint32_t *vals, uint32_t *meta) {
+  const int64_t KS = K / 32, chunks = K / 4;
+  std::fill(meta, meta + Rk * K / 32, 0u);
+  for (int64_t kr = 0; kr < Rk; ++kr)
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      size_t i = size_t(kr * chunks + ch);
+      vals[valuesWordIndex(layout, kr, 2 * ch, KS)] = c.words[i];
+      int64_t word;
+      int shift;
+      metaNibblePosition(layout, kr, ch, KS, word, shift);
+      meta[word] |= uint32_t(c.nibbles[i]) << shift;
+    }
+}
+
+/// Reads one expert's values and meta in `layout`: the only loop that finds
+/// words.
+LogicalExpert gatherExpert(const uint32_t *vals, const uint32_t *meta,
+                           WeightLayout layout, int64_t Rk, int64_t K) {
+  const int64_t KS = K / 32, chunks = K / 4;
+  LogicalExpert c(Rk, K);
+  for (int64_t kr = 0; kr < Rk; ++kr)
+    for (int64_t ch = 0; ch < chunks; ++ch) {
+      size_t i = size_t(kr * chunks + ch);
+      c.words[i] = vals[valuesWordIndex(layout, kr, 2 * ch, KS)];
+      int64_t word;
+      int shift;
+      metaNibblePosition(layout, kr, ch, KS, word, shift);
+      c.nibbles[i] = uint8_t((meta[word] >> shift) & 0xfu);
+    }
+  return c;
+}
+
+/// A weight with the given parameters, shape, dtype and layout, and zeroed
+/// components of the sizes Format.md gives.
+PackedWeight allocate(const SSParams &p, const SSShape &s, DType dtype,
+                      WeightLayout layout) {
+  PackedWeight w;
+  w.p = p;
+  w.s = s;
+  w.dtype = dtype;
+  w.layout = layout;
+  w.values.assign(
+      static_cast<size_t>(s.experts * valuesBytesPerExpert(p, s) / 4), 0);
+  w.meta.assign(static_cast<size_t>(s.experts * metaBytesPerExpert(p, s) / 4),
+                0);
+  w.rowIdx.assign(static_cast<size_t>(s.experts * rowIdxBytesPerExpert(p, s)),
+                  0);
+  return w;
+}
+
+/// Why `w` cannot be read ("" when its parameters, layout and component sizes
+/// agree).
+std::string inconsistency(const PackedWeight &w) {
+  std::string err = validate(w.p, w.s, w.layout);
+  if (!err.empty())
+    return err;
+  const int64_t E = w.s.experts;
+  if (w.valuesBytes() != E * valuesBytesPerExpert(w.p, w.s) ||
+      w.metaBytes() != E * metaBytesPerExpert(w.p, w.s) ||
+      w.rowIdxBytes() != E * rowIdxBytesPerExpert(w.p, w.s))
+    return "component sizes do not match the shape";
+  return "";
+}
+
+bool fail(std::string *error, const std::string &msg) {
+  if (error)
+    *error = msg;
+  return false;
+}
+} // namespace
 
 /// Magnitude used for selection; NaN sorts as the smallest.
 static double magnitude(double x) {
   return std::isnan(x) ? -1.0 : std::fabs(x);
 }
 
+/// Selects the kept rows and 2:4 entries of expert `We` (Format.md's logical
+/// content) into `c` and the expert's row_idx `ridx` (null when n == m).
+static void selectExpert(const uint16_t *We, DType dtype, const SSParams &p,
+                         const SSShape &s, LogicalExpert &c, uint8_t *ridx) {
+  const int64_t R = s.rows, K = s.cols, M = p.m, N = p.n, V = p.v;
+  const int64_t S = K / V, Rk = keptRows(p, s);
+  std::vector<double> norms(static_cast<size_t>(M));
+  std::vector<int> order(static_cast<size_t>(M));
+  for (int64_t sp = 0; sp < S; ++sp) {
+    for (int64_t g = 0; g < R / M; ++g) {
+      for (int64_t j = 0; j < M; ++j) {
+        double acc = 0;
+        for (int64_t k = sp * V; k < (sp + 1) * V; ++k) {
+          double x = toFloat(We[(g * M + j) * K + k], dtype);
+          acc += x * x;
+        }
+        norms[j] = std::isnan(acc) ? -1.0 : acc;
+        order[j] = int(j);
+      }
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int a, int b) { return norms[a] > norms[b]; });
+      std::sort(order.begin(), order.begin() + N);
+      for (int64_t jj = 0; jj < N; ++jj) {
+        int64_t kr = g * N + jj, src = g * M + order[jj];
+        if (ridx)
+          ridx[sp * Rk + kr] = uint8_t(order[jj]);
+        for (int64_t ch = sp * V / 4; ch < (sp + 1) * V / 4; ++ch) {
+          const uint16_t *q = We + src * K + 4 * ch;
+          int idx[4] = {0, 1, 2, 3};
+          std::stable_sort(idx, idx + 4, [&](int a, int b) {
+            return magnitude(toFloat(q[a], dtype)) >
+                   magnitude(toFloat(q[b], dtype));
+          });
+          int i0 = std::min(idx[0], idx[1]), i1 = std::max(idx[0], idx[1]);
+          size_t i = size_t(kr * (K / 4) + ch);
+          c.words[i] = uint32_t(q[i0]) | (uint32_t(q[i1]) << 16);
+          c.nibbles[i] = uint8_t(i0 | (i1 << 2));
+        }
+      }
+    }
+  }
+}
+
 PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
-                  const SSParams &params, std::string *error) {
-  PackedWeight w;
-  std::string err = validate(params, shape);
+                  const SSParams &params, std::string *error,
+                  WeightLayout layout) {
+  std::string err = validate(params, shape, layout);
   if (err.empty() && !dense)
     err = "dense weight pointer is null";
   if (!err.empty()) {
-    if (error)
-      *error = err;
-    return w;
+    fail(error, err);
+    return PackedWeight();
   }
-  w.p = params;
-  w.s = shape;
-  w.dtype = dtype;
-  const int64_t R = shape.rows, K = shape.cols, M = params.m, N = params.n;
-  const int64_t V = params.v, S = K / V, Rk = keptRows(params, shape);
-  const int64_t KS = K / 32, E = shape.experts;
+  PackedWeight w = allocate(params, shape, dtype, layout);
+  const int64_t R = shape.rows, K = shape.cols, Rk = keptRows(params, shape);
   const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
   const int64_t idxBytes = rowIdxBytesPerExpert(params, shape);
-  w.values.assign(static_cast<size_t>(valWords * E), 0);
-  w.meta.assign(static_cast<size_t>(metaWords * E), 0);
-  w.rowIdx.assign(static_cast<size_t>(idxBytes * E), 0);
 
   // Experts are packed independently (in parallel when OpenMP is on).
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t e = 0; e < E; ++e) {
-    std::vector<uint16_t> c(static_cast<size_t>(Rk * K / 2));
-    std::vector<uint8_t> nib(static_cast<size_t>(Rk * K / 4));
-    std::vector<double> norms(static_cast<size_t>(M));
-    std::vector<int> order(static_cast<size_t>(M));
-    const uint16_t *We = dense + e * R * K;
-    for (int64_t s = 0; s < S; ++s) {
-      for (int64_t g = 0; g < R / M; ++g) {
-        for (int64_t j = 0; j < M; ++j) {
-          double acc = 0;
-          for (int64_t k = s * V; k < (s + 1) * V; ++k) {
-            double x = toFloat(We[(g * M + j) * K + k], dtype);
-            acc += x * x;
-          }
-          norms[j] = std::isnan(acc) ? -1.0 : acc;
-          order[j] = int(j);
-        }
-        std::stable_sort(order.begin(), order.end(),
-                         [&](int a, int b) { return norms[a] > norms[b]; });
-        std::sort(order.begin(), order.begin() + N);
-        for (int64_t jj = 0; jj < N; ++jj) {
-          int64_t kr = g * N + jj, src = g * M + order[jj];
-          if (idxBytes)
-            w.rowIdx[size_t(e * idxBytes + s * Rk + kr)] = uint8_t(order[jj]);
-          for (int64_t ch = s * V / 4; ch < (s + 1) * V / 4; ++ch) {
-            const uint16_t *q = We + src * K + 4 * ch;
-            int idx[4] = {0, 1, 2, 3};
-            std::stable_sort(idx, idx + 4, [&](int a, int b) {
-              return magnitude(toFloat(q[a], dtype)) >
-                     magnitude(toFloat(q[b], dtype));
-            });
-            int i0 = std::min(idx[0], idx[1]), i1 = std::max(idx[0], idx[1]);
-            c[size_t(kr * (K / 2) + 2 * ch)] = q[i0];
-            c[size_t(kr * (K / 2) + 2 * ch + 1)] = q[i1];
-            nib[size_t(kr * (K / 4) + ch)] = uint8_t(i0 | (i1 << 2));
-          }
-        }
-      }
-    }
-    uint32_t *vals = w.values.data() + e * valWords;
-    uint32_t *meta = w.meta.data() + e * metaWords;
-    for (int64_t kr = 0; kr < Rk; ++kr) {
-      for (int64_t col = 0; col < K / 2; col += 2)
-        vals[valuesWordIndex(kr, col, KS)] =
-            uint32_t(c[size_t(kr * (K / 2) + col)]) |
-            (uint32_t(c[size_t(kr * (K / 2) + col + 1)]) << 16);
-      for (int64_t ch = 0; ch < K / 4; ++ch) {
-        int64_t word;
-        int shift;
-        metaNibblePosition(kr, ch, KS, word, shift);
-        meta[word] |= uint32_t(nib[size_t(kr * (K / 4) + ch)]) << shift;
-      }
-    }
+  for (int64_t e = 0; e < shape.experts; ++e) {
+    LogicalExpert c(Rk, K);
+    selectExpert(dense + e * R * K, dtype, params, shape, c,
+                 idxBytes ? w.rowIdx.data() + e * idxBytes : nullptr);
+    scatterExpert(c, layout, Rk, K, w.values.data() + e * valWords,
+                  w.meta.data() + e * metaWords);
   }
   return w;
 }
 
 std::vector<uint16_t> unpack(const PackedWeight &w) {
   const int64_t R = w.s.rows, K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
-  const int64_t Rk = keptRows(w.p, w.s), KS = K / 32, E = w.s.experts;
+  const int64_t Rk = keptRows(w.p, w.s), E = w.s.experts;
   const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
   const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
+  if (!inconsistency(w).empty())
+    return std::vector<uint16_t>(
+        static_cast<size_t>(std::max<int64_t>(E * R * K, 0)), 0);
   std::vector<uint16_t> dense(static_cast<size_t>(E * R * K), 0);
-  if (!validate(w.p, w.s).empty() || int64_t(w.values.size()) != valWords * E ||
-      int64_t(w.meta.size()) != metaWords * E ||
-      int64_t(w.rowIdx.size()) != idxBytes * E)
-    return dense;
   for (int64_t e = 0; e < E; ++e) {
-    const uint32_t *vals = w.values.data() + e * valWords;
-    const uint32_t *meta = w.meta.data() + e * metaWords;
+    LogicalExpert c =
+        gatherExpert(w.values.data() + e * valWords,
+                     w.meta.data() + e * metaWords, w.layout, Rk, K);
     uint16_t *De = dense.data() + e * R * K;
     for (int64_t kr = 0; kr < Rk; ++kr) {
       for (int64_t ch = 0; ch < K / 4; ++ch) {
@@ -249,17 +379,36 @@ std::vector<uint16_t> unpack(const PackedWeight &w) {
         int64_t sel =
             idxBytes ? w.rowIdx[size_t(e * idxBytes + s * Rk + kr)] : kr % M;
         int64_t row = (kr / N) * M + sel;
-        int64_t word;
-        int shift;
-        metaNibblePosition(kr, ch, KS, word, shift);
-        uint32_t n = (meta[word] >> shift) & 0xfu;
-        uint32_t v = vals[valuesWordIndex(kr, 2 * ch, KS)];
+        size_t i = size_t(kr * (K / 4) + ch);
+        uint32_t n = c.nibbles[i], v = c.words[i];
         De[row * K + 4 * ch + (n & 3u)] = uint16_t(v & 0xffffu);
         De[row * K + 4 * ch + (n >> 2)] = uint16_t(v >> 16);
       }
     }
   }
   return dense;
+}
+
+PackedWeight relayout(const PackedWeight &w, WeightLayout layout,
+                      std::string *error) {
+  std::string err = inconsistency(w);
+  if (err.empty())
+    err = validate(w.p, w.s, layout);
+  if (!err.empty()) {
+    fail(error, std::string("cannot relayout from ") + layoutName(w.layout) +
+                    " to " + layoutName(layout) + ": " + err);
+    return PackedWeight();
+  }
+  PackedWeight out = allocate(w.p, w.s, w.dtype, layout);
+  out.rowIdx = w.rowIdx;
+  const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s);
+  const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
+  for (int64_t e = 0; e < w.s.experts; ++e)
+    scatterExpert(gatherExpert(w.values.data() + e * valWords,
+                               w.meta.data() + e * metaWords, w.layout, Rk, K),
+                  layout, Rk, K, out.values.data() + e * valWords,
+                  out.meta.data() + e * metaWords);
+  return out;
 }
 
 } // namespace rt

@@ -135,6 +135,23 @@ public:
     return true;
   }
 
+  /// Reads the optional "layout" of weight entry `o` into `w.layout`.
+  bool layout(const Value &o, const std::string &path, WeightDesc &w) {
+    const Value *v = o.get("layout");
+    if (!v)
+      return true; // Absent: mma_sp.
+    if (!v->isString())
+      return fail(path + ".layout", "weight '" + w.name +
+                                        "': expected a string (\"mma_sp\" "
+                                        "or \"wgmma\"), got " +
+                                        json::kindName(v->kind));
+    if (!parseLayout(v->string, w.layout))
+      return fail(path + ".layout", "weight '" + w.name +
+                                        "': unknown layout '" + v->string +
+                                        "' (expected \"mma_sp\" or \"wgmma\")");
+    return true;
+  }
+
   bool run(const Value &root);
   bool weights(const Value &root);
   bool buffers(const Value &root);
@@ -230,7 +247,9 @@ bool Checker::weights(const Value &root) {
         !intMember(o, path, "v", 1, INT_MAX, vv))
       return false;
     w.params = {int(n), int(mm), int(vv)};
-    std::string err = validate(w.params, w.shape);
+    if (!layout(o, path, w))
+      return false;
+    std::string err = validate(w.params, w.shape, w.layout);
     if (!err.empty())
       return fail(path, "weight '" + w.name + "': " + err);
     m.weights.push_back(w);

@@ -42,6 +42,8 @@ struct WeightDesc {
   SSParams params;
   SSShape shape;
   DType dtype = DType::BF16;
+  /// The layout the kernels read ("layout", default mma_sp).
+  WeightLayout layout = WeightLayout::MmaSp;
   int parts[3] = {-1, -1, -1}; ///< Buffer index of each part, or -1.
 };
 

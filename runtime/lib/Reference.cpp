@@ -27,41 +27,98 @@ struct Entry {
 };
 } // namespace
 
-/// Decodes expert `e` straight from the physical layout of Format.md, written
-/// independently of unpack(): walks fragments (tr, ks, lane, i) forwards.
+/// Reads expert `e`'s values words into `words[kr * K/4 + chunk]` (C columns
+/// 2*chunk, 2*chunk + 1) by walking the physical layout of Format.md
+/// forwards, independently of Format.cpp's index functions.
+static void walkValues(const PackedWeight &w, int64_t e,
+                       std::vector<uint32_t> &words) {
+  const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s), chunks = K / 4;
+  const uint32_t *vals = w.values.data() + e * (Rk * K / 4);
+  int64_t pos = 0;
+  if (w.layout == WeightLayout::MmaSp) {
+    // Fragments (tr, ks, lane, i) of mma.sp's A operand.
+    for (int64_t tr = 0; tr < Rk / 16; ++tr)
+      for (int64_t ks = 0; ks < K / 32; ++ks)
+        for (int lane = 0; lane < 32; ++lane)
+          for (int i = 0; i < 4; ++i) {
+            int g = lane >> 2, t = lane & 3;
+            int64_t kr = tr * 16 + g + 8 * (i & 1);
+            int64_t ccol = ks * 16 + 2 * t + 8 * (i >> 1); // C column, even.
+            words[size_t(kr * chunks + ccol / 2)] = vals[pos++];
+          }
+    return;
+  }
+  // Wgmma: 64-row x 128-byte blocks (T, b); row r of a block is 8 16-byte
+  // slots, slot j holding C columns b*64 + 8*(j ^ r%8) .. + 7.
+  for (int64_t T = 0; T < Rk / 64; ++T)
+    for (int64_t b = 0; b < K / 128; ++b)
+      for (int64_t r = 0; r < 64; ++r)
+        for (int64_t j = 0; j < 8; ++j)
+          for (int64_t i = 0; i < 4; ++i) {
+            int64_t kr = T * 64 + r;
+            int64_t ccol = b * 64 + (j ^ (r % 8)) * 8 + 2 * i;
+            words[size_t(kr * chunks + ccol / 2)] = vals[pos++];
+          }
+}
+
+/// Reads expert `e`'s metadata nibbles into `nibbles[kr * K/4 + chunk]` by
+/// walking the 16-word meta blocks forwards (one 16-row tile and one k step
+/// each; mma_sp orders them [tile][ks], wgmma [tile/4][ks][tile%4]).
+static void walkMeta(const PackedWeight &w, int64_t e,
+                     std::vector<uint8_t> &nibbles) {
+  const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s), chunks = K / 4;
+  const int64_t KS = K / 32;
+  const uint32_t *meta = w.meta.data() + e * (Rk * K / 32);
+  int64_t pos = 0;
+  for (int64_t blk = 0; blk < Rk / 16 * KS; ++blk) {
+    int64_t tr = blk / KS, ks = blk % KS;
+    if (w.layout == WeightLayout::Wgmma) {
+      tr = blk / (4 * KS) * 4 + blk % 4;
+      ks = blk / 4 % KS;
+    }
+    // Word 2*g + h: rows tr*16 + g (low half) and + 8 (high half), chunks
+    // ks*8 + 4*h + q in nibble q.
+    for (int g = 0; g < 8; ++g)
+      for (int h = 0; h < 2; ++h) {
+        uint32_t word = meta[pos++];
+        for (int half = 0; half < 2; ++half)
+          for (int q = 0; q < 4; ++q) {
+            int64_t kr = tr * 16 + g + 8 * half, chunk = ks * 8 + 4 * h + q;
+            nibbles[size_t(kr * chunks + chunk)] =
+                uint8_t((word >> (4 * q + 16 * half)) & 0xfu);
+          }
+      }
+  }
+}
+
+/// Decodes expert `e` straight from its physical layout (walkValues,
+/// walkMeta), written independently of unpack().
 static std::vector<Entry> decodeExpert(const PackedWeight &w, int64_t e) {
   const int64_t K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
-  const int64_t Rk = keptRows(w.p, w.s), KS = K / 32, TR = Rk / 16;
+  const int64_t Rk = keptRows(w.p, w.s), chunks = K / 4;
   const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
-  const uint32_t *vals = w.values.data() + e * (Rk * K / 4);
-  const uint32_t *meta = w.meta.data() + e * (Rk * K / 32);
   const uint8_t *ridx = idxBytes ? w.rowIdx.data() + e * idxBytes : nullptr;
+  std::vector<uint32_t> words(static_cast<size_t>(Rk * chunks));
+  std::vector<uint8_t> nibbles(static_cast<size_t>(Rk * chunks));
+  walkValues(w, e, words);
+  walkMeta(w, e, nibbles);
   std::vector<Entry> out;
   out.reserve(static_cast<size_t>(Rk * K / 2));
-  for (int64_t tr = 0; tr < TR; ++tr)
-    for (int64_t ks = 0; ks < KS; ++ks)
-      for (int lane = 0; lane < 32; ++lane)
-        for (int i = 0; i < 4; ++i) {
-          int g = lane >> 2, t = lane & 3;
-          uint32_t word = vals[((tr * KS + ks) * 32 + lane) * 4 + i];
-          int64_t kr = tr * 16 + g + 8 * (i & 1);
-          int64_t ccol = ks * 16 + 2 * t + 8 * (i >> 1); // C column, even.
-          int64_t chunk = ccol / 2;                      // 4-column chunk.
-          // Meta word for row kr (upper half when kr is in the second 8).
-          int64_t h = (chunk % 8) / 4, q = chunk % 4;
-          uint32_t mword = meta[(tr * KS + ks) * 16 + 2 * g + h];
-          uint32_t nibble = (mword >> (4 * q + 16 * (i & 1))) & 0xfu;
-          int64_t span = chunk * 4 / V;
-          int64_t sel = ridx ? ridx[span * Rk + kr] : kr % M;
-          int32_t row = int32_t((kr / N) * M + sel);
-          int64_t idx[2] = {nibble & 3u, nibble >> 2};
-          for (int half = 0; half < 2; ++half) {
-            uint16_t bits = uint16_t(half ? word >> 16 : word & 0xffffu);
-            double v = toFloat(bits, w.dtype);
-            if (v != 0.0 || std::isnan(v))
-              out.push_back({row, int32_t(chunk * 4 + idx[half]), v});
-          }
-        }
+  for (int64_t kr = 0; kr < Rk; ++kr)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+      uint32_t word = words[size_t(kr * chunks + chunk)];
+      uint32_t nibble = nibbles[size_t(kr * chunks + chunk)];
+      int64_t span = chunk * 4 / V;
+      int64_t sel = ridx ? ridx[span * Rk + kr] : kr % M;
+      int32_t row = int32_t((kr / N) * M + sel);
+      int64_t idx[2] = {nibble & 3u, nibble >> 2};
+      for (int half = 0; half < 2; ++half) {
+        uint16_t bits = uint16_t(half ? word >> 16 : word & 0xffffu);
+        double v = toFloat(bits, w.dtype);
+        if (v != 0.0 || std::isnan(v))
+          out.push_back({row, int32_t(chunk * 4 + idx[half]), v});
+      }
+    }
   return out;
 }
 
@@ -74,7 +131,7 @@ static bool fail(std::string *error, const std::string &msg) {
 bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
                    const int32_t *offsets, const int32_t *tokens, int64_t P,
                    Epilogue epi, std::vector<double> &out, std::string *error) {
-  std::string err = validate(w.p, w.s);
+  std::string err = validate(w.p, w.s, w.layout);
   if (!err.empty())
     return fail(error, "weight: " + err);
   const int64_t E = w.s.experts, R = w.s.rows, K = w.s.cols;

@@ -35,11 +35,25 @@ struct sy_session {
 namespace samoyeds {
 namespace rt {
 
+static_assert(int(WeightLayout::MmaSp) == SY_LAYOUT_MMA_SP &&
+                  int(WeightLayout::Wgmma) == SY_LAYOUT_WGMMA,
+              "WeightLayout and sy_weight_layout must agree");
+static_assert(sizeof(void *) != 8 || sizeof(sy_weight_info) == 56,
+              "sy_weight_info.layout must fit in the old tail padding");
+
+/// Converts a C API layout; false when `layout` is not a known value.
+inline bool layoutFromC(sy_weight_layout layout, WeightLayout &out) {
+  if (layout != SY_LAYOUT_MMA_SP && layout != SY_LAYOUT_WGMMA)
+    return false;
+  out = WeightLayout(int(layout));
+  return true;
+}
+
 /// Describes a weight (from a manifest, a weight file or a packed buffer) in
 /// the C API's terms; `name` must outlive `info`.
 inline void fillWeightInfo(const std::string &name, const SSParams &params,
                            const SSShape &shape, DType dtype,
-                           sy_weight_info *info) {
+                           WeightLayout layout, sy_weight_info *info) {
   info->name = name.c_str();
   info->n = params.n;
   info->m = params.m;
@@ -48,11 +62,12 @@ inline void fillWeightInfo(const std::string &name, const SSParams &params,
   info->rows = shape.rows;
   info->cols = shape.cols;
   info->dtype = dtype == DType::BF16 ? SY_DTYPE_BF16 : SY_DTYPE_F16;
+  info->layout = sy_weight_layout(int(layout));
 }
 
 template <typename Weight>
 void fillWeightInfo(const Weight &w, sy_weight_info *info) {
-  fillWeightInfo(w.name, w.params, w.shape, w.dtype, info);
+  fillWeightInfo(w.name, w.params, w.shape, w.dtype, w.layout, info);
 }
 
 /// Records `message` as the thread's last error and returns `status`.

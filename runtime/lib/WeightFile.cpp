@@ -55,7 +55,8 @@ std::string describe(const FileWeight &w) {
          std::to_string(w.shape.experts) + " x " +
          std::to_string(w.shape.rows) + " x " + std::to_string(w.shape.cols) +
          ", n:m:v = " + std::to_string(w.params.n) + ":" +
-         std::to_string(w.params.m) + ":" + std::to_string(w.params.v);
+         std::to_string(w.params.m) + ":" + std::to_string(w.params.v) +
+         ", layout " + layoutName(w.layout);
 }
 
 int64_t partBytes(const SSParams &p, const SSShape &s, int part) {
@@ -136,6 +137,21 @@ bool parseTensor(const std::string &name, const json::Value &o,
   return true;
 }
 
+/// Reads the required "layout" `v` of a weight entry (at `field`).
+bool parseFileLayout(const json::Value *v, const std::string &field,
+                     WeightLayout &layout, std::string &err) {
+  if (v && v->isString() && parseLayout(v->string, layout))
+    return true;
+  err = field + ": expected \"mma_sp\" or \"wgmma\"";
+  if (!v)
+    err += " (required since version 2)";
+  else if (v->isString())
+    err += ", got \"" + v->string + "\"";
+  else
+    err += std::string(", got ") + json::kindName(v->kind);
+  return false;
+}
+
 /// Reads the `samoyeds` metadata into `out.weights`.
 sy_status parseSamoyeds(WeightFile &out, const std::string &text,
                         std::string &err) {
@@ -158,6 +174,11 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
   const json::Value *ver = info.get("version");
   if (!ver || !ver->isInteger) {
     err = where + ".version: expected an integer";
+    return SY_ERR_WEIGHT_FILE;
+  }
+  if (ver->integer == 1) {
+    err = where + ".version: weight file format version 1 predates the "
+                  "layout field; re-convert with python -m samoyeds.convert";
     return SY_ERR_WEIGHT_FILE;
   }
   if (ver->integer != kWeightFileVersion) {
@@ -208,7 +229,9 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
     }
     w.shape = {ints[0].value, ints[1].value, ints[2].value};
     w.params = {int(ints[3].value), int(ints[4].value), int(ints[5].value)};
-    std::string verr = validate(w.params, w.shape);
+    if (!parseFileLayout(o.get("layout"), wpath + ".layout", w.layout, err))
+      return SY_ERR_WEIGHT_FILE;
+    std::string verr = validate(w.params, w.shape, w.layout);
     if (!verr.empty()) {
       err = wpath + ": " + verr;
       return SY_ERR_WEIGHT_FILE;
@@ -334,6 +357,7 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
   out.p = w.params;
   out.s = w.shape;
   out.dtype = w.dtype;
+  out.layout = w.layout;
   std::ifstream in(file.path, std::ios::binary);
   if (!in) {
     error = file.path + ": cannot open file";
@@ -365,6 +389,20 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
     }
   }
   return SY_OK;
+}
+
+sy_status readFileWeightAs(const WeightFile &file, size_t index,
+                           WeightLayout layout, PackedWeight &out,
+                           std::string &error) {
+  sy_status st = readFileWeight(file, index, out, error);
+  if (st != SY_OK || out.layout == layout)
+    return st;
+  std::string err;
+  out = relayout(out, layout, &err);
+  if (err.empty())
+    return SY_OK;
+  error = file.path + ": weight '" + file.weights[index].name + "': " + err;
+  return SY_ERR_PARAM_MISMATCH;
 }
 
 sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
@@ -567,8 +605,10 @@ sy_status sy_session_load_weights(sy_session *session, const char *path,
     if (st != SY_OK)
       return st;
     for (size_t i = 0; i < indices.size(); ++i) {
+      // The kernels read the bundle's layout.
       PackedWeight w;
-      st = readFileWeight(file, indices[i], w, err);
+      st = readFileWeightAs(file, indices[i], bundle.manifest.weights[i].layout,
+                            w, err);
       if (st != SY_OK)
         return setError(st, err);
       sy_packed_weight pw = {w.values.data(),

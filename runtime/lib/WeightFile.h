@@ -21,8 +21,8 @@
 namespace samoyeds {
 namespace rt {
 
-/// The format version this reader understands.
-constexpr int kWeightFileVersion = 1;
+/// The format version this reader understands (2: per-weight "layout").
+constexpr int kWeightFileVersion = 2;
 
 /// One tensor of the safetensors header.
 struct TensorEntry {
@@ -39,6 +39,7 @@ struct FileWeight {
   SSParams params;
   SSShape shape;
   DType dtype = DType::BF16;
+  WeightLayout layout = WeightLayout::MmaSp; ///< How the file stores it.
   int tensors[3] = {-1, -1, -1}; ///< Tensor index per WeightPart, or -1.
 };
 
@@ -62,12 +63,20 @@ struct WeightFile {
 sy_status openWeightFile(const std::string &path, WeightFile &out,
                          std::string &error);
 
-/// Reads weight `index` of `file` into `out` (parameters and components).
+/// Reads weight `index` of `file` into `out` (parameters, layout and
+/// components, in the file's layout).
 sy_status readFileWeight(const WeightFile &file, size_t index,
                          PackedWeight &out, std::string &error);
 
+/// Reads weight `index` of `file` in `layout`: relaid out on the host when the
+/// file stores another layout (what sy_session_load_weights uploads).
+sy_status readFileWeightAs(const WeightFile &file, size_t index,
+                           WeightLayout layout, PackedWeight &out,
+                           std::string &error);
+
 /// Finds `prefix + w.name` in `file` and checks it against the manifest
-/// weight `w` (dtype, shape, n:m:v, component bytes). Sets `index`.
+/// weight `w` (dtype, shape, n:m:v, component bytes; the layouts may differ).
+/// Sets `index`.
 sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
                               const WeightDesc &w,
                               const std::string &manifestFile,

@@ -178,8 +178,9 @@ bool randomPacked(SplitMix64 &rng, DType dt, const sy_weight_info &wi,
   for (auto &v : dense)
     v = rng.nonZero(dt, 0.05);
   std::string err;
+  // Packed in the layout the bundle's kernels read.
   pw = pack(dense.data(), dt, SSShape{wi.experts, wi.rows, wi.cols},
-            SSParams{wi.n, wi.m, wi.v}, &err);
+            SSParams{wi.n, wi.m, wi.v}, &err, WeightLayout(int(wi.layout)));
   if (!err.empty())
     std::fprintf(stderr, "error: packing %s: %s\n", wi.name, err.c_str());
   return err.empty();
@@ -255,8 +256,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (const sy_weight_info *wi : {&w13i, &w2i})
-    if (!check(sy_packed_sizes(wi->experts, wi->rows, wi->cols, wi->n, wi->m,
-                               wi->v, nullptr, nullptr, nullptr),
+    if (!check(sy_packed_sizes_layout(wi->experts, wi->rows, wi->cols, wi->n,
+                                      wi->m, wi->v, wi->layout, nullptr,
+                                      nullptr, nullptr),
                std::string("SS parameters of ") + wi->name))
       return 1;
   const sy_dtype actType = w13i.dtype;

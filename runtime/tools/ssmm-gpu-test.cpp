@@ -192,11 +192,12 @@ int main(int argc, char **argv) {
   SSParams params{wi.n, wi.m, wi.v};
   const int64_t E = wi.experts, R = wi.rows, K = wi.cols;
   const int64_t outCols = epi == Epilogue::SiluMul ? R / 2 : R;
-  std::printf(
-      "bundle %s: E=%lld R=%lld K=%lld n=%d m=%d v=%d %s epilogue=%s y=%s\n",
-      opt.dir.c_str(), (long long)E, (long long)R, (long long)K, wi.n, wi.m,
-      wi.v, dtypeName(dtype), epiName,
-      yType == SY_DTYPE_F32 ? "f32" : "16-bit");
+  std::printf("bundle %s: E=%lld R=%lld K=%lld n=%d m=%d v=%d %s layout=%s "
+              "epilogue=%s y=%s\n",
+              opt.dir.c_str(), (long long)E, (long long)R, (long long)K, wi.n,
+              wi.m, wi.v, dtypeName(dtype),
+              layoutName(WeightLayout(int(wi.layout))), epiName,
+              yType == SY_DTYPE_F32 ? "f32" : "16-bit");
 
   SplitMix64 rng(opt.seed);
   bool allOk = true;
@@ -206,7 +207,9 @@ int main(int argc, char **argv) {
     std::vector<uint16_t> dense(static_cast<size_t>(E * R * K));
     for (auto &v : dense)
       v = rng.nonZero(dtype, 0.05);
-    PackedWeight pw = pack(dense.data(), dtype, shape, params);
+    // Packed in the layout the bundle's kernels read.
+    PackedWeight pw = pack(dense.data(), dtype, shape, params, nullptr,
+                           WeightLayout(int(wi.layout)));
     sy_packed_weight up = {pw.values.data(),
                            uint64_t(pw.valuesBytes()),
                            pw.meta.data(),

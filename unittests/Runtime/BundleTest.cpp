@@ -212,6 +212,7 @@ TEST_F(BundleDir, OpenAndIntrospect) {
   EXPECT_EQ(wi.rows, 64);
   EXPECT_EQ(wi.cols, 128);
   EXPECT_EQ(wi.dtype, SY_DTYPE_BF16);
+  EXPECT_EQ(wi.layout, SY_LAYOUT_MMA_SP); // "layout" absent
   EXPECT_EQ(sy_bundle_weight_info(b, 0, &wi), SY_OK);
   EXPECT_EQ(sy_bundle_find_weight(b, "v", &wi), SY_ERR_NOT_FOUND);
 
@@ -433,6 +434,70 @@ TEST_F(BundleDir, BadBuffersAndWeights) {
   writeMutated("{\"name\": \"x\",", "{\"name\": \"y\",");
   expectError(SY_ERR_MANIFEST,
               {"buffers[6].name", "duplicate buffer name 'y'"});
+}
+
+/// The weight entry of kValidManifest (2 experts of 64 x 128, 1:2:64).
+const char *kWeightEntry = "\"n\": 1, \"m\": 2, \"v\": 64}";
+
+TEST_F(BundleDir, WeightLayoutField) {
+  // Explicit mma_sp is the default.
+  writeMutated(kWeightEntry, "\"n\": 1, \"m\": 2, \"v\": 64, \"layout\": "
+                             "\"mma_sp\"}");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  sy_weight_info wi;
+  wi.layout = SY_LAYOUT_WGMMA;
+  ASSERT_EQ(sy_bundle_find_weight(b, "w", &wi), SY_OK);
+  EXPECT_EQ(wi.layout, SY_LAYOUT_MMA_SP);
+  sy_bundle_destroy(b);
+
+  // wgmma with a weight of 128 kept rows x 128 columns (sizes unchanged).
+  std::string text = kValidManifest;
+  for (auto [from, to] :
+       {std::pair<std::string, std::string>{"\"bytes\": 8192",
+                                            "\"bytes\": 32768"},
+        {"\"bytes\": 1024", "\"bytes\": 4096"},
+        {"\"bytes\": 128", "\"bytes\": 512"},
+        {"\"rows\": 64", "\"rows\": 256"},
+        {kWeightEntry,
+         "\"n\": 1, \"m\": 2, \"v\": 64, \"layout\": \"wgmma\"}"}})
+    text.replace(text.find(from), from.size(), to);
+  write("manifest.json", text);
+  b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_bundle_find_weight(b, "w", &wi), SY_OK);
+  EXPECT_EQ(wi.layout, SY_LAYOUT_WGMMA);
+  EXPECT_EQ(wi.rows, 256);
+  sy_bundle_destroy(b);
+  // The same weight with 192 columns breaks wgmma's column rule.
+  text.replace(text.find("\"cols\": 128"), 11, "\"cols\": 192");
+  write("manifest.json", text);
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: weights[0]: weight 'w': layout wgmma needs "
+               "cols = 192 to be a multiple of 128"});
+}
+
+TEST_F(BundleDir, BadWeightLayouts) {
+  auto entry = [](const std::string &layout) {
+    return "\"n\": 1, \"m\": 2, \"v\": 64, \"layout\": " + layout + "}";
+  };
+  // 32 kept rows: fine for mma_sp, not for wgmma.
+  writeMutated(kWeightEntry, entry("\"wgmma\""));
+  expectError(SY_ERR_MANIFEST,
+              {"weights[0]", "weight 'w'",
+               "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be "
+               "a multiple of 64"});
+  for (const char *bad : {"WGMMA", "mma-sp", "", "wgmma ", "sparse"}) {
+    writeMutated(kWeightEntry, entry(std::string("\"") + bad + "\""));
+    expectError(SY_ERR_MANIFEST, {"weights[0].layout", "weight 'w'",
+                                  std::string("unknown layout '") + bad + "'",
+                                  "expected \"mma_sp\" or \"wgmma\""});
+  }
+  writeMutated(kWeightEntry, entry("1"));
+  expectError(SY_ERR_MANIFEST, {"weights[0].layout", "weight 'w'",
+                                "expected a string", "got number"});
+  writeMutated(kWeightEntry, entry("null"));
+  expectError(SY_ERR_MANIFEST, {"weights[0].layout", "got null"});
 }
 
 } // namespace

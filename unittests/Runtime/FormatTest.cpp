@@ -103,6 +103,50 @@ TEST(Validate, NamesTheBadValue) {
   EXPECT_TRUE(w.values.empty());
 }
 
+TEST(Validate, WgmmaRulesOnlyForWgmma) {
+  const WeightLayout W = WeightLayout::Wgmma, S = WeightLayout::MmaSp;
+  // Kept rows 128 x 256 columns passes both.
+  EXPECT_EQ(validate({1, 2, 64}, {1, 256, 256}, W), "");
+  // Kept rows 32: fine for mma_sp, not for wgmma.
+  EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}, S), "");
+  EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}), "");
+  EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}, W),
+            "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a "
+            "multiple of 64");
+  // Kept rows 96 (not 64-aligned) with n:m = 3:4.
+  EXPECT_NE(validate({3, 4, 64}, {1, 128, 256}, W).find("kept rows"),
+            std::string::npos);
+  EXPECT_EQ(validate({3, 4, 64}, {1, 128, 256}, S), "");
+  // cols 192: a multiple of v = 64 but not of 128.
+  EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, S), "");
+  EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, W),
+            "layout wgmma needs cols = 192 to be a multiple of 128");
+  // The common rules come first.
+  EXPECT_NE(validate({1, 2, 48}, {1, 128, 192}, W).find("v = 48"),
+            std::string::npos);
+  std::string err = "unchanged";
+  std::vector<uint16_t> d(64 * 256, 0x3f80);
+  PackedWeight w =
+      pack(d.data(), DType::BF16, {1, 64, 256}, {1, 2, 64}, &err, W);
+  EXPECT_NE(err.find("kept rows rows*n/m = 32"), std::string::npos) << err;
+  EXPECT_TRUE(w.values.empty());
+}
+
+TEST(Layout, NamesParseAndRoundTrip) {
+  EXPECT_STREQ(layoutName(WeightLayout::MmaSp), "mma_sp");
+  EXPECT_STREQ(layoutName(WeightLayout::Wgmma), "wgmma");
+  WeightLayout l = WeightLayout::MmaSp;
+  EXPECT_TRUE(parseLayout("wgmma", l));
+  EXPECT_EQ(l, WeightLayout::Wgmma);
+  EXPECT_TRUE(parseLayout("mma_sp", l));
+  EXPECT_EQ(l, WeightLayout::MmaSp);
+  for (const char *bad : {"", "WGMMA", "mma-sp", "wgmma ", "sp", "mma_sp\n"}) {
+    l = WeightLayout::Wgmma;
+    EXPECT_FALSE(parseLayout(bad, l)) << bad;
+    EXPECT_EQ(l, WeightLayout::Wgmma) << "unchanged on failure";
+  }
+}
+
 /// The test's own reading of Format.md's logical content: kept rows per
 /// (span, group) and the compressed matrix C with its nibbles.
 struct Expected {
@@ -158,30 +202,56 @@ struct Case {
   SSParams p;
   SSShape s;
   DType dt;
+  WeightLayout layout = WeightLayout::MmaSp;
 };
 
-std::vector<Case> randomCases(uint64_t seed, int count) {
+/// `count` random cases valid in `layout` (kept rows a multiple of 16, or of
+/// 64 for wgmma; cols a multiple of v, or of 128 for wgmma), then corners.
+std::vector<Case> randomCases(uint64_t seed, int count,
+                              WeightLayout layout = WeightLayout::MmaSp) {
+  const bool wgmma = layout == WeightLayout::Wgmma;
   SplitMix64 rng(seed);
   std::vector<Case> cases;
   const int ms[] = {1, 2, 4, 8}, vs[] = {32, 64, 128};
   for (int i = 0; i < count; ++i) {
     Case c;
+    c.layout = layout;
     c.p.m = ms[rng.below(4)];
     c.p.n = 1 + int(rng.below(uint64_t(c.p.m)));
     c.p.v = vs[rng.below(3)];
-    // R must be a multiple of M with R*N/M a multiple of 16.
-    int64_t unit = c.p.m * 16;
+    // R must be a multiple of M with R*N/M a multiple of the row tile.
+    int64_t unit = c.p.m * (wgmma ? 64 : 16);
     c.s.rows = unit * int64_t(1 + rng.below(unit >= 64 ? 1 : 2));
-    c.s.cols = c.p.v * int64_t(1 + rng.below(3));
+    c.s.cols = (wgmma ? 128 : c.p.v) * int64_t(1 + rng.below(3));
     c.s.experts = int64_t(1 + rng.below(3));
     c.dt = rng.below(2) ? DType::BF16 : DType::F16;
     cases.push_back(c);
   }
   // Make sure the corners are always there.
-  cases.push_back({{1, 1, 32}, {1, 16, 32}, DType::BF16});
-  cases.push_back({{8, 8, 128}, {2, 32, 256}, DType::F16});
-  cases.push_back({{1, 8, 32}, {3, 128, 64}, DType::BF16});
-  cases.push_back({{3, 4, 64}, {2, 64, 128}, DType::F16});
+  const std::vector<Case> corners =
+      wgmma ? std::vector<Case>{{{1, 1, 32}, {1, 64, 128}, DType::BF16},
+                                {{3, 4, 128}, {2, 256, 256}, DType::F16},
+                                {{1, 2, 64}, {3, 128, 384}, DType::BF16}}
+            : std::vector<Case>{{{1, 1, 32}, {1, 16, 32}, DType::BF16},
+                                {{8, 8, 128}, {2, 32, 256}, DType::F16},
+                                {{1, 8, 32}, {3, 128, 64}, DType::BF16},
+                                {{3, 4, 64}, {2, 64, 128}, DType::F16}};
+  for (Case c : corners) {
+    c.layout = layout;
+    cases.push_back(c);
+  }
+  return cases;
+}
+
+std::vector<Case> wgmmaCases(uint64_t seed, int count) {
+  return randomCases(seed, count, WeightLayout::Wgmma);
+}
+
+/// Both kinds of cases.
+std::vector<Case> allCases(uint64_t seed, int count) {
+  std::vector<Case> cases = randomCases(seed, count);
+  for (const Case &c : wgmmaCases(seed + 1, count / 2))
+    cases.push_back(c);
   return cases;
 }
 
@@ -193,11 +263,20 @@ std::vector<uint16_t> randomDense(SplitMix64 &rng, const Case &c) {
   return d;
 }
 
+/// Expects `got` to be `want` word for word (layout and components).
+void expectSameWeight(const PackedWeight &got, const PackedWeight &want) {
+  EXPECT_EQ(got.layout, want.layout);
+  EXPECT_EQ(got.values, want.values);
+  EXPECT_EQ(got.meta, want.meta);
+  EXPECT_EQ(got.rowIdx, want.rowIdx);
+}
+
 TEST(Pack, SizesFollowFormatMd) {
-  for (const Case &c : randomCases(11, 20)) {
+  for (const Case &c : allCases(11, 20)) {
     SplitMix64 rng(5);
     std::vector<uint16_t> d = randomDense(rng, c);
-    PackedWeight w = pack(d.data(), c.dt, c.s, c.p);
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+    EXPECT_EQ(w.layout, c.layout);
     int64_t Rk = c.s.rows * c.p.n / c.p.m, K = c.s.cols, E = c.s.experts;
     EXPECT_EQ(w.valuesBytes(), E * Rk * K);
     EXPECT_EQ(w.metaBytes(), E * Rk * K / 8);
@@ -208,15 +287,15 @@ TEST(Pack, SizesFollowFormatMd) {
 TEST(Pack, UnpackKeepsExactlyTheLargestEntries) {
   SplitMix64 rng(2024);
   int caseNo = 0;
-  for (const Case &c : randomCases(7, 60)) {
+  for (const Case &c : allCases(7, 60)) {
     SCOPED_TRACE(
         "case " + std::to_string(caseNo++) + " n=" + std::to_string(c.p.n) +
         " m=" + std::to_string(c.p.m) + " v=" + std::to_string(c.p.v) +
         " E=" + std::to_string(c.s.experts) + " R=" + std::to_string(c.s.rows) +
-        " K=" + std::to_string(c.s.cols));
+        " K=" + std::to_string(c.s.cols) + " " + layoutName(c.layout));
     std::vector<uint16_t> d = randomDense(rng, c);
     std::string err;
-    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err);
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err, c.layout);
     ASSERT_EQ(err, "");
     std::vector<uint16_t> u = unpack(w);
     const int64_t R = c.s.rows, K = c.s.cols, M = c.p.m, N = c.p.n, V = c.p.v;
@@ -278,10 +357,7 @@ TEST(Pack, UnpackKeepsExactlyTheLargestEntries) {
           }
     }
     // pack(unpack(w)) is a fixed point.
-    PackedWeight w2 = pack(u.data(), c.dt, c.s, c.p);
-    EXPECT_EQ(w2.values, w.values);
-    EXPECT_EQ(w2.meta, w.meta);
-    EXPECT_EQ(w2.rowIdx, w.rowIdx);
+    expectSameWeight(pack(u.data(), c.dt, c.s, c.p, nullptr, c.layout), w);
   }
 }
 
@@ -333,6 +409,198 @@ TEST(Pack, PhysicalLayoutMatchesFormatMd) {
       }
     }
   }
+}
+
+/// Byte offset of `C[kr][c]` (c even) in one expert of the wgmma layout, as
+/// Format.md writes it (in bytes, unlike the packer's word indices).
+int64_t wgmmaValuesByte(int64_t kr, int64_t c, int64_t K) {
+  int64_t T = kr / 64, r = kr % 64, b = c / 64, cc = c % 64, KB = K / 128;
+  return ((T * KB + b) * 64 + r) * 128 + (((cc / 8) ^ (r % 8)) * 16) +
+         (cc % 8) * 2;
+}
+
+TEST(Pack, WgmmaLayoutMatchesFormatMd) {
+  SplitMix64 rng(123);
+  for (const Case &c : wgmmaCases(5, 12)) {
+    std::vector<uint16_t> d = randomDense(rng, c);
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+    const int64_t R = c.s.rows, K = c.s.cols, Rk = R / c.p.m * c.p.n;
+    const int64_t KS = K / 32, S = K / c.p.v;
+    for (int64_t e = 0; e < c.s.experts; ++e) {
+      Expected ex = expectedLogical(d.data() + e * R * K, c.dt, R, K, c.p);
+      const uint8_t *bytes =
+          reinterpret_cast<const uint8_t *>(w.values.data() + e * Rk * K / 4);
+      const uint32_t *meta = w.meta.data() + e * Rk * K / 32;
+      std::vector<bool> seen(static_cast<size_t>(Rk * K), false);
+      for (int64_t kr = 0; kr < Rk; ++kr)
+        for (int64_t col = 0; col < K / 2; col += 2) {
+          int64_t off = wgmmaValuesByte(kr, col, K);
+          ASSERT_EQ(off % 4, 0);
+          ASSERT_LT(off, Rk * K);
+          ASSERT_FALSE(seen[size_t(off)]) << "two words at byte " << off;
+          seen[size_t(off)] = true;
+          uint32_t word;
+          std::memcpy(&word, bytes + off, 4);
+          ASSERT_EQ(word & 0xffffu, ex.c[size_t(kr * K / 2 + col)]);
+          ASSERT_EQ(word >> 16, ex.c[size_t(kr * K / 2 + col + 1)]);
+        }
+      for (int64_t kr = 0; kr < Rk; ++kr)
+        for (int64_t ch = 0; ch < K / 4; ++ch) {
+          int64_t T = kr / 64, wt = (kr % 64) / 16, rr = kr % 16, g = rr % 8;
+          int64_t ks = ch / 8, h = (ch % 8) / 4, q = ch % 4;
+          int64_t word = ((T * KS + ks) * 4 + wt) * 16 + 2 * g + h;
+          int shift = int(4 * q + (rr >= 8 ? 16 : 0));
+          ASSERT_EQ((meta[word] >> shift) & 0xfu,
+                    ex.nibbles[size_t(kr * K / 4 + ch)])
+              << "row " << kr << " chunk " << ch;
+        }
+      if (c.p.n < c.p.m) {
+        const uint8_t *ri = w.rowIdx.data() + e * S * Rk;
+        for (int64_t i = 0; i < S * Rk; ++i)
+          ASSERT_EQ(ri[i], ex.rowIdx[size_t(i)]);
+      }
+    }
+  }
+}
+
+TEST(Pack, WgmmaHandCheckedSmallCase) {
+  // One 64 x 256 expert, n = m = 1: every chunk keeps positions 2 and 3, so
+  // C[kr][2ch], C[kr][2ch+1] = W[kr][4ch+2], W[kr][4ch+3].
+  const int64_t R = 64, K = 256;
+  std::vector<uint16_t> d(size_t(R * K));
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t k = 0; k < K; ++k)
+      d[size_t(r * K + k)] =
+          floatToBf16(float(1 + r * K + k) * ((k % 4) >= 2 ? 1.f : 0.5f));
+  PackedWeight w = pack(d.data(), DType::BF16, {1, R, K}, {1, 1, 32}, nullptr,
+                        WeightLayout::Wgmma);
+  ASSERT_EQ(w.values.size(), size_t(R * K / 4));
+  auto cword = [&](int64_t kr, int64_t c) { // C[kr][c], C[kr][c+1]
+    int64_t k = 2 * c + 2;                  // the chunk's positions 2, 3
+    return uint32_t(d[size_t(kr * K + k)]) |
+           (uint32_t(d[size_t(kr * K + k + 1)]) << 16);
+  };
+  EXPECT_EQ(w.values[0], cword(0, 0));  // byte 0
+  EXPECT_EQ(w.values[1], cword(0, 2));  // byte 4
+  EXPECT_EQ(w.values[4], cword(0, 8));  // byte 16: chunk 1 of row 0
+  EXPECT_EQ(w.values[32], cword(1, 8)); // byte 128: row 1, chunk 1 ^ 1 = 0
+  EXPECT_EQ(w.values[36], cword(1, 0)); // byte 144: row 1, chunk 0 ^ 1 = 1
+  EXPECT_EQ(w.values[9 * 32 + 4], cword(9, 0));  // row 9 swizzles like row 1
+  EXPECT_EQ(w.values[7 * 32 + 28], cword(7, 0)); // chunk 0 ^ 7 = 7
+  EXPECT_EQ(w.values[2048], cword(0, 64));       // byte 8192: block b = 1
+  EXPECT_EQ(w.values[2048 + 63 * 32 + 4 * (1 ^ 7) + 3],
+            cword(63, 64 + 14)); // last row of block 1, chunk 1, word 3
+  for (uint32_t m : w.meta)
+    EXPECT_EQ(m, 0xeeeeeeeeu);
+}
+
+TEST(Pack, WgmmaMetaOrdersTilesWithinKSteps) {
+  // Distinct nibbles per 16-row tile: tile t keeps positions
+  // (t % 3, 3) -> nibble (t%3) | 3 << 2. With 64 rows and K = 128 (4 k
+  // steps), mma_sp orders the 16-word blocks [tile][ks], wgmma [ks][tile].
+  const int64_t R = 64, K = 128;
+  std::vector<uint16_t> d(size_t(R * K), floatToBf16(0.25f));
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t ch = 0; ch < K / 4; ++ch) {
+      d[size_t(r * K + 4 * ch + (r / 16) % 3)] = floatToBf16(2.0f);
+      d[size_t(r * K + 4 * ch + 3)] = floatToBf16(4.0f);
+    }
+  PackedWeight a = pack(d.data(), DType::BF16, {1, R, K}, {1, 1, 32});
+  PackedWeight b = pack(d.data(), DType::BF16, {1, R, K}, {1, 1, 32}, nullptr,
+                        WeightLayout::Wgmma);
+  auto nib = [](int64_t tile) {
+    uint32_t n = uint32_t(tile % 3) | (3u << 2);
+    return n * 0x11111111u;
+  };
+  for (int64_t tile = 0; tile < 4; ++tile)
+    for (int64_t ks = 0; ks < 4; ++ks)
+      for (int64_t i = 0; i < 16; ++i) {
+        EXPECT_EQ(a.meta[size_t((tile * 4 + ks) * 16 + i)], nib(tile));
+        EXPECT_EQ(b.meta[size_t((ks * 4 + tile) * 16 + i)], nib(tile));
+      }
+}
+
+/// Expects relayout(from, want.layout) to be `want`, word for word.
+void expectRelayoutGives(const PackedWeight &from, const PackedWeight &want) {
+  std::string err;
+  expectSameWeight(relayout(from, want.layout, &err), want);
+  EXPECT_EQ(err, "");
+}
+
+TEST(Relayout, PackThenRelayoutEqualsPackInTheOtherLayout) {
+  SplitMix64 rng(77);
+  for (const Case &c : wgmmaCases(9, 16)) {
+    std::vector<uint16_t> d = randomDense(rng, c);
+    PackedWeight s = pack(d.data(), c.dt, c.s, c.p);
+    PackedWeight g = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+    ASSERT_EQ(g.layout, WeightLayout::Wgmma);
+    // The layouts really differ (except in degenerate cases, none here).
+    EXPECT_NE(s.values, g.values);
+    expectRelayoutGives(s, g);
+    expectRelayoutGives(g, s);
+    expectRelayoutGives(g, g); // Same layout: a copy.
+    EXPECT_EQ(unpack(g), unpack(s));
+  }
+}
+
+TEST(Relayout, IsAPurePermutationOfArbitraryWords) {
+  // Words that no packer would write (any bits, any nibbles) still just move.
+  SplitMix64 rng(4);
+  PackedWeight w;
+  w.p = {1, 2, 64};
+  w.s = {2, 256, 256};
+  w.values.resize(size_t(2 * 128 * 256 / 4));
+  w.meta.resize(size_t(2 * 128 * 256 / 32));
+  w.rowIdx.resize(size_t(2 * 4 * 128));
+  for (auto &v : w.values)
+    v = uint32_t(rng.next());
+  for (auto &v : w.meta)
+    v = uint32_t(rng.next());
+  for (auto &v : w.rowIdx)
+    v = uint8_t(rng.below(2));
+  std::string err;
+  PackedWeight g = relayout(w, WeightLayout::Wgmma, &err);
+  ASSERT_EQ(err, "");
+  auto sorted = [](std::vector<uint32_t> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  EXPECT_EQ(sorted(g.values), sorted(w.values));
+  EXPECT_EQ(sorted(g.meta), sorted(w.meta));
+  EXPECT_EQ(g.rowIdx, w.rowIdx);
+  EXPECT_NE(g.values, w.values);
+  EXPECT_NE(g.meta, w.meta);
+  PackedWeight back = relayout(g, WeightLayout::MmaSp, &err);
+  EXPECT_EQ(back.values, w.values);
+  EXPECT_EQ(back.meta, w.meta);
+  // Meta words move whole: only the order of (tile, k step) blocks changes.
+  const int64_t KS = 256 / 32;
+  for (int64_t tr = 0; tr < 128 / 16; ++tr)
+    for (int64_t ks = 0; ks < KS; ++ks)
+      for (int64_t i = 0; i < 16; ++i)
+        ASSERT_EQ(g.meta[size_t(((tr / 4 * KS + ks) * 4 + tr % 4) * 16 + i)],
+                  w.meta[size_t((tr * KS + ks) * 16 + i)]);
+}
+
+TEST(Relayout, RejectsWhatTheTargetLayoutCannotHold) {
+  std::vector<uint16_t> d(64 * 128, floatToBf16(1.0f));
+  PackedWeight w = pack(d.data(), DType::BF16, {1, 64, 128}, {1, 2, 64});
+  std::string err;
+  PackedWeight g = relayout(w, WeightLayout::Wgmma, &err);
+  EXPECT_TRUE(g.values.empty());
+  EXPECT_NE(err.find("cannot relayout from mma_sp to wgmma"), std::string::npos)
+      << err;
+  EXPECT_NE(err.find("kept rows rows*n/m = 32"), std::string::npos) << err;
+  PackedWeight bad = pack(d.data(), DType::BF16, {1, 64, 128}, {1, 1, 64});
+  bad.meta.pop_back();
+  err.clear();
+  EXPECT_TRUE(relayout(bad, WeightLayout::Wgmma, &err).values.empty());
+  EXPECT_NE(err.find("component sizes"), std::string::npos) << err;
+  // unpack refuses a weight whose layout its shape cannot have.
+  PackedWeight lie = w;
+  lie.layout = WeightLayout::Wgmma;
+  for (uint16_t v : unpack(lie))
+    ASSERT_EQ(v, 0);
 }
 
 TEST(Pack, HandCheckedSmallCase) {

@@ -83,6 +83,7 @@ TEST_P(PackApiRoundTrip, MatchesPackAndUnpack) {
   EXPECT_EQ(info.m, c.m);
   EXPECT_EQ(info.v, c.v);
   EXPECT_EQ(info.dtype, c.dtype);
+  EXPECT_EQ(info.layout, SY_LAYOUT_MMA_SP);
 
   std::vector<uint16_t> back(dense.size(), 0xffff);
   ASSERT_EQ(sy_unpack_weight(&view, c.dtype, c.experts, c.rows, c.cols, c.n,
@@ -179,6 +180,193 @@ TEST(PackApi, UnpackChecksSizes) {
                              out.data(), out.size() * 2),
             SY_ERR_SIZE_MISMATCH);
   EXPECT_TRUE(contains(sy_last_error(), "part 'row_idx'")) << sy_last_error();
+  sy_packed_buffer_destroy(buf);
+}
+
+/// Cases that both layouts can hold.
+class PackApiLayouts : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PackApiLayouts, PackRelayoutAndUnpackAgreeWithCpp) {
+  const Case c = GetParam();
+  DType dt = c.dtype == SY_DTYPE_BF16 ? DType::BF16 : DType::F16;
+  std::vector<uint16_t> dense = randomDense(c.experts * c.rows * c.cols, dt, 9);
+  const SSShape shape{c.experts, c.rows, c.cols};
+  const SSParams params{c.n, c.m, c.v};
+  PackedWeight refS = pack(dense.data(), dt, shape, params);
+  PackedWeight refG =
+      pack(dense.data(), dt, shape, params, nullptr, WeightLayout::Wgmma);
+  ASSERT_NE(refS.values, refG.values);
+
+  sy_packed_buffer *g = nullptr;
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), c.dtype, c.experts, c.rows,
+                                  c.cols, c.n, c.m, c.v, SY_LAYOUT_WGMMA, &g),
+            SY_OK)
+      << sy_last_error();
+  sy_weight_info info;
+  ASSERT_EQ(sy_packed_buffer_info(g, &info), SY_OK);
+  EXPECT_EQ(info.layout, SY_LAYOUT_WGMMA);
+  sy_packed_weight gv;
+  ASSERT_EQ(sy_packed_buffer_view(g, &gv), SY_OK);
+  ASSERT_EQ(gv.values_bytes, uint64_t(refG.valuesBytes()));
+  EXPECT_EQ(std::memcmp(gv.values, refG.values.data(), gv.values_bytes), 0);
+  EXPECT_EQ(std::memcmp(gv.meta, refG.meta.data(), gv.meta_bytes), 0);
+
+  // wgmma -> mma_sp is byte-identical to packing in mma_sp.
+  sy_packed_buffer *s = nullptr;
+  ASSERT_EQ(sy_relayout_weight(&gv, c.dtype, c.experts, c.rows, c.cols, c.n,
+                               c.m, c.v, SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &s),
+            SY_OK)
+      << sy_last_error();
+  ASSERT_EQ(sy_packed_buffer_info(s, &info), SY_OK);
+  EXPECT_EQ(info.layout, SY_LAYOUT_MMA_SP);
+  EXPECT_EQ(info.rows, c.rows);
+  sy_packed_weight sv;
+  ASSERT_EQ(sy_packed_buffer_view(s, &sv), SY_OK);
+  ASSERT_EQ(sv.values_bytes, uint64_t(refS.valuesBytes()));
+  EXPECT_EQ(std::memcmp(sv.values, refS.values.data(), sv.values_bytes), 0);
+  EXPECT_EQ(std::memcmp(sv.meta, refS.meta.data(), sv.meta_bytes), 0);
+  EXPECT_EQ(sv.row_idx_bytes, uint64_t(refS.rowIdxBytes()));
+  if (sv.row_idx_bytes) {
+    EXPECT_EQ(std::memcmp(sv.row_idx, refS.rowIdx.data(), sv.row_idx_bytes), 0);
+  }
+
+  // And back again.
+  sy_packed_buffer *g2 = nullptr;
+  ASSERT_EQ(sy_relayout_weight(&sv, c.dtype, c.experts, c.rows, c.cols, c.n,
+                               c.m, c.v, SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA,
+                               &g2),
+            SY_OK)
+      << sy_last_error();
+  sy_packed_weight g2v;
+  ASSERT_EQ(sy_packed_buffer_view(g2, &g2v), SY_OK);
+  EXPECT_EQ(std::memcmp(g2v.values, refG.values.data(), g2v.values_bytes), 0);
+  EXPECT_EQ(std::memcmp(g2v.meta, refG.meta.data(), g2v.meta_bytes), 0);
+
+  // Unpacking the relaid-out weight gives unpack of the C++ wgmma weight.
+  std::vector<uint16_t> back(dense.size(), 0xffff);
+  ASSERT_EQ(sy_unpack_weight(&sv, c.dtype, c.experts, c.rows, c.cols, c.n, c.m,
+                             c.v, back.data(), back.size() * 2),
+            SY_OK);
+  EXPECT_EQ(back, unpack(refG));
+
+  uint64_t vb = 0, mb = 0, rb = 0;
+  ASSERT_EQ(sy_packed_sizes_layout(c.experts, c.rows, c.cols, c.n, c.m, c.v,
+                                   SY_LAYOUT_WGMMA, &vb, &mb, &rb),
+            SY_OK);
+  EXPECT_EQ(vb, gv.values_bytes);
+  EXPECT_EQ(mb, gv.meta_bytes);
+  EXPECT_EQ(rb, gv.row_idx_bytes);
+  for (sy_packed_buffer *b : {g, s, g2})
+    sy_packed_buffer_destroy(b);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PackApiLayouts,
+    ::testing::Values(Case{SY_DTYPE_BF16, 2, 128, 128, 1, 2, 64},
+                      Case{SY_DTYPE_F16, 1, 256, 384, 1, 4, 128},
+                      Case{SY_DTYPE_BF16, 2, 64, 256, 2, 2, 32},
+                      Case{SY_DTYPE_F16, 1, 256, 128, 3, 4, 64}));
+
+TEST(PackApi, LayoutErrorsNameTheRule) {
+  std::vector<uint16_t> dense(64 * 256, 0x3f80);
+  sy_packed_buffer *buf = reinterpret_cast<sy_packed_buffer *>(0x1);
+  // 32 kept rows.
+  EXPECT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
+                                  64, SY_LAYOUT_WGMMA, &buf),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(buf, nullptr);
+  std::string msg = sy_last_error();
+  EXPECT_TRUE(contains(msg, "sy_pack_weight_layout: unsupported n:m:v = 1:2:64 "
+                            "for 1 x 64 x 256: layout wgmma needs kept rows "
+                            "rows*n/m = 32 (rows = 64) to be a multiple of 64"))
+      << msg;
+  // The same weight packs in mma_sp.
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
+                                  64, SY_LAYOUT_MMA_SP, &buf),
+            SY_OK);
+  sy_packed_weight view;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  sy_packed_buffer *out = reinterpret_cast<sy_packed_buffer *>(0x1);
+  EXPECT_EQ(sy_relayout_weight(&view, SY_DTYPE_BF16, 1, 64, 256, 1, 2, 64,
+                               SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA, &out),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(out, nullptr);
+  EXPECT_TRUE(contains(sy_last_error(), "sy_relayout_weight"));
+  EXPECT_TRUE(contains(sy_last_error(), "layout wgmma needs kept rows"));
+  sy_packed_buffer_destroy(buf);
+
+  // 64 kept rows but 192 columns.
+  EXPECT_EQ(sy_packed_sizes_layout(1, 128, 192, 1, 2, 64, SY_LAYOUT_WGMMA,
+                                   nullptr, nullptr, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(sy_last_error(),
+                       "sy_packed_sizes_layout: unsupported n:m:v = 1:2:64 for "
+                       "1 x 128 x 192: layout wgmma needs cols = 192 to be a "
+                       "multiple of 128"))
+      << sy_last_error();
+  EXPECT_EQ(sy_packed_sizes_layout(1, 128, 192, 1, 2, 64, SY_LAYOUT_MMA_SP,
+                                   nullptr, nullptr, nullptr),
+            SY_OK);
+  EXPECT_EQ(sy_packed_sizes(1, 128, 192, 1, 2, 64, nullptr, nullptr, nullptr),
+            SY_OK);
+
+  // Unknown layout values.
+  for (int bad : {2, -1, 100}) {
+    EXPECT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1,
+                                    2, 64, sy_weight_layout(bad), &buf),
+              SY_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(
+        contains(sy_last_error(), "unknown layout " + std::to_string(bad) +
+                                      " (SY_LAYOUT_MMA_SP or SY_LAYOUT_WGMMA)"))
+        << sy_last_error();
+    EXPECT_EQ(sy_packed_sizes_layout(1, 64, 256, 1, 2, 64,
+                                     sy_weight_layout(bad), nullptr, nullptr,
+                                     nullptr),
+              SY_ERR_INVALID_ARGUMENT);
+  }
+  EXPECT_EQ(sy_relayout_weight(nullptr, SY_DTYPE_BF16, 1, 64, 256, 1, 2, 64,
+                               SY_LAYOUT_MMA_SP, SY_LAYOUT_MMA_SP, &out),
+            SY_ERR_INVALID_ARGUMENT);
+}
+
+TEST(PackApi, RelayoutChecksSizesAndArguments) {
+  std::vector<uint16_t> dense = randomDense(128 * 128, DType::BF16, 4);
+  sy_packed_buffer *buf = nullptr;
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 128, 128, 1,
+                                  2, 64, SY_LAYOUT_WGMMA, &buf),
+            SY_OK);
+  sy_packed_weight view, bad;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  sy_packed_buffer *out = nullptr;
+  bad = view;
+  bad.values_bytes -= 4;
+  EXPECT_EQ(sy_relayout_weight(&bad, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &out),
+            SY_ERR_SIZE_MISMATCH);
+  EXPECT_TRUE(contains(sy_last_error(), "sy_relayout_weight: part 'values'"))
+      << sy_last_error();
+  bad = view;
+  bad.meta = nullptr;
+  EXPECT_EQ(sy_relayout_weight(&bad, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &out),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_relayout_weight(&view, SY_DTYPE_F32, 1, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &out),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(sy_last_error(), "unsupported dtype"))
+      << sy_last_error();
+  EXPECT_EQ(sy_relayout_weight(&view, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  // Same layout: a copy.
+  ASSERT_EQ(sy_relayout_weight(&view, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_WGMMA, &out),
+            SY_OK);
+  sy_packed_weight copy;
+  ASSERT_EQ(sy_packed_buffer_view(out, &copy), SY_OK);
+  EXPECT_NE(copy.values, view.values);
+  EXPECT_EQ(std::memcmp(copy.values, view.values, view.values_bytes), 0);
+  sy_packed_buffer_destroy(out);
   sy_packed_buffer_destroy(buf);
 }
 

@@ -48,7 +48,14 @@ struct SsmmCase {
   DType dt;
   Epilogue epi;
   bool gather;
+  WeightLayout layout = WeightLayout::MmaSp;
 };
+
+/// `c` in the wgmma layout.
+SsmmCase wgmma(SsmmCase c) {
+  c.layout = WeightLayout::Wgmma;
+  return c;
+}
 
 class SsmmReference : public ::testing::TestWithParam<SsmmCase> {};
 
@@ -59,7 +66,8 @@ TEST_P(SsmmReference, MatchesDenseMatmulOfUnpack) {
       static_cast<size_t>(c.s.experts * c.s.rows * c.s.cols));
   for (auto &v : dense)
     v = rng.nonZero(c.dt, 0.05);
-  PackedWeight w = pack(dense.data(), c.dt, c.s, c.p);
+  PackedWeight w = pack(dense.data(), c.dt, c.s, c.p, nullptr, c.layout);
+  ASSERT_EQ(w.layout, c.layout);
   const int64_t T = 13, P = c.gather ? 29 : T;
   std::vector<uint16_t> x(static_cast<size_t>(T * c.s.cols));
   for (auto &v : x)
@@ -99,7 +107,52 @@ INSTANTIATE_TEST_SUITE_P(
         SsmmCase{
             {4, 4, 128}, {3, 32, 256}, DType::BF16, Epilogue::SiluMul, true},
         SsmmCase{{2, 8, 32}, {1, 64, 96}, DType::F16, Epilogue::None, true},
-        SsmmCase{{1, 1, 32}, {4, 16, 32}, DType::BF16, Epilogue::None, true}));
+        SsmmCase{{1, 1, 32}, {4, 16, 32}, DType::BF16, Epilogue::None, true},
+        wgmma({{1, 2, 64}, {3, 128, 128}, DType::BF16, Epilogue::None, true}),
+        wgmma({{1, 4, 32}, {2, 256, 256}, DType::F16, Epilogue::SiluMul, true}),
+        wgmma({{4, 4, 128},
+               {2, 128, 384},
+               DType::BF16,
+               Epilogue::SiluMul,
+               false}),
+        wgmma({{3, 4, 64}, {1, 256, 128}, DType::F16, Epilogue::None, true})));
+
+TEST(SsmmReference, ReadsTheWeightsLayout) {
+  // The same dense weight in both layouts gives the same result; a wgmma
+  // weight labelled mma_sp (words read in the wrong order) does not.
+  SplitMix64 rng(8);
+  const SSShape s{2, 128, 256};
+  const SSParams p{1, 2, 64};
+  std::vector<uint16_t> dense(size_t(s.experts * s.rows * s.cols));
+  for (auto &v : dense)
+    v = rng.nonZero(DType::BF16, 0.05);
+  PackedWeight a = pack(dense.data(), DType::BF16, s, p);
+  PackedWeight b =
+      pack(dense.data(), DType::BF16, s, p, nullptr, WeightLayout::Wgmma);
+  const int64_t T = 7;
+  std::vector<uint16_t> x(size_t(T * s.cols));
+  for (auto &v : x)
+    v = rng.nonZero(DType::BF16, 1.0);
+  std::vector<int32_t> offsets = {0, 3, 7};
+  std::vector<double> ya, yb, ylie;
+  ASSERT_TRUE(ssmmReference(a, x.data(), T, offsets.data(), nullptr, T,
+                            Epilogue::None, ya));
+  ASSERT_TRUE(ssmmReference(b, x.data(), T, offsets.data(), nullptr, T,
+                            Epilogue::None, yb));
+  EXPECT_EQ(ya, yb);
+  PackedWeight lie = b;
+  lie.layout = WeightLayout::MmaSp;
+  ASSERT_TRUE(ssmmReference(lie, x.data(), T, offsets.data(), nullptr, T,
+                            Epilogue::None, ylie));
+  EXPECT_GT(relativeError(ylie, ya), 0.1);
+  // A shape the layout cannot hold is refused with the rule.
+  PackedWeight small = pack(dense.data(), DType::BF16, {1, 64, 256}, p);
+  small.layout = WeightLayout::Wgmma;
+  std::string err;
+  EXPECT_FALSE(ssmmReference(small, x.data(), T, offsets.data(), nullptr, 3,
+                             Epilogue::None, ylie, &err));
+  EXPECT_NE(err.find("layout wgmma needs kept rows"), std::string::npos) << err;
+}
 
 TEST(SsmmReference, RejectsBadArguments) {
   std::vector<uint16_t> dense(32 * 64, floatToBf16(0.5f));

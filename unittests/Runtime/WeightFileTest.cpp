@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "WeightFile.h"
 #include "samoyeds-c/Runtime.h"
 #include "samoyeds/Runtime/Format.h"
 
@@ -98,19 +99,23 @@ struct FileBuilder {
   }
 };
 
+/// A weight entry of the `samoyeds` metadata; `layout` is the JSON text of
+/// the "layout" value ("" leaves the field out).
 std::string weightJson(const std::string &name, const char *dtype, int64_t e,
-                       int64_t r, int64_t c, int n, int m, int v) {
+                       int64_t r, int64_t c, int n, int m, int v,
+                       const std::string &layout = "\"mma_sp\"") {
   return "\"" + name + "\": {\"dtype\": \"" + dtype +
          "\", \"experts\": " + std::to_string(e) +
          ", \"rows\": " + std::to_string(r) +
          ", \"cols\": " + std::to_string(c) + ", \"n\": " + std::to_string(n) +
          ", \"m\": " + std::to_string(m) + ", \"v\": " + std::to_string(v) +
-         "}";
+         (layout.empty() ? "" : ", \"layout\": " + layout) + "}";
 }
 
-std::string samoyedsJson(const std::string &weights) {
-  return "{\"format\": \"samoyeds-weights\", \"version\": 1, \"source\": "
-         "\"test-ckpt\", "
+std::string samoyedsJson(const std::string &weights, int version = 2) {
+  return "{\"format\": \"samoyeds-weights\", \"version\": " +
+         std::to_string(version) +
+         ", \"source\": \"test-ckpt\", "
          "\"model\": \"mixtral\", \"weights\": {" +
          weights + "}}";
 }
@@ -121,13 +126,13 @@ template <typename T> std::string asBytes(const std::vector<T> &v) {
 }
 
 PackedWeight makeWeight(DType dt, int64_t e, int64_t r, int64_t c, int n, int m,
-                        int v) {
+                        int v, WeightLayout layout = WeightLayout::MmaSp) {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.f, 1.f);
   std::vector<uint16_t> dense(size_t(e * r * c));
   for (auto &x : dense)
     x = fromFloat(dist(rng), dt);
-  return pack(dense.data(), dt, {e, r, c}, {n, m, v});
+  return pack(dense.data(), dt, {e, r, c}, {n, m, v}, nullptr, layout);
 }
 
 void addWeight(FileBuilder &f, const std::string &name, const PackedWeight &w) {
@@ -220,6 +225,7 @@ TEST_F(WeightFileTest, GoodFileOpensReadsAndMatches) {
   EXPECT_EQ(info.m, 2);
   EXPECT_EQ(info.v, 64);
   EXPECT_EQ(info.dtype, SY_DTYPE_BF16);
+  EXPECT_EQ(info.layout, SY_LAYOUT_MMA_SP);
   EXPECT_EQ(sy_weight_file_weight_info(wf, 1, &info), SY_ERR_NOT_FOUND);
   EXPECT_EQ(sy_weight_file_find_weight(wf, "w", &info), SY_OK);
   EXPECT_EQ(sy_weight_file_find_weight(wf, "router", &info), SY_ERR_NOT_FOUND);
@@ -325,9 +331,9 @@ TEST_F(WeightFileTest, MetadataProblems) {
   write(f.bytes());
   expectError(SY_ERR_WEIGHT_FILE, {"__metadata__.samoyeds: bad JSON"});
   f.samoyeds =
-      "{\"format\": \"samoyeds-weights\", \"version\": 2, \"weights\": {}}";
+      "{\"format\": \"samoyeds-weights\", \"version\": 3, \"weights\": {}}";
   write(f.bytes());
-  expectError(SY_ERR_WEIGHT_FILE, {"unsupported version 2"});
+  expectError(SY_ERR_WEIGHT_FILE, {"unsupported version 3", "reads version 2"});
   f.samoyeds = samoyedsJson(weightJson("w", "f32", 2, 64, 128, 1, 2, 64));
   write(f.bytes());
   expectError(SY_ERR_WEIGHT_FILE, {"weights['w'].dtype"});
@@ -403,6 +409,156 @@ TEST_F(WeightFileTest, ParameterMismatchWithTheBundle) {
               "", false);
 }
 
+TEST_F(WeightFileTest, Version1IsRejectedWithAHint) {
+  FileBuilder f = good();
+  f.samoyeds =
+      samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 64, ""), 1);
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"__metadata__.samoyeds.version: weight file format version 1 "
+               "predates the layout field; re-convert with python -m "
+               "samoyeds.convert"});
+  // Even with a layout field, version 1 is not read.
+  f.samoyeds = samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 64), 1);
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"version 1 predates the layout field"});
+}
+
+TEST_F(WeightFileTest, LayoutFieldIsRequiredAndChecked) {
+  FileBuilder f = good();
+  struct {
+    std::string json, want;
+  } cases[] = {
+      {"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\" (required "
+           "since version 2)"},
+      {"\"WGMMA\"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", "
+                    "got \"WGMMA\""},
+      {"\"mma-sp\"", "got \"mma-sp\""},
+      {"\"\"", "got \"\""},
+      {"1", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
+            "number"},
+      {"null", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
+               "null"},
+      {"[\"wgmma\"]", "got array"},
+  };
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.json);
+    f.samoyeds =
+        samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 64, c.json));
+    write(f.bytes());
+    expectError(SY_ERR_WEIGHT_FILE, {c.want});
+  }
+}
+
+TEST_F(WeightFileTest, WgmmaWeightMustSatisfyTheLayoutRules) {
+  // w has 32 kept rows: not a wgmma shape.
+  FileBuilder f = good();
+  f.samoyeds =
+      samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 64, "\"wgmma\""));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"weights['w']", "layout wgmma needs kept rows rows*n/m = 32 "
+                               "(rows = 64) to be a multiple of 64"});
+  // 128 x 192 (kept rows 64) breaks the column rule.
+  PackedWeight c = makeWeight(DType::BF16, 1, 128, 192, 1, 2, 64);
+  f = FileBuilder();
+  f.samoyeds =
+      samoyedsJson(weightJson("c", "bf16", 1, 128, 192, 1, 2, 64, "\"wgmma\""));
+  addWeight(f, "c", c);
+  write(f.bytes());
+  sy_weight_file *wf = nullptr;
+  EXPECT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_ERR_WEIGHT_FILE);
+  EXPECT_TRUE(contains(sy_last_error(),
+                       "layout wgmma needs cols = 192 to be a multiple of 128"))
+      << sy_last_error();
+}
+
+/// Manifest of a bundle with one weight `w`: 2 experts of 128 x 128, bf16,
+/// 1:2:64 (64 kept rows: both layouts can hold it); `layout` is the JSON
+/// text of the weight's "layout" ("" leaves it out).
+std::string layoutManifest(const std::string &layout) {
+  std::string m = kManifest;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    size_t pos = m.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    m.replace(pos, from.size(), to);
+  };
+  replace("\"bytes\": 8192", "\"bytes\": 16384");
+  replace("\"bytes\": 1024", "\"bytes\": 2048");
+  replace("\"bytes\": 128", "\"bytes\": 256");
+  replace("\"rows\": 64, \"cols\": 128, \"n\": 1, \"m\": 2, \"v\": 64",
+          "\"rows\": 128, \"cols\": 128, \"n\": 1, \"m\": 2, \"v\": 64" +
+              (layout.empty() ? "" : ", \"layout\": " + layout));
+  return m;
+}
+
+TEST_F(WeightFileTest, LayoutsMayDifferBetweenFileAndBundle) {
+  const WeightLayout S = WeightLayout::MmaSp, G = WeightLayout::Wgmma;
+  PackedWeight inS = makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, S);
+  PackedWeight inG = makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, G);
+  ASSERT_NE(inS.values, inG.values);
+  struct {
+    const char *bundleJson;
+    sy_weight_layout bundle;
+    WeightLayout file;
+  } cases[] = {{"", SY_LAYOUT_MMA_SP, G},
+               {"\"mma_sp\"", SY_LAYOUT_MMA_SP, S},
+               {"\"mma_sp\"", SY_LAYOUT_MMA_SP, G},
+               {"\"wgmma\"", SY_LAYOUT_WGMMA, S},
+               {"\"wgmma\"", SY_LAYOUT_WGMMA, G}};
+  for (const auto &c : cases) {
+    SCOPED_TRACE(std::string("bundle ") + c.bundleJson + ", file " +
+                 layoutName(c.file));
+    std::ofstream(dir + "/manifest.json") << layoutManifest(c.bundleJson);
+    sy_bundle *b = nullptr;
+    ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+    sy_weight_info info;
+    ASSERT_EQ(sy_bundle_find_weight(b, "w", &info), SY_OK);
+    EXPECT_EQ(info.layout, c.bundle);
+
+    const PackedWeight &stored = c.file == S ? inS : inG;
+    FileBuilder f;
+    f.samoyeds =
+        samoyedsJson(weightJson("w", "bf16", 2, 128, 128, 1, 2, 64,
+                                std::string("\"") + layoutName(c.file) + "\""));
+    addWeight(f, "w", stored);
+    write(f.bytes());
+    EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
+        << sy_last_error();
+
+    // The file reports how it stores the weight and reads it as stored.
+    sy_weight_file *wf = nullptr;
+    ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+    ASSERT_EQ(sy_weight_file_find_weight(wf, "w", &info), SY_OK);
+    EXPECT_EQ(info.layout, sy_weight_layout(int(c.file)));
+    sy_packed_buffer *buf = nullptr;
+    ASSERT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_OK);
+    ASSERT_EQ(sy_packed_buffer_info(buf, &info), SY_OK);
+    EXPECT_EQ(info.layout, sy_weight_layout(int(c.file)));
+    sy_packed_weight view;
+    ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+    EXPECT_EQ(std::memcmp(view.values, stored.values.data(), view.values_bytes),
+              0);
+    sy_packed_buffer_destroy(buf);
+    sy_weight_file_destroy(wf);
+
+    // What sy_session_load_weights uploads: the bundle's layout.
+    WeightFile opened;
+    std::string err;
+    ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
+    PackedWeight up;
+    ASSERT_EQ(readFileWeightAs(opened, 0, WeightLayout(int(c.bundle)), up, err),
+              SY_OK)
+        << err;
+    const PackedWeight &want = c.bundle == SY_LAYOUT_MMA_SP ? inS : inG;
+    EXPECT_EQ(up.layout, want.layout);
+    EXPECT_EQ(up.values, want.values);
+    EXPECT_EQ(up.meta, want.meta);
+    EXPECT_EQ(up.rowIdx, want.rowIdx);
+    sy_bundle_destroy(b);
+  }
+}
+
 TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
   write(good().bytes());
   EXPECT_EQ(sy_session_load_weights(nullptr, file.c_str(), nullptr),
@@ -410,6 +566,123 @@ TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
   // A device-less bundle has no session; on a GPU machine load the real one.
   sy_session *session = nullptr;
   EXPECT_EQ(sy_session_create(bundle, &session), SY_ERR_NOT_READY);
+}
+
+/// PTX of `copy_words(src, dst)`: dst[i] = src[i] for every 32-bit word of
+/// src (both passed as MLIR's expanded 1-D memref descriptors).
+const char *kCopyWordsPtx = R"(.version 8.0
+.target sm_90
+.address_size 64
+
+.visible .entry copy_words(.param .u64 sa, .param .u64 sp, .param .u64 so,
+    .param .u64 ss, .param .u64 st, .param .u64 da, .param .u64 dp,
+    .param .u64 dof, .param .u64 ds, .param .u64 dst)
+{
+  .reg .pred %p;
+  .reg .b32 %r<6>;
+  .reg .b64 %rd<8>;
+  ld.param.u64 %rd1, [sp];
+  ld.param.u64 %rd2, [ss];
+  ld.param.u64 %rd3, [dp];
+  mov.u32 %r1, %ctaid.x;
+  mov.u32 %r2, %ntid.x;
+  mov.u32 %r3, %tid.x;
+  mad.lo.u32 %r4, %r1, %r2, %r3;
+  cvt.u64.u32 %rd4, %r4;
+  setp.ge.u64 %p, %rd4, %rd2;
+  @%p bra DONE;
+  shl.b64 %rd5, %rd4, 2;
+  add.u64 %rd6, %rd1, %rd5;
+  add.u64 %rd7, %rd3, %rd5;
+  ld.global.u32 %r5, [%rd6];
+  st.global.u32 [%rd7], %r5;
+DONE:
+  ret;
+}
+)";
+
+/// A bundle whose kernels copy the uploaded values and meta of `w` (2 x 128 x
+/// 128, 1:2:64, in `layout`) to the outputs `yv` and `ym`.
+std::string copyManifest(const std::string &layout) {
+  auto copy = [](const char *from, const char *to, int blocks) {
+    return std::string("{\"kernel\": \"copy_words\", \"grid\": [{\"const\": ") +
+           std::to_string(blocks) +
+           "}, {\"const\": 1}, {\"const\": 1}], \"block\": [256, 1, 1], "
+           "\"args\": [{\"buffer\": \"" +
+           from + "\", \"elem_bytes\": 4}, {\"buffer\": \"" + to +
+           "\", \"elem_bytes\": 4}]}";
+  };
+  return R"({"format": "samoyeds-bundle", "version": 1, "chip": "sm_90a",
+  "module": "kernels.ptx", "symbols": [],
+  "buffers": [
+    {"name": "w.values", "kind": "weight", "dtype": "bf16", "bytes": 16384, "of": "w", "part": "values"},
+    {"name": "w.meta", "kind": "weight", "dtype": "u32", "bytes": 2048, "of": "w", "part": "meta"},
+    {"name": "w.row_idx", "kind": "weight", "dtype": "u8", "bytes": 256, "of": "w", "part": "row_idx"},
+    {"name": "yv", "kind": "output", "dtype": "u32", "shape": [4096]},
+    {"name": "ym", "kind": "output", "dtype": "u32", "shape": [512]}],
+  "weights": [{"name": "w", "dtype": "bf16", "experts": 2, "rows": 128,
+    "cols": 128, "n": 1, "m": 2, "v": 64, "layout": ")" +
+         layout + R"("}],
+  "launches": [)" +
+         copy("w.values", "yv", 16) + ", " + copy("w.meta", "ym", 2) + "]}";
+}
+
+/// Runs the copy bundle in `dir` after sy_session_load_weights of `file`;
+/// returns the device's values and meta words.
+void loadAndCopy(const std::string &dir, const std::string &file,
+                 std::vector<uint32_t> &values, std::vector<uint32_t> &meta) {
+  sy_bundle *b = nullptr;
+  sy_status st = sy_bundle_load(dir.c_str(), &b);
+  if (st == SY_ERR_NO_DEVICE)
+    GTEST_SKIP() << sy_last_error();
+  ASSERT_EQ(st, SY_OK) << sy_last_error();
+  sy_session *s = nullptr;
+  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_session_load_weights(s, file.c_str(), nullptr), SY_OK)
+      << sy_last_error();
+  values.assign(4096, 0);
+  meta.assign(512, 0);
+  uint64_t yv = 0, ym = 0;
+  ASSERT_EQ(sy_device_alloc(values.size() * 4, &yv), SY_OK);
+  ASSERT_EQ(sy_device_alloc(meta.size() * 4, &ym), SY_OK);
+  ASSERT_EQ(sy_session_bind(s, "yv", yv, values.size() * 4), SY_OK);
+  ASSERT_EQ(sy_session_bind(s, "ym", ym, meta.size() * 4), SY_OK);
+  ASSERT_EQ(sy_session_run(s, nullptr, nullptr, 0, nullptr), SY_OK)
+      << sy_last_error();
+  ASSERT_EQ(sy_device_sync(), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_memcpy_dtoh(values.data(), yv, values.size() * 4), SY_OK);
+  ASSERT_EQ(sy_memcpy_dtoh(meta.data(), ym, meta.size() * 4), SY_OK);
+  sy_device_free(yv);
+  sy_device_free(ym);
+  EXPECT_EQ(sy_session_destroy(s), SY_OK);
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
+}
+
+TEST_F(WeightFileTest, SessionLoadWeightsUploadsTheBundlesLayout) {
+  // On a GPU: the device holds the bundle's layout whatever the file's.
+  const WeightLayout S = WeightLayout::MmaSp, G = WeightLayout::Wgmma;
+  PackedWeight in[2] = {makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, S),
+                        makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, G)};
+  std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
+  for (WeightLayout bundleLayout : {S, G})
+    for (WeightLayout fileLayout : {S, G}) {
+      SCOPED_TRACE(std::string("bundle ") + layoutName(bundleLayout) +
+                   ", file " + layoutName(fileLayout));
+      std::ofstream(dir + "/manifest.json")
+          << copyManifest(layoutName(bundleLayout));
+      FileBuilder f;
+      f.samoyeds = samoyedsJson(
+          weightJson("w", "bf16", 2, 128, 128, 1, 2, 64,
+                     std::string("\"") + layoutName(fileLayout) + "\""));
+      addWeight(f, "w", in[int(fileLayout)]);
+      write(f.bytes());
+      std::vector<uint32_t> values, meta;
+      loadAndCopy(dir, file, values, meta);
+      if (IsSkipped() || HasFatalFailure())
+        return;
+      EXPECT_EQ(values, in[int(bundleLayout)].values);
+      EXPECT_EQ(meta, in[int(bundleLayout)].meta);
+    }
 }
 
 } // namespace

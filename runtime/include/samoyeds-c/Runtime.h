@@ -63,6 +63,16 @@ typedef enum sy_dtype {
   SY_DTYPE_U8 = 5
 } sy_dtype;
 
+/// Physical layout of a packed weight's values and meta (docs/Format.md).
+/// Same sizes and logical content in both; only the order of words differs.
+typedef enum sy_weight_layout {
+  /// The `mma.sp` fragment order ("mma_sp"; the default).
+  SY_LAYOUT_MMA_SP = 0,
+  /// 128B-swizzled 64-row blocks for Hopper `wgmma.mma_async.sp` ("wgmma");
+  /// needs kept rows % 64 == 0 and cols % 128 == 0.
+  SY_LAYOUT_WGMMA = 1
+} sy_weight_layout;
+
 /// A loaded bundle (manifest + module + functions).
 typedef struct sy_bundle sy_bundle;
 /// Device state for running a bundle: weights, bindings, workspaces.
@@ -76,6 +86,10 @@ typedef struct sy_weight_info {
   int64_t experts, rows, cols;
   /// SY_DTYPE_BF16 or SY_DTYPE_F16.
   sy_dtype dtype;
+  /// Layout of the weight: the bundle's (what its kernels read), the file's
+  /// (how it is stored) or the packed buffer's. Added after `dtype`, where it
+  /// fills what was tail padding on LP64: the struct's size is unchanged.
+  sy_weight_layout layout;
 } sy_weight_info;
 
 /// Host copies of the three components of a packed weight (see Format.md).
@@ -146,6 +160,9 @@ sy_status sy_session_create(sy_bundle *bundle, sy_session **out);
 sy_status sy_session_destroy(sy_session *session);
 /// Copies a packed weight to the device after checking every component's
 /// size against the manifest (SY_ERR_SIZE_MISMATCH names weight and part).
+/// The bytes must be in the bundle weight's layout (sy_weight_info.layout
+/// of sy_bundle_find_weight; sizes cannot tell layouts apart): pack with
+/// sy_pack_weight_layout or convert with sy_relayout_weight first.
 /// Synchronous; replaces an earlier upload of the same weight.
 sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                    const sy_packed_weight *packed);
@@ -164,7 +181,9 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
 /// Reads the packed weight file `path` (docs/WeightFiles.md) and uploads,
 /// for every weight W of the bundle, the file's weight `prefix` + W (prefix
 /// may be NULL or ""). Everything is checked before the first upload (see
-/// sy_bundle_check_weights); errors name the file and the tensor.
+/// sy_bundle_check_weights); errors name the file and the tensor. A weight
+/// stored in another layout than the bundle's is relaid out on the host
+/// (a permutation of its words) before the upload.
 sy_status sy_session_load_weights(sy_session *session, const char *path,
                                   const char *prefix);
 
@@ -183,16 +202,37 @@ typedef struct sy_packed_buffer sy_packed_buffer;
 sy_status sy_packed_sizes(int64_t experts, int64_t rows, int64_t cols, int n,
                           int m, int v, uint64_t *values_bytes,
                           uint64_t *meta_bytes, uint64_t *row_idx_bytes);
+/// sy_packed_sizes with the extra rules of `layout` (the sizes are the same
+/// for every layout).
+sy_status sy_packed_sizes_layout(int64_t experts, int64_t rows, int64_t cols,
+                                 int n, int m, int v, sy_weight_layout layout,
+                                 uint64_t *values_bytes, uint64_t *meta_bytes,
+                                 uint64_t *row_idx_bytes);
 /// Packs `dense` (`[experts][rows][cols]`, row major, 16-bit elements of
-/// `dtype`, which is SY_DTYPE_BF16 or SY_DTYPE_F16) into the SS format.
-/// Invalid parameters give SY_ERR_INVALID_ARGUMENT naming the rule.
+/// `dtype`, which is SY_DTYPE_BF16 or SY_DTYPE_F16) into the SS format, in
+/// the mma_sp layout. Invalid parameters give SY_ERR_INVALID_ARGUMENT naming
+/// the rule.
 sy_status sy_pack_weight(const void *dense, sy_dtype dtype, int64_t experts,
                          int64_t rows, int64_t cols, int n, int m, int v,
                          sy_packed_buffer **out);
+/// sy_pack_weight in `layout` (SY_ERR_INVALID_ARGUMENT naming the value when
+/// the shape breaks the layout's rules or `layout` is unknown).
+sy_status sy_pack_weight_layout(const void *dense, sy_dtype dtype,
+                                int64_t experts, int64_t rows, int64_t cols,
+                                int n, int m, int v, sy_weight_layout layout,
+                                sy_packed_buffer **out);
+/// Rearranges `packed` (parameters as for sy_pack_weight, stored in layout
+/// `from`) into layout `to`: a permutation of the values and meta words,
+/// row_idx copied. Sizes are checked as in sy_unpack_weight.
+sy_status sy_relayout_weight(const sy_packed_weight *packed, sy_dtype dtype,
+                             int64_t experts, int64_t rows, int64_t cols, int n,
+                             int m, int v, sy_weight_layout from,
+                             sy_weight_layout to, sy_packed_buffer **out);
 /// The components of `buffer` (valid while it lives).
 sy_status sy_packed_buffer_view(const sy_packed_buffer *buffer,
                                 sy_packed_weight *out);
-/// Parameters of `buffer`; `name` is "" for sy_pack_weight results.
+/// Parameters and layout of `buffer`; `name` is "" for sy_pack_weight
+/// results.
 sy_status sy_packed_buffer_info(const sy_packed_buffer *buffer,
                                 sy_weight_info *info);
 /// Frees `buffer` (NULL is fine).
@@ -200,6 +240,8 @@ sy_status sy_packed_buffer_destroy(sy_packed_buffer *buffer);
 /// Expands `packed` (parameters as for sy_pack_weight) into `dense`, which
 /// holds `dense_bytes` = experts*rows*cols*2 bytes; dropped entries are 0.
 /// Component sizes are checked (SY_ERR_SIZE_MISMATCH names the part).
+/// `packed` is in the mma_sp layout: convert a weight of another layout with
+/// sy_relayout_weight first.
 sy_status sy_unpack_weight(const sy_packed_weight *packed, sy_dtype dtype,
                            int64_t experts, int64_t rows, int64_t cols, int n,
                            int m, int v, void *dense, uint64_t dense_bytes);
@@ -236,7 +278,8 @@ sy_status sy_weight_file_read_weight(const sy_weight_file *file,
 /// Checks, without a device, that the file `path` holds every weight of
 /// `bundle` (as `prefix` + name) with the bundle's dtype, shape, n:m:v and
 /// component sizes (SY_ERR_NOT_FOUND, SY_ERR_PARAM_MISMATCH,
-/// SY_ERR_SIZE_MISMATCH, SY_ERR_WEIGHT_FILE, SY_ERR_IO).
+/// SY_ERR_SIZE_MISMATCH, SY_ERR_WEIGHT_FILE, SY_ERR_IO). The layouts may
+/// differ (sy_session_load_weights rearranges the words).
 sy_status sy_bundle_check_weights(const sy_bundle *bundle, const char *path,
                                   const char *prefix);
 

@@ -1,7 +1,8 @@
 //===- Format.h - The SS packed weight format -------------------*- C++ -*-===//
 //
 // Host side of the row-selected N:M + 2:4 ("SS") weight format described in
-// docs/Format.md: element conversion, parameter validation, pack and unpack.
+// docs/Format.md: element conversion, parameter validation, the physical
+// layouts (mma_sp, wgmma), pack, unpack and relayout.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,9 +48,28 @@ struct SSShape {
   int64_t experts = 1, rows = 0, cols = 0;
 };
 
-/// Checks the rules of Format.md. Returns the empty string when valid, else a
-/// message naming the offending value.
-std::string validate(const SSParams &params, const SSShape &shape);
+/// Physical arrangement of the values and meta words of a packed weight
+/// (Format.md "Physical layout"); the logical content is the same in both.
+/// The values match sy_weight_layout of the C API.
+enum class WeightLayout {
+  /// Fragment order of `mma.sp.m16n8k32` (one 16-byte load per lane).
+  MmaSp = 0,
+  /// 64-row x 128-byte blocks, 128B-swizzled K-major, for Hopper's
+  /// `wgmma.mma_async.sp` (one bulk copy per block).
+  Wgmma = 1
+};
+
+/// Returns "mma_sp" or "wgmma".
+const char *layoutName(WeightLayout layout);
+/// Parses "mma_sp" or "wgmma" into `layout`; false (and `layout` unchanged)
+/// for any other string.
+bool parseLayout(const std::string &name, WeightLayout &layout);
+
+/// Checks the rules of Format.md, with the extra rules of `layout` (wgmma:
+/// kept rows a multiple of 64, cols a multiple of 128). Returns the empty
+/// string when valid, else a message naming the offending value.
+std::string validate(const SSParams &params, const SSShape &shape,
+                     WeightLayout layout = WeightLayout::MmaSp);
 
 /// Kept rows per expert: `rows * n / m`.
 int64_t keptRows(const SSParams &params, const SSShape &shape);
@@ -65,9 +85,11 @@ struct PackedWeight {
   SSParams p;
   SSShape s;
   DType dtype = DType::BF16;
-  /// Fragment-ordered compressed values, two elements per word (low first).
+  /// Where the values and meta words go.
+  WeightLayout layout = WeightLayout::MmaSp;
+  /// Compressed values, two elements per word (low first), in `layout`.
   std::vector<uint32_t> values;
-  /// Ordered 2:4 metadata nibbles in `mma.sp` order.
+  /// Ordered 2:4 metadata nibbles, in `layout`.
   std::vector<uint32_t> meta;
   /// `row_idx[e][s][kr]`; empty when n == m.
   std::vector<uint8_t> rowIdx;
@@ -77,22 +99,35 @@ struct PackedWeight {
   int64_t rowIdxBytes() const { return int64_t(rowIdx.size()); }
 };
 
-/// Word index of the values word holding `C[row][col]` (col even) of one
-/// expert, per Format.md; `ks = K / 32`.
-int64_t valuesWordIndex(int64_t row, int64_t col, int64_t kSteps);
-/// Word index and bit shift of the meta nibble of `C` row `row`, chunk `chunk`.
-void metaNibblePosition(int64_t row, int64_t chunk, int64_t kSteps,
-                        int64_t &word, int &shift);
+/// Index, within one expert, of the values word of `layout` holding
+/// `C[row][col]` and `C[row][col + 1]` (col even), per Format.md;
+/// `kSteps = K / 32`.
+int64_t valuesWordIndex(WeightLayout layout, int64_t row, int64_t col,
+                        int64_t kSteps);
+/// Word index (within one expert) and bit shift of the meta nibble of `C` row
+/// `row`, 4-column chunk `chunk`, in `layout`; `kSteps = K / 32`.
+void metaNibblePosition(WeightLayout layout, int64_t row, int64_t chunk,
+                        int64_t kSteps, int64_t &word, int &shift);
 
 /// Packs `dense` (`[experts][rows][cols]`, row major, 16-bit elements of
-/// `dtype`). The shape and parameters must pass validate(); on failure the
-/// returned weight is empty and `error` (when given) holds the reason.
+/// `dtype`) in `layout`. The shape and parameters must pass
+/// validate(params, shape, layout); on failure the returned weight is empty
+/// and `error` (when given) holds the reason.
 PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
-                  const SSParams &params, std::string *error = nullptr);
+                  const SSParams &params, std::string *error = nullptr,
+                  WeightLayout layout = WeightLayout::MmaSp);
 
-/// Expands a packed weight back to `[experts][rows][cols]`; dropped entries
-/// are 0.
+/// Expands a packed weight (in its `layout`) back to `[experts][rows][cols]`;
+/// dropped entries are 0. All zeros when the weight is inconsistent (invalid
+/// parameters or component sizes).
 std::vector<uint16_t> unpack(const PackedWeight &weight);
+
+/// The same weight in `layout`: a pure permutation of the values and meta
+/// words (row_idx is unchanged). On failure (the weight is inconsistent, or
+/// its shape breaks the rules of `layout`) the returned weight is empty and
+/// `error` (when given) holds the reason.
+PackedWeight relayout(const PackedWeight &weight, WeightLayout layout,
+                      std::string *error = nullptr);
 
 } // namespace rt
 } // namespace samoyeds

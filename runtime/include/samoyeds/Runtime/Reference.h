@@ -24,8 +24,8 @@ enum class Epilogue {
   SiluMul
 };
 
-/// Reference of the expert matmul, computed by walking the packed layout
-/// (values fragments, metadata nibbles, row_idx) of `w`.
+/// Reference of the expert matmul, computed by walking the physical layout
+/// (values words, metadata nibbles, row_idx) of `w` in its `layout`.
 ///
 /// `x` is `[xRows, K]` row major in `w.dtype`; `offsets` has `experts + 1`
 /// entries splitting the `P` slots among experts; `tokens` (nullable) gathers

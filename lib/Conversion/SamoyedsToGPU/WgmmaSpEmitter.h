@@ -2,18 +2,23 @@
 //
 // Private to the SamoyedsToGPU conversion: the emitter of the wgmma_sp
 // strategy's kernel body, defined across WgmmaSpKernel.cpp (block set-up,
-// copies, pipeline, the strategy's MmaLowering), WgmmaSpMainLoop.cpp (the
-// multiplies of a stage and span routing) and WgmmaSpEpilogue.cpp.
+// the producer, the strategy's MmaLowering), WgmmaSpMainLoop.cpp (the
+// consumers' K loop and span routing) and WgmmaSpEpilogue.cpp.
 //
-// A block is `warps` / 4 warpgroups; warpgroup u owns a unit of 64 kept rows
-// (for silu_mul the first half of the units are gate rows, the second half
-// the matching up rows) and all `tokens` routed tokens of the block's token
-// tile. Per K stage, thread 0 bulk-copies every unit's weight block and
-// metadata into a ring slot and arms the slot's mbarrier with their byte
-// count; every thread gathers its share of the activation rows through the
-// token list with cp.async into the 128-byte-swizzled B layout. Consumers
-// wait for both, then each warpgroup issues one wgmma.mma_async.sp
-// m64n`tokens`k32 per K step of the stage.
+// A block is warp-specialised: warpgroup 0 produces, warpgroups 1..units
+// consume. Consumer u owns a unit of 64 kept rows (for silu_mul the first
+// half of the units are gate rows, the second half the matching up rows) and
+// all `tokens` routed tokens of the block's token tile. The ring has `stages`
+// slots, each with a full and an empty mbarrier. The producer fills slot
+// i % stages with k tile i once the consumers have released it: thread 0
+// arms the full barrier with the bytes of the slot's bulk copies (every
+// unit's weight block and metadata) and issues them; every producer thread
+// gathers its share of the activation rows through the token list with
+// cp.async into the 128-byte-swizzled B layout and arrives on the full
+// barrier when its copies land. A consumer waits on the full barrier, issues
+// one wgmma.mma_async.sp m64n`tokens`k32 per K step and arrives on the empty
+// barrier once the MMAs that read the slot are done. The producer lowers its
+// registers, the consumers raise theirs (setmaxnreg).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,11 +39,11 @@ public:
 private:
   // WgmmaSpKernel.cpp
   void setUpSharedMemory();
-  void makeCopySlots();
-  /// The K loop over the block's K slice; returns the accumulator sets.
-  SmallVector<Value> emitMainLoop();
+  /// The producer warpgroup: fills the ring for every k tile of the slice.
+  void emitProducer();
+  void makeCopySlots(Value producerThread);
   /// Issues the copies of k tile `kt` into ring slot `slot`.
-  void issueStage(Value kt, Value slot);
+  void issueStage(Value kt, Value slot, Value producerThread);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
   /// (i64), completing on the mbarrier at `mbar`.
   void bulkCopy(Value dst, Value src, int64_t bytes, Value mbar);
@@ -47,6 +52,15 @@ private:
   /// The 128B-swizzle K-major matrix descriptor of the tile at shared
   /// address `addr` (i64).
   Value descriptor(Value addr);
+  /// Barrier `index` of the group: full barriers are 0..stages-1, empty
+  /// barriers stages..2·stages-1.
+  Value fullBarrier(Value slot) { return slot; }
+  Value emptyBarrier(Value slot) { return add(slot, idx(p.stages)); }
+  /// Waits for the phase of barrier `id` that use `use` (index) of its slot
+  /// completes.
+  void waitBarrier(Value id, Value use);
+  /// The shared address (ptr<3>) of barrier `id`.
+  Value barrierPointer(Value id);
   /// An LLVM pointer in address space `space` from an integer address.
   Value intToPtr(Value address, unsigned space) {
     return LLVM::IntToPtrOp::create(
@@ -56,26 +70,48 @@ private:
   Value toI64(Value index) {
     return arith::IndexCastOp::create(b, b.getI64Type(), index);
   }
+  int64_t kTiles() const { return p.kTilesPerSplit(); }
 
   // WgmmaSpMainLoop.cpp
-  /// Multiplies k tile `kt` held in `slot`; updates `sets`.
-  void computeStage(Value kt, Value slot, SmallVectorImpl<Value> &sets);
-  /// Issues the MMAs of K steps [first, last) of the stage into `acc`; the
-  /// first of them starts the accumulation over (scale-d false) where
-  /// `restart` holds.
+  /// The consumer warpgroup's K loop; returns the output accumulator sets
+  /// (one, or the m group rows with row selection).
+  SmallVector<Value> emitConsumer();
+  /// The stage's descriptors and metadata words, loaded before the fence.
+  struct StageOperands {
+    SmallVector<Value> descA, descB, metas;
+  };
+  StageOperands loadStage(Value slot);
+  /// Issues the MMAs of K steps [first, last) of the stage into `acc` and
+  /// commits them; the first restarts the accumulation (scale-d false)
+  /// where `restart` holds.
   Value multiply(Value acc, int64_t first, int64_t last, Value restart,
-                 ArrayRef<Value> descA, ArrayRef<Value> descB,
-                 ArrayRef<Value> metas);
-  /// Adds the span partial (set 0) into the row accumulator of the group
-  /// row that span `span` chose for each of the thread's two kept rows,
-  /// where `isEnd` holds (always when null).
-  void routeSpan(Value span, Value isEnd, SmallVectorImpl<Value> &sets);
+                 const StageOperands &ops);
+  /// Waits until at most `pending` MMA groups are in flight; `accs` are
+  /// ordered after the wait.
+  SmallVector<Value> waitMma(ValueRange accs, int64_t pending);
+  /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
+  /// it are done.
+  void releaseSlot(Value slot);
+  /// One stage without row selection; one group stays in flight.
+  void consumePlain(Value i, Value slot, SmallVectorImpl<Value> &sets);
+  /// One stage of whole spans: the MMAs of each span into a free partial
+  /// while the previous span's partial is routed.
+  void consumeSpans(Value kt, Value slot, SmallVectorImpl<Value> &sets);
+  /// One stage of a span of several stages.
+  void consumeLongSpan(Value kt, Value slot, SmallVectorImpl<Value> &sets);
+  /// Adds `partial` into the row accumulator `rows` of the group row that
+  /// span `span` chose for each of the thread's two kept rows, where
+  /// `isEnd` holds (always when null).
+  void routeSpan(Value partial, Value span, Value isEnd,
+                 MutableArrayRef<Value> rows);
   /// Kept row, within the expert, of the thread's row `half8` (0: lane/4,
   /// 1: lane/4 + 8) of its warp's 16 rows of its unit.
   Value threadKeptRow(int64_t half8);
 
   // WgmmaSpEpilogue.cpp
-  void emitEpilogue(ArrayRef<Value> sets);
+  void emitEpilogue(ArrayRef<Value> rows);
+  /// Synchronises the consumer warpgroups (named barrier 1).
+  void consumerBarrier();
   /// Writes value `i` of the thread's accumulators for group row `j` (row
   /// selection) to the output or split-K workspace.
   void storeValue(Value value, int64_t j, int64_t i);
@@ -91,8 +127,10 @@ private:
   /// ring, metadata ring and exchange, and the mbarrier group.
   Value base, sB, sMeta, sExchange, barriers;
   /// Thread coordinates: warpgroup, thread within it, warp within the
-  /// warpgroup, lane, lane / 4, lane % 4; the block's row block and K slice.
-  Value unit, wgThread, warp, lane, group, quad, rowBlock, slice;
+  /// warpgroup, lane, lane / 4, lane % 4; the consumer's unit; the block's
+  /// row block and K slice (first k tile kBegin).
+  Value warpgroup, wgThread, warp, lane, group, quad, unit, rowBlock, slice,
+      kBegin;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
   /// Global addresses (i64) of the packed values and metadata.

@@ -48,10 +48,13 @@ void WgmmaSpEmitter::storeValue(Value value, int64_t j, int64_t i) {
   });
 }
 
-void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> sets) {
-  // The output accumulators: the m row sets after the span partial, or the
-  // one set.
-  ArrayRef<Value> rows = p.rowSelect ? sets.drop_front() : sets;
+void WgmmaSpEmitter::consumerBarrier() {
+  NVVM::BarrierOp::create(b, TypeRange{}, i32c(1),
+                          i32c(layout.units * Wgmma::kThreads),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   int64_t regs = WgmmaSpLayout::regs(p);
   auto element = [&](Value acc, int64_t i) -> Value {
     return vector::ExtractOp::create(b, acc, i);
@@ -71,15 +74,16 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> sets) {
                add(idx(i * Wgmma::kThreads), wgThread));
   };
   Value isUp = cmp(arith::CmpIPredicate::uge, unit, idx(layout.unitsPerHalf));
-  // The rings are reused: every warpgroup's last MMAs are done.
-  gpu::BarrierOp::create(b);
+  // The rings are reused: every consumer's last MMAs are done (the producer
+  // issues nothing after the consumers' last wait).
+  consumerBarrier();
   ifThen(isUp, [&] {
     for (auto [j, acc] : llvm::enumerate(rows))
       for (int64_t i = 0; i < regs; ++i)
         memref::StoreOp::create(b, element(acc, i), sExchange,
                                 ValueRange{slotOf(j, i)});
   });
-  gpu::BarrierOp::create(b);
+  consumerBarrier();
   Value isGate = cmp(arith::CmpIPredicate::ult, unit, idx(layout.unitsPerHalf));
   ifThen(isGate, [&] {
     for (auto [j, acc] : llvm::enumerate(rows))

@@ -1,17 +1,14 @@
 //===- WgmmaSpKernel.cpp - The Hopper warpgroup wgmma.sp strategy ---------===//
 //
-// Block set-up, the copies of a K stage and the pipeline of the wgmma_sp
-// strategy (WgmmaSpEmitter.h describes the block), and its MmaLowering.
+// Block set-up, the producer warpgroup and the strategy's MmaLowering
+// (WgmmaSpEmitter.h describes the block and its pipeline).
 //
-// Pipeline: `stages` ring slots. Slot s holds k tiles s, s + stages, ...; the
-// copies of k tile i + stages - 1 are issued once every thread has passed the
-// barrier of iteration i, which orders them after the MMAs of iteration i - 1
-// (waited for) that read the same slot. A slot is ready when the thread's own
-// cp.async group of that k tile is complete (then made visible to the async
-// proxy that wgmma reads through, and to the block by the barrier) and the
-// slot's mbarrier has seen its bulk copies' bytes (phase parity = use count
-// of the slot, mod 2).
-//
+// Barrier phases: the full barrier of a slot expects the arrival of producer
+// thread 0 (with the bulk copies' byte count) and one cp.async arrival per
+// producer thread; the empty barrier one arrival per consumer thread. Use u of
+// a slot (k tile u · stages + slot) completes phase u of both, so waits test
+// parity u % 2; the producer refills a slot after phase u - 1 of its empty
+// barrier.
 //===----------------------------------------------------------------------===//
 
 #include "WgmmaSpEmitter.h"
@@ -36,7 +33,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   out = entry.getArgument(arg++);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  unit = div(tid, idx(Wgmma::kThreads));
+  warpgroup = div(tid, idx(Wgmma::kThreads));
   wgThread = rem(tid, idx(Wgmma::kThreads));
   warp = div(wgThread, idx(32));
   lane = rem(tid, idx(32));
@@ -46,10 +43,16 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   Value tileY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
+  kBegin = mul(slice, idx(kTiles()));
   setUpSharedMemory();
   Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
-  for (int64_t s = 0; s < p.stages; ++s)
-    nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(s), first);
+  for (int64_t s = 0; s < p.stages; ++s) {
+    nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads + 1),
+                                  fullBarrier(idx(s)), first);
+    nvgpu::MBarrierInitOp::create(b, barriers,
+                                  idx(layout.units * Wgmma::kThreads),
+                                  emptyBarrier(idx(s)), first);
+  }
   gpu::BarrierOp::create(b);
 
   TokenTile tile =
@@ -58,13 +61,18 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   start = tile.start;
   ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
     count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
-    auto address = [&](Value memref) {
-      return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
-    };
-    valuesAddr = address(values);
-    metaAddr = address(meta);
-    makeCopySlots();
-    emitEpilogue(emitMainLoop());
+    Value producer = cmp(arith::CmpIPredicate::eq, warpgroup, idx(0));
+    auto roles = scf::IfOp::create(b, producer, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(roles.thenBlock()->getTerminator());
+    emitProducer();
+    b.setInsertionPoint(roles.elseBlock()->getTerminator());
+    unit = sub(warpgroup, idx(1));
+    NVVM::SetMaxRegisterOp::create(
+        b, b.getI32IntegerAttr(layout.consumerRegs()),
+        NVVM::SetMaxRegisterActionAttr::get(
+            b.getContext(), NVVM::SetMaxRegisterAction::increase));
+    emitEpilogue(emitConsumer());
   });
   gpu::ReturnOp::create(b);
 }
@@ -94,27 +102,26 @@ void WgmmaSpEmitter::setUpSharedMemory() {
     sExchange = view(0, layout.exchange, b.getF32Type());
   // The mbarriers live inside the carved block: a static .shared mbarrier
   // would sit where the aligned carve-out may start.
-  Value words = view(layout.barriers, p.stages * 8, b.getI64Type());
+  Value words = view(layout.barriers, 2 * p.stages * 8, b.getI64Type());
   barriers = UnrealizedConversionCastOp::create(
                  b,
                  TypeRange{::mlir::nvgpu::MBarrierGroupType::get(
-                     ctx, workgroup, p.stages)},
+                     ctx, workgroup, 2 * p.stages)},
                  words)
                  .getResult(0);
 }
 
-void WgmmaSpEmitter::makeCopySlots() {
+void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
   // Chunk c (16 bytes) of a stage is token row r = c / chunksPerRow, column
   // chunk j: consecutive threads read consecutive chunks of a row, and the
   // row's chunks land in one 128-byte swizzled row of column block j / 8.
   copies.clear();
-  int64_t threads = layout.units * Wgmma::kThreads;
+  int64_t threads = Wgmma::kThreads;
   int64_t chunksPerRow = p.kTile / 8;
   int64_t chunks = p.tokens * chunksPerRow;
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   for (int64_t c0 = 0; c0 < chunks; c0 += threads) {
     CopySlot slot;
-    Value c = add(tid, idx(c0));
+    Value c = add(producerThread, idx(c0));
     if (c0 + threads > chunks)
       slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
     Value row = div(c, idx(chunksPerRow));
@@ -166,13 +173,12 @@ void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes,
       b, cluster, global, mbar, i32c(bytes), Value(), Value());
 }
 
-void WgmmaSpEmitter::issueStage(Value kt, Value slot) {
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  ifThen(cmp(arith::CmpIPredicate::eq, tid, idx(0)), [&] {
+void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
+  Value full = fullBarrier(slot);
+  ifThen(cmp(arith::CmpIPredicate::eq, producerThread, idx(0)), [&] {
     nvgpu::MBarrierArriveExpectTxOp::create(
-        b, barriers, idx(layout.stageTxBytes()), slot, Value());
-    Value mbar = intToPtr(
-        nvgpu::MBarrierGetOp::create(b, b.getI32Type(), barriers, slot), 3);
+        b, barriers, idx(layout.stageTxBytes()), full, Value());
+    Value mbar = barrierPointer(full);
     int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
     for (int64_t u = 0; u < layout.units; ++u) {
       Value tile =
@@ -214,52 +220,52 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot) {
     else
       body();
   }
+  // Arrives on the full barrier when this thread's copies have landed.
+  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(full),
+                                        /*noinc=*/true);
 }
 
-SmallVector<Value> WgmmaSpEmitter::emitMainLoop() {
-  int64_t kTiles = p.kTilesPerSplit();
-  Value kBegin = mul(slice, idx(kTiles));
-  for (int64_t s = 0; s + 1 < p.stages; ++s) {
-    if (s < kTiles)
-      issueStage(add(kBegin, idx(s)), idx(s));
-    NVVM::CpAsyncCommitGroupOp::create(b);
-  }
-  auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(
-      b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
-  SmallVector<Value> init(layout.sets, zero);
-  auto loop = scf::ForOp::create(
-      b, idx(0), idx(kTiles), idx(1), init,
-      [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
+Value WgmmaSpEmitter::barrierPointer(Value id) {
+  return intToPtr(nvgpu::MBarrierGetOp::create(b, b.getI32Type(), barriers, id),
+                  3);
+}
+
+void WgmmaSpEmitter::waitBarrier(Value id, Value use) {
+  Value parity = arith::TruncIOp::create(
+      b, b.getI1Type(),
+      arith::IndexCastOp::create(b, b.getI32Type(), rem(use, idx(2))));
+  nvgpu::MBarrierTryWaitParityOp::create(b, barriers, parity, idx(10000000),
+                                         id);
+}
+
+void WgmmaSpEmitter::emitProducer() {
+  NVVM::SetMaxRegisterOp::create(
+      b, b.getI32IntegerAttr(Wgmma::kProducerRegs),
+      NVVM::SetMaxRegisterActionAttr::get(
+          b.getContext(), NVVM::SetMaxRegisterAction::decrease));
+  auto address = [&](Value memref) {
+    return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
+  };
+  valuesAddr = address(values);
+  metaAddr = address(meta);
+  makeCopySlots(wgThread);
+  scf::ForOp::create(
+      b, idx(0), idx(kTiles()), idx(1), ValueRange{},
+      [&](OpBuilder &nested, Location, Value i, ValueRange) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(nested.getInsertionBlock(),
                             nested.getInsertionPoint());
         Value slot = rem(i, idx(p.stages));
-        Value parity = arith::TruncIOp::create(
-            b, b.getI1Type(),
-            arith::IndexCastOp::create(
-                b, b.getI32Type(), rem(div(i, idx(p.stages)), idx(2))));
-        NVVM::CpAsyncWaitGroupOp::create(b,
-                                         b.getI32IntegerAttr(p.stages - 2));
-        NVVM::FenceProxyOp::create(
-            b,
-            NVVM::ProxyKindAttr::get(b.getContext(),
-                                     NVVM::ProxyKind::async_shared),
-            NVVM::SharedSpaceAttr::get(b.getContext(),
-                                       NVVM::SharedSpace::shared_cta));
-        nvgpu::MBarrierTryWaitParityOp::create(b, barriers, parity,
-                                               idx(10000000), slot);
-        gpu::BarrierOp::create(b);
-        Value next = add(i, idx(p.stages - 1));
-        ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
-          issueStage(add(kBegin, next), rem(next, idx(p.stages)));
+        Value use = div(i, idx(p.stages));
+        // Refill only after the consumers released the slot's last use.
+        ifThen(cmp(arith::CmpIPredicate::uge, i, idx(p.stages)), [&] {
+          waitBarrier(emptyBarrier(slot), sub(use, idx(1)));
         });
-        NVVM::CpAsyncCommitGroupOp::create(b);
-        SmallVector<Value> sets(iter.begin(), iter.end());
-        computeStage(add(kBegin, i), slot, sets);
-        scf::YieldOp::create(b, sets);
+        issueStage(add(kBegin, i), slot, wgThread);
+        scf::YieldOp::create(b);
       });
-  return SmallVector<Value>(loop.getResults());
+  // No copy outlives the warpgroup.
+  NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
 }
 
 namespace {
@@ -281,11 +287,11 @@ public:
              << " warpgroups) must divide the " << keptPerHalf / Wgmma::kRows
              << " 64-row tiles" << (p.siluMul ? " of each half" : "");
     int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
-    if (regs > kMaxAccumulators)
+    if (regs > TileConfigAttr::kWgmmaMaxAccumulators)
       return op.emitOpError()
              << "tile needs " << regs << " accumulators per thread ("
              << layout.sets << " sets of tokens / 2), more than "
-             << kMaxAccumulators << "; use fewer tokens";
+             << TileConfigAttr::kWgmmaMaxAccumulators << "; use fewer tokens";
     const ChipInfo &chip = getLargestChip();
     if (layout.bytes > chip.smemPerBlock)
       return op.emitOpError() << "tile needs " << layout.bytes
@@ -296,7 +302,7 @@ public:
   }
 
   int64_t threads(const SSMMPlan &p) const override {
-    return p.warps / 4 * Wgmma::kThreads;
+    return WgmmaSpLayout(p).threads();
   }
 
   int64_t smemBytes(const SSMMPlan &p) const override {
@@ -315,9 +321,13 @@ public:
     WgmmaSpEmitter(b, p).emit(func);
   }
 
-private:
-  /// Accumulator registers per thread the strategy allows (of 255).
-  static constexpr int64_t kMaxAccumulators = 128;
+  void finishLaunch(const SSMMPlan &p, gpu::GPUFuncOp func,
+                    KernelLaunch &launch) const override {
+    // One block per SM: ptxas sizes the registers for the whole block, which
+    // setmaxnreg then moves from the producer to the consumers.
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  IntegerAttr::get(IntegerType::get(func.getContext(), 32), 1));
+  }
 };
 } // namespace
 

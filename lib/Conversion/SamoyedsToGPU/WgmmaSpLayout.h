@@ -24,6 +24,8 @@ struct Wgmma {
                            kStepsPerBlock = 4;
   /// Metadata of one unit and K step: 4 warps × 16 words.
   static constexpr int64_t kMetaStepBytes = 256;
+  /// Registers per thread the producer warpgroup keeps (setmaxnreg).
+  static constexpr int64_t kProducerRegs = 56;
   /// 128-byte swizzle: tiles start on 1024-byte boundaries.
   static constexpr int64_t kSwizzleAlign = 1024;
 };
@@ -34,7 +36,7 @@ struct Wgmma {
 ///   A ring    [stage][unit][kTile / 128 blocks of 8 KB]   (bulk copies)
 ///   B ring    [stage][kTile / 64 column blocks][tokens][128 B, swizzled]
 ///   meta ring [stage][unit][k step][4 warps][16 words]   (bulk copies)
-///   mbarriers [stage]                                     (one per slot)
+///   mbarriers [2][stage]   a full and an empty barrier per slot
 /// After the K loop the SiLU·up epilogue reuses the rings as an exchange of
 /// the up accumulators, [unit of a half][set][value][thread] f32.
 struct WgmmaSpLayout {
@@ -45,9 +47,11 @@ struct WgmmaSpLayout {
   explicit WgmmaSpLayout(const SSMMPlan &p) {
     units = p.warps / 4;
     unitsPerHalf = units / p.halves;
-    // A span partial and one accumulator per row of the group with row
-    // selection, else one.
-    sets = p.rowSelect ? p.m + 1 : 1;
+    // With row selection one accumulator per row of the group and the span
+    // partials: two when a stage holds whole spans (the MMAs of a span run
+    // while the previous span's partial is routed), else one.
+    sets = TileConfigAttr::wgmmaAccumulatorSets(
+        SparseFormatAttr::get(p.elt.getContext(), p.n, p.m, p.v), p.kTile);
     aStage = p.kTile / Wgmma::kBlockCols * Wgmma::kBlockBytes;
     metaStage = p.kTile / 32 * Wgmma::kMetaStepBytes;
     bStage = p.tokens * p.kTile * 2;
@@ -59,10 +63,19 @@ struct WgmmaSpLayout {
                                Wgmma::kThreads * (p.tokens / 2) * 4
                          : 0;
     barriers = std::max(rings, exchange);
-    bytes = Wgmma::kSwizzleAlign + barriers + p.stages * 8;
+    bytes = Wgmma::kSwizzleAlign + barriers + 2 * p.stages * 8;
   }
   /// Bytes the bulk copies of one stage bring (the mbarrier's tx count).
   int64_t stageTxBytes() const { return units * (aStage + metaStage); }
+  /// Threads: a producer warpgroup and one consumer warpgroup per unit.
+  int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
+  /// Registers per thread the consumers raise to (setmaxnreg) once the
+  /// producer has lowered its own to kProducerRegs: a multiple of 8 of the
+  /// SM's 64 K registers the block leaves them, at most 240.
+  int64_t consumerRegs() const {
+    int64_t left = 65536 - Wgmma::kProducerRegs * Wgmma::kThreads;
+    return std::min<int64_t>(240, left / (units * Wgmma::kThreads) / 8 * 8);
+  }
   /// Accumulators each thread holds per set.
   static int64_t regs(const SSMMPlan &p) { return p.tokens / 2; }
 };

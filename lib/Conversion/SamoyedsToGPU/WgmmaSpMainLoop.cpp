@@ -1,12 +1,19 @@
-//===- WgmmaSpMainLoop.cpp - wgmma.sp multiplies and span routing ---------===//
+//===- WgmmaSpMainLoop.cpp - The consumers' K loop and span routing -------===//
 //
-// The multiplies of one K stage: every thread loads its metadata words and
-// computes the descriptors of the stage's K steps before the wgmma fence, so
-// the MMAs of a group issue back to back (ptxas serialises wgmma when other
-// instructions write accumulator registers inside a group). With row
-// selection (n = 1 < m) set 0 accumulates the current span's partial sums and
-// sets 1..m the group's m output rows: at each span end the partial is added
-// into the row the span chose for each of the thread's two kept rows.
+// A consumer warpgroup waits for each ring slot, loads its metadata words and
+// computes the descriptors of the stage's K steps before the wgmma fence (so
+// the MMAs of a group issue back to back: ptxas serialises wgmma when other
+// instructions write accumulator registers inside a group), and releases the
+// slot once the MMAs that read it are done.
+//
+// Without row selection one MMA group stays in flight: stage i's MMAs run
+// while the thread waits for stage i + 1's data, and stage i - 1's slot is
+// released. With row selection (n = 1 < m) every span's partial sums are
+// added into the accumulator of the group row the span chose for each kept
+// row: a span's MMAs accumulate into a free partial while the previous span's
+// partial, complete, is routed. Accumulators cross a loop iteration only when
+// complete or chained into the next MMA, never while another instruction
+// could read them in flight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,9 +29,37 @@ Value WgmmaSpEmitter::threadKeptRow(int64_t half8) {
   return add(mul(unitTile(unit), idx(Wgmma::kRows)), inUnit);
 }
 
+WgmmaSpEmitter::StageOperands WgmmaSpEmitter::loadStage(Value slot) {
+  int64_t steps = p.kTile / 32;
+  Value ring = add(mul(slot, idx(layout.units)), unit);
+  Value aBase = descriptor(
+      arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))));
+  Value bBase = descriptor(arith::AddIOp::create(
+      b, base, toI64(add(idx(layout.bRing), mul(slot, idx(layout.bStage))))));
+  // The thread's metadata word of each K step: [step][warp][2 · group + h],
+  // h = lane % 2 (selector 0: lanes 0 and 1 of each quad supply it).
+  Value metaBase =
+      add(add(mul(ring, idx(layout.metaStage / 4)), mul(warp, idx(16))),
+          add(mul(group, idx(2)), rem(quad, idx(2))));
+  auto offset = [&](Value desc, int64_t bytes) -> Value {
+    return arith::AddIOp::create(
+        b, desc, arith::ConstantIntOp::create(b, b.getI64Type(), bytes >> 4));
+  };
+  StageOperands ops;
+  for (int64_t ks = 0; ks < steps; ++ks) {
+    ops.metas.push_back(load(sMeta, add(metaBase, idx(ks * 64))));
+    // A: block ks / 4, 32 bytes per step inside its 128-byte rows. B: column
+    // block ks / 2 of `tokens` rows, 64 bytes per step inside its rows.
+    ops.descA.push_back(
+        offset(aBase, ks / Wgmma::kStepsPerBlock * Wgmma::kBlockBytes +
+                          ks % Wgmma::kStepsPerBlock * 32));
+    ops.descB.push_back(offset(bBase, ks / 2 * p.tokens * 128 + ks % 2 * 64));
+  }
+  return ops;
+}
+
 Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
-                               Value restart, ArrayRef<Value> descA,
-                               ArrayRef<Value> descB, ArrayRef<Value> metas) {
+                               Value restart, const StageOperands &ops) {
   // Scale-d: false restarts the accumulation (only the first MMA).
   Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
   Value firstScale =
@@ -33,72 +68,124 @@ Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
   for (int64_t ks = first; ks < last; ++ks) {
     Value scale = ks == first ? firstScale : yes;
     acc = samoyeds_nvgpu::WgmmaSpOp::create(
-        b, acc.getType(), acc, descA[ks], descB[ks], metas[ks], scale,
-        b.getI64IntegerAttr(p.tokens), TypeAttr::get(p.elt),
+        b, acc.getType(), acc, ops.descA[ks], ops.descB[ks], ops.metas[ks],
+        scale, b.getI64IntegerAttr(p.tokens), TypeAttr::get(p.elt),
         b.getI64IntegerAttr(0));
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  return samoyeds_nvgpu::WgmmaWaitOp::create(b, TypeRange{acc.getType()},
-                                              ValueRange{acc},
-                                              b.getI64IntegerAttr(0))
-      .getResult(0);
+  return acc;
 }
 
-void WgmmaSpEmitter::computeStage(Value kt, Value slot,
+SmallVector<Value> WgmmaSpEmitter::waitMma(ValueRange accs, int64_t pending) {
+  auto wait = samoyeds_nvgpu::WgmmaWaitOp::create(
+      b, accs.getTypes(), accs, b.getI64IntegerAttr(pending));
+  return SmallVector<Value>(wait.getResults());
+}
+
+void WgmmaSpEmitter::releaseSlot(Value slot) {
+  nvgpu::MBarrierArriveOp::create(
+      b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+      emptyBarrier(slot));
+}
+
+void WgmmaSpEmitter::consumePlain(Value i, Value slot,
                                   SmallVectorImpl<Value> &sets) {
-  int64_t steps = p.kTile / 32;
-  Value ring = add(mul(slot, idx(layout.units)), unit);
-  Value aBase = descriptor(arith::AddIOp::create(
-      b, base, toI64(mul(ring, idx(layout.aStage)))));
-  Value bBase = descriptor(arith::AddIOp::create(
-      b, base,
-      toI64(add(idx(layout.bRing), mul(slot, idx(layout.bStage))))));
-  // The thread's metadata word of each K step: [step][warp][2 · group + h],
-  // h = lane % 2 (selector 0: lanes 0 and 1 of each quad supply it).
-  Value metaBase =
-      add(add(mul(ring, idx(layout.metaStage / 4)), mul(warp, idx(16))),
-          add(mul(group, idx(2)), rem(quad, idx(2))));
-  SmallVector<Value> descA, descB, metas;
-  auto offset = [&](Value desc, int64_t bytes) -> Value {
-    return arith::AddIOp::create(
-        b, desc,
-        arith::ConstantIntOp::create(b, b.getI64Type(), bytes >> 4));
-  };
-  for (int64_t ks = 0; ks < steps; ++ks) {
-    metas.push_back(load(sMeta, add(metaBase, idx(ks * 64))));
-    // A: block ks / 4, 32 bytes per step inside its 128-byte rows. B: column
-    // block ks / 2 of `tokens` rows, 64 bytes per step inside its rows.
-    descA.push_back(offset(aBase, ks / Wgmma::kStepsPerBlock *
-                                          Wgmma::kBlockBytes +
-                                      ks % Wgmma::kStepsPerBlock * 32));
-    descB.push_back(offset(bBase, ks / 2 * p.tokens * 128 + ks % 2 * 64));
+  StageOperands ops = loadStage(slot);
+  sets[0] = multiply(sets[0], 0, p.kTile / 32, Value(), ops);
+  // Stage i - 1's MMAs are done: its slot is free.
+  waitMma({}, 1);
+  ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)), [&] {
+    releaseSlot(rem(add(i, idx(p.stages - 1)), idx(p.stages)));
+  });
+}
+
+void WgmmaSpEmitter::consumeSpans(Value kt, Value slot,
+                                  SmallVectorImpl<Value> &sets) {
+  // sets: [complete partial of the previous span, free partial, rows...].
+  StageOperands ops = loadStage(slot);
+  int64_t perSpan = p.v / 32;
+  Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  MutableArrayRef<Value> rows(sets.begin() + 2, sets.end());
+  for (int64_t s0 = 0; s0 < p.kTile / 32; s0 += perSpan) {
+    Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s0 / perSpan));
+    Value partial = multiply(sets[1], s0, s0 + perSpan, yes, ops);
+    // The first span has no predecessor: its "previous partial" is zero,
+    // routed through span 0 harmlessly.
+    Value previous = arith::MaxSIOp::create(
+        b, arith::IndexCastOp::create(b, b.getI64Type(), sub(span, idx(1))),
+        arith::ConstantIntOp::create(b, b.getI64Type(), 0));
+    routeSpan(sets[0],
+              arith::IndexCastOp::create(b, b.getIndexType(), previous),
+              Value(), rows);
+    sets[1] = sets[0];
+    sets[0] = waitMma(partial, 0).front();
   }
-  if (!p.rowSelect) {
-    sets[0] = multiply(sets[0], 0, steps, Value(), descA, descB, metas);
-    return;
-  }
-  if (p.v <= p.kTile) {
-    // Whole spans of v / 32 steps: the first of each restarts the partial.
-    int64_t perSpan = p.v / 32;
-    Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
-    for (int64_t s0 = 0; s0 < steps; s0 += perSpan) {
-      Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s0 / perSpan));
-      sets[0] = multiply(sets[0], s0, s0 + perSpan, yes, descA, descB, metas);
-      routeSpan(span, Value(), sets);
-    }
-    return;
-  }
-  // A span of several stages: restart at its first, route at its last.
+  releaseSlot(slot);
+}
+
+void WgmmaSpEmitter::consumeLongSpan(Value kt, Value slot,
+                                     SmallVectorImpl<Value> &sets) {
+  // sets: [partial, rows...]; the partial restarts where the k tile starts
+  // a span and is routed where it ends, both decided at run time.
+  StageOperands ops = loadStage(slot);
   int64_t stagesPerSpan = p.v / p.kTile;
   Value phase = rem(kt, idx(stagesPerSpan));
   Value isStart = cmp(arith::CmpIPredicate::eq, phase, idx(0));
   Value isEnd = cmp(arith::CmpIPredicate::eq, phase, idx(stagesPerSpan - 1));
-  sets[0] = multiply(sets[0], 0, steps, isStart, descA, descB, metas);
-  routeSpan(div(kt, idx(stagesPerSpan)), isEnd, sets);
+  sets[0] = waitMma(multiply(sets[0], 0, p.kTile / 32, isStart, ops), 0)
+                .front();
+  releaseSlot(slot);
+  routeSpan(sets[0], div(kt, idx(stagesPerSpan)), isEnd,
+            MutableArrayRef<Value>(sets).drop_front());
 }
 
-void WgmmaSpEmitter::routeSpan(Value span, Value isEnd,
-                               SmallVectorImpl<Value> &sets) {
+SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
+  auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(
+      b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  SmallVector<Value> init(layout.sets, zero);
+  auto loop = scf::ForOp::create(
+      b, idx(0), idx(kTiles()), idx(1), init,
+      [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        Value slot = rem(i, idx(p.stages));
+        waitBarrier(fullBarrier(slot), div(i, idx(p.stages)));
+        // The gathered rows were written through the generic proxy; the
+        // MMAs read through the async proxy.
+        NVVM::FenceProxyOp::create(
+            b,
+            NVVM::ProxyKindAttr::get(b.getContext(),
+                                     NVVM::ProxyKind::async_shared),
+            NVVM::SharedSpaceAttr::get(b.getContext(),
+                                       NVVM::SharedSpace::shared_cta));
+        SmallVector<Value> sets(iter.begin(), iter.end());
+        Value kt = add(kBegin, i);
+        if (!p.rowSelect)
+          consumePlain(i, slot, sets);
+        else if (p.v <= p.kTile)
+          consumeSpans(kt, slot, sets);
+        else
+          consumeLongSpan(kt, slot, sets);
+        scf::YieldOp::create(b, sets);
+      });
+  SmallVector<Value> sets(loop.getResults());
+  if (!p.rowSelect)
+    return waitMma(sets, 0);
+  if (p.v > p.kTile)
+    return SmallVector<Value>(ArrayRef<Value>(sets).drop_front());
+  // The last span's partial is still to be routed.
+  SmallVector<Value> rows(ArrayRef<Value>(sets).drop_front(2));
+  Value lastSpan = idx(p.kTilesPerSplit() * p.kTile / p.v - 1);
+  routeSpan(sets[0],
+            add(lastSpan, div(mul(kBegin, idx(p.kTile)), idx(p.v))), Value(),
+            rows);
+  return rows;
+}
+
+void WgmmaSpEmitter::routeSpan(Value partial, Value span, Value isEnd,
+                               MutableArrayRef<Value> rows) {
   // Values 4j, 4j + 1 are the thread's first kept row, 4j + 2, 4j + 3 its
   // second (8 rows below).
   int64_t regs = WgmmaSpLayout::regs(p);
@@ -115,10 +202,9 @@ void WgmmaSpEmitter::routeSpan(Value span, Value isEnd,
   for (int64_t h = 0; h < 2; ++h)
     which[h] = arith::ExtUIOp::create(
         b, b.getI32Type(),
-        load(rowIdx,
-             add(mul(add(mul(expert, idx(p.cols / p.v)), span),
-                     idx(p.keptRows)),
-                 threadKeptRow(h))));
+        load(rowIdx, add(mul(add(mul(expert, idx(p.cols / p.v)), span),
+                             idx(p.keptRows)),
+                         threadKeptRow(h))));
   for (int64_t j = 0; j < p.m; ++j) {
     Value hit[2];
     for (int64_t h = 0; h < 2; ++h) {
@@ -129,7 +215,7 @@ void WgmmaSpEmitter::routeSpan(Value span, Value isEnd,
     Value mask = arith::SelectOp::create(
         b, pattern, vector::BroadcastOp::create(b, maskType, hit[0]),
         vector::BroadcastOp::create(b, maskType, hit[1]));
-    Value addend = arith::SelectOp::create(b, mask, sets[0], zero);
-    sets[1 + j] = arith::AddFOp::create(b, sets[1 + j], addend);
+    Value addend = arith::SelectOp::create(b, mask, partial, zero);
+    rows[j] = arith::AddFOp::create(b, rows[j], addend);
   }
 }

@@ -11,6 +11,8 @@
 // The f16 form and selector 1.
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n16k32.f32.f16.f16 {{.*}}, 1, p, 1, 1, 0, 0;
 // CHECK: %[[W:.*]] = llvm.inline_asm has_side_effects asm_dialect = att "wgmma.wait_group.sync.aligned 1;", "=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,=f,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"
+// A wait that orders no accumulator has no operands.
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "wgmma.wait_group.sync.aligned 0;", ""  : () -> ()
 // CHECK-NOT: samoyeds_nvgpu
 func.func @wgmma_sp(%acc: vector<8xf32>, %a: i64, %b: i64, %meta: i32,
                     %scale: i1) -> vector<8xf32> {
@@ -20,5 +22,6 @@ func.func @wgmma_sp(%acc: vector<8xf32>, %a: i64, %b: i64, %meta: i32,
       {n = 16 : i64, element = f16, selector = 1 : i64} : vector<8xf32>
   %w:2 = samoyeds_nvgpu.wgmma_wait %e, %acc {pending = 1 : i64}
       : vector<8xf32>, vector<8xf32>
+  samoyeds_nvgpu.wgmma_wait {pending = 0 : i64}
   return %w#0 : vector<8xf32>
 }

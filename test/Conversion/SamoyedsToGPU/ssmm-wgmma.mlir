@@ -1,65 +1,74 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s
 
 // The warpgroup strategy, row-selected 1:2 (v = 128 = one 128-column stage):
-// one warpgroup owns 64 kept rows by 16 tokens. The weight reads the `wgmma`
-// layout; each stage is one bulk copy of its 8 KB values block and one of
-// its 1 KB of metadata, completing on the slot's mbarrier, and the gathered
-// activations arrive by cp.async into the 128-byte-swizzled B ring.
+// a producer warpgroup and one consumer warpgroup owning 64 kept rows by 16
+// tokens. The weight reads the `wgmma` layout.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @rows
 // CHECK-SAME: samoyeds.weights = [{cols = 256 : i64, dtype = "bf16", experts = 2 : i64, layout = "wgmma", m = 2 : i64, n = 1 : i64, name = "w", rows = 128 : i64, v = 128 : i64}]
 // CHECK: samoyeds.ssmm
-// CHECK-SAME: block = [128, 1, 1], grid = [{const = 1 : i64}, {by = 16 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@rows_ssmm_0, smem = 27664 : i64
+// CHECK-SAME: block = [256, 1, 1], grid = [{const = 1 : i64}, {by = 16 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@rows_ssmm_0, smem = 27680 : i64
 // CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
-// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// The carve-out is aligned to 1024 bytes at run time; the mbarriers live in it.
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK-SAME: nvvm.minctasm = 1 : i32
+// The carve-out is aligned to 1024 bytes at run time; a full and an empty
+// mbarrier per slot live in it (129 arrivals: the bulk copies' expect_tx
+// and one cp.async arrival per producer thread; 128 consumer arrivals).
 // CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory
 // CHECK: %[[RAW:.*]] = memref.extract_aligned_pointer_as_index %[[DYN]]
 // CHECK: arith.remui %[[RAW]]
 // CHECK: %[[SB:.*]] = memref.view %[[DYN]]{{.*}} to memref<4096xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[SMETA:.*]] = memref.view %[[DYN]]{{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
-// CHECK: %[[WORDS:.*]] = memref.view %[[DYN]]{{.*}} to memref<2xi64, #gpu.address_space<workgroup>>
-// CHECK: %[[BARS:.*]] = builtin.unrealized_conversion_cast %[[WORDS]] {{.*}} to !nvgpu.mbarrier.group<memorySpace = #gpu.address_space<workgroup>, num_barriers = 2>
-// CHECK-COUNT-2: nvgpu.mbarrier.init %[[BARS]]
+// CHECK: %[[WORDS:.*]] = memref.view %[[DYN]]{{.*}} to memref<4xi64, #gpu.address_space<workgroup>>
+// CHECK: %[[BARS:.*]] = builtin.unrealized_conversion_cast %[[WORDS]] {{.*}} to !nvgpu.mbarrier.group<memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
+// CHECK: nvgpu.mbarrier.init %[[BARS]][%{{.*}}], %[[C129:.*]], predicate
+// CHECK: nvgpu.mbarrier.init %[[BARS]][%{{.*}}], %[[C128:.*]], predicate
 // CHECK: gpu.barrier
 // CHECK: memref.load %[[OFF]]
 // CHECK: gpu.shuffle up
-// Each thread's gathered rows come from the token list once, then the
-// prologue fills slot 0: thread 0 arms the mbarrier with the stage's 9216
-// bytes and issues the two bulk copies; every thread gathers.
+// The producer lowers its registers, then per k tile waits for the slot's
+// previous use to be released, arms the full barrier with the stage's 9216
+// bytes, issues the two bulk copies, gathers its token rows and arrives
+// when they land.
+// CHECK: nvvm.setmaxregister  decrease 56
 // CHECK: memref.load %[[TOK]]
+// CHECK: scf.for
+// CHECK: scf.if
+// CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
 // CHECK: nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%{{.*}}], %{{.*}}
-// CHECK: %[[MBAR:.*]] = nvgpu.mbarrier.get %[[BARS]]
 // CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
 // CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
 // CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SB]][%{{.*}}], 8, %{{.*}} {bypassL1}
-// CHECK: nvvm.cp.async.commit.group
-// Accumulators are vectors: the span partial and one set per group row.
-// CHECK: scf.for {{.*}} iter_args(%[[P:.*]] = %[[ZERO:.*]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true} : !llvm.ptr<3>
 // CHECK: nvvm.cp.async.wait.group 0
-// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// The consumers raise theirs. Accumulators are vectors: the complete and
+// the free span partial, and one set per group row.
+// CHECK: nvvm.setmaxregister  increase 240
+// CHECK: scf.for {{.*}} iter_args(%[[Q:.*]] = %[[ZERO:.*]], %[[F:.*]] = %[[ZERO]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
-// CHECK: gpu.barrier
-// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // Metadata words and descriptors are ready before the fence; the four MMAs
-// of the stage issue back to back, the first restarting the span partial.
+// of the span issue back to back into the free partial, the first
+// restarting it.
 // CHECK-COUNT-4: memref.load %[[SMETA]]
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-NEXT: %[[D0:.*]] = samoyeds_nvgpu.wgmma_sp %[[P]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {element = bf16, n = 16 : i64} : vector<8xf32>
+// CHECK-NEXT: %[[D0:.*]] = samoyeds_nvgpu.wgmma_sp %[[F]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {element = bf16, n = 16 : i64} : vector<8xf32>
 // CHECK-NEXT: %[[D1:.*]] = samoyeds_nvgpu.wgmma_sp %[[D0]]
 // CHECK-NEXT: %[[D2:.*]] = samoyeds_nvgpu.wgmma_sp %[[D1]]
 // CHECK-NEXT: %[[D3:.*]] = samoyeds_nvgpu.wgmma_sp %[[D2]]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
-// CHECK-NEXT: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[D3]] {pending = 0 : i64} : vector<8xf32>
-// Span routing: each kept row's original row from row_idx, a masked add.
+// While they run the previous span's partial is routed: each kept row's
+// original row from row_idx, a masked add.
 // CHECK: memref.load %[[ROWIDX]]
 // CHECK: memref.load %[[ROWIDX]]
 // CHECK: %[[MASK0:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<8xi1>, vector<8xi1>
-// CHECK: %[[ADD0:.*]] = arith.select %[[MASK0]], %[[DONE]], %{{.*}} : vector<8xi1>, vector<8xf32>
-// CHECK: arith.addf %[[R0]], %[[ADD0]] : vector<8xf32>
-// CHECK: arith.addf %[[R1]]
-// CHECK: scf.yield
+// CHECK: %[[ADD0:.*]] = arith.select %[[MASK0]], %[[Q]], %{{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK: %[[NEWR0:.*]] = arith.addf %[[R0]], %[[ADD0]] : vector<8xf32>
+// CHECK: %[[NEWR1:.*]] = arith.addf %[[R1]]
+// CHECK: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[D3]] {pending = 0 : i64} : vector<8xf32>
+// CHECK: nvgpu.mbarrier.arrive %[[BARS]]
+// CHECK: scf.yield %[[DONE]], %[[Q]], %[[NEWR0]], %[[NEWR1]]
 // CHECK: vector.extract
 // CHECK: memref.store %{{.*}}, %[[Y]]
 func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
@@ -76,19 +85,22 @@ func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
 
 // SiLU·up, plain 2:4: warpgroup 0 holds gate rows, warpgroup 1 the same up
 // rows; after the K loop the up accumulators cross through shared memory
-// (8 KB: 128 threads × 16 values) between two barriers.
+// (8 KB: 128 threads × 16 values) between two barriers of the 256 consumer
+// threads.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 32, k = 128, stages = 3, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @silu
 // CHECK-SAME: layout = "wgmma"
-// CHECK: block = [256, 1, 1], grid = [{const = 2 : i64}, {by = 32 : i64, ceil_div = "P", plus = 4 : i64}, {const = 1 : i64}]
+// CHECK: block = [384, 1, 1], grid = [{const = 2 : i64}, {by = 32 : i64, ceil_div = "P", plus = 4 : i64}, {const = 1 : i64}]
 // CHECK: gpu.func @silu_ssmm_0(
 // CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<2048xf32, #gpu.address_space<workgroup>>
 // CHECK: %[[ACC:.*]] = scf.for {{.*}} -> (vector<16xf32>)
-// CHECK: gpu.barrier
+// CHECK: samoyeds_nvgpu.wgmma_wait {pending = 1 : i64}
+// CHECK: %[[FINAL:.*]] = samoyeds_nvgpu.wgmma_wait %[[ACC]] {pending = 0 : i64} : vector<16xf32>
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
 // CHECK: scf.if
 // CHECK-COUNT-16: memref.store %{{.*}}, %[[XCH]]
-// CHECK: gpu.barrier
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
 // CHECK: scf.if
 // CHECK: %[[UP:.*]] = memref.load %[[XCH]]
 // CHECK: llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;"

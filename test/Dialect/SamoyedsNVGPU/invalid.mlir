@@ -48,14 +48,6 @@ func.func @wait_pending(%acc: vector<32xf32>) {
 
 // -----
 
-func.func @wait_nothing() {
-  // expected-error @+1 {{'samoyeds_nvgpu.wgmma_wait' op needs at least one accumulator to order}}
-  "samoyeds_nvgpu.wgmma_wait"() {pending = 0 : i64} : () -> ()
-  return
-}
-
-// -----
-
 func.func @f16_accumulators(%acc: vector<32xf16>, %a: i64, %b: i64, %m: i32, %s: i1) {
   // expected-error @+1 {{'samoyeds_nvgpu.wgmma_sp' op operand #0 must be vector of 32-bit float values of ranks 1}}
   %d = samoyeds_nvgpu.wgmma_sp %acc, %a, %b, %m, %s {n = 64 : i64, element = bf16} : vector<32xf16>

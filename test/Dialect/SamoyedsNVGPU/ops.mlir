@@ -7,7 +7,8 @@
 // CHECK: %[[D:.*]] = samoyeds_nvgpu.wgmma_sp %[[ACC]], %[[A]], %[[B]], %[[META]], %[[SCALE]] {element = bf16, n = 64 : i64} : vector<32xf32>
 // CHECK: %[[E:.*]] = samoyeds_nvgpu.wgmma_sp %[[D]], %[[A]], %[[B]], %[[META]], %[[SCALE]] {element = f16, n = 64 : i64, selector = 1 : i64} : vector<32xf32>
 // CHECK: %[[W:.*]]:2 = samoyeds_nvgpu.wgmma_wait %[[E]], %[[ACC]] {pending = 1 : i64} : vector<32xf32>, vector<32xf32>
-// CHECK: return %[[W]]#0
+// CHECK: samoyeds_nvgpu.wgmma_wait {pending = 1 : i64}
+// CHECK-NEXT: return %[[W]]#0
 func.func @wgmma_sp(%acc: vector<32xf32>, %a: i64, %b: i64, %meta: i32,
                     %scale: i1) -> vector<32xf32> {
   %d = samoyeds_nvgpu.wgmma_sp %acc, %a, %b, %meta, %scale
@@ -16,6 +17,7 @@ func.func @wgmma_sp(%acc: vector<32xf32>, %a: i64, %b: i64, %meta: i32,
       {n = 64 : i64, element = f16, selector = 1 : i64} : vector<32xf32>
   %w:2 = samoyeds_nvgpu.wgmma_wait %e, %acc {pending = 1 : i64}
       : vector<32xf32>, vector<32xf32>
+  samoyeds_nvgpu.wgmma_wait {pending = 1 : i64}
   return %w#0 : vector<32xf32>
 }
 

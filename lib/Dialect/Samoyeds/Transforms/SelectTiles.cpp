@@ -208,7 +208,7 @@ bool wgmmaFits(SSMMOp op) {
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
 /// the same 64 rows for silu_mul, else 128 kept rows when the tiles pair
 /// up), 128-column stages, and as many tokens as the accumulator sets
-/// allow up to 64; stages so that two blocks share an SM.
+/// allow up to 64.
 TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                int64_t tokensOverride, int64_t splitOverride) {
   SparseFormatAttr format = op.getFormat();
@@ -219,15 +219,20 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                   halves / 64;
   int64_t unitsPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
   int64_t warpgroups = unitsPerHalf * halves;
-  int64_t sets = format.isPlain24() ? 1 : format.getM() + 1;
-  int64_t tokens = tokensOverride > 0
-                       ? tokensOverride
-                       : std::min<int64_t>(64, 256 / sets / 8 * 8);
   int64_t k = 128;
+  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k);
+  int64_t tokens =
+      tokensOverride > 0
+          ? tokensOverride
+          : std::min<int64_t>(
+                64, 2 * TileConfigAttr::kWgmmaMaxAccumulators / sets / 8 * 8);
+  // One block per SM (its registers fill the SM): as many ring slots (a
+  // weight block and metadata per warpgroup, the gathered tokens, two
+  // mbarriers) as its shared memory holds, at most 6.
   int64_t stageBytes =
-      warpgroups * (8192 + k / 32 * 256) + tokens * k * 2 + 8;
-  int64_t budget = chip.smemPerSM / 2 - chip.smemReservedPerBlock - 1024;
-  int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 4);
+      warpgroups * (8192 + k / 32 * 256) + tokens * k * 2 + 16;
+  int64_t budget = chip.smemPerBlock - 1024;
+  int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 6);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
   auto [splitK, splitSlots] = chooseSplit(op, chip, tiles / unitsPerHalf,

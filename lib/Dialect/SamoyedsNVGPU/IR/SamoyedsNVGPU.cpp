@@ -43,7 +43,5 @@ LogicalResult WgmmaWaitOp::verify() {
   if (getPending() < 0 || getPending() > 7)
     return emitOpError() << "pending = " << getPending()
                          << " must be in [0, 7]";
-  if (getAccs().empty())
-    return emitOpError() << "needs at least one accumulator to order";
   return success();
 }

@@ -166,6 +166,19 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// wgmma_sp: accumulator sets a consumer thread holds for `format` with
+    /// stages of `k` columns (row selection: the m group rows and two span
+    /// partials, or one when a span covers several stages), each of
+    /// tokens / 2 registers.
+    static int64_t wgmmaAccumulatorSets(SparseFormatAttr format, int64_t k) {
+      if (format.isPlain24())
+        return 1;
+      return format.getM() + (format.getV() <= k ? 2 : 1);
+    }
+    /// wgmma_sp: the most accumulator registers a consumer thread may hold.
+    static constexpr int64_t kWgmmaMaxAccumulators = 160;
+  }];
 }
 
 #endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSATTRS_TD

@@ -76,7 +76,8 @@ def SamoyedsNVGPU_WgmmaWaitOp : SamoyedsNVGPU_Op<"wgmma_wait", [
     `wgmma.wait_group.sync.aligned pending`: waits until at most `pending`
     committed groups of warpgroup MMAs are still in flight. The accumulators
     of the awaited MMAs pass through the op, so every later use of them is
-    ordered after the wait (the compiler may not hoist a read above it).
+    ordered after the wait (the compiler may not hoist a read above it);
+    accumulators still in flight after it (`pending` > 0) are not passed.
 
     ```mlir
     %d0, %d1 = samoyeds_nvgpu.wgmma_wait %a0, %a1 {pending = 0 : i64}
@@ -87,7 +88,7 @@ def SamoyedsNVGPU_WgmmaWaitOp : SamoyedsNVGPU_Op<"wgmma_wait", [
                        I64Attr:$pending);
   let results = (outs Variadic<SamoyedsNVGPU_Accumulator>:$results);
   let assemblyFormat = [{
-    $accs attr-dict `:` type($results)
+    $accs attr-dict (`:` type($results)^)?
   }];
   let hasVerifier = 1;
 }

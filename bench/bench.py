@@ -5,7 +5,8 @@
 
 LAYER_BUNDLES holds one bundle per model and format, named MODEL_FORMAT
 (test/GPU/gen-layer-bundles.sh writes them: MODEL in mixtral, qwen2_moe,
-deepseek_v2l, olmoe; FORMAT 11v128 (2:4), 12v128 and 12v32 (1:2 + 2:4)).
+deepseek_v2l, olmoe, deepseek_v2, qwen3_235b; FORMAT 11v128 (2:4), 12v128 and
+12v32 (1:2 + 2:4)).
 For every model and T it times, on the same random weights, router and
 hidden states:
   * ours: the compiled layer through samoyeds.MoELayer (five kernels);
@@ -14,8 +15,9 @@ hidden states:
 with a cold L2 (a 256 MB write between runs: a layer reads each expert's
 weights once) and CUDA events, median of --reps runs. It checks ours against
 the grouped path run on the *pruned* weights (unpacked from the same packing)
-and prints ratios, the fraction of the measured copy bandwidth (packed bytes
-of the experts the tokens reach / time) and writes JSON and a plot.
+and prints ratios, the fraction of the measured copy bandwidth (layer_bytes:
+packed bytes of the experts the tokens reach and the activations, / time) and
+writes JSON and a plot. bench/h200.py reuses its pieces.
 """
 import argparse
 import json
@@ -34,6 +36,8 @@ MODELS = {  # name: (hidden, intermediate, experts, top_k, renormalize)
     "qwen2_moe": (3584, 2560, 64, 8, False),
     "deepseek_v2l": (2048, 1408, 64, 6, False),
     "olmoe": (2048, 1024, 64, 8, False),
+    "deepseek_v2": (5120, 1536, 160, 6, False),
+    "qwen3_235b": (4096, 1536, 128, 8, True),
 }
 dev = "cuda"
 
@@ -94,10 +98,12 @@ def route(x, router, k, renorm):
 def grouped(x, router, wgu_t, wd_t, k, renorm):
     w, ids = route(x, router, k, renorm)
     E = wgu_t.shape[0]
-    flat = ids.reshape(-1)
-    order = flat.argsort(stable=True)
+    by_expert, order = ids.reshape(-1).sort(stable=True)
     tok = order // k
-    offs = torch.bincount(flat, minlength=E).cumsum(0).to(torch.int32)
+    # Group ends without a host synchronisation (bincount waits for the ids' maximum), so
+    # that the path can be captured in a CUDA graph.
+    offs = torch.searchsorted(by_expert, torch.arange(E, device=x.device), right=True)
+    offs = offs.to(torch.int32)
     gu = torch._grouped_mm(x[tok], wgu_t, offs=offs)
     inter = gu.shape[1] // 2
     y = torch._grouped_mm(F.silu(gu[:, :inter]) * gu[:, inter:], wd_t, offs=offs)
@@ -118,6 +124,13 @@ def loop(x, router, wgu, wd, k, renorm):
         h = F.silu(gu[:, :inter]) * gu[:, inter:]
         out.index_add_(0, tok, (h @ wd[e].t()) * w[tok, slot, None].to(x.dtype))
     return out
+
+
+def layer_bytes(E, k, T, packed_bytes, H):
+    """Bytes one layer call over T tokens must move at least: the weights (packed_bytes for
+    all E experts) of the experts the tokens reach, E (1 - (1 - k/E)^T) of them under uniform
+    routing, and the activations, x read and y written in bf16."""
+    return E * (1 - (1 - k / E) ** T) * packed_bytes / E + 2 * T * H * 2
 
 
 def bf16_bits(t):
@@ -187,16 +200,15 @@ def main():
             # The grouped path on the pruned weights: the same function as ours.
             pgu = from_bits(unpack(p13), wgu.shape).transpose(1, 2)
             pd = from_bits(unpack(p2), wd.shape).transpose(1, 2)
-            per_expert = (p13.nbytes + p2.nbytes) / E
             for T in tokens:
                 x = xs[T]
                 ref = grouped(x, router, pgu, pd, k, renorm).float()
                 got = layer(x).float()
                 rel = ((got - ref).norm() / ref.norm()).item()
                 ours = timer(lambda: layer(x))
-                touched = E * (1 - (1 - k / E) ** T)
+                moved = layer_bytes(E, k, T, p13.nbytes + p2.nbytes, H)
                 row = dict(model=name, format=fmt, T=T, ours_ms=ours, relerr_vs_pruned=rel,
-                           bw_fraction=touched * per_expert / (ours * 1e-3) / (copy_gbps * 1e9),
+                           bw_fraction=moved / (ours * 1e-3) / (copy_gbps * 1e9),
                            tflops_fraction=2 * 3 * T * k * H * I / (ours * 1e-3) / 1e12
                            / cublas_tflops, **{f"{b}_ms": v for b, v in base[T].items()})
                 row.update({f"speedup_vs_{b}": v / ours for b, v in base[T].items()})
@@ -227,8 +239,10 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, axes = plt.subplots(1, 4, figsize=(18, 4), sharey=True)
-        for ax, name in zip(axes, MODELS):
+        names = a.models.split(",")
+        fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 4), sharey=True,
+                                 squeeze=False)
+        for ax, name in zip(axes[0], names):
             for fmt in a.formats.split(","):
                 rows = [r for r in res["rows"] if r["model"] == name and r["format"] == fmt]
                 if rows:
@@ -238,8 +252,8 @@ def main():
             ax.set_xscale("log", base=2)
             ax.set_title(name)
             ax.set_xlabel("tokens T")
-        axes[0].set_ylabel("speedup over torch._grouped_mm")
-        axes[0].legend()
+        axes[0][0].set_ylabel("speedup over torch._grouped_mm")
+        axes[0][0].legend()
         fig.suptitle(f"Samoyeds layer vs grouped GEMM, {res['device']} (cold L2, median)")
         fig.savefig(a.plot, dpi=120, bbox_inches="tight")
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Compiles every bundle the benchmark needs (on a machine with MLIR), into
-# .device/ for carrying to the GPU machine:
+# Compiles every bundle the benchmarks need (bench/run.sh, bench/run-h200.sh; on a
+# machine with MLIR), into .device/ for carrying to the GPU machine:
 #   bash bench/prepare.sh [SAMOYEDS_OPT]
+# SAMOYEDS_DEVICE_DIR moves .device; SAMOYEDS_TILE_OPTIONS reaches the compiler (e.g.
+# "strategy=mma_sp"; the default, auto, takes wgmma_sp on sm_90a where the shape fits).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 opt=${1:-$root/build/bin/samoyeds-opt}

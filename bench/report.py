@@ -1,12 +1,15 @@
 """Turns benchmark JSON into the performance page and its plots (no GPU needed).
 
     python3 bench/report.py --layer L1.json [L2.json ...] --kernel K.json \
-        --date 2026-11-24 --command "bash bench/run.sh OUT" --out docs/Performance.md
+        [--h200 H1.json ...] --date 2026-11-24 --command "bash bench/run.sh OUT" \
+        --out docs/Performance.md
 
 Layer JSON comes from bench/bench.py (one file per run; runs split by model
-are merged), kernel JSON from bench/kernel_bench.py. Writes the markdown page
-(tables of ratios against every baseline, bandwidth and TFLOP/s fractions,
-the targets of the performance issue) and two PNG plots beside it.
+are merged), kernel JSON from bench/kernel_bench.py, H200 JSON from
+bench/h200.py (one file per model, merged). Writes the markdown page (tables
+of ratios against every baseline, bandwidth and TFLOP/s fractions, the targets
+of the performance issue) and, with layer JSON, two PNG plots beside it. With
+--h200 alone the page holds the H200 section only.
 """
 import argparse
 import json
@@ -15,6 +18,9 @@ import os
 TARGETS = "T ≤ 256: 1:2+2:4 ≥ 2.5× grouped, 2:4 ≥ 1.6×; T = 16: ≥ 0.80 of copy bandwidth; " \
           "T = 4096: 1:2+2:4 ≥ 2× grouped"
 FORMAT_NAMES = {"11v128": "2:4", "12v128": "1:2+2:4 V=128", "12v32": "1:2+2:4 V=32"}
+MODEL_NAMES = {"mixtral": "Mixtral-8x7B", "qwen2_moe": "Qwen2-MoE-57B",
+               "deepseek_v2l": "DeepSeek-V2-Lite", "olmoe": "OLMoE-1B-7B",
+               "deepseek_v2": "DeepSeek-V2", "qwen3_235b": "Qwen3-235B-A22B"}
 
 
 def load_layers(paths):
@@ -27,28 +33,31 @@ def load_layers(paths):
     return head, rows
 
 
+def grid(heading, corner, models, tokens, label, cell):
+    """`heading`, then a markdown table with a row per model (label(m)) and a column per T
+    (cell(m, t))."""
+    return [heading, f"| {corner} | " + " | ".join(f"T={t}" for t in tokens) + " |",
+            "|---|" + "---|" * len(tokens)] + [
+        f"| {label(m)} | " + " | ".join(cell(m, t) for t in tokens) + " |" for m in models]
+
+
 def layer_tables(rows):
     out = []
     models = list(dict.fromkeys(r["model"] for r in rows))
     tokens = sorted({r["T"] for r in rows})
     for fmt in dict.fromkeys(r["format"] for r in rows):
-        out.append(f"\n**{FORMAT_NAMES.get(fmt, fmt)}** — our layer in ms; in parentheses "
-                   "speedup over grouped / loop / cuSPARSELt loop; then fraction of copy "
-                   "bandwidth\n")
-        out.append("| model | " + " | ".join(f"T={t}" for t in tokens) + " |")
-        out.append("|---|" + "---|" * len(tokens))
-        for m in models:
-            cells = []
-            for t in tokens:
-                r = next((r for r in rows if r["model"] == m and r["format"] == fmt
-                          and r["T"] == t), None)
-                if r is None:
-                    cells.append("–")
-                    continue
-                sp = "/".join(f"{r[k]:.2f}" for k in ("speedup_vs_grouped", "speedup_vs_loop",
-                                                       "speedup_vs_cslt_loop") if k in r)
-                cells.append(f"{r['ours_ms']:.3f} ({sp}) {r['bw_fraction']:.2f}")
-            out.append(f"| {m} | " + " | ".join(cells) + " |")
+        def cell(m, t, fmt=fmt):
+            r = next((r for r in rows if r["model"] == m and r["format"] == fmt
+                      and r["T"] == t), None)
+            if r is None:
+                return "–"
+            sp = "/".join(f"{r[k]:.2f}" for k in ("speedup_vs_grouped", "speedup_vs_loop",
+                                                  "speedup_vs_cslt_loop") if k in r)
+            return f"{r['ours_ms']:.3f} ({sp}) {r['bw_fraction']:.2f}"
+
+        out += grid(f"\n**{FORMAT_NAMES.get(fmt, fmt)}** — our layer in ms; in parentheses "
+                    "speedup over grouped / loop / cuSPARSELt loop; then fraction of copy "
+                    "bandwidth\n", "model", models, tokens, str, cell)
     return out
 
 
@@ -65,6 +74,92 @@ def kernel_tables(k):
         out.append(f"| {r0['shape']} {r0['rows']}×{r0['cols']} | "
                    f"{FORMAT_NAMES.get(r0['format'], r0['format'])} | " + " | ".join(cells) + " |")
     return out
+
+
+def h200_section(head, rows):
+    """The H200 section: per format, vLLM-design / ours with the ratios of both baselines to
+    ours; ours' and the vLLM-design's fraction of copy bandwidth at T = 16 and 64; the checks;
+    the vLLM-design configurations."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    tokens = sorted({r["T"] for r in rows})
+    fmts = list(dict.fromkeys(r["format"] for r in rows if r["path"] == "ours"))
+    by = {(r["model"], r["T"], r["path"], r["format"]): r for r in rows}
+
+    def title(m):
+        r = next(r for r in rows if r["model"] == m)
+        return f"{MODEL_NAMES.get(m, m)} ({r['H']}, {r['I']}, {r['E']}, {r['k']})"
+
+    def ms(r):
+        return None if r is None or r.get("ms") is None else r["ms"]
+
+    def mark(*rs):
+        return " ✗" if any(r is not None and r.get("ok") is False for r in rs) else ""
+
+    out = ["## H200: the layer against what serving engines run", "",
+           "One process per model; for every T each path is replayed from a CUDA graph captured "
+           "after an eager call at that T (decode as serving engines run it), on the same router "
+           "and hidden states, the paths interleaved rep by rep; cold L2 and CUDA events as above, "
+           f"median of {head.get('reps', '?')}. **ours**: the compiled layer, routing included. "
+           "**vLLM-design**: a dense bf16 fused MoE in vLLM's design "
+           "(bench/baselines/fused_moe_triton.py: moe_align_block_size, the Triton fused_moe "
+           "GEMMs, silu_and_mul, the sum over top_k) with vLLM's tuned H200 configuration where "
+           "vLLM ships one and its default otherwise; **routing (softmax + top-k) is not in its "
+           "time**. **grouped**: `torch._grouped_mm` on dense bf16, routing included. "
+           + ("Ours runs random packed weights (a valid packing: random values, metadata and "
+              "kept rows), the dense paths random dense weights; speed does not depend on the "
+              "values." if head.get("weights") == "random" else
+              "Ours runs the pruned dense weights of the baselines.")
+           + f" Triton {head.get('triton', '?')}.", ""]
+    for fmt in fmts:
+        def cell(m, t, fmt=fmt):
+            o, v, g = (by.get((m, t, p, f)) for p, f in (("ours", fmt), ("vllm", "dense"),
+                                                         ("grouped", "dense")))
+            if ms(o) is None:
+                return "–" + mark(o)
+            ratios = "; ".join("–" if ms(b) is None else f"{ms(b) / ms(o):.2f}" for b in (v, g))
+            vtxt = "–" if ms(v) is None else f"{ms(v):.3f}"
+            return f"{vtxt} / {ms(o):.3f} ({ratios})" + mark(o, v, g)
+
+        out += grid(f"**{FORMAT_NAMES.get(fmt, fmt)}** — vLLM-design ms / ours ms (vLLM-design "
+                    "÷ ours; grouped ÷ ours); ✗: a failed check\n", "model (H, I, E, k)",
+                    models, tokens, title, cell) + [""]
+    bw_t = [t for t in (16, 64) if t in tokens]
+    cols = [(FORMAT_NAMES.get(f, f), "ours", f) for f in fmts] + [("vLLM-design", "vllm", "dense")]
+    out.append("Fraction of copy bandwidth (bytes of the experts the tokens reach and the "
+               "activations ÷ time ÷ copy bandwidth; ours: packed bytes, vLLM-design: dense)\n")
+    out.append("| model | " + " | ".join(f"{c[0]} T={t}" for c in cols for t in bw_t) + " |")
+    out.append("|---|" + "---|" * (len(cols) * len(bw_t)))
+    for m in models:
+        cells = [f"{by[m, t, p, f]['bw_fraction']:.2f}" if "bw_fraction" in by.get((m, t, p, f), {})
+                 else "–" for _, p, f in cols for t in bw_t]
+        out.append(f"| {MODEL_NAMES.get(m, m)} | " + " | ".join(cells) + " |")
+    out.append("")
+    for p, what in (("ours", "ours against grouped on the pruned weights"),
+                    ("vllm", "vLLM-design against grouped on the dense weights")):
+        errs = [r["relerr"] for r in rows if r["path"] == p and "relerr" in r]
+        if errs:
+            out.append(f"* Largest relative error, {what}: {max(errs):.1e}.")
+    bad = [f"{r['model']} T={r['T']} {r['path']} {r['format']}" for r in rows
+           if r.get("ok") is False]
+    out.append("* Failed checks: " + (", ".join(bad) if bad else "none") + ".")
+    eager = [f"{r['model']} T={r['T']} {r['path']}" for r in rows
+             if not r.get("graph") and r.get("ms") is not None]
+    out.append("* Timed eagerly (CUDA graph capture failed): " + (", ".join(eager) if eager
+                                                                  else "none") + ".")
+    out += ["", "vLLM-design configurations (BLOCK_SIZE_M·N·K, GROUP_SIZE_M, warps, stages; "
+            "Triton's defaults where vLLM sets none)\n",
+            "| model | " + " | ".join(f"T={t}" for t in tokens) + " | source |",
+            "|---|" + "---|" * (len(tokens) + 1)]
+    for m in models:
+        vs = [by.get((m, t, "vllm", "dense"), {}) for t in tokens]
+        cells = ["–" if "config" not in v else
+                 "{BLOCK_SIZE_M}·{BLOCK_SIZE_N}·{BLOCK_SIZE_K} g{GROUP_SIZE_M}".format(
+                     **v["config"]) + "".join(f" {c[4:5]}{v['config'][c]}"
+                                              for c in ("num_warps", "num_stages")
+                                              if c in v["config"]) for v in vs]
+        srcs = sorted({v["config_source"].split(" [")[0] for v in vs if "config_source" in v})
+        out.append(f"| {MODEL_NAMES.get(m, m)} | " + " | ".join(cells) + f" | {'; '.join(srcs)} |")
+    return out + [""]
 
 
 def plots(rows, k, base):
@@ -124,27 +219,41 @@ def plots(rows, k, base):
     return layer_png, kernel_png
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--layer", nargs="+", required=True)
+    ap.add_argument("--layer", nargs="+", default=None)
     ap.add_argument("--kernel", default=None)
+    ap.add_argument("--h200", nargs="+", default=None, help="bench/h200.py JSON")
     ap.add_argument("--date", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--out", required=True)
-    a = ap.parse_args()
-    head, rows = load_layers(a.layer)
+    a = ap.parse_args(argv)
+    if not a.layer and not a.h200:
+        ap.error("give --layer, --h200 or both")
+    head, rows = load_layers(a.layer) if a.layer else (None, [])
+    h200_head, h200_rows = load_layers(a.h200) if a.h200 else (None, [])
+    head = head or h200_head
+    lines = [
+        "# Performance (generated by bench/report.py; do not edit by hand)", "",
+        f"Measured {a.date} on {head['device']} (torch {head['torch']}): copy bandwidth "
+        f"{head['copy_gbps']:.0f} GB/s (read + write), cuBLAS bf16 {head['cublas_tflops']:.0f} "
+        "TFLOP/s (8192³), both measured in the same run.", "",
+        f"    {a.command}", ""]
+    if not rows:
+        lines += ["Every time is the median of CUDA-event-timed runs, each after a 256 MB write "
+                  "that evicts L2 and a ~0.5 ms GPU spin: device time.", ""]
+        lines += h200_section(h200_head, h200_rows)
+        with open(a.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        print("wrote", a.out)
+        return
     k = None
     if a.kernel:
         with open(a.kernel) as f:
             k = json.load(f)
     base = os.path.splitext(a.out)[0]
     layer_png, kernel_png = plots(rows, k, base)
-    lines = [
-        "# Performance (generated by bench/report.py; do not edit by hand)", "",
-        f"Measured {a.date} on {head['device']} (torch {head['torch']}): copy bandwidth "
-        f"{head['copy_gbps']:.0f} GB/s (read + write), cuBLAS bf16 {head['cublas_tflops']:.0f} "
-        "TFLOP/s (8192³), both measured in the same run.", "",
-        f"    {a.command}", "",
+    lines += [
         "Every time is the median of CUDA-event-timed runs, each after a 256 MB write that "
         "evicts L2 (a layer reads each expert's weights once) and a ~0.5 ms GPU spin, so that "
         "the host has enqueued the whole call before the start event: device time, for ours "
@@ -153,10 +262,13 @@ def main():
         "router and hidden states: `torch._grouped_mm` (grouped), the per-expert dense loop "
         "(loop), and the GEMMs alone of a per-expert cuSPARSELt 2:4 loop with cached, searched "
         "plans (cuSPARSELt loop; a lower bound for such a layer). Bandwidth fraction = packed "
-        "bytes of the experts the tokens reach ÷ time ÷ measured copy bandwidth. Targets: "
+        "bytes of the experts the tokens reach and the activations ÷ time ÷ measured copy "
+        "bandwidth. Targets: "
         + TARGETS + ". Analysis of each miss: bench/RESULTS.md.", "",
         "## Whole layer", ""] + layer_tables(rows) + [
         "", f"![layer]({os.path.basename(layer_png)})", ""]
+    if h200_rows:
+        lines += h200_section(h200_head, h200_rows)
     if k:
         lines += ["## Expert matmul (one expert, n tokens)", "",
                   "Ours against cuBLAS dense bf16 and cuSPARSELt 2:4 (cached, searched plan), "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles whole MoE layers with the shapes of the four anchor models into
-# bundles for the GPU layer tests (moe-gpu-test).
+# Compiles whole MoE layers with the shapes of the anchor models (the four of
+# the H100 anchors and the two more of shared/anchors/H200.md) into bundles for
+# the GPU layer tests (moe-gpu-test) and the benchmarks.
 #   test/GPU/gen-layer-bundles.sh SAMOYEDS_OPT OUT_DIR [N M V] [CHIP]
 # SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline.
 set -euo pipefail
@@ -32,4 +33,6 @@ mixtral       4096   14336 8       2     {renormalize}
 qwen2_moe     3584   2560  64      8     -
 deepseek_v2l  2048   1408  64      6     -
 olmoe         2048   1024  64      8     -
+deepseek_v2   5120   1536  160     6     -
+qwen3_235b    4096   1536  128     8     {renormalize}
 TABLE

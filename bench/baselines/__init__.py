@@ -1,0 +1,1 @@
+"""Baselines of the benchmarks (see README.md)."""

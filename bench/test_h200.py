@@ -1,0 +1,221 @@
+"""CPU tests of bench/h200.py's pieces and of bench/report.py's H200 section.
+
+    SAMOYEDS_RUNTIME_LIB=BUILD PYTHONPATH=python:bench python3 -m pytest -q bench/test_h200.py
+
+Skipped without torch, Triton (h200.py imports the Triton baseline) or the runtime library.
+"""
+import argparse
+import contextlib
+import json
+import os
+import types
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed")
+if not torch.cuda.is_available():  # the vLLM-design kernels run in Triton's interpreter
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+pytest.importorskip("triton", reason="triton is not installed (the project's CI has none)")
+
+from samoyeds._capi import RuntimeLibraryNotFound, lib  # noqa: E402
+
+try:
+    lib()
+except RuntimeLibraryNotFound as e:
+    pytest.skip(f"Samoyeds runtime library not available: {e}", allow_module_level=True)
+
+import h200  # noqa: E402
+import report  # noqa: E402
+from samoyeds.pack import pack, unpack  # noqa: E402
+
+FORMATS = [(1, 1, 128), (1, 2, 128), (1, 2, 32)]
+
+
+@pytest.mark.parametrize("layout", ["mma_sp", "wgmma"])
+@pytest.mark.parametrize("n,m,v", FORMATS)
+def test_random_packed_is_the_packing_of_its_unpacking(n, m, v, layout):
+    info = dict(experts=3, rows=128, cols=256, n=n, m=m, v=v, layout=layout, dtype="bf16")
+    p = h200.random_packed(info, device="cpu")
+    assert p.layout == layout and p.values.dtype == np.uint8
+    dense = unpack(p)
+    chunks = dense.reshape(3, 128, 64, 4)
+    kept_rows = (chunks != 0).any(axis=-1)
+    # Two of every four columns in a kept row; with 1:2, one row of every two per span.
+    assert ((chunks != 0).sum(axis=-1)[kept_rows] == 2).all()
+    spans = kept_rows.reshape(3, 128 // m, m, 256 // v, v // 4).any(axis=-1)
+    assert (spans.sum(axis=2) == n).all()
+    q = pack(dense, n, m, v, layout=layout)
+    for part in ("values", "meta", "row_idx"):
+        assert np.array_equal(getattr(p, part), getattr(q, part)), part
+
+
+@pytest.mark.parametrize("n,m,v", FORMATS[:2])
+def test_unpack_to_device_is_unpack(n, m, v):
+    info = dict(experts=5, rows=128, cols=256, n=n, m=m, v=v, layout="wgmma", dtype="bf16")
+    p = h200.random_packed(info, device="cpu")
+    got = h200.unpack_to_device(p, threads=3, device="cpu")
+    assert got.dtype == torch.bfloat16 and got.shape == (5, 128, 256)
+    assert np.array_equal(got.view(torch.int16).numpy().view(np.uint16), unpack(p))
+
+
+def test_parse_format():
+    assert h200.parse_format("12v128") == (1, 2, 128)
+    assert h200.parse_format("11v32") == (1, 1, 32)
+    with pytest.raises(SystemExit):
+        h200.parse_format("2:4")
+
+
+def test_compare():
+    ref = torch.ones(4, 8)
+    got = ref.clone()
+    got[0, 0] = 3.0
+    rel, mx, nan = h200.compare(got, ref)
+    assert nan == 0 and abs(mx - 2.0) < 1e-6 and abs(rel - 2.0 / 32 ** 0.5) < 1e-6
+    got[1, 1] = float("nan")
+    assert h200.compare(got, ref)[2] == 1
+
+
+def rows_for(model, H, inter, E, k, T, ours, vllm, grouped, ok=True):
+    """Rows shaped as h200.run_model writes them."""
+    base = dict(model=model, H=H, I=inter, E=E, k=k, T=T)
+    rows = []
+    for fmt, ms in ours.items():
+        rows.append(dict(base, path="ours", format=fmt, ms=ms, graph=True, routing_in_time=True,
+                         relerr=1e-3, maxerr=1e-2, nan=0, ok=ok, bw_fraction=0.5 + T / 1e4,
+                         vllm_over_ours=vllm / ms, grouped_over_ours=grouped / ms))
+    rows.append(dict(base, path="vllm", format="dense", ms=vllm, graph=True, routing_in_time=False,
+                     config=dict(BLOCK_SIZE_M=16, BLOCK_SIZE_N=64, BLOCK_SIZE_K=256,
+                                 GROUP_SIZE_M=16, num_warps=4, num_stages=3),
+                     config_source="vLLM tuned E=8,N=14336,device_name=NVIDIA_H200.json [16]",
+                     align="moe_align_block_size", bw_fraction=0.9, relerr=2e-3, ok=True))
+    rows.append(dict(base, path="grouped", format="dense", ms=grouped, graph=False, nan=0, ok=True,
+                     routing_in_time=True, capture_error="RuntimeError: no"))
+    return rows
+
+
+def test_report_renders_the_h200_section(tmp_path):
+    head = dict(device="NVIDIA H200", torch="2.11.0", copy_gbps=4255.0, cublas_tflops=769.0,
+                triton="3.6.0", weights="random", reps=25, notes=h200.NOTES)
+    rows = []
+    for T in (1, 16, 64):
+        rows += rows_for("mixtral", 4096, 14336, 8, 2, T, {"11v128": 0.2, "12v128": 0.125},
+                         0.2, 0.5, ok=T != 64)
+    rows += rows_for("olmoe", 2048, 1024, 64, 8, 16, {"12v128": 0.1}, 0.25, 0.4)
+    path = tmp_path / "h200-mixtral.json"
+    path.write_text(json.dumps(dict(head, rows=rows)))
+    out = tmp_path / "Performance-H200.md"
+    report.main(["--h200", str(path), "--date", "2026-12-01", "--command",
+                 "bash bench/run-h200.sh OUT", "--out", str(out)])
+    text = out.read_text()
+    assert "NVIDIA H200" in text and "bash bench/run-h200.sh OUT" in text
+    assert "| Mixtral-8x7B (4096, 14336, 8, 2) | 0.200 / 0.125 (1.60; 4.00) |" in text
+    assert "| OLMoE-1B-7B (2048, 1024, 64, 8) | – | 0.250 / 0.100 (2.50; 4.00) | – |" in text
+    assert "(1.00; 2.50) ✗" in text  # mixtral 2:4 at T = 64 failed its check
+    assert "routing" in text and "eager" in text
+    assert "vLLM tuned E=8,N=14336" in text
+
+
+class FakeLayer:
+    """samoyeds.MoELayer's interface on the CPU: the layer computed by bench.grouped on the
+    unpacked weights (so ours matches its reference exactly)."""
+
+    def __init__(self, path):
+        name, fmt = os.path.basename(path).rsplit("_", 1)
+        H, inter, E, self.k, self.renorm = h200.MODELS[name]
+        n, m, v = h200.parse_format(fmt)
+        w = dict(dtype="bf16", experts=E, n=n, m=m, v=v, layout="wgmma")
+        self.weights = {"w13": dict(w, rows=2 * inter, cols=H), "w2": dict(w, rows=H, cols=inter)}
+        self.dense = {}
+
+    def upload_packed(self, name, p):
+        self.dense[name] = torch.from_numpy(unpack(p).view(np.int16)).view(torch.bfloat16)
+
+    def set_router(self, router):
+        self.router = router
+
+    def __call__(self, x):
+        return h200.grouped(x, self.router, self.dense["w13"].transpose(1, 2),
+                            self.dense["w2"].transpose(1, 2), self.k, self.renorm)
+
+    def close(self):
+        pass
+
+
+class FakeTimer:
+    """ColdTimer(reps)'s interface: runs fn, returns a made-up time."""
+
+    def __init__(self, reps):
+        self.calls = 0
+
+    def __call__(self, fn):
+        fn()
+        self.calls += 1
+        return 0.1 + 0.001 * (self.calls % 3)
+
+
+@pytest.fixture
+def cpu_run(monkeypatch, tmp_path):
+    """Runs h200.run_model on a tiny model with the GPU parts replaced: the layer by
+    FakeLayer, CUDA graphs by eager calls, the timer by FakeTimer; the vLLM-design path runs
+    in Triton's interpreter. Returns (failures, rows of the JSON, path of the JSON)."""
+    if torch.cuda.is_available():
+        pytest.skip("a CPU test")
+    monkeypatch.setitem(h200.MODELS, "tiny", (256, 128, 4, 2, True))
+    monkeypatch.setattr(h200, "dev", "cpu")
+    monkeypatch.setattr(h200.samoyeds, "MoELayer", FakeLayer)
+    monkeypatch.setattr(h200, "ColdTimer", FakeTimer)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: None)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "NVIDIA H200")
+    monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: types.SimpleNamespace(replay=lambda: 0))
+    monkeypatch.setattr(torch.cuda, "graph", lambda g: contextlib.nullcontext())
+
+    def run(weights="random", tokens=(1, 5, 33)):
+        out = tmp_path / "h200-tiny.json"
+        a = argparse.Namespace(weights=weights, threads=2, reps=3, out=str(out))
+        formats = ["11v128", "12v128"]
+        found = {("tiny", f): str(tmp_path / f"tiny_{f}") for f in formats}
+        res = dict(device="NVIDIA H200", torch=torch.__version__, copy_gbps=4000.0,
+                   cublas_tflops=700.0, weights=weights, reps=3, rows=[])
+        failures = h200.run_model("tiny", found, formats, list(tokens), a, res)
+        return failures, json.loads(out.read_text())["rows"], out
+
+    return run
+
+
+@pytest.mark.parametrize("weights", ["random", "pruned"])
+def test_run_model_on_the_cpu(weights, cpu_run, tmp_path):
+    """h200.run_model's whole flow: weights, references, capture, timing, checks, rows,
+    JSON, and the report of that JSON."""
+    failures, rows, out = cpu_run(weights)
+    assert failures == []
+    assert len(rows) == 3 * 4
+    for r in rows:
+        assert r["ok"] and r["graph"] and r["ms"] > 0, r
+        assert r["routing_in_time"] == (r["path"] != "vllm")
+        if r["path"] == "ours":
+            assert r["relerr"] == 0 and r["bw_fraction"] > 0 and "vllm_over_ours" in r
+        if r["path"] == "vllm":
+            assert r["relerr"] < h200.VLLM_BOUND and r["align"] == "moe_align_block_size"
+            assert r["config_source"] == "vLLM get_default_config"
+    page = tmp_path / "P.md"
+    report.main(["--h200", str(out), "--date", "2026-12-01", "--command", "c", "--out",
+                 str(page)])
+    assert "| tiny (256, 128, 4, 2) |" in page.read_text()
+
+
+def test_run_model_goes_on_past_a_failing_path(cpu_run, monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no kernel")
+
+    monkeypatch.setattr(h200, "fused_experts", broken)
+    failures, rows, out = cpu_run(tokens=(1, 5))
+    assert len(failures) == 2 and all("vllm" in f and "no kernel" in f for f in failures)
+    vllm = [r for r in rows if r["path"] == "vllm"]
+    assert all(r["ok"] is False and r["ms"] is None for r in vllm)
+    assert all(r["ok"] for r in rows if r["path"] != "vllm")
+    page = tmp_path / "P.md"
+    report.main(["--h200", str(out), "--date", "d", "--command", "c", "--out", str(page)])
+    text = page.read_text()
+    assert "– / " in text and "✗" in text and "Failed checks: tiny T=1 vllm dense" in text

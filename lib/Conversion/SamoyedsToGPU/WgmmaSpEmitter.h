@@ -92,7 +92,8 @@ private:
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
   /// it are done.
   void releaseSlot(Value slot);
-  /// One stage without row selection; one group stays in flight.
+  /// One stage without row selection; its MMAs stay in flight until the
+  /// next stage's data is there.
   void consumePlain(Value i, Value slot, SmallVectorImpl<Value> &sets);
   /// One stage of whole spans: the MMAs of each span into a free partial
   /// while the previous span's partial is routed.

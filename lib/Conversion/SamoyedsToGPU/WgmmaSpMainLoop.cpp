@@ -6,9 +6,10 @@
 // instructions write accumulator registers inside a group), and releases the
 // slot once the MMAs that read it are done.
 //
-// Without row selection one MMA group stays in flight: stage i's MMAs run
-// while the thread waits for stage i + 1's data, and stage i - 1's slot is
-// released. With row selection (n = 1 < m) every span's partial sums are
+// Without row selection stage i's MMAs run while the thread waits for stage
+// i + 1's data; they are waited for before stage i + 1's metadata words are
+// loaded (an MMA in flight reads its metadata register), and stage i's slot
+// is released then. With row selection (n = 1 < m) every span's partial sums are
 // added into the accumulator of the group row the span chose for each kept
 // row: a span's MMAs accumulate into a free partial while the previous span's
 // partial, complete, is routed. Accumulators cross a loop iteration only when
@@ -90,13 +91,17 @@ void WgmmaSpEmitter::releaseSlot(Value slot) {
 
 void WgmmaSpEmitter::consumePlain(Value i, Value slot,
                                   SmallVectorImpl<Value> &sets) {
-  StageOperands ops = loadStage(slot);
-  sets[0] = multiply(sets[0], 0, p.kTile / 32, Value(), ops);
-  // Stage i - 1's MMAs are done: its slot is free.
-  waitMma({}, 1);
+  // Stage i - 1's MMAs ran while this thread waited for stage i's data; they
+  // must be done before its metadata registers take stage i's words (an MMA
+  // in flight reads them), and then its slot is free.
+  sets[0] = waitMma(sets[0], 0).front();
   ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)), [&] {
     releaseSlot(rem(add(i, idx(p.stages - 1)), idx(p.stages)));
   });
+  StageOperands ops = loadStage(slot);
+  // The first MMA starts the sum: no register write precedes it.
+  Value first = cmp(arith::CmpIPredicate::eq, i, idx(0));
+  sets[0] = multiply(sets[0], 0, p.kTile / 32, first, ops);
 }
 
 void WgmmaSpEmitter::consumeSpans(Value kt, Value slot,
@@ -143,7 +148,15 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
   auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  // Sets an MMA restarts before anything reads them start undefined (no
+  // instruction writes their registers between the wgmma fence and the
+  // MMA): the accumulator, the free span partial, the long-span partial.
+  Value undef = LLVM::PoisonOp::create(b, accType);
   SmallVector<Value> init(layout.sets, zero);
+  if (!p.rowSelect || p.v > p.kTile)
+    init[0] = undef;
+  else
+    init[1] = undef;
   auto loop = scf::ForOp::create(
       b, idx(0), idx(kTiles()), idx(1), init,
       [&](OpBuilder &nested, Location, Value i, ValueRange iter) {

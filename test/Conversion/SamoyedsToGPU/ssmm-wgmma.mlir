@@ -45,7 +45,10 @@
 // The consumers raise theirs. Accumulators are vectors: the complete and
 // the free span partial, and one set per group row.
 // CHECK: nvvm.setmaxregister  increase 240
-// CHECK: scf.for {{.*}} iter_args(%[[Q:.*]] = %[[ZERO:.*]], %[[F:.*]] = %[[ZERO]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// The free partial starts undefined: the MMA that first writes it restarts
+// it, and no instruction writes its registers after the wgmma fence.
+// CHECK: %[[UNDEF:.*]] = llvm.mlir.poison : vector<8xf32>
+// CHECK: scf.for {{.*}} iter_args(%[[Q:.*]] = %[[ZERO:.*]], %[[F:.*]] = %[[UNDEF]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
 // Metadata words and descriptors are ready before the fence; the four MMAs
@@ -94,8 +97,15 @@ func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
 // CHECK: block = [384, 1, 1], grid = [{const = 2 : i64}, {by = 32 : i64, ceil_div = "P", plus = 4 : i64}, {const = 1 : i64}]
 // CHECK: gpu.func @silu_ssmm_0(
 // CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<2048xf32, #gpu.address_space<workgroup>>
-// CHECK: %[[ACC:.*]] = scf.for {{.*}} -> (vector<16xf32>)
-// CHECK: samoyeds_nvgpu.wgmma_wait {pending = 1 : i64}
+// Without row selection a stage's MMAs stay in flight until the next stage's
+// data is there, and are waited for before its metadata words are loaded.
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} iter_args(%[[IN:.*]] = %{{.*}}) -> (vector<16xf32>)
+// CHECK: nvvm.fence.proxy
+// CHECK: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[IN]] {pending = 0 : i64} : vector<16xf32>
+// CHECK: nvgpu.mbarrier.arrive
+// CHECK: memref.load
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: samoyeds_nvgpu.wgmma_sp %[[DONE]]
 // CHECK: %[[FINAL:.*]] = samoyeds_nvgpu.wgmma_wait %[[ACC]] {pending = 0 : i64} : vector<16xf32>
 // CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
 // CHECK: scf.if

@@ -79,6 +79,11 @@ def SamoyedsNVGPU_WgmmaWaitOp : SamoyedsNVGPU_Op<"wgmma_wait", [
     ordered after the wait (the compiler may not hoist a read above it);
     accumulators still in flight after it (`pending` > 0) are not passed.
 
+    An MMA in flight also reads its sparsity metadata register: ptxas does
+    not keep that register from being reused, so a kernel must not write
+    new metadata words before the MMAs that read the previous ones are
+    waited for.
+
     ```mlir
     %d0, %d1 = samoyeds_nvgpu.wgmma_wait %a0, %a1 {pending = 0 : i64}
         : vector<32xf32>, vector<32xf32>

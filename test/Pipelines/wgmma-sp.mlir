@@ -1,0 +1,64 @@
+// A whole MoE layer through the Hopper warpgroup strategy, the sm_90a
+// default: sparse wgmma fed by bulk copies of the `wgmma` weight layout, a
+// producer warpgroup and consumer warpgroups. ptxas assembles the PTX without
+// serialising a wgmma (C7515) or injecting a warpgroup.arrive (C7519), and
+// without spilling.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+
+// Gate/up: a producer and two consumer warpgroups (the gate and the up
+// rows), one block per 64 kept rows of each half.
+// CHECK: "launches": [
+// CHECK: "kernel": "layer_dispatch_1",
+// CHECK: "block": [
+// CHECK-NEXT: 384,
+// CHECK: "kernel": "layer_ssmm_2",
+// The weights are packed in the layout the kernels read.
+// CHECK: "weights": [
+// CHECK: "layout": "wgmma",
+// CHECK-NEXT: "m": 2,
+// CHECK: "layout": "wgmma",
+
+// PTX-LABEL: .entry layer_ssmm_2(
+// PTX: .minnctapersm 1
+// PTX: mbarrier.init.shared.b64
+// Consumers: registers raised, then per stage wait for the slot, order the
+// gathered rows for the async proxy, back-to-back sparse MMAs.
+// PTX: setmaxnreg.inc.sync.aligned.u32 224
+// PTX: mbarrier.try_wait.parity.shared.b64
+// PTX: fence.proxy.async.shared::cta
+// PTX: wgmma.fence.sync.aligned
+// PTX: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
+// PTX: wgmma.commit_group.sync.aligned
+// PTX: wgmma.wait_group.sync.aligned 0
+// PTX: mbarrier.arrive.shared.b64
+// SiLU·up: the up rows cross to the gate warpgroup between two barriers of
+// the 256 consumer threads.
+// PTX: bar.sync {{[[:space:]]*}}1, 256
+// PTX: bar.sync {{[[:space:]]*}}1, 256
+// Producer: registers lowered; the bulk copies armed on the full barrier,
+// then the gathers, which arrive on it when they land.
+// PTX: setmaxnreg.dec.sync.aligned.u32 56
+// PTX: mbarrier.arrive.expect_tx.shared.b64
+// PTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+// PTX: cp.async.cg.shared.global
+// PTX: cp.async.mbarrier.arrive.noinc.shared.b64
+// PTX-LABEL: .entry layer_ssmm_3(
+
+// PTXAS-NOT: warning
+// PTXAS-NOT: C75
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @layer(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x256xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x256x128xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x256x256xbf16, #ss>,
+         tensor<8x256x128xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

@@ -136,10 +136,10 @@ private:
   Value expert, start, count;
   /// Global addresses (i64) of the packed values and metadata.
   Value valuesAddr, metaAddr;
-  /// Per activation copy: guard (null: always), destination element within a
-  /// B stage, source element of k tile 0, and source elements (8 or 0).
+  /// Per activation copy: guard (a row of the tile's tokens), destination
+  /// element within a B stage, source element of k tile 0.
   struct CopySlot {
-    Value guard, dst, src, srcElems;
+    Value guard, dst, src;
   };
   SmallVector<CopySlot> copies;
 };

@@ -122,22 +122,23 @@ void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
   for (int64_t c0 = 0; c0 < chunks; c0 += threads) {
     CopySlot slot;
     Value c = add(producerThread, idx(c0));
-    if (c0 + threads > chunks)
-      slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
     Value row = div(c, idx(chunksPerRow));
+    // Rows past the tile's tokens are not copied: the MMA columns they feed
+    // are never stored, and a column depends on its own row alone.
+    slot.guard = cmp(arith::CmpIPredicate::ult, row, count);
+    if (c0 + threads > chunks)
+      slot.guard = arith::AndIOp::create(
+          b, slot.guard, cmp(arith::CmpIPredicate::ult, c, idx(chunks)));
     Value j = rem(c, idx(chunksPerRow));
     Value swizzled =
         arith::XOrIOp::create(b, rem(j, idx(8)), rem(row, idx(8)));
     slot.dst = add(add(mul(div(j, idx(8)), idx(p.tokens * 64)),
                        mul(row, idx(64))),
                    mul(swizzled, idx(8)));
-    // Rows past the tile's tokens are zero-filled from the last valid slot.
-    Value valid = cmp(arith::CmpIPredicate::ult, row, count);
     Value slotIdx =
         add(start, arith::MinSIOp::create(b, row, sub(count, idx(1))));
     Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
     slot.src = add(mul(srcRow, idx(p.cols)), mul(j, idx(8)));
-    slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
     copies.push_back(slot);
   }
 }
@@ -212,13 +213,10 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
       nvgpu::DeviceAsyncCopyOp::create(
           b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
           ValueRange{add(stageBase, c.dst)}, input,
-          ValueRange{add(c.src, kOff)}, b.getIndexAttr(8), c.srcElems,
+          ValueRange{add(c.src, kOff)}, b.getIndexAttr(8), Value(),
           b.getUnitAttr());
     };
-    if (c.guard)
-      ifThen(c.guard, body);
-    else
-      body();
+    ifThen(c.guard, body);
   }
   // Arrives on the full barrier when this thread's copies have landed.
   NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(full),

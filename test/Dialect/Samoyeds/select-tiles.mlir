@@ -29,9 +29,9 @@
 // four accumulator sets of 32), six stages (one block per SM); K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 64, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 128, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 2, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, strategy = wgmma_sp>}
 // AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 256, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
@@ -42,10 +42,10 @@
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 8, split_slots = 64, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
 // BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]

@@ -28,16 +28,18 @@ constexpr int64_t kSplitWorkspaceBytes = 32 << 20;
 /// Shortest K slice of a split-K variant, in columns.
 constexpr int64_t kMinSliceCols = 512;
 
-/// The split-K variant (split_k, split_slots) of a tile, or (1, 0) for none;
-/// `splitOverride` > 0 forces split_k (1: none). See the pass description.
+/// The split-K variant (split_k, split_slots) of a tile whose blocks share an
+/// SM `blocksPerSM` at a time, or (1, 0) for none; `splitOverride` > 0 forces
+/// split_k (1: none). See the pass description.
 std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, const ChipInfo &chip,
                                         int64_t rowBlocks, int64_t tokens,
                                         int64_t sliceQuantum,
-                                        int64_t splitOverride) {
+                                        int64_t splitOverride,
+                                        int64_t blocksPerSM) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
           cols = wType.getDimSize(2);
-  int64_t target = 2 * chip.smCount;
+  int64_t target = blocksPerSM * chip.smCount;
   if (splitOverride == 1 || (splitOverride == 0 && rowBlocks >= target))
     return {1, 0};
   auto fits = [&](int64_t s) {
@@ -133,7 +135,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   int64_t blockSmem = smemBytes(stages);
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride);
+      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride,
+                  /*blocksPerSM=*/2);
   // Warps of R row tiles: the same block of `warps` row tiles by `tokens`
   // tokens and the same threads, as warps / R row warps of R tiles by R
   // token warps, so each activation fragment a warp loads feeds R row tiles.
@@ -235,8 +238,10 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 6);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
-  auto [splitK, splitSlots] = chooseSplit(op, chip, tiles / unitsPerHalf,
-                                          tokens, sliceQuantum, splitOverride);
+  // One block per SM: split K until one slot per active expert fills a wave.
+  auto [splitK, splitSlots] =
+      chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
+                  splitOverride, /*blocksPerSM=*/1);
   return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k,
                              stages, 1, 1, 0, splitK, splitSlots, 0, 0, 0,
                              MmaStrategy::WgmmaSp);

@@ -59,7 +59,14 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, const ChipInfo &chip,
   // Slots while the unsplit grid has fewer working blocks than the target:
   // one token tile per slot up to the expert count, or ceil(P / tokens)
   // tiles for a single expert.
-  int64_t tilesBelowTarget = (target - 1) / rowBlocks;
+  // One block per SM: only while the split grid stays within two waves
+  // (H200 A/B: OLMoE 2:4 at T = 1 ran four waves of short split blocks,
+  // 0.62x mma_sp).
+  int64_t tilesBelowTarget =
+      blocksPerSM == 1
+          ? std::max<int64_t>(1, std::min((target - 1) / rowBlocks,
+                                          2 * target / (rowBlocks * split)))
+          : (target - 1) / rowBlocks;
   int64_t slots = experts > 1 ? (tilesBelowTarget >= experts
                                      ? std::numeric_limits<int64_t>::max()
                                      : tilesBelowTarget)
@@ -208,6 +215,17 @@ bool wgmmaFits(SSMMOp op) {
          kept % (halves * 64) == 0 && wType.getDimSize(2) % 128 == 0 && spans;
 }
 
+/// Where the warpgroup strategy is the default (docs/TileChoice.md has the
+/// same-process H200 A/B behind it): every plain 2:4 shape it fits (1.0-1.46x
+/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1), and row
+/// selection with at most 8 experts (Mixtral: 0.96-1.23x; with 64 experts
+/// mma_sp's several blocks per SM won at T <= 256 by 8-25%).
+bool wgmmaWins(SSMMOp op) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  return wgmmaFits(op) &&
+         (op.getFormat().isPlain24() || wType.getDimSize(0) <= 8);
+}
+
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
 /// the same 64 rows for silu_mul, else 128 kept rows when the tiles pair
 /// up), 128-column stages, and as many tokens as the accumulator sets
@@ -310,7 +328,7 @@ struct SamoyedsSelectTiles
       // The warpgroup strategy wherever the chip has it and the shape fits
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
-                          : target->hasWgmmaSp && wgmmaFits(op);
+                          : target->hasWgmmaSp && wgmmaWins(op);
       op.setTileAttr(wgmma ? chooseWgmmaTile(op, *target, tokens, splitK)
                            : chooseTile(op, *target, tokens, splitK, rowTiles,
                                         rowMasks, persistent));

@@ -29,15 +29,18 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     already present (written by hand or by an earlier run) is kept.
 
     MMA strategy: on sm_90a the Hopper warpgroup strategy (`wgmma_sp`:
-    sparse `wgmma` fed by bulk copies) wherever the shape fits it (kept rows
-    of each half in 64-row tiles, K in 128-column blocks, spans and
-    128-column stages dividing one another, n = 1 or n = m); the warp-level
-    `mma_sp` strategy otherwise and on sm_80/sm_90. The `strategy` option
-    forces one. A `wgmma_sp` tile has two warpgroups (the gate and up units
-    of the same rows for SiLU·up), 128-column stages, 64 tokens (fewer when
-    row selection's accumulator sets would exceed 128 registers), as many
-    stages (2-4) as let two blocks share an SM, and the split-K rule below.
-    The rest of this description is the `mma_sp` tile.
+    sparse `wgmma` fed by bulk copies, a producer and consumer warpgroups)
+    where the shape fits it (kept rows of each half in 64-row tiles, K in
+    128-column blocks, spans and 128-column stages dividing one another,
+    n = 1 or n = m) and it won the H200 A/B: every plain 2:4 weight, and row
+    selection with at most 8 experts; the warp-level `mma_sp` strategy
+    otherwise and on sm_80/sm_90 (docs/TileChoice.md). The `strategy` option
+    forces one. A `wgmma_sp` tile has two consumer warpgroups (the gate and
+    up units of the same rows for SiLU·up), 128-column stages, 64 tokens
+    (fewer when the accumulator sets would exceed 160 registers), as many
+    stages (2-6) as one block per SM holds, and the split-K rule below with
+    a target of one block per SM, its slots bounded so the split grid stays
+    within two waves. The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
     runs as 2 row warps of 2 tiles by 2 token warps, so each activation

@@ -241,7 +241,7 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
     (CUDA graphs without warm-up; larger calls refused)."""
     torch = _torch()
     from .layer import MoELayer
-    from .torch_op import _decoder_layers, find_moe_block
+    from .torch_op import moe_blocks
 
     md = read_model(out_dir)
     mt = getattr(getattr(model, "config", None), "model_type", None)
@@ -255,14 +255,7 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
     block_class = __getattr__("SamoyedsExpertsBlock")
     compiled = md.layers()
     done = []
-    for i, dl in enumerate(_decoder_layers(model)):
-        if layers is not None and i not in layers:
-            continue
-        attr, block = find_moe_block(dl)
-        if block is None:
-            if layers is not None:
-                raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i} has no sparse MoE block")
-            continue
+    for i, dl, attr, block in moe_blocks(model, layers):
         if i not in compiled:
             raise _err("SY_ERR_NOT_FOUND", f"layer {i} has a MoE block but {md.dir} has no "
                        f"compiled layer {i} (compiled: {sorted(compiled)})")

@@ -324,6 +324,20 @@ def _decoder_layers(model: nn.Module):
                f"(looked for model.layers, layers)")
 
 
+def moe_blocks(model: nn.Module, layers: Optional[Sequence[int]] = None):
+    """Yields (index, decoder layer, attribute, block) for every decoder layer with a
+    sparse MoE block (or for each of ``layers``, which must all have one)."""
+    for i, dl in enumerate(_decoder_layers(model)):
+        if layers is not None and i not in layers:
+            continue
+        attr, block = find_moe_block(dl)
+        if block is None:
+            if layers is not None:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i} has no sparse MoE block")
+            continue
+        yield i, dl, attr, block
+
+
 def swap_moe_blocks(model: nn.Module, bundle_dir, weights, prefix: str = "layers.{i}.",
                     layers: Optional[Sequence[int]] = None,
                     record_router_logits: bool = False) -> List[int]:
@@ -333,15 +347,7 @@ def swap_moe_blocks(model: nn.Module, bundle_dir, weights, prefix: str = "layers
     the HF blocks' ``gate.weight``. Returns the swapped layer indices. The replaced
     expert weights stay referenced by nothing and are freed by torch."""
     done = []
-    decoder = _decoder_layers(model)
-    for i, dl in enumerate(decoder):
-        if layers is not None and i not in layers:
-            continue
-        attr, block = find_moe_block(dl)
-        if block is None:
-            if layers is not None:
-                raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i} has no sparse MoE block")
-            continue
+    for i, dl, attr, block in moe_blocks(model, layers):
         layer = MoELayer(bundle_dir)
         layer.load_weights(weights, prefix.format(i=i), load_router=False)
         setattr(dl, attr, SamoyedsMoEBlock.from_hf(block, layer,

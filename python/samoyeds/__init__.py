@@ -5,8 +5,12 @@
 * :mod:`samoyeds.convert` converts Hugging Face MoE checkpoints
   (``python -m samoyeds.convert --help``).
 * :mod:`samoyeds.layer` runs a compiled layer bundle on torch tensors (MoELayer).
-* :mod:`samoyeds.torch_op` registers ``torch.ops.samoyeds.moe_ffn`` and
-  SamoyedsMoEBlock (needs torch).
+* :mod:`samoyeds.torch_op` registers ``torch.ops.samoyeds.moe_ffn``,
+  ``torch.ops.samoyeds.moe_experts`` and SamoyedsMoEBlock (needs torch).
+* :mod:`samoyeds.routing` computes the routing conventions of HF MoE models.
+* :mod:`samoyeds.compile` compiles a checkpoint into a serving-ready model directory
+  (``samoyeds-compile CKPT_DIR OUT_DIR``); :func:`load` (:mod:`samoyeds.serving`) swaps
+  a transformers model's MoE blocks for it (needs torch and a GPU).
 
 Only the standard library and numpy are required; torch is optional.
 """
@@ -17,13 +21,17 @@ from .layer import LayerBundle, MoELayer
 __version__ = "0.1.0"
 
 __all__ = ["SamoyedsError", "RuntimeLibraryNotFound", "find_library", "__version__",
-           "LayerBundle", "MoELayer", "SamoyedsMoEBlock", "swap_moe_blocks"]
+           "LayerBundle", "MoELayer", "SamoyedsMoEBlock", "swap_moe_blocks", "load"]
 
 # torch-dependent names, imported on first use (torch stays optional).
 _TORCH_EXPORTS = {"SamoyedsMoEBlock", "swap_moe_blocks", "register_layer", "unregister_layer"}
 
 
 def __getattr__(name):
+    if name == "load":
+        from .serving import load
+
+        return load
     if name in _TORCH_EXPORTS:
         from . import torch_op
 

@@ -1,7 +1,8 @@
 """Convert a Hugging Face MoE checkpoint to a Samoyeds packed weight file.
 
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
-        --model {mixtral,qwen2_moe,deepseek_v2,olmoe} --n 1 --m 2 --v 128 \\
+        --model {mixtral,qwen2_moe,qwen3_moe,olmoe,deepseek_v2,deepseek_v3} \\
+        --n 1 --m 2 --v 128 \\
         [--layout {wgmma,mma_sp}] [--layers 0-3,7]
 
 For every MoE layer ``i`` the experts' gate and up projections are stacked
@@ -11,7 +12,8 @@ physical layout ``--layout`` (default wgmma, for Hopper's sparse wgmma
 kernels; the runtime rearranges a weight whose layout differs from the
 bundle's when it loads it) and the router is stored as the plain bf16 tensor
 ``layers.{i}.router`` ([E, H]).
-Shared-expert tensors are copied unchanged; every other tensor (attention,
+Shared-expert tensors (and DeepSeek-V3's selection bias
+``mlp.gate.e_score_correction_bias``) are copied unchanged; every other tensor (attention,
 embeddings, norms, dense MLPs) is left out. See docs/WeightFiles.md.
 
 The output is written under a temporary name and renamed at the end, so a
@@ -70,6 +72,9 @@ MODELS: Dict[str, ModelSpec] = {
                            shared=r"mlp\.shared_expert(\.|_gate\.)"),
     "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",
                              shared=r"mlp\.shared_experts\."),
+    "qwen3_moe": ModelSpec("qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj"),
+    "deepseek_v3": ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
+                             shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
     "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
 }
 

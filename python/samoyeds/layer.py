@@ -10,7 +10,11 @@ A layer bundle is what ``samoyeds-opt --samoyeds-to-bundle`` writes for a
 function like test/GPU/gen-layer-bundles.sh's: inputs ``x`` [T, H] bf16 and
 ``router`` [E, H] bf16, weights ``w13`` [E, 2I, H] (gate rows over up rows)
 and ``w2`` [E, H, I], output ``y`` [T, H] bf16, symbols ``T`` and
-``P = T * top_k``, and a top-level ``routing`` object in manifest.json.
+``P = T * top_k``, and a top-level ``routing`` object in manifest.json (kind
+``moe_ffn``). An experts-only bundle (``samoyeds.moe_experts``, what
+``samoyeds.compile`` writes; kind ``moe_experts``) has inputs ``topk_weights``
+[T, k] f32 and ``topk_ids`` [T, k] i32 instead of the router, and no
+``routing`` object: the caller routes.
 
 torch is imported only when a device is needed (``MoELayer``); the runtime
 uses device 0's primary context, the one PyTorch uses, so torch's device
@@ -31,7 +35,7 @@ import numpy as np
 from . import _capi
 from ._capi import SamoyedsError
 
-__all__ = ["LayerBundle", "MoELayer"]
+__all__ = ["LayerBundle", "MoELayer", "check_max_tokens"]
 
 _P = ctypes.POINTER
 _c = ctypes
@@ -58,6 +62,8 @@ _EXTRA_SIGNATURES = {
     "sy_session_bind": ([_c.c_void_p, _c.c_char_p, _c.c_uint64, _c.c_uint64], _c.c_int),
     "sy_session_run": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32, _c.c_void_p],
                        _c.c_int),
+    "sy_session_reserve": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32],
+                           _c.c_int),
     "sy_session_load_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
 }
 _sig_lock = threading.Lock()
@@ -86,12 +92,29 @@ def _err(status_name: str, message: str) -> SamoyedsError:
     return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
 
 
+def check_max_tokens(T: int, max_tokens: Optional[int], what: str = "MoELayer") -> None:
+    """Refuses ``T`` tokens above the ``max_tokens`` a layer was loaded with (its
+    workspaces are sized for that many; None: no maximum)."""
+    if max_tokens is not None and int(T) > max_tokens:
+        raise _err("SY_ERR_INVALID_ARGUMENT",
+                   f"{what}: {T} tokens exceed max_tokens = {max_tokens}, the maximum the "
+                   f"layer was loaded with (its workspaces are reserved for it; load it "
+                   f"with a larger max_tokens)")
+
+
+def _symbol_arrays(symbols: Dict[str, int]):
+    names = (ctypes.c_char_p * len(symbols))(*(k.encode() for k in symbols))
+    values = (ctypes.c_int64 * len(symbols))(*symbols.values())
+    return names, values
+
+
 class LayerBundle(_capi.Closeable):
     """A layer bundle's manifest, opened without a device (``sy_bundle_open``).
 
-    Attributes: ``dir``, ``manifest`` (the parsed JSON), ``chip``, ``symbols``,
-    ``hidden`` (H), ``experts`` (E), ``intermediate`` (I), ``top_k``,
-    ``renormalize``, ``routed_scaling_factor``, ``dtype`` ("bf16"), and
+    Attributes: ``dir``, ``manifest`` (the parsed JSON), ``kind`` ("moe_ffn" or
+    "moe_experts"), ``chip``, ``symbols``, ``hidden`` (H), ``experts`` (E),
+    ``intermediate`` (I), ``top_k``, ``renormalize``, ``routed_scaling_factor``
+    (None for moe_experts: the caller routes), ``dtype`` ("bf16"), and
     ``weights`` ({name: {dtype, experts, rows, cols, n, m, v, layout}}; ``layout``
     is the physical layout the bundle's kernels read, "mma_sp" or "wgmma").
     """
@@ -146,25 +169,36 @@ class LayerBundle(_capi.Closeable):
 
         def bad(what: str) -> SamoyedsError:
             return _err("SY_ERR_MANIFEST",
-                        f"{mpath}: not a samoyeds.moe_ffn layer bundle: {what} (expected inputs "
-                        f"x [T, H] and router [E, H], weights w13 [E, 2I, H] and w2 [E, H, I], "
-                        f"output y [T, H], symbols T and P, a 'routing' object; see "
-                        f"test/GPU/gen-layer-bundles.sh)")
+                        f"{mpath}: not a samoyeds layer bundle: {what} (expected input x "
+                        f"[T, H], then either router [E, H] and a 'routing' object "
+                        f"(moe_ffn) or topk_weights [T, k] f32 and topk_ids [T, k] i32 "
+                        f"(moe_experts), weights w13 [E, 2I, H] and w2 [E, H, I], output y "
+                        f"[T, H], symbols T and P; see docs/Bundle.md)")
 
+        self.kind = "moe_experts" if "topk_ids" in self.buffers else "moe_ffn"
         routing = self.manifest.get("routing")
-        if not isinstance(routing, dict):
-            raise bad("no top-level 'routing' object")
-        for name, kind in (("x", "input"), ("router", "input"), ("y", "output")):
+        wanted = [("x", "input", _capi.SY_DTYPE_BF16), ("y", "output", _capi.SY_DTYPE_BF16)]
+        if self.kind == "moe_ffn":
+            if not isinstance(routing, dict):
+                raise bad("no top-level 'routing' object")
+            wanted.append(("router", "input", _capi.SY_DTYPE_BF16))
+        else:
+            if routing is not None:
+                raise bad("an experts-only bundle (topk_ids) with a 'routing' object")
+            wanted += [("topk_weights", "input", _capi.SY_DTYPE_F32),
+                       ("topk_ids", "input", _capi.SY_DTYPE_I32)]
+        for name, kind, dtype in wanted:
             if self.buffers.get(name, {}).get("kind") != kind:
                 raise bad(f"no {kind} buffer '{name}'")
-            if self.buffers[name]["dtype"] != _capi.SY_DTYPE_BF16:
-                raise bad(f"buffer '{name}' is not bf16")
+            if self.buffers[name]["dtype"] != dtype:
+                raise bad(f"buffer '{name}' has dtype code {self.buffers[name]['dtype']}, "
+                          f"expected {dtype}")
         for name in ("w13", "w2"):
             if name not in self.weights:
                 raise bad(f"no weight '{name}' (weights: {', '.join(self.weights) or 'none'})")
-        for s in ("T", "P"):
-            if s not in self.symbols:
-                raise bad(f"no symbol '{s}' (symbols: {', '.join(self.symbols) or 'none'})")
+        for sym in ("T", "P"):
+            if sym not in self.symbols:
+                raise bad(f"no symbol '{sym}' (symbols: {', '.join(self.symbols) or 'none'})")
         w13, w2 = self.weights["w13"], self.weights["w2"]
         self.experts = int(w13["experts"])
         self.hidden = int(w13["cols"])
@@ -173,18 +207,35 @@ class LayerBundle(_capi.Closeable):
                                                        self.intermediate):
             raise bad(f"w13 [{self.experts}, {w13['rows']}, {self.hidden}] and w2 "
                       f"[{w2['experts']}, {w2['rows']}, {w2['cols']}] do not form an MLP")
-        try:
-            self.top_k = int(routing["top_k"])
-            self.renormalize = bool(routing.get("renormalize", False))
-            self.routed_scaling_factor = float(routing.get("routed_scaling_factor", 1.0))
-            rexp = int(routing.get("experts", self.experts))
-        except (KeyError, TypeError, ValueError) as e:
-            raise bad(f"bad 'routing' object {routing!r}: {e}") from e
-        if rexp != self.experts:
-            raise bad(f"routing.experts = {rexp} but w13 has {self.experts} experts")
+        if self.kind == "moe_experts":
+            self.top_k = self._topk_width(bad)
+            self.renormalize = None
+            self.routed_scaling_factor = None
+        else:
+            try:
+                self.top_k = int(routing["top_k"])
+                self.renormalize = bool(routing.get("renormalize", False))
+                self.routed_scaling_factor = float(routing.get("routed_scaling_factor", 1.0))
+                rexp = int(routing.get("experts", self.experts))
+            except (KeyError, TypeError, ValueError) as e:
+                raise bad(f"bad 'routing' object {routing!r}: {e}") from e
+            if rexp != self.experts:
+                raise bad(f"routing.experts = {rexp} but w13 has {self.experts} experts")
         self.dtype = w13["dtype"]
         if self.dtype != "bf16":
             raise bad(f"weights are {self.dtype}; the layer runs bf16 only")
+
+    def _topk_width(self, bad) -> int:
+        """k of an experts-only bundle: topk_weights and topk_ids are ["T", k]."""
+        shapes = {b.get("name"): b.get("shape") for b in self.manifest.get("buffers", [])
+                  if isinstance(b, dict)}
+        ws, ids = shapes.get("topk_weights"), shapes.get("topk_ids")
+        if (not isinstance(ids, list) or len(ids) != 2 or ids[0] != "T"
+                or not isinstance(ids[1], int) or ids != ws):
+            raise bad(f"topk_weights {ws} and topk_ids {ids} must both be ['T', k]")
+        if not 1 <= ids[1] <= self.experts:
+            raise bad(f"top_k = {ids[1]} is not in [1, {self.experts}]")
+        return ids[1]
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -217,10 +268,11 @@ class LayerBundle(_capi.Closeable):
 
     def describe(self) -> str:
         w = self.weights["w13"]
-        return (f"{self.dir}: moe_ffn E={self.experts} H={self.hidden} I={self.intermediate} "
-                f"top_k={self.top_k} renormalize={self.renormalize} "
-                f"scale={self.routed_scaling_factor} n:m:v={w['n']}:{w['m']}:{w['v']} "
-                f"layout={w['layout']} chip={self.chip}")
+        routing = ("routing external" if self.kind == "moe_experts" else
+                   f"renormalize={self.renormalize} scale={self.routed_scaling_factor}")
+        return (f"{self.dir}: {self.kind} E={self.experts} H={self.hidden} "
+                f"I={self.intermediate} top_k={self.top_k} {routing} "
+                f"n:m:v={w['n']}:{w['m']}:{w['v']} layout={w['layout']} chip={self.chip}")
 
     # -- lifetime --------------------------------------------------------------------------
 
@@ -284,8 +336,7 @@ def _upload_packed(lib, session, name: str, packed, layout: str) -> None:
 def _run_session(lib, session, lock, buffers, symbols: Dict[str, int], device) -> None:
     """Binds each (name, tensor) of ``buffers`` and runs ``session`` with the
     symbol values on ``device``'s current stream, holding ``lock``."""
-    names = (ctypes.c_char_p * len(symbols))(*(k.encode() for k in symbols))
-    values = (ctypes.c_int64 * len(symbols))(*symbols.values())
+    names, values = _symbol_arrays(symbols)
     stream = ctypes.c_void_p(_torch().cuda.current_stream(device).cuda_stream)
     with lock:
         for name, t in buffers:
@@ -311,24 +362,35 @@ class MoELayer(LayerBundle):
     the file has one. Otherwise call :meth:`load_weights` or :meth:`set_weights`
     and :meth:`set_router` before calling the layer.
 
-    ``layer(x)``: ``x`` a contiguous CUDA bf16 tensor [T, H] on device 0;
-    returns a new [T, H] bf16 tensor. Runs on torch's current stream; the host
-    is not synchronised. Not usable under CUDA graph capture (the runtime may
-    allocate workspaces during a run).
+    ``layer(x)`` (moe_ffn) or ``layer(x, topk_weights, topk_ids)`` (moe_experts):
+    ``x`` a contiguous CUDA bf16 tensor [T, H] on device 0, ``topk_weights``
+    float32 and ``topk_ids`` int32 [T, k] on the same device; returns a new
+    [T, H] bf16 tensor. Runs on torch's current stream; the host is not
+    synchronised.
+
+    ``max_tokens``: the largest T the layer will run. Its workspaces are then
+    reserved at load (sy_session_reserve), so a call never allocates, frees or
+    synchronises and can be captured in a CUDA graph at any T <= max_tokens
+    with no earlier eager call; a larger T is refused (SY_ERR_INVALID_ARGUMENT).
+    Without it, runs allocate workspaces as needed (not capturable).
     """
 
     _loader = "sy_bundle_load"
 
-    def __init__(self, bundle_dir, weights=None, prefix: str = "", router=None):
+    def __init__(self, bundle_dir, weights=None, prefix: str = "", router=None,
+                 max_tokens: Optional[int] = None):
         # Create torch's context first: the runtime then retains the same primary context.
         self.device = _primary_cuda_device("MoELayer")
         self._s = ctypes.c_void_p()
         self._run_lock = threading.Lock()
         self._uploaded = set()
         self.router: Optional["torch.Tensor"] = None
+        self.max_tokens: Optional[int] = None
         super().__init__(bundle_dir)
         try:
             _capi.check(self._lib.sy_session_create(self._b, ctypes.byref(self._s)))
+            if max_tokens is not None:
+                self.reserve(max_tokens)
             if router is not None:
                 self.set_router(router)
             if weights is not None:
@@ -349,7 +411,7 @@ class MoELayer(LayerBundle):
         _capi.check(self._lib.sy_session_load_weights(self._s, _capi.encode(path),
                                                       _capi.encode(prefix or "")))
         self._uploaded.update(self.weights)
-        if load_router:
+        if load_router and self.kind == "moe_ffn":
             from .safetensors_io import SafetensorsFile
 
             f = SafetensorsFile(path)
@@ -399,6 +461,9 @@ class MoELayer(LayerBundle):
         """The router [E, H]: a torch tensor (any dtype/device; converted to a contiguous
         bf16 copy on the layer's device) or a numpy array (uint16 bf16 bit patterns or
         float)."""
+        if self.kind == "moe_experts":
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"{self.dir} is an experts-only layer: it "
+                       f"has no router (pass topk_weights and topk_ids to each call)")
         torch = _torch()
         E, H = self.experts, self.hidden
         if isinstance(router, torch.Tensor):
@@ -415,11 +480,45 @@ class MoELayer(LayerBundle):
 
     @property
     def ready(self) -> bool:
-        return self.router is not None and self._uploaded >= set(self.weights)
+        routed = self.kind == "moe_experts" or self.router is not None
+        return routed and self._uploaded >= set(self.weights)
 
     # -- running ---------------------------------------------------------------------------
 
-    def __call__(self, x):
+    def reserve(self, max_tokens: int) -> None:
+        """Sizes the workspaces for every T <= ``max_tokens`` now (sy_session_reserve with
+        T = max_tokens, P = max_tokens * top_k); later calls with T <= max_tokens never
+        allocate (CUDA-graph capturable), larger ones are refused. Call it outside any
+        capture."""
+        self._need_session()
+        max_tokens = int(max_tokens)
+        if max_tokens < 1:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"max_tokens must be >= 1, got {max_tokens}")
+        names, values = _symbol_arrays(self.symbol_values(max_tokens))
+        with self._run_lock:
+            _capi.check(self._lib.sy_session_reserve(self._s, names, values, len(values)))
+        self.max_tokens = max_tokens
+
+    def _check_routing(self, torch, x, topk_weights, topk_ids):
+        """The routing inputs of a moe_experts call: [T, k] float32 / int32, contiguous, on
+        the layer's device."""
+        T, k = int(x.shape[0]), self.top_k
+        for name, t, dtype in (("topk_weights", topk_weights, torch.float32),
+                               ("topk_ids", topk_ids, torch.int32)):
+            if not isinstance(t, torch.Tensor):
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"MoELayer: {name} must be a "
+                           f"torch.Tensor [{T}, {k}] (this is an experts-only layer)")
+            if tuple(t.shape) != (T, k):
+                raise _err("SY_ERR_SIZE_MISMATCH", f"MoELayer: {name} must have shape "
+                           f"[{T}, {k}], got {list(t.shape)}")
+            if t.dtype != dtype:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"MoELayer: {name} must be {dtype}, "
+                           f"got {t.dtype}")
+            if t.device != self.device or not t.is_contiguous():
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"MoELayer: {name} must be contiguous "
+                           f"on {self.device}, got {t.device}")
+
+    def __call__(self, x, topk_weights=None, topk_ids=None):
         torch = _torch()
         self._need_session()
         H = self.hidden
@@ -443,20 +542,28 @@ class MoELayer(LayerBundle):
         if missing:
             raise _err("SY_ERR_NOT_READY", f"MoELayer: weights {', '.join(missing)} not loaded "
                        f"(call load_weights or set_weights)")
-        if self.router is None:
-            raise _err("SY_ERR_NOT_READY", "MoELayer: no router (call set_router, or "
-                       "load_weights with a file holding PREFIX.router)")
         T = int(x.shape[0])
+        check_max_tokens(T, self.max_tokens)
+        if self.kind == "moe_experts":
+            self._check_routing(torch, x, topk_weights, topk_ids)
+            routing = (("topk_weights", topk_weights), ("topk_ids", topk_ids))
+        else:
+            if topk_weights is not None or topk_ids is not None:
+                raise _err("SY_ERR_INVALID_ARGUMENT", "MoELayer: this moe_ffn layer routes "
+                           "itself; it takes no topk_weights/topk_ids")
+            if self.router is None:
+                raise _err("SY_ERR_NOT_READY", "MoELayer: no router (call set_router, or "
+                           "load_weights with a file holding PREFIX.router)")
+            routing = (("router", self.router),)
         y = torch.empty((T, H), dtype=torch.bfloat16, device=self.device)
         if T == 0:
             return y
-        _run_session(self._lib, self._s, self._run_lock,
-                     (("x", x), ("router", self.router), ("y", y)),
+        _run_session(self._lib, self._s, self._run_lock, (("x", x),) + routing + (("y", y),),
                      self.symbol_values(T), self.device)
         return y
 
-    def forward(self, x):
-        return self(x)
+    def forward(self, x, topk_weights=None, topk_ids=None):
+        return self(x, topk_weights, topk_ids)
 
     # -- lifetime --------------------------------------------------------------------------
 

@@ -9,6 +9,11 @@
 * :class:`SamoyedsMoEBlock` replaces a Hugging Face sparse MoE block
   (Mixtral; Qwen2-MoE and OLMoE style blocks too, see docs/Python.md).
 * :func:`swap_moe_blocks` swaps every MoE block of a model for one.
+* ``torch.ops.samoyeds.moe_experts(Tensor hidden_states, Tensor topk_weights,
+  Tensor topk_ids, int handle) -> Tensor``: the experts-only layer (routing
+  computed by the caller; the serving-engine convention
+  ``(hidden_states, topk_weights, topk_ids) -> out``) registered under
+  ``handle``; what :func:`samoyeds.serving.load` installs.
 
 Importing this module needs torch; it registers the op once per process.
 """
@@ -29,10 +34,11 @@ from . import _capi
 from ._capi import SamoyedsError
 from .layer import MoELayer
 
-__all__ = ["moe_ffn", "register_layer", "unregister_layer", "get_layer", "SamoyedsMoEBlock",
+__all__ = ["moe_ffn", "moe_experts", "register_layer", "unregister_layer", "get_layer", "SamoyedsMoEBlock",
            "find_moe_block", "swap_moe_blocks"]
 
 OP_NAME = "samoyeds::moe_ffn"
+EXPERTS_OP_NAME = "samoyeds::moe_experts"
 
 if not hasattr(torch.library, "custom_op"):  # pragma: no cover
     raise ImportError(f"samoyeds.torch_op needs torch >= 2.4 (torch.library.custom_op); "
@@ -79,17 +85,32 @@ def get_layer(handle: int):
     return layer
 
 
-def _check_x(x: torch.Tensor, layer) -> None:
+def _check_x(x: torch.Tensor, layer, op: str = OP_NAME) -> None:
     if x.dim() != 2:
         raise _err("SY_ERR_SIZE_MISMATCH",
-                   f"samoyeds::moe_ffn: x must be 2-D [T, H], got shape {list(x.shape)}")
+                   f"{op}: x must be 2-D [T, H], got shape {list(x.shape)}")
     H = getattr(layer, "hidden", None)
     if H is not None and x.shape[1] != H:
-        raise _err("SY_ERR_SIZE_MISMATCH", f"samoyeds::moe_ffn: x must have shape [T, {H}], "
+        raise _err("SY_ERR_SIZE_MISMATCH", f"{op}: x must have shape [T, {H}], "
                    f"got {list(x.shape)}")
     if x.dtype != torch.bfloat16:
         raise _err("SY_ERR_INVALID_ARGUMENT",
-                   f"samoyeds::moe_ffn: x must be torch.bfloat16, got {x.dtype}")
+                   f"{op}: x must be torch.bfloat16, got {x.dtype}")
+
+
+def _check_routing(x: torch.Tensor, topk_weights: torch.Tensor, topk_ids: torch.Tensor,
+                   layer) -> None:
+    """[T, k] float32 weights and int32 ids of a moe_experts call (k the layer's)."""
+    op = EXPERTS_OP_NAME
+    k = getattr(layer, "top_k", None)
+    for name, t, dtype in (("topk_weights", topk_weights, torch.float32),
+                           ("topk_ids", topk_ids, torch.int32)):
+        if t.dim() != 2 or t.shape[0] != x.shape[0] or (k is not None and t.shape[1] != k):
+            raise _err("SY_ERR_SIZE_MISMATCH", f"{op}: {name} must have shape "
+                       f"[{x.shape[0]}, {k if k is not None else 'k'}], got {list(t.shape)}")
+        if t.dtype != dtype:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"{op}: {name} must be {dtype}, got "
+                       f"{t.dtype}")
 
 
 # --------------------------------------------------------------------------- the op
@@ -116,9 +137,38 @@ def _define_op():
     return moe_ffn
 
 
+def _define_experts_op():
+    @torch.library.custom_op(EXPERTS_OP_NAME, mutates_args=(),
+                             schema="(Tensor hidden_states, Tensor topk_weights, "
+                                    "Tensor topk_ids, int handle) -> Tensor")
+    def moe_experts(hidden_states: torch.Tensor, topk_weights: torch.Tensor,
+                    topk_ids: torch.Tensor, handle: int) -> torch.Tensor:
+        """out [T, H] = sum_j topk_weights[:, j] * expert_{topk_ids[:, j]}(hidden_states),
+        by the experts-only layer registered under ``handle`` (bf16 [T, H], f32 and i32
+        [T, k], CUDA)."""
+        layer = get_layer(handle)
+        _check_x(hidden_states, layer, EXPERTS_OP_NAME)
+        _check_routing(hidden_states, topk_weights, topk_ids, layer)
+        if not hidden_states.is_cuda:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"{EXPERTS_OP_NAME}: hidden_states must be "
+                       f"a CUDA tensor, got device {hidden_states.device}")
+        return layer(hidden_states.contiguous(), topk_weights.contiguous(),
+                     topk_ids.contiguous())
+
+    @moe_experts.register_fake
+    def _moe_experts_fake(hidden_states, topk_weights, topk_ids, handle):
+        layer = _registry.get(int(handle)) if isinstance(handle, int) else None
+        _check_x(hidden_states, layer, EXPERTS_OP_NAME)
+        _check_routing(hidden_states, topk_weights, topk_ids, layer)
+        return torch.empty_like(hidden_states, memory_format=torch.contiguous_format)
+
+    return moe_experts
+
+
 _op_lock = threading.Lock()
 with _op_lock:
     moe_ffn = _define_op()
+    moe_experts = _define_experts_op()
 
 
 # --------------------------------------------------------------------------- HF blocks
@@ -274,6 +324,20 @@ def _decoder_layers(model: nn.Module):
                f"(looked for model.layers, layers)")
 
 
+def moe_blocks(model: nn.Module, layers: Optional[Sequence[int]] = None):
+    """Yields (index, decoder layer, attribute, block) for every decoder layer with a
+    sparse MoE block (or for each of ``layers``, which must all have one)."""
+    for i, dl in enumerate(_decoder_layers(model)):
+        if layers is not None and i not in layers:
+            continue
+        attr, block = find_moe_block(dl)
+        if block is None:
+            if layers is not None:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i} has no sparse MoE block")
+            continue
+        yield i, dl, attr, block
+
+
 def swap_moe_blocks(model: nn.Module, bundle_dir, weights, prefix: str = "layers.{i}.",
                     layers: Optional[Sequence[int]] = None,
                     record_router_logits: bool = False) -> List[int]:
@@ -283,15 +347,7 @@ def swap_moe_blocks(model: nn.Module, bundle_dir, weights, prefix: str = "layers
     the HF blocks' ``gate.weight``. Returns the swapped layer indices. The replaced
     expert weights stay referenced by nothing and are freed by torch."""
     done = []
-    decoder = _decoder_layers(model)
-    for i, dl in enumerate(decoder):
-        if layers is not None and i not in layers:
-            continue
-        attr, block = find_moe_block(dl)
-        if block is None:
-            if layers is not None:
-                raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i} has no sparse MoE block")
-            continue
+    for i, dl, attr, block in moe_blocks(model, layers):
         layer = MoELayer(bundle_dir)
         layer.load_weights(weights, prefix.format(i=i), load_router=False)
         setattr(dl, attr, SamoyedsMoEBlock.from_hf(block, layer,

@@ -81,15 +81,19 @@ NAMES = {
     "qwen2_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "deepseek_v2": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "olmoe": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "qwen3_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "deepseek_v3": ("mlp", "gate_proj", "up_proj", "down_proj"),
 }
+DEEPSEEK = ("deepseek_v2", "deepseek_v3")
 
 
 def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF16",
                     shards=1, writer=None):
     """Writes a tiny checkpoint; returns {name: (st_dtype, array)} of everything written.
 
-    deepseek_v2 gets a dense first layer (layer 0) and shared experts; qwen2_moe
-    gets a shared expert and its gate. Attention / embedding tensors are added too.
+    deepseek_v2/v3 get a dense first layer (layer 0) and shared experts, deepseek_v3
+    also the selection bias (F32); qwen2_moe gets a shared expert and its gate.
+    Attention / embedding tensors are added too.
     """
     rng = np.random.default_rng(seed)
     path = Path(path)
@@ -109,7 +113,7 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
     add("model.embed_tokens.weight", (16, H))
     first = 0
     total = layers
-    if model == "deepseek_v2":
+    if model in DEEPSEEK:
         # layer 0 is dense
         for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
             add(f"model.layers.0.mlp.{p}.weight", shape)
@@ -126,9 +130,12 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
             for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
                 add(f"model.layers.{i}.mlp.shared_expert.{p}.weight", shape)
             add(f"model.layers.{i}.mlp.shared_expert_gate.weight", (1, H))
-        if model == "deepseek_v2":
+        if model in DEEPSEEK:
             for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
                 add(f"model.layers.{i}.mlp.shared_experts.{p}.weight", shape)
+        if model == "deepseek_v3":
+            bias = rng.uniform(-0.01, 0.01, E).astype(np.float32)
+            t[f"model.layers.{i}.mlp.gate.e_score_correction_bias"] = ("F32", bias)
     names = list(t)
     if shards == 1:
         _write(path / "model.safetensors", {k: t[k] for k in names}, writer)
@@ -167,3 +174,38 @@ def stacked(t, model, layer, E, dtype="bf16"):
     w13 = np.stack([np.concatenate([get(e, g), get(e, u)]) for e in range(E)])
     w2 = np.stack([get(e, d) for e in range(E)])
     return w13, w2
+
+
+def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
+    """A config.json (dict) for make_checkpoint's tensors: the keys samoyeds.compile and
+    transformers read (routing, sizes, DeepSeek's dense first layer)."""
+    c = {"model_type": model, "hidden_size": H, "num_experts_per_tok": k,
+         "num_hidden_layers": layers + (1 if model in DEEPSEEK else 0),
+         "vocab_size": 16, "torch_dtype": "bfloat16"}
+    if model == "mixtral":
+        c.update(num_local_experts=E, intermediate_size=I)
+    elif model in ("qwen2_moe", "qwen3_moe", "olmoe"):
+        c.update(num_experts=E, moe_intermediate_size=I, intermediate_size=I,
+                 norm_topk_prob=model == "qwen3_moe")
+        if model == "qwen2_moe":
+            c["shared_expert_intermediate_size"] = I
+    else:
+        c.update(n_routed_experts=E, moe_intermediate_size=I, intermediate_size=I,
+                 n_shared_experts=1, first_k_dense_replace=1, routed_scaling_factor=2.0)
+        if model == "deepseek_v2":
+            c.update(topk_method="group_limited_greedy", n_group=2, topk_group=1,
+                     norm_topk_prob=False, scoring_func="softmax")
+        else:
+            c.update(topk_method="noaux_tc", n_group=2, topk_group=1, norm_topk_prob=True)
+    return c
+
+
+def make_hf_checkpoint(path, model, layers=2, E=4, H=64, I=32, k=2, seed=0, shards=1,
+                       st_dtype="BF16", config=None):
+    """A tiny Hugging Face style checkpoint directory: config.json (hf_config, updated
+    with ``config``) and make_checkpoint's safetensors. Returns (config, tensors)."""
+    c = hf_config(model, layers, E, H, I, k)
+    c.update(config or {})
+    t = make_checkpoint(path, model, layers, E, H, I, seed, st_dtype, shards)
+    (Path(path) / "config.json").write_text(json.dumps(c, indent=1))
+    return c, t

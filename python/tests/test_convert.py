@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import requires_runtime
-from helpers import NAMES, make_checkpoint, prune_reference, stacked
+from helpers import DEEPSEEK, NAMES, make_checkpoint, prune_reference, stacked
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
 from samoyeds.pack import float32_to_bf16, pack, unpack
@@ -26,7 +26,7 @@ PY_DIR = Path(__file__).resolve().parent.parent
 
 
 def moe_layers(model, layers=2):
-    return list(range(1, layers + 1)) if model == "deepseek_v2" else list(range(layers))
+    return list(range(1, layers + 1)) if model in DEEPSEEK else list(range(layers))
 
 
 def assert_no_output(out: Path):
@@ -89,10 +89,14 @@ def test_convert_each_model(tmp_path, model):
             assert len(s["passthrough"]) == 2 * 4
             assert np.array_equal(st.get(name), t[name][1])
             assert "model.layers.0.mlp.shared_expert_gate.weight" in st
-        elif model == "deepseek_v2":
+        elif model in DEEPSEEK:
             assert s["dense_layers"] == [0]
-            assert len(s["passthrough"]) == 2 * 3
+            # three shared-expert tensors per layer, and DeepSeek-V3's selection bias
+            assert len(s["passthrough"]) == 2 * (3 if model == "deepseek_v2" else 4)
             assert "model.layers.1.mlp.shared_experts.down_proj.weight" in st
+            if model == "deepseek_v3":
+                name = "model.layers.2.mlp.gate.e_score_correction_bias"
+                assert np.array_equal(st.get(name), t[name][1])
             assert not any(k.startswith("layers.0.") for k in st.keys())
         else:
             assert s["passthrough"] == []

@@ -65,6 +65,29 @@ int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms) {
   return n;
 }
 
+std::vector<uint64_t>
+workspaceReservation(const Manifest &m, const std::vector<int64_t> &maxSyms) {
+  std::vector<uint64_t> bytes(m.buffers.size(), 0);
+  for (size_t i = 0; i < m.buffers.size(); ++i) {
+    const BufferDesc &b = m.buffers[i];
+    if (b.kind == SY_BUFFER_WORKSPACE)
+      bytes[i] = uint64_t(bufferElements(b, maxSyms)) * sy_dtype_size(b.dtype);
+  }
+  return bytes;
+}
+
+std::string checkReserved(const Manifest &m,
+                          const std::vector<int64_t> &reserved,
+                          const std::vector<int64_t> &syms) {
+  for (size_t s = 0; s < syms.size() && s < reserved.size(); ++s)
+    if (syms[s] > reserved[s])
+      return "symbol '" + m.symbols[s] + "' = " + std::to_string(syms[s]) +
+             " exceeds the maximum " + std::to_string(reserved[s]) +
+             " reserved by sy_session_reserve (reserve a larger maximum, "
+             "outside any CUDA graph capture)";
+  return "";
+}
+
 namespace {
 using json::Value;
 

@@ -118,6 +118,20 @@ bool fileExists(const std::string &path);
 /// Elements of a (non-weight) buffer for the given symbol values.
 int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms);
 
+/// Bytes of every workspace (0 for the other buffers) that a run with symbol
+/// values at most `maxSyms` may need: each workspace of every launch, selected
+/// for `maxSyms` or not (a smaller value may select another variant), at its
+/// size for `maxSyms`. Shapes are products of symbols and constants, so no
+/// smaller value needs more.
+std::vector<uint64_t> workspaceReservation(const Manifest &m,
+                                           const std::vector<int64_t> &maxSyms);
+
+/// "" when every symbol value of `syms` is at most its value in `reserved`,
+/// else a message naming the first symbol above its reserved maximum.
+std::string checkReserved(const Manifest &m,
+                          const std::vector<int64_t> &reserved,
+                          const std::vector<int64_t> &syms);
+
 } // namespace rt
 } // namespace samoyeds
 

@@ -241,21 +241,21 @@ void dispatchReference(const int32_t *ids, int64_t T, int topK, int64_t E,
                        std::vector<int32_t> &tokens,
                        std::vector<int32_t> &offsets,
                        std::vector<int32_t> &positions) {
+  auto expertOf = [&](int64_t i) {
+    return std::min<int64_t>(std::max<int64_t>(ids[i], 0), E - 1);
+  };
   offsets.assign(static_cast<size_t>(E + 1), 0);
   positions.assign(static_cast<size_t>(T * topK), -1);
   for (int64_t i = 0; i < T * topK; ++i)
-    if (ids[i] >= 0 && ids[i] < E)
-      ++offsets[ids[i] + 1];
+    ++offsets[size_t(expertOf(i) + 1)];
   for (int64_t e = 0; e < E; ++e)
     offsets[e + 1] += offsets[e];
   tokens.assign(static_cast<size_t>(offsets[E]), 0);
   std::vector<int32_t> cursor(offsets.begin(), offsets.end() - 1);
   for (int64_t t = 0; t < T; ++t)
     for (int j = 0; j < topK; ++j) {
-      int32_t e = ids[t * topK + j];
-      if (e < 0 || e >= E)
-        continue;
-      int32_t p = cursor[e]++;
+      int64_t e = expertOf(t * topK + j);
+      int32_t p = cursor[size_t(e)]++;
       tokens[p] = int32_t(t);
       positions[t * topK + j] = p;
     }

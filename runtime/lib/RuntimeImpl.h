@@ -30,6 +30,9 @@ struct sy_session {
   std::vector<uint64_t> boundBytes;
   /// Per weight: whether it was uploaded.
   std::vector<bool> uploaded;
+  /// Per symbol: the maximum value of sy_session_reserve (empty: none, and
+  /// runs allocate workspaces as they need them).
+  std::vector<int64_t> reserved;
 };
 
 namespace samoyeds {

@@ -1,5 +1,4 @@
-//===- Session.cpp - Uploading, binding and launching (C API)
-//--------------===//
+//===- Session.cpp - Uploading, binding and launching (C API) -------------===//
 
 #include "RuntimeImpl.h"
 
@@ -42,6 +41,35 @@ sy_status ensure(const cu::Driver &d, cu::CUdeviceptr &ptr, uint64_t &have,
                         " allocating " + std::to_string(bytes) + " bytes");
   }
   have = bytes;
+  return SY_OK;
+}
+
+/// Reads the (name, value) pairs of `fn`'s arguments into `syms` (one value
+/// per manifest symbol); every symbol must be given once, in [0, 2^31).
+sy_status readSymbols(const sy_bundle &bundle, const char *fn,
+                      const char *const *names, const int64_t *values,
+                      int32_t count, std::vector<int64_t> &syms) {
+  const Manifest &m = bundle.manifest;
+  std::string file = bundle.dir + "/manifest.json";
+  syms.assign(m.symbols.size(), -1);
+  for (int32_t i = 0; i < count; ++i) {
+    std::string name = names[i] ? names[i] : "(null)";
+    int s = m.findSymbol(name);
+    if (s < 0)
+      return setError(SY_ERR_NOT_FOUND, std::string(fn) + ": unknown symbol '" +
+                                            name + "' (not in " + file + ")");
+    if (values[i] < 0 || values[i] > INT32_MAX)
+      return setError(SY_ERR_INVALID_ARGUMENT,
+                      std::string(fn) + ": symbol '" + name +
+                          "' = " + std::to_string(values[i]) +
+                          " out of range [0, 2^31)");
+    syms[size_t(s)] = values[i];
+  }
+  for (size_t s = 0; s < syms.size(); ++s)
+    if (syms[s] < 0)
+      return setError(SY_ERR_NOT_READY, std::string(fn) +
+                                            ": no value for symbol '" +
+                                            m.symbols[s] + "'");
   return SY_OK;
 }
 } // namespace
@@ -182,6 +210,36 @@ sy_status sy_session_bind(sy_session *session, const char *buffer,
   })
 }
 
+sy_status sy_session_reserve(sy_session *session,
+                             const char *const *symbol_names,
+                             const int64_t *values, int32_t count) {
+  if (!session || (count > 0 && (!symbol_names || !values)) || count < 0)
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    "sy_session_reserve: NULL or invalid argument");
+  SY_GUARD({
+    const Manifest &m = session->bundle->manifest;
+    std::vector<int64_t> syms;
+    sy_status st = readSymbols(*session->bundle, "sy_session_reserve",
+                               symbol_names, values, count, syms);
+    if (st != SY_OK)
+      return st;
+    std::vector<uint64_t> bytes = workspaceReservation(m, syms);
+    const cu::Driver *d = driverOrError(st);
+    if (!d)
+      return st;
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      if (m.buffers[i].kind != SY_BUFFER_WORKSPACE)
+        continue;
+      st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], bytes[i],
+                  "sy_session_reserve: workspace '" + m.buffers[i].name + "'");
+      if (st != SY_OK)
+        return st;
+    }
+    session->reserved = syms;
+    return clearError();
+  })
+}
+
 sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
                          const int64_t *values, int32_t count, void *stream) {
   if (!session || (count > 0 && (!symbol_names || !values)) || count < 0)
@@ -191,32 +249,19 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
     const sy_bundle &bundle = *session->bundle;
     const Manifest &m = bundle.manifest;
     std::string file = bundle.dir + "/manifest.json";
-    // Symbol values.
-    std::vector<int64_t> syms(m.symbols.size(), -1);
-    for (int32_t i = 0; i < count; ++i) {
-      std::string name = symbol_names[i] ? symbol_names[i] : "(null)";
-      int s = m.findSymbol(name);
-      if (s < 0)
-        return setError(SY_ERR_NOT_FOUND, "sy_session_run: unknown symbol '" +
-                                              name + "' (not in " + file + ")");
-      if (values[i] < 0 || values[i] > INT32_MAX)
-        return setError(SY_ERR_INVALID_ARGUMENT,
-                        "sy_session_run: symbol '" + name +
-                            "' = " + std::to_string(values[i]) +
-                            " out of range [0, 2^31)");
-      syms[size_t(s)] = values[i];
-    }
-    for (size_t s = 0; s < syms.size(); ++s)
-      if (syms[s] < 0)
-        return setError(SY_ERR_NOT_READY,
-                        "sy_session_run: no value for symbol '" + m.symbols[s] +
-                            "'");
+    std::vector<int64_t> syms;
+    sy_status st = readSymbols(bundle, "sy_session_run", symbol_names, values,
+                               count, syms);
+    if (st != SY_OK)
+      return st;
+    std::string over = checkReserved(m, session->reserved, syms);
+    if (!over.empty())
+      return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_run: " + over);
     for (size_t w = 0; w < m.weights.size(); ++w)
       if (!session->uploaded[w])
         return setError(SY_ERR_NOT_READY, "sy_session_run: weight '" +
                                               m.weights[w].name +
                                               "' was not uploaded");
-    sy_status st = SY_OK;
     const cu::Driver *d = driverOrError(st);
     if (!d)
       return st;
@@ -246,6 +291,13 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       if (b.kind == SY_BUFFER_WORKSPACE) {
         if (!used[i])
           continue;
+        // A reserved session never allocates in a run (CUDA graph capture).
+        if (!session->reserved.empty() && session->ownedBytes[i] < need)
+          return setError(SY_ERR_INTERNAL,
+                          "sy_session_run: workspace '" + b.name + "' needs " +
+                              std::to_string(need) + " bytes but " +
+                              std::to_string(session->ownedBytes[i]) +
+                              " were reserved");
         st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], need,
                     "workspace '" + b.name + "'");
         if (st != SY_OK)

@@ -380,6 +380,70 @@ TEST_F(BundleDir, LaunchGuardsSelectBySymbolValue) {
   EXPECT_TRUE(samoyeds::rt::launchSelected(m.launches[0], {0, 0}));
 }
 
+TEST_F(BundleDir, WorkspaceReservation) {
+  // A second workspace of constant shape (a split-K partial sum) used only
+  // by a launch guarded to small P: reserved all the same.
+  writeMutated(
+      R"({"name": "ws0", "kind": "workspace", "dtype": "f32", "shape": ["P", 64]})",
+      R"({"name": "ws0", "kind": "workspace", "dtype": "f32", "shape": ["P", 64]},
+         {"name": "ws1", "kind": "workspace", "dtype": "bf16", "shape": [4, "T", 8]})");
+  samoyeds::rt::Manifest m;
+  std::string error;
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  int ws0 = m.findBuffer("ws0"), ws1 = m.findBuffer("ws1");
+  ASSERT_GE(ws0, 0);
+  ASSERT_GE(ws1, 0);
+  // Symbols are [T, P]: T = 8, P = 16 at most.
+  std::vector<uint64_t> bytes = samoyeds::rt::workspaceReservation(m, {8, 16});
+  ASSERT_EQ(bytes.size(), m.buffers.size());
+  EXPECT_EQ(bytes[size_t(ws0)], 16u * 64 * 4);
+  EXPECT_EQ(bytes[size_t(ws1)], 4u * 8 * 8 * 2);
+  for (size_t i = 0; i < bytes.size(); ++i)
+    if (m.buffers[i].kind != SY_BUFFER_WORKSPACE)
+      EXPECT_EQ(bytes[i], 0u) << m.buffers[i].name;
+  // No run at or below the maximum needs more than was reserved.
+  for (int64_t t = 0; t <= 8; ++t)
+    for (int64_t p = 0; p <= 16; ++p)
+      for (size_t i = 0; i < bytes.size(); ++i)
+        if (m.buffers[i].kind == SY_BUFFER_WORKSPACE)
+          EXPECT_LE(
+              uint64_t(samoyeds::rt::bufferElements(m.buffers[i], {t, p})) *
+                  sy_dtype_size(m.buffers[i].dtype),
+              bytes[i]);
+}
+
+TEST_F(BundleDir, RunsAboveTheReservationAreRefused) {
+  write("manifest.json", kValidManifest);
+  samoyeds::rt::Manifest m;
+  std::string error;
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  // No reservation: anything goes.
+  EXPECT_EQ(samoyeds::rt::checkReserved(m, {}, {1 << 20, 1 << 22}), "");
+  EXPECT_EQ(samoyeds::rt::checkReserved(m, {256, 512}, {256, 512}), "");
+  EXPECT_EQ(samoyeds::rt::checkReserved(m, {256, 512}, {0, 0}), "");
+  EXPECT_EQ(samoyeds::rt::checkReserved(m, {256, 512}, {257, 514}),
+            "symbol 'T' = 257 exceeds the maximum 256 reserved by "
+            "sy_session_reserve (reserve a larger maximum, outside any CUDA "
+            "graph capture)");
+  EXPECT_NE(samoyeds::rt::checkReserved(m, {256, 512}, {1, 513})
+                .find("symbol 'P' = 513 exceeds the maximum 512"),
+            std::string::npos);
+}
+
+TEST(SessionReserve, RejectsBadArguments) {
+  const char *names[] = {"T"};
+  const int64_t values[] = {4};
+  EXPECT_EQ(sy_session_reserve(nullptr, names, values, 1),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(sy_last_error()).find("sy_session_reserve"),
+            std::string::npos);
+  sy_session *fake = reinterpret_cast<sy_session *>(0x1);
+  EXPECT_EQ(sy_session_reserve(fake, nullptr, values, 1),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_session_reserve(fake, names, values, -1),
+            SY_ERR_INVALID_ARGUMENT);
+}
+
 TEST_F(BundleDir, BadLaunchFields) {
   writeMutated("[128, 1, 1]", "[128, 16, 1]");
   expectError(SY_ERR_MANIFEST, {"launches[0].block", "1024"});

@@ -226,6 +226,22 @@ TEST(Dispatch, StableByExpert) {
   EXPECT_EQ(positions, (std::vector<int32_t>{2, 0, 3, 5, 1, 4}));
 }
 
+TEST(Dispatch, ClampsOutOfRangeIds) {
+  // Ids are data: -1 and 7 (E = 4) go to experts 0 and 3, like the kernel.
+  const int32_t ids[6] = {-1, 2, 7, 0, 3, -5}; // T = 3, k = 2
+  const int32_t clamped[6] = {0, 2, 3, 0, 3, 0};
+  std::vector<int32_t> tokens, offsets, positions;
+  std::vector<int32_t> tokens2, offsets2, positions2;
+  dispatchReference(ids, 3, 2, 4, tokens, offsets, positions);
+  dispatchReference(clamped, 3, 2, 4, tokens2, offsets2, positions2);
+  EXPECT_EQ(offsets, (std::vector<int32_t>{0, 3, 3, 4, 6}));
+  EXPECT_EQ(tokens, tokens2);
+  EXPECT_EQ(offsets, offsets2);
+  EXPECT_EQ(positions, positions2);
+  for (int32_t p : positions)
+    EXPECT_TRUE(p >= 0 && p < 6) << p;
+}
+
 TEST(Combine, WeightedSumOfSlots) {
   // P = 3 slots of H = 2, T = 2 tokens with k = 2.
   std::vector<double> y = {1, 2, 10, 20, 100, 200};

@@ -9,7 +9,11 @@
 // dispatch: one block per expert. The expert's first slot is the number of
 // routed slots with a lower expert id (a block reduction); its slots are then
 // placed in (token, choice) order with a ballot/popcount prefix per chunk, so
-// the lists are deterministic and stable without atomics.
+// the lists are deterministic and stable without atomics. Expert ids are data
+// (samoyeds.moe_experts takes them from the caller): an id outside [0, E) is
+// clamped to the nearest expert, so every slot lands in exactly one expert's
+// range and every token-list and position entry is written (an unplaced slot
+// would leave them undefined and the matmuls would read out of bounds).
 //
 //===----------------------------------------------------------------------===//
 
@@ -358,11 +362,17 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     return {total, before};
   };
 
+  // The expert of slot `s`: its id clamped to [0, experts).
+  auto expertOf = [&](Value s) -> Value {
+    Value id = arith::MaxSIOp::create(b, load(ids, s), ci(0));
+    return arith::MinSIOp::create(b, id, ci(experts - 1));
+  };
+
   // First slot of this expert: slots routed to lower experts.
   Value below = e.loop(
       tid, slots, c(kDispatchThreads), {ci(0)},
       [&](Value s, ValueRange it) -> SmallVector<Value> {
-        Value lower = cmpi(arith::CmpIPredicate::slt, load(ids, s), expert);
+        Value lower = cmpi(arith::CmpIPredicate::slt, expertOf(s), expert);
         return {arith::AddIOp::create(b, it[0], e.select(lower, ci(1), ci(0)))};
       })[0];
   Value first = blockScan(below).first;
@@ -393,8 +403,7 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
         Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
         Value safe = e.select(inRange, s, c(0));
         Value mine = arith::AndIOp::create(
-            b, inRange,
-            cmpi(arith::CmpIPredicate::eq, load(ids, safe), expert));
+            b, inRange, cmpi(arith::CmpIPredicate::eq, expertOf(safe), expert));
         Value ballot = NVVM::VoteSyncOp::create(b, b.getI32Type(), ci(-1), mine,
                                                 NVVM::VoteSyncKind::ballot);
         Value rank = LLVM::CtPopOp::create(

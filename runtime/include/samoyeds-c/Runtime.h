@@ -170,11 +170,25 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
 /// output buffer `buffer`.
 sy_status sy_session_bind(sy_session *session, const char *buffer,
                           uint64_t dptr, uint64_t bytes);
+/// Sizes the session's workspaces up front for every run whose symbol values
+/// are at most the given ones (every symbol of the bundle, e.g. T = max_tokens
+/// and P = max_tokens * top_k for a layer): each workspace of every launch
+/// variant is allocated at its size for these values (synchronous; call it
+/// outside any CUDA graph capture). Afterwards sy_session_run never allocates,
+/// frees or synchronises, so runs can be captured in a CUDA graph at any
+/// values up to the maximum, with no earlier eager run; a run above it fails
+/// with SY_ERR_INVALID_ARGUMENT naming the symbol. A later call replaces the
+/// maximum (memory only grows). Without a call, runs allocate as needed.
+sy_status sy_session_reserve(sy_session *session,
+                             const char *const *symbol_names,
+                             const int64_t *values, int32_t count);
 /// Launches every kernel of the bundle in order on `stream` (a CUstream;
 /// NULL is the default stream) for the given symbol values. Workspaces are
-/// allocated or grown as needed; bound buffers are checked against the
-/// sizes the symbols imply. Launches with an empty grid are skipped. The host
-/// is not synchronised.
+/// allocated or grown as needed, unless sy_session_reserve sized them (then
+/// values above its maximum are refused); bound buffers are checked against
+/// the sizes the symbols imply. Launches with an empty grid are skipped. The
+/// host is not synchronised. The only host-side choices depend on the symbol
+/// values (which launch variants run), never on device data.
 sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
                          const int64_t *values, int32_t count, void *stream);
 

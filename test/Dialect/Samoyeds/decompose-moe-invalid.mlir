@@ -32,3 +32,21 @@ func.func @all_dynamic(
       -> tensor<?x?xf16>
   return %y : tensor<?x?xf16>
 }
+
+// -----
+
+// moe_experts has no router: with neither weight giving the expert count, it
+// cannot be decomposed either.
+func.func @experts_dynamic_experts(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<?x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<?x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
+    -> tensor<?x128xbf16> {
+  // expected-error @+1 {{could not decompose: needs a SiLU activation and a static expert count}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<?x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
+      -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}

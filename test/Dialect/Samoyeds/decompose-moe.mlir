@@ -207,3 +207,47 @@ func.func @no_moe(
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// moe_experts: the same experts without a route op; the caller's ids feed the
+// dispatch and its weights the combine (DeepSeek-V3 shapes, top-8 of 256).
+// CHECK-LABEL: func.func @experts_only(
+// CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x7168xbf16>,
+// CHECK-SAME:    %[[W:[a-zA-Z0-9_]+]]: tensor<?x8xf32>,
+// CHECK-SAME:    %[[IDS:[a-zA-Z0-9_]+]]: tensor<?x8xi32>,
+// CHECK-SAME:    %[[W13:[a-zA-Z0-9_]+]]: tensor<256x4096x7168xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+// CHECK-SAME:    %[[W2:[a-zA-Z0-9_]+]]: tensor<256x7168x2048xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+// CHECK-NOT:     samoyeds.route
+// CHECK:         %[[TOK:[a-zA-Z0-9_]+]], %[[OFF:[a-zA-Z0-9_]+]], %[[POS:[a-zA-Z0-9_]+]] = samoyeds.dispatch %[[IDS]] experts(256) : (tensor<?x8xi32>) -> (tensor<?xi32>, tensor<257xi32>, tensor<?x8xi32>)
+// CHECK-NEXT:    %[[H:.*]] = samoyeds.ssmm %[[W13]], %[[X]], %[[OFF]] gather(%[[TOK]]) epilogue <silu_mul> : ({{.*}}) -> tensor<?x2048xbf16>
+// CHECK-NEXT:    %[[Y:.*]] = samoyeds.ssmm %[[W2]], %[[H]], %[[OFF]] combine(%[[W]], %[[POS]]) epilogue <weighted_combine> : ({{.*}}) -> tensor<?x7168xbf16>
+// CHECK-NEXT:    return %[[Y]] : tensor<?x7168xbf16>
+func.func @experts_only(
+    %x: tensor<?x7168xbf16>, %w: tensor<?x8xf32>, %ids: tensor<?x8xi32>,
+    %w13: tensor<256x4096x7168xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<256x7168x2048xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+    -> tensor<?x7168xbf16> {
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x7168xbf16>, tensor<?x8xf32>, tensor<?x8xi32>,
+         tensor<256x4096x7168xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<256x7168x2048xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+      -> tensor<?x7168xbf16>
+  return %y : tensor<?x7168xbf16>
+}
+
+// Static tokens and a dynamic expert count on w13: w2 gives it.
+// CHECK-LABEL: func.func @experts_only_static(
+// CHECK:         samoyeds.dispatch %{{.*}} experts(4) : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<5xi32>, tensor<16x2xi32>)
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> : ({{.*}}) -> tensor<32x64xbf16>
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> : ({{.*}}) -> tensor<16x128xbf16>
+func.func @experts_only_static(
+    %x: tensor<16x128xbf16>, %w: tensor<16x2xf32>, %ids: tensor<16x2xi32>,
+    %w13: tensor<?x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
+    -> tensor<16x128xbf16> {
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<16x128xbf16>, tensor<16x2xf32>, tensor<16x2xi32>,
+         tensor<?x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>)
+      -> tensor<16x128xbf16>
+  return %y : tensor<16x128xbf16>
+}

@@ -675,6 +675,127 @@ func.func @moe_ffn_router_i32(
 
 // -----
 
+//===----------------------------------------------------------------------===//
+// moe_experts
+//===----------------------------------------------------------------------===//
+
+func.func @moe_experts_w13_no_encoding(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<4x128x128xbf16>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op expects w13 to carry a #samoyeds.ss encoding, got 'tensor<4x128x128xbf16>'}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<4x128x128xbf16>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_routing_shapes(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x4xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op topk_weights 'tensor<?x2xf32>' and topk_ids 'tensor<?x4xi32>' must have the same shape}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x4xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_dynamic_top_k(
+    %x: tensor<?x128xbf16>, %w: tensor<?x?xf32>, %ids: tensor<?x?xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op needs a static top_k (topk_ids dimension 1), got 'tensor<?x?xi32>'}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x?xf32>, tensor<?x?xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_top_k_zero(
+    %x: tensor<?x128xbf16>, %w: tensor<?x0xf32>, %ids: tensor<?x0xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op top_k = 0 must be at least 1}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x0xf32>, tensor<?x0xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_top_k_above_experts(
+    %x: tensor<?x128xbf16>, %w: tensor<?x5xf32>, %ids: tensor<?x5xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op top_k = 5 exceeds the 4 experts}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x5xf32>, tensor<?x5xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_tokens(
+    %x: tensor<16x128xbf16>, %w: tensor<8x2xf32>, %ids: tensor<8x2xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<16x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op routing has 8 tokens but the hidden states have 16}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<16x128xbf16>, tensor<8x2xf32>, tensor<8x2xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<16x128xbf16>
+  return %y : tensor<16x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_expert_count(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<8x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op w13 has 4 experts but w2 has 8}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<8x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @moe_experts_result_type(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op result type 'tensor<?x128xf16>' must equal the hidden states' type 'tensor<?x128xbf16>'}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xf16>
+  return %y : tensor<?x128xf16>
+}
+
+// -----
+
+func.func @moe_experts_intermediate(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, %w2: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_experts' op intermediate size 64 (w13 rows / 2) must match w2 columns (128)}}
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
 // ODS: top_k is required.
 func.func @moe_ffn_missing_top_k(
     %x: tensor<?x128xbf16>, %router: tensor<4x128xbf16>,

@@ -38,6 +38,48 @@ func.func @ss_dynamic_weight(%w: tensor<?x?x?xbf16, #samoyeds.ss<n = 1, m = 2, v
 }
 
 //===----------------------------------------------------------------------===//
+// moe_experts
+//===----------------------------------------------------------------------===//
+
+// The experts of a Mixtral layer with the routing given: dynamic token count.
+// CHECK-LABEL: func.func @moe_experts(
+// CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x4096xbf16>,
+// CHECK-SAME:    %[[W:[a-zA-Z0-9_]+]]: tensor<?x2xf32>,
+// CHECK-SAME:    %[[IDS:[a-zA-Z0-9_]+]]: tensor<?x2xi32>,
+// CHECK-SAME:    %[[W13:[a-zA-Z0-9_]+]]: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+// CHECK-SAME:    %[[W2:[a-zA-Z0-9_]+]]: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+// CHECK:         %[[Y:.*]] = samoyeds.moe_experts %[[X]], %[[W]], %[[IDS]], %[[W13]], %[[W2]] : (tensor<?x4096xbf16>, tensor<?x2xf32>, tensor<?x2xi32>, tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>) -> tensor<?x4096xbf16>
+// CHECK:         return %[[Y]]
+func.func @moe_experts(
+    %x: tensor<?x4096xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+    -> tensor<?x4096xbf16> {
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<?x4096xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+      -> tensor<?x4096xbf16>
+  return %y : tensor<?x4096xbf16>
+}
+
+// Static tokens, f16, a dynamic expert count on w13 (w2 gives it).
+// CHECK-LABEL: func.func @moe_experts_static(
+// CHECK:         samoyeds.moe_experts %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : (tensor<16x2048xf16>, tensor<16x8xf32>, tensor<16x8xi32>, tensor<?x1536x2048xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<128x2048x768xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>) -> tensor<16x2048xf16>
+func.func @moe_experts_static(
+    %x: tensor<16x2048xf16>, %w: tensor<16x8xf32>, %ids: tensor<16x8xi32>,
+    %w13: tensor<?x1536x2048xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %w2: tensor<128x2048x768xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+    -> tensor<16x2048xf16> {
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+      : (tensor<16x2048xf16>, tensor<16x8xf32>, tensor<16x8xi32>,
+         tensor<?x1536x2048xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<128x2048x768xf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+      -> tensor<16x2048xf16>
+  return %y : tensor<16x2048xf16>
+}
+
+//===----------------------------------------------------------------------===//
 // moe_ffn
 //===----------------------------------------------------------------------===//
 

@@ -67,6 +67,46 @@ LogicalResult verifyRouter(Operation *op, Value hidden, Value router) {
            << " but the hidden states have " << dimStr(dim(hidden, 1));
   return success();
 }
+
+/// Verifies the expert weights of a layer (moe_ffn, moe_experts) against its
+/// hidden states and result: element types, hidden and intermediate sizes,
+/// stacked gate/up rows. The formats were verified by verifyWeight.
+LogicalResult verifyExpertWeights(Operation *op, Value x, Value w13, Value w2,
+                                  Value result, SparseFormatAttr w13Format) {
+  Type elt = elementType(x);
+  if (elementType(w13) != elt || elementType(w2) != elt)
+    return op->emitOpError()
+           << "weights must have the hidden states' element type " << elt
+           << ", got " << elementType(w13) << " and " << elementType(w2);
+  if (result.getType() != x.getType())
+    return op->emitOpError()
+           << "result type " << result.getType()
+           << " must equal the hidden states' type " << x.getType();
+  int64_t hiddenSize = dim(x, 1);
+  if (!compatible(dim(w13, 2), hiddenSize) ||
+      !compatible(dim(w2, 1), hiddenSize))
+    return op->emitOpError()
+           << "hidden size " << dimStr(hiddenSize)
+           << " must match w13 columns (" << dimStr(dim(w13, 2))
+           << ") and w2 rows (" << dimStr(dim(w2, 1)) << ")";
+  int64_t gateUp = dim(w13, 1);
+  if (ShapedType::isDynamic(gateUp))
+    return success();
+  if (gateUp % 2 != 0)
+    return op->emitOpError()
+           << "w13 has " << gateUp
+           << " rows; it must stack gate and up (an even count)";
+  // The gate and up halves are separate matmuls of the decomposed layer
+  // (ssmm with the silu_mul epilogue); each must be a valid weight itself.
+  auto emit = [&]() { return op->emitOpError() << "w13 gate half: "; };
+  if (failed(w13Format.verifyWeightShape(emit, gateUp / 2, dim(w13, 2))))
+    return failure();
+  if (!compatible(gateUp / 2, dim(w2, 2)))
+    return op->emitOpError() << "intermediate size " << gateUp / 2
+                             << " (w13 rows / 2) must match w2 columns ("
+                             << dimStr(dim(w2, 2)) << ")";
+  return success();
+}
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -85,41 +125,45 @@ LogicalResult MoEFFNOp::verify() {
   if (failed(verifyRouting(op, getTopK(), experts,
                            getRoutedScalingFactor().convertToDouble())))
     return failure();
-  Type elt = elementType(x);
-  if (elementType(w13) != elt || elementType(w2) != elt)
-    return emitOpError() << "weights must have the hidden states' element type "
-                         << elt << ", got " << elementType(w13) << " and "
-                         << elementType(w2);
-  if (getResult().getType() != x.getType())
-    return emitOpError() << "result type " << getResult().getType()
-                         << " must equal the hidden states' type "
-                         << x.getType();
   if (!compatible(dim(w13, 0), experts) || !compatible(dim(w2, 0), experts))
     return emitOpError() << "router has " << dimStr(experts)
                          << " experts but w13 has " << dimStr(dim(w13, 0))
                          << " and w2 has " << dimStr(dim(w2, 0));
-  int64_t hiddenSize = dim(x, 1);
-  if (!compatible(dim(w13, 2), hiddenSize) ||
-      !compatible(dim(w2, 1), hiddenSize))
-    return emitOpError() << "hidden size " << dimStr(hiddenSize)
-                         << " must match w13 columns (" << dimStr(dim(w13, 2))
-                         << ") and w2 rows (" << dimStr(dim(w2, 1)) << ")";
-  int64_t gateUp = dim(w13, 1);
-  if (!ShapedType::isDynamic(gateUp) && gateUp % 2 != 0)
-    return emitOpError() << "w13 has " << gateUp
-                         << " rows; it must stack gate and up (an even count)";
-  // The gate and up halves are separate matmuls of the decomposed layer
-  // (ssmm with the silu_mul epilogue); each must be a valid weight itself.
-  if (!ShapedType::isDynamic(gateUp)) {
-    auto emit = [&]() { return emitOpError() << "w13 gate half: "; };
-    if (failed(w13Format->verifyWeightShape(emit, gateUp / 2, dim(w13, 2))))
-      return failure();
-  }
-  if (!ShapedType::isDynamic(gateUp) && !compatible(gateUp / 2, dim(w2, 2)))
-    return emitOpError() << "intermediate size " << gateUp / 2
-                         << " (w13 rows / 2) must match w2 columns ("
-                         << dimStr(dim(w2, 2)) << ")";
-  return success();
+  return verifyExpertWeights(op, x, w13, w2, getResult(), *w13Format);
+}
+
+//===----------------------------------------------------------------------===//
+// MoEExpertsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoEExpertsOp::verify() {
+  Operation *op = getOperation();
+  Value x = getHidden(), w13 = getW13(), w2 = getW2();
+  Value weights = getTopkWeights(), ids = getTopkIds();
+  FailureOr<SparseFormatAttr> w13Format = verifyWeight(op, w13, "w13");
+  if (failed(w13Format) || failed(verifyWeight(op, w2, "w2")))
+    return failure();
+  if (cast<ShapedType>(weights.getType()).getShape() !=
+      cast<ShapedType>(ids.getType()).getShape())
+    return emitOpError() << "topk_weights " << weights.getType()
+                         << " and topk_ids " << ids.getType()
+                         << " must have the same shape";
+  int64_t topK = dim(ids, 1);
+  if (ShapedType::isDynamic(topK))
+    return emitOpError() << "needs a static top_k (topk_ids dimension 1), got "
+                         << ids.getType();
+  if (!compatible(dim(ids, 0), dim(x, 0)))
+    return emitOpError() << "routing has " << dimStr(dim(ids, 0))
+                         << " tokens but the hidden states have "
+                         << dimStr(dim(x, 0));
+  if (!compatible(dim(w13, 0), dim(w2, 0)))
+    return emitOpError() << "w13 has " << dimStr(dim(w13, 0))
+                         << " experts but w2 has " << dimStr(dim(w2, 0));
+  int64_t experts =
+      ShapedType::isDynamic(dim(w13, 0)) ? dim(w2, 0) : dim(w13, 0);
+  if (failed(verifyRouting(op, topK, experts, /*scale=*/1.0)))
+    return failure();
+  return verifyExpertWeights(op, x, w13, w2, getResult(), *w13Format);
 }
 
 //===----------------------------------------------------------------------===//

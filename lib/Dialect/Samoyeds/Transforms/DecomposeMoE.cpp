@@ -1,4 +1,4 @@
-//===- DecomposeMoE.cpp - Split moe_ffn into its parts --------------------===//
+//===- DecomposeMoE.cpp - Split moe_ffn and moe_experts into parts --------===//
 
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
 
@@ -14,7 +14,57 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
-/// moe_ffn -> route + dispatch + ssmm(silu_mul) + ssmm(weighted_combine).
+/// The static expert count of a layer: w13's, else w2's, else `fallback`
+/// (moe_ffn's router); dynamic when none gives it.
+int64_t staticExperts(Value w13, Value w2, int64_t fallback) {
+  for (Value w : {w13, w2}) {
+    int64_t e = cast<ShapedType>(w.getType()).getDimSize(0);
+    if (!ShapedType::isDynamic(e))
+      return e;
+  }
+  return fallback;
+}
+
+/// The experts of a layer given its routing (`weights`, `ids` : [T, k]):
+/// dispatch + ssmm(w13, gather, silu_mul) + ssmm(w2, weighted_combine).
+/// Returns the combined result [T, H].
+Value buildExperts(PatternRewriter &rewriter, Location loc, Value hidden,
+                   Value weights, Value ids, Value w13, Value w2,
+                   int64_t experts) {
+  auto hiddenType = cast<RankedTensorType>(hidden.getType());
+  auto idsType = cast<RankedTensorType>(ids.getType());
+  auto w13Type = cast<RankedTensorType>(w13.getType());
+  int64_t tokens = idsType.getDimSize(0), topK = idsType.getDimSize(1);
+  int64_t slots = ShapedType::isDynamic(tokens) || ShapedType::isDynamic(topK)
+                      ? ShapedType::kDynamic
+                      : tokens * topK;
+  int64_t inter = ShapedType::isDynamic(w13Type.getDimSize(1))
+                      ? ShapedType::kDynamic
+                      : w13Type.getDimSize(1) / 2;
+  Type i32 = rewriter.getI32Type();
+  auto dispatch =
+      DispatchOp::create(rewriter, loc, RankedTensorType::get({slots}, i32),
+                         RankedTensorType::get({experts + 1}, i32), idsType,
+                         ids, rewriter.getI64IntegerAttr(experts));
+
+  auto hType =
+      RankedTensorType::get({slots, inter}, hiddenType.getElementType());
+  auto epilogue = [&](EpilogueKind kind) {
+    return EpilogueKindAttr::get(rewriter.getContext(), kind);
+  };
+  auto gateUp =
+      SSMMOp::create(rewriter, loc, hType, w13, hidden, dispatch.getOffsets(),
+                     dispatch.getTokens(), /*routing_weights=*/Value(),
+                     /*positions=*/Value(), epilogue(EpilogueKind::SiluMul),
+                     /*tile=*/TileConfigAttr());
+  auto down = SSMMOp::create(
+      rewriter, loc, hiddenType, w2, gateUp.getResult(), dispatch.getOffsets(),
+      /*tokens=*/Value(), weights, dispatch.getPositions(),
+      epilogue(EpilogueKind::WeightedCombine), /*tile=*/TileConfigAttr());
+  return down.getResult();
+}
+
+/// moe_ffn -> route + the experts (buildExperts).
 struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -22,52 +72,45 @@ struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
                                 PatternRewriter &rewriter) const override {
     if (op.getActivation() != ActivationKind::Silu)
       return rewriter.notifyMatchFailure(op, "only SiLU experts decompose");
-    Location loc = op.getLoc();
-    auto hiddenType = cast<RankedTensorType>(op.getHidden().getType());
-    auto w13Type = cast<RankedTensorType>(op.getW13().getType());
-    int64_t tokens = hiddenType.getDimSize(0);
-    int64_t topK = op.getTopK();
-    int64_t experts = w13Type.getDimSize(0);
-    if (ShapedType::isDynamic(experts))
-      experts = cast<ShapedType>(op.getRouter().getType()).getDimSize(0);
+    int64_t experts =
+        staticExperts(op.getW13(), op.getW2(),
+                      cast<ShapedType>(op.getRouter().getType()).getDimSize(0));
     if (ShapedType::isDynamic(experts))
       return rewriter.notifyMatchFailure(op, "expert count must be static");
-    int64_t slots =
-        ShapedType::isDynamic(tokens) ? ShapedType::kDynamic : tokens * topK;
-    int64_t inter = ShapedType::isDynamic(w13Type.getDimSize(1))
-                        ? ShapedType::kDynamic
-                        : w13Type.getDimSize(1) / 2;
-
-    Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
+    Location loc = op.getLoc();
+    int64_t tokens = cast<ShapedType>(op.getHidden().getType()).getDimSize(0);
+    int64_t topK = op.getTopK();
     auto pairs = [&](Type elt) {
       return RankedTensorType::get({tokens, topK}, elt);
     };
-    auto route = RouteOp::create(rewriter, loc, pairs(f32), pairs(i32),
-                                 op.getHidden(), op.getRouter(),
-                                 op.getTopKAttr(), op.getRenormalizeAttr(),
+    auto route = RouteOp::create(rewriter, loc, pairs(rewriter.getF32Type()),
+                                 pairs(rewriter.getI32Type()), op.getHidden(),
+                                 op.getRouter(), op.getTopKAttr(),
+                                 op.getRenormalizeAttr(),
                                  op.getRoutedScalingFactorAttr());
-    auto dispatch = DispatchOp::create(
-        rewriter, loc, RankedTensorType::get({slots}, i32),
-        RankedTensorType::get({experts + 1}, i32), pairs(i32),
-        route.getExpertIds(), rewriter.getI64IntegerAttr(experts));
+    rewriter.replaceOp(op,
+                       buildExperts(rewriter, loc, op.getHidden(),
+                                    route.getWeights(), route.getExpertIds(),
+                                    op.getW13(), op.getW2(), experts));
+    return success();
+  }
+};
 
-    auto hType =
-        RankedTensorType::get({slots, inter}, hiddenType.getElementType());
-    auto epilogue = [&](EpilogueKind kind) {
-      return EpilogueKindAttr::get(rewriter.getContext(), kind);
-    };
-    auto gateUp =
-        SSMMOp::create(rewriter, loc, hType, op.getW13(), op.getHidden(),
-                       dispatch.getOffsets(), dispatch.getTokens(),
-                       /*routing_weights=*/Value(),
-                       /*positions=*/Value(), epilogue(EpilogueKind::SiluMul),
-                       /*tile=*/TileConfigAttr());
-    auto down = SSMMOp::create(
-        rewriter, loc, hiddenType, op.getW2(), gateUp.getResult(),
-        dispatch.getOffsets(), /*tokens=*/Value(), route.getWeights(),
-        dispatch.getPositions(), epilogue(EpilogueKind::WeightedCombine),
-        /*tile=*/TileConfigAttr());
-    rewriter.replaceOp(op, down.getResult());
+/// moe_experts -> the experts (buildExperts); the routing is the caller's.
+struct DecomposeMoEExpertsPattern : OpRewritePattern<MoEExpertsOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoEExpertsOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getActivation() != ActivationKind::Silu)
+      return rewriter.notifyMatchFailure(op, "only SiLU experts decompose");
+    int64_t experts =
+        staticExperts(op.getW13(), op.getW2(), ShapedType::kDynamic);
+    if (ShapedType::isDynamic(experts))
+      return rewriter.notifyMatchFailure(op, "expert count must be static");
+    rewriter.replaceOp(op, buildExperts(rewriter, op.getLoc(), op.getHidden(),
+                                        op.getTopkWeights(), op.getTopkIds(),
+                                        op.getW13(), op.getW2(), experts));
     return success();
   }
 };
@@ -79,10 +122,12 @@ struct SamoyedsDecomposeMoE
     populateDecomposeMoEPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
-    // A moe_ffn that survives could not be decomposed: say why.
-    WalkResult result = getOperation()->walk([](MoEFFNOp op) {
-      op.emitError() << "could not decompose: needs a SiLU activation and a "
-                        "static expert count";
+    // A layer op that survives could not be decomposed: say why.
+    WalkResult result = getOperation()->walk([](Operation *op) {
+      if (!isa<MoEFFNOp, MoEExpertsOp>(op))
+        return WalkResult::advance();
+      op->emitError() << "could not decompose: needs a SiLU activation and a "
+                         "static expert count";
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())
@@ -92,5 +137,6 @@ struct SamoyedsDecomposeMoE
 } // namespace
 
 void mlir::samoyeds::populateDecomposeMoEPatterns(RewritePatternSet &patterns) {
-  patterns.add<DecomposeMoEPattern>(patterns.getContext());
+  patterns.add<DecomposeMoEPattern, DecomposeMoEExpertsPattern>(
+      patterns.getContext());
 }

@@ -51,7 +51,8 @@ void routeReference(const uint16_t *x, const uint16_t *router, DType dtype,
 
 /// Dispatch reference: sorts the `T * topK` slots of `ids` by expert, stable
 /// in (t, j) order. `tokens[p] = t`, `offsets` has E + 1 entries and
-/// `positions[t * topK + j] = p`. Ids outside [0, E) are ignored (no slot).
+/// `positions[t * topK + j] = p`. Ids outside [0, E) are clamped to the
+/// nearest expert (-1 -> 0, E -> E - 1), as the dispatch kernel does.
 void dispatchReference(const int32_t *ids, int64_t T, int topK, int64_t E,
                        std::vector<int32_t> &tokens,
                        std::vector<int32_t> &offsets,

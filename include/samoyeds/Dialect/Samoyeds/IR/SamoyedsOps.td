@@ -65,6 +65,49 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn"> {
 }
 
 //===----------------------------------------------------------------------===//
+// moe_experts
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_MoEExpertsOp : Samoyeds_Op<"moe_experts"> {
+  let summary = "The experts of a MoE layer, with the routing given";
+  let description = [{
+    `moe_ffn` without its router: the routing decision is computed outside
+    (any convention: softmax or sigmoid scores, grouped top-k, biases) and
+    passed in as `topk_weights : [T, k]` (f32) and `topk_ids : [T, k]` (i32).
+    With the stacked gate/up weights `w13 : [E, 2I, H]` (gate rows first) and
+    the down weights `w2 : [E, H, I]`, both in the SS format:
+
+        y_t = Σ_j topk_weights[t][j] · W2_e · (SiLU(W1_e x_t) ⊙ W3_e x_t),
+              e = topk_ids[t][j]
+
+    summed in j order. The ids are data, not checked by the verifier: an id
+    outside `[0, E)` is clamped to the nearest expert (`-1` -> 0, `E` ->
+    `E - 1`) by the dispatch, so no memory outside the layer's buffers is
+    touched; give such a choice weight 0 to drop it.
+
+    ```mlir
+    %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2
+        : (tensor<?x4096xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+           tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+           tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>)
+        -> tensor<?x4096xbf16>
+    ```
+  }];
+  let arguments = (ins Samoyeds_HalfTensor2D:$hidden,
+                       Samoyeds_F32Tensor2D:$topk_weights,
+                       Samoyeds_I32Tensor2D:$topk_ids,
+                       Samoyeds_WeightTensor:$w13,
+                       Samoyeds_WeightTensor:$w2,
+                       DefaultValuedAttr<Samoyeds_ActivationAttr,
+                           "ActivationKind::Silu">:$activation);
+  let results = (outs Samoyeds_HalfTensor2D:$result);
+  let assemblyFormat = [{
+    $hidden `,` $topk_weights `,` $topk_ids `,` $w13 `,` $w2 attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // route
 //===----------------------------------------------------------------------===//
 

@@ -13,7 +13,8 @@ namespace samoyeds {
 #define GEN_PASS_DECL
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h.inc"
 
-/// Adds the pattern that splits `samoyeds.moe_ffn` into its parts.
+/// Adds the patterns that split `samoyeds.moe_ffn` and `samoyeds.moe_experts`
+/// into their parts.
 void populateDecomposeMoEPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION

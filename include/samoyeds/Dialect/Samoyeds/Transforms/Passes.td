@@ -6,7 +6,8 @@
 include "mlir/Pass/PassBase.td"
 
 def SamoyedsDecomposeMoE : Pass<"samoyeds-decompose-moe"> {
-  let summary = "Split samoyeds.moe_ffn into routing, dispatch and expert matmuls";
+  let summary = "Split samoyeds.moe_ffn and samoyeds.moe_experts into routing, "
+                "dispatch and expert matmuls";
   let description = [{
     Rewrites every `samoyeds.moe_ffn` into
 
@@ -16,7 +17,9 @@ def SamoyedsDecomposeMoE : Pass<"samoyeds-decompose-moe"> {
         %y = samoyeds.ssmm w2,  %h,     %off combine(%w, %pos) epilogue <weighted_combine>
 
     The routing convention (renormalisation, scaling factor) moves to the
-    route op; the activation must be SiLU.
+    route op; the activation must be SiLU. A `samoyeds.moe_experts` (routing
+    given by the caller) becomes the same without the route op: its
+    `topk_ids` feed the dispatch and its `topk_weights` the combine.
   }];
   let dependentDialects = ["::mlir::samoyeds::SamoyedsDialect"];
 }

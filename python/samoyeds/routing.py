@@ -1,0 +1,272 @@
+"""Routing conventions of Hugging Face MoE models: router logits -> (top-k weights, ids).
+
+A compiled experts-only layer (``samoyeds.moe_experts``) takes the routing decision as
+data: ``topk_weights`` [T, k] (f32) and ``topk_ids`` [T, k] (i32). This module computes
+it the way each model family does in transformers, so that any convention runs on the
+same compiled experts:
+
+==============  ==========================================================================
+model_type      convention (:class:`RoutingSpec`)
+==============  ==========================================================================
+mixtral         softmax over the experts, top-k, renormalised (always)
+qwen2_moe       softmax, top-k, renormalised when ``norm_topk_prob`` (default false)
+qwen3_moe       the same (Qwen3-30B-A3B sets ``norm_topk_prob: true``)
+olmoe           the same (default false)
+deepseek_v2     softmax; ``topk_method`` ``greedy`` or ``group_limited_greedy`` (groups
+                ranked by their best expert, ``topk_group`` of ``n_group`` kept, the other
+                experts' scores set to 0); then renormalised when ``norm_topk_prob`` and
+                k > 1, *else* multiplied by ``routed_scaling_factor``
+deepseek_v3     sigmoid scores; selection on ``scores + e_score_correction_bias`` limited to
+                the ``topk_group`` groups whose two best biased scores sum highest (the
+                others set to 0); weights are the *unbiased* scores of the chosen experts,
+                renormalised when ``norm_topk_prob`` (sum + 1e-20), then multiplied by
+                ``routed_scaling_factor``
+==============  ==========================================================================
+
+Two implementations of every convention:
+
+* :func:`route_numpy`: float64 numpy, written from the conventions above (the reference;
+  ties go to the lower expert);
+* :func:`route_torch`: float32 torch, following transformers' code (``softmax(dtype=float)``,
+  ``torch.topk``, ``masked_fill``), for serving. Ids are returned in descending order of
+  the selection score (transformers' DeepSeek-V3 uses ``sorted=False``; the order only
+  changes the summation order of the combine).
+
+numpy is required; torch only for :func:`route_torch`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
+
+import numpy as np
+
+__all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", "route_torch",
+           "SUPPORTED_MODEL_TYPES"]
+
+SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2",
+                         "deepseek_v3")
+
+
+class RoutingError(ValueError):
+    """A config.json whose routing cannot be expressed, or bad routing inputs."""
+
+
+@dataclass(frozen=True)
+class RoutingSpec:
+    """One routing convention.
+
+    ``scoring``: "softmax" or "sigmoid". ``group_score``: how a group of experts is
+    ranked when ``n_group > 1``: "max" (DeepSeek-V2's best expert) or "top2_sum"
+    (DeepSeek-V3's two best biased scores). ``bias``: selection-only score correction
+    (DeepSeek-V3's ``e_score_correction_bias``; given to the route functions, since it
+    is a checkpoint tensor). ``scale_when_normalized``: False for DeepSeek-V2, which
+    scales only the weights it does not renormalise.
+    """
+
+    experts: int
+    top_k: int
+    scoring: str = "softmax"
+    normalize: bool = False
+    scale: float = 1.0
+    scale_when_normalized: bool = True
+    n_group: int = 1
+    topk_group: int = 1
+    group_score: str = "max"
+    uses_bias: bool = False
+    normalize_eps: float = 0.0
+    model_type: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        if self.scoring not in ("softmax", "sigmoid"):
+            raise RoutingError(f"unknown scoring function {self.scoring!r} (softmax, sigmoid)")
+        if self.group_score not in ("max", "top2_sum"):
+            raise RoutingError(f"unknown group score {self.group_score!r} (max, top2_sum)")
+        if not 1 <= self.top_k <= self.experts:
+            raise RoutingError(f"top_k = {self.top_k} must be in [1, {self.experts}] (experts)")
+        if self.n_group < 1 or self.experts % self.n_group:
+            raise RoutingError(f"n_group = {self.n_group} must divide the {self.experts} "
+                               f"experts")
+        if self.n_group > 1:
+            if not 1 <= self.topk_group <= self.n_group:
+                raise RoutingError(f"topk_group = {self.topk_group} must be in [1, "
+                                   f"{self.n_group}] (n_group)")
+            per = self.experts // self.n_group
+            if self.topk_group * per < self.top_k:
+                raise RoutingError(f"top_k = {self.top_k} exceeds the {self.topk_group * per} "
+                                   f"experts of the {self.topk_group} kept groups")
+            if self.group_score == "top2_sum" and per < 2:
+                raise RoutingError(f"group score top2_sum needs >= 2 experts per group, got "
+                                   f"{per}")
+        if not self.scale > 0:
+            raise RoutingError(f"routed_scaling_factor = {self.scale} must be positive")
+
+    @property
+    def applies_scale(self) -> bool:
+        return self.scale_when_normalized or not (self.normalize and self.top_k > 1)
+
+    def to_json(self) -> dict:
+        """The convention as a JSON object (a compiled model's manifest "routing")."""
+        return {"model_type": self.model_type, "experts": self.experts, "top_k": self.top_k,
+                "scoring": self.scoring, "normalize": self.normalize,
+                "routed_scaling_factor": self.scale,
+                "scale_when_normalized": self.scale_when_normalized,
+                "n_group": self.n_group, "topk_group": self.topk_group,
+                "group_score": self.group_score, "selection_bias": self.uses_bias,
+                "normalize_eps": self.normalize_eps, "describe": self.describe()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RoutingSpec":
+        """The inverse of :meth:`to_json` (KeyError/TypeError/ValueError when malformed)."""
+        return cls(int(d["experts"]), int(d["top_k"]), str(d["scoring"]), bool(d["normalize"]),
+                   float(d["routed_scaling_factor"]), bool(d["scale_when_normalized"]),
+                   int(d["n_group"]), int(d["topk_group"]), str(d["group_score"]),
+                   bool(d["selection_bias"]), float(d["normalize_eps"]),
+                   str(d.get("model_type", "")))
+
+    def describe(self) -> str:
+        parts = [f"{self.scoring} top-{self.top_k} of {self.experts}"]
+        if self.n_group > 1:
+            parts.append(f"groups {self.topk_group}/{self.n_group} by {self.group_score}")
+        if self.uses_bias:
+            parts.append("selection bias")
+        if self.normalize:
+            parts.append("renormalised")
+        if self.scale != 1.0 and self.applies_scale:
+            parts.append(f"x{self.scale:g}")
+        return ", ".join(parts)
+
+
+def _get(config: dict, key: str, default=None, required: bool = False):
+    if key in config and config[key] is not None:
+        return config[key]
+    if required:
+        raise RoutingError(f"config.json ({config.get('model_type', '?')}): missing '{key}'")
+    return default
+
+
+def routing_from_config(config: dict) -> RoutingSpec:
+    """The routing convention of a Hugging Face ``config.json`` (as a dict), from its
+    ``model_type``; RoutingError naming the problem otherwise."""
+    mt = config.get("model_type")
+    if mt not in SUPPORTED_MODEL_TYPES:
+        raise RoutingError(f"unknown architecture: model_type {mt!r} (supported: "
+                           f"{', '.join(SUPPORTED_MODEL_TYPES)})")
+    k = int(_get(config, "num_experts_per_tok", required=True))
+    if mt == "mixtral":
+        return RoutingSpec(int(_get(config, "num_local_experts", required=True)), k,
+                           normalize=True, model_type=mt)
+    if mt in ("qwen2_moe", "qwen3_moe"):
+        return RoutingSpec(int(_get(config, "num_experts", required=True)), k,
+                           normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
+    if mt == "olmoe":
+        return RoutingSpec(int(_get(config, "num_experts", required=True)), k,
+                           normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
+    experts = int(_get(config, "n_routed_experts", required=True))
+    scale = float(_get(config, "routed_scaling_factor", 1.0))
+    if mt == "deepseek_v2":
+        scoring = _get(config, "scoring_func", "softmax")
+        if scoring != "softmax":
+            raise RoutingError(f"deepseek_v2: scoring_func {scoring!r} is not supported "
+                               f"(softmax)")
+        method = _get(config, "topk_method", "greedy")
+        if method not in ("greedy", "group_limited_greedy"):
+            raise RoutingError(f"deepseek_v2: topk_method {method!r} is not supported "
+                               f"(greedy, group_limited_greedy)")
+        grouped = method == "group_limited_greedy"
+        return RoutingSpec(experts, k, normalize=bool(_get(config, "norm_topk_prob", False)),
+                           scale=scale, scale_when_normalized=False,
+                           n_group=int(_get(config, "n_group", 1)) if grouped else 1,
+                           topk_group=int(_get(config, "topk_group", 1)) if grouped else 1,
+                           normalize_eps=1e-20, model_type=mt)
+    # deepseek_v3
+    method = _get(config, "topk_method", "noaux_tc")
+    if method != "noaux_tc":
+        raise RoutingError(f"deepseek_v3: topk_method {method!r} is not supported (noaux_tc)")
+    return RoutingSpec(experts, k, scoring="sigmoid",
+                       normalize=bool(_get(config, "norm_topk_prob", True)), scale=scale,
+                       n_group=int(_get(config, "n_group", 1)),
+                       topk_group=int(_get(config, "topk_group", 1)), group_score="top2_sum",
+                       uses_bias=True, normalize_eps=1e-20, model_type=mt)
+
+
+def _check_inputs(spec: RoutingSpec, shape, bias) -> None:
+    if len(shape) != 2 or shape[1] != spec.experts:
+        raise RoutingError(f"router logits must be [T, {spec.experts}], got {list(shape)}")
+    if spec.uses_bias and bias is None:
+        raise RoutingError(f"{spec.model_type or 'this routing'}: needs the selection bias "
+                           f"(e_score_correction_bias [{spec.experts}])")
+    if bias is not None and tuple(bias.shape) != (spec.experts,):
+        raise RoutingError(f"selection bias must be [{spec.experts}], got {list(bias.shape)}")
+
+
+# --------------------------------------------------------------------------- numpy (f64)
+
+
+def route_numpy(logits, spec: RoutingSpec, bias=None) -> Tuple[np.ndarray, np.ndarray]:
+    """The float64 reference: (weights [T, k] float64, ids [T, k] int32), ids in
+    descending order of the selection score, ties to the lower expert."""
+    z = np.asarray(logits, dtype=np.float64)
+    b = None if bias is None else np.asarray(bias, dtype=np.float64)
+    _check_inputs(spec, z.shape, b)
+    T, E = z.shape
+    if spec.scoring == "softmax":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        scores = e / e.sum(axis=1, keepdims=True)
+    else:
+        scores = 1.0 / (1.0 + np.exp(-z))
+    choice = scores + b if spec.uses_bias else scores.copy()
+    if spec.n_group > 1:
+        per = E // spec.n_group
+        g = choice.reshape(T, spec.n_group, per)
+        if spec.group_score == "max":
+            gscore = g.max(axis=2)
+        else:
+            gscore = -np.sort(-g, axis=2)[:, :, :2].sum(axis=2)
+        keep_groups = np.argsort(-gscore, axis=1, kind="stable")[:, :spec.topk_group]
+        mask = np.zeros((T, spec.n_group), dtype=bool)
+        np.put_along_axis(mask, keep_groups, True, axis=1)
+        choice = np.where(np.repeat(mask, per, axis=1), choice, 0.0)
+    ids = np.argsort(-choice, axis=1, kind="stable")[:, :spec.top_k]
+    w = np.take_along_axis(scores, ids, axis=1)
+    if spec.normalize and (spec.top_k > 1 or spec.scale_when_normalized):
+        w = w / (w.sum(axis=1, keepdims=True) + spec.normalize_eps)
+    if spec.applies_scale:
+        w = w * spec.scale
+    return w, ids.astype(np.int32)
+
+
+# --------------------------------------------------------------------------- torch (f32)
+
+
+def route_torch(logits, spec: RoutingSpec, bias=None):
+    """transformers' computation in torch: (weights [T, k] float32, ids [T, k] int32) on
+    the logits' device. No host synchronisation (CUDA-graph capturable)."""
+    import torch
+
+    _check_inputs(spec, tuple(logits.shape), bias)
+    if spec.scoring == "softmax":
+        scores = torch.softmax(logits, dim=-1, dtype=torch.float32)
+    else:
+        scores = logits.float().sigmoid()
+    choice = scores + bias.float().unsqueeze(0) if spec.uses_bias else scores
+    if spec.n_group > 1:
+        T, E = scores.shape
+        per = E // spec.n_group
+        g = choice.view(T, spec.n_group, per)
+        if spec.group_score == "max":
+            gscore = g.max(dim=-1).values
+        else:
+            gscore = g.topk(2, dim=-1)[0].sum(dim=-1)
+        gidx = torch.topk(gscore, k=spec.topk_group, dim=-1, sorted=False)[1]
+        gmask = torch.zeros_like(gscore).scatter_(1, gidx, 1)
+        smask = gmask.unsqueeze(-1).expand(T, spec.n_group, per).reshape(T, E)
+        choice = choice.masked_fill(~smask.bool(), 0.0)
+    ids = torch.topk(choice, k=spec.top_k, dim=-1, sorted=True)[1]
+    w = scores.gather(1, ids)
+    if spec.normalize and (spec.top_k > 1 or spec.scale_when_normalized):
+        w = w / (w.sum(dim=-1, keepdim=True) + spec.normalize_eps)
+    if spec.applies_scale and spec.scale != 1.0:
+        w = w * spec.scale
+    return w.float(), ids.to(torch.int32)

@@ -1,0 +1,281 @@
+"""Serving a compiled model: ``samoyeds.load(model, OUT_DIR)``.
+
+``OUT_DIR`` is what ``samoyeds-compile`` (:mod:`samoyeds.compile`) writes. :func:`load`
+swaps every sparse MoE block of a transformers model for a :class:`SamoyedsExpertsBlock`:
+
+* the routing is computed in torch by :mod:`samoyeds.routing` with the HF block's own
+  router weight (and DeepSeek-V3's ``e_score_correction_bias``), in the model family's
+  convention, read from OUT_DIR's manifest;
+* the routed experts run in the compiled experts-only layer through
+  ``torch.ops.samoyeds.moe_experts(hidden_states, topk_weights, topk_ids, handle)``;
+* shared experts (Qwen2-MoE's gated ``shared_expert``, DeepSeek's ``shared_experts``) are
+  kept and run in torch.
+
+``max_tokens`` reserves every layer's workspaces for that many tokens at load, so the
+model can be captured in CUDA graphs at any T <= max_tokens with no warm-up; a larger T
+is refused. The functions that read OUT_DIR and check the chip need no GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from . import _capi
+from ._capi import SamoyedsError
+from .compile import MODEL_FORMAT, MODEL_MANIFEST
+from .routing import RoutingError, RoutingSpec
+
+__all__ = ["ModelDir", "read_model", "check_chip", "load", "SamoyedsExpertsBlock"]
+
+# Families whose HF router computes its logits in float32 (the others in the model dtype).
+_F32_LOGITS = ("deepseek_v2", "deepseek_v3")
+
+
+def _err(status_name: str, message: str) -> SamoyedsError:
+    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+
+
+@dataclass
+class ModelDir:
+    """A compiled model directory: its manifest, routing convention and files."""
+
+    dir: Path
+    manifest: dict
+    routing: RoutingSpec
+
+    @property
+    def architecture(self) -> str:
+        return self.manifest["architecture"]
+
+    @property
+    def chip(self) -> str:
+        return self.manifest["chip"]
+
+    @property
+    def weights(self) -> Path:
+        return self.dir / self.manifest["weights"]
+
+    def layers(self) -> Dict[int, dict]:
+        return {int(e["index"]): e for e in self.manifest["layers"]}
+
+    def bundle_dir(self, layer: dict) -> Path:
+        return self.dir / self.manifest["bundles"][layer["bundle"]]["dir"]
+
+
+def read_model(out_dir) -> ModelDir:
+    """Reads and checks OUT_DIR's manifest and files (no device). A directory that a
+    compile left unfinished, or anything else that is not a compiled model, is refused
+    with a message naming the problem."""
+    d = Path(os.fspath(out_dir))
+    path = d / MODEL_MANIFEST
+    if not d.is_dir():
+        raise _err("SY_ERR_IO", f"{d}: no such model directory (compile one with "
+                   f"samoyeds-compile CKPT_DIR {d})")
+    if not path.is_file():
+        hint = (" (an interrupted samoyeds-compile leaves only a .tmp- directory)"
+                if ".tmp-" in d.name else "")
+        raise _err("SY_ERR_IO", f"{d}: not a compiled samoyeds model: no {MODEL_MANIFEST}"
+                   f"{hint}")
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise _err("SY_ERR_MANIFEST", f"{path}: cannot read: {e}") from e
+    if not isinstance(m, dict) or m.get("format") != MODEL_FORMAT:
+        raise _err("SY_ERR_MANIFEST", f"{path}: format is not {MODEL_FORMAT!r}")
+    if m.get("version") != 1:
+        raise _err("SY_ERR_MANIFEST", f"{path}: unsupported version {m.get('version')!r}")
+    try:
+        spec = RoutingSpec.from_json(m["routing"])
+        if spec.model_type != m["architecture"]:
+            raise ValueError(f"routing is {spec.model_type!r}, architecture "
+                             f"{m['architecture']!r}")
+        for e in m["layers"]:
+            bundle = m["bundles"][e["bundle"]]
+            if not (d / bundle["dir"] / "manifest.json").is_file():
+                raise _err("SY_ERR_IO", f"{path}: layer {e['index']}: bundle "
+                           f"{bundle['dir']} is missing")
+        if not (d / m["weights"]).is_file():
+            raise _err("SY_ERR_IO", f"{path}: weight file {m['weights']} is missing")
+    except (KeyError, TypeError, ValueError, RoutingError) as e:
+        raise _err("SY_ERR_MANIFEST", f"{path}: malformed manifest: {e!r}") from e
+    return ModelDir(d, m, spec)
+
+
+def check_chip(chip: str, capability: Tuple[int, int], where: str = "") -> None:
+    """Refuses a bundle compiled for ``chip`` on a device of compute ``capability``
+    (the runtime's rule: sm_90/sm_90a need 9.0 exactly, sm_XY at least X.Y)."""
+    major, minor = capability
+    cc = major * 10 + minor
+    try:
+        want = int(chip[3:].rstrip("a"))
+    except ValueError:
+        raise _err("SY_ERR_UNSUPPORTED_CHIP", f"{where}unknown chip {chip!r}")
+    if chip in ("sm_90", "sm_90a"):
+        ok = (major, minor) == (9, 0)
+    else:
+        ok = cc >= want and (not chip.endswith("a") or cc == want)
+    if not ok:
+        raise _err("SY_ERR_UNSUPPORTED_CHIP",
+                   f"{where}compiled for {chip}, but this GPU is sm_{major}{minor}: recompile "
+                   f"with samoyeds-compile --chip sm_{major}{minor}"
+                   f"{'a' if (major, minor) == (9, 0) else ''}")
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError("samoyeds.load needs PyTorch (pip install torch)") from e
+    return torch
+
+
+def _block_parts(block, architecture: str) -> dict:
+    """The router weight, selection bias, shared experts and return style of an HF block."""
+    from torch import nn
+
+    gate = getattr(block, "gate", None)
+    weight = getattr(gate, "weight", None)
+    if weight is None or weight.dim() != 2:
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(block).__name__}: no router "
+                   f"'gate.weight' [E, H]; not a supported sparse MoE block")
+    deepseek = architecture.startswith("deepseek")
+    return {
+        "gate": gate, "weight": weight,
+        "bias": getattr(gate, "e_score_correction_bias", None),
+        "shared": getattr(block, "shared_experts", None) if deepseek
+        else getattr(block, "shared_expert", None),
+        "shared_gate": None if deepseek else getattr(block, "shared_expert_gate", None),
+        # transformers 4.x Mixtral/Qwen/OLMoE blocks (router an nn.Linear) return
+        # (hidden_states, router_logits); DeepSeek blocks and 5.x blocks the tensor only.
+        "returns_tuple": isinstance(gate, nn.Linear) and not deepseek,
+    }
+
+
+def _make_block_class():
+    torch = _torch()
+    from torch import nn
+
+    from . import torch_op  # registers torch.ops.samoyeds.moe_experts
+
+    class SamoyedsExpertsBlock(nn.Module):
+        """A sparse MoE block whose routed experts run in a compiled experts-only layer.
+
+        ``forward(hidden_states [..., H])``: router logits from the HF router weight (in
+        float32 for DeepSeek, the model dtype otherwise, like transformers), routing by
+        :func:`samoyeds.routing.route_torch`, the experts by
+        ``torch.ops.samoyeds.moe_experts``, plus the shared experts in torch. Returns
+        ``(out, router_logits)`` when the replaced block did (transformers 4.x).
+        """
+
+        def __init__(self, layer, spec: RoutingSpec, router_weight, bias=None,
+                     shared=None, shared_gate=None, returns_tuple: bool = False,
+                     f32_logits: bool = False):
+            super().__init__()
+            self.layer = layer
+            self.handle = torch_op.register_layer(layer)
+            self.spec = spec
+            self.router_weight = router_weight
+            self.bias = bias
+            self.shared = shared
+            self.shared_gate = shared_gate
+            self.returns_tuple = returns_tuple
+            self.f32_logits = f32_logits
+
+        def route(self, x):
+            """(topk_weights f32 [T, k], topk_ids i32 [T, k], router logits [T, E])."""
+            from .routing import route_torch
+
+            w = self.router_weight
+            logits = (torch.nn.functional.linear(x.float(), w.float()) if self.f32_logits
+                      else torch.nn.functional.linear(x, w.to(x.dtype)))
+            weights, ids = route_torch(logits, self.spec, self.bias)
+            return weights.contiguous(), ids.contiguous(), logits
+
+        def forward(self, hidden_states):
+            shape = hidden_states.shape
+            x = hidden_states.reshape(-1, shape[-1]).contiguous()
+            weights, ids, logits = self.route(x)
+            y = torch.ops.samoyeds.moe_experts(x, weights, ids, self.handle)
+            if self.shared is not None:
+                s = self.shared(x)
+                if self.shared_gate is not None:
+                    s = torch.sigmoid(self.shared_gate(x)) * s
+                y = y + s
+            y = y.reshape(shape)
+            return (y, logits) if self.returns_tuple else y
+
+        def extra_repr(self) -> str:
+            return f"handle={self.handle}, {self.spec.describe()}, {self.layer.describe()}"
+
+        def __del__(self):
+            try:
+                torch_op.unregister_layer(self.handle)
+            except Exception:
+                pass
+
+    return SamoyedsExpertsBlock
+
+
+_BLOCK_CLASS = None
+
+
+def __getattr__(name):
+    if name == "SamoyedsExpertsBlock":
+        global _BLOCK_CLASS
+        if _BLOCK_CLASS is None:
+            _BLOCK_CLASS = _make_block_class()
+        return _BLOCK_CLASS
+    raise AttributeError(f"module 'samoyeds.serving' has no attribute {name!r}")
+
+
+def load(model, out_dir, max_tokens: Optional[int] = None,
+         layers: Optional[Sequence[int]] = None) -> List[int]:
+    """Swaps the sparse MoE block of every decoder layer of ``model`` (a transformers
+    model of OUT_DIR's architecture; or only ``layers``) for a
+    :class:`SamoyedsExpertsBlock` running OUT_DIR's compiled experts. Returns the swapped
+    layer indices. ``max_tokens``: reserve every layer for that many tokens per call
+    (CUDA graphs without warm-up; larger calls refused)."""
+    torch = _torch()
+    from .layer import MoELayer
+    from .torch_op import moe_blocks
+
+    md = read_model(out_dir)
+    mt = getattr(getattr(model, "config", None), "model_type", None)
+    if mt is not None and mt != md.architecture:
+        raise _err("SY_ERR_PARAM_MISMATCH", f"{md.dir} was compiled from a {md.architecture} "
+                   f"checkpoint; this model is {mt}")
+    if not torch.cuda.is_available():
+        raise _err("SY_ERR_NO_DEVICE", "samoyeds.load needs a CUDA device "
+                   "(torch.cuda.is_available() is False)")
+    check_chip(md.chip, torch.cuda.get_device_capability(0), f"{md.dir}: ")
+    block_class = __getattr__("SamoyedsExpertsBlock")
+    compiled = md.layers()
+    done = []
+    for i, dl, attr, block in moe_blocks(model, layers):
+        if i not in compiled:
+            raise _err("SY_ERR_NOT_FOUND", f"layer {i} has a MoE block but {md.dir} has no "
+                       f"compiled layer {i} (compiled: {sorted(compiled)})")
+        entry = compiled[i]
+        parts = _block_parts(block, md.architecture)
+        E, H = parts["weight"].shape
+        if (E, H) != (entry["experts"], entry["hidden"]):
+            raise _err("SY_ERR_PARAM_MISMATCH", f"layer {i}: router [E, H] = [{E}, {H}], "
+                       f"{md.dir} has [{entry['experts']}, {entry['hidden']}]")
+        if md.routing.uses_bias and parts["bias"] is None:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
+                       f"needs gate.e_score_correction_bias, the block has none")
+        layer = MoELayer(md.bundle_dir(entry), max_tokens=max_tokens)
+        layer.load_weights(md.weights, entry["prefix"], load_router=False)
+        dev = layer.device
+        new = block_class(
+            layer, md.routing, parts["weight"].detach().to(dev),
+            None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
+            parts["shared"], parts["shared_gate"], parts["returns_tuple"],
+            md.architecture in _F32_LOGITS)
+        setattr(dl, attr, new)
+        done.append(i)
+    return done

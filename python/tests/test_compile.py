@@ -1,0 +1,236 @@
+"""samoyeds-compile on small generated checkpoints of the six architectures: the model
+directory (bundles, packed weights, manifest), atomicity, and the errors for bad input.
+The compiling tests need samoyeds-opt from the build (skipped, with the reason, without
+it) and the runtime library (packing)."""
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from conftest import LIB_MISSING, requires_runtime
+from helpers import _write, make_hf_checkpoint
+
+from samoyeds import compile as sc
+from samoyeds.compile import CompileError, compile_model, main
+from samoyeds.serving import check_chip, read_model
+
+ROOT = Path(__file__).resolve().parents[2]
+ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3")
+# Small but legal for every layout: kept rows % 64 and K % 128 with 1:2:128.
+E, H, I, K = 4, 128, 128, 2
+
+
+def _opt():
+    env = os.environ.get("SAMOYEDS_OPT")
+    for p in ([env] if env else []) + [str(ROOT / "build" / "bin" / "samoyeds-opt")]:
+        if p and Path(p).is_file():
+            return p
+    return None
+
+
+OPT = _opt()
+requires_opt = pytest.mark.skipif(
+    OPT is None or LIB_MISSING is not None,
+    reason=f"needs samoyeds-opt (build/bin/samoyeds-opt or $SAMOYEDS_OPT: "
+           f"{'found' if OPT else 'absent'}) and the runtime library "
+           f"({LIB_MISSING or 'found'}); run scripts/build.sh")
+
+
+def _compile(ckpt, out, **kw):
+    kw.setdefault("samoyeds_opt", OPT)
+    kw.setdefault("progress", False)
+    kw.setdefault("log", open(os.devnull, "w"))
+    return compile_model(ckpt, out, **kw)
+
+
+@requires_opt
+@pytest.mark.parametrize("arch", ARCHS)
+def test_compiles_every_architecture(tmp_path, arch, capsys):
+    ckpt = tmp_path / "ckpt"
+    config, _ = make_hf_checkpoint(ckpt, arch, layers=2, E=E, H=H, I=I, k=K,
+                                   shards=3 if arch in ("qwen3_moe", "deepseek_v3") else 1)
+    out = tmp_path / "model"
+    assert main([str(ckpt), str(out), "--layout", "mma_sp", "--samoyeds-opt", OPT,
+                 "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert f"({arch})" in table and "MiB before" in table and "total" in table
+
+    m = json.loads((out / "samoyeds-model.json").read_text())
+    assert m["format"] == "samoyeds-model" and m["architecture"] == arch
+    assert m["chip"] == "sm_90a" and m["sparsity"]["format"] == "1:2:128"
+    deepseek = arch.startswith("deepseek")
+    assert [e["index"] for e in m["layers"]] == ([1, 2] if deepseek else [0, 1])
+    assert m["dense_layers"] == ([0] if deepseek else [])
+    assert len(m["bundles"]) == 1  # one shape for every layer
+    key = f"e{E}_h{H}_i{I}_k{K}"
+    assert all(e["bundle"] == key and e["prefix"] == f"layers.{e['index']}."
+               for e in m["layers"])
+    assert 0 < m["bytes_after"] < m["bytes_before"]
+    assert m["routing"]["model_type"] == arch and m["routing"]["top_k"] == K
+    assert m["routing"]["selection_bias"] == (arch == "deepseek_v3")
+    if arch == "deepseek_v3":
+        assert any(p.endswith("e_score_correction_bias") for p in m["passthrough"])
+
+    # The bundle is an experts-only layer: routing inputs, no "routing" entry.
+    bundle = json.loads((out / "bundles" / key / "manifest.json").read_text())
+    assert "routing" not in bundle
+    names = {b["name"]: b for b in bundle["buffers"]}
+    assert names["topk_ids"]["shape"] == ["T", K] and names["topk_ids"]["dtype"] == "i32"
+    assert names["topk_weights"]["dtype"] == "f32" and "router" not in names
+    assert not any("route" in launch["kernel"] for launch in bundle["launches"])
+    assert "samoyeds.moe_experts" in (out / "mlir" / f"{key}.mlir").read_text()
+
+    # Every layer's packed weights fit its bundle; the model directory reads back.
+    from samoyeds.layer import LayerBundle
+
+    b = LayerBundle(out / "bundles" / key)
+    try:
+        assert (b.kind, b.experts, b.hidden, b.intermediate, b.top_k) == (
+            "moe_experts", E, H, I, K)
+        assert b.renormalize is None and "routing external" in b.describe()
+        for e in m["layers"]:
+            b.check_weights(out / "weights.safetensors", e["prefix"])
+    finally:
+        b.close()
+    md = read_model(out)
+    assert md.routing.model_type == arch and set(md.layers()) == {e["index"]
+                                                                  for e in m["layers"]}
+    assert not list(tmp_path.glob("model.tmp-*")) and not list(tmp_path.glob("model.old-*"))
+
+
+@requires_opt
+def test_default_layout_f32_checkpoint_and_layers(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "mixtral", layers=3, E=E, H=H, I=I, k=K, st_dtype="F32")
+    m = _compile(ckpt, tmp_path / "out", layers=[0, 2])
+    assert [e["index"] for e in m["layers"]] == [0, 2]
+    assert m["layout"] in ("wgmma", "mma_sp")
+    bundle = next(iter(m["bundles"].values()))
+    assert bundle["layout"] == m["layout"]
+
+
+@requires_opt
+def test_replaces_a_compiled_model_dir(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "olmoe", layers=1, E=E, H=H, I=I, k=K)
+    out = tmp_path / "out"
+    _compile(ckpt, out, layout="mma_sp")
+    (out / "stale-file").write_text("old")
+    _compile(ckpt, out, layout="mma_sp")
+    assert not (out / "stale-file").exists()
+    assert (out / "samoyeds-model.json").is_file()
+
+
+@requires_opt
+@pytest.mark.parametrize("where", ["samoyeds-opt", "packing"])
+def test_interrupted_compile_leaves_no_out_dir(tmp_path, monkeypatch, where):
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "qwen2_moe", layers=1, E=E, H=H, I=I, k=K)
+    out = tmp_path / "out"
+    if where == "samoyeds-opt":
+        failing = tmp_path / "failing-opt"
+        failing.write_text("#!/bin/sh\necho 'boom: cannot compile' >&2\nexit 3\n")
+        failing.chmod(failing.stat().st_mode | stat.S_IEXEC)
+        with pytest.raises(CompileError, match=r"samoyeds-opt failed \(3\)[\s\S]*boom"):
+            _compile(ckpt, out, samoyeds_opt=str(failing))
+    else:
+        def interrupted(*a, **k):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(sc, "convert", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            _compile(ckpt, out)
+    assert not out.exists()
+    assert not list(tmp_path.glob("out.tmp-*"))
+    with pytest.raises(Exception, match="no such model directory"):
+        read_model(out)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_unknown_architecture(tmp_path, capsys):
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "mixtral", layers=1, config={"model_type": "llama"})
+    assert main([str(ckpt), str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "unknown architecture: model_type 'llama'" in err and "deepseek_v3" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_config(tmp_path):
+    (tmp_path / "ckpt").mkdir()
+    with pytest.raises(CompileError, match="config.json: not found"):
+        _compile(tmp_path / "ckpt", tmp_path / "out")
+
+
+@requires_runtime
+def test_missing_tensor(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    _, t = make_hf_checkpoint(ckpt, "qwen3_moe", layers=1, E=E, H=H, I=I, k=K)
+    gone = "model.layers.0.mlp.experts.2.up_proj.weight"
+    _write(ckpt / "model.safetensors", {k: v for k, v in t.items() if k != gone}, None)
+    with pytest.raises(Exception, match=f"missing tensor '{gone}'"):
+        _compile(ckpt, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_refuses_a_foreign_out_dir(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "mixtral", layers=1)
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.tex").write_text("keep me")
+    with pytest.raises(CompileError, match="not a samoyeds model directory.*refusing"):
+        _compile(ckpt, out)
+    (out / "samoyeds-model.json").write_text('{"format": "something-else"}')
+    with pytest.raises(CompileError, match="not a samoyeds model manifest"):
+        _compile(ckpt, out)
+    assert (out / "thesis.tex").read_text() == "keep me"
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    with pytest.raises(CompileError, match="is not a directory"):
+        _compile(ckpt, f)
+
+
+def test_bad_options(tmp_path):
+    with pytest.raises(CompileError, match="--format: bad value '1:2'"):
+        _compile(tmp_path, tmp_path / "o", fmt="1:2")
+    with pytest.raises(CompileError, match="--chip 'sm_75'"):
+        _compile(tmp_path, tmp_path / "o", chip="sm_75")
+    with pytest.raises(CompileError, match="--layout wgmma needs --chip sm_90a"):
+        _compile(tmp_path, tmp_path / "o", chip="sm_80", layout="wgmma")
+    with pytest.raises(CompileError, match="--samoyeds-opt /nonexistent"):
+        sc.find_samoyeds_opt("/nonexistent")
+
+
+def test_layer_mlir_is_an_experts_only_layer():
+    text = sc.layer_mlir(8, 256, 128, 2, 1, 2, 128)
+    assert "samoyeds.moe_experts %x, %w, %ids, %w13, %w2" in text
+    assert 'tensor<?x2xi32> {samoyeds.name = "topk_ids"}' in text
+    assert "tensor<8x256x256xbf16, #ss>" in text and "tensor<8x256x128xbf16, #ss>" in text
+
+
+def test_read_model_refuses_unfinished_dirs(tmp_path):
+    d = tmp_path / "model.tmp-abc123"
+    d.mkdir()
+    with pytest.raises(Exception, match="interrupted samoyeds-compile"):
+        read_model(d)
+    (d / "samoyeds-model.json").write_text('{"format": "samoyeds-model", "version": 1}')
+    with pytest.raises(Exception, match="malformed manifest"):
+        read_model(d)
+
+
+def test_chip_check():
+    check_chip("sm_90a", (9, 0))
+    check_chip("sm_80", (9, 0))
+    with pytest.raises(Exception, match="compiled for sm_90a, but this GPU is sm_80: "
+                                        "recompile with samoyeds-compile --chip sm_80"):
+        check_chip("sm_90a", (8, 0))
+    with pytest.raises(Exception, match="compiled for sm_90a, but this GPU is sm_100"):
+        check_chip("sm_90a", (10, 0))
+    with pytest.raises(Exception, match="compiled for sm_80, but this GPU is sm_75"):
+        check_chip("sm_80", (7, 5))

@@ -1,0 +1,212 @@
+"""Routing conventions: the float64 numpy reference against hand-computed cases, the
+conventions read from config.json, and the torch implementation against the reference
+(skipped without torch)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from samoyeds.routing import (RoutingError, RoutingSpec, route_numpy, route_torch,
+                              routing_from_config)
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - CI without torch
+    torch = None
+
+requires_torch = pytest.mark.skipif(torch is None, reason="torch is not installed: the torch "
+                                    "routing is compared with the numpy reference only where "
+                                    "torch is (pip install torch)")
+
+
+def softmax(z):
+    e = np.exp(np.asarray(z, np.float64) - np.max(z))
+    return e / e.sum()
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, np.float64)))
+
+
+# --------------------------------------------------------------------------- config.json
+
+CONFIGS = {
+    "mixtral": {"model_type": "mixtral", "num_local_experts": 8, "num_experts_per_tok": 2},
+    "qwen2_moe": {"model_type": "qwen2_moe", "num_experts": 60, "num_experts_per_tok": 4,
+                  "norm_topk_prob": False},
+    "qwen3_moe": {"model_type": "qwen3_moe", "num_experts": 128, "num_experts_per_tok": 8,
+                  "norm_topk_prob": True},
+    "olmoe": {"model_type": "olmoe", "num_experts": 64, "num_experts_per_tok": 8},
+    "deepseek_v2": {"model_type": "deepseek_v2", "n_routed_experts": 160,
+                    "num_experts_per_tok": 6, "topk_method": "group_limited_greedy",
+                    "n_group": 8, "topk_group": 3, "routed_scaling_factor": 16.0,
+                    "norm_topk_prob": False, "scoring_func": "softmax"},
+    "deepseek_v3": {"model_type": "deepseek_v3", "n_routed_experts": 256,
+                    "num_experts_per_tok": 8, "topk_method": "noaux_tc", "n_group": 8,
+                    "topk_group": 4, "routed_scaling_factor": 2.5, "norm_topk_prob": True},
+}
+
+
+def test_config_conventions():
+    s = {k: routing_from_config(c) for k, c in CONFIGS.items()}
+    assert (s["mixtral"].experts, s["mixtral"].top_k, s["mixtral"].normalize) == (8, 2, True)
+    assert not s["qwen2_moe"].normalize and s["qwen2_moe"].experts == 60
+    assert s["qwen3_moe"].normalize and s["qwen3_moe"].top_k == 8
+    assert not s["olmoe"].normalize and s["olmoe"].scale == 1.0
+    v2 = s["deepseek_v2"]
+    assert (v2.n_group, v2.topk_group, v2.group_score, v2.scale) == (8, 3, "max", 16.0)
+    assert v2.applies_scale and not v2.uses_bias and v2.scoring == "softmax"
+    v3 = s["deepseek_v3"]
+    assert (v3.scoring, v3.group_score, v3.uses_bias, v3.normalize) == (
+        "sigmoid", "top2_sum", True, True)
+    assert v3.applies_scale and v3.scale == 2.5
+    # DeepSeek-V2-Lite: greedy, no groups even when n_group is given.
+    lite = routing_from_config({**CONFIGS["deepseek_v2"], "topk_method": "greedy"})
+    assert lite.n_group == 1
+    # DeepSeek-V2 renormalising: the scale is then not applied.
+    assert not routing_from_config({**CONFIGS["deepseek_v2"],
+                                    "norm_topk_prob": True}).applies_scale
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"model_type": "llama"}, "unknown architecture: model_type 'llama'"),
+    ({}, "unknown architecture: model_type None"),
+    ({"model_type": "mixtral", "num_experts_per_tok": 2}, "missing 'num_local_experts'"),
+    ({"model_type": "qwen2_moe", "num_experts": 4}, "missing 'num_experts_per_tok'"),
+    ({**CONFIGS["deepseek_v2"], "topk_method": "noaux_tc"}, "topk_method 'noaux_tc'"),
+    ({**CONFIGS["deepseek_v2"], "scoring_func": "sigmoid"}, "scoring_func 'sigmoid'"),
+    ({**CONFIGS["deepseek_v3"], "topk_method": "greedy"}, "topk_method 'greedy'"),
+    ({**CONFIGS["deepseek_v3"], "n_group": 7}, "n_group = 7 must divide the 256 experts"),
+    ({**CONFIGS["deepseek_v3"], "topk_group": 9}, "topk_group = 9 must be in [1, 8]"),
+    ({**CONFIGS["deepseek_v3"], "topk_group": 1, "num_experts_per_tok": 40},
+     "top_k = 40 exceeds the 32 experts of the 1 kept groups"),
+    ({**CONFIGS["mixtral"], "num_experts_per_tok": 9}, "top_k = 9 must be in [1, 8]"),
+    ({**CONFIGS["deepseek_v3"], "routed_scaling_factor": 0}, "must be positive"),
+])
+def test_config_errors(config, message):
+    with pytest.raises(RoutingError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        routing_from_config(config)
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def test_softmax_renormalized_mixtral():
+    spec = routing_from_config(CONFIGS["mixtral"])
+    z = np.array([[1.0, 2.0, 3.0, 0.0, -1.0, 0.5, 2.5, -3.0]])
+    w, ids = route_numpy(z, spec)
+    assert ids.tolist() == [[2, 6]] and ids.dtype == np.int32
+    p = softmax(z[0])
+    np.testing.assert_allclose(w[0], [p[2] / (p[2] + p[6]), p[6] / (p[2] + p[6])], rtol=1e-15)
+
+
+def test_softmax_plain_and_ties():
+    spec = RoutingSpec(4, 2)  # Qwen2-MoE / OLMoE without norm_topk_prob
+    z = np.array([[0.0, 1.0, 1.0, 0.5]])
+    w, ids = route_numpy(z, spec)
+    assert ids.tolist() == [[1, 2]]  # tie: the lower expert first
+    p = softmax(z[0])
+    np.testing.assert_allclose(w[0], [p[1], p[2]], rtol=1e-15)
+    assert w.sum() < 1.0
+
+
+def test_deepseek_v2_group_limited_and_scale():
+    spec = routing_from_config({**CONFIGS["deepseek_v2"], "n_routed_experts": 8,
+                                "num_experts_per_tok": 2, "n_group": 4, "topk_group": 2,
+                                "routed_scaling_factor": 3.0})
+    # groups {0,1} {2,3} {4,5} {6,7}: best experts 5.0 (g0), 4.0 (g1), 4.5 (g2), 1 (g3);
+    # groups 0 and 2 kept: expert 3 (4.0) loses to expert 4 (4.5), expert 1 (3.9) stays
+    # out although it beats expert 5 (0.0) — the second of the kept ones is 4.
+    z = np.array([[5.0, 3.9, 0.0, 4.0, 4.5, 0.0, 1.0, 0.0]])
+    w, ids = route_numpy(z, spec)
+    assert ids.tolist() == [[0, 4]]
+    p = softmax(z[0])
+    np.testing.assert_allclose(w[0], [3 * p[0], 3 * p[4]], rtol=1e-15)
+    # Renormalising instead: the scale is not applied (the published DeepSeek-V2 code).
+    spec_n = RoutingSpec(8, 2, normalize=True, scale=3.0, scale_when_normalized=False,
+                         n_group=4, topk_group=2, normalize_eps=1e-20)
+    w, _ = route_numpy(z, spec_n)
+    np.testing.assert_allclose(w.sum(), 1.0, rtol=1e-15)
+
+
+def test_deepseek_v3_bias_selects_weights_unbiased():
+    spec = routing_from_config({**CONFIGS["deepseek_v3"], "n_routed_experts": 8,
+                                "num_experts_per_tok": 2, "n_group": 2, "topk_group": 1,
+                                "routed_scaling_factor": 2.5})
+    z = np.array([[2.0, 1.9, -1.0, -2.0, 1.0, 1.1, 0.9, 0.8]])
+    # Unbiased: group 0 (experts 0-3) wins with 0 and 1. A bias of +1 on group 1 makes
+    # its two best biased scores sum higher: experts 5 and 4 are chosen instead.
+    bias = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    w0, ids0 = route_numpy(z, spec, np.zeros(8))
+    assert ids0.tolist() == [[0, 1]]
+    w, ids = route_numpy(z, spec, bias)
+    assert ids.tolist() == [[5, 4]]
+    s = sigmoid(z[0])
+    # Weights from the unbiased sigmoid scores, normalised, times 2.5.
+    np.testing.assert_allclose(w[0], 2.5 * np.array([s[5], s[4]]) / (s[5] + s[4] + 1e-20),
+                               rtol=1e-15)
+    np.testing.assert_allclose(w0[0], 2.5 * np.array([s[0], s[1]]) / (s[0] + s[1]),
+                               rtol=1e-15)
+
+
+def test_deepseek_v3_masked_scores_are_zero_not_minus_inf():
+    # Like transformers, masked experts get a selection score of 0, so a masked
+    # expert can still beat kept experts with negative biased scores.
+    spec = RoutingSpec(4, 2, scoring="sigmoid", normalize=True, n_group=2, topk_group=1,
+                       group_score="top2_sum", uses_bias=True, normalize_eps=1e-20)
+    z = np.array([[0.0, 0.0, 0.0, 0.0]])
+    bias = np.array([-0.4, -0.9, 1.0, -1.6])  # biased: 0.1, -0.4, 1.5, -1.1
+    _, ids = route_numpy(z, spec, bias)
+    # group 1 (1.5 - 1.1 = 0.4) beats group 0 (0.1 - 0.4 = -0.3); expert 3's -1.1 loses
+    # to the masked experts' 0.0: expert 0 (lowest id among zeros) comes second.
+    assert ids.tolist() == [[2, 0]]
+
+
+def test_input_errors():
+    spec = RoutingSpec(4, 2, scoring="sigmoid", uses_bias=True)
+    with pytest.raises(RoutingError, match=r"router logits must be \[T, 4\]"):
+        route_numpy(np.zeros((3, 5)), spec, np.zeros(4))
+    with pytest.raises(RoutingError, match="needs the selection bias"):
+        route_numpy(np.zeros((3, 4)), spec)
+    with pytest.raises(RoutingError, match=r"selection bias must be \[4\]"):
+        route_numpy(np.zeros((3, 4)), spec, np.zeros(3))
+
+
+# --------------------------------------------------------------------------- torch
+
+
+def _logits(T, E, seed):
+    # Distinct, well separated logits: float32 and float64 choose the same experts.
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(E) * 0.05 + rng.uniform(0, 1e-3) for _ in range(T)])
+
+
+@requires_torch
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_torch_matches_reference(name):
+    spec = routing_from_config(CONFIGS[name])
+    z = _logits(33, spec.experts, sorted(CONFIGS).index(name))
+    bias = None
+    if spec.uses_bias:
+        bias = np.random.default_rng(1).uniform(-0.02, 0.02, spec.experts)
+    w_ref, ids_ref = route_numpy(z, spec, bias)
+    w, ids = route_torch(torch.tensor(z, dtype=torch.float32), spec,
+                         None if bias is None else torch.tensor(bias, dtype=torch.float32))
+    assert w.dtype == torch.float32 and ids.dtype == torch.int32
+    np.testing.assert_array_equal(ids.numpy(), ids_ref)
+    np.testing.assert_allclose(w.numpy(), w_ref, rtol=2e-6, atol=1e-7)
+
+
+@requires_torch
+def test_torch_matches_transformers_mixtral_formula():
+    # transformers' MixtralSparseMoeBlock, written out.
+    spec = routing_from_config(CONFIGS["mixtral"])
+    z = torch.tensor(_logits(16, 8, 5), dtype=torch.float32)
+    p = torch.nn.functional.softmax(z, dim=1, dtype=torch.float)
+    rw, sel = torch.topk(p, 2, dim=-1)
+    rw = rw / rw.sum(dim=-1, keepdim=True)
+    w, ids = route_torch(z, spec)
+    assert torch.equal(ids.long(), sel)
+    assert torch.allclose(w, rw)
+    assert math.isclose(float(w.sum()), 16.0, rel_tol=1e-6)

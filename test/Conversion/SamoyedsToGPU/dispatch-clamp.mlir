@@ -1,0 +1,32 @@
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
+
+// Expert ids are data (samoyeds.moe_experts takes them from the caller): the
+// dispatch kernel clamps every id it reads to [0, E) before comparing it with
+// its block's expert, both when counting the slots of lower experts and when
+// placing its own, so an id outside the range (-1, E, garbage) still lands in
+// exactly one expert's slot range and every token-list and position entry is
+// written.
+
+// CHECK-LABEL: gpu.func @clamp_dispatch_0(
+// CHECK-SAME:    %[[IDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>,
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0 : i32
+// CHECK-DAG:     %[[LAST:.*]] = arith.constant 5 : i32
+// Slots routed to lower experts.
+// CHECK:         %[[ID0:.*]] = memref.load %[[IDS]]
+// CHECK-NEXT:    %[[LO0:.*]] = arith.maxsi %[[ID0]], %[[ZERO]] : i32
+// CHECK-NEXT:    %[[E0:.*]] = arith.minsi %[[LO0]], %[[LAST]] : i32
+// CHECK-NEXT:    arith.cmpi slt, %[[E0]], %{{.*}} : i32
+// Placement of this expert's slots.
+// CHECK:         %[[ID1:.*]] = memref.load %[[IDS]]
+// CHECK-NEXT:    %[[LO1:.*]] = arith.maxsi %[[ID1]], %[[ZERO]] : i32
+// CHECK-NEXT:    %[[E1:.*]] = arith.minsi %[[LO1]], %[[LAST]] : i32
+// CHECK-NEXT:    arith.cmpi eq, %[[E1]], %{{.*}} : i32
+// CHECK:         nvvm.vote.sync ballot
+// CHECK-NOT:     memref.load %[[IDS]]
+// CHECK:         gpu.return
+func.func @clamp(%ids: tensor<?x2xi32> {samoyeds.name = "ids"})
+    -> (tensor<?xi32>, tensor<7xi32>, tensor<?x2xi32>) {
+  %tok, %off, %pos = samoyeds.dispatch %ids experts(6)
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<7xi32>, tensor<?x2xi32>)
+  return %tok, %off, %pos : tensor<?xi32>, tensor<7xi32>, tensor<?x2xi32>
+}

@@ -13,6 +13,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::samoyeds {
@@ -191,6 +193,24 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
   return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
 }
 
+/// Whether `c` may follow the first character of a PTX identifier.
+bool isPTXIdentifierChar(char c) {
+  return llvm::isAlnum(c) || c == '_' || c == '$';
+}
+
+/// `name` made a PTX identifier ([a-zA-Z][a-zA-Z0-9_$]* or [_$][a-zA-Z0-9_$]+
+/// once a suffix follows): every other byte becomes '_', and a leading digit
+/// gets a '_' before it. A name that is one already is returned unchanged.
+std::string ptxIdentifierPrefix(StringRef name) {
+  std::string out = name.str();
+  for (char &c : out)
+    if (!isPTXIdentifierChar(c))
+      c = '_';
+  if (!out.empty() && llvm::isDigit(out.front()))
+    out.insert(out.begin(), '_');
+  return out;
+}
+
 using Launches = SmallVector<KernelLaunch, 2>;
 
 FailureOr<Launches> single(FailureOr<KernelLaunch> launch) {
@@ -317,6 +337,7 @@ struct ConvertSamoyedsToGPU
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
+    kernelBases.clear();
     gpu::GPUModuleOp kernels;
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (failed(convertFunc(func, builder, kernels)))
@@ -345,9 +366,7 @@ struct ConvertSamoyedsToGPU
     SmallVector<Value> bound;
     int counter = 0;
     for (Operation *op : ops) {
-      std::string base = func.getSymName().str() + "_" +
-                         op->getName().stripDialect().str() + "_" +
-                         std::to_string(counter++);
+      std::string base = kernelBase(func, op, counter++);
       FailureOr<SmallVector<KernelLaunch, 2>> lowered =
           llvm::TypeSwitch<Operation *,
                            FailureOr<SmallVector<KernelLaunch, 2>>>(op)
@@ -380,6 +399,21 @@ struct ConvertSamoyedsToGPU
     func->setAttr("samoyeds.buffers", table.buffers(bound));
     func->setAttr("samoyeds.weights", builder.getArrayAttr(table.weights));
     return success();
+  }
+
+  /// The name of an op's first kernel, FUNC_OP_N, which its other kernels
+  /// extend with `_persistent`, `_combine`, `_split`, ... . FUNC is the host
+  /// function's name made a PTX identifier, and a `_K` suffix keeps two
+  /// functions whose names map to the same identifier apart: the names end
+  /// in a digit and their extensions do not, so every kernel name is unique.
+  std::string kernelBase(func::FuncOp func, Operation *op, int counter) {
+    std::string base = ptxIdentifierPrefix(func.getSymName()) + "_" +
+                       op->getName().stripDialect().str() + "_" +
+                       std::to_string(counter);
+    std::string unique = base;
+    for (int k = 1; !kernelBases.insert(unique).second; ++k)
+      unique = base + "_" + std::to_string(k);
+    return unique;
   }
 
   DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
@@ -434,5 +468,8 @@ struct ConvertSamoyedsToGPU
     }
     return table.dict(entries);
   }
+
+  /// The kernel name prefixes handed out in this run.
+  llvm::StringSet<> kernelBases;
 };
 } // namespace

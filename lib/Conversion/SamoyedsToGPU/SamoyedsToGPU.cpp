@@ -41,18 +41,26 @@ std::string dtypeName(Type t) {
 /// Names, kinds and shapes of the buffers of one host function.
 class BufferTable {
 public:
+  /// Arguments and results are named by their `samoyeds.name` (which the
+  /// dialect verifies unique), others `argN`, `resultN` and temporaries `tN`,
+  /// each skipping the names already given.
   BufferTable(func::FuncOp func) : func(func), ctx(func.getContext()) {
-    for (BlockArgument arg : func.getArguments()) {
-      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                    "samoyeds.name");
-      names[arg] =
-          name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
-    }
+    StringRef attr = SamoyedsDialect::kNameAttrName;
+    for (BlockArgument arg : func.getArguments())
+      if (auto name =
+              func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attr))
+        names[arg] = taken.insert(name).first->getKey().str();
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (auto name = func.getResultAttrOfType<StringAttr>(i, attr))
+        if (!names.count(v))
+          names[v] = taken.insert(name).first->getKey().str();
+    for (BlockArgument arg : func.getArguments())
+      if (!names.count(arg))
+        names[arg] = fresh("arg" + std::to_string(arg.getArgNumber()));
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      auto name = func.getResultAttrOfType<StringAttr>(i, "samoyeds.name");
       if (!names.count(v))
-        names[v] = name ? name.str() : "result" + std::to_string(i);
+        names[v] = fresh("result" + std::to_string(i));
       outputs.insert(v);
     }
   }
@@ -73,7 +81,12 @@ public:
     auto it = names.find(v);
     if (it != names.end())
       return it->second;
-    return names[v] = "t" + std::to_string(temporaries++);
+    std::string temporary;
+    do
+      temporary = "t" + std::to_string(temporaries++);
+    while (taken.contains(temporary));
+    taken.insert(temporary);
+    return names[v] = temporary;
   }
 
   /// The manifest name of a kernel argument's buffer.
@@ -99,8 +112,9 @@ public:
     return str(it == dims.end() ? "?" : it->second);
   }
 
-  /// The `samoyeds.buffers` list: every value a launch binds.
-  ArrayAttr buffers(ArrayRef<Value> bound) {
+  /// The `samoyeds.buffers` list: every value a launch binds. Fails when an
+  /// argument's name is also that of a weight part or workspace.
+  FailureOr<ArrayAttr> buffers(ArrayRef<Value> bound) {
     SmallVector<Attribute> list;
     llvm::SmallDenseSet<Value> seen;
     for (Value v : bound) {
@@ -123,6 +137,16 @@ public:
                            {"shape", ArrayAttr::get(ctx, shape)}}));
     }
     list.append(workspaces.begin(), workspaces.end());
+    llvm::StringSet<> listed;
+    for (Attribute buffer : list) {
+      auto name = cast<DictionaryAttr>(buffer).getAs<StringAttr>("name");
+      if (!listed.insert(name).second)
+        return func.emitOpError()
+               << "two bundle buffers are named " << name
+               << " (a weight's parts are named NAME.values, NAME.meta and "
+                  "NAME.row_idx, workspaces ws_KERNEL); rename the argument "
+                  "or result";
+    }
     return ArrayAttr::get(ctx, list);
   }
 
@@ -138,6 +162,15 @@ public:
   }
 
 private:
+  /// `base`, or `base_K` for the first K that no buffer has.
+  std::string fresh(const std::string &base) {
+    std::string name = base;
+    for (int k = 1; taken.contains(name); ++k)
+      name = base + "_" + std::to_string(k);
+    taken.insert(name);
+    return name;
+  }
+
   void appendWeight(SmallVectorImpl<Attribute> &list, Value v,
                     RankedTensorType type, SparseFormatAttr format) {
     int64_t e = type.getDimSize(0), r = type.getDimSize(1),
@@ -173,6 +206,7 @@ private:
   func::FuncOp func;
   MLIRContext *ctx;
   llvm::DenseMap<Value, std::string> names;
+  llvm::StringSet<> taken;
   llvm::SmallDenseSet<Value> outputs;
   llvm::DenseMap<std::pair<Value, unsigned>, std::string> dims;
   SmallVector<Attribute> workspaces;
@@ -396,7 +430,10 @@ struct ConvertSamoyedsToGPU
       }
       op->setAttr("samoyeds.launches", builder.getArrayAttr(records));
     }
-    func->setAttr("samoyeds.buffers", table.buffers(bound));
+    FailureOr<ArrayAttr> buffers = table.buffers(bound);
+    if (failed(buffers))
+      return failure();
+    func->setAttr("samoyeds.buffers", *buffers);
     func->setAttr("samoyeds.weights", builder.getArrayAttr(table.weights));
     return success();
   }

@@ -190,3 +190,17 @@ func.func @persistent_smem(%w: tensor<1x16x128xbf16, #ss>, %x: tensor<?x128xbf16
       : (tensor<1x16x128xbf16, #ss>, tensor<?x128xbf16>, tensor<2xi32>) -> tensor<?x16xbf16>
   return %y : tensor<?x16xbf16>
 }
+
+// -----
+
+// An argument named like a part of a weight.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+// expected-error @+1 {{'func.func' op two bundle buffers are named "w.values" (a weight's parts are named NAME.values, NAME.meta and NAME.row_idx, workspaces ws_KERNEL); rename the argument or result}}
+func.func @name_of_a_part(%w: tensor<1x64x64xbf16, #ss> {samoyeds.name = "w"},
+                          %x: tensor<?x64xbf16> {samoyeds.name = "w.values"},
+                          %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

@@ -204,3 +204,35 @@ func.func @name_of_a_part(%w: tensor<1x64x64xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// A combine whose top_k is dynamic.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @combine_dynamic_top_k(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
+                                 %off: tensor<2xi32>, %rw: tensor<?x?xf32>,
+                                 %pos: tensor<?x?xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weighted_combine needs a static top_k and row count to be compiled}}
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
+         tensor<?x?xf32>, tensor<?x?xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// One buffer whose rows are both the tokens (routed) and the slots (the
+// matmul's input without a token list).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @tokens_and_slots(%x: tensor<?x64xbf16>, %r: tensor<4x64xbf16>,
+                            %w: tensor<1x64x64xbf16, #ss>, %off: tensor<2xi32>)
+    -> (tensor<?x2xf32>, tensor<?x64xbf16>) {
+  %rw, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x64xbf16>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  // expected-error @+1 {{'samoyeds.ssmm' op dimension 0 of 'tensor<?x64xbf16>' is both T and P}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %rw, %y : tensor<?x2xf32>, tensor<?x64xbf16>
+}

@@ -424,10 +424,18 @@ def main():
             shutil.rmtree(bundle_dir, ignore_errors=True)
             args = builders[action](
                 lambda kind: option_string(rng, kind, bundle_dir, hostile))
+            # The last run gets what is left of the budget; one cut short by
+            # it is not counted.
+            limit = a.timeout
+            if a.time_budget:
+                limit = max(0.5, min(limit, a.time_budget - (time.time() - start)))
             t0 = time.time()
-            rc, out, timed_out, cmd = run_one(binary, args, text, a.timeout,
+            rc, out, timed_out, cmd = run_one(binary, args, text, limit,
                                               workdir)
             took = time.time() - t0
+            if timed_out and limit < a.timeout:
+                n -= 1
+                break
             out = out.decode("utf-8", "replace")
             outcome = classify(rc, out, timed_out, known)
             outcomes[outcome] += 1

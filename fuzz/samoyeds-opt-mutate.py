@@ -56,6 +56,9 @@ ACTIONS = [
     ("to-ptx", 2, lambda o: ["--samoyeds-to-ptx" + o("pipeline")]),
     ("to-bundle", 1, lambda o: ["--samoyeds-to-bundle" + o("bundle")]),
     ("emit-bundle", 1, lambda o: ["--samoyeds-emit-bundle" + o("emit")]),
+    # Parses a byte-mutated bytecode file of the seed (samoyeds-opt
+    # --emit-bytecode), not the textual mutant.
+    ("bytecode-input", 2, lambda o: []),
 ]
 
 CRASH_MARKERS = ("LLVM ERROR", "PLEASE submit a bug report", "Stack dump",
@@ -245,6 +248,15 @@ class Mutator:
     def truncate(self, data):
         return data[:self.rng.randrange(len(data) + 1)]
 
+    def mutate_binary(self, data):
+        """Byte-level mutations only (for bytecode)."""
+        applied = []
+        for _ in range(1 + int(self.rng.expovariate(1.0))):
+            fn = self.truncate if self.rng.random() < 0.15 else self.bytes_
+            data = fn(data)
+            applied.append(fn.__name__.rstrip("_"))
+        return data, applied
+
     def mutate(self, data):
         ops = [(self.number, 6), (self.dims, 3), (self.symbol, 2),
                (self.string, 2), (self.dtype, 2), (self.swap_token, 3),
@@ -321,6 +333,22 @@ def signature(outcome, rc, out):
     return outcome
 
 
+def bytecode_of(binary, text, workdir, cache):
+    """The bytecode samoyeds-opt writes for `text`, or None if it does not
+    parse (cached)."""
+    key = hashlib.sha1(text).hexdigest()
+    if key not in cache:
+        src = os.path.join(workdir, "seed.mlir")
+        dst = os.path.join(workdir, "seed.mlirbc")
+        with open(src, "wb") as f:
+            f.write(text)
+        rc = subprocess.call([binary, src, "--emit-bytecode", "-o", dst],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        cache[key] = open(dst, "rb").read() if rc == 0 else None
+    return cache[key]
+
+
 def run_one(binary, args, text, timeout, workdir):
     path = os.path.join(workdir, "mutant.mlir")
     with open(path, "wb") as f:
@@ -365,6 +393,8 @@ def main():
                    help="outcomes that make the exit status 1")
     p.add_argument("--hostile-options", type=float, default=0.3,
                    help="share of runs with extreme pass options")
+    p.add_argument("--actions", default="",
+                   help="comma-separated actions to run (default: all)")
     p.add_argument("--smoke", action="store_true",
                    help="CI: --seed 1 --iterations 400 --time-budget 25")
     p.add_argument("--json", help="also write the summary as JSON here")
@@ -402,7 +432,13 @@ def main():
 
     rng = random.Random(a.seed)
     mutator = Mutator(rng, seeds)
-    names = [n for n, w, _ in ACTIONS for _ in range(w)]
+    only = set(a.actions.split(",")) if a.actions else None
+    names = [n for n, w, _ in ACTIONS for _ in range(w)
+             if only is None or n in only]
+    if not names:
+        sys.exit("no such action; choose among: " +
+                 ", ".join(n for n, _, _ in ACTIONS))
+    bytecodes = {}
     builders = {n: b for n, _, b in ACTIONS}
     outcomes = collections.Counter()
     per_action = collections.defaultdict(collections.Counter)
@@ -417,8 +453,16 @@ def main():
                 break
             n += 1
             seed_path, seed = mutator.pick(weighted)
-            text, applied = mutator.mutate(seed)
             action = rng.choice(names)
+            bytecode = None
+            if action == "bytecode-input":
+                bytecode = bytecode_of(binary, seed, workdir, bytecodes)
+                if bytecode is None:
+                    action = "parse"
+            if bytecode is not None:
+                text, applied = mutator.mutate_binary(bytecode)
+            else:
+                text, applied = mutator.mutate(seed)
             hostile = rng.random() < a.hostile_options
             bundle_dir = os.path.join(workdir, "bundle")
             shutil.rmtree(bundle_dir, ignore_errors=True)

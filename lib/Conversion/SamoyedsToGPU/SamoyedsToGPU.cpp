@@ -16,6 +16,9 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
+
+#include <limits>
 
 namespace mlir::samoyeds {
 #define GEN_PASS_DEF_CONVERTSAMOYEDSTOGPU
@@ -227,6 +230,40 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
   return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
 }
 
+/// Refuses static sizes a bundle cannot describe: the runtime reads buffer
+/// dimensions as 32-bit and weight byte counts as 64-bit integers.
+LogicalResult verifyBundleSizes(Operation *op) {
+  auto check = [&](Type type, StringRef what, unsigned index) -> LogicalResult {
+    auto shaped = dyn_cast<ShapedType>(type);
+    if (!shaped || !shaped.hasRank())
+      return success();
+    for (auto [d, size] : llvm::enumerate(shaped.getShape()))
+      if (!ShapedType::isDynamic(size) &&
+          size > std::numeric_limits<int32_t>::max())
+        return op->emitOpError()
+               << what << " " << index << " (" << type << "): dimension " << d
+               << " is " << size << ", more than the "
+               << std::numeric_limits<int32_t>::max() << " a bundle describes";
+    if (!getSparseFormat(type))
+      return success();
+    std::optional<int64_t> bytes = shaped.getElementTypeBitWidth() / 8;
+    for (int64_t size : shaped.getShape())
+      if (bytes && !ShapedType::isDynamic(size))
+        bytes = llvm::checkedMul(*bytes, size);
+    if (!bytes)
+      return op->emitOpError() << what << " " << index << " (" << type
+                               << "): a weight of more than 2^63 bytes";
+    return success();
+  };
+  for (auto [i, type] : llvm::enumerate(op->getOperandTypes()))
+    if (failed(check(type, "operand", i)))
+      return failure();
+  for (auto [i, type] : llvm::enumerate(op->getResultTypes()))
+    if (failed(check(type, "result", i)))
+      return failure();
+  return success();
+}
+
 /// Whether `c` may follow the first character of a PTX identifier.
 bool isPTXIdentifierChar(char c) {
   return llvm::isAlnum(c) || c == '_' || c == '$';
@@ -400,6 +437,8 @@ struct ConvertSamoyedsToGPU
     SmallVector<Value> bound;
     int counter = 0;
     for (Operation *op : ops) {
+      if (failed(verifyBundleSizes(op)))
+        return failure();
       std::string base = kernelBase(func, op, counter++);
       FailureOr<SmallVector<KernelLaunch, 2>> lowered =
           llvm::TypeSwitch<Operation *,

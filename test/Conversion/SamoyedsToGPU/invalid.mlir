@@ -236,3 +236,28 @@ func.func @tokens_and_slots(%x: tensor<?x64xbf16>, %r: tensor<4x64xbf16>,
       : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %rw, %y : tensor<?x2xf32>, tensor<?x64xbf16>
 }
+
+// -----
+
+// Sizes a bundle cannot describe: 32-bit dimensions, 64-bit byte counts.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @dimension_too_large(%w: tensor<1x1099511627776x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                               %off: tensor<2xi32>) -> tensor<?x1099511627776xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand 0 ('tensor<1x1099511627776x64xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>>'): dimension 1 is 1099511627776, more than the 2147483647 a bundle describes}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
+      : (tensor<1x1099511627776x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x1099511627776xbf16>
+  return %y : tensor<?x1099511627776xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @weight_too_large(%w: tensor<2147483646x2147483632x2147483616xbf16, #ss>,
+                            %x: tensor<?x2147483616xbf16>, %off: tensor<2147483647xi32>)
+    -> tensor<?x2147483632xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand 0 ('tensor<2147483646x2147483632x2147483616xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>>'): a weight of more than 2^63 bytes}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
+      : (tensor<2147483646x2147483632x2147483616xbf16, #ss>, tensor<?x2147483616xbf16>,
+         tensor<2147483647xi32>) -> tensor<?x2147483632xbf16>
+  return %y : tensor<?x2147483632xbf16>
+}

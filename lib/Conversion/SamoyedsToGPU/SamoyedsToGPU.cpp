@@ -230,8 +230,15 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
   return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
 }
 
+/// The most experts a route kernel (its logits and probabilities fill 48 KiB
+/// of static shared memory) and an expert matmul (whose size grows with the
+/// count) are compiled for.
+constexpr int64_t kMaxRouteExperts = 48 * 1024 / 8;
+constexpr int64_t kMaxMatmulExperts = 8192;
+
 /// Refuses static sizes a bundle cannot describe: the runtime reads buffer
-/// dimensions as 32-bit and weight byte counts as 64-bit integers.
+/// dimensions as 32-bit and weight byte counts as 64-bit integers; and
+/// expert counts the kernels cannot hold.
 LogicalResult verifyBundleSizes(Operation *op) {
   auto check = [&](Type type, StringRef what, unsigned index) -> LogicalResult {
     auto shaped = dyn_cast<ShapedType>(type);
@@ -261,6 +268,26 @@ LogicalResult verifyBundleSizes(Operation *op) {
   for (auto [i, type] : llvm::enumerate(op->getResultTypes()))
     if (failed(check(type, "result", i)))
       return failure();
+  // The route kernel keeps two f32 per expert in static shared memory (48
+  // KiB at most); the matmul kernels unroll a scan over the experts, so
+  // their size grows with the count.
+  if (auto route = dyn_cast<RouteOp>(op)) {
+    int64_t experts =
+        cast<ShapedType>(route.getRouter().getType()).getDimSize(0);
+    if (experts > kMaxRouteExperts)
+      return op->emitOpError()
+             << "routes over " << experts << " experts; its kernel keeps 8 "
+             << "bytes per expert in static shared memory, which holds "
+             << kMaxRouteExperts;
+  }
+  if (auto ssmm = dyn_cast<SSMMOp>(op)) {
+    int64_t experts =
+        cast<ShapedType>(ssmm.getWeight().getType()).getDimSize(0);
+    if (experts > kMaxMatmulExperts)
+      return op->emitOpError()
+             << "has " << experts << " experts; the kernels are compiled for "
+             << "at most " << kMaxMatmulExperts;
+  }
   return success();
 }
 

@@ -261,3 +261,28 @@ func.func @weight_too_large(%w: tensor<2147483646x2147483632x2147483616xbf16, #s
          tensor<2147483647xi32>) -> tensor<?x2147483632xbf16>
   return %y : tensor<?x2147483632xbf16>
 }
+
+// -----
+
+// More experts than the route kernel's shared memory holds (6144 assemble).
+func.func @route_experts(%x: tensor<?x64xbf16>, %r: tensor<6145x64xbf16>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  // expected-error @+1 {{'samoyeds.route' op routes over 6145 experts; its kernel keeps 8 bytes per expert in static shared memory, which holds 6144}}
+  %w, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x64xbf16>, tensor<6145x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// More experts than the matmul kernels are compiled for (their code grows
+// with the count).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @matmul_experts(%w: tensor<8193x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                          %off: tensor<8194xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op has 8193 experts; the kernels are compiled for at most 8192}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<8193x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<8194xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

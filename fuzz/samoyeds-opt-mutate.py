@@ -13,9 +13,10 @@ classifies what happened:
               report', 'Stack dump' in the output
   upstream    a crash whose output matches fuzz/known-upstream.txt (a known
               bug of upstream MLIR, documented in docs/Robustness.md)
+  oom         ran out of its --memory-mb of address space
   timeout     still running after --timeout seconds (slow or hung)
 
-Crashing, silent and timed-out inputs are saved (not minimised) under
+Crashing, silent, out-of-memory and timed-out inputs are saved (not minimised) under
 --crash-dir with the command line and the output, at most --keep per
 signature. The run ends after --iterations mutants or --time-budget seconds,
 whichever comes first, prints a summary and exits 1 when an outcome listed in
@@ -292,9 +293,14 @@ def option_string(rng, kind, bundle_dir, hostile):
     return "=" + " ".join(opts) if opts else ""
 
 
+OOM_MARKERS = ("out of memory", "Allocation failed", "std::bad_alloc")
+
+
 def classify(rc, out, timed_out, known):
     if timed_out:
         return "timeout"
+    if any(m in out for m in OOM_MARKERS):
+        return "oom"
     crashed = rc < 0 or any(m in out for m in CRASH_MARKERS)
     if crashed:
         if any(p.search(out) for p in known):
@@ -319,7 +325,7 @@ def signature(outcome, rc, out):
         if not m:
             continue
         fn = m.group(1)
-        if any(s in fn for s in ("PrintStackTrace", "SignalHandler",
+        if fn.startswith("(") or any(s in fn for s in ("PrintStackTrace", "SignalHandler",
                                  "RunSignalHandlers", "__restore_rt",
                                  "_sigtramp", "libc.so", "/lib/x86_64")):
             continue
@@ -349,15 +355,25 @@ def bytecode_of(binary, text, workdir, cache):
     return cache[key]
 
 
-def run_one(binary, args, text, timeout, workdir):
+def run_one(binary, args, text, timeout, workdir, memory_mb):
     path = os.path.join(workdir, "mutant.mlir")
     with open(path, "wb") as f:
         f.write(text)
     cmd = [binary, path] + args + ["-o", os.devnull]
+
+    def limit_memory():
+        # Address space: a mutant that makes samoyeds-opt allocate without
+        # bound fails (as `oom`) instead of taking the machine's memory.
+        if memory_mb:
+            import resource
+            size = memory_mb << 20
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=limit_memory)
     except OSError as e:
         sys.exit("cannot run %s: %s" % (binary, e))
     try:
@@ -389,7 +405,9 @@ def main():
                    help="inputs saved per crash signature")
     p.add_argument("--known-upstream",
                    default=os.path.join(ROOT, "fuzz", "known-upstream.txt"))
-    p.add_argument("--fail-on", default="crash,silent",
+    p.add_argument("--memory-mb", type=int, default=4096,
+                   help="address space of one samoyeds-opt run (0: no limit)")
+    p.add_argument("--fail-on", default="crash,silent,oom",
                    help="outcomes that make the exit status 1")
     p.add_argument("--hostile-options", type=float, default=0.3,
                    help="share of runs with extreme pass options")
@@ -475,7 +493,7 @@ def main():
                 limit = max(0.5, min(limit, a.time_budget - (time.time() - start)))
             t0 = time.time()
             rc, out, timed_out, cmd = run_one(binary, args, text, limit,
-                                              workdir)
+                                              workdir, a.memory_mb)
             took = time.time() - t0
             if timed_out and limit < a.timeout:
                 n -= 1
@@ -517,7 +535,7 @@ def main():
           "%d seed chunks, timeout %g s)" % (n, elapsed, a.seed, len(seeds),
                                              a.timeout))
     for k in ("success", "diagnostic", "silent", "crash", "upstream",
-              "timeout"):
+              "oom", "timeout"):
         print("  %-10s %6d" % (k, outcomes[k]))
     print("by action:")
     for action, c in sorted(per_action.items()):

@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -519,7 +520,8 @@ def main():
                 with open(base + ".txt", "w") as f:
                     f.write("seed: %s\nmutations: %s\nrc: %s\ncommand: %s\n\n"
                             % (seed_path, " ".join(applied), rc,
-                               " ".join(cmd[:1] + [base + ".mlir"] + cmd[2:])))
+                               shlex.join(cmd[:1] + [base + ".mlir"] +
+                                          cmd[2:])))
                     f.write(out[-20000:])
                 entry["files"].append(base + ".mlir")
             if not a.quiet:

@@ -235,6 +235,8 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
 /// count) are compiled for.
 constexpr int64_t kMaxRouteExperts = 48 * 1024 / 8;
 constexpr int64_t kMaxMatmulExperts = 8192;
+/// The most slots per token a combine kernel (unrolled over them) sums.
+constexpr int64_t kMaxCombineTopK = 1024;
 
 /// Refuses static sizes a bundle cannot describe: the runtime reads buffer
 /// dimensions as 32-bit and weight byte counts as 64-bit integers; and
@@ -287,6 +289,13 @@ LogicalResult verifyBundleSizes(Operation *op) {
       return op->emitOpError()
              << "has " << experts << " experts; the kernels are compiled for "
              << "at most " << kMaxMatmulExperts;
+    if (Value weights = ssmm.getRoutingWeights()) {
+      int64_t topK = cast<ShapedType>(weights.getType()).getDimSize(1);
+      if (topK > kMaxCombineTopK)
+        return op->emitOpError()
+               << "combines top_k = " << topK << " slots per token; the "
+               << "combine kernel is compiled for at most " << kMaxCombineTopK;
+    }
   }
   return success();
 }

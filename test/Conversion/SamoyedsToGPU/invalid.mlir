@@ -286,3 +286,18 @@ func.func @matmul_experts(%w: tensor<8193x64x64xbf16, #ss>, %x: tensor<?x64xbf16
       : (tensor<8193x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<8194xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// A combine over more slots per token than its kernel is compiled for.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @combine_top_k(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
+                         %off: tensor<2xi32>, %rw: tensor<?x1025xf32>,
+                         %pos: tensor<?x1025xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combines top_k = 1025 slots per token; the combine kernel is compiled for at most 1024}}
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
+         tensor<?x1025xf32>, tensor<?x1025xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}

@@ -235,8 +235,9 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
 /// count) are compiled for.
 constexpr int64_t kMaxRouteExperts = 48 * 1024 / 8;
 constexpr int64_t kMaxMatmulExperts = 8192;
-/// The most slots per token a combine kernel (unrolled over them) sums.
-constexpr int64_t kMaxCombineTopK = 1024;
+/// The most experts per token (top_k) the route and combine kernels, which
+/// are unrolled over them, are compiled for.
+constexpr int64_t kMaxTopK = 256;
 
 /// Refuses static sizes a bundle cannot describe: the runtime reads buffer
 /// dimensions as 32-bit and weight byte counts as 64-bit integers; and
@@ -281,6 +282,11 @@ LogicalResult verifyBundleSizes(Operation *op) {
              << "routes over " << experts << " experts; its kernel keeps 8 "
              << "bytes per expert in static shared memory, which holds "
              << kMaxRouteExperts;
+    if (route.getTopK() > kMaxTopK)
+      return op->emitOpError()
+             << "routes each token to top_k = " << route.getTopK()
+             << " experts; the route kernel is compiled for at most "
+             << kMaxTopK;
   }
   if (auto ssmm = dyn_cast<SSMMOp>(op)) {
     int64_t experts =
@@ -291,10 +297,10 @@ LogicalResult verifyBundleSizes(Operation *op) {
              << "at most " << kMaxMatmulExperts;
     if (Value weights = ssmm.getRoutingWeights()) {
       int64_t topK = cast<ShapedType>(weights.getType()).getDimSize(1);
-      if (topK > kMaxCombineTopK)
+      if (topK > kMaxTopK)
         return op->emitOpError()
                << "combines top_k = " << topK << " slots per token; the "
-               << "combine kernel is compiled for at most " << kMaxCombineTopK;
+               << "combine kernel is compiled for at most " << kMaxTopK;
     }
   }
   return success();

@@ -293,11 +293,21 @@ func.func @matmul_experts(%w: tensor<8193x64x64xbf16, #ss>, %x: tensor<?x64xbf16
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
 func.func @combine_top_k(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
-                         %off: tensor<2xi32>, %rw: tensor<?x1025xf32>,
-                         %pos: tensor<?x1025xi32>) -> tensor<?x32xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op combines top_k = 1025 slots per token; the combine kernel is compiled for at most 1024}}
+                         %off: tensor<2xi32>, %rw: tensor<?x257xf32>,
+                         %pos: tensor<?x257xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combines top_k = 257 slots per token; the combine kernel is compiled for at most 256}}
   %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
       : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
-         tensor<?x1025xf32>, tensor<?x1025xi32>) -> tensor<?x32xbf16>
+         tensor<?x257xf32>, tensor<?x257xi32>) -> tensor<?x32xbf16>
   return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+func.func @route_top_k(%x: tensor<?x64xbf16>, %r: tensor<512x64xbf16>)
+    -> (tensor<?x257xf32>, tensor<?x257xi32>) {
+  // expected-error @+1 {{'samoyeds.route' op routes each token to top_k = 257 experts; the route kernel is compiled for at most 256}}
+  %w, %ids = samoyeds.route %x, %r top_k(257)
+      : (tensor<?x64xbf16>, tensor<512x64xbf16>) -> (tensor<?x257xf32>, tensor<?x257xi32>)
+  return %w, %ids : tensor<?x257xf32>, tensor<?x257xi32>
 }

@@ -37,8 +37,8 @@ int main(int argc, char **argv) {
   // pages used are touched) moves that limit out of reach of real inputs.
   int rc = 1;
   llvm::runOnNewStack(kStackSize, [&] {
-    rc = mlir::asMainReturnCode(mlir::MlirOptMain(
-        argc, argv, "Samoyeds optimizer driver\n", registry));
+    rc = mlir::asMainReturnCode(
+        mlir::MlirOptMain(argc, argv, "Samoyeds optimizer driver\n", registry));
   });
   return rc;
 }

@@ -63,8 +63,12 @@ ACTIONS = [
     ("bytecode-input", 2, lambda o: []),
 ]
 
-CRASH_MARKERS = ("LLVM ERROR", "PLEASE submit a bug report", "Stack dump",
-                 "Assertion `", "UNREACHABLE executed")
+# What LLVM prints, at the start of a line, when it aborts or crashes. (Not
+# anywhere in a line: a diagnostic echoes the input's line, which may hold
+# these words, e.g. the lit RUN lines of the seeds.)
+CRASH_MARKERS = re.compile(
+    r"^(LLVM ERROR:|PLEASE submit a bug report|Stack dump:|.*Assertion `.*' "
+    r"failed\.$|UNREACHABLE executed)", re.MULTILINE)
 
 INTERESTING_INTS = [
     0, 1, -1, 2, 3, 4, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 255,
@@ -302,7 +306,7 @@ def classify(rc, out, timed_out, known):
         return "timeout"
     if any(m in out for m in OOM_MARKERS):
         return "oom"
-    crashed = rc < 0 or any(m in out for m in CRASH_MARKERS)
+    crashed = rc < 0 or CRASH_MARKERS.search(out) is not None
     if crashed:
         if any(p.search(out) for p in known):
             return "upstream"

@@ -36,7 +36,7 @@ static sy_status loadModule(sy_bundle &b) {
   const cu::Driver &d = *b.driver;
   const Manifest &m = b.manifest;
   std::string file = b.dir + "/manifest.json";
-  std::string errors;
+  std::string errors, torn;
   auto tryLoad = [&](const std::string &name, const char *what) -> bool {
     std::string path = b.dir + "/" + name;
     std::string image;
@@ -44,6 +44,10 @@ static sy_status loadModule(sy_bundle &b) {
       errors += std::string(errors.empty() ? "" : "; ") + "cannot read " + path;
       return false;
     }
+    // The file may have changed since loadManifest checked it: check the
+    // bytes that are loaded, and refuse them rather than fall back.
+    if (!checkFileContents(m, file, name, image, torn))
+      return false;
     std::vector<char> errLog(16384, 0), infoLog(16384, 0);
     int opts[4] = {
         cu::CU_JIT_ERROR_LOG_BUFFER, cu::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
@@ -64,8 +68,10 @@ static sy_status loadModule(sy_bundle &b) {
   bool loaded = false;
   if (!m.cubin.empty() && fileExists(b.dir + "/" + m.cubin))
     loaded = tryLoad(m.cubin, "cubin");
-  if (!loaded)
+  if (!loaded && torn.empty())
     loaded = tryLoad(m.module, "PTX");
+  if (!torn.empty())
+    return setError(SY_ERR_MANIFEST, torn);
   if (!loaded)
     return setError(SY_ERR_CUDA, file + ": " + errors);
   for (size_t i = 0; i < m.launches.size(); ++i) {

@@ -4,6 +4,7 @@
 #include "Manifest.h"
 
 #include <climits>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -176,6 +177,7 @@ public:
   }
 
   bool run(const Value &root);
+  bool files(const Value &root);
   bool weights(const Value &root);
   bool buffers(const Value &root);
   bool launches(const Value &root);
@@ -231,7 +233,54 @@ bool Checker::run(const Value &root) {
       return fail(field, "duplicate symbol '" + s.string + "'");
     m.symbols.push_back(s.string);
   }
-  return weights(root) && buffers(root) && launches(root);
+  return files(root) && weights(root) && buffers(root) && launches(root);
+}
+
+bool Checker::files(const Value &root) {
+  const Value *arr = root.get("files");
+  if (!arr)
+    return true; // Older compilers record no checksums.
+  if (!arr->isArray())
+    return fail("files", "expected array");
+  for (size_t i = 0; i < arr->array.size(); ++i) {
+    std::string path = "files[" + std::to_string(i) + "]";
+    const Value &o = arr->array[i];
+    if (!o.isObject())
+      return fail(path, "expected object");
+    FileDesc f;
+    const Value *v;
+    if (!(v = member(o, path, "name", Value::Kind::String)))
+      return false;
+    f.name = v->string;
+    // A file of the bundle directory, never a path out of it.
+    if (f.name.empty() || f.name == "." || f.name == ".." ||
+        f.name.find_first_of("/\\") != std::string::npos)
+      return fail(path + ".name", "expected a file name, got '" + f.name + "'");
+    for (const FileDesc &other : m.files)
+      if (other.name == f.name)
+        return fail(path + ".name", "duplicate file '" + f.name + "'");
+    if (!intMember(o, path, "bytes", 0, INT64_MAX, f.bytes))
+      return false;
+    if (!(v = member(o, path, "fnv1a64", Value::Kind::String)))
+      return false;
+    if (v->string.size() != 16 ||
+        v->string.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return fail(path + ".fnv1a64",
+                  "expected 16 lower-case hex digits, got '" + v->string + "'");
+    f.fnv1a64 = std::stoull(v->string, nullptr, 16);
+    m.files.push_back(f);
+  }
+  // A manifest that records checksums records those of its kernel files.
+  for (const std::string *name : {&m.module, &m.cubin}) {
+    if (name->empty())
+      continue;
+    bool listed = false;
+    for (const FileDesc &f : m.files)
+      listed = listed || f.name == *name;
+    if (!listed)
+      return fail("files", "no entry for '" + *name + "'");
+  }
+  return true;
 }
 
 bool Checker::weights(const Value &root) {
@@ -540,7 +589,55 @@ sy_status loadManifest(const std::string &dir, Manifest &out,
             "' does not exist";
     return SY_ERR_MANIFEST;
   }
+  for (size_t i = 0; i < out.files.size(); ++i) {
+    const FileDesc &f = out.files[i];
+    std::string contents;
+    if (!readFile(dir + "/" + f.name, contents)) {
+      error = file + ": files[" + std::to_string(i) + "]: cannot read '" + dir +
+              "/" + f.name + "'";
+      return SY_ERR_MANIFEST;
+    }
+    if (!checkFileContents(out, file, f.name, contents, error))
+      return SY_ERR_MANIFEST;
+  }
   return SY_OK;
+}
+
+uint64_t fnv1a64(const std::string &data) {
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+bool checkFileContents(const Manifest &m, const std::string &manifestFile,
+                       const std::string &name, const std::string &contents,
+                       std::string &error) {
+  for (size_t i = 0; i < m.files.size(); ++i) {
+    const FileDesc &f = m.files[i];
+    if (f.name != name)
+      continue;
+    std::string field = manifestFile + ": files[" + std::to_string(i) + "]: ";
+    if (int64_t(contents.size()) != f.bytes) {
+      error = field + "'" + name + "' is " + std::to_string(contents.size()) +
+              " bytes, the manifest says " + std::to_string(f.bytes) +
+              " (a torn or mixed bundle)";
+      return false;
+    }
+    uint64_t hash = fnv1a64(contents);
+    if (hash != f.fnv1a64) {
+      char got[17], want[17];
+      std::snprintf(got, sizeof(got), "%016llx", (unsigned long long)hash);
+      std::snprintf(want, sizeof(want), "%016llx",
+                    (unsigned long long)f.fnv1a64);
+      error = field + "'" + name + "' has checksum (FNV-1a 64) " + got +
+              ", the manifest says " + want + " (a torn or mixed bundle)";
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace rt

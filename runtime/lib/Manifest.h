@@ -92,9 +92,19 @@ bool launchSelected(const LaunchDesc &l, const std::vector<int64_t> &syms);
 int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
                  int64_t smCount);
 
+/// `"files": [{"name": f, "bytes": n, "fnv1a64": "16 hex digits"}]`: the
+/// size and checksum of a kernel file, which the compiler records so that a
+/// torn or mixed bundle is refused.
+struct FileDesc {
+  std::string name;
+  int64_t bytes = 0;
+  uint64_t fnv1a64 = 0;
+};
+
 struct Manifest {
   json::Value root;
   std::string chip, module, cubin;
+  std::vector<FileDesc> files; ///< Empty: the manifest records none.
   std::vector<std::string> symbols;
   std::vector<BufferDesc> buffers;
   std::vector<WeightDesc> weights;
@@ -105,10 +115,22 @@ struct Manifest {
   int findWeight(const std::string &name) const;
 };
 
-/// Reads and validates DIR/manifest.json, and checks that the module file
-/// exists. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets `error`
+/// Reads and validates DIR/manifest.json, checks that the module file
+/// exists, and that every file the manifest's `files` lists has its size and
+/// checksum. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets `error`
 /// to a message naming the file and the offending field.
 sy_status loadManifest(const std::string &dir, Manifest &out,
+                       std::string &error);
+
+/// FNV-1a (64 bits) of `data`, the checksum of `files` entries.
+uint64_t fnv1a64(const std::string &data);
+
+/// Checks `contents`, read from the bundle file `name`, against the
+/// manifest's `files` entry for it (true when there is none). On a mismatch
+/// returns false and sets `error` to "FILE: files[i]: message" for the
+/// manifest FILE.
+bool checkFileContents(const Manifest &m, const std::string &manifestFile,
+                       const std::string &name, const std::string &contents,
                        std::string &error);
 
 /// Reads a whole file; false if it cannot be opened.

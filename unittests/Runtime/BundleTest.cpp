@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -120,6 +121,7 @@ protected:
   void TearDown() override {
     std::remove((dir + "/manifest.json").c_str());
     std::remove((dir + "/kernels.ptx").c_str());
+    std::remove((dir + "/kernels.cubin").c_str());
     rmdir(dir.c_str());
   }
   void write(const std::string &name, const std::string &text) {
@@ -562,6 +564,97 @@ TEST_F(BundleDir, BadWeightLayouts) {
                                 "expected a string", "got number"});
   writeMutated(kWeightEntry, entry("null"));
   expectError(SY_ERR_MANIFEST, {"weights[0].layout", "got null"});
+//===----------------------------------------------------------------------===//
+// Kernel file sizes and checksums
+//===----------------------------------------------------------------------===//
+
+TEST(Checksum, Fnv1a64KnownValues) {
+  EXPECT_EQ(samoyeds::rt::fnv1a64(""), 0xcbf29ce484222325ULL);
+  EXPECT_EQ(samoyeds::rt::fnv1a64("a"), 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(samoyeds::rt::fnv1a64("foobar"), 0x85944171f73967e8ULL);
+}
+
+class BundleFiles : public BundleDir {
+protected:
+  const std::string ptx = "// not a real module\n";
+  const std::string cubin = std::string("\x7f"
+                                        "ELF\0\1",
+                                        6);
+
+  void SetUp() override {
+    BundleDir::SetUp();
+    write("kernels.cubin", cubin);
+  }
+  /// A `files` entry as the compiler writes it.
+  static std::string entry(const std::string &name, const std::string &data) {
+    char hash[17];
+    std::snprintf(hash, sizeof(hash), "%016" PRIx64,
+                  samoyeds::rt::fnv1a64(data));
+    return "{\"name\": \"" + name +
+           "\", \"bytes\": " + std::to_string(data.size()) +
+           ", \"fnv1a64\": \"" + hash + "\"}";
+  }
+  /// Writes the valid manifest with `files` as its files list.
+  void writeFiles(const std::string &files) {
+    writeMutated("\"symbols\"", "\"files\": " + files + ", \"symbols\"");
+  }
+  std::string validFiles() {
+    return "[" + entry("kernels.ptx", ptx) + ", " +
+           entry("kernels.cubin", cubin) + "]";
+  }
+};
+
+TEST_F(BundleFiles, MatchingFilesOpen) {
+  writeFiles(validFiles());
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
+}
+
+TEST_F(BundleFiles, SizeMismatchIsRejected) {
+  writeFiles(validFiles());
+  write("kernels.ptx", ptx + "// appended by a newer compile\n");
+  expectError(SY_ERR_MANIFEST, {"manifest.json: files[0]: 'kernels.ptx' is",
+                                "bytes, the manifest says 21"});
+}
+
+TEST_F(BundleFiles, ChecksumMismatchIsRejected) {
+  writeFiles(validFiles());
+  // Same size, one byte changed: only the checksum tells.
+  std::string other = cubin;
+  other[5] = '\2';
+  write("kernels.cubin", other);
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: files[1]: 'kernels.cubin' has checksum "
+               "(FNV-1a 64)",
+               "the manifest says"});
+}
+
+TEST_F(BundleFiles, ListedFileMissingIsRejected) {
+  writeFiles(validFiles());
+  std::remove((dir + "/kernels.cubin").c_str());
+  expectError(SY_ERR_MANIFEST, {"files[1]: cannot read", "kernels.cubin'"});
+}
+
+TEST_F(BundleFiles, MalformedEntries) {
+  writeFiles("{}");
+  expectError(SY_ERR_MANIFEST, {"files: expected array"});
+  writeFiles("[" + entry("../kernels.ptx", ptx) + "]");
+  expectError(SY_ERR_MANIFEST,
+              {"files[0].name", "expected a file name, got '../kernels.ptx'"});
+  writeFiles("[" + entry("kernels.ptx", ptx) + ", " +
+             entry("kernels.ptx", ptx) + "]");
+  expectError(SY_ERR_MANIFEST,
+              {"files[1].name", "duplicate file 'kernels.ptx'"});
+  writeFiles("[{\"name\": \"kernels.ptx\", \"bytes\": 21, "
+             "\"fnv1a64\": \"ABC\"}]");
+  expectError(SY_ERR_MANIFEST, {"files[0].fnv1a64", "16 lower-case hex"});
+  writeFiles("[{\"name\": \"kernels.ptx\", \"bytes\": -1, "
+             "\"fnv1a64\": \"0000000000000000\"}]");
+  expectError(SY_ERR_MANIFEST, {"files[0].bytes", "out of range"});
+  // Checksums of some kernel files but not of the module.
+  writeFiles("[" + entry("kernels.cubin", cubin) + "]");
+  expectError(SY_ERR_MANIFEST, {"files: no entry for 'kernels.ptx'"});
 }
 
 } // namespace

@@ -14,7 +14,12 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/CheckedArithmetic.h"
+
+#include <limits>
 
 namespace mlir::samoyeds {
 #define GEN_PASS_DEF_CONVERTSAMOYEDSTOGPU
@@ -40,18 +45,26 @@ std::string dtypeName(Type t) {
 /// Names, kinds and shapes of the buffers of one host function.
 class BufferTable {
 public:
+  /// Arguments and results are named by their `samoyeds.name` (which the
+  /// dialect verifies unique), others `argN`, `resultN` and temporaries `tN`,
+  /// each skipping the names already given.
   BufferTable(func::FuncOp func) : func(func), ctx(func.getContext()) {
-    for (BlockArgument arg : func.getArguments()) {
-      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                    "samoyeds.name");
-      names[arg] =
-          name ? name.str() : "arg" + std::to_string(arg.getArgNumber());
-    }
+    StringRef attr = SamoyedsDialect::kNameAttrName;
+    for (BlockArgument arg : func.getArguments())
+      if (auto name =
+              func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attr))
+        names[arg] = taken.insert(name).first->getKey().str();
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
+      if (auto name = func.getResultAttrOfType<StringAttr>(i, attr))
+        if (!names.count(v))
+          names[v] = taken.insert(name).first->getKey().str();
+    for (BlockArgument arg : func.getArguments())
+      if (!names.count(arg))
+        names[arg] = fresh("arg" + std::to_string(arg.getArgNumber()));
     for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      auto name = func.getResultAttrOfType<StringAttr>(i, "samoyeds.name");
       if (!names.count(v))
-        names[v] = name ? name.str() : "result" + std::to_string(i);
+        names[v] = fresh("result" + std::to_string(i));
       outputs.insert(v);
     }
   }
@@ -72,7 +85,12 @@ public:
     auto it = names.find(v);
     if (it != names.end())
       return it->second;
-    return names[v] = "t" + std::to_string(temporaries++);
+    std::string temporary;
+    do
+      temporary = "t" + std::to_string(temporaries++);
+    while (taken.contains(temporary));
+    taken.insert(temporary);
+    return names[v] = temporary;
   }
 
   /// The manifest name of a kernel argument's buffer.
@@ -98,8 +116,9 @@ public:
     return str(it == dims.end() ? "?" : it->second);
   }
 
-  /// The `samoyeds.buffers` list: every value a launch binds.
-  ArrayAttr buffers(ArrayRef<Value> bound) {
+  /// The `samoyeds.buffers` list: every value a launch binds. Fails when an
+  /// argument's name is also that of a weight part or workspace.
+  FailureOr<ArrayAttr> buffers(ArrayRef<Value> bound) {
     SmallVector<Attribute> list;
     llvm::SmallDenseSet<Value> seen;
     for (Value v : bound) {
@@ -122,6 +141,16 @@ public:
                            {"shape", ArrayAttr::get(ctx, shape)}}));
     }
     list.append(workspaces.begin(), workspaces.end());
+    llvm::StringSet<> listed;
+    for (Attribute buffer : list) {
+      auto name = cast<DictionaryAttr>(buffer).getAs<StringAttr>("name");
+      if (!listed.insert(name).second)
+        return func.emitOpError()
+               << "two bundle buffers are named " << name
+               << " (a weight's parts are named NAME.values, NAME.meta and "
+                  "NAME.row_idx, workspaces ws_KERNEL); rename the argument "
+                  "or result";
+    }
     return ArrayAttr::get(ctx, list);
   }
 
@@ -137,6 +166,15 @@ public:
   }
 
 private:
+  /// `base`, or `base_K` for the first K that no buffer has.
+  std::string fresh(const std::string &base) {
+    std::string name = base;
+    for (int k = 1; taken.contains(name); ++k)
+      name = base + "_" + std::to_string(k);
+    taken.insert(name);
+    return name;
+  }
+
   void appendWeight(SmallVectorImpl<Attribute> &list, Value v,
                     RankedTensorType type, SparseFormatAttr format) {
     int64_t e = type.getDimSize(0), r = type.getDimSize(1),
@@ -178,6 +216,7 @@ private:
   func::FuncOp func;
   MLIRContext *ctx;
   llvm::DenseMap<Value, std::string> names;
+  llvm::StringSet<> taken;
   llvm::SmallDenseSet<Value> outputs;
   llvm::DenseMap<std::pair<Value, unsigned>, std::string> dims;
   SmallVector<Attribute> workspaces;
@@ -196,6 +235,100 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
                   failed(table.nameDim(o, op.getPositions(), 0, "T"))))
     return failure();
   return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
+}
+
+/// The most experts a route kernel (its logits and probabilities fill 48 KiB
+/// of static shared memory) and an expert matmul (whose size grows with the
+/// count) are compiled for.
+constexpr int64_t kMaxRouteExperts = 48 * 1024 / 8;
+constexpr int64_t kMaxMatmulExperts = 8192;
+/// The most experts per token (top_k) the route and combine kernels, which
+/// are unrolled over them, are compiled for.
+constexpr int64_t kMaxTopK = 256;
+
+/// Refuses static sizes a bundle cannot describe: the runtime reads buffer
+/// dimensions as 32-bit and weight byte counts as 64-bit integers; and
+/// expert counts the kernels cannot hold.
+LogicalResult verifyBundleSizes(Operation *op) {
+  auto check = [&](Type type, StringRef what, unsigned index) -> LogicalResult {
+    auto shaped = dyn_cast<ShapedType>(type);
+    if (!shaped || !shaped.hasRank())
+      return success();
+    for (auto [d, size] : llvm::enumerate(shaped.getShape()))
+      if (!ShapedType::isDynamic(size) &&
+          size > std::numeric_limits<int32_t>::max())
+        return op->emitOpError()
+               << what << " " << index << " (" << type << "): dimension " << d
+               << " is " << size << ", more than the "
+               << std::numeric_limits<int32_t>::max() << " a bundle describes";
+    if (!getSparseFormat(type))
+      return success();
+    std::optional<int64_t> bytes = shaped.getElementTypeBitWidth() / 8;
+    for (int64_t size : shaped.getShape())
+      if (bytes && !ShapedType::isDynamic(size))
+        bytes = llvm::checkedMul(*bytes, size);
+    if (!bytes)
+      return op->emitOpError() << what << " " << index << " (" << type
+                               << "): a weight of more than 2^63 bytes";
+    return success();
+  };
+  for (auto [i, type] : llvm::enumerate(op->getOperandTypes()))
+    if (failed(check(type, "operand", i)))
+      return failure();
+  for (auto [i, type] : llvm::enumerate(op->getResultTypes()))
+    if (failed(check(type, "result", i)))
+      return failure();
+  // The route kernel keeps two f32 per expert in static shared memory (48
+  // KiB at most); the matmul kernels unroll a scan over the experts, so
+  // their size grows with the count.
+  if (auto route = dyn_cast<RouteOp>(op)) {
+    int64_t experts =
+        cast<ShapedType>(route.getRouter().getType()).getDimSize(0);
+    if (experts > kMaxRouteExperts)
+      return op->emitOpError()
+             << "routes over " << experts << " experts; its kernel keeps 8 "
+             << "bytes per expert in static shared memory, which holds "
+             << kMaxRouteExperts;
+    if (route.getTopK() > kMaxTopK)
+      return op->emitOpError()
+             << "routes each token to top_k = " << route.getTopK()
+             << " experts; the route kernel is compiled for at most "
+             << kMaxTopK;
+  }
+  if (auto ssmm = dyn_cast<SSMMOp>(op)) {
+    int64_t experts =
+        cast<ShapedType>(ssmm.getWeight().getType()).getDimSize(0);
+    if (experts > kMaxMatmulExperts)
+      return op->emitOpError()
+             << "has " << experts << " experts; the kernels are compiled for "
+             << "at most " << kMaxMatmulExperts;
+    if (Value weights = ssmm.getRoutingWeights()) {
+      int64_t topK = cast<ShapedType>(weights.getType()).getDimSize(1);
+      if (topK > kMaxTopK)
+        return op->emitOpError()
+               << "combines top_k = " << topK << " slots per token; the "
+               << "combine kernel is compiled for at most " << kMaxTopK;
+    }
+  }
+  return success();
+}
+
+/// Whether `c` may follow the first character of a PTX identifier.
+bool isPTXIdentifierChar(char c) {
+  return llvm::isAlnum(c) || c == '_' || c == '$';
+}
+
+/// `name` made a PTX identifier ([a-zA-Z][a-zA-Z0-9_$]* or [_$][a-zA-Z0-9_$]+
+/// once a suffix follows): every other byte becomes '_', and a leading digit
+/// gets a '_' before it. A name that is one already is returned unchanged.
+std::string ptxIdentifierPrefix(StringRef name) {
+  std::string out = name.str();
+  for (char &c : out)
+    if (!isPTXIdentifierChar(c))
+      c = '_';
+  if (!out.empty() && llvm::isDigit(out.front()))
+    out.insert(out.begin(), '_');
+  return out;
 }
 
 using Launches = SmallVector<KernelLaunch, 2>;
@@ -325,6 +458,7 @@ struct ConvertSamoyedsToGPU
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
+    kernelBases.clear();
     gpu::GPUModuleOp kernels;
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
       if (failed(convertFunc(func, builder, kernels)))
@@ -353,9 +487,9 @@ struct ConvertSamoyedsToGPU
     SmallVector<Value> bound;
     int counter = 0;
     for (Operation *op : ops) {
-      std::string base = func.getSymName().str() + "_" +
-                         op->getName().stripDialect().str() + "_" +
-                         std::to_string(counter++);
+      if (failed(verifyBundleSizes(op)))
+        return failure();
+      std::string base = kernelBase(func, op, counter++);
       FailureOr<SmallVector<KernelLaunch, 2>> lowered =
           llvm::TypeSwitch<Operation *,
                            FailureOr<SmallVector<KernelLaunch, 2>>>(op)
@@ -385,9 +519,27 @@ struct ConvertSamoyedsToGPU
       }
       op->setAttr("samoyeds.launches", builder.getArrayAttr(records));
     }
-    func->setAttr("samoyeds.buffers", table.buffers(bound));
+    FailureOr<ArrayAttr> buffers = table.buffers(bound);
+    if (failed(buffers))
+      return failure();
+    func->setAttr("samoyeds.buffers", *buffers);
     func->setAttr("samoyeds.weights", builder.getArrayAttr(table.weights));
     return success();
+  }
+
+  /// The name of an op's first kernel, FUNC_OP_N, which its other kernels
+  /// extend with `_persistent`, `_combine`, `_split`, ... . FUNC is the host
+  /// function's name made a PTX identifier, and a `_K` suffix keeps two
+  /// functions whose names map to the same identifier apart: the names end
+  /// in a digit and their extensions do not, so every kernel name is unique.
+  std::string kernelBase(func::FuncOp func, Operation *op, int counter) {
+    std::string base = ptxIdentifierPrefix(func.getSymName()) + "_" +
+                       op->getName().stripDialect().str() + "_" +
+                       std::to_string(counter);
+    std::string unique = base;
+    for (int k = 1; !kernelBases.insert(unique).second; ++k)
+      unique = base + "_" + std::to_string(k);
+    return unique;
   }
 
   DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
@@ -442,5 +594,8 @@ struct ConvertSamoyedsToGPU
     }
     return table.dict(entries);
   }
+
+  /// The kernel name prefixes handed out in this run.
+  llvm::StringSet<> kernelBases;
 };
 } // namespace

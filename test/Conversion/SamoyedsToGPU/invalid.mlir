@@ -251,3 +251,124 @@ func.func @wgmma_smem(%w: tensor<1x256x512xbf16, #ss>, %x: tensor<?x512xbf16>,
       : (tensor<1x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// An argument named like a part of a weight.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+// expected-error @+1 {{'func.func' op two bundle buffers are named "w.values" (a weight's parts are named NAME.values, NAME.meta and NAME.row_idx, workspaces ws_KERNEL); rename the argument or result}}
+func.func @name_of_a_part(%w: tensor<1x64x64xbf16, #ss> {samoyeds.name = "w"},
+                          %x: tensor<?x64xbf16> {samoyeds.name = "w.values"},
+                          %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// A combine whose top_k is dynamic.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @combine_dynamic_top_k(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
+                                 %off: tensor<2xi32>, %rw: tensor<?x?xf32>,
+                                 %pos: tensor<?x?xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weighted_combine needs a static top_k and row count to be compiled}}
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
+         tensor<?x?xf32>, tensor<?x?xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+// One buffer whose rows are both the tokens (routed) and the slots (the
+// matmul's input without a token list).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @tokens_and_slots(%x: tensor<?x64xbf16>, %r: tensor<4x64xbf16>,
+                            %w: tensor<1x64x64xbf16, #ss>, %off: tensor<2xi32>)
+    -> (tensor<?x2xf32>, tensor<?x64xbf16>) {
+  %rw, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x64xbf16>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  // expected-error @+1 {{'samoyeds.ssmm' op dimension 0 of 'tensor<?x64xbf16>' is both T and P}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %rw, %y : tensor<?x2xf32>, tensor<?x64xbf16>
+}
+
+// -----
+
+// Sizes a bundle cannot describe: 32-bit dimensions, 64-bit byte counts.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @dimension_too_large(%w: tensor<1x1099511627776x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                               %off: tensor<2xi32>) -> tensor<?x1099511627776xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand 0 ('tensor<1x1099511627776x64xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>>'): dimension 1 is 1099511627776, more than the 2147483647 a bundle describes}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
+      : (tensor<1x1099511627776x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x1099511627776xbf16>
+  return %y : tensor<?x1099511627776xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @weight_too_large(%w: tensor<2147483646x2147483632x2147483616xbf16, #ss>,
+                            %x: tensor<?x2147483616xbf16>, %off: tensor<2147483647xi32>)
+    -> tensor<?x2147483632xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op operand 0 ('tensor<2147483646x2147483632x2147483616xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>>'): a weight of more than 2^63 bytes}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
+      : (tensor<2147483646x2147483632x2147483616xbf16, #ss>, tensor<?x2147483616xbf16>,
+         tensor<2147483647xi32>) -> tensor<?x2147483632xbf16>
+  return %y : tensor<?x2147483632xbf16>
+}
+
+// -----
+
+// More experts than the route kernel's shared memory holds (6144 assemble).
+func.func @route_experts(%x: tensor<?x64xbf16>, %r: tensor<6145x64xbf16>)
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  // expected-error @+1 {{'samoyeds.route' op routes over 6145 experts; its kernel keeps 8 bytes per expert in static shared memory, which holds 6144}}
+  %w, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x64xbf16>, tensor<6145x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// More experts than the matmul kernels are compiled for (their code grows
+// with the count).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @matmul_experts(%w: tensor<8193x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                          %off: tensor<8194xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op has 8193 experts; the kernels are compiled for at most 8192}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<8193x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<8194xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// A combine over more slots per token than its kernel is compiled for.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
+func.func @combine_top_k(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
+                         %off: tensor<2xi32>, %rw: tensor<?x257xf32>,
+                         %pos: tensor<?x257xi32>) -> tensor<?x32xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op combines top_k = 257 slots per token; the combine kernel is compiled for at most 256}}
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
+      : (tensor<1x32x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>,
+         tensor<?x257xf32>, tensor<?x257xi32>) -> tensor<?x32xbf16>
+  return %y : tensor<?x32xbf16>
+}
+
+// -----
+
+func.func @route_top_k(%x: tensor<?x64xbf16>, %r: tensor<512x64xbf16>)
+    -> (tensor<?x257xf32>, tensor<?x257xi32>) {
+  // expected-error @+1 {{'samoyeds.route' op routes each token to top_k = 257 experts; the route kernel is compiled for at most 256}}
+  %w, %ids = samoyeds.route %x, %r top_k(257)
+      : (tensor<?x64xbf16>, tensor<512x64xbf16>) -> (tensor<?x257xf32>, tensor<?x257xi32>)
+  return %w, %ids : tensor<?x257xf32>, tensor<?x257xi32>
+}

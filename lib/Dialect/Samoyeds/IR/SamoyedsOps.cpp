@@ -268,9 +268,8 @@ LogicalResult SSMMOp::verify() {
   int64_t outRows = slots, outCols = rows;
   if (epi == EpilogueKind::SiluMul) {
     if (!ShapedType::isDynamic(rows)) {
-      if (rows % 2 != 0)
-        return emitOpError() << "silu_mul needs stacked gate and up rows, "
-                             << "got an odd row count " << rows;
+      // The row count is even: verifyWeight checked that rows = g * m keeps
+      // g * n rows, a multiple of 16, which for odd g and m needs n = 16 = m.
       auto emit = [&]() { return emitOpError() << "silu_mul gate half: "; };
       if (failed(format->verifyWeightShape(emit, rows / 2, cols)))
         return failure();

@@ -25,6 +25,13 @@ def Samoyeds_Dialect : Dialect {
     `convert-samoyeds-to-gpu` lowers to `mma.sp` kernels.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `samoyeds.name` on function arguments and results names a bundle buffer.
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The argument and result attribute that names a bundle buffer.
+    static constexpr ::llvm::StringLiteral kNameAttrName = "samoyeds.name";
+  }];
 }
 
 #endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSDIALECT_TD

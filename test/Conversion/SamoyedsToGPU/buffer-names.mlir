@@ -1,0 +1,17 @@
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
+
+// Names the conversion makes up (argN, resultN, tN) skip those that
+// arguments and results already have: every bundle buffer has its own name.
+
+// CHECK-LABEL: func.func @made_up_names
+// CHECK-SAME: samoyeds.buffers = [{dtype = "bf16", kind = "input", name = "arg0_1", shape = ["T", 64]}, {dtype = "bf16", kind = "input", name = "arg0", shape = [4, 64]}, {dtype = "f32", kind = "output", name = "t0", shape = ["T", 2]}, {dtype = "i32", kind = "workspace", name = "t1", shape = ["T", 2]}, {dtype = "i32", kind = "output", name = "result0_1", shape = ["P"]}, {dtype = "i32", kind = "output", name = "result0", shape = [5]}, {dtype = "i32", kind = "output", name = "t2", shape = ["T", 2]}]
+func.func @made_up_names(%x: tensor<?x64xbf16>,
+                         %r: tensor<4x64xbf16> {samoyeds.name = "arg0"})
+    -> (tensor<?xi32>, tensor<5xi32> {samoyeds.name = "result0"},
+        tensor<?x2xi32> {samoyeds.name = "t2"}, tensor<?x2xf32> {samoyeds.name = "t0"}) {
+  %w, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x64xbf16>, tensor<4x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  %tok, %off, %pos = samoyeds.dispatch %ids experts(4)
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
+  return %tok, %off, %pos, %w : tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>
+}

@@ -564,6 +564,8 @@ TEST_F(BundleDir, BadWeightLayouts) {
                                 "expected a string", "got number"});
   writeMutated(kWeightEntry, entry("null"));
   expectError(SY_ERR_MANIFEST, {"weights[0].layout", "got null"});
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel file sizes and checksums
 //===----------------------------------------------------------------------===//

@@ -10,6 +10,8 @@ bash "$root/scripts/build.sh"
 ptxas=$(find "$root/.venv" -name ptxas -type f | head -1)
 echo "== lit (compiler): ptxas = ${ptxas:-none}"
 SAMOYEDS_PTXAS="$ptxas" /usr/lib/llvm-22/bin/lit -sv "$build/test"
+echo "== fuzz smoke (samoyeds-opt on mutated inputs, fixed seed, ~25 s)"
+python3 "$root/fuzz/samoyeds-opt-mutate.py" --smoke --samoyeds-opt "$build/bin/samoyeds-opt"
 echo "== ctest (runtime unit tests)"
 ctest --test-dir "$build" --output-on-failure
 if [[ -d "$root/python/tests" ]]; then

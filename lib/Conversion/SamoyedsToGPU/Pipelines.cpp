@@ -1,12 +1,24 @@
 //===- Pipelines.cpp - Named Samoyeds pipelines ---------------------------===//
 
+#include "samoyeds/Conversion/SamoyedsNVGPUToNVVM/SamoyedsNVGPUToNVVM.h"
 #include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+#include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
+#include "samoyeds/Support/Chip.h"
 
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "llvm/Support/FormatVariadic.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::samoyeds;
 
 namespace {
 struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
@@ -51,32 +63,48 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(-1)};
 };
 
-/// The textual pipeline from samoyeds ops to a gpu.binary holding PTX.
-/// PTX 8.5 is the first with mma.sp::ordered_metadata.
-std::string ptxPipeline(const PipelineOptions &o) {
-  return llvm::formatv(
-      "samoyeds-decompose-moe,samoyeds-select-tiles{{chip={0} tokens={1} "
-      "split-k={2} row-tiles={3} row-masks={4} persistent={5} strategy={6}},"
-      "convert-samoyeds-to-gpu,"
-      "gpu.module(convert-samoyeds-nvgpu-to-nvvm,convert-nvgpu-to-nvvm,convert-vector-to-scf,"
-      "convert-scf-to-cf,expand-strided-metadata,"
-      "convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,"
-      "reconcile-unrealized-casts),"
-      "nvvm-attach-target{{module=samoyeds_kernels chip={0} "
-      "features=+ptx85 O=3},"
-      "gpu-module-to-binary{{format=isa}",
-      o.chip.getValue(), o.tokens.getValue(), o.splitK.getValue(),
-      o.rowTiles.getValue(), o.rowMasks.getValue(), o.persistent.getValue(),
-      o.strategy.getValue());
-}
-
+/// Samoyeds ops to a gpu.binary holding PTX: the samoyeds passes with their
+/// typed options, then the upstream lowering of the kernels' gpu.module to
+/// NVVM and PTX for the chip (PTX 8.5 is the first with
+/// mma.sp::ordered_metadata).
 LogicalResult
 buildPTX(OpPassManager &pm, const PipelineOptions &o,
          function_ref<LogicalResult(const Twine &)> errorHandler) {
-  if (o.chip != "sm_80" && o.chip != "sm_90" && o.chip != "sm_90a")
+  if (!lookupChip(o.chip))
     return errorHandler("samoyeds pipelines: unsupported chip '" + o.chip +
                         "' (expected sm_80, sm_90 or sm_90a)");
-  return parsePassPipeline(ptxPipeline(o), pm);
+  pm.addPass(createSamoyedsDecomposeMoE());
+  SamoyedsSelectTilesOptions tiles;
+  tiles.chip = o.chip;
+  tiles.tokens = o.tokens;
+  tiles.splitK = o.splitK;
+  tiles.rowTiles = o.rowTiles;
+  tiles.rowMasks = o.rowMasks;
+  tiles.persistent = o.persistent;
+  tiles.strategy = o.strategy;
+  pm.addPass(createSamoyedsSelectTiles(tiles));
+  pm.addPass(createConvertSamoyedsToGPU());
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createConvertSamoyedsNVGPUToNVVM());
+  kernels.addPass(createConvertNVGPUToNVVMPass());
+  kernels.addPass(createConvertVectorToSCFPass());
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(memref::createExpandStridedMetadataPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createConvertNVVMToLLVMPass());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuNVVMAttachTargetOptions target;
+  target.moduleMatcher = "samoyeds_kernels";
+  target.chip = o.chip;
+  target.features = "+ptx" + std::to_string(kPtxVersion);
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  return success();
 }
 } // namespace
 
@@ -95,12 +123,13 @@ void registerPipeline(StringRef arg, StringRef description, bool bundle) {
           return success();
         if (o.dir.empty())
           return errorHandler("samoyeds-to-bundle needs dir=<directory>");
-        return parsePassPipeline(
-            "samoyeds-emit-bundle{dir=" + o.dir.getValue() +
-                " assemble=" + (o.assemble ? "true" : "false") + "}",
-            pm);
+        SamoyedsEmitBundleOptions emit;
+        emit.dir = o.dir;
+        emit.assemble = o.assemble;
+        pm.addPass(createSamoyedsEmitBundle(emit));
+        return success();
       },
-      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
         optHandler(PipelineOptions());
       });
 }

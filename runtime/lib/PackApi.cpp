@@ -9,6 +9,7 @@
 #include "RuntimeImpl.h"
 #include "WeightFile.h"
 
+#include <array>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -62,10 +63,9 @@ sy_status checkParams(const char *fn, int64_t experts, int64_t rows,
 /// after checking their sizes against Format.md.
 sy_status copyIn(const char *fn, const sy_packed_weight &packed,
                  PackedWeight &w) {
-  const int64_t E = w.s.experts;
-  uint64_t want[3] = {uint64_t(valuesBytesPerExpert(w.p, w.s) * E),
-                      uint64_t(metaBytesPerExpert(w.p, w.s) * E),
-                      uint64_t(rowIdxBytesPerExpert(w.p, w.s) * E)};
+  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s);
+  uint64_t want[3] = {uint64_t(bytes[0]), uint64_t(bytes[1]),
+                      uint64_t(bytes[2])};
   uint64_t got[3] = {packed.values_bytes, packed.meta_bytes,
                      packed.row_idx_bytes};
   const void *src[3] = {packed.values, packed.meta, packed.row_idx};
@@ -101,12 +101,11 @@ sy_status packedSizes(const char *fn, int64_t experts, int64_t rows,
   sy_status st = checkParams(fn, experts, rows, cols, n, m, v, layout, s, p, l);
   if (st != SY_OK)
     return st;
-  if (values_bytes)
-    *values_bytes = uint64_t(valuesBytesPerExpert(p, s) * experts);
-  if (meta_bytes)
-    *meta_bytes = uint64_t(metaBytesPerExpert(p, s) * experts);
-  if (row_idx_bytes)
-    *row_idx_bytes = uint64_t(rowIdxBytesPerExpert(p, s) * experts);
+  std::array<int64_t, 3> bytes = componentBytes(p, s);
+  uint64_t *out[3] = {values_bytes, meta_bytes, row_idx_bytes};
+  for (int i = 0; i < 3; ++i)
+    if (out[i])
+      *out[i] = uint64_t(bytes[size_t(i)]);
   return clearError();
 })}
 
@@ -257,7 +256,10 @@ sy_status sy_unpack_weight(const sy_packed_weight *packed, sy_dtype dtype,
                       "sy_unpack_weight: dense buffer has " +
                           std::to_string(dense_bytes) + " bytes, expected " +
                           std::to_string(denseWant));
-    std::vector<uint16_t> out = unpack(w);
+    std::string err;
+    std::vector<uint16_t> out = unpack(w, &err);
+    if (!err.empty())
+      return setError(SY_ERR_INVALID_ARGUMENT, std::string(fn) + ": " + err);
     std::memcpy(dense, out.data(), size_t(denseWant));
     return clearError();
   })

@@ -3,6 +3,7 @@
 
 #include "RuntimeImpl.h"
 
+#include <array>
 #include <climits>
 #include <cstring>
 #include <exception>
@@ -111,10 +112,7 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
     const void *src[3] = {packed->values, packed->meta, packed->row_idx};
     uint64_t got[3] = {packed->values_bytes, packed->meta_bytes,
                        packed->row_idx_bytes};
-    int64_t want[3] = {
-        valuesBytesPerExpert(w.params, w.shape) * w.shape.experts,
-        metaBytesPerExpert(w.params, w.shape) * w.shape.experts,
-        rowIdxBytesPerExpert(w.params, w.shape) * w.shape.experts};
+    std::array<int64_t, 3> want = componentBytes(w.params, w.shape);
     for (int p = 0; p < 3; ++p) {
       std::string part = weightPartName(WeightPart(p));
       if (got[p] != uint64_t(want[p]))
@@ -127,6 +125,15 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                                      "' part '" + part +
                                                      "': NULL data");
     }
+    // The kernels index with row_idx and meta: refuse what they cannot take.
+    int bad;
+    std::string err = checkContent(static_cast<const uint8_t *>(src[1]),
+                                   static_cast<const uint8_t *>(src[2]),
+                                   w.params, w.shape, bad);
+    if (!err.empty())
+      return setError(SY_ERR_INVALID_ARGUMENT,
+                      "weight '" + w.name + "' part '" +
+                          weightPartName(WeightPart(bad)) + "': " + err);
     sy_status st = SY_OK;
     const cu::Driver *d = driverOrError(st);
     if (!d)

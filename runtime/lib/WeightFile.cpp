@@ -9,6 +9,7 @@
 #include "WeightFile.h"
 #include "RuntimeImpl.h"
 
+#include <array>
 #include <climits>
 #include <cstring>
 #include <exception>
@@ -57,17 +58,6 @@ std::string describe(const FileWeight &w) {
          ", n:m:v = " + std::to_string(w.params.n) + ":" +
          std::to_string(w.params.m) + ":" + std::to_string(w.params.v) +
          ", layout " + layoutName(w.layout);
-}
-
-int64_t partBytes(const SSParams &p, const SSShape &s, int part) {
-  switch (part) {
-  case 0:
-    return valuesBytesPerExpert(p, s) * s.experts;
-  case 1:
-    return metaBytesPerExpert(p, s) * s.experts;
-  default:
-    return rowIdxBytesPerExpert(p, s) * s.experts;
-  }
 }
 
 /// Parses one tensor entry of the header.
@@ -236,10 +226,11 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
       err = wpath + ": " + verr;
       return SY_ERR_WEIGHT_FILE;
     }
+    std::array<int64_t, 3> bytes = componentBytes(w.params, w.shape);
     for (int p = 0; p < 3; ++p) {
       std::string tname = w.name + "." + weightPartName(WeightPart(p));
       int ti = out.findTensor(tname);
-      int64_t want = partBytes(w.params, w.shape, p);
+      int64_t want = bytes[size_t(p)];
       if (ti < 0) {
         if (want == 0)
           continue;
@@ -350,6 +341,37 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
   return SY_OK;
 }
 
+/// Reads tensor `t` of `file` into `dst` (t.bytes() bytes).
+static sy_status readTensor(std::ifstream &in, const WeightFile &file,
+                            const TensorEntry &t, void *dst,
+                            std::string &error) {
+  in.seekg(std::streamoff(t.begin));
+  in.read(static_cast<char *>(dst), std::streamsize(t.bytes()));
+  if (in && uint64_t(in.gcount()) == t.bytes())
+    return SY_OK;
+  error = file.path + ": tensor '" + t.name + "': short read of " +
+          std::to_string(t.bytes()) + " bytes at offset " +
+          std::to_string(t.begin) +
+          " (file truncated or changed since it was opened)";
+  return SY_ERR_IO;
+}
+
+/// Checks the row_idx and meta read for weight `w` of `file` (checkContent);
+/// the error names the file and the tensor.
+static sy_status checkReadContent(const WeightFile &file, const FileWeight &w,
+                                  const void *meta, const void *rowIdx,
+                                  std::string &error) {
+  int part;
+  std::string err = checkContent(static_cast<const uint8_t *>(meta),
+                                 static_cast<const uint8_t *>(rowIdx), w.params,
+                                 w.shape, part);
+  if (err.empty())
+    return SY_OK;
+  error = file.path + ": tensor '" +
+          file.tensors[size_t(w.tensors[part])].name + "': " + err;
+  return SY_ERR_WEIGHT_FILE;
+}
+
 sy_status readFileWeight(const WeightFile &file, size_t index,
                          PackedWeight &out, std::string &error) {
   const FileWeight &w = file.weights[index];
@@ -363,32 +385,50 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
     error = file.path + ": cannot open file";
     return SY_ERR_IO;
   }
+  void *dst[3];
   for (int p = 0; p < 3; ++p) {
+    uint64_t bytes =
+        w.tensors[p] < 0 ? 0 : file.tensors[size_t(w.tensors[p])].bytes();
+    if (p == 0) {
+      out.values.resize(size_t(bytes / 4));
+      dst[p] = out.values.data();
+    } else if (p == 1) {
+      out.meta.resize(size_t(bytes / 4));
+      dst[p] = out.meta.data();
+    } else {
+      out.rowIdx.resize(size_t(bytes));
+      dst[p] = out.rowIdx.data();
+    }
+    if (!bytes)
+      continue;
+    sy_status st =
+        readTensor(in, file, file.tensors[size_t(w.tensors[p])], dst[p], error);
+    if (st != SY_OK)
+      return st;
+  }
+  // The file may have changed since it was checked: check what was read.
+  return checkReadContent(file, w, dst[1], dst[2], error);
+}
+
+sy_status checkFileWeightContent(const WeightFile &file, size_t index,
+                                 std::string &error) {
+  const FileWeight &w = file.weights[index];
+  std::ifstream in(file.path, std::ios::binary);
+  if (!in) {
+    error = file.path + ": cannot open file";
+    return SY_ERR_IO;
+  }
+  std::vector<uint8_t> parts[3];
+  for (int p = 1; p < 3; ++p) {
     if (w.tensors[p] < 0)
       continue;
     const TensorEntry &t = file.tensors[size_t(w.tensors[p])];
-    char *dst = nullptr;
-    if (p == 0) {
-      out.values.resize(size_t(t.bytes() / 4));
-      dst = reinterpret_cast<char *>(out.values.data());
-    } else if (p == 1) {
-      out.meta.resize(size_t(t.bytes() / 4));
-      dst = reinterpret_cast<char *>(out.meta.data());
-    } else {
-      out.rowIdx.resize(size_t(t.bytes()));
-      dst = reinterpret_cast<char *>(out.rowIdx.data());
-    }
-    in.seekg(std::streamoff(t.begin));
-    in.read(dst, std::streamsize(t.bytes()));
-    if (!in || uint64_t(in.gcount()) != t.bytes()) {
-      error = file.path + ": tensor '" + t.name + "': short read of " +
-              std::to_string(t.bytes()) + " bytes at offset " +
-              std::to_string(t.begin) +
-              " (file truncated or changed since it was opened)";
-      return SY_ERR_IO;
-    }
+    parts[p].resize(size_t(t.bytes()));
+    sy_status st = readTensor(in, file, t, parts[p].data(), error);
+    if (st != SY_OK)
+      return st;
   }
-  return SY_OK;
+  return checkReadContent(file, w, parts[1].data(), parts[2].data(), error);
 }
 
 sy_status readFileWeightAs(const WeightFile &file, size_t index,
@@ -479,6 +519,8 @@ sy_status checkAll(const sy_bundle &bundle, const WeightFile &file,
     std::string err;
     sy_status st =
         matchManifestWeight(file, bundle.manifest, w, mfile, pre, idx, err);
+    if (st == SY_OK)
+      st = checkFileWeightContent(file, idx, err);
     if (st != SY_OK)
       return setError(st, err);
     indices.push_back(idx);

@@ -64,9 +64,17 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
                          std::string &error);
 
 /// Reads weight `index` of `file` into `out` (parameters, layout and
-/// components, in the file's layout).
+/// components, in the file's layout), then checks the content read
+/// (checkContent: row_idx below m and increasing, ordered meta nibbles;
+/// SY_ERR_WEIGHT_FILE naming the tensor and the byte).
 sy_status readFileWeight(const WeightFile &file, size_t index,
                          PackedWeight &out, std::string &error);
+
+/// Reads only the row_idx and meta of weight `index` and checks them as
+/// readFileWeight does (what sy_bundle_check_weights adds to the header
+/// checks; the values are never inspected: any bits are a value).
+sy_status checkFileWeightContent(const WeightFile &file, size_t index,
+                                 std::string &error);
 
 /// Reads weight `index` of `file` in `layout`: relaid out on the host when the
 /// file stores another layout (what sy_session_load_weights uploads).

@@ -370,4 +370,88 @@ TEST(PackApi, RelayoutChecksSizesAndArguments) {
   sy_packed_buffer_destroy(buf);
 }
 
+TEST(PackApi, UnpackRefusesRowIdxOutsideTheGroup) {
+  // The audit's reproducer: 1 x 32 x 32, 1:2:32, row_idx all 0xff. It used to
+  // write far past `out` (ASan: heap-buffer-overflow WRITE) and return SY_OK.
+  std::vector<uint8_t> values(16 * 32, 0x11), meta(16 * 32 / 8, 0x44),
+      rowIdx(16, 0xff);
+  sy_packed_weight w = {values.data(), values.size(), meta.data(),
+                        meta.size(),   rowIdx.data(), rowIdx.size()};
+  std::vector<uint16_t> out(32 * 32, 0xabcd);
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, 1, 32, 32, 1, 2, 32, out.data(),
+                             out.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_unpack_weight: row_idx: byte 0 (expert 0, span 0, kept row "
+               "0) is 255, not below m = 2");
+  EXPECT_EQ(out, std::vector<uint16_t>(out.size(), 0xabcd));
+  // With valid row_idx the same buffers unpack.
+  std::fill(rowIdx.begin(), rowIdx.end(), 1);
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, 1, 32, 32, 1, 2, 32, out.data(),
+                             out.size() * 2),
+            SY_OK)
+      << sy_last_error();
+}
+
+TEST(PackApi, UnpackRefusesUnorderedMeta) {
+  std::vector<uint8_t> values(16 * 32, 0x11), meta(16 * 32 / 8, 0x44),
+      rowIdx(16, 0);
+  meta[7] = 0x34; // nibble 3: i0 = 3, i1 = 0
+  sy_packed_weight w = {values.data(), values.size(), meta.data(),
+                        meta.size(),   rowIdx.data(), rowIdx.size()};
+  std::vector<uint16_t> out(32 * 32);
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, 1, 32, 32, 1, 2, 32, out.data(),
+                             out.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_unpack_weight: meta: byte 7 (expert 0) holds nibble 0x3: "
+               "2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, 0xc, "
+               "0xd or 0xe)");
+}
+
+TEST(PackApi, WgmmaWeightWithBadRowIdxFailsOnUnpackNotRelayout) {
+  // The Python unpack path of a wgmma weight: relayout to mma_sp, unpack.
+  std::vector<uint16_t> dense = randomDense(2 * 128 * 128, DType::F16, 8);
+  sy_packed_buffer *buf = nullptr, *mma = nullptr;
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_F16, 2, 128, 128, 1, 2,
+                                  64, SY_LAYOUT_WGMMA, &buf),
+            SY_OK);
+  sy_packed_weight view;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  const_cast<uint8_t *>(static_cast<const uint8_t *>(view.row_idx))[200] = 2;
+  ASSERT_EQ(sy_relayout_weight(&view, SY_DTYPE_F16, 2, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &mma),
+            SY_OK);
+  sy_packed_weight mv;
+  ASSERT_EQ(sy_packed_buffer_view(mma, &mv), SY_OK);
+  std::vector<uint16_t> out(dense.size());
+  EXPECT_EQ(sy_unpack_weight(&mv, SY_DTYPE_F16, 2, 128, 128, 1, 2, 64,
+                             out.data(), out.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  // Rk = 64, 2 spans: byte 200 is expert 1, span 1, kept row 8.
+  EXPECT_STREQ(sy_last_error(),
+               "sy_unpack_weight: row_idx: byte 200 (expert 1, span 1, kept "
+               "row 8) is 2, not below m = 2");
+  sy_packed_buffer_destroy(mma);
+  sy_packed_buffer_destroy(buf);
+}
+
+TEST(PackApi, SizesThatOverflowAreRefused) {
+  EXPECT_EQ(sy_packed_sizes(1, int64_t(1) << 33, int64_t(1) << 31, 1, 2, 32,
+                            nullptr, nullptr, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_packed_sizes: unsupported n:m:v = 1:2:32 for 1 x 8589934592 "
+               "x 2147483648: experts x rows x cols = 1 x 8589934592 x "
+               "2147483648 is too large (2-byte elements overflow a 64-bit "
+               "byte count)");
+  std::vector<uint16_t> out(4);
+  std::vector<uint8_t> none;
+  sy_packed_weight w = {none.data(), 0, none.data(), 0, none.data(), 0};
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, INT32_MAX, int64_t(1) << 40,
+                             int64_t(1) << 40, 1, 2, 32, out.data(), 8),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(sy_last_error(), "is too large")) << sy_last_error();
+}
+
 } // namespace

@@ -473,6 +473,60 @@ TEST_F(WeightFileTest, WgmmaWeightMustSatisfyTheLayoutRules) {
       << sy_last_error();
 }
 
+TEST_F(WeightFileTest, ShapesWhoseSizesOverflowAreRefused) {
+  // The audit's 232-byte file: rows 2^33 x cols 2^31 and no tensors used to
+  // open with SY_OK (every component size wrapped to 0).
+  FileBuilder f;
+  f.samoyeds = samoyedsJson(
+      weightJson("w", "bf16", 1, int64_t(1) << 33, int64_t(1) << 31, 1, 2, 32));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"__metadata__.samoyeds.weights['w']: experts x rows x cols = 1 "
+               "x 8589934592 x 2147483648 is too large (2-byte elements "
+               "overflow a 64-bit byte count)"});
+}
+
+/// The good file with byte `offset` of component `part` ("row_idx" or
+/// "meta") of `w` set to `value`.
+FileBuilder corrupt(FileBuilder f, const std::string &part, size_t offset,
+                    char value) {
+  for (Tensor &t : f.tensors)
+    if (t.name == "w." + part)
+      t.data[offset] = value;
+  return f;
+}
+
+TEST_F(WeightFileTest, BadRowIdxOrMetaFailsReadsAndChecks) {
+  // Open checks only the header: the content is checked by every call that
+  // reads it (read_weight, check_weights, load_weights).
+  struct {
+    const char *part;
+    size_t offset;
+    char value;
+    const char *want;
+  } cases[] = {
+      {"row_idx", 70, '\xff',
+       "tensor 'w.row_idx': byte 70 (expert 1, span 0, kept row 6) is 255, "
+       "not below m = 2"},
+      {"meta", 515, '\x4f',
+       "tensor 'w.meta': byte 515 (expert 1) holds nibble 0xf: 2:4 metadata "
+       "is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, 0xc, 0xd or 0xe)"},
+  };
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.part);
+    write(corrupt(good(), c.part, c.offset, c.value).bytes());
+    sy_weight_file *wf = nullptr;
+    ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+    sy_packed_buffer *buf = reinterpret_cast<sy_packed_buffer *>(0x1);
+    EXPECT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_ERR_WEIGHT_FILE);
+    EXPECT_EQ(buf, nullptr);
+    EXPECT_EQ(sy_last_error(), file + ": " + c.want);
+    sy_weight_file_destroy(wf);
+    expectError(SY_ERR_WEIGHT_FILE, {c.want}, "", /*onOpen=*/false);
+    EXPECT_EQ(sy_last_error(), file + ": " + c.want);
+  }
+}
+
 /// Manifest of a bundle with one weight `w`: 2 experts of 128 x 128, bf16,
 /// 1:2:64 (64 kept rows: both layouts can hold it); `layout` is the JSON
 /// text of the weight's "layout" ("" leaves it out).
@@ -557,6 +611,42 @@ TEST_F(WeightFileTest, LayoutsMayDifferBetweenFileAndBundle) {
     EXPECT_EQ(up.rowIdx, want.rowIdx);
     sy_bundle_destroy(b);
   }
+}
+
+TEST_F(WeightFileTest, BadContentOfAWgmmaWeightIsFoundToo) {
+  std::ofstream(dir + "/manifest.json") << layoutManifest("\"mma_sp\"");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  PackedWeight g =
+      makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, WeightLayout::Wgmma);
+  g.rowIdx[129] = g.rowIdx[128] = 1; // expert 1, span 0, kept rows 0 and 1
+  g.rowIdx[133] = 0;
+  g.rowIdx[132] = 1; // kept rows 4 and 5 of a 1:2 weight: groups of one row
+  FileBuilder f;
+  f.samoyeds =
+      samoyedsJson(weightJson("w", "bf16", 2, 128, 128, 1, 2, 64, "\"wgmma\""));
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
+      << sy_last_error();
+  g.meta[3] = 0x44444441u;
+  f.tensors.clear();
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr),
+            SY_ERR_WEIGHT_FILE);
+  EXPECT_EQ(sy_last_error(),
+            file + ": tensor 'w.meta': byte 12 (expert 0) holds nibble 0x1: "
+                   "2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, "
+                   "0x9, 0xc, 0xd or 0xe)");
+  WeightFile opened;
+  std::string err;
+  ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
+  PackedWeight up;
+  EXPECT_EQ(readFileWeightAs(opened, 0, WeightLayout::MmaSp, up, err),
+            SY_ERR_WEIGHT_FILE);
+  EXPECT_EQ(err, sy_last_error());
+  sy_bundle_destroy(b);
 }
 
 TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
@@ -683,6 +773,51 @@ TEST_F(WeightFileTest, SessionLoadWeightsUploadsTheBundlesLayout) {
       EXPECT_EQ(values, in[int(bundleLayout)].values);
       EXPECT_EQ(meta, in[int(bundleLayout)].meta);
     }
+}
+
+TEST_F(WeightFileTest, UploadsRefuseBadRowIdxAndMeta) {
+  // On a GPU: the kernels index with row_idx and meta, so neither upload path
+  // lets a bad byte reach the device.
+  std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
+  std::ofstream(dir + "/manifest.json") << copyManifest("mma_sp");
+  sy_bundle *b = nullptr;
+  sy_status st = sy_bundle_load(dir.c_str(), &b);
+  if (st == SY_ERR_NO_DEVICE)
+    GTEST_SKIP() << sy_last_error();
+  ASSERT_EQ(st, SY_OK) << sy_last_error();
+  sy_session *s = nullptr;
+  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  PackedWeight g = makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64);
+  g.rowIdx[5] = 9;
+  sy_packed_weight pw = {g.values.data(), uint64_t(g.valuesBytes()),
+                         g.meta.data(),   uint64_t(g.metaBytes()),
+                         g.rowIdx.data(), uint64_t(g.rowIdxBytes())};
+  EXPECT_EQ(sy_session_upload_weight(s, "w", &pw), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(), "weight 'w' part 'row_idx': byte 5 (expert 0, "
+                                "span 0, kept row 5) is 9, not below m = 2");
+  g.rowIdx[5] = 0;
+  g.meta[0] = 0;
+  EXPECT_EQ(sy_session_upload_weight(s, "w", &pw), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "weight 'w' part 'meta': byte 0 (expert 0) holds nibble 0x0: "
+               "2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, "
+               "0xc, 0xd or 0xe)");
+  FileBuilder f;
+  f.samoyeds = samoyedsJson(
+      weightJson("w", "bf16", 2, 128, 128, 1, 2, 64, "\"mma_sp\""));
+  g.meta[0] = 0x44444444u;
+  g.rowIdx[255] = 2;
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_session_load_weights(s, file.c_str(), nullptr),
+            SY_ERR_WEIGHT_FILE);
+  EXPECT_EQ(sy_last_error(),
+            file + ": tensor 'w.row_idx': byte 255 (expert 1, span 1, kept "
+                   "row 63) is 2, not below m = 2");
+  EXPECT_EQ(sy_session_run(s, nullptr, nullptr, 0, nullptr), SY_ERR_NOT_READY);
+  EXPECT_STREQ(sy_last_error(), "sy_session_run: weight 'w' was not uploaded");
+  EXPECT_EQ(sy_session_destroy(s), SY_OK);
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }
 
 } // namespace

@@ -2,10 +2,15 @@
 //----------------------------===//
 
 #include "Manifest.h"
+#include "samoyeds/Runtime/Checked.h"
 
+#include <array>
+#include <cerrno>
 #include <climits>
-#include <fstream>
-#include <sstream>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace samoyeds {
 namespace rt {
@@ -43,26 +48,99 @@ int Manifest::findSymbol(const std::string &n) const {
   return -1;
 }
 
-bool readFile(const std::string &path, std::string &contents) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+/// Why `st` is not a regular file of at most `maxBytes` ("" if it is).
+static std::string notRegular(const struct stat &st, uint64_t maxBytes) {
+  if (!S_ISREG(st.st_mode))
+    return "not a regular file";
+  if (uint64_t(st.st_size) > maxBytes)
+    return std::to_string(st.st_size) + " bytes, more than the " +
+           std::to_string(maxBytes) + " allowed";
+  return "";
+}
+
+bool regularFileSize(const std::string &path, uint64_t &size,
+                     std::string &why) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    why = std::strerror(errno);
     return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  contents = ss.str();
-  return !in.bad();
+  }
+  why = notRegular(st, UINT64_MAX);
+  size = uint64_t(st.st_size);
+  return why.empty();
+}
+
+bool readFile(const std::string &path, std::string &contents, uint64_t maxBytes,
+              std::string &why) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  why = ::fstat(fd, &st) != 0 ? std::strerror(errno) : notRegular(st, maxBytes);
+  if (why.empty()) {
+    contents.assign(size_t(st.st_size), '\0');
+    size_t done = 0;
+    while (done < contents.size()) {
+      ssize_t n = ::read(fd, &contents[done], contents.size() - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        why = n < 0 ? std::strerror(errno) : "file shrank while being read";
+        break;
+      }
+      done += size_t(n);
+    }
+  }
+  ::close(fd);
+  return why.empty();
+}
+
+bool readFile(const std::string &path, std::string &contents) {
+  std::string why;
+  return readFile(path, contents, UINT64_MAX, why);
 }
 
 bool fileExists(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return bool(in);
+  uint64_t size;
+  std::string why;
+  return regularFileSize(path, size, why);
 }
 
-int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms) {
-  int64_t n = 1;
-  for (const ShapeDim &d : b.shape)
-    n *= d.symbol >= 0 ? syms[size_t(d.symbol)] : d.value;
-  return n;
+/// "[T = 5, 128]" (the symbol's value when `syms` has one, else its name).
+static std::string describeShape(const Manifest &m, const BufferDesc &b,
+                                 const std::vector<int64_t> &syms) {
+  std::string out = "[";
+  for (const ShapeDim &d : b.shape) {
+    out += out.size() > 1 ? ", " : "";
+    if (d.symbol < 0) {
+      out += std::to_string(d.value);
+      continue;
+    }
+    out += m.symbols[size_t(d.symbol)];
+    if (size_t(d.symbol) < syms.size())
+      out += " = " + std::to_string(syms[size_t(d.symbol)]);
+  }
+  return out + "]";
+}
+
+bool bufferSize(const Manifest &m, const BufferDesc &b,
+                const std::vector<int64_t> &syms, int64_t &elements,
+                int64_t &bytes, std::string &error) {
+  elements = 1;
+  bool ok = true;
+  for (const ShapeDim &d : b.shape) {
+    bool known = d.symbol >= 0 && size_t(d.symbol) < syms.size();
+    int64_t dim = d.symbol < 0 ? d.value : known ? syms[size_t(d.symbol)] : 1;
+    ok = ok && checkedMul(elements, dim, elements);
+  }
+  if (ok && checkedMul(elements, int64_t(sy_dtype_size(b.dtype)), bytes))
+    return true;
+  error = "buffer '" + b.name + "' of shape " + describeShape(m, b, syms) +
+          " is too large (its bytes overflow a 64-bit count)";
+  return false;
 }
 
 namespace {
@@ -314,15 +392,11 @@ bool Checker::buffers(const Value &root) {
         return fail(path + ".part", "weight '" + w.name + "' has two '" +
                                         v->string + "' buffers");
       slot = int(m.buffers.size());
-      int64_t per = b.part == WeightPart::Values
-                        ? valuesBytesPerExpert(w.params, w.shape)
-                    : b.part == WeightPart::Meta
-                        ? metaBytesPerExpert(w.params, w.shape)
-                        : rowIdxBytesPerExpert(w.params, w.shape);
-      if (b.bytes != per * w.shape.experts)
+      int64_t want = componentBytes(w.params, w.shape)[size_t(b.part)];
+      if (b.bytes != want)
         return fail(path + ".bytes",
                     "weight '" + w.name + "' part '" + v->string +
-                        "' must be " + std::to_string(per * w.shape.experts) +
+                        "' must be " + std::to_string(want) +
                         " bytes per Format.md, manifest says " +
                         std::to_string(b.bytes));
     } else {
@@ -340,6 +414,11 @@ bool Checker::buffers(const Value &root) {
         }
         b.shape.push_back(dim);
       }
+      // The constant part must fit on its own (no symbol values yet).
+      int64_t elements, bytes;
+      std::string err;
+      if (!bufferSize(m, b, {}, elements, bytes, err))
+        return fail(path + ".shape", err);
     }
     m.buffers.push_back(b);
   }
@@ -496,9 +575,9 @@ int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
 sy_status loadManifest(const std::string &dir, Manifest &out,
                        std::string &error) {
   std::string file = dir + "/manifest.json";
-  std::string text;
-  if (!readFile(file, text)) {
-    error = file + ": cannot read file";
+  std::string text, why;
+  if (!readFile(file, text, kMaxManifestBytes, why)) {
+    error = file + ": cannot read file: " + why;
     return SY_ERR_IO;
   }
   out = Manifest();

@@ -111,12 +111,27 @@ struct Manifest {
 sy_status loadManifest(const std::string &dir, Manifest &out,
                        std::string &error);
 
-/// Reads a whole file; false if it cannot be opened.
+/// The most bytes manifest.json may have (real ones have kilobytes).
+constexpr uint64_t kMaxManifestBytes = 16u << 20;
+
+/// Reads the whole regular file `path` if it has at most `maxBytes` bytes;
+/// otherwise returns false with `why` saying what is wrong ("not a regular
+/// file", the size, errno's text). Never blocks on a FIFO or a device.
+bool readFile(const std::string &path, std::string &contents, uint64_t maxBytes,
+              std::string &why);
+/// readFile without a size limit, `why` dropped.
 bool readFile(const std::string &path, std::string &contents);
+/// Size of `path` if it is a regular file; false (and `why`) otherwise.
+bool regularFileSize(const std::string &path, uint64_t &size, std::string &why);
+/// Whether `path` is a regular file.
 bool fileExists(const std::string &path);
 
-/// Elements of a (non-weight) buffer for the given symbol values.
-int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms);
+/// Elements and bytes of a (non-weight) buffer for the given symbol values
+/// (a symbol beyond `syms` counts as 1: `{}` sizes the constant part); false,
+/// with `error` naming the buffer and its shape, when they overflow int64.
+bool bufferSize(const Manifest &m, const BufferDesc &b,
+                const std::vector<int64_t> &syms, int64_t &elements,
+                int64_t &bytes, std::string &error);
 
 } // namespace rt
 } // namespace samoyeds

@@ -248,8 +248,11 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
         elems[i] = b.bytes / int64_t(esize);
         continue;
       }
-      elems[i] = bufferElements(b, syms);
-      uint64_t need = uint64_t(elems[i]) * esize;
+      int64_t total;
+      std::string err;
+      if (!bufferSize(m, b, syms, elems[i], total, err))
+        return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_run: " + err);
+      uint64_t need = uint64_t(total);
       if (b.kind == SY_BUFFER_WORKSPACE) {
         if (!used[i])
           continue;

@@ -265,14 +265,12 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
     error = path + ": " + msg;
     return st;
   };
+  std::string why;
+  if (!regularFileSize(path, out.fileSize, why))
+    return fail(SY_ERR_IO, "cannot open file: " + why);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(SY_ERR_IO, "cannot open file");
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0)
-    return fail(SY_ERR_IO, "cannot determine the file size");
-  out.fileSize = uint64_t(size);
   if (out.fileSize < 8)
     return fail(SY_ERR_WEIGHT_FILE,
                 "truncated file: " + std::to_string(out.fileSize) +
@@ -291,6 +289,11 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
                     " extends beyond the end of the file (" +
                     std::to_string(out.fileSize) +
                     " bytes): truncated file or not a safetensors file");
+  if (hlen > kMaxHeaderBytes)
+    return fail(SY_ERR_WEIGHT_FILE, "header length " + std::to_string(hlen) +
+                                        " exceeds the " +
+                                        std::to_string(kMaxHeaderBytes) +
+                                        "-byte limit of safetensors headers");
   std::string header(size_t(hlen), '\0');
   in.read(&header[0], std::streamsize(hlen));
   if (!in)

@@ -23,6 +23,9 @@ namespace rt {
 
 /// The format version this reader understands (2: per-weight "layout").
 constexpr int kWeightFileVersion = 2;
+/// The longest JSON header read (as the Python reader's; safetensors itself
+/// allows 100 MB).
+constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 
 /// One tensor of the safetensors header.
 struct TensorEntry {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace samoyeds;
@@ -270,7 +271,8 @@ TEST(DeviceHelpers, NeverCrashWithoutDevice) {
 }
 
 TEST_F(BundleDir, MissingManifestIsIoError) {
-  expectError(SY_ERR_IO, {"manifest.json", "cannot read"});
+  expectError(SY_ERR_IO,
+              {"manifest.json: cannot read file: No such file or directory"});
 }
 
 TEST_F(BundleDir, BadJsonReportsLineAndColumn) {
@@ -498,6 +500,59 @@ TEST_F(BundleDir, BadWeightLayouts) {
                                 "expected a string", "got number"});
   writeMutated(kWeightEntry, entry("null"));
   expectError(SY_ERR_MANIFEST, {"weights[0].layout", "got null"});
+}
+
+//===----------------------------------------------------------------------===//
+// Hostile manifests (docs/Robustness.md)
+//===----------------------------------------------------------------------===//
+
+TEST_F(BundleDir, BufferBytesThatOverflowAreRefused) {
+  // Constant dims alone: refused when the manifest is read.
+  writeMutated("[\"T\", 128]", "[2147483647, 2147483647, 2147483647]");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: buffers[0].shape: buffer 'x' of shape "
+               "[2147483647, 2147483647, 2147483647] is too large (its bytes "
+               "overflow a 64-bit count)"});
+  // With symbols: refused for the symbol values that overflow.
+  writeMutated("[\"T\", 128]", "[\"T\", 2147483647, 2147483647]");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  const char *names[] = {"T"};
+  int64_t small[] = {1}, big[] = {2147483647};
+  uint64_t bytes = 0;
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", names, small, 1, &bytes), SY_OK);
+  EXPECT_EQ(bytes, uint64_t(2147483647) * 2147483647 * 2);
+  bytes = 7;
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", names, big, 1, &bytes),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(bytes, 7u);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_bundle_buffer_bytes: buffer 'x' of shape [T = 2147483647, "
+               "2147483647, 2147483647] is too large (its bytes overflow a "
+               "64-bit count)");
+  sy_bundle_destroy(b);
+}
+
+TEST_F(BundleDir, ManifestMustBeASmallRegularFile) {
+  // A FIFO used to block sy_bundle_open forever.
+  ASSERT_EQ(mkfifo((dir + "/manifest.json").c_str(), 0600), 0);
+  expectError(SY_ERR_IO,
+              {"manifest.json: cannot read file: not a regular file"});
+  std::remove((dir + "/manifest.json").c_str());
+  ASSERT_EQ(mkdir((dir + "/manifest.json").c_str(), 0700), 0);
+  expectError(SY_ERR_IO,
+              {"manifest.json: cannot read file: not a regular file"});
+  rmdir((dir + "/manifest.json").c_str());
+  // 16 MiB + 1 bytes (sparse).
+  write("manifest.json", "");
+  ASSERT_EQ(truncate((dir + "/manifest.json").c_str(), (16 << 20) + 1), 0);
+  expectError(SY_ERR_IO, {"manifest.json: cannot read file: 16777217 bytes, "
+                          "more than the 16777216 allowed"});
+  // A module that is not a regular file does not exist for the runtime.
+  write("manifest.json", kValidManifest);
+  std::remove((dir + "/kernels.ptx").c_str());
+  ASSERT_EQ(mkfifo((dir + "/kernels.ptx").c_str(), 0600), 0);
+  expectError(SY_ERR_MANIFEST, {"module file", "kernels.ptx' does not exist"});
 }
 
 } // namespace

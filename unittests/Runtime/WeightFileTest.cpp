@@ -17,6 +17,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -291,7 +292,7 @@ TEST_F(WeightFileTest, F16AndNoRowIdxWhenNEqualsM) {
 }
 
 TEST_F(WeightFileTest, MissingFileIsIoError) {
-  expectError(SY_ERR_IO, {"cannot open"});
+  expectError(SY_ERR_IO, {"cannot open file: No such file or directory"});
 }
 
 TEST_F(WeightFileTest, ShorterThanTheLengthField) {
@@ -304,6 +305,30 @@ TEST_F(WeightFileTest, HeaderLengthBeyondEof) {
   write(b.substr(0, 100));
   expectError(SY_ERR_WEIGHT_FILE,
               {"header length", "beyond the end of the file (100 bytes)"});
+}
+
+TEST_F(WeightFileTest, HeaderLengthOverTheLimit) {
+  // A 100 MiB + 9 byte (sparse) file whose header would be 100 MiB + 1 bytes:
+  // refused before it is allocated.
+  std::string len(8, '\0');
+  uint64_t h = (uint64_t(100) << 20) + 1;
+  for (int i = 0; i < 8; ++i)
+    len[size_t(i)] = char((h >> (8 * i)) & 0xff);
+  write(len);
+  ASSERT_EQ(truncate(file.c_str(), off_t(h + 8)), 0);
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"header length 104857601 exceeds the 104857600-byte limit of "
+               "safetensors headers"});
+}
+
+TEST_F(WeightFileTest, NotARegularFile) {
+  // A FIFO used to block the reader until something wrote to it.
+  ASSERT_EQ(mkfifo(file.c_str(), 0600), 0);
+  expectError(SY_ERR_IO, {"cannot open file: not a regular file"});
+  std::remove(file.c_str());
+  ASSERT_EQ(mkdir(file.c_str(), 0700), 0);
+  expectError(SY_ERR_IO, {"cannot open file: not a regular file"});
+  rmdir(file.c_str());
 }
 
 TEST_F(WeightFileTest, TruncatedDataNamesTheTensor) {
@@ -816,6 +841,35 @@ TEST_F(WeightFileTest, UploadsRefuseBadRowIdxAndMeta) {
                    "row 63) is 2, not below m = 2");
   EXPECT_EQ(sy_session_run(s, nullptr, nullptr, 0, nullptr), SY_ERR_NOT_READY);
   EXPECT_STREQ(sy_last_error(), "sy_session_run: weight 'w' was not uploaded");
+  EXPECT_EQ(sy_session_destroy(s), SY_OK);
+  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
+}
+
+TEST_F(WeightFileTest, SessionRunRefusesBuffersThatOverflow) {
+  // On a GPU (the copy kernel is just a loadable module here).
+  std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
+  std::ofstream(dir + "/manifest.json") << R"({"format": "samoyeds-bundle",
+  "version": 1, "chip": "sm_90a", "module": "kernels.ptx", "symbols": ["P"],
+  "buffers": [{"name": "y", "kind": "output", "dtype": "u8",
+               "shape": ["P", 2147483647, 2147483647]}],
+  "launches": [{"kernel": "copy_words", "grid": [{"const": 0}, {"const": 1},
+    {"const": 1}], "block": [32, 1, 1], "args": [{"buffer": "y"},
+    {"buffer": "y"}]}]})";
+  sy_bundle *b = nullptr;
+  sy_status st = sy_bundle_load(dir.c_str(), &b);
+  if (st == SY_ERR_NO_DEVICE)
+    GTEST_SKIP() << sy_last_error();
+  ASSERT_EQ(st, SY_OK) << sy_last_error();
+  sy_session *s = nullptr;
+  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_session_bind(s, "y", 0, 0), SY_OK);
+  const char *names[] = {"P"};
+  int64_t values[] = {4};
+  EXPECT_EQ(sy_session_run(s, names, values, 1, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_session_run: buffer 'y' of shape [P = 4, 2147483647, "
+               "2147483647] is too large (its bytes overflow a 64-bit count)");
   EXPECT_EQ(sy_session_destroy(s), SY_OK);
   EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }

@@ -4,7 +4,9 @@
 #include "Manifest.h"
 #include "samoyeds/Runtime/Checked.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -27,25 +29,65 @@ const char *weightPartName(WeightPart part) {
   return "?";
 }
 
-template <typename T>
-static int findByName(const std::vector<T> &v, const std::string &name) {
-  for (size_t i = 0; i < v.size(); ++i)
-    if (v[i].name == name)
-      return int(i);
-  return -1;
+/// The index of `name` in `index`, or -1.
+static int lookUp(const std::unordered_map<std::string, int> &index,
+                  const std::string &name) {
+  auto it = index.find(name);
+  return it == index.end() ? -1 : it->second;
 }
 
 int Manifest::findBuffer(const std::string &n) const {
-  return findByName(buffers, n);
+  return lookUp(bufferIndex, n);
 }
 int Manifest::findWeight(const std::string &n) const {
-  return findByName(weights, n);
+  return lookUp(weightIndex, n);
 }
 int Manifest::findSymbol(const std::string &n) const {
-  for (size_t i = 0; i < symbols.size(); ++i)
-    if (symbols[i] == n)
-      return int(i);
-  return -1;
+  return lookUp(symbolIndex, n);
+}
+
+bool Manifest::addName(std::unordered_map<std::string, int> &index,
+                       const std::string &name, size_t position) {
+  return index.emplace(name, int(position)).second;
+}
+
+bool isPlainName(const std::string &s) {
+  if (s.empty() || s.size() > kMaxNameBytes)
+    return false;
+  for (char c : s)
+    if (c <= ' ' || c > '~' || c == '\'' || c == '\\')
+      return false;
+  return true;
+}
+
+/// Whether `s` is a PTX identifier of at most kMaxNameBytes bytes:
+/// [A-Za-z][A-Za-z0-9_$]* or [_$%][A-Za-z0-9_$]+.
+static bool isPtxIdentifier(const std::string &s) {
+  auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  };
+  if (s.empty() || s.size() > kMaxNameBytes)
+    return false;
+  bool letter = std::isalpha(static_cast<unsigned char>(s[0]));
+  if (!letter && (s.size() < 2 || (s[0] != '_' && s[0] != '$' && s[0] != '%')))
+    return false;
+  for (size_t i = 1; i < s.size(); ++i)
+    if (!word(s[i]))
+      return false;
+  return true;
+}
+
+/// Whether `s` is sm_ followed by 2 or 3 digits and an optional lower-case
+/// letter ("sm_90a", "sm_100f").
+static bool isChipName(const std::string &s) {
+  size_t digits = 0;
+  while (3 + digits < s.size() &&
+         std::isdigit(static_cast<unsigned char>(s[3 + digits])))
+    ++digits;
+  size_t rest = s.size() - std::min(s.size(), 3 + digits);
+  return s.compare(0, 3, "sm_") == 0 && digits >= 2 && digits <= 3 &&
+         (rest == 0 ||
+          (rest == 1 && std::islower(static_cast<unsigned char>(s.back()))));
 }
 
 /// Why `st` is not a regular file of at most `maxBytes` ("" if it is).
@@ -138,7 +180,8 @@ bool bufferSize(const Manifest &m, const BufferDesc &b,
   }
   if (ok && checkedMul(elements, int64_t(sy_dtype_size(b.dtype)), bytes))
     return true;
-  error = "buffer '" + b.name + "' of shape " + describeShape(m, b, syms) +
+  error = "buffer " + json::quote(b.name) + " of shape " +
+          describeShape(m, b, syms) +
           " is too large (its bytes overflow a 64-bit count)";
   return false;
 }
@@ -201,7 +244,7 @@ public:
         out = sy_dtype(i);
         return true;
       }
-    return fail(field, "unknown dtype '" + s + "'");
+    return fail(field, "unknown dtype " + json::quote(s));
   }
 
   bool symbol(const Value &v, const std::string &field, int &out) {
@@ -209,7 +252,30 @@ public:
       return fail(field, "expected a symbol name");
     out = m.findSymbol(v.string);
     if (out < 0)
-      return fail(field, "unknown symbol '" + v.string + "'");
+      return fail(field, "unknown symbol " + json::quote(v.string));
+    return true;
+  }
+
+  /// Reads the "name" of `obj` (at `path`), the name of a `what`: a string
+  /// that passes isPlainName, not yet in `index` (where it is added at
+  /// `position`).
+  bool name(const Value &obj, const std::string &path, const char *what,
+            std::unordered_map<std::string, int> &index, size_t position,
+            std::string &out) {
+    const std::string key = "name";
+    const Value *v = member(obj, path, key, Value::Kind::String);
+    if (!v)
+      return false;
+    out = v->string;
+    if (!isPlainName(out))
+      return fail(path + "." + key, "expected 1 to " +
+                                        std::to_string(kMaxNameBytes) +
+                                        " printable ASCII characters other "
+                                        "than space, ' and \\, got " +
+                                        json::quote(out));
+    if (!Manifest::addName(index, out, position))
+      return fail(path + "." + key, std::string("duplicate ") + what +
+                                        " name " + json::quote(out));
     return true;
   }
 
@@ -224,10 +290,25 @@ public:
                                         "or \"wgmma\"), got " +
                                         json::kindName(v->kind));
     if (!parseLayout(v->string, w.layout))
-      return fail(path + ".layout", "weight '" + w.name +
-                                        "': unknown layout '" + v->string +
-                                        "' (expected \"mma_sp\" or \"wgmma\")");
+      return fail(path + ".layout", "weight '" + w.name + "': unknown layout " +
+                                        json::quote(v->string) +
+                                        " (expected \"mma_sp\" or \"wgmma\")");
     return true;
+  }
+
+  /// Reads the file name `key` of the root: a plain name (no '/') other
+  /// than "." and "..", so the file lies in the bundle directory.
+  bool fileName(const Value &root, const std::string &key, std::string &out) {
+    const Value *v = member(root, "", key, Value::Kind::String);
+    if (!v)
+      return false;
+    out = v->string;
+    if (isPlainName(out) && out.find('/') == std::string::npos && out != "." &&
+        out != "..")
+      return true;
+    return fail(key, "expected a file name in the bundle directory (no '/'), "
+                     "got " +
+                         json::quote(out));
   }
 
   bool run(const Value &root);
@@ -248,7 +329,7 @@ bool Checker::run(const Value &root) {
     return false;
   if (v->string != "samoyeds-bundle")
     return fail("format",
-                "expected \"samoyeds-bundle\", got \"" + v->string + "\"");
+                "expected \"samoyeds-bundle\", got " + json::quote(v->string));
   int64_t version;
   if (!root.get("version"))
     return fail("version", "missing required field");
@@ -258,32 +339,28 @@ bool Checker::run(const Value &root) {
   if (!(v = member(root, "", "chip", Value::Kind::String)))
     return false;
   m.chip = v->string;
-  if (m.chip.size() < 5 || m.chip.compare(0, 3, "sm_") != 0)
-    return fail("chip", "expected sm_XX, got '" + m.chip + "'");
+  if (!isChipName(m.chip))
+    return fail("chip", "expected sm_XX[X][a-z], got " + json::quote(m.chip));
   if (const Value *pv = root.get("ptx_version")) {
     int64_t ignored;
     if (!integer(*pv, "ptx_version", 0, INT_MAX, ignored))
       return false;
   }
-  if (!(v = member(root, "", "module", Value::Kind::String)))
+  if (!fileName(root, "module", m.module) ||
+      (root.get("cubin") && !fileName(root, "cubin", m.cubin)))
     return false;
-  m.module = v->string;
-  if (m.module.empty())
-    return fail("module", "empty file name");
-  if (const Value *cv = root.get("cubin")) {
-    if (!cv->isString())
-      return fail("cubin", "expected string");
-    m.cubin = cv->string;
-  }
   if (!(v = member(root, "", "symbols", Value::Kind::Array)))
     return false;
   for (size_t i = 0; i < v->array.size(); ++i) {
     std::string field = "symbols[" + std::to_string(i) + "]";
     const Value &s = v->array[i];
-    if (!s.isString() || s.string.empty())
-      return fail(field, "expected a non-empty string");
-    if (m.findSymbol(s.string) >= 0)
-      return fail(field, "duplicate symbol '" + s.string + "'");
+    if (!s.isString() || !isPlainName(s.string))
+      return fail(field, "expected a symbol name (1 to " +
+                             std::to_string(kMaxNameBytes) +
+                             " printable ASCII characters other than space, "
+                             "' and \\)");
+    if (!Manifest::addName(m.symbolIndex, s.string, m.symbols.size()))
+      return fail(field, "duplicate symbol " + json::quote(s.string));
     m.symbols.push_back(s.string);
   }
   return weights(root) && buffers(root) && launches(root);
@@ -302,11 +379,8 @@ bool Checker::weights(const Value &root) {
       return fail(path, "expected object");
     WeightDesc w;
     const Value *v;
-    if (!(v = member(o, path, "name", Value::Kind::String)))
+    if (!name(o, path, "weight", m.weightIndex, m.weights.size(), w.name))
       return false;
-    w.name = v->string;
-    if (m.findWeight(w.name) >= 0)
-      return fail(path + ".name", "duplicate weight '" + w.name + "'");
     if (!(v = member(o, path, "dtype", Value::Kind::String)))
       return false;
     if (v->string == "bf16")
@@ -315,7 +389,7 @@ bool Checker::weights(const Value &root) {
       w.dtype = DType::F16;
     else
       return fail(path + ".dtype",
-                  "weights must be bf16 or f16, got '" + v->string + "'");
+                  "weights must be bf16 or f16, got " + json::quote(v->string));
     int64_t n, mm, vv;
     if (!intMember(o, path, "experts", 1, INT_MAX, w.shape.experts) ||
         !intMember(o, path, "rows", 1, INT64_MAX / 2, w.shape.rows) ||
@@ -346,12 +420,8 @@ bool Checker::buffers(const Value &root) {
       return fail(path, "expected object");
     BufferDesc b;
     const Value *v;
-    if (!(v = member(o, path, "name", Value::Kind::String)))
+    if (!name(o, path, "buffer", m.bufferIndex, m.buffers.size(), b.name))
       return false;
-    b.name = v->string;
-    if (b.name.empty() || m.findBuffer(b.name) >= 0)
-      return fail(path + ".name",
-                  "empty or duplicate buffer name '" + b.name + "'");
     if (!(v = member(o, path, "kind", Value::Kind::String)))
       return false;
     static const char *kinds[] = {"input", "output", "weight", "workspace"};
@@ -361,8 +431,8 @@ bool Checker::buffers(const Value &root) {
         kind = k;
     if (kind < 0)
       return fail(path + ".kind",
-                  "unknown kind '" + v->string +
-                      "' (expected input, output, weight or workspace)");
+                  "unknown kind " + json::quote(v->string) +
+                      " (expected input, output, weight or workspace)");
     b.kind = sy_buffer_kind(kind);
     if (!(v = member(o, path, "dtype", Value::Kind::String)) ||
         !dtype(v->string, path + ".dtype", b.dtype))
@@ -374,7 +444,7 @@ bool Checker::buffers(const Value &root) {
         return false;
       b.weight = m.findWeight(v->string);
       if (b.weight < 0)
-        return fail(path + ".of", "unknown weight '" + v->string + "'");
+        return fail(path + ".of", "unknown weight " + json::quote(v->string));
       if (!(v = member(o, path, "part", Value::Kind::String)))
         return false;
       if (v->string == "values")
@@ -384,8 +454,8 @@ bool Checker::buffers(const Value &root) {
       else if (v->string == "row_idx")
         b.part = WeightPart::RowIdx;
       else
-        return fail(path + ".part", "unknown part '" + v->string +
-                                        "' (expected values, meta or row_idx)");
+        return fail(path + ".part", "unknown part " + json::quote(v->string) +
+                                        " (expected values, meta or row_idx)");
       WeightDesc &w = m.weights[size_t(b.weight)];
       int &slot = w.parts[int(b.part)];
       if (slot >= 0)
@@ -438,9 +508,12 @@ bool Checker::launches(const Value &root) {
     const Value *v;
     if (!(v = member(o, path, "kernel", Value::Kind::String)))
       return false;
-    if (v->string.empty())
-      return fail(path + ".kernel", "empty kernel name");
     l.kernel = v->string;
+    if (!isPtxIdentifier(l.kernel))
+      return fail(path + ".kernel", "expected a PTX identifier of at most " +
+                                        std::to_string(kMaxNameBytes) +
+                                        " characters, got " +
+                                        json::quote(l.kernel));
     if (!(v = member(o, path, "grid", Value::Kind::Array)))
       return false;
     if (v->array.size() != 3)
@@ -472,8 +545,9 @@ bool Checker::launches(const Value &root) {
         if (!integer(*k, field + ".per_sm", 1, 64, l.grid[d].value))
           return false;
       } else {
-        return fail(field, "unknown grid entry '" + g.object[0].first +
-                               "' (expected const, ceil_div or per_sm)");
+        return fail(field, "unknown grid entry " +
+                               json::quote(g.object[0].first) +
+                               " (expected const, ceil_div or per_sm)");
       }
     }
     if (!(v = member(o, path, "block", Value::Kind::Array)))
@@ -510,7 +584,8 @@ bool Checker::launches(const Value &root) {
           return fail(field + ".buffer", "expected a buffer name");
         arg.index = m.findBuffer(b->string);
         if (arg.index < 0)
-          return fail(field + ".buffer", "unknown buffer '" + b->string + "'");
+          return fail(field + ".buffer",
+                      "unknown buffer " + json::quote(b->string));
         if (e.get("elem_bytes") &&
             !integer(*e.get("elem_bytes"), field + ".elem_bytes", 1, 64,
                      arg.elemBytes))
@@ -526,7 +601,8 @@ bool Checker::launches(const Value &root) {
           return false;
         arg.value = int32_t(value);
       } else {
-        return fail(field, "unknown argument kind '" + e.object[0].first + "'");
+        return fail(field,
+                    "unknown argument kind " + json::quote(e.object[0].first));
       }
       l.args.push_back(arg);
     }
@@ -537,8 +613,8 @@ bool Checker::launches(const Value &root) {
                            "b]}");
       for (const auto &[key, value] : w->object)
         if (key != "symbol" && key != "min" && key != "max")
-          return fail(field, "unknown field '" + key +
-                                 "' (expected symbol, min, max)");
+          return fail(field, "unknown field " + json::quote(key) +
+                                 " (expected symbol, min, max)");
       const Value *s = w->get("symbol");
       if (!s)
         return fail(field + ".symbol", "missing required field");

@@ -13,6 +13,7 @@
 #include "samoyeds/Runtime/Format.h"
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace samoyeds {
@@ -100,10 +101,25 @@ struct Manifest {
   std::vector<WeightDesc> weights;
   std::vector<LaunchDesc> launches;
 
+  /// Name -> index in `buffers`, `weights`, `symbols` (what loadManifest
+  /// fills; the find functions read them).
+  std::unordered_map<std::string, int> bufferIndex, weightIndex, symbolIndex;
+
   int findBuffer(const std::string &name) const;
   int findSymbol(const std::string &name) const;
   int findWeight(const std::string &name) const;
+  /// Records `name` at `position` in `index`; false if it is there already.
+  static bool addName(std::unordered_map<std::string, int> &index,
+                      const std::string &name, size_t position);
 };
+
+/// The longest name (buffer, weight, symbol, kernel, file) of a manifest.
+constexpr size_t kMaxNameBytes = 256;
+
+/// Whether `s` may name a buffer, weight, symbol or file of a bundle: 1 to
+/// kMaxNameBytes printable ASCII characters other than space, ' and \ (so
+/// that error messages can quote names as they are).
+bool isPlainName(const std::string &s);
 
 /// Reads and validates DIR/manifest.json, and checks that the module file
 /// exists. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets `error`

@@ -64,7 +64,7 @@ std::string describe(const FileWeight &w) {
 bool parseTensor(const std::string &name, const json::Value &o,
                  uint64_t dataStart, uint64_t dataBytes, TensorEntry &t,
                  std::string &err) {
-  std::string where = "tensor '" + name + "': ";
+  std::string where = "tensor " + json::quote(name) + ": ";
   if (!o.isObject()) {
     err = where + "expected an object";
     return false;
@@ -79,7 +79,7 @@ bool parseTensor(const std::string &name, const json::Value &o,
   t.dtype = dt->string;
   int64_t esize = safetensorsDtypeSize(t.dtype);
   if (!esize) {
-    err = where + "unknown dtype '" + t.dtype + "'";
+    err = where + "unknown dtype " + json::quote(t.dtype);
     return false;
   }
   if (!shape || !shape->isArray()) {
@@ -136,7 +136,7 @@ bool parseFileLayout(const json::Value *v, const std::string &field,
   if (!v)
     err += " (required since version 2)";
   else if (v->isString())
-    err += ", got \"" + v->string + "\"";
+    err += ", got " + json::quote(v->string);
   else
     err += std::string(", got ") + json::kindName(v->kind);
   return false;
@@ -183,7 +183,7 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
     return SY_ERR_WEIGHT_FILE;
   }
   for (const auto &kv : ws->object) {
-    std::string wpath = where + ".weights['" + kv.first + "']";
+    std::string wpath = where + ".weights[" + json::quote(kv.first) + "]";
     const json::Value &o = kv.second;
     if (!o.isObject()) {
       err = wpath + ": expected an object";
@@ -234,18 +234,21 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
       if (ti < 0) {
         if (want == 0)
           continue;
-        err = "tensor '" + tname + "' of weight '" + w.name + "' not found";
+        err = "tensor " + json::quote(tname) + " of weight " +
+              json::quote(w.name) + " not found";
         return SY_ERR_NOT_FOUND;
       }
       const TensorEntry &t = out.tensors[size_t(ti)];
       if (t.dtype != "U8") {
-        err = "tensor '" + tname + "': dtype " + t.dtype + ", expected U8";
+        err = "tensor " + json::quote(tname) + ": dtype " + t.dtype +
+              ", expected U8";
         return SY_ERR_WEIGHT_FILE;
       }
       if (int64_t(t.bytes()) != want) {
-        err = "tensor '" + tname + "' has " + std::to_string(t.bytes()) +
-              " bytes but weight '" + w.name + "' (" + describe(w) +
-              ") needs " + std::to_string(want);
+        err = "tensor " + json::quote(tname) + " has " +
+              std::to_string(t.bytes()) + " bytes but weight " +
+              json::quote(w.name) + " (" + describe(w) + ") needs " +
+              std::to_string(want);
         return SY_ERR_SIZE_MISMATCH;
       }
       w.tensors[p] = ti;
@@ -325,8 +328,9 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
                   "__metadata__: expected an object of strings");
     for (const auto &kv : meta->object) {
       if (!kv.second.isString())
-        return fail(SY_ERR_WEIGHT_FILE,
-                    "__metadata__['" + kv.first + "']: expected a string");
+        return fail(SY_ERR_WEIGHT_FILE, "__metadata__[" +
+                                            json::quote(kv.first) +
+                                            "]: expected a string");
       out.metadata.emplace_back(kv.first, kv.second.string);
     }
   }
@@ -352,7 +356,7 @@ static sy_status readTensor(std::ifstream &in, const WeightFile &file,
   in.read(static_cast<char *>(dst), std::streamsize(t.bytes()));
   if (in && uint64_t(in.gcount()) == t.bytes())
     return SY_OK;
-  error = file.path + ": tensor '" + t.name + "': short read of " +
+  error = file.path + ": tensor " + json::quote(t.name) + ": short read of " +
           std::to_string(t.bytes()) + " bytes at offset " +
           std::to_string(t.begin) +
           " (file truncated or changed since it was opened)";
@@ -370,8 +374,8 @@ static sy_status checkReadContent(const WeightFile &file, const FileWeight &w,
                                  w.shape, part);
   if (err.empty())
     return SY_OK;
-  error = file.path + ": tensor '" +
-          file.tensors[size_t(w.tensors[part])].name + "': " + err;
+  error = file.path + ": tensor " +
+          json::quote(file.tensors[size_t(w.tensors[part])].name) + ": " + err;
   return SY_ERR_WEIGHT_FILE;
 }
 
@@ -444,7 +448,8 @@ sy_status readFileWeightAs(const WeightFile &file, size_t index,
   out = relayout(out, layout, &err);
   if (err.empty())
     return SY_OK;
-  error = file.path + ": weight '" + file.weights[index].name + "': " + err;
+  error = file.path + ": weight " + json::quote(file.weights[index].name) +
+          ": " + err;
   return SY_ERR_PARAM_MISMATCH;
 }
 
@@ -458,12 +463,13 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
   int idx = file.findWeight(name);
   if (idx < 0) {
     if (file.findTensor(name + ".values") >= 0) {
-      error = file.path + ": tensor '" + name + ".values' exists but weight '" +
-              name + "' is not described in __metadata__.samoyeds" + forW;
+      error = file.path + ": tensor " + json::quote(name + ".values") +
+              " exists but weight " + json::quote(name) +
+              " is not described in __metadata__.samoyeds" + forW;
       return SY_ERR_WEIGHT_FILE;
     }
-    error = file.path + ": no weight '" + name + "' (tensor '" + name +
-            ".values' not found)" + forW;
+    error = file.path + ": no weight " + json::quote(name) + " (tensor " +
+            json::quote(name + ".values") + " not found)" + forW;
     return SY_ERR_NOT_FOUND;
   }
   const FileWeight &f = file.weights[size_t(idx)];
@@ -483,8 +489,8 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
   cmp("m", f.params.m, w.params.m);
   cmp("v", f.params.v, w.params.v);
   if (!diffs.empty()) {
-    error = file.path + ": weight '" + name +
-            "' does not match the bundle: " + diffs + forW;
+    error = file.path + ": weight " + json::quote(name) +
+            " does not match the bundle: " + diffs + forW;
     return SY_ERR_PARAM_MISMATCH;
   }
   for (int p = 0; p < 3; ++p) {
@@ -493,9 +499,9 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
     uint64_t got =
         f.tensors[p] >= 0 ? file.tensors[size_t(f.tensors[p])].bytes() : 0;
     if (got != uint64_t(want)) {
-      error = file.path + ": tensor '" + name + "." +
-              weightPartName(WeightPart(p)) + "' has " + std::to_string(got) +
-              " bytes but buffer '" +
+      error = file.path + ": tensor " +
+              json::quote(name + "." + weightPartName(WeightPart(p))) +
+              " has " + std::to_string(got) + " bytes but buffer '" +
               (bi >= 0 ? manifest.buffers[size_t(bi)].name
                        : std::string("(none)")) +
               "' expects " + std::to_string(want) + forW;
@@ -665,9 +671,9 @@ sy_status sy_session_load_weights(sy_session *session, const char *path,
       st = sy_session_upload_weight(
           session, bundle.manifest.weights[i].name.c_str(), &pw);
       if (st != SY_OK)
-        return setError(st, std::string(path) + ": weight '" +
-                                file.weights[indices[i]].name +
-                                "': " + sy_last_error());
+        return setError(st, std::string(path) + ": weight " +
+                                json::quote(file.weights[indices[i]].name) +
+                                ": " + sy_last_error());
     }
     return clearError();
   })

@@ -73,6 +73,69 @@ TEST(Json, ErrorsCarryLineAndColumn) {
   expectJsonError("{1: 2}", "1:2:", "expected a string key");
 }
 
+TEST(Json, QuoteBoundsAndEscapes) {
+  EXPECT_EQ(json::quote("w13.values"), "'w13.values'");
+  EXPECT_EQ(json::quote(""), "''");
+  EXPECT_EQ(json::quote(std::string("a'b\\c\n\x01\xff\0", 9)),
+            "'a\\'b\\\\c\\x0a\\x01\\xff\\x00'");
+  EXPECT_EQ(json::quote(std::string(64, 'x')),
+            "'" + std::string(64, 'x') + "'");
+  EXPECT_EQ(json::quote(std::string(1 << 20, 'x')),
+            "'" + std::string(64, 'x') + "...' (1048576 bytes)");
+  // The limit counts input bytes; an escape is never cut.
+  EXPECT_EQ(
+      json::quote(std::string(65, '\x7f')), "'" + [] {
+        std::string e;
+        for (int i = 0; i < 64; ++i)
+          e += "\\x7f";
+        return e;
+      }() + "...' (65 bytes)");
+}
+
+TEST(Json, ErrorsQuoteWhatTheyEcho) {
+  expectJsonError("[\x01]", "1:2:", "unexpected character '\\x01'");
+  expectJsonError("\"\\\x80\"", "1:3:", "invalid escape '\\\\\\x80'");
+  std::string key(1 << 20, 'k');
+  json::Value v;
+  std::string err;
+  EXPECT_FALSE(json::parse("{\"" + key + "\": 1, \"" + key + "\": 2}", v, err));
+  EXPECT_NE(err.find("duplicate key '" + std::string(64, 'k') +
+                     "...' (1048576 bytes)"),
+            std::string::npos);
+  EXPECT_LT(err.size(), 200u);
+}
+
+TEST(Json, NestingIsBounded) {
+  expectJsonError(std::string(257, '[') + std::string(257, ']'),
+                  "1:257:", "nesting deeper than 256");
+  json::Value v;
+  std::string err;
+  EXPECT_TRUE(
+      json::parse(std::string(256, '[') + std::string(256, ']'), v, err))
+      << err;
+  // Far deeper input fails the same way, without exhausting the stack.
+  expectJsonError(std::string(1 << 20, '['),
+                  "1:257:", "nesting deeper than 256");
+}
+
+TEST(Json, StringsMustBeUtf8) {
+  json::Value v;
+  std::string err;
+  // 2-, 3- and 4-byte sequences.
+  ASSERT_TRUE(json::parse("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", v, err))
+      << err;
+  EXPECT_EQ(v.string, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  for (const char *bad : {"\"\x80\"",             // stray continuation
+                          "\"\xc3\"",             // truncated
+                          "\"\xc3(\"",            // bad continuation
+                          "\"\xc0\xaf\"",         // overlong '/'
+                          "\"\xe0\x80\xaf\"",     // overlong '/'
+                          "\"\xed\xa0\x80\"",     // surrogate U+D800
+                          "\"\xf4\x90\x80\x80\"", // above U+10FFFF
+                          "\"\xff\""})
+    expectJsonError(bad, "1:2:", "invalid UTF-8 in string");
+}
+
 //===----------------------------------------------------------------------===//
 // Manifests
 //===----------------------------------------------------------------------===//
@@ -553,6 +616,83 @@ TEST_F(BundleDir, ManifestMustBeASmallRegularFile) {
   std::remove((dir + "/kernels.ptx").c_str());
   ASSERT_EQ(mkfifo((dir + "/kernels.ptx").c_str(), 0600), 0);
   expectError(SY_ERR_MANIFEST, {"module file", "kernels.ptx' does not exist"});
+}
+
+TEST_F(BundleDir, ErrorsQuoteBoundedValues) {
+  // The audit: a 1 MB dtype gave a 1 MB message.
+  std::string big(1 << 20, 'd');
+  writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"" + big + "\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype: unknown dtype '" +
+                                std::string(64, 'd') + "...' (1048576 bytes)"});
+  EXPECT_LT(std::string(sy_last_error()).size(), dir.size() + 200);
+  writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scr\\u0000tch\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[7].kind: unknown kind "
+                                "'scr\\x00tch' (expected input"});
+  writeMutated("\"samoyeds-bundle\"", "\"\\u00e9\"");
+  expectError(SY_ERR_MANIFEST,
+              {"format: expected \"samoyeds-bundle\", got '\\xc3\\xa9'"});
+}
+
+TEST_F(BundleDir, NamesAreBoundedPrintableAscii) {
+  const char *rule = "expected 1 to 256 printable ASCII characters other "
+                     "than space, ' and \\, got ";
+  writeMutated("{\"name\": \"ws0\"", "{\"name\": \"ws 0\"");
+  expectError(SY_ERR_MANIFEST,
+              {std::string("buffers[7].name: ") + rule + "'ws 0'"});
+  writeMutated("{\"name\": \"ws0\"",
+               "{\"name\": \"" + std::string(257, 'w') + "\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[7].name: ", "(257 bytes)"});
+  writeMutated("{\"name\": \"ws0\"", "{\"name\": \"\"");
+  expectError(SY_ERR_MANIFEST,
+              {std::string("buffers[7].name: ") + rule + "''"});
+  writeMutated("{\"name\": \"w\", \"dtype\"", "{\"name\": \"w\\t\", \"dtype\"");
+  expectError(SY_ERR_MANIFEST,
+              {std::string("weights[0].name: ") + rule + "'w\\x09'"});
+  writeMutated("[\"T\", \"P\"]", "[\"T\", \"P'\"]");
+  expectError(SY_ERR_MANIFEST,
+              {"symbols[1]: expected a symbol name (1 to 256 printable ASCII "
+               "characters other than space, ' and \\)"});
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"9lives\"");
+  expectError(SY_ERR_MANIFEST, {"launches[0].kernel: expected a PTX identifier "
+                                "of at most 256 characters, got '9lives'"});
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"\"");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].kernel: expected a PTX "
+               "identifier of at most 256 characters, got ''"});
+  // PTX identifiers may start with _, $ or % and hold $.
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"%k$1\"");
+  sy_bundle *b = nullptr;
+  EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  sy_bundle_destroy(b);
+}
+
+TEST_F(BundleDir, ChipAndFileNamesAreChecked) {
+  for (const char *chip : {"sm_9", "sm_1000", "sm_90ab", "sm_90A", "sm_x0"}) {
+    writeMutated("\"chip\": \"sm_90a\"",
+                 std::string("\"chip\": \"") + chip + "\"");
+    expectError(SY_ERR_MANIFEST, {std::string("chip: expected sm_XX[X][a-z], "
+                                              "got '") +
+                                  chip + "'"});
+  }
+  for (const char *chip : {"sm_80", "sm_100f", "sm_120a"}) {
+    writeMutated("\"chip\": \"sm_90a\"",
+                 std::string("\"chip\": \"") + chip + "\"");
+    sy_bundle *b = nullptr;
+    EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+    sy_bundle_destroy(b);
+  }
+  // The module and cubin lie in the bundle directory.
+  for (const char *name : {"../kernels.ptx", "/etc/passwd", "..", "."}) {
+    writeMutated("\"module\": \"kernels.ptx\"",
+                 std::string("\"module\": \"") + name + "\"");
+    expectError(SY_ERR_MANIFEST, {std::string("module: expected a file name in "
+                                              "the bundle directory (no '/'), "
+                                              "got '") +
+                                  name + "'"});
+  }
+  writeMutated("\"cubin\": \"kernels.cubin\"", "\"cubin\": \"a/b.cubin\"");
+  expectError(SY_ERR_MANIFEST, {"cubin: expected a file name in the bundle "
+                                "directory (no '/'), got 'a/b.cubin'"});
 }
 
 } // namespace

@@ -347,6 +347,30 @@ TEST_F(WeightFileTest, BadJsonHeader) {
   expectError(SY_ERR_WEIGHT_FILE, {"bad JSON header", "1:"});
 }
 
+TEST_F(WeightFileTest, ErrorsQuoteBoundedValues) {
+  // A 1 MB dtype and a name with control bytes: quoted, escaped, bounded.
+  FileBuilder f = good();
+  f.tensors[3].dtype = std::string(1 << 20, 'D');
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"tensor 'router': unknown dtype '" + std::string(64, 'D') +
+               "...' (1048576 bytes)"});
+  EXPECT_LT(std::string(sy_last_error()).size(), file.size() + 200);
+  f = good();
+  f.tensors[3].name = "r\\u0007\\u00ff'";
+  f.tensors[3].dtype = "X";
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"tensor 'r\\x07\\xc3\\xbf\\'': unknown dtype 'X'"});
+  f = good();
+  f.samoyeds = samoyedsJson(weightJson(std::string(100, 'n'), "bf16", 2, 64,
+                                       128, 1, 2, 64, "\"mmasp\""));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"weights['" + std::string(64, 'n') +
+                                   "...' (100 bytes)].layout: expected "
+                                   "\"mma_sp\" or \"wgmma\", got 'mmasp'"});
+}
+
 TEST_F(WeightFileTest, MetadataProblems) {
   FileBuilder f = good();
   f.samoyeds = "";
@@ -457,9 +481,9 @@ TEST_F(WeightFileTest, LayoutFieldIsRequiredAndChecked) {
       {"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\" (required "
            "since version 2)"},
       {"\"WGMMA\"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", "
-                    "got \"WGMMA\""},
-      {"\"mma-sp\"", "got \"mma-sp\""},
-      {"\"\"", "got \"\""},
+                    "got 'WGMMA'"},
+      {"\"mma-sp\"", "got 'mma-sp'"},
+      {"\"\"", "got ''"},
       {"1", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
             "number"},
       {"null", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "

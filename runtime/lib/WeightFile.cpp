@@ -23,17 +23,13 @@ namespace samoyeds {
 namespace rt {
 
 int WeightFile::findTensor(const std::string &name) const {
-  for (size_t i = 0; i < tensors.size(); ++i)
-    if (tensors[i].name == name)
-      return int(i);
-  return -1;
+  auto it = tensorIndex.find(name);
+  return it == tensorIndex.end() ? -1 : it->second;
 }
 
 int WeightFile::findWeight(const std::string &name) const {
-  for (size_t i = 0; i < weights.size(); ++i)
-    if (weights[i].name == name)
-      return int(i);
-  return -1;
+  auto it = weightIndex.find(name);
+  return it == weightIndex.end() ? -1 : it->second;
 }
 
 namespace {
@@ -253,6 +249,7 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
       }
       w.tensors[p] = ti;
     }
+    out.weightIndex.emplace(w.name, int(out.weights.size()));
     out.weights.push_back(w);
   }
   return SY_OK;
@@ -320,6 +317,7 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
     std::string terr;
     if (!parseTensor(kv.first, kv.second, out.dataStart, dataBytes, t, terr))
       return fail(SY_ERR_WEIGHT_FILE, terr);
+    out.tensorIndex.emplace(t.name, int(out.tensors.size()));
     out.tensors.push_back(std::move(t));
   }
   if (meta) {

@@ -15,6 +15,7 @@
 #include "samoyeds/Runtime/Format.h"
 
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -56,6 +57,8 @@ struct WeightFile {
   /// Parsed `__metadata__.samoyeds`.
   json::Value info;
   std::vector<FileWeight> weights;
+  /// Name -> index in `tensors` and `weights` (the find functions read them).
+  std::unordered_map<std::string, int> tensorIndex, weightIndex;
 
   int findTensor(const std::string &name) const;
   int findWeight(const std::string &name) const;

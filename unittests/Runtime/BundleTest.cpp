@@ -12,6 +12,7 @@
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace samoyeds;
@@ -693,6 +694,41 @@ TEST_F(BundleDir, ChipAndFileNamesAreChecked) {
   writeMutated("\"cubin\": \"kernels.cubin\"", "\"cubin\": \"a/b.cubin\"");
   expectError(SY_ERR_MANIFEST, {"cubin: expected a file name in the bundle "
                                 "directory (no '/'), got 'a/b.cubin'"});
+}
+
+TEST(Errors, LongMessagesAreCut) {
+  // A path of 20000 bytes: the message keeps its first 16380 bytes + "...".
+  std::string dir = "/" + std::string(19999, 'd');
+  sy_bundle *b = nullptr;
+  EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), SY_ERR_IO);
+  std::string msg = sy_last_error();
+  EXPECT_EQ(msg.size(), 16383u);
+  EXPECT_EQ(msg, dir.substr(0, 16380) + "...");
+}
+
+TEST(Errors, CApiWorksInExitHandlers) {
+  // Thread-local destructors run before atexit handlers and static
+  // destructors; the last error used to be a std::string freed by then.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::atexit([] {
+      sy_bundle *b = nullptr;
+      sy_status st = sy_bundle_open("/nonexistent-samoyeds", &b);
+      bool ok = st == SY_ERR_IO &&
+                std::string(sy_last_error()) ==
+                    "/nonexistent-samoyeds/manifest.json: cannot read file: "
+                    "No such file or directory";
+      ok = ok && sy_bundle_destroy(nullptr) == SY_OK && !*sy_last_error();
+      std::_Exit(ok ? 0 : 3);
+    });
+    std::exit(1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status))
+      << "child died with signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 } // namespace

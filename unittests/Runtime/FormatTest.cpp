@@ -677,7 +677,7 @@ TEST(Content, RowIdxMustIndexItsGroup) {
 
 TEST(Content, RowIdxMustIncreaseWithinAGroup) {
   // 2:4 => two kept rows per group: bytes 2g and 2g + 1 of a span.
-  std::vector<uint16_t> d(static_cast<size_t>(64 * 64), floatToBf16(1.0f));
+  std::vector<uint16_t> d(static_cast<size_t>(2 * 64 * 64), floatToBf16(1.0f));
   PackedWeight w = pack(d.data(), DType::BF16, {2, 64, 64}, {2, 4, 32});
   ASSERT_EQ(checkPacked(w), "");
   const int64_t Rk = keptRows(w.p, w.s), perExpert = 2 * Rk;

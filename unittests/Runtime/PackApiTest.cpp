@@ -13,6 +13,24 @@
 
 using namespace samoyeds::rt;
 
+extern "C" {
+// CCallers.c: calls with enum values only C may pass.
+sy_status cPackWeightLayout(const void *dense, int dtype, int64_t experts,
+                            int64_t rows, int64_t cols, int n, int m, int v,
+                            int layout, sy_packed_buffer **out);
+sy_status cPackedSizesLayout(int64_t experts, int64_t rows, int64_t cols, int n,
+                             int m, int v, int layout);
+sy_status cRelayoutWeight(const sy_packed_weight *packed, int dtype,
+                          int64_t experts, int64_t rows, int64_t cols, int n,
+                          int m, int v, int from, int to,
+                          sy_packed_buffer **out);
+sy_status cUnpackWeight(const sy_packed_weight *packed, int dtype,
+                        int64_t experts, int64_t rows, int64_t cols, int n,
+                        int m, int v, void *dense, uint64_t dense_bytes);
+const char *cStatusName(int status);
+uint64_t cDtypeSize(int dtype);
+}
+
 namespace {
 
 std::vector<uint16_t> randomDense(int64_t n, DType dtype, unsigned seed) {
@@ -310,18 +328,16 @@ TEST(PackApi, LayoutErrorsNameTheRule) {
   EXPECT_EQ(sy_packed_sizes(1, 128, 192, 1, 2, 64, nullptr, nullptr, nullptr),
             SY_OK);
 
-  // Unknown layout values.
+  // Unknown layout values (from C: C++ cannot pass them without UB).
   for (int bad : {2, -1, 100}) {
-    EXPECT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1,
-                                    2, 64, sy_weight_layout(bad), &buf),
+    EXPECT_EQ(cPackWeightLayout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
+                                64, bad, &buf),
               SY_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(
         contains(sy_last_error(), "unknown layout " + std::to_string(bad) +
                                       " (SY_LAYOUT_MMA_SP or SY_LAYOUT_WGMMA)"))
         << sy_last_error();
-    EXPECT_EQ(sy_packed_sizes_layout(1, 64, 256, 1, 2, 64,
-                                     sy_weight_layout(bad), nullptr, nullptr,
-                                     nullptr),
+    EXPECT_EQ(cPackedSizesLayout(1, 64, 256, 1, 2, 64, bad),
               SY_ERR_INVALID_ARGUMENT);
   }
   EXPECT_EQ(sy_relayout_weight(nullptr, SY_DTYPE_BF16, 1, 64, 256, 1, 2, 64,
@@ -452,6 +468,40 @@ TEST(PackApi, SizesThatOverflowAreRefused) {
                              int64_t(1) << 40, 1, 2, 32, out.data(), 8),
             SY_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(sy_last_error(), "is too large")) << sy_last_error();
+}
+
+TEST(PackApi, EnumValuesOutsideTheEnumeratorsAreRefused) {
+  // A C caller may pass any int; the runtime reads it without UB.
+  std::vector<uint16_t> dense = randomDense(128 * 128, DType::BF16, 5);
+  sy_packed_buffer *buf = nullptr;
+  EXPECT_EQ(cPackWeightLayout(dense.data(), 77, 1, 128, 128, 1, 2, 64, 0, &buf),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_pack_weight_layout: unsupported dtype 77 (weights are "
+               "SY_DTYPE_BF16 or SY_DTYPE_F16)");
+  ASSERT_EQ(cPackWeightLayout(dense.data(), SY_DTYPE_BF16, 1, 128, 128, 1, 2,
+                              64, SY_LAYOUT_WGMMA, &buf),
+            SY_OK);
+  sy_packed_weight view;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  sy_packed_buffer *out = nullptr;
+  EXPECT_EQ(cRelayoutWeight(&view, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64, 1,
+                            1 << 20, &out),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_relayout_weight: unknown layout 1048576 (SY_LAYOUT_MMA_SP "
+               "or SY_LAYOUT_WGMMA)");
+  std::vector<uint16_t> back(dense.size());
+  EXPECT_EQ(cUnpackWeight(&view, -1, 1, 128, 128, 1, 2, 64, back.data(),
+                          back.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(), "sy_unpack_weight: unsupported dtype -1 "
+                                "(weights are SY_DTYPE_BF16 or SY_DTYPE_F16)");
+  EXPECT_STREQ(cStatusName(99), "SY_ERR_UNKNOWN");
+  EXPECT_STREQ(cStatusName(-1), "SY_ERR_UNKNOWN");
+  EXPECT_EQ(cDtypeSize(6), 0u);
+  EXPECT_EQ(cDtypeSize(1000), 0u);
+  sy_packed_buffer_destroy(buf);
 }
 
 } // namespace

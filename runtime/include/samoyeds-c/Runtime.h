@@ -103,7 +103,9 @@ typedef struct sy_packed_weight {
   uint64_t row_idx_bytes;
 } sy_packed_weight;
 
-/// Message of the last failure on the calling thread ("" if none).
+/// Message of the last failure on the calling thread ("" if none; at most
+/// 16383 bytes, longer ones end in "..."). Valid until the thread's next
+/// runtime call.
 const char *sy_last_error(void);
 /// Name of a status ("SY_OK", "SY_ERR_MANIFEST", ...).
 const char *sy_status_name(sy_status status);

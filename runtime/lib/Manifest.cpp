@@ -648,14 +648,8 @@ int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
   return s == 0 ? 0 : (s + g.value - 1) / g.value + g.plus;
 }
 
-sy_status loadManifest(const std::string &dir, Manifest &out,
-                       std::string &error) {
-  std::string file = dir + "/manifest.json";
-  std::string text, why;
-  if (!readFile(file, text, kMaxManifestBytes, why)) {
-    error = file + ": cannot read file: " + why;
-    return SY_ERR_IO;
-  }
+sy_status parseManifest(const std::string &text, const std::string &file,
+                        Manifest &out, std::string &error) {
   out = Manifest();
   std::string perr;
   if (!json::parse(text, out.root, perr)) {
@@ -667,6 +661,20 @@ sy_status loadManifest(const std::string &dir, Manifest &out,
     error = checker.error;
     return SY_ERR_MANIFEST;
   }
+  return SY_OK;
+}
+
+sy_status loadManifest(const std::string &dir, Manifest &out,
+                       std::string &error) {
+  std::string file = dir + "/manifest.json";
+  std::string text, why;
+  if (!readFile(file, text, kMaxManifestBytes, why)) {
+    error = file + ": cannot read file: " + why;
+    return SY_ERR_IO;
+  }
+  sy_status st = parseManifest(text, file, out, error);
+  if (st != SY_OK)
+    return st;
   if (!fileExists(dir + "/" + out.module)) {
     error = file + ": module: module file '" + dir + "/" + out.module +
             "' does not exist";

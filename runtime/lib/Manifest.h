@@ -121,9 +121,15 @@ constexpr size_t kMaxNameBytes = 256;
 /// that error messages can quote names as they are).
 bool isPlainName(const std::string &s);
 
-/// Reads and validates DIR/manifest.json, and checks that the module file
-/// exists. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets `error`
-/// to a message naming the file and the offending field.
+/// Parses and validates the manifest `text` (everything but the files it
+/// names); errors are SY_ERR_MANIFEST with `error` naming `file` and the
+/// field.
+sy_status parseManifest(const std::string &text, const std::string &file,
+                        Manifest &out, std::string &error);
+
+/// Reads and validates DIR/manifest.json (parseManifest), and checks that the
+/// module file exists. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets
+/// `error` to a message naming the file and the offending field.
 sy_status loadManifest(const std::string &dir, Manifest &out,
                        std::string &error);
 

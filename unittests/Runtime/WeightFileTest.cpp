@@ -766,17 +766,36 @@ std::string copyManifest(const std::string &layout) {
          copy("w.values", "yv", 16) + ", " + copy("w.meta", "ym", 2) + "]}";
 }
 
+/// A bundle loaded on the device and a session of it, freed at the end.
+struct DeviceSession {
+  sy_bundle *bundle = nullptr;
+  sy_session *session = nullptr;
+  ~DeviceSession() {
+    EXPECT_EQ(sy_session_destroy(session), SY_OK);
+    EXPECT_EQ(sy_bundle_destroy(bundle), SY_OK);
+  }
+};
+
+/// sy_bundle_load of `dir` and sy_session_create into `ds`; skips the test
+/// without a device (callers check IsSkipped() and HasFatalFailure()).
+void loadSession(const std::string &dir, DeviceSession &ds) {
+  sy_status st = sy_bundle_load(dir.c_str(), &ds.bundle);
+  if (st == SY_ERR_NO_DEVICE)
+    GTEST_SKIP() << sy_last_error();
+  ASSERT_EQ(st, SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_session_create(ds.bundle, &ds.session), SY_OK)
+      << sy_last_error();
+}
+
 /// Runs the copy bundle in `dir` after sy_session_load_weights of `file`;
 /// returns the device's values and meta words.
 void loadAndCopy(const std::string &dir, const std::string &file,
                  std::vector<uint32_t> &values, std::vector<uint32_t> &meta) {
-  sy_bundle *b = nullptr;
-  sy_status st = sy_bundle_load(dir.c_str(), &b);
-  if (st == SY_ERR_NO_DEVICE)
-    GTEST_SKIP() << sy_last_error();
-  ASSERT_EQ(st, SY_OK) << sy_last_error();
-  sy_session *s = nullptr;
-  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  DeviceSession ds;
+  loadSession(dir, ds);
+  if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure())
+    return;
+  sy_session *s = ds.session;
   ASSERT_EQ(sy_session_load_weights(s, file.c_str(), nullptr), SY_OK)
       << sy_last_error();
   values.assign(4096, 0);
@@ -793,8 +812,6 @@ void loadAndCopy(const std::string &dir, const std::string &file,
   ASSERT_EQ(sy_memcpy_dtoh(meta.data(), ym, meta.size() * 4), SY_OK);
   sy_device_free(yv);
   sy_device_free(ym);
-  EXPECT_EQ(sy_session_destroy(s), SY_OK);
-  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }
 
 TEST_F(WeightFileTest, SessionLoadWeightsUploadsTheBundlesLayout) {
@@ -829,13 +846,11 @@ TEST_F(WeightFileTest, UploadsRefuseBadRowIdxAndMeta) {
   // lets a bad byte reach the device.
   std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
   std::ofstream(dir + "/manifest.json") << copyManifest("mma_sp");
-  sy_bundle *b = nullptr;
-  sy_status st = sy_bundle_load(dir.c_str(), &b);
-  if (st == SY_ERR_NO_DEVICE)
-    GTEST_SKIP() << sy_last_error();
-  ASSERT_EQ(st, SY_OK) << sy_last_error();
-  sy_session *s = nullptr;
-  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  DeviceSession ds;
+  loadSession(dir, ds);
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  sy_session *s = ds.session;
   PackedWeight g = makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64);
   g.rowIdx[5] = 9;
   sy_packed_weight pw = {g.values.data(), uint64_t(g.valuesBytes()),
@@ -865,8 +880,6 @@ TEST_F(WeightFileTest, UploadsRefuseBadRowIdxAndMeta) {
                    "row 63) is 2, not below m = 2");
   EXPECT_EQ(sy_session_run(s, nullptr, nullptr, 0, nullptr), SY_ERR_NOT_READY);
   EXPECT_STREQ(sy_last_error(), "sy_session_run: weight 'w' was not uploaded");
-  EXPECT_EQ(sy_session_destroy(s), SY_OK);
-  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }
 
 TEST_F(WeightFileTest, SessionRunRefusesBuffersThatOverflow) {
@@ -879,13 +892,11 @@ TEST_F(WeightFileTest, SessionRunRefusesBuffersThatOverflow) {
   "launches": [{"kernel": "copy_words", "grid": [{"const": 0}, {"const": 1},
     {"const": 1}], "block": [32, 1, 1], "args": [{"buffer": "y"},
     {"buffer": "y"}]}]})";
-  sy_bundle *b = nullptr;
-  sy_status st = sy_bundle_load(dir.c_str(), &b);
-  if (st == SY_ERR_NO_DEVICE)
-    GTEST_SKIP() << sy_last_error();
-  ASSERT_EQ(st, SY_OK) << sy_last_error();
-  sy_session *s = nullptr;
-  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  DeviceSession ds;
+  loadSession(dir, ds);
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  sy_session *s = ds.session;
   ASSERT_EQ(sy_session_bind(s, "y", 0, 0), SY_OK);
   const char *names[] = {"P"};
   int64_t values[] = {4};
@@ -894,8 +905,6 @@ TEST_F(WeightFileTest, SessionRunRefusesBuffersThatOverflow) {
   EXPECT_STREQ(sy_last_error(),
                "sy_session_run: buffer 'y' of shape [P = 4, 2147483647, "
                "2147483647] is too large (its bytes overflow a 64-bit count)");
-  EXPECT_EQ(sy_session_destroy(s), SY_OK);
-  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }
 
 } // namespace

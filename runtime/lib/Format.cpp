@@ -432,20 +432,12 @@ std::string checkPacked(const PackedWeight &w) {
   return "";
 }
 
-std::vector<uint16_t> unpack(const PackedWeight &w, std::string *error) {
+/// unpack() of a weight that passed checkPacked.
+static std::vector<uint16_t> expand(const PackedWeight &w) {
   const int64_t R = w.s.rows, K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
   const int64_t Rk = keptRows(w.p, w.s), E = w.s.experts;
   const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
   const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
-  std::string err = checkPacked(w);
-  if (!err.empty()) {
-    fail(error, err);
-    // Zeros of the dense size when that is meaningful.
-    int64_t elems = 0;
-    if (validate(w.p, w.s).empty())
-      elems = E * R * K;
-    return std::vector<uint16_t>(static_cast<size_t>(elems), 0);
-  }
   std::vector<uint16_t> dense(static_cast<size_t>(E * R * K), 0);
   for (int64_t e = 0; e < E; ++e) {
     LogicalExpert c =
@@ -466,6 +458,17 @@ std::vector<uint16_t> unpack(const PackedWeight &w, std::string *error) {
     }
   }
   return dense;
+}
+
+std::vector<uint16_t> unpack(const PackedWeight &w, std::string *error) {
+  std::string err = checkPacked(w);
+  if (err.empty())
+    return expand(w);
+  fail(error, err);
+  // Zeros of the dense size when the shape has one (validate() bounds it).
+  bool sized = validate(w.p, w.s).empty();
+  return std::vector<uint16_t>(
+      sized ? size_t(w.s.experts * w.s.rows * w.s.cols) : 0, 0);
 }
 
 PackedWeight relayout(const PackedWeight &w, WeightLayout layout,

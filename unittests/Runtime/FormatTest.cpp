@@ -720,6 +720,19 @@ TEST(Content, MetaNibblesMustBeOrdered) {
   }
 }
 
+TEST(Content, UnpackChecksParametersBeforeUsingThem) {
+  // m = 0 and v = 0 used to reach divisions (SIGFPE) before the check.
+  PackedWeight w = smallWeight(WeightLayout::MmaSp);
+  for (SSParams bad : {SSParams{1, 0, 32}, SSParams{1, 2, 0}}) {
+    PackedWeight b = w;
+    b.p = bad;
+    std::string err;
+    EXPECT_TRUE(unpack(b, &err).empty());
+    EXPECT_EQ(err, validate(bad, w.s));
+    EXPECT_EQ(relayout(b, WeightLayout::Wgmma, &err).values.size(), 0u);
+  }
+}
+
 TEST(Content, RelayoutKeepsWhatItCannotCheck) {
   // relayout only moves words: a bad weight stays bad, and unpack says so.
   PackedWeight w = smallWeight(WeightLayout::Wgmma);

@@ -181,6 +181,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   components(in, x);
   unpackThroughTheCApi(x);
   PackedWeight w = toWeight(x);
+  // The C++ functions take anything, valid or not.
+  std::string err;
+  std::vector<uint16_t> dense = unpack(w, &err);
+  if (err != checkPacked(w) || (!err.empty() && !dense.empty()))
+    fuzz::violated("unpack and checkPacked disagree", err);
+  if (!err.empty())
+    fuzz::checkMessage(err);
   // The reference's offsets hold up to 3 experts.
   if (validate(w.p, w.s, w.layout).empty() && x.experts <= 3 &&
       x.parts[0].size() % 4 == 0 && x.parts[1].size() % 4 == 0)

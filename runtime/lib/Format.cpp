@@ -465,10 +465,7 @@ std::vector<uint16_t> unpack(const PackedWeight &w, std::string *error) {
   if (err.empty())
     return expand(w);
   fail(error, err);
-  // Zeros of the dense size when the shape has one (validate() bounds it).
-  bool sized = validate(w.p, w.s).empty();
-  return std::vector<uint16_t>(
-      sized ? size_t(w.s.experts * w.s.rows * w.s.cols) : 0, 0);
+  return {};
 }
 
 PackedWeight relayout(const PackedWeight &w, WeightLayout layout,

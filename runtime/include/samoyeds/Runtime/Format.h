@@ -151,8 +151,9 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
 std::string checkPacked(const PackedWeight &weight);
 
 /// Expands a packed weight (in its `layout`) back to `[experts][rows][cols]`;
-/// dropped entries are 0. All zeros (and `error`, when given, set to
-/// checkPacked's reason) when the weight cannot be read.
+/// dropped entries are 0. Empty (and `error`, when given, set to
+/// checkPacked's reason) when the weight cannot be read: nothing is allocated
+/// for a shape its components do not hold.
 std::vector<uint16_t> unpack(const PackedWeight &weight,
                              std::string *error = nullptr);
 

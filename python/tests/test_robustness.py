@@ -273,6 +273,20 @@ def test_layer_bundle_refuses_a_fifo_and_bad_token_counts(tmp_path):
     assert "cannot read the bundle manifest: not a regular file" in err.message
 
 
+@requires_runtime
+def test_memory_cli_errors(tmp_path, capsys):
+    from samoyeds.memory import main, parse_bytes
+
+    with pytest.raises(ValueError, match=r"not a byte count: '9{64}\.\.\.' \(403 bytes\) is "
+                                         r"too large"):
+        parse_bytes("9" * 400 + "GiB")  # int(inf) raised OverflowError
+    assert main([str(tmp_path / "nope")]) == 1
+    assert "error: SY_ERR_IO: " in capsys.readouterr().err
+    d = _layer_bundle(tmp_path)
+    assert main([str(d), "--tokens", str(1 << 64)]) == 1
+    assert "T = '18446744073709551616' is out of range" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- converter
 
 def _ckpt(tmp_path, **kw):

@@ -11,6 +11,8 @@
 #ifndef SAMOYEDS_FUZZ_RUNTIME_FUZZCOMMON_H
 #define SAMOYEDS_FUZZ_RUNTIME_FUZZCOMMON_H
 
+#include "samoyeds/Runtime/Format.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -41,6 +43,30 @@ inline void checkMessage(const std::string &message,
   for (char c : message)
     if (c < 0x20 || c > 0x7e)
       violated("a non-printable byte in an error message", message);
+}
+
+/// Sets `there` to `w` in the other layout and aborts unless relaying it out
+/// back gives `w` word for word. False (nothing to compare) when `w`'s shape
+/// does not fit the other layout or `w` cannot be relaid out (its error is
+/// checked).
+inline bool relayoutRoundTrip(const rt::PackedWeight &w,
+                              rt::PackedWeight &there) {
+  using rt::WeightLayout;
+  WeightLayout other = w.layout == WeightLayout::MmaSp ? WeightLayout::Wgmma
+                                                       : WeightLayout::MmaSp;
+  if (!rt::validate(w.p, w.s, other).empty())
+    return false;
+  std::string err;
+  there = rt::relayout(w, other, &err);
+  if (!err.empty()) {
+    checkMessage(err);
+    return false;
+  }
+  rt::PackedWeight back = rt::relayout(there, w.layout, &err);
+  if (!err.empty() || back.values != w.values || back.meta != w.meta ||
+      back.rowIdx != w.rowIdx)
+    violated("relayout there and back is not the identity", err);
+  return true;
 }
 
 } // namespace fuzz

@@ -346,6 +346,16 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
   return SY_OK;
 }
 
+/// Opens `file` for reading tensor data into `in`.
+static sy_status openData(const WeightFile &file, std::ifstream &in,
+                          std::string &error) {
+  in.open(file.path, std::ios::binary);
+  if (in)
+    return SY_OK;
+  error = file.path + ": cannot open file";
+  return SY_ERR_IO;
+}
+
 /// Reads tensor `t` of `file` into `dst` (t.bytes() bytes).
 static sy_status readTensor(std::ifstream &in, const WeightFile &file,
                             const TensorEntry &t, void *dst,
@@ -385,11 +395,10 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
   out.s = w.shape;
   out.dtype = w.dtype;
   out.layout = w.layout;
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) {
-    error = file.path + ": cannot open file";
-    return SY_ERR_IO;
-  }
+  std::ifstream in;
+  sy_status st = openData(file, in, error);
+  if (st != SY_OK)
+    return st;
   void *dst[3];
   for (int p = 0; p < 3; ++p) {
     uint64_t bytes =
@@ -406,7 +415,7 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
     }
     if (!bytes)
       continue;
-    sy_status st =
+    st =
         readTensor(in, file, file.tensors[size_t(w.tensors[p])], dst[p], error);
     if (st != SY_OK)
       return st;
@@ -418,18 +427,17 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
 sy_status checkFileWeightContent(const WeightFile &file, size_t index,
                                  std::string &error) {
   const FileWeight &w = file.weights[index];
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) {
-    error = file.path + ": cannot open file";
-    return SY_ERR_IO;
-  }
+  std::ifstream in;
+  sy_status st = openData(file, in, error);
+  if (st != SY_OK)
+    return st;
   std::vector<uint8_t> parts[3];
   for (int p = 1; p < 3; ++p) {
     if (w.tensors[p] < 0)
       continue;
     const TensorEntry &t = file.tensors[size_t(w.tensors[p])];
     parts[p].resize(size_t(t.bytes()));
-    sy_status st = readTensor(in, file, t, parts[p].data(), error);
+    st = readTensor(in, file, t, parts[p].data(), error);
     if (st != SY_OK)
       return st;
   }

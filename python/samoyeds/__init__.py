@@ -13,15 +13,19 @@
   a transformers model's MoE blocks for it (needs torch and a GPU).
 
 Only the standard library and numpy are required; torch is optional.
+
+Errors: every failure raises :class:`SamoyedsError` (``status``, ``status_name``,
+``message``); malformed input (files, manifests, arguments) raises its subclass
+:class:`SamoyedsValueError`, which is also a ValueError.
 """
 
-from ._capi import SamoyedsError, RuntimeLibraryNotFound, find_library
+from ._capi import SamoyedsError, SamoyedsValueError, RuntimeLibraryNotFound, find_library
 from .layer import LayerBundle, MoELayer
 
 __version__ = "0.1.0"
 
-__all__ = ["SamoyedsError", "RuntimeLibraryNotFound", "find_library", "__version__",
-           "LayerBundle", "MoELayer", "SamoyedsMoEBlock", "swap_moe_blocks", "load"]
+__all__ = ["SamoyedsError", "SamoyedsValueError", "RuntimeLibraryNotFound", "find_library",
+           "__version__", "LayerBundle", "MoELayer", "SamoyedsMoEBlock", "swap_moe_blocks", "load"]
 
 # torch-dependent names, imported on first use (torch stays optional).
 _TORCH_EXPORTS = {"SamoyedsMoEBlock", "swap_moe_blocks", "register_layer", "unregister_layer"}

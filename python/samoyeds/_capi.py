@@ -8,12 +8,15 @@ The library is looked up, in order, at:
    ``build/lib/``, ``build/``).
 
 Every failing call raises :class:`SamoyedsError` with the C status and the
-runtime's message (``sy_last_error``).
+runtime's message (``sy_last_error``); malformed input found in Python raises
+:class:`SamoyedsValueError` (a SamoyedsError and a ValueError). Integers are
+range-checked before they reach ctypes, which would wrap them silently.
 """
 
 from __future__ import annotations
 
 import ctypes
+import operator
 import os
 import sys
 import threading
@@ -52,13 +55,6 @@ LAYOUT_CODES = {"mma_sp": SY_LAYOUT_MMA_SP, "wgmma": SY_LAYOUT_WGMMA}
 LAYOUT_NAMES = {v: k for k, v in LAYOUT_CODES.items()}
 
 
-def layout_code(layout: str) -> int:
-    """The sy_weight_layout of ``layout`` ("mma_sp" or "wgmma"); ValueError otherwise."""
-    if layout not in LAYOUT_CODES:
-        raise ValueError(f"unknown weight layout {layout!r} (expected 'mma_sp' or 'wgmma')")
-    return LAYOUT_CODES[layout]
-
-
 class SamoyedsError(RuntimeError):
     """A runtime call failed: ``status`` (int), ``status_name`` and ``message``."""
 
@@ -69,6 +65,83 @@ class SamoyedsError(RuntimeError):
         )
         self.message = message
         super().__init__(f"{self.status_name}: {message}")
+
+
+class SamoyedsValueError(SamoyedsError, ValueError):
+    """Malformed input found by the Python side (a file, a manifest, an argument): a
+    SamoyedsError with ``status`` (SY_ERR_INVALID_ARGUMENT unless given) and a ValueError."""
+
+    def __init__(self, message: str, status: int = STATUS_NAMES.index("SY_ERR_INVALID_ARGUMENT")):
+        super().__init__(status, message)
+
+
+QUOTE_LIMIT = 64
+
+
+def quote(value) -> str:
+    """``value`` (a str, else its repr) for an error message, as the runtime quotes: in single
+    quotes, its first 64 UTF-8 bytes (then "...' (N bytes)"), with ', \\ and every byte
+    outside printable ASCII escaped (\\', \\\\, \\xNN)."""
+    try:
+        text = value if isinstance(value, str) else repr(value)
+    except ValueError:  # an int of more digits than Python prints
+        text = f"<{type(value).__name__} too large to print>"
+    raw = text.encode("utf-8", "surrogatepass")
+    out = []
+    for b in raw[:QUOTE_LIMIT]:
+        c = chr(b)
+        if c in "'\\":
+            out.append("\\" + c)
+        elif 0x20 <= b < 0x7F:
+            out.append(c)
+        else:
+            out.append(f"\\x{b:02x}")
+    body = "".join(out)
+    if len(raw) <= QUOTE_LIMIT:
+        return f"'{body}'"
+    return f"'{body}...' ({len(raw)} bytes)"
+
+
+C_INT = (-(1 << 31), (1 << 31) - 1)
+C_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def is_int(x) -> bool:
+    """Whether ``x`` is a Python int and not a bool (JSON numbers, arguments)."""
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def c_int(name: str, value, bounds=C_INT) -> int:
+    """``value`` as a Python int that fits ``bounds`` (default: a C int; C_INT64 for int64_t);
+    raises SamoyedsValueError naming ``name`` for anything else (floats, bools, strings,
+    numbers out of range), which ctypes would convert or wrap silently."""
+    if isinstance(value, bool):  # operator.index accepts bools
+        raise SamoyedsValueError(f"{name} must be an integer, got {quote(value)}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise SamoyedsValueError(f"{name} must be an integer, got {quote(value)}") from None
+    lo, hi = bounds
+    if not lo <= v <= hi:
+        raise SamoyedsValueError(f"{name} = {quote(v)} is out of range [{lo}, {hi}]")
+    return v
+
+
+def layout_code(layout: str) -> int:
+    """The sy_weight_layout of ``layout`` ("mma_sp" or "wgmma"); SamoyedsValueError (a
+    ValueError) otherwise."""
+    if not isinstance(layout, str) or layout not in LAYOUT_CODES:
+        raise SamoyedsValueError(f"unknown weight layout {quote(layout)} (expected 'mma_sp' or "
+                                 f"'wgmma')")
+    return LAYOUT_CODES[layout]
+
+
+def dtype_code(dtype: str) -> int:
+    """The sy_dtype of a weight dtype ("bf16" or "f16"); SamoyedsValueError otherwise."""
+    if not isinstance(dtype, str) or dtype not in DTYPE_CODES:
+        raise SamoyedsValueError(f"unsupported weight dtype {quote(dtype)} (expected 'bf16' or "
+                                 f"'f16')")
+    return DTYPE_CODES[dtype]
 
 
 class RuntimeLibraryNotFound(OSError):

@@ -17,17 +17,23 @@ Shared-expert tensors (and DeepSeek-V3's selection bias
 embeddings, norms, dense MLPs) is left out. See docs/WeightFiles.md.
 
 The output is written under a temporary name and renamed at the end, so a
-failed conversion leaves no output file.
+failed or interrupted conversion (SIGINT, SIGTERM) leaves no output file and
+no temporary; the output never replaces one of the checkpoint's own files.
+Every problem with the checkpoint or the arguments raises ConversionError
+(a SamoyedsError and a ValueError) naming the file and the tensor.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import os
 import re
+import secrets
+import signal
+import stat
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,19 +41,31 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._capi import LAYOUT_CODES, RuntimeLibraryNotFound, SamoyedsError
+from ._capi import C_INT, LAYOUT_CODES, RuntimeLibraryNotFound, SamoyedsError, \
+    SamoyedsValueError, c_int, quote
+from ._files import bounded, read_json
 from .pack import float32_to_bf16, pack, to_float32, validate
 from .safetensors_io import SafetensorsError, SafetensorsFile, SafetensorsWriter
 from .weightfile import samoyeds_metadata, weight_entries
 
-__all__ = ["ConversionError", "MODELS", "ModelSpec", "convert", "main"]
+__all__ = ["ConversionError", "Terminated", "MODELS", "ModelSpec", "convert", "main"]
 
 SOURCE_DTYPES = ("BF16", "F16", "F32")
 DEFAULT_LAYOUT = "wgmma"
+# A model.safetensors.index.json is a few hundred kilobytes.
+MAX_INDEX_BYTES = 64 << 20
+# --layers may name at most this many layers.
+MAX_LAYERS = 1 << 16
 
 
-class ConversionError(Exception):
-    """The checkpoint cannot be converted; the message names file and tensor."""
+class ConversionError(SamoyedsValueError):
+    """The checkpoint or the arguments cannot be converted; the message names the file and
+    the tensor (a SamoyedsError, status SY_ERR_INVALID_ARGUMENT, and a ValueError)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived during :func:`convert`, which handles it like SIGINT (a
+    KeyboardInterrupt): the temporary file is removed and no output is left."""
 
 
 @dataclass(frozen=True)
@@ -89,8 +107,13 @@ class Checkpoint:
         self.src = Path(src)
         self.files: Dict[str, SafetensorsFile] = {}
         self.where: Dict[str, str] = {}  # tensor -> file path
+        self.sources: List[str] = []  # every file read (shards, index), for samefile checks
         p = self.src
-        if p.is_dir():
+        try:
+            mode = os.stat(p).st_mode
+        except OSError as e:
+            raise ConversionError(f"{p}: {e.strerror or 'cannot stat'}") from None
+        if stat.S_ISDIR(mode):
             index = p / "model.safetensors.index.json"
             if index.is_file():
                 self._load_index(index)
@@ -100,13 +123,13 @@ class Checkpoint:
                     raise ConversionError(f"{p}: no model.safetensors.index.json and no *.safetensors files")
                 for s in shards:
                     self._add_file(s)
-        elif p.is_file():
+        elif stat.S_ISREG(mode):
             if p.name.endswith(".json"):
                 self._load_index(p)
             else:
                 self._add_file(p)
         else:
-            raise ConversionError(f"{p}: no such file or directory")
+            raise ConversionError(f"{p}: not a regular file or directory")
 
     def _open(self, path: Path) -> SafetensorsFile:
         key = str(path)
@@ -114,31 +137,40 @@ class Checkpoint:
             try:
                 self.files[key] = SafetensorsFile(path)
             except SafetensorsError as e:
-                raise ConversionError(str(e)) from e
+                raise ConversionError(e.message) from e
+            self.sources.append(key)
         return self.files[key]
 
     def _add_file(self, path: Path) -> None:
         f = self._open(path)
         for name in f.keys():
             if name in self.where:
-                raise ConversionError(f"{path}: tensor '{name}' also in {self.where[name]}")
+                raise ConversionError(f"{path}: tensor {quote(name)} also in {self.where[name]}")
             self.where[name] = str(path)
 
     def _load_index(self, index: Path) -> None:
         try:
-            data = json.loads(index.read_text())
-            wm = data["weight_map"]
-            if not isinstance(wm, dict):
-                raise TypeError("weight_map is not an object")
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ConversionError(f"{index}: bad index file: {e}") from e
+            data = read_json(str(index), MAX_INDEX_BYTES)
+        except OSError as e:
+            raise ConversionError(f"{index}: cannot read the index file: "
+                                  f"{e.strerror or e}") from None
+        except ValueError as e:
+            raise ConversionError(f"{index}: bad index file: {bounded(e)}") from None
+        self.sources.append(str(index))
+        wm = data.get("weight_map") if isinstance(data, dict) else None
+        if not isinstance(wm, dict):
+            raise ConversionError(f"{index}: bad index file: expected an object with a "
+                                  f"'weight_map' object")
         for name, shard in wm.items():
+            if not isinstance(shard, str) or not shard:
+                raise ConversionError(f"{index}: weight_map[{quote(name)}] is {quote(shard)}, "
+                                      f"not a shard file name")
             path = index.parent / shard
-            if not path.is_file():
-                raise ConversionError(f"{index}: shard '{shard}' of tensor '{name}' does not exist")
+            if not path.exists():
+                raise ConversionError(f"{index}: shard {quote(shard)} of tensor {quote(name)} does not exist")
             f = self._open(path)
             if name not in f:
-                raise ConversionError(f"{path}: tensor '{name}' (listed in {index.name}) not found")
+                raise ConversionError(f"{path}: tensor {quote(name)} (listed in {index.name}) not found")
             self.where[name] = str(path)
 
     def names(self) -> List[str]:
@@ -146,7 +178,7 @@ class Checkpoint:
 
     def info(self, name: str):
         if name not in self.where:
-            raise ConversionError(f"{self.src}: missing tensor '{name}'")
+            raise ConversionError(f"{self.src}: missing tensor {quote(name)}")
         return self.files[self.where[name]].info(name)
 
     def file_of(self, name: str) -> str:
@@ -200,6 +232,8 @@ def parse_layers(spec: Optional[str]) -> Optional[List[int]]:
         b = int(m.group(2)) if m.group(2) else a
         if b < a:
             raise ConversionError(f"--layers: empty range {part!r}")
+        if b - a >= MAX_LAYERS or len(out) + b - a >= MAX_LAYERS:
+            raise ConversionError(f"--layers: more than {MAX_LAYERS} layers")
         out.extend(range(a, b + 1))
     return sorted(set(out))
 
@@ -207,7 +241,7 @@ def parse_layers(spec: Optional[str]) -> Optional[List[int]]:
 def _check_dtype(ckpt: Checkpoint, name: str) -> None:
     t = ckpt.info(name)
     if t.dtype not in SOURCE_DTYPES:
-        raise ConversionError(f"{ckpt.file_of(name)}: tensor '{name}': unsupported dtype {t.dtype} "
+        raise ConversionError(f"{ckpt.file_of(name)}: tensor {quote(name)}: unsupported dtype {t.dtype} "
                               f"(supported: {', '.join(SOURCE_DTYPES)})")
 
 
@@ -230,7 +264,7 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
             proj = rest[:-len(".weight")] if rest.endswith(".weight") else None
             if proj not in projs:
                 raise ConversionError(
-                    f"{ckpt.file_of(name)}: unexpected expert tensor '{name}' (misnamed? a "
+                    f"{ckpt.file_of(name)}: unexpected expert tensor {quote(name)} (misnamed? a "
                     f"{spec.name} expert has {', '.join(p + '.weight' for p in projs)})")
             found.setdefault(layer, {}).setdefault(e, set()).add(proj)
         elif shared_re and shared_re.match(name):
@@ -267,7 +301,7 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
             for proj in projs:
                 name = spec.expert(i, e, proj)
                 if e not in experts or proj not in experts[e]:
-                    raise ConversionError(f"{ckpt.src}: missing tensor '{name}' (layer {i} has "
+                    raise ConversionError(f"{ckpt.src}: missing tensor {quote(name)} (layer {i} has "
                                           f"experts 0..{E - 1})")
                 _check_dtype(ckpt, name)
                 shape = ckpt.info(name).shape
@@ -275,7 +309,7 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
                     ref[proj] = shape
                 elif shape != ref[proj]:
                     raise ConversionError(
-                        f"{ckpt.file_of(name)}: shape mismatch between experts: tensor '{name}' has "
+                        f"{ckpt.file_of(name)}: shape mismatch between experts: tensor {quote(name)} has "
                         f"shape {list(shape)}, expert 0 has {list(ref[proj])}")
         g, u, d = ref[spec.gate], ref[spec.up], ref[spec.down]
         if len(g) != 2 or g != u or d != (g[1], g[0]):
@@ -286,11 +320,11 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
         inter, hidden = g
         router = spec.router(i)
         if router not in ckpt.where:
-            raise ConversionError(f"{ckpt.src}: missing tensor '{router}' (router of layer {i})")
+            raise ConversionError(f"{ckpt.src}: missing tensor {quote(router)} (router of layer {i})")
         _check_dtype(ckpt, router)
         rshape = ckpt.info(router).shape
         if rshape != (E, hidden):
-            raise ConversionError(f"{ckpt.file_of(router)}: tensor '{router}' has shape "
+            raise ConversionError(f"{ckpt.file_of(router)}: tensor {quote(router)} has shape "
                                   f"{list(rshape)}, expected [{E}, {hidden}] (experts, hidden)")
         lp = LayerPlan(i, E, hidden, inter)
         lp.src_bytes = sum(ckpt.info(spec.expert(i, e, p)).nbytes for e in range(E) for p in projs)
@@ -377,17 +411,108 @@ def _to_bf16_or_f16(a: np.ndarray, src_dtype: str, dtype: str) -> np.ndarray:
     return a.astype(np.float16).view(np.uint16)
 
 
+def _int_arg(name: str, value) -> int:
+    """``value`` as a C int (ctypes would wrap anything larger); ConversionError otherwise."""
+    try:
+        return c_int(name, value)
+    except SamoyedsValueError as e:
+        raise ConversionError(e.message) from None
+
+
+def _check_output(out: Path, sources: Sequence[str]) -> None:
+    """Refuses an output that is a directory or another non-regular file, or that is one of
+    the checkpoint's files (same path, a link to it, or a hard link)."""
+    try:
+        mode = os.stat(out).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise ConversionError(f"{out}: cannot use as the output: {e.strerror or e}") from None
+    if stat.S_ISDIR(mode):
+        raise ConversionError(f"{out}: the output is a directory (give a file name, e.g. "
+                              f"{out / 'samoyeds.safetensors'})")
+    if not stat.S_ISREG(mode):
+        raise ConversionError(f"{out}: the output exists and is not a regular file")
+    for src in sources:
+        if os.path.samefile(out, src):
+            raise ConversionError(f"{out}: the output is the checkpoint's file {src}; refusing "
+                                  f"to overwrite the source")
+
+
+def _create_temporary(out: Path) -> str:
+    """A new empty file next to ``out``, created like open() creates files (mode 0666 less the
+    umask; tempfile.mkstemp would make it 0600)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = out.parent / f".{out.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return str(tmp)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """Makes SIGTERM raise Terminated (a KeyboardInterrupt) in the main thread while it is
+    active, so that the cleanup of SIGINT runs for it too. Leaves a handler the program
+    installed alone."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated("terminated by SIGTERM")
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _write(out: Path, ckpt, spec, plan: "Plan", meta, progress: bool) -> int:
+    """Writes the plan's tensors to a temporary file renamed to ``out`` when complete; on any
+    failure or interruption the temporary is removed. Returns the packed bytes."""
+    tmp = None
+    try:
+        tmp = _create_temporary(out)
+        writer = SafetensorsWriter(tmp, plan.entries, meta)
+        try:
+            bar = Progress(3 * len(plan.layers) + len(plan.passthrough), progress)
+            packed_bytes = sum(_convert_layer(ckpt, spec, lp, plan, writer, bar)
+                               for lp in plan.layers)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        os.replace(tmp, out)
+        return packed_bytes
+    except BaseException as e:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise ConversionError(f"{out}: cannot write the output: {e.strerror or e}") from e
+        raise
+
+
 def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: str = "bf16",
             layers: Optional[List[int]] = None, progress: bool = True,
             layout: str = DEFAULT_LAYOUT) -> dict:
     """Converts ``src`` into the packed weight file ``out`` with its weights in ``layout``
-    ("wgmma" or "mma_sp"); returns the summary dict."""
+    ("wgmma" or "mma_sp"); returns the summary dict. SIGTERM during the conversion raises
+    Terminated (a KeyboardInterrupt), like SIGINT, after removing the temporary file."""
     if model not in MODELS:
-        raise ConversionError(f"unknown model {model!r} (one of {', '.join(MODELS)})")
+        raise ConversionError(f"unknown model {quote(model)} (one of {', '.join(MODELS)})")
     if dtype not in ("bf16", "f16"):
-        raise ConversionError(f"unsupported output dtype {dtype!r} (bf16 or f16)")
+        raise ConversionError(f"unsupported output dtype {quote(dtype)} (bf16 or f16)")
     if layout not in LAYOUT_CODES:
-        raise ConversionError(f"unknown layout {layout!r} (one of {', '.join(LAYOUT_CODES)})")
+        raise ConversionError(f"unknown layout {quote(layout)} (one of "
+                              f"{', '.join(LAYOUT_CODES)})")
+    n, m, v = (_int_arg(k, x) for k, x in (("n", n), ("m", m), ("v", v)))
     spec = MODELS[model]
     out = Path(out)
     ckpt = Checkpoint(src)
@@ -396,27 +521,9 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         meta = samoyeds_metadata(plan.weights, source=str(Path(src).resolve()), model=model,
                                  routers=[f"layers.{lp.index}.router" for lp in plan.layers],
                                  passthrough=plan.passthrough)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=str(out.parent))
-        os.close(fd)
-        try:
-            writer = SafetensorsWriter(tmp, plan.entries, meta)
-            try:
-                bar = Progress(3 * len(plan.layers) + len(plan.passthrough), progress)
-                packed_bytes = 0
-                for lp in plan.layers:
-                    packed_bytes += _convert_layer(ckpt, spec, lp, plan, writer, bar)
-                writer.close()
-            except BaseException:
-                writer.abort()
-                raise
-            os.replace(tmp, out)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        _check_output(out, ckpt.sources)
+        with _sigterm_interrupts():
+            packed_bytes = _write(out, ckpt, spec, plan, meta, progress)
     finally:
         ckpt.close()
     E = sorted({lp.experts for lp in plan.layers})
@@ -500,6 +607,17 @@ def format_summary(s: dict) -> str:
     return "\n".join(lines)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type of --n, --m, --v: an integer in [1, 2^31 - 1] (they are C ints)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{quote(text)} is not an integer") from None
+    if not 1 <= value <= C_INT[1]:
+        raise argparse.ArgumentTypeError(f"{value} is out of range [1, {C_INT[1]}]")
+    return value
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m samoyeds.convert",
@@ -509,9 +627,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                 "model.safetensors.index.json")
     ap.add_argument("out", help="output .safetensors file")
     ap.add_argument("--model", required=True, choices=sorted(MODELS))
-    ap.add_argument("--n", type=int, default=1, help="rows kept per group (default 1)")
-    ap.add_argument("--m", type=int, default=2, help="group size (default 2)")
-    ap.add_argument("--v", type=int, default=128, help="span width in columns (default 128)")
+    ap.add_argument("--n", type=_positive_int, default=1, help="rows kept per group (default 1)")
+    ap.add_argument("--m", type=_positive_int, default=2, help="group size (default 2)")
+    ap.add_argument("--v", type=_positive_int, default=128,
+                    help="span width in columns (default 128)")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "f16"],
                     help="element type of the packed weights (default bf16)")
     ap.add_argument("--layout", default=DEFAULT_LAYOUT, choices=["wgmma", "mma_sp"],
@@ -525,11 +644,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         summary = convert(args.src, args.out, args.model, args.n, args.m, args.v, args.dtype,
                           parse_layers(args.layers), progress=not args.quiet,
                           layout=args.layout)
-    except (ConversionError, SafetensorsError, RuntimeLibraryNotFound) as e:
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated)
+        what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        print(f"error: {what}; no output written", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+    except RuntimeLibraryNotFound as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except SamoyedsError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except SamoyedsError as e:  # ConversionError and SafetensorsError included
+        print(f"error: {e.message if isinstance(e, SamoyedsValueError) else e}", file=sys.stderr)
         return 1
     print(format_summary(summary))
     return 0

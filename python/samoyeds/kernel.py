@@ -15,14 +15,13 @@ synchronising the host, like :class:`samoyeds.MoELayer`.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import threading
 from pathlib import Path
 
 from . import _capi
 from .layer import (_destroy_session, _err, _lib, _primary_cuda_device, _read_weights,
-                    _run_session, _torch, _upload_packed)
+                    _run_session, _torch, _upload_packed, read_manifest)
 
 __all__ = ["ExpertMatmul"]
 
@@ -36,7 +35,7 @@ class ExpertMatmul(_capi.Closeable):
     def __init__(self, bundle_dir):
         self.device = _primary_cuda_device("ExpertMatmul")
         self.dir = Path(os.fspath(bundle_dir))
-        self.manifest = json.loads((self.dir / "manifest.json").read_text())
+        self.manifest = read_manifest(self.dir / "manifest.json")
         self._lib = _lib()
         self._b, self._s = ctypes.c_void_p(), ctypes.c_void_p()
         self._lock = threading.Lock()

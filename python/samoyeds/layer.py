@@ -24,7 +24,7 @@ pointers and streams are valid in it.
 from __future__ import annotations
 
 import ctypes
-import json
+import math
 import os
 import threading
 from pathlib import Path
@@ -33,7 +33,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from . import _capi
-from ._capi import SamoyedsError
+from ._capi import SamoyedsError, is_int, quote
+from ._files import bounded, read_json
 
 __all__ = ["LayerBundle", "MoELayer", "check_max_tokens"]
 
@@ -108,6 +109,49 @@ def _symbol_arrays(symbols: Dict[str, int]):
     return names, values
 
 
+# As the runtime's limit on manifest.json (runtime/lib/Manifest.h).
+MAX_MANIFEST_BYTES = 16 << 20
+# sy_session_run takes symbol values up to INT32_MAX.
+MAX_SYMBOL = (1 << 31) - 1
+
+
+def read_manifest(mpath: Path) -> dict:
+    """A bundle's manifest.json as Python objects; SamoyedsError (SY_ERR_IO, SY_ERR_MANIFEST)
+    when it cannot be read or is not valid JSON (the runtime checks the rest)."""
+    try:
+        return read_json(str(mpath), MAX_MANIFEST_BYTES)
+    except OSError as e:
+        raise _err("SY_ERR_IO", f"{mpath}: cannot read the bundle manifest: "
+                   f"{e.strerror or e}") from None
+    except ValueError as e:
+        raise _err("SY_ERR_MANIFEST", f"{mpath}: not valid JSON: {bounded(e)}") from None
+
+
+def _routing(routing, experts: int, bad):
+    """(top_k, renormalize, routed_scaling_factor) of a manifest's "routing" object, checked:
+    top_k an integer in [1, experts], renormalize a boolean, the factor a finite number,
+    routing.experts (optional) equal to ``experts``; ``bad(what)`` builds the error."""
+    top_k = routing.get("top_k")
+    if not (is_int(top_k) and 1 <= top_k <= experts):
+        raise bad(f"routing.top_k = {quote(top_k)} is not an integer in [1, {experts}]")
+    rexp = routing.get("experts", experts)
+    if not is_int(rexp) or rexp != experts:
+        raise bad(f"routing.experts = {quote(rexp)} but w13 has {experts} experts")
+    renormalize = routing.get("renormalize", False)
+    if not isinstance(renormalize, bool):
+        raise bad(f"routing.renormalize = {quote(renormalize)} is not a boolean")
+    scale = routing.get("routed_scaling_factor", 1.0)
+    try:
+        ok = isinstance(scale, (int, float)) and not isinstance(scale, bool)
+        ok = ok and math.isfinite(float(scale))
+    except OverflowError:  # an int beyond float
+        ok = False
+    if not ok:
+        raise bad(f"routing.routed_scaling_factor = {quote(scale)} is not a finite number")
+    return top_k, renormalize, float(scale)
+
+
+
 class LayerBundle(_capi.Closeable):
     """A layer bundle's manifest, opened without a device (``sy_bundle_open``).
 
@@ -124,12 +168,7 @@ class LayerBundle(_capi.Closeable):
     def __init__(self, bundle_dir):
         self.dir = Path(os.fspath(bundle_dir))
         mpath = self.dir / "manifest.json"
-        try:
-            self.manifest = json.loads(mpath.read_text())
-        except OSError as e:
-            raise _err("SY_ERR_IO", f"{mpath}: cannot read the bundle manifest: {e}") from e
-        except ValueError as e:
-            raise _err("SY_ERR_MANIFEST", f"{mpath}: not valid JSON: {e}") from e
+        self.manifest = read_manifest(mpath)
         self._lib = _lib()
         self._b = ctypes.c_void_p()
         self._open()
@@ -212,15 +251,8 @@ class LayerBundle(_capi.Closeable):
             self.renormalize = None
             self.routed_scaling_factor = None
         else:
-            try:
-                self.top_k = int(routing["top_k"])
-                self.renormalize = bool(routing.get("renormalize", False))
-                self.routed_scaling_factor = float(routing.get("routed_scaling_factor", 1.0))
-                rexp = int(routing.get("experts", self.experts))
-            except (KeyError, TypeError, ValueError) as e:
-                raise bad(f"bad 'routing' object {routing!r}: {e}") from e
-            if rexp != self.experts:
-                raise bad(f"routing.experts = {rexp} but w13 has {self.experts} experts")
+            self.top_k, self.renormalize, self.routed_scaling_factor = _routing(
+                routing, self.experts, bad)
         self.dtype = w13["dtype"]
         if self.dtype != "bf16":
             raise bad(f"weights are {self.dtype}; the layer runs bf16 only")
@@ -240,8 +272,10 @@ class LayerBundle(_capi.Closeable):
     # -- queries ---------------------------------------------------------------------------
 
     def symbol_values(self, T: int) -> Dict[str, int]:
-        """{"T": T, "P": T * top_k}."""
-        return {"T": int(T), "P": int(T) * self.top_k}
+        """{"T": T, "P": T * top_k}; SamoyedsValueError unless T is an integer >= 0 with
+        T * top_k at most 2^31 - 1 (what sy_session_run takes)."""
+        T = _capi.c_int("T", T, (0, MAX_SYMBOL // self.top_k))
+        return {"T": T, "P": T * self.top_k}
 
     def buffer_bytes(self, name: str, T: int) -> int:
         """Bytes of buffer ``name`` for ``T`` tokens (sy_bundle_buffer_bytes)."""
@@ -256,7 +290,7 @@ class LayerBundle(_capi.Closeable):
     def device_memory_bytes(self, T: int) -> int:
         """Device bytes of every buffer of the bundle for ``T`` tokens: x, router, y (the
         caller's), the packed weights and the runtime's workspaces."""
-        if int(T) < 0:
+        if isinstance(T, int) and T < 0:
             raise _err("SY_ERR_INVALID_ARGUMENT", f"T must be >= 0, got {T}")
         return sum(self.buffer_bytes(name, T) for name in self.buffers)
 

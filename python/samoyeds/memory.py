@@ -17,6 +17,7 @@ import re
 import sys
 from typing import Callable, Dict
 
+from ._capi import SamoyedsError, quote
 from .layer import LayerBundle
 
 _UNITS = {"": 1, "B": 1, "KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "KB": 10**3,
@@ -27,8 +28,11 @@ def parse_bytes(text: str) -> int:
     """'20GiB', '512MB', '1048576' -> bytes."""
     m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
     if not m or m.group(2).upper() not in _UNITS:
-        raise ValueError(f"not a byte count: {text!r} (use e.g. 20GiB, 512MB)")
-    return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
+        raise ValueError(f"not a byte count: {quote(text)} (use e.g. 20GiB, 512MB)")
+    value = float(m.group(1)) * _UNITS[m.group(2).upper()]
+    if not value < 2.0 ** 63:  # inf for too many digits
+        raise ValueError(f"not a byte count: {quote(text)} is too large")
+    return int(value)
 
 
 def samoyeds_bytes(bundle: LayerBundle, T: int) -> Dict[str, int]:
@@ -111,9 +115,13 @@ def main(argv=None) -> int:
     try:
         tokens = [int(t) for t in a.tokens.split(",")]
     except ValueError:
-        ap.error(f"--tokens: not a list of integers: {a.tokens!r}")
-    with LayerBundle(a.bundle) as bundle:
-        print(report(bundle, tokens, a.budget))
+        ap.error(f"--tokens: not a list of integers: {quote(a.tokens)}")
+    try:
+        with LayerBundle(a.bundle) as bundle:
+            print(report(bundle, tokens, a.budget))
+    except SamoyedsError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

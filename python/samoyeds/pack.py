@@ -19,7 +19,7 @@ from typing import Tuple
 import numpy as np
 
 from . import _capi
-from ._capi import SamoyedsError
+from ._capi import C_INT64, SamoyedsError, SamoyedsValueError, c_int
 
 __all__ = [
     "LAYOUTS",
@@ -77,8 +77,7 @@ def to_storage(x, dtype: str = "bf16") -> np.ndarray:
     arrays are f16; float32/float64 are rounded to ``dtype``. torch bf16/f16
     tensors are taken bitwise (converted if they are the other 16-bit type).
     """
-    if dtype not in _capi.DTYPE_CODES:
-        raise ValueError(f"unsupported weight dtype {dtype!r} (expected 'bf16' or 'f16')")
+    _capi.dtype_code(dtype)
     src_dtype = None
     if type(x).__module__.startswith("torch"):
         x, src_dtype = _from_torch(x)
@@ -137,13 +136,21 @@ class PackedWeight:
         return out
 
 
+def _c_args(experts, rows, cols, n, m, v) -> tuple:
+    """The shape and n:m:v as the C API takes them (int64_t x 3, int x 3); SamoyedsValueError
+    for anything ctypes would convert or wrap (floats, bools, out-of-range numbers)."""
+    shape = tuple(c_int(k, x, C_INT64) for k, x in
+                  (("experts", experts), ("rows", rows), ("cols", cols)))
+    return shape + tuple(c_int(k, x) for k, x in (("n", n), ("m", m), ("v", v)))
+
+
 def packed_sizes(experts: int, rows: int, cols: int, n: int, m: int, v: int,
                  layout: str = "mma_sp") -> Tuple[int, int, int]:
     """(values, meta, row_idx) bytes (the same in every layout); raises SamoyedsError for an
     invalid n:m:v or a shape ``layout`` cannot hold."""
     out = [ctypes.c_uint64() for _ in range(3)]
     _capi.check(_capi.lib().sy_packed_sizes_layout(
-        int(experts), int(rows), int(cols), int(n), int(m), int(v), _capi.layout_code(layout),
+        *_c_args(experts, rows, cols, n, m, v), _capi.layout_code(layout),
         *(ctypes.byref(o) for o in out)))
     return tuple(int(o.value) for o in out)
 
@@ -198,21 +205,20 @@ def pack(dense, n: int, m: int, v: int, dtype: str = "bf16",
         a = a[None]
     if a.ndim != 3:
         raise ValueError(f"expected a [rows, cols] or [experts, rows, cols] array, got shape {a.shape}")
-    e, r, c = a.shape
+    args = _c_args(*a.shape, n, m, v)
     code = _capi.layout_code(layout)
     return _taking_buffer(lambda out: _capi.lib().sy_pack_weight_layout(
-        a.ctypes.data_as(ctypes.c_void_p), _capi.DTYPE_CODES[dtype], e, r, c, int(n), int(m),
-        int(v), code, out))
+        a.ctypes.data_as(ctypes.c_void_p), _capi.DTYPE_CODES[dtype], *args, code, out))
 
 
 class PackedView:
     """An ``sy_packed_weight`` pointing into a PackedWeight's arrays (kept alive with it)."""
 
     def __init__(self, packed: PackedWeight):
-        if packed.dtype not in _capi.DTYPE_CODES:
-            raise ValueError(f"unsupported weight dtype {packed.dtype!r}")
-        self.parts = [np.ascontiguousarray(getattr(packed, k), dtype=np.uint8)
-                      for k in ("values", "meta", "row_idx")]
+        self.dtype = _capi.dtype_code(packed.dtype)
+        self.args = _c_args(packed.experts, packed.rows, packed.cols, packed.n, packed.m,
+                            packed.v)
+        self.parts = [_bytes_of(k, getattr(packed, k)) for k in ("values", "meta", "row_idx")]
         p = self.parts
         self.view = _capi.sy_packed_weight(
             p[0].ctypes.data if p[0].size else None, p[0].nbytes,
@@ -223,6 +229,21 @@ class PackedView:
         return ctypes.byref(self.view)
 
 
+def _bytes_of(part: str, array) -> np.ndarray:
+    """The bytes of component ``part`` as a contiguous uint8 array (a uint8 array as it is;
+    anything else must convert to uint8 exactly)."""
+    try:
+        a = np.asarray(array)
+        if a.dtype != np.uint8:
+            a = np.asarray(array, dtype=np.uint8)
+            if not np.array_equal(a, array):
+                raise ValueError("values outside [0, 255]")
+        return np.ascontiguousarray(a).reshape(-1)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise SamoyedsValueError(f"component {part}: expected bytes (a uint8 array), got "
+                                 f"{_capi.quote(type(array).__name__)}: {e}") from None
+
+
 def relayout(packed: PackedWeight, layout: str) -> PackedWeight:
     """The same weight in ``layout``: its values and meta words permuted (sy_relayout_weight),
     row_idx unchanged. Raises SamoyedsError when the shape does not fit ``layout``."""
@@ -230,8 +251,7 @@ def relayout(packed: PackedWeight, layout: str) -> PackedWeight:
     src = _capi.layout_code(packed.layout)
     pv = PackedView(packed)
     return _taking_buffer(lambda out: _capi.lib().sy_relayout_weight(
-        pv.ref(), _capi.DTYPE_CODES[packed.dtype], packed.experts, packed.rows, packed.cols,
-        packed.n, packed.m, packed.v, src, to, out))
+        pv.ref(), pv.dtype, *pv.args, src, to, out))
 
 
 def unpack(packed: PackedWeight) -> np.ndarray:
@@ -239,8 +259,10 @@ def unpack(packed: PackedWeight) -> np.ndarray:
     if packed.layout != "mma_sp":
         packed = relayout(packed, "mma_sp")
     pv = PackedView(packed)
-    out = np.empty((packed.experts, packed.rows, packed.cols), dtype=np.uint16)
+    # The dense array is allocated only for components of the right sizes (the shape is
+    # then as large as they are); otherwise the runtime names the part that is wrong.
+    fits = packed_sizes(*pv.args) == tuple(p.nbytes for p in pv.parts)
+    out = np.empty(pv.args[:3] if fits else (0,), dtype=np.uint16)
     _capi.check(_capi.lib().sy_unpack_weight(
-        pv.ref(), _capi.DTYPE_CODES[packed.dtype], packed.experts, packed.rows,
-        packed.cols, packed.n, packed.m, packed.v, out.ctypes.data_as(ctypes.c_void_p), out.nbytes))
+        pv.ref(), pv.dtype, *pv.args, out.ctypes.data_as(ctypes.c_void_p), out.nbytes))
     return out

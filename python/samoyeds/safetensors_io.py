@@ -6,17 +6,27 @@ padded with spaces), then the data section; offsets are relative to it.
 
 BF16 (and F8) tensors are returned as their raw bit patterns (uint16 / uint8),
 since numpy has no such types.
+
+The reader takes hostile files: only regular files are opened (a FIFO would
+block), the header is at most MAX_HEADER bytes of JSON without duplicate keys,
+every size is computed exactly (Python ints), and every problem raises
+:class:`SafetensorsError` naming the file and quoting values bounded
+(``_capi.quote``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ._capi import STATUS_NAMES, SamoyedsValueError, is_int, quote
+from ._files import bounded, open_regular, parse_json
 
 __all__ = ["SafetensorsError", "TensorInfo", "SafetensorsFile", "SafetensorsWriter", "save_file",
            "DTYPES"]
@@ -50,8 +60,12 @@ _NUMPY_TO_ST = {
 MAX_HEADER = 100 * 1024 * 1024
 
 
-class SafetensorsError(ValueError):
-    """A safetensors file is truncated, corrupt or lacks a tensor; the message names the file."""
+class SafetensorsError(SamoyedsValueError):
+    """A safetensors file is truncated, corrupt or lacks a tensor; the message names the file
+    (a SamoyedsError with status SY_ERR_WEIGHT_FILE, and a ValueError)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, STATUS_NAMES.index("SY_ERR_WEIGHT_FILE"))
 
 
 @dataclass
@@ -73,8 +87,7 @@ class SafetensorsFile:
     def __init__(self, path):
         self.path = os.fspath(path)
         try:
-            size = os.path.getsize(self.path)
-            f = open(self.path, "rb")
+            f, size = open_regular(self.path)
         except OSError as e:
             raise SafetensorsError(f"{self.path}: cannot open: {e.strerror or e}") from e
         with f:
@@ -90,15 +103,15 @@ class SafetensorsFile:
                 raise SafetensorsError(f"{self.path}: header length {hlen} is implausibly large")
             raw = f.read(hlen)
         try:
-            header = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise SafetensorsError(f"{self.path}: bad JSON header: {e}") from e
+            header = parse_json(raw.decode("utf-8"))
+        except ValueError as e:  # UnicodeDecodeError and JSONDecodeError too
+            raise SafetensorsError(f"{self.path}: bad JSON header: {bounded(e)}") from None
         if not isinstance(header, dict):
             raise SafetensorsError(f"{self.path}: bad header: expected a JSON object")
         self.size = size
         self.data_start = 8 + hlen
         data_bytes = size - self.data_start
-        meta = header.pop("__metadata__", None) or {}
+        meta = header.pop("__metadata__", {})
         if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
             raise SafetensorsError(f"{self.path}: __metadata__: expected an object of strings")
         self.metadata: Dict[str, str] = dict(meta)
@@ -108,26 +121,27 @@ class SafetensorsFile:
         self._map: Optional[np.ndarray] = None
 
     def _entry(self, name: str, e, data_bytes: int) -> TensorInfo:
-        where = f"{self.path}: tensor '{name}'"
+        where = f"{self.path}: tensor {quote(name)}"
         if not isinstance(e, dict):
             raise SafetensorsError(f"{where}: expected an object")
         dtype, shape, off = e.get("dtype"), e.get("shape"), e.get("data_offsets")
-        if dtype not in DTYPES:
-            raise SafetensorsError(f"{where}: unknown dtype {dtype!r}")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        if not isinstance(dtype, str) or dtype not in DTYPES:
+            raise SafetensorsError(f"{where}: unknown dtype {quote(dtype)}")
+        if not isinstance(shape, list) or not all(is_int(d) and d >= 0 for d in shape):
             raise SafetensorsError(f"{where}: 'shape' must be a list of non-negative integers")
-        if (not isinstance(off, list) or len(off) != 2 or not all(isinstance(o, int) for o in off)
+        if (not isinstance(off, list) or len(off) != 2 or not all(is_int(o) for o in off)
                 or not 0 <= off[0] <= off[1]):
             raise SafetensorsError(f"{where}: 'data_offsets' must be [begin, end], 0 <= begin <= end")
-        need = int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize
+        # Exact (Python ints): a product that would wrap in int64 is just too large.
+        need = math.prod(shape) * DTYPES[dtype].itemsize
         if need != off[1] - off[0]:
             raise SafetensorsError(
-                f"{where}: shape {shape} of {dtype} needs {need} bytes but data_offsets "
-                f"{off} span {off[1] - off[0]}")
+                f"{where}: shape {bounded(shape)} of {dtype} needs {bounded(need)} bytes but "
+                f"data_offsets {bounded(off)} span {bounded(off[1] - off[0])}")
         if off[1] > data_bytes:
             raise SafetensorsError(
-                f"{where}: data_offsets {off} extend beyond the end of the file (the data "
-                f"section has {data_bytes} bytes): truncated file")
+                f"{where}: data_offsets {bounded(off)} extend beyond the end of the file (the "
+                f"data section has {data_bytes} bytes): truncated file")
         return TensorInfo(name, dtype, tuple(shape), off[0], off[1])
 
     def keys(self) -> List[str]:
@@ -140,18 +154,24 @@ class SafetensorsFile:
         try:
             return self.tensors[name]
         except KeyError:
-            raise SafetensorsError(f"{self.path}: tensor '{name}' not found") from None
+            raise SafetensorsError(f"{self.path}: tensor {quote(name)} not found") from None
 
     def get(self, name: str) -> np.ndarray:
         """A read-only view (memory map) of tensor ``name`` in its storage dtype."""
         t = self.info(name)
-        if t.nbytes == 0:
-            return np.zeros(t.shape, dtype=DTYPES[t.dtype])
-        if self._map is None:
-            self._map = np.memmap(self.path, dtype=np.uint8, mode="r", offset=self.data_start,
-                                  shape=(self.size - self.data_start,))
-        raw = self._map[t.begin:t.end]
-        return raw.view(DTYPES[t.dtype]).reshape(t.shape)
+        try:
+            if t.nbytes == 0:  # (a shape with a 0 in it: no elements)
+                return np.zeros(t.shape, dtype=DTYPES[t.dtype])
+            if self._map is None:
+                self._map = np.memmap(self.path, dtype=np.uint8, mode="r",
+                                      offset=self.data_start,
+                                      shape=(self.size - self.data_start,))
+            raw = self._map[t.begin:t.end]
+            return raw.view(DTYPES[t.dtype]).reshape(t.shape)
+        except (OSError, ValueError) as e:
+            raise SafetensorsError(f"{self.path}: tensor {quote(name)}: cannot map "
+                                   f"{t.nbytes} bytes at offset {self.data_start + t.begin} "
+                                   f"(file changed since it was opened?): {bounded(e)}") from None
 
     def close(self) -> None:
         self._map = None

@@ -273,7 +273,7 @@ def _set_layout(value):
     (_set_layout(None), "weights['layers.0.w2'].layout: expected \"mma_sp\" or \"wgmma\" "
                         "(required since version 2)"),
     (_set_layout("WGMMA"), "weights['layers.0.w2'].layout: expected \"mma_sp\" or \"wgmma\", "
-                           "got \"WGMMA\""),
+                           "got 'WGMMA'"),
     (_set_layout(["wgmma"]), "got array"),
     (_set_layout("wgmma"), "weights['layers.0.w2']: layout wgmma needs kept rows rows*n/m = 32"),
 ])

@@ -259,7 +259,11 @@ sy_status sy_bundle_buffer_bytes(const sy_bundle *bundle, const char *name,
       return setError(SY_ERR_NOT_READY, "buffer '" + b.name +
                                             "' needs symbol '" +
                                             m.symbols[size_t(d.symbol)] + "'");
-  *bytes = uint64_t(bufferElements(b, syms)) * sy_dtype_size(b.dtype);
+  int64_t elements, total;
+  std::string err;
+  if (!bufferSize(m, b, syms, elements, total, err))
+    return setError(SY_ERR_INVALID_ARGUMENT, "sy_bundle_buffer_bytes: " + err);
+  *bytes = uint64_t(total);
   return clearError();
 })}
 

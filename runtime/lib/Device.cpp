@@ -3,24 +3,31 @@
 
 #include "RuntimeImpl.h"
 
+#include <algorithm>
+#include <cstring>
 #include <exception>
 
 using namespace samoyeds;
 
 namespace {
-thread_local std::string lastError;
-}
+/// The thread's last error. A plain array, not a std::string: it has no
+/// destructor, so the C API still works from static destructors and atexit
+/// handlers that run after the thread-local destructors (a std::string was
+/// used after being freed there).
+thread_local char lastError[rt::kMaxErrorBytes + 1];
+} // namespace
 
 sy_status rt::setError(sy_status status, const std::string &message) {
-  try {
-    lastError = message;
-  } catch (...) {
-  }
+  size_t n = std::min(message.size(), kMaxErrorBytes);
+  std::memcpy(lastError, message.data(), n);
+  if (n < message.size())
+    std::memcpy(lastError + n - 3, "...", 3);
+  lastError[n] = '\0';
   return status;
 }
 
 sy_status rt::clearError() {
-  lastError.clear();
+  lastError[0] = '\0';
   return SY_OK;
 }
 
@@ -37,10 +44,10 @@ const cu::Driver *rt::driverOrError(sy_status &status) {
 
 extern "C" {
 
-const char *sy_last_error(void) { return lastError.c_str(); }
+const char *sy_last_error(void) { return lastError; }
 
 const char *sy_status_name(sy_status status) {
-  switch (status) {
+  switch (rt::enumValue(status)) { // Any int may come from C.
   case SY_OK:
     return "SY_OK";
   case SY_ERR_INVALID_ARGUMENT:
@@ -72,7 +79,7 @@ const char *sy_status_name(sy_status status) {
 }
 
 uint64_t sy_dtype_size(sy_dtype dtype) {
-  switch (dtype) {
+  switch (rt::enumValue(dtype)) { // Any int may come from C.
   case SY_DTYPE_BF16:
   case SY_DTYPE_F16:
     return 2;

@@ -2,6 +2,7 @@
 //--------------------------------------===//
 
 #include "samoyeds/Runtime/Format.h"
+#include "samoyeds/Runtime/Checked.h"
 
 #include <algorithm>
 #include <cmath>
@@ -125,6 +126,13 @@ static std::string validateCommon(const SSParams &p, const SSShape &s) {
   if (rk % 16 != 0)
     return "kept rows rows*n/m = " + str(rk) + " (rows = " + str(s.rows) +
            ") must be a multiple of 16";
+  // The dense size bounds every other size of the weight.
+  int64_t dense;
+  if (!checkedProduct({s.experts, s.rows, s.cols, 2}, dense))
+    return "experts x rows x cols = " + str(s.experts) + " x " + str(s.rows) +
+           " x " + str(s.cols) +
+           " is too large (2-byte elements overflow a "
+           "64-bit byte count)";
   return "";
 }
 
@@ -153,6 +161,52 @@ int64_t metaBytesPerExpert(const SSParams &p, const SSShape &s) {
 }
 int64_t rowIdxBytesPerExpert(const SSParams &p, const SSShape &s) {
   return p.n == p.m ? 0 : (s.cols / p.v) * keptRows(p, s);
+}
+std::array<int64_t, 3> componentBytes(const SSParams &p, const SSShape &s) {
+  return {valuesBytesPerExpert(p, s) * s.experts,
+          metaBytesPerExpert(p, s) * s.experts,
+          rowIdxBytesPerExpert(p, s) * s.experts};
+}
+
+std::string checkRowIdx(const uint8_t *rowIdx, const SSParams &p,
+                        const SSShape &s) {
+  const int64_t bytes = componentBytes(p, s)[2], Rk = keptRows(p, s);
+  const int64_t spans = s.cols / p.v;
+  for (int64_t b = 0; b < bytes; ++b) {
+    int64_t kr = b % Rk;
+    bool inRange = rowIdx[b] < p.m;
+    if (inRange && (kr % p.n == 0 || rowIdx[b] > rowIdx[b - 1]))
+      continue;
+    std::string where = "byte " + str(b) + " (expert " + str(b / Rk / spans) +
+                        ", span " + str(b / Rk % spans) + ", kept row " +
+                        str(kr) + ") is " + str(rowIdx[b]);
+    if (!inRange)
+      return where + ", not below m = " + str(p.m);
+    return where + ", not above the previous kept row of its group (" +
+           str(rowIdx[b - 1]) + "): kept rows must be strictly increasing";
+  }
+  return "";
+}
+
+/// Whether a metadata nibble is ordered 2:4 metadata (i0 < i1).
+static bool validNibble(unsigned nibble) {
+  return (nibble & 3u) < (nibble >> 2);
+}
+
+std::string checkMeta(const uint8_t *meta, const SSParams &p,
+                      const SSShape &s) {
+  const int64_t bytes = componentBytes(p, s)[1];
+  const int64_t perExpert = metaBytesPerExpert(p, s);
+  for (int64_t b = 0; b < bytes; ++b)
+    for (unsigned nibble : {meta[b] & 0xfu, unsigned(meta[b]) >> 4})
+      if (!validNibble(nibble)) {
+        static const char *hex = "0123456789abcdef";
+        return "byte " + str(b) + " (expert " + str(b / perExpert) +
+               ") holds nibble 0x" + hex[nibble] +
+               ": 2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, "
+               "0xc, 0xd or 0xe)";
+      }
+  return "";
 }
 
 int64_t valuesWordIndex(WeightLayout layout, int64_t row, int64_t col,
@@ -254,12 +308,10 @@ PackedWeight allocate(const SSParams &p, const SSShape &s, DType dtype,
   w.s = s;
   w.dtype = dtype;
   w.layout = layout;
-  w.values.assign(
-      static_cast<size_t>(s.experts * valuesBytesPerExpert(p, s) / 4), 0);
-  w.meta.assign(static_cast<size_t>(s.experts * metaBytesPerExpert(p, s) / 4),
-                0);
-  w.rowIdx.assign(static_cast<size_t>(s.experts * rowIdxBytesPerExpert(p, s)),
-                  0);
+  std::array<int64_t, 3> bytes = componentBytes(p, s);
+  w.values.assign(static_cast<size_t>(bytes[0] / 4), 0);
+  w.meta.assign(static_cast<size_t>(bytes[1] / 4), 0);
+  w.rowIdx.assign(static_cast<size_t>(bytes[2]), 0);
   return w;
 }
 
@@ -269,10 +321,9 @@ std::string inconsistency(const PackedWeight &w) {
   std::string err = validate(w.p, w.s, w.layout);
   if (!err.empty())
     return err;
-  const int64_t E = w.s.experts;
-  if (w.valuesBytes() != E * valuesBytesPerExpert(w.p, w.s) ||
-      w.metaBytes() != E * metaBytesPerExpert(w.p, w.s) ||
-      w.rowIdxBytes() != E * rowIdxBytesPerExpert(w.p, w.s))
+  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s);
+  if (w.valuesBytes() != bytes[0] || w.metaBytes() != bytes[1] ||
+      w.rowIdxBytes() != bytes[2])
     return "component sizes do not match the shape";
   return "";
 }
@@ -359,14 +410,34 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
   return w;
 }
 
-std::vector<uint16_t> unpack(const PackedWeight &w) {
+std::string checkContent(const uint8_t *meta, const uint8_t *rowIdx,
+                         const SSParams &p, const SSShape &s, int &part) {
+  part = 2;
+  std::string err = checkRowIdx(rowIdx, p, s);
+  if (!err.empty())
+    return err;
+  part = 1;
+  return checkMeta(meta, p, s);
+}
+
+std::string checkPacked(const PackedWeight &w) {
+  std::string err = inconsistency(w);
+  if (!err.empty())
+    return err;
+  int part;
+  err = checkContent(reinterpret_cast<const uint8_t *>(w.meta.data()),
+                     w.rowIdx.data(), w.p, w.s, part);
+  if (!err.empty())
+    return (part == 2 ? "row_idx: " : "meta: ") + err;
+  return "";
+}
+
+/// unpack() of a weight that passed checkPacked.
+static std::vector<uint16_t> expand(const PackedWeight &w) {
   const int64_t R = w.s.rows, K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
   const int64_t Rk = keptRows(w.p, w.s), E = w.s.experts;
   const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
   const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
-  if (!inconsistency(w).empty())
-    return std::vector<uint16_t>(
-        static_cast<size_t>(std::max<int64_t>(E * R * K, 0)), 0);
   std::vector<uint16_t> dense(static_cast<size_t>(E * R * K), 0);
   for (int64_t e = 0; e < E; ++e) {
     LogicalExpert c =
@@ -387,6 +458,14 @@ std::vector<uint16_t> unpack(const PackedWeight &w) {
     }
   }
   return dense;
+}
+
+std::vector<uint16_t> unpack(const PackedWeight &w, std::string *error) {
+  std::string err = checkPacked(w);
+  if (err.empty())
+    return expand(w);
+  fail(error, err);
+  return {};
 }
 
 PackedWeight relayout(const PackedWeight &w, WeightLayout layout,

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <unordered_set>
 
 namespace samoyeds {
 namespace json {
@@ -35,6 +36,26 @@ const char *kindName(Value::Kind kind) {
     return "object";
   }
   return "?";
+}
+
+std::string quote(const std::string &s) {
+  static const char *hex = "0123456789abcdef";
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < kQuoteLimit; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\'' || c == '\\')
+      out += '\\';
+    if (c >= 0x20 && c < 0x7f) {
+      out += char(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    }
+  }
+  if (s.size() <= kQuoteLimit)
+    return out + "'";
+  return out + "...' (" + std::to_string(s.size()) + " bytes)";
 }
 
 namespace {
@@ -94,11 +115,11 @@ private:
   }
 
   bool parseValue(Value &out, int depth) {
-    if (depth > 256)
-      return fail("nesting too deep");
     if (atEnd())
       return fail("unexpected end of input, expected a value");
     char c = text[pos];
+    if ((c == '{' || c == '[') && depth >= kMaxDepth)
+      return fail("nesting deeper than " + std::to_string(kMaxDepth));
     switch (c) {
     case '{':
       return parseObject(out, depth);
@@ -121,7 +142,7 @@ private:
     default:
       if (c == '-' || (c >= '0' && c <= '9'))
         return parseNumber(out);
-      return fail(std::string("unexpected character '") + c + "'");
+      return fail("unexpected character " + quote(std::string(1, c)));
     }
   }
 
@@ -133,6 +154,7 @@ private:
       ++pos;
       return true;
     }
+    std::unordered_set<std::string> keys;
     for (;;) {
       skipSpace();
       if (atEnd() || text[pos] != '"')
@@ -140,9 +162,8 @@ private:
       std::string key;
       if (!parseString(key))
         return false;
-      for (const auto &kv : out.object)
-        if (kv.first == key)
-          return fail("duplicate key '" + key + "'");
+      if (!keys.insert(key).second)
+        return fail("duplicate key " + quote(key));
       skipSpace();
       if (atEnd() || text[pos] != ':')
         return fail("expected ':' after key");
@@ -234,6 +255,29 @@ private:
     return true;
   }
 
+  /// Appends the UTF-8 sequence at `pos` (a lead byte >= 0x80) to `out`;
+  /// false for a stray continuation byte, a truncated or overlong
+  /// sequence, a surrogate or a code point above U+10FFFF.
+  bool utf8Sequence(std::string &out) {
+    unsigned char lead = static_cast<unsigned char>(text[pos]);
+    int extra = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc0 ? 1 : -1;
+    if (extra < 0 || lead > 0xf4 || pos + size_t(extra) >= text.size())
+      return false;
+    uint32_t cp = lead & (0x3fu >> extra);
+    for (int i = 1; i <= extra; ++i) {
+      unsigned char c = static_cast<unsigned char>(text[pos + size_t(i)]);
+      if ((c & 0xc0) != 0x80)
+        return false;
+      cp = (cp << 6) | (c & 0x3fu);
+    }
+    static const uint32_t minimum[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < minimum[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+      return false;
+    out.append(text, pos, size_t(extra) + 1);
+    pos += size_t(extra) + 1;
+    return true;
+  }
+
   bool parseString(std::string &out) {
     ++pos; // opening quote
     for (;;) {
@@ -246,6 +290,11 @@ private:
       }
       if (static_cast<unsigned char>(c) < 0x20)
         return fail("control character in string");
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        if (!utf8Sequence(out))
+          return fail("invalid UTF-8 in string");
+        continue;
+      }
       if (c != '\\') {
         out += c;
         ++pos;
@@ -281,11 +330,11 @@ private:
         out += '\t';
         break;
       case 'u': {
-        uint32_t cp;
+        uint32_t cp = 0;
         if (!hex4(cp))
           return false;
         if (cp >= 0xd800 && cp < 0xdc00) {
-          uint32_t lo;
+          uint32_t lo = 0;
           if (text.compare(pos, 2, "\\u") != 0)
             return fail("unpaired surrogate in \\u escape");
           pos += 2;
@@ -302,7 +351,7 @@ private:
       }
       default:
         --pos;
-        return fail(std::string("invalid escape '\\") + e + "'");
+        return fail("invalid escape " + quote(std::string("\\") + e));
       }
     }
   }

@@ -1,7 +1,8 @@
 //===- Json.h - A tiny JSON reader ------------------------------*- C++ -*-===//
 //
 // Just enough JSON for manifest.json: objects (insertion ordered), arrays,
-// strings with escapes, numbers, true/false/null. Errors carry line:column.
+// strings with escapes (UTF-8 checked), numbers, true/false/null. Errors
+// carry line:column.
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,8 +47,21 @@ public:
 const char *kindName(Value::Kind kind);
 
 /// Parses `text` into `out`. On failure returns false and sets `error` to
-/// "LINE:COL: message".
+/// "LINE:COL: message". Nesting deeper than kMaxDepth, invalid UTF-8 in a
+/// string and duplicate keys are errors.
 bool parse(const std::string &text, Value &out, std::string &error);
+
+/// The deepest nesting of arrays and objects parse() accepts.
+constexpr int kMaxDepth = 256;
+
+/// The most bytes of a value quote() shows.
+constexpr size_t kQuoteLimit = 64;
+
+/// `s` for an error message: in single quotes, at most kQuoteLimit bytes
+/// (longer values end in "...' (N bytes)"), with `'`, `\` and every byte
+/// outside printable ASCII escaped (`\'`, `\\`, `\xNN`). Every value an
+/// error message takes from a file goes through it.
+std::string quote(const std::string &s);
 
 } // namespace json
 } // namespace samoyeds

@@ -2,11 +2,20 @@
 //----------------------------===//
 
 #include "Manifest.h"
+#include "samoyeds/Runtime/Checked.h"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace samoyeds {
 namespace rt {
@@ -23,58 +32,177 @@ const char *weightPartName(WeightPart part) {
   return "?";
 }
 
-template <typename T>
-static int findByName(const std::vector<T> &v, const std::string &name) {
-  for (size_t i = 0; i < v.size(); ++i)
-    if (v[i].name == name)
-      return int(i);
-  return -1;
+/// The index of `name` in `index`, or -1.
+static int lookUp(const std::unordered_map<std::string, int> &index,
+                  const std::string &name) {
+  auto it = index.find(name);
+  return it == index.end() ? -1 : it->second;
 }
 
 int Manifest::findBuffer(const std::string &n) const {
-  return findByName(buffers, n);
+  return lookUp(bufferIndex, n);
 }
 int Manifest::findWeight(const std::string &n) const {
-  return findByName(weights, n);
+  return lookUp(weightIndex, n);
 }
 int Manifest::findSymbol(const std::string &n) const {
-  for (size_t i = 0; i < symbols.size(); ++i)
-    if (symbols[i] == n)
-      return int(i);
-  return -1;
+  return lookUp(symbolIndex, n);
+}
+
+bool Manifest::addName(std::unordered_map<std::string, int> &index,
+                       const std::string &name, size_t position) {
+  return index.emplace(name, int(position)).second;
+}
+
+bool isPlainName(const std::string &s) {
+  if (s.empty() || s.size() > kMaxNameBytes)
+    return false;
+  for (char c : s)
+    if (c <= ' ' || c > '~' || c == '\'' || c == '\\')
+      return false;
+  return true;
+}
+
+/// Whether `s` is a PTX identifier of at most kMaxNameBytes bytes:
+/// [A-Za-z][A-Za-z0-9_$]* or [_$%][A-Za-z0-9_$]+.
+static bool isPtxIdentifier(const std::string &s) {
+  auto word = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$';
+  };
+  if (s.empty() || s.size() > kMaxNameBytes)
+    return false;
+  bool letter = std::isalpha(static_cast<unsigned char>(s[0]));
+  if (!letter && (s.size() < 2 || (s[0] != '_' && s[0] != '$' && s[0] != '%')))
+    return false;
+  for (size_t i = 1; i < s.size(); ++i)
+    if (!word(s[i]))
+      return false;
+  return true;
+}
+
+/// Whether `s` is sm_ followed by 2 or 3 digits and an optional lower-case
+/// letter ("sm_90a", "sm_100f").
+static bool isChipName(const std::string &s) {
+  size_t digits = 0;
+  while (3 + digits < s.size() &&
+         std::isdigit(static_cast<unsigned char>(s[3 + digits])))
+    ++digits;
+  size_t rest = s.size() - std::min(s.size(), 3 + digits);
+  return s.compare(0, 3, "sm_") == 0 && digits >= 2 && digits <= 3 &&
+         (rest == 0 ||
+          (rest == 1 && std::islower(static_cast<unsigned char>(s.back()))));
+}
+
+/// Why `st` is not a regular file of at most `maxBytes` ("" if it is).
+static std::string notRegular(const struct stat &st, uint64_t maxBytes) {
+  if (!S_ISREG(st.st_mode))
+    return "not a regular file";
+  if (uint64_t(st.st_size) > maxBytes)
+    return std::to_string(st.st_size) + " bytes, more than the " +
+           std::to_string(maxBytes) + " allowed";
+  return "";
+}
+
+bool regularFileSize(const std::string &path, uint64_t &size,
+                     std::string &why) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  why = notRegular(st, UINT64_MAX);
+  size = uint64_t(st.st_size);
+  return why.empty();
+}
+
+bool readFile(const std::string &path, std::string &contents, uint64_t maxBytes,
+              std::string &why) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  why = ::fstat(fd, &st) != 0 ? std::strerror(errno) : notRegular(st, maxBytes);
+  if (why.empty()) {
+    contents.assign(size_t(st.st_size), '\0');
+    size_t done = 0;
+    while (done < contents.size()) {
+      ssize_t n = ::read(fd, &contents[done], contents.size() - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0) {
+        why = n < 0 ? std::strerror(errno) : "file shrank while being read";
+        break;
+      }
+      done += size_t(n);
+    }
+  }
+  ::close(fd);
+  return why.empty();
 }
 
 bool readFile(const std::string &path, std::string &contents) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  contents = ss.str();
-  return !in.bad();
+  std::string why;
+  return readFile(path, contents, UINT64_MAX, why);
 }
 
 bool fileExists(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  return bool(in);
+  uint64_t size;
+  std::string why;
+  return regularFileSize(path, size, why);
 }
 
-int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms) {
-  int64_t n = 1;
-  for (const ShapeDim &d : b.shape)
-    n *= d.symbol >= 0 ? syms[size_t(d.symbol)] : d.value;
-  return n;
+/// "[T = 5, 128]" (the symbol's value when `syms` has one, else its name).
+static std::string describeShape(const Manifest &m, const BufferDesc &b,
+                                 const std::vector<int64_t> &syms) {
+  std::string out = "[";
+  for (const ShapeDim &d : b.shape) {
+    out += out.size() > 1 ? ", " : "";
+    if (d.symbol < 0) {
+      out += std::to_string(d.value);
+      continue;
+    }
+    out += m.symbols[size_t(d.symbol)];
+    if (size_t(d.symbol) < syms.size())
+      out += " = " + std::to_string(syms[size_t(d.symbol)]);
+  }
+  return out + "]";
 }
 
-std::vector<uint64_t>
-workspaceReservation(const Manifest &m, const std::vector<int64_t> &maxSyms) {
-  std::vector<uint64_t> bytes(m.buffers.size(), 0);
+bool bufferSize(const Manifest &m, const BufferDesc &b,
+                const std::vector<int64_t> &syms, int64_t &elements,
+                int64_t &bytes, std::string &error) {
+  elements = 1;
+  bool ok = true;
+  for (const ShapeDim &d : b.shape) {
+    bool known = d.symbol >= 0 && size_t(d.symbol) < syms.size();
+    int64_t dim = d.symbol < 0 ? d.value : known ? syms[size_t(d.symbol)] : 1;
+    ok = ok && checkedMul(elements, dim, elements);
+  }
+  if (ok && checkedMul(elements, int64_t(sy_dtype_size(b.dtype)), bytes))
+    return true;
+  error = "buffer " + json::quote(b.name) + " of shape " +
+          describeShape(m, b, syms) +
+          " is too large (its bytes overflow a 64-bit count)";
+  return false;
+}
+
+bool workspaceReservation(const Manifest &m,
+                          const std::vector<int64_t> &maxSyms,
+                          std::vector<uint64_t> &bytes, std::string &error) {
+  bytes.assign(m.buffers.size(), 0);
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const BufferDesc &b = m.buffers[i];
-    if (b.kind == SY_BUFFER_WORKSPACE)
-      bytes[i] = uint64_t(bufferElements(b, maxSyms)) * sy_dtype_size(b.dtype);
+    int64_t elements = 0, size = 0;
+    if (b.kind != SY_BUFFER_WORKSPACE)
+      continue;
+    if (!bufferSize(m, b, maxSyms, elements, size, error))
+      return false;
+    bytes[i] = uint64_t(size);
   }
-  return bytes;
+  return true;
 }
 
 std::string checkReserved(const Manifest &m,
@@ -147,7 +275,7 @@ public:
         out = sy_dtype(i);
         return true;
       }
-    return fail(field, "unknown dtype '" + s + "'");
+    return fail(field, "unknown dtype " + json::quote(s));
   }
 
   bool symbol(const Value &v, const std::string &field, int &out) {
@@ -155,7 +283,30 @@ public:
       return fail(field, "expected a symbol name");
     out = m.findSymbol(v.string);
     if (out < 0)
-      return fail(field, "unknown symbol '" + v.string + "'");
+      return fail(field, "unknown symbol " + json::quote(v.string));
+    return true;
+  }
+
+  /// Reads the "name" of `obj` (at `path`), the name of a `what`: a string
+  /// that passes isPlainName, not yet in `index` (where it is added at
+  /// `position`).
+  bool name(const Value &obj, const std::string &path, const char *what,
+            std::unordered_map<std::string, int> &index, size_t position,
+            std::string &out) {
+    const std::string key = "name";
+    const Value *v = member(obj, path, key, Value::Kind::String);
+    if (!v)
+      return false;
+    out = v->string;
+    if (!isPlainName(out))
+      return fail(path + "." + key, "expected 1 to " +
+                                        std::to_string(kMaxNameBytes) +
+                                        " printable ASCII characters other "
+                                        "than space, ' and \\, got " +
+                                        json::quote(out));
+    if (!Manifest::addName(index, out, position))
+      return fail(path + "." + key, std::string("duplicate ") + what +
+                                        " name " + json::quote(out));
     return true;
   }
 
@@ -170,10 +321,25 @@ public:
                                         "or \"wgmma\"), got " +
                                         json::kindName(v->kind));
     if (!parseLayout(v->string, w.layout))
-      return fail(path + ".layout", "weight '" + w.name +
-                                        "': unknown layout '" + v->string +
-                                        "' (expected \"mma_sp\" or \"wgmma\")");
+      return fail(path + ".layout", "weight '" + w.name + "': unknown layout " +
+                                        json::quote(v->string) +
+                                        " (expected \"mma_sp\" or \"wgmma\")");
     return true;
+  }
+
+  /// Reads the file name `key` of the root: a plain name (no '/') other
+  /// than "." and "..", so the file lies in the bundle directory.
+  bool fileName(const Value &root, const std::string &key, std::string &out) {
+    const Value *v = member(root, "", key, Value::Kind::String);
+    if (!v)
+      return false;
+    out = v->string;
+    if (isPlainName(out) && out.find('/') == std::string::npos && out != "." &&
+        out != "..")
+      return true;
+    return fail(key, "expected a file name in the bundle directory (no '/'), "
+                     "got " +
+                         json::quote(out));
   }
 
   bool run(const Value &root);
@@ -195,7 +361,7 @@ bool Checker::run(const Value &root) {
     return false;
   if (v->string != "samoyeds-bundle")
     return fail("format",
-                "expected \"samoyeds-bundle\", got \"" + v->string + "\"");
+                "expected \"samoyeds-bundle\", got " + json::quote(v->string));
   int64_t version;
   if (!root.get("version"))
     return fail("version", "missing required field");
@@ -205,32 +371,28 @@ bool Checker::run(const Value &root) {
   if (!(v = member(root, "", "chip", Value::Kind::String)))
     return false;
   m.chip = v->string;
-  if (m.chip.size() < 5 || m.chip.compare(0, 3, "sm_") != 0)
-    return fail("chip", "expected sm_XX, got '" + m.chip + "'");
+  if (!isChipName(m.chip))
+    return fail("chip", "expected sm_XX[X][a-z], got " + json::quote(m.chip));
   if (const Value *pv = root.get("ptx_version")) {
     int64_t ignored;
     if (!integer(*pv, "ptx_version", 0, INT_MAX, ignored))
       return false;
   }
-  if (!(v = member(root, "", "module", Value::Kind::String)))
+  if (!fileName(root, "module", m.module) ||
+      (root.get("cubin") && !fileName(root, "cubin", m.cubin)))
     return false;
-  m.module = v->string;
-  if (m.module.empty())
-    return fail("module", "empty file name");
-  if (const Value *cv = root.get("cubin")) {
-    if (!cv->isString())
-      return fail("cubin", "expected string");
-    m.cubin = cv->string;
-  }
   if (!(v = member(root, "", "symbols", Value::Kind::Array)))
     return false;
   for (size_t i = 0; i < v->array.size(); ++i) {
     std::string field = "symbols[" + std::to_string(i) + "]";
     const Value &s = v->array[i];
-    if (!s.isString() || s.string.empty())
-      return fail(field, "expected a non-empty string");
-    if (m.findSymbol(s.string) >= 0)
-      return fail(field, "duplicate symbol '" + s.string + "'");
+    if (!s.isString() || !isPlainName(s.string))
+      return fail(field, "expected a symbol name (1 to " +
+                             std::to_string(kMaxNameBytes) +
+                             " printable ASCII characters other than space, "
+                             "' and \\)");
+    if (!Manifest::addName(m.symbolIndex, s.string, m.symbols.size()))
+      return fail(field, "duplicate symbol " + json::quote(s.string));
     m.symbols.push_back(s.string);
   }
   return files(root) && weights(root) && buffers(root) && launches(root);
@@ -296,11 +458,8 @@ bool Checker::weights(const Value &root) {
       return fail(path, "expected object");
     WeightDesc w;
     const Value *v;
-    if (!(v = member(o, path, "name", Value::Kind::String)))
+    if (!name(o, path, "weight", m.weightIndex, m.weights.size(), w.name))
       return false;
-    w.name = v->string;
-    if (m.findWeight(w.name) >= 0)
-      return fail(path + ".name", "duplicate weight '" + w.name + "'");
     if (!(v = member(o, path, "dtype", Value::Kind::String)))
       return false;
     if (v->string == "bf16")
@@ -309,7 +468,7 @@ bool Checker::weights(const Value &root) {
       w.dtype = DType::F16;
     else
       return fail(path + ".dtype",
-                  "weights must be bf16 or f16, got '" + v->string + "'");
+                  "weights must be bf16 or f16, got " + json::quote(v->string));
     int64_t n, mm, vv;
     if (!intMember(o, path, "experts", 1, INT_MAX, w.shape.experts) ||
         !intMember(o, path, "rows", 1, INT64_MAX / 2, w.shape.rows) ||
@@ -340,12 +499,8 @@ bool Checker::buffers(const Value &root) {
       return fail(path, "expected object");
     BufferDesc b;
     const Value *v;
-    if (!(v = member(o, path, "name", Value::Kind::String)))
+    if (!name(o, path, "buffer", m.bufferIndex, m.buffers.size(), b.name))
       return false;
-    b.name = v->string;
-    if (b.name.empty() || m.findBuffer(b.name) >= 0)
-      return fail(path + ".name",
-                  "empty or duplicate buffer name '" + b.name + "'");
     if (!(v = member(o, path, "kind", Value::Kind::String)))
       return false;
     static const char *kinds[] = {"input", "output", "weight", "workspace"};
@@ -355,8 +510,8 @@ bool Checker::buffers(const Value &root) {
         kind = k;
     if (kind < 0)
       return fail(path + ".kind",
-                  "unknown kind '" + v->string +
-                      "' (expected input, output, weight or workspace)");
+                  "unknown kind " + json::quote(v->string) +
+                      " (expected input, output, weight or workspace)");
     b.kind = sy_buffer_kind(kind);
     if (!(v = member(o, path, "dtype", Value::Kind::String)) ||
         !dtype(v->string, path + ".dtype", b.dtype))
@@ -368,7 +523,7 @@ bool Checker::buffers(const Value &root) {
         return false;
       b.weight = m.findWeight(v->string);
       if (b.weight < 0)
-        return fail(path + ".of", "unknown weight '" + v->string + "'");
+        return fail(path + ".of", "unknown weight " + json::quote(v->string));
       if (!(v = member(o, path, "part", Value::Kind::String)))
         return false;
       if (v->string == "values")
@@ -378,23 +533,19 @@ bool Checker::buffers(const Value &root) {
       else if (v->string == "row_idx")
         b.part = WeightPart::RowIdx;
       else
-        return fail(path + ".part", "unknown part '" + v->string +
-                                        "' (expected values, meta or row_idx)");
+        return fail(path + ".part", "unknown part " + json::quote(v->string) +
+                                        " (expected values, meta or row_idx)");
       WeightDesc &w = m.weights[size_t(b.weight)];
       int &slot = w.parts[int(b.part)];
       if (slot >= 0)
         return fail(path + ".part", "weight '" + w.name + "' has two '" +
                                         v->string + "' buffers");
       slot = int(m.buffers.size());
-      int64_t per = b.part == WeightPart::Values
-                        ? valuesBytesPerExpert(w.params, w.shape)
-                    : b.part == WeightPart::Meta
-                        ? metaBytesPerExpert(w.params, w.shape)
-                        : rowIdxBytesPerExpert(w.params, w.shape);
-      if (b.bytes != per * w.shape.experts)
+      int64_t want = componentBytes(w.params, w.shape)[size_t(b.part)];
+      if (b.bytes != want)
         return fail(path + ".bytes",
                     "weight '" + w.name + "' part '" + v->string +
-                        "' must be " + std::to_string(per * w.shape.experts) +
+                        "' must be " + std::to_string(want) +
                         " bytes per Format.md, manifest says " +
                         std::to_string(b.bytes));
     } else {
@@ -412,6 +563,11 @@ bool Checker::buffers(const Value &root) {
         }
         b.shape.push_back(dim);
       }
+      // The constant part must fit on its own (no symbol values yet).
+      int64_t elements, bytes;
+      std::string err;
+      if (!bufferSize(m, b, {}, elements, bytes, err))
+        return fail(path + ".shape", err);
     }
     m.buffers.push_back(b);
   }
@@ -431,9 +587,12 @@ bool Checker::launches(const Value &root) {
     const Value *v;
     if (!(v = member(o, path, "kernel", Value::Kind::String)))
       return false;
-    if (v->string.empty())
-      return fail(path + ".kernel", "empty kernel name");
     l.kernel = v->string;
+    if (!isPtxIdentifier(l.kernel))
+      return fail(path + ".kernel", "expected a PTX identifier of at most " +
+                                        std::to_string(kMaxNameBytes) +
+                                        " characters, got " +
+                                        json::quote(l.kernel));
     if (!(v = member(o, path, "grid", Value::Kind::Array)))
       return false;
     if (v->array.size() != 3)
@@ -465,8 +624,9 @@ bool Checker::launches(const Value &root) {
         if (!integer(*k, field + ".per_sm", 1, 64, l.grid[d].value))
           return false;
       } else {
-        return fail(field, "unknown grid entry '" + g.object[0].first +
-                               "' (expected const, ceil_div or per_sm)");
+        return fail(field, "unknown grid entry " +
+                               json::quote(g.object[0].first) +
+                               " (expected const, ceil_div or per_sm)");
       }
     }
     if (!(v = member(o, path, "block", Value::Kind::Array)))
@@ -503,7 +663,8 @@ bool Checker::launches(const Value &root) {
           return fail(field + ".buffer", "expected a buffer name");
         arg.index = m.findBuffer(b->string);
         if (arg.index < 0)
-          return fail(field + ".buffer", "unknown buffer '" + b->string + "'");
+          return fail(field + ".buffer",
+                      "unknown buffer " + json::quote(b->string));
         if (e.get("elem_bytes") &&
             !integer(*e.get("elem_bytes"), field + ".elem_bytes", 1, 64,
                      arg.elemBytes))
@@ -519,7 +680,8 @@ bool Checker::launches(const Value &root) {
           return false;
         arg.value = int32_t(value);
       } else {
-        return fail(field, "unknown argument kind '" + e.object[0].first + "'");
+        return fail(field,
+                    "unknown argument kind " + json::quote(e.object[0].first));
       }
       l.args.push_back(arg);
     }
@@ -530,8 +692,8 @@ bool Checker::launches(const Value &root) {
                            "b]}");
       for (const auto &[key, value] : w->object)
         if (key != "symbol" && key != "min" && key != "max")
-          return fail(field, "unknown field '" + key +
-                                 "' (expected symbol, min, max)");
+          return fail(field, "unknown field " + json::quote(key) +
+                                 " (expected symbol, min, max)");
       const Value *s = w->get("symbol");
       if (!s)
         return fail(field + ".symbol", "missing required field");
@@ -565,14 +727,8 @@ int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
   return s == 0 ? 0 : (s + g.value - 1) / g.value + g.plus;
 }
 
-sy_status loadManifest(const std::string &dir, Manifest &out,
-                       std::string &error) {
-  std::string file = dir + "/manifest.json";
-  std::string text;
-  if (!readFile(file, text)) {
-    error = file + ": cannot read file";
-    return SY_ERR_IO;
-  }
+sy_status parseManifest(const std::string &text, const std::string &file,
+                        Manifest &out, std::string &error) {
   out = Manifest();
   std::string perr;
   if (!json::parse(text, out.root, perr)) {
@@ -584,6 +740,20 @@ sy_status loadManifest(const std::string &dir, Manifest &out,
     error = checker.error;
     return SY_ERR_MANIFEST;
   }
+  return SY_OK;
+}
+
+sy_status loadManifest(const std::string &dir, Manifest &out,
+                       std::string &error) {
+  std::string file = dir + "/manifest.json";
+  std::string text, why;
+  if (!readFile(file, text, kMaxManifestBytes, why)) {
+    error = file + ": cannot read file: " + why;
+    return SY_ERR_IO;
+  }
+  sy_status st = parseManifest(text, file, out, error);
+  if (st != SY_OK)
+    return st;
   if (!fileExists(dir + "/" + out.module)) {
     error = file + ": module: module file '" + dir + "/" + out.module +
             "' does not exist";

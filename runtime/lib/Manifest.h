@@ -13,6 +13,7 @@
 #include "samoyeds/Runtime/Format.h"
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace samoyeds {
@@ -110,15 +111,36 @@ struct Manifest {
   std::vector<WeightDesc> weights;
   std::vector<LaunchDesc> launches;
 
+  /// Name -> index in `buffers`, `weights`, `symbols` (what loadManifest
+  /// fills; the find functions read them).
+  std::unordered_map<std::string, int> bufferIndex, weightIndex, symbolIndex;
+
   int findBuffer(const std::string &name) const;
   int findSymbol(const std::string &name) const;
   int findWeight(const std::string &name) const;
+  /// Records `name` at `position` in `index`; false if it is there already.
+  static bool addName(std::unordered_map<std::string, int> &index,
+                      const std::string &name, size_t position);
 };
 
-/// Reads and validates DIR/manifest.json, checks that the module file
-/// exists, and that every file the manifest's `files` lists has its size and
-/// checksum. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets `error`
-/// to a message naming the file and the offending field.
+/// The longest name (buffer, weight, symbol, kernel, file) of a manifest.
+constexpr size_t kMaxNameBytes = 256;
+
+/// Whether `s` may name a buffer, weight, symbol or file of a bundle: 1 to
+/// kMaxNameBytes printable ASCII characters other than space, ' and \ (so
+/// that error messages can quote names as they are).
+bool isPlainName(const std::string &s);
+
+/// Parses and validates the manifest `text` (everything but the files it
+/// names); errors are SY_ERR_MANIFEST with `error` naming `file` and the
+/// field.
+sy_status parseManifest(const std::string &text, const std::string &file,
+                        Manifest &out, std::string &error);
+
+/// Reads and validates DIR/manifest.json (parseManifest), and checks that the
+/// module file exists and that every file the manifest's `files` lists has its
+/// size and checksum. On failure returns SY_ERR_IO or SY_ERR_MANIFEST and sets
+/// `error` to a message naming the file and the offending field.
 sy_status loadManifest(const std::string &dir, Manifest &out,
                        std::string &error);
 
@@ -133,20 +155,37 @@ bool checkFileContents(const Manifest &m, const std::string &manifestFile,
                        const std::string &name, const std::string &contents,
                        std::string &error);
 
-/// Reads a whole file; false if it cannot be opened.
+/// The most bytes manifest.json may have (real ones have kilobytes).
+constexpr uint64_t kMaxManifestBytes = 16u << 20;
+
+/// Reads the whole regular file `path` if it has at most `maxBytes` bytes;
+/// otherwise returns false with `why` saying what is wrong ("not a regular
+/// file", the size, errno's text). Never blocks on a FIFO or a device.
+bool readFile(const std::string &path, std::string &contents, uint64_t maxBytes,
+              std::string &why);
+/// readFile without a size limit, `why` dropped.
 bool readFile(const std::string &path, std::string &contents);
+/// Size of `path` if it is a regular file; false (and `why`) otherwise.
+bool regularFileSize(const std::string &path, uint64_t &size, std::string &why);
+/// Whether `path` is a regular file.
 bool fileExists(const std::string &path);
 
-/// Elements of a (non-weight) buffer for the given symbol values.
-int64_t bufferElements(const BufferDesc &b, const std::vector<int64_t> &syms);
+/// Elements and bytes of a (non-weight) buffer for the given symbol values
+/// (a symbol beyond `syms` counts as 1: `{}` sizes the constant part); false,
+/// with `error` naming the buffer and its shape, when they overflow int64.
+bool bufferSize(const Manifest &m, const BufferDesc &b,
+                const std::vector<int64_t> &syms, int64_t &elements,
+                int64_t &bytes, std::string &error);
 
 /// Bytes of every workspace (0 for the other buffers) that a run with symbol
 /// values at most `maxSyms` may need: each workspace of every launch, selected
 /// for `maxSyms` or not (a smaller value may select another variant), at its
 /// size for `maxSyms`. Shapes are products of symbols and constants, so no
-/// smaller value needs more.
-std::vector<uint64_t> workspaceReservation(const Manifest &m,
-                                           const std::vector<int64_t> &maxSyms);
+/// smaller value needs more. False, with `error` naming the buffer, when a
+/// size overflows.
+bool workspaceReservation(const Manifest &m,
+                          const std::vector<int64_t> &maxSyms,
+                          std::vector<uint64_t> &bytes, std::string &error);
 
 /// "" when every symbol value of `syms` is at most its value in `reserved`,
 /// else a message naming the first symbol above its reserved maximum.

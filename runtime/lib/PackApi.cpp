@@ -9,6 +9,7 @@
 #include "RuntimeImpl.h"
 #include "WeightFile.h"
 
+#include <array>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -19,11 +20,11 @@ using namespace samoyeds::rt;
 namespace {
 /// Converts a weight element type; SY_ERR_INVALID_ARGUMENT naming `fn` for
 /// anything but bf16 and f16.
-sy_status weightDtype(const char *fn, sy_dtype dtype, DType &out) {
+sy_status weightDtype(const char *fn, int dtype, DType &out) {
   if (dtype != SY_DTYPE_BF16 && dtype != SY_DTYPE_F16)
     return setError(SY_ERR_INVALID_ARGUMENT,
                     std::string(fn) + ": unsupported dtype " +
-                        std::to_string(int(dtype)) +
+                        std::to_string(dtype) +
                         " (weights are SY_DTYPE_BF16 or SY_DTYPE_F16)");
   out = dtype == SY_DTYPE_BF16 ? DType::BF16 : DType::F16;
   return SY_OK;
@@ -33,13 +34,12 @@ sy_status weightDtype(const char *fn, sy_dtype dtype, DType &out) {
 /// layout, then the shape and n:m:v against Format.md with that layout's
 /// rules. Errors name `fn` and the rule.
 sy_status checkParams(const char *fn, int64_t experts, int64_t rows,
-                      int64_t cols, int n, int m, int v,
-                      sy_weight_layout layout, SSShape &shape, SSParams &params,
-                      WeightLayout &out) {
+                      int64_t cols, int n, int m, int v, int layout,
+                      SSShape &shape, SSParams &params, WeightLayout &out) {
   if (!layoutFromC(layout, out))
     return setError(SY_ERR_INVALID_ARGUMENT,
                     std::string(fn) + ": unknown layout " +
-                        std::to_string(int(layout)) +
+                        std::to_string(layout) +
                         " (SY_LAYOUT_MMA_SP or SY_LAYOUT_WGMMA)");
   shape = {experts, rows, cols};
   params = {n, m, v};
@@ -62,10 +62,9 @@ sy_status checkParams(const char *fn, int64_t experts, int64_t rows,
 /// after checking their sizes against Format.md.
 sy_status copyIn(const char *fn, const sy_packed_weight &packed,
                  PackedWeight &w) {
-  const int64_t E = w.s.experts;
-  uint64_t want[3] = {uint64_t(valuesBytesPerExpert(w.p, w.s) * E),
-                      uint64_t(metaBytesPerExpert(w.p, w.s) * E),
-                      uint64_t(rowIdxBytesPerExpert(w.p, w.s) * E)};
+  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s);
+  uint64_t want[3] = {uint64_t(bytes[0]), uint64_t(bytes[1]),
+                      uint64_t(bytes[2])};
   uint64_t got[3] = {packed.values_bytes, packed.meta_bytes,
                      packed.row_idx_bytes};
   const void *src[3] = {packed.values, packed.meta, packed.row_idx};
@@ -92,28 +91,27 @@ sy_status copyIn(const char *fn, const sy_packed_weight &packed,
 
 /// sy_packed_sizes[_layout], errors naming `fn`.
 sy_status packedSizes(const char *fn, int64_t experts, int64_t rows,
-                      int64_t cols, int n, int m, int v,
-                      sy_weight_layout layout, uint64_t *values_bytes,
-                      uint64_t *meta_bytes, uint64_t *row_idx_bytes){SY_GUARD({
+                      int64_t cols, int n, int m, int v, int layout,
+                      uint64_t *values_bytes, uint64_t *meta_bytes,
+                      uint64_t *row_idx_bytes){SY_GUARD({
   SSShape s;
   SSParams p;
   WeightLayout l;
   sy_status st = checkParams(fn, experts, rows, cols, n, m, v, layout, s, p, l);
   if (st != SY_OK)
     return st;
-  if (values_bytes)
-    *values_bytes = uint64_t(valuesBytesPerExpert(p, s) * experts);
-  if (meta_bytes)
-    *meta_bytes = uint64_t(metaBytesPerExpert(p, s) * experts);
-  if (row_idx_bytes)
-    *row_idx_bytes = uint64_t(rowIdxBytesPerExpert(p, s) * experts);
+  std::array<int64_t, 3> bytes = componentBytes(p, s);
+  uint64_t *out[3] = {values_bytes, meta_bytes, row_idx_bytes};
+  for (int i = 0; i < 3; ++i)
+    if (out[i])
+      *out[i] = uint64_t(bytes[size_t(i)]);
   return clearError();
 })}
 
 /// sy_pack_weight[_layout], errors naming `fn`.
-sy_status packWeight(const char *fn, const void *dense, sy_dtype dtype,
+sy_status packWeight(const char *fn, const void *dense, int dtype,
                      int64_t experts, int64_t rows, int64_t cols, int n, int m,
-                     int v, sy_weight_layout layout, sy_packed_buffer **out) {
+                     int v, int layout, sy_packed_buffer **out) {
   if (out)
     *out = nullptr;
   if (!dense || !out)
@@ -154,22 +152,23 @@ sy_status sy_packed_sizes_layout(int64_t experts, int64_t rows, int64_t cols,
                                  uint64_t *values_bytes, uint64_t *meta_bytes,
                                  uint64_t *row_idx_bytes) {
   return packedSizes("sy_packed_sizes_layout", experts, rows, cols, n, m, v,
-                     layout, values_bytes, meta_bytes, row_idx_bytes);
+                     enumValue(layout), values_bytes, meta_bytes,
+                     row_idx_bytes);
 }
 
 sy_status sy_pack_weight(const void *dense, sy_dtype dtype, int64_t experts,
                          int64_t rows, int64_t cols, int n, int m, int v,
                          sy_packed_buffer **out) {
-  return packWeight("sy_pack_weight", dense, dtype, experts, rows, cols, n, m,
-                    v, SY_LAYOUT_MMA_SP, out);
+  return packWeight("sy_pack_weight", dense, enumValue(dtype), experts, rows,
+                    cols, n, m, v, SY_LAYOUT_MMA_SP, out);
 }
 
 sy_status sy_pack_weight_layout(const void *dense, sy_dtype dtype,
                                 int64_t experts, int64_t rows, int64_t cols,
                                 int n, int m, int v, sy_weight_layout layout,
                                 sy_packed_buffer **out) {
-  return packWeight("sy_pack_weight_layout", dense, dtype, experts, rows, cols,
-                    n, m, v, layout, out);
+  return packWeight("sy_pack_weight_layout", dense, enumValue(dtype), experts,
+                    rows, cols, n, m, v, enumValue(layout), out);
 }
 
 sy_status sy_relayout_weight(const sy_packed_weight *packed, sy_dtype dtype,
@@ -185,12 +184,13 @@ sy_status sy_relayout_weight(const sy_packed_weight *packed, sy_dtype dtype,
     const char *fn = "sy_relayout_weight";
     PackedWeight w;
     WeightLayout target;
-    sy_status st = weightDtype(fn, dtype, w.dtype);
+    sy_status st = weightDtype(fn, enumValue(dtype), w.dtype);
     if (st == SY_OK)
-      st = checkParams(fn, experts, rows, cols, n, m, v, from, w.s, w.p,
-                       w.layout);
+      st = checkParams(fn, experts, rows, cols, n, m, v, enumValue(from), w.s,
+                       w.p, w.layout);
     if (st == SY_OK)
-      st = checkParams(fn, experts, rows, cols, n, m, v, to, w.s, w.p, target);
+      st = checkParams(fn, experts, rows, cols, n, m, v, enumValue(to), w.s,
+                       w.p, target);
     if (st == SY_OK)
       st = copyIn(fn, *packed, w);
     if (st != SY_OK)
@@ -243,7 +243,7 @@ sy_status sy_unpack_weight(const sy_packed_weight *packed, sy_dtype dtype,
   SY_GUARD({
     const char *fn = "sy_unpack_weight";
     PackedWeight w;
-    sy_status st = weightDtype(fn, dtype, w.dtype);
+    sy_status st = weightDtype(fn, enumValue(dtype), w.dtype);
     if (st == SY_OK)
       st = checkParams(fn, experts, rows, cols, n, m, v, SY_LAYOUT_MMA_SP, w.s,
                        w.p, w.layout);
@@ -257,7 +257,10 @@ sy_status sy_unpack_weight(const sy_packed_weight *packed, sy_dtype dtype,
                       "sy_unpack_weight: dense buffer has " +
                           std::to_string(dense_bytes) + " bytes, expected " +
                           std::to_string(denseWant));
-    std::vector<uint16_t> out = unpack(w);
+    std::string err;
+    std::vector<uint16_t> out = unpack(w, &err);
+    if (!err.empty())
+      return setError(SY_ERR_INVALID_ARGUMENT, std::string(fn) + ": " + err);
     std::memcpy(dense, out.data(), size_t(denseWant));
     return clearError();
   })

@@ -131,14 +131,11 @@ static bool fail(std::string *error, const std::string &msg) {
 bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
                    const int32_t *offsets, const int32_t *tokens, int64_t P,
                    Epilogue epi, std::vector<double> &out, std::string *error) {
-  std::string err = validate(w.p, w.s, w.layout);
+  // Parameters, sizes and the content decodeExpert indexes with.
+  std::string err = checkPacked(w);
   if (!err.empty())
     return fail(error, "weight: " + err);
   const int64_t E = w.s.experts, R = w.s.rows, K = w.s.cols;
-  if (int64_t(w.values.size()) != E * valuesBytesPerExpert(w.p, w.s) / 4 ||
-      int64_t(w.meta.size()) != E * metaBytesPerExpert(w.p, w.s) / 4 ||
-      int64_t(w.rowIdx.size()) != E * rowIdxBytesPerExpert(w.p, w.s))
-    return fail(error, "weight: component sizes do not match the shape");
   if (epi == Epilogue::SiluMul && R % 2 != 0)
     return fail(error, "silu_mul needs an even number of rows");
   if (!offsets || offsets[0] != 0 || offsets[E] != P)

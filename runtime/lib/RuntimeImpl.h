@@ -7,6 +7,7 @@
 #include "Manifest.h"
 #include "samoyeds-c/Runtime.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -44,11 +45,22 @@ static_assert(int(WeightLayout::MmaSp) == SY_LAYOUT_MMA_SP &&
 static_assert(sizeof(void *) != 8 || sizeof(sy_weight_info) == 56,
               "sy_weight_info.layout must fit in the old tail padding");
 
-/// Converts a C API layout; false when `layout` is not a known value.
-inline bool layoutFromC(sy_weight_layout layout, WeightLayout &out) {
+/// The value a C caller passed for the enum parameter `e`, read as bytes:
+/// any int is a valid C enum value, but loading one outside the
+/// enumerators' range through the C++ enum type is undefined behaviour
+/// (UBSan: "not a valid value for type").
+template <typename Enum> int enumValue(const Enum &e) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are int-sized");
+  int v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
+/// Converts a C API layout (enumValue); false when it is not a known value.
+inline bool layoutFromC(int layout, WeightLayout &out) {
   if (layout != SY_LAYOUT_MMA_SP && layout != SY_LAYOUT_WGMMA)
     return false;
-  out = WeightLayout(int(layout));
+  out = WeightLayout(layout);
   return true;
 }
 
@@ -72,6 +84,10 @@ template <typename Weight>
 void fillWeightInfo(const Weight &w, sy_weight_info *info) {
   fillWeightInfo(w.name, w.params, w.shape, w.dtype, w.layout, info);
 }
+
+/// The longest message sy_last_error() returns; longer ones are cut, ending
+/// in "...".
+constexpr size_t kMaxErrorBytes = 16383;
 
 /// Records `message` as the thread's last error and returns `status`.
 sy_status setError(sy_status status, const std::string &message);

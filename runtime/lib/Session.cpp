@@ -2,6 +2,7 @@
 
 #include "RuntimeImpl.h"
 
+#include <array>
 #include <climits>
 #include <cstring>
 #include <exception>
@@ -139,10 +140,7 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
     const void *src[3] = {packed->values, packed->meta, packed->row_idx};
     uint64_t got[3] = {packed->values_bytes, packed->meta_bytes,
                        packed->row_idx_bytes};
-    int64_t want[3] = {
-        valuesBytesPerExpert(w.params, w.shape) * w.shape.experts,
-        metaBytesPerExpert(w.params, w.shape) * w.shape.experts,
-        rowIdxBytesPerExpert(w.params, w.shape) * w.shape.experts};
+    std::array<int64_t, 3> want = componentBytes(w.params, w.shape);
     for (int p = 0; p < 3; ++p) {
       std::string part = weightPartName(WeightPart(p));
       if (got[p] != uint64_t(want[p]))
@@ -155,6 +153,15 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                                      "' part '" + part +
                                                      "': NULL data");
     }
+    // The kernels index with row_idx and meta: refuse what they cannot take.
+    int bad;
+    std::string err = checkContent(static_cast<const uint8_t *>(src[1]),
+                                   static_cast<const uint8_t *>(src[2]),
+                                   w.params, w.shape, bad);
+    if (!err.empty())
+      return setError(SY_ERR_INVALID_ARGUMENT,
+                      "weight '" + w.name + "' part '" +
+                          weightPartName(WeightPart(bad)) + "': " + err);
     sy_status st = SY_OK;
     const cu::Driver *d = driverOrError(st);
     if (!d)
@@ -223,7 +230,10 @@ sy_status sy_session_reserve(sy_session *session,
                                symbol_names, values, count, syms);
     if (st != SY_OK)
       return st;
-    std::vector<uint64_t> bytes = workspaceReservation(m, syms);
+    std::vector<uint64_t> bytes;
+    std::string why;
+    if (!workspaceReservation(m, syms, bytes, why))
+      return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_reserve: " + why);
     const cu::Driver *d = driverOrError(st);
     if (!d)
       return st;
@@ -286,8 +296,11 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
         elems[i] = b.bytes / int64_t(esize);
         continue;
       }
-      elems[i] = bufferElements(b, syms);
-      uint64_t need = uint64_t(elems[i]) * esize;
+      int64_t total;
+      std::string err;
+      if (!bufferSize(m, b, syms, elems[i], total, err))
+        return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_run: " + err);
+      uint64_t need = uint64_t(total);
       if (b.kind == SY_BUFFER_WORKSPACE) {
         if (!used[i])
           continue;

@@ -9,6 +9,7 @@
 #include "WeightFile.h"
 #include "RuntimeImpl.h"
 
+#include <array>
 #include <climits>
 #include <cstring>
 #include <exception>
@@ -22,17 +23,13 @@ namespace samoyeds {
 namespace rt {
 
 int WeightFile::findTensor(const std::string &name) const {
-  for (size_t i = 0; i < tensors.size(); ++i)
-    if (tensors[i].name == name)
-      return int(i);
-  return -1;
+  auto it = tensorIndex.find(name);
+  return it == tensorIndex.end() ? -1 : it->second;
 }
 
 int WeightFile::findWeight(const std::string &name) const {
-  for (size_t i = 0; i < weights.size(); ++i)
-    if (weights[i].name == name)
-      return int(i);
-  return -1;
+  auto it = weightIndex.find(name);
+  return it == weightIndex.end() ? -1 : it->second;
 }
 
 namespace {
@@ -59,22 +56,11 @@ std::string describe(const FileWeight &w) {
          ", layout " + layoutName(w.layout);
 }
 
-int64_t partBytes(const SSParams &p, const SSShape &s, int part) {
-  switch (part) {
-  case 0:
-    return valuesBytesPerExpert(p, s) * s.experts;
-  case 1:
-    return metaBytesPerExpert(p, s) * s.experts;
-  default:
-    return rowIdxBytesPerExpert(p, s) * s.experts;
-  }
-}
-
 /// Parses one tensor entry of the header.
 bool parseTensor(const std::string &name, const json::Value &o,
                  uint64_t dataStart, uint64_t dataBytes, TensorEntry &t,
                  std::string &err) {
-  std::string where = "tensor '" + name + "': ";
+  std::string where = "tensor " + json::quote(name) + ": ";
   if (!o.isObject()) {
     err = where + "expected an object";
     return false;
@@ -89,7 +75,7 @@ bool parseTensor(const std::string &name, const json::Value &o,
   t.dtype = dt->string;
   int64_t esize = safetensorsDtypeSize(t.dtype);
   if (!esize) {
-    err = where + "unknown dtype '" + t.dtype + "'";
+    err = where + "unknown dtype " + json::quote(t.dtype);
     return false;
   }
   if (!shape || !shape->isArray()) {
@@ -146,7 +132,7 @@ bool parseFileLayout(const json::Value *v, const std::string &field,
   if (!v)
     err += " (required since version 2)";
   else if (v->isString())
-    err += ", got \"" + v->string + "\"";
+    err += ", got " + json::quote(v->string);
   else
     err += std::string(", got ") + json::kindName(v->kind);
   return false;
@@ -193,7 +179,7 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
     return SY_ERR_WEIGHT_FILE;
   }
   for (const auto &kv : ws->object) {
-    std::string wpath = where + ".weights['" + kv.first + "']";
+    std::string wpath = where + ".weights[" + json::quote(kv.first) + "]";
     const json::Value &o = kv.second;
     if (!o.isObject()) {
       err = wpath + ": expected an object";
@@ -236,29 +222,34 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
       err = wpath + ": " + verr;
       return SY_ERR_WEIGHT_FILE;
     }
+    std::array<int64_t, 3> bytes = componentBytes(w.params, w.shape);
     for (int p = 0; p < 3; ++p) {
       std::string tname = w.name + "." + weightPartName(WeightPart(p));
       int ti = out.findTensor(tname);
-      int64_t want = partBytes(w.params, w.shape, p);
+      int64_t want = bytes[size_t(p)];
       if (ti < 0) {
         if (want == 0)
           continue;
-        err = "tensor '" + tname + "' of weight '" + w.name + "' not found";
+        err = "tensor " + json::quote(tname) + " of weight " +
+              json::quote(w.name) + " not found";
         return SY_ERR_NOT_FOUND;
       }
       const TensorEntry &t = out.tensors[size_t(ti)];
       if (t.dtype != "U8") {
-        err = "tensor '" + tname + "': dtype " + t.dtype + ", expected U8";
+        err = "tensor " + json::quote(tname) + ": dtype " + t.dtype +
+              ", expected U8";
         return SY_ERR_WEIGHT_FILE;
       }
       if (int64_t(t.bytes()) != want) {
-        err = "tensor '" + tname + "' has " + std::to_string(t.bytes()) +
-              " bytes but weight '" + w.name + "' (" + describe(w) +
-              ") needs " + std::to_string(want);
+        err = "tensor " + json::quote(tname) + " has " +
+              std::to_string(t.bytes()) + " bytes but weight " +
+              json::quote(w.name) + " (" + describe(w) + ") needs " +
+              std::to_string(want);
         return SY_ERR_SIZE_MISMATCH;
       }
       w.tensors[p] = ti;
     }
+    out.weightIndex.emplace(w.name, int(out.weights.size()));
     out.weights.push_back(w);
   }
   return SY_OK;
@@ -274,14 +265,12 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
     error = path + ": " + msg;
     return st;
   };
+  std::string why;
+  if (!regularFileSize(path, out.fileSize, why))
+    return fail(SY_ERR_IO, "cannot open file: " + why);
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(SY_ERR_IO, "cannot open file");
-  in.seekg(0, std::ios::end);
-  std::streamoff size = in.tellg();
-  if (size < 0)
-    return fail(SY_ERR_IO, "cannot determine the file size");
-  out.fileSize = uint64_t(size);
   if (out.fileSize < 8)
     return fail(SY_ERR_WEIGHT_FILE,
                 "truncated file: " + std::to_string(out.fileSize) +
@@ -300,6 +289,11 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
                     " extends beyond the end of the file (" +
                     std::to_string(out.fileSize) +
                     " bytes): truncated file or not a safetensors file");
+  if (hlen > kMaxHeaderBytes)
+    return fail(SY_ERR_WEIGHT_FILE, "header length " + std::to_string(hlen) +
+                                        " exceeds the " +
+                                        std::to_string(kMaxHeaderBytes) +
+                                        "-byte limit of safetensors headers");
   std::string header(size_t(hlen), '\0');
   in.read(&header[0], std::streamsize(hlen));
   if (!in)
@@ -323,6 +317,7 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
     std::string terr;
     if (!parseTensor(kv.first, kv.second, out.dataStart, dataBytes, t, terr))
       return fail(SY_ERR_WEIGHT_FILE, terr);
+    out.tensorIndex.emplace(t.name, int(out.tensors.size()));
     out.tensors.push_back(std::move(t));
   }
   if (meta) {
@@ -331,8 +326,9 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
                   "__metadata__: expected an object of strings");
     for (const auto &kv : meta->object) {
       if (!kv.second.isString())
-        return fail(SY_ERR_WEIGHT_FILE,
-                    "__metadata__['" + kv.first + "']: expected a string");
+        return fail(SY_ERR_WEIGHT_FILE, "__metadata__[" +
+                                            json::quote(kv.first) +
+                                            "]: expected a string");
       out.metadata.emplace_back(kv.first, kv.second.string);
     }
   }
@@ -350,6 +346,47 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
   return SY_OK;
 }
 
+/// Opens `file` for reading tensor data into `in`.
+static sy_status openData(const WeightFile &file, std::ifstream &in,
+                          std::string &error) {
+  in.open(file.path, std::ios::binary);
+  if (in)
+    return SY_OK;
+  error = file.path + ": cannot open file";
+  return SY_ERR_IO;
+}
+
+/// Reads tensor `t` of `file` into `dst` (t.bytes() bytes).
+static sy_status readTensor(std::ifstream &in, const WeightFile &file,
+                            const TensorEntry &t, void *dst,
+                            std::string &error) {
+  in.seekg(std::streamoff(t.begin));
+  in.read(static_cast<char *>(dst), std::streamsize(t.bytes()));
+  if (in && uint64_t(in.gcount()) == t.bytes())
+    return SY_OK;
+  error = file.path + ": tensor " + json::quote(t.name) + ": short read of " +
+          std::to_string(t.bytes()) + " bytes at offset " +
+          std::to_string(t.begin) +
+          " (file truncated or changed since it was opened)";
+  return SY_ERR_IO;
+}
+
+/// Checks the row_idx and meta read for weight `w` of `file` (checkContent);
+/// the error names the file and the tensor.
+static sy_status checkReadContent(const WeightFile &file, const FileWeight &w,
+                                  const void *meta, const void *rowIdx,
+                                  std::string &error) {
+  int part;
+  std::string err = checkContent(static_cast<const uint8_t *>(meta),
+                                 static_cast<const uint8_t *>(rowIdx), w.params,
+                                 w.shape, part);
+  if (err.empty())
+    return SY_OK;
+  error = file.path + ": tensor " +
+          json::quote(file.tensors[size_t(w.tensors[part])].name) + ": " + err;
+  return SY_ERR_WEIGHT_FILE;
+}
+
 sy_status readFileWeight(const WeightFile &file, size_t index,
                          PackedWeight &out, std::string &error) {
   const FileWeight &w = file.weights[index];
@@ -358,37 +395,53 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
   out.s = w.shape;
   out.dtype = w.dtype;
   out.layout = w.layout;
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) {
-    error = file.path + ": cannot open file";
-    return SY_ERR_IO;
-  }
+  std::ifstream in;
+  sy_status st = openData(file, in, error);
+  if (st != SY_OK)
+    return st;
+  void *dst[3];
   for (int p = 0; p < 3; ++p) {
+    uint64_t bytes =
+        w.tensors[p] < 0 ? 0 : file.tensors[size_t(w.tensors[p])].bytes();
+    if (p == 0) {
+      out.values.resize(size_t(bytes / 4));
+      dst[p] = out.values.data();
+    } else if (p == 1) {
+      out.meta.resize(size_t(bytes / 4));
+      dst[p] = out.meta.data();
+    } else {
+      out.rowIdx.resize(size_t(bytes));
+      dst[p] = out.rowIdx.data();
+    }
+    if (!bytes)
+      continue;
+    st =
+        readTensor(in, file, file.tensors[size_t(w.tensors[p])], dst[p], error);
+    if (st != SY_OK)
+      return st;
+  }
+  // The file may have changed since it was checked: check what was read.
+  return checkReadContent(file, w, dst[1], dst[2], error);
+}
+
+sy_status checkFileWeightContent(const WeightFile &file, size_t index,
+                                 std::string &error) {
+  const FileWeight &w = file.weights[index];
+  std::ifstream in;
+  sy_status st = openData(file, in, error);
+  if (st != SY_OK)
+    return st;
+  std::vector<uint8_t> parts[3];
+  for (int p = 1; p < 3; ++p) {
     if (w.tensors[p] < 0)
       continue;
     const TensorEntry &t = file.tensors[size_t(w.tensors[p])];
-    char *dst = nullptr;
-    if (p == 0) {
-      out.values.resize(size_t(t.bytes() / 4));
-      dst = reinterpret_cast<char *>(out.values.data());
-    } else if (p == 1) {
-      out.meta.resize(size_t(t.bytes() / 4));
-      dst = reinterpret_cast<char *>(out.meta.data());
-    } else {
-      out.rowIdx.resize(size_t(t.bytes()));
-      dst = reinterpret_cast<char *>(out.rowIdx.data());
-    }
-    in.seekg(std::streamoff(t.begin));
-    in.read(dst, std::streamsize(t.bytes()));
-    if (!in || uint64_t(in.gcount()) != t.bytes()) {
-      error = file.path + ": tensor '" + t.name + "': short read of " +
-              std::to_string(t.bytes()) + " bytes at offset " +
-              std::to_string(t.begin) +
-              " (file truncated or changed since it was opened)";
-      return SY_ERR_IO;
-    }
+    parts[p].resize(size_t(t.bytes()));
+    st = readTensor(in, file, t, parts[p].data(), error);
+    if (st != SY_OK)
+      return st;
   }
-  return SY_OK;
+  return checkReadContent(file, w, parts[1].data(), parts[2].data(), error);
 }
 
 sy_status readFileWeightAs(const WeightFile &file, size_t index,
@@ -401,7 +454,8 @@ sy_status readFileWeightAs(const WeightFile &file, size_t index,
   out = relayout(out, layout, &err);
   if (err.empty())
     return SY_OK;
-  error = file.path + ": weight '" + file.weights[index].name + "': " + err;
+  error = file.path + ": weight " + json::quote(file.weights[index].name) +
+          ": " + err;
   return SY_ERR_PARAM_MISMATCH;
 }
 
@@ -415,12 +469,13 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
   int idx = file.findWeight(name);
   if (idx < 0) {
     if (file.findTensor(name + ".values") >= 0) {
-      error = file.path + ": tensor '" + name + ".values' exists but weight '" +
-              name + "' is not described in __metadata__.samoyeds" + forW;
+      error = file.path + ": tensor " + json::quote(name + ".values") +
+              " exists but weight " + json::quote(name) +
+              " is not described in __metadata__.samoyeds" + forW;
       return SY_ERR_WEIGHT_FILE;
     }
-    error = file.path + ": no weight '" + name + "' (tensor '" + name +
-            ".values' not found)" + forW;
+    error = file.path + ": no weight " + json::quote(name) + " (tensor " +
+            json::quote(name + ".values") + " not found)" + forW;
     return SY_ERR_NOT_FOUND;
   }
   const FileWeight &f = file.weights[size_t(idx)];
@@ -440,8 +495,8 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
   cmp("m", f.params.m, w.params.m);
   cmp("v", f.params.v, w.params.v);
   if (!diffs.empty()) {
-    error = file.path + ": weight '" + name +
-            "' does not match the bundle: " + diffs + forW;
+    error = file.path + ": weight " + json::quote(name) +
+            " does not match the bundle: " + diffs + forW;
     return SY_ERR_PARAM_MISMATCH;
   }
   for (int p = 0; p < 3; ++p) {
@@ -450,9 +505,9 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
     uint64_t got =
         f.tensors[p] >= 0 ? file.tensors[size_t(f.tensors[p])].bytes() : 0;
     if (got != uint64_t(want)) {
-      error = file.path + ": tensor '" + name + "." +
-              weightPartName(WeightPart(p)) + "' has " + std::to_string(got) +
-              " bytes but buffer '" +
+      error = file.path + ": tensor " +
+              json::quote(name + "." + weightPartName(WeightPart(p))) +
+              " has " + std::to_string(got) + " bytes but buffer '" +
               (bi >= 0 ? manifest.buffers[size_t(bi)].name
                        : std::string("(none)")) +
               "' expects " + std::to_string(want) + forW;
@@ -479,6 +534,8 @@ sy_status checkAll(const sy_bundle &bundle, const WeightFile &file,
     std::string err;
     sy_status st =
         matchManifestWeight(file, bundle.manifest, w, mfile, pre, idx, err);
+    if (st == SY_OK)
+      st = checkFileWeightContent(file, idx, err);
     if (st != SY_OK)
       return setError(st, err);
     indices.push_back(idx);
@@ -620,9 +677,9 @@ sy_status sy_session_load_weights(sy_session *session, const char *path,
       st = sy_session_upload_weight(
           session, bundle.manifest.weights[i].name.c_str(), &pw);
       if (st != SY_OK)
-        return setError(st, std::string(path) + ": weight '" +
-                                file.weights[indices[i]].name +
-                                "': " + sy_last_error());
+        return setError(st, std::string(path) + ": weight " +
+                                json::quote(file.weights[indices[i]].name) +
+                                ": " + sy_last_error());
     }
     return clearError();
   })

@@ -15,6 +15,7 @@
 #include "samoyeds/Runtime/Format.h"
 
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,9 @@ namespace rt {
 
 /// The format version this reader understands (2: per-weight "layout").
 constexpr int kWeightFileVersion = 2;
+/// The longest JSON header read (as the Python reader's; safetensors itself
+/// allows 100 MB).
+constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 
 /// One tensor of the safetensors header.
 struct TensorEntry {
@@ -53,6 +57,8 @@ struct WeightFile {
   /// Parsed `__metadata__.samoyeds`.
   json::Value info;
   std::vector<FileWeight> weights;
+  /// Name -> index in `tensors` and `weights` (the find functions read them).
+  std::unordered_map<std::string, int> tensorIndex, weightIndex;
 
   int findTensor(const std::string &name) const;
   int findWeight(const std::string &name) const;
@@ -64,9 +70,17 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
                          std::string &error);
 
 /// Reads weight `index` of `file` into `out` (parameters, layout and
-/// components, in the file's layout).
+/// components, in the file's layout), then checks the content read
+/// (checkContent: row_idx below m and increasing, ordered meta nibbles;
+/// SY_ERR_WEIGHT_FILE naming the tensor and the byte).
 sy_status readFileWeight(const WeightFile &file, size_t index,
                          PackedWeight &out, std::string &error);
+
+/// Reads only the row_idx and meta of weight `index` and checks them as
+/// readFileWeight does (what sy_bundle_check_weights adds to the header
+/// checks; the values are never inspected: any bits are a value).
+sy_status checkFileWeightContent(const WeightFile &file, size_t index,
+                                 std::string &error);
 
 /// Reads weight `index` of `file` in `layout`: relaid out on the host when the
 /// file stores another layout (what sy_session_load_weights uploads).

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace samoyeds;
@@ -71,6 +73,69 @@ TEST(Json, ErrorsCarryLineAndColumn) {
   expectJsonError("[-]", "1:", "invalid number");
   expectJsonError("[1.]", "1:", "digits after '.'");
   expectJsonError("{1: 2}", "1:2:", "expected a string key");
+}
+
+TEST(Json, QuoteBoundsAndEscapes) {
+  EXPECT_EQ(json::quote("w13.values"), "'w13.values'");
+  EXPECT_EQ(json::quote(""), "''");
+  EXPECT_EQ(json::quote(std::string("a'b\\c\n\x01\xff\0", 9)),
+            "'a\\'b\\\\c\\x0a\\x01\\xff\\x00'");
+  EXPECT_EQ(json::quote(std::string(64, 'x')),
+            "'" + std::string(64, 'x') + "'");
+  EXPECT_EQ(json::quote(std::string(1 << 20, 'x')),
+            "'" + std::string(64, 'x') + "...' (1048576 bytes)");
+  // The limit counts input bytes; an escape is never cut.
+  EXPECT_EQ(
+      json::quote(std::string(65, '\x7f')), "'" + [] {
+        std::string e;
+        for (int i = 0; i < 64; ++i)
+          e += "\\x7f";
+        return e;
+      }() + "...' (65 bytes)");
+}
+
+TEST(Json, ErrorsQuoteWhatTheyEcho) {
+  expectJsonError("[\x01]", "1:2:", "unexpected character '\\x01'");
+  expectJsonError("\"\\\x80\"", "1:3:", "invalid escape '\\\\\\x80'");
+  std::string key(1 << 20, 'k');
+  json::Value v;
+  std::string err;
+  EXPECT_FALSE(json::parse("{\"" + key + "\": 1, \"" + key + "\": 2}", v, err));
+  EXPECT_NE(err.find("duplicate key '" + std::string(64, 'k') +
+                     "...' (1048576 bytes)"),
+            std::string::npos);
+  EXPECT_LT(err.size(), 200u);
+}
+
+TEST(Json, NestingIsBounded) {
+  expectJsonError(std::string(257, '[') + std::string(257, ']'),
+                  "1:257:", "nesting deeper than 256");
+  json::Value v;
+  std::string err;
+  EXPECT_TRUE(
+      json::parse(std::string(256, '[') + std::string(256, ']'), v, err))
+      << err;
+  // Far deeper input fails the same way, without exhausting the stack.
+  expectJsonError(std::string(1 << 20, '['),
+                  "1:257:", "nesting deeper than 256");
+}
+
+TEST(Json, StringsMustBeUtf8) {
+  json::Value v;
+  std::string err;
+  // 2-, 3- and 4-byte sequences.
+  ASSERT_TRUE(json::parse("\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", v, err))
+      << err;
+  EXPECT_EQ(v.string, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+  for (const char *bad : {"\"\x80\"",             // stray continuation
+                          "\"\xc3\"",             // truncated
+                          "\"\xc3(\"",            // bad continuation
+                          "\"\xc0\xaf\"",         // overlong '/'
+                          "\"\xe0\x80\xaf\"",     // overlong '/'
+                          "\"\xed\xa0\x80\"",     // surrogate U+D800
+                          "\"\xf4\x90\x80\x80\"", // above U+10FFFF
+                          "\"\xff\""})
+    expectJsonError(bad, "1:2:", "invalid UTF-8 in string");
 }
 
 //===----------------------------------------------------------------------===//
@@ -272,7 +337,8 @@ TEST(DeviceHelpers, NeverCrashWithoutDevice) {
 }
 
 TEST_F(BundleDir, MissingManifestIsIoError) {
-  expectError(SY_ERR_IO, {"manifest.json", "cannot read"});
+  expectError(SY_ERR_IO,
+              {"manifest.json: cannot read file: No such file or directory"});
 }
 
 TEST_F(BundleDir, BadJsonReportsLineAndColumn) {
@@ -396,7 +462,9 @@ TEST_F(BundleDir, WorkspaceReservation) {
   ASSERT_GE(ws0, 0);
   ASSERT_GE(ws1, 0);
   // Symbols are [T, P]: T = 8, P = 16 at most.
-  std::vector<uint64_t> bytes = samoyeds::rt::workspaceReservation(m, {8, 16});
+  std::vector<uint64_t> bytes;
+  ASSERT_TRUE(samoyeds::rt::workspaceReservation(m, {8, 16}, bytes, error))
+      << error;
   ASSERT_EQ(bytes.size(), m.buffers.size());
   EXPECT_EQ(bytes[size_t(ws0)], 16u * 64 * 4);
   EXPECT_EQ(bytes[size_t(ws1)], 4u * 8 * 8 * 2);
@@ -406,12 +474,18 @@ TEST_F(BundleDir, WorkspaceReservation) {
   // No run at or below the maximum needs more than was reserved.
   for (int64_t t = 0; t <= 8; ++t)
     for (int64_t p = 0; p <= 16; ++p)
-      for (size_t i = 0; i < bytes.size(); ++i)
-        if (m.buffers[i].kind == SY_BUFFER_WORKSPACE)
-          EXPECT_LE(
-              uint64_t(samoyeds::rt::bufferElements(m.buffers[i], {t, p})) *
-                  sy_dtype_size(m.buffers[i].dtype),
-              bytes[i]);
+      for (size_t i = 0; i < bytes.size(); ++i) {
+        int64_t elements = 0, size = 0;
+        if (m.buffers[i].kind != SY_BUFFER_WORKSPACE)
+          continue;
+        ASSERT_TRUE(samoyeds::rt::bufferSize(m, m.buffers[i], {t, p},
+                                             elements, size, error));
+        EXPECT_LE(uint64_t(size), bytes[i]);
+      }
+  // A maximum whose workspace bytes overflow is refused, naming the buffer.
+  EXPECT_FALSE(samoyeds::rt::workspaceReservation(
+      m, {8, int64_t(1) << 62}, bytes, error));
+  EXPECT_NE(error.find("buffer 'ws0'"), std::string::npos) << error;
 }
 
 TEST_F(BundleDir, RunsAboveTheReservationAreRefused) {
@@ -657,6 +731,171 @@ TEST_F(BundleFiles, MalformedEntries) {
   // Checksums of some kernel files but not of the module.
   writeFiles("[" + entry("kernels.cubin", cubin) + "]");
   expectError(SY_ERR_MANIFEST, {"files: no entry for 'kernels.ptx'"});
+}
+
+//===----------------------------------------------------------------------===//
+// Hostile manifests (docs/Robustness.md)
+//===----------------------------------------------------------------------===//
+
+TEST_F(BundleDir, BufferBytesThatOverflowAreRefused) {
+  // Constant dims alone: refused when the manifest is read.
+  writeMutated("[\"T\", 128]", "[2147483647, 2147483647, 2147483647]");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: buffers[0].shape: buffer 'x' of shape "
+               "[2147483647, 2147483647, 2147483647] is too large (its bytes "
+               "overflow a 64-bit count)"});
+  // With symbols: refused for the symbol values that overflow.
+  writeMutated("[\"T\", 128]", "[\"T\", 2147483647, 2147483647]");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  const char *names[] = {"T"};
+  int64_t small[] = {1}, big[] = {2147483647};
+  uint64_t bytes = 0;
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", names, small, 1, &bytes), SY_OK);
+  EXPECT_EQ(bytes, uint64_t(2147483647) * 2147483647 * 2);
+  bytes = 7;
+  EXPECT_EQ(sy_bundle_buffer_bytes(b, "x", names, big, 1, &bytes),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(bytes, 7u);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_bundle_buffer_bytes: buffer 'x' of shape [T = 2147483647, "
+               "2147483647, 2147483647] is too large (its bytes overflow a "
+               "64-bit count)");
+  sy_bundle_destroy(b);
+}
+
+TEST_F(BundleDir, ManifestMustBeASmallRegularFile) {
+  // A FIFO used to block sy_bundle_open forever.
+  ASSERT_EQ(mkfifo((dir + "/manifest.json").c_str(), 0600), 0);
+  expectError(SY_ERR_IO,
+              {"manifest.json: cannot read file: not a regular file"});
+  std::remove((dir + "/manifest.json").c_str());
+  ASSERT_EQ(mkdir((dir + "/manifest.json").c_str(), 0700), 0);
+  expectError(SY_ERR_IO,
+              {"manifest.json: cannot read file: not a regular file"});
+  rmdir((dir + "/manifest.json").c_str());
+  // 16 MiB + 1 bytes (sparse).
+  write("manifest.json", "");
+  ASSERT_EQ(truncate((dir + "/manifest.json").c_str(), (16 << 20) + 1), 0);
+  expectError(SY_ERR_IO, {"manifest.json: cannot read file: 16777217 bytes, "
+                          "more than the 16777216 allowed"});
+  // A module that is not a regular file does not exist for the runtime.
+  write("manifest.json", kValidManifest);
+  std::remove((dir + "/kernels.ptx").c_str());
+  ASSERT_EQ(mkfifo((dir + "/kernels.ptx").c_str(), 0600), 0);
+  expectError(SY_ERR_MANIFEST, {"module file", "kernels.ptx' does not exist"});
+}
+
+TEST_F(BundleDir, ErrorsQuoteBoundedValues) {
+  // The audit: a 1 MB dtype gave a 1 MB message.
+  std::string big(1 << 20, 'd');
+  writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"" + big + "\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype: unknown dtype '" +
+                                std::string(64, 'd') + "...' (1048576 bytes)"});
+  EXPECT_LT(std::string(sy_last_error()).size(), dir.size() + 200);
+  writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scr\\u0000tch\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[7].kind: unknown kind "
+                                "'scr\\x00tch' (expected input"});
+  writeMutated("\"samoyeds-bundle\"", "\"\\u00e9\"");
+  expectError(SY_ERR_MANIFEST,
+              {"format: expected \"samoyeds-bundle\", got '\\xc3\\xa9'"});
+}
+
+TEST_F(BundleDir, NamesAreBoundedPrintableAscii) {
+  const char *rule = "expected 1 to 256 printable ASCII characters other "
+                     "than space, ' and \\, got ";
+  writeMutated("{\"name\": \"ws0\"", "{\"name\": \"ws 0\"");
+  expectError(SY_ERR_MANIFEST,
+              {std::string("buffers[7].name: ") + rule + "'ws 0'"});
+  writeMutated("{\"name\": \"ws0\"",
+               "{\"name\": \"" + std::string(257, 'w') + "\"");
+  expectError(SY_ERR_MANIFEST, {"buffers[7].name: ", "(257 bytes)"});
+  writeMutated("{\"name\": \"ws0\"", "{\"name\": \"\"");
+  expectError(SY_ERR_MANIFEST,
+              {std::string("buffers[7].name: ") + rule + "''"});
+  writeMutated("{\"name\": \"w\", \"dtype\"", "{\"name\": \"w\\t\", \"dtype\"");
+  expectError(SY_ERR_MANIFEST,
+              {std::string("weights[0].name: ") + rule + "'w\\x09'"});
+  writeMutated("[\"T\", \"P\"]", "[\"T\", \"P'\"]");
+  expectError(SY_ERR_MANIFEST,
+              {"symbols[1]: expected a symbol name (1 to 256 printable ASCII "
+               "characters other than space, ' and \\)"});
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"9lives\"");
+  expectError(SY_ERR_MANIFEST, {"launches[0].kernel: expected a PTX identifier "
+                                "of at most 256 characters, got '9lives'"});
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"\"");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].kernel: expected a PTX "
+               "identifier of at most 256 characters, got ''"});
+  // PTX identifiers may start with _, $ or % and hold $.
+  writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"%k$1\"");
+  sy_bundle *b = nullptr;
+  EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  sy_bundle_destroy(b);
+}
+
+TEST_F(BundleDir, ChipAndFileNamesAreChecked) {
+  for (const char *chip : {"sm_9", "sm_1000", "sm_90ab", "sm_90A", "sm_x0"}) {
+    writeMutated("\"chip\": \"sm_90a\"",
+                 std::string("\"chip\": \"") + chip + "\"");
+    expectError(SY_ERR_MANIFEST, {std::string("chip: expected sm_XX[X][a-z], "
+                                              "got '") +
+                                  chip + "'"});
+  }
+  for (const char *chip : {"sm_80", "sm_100f", "sm_120a"}) {
+    writeMutated("\"chip\": \"sm_90a\"",
+                 std::string("\"chip\": \"") + chip + "\"");
+    sy_bundle *b = nullptr;
+    EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+    sy_bundle_destroy(b);
+  }
+  // The module and cubin lie in the bundle directory.
+  for (const char *name : {"../kernels.ptx", "/etc/passwd", "..", "."}) {
+    writeMutated("\"module\": \"kernels.ptx\"",
+                 std::string("\"module\": \"") + name + "\"");
+    expectError(SY_ERR_MANIFEST, {std::string("module: expected a file name in "
+                                              "the bundle directory (no '/'), "
+                                              "got '") +
+                                  name + "'"});
+  }
+  writeMutated("\"cubin\": \"kernels.cubin\"", "\"cubin\": \"a/b.cubin\"");
+  expectError(SY_ERR_MANIFEST, {"cubin: expected a file name in the bundle "
+                                "directory (no '/'), got 'a/b.cubin'"});
+}
+
+TEST(Errors, LongMessagesAreCut) {
+  // A path of 20000 bytes: the message keeps its first 16380 bytes + "...".
+  std::string dir = "/" + std::string(19999, 'd');
+  sy_bundle *b = nullptr;
+  EXPECT_EQ(sy_bundle_open(dir.c_str(), &b), SY_ERR_IO);
+  std::string msg = sy_last_error();
+  EXPECT_EQ(msg.size(), 16383u);
+  EXPECT_EQ(msg, dir.substr(0, 16380) + "...");
+}
+
+TEST(Errors, CApiWorksInExitHandlers) {
+  // Thread-local destructors run before atexit handlers and static
+  // destructors; the last error used to be a std::string freed by then.
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::atexit([] {
+      sy_bundle *b = nullptr;
+      sy_status st = sy_bundle_open("/nonexistent-samoyeds", &b);
+      bool ok = st == SY_ERR_IO &&
+                std::string(sy_last_error()) ==
+                    "/nonexistent-samoyeds/manifest.json: cannot read file: "
+                    "No such file or directory";
+      ok = ok && sy_bundle_destroy(nullptr) == SY_OK && !*sy_last_error();
+      std::_Exit(ok ? 0 : 3);
+    });
+    std::exit(1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status))
+      << "child died with signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 } // namespace

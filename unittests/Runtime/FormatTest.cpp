@@ -599,8 +599,9 @@ TEST(Relayout, RejectsWhatTheTargetLayoutCannotHold) {
   // unpack refuses a weight whose layout its shape cannot have.
   PackedWeight lie = w;
   lie.layout = WeightLayout::Wgmma;
-  for (uint16_t v : unpack(lie))
-    ASSERT_EQ(v, 0);
+  err.clear();
+  EXPECT_TRUE(unpack(lie, &err).empty());
+  EXPECT_NE(err.find("layout wgmma needs"), std::string::npos) << err;
 }
 
 TEST(Pack, HandCheckedSmallCase) {
@@ -624,6 +625,122 @@ TEST(Pack, HandCheckedSmallCase) {
   for (uint32_t m : w.meta)
     EXPECT_EQ(m, 0xeeeeeeeeu);
   EXPECT_TRUE(w.rowIdx.empty());
+}
+
+//===----------------------------------------------------------------------===//
+// Hostile sizes and content (docs/Robustness.md)
+//===----------------------------------------------------------------------===//
+
+TEST(Validate, RefusesShapesWhoseSizesOverflow) {
+  // 2^33 x 2^31 x 2 bytes overflows int64; so would the values size.
+  EXPECT_EQ(validate({1, 2, 32}, {1, int64_t(1) << 33, int64_t(1) << 31}),
+            "experts x rows x cols = 1 x 8589934592 x 2147483648 is too large "
+            "(2-byte elements overflow a 64-bit byte count)");
+  EXPECT_NE(validate({1, 2, 32}, {INT32_MAX, int64_t(1) << 32, 1 << 20})
+                .find("is too large"),
+            std::string::npos);
+  // The largest dense size that fits is fine.
+  EXPECT_EQ(validate({1, 1, 32}, {1, 16, int64_t(1) << 57}), "");
+}
+
+/// 1 expert of 64 x 128 (1:2:32 => Rk = 32, 4 spans) in `layout` (wgmma needs
+/// 64 kept rows: 128 x 128).
+PackedWeight smallWeight(WeightLayout layout) {
+  SplitMix64 rng(9);
+  int64_t rows = layout == WeightLayout::Wgmma ? 128 : 64;
+  std::vector<uint16_t> d(static_cast<size_t>(rows * 128));
+  for (auto &v : d)
+    v = rng.nonZero(DType::BF16, 1.0);
+  return pack(d.data(), DType::BF16, {1, rows, 128}, {1, 2, 32}, nullptr,
+              layout);
+}
+
+TEST(Content, RowIdxMustIndexItsGroup) {
+  for (WeightLayout layout : {WeightLayout::MmaSp, WeightLayout::Wgmma}) {
+    PackedWeight w = smallWeight(layout);
+    const int64_t Rk = keptRows(w.p, w.s);
+    ASSERT_EQ(checkPacked(w), "");
+    w.rowIdx[size_t(Rk + 5)] = 2; // span 1, kept row 5
+    EXPECT_EQ(checkRowIdx(w.rowIdx.data(), w.p, w.s),
+              "byte " + std::to_string(Rk + 5) +
+                  " (expert 0, span 1, kept row 5) is 2, not below m = 2");
+    std::string err;
+    std::vector<uint16_t> u = unpack(w, &err);
+    EXPECT_EQ(err, "row_idx: " + checkRowIdx(w.rowIdx.data(), w.p, w.s));
+    EXPECT_TRUE(u.empty());
+    // 0xff everywhere: the audit's reproducer.
+    std::fill(w.rowIdx.begin(), w.rowIdx.end(), 0xff);
+    EXPECT_EQ(checkPacked(w), "row_idx: byte 0 (expert 0, span 0, kept row 0) "
+                              "is 255, not below m = 2");
+  }
+}
+
+TEST(Content, RowIdxMustIncreaseWithinAGroup) {
+  // 2:4 => two kept rows per group: bytes 2g and 2g + 1 of a span.
+  std::vector<uint16_t> d(static_cast<size_t>(2 * 64 * 64), floatToBf16(1.0f));
+  PackedWeight w = pack(d.data(), DType::BF16, {2, 64, 64}, {2, 4, 32});
+  ASSERT_EQ(checkPacked(w), "");
+  const int64_t Rk = keptRows(w.p, w.s), perExpert = 2 * Rk;
+  w.rowIdx[size_t(perExpert + 3)] = w.rowIdx[size_t(perExpert + 2)];
+  EXPECT_EQ(checkRowIdx(w.rowIdx.data(), w.p, w.s),
+            "byte " + std::to_string(perExpert + 3) +
+                " (expert 1, span 0, kept row 3) is 0, not above the previous "
+                "kept row of its group (0): kept rows must be strictly "
+                "increasing");
+  // The first kept row of a group may be anything below m.
+  w.rowIdx[size_t(perExpert + 3)] = 1;
+  w.rowIdx[size_t(perExpert + 4)] = 0;
+  EXPECT_EQ(checkPacked(w), "");
+}
+
+TEST(Content, MetaNibblesMustBeOrdered) {
+  for (WeightLayout layout : {WeightLayout::MmaSp, WeightLayout::Wgmma}) {
+    PackedWeight w = smallWeight(layout);
+    auto *bytes = reinterpret_cast<uint8_t *>(w.meta.data());
+    // Nibbles i0 | i1 << 2 with i0 >= i1: 0x0 (0, 0) and 0x6 (2, 1).
+    bytes[5] = uint8_t((bytes[5] & 0x0f) | 0x60);
+    EXPECT_EQ(checkMeta(bytes, w.p, w.s),
+              "byte 5 (expert 0) holds nibble 0x6: 2:4 metadata is i0 | i1 "
+              "<< 2 with i0 < i1 (0x4, 0x8, 0x9, 0xc, 0xd or 0xe)");
+    std::string err;
+    EXPECT_TRUE(unpack(w, &err).empty());
+    EXPECT_EQ(err, "meta: " + checkMeta(bytes, w.p, w.s));
+    bytes[5] = 0x00;
+    EXPECT_NE(checkPacked(w).find("holds nibble 0x0"), std::string::npos);
+  }
+  // Every ordered nibble passes, every other fails.
+  PackedWeight w = smallWeight(WeightLayout::MmaSp);
+  auto *bytes = reinterpret_cast<uint8_t *>(w.meta.data());
+  for (unsigned n = 0; n < 16; ++n) {
+    bytes[0] = uint8_t(n | 0x40);
+    bool ordered =
+        n == 0x4 || n == 0x8 || n == 0x9 || n == 0xc || n == 0xd || n == 0xe;
+    EXPECT_EQ(checkMeta(bytes, w.p, w.s).empty(), ordered) << n;
+  }
+}
+
+TEST(Content, UnpackChecksParametersBeforeUsingThem) {
+  // m = 0 and v = 0 used to reach divisions (SIGFPE) before the check.
+  PackedWeight w = smallWeight(WeightLayout::MmaSp);
+  for (SSParams bad : {SSParams{1, 0, 32}, SSParams{1, 2, 0}}) {
+    PackedWeight b = w;
+    b.p = bad;
+    std::string err;
+    EXPECT_TRUE(unpack(b, &err).empty());
+    EXPECT_EQ(err, validate(bad, w.s));
+    EXPECT_EQ(relayout(b, WeightLayout::Wgmma, &err).values.size(), 0u);
+  }
+}
+
+TEST(Content, RelayoutKeepsWhatItCannotCheck) {
+  // relayout only moves words: a bad weight stays bad, and unpack says so.
+  PackedWeight w = smallWeight(WeightLayout::Wgmma);
+  w.rowIdx[0] = 7;
+  std::string err;
+  PackedWeight m = relayout(w, WeightLayout::MmaSp, &err);
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(checkPacked(m), checkPacked(w));
+  EXPECT_EQ(checkPacked(m).rfind("row_idx: byte 0 ", 0), 0u) << checkPacked(m);
 }
 
 TEST(Pack, TiesPickLowerIndices) {

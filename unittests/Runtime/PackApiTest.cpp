@@ -13,6 +13,24 @@
 
 using namespace samoyeds::rt;
 
+extern "C" {
+// CCallers.c: calls with enum values only C may pass.
+sy_status cPackWeightLayout(const void *dense, int dtype, int64_t experts,
+                            int64_t rows, int64_t cols, int n, int m, int v,
+                            int layout, sy_packed_buffer **out);
+sy_status cPackedSizesLayout(int64_t experts, int64_t rows, int64_t cols, int n,
+                             int m, int v, int layout);
+sy_status cRelayoutWeight(const sy_packed_weight *packed, int dtype,
+                          int64_t experts, int64_t rows, int64_t cols, int n,
+                          int m, int v, int from, int to,
+                          sy_packed_buffer **out);
+sy_status cUnpackWeight(const sy_packed_weight *packed, int dtype,
+                        int64_t experts, int64_t rows, int64_t cols, int n,
+                        int m, int v, void *dense, uint64_t dense_bytes);
+const char *cStatusName(int status);
+uint64_t cDtypeSize(int dtype);
+}
+
 namespace {
 
 std::vector<uint16_t> randomDense(int64_t n, DType dtype, unsigned seed) {
@@ -310,18 +328,16 @@ TEST(PackApi, LayoutErrorsNameTheRule) {
   EXPECT_EQ(sy_packed_sizes(1, 128, 192, 1, 2, 64, nullptr, nullptr, nullptr),
             SY_OK);
 
-  // Unknown layout values.
+  // Unknown layout values (from C: C++ cannot pass them without UB).
   for (int bad : {2, -1, 100}) {
-    EXPECT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1,
-                                    2, 64, sy_weight_layout(bad), &buf),
+    EXPECT_EQ(cPackWeightLayout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
+                                64, bad, &buf),
               SY_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(
         contains(sy_last_error(), "unknown layout " + std::to_string(bad) +
                                       " (SY_LAYOUT_MMA_SP or SY_LAYOUT_WGMMA)"))
         << sy_last_error();
-    EXPECT_EQ(sy_packed_sizes_layout(1, 64, 256, 1, 2, 64,
-                                     sy_weight_layout(bad), nullptr, nullptr,
-                                     nullptr),
+    EXPECT_EQ(cPackedSizesLayout(1, 64, 256, 1, 2, 64, bad),
               SY_ERR_INVALID_ARGUMENT);
   }
   EXPECT_EQ(sy_relayout_weight(nullptr, SY_DTYPE_BF16, 1, 64, 256, 1, 2, 64,
@@ -367,6 +383,124 @@ TEST(PackApi, RelayoutChecksSizesAndArguments) {
   EXPECT_NE(copy.values, view.values);
   EXPECT_EQ(std::memcmp(copy.values, view.values, view.values_bytes), 0);
   sy_packed_buffer_destroy(out);
+  sy_packed_buffer_destroy(buf);
+}
+
+TEST(PackApi, UnpackRefusesRowIdxOutsideTheGroup) {
+  // The audit's reproducer: 1 x 32 x 32, 1:2:32, row_idx all 0xff. It used to
+  // write far past `out` (ASan: heap-buffer-overflow WRITE) and return SY_OK.
+  std::vector<uint8_t> values(16 * 32, 0x11), meta(16 * 32 / 8, 0x44),
+      rowIdx(16, 0xff);
+  sy_packed_weight w = {values.data(), values.size(), meta.data(),
+                        meta.size(),   rowIdx.data(), rowIdx.size()};
+  std::vector<uint16_t> out(32 * 32, 0xabcd);
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, 1, 32, 32, 1, 2, 32, out.data(),
+                             out.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_unpack_weight: row_idx: byte 0 (expert 0, span 0, kept row "
+               "0) is 255, not below m = 2");
+  EXPECT_EQ(out, std::vector<uint16_t>(out.size(), 0xabcd));
+  // With valid row_idx the same buffers unpack.
+  std::fill(rowIdx.begin(), rowIdx.end(), 1);
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, 1, 32, 32, 1, 2, 32, out.data(),
+                             out.size() * 2),
+            SY_OK)
+      << sy_last_error();
+}
+
+TEST(PackApi, UnpackRefusesUnorderedMeta) {
+  std::vector<uint8_t> values(16 * 32, 0x11), meta(16 * 32 / 8, 0x44),
+      rowIdx(16, 0);
+  meta[7] = 0x34; // nibble 3: i0 = 3, i1 = 0
+  sy_packed_weight w = {values.data(), values.size(), meta.data(),
+                        meta.size(),   rowIdx.data(), rowIdx.size()};
+  std::vector<uint16_t> out(32 * 32);
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, 1, 32, 32, 1, 2, 32, out.data(),
+                             out.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_unpack_weight: meta: byte 7 (expert 0) holds nibble 0x3: "
+               "2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, 0xc, "
+               "0xd or 0xe)");
+}
+
+TEST(PackApi, WgmmaWeightWithBadRowIdxFailsOnUnpackNotRelayout) {
+  // The Python unpack path of a wgmma weight: relayout to mma_sp, unpack.
+  std::vector<uint16_t> dense = randomDense(2 * 128 * 128, DType::F16, 8);
+  sy_packed_buffer *buf = nullptr, *mma = nullptr;
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_F16, 2, 128, 128, 1, 2,
+                                  64, SY_LAYOUT_WGMMA, &buf),
+            SY_OK);
+  sy_packed_weight view;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  const_cast<uint8_t *>(static_cast<const uint8_t *>(view.row_idx))[200] = 2;
+  ASSERT_EQ(sy_relayout_weight(&view, SY_DTYPE_F16, 2, 128, 128, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &mma),
+            SY_OK);
+  sy_packed_weight mv;
+  ASSERT_EQ(sy_packed_buffer_view(mma, &mv), SY_OK);
+  std::vector<uint16_t> out(dense.size());
+  EXPECT_EQ(sy_unpack_weight(&mv, SY_DTYPE_F16, 2, 128, 128, 1, 2, 64,
+                             out.data(), out.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  // Rk = 64, 2 spans: byte 200 is expert 1, span 1, kept row 8.
+  EXPECT_STREQ(sy_last_error(),
+               "sy_unpack_weight: row_idx: byte 200 (expert 1, span 1, kept "
+               "row 8) is 2, not below m = 2");
+  sy_packed_buffer_destroy(mma);
+  sy_packed_buffer_destroy(buf);
+}
+
+TEST(PackApi, SizesThatOverflowAreRefused) {
+  EXPECT_EQ(sy_packed_sizes(1, int64_t(1) << 33, int64_t(1) << 31, 1, 2, 32,
+                            nullptr, nullptr, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_packed_sizes: unsupported n:m:v = 1:2:32 for 1 x 8589934592 "
+               "x 2147483648: experts x rows x cols = 1 x 8589934592 x "
+               "2147483648 is too large (2-byte elements overflow a 64-bit "
+               "byte count)");
+  std::vector<uint16_t> out(4);
+  std::vector<uint8_t> none;
+  sy_packed_weight w = {none.data(), 0, none.data(), 0, none.data(), 0};
+  EXPECT_EQ(sy_unpack_weight(&w, SY_DTYPE_BF16, INT32_MAX, int64_t(1) << 40,
+                             int64_t(1) << 40, 1, 2, 32, out.data(), 8),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(sy_last_error(), "is too large")) << sy_last_error();
+}
+
+TEST(PackApi, EnumValuesOutsideTheEnumeratorsAreRefused) {
+  // A C caller may pass any int; the runtime reads it without UB.
+  std::vector<uint16_t> dense = randomDense(128 * 128, DType::BF16, 5);
+  sy_packed_buffer *buf = nullptr;
+  EXPECT_EQ(cPackWeightLayout(dense.data(), 77, 1, 128, 128, 1, 2, 64, 0, &buf),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_pack_weight_layout: unsupported dtype 77 (weights are "
+               "SY_DTYPE_BF16 or SY_DTYPE_F16)");
+  ASSERT_EQ(cPackWeightLayout(dense.data(), SY_DTYPE_BF16, 1, 128, 128, 1, 2,
+                              64, SY_LAYOUT_WGMMA, &buf),
+            SY_OK);
+  sy_packed_weight view;
+  ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
+  sy_packed_buffer *out = nullptr;
+  EXPECT_EQ(cRelayoutWeight(&view, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64, 1,
+                            1 << 20, &out),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_relayout_weight: unknown layout 1048576 (SY_LAYOUT_MMA_SP "
+               "or SY_LAYOUT_WGMMA)");
+  std::vector<uint16_t> back(dense.size());
+  EXPECT_EQ(cUnpackWeight(&view, -1, 1, 128, 128, 1, 2, 64, back.data(),
+                          back.size() * 2),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(), "sy_unpack_weight: unsupported dtype -1 "
+                                "(weights are SY_DTYPE_BF16 or SY_DTYPE_F16)");
+  EXPECT_STREQ(cStatusName(99), "SY_ERR_UNKNOWN");
+  EXPECT_STREQ(cStatusName(-1), "SY_ERR_UNKNOWN");
+  EXPECT_EQ(cDtypeSize(6), 0u);
+  EXPECT_EQ(cDtypeSize(1000), 0u);
   sy_packed_buffer_destroy(buf);
 }
 

@@ -169,6 +169,28 @@ TEST(SsmmReference, RejectsBadArguments) {
                              Epilogue::None, out, &err));
 }
 
+TEST(SsmmReference, RefusesContentItWouldIndexWith) {
+  // A row_idx byte >= m used to index past the accumulator.
+  std::vector<uint16_t> dense(32 * 64, floatToBf16(0.5f));
+  std::vector<uint16_t> x(64, floatToBf16(1.0f));
+  std::vector<int32_t> offsets = {0, 1};
+  std::vector<double> out;
+  std::string err;
+  PackedWeight w = pack(dense.data(), DType::BF16, {1, 32, 64}, {1, 2, 32});
+  w.rowIdx[3] = 200;
+  EXPECT_FALSE(ssmmReference(w, x.data(), 1, offsets.data(), nullptr, 1,
+                             Epilogue::None, out, &err));
+  EXPECT_EQ(err, "weight: row_idx: byte 3 (expert 0, span 0, kept row 3) is "
+                 "200, not below m = 2");
+  w = pack(dense.data(), DType::BF16, {1, 32, 64}, {1, 2, 32});
+  w.meta[0] = 0;
+  EXPECT_FALSE(ssmmReference(w, x.data(), 1, offsets.data(), nullptr, 1,
+                             Epilogue::None, out, &err));
+  EXPECT_EQ(err.rfind("weight: meta: byte 0 (expert 0) holds nibble 0x0", 0),
+            0u)
+      << err;
+}
+
 TEST(Route, TopTwoWithAndWithoutRenormalisation) {
   // logits = [1, 0, 2] for the single token.
   const float x[2] = {1, 0};

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -291,7 +292,7 @@ TEST_F(WeightFileTest, F16AndNoRowIdxWhenNEqualsM) {
 }
 
 TEST_F(WeightFileTest, MissingFileIsIoError) {
-  expectError(SY_ERR_IO, {"cannot open"});
+  expectError(SY_ERR_IO, {"cannot open file: No such file or directory"});
 }
 
 TEST_F(WeightFileTest, ShorterThanTheLengthField) {
@@ -304,6 +305,30 @@ TEST_F(WeightFileTest, HeaderLengthBeyondEof) {
   write(b.substr(0, 100));
   expectError(SY_ERR_WEIGHT_FILE,
               {"header length", "beyond the end of the file (100 bytes)"});
+}
+
+TEST_F(WeightFileTest, HeaderLengthOverTheLimit) {
+  // A 100 MiB + 9 byte (sparse) file whose header would be 100 MiB + 1 bytes:
+  // refused before it is allocated.
+  std::string len(8, '\0');
+  uint64_t h = (uint64_t(100) << 20) + 1;
+  for (int i = 0; i < 8; ++i)
+    len[size_t(i)] = char((h >> (8 * i)) & 0xff);
+  write(len);
+  ASSERT_EQ(truncate(file.c_str(), off_t(h + 8)), 0);
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"header length 104857601 exceeds the 104857600-byte limit of "
+               "safetensors headers"});
+}
+
+TEST_F(WeightFileTest, NotARegularFile) {
+  // A FIFO used to block the reader until something wrote to it.
+  ASSERT_EQ(mkfifo(file.c_str(), 0600), 0);
+  expectError(SY_ERR_IO, {"cannot open file: not a regular file"});
+  std::remove(file.c_str());
+  ASSERT_EQ(mkdir(file.c_str(), 0700), 0);
+  expectError(SY_ERR_IO, {"cannot open file: not a regular file"});
+  rmdir(file.c_str());
 }
 
 TEST_F(WeightFileTest, TruncatedDataNamesTheTensor) {
@@ -320,6 +345,30 @@ TEST_F(WeightFileTest, BadJsonHeader) {
   f.extraHeader = h;
   write(f.bytes());
   expectError(SY_ERR_WEIGHT_FILE, {"bad JSON header", "1:"});
+}
+
+TEST_F(WeightFileTest, ErrorsQuoteBoundedValues) {
+  // A 1 MB dtype and a name with control bytes: quoted, escaped, bounded.
+  FileBuilder f = good();
+  f.tensors[3].dtype = std::string(1 << 20, 'D');
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"tensor 'router': unknown dtype '" + std::string(64, 'D') +
+               "...' (1048576 bytes)"});
+  EXPECT_LT(std::string(sy_last_error()).size(), file.size() + 200);
+  f = good();
+  f.tensors[3].name = "r\\u0007\\u00ff'";
+  f.tensors[3].dtype = "X";
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"tensor 'r\\x07\\xc3\\xbf\\'': unknown dtype 'X'"});
+  f = good();
+  f.samoyeds = samoyedsJson(weightJson(std::string(100, 'n'), "bf16", 2, 64,
+                                       128, 1, 2, 64, "\"mmasp\""));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE, {"weights['" + std::string(64, 'n') +
+                                   "...' (100 bytes)].layout: expected "
+                                   "\"mma_sp\" or \"wgmma\", got 'mmasp'"});
 }
 
 TEST_F(WeightFileTest, MetadataProblems) {
@@ -432,9 +481,9 @@ TEST_F(WeightFileTest, LayoutFieldIsRequiredAndChecked) {
       {"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\" (required "
            "since version 2)"},
       {"\"WGMMA\"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", "
-                    "got \"WGMMA\""},
-      {"\"mma-sp\"", "got \"mma-sp\""},
-      {"\"\"", "got \"\""},
+                    "got 'WGMMA'"},
+      {"\"mma-sp\"", "got 'mma-sp'"},
+      {"\"\"", "got ''"},
       {"1", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
             "number"},
       {"null", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
@@ -471,6 +520,60 @@ TEST_F(WeightFileTest, WgmmaWeightMustSatisfyTheLayoutRules) {
   EXPECT_TRUE(contains(sy_last_error(),
                        "layout wgmma needs cols = 192 to be a multiple of 128"))
       << sy_last_error();
+}
+
+TEST_F(WeightFileTest, ShapesWhoseSizesOverflowAreRefused) {
+  // The audit's 232-byte file: rows 2^33 x cols 2^31 and no tensors used to
+  // open with SY_OK (every component size wrapped to 0).
+  FileBuilder f;
+  f.samoyeds = samoyedsJson(
+      weightJson("w", "bf16", 1, int64_t(1) << 33, int64_t(1) << 31, 1, 2, 32));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"__metadata__.samoyeds.weights['w']: experts x rows x cols = 1 "
+               "x 8589934592 x 2147483648 is too large (2-byte elements "
+               "overflow a 64-bit byte count)"});
+}
+
+/// The good file with byte `offset` of component `part` ("row_idx" or
+/// "meta") of `w` set to `value`.
+FileBuilder corrupt(FileBuilder f, const std::string &part, size_t offset,
+                    char value) {
+  for (Tensor &t : f.tensors)
+    if (t.name == "w." + part)
+      t.data[offset] = value;
+  return f;
+}
+
+TEST_F(WeightFileTest, BadRowIdxOrMetaFailsReadsAndChecks) {
+  // Open checks only the header: the content is checked by every call that
+  // reads it (read_weight, check_weights, load_weights).
+  struct {
+    const char *part;
+    size_t offset;
+    char value;
+    const char *want;
+  } cases[] = {
+      {"row_idx", 70, '\xff',
+       "tensor 'w.row_idx': byte 70 (expert 1, span 0, kept row 6) is 255, "
+       "not below m = 2"},
+      {"meta", 515, '\x4f',
+       "tensor 'w.meta': byte 515 (expert 1) holds nibble 0xf: 2:4 metadata "
+       "is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, 0xc, 0xd or 0xe)"},
+  };
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.part);
+    write(corrupt(good(), c.part, c.offset, c.value).bytes());
+    sy_weight_file *wf = nullptr;
+    ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+    sy_packed_buffer *buf = reinterpret_cast<sy_packed_buffer *>(0x1);
+    EXPECT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_ERR_WEIGHT_FILE);
+    EXPECT_EQ(buf, nullptr);
+    EXPECT_EQ(sy_last_error(), file + ": " + c.want);
+    sy_weight_file_destroy(wf);
+    expectError(SY_ERR_WEIGHT_FILE, {c.want}, "", /*onOpen=*/false);
+    EXPECT_EQ(sy_last_error(), file + ": " + c.want);
+  }
 }
 
 /// Manifest of a bundle with one weight `w`: 2 experts of 128 x 128, bf16,
@@ -559,6 +662,42 @@ TEST_F(WeightFileTest, LayoutsMayDifferBetweenFileAndBundle) {
   }
 }
 
+TEST_F(WeightFileTest, BadContentOfAWgmmaWeightIsFoundToo) {
+  std::ofstream(dir + "/manifest.json") << layoutManifest("\"mma_sp\"");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  PackedWeight g =
+      makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64, WeightLayout::Wgmma);
+  g.rowIdx[129] = g.rowIdx[128] = 1; // expert 1, span 0, kept rows 0 and 1
+  g.rowIdx[133] = 0;
+  g.rowIdx[132] = 1; // kept rows 4 and 5 of a 1:2 weight: groups of one row
+  FileBuilder f;
+  f.samoyeds =
+      samoyedsJson(weightJson("w", "bf16", 2, 128, 128, 1, 2, 64, "\"wgmma\""));
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
+      << sy_last_error();
+  g.meta[3] = 0x44444441u;
+  f.tensors.clear();
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr),
+            SY_ERR_WEIGHT_FILE);
+  EXPECT_EQ(sy_last_error(),
+            file + ": tensor 'w.meta': byte 12 (expert 0) holds nibble 0x1: "
+                   "2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, "
+                   "0x9, 0xc, 0xd or 0xe)");
+  WeightFile opened;
+  std::string err;
+  ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
+  PackedWeight up;
+  EXPECT_EQ(readFileWeightAs(opened, 0, WeightLayout::MmaSp, up, err),
+            SY_ERR_WEIGHT_FILE);
+  EXPECT_EQ(err, sy_last_error());
+  sy_bundle_destroy(b);
+}
+
 TEST_F(WeightFileTest, SessionLoadWeightsArguments) {
   write(good().bytes());
   EXPECT_EQ(sy_session_load_weights(nullptr, file.c_str(), nullptr),
@@ -627,17 +766,36 @@ std::string copyManifest(const std::string &layout) {
          copy("w.values", "yv", 16) + ", " + copy("w.meta", "ym", 2) + "]}";
 }
 
+/// A bundle loaded on the device and a session of it, freed at the end.
+struct DeviceSession {
+  sy_bundle *bundle = nullptr;
+  sy_session *session = nullptr;
+  ~DeviceSession() {
+    EXPECT_EQ(sy_session_destroy(session), SY_OK);
+    EXPECT_EQ(sy_bundle_destroy(bundle), SY_OK);
+  }
+};
+
+/// sy_bundle_load of `dir` and sy_session_create into `ds`; skips the test
+/// without a device (callers check IsSkipped() and HasFatalFailure()).
+void loadSession(const std::string &dir, DeviceSession &ds) {
+  sy_status st = sy_bundle_load(dir.c_str(), &ds.bundle);
+  if (st == SY_ERR_NO_DEVICE)
+    GTEST_SKIP() << sy_last_error();
+  ASSERT_EQ(st, SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_session_create(ds.bundle, &ds.session), SY_OK)
+      << sy_last_error();
+}
+
 /// Runs the copy bundle in `dir` after sy_session_load_weights of `file`;
 /// returns the device's values and meta words.
 void loadAndCopy(const std::string &dir, const std::string &file,
                  std::vector<uint32_t> &values, std::vector<uint32_t> &meta) {
-  sy_bundle *b = nullptr;
-  sy_status st = sy_bundle_load(dir.c_str(), &b);
-  if (st == SY_ERR_NO_DEVICE)
-    GTEST_SKIP() << sy_last_error();
-  ASSERT_EQ(st, SY_OK) << sy_last_error();
-  sy_session *s = nullptr;
-  ASSERT_EQ(sy_session_create(b, &s), SY_OK) << sy_last_error();
+  DeviceSession ds;
+  loadSession(dir, ds);
+  if (::testing::Test::IsSkipped() || ::testing::Test::HasFatalFailure())
+    return;
+  sy_session *s = ds.session;
   ASSERT_EQ(sy_session_load_weights(s, file.c_str(), nullptr), SY_OK)
       << sy_last_error();
   values.assign(4096, 0);
@@ -654,8 +812,6 @@ void loadAndCopy(const std::string &dir, const std::string &file,
   ASSERT_EQ(sy_memcpy_dtoh(meta.data(), ym, meta.size() * 4), SY_OK);
   sy_device_free(yv);
   sy_device_free(ym);
-  EXPECT_EQ(sy_session_destroy(s), SY_OK);
-  EXPECT_EQ(sy_bundle_destroy(b), SY_OK);
 }
 
 TEST_F(WeightFileTest, SessionLoadWeightsUploadsTheBundlesLayout) {
@@ -683,6 +839,72 @@ TEST_F(WeightFileTest, SessionLoadWeightsUploadsTheBundlesLayout) {
       EXPECT_EQ(values, in[int(bundleLayout)].values);
       EXPECT_EQ(meta, in[int(bundleLayout)].meta);
     }
+}
+
+TEST_F(WeightFileTest, UploadsRefuseBadRowIdxAndMeta) {
+  // On a GPU: the kernels index with row_idx and meta, so neither upload path
+  // lets a bad byte reach the device.
+  std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
+  std::ofstream(dir + "/manifest.json") << copyManifest("mma_sp");
+  DeviceSession ds;
+  loadSession(dir, ds);
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  sy_session *s = ds.session;
+  PackedWeight g = makeWeight(DType::BF16, 2, 128, 128, 1, 2, 64);
+  g.rowIdx[5] = 9;
+  sy_packed_weight pw = {g.values.data(), uint64_t(g.valuesBytes()),
+                         g.meta.data(),   uint64_t(g.metaBytes()),
+                         g.rowIdx.data(), uint64_t(g.rowIdxBytes())};
+  EXPECT_EQ(sy_session_upload_weight(s, "w", &pw), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(), "weight 'w' part 'row_idx': byte 5 (expert 0, "
+                                "span 0, kept row 5) is 9, not below m = 2");
+  g.rowIdx[5] = 0;
+  g.meta[0] = 0;
+  EXPECT_EQ(sy_session_upload_weight(s, "w", &pw), SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "weight 'w' part 'meta': byte 0 (expert 0) holds nibble 0x0: "
+               "2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, "
+               "0xc, 0xd or 0xe)");
+  FileBuilder f;
+  f.samoyeds = samoyedsJson(
+      weightJson("w", "bf16", 2, 128, 128, 1, 2, 64, "\"mma_sp\""));
+  g.meta[0] = 0x44444444u;
+  g.rowIdx[255] = 2;
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_session_load_weights(s, file.c_str(), nullptr),
+            SY_ERR_WEIGHT_FILE);
+  EXPECT_EQ(sy_last_error(),
+            file + ": tensor 'w.row_idx': byte 255 (expert 1, span 1, kept "
+                   "row 63) is 2, not below m = 2");
+  EXPECT_EQ(sy_session_run(s, nullptr, nullptr, 0, nullptr), SY_ERR_NOT_READY);
+  EXPECT_STREQ(sy_last_error(), "sy_session_run: weight 'w' was not uploaded");
+}
+
+TEST_F(WeightFileTest, SessionRunRefusesBuffersThatOverflow) {
+  // On a GPU (the copy kernel is just a loadable module here).
+  std::ofstream(dir + "/kernels.ptx") << kCopyWordsPtx;
+  std::ofstream(dir + "/manifest.json") << R"({"format": "samoyeds-bundle",
+  "version": 1, "chip": "sm_90a", "module": "kernels.ptx", "symbols": ["P"],
+  "buffers": [{"name": "y", "kind": "output", "dtype": "u8",
+               "shape": ["P", 2147483647, 2147483647]}],
+  "launches": [{"kernel": "copy_words", "grid": [{"const": 0}, {"const": 1},
+    {"const": 1}], "block": [32, 1, 1], "args": [{"buffer": "y"},
+    {"buffer": "y"}]}]})";
+  DeviceSession ds;
+  loadSession(dir, ds);
+  if (IsSkipped() || HasFatalFailure())
+    return;
+  sy_session *s = ds.session;
+  ASSERT_EQ(sy_session_bind(s, "y", 0, 0), SY_OK);
+  const char *names[] = {"P"};
+  int64_t values[] = {4};
+  EXPECT_EQ(sy_session_run(s, names, values, 1, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_session_run: buffer 'y' of shape [P = 4, 2147483647, "
+               "2147483647] is too large (its bytes overflow a 64-bit count)");
 }
 
 } // namespace

@@ -103,7 +103,9 @@ typedef struct sy_packed_weight {
   uint64_t row_idx_bytes;
 } sy_packed_weight;
 
-/// Message of the last failure on the calling thread ("" if none).
+/// Message of the last failure on the calling thread ("" if none; at most
+/// 16383 bytes, longer ones end in "..."). Valid until the thread's next
+/// runtime call.
 const char *sy_last_error(void);
 /// Name of a status ("SY_OK", "SY_ERR_MANIFEST", ...).
 const char *sy_status_name(sy_status status);
@@ -163,6 +165,9 @@ sy_status sy_session_destroy(sy_session *session);
 /// The bytes must be in the bundle weight's layout (sy_weight_info.layout
 /// of sy_bundle_find_weight; sizes cannot tell layouts apart): pack with
 /// sy_pack_weight_layout or convert with sy_relayout_weight first.
+/// The content the kernels index with is checked too: every row_idx byte
+/// below m and increasing within its group, every meta nibble ordered
+/// (SY_ERR_INVALID_ARGUMENT naming the part and the byte).
 /// Synchronous; replaces an earlier upload of the same weight.
 sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                    const sy_packed_weight *packed);
@@ -211,7 +216,8 @@ typedef struct sy_packed_buffer sy_packed_buffer;
 
 /// Byte sizes of the three components of a packed weight of `experts`
 /// matrices of `rows` x `cols` with parameters n:m:v; checks the rules of
-/// Format.md (SY_ERR_INVALID_ARGUMENT with the offending value otherwise).
+/// Format.md and that no size overflows (SY_ERR_INVALID_ARGUMENT with the
+/// offending value otherwise).
 /// Any output pointer may be NULL.
 sy_status sy_packed_sizes(int64_t experts, int64_t rows, int64_t cols, int n,
                           int m, int v, uint64_t *values_bytes,
@@ -253,7 +259,10 @@ sy_status sy_packed_buffer_info(const sy_packed_buffer *buffer,
 sy_status sy_packed_buffer_destroy(sy_packed_buffer *buffer);
 /// Expands `packed` (parameters as for sy_pack_weight) into `dense`, which
 /// holds `dense_bytes` = experts*rows*cols*2 bytes; dropped entries are 0.
-/// Component sizes are checked (SY_ERR_SIZE_MISMATCH names the part).
+/// Component sizes are checked (SY_ERR_SIZE_MISMATCH names the part), then
+/// the content unpacking indexes with: a row_idx byte >= m or not increasing
+/// within its group, or a meta nibble that is not ordered 2:4 metadata
+/// (i0 | i1 << 2 with i0 < i1), is SY_ERR_INVALID_ARGUMENT naming the byte.
 /// `packed` is in the mma_sp layout: convert a weight of another layout with
 /// sy_relayout_weight first.
 sy_status sy_unpack_weight(const sy_packed_weight *packed, sy_dtype dtype,
@@ -269,7 +278,8 @@ typedef struct sy_weight_file sy_weight_file;
 
 /// Opens `path` and checks its header: framing (truncation, header length),
 /// JSON, the `samoyeds` metadata, and every described weight's tensors
-/// (present, U8, sizes as Format.md demands, inside the file).
+/// (present, U8, sizes as Format.md demands, inside the file). Tensor data is
+/// not read: its content is checked by the calls that read it.
 sy_status sy_weight_file_open(const char *path, sy_weight_file **out);
 /// Frees `file` (NULL is fine).
 sy_status sy_weight_file_destroy(sy_weight_file *file);
@@ -286,13 +296,17 @@ sy_status sy_weight_file_find_weight(const sy_weight_file *file,
 /// ...); SY_ERR_NOT_FOUND if absent or not a string.
 sy_status sy_weight_file_metadata(const sy_weight_file *file, const char *key,
                                   const char **value);
-/// Reads the components of weight `name` from disk.
+/// Reads the components of weight `name` from disk and checks the row_idx
+/// and meta read (SY_ERR_WEIGHT_FILE naming the tensor and the byte, as
+/// sy_unpack_weight's checks).
 sy_status sy_weight_file_read_weight(const sy_weight_file *file,
                                      const char *name, sy_packed_buffer **out);
 /// Checks, without a device, that the file `path` holds every weight of
 /// `bundle` (as `prefix` + name) with the bundle's dtype, shape, n:m:v and
 /// component sizes (SY_ERR_NOT_FOUND, SY_ERR_PARAM_MISMATCH,
-/// SY_ERR_SIZE_MISMATCH, SY_ERR_WEIGHT_FILE, SY_ERR_IO). The layouts may
+/// SY_ERR_SIZE_MISMATCH, SY_ERR_WEIGHT_FILE, SY_ERR_IO), and reads each
+/// weight's row_idx and meta to check their content as
+/// sy_weight_file_read_weight does (the values are not read). The layouts may
 /// differ (sy_session_load_weights rearranges the words).
 sy_status sy_bundle_check_weights(const sy_bundle *bundle, const char *path,
                                   const char *prefix);

@@ -9,6 +9,7 @@
 #ifndef SAMOYEDS_RUNTIME_FORMAT_H
 #define SAMOYEDS_RUNTIME_FORMAT_H
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -66,8 +67,10 @@ const char *layoutName(WeightLayout layout);
 bool parseLayout(const std::string &name, WeightLayout &layout);
 
 /// Checks the rules of Format.md, with the extra rules of `layout` (wgmma:
-/// kept rows a multiple of 64, cols a multiple of 128). Returns the empty
-/// string when valid, else a message naming the offending value.
+/// kept rows a multiple of 64, cols a multiple of 128), and that the dense
+/// size `experts * rows * cols * 2` bytes fits in int64 (so that no size of
+/// the weight overflows). Returns the empty string when valid, else a message
+/// naming the offending value.
 std::string validate(const SSParams &params, const SSShape &shape,
                      WeightLayout layout = WeightLayout::MmaSp);
 
@@ -79,6 +82,30 @@ int64_t valuesBytesPerExpert(const SSParams &params, const SSShape &shape);
 int64_t metaBytesPerExpert(const SSParams &params, const SSShape &shape);
 /// Bytes of the row_idx component for one expert (`S * Rk`, 0 when n == m).
 int64_t rowIdxBytesPerExpert(const SSParams &params, const SSShape &shape);
+/// Bytes of the values, meta and row_idx components of all experts, in that
+/// order (the per-expert sizes times `experts`). Like the per-expert sizes,
+/// only for a shape that passes validate(), which rules out overflow.
+std::array<int64_t, 3> componentBytes(const SSParams &params,
+                                      const SSShape &shape);
+
+/// Checks the row_idx component of all experts (componentBytes()[2] bytes at
+/// `rowIdx`): every byte must be below m, and the n bytes of a group strictly
+/// increasing (Format.md). Returns "" when valid, else a message naming the
+/// byte, expert, span and kept row.
+std::string checkRowIdx(const uint8_t *rowIdx, const SSParams &params,
+                        const SSShape &shape);
+/// Checks the meta component of all experts (componentBytes()[1] bytes at
+/// `meta`, any layout): every nibble must be ordered 2:4 metadata, `i0 | i1 <<
+/// 2` with i0 < i1. Returns "" when valid, else a message naming the byte and
+/// expert.
+std::string checkMeta(const uint8_t *meta, const SSParams &params,
+                      const SSShape &shape);
+/// checkRowIdx then checkMeta (`rowIdx` may be null when n == m). Returns ""
+/// when both pass, else the failing check's message with `part` set to the
+/// component's index in componentBytes() (2: row_idx, 1: meta).
+std::string checkContent(const uint8_t *meta, const uint8_t *rowIdx,
+                         const SSParams &params, const SSShape &shape,
+                         int &part);
 
 /// A weight in the physical SS layout; all experts stored one after another.
 struct PackedWeight {
@@ -117,10 +144,18 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
                   const SSParams &params, std::string *error = nullptr,
                   WeightLayout layout = WeightLayout::MmaSp);
 
+/// Why `weight` cannot be read ("" when it can): parameters that break
+/// validate() (with the rules of its layout), component sizes that differ
+/// from the shape's, or content a reader would index with (checkRowIdx,
+/// checkMeta; the message then starts with "row_idx: " or "meta: ").
+std::string checkPacked(const PackedWeight &weight);
+
 /// Expands a packed weight (in its `layout`) back to `[experts][rows][cols]`;
-/// dropped entries are 0. All zeros when the weight is inconsistent (invalid
-/// parameters or component sizes).
-std::vector<uint16_t> unpack(const PackedWeight &weight);
+/// dropped entries are 0. Empty (and `error`, when given, set to
+/// checkPacked's reason) when the weight cannot be read: nothing is allocated
+/// for a shape its components do not hold.
+std::vector<uint16_t> unpack(const PackedWeight &weight,
+                             std::string *error = nullptr);
 
 /// The same weight in `layout`: a pure permutation of the values and meta
 /// words (row_idx is unchanged). On failure (the weight is inconsistent, or

@@ -31,7 +31,8 @@ enum class Epilogue {
 /// entries splitting the `P` slots among experts; `tokens` (nullable) gathers
 /// the input row of each slot, else slot p reads row p. `out` is resized to
 /// `[P, R]` (or `[P, R/2]` for SiluMul). Returns false (and sets `error`) on
-/// inconsistent arguments (out-of-range token, bad offsets, odd R ...).
+/// inconsistent arguments (a weight checkPacked refuses, out-of-range token,
+/// bad offsets, odd R ...).
 bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
                    const int32_t *offsets, const int32_t *tokens, int64_t P,
                    Epilogue epi, std::vector<double> &out,

@@ -6,6 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
+      libclang-rt-22-dev
       ninja-build cmake g++ libgtest-dev zlib1g-dev libzstd-dev libxml2-dev
       libedit-dev libffi-dev libcurl4-openssl-dev python3-venv python3-pip)
 missing=()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds everything, then runs the
-# lit suite (compiler), the runtime's unit tests (ctest) and the Python tests.
+# lit suite (compiler), the samoyeds-opt mutation-fuzz smoke run, the runtime's
+# unit tests (plain and under ASan+UBSan), the runtime libFuzzer smoke run and
+# the Python tests.
 # GPU tests need a GPU: test/GPU/run-gpu-tests.sh runs them on a GPU machine.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +16,14 @@ echo "== fuzz smoke (samoyeds-opt on mutated inputs, fixed seed, ~25 s)"
 python3 "$root/fuzz/samoyeds-opt-mutate.py" --smoke --samoyeds-opt "$build/bin/samoyeds-opt"
 echo "== ctest (runtime unit tests)"
 ctest --test-dir "$build" --output-on-failure
+echo "== runtime unit tests under AddressSanitizer and UBSan"
+cmake -S "$root/runtime" -B "$build-asan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_C_COMPILER=clang-22 -DCMAKE_CXX_COMPILER=clang++-22 -DSAMOYEDS_SANITIZE=ON \
+  > "$build-asan.configure.log" 2>&1 || { cat "$build-asan.configure.log"; exit 1; }
+ninja -C "$build-asan" ${SAMOYEDS_NINJA_FLAGS:-} > "$build-asan.log" 2>&1 || { tail -40 "$build-asan.log"; exit 1; }
+ctest --test-dir "$build-asan" --output-on-failure
+echo "== runtime fuzz smoke (libFuzzer, ASan+UBSan, 10 s a target)"
+CLANG=clang++-22 BUILD_DIR="$build-fuzz" bash "$root/fuzz/runtime/smoke.sh" 10
 if [[ -d "$root/python/tests" ]]; then
   echo "== pytest (python package)"
   lib=$(find "$build" -name 'libsamoyeds_runtime.so' | head -1)

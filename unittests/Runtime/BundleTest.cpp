@@ -478,13 +478,13 @@ TEST_F(BundleDir, WorkspaceReservation) {
         int64_t elements = 0, size = 0;
         if (m.buffers[i].kind != SY_BUFFER_WORKSPACE)
           continue;
-        ASSERT_TRUE(samoyeds::rt::bufferSize(m, m.buffers[i], {t, p},
-                                             elements, size, error));
+        ASSERT_TRUE(samoyeds::rt::bufferSize(m, m.buffers[i], {t, p}, elements,
+                                             size, error));
         EXPECT_LE(uint64_t(size), bytes[i]);
       }
   // A maximum whose workspace bytes overflow is refused, naming the buffer.
-  EXPECT_FALSE(samoyeds::rt::workspaceReservation(
-      m, {8, int64_t(1) << 62}, bytes, error));
+  EXPECT_FALSE(samoyeds::rt::workspaceReservation(m, {8, int64_t(1) << 62},
+                                                  bytes, error));
   EXPECT_NE(error.find("buffer 'ws0'"), std::string::npos) << error;
 }
 

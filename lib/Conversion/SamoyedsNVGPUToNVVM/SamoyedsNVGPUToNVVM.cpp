@@ -76,8 +76,8 @@ SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
     auto type = cast<VectorType>(acc.getType());
     Value vec = LLVM::PoisonOp::create(rewriter, loc, type);
     for (int64_t i = 0; i < type.getNumElements(); ++i, ++next) {
-      Value v = LLVM::ExtractValueOp::create(rewriter, loc, asmOp.getResult(0),
-                                             next);
+      Value v =
+          LLVM::ExtractValueOp::create(rewriter, loc, asmOp.getResult(0), next);
       vec = LLVM::InsertElementOp::create(
           rewriter, loc, vec, v,
           LLVM::ConstantOp::create(rewriter, loc, rewriter.getI32Type(), i));
@@ -98,12 +98,12 @@ struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
     for (int64_t i = 0; i < regs; ++i)
       list += (i ? ", $" : "$") + std::to_string(i);
     StringRef elt = op.getElement().isBF16() ? "bf16" : "f16";
-    std::string text = llvm::formatv(
-        "{{\n.reg .pred p;\nsetp.ne.b32 p, ${0}, 0;\n"
-        "wgmma.mma_async.sp.sync.aligned.m64n{1}k32.f32.{2}.{2} "
-        "{{{3}}, ${4}, ${5}, ${6}, {7}, p, 1, 1, 0, 0;\n}",
-        regs + 3, op.getN(), elt, list, regs, regs + 1, regs + 2,
-        op.getSelector());
+    std::string text =
+        llvm::formatv("{{\n.reg .pred p;\nsetp.ne.b32 p, ${0}, 0;\n"
+                      "wgmma.mma_async.sp.sync.aligned.m64n{1}k32.f32.{2}.{2} "
+                      "{{{3}}, ${4}, ${5}, ${6}, {7}, p, 1, 1, 0, 0;\n}",
+                      regs + 3, op.getN(), elt, list, regs, regs + 1, regs + 2,
+                      op.getSelector());
     Location loc = op.getLoc();
     Value scale = LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(),
                                        adaptor.getScaleD());
@@ -124,8 +124,8 @@ struct WgmmaWaitLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaWaitOp> {
                   ConversionPatternRewriter &rewriter) const override {
     std::string text =
         llvm::formatv("wgmma.wait_group.sync.aligned {0};", op.getPending());
-    SmallVector<Value> results = tiedInlinePtx(
-        rewriter, op.getLoc(), adaptor.getAccs(), {}, "", text);
+    SmallVector<Value> results =
+        tiedInlinePtx(rewriter, op.getLoc(), adaptor.getAccs(), {}, "", text);
     rewriter.replaceOp(op, results);
     return success();
   }

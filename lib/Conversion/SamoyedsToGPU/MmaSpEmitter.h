@@ -24,7 +24,7 @@ namespace mlir::samoyeds::detail {
 SmallVector<MemRefType, 4> smemLayout(const SSMMPlan &p, MLIRContext *ctx);
 
 /// Emits the kernel body. All values are per thread.
-class MmaSpEmitter : public EmitterBase {
+class MmaSpEmitter : public EmitterBase, private SSMMArgs {
 public:
   MmaSpEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p)
       : EmitterBase(b), p(p) {}
@@ -102,8 +102,7 @@ private:
   Value weightTile(int64_t u);
 
   const SSMMPlan &p;
-  Value values, meta, rowIdx, input, offsets, tokenList, out, smem, smemA,
-      smemMeta, smemRows, slice;
+  Value smem, smemA, smemMeta, smemRows, slice;
   /// `warp` is the warp's kept-row tile in the block, `tokenBase` the first
   /// token of its slice.
   Value lane, warp, group, tig, blockRows, expert, tokenWarp, tokenBase;

@@ -41,20 +41,10 @@ mlir::samoyeds::detail::smemLayout(const SSMMPlan &p, MLIRContext *ctx) {
                           IntegerType::get(ctx, 8), AffineMap(), workgroup)};
 }
 
-
 void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
-  unsigned arg = 0;
-  values = entry.getArgument(arg++);
-  meta = entry.getArgument(arg++);
-  if (p.rowSelect)
-    rowIdx = entry.getArgument(arg++);
-  input = entry.getArgument(arg++);
-  offsets = entry.getArgument(arg++);
-  if (p.gather)
-    tokenList = entry.getArgument(arg++);
-  out = entry.getArgument(arg++);
+  bind(p, func);
   // Views of the dynamic shared memory (more than the 48 KB a kernel may
   // declare statically).
   auto workgroup =
@@ -164,7 +154,7 @@ void MmaSpEmitter::makeCopySlots(Value tid) {
 }
 
 void MmaSpEmitter::multiplyStage(Value kt, Value stage,
-                                SmallVectorImpl<Value> &carried) {
+                                 SmallVectorImpl<Value> &carried) {
   if (p.tokenWarps == 1)
     return computeStage(kt, stage, carried);
   // A warp whose token slice is empty skips its multiplies.
@@ -219,11 +209,9 @@ public:
       return op.emitOpError()
              << "tile persistent = " << p.persistent << " blocks per SM of "
              << p.threads() << " threads need more than the "
-             << chip.threadsPerSM
-             << " threads of an SM";
+             << chip.threadsPerSM << " threads of an SM";
     if (p.persistent > 0 &&
-        p.persistent * (smemBytes + chip.smemReservedPerBlock) >
-            chip.smemPerSM)
+        p.persistent * (smemBytes + chip.smemReservedPerBlock) > chip.smemPerSM)
       return op.emitOpError()
              << "tile persistent = " << p.persistent << " blocks per SM of "
              << smemBytes << " bytes of shared memory need more than the "

@@ -94,7 +94,7 @@ void MmaSpEmitter::issueStageLoad(Value kt, Value stage) {
 }
 
 void MmaSpEmitter::computeStage(Value kt, Value stage,
-                               SmallVectorImpl<Value> &carried) {
+                                SmallVectorImpl<Value> &carried) {
   auto bFragType = VectorType::get({4, 2}, p.elt);
   auto resType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(4, b.getF32Type()));
@@ -196,7 +196,7 @@ void MmaSpEmitter::computeStage(Value kt, Value stage,
 }
 
 void MmaSpEmitter::routeSpan(Value spanIdx, Value isEnd,
-                            SmallVectorImpl<Value> &carried) {
+                             SmallVectorImpl<Value> &carried) {
   Value zero = f32c(0.0);
   for (int64_t u = 0; u < p.units(); ++u) {
     for (int64_t rr = 0; rr < 2; ++rr) {

@@ -14,6 +14,18 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
+void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
+  Block &entry = func.getBody().front();
+  unsigned arg = 0;
+  values = entry.getArgument(arg++);
+  meta = entry.getArgument(arg++);
+  rowIdx = p.rowSelect ? entry.getArgument(arg++) : Value();
+  input = entry.getArgument(arg++);
+  offsets = entry.getArgument(arg++);
+  tokenList = p.gather ? entry.getArgument(arg++) : Value();
+  out = entry.getArgument(arg++);
+}
+
 StringRef mlir::samoyeds::getWeightLayout(SSMMOp op) {
   TileConfigAttr tile = op.getTileAttr();
   return getMmaLowering(tile ? tile.getStrategy() : MmaStrategy::MmaSp)

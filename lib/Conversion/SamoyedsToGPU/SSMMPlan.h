@@ -1,4 +1,5 @@
-//===- SSMMPlan.h - Target-independent tile plan of an expert matmul -*- C++ -*-===//
+//===- SSMMPlan.h - Target-independent tile plan of an expert matmul -*- C++
+//-*-===//
 //
 // Private to the SamoyedsToGPU conversion. What one block of a samoyeds.ssmm
 // kernel owns — an expert's token tile, a block of kept rows, a K range, an
@@ -47,6 +48,15 @@ struct SSMMPlan {
   bool split() const { return splitK > 1; }
   int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
   int64_t kTiles() const { return cols / kTile; }
+};
+
+/// The arguments of an expert-matmul kernel, in the order buildSSMMKernel
+/// declares them: the weight's values, meta and (row selection) row_idx, the
+/// input, the offsets, (gather) the token list and the output.
+struct SSMMArgs {
+  Value values, meta, rowIdx, input, offsets, tokenList, out;
+  /// Binds the members to the entry block arguments of `func`.
+  void bind(const SSMMPlan &p, gpu::GPUFuncOp func);
 };
 
 /// Reads the kernel's parameters from `op` and the given variant of its

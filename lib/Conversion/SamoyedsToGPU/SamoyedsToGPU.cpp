@@ -194,17 +194,17 @@ private:
     if (!format.isPlain24())
       part("row_idx", "u8", e * (k / format.getV()) * kept);
     auto layout = weightLayouts.find(v);
-    weights.push_back(dict({{"name", str(base)},
-                            {"layout", str(layout == weightLayouts.end()
-                                               ? StringRef("mma_sp")
-                                               : layout->second)},
-                            {"dtype", str(dtypeName(type.getElementType()))},
-                            {"experts", i64(e)},
-                            {"rows", i64(r)},
-                            {"cols", i64(k)},
-                            {"n", i64(format.getN())},
-                            {"m", i64(format.getM())},
-                            {"v", i64(format.getV())}}));
+    weights.push_back(
+        dict({{"name", str(base)},
+              {"layout", str(layout == weightLayouts.end() ? StringRef("mma_sp")
+                                                           : layout->second)},
+              {"dtype", str(dtypeName(type.getElementType()))},
+              {"experts", i64(e)},
+              {"rows", i64(r)},
+              {"cols", i64(k)},
+              {"n", i64(format.getN())},
+              {"m", i64(format.getM())},
+              {"v", i64(format.getV())}}));
   }
 
 public:

@@ -20,8 +20,8 @@ public:
 };
 } // namespace
 
-TokenTile TileFinder::find(Value offsets, Value lane, Value by,
-                           int64_t experts, int64_t tokens) {
+TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
+                           int64_t tokens) {
   // Token tiles are numbered expert after expert: expert e owns
   // ceil(count_e / tokens) of them. The grid has ceil(P / tokens) + E rows of
   // blocks, at least that many tiles, so no block is launched for an expert's
@@ -61,8 +61,7 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by,
       return arith::SelectOp::create(b, mine, yes, no);
     };
     foundExpert = pick(e, foundExpert);
-    foundStart =
-        pick(add(lo, mul(sub(by32, first), i32c(tokens))), foundStart);
+    foundStart = pick(add(lo, mul(sub(by32, first), i32c(tokens))), foundStart);
     foundEnd = pick(hi, foundEnd);
     auto total = gpu::ShuffleOp::create(b, incl, 31, 32, gpu::ShuffleMode::IDX);
     before = add(before, total.getShuffleResult());
@@ -76,8 +75,7 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by,
                                       arith::MaxSIOp::create(b, v, i32c(0)));
   };
   // No lane found a tile: expert 0, start = end = 0, so the block exits.
-  return {warpMax(foundExpert), warpMax(foundStart), warpMax(foundEnd),
-          before};
+  return {warpMax(foundExpert), warpMax(foundStart), warpMax(foundEnd), before};
 }
 
 TokenTile mlir::samoyeds::detail::findTokenTile(ImplicitLocOpBuilder &b,

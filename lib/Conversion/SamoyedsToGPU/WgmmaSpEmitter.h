@@ -1,4 +1,5 @@
-//===- WgmmaSpEmitter.h - The Hopper warpgroup wgmma.sp strategy -*- C++ -*-===//
+//===- WgmmaSpEmitter.h - The Hopper warpgroup wgmma.sp strategy -*- C++
+//-*-===//
 //
 // Private to the SamoyedsToGPU conversion: the emitter of the wgmma_sp
 // strategy's kernel body, defined across WgmmaSpKernel.cpp (block set-up,
@@ -29,7 +30,7 @@
 
 namespace mlir::samoyeds::detail {
 
-class WgmmaSpEmitter : public EmitterBase {
+class WgmmaSpEmitter : public EmitterBase, private SSMMArgs {
 public:
   WgmmaSpEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p)
       : EmitterBase(b), p(p), layout(p) {}
@@ -123,7 +124,6 @@ private:
 
   const SSMMPlan &p;
   const WgmmaSpLayout layout;
-  Value values, meta, rowIdx, input, offsets, tokenList, out;
   /// Shared memory: the aligned base address (i64), typed views for the B
   /// ring, metadata ring and exchange, and the mbarrier group.
   Value base, sB, sMeta, sExchange, barriers;

@@ -21,10 +21,9 @@ Value WgmmaSpEmitter::valueToken(int64_t i) {
 
 Value WgmmaSpEmitter::outputRow(int64_t j, int64_t i) {
   Value r = rem(unit, idx(layout.unitsPerHalf));
-  Value kept =
-      add(mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r),
-              idx(Wgmma::kRows)),
-          add(mul(warp, idx(16)), add(group, idx(8 * ((i % 4) / 2)))));
+  Value kept = add(
+      mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r), idx(Wgmma::kRows)),
+      add(mul(warp, idx(16)), add(group, idx(8 * ((i % 4) / 2)))));
   return p.rowSelect ? add(mul(kept, idx(p.m)), idx(j)) : kept;
 }
 

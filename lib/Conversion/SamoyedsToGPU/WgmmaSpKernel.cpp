@@ -21,16 +21,7 @@ using namespace mlir::samoyeds::detail;
 void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
-  unsigned arg = 0;
-  values = entry.getArgument(arg++);
-  meta = entry.getArgument(arg++);
-  if (p.rowSelect)
-    rowIdx = entry.getArgument(arg++);
-  input = entry.getArgument(arg++);
-  offsets = entry.getArgument(arg++);
-  if (p.gather)
-    tokenList = entry.getArgument(arg++);
-  out = entry.getArgument(arg++);
+  bind(p, func);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   warpgroup = div(tid, idx(Wgmma::kThreads));
@@ -55,8 +46,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   }
   gpu::BarrierOp::create(b);
 
-  TokenTile tile =
-      findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
+  TokenTile tile = findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
   expert = tile.expert;
   start = tile.start;
   ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
@@ -105,8 +95,8 @@ void WgmmaSpEmitter::setUpSharedMemory() {
   Value words = view(layout.barriers, 2 * p.stages * 8, b.getI64Type());
   barriers = UnrealizedConversionCastOp::create(
                  b,
-                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(
-                     ctx, workgroup, 2 * p.stages)},
+                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(ctx, workgroup,
+                                                                 2 * p.stages)},
                  words)
                  .getResult(0);
 }
@@ -130,11 +120,10 @@ void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
       slot.guard = arith::AndIOp::create(
           b, slot.guard, cmp(arith::CmpIPredicate::ult, c, idx(chunks)));
     Value j = rem(c, idx(chunksPerRow));
-    Value swizzled =
-        arith::XOrIOp::create(b, rem(j, idx(8)), rem(row, idx(8)));
-    slot.dst = add(add(mul(div(j, idx(8)), idx(p.tokens * 64)),
-                       mul(row, idx(64))),
-                   mul(swizzled, idx(8)));
+    Value swizzled = arith::XOrIOp::create(b, rem(j, idx(8)), rem(row, idx(8)));
+    slot.dst =
+        add(add(mul(div(j, idx(8)), idx(p.tokens * 64)), mul(row, idx(64))),
+            mul(swizzled, idx(8)));
     Value slotIdx =
         add(start, arith::MinSIOp::create(b, row, sub(count, idx(1))));
     Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
@@ -163,8 +152,7 @@ Value WgmmaSpEmitter::descriptor(Value addr) {
   return arith::OrIOp::create(b, start, c64(fixed));
 }
 
-void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes,
-                              Value mbar) {
+void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar) {
   // The destination is shared::cta memory named as shared::cluster (the
   // form MLIR 22 selects at PTX 8.5).
   Value cluster = LLVM::AddrSpaceCastOp::create(
@@ -182,28 +170,25 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
     Value mbar = barrierPointer(full);
     int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
     for (int64_t u = 0; u < layout.units; ++u) {
-      Value tile =
-          add(mul(expert, idx(tilesPerExpert)), unitTile(idx(u)));
+      Value tile = add(mul(expert, idx(tilesPerExpert)), unitTile(idx(u)));
       Value ring = add(mul(slot, idx(layout.units)), idx(u));
       // Values: block (tile, kt · k / 128) of the `wgmma` layout.
       Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
                         mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
-      bulkCopy(arith::AddIOp::create(
-                   b, base, toI64(mul(ring, idx(layout.aStage)))),
-               arith::AddIOp::create(
-                   b, valuesAddr,
-                   toI64(mul(block, idx(Wgmma::kBlockBytes)))),
-               layout.aStage, mbar);
+      bulkCopy(
+          arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
+          arith::AddIOp::create(b, valuesAddr,
+                                toI64(mul(block, idx(Wgmma::kBlockBytes)))),
+          layout.aStage, mbar);
       // Metadata: K steps kt · k / 32 ... of the tile.
       Value step = add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
-      bulkCopy(arith::AddIOp::create(
-                   b, base,
-                   toI64(add(idx(layout.metaRing),
-                             mul(ring, idx(layout.metaStage))))),
-               arith::AddIOp::create(
-                   b, metaAddr,
-                   toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
-               layout.metaStage, mbar);
+      bulkCopy(
+          arith::AddIOp::create(b, base,
+                                toI64(add(idx(layout.metaRing),
+                                          mul(ring, idx(layout.metaStage))))),
+          arith::AddIOp::create(b, metaAddr,
+                                toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
+          layout.metaStage, mbar);
     }
   });
   Value stageBase = mul(slot, idx(layout.bStage / 2));
@@ -256,9 +241,8 @@ void WgmmaSpEmitter::emitProducer() {
         Value slot = rem(i, idx(p.stages));
         Value use = div(i, idx(p.stages));
         // Refill only after the consumers released the slot's last use.
-        ifThen(cmp(arith::CmpIPredicate::uge, i, idx(p.stages)), [&] {
-          waitBarrier(emptyBarrier(slot), sub(use, idx(1)));
-        });
+        ifThen(cmp(arith::CmpIPredicate::uge, i, idx(p.stages)),
+               [&] { waitBarrier(emptyBarrier(slot), sub(use, idx(1))); });
         issueStage(add(kBegin, i), slot, wgThread);
         scf::YieldOp::create(b);
       });

@@ -59,8 +59,8 @@ struct WgmmaSpLayout {
     bRing = aRing + p.stages * units * aStage;
     metaRing = bRing + p.stages * bStage;
     int64_t rings = metaRing + p.stages * units * metaStage;
-    exchange = p.siluMul ? unitsPerHalf * p.accsPerValue() *
-                               Wgmma::kThreads * (p.tokens / 2) * 4
+    exchange = p.siluMul ? unitsPerHalf * p.accsPerValue() * Wgmma::kThreads *
+                               (p.tokens / 2) * 4
                          : 0;
     barriers = std::max(rings, exchange);
     bytes = Wgmma::kSwizzleAlign + barriers + 2 * p.stages * 8;

@@ -9,8 +9,8 @@
 // Without row selection stage i's MMAs run while the thread waits for stage
 // i + 1's data; they are waited for before stage i + 1's metadata words are
 // loaded (an MMA in flight reads its metadata register), and stage i's slot
-// is released then. With row selection (n = 1 < m) every span's partial sums are
-// added into the accumulator of the group row the span chose for each kept
+// is released then. With row selection (n = 1 < m) every span's partial sums
+// are added into the accumulator of the group row the span chose for each kept
 // row: a span's MMAs accumulate into a free partial while the previous span's
 // partial, complete, is routed. Accumulators cross a loop iteration only when
 // complete or chained into the next MMA, never while another instruction
@@ -78,15 +78,15 @@ Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
 }
 
 SmallVector<Value> WgmmaSpEmitter::waitMma(ValueRange accs, int64_t pending) {
-  auto wait = samoyeds_nvgpu::WgmmaWaitOp::create(
-      b, accs.getTypes(), accs, b.getI64IntegerAttr(pending));
+  auto wait = samoyeds_nvgpu::WgmmaWaitOp::create(b, accs.getTypes(), accs,
+                                                  b.getI64IntegerAttr(pending));
   return SmallVector<Value>(wait.getResults());
 }
 
 void WgmmaSpEmitter::releaseSlot(Value slot) {
-  nvgpu::MBarrierArriveOp::create(
-      b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
-      emptyBarrier(slot));
+  nvgpu::MBarrierArriveOp::create(b,
+                                  nvgpu::MBarrierTokenType::get(b.getContext()),
+                                  barriers, emptyBarrier(slot));
 }
 
 void WgmmaSpEmitter::consumePlain(Value i, Value slot,
@@ -95,9 +95,8 @@ void WgmmaSpEmitter::consumePlain(Value i, Value slot,
   // must be done before its metadata registers take stage i's words (an MMA
   // in flight reads them), and then its slot is free.
   sets[0] = waitMma(sets[0], 0).front();
-  ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)), [&] {
-    releaseSlot(rem(add(i, idx(p.stages - 1)), idx(p.stages)));
-  });
+  ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)),
+         [&] { releaseSlot(rem(add(i, idx(p.stages - 1)), idx(p.stages))); });
   StageOperands ops = loadStage(slot);
   // The first MMA starts the sum: no register write precedes it.
   Value first = cmp(arith::CmpIPredicate::eq, i, idx(0));
@@ -137,8 +136,8 @@ void WgmmaSpEmitter::consumeLongSpan(Value kt, Value slot,
   Value phase = rem(kt, idx(stagesPerSpan));
   Value isStart = cmp(arith::CmpIPredicate::eq, phase, idx(0));
   Value isEnd = cmp(arith::CmpIPredicate::eq, phase, idx(stagesPerSpan - 1));
-  sets[0] = waitMma(multiply(sets[0], 0, p.kTile / 32, isStart, ops), 0)
-                .front();
+  sets[0] =
+      waitMma(multiply(sets[0], 0, p.kTile / 32, isStart, ops), 0).front();
   releaseSlot(slot);
   routeSpan(sets[0], div(kt, idx(stagesPerSpan)), isEnd,
             MutableArrayRef<Value>(sets).drop_front());
@@ -191,9 +190,8 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
   // The last span's partial is still to be routed.
   SmallVector<Value> rows(ArrayRef<Value>(sets).drop_front(2));
   Value lastSpan = idx(p.kTilesPerSplit() * p.kTile / p.v - 1);
-  routeSpan(sets[0],
-            add(lastSpan, div(mul(kBegin, idx(p.kTile)), idx(p.v))), Value(),
-            rows);
+  routeSpan(sets[0], add(lastSpan, div(mul(kBegin, idx(p.kTile)), idx(p.v))),
+            Value(), rows);
   return rows;
 }
 

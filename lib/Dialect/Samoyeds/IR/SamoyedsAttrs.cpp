@@ -63,13 +63,11 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   return success();
 }
 
-LogicalResult
-TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                       int64_t warps, int64_t tokens, int64_t k, int64_t stages,
-                       int64_t tokenWarps, int64_t rowTiles, int64_t rowMasks,
-                       int64_t splitK, int64_t splitSlots, int64_t persistent,
-                       int64_t persistentSlots, int64_t persistentTokens,
-                       MmaStrategy strategy) {
+LogicalResult TileConfigAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, int64_t warps, int64_t tokens,
+    int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
+    int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
+    int64_t persistentSlots, int64_t persistentTokens, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";

@@ -31,11 +31,9 @@ constexpr int64_t kMinSliceCols = 512;
 /// The split-K variant (split_k, split_slots) of a tile whose blocks share an
 /// SM `blocksPerSM` at a time, or (1, 0) for none; `splitOverride` > 0 forces
 /// split_k (1: none). See the pass description.
-std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, const ChipInfo &chip,
-                                        int64_t rowBlocks, int64_t tokens,
-                                        int64_t sliceQuantum,
-                                        int64_t splitOverride,
-                                        int64_t blocksPerSM) {
+std::pair<int64_t, int64_t>
+chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
+            int64_t sliceQuantum, int64_t splitOverride, int64_t blocksPerSM) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
           cols = wType.getDimSize(2);
@@ -91,9 +89,9 @@ std::pair<int64_t, int64_t> chooseSplit(SSMMOp op, const ChipInfo &chip,
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
 TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
-                          int64_t tokensOverride,
-                          int64_t splitOverride, int64_t rowTilesOverride,
-                          int64_t rowMasksOverride, int64_t persistentBlocks) {
+                          int64_t tokensOverride, int64_t splitOverride,
+                          int64_t rowTilesOverride, int64_t rowMasksOverride,
+                          int64_t persistentBlocks) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -190,9 +188,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
                        : 0);
   int64_t persistent = 0;
   if (blocks > 0 && cols / k >= stages - 1)
-    persistent =
-        std::min(blocks, chip.smemPerSM /
-                             (persistentSmem + chip.smemReservedPerBlock));
+    persistent = std::min(
+        blocks, chip.smemPerSM / (persistentSmem + chip.smemReservedPerBlock));
   if (persistent == 0)
     persistentSlots = persistentTokens = 0;
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
@@ -236,8 +233,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   int64_t halves = siluMul ? 2 : 1;
-  int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() /
-                  halves / 64;
+  int64_t tiles =
+      wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
   int64_t unitsPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
@@ -245,13 +242,12 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t tokens =
       tokensOverride > 0
           ? tokensOverride
-          : std::min<int64_t>(
-                64, 2 * TileConfigAttr::kWgmmaMaxAccumulators / sets / 8 * 8);
+          : std::min<int64_t>(64, 2 * TileConfigAttr::kWgmmaMaxAccumulators /
+                                      sets / 8 * 8);
   // One block per SM (its registers fill the SM): as many ring slots (a
   // weight block and metadata per warpgroup, the gathered tokens, two
   // mbarriers) as its shared memory holds, at most 6.
-  int64_t stageBytes =
-      warpgroups * (8192 + k / 32 * 256) + tokens * k * 2 + 16;
+  int64_t stageBytes = warpgroups * (8192 + k / 32 * 256) + tokens * k * 2 + 16;
   int64_t budget = chip.smemPerBlock - 1024;
   int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 6);
   int64_t sliceQuantum =
@@ -260,8 +256,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
                   splitOverride, /*blocksPerSM=*/1);
-  return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k,
-                             stages, 1, 1, 0, splitK, splitSlots, 0, 0, 0,
+  return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
+                             1, 1, 0, splitK, splitSlots, 0, 0, 0,
                              MmaStrategy::WgmmaSp);
 }
 
@@ -297,8 +293,7 @@ struct SamoyedsSelectTiles
             [&] { return getOperation()->emitError(); }, 4, tokens, 128, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
-            /*persistentTokens=*/0,
-            forced.value_or(MmaStrategy::MmaSp))))
+            /*persistentTokens=*/0, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       getOperation()->emitError()

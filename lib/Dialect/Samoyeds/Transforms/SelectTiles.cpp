@@ -264,10 +264,15 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
 struct SamoyedsSelectTiles
     : samoyeds::impl::SamoyedsSelectTilesBase<SamoyedsSelectTiles> {
   using Base::Base;
+  /// An error about the pass's options, at the module's location (not
+  /// attached to the module, whose whole text would follow it).
+  InFlightDiagnostic optionError() {
+    return mlir::emitError(getOperation()->getLoc());
+  }
   void runOnOperation() override {
     const ChipInfo *target = lookupChip(chip);
     if (!target) {
-      getOperation()->emitError() << "samoyeds-select-tiles: unsupported chip '"
+      optionError() << "samoyeds-select-tiles: unsupported chip '"
                                   << chip << "' (expected sm_80, sm_90 or "
                                   << "sm_90a)";
       return signalPassFailure();
@@ -276,13 +281,13 @@ struct SamoyedsSelectTiles
     if (strategy != "auto") {
       forced = symbolizeMmaStrategy(strategy);
       if (!forced) {
-        getOperation()->emitError()
+        optionError()
             << "samoyeds-select-tiles: unknown strategy '" << strategy
             << "' (expected auto, mma_sp or wgmma_sp)";
         return signalPassFailure();
       }
       if (*forced == MmaStrategy::WgmmaSp && !target->hasWgmmaSp) {
-        getOperation()->emitError()
+        optionError()
             << "samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not "
             << chip;
         return signalPassFailure();
@@ -290,13 +295,13 @@ struct SamoyedsSelectTiles
     }
     if (tokens != 0 &&
         failed(TileConfigAttr::verify(
-            [&] { return getOperation()->emitError(); }, 4, tokens, 128, 2, 1,
+            [&] { return optionError(); }, 4, tokens, 128, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
-      getOperation()->emitError()
+      optionError()
           << "samoyeds-select-tiles: row-masks = "
           << static_cast<int64_t>(rowMasks) << " must be -1, 0 or 1";
       return signalPassFailure();
@@ -305,7 +310,7 @@ struct SamoyedsSelectTiles
     auto inRange = [&](StringRef name, int64_t value, int64_t lo, int64_t hi) {
       if (value >= lo && value <= hi)
         return true;
-      getOperation()->emitError()
+      optionError()
           << "samoyeds-select-tiles: " << name << " = " << value
           << " must be in [" << lo << ", " << hi << "]";
       return false;

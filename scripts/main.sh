@@ -11,7 +11,8 @@ bash "$root/scripts/setup-deps.sh"
 bash "$root/scripts/build.sh"
 for b in moe_layer expert_ssmm; do
   bundle=$build/examples/$b.bundle
-  echo "== $bundle: $(grep -c 'mma.sp::ordered_metadata' "$bundle/kernels.ptx") mma.sp instructions,"\
+  echo "== $bundle: $(grep -c 'mma.sp::ordered_metadata' "$bundle/kernels.ptx") mma.sp and" \
+       "$(grep -c 'wgmma.mma_async.sp' "$bundle/kernels.ptx") wgmma.mma_async.sp instructions,"\
        "$(grep -c '"kernel"' "$bundle/manifest.json") launches"
   ls -l "$bundle"
 done

@@ -51,25 +51,19 @@ SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
   std::string cons = llvm::join(parts, ",");
   SmallVector<Value> operands(inputs.begin(), inputs.end());
   operands.append(scalars);
-  if (total == 0) {
-    LLVM::InlineAsmOp::create(
-        rewriter, loc, TypeRange{}, operands, asmString, cons,
-        /*has_side_effects=*/true, /*is_align_stack=*/false,
-        LLVM::TailCallKind::None,
-        LLVM::AsmDialectAttr::get(rewriter.getContext(),
-                                  LLVM::AsmDialect::AD_ATT),
-        /*operand_attrs=*/ArrayAttr());
-    return {};
-  }
-  auto structType = LLVM::LLVMStructType::getLiteral(
-      rewriter.getContext(), SmallVector<Type>(total, f32));
+  SmallVector<Type, 1> resultTypes;
+  if (total > 0)
+    resultTypes.push_back(LLVM::LLVMStructType::getLiteral(
+        rewriter.getContext(), SmallVector<Type>(total, f32)));
   auto asmOp = LLVM::InlineAsmOp::create(
-      rewriter, loc, structType, operands, asmString, cons,
+      rewriter, loc, resultTypes, operands, asmString, cons,
       /*has_side_effects=*/true, /*is_align_stack=*/false,
       LLVM::TailCallKind::None,
       LLVM::AsmDialectAttr::get(rewriter.getContext(),
                                 LLVM::AsmDialect::AD_ATT),
       /*operand_attrs=*/ArrayAttr());
+  if (total == 0)
+    return {};
   SmallVector<Value> results;
   int64_t next = 0;
   for (Value acc : accs) {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+#include "samoyeds/Support/Chip.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -319,7 +320,7 @@ struct SamoyedsEmitBundle
         {"version", 1},
         {"function", layer.getSymName().str()},
         {"chip", target.getChip().str()},
-        {"ptx_version", 85},
+        {"ptx_version", kPtxVersion},
         {"module", kPTX},
         {"symbols", llvm::json::Array{"T", "P"}},
         {"buffers", toJSON(layer->getAttr("samoyeds.buffers"))},

@@ -239,15 +239,15 @@ public:
     MmaSpEmitter(b, p).emit(func);
   }
 
-  void finishLaunch(const SSMMPlan &p, gpu::GPUFuncOp func,
-                    KernelLaunch &launch) const override {
+  /// A persistent grid assumes its blocks are resident together: ptxas
+  /// keeps the registers within what `persistent` blocks per SM allow.
+  int64_t minBlocksPerSM(const SSMMPlan &p) const override {
+    return p.persistent;
+  }
+
+  void finishLaunch(const SSMMPlan &p, KernelLaunch &launch) const override {
     if (p.persistent == 0)
       return;
-    // A persistent grid assumes its blocks are resident together: ptxas
-    // keeps the registers within what `persistent` blocks per SM allow.
-    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  IntegerAttr::get(IntegerType::get(func.getContext(), 32),
-                                   p.persistent));
     // `persistent` blocks per multiprocessor that take the tiles in turn.
     launch.grid[1] = KernelLaunch::Dim();
     launch.grid[0].perSM = p.persistent;

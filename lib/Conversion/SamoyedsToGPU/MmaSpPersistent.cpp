@@ -20,7 +20,7 @@ using namespace mlir::samoyeds::detail;
 
 void MmaSpEmitter::emitPersistent(Value tid, Value g) {
   int64_t kTiles = p.kTiles();
-  int64_t rowBlocks = p.keptTilesPerHalf / (p.warps * p.rowTiles);
+  int64_t rowBlocks = getMmaSpLowering().rowBlocks(p);
   auto narrow = [&](Value v) -> Value {
     return arith::IndexCastOp::create(b, b.getI32Type(), v);
   };

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SSMMPlan.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
@@ -84,6 +85,9 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   launch.grid[2].constant = p.splitK;
   launch.block[0] = threads;
   launch.dynamicSmem = lowering.smemBytes(p);
-  lowering.finishLaunch(p, func, launch);
+  if (int64_t blocks = lowering.minBlocksPerSM(p))
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  builder.getI32IntegerAttr(blocks));
+  lowering.finishLaunch(p, launch);
   return launch;
 }

@@ -89,10 +89,12 @@ public:
   /// token list and the output, in this order.
   virtual void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,
                     gpu::GPUFuncOp func) const = 0;
-  /// Adds strategy-specific attributes to `func` and launch dimensions to
-  /// `launch` (the ordinary grid is set before).
-  virtual void finishLaunch(const SSMMPlan &p, gpu::GPUFuncOp func,
-                            KernelLaunch &launch) const {}
+  /// Blocks per multiprocessor that must be resident together (ptxas sizes
+  /// the registers for them: NVVM's minctasm); 0 leaves the choice to ptxas.
+  virtual int64_t minBlocksPerSM(const SSMMPlan &p) const { return 0; }
+  /// Adds strategy-specific launch dimensions to `launch` (the ordinary grid
+  /// is set before).
+  virtual void finishLaunch(const SSMMPlan &p, KernelLaunch &launch) const {}
 };
 
 /// The lowering of each strategy (MmaSpKernel.cpp, WgmmaSpKernel.cpp).

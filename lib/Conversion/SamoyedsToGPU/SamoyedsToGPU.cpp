@@ -30,6 +30,14 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
+/// `base`, or `base_K` for the first K not in `taken`; the name is added.
+std::string uniqueName(llvm::StringSet<> &taken, const std::string &base) {
+  std::string name = base;
+  for (int k = 1; !taken.insert(name).second; ++k)
+    name = base + "_" + std::to_string(k);
+  return name;
+}
+
 std::string dtypeName(Type t) {
   if (t.isBF16())
     return "bf16";
@@ -167,13 +175,7 @@ public:
 
 private:
   /// `base`, or `base_K` for the first K that no buffer has.
-  std::string fresh(const std::string &base) {
-    std::string name = base;
-    for (int k = 1; taken.contains(name); ++k)
-      name = base + "_" + std::to_string(k);
-    taken.insert(name);
-    return name;
-  }
+  std::string fresh(const std::string &base) { return uniqueName(taken, base); }
 
   void appendWeight(SmallVectorImpl<Attribute> &list, Value v,
                     RankedTensorType type, SparseFormatAttr format) {
@@ -536,10 +538,7 @@ struct ConvertSamoyedsToGPU
     std::string base = ptxIdentifierPrefix(func.getSymName()) + "_" +
                        op->getName().stripDialect().str() + "_" +
                        std::to_string(counter);
-    std::string unique = base;
-    for (int k = 1; !kernelBases.insert(unique).second; ++k)
-      unique = base + "_" + std::to_string(k);
-    return unique;
+    return uniqueName(kernelBases, base);
   }
 
   DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {

@@ -303,13 +303,9 @@ public:
     WgmmaSpEmitter(b, p).emit(func);
   }
 
-  void finishLaunch(const SSMMPlan &p, gpu::GPUFuncOp func,
-                    KernelLaunch &launch) const override {
-    // One block per SM: ptxas sizes the registers for the whole block, which
-    // setmaxnreg then moves from the producer to the consumers.
-    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                  IntegerAttr::get(IntegerType::get(func.getContext(), 32), 1));
-  }
+  /// One block per SM: ptxas sizes the registers for the whole block, which
+  /// setmaxnreg then moves from the producer to the consumers.
+  int64_t minBlocksPerSM(const SSMMPlan &) const override { return 1; }
 };
 } // namespace
 

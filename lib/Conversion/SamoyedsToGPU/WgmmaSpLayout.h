@@ -20,14 +20,15 @@ struct Wgmma {
   static constexpr int64_t kThreads = 128, kRows = 64;
   /// One swizzled weight block: 64 kept rows by 128 dense columns (64
   /// compressed values, 128 bytes a row), 4 MMA K steps.
-  static constexpr int64_t kBlockCols = 128, kBlockBytes = 8192,
+  static constexpr int64_t kBlockCols = 128,
+                           kBlockBytes = TileConfigAttr::kWgmmaBlockBytes,
                            kStepsPerBlock = 4;
   /// Metadata of one unit and K step: 4 warps × 16 words.
-  static constexpr int64_t kMetaStepBytes = 256;
+  static constexpr int64_t kMetaStepBytes = TileConfigAttr::kWgmmaMetaStepBytes;
   /// Registers per thread the producer warpgroup keeps (setmaxnreg).
   static constexpr int64_t kProducerRegs = 56;
   /// 128-byte swizzle: tiles start on 1024-byte boundaries.
-  static constexpr int64_t kSwizzleAlign = 1024;
+  static constexpr int64_t kSwizzleAlign = TileConfigAttr::kWgmmaSmemAlign;
 };
 
 /// Byte offsets of the block's buffers from its 1024-aligned shared-memory
@@ -59,6 +60,8 @@ struct WgmmaSpLayout {
     bRing = aRing + p.stages * units * aStage;
     metaRing = bRing + p.stages * bStage;
     int64_t rings = metaRing + p.stages * units * metaStage;
+    // TileConfigAttr::wgmmaSlotBytes, which select-tiles sizes the ring by,
+    // is this per slot: units * (aStage + metaStage) + bStage + 2 mbarriers.
     exchange = p.siluMul ? unitsPerHalf * p.accsPerValue() * Wgmma::kThreads *
                                (p.tokens / 2) * 4
                          : 0;

@@ -58,7 +58,7 @@ LogicalResult verifyBufferNameAttr(Operation *op, bool result, unsigned index,
   if (name.getValue().empty())
     return emit() << SamoyedsDialect::kNameAttrName << " is empty";
   for (char c : name.getValue())
-    if (c < 0x20 || c > 0x7e)
+    if (!llvm::isPrint(c))
       return emit() << SamoyedsDialect::kNameAttrName << " " << name
                     << " has a byte that is not printable ASCII (0x"
                     << llvm::utohexstr(static_cast<unsigned char>(c),

@@ -247,8 +247,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // One block per SM (its registers fill the SM): as many ring slots (a
   // weight block and metadata per warpgroup, the gathered tokens, two
   // mbarriers) as its shared memory holds, at most 6.
-  int64_t stageBytes = warpgroups * (8192 + k / 32 * 256) + tokens * k * 2 + 16;
-  int64_t budget = chip.smemPerBlock - 1024;
+  int64_t stageBytes = TileConfigAttr::wgmmaSlotBytes(warpgroups, tokens, k);
+  int64_t budget = chip.smemPerBlock - TileConfigAttr::kWgmmaSmemAlign;
   int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 6);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
@@ -272,18 +272,17 @@ struct SamoyedsSelectTiles
   void runOnOperation() override {
     const ChipInfo *target = lookupChip(chip);
     if (!target) {
-      optionError() << "samoyeds-select-tiles: unsupported chip '"
-                                  << chip << "' (expected sm_80, sm_90 or "
-                                  << "sm_90a)";
+      optionError() << "samoyeds-select-tiles: unsupported chip '" << chip
+                    << "' (expected sm_80, sm_90 or "
+                    << "sm_90a)";
       return signalPassFailure();
     }
     std::optional<MmaStrategy> forced;
     if (strategy != "auto") {
       forced = symbolizeMmaStrategy(strategy);
       if (!forced) {
-        optionError()
-            << "samoyeds-select-tiles: unknown strategy '" << strategy
-            << "' (expected auto, mma_sp or wgmma_sp)";
+        optionError() << "samoyeds-select-tiles: unknown strategy '" << strategy
+                      << "' (expected auto, mma_sp or wgmma_sp)";
         return signalPassFailure();
       }
       if (*forced == MmaStrategy::WgmmaSp && !target->hasWgmmaSp) {
@@ -301,18 +300,16 @@ struct SamoyedsSelectTiles
             /*persistentTokens=*/0, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
-      optionError()
-          << "samoyeds-select-tiles: row-masks = "
-          << static_cast<int64_t>(rowMasks) << " must be -1, 0 or 1";
+      optionError() << "samoyeds-select-tiles: row-masks = "
+                    << static_cast<int64_t>(rowMasks) << " must be -1, 0 or 1";
       return signalPassFailure();
     }
     // An option outside [lo, hi] is an error that names it.
     auto inRange = [&](StringRef name, int64_t value, int64_t lo, int64_t hi) {
       if (value >= lo && value <= hi)
         return true;
-      optionError()
-          << "samoyeds-select-tiles: " << name << " = " << value
-          << " must be in [" << lo << ", " << hi << "]";
+      optionError() << "samoyeds-select-tiles: " << name << " = " << value
+                    << " must be in [" << lo << ", " << hi << "]";
       return false;
     };
     if (!inRange("row-tiles", rowTiles, 0, 4) ||

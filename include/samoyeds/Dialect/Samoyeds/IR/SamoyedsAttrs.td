@@ -178,6 +178,18 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     }
     /// wgmma_sp: the most accumulator registers a consumer thread may hold.
     static constexpr int64_t kWgmmaMaxAccumulators = 160;
+    /// wgmma_sp: bytes of one swizzled weight block (64 kept rows by 128
+    /// dense columns) and of one unit's metadata per K step of 32; the
+    /// alignment of the 128-byte-swizzled tiles.
+    static constexpr int64_t kWgmmaBlockBytes = 8192,
+                             kWgmmaMetaStepBytes = 256, kWgmmaSmemAlign = 1024;
+    /// wgmma_sp: shared memory of one ring slot of K tile `k`: per unit its
+    /// weight blocks and metadata, the gathered tokens (16-bit), and the
+    /// slot's full and empty mbarriers.
+    static int64_t wgmmaSlotBytes(int64_t units, int64_t tokens, int64_t k) {
+      int64_t perUnit = k / 128 * kWgmmaBlockBytes + k / 32 * kWgmmaMetaStepBytes;
+      return units * perUnit + tokens * k * 2 + 2 * 8;
+    }
   }];
 }
 

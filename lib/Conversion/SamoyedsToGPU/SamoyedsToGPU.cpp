@@ -379,7 +379,15 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
   if (failed(nameSSMMDims(table, op)))
     return failure();
-  table.weightLayouts[op.getWeight()] = getWeightLayout(op);
+  // One buffer holds one packed layout: every matmul reading it must agree.
+  StringRef layout = getWeightLayout(op);
+  auto [known, added] = table.weightLayouts.try_emplace(op.getWeight(), layout);
+  if (!added && known->second != layout)
+    return op.emitOpError()
+           << "reads its weight in the '" << layout
+           << "' layout, but another samoyeds.ssmm of the function reads the "
+           << "same weight in the '" << known->second
+           << "' layout; give both the same MMA strategy";
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);

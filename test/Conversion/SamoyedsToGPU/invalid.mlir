@@ -372,3 +372,20 @@ func.func @route_top_k(%x: tensor<?x64xbf16>, %r: tensor<512x64xbf16>)
       : (tensor<?x64xbf16>, tensor<512x64xbf16>) -> (tensor<?x257xf32>, tensor<?x257xi32>)
   return %w, %ids : tensor<?x257xf32>, tensor<?x257xi32>
 }
+
+// -----
+
+// One weight buffer holds one packed layout, so two matmuls of one weight
+// must lower with the same strategy.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#wgmma = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+#mma = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = mma_sp>
+func.func @weight_layouts(%w: tensor<2x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                          %off: tensor<3xi32>) -> (tensor<?x128xbf16>, tensor<?x128xbf16>) {
+  %a = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #wgmma}
+      : (tensor<2x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>) -> tensor<?x128xbf16>
+  // expected-error @+1 {{'samoyeds.ssmm' op reads its weight in the 'mma_sp' layout, but another samoyeds.ssmm of the function reads the same weight in the 'wgmma' layout; give both the same MMA strategy}}
+  %b = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #mma}
+      : (tensor<2x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>) -> tensor<?x128xbf16>
+  return %a, %b : tensor<?x128xbf16>, tensor<?x128xbf16>
+}

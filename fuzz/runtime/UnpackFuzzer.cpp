@@ -20,6 +20,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 using namespace samoyeds;
@@ -78,6 +79,16 @@ void components(FuzzedDataProvider &in, Input &x) {
     x.parts[p].assign(size_t(bytes), filler[p]);
     std::copy(head.begin(), head.end(), x.parts[p].begin());
   }
+}
+
+/// Whether the components of `x` (as the weight `w`) have the bytes
+/// componentBytes gives.
+bool componentsHaveTheirSizes(const Input &x, const PackedWeight &w) {
+  std::array<int64_t, 3> want = componentBytes(w.p, w.s);
+  for (int p = 0; p < 3; ++p)
+    if (int64_t(x.parts[p].size()) != want[p])
+      return false;
+  return true;
 }
 
 sy_packed_weight view(const Input &x) {
@@ -178,9 +189,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz::violated("unpack and checkPacked disagree", err);
   if (!err.empty())
     fuzz::checkMessage(err);
-  // The reference's offsets hold up to 3 experts.
+  // The reference's offsets hold up to 3 experts; its input row has `cols`
+  // values, which components of their sizes bound (values hold at least
+  // one byte per column) where any integers would not.
   if (validate(w.p, w.s, w.layout).empty() && x.experts <= 3 &&
-      x.parts[0].size() % 4 == 0 && x.parts[1].size() % 4 == 0)
+      componentsHaveTheirSizes(x, w))
     relayoutAndReference(x);
   return 0;
 }

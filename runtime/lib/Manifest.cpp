@@ -5,17 +5,15 @@
 #include "samoyeds/Runtime/Checked.h"
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace samoyeds {
 namespace rt {
@@ -30,13 +28,6 @@ const char *weightPartName(WeightPart part) {
     return "row_idx";
   }
   return "?";
-}
-
-/// The index of `name` in `index`, or -1.
-static int lookUp(const std::unordered_map<std::string, int> &index,
-                  const std::string &name) {
-  auto it = index.find(name);
-  return it == index.end() ? -1 : it->second;
 }
 
 int Manifest::findBuffer(const std::string &n) const {
@@ -404,6 +395,7 @@ bool Checker::files(const Value &root) {
     return true; // Older compilers record no checksums.
   if (!arr->isArray())
     return fail("files", "expected array");
+  std::unordered_set<std::string> listed;
   for (size_t i = 0; i < arr->array.size(); ++i) {
     std::string path = "files[" + std::to_string(i) + "]";
     const Value &o = arr->array[i];
@@ -417,31 +409,25 @@ bool Checker::files(const Value &root) {
     // A file of the bundle directory, never a path out of it.
     if (f.name.empty() || f.name == "." || f.name == ".." ||
         f.name.find_first_of("/\\") != std::string::npos)
-      return fail(path + ".name", "expected a file name, got '" + f.name + "'");
-    for (const FileDesc &other : m.files)
-      if (other.name == f.name)
-        return fail(path + ".name", "duplicate file '" + f.name + "'");
+      return fail(path + ".name",
+                  "expected a file name, got " + json::quote(f.name));
+    if (!listed.insert(f.name).second)
+      return fail(path + ".name", "duplicate file " + json::quote(f.name));
     if (!intMember(o, path, "bytes", 0, INT64_MAX, f.bytes))
       return false;
     if (!(v = member(o, path, "fnv1a64", Value::Kind::String)))
       return false;
     if (v->string.size() != 16 ||
         v->string.find_first_not_of("0123456789abcdef") != std::string::npos)
-      return fail(path + ".fnv1a64",
-                  "expected 16 lower-case hex digits, got '" + v->string + "'");
+      return fail(path + ".fnv1a64", "expected 16 lower-case hex digits, got " +
+                                         json::quote(v->string));
     f.fnv1a64 = std::stoull(v->string, nullptr, 16);
     m.files.push_back(f);
   }
   // A manifest that records checksums records those of its kernel files.
-  for (const std::string *name : {&m.module, &m.cubin}) {
-    if (name->empty())
-      continue;
-    bool listed = false;
-    for (const FileDesc &f : m.files)
-      listed = listed || f.name == *name;
-    if (!listed)
-      return fail("files", "no entry for '" + *name + "'");
-  }
+  for (const std::string *name : {&m.module, &m.cubin})
+    if (!name->empty() && !listed.count(*name))
+      return fail("files", "no entry for " + json::quote(*name));
   return true;
 }
 
@@ -743,6 +729,15 @@ sy_status parseManifest(const std::string &text, const std::string &file,
   return SY_OK;
 }
 
+/// "FILE: files[I]: 'NAME' is N bytes, the manifest says M (...)".
+static std::string sizeMismatch(const std::string &manifestFile, size_t i,
+                                const FileDesc &f, uint64_t size) {
+  return manifestFile + ": files[" + std::to_string(i) +
+         "]: " + json::quote(f.name) + " is " + std::to_string(size) +
+         " bytes, the manifest says " + std::to_string(f.bytes) +
+         " (a torn or mixed bundle)";
+}
+
 sy_status loadManifest(const std::string &dir, Manifest &out,
                        std::string &error) {
   std::string file = dir + "/manifest.json";
@@ -761,10 +756,16 @@ sy_status loadManifest(const std::string &dir, Manifest &out,
   }
   for (size_t i = 0; i < out.files.size(); ++i) {
     const FileDesc &f = out.files[i];
-    std::string contents;
-    if (!readFile(dir + "/" + f.name, contents)) {
-      error = file + ": files[" + std::to_string(i) + "]: cannot read '" + dir +
-              "/" + f.name + "'";
+    std::string path = dir + "/" + f.name, contents;
+    // The size first: a file larger than recorded is never read.
+    uint64_t size = 0;
+    if (regularFileSize(path, size, why) && size != uint64_t(f.bytes)) {
+      error = sizeMismatch(file, i, f, size);
+      return SY_ERR_MANIFEST;
+    }
+    if (!readFile(path, contents, uint64_t(f.bytes), why)) {
+      error = file + ": files[" + std::to_string(i) + "]: cannot read " +
+              json::quote(f.name) + " in " + dir + ": " + why;
       return SY_ERR_MANIFEST;
     }
     if (!checkFileContents(out, file, f.name, contents, error))
@@ -789,20 +790,18 @@ bool checkFileContents(const Manifest &m, const std::string &manifestFile,
     const FileDesc &f = m.files[i];
     if (f.name != name)
       continue;
-    std::string field = manifestFile + ": files[" + std::to_string(i) + "]: ";
     if (int64_t(contents.size()) != f.bytes) {
-      error = field + "'" + name + "' is " + std::to_string(contents.size()) +
-              " bytes, the manifest says " + std::to_string(f.bytes) +
-              " (a torn or mixed bundle)";
+      error = sizeMismatch(manifestFile, i, f, contents.size());
       return false;
     }
+    std::string field = manifestFile + ": files[" + std::to_string(i) + "]: ";
     uint64_t hash = fnv1a64(contents);
     if (hash != f.fnv1a64) {
       char got[17], want[17];
       std::snprintf(got, sizeof(got), "%016llx", (unsigned long long)hash);
       std::snprintf(want, sizeof(want), "%016llx",
                     (unsigned long long)f.fnv1a64);
-      error = field + "'" + name + "' has checksum (FNV-1a 64) " + got +
+      error = field + json::quote(name) + " has checksum (FNV-1a 64) " + got +
               ", the manifest says " + want + " (a torn or mixed bundle)";
       return false;
     }

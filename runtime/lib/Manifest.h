@@ -28,6 +28,13 @@ struct ShapeDim {
 enum class WeightPart { Values = 0, Meta = 1, RowIdx = 2 };
 const char *weightPartName(WeightPart part);
 
+/// The index of `name` in `index`, or -1.
+inline int lookUp(const std::unordered_map<std::string, int> &index,
+                  const std::string &name) {
+  auto it = index.find(name);
+  return it == index.end() ? -1 : it->second;
+}
+
 struct BufferDesc {
   std::string name;
   sy_buffer_kind kind = SY_BUFFER_INPUT;

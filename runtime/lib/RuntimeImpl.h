@@ -18,6 +18,8 @@ struct sy_bundle {
   samoyeds::cu::CUmodule module = nullptr;
   /// One function per launch.
   std::vector<samoyeds::cu::CUfunction> functions;
+  /// DIR/manifest.json, for messages.
+  std::string manifestPath() const { return dir + "/manifest.json"; }
 };
 
 struct sy_session {

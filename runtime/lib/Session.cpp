@@ -51,19 +51,19 @@ sy_status readSymbols(const sy_bundle &bundle, const char *fn,
                       const char *const *names, const int64_t *values,
                       int32_t count, std::vector<int64_t> &syms) {
   const Manifest &m = bundle.manifest;
-  std::string file = bundle.dir + "/manifest.json";
   syms.assign(m.symbols.size(), -1);
   for (int32_t i = 0; i < count; ++i) {
     std::string name = names[i] ? names[i] : "(null)";
     int s = m.findSymbol(name);
     if (s < 0)
-      return setError(SY_ERR_NOT_FOUND, std::string(fn) + ": unknown symbol '" +
-                                            name + "' (not in " + file + ")");
+      return setError(SY_ERR_NOT_FOUND, std::string(fn) + ": unknown symbol " +
+                                            json::quote(name) + " (not in " +
+                                            bundle.manifestPath() + ")");
     if (values[i] < 0 || values[i] > INT32_MAX)
-      return setError(SY_ERR_INVALID_ARGUMENT,
-                      std::string(fn) + ": symbol '" + name +
-                          "' = " + std::to_string(values[i]) +
-                          " out of range [0, 2^31)");
+      return setError(SY_ERR_INVALID_ARGUMENT, std::string(fn) + ": symbol " +
+                                                   json::quote(name) + " = " +
+                                                   std::to_string(values[i]) +
+                                                   " out of range [0, 2^31)");
     syms[size_t(s)] = values[i];
   }
   for (size_t s = 0; s < syms.size(); ++s)
@@ -130,12 +130,12 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                     "sy_session_upload_weight: NULL argument");
   SY_GUARD({
     const Manifest &m = session->bundle->manifest;
-    std::string file = session->bundle->dir + "/manifest.json";
+    std::string file = session->bundle->manifestPath();
     int wi = m.findWeight(weight);
     if (wi < 0)
-      return setError(SY_ERR_NOT_FOUND,
-                      "sy_session_upload_weight: no weight '" +
-                          std::string(weight) + "' in " + file);
+      return setError(SY_ERR_NOT_FOUND, "sy_session_upload_weight: no weight " +
+                                            json::quote(weight) + " in " +
+                                            file);
     const WeightDesc &w = m.weights[size_t(wi)];
     const void *src[3] = {packed->values, packed->meta, packed->row_idx};
     uint64_t got[3] = {packed->values_bytes, packed->meta_bytes,
@@ -258,7 +258,6 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
   SY_GUARD({
     const sy_bundle &bundle = *session->bundle;
     const Manifest &m = bundle.manifest;
-    std::string file = bundle.dir + "/manifest.json";
     std::vector<int64_t> syms;
     sy_status st = readSymbols(bundle, "sy_session_run", symbol_names, values,
                                count, syms);
@@ -347,11 +346,11 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
         int64_t limit = k == 0 ? INT32_MAX : 65535;
         if (v > limit)
           return setError(SY_ERR_INVALID_ARGUMENT,
-                          file + ": launches[" + std::to_string(li) + "] '" +
-                              l.kernel + "': grid dimension " +
-                              std::to_string(k) + " would be " +
-                              std::to_string(v) + ", more than the " +
-                              std::to_string(limit) +
+                          bundle.manifestPath() + ": launches[" +
+                              std::to_string(li) + "] '" + l.kernel +
+                              "': grid dimension " + std::to_string(k) +
+                              " would be " + std::to_string(v) +
+                              ", more than the " + std::to_string(limit) +
                               " CUDA allows; run fewer tokens per call");
         grid[k] = unsigned(v);
         empty |= v == 0;
@@ -394,12 +393,12 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
           l.block[1], l.block[2], unsigned(l.smem), cs,
           params.empty() ? nullptr : params.data(), nullptr);
       if (r != cu::CUDA_SUCCESS)
-        return setError(SY_ERR_CUDA,
-                        file + ": launches[" + std::to_string(li) + "] '" +
-                            l.kernel + "' grid (" + std::to_string(grid[0]) +
-                            "," + std::to_string(grid[1]) + "," +
-                            std::to_string(grid[2]) +
-                            "): " + cu::describe(*d, "cuLaunchKernel", r));
+        return setError(
+            SY_ERR_CUDA,
+            bundle.manifestPath() + ": launches[" + std::to_string(li) + "] '" +
+                l.kernel + "' grid (" + std::to_string(grid[0]) + "," +
+                std::to_string(grid[1]) + "," + std::to_string(grid[2]) +
+                "): " + cu::describe(*d, "cuLaunchKernel", r));
     }
     return clearError();
   })

@@ -23,13 +23,11 @@ namespace samoyeds {
 namespace rt {
 
 int WeightFile::findTensor(const std::string &name) const {
-  auto it = tensorIndex.find(name);
-  return it == tensorIndex.end() ? -1 : it->second;
+  return lookUp(tensorIndex, name);
 }
 
 int WeightFile::findWeight(const std::string &name) const {
-  auto it = weightIndex.find(name);
-  return it == weightIndex.end() ? -1 : it->second;
+  return lookUp(weightIndex, name);
 }
 
 namespace {
@@ -592,8 +590,8 @@ sy_status sy_weight_file_find_weight(const sy_weight_file *file,
   SY_WF_ARGS(file && name && info, "sy_weight_file_find_weight")
   int idx = file->file.findWeight(name);
   if (idx < 0)
-    return setError(SY_ERR_NOT_FOUND, file->file.path + ": no weight '" +
-                                          std::string(name) + "'");
+    return setError(SY_ERR_NOT_FOUND,
+                    file->file.path + ": no weight " + json::quote(name));
   samoyeds::rt::fillWeightInfo(file->file.weights[size_t(idx)], info);
   return clearError();
 }
@@ -604,9 +602,8 @@ sy_status sy_weight_file_metadata(const sy_weight_file *file, const char *key,
   const json::Value *v = file->file.info.get(key);
   if (!v || !v->isString())
     return setError(SY_ERR_NOT_FOUND,
-                    file->file.path +
-                        ": __metadata__.samoyeds has no string '" +
-                        std::string(key) + "'");
+                    file->file.path + ": __metadata__.samoyeds has no string " +
+                        json::quote(key));
   *value = v->string.c_str();
   return clearError();
 }
@@ -619,8 +616,8 @@ sy_status sy_weight_file_read_weight(const sy_weight_file *file,
   SY_GUARD({
     int idx = file->file.findWeight(name);
     if (idx < 0)
-      return setError(SY_ERR_NOT_FOUND, file->file.path + ": no weight '" +
-                                            std::string(name) + "'");
+      return setError(SY_ERR_NOT_FOUND,
+                      file->file.path + ": no weight " + json::quote(name));
     auto b = std::make_unique<sy_packed_buffer>();
     b->name = name;
     std::string err;

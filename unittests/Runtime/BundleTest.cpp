@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <string>
 #include <sys/stat.h>
@@ -694,6 +695,18 @@ TEST_F(BundleFiles, SizeMismatchIsRejected) {
                                 "bytes, the manifest says 21"});
 }
 
+TEST_F(BundleFiles, LargerFileIsRejectedWithoutReadingIt) {
+  // A sparse file of 1 TiB where the manifest says 21 bytes: its size is
+  // compared before anything is read (reading it would not fit in memory).
+  writeFiles(validFiles());
+  int fd = ::open((dir + "/kernels.ptx").c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, off_t(1) << 40), 0);
+  ::close(fd);
+  expectError(SY_ERR_MANIFEST, {"files[0]: 'kernels.ptx' is 1099511627776 "
+                                "bytes, the manifest says 21"});
+}
+
 TEST_F(BundleFiles, ChecksumMismatchIsRejected) {
   writeFiles(validFiles());
   // Same size, one byte changed: only the checksum tells.
@@ -718,6 +731,11 @@ TEST_F(BundleFiles, MalformedEntries) {
   writeFiles("[" + entry("../kernels.ptx", ptx) + "]");
   expectError(SY_ERR_MANIFEST,
               {"files[0].name", "expected a file name, got '../kernels.ptx'"});
+  // Control bytes of a name are escaped in the message.
+  writeFiles("[{\"name\": \"a/\\u0001\", \"bytes\": 1, "
+             "\"fnv1a64\": \"0000000000000000\"}]");
+  expectError(SY_ERR_MANIFEST,
+              {"files[0].name", "expected a file name, got 'a/\\x01'"});
   writeFiles("[" + entry("kernels.ptx", ptx) + ", " +
              entry("kernels.ptx", ptx) + "]");
   expectError(SY_ERR_MANIFEST,

@@ -230,6 +230,11 @@ TEST_F(WeightFileTest, GoodFileOpensReadsAndMatches) {
   EXPECT_EQ(sy_weight_file_weight_info(wf, 1, &info), SY_ERR_NOT_FOUND);
   EXPECT_EQ(sy_weight_file_find_weight(wf, "w", &info), SY_OK);
   EXPECT_EQ(sy_weight_file_find_weight(wf, "router", &info), SY_ERR_NOT_FOUND);
+  // Names from the caller are quoted in messages, control bytes escaped.
+  EXPECT_EQ(sy_weight_file_find_weight(wf, "r\x01", &info), SY_ERR_NOT_FOUND);
+  EXPECT_TRUE(std::string(sy_last_error()).find(": no weight 'r\\x01'") !=
+              std::string::npos)
+      << sy_last_error();
   const char *s = nullptr;
   ASSERT_EQ(sy_weight_file_metadata(wf, "source", &s), SY_OK);
   EXPECT_STREQ(s, "test-ckpt");

@@ -158,7 +158,11 @@ def routing_from_config(config: dict) -> RoutingSpec:
         return RoutingSpec(int(_get(config, "num_local_experts", required=True)), k,
                            normalize=True, model_type=mt)
     if mt in ("qwen2_moe", "qwen3_moe"):
-        return RoutingSpec(int(_get(config, "num_experts", required=True)), k,
+        # transformers' save_pretrained writes Qwen3-MoE's count as num_local_experts.
+        experts = _get(config, "num_experts", _get(config, "num_local_experts"))
+        if experts is None:
+            raise RoutingError(f"config.json ({mt}): missing 'num_experts'")
+        return RoutingSpec(int(experts), k,
                            normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
     if mt == "olmoe":
         return RoutingSpec(int(_get(config, "num_experts", required=True)), k,
@@ -227,7 +231,9 @@ def route_numpy(logits, spec: RoutingSpec, bias=None) -> Tuple[np.ndarray, np.nd
         keep_groups = np.argsort(-gscore, axis=1, kind="stable")[:, :spec.topk_group]
         mask = np.zeros((T, spec.n_group), dtype=bool)
         np.put_along_axis(mask, keep_groups, True, axis=1)
-        choice = np.where(np.repeat(mask, per, axis=1), choice, 0.0)
+        # Experts of dropped groups can never be chosen (DeepSeek's reference masks them
+        # with -inf; 0 would let them win where a kept group's biased scores are <= 0).
+        choice = np.where(np.repeat(mask, per, axis=1), choice, -np.inf)
     ids = np.argsort(-choice, axis=1, kind="stable")[:, :spec.top_k]
     w = np.take_along_axis(scores, ids, axis=1)
     if spec.normalize and (spec.top_k > 1 or spec.scale_when_normalized):
@@ -262,7 +268,7 @@ def route_torch(logits, spec: RoutingSpec, bias=None):
         gidx = torch.topk(gscore, k=spec.topk_group, dim=-1, sorted=False)[1]
         gmask = torch.zeros_like(gscore).scatter_(1, gidx, 1)
         smask = gmask.unsqueeze(-1).expand(T, spec.n_group, per).reshape(T, E)
-        choice = choice.masked_fill(~smask.bool(), 0.0)
+        choice = choice.masked_fill(~smask.bool(), float("-inf"))
     ids = torch.topk(choice, k=spec.top_k, dim=-1, sorted=True)[1]
     w = scores.gather(1, ids)
     if spec.normalize and (spec.top_k > 1 or spec.scale_when_normalized):

@@ -150,17 +150,25 @@ def test_deepseek_v3_bias_selects_weights_unbiased():
                                rtol=1e-15)
 
 
-def test_deepseek_v3_masked_scores_are_zero_not_minus_inf():
-    # Like transformers, masked experts get a selection score of 0, so a masked
-    # expert can still beat kept experts with negative biased scores.
+def test_deepseek_v3_masked_groups_are_never_chosen():
+    # Like DeepSeek's reference and transformers (5.x), experts of dropped groups get a
+    # selection score of -inf: a kept expert with a negative biased score still beats them.
     spec = RoutingSpec(4, 2, scoring="sigmoid", normalize=True, n_group=2, topk_group=1,
                        group_score="top2_sum", uses_bias=True, normalize_eps=1e-20)
     z = np.array([[0.0, 0.0, 0.0, 0.0]])
     bias = np.array([-0.4, -0.9, 1.0, -1.6])  # biased: 0.1, -0.4, 1.5, -1.1
     _, ids = route_numpy(z, spec, bias)
-    # group 1 (1.5 - 1.1 = 0.4) beats group 0 (0.1 - 0.4 = -0.3); expert 3's -1.1 loses
-    # to the masked experts' 0.0: expert 0 (lowest id among zeros) comes second.
-    assert ids.tolist() == [[2, 0]]
+    # group 1 (1.5 - 1.1 = 0.4) beats group 0 (0.1 - 0.4 = -0.3): both picks are its experts,
+    # expert 3's -1.1 included (a mask of 0 would have picked expert 0 instead).
+    assert ids.tolist() == [[2, 3]]
+
+
+def test_qwen3_count_as_save_pretrained_writes_it():
+    # transformers' save_pretrained writes Qwen3-MoE's expert count as num_local_experts.
+    cfg = {k: v for k, v in CONFIGS["qwen3_moe"].items() if k != "num_experts"}
+    assert routing_from_config({**cfg, "num_local_experts": 128}).experts == 128
+    with pytest.raises(RoutingError, match="missing 'num_experts'"):
+        routing_from_config(cfg)
 
 
 def test_input_errors():

@@ -1,11 +1,16 @@
 """samoyeds.load and the experts-only torch op.
 
 Without a GPU: the max_tokens refusal, the op's fake implementation and checks (torch on
-meta tensors; skipped without torch). On a GPU (skipped otherwise, with the reason): a
-compiled generated checkpoint of every architecture is loaded into a small HF-shaped
-torch model and compared with a float32 torch reference on the pruned weights; CUDA
-graphs are captured at several T with no earlier eager call and replayed against eager
-runs; T above max_tokens is refused.
+meta tensors; skipped without torch), the checks of precompiled cases (serving_cases.py;
+skipped without samoyeds-opt). On a GPU (skipped otherwise, with the reason): a compiled
+generated checkpoint of every architecture is loaded into a small HF-shaped torch model and
+compared with a float32 torch reference on the pruned weights, block by block and as logits
+(top-1 agreement >= 95%); CUDA graphs are captured at several T with no earlier eager call and
+replayed against eager runs; T above max_tokens is refused; out-of-range ids are clamped.
+
+The GPU tests compile their checkpoints with samoyeds-opt, or, with
+SAMOYEDS_PRECOMPILED=DIR (test/GPU/gen-serving-dirs.sh made DIR on a machine with MLIR), load
+them from DIR after checking them against the checkpoints they compare with.
 """
 
 import os
@@ -15,6 +20,8 @@ import numpy as np
 import pytest
 
 from conftest import LIB_MISSING
+from serving_cases import (CASES, ENV, PrecompiledMismatch, generate, load_case, model_dir,
+                           precompiled_root)
 from samoyeds._capi import SamoyedsError
 from samoyeds.layer import check_max_tokens
 
@@ -39,8 +46,9 @@ def _gpu_missing():
         return f"the bundles target sm_90a; this GPU is sm_{''.join(map(str, torch.cuda.get_device_capability(0)))}"
     if LIB_MISSING:
         return f"runtime library: {LIB_MISSING}"
-    if not Path(OPT).is_file():
-        return f"samoyeds-opt not found at {OPT} (set $SAMOYEDS_OPT)"
+    if precompiled_root() is None and not Path(OPT).is_file():
+        return (f"samoyeds-opt not found at {OPT} (set $SAMOYEDS_OPT, or ${ENV} to the "
+                f"directory test/GPU/gen-serving-dirs.sh made)")
     return None
 
 
@@ -83,7 +91,7 @@ def test_experts_op_fake_and_checks():
             torch.ops.samoyeds.moe_experts(x, w.to(torch.bfloat16), ids, h)
         with pytest.raises(SamoyedsError, match="x must have shape"):
             torch.ops.samoyeds.moe_experts(x[:, :64], w, ids, h)
-        cpu = [t.to_empty(device="cpu") for t in (x, w, ids)]
+        cpu = [torch.empty(t.shape, dtype=t.dtype) for t in (x, w, ids)]
         with pytest.raises(SamoyedsError, match="must be a CUDA tensor"):
             torch.ops.samoyeds.moe_experts(*cpu, h)
     finally:
@@ -105,8 +113,9 @@ def test_load_refuses_other_architectures(tmp_path):
 
 # --------------------------------------------------------------------------- GPU
 
-ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3")
+ARCHS = tuple(CASES)
 E, H, I, K = 4, 128, 128, 2
+assert all((c["E"], c["H"], c["I"], c["k"]) == (E, H, I, K) for c in CASES.values())
 
 
 def _bf16(a):
@@ -200,18 +209,39 @@ def _reference(block, x, weights_file, prefix):
     return y
 
 
+def _normed(v):
+    """v / rms(v) over the hidden dimension, in bf16 (a decoder layer's pre-norm)."""
+    v = v.float()
+    return (v / v.pow(2).mean(-1, keepdim=True).sqrt()).to(torch.bfloat16)
+
+
+def _run(blk, x):
+    """The hidden states a block returns (Mixtral's, Qwen's and OLMoE's blocks return
+    (hidden states, router logits), as the transformers blocks they replace do)."""
+    y = blk(x)
+    return y[0] if isinstance(y, tuple) else y
+
+
+def _model_logits(model, swapped, arch, t, weights_file, T=256):
+    """Logits of T random hidden states through every swapped layer (h + block(norm(h)))
+    and a head made of the checkpoint's embedding rows: (compiled, float32 reference)."""
+    torch.manual_seed(2)
+    h = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
+    ref = h.float()
+    for i in swapped:
+        blk = getattr(model.model.layers[i], "block_sparse_moe" if arch == "mixtral" else "mlp")
+        h = h + _run(blk, _normed(h))
+        ref = ref + _reference(blk, _normed(ref), weights_file, f"layers.{i}.")
+    head = _tensor(t, "model.embed_tokens.weight").float().cuda()
+    return h.float() @ head.T, ref @ head.T
+
+
 @requires_gpu
 @pytest.mark.parametrize("arch", ARCHS)
 def test_load_runs_the_compiled_experts(tmp_path, arch):
-    from helpers import make_hf_checkpoint
-
     from samoyeds import load
-    from samoyeds.compile import compile_model
 
-    _, t = make_hf_checkpoint(tmp_path / "ckpt", arch, layers=2, E=E, H=H, I=I, k=K)
-    out = tmp_path / "model"
-    compile_model(tmp_path / "ckpt", out, samoyeds_opt=OPT, progress=False,
-                  log=open(os.devnull, "w"))
+    out, t = model_dir(tmp_path, arch, OPT)
     model = _hf_shaped_model(arch, t)
     swapped = load(model, out, max_tokens=256)
     first = 1 if arch.startswith("deepseek") else 0
@@ -221,24 +251,23 @@ def test_load_runs_the_compiled_experts(tmp_path, arch):
         blk = getattr(model.model.layers[i], "block_sparse_moe" if arch == "mixtral"
                       else "mlp")
         x = torch.randn(37, H, device="cuda", dtype=torch.bfloat16)
-        y = blk(x)
+        y = _run(blk, x)
         ref = _reference(blk, x, out / "weights.safetensors", f"layers.{i}.")
         err = (y.float() - ref).norm() / ref.norm()
         assert err < 2e-2, f"layer {i}: relative error {err:.4f}"
+    logits, ref = _model_logits(model, swapped, arch, t, out / "weights.safetensors")
+    err = ((logits - ref).norm() / ref.norm()).item()
+    agree = (logits.argmax(-1) == ref.argmax(-1)).float().mean().item()
+    assert not torch.isnan(logits).any(), "NaN in the logits"
+    assert err < 2e-2 and agree >= 0.95, (f"logits: relative error {err:.4f}, top-1 "
+                                          f"agreement {agree:.3f} (need < 0.02, >= 0.95)")
 
 
 @requires_gpu
 def test_cuda_graphs_without_warmup(tmp_path):
-    from helpers import make_hf_checkpoint
-
     from samoyeds import load
-    from samoyeds.compile import compile_model
 
-    _, t = make_hf_checkpoint(tmp_path / "ckpt", "deepseek_v3", layers=1, E=E, H=H, I=I,
-                              k=K)
-    out = tmp_path / "model"
-    compile_model(tmp_path / "ckpt", out, samoyeds_opt=OPT, progress=False,
-                  log=open(os.devnull, "w"))
+    out, t = model_dir(tmp_path, "deepseek_v3", OPT)
     model = _hf_shaped_model("deepseek_v3", t)
     load(model, out, max_tokens=128)
     blk = model.model.layers[1].mlp
@@ -269,15 +298,9 @@ def test_cuda_graphs_without_warmup(tmp_path):
 @requires_gpu
 def test_out_of_range_ids_are_clamped(tmp_path):
     """The dispatch clamps ids outside [0, E): -1 runs expert 0, E + 3 expert E - 1."""
-    from helpers import make_hf_checkpoint
-
-    from samoyeds.compile import compile_model
     from samoyeds.layer import MoELayer
 
-    make_hf_checkpoint(tmp_path / "ckpt", "olmoe", layers=1, E=E, H=H, I=I, k=K)
-    out = tmp_path / "model"
-    compile_model(tmp_path / "ckpt", out, samoyeds_opt=OPT, progress=False,
-                  log=open(os.devnull, "w"))
+    out, _ = model_dir(tmp_path, "olmoe", OPT)
     layer = MoELayer(next((out / "bundles").iterdir()), max_tokens=16)
     layer.load_weights(out / "weights.safetensors", "layers.0.")
     x = torch.randn(16, H, device="cuda", dtype=torch.bfloat16)
@@ -286,3 +309,86 @@ def test_out_of_range_ids_are_clamped(tmp_path):
     good = torch.tensor([[0, E - 1]] * 16, device="cuda", dtype=torch.int32)
     assert torch.equal(layer(x, w, bad), layer(x, w, good))
     layer.close()
+
+
+# --------------------------------------------------------------------------- precompiled
+
+
+requires_opt = pytest.mark.skipif(
+    not Path(OPT).is_file() or LIB_MISSING is not None,
+    reason=f"precompiling needs samoyeds-opt ({OPT}) and the runtime library "
+           f"({LIB_MISSING or 'found'})")
+
+
+@pytest.fixture(scope="module")
+def precompiled(tmp_path_factory):
+    root = tmp_path_factory.mktemp("precompiled") / "serving"
+    generate(root, OPT)
+    return root
+
+
+@requires_opt
+def test_precompiled_cases_load(precompiled):
+    for arch in ARCHS:
+        out, t = load_case(precompiled, arch)
+        assert (out / "samoyeds-model.json").is_file()
+        assert f"model.layers.{2 if arch.startswith('deepseek') else 1}.self_attn." \
+               f"q_proj.weight" in t
+
+
+def _copy(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+@requires_opt
+def test_precompiled_mismatches_fail_loudly(precompiled, tmp_path):
+    import json
+
+    # A changed byte of the packed weights.
+    root = _copy(precompiled, tmp_path / "a")
+    w = root / "olmoe" / "model" / "weights.safetensors"
+    data = bytearray(w.read_bytes())
+    data[-1] ^= 1
+    w.write_bytes(bytes(data))
+    with pytest.raises(PrecompiledMismatch, match=r"weights.safetensors: sha256"):
+        load_case(root, "olmoe")
+    # Another case's model under this case's name, index updated to match: the content
+    # check finds that it was not compiled from this checkpoint.
+    root = _copy(precompiled, tmp_path / "b")
+    import shutil
+
+    shutil.rmtree(root / "qwen3_moe" / "model")
+    shutil.copytree(root / "olmoe" / "model", root / "qwen3_moe" / "model")
+    index = json.loads((root / "index.json").read_text())
+    from serving_cases import _files
+
+    index["cases"]["qwen3_moe"]["files"] = _files(root / "qwen3_moe")
+    (root / "index.json").write_text(json.dumps(index))
+    with pytest.raises(PrecompiledMismatch, match="is not the pruning"):
+        load_case(root, "qwen3_moe")
+    # A file added, a case missing, parameters changed, no index.
+    root = _copy(precompiled, tmp_path / "c")
+    (root / "mixtral" / "model" / "extra").write_text("x")
+    with pytest.raises(PrecompiledMismatch, match="extra: not recorded"):
+        load_case(root, "mixtral")
+    index = json.loads((root / "index.json").read_text())
+    del index["cases"]["olmoe"]
+    index["cases"]["qwen2_moe"]["params"]["seed"] += 100
+    (root / "index.json").write_text(json.dumps(index))
+    with pytest.raises(PrecompiledMismatch, match="no case 'olmoe'"):
+        load_case(root, "olmoe")
+    with pytest.raises(PrecompiledMismatch, match="was made with"):
+        load_case(root, "qwen2_moe")
+    with pytest.raises(PrecompiledMismatch, match="cannot read index.json"):
+        load_case(tmp_path / "nothing", "olmoe")
+
+
+def test_precompiled_variable_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv(ENV, str(tmp_path / "absent"))
+    with pytest.raises(PrecompiledMismatch, match=f"{ENV}=.*absent: cannot read"):
+        model_dir(tmp_path, "olmoe", OPT)
+    monkeypatch.delenv(ENV)
+    assert precompiled_root() is None

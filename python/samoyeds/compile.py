@@ -2,6 +2,7 @@
 
     python -m samoyeds.compile CKPT_DIR OUT_DIR [--format 1:2:128] [--chip sm_90a]
         [--layout auto|wgmma|mma_sp] [--layers 0-3,7] [--samoyeds-opt PATH]
+        [--expert-parallel R [--placement FILE.json]]
 
 (also installed as the console script ``samoyeds-compile``). It
 
@@ -28,6 +29,14 @@ The model directory::
     OUT_DIR/weights.safetensors     packed experts, routers, shared-expert tensors
     OUT_DIR/bundles/<shape>/        one bundle per layer shape (docs/Bundle.md)
     OUT_DIR/mlir/<shape>.mlir       the MLIR each bundle was compiled from
+
+``--expert-parallel R`` writes an expert-parallel directory instead (docs/ExpertParallel.md,
+:mod:`samoyeds.ep_model`): the experts placed over R ranks (contiguous slices, R must divide
+the experts, or the per-rank lists of ``--placement``), for every rank an experts-only bundle
+of its experts with top-k 1 (``e{E_r}_h{H}_i{I}_k1``) and ``weights.rank{r}.safetensors``
+with its slice of the packed experts, and the placement in the manifest (format
+``samoyeds-ep-model``). The weights are packed once, then split (the full file exists in the
+temporary directory until then: twice the packed bytes on disk at the peak).
 """
 
 from __future__ import annotations
@@ -42,15 +51,17 @@ import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-from ._capi import RuntimeLibraryNotFound, SamoyedsError
+from ._capi import RuntimeLibraryNotFound, SamoyedsError, SamoyedsValueError
 from .convert import (Checkpoint, ConversionError, MODELS, _ranges, convert, make_plan,
                       parse_layers)
+from .ep_model import EP_MODEL_FORMAT, rank_weights_name, shard_weights
 from .pack import packed_sizes
+from .placement import Placement
 from .routing import RoutingError, routing_from_config
 from .safetensors_io import SafetensorsError
 
 __all__ = ["CompileError", "MODEL_MANIFEST", "MODEL_FORMAT", "compile_model", "layer_mlir",
-           "find_samoyeds_opt", "parse_format", "main"]
+           "find_samoyeds_opt", "parse_format", "ep_placement", "main"]
 
 MODEL_MANIFEST = "samoyeds-model.json"
 MODEL_FORMAT = "samoyeds-model"
@@ -150,7 +161,7 @@ def _check_out_dir(out: Path) -> None:
         fmt = json.loads((out / MODEL_MANIFEST).read_text()).get("format")
     except (OSError, ValueError, AttributeError):
         fmt = None
-    if fmt != MODEL_FORMAT:
+    if fmt not in (MODEL_FORMAT, EP_MODEL_FORMAT):
         raise CompileError(f"{out}/{MODEL_MANIFEST} is not a samoyeds model manifest; "
                            f"refusing to overwrite {out}")
 
@@ -174,11 +185,40 @@ def _bundle_layout(bundle: Path) -> str:
     return layouts.pop() if len(layouts) == 1 else "mma_sp"
 
 
+def ep_placement(experts: int, world_size: Optional[int], placement=None) -> Placement:
+    """The placement of ``--expert-parallel R`` / ``--placement``: ``placement`` (a
+    Placement, per-rank lists, or a JSON file of them) or contiguous slices; CompileError
+    when it is invalid or its rank count is not ``world_size``."""
+    try:
+        if placement is None:
+            return Placement.contiguous(experts, world_size)
+        if isinstance(placement, (str, os.PathLike)):
+            try:
+                placement = json.loads(Path(placement).read_text())
+            except (OSError, ValueError) as e:
+                raise CompileError(f"--placement {placement}: cannot read: {e}") from None
+            if isinstance(placement, dict):
+                placement = placement.get("ranks")
+        p = placement if isinstance(placement, Placement) else \
+            Placement.from_ranks(placement, experts)
+    except SamoyedsValueError as e:
+        what = f"--expert-parallel {world_size}" if world_size is not None else "--placement"
+        raise CompileError(f"{what}: {e.message}") from None
+    if p.experts != experts or (world_size is not None and p.world_size != world_size):
+        raise CompileError(f"--placement places {p.experts} experts over {p.world_size} "
+                           f"ranks; the model has {experts} experts, --expert-parallel "
+                           f"{world_size}")
+    return p
+
+
 def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                   layout: str = "auto", layers: Optional[List[int]] = None,
                   samoyeds_opt: Optional[str] = None, progress: bool = True,
-                  log=None) -> dict:
-    """Compiles ``ckpt_dir`` into the model directory ``out_dir``; returns its manifest."""
+                  log=None, expert_parallel: Optional[int] = None,
+                  placement=None) -> dict:
+    """Compiles ``ckpt_dir`` into the model directory ``out_dir``; returns its manifest.
+    ``expert_parallel`` (R) and/or ``placement``: an expert-parallel directory (module
+    docstring)."""
     log = log or sys.stderr
     ckpt, out = Path(ckpt_dir), Path(out_dir)
     n, m, v = parse_format(fmt)
@@ -206,12 +246,15 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         if lp.experts != spec.experts:
             raise CompileError(f"{ckpt}: layer {lp.index} has {lp.experts} experts, config.json "
                                f"says {spec.experts}")
+    ep = None
+    if expert_parallel is not None or placement is not None:
+        ep = ep_placement(spec.experts, expert_parallel, placement)
 
     opt = find_samoyeds_opt(samoyeds_opt)
     shapes: Dict[str, tuple] = {}
     for lp in plan.layers:
-        shapes.setdefault(shape_key(lp.experts, lp.hidden, lp.inter, spec.top_k),
-                          (lp.experts, lp.hidden, lp.inter, spec.top_k))
+        for E, k in ([(len(r), 1) for r in ep.ranks] if ep else [(lp.experts, spec.top_k)]):
+            shapes.setdefault(shape_key(E, lp.hidden, lp.inter, k), (E, lp.hidden, lp.inter, k))
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=str(out.parent)))
@@ -233,29 +276,46 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         pack_layout = max(sorted(set(layouts)), key=layouts.count)
         print(f"packing {len(plan.layers)} MoE layers ({n}:{m}:{v}, layout {pack_layout})",
               file=log, flush=True)
-        summary = convert(ckpt, tmp / WEIGHTS_FILE, model_type, n, m, v, "bf16",
+        full = tmp / ("weights.full.safetensors" if ep else WEIGHTS_FILE)
+        summary = convert(ckpt, full, model_type, n, m, v, "bf16",
                           [lp.index for lp in plan.layers], progress=progress,
                           layout=pack_layout)
+        if ep:
+            print(f"splitting the packed experts over {ep.world_size} ranks "
+                  f"({ep.describe()})", file=log, flush=True)
+            files = shard_weights(full, tmp, ep)
+            full.unlink()
+            summary["output_bytes"] = sum(f.stat().st_size for f in files)
         layer_entries = []
         for lp in plan.layers:
             after = sum(sum(packed_sizes(lp.experts, r, c, n, m, v, pack_layout))
                         for r, c in ((2 * lp.inter, lp.hidden), (lp.hidden, lp.inter)))
-            layer_entries.append({
-                "index": lp.index, "bundle": shape_key(lp.experts, lp.hidden, lp.inter,
-                                                       spec.top_k),
-                "prefix": f"layers.{lp.index}.", "experts": lp.experts, "hidden": lp.hidden,
-                "intermediate": lp.inter, "bytes_before": lp.src_bytes, "bytes_after": after})
+            entry = {"index": lp.index, "prefix": f"layers.{lp.index}.", "experts": lp.experts,
+                     "hidden": lp.hidden, "intermediate": lp.inter,
+                     "bytes_before": lp.src_bytes, "bytes_after": after}
+            if ep:
+                entry.update(top_k=spec.top_k, bundles=[
+                    shape_key(len(r), lp.hidden, lp.inter, 1) for r in ep.ranks])
+            else:
+                entry["bundle"] = shape_key(lp.experts, lp.hidden, lp.inter, spec.top_k)
+            layer_entries.append(entry)
         manifest = {
-            "format": MODEL_FORMAT, "version": 1,
+            "format": EP_MODEL_FORMAT if ep else MODEL_FORMAT, "version": 1,
             "architecture": model_type, "source": str(ckpt.resolve()),
             "chip": chip, "sparsity": {"n": n, "m": m, "v": v, "format": f"{n}:{m}:{v}"},
-            "layout": pack_layout, "dtype": "bf16", "weights": WEIGHTS_FILE,
+            "layout": pack_layout, "dtype": "bf16",
             "routing": spec.to_json(), "bundles": bundles, "layers": layer_entries,
             "dense_layers": plan.dense_layers, "passthrough": summary["passthrough"],
             "bytes_before": sum(e["bytes_before"] for e in layer_entries),
             "bytes_after": sum(e["bytes_after"] for e in layer_entries),
             "weights_file_bytes": summary["output_bytes"],
         }
+        if ep:
+            manifest["expert_parallel"] = {
+                "world_size": ep.world_size, "placement": ep.to_json(),
+                "weights": [rank_weights_name(r) for r in range(ep.world_size)]}
+        else:
+            manifest["weights"] = WEIGHTS_FILE
         (tmp / MODEL_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
         _replace_dir(tmp, out)
     except BaseException:
@@ -289,9 +349,14 @@ def format_table(manifest: dict) -> str:
             "",
             f"  {'layer':>5}  {'experts':>7}  {'hidden':>6}  {'inter':>6}  {'bundle':<24} "
             f"{'MiB before':>10} {'MiB after':>10}"]
+    ep = manifest.get("expert_parallel")
+    if ep:
+        rows.insert(2, f"  expert parallel: {Placement.from_json(ep['placement']).describe()}, "
+                       f"one bundle and weight file per rank")
     for e in manifest["layers"]:
+        bundle = e.get("bundle") or "+".join(sorted(set(e["bundles"])))
         rows.append(f"  {e['index']:>5}  {e['experts']:>7}  {e['hidden']:>6}  "
-                    f"{e['intermediate']:>6}  {e['bundle']:<24} {mib(e['bytes_before'])} "
+                    f"{e['intermediate']:>6}  {bundle:<24} {mib(e['bytes_before'])} "
                     f"{mib(e['bytes_after'])}")
     before, after = manifest["bytes_before"], manifest["bytes_after"]
     rows.append(f"  {'total':>5}  {'':>7}  {'':>6}  {'':>6}  {len(manifest['bundles'])} "
@@ -317,13 +382,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--layers", help="MoE layers to compile, e.g. 0-3,7 (default: all)")
     ap.add_argument("--samoyeds-opt", help="the samoyeds-opt binary (default: $SAMOYEDS_OPT, "
                                            "PATH, then build/bin)")
+    ap.add_argument("--expert-parallel", type=int, metavar="R",
+                    help="write an expert-parallel model for R ranks: per rank a bundle of "
+                         "its experts and its slice of the packed weights "
+                         "(docs/ExpertParallel.md)")
+    ap.add_argument("--placement", metavar="FILE",
+                    help="with --expert-parallel: JSON list of each rank's expert ids "
+                         "(default: contiguous slices)")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     args = ap.parse_args(argv)
     try:
         manifest = compile_model(args.ckpt_dir, args.out_dir, args.format, args.chip,
                                  args.layout, parse_layers(args.layers), args.samoyeds_opt,
                                  progress=not args.quiet,
-                                 log=open(os.devnull, "w") if args.quiet else sys.stderr)
+                                 log=open(os.devnull, "w") if args.quiet else sys.stderr,
+                                 expert_parallel=args.expert_parallel,
+                                 placement=args.placement)
     except (CompileError, ConversionError, SafetensorsError, RuntimeLibraryNotFound,
             SamoyedsError) as e:
         print(f"error: {e}", file=sys.stderr)

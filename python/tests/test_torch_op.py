@@ -279,8 +279,8 @@ def test_layer_bundle_errors(tmp_path):
         LayerBundle(tmp_path / "nope")
     assert e.value.status_name == "SY_ERR_IO"
     expert = REPO / "build" / "examples" / "expert_ssmm.bundle"
-    if expert.is_dir():  # a bundle, but not a moe_ffn layer
-        with pytest.raises(SamoyedsError, match="not a samoyeds.moe_ffn layer bundle"):
+    if expert.is_dir():  # a bundle, but not a layer (neither moe_ffn nor moe_experts)
+        with pytest.raises(SamoyedsError, match="not a samoyeds layer bundle"):
             LayerBundle(expert)
 
 

@@ -244,14 +244,6 @@ public:
   int64_t minBlocksPerSM(const SSMMPlan &p) const override {
     return p.persistent;
   }
-
-  void finishLaunch(const SSMMPlan &p, KernelLaunch &launch) const override {
-    if (p.persistent == 0)
-      return;
-    // `persistent` blocks per multiprocessor that take the tiles in turn.
-    launch.grid[1] = KernelLaunch::Dim();
-    launch.grid[0].perSM = p.persistent;
-  }
 };
 } // namespace
 

@@ -33,6 +33,11 @@ StringRef mlir::samoyeds::getWeightLayout(SSMMOp op) {
       .weightLayout();
 }
 
+bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
+  TileConfigAttr tile = op.getTileAttr();
+  return tile && getMmaLowering(tile.getStrategy()).persistentAtEverySize();
+}
+
 FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
                                                         gpu::GPUModuleOp module,
                                                         SSMMOp op,
@@ -88,6 +93,11 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   if (int64_t blocks = lowering.minBlocksPerSM(p))
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   builder.getI32IntegerAttr(blocks));
-  lowering.finishLaunch(p, launch);
+  if (p.persistent > 0) {
+    // `persistent` blocks per multiprocessor that take the tiles in turn.
+    launch.grid[1] = KernelLaunch::Dim();
+    launch.grid[0] = KernelLaunch::Dim();
+    launch.grid[0].perSM = p.persistent;
+  }
   return launch;
 }

@@ -49,10 +49,10 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
-  } else if (variant == SSMMVariant::Persistent) {
+  } else if (variant != SSMMVariant::Plain) {
     p.persistent = tile.getPersistent();
     assert(p.persistent > 0 && "the tile has no persistent variant");
-    if (tile.getPersistentTokens() > 0)
+    if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
       p.tokens = tile.getPersistentTokens();
   }
   p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split

@@ -92,9 +92,10 @@ public:
   /// Blocks per multiprocessor that must be resident together (ptxas sizes
   /// the registers for them: NVVM's minctasm); 0 leaves the choice to ptxas.
   virtual int64_t minBlocksPerSM(const SSMMPlan &p) const { return 0; }
-  /// Adds strategy-specific launch dimensions to `launch` (the ordinary grid
-  /// is set before).
-  virtual void finishLaunch(const SSMMPlan &p, KernelLaunch &launch) const {}
+  /// Whether a tile with a persistent grid runs it for every unsplit call:
+  /// below `persistent_slots` with `tokens` (SSMMVariant::PersistentNarrow)
+  /// instead of the ordinary grid.
+  virtual bool persistentAtEverySize() const { return false; }
 };
 
 /// The lowering of each strategy (MmaSpKernel.cpp, WgmmaSpKernel.cpp).

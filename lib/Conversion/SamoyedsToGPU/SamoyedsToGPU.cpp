@@ -374,7 +374,8 @@ static void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// workspace of split_k × split_slots rows, which the combine or a split
 /// reduction sums in slice order. A tile with persistent > 0 adds the
 /// persistent variant for P >= persistent_slots, or uses it instead of the
-/// ordinary grid when that is every unsplit call.
+/// ordinary grid when that is every unsplit call; below persistent_slots a
+/// strategy whose persistent grid always wins runs it with `tokens`.
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
   if (failed(nameSSMMDims(table, op)))
@@ -414,8 +415,13 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     launches.push_back(*matmul);
     return success();
   };
-  if (plain && failed(addMatmul(base, SSMMVariant::Plain, unsplitFrom,
-                                persistent ? persistentFrom - 1 : -1)))
+  // Below persistent_slots: the ordinary grid, or the persistent one with
+  // the tile's tokens where the strategy's persistent grid always wins.
+  bool narrow = persistent && isPersistentAtEverySize(op);
+  if (plain && failed(addMatmul(
+                   narrow ? (base + "_persistent_narrow").str() : base.str(),
+                   narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
+                   unsplitFrom, persistent ? persistentFrom - 1 : -1)))
     return failure();
   // A persistent grid is never empty: it runs from one routed slot.
   if (persistent &&

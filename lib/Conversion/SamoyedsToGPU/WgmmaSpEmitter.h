@@ -21,6 +21,13 @@
 // barrier once the MMAs that read the slot are done. The producer lowers its
 // registers, the consumers raise theirs (setmaxnreg).
 //
+// The persistent variant (a tile with persistent = 1) launches one block per
+// SM; both roles walk the block's tiles g, g + G, … and the k tiles of all
+// of them are consecutive uses of one ring, so the producer fills the next
+// tile's stages while the consumers finish the current one. Its producer
+// reads the activation sources from a row table it refills per tile, and
+// the SiLU·up exchange gets its own shared memory.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_WGMMASPEMITTER_H
@@ -40,9 +47,31 @@ public:
 private:
   // WgmmaSpKernel.cpp
   void setUpSharedMemory();
-  /// The producer warpgroup: fills the ring for every k tile of the slice.
-  void emitProducer();
+  /// Splits the block into the producer warpgroup, which lowers its
+  /// registers, takes the weight addresses, runs `produce` and waits for its
+  /// copies, and the consumers, which raise their registers and run
+  /// `consume`.
+  void emitRoles(function_ref<void()> produce, function_ref<void()> consume);
+  /// The persistent grid: block `g` takes tiles g, g + G, … (token tile ×
+  /// row blocks + row block) through one continuous ring.
+  void emitPersistent(Value g);
+  /// The producer's K loop over the current tile, whose k tiles are ring
+  /// uses base, base + 1, ….
+  void produceTile(Value base);
+  /// The ordinary grid's activation copies: each thread's guard, shared
+  /// destination and global source, computed once for the block's tile.
   void makeCopySlots(Value producerThread);
+  /// Writes the source row of each of the current tile's tokens to the
+  /// producer's row table (between two producer barriers): the persistent
+  /// grid's copies, whose tile changes, read their sources from it (too many
+  /// copy slots of a 128-token tile would not fit the producer's registers).
+  void fillRowTable();
+  /// Gathers k tile `kt`'s activation rows into ring slot `slot` through the
+  /// copy slots (ordinary grid) or the row table (persistent grid).
+  void gatherThroughCopySlots(Value kt, Value slot);
+  void gatherThroughRowTable(Value kt, Value slot, Value producerThread);
+  /// Synchronises the producer warpgroup (named barrier 2).
+  void producerBarrier();
   /// Issues the copies of k tile `kt` into ring slot `slot`.
   void issueStage(Value kt, Value slot, Value producerThread);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
@@ -56,7 +85,7 @@ private:
   /// Barrier `index` of the group: full barriers are 0..stages-1, empty
   /// barriers stages..2·stages-1.
   Value fullBarrier(Value slot) { return slot; }
-  Value emptyBarrier(Value slot) { return add(slot, idx(p.stages)); }
+  Value emptyBarrier(Value slot) { return add(slot, idx(layout.stages)); }
   /// Waits for the phase of barrier `id` that use `use` (index) of its slot
   /// completes.
   void waitBarrier(Value id, Value use);
@@ -74,9 +103,10 @@ private:
   int64_t kTiles() const { return p.kTilesPerSplit(); }
 
   // WgmmaSpMainLoop.cpp
-  /// The consumer warpgroup's K loop; returns the output accumulator sets
+  /// The consumer warpgroup's K loop over the current tile, whose k tiles
+  /// are ring uses base, base + 1, …; returns the output accumulator sets
   /// (one, or the m group rows with row selection).
-  SmallVector<Value> emitConsumer();
+  SmallVector<Value> emitConsumer(Value base);
   /// The stage's descriptors and metadata words, loaded before the fence.
   struct StageOperands {
     SmallVector<Value> descA, descB, metas;
@@ -93,9 +123,9 @@ private:
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
   /// it are done.
   void releaseSlot(Value slot);
-  /// One stage without row selection; its MMAs stay in flight until the
-  /// next stage's data is there.
-  void consumePlain(Value i, Value slot, SmallVectorImpl<Value> &sets);
+  /// One stage (k tile i, ring use `use`) without row selection; its MMAs
+  /// stay in flight until the next stage's data is there.
+  void consumePlain(Value i, Value use, SmallVectorImpl<Value> &sets);
   /// One stage of whole spans: the MMAs of each span into a free partial
   /// while the previous span's partial is routed.
   void consumeSpans(Value kt, Value slot, SmallVectorImpl<Value> &sets);
@@ -125,8 +155,9 @@ private:
   const SSMMPlan &p;
   const WgmmaSpLayout layout;
   /// Shared memory: the aligned base address (i64), typed views for the B
-  /// ring, metadata ring and exchange, and the mbarrier group.
-  Value base, sB, sMeta, sExchange, barriers;
+  /// ring, metadata ring, exchange and the producer's row table, and the
+  /// mbarrier group.
+  Value base, sB, sMeta, sExchange, sRows, barriers;
   /// Thread coordinates: warpgroup, thread within it, warp within the
   /// warpgroup, lane, lane / 4, lane % 4; the consumer's unit; the block's
   /// row block and K slice (first k tile kBegin).
@@ -136,8 +167,9 @@ private:
   Value expert, start, count;
   /// Global addresses (i64) of the packed values and metadata.
   Value valuesAddr, metaAddr;
-  /// Per activation copy: guard (a row of the tile's tokens), destination
-  /// element within a B stage, source element of k tile 0.
+  /// Per activation copy of the ordinary grid: guard (a row of the tile's
+  /// tokens), destination element within a B stage, source element of k
+  /// tile 0.
   struct CopySlot {
     Value guard, dst, src;
   };

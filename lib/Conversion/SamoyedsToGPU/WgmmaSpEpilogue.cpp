@@ -73,8 +73,10 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
                add(idx(i * Wgmma::kThreads), wgThread));
   };
   Value isUp = cmp(arith::CmpIPredicate::uge, unit, idx(layout.unitsPerHalf));
-  // The rings are reused: every consumer's last MMAs are done (the producer
-  // issues nothing after the consumers' last wait).
+  // The exchange is free: a block of one tile reuses the rings for it, and
+  // every consumer's last MMAs are done (the producer issues nothing after
+  // the consumers' last wait); a persistent block's gate units have read the
+  // previous tile's exchange.
   consumerBarrier();
   ifThen(isUp, [&] {
     for (auto [j, acc] : llvm::enumerate(rows))

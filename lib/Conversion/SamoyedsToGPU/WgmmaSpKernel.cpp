@@ -30,14 +30,15 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   lane = rem(tid, idx(32));
   group = div(lane, idx(4));
   quad = rem(lane, idx(4));
-  rowBlock = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value blockX = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  // The ordinary grid's token tile (unused by the persistent grid).
   Value tileY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   kBegin = mul(slice, idx(kTiles()));
   setUpSharedMemory();
   Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
-  for (int64_t s = 0; s < p.stages; ++s) {
+  for (int64_t s = 0; s < layout.stages; ++s) {
     nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads + 1),
                                   fullBarrier(idx(s)), first);
     nvgpu::MBarrierInitOp::create(b, barriers,
@@ -46,25 +47,99 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   }
   gpu::BarrierOp::create(b);
 
-  TokenTile tile = findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
-  expert = tile.expert;
-  start = tile.start;
-  ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
-    count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
-    Value producer = cmp(arith::CmpIPredicate::eq, warpgroup, idx(0));
-    auto roles = scf::IfOp::create(b, producer, /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(roles.thenBlock()->getTerminator());
-    emitProducer();
-    b.setInsertionPoint(roles.elseBlock()->getTerminator());
-    unit = sub(warpgroup, idx(1));
-    NVVM::SetMaxRegisterOp::create(
-        b, b.getI32IntegerAttr(layout.consumerRegs()),
-        NVVM::SetMaxRegisterActionAttr::get(
-            b.getContext(), NVVM::SetMaxRegisterAction::increase));
-    emitEpilogue(emitConsumer());
-  });
+  if (p.persistent > 0) {
+    emitPersistent(blockX);
+  } else {
+    rowBlock = blockX;
+    TokenTile tile =
+        findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
+    expert = tile.expert;
+    start = tile.start;
+    ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
+      count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
+      emitRoles(
+          [&] {
+            makeCopySlots(wgThread);
+            produceTile(idx(0));
+          },
+          [&] { emitEpilogue(emitConsumer(idx(0))); });
+    });
+  }
   gpu::ReturnOp::create(b);
+}
+
+void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
+                               function_ref<void()> consume) {
+  Value producer = cmp(arith::CmpIPredicate::eq, warpgroup, idx(0));
+  auto roles = scf::IfOp::create(b, producer, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(roles.thenBlock()->getTerminator());
+  NVVM::SetMaxRegisterOp::create(
+      b, b.getI32IntegerAttr(Wgmma::kProducerRegs),
+      NVVM::SetMaxRegisterActionAttr::get(
+          b.getContext(), NVVM::SetMaxRegisterAction::decrease));
+  auto address = [&](Value memref) {
+    return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
+  };
+  valuesAddr = address(values);
+  metaAddr = address(meta);
+  produce();
+  // No copy outlives the warpgroup.
+  NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
+  b.setInsertionPoint(roles.elseBlock()->getTerminator());
+  unit = sub(warpgroup, idx(1));
+  NVVM::SetMaxRegisterOp::create(
+      b, b.getI32IntegerAttr(layout.consumerRegs()),
+      NVVM::SetMaxRegisterActionAttr::get(
+          b.getContext(), NVVM::SetMaxRegisterAction::increase));
+  consume();
+}
+
+void WgmmaSpEmitter::emitPersistent(Value g) {
+  int64_t rowBlocks = layout.rowBlocks(p);
+  Value blocks = gpu::GridDimOp::create(b, gpu::Dimension::x);
+  TokenTile first = findTokenTile(b, offsets, lane, div(g, idx(rowBlocks)),
+                                  p.experts, p.tokens);
+  Value tiles =
+      mul(arith::IndexCastOp::create(b, b.getIndexType(), first.total),
+          idx(rowBlocks));
+  Value mine = arith::SelectOp::create(
+      b, cmp(arith::CmpIPredicate::ult, g, tiles),
+      div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
+  // Makes the block's tile `it` current: its row block, expert and slots.
+  auto enter = [&](Value it) {
+    Value t = add(g, mul(it, blocks));
+    TokenTile tile = findTokenTile(b, offsets, lane, div(t, idx(rowBlocks)),
+                                   p.experts, p.tokens);
+    rowBlock = rem(t, idx(rowBlocks));
+    expert = tile.expert;
+    start = tile.start;
+    count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
+  };
+  // Both roles walk the same tiles; the k tiles of tile `it` are uses
+  // it · kTiles … of the ring, so the producer runs on into the next tile
+  // while the consumers finish the current one.
+  auto forEachTile = [&](function_ref<void(Value)> body) {
+    scf::ForOp::create(b, idx(0), mine, idx(1), ValueRange{},
+                       [&](OpBuilder &nested, Location, Value it, ValueRange) {
+                         OpBuilder::InsertionGuard guard(b);
+                         b.setInsertionPoint(nested.getInsertionBlock(),
+                                             nested.getInsertionPoint());
+                         enter(it);
+                         body(mul(it, idx(kTiles())));
+                         scf::YieldOp::create(b);
+                       });
+  };
+  emitRoles(
+      [&] {
+        forEachTile([&](Value base) {
+          fillRowTable();
+          produceTile(base);
+        });
+      },
+      [&] {
+        forEachTile([&](Value base) { emitEpilogue(emitConsumer(base)); });
+      });
 }
 
 void WgmmaSpEmitter::setUpSharedMemory() {
@@ -85,20 +160,42 @@ void WgmmaSpEmitter::setUpSharedMemory() {
         b, MemRefType::get({n}, elt, AffineMap(), workgroup), dynamic,
         add(pad, idx(offset)), ValueRange{});
   };
-  sB = view(layout.bRing, p.stages * layout.bStage, p.elt);
-  sMeta = view(layout.metaRing, p.stages * layout.units * layout.metaStage,
+  sB = view(layout.bRing, layout.stages * layout.bStage, p.elt);
+  sMeta = view(layout.metaRing, layout.stages * layout.units * layout.metaStage,
                b.getI32Type());
   if (layout.exchange > 0)
-    sExchange = view(0, layout.exchange, b.getF32Type());
+    sExchange = view(layout.exchangeAt, layout.exchange, b.getF32Type());
+  if (p.persistent > 0)
+    sRows = view(layout.rowTable, p.tokens * 4, b.getI32Type());
   // The mbarriers live inside the carved block: a static .shared mbarrier
   // would sit where the aligned carve-out may start.
-  Value words = view(layout.barriers, 2 * p.stages * 8, b.getI64Type());
+  Value words = view(layout.barriers, 2 * layout.stages * 8, b.getI64Type());
   barriers = UnrealizedConversionCastOp::create(
                  b,
-                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(ctx, workgroup,
-                                                                 2 * p.stages)},
+                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(
+                     ctx, workgroup, 2 * layout.stages)},
                  words)
                  .getResult(0);
+}
+
+void WgmmaSpEmitter::producerBarrier() {
+  NVVM::BarrierOp::create(b, TypeRange{}, i32c(2), i32c(Wgmma::kThreads),
+                          NVVM::BarrierReductionAttr(), Value());
+}
+
+void WgmmaSpEmitter::fillRowTable() {
+  // The previous tile's copies have all been issued: its rows are read.
+  producerBarrier();
+  for (int64_t t0 = 0; t0 < p.tokens; t0 += Wgmma::kThreads) {
+    Value t = add(wgThread, idx(t0));
+    ifThen(cmp(arith::CmpIPredicate::ult, t, count), [&] {
+      Value slot = add(start, t);
+      Value row = p.gather ? loadIndex(tokenList, slot) : slot;
+      memref::StoreOp::create(
+          b, arith::IndexCastOp::create(b, b.getI32Type(), row), sRows, t);
+    });
+  }
+  producerBarrier();
 }
 
 void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
@@ -191,6 +288,16 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
           layout.metaStage, mbar);
     }
   });
+  if (p.persistent > 0)
+    gatherThroughRowTable(kt, slot, producerThread);
+  else
+    gatherThroughCopySlots(kt, slot);
+  // Arrives on the full barrier when this thread's copies have landed.
+  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(full),
+                                        /*noinc=*/true);
+}
+
+void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
   Value stageBase = mul(slot, idx(layout.bStage / 2));
   Value kOff = mul(kt, idx(p.kTile));
   for (CopySlot &c : copies) {
@@ -203,9 +310,34 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
     };
     ifThen(c.guard, body);
   }
-  // Arrives on the full barrier when this thread's copies have landed.
-  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(full),
-                                        /*noinc=*/true);
+}
+
+void WgmmaSpEmitter::gatherThroughRowTable(Value kt, Value slot,
+                                           Value producerThread) {
+  // The copy slots of makeCopySlots, with each row's source read from the
+  // row table at every stage.
+  int64_t chunksPerRow = p.kTile / 8;
+  int64_t rowsPerPass = Wgmma::kThreads / chunksPerRow;
+  Value j = rem(producerThread, idx(chunksPerRow));
+  Value r0 = div(producerThread, idx(chunksPerRow));
+  Value stageBase = add(mul(slot, idx(layout.bStage / 2)),
+                        mul(div(j, idx(8)), idx(p.tokens * 64)));
+  Value srcCol = add(mul(kt, idx(p.kTile)), mul(j, idx(8)));
+  for (int64_t r = 0; r < p.tokens; r += rowsPerPass) {
+    Value row = add(r0, idx(r));
+    ifThen(cmp(arith::CmpIPredicate::ult, row, count), [&] {
+      Value src =
+          arith::IndexCastOp::create(b, b.getIndexType(), load(sRows, row));
+      Value swizzled =
+          arith::XOrIOp::create(b, rem(j, idx(8)), rem(row, idx(8)));
+      Value dst = add(stageBase, add(mul(row, idx(64)), mul(swizzled, idx(8))));
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
+          ValueRange{dst}, input,
+          ValueRange{add(mul(src, idx(p.cols)), srcCol)}, b.getIndexAttr(8),
+          Value(), b.getUnitAttr());
+    });
+  }
 }
 
 Value WgmmaSpEmitter::barrierPointer(Value id) {
@@ -221,33 +353,22 @@ void WgmmaSpEmitter::waitBarrier(Value id, Value use) {
                                          id);
 }
 
-void WgmmaSpEmitter::emitProducer() {
-  NVVM::SetMaxRegisterOp::create(
-      b, b.getI32IntegerAttr(Wgmma::kProducerRegs),
-      NVVM::SetMaxRegisterActionAttr::get(
-          b.getContext(), NVVM::SetMaxRegisterAction::decrease));
-  auto address = [&](Value memref) {
-    return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
-  };
-  valuesAddr = address(values);
-  metaAddr = address(meta);
-  makeCopySlots(wgThread);
+void WgmmaSpEmitter::produceTile(Value base) {
   scf::ForOp::create(
       b, idx(0), idx(kTiles()), idx(1), ValueRange{},
       [&](OpBuilder &nested, Location, Value i, ValueRange) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(nested.getInsertionBlock(),
                             nested.getInsertionPoint());
-        Value slot = rem(i, idx(p.stages));
-        Value use = div(i, idx(p.stages));
+        Value use = add(base, i);
+        Value slot = rem(use, idx(layout.stages));
+        Value round = div(use, idx(layout.stages));
         // Refill only after the consumers released the slot's last use.
-        ifThen(cmp(arith::CmpIPredicate::uge, i, idx(p.stages)),
-               [&] { waitBarrier(emptyBarrier(slot), sub(use, idx(1))); });
+        ifThen(cmp(arith::CmpIPredicate::uge, use, idx(layout.stages)),
+               [&] { waitBarrier(emptyBarrier(slot), sub(round, idx(1))); });
         issueStage(add(kBegin, i), slot, wgThread);
         scf::YieldOp::create(b);
       });
-  // No copy outlives the warpgroup.
-  NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
 }
 
 namespace {
@@ -292,8 +413,7 @@ public:
   }
 
   int64_t rowBlocks(const SSMMPlan &p) const override {
-    WgmmaSpLayout layout(p);
-    return p.keptRows / p.halves / Wgmma::kRows / layout.unitsPerHalf;
+    return WgmmaSpLayout(p).rowBlocks(p);
   }
 
   StringRef weightLayout() const override { return "wgmma"; }
@@ -306,6 +426,11 @@ public:
   /// One block per SM: ptxas sizes the registers for the whole block, which
   /// setmaxnreg then moves from the producer to the consumers.
   int64_t minBlocksPerSM(const SSMMPlan &) const override { return 1; }
+
+  /// Its persistent grid won at every size measured against an ordinary grid
+  /// with the same copy path (bench/RESULTS.md §1: 1.01-1.16x with the same
+  /// 64-token tiles, T = 16-4096).
+  bool persistentAtEverySize() const override { return true; }
 };
 } // namespace
 

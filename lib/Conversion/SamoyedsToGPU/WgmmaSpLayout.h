@@ -37,13 +37,19 @@ struct Wgmma {
 ///   A ring    [stage][unit][kTile / 128 blocks of 8 KB]   (bulk copies)
 ///   B ring    [stage][kTile / 64 column blocks][tokens][128 B, swizzled]
 ///   meta ring [stage][unit][k step][4 warps][16 words]   (bulk copies)
+///   exchange  [unit of a half][set][value][thread] f32   (SiLU·up)
 ///   mbarriers [2][stage]   a full and an empty barrier per slot
-/// After the K loop the SiLU·up epilogue reuses the rings as an exchange of
-/// the up accumulators, [unit of a half][set][value][thread] f32.
+///   row table [tokens] i32  persistent grid: each token's source row
+/// The SiLU·up epilogue hands the up accumulators over through the exchange.
+/// A block of one tile reuses the rings for it (its K loop is over); a
+/// persistent block's producer fills the rings with the next tile meanwhile,
+/// so the exchange gets its own space and the ring as many of the tile's
+/// `stages` slots as fit beside it.
 struct WgmmaSpLayout {
-  int64_t units, unitsPerHalf, sets;
+  int64_t units, unitsPerHalf, sets, stages;
   int64_t aStage, bStage, metaStage;
-  int64_t aRing, bRing, metaRing, exchange, barriers, bytes;
+  int64_t aRing, bRing, metaRing, exchangeAt, exchange, barriers, rowTable,
+      bytes;
 
   explicit WgmmaSpLayout(const SSMMPlan &p) {
     units = p.warps / 4;
@@ -56,17 +62,34 @@ struct WgmmaSpLayout {
     aStage = p.kTile / Wgmma::kBlockCols * Wgmma::kBlockBytes;
     metaStage = p.kTile / 32 * Wgmma::kMetaStepBytes;
     bStage = p.tokens * p.kTile * 2;
+    exchange = p.siluMul ? TileConfigAttr::wgmmaExchangeBytes(
+                               unitsPerHalf, p.accsPerValue(), p.tokens)
+                         : 0;
+    stages = p.stages;
+    if (p.persistent > 0)
+      stages = TileConfigAttr::wgmmaStages(
+          getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign,
+          TileConfigAttr::wgmmaFixedBytes(p.tokens, exchange),
+          TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile), p.stages);
     aRing = 0;
-    bRing = aRing + p.stages * units * aStage;
-    metaRing = bRing + p.stages * bStage;
-    int64_t rings = metaRing + p.stages * units * metaStage;
+    bRing = aRing + stages * units * aStage;
+    metaRing = bRing + stages * bStage;
+    int64_t rings = metaRing + stages * units * metaStage;
     // TileConfigAttr::wgmmaSlotBytes, which select-tiles sizes the ring by,
     // is this per slot: units * (aStage + metaStage) + bStage + 2 mbarriers.
-    exchange = p.siluMul ? unitsPerHalf * p.accsPerValue() * Wgmma::kThreads *
-                               (p.tokens / 2) * 4
-                         : 0;
-    barriers = std::max(rings, exchange);
-    bytes = Wgmma::kSwizzleAlign + barriers + 2 * p.stages * 8;
+    exchangeAt = p.persistent > 0 ? rings : 0;
+    barriers = std::max(rings, exchangeAt + exchange);
+    rowTable = barriers + 2 * stages * 8;
+    bytes = Wgmma::kSwizzleAlign + rowTable + rowTableBytes(p);
+  }
+  /// The persistent grid's row table (the ordinary grid keeps its copy
+  /// sources in registers).
+  static int64_t rowTableBytes(const SSMMPlan &p) {
+    return p.persistent > 0 ? p.tokens * 4 : 0;
+  }
+  /// Blocks along the kept rows of one half (grid x of the ordinary grid).
+  int64_t rowBlocks(const SSMMPlan &p) const {
+    return p.keptRows / p.halves / Wgmma::kRows / unitsPerHalf;
   }
   /// Bytes the bulk copies of one stage bring (the mbarrier's tx count).
   int64_t stageTxBytes() const { return units * (aStage + metaStage); }

@@ -89,15 +89,16 @@ void WgmmaSpEmitter::releaseSlot(Value slot) {
                                   barriers, emptyBarrier(slot));
 }
 
-void WgmmaSpEmitter::consumePlain(Value i, Value slot,
+void WgmmaSpEmitter::consumePlain(Value i, Value use,
                                   SmallVectorImpl<Value> &sets) {
   // Stage i - 1's MMAs ran while this thread waited for stage i's data; they
   // must be done before its metadata registers take stage i's words (an MMA
   // in flight reads them), and then its slot is free.
   sets[0] = waitMma(sets[0], 0).front();
-  ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)),
-         [&] { releaseSlot(rem(add(i, idx(p.stages - 1)), idx(p.stages))); });
-  StageOperands ops = loadStage(slot);
+  ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)), [&] {
+    releaseSlot(rem(add(use, idx(layout.stages - 1)), idx(layout.stages)));
+  });
+  StageOperands ops = loadStage(rem(use, idx(layout.stages)));
   // The first MMA starts the sum: no register write precedes it.
   Value first = cmp(arith::CmpIPredicate::eq, i, idx(0));
   sets[0] = multiply(sets[0], 0, p.kTile / 32, first, ops);
@@ -143,7 +144,7 @@ void WgmmaSpEmitter::consumeLongSpan(Value kt, Value slot,
             MutableArrayRef<Value>(sets).drop_front());
 }
 
-SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
+SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
   auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
   Value zero = arith::ConstantOp::create(
       b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
@@ -162,8 +163,9 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(nested.getInsertionBlock(),
                             nested.getInsertionPoint());
-        Value slot = rem(i, idx(p.stages));
-        waitBarrier(fullBarrier(slot), div(i, idx(p.stages)));
+        Value use = add(base, i);
+        Value slot = rem(use, idx(layout.stages));
+        waitBarrier(fullBarrier(slot), div(use, idx(layout.stages)));
         // The gathered rows were written through the generic proxy; the
         // MMAs read through the async proxy.
         NVVM::FenceProxyOp::create(
@@ -175,7 +177,7 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
         SmallVector<Value> sets(iter.begin(), iter.end());
         Value kt = add(kBegin, i);
         if (!p.rowSelect)
-          consumePlain(i, slot, sets);
+          consumePlain(i, use, sets);
         else if (p.v <= p.kTile)
           consumeSpans(kt, slot, sets);
         else
@@ -183,8 +185,14 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer() {
         scf::YieldOp::create(b, sets);
       });
   SmallVector<Value> sets(loop.getResults());
-  if (!p.rowSelect)
-    return waitMma(sets, 0);
+  if (!p.rowSelect) {
+    sets = waitMma(sets, 0);
+    // A persistent block's ring runs on into its next tile: the last slot
+    // is free now.
+    if (p.persistent > 0)
+      releaseSlot(rem(add(base, idx(kTiles() - 1)), idx(layout.stages)));
+    return sets;
+  }
   if (p.v > p.kTile)
     return SmallVector<Value>(ArrayRef<Value>(sets).drop_front());
   // The last span's partial is still to be routed.

@@ -174,3 +174,81 @@ func.func @split_combine(%w: tensor<2x256x512xbf16, #ss>, %h: tensor<?x512xbf16>
       : (tensor<2x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<3xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// The persistent variant: one block per SM walks tiles g, g + G, … (G the
+// grid) through one continuous ring; both roles look each tile up and the
+// producer refills its row table per tile. Its 64 tokens (persistent_tokens)
+// are the exchange's size, which gets its own space beside the six slots
+// (the ring runs on into the next tile during the epilogue), and the
+// consumer frees its last slot after each tile.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 32, k = 128, stages = 6, persistent = 1, persistent_tokens = 64, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @silu_persistent
+// CHECK: grid = [{per_sm = 1 : i64}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@silu_persistent_ssmm_0_persistent
+// CHECK: gpu.func @silu_persistent_ssmm_0_persistent(
+// CHECK: memref.view {{.*}} to memref<49152xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<4096xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[ROWS:.*]] = memref.view {{.*}} to memref<64xi32, #gpu.address_space<workgroup>>
+// CHECK: num_barriers = 12
+// CHECK: %[[G:.*]] = gpu.grid_dim x
+// CHECK: nvvm.setmaxregister  decrease 56
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %[[MINE:.*]] step
+// CHECK: arith.muli %[[T]], %[[G]]
+// CHECK: gpu.shuffle up
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: memref.store %{{.*}}, %[[ROWS]]
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: scf.for
+// CHECK: nvgpu.mbarrier.try_wait.parity
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK: nvvm.setmaxregister  increase 224
+// CHECK: scf.for %[[T2:.*]] = %{{.*}} to %[[MINE]] step
+// CHECK: arith.muli %[[T2]], %[[G]]
+// CHECK: %[[ACC:.*]] = scf.for {{.*}} iter_args
+// CHECK: %[[FINAL:.*]] = samoyeds_nvgpu.wgmma_wait %[[ACC]] {pending = 0 : i64} : vector<32xf32>
+// CHECK: %[[LAST:.*]] = arith.remui
+// CHECK: %[[EMPTY:.*]] = arith.addi %[[LAST]]
+// CHECK-NEXT: nvgpu.mbarrier.arrive %{{.*}}[%[[EMPTY]]]
+// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: memref.store %{{.*}}, %[[XCH]]
+func.func @silu_persistent(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x128xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// Plain 2:4 with 128-token tiles from persistent_slots: the unsplit calls
+// below it run the persistent grid with the tile's 64 tokens (the strategy's
+// persistent grid wins at every size), those from it the 128-token variant,
+// whose ring holds as many of the six slots as fit (four).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 384, persistent_tokens = 128, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @narrow_wide
+// CHECK: samoyeds.ssmm
+// CHECK-SAME: kernel = @samoyeds_kernels::@narrow_wide_ssmm_0_persistent_narrow, smem = 210272 : i64, when = {max = 383 : i64, min = 0 : i64, symbol = "P"}
+// CHECK-SAME: kernel = @samoyeds_kernels::@narrow_wide_ssmm_0_persistent, smem = 206400 : i64, when = {min = 384 : i64, symbol = "P"}
+// CHECK: gpu.func @narrow_wide_ssmm_0_persistent_narrow(
+// CHECK: memref.view {{.*}} to memref<49152xbf16, #gpu.address_space<workgroup>>
+// CHECK: num_barriers = 12
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 64 : i64}
+// CHECK: gpu.func @narrow_wide_ssmm_0_persistent(
+// CHECK: memref.view {{.*}} to memref<65536xbf16, #gpu.address_space<workgroup>>
+// CHECK: num_barriers = 8
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 128 : i64}
+func.func @narrow_wide(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

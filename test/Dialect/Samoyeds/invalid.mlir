@@ -158,7 +158,14 @@ func.func @tile_wgmma_stages() attributes {t = #samoyeds.tile<warps = 8, tokens 
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: token_warps, row_tiles, row_masks and persistent belong to strategy mma_sp}}
+// expected-error @+1 {{#samoyeds.tile: token_warps, row_tiles and row_masks belong to strategy mma_sp}}
+func.func @tile_wgmma_row_tiles() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, row_tiles = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent = 2 must be 0 or 1 with strategy wgmma_sp (its block fills an SM)}}
 func.func @tile_wgmma_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, persistent = 2, strategy = wgmma_sp>} {
   return
 }

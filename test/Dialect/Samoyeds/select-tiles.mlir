@@ -20,13 +20,19 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefix=AUTO
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="chip=sm_90" | FileCheck %s --check-prefix=NO-WGMMA
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=128" | FileCheck %s --check-prefix=FORCED
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0" | FileCheck %s --check-prefix=WG-PERSIST0
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=3" | FileCheck %s --check-prefix=WG-PERSIST3
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
 
 // On sm_90a the warpgroup strategy takes every shape it fits: two
 // consumer warpgroups, 128-column stages, 64 tokens (1:2 row selection:
-// four accumulator sets of 32), six stages (one block per SM); K under 128 columns
+// four accumulator sets of 32), six stages (one block per SM), no persistent
+// grid unless asked for: persistent=k > 0 gives one block per SM for every
+// unsplit call, with 128-token tiles from 96 routed slots per expert where
+// one accumulator set allows them (plain 2:4: silu_plain24's 8 experts, 768
+// slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
 // AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, strategy = wgmma_sp>}
@@ -46,6 +52,12 @@
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
 // FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, strategy = wgmma_sp>}
+// WG-PERSIST0-LABEL: func.func @silu_plain24
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
+// WG-PERSIST3-LABEL: func.func @mixtral_layer
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, strategy = wgmma_sp>}
+// WG-PERSIST3-LABEL: func.func @silu_plain24
+// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
 // BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]

@@ -88,8 +88,12 @@ enum class SSMMVariant {
   /// of split_k × split_slots rows of partial sums.
   Split,
   /// A persistent grid of `persistent` blocks per SM taking the tiles in
-  /// turn.
+  /// turn (`persistent_tokens` tokens each, or `tokens`).
   Persistent,
+  /// The persistent grid with the tile's `tokens`, for the unsplit calls
+  /// below `persistent_slots` of a strategy whose persistent grid wins at
+  /// every size (MmaLowering::persistentAtEverySize).
+  PersistentNarrow,
 };
 
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of
@@ -102,6 +106,10 @@ buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
 /// weight that the kernel of `op` reads.
 StringRef getWeightLayout(SSMMOp op);
+
+/// Whether the strategy of `op`'s tile runs its persistent grid for every
+/// unsplit call (SSMMVariant::PersistentNarrow below `persistent_slots`).
+bool isPersistentAtEverySize(SSMMOp op);
 
 /// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
 /// the k routed slots of every token in slot order. With `splits` > 1 each

@@ -57,9 +57,13 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   if (stages < 2)
     return emitError() << "#samoyeds.tile: stages = " << stages
                        << " must be at least 2 with strategy wgmma_sp";
-  if (tokenWarps != 1 || rowTiles != 1 || rowMasks != 0 || persistent != 0)
-    return emitError() << "#samoyeds.tile: token_warps, row_tiles, row_masks "
-                          "and persistent belong to strategy mma_sp";
+  if (tokenWarps != 1 || rowTiles != 1 || rowMasks != 0)
+    return emitError() << "#samoyeds.tile: token_warps, row_tiles and "
+                          "row_masks belong to strategy mma_sp";
+  if (persistent > 1)
+    return emitError() << "#samoyeds.tile: persistent = " << persistent
+                       << " must be 0 or 1 with strategy wgmma_sp (its block "
+                          "fills an SM)";
   return success();
 }
 
@@ -121,11 +125,11 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: persistent_tokens = "
                        << persistentTokens << " needs persistent > 0";
   if (persistentTokens != 0 &&
-      (persistentTokens < 8 || persistentTokens > 128 ||
+      (persistentTokens < 8 || persistentTokens > maxTokens ||
        persistentTokens % (8 * tokenWarps) != 0))
     return emitError() << "#samoyeds.tile: persistent_tokens = "
                        << persistentTokens << " must be a multiple of "
-                       << 8 * tokenWarps << " in [8, 128]";
+                       << 8 * tokenWarps << " in [8, " << maxTokens << "]";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

@@ -27,6 +27,9 @@ int64_t smemBudget(const ChipInfo &chip) {
 constexpr int64_t kSplitWorkspaceBytes = 32 << 20;
 /// Shortest K slice of a split-K variant, in columns.
 constexpr int64_t kMinSliceCols = 512;
+/// wgmma_sp: routed slots per expert from which calls take the 128-token
+/// persistent variant.
+constexpr int64_t kWgmmaPersistentSlots = 96;
 
 /// The split-K variant (split_k, split_slots) of a tile whose blocks share an
 /// SM `blocksPerSM` at a time, or (1, 0) for none; `splitOverride` > 0 forces
@@ -228,7 +231,8 @@ bool wgmmaWins(SSMMOp op) {
 /// up), 128-column stages, and as many tokens as the accumulator sets
 /// allow up to 64.
 TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
-                               int64_t tokensOverride, int64_t splitOverride) {
+                               int64_t tokensOverride, int64_t splitOverride,
+                               int64_t persistentBlocks) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
@@ -249,15 +253,31 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // mbarriers) as its shared memory holds, at most 6.
   int64_t stageBytes = TileConfigAttr::wgmmaSlotBytes(warpgroups, tokens, k);
   int64_t budget = chip.smemPerBlock - TileConfigAttr::kWgmmaSmemAlign;
-  int64_t stages = std::clamp<int64_t>(budget / stageBytes, 2, 6);
+  int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes, 6);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
   // One block per SM: split K until one slot per active expert fills a wave.
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
                   splitOverride, /*blocksPerSM=*/1);
+  // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
+  // whose ring runs on into the block's next tile: every unsplit call, with
+  // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from
+  // kWgmmaPersistentSlots routed slots per expert where one accumulator set
+  // allows them. Not the default: its producer reads each copy's source row
+  // from a shared-memory table at every stage, and with that it ran
+  // 0.84-1.10x the ordinary grid on the H200 (bench/RESULTS.md §1);
+  // against an ordinary grid with the same table it won 1.01-1.27x.
+  int64_t persistent = persistentBlocks > 0 ? 1 : 0;
+  int64_t persistentSlots = 0, persistentTokens = 0;
+  if (persistent && tokensOverride == 0 &&
+      sets * 128 / 2 <= TileConfigAttr::kWgmmaMaxAccumulators) {
+    persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
+    persistentTokens = 128;
+  }
   return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
-                             1, 1, 0, splitK, splitSlots, 0, 0, 0,
+                             1, 1, 0, splitK, splitSlots, persistent,
+                             persistentSlots, persistentTokens,
                              MmaStrategy::WgmmaSp);
 }
 
@@ -326,9 +346,10 @@ struct SamoyedsSelectTiles
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op);
-      op.setTileAttr(wgmma ? chooseWgmmaTile(op, *target, tokens, splitK)
-                           : chooseTile(op, *target, tokens, splitK, rowTiles,
-                                        rowMasks, persistent));
+      op.setTileAttr(
+          wgmma ? chooseWgmmaTile(op, *target, tokens, splitK, persistent)
+                : chooseTile(op, *target, tokens, splitK, rowTiles, rowMasks,
+                             persistent));
     });
   }
 };

@@ -128,7 +128,13 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     with S = 0 it replaces the ordinary grid. `persistent_tokens` > 0 gives
     the persistent variant its own routed tokens per block (the other
     variants keep `tokens`). `persistent`, `persistent_slots` and
-    `persistent_tokens` are 0 (one block per tile) when omitted.
+    `persistent_tokens` are 0 (one block per tile) when omitted. With
+    strategy `wgmma_sp` `persistent` is 0 or 1 (its block fills an SM), the
+    unsplit calls below `persistent_slots` run the persistent grid too, with
+    `tokens` (it won at every size measured against an ordinary grid with
+    the same copy path), and a variant whose tokens
+    differ from the tile's uses as many of the `stages` ring slots as its
+    shared memory holds.
 
     MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
     the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
@@ -141,8 +147,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `stages` slots guarded by mbarriers, and the block's `tokens` routed
     tokens (8 to 256) are gathered by cp.async into the 128-byte-swizzled
     layout the B descriptor reads; `k` is a multiple of 128. It supports
-    split-K; `token_warps`, `row_tiles`, `row_masks` and the persistent grid
-    belong to `mma_sp`.
+    split-K and the persistent grid; `token_warps`, `row_tiles` and
+    `row_masks` belong to `mma_sp`.
 
     ```mlir
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, strategy = wgmma_sp>
@@ -189,6 +195,26 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     static int64_t wgmmaSlotBytes(int64_t units, int64_t tokens, int64_t k) {
       int64_t perUnit = k / 128 * kWgmmaBlockBytes + k / 32 * kWgmmaMetaStepBytes;
       return units * perUnit + tokens * k * 2 + 2 * 8;
+    }
+    /// wgmma_sp: bytes of the SiLU·up epilogue's exchange of the up
+    /// accumulators: per gate/up unit pair, `accs` accumulators per value (m
+    /// with row selection) of tokens / 2 values per thread of a warpgroup,
+    /// f32.
+    static int64_t wgmmaExchangeBytes(int64_t unitsPerHalf, int64_t accs,
+                                      int64_t tokens) {
+      return unitsPerHalf * accs * 128 * (tokens / 2) * 4;
+    }
+    /// wgmma_sp: shared memory of a block besides its ring slots: the
+    /// producer's table of source rows (4 bytes a token) and `exchange`, the
+    /// SiLU·up exchange where it cannot reuse the rings (0 otherwise).
+    static int64_t wgmmaFixedBytes(int64_t tokens, int64_t exchange) {
+      return tokens * 4 + exchange;
+    }
+    /// wgmma_sp: ring slots of `slotBytes` that fit in `budget` bytes of
+    /// shared memory beside `reserved` others, clamped to [2, `most`].
+    static int64_t wgmmaStages(int64_t budget, int64_t reserved,
+                               int64_t slotBytes, int64_t most) {
+      return std::clamp<int64_t>((budget - reserved) / slotBytes, 2, most);
     }
   }];
 }

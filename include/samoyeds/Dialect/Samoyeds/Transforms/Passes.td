@@ -41,9 +41,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     forces one. A `wgmma_sp` tile has two consumer warpgroups (the gate and
     up units of the same rows for SiLU·up), 128-column stages, 64 tokens
     (fewer when the accumulator sets would exceed 160 registers), as many
-    stages (2-6) as one block per SM holds, and the split-K rule below with
-    a target of one block per SM, its slots bounded so the split grid stays
-    within two waves. The rest of this description is the `mma_sp` tile.
+    stages (2-6) as one block per SM holds, the split-K rule below with a
+    target of one block per SM, its slots bounded so the split grid stays
+    within two waves; `persistent` = k > 0 adds a persistent grid of one
+    block per SM for every unsplit call, with 128-token tiles from 96 routed
+    slots per expert where one accumulator set allows them (plain 2:4); not
+    the default (docs/TileChoice.md has the H200 A/B). The rest of this
+    description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
     runs as 2 row warps of 2 tiles by 2 token warps, so each activation

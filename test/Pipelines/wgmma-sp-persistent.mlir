@@ -1,0 +1,41 @@
+// The opt-in persistent grid of the Hopper warpgroup strategy (persistent=1)
+// on a plain 2:4 layer: each matmul gets a persistent kernel with the tile's
+// 64 tokens below 96 routed slots per expert and one with 128-token tiles
+// from there, both one block per SM. ptxas assembles the PTX without
+// serialising a wgmma (C7515) or injecting a warpgroup.arrive (C7519), and
+// without spilling (the 128-token producer reads its copy sources from a
+// shared-memory row table rather than holding 16 copy slots in registers).
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent=1 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+
+// CHECK: "per_sm": 1
+// CHECK: "kernel": "layer_ssmm_2_persistent_narrow",
+// CHECK: "max": 767,
+// CHECK: "per_sm": 1
+// CHECK: "kernel": "layer_ssmm_2_persistent",
+// CHECK: "min": 768,
+
+// PTX-LABEL: .entry layer_ssmm_2_persistent_narrow(
+// PTX: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
+// PTX: bar.sync {{[[:space:]]*}}2, 128
+// PTX-LABEL: .entry layer_ssmm_2_persistent(
+// PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// PTX: bar.sync {{[[:space:]]*}}2, 128
+
+// PTXAS-NOT: warning
+// PTXAS-NOT: C75
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+func.func @layer(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x256xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x256x128xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x256x256xbf16, #ss>,
+         tensor<8x256x128xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

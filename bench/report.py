@@ -219,11 +219,68 @@ def plots(rows, k, base):
     return layer_png, kernel_png
 
 
+MODEL_PATHS = {"hf_eager": "(a) transformers eager", "hf_grouped": "(b) transformers grouped_mm",
+               "samoyeds_11v128": "(c) Samoyeds 2:4", "samoyeds_12v128": "(c) Samoyeds 1:2+2:4"}
+
+
+def model_section(res, command, note=""):
+    """The model-level section from bench/model_bench.py's JSON: decode tokens/s per batch,
+    prefill ms and the largest batch per path, Samoyeds' ratios to (b), and the checks."""
+    lines = ["## Model level: transformers models with random weights", "",
+             f"Measured {res['date']} on {res['device']} (torch {res['torch']}, transformers "
+             f"{res['transformers']}):", "", f"    {command}", "",
+             "Decode tokens/s under CUDA-graph replay (* eager: not capturable), prefill ms, and "
+             "the largest batch a memory budget holds; (x) is the ratio to (b). " + res["note"]
+             + (" " + note if note else ""), ""]
+    for r in res["models"].values():
+        batches = sorted({int(B) for p in r["paths"].values() for B in p.get("decode", {})})
+        budget = f"; budget {r['budget_bytes'] / 2**30:.0f} GiB" if "budget_bytes" in r else ""
+        lines += [f"**{r['title']}** ({r['layers']} layers, {r['moe_layers']} MoE{budget})", "",
+                  "| path | " + " | ".join(f"B={B}" for B in batches)
+                  + " | prefill ms | max batch | check |",
+                  "|---" * (len(batches) + 4) + "|"]
+        base = r["paths"].get("hf_grouped", {})
+        for key, label in MODEL_PATHS.items():
+            p = r["paths"].get(key, {})
+            cells = []
+            for B in batches:
+                d, d0 = p.get("decode", {}).get(str(B), {}), base.get("decode", {}).get(str(B), {})
+                cell = f"{d['tok_s']:.0f}{'' if d['graph'] else '*'}" if "ms" in d else "–"
+                if "ms" in d and "ms" in d0 and key.startswith("samoyeds"):
+                    cell += f" ({d0['ms'] / d['ms']:.2f}x)"
+                cells.append(cell)
+            pre, pre0 = p.get("prefill") or {}, base.get("prefill") or {}
+            cell = f"{pre['ms']:.1f}{'' if pre['graph'] else '*'}" if "ms" in pre else "–"
+            if "ms" in pre and "ms" in pre0 and key.startswith("samoyeds"):
+                cell += f" ({pre0['ms'] / pre['ms']:.2f}x)"
+            cells.append(cell)
+            mb, mb0 = p.get("memory", {}).get("max_batch"), base.get("memory", {}).get("max_batch")
+            cell = "–" if mb is None else str(mb)
+            if mb is not None and key.startswith("samoyeds"):
+                cell += f" ({mb / mb0:.2f}x)" if mb0 else " (dense: 0)"
+            cells.append(cell)
+            c = r["checks"].get(key.split("_")[-1]) if key.startswith("samoyeds") else None
+            cells.append(f"blocks {max(c['blocks'].values()):.1e}, top-1 {c['top1']:.3f}, rel "
+                         f"{c['relerr']:.1e} {'ok' if c['ok'] else 'FAILED'}" if c else "")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        fl = r.get("floor")
+        if fl:
+            lines += ["", f"bf16 floor, (a) against (b): top-1 {fl['top1']:.3f}, rel "
+                      f"{fl['relerr']:.1e}."]
+        lines.append("")
+    if res.get("failed"):
+        lines += ["Not measured: " + "; ".join(res["failed"]) + ".", ""]
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--layer", nargs="+", default=None)
     ap.add_argument("--kernel", default=None)
     ap.add_argument("--h200", nargs="+", default=None, help="bench/h200.py JSON")
+    ap.add_argument("--model", default=None, help="bench/model_bench.py JSON (with --h200)")
+    ap.add_argument("--model-command", default="bash bench/run-model-bench.sh OUT_DIR")
+    ap.add_argument("--model-note", default="", help="a sentence on how the model run differs")
     ap.add_argument("--date", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--out", required=True)
@@ -243,6 +300,9 @@ def main(argv=None):
         lines += ["Every time is the median of CUDA-event-timed runs, each after a 256 MB write "
                   "that evicts L2 and a ~0.5 ms GPU spin: device time.", ""]
         lines += h200_section(h200_head, h200_rows)
+        if a.model:
+            with open(a.model) as f:
+                lines += [""] + model_section(json.load(f), a.model_command, a.model_note)
         with open(a.out, "w") as f:
             f.write("\n".join(lines) + "\n")
         print("wrote", a.out)

@@ -116,6 +116,40 @@ def test_report_renders_the_h200_section(tmp_path):
     assert "vLLM tuned E=8,N=14336" in text
 
 
+def test_report_renders_the_model_section(tmp_path):
+    head = dict(device="NVIDIA H200", torch="2.11.0", copy_gbps=4255.0, cublas_tflops=769.0,
+                triton="3.6.0", weights="random", reps=25, notes=h200.NOTES)
+    path = tmp_path / "h200-mixtral.json"
+    path.write_text(json.dumps(dict(head, rows=rows_for("mixtral", 4096, 14336, 8, 2, 1,
+                                                        {"11v128": 0.2}, 0.2, 0.5))))
+
+    def dec(ms, graph=True):
+        return {"ms": ms, "graph": graph, "tok_s": 1e3 / ms}
+    paths = {"hf_grouped": {"decode": {"1": dec(10.0)}, "prefill": {"ms": 80.0, "graph": True},
+                            "memory": {"max_batch": 200}},
+             "hf_eager": {"decode": {"1": dec(100.0, graph=False)}},
+             "samoyeds_11v128": {"decode": {"1": dec(5.0)}, "prefill": {"ms": 40.0, "graph": True},
+                                 "memory": {"max_batch": 300}}}
+    model = dict(device="NVIDIA H200", date="2026-12-01", torch="2.11.0", transformers="5.17.0",
+                 note="Largest batch = ...", failed=["deepseek_v3: not run (time budget)"],
+                 models={"qwen3_30b_a3b": dict(
+                     title="Qwen3-30B-A3B", layers=48, moe_layers=48, paths=paths,
+                     checks={"11v128": dict(blocks={"1": 5e-3}, top1=0.998, relerr=1.3e-2,
+                                            ok=True)},
+                     floor=dict(top1=0.999, relerr=1.4e-2))})
+    mpath = tmp_path / "model.json"
+    mpath.write_text(json.dumps(model))
+    out = tmp_path / "Performance.md"
+    report.main(["--h200", str(path), "--model", str(mpath), "--model-note", "A note.",
+                 "--date", "2026-12-01", "--command", "x", "--out", str(out)])
+    text = out.read_text()
+    assert "## Model level" in text and "A note." in text
+    assert "| (a) transformers eager | 10* | – | – |  |" in text
+    assert "| (c) Samoyeds 2:4 | 200 (2.00x) | 40.0 (2.00x) | 300 (1.50x) | blocks 5.0e-03, " \
+        "top-1 0.998, rel 1.3e-02 ok |" in text
+    assert "Not measured: deepseek_v3: not run (time budget)." in text
+
+
 class FakeLayer:
     """samoyeds.MoELayer's interface on the CPU: the layer computed by bench.grouped on the
     unpacked weights (so ours matches its reference exactly)."""

@@ -224,6 +224,20 @@ def test_block_forward_on_meta():
     assert isinstance(y, torch.Tensor) and y.shape == (2, 3, H)
 
 
+def test_block_compiles_fullgraph():
+    # torch.compile(fullgraph=True) of a swapped block: no graph break (routing in torch,
+    # the op through its fake implementation), for both block layouts.
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    for blk, stub in ((V4Block(), StubLayer()), (Qwen2Block(norm=False),
+                                                 StubLayer(renormalize=False))):
+        b = SamoyedsMoEBlock.from_hf(blk, stub).to(device="meta", dtype=torch.bfloat16)
+        out = torch.compile(b, fullgraph=True, backend="eager")(
+            torch.empty(2, 3, H, dtype=torch.bfloat16, device="meta"))
+        y = out[0] if isinstance(out, tuple) else out
+        assert y.shape == (2, 3, H) and y.device.type == "meta"
+
+
 def test_find_moe_block():
     from samoyeds.torch_op import find_moe_block
 

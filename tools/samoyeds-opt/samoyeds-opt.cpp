@@ -9,6 +9,8 @@
 #include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
 #include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
+#include "samoyeds/Pipelines/Pipelines.h"
+#include "samoyeds/Target/Bundle/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -31,6 +33,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::samoyeds::registerSamoyedsPasses();
   mlir::samoyeds::registerSamoyedsConversionPasses();
+  mlir::samoyeds::registerSamoyedsTargetBundlePasses();
   mlir::samoyeds::registerSamoyedsPipelines();
 
   // MLIR's parser, verifier and printer recurse once per level of nesting;

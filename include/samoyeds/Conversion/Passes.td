@@ -27,23 +27,6 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
-def SamoyedsEmitBundle : Pass<"samoyeds-emit-bundle", "::mlir::ModuleOp"> {
-  let summary = "Write the compiled kernels and their launch plan to a bundle";
-  let description = [{
-    Reads the `gpu.binary @samoyeds_kernels` (PTX, from
-    `gpu-module-to-binary{format=isa}`) and the `samoyeds.launches` of the
-    host function, and writes `dir/kernels.ptx` and `dir/manifest.json` (see
-    docs/Bundle.md). When `ptxas` is found (PATH or `/usr/local/cuda/bin`) it
-    also assembles `dir/kernels.cubin`.
-  }];
-  let options = [
-    Option<"dir", "dir", "std::string", /*default=*/"\"\"",
-           "Directory to write the bundle into (created if missing)">,
-    Option<"assemble", "assemble", "bool", /*default=*/"true",
-           "Run ptxas when it is available">,
-  ];
-}
-
 def ConvertSamoyedsNVGPUToNVVM : Pass<"convert-samoyeds-nvgpu-to-nvvm"> {
   let summary = "Lower samoyeds_nvgpu ops to inline PTX";
   let description = [{

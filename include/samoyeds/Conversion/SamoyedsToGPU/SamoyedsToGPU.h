@@ -139,9 +139,6 @@ FailureOr<KernelLaunch> buildDispatchKernel(OpBuilder &builder,
                                             gpu::GPUModuleOp module,
                                             DispatchOp op, StringRef name);
 
-/// Registers the named pipelines (`samoyeds-to-bundle`, `samoyeds-to-ptx`).
-void registerSamoyedsPipelines();
-
 #define GEN_PASS_REGISTRATION
 #include "samoyeds/Conversion/Passes.h.inc"
 

@@ -1,9 +1,16 @@
 //===- Pipelines.cpp - Named Samoyeds pipelines ---------------------------===//
+//
+// samoyeds-to-ptx and samoyeds-to-bundle, assembled with pm.addPass from the
+// passes' typed options, as upstream's GPU-to-NVVM pipeline is.
+//
+//===----------------------------------------------------------------------===//
 
+#include "samoyeds/Pipelines/Pipelines.h"
 #include "samoyeds/Conversion/SamoyedsNVGPUToNVVM/SamoyedsNVGPUToNVVM.h"
 #include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
 #include "samoyeds/Dialect/Samoyeds/Transforms/Passes.h"
 #include "samoyeds/Support/Chip.h"
+#include "samoyeds/Target/Bundle/Passes.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"

@@ -7,8 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
 #include "samoyeds/Support/Chip.h"
+#include "samoyeds/Target/Bundle/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -24,7 +25,7 @@
 
 namespace mlir::samoyeds {
 #define GEN_PASS_DEF_SAMOYEDSEMITBUNDLE
-#include "samoyeds/Conversion/Passes.h.inc"
+#include "samoyeds/Target/Bundle/Passes.h.inc"
 } // namespace mlir::samoyeds
 
 using namespace mlir;

@@ -4,7 +4,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SAMOYEDS_BUILD_DIR:-$root/build}
-ptxas=$(find "$root/.venv" -name ptxas -type f 2>/dev/null | head -1 || true)
+# The pinned nvidia-cuda-nvcc wheel's ptxas (Triton, which torch brings, has an older one).
+ptxas=$(find "$root/.venv" -path "*/nvidia/cuda_nvcc/bin/ptxas" -type f 2>/dev/null | head -1 || true)
 [[ -n "$ptxas" ]] && export PATH="$(dirname "$ptxas"):$PATH"
 cmake -G Ninja -S "$root" -B "$build" \
   -DCMAKE_BUILD_TYPE=Release \

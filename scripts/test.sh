@@ -9,7 +9,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SAMOYEDS_BUILD_DIR:-$root/build}
 bash "$root/scripts/setup-deps.sh"
 bash "$root/scripts/build.sh"
-ptxas=$(find "$root/.venv" -name ptxas -type f | head -1)
+# The pinned nvidia-cuda-nvcc wheel's ptxas (Triton, which torch brings, has an older one).
+ptxas=$(find "$root/.venv" -path "*/nvidia/cuda_nvcc/bin/ptxas" -type f | head -1)
 echo "== lit (compiler): ptxas = ${ptxas:-none}"
 SAMOYEDS_PTXAS="$ptxas" /usr/lib/llvm-22/bin/lit -sv "$build/test"
 echo "== fuzz smoke (samoyeds-opt on mutated inputs, fixed seed, ~25 s)"

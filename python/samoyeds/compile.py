@@ -19,8 +19,9 @@
 5. writes the model manifest ``samoyeds-model.json`` and prints a summary table.
 
 Everything is built in ``OUT_DIR.tmp-XXXX`` next to OUT_DIR and renamed to OUT_DIR at the
-end: an interrupted compile leaves no OUT_DIR (a ``.tmp-`` directory at most, which
-:func:`samoyeds.serving.load` never reads). An existing OUT_DIR is replaced only when it
+end: an interrupted compile leaves no OUT_DIR; SIGINT and SIGTERM remove the ``.tmp-``
+directory and exit 130 / 143 (a harder kill may leave it; :func:`samoyeds.serving.load`
+never reads one). OUT_DIR gets the mode the umask gives a new directory. An existing OUT_DIR is replaced only when it
 is a samoyeds model directory (it has ``samoyeds-model.json``); anything else is refused.
 
 The model directory::
@@ -45,6 +46,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +54,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ._capi import RuntimeLibraryNotFound, SamoyedsError, SamoyedsValueError
-from .convert import (Checkpoint, ConversionError, MODELS, _ranges, convert, make_plan,
+from .convert import (Checkpoint, ConversionError, MODELS, Terminated, _ranges,
+                      _sigterm_interrupts, convert, make_plan,
                       parse_layers)
 from .ep_model import EP_MODEL_FORMAT, rank_weights_name, shard_weights
 from .pack import packed_sizes
@@ -258,6 +261,10 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=str(out.parent)))
+    # mkdtemp makes it 0700; the model directory gets the usual umask's mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
     try:
         bundles = {}
         (tmp / "mlir").mkdir()
@@ -392,16 +399,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     args = ap.parse_args(argv)
     try:
-        manifest = compile_model(args.ckpt_dir, args.out_dir, args.format, args.chip,
-                                 args.layout, parse_layers(args.layers), args.samoyeds_opt,
-                                 progress=not args.quiet,
-                                 log=open(os.devnull, "w") if args.quiet else sys.stderr,
-                                 expert_parallel=args.expert_parallel,
-                                 placement=args.placement)
+        with open(os.devnull, "w") as devnull, _sigterm_interrupts():
+            manifest = compile_model(args.ckpt_dir, args.out_dir, args.format, args.chip,
+                                     args.layout, parse_layers(args.layers), args.samoyeds_opt,
+                                     progress=not args.quiet,
+                                     log=devnull if args.quiet else sys.stderr,
+                                     expert_parallel=args.expert_parallel,
+                                     placement=args.placement)
     except (CompileError, ConversionError, SafetensorsError, RuntimeLibraryNotFound,
             SamoyedsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated)
+        what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
+        print(f"error: {what}; no model directory written", file=sys.stderr)
+        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
     print(format_table(manifest))
     return 0
 

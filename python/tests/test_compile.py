@@ -149,6 +149,48 @@ def test_interrupted_compile_leaves_no_out_dir(tmp_path, monkeypatch, where):
         read_model(out)
 
 
+# Compiles with a convert (the packing step) that sends the process SIGTERM first.
+SIGTERM_SCRIPT = """
+import os, signal, sys
+import samoyeds.compile as sc
+def convert(*a, **k):
+    os.kill(os.getpid(), signal.SIGTERM)
+    raise AssertionError("SIGTERM did not interrupt")
+sc.convert = convert
+sys.exit(sc.main(sys.argv[1:]))
+"""
+
+
+@requires_opt
+def test_sigterm_leaves_nothing(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "olmoe", layers=1, E=E, H=H, I=I, k=K)
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
+    r = subprocess.run([sys.executable, "-c", SIGTERM_SCRIPT, str(ckpt), str(out),
+                        "--layout", "mma_sp", "--samoyeds-opt", OPT, "--quiet"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 128 + signal.SIGTERM, r.stderr
+    assert r.stderr.endswith("error: terminated (SIGTERM); no model directory written\n")
+    assert not out.exists() and not list(tmp_path.glob("out.tmp-*"))
+
+
+@requires_opt
+def test_out_dir_mode_follows_the_umask(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "olmoe", layers=1, E=E, H=H, I=I, k=K)
+    old = os.umask(0o027)
+    try:
+        _compile(ckpt, tmp_path / "out", layout="mma_sp")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
+
+
 # --------------------------------------------------------------------------- bad input
 
 

@@ -78,6 +78,12 @@ class SamoyedsValueError(SamoyedsError, ValueError):
 QUOTE_LIMIT = 64
 
 
+def status_error(status_name: str, message: str) -> "SamoyedsError":
+    """A SamoyedsError with the status of that name (one of STATUS_NAMES), for errors the
+    Python layer finds itself."""
+    return SamoyedsError(STATUS_NAMES.index(status_name), message)
+
+
 def quote(value) -> str:
     """``value`` (a str, else its repr) for an error message, as the runtime quotes: in single
     quotes, its first 64 UTF-8 bytes (then "...' (N bytes)"), with ', \\ and every byte

@@ -32,8 +32,7 @@ from ._capi import SamoyedsError
 __all__ = ["ReferenceExperts", "CompiledExperts"]
 
 
-def _err(status_name: str, message: str) -> SamoyedsError:
-    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+_err = _capi.status_error
 
 
 def _bf16_tensor(bits: np.ndarray) -> "torch.Tensor":

@@ -44,8 +44,7 @@ MODEL_MANIFEST = "samoyeds-model.json"
 MAX_MANIFEST_BYTES = 64 << 20
 
 
-def _err(status_name: str, message: str) -> SamoyedsError:
-    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+_err = _capi.status_error
 
 
 def rank_weights_name(rank: int) -> str:

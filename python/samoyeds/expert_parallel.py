@@ -57,8 +57,7 @@ _INTERNAL = _capi.STATUS_NAMES.index("SY_ERR_INTERNAL")
 _SEP = "\x1f"  # separates the format and the placement in a fingerprint's text
 
 
-def _err(status_name: str, message: str) -> SamoyedsError:
-    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+_err = _capi.status_error
 
 
 def init_process_group(backend: str = "gloo", timeout_s: float = 60.0, **kwargs) -> None:

@@ -89,8 +89,7 @@ def _lib() -> ctypes.CDLL:
     return lib
 
 
-def _err(status_name: str, message: str) -> SamoyedsError:
-    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+_err = _capi.status_error
 
 
 def check_max_tokens(T: int, max_tokens: Optional[int], what: str = "MoELayer") -> None:

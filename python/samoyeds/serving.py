@@ -35,8 +35,7 @@ __all__ = ["ModelDir", "read_model", "check_chip", "load", "SamoyedsExpertsBlock
 _F32_LOGITS = ("deepseek_v2", "deepseek_v3")
 
 
-def _err(status_name: str, message: str) -> SamoyedsError:
-    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+_err = _capi.status_error
 
 
 @dataclass
@@ -200,12 +199,7 @@ def _make_block_class():
             x = hidden_states.reshape(-1, shape[-1]).contiguous()
             weights, ids, logits = self.route(x)
             y = torch.ops.samoyeds.moe_experts(x, weights, ids, self.handle)
-            if self.shared is not None:
-                s = self.shared(x)
-                if self.shared_gate is not None:
-                    s = torch.sigmoid(self.shared_gate(x)) * s
-                y = y + s
-            y = y.reshape(shape)
+            y = torch_op.add_shared(y, x, self.shared, self.shared_gate).reshape(shape)
             return (y, logits) if self.returns_tuple else y
 
         def extra_repr(self) -> str:

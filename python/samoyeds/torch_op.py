@@ -45,8 +45,7 @@ if not hasattr(torch.library, "custom_op"):  # pragma: no cover
                       f"this is torch {torch.__version__}")
 
 
-def _err(status_name: str, message: str) -> SamoyedsError:
-    return SamoyedsError(_capi.STATUS_NAMES.index(status_name), message)
+_err = _capi.status_error
 
 
 # --------------------------------------------------------------------------- registry
@@ -272,12 +271,7 @@ class SamoyedsMoEBlock(nn.Module):
         H = shape[-1]
         x = hidden_states.reshape(-1, H)
         y = torch.ops.samoyeds.moe_ffn(x.contiguous(), self.handle)
-        if self.shared_expert is not None:
-            s = self.shared_expert(x)
-            if self.shared_expert_gate is not None:
-                s = torch.sigmoid(self.shared_expert_gate(x)) * s
-            y = y + s
-        y = y.reshape(shape)
+        y = add_shared(y, x, self.shared_expert, self.shared_expert_gate).reshape(shape)
         if self.returns_tuple:
             return y, self.gate(x)
         if self.record_router_logits and self.gate is not None:
@@ -298,6 +292,18 @@ class SamoyedsMoEBlock(nn.Module):
 
 
 _BLOCK_ATTRS = ("block_sparse_moe", "mlp")
+
+
+def add_shared(y: torch.Tensor, x: torch.Tensor, expert: Optional[nn.Module],
+               gate: Optional[nn.Module]) -> torch.Tensor:
+    """``y`` plus a block's shared expert of ``x`` (Qwen2-MoE's and DeepSeek's), scaled by
+    ``sigmoid(gate(x))`` where the block has a shared-expert gate; ``y`` without one."""
+    if expert is None:
+        return y
+    s = expert(x)
+    if gate is not None:
+        s = torch.sigmoid(gate(x)) * s
+    return y + s
 
 
 def find_moe_block(decoder_layer: nn.Module):

@@ -238,6 +238,19 @@ def test_block_compiles_fullgraph():
         assert y.shape == (2, 3, H) and y.device.type == "meta"
 
 
+def test_add_shared():
+    # The shared expert both block classes (torch_op's and samoyeds.load's) add.
+    from samoyeds.torch_op import add_shared
+
+    torch.manual_seed(0)
+    x, y = torch.randn(3, H), torch.randn(3, H)
+    expert, gate = torch.nn.Linear(H, H, bias=False), torch.nn.Linear(H, 1, bias=False)
+    assert add_shared(y, x, None, gate) is y
+    assert torch.equal(add_shared(y, x, expert, None), y + expert(x))
+    assert torch.allclose(add_shared(y, x, expert, gate),
+                          y + torch.sigmoid(x @ gate.weight.T) * (x @ expert.weight.T))
+
+
 def test_find_moe_block():
     from samoyeds.torch_op import find_moe_block
 

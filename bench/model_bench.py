@@ -46,11 +46,10 @@ import torch  # noqa: E402
 
 import model_run as mr  # noqa: E402
 from bench import ColdTimer  # noqa: E402
-from model_specs import FORMAT_NAMES, FORMATS, MODELS, check_bundles, shape  # noqa: E402
+from model_specs import (FORMAT_NAMES, FORMATS, MODELS, PATHS, check_bundles,  # noqa: E402
+                         shape)
 from samoyeds.layer import LayerBundle  # noqa: E402
 
-PATHS = {"hf_eager": "(a) transformers eager", "hf_grouped": "(b) transformers grouped_mm",
-         "samoyeds_11v128": "(c) Samoyeds 2:4", "samoyeds_12v128": "(c) Samoyeds 1:2+2:4"}
 DEV = "cuda"
 EAGER_WHY = ("transformers' eager experts loop synchronises the host (nonzero) in every "
              "layer: not capturable, run eagerly")

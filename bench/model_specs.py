@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 FORMATS = {"11v128": (1, 1, 128), "12v128": (1, 2, 128)}
 FORMAT_NAMES = {"11v128": "2:4", "12v128": "1:2+2:4"}
 CHIP = "sm_90a"
+# The paths a model runs, with their labels in tables (bench/model_bench.py, bench/report.py).
+PATHS = {"hf_eager": "(a) transformers eager", "hf_grouped": "(b) transformers grouped_mm",
+         "samoyeds_11v128": "(c) Samoyeds 2:4", "samoyeds_12v128": "(c) Samoyeds 1:2+2:4"}
 
 MODELS = {
     "qwen3_30b_a3b": dict(

@@ -15,6 +15,8 @@ import argparse
 import json
 import os
 
+from model_specs import PATHS
+
 TARGETS = "T ≤ 256: 1:2+2:4 ≥ 2.5× grouped, 2:4 ≥ 1.6×; T = 16: ≥ 0.80 of copy bandwidth; " \
           "T = 4096: 1:2+2:4 ≥ 2× grouped"
 FORMAT_NAMES = {"11v128": "2:4", "12v128": "1:2+2:4 V=128", "12v32": "1:2+2:4 V=32"}
@@ -219,10 +221,6 @@ def plots(rows, k, base):
     return layer_png, kernel_png
 
 
-MODEL_PATHS = {"hf_eager": "(a) transformers eager", "hf_grouped": "(b) transformers grouped_mm",
-               "samoyeds_11v128": "(c) Samoyeds 2:4", "samoyeds_12v128": "(c) Samoyeds 1:2+2:4"}
-
-
 def model_section(res, command, note=""):
     """The model-level section from bench/model_bench.py's JSON: decode tokens/s per batch,
     prefill ms and the largest batch per path, Samoyeds' ratios to (b), and the checks."""
@@ -240,7 +238,7 @@ def model_section(res, command, note=""):
                   + " | prefill ms | max batch | check |",
                   "|---" * (len(batches) + 4) + "|"]
         base = r["paths"].get("hf_grouped", {})
-        for key, label in MODEL_PATHS.items():
+        for key, label in PATHS.items():
             p = r["paths"].get(key, {})
             cells = []
             for B in batches:

@@ -21,8 +21,9 @@
 Everything is built in ``OUT_DIR.tmp-XXXX`` next to OUT_DIR and renamed to OUT_DIR at the
 end: an interrupted compile leaves no OUT_DIR; SIGINT and SIGTERM remove the ``.tmp-``
 directory and exit 130 / 143 (a harder kill may leave it; :func:`samoyeds.serving.load`
-never reads one). OUT_DIR gets the mode the umask gives a new directory. An existing OUT_DIR is replaced only when it
-is a samoyeds model directory (it has ``samoyeds-model.json``); anything else is refused.
+never reads one). OUT_DIR gets the mode the umask gives a new directory. An existing
+OUT_DIR is replaced only when it is a samoyeds model directory (it has
+``samoyeds-model.json``); anything else is refused.
 
 The model directory::
 
@@ -45,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -260,11 +262,7 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
             shapes.setdefault(shape_key(E, lp.hidden, lp.inter, k), (E, lp.hidden, lp.inter, k))
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=str(out.parent)))
-    # mkdtemp makes it 0700; the model directory gets the usual umask's mode.
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)
+    tmp = _create_temporary_dir(out)
     try:
         bundles = {}
         (tmp / "mlir").mkdir()
@@ -330,6 +328,18 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         raise
     manifest["out_dir"] = str(out)
     return manifest
+
+
+def _create_temporary_dir(out: Path) -> Path:
+    """A new empty ``OUT_DIR.tmp-XXXX`` next to ``out``, created like mkdir creates
+    directories (mode 0777 less the umask; tempfile.mkdtemp would make it 0700)."""
+    while True:
+        tmp = out.parent / f"{out.name}.tmp-{secrets.token_hex(6)}"
+        try:
+            tmp.mkdir(0o777)
+        except FileExistsError:
+            continue
+        return tmp
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:

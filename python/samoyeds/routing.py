@@ -42,6 +42,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from ._capi import quote
+
 __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", "route_torch",
            "SUPPORTED_MODEL_TYPES"]
 
@@ -146,6 +148,26 @@ def _get(config: dict, key: str, default=None, required: bool = False):
     return default
 
 
+def _count(config: dict, key: str, default=None, required: bool = False):
+    """An integer field of config.json in [1, 2^31 - 1] (None when absent and not required);
+    RoutingError naming the field otherwise."""
+    v = _get(config, key, default, required)
+    if v is not None and (isinstance(v, bool) or not isinstance(v, int)
+                          or not 1 <= v <= 2**31 - 1):
+        raise RoutingError(f"config.json ({config.get('model_type', '?')}): '{key}' must be an "
+                           f"integer in [1, 2147483647], got {quote(v)}")
+    return v
+
+
+def _number(config: dict, key: str, default: float) -> float:
+    """A real-number field of config.json; RoutingError naming the field otherwise."""
+    v = _get(config, key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise RoutingError(f"config.json ({config.get('model_type', '?')}): '{key}' must be a "
+                           f"number, got {quote(v)}")
+    return float(v)
+
+
 def routing_from_config(config: dict) -> RoutingSpec:
     """The routing convention of a Hugging Face ``config.json`` (as a dict), from its
     ``model_type``; RoutingError naming the problem otherwise."""
@@ -153,22 +175,22 @@ def routing_from_config(config: dict) -> RoutingSpec:
     if mt not in SUPPORTED_MODEL_TYPES:
         raise RoutingError(f"unknown architecture: model_type {mt!r} (supported: "
                            f"{', '.join(SUPPORTED_MODEL_TYPES)})")
-    k = int(_get(config, "num_experts_per_tok", required=True))
+    k = _count(config, "num_experts_per_tok", required=True)
     if mt == "mixtral":
-        return RoutingSpec(int(_get(config, "num_local_experts", required=True)), k,
+        return RoutingSpec(_count(config, "num_local_experts", required=True), k,
                            normalize=True, model_type=mt)
     if mt in ("qwen2_moe", "qwen3_moe"):
         # transformers' save_pretrained writes Qwen3-MoE's count as num_local_experts.
-        experts = _get(config, "num_experts", _get(config, "num_local_experts"))
+        experts = _count(config, "num_experts") or _count(config, "num_local_experts")
         if experts is None:
             raise RoutingError(f"config.json ({mt}): missing 'num_experts'")
-        return RoutingSpec(int(experts), k,
+        return RoutingSpec(experts, k,
                            normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
     if mt == "olmoe":
-        return RoutingSpec(int(_get(config, "num_experts", required=True)), k,
+        return RoutingSpec(_count(config, "num_experts", required=True), k,
                            normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
-    experts = int(_get(config, "n_routed_experts", required=True))
-    scale = float(_get(config, "routed_scaling_factor", 1.0))
+    experts = _count(config, "n_routed_experts", required=True)
+    scale = _number(config, "routed_scaling_factor", 1.0)
     if mt == "deepseek_v2":
         scoring = _get(config, "scoring_func", "softmax")
         if scoring != "softmax":
@@ -181,8 +203,8 @@ def routing_from_config(config: dict) -> RoutingSpec:
         grouped = method == "group_limited_greedy"
         return RoutingSpec(experts, k, normalize=bool(_get(config, "norm_topk_prob", False)),
                            scale=scale, scale_when_normalized=False,
-                           n_group=int(_get(config, "n_group", 1)) if grouped else 1,
-                           topk_group=int(_get(config, "topk_group", 1)) if grouped else 1,
+                           n_group=_count(config, "n_group", 1) if grouped else 1,
+                           topk_group=_count(config, "topk_group", 1) if grouped else 1,
                            normalize_eps=1e-20, model_type=mt)
     # deepseek_v3
     method = _get(config, "topk_method", "noaux_tc")
@@ -190,8 +212,8 @@ def routing_from_config(config: dict) -> RoutingSpec:
         raise RoutingError(f"deepseek_v3: topk_method {method!r} is not supported (noaux_tc)")
     return RoutingSpec(experts, k, scoring="sigmoid",
                        normalize=bool(_get(config, "norm_topk_prob", True)), scale=scale,
-                       n_group=int(_get(config, "n_group", 1)),
-                       topk_group=int(_get(config, "topk_group", 1)), group_score="top2_sum",
+                       n_group=_count(config, "n_group", 1),
+                       topk_group=_count(config, "topk_group", 1), group_score="top2_sum",
                        uses_bias=True, normalize_eps=1e-20, model_type=mt)
 
 

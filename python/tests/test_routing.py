@@ -83,6 +83,16 @@ def test_config_conventions():
      "top_k = 40 exceeds the 32 experts of the 1 kept groups"),
     ({**CONFIGS["mixtral"], "num_experts_per_tok": 9}, "top_k = 9 must be in [1, 8]"),
     ({**CONFIGS["deepseek_v3"], "routed_scaling_factor": 0}, "must be positive"),
+    ({**CONFIGS["deepseek_v3"], "routed_scaling_factor": "2.5"},
+     "'routed_scaling_factor' must be a number, got '2.5'"),
+    ({"model_type": "qwen3_moe", "num_local_experts": "x", "num_experts_per_tok": 2},
+     "'num_local_experts' must be an integer in [1, 2147483647], got 'x'"),
+    ({"model_type": "qwen3_moe", "num_experts": 10**30, "num_experts_per_tok": 2},
+     "'num_experts' must be an integer in [1, 2147483647], got '1000000000000000000000000000000'"),
+    ({**CONFIGS["mixtral"], "num_local_experts": [8]}, "'num_local_experts' must be an integer"),
+    ({**CONFIGS["olmoe"], "num_experts": -3}, "'num_experts' must be an integer in [1, "),
+    ({**CONFIGS["olmoe"], "num_experts_per_tok": True}, "'num_experts_per_tok' must be an integer"),
+    ({**CONFIGS["deepseek_v3"], "n_group": 2.0}, "'n_group' must be an integer"),
 ])
 def test_config_errors(config, message):
     with pytest.raises(RoutingError, match=message.replace("[", r"\[").replace("]", r"\]")):

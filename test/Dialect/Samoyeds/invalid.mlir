@@ -306,6 +306,13 @@ func.func @tile_persistent_tokens_split() attributes {t = #samoyeds.tile<warps =
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: persistent_tokens = 264 must be a multiple of 8 in [8, 256]}}
+func.func @tile_wgmma_persistent_tokens() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, persistent = 1, persistent_tokens = 264, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

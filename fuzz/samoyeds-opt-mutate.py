@@ -13,7 +13,8 @@ classifies what happened:
               report', 'Stack dump' in the output
   upstream    a crash (or out-of-memory abort) whose output matches
               fuzz/known-upstream.txt (a known bug of upstream MLIR,
-              documented in docs/Robustness.md)
+              documented in docs/Robustness.md), or a failure without a
+              message while reading byte-mutated bytecode (MLIR's reader)
   oom         ran out of its --memory-mb of address space
   timeout     still running after --timeout seconds (slow or hung)
 
@@ -302,7 +303,7 @@ def option_string(rng, kind, bundle_dir, hostile):
 OOM_MARKERS = ("out of memory", "Allocation failed", "std::bad_alloc")
 
 
-def classify(rc, out, timed_out, known):
+def classify(rc, out, timed_out, known, reads_bytecode=False):
     if timed_out:
         return "timeout"
     if any(m in out for m in OOM_MARKERS):
@@ -319,7 +320,9 @@ def classify(rc, out, timed_out, known):
         return "success"
     if "error:" in out:
         return "diagnostic"
-    return "silent"
+    # MLIR 22's bytecode reader fails on some corrupted files without a message
+    # (docs/Robustness.md); samoyeds-opt only reads such a file.
+    return "upstream" if reads_bytecode else "silent"
 
 
 def signature(outcome, rc, out):
@@ -508,7 +511,8 @@ def main():
                 n -= 1
                 break
             out = out.decode("utf-8", "replace")
-            outcome = classify(rc, out, timed_out, known)
+            outcome = classify(rc, out, timed_out, known,
+                               reads_bytecode=action == "bytecode-input")
             outcomes[outcome] += 1
             per_action[action][outcome] += 1
             if took > slowest[0] and not timed_out:

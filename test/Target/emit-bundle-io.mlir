@@ -47,7 +47,7 @@
 // CUBIN: "bytes": 6,
 // CUBIN: "name": "kernels.cubin"
 // RUN: env PATH=%t/fail:%PATH% not samoyeds-opt %s --samoyeds-emit-bundle="dir=%t/b" -o /dev/null 2>&1 | FileCheck %s --check-prefix=PTXAS --implicit-check-not="see current operation"
-// PTXAS: emit-bundle-io.mlir:[[#@LINE+45]]:3: error: ptxas failed (3) on '{{.*}}/b.tmp-{{.*}}/kernels.ptx': {{.*}}ptxas fatal: bad PTX
+// PTXAS: emit-bundle-io.mlir:[[#@LINE+55]]:3: error: ptxas failed (3) on '{{.*}}/b.tmp-{{.*}}/kernels.ptx': {{.*}}ptxas fatal: bad PTX
 // RUN: env PATH=%t/none:%PATH% not samoyeds-opt %s --samoyeds-emit-bundle="dir=%t/b" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOCUBIN --implicit-check-not="see current operation"
 // NOCUBIN: emit-bundle-io.mlir:[[#@LINE+36]]:3: error: cannot read '{{.*}}/b.tmp-{{.*}}/kernels.cubin': {{.+}}
 // RUN: ls %t | FileCheck %s --check-prefix=BESIDE --implicit-check-not=tmp
@@ -87,8 +87,18 @@
 module attributes {gpu.container_module} {
   func.func @f(%w: tensor<1x64x64xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>> {samoyeds.name = "w"},
                %x: tensor<?x64xbf16> {samoyeds.name = "x"}, %off: tensor<2xi32> {samoyeds.name = "offsets"})
-      -> (tensor<?x64xbf16> {samoyeds.name = "y"}) attributes {samoyeds.buffers = [{bytes = 4096 : i64, dtype = "bf16", kind = "weight", name = "w.values", of = "w", part = "values"}, {bytes = 512 : i64, dtype = "u32", kind = "weight", name = "w.meta", of = "w", part = "meta"}, {dtype = "bf16", kind = "input", name = "x", shape = ["P", 64]}, {dtype = "i32", kind = "input", name = "offsets", shape = [2]}, {dtype = "bf16", kind = "output", name = "y", shape = ["P", 64]}], samoyeds.weights = [{cols = 64 : i64, dtype = "bf16", experts = 1 : i64, m = 1 : i64, n = 1 : i64, name = "w", rows = 64 : i64, v = 32 : i64}]} {
-    %y = samoyeds.ssmm %w, %x, %off epilogue <none> {samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 4 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 1 : i64}, {by = 64 : i64, ceil_div = "P", plus = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@f_ssmm_0, smem = 69120 : i64}]}
+      -> (tensor<?x64xbf16> {samoyeds.name = "y"}) attributes {
+        samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4096>,
+                            #samoyeds.weight_part<"w.meta", "w", meta, ui32, 512>,
+                            #samoyeds.buffer<"x", input, bf16, [P, 64]>,
+                            #samoyeds.buffer<"offsets", input, i32, [2]>,
+                            #samoyeds.buffer<"y", output, bf16, [P, 64]>],
+        samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [1, 64, 64], <n = 1, m = 1, v = 32>>]} {
+    %y = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@f_ssmm_0
+        grid(1, ceil_div(P, 64) + 1, 1) block(128, 1, 1) smem(69120)
+        args(buffer("w.values", 4), buffer("w.meta", 4), buffer("x", 2),
+             buffer("offsets", 4), buffer("y", 2))>](%w, %x, %off)
+        {epilogue = #samoyeds.epilogue<none>}
         : (tensor<1x64x64xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
     return %y : tensor<?x64xbf16>
   }

@@ -13,10 +13,14 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     that gather the activations through the token list, `ldmatrix`, the sparse
     tensor-core instruction `mma.sp::ordered_metadata` m16n8k32 (through
     `nvvm.mma.sp.sync`) with f32 accumulation, the routing of per-span partial
-    sums to the rows they stand for, and the fused epilogue. The op itself
-    stays in the host function and records its launch (kernel, grid, block,
-    arguments) in a `samoyeds.launches` attribute, which
-    `samoyeds-emit-bundle` turns into the bundle's manifest.
+    sums to the rows they stand for, and the fused epilogue (or, with the
+    `wgmma_sp` strategy, warpgroup `wgmma.mma_async.sp`); `samoyeds.route`
+    and `samoyeds.dispatch` get their routing kernels. Each op is replaced by
+    a `samoyeds.launch` with the same operands and results that states its
+    kernel launches (`#samoyeds.launch`: kernel, grid, block, shared memory,
+    argument bindings, guard); the function lists the buffers they bind in
+    `samoyeds.buffers` and its packed weights in `samoyeds.weights`.
+    `samoyeds-emit-bundle` serialises that plan into the bundle's manifest.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

@@ -1,19 +1,26 @@
 //===- SamoyedsToGPU.cpp - Compile samoyeds ops into GPU kernels ----------===//
 //
 // Each samoyeds op of a host function becomes one or more gpu.func kernels in
-// `gpu.module @samoyeds_kernels`. The host function keeps its ops (the
-// runtime, not MLIR, executes the host side); each op records its launches
-// in `samoyeds.launches`, and the function lists every buffer it binds in
-// `samoyeds.buffers`. Dynamic sizes are named by two symbols: T (tokens) and
-// P (routed token slots).
+// `gpu.module @samoyeds_kernels`, and is replaced by a `samoyeds.launch` with
+// the same operands and results that states its kernel launches
+// (#samoyeds.launch). The function lists every buffer the launches bind in
+// `samoyeds.buffers` and its packed weights in `samoyeds.weights`. Dynamic
+// sizes are named by two symbols: T (tokens) and P (routed token slots).
+//
+// The pass first checks every op and names the dynamic dimensions of the
+// function's values (a value's symbol may be fixed by a later op), then
+// converts the ops with populateSamoyedsToGPUPatterns and
+// applyPartialConversion, and finally records the buffer list.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelUtils.h"
+#include "LaunchPlan.h"
 #include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -30,213 +37,22 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
-/// `base`, or `base_K` for the first K not in `taken`; the name is added.
-std::string uniqueName(llvm::StringSet<> &taken, const std::string &base) {
-  std::string name = base;
-  for (int k = 1; !taken.insert(name).second; ++k)
-    name = base + "_" + std::to_string(k);
-  return name;
-}
-
-std::string dtypeName(Type t) {
-  if (t.isBF16())
-    return "bf16";
-  if (t.isF16())
-    return "f16";
-  if (t.isF32())
-    return "f32";
-  if (t.isInteger(32))
-    return "i32";
-  return "unknown";
-}
-
-/// Names, kinds and shapes of the buffers of one host function.
-class BufferTable {
-public:
-  /// Arguments and results are named by their `samoyeds.name` (which the
-  /// dialect verifies unique), others `argN`, `resultN` and temporaries `tN`,
-  /// each skipping the names already given.
-  BufferTable(func::FuncOp func) : func(func), ctx(func.getContext()) {
-    StringRef attr = SamoyedsDialect::kNameAttrName;
-    for (BlockArgument arg : func.getArguments())
-      if (auto name =
-              func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), attr))
-        names[arg] = taken.insert(name).first->getKey().str();
-    auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
-    for (auto [i, v] : llvm::enumerate(ret.getOperands()))
-      if (auto name = func.getResultAttrOfType<StringAttr>(i, attr))
-        if (!names.count(v))
-          names[v] = taken.insert(name).first->getKey().str();
-    for (BlockArgument arg : func.getArguments())
-      if (!names.count(arg))
-        names[arg] = fresh("arg" + std::to_string(arg.getArgNumber()));
-    for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
-      if (!names.count(v))
-        names[v] = fresh("result" + std::to_string(i));
-      outputs.insert(v);
-    }
-  }
-
-  /// Records that dim `d` of `v` is the symbol `sym` (when dynamic).
-  LogicalResult nameDim(Operation *op, Value v, unsigned d, StringRef sym) {
-    auto type = cast<ShapedType>(v.getType());
-    if (!type.isDynamicDim(d))
-      return success();
-    auto [it, inserted] = dims.try_emplace({v, d}, sym.str());
-    if (!inserted && it->second != sym)
-      return op->emitOpError() << "dimension " << d << " of " << v.getType()
-                               << " is both " << it->second << " and " << sym;
-    return success();
-  }
-
-  std::string name(Value v) {
-    auto it = names.find(v);
-    if (it != names.end())
-      return it->second;
-    std::string temporary;
-    do
-      temporary = "t" + std::to_string(temporaries++);
-    while (taken.contains(temporary));
-    taken.insert(temporary);
-    return names[v] = temporary;
-  }
-
-  /// The manifest name of a kernel argument's buffer.
-  std::string bufferName(const KernelArg &arg) {
-    if (!arg.name.empty())
-      return arg.name;
-    std::string base = name(arg.value);
-    return arg.part.empty() ? base : base + "." + arg.part;
-  }
-
-  void addWorkspace(StringRef wsName, Type elt, ArrayRef<Attribute> shape) {
-    workspaces.push_back(dict({{"name", str(wsName)},
-                               {"kind", str("workspace")},
-                               {"dtype", str(dtypeName(elt))},
-                               {"shape", ArrayAttr::get(ctx, shape)}}));
-  }
-
-  Attribute dimAttr(Value v, unsigned d) {
-    auto type = cast<ShapedType>(v.getType());
-    if (!type.isDynamicDim(d))
-      return IntegerAttr::get(IntegerType::get(ctx, 64), type.getDimSize(d));
-    auto it = dims.find({v, d});
-    return str(it == dims.end() ? "?" : it->second);
-  }
-
-  /// The `samoyeds.buffers` list: every value a launch binds. Fails when an
-  /// argument's name is also that of a weight part or workspace.
-  FailureOr<ArrayAttr> buffers(ArrayRef<Value> bound) {
-    SmallVector<Attribute> list;
-    llvm::SmallDenseSet<Value> seen;
-    for (Value v : bound) {
-      if (!seen.insert(v).second)
-        continue;
-      auto type = cast<RankedTensorType>(v.getType());
-      if (SparseFormatAttr format = getSparseFormat(type)) {
-        appendWeight(list, v, type, format);
-        continue;
-      }
-      StringRef kind = outputs.contains(v)     ? "output"
-                       : isa<BlockArgument>(v) ? "input"
-                                               : "workspace";
-      SmallVector<Attribute> shape;
-      for (unsigned d = 0; d < type.getRank(); ++d)
-        shape.push_back(dimAttr(v, d));
-      list.push_back(dict({{"name", str(name(v))},
-                           {"kind", str(kind)},
-                           {"dtype", str(dtypeName(type.getElementType()))},
-                           {"shape", ArrayAttr::get(ctx, shape)}}));
-    }
-    list.append(workspaces.begin(), workspaces.end());
-    llvm::StringSet<> listed;
-    for (Attribute buffer : list) {
-      auto name = cast<DictionaryAttr>(buffer).getAs<StringAttr>("name");
-      if (!listed.insert(name).second)
-        return func.emitOpError()
-               << "two bundle buffers are named " << name
-               << " (a weight's parts are named NAME.values, NAME.meta and "
-                  "NAME.row_idx, workspaces ws_KERNEL); rename the argument "
-                  "or result";
-    }
-    return ArrayAttr::get(ctx, list);
-  }
-
-  StringAttr str(StringRef s) { return StringAttr::get(ctx, s); }
-  IntegerAttr i64(int64_t v) {
-    return IntegerAttr::get(IntegerType::get(ctx, 64), v);
-  }
-  DictionaryAttr dict(ArrayRef<std::pair<StringRef, Attribute>> entries) {
-    SmallVector<NamedAttribute> attrs;
-    for (auto &[k, v] : entries)
-      attrs.push_back(NamedAttribute(str(k), v));
-    return DictionaryAttr::get(ctx, attrs);
-  }
-
-private:
-  /// `base`, or `base_K` for the first K that no buffer has.
-  std::string fresh(const std::string &base) { return uniqueName(taken, base); }
-
-  void appendWeight(SmallVectorImpl<Attribute> &list, Value v,
-                    RankedTensorType type, SparseFormatAttr format) {
-    int64_t e = type.getDimSize(0), r = type.getDimSize(1),
-            k = type.getDimSize(2);
-    int64_t kept = r / format.getM() * format.getN();
-    std::string base = name(v);
-    auto part = [&](StringRef partName, StringRef dtype, int64_t bytes) {
-      list.push_back(dict({{"name", str(base + "." + partName.str())},
-                           {"kind", str("weight")},
-                           {"dtype", str(dtype)},
-                           {"bytes", i64(bytes)},
-                           {"of", str(base)},
-                           {"part", str(partName)}}));
-    };
-    part("values", dtypeName(type.getElementType()), e * kept * k);
-    part("meta", "u32", e * kept * k / 8);
-    if (!format.isPlain24())
-      part("row_idx", "u8", e * (k / format.getV()) * kept);
-    auto layout = weightLayouts.find(v);
-    weights.push_back(
-        dict({{"name", str(base)},
-              {"layout", str(layout == weightLayouts.end() ? StringRef("mma_sp")
-                                                           : layout->second)},
-              {"dtype", str(dtypeName(type.getElementType()))},
-              {"experts", i64(e)},
-              {"rows", i64(r)},
-              {"cols", i64(k)},
-              {"n", i64(format.getN())},
-              {"m", i64(format.getM())},
-              {"v", i64(format.getV())}}));
-  }
-
-public:
-  SmallVector<Attribute> weights;
-  /// The packed layout each weight's kernel reads (docs/Format.md).
-  llvm::DenseMap<Value, StringRef> weightLayouts;
-
-private:
-  func::FuncOp func;
-  MLIRContext *ctx;
-  llvm::DenseMap<Value, std::string> names;
-  llvm::StringSet<> taken;
-  llvm::SmallDenseSet<Value> outputs;
-  llvm::DenseMap<std::pair<Value, unsigned>, std::string> dims;
-  SmallVector<Attribute> workspaces;
-  int temporaries = 0;
-};
-
 /// Names the dynamic dims of an ssmm's operands: T tokens, P slots.
 LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
   Operation *o = op.getOperation();
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
-  if (failed(table.nameDim(o, op.getInput(), 0, op.getTokens() ? "T" : "P")))
+  if (failed(table.nameDim(o, op.getInput(), 0,
+                           op.getTokens() ? SizeSymbol::T : SizeSymbol::P)))
     return failure();
-  if (op.getTokens() && failed(table.nameDim(o, op.getTokens(), 0, "P")))
+  if (op.getTokens() &&
+      failed(table.nameDim(o, op.getTokens(), 0, SizeSymbol::P)))
     return failure();
-  if (combine && (failed(table.nameDim(o, op.getRoutingWeights(), 0, "T")) ||
-                  failed(table.nameDim(o, op.getPositions(), 0, "T"))))
+  if (combine &&
+      (failed(table.nameDim(o, op.getRoutingWeights(), 0, SizeSymbol::T)) ||
+       failed(table.nameDim(o, op.getPositions(), 0, SizeSymbol::T))))
     return failure();
-  return table.nameDim(o, op.getResult(), 0, combine ? "T" : "P");
+  return table.nameDim(o, op.getResult(), 0,
+                       combine ? SizeSymbol::T : SizeSymbol::P);
 }
 
 /// The most experts a route kernel (its logits and probabilities fill 48 KiB
@@ -333,6 +149,30 @@ std::string ptxIdentifierPrefix(StringRef name) {
   return out;
 }
 
+/// Names the dynamic dims of the operands and results of `op`.
+LogicalResult nameDims(BufferTable &table, Operation *op) {
+  if (auto route = dyn_cast<RouteOp>(op)) {
+    for (Value v :
+         {route.getHidden(), route.getWeights(), route.getExpertIds()})
+      if (failed(table.nameDim(op, v, 0, SizeSymbol::T)))
+        return failure();
+    return success();
+  }
+  if (auto dispatch = dyn_cast<DispatchOp>(op))
+    return success(
+        succeeded(
+            table.nameDim(op, dispatch.getExpertIds(), 0, SizeSymbol::T)) &&
+        succeeded(
+            table.nameDim(op, dispatch.getPositions(), 0, SizeSymbol::T)) &&
+        succeeded(table.nameDim(op, dispatch.getTokens(), 0, SizeSymbol::P)));
+  auto ssmm = cast<SSMMOp>(op);
+  if (failed(nameSSMMDims(table, ssmm)))
+    return failure();
+  // One buffer holds one packed layout: every matmul reading it must agree.
+  return table.setWeightLayout(ssmm,
+                               *symbolizeWeightLayout(getWeightLayout(ssmm)));
+}
+
 using Launches = SmallVector<KernelLaunch, 2>;
 
 FailureOr<Launches> single(FailureOr<KernelLaunch> launch) {
@@ -341,27 +181,8 @@ FailureOr<Launches> single(FailureOr<KernelLaunch> launch) {
   return Launches{*launch};
 }
 
-FailureOr<Launches> lowerRoute(RouteOp op, BufferTable &table,
-                               OpBuilder &builder, gpu::GPUModuleOp kernels,
-                               StringRef base) {
-  for (Value v : {op.getHidden(), op.getWeights(), op.getExpertIds()})
-    if (failed(table.nameDim(op, v, 0, "T")))
-      return failure();
-  return single(buildRouteKernel(builder, kernels, op, base));
-}
-
-FailureOr<Launches> lowerDispatch(DispatchOp op, BufferTable &table,
-                                  OpBuilder &builder, gpu::GPUModuleOp kernels,
-                                  StringRef base) {
-  if (failed(table.nameDim(op, op.getExpertIds(), 0, "T")) ||
-      failed(table.nameDim(op, op.getPositions(), 0, "T")) ||
-      failed(table.nameDim(op, op.getTokens(), 0, "P")))
-    return failure();
-  return single(buildDispatchKernel(builder, kernels, op, base));
-}
-
 /// Restricts `launch` to calls whose P is in [lo, hi] (hi < 0: no bound).
-static void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
+void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
   launch.whenSymbol = "P";
   launch.whenMin = lo;
   launch.whenMax = hi;
@@ -378,17 +199,6 @@ static void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// strategy whose persistent grid always wins runs it with `tokens`.
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
-  if (failed(nameSSMMDims(table, op)))
-    return failure();
-  // One buffer holds one packed layout: every matmul reading it must agree.
-  StringRef layout = getWeightLayout(op);
-  auto [known, added] = table.weightLayouts.try_emplace(op.getWeight(), layout);
-  if (!added && known->second != layout)
-    return op.emitOpError()
-           << "reads its weight in the '" << layout
-           << "' layout, but another samoyeds.ssmm of the function reads the "
-           << "same weight in the '" << known->second
-           << "' layout; give both the same MMA strategy";
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);
@@ -431,8 +241,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   if (combine) {
     // Both unsplit variants write the same workspace; one of them runs.
     std::string ws = "ws_" + base.str();
-    table.addWorkspace(ws, builder.getF32Type(),
-                       {table.str("P"), table.i64(rows)});
+    table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows});
     for (KernelLaunch &launch : launches)
       launch.args.back() = KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
     FailureOr<KernelLaunch> reduce =
@@ -452,8 +261,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   if (failed(matmul))
     return failure();
   std::string ws = "ws_" + splitBase;
-  table.addWorkspace(ws, builder.getF32Type(),
-                     {table.i64(splits * slots), table.i64(rows)});
+  table.addWorkspace(ws, {splits * slots, rows});
   matmul->args.back() = KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
   FailureOr<KernelLaunch> reduce =
       combine ? buildCombineKernel(builder, kernels, op, ws,
@@ -469,78 +277,145 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   return launches;
 }
 
+/// Builds the kernels of `op` into `kernels`.
+FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
+  OpBuilder &b = state.kernelBuilder;
+  std::string base = state.kernelBases.lookup(op);
+  return llvm::TypeSwitch<Operation *, FailureOr<Launches>>(op)
+      .Case([&](RouteOp route) {
+        return single(buildRouteKernel(b, state.kernels, route, base));
+      })
+      .Case([&](DispatchOp dispatch) {
+        return single(buildDispatchKernel(b, state.kernels, dispatch, base));
+      })
+      .Case([&](SSMMOp ssmm) {
+        return lowerSSMM(ssmm, state.table, b, state.kernels, base);
+      });
+}
+
+/// What the manifest records of a route op.
+RoutingAttr routingOf(Operation *op) {
+  auto route = dyn_cast<RouteOp>(op);
+  if (!route)
+    return {};
+  int64_t experts = cast<ShapedType>(route.getRouter().getType()).getDimSize(0);
+  return RoutingAttr::get(op->getContext(), experts, route.getTopK(),
+                          route.getRenormalize(),
+                          route.getRoutedScalingFactorAttr());
+}
+
+/// Replaces a route, dispatch or ssmm op by a `samoyeds.launch` of the
+/// kernels built for it.
+template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
+  LowerToLaunch(MLIRContext *ctx, SamoyedsToGPUState &state)
+      : OpConversionPattern<OpTy>(ctx), state(state) {}
+
+  LogicalResult
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    FailureOr<ArrayAttr> launches = plan(op, rewriter);
+    if (failed(launches)) {
+      state.reported = true;
+      return failure();
+    }
+    EpilogueKindAttr epilogue;
+    if constexpr (std::is_same_v<OpTy, SSMMOp>)
+      epilogue = op.getEpilogueAttr();
+    auto launch = LaunchOp::create(rewriter, op.getLoc(), op->getResultTypes(),
+                                   adaptor.getOperands(), *launches,
+                                   routingOf(op), epilogue);
+    rewriter.replaceOp(op, launch.getResults());
+    return success();
+  }
+
+  /// The launch attributes of the kernels built for `op`.
+  FailureOr<ArrayAttr> plan(OpTy op, OpBuilder &b) const {
+    FailureOr<Launches> launches = buildLaunches(op, state);
+    if (failed(launches))
+      return failure();
+    SmallVector<Attribute> records;
+    for (const KernelLaunch &launch : *launches) {
+      FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch);
+      if (failed(record))
+        return failure();
+      records.push_back(*record);
+    }
+    return b.getArrayAttr(records);
+  }
+
+  SamoyedsToGPUState &state;
+};
+} // namespace
+
+void mlir::samoyeds::populateSamoyedsToGPUPatterns(RewritePatternSet &patterns,
+                                                   SamoyedsToGPUState &state) {
+  patterns.add<LowerToLaunch<RouteOp>, LowerToLaunch<DispatchOp>,
+               LowerToLaunch<SSMMOp>>(patterns.getContext(), state);
+}
+
+namespace {
 struct ConvertSamoyedsToGPU
     : samoyeds::impl::ConvertSamoyedsToGPUBase<ConvertSamoyedsToGPU> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
-    kernelBases.clear();
+    usedBases.clear();
     gpu::GPUModuleOp kernels;
-    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
+    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
       if (failed(convertFunc(func, builder, kernels)))
         return signalPassFailure();
-    }
   }
 
   LogicalResult convertFunc(func::FuncOp func, OpBuilder &builder,
                             gpu::GPUModuleOp &kernels) {
     SmallVector<Operation *> ops;
     func.walk([&](Operation *op) {
-      if (isa<SamoyedsDialect>(op->getDialect()))
+      if (isa<SamoyedsDialect>(op->getDialect()) && !isa<LaunchOp>(op))
         ops.push_back(op);
     });
     if (ops.empty())
       return success();
-    ModuleOp module = getOperation();
-    if (!kernels) {
-      builder.setInsertionPointToEnd(module.getBody());
-      kernels = gpu::GPUModuleOp::create(builder, module.getLoc(),
-                                         "samoyeds_kernels");
-      module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                      builder.getUnitAttr());
-    }
     BufferTable table(func);
-    SmallVector<Value> bound;
-    int counter = 0;
-    for (Operation *op : ops) {
-      if (failed(verifyBundleSizes(op)))
+    llvm::DenseMap<Operation *, std::string> bases;
+    for (auto [i, op] : llvm::enumerate(ops)) {
+      if (!isa<RouteOp, DispatchOp, SSMMOp>(op))
+        return op->emitOpError()
+               << "has no GPU lowering; run samoyeds-decompose-moe first";
+      if (failed(verifyBundleSizes(op)) || failed(nameDims(table, op)))
         return failure();
-      std::string base = kernelBase(func, op, counter++);
-      FailureOr<SmallVector<KernelLaunch, 2>> lowered =
-          llvm::TypeSwitch<Operation *,
-                           FailureOr<SmallVector<KernelLaunch, 2>>>(op)
-              .Case([&](RouteOp route) {
-                return lowerRoute(route, table, builder, kernels, base);
-              })
-              .Case([&](DispatchOp dispatch) {
-                return lowerDispatch(dispatch, table, builder, kernels, base);
-              })
-              .Case([&](SSMMOp ssmm) {
-                return lowerSSMM(ssmm, table, builder, kernels, base);
-              })
-              .Default([](Operation *op) {
-                return op->emitOpError()
-                       << "has no GPU lowering; run samoyeds-decompose-moe "
-                          "first";
-              });
-      if (failed(lowered))
-        return failure();
-      SmallVector<KernelLaunch, 2> &launches = *lowered;
-      SmallVector<Attribute> records;
-      for (KernelLaunch &launch : launches) {
-        for (KernelArg &arg : launch.args)
-          if (arg.kind == KernelArg::Buffer && arg.value)
-            bound.push_back(arg.value);
-        records.push_back(record(table, launch));
-      }
-      op->setAttr("samoyeds.launches", builder.getArrayAttr(records));
+      bases[op] = kernelBase(func, op, i);
     }
-    FailureOr<ArrayAttr> buffers = table.buffers(bound);
-    if (failed(buffers))
+    if (!kernels)
+      kernels = createKernelModule(builder);
+    SamoyedsToGPUState state{table, builder, kernels, bases};
+    if (failed(convert(func, state)))
       return failure();
-    func->setAttr("samoyeds.buffers", *buffers);
-    func->setAttr("samoyeds.weights", builder.getArrayAttr(table.weights));
-    return success();
+    return table.finish();
+  }
+
+  /// Applies the patterns to `func`. A pattern that fails has reported why;
+  /// the driver's "failed to legalize" that follows is dropped.
+  LogicalResult convert(func::FuncOp func, SamoyedsToGPUState &state) {
+    MLIRContext *ctx = func.getContext();
+    RewritePatternSet patterns(ctx);
+    populateSamoyedsToGPUPatterns(patterns, state);
+    ConversionTarget target(*ctx);
+    target.addIllegalOp<RouteOp, DispatchOp, SSMMOp>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    ScopedDiagnosticHandler filter(ctx, [&](Diagnostic &diag) {
+      return success(state.reported &&
+                     StringRef(diag.str()).starts_with("failed to legalize"));
+    });
+    return applyPartialConversion(func, target, std::move(patterns));
+  }
+
+  gpu::GPUModuleOp createKernelModule(OpBuilder &builder) {
+    ModuleOp module = getOperation();
+    builder.setInsertionPointToEnd(module.getBody());
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+    return gpu::GPUModuleOp::create(builder, module.getLoc(),
+                                    "samoyeds_kernels");
   }
 
   /// The name of an op's first kernel, FUNC_OP_N, which its other kernels
@@ -552,63 +427,13 @@ struct ConvertSamoyedsToGPU
     std::string base = ptxIdentifierPrefix(func.getSymName()) + "_" +
                        op->getName().stripDialect().str() + "_" +
                        std::to_string(counter);
-    return uniqueName(kernelBases, base);
-  }
-
-  DictionaryAttr record(BufferTable &table, const KernelLaunch &launch) {
-    SmallVector<Attribute> grid, block, args;
-    for (const KernelLaunch::Dim &d : launch.grid) {
-      if (d.perSM > 0) {
-        grid.push_back(table.dict({{"per_sm", table.i64(d.perSM)}}));
-        continue;
-      }
-      if (d.symbol.empty()) {
-        grid.push_back(table.dict({{"const", table.i64(d.constant)}}));
-        continue;
-      }
-      SmallVector<std::pair<StringRef, Attribute>> entry = {
-          {"ceil_div", table.str(d.symbol)}, {"by", table.i64(d.divisor)}};
-      if (d.plus)
-        entry.push_back({"plus", table.i64(d.plus)});
-      grid.push_back(table.dict(entry));
-    }
-    for (int64_t b : launch.block)
-      block.push_back(table.i64(b));
-    for (const KernelArg &arg : launch.args) {
-      switch (arg.kind) {
-      case KernelArg::Buffer:
-        args.push_back(table.dict({{"buffer", table.str(table.bufferName(arg))},
-                                   {"elem_bytes", table.i64(arg.number)}}));
-        break;
-      case KernelArg::Symbol:
-        args.push_back(table.dict({{"symbol", table.str(arg.symbol)}}));
-        break;
-      case KernelArg::Constant:
-        args.push_back(table.dict({{"i32", table.i64(arg.number)}}));
-        break;
-      }
-    }
-    auto kernel = SymbolRefAttr::get(
-        table.str("samoyeds_kernels"),
-        {FlatSymbolRefAttr::get(gpu::GPUFuncOp(launch.kernel).getNameAttr())});
-    SmallVector<std::pair<StringRef, Attribute>> entries = {
-        {"kernel", kernel},
-        {"grid", ArrayAttr::get(kernel.getContext(), grid)},
-        {"block", ArrayAttr::get(kernel.getContext(), block)},
-        {"smem", table.i64(launch.dynamicSmem)},
-        {"args", ArrayAttr::get(kernel.getContext(), args)}};
-    if (!launch.whenSymbol.empty()) {
-      SmallVector<std::pair<StringRef, Attribute>> when = {
-          {"symbol", table.str(launch.whenSymbol)},
-          {"min", table.i64(launch.whenMin)}};
-      if (launch.whenMax >= 0)
-        when.push_back({"max", table.i64(launch.whenMax)});
-      entries.push_back({"when", table.dict(when)});
-    }
-    return table.dict(entries);
+    std::string name = base;
+    for (int k = 1; !usedBases.insert(name).second; ++k)
+      name = base + "_" + std::to_string(k);
+    return name;
   }
 
   /// The kernel name prefixes handed out in this run.
-  llvm::StringSet<> kernelBases;
+  llvm::StringSet<> usedBases;
 };
 } // namespace

@@ -32,40 +32,105 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 
 namespace {
-/// Converts a builtin attribute (as the conversion recorded it) to JSON.
-llvm::json::Value toJSON(Attribute attr) {
-  if (auto s = dyn_cast<StringAttr>(attr))
-    return s.getValue().str();
-  if (auto i = dyn_cast<IntegerAttr>(attr))
-    return i.getInt();
-  if (auto f = dyn_cast<FloatAttr>(attr))
-    return f.getValueAsDouble();
-  if (auto b = dyn_cast<BoolAttr>(attr))
-    return b.getValue();
-  if (auto a = dyn_cast<ArrayAttr>(attr)) {
-    llvm::json::Array out;
-    for (Attribute e : a)
-      out.push_back(toJSON(e));
-    return out;
+using llvm::json::Array;
+using llvm::json::Object;
+
+/// The manifest entry of a grid dimension (docs/Bundle.md).
+llvm::json::Value toJSON(GridDimAttr dim) {
+  switch (dim.getKind()) {
+  case GridDimKind::Constant:
+    return Object{{"const", dim.getValue()}};
+  case GridDimKind::PerSM:
+    return Object{{"per_sm", dim.getValue()}};
+  case GridDimKind::CeilDiv: {
+    Array entry{stringifySizeSymbol(dim.getSymbol()), dim.getValue()};
+    if (dim.getPlus())
+      entry.push_back(dim.getPlus());
+    return Object{{"ceil_div", std::move(entry)}};
   }
-  if (auto d = dyn_cast<DictionaryAttr>(attr)) {
-    // Grid dimensions are written as {"ceil_div": [symbol, divisor]}, or
-    // {"ceil_div": [symbol, divisor, plus]} when a constant is added.
-    if (auto sym = d.getAs<StringAttr>("ceil_div")) {
-      llvm::json::Array entry{sym.getValue().str(),
-                              d.getAs<IntegerAttr>("by").getInt()};
-      if (auto plus = d.getAs<IntegerAttr>("plus"))
-        entry.push_back(plus.getInt());
-      return llvm::json::Object{{"ceil_div", std::move(entry)}};
-    }
-    llvm::json::Object out;
-    for (NamedAttribute n : d)
-      out[n.getName().getValue()] = toJSON(n.getValue());
-    return out;
   }
-  if (auto ref = dyn_cast<SymbolRefAttr>(attr))
-    return ref.getLeafReference().getValue().str();
-  return "?";
+  llvm_unreachable("unknown grid dimension kind");
+}
+
+/// The manifest entry of a kernel argument.
+llvm::json::Value toJSON(KernelArgAttr arg) {
+  switch (arg.getKind()) {
+  case KernelArgKind::Buffer:
+    return Object{{"buffer", arg.getBuffer()}, {"elem_bytes", arg.getValue()}};
+  case KernelArgKind::Symbol:
+    return Object{{"symbol", stringifySizeSymbol(arg.getSymbol())}};
+  case KernelArgKind::I32:
+    return Object{{"i32", arg.getValue()}};
+  }
+  llvm_unreachable("unknown kernel argument kind");
+}
+
+/// The manifest entry of a kernel launch.
+llvm::json::Value toJSON(KernelLaunchAttr launch) {
+  Array grid, args;
+  for (GridDimAttr dim : launch.getGrid())
+    grid.push_back(toJSON(dim));
+  for (KernelArgAttr arg : launch.getArgs())
+    args.push_back(toJSON(arg));
+  Object entry{{"kernel", launch.getKernel().getLeafReference().getValue()},
+               {"grid", std::move(grid)},
+               {"block", Array(launch.getBlock())},
+               {"smem", launch.getSmem()},
+               {"args", std::move(args)}};
+  if (SlotGuardAttr when = launch.getWhen()) {
+    Object guard{{"symbol", stringifySizeSymbol(when.getSymbol())},
+                 {"min", when.getMin()}};
+    if (when.getMax())
+      guard["max"] = *when.getMax();
+    entry["when"] = std::move(guard);
+  }
+  return entry;
+}
+
+/// The manifest entry of a `samoyeds.buffers` element.
+llvm::json::Value toJSON(Attribute buffer) {
+  if (auto part = dyn_cast<WeightPartAttr>(buffer))
+    return Object{{"name", part.getName()},
+                  {"kind", "weight"},
+                  {"dtype", getBundleDTypeName(part.getElementType())},
+                  {"bytes", part.getBytes()},
+                  {"of", part.getWeight()},
+                  {"part", stringifyWeightPartKind(part.getPart())}};
+  auto dense = cast<BufferAttr>(buffer);
+  Array shape;
+  for (auto [d, size] : llvm::enumerate(dense.getShape())) {
+    if (std::optional<SizeSymbol> symbol = dense.getSymbol(d))
+      shape.push_back(stringifySizeSymbol(*symbol));
+    else
+      shape.push_back(size);
+  }
+  return Object{{"name", dense.getName()},
+                {"kind", stringifyBufferKind(dense.getKind())},
+                {"dtype", getBundleDTypeName(dense.getElementType())},
+                {"shape", std::move(shape)}};
+}
+
+/// The manifest entry of a packed weight.
+llvm::json::Value toJSON(WeightAttr weight) {
+  SparseFormatAttr format = weight.getFormat();
+  return Object{{"name", weight.getName()},
+                {"layout", stringifyWeightLayout(weight.getLayout())},
+                {"dtype", getBundleDTypeName(weight.getElementType())},
+                {"experts", weight.getExperts()},
+                {"rows", weight.getRows()},
+                {"cols", weight.getCols()},
+                {"n", format.getN()},
+                {"m", format.getM()},
+                {"v", format.getV()}};
+}
+
+/// The manifest's `routing` object.
+Object toJSON(RoutingAttr routing) {
+  return Object{{"experts", routing.getExperts()},
+                {"top_k", routing.getTopK()},
+                {"renormalize", routing.getRenormalize()},
+                {"routed_scaling_factor",
+                 routing.getRoutedScalingFactor().getValueAsDouble()}};
 }
 
 /// The files a bundle directory holds. Replacing a bundle removes or
@@ -253,7 +318,7 @@ struct SamoyedsEmitBundle
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> layers;
     for (auto f : module.getOps<func::FuncOp>())
-      if (f->hasAttr("samoyeds.buffers"))
+      if (f->hasAttr(SamoyedsDialect::kBuffersAttrName))
         layers.push_back(f);
     Location loc =
         layers.size() == 1 ? layers.front().getLoc() : module.getLoc();
@@ -283,27 +348,27 @@ struct SamoyedsEmitBundle
       return emitError(binary.getLoc())
              << "'gpu.binary' op expects an #nvvm.target object";
 
-    llvm::json::Array launches;
+    Array launches, buffers, weights;
     std::string epilogue;
     int ssmmCount = 0;
-    std::optional<llvm::json::Object> routing;
-    layer.walk([&](Operation *op) {
-      if (auto route = dyn_cast<RouteOp>(op))
-        routing = llvm::json::Object{
-            {"experts",
-             cast<ShapedType>(route.getRouter().getType()).getDimSize(0)},
-            {"top_k", route.getTopK()},
-            {"renormalize", route.getRenormalize()},
-            {"routed_scaling_factor",
-             route.getRoutedScalingFactor().convertToDouble()}};
-      if (auto ssmm = dyn_cast<SSMMOp>(op)) {
+    std::optional<Object> routing;
+    layer.walk([&](LaunchOp op) {
+      if (RoutingAttr r = op.getRoutingAttr())
+        routing = toJSON(r);
+      if (EpilogueKindAttr e = op.getEpilogueAttr()) {
         ++ssmmCount;
-        epilogue = stringifyEpilogueKind(ssmm.getEpilogue()).str();
+        epilogue = stringifyEpilogueKind(e.getValue()).str();
       }
-      if (auto records = op->getAttrOfType<ArrayAttr>("samoyeds.launches"))
-        for (Attribute r : records)
-          launches.push_back(toJSON(r));
+      for (auto launch : op.getLaunches().getAsRange<KernelLaunchAttr>())
+        launches.push_back(toJSON(launch));
     });
+    for (Attribute buffer :
+         layer->getAttrOfType<ArrayAttr>(SamoyedsDialect::kBuffersAttrName))
+      buffers.push_back(toJSON(buffer));
+    if (auto list =
+            layer->getAttrOfType<ArrayAttr>(SamoyedsDialect::kWeightsAttrName))
+      for (auto weight : list.getAsRange<WeightAttr>())
+        weights.push_back(toJSON(weight));
 
     BundleWriter writer(loc, dir);
     if (failed(writer.create()) ||
@@ -316,18 +381,17 @@ struct SamoyedsEmitBundle
                      (haveCubin && failed(writer.addStagedChecksum(kCubin)))))
       return failure();
 
-    llvm::json::Object manifest{
-        {"format", "samoyeds-bundle"},
-        {"version", 1},
-        {"function", layer.getSymName().str()},
-        {"chip", target.getChip().str()},
-        {"ptx_version", kPtxVersion},
-        {"module", kPTX},
-        {"symbols", llvm::json::Array{"T", "P"}},
-        {"buffers", toJSON(layer->getAttr("samoyeds.buffers"))},
-        {"weights", toJSON(layer->getAttr("samoyeds.weights"))},
-        {"launches", std::move(launches)},
-        {"files", std::move(writer.files)}};
+    llvm::json::Object manifest{{"format", "samoyeds-bundle"},
+                                {"version", 1},
+                                {"function", layer.getSymName().str()},
+                                {"chip", target.getChip().str()},
+                                {"ptx_version", kPtxVersion},
+                                {"module", kPTX},
+                                {"symbols", llvm::json::Array{"T", "P"}},
+                                {"buffers", std::move(buffers)},
+                                {"weights", std::move(weights)},
+                                {"launches", std::move(launches)},
+                                {"files", std::move(writer.files)}};
     if (haveCubin)
       manifest["cubin"] = kCubin;
     if (routing)

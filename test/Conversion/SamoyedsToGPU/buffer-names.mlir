@@ -4,7 +4,7 @@
 // arguments and results already have: every bundle buffer has its own name.
 
 // CHECK-LABEL: func.func @made_up_names
-// CHECK-SAME: samoyeds.buffers = [{dtype = "bf16", kind = "input", name = "arg0_1", shape = ["T", 64]}, {dtype = "bf16", kind = "input", name = "arg0", shape = [4, 64]}, {dtype = "f32", kind = "output", name = "t0", shape = ["T", 2]}, {dtype = "i32", kind = "workspace", name = "t1", shape = ["T", 2]}, {dtype = "i32", kind = "output", name = "result0_1", shape = ["P"]}, {dtype = "i32", kind = "output", name = "result0", shape = [5]}, {dtype = "i32", kind = "output", name = "t2", shape = ["T", 2]}]
+// CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"arg0_1", input, bf16, [T, 64]>, #samoyeds.buffer<"arg0", input, bf16, [4, 64]>, #samoyeds.buffer<"t0", output, f32, [T, 2]>, #samoyeds.buffer<"t1", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0_1", output, i32, [P]>, #samoyeds.buffer<"result0", output, i32, [5]>, #samoyeds.buffer<"t2", output, i32, [T, 2]>]
 func.func @made_up_names(%x: tensor<?x64xbf16>,
                          %r: tensor<4x64xbf16> {samoyeds.name = "arg0"})
     -> (tensor<?xi32>, tensor<5xi32> {samoyeds.name = "result0"},

@@ -389,3 +389,17 @@ func.func @weight_layouts(%w: tensor<2x128x256xbf16, #ss>, %x: tensor<?x256xbf16
       : (tensor<2x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>) -> tensor<?x128xbf16>
   return %a, %b : tensor<?x128xbf16>, tensor<?x128xbf16>
 }
+
+// -----
+
+// Every dynamic dimension of a bound buffer is T or P; nothing fixes the
+// expert offsets' length when it is dynamic.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+// expected-error @+1 {{buffer "arg2" ('tensor<?xi32>'): no samoyeds op says whether dynamic dimension 0 is T (tokens) or P (routed slots); give it a static size}}
+func.func @unnamed_dim(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                       %off: tensor<?xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
+      {tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

@@ -10,7 +10,7 @@
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
 
 // CHECK-LABEL: func.func @"x-y"
-// CHECK: samoyeds.launches = [{{.*}}kernel = @samoyeds_kernels::@x_y_ssmm_0,
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@x_y_ssmm_0 grid
 func.func @"x-y"(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                  %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
@@ -19,7 +19,7 @@ func.func @"x-y"(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
 }
 
 // CHECK-LABEL: func.func @x_y(
-// CHECK: samoyeds.launches = [{{.*}}kernel = @samoyeds_kernels::@x_y_ssmm_0_1,
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@x_y_ssmm_0_1 grid
 func.func @x_y(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
@@ -28,7 +28,7 @@ func.func @x_y(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
 }
 
 // CHECK-LABEL: func.func @"1.\C3\A9$"
-// CHECK: samoyeds.launches = [{{.*}}kernel = @samoyeds_kernels::@_1___$_ssmm_0,
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@_1___$_ssmm_0 grid
 func.func @"1.é$"(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                   %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
@@ -37,7 +37,7 @@ func.func @"1.é$"(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
 }
 
 // CHECK-LABEL: func.func @plain_name
-// CHECK: samoyeds.launches = [{{.*}}kernel = @samoyeds_kernels::@plain_name_ssmm_0,
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@plain_name_ssmm_0 grid
 func.func @plain_name(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                       %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}

@@ -1,9 +1,10 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
 
 // CHECK-LABEL: func.func @routing
-// CHECK-SAME: {dtype = "f32", kind = "output", name = "result3", shape = ["T", 2]}, {dtype = "i32", kind = "workspace", name = "t0", shape = ["T", 2]}, {dtype = "i32", kind = "output", name = "result0", shape = ["P"]}, {dtype = "i32", kind = "output", name = "result1", shape = [5]}, {dtype = "i32", kind = "output", name = "result2", shape = ["T", 2]}
-// CHECK: samoyeds.route {{.*}}samoyeds.launches = [{args = [{buffer = "x", elem_bytes = 2 : i64}, {buffer = "router", elem_bytes = 2 : i64}, {buffer = "result3", elem_bytes = 4 : i64}, {buffer = "t0", elem_bytes = 4 : i64}], block = [512, 1, 1], grid = [{by = 1 : i64, ceil_div = "T"}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@routing_route_0, smem = 0 : i64}]
-// CHECK: samoyeds.dispatch {{.*}}samoyeds.launches = [{args = [{buffer = "t0", elem_bytes = 4 : i64}, {buffer = "result0", elem_bytes = 4 : i64}, {buffer = "result1", elem_bytes = 4 : i64}, {buffer = "result2", elem_bytes = 4 : i64}, {symbol = "P"}], block = [256, 1, 1], grid = [{const = 4 : i64}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@routing_dispatch_1, smem = 0 : i64}]
+// CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>], samoyeds.weights = []
+// CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0 grid(ceil_div(T, 1), 1, 1) block(512, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("result3", 4), buffer("t0", 4))>]
+// CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](%[[W]]#1)
 
 // Route: warps reduce f32 dot products with shuffles; thread 0 takes the
 // softmax (ex2) and k = 2 rounds of arg-max, then renormalises and scales.

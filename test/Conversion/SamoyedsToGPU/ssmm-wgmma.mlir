@@ -6,9 +6,8 @@
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @rows
-// CHECK-SAME: samoyeds.weights = [{cols = 256 : i64, dtype = "bf16", experts = 2 : i64, layout = "wgmma", m = 2 : i64, n = 1 : i64, name = "w", rows = 128 : i64, v = 128 : i64}]
-// CHECK: samoyeds.ssmm
-// CHECK-SAME: block = [256, 1, 1], grid = [{const = 1 : i64}, {by = 16 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@rows_ssmm_0, smem = 27680 : i64
+// CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma, bf16, [2, 128, 256], <n = 1, m = 2, v = 128>>]
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 grid(1, ceil_div(P, 16) + 2, 1) block(256, 1, 1) smem(27680)
 // CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: nvvm.minctasm = 1 : i32
@@ -93,8 +92,8 @@ func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 32, k = 128, stages = 3, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @silu
-// CHECK-SAME: layout = "wgmma"
-// CHECK: block = [384, 1, 1], grid = [{const = 2 : i64}, {by = 32 : i64, ceil_div = "P", plus = 4 : i64}, {const = 1 : i64}]
+// CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma,
+// CHECK: grid(2, ceil_div(P, 32) + 4, 1) block(384, 1, 1)
 // CHECK: gpu.func @silu_ssmm_0(
 // CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<2048xf32, #gpu.address_space<workgroup>>
 // Without row selection a stage's MMAs stay in flight until the next stage's
@@ -157,9 +156,9 @@ func.func @long_span(%w: tensor<1x128x512xbf16, #ss>, %x: tensor<?x512xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, split_k = 2, split_slots = 8, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @split_combine
-// CHECK: kernel = @samoyeds_kernels::@split_combine_ssmm_0, smem
-// CHECK-SAME: when = {min = 9 : i64, symbol = "P"}
-// CHECK: grid = [{const = 2 : i64}, {by = 16 : i64, ceil_div = "P", plus = 2 : i64}, {const = 2 : i64}], kernel = @samoyeds_kernels::@split_combine_ssmm_0_split
+// CHECK: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0 grid
+// CHECK-SAME: when(P in [9, ...])>
+// CHECK: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_split grid(2, ceil_div(P, 16) + 2, 2)
 // CHECK: gpu.func @split_combine_ssmm_0(
 // CHECK: gpu.func @split_combine_ssmm_0_split(
 // CHECK: %[[SLICE:.*]] = gpu.block_id z
@@ -186,7 +185,7 @@ func.func @split_combine(%w: tensor<2x256x512xbf16, #ss>, %h: tensor<?x512xbf16>
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 32, k = 128, stages = 6, persistent = 1, persistent_tokens = 64, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @silu_persistent
-// CHECK: grid = [{per_sm = 1 : i64}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@silu_persistent_ssmm_0_persistent
+// CHECK: #samoyeds.launch<@samoyeds_kernels::@silu_persistent_ssmm_0_persistent grid(per_sm(1), 1, 1)
 // CHECK: gpu.func @silu_persistent_ssmm_0_persistent(
 // CHECK: memref.view {{.*}} to memref<49152xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<4096xf32, #gpu.address_space<workgroup>>
@@ -232,9 +231,8 @@ func.func @silu_persistent(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"}
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 384, persistent_tokens = 128, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @narrow_wide
-// CHECK: samoyeds.ssmm
-// CHECK-SAME: kernel = @samoyeds_kernels::@narrow_wide_ssmm_0_persistent_narrow, smem = 210272 : i64, when = {max = 383 : i64, min = 0 : i64, symbol = "P"}
-// CHECK-SAME: kernel = @samoyeds_kernels::@narrow_wide_ssmm_0_persistent, smem = 206400 : i64, when = {min = 384 : i64, symbol = "P"}
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@narrow_wide_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) {{.*}} smem(210272) {{.*}} when(P in [0, 383])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@narrow_wide_ssmm_0_persistent grid(per_sm(1), 1, 1) {{.*}} smem(206400) {{.*}} when(P in [384, ...])>]
 // CHECK: gpu.func @narrow_wide_ssmm_0_persistent_narrow(
 // CHECK: memref.view {{.*}} to memref<49152xbf16, #gpu.address_space<workgroup>>
 // CHECK: num_barriers = 12

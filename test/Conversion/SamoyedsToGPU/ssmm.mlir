@@ -4,9 +4,10 @@
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
 // CHECK-LABEL: func.func @gather
-// CHECK-SAME: samoyeds.buffers = [{bytes = 4194304 : i64, dtype = "bf16", kind = "weight", name = "w.values", of = "w", part = "values"}, {bytes = 524288 : i64, dtype = "u32", kind = "weight", name = "w.meta", of = "w", part = "meta"}, {bytes = 32768 : i64, dtype = "u8", kind = "weight", name = "w.row_idx", of = "w", part = "row_idx"}, {dtype = "bf16", kind = "input", name = "x", shape = ["T", 2048]}, {dtype = "i32", kind = "input", name = "offsets", shape = [3]}, {dtype = "i32", kind = "input", name = "tokens", shape = ["P"]}, {dtype = "bf16", kind = "output", name = "y", shape = ["P", 2048]}]
-// CHECK: samoyeds.ssmm
-// CHECK-SAME: samoyeds.launches = [{args = [{buffer = "w.values", elem_bytes = 4 : i64}, {buffer = "w.meta", elem_bytes = 4 : i64}, {buffer = "w.row_idx", elem_bytes = 1 : i64}, {buffer = "x", elem_bytes = 2 : i64}, {buffer = "offsets", elem_bytes = 4 : i64}, {buffer = "tokens", elem_bytes = 4 : i64}, {buffer = "y", elem_bytes = 2 : i64}], block = [128, 1, 1], grid = [{const = 16 : i64}, {by = 32 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@gather_ssmm_0, smem = 18432 : i64}]
+// CHECK-SAME: samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4194304>, #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>, #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 32768>, #samoyeds.buffer<"x", input, bf16, [T, 2048]>, #samoyeds.buffer<"offsets", input, i32, [3]>, #samoyeds.buffer<"tokens", input, i32, [P]>, #samoyeds.buffer<"y", output, bf16, [P, 2048]>]
+// CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], <n = 1, m = 2, v = 128>>]
+// CHECK: %[[RESULT:.*]] = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@gather_ssmm_0 grid(16, ceil_div(P, 32) + 2, 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))>](%{{.*}}) {epilogue = #samoyeds.epilogue<none>}
+// CHECK: return %[[RESULT]]
 // CHECK: gpu.module @samoyeds_kernels
 // CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
@@ -115,8 +116,8 @@ func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
 // CHECK-LABEL: func.func @combine
-// CHECK-SAME: {dtype = "f32", kind = "workspace", name = "ws_combine_ssmm_0", shape = ["P", 32]}
-// CHECK: samoyeds.launches = [{args = [{{.*}}{buffer = "ws_combine_ssmm_0", elem_bytes = 4 : i64}], {{.*}}kernel = @samoyeds_kernels::@combine_ssmm_0, {{.*}}}, {args = [{buffer = "ws_combine_ssmm_0", elem_bytes = 4 : i64}, {buffer = "arg3", elem_bytes = 4 : i64}, {buffer = "arg4", elem_bytes = 4 : i64}, {buffer = "result0", elem_bytes = 2 : i64}], block = [256, 1, 1], grid = [{const = 1 : i64}, {by = 1 : i64, ceil_div = "T"}, {const = 1 : i64}], kernel = @samoyeds_kernels::@combine_ssmm_0_combine, smem = 0 : i64}]
+// CHECK-SAME: #samoyeds.buffer<"ws_combine_ssmm_0", workspace, f32, [P, 32]>
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0 {{.*}} args({{.*}}, buffer("ws_combine_ssmm_0", 4))>, #samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_combine_ssmm_0", 4), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2))>]
 // CHECK: gpu.func @combine_ssmm_0({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
 // CHECK: memref.store %{{.*}}, %[[WS]]
 // CHECK: gpu.func @combine_ssmm_0_combine(%[[W:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[RW:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
@@ -143,8 +144,7 @@ func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 2, v = 64>
 #tile = #samoyeds.tile<warps = 1, tokens = 32, k = 64, stages = 2, token_warps = 2>
 // CHECK-LABEL: func.func @token_warps
-// CHECK: samoyeds.ssmm
-// CHECK-SAME: block = [64, 1, 1], grid = [{const = 4 : i64}, {by = 32 : i64, ceil_div = "P", plus = 1 : i64}, {const = 1 : i64}]
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@token_warps_ssmm_0 grid(4, ceil_div(P, 32) + 1, 1) block(64, 1, 1)
 // CHECK: gpu.func @token_warps_ssmm_0(
 // CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %c32
 // CHECK: %[[TW:.*]] = arith.divui %[[WARP]], %{{.*}} : index
@@ -174,11 +174,11 @@ func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 2, v = 64>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 64, stages = 2, split_k = 2, split_slots = 16>
 // CHECK-LABEL: func.func @split_silu
-// CHECK-SAME: {dtype = "f32", kind = "workspace", name = "ws_split_silu_ssmm_0_split", shape = [32, 64]}
-// CHECK: samoyeds.launches = [
-// CHECK-SAME: grid = [{const = 1 : i64}, {by = 8 : i64, ceil_div = "P", plus = 2 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@split_silu_ssmm_0, smem = 6912 : i64, when = {min = 17 : i64, symbol = "P"}}
-// CHECK-SAME: {buffer = "ws_split_silu_ssmm_0_split", elem_bytes = 4 : i64}], block = [32, 1, 1], grid = [{const = 1 : i64}, {by = 8 : i64, ceil_div = "P", plus = 2 : i64}, {const = 2 : i64}], kernel = @samoyeds_kernels::@split_silu_ssmm_0_split, smem = 6912 : i64, when = {max = 16 : i64, min = 1 : i64, symbol = "P"}}
-// CHECK-SAME: {args = [{buffer = "ws_split_silu_ssmm_0_split", elem_bytes = 4 : i64}, {buffer = "result0", elem_bytes = 2 : i64}], block = [256, 1, 1], grid = [{const = 1 : i64}, {by = 1 : i64, ceil_div = "P"}, {const = 1 : i64}], kernel = @samoyeds_kernels::@split_silu_ssmm_0_split_reduce, smem = 0 : i64, when = {max = 16 : i64, min = 1 : i64, symbol = "P"}}]
+// CHECK-SAME: #samoyeds.buffer<"ws_split_silu_ssmm_0_split", workspace, f32, [32, 64]>
+// CHECK: samoyeds.launch [
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0 grid(1, ceil_div(P, 8) + 2, 1) block(32, 1, 1) smem(6912) {{.*}} when(P in [17, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split grid(1, ceil_div(P, 8) + 2, 2) block(32, 1, 1) smem(6912) {{.*}}, buffer("ws_split_silu_ssmm_0_split", 4)) when(P in [1, 16])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split_reduce grid(1, ceil_div(P, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_split_silu_ssmm_0_split", 4), buffer("result0", 2)) when(P in [1, 16])>]
 // CHECK: gpu.func @split_silu_ssmm_0(
 // CHECK-NOT: gpu.block_id z
 // CHECK: gpu.func @split_silu_ssmm_0_split({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
@@ -210,10 +210,10 @@ func.func @split_silu(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, split_k = 4, split_slots = 8>
 // CHECK-LABEL: func.func @split_combine
-// CHECK-SAME: {dtype = "f32", kind = "workspace", name = "ws_split_combine_ssmm_0", shape = ["P", 32]}, {dtype = "f32", kind = "workspace", name = "ws_split_combine_ssmm_0_split", shape = [32, 32]}
-// CHECK: samoyeds.launches = [
-// CHECK-SAME: kernel = @samoyeds_kernels::@split_combine_ssmm_0_combine, smem = 0 : i64, when = {min = 9 : i64, symbol = "P"}}
-// CHECK-SAME: kernel = @samoyeds_kernels::@split_combine_ssmm_0_split_combine, smem = 0 : i64, when = {max = 8 : i64, min = 1 : i64, symbol = "P"}}]
+// CHECK-SAME: #samoyeds.buffer<"ws_split_combine_ssmm_0", workspace, f32, [P, 32]>, #samoyeds.buffer<"ws_split_combine_ssmm_0_split", workspace, f32, [32, 32]>
+// CHECK: samoyeds.launch [
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_combine {{.*}} smem(0) {{.*}} when(P in [9, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_split_combine {{.*}} smem(0) {{.*}} when(P in [1, 8])>]
 // CHECK: gpu.func @split_combine_ssmm_0_split_combine(%[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
 // CHECK: %[[SLOT:[a-z0-9_]+]] = arith.index_cast
 // CHECK: memref.load %[[WS]]
@@ -242,7 +242,7 @@ func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 16, k = 32, stages = 2, token_warps = 2, row_tiles = 2>
 // CHECK-LABEL: func.func @row_tiles
-// CHECK: block = [64, 1, 1], grid = [{const = 2 : i64}, {by = 16 : i64, ceil_div = "P", plus = 1 : i64}, {const = 1 : i64}]
+// CHECK: grid(2, ceil_div(P, 16) + 1, 1) block(64, 1, 1)
 // CHECK: gpu.func @row_tiles_ssmm_0(
 // CHECK: %[[RING:.*]] = memref.view %{{.*}} to memref<2x1x2x1x32x4xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[A0:.*]] = vector.load %[[RING]][%{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %{{.*}}, %c0{{.*}}]
@@ -302,7 +302,7 @@ func.func @row_masks(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, persistent = 2>
 // CHECK-LABEL: func.func @persistent
-// CHECK: grid = [{per_sm = 2 : i64}, {const = 1 : i64}, {const = 1 : i64}], kernel = @samoyeds_kernels::@persistent_ssmm_0_persistent
+// CHECK: #samoyeds.launch<@samoyeds_kernels::@persistent_ssmm_0_persistent grid(per_sm(2), 1, 1)
 // CHECK: gpu.func @persistent_ssmm_0_persistent(
 // CHECK-SAME: nvvm.minctasm = 2 : i32
 // CHECK: %[[G:.*]] = gpu.grid_dim x

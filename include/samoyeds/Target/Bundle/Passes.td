@@ -14,8 +14,9 @@ def SamoyedsEmitBundle : Pass<"samoyeds-emit-bundle", "::mlir::ModuleOp"> {
   let summary = "Write the compiled kernels and their launch plan to a bundle";
   let description = [{
     Reads the `gpu.binary @samoyeds_kernels` (PTX, from
-    `gpu-module-to-binary{format=isa}`) and the `samoyeds.launches` of the
-    host function, and writes `dir/kernels.ptx` and `dir/manifest.json` (see
+    `gpu-module-to-binary{format=isa}`) and the launch plan of the host
+    function (its `samoyeds.launch` ops, `samoyeds.buffers` and
+    `samoyeds.weights`), and writes `dir/kernels.ptx` and `dir/manifest.json` (see
     docs/Bundle.md). When `ptxas` is found (PATH or `/usr/local/cuda/bin`) it
     also assembles `dir/kernels.cubin`.
   }];

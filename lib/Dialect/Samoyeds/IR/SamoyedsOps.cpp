@@ -4,6 +4,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
@@ -289,5 +291,68 @@ LogicalResult SSMMOp::verify() {
                          << dimStr(outCols) << "] for the "
                          << stringifyEpilogueKind(epi) << " epilogue, got "
                          << out.getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// LaunchOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult LaunchOp::verify() {
+  if (getLaunches().empty())
+    return emitOpError() << "has no kernel launch";
+  auto func = (*this)->getParentOfType<FunctionOpInterface>();
+  auto buffers =
+      func ? func->getAttrOfType<ArrayAttr>(SamoyedsDialect::kBuffersAttrName)
+           : ArrayAttr();
+  if (!buffers)
+    return emitOpError() << "needs the enclosing function's "
+                         << SamoyedsDialect::kBuffersAttrName;
+  llvm::StringSet<> names;
+  for (Attribute entry : buffers) {
+    if (auto buffer = dyn_cast<BufferAttr>(entry))
+      names.insert(buffer.getName());
+    else if (auto part = dyn_cast<WeightPartAttr>(entry))
+      names.insert(part.getName());
+  }
+  for (auto [i, launch] :
+       llvm::enumerate(getLaunches().getAsRange<KernelLaunchAttr>()))
+    for (KernelArgAttr arg : launch.getArgs())
+      if (arg.getKind() == KernelArgKind::Buffer &&
+          !names.contains(arg.getBuffer()))
+        return emitOpError()
+               << "launch " << i << " binds buffer \"" << arg.getBuffer()
+               << "\", which " << SamoyedsDialect::kBuffersAttrName
+               << " does not list";
+  return success();
+}
+
+/// Checks the kernel of each launch: the kernel module must exist; while it
+/// is a `gpu.module` (before serialisation to a `gpu.binary`), the kernel
+/// must be a function of it, and while that is a `gpu.func` (before the
+/// lowering to LLVM expands memref arguments), it must take one argument per
+/// binding.
+LogicalResult LaunchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  for (auto [i, launch] :
+       llvm::enumerate(getLaunches().getAsRange<KernelLaunchAttr>())) {
+    SymbolRefAttr ref = launch.getKernel();
+    Operation *module = symbolTable.lookupNearestSymbolFrom(
+        *this, FlatSymbolRefAttr::get(ref.getRootReference()));
+    if (!module)
+      return emitOpError() << "launch " << i << ": no kernel module @"
+                           << ref.getRootReference().getValue();
+    if (!module->hasTrait<OpTrait::SymbolTable>())
+      continue;
+    auto kernel = dyn_cast_or_null<FunctionOpInterface>(
+        symbolTable.lookupNearestSymbolFrom(*this, ref));
+    if (!kernel)
+      return emitOpError() << "launch " << i << ": no kernel function " << ref;
+    if (kernel->getName().getStringRef() == "gpu.func" &&
+        kernel.getNumArguments() != launch.getArgs().size())
+      return emitOpError() << "launch " << i << ": " << ref << " takes "
+                           << kernel.getNumArguments()
+                           << " arguments, the launch binds "
+                           << launch.getArgs().size();
+  }
   return success();
 }

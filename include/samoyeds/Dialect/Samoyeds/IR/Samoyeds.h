@@ -11,6 +11,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "samoyeds/Dialect/Samoyeds/IR/SamoyedsOpsDialect.h.inc"
@@ -26,6 +27,20 @@
 namespace mlir::samoyeds {
 /// Returns the SS format that encodes `type`, or null.
 SparseFormatAttr getSparseFormat(Type type);
+
+/// The name a bundle manifest gives element type `type` ("bf16", "f16",
+/// "f32", "i32", "u32", "u8"), or "" when a bundle cannot hold it.
+StringRef getBundleDTypeName(Type type);
+
+/// Parses a size symbol keyword (T or P); reports "expected EXPECTED, got
+/// 'KEYWORD'" for another keyword.
+ParseResult parseSizeSymbol(AsmParser &parser, SizeSymbol &symbol,
+                            StringRef expected);
+
+/// The custom<BufferShape> directive of #samoyeds.buffer: sizes and size
+/// symbols, comma-separated.
+ParseResult parseBufferShape(AsmParser &parser, SmallVector<int64_t> &shape);
+void printBufferShape(AsmPrinter &printer, ArrayRef<int64_t> shape);
 } // namespace mlir::samoyeds
 
 #endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDS_H

@@ -219,4 +219,6 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
   }];
 }
 
+include "samoyeds/Dialect/Samoyeds/IR/SamoyedsPlanAttrs.td"
+
 #endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSATTRS_TD

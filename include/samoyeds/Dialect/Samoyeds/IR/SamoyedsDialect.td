@@ -22,15 +22,27 @@ def Samoyeds_Dialect : Dialect {
     A whole layer is one `samoyeds.moe_ffn` op. `samoyeds-decompose-moe` splits it
     into routing (`samoyeds.route`), dispatch (`samoyeds.dispatch`) and two
     expert matmuls (`samoyeds.ssmm`) with fused epilogues, which
-    `convert-samoyeds-to-gpu` lowers to `mma.sp` kernels.
+    `convert-samoyeds-to-gpu` lowers to sparse tensor-core kernels, replacing
+    each by a `samoyeds.launch` that states its kernel launches; the compiled
+    function lists its buffers and packed weights in `samoyeds.buffers` and
+    `samoyeds.weights` (the launch plan that `samoyeds-emit-bundle` writes).
   }];
   let useDefaultAttributePrinterParser = 1;
   // `samoyeds.name` on function arguments and results names a bundle buffer.
   let hasRegionArgAttrVerify = 1;
   let hasRegionResultAttrVerify = 1;
+  // `samoyeds.buffers` and `samoyeds.weights` on a compiled function.
+  let hasOperationAttrVerify = 1;
   let extraClassDeclaration = [{
     /// The argument and result attribute that names a bundle buffer.
     static constexpr ::llvm::StringLiteral kNameAttrName = "samoyeds.name";
+    /// The attributes of a compiled function that list its buffers
+    /// (#samoyeds.buffer, #samoyeds.weight_part) and its packed weights
+    /// (#samoyeds.weight).
+    static constexpr ::llvm::StringLiteral kBuffersAttrName =
+        "samoyeds.buffers";
+    static constexpr ::llvm::StringLiteral kWeightsAttrName =
+        "samoyeds.weights";
   }];
 }
 

@@ -6,6 +6,7 @@
 include "samoyeds/Dialect/Samoyeds/IR/SamoyedsDialect.td"
 include "samoyeds/Dialect/Samoyeds/IR/SamoyedsAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/CommonTypeConstraints.td"
 
 class Samoyeds_Op<string mnemonic, list<Trait> traits = []>
@@ -214,6 +215,44 @@ def Samoyeds_SSMMOp : Samoyeds_Op<"ssmm", [AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     /// The SS format of the weight (null when the encoding is missing).
     SparseFormatAttr getFormat();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// launch (host side, after convert-samoyeds-to-gpu)
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_LaunchOp : Samoyeds_Op<"launch",
+    [DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "The kernel launches that compute a lowered samoyeds op";
+  let description = [{
+    What `convert-samoyeds-to-gpu` leaves of a `samoyeds.route`,
+    `samoyeds.dispatch` or `samoyeds.ssmm` in the host function: the same
+    operands and results, and the kernel launches (`#samoyeds.launch`) the
+    runtime makes, in order, skipping those whose guard does not hold. The
+    launches bind buffers by name: the enclosing function's
+    `samoyeds.buffers` lists them. `routing` records what a route kernel
+    implements and `epilogue` the epilogue of an expert matmul, for the
+    bundle's manifest.
+
+    ```mlir
+    %y = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@f_ssmm_0
+        grid(16, ceil_div(P, 32) + 2, 1) block(128, 1, 1) smem(18432)
+        args(buffer("w.values", 4), buffer("w.meta", 4), buffer("x", 2),
+             buffer("offsets", 4), buffer("y", 2))>]
+        (%w, %x, %offsets) {epilogue = #samoyeds.epilogue<none>}
+        : (tensor<2x2048x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<3xi32>)
+        -> tensor<?x2048xbf16>
+    ```
+  }];
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
+                       TypedArrayAttrBase<Samoyeds_KernelLaunchAttr,
+                           "kernel launches">:$launches,
+                       OptionalAttr<Samoyeds_RoutingAttr>:$routing,
+                       OptionalAttr<Samoyeds_EpilogueAttr>:$epilogue);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $launches (`(` $inputs^ `)`)? attr-dict `:` functional-type($inputs, $results)
   }];
 }
 

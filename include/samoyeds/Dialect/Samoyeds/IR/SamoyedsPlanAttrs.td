@@ -1,0 +1,269 @@
+//===- SamoyedsPlanAttrs.td - The launch plan of a bundle --*- tablegen -*-===//
+//
+// What `convert-samoyeds-to-gpu` states about the host side of a compiled
+// function, and `samoyeds-emit-bundle` serialises (docs/Bundle.md): the
+// buffers it binds, its packed weights, and for each `samoyeds.launch` the
+// kernel launches with their grids, arguments and guards.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSPLANATTRS_TD
+#define SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSPLANATTRS_TD
+
+//===----------------------------------------------------------------------===//
+// Enums
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_SizeSymbol : I32EnumAttr<"SizeSymbol",
+    "a size known only when the runtime is called", [
+      I32EnumAttrCase<"T", 0, "T">,
+      I32EnumAttrCase<"P", 1, "P">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+
+def Samoyeds_GridDimKind : I32EnumAttr<"GridDimKind",
+    "how the runtime sizes one grid dimension", [
+      I32EnumAttrCase<"Constant", 0, "const">,
+      I32EnumAttrCase<"CeilDiv", 1, "ceil_div">,
+      I32EnumAttrCase<"PerSM", 2, "per_sm">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+
+def Samoyeds_KernelArgKind : I32EnumAttr<"KernelArgKind",
+    "how the runtime binds one kernel argument", [
+      I32EnumAttrCase<"Buffer", 0, "buffer">,
+      I32EnumAttrCase<"Symbol", 1, "symbol">,
+      I32EnumAttrCase<"I32", 2, "i32">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+
+def Samoyeds_BufferKind : I32EnumAttr<"BufferKind",
+    "who provides a bundle buffer", [
+      I32EnumAttrCase<"Input", 0, "input">,
+      I32EnumAttrCase<"Output", 1, "output">,
+      I32EnumAttrCase<"Workspace", 2, "workspace">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+
+def Samoyeds_WeightPartKind : I32EnumAttr<"WeightPartKind",
+    "one array of a packed weight (docs/Format.md)", [
+      I32EnumAttrCase<"Values", 0, "values">,
+      I32EnumAttrCase<"Meta", 1, "meta">,
+      I32EnumAttrCase<"RowIdx", 2, "row_idx">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+
+def Samoyeds_WeightLayout : I32EnumAttr<"WeightLayout",
+    "the physical layout of a packed weight (docs/Format.md)", [
+      I32EnumAttrCase<"MmaSp", 0, "mma_sp">,
+      I32EnumAttrCase<"Wgmma", 1, "wgmma">]> {
+  let cppNamespace = "::mlir::samoyeds";
+  let genSpecializedAttr = 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Launch attributes
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_GridDimAttr : Samoyeds_Attr<"GridDim", "dim"> {
+  let summary = "One grid dimension of a kernel launch";
+  let description = [{
+    A constant, `ceil_div(S, d) + c` of a size symbol S (T tokens or P
+    routed slots), or `per_sm(k)`: k blocks per multiprocessor of the device
+    the runtime runs on.
+
+    ```mlir
+    #samoyeds.dim<16>
+    #samoyeds.dim<ceil_div(P, 32) + 2>
+    #samoyeds.dim<per_sm(1)>
+    ```
+  }];
+  let parameters = (ins EnumParameter<Samoyeds_GridDimKind>:$kind,
+                        EnumParameter<Samoyeds_SizeSymbol>:$symbol,
+                        "int64_t":$value, "int64_t":$plus);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    static GridDimAttr getConstant(::mlir::MLIRContext *ctx, int64_t size);
+    static GridDimAttr getCeilDiv(::mlir::MLIRContext *ctx, SizeSymbol symbol,
+                                  int64_t divisor, int64_t plus = 0);
+    static GridDimAttr getPerSM(::mlir::MLIRContext *ctx, int64_t blocks);
+    /// Parses the body (`16`, `ceil_div(P, 32) + 2`, `per_sm(1)`).
+    static GridDimAttr parseBody(::mlir::AsmParser &parser);
+    void printBody(::mlir::AsmPrinter &printer) const;
+  }];
+}
+
+def Samoyeds_KernelArgAttr : Samoyeds_Attr<"KernelArg", "arg"> {
+  let summary = "How the runtime binds one kernel argument";
+  let description = [{
+    `buffer("NAME", B)`: the device address of the bundle buffer NAME, whose
+    kernel parameter reads elements of B bytes; `symbol(S)`: the value of a
+    size symbol as i32; `i32(N)`: a constant.
+
+    ```mlir
+    #samoyeds.arg<buffer("w.values", 4)>
+    #samoyeds.arg<symbol(P)>
+    #samoyeds.arg<i32(7)>
+    ```
+  }];
+  let parameters = (ins EnumParameter<Samoyeds_KernelArgKind>:$kind,
+                        StringRefParameter<"the buffer">:$buffer,
+                        EnumParameter<Samoyeds_SizeSymbol>:$symbol,
+                        "int64_t":$value);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    static KernelArgAttr getBuffer(::mlir::MLIRContext *ctx,
+                                   ::llvm::StringRef name, int64_t elemBytes);
+    static KernelArgAttr getSymbol(::mlir::MLIRContext *ctx, SizeSymbol symbol);
+    static KernelArgAttr getI32(::mlir::MLIRContext *ctx, int64_t value);
+    static KernelArgAttr parseBody(::mlir::AsmParser &parser);
+    void printBody(::mlir::AsmPrinter &printer) const;
+  }];
+}
+
+def Samoyeds_SlotGuardAttr : Samoyeds_Attr<"SlotGuard", "guard"> {
+  let summary = "The calls a kernel launch runs in";
+  let description = [{
+    The launch runs when the size symbol is in [min, max] (`S in [min,
+    max]`), or at least min (`S in [min, ...]`); launches without a guard
+    always run.
+
+    ```mlir
+    #samoyeds.guard<P in [1, 96]>
+    #samoyeds.guard<P in [97, ...]>
+    ```
+  }];
+  let parameters = (ins EnumParameter<Samoyeds_SizeSymbol>:$symbol,
+                        "int64_t":$min,
+                        OptionalParameter<"std::optional<int64_t>">:$max);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    static SlotGuardAttr parseBody(::mlir::AsmParser &parser);
+    void printBody(::mlir::AsmPrinter &printer) const;
+  }];
+}
+
+def Samoyeds_KernelLaunchAttr : Samoyeds_Attr<"KernelLaunch", "launch"> {
+  let summary = "One kernel launch of a samoyeds.launch";
+  let description = [{
+    The kernel (a symbol of the `gpu.module`), its grid, its block, the
+    bytes of dynamic shared memory, one binding per kernel argument and an
+    optional guard.
+
+    ```mlir
+    #samoyeds.launch<@samoyeds_kernels::@f_ssmm_2
+        grid(16, ceil_div(P, 32) + 2, 1) block(128, 1, 1) smem(18432)
+        args(buffer("w.values", 4), buffer("x", 2), symbol(P))
+        when(P in [97, ...])>
+    ```
+  }];
+  let parameters = (ins "::mlir::SymbolRefAttr":$kernel,
+                        ArrayRefParameter<"GridDimAttr">:$grid,
+                        ArrayRefParameter<"int64_t">:$block,
+                        "int64_t":$smem,
+                        ArrayRefParameter<"KernelArgAttr">:$args,
+                        OptionalParameter<"SlotGuardAttr">:$when);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Buffer and weight attributes
+//===----------------------------------------------------------------------===//
+
+def Samoyeds_BufferAttr : Samoyeds_Attr<"Buffer", "buffer"> {
+  let summary = "A dense buffer of a compiled function";
+  let description = [{
+    Name, who provides it, element type and shape; a dimension is a size or
+    a size symbol.
+
+    ```mlir
+    #samoyeds.buffer<"x", input, bf16, [T, 2048]>
+    #samoyeds.buffer<"ws_f_ssmm_3", workspace, f32, [P, 4096]>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"the name">:$name,
+                        EnumParameter<Samoyeds_BufferKind>:$kind,
+                        "::mlir::Type":$elementType,
+                        ArrayRefParameter<"int64_t">:$shape);
+  let assemblyFormat = [{
+    `<` $name `,` $kind `,` $elementType `,` `[` custom<BufferShape>($shape) `]` `>`
+  }];
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// How `shape` holds a size symbol: -1 - symbol.
+    static int64_t encodeSymbol(SizeSymbol symbol) {
+      return -1 - static_cast<int64_t>(symbol);
+    }
+    /// The symbol of dimension `d`, when it is one.
+    std::optional<SizeSymbol> getSymbol(unsigned d) const;
+  }];
+}
+
+def Samoyeds_WeightPartAttr : Samoyeds_Attr<"WeightPart", "weight_part"> {
+  let summary = "One array of a packed weight, as a bundle buffer";
+  let description = [{
+    The buffer `NAME.PART` holding part PART of packed weight NAME, its
+    element type and its size in bytes.
+
+    ```mlir
+    #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"the buffer name">:$name,
+                        StringRefParameter<"the weight">:$weight,
+                        EnumParameter<Samoyeds_WeightPartKind>:$part,
+                        "::mlir::Type":$elementType, "int64_t":$bytes);
+  let assemblyFormat = [{
+    `<` $name `,` $weight `,` $part `,` $elementType `,` $bytes `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+def Samoyeds_WeightAttr : Samoyeds_Attr<"Weight", "weight"> {
+  let summary = "A packed expert weight of a compiled function";
+  let description = [{
+    Name, packed layout, element type, shape `[experts, rows, cols]` and
+    SS format.
+
+    ```mlir
+    #samoyeds.weight<"w13", mma_sp, bf16, [64, 2048, 2048], <n = 1, m = 2, v = 128>>
+    ```
+  }];
+  let parameters = (ins StringRefParameter<"the name">:$name,
+                        EnumParameter<Samoyeds_WeightLayout>:$layout,
+                        "::mlir::Type":$elementType,
+                        "int64_t":$experts, "int64_t":$rows, "int64_t":$cols,
+                        "SparseFormatAttr":$format);
+  let assemblyFormat = [{
+    `<` $name `,` $layout `,` $elementType `,` `[` $experts `,` $rows `,` $cols
+    `]` `,` $format `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+def Samoyeds_RoutingAttr : Samoyeds_Attr<"Routing", "routing"> {
+  let summary = "The routing a compiled function's route kernel implements";
+  let description = [{
+    The experts, top_k, renormalisation and scaling of a `samoyeds.route`,
+    as the bundle manifest's `routing` object records them.
+
+    ```mlir
+    #samoyeds.routing<experts = 64, top_k = 8, renormalize = false, routed_scaling_factor = 1.0>
+    ```
+  }];
+  let parameters = (ins "int64_t":$experts, "int64_t":$top_k,
+                        "bool":$renormalize,
+                        "::mlir::FloatAttr":$routed_scaling_factor);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+#endif // SAMOYEDS_DIALECT_SAMOYEDS_IR_SAMOYEDSPLANATTRS_TD

@@ -1,0 +1,90 @@
+//===- LaunchPlan.h - The host side of a compiled function ------*- C++ -*-===//
+//
+// Names the buffers a compiled function binds and states its launches as
+// typed attributes (#samoyeds.buffer, #samoyeds.weight_part,
+// #samoyeds.weight, #samoyeds.launch).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_LAUNCHPLAN_H
+#define SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_LAUNCHPLAN_H
+
+#include "samoyeds/Conversion/SamoyedsToGPU/SamoyedsToGPU.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace mlir::samoyeds {
+
+/// The buffers of one host function: their names, the size symbols of their
+/// dynamic dimensions, and the attributes that describe them.
+class BufferTable {
+public:
+  /// Arguments and results are named by their `samoyeds.name` (which the
+  /// dialect verifies unique), others `argN`, `resultN` and temporaries `tN`,
+  /// each skipping the names already given.
+  explicit BufferTable(func::FuncOp func);
+
+  /// Records that dim `d` of `v` is the symbol `sym` (when dynamic); fails
+  /// with a diagnostic on `op` when another op named it otherwise.
+  LogicalResult nameDim(Operation *op, Value v, unsigned d, SizeSymbol sym);
+
+  /// Records the packed layout `op` reads its weight in; fails when another
+  /// matmul of the function reads the same weight in another.
+  LogicalResult setWeightLayout(SSMMOp op, WeightLayout layout);
+
+  /// Adds a workspace buffer of f32 elements.
+  void addWorkspace(StringRef name, ArrayRef<int64_t> shape);
+
+  /// The launch attribute of `launch`; binds (lists) every buffer it passes.
+  FailureOr<KernelLaunchAttr> bindLaunch(const KernelLaunch &launch);
+
+  /// Sets `samoyeds.buffers` (in order of first binding, then the
+  /// workspaces) and `samoyeds.weights` on the function; fails when two
+  /// buffers share a name.
+  LogicalResult finish();
+
+private:
+  std::string fresh(const std::string &base);
+  std::string name(Value v);
+  FailureOr<StringRef> bind(const KernelArg &arg);
+  LogicalResult bindDense(Value v, StringRef name);
+  void bindWeight(Value v, StringRef base, RankedTensorType type,
+                  SparseFormatAttr format);
+
+  func::FuncOp func;
+  MLIRContext *ctx;
+  llvm::DenseMap<Value, std::string> names;
+  llvm::StringSet<> taken;
+  llvm::SmallDenseSet<Value> outputs;
+  llvm::DenseMap<std::pair<Value, unsigned>, SizeSymbol> dims;
+  llvm::DenseMap<Value, WeightLayout> weightLayouts;
+  llvm::SmallDenseSet<Value> bound;
+  SmallVector<Attribute> buffers, workspaces, weights;
+  int temporaries = 0;
+};
+
+/// What the patterns of convert-samoyeds-to-gpu share while they convert
+/// one function.
+struct SamoyedsToGPUState {
+  BufferTable &table;
+  /// Builds the kernels into `kernels`.
+  OpBuilder &kernelBuilder;
+  gpu::GPUModuleOp kernels;
+  /// Each op's kernel name prefix.
+  const llvm::DenseMap<Operation *, std::string> &kernelBases;
+  /// Set when a pattern failed and reported why.
+  bool reported = false;
+};
+
+/// Adds the patterns that replace samoyeds.route, samoyeds.dispatch and
+/// samoyeds.ssmm by a samoyeds.launch of kernels built into
+/// `state.kernels`; the launches bind buffers through `state.table`.
+void populateSamoyedsToGPUPatterns(RewritePatternSet &patterns,
+                                   SamoyedsToGPUState &state);
+
+} // namespace mlir::samoyeds
+
+#endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_LAUNCHPLAN_H

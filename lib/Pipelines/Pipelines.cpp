@@ -68,6 +68,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: blocks per SM of a persistent "
                      "grid (0: none, -1: choose)"),
       llvm::cl::init(-1)};
+  Option<bool> pdl{*this, "pdl",
+                   llvm::cl::desc("convert-samoyeds-to-gpu: programmatic "
+                                  "dependent launches (sm_90 and later)"),
+                   llvm::cl::init(false)};
 };
 
 /// Samoyeds ops to a gpu.binary holding PTX: the samoyeds passes with their
@@ -77,9 +81,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 LogicalResult
 buildPTX(OpPassManager &pm, const PipelineOptions &o,
          function_ref<LogicalResult(const Twine &)> errorHandler) {
-  if (!lookupChip(o.chip))
+  const ChipInfo *chip = lookupChip(o.chip);
+  if (!chip)
     return errorHandler("samoyeds pipelines: unsupported chip '" + o.chip +
                         "' (expected sm_80, sm_90 or sm_90a)");
+  if (o.pdl && !chip->hasGridDependencyControl)
+    return errorHandler("samoyeds pipelines: pdl needs sm_90 or later, not " +
+                        o.chip);
   pm.addPass(createSamoyedsDecomposeMoE());
   SamoyedsSelectTilesOptions tiles;
   tiles.chip = o.chip;
@@ -90,7 +98,9 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.persistent = o.persistent;
   tiles.strategy = o.strategy;
   pm.addPass(createSamoyedsSelectTiles(tiles));
-  pm.addPass(createConvertSamoyedsToGPU());
+  ConvertSamoyedsToGPUOptions convert;
+  convert.pdl = o.pdl;
+  pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSamoyedsNVGPUToNVVM());
   kernels.addPass(createConvertNVGPUToNVVMPass());

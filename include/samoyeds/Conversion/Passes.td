@@ -21,7 +21,17 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     argument bindings, guard); the function lists the buffers they bind in
     `samoyeds.buffers` and its packed weights in `samoyeds.weights`.
     `samoyeds-emit-bundle` serialises that plan into the bundle's manifest.
+
+    With `pdl`, every kernel starts with `griddepcontrol.wait` (before any
+    access to global memory) and `griddepcontrol.launch_dependents`, and its
+    launch is marked `pdl`: the runtime launches it as a programmatic
+    dependent launch (sm_90 and later), so it is scheduled while the kernel
+    before it finishes instead of after.
   }];
+  let options = [
+    Option<"pdl", "pdl", "bool", /*default=*/"false",
+           "Programmatic dependent launches (sm_90 and later)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",

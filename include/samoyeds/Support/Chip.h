@@ -32,14 +32,16 @@ struct ChipInfo {
   int64_t threadsPerSM;
   /// Whether Hopper's warpgroup sparse MMA (wgmma.mma_async.sp) exists.
   bool hasWgmmaSp;
+  /// Whether programmatic dependent launch (griddepcontrol) exists.
+  bool hasGridDependencyControl;
 };
 
 /// Every chip the compiler targets.
 inline llvm::ArrayRef<ChipInfo> getChips() {
   static const ChipInfo chips[] = {
-      {"sm_80", 108, 163 * 1024, 164 * 1024, 1024, 2048, false},
-      {"sm_90", 132, 227 * 1024, 228 * 1024, 1024, 2048, false},
-      {"sm_90a", 132, 227 * 1024, 228 * 1024, 1024, 2048, true},
+      {"sm_80", 108, 163 * 1024, 164 * 1024, 1024, 2048, false, false},
+      {"sm_90", 132, 227 * 1024, 228 * 1024, 1024, 2048, false, true},
+      {"sm_90a", 132, 227 * 1024, 228 * 1024, 1024, 2048, true, true},
   };
   return chips;
 }

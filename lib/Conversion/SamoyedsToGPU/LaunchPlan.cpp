@@ -145,8 +145,8 @@ FailureOr<StringRef> BufferTable::bind(const KernelArg &arg) {
   return StringAttr::get(ctx, base).getValue();
 }
 
-FailureOr<KernelLaunchAttr>
-BufferTable::bindLaunch(const KernelLaunch &launch) {
+FailureOr<KernelLaunchAttr> BufferTable::bindLaunch(const KernelLaunch &launch,
+                                                    bool pdl) {
   SmallVector<GridDimAttr, 3> grid;
   for (const KernelLaunch::Dim &d : launch.grid) {
     if (d.perSM > 0)
@@ -180,7 +180,7 @@ BufferTable::bindLaunch(const KernelLaunch &launch) {
       StringAttr::get(ctx, "samoyeds_kernels"),
       {FlatSymbolRefAttr::get(gpu::GPUFuncOp(launch.kernel).getNameAttr())});
   return KernelLaunchAttr::get(ctx, kernel, grid, launch.block,
-                               launch.dynamicSmem, args, when);
+                               launch.dynamicSmem, pdl, args, when);
 }
 
 LogicalResult BufferTable::finish() {

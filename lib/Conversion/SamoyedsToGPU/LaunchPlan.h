@@ -38,8 +38,9 @@ public:
   /// Adds a workspace buffer of f32 elements.
   void addWorkspace(StringRef name, ArrayRef<int64_t> shape);
 
-  /// The launch attribute of `launch`; binds (lists) every buffer it passes.
-  FailureOr<KernelLaunchAttr> bindLaunch(const KernelLaunch &launch);
+  /// The launch attribute of `launch` (a programmatic dependent launch with
+  /// `pdl`); binds (lists) every buffer it passes.
+  FailureOr<KernelLaunchAttr> bindLaunch(const KernelLaunch &launch, bool pdl);
 
   /// Sets `samoyeds.buffers` (in order of first binding, then the
   /// workspaces) and `samoyeds.weights` on the function; fails when two
@@ -75,6 +76,8 @@ struct SamoyedsToGPUState {
   gpu::GPUModuleOp kernels;
   /// Each op's kernel name prefix.
   const llvm::DenseMap<Operation *, std::string> &kernelBases;
+  /// Whether the kernels are programmatic dependent launches.
+  bool pdl = false;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };

@@ -304,6 +304,18 @@ RoutingAttr routingOf(Operation *op) {
                           route.getRoutedScalingFactorAttr());
 }
 
+/// Starts `kernel` with `griddepcontrol.wait`, so it reads nothing before
+/// the grids it depends on have finished and their writes are visible, and
+/// `griddepcontrol.launch_dependents`, so the kernel after it may be
+/// scheduled as soon as all of this one's blocks have started.
+void addGridDependencyControl(gpu::GPUFuncOp kernel) {
+  OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
+  NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
+                                 NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
+                                 NVVM::GridDepActionKind::launch_dependents);
+}
+
 /// Replaces a route, dispatch or ssmm op by a `samoyeds.launch` of the
 /// kernels built for it.
 template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
@@ -335,7 +347,10 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       return failure();
     SmallVector<Attribute> records;
     for (const KernelLaunch &launch : *launches) {
-      FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch);
+      if (state.pdl)
+        addGridDependencyControl(gpu::GPUFuncOp(launch.kernel));
+      FailureOr<KernelLaunchAttr> record =
+          state.table.bindLaunch(launch, state.pdl);
       if (failed(record))
         return failure();
       records.push_back(*record);
@@ -356,6 +371,8 @@ void mlir::samoyeds::populateSamoyedsToGPUPatterns(RewritePatternSet &patterns,
 namespace {
 struct ConvertSamoyedsToGPU
     : samoyeds::impl::ConvertSamoyedsToGPUBase<ConvertSamoyedsToGPU> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
@@ -387,7 +404,7 @@ struct ConvertSamoyedsToGPU
     }
     if (!kernels)
       kernels = createKernelModule(builder);
-    SamoyedsToGPUState state{table, builder, kernels, bases};
+    SamoyedsToGPUState state{table, builder, kernels, bases, pdl};
     if (failed(convert(func, state)))
       return failure();
     return table.finish();

@@ -77,6 +77,8 @@ llvm::json::Value toJSON(KernelLaunchAttr launch) {
                {"block", Array(launch.getBlock())},
                {"smem", launch.getSmem()},
                {"args", std::move(args)}};
+  if (launch.getPdl())
+    entry["pdl"] = true;
   if (SlotGuardAttr when = launch.getWhen()) {
     Object guard{{"symbol", stringifySizeSymbol(when.getSymbol())},
                  {"min", when.getMin()}};

@@ -13,7 +13,7 @@
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], <n = 1, m = 2, v = 128>>]
 // CHECK: %[[Y:.*]] = samoyeds.launch [
 // CHECK-SAME: #samoyeds.launch<@kernels::@matmul grid(16, ceil_div(P, 32) + 2, 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2)) when(P in [65, ...])>,
-// CHECK-SAME: #samoyeds.launch<@kernels::@split grid(per_sm(2), 1, 1) block(32, 1, 1) smem(0) args(buffer("ws", 4), symbol(P), symbol(T), i32(-7)) when(P in [1, 64])>
+// CHECK-SAME: #samoyeds.launch<@kernels::@split grid(per_sm(2), 1, 1) block(32, 1, 1) smem(0) pdl args(buffer("ws", 4), symbol(P), symbol(T), i32(-7)) when(P in [1, 64])>
 // CHECK-SAME: ](%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {epilogue = #samoyeds.epilogue<none>}
 // CHECK: return %[[Y]]
 module attributes {gpu.container_module} {
@@ -37,7 +37,7 @@ module attributes {gpu.container_module} {
                  buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))
             when(P in [65, ...])>,
         #samoyeds.launch<@kernels::@split grid(per_sm(2), 1, 1) block(32, 1, 1)
-            smem(0) args(buffer("ws", 4), symbol(P), symbol(T), i32(-7))
+            smem(0) pdl args(buffer("ws", 4), symbol(P), symbol(T), i32(-7))
             when(P in [1, 64])>]
         (%w, %x, %off, %tok) {epilogue = #samoyeds.epilogue<none>}
         : (tensor<2x2048x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<3xi32>, tensor<?xi32>)

@@ -258,7 +258,7 @@ SAMOYEDS_ANGLED_SYNTAX(SlotGuardAttr)
 LogicalResult
 KernelLaunchAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          SymbolRefAttr kernel, ArrayRef<GridDimAttr> grid,
-                         ArrayRef<int64_t> block, int64_t smem,
+                         ArrayRef<int64_t> block, int64_t smem, bool pdl,
                          ArrayRef<KernelArgAttr> args, SlotGuardAttr when) {
   if (grid.size() != 3 || block.size() != 3)
     return emitError() << "#samoyeds.launch: grid and block need 3 dimensions "
@@ -311,8 +311,10 @@ Attribute KernelLaunchAttr::parse(AsmParser &parser, Type) {
                                            block.emplace_back());
                                      }) ||
       parser.parseKeyword("smem") || parser.parseLParen() ||
-      parser.parseInteger(smem) || parser.parseRParen() ||
-      parseClause(parser, "args", args))
+      parser.parseInteger(smem) || parser.parseRParen())
+    return {};
+  bool pdl = succeeded(parser.parseOptionalKeyword("pdl"));
+  if (parseClause(parser, "args", args))
     return {};
   if (succeeded(parser.parseOptionalKeyword("when"))) {
     if (parser.parseLParen() || !(when = SlotGuardAttr::parseBody(parser)) ||
@@ -323,7 +325,7 @@ Attribute KernelLaunchAttr::parse(AsmParser &parser, Type) {
     return {};
   return getChecked([&] { return parser.emitError(parser.getNameLoc()); },
                     parser.getContext(), kernel, ArrayRef<GridDimAttr>(grid),
-                    ArrayRef<int64_t>(block), smem,
+                    ArrayRef<int64_t>(block), smem, pdl,
                     ArrayRef<KernelArgAttr>(args), when);
 }
 
@@ -333,7 +335,8 @@ void KernelLaunchAttr::print(AsmPrinter &printer) const {
                         [&](GridDimAttr d) { d.printBody(printer); });
   printer << ") block(";
   llvm::interleaveComma(getBlock(), printer);
-  printer << ") smem(" << getSmem() << ") args(";
+  printer << ") smem(" << getSmem() << ")" << (getPdl() ? " pdl" : "")
+          << " args(";
   llvm::interleaveComma(getArgs(), printer,
                         [&](KernelArgAttr a) { a.printBody(printer); });
   printer << ")";

@@ -155,8 +155,11 @@ def Samoyeds_KernelLaunchAttr : Samoyeds_Attr<"KernelLaunch", "launch"> {
   let summary = "One kernel launch of a samoyeds.launch";
   let description = [{
     The kernel (a symbol of the `gpu.module`), its grid, its block, the
-    bytes of dynamic shared memory, one binding per kernel argument and an
-    optional guard.
+    bytes of dynamic shared memory, whether it is a programmatic dependent
+    launch (`pdl`: the kernel starts with `griddepcontrol.wait` and
+    `griddepcontrol.launch_dependents`, so the runtime may launch it before
+    the previous kernel of the stream ends), one binding per kernel argument
+    and an optional guard.
 
     ```mlir
     #samoyeds.launch<@samoyeds_kernels::@f_ssmm_2
@@ -169,6 +172,7 @@ def Samoyeds_KernelLaunchAttr : Samoyeds_Attr<"KernelLaunch", "launch"> {
                         ArrayRefParameter<"GridDimAttr">:$grid,
                         ArrayRefParameter<"int64_t">:$block,
                         "int64_t":$smem,
+                        DefaultValuedParameter<"bool", "false">:$pdl,
                         ArrayRefParameter<"KernelArgAttr">:$args,
                         OptionalParameter<"SlotGuardAttr">:$when);
   let hasCustomAssemblyFormat = 1;

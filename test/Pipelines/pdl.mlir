@@ -1,0 +1,51 @@
+// Programmatic dependent launches: with pdl every kernel of the layer starts
+// with griddepcontrol.wait (before it touches global memory) and
+// griddepcontrol.launch_dependents, and the manifest marks every launch.
+// Without pdl there is neither.
+// RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a" --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s --check-prefix=IR
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=true dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+// RUN: rm -rf %t.off && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.off assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=griddepcontrol < %t.off/kernels.ptx
+// RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=pdl < %t.off/manifest.json
+
+// IR-LABEL: func.func @layer
+// IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_route_0 grid({{.*}}) smem(0) pdl args(
+// IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_dispatch_1 grid({{.*}}) smem(0) pdl args(
+// IR-LABEL: gpu.func @layer_route_0(
+// IR-NEXT: nvvm.griddepcontrol wait
+// IR-NEXT: nvvm.griddepcontrol launch_dependents
+// IR-LABEL: gpu.func @layer_dispatch_1(
+// IR-NEXT: nvvm.griddepcontrol wait
+// IR-NEXT: nvvm.griddepcontrol launch_dependents
+
+// MANIFEST: "launches": [
+// MANIFEST: "kernel": "layer_route_0",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_dispatch_1",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_2",
+// MANIFEST-NEXT: "pdl": true,
+
+// PTX-LABEL: .entry layer_route_0(
+// PTX: griddepcontrol.wait;
+// PTX: griddepcontrol.launch_dependents;
+// PTX-LABEL: .entry layer_ssmm_2(
+// PTX: griddepcontrol.wait;
+// PTX: griddepcontrol.launch_dependents;
+
+// OFF: layer_route_0
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @layer(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x256xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x512x256xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
+         tensor<8x256x256xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

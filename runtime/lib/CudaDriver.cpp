@@ -59,6 +59,8 @@ static void load(Loaded &l) {
       resolve(lib, "cuGetErrorString", d.cuGetErrorString, e);
   if (!ok)
     return;
+  d.cuLaunchKernelEx = reinterpret_cast<decltype(d.cuLaunchKernelEx)>(
+      dlsym(lib, "cuLaunchKernelEx"));
   const char *prefix = "no CUDA driver/device: ";
   CUresult r = d.cuInit(0);
   if (r != CUDA_SUCCESS) {

@@ -632,6 +632,11 @@ bool Checker::launches(const Value &root) {
       return fail(path + ".block", "more than 1024 threads per block");
     if (o.get("smem") && !intMember(o, path, "smem", 0, INT32_MAX, l.smem))
       return false;
+    if (const Value *pdl = o.get("pdl")) {
+      if (!pdl->isBool())
+        return fail(path + ".pdl", "expected true or false");
+      l.pdl = pdl->boolean;
+    }
     if (!(v = member(o, path, "args", Value::Kind::Array)))
       return false;
     for (size_t a = 0; a < v->array.size(); ++a) {

@@ -87,6 +87,9 @@ struct LaunchDesc {
   GridDim grid[3];
   unsigned block[3] = {1, 1, 1};
   int64_t smem = 0;
+  /// `"pdl": true`: a programmatic dependent launch (the kernel starts with
+  /// griddepcontrol.wait), which may overlap the kernel before it.
+  bool pdl = false;
   std::vector<LaunchArg> args;
   LaunchGuard when;
 };

@@ -73,6 +73,33 @@ sy_status readSymbols(const sy_bundle &bundle, const char *fn,
                                             m.symbols[s] + "'");
   return SY_OK;
 }
+
+/// Whether `l` goes out as a programmatic dependent launch: it asks for one
+/// (`pdl`) and the device has it (sm_90 and later, a driver with
+/// cuLaunchKernelEx). Its kernel may then start while the kernel before it
+/// finishes, and waits for that one with griddepcontrol.wait; as an ordinary
+/// launch, that wait returns at once.
+bool isProgrammatic(const cu::Driver &d, const LaunchDesc &l) {
+  return l.pdl && d.cuLaunchKernelEx && d.ccMajor >= 9;
+}
+
+/// Launches `fn` as `l` says, on `stream`.
+cu::CUresult launchKernel(const cu::Driver &d, cu::CUfunction fn,
+                          const LaunchDesc &l, const unsigned grid[3],
+                          cu::CUstream stream, std::vector<void *> &params) {
+  void **args = params.empty() ? nullptr : params.data();
+  if (!isProgrammatic(d, l))
+    return d.cuLaunchKernel(fn, grid[0], grid[1], grid[2], l.block[0],
+                            l.block[1], l.block[2], unsigned(l.smem), stream,
+                            args, nullptr);
+  cu::CUlaunchAttribute attr{};
+  attr.id = cu::CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  cu::CUlaunchConfig config{
+      grid[0],    grid[1],          grid[2], l.block[0], l.block[1],
+      l.block[2], unsigned(l.smem), stream,  &attr,      1};
+  return d.cuLaunchKernelEx(&config, fn, args, nullptr);
+}
 } // namespace
 
 extern "C" {
@@ -388,17 +415,19 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
           k += 1;
         }
       }
-      cu::CUresult r = d->cuLaunchKernel(
-          bundle.functions[li], grid[0], grid[1], grid[2], l.block[0],
-          l.block[1], l.block[2], unsigned(l.smem), cs,
-          params.empty() ? nullptr : params.data(), nullptr);
+      cu::CUresult r =
+          launchKernel(*d, bundle.functions[li], l, grid, cs, params);
       if (r != cu::CUDA_SUCCESS)
-        return setError(
-            SY_ERR_CUDA,
-            bundle.manifestPath() + ": launches[" + std::to_string(li) + "] '" +
-                l.kernel + "' grid (" + std::to_string(grid[0]) + "," +
-                std::to_string(grid[1]) + "," + std::to_string(grid[2]) +
-                "): " + cu::describe(*d, "cuLaunchKernel", r));
+        return setError(SY_ERR_CUDA, bundle.manifestPath() + ": launches[" +
+                                         std::to_string(li) + "] '" + l.kernel +
+                                         "' grid (" + std::to_string(grid[0]) +
+                                         "," + std::to_string(grid[1]) + "," +
+                                         std::to_string(grid[2]) + "): " +
+                                         cu::describe(*d,
+                                                      isProgrammatic(*d, l)
+                                                          ? "cuLaunchKernelEx"
+                                                          : "cuLaunchKernel",
+                                                      r));
     }
     return clearError();
   })

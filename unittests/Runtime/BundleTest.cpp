@@ -422,6 +422,20 @@ TEST_F(BundleDir, BadLaunchGuards) {
   expectError(SY_ERR_MANIFEST, {"launches[0].when", "unknown field 'upto'"});
 }
 
+TEST_F(BundleDir, ProgrammaticDependentLaunchFlag) {
+  const std::string smem = "\"smem\": 65536,";
+  samoyeds::rt::Manifest m;
+  std::string error;
+  writeMutated(smem, smem);
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  EXPECT_FALSE(m.launches[0].pdl);
+  writeMutated(smem, smem + " \"pdl\": true,");
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  EXPECT_TRUE(m.launches[0].pdl);
+  writeMutated(smem, smem + " \"pdl\": 1,");
+  expectError(SY_ERR_MANIFEST, {"launches[0].pdl", "expected true or false"});
+}
+
 TEST_F(BundleDir, LaunchGuardsSelectBySymbolValue) {
   const std::string smem = "\"smem\": 65536,";
   writeMutated(

@@ -11,7 +11,9 @@ interleaved rep by rep round so that clock or thermal drift hits all alike.
 Every variant's output is compared with the first variant's (same weights,
 same routing: they must agree to bf16 rounding of the accumulation order).
 Prints one line per point with each variant's median time and its ratio to
-the first, and writes JSON.
+the first, and writes JSON. With --graph each variant's call is captured in a
+CUDA graph after an eager call and the replays are timed (as serving engines
+run decode; h200.Replay); a variant that cannot be captured fails the run.
 """
 import argparse
 import json
@@ -23,6 +25,7 @@ import torch
 
 import samoyeds
 from bench import MODELS, ColdTimer, bf16_bits
+from h200 import Replay
 from samoyeds.pack import pack
 
 dev = "cuda"
@@ -36,12 +39,14 @@ def main():
     ap.add_argument("--tokens", default="1,16,64,256,1024,4096")
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--out", default="ab.json")
+    ap.add_argument("--graph", action="store_true", help="time CUDA-graph replays")
     a = ap.parse_args()
     variants = [v.split("=", 1) for v in a.variants.split(",")]
     tokens = [int(t) for t in a.tokens.split(",")]
     timer = ColdTimer(1)
     torch.manual_seed(0)
-    res = dict(device=torch.cuda.get_device_name(), variants=dict(variants), rows=[])
+    res = dict(device=torch.cuda.get_device_name(), variants=dict(variants), rows=[],
+               timing="graph replay" if a.graph else "eager")
     print(f"{res['device']}: " + ", ".join(f"{n}={d}" for n, d in variants))
     for name in a.models.split(","):
         H, I, E, k, _ = MODELS[name]
@@ -72,10 +77,16 @@ def main():
                     if not (e <= 1e-2 and torch.isfinite(outs[0]).all()):
                         sys.exit(f"{name} {fmt} T={T}: variant {n[0]} differs from "
                                  f"{variants[0][0]} by {e}")
+                calls = [(lambda layer=layer: layer(x)) for layer in layers]
+                if a.graph:
+                    calls = [Replay(c) for c in calls]
+                    for (vname, _), c in zip(variants, calls):
+                        if c.graph is None:
+                            sys.exit(f"{name} {fmt} T={T}: variant {vname}: no graph: {c.why}")
                 times = [[] for _ in layers]
                 for _ in range(a.reps):
-                    for i, layer in enumerate(layers):
-                        times[i].append(timer(lambda: layer(x)))
+                    for i, call in enumerate(calls):
+                        times[i].append(timer(call))
                 med = [float(np.median(t)) for t in times]
                 row = dict(model=name, format=fmt, T=T, relerr_vs_base=errs,
                            **{f"{n}_ms": m for (n, _), m in zip(variants, med)})

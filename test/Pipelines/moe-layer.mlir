@@ -22,6 +22,7 @@
 // CHECK-NEXT: 8
 // CHECK-NEXT: ]
 // CHECK: "kernel": "qwen_ssmm_2",
+// CHECK-NEXT: "pdl": true,
 // Its tile (5 stages of 32 tokens x 72 columns, 4 x 2 x 2 weight
 // fragments and 4 x 2 x 16 row choices) is more than the 48 KB a kernel may
 // declare statically: it takes dynamic shared memory.

@@ -7,14 +7,14 @@
 // The runtime sizes the grid from the device's SM count ({"per_sm": 2});
 // ptxas is told that 2 blocks share an SM (.minnctapersm), and the kernel
 // strides through the tiles by the grid size (%nctaid.x).
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp dir=%t assemble=false" -o /dev/null
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp pdl=0 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
 // A forced persistent=2 replaces the ordinary grid for every unsplit call.
-// RUN: rm -rf %t.all && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp persistent=2 split-k=1 dir=%t.all assemble=false" -o /dev/null
+// RUN: rm -rf %t.all && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp pdl=0 persistent=2 split-k=1 dir=%t.all assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ALL < %t.all/manifest.json
-// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp persistent=0 dir=%t.none assemble=false" -o /dev/null
+// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp pdl=0 persistent=0 dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
 
 // CHECK: "kernel": "mix_ssmm_0",

@@ -10,7 +10,7 @@
 // RUN: not samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=PIPEDIR
 // RUN: not samoyeds-opt %s --samoyeds-to-ptx="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_61" 2>&1 | FileCheck %s --check-prefix=TILECHIP
-// RUN: not samoyeds-opt %s --samoyeds-to-ptx="chip=sm_80 pdl=true" 2>&1 | FileCheck %s --check-prefix=PDLCHIP
+// RUN: not samoyeds-opt %s --samoyeds-to-ptx="chip=sm_80 pdl=1" 2>&1 | FileCheck %s --check-prefix=PDLCHIP
 
 // NODIR: emit-bundle-errors.mlir:0:0: error: samoyeds-emit-bundle needs dir=<directory>
 // NODIR-FUNC: emit-bundle-errors.mlir:[[#@LINE+9]]:1: error: samoyeds-emit-bundle needs dir=<directory>

@@ -1,0 +1,119 @@
+"""Where a layer call's device time goes: per-kernel durations and the gaps
+between them, from the PyTorch profiler (CUPTI) over CUDA-graph replays (GPU
+machine).
+
+    PYTHONPATH=python:bench SAMOYEDS_RUNTIME_LIB=BUILD python3 bench/profile_layer.py \
+        --layers .device/layers --models olmoe,deepseek_v2 --formats 12v128 --tokens 1,16 \
+        --out profile.json
+
+For every model, format and T: random weights, router and inputs (as bench/ab.py),
+one eager call, a CUDA graph of the call, 5 warm replays, then --reps profiled
+replays with a 256 MB write before each (cold L2, as the benchmarks run). Prints,
+per point, each kernel's median duration in µs, the median span of a call (first
+kernel start to last kernel end) and the median sum of the gaps between its
+kernels; writes JSON.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+import samoyeds
+from bench import MODELS, bf16_bits
+from samoyeds.pack import pack
+
+dev = "cuda"
+
+
+def calls(events, marker):
+    """Device kernel events grouped by call: each call starts after a `marker` kernel."""
+    out, cur = [], None
+    for e in sorted(events, key=lambda e: e.time_range.start):
+        if marker in e.name.lower():
+            if cur:
+                out.append(cur)
+            cur = []
+        elif cur is not None:
+            cur.append(e)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def profile_point(layer, x, reps):
+    scratch = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
+    layer(x)
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        layer(x)
+    for _ in range(5):
+        g.replay()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(reps):
+            scratch.fill_(1)
+            g.replay()
+        torch.cuda.synchronize()
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    per_call = calls(kernels, "fill")  # the scratch write is an elementwise fill kernel
+    per_call = [c for c in per_call if c]
+    if not per_call:
+        sys.exit("profiler saw no kernels of the layer")
+    names = [e.name for e in per_call[0]]
+    durs = {n: [] for n in names}
+    spans, gaps = [], []
+    for c in per_call:
+        for e in c:
+            if e.name in durs:
+                durs[e.name].append(e.time_range.end - e.time_range.start)
+        spans.append(c[-1].time_range.end - c[0].time_range.start)
+        gaps.append(sum(max(0, b.time_range.start - a.time_range.end) for a, b in zip(c, c[1:])))
+    return dict(kernels=[dict(name=n, us=float(np.median(durs[n]))) for n in names],
+                span_us=float(np.median(spans)), gaps_us=float(np.median(gaps)),
+                calls=len(per_call))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--layers", required=True)
+    ap.add_argument("--models", default="olmoe,deepseek_v2")
+    ap.add_argument("--formats", default="12v128")
+    ap.add_argument("--tokens", default="1,16")
+    ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--out", default="profile.json")
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    res = dict(device=torch.cuda.get_device_name(), layers=a.layers, rows=[])
+    for name in a.models.split(","):
+        H, I, E, k, _ = MODELS[name]
+        wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
+        wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
+        router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
+        gu_bits, d_bits = bf16_bits(wgu), bf16_bits(wd)
+        wgu = wd = None
+        for fmt in a.formats.split(","):
+            layer = samoyeds.MoELayer(os.path.join(a.layers, f"{name}_{fmt}"))
+            w13, w2 = layer.weights["w13"], layer.weights["w2"]
+            layer.upload_packed("w13", pack(gu_bits, w13["n"], w13["m"], w13["v"]))
+            layer.upload_packed("w2", pack(d_bits, w2["n"], w2["m"], w2["v"]))
+            layer.set_router(router)
+            for T in [int(t) for t in a.tokens.split(",")]:
+                x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
+                r = dict(model=name, format=fmt, T=T, **profile_point(layer, x, a.reps))
+                res["rows"].append(r)
+                print(f"{name:12} {fmt:7} T={T:5d} span {r['span_us']:7.1f} us, gaps "
+                      f"{r['gaps_us']:5.1f} us: " + ", ".join(
+                          f"{kk['name']} {kk['us']:.1f}" for kk in r["kernels"]), flush=True)
+            layer.close()
+        torch.cuda.empty_cache()
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -25,6 +25,9 @@ from typing import Optional
 
 LIB_NAME = "libsamoyeds_runtime.dylib" if sys.platform == "darwin" else "libsamoyeds_runtime.so"
 
+# The enums and prototypes below copy runtime/include/samoyeds-c/Runtime.h (the header is not
+# installed with the package); python/tests/test_capi_header.py checks them against it.
+
 # sy_status, in the order of the C enum.
 STATUS_NAMES = [
     "SY_OK",
@@ -48,6 +51,11 @@ for _i, _name in enumerate(STATUS_NAMES):
 SY_DTYPE_BF16, SY_DTYPE_F16, SY_DTYPE_F32, SY_DTYPE_I32, SY_DTYPE_U32, SY_DTYPE_U8 = range(6)
 DTYPE_CODES = {"bf16": SY_DTYPE_BF16, "f16": SY_DTYPE_F16}
 DTYPE_NAMES = {v: k for k, v in DTYPE_CODES.items()}
+
+# sy_buffer_kind
+SY_BUFFER_INPUT, SY_BUFFER_OUTPUT, SY_BUFFER_WEIGHT, SY_BUFFER_WORKSPACE = range(4)
+BUFFER_KIND_NAMES = {SY_BUFFER_INPUT: "input", SY_BUFFER_OUTPUT: "output",
+                     SY_BUFFER_WEIGHT: "weight", SY_BUFFER_WORKSPACE: "workspace"}
 
 # sy_weight_layout (docs/Format.md "Physical layout").
 SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA = range(2)
@@ -212,6 +220,8 @@ _lock = threading.Lock()
 
 _P = ctypes.POINTER
 _c = ctypes
+# Every function of the C API that Python calls: name -> (argtypes, restype). Enums are c_int;
+# opaque handles (sy_bundle *, sy_session *, ...) are c_void_p.
 _SIGNATURES = {
     "sy_last_error": ([], _c.c_char_p),
     "sy_status_name": ([_c.c_int], _c.c_char_p),
@@ -243,11 +253,28 @@ _SIGNATURES = {
     "sy_weight_file_find_weight": ([_c.c_void_p, _c.c_char_p, _P(sy_weight_info)], _c.c_int),
     "sy_weight_file_metadata": ([_c.c_void_p, _c.c_char_p, _P(_c.c_char_p)], _c.c_int),
     "sy_weight_file_read_weight": ([_c.c_void_p, _c.c_char_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_bundle_load": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
     "sy_bundle_open": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
     "sy_bundle_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_bundle_chip": ([_c.c_void_p, _P(_c.c_char_p)], _c.c_int),
+    "sy_bundle_num_symbols": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_bundle_symbol_name": ([_c.c_void_p, _c.c_int32, _P(_c.c_char_p)], _c.c_int),
+    "sy_bundle_num_buffers": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
+    "sy_bundle_buffer_info": ([_c.c_void_p, _c.c_int32, _P(_c.c_char_p), _P(_c.c_int),
+                               _P(_c.c_int)], _c.c_int),
+    "sy_bundle_buffer_bytes": ([_c.c_void_p, _c.c_char_p, _P(_c.c_char_p), _P(_c.c_int64),
+                                _c.c_int32, _P(_c.c_uint64)], _c.c_int),
     "sy_bundle_check_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
     "sy_bundle_num_weights": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
     "sy_bundle_weight_info": ([_c.c_void_p, _c.c_int32, _P(sy_weight_info)], _c.c_int),
+    "sy_session_create": ([_c.c_void_p, _P(_c.c_void_p)], _c.c_int),
+    "sy_session_destroy": ([_c.c_void_p], _c.c_int),
+    "sy_session_upload_weight": ([_c.c_void_p, _c.c_char_p, _P(sy_packed_weight)], _c.c_int),
+    "sy_session_bind": ([_c.c_void_p, _c.c_char_p, _c.c_uint64, _c.c_uint64], _c.c_int),
+    "sy_session_run": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32, _c.c_void_p],
+                       _c.c_int),
+    "sy_session_reserve": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32], _c.c_int),
+    "sy_session_load_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
 }
 
 

@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 
 from . import _capi
-from .layer import (_destroy_session, _err, _lib, _primary_cuda_device, _read_weights,
+from .layer import (_destroy_session, _err, _primary_cuda_device, _read_weights,
                     _run_session, _torch, _upload_packed, read_manifest)
 
 __all__ = ["ExpertMatmul"]
@@ -36,7 +36,7 @@ class ExpertMatmul(_capi.Closeable):
         self.device = _primary_cuda_device("ExpertMatmul")
         self.dir = Path(os.fspath(bundle_dir))
         self.manifest = read_manifest(self.dir / "manifest.json")
-        self._lib = _lib()
+        self._lib = _capi.lib()
         self._b, self._s = ctypes.c_void_p(), ctypes.c_void_p()
         self._lock = threading.Lock()
         self._uploaded = False

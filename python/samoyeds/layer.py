@@ -38,57 +38,6 @@ from ._files import bounded, read_json
 
 __all__ = ["LayerBundle", "MoELayer", "check_max_tokens"]
 
-_P = ctypes.POINTER
-_c = ctypes
-# C API functions _capi does not declare (same prototypes as Runtime.h).
-_EXTRA_SIGNATURES = {
-    "sy_bundle_load": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
-    "sy_bundle_open": ([_c.c_char_p, _P(_c.c_void_p)], _c.c_int),
-    "sy_bundle_destroy": ([_c.c_void_p], _c.c_int),
-    "sy_bundle_chip": ([_c.c_void_p, _P(_c.c_char_p)], _c.c_int),
-    "sy_bundle_num_symbols": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
-    "sy_bundle_symbol_name": ([_c.c_void_p, _c.c_int32, _P(_c.c_char_p)], _c.c_int),
-    "sy_bundle_num_buffers": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
-    "sy_bundle_buffer_info": ([_c.c_void_p, _c.c_int32, _P(_c.c_char_p), _P(_c.c_int),
-                               _P(_c.c_int)], _c.c_int),
-    "sy_bundle_buffer_bytes": ([_c.c_void_p, _c.c_char_p, _P(_c.c_char_p), _P(_c.c_int64),
-                                _c.c_int32, _P(_c.c_uint64)], _c.c_int),
-    "sy_bundle_num_weights": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
-    "sy_bundle_weight_info": ([_c.c_void_p, _c.c_int32, _P(_capi.sy_weight_info)], _c.c_int),
-    "sy_bundle_check_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
-    "sy_session_create": ([_c.c_void_p, _P(_c.c_void_p)], _c.c_int),
-    "sy_session_destroy": ([_c.c_void_p], _c.c_int),
-    "sy_session_upload_weight": ([_c.c_void_p, _c.c_char_p, _P(_capi.sy_packed_weight)],
-                                 _c.c_int),
-    "sy_session_bind": ([_c.c_void_p, _c.c_char_p, _c.c_uint64, _c.c_uint64], _c.c_int),
-    "sy_session_run": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32, _c.c_void_p],
-                       _c.c_int),
-    "sy_session_reserve": ([_c.c_void_p, _P(_c.c_char_p), _P(_c.c_int64), _c.c_int32],
-                           _c.c_int),
-    "sy_session_load_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
-}
-_sig_lock = threading.Lock()
-_sig_done = False
-
-
-def _lib() -> ctypes.CDLL:
-    """The runtime library with the session/bundle prototypes declared."""
-    global _sig_done
-    lib = _capi.lib()
-    if not _sig_done:
-        with _sig_lock:
-            for name, (args, res) in _EXTRA_SIGNATURES.items():
-                try:
-                    fn = getattr(lib, name)
-                except AttributeError as e:
-                    raise _capi.RuntimeLibraryNotFound(
-                        f"{_capi.find_library()} lacks {name} (rebuild the runtime)") from e
-                fn.argtypes = args
-                fn.restype = res
-            _sig_done = True
-    return lib
-
-
 _err = _capi.status_error
 
 
@@ -168,7 +117,7 @@ class LayerBundle(_capi.Closeable):
         self.dir = Path(os.fspath(bundle_dir))
         mpath = self.dir / "manifest.json"
         self.manifest = read_manifest(mpath)
-        self._lib = _lib()
+        self._lib = _capi.lib()
         self._b = ctypes.c_void_p()
         self._open()
         try:
@@ -197,12 +146,12 @@ class LayerBundle(_capi.Closeable):
             self.symbols.append(name.value.decode())
         _capi.check(lib.sy_bundle_num_buffers(b, ctypes.byref(count)))
         self.buffers: Dict[str, dict] = {}
-        kinds = ("input", "output", "weight", "workspace")
         for i in range(count.value):
             name, kind, dtype = ctypes.c_char_p(), ctypes.c_int(), ctypes.c_int()
             _capi.check(lib.sy_bundle_buffer_info(b, i, ctypes.byref(name), ctypes.byref(kind),
                                                   ctypes.byref(dtype)))
-            self.buffers[name.value.decode()] = {"kind": kinds[kind.value], "dtype": dtype.value}
+            self.buffers[name.value.decode()] = {"kind": _capi.BUFFER_KIND_NAMES[kind.value],
+                                                 "dtype": dtype.value}
         self.weights = _read_weights(lib, b)
 
         def bad(what: str) -> SamoyedsError:

@@ -1,5 +1,11 @@
-//===- Manifest.cpp - manifest.json of a bundle
-//----------------------------===//
+//===- Manifest.cpp - manifest.json of a bundle ---------------------------===//
+//
+// The rules of docs/Bundle.md as tables of fields (ManifestSchema, read by
+// JsonSchema.h's generic reader) followed by the checks between fields; the
+// sizes, guards and grids the runtime derives from a manifest; and reading
+// the bundle's files.
+//
+//===----------------------------------------------------------------------===//
 
 #include "Manifest.h"
 #include "samoyeds/Runtime/Checked.h"
@@ -13,7 +19,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <unordered_set>
 
 namespace samoyeds {
 namespace rt {
@@ -208,498 +213,346 @@ std::string checkReserved(const Manifest &m,
   return "";
 }
 
+/// Whether `s` may name a file of the bundle directory (module, cubin): a
+/// plain name without '/', other than "." and "..".
+static bool isBundleFile(const std::string &s) {
+  return isPlainName(s) && s.find('/') == std::string::npos && s != "." &&
+         s != "..";
+}
+
+/// Whether `s` may name a file of "files": a file of the bundle directory,
+/// never a path out of it.
+static bool isListedFile(const std::string &s) {
+  return !s.empty() && s != "." && s != ".." &&
+         s.find_first_of("/\\") == std::string::npos;
+}
+
+/// Whether `s` is a checksum: 16 lower-case hex digits.
+static bool isHex64(const std::string &s) {
+  return s.size() == 16 &&
+         s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 namespace {
+using json::Fields;
+using json::Presence;
+using json::Reader;
+using json::Rule;
 using json::Value;
 
-/// Validates one manifest; every error is "FILE: FIELD: message".
-class Checker {
+/// What isPlainName accepts, for messages.
+const std::string kPlainName = "1 to " + std::to_string(kMaxNameBytes) +
+                               " printable ASCII characters other than "
+                               "space, ' and \\";
+
+/// The names of the values of an enumeration, for json::oneOf.
+template <class E>
+std::vector<std::pair<std::string, E>> named(const char *(*name)(E),
+                                             std::initializer_list<E> all) {
+  std::vector<std::pair<std::string, E>> out;
+  for (E e : all)
+    out.emplace_back(name(e), e);
+  return out;
+}
+
+/// The fields of a weight description (docs/Bundle.md "weights",
+/// docs/WeightFiles.md) but its name, with "layout" `layout`.
+Fields<WeightSpec> weightFields(Presence layout) {
+  using json::at;
+  using json::integer;
+  using W = WeightSpec;
+  return {{"dtype", json::oneOf(named(dtypeName, {DType::BF16, DType::F16})),
+           &W::dtype},
+          {"experts", integer(1, INT_MAX), at(&W::shape, &SSShape::experts)},
+          {"rows", integer(1, INT64_MAX / 2), at(&W::shape, &SSShape::rows)},
+          {"cols", integer(1, INT64_MAX / 2), at(&W::shape, &SSShape::cols)},
+          {"n", integer(1, 16), at(&W::params, &SSParams::n)},
+          {"m", integer(1, 16), at(&W::params, &SSParams::m)},
+          {"v", integer(1, INT_MAX), at(&W::params, &SSParams::v)},
+          {"layout",
+           json::oneOf(
+               named(layoutName, {WeightLayout::MmaSp, WeightLayout::Wgmma})),
+           &W::layout, layout}};
+}
+
+/// The rules of docs/Bundle.md, read into `m`. Rules that refer to names
+/// (symbols, weights, buffers) look them up in the indexes of `m`, filled
+/// as the names are read, so the fields are read in an order where every
+/// name is declared before it is used.
+class ManifestSchema {
 public:
-  Checker(std::string file, Manifest &m) : file(std::move(file)), m(m) {}
-  std::string error;
+  explicit ManifestSchema(Manifest &m) : m(m) {}
+  ManifestSchema(const ManifestSchema &) = delete;
+  ManifestSchema &operator=(const ManifestSchema &) = delete;
 
-  bool fail(const std::string &field, const std::string &msg) {
-    error = file + ": " + field + ": " + msg;
-    return false;
+  /// Reads the document `root`; false with the error in `r`.
+  bool read(Reader &r, const Value &root) {
+    return json::readFields(r, root, "", top, m);
   }
-
-  const Value *member(const Value &obj, const std::string &path,
-                      const std::string &key, Value::Kind kind) {
-    const Value *v = obj.get(key);
-    std::string field = path.empty() ? key : path + "." + key;
-    if (!v) {
-      fail(field, "missing required field");
-      return nullptr;
-    }
-    if (v->kind != kind) {
-      fail(field, std::string("expected ") + json::kindName(kind) + ", got " +
-                      json::kindName(v->kind));
-      return nullptr;
-    }
-    return v;
-  }
-
-  bool integer(const Value &v, const std::string &field, int64_t lo, int64_t hi,
-               int64_t &out) {
-    if (!v.isNumber() || !v.isInteger)
-      return fail(field, "expected an integer");
-    if (v.integer < lo || v.integer > hi)
-      return fail(field, "value " + std::to_string(v.integer) +
-                             " out of range [" + std::to_string(lo) + ", " +
-                             std::to_string(hi) + "]");
-    out = v.integer;
-    return true;
-  }
-
-  bool intMember(const Value &obj, const std::string &path,
-                 const std::string &key, int64_t lo, int64_t hi, int64_t &out) {
-    const Value *v = obj.get(key);
-    std::string field = path + "." + key;
-    if (!v)
-      return fail(field, "missing required field");
-    return integer(*v, field, lo, hi, out);
-  }
-
-  bool dtype(const std::string &s, const std::string &field, sy_dtype &out) {
-    static const char *names[] = {"bf16", "f16", "f32", "i32", "u32", "u8"};
-    for (int i = 0; i < 6; ++i)
-      if (s == names[i]) {
-        out = sy_dtype(i);
-        return true;
-      }
-    return fail(field, "unknown dtype " + json::quote(s));
-  }
-
-  bool symbol(const Value &v, const std::string &field, int &out) {
-    if (!v.isString())
-      return fail(field, "expected a symbol name");
-    out = m.findSymbol(v.string);
-    if (out < 0)
-      return fail(field, "unknown symbol " + json::quote(v.string));
-    return true;
-  }
-
-  /// Reads the "name" of `obj` (at `path`), the name of a `what`: a string
-  /// that passes isPlainName, not yet in `index` (where it is added at
-  /// `position`).
-  bool name(const Value &obj, const std::string &path, const char *what,
-            std::unordered_map<std::string, int> &index, size_t position,
-            std::string &out) {
-    const std::string key = "name";
-    const Value *v = member(obj, path, key, Value::Kind::String);
-    if (!v)
-      return false;
-    out = v->string;
-    if (!isPlainName(out))
-      return fail(path + "." + key, "expected 1 to " +
-                                        std::to_string(kMaxNameBytes) +
-                                        " printable ASCII characters other "
-                                        "than space, ' and \\, got " +
-                                        json::quote(out));
-    if (!Manifest::addName(index, out, position))
-      return fail(path + "." + key, std::string("duplicate ") + what +
-                                        " name " + json::quote(out));
-    return true;
-  }
-
-  /// Reads the optional "layout" of weight entry `o` into `w.layout`.
-  bool layout(const Value &o, const std::string &path, WeightDesc &w) {
-    const Value *v = o.get("layout");
-    if (!v)
-      return true; // Absent: mma_sp.
-    if (!v->isString())
-      return fail(path + ".layout", "weight '" + w.name +
-                                        "': expected a string (\"mma_sp\" "
-                                        "or \"wgmma\"), got " +
-                                        json::kindName(v->kind));
-    if (!parseLayout(v->string, w.layout))
-      return fail(path + ".layout", "weight '" + w.name + "': unknown layout " +
-                                        json::quote(v->string) +
-                                        " (expected \"mma_sp\" or \"wgmma\")");
-    return true;
-  }
-
-  /// Reads the file name `key` of the root: a plain name (no '/') other
-  /// than "." and "..", so the file lies in the bundle directory.
-  bool fileName(const Value &root, const std::string &key, std::string &out) {
-    const Value *v = member(root, "", key, Value::Kind::String);
-    if (!v)
-      return false;
-    out = v->string;
-    if (isPlainName(out) && out.find('/') == std::string::npos && out != "." &&
-        out != "..")
-      return true;
-    return fail(key, "expected a file name in the bundle directory (no '/'), "
-                     "got " +
-                         json::quote(out));
-  }
-
-  bool run(const Value &root);
-  bool files(const Value &root);
-  bool weights(const Value &root);
-  bool buffers(const Value &root);
-  bool launches(const Value &root);
 
 private:
-  std::string file;
   Manifest &m;
+  std::unordered_map<std::string, int> fileIndex; ///< Names of "files".
+
+  /// `read` of this schema as a rule.
+  template <class T>
+  Rule<T> method(bool (ManifestSchema::*read)(Reader &, const Value &,
+                                              const std::string &, T &)) {
+    return [this, read](Reader &r, const Value &v, const std::string &path,
+                        T &out) { return (this->*read)(r, v, path, out); };
+  }
+
+  const Rule<std::string> plainName = json::string(isPlainName, kPlainName);
+  const Rule<int> symbol = json::reference(m.symbolIndex, "symbol");
+
+  //===--- files ----------------------------------------------------------===//
+
+  const Rule<FileDesc> fileEntry = json::object<FileDesc>({
+      {"name",
+       json::newName(json::string(isListedFile, "a file name"), fileIndex,
+                     m.files, "file"),
+       &FileDesc::name},
+      {"bytes", json::integer(0, INT64_MAX), &FileDesc::bytes},
+      {"fnv1a64", json::string(isHex64, "16 lower-case hex digits"),
+       [](FileDesc &f, const std::string &hex) {
+         f.fnv1a64 = std::stoull(hex, nullptr, 16);
+       }},
+  });
+
+  bool files(Reader &r, const Value &v, const std::string &path, Manifest &) {
+    if (!json::arrayOf(fileEntry)(r, v, path, m.files))
+      return false;
+    // A manifest that records checksums records those of its kernel files.
+    for (const std::string *name : {&m.module, &m.cubin})
+      if (!name->empty() && !fileIndex.count(*name))
+        return r.fail(path, "no entry for " + json::quote(*name));
+    return true;
+  }
+
+  //===--- weights --------------------------------------------------------===//
+
+  const Fields<WeightDesc> weightName = {
+      {"name",
+       json::newName(plainName, m.weightIndex, m.weights, "weight name"),
+       &WeightDesc::name}};
+
+  bool weight(Reader &r, const Value &v, const std::string &path,
+              WeightDesc &w) {
+    if (!json::readFields(r, v, path, weightName, w))
+      return false;
+    Reader::Context named(r, "weight " + json::quote(w.name) + ": ");
+    return readWeightSpec(r, v, path, w, Presence::Optional);
+  }
+
+  //===--- buffers --------------------------------------------------------===//
+
+  const Fields<BufferDesc> bufferFields = {
+      {"name",
+       json::newName(plainName, m.bufferIndex, m.buffers, "buffer name"),
+       &BufferDesc::name},
+      {"kind",
+       json::oneOf<sy_buffer_kind>({{"input", SY_BUFFER_INPUT},
+                                    {"output", SY_BUFFER_OUTPUT},
+                                    {"weight", SY_BUFFER_WEIGHT},
+                                    {"workspace", SY_BUFFER_WORKSPACE}}),
+       &BufferDesc::kind},
+      {"dtype",
+       json::oneOf<sy_dtype>({{"bf16", SY_DTYPE_BF16},
+                              {"f16", SY_DTYPE_F16},
+                              {"f32", SY_DTYPE_F32},
+                              {"i32", SY_DTYPE_I32},
+                              {"u32", SY_DTYPE_U32},
+                              {"u8", SY_DTYPE_U8}}),
+       &BufferDesc::dtype}};
+  /// Of a weight buffer.
+  const Fields<BufferDesc> weightPartFields = {
+      {"bytes", json::integer(0, INT64_MAX), &BufferDesc::bytes},
+      {"of", json::reference(m.weightIndex, "weight"), &BufferDesc::weight},
+      {"part",
+       json::oneOf(named(weightPartName, {WeightPart::Values, WeightPart::Meta,
+                                          WeightPart::RowIdx})),
+       &BufferDesc::part}};
+  /// Of the other buffers: dimensions are integers or symbols.
+  const Rule<int64_t> dimension = json::integer(0, INT32_MAX);
+  const Fields<BufferDesc> shapeFields = {
+      {"shape",
+       json::arrayOf(
+           Rule<ShapeDim>([this](Reader &r, const Value &v,
+                                 const std::string &path, ShapeDim &d) {
+             return v.isString() ? symbol(r, v, path, d.symbol)
+                                 : dimension(r, v, path, d.value);
+           })),
+       &BufferDesc::shape}};
+
+  bool buffer(Reader &r, const Value &v, const std::string &path,
+              BufferDesc &b) {
+    if (!json::readFields(r, v, path, bufferFields, b))
+      return false;
+    if (b.kind == SY_BUFFER_WEIGHT)
+      return json::readFields(r, v, path, weightPartFields, b) &&
+             weightPartFits(r, path, b);
+    // The constant part must fit on its own (no symbol values yet).
+    int64_t elements, bytes;
+    std::string err;
+    return json::readFields(r, v, path, shapeFields, b) &&
+           (bufferSize(m, b, {}, elements, bytes, err) ||
+            r.fail(path + ".shape", err));
+  }
+
+  /// Weight buffer `b` is its weight's only one of its part, of the size
+  /// Format.md gives the part.
+  bool weightPartFits(Reader &r, const std::string &path, const BufferDesc &b) {
+    WeightDesc &w = m.weights[size_t(b.weight)];
+    std::string part = weightPartName(b.part);
+    int &slot = w.parts[int(b.part)];
+    if (slot >= 0)
+      return r.fail(path + ".part",
+                    "weight '" + w.name + "' has two '" + part + "' buffers");
+    slot = int(m.buffers.size());
+    int64_t want = componentBytes(w.params, w.shape)[size_t(b.part)];
+    return b.bytes == want ||
+           r.fail(path + ".bytes", "weight '" + w.name + "' part '" + part +
+                                       "' must be " + std::to_string(want) +
+                                       " bytes per Format.md, manifest says " +
+                                       std::to_string(b.bytes));
+  }
+
+  //===--- launches -------------------------------------------------------===//
+
+  const Rule<int64_t> divisor = json::integer(1, INT32_MAX),
+                      addend = json::integer(0, INT32_MAX);
+
+  /// `[symbol, divisor]` or `[symbol, divisor, plus]`.
+  bool ceilDiv(Reader &r, const Value &v, const std::string &path, GridDim &g) {
+    if (!v.isArray() || v.array.size() < 2 || v.array.size() > 3)
+      return r.fail(path, "expected [symbol, divisor] or [symbol, divisor, "
+                          "plus], got " +
+                              (v.isArray()
+                                   ? std::to_string(v.array.size()) + " entries"
+                                   : json::kindName(v.kind)));
+    using json::elementPath;
+    return symbol(r, v.array[0], elementPath(path, 0), g.symbol) &&
+           divisor(r, v.array[1], elementPath(path, 1), g.value) &&
+           (v.array.size() < 3 ||
+            addend(r, v.array[2], elementPath(path, 2), g.plus));
+  }
+
+  const Fields<GridDim> constGrid = {
+      {"const", json::integer(0, INT32_MAX), &GridDim::value}};
+  const Fields<GridDim> ceilDivGrid = {
+      {"ceil_div", method(&ManifestSchema::ceilDiv)}};
+  const Fields<GridDim> perSmGrid = {
+      {"per_sm", json::integer(1, 64), [](GridDim &g, int64_t k) {
+         g.perSM = true;
+         g.value = k;
+       }}};
+  const Rule<GridDim> gridDim =
+      json::variant<GridDim>("grid entry", {constGrid, ceilDivGrid, perSmGrid});
+
+  /// Sets `a` to `kind` with index `index` (a buffer or a symbol).
+  template <LaunchArg::Kind kind> static void refer(LaunchArg &a, int index) {
+    a.kind = kind;
+    a.index = index;
+  }
+
+  const Fields<LaunchArg> bufferArg = {
+      {"buffer", json::reference(m.bufferIndex, "buffer"),
+       refer<LaunchArg::Buffer>},
+      {"elem_bytes", json::integer(1, 64), &LaunchArg::elemBytes,
+       Presence::Optional}};
+  const Fields<LaunchArg> symbolArg = {
+      {"symbol", symbol, refer<LaunchArg::Symbol>}};
+  const Fields<LaunchArg> i32Arg = {{"i32", json::integer(INT32_MIN, INT32_MAX),
+                                     [](LaunchArg &a, int64_t value) {
+                                       a.kind = LaunchArg::I32;
+                                       a.value = int32_t(value);
+                                     }}};
+  const Rule<LaunchArg> launchArg =
+      json::variant<LaunchArg>("argument kind", {bufferArg, symbolArg, i32Arg});
+
+  const Rule<LaunchGuard> guard = json::object<LaunchGuard>(
+      {{"symbol", symbol, &LaunchGuard::symbol},
+       {"min", json::integer(0, INT32_MAX), &LaunchGuard::min},
+       {"max",
+        [](Reader &r, const Value &v, const std::string &path, LaunchGuard &g) {
+          return json::integer(g.min, INT32_MAX)(r, v, path, g.max);
+        },
+        Presence::Optional}},
+      json::Members::Closed);
+
+  const Fields<LaunchDesc> launchFields = {
+      {"kernel",
+       json::string(isPtxIdentifier, "a PTX identifier of at most " +
+                                         std::to_string(kMaxNameBytes) +
+                                         " characters"),
+       &LaunchDesc::kernel},
+      {"grid", json::arrayOf(gridDim, 3, 3),
+       [](LaunchDesc &l, const std::vector<GridDim> &grid) {
+         std::copy(grid.begin(), grid.end(), l.grid);
+       }},
+      {"block", json::arrayOf(json::integer(1, 1024), 3, 3),
+       [](LaunchDesc &l, const std::vector<int64_t> &block) {
+         for (int d = 0; d < 3; ++d)
+           l.block[d] = unsigned(block[size_t(d)]);
+       }},
+      {"smem", json::integer(0, INT32_MAX), &LaunchDesc::smem,
+       Presence::Optional},
+      {"pdl", json::boolean(), &LaunchDesc::pdl, Presence::Optional},
+      {"args", json::arrayOf(launchArg), &LaunchDesc::args},
+      {"when", guard, &LaunchDesc::when, Presence::Optional}};
+
+  bool launch(Reader &r, const Value &v, const std::string &path,
+              LaunchDesc &l) {
+    if (!json::readFields(r, v, path, launchFields, l))
+      return false;
+    int64_t threads = int64_t(l.block[0]) * l.block[1] * l.block[2];
+    return threads <= 1024 ||
+           r.fail(path + ".block", "more than 1024 threads per block");
+  }
+
+  //===--- the document ---------------------------------------------------===//
+
+  static std::string supported(const int64_t &version) {
+    return version == 1 ? ""
+                        : "unsupported version " + std::to_string(version) +
+                              " (this runtime reads version 1)";
+  }
+
+  const Rule<std::string> bundleFile = json::string(
+      isBundleFile, "a file name in the bundle directory (no '/')");
+
+  const Fields<Manifest> top = {
+      {"format", json::literal("samoyeds-bundle"), json::ignore},
+      {"version", json::satisfying(json::integer(), supported), json::ignore},
+      {"chip", json::string(isChipName, "sm_XX[X][a-z]"), &Manifest::chip},
+      {"ptx_version", json::integer(0, INT_MAX), json::ignore,
+       Presence::Optional},
+      {"module", bundleFile, &Manifest::module},
+      {"cubin", bundleFile, &Manifest::cubin, Presence::Optional},
+      {"symbols",
+       json::arrayOf(
+           json::newName(plainName, m.symbolIndex, m.symbols, "symbol")),
+       &Manifest::symbols},
+      {"files", method(&ManifestSchema::files), Presence::Optional},
+      {"weights", json::arrayOf(method(&ManifestSchema::weight)),
+       &Manifest::weights, Presence::Optional},
+      {"buffers", json::arrayOf(method(&ManifestSchema::buffer)),
+       &Manifest::buffers},
+      {"launches", json::arrayOf(method(&ManifestSchema::launch)),
+       &Manifest::launches}};
 };
-
-bool Checker::run(const Value &root) {
-  if (!root.isObject())
-    return fail("(root)", "expected an object");
-  const Value *v;
-  if (!(v = member(root, "", "format", Value::Kind::String)))
-    return false;
-  if (v->string != "samoyeds-bundle")
-    return fail("format",
-                "expected \"samoyeds-bundle\", got " + json::quote(v->string));
-  int64_t version;
-  if (!root.get("version"))
-    return fail("version", "missing required field");
-  if (!integer(*root.get("version"), "version", 1, 1, version))
-    return fail("version",
-                "unsupported version (this runtime reads version 1)");
-  if (!(v = member(root, "", "chip", Value::Kind::String)))
-    return false;
-  m.chip = v->string;
-  if (!isChipName(m.chip))
-    return fail("chip", "expected sm_XX[X][a-z], got " + json::quote(m.chip));
-  if (const Value *pv = root.get("ptx_version")) {
-    int64_t ignored;
-    if (!integer(*pv, "ptx_version", 0, INT_MAX, ignored))
-      return false;
-  }
-  if (!fileName(root, "module", m.module) ||
-      (root.get("cubin") && !fileName(root, "cubin", m.cubin)))
-    return false;
-  if (!(v = member(root, "", "symbols", Value::Kind::Array)))
-    return false;
-  for (size_t i = 0; i < v->array.size(); ++i) {
-    std::string field = "symbols[" + std::to_string(i) + "]";
-    const Value &s = v->array[i];
-    if (!s.isString() || !isPlainName(s.string))
-      return fail(field, "expected a symbol name (1 to " +
-                             std::to_string(kMaxNameBytes) +
-                             " printable ASCII characters other than space, "
-                             "' and \\)");
-    if (!Manifest::addName(m.symbolIndex, s.string, m.symbols.size()))
-      return fail(field, "duplicate symbol " + json::quote(s.string));
-    m.symbols.push_back(s.string);
-  }
-  return files(root) && weights(root) && buffers(root) && launches(root);
-}
-
-bool Checker::files(const Value &root) {
-  const Value *arr = root.get("files");
-  if (!arr)
-    return true; // Older compilers record no checksums.
-  if (!arr->isArray())
-    return fail("files", "expected array");
-  std::unordered_set<std::string> listed;
-  for (size_t i = 0; i < arr->array.size(); ++i) {
-    std::string path = "files[" + std::to_string(i) + "]";
-    const Value &o = arr->array[i];
-    if (!o.isObject())
-      return fail(path, "expected object");
-    FileDesc f;
-    const Value *v;
-    if (!(v = member(o, path, "name", Value::Kind::String)))
-      return false;
-    f.name = v->string;
-    // A file of the bundle directory, never a path out of it.
-    if (f.name.empty() || f.name == "." || f.name == ".." ||
-        f.name.find_first_of("/\\") != std::string::npos)
-      return fail(path + ".name",
-                  "expected a file name, got " + json::quote(f.name));
-    if (!listed.insert(f.name).second)
-      return fail(path + ".name", "duplicate file " + json::quote(f.name));
-    if (!intMember(o, path, "bytes", 0, INT64_MAX, f.bytes))
-      return false;
-    if (!(v = member(o, path, "fnv1a64", Value::Kind::String)))
-      return false;
-    if (v->string.size() != 16 ||
-        v->string.find_first_not_of("0123456789abcdef") != std::string::npos)
-      return fail(path + ".fnv1a64", "expected 16 lower-case hex digits, got " +
-                                         json::quote(v->string));
-    f.fnv1a64 = std::stoull(v->string, nullptr, 16);
-    m.files.push_back(f);
-  }
-  // A manifest that records checksums records those of its kernel files.
-  for (const std::string *name : {&m.module, &m.cubin})
-    if (!name->empty() && !listed.count(*name))
-      return fail("files", "no entry for " + json::quote(*name));
-  return true;
-}
-
-bool Checker::weights(const Value &root) {
-  const Value *arr = root.get("weights");
-  if (!arr)
-    return true; // A bundle may have no weights.
-  if (!arr->isArray())
-    return fail("weights", "expected array");
-  for (size_t i = 0; i < arr->array.size(); ++i) {
-    std::string path = "weights[" + std::to_string(i) + "]";
-    const Value &o = arr->array[i];
-    if (!o.isObject())
-      return fail(path, "expected object");
-    WeightDesc w;
-    const Value *v;
-    if (!name(o, path, "weight", m.weightIndex, m.weights.size(), w.name))
-      return false;
-    if (!(v = member(o, path, "dtype", Value::Kind::String)))
-      return false;
-    if (v->string == "bf16")
-      w.dtype = DType::BF16;
-    else if (v->string == "f16")
-      w.dtype = DType::F16;
-    else
-      return fail(path + ".dtype",
-                  "weights must be bf16 or f16, got " + json::quote(v->string));
-    int64_t n, mm, vv;
-    if (!intMember(o, path, "experts", 1, INT_MAX, w.shape.experts) ||
-        !intMember(o, path, "rows", 1, INT64_MAX / 2, w.shape.rows) ||
-        !intMember(o, path, "cols", 1, INT64_MAX / 2, w.shape.cols) ||
-        !intMember(o, path, "n", 1, 16, n) ||
-        !intMember(o, path, "m", 1, 16, mm) ||
-        !intMember(o, path, "v", 1, INT_MAX, vv))
-      return false;
-    w.params = {int(n), int(mm), int(vv)};
-    if (!layout(o, path, w))
-      return false;
-    std::string err = validate(w.params, w.shape, w.layout);
-    if (!err.empty())
-      return fail(path, "weight '" + w.name + "': " + err);
-    m.weights.push_back(w);
-  }
-  return true;
-}
-
-bool Checker::buffers(const Value &root) {
-  const Value *arr = member(root, "", "buffers", Value::Kind::Array);
-  if (!arr)
-    return false;
-  for (size_t i = 0; i < arr->array.size(); ++i) {
-    std::string path = "buffers[" + std::to_string(i) + "]";
-    const Value &o = arr->array[i];
-    if (!o.isObject())
-      return fail(path, "expected object");
-    BufferDesc b;
-    const Value *v;
-    if (!name(o, path, "buffer", m.bufferIndex, m.buffers.size(), b.name))
-      return false;
-    if (!(v = member(o, path, "kind", Value::Kind::String)))
-      return false;
-    static const char *kinds[] = {"input", "output", "weight", "workspace"};
-    int kind = -1;
-    for (int k = 0; k < 4; ++k)
-      if (v->string == kinds[k])
-        kind = k;
-    if (kind < 0)
-      return fail(path + ".kind",
-                  "unknown kind " + json::quote(v->string) +
-                      " (expected input, output, weight or workspace)");
-    b.kind = sy_buffer_kind(kind);
-    if (!(v = member(o, path, "dtype", Value::Kind::String)) ||
-        !dtype(v->string, path + ".dtype", b.dtype))
-      return false;
-    if (b.kind == SY_BUFFER_WEIGHT) {
-      if (!intMember(o, path, "bytes", 0, INT64_MAX, b.bytes))
-        return false;
-      if (!(v = member(o, path, "of", Value::Kind::String)))
-        return false;
-      b.weight = m.findWeight(v->string);
-      if (b.weight < 0)
-        return fail(path + ".of", "unknown weight " + json::quote(v->string));
-      if (!(v = member(o, path, "part", Value::Kind::String)))
-        return false;
-      if (v->string == "values")
-        b.part = WeightPart::Values;
-      else if (v->string == "meta")
-        b.part = WeightPart::Meta;
-      else if (v->string == "row_idx")
-        b.part = WeightPart::RowIdx;
-      else
-        return fail(path + ".part", "unknown part " + json::quote(v->string) +
-                                        " (expected values, meta or row_idx)");
-      WeightDesc &w = m.weights[size_t(b.weight)];
-      int &slot = w.parts[int(b.part)];
-      if (slot >= 0)
-        return fail(path + ".part", "weight '" + w.name + "' has two '" +
-                                        v->string + "' buffers");
-      slot = int(m.buffers.size());
-      int64_t want = componentBytes(w.params, w.shape)[size_t(b.part)];
-      if (b.bytes != want)
-        return fail(path + ".bytes",
-                    "weight '" + w.name + "' part '" + v->string +
-                        "' must be " + std::to_string(want) +
-                        " bytes per Format.md, manifest says " +
-                        std::to_string(b.bytes));
-    } else {
-      if (!(v = member(o, path, "shape", Value::Kind::Array)))
-        return false;
-      for (size_t d = 0; d < v->array.size(); ++d) {
-        std::string field = path + ".shape[" + std::to_string(d) + "]";
-        const Value &e = v->array[d];
-        ShapeDim dim;
-        if (e.isString()) {
-          if (!symbol(e, field, dim.symbol))
-            return false;
-        } else if (!integer(e, field, 0, INT32_MAX, dim.value)) {
-          return false;
-        }
-        b.shape.push_back(dim);
-      }
-      // The constant part must fit on its own (no symbol values yet).
-      int64_t elements, bytes;
-      std::string err;
-      if (!bufferSize(m, b, {}, elements, bytes, err))
-        return fail(path + ".shape", err);
-    }
-    m.buffers.push_back(b);
-  }
-  return true;
-}
-
-bool Checker::launches(const Value &root) {
-  const Value *arr = member(root, "", "launches", Value::Kind::Array);
-  if (!arr)
-    return false;
-  for (size_t i = 0; i < arr->array.size(); ++i) {
-    std::string path = "launches[" + std::to_string(i) + "]";
-    const Value &o = arr->array[i];
-    if (!o.isObject())
-      return fail(path, "expected object");
-    LaunchDesc l;
-    const Value *v;
-    if (!(v = member(o, path, "kernel", Value::Kind::String)))
-      return false;
-    l.kernel = v->string;
-    if (!isPtxIdentifier(l.kernel))
-      return fail(path + ".kernel", "expected a PTX identifier of at most " +
-                                        std::to_string(kMaxNameBytes) +
-                                        " characters, got " +
-                                        json::quote(l.kernel));
-    if (!(v = member(o, path, "grid", Value::Kind::Array)))
-      return false;
-    if (v->array.size() != 3)
-      return fail(path + ".grid",
-                  "expected 3 entries, got " + std::to_string(v->array.size()));
-    for (int d = 0; d < 3; ++d) {
-      std::string field = path + ".grid[" + std::to_string(d) + "]";
-      const Value &g = v->array[size_t(d)];
-      if (!g.isObject() || g.object.size() != 1)
-        return fail(field,
-                    "expected {\"const\": c} or {\"ceil_div\": [symbol, d]}");
-      if (const Value *c = g.get("const")) {
-        if (!integer(*c, field + ".const", 0, INT32_MAX, l.grid[d].value))
-          return false;
-      } else if (const Value *cd = g.get("ceil_div")) {
-        if (!cd->isArray() || cd->array.size() < 2 || cd->array.size() > 3)
-          return fail(field + ".ceil_div",
-                      "expected [symbol, divisor] or [symbol, divisor, plus]");
-        if (!symbol(cd->array[0], field + ".ceil_div[0]", l.grid[d].symbol) ||
-            !integer(cd->array[1], field + ".ceil_div[1]", 1, INT32_MAX,
-                     l.grid[d].value))
-          return false;
-        if (cd->array.size() == 3 &&
-            !integer(cd->array[2], field + ".ceil_div[2]", 0, INT32_MAX,
-                     l.grid[d].plus))
-          return false;
-      } else if (const Value *k = g.get("per_sm")) {
-        l.grid[d].perSM = true;
-        if (!integer(*k, field + ".per_sm", 1, 64, l.grid[d].value))
-          return false;
-      } else {
-        return fail(field, "unknown grid entry " +
-                               json::quote(g.object[0].first) +
-                               " (expected const, ceil_div or per_sm)");
-      }
-    }
-    if (!(v = member(o, path, "block", Value::Kind::Array)))
-      return false;
-    if (v->array.size() != 3)
-      return fail(path + ".block", "expected 3 entries");
-    int64_t threads = 1;
-    for (int d = 0; d < 3; ++d) {
-      int64_t b;
-      if (!integer(v->array[size_t(d)],
-                   path + ".block[" + std::to_string(d) + "]", 1, 1024, b))
-        return false;
-      l.block[d] = unsigned(b);
-      threads *= b;
-    }
-    if (threads > 1024)
-      return fail(path + ".block", "more than 1024 threads per block");
-    if (o.get("smem") && !intMember(o, path, "smem", 0, INT32_MAX, l.smem))
-      return false;
-    if (const Value *pdl = o.get("pdl")) {
-      if (!pdl->isBool())
-        return fail(path + ".pdl", "expected true or false");
-      l.pdl = pdl->boolean;
-    }
-    if (!(v = member(o, path, "args", Value::Kind::Array)))
-      return false;
-    for (size_t a = 0; a < v->array.size(); ++a) {
-      std::string field = path + ".args[" + std::to_string(a) + "]";
-      const Value &e = v->array[a];
-      bool bufferArg = e.isObject() && e.get("buffer");
-      size_t keys = bufferArg && e.get("elem_bytes") ? 2 : 1;
-      if (!e.isObject() || e.object.size() != keys)
-        return fail(field, "expected {\"buffer\": b[, \"elem_bytes\": n]}, "
-                           "{\"symbol\": s} or {\"i32\": c}");
-      LaunchArg arg;
-      if (const Value *b = e.get("buffer")) {
-        arg.kind = LaunchArg::Buffer;
-        if (!b->isString())
-          return fail(field + ".buffer", "expected a buffer name");
-        arg.index = m.findBuffer(b->string);
-        if (arg.index < 0)
-          return fail(field + ".buffer",
-                      "unknown buffer " + json::quote(b->string));
-        if (e.get("elem_bytes") &&
-            !integer(*e.get("elem_bytes"), field + ".elem_bytes", 1, 64,
-                     arg.elemBytes))
-          return false;
-      } else if (const Value *s = e.get("symbol")) {
-        arg.kind = LaunchArg::Symbol;
-        if (!symbol(*s, field + ".symbol", arg.index))
-          return false;
-      } else if (const Value *c = e.get("i32")) {
-        arg.kind = LaunchArg::I32;
-        int64_t value;
-        if (!integer(*c, field + ".i32", INT32_MIN, INT32_MAX, value))
-          return false;
-        arg.value = int32_t(value);
-      } else {
-        return fail(field,
-                    "unknown argument kind " + json::quote(e.object[0].first));
-      }
-      l.args.push_back(arg);
-    }
-    if (const Value *w = o.get("when")) {
-      std::string field = path + ".when";
-      if (!w->isObject())
-        return fail(field, "expected {\"symbol\": s, \"min\": a[, \"max\": "
-                           "b]}");
-      for (const auto &[key, value] : w->object)
-        if (key != "symbol" && key != "min" && key != "max")
-          return fail(field, "unknown field " + json::quote(key) +
-                                 " (expected symbol, min, max)");
-      const Value *s = w->get("symbol");
-      if (!s)
-        return fail(field + ".symbol", "missing required field");
-      if (!symbol(*s, field + ".symbol", l.when.symbol) ||
-          !intMember(*w, field, "min", 0, INT32_MAX, l.when.min))
-        return false;
-      if (w->get("max") &&
-          !intMember(*w, field, "max", l.when.min, INT32_MAX, l.when.max))
-        return false;
-    }
-    m.launches.push_back(l);
-  }
-  return true;
-}
 } // namespace
+
+bool readWeightSpec(Reader &r, const Value &v, const std::string &path,
+                    WeightSpec &w, Presence layout) {
+  static const Fields<WeightSpec> optional = weightFields(Presence::Optional),
+                                  required = weightFields(Presence::Required);
+  if (!json::readFields(r, v, path,
+                        layout == Presence::Required ? required : optional, w))
+    return false;
+  std::string err = validate(w.params, w.shape, w.layout);
+  return err.empty() || r.fail(path, err);
+}
 
 bool launchSelected(const LaunchDesc &l, const std::vector<int64_t> &syms) {
   if (l.when.symbol < 0)
@@ -726,9 +579,9 @@ sy_status parseManifest(const std::string &text, const std::string &file,
     error = file + ":" + perr;
     return SY_ERR_MANIFEST;
   }
-  Checker checker(file, out);
-  if (!checker.run(out.root)) {
-    error = checker.error;
+  Reader reader(file);
+  if (!ManifestSchema(out).read(reader, out.root)) {
+    error = reader.error();
     return SY_ERR_MANIFEST;
   }
   return SY_OK;

@@ -8,7 +8,7 @@
 #ifndef SAMOYEDS_RUNTIME_MANIFEST_H
 #define SAMOYEDS_RUNTIME_MANIFEST_H
 
-#include "Json.h"
+#include "JsonSchema.h"
 #include "samoyeds-c/Runtime.h"
 #include "samoyeds/Runtime/Format.h"
 
@@ -45,13 +45,26 @@ struct BufferDesc {
   WeightPart part = WeightPart::Values;
 };
 
-struct WeightDesc {
+/// What a manifest's weight entry and a weight file's weight description
+/// both say of a packed weight (the same fields, read by readWeightSpec).
+struct WeightSpec {
   std::string name;
   SSParams params;
   SSShape shape;
   DType dtype = DType::BF16;
-  /// The layout the kernels read ("layout", default mma_sp).
+  /// The layout ("layout"; in a manifest optional, default mma_sp: the
+  /// layout the kernels read).
   WeightLayout layout = WeightLayout::MmaSp;
+};
+
+/// Reads the fields of a weight description, object `v` at `path`, into
+/// `w` (all but the name), then checks them against Format.md (validate);
+/// `layout` says whether "layout" may be absent.
+bool readWeightSpec(json::Reader &r, const json::Value &v,
+                    const std::string &path, WeightSpec &w,
+                    json::Presence layout);
+
+struct WeightDesc : WeightSpec {
   int parts[3] = {-1, -1, -1}; ///< Buffer index of each part, or -1.
 };
 

@@ -1,5 +1,4 @@
-//===- WeightFile.cpp - Packed weight files (C API)
-//------------------------===//
+//===- WeightFile.cpp - Packed weight files (C API) -----------------------===//
 //
 // See docs/WeightFiles.md. The header is parsed and checked up front; tensor
 // data is read only when a weight is read or uploaded.
@@ -45,7 +44,7 @@ int64_t safetensorsDtypeSize(const std::string &d) {
   return 0;
 }
 
-std::string describe(const FileWeight &w) {
+std::string describe(const WeightSpec &w) {
   return std::string(dtypeName(w.dtype)) + ", " +
          std::to_string(w.shape.experts) + " x " +
          std::to_string(w.shape.rows) + " x " + std::to_string(w.shape.cols) +
@@ -121,22 +120,71 @@ bool parseTensor(const std::string &name, const json::Value &o,
   return true;
 }
 
-/// Reads the required "layout" `v` of a weight entry (at `field`).
-bool parseFileLayout(const json::Value *v, const std::string &field,
-                     WeightLayout &layout, std::string &err) {
-  if (v && v->isString() && parseLayout(v->string, layout))
-    return true;
-  err = field + ": expected \"mma_sp\" or \"wgmma\"";
-  if (!v)
-    err += " (required since version 2)";
-  else if (v->isString())
-    err += ", got " + json::quote(v->string);
-  else
-    err += std::string(", got ") + json::kindName(v->kind);
-  return false;
+/// Why a weight file of format version `version` is not read ("" if it is).
+std::string supported(const int64_t &version) {
+  if (version == 1)
+    return "weight file format version 1 predates the layout field; "
+           "re-convert with python -m samoyeds.convert";
+  if (version != kWeightFileVersion)
+    return "unsupported version " + std::to_string(version) +
+           " (this runtime reads version " +
+           std::to_string(kWeightFileVersion) + ")";
+  return "";
 }
 
-/// Reads the `samoyeds` metadata into `out.weights`.
+/// Reads the weight descriptions of object `v` (at `path`), keyed by name,
+/// into `out.weights`.
+bool readWeights(json::Reader &r, const json::Value &v, const std::string &path,
+                 WeightFile &out) {
+  if (!json::expectObject(r, v, path))
+    return false;
+  for (const auto &[name, entry] : v.object) {
+    FileWeight w;
+    w.name = name;
+    if (!readWeightSpec(r, entry, path + "[" + json::quote(name) + "]", w,
+                        json::Presence::Required))
+      return false;
+    out.weightIndex.emplace(w.name, int(out.weights.size()));
+    out.weights.push_back(w);
+  }
+  return true;
+}
+
+/// Finds the tensors of `w` (its components of nonzero size), checks their
+/// dtype and size, and records them in `w.tensors`.
+sy_status findTensors(const WeightFile &file, FileWeight &w, std::string &err) {
+  std::array<int64_t, 3> bytes = componentBytes(w.params, w.shape);
+  for (int p = 0; p < 3; ++p) {
+    std::string tname = w.name + "." + weightPartName(WeightPart(p));
+    int ti = file.findTensor(tname);
+    int64_t want = bytes[size_t(p)];
+    if (ti < 0) {
+      if (want == 0)
+        continue;
+      err = "tensor " + json::quote(tname) + " of weight " +
+            json::quote(w.name) + " not found";
+      return SY_ERR_NOT_FOUND;
+    }
+    const TensorEntry &t = file.tensors[size_t(ti)];
+    if (t.dtype != "U8") {
+      err = "tensor " + json::quote(tname) + ": dtype " + t.dtype +
+            ", expected U8";
+      return SY_ERR_WEIGHT_FILE;
+    }
+    if (int64_t(t.bytes()) != want) {
+      err = "tensor " + json::quote(tname) + " has " +
+            std::to_string(t.bytes()) + " bytes but weight " +
+            json::quote(w.name) + " (" + describe(w) + ") needs " +
+            std::to_string(want);
+      return SY_ERR_SIZE_MISMATCH;
+    }
+    w.tensors[p] = ti;
+  }
+  return SY_OK;
+}
+
+/// Reads the `samoyeds` metadata into `out.weights` (docs/WeightFiles.md)
+/// and finds every weight's tensors.
 sy_status parseSamoyeds(WeightFile &out, const std::string &text,
                         std::string &err) {
   const std::string where = "__metadata__.samoyeds";
@@ -145,110 +193,19 @@ sy_status parseSamoyeds(WeightFile &out, const std::string &text,
     err = where + ": bad JSON: " + perr;
     return SY_ERR_WEIGHT_FILE;
   }
-  const json::Value &info = out.info;
-  if (!info.isObject()) {
-    err = where + ": expected a JSON object";
+  static const json::Fields<WeightFile> fields = {
+      {"format", json::literal("samoyeds-weights"), json::ignore},
+      {"version", json::satisfying(json::integer(), supported), json::ignore},
+      {"weights", readWeights}};
+  json::Reader reader;
+  if (!json::readFields(reader, out.info, where, fields, out)) {
+    err = reader.error();
     return SY_ERR_WEIGHT_FILE;
   }
-  const json::Value *fmt = info.get("format");
-  if (!fmt || !fmt->isString() || fmt->string != "samoyeds-weights") {
-    err = where + ".format: expected \"samoyeds-weights\"";
-    return SY_ERR_WEIGHT_FILE;
-  }
-  const json::Value *ver = info.get("version");
-  if (!ver || !ver->isInteger) {
-    err = where + ".version: expected an integer";
-    return SY_ERR_WEIGHT_FILE;
-  }
-  if (ver->integer == 1) {
-    err = where + ".version: weight file format version 1 predates the "
-                  "layout field; re-convert with python -m samoyeds.convert";
-    return SY_ERR_WEIGHT_FILE;
-  }
-  if (ver->integer != kWeightFileVersion) {
-    err = where + ".version: unsupported version " +
-          std::to_string(ver->integer) + " (this runtime reads version " +
-          std::to_string(kWeightFileVersion) + ")";
-    return SY_ERR_WEIGHT_FILE;
-  }
-  const json::Value *ws = info.get("weights");
-  if (!ws || !ws->isObject()) {
-    err = where + ".weights: expected an object";
-    return SY_ERR_WEIGHT_FILE;
-  }
-  for (const auto &kv : ws->object) {
-    std::string wpath = where + ".weights[" + json::quote(kv.first) + "]";
-    const json::Value &o = kv.second;
-    if (!o.isObject()) {
-      err = wpath + ": expected an object";
-      return SY_ERR_WEIGHT_FILE;
-    }
-    FileWeight w;
-    w.name = kv.first;
-    const json::Value *dt = o.get("dtype");
-    if (!dt || !dt->isString() ||
-        (dt->string != "bf16" && dt->string != "f16")) {
-      err = wpath + ".dtype: expected \"bf16\" or \"f16\"";
-      return SY_ERR_WEIGHT_FILE;
-    }
-    w.dtype = dt->string == "bf16" ? DType::BF16 : DType::F16;
-    struct {
-      const char *key;
-      int64_t lo, hi;
-      int64_t value;
-    } ints[] = {{"experts", 1, INT_MAX, 0},
-                {"rows", 1, INT64_MAX / 2, 0},
-                {"cols", 1, INT64_MAX / 2, 0},
-                {"n", 1, 16, 0},
-                {"m", 1, 16, 0},
-                {"v", 1, INT_MAX, 0}};
-    for (auto &f : ints) {
-      const json::Value *v = o.get(f.key);
-      if (!v || !v->isInteger || v->integer < f.lo || v->integer > f.hi) {
-        err = wpath + "." + f.key + ": expected an integer in [" +
-              std::to_string(f.lo) + ", " + std::to_string(f.hi) + "]";
-        return SY_ERR_WEIGHT_FILE;
-      }
-      f.value = v->integer;
-    }
-    w.shape = {ints[0].value, ints[1].value, ints[2].value};
-    w.params = {int(ints[3].value), int(ints[4].value), int(ints[5].value)};
-    if (!parseFileLayout(o.get("layout"), wpath + ".layout", w.layout, err))
-      return SY_ERR_WEIGHT_FILE;
-    std::string verr = validate(w.params, w.shape, w.layout);
-    if (!verr.empty()) {
-      err = wpath + ": " + verr;
-      return SY_ERR_WEIGHT_FILE;
-    }
-    std::array<int64_t, 3> bytes = componentBytes(w.params, w.shape);
-    for (int p = 0; p < 3; ++p) {
-      std::string tname = w.name + "." + weightPartName(WeightPart(p));
-      int ti = out.findTensor(tname);
-      int64_t want = bytes[size_t(p)];
-      if (ti < 0) {
-        if (want == 0)
-          continue;
-        err = "tensor " + json::quote(tname) + " of weight " +
-              json::quote(w.name) + " not found";
-        return SY_ERR_NOT_FOUND;
-      }
-      const TensorEntry &t = out.tensors[size_t(ti)];
-      if (t.dtype != "U8") {
-        err = "tensor " + json::quote(tname) + ": dtype " + t.dtype +
-              ", expected U8";
-        return SY_ERR_WEIGHT_FILE;
-      }
-      if (int64_t(t.bytes()) != want) {
-        err = "tensor " + json::quote(tname) + " has " +
-              std::to_string(t.bytes()) + " bytes but weight " +
-              json::quote(w.name) + " (" + describe(w) + ") needs " +
-              std::to_string(want);
-        return SY_ERR_SIZE_MISMATCH;
-      }
-      w.tensors[p] = ti;
-    }
-    out.weightIndex.emplace(w.name, int(out.weights.size()));
-    out.weights.push_back(w);
+  for (FileWeight &w : out.weights) {
+    sy_status st = findTensors(out, w, err);
+    if (st != SY_OK)
+      return st;
   }
   return SY_OK;
 }

@@ -9,7 +9,6 @@
 #ifndef SAMOYEDS_RUNTIME_WEIGHTFILE_H
 #define SAMOYEDS_RUNTIME_WEIGHTFILE_H
 
-#include "Json.h"
 #include "Manifest.h"
 #include "samoyeds-c/Runtime.h"
 #include "samoyeds/Runtime/Format.h"
@@ -37,13 +36,8 @@ struct TensorEntry {
   uint64_t bytes() const { return end - begin; }
 };
 
-/// A packed weight described by the file.
-struct FileWeight {
-  std::string name;
-  SSParams params;
-  SSShape shape;
-  DType dtype = DType::BF16;
-  WeightLayout layout = WeightLayout::MmaSp; ///< How the file stores it.
+/// A packed weight described by the file (`layout`: how the file stores it).
+struct FileWeight : WeightSpec {
   int tensors[3] = {-1, -1, -1}; ///< Tensor index per WeightPart, or -1.
 };
 

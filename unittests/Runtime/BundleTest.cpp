@@ -404,7 +404,8 @@ TEST_F(BundleDir, GridWithAddedConstantOpens) {
 TEST_F(BundleDir, BadLaunchGuards) {
   const std::string smem = "\"smem\": 65536,";
   writeMutated(smem, smem + " \"when\": [1, 2],");
-  expectError(SY_ERR_MANIFEST, {"launches[0].when", "expected {"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].when", "expected an object, got array"});
   writeMutated(smem, smem + " \"when\": {\"min\": 1},");
   expectError(SY_ERR_MANIFEST,
               {"launches[0].when.symbol", "missing required field"});
@@ -433,7 +434,8 @@ TEST_F(BundleDir, ProgrammaticDependentLaunchFlag) {
   ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
   EXPECT_TRUE(m.launches[0].pdl);
   writeMutated(smem, smem + " \"pdl\": 1,");
-  expectError(SY_ERR_MANIFEST, {"launches[0].pdl", "expected true or false"});
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].pdl", "expected true or false, got number"});
 }
 
 TEST_F(BundleDir, LaunchGuardsSelectBySymbolValue) {
@@ -572,11 +574,13 @@ TEST_F(BundleDir, BadBuffersAndWeights) {
   expectError(SY_ERR_MANIFEST,
               {"buffers[4].bytes", "weight 'w' part 'meta'", "1024"});
   writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scratch\"");
-  expectError(SY_ERR_MANIFEST, {"buffers[7].kind", "unknown kind 'scratch'"});
+  expectError(SY_ERR_MANIFEST, {"buffers[7].kind",
+                                "expected \"input\", \"output\", "
+                                "\"weight\" or \"workspace\", got 'scratch'"});
   writeMutated("[\"P\", 64]", "[\"N\", 64]");
   expectError(SY_ERR_MANIFEST, {"buffers[7].shape[0]", "unknown symbol 'N'"});
   writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"u4\"");
-  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype", "unknown dtype 'u4'"});
+  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype", "\"u8\", got 'u4'"});
   writeMutated("\"of\": \"w\", \"part\": \"values\"",
                "\"of\": \"w2\", \"part\": \"values\"");
   expectError(SY_ERR_MANIFEST, {"buffers[3].of", "unknown weight 'w2'"});
@@ -644,13 +648,14 @@ TEST_F(BundleDir, BadWeightLayouts) {
                "a multiple of 64"});
   for (const char *bad : {"WGMMA", "mma-sp", "", "wgmma ", "sparse"}) {
     writeMutated(kWeightEntry, entry(std::string("\"") + bad + "\""));
-    expectError(SY_ERR_MANIFEST, {"weights[0].layout", "weight 'w'",
-                                  std::string("unknown layout '") + bad + "'",
-                                  "expected \"mma_sp\" or \"wgmma\""});
+    expectError(SY_ERR_MANIFEST, {"weights[0].layout: weight 'w': expected "
+                                  "\"mma_sp\" or \"wgmma\", got '" +
+                                  std::string(bad) + "'"});
   }
   writeMutated(kWeightEntry, entry("1"));
-  expectError(SY_ERR_MANIFEST, {"weights[0].layout", "weight 'w'",
-                                "expected a string", "got number"});
+  expectError(SY_ERR_MANIFEST,
+              {"weights[0].layout: weight 'w': expected \"mma_sp\" or "
+               "\"wgmma\", got number"});
   writeMutated(kWeightEntry, entry("null"));
   expectError(SY_ERR_MANIFEST, {"weights[0].layout", "got null"});
 }
@@ -741,7 +746,7 @@ TEST_F(BundleFiles, ListedFileMissingIsRejected) {
 
 TEST_F(BundleFiles, MalformedEntries) {
   writeFiles("{}");
-  expectError(SY_ERR_MANIFEST, {"files: expected array"});
+  expectError(SY_ERR_MANIFEST, {"files: expected an array, got object"});
   writeFiles("[" + entry("../kernels.ptx", ptx) + "]");
   expectError(SY_ERR_MANIFEST,
               {"files[0].name", "expected a file name, got '../kernels.ptx'"});
@@ -822,12 +827,15 @@ TEST_F(BundleDir, ErrorsQuoteBoundedValues) {
   // The audit: a 1 MB dtype gave a 1 MB message.
   std::string big(1 << 20, 'd');
   writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"" + big + "\"");
-  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype: unknown dtype '" +
+  expectError(SY_ERR_MANIFEST, {"buffers[5].dtype: expected \"bf16\", "
+                                "\"f16\", \"f32\", \"i32\", \"u32\" or "
+                                "\"u8\", got '" +
                                 std::string(64, 'd') + "...' (1048576 bytes)"});
   EXPECT_LT(std::string(sy_last_error()).size(), dir.size() + 200);
   writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scr\\u0000tch\"");
-  expectError(SY_ERR_MANIFEST, {"buffers[7].kind: unknown kind "
-                                "'scr\\x00tch' (expected input"});
+  expectError(SY_ERR_MANIFEST, {"buffers[7].kind: expected \"input\", "
+                                "\"output\", \"weight\" or \"workspace\", "
+                                "got 'scr\\x00tch'"});
   writeMutated("\"samoyeds-bundle\"", "\"\\u00e9\"");
   expectError(SY_ERR_MANIFEST,
               {"format: expected \"samoyeds-bundle\", got '\\xc3\\xa9'"});
@@ -849,9 +857,7 @@ TEST_F(BundleDir, NamesAreBoundedPrintableAscii) {
   expectError(SY_ERR_MANIFEST,
               {std::string("weights[0].name: ") + rule + "'w\\x09'"});
   writeMutated("[\"T\", \"P\"]", "[\"T\", \"P'\"]");
-  expectError(SY_ERR_MANIFEST,
-              {"symbols[1]: expected a symbol name (1 to 256 printable ASCII "
-               "characters other than space, ' and \\)"});
+  expectError(SY_ERR_MANIFEST, {std::string("symbols[1]: ") + rule + "'P\\''"});
   writeMutated("\"kernel\": \"samoyeds_ssmm_0\"", "\"kernel\": \"9lives\"");
   expectError(SY_ERR_MANIFEST, {"launches[0].kernel: expected a PTX identifier "
                                 "of at most 256 characters, got '9lives'"});

@@ -483,8 +483,7 @@ TEST_F(WeightFileTest, LayoutFieldIsRequiredAndChecked) {
   struct {
     std::string json, want;
   } cases[] = {
-      {"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\" (required "
-           "since version 2)"},
+      {"", "weights['w'].layout: missing required field"},
       {"\"WGMMA\"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", "
                     "got 'WGMMA'"},
       {"\"mma-sp\"", "got 'mma-sp'"},

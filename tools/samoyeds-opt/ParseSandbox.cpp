@@ -100,9 +100,12 @@ static int parseTextInChild(const llvm::MemoryBuffer &input,
     FallbackAsmResourceMap resources;
     std::string diagnostics;
     llvm::raw_string_ostream os(diagnostics);
-    if (!parseChunk(std::move(chunk), context, config, resources, os) &&
-        diagnostics.empty())
-      failedSilently = true;
+    OwningOpRef<Operation *> op =
+        parseChunk(std::move(chunk), context, config, resources, os);
+    failedSilently |= !op && diagnostics.empty();
+    // Not destroyed: the child exits soon, and destroying deeply nested
+    // regions takes time quadratic in the depth (Operation::dropAllReferences).
+    (void)op.release();
     return success();
   };
   (void)splitAndProcessBuffer(
@@ -148,6 +151,7 @@ static int readBytecodeInChild(const llvm::MemoryBuffer &input,
   if (op && failed(writeBytecodeToFile(op.get(), bytecode,
                                        BytecodeWriterConfig(resources))))
     return kCannotSend;
+  (void)op.release(); // Not destroyed, as in parseTextInChild.
   uint64_t length = diagnostics.size();
   char header[sizeof(length)];
   memcpy(header, &length, sizeof(length));

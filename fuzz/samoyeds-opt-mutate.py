@@ -18,6 +18,15 @@ classifies what happened:
   oom         ran out of its --memory-mb of address space
   timeout     still running after --timeout seconds (slow or hung)
 
+samoyeds-opt parses its input in a child process first (its parse sandbox,
+--parse-sandbox-timeout, --sandbox-timeout here) and reports a crash or hang
+there as an error. Such a run is re-run without the sandbox: it counts as a
+`diagnostic` (and as `contained`) when that run is `upstream`, or, in the
+bytecode-input action, hangs or does not fail; otherwise as what that run was
+(a crash, silent failure, out-of-memory run or timeout of ours that the
+sandbox would hide), or, if that run succeeded or gave a diagnostic, as a
+`crash` (`timeout` for a sandbox timeout) that only the sandbox reported.
+
 Crashing, silent, out-of-memory and timed-out inputs are saved (not minimised) under
 --crash-dir with the command line and the output, at most --keep per
 signature. The run ends after --iterations mutants or --time-budget seconds,
@@ -302,6 +311,10 @@ def option_string(rng, kind, bundle_dir, hostile):
 
 OOM_MARKERS = ("out of memory", "Allocation failed", "std::bad_alloc")
 
+# The error samoyeds-opt prints when its parse sandbox stopped a parse.
+SANDBOX_RE = re.compile(r"^\S*:0:0: error: parse sandbox: (.*?) on this input",
+                        re.MULTILINE)
+
 
 def classify(rc, out, timed_out, known, reads_bytecode=False):
     if timed_out:
@@ -325,6 +338,22 @@ def classify(rc, out, timed_out, known, reads_bytecode=False):
     return "upstream" if reads_bytecode else "silent"
 
 
+def contained_outcome(raw, reads_bytecode, hang):
+    """The outcome of a run that the parse sandbox stopped, given `raw`, the
+    outcome of the same run without the sandbox, and whether it was contained
+    (MLIR's parser or bytecode reader, as `upstream` says, is what failed).
+    In the bytecode-input action only the reader runs: a hang, or a crash
+    that the run without the sandbox does not repeat (the reader writes past
+    its buffers on some files, with effects that depend on the heap), is the
+    reader's too."""
+    if raw == "upstream" or (reads_bytecode and raw in (
+            "timeout", "success", "diagnostic")):
+        return "diagnostic", True
+    if raw in ("success", "diagnostic"):
+        return ("timeout" if hang else "crash"), False
+    return raw, False
+
+
 def signature(outcome, rc, out):
     """A short key that groups crashes by cause."""
     for marker in ("LLVM ERROR:", "Assertion `", "UNREACHABLE executed"):
@@ -346,6 +375,9 @@ def signature(outcome, rc, out):
             break
     if frames:
         return " | ".join(frames)
+    m = SANDBOX_RE.search(out)
+    if m:
+        return "parse sandbox: " + m.group(1)
     if outcome == "crash":
         return "signal %d" % -rc if rc < 0 else "crash rc %d" % rc
     return outcome
@@ -371,8 +403,11 @@ def run_one(binary, args, text, timeout, workdir, memory_mb):
     path = os.path.join(workdir, "mutant.mlir")
     with open(path, "wb") as f:
         f.write(text)
-    cmd = [binary, path] + args + ["-o", os.devnull]
+    return run_cmd([binary, path] + args + ["-o", os.devnull], timeout,
+                   memory_mb)
 
+
+def run_cmd(cmd, timeout, memory_mb):
     def limit_memory():
         # Address space: a mutant that makes samoyeds-opt allocate without
         # bound fails (as `oom`) instead of taking the machine's memory.
@@ -410,6 +445,10 @@ def main():
                    help="stop after this many seconds (0: no limit)")
     p.add_argument("--timeout", type=float, default=10.0,
                    help="seconds one samoyeds-opt run may take")
+    p.add_argument("--sandbox-timeout", type=int, default=5,
+                   help="samoyeds-opt --parse-sandbox-timeout, below "
+                   "--timeout so that a hung parse is reported as such "
+                   "(0: do not pass it, for a samoyeds-opt without it)")
     p.add_argument("--seed", type=int, default=None,
                    help="random seed (default: time)")
     p.add_argument("--crash-dir", default="fuzz-crashes")
@@ -471,6 +510,9 @@ def main():
     bytecodes = {}
     builders = {n: b for n, _, b in ACTIONS}
     outcomes = collections.Counter()
+    contained = collections.Counter()
+    sandbox = (["--parse-sandbox-timeout=%d" % a.sandbox_timeout]
+               if a.sandbox_timeout else [])
     per_action = collections.defaultdict(collections.Counter)
     sigs = collections.OrderedDict()
     slowest = (0.0, None)
@@ -504,15 +546,33 @@ def main():
             if a.time_budget:
                 limit = max(0.5, min(limit, a.time_budget - (time.time() - start)))
             t0 = time.time()
-            rc, out, timed_out, cmd = run_one(binary, args, text, limit,
-                                              workdir, a.memory_mb)
+            rc, out, timed_out, cmd = run_one(binary, args + sandbox, text,
+                                              limit, workdir, a.memory_mb)
             took = time.time() - t0
             if timed_out and limit < a.timeout:
                 n -= 1
                 break
             out = out.decode("utf-8", "replace")
-            outcome = classify(rc, out, timed_out, known,
-                               reads_bytecode=action == "bytecode-input")
+            reads_bytecode = action == "bytecode-input"
+            outcome = classify(rc, out, timed_out, known, reads_bytecode)
+            stopped = SANDBOX_RE.search(out) if outcome == "diagnostic" else None
+            if stopped:
+                # Whose parse failed? The same run without the sandbox says.
+                raw_cmd = [c for c in cmd if c not in sandbox] + [
+                    "--parse-sandbox-timeout=0"]
+                rc2, out2, timed_out2, _ = run_cmd(raw_cmd, a.timeout,
+                                                   a.memory_mb)
+                out2 = out2.decode("utf-8", "replace")
+                raw = classify(rc2, out2, timed_out2, known, reads_bytecode)
+                outcome, was_contained = contained_outcome(
+                    raw, reads_bytecode, "did not finish" in stopped.group(1))
+                if was_contained:
+                    contained[action] += 1
+                elif raw in ("success", "diagnostic"):
+                    out += "\n(without the parse sandbox: %s, rc %s)\n%s" % (
+                        raw, rc2, out2)
+                else:
+                    rc, out, cmd = rc2, out2, raw_cmd
             outcomes[outcome] += 1
             per_action[action][outcome] += 1
             if took > slowest[0] and not timed_out:
@@ -551,10 +611,14 @@ def main():
     for k in ("success", "diagnostic", "silent", "crash", "upstream",
               "oom", "timeout"):
         print("  %-10s %6d" % (k, outcomes[k]))
+    print("  (contained by the parse sandbox, counted as diagnostic: %d)"
+          % sum(contained.values()))
     print("by action:")
     for action, c in sorted(per_action.items()):
         print("  %-18s %s" % (action, ", ".join(
-            "%s %d" % kv for kv in sorted(c.items()))))
+            ["%s %d" % kv for kv in sorted(c.items())] +
+            (["of which contained %d" % contained[action]]
+             if contained[action] else []))))
     if slowest[1]:
         print("slowest completed run: %.1f s, %s" % slowest)
     if sigs:
@@ -566,7 +630,9 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"mutants": n, "seconds": elapsed, "seed": a.seed,
-                       "outcomes": outcomes, "signatures": sigs}, f, indent=1)
+                       "outcomes": outcomes,
+                       "contained": sum(contained.values()),
+                       "signatures": sigs}, f, indent=1)
     failed = sorted(k for k in fail_on if outcomes[k])
     if failed:
         print("FAILED: %s" % ", ".join(failed))

@@ -1,5 +1,8 @@
 // RUN: samoyeds-opt %s --emit-bytecode -o %t.mlirbc
 // RUN: samoyeds-opt %t.mlirbc | FileCheck %s --check-prefix=ROUNDTRIP
+// RUN: samoyeds-opt < %t.mlirbc | FileCheck %s --check-prefix=ROUNDTRIP
+// RUN: samoyeds-opt < %s | FileCheck %s --check-prefix=ROUNDTRIP
+// RUN: samoyeds-opt %t.mlirbc --parse-sandbox-timeout=0 | FileCheck %s --check-prefix=ROUNDTRIP
 // RUN: head -c 200 %t.mlirbc > %t.cut.mlirbc
 // RUN: not samoyeds-opt %t.cut.mlirbc 2>&1 | FileCheck %s --check-prefix=CUT --implicit-check-not="Stack dump" --implicit-check-not="PLEASE submit"
 // RUN: printf 'ML\357R\001\002garbage' > %t.bad.mlirbc
@@ -7,8 +10,10 @@
 // RUN: printf 'ML\357R' > %t.magic.mlirbc
 // RUN: not samoyeds-opt %t.magic.mlirbc 2>&1 | FileCheck %s --check-prefix=MAGIC --implicit-check-not="Stack dump" --implicit-check-not="PLEASE submit"
 
-// Samoyeds IR survives a bytecode round trip; a cut-off or corrupt bytecode
-// file gives an error, not a crash.
+// Samoyeds IR survives a bytecode round trip, from a file or standard input,
+// with the parse sandbox (which reads bytecode in its child and hands the
+// module over) or without; a cut-off or corrupt bytecode file gives an error,
+// not a crash.
 
 // ROUNDTRIP-LABEL: func.func @layer(
 // ROUNDTRIP:         samoyeds.moe_ffn %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} top_k(2) {renormalize, routed_scaling_factor = 2.000000e+00 : f64} : (tensor<?x128xbf16>, tensor<4x128xbf16>, tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>, tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>

@@ -1,7 +1,7 @@
 // The three stages of the expert-matmul lowering: NVVM IR, PTX in a
 // gpu.binary, and the bundle on disk; the ordinary grid (persistent=0;
 // the persistent variant: persistent.mlir).
-// RUN: samoyeds-opt %s --pass-pipeline="builtin.module(samoyeds-select-tiles{persistent=0 strategy=mma_sp},convert-samoyeds-to-gpu,gpu.module(convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=NVVM
+// RUN: samoyeds-opt %s --pass-pipeline="builtin.module(samoyeds-select-tiles{persistent=0 strategy=mma_sp},convert-samoyeds-to-gpu,gpu.module(convert-samoyeds-nvgpu-to-nvvm,convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=NVVM
 // RUN: samoyeds-opt %s --samoyeds-to-ptx="chip=sm_90a persistent=0 strategy=mma_sp" | FileCheck %s --check-prefix=BIN
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 persistent=0 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=PTX80 < %t/kernels.ptx
@@ -17,17 +17,19 @@
 // Masked row selection (1:2): the weight registers, the span's row choices
 // of rows g and g + 8 from shared memory, the registers masked to row 1's
 // spans, then per activation fragment one mma.sp into the total and one
-// with the masked registers into row 1's accumulators.
+// with the masked registers into row 1's accumulators; the next k step's
+// mma.sp of the fragment takes the results as they are.
 // NVVM: %[[AV:.*]] = llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
-// NVVM: %[[A0:.*]] = llvm.extractelement %[[AV]]
 // NVVM: llvm.load %{{.*}} : !llvm.ptr<3> -> i8
 // NVVM: llvm.load %{{.*}} : !llvm.ptr<3> -> i8
-// NVVM: %[[M0:.*]] = llvm.and %[[A0]], %{{.*}} : i32
+// NVVM: %[[A0:.*]] = llvm.extractelement %[[AV]][%{{.*}} : i64] : vector<4xi32>
+// NVVM-NEXT: %[[M0:.*]] = llvm.and %[[A0]], %{{.*}} : i32
 // NVVM: %[[B:.*]] = nvvm.ldmatrix %{{.*}} {{{.*}}layout = #nvvm.mma_layout<row>, num = 4 : i32{{.*}}} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
 // NVVM: %[[B0:.*]] = llvm.extractvalue %[[B]][0]
-// NVVM: nvvm.mma.sp.sync A[%[[A0]], {{.*}}] B[%[[B0]], {{.*}}] {{.*}}orderedMetadata{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
-// NVVM-NEXT: llvm.extractvalue
+// NVVM: %[[D:.*]] = nvvm.mma.sp.sync A[%[[A0]], {{.*}}] B[%[[B0]], {{.*}}] {{.*}}orderedMetadata{{.*}} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// NVVM-NEXT: %[[D0:.*]] = llvm.extractvalue %[[D]][0]
 // NVVM: nvvm.mma.sp.sync A[%[[M0]], {{.*}}] B[%[[B0]], {{.*}}]
+// NVVM: nvvm.mma.sp.sync A[{{.*}}] B[{{.*}}] C[%[[D0]],
 // NVVM-NOT: !llvm.ptr<1> -> i8
 // Row 0 of each group is the total minus row 1.
 // NVVM: llvm.fsub

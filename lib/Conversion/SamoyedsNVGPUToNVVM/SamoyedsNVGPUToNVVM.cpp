@@ -1,6 +1,9 @@
-//===- SamoyedsNVGPUToNVVM.cpp - samoyeds_nvgpu to inline PTX -------------===//
+//===- SamoyedsNVGPUToNVVM.cpp - samoyeds_nvgpu to NVVM and inline PTX ----===//
 //
-// MLIR 22 has no NVVM op for sparse wgmma; each samoyeds_nvgpu op becomes one
+// samoyeds_nvgpu.mma_sp becomes one nvvm.mma.sp.sync with ordered metadata,
+// its vector operands taken apart into the registers NVVM wants.
+//
+// MLIR 22 has no NVVM op for sparse wgmma; each warpgroup op becomes one
 // llvm.inline_asm whose accumulator operands are tied to its results, so the
 // accumulators stay SSA values and ptxas sees back-to-back wgmma with no moves
 // between them. (nvvm.inline_ptx is avoided: with both read-only and
@@ -13,6 +16,8 @@
 #include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -81,6 +86,54 @@ SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
   return results;
 }
 
+/// samoyeds_nvgpu.mma_sp -> nvvm.mma.sp.sync m16n8k32 with ordered metadata.
+/// NVVM takes each register of A and B as a bf16 pair in an i32 or an f16
+/// pair as vector<2xf16>, and returns the accumulators as a struct.
+struct MmaSpLowering : OpConversionPattern<samoyeds_nvgpu::MmaSpOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(samoyeds_nvgpu::MmaSpOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type elt = cast<VectorType>(op.getB().getType()).getElementType();
+    Type reg = elt.isBF16() ? Type(rewriter.getI32Type())
+                            : Type(VectorType::get({2}, elt));
+    auto registers = [&](Value vec) {
+      SmallVector<Value, 4> regs;
+      for (int64_t i = 0; i < 4; ++i) {
+        Value r = vector::ExtractOp::create(rewriter, loc, vec, i);
+        if (r.getType() != reg)
+          r = LLVM::BitcastOp::create(rewriter, loc, reg, r);
+        regs.push_back(r);
+      }
+      return regs;
+    };
+    SmallVector<Value, 4> a = registers(adaptor.getA());
+    SmallVector<Value, 4> b = registers(adaptor.getB());
+    SmallVector<Value, 4> c;
+    for (int64_t i = 0; i < 4; ++i)
+      c.push_back(
+          vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), i));
+    Type f32 = rewriter.getF32Type();
+    auto resType = LLVM::LLVMStructType::getLiteral(rewriter.getContext(),
+                                                    SmallVector<Type>(4, f32));
+    Value selector = LLVM::ConstantOp::create(
+        rewriter, loc, rewriter.getI32Type(), op.getSelector());
+    NVVM::MMATypes ptxType =
+        elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    auto mma = NVVM::MmaSpOp::create(
+        rewriter, loc, resType, a, b, c, adaptor.getMeta(), selector,
+        {16, 8, 32}, std::nullopt,
+        std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
+    mma.setOrderedMetadata(true);
+    SmallVector<Value, 4> d;
+    for (int64_t i = 0; i < 4; ++i)
+      d.push_back(LLVM::ExtractValueOp::create(rewriter, loc, mma.getRes(), i));
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, op.getType(), d);
+    return success();
+  }
+};
+
 /// samoyeds_nvgpu.wgmma_sp -> wgmma.mma_async.sp (scale-d from a predicate).
 struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -128,6 +181,12 @@ struct WgmmaWaitLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaWaitOp> {
 struct ConvertSamoyedsNVGPUToNVVM
     : samoyeds::impl::ConvertSamoyedsNVGPUToNVVMBase<
           ConvertSamoyedsNVGPUToNVVM> {
+  /// The ops the lowering of mma_sp creates (the declaration names LLVM).
+  void getDependentDialects(DialectRegistry &registry) const override {
+    ConvertSamoyedsNVGPUToNVVMBase::getDependentDialects(registry);
+    registry.insert<NVVM::NVVMDialect, vector::VectorDialect>();
+  }
+
   void runOnOperation() override {
     ConversionTarget target(getContext());
     target.addLegalDialect<LLVM::LLVMDialect>();
@@ -144,5 +203,6 @@ struct ConvertSamoyedsNVGPUToNVVM
 
 void mlir::samoyeds::populateSamoyedsNVGPUToNVVMPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<WgmmaSpLowering, WgmmaWaitLowering>(patterns.getContext());
+  patterns.add<MmaSpLowering, WgmmaSpLowering, WgmmaWaitLowering>(
+      patterns.getContext());
 }

@@ -29,27 +29,54 @@ inline MemRefType globalBuffer(Type elt) {
       gpu::AddressSpaceAttr::get(elt.getContext(), gpu::AddressSpace::Global));
 }
 
+/// Emits `asm` as an `llvm.inline_asm` of PTX with `constraints` ("=r" for
+/// an i32 result, "f" for an f32 operand, ...) and returns its result. The
+/// one way a kernel writes PTX by hand: every use says why no typed op
+/// exists. `sideEffects` keeps LLVM from moving, merging or removing it.
+inline Value inlinePtx(ImplicitLocOpBuilder &b, Type result,
+                       ValueRange operands, StringRef asmString,
+                       StringRef constraints, bool sideEffects) {
+  auto op = LLVM::InlineAsmOp::create(
+      b, result, operands, b.getStringAttr(asmString),
+      b.getStringAttr(constraints), sideEffects ? b.getUnitAttr() : UnitAttr(),
+      /*is_align_stack=*/UnitAttr(), LLVM::TailCallKindAttr(),
+      /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr());
+  return op.getResult(0);
+}
+
 /// Index arithmetic, constants, loads and guards on an implicit location.
+/// Constants are made once per kernel, at the start of its entry block, and
+/// arithmetic on constants folds as it is built (x + 0 is x, 2 * 3 is 6).
 class EmitterBase {
 public:
   explicit EmitterBase(ImplicitLocOpBuilder &b) : b(b) {}
 
 protected:
-  Value idx(int64_t v) { return arith::ConstantIndexOp::create(b, v); }
-  Value i32c(int64_t v) {
-    return arith::ConstantIntOp::create(b, b.getI32Type(), v);
-  }
+  /// The constant `value` of the kernel being built.
+  Value constant(TypedAttr value);
+  Value idx(int64_t v) { return constant(b.getIndexAttr(v)); }
+  Value i32c(int64_t v) { return constant(b.getI32IntegerAttr(v)); }
+  Value i64c(int64_t v) { return constant(b.getI64IntegerAttr(v)); }
+  Value i1c(bool v) { return constant(b.getIntegerAttr(b.getI1Type(), v)); }
   Value f32c(double v) {
-    return arith::ConstantFloatOp::create(b, b.getF32Type(),
-                                          APFloat(static_cast<float>(v)));
+    return constant(b.getF32FloatAttr(static_cast<float>(v)));
   }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, x, y); }
-  Value div(Value x, Value y) { return arith::DivUIOp::create(b, x, y); }
-  Value rem(Value x, Value y) { return arith::RemUIOp::create(b, x, y); }
+  /// `value` in every element of a vector of `n` f32.
+  Value f32Splat(int64_t n, double value) {
+    auto type = VectorType::get({n}, b.getF32Type());
+    return constant(DenseElementsAttr::get(
+        type, b.getF32FloatAttr(static_cast<float>(value))));
+  }
+  Value add(Value x, Value y) { return fold<arith::AddIOp>(x, y); }
+  Value sub(Value x, Value y) { return fold<arith::SubIOp>(x, y); }
+  Value mul(Value x, Value y) { return fold<arith::MulIOp>(x, y); }
+  Value div(Value x, Value y) { return fold<arith::DivUIOp>(x, y); }
+  Value rem(Value x, Value y) { return fold<arith::RemUIOp>(x, y); }
   Value cmp(arith::CmpIPredicate pred, Value x, Value y) {
-    return arith::CmpIOp::create(b, pred, x, y);
+    return foldResult(b.createOrFold<arith::CmpIOp>(pred, x, y));
+  }
+  Value select(Value cond, Value x, Value y) {
+    return foldResult(b.createOrFold<arith::SelectOp>(cond, x, y));
   }
   Value load(Value memref, Value i) {
     return memref::LoadOp::create(b, memref, ValueRange{i});
@@ -65,22 +92,108 @@ protected:
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     body();
   }
-  /// SiLU(x) = x / (1 + 2^(-x log2 e)), with the PTX ex2 approximation (no
-  /// libdevice needed).
-  Value silu(Value x) {
-    Value scaled = arith::MulFOp::create(b, x, f32c(-1.4426950408889634));
-    auto ex2 = LLVM::InlineAsmOp::create(
-        b, b.getF32Type(), ValueRange{scaled},
-        b.getStringAttr("ex2.approx.ftz.f32 $0, $1;"), b.getStringAttr("=f,f"),
-        /*has_side_effects=*/UnitAttr(),
-        /*is_align_stack=*/UnitAttr(), LLVM::TailCallKindAttr(),
-        /*asm_dialect=*/LLVM::AsmDialectAttr(), /*operand_attrs=*/ArrayAttr());
-    Value denom = arith::AddFOp::create(b, f32c(1.0), ex2.getResult(0));
-    return arith::DivFOp::create(b, x, denom);
+  /// Reduces `v` (i32 or f32) over the 32 lanes of the warp with `combine`
+  /// in a butterfly of xor shuffles (offsets 16, 8, 4, 2, 1): every lane
+  /// gets the result.
+  template <typename Fn> Value warpReduce(Value v, Fn combine) {
+    for (int32_t off = 16; off > 0; off /= 2) {
+      auto shfl = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR);
+      v = combine(v, shfl.getShuffleResult());
+    }
+    return v;
   }
+  /// 2^x, the PTX approximation (ex2.approx.ftz.f32), through its NVVM
+  /// intrinsic: no libdevice is needed and LLVM knows it has no side effect.
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+               ValueRange{x})
+        .getResult(0);
+  }
+  /// SiLU(x) = x / (1 + 2^(-x log2 e)) of an f32 or of each element of a
+  /// vector of f32.
+  Value silu(Value x);
 
   ImplicitLocOpBuilder &b;
+
+private:
+  template <typename OpTy> Value fold(Value x, Value y) {
+    return foldResult(b.createOrFold<OpTy>(x, y));
+  }
+  /// A constant that building an op folded to, made the kernel's constant.
+  Value foldResult(Value v);
+
+  /// The gpu.func being built.
+  Operation *kernel = nullptr;
 };
+
+inline Value EmitterBase::constant(TypedAttr value) {
+  // The kernel being built: the insertion block's gpu.func, or the last one
+  // seen while a region is built detached (an scf.for body builder).
+  Operation *parent = b.getInsertionBlock()->getParentOp();
+  auto func = dyn_cast_or_null<gpu::GPUFuncOp>(parent);
+  if (!func && parent)
+    func = parent->getParentOfType<gpu::GPUFuncOp>();
+  if (func)
+    kernel = func;
+  if (!kernel)
+    return arith::ConstantOp::create(b, value);
+  // The kernel's constants open its entry block (every emitter of the
+  // kernel shares them).
+  Block &entry = cast<gpu::GPUFuncOp>(kernel).getBody().front();
+  Block::iterator it = entry.begin();
+  for (; it != entry.end(); ++it) {
+    auto c = dyn_cast<arith::ConstantOp>(*it);
+    if (!c)
+      break;
+    if (c.getValue() == value)
+      return c;
+  }
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(&entry, it);
+  return arith::ConstantOp::create(b, value);
+}
+
+inline Value EmitterBase::foldResult(Value v) {
+  auto c = v.getDefiningOp<arith::ConstantOp>();
+  // Only a constant that folding has just made, right before the insertion
+  // point, is replaced.
+  if (!c || !v.use_empty() || c->getBlock() != b.getInsertionBlock() ||
+      c->getNextNode() != (b.getInsertionPoint() == b.getInsertionBlock()->end()
+                               ? nullptr
+                               : &*b.getInsertionPoint()))
+    return v;
+  // The kernel's own constants (x + 0 may fold to one) stay.
+  if (kernel)
+    for (Operation &op : cast<gpu::GPUFuncOp>(kernel).getBody().front()) {
+      if (!isa<arith::ConstantOp>(op))
+        break;
+      if (&op == c.getOperation())
+        return v;
+    }
+  TypedAttr value = c.getValue();
+  c.erase();
+  return constant(value);
+}
+
+inline Value EmitterBase::silu(Value x) {
+  auto vec = dyn_cast<VectorType>(x.getType());
+  auto splat = [&](double v) {
+    return vec ? f32Splat(vec.getNumElements(), v) : f32c(v);
+  };
+  Value scaled = arith::MulFOp::create(b, x, splat(-1.4426950408889634));
+  Value ex2;
+  if (!vec) {
+    ex2 = exp2(scaled);
+  } else {
+    SmallVector<Value> parts;
+    for (int64_t i = 0; i < vec.getNumElements(); ++i)
+      parts.push_back(exp2(vector::ExtractOp::create(b, scaled, i)));
+    ex2 = vector::FromElementsOp::create(b, vec, parts);
+  }
+  Value denom = arith::AddFOp::create(b, splat(1.0), ex2);
+  return arith::DivFOp::create(b, x, denom);
+}
 
 } // namespace mlir::samoyeds::detail
 

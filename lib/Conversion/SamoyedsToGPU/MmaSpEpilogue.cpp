@@ -1,7 +1,8 @@
 //===- MmaSpEpilogue.cpp - mma.sp epilogues -----------------------------===//
 //
 // What an mma_sp block writes at the end: the fused epilogue, or the
-// split-K variant's raw partial sums.
+// split-K variant's raw partial sums. The accumulator vectors are taken apart
+// at the stores, which are grouped by output column (one guard each).
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,69 +12,106 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
-Value MmaSpEmitter::fragmentToken(int64_t f, int64_t v) {
-  return add(add(tokenBase, idx(f * 8)), add(mul(tig, idx(2)), idx(v % 2)));
+Value MmaSpEmitter::rowValue(ArrayRef<Value> carried, int64_t u, int64_t mIdx,
+                             int64_t f) {
+  if (!p.masked || mIdx != 0)
+    return carried[accIndex(u, mIdx, f)];
+  Value total = carried[accIndex(u, 0, f)];
+  for (int64_t j = 1; j < p.m; ++j)
+    total = arith::SubFOp::create(b, total, carried[accIndex(u, j, f)]);
+  return total;
 }
 
-Value MmaSpEmitter::outputRow(int64_t r, int64_t mIdx, int64_t v) {
-  Value kept = add(mul(keptTile(r), idx(16)), add(group, idx(8 * (v / 2))));
-  return p.rowSelect ? add(mul(kept, idx(p.m)), idx(mIdx)) : kept;
+template <typename Fn>
+void MmaSpEmitter::forEachColumn(const Tile &t, Fn store) {
+  // Value v of n-fragment f is token f · 8 + 2 · (lane % 4) + v % 2 of the
+  // warp's slice (mma C layout): values v and v + 2 share a column.
+  Value first = add(tokenBase, mul(tig, idx(2)));
+  for (int64_t f = 0; f < nFrags(); ++f)
+    for (int64_t parity = 0; parity < 2; ++parity) {
+      Value col = add(first, idx(f * 8 + parity));
+      ifThen(cmp(arith::CmpIPredicate::ult, col, t.count),
+             [&] { store(f, parity, col); });
+    }
 }
 
-void MmaSpEmitter::emitEpilogue(ArrayRef<Value> carried) {
+/// Value v of a fragment of unit r's tile for group row mIdx is output row
+/// (16 · (warp tile + r) + group + 8 · (v / 2)) · m + mIdx within its half
+/// (the kept row itself without row selection): `rowBase` plus this.
+static int64_t outputRowOffset(const SSMMPlan &p, int64_t r, int64_t mIdx,
+                               int64_t v) {
+  int64_t kept = 16 * r + 8 * (v / 2);
+  return p.rowSelect ? kept * p.m + mIdx : kept;
+}
+
+void MmaSpEmitter::emitEpilogue(const Tile &t, ArrayRef<Value> carried) {
   if (p.split())
-    return emitPartials(carried);
+    return emitPartials(t, carried);
   // Unit r (gate, or the only half) pairs with unit rowTiles + r (up).
-  for (int64_t r = 0; r < p.rowTiles; ++r) {
-    for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx) {
+  SmallVector<Value> results;
+  for (int64_t r = 0; r < p.rowTiles; ++r)
+    for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
       for (int64_t f = 0; f < nFrags(); ++f) {
-        for (int64_t v = 0; v < 4; ++v) {
-          Value col = fragmentToken(f, v);
-          Value row = outputRow(r, mIdx, v);
-          Value value = rowValue(carried, r, mIdx, f, v);
-          if (p.siluMul)
-            value = arith::MulFOp::create(
-                b, silu(value), rowValue(carried, p.rowTiles + r, mIdx, f, v));
+        Value value = rowValue(carried, r, mIdx, f);
+        if (p.siluMul)
+          value = arith::MulFOp::create(
+              b, silu(value), rowValue(carried, p.rowTiles + r, mIdx, f));
+        results.push_back(value);
+      }
+  Value rowBase =
+      mul(add(mul(warpTile(t), idx(16)), group), idx(p.rowSelect ? p.m : 1));
+  forEachColumn(t, [&](int64_t f, int64_t parity, Value col) {
+    Value base = add(mul(add(t.start, col), idx(p.outCols)), rowBase);
+    for (int64_t r = 0; r < p.rowTiles; ++r)
+      for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
+        for (int64_t v = parity; v < 4; v += 2) {
+          Value value = vector::ExtractOp::create(
+              b, results[(r * p.accsPerValue() + mIdx) * nFrags() + f], v);
           if (p.outElt != value.getType())
             value = arith::TruncFOp::create(b, p.outElt, value);
-          Value inRange = cmp(arith::CmpIPredicate::ult, col, count);
-          ifThen(inRange, [&] {
-            Value outIdx = add(mul(add(start, col), idx(p.outCols)), row);
-            memref::StoreOp::create(b, value, out, ValueRange{outIdx});
-          });
+          memref::StoreOp::create(
+              b, value, out,
+              ValueRange{add(base, idx(outputRowOffset(p, r, mIdx, v)))});
         }
-      }
-    }
-  }
+  });
 }
 
-void MmaSpEmitter::emitPartials(ArrayRef<Value> carried) {
+void MmaSpEmitter::emitPartials(const Tile &t, ArrayRef<Value> carried) {
   // Workspace row (slice, slot) holds the `rows` raw sums of one slot: both
   // halves of silu_mul, gate first.
+  SmallVector<Value> results;
   for (int64_t u = 0; u < p.units(); ++u)
     for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
       for (int64_t f = 0; f < nFrags(); ++f)
-        for (int64_t v = 0; v < 4; ++v) {
-          Value col = fragmentToken(f, v);
+        results.push_back(rowValue(carried, u, mIdx, f));
+  Value rowBase =
+      mul(add(mul(warpTile(t), idx(16)), group), idx(p.rowSelect ? p.m : 1));
+  forEachColumn(t, [&](int64_t f, int64_t parity, Value col) {
+    Value wsRow = add(mul(slice, idx(p.splitSlots)), add(t.start, col));
+    Value base = add(mul(wsRow, idx(p.rows)), rowBase);
+    for (int64_t u = 0; u < p.units(); ++u)
+      for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
+        for (int64_t v = parity; v < 4; v += 2) {
           // Within its half: the gate unit of the same row tile.
-          int64_t h = u / p.rowTiles;
-          Value row = outputRow(u % p.rowTiles, mIdx, v);
-          ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
-            Value wsRow = add(mul(slice, idx(p.splitSlots)), add(start, col));
-            Value outIdx =
-                add(mul(wsRow, idx(p.rows)), add(idx(h * p.outCols), row));
-            memref::StoreOp::create(b, rowValue(carried, u, mIdx, f, v), out,
-                                    ValueRange{outIdx});
-          });
+          int64_t offset = u / p.rowTiles * p.outCols +
+                           outputRowOffset(p, u % p.rowTiles, mIdx, v);
+          Value value = vector::ExtractOp::create(
+              b, results[(u * p.accsPerValue() + mIdx) * nFrags() + f], v);
+          memref::StoreOp::create(b, value, out,
+                                  ValueRange{add(base, idx(offset))});
         }
+  });
 }
 
-void MmaSpEmitter::findTokenTile(Value by, Value &end, Value *total) {
-  TokenTile tile =
-      detail::findTokenTile(b, offsets, lane, by, p.experts, p.tokens);
-  expert = tile.expert;
-  start = tile.start;
-  end = tile.end;
+MmaSpEmitter::Tile MmaSpEmitter::findTokenTile(Value tile, Value &end,
+                                               Value *total) {
+  TokenTile found =
+      detail::findTokenTile(b, offsets, lane, tile, p.experts, p.tokens);
+  end = found.end;
   if (total)
-    *total = tile.total;
+    *total = found.total;
+  Tile t;
+  t.expert = found.expert;
+  t.start = found.start;
+  return t;
 }

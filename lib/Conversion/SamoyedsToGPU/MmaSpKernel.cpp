@@ -6,7 +6,8 @@
 // gate and up) and one slice of the block's `tokens` routed tokens of one
 // expert. Activations are gathered through the token list by cp.async into a
 // multi-stage shared-memory ring, read with ldmatrix, and multiplied with
-// mma.sp::ordered_metadata m16n8k32 (f32 accumulation). With row selection
+// samoyeds_nvgpu.mma_sp (mma.sp::ordered_metadata m16n8k32, f32 accumulation
+// in one vector<4xf32> per fragment). With row selection
 // (n = 1 < m), either each span's partial sums are added into the accumulator
 // of the original row they stand for (row_masks = 0), or the group's total
 // and m - 1 accumulators fed by mma.sp with masked weight registers are kept
@@ -72,7 +73,7 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
-  setThreadCoordinates(tid, bx);
+  setThreadCoordinates(tid);
 
   if (p.persistent > 0) {
     emitPersistent(tid, bx);
@@ -80,46 +81,72 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
     return;
   }
   Value end;
-  findTokenTile(by, end);
-  Value hasWork = cmp(arith::CmpIPredicate::slt, start, end);
-  ifThen(hasWork, [&] {
-    count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, start));
-    makeCopySlots(tid);
+  Tile t = findTokenTile(by, end);
+  t.rowBlock = bx;
+  t.blockRows = blockRowsOf(bx);
+  ifThen(cmp(arith::CmpIPredicate::slt, t.start, end), [&] {
+    t.count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, t.start));
+    makeCopySlots(t, tid);
     // This block's K slice: k tiles [kBegin, kBegin + kTiles).
     int64_t kTiles = p.kTilesPerSplit();
     Value kBegin = mul(slice, idx(kTiles));
-    for (int64_t s = 0; s + 1 < p.stages; ++s) {
-      if (s < kTiles)
-        issueStageLoad(add(kBegin, idx(s)), idx(s));
-      NVVM::CpAsyncCommitGroupOp::create(b);
-    }
-    SmallVector<Value> init(numCarried(), f32c(0.0));
+    fillPipeline(t, kBegin, kTiles);
+    SmallVector<Value> init(numCarried(), f32Splat(4, 0.0));
     auto loop = scf::ForOp::create(
         b, idx(0), idx(kTiles), idx(1), init,
         [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPoint(nested.getInsertionBlock(),
                               nested.getInsertionPoint());
-          Value kt = add(kBegin, i);
+          // Stage i + stages - 1 is issued (an empty group past the slice),
+          // then stage i waited for: the groups after it are in flight.
           Value next = add(i, idx(p.stages - 1));
-          ifThen(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
-            issueStageLoad(add(kBegin, next), rem(next, idx(p.stages)));
-          });
-          NVVM::CpAsyncCommitGroupOp::create(b);
-          NVVM::CpAsyncWaitGroupOp::create(b,
-                                           b.getI32IntegerAttr(p.stages - 1));
-          gpu::BarrierOp::create(b);
+          Value group =
+              issueStageIf(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), t,
+                           add(kBegin, next), rem(next, idx(p.stages)));
+          waitForStage(group, std::min(p.stages - 1, kTiles));
           SmallVector<Value> carried(iter.begin(), iter.end());
-          multiplyStage(kt, rem(i, idx(p.stages)), carried);
+          multiplyStage(t, add(kBegin, i), rem(i, idx(p.stages)), carried);
           gpu::BarrierOp::create(b);
           scf::YieldOp::create(b, carried);
         });
-    emitEpilogue(SmallVector<Value>(loop.getResults()));
+    emitEpilogue(t, SmallVector<Value>(loop.getResults()));
   });
   gpu::ReturnOp::create(b);
 }
 
-void MmaSpEmitter::setThreadCoordinates(Value tid, Value rowBlock) {
+void MmaSpEmitter::fillPipeline(const Tile &t, Value kBegin, int64_t kTiles) {
+  for (int64_t s = 0; s < std::min(p.stages - 1, kTiles); ++s) {
+    SmallVector<Value> tokens = issueStageLoad(t, add(kBegin, idx(s)), idx(s));
+    // A group without tokens would swallow the next op's result name when
+    // printed and parsed again (nvgpu's assembly format); this stage's
+    // copies are all guarded (token warps and fewer chunks than threads).
+    if (tokens.empty())
+      NVVM::CpAsyncCommitGroupOp::create(b);
+    else
+      closeGroup(tokens);
+  }
+}
+
+Value MmaSpEmitter::issueStageIf(Value cond, const Tile &t, Value kt,
+                                 Value stage) {
+  auto ifOp = scf::IfOp::create(
+      b, TypeRange{nvgpu::DeviceAsyncTokenType::get(b.getContext())}, cond,
+      /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  scf::YieldOp::create(b, closeGroup(issueStageLoad(t, kt, stage)));
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, closeGroup({}));
+  return ifOp.getResult(0);
+}
+
+void MmaSpEmitter::waitForStage(Value group, int64_t pending) {
+  nvgpu::DeviceAsyncWaitOp::create(b, group, b.getI32IntegerAttr(pending));
+  gpu::BarrierOp::create(b);
+}
+
+void MmaSpEmitter::setThreadCoordinates(Value tid) {
   Value warpId = div(tid, idx(32));
   warp = rem(warpId, idx(p.warps));
   tokenWarp = div(warpId, idx(p.warps));
@@ -127,13 +154,18 @@ void MmaSpEmitter::setThreadCoordinates(Value tid, Value rowBlock) {
   lane = rem(tid, idx(32));
   group = div(lane, idx(4));
   tig = rem(lane, idx(4));
-  blockRows = mul(rowBlock, idx(p.warps * p.rowTiles));
+  // Selector 0: lanes 0 and 1 of each quad supply the metadata of rows
+  // group and group + 8.
+  metaLane = add(mul(group, idx(2)), rem(tig, idx(2)));
+  // Lanes 8j..8j+7 address the rows of matrix j (k offset 8j).
+  ldRow = add(tokenBase, rem(lane, idx(8)));
+  ldCol = mul(div(lane, idx(8)), idx(8));
 }
 
-void MmaSpEmitter::makeCopySlots(Value tid) {
+void MmaSpEmitter::makeCopySlots(Tile &t, Value tid) {
   // Each thread copies fixed 16-byte chunks of the activation tile; their
   // rows (and so the gathered source rows) do not change along K.
-  copies.clear();
+  t.copies.clear();
   int64_t chunksPerRow = p.kTile / 8;
   int64_t chunks = p.tokens * chunksPerRow;
   for (int64_t c0 = 0; c0 < chunks; c0 += p.threads()) {
@@ -143,30 +175,30 @@ void MmaSpEmitter::makeCopySlots(Value tid) {
       slot.guard = cmp(arith::CmpIPredicate::ult, c, idx(chunks));
     slot.row = div(c, idx(chunksPerRow));
     slot.col = mul(rem(c, idx(chunksPerRow)), idx(8));
-    Value valid = cmp(arith::CmpIPredicate::ult, slot.row, count);
+    Value valid = cmp(arith::CmpIPredicate::ult, slot.row, t.count);
     Value slotIdx =
-        add(start, arith::MinSIOp::create(b, slot.row, sub(count, idx(1))));
+        add(t.start, arith::MinSIOp::create(b, slot.row, sub(t.count, idx(1))));
     Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
     slot.srcBase = add(mul(srcRow, idx(p.cols)), slot.col);
-    slot.srcElems = arith::SelectOp::create(b, valid, idx(8), idx(0));
-    copies.push_back(slot);
+    slot.srcElems = select(valid, idx(8), idx(0));
+    t.copies.push_back(slot);
   }
 }
 
-void MmaSpEmitter::multiplyStage(Value kt, Value stage,
+void MmaSpEmitter::multiplyStage(const Tile &t, Value kt, Value stage,
                                  SmallVectorImpl<Value> &carried) {
   if (p.tokenWarps == 1)
-    return computeStage(kt, stage, carried);
+    return computeStage(t, kt, stage, carried);
   // A warp whose token slice is empty skips its multiplies.
   SmallVector<Value> before(carried.begin(), carried.end());
   auto busy =
       scf::IfOp::create(b, ValueRange(before).getTypes(),
-                        cmp(arith::CmpIPredicate::ult, tokenBase, count),
+                        cmp(arith::CmpIPredicate::ult, tokenBase, t.count),
                         /*withElseRegion=*/true);
   {
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPointToStart(busy.thenBlock());
-    computeStage(kt, stage, carried);
+    computeStage(t, kt, stage, carried);
     scf::YieldOp::create(b, carried);
     b.setInsertionPointToStart(busy.elseBlock());
     scf::YieldOp::create(b, before);

@@ -36,6 +36,12 @@ constexpr int64_t kDispatchThreads = 256;
 class RoutingEmitter : public EmitterBase {
 public:
   using EmitterBase::EmitterBase;
+  using EmitterBase::exp2;
+  using EmitterBase::f32c;
+  using EmitterBase::f32Splat;
+  using EmitterBase::i32c;
+  using EmitterBase::idx;
+  using EmitterBase::select;
 
   Value toF32(Value v) {
     if (v.getType().isF32())
@@ -43,25 +49,13 @@ public:
     return arith::ExtFOp::create(b, b.getF32Type(), v);
   }
 
-  /// Butterfly sum over the 32 lanes of a warp.
+  /// Sum over the 32 lanes of a warp (i32 or f32), in every lane.
   Value warpSum(Value v) {
-    for (int32_t off = 16; off > 0; off /= 2) {
-      auto shfl = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR);
-      v = v.getType().isF32()
-              ? Value(arith::AddFOp::create(b, v, shfl.getShuffleResult()))
-              : Value(arith::AddIOp::create(b, v, shfl.getShuffleResult()));
-    }
-    return v;
-  }
-
-  /// 2^x with the PTX approximation.
-  Value exp2(Value x) {
-    return LLVM::InlineAsmOp::create(
-               b, b.getF32Type(), ValueRange{x},
-               b.getStringAttr("ex2.approx.ftz.f32 $0, $1;"),
-               b.getStringAttr("=f,f"), UnitAttr(), UnitAttr(),
-               LLVM::TailCallKindAttr(), LLVM::AsmDialectAttr(), ArrayAttr())
-        .getResult(0);
+    return warpReduce(v, [&](Value x, Value y) -> Value {
+      if (x.getType().isF32())
+        return arith::AddFOp::create(b, x, y);
+      return arith::AddIOp::create(b, x, y);
+    });
   }
 
   /// An scf.for over [lb, ub) with step and loop-carried values.
@@ -77,10 +71,6 @@ public:
           scf::YieldOp::create(b, next);
         });
     return forOp.getResults();
-  }
-
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, c, x, y);
   }
 };
 
@@ -143,14 +133,8 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   Value probs = func.getWorkgroupAttributions()[1];
 
   auto &b = ib;
-  auto c = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, v).getResult();
-  };
-  auto f = [&](double v) {
-    return arith::ConstantFloatOp::create(b, b.getF32Type(),
-                                          APFloat(static_cast<float>(v)))
-        .getResult();
-  };
+  auto c = [&](int64_t v) { return e.idx(v); };
+  auto f = [&](double v) { return e.f32c(v); };
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value token = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value warp = arith::DivUIOp::create(b, tid, c(32));
@@ -172,11 +156,7 @@ mlir::samoyeds::buildRouteKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     Value rBase = arith::MulIOp::create(b, ex, c(hidden));
     Type accType =
         vectorize ? Type(VectorType::get({kRouteVector}, f32)) : Type(f32);
-    Value zero =
-        vectorize
-            ? Value(arith::ConstantOp::create(
-                  b, DenseElementsAttr::get(cast<ShapedType>(accType), 0.0f)))
-            : f(0.0);
+    Value zero = vectorize ? e.f32Splat(kRouteVector, 0.0) : f(0.0);
     SmallVector<Value> zeros(unroll, zero);
     auto loadF32 = [&](Value buf, Value i) -> Value {
       if (!vectorize)
@@ -320,12 +300,8 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   Value slots =
       arith::IndexCastOp::create(b, b.getIndexType(), entry.getArgument(4));
   Value partial = func.getWorkgroupAttributions()[0];
-  auto c = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, v).getResult();
-  };
-  auto ci = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, b.getI32Type(), v).getResult();
-  };
+  auto c = [&](int64_t v) { return e.idx(v); };
+  auto ci = [&](int64_t v) { return e.i32c(v); };
   auto load = [&](Value m, Value i) {
     return memref::LoadOp::create(b, m, ValueRange{i}).getResult();
   };

@@ -43,22 +43,20 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
     Value eIdx = arith::IndexCastOp::create(b, b.getIndexType(), eSafe);
     Value lo = load(offsets, eIdx);
     Value hi = load(offsets, add(eIdx, idx(1)));
-    Value tiles = arith::SelectOp::create(
-        b, valid, div(add(sub(hi, lo), i32c(tokens - 1)), i32c(tokens)),
-        i32c(0));
+    Value tiles = select(
+        valid, div(add(sub(hi, lo), i32c(tokens - 1)), i32c(tokens)), i32c(0));
     Value incl = tiles;
     for (int32_t d = 1; d < 32; d *= 2) {
       auto up = gpu::ShuffleOp::create(b, incl, d, 32, gpu::ShuffleMode::UP);
       Value has = cmp(arith::CmpIPredicate::uge, lane32, i32c(d));
-      incl = add(incl, arith::SelectOp::create(b, has, up.getShuffleResult(),
-                                               i32c(0)));
+      incl = add(incl, select(has, up.getShuffleResult(), i32c(0)));
     }
     Value first = add(before, sub(incl, tiles));
     Value mine = arith::AndIOp::create(
         b, cmp(arith::CmpIPredicate::sge, by32, first),
         cmp(arith::CmpIPredicate::slt, by32, add(before, incl)));
     auto pick = [&](Value yes, Value no) -> Value {
-      return arith::SelectOp::create(b, mine, yes, no);
+      return select(mine, yes, no);
     };
     foundExpert = pick(e, foundExpert);
     foundStart = pick(add(lo, mul(sub(by32, first), i32c(tokens))), foundStart);
@@ -67,10 +65,9 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
     before = add(before, total.getShuffleResult());
   }
   auto warpMax = [&](Value v) -> Value {
-    for (int32_t off = 16; off > 0; off /= 2) {
-      auto x = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR);
-      v = arith::MaxSIOp::create(b, v, x.getShuffleResult());
-    }
+    v = warpReduce(v, [&](Value x, Value y) -> Value {
+      return arith::MaxSIOp::create(b, x, y);
+    });
     return arith::IndexCastOp::create(b, b.getIndexType(),
                                       arith::MaxSIOp::create(b, v, i32c(0)));
   };

@@ -103,9 +103,9 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
   Value tiles =
       mul(arith::IndexCastOp::create(b, b.getIndexType(), first.total),
           idx(rowBlocks));
-  Value mine = arith::SelectOp::create(
-      b, cmp(arith::CmpIPredicate::ult, g, tiles),
-      div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
+  Value mine =
+      select(cmp(arith::CmpIPredicate::ult, g, tiles),
+             div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
   // Makes the block's tile `it` current: its row block, expert and slots.
   auto enter = [&](Value it) {
     Value t = add(g, mul(it, blocks));
@@ -240,13 +240,10 @@ Value WgmmaSpEmitter::unitTile(Value u) {
 Value WgmmaSpEmitter::descriptor(Value addr) {
   // Start address >> 4 (bits 0-13), leading offset 16 B (ignored by the
   // 128B swizzle), stride offset 1024 B between 8-row groups, 128B swizzle.
-  auto c64 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, b.getI64Type(), v).getResult();
-  };
   Value start = arith::ShRUIOp::create(
-      b, arith::AndIOp::create(b, addr, c64(0x3FFFF)), c64(4));
+      b, arith::AndIOp::create(b, addr, i64c(0x3FFFF)), i64c(4));
   int64_t fixed = (int64_t(1) << 16) | (int64_t(64) << 32) | (int64_t(1) << 62);
-  return arith::OrIOp::create(b, start, c64(fixed));
+  return arith::OrIOp::create(b, start, i64c(fixed));
 }
 
 void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar) {

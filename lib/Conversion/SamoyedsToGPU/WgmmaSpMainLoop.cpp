@@ -43,8 +43,7 @@ WgmmaSpEmitter::StageOperands WgmmaSpEmitter::loadStage(Value slot) {
       add(add(mul(ring, idx(layout.metaStage / 4)), mul(warp, idx(16))),
           add(mul(group, idx(2)), rem(quad, idx(2))));
   auto offset = [&](Value desc, int64_t bytes) -> Value {
-    return arith::AddIOp::create(
-        b, desc, arith::ConstantIntOp::create(b, b.getI64Type(), bytes >> 4));
+    return arith::AddIOp::create(b, desc, i64c(bytes >> 4));
   };
   StageOperands ops;
   for (int64_t ks = 0; ks < steps; ++ks) {
@@ -62,7 +61,7 @@ WgmmaSpEmitter::StageOperands WgmmaSpEmitter::loadStage(Value slot) {
 Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
                                Value restart, const StageOperands &ops) {
   // Scale-d: false restarts the accumulation (only the first MMA).
-  Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  Value yes = i1c(true);
   Value firstScale =
       restart ? arith::XOrIOp::create(b, restart, yes).getResult() : yes;
   NVVM::WgmmaFenceAlignedOp::create(b);
@@ -109,7 +108,7 @@ void WgmmaSpEmitter::consumeSpans(Value kt, Value slot,
   // sets: [complete partial of the previous span, free partial, rows...].
   StageOperands ops = loadStage(slot);
   int64_t perSpan = p.v / 32;
-  Value yes = arith::ConstantIntOp::create(b, b.getI1Type(), 1);
+  Value yes = i1c(true);
   MutableArrayRef<Value> rows(sets.begin() + 2, sets.end());
   for (int64_t s0 = 0; s0 < p.kTile / 32; s0 += perSpan) {
     Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s0 / perSpan));
@@ -118,7 +117,7 @@ void WgmmaSpEmitter::consumeSpans(Value kt, Value slot,
     // routed through span 0 harmlessly.
     Value previous = arith::MaxSIOp::create(
         b, arith::IndexCastOp::create(b, b.getI64Type(), sub(span, idx(1))),
-        arith::ConstantIntOp::create(b, b.getI64Type(), 0));
+        i64c(0));
     routeSpan(sets[0],
               arith::IndexCastOp::create(b, b.getIndexType(), previous),
               Value(), rows);
@@ -146,8 +145,7 @@ void WgmmaSpEmitter::consumeLongSpan(Value kt, Value slot,
 
 SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
   auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(
-      b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  Value zero = f32Splat(accType.getNumElements(), 0.0);
   // Sets an MMA restarts before anything reads them start undefined (no
   // instruction writes their registers between the wgmma fence and the
   // MMA): the accumulator, the free span partial, the long-span partial.
@@ -208,15 +206,13 @@ void WgmmaSpEmitter::routeSpan(Value partial, Value span, Value isEnd,
   // Values 4j, 4j + 1 are the thread's first kept row, 4j + 2, 4j + 3 its
   // second (8 rows below).
   int64_t regs = WgmmaSpLayout::regs(p);
-  auto accType = VectorType::get({regs}, b.getF32Type());
   auto maskType = VectorType::get({regs}, b.getI1Type());
   SmallVector<bool> firstRow;
   for (int64_t i = 0; i < regs; ++i)
     firstRow.push_back(i % 4 < 2);
-  Value pattern = arith::ConstantOp::create(
-      b, maskType, DenseElementsAttr::get(maskType, ArrayRef<bool>(firstRow)));
-  Value zero = arith::ConstantOp::create(
-      b, accType, DenseElementsAttr::get(accType, b.getF32FloatAttr(0.0f)));
+  Value pattern =
+      constant(DenseElementsAttr::get(maskType, ArrayRef<bool>(firstRow)));
+  Value zero = f32Splat(regs, 0.0);
   Value which[2];
   for (int64_t h = 0; h < 2; ++h)
     which[h] = arith::ExtUIOp::create(

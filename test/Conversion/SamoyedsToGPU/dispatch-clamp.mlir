@@ -9,19 +9,18 @@
 
 // CHECK-LABEL: gpu.func @clamp_dispatch_0(
 // CHECK-SAME:    %[[IDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>,
+// The kernel's constants open its body.
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0 : i32
+// CHECK-DAG:     %[[LAST:.*]] = arith.constant 5 : i32
 // Slots routed to lower experts.
 // CHECK:         %[[ID0:.*]] = memref.load %[[IDS]]
-// CHECK-NEXT:    %[[ZERO0:.*]] = arith.constant 0 : i32
-// CHECK-NEXT:    %[[LO0:.*]] = arith.maxsi %[[ID0]], %[[ZERO0]] : i32
-// CHECK-NEXT:    %[[LAST0:.*]] = arith.constant 5 : i32
-// CHECK-NEXT:    %[[E0:.*]] = arith.minsi %[[LO0]], %[[LAST0]] : i32
+// CHECK-NEXT:    %[[LO0:.*]] = arith.maxsi %[[ID0]], %[[ZERO]] : i32
+// CHECK-NEXT:    %[[E0:.*]] = arith.minsi %[[LO0]], %[[LAST]] : i32
 // CHECK-NEXT:    arith.cmpi slt, %[[E0]], %{{.*}} : i32
 // Placement of this expert's slots.
 // CHECK:         %[[ID1:.*]] = memref.load %[[IDS]]
-// CHECK-NEXT:    %[[ZERO1:.*]] = arith.constant 0 : i32
-// CHECK-NEXT:    %[[LO1:.*]] = arith.maxsi %[[ID1]], %[[ZERO1]] : i32
-// CHECK-NEXT:    %[[LAST1:.*]] = arith.constant 5 : i32
-// CHECK-NEXT:    %[[E1:.*]] = arith.minsi %[[LO1]], %[[LAST1]] : i32
+// CHECK-NEXT:    %[[LO1:.*]] = arith.maxsi %[[ID1]], %[[ZERO]] : i32
+// CHECK-NEXT:    %[[E1:.*]] = arith.minsi %[[LO1]], %[[LAST]] : i32
 // CHECK-NEXT:    arith.cmpi eq, %[[E1]], %{{.*}} : i32
 // CHECK:         nvvm.vote.sync ballot
 // CHECK-NOT:     memref.load %[[IDS]]

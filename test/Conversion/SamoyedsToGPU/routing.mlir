@@ -7,7 +7,7 @@
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](%[[W]]#1)
 
 // Route: warps reduce f32 dot products with shuffles; thread 0 takes the
-// softmax (ex2) and k = 2 rounds of arg-max, then renormalises and scales.
+// softmax (ex2.approx through its NVVM intrinsic) and k = 2 rounds of arg-max, then renormalises and scales.
 // CHECK: gpu.func @routing_route_0(%[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[W:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[IDS:.*]]: memref<?xi32, #gpu.address_space<global>>)
 // CHECK-SAME: workgroup(%[[LOGITS:.*]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[PROBS:.*]] : memref<4xf32, #gpu.address_space<workgroup>>)
 // CHECK: memref.load %[[X]]
@@ -15,7 +15,7 @@
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: memref.store %{{.*}}, %[[LOGITS]]
 // CHECK: gpu.barrier
-// CHECK: llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%{{.*}}) : (f32) -> f32
 // CHECK: arith.cmpf ogt
 // CHECK: memref.store %{{.*}}, %[[IDS]]
 // CHECK: arith.cmpf ogt

@@ -11,13 +11,15 @@
 // CHECK: gpu.module @samoyeds_kernels
 // CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// The kernel's constants open its body, each made once.
+// CHECK-DAG: %[[SHIFTA:.*]] = arith.constant 9216 : index
+// CHECK-DAG: %[[SHIFTM:.*]] = arith.constant 17408 : index
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
 // The three shared-memory buffers are views of the dynamic shared memory,
 // back to back (2*32*72*2 = 9216 and 9216 + 2*4*1*2*32*4*4 = 17408 bytes).
 // CHECK: %[[DYN:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK: %[[SMEM:.*]] = memref.view %[[DYN]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x32x72xbf16, #gpu.address_space<workgroup>>
-// CHECK: %[[SHIFTA:.*]] = arith.constant 9216 : index
 // CHECK: %[[SMEMA:.*]] = memref.view %[[DYN]][%[[SHIFTA]]][] : {{.*}} to memref<2x4x1x2x32x4xi32, #gpu.address_space<workgroup>>
-// CHECK: %[[SHIFTM:.*]] = arith.constant 17408 : index
 // CHECK: %[[SMEMM:.*]] = memref.view %[[DYN]][%[[SHIFTM]]][] : {{.*}} to memref<2x4x1x2x16xi32, #gpu.address_space<workgroup>>
 // Each block row finds its expert and token tile by a warp scan over the
 // offsets: one load pair per lane, a shuffle prefix sum of the experts' tile
@@ -38,22 +40,39 @@
 // CHECK: %[[END:.*]] = arith.index_cast %{{.*}} : i32 to index
 // CHECK: arith.cmpi slt, %[[START]], %[[END]]
 // The gathered row index comes from the token list and feeds the async copy;
-// weight fragments and metadata stream through the same pipeline stages.
+// weight fragments and metadata stream through the same pipeline stages. The
+// prologue's stage is one cp.async group (naming the copies outside guards).
 // CHECK: %[[TOKV:.*]] = memref.load %[[TOK]]
-// CHECK: nvgpu.device_async_copy %[[VALUES]][%{{.*}}], %[[SMEMA]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], 4 {bypassL1}
+// CHECK: %[[CW:.*]] = nvgpu.device_async_copy %[[VALUES]][%{{.*}}], %[[SMEMA]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], 4 {bypassL1}
+// CHECK: scf.if
 // CHECK: nvgpu.device_async_copy %[[META]][%{{.*}}], %[[SMEMM]][%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}], 1 :
-// CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SMEM]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
-// CHECK: nvvm.cp.async.commit.group
-// CHECK: scf.for
-// CHECK: nvvm.cp.async.wait.group 1
-// CHECK: gpu.barrier
+// CHECK: %[[CX:.*]] = nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SMEM]][%{{.*}}, %{{.*}}, %{{.*}}], 8, %{{.*}} {bypassL1}
+// CHECK: nvgpu.device_async_create_group %[[CW]], {{.*}}, %[[CX]],
+// The K loop carries one vector<4xf32> per mma fragment; it issues the
+// stage 1 ahead when there is one (an empty group otherwise) and waits
+// until 1 group is in flight.
+// CHECK: scf.for %{{.*}} iter_args(%{{.*}} = %[[ZERO]], {{.*}}) -> (vector<4xf32>, vector<4xf32>,
+// CHECK: %[[GROUP:.*]] = scf.if %{{.*}} -> (!nvgpu.device.async.token) {
+// CHECK: %[[FULL:.*]] = nvgpu.device_async_create_group %{{.*}}
+// CHECK-NEXT: scf.yield %[[FULL]]
+// CHECK: } else {
+// CHECK-NEXT: %[[EMPTY:.*]] = nvgpu.device_async_create_group
+// CHECK-NEXT: scf.yield %[[EMPTY]]
+// CHECK: nvgpu.device_async_wait %[[GROUP]] {numGroups = 1 : i32}
+// CHECK-NEXT: gpu.barrier
 // CHECK: %[[A:.*]] = vector.load %[[SMEMA]]{{.*}} {alignment = 16 : i64}
 // CHECK: %[[E:.*]] = memref.load %[[SMEMM]]
 // CHECK: %[[B:.*]] = nvgpu.ldmatrix %[[SMEM]]{{.*}} {numTiles = 4 : i32, transpose = false}
-// CHECK: nvvm.mma.sp.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] sparseMetadata[%[[E]]] selector[{{.*}}] {multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>}
-// Span routing: the kept row's original row comes from row_idx.
+// CHECK: samoyeds_nvgpu.mma_sp %{{.*}}, %[[A]], %[[B]], %[[E]] : vector<4xi32>, vector<4x2xbf16> into vector<4xf32>
+// Span routing: the kept row's original row comes from row_idx; values 0, 1
+// (row g) and 2, 3 (row g + 8) of a span partial go to the accumulator of
+// the row their span chose.
 // CHECK: memref.load %[[ROWIDX]]
-// CHECK: arith.select
+// CHECK: %[[MASK:.*]] = vector.from_elements %[[HIT0:[0-9]+]], %[[HIT0]], %[[HIT1:[0-9]+]], %[[HIT1]] : vector<4xi1>
+// CHECK: arith.select %[[MASK]], %{{.*}}, %[[ZERO]] : vector<4xi1>, vector<4xf32>
+// The epilogue takes the accumulators apart at the stores.
+// CHECK: scf.yield
+// CHECK: vector.extract %{{.*}}[0] : f32 from vector<4xf32>
 // CHECK: memref.store %{{.*}}, %[[Y]]
 func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
                   %x: tensor<?x2048xbf16> {samoyeds.name = "x"},
@@ -77,8 +96,8 @@ func.func @gather(%w: tensor<2x2048x2048xbf16, #ss> {samoyeds.name = "w"},
 // CHECK: memref.view {{.*}} to memref<3x2x1x1x32x4xi32, #gpu.address_space<workgroup>>
 // CHECK: memref.view {{.*}} to memref<3x2x1x1x16xi32, #gpu.address_space<workgroup>>
 // CHECK-NOT: memref<?xi8
-// CHECK: nvvm.cp.async.wait.group 2
-// CHECK: nvvm.mma.sp.sync {{.*}} {orderedMetadata, shape = #nvvm.shape<m = 16, n = 8, k = 32>} : (vector<2xf16>, vector<2xf16>, f32)
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// CHECK: samoyeds_nvgpu.mma_sp {{.*}} : vector<4xi32>, vector<4x2xf16> into vector<4xf32>
 // CHECK-NOT: arith.select %{{.*}}, %{{.*}}, %cst
 func.func @plain_f16(%w: tensor<1x64x256xf16, #ss>, %h: tensor<?x256xf16>,
                      %off: tensor<2xi32>) -> tensor<?x64xf16> {
@@ -91,15 +110,18 @@ func.func @plain_f16(%w: tensor<1x64x256xf16, #ss>, %h: tensor<?x256xf16>,
 // -----
 
 // silu_mul: each warp multiplies a gate tile and its up tile; the epilogue
-// applies SiLU with the PTX ex2 approximation.
+// applies SiLU to a fragment's four values at once, with the PTX ex2
+// approximation (its NVVM intrinsic) on each.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 64>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 64, stages = 2>
 // CHECK-LABEL: func.func @silu
 // CHECK: gpu.func @silu_ssmm_0
-// CHECK-COUNT-2: nvvm.mma.sp.sync
-// CHECK: llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;", "=f,f"
-// CHECK: arith.divf
-// CHECK: arith.mulf
+// CHECK-COUNT-2: samoyeds_nvgpu.mma_sp
+// CHECK: scf.yield
+// CHECK: %[[SCALED:.*]] = arith.mulf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK-COUNT-4: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<4xf32>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
                 %off: tensor<2xi32>, %tok: tensor<?xi32>) -> tensor<?x32xbf16> {
@@ -146,15 +168,15 @@ func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
 // CHECK-LABEL: func.func @token_warps
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@token_warps_ssmm_0 grid(4, ceil_div(P, 32) + 1, 1) block(64, 1, 1)
 // CHECK: gpu.func @token_warps_ssmm_0(
-// CHECK: %[[WARP:.*]] = arith.divui %{{.*}}, %c32
-// CHECK: %[[TW:.*]] = arith.divui %[[WARP]], %{{.*}} : index
-// CHECK: %[[BASE:.*]] = arith.muli %[[TW]], %{{.*}} : index
+// One row warp: the warp index is the token warp.
+// CHECK: %[[TW:.*]] = arith.divui %{{.*}}, %c32
+// CHECK: %[[BASE:.*]] = arith.muli %[[TW]], %c16{{.*}} : index
 // CHECK: %[[MINE:.*]] = arith.cmpi eq, %[[TW]], %{{.*}} : index
 // CHECK: scf.if %[[MINE]] {
 // CHECK: nvgpu.device_async_copy
 // CHECK: %[[BUSY:.*]] = arith.cmpi ult, %[[BASE]], %{{.*}} : index
-// CHECK: scf.if %[[BUSY]] -> (f32,
-// CHECK: nvvm.mma.sp.sync
+// CHECK: scf.if %[[BUSY]] -> (vector<4xf32>,
+// CHECK: samoyeds_nvgpu.mma_sp
 // CHECK: } else {
 // CHECK: scf.yield
 func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
@@ -186,7 +208,7 @@ func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 // CHECK: %[[BEGIN:.*]] = arith.muli %[[SLICE]], %[[KT:.*]] : index
 // CHECK: scf.for %[[I:.*]] = %{{.*}} to %[[KT]]
 // CHECK: arith.addi %[[BEGIN]], %[[I]]
-// CHECK: nvvm.mma.sp.sync
+// CHECK: samoyeds_nvgpu.mma_sp
 // CHECK-NOT: ex2
 // CHECK: %[[ROW:.*]] = arith.muli %[[SLICE]], %c16{{.*}} : index
 // CHECK: memref.store %{{.*}}, %[[WS]][%{{.*}}] : memref<?xf32,
@@ -217,11 +239,11 @@ func.func @split_silu(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 // CHECK: gpu.func @split_combine_ssmm_0_split_combine(%[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
 // CHECK: %[[SLOT:[a-z0-9_]+]] = arith.index_cast
 // CHECK: memref.load %[[WS]]
-// CHECK: arith.addi %c8{{.*}}, %[[SLOT]]
+// CHECK: arith.addi %[[SLOT]], %c8{{.*}}
 // CHECK: memref.load %[[WS]]
-// CHECK: arith.addi %c16{{.*}}, %[[SLOT]]
+// CHECK: arith.addi %[[SLOT]], %c16{{.*}}
 // CHECK: memref.load %[[WS]]
-// CHECK: arith.addi %c24{{.*}}, %[[SLOT]]
+// CHECK: arith.addi %[[SLOT]], %c24{{.*}}
 // CHECK: memref.load %[[WS]]
 func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
                          %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
@@ -247,12 +269,11 @@ func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
 // CHECK: %[[RING:.*]] = memref.view %{{.*}} to memref<2x1x2x1x32x4xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[A0:.*]] = vector.load %[[RING]][%{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %{{.*}}, %c0{{.*}}]
 // CHECK: %[[A1:.*]] = vector.load %[[RING]][%{{.*}}, %{{.*}}, %c1{{.*}}, %c0{{.*}}, %{{.*}}, %c0{{.*}}]
-// CHECK: nvgpu.ldmatrix
+// CHECK: %[[B:.*]] = nvgpu.ldmatrix
 // CHECK-NOT: nvgpu.ldmatrix
-// CHECK: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0:.*]], %[[B1:.*]], %[[B2:.*]], %[[B3:.*]]] C[%[[C0:[a-z0-9]+]],
+// CHECK: samoyeds_nvgpu.mma_sp %[[C0:[a-z0-9]+]], %[[A0]], %[[B]],
 // CHECK-NOT: nvgpu.ldmatrix
-// CHECK: nvvm.mma.sp.sync A[{{.*}}] B[%[[B0]], %[[B1]], %[[B2]], %[[B3]]] C[
-// CHECK-NOT: C[%[[C0]],
+// CHECK: samoyeds_nvgpu.mma_sp %[[C1:[a-z0-9]+]], %[[A1]], %[[B]],
 func.func @row_tiles(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
                      %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
@@ -275,14 +296,16 @@ func.func @row_tiles(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
 // CHECK: %[[ROWS:.*]] = memref.view %{{.*}} to memref<2x1x1x2x16xi8, #gpu.address_space<workgroup>>
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_copy %[[RIDX]][%{{.*}}], %[[ROWS]][%{{.*}}], 16
+// CHECK: %[[A:.*]] = vector.load
 // CHECK: memref.load %[[ROWS]]
 // CHECK: %[[M0:.*]] = arith.andi %{{.*}}, %{{.*}} : i32
-// CHECK: nvgpu.ldmatrix
-// CHECK: nvvm.mma.sp.sync A[%[[T0:[0-9]+]], {{.*}}] B[%[[B0:[0-9]+]],
-// CHECK: nvvm.mma.sp.sync A[%[[M0]], {{.*}}] B[%[[B0]],
+// CHECK: %[[AM:.*]] = vector.from_elements %[[M0]], %{{.*}}, %{{.*}}, %{{.*}} : vector<4xi32>
+// CHECK: %[[B:.*]] = nvgpu.ldmatrix
+// CHECK: samoyeds_nvgpu.mma_sp %{{.*}}, %[[A]], %[[B]],
+// CHECK: samoyeds_nvgpu.mma_sp %{{.*}}, %[[AM]], %[[B]],
 // CHECK-NOT: memref.load %[[RIDX]]
 // CHECK: scf.yield
-// CHECK: arith.subf
+// CHECK: arith.subf %{{.*}}, %{{.*}} : vector<4xf32>
 func.func @row_masks(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
                      %off: tensor<2xi32>) -> tensor<?x64xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
@@ -310,15 +333,17 @@ func.func @row_masks(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 // CHECK: %[[NEXT:.*]]:6 = scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32)
 // CHECK: arith.muli %{{.*}}, %[[G]] : index
 // CHECK: gpu.shuffle
-// CHECK: %[[OWN:.*]]:4 = scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %{{.*}} iter_args(
+// CHECK: %[[OWN:.*]] = scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4xf32>)
 // CHECK: nvgpu.device_async_copy
-// CHECK: nvvm.mma.sp.sync
-// CHECK: %[[LAST:.*]]:4 = scf.for %{{.*}} = %c2{{.*}} to %c3{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[OWN]]#0,
-// CHECK: scf.if
+// CHECK: nvgpu.device_async_create_group
+// CHECK: samoyeds_nvgpu.mma_sp
+// CHECK: %[[LAST:.*]] = scf.for %{{.*}} = %c2{{.*}} to %c3{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[OWN]]) -> (vector<4xf32>)
+// CHECK: scf.if %{{.*}} -> (!nvgpu.device.async.token)
 // CHECK: nvgpu.device_async_copy
-// CHECK: nvvm.mma.sp.sync
+// CHECK: samoyeds_nvgpu.mma_sp
 // CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
-// CHECK: arith.truncf %[[LAST]]#0
+// CHECK: %[[V0:.*]] = vector.extract %[[LAST]][0]
+// CHECK: arith.truncf %[[V0]]
 // CHECK: memref.store
 // CHECK: scf.yield %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3, %[[NEXT]]#4, %[[NEXT]]#5
 func.func @persistent(%w: tensor<2x16x96xbf16, #ss>, %x: tensor<?x96xbf16>,

@@ -53,3 +53,43 @@ func.func @f16_accumulators(%acc: vector<32xf16>, %a: i64, %b: i64, %m: i32, %s:
   %d = samoyeds_nvgpu.wgmma_sp %acc, %a, %b, %m, %s {n = 64 : i64, element = bf16} : vector<32xf16>
   return
 }
+
+// -----
+
+func.func @mma_sp_selector(%acc: vector<4xf32>, %a: vector<4xi32>, %b: vector<4x2xbf16>, %m: i32) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma_sp' op selector = 2 must be 0 or 1 for 16-bit types}}
+  %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %m {selector = 2 : i64} : vector<4xi32>, vector<4x2xbf16> into vector<4xf32>
+  return
+}
+
+// -----
+
+func.func @mma_sp_b_shape(%acc: vector<4xf32>, %a: vector<4xi32>, %b: vector<2x4xbf16>, %m: i32) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma_sp' op b must hold 4 registers of 2 values, got 'vector<2x4xbf16>'}}
+  %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %m : vector<4xi32>, vector<2x4xbf16> into vector<4xf32>
+  return
+}
+
+// -----
+
+func.func @mma_sp_b_f32(%acc: vector<4xf32>, %a: vector<4xi32>, %b: vector<4x2xf32>, %m: i32) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma_sp' op operand #2 must be vector of bfloat16 type or 16-bit float values of ranks 2}}
+  %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %m : vector<4xi32>, vector<4x2xf32> into vector<4xf32>
+  return
+}
+
+// -----
+
+func.func @mma_sp_acc_size(%acc: vector<8xf32>, %a: vector<4xi32>, %b: vector<4x2xbf16>, %m: i32) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma_sp' op operand #0 must be vector of 32-bit float values of length 4}}
+  %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %m : vector<4xi32>, vector<4x2xbf16> into vector<8xf32>
+  return
+}
+
+// -----
+
+func.func @mma_sp_a_f16(%acc: vector<4xf32>, %a: vector<8xf16>, %b: vector<4x2xbf16>, %m: i32) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma_sp' op operand #1 must be vector of 32-bit signless integer values of length 4}}
+  %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %m : vector<8xf16>, vector<4x2xbf16> into vector<4xf32>
+  return
+}

@@ -29,3 +29,17 @@ func.func @wgmma_sp_n256(%acc: vector<128xf32>, %a: i64, %b: i64, %meta: i32,
       {n = 256 : i64, element = bf16} : vector<128xf32>
   return %d : vector<128xf32>
 }
+
+// CHECK-LABEL: func.func @mma_sp
+// CHECK-SAME: (%[[ACC:.*]]: vector<4xf32>, %[[A:.*]]: vector<4xi32>, %[[B:.*]]: vector<4x2xbf16>, %[[H:.*]]: vector<4x2xf16>, %[[META:.*]]: i32)
+// CHECK: %[[D:.*]] = samoyeds_nvgpu.mma_sp %[[ACC]], %[[A]], %[[B]], %[[META]] : vector<4xi32>, vector<4x2xbf16> into vector<4xf32>
+// CHECK: %[[E:.*]] = samoyeds_nvgpu.mma_sp %[[D]], %[[A]], %[[H]], %[[META]] {selector = 1 : i64} : vector<4xi32>, vector<4x2xf16> into vector<4xf32>
+// CHECK: return %[[E]]
+func.func @mma_sp(%acc: vector<4xf32>, %a: vector<4xi32>, %b: vector<4x2xbf16>,
+                  %h: vector<4x2xf16>, %meta: i32) -> vector<4xf32> {
+  %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %meta
+      : vector<4xi32>, vector<4x2xbf16> into vector<4xf32>
+  %e = samoyeds_nvgpu.mma_sp %d, %a, %h, %meta {selector = 1 : i64}
+      : vector<4xi32>, vector<4x2xf16> into vector<4xf32>
+  return %e : vector<4xf32>
+}

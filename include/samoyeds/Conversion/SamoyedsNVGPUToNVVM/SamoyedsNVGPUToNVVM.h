@@ -1,4 +1,4 @@
-//===- SamoyedsNVGPUToNVVM.h - samoyeds_nvgpu to inline PTX -----*- C++ -*-===//
+//===- SamoyedsNVGPUToNVVM.h - samoyeds_nvgpu to NVVM -----------*- C++ -*-===//
 
 #ifndef SAMOYEDS_CONVERSION_SAMOYEDSNVGPUTONVVM_SAMOYEDSNVGPUTONVVM_H
 #define SAMOYEDS_CONVERSION_SAMOYEDSNVGPUTONVVM_SAMOYEDSNVGPUTONVVM_H
@@ -6,8 +6,9 @@
 namespace mlir {
 class RewritePatternSet;
 namespace samoyeds {
-/// Adds the patterns that lower every samoyeds_nvgpu op to one
-/// `llvm.inline_asm` of PTX (the accumulators tied input to output).
+/// Adds the patterns that lower every samoyeds_nvgpu op: `mma_sp` to one
+/// `nvvm.mma.sp.sync` with ordered metadata, the warpgroup ops to one
+/// `llvm.inline_asm` of PTX each (the accumulators tied input to output).
 void populateSamoyedsNVGPUToNVVMPatterns(RewritePatternSet &patterns);
 } // namespace samoyeds
 } // namespace mlir

@@ -20,6 +20,22 @@ void SamoyedsNVGPUDialect::initialize() {
 #define GET_OP_CLASSES
 #include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPUOps.cpp.inc"
 
+/// PTX: the sparsity selector of 16-bit types is an immediate 0 or 1.
+static LogicalResult verifySelector(Operation *op, int64_t selector) {
+  if (selector != 0 && selector != 1)
+    return op->emitOpError()
+           << "selector = " << selector << " must be 0 or 1 for 16-bit types";
+  return success();
+}
+
+LogicalResult MmaSpOp::verify() {
+  auto bType = cast<VectorType>(getB().getType());
+  if (bType.getShape() != ArrayRef<int64_t>{4, 2})
+    return emitOpError() << "b must hold 4 registers of 2 values, got "
+                         << bType;
+  return verifySelector(*this, getSelector());
+}
+
 LogicalResult WgmmaSpOp::verify() {
   int64_t n = getN();
   if (n < 8 || n > 256 || n % 8 != 0)
@@ -32,11 +48,7 @@ LogicalResult WgmmaSpOp::verify() {
   Type elt = getElement();
   if (!elt.isBF16() && !elt.isF16())
     return emitOpError() << "element type must be bf16 or f16, got " << elt;
-  // PTX: the selector of 16-bit types is an immediate 0 or 1.
-  if (getSelector() != 0 && getSelector() != 1)
-    return emitOpError() << "selector = " << getSelector()
-                         << " must be 0 or 1 for 16-bit types";
-  return success();
+  return verifySelector(*this, getSelector());
 }
 
 LogicalResult WgmmaWaitOp::verify() {

@@ -1,6 +1,7 @@
 //===- SamoyedsNVGPU.h - NVIDIA instructions upstream lacks -----*- C++ -*-===//
 //
-// The samoyeds_nvgpu dialect: typed sparse warpgroup MMA and its wait.
+// The samoyeds_nvgpu dialect: typed warp-level and warpgroup sparse MMA and
+// the warpgroup MMA wait.
 //
 //===----------------------------------------------------------------------===//
 

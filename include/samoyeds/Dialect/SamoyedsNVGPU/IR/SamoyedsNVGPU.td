@@ -1,9 +1,11 @@
 //===- SamoyedsNVGPU.td - NVIDIA instructions upstream lacks -*- tablegen -*-===//
 //
 // Typed ops for the NVIDIA GPU instructions the Samoyeds kernels use and that
-// MLIR's NVGPU and NVVM dialects do not model: Hopper's sparse warpgroup MMA
-// and a wait that orders its accumulators. They lower to inline PTX
-// (convert-samoyeds-nvgpu-to-nvvm), so the rest of a kernel stays typed.
+// MLIR's NVGPU dialect does not model: the warp-level sparse MMA with ordered
+// metadata on bf16 (lowered to nvvm.mma.sp.sync), Hopper's sparse warpgroup
+// MMA and a wait that orders its accumulators (lowered to inline PTX, as NVVM
+// has no op for them); see convert-samoyeds-nvgpu-to-nvvm. The rest of a
+// kernel stays typed, with vector accumulators.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,8 +22,9 @@ def SamoyedsNVGPU_Dialect : Dialect {
   let summary = "NVIDIA GPU instructions that upstream MLIR does not model";
   let description = [{
     Operations on registers and shared-memory matrix descriptors for the
-    instructions the Samoyeds kernels need beyond MLIR's `nvgpu` and `nvvm`
-    dialects. Each lowers to one inline PTX statement.
+    instructions the Samoyeds kernels need beyond MLIR's `nvgpu` dialect, with
+    vector accumulators. `mma_sp` lowers to one `nvvm.mma.sp.sync`, the
+    warpgroup ops to one inline PTX statement each.
   }];
 }
 
@@ -29,6 +32,46 @@ class SamoyedsNVGPU_Op<string mnemonic, list<Trait> traits = []>
     : Op<SamoyedsNVGPU_Dialect, mnemonic, traits>;
 
 def SamoyedsNVGPU_Accumulator : VectorOfRankAndType<[1], [F32]>;
+
+def SamoyedsNVGPU_MmaSpOp : SamoyedsNVGPU_Op<"mma_sp", [
+    Pure, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "Warp-level sparse MMA: m16n8k32, 2:4 A, ordered metadata";
+  let description = [{
+    `mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.<elt>.<elt>.f32`:
+    the 32 threads of a warp multiply a 16 × 32 A operand, 2:4 sparse along K
+    and held compressed (16 × 16), by a 32 × 8 B operand and add the product
+    to the 16 × 8 f32 accumulators. Per thread (lane `l`, group `g = l / 4`,
+    `t = l % 4`):
+
+    * `a`: the four 32-bit A registers, each a pair of 16-bit values
+      (registers 0 and 2 hold row `g`, 1 and 3 row `g + 8`);
+    * `b`: the four B registers as pairs of `bf16` or `f16`, as
+      `nvgpu.ldmatrix` with four tiles returns them; their element type is
+      the MMA's;
+    * `meta`: the thread's metadata word (the two threads of each quad that
+      `selector` names supply it);
+    * `acc`: values `i` = 0..3 are row `g + 8 (i / 2)`, column
+      `2 t + i % 2` of the 16 × 8 tile.
+
+    It lowers to `nvvm.mma.sp.sync` with `orderedMetadata` (NVGPU's
+    `mma.sp.sync` has neither bf16 nor ordered metadata in MLIR 22).
+
+    ```mlir
+    %d = samoyeds_nvgpu.mma_sp %acc, %a, %b, %meta
+        : vector<4xi32>, vector<4x2xbf16> into vector<4xf32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[4], [F32]>:$acc,
+                       VectorOfLengthAndType<[4], [I32]>:$a,
+                       VectorOfRankAndType<[2], [BF16, F16]>:$b, I32:$meta,
+                       DefaultValuedAttr<I64Attr, "0">:$selector);
+  let results = (outs VectorOfLengthAndType<[4], [F32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $a `,` $b `,` $meta attr-dict `:` type($a) `,` type($b) `into`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
 
 def SamoyedsNVGPU_WgmmaSpOp : SamoyedsNVGPU_Op<"wgmma_sp", [
     AllTypesMatch<["acc", "result"]>,

@@ -20,7 +20,9 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -381,6 +383,18 @@ struct ConvertSamoyedsToGPU
     for (auto func : llvm::to_vector(module.getOps<func::FuncOp>()))
       if (failed(convertFunc(func, builder, kernels)))
         return signalPassFailure();
+    if (kernels && failed(cleanUp(kernels)))
+      return signalPassFailure();
+  }
+
+  /// Folds the kernels' constants and index arithmetic, which the builders
+  /// create op by op, and merges common subexpressions: the IR a reader of
+  /// the conversion sees is what the lowering that follows would make of it.
+  LogicalResult cleanUp(gpu::GPUModuleOp kernels) {
+    OpPassManager pm(gpu::GPUModuleOp::getOperationName());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    return runPipeline(pm, kernels);
   }
 
   LogicalResult convertFunc(func::FuncOp func, OpBuilder &builder,

@@ -11,6 +11,9 @@
 // CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: nvvm.minctasm = 1 : i32
+// The free partial starts undefined: the MMA that first writes it restarts
+// it, and no instruction writes its registers after the wgmma fence.
+// CHECK: %[[UNDEF:.*]] = llvm.mlir.poison : vector<8xf32>
 // The carve-out is aligned to 1024 bytes at run time; a full and an empty
 // mbarrier per slot live in it (129 arrivals: the bulk copies' expect_tx
 // and one cp.async arrival per producer thread; 128 consumer arrivals).
@@ -44,9 +47,6 @@
 // The consumers raise theirs. Accumulators are vectors: the complete and
 // the free span partial, and one set per group row.
 // CHECK: nvvm.setmaxregister  increase 240
-// The free partial starts undefined: the MMA that first writes it restarts
-// it, and no instruction writes its registers after the wgmma fence.
-// CHECK: %[[UNDEF:.*]] = llvm.mlir.poison : vector<8xf32>
 // CHECK: scf.for {{.*}} iter_args(%[[Q:.*]] = %[[ZERO:.*]], %[[F:.*]] = %[[UNDEF]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
@@ -133,11 +133,10 @@ func.func @silu(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
 // CHECK-LABEL: func.func @long_span
 // CHECK: %[[SMETA:.*]] = memref.view {{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
 // CHECK: scf.for %[[I:.*]] = {{.*}} iter_args
+// CHECK: %[[PHASE:.*]] = arith.remui %[[I]], %{{.*}} : index
 // CHECK-COUNT-4: memref.load %[[SMETA]]
-// CHECK: %[[PHASE:.*]] = arith.remui %{{.*}}, %{{.*}} : index
-// CHECK: %[[START:.*]] = arith.cmpi eq, %[[PHASE]], %{{.*}} : index
 // CHECK: %[[END:.*]] = arith.cmpi eq, %[[PHASE]], %{{.*}} : index
-// CHECK: %[[SCALE:.*]] = arith.xori %[[START]], %{{.*}} : i1
+// CHECK: %[[SCALE:.*]] = arith.cmpi ne, %[[PHASE]], %{{.*}} : index
 // CHECK-NEXT: nvvm.wgmma.fence.aligned
 // CHECK-NEXT: samoyeds_nvgpu.wgmma_sp %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SCALE]]
 // CHECK: arith.andi %{{.*}}, %[[END]] : i1

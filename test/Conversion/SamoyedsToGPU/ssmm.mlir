@@ -31,7 +31,6 @@
 // CHECK-COUNT-5: gpu.shuffle up
 // CHECK: arith.cmpi sge, %[[BY32]]
 // CHECK: arith.cmpi slt, %[[BY32]]
-// CHECK: gpu.shuffle idx
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: %[[EXPERT:.*]] = arith.index_cast %{{.*}} : i32 to index
 // CHECK-COUNT-5: gpu.shuffle xor
@@ -330,22 +329,23 @@ func.func @row_masks(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 // CHECK-SAME: nvvm.minctasm = 2 : i32
 // CHECK: %[[G:.*]] = gpu.grid_dim x
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (i32, i32, i32, i32, i32, i32)
-// CHECK: %[[NEXT:.*]]:6 = scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32)
+// CHECK: %[[NEXT:.*]]:5 = scf.if %{{.*}} -> (i32, i32, i32, i32, i32)
 // CHECK: arith.muli %{{.*}}, %[[G]] : index
 // CHECK: gpu.shuffle
 // CHECK: %[[OWN:.*]] = scf.for %{{.*}} = %c0{{.*}} to %c2{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<4xf32>)
 // CHECK: nvgpu.device_async_copy
 // CHECK: nvgpu.device_async_create_group
 // CHECK: samoyeds_nvgpu.mma_sp
-// CHECK: %[[LAST:.*]] = scf.for %{{.*}} = %c2{{.*}} to %c3{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[OWN]]) -> (vector<4xf32>)
+// The last part is one k tile here (the conversion's clean-up inlines its
+// one-trip loop):
 // CHECK: scf.if %{{.*}} -> (!nvgpu.device.async.token)
 // CHECK: nvgpu.device_async_copy
-// CHECK: samoyeds_nvgpu.mma_sp
+// CHECK: %[[LAST:.*]] = samoyeds_nvgpu.mma_sp %[[OWN]],
 // CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
 // CHECK: %[[V0:.*]] = vector.extract %[[LAST]][0]
 // CHECK: arith.truncf %[[V0]]
 // CHECK: memref.store
-// CHECK: scf.yield %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3, %[[NEXT]]#4, %[[NEXT]]#5
+// CHECK: scf.yield %{{.*}}, %[[NEXT]]#0, %[[NEXT]]#1, %[[NEXT]]#2, %[[NEXT]]#3, %[[NEXT]]#4
 func.func @persistent(%w: tensor<2x16x96xbf16, #ss>, %x: tensor<?x96xbf16>,
                       %off: tensor<3xi32>) -> tensor<?x16xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}

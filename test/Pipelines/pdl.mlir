@@ -1,17 +1,19 @@
-// Programmatic dependent launches: with pdl every kernel of the layer starts
-// with griddepcontrol.wait (before it touches global memory) and
-// griddepcontrol.launch_dependents, and the manifest marks every launch.
+// Programmatic dependent launches: with pdl the kernels that serve small
+// calls (route, dispatch, the split-K variants) start with
+// griddepcontrol.wait (before they touch global memory) and
+// griddepcontrol.launch_dependents, and the manifest marks their launches;
+// the unsplit matmuls and their combine are ordinary launches.
 // Without pdl there is neither. The pipelines' default (-1) turns it on where
 // the chip has it (sm_90, sm_90a), off on sm_80.
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a" --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s --check-prefix=IR
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=1 dir=%t assemble=false" -o /dev/null
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=1 split-k=2 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
 // RUN: rm -rf %t.off && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=0 dir=%t.off assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=griddepcontrol < %t.off/kernels.ptx
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=pdl < %t.off/manifest.json
-// RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.def assemble=false" -o /dev/null
+// RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 dir=%t.def assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t.def/manifest.json
 // RUN: rm -rf %t.80 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 dir=%t.80 assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=griddepcontrol < %t.80/kernels.ptx
@@ -37,12 +39,26 @@
 // MANIFEST: "kernel": "layer_dispatch_1",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_2",
+// MANIFEST-NEXT: "smem"
+// MANIFEST: "kernel": "layer_ssmm_2_split",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_2_split_reduce",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_3",
+// MANIFEST-NEXT: "smem"
+// MANIFEST: "kernel": "layer_ssmm_3_combine",
+// MANIFEST-NEXT: "smem"
+// MANIFEST: "kernel": "layer_ssmm_3_split",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_3_split_combine",
 // MANIFEST-NEXT: "pdl": true,
 
 // PTX-LABEL: .entry layer_route_0(
 // PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
 // PTX-LABEL: .entry layer_ssmm_2(
+// PTX-NOT: griddepcontrol
+// PTX-LABEL: .entry layer_ssmm_2_split(
 // PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
 

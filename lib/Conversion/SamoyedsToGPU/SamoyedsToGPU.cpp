@@ -349,10 +349,13 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       return failure();
     SmallVector<Attribute> records;
     for (const KernelLaunch &launch : *launches) {
-      if (state.pdl)
+      // Only the launches that serve small calls: the routing kernels and
+      // the variants bounded above in P (split-K). The unsplit matmuls lost
+      // up to 5% at T = 4096 as dependent launches (H200, bench/RESULTS.md).
+      bool pdl = state.pdl && (!isa<SSMMOp>(op) || launch.whenMax >= 0);
+      if (pdl)
         addGridDependencyControl(gpu::GPUFuncOp(launch.kernel));
-      FailureOr<KernelLaunchAttr> record =
-          state.table.bindLaunch(launch, state.pdl);
+      FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch, pdl);
       if (failed(record))
         return failure();
       records.push_back(*record);

@@ -511,6 +511,7 @@ def main():
     builders = {n: b for n, _, b in ACTIONS}
     outcomes = collections.Counter()
     contained = collections.Counter()
+    contained_kinds = collections.Counter()
     sandbox = (["--parse-sandbox-timeout=%d" % a.sandbox_timeout]
                if a.sandbox_timeout else [])
     per_action = collections.defaultdict(collections.Counter)
@@ -568,6 +569,8 @@ def main():
                     raw, reads_bytecode, "did not finish" in stopped.group(1))
                 if was_contained:
                     contained[action] += 1
+                    contained_kinds[re.sub(r"\d+ s", "N s",
+                                           stopped.group(1))] += 1
                 elif raw in ("success", "diagnostic"):
                     out += "\n(without the parse sandbox: %s, rc %s)\n%s" % (
                         raw, rc2, out2)
@@ -613,6 +616,8 @@ def main():
         print("  %-10s %6d" % (k, outcomes[k]))
     print("  (contained by the parse sandbox, counted as diagnostic: %d)"
           % sum(contained.values()))
+    for kind, count in contained_kinds.most_common():
+        print("    %5d %s" % (count, kind))
     print("by action:")
     for action, c in sorted(per_action.items()):
         print("  %-18s %s" % (action, ", ".join(
@@ -632,6 +637,7 @@ def main():
             json.dump({"mutants": n, "seconds": elapsed, "seed": a.seed,
                        "outcomes": outcomes,
                        "contained": sum(contained.values()),
+                       "contained_kinds": contained_kinds,
                        "signatures": sigs}, f, indent=1)
     failed = sorted(k for k in fail_on if outcomes[k])
     if failed:

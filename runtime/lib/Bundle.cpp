@@ -97,56 +97,55 @@ static sy_status loadModule(sy_bundle &b) {
   return SY_OK;
 }
 
+/// The start of sy_bundle_open and sy_bundle_load (`fn`): clears `*out`,
+/// checks the arguments and reads the manifest of `dir` into a new bundle
+/// `b`; the error is set when it fails.
+static sy_status readBundle(const char *fn, const char *dir, sy_bundle **out,
+                            std::unique_ptr<sy_bundle> &b) {
+  if (out)
+    *out = nullptr;
+  if (!dir || !out)
+    return setError(SY_ERR_INVALID_ARGUMENT,
+                    std::string(fn) + ": dir and out must not be NULL");
+  b = std::make_unique<sy_bundle>();
+  b->dir = dir;
+  std::string err;
+  sy_status st = loadManifest(b->dir, b->manifest, err);
+  return st == SY_OK ? SY_OK : setError(st, err);
+}
+
 extern "C" {
 
-sy_status sy_bundle_open(const char *dir, sy_bundle **out) {
-  if (out)
-    *out = nullptr;
-  if (!dir || !out)
-    return setError(SY_ERR_INVALID_ARGUMENT,
-                    "sy_bundle_open: dir and out must not be NULL");
-  SY_GUARD({
-    auto b = std::make_unique<sy_bundle>();
-    b->dir = dir;
-    std::string err;
-    sy_status st = loadManifest(b->dir, b->manifest, err);
-    if (st != SY_OK)
-      return setError(st, err);
-    *out = b.release();
-    return clearError();
-  })
-}
+sy_status sy_bundle_open(const char *dir, sy_bundle **out){SY_GUARD({
+  std::unique_ptr<sy_bundle> b;
+  sy_status st = readBundle("sy_bundle_open", dir, out, b);
+  if (st != SY_OK)
+    return st;
+  *out = b.release();
+  return clearError();
+})}
 
-sy_status sy_bundle_load(const char *dir, sy_bundle **out) {
-  if (out)
-    *out = nullptr;
-  if (!dir || !out)
-    return setError(SY_ERR_INVALID_ARGUMENT,
-                    "sy_bundle_load: dir and out must not be NULL");
-  SY_GUARD({
-    auto b = std::make_unique<sy_bundle>();
-    b->dir = dir;
-    std::string err;
-    sy_status st = loadManifest(b->dir, b->manifest, err);
-    if (st != SY_OK)
-      return setError(st, err);
-    b->driver = driverOrError(st);
-    if (!b->driver)
-      return st;
-    st = checkChip(b->dir + "/manifest.json", b->manifest.chip,
-                   b->driver->ccMajor, b->driver->ccMinor);
-    if (st != SY_OK)
-      return st;
-    st = loadModule(*b);
-    if (st != SY_OK) {
-      if (b->module)
-        b->driver->cuModuleUnload(b->module);
-      return st;
-    }
-    *out = b.release();
-    return clearError();
-  })
-}
+sy_status sy_bundle_load(const char *dir, sy_bundle **out){SY_GUARD({
+  std::unique_ptr<sy_bundle> b;
+  sy_status st = readBundle("sy_bundle_load", dir, out, b);
+  if (st != SY_OK)
+    return st;
+  b->driver = driverOrError(st);
+  if (!b->driver)
+    return st;
+  st = checkChip(b->dir + "/manifest.json", b->manifest.chip,
+                 b->driver->ccMajor, b->driver->ccMinor);
+  if (st != SY_OK)
+    return st;
+  st = loadModule(*b);
+  if (st != SY_OK) {
+    if (b->module)
+      b->driver->cuModuleUnload(b->module);
+    return st;
+  }
+  *out = b.release();
+  return clearError();
+})}
 
 sy_status sy_bundle_destroy(sy_bundle *bundle) {
   if (!bundle)

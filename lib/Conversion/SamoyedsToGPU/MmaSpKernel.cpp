@@ -28,18 +28,14 @@ mlir::samoyeds::detail::smemLayout(const SSMMPlan &p, MLIRContext *ctx) {
   auto workgroup =
       gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   Type i32 = IntegerType::get(ctx, 32);
-  int64_t stepsPerStage = p.kTile / 32;
-  return {MemRefType::get({p.stages, p.tokens, p.kTile + 8}, p.elt, AffineMap(),
-                          workgroup),
-          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 32, 4},
-                          i32, AffineMap(), workgroup),
-          MemRefType::get({p.stages, p.warps, p.units(), stepsPerStage, 16},
-                          i32, AffineMap(), workgroup),
-          // Row choices of masked row selection: [stage][row warp][unit]
-          // [span of the stage][16 kept rows] (one byte each).
-          MemRefType::get({p.stages, p.warps, p.masked ? p.units() : 0,
-                           p.spansPerStage(), 16},
-                          IntegerType::get(ctx, 8), AffineMap(), workgroup)};
+  Type types[] = {p.elt, i32, i32, IntegerType::get(ctx, 8)};
+  SmallVector<MemRefType, 4> layout;
+  for (auto [type, shape] :
+       llvm::zip(types, TileConfigAttr::mmaSpSmemShapes(
+                            p.stages, p.tokens, p.kTile, p.warps, p.units(),
+                            p.masked, p.spansPerStage())))
+    layout.push_back(MemRefType::get(shape, type, AffineMap(), workgroup));
+  return layout;
 }
 
 void MmaSpEmitter::emit(gpu::GPUFuncOp func) {

@@ -132,10 +132,9 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // to 6 stages within the chip's budget (more bytes in flight per SM for
   // the weight stream at decode sizes).
   auto smemBytes = [&](int64_t s) {
-    return s * (tokens * (k + 8) * 2 + warps * halves * (k / 32) * (512 + 64) +
-                (rowMasks ? warps * halves * 16 *
-                                std::max<int64_t>(1, k / format.getV())
-                          : 0));
+    return TileConfigAttr::mmaSpSmemBytes(
+        s, tokens, k, warps, halves, rowMasks != 0,
+        std::max<int64_t>(1, k / format.getV()));
   };
   int64_t stages = 6;
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))

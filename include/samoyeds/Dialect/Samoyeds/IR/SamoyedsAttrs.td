@@ -182,6 +182,40 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
         return 1;
       return format.getM() + (format.getV() <= k ? 2 : 1);
     }
+    /// mma_sp: the shapes of a block's shared-memory arrays, in the order
+    /// the kernel carves them out of its dynamic shared memory: per stage
+    /// the activations (`tokens` × (`k` + 8) 16-bit values, padded against
+    /// bank conflicts), per row warp and unit the weight values (`k` / 32
+    /// fragments of 32 × 4 i32) and their metadata (`k` / 32 × 16 i32), and
+    /// with masked row selection the row choices (`spans` × 16 bytes). The
+    /// one description of that layout (select-tiles sizes stages by it, the
+    /// kernel carves it); element bytes in kMmaSpSmemElementBytes.
+    static ::llvm::SmallVector<::llvm::SmallVector<int64_t, 6>, 4>
+    mmaSpSmemShapes(int64_t stages, int64_t tokens, int64_t k,
+                    int64_t rowWarps, int64_t units, bool masked,
+                    int64_t spans) {
+      int64_t steps = k / 32;
+      return {{stages, tokens, k + 8},
+              {stages, rowWarps, units, steps, 32, 4},
+              {stages, rowWarps, units, steps, 16},
+              {stages, rowWarps, masked ? units : 0, spans, 16}};
+    }
+    static constexpr int64_t kMmaSpSmemElementBytes[4] = {2, 4, 4, 1};
+    /// mma_sp: the bytes of the arrays of mmaSpSmemShapes.
+    static int64_t mmaSpSmemBytes(int64_t stages, int64_t tokens, int64_t k,
+                                  int64_t rowWarps, int64_t units,
+                                  bool masked, int64_t spans) {
+      int64_t bytes = 0;
+      auto shapes = mmaSpSmemShapes(stages, tokens, k, rowWarps, units,
+                                    masked, spans);
+      for (auto [i, shape] : ::llvm::enumerate(shapes)) {
+        int64_t n = kMmaSpSmemElementBytes[i];
+        for (int64_t d : shape)
+          n *= d;
+        bytes += n;
+      }
+      return bytes;
+    }
     /// wgmma_sp: the most accumulator registers a consumer thread may hold.
     static constexpr int64_t kWgmmaMaxAccumulators = 160;
     /// wgmma_sp: bytes of one swizzled weight block (64 kept rows by 128

@@ -104,15 +104,20 @@ protected:
   }
   /// 2^x, the PTX approximation (ex2.approx.ftz.f32), through its NVVM
   /// intrinsic: no libdevice is needed and LLVM knows it has no side effect.
-  Value exp2(Value x) {
+  /// `asPtx` writes the instruction as inline PTX instead, which LLVM
+  /// schedules as it did before the intrinsic (see its one use).
+  Value exp2(Value x, bool asPtx = false) {
+    if (asPtx)
+      return inlinePtx(b, b.getF32Type(), x, "ex2.approx.ftz.f32 $0, $1;",
+                       "=f,f", /*sideEffects=*/false);
     return LLVM::CallIntrinsicOp::create(
                b, b.getF32Type(), b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
                ValueRange{x})
         .getResult(0);
   }
   /// SiLU(x) = x / (1 + 2^(-x log2 e)) of an f32 or of each element of a
-  /// vector of f32.
-  Value silu(Value x);
+  /// vector of f32 (`asPtx`: as for exp2).
+  Value silu(Value x, bool asPtx = false);
 
   ImplicitLocOpBuilder &b;
 
@@ -176,7 +181,7 @@ inline Value EmitterBase::foldResult(Value v) {
   return constant(value);
 }
 
-inline Value EmitterBase::silu(Value x) {
+inline Value EmitterBase::silu(Value x, bool asPtx) {
   auto vec = dyn_cast<VectorType>(x.getType());
   auto splat = [&](double v) {
     return vec ? f32Splat(vec.getNumElements(), v) : f32c(v);
@@ -184,11 +189,11 @@ inline Value EmitterBase::silu(Value x) {
   Value scaled = arith::MulFOp::create(b, x, splat(-1.4426950408889634));
   Value ex2;
   if (!vec) {
-    ex2 = exp2(scaled);
+    ex2 = exp2(scaled, asPtx);
   } else {
     SmallVector<Value> parts;
     for (int64_t i = 0; i < vec.getNumElements(); ++i)
-      parts.push_back(exp2(vector::ExtractOp::create(b, scaled, i)));
+      parts.push_back(exp2(vector::ExtractOp::create(b, scaled, i), asPtx));
     ex2 = vector::FromElementsOp::create(b, vec, parts);
   }
   Value denom = arith::AddFOp::create(b, splat(1.0), ex2);

@@ -112,7 +112,7 @@ func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
 // CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
 // CHECK: scf.if
 // CHECK: %[[UP:.*]] = memref.load %[[XCH]]
-// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: llvm.inline_asm "ex2.approx.ftz.f32 $0, $1;", "=f,f"
 // CHECK: arith.mulf %{{.*}}, %[[UP]] : f32
 func.func @silu(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
                 %x: tensor<?x256xbf16> {samoyeds.name = "x"},

@@ -24,9 +24,8 @@ import numpy as np
 import torch
 
 import samoyeds
-from bench import MODELS, ColdTimer, bf16_bits
+from bench import MODELS, ColdTimer, load_experts, random_experts
 from h200 import Replay
-from samoyeds.pack import pack
 
 dev = "cuda"
 
@@ -49,12 +48,8 @@ def main():
                timing="graph replay" if a.graph else "eager")
     print(f"{res['device']}: " + ", ".join(f"{n}={d}" for n, d in variants))
     for name in a.models.split(","):
-        H, I, E, k, _ = MODELS[name]
-        wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
-        wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
-        router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
-        gu_bits, d_bits = bf16_bits(wgu), bf16_bits(wd)
-        wgu = wd = None
+        H = MODELS[name][0]
+        gu_bits, d_bits, router = random_experts(name)
         for fmt in a.formats.split(","):
             layers = []
             for vname, vdir in variants:
@@ -62,13 +57,7 @@ def main():
                 if not os.path.isdir(bundle):
                     sys.exit(f"variant {vname}: no bundle at {bundle}")
                 layers.append(samoyeds.MoELayer(bundle))
-            w13i, w2i = layers[0].weights["w13"], layers[0].weights["w2"]
-            p13 = pack(gu_bits, w13i["n"], w13i["m"], w13i["v"])
-            p2 = pack(d_bits, w2i["n"], w2i["m"], w2i["v"])
-            for layer in layers:
-                layer.upload_packed("w13", p13)
-                layer.upload_packed("w2", p2)
-                layer.set_router(router)
+            load_experts(layers, gu_bits, d_bits, router)
             for T in tokens:
                 x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
                 outs = [layer(x).float() for layer in layers]

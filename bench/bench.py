@@ -137,6 +137,28 @@ def bf16_bits(t):
     return t.contiguous().view(torch.int16).cpu().numpy().view(np.uint16)
 
 
+def random_experts(name):
+    """Random experts of model `name` as the same-process A/Bs draw them: the gate/up and
+    down weights as bf16 bits (numpy, for pack) and the router (bf16, on the GPU)."""
+    H, I, E, _, _ = MODELS[name]
+    wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
+    wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
+    router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
+    return bf16_bits(wgu), bf16_bits(wd), router
+
+
+def load_experts(layers, gu_bits, d_bits, router):
+    """Packs the weights in the format of the first layer and uploads them and the router
+    into every layer (the A/B variants of one model and format share one packing)."""
+    w13, w2 = layers[0].weights["w13"], layers[0].weights["w2"]
+    p13 = pack(gu_bits, w13["n"], w13["m"], w13["v"])
+    p2 = pack(d_bits, w2["n"], w2["m"], w2["v"])
+    for layer in layers:
+        layer.upload_packed("w13", p13)
+        layer.upload_packed("w2", p2)
+        layer.set_router(router)
+
+
 def from_bits(a, shape):
     return torch.from_numpy(a.reshape(shape).view(np.int16).copy()).view(torch.bfloat16).to(dev)
 

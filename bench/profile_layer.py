@@ -23,8 +23,7 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 import samoyeds
-from bench import MODELS, bf16_bits
-from samoyeds.pack import pack
+from bench import MODELS, load_experts, random_experts
 
 dev = "cuda"
 
@@ -90,18 +89,11 @@ def main():
     torch.manual_seed(0)
     res = dict(device=torch.cuda.get_device_name(), layers=a.layers, rows=[])
     for name in a.models.split(","):
-        H, I, E, k, _ = MODELS[name]
-        wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
-        wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
-        router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
-        gu_bits, d_bits = bf16_bits(wgu), bf16_bits(wd)
-        wgu = wd = None
+        H = MODELS[name][0]
+        gu_bits, d_bits, router = random_experts(name)
         for fmt in a.formats.split(","):
             layer = samoyeds.MoELayer(os.path.join(a.layers, f"{name}_{fmt}"))
-            w13, w2 = layer.weights["w13"], layer.weights["w2"]
-            layer.upload_packed("w13", pack(gu_bits, w13["n"], w13["m"], w13["v"]))
-            layer.upload_packed("w2", pack(d_bits, w2["n"], w2["m"], w2["v"]))
-            layer.set_router(router)
+            load_experts([layer], gu_bits, d_bits, router)
             for T in [int(t) for t in a.tokens.split(",")]:
                 x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
                 r = dict(model=name, format=fmt, T=T, **profile_point(layer, x, a.reps))

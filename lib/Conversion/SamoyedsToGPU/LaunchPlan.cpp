@@ -188,9 +188,7 @@ LogicalResult BufferTable::finish() {
   list.append(workspaces.begin(), workspaces.end());
   llvm::StringSet<> listed;
   for (Attribute buffer : list) {
-    StringRef bufferName = isa<BufferAttr>(buffer)
-                               ? cast<BufferAttr>(buffer).getName()
-                               : cast<WeightPartAttr>(buffer).getName();
+    StringRef bufferName = getBufferEntryName(buffer);
     if (!listed.insert(bufferName).second)
       return func.emitOpError()
              << "two bundle buffers are named \"" << bufferName

@@ -138,15 +138,15 @@ LogicalResult WeightAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 // samoyeds.buffers and samoyeds.weights
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// The name of a `samoyeds.buffers` entry, or "" for another attribute.
-StringRef bufferEntryName(Attribute entry) {
+StringRef mlir::samoyeds::getBufferEntryName(Attribute entry) {
   if (auto buffer = dyn_cast<BufferAttr>(entry))
     return buffer.getName();
   if (auto part = dyn_cast<WeightPartAttr>(entry))
     return part.getName();
   return "";
 }
+
+namespace {
 
 /// Checks that `attr` is an array of `what` (by `nameOf`) with unique names.
 LogicalResult verifyNamedList(Operation *op, NamedAttribute attr,
@@ -189,7 +189,7 @@ LogicalResult SamoyedsDialect::verifyOperationAttribute(Operation *op,
   if (failed(verifyNamedList(op, attr,
                              "#samoyeds.buffer or "
                              "#samoyeds.weight_part",
-                             bufferEntryName, names)))
+                             getBufferEntryName, names)))
     return failure();
   auto weights = op->getAttrOfType<ArrayAttr>(kWeightsAttrName);
   for (Attribute entry : cast<ArrayAttr>(attr.getValue())) {

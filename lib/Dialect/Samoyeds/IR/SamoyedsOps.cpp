@@ -309,12 +309,8 @@ LogicalResult LaunchOp::verify() {
     return emitOpError() << "needs the enclosing function's "
                          << SamoyedsDialect::kBuffersAttrName;
   llvm::StringSet<> names;
-  for (Attribute entry : buffers) {
-    if (auto buffer = dyn_cast<BufferAttr>(entry))
-      names.insert(buffer.getName());
-    else if (auto part = dyn_cast<WeightPartAttr>(entry))
-      names.insert(part.getName());
-  }
+  for (Attribute entry : buffers)
+    names.insert(getBufferEntryName(entry));
   for (auto [i, launch] :
        llvm::enumerate(getLaunches().getAsRange<KernelLaunchAttr>()))
     for (KernelArgAttr arg : launch.getArgs())

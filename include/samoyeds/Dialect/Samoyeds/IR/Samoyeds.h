@@ -32,6 +32,10 @@ SparseFormatAttr getSparseFormat(Type type);
 /// "f32", "i32", "u32", "u8"), or "" when a bundle cannot hold it.
 StringRef getBundleDTypeName(Type type);
 
+/// The name of a `samoyeds.buffers` entry (#samoyeds.buffer or
+/// #samoyeds.weight_part), or "" for another attribute.
+StringRef getBufferEntryName(Attribute entry);
+
 /// Parses a size symbol keyword (T or P); reports "expected EXPECTED, got
 /// 'KEYWORD'" for another keyword.
 ParseResult parseSizeSymbol(AsmParser &parser, SizeSymbol &symbol,

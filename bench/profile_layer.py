@@ -59,7 +59,9 @@ def profile_point(layer, x, reps):
             g.replay()
         torch.cuda.synchronize()
     kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
-    per_call = calls(kernels, "fill")  # the scratch write is an elementwise fill kernel
+    # The scratch write is PyTorch's elementwise fill kernel (its name has
+    # FillFunctor; "fill" alone would also match a layer's *_logits_prefill).
+    per_call = calls(kernels, "fillfunctor")
     per_call = [c for c in per_call if c]
     if not per_call:
         sys.exit("profiler saw no kernels of the layer")

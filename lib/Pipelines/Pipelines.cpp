@@ -111,7 +111,12 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   kernels.addPass(createConvertVectorToSCFPass());
   kernels.addPass(createSCFToControlFlowPass());
   kernels.addPass(memref::createExpandStridedMetadataPass());
-  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  SamoyedsLowerSubgroupReduceOptions reduce;
+  reduce.redux = chip->hasReduxSync;
+  kernels.addPass(createSamoyedsLowerSubgroupReduce(reduce));
+  ConvertGpuOpsToNVVMOpsOptions gpuToNVVM;
+  gpuToNVVM.hasRedux = chip->hasReduxSync;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(gpuToNVVM));
   kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());

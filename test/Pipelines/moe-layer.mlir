@@ -1,6 +1,6 @@
-// A whole MoE layer, from one samoyeds.moe_ffn to a bundle: five launches in
-// order (route, dispatch, gate/up with SiLU·up, down into a workspace,
-// deterministic combine).
+// A whole MoE layer, from one samoyeds.moe_ffn to a bundle: launches in
+// order (router logits, decode or prefill shape, and top-k; dispatch; gate/up
+// with SiLU·up; down into a workspace; deterministic combine).
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
@@ -12,7 +12,9 @@
 // CHECK: "kind": "output",
 // CHECK-NEXT: "name": "y",
 // CHECK: "launches": [
-// CHECK: "kernel": "qwen_route_0",
+// CHECK: "kernel": "qwen_route_0_logits",
+// CHECK: "kernel": "qwen_route_0_logits_prefill",
+// CHECK: "kernel": "qwen_route_0_select",
 // CHECK: "kernel": "qwen_dispatch_1",
 // The expert matmuls launch ceil(P / tokens) + E rows of blocks: at least one
 // per token tile of every expert, not E * ceil(P / tokens).
@@ -35,8 +37,11 @@
 // CHECK-NEXT: "routed_scaling_factor": 1,
 // CHECK-NEXT: "top_k": 2
 
-// PTX-LABEL: .entry qwen_route_0(
+// PTX-LABEL: .entry qwen_route_0_logits(
 // PTX: shfl.sync.bfly.b32
+// PTX-LABEL: .entry qwen_route_0_select(
+// PTX: shfl.sync.bfly.b32
+// PTX: redux.sync.min.s32
 // PTX-LABEL: .entry qwen_dispatch_1(
 // PTX: vote.sync.ballot.b32
 // PTX: popc.b32

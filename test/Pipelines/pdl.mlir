@@ -19,12 +19,21 @@
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=griddepcontrol < %t.80/kernels.ptx
 
 // IR-LABEL: func.func @layer
-// IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_route_0 grid({{.*}}) smem(0) pdl args(
+// IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_route_0_logits grid(
+// IR-SAME: smem(0) pdl args(
+// IR-SAME: #samoyeds.launch<@samoyeds_kernels::@layer_route_0_logits_prefill grid(
+// IR-SAME: smem(0) pdl args(
+// IR-SAME: #samoyeds.launch<@samoyeds_kernels::@layer_route_0_select grid(
+// IR-SAME: smem(0) pdl args(
 // IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_dispatch_1 grid({{.*}}) smem(0) pdl args(
 // Only constants (hoisted by the conversion's clean-up) come before them.
-// IR-LABEL: gpu.func @layer_route_0(
+// IR-LABEL: gpu.func @layer_route_0_logits(
 // IR-NOT: memref.load
 // IR-NOT: vector.load
+// IR: nvvm.griddepcontrol wait
+// IR-NEXT: nvvm.griddepcontrol launch_dependents
+// IR-LABEL: gpu.func @layer_route_0_select(
+// IR-NOT: memref.load
 // IR: nvvm.griddepcontrol wait
 // IR-NEXT: nvvm.griddepcontrol launch_dependents
 // IR-LABEL: gpu.func @layer_dispatch_1(
@@ -34,7 +43,11 @@
 // IR-NEXT: nvvm.griddepcontrol launch_dependents
 
 // MANIFEST: "launches": [
-// MANIFEST: "kernel": "layer_route_0",
+// MANIFEST: "kernel": "layer_route_0_logits",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_route_0_logits_prefill",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_route_0_select",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_dispatch_1",
 // MANIFEST-NEXT: "pdl": true,
@@ -53,7 +66,7 @@
 // MANIFEST: "kernel": "layer_ssmm_3_split_combine",
 // MANIFEST-NEXT: "pdl": true,
 
-// PTX-LABEL: .entry layer_route_0(
+// PTX-LABEL: .entry layer_route_0_logits(
 // PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
 // PTX-LABEL: .entry layer_ssmm_2(

@@ -21,7 +21,7 @@
 // CHECK-NEXT: 128,
 // CHECK-NEXT: 256
 // CHECK: "launches": [
-// CHECK: "kernel": "qwen_route_0",
+// CHECK: "kernel": "qwen_route_0_select",
 // CHECK-NOT: "when"
 // CHECK: "kernel": "qwen_dispatch_1",
 // CHECK: "kernel": "qwen_ssmm_2",
@@ -49,6 +49,10 @@
 // CHECK: "kernel": "qwen_ssmm_3_split_combine",
 // CHECK: "max": 64,
 
+// Only the router's logits launches (decode or prefill shape) are guarded,
+// by T.
+// NONE-NOT: _split
+// NONE: "kernel": "qwen_route_0_select",
 // NONE-NOT: "when"
 // NONE-NOT: _split
 

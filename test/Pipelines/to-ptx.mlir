@@ -1,7 +1,7 @@
 // The three stages of the expert-matmul lowering: NVVM IR, PTX in a
 // gpu.binary, and the bundle on disk; the ordinary grid (persistent=0;
 // the persistent variant: persistent.mlir).
-// RUN: samoyeds-opt %s --pass-pipeline="builtin.module(samoyeds-select-tiles{persistent=0 strategy=mma_sp},convert-samoyeds-to-gpu,gpu.module(convert-samoyeds-nvgpu-to-nvvm,convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,convert-gpu-to-nvvm,convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=NVVM
+// RUN: samoyeds-opt %s --pass-pipeline="builtin.module(samoyeds-select-tiles{persistent=0 strategy=mma_sp},convert-samoyeds-to-gpu,gpu.module(convert-samoyeds-nvgpu-to-nvvm,convert-nvgpu-to-nvvm,convert-vector-to-scf,convert-scf-to-cf,expand-strided-metadata,samoyeds-lower-subgroup-reduce,convert-gpu-to-nvvm{has-redux=1},convert-nvvm-to-llvm,canonicalize,cse,reconcile-unrealized-casts))" | FileCheck %s --check-prefix=NVVM
 // RUN: samoyeds-opt %s --samoyeds-to-ptx="chip=sm_90a persistent=0 strategy=mma_sp" | FileCheck %s --check-prefix=BIN
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 persistent=0 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=PTX80 < %t/kernels.ptx

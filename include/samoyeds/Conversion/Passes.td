@@ -54,4 +54,26 @@ def ConvertSamoyedsNVGPUToNVVM : Pass<"convert-samoyeds-nvgpu-to-nvvm"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def SamoyedsLowerSubgroupReduce
+    : Pass<"samoyeds-lower-subgroup-reduce", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower the gpu.subgroup_reduce ops convert-gpu-to-nvvm cannot";
+  let description = [{
+    Kernels reduce over a warp with `gpu.subgroup_reduce`. MLIR's
+    `convert-gpu-to-nvvm` (with `has-redux`) lowers only the uniform i32
+    `add`, `minsi`, `maxsi`, `and`, `or` and `xor` reductions, to one
+    `redux.sync`. This pass rewrites every other one (f32, other kinds,
+    non-uniform; all of them without `redux`) into a butterfly of 32-bit
+    `gpu.shuffle xor` (MLIR's subgroup-reduce-to-shuffle patterns, 32
+    lanes). Runs on the kernels' `gpu.module` before `convert-gpu-to-nvvm`.
+  }];
+  let options = [
+    Option<"redux", "redux", "bool", /*default=*/"true",
+           "Keep the reductions redux.sync implements (sm_80 and later) for "
+           "convert-gpu-to-nvvm with has-redux">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // SAMOYEDS_CONVERSION_PASSES_TD

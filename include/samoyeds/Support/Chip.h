@@ -34,14 +34,16 @@ struct ChipInfo {
   bool hasWgmmaSp;
   /// Whether programmatic dependent launch (griddepcontrol) exists.
   bool hasGridDependencyControl;
+  /// Whether warp reductions of 32-bit integers (redux.sync) exist.
+  bool hasReduxSync;
 };
 
 /// Every chip the compiler targets.
 inline llvm::ArrayRef<ChipInfo> getChips() {
   static const ChipInfo chips[] = {
-      {"sm_80", 108, 163 * 1024, 164 * 1024, 1024, 2048, false, false},
-      {"sm_90", 132, 227 * 1024, 228 * 1024, 1024, 2048, false, true},
-      {"sm_90a", 132, 227 * 1024, 228 * 1024, 1024, 2048, true, true},
+      {"sm_80", 108, 163 * 1024, 164 * 1024, 1024, 2048, false, false, true},
+      {"sm_90", 132, 227 * 1024, 228 * 1024, 1024, 2048, false, true, true},
+      {"sm_90a", 132, 227 * 1024, 228 * 1024, 1024, 2048, true, true, true},
   };
   return chips;
 }

@@ -112,21 +112,6 @@ private:
   bool siluMul;
 };
 
-/// A kernel function of 256 threads in `module` with the given arguments.
-gpu::GPUFuncOp createAuxKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                               Location loc, StringRef name,
-                               ArrayRef<Type> argTypes) {
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(
-      builder, loc, name,
-      FunctionType::get(builder.getContext(), argTypes, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
-      {static_cast<int32_t>(kCombineThreads), 1, 1}));
-  return func;
-}
 } // namespace
 
 FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
@@ -142,15 +127,15 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
 
   KernelLaunch launch;
-  launch.args = {{KernelArg::Buffer, Value(), "", workspace.str(), "", 4},
-                 {KernelArg::Buffer, op.getRoutingWeights(), "", "", "", 4},
-                 {KernelArg::Buffer, op.getPositions(), "", "", "", 4},
-                 {KernelArg::Buffer, op.getResult(), "", "", "",
-                  outType.getElementTypeBitWidth() / 8}};
+  launch.args = {
+      workspaceArg(workspace), bufferArg(op.getRoutingWeights(), 4),
+      bufferArg(op.getPositions(), 4),
+      bufferArg(op.getResult(), outType.getElementTypeBitWidth() / 8)};
   SmallVector<Type> argTypes = {globalBuffer(f32), globalBuffer(f32),
                                 globalBuffer(i32),
                                 globalBuffer(outType.getElementType())};
-  auto func = createAuxKernel(builder, module, op.getLoc(), name, argTypes);
+  auto func = createKernel(builder, module, op.getLoc(), name, argTypes,
+                           kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   CombineEmitter(b, cols, topK, splits, slotsPerSplit).emit(func);
 
@@ -173,12 +158,13 @@ mlir::samoyeds::buildSplitReduceKernel(OpBuilder &builder,
   Type f32 = Float32Type::get(op.getContext());
 
   KernelLaunch launch;
-  launch.args = {{KernelArg::Buffer, Value(), "", workspace.str(), "", 4},
-                 {KernelArg::Buffer, op.getResult(), "", "", "",
-                  outType.getElementTypeBitWidth() / 8}};
-  auto func = createAuxKernel(
-      builder, module, op.getLoc(), name,
-      {globalBuffer(f32), globalBuffer(outType.getElementType())});
+  launch.args = {
+      workspaceArg(workspace),
+      bufferArg(op.getResult(), outType.getElementTypeBitWidth() / 8)};
+  auto func =
+      createKernel(builder, module, op.getLoc(), name,
+                   {globalBuffer(f32), globalBuffer(outType.getElementType())},
+                   kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   SplitReduceEmitter(b, rows, outCols, tile.getSplitK(), tile.getSplitSlots(),
                      siluMul)

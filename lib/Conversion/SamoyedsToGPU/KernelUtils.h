@@ -29,6 +29,46 @@ inline MemRefType globalBuffer(Type elt) {
       gpu::AddressSpaceAttr::get(elt.getContext(), gpu::AddressSpace::Global));
 }
 
+/// A 1-D buffer of `n` elements in shared memory (a workgroup attribution).
+inline MemRefType workgroupBuffer(Type elt, int64_t n) {
+  return MemRefType::get({n}, elt, AffineMap(),
+                         gpu::AddressSpaceAttr::get(
+                             elt.getContext(), gpu::AddressSpace::Workgroup));
+}
+
+/// A kernel of `threads` threads per block at the end of `module`, with
+/// arguments `args` and shared-memory attributions `workgroup`.
+inline gpu::GPUFuncOp createKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                   Location loc, StringRef name, TypeRange args,
+                                   int64_t threads, TypeRange workgroup = {}) {
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto func = gpu::GPUFuncOp::create(
+      builder, loc, name, FunctionType::get(builder.getContext(), args, {}),
+      workgroup, TypeRange{});
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      builder.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
+  return func;
+}
+
+/// A launch argument passing the buffer of host value `v` (elements of
+/// `elemBytes` bytes).
+inline KernelArg bufferArg(Value v, int64_t elemBytes) {
+  return {KernelArg::Buffer, v, "", "", "", elemBytes};
+}
+
+/// A launch argument passing the workspace `name` (f32 elements).
+inline KernelArg workspaceArg(StringRef name) {
+  return {KernelArg::Buffer, Value(), "", name.str(), "", 4};
+}
+
+/// A launch argument passing the value of size symbol `symbol` as an i32.
+inline KernelArg symbolArg(StringRef symbol) {
+  return {KernelArg::Symbol, Value(), "", "", symbol.str(), 0};
+}
+
 /// Emits `asm` as an `llvm.inline_asm` of PTX with `constraints` ("=r" for
 /// an i32 result, "f" for an f32 operand, ...) and returns its result. The
 /// one way a kernel writes PTX by hand: every use says why no typed op
@@ -92,15 +132,26 @@ protected:
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
     body();
   }
-  /// Reduces `v` (i32 or f32) over the 32 lanes of the warp with `combine`
-  /// in a butterfly of xor shuffles (offsets 16, 8, 4, 2, 1): every lane
-  /// gets the result.
-  template <typename Fn> Value warpReduce(Value v, Fn combine) {
-    for (int32_t off = 16; off > 0; off /= 2) {
-      auto shfl = gpu::ShuffleOp::create(b, v, off, 32, gpu::ShuffleMode::XOR);
-      v = combine(v, shfl.getShuffleResult());
-    }
-    return v;
+  /// An scf.for over [lb, ub) with `step` and loop-carried `init`, whose
+  /// body `body(iv, iterArgs)` builds on `b` and returns the values to yield.
+  template <typename Fn>
+  scf::ForOp forLoop(Value lb, Value ub, Value step, ValueRange init, Fn body) {
+    return scf::ForOp::create(
+        b, lb, ub, step, init,
+        [&](OpBuilder &nested, Location, Value iv, ValueRange iter) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          SmallVector<Value> next = body(iv, iter);
+          scf::YieldOp::create(b, next);
+        });
+  }
+  /// `v` (i32 or f32) reduced by `op` over the 32 lanes of the warp, in
+  /// every lane; every lane must take part. samoyeds-lower-subgroup-reduce
+  /// makes it a redux.sync where the chip has one for it, else a butterfly
+  /// of xor shuffles.
+  Value warpReduce(Value v, gpu::AllReduceOperation op) {
+    return gpu::SubgroupReduceOp::create(b, v, op, /*uniform=*/true);
   }
   /// 2^x, the PTX approximation (ex2.approx.ftz.f32), through its NVVM
   /// intrinsic: no libdevice is needed and LLVM knows it has no side effect.

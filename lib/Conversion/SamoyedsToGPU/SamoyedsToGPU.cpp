@@ -57,10 +57,10 @@ LogicalResult nameSSMMDims(BufferTable &table, SSMMOp op) {
                        combine ? SizeSymbol::T : SizeSymbol::P);
 }
 
-/// The most experts a route kernel (its logits and probabilities fill 48 KiB
-/// of static shared memory) and an expert matmul (whose size grows with the
-/// count) are compiled for.
-constexpr int64_t kMaxRouteExperts = 48 * 1024 / 8;
+/// The most experts a route kernel (its select kernel keeps every 32nd logit
+/// of a token in each lane's registers, 32 at most) and an expert matmul
+/// (whose size grows with the count) are compiled for.
+constexpr int64_t kMaxRouteExperts = 32 * 32;
 constexpr int64_t kMaxMatmulExperts = 8192;
 /// The most experts per token (top_k) the route and combine kernels, which
 /// are unrolled over them, are compiled for.
@@ -98,17 +98,17 @@ LogicalResult verifyBundleSizes(Operation *op) {
   for (auto [i, type] : llvm::enumerate(op->getResultTypes()))
     if (failed(check(type, "result", i)))
       return failure();
-  // The route kernel keeps two f32 per expert in static shared memory (48
-  // KiB at most); the matmul kernels unroll a scan over the experts, so
-  // their size grows with the count.
+  // The route kernel keeps E / 32 logits per lane in registers; the matmul
+  // kernels unroll a scan over the experts, so their size grows with the
+  // count.
   if (auto route = dyn_cast<RouteOp>(op)) {
     int64_t experts =
         cast<ShapedType>(route.getRouter().getType()).getDimSize(0);
     if (experts > kMaxRouteExperts)
       return op->emitOpError()
-             << "routes over " << experts << " experts; its kernel keeps 8 "
-             << "bytes per expert in static shared memory, which holds "
-             << kMaxRouteExperts;
+             << "routes over " << experts << " experts; its select kernel "
+             << "keeps a token's logits in the registers of one warp, which "
+             << "hold " << kMaxRouteExperts;
     if (route.getTopK() > kMaxTopK)
       return op->emitOpError()
              << "routes each token to top_k = " << route.getTopK()
@@ -175,7 +175,7 @@ LogicalResult nameDims(BufferTable &table, Operation *op) {
                                *symbolizeWeightLayout(getWeightLayout(ssmm)));
 }
 
-using Launches = SmallVector<KernelLaunch, 2>;
+using Launches = KernelLaunches;
 
 FailureOr<Launches> single(FailureOr<KernelLaunch> launch) {
   if (failed(launch))
@@ -245,7 +245,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     std::string ws = "ws_" + base.str();
     table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows});
     for (KernelLaunch &launch : launches)
-      launch.args.back() = KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+      launch.args.back() = samoyeds::detail::workspaceArg(ws);
     FailureOr<KernelLaunch> reduce =
         buildCombineKernel(builder, kernels, op, ws, (base + "_combine").str());
     if (failed(reduce))
@@ -264,7 +264,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return failure();
   std::string ws = "ws_" + splitBase;
   table.addWorkspace(ws, {splits * slots, rows});
-  matmul->args.back() = KernelArg{KernelArg::Buffer, Value(), "", ws, "", 4};
+  matmul->args.back() = samoyeds::detail::workspaceArg(ws);
   FailureOr<KernelLaunch> reduce =
       combine ? buildCombineKernel(builder, kernels, op, ws,
                                    splitBase + "_combine", splits, slots)
@@ -284,8 +284,13 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
   OpBuilder &b = state.kernelBuilder;
   std::string base = state.kernelBases.lookup(op);
   return llvm::TypeSwitch<Operation *, FailureOr<Launches>>(op)
-      .Case([&](RouteOp route) {
-        return single(buildRouteKernel(b, state.kernels, route, base));
+      .Case([&](RouteOp route) -> FailureOr<Launches> {
+        std::string ws = "ws_" + base;
+        int64_t experts =
+            cast<ShapedType>(route.getRouter().getType()).getDimSize(0);
+        state.table.addWorkspace(
+            ws, {BufferAttr::encodeSymbol(SizeSymbol::T), experts});
+        return buildRouteKernels(b, state.kernels, route, base, ws);
       })
       .Case([&](DispatchOp dispatch) {
         return single(buildDispatchKernel(b, state.kernels, dispatch, base));

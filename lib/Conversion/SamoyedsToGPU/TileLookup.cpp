@@ -65,9 +65,7 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
     before = add(before, total.getShuffleResult());
   }
   auto warpMax = [&](Value v) -> Value {
-    v = warpReduce(v, [&](Value x, Value y) -> Value {
-      return arith::MaxSIOp::create(b, x, y);
-    });
+    v = warpReduce(v, gpu::AllReduceOperation::MAXSI);
     return arith::IndexCastOp::create(b, b.getIndexType(),
                                       arith::MaxSIOp::create(b, v, i32c(0)));
   };

@@ -325,12 +325,13 @@ func.func @weight_too_large(%w: tensor<2147483646x2147483632x2147483616xbf16, #s
 
 // -----
 
-// More experts than the route kernel's shared memory holds (6144 assemble).
-func.func @route_experts(%x: tensor<?x64xbf16>, %r: tensor<6145x64xbf16>)
+// More experts than the select kernel's warp holds in registers (1024
+// assemble: test/Pipelines/route-limits.mlir).
+func.func @route_experts(%x: tensor<?x64xbf16>, %r: tensor<1025x64xbf16>)
     -> (tensor<?x2xf32>, tensor<?x2xi32>) {
-  // expected-error @+1 {{'samoyeds.route' op routes over 6145 experts; its kernel keeps 8 bytes per expert in static shared memory, which holds 6144}}
+  // expected-error @+1 {{'samoyeds.route' op routes over 1025 experts; its select kernel keeps a token's logits in the registers of one warp, which hold 1024}}
   %w, %ids = samoyeds.route %x, %r top_k(2)
-      : (tensor<?x64xbf16>, tensor<6145x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+      : (tensor<?x64xbf16>, tensor<1025x64xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
 

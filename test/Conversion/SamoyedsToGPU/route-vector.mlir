@@ -1,25 +1,56 @@
-// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s
 
 // A hidden size that is a multiple of 32 lanes x 8 elements: the router dot
-// products read 16 bytes of x and of the router row per lane and step, with
-// two independent vector accumulators (512 divides 3584; 1024 does not).
-// CHECK-LABEL: gpu.func @route_vector_route_0(
+// products read 16 bytes of x and of the router row per lane and step. The
+// decode shape splits the 14 steps of 3584 over two warps (4 does not
+// divide 14), 7 steps each; the prefill shape loads 8 x rows and 4 router
+// rows per step and carries 32 sums.
+// CHECK-LABEL: gpu.func @route_vector_route_0_logits(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>
-// CHECK: scf.for {{.*}} iter_args(%[[A0:.*]] = %{{.*}}, %[[A1:.*]] = %{{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// CHECK: %[[C7:.*]] = arith.constant 7 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C7]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
 // CHECK: %[[XV:.*]] = vector.load %[[X]][%{{.*}}] {alignment = 16 : i64} : memref<?xbf16, #gpu.address_space<global>>, vector<8xbf16>
-// CHECK: arith.extf %[[XV]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[XF:.*]] = arith.extf %[[XV]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[RV:.*]] = vector.load %[[R]][%{{.*}}] {alignment = 16 : i64} : memref<?xbf16, #gpu.address_space<global>>, vector<8xbf16>
-// CHECK: arith.extf %[[RV]] : vector<8xbf16> to vector<8xf32>
-// CHECK: vector.load %[[X]]
-// CHECK: vector.load %[[R]]
+// CHECK: %[[RF:.*]] = arith.extf %[[RV]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[PROD:.*]] = arith.mulf %[[XF]], %[[RF]] : vector<8xf32>
+// CHECK: vector.reduction <add>, %[[PROD]], %[[ACC]] : vector<8xf32> into f32
+// CHECK: gpu.subgroup_reduce add
+// CHECK-LABEL: gpu.func @route_vector_route_0_logits_prefill(
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-8: vector.load %[[X]]
+// CHECK-COUNT-4: vector.load %[[R]]
 // CHECK-NOT: vector.load
-// CHECK: scf.yield {{.*}} : vector<8xf32>, vector<8xf32>
-// CHECK-COUNT-7: vector.extract
-// CHECK: gpu.shuffle xor
+// CHECK: scf.yield
 func.func @route_vector(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
                         %r: tensor<8x3584xbf16> {samoyeds.name = "router"})
     -> (tensor<?x2xf32>, tensor<?x2xi32>) {
   %w, %ids = samoyeds.route %x, %r top_k(2)
       : (tensor<?x3584xbf16>, tensor<8x3584xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// A hidden size of 72 (not a multiple of 32): one element per lane and step,
+// three steps, the last masked: lanes past the end read element 0 and add 0.
+// An f32 router is read as f32.
+// CHECK-LABEL: gpu.func @route_ragged_route_0_logits(
+// CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>
+// CHECK: %[[C72:.*]] = arith.constant 72 : index
+// CHECK: scf.for
+// CHECK: %[[IN:.*]] = arith.cmpi ult, %[[H:.*]], %[[C72]] : index
+// CHECK: arith.select %[[IN]], %[[H]], %{{.*}} : index
+// CHECK: %[[XE:.*]] = memref.load %[[X]]
+// CHECK: %[[XF:.*]] = arith.extf %[[XE]] : bf16 to f32
+// CHECK: arith.select %[[IN]], %[[XF]], %{{.*}} : f32
+// CHECK: memref.load %[[R]]
+// CHECK-NOT: arith.extf
+// CHECK: arith.mulf
+func.func @route_ragged(%x: tensor<?x72xbf16> {samoyeds.name = "x"},
+                        %r: tensor<6x72xf32> {samoyeds.name = "router"})
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x72xbf16>, tensor<6x72xf32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }

@@ -1,26 +1,58 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
 
 // CHECK-LABEL: func.func @routing
-// CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>], samoyeds.weights = []
-// CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0 grid(ceil_div(T, 1), 1, 1) block(512, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("result3", 4), buffer("t0", 4))>]
+// CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
+// Route: logits into a [T, E] workspace (the decode shape up to T = 32, the
+// prefill shape above), then softmax and top-k from it.
+// CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits grid(2, ceil_div(T, 1), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [1, 32])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(32, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, ...])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](%[[W]]#1)
 
-// Route: warps reduce f32 dot products with shuffles; thread 0 takes the
-// softmax (ex2.approx through its NVVM intrinsic) and k = 2 rounds of arg-max, then renormalises and scales.
-// CHECK: gpu.func @routing_route_0(%[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[W:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[IDS:.*]]: memref<?xi32, #gpu.address_space<global>>)
-// CHECK-SAME: workgroup(%[[LOGITS:.*]] : memref<4xf32, #gpu.address_space<workgroup>>, %[[PROBS:.*]] : memref<4xf32, #gpu.address_space<workgroup>>)
+// Decode logits: two warps split the hidden size of one expert; their
+// partial sums meet in shared memory and are added in slice order.
+// CHECK-LABEL: gpu.func @routing_route_0_logits(
+// CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[LOGITS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %{{.*}}: i32)
+// CHECK-SAME: workgroup(%[[PART:.*]] : memref<4xf32, #gpu.address_space<workgroup>>)
 // CHECK: memref.load %[[X]]
 // CHECK: memref.load %[[R]]
-// CHECK-COUNT-5: gpu.shuffle xor
-// CHECK: memref.store %{{.*}}, %[[LOGITS]]
+// CHECK: gpu.subgroup_reduce add %{{.*}} uniform : (f32) -> f32
+// CHECK: memref.store %{{.*}}, %[[PART]]
 // CHECK: gpu.barrier
-// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%{{.*}}) : (f32) -> f32
-// CHECK: arith.cmpf ogt
+// CHECK: %[[P0:.*]] = memref.load %[[PART]]
+// CHECK: %[[P1:.*]] = memref.load %[[PART]]
+// CHECK: %[[SUM:.*]] = arith.addf %[[P0]], %[[P1]] : f32
+// CHECK: memref.store %[[SUM]], %[[LOGITS]]
+
+// Prefill logits: 8 tokens x 4 experts per warp, 32 sums carried.
+// CHECK-LABEL: gpu.func @routing_route_0_logits_prefill(
+// CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-32: gpu.subgroup_reduce add
+
+// Select: a warp per token; softmax by warp max and sum (ex2.approx through
+// its NVVM intrinsic); k rounds, each the largest logit after the last
+// round's in (logit descending, expert ascending) order; then the weights
+// renormalised and scaled.
+// CHECK-LABEL: gpu.func @routing_route_0_select(
+// CHECK-SAME: %[[WS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[WTS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[IDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: i32)
+// CHECK: %[[L:.*]] = memref.load %[[WS]]
+// CHECK: %[[MAX:.*]] = gpu.subgroup_reduce maximumf %{{.*}} uniform : (f32) -> f32
+// CHECK: arith.subf %[[L]], %[[MAX]]
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: %[[DENOM:.*]] = gpu.subgroup_reduce add %{{.*}} uniform : (f32) -> f32
+// CHECK: %[[ROUNDS:.*]]:3 = scf.for %{{.*}} iter_args(%[[LAST:.*]] = %{{.*}}, %[[LASTE:.*]] = %{{.*}}, %[[KEPT:.*]] = %{{.*}}) -> (f32, i32, f32)
+// CHECK: arith.cmpf olt, %[[L]], %[[LAST]]
+// CHECK: arith.cmpf oeq, %[[L]], %[[LAST]]
+// CHECK: arith.cmpi sgt, %{{.*}}, %[[LASTE]]
+// CHECK: %[[TOP:.*]] = gpu.subgroup_reduce maximumf %{{.*}} uniform : (f32) -> f32
+// CHECK: %[[CHOSEN:.*]] = gpu.subgroup_reduce minsi %{{.*}} uniform : (i32) -> i32
+// CHECK: arith.subf %[[TOP]], %[[MAX]]
+// CHECK: %[[WEIGHT:.*]] = arith.divf %{{.*}}, %[[DENOM]] : f32
+// CHECK: memref.store %[[WEIGHT]], %[[WTS]]
 // CHECK: memref.store %{{.*}}, %[[IDS]]
-// CHECK: arith.cmpf ogt
-// CHECK: memref.store %{{.*}}, %[[IDS]]
-// CHECK: %[[SCALED:.*]] = arith.divf %cst{{.*}}, %{{.*}} : f32
+// CHECK: scf.yield %[[TOP]], %[[CHOSEN]], %{{.*}} : f32, i32, f32
+// CHECK: %[[SCALED:.*]] = arith.divf %cst{{.*}}, %[[ROUNDS]]#2 : f32
 // CHECK: arith.mulf %{{.*}}, %[[SCALED]]
 
 // Dispatch: a block per expert; ballot + popcount place slots in order.

@@ -31,11 +31,11 @@
 // CHECK-COUNT-5: gpu.shuffle up
 // CHECK: arith.cmpi sge, %[[BY32]]
 // CHECK: arith.cmpi slt, %[[BY32]]
-// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: gpu.subgroup_reduce maxsi %{{.*}} uniform : (i32) -> i32
 // CHECK: %[[EXPERT:.*]] = arith.index_cast %{{.*}} : i32 to index
-// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: gpu.subgroup_reduce maxsi %{{.*}} uniform : (i32) -> i32
 // CHECK: %[[START:.*]] = arith.index_cast %{{.*}} : i32 to index
-// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: gpu.subgroup_reduce maxsi %{{.*}} uniform : (i32) -> i32
 // CHECK: %[[END:.*]] = arith.index_cast %{{.*}} : i32 to index
 // CHECK: arith.cmpi slt, %[[START]], %[[END]]
 // The gathered row index comes from the token list and feeds the async copy;

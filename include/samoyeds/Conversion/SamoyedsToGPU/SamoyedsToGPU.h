@@ -80,6 +80,9 @@ struct KernelLaunch {
   int64_t whenMin = 0, whenMax = -1;
 };
 
+/// The launches one samoyeds op becomes, in order.
+using KernelLaunches = SmallVector<KernelLaunch, 2>;
+
 /// The variants of an expert-matmul kernel a tile may ask for.
 enum class SSMMVariant {
   /// One block per (row block, token tile).
@@ -129,10 +132,13 @@ FailureOr<KernelLaunch> buildSplitReduceKernel(OpBuilder &builder,
                                                SSMMOp op, StringRef workspace,
                                                StringRef name);
 
-/// Builds the router kernel (logits, softmax, top-k) of `op`.
-FailureOr<KernelLaunch> buildRouteKernel(OpBuilder &builder,
-                                         gpu::GPUModuleOp module, RouteOp op,
-                                         StringRef name);
+/// Builds the router kernels of `op`: logits into the [T, E] f32 workspace
+/// `workspace` (a decode and a prefill shape, guarded by T), then softmax and
+/// top-k from it.
+FailureOr<KernelLaunches> buildRouteKernels(OpBuilder &builder,
+                                            gpu::GPUModuleOp module, RouteOp op,
+                                            StringRef name,
+                                            StringRef workspace);
 
 /// Builds the dispatch kernel (per-expert token lists) of `op`.
 FailureOr<KernelLaunch> buildDispatchKernel(OpBuilder &builder,

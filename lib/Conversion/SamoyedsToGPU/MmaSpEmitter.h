@@ -128,9 +128,14 @@ private:
     return nvgpu::DeviceAsyncCreateGroupOp::create(
         b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), tokens);
   }
-  /// closeGroup(issueStageLoad(...)) where `cond` holds, an empty group
-  /// (which keeps the wait counts uniform) elsewhere; returns the group.
-  Value issueStageIf(Value cond, const Tile &t, Value kt, Value stage);
+  /// closeGroup(issue()) where `cond` holds, an empty group (which keeps the
+  /// wait counts uniform) elsewhere; returns the group. `issue` builds the
+  /// copies (issueStageLoad) inside the guard, with the k tile and stage
+  /// computed there too: made before the guard, the stage reached the copies
+  /// from another basic block, as a 64-bit value that LLVM could no longer
+  /// narrow, and ptxas kept more registers (up to 31 in sm_80 split-K
+  /// kernels).
+  Value issueStageIf(Value cond, function_ref<SmallVector<Value>()> issue);
   /// Waits until the group of the oldest stage in flight has landed (at most
   /// `pending` newer groups in flight) and synchronises the block.
   void waitForStage(Value group, int64_t pending);

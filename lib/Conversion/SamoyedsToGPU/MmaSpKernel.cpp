@@ -97,9 +97,11 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
           // Stage i + stages - 1 is issued (an empty group past the slice),
           // then stage i waited for: the groups after it are in flight.
           Value next = add(i, idx(p.stages - 1));
-          Value group =
-              issueStageIf(cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), t,
-                           add(kBegin, next), rem(next, idx(p.stages)));
+          Value group = issueStageIf(
+              cmp(arith::CmpIPredicate::slt, next, idx(kTiles)), [&] {
+                return issueStageLoad(t, add(kBegin, next),
+                                      rem(next, idx(p.stages)));
+              });
           waitForStage(group, std::min(p.stages - 1, kTiles));
           SmallVector<Value> carried(iter.begin(), iter.end());
           multiplyStage(t, add(kBegin, i), rem(i, idx(p.stages)), carried);
@@ -124,14 +126,14 @@ void MmaSpEmitter::fillPipeline(const Tile &t, Value kBegin, int64_t kTiles) {
   }
 }
 
-Value MmaSpEmitter::issueStageIf(Value cond, const Tile &t, Value kt,
-                                 Value stage) {
+Value MmaSpEmitter::issueStageIf(Value cond,
+                                 function_ref<SmallVector<Value>()> issue) {
   auto ifOp = scf::IfOp::create(
       b, TypeRange{nvgpu::DeviceAsyncTokenType::get(b.getContext())}, cond,
       /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(ifOp.thenBlock());
-  scf::YieldOp::create(b, closeGroup(issueStageLoad(t, kt, stage)));
+  scf::YieldOp::create(b, closeGroup(issue()));
   b.setInsertionPointToStart(ifOp.elseBlock());
   scf::YieldOp::create(b, closeGroup({}));
   return ifOp.getResult(0);

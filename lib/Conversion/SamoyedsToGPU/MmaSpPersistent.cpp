@@ -119,7 +119,11 @@ void MmaSpEmitter::emitPersistentTile(const Tile &cur, const Tile &next,
           Value j = add(k, idx(p.stages - 1));
           Value stage = rem(add(base, j), idx(p.stages));
           Value group =
-              intoNext ? issueStageIf(hasNext, next, sub(j, idx(kTiles)), stage)
+              intoNext ? issueStageIf(hasNext,
+                                      [&] {
+                                        return issueStageLoad(
+                                            next, sub(j, idx(kTiles)), stage);
+                                      })
                        : closeGroup(issueStageLoad(cur, j, stage));
           waitForStage(group, p.stages - 1);
           SmallVector<Value> accs(iter.begin(), iter.end());

@@ -73,13 +73,19 @@ LogitsShape decodeShape(int64_t hidden, int64_t experts) {
 }
 
 /// The prefill shape: 8 tokens x up to 4 experts per warp, 4 warps along the
-/// experts.
-LogitsShape prefillShape(int64_t experts) {
+/// experts; with fewer than 4 such groups of 16 experts (Mixtral's 8) the
+/// hidden size is split over up to 4 warps too, so that a call of a few
+/// hundred tokens still fills the SMs.
+LogitsShape prefillShape(int64_t hidden, int64_t experts) {
   LogitsShape s;
   s.tokensPerWarp = 8;
   s.expertsPerWarp = std::min<int64_t>(4, experts);
   s.expertWarps =
       std::min<int64_t>(4, llvm::divideCeil(experts, s.expertsPerWarp));
+  int64_t groups = llvm::divideCeil(experts, s.blockExperts());
+  int64_t steps = llvm::divideCeil(hidden, 32 * laneWidth(hidden));
+  while (groups * s.slices < 4 && s.slices < 4 && steps % (2 * s.slices) == 0)
+    s.slices *= 2;
   return s;
 }
 
@@ -111,14 +117,19 @@ private:
                                         ValueRange{i}, /*nontemporal=*/false,
                                         llvm::MaybeAlign(16)));
   }
-  /// acc + the dot product of `x` and `r` (vectors or scalars), summed in
-  /// element order.
+  /// acc + the dot product of `x` and `r` (vectors or scalars), one fused
+  /// multiply-add per element in element order.
   Value dot(Value acc, Value x, Value r) {
-    Value prod = arith::MulFOp::create(b, x, r);
-    if (!isa<VectorType>(prod.getType()))
-      return arith::AddFOp::create(b, acc, prod);
-    return vector::ReductionOp::create(b, vector::CombiningKind::ADD, prod,
-                                       acc);
+    auto fma = [&](Value a, Value c) {
+      return LLVM::FMAOp::create(b, a, c, acc).getResult();
+    };
+    auto vec = dyn_cast<VectorType>(x.getType());
+    if (!vec)
+      return fma(x, r);
+    for (int64_t i = 0; i < vec.getNumElements(); ++i)
+      acc = fma(vector::ExtractOp::create(b, x, i),
+                vector::ExtractOp::create(b, r, i));
+    return acc;
   }
 
   int64_t hidden, experts;
@@ -403,7 +414,8 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
     launches.push_back(launch);
   };
   addLogits("_logits", decodeShape(hidden, experts), 1, kDecodeTokens);
-  addLogits("_logits_prefill", prefillShape(experts), kDecodeTokens + 1, -1);
+  addLogits("_logits_prefill", prefillShape(hidden, experts), kDecodeTokens + 1,
+            -1);
 
   auto select = createKernel(
       builder, module, op.getLoc(), (name + "_select").str(),

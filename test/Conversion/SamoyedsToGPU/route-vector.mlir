@@ -3,8 +3,9 @@
 // A hidden size that is a multiple of 32 lanes x 8 elements: the router dot
 // products read 16 bytes of x and of the router row per lane and step. The
 // decode shape splits the 14 steps of 3584 over two warps (4 does not
-// divide 14), 7 steps each; the prefill shape loads 8 x rows and 4 router
-// rows per step and carries 32 sums.
+// divide 14), 7 steps each, and sums each pair of 8 elements by fused
+// multiply-adds in element order; the prefill shape loads 8 x rows and 4
+// router rows per step and carries 32 sums.
 // CHECK-LABEL: gpu.func @route_vector_route_0_logits(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>
 // CHECK: %[[C7:.*]] = arith.constant 7 : index
@@ -13,8 +14,13 @@
 // CHECK: %[[XF:.*]] = arith.extf %[[XV]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[RV:.*]] = vector.load %[[R]][%{{.*}}] {alignment = 16 : i64} : memref<?xbf16, #gpu.address_space<global>>, vector<8xbf16>
 // CHECK: %[[RF:.*]] = arith.extf %[[RV]] : vector<8xbf16> to vector<8xf32>
-// CHECK: %[[PROD:.*]] = arith.mulf %[[XF]], %[[RF]] : vector<8xf32>
-// CHECK: vector.reduction <add>, %[[PROD]], %[[ACC]] : vector<8xf32> into f32
+// CHECK: %[[X0:.*]] = vector.extract %[[XF]][0] : f32 from vector<8xf32>
+// CHECK: %[[R0:.*]] = vector.extract %[[RF]][0] : f32 from vector<8xf32>
+// CHECK: %[[S0:.*]] = llvm.intr.fma(%[[X0]], %[[R0]], %[[ACC]]) : (f32, f32, f32) -> f32
+// CHECK: %[[X1:.*]] = vector.extract %[[XF]][1] : f32 from vector<8xf32>
+// CHECK: %[[R1:.*]] = vector.extract %[[RF]][1] : f32 from vector<8xf32>
+// CHECK: llvm.intr.fma(%[[X1]], %[[R1]], %[[S0]]) : (f32, f32, f32) -> f32
+// CHECK-COUNT-6: llvm.intr.fma
 // CHECK: gpu.subgroup_reduce add
 // CHECK-LABEL: gpu.func @route_vector_route_0_logits_prefill(
 // CHECK: scf.for {{.*}} -> (f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32, f32)
@@ -46,7 +52,7 @@ func.func @route_vector(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
 // CHECK: arith.select %[[IN]], %[[XF]], %{{.*}} : f32
 // CHECK: memref.load %[[R]]
 // CHECK-NOT: arith.extf
-// CHECK: arith.mulf
+// CHECK: llvm.intr.fma
 func.func @route_ragged(%x: tensor<?x72xbf16> {samoyeds.name = "x"},
                         %r: tensor<6x72xf32> {samoyeds.name = "router"})
     -> (tensor<?x2xf32>, tensor<?x2xi32>) {

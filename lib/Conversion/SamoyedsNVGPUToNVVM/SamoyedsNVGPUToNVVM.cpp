@@ -86,6 +86,68 @@ SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
   return results;
 }
 
+/// The registers of an MMA operand (vector<Nx2xbf16|f16>) as NVVM takes
+/// them: a bf16 pair as an i32, an f16 pair as vector<2xf16>.
+SmallVector<Value, 4> mmaRegisters(OpBuilder &b, Location loc, Value vec) {
+  auto type = cast<VectorType>(vec.getType());
+  Type elt = type.getElementType();
+  Type reg =
+      elt.isBF16() ? Type(b.getI32Type()) : Type(VectorType::get({2}, elt));
+  SmallVector<Value, 4> regs;
+  for (int64_t i = 0; i < type.getDimSize(0); ++i) {
+    Value r = vector::ExtractOp::create(b, loc, vec, i);
+    if (r.getType() != reg)
+      r = LLVM::BitcastOp::create(b, loc, reg, r);
+    regs.push_back(r);
+  }
+  return regs;
+}
+
+/// The four f32 accumulators of `acc`, and the vector of an MMA's result
+/// struct.
+SmallVector<Value, 4> accumulators(OpBuilder &b, Location loc, Value acc) {
+  SmallVector<Value, 4> c;
+  for (int64_t i = 0; i < 4; ++i)
+    c.push_back(vector::ExtractOp::create(b, loc, acc, i));
+  return c;
+}
+Value fromStruct(OpBuilder &b, Location loc, Type type, Value res) {
+  SmallVector<Value, 4> d;
+  for (int64_t i = 0; i < 4; ++i)
+    d.push_back(LLVM::ExtractValueOp::create(b, loc, res, i));
+  return vector::FromElementsOp::create(b, loc, type, d);
+}
+Type mmaResultType(MLIRContext *ctx) {
+  return LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(4, Float32Type::get(ctx)));
+}
+
+/// samoyeds_nvgpu.mma -> nvvm.mma.sync m16n8k16, A row-major, B col-major.
+struct MmaLowering : OpConversionPattern<samoyeds_nvgpu::MmaOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(samoyeds_nvgpu::MmaOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type elt = cast<VectorType>(op.getA().getType()).getElementType();
+    NVVM::MMATypes ptxType =
+        elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    // One statement each: the ops are built in operand order.
+    SmallVector<Value, 4> a = mmaRegisters(rewriter, loc, adaptor.getA());
+    SmallVector<Value, 4> b = mmaRegisters(rewriter, loc, adaptor.getB());
+    SmallVector<Value, 4> c = accumulators(rewriter, loc, adaptor.getAcc());
+    auto mma =
+        NVVM::MmaOp::create(rewriter, loc, mmaResultType(rewriter.getContext()),
+                            a, b, c, {16, 8, 16}, std::nullopt, std::nullopt,
+                            std::array<NVVM::MMATypes, 2>{ptxType, ptxType},
+                            std::array<NVVM::MMALayout, 2>{
+                                NVVM::MMALayout::row, NVVM::MMALayout::col});
+    rewriter.replaceOp(op,
+                       fromStruct(rewriter, loc, op.getType(), mma.getRes()));
+    return success();
+  }
+};
+
 /// samoyeds_nvgpu.mma_sp -> nvvm.mma.sp.sync m16n8k32 with ordered metadata.
 /// NVVM takes each register of A and B as a bf16 pair in an i32 or an f16
 /// pair as vector<2xf16>, and returns the accumulators as a struct.
@@ -96,40 +158,28 @@ struct MmaSpLowering : OpConversionPattern<samoyeds_nvgpu::MmaSpOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type elt = cast<VectorType>(op.getB().getType()).getElementType();
-    Type reg = elt.isBF16() ? Type(rewriter.getI32Type())
-                            : Type(VectorType::get({2}, elt));
-    auto registers = [&](Value vec) {
-      SmallVector<Value, 4> regs;
-      for (int64_t i = 0; i < 4; ++i) {
-        Value r = vector::ExtractOp::create(rewriter, loc, vec, i);
-        if (r.getType() != reg)
-          r = LLVM::BitcastOp::create(rewriter, loc, reg, r);
-        regs.push_back(r);
-      }
-      return regs;
-    };
-    SmallVector<Value, 4> a = registers(adaptor.getA());
-    SmallVector<Value, 4> b = registers(adaptor.getB());
-    SmallVector<Value, 4> c;
-    for (int64_t i = 0; i < 4; ++i)
-      c.push_back(
-          vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), i));
-    Type f32 = rewriter.getF32Type();
-    auto resType = LLVM::LLVMStructType::getLiteral(rewriter.getContext(),
-                                                    SmallVector<Type>(4, f32));
+    // A arrives as i32 registers; NVVM takes f16 pairs as vector<2xf16>.
+    SmallVector<Value, 4> a;
+    for (int64_t i = 0; i < 4; ++i) {
+      Value r = vector::ExtractOp::create(rewriter, loc, adaptor.getA(), i);
+      if (!elt.isBF16())
+        r = LLVM::BitcastOp::create(rewriter, loc, VectorType::get({2}, elt),
+                                    r);
+      a.push_back(r);
+    }
+    SmallVector<Value, 4> b = mmaRegisters(rewriter, loc, adaptor.getB());
+    SmallVector<Value, 4> c = accumulators(rewriter, loc, adaptor.getAcc());
     Value selector = LLVM::ConstantOp::create(
         rewriter, loc, rewriter.getI32Type(), op.getSelector());
     NVVM::MMATypes ptxType =
         elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
     auto mma = NVVM::MmaSpOp::create(
-        rewriter, loc, resType, a, b, c, adaptor.getMeta(), selector,
-        {16, 8, 32}, std::nullopt,
+        rewriter, loc, mmaResultType(rewriter.getContext()), a, b, c,
+        adaptor.getMeta(), selector, {16, 8, 32}, std::nullopt,
         std::array<NVVM::MMATypes, 2>{ptxType, ptxType});
     mma.setOrderedMetadata(true);
-    SmallVector<Value, 4> d;
-    for (int64_t i = 0; i < 4; ++i)
-      d.push_back(LLVM::ExtractValueOp::create(rewriter, loc, mma.getRes(), i));
-    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, op.getType(), d);
+    rewriter.replaceOp(op,
+                       fromStruct(rewriter, loc, op.getType(), mma.getRes()));
     return success();
   }
 };
@@ -203,6 +253,6 @@ struct ConvertSamoyedsNVGPUToNVVM
 
 void mlir::samoyeds::populateSamoyedsNVGPUToNVVMPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<MmaSpLowering, WgmmaSpLowering, WgmmaWaitLowering>(
+  patterns.add<MmaLowering, MmaSpLowering, WgmmaSpLowering, WgmmaWaitLowering>(
       patterns.getContext());
 }

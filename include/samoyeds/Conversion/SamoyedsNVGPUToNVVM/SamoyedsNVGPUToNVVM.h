@@ -6,9 +6,10 @@
 namespace mlir {
 class RewritePatternSet;
 namespace samoyeds {
-/// Adds the patterns that lower every samoyeds_nvgpu op: `mma_sp` to one
-/// `nvvm.mma.sp.sync` with ordered metadata, the warpgroup ops to one
-/// `llvm.inline_asm` of PTX each (the accumulators tied input to output).
+/// Adds the patterns that lower every samoyeds_nvgpu op: `mma` to one
+/// `nvvm.mma.sync`, `mma_sp` to one `nvvm.mma.sp.sync` with ordered metadata,
+/// the warpgroup ops to one `llvm.inline_asm` of PTX each (the accumulators
+/// tied input to output).
 void populateSamoyedsNVGPUToNVVMPatterns(RewritePatternSet &patterns);
 } // namespace samoyeds
 } // namespace mlir

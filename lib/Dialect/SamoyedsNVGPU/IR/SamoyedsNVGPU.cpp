@@ -28,6 +28,22 @@ static LogicalResult verifySelector(Operation *op, int64_t selector) {
   return success();
 }
 
+LogicalResult MmaOp::verify() {
+  auto aType = cast<VectorType>(getA().getType());
+  auto bType = cast<VectorType>(getB().getType());
+  if (aType.getShape() != ArrayRef<int64_t>{4, 2})
+    return emitOpError() << "a must hold 4 registers of 2 values, got "
+                         << aType;
+  if (bType.getShape() != ArrayRef<int64_t>{2, 2})
+    return emitOpError() << "b must hold 2 registers of 2 values, got "
+                         << bType;
+  if (aType.getElementType() != bType.getElementType())
+    return emitOpError() << "a and b must have one element type, got "
+                         << aType.getElementType() << " and "
+                         << bType.getElementType();
+  return success();
+}
+
 LogicalResult MmaSpOp::verify() {
   auto bType = cast<VectorType>(getB().getType());
   if (bType.getShape() != ArrayRef<int64_t>{4, 2})

@@ -23,8 +23,8 @@ def SamoyedsNVGPU_Dialect : Dialect {
   let description = [{
     Operations on registers and shared-memory matrix descriptors for the
     instructions the Samoyeds kernels need beyond MLIR's `nvgpu` dialect, with
-    vector accumulators. `mma_sp` lowers to one `nvvm.mma.sp.sync`, the
-    warpgroup ops to one inline PTX statement each.
+    vector accumulators. `mma` and `mma_sp` lower to one `nvvm.mma.sync` and
+    `nvvm.mma.sp.sync`, the warpgroup ops to one inline PTX statement each.
   }];
 }
 
@@ -68,6 +68,41 @@ def SamoyedsNVGPU_MmaSpOp : SamoyedsNVGPU_Op<"mma_sp", [
   let results = (outs VectorOfLengthAndType<[4], [F32]>:$result);
   let assemblyFormat = [{
     $acc `,` $a `,` $b `,` $meta attr-dict `:` type($a) `,` type($b) `into`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def SamoyedsNVGPU_MmaOp : SamoyedsNVGPU_Op<"mma", [
+    Pure, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "Warp-level dense MMA: m16n8k16 on bf16 or f16, f32 accumulators";
+  let description = [{
+    `mma.sync.aligned.m16n8k16.row.col.f32.<elt>.<elt>.f32`: the 32 threads
+    of a warp multiply a 16 × 16 A operand by a 16 × 8 B operand and add the
+    product to the 16 × 8 f32 accumulators. Per thread (lane `l`, group
+    `g = l / 4`, `t = l % 4`):
+
+    * `a`: four registers of two values: register 0 is row `g`, columns
+      `2 t, 2 t + 1`; register 1 row `g + 8`; registers 2 and 3 the same rows
+      at columns `2 t + 8, 2 t + 9`;
+    * `b`: two registers of two values: column `g`, rows `2 t, 2 t + 1` and
+      `2 t + 8, 2 t + 9`;
+    * `acc`: values `i` = 0..3 are row `g + 8 (i / 2)`, column `2 t + i % 2`.
+
+    It lowers to `nvvm.mma.sync` (NVGPU's `mma.sync` cannot deduce bf16
+    operands in MLIR 22).
+
+    ```mlir
+    %d = samoyeds_nvgpu.mma %acc, %a, %b
+        : vector<4x2xbf16>, vector<2x2xbf16> into vector<4xf32>
+    ```
+  }];
+  let arguments = (ins VectorOfLengthAndType<[4], [F32]>:$acc,
+                       VectorOfRankAndType<[2], [BF16, F16]>:$a,
+                       VectorOfRankAndType<[2], [BF16, F16]>:$b);
+  let results = (outs VectorOfLengthAndType<[4], [F32]>:$result);
+  let assemblyFormat = [{
+    $acc `,` $a `,` $b attr-dict `:` type($a) `,` type($b) `into`
     type($result)
   }];
   let hasVerifier = 1;

@@ -86,16 +86,22 @@ SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
   return results;
 }
 
-/// The registers of an MMA operand (vector<Nx2xbf16|f16>) as NVVM takes
-/// them: a bf16 pair as an i32, an f16 pair as vector<2xf16>.
+/// The registers of an MMA operand (vector<Nx2xbf16|f16>, or its pairs
+/// flattened to vector<2Nxbf16|f16>) as NVVM takes them: a bf16 pair as an
+/// i32, an f16 pair as vector<2xf16>.
 SmallVector<Value, 4> mmaRegisters(OpBuilder &b, Location loc, Value vec) {
   auto type = cast<VectorType>(vec.getType());
   Type elt = type.getElementType();
   Type reg =
       elt.isBF16() ? Type(b.getI32Type()) : Type(VectorType::get({2}, elt));
+  bool flat = type.getRank() == 1;
+  int64_t count = flat ? type.getDimSize(0) / 2 : type.getDimSize(0);
   SmallVector<Value, 4> regs;
-  for (int64_t i = 0; i < type.getDimSize(0); ++i) {
-    Value r = vector::ExtractOp::create(b, loc, vec, i);
+  for (int64_t i = 0; i < count; ++i) {
+    Value r = flat ? vector::ShuffleOp::create(
+                         b, loc, vec, vec, ArrayRef<int64_t>{2 * i, 2 * i + 1})
+                         .getResult()
+                   : vector::ExtractOp::create(b, loc, vec, i).getResult();
     if (r.getType() != reg)
       r = LLVM::BitcastOp::create(b, loc, reg, r);
     regs.push_back(r);

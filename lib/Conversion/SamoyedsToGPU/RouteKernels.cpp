@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelUtils.h"
+#include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
 
 #include <limits>
 
@@ -39,14 +40,24 @@ constexpr int64_t kSelectWarps = 4;
 /// Elements per vector load of x and router rows (16 bytes of bf16).
 constexpr int64_t kVector = 8;
 
+/// Calls with at least this many tokens run the tensor-core shape where the
+/// router and the activations have one 16-bit type.
+constexpr int64_t kMmaTokens = 512;
+
 /// How one logits kernel divides its work.
 struct LogitsShape {
   int64_t tokensPerWarp = 1, expertsPerWarp = 1;
   /// Warps per block along the experts and along the hidden size.
   int64_t expertWarps = 1, slices = 1;
+  /// The tensor-core shape: each warp computes 16 tokens x expertsPerWarp
+  /// (a multiple of 8) with m16n8k16 MMAs; tokenWarps warps along the
+  /// tokens.
+  bool mma = false;
+  int64_t tokenWarps = 1;
 
-  int64_t warps() const { return expertWarps * slices; }
+  int64_t warps() const { return expertWarps * slices * tokenWarps; }
   int64_t blockExperts() const { return expertWarps * expertsPerWarp; }
+  int64_t blockTokens() const { return mma ? 16 * tokenWarps : tokensPerWarp; }
 };
 
 /// Elements each lane reads per step: a 16-byte vector where whole vectors
@@ -89,12 +100,31 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
   return s;
 }
 
+/// The tensor-core shape, or none: both operands one 16-bit type and the
+/// hidden size a multiple of 32 (each lane loads 8 elements of a 32-column
+/// chunk). Up to 4 MMA tiles of 8 experts per warp, 2 warps along the
+/// experts, 4 warps in all.
+std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
+                                    int64_t experts) {
+  if (xElt != rElt || !(xElt.isBF16() || xElt.isF16()) || hidden % 32 != 0)
+    return std::nullopt;
+  LogitsShape s;
+  s.mma = true;
+  int64_t tiles = std::min<int64_t>(4, llvm::divideCeil(experts, 8));
+  s.expertsPerWarp = 8 * tiles;
+  s.expertWarps =
+      std::min<int64_t>(2, llvm::divideCeil(experts, s.expertsPerWarp));
+  s.tokenWarps = 4 / s.expertWarps;
+  return s;
+}
+
 class RouteEmitter : public EmitterBase {
 public:
   RouteEmitter(ImplicitLocOpBuilder &b, int64_t hidden, int64_t experts)
       : EmitterBase(b), hidden(hidden), experts(experts) {}
 
   void emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
+  void emitMmaLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
   void emitSelect(gpu::GPUFuncOp func, int64_t topK, bool renormalize,
                   double scale);
 
@@ -253,6 +283,98 @@ void RouteEmitter::emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape) {
   gpu::ReturnOp::create(b);
 }
 
+// Each lane loads 8 consecutive elements (16 bytes) at column 8 t of a
+// 32-column chunk of its rows g and g + 8 of x and of its router rows g:
+// MMA step s (of 2) takes elements 4 s .. 4 s + 3 of them as its k positions
+// 2 t, 2 t + 1, 2 t + 8, 2 t + 9. A and B use the same map, so the chunk's 32
+// columns each meet once; the sum's order is the MMAs'.
+void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
+                                 const LogitsShape &shape) {
+  Value tokens = enter(func);
+  Value x = func.getArgument(0), router = func.getArgument(1),
+        logits = func.getArgument(2);
+  int64_t tiles = shape.expertsPerWarp / 8, chunks = hidden / 32;
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value warp = div(tid, idx(32)), lane = rem(tid, idx(32));
+  Value g = div(lane, idx(4)), t = rem(lane, idx(4));
+  Value firstToken = add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
+                             idx(shape.blockTokens())),
+                         mul(div(warp, idx(shape.expertWarps)), idx(16)));
+  Value firstExpert =
+      add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+              idx(shape.blockExperts())),
+          mul(rem(warp, idx(shape.expertWarps)), idx(shape.expertsPerWarp)));
+  // Rows past the last token or expert read the last one and are not
+  // stored.
+  Value lastToken = sub(tokens, idx(1));
+  auto rowStart = [&](Value row, Value last) {
+    return add(mul(arith::MinUIOp::create(b, row, last), idx(hidden)),
+               mul(t, idx(8)));
+  };
+  SmallVector<Value> rows = {
+      rowStart(add(firstToken, g), lastToken),
+      rowStart(add(add(firstToken, g), idx(8)), lastToken)};
+  for (int64_t n = 0; n < tiles; ++n)
+    rows.push_back(
+        rowStart(add(add(firstExpert, idx(8 * n)), g), idx(experts - 1)));
+  Type elt = cast<MemRefType>(x.getType()).getElementType();
+  auto vec8 = VectorType::get({8}, elt);
+  // The 2 x rows and `tiles` router rows of chunk `c` (clamped to the last).
+  auto loadChunk = [&](Value c) {
+    Value col = mul(arith::MinUIOp::create(b, c, idx(chunks - 1)), idx(32));
+    SmallVector<Value> v;
+    for (auto [i, row] : llvm::enumerate(rows))
+      v.push_back(vector::LoadOp::create(
+          b, vec8, i < 2 ? x : router, ValueRange{add(row, col)},
+          /*nontemporal=*/false, llvm::MaybeAlign(16)));
+    return v;
+  };
+  // Two chunks in flight: iteration i computes chunk i and loads chunk i + 2.
+  int64_t sets = rows.size();
+  SmallVector<Value> init(tiles, f32Splat(4, 0.0));
+  llvm::append_range(init, loadChunk(idx(0)));
+  llvm::append_range(init, loadChunk(idx(1)));
+  auto loop = forLoop(idx(0), idx(chunks), idx(1), init,
+                      [&](Value i, ValueRange it) -> SmallVector<Value> {
+                        SmallVector<Value> later = loadChunk(add(i, idx(2)));
+                        ValueRange cur = it.slice(tiles, sets);
+                        SmallVector<Value> acc(it.take_front(tiles));
+                        for (int64_t st = 0; st < 2; ++st) {
+                          int64_t o = 4 * st;
+                          Value a = vector::ShuffleOp::create(
+                              b, cur[0], cur[1],
+                              ArrayRef<int64_t>{o, o + 1, 8 + o, 9 + o, o + 2,
+                                                o + 3, 10 + o, 11 + o});
+                          for (int64_t n = 0; n < tiles; ++n) {
+                            Value bv = vector::ShuffleOp::create(
+                                b, cur[2 + n], cur[2 + n],
+                                ArrayRef<int64_t>{o, o + 1, o + 2, o + 3});
+                            acc[n] = samoyeds_nvgpu::MmaOp::create(
+                                b, acc[n].getType(), acc[n], a, bv);
+                          }
+                        }
+                        SmallVector<Value> next = acc;
+                        llvm::append_range(next, it.slice(tiles + sets, sets));
+                        llvm::append_range(next, later);
+                        return next;
+                      });
+  // Accumulator i of tile n: token g + 8 (i / 2), expert 8 n + 2 t + i % 2.
+  for (int64_t n = 0; n < tiles; ++n)
+    for (int64_t i = 0; i < 4; ++i) {
+      Value token = add(add(firstToken, g), idx(8 * (i / 2)));
+      Value expert = add(add(firstExpert, idx(8 * n + i % 2)), mul(t, idx(2)));
+      Value valid = arith::AndIOp::create(
+          b, cmp(arith::CmpIPredicate::ult, token, tokens),
+          cmp(arith::CmpIPredicate::ult, expert, idx(experts)));
+      Value sum = vector::ExtractOp::create(b, loop.getResult(n), i);
+      ifThen(valid, [&] {
+        memref::StoreOp::create(
+            b, sum, logits, ValueRange{add(mul(token, idx(experts)), expert)});
+      });
+    }
+  gpu::ReturnOp::create(b);
+}
+
 void RouteEmitter::emitSelect(gpu::GPUFuncOp func, int64_t topK,
                               bool renormalize, double scale) {
   Value tokens = enter(func);
@@ -398,12 +520,16 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
         {globalBuffer(xType.getElementType()),
          globalBuffer(rType.getElementType()), globalBuffer(f32), i32},
         shape.warps() * 32, workgroup);
-    RouteEmitter(b, hidden, experts).emitLogits(func, shape);
+    RouteEmitter emitter(b, hidden, experts);
+    if (shape.mma)
+      emitter.emitMmaLogits(func, shape);
+    else
+      emitter.emitLogits(func, shape);
     KernelLaunch launch;
     launch.kernel = func;
     launch.grid[0].constant = llvm::divideCeil(experts, shape.blockExperts());
     launch.grid[1].symbol = "T";
-    launch.grid[1].divisor = shape.tokensPerWarp;
+    launch.grid[1].divisor = shape.blockTokens();
     launch.block[0] = shape.warps() * 32;
     launch.args = {bufferArg(op.getHidden(), xBytes),
                    bufferArg(op.getRouter(), rBytes), workspaceArg(workspace),
@@ -414,8 +540,12 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
     launches.push_back(launch);
   };
   addLogits("_logits", decodeShape(hidden, experts), 1, kDecodeTokens);
+  std::optional<LogitsShape> mma =
+      mmaShape(xType.getElementType(), rType.getElementType(), hidden, experts);
   addLogits("_logits_prefill", prefillShape(hidden, experts), kDecodeTokens + 1,
-            -1);
+            mma ? kMmaTokens - 1 : -1);
+  if (mma)
+    addLogits("_logits_mma", *mma, kMmaTokens, -1);
 
   auto select = createKernel(
       builder, module, op.getLoc(), (name + "_select").str(),

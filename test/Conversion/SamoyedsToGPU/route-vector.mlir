@@ -40,7 +40,11 @@ func.func @route_vector(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
 
 // A hidden size of 72 (not a multiple of 32): one element per lane and step,
 // three steps, the last masked: lanes past the end read element 0 and add 0.
-// An f32 router is read as f32.
+// An f32 router is read as f32, and no tensor-core shape is built (its
+// operands are not one 16-bit type): the prefill shape serves every T > 32.
+// CHECK-LABEL: func.func @route_ragged
+// CHECK: @route_ragged_route_0_logits_prefill {{.*}} when(T in [33, ...])
+// CHECK-NOT: _logits_mma
 // CHECK-LABEL: gpu.func @route_ragged_route_0_logits(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>
 // CHECK: %[[C72:.*]] = arith.constant 72 : index

@@ -3,9 +3,11 @@
 // CHECK-LABEL: func.func @routing
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
 // Route: logits into a [T, E] workspace (the decode shape up to T = 32, the
-// prefill shape above), then softmax and top-k from it.
+// prefill shape above, tensor-core MMAs from T = 512 as x and the router are
+// both bf16 and 32 divides the hidden size), then softmax and top-k from it.
 // CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits grid(2, ceil_div(T, 1), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [1, 32])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, ...])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, 511])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [512, ...])>,
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](%[[W]]#1)
@@ -32,6 +34,27 @@
 // CHECK-SAME: workgroup(%[[PART2:.*]] : memref<64xf32, #gpu.address_space<workgroup>>)
 // CHECK-COUNT-32: gpu.subgroup_reduce add
 // CHECK: gpu.barrier
+
+// Tensor-core logits: 16 tokens x 8 experts per warp; each lane loads 16
+// bytes of its two x rows and its router row per 32-column chunk, two chunks
+// ahead; every chunk is two m16n8k16 MMAs, A and B taken from the same
+// elements of the loads.
+// CHECK-LABEL: gpu.func @routing_route_0_logits_mma(
+// CHECK-SAME: %[[MX:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[MR:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[MWS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>
+// CHECK-COUNT-2: vector.load %[[MX]]
+// CHECK: vector.load %[[MR]]
+// CHECK-COUNT-2: vector.load %[[MX]]
+// CHECK: vector.load %[[MR]]
+// CHECK: scf.for {{.*}} iter_args(%[[ACC:[a-zA-Z0-9_]+]] = %{{.*}}, %[[XA:[a-zA-Z0-9_]+]] = %{{.*}}, %[[XB:[a-zA-Z0-9_]+]] = %{{.*}}, %[[RV:[a-zA-Z0-9_]+]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<4xf32>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>, vector<8xbf16>)
+// CHECK-COUNT-3: vector.load
+// CHECK: %[[A0:.*]] = vector.shuffle %[[XA]], %[[XB]] [0, 1, 8, 9, 2, 3, 10, 11]
+// CHECK: %[[B0:.*]] = vector.shuffle %[[RV]], %[[RV]] [0, 1, 2, 3]
+// CHECK: %[[D0:.*]] = samoyeds_nvgpu.mma %[[ACC]], %[[A0]], %[[B0]] : vector<8xbf16>, vector<4xbf16> into vector<4xf32>
+// CHECK: %[[A1:.*]] = vector.shuffle %[[XA]], %[[XB]] [4, 5, 12, 13, 6, 7, 14, 15]
+// CHECK: %[[B1:.*]] = vector.shuffle %[[RV]], %[[RV]] [4, 5, 6, 7]
+// CHECK: %[[D1:.*]] = samoyeds_nvgpu.mma %[[D0]], %[[A1]], %[[B1]]
+// CHECK: scf.yield %[[D1]]
+// CHECK-COUNT-4: memref.store %{{.*}}, %[[MWS]]
 
 // Select: a warp per token; softmax by warp max and sum (ex2.approx through
 // its NVVM intrinsic); k rounds, each the largest logit after the last

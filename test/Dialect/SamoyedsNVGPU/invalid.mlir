@@ -96,32 +96,32 @@ func.func @mma_sp_a_f16(%acc: vector<4xf32>, %a: vector<8xf16>, %b: vector<4x2xb
 
 // -----
 
-func.func @mma_a_shape(%acc: vector<4xf32>, %a: vector<2x2xbf16>, %b: vector<2x2xbf16>) {
-  // expected-error @+1 {{'samoyeds_nvgpu.mma' op a must hold 4 registers of 2 values, got 'vector<2x2xbf16>'}}
-  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<2x2xbf16>, vector<2x2xbf16> into vector<4xf32>
+func.func @mma_a_length(%acc: vector<4xf32>, %a: vector<4xbf16>, %b: vector<4xbf16>) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma' op operand #1 must be vector of bfloat16 type or 16-bit float values of length 8}}
+  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<4xbf16>, vector<4xbf16> into vector<4xf32>
   return
 }
 
 // -----
 
-func.func @mma_b_shape(%acc: vector<4xf32>, %a: vector<4x2xbf16>, %b: vector<4x2xbf16>) {
-  // expected-error @+1 {{'samoyeds_nvgpu.mma' op b must hold 2 registers of 2 values, got 'vector<4x2xbf16>'}}
-  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<4x2xbf16>, vector<4x2xbf16> into vector<4xf32>
+func.func @mma_b_length(%acc: vector<4xf32>, %a: vector<8xbf16>, %b: vector<8xbf16>) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma' op operand #2 must be vector of bfloat16 type or 16-bit float values of length 4}}
+  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<8xbf16>, vector<8xbf16> into vector<4xf32>
   return
 }
 
 // -----
 
-func.func @mma_mixed(%acc: vector<4xf32>, %a: vector<4x2xbf16>, %b: vector<2x2xf16>) {
+func.func @mma_mixed(%acc: vector<4xf32>, %a: vector<8xbf16>, %b: vector<4xf16>) {
   // expected-error @+1 {{'samoyeds_nvgpu.mma' op a and b must have one element type, got 'bf16' and 'f16'}}
-  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<4x2xbf16>, vector<2x2xf16> into vector<4xf32>
+  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<8xbf16>, vector<4xf16> into vector<4xf32>
   return
 }
 
 // -----
 
-func.func @mma_f32(%acc: vector<4xf32>, %a: vector<4x2xf32>, %b: vector<2x2xf32>) {
-  // expected-error @+1 {{'samoyeds_nvgpu.mma' op operand #1 must be vector of bfloat16 type or 16-bit float values of ranks 2}}
-  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<4x2xf32>, vector<2x2xf32> into vector<4xf32>
+func.func @mma_f32(%acc: vector<4xf32>, %a: vector<8xf32>, %b: vector<4xf32>) {
+  // expected-error @+1 {{'samoyeds_nvgpu.mma' op operand #1 must be vector of bfloat16 type or 16-bit float values of length 8}}
+  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<8xf32>, vector<4xf32> into vector<4xf32>
   return
 }

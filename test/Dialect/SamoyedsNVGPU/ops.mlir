@@ -45,13 +45,13 @@ func.func @mma_sp(%acc: vector<4xf32>, %a: vector<4xi32>, %b: vector<4x2xbf16>,
 }
 
 // CHECK-LABEL: func.func @mma
-// CHECK-SAME: (%[[ACC:.*]]: vector<4xf32>, %[[A:.*]]: vector<4x2xbf16>, %[[B:.*]]: vector<2x2xbf16>, %[[AH:.*]]: vector<4x2xf16>, %[[BH:.*]]: vector<2x2xf16>)
-// CHECK: %[[D:.*]] = samoyeds_nvgpu.mma %[[ACC]], %[[A]], %[[B]] : vector<4x2xbf16>, vector<2x2xbf16> into vector<4xf32>
-// CHECK: %[[E:.*]] = samoyeds_nvgpu.mma %[[D]], %[[AH]], %[[BH]] : vector<4x2xf16>, vector<2x2xf16> into vector<4xf32>
+// CHECK-SAME: (%[[ACC:.*]]: vector<4xf32>, %[[A:.*]]: vector<8xbf16>, %[[B:.*]]: vector<4xbf16>, %[[AH:.*]]: vector<8xf16>, %[[BH:.*]]: vector<4xf16>)
+// CHECK: %[[D:.*]] = samoyeds_nvgpu.mma %[[ACC]], %[[A]], %[[B]] : vector<8xbf16>, vector<4xbf16> into vector<4xf32>
+// CHECK: %[[E:.*]] = samoyeds_nvgpu.mma %[[D]], %[[AH]], %[[BH]] : vector<8xf16>, vector<4xf16> into vector<4xf32>
 // CHECK: return %[[E]]
-func.func @mma(%acc: vector<4xf32>, %a: vector<4x2xbf16>, %b: vector<2x2xbf16>,
-               %ah: vector<4x2xf16>, %bh: vector<2x2xf16>) -> vector<4xf32> {
-  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<4x2xbf16>, vector<2x2xbf16> into vector<4xf32>
-  %e = samoyeds_nvgpu.mma %d, %ah, %bh : vector<4x2xf16>, vector<2x2xf16> into vector<4xf32>
+func.func @mma(%acc: vector<4xf32>, %a: vector<8xbf16>, %b: vector<4xbf16>,
+               %ah: vector<8xf16>, %bh: vector<4xf16>) -> vector<4xf32> {
+  %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<8xbf16>, vector<4xbf16> into vector<4xf32>
+  %e = samoyeds_nvgpu.mma %d, %ah, %bh : vector<8xf16>, vector<4xf16> into vector<4xf32>
   return %e : vector<4xf32>
 }

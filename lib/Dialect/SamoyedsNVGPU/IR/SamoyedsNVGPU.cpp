@@ -29,18 +29,11 @@ static LogicalResult verifySelector(Operation *op, int64_t selector) {
 }
 
 LogicalResult MmaOp::verify() {
-  auto aType = cast<VectorType>(getA().getType());
-  auto bType = cast<VectorType>(getB().getType());
-  if (aType.getShape() != ArrayRef<int64_t>{4, 2})
-    return emitOpError() << "a must hold 4 registers of 2 values, got "
-                         << aType;
-  if (bType.getShape() != ArrayRef<int64_t>{2, 2})
-    return emitOpError() << "b must hold 2 registers of 2 values, got "
-                         << bType;
-  if (aType.getElementType() != bType.getElementType())
-    return emitOpError() << "a and b must have one element type, got "
-                         << aType.getElementType() << " and "
-                         << bType.getElementType();
+  Type aElt = cast<VectorType>(getA().getType()).getElementType();
+  Type bElt = cast<VectorType>(getB().getType()).getElementType();
+  if (aElt != bElt)
+    return emitOpError() << "a and b must have one element type, got " << aElt
+                         << " and " << bElt;
   return success();
 }
 

@@ -80,12 +80,13 @@ def SamoyedsNVGPU_MmaOp : SamoyedsNVGPU_Op<"mma", [
     `mma.sync.aligned.m16n8k16.row.col.f32.<elt>.<elt>.f32`: the 32 threads
     of a warp multiply a 16 × 16 A operand by a 16 × 8 B operand and add the
     product to the 16 × 8 f32 accumulators. Per thread (lane `l`, group
-    `g = l / 4`, `t = l % 4`):
+    `g = l / 4`, `t = l % 4`), each 32-bit register a consecutive pair of
+    values:
 
-    * `a`: four registers of two values: register 0 is row `g`, columns
+    * `a`: four registers (8 values): register 0 is row `g`, columns
       `2 t, 2 t + 1`; register 1 row `g + 8`; registers 2 and 3 the same rows
       at columns `2 t + 8, 2 t + 9`;
-    * `b`: two registers of two values: column `g`, rows `2 t, 2 t + 1` and
+    * `b`: two registers (4 values): column `g`, rows `2 t, 2 t + 1` and
       `2 t + 8, 2 t + 9`;
     * `acc`: values `i` = 0..3 are row `g + 8 (i / 2)`, column `2 t + i % 2`.
 
@@ -94,12 +95,12 @@ def SamoyedsNVGPU_MmaOp : SamoyedsNVGPU_Op<"mma", [
 
     ```mlir
     %d = samoyeds_nvgpu.mma %acc, %a, %b
-        : vector<4x2xbf16>, vector<2x2xbf16> into vector<4xf32>
+        : vector<8xbf16>, vector<4xbf16> into vector<4xf32>
     ```
   }];
   let arguments = (ins VectorOfLengthAndType<[4], [F32]>:$acc,
-                       VectorOfRankAndType<[2], [BF16, F16]>:$a,
-                       VectorOfRankAndType<[2], [BF16, F16]>:$b);
+                       VectorOfLengthAndType<[8], [BF16, F16]>:$a,
+                       VectorOfLengthAndType<[4], [BF16, F16]>:$b);
   let results = (outs VectorOfLengthAndType<[4], [F32]>:$result);
   let assemblyFormat = [{
     $acc `,` $a `,` $b attr-dict `:` type($a) `,` type($b) `into`

@@ -40,9 +40,12 @@ constexpr int64_t kSelectWarps = 4;
 /// Elements per vector load of x and router rows (16 bytes of bf16).
 constexpr int64_t kVector = 8;
 
-/// Calls with at least this many tokens run the tensor-core shape where the
-/// router and the activations have one 16-bit type.
-constexpr int64_t kMmaTokens = 512;
+/// The tensor-core shape runs where its grid has at least this many blocks
+/// (and T >= kMmaMinTokens): each of its blocks streams the whole hidden size
+/// with two chunks in flight, so with fewer blocks the prefill shape is
+/// faster (H200, bench/RESULTS.md S8: 0.95-0.98x at 8-16 blocks on Mixtral,
+/// Qwen2-MoE and OLMoE; 1.05-1.36x at T = 4096).
+constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 
 /// How one logits kernel divides its work.
 struct LogitsShape {
@@ -542,10 +545,17 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   addLogits("_logits", decodeShape(hidden, experts), 1, kDecodeTokens);
   std::optional<LogitsShape> mma =
       mmaShape(xType.getElementType(), rType.getElementType(), hidden, experts);
+  int64_t mmaFrom = 0;
+  if (mma) {
+    int64_t groups = llvm::divideCeil(experts, mma->blockExperts());
+    mmaFrom = std::max<int64_t>(kMmaMinTokens,
+                                llvm::divideCeil(kMmaMinBlocks, groups) *
+                                    mma->blockTokens());
+  }
   addLogits("_logits_prefill", prefillShape(hidden, experts), kDecodeTokens + 1,
-            mma ? kMmaTokens - 1 : -1);
+            mma ? mmaFrom - 1 : -1);
   if (mma)
-    addLogits("_logits_mma", *mma, kMmaTokens, -1);
+    addLogits("_logits_mma", *mma, mmaFrom, -1);
 
   auto select = createKernel(
       builder, module, op.getLoc(), (name + "_select").str(),

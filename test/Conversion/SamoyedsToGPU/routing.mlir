@@ -3,11 +3,12 @@
 // CHECK-LABEL: func.func @routing
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
 // Route: logits into a [T, E] workspace (the decode shape up to T = 32, the
-// prefill shape above, tensor-core MMAs from T = 512 as x and the router are
-// both bf16 and 32 divides the hidden size), then softmax and top-k from it.
+// prefill shape above, tensor-core MMAs as x and the router are both bf16 and
+// 32 divides the hidden size, from the T at which their grid has 64 blocks of
+// 64 tokens: 4096), then softmax and top-k from it.
 // CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits grid(2, ceil_div(T, 1), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [1, 32])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, 511])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [512, ...])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, 4095])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [4096, ...])>,
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](%[[W]]#1)

@@ -86,15 +86,15 @@ SmallVector<Value> tiedInlinePtx(ConversionPatternRewriter &rewriter,
   return results;
 }
 
-/// The registers of an MMA operand (vector<Nx2xbf16|f16>, or its pairs
-/// flattened to vector<2Nxbf16|f16>) as NVVM takes them: a bf16 pair as an
-/// i32, an f16 pair as vector<2xf16>.
-SmallVector<Value, 4> mmaRegisters(OpBuilder &b, Location loc, Value vec) {
+/// The registers of an MMA operand of element type `elt` as NVVM takes
+/// them (a bf16 pair as an i32, an f16 pair as vector<2xf16>), from
+/// vector<Nx2xelt>, its pairs flattened (vector<2Nxelt>) or vector<Nxi32>.
+SmallVector<Value, 4> mmaRegisters(OpBuilder &b, Location loc, Value vec,
+                                   Type elt) {
   auto type = cast<VectorType>(vec.getType());
-  Type elt = type.getElementType();
   Type reg =
       elt.isBF16() ? Type(b.getI32Type()) : Type(VectorType::get({2}, elt));
-  bool flat = type.getRank() == 1;
+  bool flat = type.getRank() == 1 && type.getElementType() == elt;
   int64_t count = flat ? type.getDimSize(0) / 2 : type.getDimSize(0);
   SmallVector<Value, 4> regs;
   for (int64_t i = 0; i < count; ++i) {
@@ -107,6 +107,11 @@ SmallVector<Value, 4> mmaRegisters(OpBuilder &b, Location loc, Value vec) {
     regs.push_back(r);
   }
   return regs;
+}
+
+/// NVVM's name of a 16-bit MMA element type.
+NVVM::MMATypes ptxTypeOf(Type elt) {
+  return elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
 }
 
 /// The four f32 accumulators of `acc`, and the vector of an MMA's result
@@ -136,12 +141,11 @@ struct MmaLowering : OpConversionPattern<samoyeds_nvgpu::MmaOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type elt = cast<VectorType>(op.getA().getType()).getElementType();
-    NVVM::MMATypes ptxType =
-        elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
     // One statement each: the ops are built in operand order.
-    SmallVector<Value, 4> a = mmaRegisters(rewriter, loc, adaptor.getA());
-    SmallVector<Value, 4> b = mmaRegisters(rewriter, loc, adaptor.getB());
+    SmallVector<Value, 4> a = mmaRegisters(rewriter, loc, adaptor.getA(), elt);
+    SmallVector<Value, 4> b = mmaRegisters(rewriter, loc, adaptor.getB(), elt);
     SmallVector<Value, 4> c = accumulators(rewriter, loc, adaptor.getAcc());
+    NVVM::MMATypes ptxType = ptxTypeOf(elt);
     auto mma =
         NVVM::MmaOp::create(rewriter, loc, mmaResultType(rewriter.getContext()),
                             a, b, c, {16, 8, 16}, std::nullopt, std::nullopt,
@@ -164,21 +168,13 @@ struct MmaSpLowering : OpConversionPattern<samoyeds_nvgpu::MmaSpOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Type elt = cast<VectorType>(op.getB().getType()).getElementType();
-    // A arrives as i32 registers; NVVM takes f16 pairs as vector<2xf16>.
-    SmallVector<Value, 4> a;
-    for (int64_t i = 0; i < 4; ++i) {
-      Value r = vector::ExtractOp::create(rewriter, loc, adaptor.getA(), i);
-      if (!elt.isBF16())
-        r = LLVM::BitcastOp::create(rewriter, loc, VectorType::get({2}, elt),
-                                    r);
-      a.push_back(r);
-    }
-    SmallVector<Value, 4> b = mmaRegisters(rewriter, loc, adaptor.getB());
+    // A arrives as i32 registers.
+    SmallVector<Value, 4> a = mmaRegisters(rewriter, loc, adaptor.getA(), elt);
+    SmallVector<Value, 4> b = mmaRegisters(rewriter, loc, adaptor.getB(), elt);
     SmallVector<Value, 4> c = accumulators(rewriter, loc, adaptor.getAcc());
     Value selector = LLVM::ConstantOp::create(
         rewriter, loc, rewriter.getI32Type(), op.getSelector());
-    NVVM::MMATypes ptxType =
-        elt.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    NVVM::MMATypes ptxType = ptxTypeOf(elt);
     auto mma = NVVM::MmaSpOp::create(
         rewriter, loc, mmaResultType(rewriter.getContext()), a, b, c,
         adaptor.getMeta(), selector, {16, 8, 32}, std::nullopt,

@@ -7,11 +7,13 @@
 // `slices` equal ranges of the hidden size (lanes strided over it, 16 bytes
 // of each row per lane and step where the size allows), reduces them over
 // its lanes and, with several slices, sums the slices' partials in slice
-// order through shared memory. Two shapes are built, guarded by T: for
-// decode one token per warp with the hidden size split so that every SM
+// order through shared memory. Up to three shapes are built, guarded by T:
+// for decode one token per warp with the hidden size split so that every SM
 // streams a part of the router; for prefill 8 tokens x 4 experts per warp,
 // so every router vector loaded serves 8 tokens and every activation vector
-// 4 experts.
+// 4 experts; and, where x and the router share a 16-bit type and the grid is
+// large enough, m16n8k16 tensor-core MMAs of 16 tokens x up to 32 experts per
+// warp.
 //
 // select: one warp per token. Each lane keeps every 32nd logit in registers;
 // the softmax's maximum and sum and the k rounds of arg-max are warp

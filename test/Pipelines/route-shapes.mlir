@@ -1,0 +1,61 @@
+// Router shapes through the whole PTX pipeline: which logits shapes a route
+// gets (their T guards) and the instructions they become.
+// RUN: samoyeds-opt %s --split-input-file --samoyeds-to-ptx="chip=sm_90a" | FileCheck %s
+
+// f16 activations and router, 6 experts: the tensor-core shape on f16 (one
+// 8-expert tile per warp, 4 warps along the tokens: 64-token blocks, so 64
+// blocks from T = 4096), the two experts past the sixth never stored.
+// CHECK-LABEL: func.func @f16_router
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@f16_router_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) {{.*}} when(T in [33, 4095])
+// CHECK-SAME: @samoyeds_kernels::@f16_router_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) {{.*}} when(T in [4096, ...])
+// CHECK: gpu.binary @samoyeds_kernels
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+func.func @f16_router(%x: tensor<?x64xf16> {samoyeds.name = "x"},
+                      %r: tensor<6x64xf16> {samoyeds.name = "router"})
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x64xf16>, tensor<6x64xf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}
+
+// -----
+
+// 1000 experts (not a multiple of 32: the select kernel's last logit per
+// lane is masked): 16 groups of 64 experts, so the tensor-core grid has 64
+// blocks from T = 128, and the shape starts at its floor, 512. Top-k = 8 of
+// 1000 with redux.sync for the expert index.
+// CHECK-LABEL: func.func @many_experts
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@many_experts_route_0_logits_prefill grid(63, ceil_div(T, 8), 1) {{.*}} when(T in [33, 511])
+// CHECK-SAME: @samoyeds_kernels::@many_experts_route_0_logits_mma grid(16, ceil_div(T, 32), 1) {{.*}} when(T in [512, ...])
+// CHECK: gpu.binary @samoyeds_kernels
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-SAME: redux.sync.min.s32
+func.func @many_experts(%x: tensor<?x64xbf16> {samoyeds.name = "x"},
+                        %r: tensor<1000x64xbf16> {samoyeds.name = "router"})
+    -> (tensor<?x8xf32>, tensor<?x8xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(8) {renormalize}
+      : (tensor<?x64xbf16>, tensor<1000x64xbf16>) -> (tensor<?x8xf32>, tensor<?x8xi32>)
+  return %w, %ids : tensor<?x8xf32>, tensor<?x8xi32>
+}
+
+// -----
+
+// An f32 router: no tensor-core shape; the prefill shape serves every
+// T > 32 and its dot products are f32 fused multiply-adds.
+// CHECK-LABEL: func.func @f32_router
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@f32_router_route_0_logits_prefill {{.*}} when(T in [33, ...])
+// CHECK-NOT: _logits_mma
+// CHECK: gpu.binary @samoyeds_kernels
+// CHECK-NOT: mma.sync
+// CHECK-SAME: fma.rn.f32
+// CHECK-NOT: mma.sync
+func.func @f32_router(%x: tensor<?x96xbf16> {samoyeds.name = "x"},
+                      %r: tensor<16x96xf32> {samoyeds.name = "router"})
+    -> (tensor<?x4xf32>, tensor<?x4xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(4)
+      : (tensor<?x96xbf16>, tensor<16x96xf32>) -> (tensor<?x4xf32>, tensor<?x4xi32>)
+  return %w, %ids : tensor<?x4xf32>, tensor<?x4xi32>
+}

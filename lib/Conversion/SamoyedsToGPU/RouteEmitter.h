@@ -1,0 +1,103 @@
+//===- RouteEmitter.h - Router kernel builders ------------------*- C++ -*-===//
+//
+// Private to the SamoyedsToGPU conversion: the shapes of the router's logits
+// kernel and the emitter that builds the logits and select kernels
+// (RouteLogits.cpp, RouteSelect.cpp); RouteKernels.cpp picks the shapes and
+// states the launches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_ROUTEEMITTER_H
+#define SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_ROUTEEMITTER_H
+
+#include "KernelUtils.h"
+
+namespace mlir::samoyeds::detail {
+
+/// Calls with at most this many tokens run the decode shape of the logits
+/// kernel, the others the prefill shape.
+constexpr int64_t kDecodeTokens = 32;
+/// Warps (tokens) per block of the select kernel.
+constexpr int64_t kSelectWarps = 4;
+/// Elements per vector load of x and router rows (16 bytes of bf16).
+constexpr int64_t kVector = 8;
+
+/// The tensor-core shape runs where its grid has at least this many blocks
+/// (and T >= kMmaMinTokens): each of its blocks streams the whole hidden size
+/// with two chunks in flight, so with fewer blocks the prefill shape is
+/// faster (H200, bench/RESULTS.md S8: 0.95-0.98x at 8-16 blocks on Mixtral,
+/// Qwen2-MoE and OLMoE; 1.05-1.36x at T = 4096).
+constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
+
+/// How one logits kernel divides its work.
+struct LogitsShape {
+  int64_t tokensPerWarp = 1, expertsPerWarp = 1;
+  /// Warps per block along the experts and along the hidden size.
+  int64_t expertWarps = 1, slices = 1;
+  /// The tensor-core shape: each warp computes 16 tokens x expertsPerWarp
+  /// (a multiple of 8) with m16n8k16 MMAs; tokenWarps warps along the
+  /// tokens.
+  bool mma = false;
+  int64_t tokenWarps = 1;
+
+  int64_t warps() const { return expertWarps * slices * tokenWarps; }
+  int64_t blockExperts() const { return expertWarps * expertsPerWarp; }
+  int64_t blockTokens() const { return mma ? 16 * tokenWarps : tokensPerWarp; }
+};
+
+/// Elements each lane reads per step: a 16-byte vector where whole vectors
+/// of 32 lanes tile the hidden size, else one element.
+inline int64_t laneWidth(int64_t hidden) {
+  return hidden % (32 * kVector) == 0 ? kVector : 1;
+}
+
+class RouteEmitter : public EmitterBase {
+public:
+  RouteEmitter(ImplicitLocOpBuilder &b, int64_t hidden, int64_t experts)
+      : EmitterBase(b), hidden(hidden), experts(experts) {}
+
+  void emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
+  void emitMmaLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
+  void emitSelect(gpu::GPUFuncOp func, int64_t topK, bool renormalize,
+                  double scale);
+
+private:
+  /// Starts the body of `func`; returns its last argument, T, as an index.
+  Value enter(gpu::GPUFuncOp func);
+  Value toF32(Value v) {
+    Type f32 = b.getF32Type();
+    if (auto vec = dyn_cast<VectorType>(v.getType()))
+      f32 = VectorType::get(vec.getShape(), f32);
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
+  }
+  /// `width` elements of `buf` from element `i` as f32 (a vector when
+  /// width > 1).
+  Value loadF32(Value buf, Value i, int64_t width) {
+    if (width == 1)
+      return toF32(load(buf, i));
+    Type elt = cast<MemRefType>(buf.getType()).getElementType();
+    return toF32(vector::LoadOp::create(b, VectorType::get({width}, elt), buf,
+                                        ValueRange{i}, /*nontemporal=*/false,
+                                        llvm::MaybeAlign(16)));
+  }
+  /// acc + the dot product of `x` and `r` (vectors or scalars), one fused
+  /// multiply-add per element in element order.
+  Value dot(Value acc, Value x, Value r) {
+    auto fma = [&](Value a, Value c) {
+      return LLVM::FMAOp::create(b, a, c, acc).getResult();
+    };
+    auto vec = dyn_cast<VectorType>(x.getType());
+    if (!vec)
+      return fma(x, r);
+    for (int64_t i = 0; i < vec.getNumElements(); ++i)
+      acc = fma(vector::ExtractOp::create(b, x, i),
+                vector::ExtractOp::create(b, r, i));
+    return acc;
+  }
+
+  int64_t hidden, experts;
+};
+
+} // namespace mlir::samoyeds::detail
+
+#endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_ROUTEEMITTER_H

@@ -59,3 +59,20 @@ func.func @f32_router(%x: tensor<?x96xbf16> {samoyeds.name = "x"},
       : (tensor<?x96xbf16>, tensor<16x96xf32>) -> (tensor<?x4xf32>, tensor<?x4xi32>)
   return %w, %ids : tensor<?x4xf32>, tensor<?x4xi32>
 }
+
+// -----
+
+// A hidden size of 0 (empty dot products, every logit 0): no tensor-core
+// shape, whose prologue loads two chunks before its loop would read past the
+// empty rows; the other shapes run no steps.
+// CHECK-LABEL: func.func @no_hidden
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@no_hidden_route_0_logits_prefill {{.*}} when(T in [33, ...])
+// CHECK-NOT: _logits_mma
+func.func @no_hidden(%x: tensor<?x0xbf16> {samoyeds.name = "x"},
+                     %r: tensor<4x0xbf16> {samoyeds.name = "router"})
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(2)
+      : (tensor<?x0xbf16>, tensor<4x0xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
+}

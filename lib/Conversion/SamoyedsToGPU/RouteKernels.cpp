@@ -60,12 +60,13 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
 }
 
 /// The tensor-core shape, or none: both operands one 16-bit type and the
-/// hidden size a multiple of 32 (each lane loads 8 elements of a 32-column
-/// chunk). Up to 4 MMA tiles of 8 experts per warp, 2 warps along the
-/// experts, 4 warps in all.
+/// hidden size a positive multiple of 32 (each lane loads 8 elements of a
+/// 32-column chunk, and the first chunks before the loop). Up to 4 MMA tiles
+/// of 8 experts per warp, 2 warps along the experts, 4 warps in all.
 std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
                                     int64_t experts) {
-  if (xElt != rElt || !(xElt.isBF16() || xElt.isF16()) || hidden % 32 != 0)
+  if (xElt != rElt || !(xElt.isBF16() || xElt.isF16()) || hidden % 32 != 0 ||
+      hidden == 0)
     return std::nullopt;
   LogitsShape s;
   s.mma = true;

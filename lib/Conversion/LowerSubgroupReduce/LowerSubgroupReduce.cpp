@@ -66,9 +66,7 @@ struct SamoyedsLowerSubgroupReduce
     populateLowerSubgroupReducePatterns(patterns);
     GreedyRewriteConfig config;
     config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
-    bool changed = false;
-    if (failed(applyOpPatternsGreedily(ops, std::move(patterns), config,
-                                       &changed)))
+    if (failed(applyOpPatternsGreedily(ops, std::move(patterns), config)))
       return signalPassFailure();
     // A clustered or wider-than-32-bit reduction the patterns left alone
     // would fail later, less clearly.

@@ -15,7 +15,7 @@
 namespace mlir::samoyeds::detail {
 
 /// Calls with at most this many tokens run the decode shape of the logits
-/// kernel, the others the prefill shape.
+/// kernel, the others the prefill or the tensor-core shape.
 constexpr int64_t kDecodeTokens = 32;
 /// Warps (tokens) per block of the select kernel.
 constexpr int64_t kSelectWarps = 4;
@@ -43,12 +43,23 @@ struct LogitsShape {
   int64_t warps() const { return expertWarps * slices * tokenWarps; }
   int64_t blockExperts() const { return expertWarps * expertsPerWarp; }
   int64_t blockTokens() const { return mma ? 16 * tokenWarps : tokensPerWarp; }
+  /// The f32 partial sums a block of several slices adds up in shared
+  /// memory (none with one slice): one per slice, token and expert.
+  int64_t partials() const {
+    return slices > 1 ? slices * blockTokens() * blockExperts() : 0;
+  }
 };
 
 /// Elements each lane reads per step: a 16-byte vector where whole vectors
 /// of 32 lanes tile the hidden size, else one element.
 inline int64_t laneWidth(int64_t hidden) {
   return hidden % (32 * kVector) == 0 ? kVector : 1;
+}
+
+/// The warp-wide steps (32 lanes x laneWidth elements) that cover the
+/// hidden size, the last one partial when 32 does not divide it.
+inline int64_t laneSteps(int64_t hidden) {
+  return llvm::divideCeil(hidden, 32 * laneWidth(hidden));
 }
 
 class RouteEmitter : public EmitterBase {
@@ -64,6 +75,10 @@ public:
 private:
   /// Starts the body of `func`; returns its last argument, T, as an index.
   Value enter(gpu::GPUFuncOp func);
+  /// logits[token][expert] = sum, for a token below `tokens` and an expert
+  /// below the count (the rows past them were read clamped).
+  void storeLogit(Value logits, Value tokens, Value sum, Value token,
+                  Value expert);
   Value toF32(Value v) {
     Type f32 = b.getF32Type();
     if (auto vec = dyn_cast<VectorType>(v.getType()))

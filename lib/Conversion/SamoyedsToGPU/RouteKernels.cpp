@@ -29,7 +29,7 @@ namespace {
 /// split over up to 16 warps until the grid has about 512 warps, so that at
 /// T = 1 the router is read by many SMs at once.
 LogitsShape decodeShape(int64_t hidden, int64_t experts) {
-  int64_t steps = llvm::divideCeil(hidden, 32 * laneWidth(hidden));
+  int64_t steps = laneSteps(hidden);
   LogitsShape s;
   for (int64_t slices = 1; slices <= 16 && slices <= steps; slices *= 2) {
     if (steps % slices != 0)
@@ -53,7 +53,7 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
   s.expertWarps =
       std::min<int64_t>(4, llvm::divideCeil(experts, s.expertsPerWarp));
   int64_t groups = llvm::divideCeil(experts, s.blockExperts());
-  int64_t steps = llvm::divideCeil(hidden, 32 * laneWidth(hidden));
+  int64_t steps = laneSteps(hidden);
   while (groups * s.slices < 4 && s.slices < 4 && steps % (2 * s.slices) == 0)
     s.slices *= 2;
   return s;
@@ -98,12 +98,9 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
 
   auto addLogits = [&](StringRef suffix, const LogitsShape &shape,
                        int64_t minTokens, int64_t maxTokens) {
-    int64_t partials = shape.slices > 1 ? shape.slices * shape.tokensPerWarp *
-                                              shape.blockExperts()
-                                        : 0;
     SmallVector<Type> workgroup;
-    if (partials)
-      workgroup.push_back(workgroupBuffer(f32, partials));
+    if (shape.partials())
+      workgroup.push_back(workgroupBuffer(f32, shape.partials()));
     auto func = createKernel(
         builder, module, op.getLoc(), (name + suffix).str(),
         {globalBuffer(xType.getElementType()),

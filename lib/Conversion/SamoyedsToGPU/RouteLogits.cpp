@@ -11,6 +11,17 @@
 using namespace mlir;
 using namespace mlir::samoyeds::detail;
 
+void RouteEmitter::storeLogit(Value logits, Value tokens, Value sum,
+                              Value token, Value expert) {
+  Value valid = arith::AndIOp::create(
+      b, cmp(arith::CmpIPredicate::ult, token, tokens),
+      cmp(arith::CmpIPredicate::ult, expert, idx(experts)));
+  ifThen(valid, [&] {
+    memref::StoreOp::create(b, sum, logits,
+                            ValueRange{add(mul(token, idx(experts)), expert)});
+  });
+}
+
 Value RouteEmitter::enter(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
@@ -24,26 +35,26 @@ void RouteEmitter::emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape) {
   Value x = func.getArgument(0), router = func.getArgument(1),
         logits = func.getArgument(2);
   int64_t width = laneWidth(hidden), step = 32 * width;
-  int64_t steps = llvm::divideCeil(hidden, step);
-  int64_t perSlice = steps / shape.slices;
+  int64_t perSlice = laneSteps(hidden) / shape.slices;
   bool ragged = hidden % step != 0;
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = div(tid, idx(32)), lane = rem(tid, idx(32));
   Value slice = rem(warp, idx(shape.slices));
   Value expertWarp = div(warp, idx(shape.slices));
-  Value firstExpert = add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                              idx(shape.blockExperts())),
-                          mul(expertWarp, idx(shape.expertsPerWarp)));
+  Value blockFirst = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                         idx(shape.blockExperts()));
+  Value firstExpert =
+      add(blockFirst, mul(expertWarp, idx(shape.expertsPerWarp)));
   Value firstToken = mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
                          idx(shape.tokensPerWarp));
 
   // Rows past the last token or expert read the last one and are not
   // stored.
   SmallVector<Value> xRows, rRows, tokenOf, expertOf;
+  Value last = sub(tokens, idx(1));
   for (int64_t t = 0; t < shape.tokensPerWarp; ++t) {
     tokenOf.push_back(add(firstToken, idx(t)));
-    Value last = sub(tokens, idx(1));
     xRows.push_back(
         mul(arith::MinUIOp::create(b, tokenOf.back(), last), idx(hidden)));
   }
@@ -88,23 +99,14 @@ void RouteEmitter::emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape) {
   Value isLane0 = cmp(arith::CmpIPredicate::eq, lane, idx(0));
   Value partials =
       shape.slices > 1 ? Value(func.getWorkgroupAttributions()[0]) : Value();
-  auto store = [&](Value sum, Value token, Value expert) {
-    Value valid = arith::AndIOp::create(
-        b, cmp(arith::CmpIPredicate::ult, token, tokens),
-        cmp(arith::CmpIPredicate::ult, expert, idx(experts)));
-    ifThen(valid, [&] {
-      memref::StoreOp::create(
-          b, sum, logits, ValueRange{add(mul(token, idx(experts)), expert)});
-    });
-  };
-  int64_t tileSums = shape.tokensPerWarp * shape.blockExperts();
+  int64_t tileSums = shape.blockTokens() * shape.blockExperts();
   for (int64_t t = 0; t < shape.tokensPerWarp; ++t)
     for (int64_t e = 0; e < shape.expertsPerWarp; ++e) {
       Value sum = warpReduce(forOp.getResult(t * shape.expertsPerWarp + e),
                              gpu::AllReduceOperation::ADD);
       ifThen(isLane0, [&] {
         if (!partials)
-          return store(sum, tokenOf[t], expertOf[e]);
+          return storeLogit(logits, tokens, sum, tokenOf[t], expertOf[e]);
         // partials[slice][t][expert in block]
         Value col = add(mul(expertWarp, idx(shape.expertsPerWarp)), idx(e));
         Value at = add(mul(slice, idx(tileSums)),
@@ -121,9 +123,7 @@ void RouteEmitter::emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape) {
             b, sum, load(partials, add(tid, idx(s * tileSums))));
       Value t = div(tid, idx(shape.blockExperts()));
       Value col = rem(tid, idx(shape.blockExperts()));
-      Value blockFirst = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                             idx(shape.blockExperts()));
-      store(sum, add(firstToken, t), add(blockFirst, col));
+      storeLogit(logits, tokens, sum, add(firstToken, t), add(blockFirst, col));
     });
   }
   gpu::ReturnOp::create(b);
@@ -209,14 +209,8 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
     for (int64_t i = 0; i < 4; ++i) {
       Value token = add(add(firstToken, g), idx(8 * (i / 2)));
       Value expert = add(add(firstExpert, idx(8 * n + i % 2)), mul(t, idx(2)));
-      Value valid = arith::AndIOp::create(
-          b, cmp(arith::CmpIPredicate::ult, token, tokens),
-          cmp(arith::CmpIPredicate::ult, expert, idx(experts)));
       Value sum = vector::ExtractOp::create(b, loop.getResult(n), i);
-      ifThen(valid, [&] {
-        memref::StoreOp::create(
-            b, sum, logits, ValueRange{add(mul(token, idx(experts)), expert)});
-      });
+      storeLogit(logits, tokens, sum, token, expert);
     }
   gpu::ReturnOp::create(b);
 }

@@ -133,8 +133,8 @@ FailureOr<KernelLaunch> buildSplitReduceKernel(OpBuilder &builder,
                                                StringRef name);
 
 /// Builds the router kernels of `op`: logits into the [T, E] f32 workspace
-/// `workspace` (a decode and a prefill shape, guarded by T), then softmax and
-/// top-k from it.
+/// `workspace` (a decode, a prefill and, for 16-bit operands, a tensor-core
+/// shape, guarded by T), then softmax and top-k from it.
 FailureOr<KernelLaunches> buildRouteKernels(OpBuilder &builder,
                                             gpu::GPUModuleOp module, RouteOp op,
                                             StringRef name,

@@ -420,7 +420,8 @@ private:
   //===--- launches -------------------------------------------------------===//
 
   const Rule<int64_t> divisor = json::integer(1, INT32_MAX),
-                      addend = json::integer(0, INT32_MAX);
+                      addend = json::integer(0, INT32_MAX),
+                      expertCount = json::integer(1, INT32_MAX);
 
   /// `[symbol, divisor]` or `[symbol, divisor, plus]`.
   bool ceilDiv(Reader &r, const Value &v, const std::string &path, GridDim &g) {
@@ -437,6 +438,21 @@ private:
             addend(r, v.array[2], elementPath(path, 2), g.plus));
   }
 
+  /// `[symbol, tokens, experts]`.
+  bool tokenTiles(Reader &r, const Value &v, const std::string &path,
+                  GridDim &g) {
+    if (!v.isArray() || v.array.size() != 3)
+      return r.fail(path, "expected [symbol, tokens, experts], got " +
+                              (v.isArray()
+                                   ? std::to_string(v.array.size()) + " entries"
+                                   : json::kindName(v.kind)));
+    using json::elementPath;
+    g.tokenTiles = true;
+    return symbol(r, v.array[0], elementPath(path, 0), g.symbol) &&
+           divisor(r, v.array[1], elementPath(path, 1), g.value) &&
+           expertCount(r, v.array[2], elementPath(path, 2), g.plus);
+  }
+
   const Fields<GridDim> constGrid = {
       {"const", json::integer(0, INT32_MAX), &GridDim::value}};
   const Fields<GridDim> ceilDivGrid = {
@@ -446,8 +462,10 @@ private:
          g.perSM = true;
          g.value = k;
        }}};
-  const Rule<GridDim> gridDim =
-      json::variant<GridDim>("grid entry", {constGrid, ceilDivGrid, perSmGrid});
+  const Fields<GridDim> tokenTilesGrid = {
+      {"token_tiles", method(&ManifestSchema::tokenTiles)}};
+  const Rule<GridDim> gridDim = json::variant<GridDim>(
+      "grid entry", {constGrid, ceilDivGrid, perSmGrid, tokenTilesGrid});
 
   /// Sets `a` to `kind` with index `index` (a buffer or a symbol).
   template <LaunchArg::Kind kind> static void refer(LaunchArg &a, int index) {
@@ -568,7 +586,13 @@ int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
   if (g.symbol < 0)
     return g.value;
   int64_t s = syms[size_t(g.symbol)];
-  return s == 0 ? 0 : (s + g.value - 1) / g.value + g.plus;
+  if (s == 0)
+    return 0;
+  if (g.tokenTiles) {
+    int64_t experts = std::min(g.plus, s);
+    return experts + (s - experts) / g.value;
+  }
+  return (s + g.value - 1) / g.value + g.plus;
 }
 
 sy_status parseManifest(const std::string &text, const std::string &file,

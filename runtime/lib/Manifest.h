@@ -69,14 +69,18 @@ struct WeightDesc : WeightSpec {
 };
 
 /// A grid entry: `{"const": c}` or `{"ceil_div": [symbol, d]}`, or
-/// `{"ceil_div": [symbol, d, plus]}` for ceil(symbol / d) + plus, or
-/// `{"per_sm": k}` for k blocks per multiprocessor of the device (a
-/// persistent grid).
+/// `{"ceil_div": [symbol, d, plus]}` for ceil(symbol / d) + plus (the expert
+/// matmuls' token tiles in bundles of compilers before token_tiles), or
+/// `{"token_tiles": [symbol, d, experts]}` for the most tiles of d slots
+/// `symbol` slots make over `experts` experts (n + (symbol - n) / d with n =
+/// min(experts, symbol)), or `{"per_sm": k}` for k blocks per
+/// multiprocessor of the device (a persistent grid).
 struct GridDim {
-  int symbol = -1;    ///< -1 for a constant.
-  int64_t value = 0;  ///< The constant, the divisor, or k.
-  int64_t plus = 0;   ///< Added to the quotient.
-  bool perSM = false; ///< `value` blocks per multiprocessor.
+  int symbol = -1;         ///< -1 for a constant.
+  int64_t value = 0;       ///< The constant, the divisor, or k.
+  int64_t plus = 0;        ///< Added to the quotient, or the experts.
+  bool perSM = false;      ///< `value` blocks per multiprocessor.
+  bool tokenTiles = false; ///< The token-tile bound over `plus` experts.
 };
 
 struct LaunchArg {

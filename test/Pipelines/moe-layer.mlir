@@ -16,9 +16,10 @@
 // CHECK: "kernel": "qwen_route_0_logits_prefill",
 // CHECK: "kernel": "qwen_route_0_select",
 // CHECK: "kernel": "qwen_dispatch_1",
-// The expert matmuls launch ceil(P / tokens) + E rows of blocks: at least one
-// per token tile of every expert, not E * ceil(P / tokens).
-// CHECK: "ceil_div": [
+// The expert matmuls launch one row of blocks per token tile that P slots
+// can make over the E experts (min(E, P) + (P - min(E, P)) / tokens), not
+// E * ceil(P / tokens).
+// CHECK: "token_tiles": [
 // CHECK-NEXT: "P",
 // CHECK-NEXT: 32,
 // CHECK-NEXT: 8

@@ -95,7 +95,7 @@ module attributes {gpu.container_module} {
                             #samoyeds.buffer<"y", output, bf16, [P, 64]>],
         samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [1, 64, 64], <n = 1, m = 1, v = 32>>]} {
     %y = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@f_ssmm_0
-        grid(1, ceil_div(P, 64) + 1, 1) block(128, 1, 1) smem(69120)
+        grid(1, token_tiles(P, 64, 1), 1) block(128, 1, 1) smem(69120)
         args(buffer("w.values", 4), buffer("w.meta", 4), buffer("x", 2),
              buffer("offsets", 4), buffer("y", 2))>](%w, %x, %off)
         {epilogue = #samoyeds.epilogue<none>}

@@ -373,6 +373,18 @@ TEST_F(BundleDir, BadGridEntries) {
   writeMutated("\"ceil_div\": [\"P\", 32]", "\"ceil_div\": [\"P\", 32, 1, 2]");
   expectError(SY_ERR_MANIFEST,
               {"launches[0].grid[1].ceil_div", "[symbol, divisor, plus]"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"token_tiles\": [\"P\", 32]");
+  expectError(SY_ERR_MANIFEST, {"launches[0].grid[1].token_tiles",
+                                "[symbol, tokens, experts], got 2 entries"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"token_tiles\": [\"P\", 32, 0]");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].token_tiles[2]", "out of range"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"token_tiles\": [\"P\", 0, 8]");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].token_tiles[1]", "out of range"});
+  writeMutated("\"ceil_div\": [\"P\", 32]", "\"token_tiles\": [\"Q\", 32, 8]");
+  expectError(SY_ERR_MANIFEST,
+              {"launches[0].grid[1].token_tiles[0]", "unknown symbol 'Q'"});
   writeMutated("{\"const\": 2}", "{\"per_sm\": 0}");
   expectError(SY_ERR_MANIFEST, {"launches[0].grid[0].per_sm", "out of range"});
   writeMutated("{\"const\": 2}", "{\"per_sm\": 65}");
@@ -392,6 +404,53 @@ TEST_F(BundleDir, GridSizes) {
   EXPECT_EQ(samoyeds::rt::gridSize(l.grid[1], {1, 65}, 132), 3);
   EXPECT_EQ(samoyeds::rt::gridSize(l.grid[1], {1, 0}, 132), 0);
   EXPECT_EQ(samoyeds::rt::gridSize(l.grid[2], {1, 65}, 132), 1);
+}
+
+/// The most token tiles (ceil(count / tokens) per expert) any routing of
+/// `slots` slots over `experts` experts makes, by dynamic programming over
+/// the experts.
+static int64_t mostTokenTiles(int64_t slots, int64_t experts, int64_t tokens) {
+  std::vector<int64_t> best(size_t(slots) + 1, 0);
+  for (int64_t e = 1; e < experts; ++e)
+    for (int64_t p = slots; p >= 0; --p)
+      for (int64_t c = 1; c <= p; ++c)
+        best[size_t(p)] = std::max(
+            best[size_t(p)], best[size_t(p - c)] + (c + tokens - 1) / tokens);
+  int64_t most = 0;
+  for (int64_t c = 0; c <= slots; ++c)
+    most = std::max(most, best[size_t(slots - c)] + (c + tokens - 1) / tokens);
+  return most;
+}
+
+TEST_F(BundleDir, TokenTilesIsTheMostTilesARoutingMakes) {
+  // The expert matmuls' token-tile rows: exactly the most tiles any routing
+  // of P slots makes, so no tile is left out and no block row is idle by
+  // construction at T = 1 (6 of 160 experts: 6 rows, not ceil(6/32) + 160).
+  for (int64_t experts : {1, 2, 3, 5})
+    for (int64_t tokens : {1, 2, 3, 8})
+      for (int64_t slots = 0; slots <= 24; ++slots) {
+        writeMutated("\"ceil_div\": [\"P\", 32]",
+                     "\"token_tiles\": [\"P\", " + std::to_string(tokens) +
+                         ", " + std::to_string(experts) + "]");
+        samoyeds::rt::Manifest m;
+        std::string error;
+        ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+        EXPECT_EQ(samoyeds::rt::gridSize(m.launches[0].grid[1], {1, slots}, 1),
+                  mostTokenTiles(slots, experts, tokens))
+            << slots << " slots, " << experts << " experts, " << tokens
+            << " tokens";
+      }
+  writeMutated("\"ceil_div\": [\"P\", 32]",
+               "\"token_tiles\": [\"P\", 32, 160]");
+  samoyeds::rt::Manifest m;
+  std::string error;
+  ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
+  EXPECT_EQ(samoyeds::rt::gridSize(m.launches[0].grid[1], {1, 6}, 1), 6);
+  EXPECT_EQ(samoyeds::rt::gridSize(m.launches[0].grid[1], {1, 10240}, 1),
+            160 + 10080 / 32);
+  EXPECT_EQ(
+      samoyeds::rt::gridSize(m.launches[0].grid[1], {1, int64_t{INT32_MAX}}, 1),
+      160 + (int64_t{INT32_MAX} - 160) / 32);
 }
 
 TEST_F(BundleDir, GridWithAddedConstantOpens) {

@@ -153,9 +153,12 @@ FailureOr<KernelLaunchAttr> BufferTable::bindLaunch(const KernelLaunch &launch,
       grid.push_back(GridDimAttr::getPerSM(ctx, d.perSM));
     else if (d.symbol.empty())
       grid.push_back(GridDimAttr::getConstant(ctx, d.constant));
+    else if (d.experts > 0)
+      grid.push_back(GridDimAttr::getTokenTiles(
+          ctx, *symbolizeSizeSymbol(d.symbol), d.divisor, d.experts));
     else
       grid.push_back(GridDimAttr::getCeilDiv(
-          ctx, *symbolizeSizeSymbol(d.symbol), d.divisor, d.plus));
+          ctx, *symbolizeSizeSymbol(d.symbol), d.divisor));
   }
   SmallVector<KernelArgAttr> args;
   for (const KernelArg &arg : launch.args) {

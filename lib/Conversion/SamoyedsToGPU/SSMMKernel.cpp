@@ -86,7 +86,7 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   launch.grid[0].constant = lowering.rowBlocks(p);
   launch.grid[1].symbol = "P";
   launch.grid[1].divisor = p.tokens;
-  launch.grid[1].plus = p.experts;
+  launch.grid[1].experts = p.experts;
   launch.grid[2].constant = p.splitK;
   launch.block[0] = threads;
   launch.dynamicSmem = lowering.smemBytes(p);

@@ -42,12 +42,12 @@ llvm::json::Value toJSON(GridDimAttr dim) {
     return Object{{"const", dim.getValue()}};
   case GridDimKind::PerSM:
     return Object{{"per_sm", dim.getValue()}};
-  case GridDimKind::CeilDiv: {
-    Array entry{stringifySizeSymbol(dim.getSymbol()), dim.getValue()};
-    if (dim.getPlus())
-      entry.push_back(dim.getPlus());
-    return Object{{"ceil_div", std::move(entry)}};
-  }
+  case GridDimKind::CeilDiv:
+    return Object{{"ceil_div", Array{stringifySizeSymbol(dim.getSymbol()),
+                                     dim.getValue()}}};
+  case GridDimKind::TokenTiles:
+    return Object{{"token_tiles", Array{stringifySizeSymbol(dim.getSymbol()),
+                                        dim.getValue(), dim.getExperts()}}};
   }
   llvm_unreachable("unknown grid dimension kind");
 }

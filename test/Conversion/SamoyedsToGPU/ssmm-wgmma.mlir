@@ -7,7 +7,7 @@
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @rows
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma, bf16, [2, 128, 256], <n = 1, m = 2, v = 128>>]
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 grid(1, ceil_div(P, 16) + 2, 1) block(256, 1, 1) smem(27680)
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 grid(1, token_tiles(P, 16, 2), 1) block(256, 1, 1) smem(27680)
 // CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: nvvm.minctasm = 1 : i32
@@ -93,7 +93,7 @@ func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
 #tile = #samoyeds.tile<warps = 8, tokens = 32, k = 128, stages = 3, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @silu
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma,
-// CHECK: grid(2, ceil_div(P, 32) + 4, 1) block(384, 1, 1)
+// CHECK: grid(2, token_tiles(P, 32, 4), 1) block(384, 1, 1)
 // CHECK: gpu.func @silu_ssmm_0(
 // CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<2048xf32, #gpu.address_space<workgroup>>
 // Without row selection a stage's MMAs stay in flight until the next stage's
@@ -157,7 +157,7 @@ func.func @long_span(%w: tensor<1x128x512xbf16, #ss>, %x: tensor<?x512xbf16>,
 // CHECK-LABEL: func.func @split_combine
 // CHECK: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0 grid
 // CHECK-SAME: when(P in [9, ...])>
-// CHECK: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_split grid(2, ceil_div(P, 16) + 2, 2)
+// CHECK: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_split grid(2, token_tiles(P, 16, 2), 2)
 // CHECK: gpu.func @split_combine_ssmm_0(
 // CHECK: gpu.func @split_combine_ssmm_0_split(
 // CHECK: %[[SLICE:.*]] = gpu.block_id z

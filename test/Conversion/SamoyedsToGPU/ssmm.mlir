@@ -6,7 +6,7 @@
 // CHECK-LABEL: func.func @gather
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4194304>, #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>, #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 32768>, #samoyeds.buffer<"x", input, bf16, [T, 2048]>, #samoyeds.buffer<"offsets", input, i32, [3]>, #samoyeds.buffer<"tokens", input, i32, [P]>, #samoyeds.buffer<"y", output, bf16, [P, 2048]>]
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], <n = 1, m = 2, v = 128>>]
-// CHECK: %[[RESULT:.*]] = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@gather_ssmm_0 grid(16, ceil_div(P, 32) + 2, 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))>](%{{.*}}) {epilogue = #samoyeds.epilogue<none>}
+// CHECK: %[[RESULT:.*]] = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@gather_ssmm_0 grid(16, token_tiles(P, 32, 2), 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))>](%{{.*}}) {epilogue = #samoyeds.epilogue<none>}
 // CHECK: return %[[RESULT]]
 // CHECK: gpu.module @samoyeds_kernels
 // CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
@@ -165,7 +165,7 @@ func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 2, v = 64>
 #tile = #samoyeds.tile<warps = 1, tokens = 32, k = 64, stages = 2, token_warps = 2>
 // CHECK-LABEL: func.func @token_warps
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@token_warps_ssmm_0 grid(4, ceil_div(P, 32) + 1, 1) block(64, 1, 1)
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@token_warps_ssmm_0 grid(4, token_tiles(P, 32, 1), 1) block(64, 1, 1)
 // CHECK: gpu.func @token_warps_ssmm_0(
 // One row warp: the warp index is the token warp.
 // CHECK: %[[TW:.*]] = arith.divui %{{.*}}, %c32
@@ -197,8 +197,8 @@ func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 // CHECK-LABEL: func.func @split_silu
 // CHECK-SAME: #samoyeds.buffer<"ws_split_silu_ssmm_0_split", workspace, f32, [32, 64]>
 // CHECK: samoyeds.launch [
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0 grid(1, ceil_div(P, 8) + 2, 1) block(32, 1, 1) smem(6912) {{.*}} when(P in [17, ...])>
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split grid(1, ceil_div(P, 8) + 2, 2) block(32, 1, 1) smem(6912) {{.*}}, buffer("ws_split_silu_ssmm_0_split", 4)) when(P in [1, 16])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0 grid(1, token_tiles(P, 8, 2), 1) block(32, 1, 1) smem(6912) {{.*}} when(P in [17, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split grid(1, token_tiles(P, 8, 2), 2) block(32, 1, 1) smem(6912) {{.*}}, buffer("ws_split_silu_ssmm_0_split", 4)) when(P in [1, 16])>
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split_reduce grid(1, ceil_div(P, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_split_silu_ssmm_0_split", 4), buffer("result0", 2)) when(P in [1, 16])>]
 // CHECK: gpu.func @split_silu_ssmm_0(
 // CHECK-NOT: gpu.block_id z
@@ -263,7 +263,7 @@ func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 16, k = 32, stages = 2, token_warps = 2, row_tiles = 2>
 // CHECK-LABEL: func.func @row_tiles
-// CHECK: grid(2, ceil_div(P, 16) + 1, 1) block(64, 1, 1)
+// CHECK: grid(2, token_tiles(P, 16, 1), 1) block(64, 1, 1)
 // CHECK: gpu.func @row_tiles_ssmm_0(
 // CHECK: %[[RING:.*]] = memref.view %{{.*}} to memref<2x1x2x1x32x4xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[A0:.*]] = vector.load %[[RING]][%{{.*}}, %{{.*}}, %c0{{.*}}, %c0{{.*}}, %{{.*}}, %c0{{.*}}]

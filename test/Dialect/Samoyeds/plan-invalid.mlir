@@ -13,8 +13,24 @@ func.func @f() attributes {a = #samoyeds.dim<ceil_div(P, 4294967296)>}
 
 // -----
 
-// expected-error @+1 {{#samoyeds.dim: + -1 needs ceil_div and must be in [0, 2147483647]}}
-func.func @f() attributes {a = #samoyeds.dim<ceil_div(P, 8) + -1>}
+// expected-error @+1 {{#samoyeds.dim: token_tiles experts 0 must be in [1, 2147483647]}}
+func.func @f() attributes {a = #samoyeds.dim<token_tiles(P, 8, 0)>}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.dim: token_tiles operand 0 must be in [1, 2147483647]}}
+func.func @f() attributes {a = #samoyeds.dim<token_tiles(P, 0, 8)>}
+
+// -----
+
+// expected-error @+1 {{expected ','}}
+func.func @f() attributes {a = #samoyeds.dim<token_tiles(P, 8)>}
+
+// -----
+
+// The addend of compilers before token_tiles is not IR any more.
+// expected-error @+1 {{expected '>'}}
+func.func @f() attributes {a = #samoyeds.dim<ceil_div(P, 8) + 2>}
 
 // -----
 

@@ -12,7 +12,7 @@
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4194304>, #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>, #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 32768>, #samoyeds.buffer<"x", input, bf16, [T, 2048]>, #samoyeds.buffer<"offsets", input, i32, [3]>, #samoyeds.buffer<"tokens", input, i32, [P]>, #samoyeds.buffer<"y", output, bf16, [P, 2048]>, #samoyeds.buffer<"ws", workspace, f32, [64, 2048]>]
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], <n = 1, m = 2, v = 128>>]
 // CHECK: %[[Y:.*]] = samoyeds.launch [
-// CHECK-SAME: #samoyeds.launch<@kernels::@matmul grid(16, ceil_div(P, 32) + 2, 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2)) when(P in [65, ...])>,
+// CHECK-SAME: #samoyeds.launch<@kernels::@matmul grid(16, token_tiles(P, 32, 2), 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2)) when(P in [65, ...])>,
 // CHECK-SAME: #samoyeds.launch<@kernels::@split grid(per_sm(2), 1, 1) block(32, 1, 1) smem(0) pdl args(buffer("ws", 4), symbol(P), symbol(T), i32(-7)) when(P in [1, 64])>
 // CHECK-SAME: ](%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) {epilogue = #samoyeds.epilogue<none>}
 // CHECK: return %[[Y]]
@@ -31,7 +31,7 @@ module attributes {gpu.container_module} {
           #samoyeds.buffer<"ws", workspace, f32, [64, 2048]>],
         samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], #ss>]} {
     %y = samoyeds.launch [
-        #samoyeds.launch<@kernels::@matmul grid(16, ceil_div(P, 32) + 2, 1)
+        #samoyeds.launch<@kernels::@matmul grid(16, token_tiles(P, 32, 2), 1)
             block(128, 1, 1) smem(18432)
             args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1),
                  buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))
@@ -73,10 +73,10 @@ module attributes {gpu.container_module} {
 
 // The attributes on their own.
 // CHECK-LABEL: func.func @attrs(
-// CHECK-SAME: a = #samoyeds.dim<7>, b = #samoyeds.dim<ceil_div(T, 4)>, c = #samoyeds.dim<ceil_div(P, 64) + 3>, d = #samoyeds.dim<per_sm(1)>, e = #samoyeds.arg<buffer("x.y", 8)>, f = #samoyeds.arg<symbol(T)>, g = #samoyeds.arg<i32(2147483647)>, h = #samoyeds.guard<T in [0, 0]>, i = #samoyeds.guard<P in [3, ...]>, j = #samoyeds.weight<"w", wgmma, f16, [1, 64, 128], <n = 1, m = 1, v = 32>>
+// CHECK-SAME: a = #samoyeds.dim<7>, b = #samoyeds.dim<ceil_div(T, 4)>, c = #samoyeds.dim<token_tiles(P, 64, 3)>, d = #samoyeds.dim<per_sm(1)>, e = #samoyeds.arg<buffer("x.y", 8)>, f = #samoyeds.arg<symbol(T)>, g = #samoyeds.arg<i32(2147483647)>, h = #samoyeds.guard<T in [0, 0]>, i = #samoyeds.guard<P in [3, ...]>, j = #samoyeds.weight<"w", wgmma, f16, [1, 64, 128], <n = 1, m = 1, v = 32>>
 func.func @attrs() attributes {
     a = #samoyeds.dim<7>, b = #samoyeds.dim<ceil_div(T, 4)>,
-    c = #samoyeds.dim<ceil_div(P, 64) + 3>, d = #samoyeds.dim<per_sm(1)>,
+    c = #samoyeds.dim<token_tiles(P, 64, 3)>, d = #samoyeds.dim<per_sm(1)>,
     e = #samoyeds.arg<buffer("x.y", 8)>, f = #samoyeds.arg<symbol(T)>,
     g = #samoyeds.arg<i32(2147483647)>, h = #samoyeds.guard<T in [0, 0]>,
     i = #samoyeds.guard<P in [3, ...]>,

@@ -59,14 +59,15 @@ struct KernelArg {
 /// A compiled kernel and how to launch it.
 struct KernelLaunch {
   gpu::GPUFuncOp kernel;
-  /// Grid dimensions: a constant (symbol empty), ceil(symbol / divisor) +
-  /// plus, or (perSM > 0) perSM blocks per multiprocessor of the device the
-  /// runtime runs on.
+  /// Grid dimensions: a constant (symbol empty), ceil(symbol / divisor),
+  /// (experts > 0) the most token tiles of `divisor` slots over `experts`
+  /// experts (#samoyeds.dim's token_tiles), or (perSM > 0) perSM blocks per
+  /// multiprocessor of the device the runtime runs on.
   struct Dim {
     int64_t constant = 1;
     std::string symbol;
     int64_t divisor = 1;
-    int64_t plus = 0;
+    int64_t experts = 0;
     int64_t perSM = 0;
   };
   Dim grid[3];

@@ -54,24 +54,31 @@ GridDimAttr GridDimAttr::getConstant(MLIRContext *ctx, int64_t size) {
   return get(ctx, GridDimKind::Constant, SizeSymbol::T, size, int64_t{0});
 }
 GridDimAttr GridDimAttr::getCeilDiv(MLIRContext *ctx, SizeSymbol symbol,
-                                    int64_t divisor, int64_t plus) {
-  return get(ctx, GridDimKind::CeilDiv, symbol, divisor, plus);
+                                    int64_t divisor) {
+  return get(ctx, GridDimKind::CeilDiv, symbol, divisor, int64_t{0});
 }
 GridDimAttr GridDimAttr::getPerSM(MLIRContext *ctx, int64_t blocks) {
   return get(ctx, GridDimKind::PerSM, SizeSymbol::T, blocks, int64_t{0});
 }
+GridDimAttr GridDimAttr::getTokenTiles(MLIRContext *ctx, SizeSymbol symbol,
+                                       int64_t tokens, int64_t experts) {
+  return get(ctx, GridDimKind::TokenTiles, symbol, tokens, experts);
+}
 
 LogicalResult GridDimAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   GridDimKind kind, SizeSymbol symbol,
-                                  int64_t value, int64_t plus) {
+                                  int64_t value, int64_t experts) {
   constexpr int64_t most = std::numeric_limits<int32_t>::max();
   if (value < 1 || value > most)
     return emitError() << "#samoyeds.dim: " << stringifyGridDimKind(kind)
                        << " operand " << value << " must be in [1, " << most
                        << "]";
-  if (plus < 0 || plus > most || (plus != 0 && kind != GridDimKind::CeilDiv))
-    return emitError() << "#samoyeds.dim: + " << plus
-                       << " needs ceil_div and must be in [0, " << most << "]";
+  // Only token_tiles has an expert count (the parser gives the others 0).
+  bool tiles = kind == GridDimKind::TokenTiles;
+  assert((tiles || experts == 0) && "an expert count outside token_tiles");
+  if (tiles && (experts < 1 || experts > most))
+    return emitError() << "#samoyeds.dim: token_tiles experts " << experts
+                       << " must be in [1, " << most << "]";
   return success();
 }
 
@@ -92,13 +99,17 @@ GridDimAttr GridDimAttr::parseBody(AsmParser &parser) {
                       int64_t{0});
   }
   SizeSymbol symbol;
-  int64_t plus = 0;
-  if (parser.parseKeyword("ceil_div") || parser.parseLParen() ||
+  int64_t experts = 0;
+  bool tiles = succeeded(parser.parseOptionalKeyword("token_tiles"));
+  if ((!tiles && parser.parseKeyword("ceil_div")) || parser.parseLParen() ||
       parseSymbol(parser, symbol) || parser.parseComma() ||
-      parser.parseInteger(value) || parser.parseRParen() ||
-      (succeeded(parser.parseOptionalPlus()) && parser.parseInteger(plus)))
+      parser.parseInteger(value) ||
+      (tiles && (parser.parseComma() || parser.parseInteger(experts))) ||
+      parser.parseRParen())
     return {};
-  return getChecked(emitError, ctx, GridDimKind::CeilDiv, symbol, value, plus);
+  return getChecked(emitError, ctx,
+                    tiles ? GridDimKind::TokenTiles : GridDimKind::CeilDiv,
+                    symbol, value, experts);
 }
 
 void GridDimAttr::printBody(AsmPrinter &printer) const {
@@ -112,8 +123,10 @@ void GridDimAttr::printBody(AsmPrinter &printer) const {
   case GridDimKind::CeilDiv:
     printer << "ceil_div(" << stringifySizeSymbol(getSymbol()) << ", "
             << getValue() << ")";
-    if (getPlus())
-      printer << " + " << getPlus();
+    return;
+  case GridDimKind::TokenTiles:
+    printer << "token_tiles(" << stringifySizeSymbol(getSymbol()) << ", "
+            << getValue() << ", " << getExperts() << ")";
     return;
   }
 }

@@ -26,7 +26,8 @@ def Samoyeds_GridDimKind : I32EnumAttr<"GridDimKind",
     "how the runtime sizes one grid dimension", [
       I32EnumAttrCase<"Constant", 0, "const">,
       I32EnumAttrCase<"CeilDiv", 1, "ceil_div">,
-      I32EnumAttrCase<"PerSM", 2, "per_sm">]> {
+      I32EnumAttrCase<"PerSM", 2, "per_sm">,
+      I32EnumAttrCase<"TokenTiles", 3, "token_tiles">]> {
   let cppNamespace = "::mlir::samoyeds";
   let genSpecializedAttr = 0;
 }
@@ -73,27 +74,40 @@ def Samoyeds_WeightLayout : I32EnumAttr<"WeightLayout",
 def Samoyeds_GridDimAttr : Samoyeds_Attr<"GridDim", "dim"> {
   let summary = "One grid dimension of a kernel launch";
   let description = [{
-    A constant, `ceil_div(S, d) + c` of a size symbol S (T tokens or P
-    routed slots), or `per_sm(k)`: k blocks per multiprocessor of the device
-    the runtime runs on.
+    A constant, `ceil_div(S, d)` of a size symbol S (T tokens or P routed
+    slots), `per_sm(k)`: k blocks per multiprocessor of the device the
+    runtime runs on, or `token_tiles(S, d, E)`: the most tiles of d slots S
+    routed slots can make over E experts, each expert's slots cut into
+    ceil(count / d) tiles. With n = min(E, S) that is n + (S - n) / d
+    (floor): an expert with c > 0 slots makes 1 + floor((c - 1) / d) tiles,
+    and the sum over the n' <= n experts that have slots is at most
+    n' + floor((S - n') / d), which does not decrease as n' grows. The expert
+    matmuls launch one block row per token tile; ceil(S / d) + E, the bound
+    before, launched 161 block rows for the 6 tiles of one token routed to
+    6 of 160 experts.
 
     ```mlir
     #samoyeds.dim<16>
-    #samoyeds.dim<ceil_div(P, 32) + 2>
+    #samoyeds.dim<ceil_div(P, 32)>
     #samoyeds.dim<per_sm(1)>
+    #samoyeds.dim<token_tiles(P, 8, 160)>
     ```
   }];
   let parameters = (ins EnumParameter<Samoyeds_GridDimKind>:$kind,
                         EnumParameter<Samoyeds_SizeSymbol>:$symbol,
-                        "int64_t":$value, "int64_t":$plus);
+                        "int64_t":$value, "int64_t":$experts);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     static GridDimAttr getConstant(::mlir::MLIRContext *ctx, int64_t size);
     static GridDimAttr getCeilDiv(::mlir::MLIRContext *ctx, SizeSymbol symbol,
-                                  int64_t divisor, int64_t plus = 0);
+                                  int64_t divisor);
     static GridDimAttr getPerSM(::mlir::MLIRContext *ctx, int64_t blocks);
-    /// Parses the body (`16`, `ceil_div(P, 32) + 2`, `per_sm(1)`).
+    static GridDimAttr getTokenTiles(::mlir::MLIRContext *ctx,
+                                     SizeSymbol symbol, int64_t tokens,
+                                     int64_t experts);
+    /// Parses the body (`16`, `ceil_div(P, 32)`, `per_sm(1)`,
+    /// `token_tiles(P, 8, 160)`).
     static GridDimAttr parseBody(::mlir::AsmParser &parser);
     void printBody(::mlir::AsmPrinter &printer) const;
   }];

@@ -43,6 +43,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed tokens per block (0: "
                      "choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> decodeTokens{
+      *this, "decode-tokens",
+      llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
+                     "decode variants (-1: choose, 0: none)"),
+      llvm::cl::init(-1)};
   Option<int64_t> splitK{
       *this, "split-k",
       llvm::cl::desc("samoyeds-select-tiles: K slices of the split-K variant "
@@ -94,6 +99,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   SamoyedsSelectTilesOptions tiles;
   tiles.chip = o.chip;
   tiles.tokens = o.tokens;
+  tiles.decodeTokens = o.decodeTokens;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

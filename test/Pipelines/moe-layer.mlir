@@ -18,7 +18,15 @@
 // CHECK: "kernel": "qwen_dispatch_1",
 // The expert matmuls launch one row of blocks per token tile that P slots
 // can make over the E experts (min(E, P) + (P - min(E, P)) / tokens), not
-// E * ceil(P / tokens).
+// E * ceil(P / tokens): 8-token tiles up to 12 slots per expert (decode),
+// then the tile's 32.
+// CHECK: "token_tiles": [
+// CHECK-NEXT: "P",
+// CHECK-NEXT: 8,
+// CHECK-NEXT: 8
+// CHECK-NEXT: ]
+// CHECK: "kernel": "qwen_ssmm_2_decode",
+// CHECK: "max": 96,
 // CHECK: "token_tiles": [
 // CHECK-NEXT: "P",
 // CHECK-NEXT: 32,
@@ -46,6 +54,8 @@
 // PTX-LABEL: .entry qwen_dispatch_1(
 // PTX: vote.sync.ballot.b32
 // PTX: popc.b32
+// PTX-LABEL: .entry qwen_ssmm_2_decode(
+// PTX: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
 // PTX-LABEL: .entry qwen_ssmm_2(
 // PTX: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.bf16.bf16.f32
 // PTX: ex2.approx.ftz.f32

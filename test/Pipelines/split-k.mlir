@@ -9,7 +9,7 @@
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
-// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp split-k=1 persistent=0 dir=%t.none assemble=false" -o /dev/null
+// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp split-k=1 persistent=0 decode-tokens=0 dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
 
 // CHECK: "name": "ws_qwen_ssmm_2_split",
@@ -40,8 +40,14 @@
 // CHECK: "buffer": "ws_qwen_ssmm_2_split",
 // CHECK: "kernel": "qwen_ssmm_2_split_reduce",
 // CHECK: "max": 128,
+// The down projection's decode variant (8-token tiles) takes the unsplit
+// calls up to its 12 slots per expert.
+// CHECK: "kernel": "qwen_ssmm_3_decode",
+// CHECK: "when": {
+// CHECK-NEXT: "max": 96,
+// CHECK-NEXT: "min": 65,
 // CHECK: "kernel": "qwen_ssmm_3",
-// CHECK: "min": 65,
+// CHECK: "min": 97,
 // CHECK: "kernel": "qwen_ssmm_3_combine",
 // CHECK: "min": 65,
 // CHECK: "kernel": "qwen_ssmm_3_split",
@@ -49,8 +55,8 @@
 // CHECK: "kernel": "qwen_ssmm_3_split_combine",
 // CHECK: "max": 64,
 
-// Only the router's logits launches (decode or prefill shape) are guarded,
-// by T.
+// Without split-K, persistent grid and decode tile only the router's logits
+// launches (decode or prefill shape) are guarded, by T.
 // NONE-NOT: _split
 // NONE: "kernel": "qwen_route_0_select",
 // NONE-NOT: "when"

@@ -46,10 +46,16 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
   p.strategy = tile.getStrategy();
+  if (split || variant == SSMMVariant::Decode) {
+    assert((split || tile.getDecodeTokens() > 0) && "the tile has no decode");
+    if (tile.getDecodeTokens() > 0)
+      p.tokens = tile.getDecodeTokens();
+  }
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
-  } else if (variant != SSMMVariant::Plain) {
+  } else if (variant == SSMMVariant::Persistent ||
+             variant == SSMMVariant::PersistentNarrow) {
     p.persistent = tile.getPersistent();
     assert(p.persistent > 0 && "the tile has no persistent variant");
     if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)

@@ -195,10 +195,12 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// split_k > 1 adds the split-K variant, guarded by P <= split_slots (the
 /// unsplit launches by P > split_slots): its matmul writes partial rows to a
 /// workspace of split_k × split_slots rows, which the combine or a split
-/// reduction sums in slice order. A tile with persistent > 0 adds the
-/// persistent variant for P >= persistent_slots, or uses it instead of the
-/// ordinary grid when that is every unsplit call; below persistent_slots a
-/// strategy whose persistent grid always wins runs it with `tokens`.
+/// reduction sums in slice order. A tile with decode_tokens > 0 adds the
+/// decode variant for the unsplit calls up to decode_slots. A tile with
+/// persistent > 0 adds the persistent variant for P >= persistent_slots, or
+/// uses it instead of the ordinary grid when that is every unsplit call;
+/// below persistent_slots a strategy whose persistent grid always wins runs
+/// it with `tokens`.
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base) {
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
@@ -212,8 +214,17 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   bool persistent = tile && tile.getPersistent() > 0;
   int64_t persistentFrom =
       persistent ? std::max(tile.getPersistentSlots(), unsplitFrom) : -1;
-  bool plain =
-      !persistent || persistentFrom > std::max<int64_t>(unsplitFrom, 1);
+  // The unsplit calls below persistent_slots (all without a persistent
+  // grid): decode up to decode_slots, then the ordinary grid; either range
+  // may be empty.
+  int64_t ordinaryTo = persistent ? persistentFrom - 1 : -1;
+  int64_t decodeTo = -1;
+  if (tile && tile.getDecodeTokens() > 0)
+    decodeTo = persistent ? std::min(tile.getDecodeSlots(), ordinaryTo)
+                          : tile.getDecodeSlots();
+  bool decode = decodeTo >= std::max<int64_t>(unsplitFrom, 1);
+  int64_t ordinaryFrom = decode ? decodeTo + 1 : unsplitFrom;
+  bool plain = !persistent || ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
 
   Launches launches;
   auto addMatmul = [&](StringRef name, SSMMVariant variant, int64_t lo,
@@ -227,13 +238,16 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     launches.push_back(*matmul);
     return success();
   };
+  if (decode && failed(addMatmul((base + "_decode").str(), SSMMVariant::Decode,
+                                 unsplitFrom, decodeTo)))
+    return failure();
   // Below persistent_slots: the ordinary grid, or the persistent one with
   // the tile's tokens where the strategy's persistent grid always wins.
   bool narrow = persistent && isPersistentAtEverySize(op);
   if (plain && failed(addMatmul(
                    narrow ? (base + "_persistent_narrow").str() : base.str(),
                    narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
-                   unsplitFrom, persistent ? persistentFrom - 1 : -1)))
+                   ordinaryFrom, ordinaryTo)))
     return failure();
   // A persistent grid is never empty: it runs from one routed slot.
   if (persistent &&
@@ -241,7 +255,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                        std::max<int64_t>(persistentFrom, 1), -1)))
     return failure();
   if (combine) {
-    // Both unsplit variants write the same workspace; one of them runs.
+    // The unsplit variants write the same workspace; one of them runs.
     std::string ws = "ws_" + base.str();
     table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows});
     for (KernelLaunch &launch : launches)

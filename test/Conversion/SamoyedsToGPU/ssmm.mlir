@@ -226,6 +226,39 @@ func.func @split_silu(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 
 // -----
 
+// The decode token tile: the split-K variant and the unsplit calls up to
+// decode_slots take 8-token blocks (an activation ring of 8 rows, one
+// n-fragment per warp: the total and the masked mma.sp of each of a
+// stage's two k steps), the
+// rest the tile's 32; the persistent grid takes over from persistent_slots
+// and bounds the decode range; no ordinary grid is left between them.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+#tile = #samoyeds.tile<warps = 1, tokens = 32, k = 64, stages = 2, row_masks = 1, split_k = 2, split_slots = 4, persistent = 2, persistent_slots = 24, decode_tokens = 8, decode_slots = 64>
+// CHECK-LABEL: func.func @decode
+// CHECK: samoyeds.launch [
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@decode_ssmm_0_decode grid(2, token_tiles(P, 8, 2), 1) block(32, 1, 1) smem(4640) {{.*}} when(P in [5, 23])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@decode_ssmm_0_persistent grid(per_sm(2), 1, 1) block(32, 1, 1) smem(11552) {{.*}} when(P in [24, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@decode_ssmm_0_split grid(2, token_tiles(P, 8, 2), 2) block(32, 1, 1) smem(4640) {{.*}} buffer("ws_decode_ssmm_0_split", 4)) when(P in [1, 4])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@decode_ssmm_0_split_reduce grid(1, ceil_div(P, 1), 1) {{.*}} when(P in [1, 4])>]
+// CHECK-NOT: @decode_ssmm_0 grid
+// CHECK: gpu.func @decode_ssmm_0_decode(
+// CHECK: memref.view {{.*}} to memref<2x8x72xbf16, #gpu.address_space<workgroup>>
+// CHECK-COUNT-4: samoyeds_nvgpu.mma_sp
+// CHECK-NOT: samoyeds_nvgpu.mma_sp
+// CHECK: gpu.func @decode_ssmm_0_persistent(
+// CHECK: memref.view {{.*}} to memref<2x32x72xbf16, #gpu.address_space<workgroup>>
+// CHECK: gpu.func @decode_ssmm_0_split(
+// CHECK: memref.view {{.*}} to memref<2x8x72xbf16, #gpu.address_space<workgroup>>
+func.func @decode(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                  %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<2x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>, tensor<?xi32>)
+      -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
 // Split-K with weighted_combine: the split variant's combine sums each
 // slot's 4 slice rows (8 rows apart) before weighting.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>

@@ -313,6 +313,34 @@ func.func @tile_wgmma_persistent_tokens() attributes {t = #samoyeds.tile<warps =
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: decode_tokens = 8 must be a multiple of 16 below tokens = 64}}
+func.func @tile_decode_tokens_split() attributes {t = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 2, token_warps = 2, decode_tokens = 8, decode_slots = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_tokens = 32 must be a multiple of 8 below tokens = 32}}
+func.func @tile_decode_tokens_not_below() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 32, decode_slots = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_slots = 64 needs decode_tokens > 0}}
+func.func @tile_decode_slots_alone() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_slots = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_slots = -1 must be in [0, 2^30]}}
+func.func @tile_decode_slots_negative() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = -1>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

@@ -22,6 +22,10 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=128" | FileCheck %s --check-prefix=FORCED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0" | FileCheck %s --check-prefix=WG-PERSIST0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=3" | FileCheck %s --check-prefix=WG-PERSIST3
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=0 strategy=mma_sp" | FileCheck %s --check-prefix=DECODE0
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=12 strategy=mma_sp" | FileCheck %s --check-prefix=DECODE12
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=16" | FileCheck %s --check-prefix=WG-DECODE
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=257" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
@@ -35,29 +39,29 @@
 // slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 8, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
-// AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
+// AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1, decode_tokens = 8, decode_slots = 24>}
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 8, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 8, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
-// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, strategy = wgmma_sp>}
+// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
 // BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]
@@ -101,31 +105,43 @@
 // forces k blocks per SM for every unsplit call (persistent_slots = 0).
 // The persistent gate/up with row selection takes 64-token tiles.
 
-// The default tile: 64 tokens, k = 64 (the span is a multiple of 64). One
-// expert of 7168 kept rows is 112 row blocks: split_k = 4 (448 blocks) up to
-// 2 token tiles (128 slots).
+// The default tile: 64 tokens, k = 64 (the span is a multiple of 64), and a
+// decode tile of 8 tokens up to 12 slots per expert. One expert of 7168 kept
+// rows is 112 row blocks: split_k = 4 (448 blocks) up to 2 decode token
+// tiles (16 slots).
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
 // sm_80's smaller budget takes 3 stages (4 would need 13 888 bytes x 4 with
 // the row choices, over 54 KB); 216 blocks need split_k = 2, and one token
 // tile misses them.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 8, decode_tokens = 8, decode_slots = 12>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
 // ROWS2-LABEL: func.func @default_none(
-// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128>}
+// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 32, decode_tokens = 16, decode_slots = 12>}
 // MASKS0-LABEL: func.func @default_none(
-// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128>}
+// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
+// decode-tokens=0: no decode tile, and the split-K variant takes 64-token
+// tiles (2 of them: 128 slots).
+// DECODE0-LABEL: func.func @default_none(
+// DECODE0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
+// A forced decode tile is a whole number of 8-token warp slices.
+// DECODE12-LABEL: func.func @default_none(
+// DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 32, decode_tokens = 16, decode_slots = 12>}
+// wgmma_sp takes a forced count too (its default is 8, AUTO above).
+// WG-DECODE-LABEL: func.func @default_none(
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 16, decode_tokens = 16, decode_slots = 4, strategy = wgmma_sp>}
+// BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // NOSPLIT-LABEL: func.func @default_none(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12>}
 // SPLIT2-LABEL: func.func @default_none(
-// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128>}
+// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
 // PERSIST0-LABEL: func.func @default_none(
-// PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
+// PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
 // Four blocks of 5 stages (69 120 bytes) do not fit 228 KB: three.
 // PERSIST4-LABEL: func.func @default_none(
-// PERSIST4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3>}
+// PERSIST4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, persistent = 3, decode_tokens = 8, decode_slots = 12>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
@@ -146,17 +162,17 @@ func.func @default_none(
 // memory (5 stages, 92 KB) fits two blocks per SM (the tokens option keeps
 // every variant at its value).
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 2, persistent_slots = 512, persistent_tokens = 64>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
 // SM80-LABEL: func.func @mixtral_layer(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64>}
-// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6, persistent = 3, persistent_slots = 512>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512>}
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
 // NOSPLIT-LABEL: func.func @mixtral_layer(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64>}
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 512>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -178,13 +194,13 @@ func.func @mixtral_layer(
 // tiles, so it is dropped.
 // The weights are plain 2:4 (n = m): 2 row tiles per warp.
 // CHECK-LABEL: func.func @k32(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // TOKENS-LABEL: func.func @k32(
-// TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
+// TOKENS:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // SPLIT2-LABEL: func.func @k32(
-// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2>}
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // ROWS1-LABEL: func.func @k32(
-// ROWS1:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6>}
+// ROWS1:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, decode_tokens = 8, decode_slots = 24>}
 func.func @k32(
     %w: tensor<2x128x96xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<16x96xf16>, %offsets: tensor<3xi32>) -> tensor<16x128xf16> {
@@ -197,7 +213,7 @@ func.func @k32(
 // A span of 96 neither divides nor is divided by 64: k = 32 even though the
 // columns are a multiple of 64.
 // CHECK-LABEL: func.func @k32_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1, decode_tokens = 8, decode_slots = 24>}
 func.func @k32_span(
     %w: tensor<2x128x192xbf16, #samoyeds.ss<n = 1, m = 2, v = 96>>,
     %x: tensor<16x192xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -215,11 +231,11 @@ func.func @k32_span(
 // Two k tiles are fewer than the stages - 1 = 4 a persistent pipeline runs
 // ahead: no persistent grid even when forced.
 // CHECK-LABEL: func.func @k64_small_span(
-// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
+// CHECK:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 24>}
 // SPLIT2-LABEL: func.func @k64_small_span(
-// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 16>}
+// SPLIT2:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 16, decode_tokens = 8, decode_slots = 24>}
 // PERSIST4-LABEL: func.func @k64_small_span(
-// PERSIST4:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1>}
+// PERSIST4:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 24>}
 func.func @k64_small_span(
     %w: tensor<2x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 32>>,
     %x: tensor<16x128xbf16>, %offsets: tensor<3xi32>) -> tensor<16x128xbf16> {
@@ -248,7 +264,7 @@ func.func @keep_tile(
 // 126 registers, and an expert with up to 64 tokens reads w13 once. 224 row
 // blocks: split_k = 2 for a single slot; 2 row tiles per warp.
 // CHECK-LABEL: func.func @silu_plain24(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 4, token_warps = 2, row_tiles = 2, split_k = 2, split_slots = 1>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 4, token_warps = 2, row_tiles = 2, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 96>}
 func.func @silu_plain24(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>)

@@ -89,8 +89,12 @@ enum class SSMMVariant {
   /// One block per (row block, token tile).
   Plain,
   /// Split-K: grid z is the K slice and the last argument an f32 workspace
-  /// of split_k × split_slots rows of partial sums.
+  /// of split_k × split_slots rows of partial sums (`decode_tokens` tokens
+  /// per block where the tile has them, else `tokens`).
   Split,
+  /// The ordinary grid with `decode_tokens` tokens per block, for the
+  /// unsplit calls up to `decode_slots`.
+  Decode,
   /// A persistent grid of `persistent` blocks per SM taking the tiles in
   /// turn (`persistent_tokens` tokens each, or `tokens`).
   Persistent,

@@ -71,7 +71,8 @@ LogicalResult TileConfigAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, int64_t warps, int64_t tokens,
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
     int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
-    int64_t persistentSlots, int64_t persistentTokens, MmaStrategy strategy) {
+    int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
+    int64_t decodeSlots, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -130,6 +131,17 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: persistent_tokens = "
                        << persistentTokens << " must be a multiple of "
                        << 8 * tokenWarps << " in [8, " << maxTokens << "]";
+  if (decodeTokens != 0 && (decodeTokens < 8 || decodeTokens >= tokens ||
+                            decodeTokens % (8 * tokenWarps) != 0))
+    return emitError() << "#samoyeds.tile: decode_tokens = " << decodeTokens
+                       << " must be a multiple of " << 8 * tokenWarps
+                       << " below tokens = " << tokens;
+  if (decodeTokens == 0 && decodeSlots != 0)
+    return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
+                       << " needs decode_tokens > 0";
+  if (decodeSlots < 0 || decodeSlots > (int64_t(1) << 30))
+    return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
+                       << " must be in [0, 2^30]";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

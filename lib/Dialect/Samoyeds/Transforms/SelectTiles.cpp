@@ -30,6 +30,33 @@ constexpr int64_t kMinSliceCols = 512;
 /// wgmma_sp: routed slots per expert from which calls take the 128-token
 /// persistent variant.
 constexpr int64_t kWgmmaPersistentSlots = 96;
+/// Routed slots per expert up to which calls take the decode token tile
+/// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
+/// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
+/// T = 256) but lost 7% at 16 (Qwen3-235B, T = 256); wgmma_sp 2:4 layers
+/// won 1.03-1.10x at 1-4 and lost 6-50% at 8-16.
+constexpr int64_t kMmaSpDecodeSlotsPerExpert = 12;
+constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4;
+
+/// The decode token tile (decode_tokens, decode_slots) of a tile of
+/// `tokens` tokens and `tokenWarps` token warps over `experts` experts, up
+/// to `slotsPerExpert` routed slots per expert: `decodeOverride` > 0 forces
+/// its tokens, 0 turns it off, -1 chooses 8 tokens per token warp. A forced
+/// count is rounded up to a multiple of 8 per token warp; none when it is
+/// not below `tokens`.
+std::pair<int64_t, int64_t> chooseDecode(int64_t tokens, int64_t tokenWarps,
+                                         int64_t experts,
+                                         int64_t slotsPerExpert,
+                                         int64_t decodeOverride) {
+  int64_t quantum = 8 * tokenWarps;
+  int64_t d = decodeOverride > 0
+                  ? llvm::divideCeil(decodeOverride, quantum) * quantum
+              : decodeOverride == 0 ? 0
+                                    : quantum;
+  if (d == 0 || d >= tokens)
+    return {0, 0};
+  return {d, slotsPerExpert * experts};
+}
 
 /// The split-K variant (split_k, split_slots) of a tile whose blocks share an
 /// SM `blocksPerSM` at a time, or (1, 0) for none; `splitOverride` > 0 forces
@@ -92,9 +119,9 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
 TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
-                          int64_t tokensOverride, int64_t splitOverride,
-                          int64_t rowTilesOverride, int64_t rowMasksOverride,
-                          int64_t persistentBlocks) {
+                          int64_t tokensOverride, int64_t decodeOverride,
+                          int64_t splitOverride, int64_t rowTilesOverride,
+                          int64_t rowMasksOverride, int64_t persistentBlocks) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -140,10 +167,6 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))
     --stages;
   int64_t blockSmem = smemBytes(stages);
-  int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
-  auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride,
-                  /*blocksPerSM=*/2);
   // Warps of R row tiles: the same block of `warps` row tiles by `tokens`
   // tokens and the same threads, as warps / R row warps of R tiles by R
   // token warps, so each activation fragment a warp loads feeds R row tiles.
@@ -159,6 +182,15 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
     rowTiles = tokenWarps = want;
     warps /= want;
   }
+  int64_t experts = wType.getDimSize(0);
+  auto [decodeTokens, decodeSlots] = chooseDecode(
+      tokens, tokenWarps, experts, kMmaSpDecodeSlotsPerExpert, decodeOverride);
+  // The split-K variant takes the decode tile where there is one.
+  int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
+  auto [splitK, splitSlots] =
+      chooseSplit(op, chip, tiles / (warps * rowTiles),
+                  decodeTokens ? decodeTokens : tokens, sliceQuantum,
+                  splitOverride, /*blocksPerSM=*/2);
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
   // stages - 1 k tiles). Chosen for row selection with at least 8 experts
@@ -176,7 +208,6 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // read half as often (Mixtral 1:2, same-process A/B against 32-token
   // persistent tiles, bench/logs/2026-11-24-h100-ab-persistent-t64-mixtral:
   // T = 256 1.03x, T = 1024 1.09x).
-  int64_t experts = wType.getDimSize(0);
   int64_t blocks = persistentBlocks, persistentSlots = 0, persistentTokens = 0;
   if (persistentBlocks < 0) {
     blocks = rowSelect && experts >= 8 ? 3 : 0;
@@ -197,7 +228,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
                              tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
                              persistent, persistentSlots, persistentTokens,
-                             MmaStrategy::MmaSp);
+                             decodeTokens, decodeSlots, MmaStrategy::MmaSp);
 }
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
@@ -230,7 +261,8 @@ bool wgmmaWins(SSMMOp op) {
 /// up), 128-column stages, and as many tokens as the accumulator sets
 /// allow up to 64.
 TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
-                               int64_t tokensOverride, int64_t splitOverride,
+                               int64_t tokensOverride, int64_t decodeOverride,
+                               int64_t splitOverride,
                                int64_t persistentBlocks) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
@@ -255,10 +287,13 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes, 6);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
+  auto [decodeTokens, decodeSlots] =
+      chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
+                   decodeOverride);
   // One block per SM: split K until one slot per active expert fills a wave.
-  auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
-                  splitOverride, /*blocksPerSM=*/1);
+  auto [splitK, splitSlots] = chooseSplit(
+      op, chip, tiles / unitsPerHalf, decodeTokens ? decodeTokens : tokens,
+      sliceQuantum, splitOverride, /*blocksPerSM=*/1);
   // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
   // whose ring runs on into the block's next tile: every unsplit call, with
   // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from
@@ -276,8 +311,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   }
   return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
                              1, 1, 0, splitK, splitSlots, persistent,
-                             persistentSlots, persistentTokens,
-                             MmaStrategy::WgmmaSp);
+                             persistentSlots, persistentTokens, decodeTokens,
+                             decodeSlots, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -316,7 +351,8 @@ struct SamoyedsSelectTiles
             [&] { return optionError(); }, 4, tokens, 128, 2, 1,
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
-            /*persistentTokens=*/0, forced.value_or(MmaStrategy::MmaSp))))
+            /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -331,7 +367,8 @@ struct SamoyedsSelectTiles
                     << " must be in [" << lo << ", " << hi << "]";
       return false;
     };
-    if (!inRange("row-tiles", rowTiles, 0, 4) ||
+    if (!inRange("decode-tokens", decodeTokens, -1, 256) ||
+        !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("persistent", persistent, -1, 32))
       return signalPassFailure();
@@ -345,10 +382,11 @@ struct SamoyedsSelectTiles
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op);
-      op.setTileAttr(
-          wgmma ? chooseWgmmaTile(op, *target, tokens, splitK, persistent)
-                : chooseTile(op, *target, tokens, splitK, rowTiles, rowMasks,
-                             persistent));
+      op.setTileAttr(wgmma
+                         ? chooseWgmmaTile(op, *target, tokens, decodeTokens,
+                                           splitK, persistent)
+                         : chooseTile(op, *target, tokens, decodeTokens, splitK,
+                                      rowTiles, rowMasks, persistent));
     });
   }
 };

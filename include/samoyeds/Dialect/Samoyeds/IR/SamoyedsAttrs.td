@@ -136,6 +136,15 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     differ from the tile's uses as many of the `stages` ring slots as its
     shared memory holds.
 
+    Decode token tile: when `decode_tokens` = d > 0 the split-K variant and,
+    for calls of at most `decode_slots` routed slots, a variant of the
+    ordinary grid (`_decode`, between the split-K and the other unsplit
+    calls) take d routed tokens per block instead of `tokens`. At decode
+    most experts get a few tokens, and a block of `tokens` spent its
+    activation copies and multiplies on empty columns. d is a multiple of
+    8 × `token_warps` below `tokens`; `decode_tokens` and `decode_slots` are
+    0 (no decode tile) when omitted.
+
     MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
     the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
     everything above. `strategy = wgmma_sp` builds it on Hopper's warpgroup
@@ -157,6 +166,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2>
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16>
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 3, persistent_slots = 512>
+    #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 8, split_slots = 21, decode_tokens = 8, decode_slots = 1024>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -169,6 +179,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$persistent,
                         DefaultValuedParameter<"int64_t", "0">:$persistent_slots,
                         DefaultValuedParameter<"int64_t", "0">:$persistent_tokens,
+                        DefaultValuedParameter<"int64_t", "0">:$decode_tokens,
+                        DefaultValuedParameter<"int64_t", "0">:$decode_slots,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -77,12 +77,22 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     ordinary grid below, and for the SiLU·up kernel 64-token tiles
     (`persistent_tokens`; 2 blocks per SM then fit); none for plain 2:4
     (the H100 measurements are in bench/NOTES.md).
+
+    Decode token tile (`decode_tokens`, `decode_slots`): the split-K variant
+    and the calls with at most 12 routed slots per expert (`mma_sp`; 4 for
+    `wgmma_sp`) take 8 tokens per token warp (16 for plain 2:4's two token
+    warps under `mma_sp`) where `tokens` is larger (H200 A/B in
+    docs/TileChoice.md); the `decode-tokens` option forces the count
+    (rounded up to whole 8-token warp slices) or turns it off (0).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
            "Target chip (sm_80, sm_90, sm_90a)">,
     Option<"tokens", "tokens", "int64_t", /*default=*/"0",
            "Override: routed tokens per block (0: choose)">,
+    Option<"decodeTokens", "decode-tokens", "int64_t", /*default=*/"-1",
+           "Routed tokens per block of the decode variants (split-K and "
+           "calls up to decode_slots); -1: choose, 0: none">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
     Option<"rowMasks", "row-masks", "int64_t", /*default=*/"-1",

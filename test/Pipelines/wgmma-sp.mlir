@@ -9,12 +9,17 @@
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // Gate/up: a producer and two consumer warpgroups (the gate and the up
-// rows), one block per 64 kept rows of each half.
+// rows), one block per 64 kept rows of each half. With row selection and K
+// loops of two k tiles (gate/up) and one (down) neither matmul takes a decode
+// tile: ptxas 12.8 serialises the 8- and 16-token SiLU·up wgmma there
+// (C7515), which the PTXAS lines below would catch.
 // CHECK: "launches": [
 // CHECK: "kernel": "layer_dispatch_1",
+// CHECK-NOT: _decode
 // CHECK: "block": [
 // CHECK-NEXT: 384,
 // CHECK: "kernel": "layer_ssmm_2",
+// CHECK-NOT: _decode
 // The weights are packed in the layout the kernels read.
 // CHECK: "weights": [
 // CHECK: "layout": "wgmma",

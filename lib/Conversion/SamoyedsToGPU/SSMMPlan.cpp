@@ -46,11 +46,14 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
   p.strategy = tile.getStrategy();
-  if (split || variant == SSMMVariant::Decode) {
-    assert((split || tile.getDecodeTokens() > 0) && "the tile has no decode");
-    if (tile.getDecodeTokens() > 0)
-      p.tokens = tile.getDecodeTokens();
-  }
+  // The decode variant, and the split-K variant where all its calls are
+  // decode calls, take the decode tile.
+  assert((variant != SSMMVariant::Decode || tile.getDecodeTokens() > 0) &&
+         "the tile has no decode variant");
+  if (tile.getDecodeTokens() > 0 &&
+      (variant == SSMMVariant::Decode ||
+       (split && tile.getSplitSlots() <= tile.getDecodeSlots())))
+    p.tokens = tile.getDecodeTokens();
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();

@@ -259,6 +259,28 @@ func.func @decode(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 
 // -----
 
+// A split-K variant whose calls go past decode_slots keeps the tile's
+// tokens; the decode variant then has no calls of its own (decode_slots <
+// split_slots + 1) and is not built.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+#tile = #samoyeds.tile<warps = 1, tokens = 32, k = 64, stages = 2, row_masks = 1, split_k = 2, split_slots = 16, decode_tokens = 8, decode_slots = 8>
+// CHECK-LABEL: func.func @split_wide
+// CHECK: samoyeds.launch [
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_wide_ssmm_0 grid(2, token_tiles(P, 32, 2), 1) {{.*}} when(P in [17, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_wide_ssmm_0_split grid(2, token_tiles(P, 32, 2), 2)
+// CHECK-NOT: ssmm_0_decode
+// CHECK: gpu.func @split_wide_ssmm_0_split(
+// CHECK: memref.view {{.*}} to memref<2x32x72xbf16, #gpu.address_space<workgroup>>
+func.func @split_wide(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                             %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<2x64x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>, tensor<?xi32>)
+      -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
 // Split-K with weighted_combine: the split variant's combine sums each
 // slot's 4 slice rows (8 rows apart) before weighting.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>

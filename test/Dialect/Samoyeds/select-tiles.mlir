@@ -39,7 +39,7 @@
 // slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 8, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
 // AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
@@ -47,15 +47,17 @@
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
 // AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1, decode_tokens = 8, decode_slots = 24>}
+// Row selection with a K loop of two 128-column k tiles: no wgmma_sp decode
+// tile (ptxas would serialise its 8-token wgmma).
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 8, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // AUTO-LABEL: func.func @silu_plain24
 // AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 8, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
@@ -107,41 +109,41 @@
 
 // The default tile: 64 tokens, k = 64 (the span is a multiple of 64), and a
 // decode tile of 8 tokens up to 12 slots per expert. One expert of 7168 kept
-// rows is 112 row blocks: split_k = 4 (448 blocks) up to 2 decode token
-// tiles (16 slots).
+// rows is 112 row blocks: split_k = 4 (448 blocks) up to 2 token tiles (128
+// slots); the split-K variant keeps the 64-token tile, as its slots go past
+// decode_slots.
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
 // sm_80's smaller budget takes 3 stages (4 would need 13 888 bytes x 4 with
 // the row choices, over 54 KB); 216 blocks need split_k = 2, and one token
 // tile misses them.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 8, decode_tokens = 8, decode_slots = 12>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64, decode_tokens = 8, decode_slots = 12>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
 // ROWS2-LABEL: func.func @default_none(
-// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 32, decode_tokens = 16, decode_slots = 12>}
+// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12>}
 // MASKS0-LABEL: func.func @default_none(
-// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
-// decode-tokens=0: no decode tile, and the split-K variant takes 64-token
-// tiles (2 of them: 128 slots).
+// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// decode-tokens=0: no decode tile.
 // DECODE0-LABEL: func.func @default_none(
 // DECODE0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
 // A forced decode tile is a whole number of 8-token warp slices.
 // DECODE12-LABEL: func.func @default_none(
-// DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 32, decode_tokens = 16, decode_slots = 12>}
+// DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 16, decode_tokens = 16, decode_slots = 4, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 4, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12>}
 // SPLIT2-LABEL: func.func @default_none(
-// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
+// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
 // PERSIST0-LABEL: func.func @default_none(
-// PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, decode_tokens = 8, decode_slots = 12>}
+// PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
 // Four blocks of 5 stages (69 120 bytes) do not fit 228 KB: three.
 // PERSIST4-LABEL: func.func @default_none(
-// PERSIST4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 16, persistent = 3, decode_tokens = 8, decode_slots = 12>}
+// PERSIST4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3, decode_tokens = 8, decode_slots = 12>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)

@@ -90,7 +90,7 @@ enum class SSMMVariant {
   Plain,
   /// Split-K: grid z is the K slice and the last argument an f32 workspace
   /// of split_k × split_slots rows of partial sums (`decode_tokens` tokens
-  /// per block where the tile has them, else `tokens`).
+  /// per block where split_slots <= decode_slots, else `tokens`).
   Split,
   /// The ordinary grid with `decode_tokens` tokens per block, for the
   /// unsplit calls up to `decode_slots`.

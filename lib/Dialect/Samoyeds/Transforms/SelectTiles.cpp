@@ -185,11 +185,12 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   int64_t experts = wType.getDimSize(0);
   auto [decodeTokens, decodeSlots] = chooseDecode(
       tokens, tokenWarps, experts, kMmaSpDecodeSlotsPerExpert, decodeOverride);
-  // The split-K variant takes the decode tile where there is one.
+  // Split slots are counted in the tile's tokens (a single expert's bound is
+  // its unsplit grid's token tiles); the split-K variant takes the decode
+  // tile when its calls are decode calls (split_slots <= decode_slots).
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / (warps * rowTiles),
-                  decodeTokens ? decodeTokens : tokens, sliceQuantum,
+      chooseSplit(op, chip, tiles / (warps * rowTiles), tokens, sliceQuantum,
                   splitOverride, /*blocksPerSM=*/2);
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
@@ -287,13 +288,18 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes, 6);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
+  // With row selection and a K loop of two k tiles, ptxas 12.8 serialises
+  // the 8- and 16-token SiLU·up wgmma (C7515: the span routing defines
+  // accumulators inside the pipeline stage); from three k tiles it does
+  // not (test/Pipelines/wgmma-sp.mlir).
+  bool decodeFits = format.isPlain24() || wType.getDimSize(2) / k >= 3;
   auto [decodeTokens, decodeSlots] =
       chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
-                   decodeOverride);
+                   decodeFits || decodeOverride > 0 ? decodeOverride : 0);
   // One block per SM: split K until one slot per active expert fills a wave.
-  auto [splitK, splitSlots] = chooseSplit(
-      op, chip, tiles / unitsPerHalf, decodeTokens ? decodeTokens : tokens,
-      sliceQuantum, splitOverride, /*blocksPerSM=*/1);
+  auto [splitK, splitSlots] =
+      chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
+                  splitOverride, /*blocksPerSM=*/1);
   // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
   // whose ring runs on into the block's next tile: every unsplit call, with
   // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from

@@ -136,10 +136,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     differ from the tile's uses as many of the `stages` ring slots as its
     shared memory holds.
 
-    Decode token tile: when `decode_tokens` = d > 0 the split-K variant and,
-    for calls of at most `decode_slots` routed slots, a variant of the
-    ordinary grid (`_decode`, between the split-K and the other unsplit
-    calls) take d routed tokens per block instead of `tokens`. At decode
+    Decode token tile: when `decode_tokens` = d > 0 the calls of at most
+    `decode_slots` routed slots take d routed tokens per block instead of
+    `tokens`: the split-K variant when `split_slots` <= `decode_slots`, and
+    a variant of the ordinary grid (`_decode`) for the unsplit ones. At decode
     most experts get a few tokens, and a block of `tokens` spent its
     activation copies and multiplies on empty columns. d is a multiple of
     8 × `token_warps` below `tokens`; `decode_tokens` and `decode_slots` are

@@ -78,11 +78,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     (`persistent_tokens`; 2 blocks per SM then fit); none for plain 2:4
     (the H100 measurements are in bench/NOTES.md).
 
-    Decode token tile (`decode_tokens`, `decode_slots`): the split-K variant
-    and the calls with at most 12 routed slots per expert (`mma_sp`; 4 for
-    `wgmma_sp`) take 8 tokens per token warp (16 for plain 2:4's two token
-    warps under `mma_sp`) where `tokens` is larger (H200 A/B in
-    docs/TileChoice.md); the `decode-tokens` option forces the count
+    Decode token tile (`decode_tokens`, `decode_slots`): the calls with at
+    most 12 routed slots per expert (`mma_sp`; 4 for `wgmma_sp`, and none
+    there with row selection and fewer than 3 k tiles of K) take 8 tokens
+    per token warp (16 for plain 2:4's two token warps under `mma_sp`) where
+    `tokens` is larger (H200 A/B in docs/TileChoice.md); split slots are
+    counted in `tokens`. The `decode-tokens` option forces the count
     (rounded up to whole 8-token warp slices) or turns it off (0).
   }];
   let options = [

@@ -447,10 +447,9 @@ private:
                                    ? std::to_string(v.array.size()) + " entries"
                                    : json::kindName(v.kind)));
     using json::elementPath;
-    g.tokenTiles = true;
     return symbol(r, v.array[0], elementPath(path, 0), g.symbol) &&
            divisor(r, v.array[1], elementPath(path, 1), g.value) &&
-           expertCount(r, v.array[2], elementPath(path, 2), g.plus);
+           expertCount(r, v.array[2], elementPath(path, 2), g.experts);
   }
 
   const Fields<GridDim> constGrid = {
@@ -588,9 +587,9 @@ int64_t gridSize(const GridDim &g, const std::vector<int64_t> &syms,
   int64_t s = syms[size_t(g.symbol)];
   if (s == 0)
     return 0;
-  if (g.tokenTiles) {
-    int64_t experts = std::min(g.plus, s);
-    return experts + (s - experts) / g.value;
+  if (g.experts > 0) {
+    int64_t n = std::min(g.experts, s);
+    return n + (s - n) / g.value;
   }
   return (s + g.value - 1) / g.value + g.plus;
 }

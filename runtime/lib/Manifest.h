@@ -76,11 +76,11 @@ struct WeightDesc : WeightSpec {
 /// min(experts, symbol)), or `{"per_sm": k}` for k blocks per
 /// multiprocessor of the device (a persistent grid).
 struct GridDim {
-  int symbol = -1;         ///< -1 for a constant.
-  int64_t value = 0;       ///< The constant, the divisor, or k.
-  int64_t plus = 0;        ///< Added to the quotient, or the experts.
-  bool perSM = false;      ///< `value` blocks per multiprocessor.
-  bool tokenTiles = false; ///< The token-tile bound over `plus` experts.
+  int symbol = -1;     ///< -1 for a constant.
+  int64_t value = 0;   ///< The constant, the divisor, or k.
+  int64_t plus = 0;    ///< Added to the quotient (ceil_div).
+  int64_t experts = 0; ///< token_tiles' expert count (0: not token_tiles).
+  bool perSM = false;  ///< `value` blocks per multiprocessor.
 };
 
 struct LaunchArg {

@@ -167,6 +167,13 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   while (stages > 2 && smemBytes(stages) > smemBudget(chip))
     --stages;
   int64_t blockSmem = smemBytes(stages);
+  // Split slots are counted in the tile's tokens (a single expert's bound is
+  // its unsplit grid's token tiles); the split-K variant takes the decode
+  // tile when its calls are decode calls (split_slots <= decode_slots).
+  int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
+  auto [splitK, splitSlots] =
+      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride,
+                  /*blocksPerSM=*/2);
   // Warps of R row tiles: the same block of `warps` row tiles by `tokens`
   // tokens and the same threads, as warps / R row warps of R tiles by R
   // token warps, so each activation fragment a warp loads feeds R row tiles.
@@ -185,13 +192,6 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   int64_t experts = wType.getDimSize(0);
   auto [decodeTokens, decodeSlots] = chooseDecode(
       tokens, tokenWarps, experts, kMmaSpDecodeSlotsPerExpert, decodeOverride);
-  // Split slots are counted in the tile's tokens (a single expert's bound is
-  // its unsplit grid's token tiles); the split-K variant takes the decode
-  // tile when its calls are decode calls (split_slots <= decode_slots).
-  int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
-  auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / (warps * rowTiles), tokens, sliceQuantum,
-                  splitOverride, /*blocksPerSM=*/2);
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
   // stages - 1 k tiles). Chosen for row selection with at least 8 experts

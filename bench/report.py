@@ -281,6 +281,7 @@ def main(argv=None):
     ap.add_argument("--model-note", default="", help="a sentence on how the model run differs")
     ap.add_argument("--date", required=True)
     ap.add_argument("--command", required=True)
+    ap.add_argument("--note", default="", help="a sentence on where the rows come from")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     if not a.layer and not a.h200:
@@ -294,6 +295,8 @@ def main(argv=None):
         f"{head['copy_gbps']:.0f} GB/s (read + write), cuBLAS bf16 {head['cublas_tflops']:.0f} "
         "TFLOP/s (8192³), both measured in the same run.", "",
         f"    {a.command}", ""]
+    if a.note:
+        lines += [a.note, ""]
     if not rows:
         lines += ["Every time is the median of CUDA-event-timed runs, each after a 256 MB write "
                   "that evicts L2 and a ~0.5 ms GPU spin: device time.", ""]

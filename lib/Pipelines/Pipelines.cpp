@@ -48,6 +48,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
                      "decode variants (-1: choose, 0: none)"),
       llvm::cl::init(-1)};
+  Option<int64_t> groupTiles{
+      *this, "group-tiles",
+      llvm::cl::desc("samoyeds-select-tiles: token tiles per group of the "
+                     "ordinary grid's block order (0: choose, 1: none)"),
+      llvm::cl::init(0)};
   Option<int64_t> splitK{
       *this, "split-k",
       llvm::cl::desc("samoyeds-select-tiles: K slices of the split-K variant "
@@ -100,6 +105,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.chip = o.chip;
   tiles.tokens = o.tokens;
   tiles.decodeTokens = o.decodeTokens;
+  tiles.groupTiles = o.groupTiles;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

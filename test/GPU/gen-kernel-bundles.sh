@@ -2,7 +2,8 @@
 # Compiles single-expert matmuls on the MoE models' expert shapes into bundles
 # for bench/kernel_bench.py.
 #   test/GPU/gen-kernel-bundles.sh SAMOYEDS_OPT OUT_DIR [CHIP]
-# SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline.
+# SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline;
+# SAMOYEDS_KERNEL_FORMATS (e.g. "11v128") keeps only the formats it names.
 # One bundle per shape and format: y[P, rows] = x[tokens[p], :] . w^T, one
 # expert (E = 1), epilogue none, bf16. Named SHAPE_FORMAT (mixtral_w13_12v128):
 # 11v128 is plain 2:4 (n=1 m=1 v=128), 12v128 and 12v32 keep one row in two
@@ -12,6 +13,13 @@ set -euo pipefail
 opt=$1 out=$2 chip=${3:-sm_90a}
 mkdir -p "$out"
 formats="11v128:1:1:128 12v128:1:2:128 12v32:1:2:32"
+if [[ -n "${SAMOYEDS_KERNEL_FORMATS:-}" ]]; then
+  keep=""
+  for f in $formats; do
+    [[ " ${SAMOYEDS_KERNEL_FORMATS//,/ } " == *" ${f%%:*} "* ]] && keep+="$f "
+  done
+  formats=$keep
+fi
 while read -r shape r k; do
   [[ -z "$shape" || "$shape" == \#* ]] && continue
   for f in $formats; do

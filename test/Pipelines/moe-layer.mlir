@@ -5,6 +5,26 @@
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+// RUN: FileCheck %s --check-prefix=NOGROUP < %t/kernels.ptx
+// RUN: rm -rf %t.g && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp group-tiles=2 dir=%t.g assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=GROUP < %t.g/kernels.ptx
+
+// The experts are small (a few MB packed): the ordinary grids keep the
+// launch order. The pipeline's group-tiles option orders the blocks of the
+// ordinary grid and its decode variant in groups of token tiles (they read
+// the grid's height); the persistent grid numbers its blocks by x alone.
+// NOGROUP-NOT: %nctaid.y
+// GROUP-LABEL: .entry qwen_ssmm_2_decode(
+// GROUP: %nctaid.y
+// GROUP-LABEL: .entry qwen_ssmm_2(
+// GROUP: %nctaid.y
+// GROUP-LABEL: .entry qwen_ssmm_2_persistent(
+// GROUP-NOT: %nctaid.y
+// GROUP-LABEL: .entry qwen_ssmm_3_decode(
+// GROUP: %nctaid.y
+// GROUP-LABEL: .entry qwen_ssmm_3(
+// GROUP: %nctaid.y
+// GROUP-LABEL: .entry qwen_ssmm_3_combine(
 
 // CHECK: "kind": "input",
 // CHECK-NEXT: "name": "x",

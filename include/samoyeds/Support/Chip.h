@@ -30,6 +30,8 @@ struct ChipInfo {
   int64_t smemPerSM, smemReservedPerBlock;
   /// Threads one SM keeps resident.
   int64_t threadsPerSM;
+  /// Bytes of the L2 cache.
+  int64_t l2Bytes;
   /// Whether Hopper's warpgroup sparse MMA (wgmma.mma_async.sp) exists.
   bool hasWgmmaSp;
   /// Whether programmatic dependent launch (griddepcontrol) exists.
@@ -41,9 +43,12 @@ struct ChipInfo {
 /// Every chip the compiler targets.
 inline llvm::ArrayRef<ChipInfo> getChips() {
   static const ChipInfo chips[] = {
-      {"sm_80", 108, 163 * 1024, 164 * 1024, 1024, 2048, false, false, true},
-      {"sm_90", 132, 227 * 1024, 228 * 1024, 1024, 2048, false, true, true},
-      {"sm_90a", 132, 227 * 1024, 228 * 1024, 1024, 2048, true, true, true},
+      {"sm_80", 108, 163 * 1024, 164 * 1024, 1024, 2048, 40 << 20, false, false,
+       true},
+      {"sm_90", 132, 227 * 1024, 228 * 1024, 1024, 2048, 50 << 20, false, true,
+       true},
+      {"sm_90a", 132, 227 * 1024, 228 * 1024, 1024, 2048, 50 << 20, true, true,
+       true},
   };
   return chips;
 }

@@ -65,8 +65,7 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
   smemRows = views[3];
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  auto [bx, by] = orderedBlock(b, p.groupTiles);
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   setThreadCoordinates(tid);

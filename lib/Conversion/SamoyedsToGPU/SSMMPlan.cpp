@@ -64,6 +64,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
       p.tokens = tile.getPersistentTokens();
   }
+  if (p.persistent == 0)
+    p.groupTiles = tile.getGroupTiles();
   p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
                  ? Type(Float32Type::get(op.getContext()))
                  : p.elt;

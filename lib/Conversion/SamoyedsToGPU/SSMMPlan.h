@@ -28,6 +28,8 @@ struct SSMMPlan {
   int64_t splitK = 1, splitSlots = 0;
   /// Block rows of the persistent grid (0: one block row per token tile).
   int64_t persistent = 0;
+  /// Token tiles per group of the ordinary grid's block order.
+  int64_t groupTiles = 1;
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;
@@ -116,6 +118,15 @@ struct TokenTile {
 /// the block computes the same answer. `lane` is the thread's lane.
 TokenTile findTokenTile(ImplicitLocOpBuilder &b, Value offsets, Value lane,
                         Value tile, int64_t experts, int64_t tokens);
+
+/// The row block and token tile (index values) of this block of an
+/// ordinary grid (grid x: row blocks, y: token tiles). Blocks numbered
+/// y · X + x in launch order are handed out in groups of `group` token
+/// tiles: within a group the token tile varies fastest, then the row block,
+/// so a wave of blocks shares a few row blocks' weights and a few token
+/// tiles' activations (#samoyeds.tile's group_tiles). `group` = 1 is the
+/// launch order.
+std::pair<Value, Value> orderedBlock(ImplicitLocOpBuilder &b, int64_t group);
 
 } // namespace mlir::samoyeds::detail
 

@@ -1,7 +1,8 @@
 //===- TileLookup.cpp - Which token tile a block computes -----------------===//
 //
-// Shared by every MMA strategy: token tiles are numbered expert after expert
-// and a block finds its tile with a warp-parallel scan of the offsets.
+// Shared by every MMA strategy: the block order of the ordinary grid, and
+// token tiles numbered expert after expert, which a block finds with a
+// warp-parallel scan of the offsets.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,8 +18,26 @@ public:
   using EmitterBase::EmitterBase;
   TokenTile find(Value offsets, Value lane, Value by, int64_t experts,
                  int64_t tokens);
+  std::pair<Value, Value> order(int64_t group);
 };
 } // namespace
+
+std::pair<Value, Value> TileFinder::order(int64_t group) {
+  Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  if (group == 1)
+    return {bx, by};
+  Value rowBlocks = gpu::GridDimOp::create(b, gpu::Dimension::x);
+  Value tiles = gpu::GridDimOp::create(b, gpu::Dimension::y);
+  Value linear = add(mul(by, rowBlocks), bx);
+  // Group g holds token tiles [g · group, min(g · group + group, Y)) and
+  // its blocks are numbered row block × size + token tile within it.
+  Value perGroup = mul(idx(group), rowBlocks);
+  Value first = mul(div(linear, perGroup), idx(group));
+  Value size = arith::MinUIOp::create(b, idx(group), sub(tiles, first));
+  Value within = rem(linear, perGroup);
+  return {div(within, size), add(first, rem(within, size))};
+}
 
 TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
                            int64_t tokens) {
@@ -71,6 +90,11 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
   };
   // No lane found a tile: expert 0, start = end = 0, so the block exits.
   return {warpMax(foundExpert), warpMax(foundStart), warpMax(foundEnd), before};
+}
+
+std::pair<Value, Value>
+mlir::samoyeds::detail::orderedBlock(ImplicitLocOpBuilder &b, int64_t group) {
+  return TileFinder(b).order(group);
 }
 
 TokenTile mlir::samoyeds::detail::findTokenTile(ImplicitLocOpBuilder &b,

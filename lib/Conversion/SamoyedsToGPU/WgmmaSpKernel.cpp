@@ -30,9 +30,9 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   lane = rem(tid, idx(32));
   group = div(lane, idx(4));
   quad = rem(lane, idx(4));
-  Value blockX = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  // The ordinary grid's token tile (unused by the persistent grid).
-  Value tileY = gpu::BlockIdOp::create(b, gpu::Dimension::y);
+  // The ordinary grid's row block and token tile; the persistent grid
+  // numbers its blocks by grid x alone.
+  auto [blockX, tileY] = orderedBlock(b, p.groupTiles);
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   kBegin = mul(slice, idx(kTiles()));

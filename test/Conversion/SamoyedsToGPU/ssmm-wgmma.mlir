@@ -249,3 +249,39 @@ func.func @narrow_wide(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// The warpgroup kernel's ordinary grid in groups of 16 token tiles (the
+// same block order as mma_sp's).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 16, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @grouped
+// CHECK: grid(2, token_tiles(P, 64, 4), 1) block(384, 1, 1)
+// CHECK: gpu.func @grouped_ssmm_0(
+// CHECK: %[[G:.*]] = arith.constant 16 : index
+// CHECK: %[[BX:.*]] = gpu.block_id x
+// CHECK: %[[BY:.*]] = gpu.block_id y
+// CHECK: %[[XS:.*]] = gpu.grid_dim x
+// CHECK: %[[YS:.*]] = gpu.grid_dim y
+// CHECK: %[[ROWS:.*]] = arith.muli %[[BY]], %[[XS]] : index
+// CHECK: %[[LIN:.*]] = arith.addi %[[ROWS]], %[[BX]] : index
+// CHECK: %[[PER:.*]] = arith.muli %[[XS]], %[[G]] : index
+// CHECK: %[[GROUP:.*]] = arith.divui %[[LIN]], %[[PER]] : index
+// CHECK: %[[FIRST:.*]] = arith.muli %[[GROUP]], %[[G]] : index
+// CHECK: %[[LEFT:.*]] = arith.subi %[[YS]], %[[FIRST]] : index
+// CHECK: %[[SIZE:.*]] = arith.minui %[[LEFT]], %[[G]] : index
+// CHECK: %[[IN:.*]] = arith.remui %[[LIN]], %[[PER]] : index
+// CHECK: %[[RB:.*]] = arith.divui %[[IN]], %[[SIZE]] : index
+// CHECK: %[[T:.*]] = arith.remui %[[IN]], %[[SIZE]] : index
+// CHECK: %[[TILE:.*]] = arith.addi %[[FIRST]], %[[T]] : index
+// CHECK: arith.index_cast %[[TILE]] : index to i32
+func.func @grouped(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
+                   %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                   %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                   %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

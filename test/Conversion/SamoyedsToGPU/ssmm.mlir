@@ -407,3 +407,39 @@ func.func @persistent(%w: tensor<2x16x96xbf16, #ss>, %x: tensor<?x96xbf16>,
       : (tensor<2x16x96xbf16, #ss>, tensor<?x96xbf16>, tensor<3xi32>) -> tensor<?x16xbf16>
   return %y : tensor<?x16xbf16>
 }
+
+// -----
+
+// Block order in groups of 4 token tiles: blocks numbered y * X + x in
+// launch order take group g's token tiles [4g, min(4g + 4, Y)) fastest,
+// then the row blocks; the token tile goes to the offsets scan and the row
+// block picks the weight rows.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 1, tokens = 16, k = 32, stages = 2, token_warps = 2, row_tiles = 2, group_tiles = 4>
+// CHECK-LABEL: func.func @grouped
+// CHECK: grid(2, token_tiles(P, 16, 1), 1) block(64, 1, 1)
+// CHECK: gpu.func @grouped_ssmm_0(
+// CHECK: %[[G:.*]] = arith.constant 4 : index
+// CHECK: %[[BX:.*]] = gpu.block_id x
+// CHECK: %[[BY:.*]] = gpu.block_id y
+// CHECK: %[[XS:.*]] = gpu.grid_dim x
+// CHECK: %[[YS:.*]] = gpu.grid_dim y
+// CHECK: %[[ROWS:.*]] = arith.muli %[[BY]], %[[XS]] : index
+// CHECK: %[[LIN:.*]] = arith.addi %[[ROWS]], %[[BX]] : index
+// CHECK: %[[PER:.*]] = arith.muli %[[XS]], %[[G]] : index
+// CHECK: %[[GROUP:.*]] = arith.divui %[[LIN]], %[[PER]] : index
+// CHECK: %[[FIRST:.*]] = arith.muli %[[GROUP]], %[[G]] : index
+// CHECK: %[[LEFT:.*]] = arith.subi %[[YS]], %[[FIRST]] : index
+// CHECK: %[[SIZE:.*]] = arith.minui %[[LEFT]], %[[G]] : index
+// CHECK: %[[IN:.*]] = arith.remui %[[LIN]], %[[PER]] : index
+// CHECK: %[[RB:.*]] = arith.divui %[[IN]], %[[SIZE]] : index
+// CHECK: %[[T:.*]] = arith.remui %[[IN]], %[[SIZE]] : index
+// CHECK: %[[TILE:.*]] = arith.addi %[[FIRST]], %[[T]] : index
+// CHECK: arith.index_cast %[[TILE]] : index to i32
+// CHECK: arith.muli %[[RB]], %{{.*}} : index
+func.func @grouped(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
+                   %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

@@ -341,6 +341,20 @@ func.func @tile_decode_slots_negative() attributes {t = #samoyeds.tile<warps = 4
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: group_tiles = 0 must be in [1, 64]}}
+func.func @tile_group_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, group_tiles = 0>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: group_tiles = 65 must be in [1, 64]}}
+func.func @tile_group_large() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 65, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

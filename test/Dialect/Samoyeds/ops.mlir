@@ -275,6 +275,25 @@ func.func @ssmm_none_tile(
   return %y : tensor<64x256xf16>
 }
 
+// A grouped block order round-trips; group_tiles = 1 is the default and is
+// not printed.
+// CHECK-LABEL: func.func @ssmm_group_tile(
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, group_tiles = 8>}
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3>}
+func.func @ssmm_group_tile(
+    %w: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+    %x: tensor<64x512xf16>, %offsets: tensor<5xi32>) -> tensor<64x256xf16> {
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, group_tiles = 8>}
+      : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+         tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
+  %z = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, group_tiles = 1>}
+      : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+         tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
+  return %z : tensor<64x256xf16>
+}
+
 // A persistent grid with a split-K variant and a decode tile round-trips.
 // CHECK-LABEL: func.func @ssmm_persistent_tile(
 // CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, split_k = 2, split_slots = 16, persistent = 3, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 128>}

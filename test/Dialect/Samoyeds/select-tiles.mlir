@@ -26,6 +26,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=12 strategy=mma_sp" | FileCheck %s --check-prefix=DECODE12
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=16" | FileCheck %s --check-prefix=WG-DECODE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-tokens=257" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=1 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP1
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=4 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP4
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="group-tiles=65" 2>&1 | FileCheck %s --check-prefix=BAD-GROUP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
@@ -39,10 +42,10 @@
 // slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -54,16 +57,16 @@
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
-// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, strategy = wgmma_sp>}
+// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
 // BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]
@@ -113,37 +116,49 @@
 // slots); the split-K variant keeps the 64-token tile, as its slots go past
 // decode_slots.
 // CHECK-LABEL: func.func @default_none(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // sm_80's smaller budget takes 3 stages (4 would need 13 888 bytes x 4 with
 // the row choices, over 54 KB); 216 blocks need split_k = 2, and one token
 // tile misses them.
 // SM80-LABEL: func.func @default_none(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64, decode_tokens = 8, decode_slots = 12>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 64, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // TOKENS-LABEL: func.func @default_none(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // ROWS2-LABEL: func.func @default_none(
-// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12>}
+// ROWS2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 5, token_warps = 2, row_tiles = 2, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // MASKS0-LABEL: func.func @default_none(
-// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// MASKS0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // decode-tokens=0: no decode tile.
 // DECODE0-LABEL: func.func @default_none(
-// DECODE0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128>}
+// DECODE0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, group_tiles = 16>}
 // A forced decode tile is a whole number of 8-token warp slices.
 // DECODE12-LABEL: func.func @default_none(
-// DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12>}
+// DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 4, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
+// Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
+// more than half the 50 MB L2, so the ordinary grid hands out its blocks in
+// groups of 16 token tiles (group_tiles above); the small weights below
+// (k32, k32_span) keep the launch order. group-tiles=1 turns it off, and a
+// forced group applies to every weight.
+// GROUP1-LABEL: func.func @default_none(
+// GROUP1:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// GROUP4-LABEL: func.func @default_none(
+// GROUP4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12, group_tiles = 4>}
+// GROUP4-LABEL: func.func @k32(
+// GROUP4:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24, group_tiles = 4>}
+// BAD-GROUP: error: samoyeds-select-tiles: group-tiles = 65 must be in [0, 64]
 // NOSPLIT-LABEL: func.func @default_none(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // SPLIT2-LABEL: func.func @default_none(
-// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// SPLIT2:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 2, split_slots = 128, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // PERSIST0-LABEL: func.func @default_none(
-// PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12>}
+// PERSIST0:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // Four blocks of 5 stages (69 120 bytes) do not fit 228 KB: three.
 // PERSIST4-LABEL: func.func @default_none(
-// PERSIST4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3, decode_tokens = 8, decode_slots = 12>}
+// PERSIST4:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, persistent = 3, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 func.func @default_none(
     %w: tensor<1x14336x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<2xi32>, %tokens: tensor<?xi32>)
@@ -164,17 +179,17 @@ func.func @default_none(
 // memory (5 stages, 92 KB) fits two blocks per SM (the tokens option keeps
 // every variant at its value).
 // CHECK-LABEL: func.func @mixtral_layer(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96>}
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 2, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // SM80-LABEL: func.func @mixtral_layer(
-// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96>}
-// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
+// SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // NOSPLIT-LABEL: func.func @mixtral_layer(
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96>}
-// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
+// NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 func.func @mixtral_layer(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %w2: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
@@ -266,7 +281,7 @@ func.func @keep_tile(
 // 126 registers, and an expert with up to 64 tokens reads w13 once. 224 row
 // blocks: split_k = 2 for a single slot; 2 row tiles per warp.
 // CHECK-LABEL: func.func @silu_plain24(
-// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 4, token_warps = 2, row_tiles = 2, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 96>}
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 4, token_warps = 2, row_tiles = 2, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 96, group_tiles = 16>}
 func.func @silu_plain24(
     %w13: tensor<8x28672x4096xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x4096xbf16>, %offsets: tensor<9xi32>, %tokens: tensor<?xi32>)

@@ -72,7 +72,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
     int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
-    int64_t decodeSlots, MmaStrategy strategy) {
+    int64_t decodeSlots, int64_t groupTiles, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -142,6 +142,9 @@ LogicalResult TileConfigAttr::verify(
   if (decodeSlots < 0 || decodeSlots > (int64_t(1) << 30))
     return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
                        << " must be in [0, 2^30]";
+  if (groupTiles < 1 || groupTiles > 64)
+    return emitError() << "#samoyeds.tile: group_tiles = " << groupTiles
+                       << " must be in [1, 64]";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

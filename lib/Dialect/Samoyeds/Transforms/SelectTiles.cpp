@@ -37,6 +37,26 @@ constexpr int64_t kWgmmaPersistentSlots = 96;
 /// won 1.03-1.10x at 1-4 and lost 6-50% at 8-16.
 constexpr int64_t kMmaSpDecodeSlotsPerExpert = 12;
 constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4;
+/// Token tiles per group of the ordinary grid's block order for experts
+/// whose packed weight exceeds half the L2 (docs/TileChoice.md).
+constexpr int64_t kGroupTiles = 16;
+
+/// The block order of `op`'s ordinary grid: `groupOverride` > 0 forces it,
+/// else groups of kGroupTiles token tiles where one expert's packed weight
+/// (values and metadata, about 9/8 byte per kept row and column) is more
+/// than half the L2, so a wave reads it from L2 rather than streaming the
+/// whole of it once per token tile; 1 otherwise, where it stays in L2
+/// anyway (H200 layer A/B, bench/RESULTS.md §S10: Mixtral 1.01-1.11x with
+/// groups of 16, the models with smaller experts 0.95-1.00x).
+int64_t chooseGroup(SSMMOp op, const ChipInfo &chip, int64_t groupOverride) {
+  if (groupOverride > 0)
+    return groupOverride;
+  SparseFormatAttr format = op.getFormat();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t keptRows = wType.getDimSize(1) / format.getM() * format.getN();
+  int64_t bytes = keptRows * wType.getDimSize(2) / 8 * 9;
+  return 2 * bytes > chip.l2Bytes ? kGroupTiles : 1;
+}
 
 /// The decode token tile (decode_tokens, decode_slots) of a tile of
 /// `tokens` tokens and `tokenWarps` token warps over `experts` experts, up
@@ -121,7 +141,8 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
                           int64_t tokensOverride, int64_t decodeOverride,
                           int64_t splitOverride, int64_t rowTilesOverride,
-                          int64_t rowMasksOverride, int64_t persistentBlocks) {
+                          int64_t rowMasksOverride, int64_t persistentBlocks,
+                          int64_t groupTiles) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t cols = wType.getDimSize(2);
@@ -226,10 +247,10 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
         blocks, chip.smemPerSM / (persistentSmem + chip.smemReservedPerBlock));
   if (persistent == 0)
     persistentSlots = persistentTokens = 0;
-  return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
-                             persistent, persistentSlots, persistentTokens,
-                             decodeTokens, decodeSlots, MmaStrategy::MmaSp);
+  return TileConfigAttr::get(
+      op.getContext(), warps, tokens, k, stages, tokenWarps, rowTiles, rowMasks,
+      splitK, splitSlots, persistent, persistentSlots, persistentTokens,
+      decodeTokens, decodeSlots, groupTiles, MmaStrategy::MmaSp);
 }
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
@@ -263,8 +284,8 @@ bool wgmmaWins(SSMMOp op) {
 /// allow up to 64.
 TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                int64_t tokensOverride, int64_t decodeOverride,
-                               int64_t splitOverride,
-                               int64_t persistentBlocks) {
+                               int64_t splitOverride, int64_t persistentBlocks,
+                               int64_t groupTiles) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
@@ -318,7 +339,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
                              1, 1, 0, splitK, splitSlots, persistent,
                              persistentSlots, persistentTokens, decodeTokens,
-                             decodeSlots, MmaStrategy::WgmmaSp);
+                             decodeSlots, groupTiles, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -358,7 +379,7 @@ struct SamoyedsSelectTiles
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
-            forced.value_or(MmaStrategy::MmaSp))))
+            /*groupTiles=*/1, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -376,7 +397,8 @@ struct SamoyedsSelectTiles
     if (!inRange("decode-tokens", decodeTokens, -1, 256) ||
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("split-k", splitK, 0, 16) ||
-        !inRange("persistent", persistent, -1, 32))
+        !inRange("persistent", persistent, -1, 32) ||
+        !inRange("group-tiles", groupTiles, 0, 64))
       return signalPassFailure();
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
@@ -388,11 +410,12 @@ struct SamoyedsSelectTiles
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op);
+      int64_t group = chooseGroup(op, *target, groupTiles);
       op.setTileAttr(wgmma
                          ? chooseWgmmaTile(op, *target, tokens, decodeTokens,
-                                           splitK, persistent)
+                                           splitK, persistent, group)
                          : chooseTile(op, *target, tokens, decodeTokens, splitK,
-                                      rowTiles, rowMasks, persistent));
+                                      rowTiles, rowMasks, persistent, group));
     });
   }
 };

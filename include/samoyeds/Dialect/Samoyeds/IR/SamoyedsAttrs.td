@@ -145,6 +145,16 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     8 × `token_warps` below `tokens`; `decode_tokens` and `decode_slots` are
     0 (no decode tile) when omitted.
 
+    Block order: the ordinary grid (and its split-K and decode variants)
+    numbers its blocks in launch order and hands them out in groups of
+    `group_tiles` token tiles: consecutive blocks take the group's token
+    tiles, token tile fastest, for each block of kept rows in turn, and the
+    next group starts when the group's row blocks are done. A wave of blocks
+    then reads the weights of a few row blocks and the activations of a few
+    token tiles, which stay in L2, instead of every row block of one token
+    tile (the whole weight, read again for each token tile). `group_tiles` is
+    1 (row block fastest) when omitted.
+
     MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
     the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
     everything above. `strategy = wgmma_sp` builds it on Hopper's warpgroup
@@ -167,6 +177,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, split_k = 4, split_slots = 16>
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 3, persistent_slots = 512>
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 8, split_slots = 21, decode_tokens = 8, decode_slots = 1024>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 8, strategy = wgmma_sp>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -181,6 +192,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$persistent_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_slots,
+                        DefaultValuedParameter<"int64_t", "1">:$group_tiles,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

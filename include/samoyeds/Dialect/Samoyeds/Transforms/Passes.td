@@ -85,6 +85,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     `tokens` is larger (H200 A/B in docs/TileChoice.md); split slots are
     counted in `tokens`. The `decode-tokens` option forces the count
     (rounded up to whole 8-token warp slices) or turns it off (0).
+
+    Block order (`group_tiles`): where one expert's packed weight is more
+    than half the chip's L2, the ordinary grid hands its blocks out in
+    groups of 16 token tiles, so that a wave of blocks reads the weights of
+    a few row blocks from L2 instead of streaming the whole weight from DRAM
+    once per token tile (docs/TileChoice.md); elsewhere 1 (row block
+    fastest, the launch order). The `group-tiles` option sets the group.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -104,6 +111,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "(0: choose, 1: one)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
+    Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
+           "Override: token tiles per group of the ordinary grid's block "
+           "order (0: choose, 1: none)">,
     Option<"strategy", "strategy", "std::string", /*default=*/"\"auto\"",
            "MMA strategy: auto (wgmma_sp on sm_90a where the shape fits, "
            "else mma_sp), mma_sp or wgmma_sp">,

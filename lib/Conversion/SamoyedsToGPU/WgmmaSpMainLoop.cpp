@@ -155,32 +155,44 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
     init[0] = undef;
   else
     init[1] = undef;
+  // One k tile: wait for its slot, then multiply.
+  auto stage = [&](Value i, ValueRange iter) {
+    Value use = add(base, i);
+    Value slot = rem(use, idx(layout.stages));
+    waitBarrier(fullBarrier(slot), div(use, idx(layout.stages)));
+    // The gathered rows were written through the generic proxy; the MMAs
+    // read through the async proxy.
+    NVVM::FenceProxyOp::create(
+        b,
+        NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+    SmallVector<Value> sets(iter.begin(), iter.end());
+    Value kt = add(kBegin, i);
+    if (!p.rowSelect)
+      consumePlain(i, use, sets);
+    else if (p.v <= p.kTile)
+      consumeSpans(kt, slot, sets);
+    else
+      consumeLongSpan(kt, slot, sets);
+    return sets;
+  };
+  // Without row selection and above 64 tokens the first k tile is peeled:
+  // its MMAs restart the undefined accumulator with a constant scale-d, and
+  // the loop's accumulators are always an MMA's results. Left in the loop,
+  // which LLVM peels itself only up to 72 tokens, ptxas 12.8 serialises
+  // every wgmma of the kernel (C7515; test/Pipelines/wgmma-sp.mlir). The
+  // smaller tiles keep the code LLVM peels (measured on the H200).
+  int64_t first = !p.rowSelect && p.tokens > 64 ? 1 : 0;
+  if (first)
+    init = stage(idx(0), init);
   auto loop = scf::ForOp::create(
-      b, idx(0), idx(kTiles()), idx(1), init,
+      b, idx(first), idx(kTiles()), idx(1), init,
       [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(nested.getInsertionBlock(),
                             nested.getInsertionPoint());
-        Value use = add(base, i);
-        Value slot = rem(use, idx(layout.stages));
-        waitBarrier(fullBarrier(slot), div(use, idx(layout.stages)));
-        // The gathered rows were written through the generic proxy; the
-        // MMAs read through the async proxy.
-        NVVM::FenceProxyOp::create(
-            b,
-            NVVM::ProxyKindAttr::get(b.getContext(),
-                                     NVVM::ProxyKind::async_shared),
-            NVVM::SharedSpaceAttr::get(b.getContext(),
-                                       NVVM::SharedSpace::shared_cta));
-        SmallVector<Value> sets(iter.begin(), iter.end());
-        Value kt = add(kBegin, i);
-        if (!p.rowSelect)
-          consumePlain(i, use, sets);
-        else if (p.v <= p.kTile)
-          consumeSpans(kt, slot, sets);
-        else
-          consumeLongSpan(kt, slot, sets);
-        scf::YieldOp::create(b, sets);
+        scf::YieldOp::create(b, stage(i, iter));
       });
   SmallVector<Value> sets(loop.getResults());
   if (!p.rowSelect) {

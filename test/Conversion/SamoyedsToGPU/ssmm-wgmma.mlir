@@ -285,3 +285,29 @@ func.func @grouped(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// Above 64 tokens the consumers' first k tile is peeled: its MMAs restart
+// the undefined accumulator with a constant scale-d, and the K loop runs
+// from the second k tile on accumulators that are always MMA results (else
+// ptxas 12.8 serialises the kernel's wgmma, test/Pipelines/wgmma-sp-wide.mlir).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @wide
+// CHECK: gpu.func @wide_ssmm_0(
+// CHECK: %[[UNDEF:.*]] = llvm.mlir.poison : vector<64xf32>
+// CHECK: %[[W0:.*]] = samoyeds_nvgpu.wgmma_wait %[[UNDEF]] {pending = 0 : i64} : vector<64xf32>
+// CHECK: samoyeds_nvgpu.wgmma_sp %[[W0]], %{{.*}}, %{{.*}}, %{{.*}}, %false {element = bf16, n = 128 : i64}
+// CHECK-COUNT-3: samoyeds_nvgpu.wgmma_sp {{.*}}, %true {element = bf16, n = 128 : i64}
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<64xf32>)
+// CHECK: samoyeds_nvgpu.wgmma_wait %[[ACC]] {pending = 0 : i64} : vector<64xf32>
+func.func @wide(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

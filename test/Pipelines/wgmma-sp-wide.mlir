@@ -1,0 +1,39 @@
+// 128-token blocks of the Hopper warpgroup strategy (plain 2:4): forced for
+// every unsplit call (tokens=128 split-k=1; the split-K variant with 128
+// tokens spills 12 bytes) and as the opt-in persistent grid's wide tile
+// (persistent=1: 128 tokens from 96 routed slots per expert, SiLU·up
+// included). The consumers' first k tile is peeled, so ptxas assembles the
+// m64n128k32 MMAs without serialising them (C7515: left in the K loop, the
+// undefined accumulators it restarts made ptxas 12.8 serialise every wgmma
+// of the kernel) and without spilling.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a tokens=128 split-k=1 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.p && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent=1 dir=%t.p assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=PERSIST < %t.p/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.p/kernels.ptx -o %t.p/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+
+// PTX-LABEL: .entry layer_ssmm_2(
+// PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// PTX-LABEL: .entry layer_ssmm_3(
+// PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// PERSIST-LABEL: .entry layer_ssmm_2_persistent(
+// PERSIST: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// PERSIST-LABEL: .entry layer_ssmm_3_persistent(
+// PERSIST: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+
+// PTXAS-NOT: warning
+// PTXAS-NOT: C75
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+func.func @layer(%x: tensor<?x4096xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x4096xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x1024x4096xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x4096x512xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x4096xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x4096xbf16>, tensor<8x4096xbf16>, tensor<8x1024x4096xbf16, #ss>,
+         tensor<8x4096x512xbf16, #ss>) -> tensor<?x4096xbf16>
+  return %y : tensor<?x4096xbf16>
+}

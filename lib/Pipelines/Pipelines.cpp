@@ -48,6 +48,16 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
                      "decode variants (-1: choose, 0: none)"),
       llvm::cl::init(-1)};
+  Option<int64_t> wideTokens{
+      *this, "wide-tokens",
+      llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
+                     "wide variant (0: none)"),
+      llvm::cl::init(0)};
+  Option<int64_t> wideSlots{
+      *this, "wide-slots",
+      llvm::cl::desc("samoyeds-select-tiles: routed slots per expert from "
+                     "which calls take the wide variant"),
+      llvm::cl::init(1024)};
   Option<int64_t> groupTiles{
       *this, "group-tiles",
       llvm::cl::desc("samoyeds-select-tiles: token tiles per group of the "
@@ -106,6 +116,8 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.tokens = o.tokens;
   tiles.decodeTokens = o.decodeTokens;
   tiles.groupTiles = o.groupTiles;
+  tiles.wideTokens = o.wideTokens;
+  tiles.wideSlots = o.wideSlots;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

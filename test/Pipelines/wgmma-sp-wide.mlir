@@ -1,6 +1,7 @@
 // 128-token blocks of the Hopper warpgroup strategy (plain 2:4): forced for
 // every unsplit call (tokens=128 split-k=1; the split-K variant with 128
-// tokens spills 12 bytes) and as the opt-in persistent grid's wide tile
+// tokens spills 12 bytes), as the opt-in wide variant for large calls
+// (wide-tokens=128) and as the opt-in persistent grid's wide tile
 // (persistent=1: 128 tokens from 96 routed slots per expert, SiLU·up
 // included). The consumers' first k tile is peeled, so ptxas assembles the
 // m64n128k32 MMAs without serialising them (C7515: left in the K loop, the
@@ -12,6 +13,10 @@
 // RUN: rm -rf %t.p && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent=1 dir=%t.p assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=PERSIST < %t.p/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.p/kernels.ptx -o %t.p/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.w && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-tokens=128 wide-slots=256 dir=%t.w assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=WIDE-MANIFEST < %t.w/manifest.json
+// RUN: FileCheck %s --check-prefix=WIDE < %t.w/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.w/kernels.ptx -o %t.w/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // PTX-LABEL: .entry layer_ssmm_2(
 // PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
@@ -21,6 +26,15 @@
 // PERSIST: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 // PERSIST-LABEL: .entry layer_ssmm_3_persistent(
 // PERSIST: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+
+// The opt-in wide variant (wide-tokens=128): from 256 routed slots per
+// expert (2048 for 8 experts) both matmuls run 128-token blocks.
+// WIDE-MANIFEST: "kernel": "layer_ssmm_2_wide",
+// WIDE-MANIFEST: "kernel": "layer_ssmm_3_wide",
+// WIDE-LABEL: .entry layer_ssmm_2_wide(
+// WIDE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// WIDE-LABEL: .entry layer_ssmm_3_wide(
+// WIDE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

@@ -54,6 +54,12 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
       (variant == SSMMVariant::Decode ||
        (split && tile.getSplitSlots() <= tile.getDecodeSlots())))
     p.tokens = tile.getDecodeTokens();
+  assert((variant != SSMMVariant::Wide || tile.getWideTokens() > 0) &&
+         "the tile has no wide variant");
+  if (variant == SSMMVariant::Wide) {
+    p.tokens = tile.getWideTokens();
+    p.wide = true;
+  }
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();

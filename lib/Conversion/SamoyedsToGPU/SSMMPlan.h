@@ -30,6 +30,8 @@ struct SSMMPlan {
   int64_t persistent = 0;
   /// Token tiles per group of the ordinary grid's block order.
   int64_t groupTiles = 1;
+  /// The wide variant: `tokens` is the tile's wide_tokens.
+  bool wide = false;
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;

@@ -196,7 +196,8 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// unsplit launches by P > split_slots): its matmul writes partial rows to a
 /// workspace of split_k × split_slots rows, which the combine or a split
 /// reduction sums in slice order. A tile with decode_tokens > 0 adds the
-/// decode variant for the unsplit calls up to decode_slots. A tile with
+/// decode variant for the unsplit calls up to decode_slots, and one with
+/// wide_tokens > 0 the wide variant for those from wide_slots. A tile with
 /// persistent > 0 adds the persistent variant for P >= persistent_slots, or
 /// uses it instead of the ordinary grid when that is every unsplit call;
 /// below persistent_slots a strategy whose persistent grid always wins runs
@@ -224,7 +225,15 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                           : tile.getDecodeSlots();
   bool decode = decodeTo >= std::max<int64_t>(unsplitFrom, 1);
   int64_t ordinaryFrom = decode ? decodeTo + 1 : unsplitFrom;
-  bool plain = !persistent || ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
+  // The wide variant (never with a persistent grid) takes the unsplit calls
+  // from wide_slots above the decode variant's.
+  bool wide = tile && tile.getWideTokens() > 0;
+  int64_t wideFrom =
+      wide ? std::max<int64_t>({tile.getWideSlots(), ordinaryFrom, 1}) : -1;
+  if (wide)
+    ordinaryTo = wideFrom - 1;
+  bool plain = (!persistent && !wide) ||
+               ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
 
   Launches launches;
   auto addMatmul = [&](StringRef name, SSMMVariant variant, int64_t lo,
@@ -248,6 +257,9 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                    narrow ? (base + "_persistent_narrow").str() : base.str(),
                    narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
                    ordinaryFrom, ordinaryTo)))
+    return failure();
+  if (wide && failed(addMatmul((base + "_wide").str(), SSMMVariant::Wide,
+                               wideFrom, -1)))
     return failure();
   // A persistent grid is never empty: it runs from one routed slot.
   if (persistent &&

@@ -66,6 +66,12 @@ struct WgmmaSpLayout {
                                unitsPerHalf, p.accsPerValue(), p.tokens)
                          : 0;
     stages = p.stages;
+    // The wide variant's ring keeps as many of the tile's slots as fit (the
+    // exchange reuses it, as in every ordinary grid).
+    if (p.wide)
+      stages = TileConfigAttr::wgmmaStages(
+          getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign, 0,
+          TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile), p.stages);
     if (p.persistent > 0)
       stages = TileConfigAttr::wgmmaStages(
           getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign,

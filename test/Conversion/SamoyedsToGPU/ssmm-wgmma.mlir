@@ -311,3 +311,28 @@ func.func @wide(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// The wide token tile: calls up to decode_slots run the 8-token decode
+// variant, then the ordinary grid up to wide_slots - 1, then the `_wide`
+// variant with 128 tokens per block (m64n128k32 MMAs) and as many of the
+// tile's 6 ring slots as its shared memory holds: 4 (8 mbarriers).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 4, wide_tokens = 128, wide_slots = 512, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @wide_variant
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@wide_variant_ssmm_0_decode grid(2, token_tiles(P, 8, 4), 1) {{.*}} when(P in [0, 4])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_variant_ssmm_0 grid(2, token_tiles(P, 64, 4), 1) {{.*}} smem(210016) {{.*}} when(P in [5, 511])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_variant_ssmm_0_wide grid(2, token_tiles(P, 128, 4), 1) {{.*}} smem(205888) {{.*}} when(P in [512, ...])>]
+// CHECK: gpu.func @wide_variant_ssmm_0_wide(
+// CHECK: memref.view {{.*}} to memref<8xi64, #gpu.address_space<workgroup>>
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 128 : i64}
+func.func @wide_variant(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
+                        %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                        %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                        %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

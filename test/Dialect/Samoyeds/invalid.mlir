@@ -341,6 +341,48 @@ func.func @tile_decode_slots_negative() attributes {t = #samoyeds.tile<warps = 4
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: wide_tokens = 64 must be a multiple of 8 above tokens = 64 and at most 256}}
+func.func @tile_wide_not_above() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 64, wide_slots = 512, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_tokens = 88 must be a multiple of 16 above tokens = 64 and at most 128}}
+func.func @tile_wide_token_warps() attributes {t = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 2, token_warps = 2, wide_tokens = 88, wide_slots = 512>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_tokens = 128 needs persistent = 0 (the persistent grid's persistent_tokens serve the large calls)}}
+func.func @tile_wide_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, persistent = 1, wide_tokens = 128, wide_slots = 512, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_slots = 512 needs wide_tokens > 0}}
+func.func @tile_wide_slots_alone() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, wide_slots = 512>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_slots = 0 must be at least 1 with wide_tokens > 0}}
+func.func @tile_wide_no_slots() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, wide_tokens = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_slots = -4 must be in [0, 2^30]}}
+func.func @tile_wide_slots_negative() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, wide_tokens = 64, wide_slots = -4>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: group_tiles = 0 must be in [1, 64]}}
 func.func @tile_group_zero() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, group_tiles = 0>} {
   return

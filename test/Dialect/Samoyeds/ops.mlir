@@ -275,16 +275,21 @@ func.func @ssmm_none_tile(
   return %y : tensor<64x256xf16>
 }
 
-// A grouped block order round-trips; group_tiles = 1 is the default and is
-// not printed.
+// A grouped block order and a wide token tile round-trip; group_tiles = 1
+// is the default and is not printed.
 // CHECK-LABEL: func.func @ssmm_group_tile(
 // CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, group_tiles = 8>}
+// CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, wide_tokens = 64, wide_slots = 2048, group_tiles = 8>}
 // CHECK:         samoyeds.ssmm %{{.*}}, %{{.*}}, %{{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3>}
 func.func @ssmm_group_tile(
     %w: tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
     %x: tensor<64x512xf16>, %offsets: tensor<5xi32>) -> tensor<64x256xf16> {
   %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
       {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, group_tiles = 8>}
+      : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
+         tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
+  %u = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, wide_tokens = 64, wide_slots = 2048, group_tiles = 8>}
       : (tensor<4x256x512xf16, #samoyeds.ss<n = 2, m = 2, v = 32>>,
          tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
   %z = samoyeds.ssmm %w, %x, %offsets epilogue <none>

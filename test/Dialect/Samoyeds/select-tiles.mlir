@@ -29,6 +29,10 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=1 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP1
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=4 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP4
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="group-tiles=65" 2>&1 | FileCheck %s --check-prefix=BAD-GROUP
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=121 wide-slots=512" | FileCheck %s --check-prefix=WIDE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
@@ -150,6 +154,18 @@
 // GROUP4-LABEL: func.func @k32(
 // GROUP4:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24, group_tiles = 4>}
 // BAD-GROUP: error: samoyeds-select-tiles: group-tiles = 65 must be in [0, 64]
+// The wide token tile is opt-in: wide-tokens (rounded up to a multiple of 8)
+// for the unsplit calls from wide-slots routed slots per expert, only where
+// one accumulator set of them fits (plain 2:4: silu_plain24's 8 experts,
+// 4096 slots) and no persistent grid serves the large calls; the row
+// selection tiles stay as they are.
+// WIDE-LABEL: func.func @default_none(
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE-LABEL: func.func @silu_plain24(
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE-PERSIST-NOT: wide_tokens
+// BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [0, 256]
+// BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots = 0 must be in [1, 1048576]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // SPLIT2-LABEL: func.func @default_none(

@@ -95,6 +95,10 @@ enum class SSMMVariant {
   /// The ordinary grid with `decode_tokens` tokens per block, for the
   /// unsplit calls up to `decode_slots`.
   Decode,
+  /// The ordinary grid with `wide_tokens` tokens per block, for the unsplit
+  /// calls from `wide_slots` (its ring keeps as many of the tile's `stages`
+  /// as its shared memory holds).
+  Wide,
   /// A persistent grid of `persistent` blocks per SM taking the tiles in
   /// turn (`persistent_tokens` tokens each, or `tokens`).
   Persistent,

@@ -72,7 +72,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
     int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
-    int64_t decodeSlots, int64_t groupTiles, MmaStrategy strategy) {
+    int64_t decodeSlots, int64_t wideTokens, int64_t wideSlots,
+    int64_t groupTiles, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -141,6 +142,24 @@ LogicalResult TileConfigAttr::verify(
                        << " needs decode_tokens > 0";
   if (decodeSlots < 0 || decodeSlots > (int64_t(1) << 30))
     return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
+                       << " must be in [0, 2^30]";
+  if (wideTokens != 0 && (wideTokens <= tokens || wideTokens > maxTokens ||
+                          wideTokens % (8 * tokenWarps) != 0))
+    return emitError() << "#samoyeds.tile: wide_tokens = " << wideTokens
+                       << " must be a multiple of " << 8 * tokenWarps
+                       << " above tokens = " << tokens << " and at most "
+                       << maxTokens;
+  if (wideTokens != 0 && persistent != 0)
+    return emitError() << "#samoyeds.tile: wide_tokens = " << wideTokens
+                       << " needs persistent = 0 (the persistent grid's "
+                          "persistent_tokens serve the large calls)";
+  if ((wideTokens == 0) != (wideSlots == 0))
+    return emitError() << "#samoyeds.tile: wide_slots = " << wideSlots
+                       << (wideTokens == 0 ? " needs wide_tokens > 0"
+                                           : " must be at least 1 with "
+                                             "wide_tokens > 0");
+  if (wideSlots < 0 || wideSlots > (int64_t(1) << 30))
+    return emitError() << "#samoyeds.tile: wide_slots = " << wideSlots
                        << " must be in [0, 2^30]";
   if (groupTiles < 1 || groupTiles > 64)
     return emitError() << "#samoyeds.tile: group_tiles = " << groupTiles

@@ -247,10 +247,11 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
         blocks, chip.smemPerSM / (persistentSmem + chip.smemReservedPerBlock));
   if (persistent == 0)
     persistentSlots = persistentTokens = 0;
-  return TileConfigAttr::get(
-      op.getContext(), warps, tokens, k, stages, tokenWarps, rowTiles, rowMasks,
-      splitK, splitSlots, persistent, persistentSlots, persistentTokens,
-      decodeTokens, decodeSlots, groupTiles, MmaStrategy::MmaSp);
+  return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
+                             tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
+                             persistent, persistentSlots, persistentTokens,
+                             decodeTokens, decodeSlots, /*wideTokens=*/0,
+                             /*wideSlots=*/0, groupTiles, MmaStrategy::MmaSp);
 }
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
@@ -285,6 +286,7 @@ bool wgmmaWins(SSMMOp op) {
 TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                int64_t tokensOverride, int64_t decodeOverride,
                                int64_t splitOverride, int64_t persistentBlocks,
+                               int64_t wideOverride, int64_t wideSlotsPerExpert,
                                int64_t groupTiles) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
@@ -336,10 +338,25 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
-  return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
-                             1, 1, 0, splitK, splitSlots, persistent,
-                             persistentSlots, persistentTokens, decodeTokens,
-                             decodeSlots, groupTiles, MmaStrategy::WgmmaSp);
+  // Wide token tile (opt-in: `wide-tokens` > 0): the unsplit calls of at
+  // least `wide-slots` routed slots per expert take that many tokens per
+  // block, rounded up to a multiple of 8, where one accumulator set of them
+  // fits (plain 2:4) and no persistent grid serves the large calls; its
+  // ring keeps as many slots as its shared memory holds. Not the default
+  // yet: forced 128-token tiles for every call ran Mixtral's and Qwen2's
+  // expert matmuls 1.01-1.46x at n = 1024-4096 (H200, bench/RESULTS.md
+  // §S10, serialised by ptxas then), and no layer A/B has been run.
+  int64_t wideTokens = 0, wideSlots = 0;
+  int64_t wide = llvm::divideCeil(wideOverride, 8) * 8;
+  if (wideOverride > 0 && !persistent && wide > tokens && wide <= 256 &&
+      sets * wide / 2 <= TileConfigAttr::kWgmmaMaxAccumulators) {
+    wideTokens = wide;
+    wideSlots = wideSlotsPerExpert * wType.getDimSize(0);
+  }
+  return TileConfigAttr::get(
+      op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, 0, splitK,
+      splitSlots, persistent, persistentSlots, persistentTokens, decodeTokens,
+      decodeSlots, wideTokens, wideSlots, groupTiles, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -379,7 +396,8 @@ struct SamoyedsSelectTiles
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
-            /*groupTiles=*/1, forced.value_or(MmaStrategy::MmaSp))))
+            /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -398,7 +416,9 @@ struct SamoyedsSelectTiles
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("persistent", persistent, -1, 32) ||
-        !inRange("group-tiles", groupTiles, 0, 64))
+        !inRange("group-tiles", groupTiles, 0, 64) ||
+        !inRange("wide-tokens", wideTokens, 0, 256) ||
+        !inRange("wide-slots", wideSlots, 1, 1 << 20))
       return signalPassFailure();
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
@@ -411,11 +431,11 @@ struct SamoyedsSelectTiles
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op);
       int64_t group = chooseGroup(op, *target, groupTiles);
-      op.setTileAttr(wgmma
-                         ? chooseWgmmaTile(op, *target, tokens, decodeTokens,
-                                           splitK, persistent, group)
-                         : chooseTile(op, *target, tokens, decodeTokens, splitK,
-                                      rowTiles, rowMasks, persistent, group));
+      op.setTileAttr(
+          wgmma ? chooseWgmmaTile(op, *target, tokens, decodeTokens, splitK,
+                                  persistent, wideTokens, wideSlots, group)
+                : chooseTile(op, *target, tokens, decodeTokens, splitK,
+                             rowTiles, rowMasks, persistent, group));
     });
   }
 };

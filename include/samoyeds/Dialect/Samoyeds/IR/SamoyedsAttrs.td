@@ -145,6 +145,14 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     8 × `token_warps` below `tokens`; `decode_tokens` and `decode_slots` are
     0 (no decode tile) when omitted.
 
+    Wide token tile: when `wide_tokens` = w > 0 the unsplit calls of at
+    least `wide_slots` routed slots (and above the decode variant's) take w
+    routed tokens per block: a variant of the ordinary grid (`_wide`) whose
+    blocks read each weight tile once per w tokens. w is a multiple of
+    8 × `token_warps` above `tokens`; not with a persistent grid, whose
+    `persistent_tokens` serve the large calls. `wide_tokens` and
+    `wide_slots` are 0 (no wide tile) when omitted.
+
     Block order: the ordinary grid (and its split-K and decode variants)
     numbers its blocks in launch order and hands them out in groups of
     `group_tiles` token tiles: consecutive blocks take the group's token
@@ -178,6 +186,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 3, persistent_slots = 512>
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 8, split_slots = 21, decode_tokens = 8, decode_slots = 1024>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 8, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -192,6 +201,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$persistent_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_slots,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_tokens,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_slots,
                         DefaultValuedParameter<"int64_t", "1">:$group_tiles,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";

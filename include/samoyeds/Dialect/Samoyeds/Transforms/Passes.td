@@ -92,6 +92,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     a few row blocks from L2 instead of streaming the whole weight from DRAM
     once per token tile (docs/TileChoice.md); elsewhere 1 (row block
     fastest, the launch order). The `group-tiles` option sets the group.
+
+    Wide token tile (`wide_tokens`, `wide_slots`; opt-in, `wgmma_sp`): with
+    `wide-tokens` = w > 0 the unsplit calls of at least `wide-slots` routed
+    slots per expert (default 1024) run the ordinary grid with w tokens per
+    block (rounded up to a multiple of 8), where one accumulator set of w
+    tokens fits (plain 2:4) and there is no persistent grid; elsewhere the
+    option changes nothing.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -111,6 +118,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "(0: choose, 1: one)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
+    Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"0",
+           "Routed tokens per block of the wide variant (wgmma_sp, plain "
+           "2:4; 0: none)">,
+    Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"1024",
+           "Routed slots per expert from which calls take the wide "
+           "variant">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -58,6 +58,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed slots per expert from "
                      "which calls take the wide variant"),
       llvm::cl::init(1024)};
+  Option<int64_t> warpgroups{
+      *this, "warpgroups",
+      llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
+                     "of wgmma_sp (0: choose)"),
+      llvm::cl::init(0)};
   Option<int64_t> groupTiles{
       *this, "group-tiles",
       llvm::cl::desc("samoyeds-select-tiles: token tiles per group of the "
@@ -118,6 +123,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.groupTiles = o.groupTiles;
   tiles.wideTokens = o.wideTokens;
   tiles.wideSlots = o.wideSlots;
+  tiles.warpgroups = o.warpgroups;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

@@ -17,6 +17,9 @@
 // RUN: FileCheck %s --check-prefix=WIDE-MANIFEST < %t.w/manifest.json
 // RUN: FileCheck %s --check-prefix=WIDE < %t.w/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.w/kernels.ptx -o %t.w/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.4 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=4 wide-tokens=128 wide-slots=256 dir=%t.4 assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=WIDE4 < %t.4/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.4/kernels.ptx -o %t.4/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // PTX-LABEL: .entry layer_ssmm_2(
 // PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
@@ -35,6 +38,14 @@
 // WIDE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 // WIDE-LABEL: .entry layer_ssmm_3_wide(
 // WIDE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+
+// Four consumer warpgroups (warpgroups=4: 256 kept rows a block, 640
+// threads) keep 112 registers each, enough for the 64 accumulators of 128
+// tokens.
+// WIDE4-LABEL: .entry layer_ssmm_2_wide(
+// WIDE4: .maxntid 640, 1, 1
+// WIDE4: setmaxnreg.inc.sync.aligned.u32 112
+// WIDE4: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

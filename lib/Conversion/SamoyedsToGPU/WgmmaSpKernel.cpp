@@ -75,7 +75,7 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(roles.thenBlock()->getTerminator());
   NVVM::SetMaxRegisterOp::create(
-      b, b.getI32IntegerAttr(Wgmma::kProducerRegs),
+      b, b.getI32IntegerAttr(TileConfigAttr::kWgmmaProducerRegs),
       NVVM::SetMaxRegisterActionAttr::get(
           b.getContext(), NVVM::SetMaxRegisterAction::decrease));
   auto address = [&](Value memref) {
@@ -387,11 +387,13 @@ public:
              << " warpgroups) must divide the " << keptPerHalf / Wgmma::kRows
              << " 64-row tiles" << (p.siluMul ? " of each half" : "");
     int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
-    if (regs > TileConfigAttr::kWgmmaMaxAccumulators)
+    int64_t most = TileConfigAttr::wgmmaMaxAccumulators(layout.units);
+    if (regs > most)
       return op.emitOpError()
              << "tile needs " << regs << " accumulators per thread ("
-             << layout.sets << " sets of tokens / 2), more than "
-             << TileConfigAttr::kWgmmaMaxAccumulators << "; use fewer tokens";
+             << layout.sets << " sets of tokens / 2), more than " << most
+             << " (" << layout.units
+             << " consumer warpgroups); use fewer tokens or warps";
     const ChipInfo &chip = getLargestChip();
     if (layout.bytes > chip.smemPerBlock)
       return op.emitOpError() << "tile needs " << layout.bytes

@@ -25,8 +25,6 @@ struct Wgmma {
                            kStepsPerBlock = 4;
   /// Metadata of one unit and K step: 4 warps × 16 words.
   static constexpr int64_t kMetaStepBytes = TileConfigAttr::kWgmmaMetaStepBytes;
-  /// Registers per thread the producer warpgroup keeps (setmaxnreg).
-  static constexpr int64_t kProducerRegs = 56;
   /// 128-byte swizzle: tiles start on 1024-byte boundaries.
   static constexpr int64_t kSwizzleAlign = TileConfigAttr::kWgmmaSmemAlign;
 };
@@ -101,12 +99,9 @@ struct WgmmaSpLayout {
   int64_t stageTxBytes() const { return units * (aStage + metaStage); }
   /// Threads: a producer warpgroup and one consumer warpgroup per unit.
   int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
-  /// Registers per thread the consumers raise to (setmaxnreg) once the
-  /// producer has lowered its own to kProducerRegs: a multiple of 8 of the
-  /// SM's 64 K registers the block leaves them, at most 240.
+  /// Registers per thread the consumers raise to (setmaxnreg).
   int64_t consumerRegs() const {
-    int64_t left = 65536 - Wgmma::kProducerRegs * Wgmma::kThreads;
-    return std::min<int64_t>(240, left / (units * Wgmma::kThreads) / 8 * 8);
+    return TileConfigAttr::wgmmaConsumerRegs(units);
   }
   /// Accumulators each thread holds per set.
   static int64_t regs(const SSMMPlan &p) { return p.tokens / 2; }

@@ -234,7 +234,7 @@ func.func @wgmma_silu_pair(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf1
 #tile = #samoyeds.tile<warps = 4, tokens = 256, k = 128, stages = 2, strategy = wgmma_sp>
 func.func @wgmma_registers(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                            %off: tensor<2xi32>) -> tensor<?x128xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 512 accumulators per thread (4 sets of tokens / 2), more than 160; use fewer tokens}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 512 accumulators per thread (4 sets of tokens / 2), more than 160 (1 consumer warpgroups); use fewer tokens or warps}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
@@ -242,11 +242,24 @@ func.func @wgmma_registers(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf1
 
 // -----
 
+// Four consumer warpgroups leave each thread 112 registers: 64 accumulators.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
-#tile = #samoyeds.tile<warps = 16, tokens = 256, k = 256, stages = 2, strategy = wgmma_sp>
+#tile = #samoyeds.tile<warps = 16, tokens = 256, k = 128, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_registers_warpgroups(%w: tensor<1x256x512xbf16, #ss>, %x: tensor<?x512xbf16>,
+                                      %off: tensor<2xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 128 accumulators per thread (1 sets of tokens / 2), more than 64 (4 consumer warpgroups); use fewer tokens or warps}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 16, tokens = 128, k = 256, stages = 4, strategy = wgmma_sp>
 func.func @wgmma_smem(%w: tensor<1x256x512xbf16, #ss>, %x: tensor<?x512xbf16>,
                       %off: tensor<2xi32>) -> tensor<?x256xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 410656 bytes of shared memory, more than the 232448 a block may use; use fewer stages, warps, tokens or k}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 558144 bytes of shared memory, more than the 232448 a block may use; use fewer stages, warps, tokens or k}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>

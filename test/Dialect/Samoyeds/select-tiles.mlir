@@ -33,6 +33,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=4" | FileCheck %s --check-prefix=WG4
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-WG
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
@@ -166,6 +168,17 @@
 // WIDE-PERSIST-NOT: wide_tokens
 // BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [0, 256]
 // BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots = 0 must be in [1, 1048576]
+// warpgroups=4: four consumer warpgroups (256 kept rows a block) where the
+// 64-row tiles divide among them; their 112 registers hold 64 accumulators,
+// so row selection's four sets take 32 tokens. k64_small_span's single
+// 64-row tile keeps one.
+// WG4-LABEL: func.func @default_none(
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 32, k = 128, stages = 5, split_k = 8, split_slots = 32, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// WG4-LABEL: func.func @k64_small_span(
+// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
+// WG4-LABEL: func.func @silu_plain24(
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // SPLIT2-LABEL: func.func @default_none(

@@ -133,15 +133,18 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
   return {split, slots};
 }
 
+/// The pass's overrides of the tile choice (see its options).
+struct Overrides {
+  int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
+      wideSlots, warpgroups;
+};
+
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
 /// half for silu_mul) by `tokens` routed tokens split among `token_warps`
 /// warps per row tile; a pipeline stage covers `k` columns. The k tile must
 /// divide or be divided by the span so that span ends fall at fixed steps of
 /// a stage.
-TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
-                          int64_t tokensOverride, int64_t decodeOverride,
-                          int64_t splitOverride, int64_t rowTilesOverride,
-                          int64_t rowMasksOverride, int64_t persistentBlocks,
+TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
                           int64_t groupTiles) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
@@ -162,9 +165,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // slower (Mixtral 1:2 T = 16 0.44 -> 0.79 ms).
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   bool rowSelect = !format.isPlain24();
-  int64_t tokens = tokensOverride > 0     ? tokensOverride
-                   : siluMul && rowSelect ? 32
-                                          : 64;
+  int64_t tokens = o.tokens > 0 ? o.tokens : siluMul && rowSelect ? 32 : 64;
   // The block's row warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
@@ -175,7 +176,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // 1:2+2:4 layers: 1.05-1.12x faster at T <= 256 on all four models,
   // 127-128 registers instead of 163-164; Mixtral 0.92-0.98x at
   // T >= 1024). The row-masks option forces it (0: span routing).
-  int64_t rowMasks = rowSelect && rowMasksOverride != 0 ? 1 : 0;
+  int64_t rowMasks = rowSelect && o.rowMasks != 0 ? 1 : 0;
   // Weight fragments stream through shared memory with the activations: up
   // to 6 stages within the chip's budget (more bytes in flight per SM for
   // the weight stream at decode sizes).
@@ -193,7 +194,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // tile when its calls are decode calls (split_slots <= decode_slots).
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, splitOverride,
+      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, o.split,
                   /*blocksPerSM=*/2);
   // Warps of R row tiles: the same block of `warps` row tiles by `tokens`
   // tokens and the same threads, as warps / R row warps of R tiles by R
@@ -204,7 +205,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // layer was 9-27% slower.
   // With masked row selection two row tiles per warp took 166-168
   // registers and lost to one at T >= 256 (same A/B).
-  int64_t want = rowTilesOverride > 0 ? rowTilesOverride : rowSelect ? 1 : 2;
+  int64_t want = o.rowTiles > 0 ? o.rowTiles : rowSelect ? 1 : 2;
   int64_t rowTiles = 1, tokenWarps = 1;
   if (want > 1 && warps % want == 0 && tokens % (8 * want) == 0) {
     rowTiles = tokenWarps = want;
@@ -212,7 +213,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   }
   int64_t experts = wType.getDimSize(0);
   auto [decodeTokens, decodeSlots] = chooseDecode(
-      tokens, tokenWarps, experts, kMmaSpDecodeSlotsPerExpert, decodeOverride);
+      tokens, tokenWarps, experts, kMmaSpDecodeSlotsPerExpert, o.decode);
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
   // stages - 1 k tiles). Chosen for row selection with at least 8 experts
@@ -230,11 +231,11 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip,
   // read half as often (Mixtral 1:2, same-process A/B against 32-token
   // persistent tiles, bench/logs/2026-11-24-h100-ab-persistent-t64-mixtral:
   // T = 256 1.03x, T = 1024 1.09x).
-  int64_t blocks = persistentBlocks, persistentSlots = 0, persistentTokens = 0;
-  if (persistentBlocks < 0) {
+  int64_t blocks = o.persistent, persistentSlots = 0, persistentTokens = 0;
+  if (o.persistent < 0) {
     blocks = rowSelect && experts >= 8 ? 3 : 0;
     persistentSlots = (format.getV() >= 64 ? 64 : 128) * experts;
-    if (siluMul && rowSelect && tokensOverride == 0 && tokens < 64)
+    if (siluMul && rowSelect && o.tokens == 0 && tokens < 64)
       persistentTokens = 64;
   }
   int64_t persistentSmem =
@@ -284,10 +285,7 @@ bool wgmmaWins(SSMMOp op) {
 /// up), 128-column stages, and as many tokens as the accumulator sets
 /// allow up to 64.
 TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
-                               int64_t tokensOverride, int64_t decodeOverride,
-                               int64_t splitOverride, int64_t persistentBlocks,
-                               int64_t wideOverride, int64_t wideSlotsPerExpert,
-                               int64_t groupTiles) {
+                               const Overrides &o, int64_t groupTiles) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
@@ -295,14 +293,20 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t tiles =
       wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
   int64_t unitsPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
+  // Forced consumer warpgroups (`warpgroups`), where the 64-row tiles of
+  // each half divide among them.
+  if (o.warpgroups > 0 && o.warpgroups % halves == 0 &&
+      tiles % (o.warpgroups / halves) == 0)
+    unitsPerHalf = o.warpgroups / halves;
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
   int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k);
   int64_t tokens =
-      tokensOverride > 0
-          ? tokensOverride
-          : std::min<int64_t>(64, 2 * TileConfigAttr::kWgmmaMaxAccumulators /
-                                      sets / 8 * 8);
+      o.tokens > 0
+          ? o.tokens
+          : std::min<int64_t>(
+                64, 2 * TileConfigAttr::wgmmaMaxAccumulators(warpgroups) /
+                        sets / 8 * 8);
   // One block per SM (its registers fill the SM): as many ring slots (a
   // weight block and metadata per warpgroup, the gathered tokens, two
   // mbarriers) as its shared memory holds, at most 6.
@@ -318,11 +322,11 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   bool decodeFits = format.isPlain24() || wType.getDimSize(2) / k >= 3;
   auto [decodeTokens, decodeSlots] =
       chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
-                   decodeFits || decodeOverride > 0 ? decodeOverride : 0);
+                   decodeFits || o.decode > 0 ? o.decode : 0);
   // One block per SM: split K until one slot per active expert fills a wave.
   auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
-                  splitOverride, /*blocksPerSM=*/1);
+      chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum, o.split,
+                  /*blocksPerSM=*/1);
   // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
   // whose ring runs on into the block's next tile: every unsplit call, with
   // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from
@@ -331,10 +335,10 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // from a shared-memory table at every stage, and with that it ran
   // 0.84-1.10x the ordinary grid on the H200 (bench/RESULTS.md §1);
   // against an ordinary grid with the same table it won 1.01-1.27x.
-  int64_t persistent = persistentBlocks > 0 ? 1 : 0;
+  int64_t persistent = o.persistent > 0 ? 1 : 0;
   int64_t persistentSlots = 0, persistentTokens = 0;
-  if (persistent && tokensOverride == 0 &&
-      sets * 128 / 2 <= TileConfigAttr::kWgmmaMaxAccumulators) {
+  if (persistent && o.tokens == 0 &&
+      sets * 128 / 2 <= TileConfigAttr::wgmmaMaxAccumulators(warpgroups)) {
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
@@ -347,11 +351,11 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // expert matmuls 1.01-1.46x at n = 1024-4096 (H200, bench/RESULTS.md
   // §S10, serialised by ptxas then), and no layer A/B has been run.
   int64_t wideTokens = 0, wideSlots = 0;
-  int64_t wide = llvm::divideCeil(wideOverride, 8) * 8;
-  if (wideOverride > 0 && !persistent && wide > tokens && wide <= 256 &&
-      sets * wide / 2 <= TileConfigAttr::kWgmmaMaxAccumulators) {
+  int64_t wide = llvm::divideCeil(o.wideTokens, 8) * 8;
+  if (o.wideTokens > 0 && !persistent && wide > tokens && wide <= 256 &&
+      sets * wide / 2 <= TileConfigAttr::wgmmaMaxAccumulators(warpgroups)) {
     wideTokens = wide;
-    wideSlots = wideSlotsPerExpert * wType.getDimSize(0);
+    wideSlots = o.wideSlots * wType.getDimSize(0);
   }
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, 0, splitK,
@@ -418,8 +422,12 @@ struct SamoyedsSelectTiles
         !inRange("persistent", persistent, -1, 32) ||
         !inRange("group-tiles", groupTiles, 0, 64) ||
         !inRange("wide-tokens", wideTokens, 0, 256) ||
-        !inRange("wide-slots", wideSlots, 1, 1 << 20))
+        !inRange("wide-slots", wideSlots, 1, 1 << 20) ||
+        !inRange("warpgroups", warpgroups, 0, 4))
       return signalPassFailure();
+    Overrides overrides{tokens,     decodeTokens, splitK,
+                        rowTiles,   rowMasks,     persistent,
+                        wideTokens, wideSlots,    warpgroups};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
@@ -431,11 +439,8 @@ struct SamoyedsSelectTiles
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op);
       int64_t group = chooseGroup(op, *target, groupTiles);
-      op.setTileAttr(
-          wgmma ? chooseWgmmaTile(op, *target, tokens, decodeTokens, splitK,
-                                  persistent, wideTokens, wideSlots, group)
-                : chooseTile(op, *target, tokens, decodeTokens, splitK,
-                             rowTiles, rowMasks, persistent, group));
+      op.setTileAttr(wgmma ? chooseWgmmaTile(op, *target, overrides, group)
+                           : chooseTile(op, *target, overrides, group));
     });
   }
 };

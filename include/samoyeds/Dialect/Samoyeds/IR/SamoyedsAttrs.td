@@ -251,8 +251,23 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
       }
       return bytes;
     }
-    /// wgmma_sp: the most accumulator registers a consumer thread may hold.
-    static constexpr int64_t kWgmmaMaxAccumulators = 160;
+    /// wgmma_sp: registers per thread the producer warpgroup keeps
+    /// (setmaxnreg).
+    static constexpr int64_t kWgmmaProducerRegs = 56;
+    /// wgmma_sp: registers per thread `units` consumer warpgroups raise to
+    /// once the producer has lowered its own: a multiple of 8 of the SM's
+    /// 64 K registers the producer leaves them, at most 240.
+    static int64_t wgmmaConsumerRegs(int64_t units) {
+      int64_t left = 65536 - kWgmmaProducerRegs * 128;
+      return std::min<int64_t>(240, left / (units * 128) / 8 * 8);
+    }
+    /// wgmma_sp: the most accumulator registers a consumer thread of
+    /// `units` consumer warpgroups may hold: its registers less 48 for
+    /// addresses, descriptors and metadata, at most 160 (two warpgroups:
+    /// 160; four: 64).
+    static int64_t wgmmaMaxAccumulators(int64_t units) {
+      return std::min<int64_t>(160, wgmmaConsumerRegs(units) - 48);
+    }
     /// wgmma_sp: bytes of one swizzled weight block (64 kept rows by 128
     /// dense columns) and of one unit's metadata per K step of 32; the
     /// alignment of the 128-byte-swizzled tiles.

@@ -99,6 +99,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     block (rounded up to a multiple of 8), where one accumulator set of w
     tokens fits (plain 2:4) and there is no persistent grid; elsewhere the
     option changes nothing.
+
+    Consumer warpgroups (`wgmma_sp`): two per block (the gate and the up
+    unit of the same 64 rows, or two 64-row units), one when the 64-row
+    tiles do not pair up; the `warpgroups` option forces a count where the
+    64-row tiles of each half divide among them (4: 256 kept rows a block,
+    each weight tile's activations read once per 256 rows), else it keeps
+    the choice.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -124,6 +131,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"1024",
            "Routed slots per expert from which calls take the wide "
            "variant">,
+    Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
+           "Override: consumer warpgroups per block of wgmma_sp (0: "
+           "choose)">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -4,6 +4,7 @@
 // moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096]
 //              [--routing random|one-expert|half-empty] [--seed S]
 //              [--repeat-check] [--iters N] [--bench] [--allow-skip]
+//              [--check-rows N]
 //
 // The bundle is a whole samoyeds.moe_ffn layer: weights "w13" [E, 2I, H]
 // (gate rows, then up rows) and "w2" [E, H, I]; inputs "x" [T, H] (bf16/f16)
@@ -12,7 +13,11 @@
 // routed_scaling_factor}. For every T, random weights are packed and uploaded,
 // the layer is run and y is compared with the float64 CPU references
 // (route -> dispatch -> ssmm SiluMul -> h rounded to 16 bits -> ssmm ->
-// combine). Without a GPU it prints "SKIPPED: <reason>" and exits 0 with
+// combine); with --check-rows N and T > N, N evenly spaced rows of y
+// (the first and the last among them) are compared, each token's output
+// depending on its own row and routing alone, and every row is checked for
+// NaN (the float64 reference of a large layer takes minutes). Without a
+// GPU it prints "SKIPPED: <reason>" and exits 0 with
 // --allow-skip, else 77 (after checking the manifest).
 //
 //===----------------------------------------------------------------------===//
@@ -48,7 +53,7 @@ int usage(const std::string &msg) {
       stderr,
       "error: %s\nusage: moe-gpu-test BUNDLE_DIR [--tokens 1,16,256,4096] "
       "[--routing random|one-expert|half-empty] [--seed S] [--repeat-check] "
-      "[--iters N] [--bench] [--allow-skip]\n",
+      "[--iters N] [--bench] [--allow-skip] [--check-rows N]\n",
       msg.c_str());
   return 2;
 }
@@ -193,7 +198,7 @@ int main(int argc, char **argv) {
   std::vector<int64_t> tokenCounts = {1, 16, 256, 4096};
   Mode mode = Mode::Random;
   uint64_t seed = 1234;
-  int64_t iters = 20;
+  int64_t iters = 20, checkRows = 0;
   bool allowSkip = false, repeatCheck = false, bench = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -214,6 +219,11 @@ int main(int argc, char **argv) {
       mode = Mode(it - std::begin(modeNames));
     } else if (a == "--seed" && i + 1 < argc) {
       seed = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--check-rows" && i + 1 < argc) {
+      char *end = nullptr;
+      checkRows = std::strtoll(argv[++i], &end, 10);
+      if (!end || *end != '\0' || checkRows < 2 || checkRows > (1 << 24))
+        return usage("bad --check-rows (an integer in [2, 2^24])");
     } else if (a == "--iters" && i + 1 < argc) {
       iters = std::max<int64_t>(1, std::strtoll(argv[++i], nullptr, 10));
     } else if (!a.empty() && a[0] == '-') {
@@ -502,22 +512,49 @@ int main(int argc, char **argv) {
       continue;
     }
 
+    // The rows compared (all, or --check-rows evenly spaced ones) and their
+    // inputs; every row is checked for NaN.
+    const int64_t R = checkRows > 0 && T > checkRows ? checkRows : T;
+    std::vector<int64_t> rows(static_cast<size_t>(R));
+    for (int64_t i = 0; i < R; ++i)
+      rows[size_t(i)] = R == T ? i : i * (T - 1) / (R - 1);
+    std::vector<uint16_t> xr(size_t(R * H));
+    std::vector<int32_t> idsR(size_t(R * k));
+    std::vector<float> wtsR(size_t(R * k));
+    for (int64_t i = 0; i < R; ++i) {
+      size_t t = size_t(rows[size_t(i)]);
+      std::copy_n(&x[t * H], H, &xr[size_t(i * H)]);
+      std::copy_n(&ids[t * k], k, &idsR[size_t(i * k)]);
+      std::copy_n(&wts[t * k], k, &wtsR[size_t(i * k)]);
+    }
     // Reference layer; near-tie tokens take whichever routing the GPU matches.
-    std::vector<double> ref, got(yHost.size());
-    if (!referenceLayer(L, x.data(), T, ids.data(), wts.data(), ref))
+    std::vector<double> ref, got(size_t(R * H));
+    if (!referenceLayer(L, xr.data(), R, idsR.data(), wtsR.data(), ref))
       return 1;
     int64_t nan = 0, alt = 0;
-    for (size_t i = 0; i < got.size(); ++i)
-      nan += std::isnan(got[i] = toFloat(yHost[i], L.dt));
-    if (!ties.empty()) {
-      const int64_t n = int64_t(ties.size());
+    for (uint16_t v : yHost)
+      nan += std::isnan(toFloat(v, L.dt));
+    for (int64_t i = 0; i < R; ++i)
+      for (int64_t h = 0; h < H; ++h)
+        got[size_t(i * H + h)] =
+            toFloat(yHost[size_t(rows[size_t(i)] * H + h)], L.dt);
+    // Near ties among the compared rows, as indices into them.
+    std::vector<int64_t> tiesR;
+    for (int64_t t : ties) {
+      auto it = std::lower_bound(rows.begin(), rows.end(), t);
+      if (it != rows.end() && *it == t)
+        tiesR.push_back(it - rows.begin());
+    }
+    if (!tiesR.empty()) {
+      const int64_t n = int64_t(tiesR.size());
       std::vector<uint16_t> xs(size_t(n * H));
       std::vector<float> xsf(xs.size()), p1, altW(size_t(n * k));
       std::vector<int32_t> id1, altIds(size_t(n * k));
       for (int64_t i = 0; i < n; ++i)
         for (int64_t h = 0; h < H; ++h) {
-          xs[size_t(i * H + h)] = x[size_t(ties[size_t(i)] * H + h)];
-          xsf[size_t(i * H + h)] = xf[size_t(ties[size_t(i)] * H + h)];
+          size_t t = size_t(rows[size_t(tiesR[size_t(i)])]);
+          xs[size_t(i * H + h)] = x[t * H + h];
+          xsf[size_t(i * H + h)] = xf[t * H + h];
         }
       // Top k+1 softmax probabilities; the alternative swaps the k-th for the
       // (k+1)-th.
@@ -540,7 +577,7 @@ int main(int argc, char **argv) {
       if (!referenceLayer(L, xs.data(), n, altIds.data(), altW.data(), refAlt))
         return 1;
       for (int64_t i = 0; i < n; ++i) {
-        size_t t = size_t(ties[size_t(i)]);
+        size_t t = size_t(tiesR[size_t(i)]);
         double dRef = 0, dAlt = 0;
         for (int64_t h = 0; h < H; ++h) {
           double g = got[t * H + h];
@@ -569,8 +606,10 @@ int main(int argc, char **argv) {
       return 1;
     std::printf("T=%lld routing=%s relerr=%.3e", (long long)T,
                 modeNames[int(mode)], rel);
-    if (!ties.empty())
-      std::printf(" near_ties=%zu", ties.size());
+    if (R < T)
+      std::printf(" rows=%lld", (long long)R);
+    if (!tiesR.empty())
+      std::printf(" near_ties=%zu", tiesR.size());
     if (alt)
       std::printf(" gpu_alt_choice=%lld", (long long)alt);
     if (repeatCheck)

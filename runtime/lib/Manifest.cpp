@@ -423,14 +423,19 @@ private:
                       addend = json::integer(0, INT32_MAX),
                       expertCount = json::integer(1, INT32_MAX);
 
+  /// What a grid entry that is not the array it should be holds: "N
+  /// entries" or its kind.
+  static std::string shape(const Value &v) {
+    return v.isArray() ? std::to_string(v.array.size()) + " entries"
+                       : json::kindName(v.kind);
+  }
+
   /// `[symbol, divisor]` or `[symbol, divisor, plus]`.
   bool ceilDiv(Reader &r, const Value &v, const std::string &path, GridDim &g) {
     if (!v.isArray() || v.array.size() < 2 || v.array.size() > 3)
       return r.fail(path, "expected [symbol, divisor] or [symbol, divisor, "
                           "plus], got " +
-                              (v.isArray()
-                                   ? std::to_string(v.array.size()) + " entries"
-                                   : json::kindName(v.kind)));
+                              shape(v));
     using json::elementPath;
     return symbol(r, v.array[0], elementPath(path, 0), g.symbol) &&
            divisor(r, v.array[1], elementPath(path, 1), g.value) &&
@@ -442,10 +447,8 @@ private:
   bool tokenTiles(Reader &r, const Value &v, const std::string &path,
                   GridDim &g) {
     if (!v.isArray() || v.array.size() != 3)
-      return r.fail(path, "expected [symbol, tokens, experts], got " +
-                              (v.isArray()
-                                   ? std::to_string(v.array.size()) + " entries"
-                                   : json::kindName(v.kind)));
+      return r.fail(path,
+                    "expected [symbol, tokens, experts], got " + shape(v));
     using json::elementPath;
     return symbol(r, v.array[0], elementPath(path, 0), g.symbol) &&
            divisor(r, v.array[1], elementPath(path, 1), g.value) &&

@@ -65,16 +65,17 @@ struct WgmmaSpLayout {
                          : 0;
     stages = p.stages;
     // The wide variant's ring keeps as many of the tile's slots as fit (the
-    // exchange reuses it, as in every ordinary grid).
+    // exchange reuses it, as in every ordinary grid); the persistent one's
+    // as fit beside its own exchange and row table.
+    int64_t budget = getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign;
+    int64_t slotBytes =
+        TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile);
     if (p.wide)
-      stages = TileConfigAttr::wgmmaStages(
-          getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign, 0,
-          TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile), p.stages);
+      stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, p.stages);
     if (p.persistent > 0)
       stages = TileConfigAttr::wgmmaStages(
-          getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign,
-          TileConfigAttr::wgmmaFixedBytes(p.tokens, exchange),
-          TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile), p.stages);
+          budget, TileConfigAttr::wgmmaFixedBytes(p.tokens, exchange),
+          slotBytes, p.stages);
     aRing = 0;
     bRing = aRing + stages * units * aStage;
     metaRing = bRing + stages * bStage;

@@ -51,13 +51,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> wideTokens{
       *this, "wide-tokens",
       llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
-                     "wide variant (0: none)"),
-      llvm::cl::init(0)};
+                     "wide variant (0: none, -1: choose)"),
+      llvm::cl::init(-1)};
   Option<int64_t> wideSlots{
       *this, "wide-slots",
       llvm::cl::desc("samoyeds-select-tiles: routed slots per expert from "
                      "which calls take the wide variant"),
-      llvm::cl::init(1024)};
+      llvm::cl::init(128)};
   Option<int64_t> warpgroups{
       *this, "warpgroups",
       llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "

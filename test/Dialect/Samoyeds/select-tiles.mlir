@@ -29,7 +29,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=1 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP1
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=4 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP4
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="group-tiles=65" 2>&1 | FileCheck %s --check-prefix=BAD-GROUP
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=121 wide-slots=512" | FileCheck %s --check-prefix=WIDE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2 wide-tokens=121 wide-slots=512" | FileCheck %s --check-prefix=WIDE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=121" | FileCheck %s --check-prefix=WIDE-NOFIT
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=0" | FileCheck %s --check-prefix=WIDE0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
@@ -62,16 +64,22 @@
 // AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
+// Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
+// block; 16 warps, four stages fit), so fewer row blocks and split_k = 2 at
+// decode, and the wide variant of 112 tokens (the 56 accumulators of four
+// warpgroups) from 128 routed slots per expert.
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
 // FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
 // WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
+// A persistent grid keeps two warpgroups (its 128-token tiles), no wide
+// variant.
 // WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
@@ -156,28 +164,33 @@
 // GROUP4-LABEL: func.func @k32(
 // GROUP4:         samoyeds.ssmm {{.*}} {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24, group_tiles = 4>}
 // BAD-GROUP: error: samoyeds-select-tiles: group-tiles = 65 must be in [0, 64]
-// The wide token tile is opt-in: wide-tokens (rounded up to a multiple of 8)
-// for the unsplit calls from wide-slots routed slots per expert, only where
-// one accumulator set of them fits (plain 2:4: silu_plain24's 8 experts,
-// 4096 slots) and no persistent grid serves the large calls; the row
-// selection tiles stay as they are.
+// Asked-for wide tiles: wide-tokens (rounded up to a multiple of 8) for the
+// unsplit calls from wide-slots routed slots per expert, only where one
+// accumulator set of them fits (two warpgroups, plain 2:4: silu_plain24's 8
+// experts, 4096 slots) and no persistent grid serves the large calls; the
+// row selection tiles stay as they are. With the default four warpgroups
+// 128 tokens do not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
-// BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [0, 256]
+// WIDE-NOFIT-LABEL: func.func @silu_plain24(
+// WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE0-NOT: wide_tokens
+// BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [-1, 256]
 // BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots = 0 must be in [1, 1048576]
 // warpgroups=4: four consumer warpgroups (256 kept rows a block) where the
-// 64-row tiles divide among them; their 112 registers hold 64 accumulators,
-// so row selection's four sets take 32 tokens. k64_small_span's single
+// 64-row tiles divide among them; their 104 registers (what the producer
+// leaves of 640 threads' 96 at launch) hold 56 accumulators, so row
+// selection's four sets take 24 tokens. k64_small_span's single
 // 64-row tile keeps one.
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 32, k = 128, stages = 5, split_k = 8, split_slots = 32, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 24, k = 128, stages = 5, split_k = 8, split_slots = 24, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}

@@ -293,11 +293,17 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t tiles =
       wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
   int64_t unitsPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
-  // Forced consumer warpgroups (`warpgroups`), where the 64-row tiles of
-  // each half divide among them.
-  if (o.warpgroups > 0 && o.warpgroups % halves == 0 &&
-      tiles % (o.warpgroups / halves) == 0)
-    unitsPerHalf = o.warpgroups / halves;
+  // Four consumer warpgroups for plain 2:4 (256 kept rows a block; same-
+  // process H200 A/B in docs/TileChoice.md) unless a persistent grid or
+  // more forced tokens than their accumulators hold are asked for, or the
+  // forced count (`warpgroups`), where the 64-row tiles of each half divide
+  // among them.
+  bool plain = format.isPlain24();
+  bool fourFit = o.persistent <= 0 &&
+                 o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
+  int64_t want = o.warpgroups > 0 ? o.warpgroups : plain && fourFit ? 4 : 0;
+  if (want > 0 && want % halves == 0 && tiles % (want / halves) == 0)
+    unitsPerHalf = want / halves;
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
   int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k);
@@ -342,18 +348,20 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
-  // Wide token tile (opt-in: `wide-tokens` > 0): the unsplit calls of at
-  // least `wide-slots` routed slots per expert take that many tokens per
-  // block, rounded up to a multiple of 8, where one accumulator set of them
-  // fits (plain 2:4) and no persistent grid serves the large calls; its
-  // ring keeps as many slots as its shared memory holds. Not the default
-  // yet: forced 128-token tiles for every call ran Mixtral's and Qwen2's
-  // expert matmuls 1.01-1.46x at n = 1024-4096 (H200, bench/RESULTS.md
-  // §S10, serialised by ptxas then), and no layer A/B has been run.
+  // Wide token tile: for plain 2:4 the unsplit calls of at least
+  // `wide-slots` routed slots per expert take as many tokens per block as
+  // one accumulator set allows, at most 128, or the `wide-tokens` asked for
+  // (rounded up to a multiple of 8) where they fit; not with a persistent
+  // grid. 128 tokens (two warpgroups) ran 1.12-1.25x 64 at T = 1024-4096,
+  // 192 0.79-1.01x; four warpgroups with 112 tokens another 1.02-1.29x
+  // (H200, bench/RESULTS.md §S11).
+  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(warpgroups);
+  int64_t wide = o.wideTokens >= 0 ? llvm::divideCeil(o.wideTokens, 8) * 8
+                 : plain ? std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8)
+                         : 0;
   int64_t wideTokens = 0, wideSlots = 0;
-  int64_t wide = llvm::divideCeil(o.wideTokens, 8) * 8;
-  if (o.wideTokens > 0 && !persistent && wide > tokens && wide <= 256 &&
-      sets * wide / 2 <= TileConfigAttr::wgmmaMaxAccumulators(warpgroups)) {
+  if (wide > 0 && !persistent && wide > tokens && wide <= 256 &&
+      sets * wide / 2 <= maxAcc) {
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
@@ -421,7 +429,7 @@ struct SamoyedsSelectTiles
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("persistent", persistent, -1, 32) ||
         !inRange("group-tiles", groupTiles, 0, 64) ||
-        !inRange("wide-tokens", wideTokens, 0, 256) ||
+        !inRange("wide-tokens", wideTokens, -1, 256) ||
         !inRange("wide-slots", wideSlots, 1, 1 << 20) ||
         !inRange("warpgroups", warpgroups, 0, 4))
       return signalPassFailure();

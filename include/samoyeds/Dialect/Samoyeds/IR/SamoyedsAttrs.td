@@ -254,17 +254,27 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// wgmma_sp: registers per thread the producer warpgroup keeps
     /// (setmaxnreg).
     static constexpr int64_t kWgmmaProducerRegs = 56;
+    /// wgmma_sp: registers per thread a block of `units` consumer
+    /// warpgroups and the producer starts with. Its `.maxntid` bounds them
+    /// to a multiple of 8 of the SM's 64 K registers over its threads (at
+    /// most 255), and ptxas gives a kernel with setmaxnreg that bound.
+    static int64_t wgmmaLaunchRegs(int64_t units) {
+      return std::min<int64_t>(255, 65536 / ((units + 1) * 128)) / 8 * 8;
+    }
     /// wgmma_sp: registers per thread `units` consumer warpgroups raise to
-    /// once the producer has lowered its own: a multiple of 8 of the SM's
-    /// 64 K registers the producer leaves them, at most 240.
+    /// once the producer has lowered its own: a multiple of 8 of what the
+    /// producer leaves of the block's launch registers (setmaxnreg only
+    /// moves registers within the block: asking for more than the launch
+    /// gave deadlocks), at most 240. Two warpgroups: 224; four: 104.
     static int64_t wgmmaConsumerRegs(int64_t units) {
-      int64_t left = 65536 - kWgmmaProducerRegs * 128;
+      int64_t block = wgmmaLaunchRegs(units) * (units + 1) * 128;
+      int64_t left = block - kWgmmaProducerRegs * 128;
       return std::min<int64_t>(240, left / (units * 128) / 8 * 8);
     }
     /// wgmma_sp: the most accumulator registers a consumer thread of
     /// `units` consumer warpgroups may hold: its registers less 48 for
     /// addresses, descriptors and metadata, at most 160 (two warpgroups:
-    /// 160; four: 64).
+    /// 160; four: 56).
     static int64_t wgmmaMaxAccumulators(int64_t units) {
       return std::min<int64_t>(160, wgmmaConsumerRegs(units) - 48);
     }

@@ -93,19 +93,20 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     once per token tile (docs/TileChoice.md); elsewhere 1 (row block
     fastest, the launch order). The `group-tiles` option sets the group.
 
-    Wide token tile (`wide_tokens`, `wide_slots`; opt-in, `wgmma_sp`): with
-    `wide-tokens` = w > 0 the unsplit calls of at least `wide-slots` routed
-    slots per expert (default 1024) run the ordinary grid with w tokens per
-    block (rounded up to a multiple of 8), where one accumulator set of w
-    tokens fits (plain 2:4) and there is no persistent grid; elsewhere the
-    option changes nothing.
+    Wide token tile (`wide_tokens`, `wide_slots`; `wgmma_sp`, plain 2:4):
+    the unsplit calls of at least `wide-slots` routed slots per expert
+    (default 128) run the ordinary grid with as many tokens per block as
+    one accumulator set allows, at most 128 (112 with four consumer
+    warpgroups), so that each weight tile is read once per that many
+    tokens; `wide-tokens` = w > 0 asks for w (rounded up to a multiple of
+    8) where it fits, 0 for none. Not with a persistent grid.
 
-    Consumer warpgroups (`wgmma_sp`): two per block (the gate and the up
-    unit of the same 64 rows, or two 64-row units), one when the 64-row
-    tiles do not pair up; the `warpgroups` option forces a count where the
-    64-row tiles of each half divide among them (4: 256 kept rows a block,
-    each weight tile's activations read once per 256 rows), else it keeps
-    the choice.
+    Consumer warpgroups (`wgmma_sp`): four per block for plain 2:4 where
+    the 64-row tiles of each half divide among them (256 kept rows a block:
+    each weight tile's activations read once per 256 rows); else two (the
+    gate and the up unit of the same 64 rows, or two 64-row units), one
+    when the 64-row tiles do not pair up. The `warpgroups` option forces a
+    count where the tiles divide among them, else it keeps the choice.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -125,10 +126,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "(0: choose, 1: one)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
-    Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"0",
+    Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
-           "2:4; 0: none)">,
-    Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"1024",
+           "2:4; 0: none, -1: choose)">,
+    Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"128",
            "Routed slots per expert from which calls take the wide "
            "variant">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",

@@ -63,6 +63,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
                      "of wgmma_sp (0: choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> decodeWarpgroups{
+      *this, "decode-warpgroups",
+      llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
+                     "of wgmma_sp's decode variants (0: the tile's)"),
+      llvm::cl::init(0)};
   Option<int64_t> groupTiles{
       *this, "group-tiles",
       llvm::cl::desc("samoyeds-select-tiles: token tiles per group of the "
@@ -124,6 +129,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideTokens = o.wideTokens;
   tiles.wideSlots = o.wideSlots;
   tiles.warpgroups = o.warpgroups;
+  tiles.decodeWarpgroups = o.decodeWarpgroups;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

@@ -21,6 +21,9 @@
 // RUN: rm -rf %t.4 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.4 assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=WIDE4 < %t.4/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.4/kernels.ptx -o %t.4/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS4 %}
+// RUN: rm -rf %t.d && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a decode-warpgroups=2 dir=%t.d assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=DECWG < %t.d/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.d/kernels.ptx -o %t.d/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS4 %}
 
 // PTX-LABEL: .entry layer_ssmm_2(
 // PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
@@ -57,6 +60,14 @@
 // WIDE4: setmaxnreg.inc.sync.aligned.u32 104
 // WIDE4: setmaxnreg.dec.sync.aligned.u32 56
 // WIDE4: wgmma.mma_async.sp.sync.aligned.m64n112k32.f32.bf16.bf16
+
+// decode-warpgroups=2: the decode variants keep two consumer warpgroups
+// (384 threads, 224 registers) under the four of the ordinary grid.
+// DECWG-LABEL: .entry layer_ssmm_2_decode(
+// DECWG: .maxntid 384, 1, 1
+// DECWG: setmaxnreg.inc.sync.aligned.u32 224
+// DECWG-LABEL: .entry layer_ssmm_2(
+// DECWG: .maxntid 640, 1, 1
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

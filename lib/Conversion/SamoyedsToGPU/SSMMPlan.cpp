@@ -52,8 +52,13 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
          "the tile has no decode variant");
   if (tile.getDecodeTokens() > 0 &&
       (variant == SSMMVariant::Decode ||
-       (split && tile.getSplitSlots() <= tile.getDecodeSlots())))
+       (split && tile.getSplitSlots() <= tile.getDecodeSlots()))) {
     p.tokens = tile.getDecodeTokens();
+    if (tile.getDecodeWarps() > 0) {
+      p.warps = tile.getDecodeWarps();
+      p.ownWarps = true;
+    }
+  }
   assert((variant != SSMMVariant::Wide || tile.getWideTokens() > 0) &&
          "the tile has no wide variant");
   if (variant == SSMMVariant::Wide) {

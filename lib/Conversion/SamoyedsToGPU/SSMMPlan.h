@@ -32,6 +32,9 @@ struct SSMMPlan {
   int64_t groupTiles = 1;
   /// The wide variant: `tokens` is the tile's wide_tokens.
   bool wide = false;
+  /// The decode variants' own warps (tile `decode_warps`): their ring keeps
+  /// as many slots as fit.
+  bool ownWarps = false;
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;

@@ -72,6 +72,9 @@ struct WgmmaSpLayout {
         TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile);
     if (p.wide)
       stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, p.stages);
+    if (p.ownWarps)
+      stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes,
+                                           TileConfigAttr::kWgmmaMaxStages);
     if (p.persistent > 0)
       stages = TileConfigAttr::wgmmaStages(
           budget, TileConfigAttr::wgmmaFixedBytes(p.tokens, exchange),

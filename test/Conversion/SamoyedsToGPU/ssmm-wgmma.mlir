@@ -336,3 +336,28 @@ func.func @wide_variant(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// Decode variants with their own warps (decode_warps = 8 under a 16-warp
+// tile): the `_decode` grid runs two consumer warpgroups (two 128-row blocks,
+// 384 threads) and a ring of as many slots as fit (6: 12 mbarriers); the
+// ordinary grid four (one 256-row block, 640 threads).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_warps = 8, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @decode_warps
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@decode_warps_ssmm_0_decode grid(2, token_tiles(P, 8, 4), 1) block(384, 1, 1) {{.*}} when(P in [0, 4])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@decode_warps_ssmm_0 grid(1, token_tiles(P, 64, 4), 1) block(640, 1, 1) {{.*}} when(P in [5, ...])>]
+// CHECK: gpu.func @decode_warps_ssmm_0_decode(
+// CHECK: memref.view {{.*}} to memref<12xi64, #gpu.address_space<workgroup>>
+// CHECK: gpu.func @decode_warps_ssmm_0(
+// CHECK: memref.view {{.*}} to memref<8xi64, #gpu.address_space<workgroup>>
+func.func @decode_warps(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
+                        %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                        %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                        %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

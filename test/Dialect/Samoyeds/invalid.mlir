@@ -1434,3 +1434,24 @@ func.func @moe_ffn_w13_odd_rows(
          tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_warps = 8 must be 0, or with decode_tokens > 0 and strategy wgmma_sp 4, 8, 12 or 16}}
+func.func @tile_decode_warps_no_decode() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_warps = 8, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_warps = 6 must be 0, or with decode_tokens > 0 and strategy wgmma_sp 4, 8, 12 or 16}}
+func.func @tile_decode_warps_partial() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_warps = 6, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_warps = 4 must be 0, or with decode_tokens > 0 and strategy wgmma_sp 4, 8, 12 or 16}}
+func.func @tile_decode_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = 4, decode_warps = 4>} {
+  return
+}

@@ -275,6 +275,15 @@ func.func @ssmm_none_tile(
   return %y : tensor<64x256xf16>
 }
 
+// Decode variants' own warps round-trip; decode_warps = 0 is the default
+// and is not printed.
+// CHECK-LABEL: func.func @tile_decode_warps()
+// CHECK-SAME: t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_warps = 8, strategy = wgmma_sp>
+// CHECK-SAME: u = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, strategy = wgmma_sp>
+func.func @tile_decode_warps() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_warps = 8, strategy = wgmma_sp>, u = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_warps = 0, strategy = wgmma_sp>} {
+  return
+}
+
 // A grouped block order and a wide token tile round-trip; group_tiles = 1
 // is the default and is not printed.
 // CHECK-LABEL: func.func @ssmm_group_tile(

@@ -37,6 +37,8 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=4" | FileCheck %s --check-prefix=WG4
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-WG
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=2" | FileCheck %s --check-prefix=DECWG
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-DECWG
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="strategy=wgmma_sp tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WGMMA-TOKENS
@@ -192,6 +194,15 @@
 // WG4-LABEL: func.func @silu_plain24(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
+// decode-warpgroups=2: the decode variants of silu_plain24's four-warpgroup
+// tile run two (decode_warps = 8), whose 224 row blocks the split-K rule
+// counts (no split: they fill the chip); the tiles that already have two
+// keep them (no decode_warps).
+// DECWG-LABEL: func.func @default_none(
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG-LABEL: func.func @silu_plain24(
+// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
 // SPLIT2-LABEL: func.func @default_none(

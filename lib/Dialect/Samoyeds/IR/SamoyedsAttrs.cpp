@@ -72,8 +72,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
     int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
-    int64_t decodeSlots, int64_t wideTokens, int64_t wideSlots,
-    int64_t groupTiles, MmaStrategy strategy) {
+    int64_t decodeSlots, int64_t decodeWarps, int64_t wideTokens,
+    int64_t wideSlots, int64_t groupTiles, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -143,6 +143,12 @@ LogicalResult TileConfigAttr::verify(
   if (decodeSlots < 0 || decodeSlots > (int64_t(1) << 30))
     return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
                        << " must be in [0, 2^30]";
+  if (decodeWarps != 0 &&
+      (decodeTokens == 0 || strategy != MmaStrategy::WgmmaSp ||
+       decodeWarps % 4 != 0 || decodeWarps < 4 || decodeWarps > 16))
+    return emitError() << "#samoyeds.tile: decode_warps = " << decodeWarps
+                       << " must be 0, or with decode_tokens > 0 and strategy "
+                          "wgmma_sp 4, 8, 12 or 16";
   if (wideTokens != 0 && (wideTokens <= tokens || wideTokens > maxTokens ||
                           wideTokens % (8 * tokenWarps) != 0))
     return emitError() << "#samoyeds.tile: wide_tokens = " << wideTokens

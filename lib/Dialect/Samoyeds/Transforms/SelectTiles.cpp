@@ -136,7 +136,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
-      wideSlots, warpgroups;
+      wideSlots, warpgroups, decodeWarpgroups;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -248,11 +248,11 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
         blocks, chip.smemPerSM / (persistentSmem + chip.smemReservedPerBlock));
   if (persistent == 0)
     persistentSlots = persistentTokens = 0;
-  return TileConfigAttr::get(op.getContext(), warps, tokens, k, stages,
-                             tokenWarps, rowTiles, rowMasks, splitK, splitSlots,
-                             persistent, persistentSlots, persistentTokens,
-                             decodeTokens, decodeSlots, /*wideTokens=*/0,
-                             /*wideSlots=*/0, groupTiles, MmaStrategy::MmaSp);
+  return TileConfigAttr::get(
+      op.getContext(), warps, tokens, k, stages, tokenWarps, rowTiles, rowMasks,
+      splitK, splitSlots, persistent, persistentSlots, persistentTokens,
+      decodeTokens, decodeSlots, /*decodeWarps=*/0,
+      /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, MmaStrategy::MmaSp);
 }
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
@@ -318,7 +318,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // mbarriers) as its shared memory holds, at most 6.
   int64_t stageBytes = TileConfigAttr::wgmmaSlotBytes(warpgroups, tokens, k);
   int64_t budget = chip.smemPerBlock - TileConfigAttr::kWgmmaSmemAlign;
-  int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes, 6);
+  int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes,
+                                               TileConfigAttr::kWgmmaMaxStages);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
   // With row selection and a K loop of two k tiles, ptxas 12.8 serialises
@@ -329,10 +330,20 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   auto [decodeTokens, decodeSlots] =
       chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
                    decodeFits || o.decode > 0 ? o.decode : 0);
+  // Forced decode warpgroups (`decode-warpgroups`, where the tiles divide
+  // among them): the decode variants' own row blocks, which the split-K
+  // rule then counts.
+  int64_t decodeUnitsPerHalf = unitsPerHalf;
+  if (decodeTokens > 0 && o.decodeWarpgroups > 0 &&
+      o.decodeWarpgroups % halves == 0 &&
+      tiles % (o.decodeWarpgroups / halves) == 0)
+    decodeUnitsPerHalf = o.decodeWarpgroups / halves;
+  int64_t decodeWarps =
+      decodeUnitsPerHalf == unitsPerHalf ? 0 : 4 * decodeUnitsPerHalf * halves;
   // One block per SM: split K until one slot per active expert fills a wave.
   auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum, o.split,
-                  /*blocksPerSM=*/1);
+      chooseSplit(op, chip, tiles / decodeUnitsPerHalf, tokens, sliceQuantum,
+                  o.split, /*blocksPerSM=*/1);
   // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
   // whose ring runs on into the block's next tile: every unsplit call, with
   // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from
@@ -365,10 +376,11 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
-  return TileConfigAttr::get(
-      op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, 0, splitK,
-      splitSlots, persistent, persistentSlots, persistentTokens, decodeTokens,
-      decodeSlots, wideTokens, wideSlots, groupTiles, MmaStrategy::WgmmaSp);
+  return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
+                             1, 1, 0, splitK, splitSlots, persistent,
+                             persistentSlots, persistentTokens, decodeTokens,
+                             decodeSlots, decodeWarps, wideTokens, wideSlots,
+                             groupTiles, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -408,6 +420,7 @@ struct SamoyedsSelectTiles
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
+            /*decodeWarps=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
@@ -431,11 +444,12 @@ struct SamoyedsSelectTiles
         !inRange("group-tiles", groupTiles, 0, 64) ||
         !inRange("wide-tokens", wideTokens, -1, 256) ||
         !inRange("wide-slots", wideSlots, 1, 1 << 20) ||
-        !inRange("warpgroups", warpgroups, 0, 4))
+        !inRange("warpgroups", warpgroups, 0, 4) ||
+        !inRange("decode-warpgroups", decodeWarpgroups, 0, 4))
       return signalPassFailure();
-    Overrides overrides{tokens,     decodeTokens, splitK,
-                        rowTiles,   rowMasks,     persistent,
-                        wideTokens, wideSlots,    warpgroups};
+    Overrides overrides{tokens,     decodeTokens,    splitK,     rowTiles,
+                        rowMasks,   persistent,      wideTokens, wideSlots,
+                        warpgroups, decodeWarpgroups};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -143,7 +143,11 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     most experts get a few tokens, and a block of `tokens` spent its
     activation copies and multiplies on empty columns. d is a multiple of
     8 × `token_warps` below `tokens`; `decode_tokens` and `decode_slots` are
-    0 (no decode tile) when omitted.
+    0 (no decode tile) when omitted. With strategy `wgmma_sp`,
+    `decode_warps` > 0 gives those variants that many warps (4 per consumer
+    warpgroup) instead of `warps`, and a ring of as many slots as fit: at
+    decode fewer rows per block make more blocks to stream the weights; 0
+    (the tile's `warps`) when omitted.
 
     Wide token tile: when `wide_tokens` = w > 0 the unsplit calls of at
     least `wide_slots` routed slots (and above the decode variant's) take w
@@ -187,6 +191,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 8, split_slots = 21, decode_tokens = 8, decode_slots = 1024>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -201,6 +206,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$persistent_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_slots,
+                        DefaultValuedParameter<"int64_t", "0">:$decode_warps,
                         DefaultValuedParameter<"int64_t", "0">:$wide_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$wide_slots,
                         DefaultValuedParameter<"int64_t", "1">:$group_tiles,
@@ -304,6 +310,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     static int64_t wgmmaFixedBytes(int64_t tokens, int64_t exchange) {
       return tokens * 4 + exchange;
     }
+    /// wgmma_sp: the most ring slots a block keeps.
+    static constexpr int64_t kWgmmaMaxStages = 6;
     /// wgmma_sp: ring slots of `slotBytes` that fit in `budget` bytes of
     /// shared memory beside `reserved` others, clamped to [2, `most`].
     static int64_t wgmmaStages(int64_t budget, int64_t reserved,

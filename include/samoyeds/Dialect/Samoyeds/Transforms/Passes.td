@@ -106,7 +106,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     each weight tile's activations read once per 256 rows); else two (the
     gate and the up unit of the same 64 rows, or two 64-row units), one
     when the 64-row tiles do not pair up. The `warpgroups` option forces a
-    count where the tiles divide among them, else it keeps the choice.
+    count where the tiles divide among them, else it keeps the choice;
+    `decode-warpgroups` forces one for the decode variants (the `_decode`
+    grid, and the split-K variant where it takes the decode tile) alone,
+    whose row blocks the split-K rule then counts.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -135,6 +138,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "Override: consumer warpgroups per block of wgmma_sp (0: "
            "choose)">,
+    Option<"decodeWarpgroups", "decode-warpgroups", "int64_t",
+           /*default=*/"0",
+           "Override: consumer warpgroups per block of wgmma_sp's decode "
+           "variants (0: the tile's)">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -67,6 +67,18 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   return success();
 }
 
+/// setmaxnreg moves registers only within a block: the producer's and the
+/// consumers' registers must fit what every count of consumer warpgroups
+/// launches with, or the consumers' setmaxnreg.inc waits forever.
+static constexpr bool wgmmaRegistersFit(int64_t units) {
+  return TileConfigAttr::kWgmmaProducerRegs * 128 +
+             TileConfigAttr::wgmmaConsumerRegs(units) * units * 128 <=
+         TileConfigAttr::wgmmaLaunchRegs(units) * (units + 1) * 128;
+}
+static_assert(wgmmaRegistersFit(1) && wgmmaRegistersFit(2) &&
+                  wgmmaRegistersFit(3) && wgmmaRegistersFit(4),
+              "wgmma_sp register split exceeds the block's launch registers");
+
 LogicalResult TileConfigAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, int64_t warps, int64_t tokens,
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,

@@ -264,7 +264,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// warpgroups and the producer starts with. Its `.maxntid` bounds them
     /// to a multiple of 8 of the SM's 64 K registers over its threads (at
     /// most 255), and ptxas gives a kernel with setmaxnreg that bound.
-    static int64_t wgmmaLaunchRegs(int64_t units) {
+    static constexpr int64_t wgmmaLaunchRegs(int64_t units) {
       return std::min<int64_t>(255, 65536 / ((units + 1) * 128)) / 8 * 8;
     }
     /// wgmma_sp: registers per thread `units` consumer warpgroups raise to
@@ -272,7 +272,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// producer leaves of the block's launch registers (setmaxnreg only
     /// moves registers within the block: asking for more than the launch
     /// gave deadlocks), at most 240. Two warpgroups: 224; four: 104.
-    static int64_t wgmmaConsumerRegs(int64_t units) {
+    static constexpr int64_t wgmmaConsumerRegs(int64_t units) {
       int64_t block = wgmmaLaunchRegs(units) * (units + 1) * 128;
       int64_t left = block - kWgmmaProducerRegs * 128;
       return std::min<int64_t>(240, left / (units * 128) / 8 * 8);

@@ -292,18 +292,24 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t halves = siluMul ? 2 : 1;
   int64_t tiles =
       wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
-  int64_t unitsPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
+  // Consumer warpgroups per half: `want` where the 64-row tiles of each
+  // half divide among them, else `otherwise`.
+  auto unitsFor = [&](int64_t want, int64_t otherwise) {
+    return want > 0 && want % halves == 0 && tiles % (want / halves) == 0
+               ? want / halves
+               : otherwise;
+  };
   // Four consumer warpgroups for plain 2:4 (256 kept rows a block; same-
   // process H200 A/B in docs/TileChoice.md) unless a persistent grid or
   // more forced tokens than their accumulators hold are asked for, or the
-  // forced count (`warpgroups`), where the 64-row tiles of each half divide
-  // among them.
+  // forced count (`warpgroups`).
   bool plain = format.isPlain24();
   bool fourFit = o.persistent <= 0 &&
                  o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
-  int64_t want = o.warpgroups > 0 ? o.warpgroups : plain && fourFit ? 4 : 0;
-  if (want > 0 && want % halves == 0 && tiles % (want / halves) == 0)
-    unitsPerHalf = want / halves;
+  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0   ? o.warpgroups
+                                  : plain && fourFit ? 4
+                                                     : 0,
+                                  siluMul || tiles % 2 != 0 ? 1 : 2);
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
   int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k);
@@ -330,14 +336,11 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   auto [decodeTokens, decodeSlots] =
       chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
                    decodeFits || o.decode > 0 ? o.decode : 0);
-  // Forced decode warpgroups (`decode-warpgroups`, where the tiles divide
-  // among them): the decode variants' own row blocks, which the split-K
-  // rule then counts.
-  int64_t decodeUnitsPerHalf = unitsPerHalf;
-  if (decodeTokens > 0 && o.decodeWarpgroups > 0 &&
-      o.decodeWarpgroups % halves == 0 &&
-      tiles % (o.decodeWarpgroups / halves) == 0)
-    decodeUnitsPerHalf = o.decodeWarpgroups / halves;
+  // Forced decode warpgroups (`decode-warpgroups`): the decode variants'
+  // own row blocks, which the split-K rule then counts.
+  int64_t decodeUnitsPerHalf = decodeTokens > 0
+                                   ? unitsFor(o.decodeWarpgroups, unitsPerHalf)
+                                   : unitsPerHalf;
   int64_t decodeWarps =
       decodeUnitsPerHalf == unitsPerHalf ? 0 : 4 * decodeUnitsPerHalf * halves;
   // One block per SM: split K until one slot per active expert fills a wave.

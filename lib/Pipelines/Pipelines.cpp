@@ -85,8 +85,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(0)};
   Option<int64_t> rowMasks{
       *this, "row-masks",
-      llvm::cl::desc("samoyeds-select-tiles: row selection by masked mma.sp "
-                     "(1) or span-end routing (0); -1: choose"),
+      llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
+                     "(1) or span-end routing (0); -1: choose (mma_sp: "
+                     "masked; wgmma_sp: routing)"),
       llvm::cl::init(-1)};
   Option<std::string> strategy{
       *this, "strategy",

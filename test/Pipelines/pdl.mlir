@@ -2,7 +2,10 @@
 // calls (route, dispatch, the split-K variants) start with
 // griddepcontrol.wait (before they touch global memory) and
 // griddepcontrol.launch_dependents, and the manifest marks their launches;
-// the unsplit matmuls and their combine are ordinary launches.
+// the large calls' matmuls (here the wide variants, which take the calls
+// from 128 routed slots per expert) and the combine are ordinary launches,
+// while the ordinary grid, bounded above by the wide variant, serves the
+// smaller calls as a dependent launch.
 // Without pdl there is neither. The pipelines' default (-1) turns it on where
 // the chip has it (sm_90, sm_90a), off on sm_80.
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a" --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s --check-prefix=IR
@@ -52,12 +55,16 @@
 // MANIFEST: "kernel": "layer_dispatch_1",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_2",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_2_wide",
 // MANIFEST-NEXT: "smem"
 // MANIFEST: "kernel": "layer_ssmm_2_split",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_2_split_reduce",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_3",
+// MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_3_wide",
 // MANIFEST-NEXT: "smem"
 // MANIFEST: "kernel": "layer_ssmm_3_combine",
 // MANIFEST-NEXT: "smem"
@@ -70,6 +77,8 @@
 // PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
 // PTX-LABEL: .entry layer_ssmm_2(
+// PTX: griddepcontrol.wait;
+// PTX-LABEL: .entry layer_ssmm_2_wide(
 // PTX-NOT: griddepcontrol
 // PTX-LABEL: .entry layer_ssmm_2_split(
 // PTX: griddepcontrol.wait;

@@ -1,18 +1,47 @@
 // A whole MoE layer through the Hopper warpgroup strategy, the sm_90a
 // default: sparse wgmma fed by bulk copies of the `wgmma` weight layout, a
-// producer warpgroup and consumer warpgroups. ptxas assembles the PTX without
-// serialising a wgmma (C7515) or injecting a warpgroup.arrive (C7519), and
-// without spilling.
+// producer warpgroup and consumer warpgroups. Row selection multiplies the
+// masked group rows (A from registers) by default; `row-masks=0` routes span
+// partials instead. ptxas assembles both without serialising a wgmma (C7515)
+// or injecting a warpgroup.arrive (C7519), and without spilling.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
-// RUN: FileCheck %s < %t/manifest.json
-// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: FileCheck %s --check-prefix=MASKED < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=MASKED-PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.r && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a row-masks=0 dir=%t.r assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t.r/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t.r/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.r/kernels.ptx -o %t.r/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
-// Gate/up: a producer and two consumer warpgroups (the gate and the up
-// rows), one block per 64 kept rows of each half. With row selection and K
-// loops of two k tiles (gate/up) and one (down) neither matmul takes a decode
-// tile: ptxas 12.8 serialises the 8- and 16-token SiLU·up wgmma there
-// (C7515), which the PTXAS lines below would catch.
+// Masked rows: the decode variants too (no span routing inside the
+// pipeline stage for ptxas to serialise), and a 128-token wide variant (two
+// accumulator sets of 64 values) from 128 routed slots per expert. Each
+// stage brings the unit's weight block, metadata and row choices; the
+// consumers load their kept rows' words and feed them as A registers.
+// MASKED: "kernel": "layer_ssmm_2_decode",
+// MASKED: "kernel": "layer_ssmm_2",
+// MASKED: "kernel": "layer_ssmm_2_wide",
+// MASKED: "kernel": "layer_ssmm_3_decode",
+// MASKED: "kernel": "layer_ssmm_3_wide",
+// MASKED-PTX-LABEL: .entry layer_ssmm_2(
+// MASKED-PTX: setmaxnreg.inc.sync.aligned.u32 224
+// MASKED-PTX: ld.shared.b8
+// MASKED-PTX: ld.shared.b32
+// MASKED-PTX: selp.b32
+// MASKED-PTX: wgmma.fence.sync.aligned
+// MASKED-PTX: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0;
+// MASKED-PTX: wgmma.commit_group.sync.aligned
+// MASKED-PTX: setmaxnreg.dec.sync.aligned.u32 56
+// MASKED-PTX: mbarrier.arrive.expect_tx.shared.b64
+// MASKED-PTX-COUNT-6: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
+// MASKED-PTX-LABEL: .entry layer_ssmm_2_wide(
+// MASKED-PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16 {{.*}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd
+
+// Span routing: gate/up with a producer and two consumer warpgroups (the
+// gate and the up rows), one block per 64 kept rows of each half. With K
+// loops of two k tiles (gate/up) and one (down) neither matmul takes a
+// decode tile: ptxas 12.8 serialises the 8- and 16-token SiLU·up wgmma
+// there (C7515), which the PTXAS lines below would catch.
 // CHECK: "launches": [
 // CHECK: "kernel": "layer_dispatch_1",
 // CHECK-NOT: _decode

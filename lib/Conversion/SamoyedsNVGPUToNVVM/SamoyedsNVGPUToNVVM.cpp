@@ -186,6 +186,25 @@ struct MmaSpLowering : OpConversionPattern<samoyeds_nvgpu::MmaSpOp> {
   }
 };
 
+/// The inline PTX of a sparse warpgroup MMA of `op`'s shape whose inputs
+/// follow its n / 2 accumulators: `a` is the A operand's text (a descriptor
+/// or a register list), `b` the index of B's descriptor (metadata and scale
+/// follow it), `transA` the A transpose immediate where the form has one.
+template <typename OpTy>
+static std::string wgmmaSpText(OpTy op, StringRef a, int64_t b,
+                               StringRef transA) {
+  int64_t regs = op.getN() / 2;
+  std::string list;
+  for (int64_t i = 0; i < regs; ++i)
+    list += (i ? ", $" : "$") + std::to_string(i);
+  StringRef elt = op.getElement().isBF16() ? "bf16" : "f16";
+  return llvm::formatv("{{\n.reg .pred p;\nsetp.ne.b32 p, ${0}, 0;\n"
+                       "wgmma.mma_async.sp.sync.aligned.m64n{1}k32.f32.{2}.{2} "
+                       "{{{3}}, {4}, ${5}, ${6}, {7}, p, 1, 1, {8}0;\n}",
+                       b + 2, op.getN(), elt, list, a, b, b + 1,
+                       op.getSelector(), transA);
+}
+
 /// samoyeds_nvgpu.wgmma_sp -> wgmma.mma_async.sp (scale-d from a predicate).
 struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -193,16 +212,8 @@ struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
   matchAndRewrite(samoyeds_nvgpu::WgmmaSpOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     int64_t regs = op.getN() / 2;
-    std::string list;
-    for (int64_t i = 0; i < regs; ++i)
-      list += (i ? ", $" : "$") + std::to_string(i);
-    StringRef elt = op.getElement().isBF16() ? "bf16" : "f16";
     std::string text =
-        llvm::formatv("{{\n.reg .pred p;\nsetp.ne.b32 p, ${0}, 0;\n"
-                      "wgmma.mma_async.sp.sync.aligned.m64n{1}k32.f32.{2}.{2} "
-                      "{{{3}}, ${4}, ${5}, ${6}, {7}, p, 1, 1, 0, 0;\n}",
-                      regs + 3, op.getN(), elt, list, regs, regs + 1, regs + 2,
-                      op.getSelector());
+        wgmmaSpText(op, "$" + std::to_string(regs), regs + 1, "0, ");
     Location loc = op.getLoc();
     Value scale = LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(),
                                        adaptor.getScaleD());
@@ -210,6 +221,34 @@ struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
         rewriter, loc, adaptor.getAcc(),
         {adaptor.getADesc(), adaptor.getBDesc(), adaptor.getMeta(), scale},
         "l,l,r,r", text);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// samoyeds_nvgpu.wgmma_sp_rs -> the register-A form of wgmma.mma_async.sp
+/// (no A transpose immediate).
+struct WgmmaSpRsLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpRsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(samoyeds_nvgpu::WgmmaSpRsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    int64_t regs = op.getN() / 2;
+    std::string a = llvm::formatv("{{${0}, ${1}, ${2}, ${3}}", regs, regs + 1,
+                                  regs + 2, regs + 3);
+    std::string text = wgmmaSpText(op, a, regs + 4, "");
+    Location loc = op.getLoc();
+    SmallVector<Value> inputs;
+    for (int64_t i = 0; i < 4; ++i)
+      inputs.push_back(LLVM::ExtractElementOp::create(
+          rewriter, loc, adaptor.getA(),
+          LLVM::ConstantOp::create(rewriter, loc, rewriter.getI32Type(), i)));
+    inputs.push_back(adaptor.getBDesc());
+    inputs.push_back(adaptor.getMeta());
+    inputs.push_back(LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(),
+                                          adaptor.getScaleD()));
+    SmallVector<Value> results = tiedInlinePtx(rewriter, loc, adaptor.getAcc(),
+                                               inputs, "r,r,r,r,l,r,r", text);
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -255,6 +294,6 @@ struct ConvertSamoyedsNVGPUToNVVM
 
 void mlir::samoyeds::populateSamoyedsNVGPUToNVVMPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<MmaLowering, MmaSpLowering, WgmmaSpLowering, WgmmaWaitLowering>(
-      patterns.getContext());
+  patterns.add<MmaLowering, MmaSpLowering, WgmmaSpLowering, WgmmaSpRsLowering,
+               WgmmaWaitLowering>(patterns.getContext());
 }

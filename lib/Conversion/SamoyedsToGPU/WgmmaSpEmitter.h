@@ -131,6 +131,21 @@ private:
   void consumeSpans(Value kt, Value slot, SmallVectorImpl<Value> &sets);
   /// One stage of a span of several stages.
   void consumeLongSpan(Value kt, Value slot, SmallVectorImpl<Value> &sets);
+  /// One stage (k tile i, ring use `use`) of masked row selection: the
+  /// MMAs of the unit's m group-row tiles, A from registers; they stay in
+  /// flight until the next stage's data is there.
+  void consumeMasked(Value i, Value use, SmallVectorImpl<Value> &sets);
+  /// Masked row selection: the stage's B descriptors and, per group-row
+  /// tile q and K step ks (index q · steps + ks), the thread's A registers
+  /// (its kept row's values where the span chose the row, else zero) and
+  /// metadata word.
+  struct MaskedOperands {
+    SmallVector<Value> descB, a, metas;
+  };
+  MaskedOperands loadMaskedStage(Value slot);
+  /// The unit-local kept row of the group of the thread's rows in group-row
+  /// tile `q` (rows 16 · warp + 2 · group + {0, 1} of the tile's 64).
+  Value maskedKeptRow(int64_t q);
   /// Adds `partial` into the row accumulator `rows` of the group row that
   /// span `span` chose for each of the thread's two kept rows, where
   /// `isEnd` holds (always when null).
@@ -155,9 +170,10 @@ private:
   const SSMMPlan &p;
   const WgmmaSpLayout layout;
   /// Shared memory: the aligned base address (i64), typed views for the B
-  /// ring, metadata ring, exchange and the producer's row table, and the
+  /// ring, metadata ring, exchange and the producer's row table, (masked
+  /// row selection) the A ring as words and the row choices, and the
   /// mbarrier group.
-  Value base, sB, sMeta, sExchange, sRows, barriers;
+  Value base, sB, sMeta, sExchange, sRows, sA, sChoice, barriers;
   /// Thread coordinates: warpgroup, thread within it, warp within the
   /// warpgroup, lane, lane / 4, lane % 4; the consumer's unit; the block's
   /// row block and K slice (first k tile kBegin).
@@ -165,8 +181,9 @@ private:
       kBegin;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
-  /// Global addresses (i64) of the packed values and metadata.
-  Value valuesAddr, metaAddr;
+  /// Global addresses (i64) of the packed values, metadata and (masked row
+  /// selection) row choices.
+  Value valuesAddr, metaAddr, rowIdxAddr;
   /// Per activation copy of the ordinary grid: guard (a row of the tile's
   /// tokens), destination element within a B stage, source element of k
   /// tile 0.

@@ -1,7 +1,8 @@
 //===- WgmmaSpEpilogue.cpp - What a wgmma_sp block writes -----------------===//
 //
 // Value i of a thread's accumulators is kept row 16 · warp + lane / 4 +
-// 8 · ((i % 4) / 2) of its unit and token 8 · (i / 4) + 2 · (lane % 4) +
+// 8 · ((i % 4) / 2) of its unit (with masked row selection, of a group-row
+// tile of it) and token 8 · (i / 4) + 2 · (lane % 4) +
 // i % 2 of the tile. Plain and combine epilogues store each value; the split
 // variant stores raw f32 partial sums in both halves' columns of its
 // workspace row; SiLU·up pairs a gate unit with the up unit of the same rows,
@@ -21,6 +22,14 @@ Value WgmmaSpEmitter::valueToken(int64_t i) {
 
 Value WgmmaSpEmitter::outputRow(int64_t j, int64_t i) {
   Value r = rem(unit, idx(layout.unitsPerHalf));
+  if (p.masked) {
+    // Set j is the unit's group-row tile j: its row 16 · warp + g + 8 h is
+    // group row 64 j + 16 · warp + 2 g + h (loadMaskedStage).
+    Value unitRows = mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r),
+                         idx(Wgmma::kRows * p.m));
+    return add(add(unitRows, idx(Wgmma::kRows * j + (i % 4) / 2)),
+               add(mul(warp, idx(16)), mul(group, idx(2))));
+  }
   Value kept = add(
       mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r), idx(Wgmma::kRows)),
       add(mul(warp, idx(16)), add(group, idx(8 * ((i % 4) / 2)))));

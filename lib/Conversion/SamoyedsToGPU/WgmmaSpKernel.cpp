@@ -83,6 +83,8 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
   };
   valuesAddr = address(values);
   metaAddr = address(meta);
+  if (p.masked)
+    rowIdxAddr = address(rowIdx);
   produce();
   // No copy outlives the warpgroup.
   NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
@@ -163,6 +165,13 @@ void WgmmaSpEmitter::setUpSharedMemory() {
   sB = view(layout.bRing, layout.stages * layout.bStage, p.elt);
   sMeta = view(layout.metaRing, layout.stages * layout.units * layout.metaStage,
                b.getI32Type());
+  if (p.masked) {
+    sA = view(layout.aRing, layout.stages * layout.units * layout.aStage,
+              b.getI32Type());
+    sChoice =
+        view(layout.choiceRing,
+             layout.stages * layout.units * layout.choiceStage, b.getI8Type());
+  }
   if (layout.exchange > 0)
     sExchange = view(layout.exchangeAt, layout.exchange, b.getF32Type());
   if (p.persistent > 0)
@@ -283,6 +292,20 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
           arith::AddIOp::create(b, metaAddr,
                                 toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
           layout.metaStage, mbar);
+      // Masked row selection: the tile's row choices of each span of the
+      // stage, row_idx[expert][span][tile · 64 ...].
+      for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
+        int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
+        Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
+        Value src =
+            add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
+                mul(unitTile(idx(u)), idx(Wgmma::kRows)));
+        Value dst =
+            add(idx(layout.choiceRing),
+                add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
+        bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
+                 arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar);
+      }
     }
   });
   if (p.persistent > 0)
@@ -386,6 +409,11 @@ public:
              << "tile warps = " << p.warps << " (" << layout.units
              << " warpgroups) must divide the " << keptPerHalf / Wgmma::kRows
              << " 64-row tiles" << (p.siluMul ? " of each half" : "");
+    if (p.masked && 16 % p.m != 0)
+      return op.emitOpError()
+             << "row_masks = 1 with strategy wgmma_sp needs m to divide 16 "
+                "(a thread's two rows in one group), got m = "
+             << p.m;
     int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
     int64_t most = TileConfigAttr::wgmmaMaxAccumulators(layout.units);
     if (regs > most)

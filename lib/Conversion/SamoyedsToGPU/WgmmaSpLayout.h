@@ -35,6 +35,8 @@ struct Wgmma {
 ///   A ring    [stage][unit][kTile / 128 blocks of 8 KB]   (bulk copies)
 ///   B ring    [stage][kTile / 64 column blocks][tokens][128 B, swizzled]
 ///   meta ring [stage][unit][k step][4 warps][16 words]   (bulk copies)
+///   row choices [stage][unit][span][64 kept rows] bytes   (masked row
+///             selection; bulk copies)
 ///   exchange  [unit of a half][set][value][thread] f32   (SiLU·up)
 ///   mbarriers [2][stage]   a full and an empty barrier per slot
 ///   row table [tokens] i32  persistent grid: each token's source row
@@ -45,20 +47,23 @@ struct Wgmma {
 /// `stages` slots as fit beside it.
 struct WgmmaSpLayout {
   int64_t units, unitsPerHalf, sets, stages;
-  int64_t aStage, bStage, metaStage;
-  int64_t aRing, bRing, metaRing, exchangeAt, exchange, barriers, rowTable,
-      bytes;
+  int64_t aStage, bStage, metaStage, choiceStage;
+  int64_t aRing, bRing, metaRing, choiceRing, exchangeAt, exchange, barriers,
+      rowTable, bytes;
 
   explicit WgmmaSpLayout(const SSMMPlan &p) {
     units = p.warps / 4;
     unitsPerHalf = units / p.halves;
     // With row selection one accumulator per row of the group and the span
     // partials: two when a stage holds whole spans (the MMAs of a span run
-    // while the previous span's partial is routed), else one.
+    // while the previous span's partial is routed), else one; masked, one
+    // per 64-row tile of the unit's group rows.
     sets = TileConfigAttr::wgmmaAccumulatorSets(
-        SparseFormatAttr::get(p.elt.getContext(), p.n, p.m, p.v), p.kTile);
+        SparseFormatAttr::get(p.elt.getContext(), p.n, p.m, p.v), p.kTile,
+        p.masked);
     aStage = p.kTile / Wgmma::kBlockCols * Wgmma::kBlockBytes;
     metaStage = p.kTile / 32 * Wgmma::kMetaStepBytes;
+    choiceStage = choiceSpans(p) * TileConfigAttr::kWgmmaRowChoiceBytes;
     bStage = p.tokens * p.kTile * 2;
     exchange = p.siluMul ? TileConfigAttr::wgmmaExchangeBytes(
                                unitsPerHalf, p.accsPerValue(), p.tokens)
@@ -68,8 +73,8 @@ struct WgmmaSpLayout {
     // exchange reuses it, as in every ordinary grid); the persistent one's
     // as fit beside its own exchange and row table.
     int64_t budget = getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign;
-    int64_t slotBytes =
-        TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile);
+    int64_t slotBytes = TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile,
+                                                       choiceSpans(p));
     if (p.wide)
       stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, p.stages);
     if (p.ownWarps)
@@ -82,13 +87,19 @@ struct WgmmaSpLayout {
     aRing = 0;
     bRing = aRing + stages * units * aStage;
     metaRing = bRing + stages * bStage;
-    int64_t rings = metaRing + stages * units * metaStage;
+    choiceRing = metaRing + stages * units * metaStage;
+    int64_t rings = choiceRing + stages * units * choiceStage;
     // TileConfigAttr::wgmmaSlotBytes, which select-tiles sizes the ring by,
-    // is this per slot: units * (aStage + metaStage) + bStage + 2 mbarriers.
+    // is this per slot: units * (aStage + metaStage + choiceStage) + bStage
+    // + 2 mbarriers.
     exchangeAt = p.persistent > 0 ? rings : 0;
     barriers = std::max(rings, exchangeAt + exchange);
     rowTable = barriers + 2 * stages * 8;
     bytes = Wgmma::kSwizzleAlign + rowTable + rowTableBytes(p);
+  }
+  /// Spans whose row choices a ring slot holds (masked row selection).
+  static int64_t choiceSpans(const SSMMPlan &p) {
+    return p.masked ? p.spansPerStage() : 0;
   }
   /// The persistent grid's row table (the ordinary grid keeps its copy
   /// sources in registers).
@@ -100,7 +111,9 @@ struct WgmmaSpLayout {
     return p.keptRows / p.halves / Wgmma::kRows / unitsPerHalf;
   }
   /// Bytes the bulk copies of one stage bring (the mbarrier's tx count).
-  int64_t stageTxBytes() const { return units * (aStage + metaStage); }
+  int64_t stageTxBytes() const {
+    return units * (aStage + metaStage + choiceStage);
+  }
   /// Threads: a producer warpgroup and one consumer warpgroup per unit.
   int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
   /// Registers per thread the consumers raise to (setmaxnreg).

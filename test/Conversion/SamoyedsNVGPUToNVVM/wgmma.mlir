@@ -25,3 +25,18 @@ func.func @wgmma_sp(%acc: vector<8xf32>, %a: i64, %b: i64, %meta: i32,
   samoyeds_nvgpu.wgmma_wait {pending = 0 : i64}
   return %w#0 : vector<8xf32>
 }
+
+// The register form: A's four registers follow the accumulators, then B's
+// descriptor, the metadata and scale-d; no A transpose immediate.
+// CHECK-LABEL: func.func @wgmma_sp_rs
+// CHECK-SAME: (%[[ACC:.*]]: vector<8xf32>, %[[A:.*]]: vector<4xi32>, %[[B:.*]]: i64, %[[META:.*]]: i32, %[[SCALE:.*]]: i1)
+// CHECK-COUNT-4: llvm.extractelement %[[A]]
+// CHECK: %[[S:.*]] = llvm.zext %[[SCALE]] : i1 to i32
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, $14, 0;\0Awgmma.mma_async.sp.sync.aligned.m64n16k32.f32.bf16.bf16 {$0, $1, $2, $3, $4, $5, $6, $7}, {$8, $9, $10, $11}, $12, $13, 0, p, 1, 1, 0;\0A}", "=f,=f,=f,=f,=f,=f,=f,=f,r,r,r,r,l,r,r,0,1,2,3,4,5,6,7" %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[B]], %[[META]], %[[S]],
+// CHECK-NOT: samoyeds_nvgpu
+func.func @wgmma_sp_rs(%acc: vector<8xf32>, %a: vector<4xi32>, %b: i64,
+                       %meta: i32, %scale: i1) -> vector<8xf32> {
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %meta, %scale
+      {n = 16 : i64, element = bf16} : vector<4xi32>, vector<8xf32>
+  return %d : vector<8xf32>
+}

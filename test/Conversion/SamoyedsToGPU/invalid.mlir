@@ -419,3 +419,17 @@ func.func @unnamed_dim(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
       : (tensor<1x64x64xbf16, #ss>, tensor<?x64xbf16>, tensor<?xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// Masked row selection under the warpgroup strategy: a thread's two rows
+// must belong to one group.
+#ss = #samoyeds.ss<n = 1, m = 3, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, row_masks = 1, strategy = wgmma_sp>
+func.func @wgmma_masked_m3(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                           %off: tensor<2xi32>) -> tensor<?x384xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op row_masks = 1 with strategy wgmma_sp needs m to divide 16 (a thread's two rows in one group), got m = 3}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x384x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x384xbf16>
+  return %y : tensor<?x384xbf16>
+}

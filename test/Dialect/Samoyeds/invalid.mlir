@@ -158,8 +158,15 @@ func.func @tile_wgmma_stages() attributes {t = #samoyeds.tile<warps = 8, tokens 
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: token_warps, row_tiles and row_masks belong to strategy mma_sp}}
+// expected-error @+1 {{#samoyeds.tile: token_warps and row_tiles belong to strategy mma_sp}}
 func.func @tile_wgmma_row_tiles() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, row_tiles = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: row_masks = 1 with strategy wgmma_sp has no persistent grid}}
+func.func @tile_wgmma_masked_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, row_masks = 1, persistent = 1, strategy = wgmma_sp>} {
   return
 }
 

@@ -125,3 +125,43 @@ func.func @mma_f32(%acc: vector<4xf32>, %a: vector<8xf32>, %b: vector<4xf32>) {
   %d = samoyeds_nvgpu.mma %acc, %a, %b : vector<8xf32>, vector<4xf32> into vector<4xf32>
   return
 }
+
+// -----
+
+func.func @rs_n_not_multiple(%acc: vector<6xf32>, %a: vector<4xi32>, %b: i64, %m: i32, %s: i1) {
+  // expected-error @+1 {{'samoyeds_nvgpu.wgmma_sp_rs' op n = 12 must be a multiple of 8 in [8, 256]}}
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %m, %s {n = 12 : i64, element = bf16} : vector<4xi32>, vector<6xf32>
+  return
+}
+
+// -----
+
+func.func @rs_wrong_accumulators(%acc: vector<16xf32>, %a: vector<4xi32>, %b: i64, %m: i32, %s: i1) {
+  // expected-error @+1 {{'samoyeds_nvgpu.wgmma_sp_rs' op needs n / 2 = 32 accumulators per thread, got 16}}
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %m, %s {n = 64 : i64, element = bf16} : vector<4xi32>, vector<16xf32>
+  return
+}
+
+// -----
+
+func.func @rs_f32_operands(%acc: vector<32xf32>, %a: vector<4xi32>, %b: i64, %m: i32, %s: i1) {
+  // expected-error @+1 {{'samoyeds_nvgpu.wgmma_sp_rs' op element type must be bf16 or f16, got 'f32'}}
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %m, %s {n = 64 : i64, element = f32} : vector<4xi32>, vector<32xf32>
+  return
+}
+
+// -----
+
+func.func @rs_selector_two(%acc: vector<32xf32>, %a: vector<4xi32>, %b: i64, %m: i32, %s: i1) {
+  // expected-error @+1 {{'samoyeds_nvgpu.wgmma_sp_rs' op selector = 2 must be 0 or 1 for 16-bit types}}
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %m, %s {n = 64 : i64, element = bf16, selector = 2 : i64} : vector<4xi32>, vector<32xf32>
+  return
+}
+
+// -----
+
+func.func @rs_three_registers(%acc: vector<32xf32>, %a: vector<3xi32>, %b: i64, %m: i32, %s: i1) {
+  // expected-error @+1 {{'samoyeds_nvgpu.wgmma_sp_rs' op operand #1 must be vector of 32-bit signless integer values of length 4}}
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %m, %s {n = 64 : i64, element = bf16} : vector<3xi32>, vector<32xf32>
+  return
+}

@@ -30,6 +30,21 @@ func.func @wgmma_sp_n256(%acc: vector<128xf32>, %a: i64, %b: i64, %meta: i32,
   return %d : vector<128xf32>
 }
 
+// A from registers: four 32-bit registers of the compressed A.
+// CHECK-LABEL: func.func @wgmma_sp_rs
+// CHECK-SAME: (%[[ACC:.*]]: vector<32xf32>, %[[A:.*]]: vector<4xi32>, %[[B:.*]]: i64, %[[META:.*]]: i32, %[[SCALE:.*]]: i1)
+// CHECK: %[[D:.*]] = samoyeds_nvgpu.wgmma_sp_rs %[[ACC]], %[[A]], %[[B]], %[[META]], %[[SCALE]] {element = bf16, n = 64 : i64} : vector<4xi32>, vector<32xf32>
+// CHECK: samoyeds_nvgpu.wgmma_sp_rs %[[D]], %[[A]], %[[B]], %[[META]], %[[SCALE]] {element = f16, n = 64 : i64, selector = 1 : i64} : vector<4xi32>, vector<32xf32>
+func.func @wgmma_sp_rs(%acc: vector<32xf32>, %a: vector<4xi32>, %b: i64,
+                       %meta: i32, %scale: i1) -> vector<32xf32> {
+  %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %meta, %scale
+      {n = 64 : i64, element = bf16} : vector<4xi32>, vector<32xf32>
+  %e = samoyeds_nvgpu.wgmma_sp_rs %d, %a, %b, %meta, %scale
+      {n = 64 : i64, element = f16, selector = 1 : i64}
+      : vector<4xi32>, vector<32xf32>
+  return %e : vector<32xf32>
+}
+
 // CHECK-LABEL: func.func @mma_sp
 // CHECK-SAME: (%[[ACC:.*]]: vector<4xf32>, %[[A:.*]]: vector<4xi32>, %[[B:.*]]: vector<4x2xbf16>, %[[H:.*]]: vector<4x2xf16>, %[[META:.*]]: i32)
 // CHECK: %[[D:.*]] = samoyeds_nvgpu.mma_sp %[[ACC]], %[[A]], %[[B]], %[[META]] : vector<4xi32>, vector<4x2xbf16> into vector<4xf32>

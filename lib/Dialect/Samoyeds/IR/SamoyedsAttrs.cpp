@@ -57,13 +57,16 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   if (stages < 2)
     return emitError() << "#samoyeds.tile: stages = " << stages
                        << " must be at least 2 with strategy wgmma_sp";
-  if (tokenWarps != 1 || rowTiles != 1 || rowMasks != 0)
-    return emitError() << "#samoyeds.tile: token_warps, row_tiles and "
-                          "row_masks belong to strategy mma_sp";
+  if (tokenWarps != 1 || rowTiles != 1)
+    return emitError() << "#samoyeds.tile: token_warps and row_tiles belong "
+                          "to strategy mma_sp";
   if (persistent > 1)
     return emitError() << "#samoyeds.tile: persistent = " << persistent
                        << " must be 0 or 1 with strategy wgmma_sp (its block "
                           "fills an SM)";
+  if (rowMasks != 0 && persistent != 0)
+    return emitError() << "#samoyeds.tile: row_masks = 1 with strategy "
+                          "wgmma_sp has no persistent grid";
   return success();
 }
 

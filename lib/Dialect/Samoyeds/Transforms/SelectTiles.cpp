@@ -312,7 +312,16 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                   siluMul || tiles % 2 != 0 ? 1 : 2);
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
-  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k);
+  // Row selection multiplies the masked group rows (m accumulator sets, no
+  // span routing; H200 1:2+2:4 layers, same process, against span routing:
+  // Mixtral 1.14-1.37x at T = 1-4096, bench/RESULTS.md §S12) unless
+  // `row-masks=0` asks for routing, or a persistent grid (which has no
+  // masked rows) is asked for without `row-masks=1`, or m does not divide
+  // 16 (a thread's two rows must share a group).
+  bool masked =
+      !plain && (o.rowMasks == 1 || (o.rowMasks == -1 && o.persistent <= 0 &&
+                                     16 % format.getM() == 0));
+  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k, masked);
   int64_t tokens =
       o.tokens > 0
           ? o.tokens
@@ -322,7 +331,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // One block per SM (its registers fill the SM): as many ring slots (a
   // weight block and metadata per warpgroup, the gathered tokens, two
   // mbarriers) as its shared memory holds, at most 6.
-  int64_t stageBytes = TileConfigAttr::wgmmaSlotBytes(warpgroups, tokens, k);
+  int64_t choiceSpans = masked ? std::max<int64_t>(1, k / format.getV()) : 0;
+  int64_t stageBytes =
+      TileConfigAttr::wgmmaSlotBytes(warpgroups, tokens, k, choiceSpans);
   int64_t budget = chip.smemPerBlock - TileConfigAttr::kWgmmaSmemAlign;
   int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes,
                                                TileConfigAttr::kWgmmaMaxStages);
@@ -332,7 +343,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // the 8- and 16-token SiLU·up wgmma (C7515: the span routing defines
   // accumulators inside the pipeline stage); from three k tiles it does
   // not (test/Pipelines/wgmma-sp.mlir).
-  bool decodeFits = format.isPlain24() || wType.getDimSize(2) / k >= 3;
+  bool decodeFits = plain || masked || wType.getDimSize(2) / k >= 3;
   auto [decodeTokens, decodeSlots] =
       chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
                    decodeFits || o.decode > 0 ? o.decode : 0);
@@ -371,8 +382,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // (H200, bench/RESULTS.md §S11).
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(warpgroups);
   int64_t wide = o.wideTokens >= 0 ? llvm::divideCeil(o.wideTokens, 8) * 8
-                 : plain ? std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8)
-                         : 0;
+                 : plain || masked
+                     ? std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8)
+                     : 0;
   int64_t wideTokens = 0, wideSlots = 0;
   if (wide > 0 && !persistent && wide > tokens && wide <= 256 &&
       sets * wide / 2 <= maxAcc) {
@@ -380,10 +392,10 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
   return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
-                             1, 1, 0, splitK, splitSlots, persistent,
-                             persistentSlots, persistentTokens, decodeTokens,
-                             decodeSlots, decodeWarps, wideTokens, wideSlots,
-                             groupTiles, MmaStrategy::WgmmaSp);
+                             1, 1, masked ? 1 : 0, splitK, splitSlots,
+                             persistent, persistentSlots, persistentTokens,
+                             decodeTokens, decodeSlots, decodeWarps, wideTokens,
+                             wideSlots, groupTiles, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -430,6 +442,15 @@ struct SamoyedsSelectTiles
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
                     << static_cast<int64_t>(rowMasks) << " must be -1, 0 or 1";
+      return signalPassFailure();
+    }
+    if (rowMasks == 1 && persistent > 0 && target->hasWgmmaSp &&
+        forced != MmaStrategy::MmaSp) {
+      optionError() << "samoyeds-select-tiles: row-masks = 1 and persistent "
+                       "> 0 on "
+                    << chip
+                    << ": strategy wgmma_sp has no persistent grid with row "
+                       "masks (force strategy=mma_sp, or drop one)";
       return signalPassFailure();
     }
     // An option outside [lo, hi] is an error that names it.

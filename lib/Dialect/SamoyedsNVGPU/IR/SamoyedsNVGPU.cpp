@@ -45,20 +45,26 @@ LogicalResult MmaSpOp::verify() {
   return verifySelector(*this, getSelector());
 }
 
-LogicalResult WgmmaSpOp::verify() {
-  int64_t n = getN();
+/// The rules both forms of the sparse warpgroup MMA share: N, the
+/// accumulators it implies, the element type and the selector.
+template <typename OpTy> static LogicalResult verifyWgmmaSp(OpTy op) {
+  int64_t n = op.getN();
   if (n < 8 || n > 256 || n % 8 != 0)
-    return emitOpError() << "n = " << n << " must be a multiple of 8 in "
-                         << "[8, 256]";
-  int64_t regs = cast<VectorType>(getAcc().getType()).getNumElements();
+    return op.emitOpError() << "n = " << n << " must be a multiple of 8 in "
+                            << "[8, 256]";
+  int64_t regs = cast<VectorType>(op.getAcc().getType()).getNumElements();
   if (regs != n / 2)
-    return emitOpError() << "needs n / 2 = " << n / 2
-                         << " accumulators per thread, got " << regs;
-  Type elt = getElement();
+    return op.emitOpError() << "needs n / 2 = " << n / 2
+                            << " accumulators per thread, got " << regs;
+  Type elt = op.getElement();
   if (!elt.isBF16() && !elt.isF16())
-    return emitOpError() << "element type must be bf16 or f16, got " << elt;
-  return verifySelector(*this, getSelector());
+    return op.emitOpError() << "element type must be bf16 or f16, got " << elt;
+  return verifySelector(op, op.getSelector());
 }
+
+LogicalResult WgmmaSpOp::verify() { return verifyWgmmaSp(*this); }
+
+LogicalResult WgmmaSpRsOp::verify() { return verifyWgmmaSp(*this); }
 
 LogicalResult WgmmaWaitOp::verify() {
   if (getPending() < 0 || getPending() > 7)

@@ -178,8 +178,16 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `stages` slots guarded by mbarriers, and the block's `tokens` routed
     tokens (8 to 256) are gathered by cp.async into the 128-byte-swizzled
     layout the B descriptor reads; `k` is a multiple of 128. It supports
-    split-K and the persistent grid; `token_warps`, `row_tiles` and
-    `row_masks` belong to `mma_sp`.
+    split-K and the persistent grid; `token_warps` and `row_tiles` belong
+    to `mma_sp`. With row selection its consumers either route each span's
+    partial sums of the kept rows into the accumulator of the group row the
+    span chose (`row_masks` = 0: m + 2 accumulator sets), or, with
+    `row_masks` = 1, multiply the group rows themselves: a consumer takes
+    its unit's kept rows from shared memory into registers (`wgmma_sp_rs`),
+    one copy per row of the group, zero in the rows the span did not choose
+    (the row choices arrive with the weights), so its m 64-row tiles
+    accumulate without routing (m sets, m times the MMAs; m divides 16; not
+    with a persistent grid).
 
     ```mlir
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, strategy = wgmma_sp>
@@ -216,11 +224,15 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
   let extraClassDeclaration = [{
     /// wgmma_sp: accumulator sets a consumer thread holds for `format` with
     /// stages of `k` columns (row selection: the m group rows and two span
-    /// partials, or one when a span covers several stages), each of
+    /// partials, or one when a span covers several stages; with `masked`
+    /// row selection the m 64-row tiles of its unit's group rows), each of
     /// tokens / 2 registers.
-    static int64_t wgmmaAccumulatorSets(SparseFormatAttr format, int64_t k) {
+    static int64_t wgmmaAccumulatorSets(SparseFormatAttr format, int64_t k,
+                                        bool masked) {
       if (format.isPlain24())
         return 1;
+      if (masked)
+        return format.getM();
       return format.getM() + (format.getV() <= k ? 2 : 1);
     }
     /// mma_sp: the shapes of a block's shared-memory arrays, in the order
@@ -289,11 +301,18 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// alignment of the 128-byte-swizzled tiles.
     static constexpr int64_t kWgmmaBlockBytes = 8192,
                              kWgmmaMetaStepBytes = 256, kWgmmaSmemAlign = 1024;
+    /// wgmma_sp: bytes of one unit's row choices of one span (a byte per
+    /// kept row of its 64; masked row selection).
+    static constexpr int64_t kWgmmaRowChoiceBytes = 64;
     /// wgmma_sp: shared memory of one ring slot of K tile `k`: per unit its
-    /// weight blocks and metadata, the gathered tokens (16-bit), and the
-    /// slot's full and empty mbarriers.
-    static int64_t wgmmaSlotBytes(int64_t units, int64_t tokens, int64_t k) {
-      int64_t perUnit = k / 128 * kWgmmaBlockBytes + k / 32 * kWgmmaMetaStepBytes;
+    /// weight blocks, metadata and (masked row selection) the row choices of
+    /// `choiceSpans` spans, the gathered tokens (16-bit), and the slot's full
+    /// and empty mbarriers.
+    static int64_t wgmmaSlotBytes(int64_t units, int64_t tokens, int64_t k,
+                                  int64_t choiceSpans) {
+      int64_t perUnit = k / 128 * kWgmmaBlockBytes +
+                        k / 32 * kWgmmaMetaStepBytes +
+                        choiceSpans * kWgmmaRowChoiceBytes;
       return units * perUnit + tokens * k * 2 + 2 * 8;
     }
     /// wgmma_sp: bytes of the SiLU·up epilogue's exchange of the up

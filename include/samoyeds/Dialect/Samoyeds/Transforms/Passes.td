@@ -56,7 +56,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
 
     Row selection uses masked `mma.sp` (`row_masks = 1`: a total and m - 1
     masked accumulators, no span-end routing); `row-masks=0` selects the
-    span-routing scheme.
+    span-routing scheme. Under `wgmma_sp` span routing is the default and
+    `row-masks=1` asks for the masked group rows (`#samoyeds.tile`'s
+    `row_masks`: m accumulator sets, with the wide token tile as for plain
+    2:4; not with `persistent` > 0).
 
     Split-K: when a call with one routed slot per active expert would give
     the kernel fewer than two working blocks per SM, the tile gets a split-K
@@ -93,7 +96,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     once per token tile (docs/TileChoice.md); elsewhere 1 (row block
     fastest, the launch order). The `group-tiles` option sets the group.
 
-    Wide token tile (`wide_tokens`, `wide_slots`; `wgmma_sp`, plain 2:4):
+    Wide token tile (`wide_tokens`, `wide_slots`; `wgmma_sp`, plain 2:4
+    and masked row selection):
     the unsplit calls of at least `wide-slots` routed slots per expert
     (default 128) run the ordinary grid with as many tokens per block as
     one accumulator set allows, at most 128 (112 with four consumer
@@ -122,8 +126,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
     Option<"rowMasks", "row-masks", "int64_t", /*default=*/"-1",
-           "Row selection by masked mma.sp (1) or span-end routing (0); "
-           "-1: choose">,
+           "Row selection by masked rows (1) or span-end routing (0); "
+           "-1: choose (mma_sp: masked; wgmma_sp: routing)">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,

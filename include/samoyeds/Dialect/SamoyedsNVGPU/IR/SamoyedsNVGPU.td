@@ -147,6 +147,42 @@ def SamoyedsNVGPU_WgmmaSpOp : SamoyedsNVGPU_Op<"wgmma_sp", [
   let hasVerifier = 1;
 }
 
+def SamoyedsNVGPU_WgmmaSpRsOp : SamoyedsNVGPU_Op<"wgmma_sp_rs", [
+    AllTypesMatch<["acc", "result"]>,
+    MemoryEffects<[MemRead]>]> {
+  let summary = "Hopper sparse warpgroup MMA with A from registers";
+  let description = [{
+    `wgmma_sp` with the compressed A operand in registers instead of shared
+    memory (PTX's register form of `wgmma.mma_async.sp`; CUTLASS's RS): `a`
+    is the thread's four 32-bit registers of the 64 × 16 compressed A, each
+    a pair of 16-bit values, as the warp-level `mma_sp` holds them for the
+    warp's 16 rows (warp `w`, lane `l`, `g = l / 4`, `t = l % 4`: registers
+    0 and 2 are row `16 w + g`, 1 and 3 row `16 w + g + 8`; 0 and 1 columns
+    `2 t, 2 t + 1`, 2 and 3 columns `2 t + 8, 2 t + 9`). B, `meta`,
+    `selector`, `scale_d` and the accumulators are as for `wgmma_sp`.
+
+    An MMA in flight reads its A registers: a kernel must not write them
+    before a `samoyeds_nvgpu.wgmma_wait` has waited for it, and must write
+    them before the `nvvm.wgmma.fence.aligned` of the group.
+
+    ```mlir
+    %d = samoyeds_nvgpu.wgmma_sp_rs %acc, %a, %b, %meta, %scale
+        {n = 64 : i64, element = bf16} : vector<4xi32>, vector<32xf32>
+    ```
+  }];
+  let arguments = (ins SamoyedsNVGPU_Accumulator:$acc,
+                       VectorOfLengthAndType<[4], [I32]>:$a, I64:$b_desc,
+                       I32:$meta, I1:$scale_d, I64Attr:$n,
+                       TypeAttrOf<AnyFloat>:$element,
+                       DefaultValuedAttr<I64Attr, "0">:$selector);
+  let results = (outs SamoyedsNVGPU_Accumulator:$result);
+  let assemblyFormat = [{
+    $acc `,` $a `,` $b_desc `,` $meta `,` $scale_d attr-dict
+    `:` type($a) `,` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def SamoyedsNVGPU_WgmmaWaitOp : SamoyedsNVGPU_Op<"wgmma_wait", [
     AllTypesMatch<["accs", "results"]>,
     MemoryEffects<[MemRead, MemWrite]>]> {

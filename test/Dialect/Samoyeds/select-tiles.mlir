@@ -72,6 +72,10 @@
 // 160 registers) and, with a K loop of two k tiles, no decode tile.
 // AUTO-LABEL: func.func @m3_routing
 // AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
+// Row selection of many experts: masked group rows under wgmma_sp; with
+// span routing (row-masks=0) mma_sp keeps them.
+// AUTO-LABEL: func.func @experts64
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1,{{.*}}strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
@@ -207,6 +211,9 @@
 // sets of 32 (64 tokens), no wide variant; plain 2:4 is unaffected.
 // WG-ROUTE-LABEL: func.func @default_none(
 // WG-ROUTE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// WG-ROUTE-LABEL: func.func @experts64(
+// WG-ROUTE-NOT: wgmma_sp
+// WG-ROUTE-LABEL: func.func @keep_tile(
 // WG-ROUTE-LABEL: func.func @silu_plain24(
 // WG-ROUTE:         wide_tokens = 112
 // The warpgroup strategy has no persistent grid with masked rows; the
@@ -342,6 +349,15 @@ func.func @m3_routing(
       : (tensor<1x192x256xbf16, #samoyeds.ss<n = 1, m = 3, v = 128>>,
          tensor<16x256xbf16>, tensor<2xi32>) -> tensor<16x192xbf16>
   return %y : tensor<16x192xbf16>
+}
+
+func.func @experts64(
+    %w: tensor<64x256x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x256xbf16>, %offsets: tensor<65xi32>) -> tensor<?x256xbf16> {
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      : (tensor<64x256x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x256xbf16>, tensor<65xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
 }
 
 // A tile that is already there is kept, whatever the options.

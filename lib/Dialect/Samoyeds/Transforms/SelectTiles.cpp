@@ -269,15 +269,33 @@ bool wgmmaFits(SSMMOp op) {
          kept % (halves * 64) == 0 && wType.getDimSize(2) % 128 == 0 && spans;
 }
 
+/// Whether a wgmma_sp tile of `format` multiplies masked group rows: row
+/// selection does (m accumulator sets, no span routing; H200 1:2+2:4
+/// layers, same process, against span routing: Mixtral 1.14-1.37x at
+/// T = 1-4096, bench/RESULTS.md §S12) unless `row-masks=0` asks for routing,
+/// or a persistent grid (which has no masked rows) is asked for without
+/// `row-masks=1`, or m does not divide 16 (a thread's two rows must share a
+/// group).
+bool wgmmaMasked(SparseFormatAttr format, const Overrides &o) {
+  return !format.isPlain24() &&
+         (o.rowMasks == 1 || (o.rowMasks == -1 && o.persistent <= 0 &&
+                              16 % format.getM() == 0));
+}
+
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
 /// same-process H200 A/B behind it): every plain 2:4 shape it fits (1.0-1.46x
-/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1), and row
-/// selection with at most 8 experts (Mixtral: 0.96-1.23x; with 64 experts
-/// mma_sp's several blocks per SM won at T <= 256 by 8-25%).
-bool wgmmaWins(SSMMOp op) {
+/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1); row
+/// selection with masked group rows (m dividing 16) at any expert count
+/// (Mixtral 1.14-1.37x its span routing at every T; the 64-160-expert
+/// models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at T = 256, but
+/// 0.77-0.98x at T = 1-64: `strategy=mma_sp` keeps those); span routing
+/// with at most 8 experts (with 64 experts mma_sp's several blocks per SM
+/// won at T <= 256 by 8-25%).
+bool wgmmaWins(SSMMOp op, const Overrides &o) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  return wgmmaFits(op) &&
-         (op.getFormat().isPlain24() || wType.getDimSize(0) <= 8);
+  SparseFormatAttr format = op.getFormat();
+  return wgmmaFits(op) && (format.isPlain24() || wgmmaMasked(format, o) ||
+                           wType.getDimSize(0) <= 8);
 }
 
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
@@ -312,15 +330,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                   siluMul || tiles % 2 != 0 ? 1 : 2);
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
-  // Row selection multiplies the masked group rows (m accumulator sets, no
-  // span routing; H200 1:2+2:4 layers, same process, against span routing:
-  // Mixtral 1.14-1.37x at T = 1-4096, bench/RESULTS.md §S12) unless
-  // `row-masks=0` asks for routing, or a persistent grid (which has no
-  // masked rows) is asked for without `row-masks=1`, or m does not divide
-  // 16 (a thread's two rows must share a group).
-  bool masked =
-      !plain && (o.rowMasks == 1 || (o.rowMasks == -1 && o.persistent <= 0 &&
-                                     16 % format.getM() == 0));
+  bool masked = wgmmaMasked(format, o);
   int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k, masked);
   int64_t tokens =
       o.tokens > 0
@@ -483,7 +493,7 @@ struct SamoyedsSelectTiles
       // The warpgroup strategy wherever the chip has it and the shape fits
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
-                          : target->hasWgmmaSp && wgmmaWins(op);
+                          : target->hasWgmmaSp && wgmmaWins(op, overrides);
       int64_t group = chooseGroup(op, *target, groupTiles);
       op.setTileAttr(wgmma ? chooseWgmmaTile(op, *target, overrides, group)
                            : chooseTile(op, *target, overrides, group));

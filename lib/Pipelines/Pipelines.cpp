@@ -48,6 +48,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
                      "decode variants (-1: choose, 0: none)"),
       llvm::cl::init(-1)};
+  Option<int64_t> decodeSlots{
+      *this, "decode-slots",
+      llvm::cl::desc("samoyeds-select-tiles: routed slots per expert up to "
+                     "which calls take the decode tile (0: choose)"),
+      llvm::cl::init(0)};
   Option<int64_t> wideTokens{
       *this, "wide-tokens",
       llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
@@ -86,8 +91,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
-                     "(1) or span-end routing (0); -1: choose (mma_sp: "
-                     "masked; wgmma_sp: routing)"),
+                     "(1) or span-end routing (0); -1: choose (masked where "
+                     "the strategy can)"),
       llvm::cl::init(-1)};
   Option<std::string> strategy{
       *this, "strategy",
@@ -126,6 +131,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.chip = o.chip;
   tiles.tokens = o.tokens;
   tiles.decodeTokens = o.decodeTokens;
+  tiles.decodeSlots = o.decodeSlots;
   tiles.groupTiles = o.groupTiles;
   tiles.wideTokens = o.wideTokens;
   tiles.wideSlots = o.wideSlots;

@@ -40,6 +40,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=2" | FileCheck %s --check-prefix=DECWG
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-DECWG
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=0" | FileCheck %s --check-prefix=WG-ROUTE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-slots=12" | FileCheck %s --check-prefix=DECODE-SLOTS
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-slots=5000" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE-SLOTS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1" 2>&1 | FileCheck %s --check-prefix=WG-MASK-PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1 strategy=mma_sp" | FileCheck %s --check-prefix=MMA-MASK-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
@@ -56,10 +58,10 @@
 // slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, decode_tokens = 8, decode_slots = 32, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -67,7 +69,7 @@
 // Masked row selection with a K loop of one 128-column k tile: a wgmma_sp
 // decode tile (no span routing for ptxas to serialise) and a wide one.
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, decode_tokens = 8, decode_slots = 8, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // m = 3 does not divide 16: span routing (five accumulator sets of 32:
 // 160 registers) and, with a K loop of two k tiles, no decode tile.
 // AUTO-LABEL: func.func @m3_routing
@@ -86,7 +88,7 @@
 // AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
@@ -164,7 +166,7 @@
 // DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 4, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
 // more than half the 50 MB L2, so the ordinary grid hands out its blocks in
@@ -185,7 +187,7 @@
 // row selection tiles stay as they are. With the default four warpgroups
 // 128 tokens do not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
@@ -201,9 +203,9 @@
 // k64_small_span's single
 // 64-row tile keeps one.
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, row_masks = 1, split_k = 8, split_slots = 56, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, row_masks = 1, split_k = 8, split_slots = 56, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
-// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, decode_tokens = 8, decode_slots = 8, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
@@ -216,6 +218,11 @@
 // WG-ROUTE-LABEL: func.func @keep_tile(
 // WG-ROUTE-LABEL: func.func @silu_plain24(
 // WG-ROUTE:         wide_tokens = 112
+// decode-slots=12: calls of up to 12 routed slots per expert take the
+// decode tile (the masked rows' 16 tokens; mixtral_layer's 8 experts: 96).
+// DECODE-SLOTS-LABEL: func.func @mixtral_layer(
+// DECODE-SLOTS:         decode_tokens = 16, decode_slots = 96,
+// BAD-DECODE-SLOTS: error: samoyeds-select-tiles: decode-slots = 5000 must be in [0, 4096]
 // The warpgroup strategy has no persistent grid with masked rows; the
 // warp-level one does.
 // WG-MASK-PERSIST: error: samoyeds-select-tiles: row-masks = 1 and persistent > 0 on sm_90a: strategy wgmma_sp has no persistent grid with row masks (force strategy=mma_sp, or drop one)
@@ -226,7 +233,7 @@
 // counts (no split: they fill the chip); the tiles that already have two
 // keep them (no decode_warps).
 // DECWG-LABEL: func.func @default_none(
-// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
 // DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]

@@ -36,7 +36,8 @@ constexpr int64_t kWgmmaPersistentSlots = 96;
 /// T = 256) but lost 7% at 16 (Qwen3-235B, T = 256); wgmma_sp 2:4 layers
 /// won 1.03-1.10x at 1-4 and lost 6-50% at 8-16.
 constexpr int64_t kMmaSpDecodeSlotsPerExpert = 12;
-constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4;
+constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4,
+                  kWgmmaMaskedDecodeSlotsPerExpert = 8;
 /// Token tiles per group of the ordinary grid's block order for experts
 /// whose packed weight exceeds half the L2 (docs/TileChoice.md).
 constexpr int64_t kGroupTiles = 16;
@@ -136,7 +137,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
-      wideSlots, warpgroups, decodeWarpgroups;
+      wideSlots, warpgroups, decodeWarpgroups, decodeSlots;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -213,7 +214,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   }
   int64_t experts = wType.getDimSize(0);
   auto [decodeTokens, decodeSlots] = chooseDecode(
-      tokens, tokenWarps, experts, kMmaSpDecodeSlotsPerExpert, o.decode);
+      tokens, tokenWarps, experts,
+      o.decodeSlots > 0 ? o.decodeSlots : kMmaSpDecodeSlotsPerExpert, o.decode);
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
   // stages - 1 k tiles). Chosen for row selection with at least 8 experts
@@ -278,8 +280,8 @@ bool wgmmaFits(SSMMOp op) {
 /// group).
 bool wgmmaMasked(SparseFormatAttr format, const Overrides &o) {
   return !format.isPlain24() &&
-         (o.rowMasks == 1 || (o.rowMasks == -1 && o.persistent <= 0 &&
-                              16 % format.getM() == 0));
+         (o.rowMasks == 1 ||
+          (o.rowMasks == -1 && o.persistent <= 0 && 16 % format.getM() == 0));
 }
 
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
@@ -354,9 +356,17 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // accumulators inside the pipeline stage); from three k tiles it does
   // not (test/Pipelines/wgmma-sp.mlir).
   bool decodeFits = plain || masked || wType.getDimSize(2) / k >= 3;
+  // Masked rows take a 16-token decode tile up to 8 routed slots per expert
+  // (H200 1:2+2:4 layers, same process, against 8 tokens up to 4:
+  // 1.12-1.15x at T = 64 on the 64-expert models, Mixtral 1.09x at T = 32,
+  // 0.98-1.01x elsewhere at T = 1-256; bench/RESULTS.md §S12, run 5).
+  int64_t decodeWant = masked && o.decode < 0 ? 16 : o.decode;
+  int64_t slotsPerExpert = o.decodeSlots > 0 ? o.decodeSlots
+                           : masked          ? kWgmmaMaskedDecodeSlotsPerExpert
+                                             : kWgmmaDecodeSlotsPerExpert;
   auto [decodeTokens, decodeSlots] =
-      chooseDecode(tokens, 1, wType.getDimSize(0), kWgmmaDecodeSlotsPerExpert,
-                   decodeFits || o.decode > 0 ? o.decode : 0);
+      chooseDecode(tokens, 1, wType.getDimSize(0), slotsPerExpert,
+                   decodeFits || o.decode > 0 ? decodeWant : 0);
   // Forced decode warpgroups (`decode-warpgroups`): the decode variants'
   // own row blocks, which the split-K rule then counts.
   int64_t decodeUnitsPerHalf = decodeTokens > 0
@@ -479,11 +489,12 @@ struct SamoyedsSelectTiles
         !inRange("wide-tokens", wideTokens, -1, 256) ||
         !inRange("wide-slots", wideSlots, 1, 1 << 20) ||
         !inRange("warpgroups", warpgroups, 0, 4) ||
-        !inRange("decode-warpgroups", decodeWarpgroups, 0, 4))
+        !inRange("decode-warpgroups", decodeWarpgroups, 0, 4) ||
+        !inRange("decode-slots", decodeSlots, 0, 4096))
       return signalPassFailure();
-    Overrides overrides{tokens,     decodeTokens,    splitK,     rowTiles,
-                        rowMasks,   persistent,      wideTokens, wideSlots,
-                        warpgroups, decodeWarpgroups};
+    Overrides overrides{tokens,     decodeTokens,     splitK,     rowTiles,
+                        rowMasks,   persistent,       wideTokens, wideSlots,
+                        warpgroups, decodeWarpgroups, decodeSlots};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -86,7 +86,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     there with row selection and fewer than 3 k tiles of K) take 8 tokens
     per token warp (16 for plain 2:4's two token warps under `mma_sp`) where
     `tokens` is larger (H200 A/B in docs/TileChoice.md); split slots are
-    counted in `tokens`. The `decode-tokens` option forces the count
+    counted in `tokens`. The `decode-slots` option sets the routed slots
+    per expert up to which calls take it. The `decode-tokens` option forces the count
     (rounded up to whole 8-token warp slices) or turns it off (0).
 
     Block order (`group_tiles`): where one expert's packed weight is more
@@ -123,11 +124,14 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"decodeTokens", "decode-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the decode variants (split-K and "
            "calls up to decode_slots); -1: choose, 0: none">,
+    Option<"decodeSlots", "decode-slots", "int64_t", /*default=*/"0",
+           "Override: routed slots per expert up to which calls take the "
+           "decode tile (0: choose)">,
     Option<"splitK", "split-k", "int64_t", /*default=*/"0",
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
     Option<"rowMasks", "row-masks", "int64_t", /*default=*/"-1",
            "Row selection by masked rows (1) or span-end routing (0); "
-           "-1: choose (mma_sp: masked; wgmma_sp: routing)">,
+           "-1: choose (masked where the strategy can)">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,

@@ -4,7 +4,8 @@
 // Private to the SamoyedsToGPU conversion: the emitter of the wgmma_sp
 // strategy's kernel body, defined across WgmmaSpKernel.cpp (block set-up,
 // the producer, the strategy's MmaLowering), WgmmaSpMainLoop.cpp (the
-// consumers' K loop and span routing) and WgmmaSpEpilogue.cpp.
+// consumers' K loop and span routing), WgmmaSpMaskedRows.cpp (row selection
+// by masked group rows) and WgmmaSpEpilogue.cpp.
 //
 // A block is warp-specialised: warpgroup 0 produces, warpgroups 1..units
 // consume. Consumer u owns a unit of 64 kept rows (for silu_mul the first
@@ -102,7 +103,7 @@ private:
   }
   int64_t kTiles() const { return p.kTilesPerSplit(); }
 
-  // WgmmaSpMainLoop.cpp
+  // WgmmaSpMainLoop.cpp (masked rows: WgmmaSpMaskedRows.cpp)
   /// The consumer warpgroup's K loop over the current tile, whose k tiles
   /// are ring uses base, base + 1, …; returns the output accumulator sets
   /// (one, or the m group rows with row selection).
@@ -143,6 +144,15 @@ private:
     SmallVector<Value> descB, a, metas;
   };
   MaskedOperands loadMaskedStage(Value slot);
+  /// Where a consumer's share of a ring slot is (its unit's weight block
+  /// and metadata as word indices, its row choices as a byte index) and the
+  /// group members of the thread's two rows (i32).
+  struct MaskedStage {
+    Value aWords, metaWords, choices, members[2];
+  };
+  /// Appends group-row tile `q`'s A registers and metadata words of every K
+  /// step of `stage` to `ops`.
+  void loadMaskedTile(int64_t q, const MaskedStage &stage, MaskedOperands &ops);
   /// The unit-local kept row of the group of the thread's rows in group-row
   /// tile `q` (rows 16 · warp + 2 · group + {0, 1} of the tile's 64).
   Value maskedKeptRow(int64_t q);

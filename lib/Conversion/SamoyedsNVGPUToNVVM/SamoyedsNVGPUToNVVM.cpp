@@ -205,6 +205,20 @@ static std::string wgmmaSpText(OpTy op, StringRef a, int64_t b,
                        op.getSelector(), transA);
 }
 
+/// Replaces a sparse warpgroup MMA with the inline PTX `text` whose inputs
+/// are `inputs` (of `constraints`) and its scale-d as a 32-bit register,
+/// followed by its accumulators `acc`, tied from input to output.
+static void replaceWithWgmmaSp(ConversionPatternRewriter &rewriter,
+                               Operation *op, Value acc, Value scaleD,
+                               SmallVector<Value> inputs, StringRef constraints,
+                               StringRef text) {
+  Location loc = op->getLoc();
+  inputs.push_back(
+      LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(), scaleD));
+  rewriter.replaceOp(op, tiedInlinePtx(rewriter, loc, acc, inputs,
+                                       (constraints + ",r").str(), text));
+}
+
 /// samoyeds_nvgpu.wgmma_sp -> wgmma.mma_async.sp (scale-d from a predicate).
 struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -212,16 +226,10 @@ struct WgmmaSpLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpOp> {
   matchAndRewrite(samoyeds_nvgpu::WgmmaSpOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     int64_t regs = op.getN() / 2;
-    std::string text =
-        wgmmaSpText(op, "$" + std::to_string(regs), regs + 1, "0, ");
-    Location loc = op.getLoc();
-    Value scale = LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(),
-                                       adaptor.getScaleD());
-    SmallVector<Value> results = tiedInlinePtx(
-        rewriter, loc, adaptor.getAcc(),
-        {adaptor.getADesc(), adaptor.getBDesc(), adaptor.getMeta(), scale},
-        "l,l,r,r", text);
-    rewriter.replaceOp(op, results);
+    replaceWithWgmmaSp(
+        rewriter, op, adaptor.getAcc(), adaptor.getScaleD(),
+        {adaptor.getADesc(), adaptor.getBDesc(), adaptor.getMeta()}, "l,l,r",
+        wgmmaSpText(op, "$" + std::to_string(regs), regs + 1, "0, "));
     return success();
   }
 };
@@ -236,7 +244,6 @@ struct WgmmaSpRsLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpRsOp> {
     int64_t regs = op.getN() / 2;
     std::string a = llvm::formatv("{{${0}, ${1}, ${2}, ${3}}", regs, regs + 1,
                                   regs + 2, regs + 3);
-    std::string text = wgmmaSpText(op, a, regs + 4, "");
     Location loc = op.getLoc();
     SmallVector<Value> inputs;
     for (int64_t i = 0; i < 4; ++i)
@@ -245,11 +252,8 @@ struct WgmmaSpRsLowering : OpConversionPattern<samoyeds_nvgpu::WgmmaSpRsOp> {
           LLVM::ConstantOp::create(rewriter, loc, rewriter.getI32Type(), i)));
     inputs.push_back(adaptor.getBDesc());
     inputs.push_back(adaptor.getMeta());
-    inputs.push_back(LLVM::ZExtOp::create(rewriter, loc, rewriter.getI32Type(),
-                                          adaptor.getScaleD()));
-    SmallVector<Value> results = tiedInlinePtx(rewriter, loc, adaptor.getAcc(),
-                                               inputs, "r,r,r,r,l,r,r", text);
-    rewriter.replaceOp(op, results);
+    replaceWithWgmmaSp(rewriter, op, adaptor.getAcc(), adaptor.getScaleD(),
+                       inputs, "r,r,r,r,l,r", wgmmaSpText(op, a, regs + 4, ""));
     return success();
   }
 };

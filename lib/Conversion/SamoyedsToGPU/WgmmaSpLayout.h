@@ -99,7 +99,7 @@ struct WgmmaSpLayout {
   }
   /// Spans whose row choices a ring slot holds (masked row selection).
   static int64_t choiceSpans(const SSMMPlan &p) {
-    return p.masked ? p.spansPerStage() : 0;
+    return TileConfigAttr::wgmmaChoiceSpans(p.v, p.kTile, p.masked);
   }
   /// The persistent grid's row table (the ordinary grid keeps its copy
   /// sources in registers).

@@ -343,9 +343,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // One block per SM (its registers fill the SM): as many ring slots (a
   // weight block and metadata per warpgroup, the gathered tokens, two
   // mbarriers) as its shared memory holds, at most 6.
-  int64_t choiceSpans = masked ? std::max<int64_t>(1, k / format.getV()) : 0;
-  int64_t stageBytes =
-      TileConfigAttr::wgmmaSlotBytes(warpgroups, tokens, k, choiceSpans);
+  int64_t stageBytes = TileConfigAttr::wgmmaSlotBytes(
+      warpgroups, tokens, k,
+      TileConfigAttr::wgmmaChoiceSpans(format.getV(), k, masked));
   int64_t budget = chip.smemPerBlock - TileConfigAttr::kWgmmaSmemAlign;
   int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes,
                                                TileConfigAttr::kWgmmaMaxStages);

@@ -304,6 +304,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// wgmma_sp: bytes of one unit's row choices of one span (a byte per
     /// kept row of its 64; masked row selection).
     static constexpr int64_t kWgmmaRowChoiceBytes = 64;
+    /// wgmma_sp: spans whose row choices one ring slot of K tile `k` holds
+    /// per unit: one per span a stage covers with `masked` row selection
+    /// (spans of `v` columns), none otherwise.
+    static int64_t wgmmaChoiceSpans(int64_t v, int64_t k, bool masked) {
+      return masked ? (k > v ? k / v : 1) : 0;
+    }
     /// wgmma_sp: shared memory of one ring slot of K tile `k`: per unit its
     /// weight blocks, metadata and (masked row selection) the row choices of
     /// `choiceSpans` spans, the gathered tokens (16-bit), and the slot's full

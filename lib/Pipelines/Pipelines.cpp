@@ -73,6 +73,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
                      "of wgmma_sp's decode variants (0: the tile's)"),
       llvm::cl::init(0)};
+  Option<int64_t> decodeBlocks{
+      *this, "decode-blocks",
+      llvm::cl::desc("samoyeds-select-tiles: blocks per SM of wgmma_sp's "
+                     "decode variants (0: choose, 1: one, 2: two for every "
+                     "decode call)"),
+      llvm::cl::init(0)};
   Option<int64_t> groupTiles{
       *this, "group-tiles",
       llvm::cl::desc("samoyeds-select-tiles: token tiles per group of the "
@@ -137,6 +143,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideSlots = o.wideSlots;
   tiles.warpgroups = o.warpgroups;
   tiles.decodeWarpgroups = o.decodeWarpgroups;
+  tiles.decodeBlocks = o.decodeBlocks;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

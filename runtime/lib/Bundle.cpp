@@ -84,8 +84,14 @@ static sy_status loadModule(sy_bundle &b) {
                       field + "kernel: '" + l.kernel +
                           "': " + cu::describe(d, "cuModuleGetFunction", r));
     if (l.smem > 48 * 1024) {
+      // The most shared memory (least L1): kernels whose blocks share an SM
+      // (a decode variant's two) fit together only then.
       r = d.cuFuncSetAttribute(
           fn, cu::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(l.smem));
+      if (r == cu::CUDA_SUCCESS)
+        r = d.cuFuncSetAttribute(
+            fn, cu::CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+            cu::CU_SHAREDMEM_CARVEOUT_MAX_SHARED);
       if (r != cu::CUDA_SUCCESS)
         return setError(SY_ERR_CUDA,
                         field + "smem: " + std::to_string(l.smem) +

@@ -12,6 +12,23 @@
 // RUN: FileCheck %s < %t.r/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t.r/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.r/kernels.ptx -o %t.r/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.b && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a decode-blocks=2 dir=%t.b assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=SHARED < %t.b/manifest.json
+// RUN: FileCheck %s --check-prefix=SHARED-PTX < %t.b/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.b/kernels.ptx -o %t.b/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+
+// decode-blocks=2: every decode call of the masked rows runs two blocks per
+// SM (`_decode_shared`: ptxas bounds the registers for two blocks of 384
+// threads, 80, and the consumers raise theirs to 88; a ring of 5 slots in
+// half an SM), which ptxas assembles without serialising or spilling.
+// SHARED: "kernel": "layer_ssmm_2_decode_shared",
+// SHARED-NEXT: "pdl": true,
+// SHARED-NEXT: "smem": 114384,
+// SHARED: "kernel": "layer_ssmm_3_decode_shared",
+// SHARED-PTX-LABEL: .entry layer_ssmm_2_decode_shared(
+// SHARED-PTX: .minnctapersm 2
+// SHARED-PTX: setmaxnreg.inc.sync.aligned.u32 88
+// SHARED-PTX: wgmma.mma_async.sp.sync.aligned.m64n16k32.f32.bf16.bf16
 
 // Masked rows: the decode variants too (no span routing inside the
 // pipeline stage for ptxas to serialise), and a 128-token wide variant (two

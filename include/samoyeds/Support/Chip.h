@@ -38,6 +38,15 @@ struct ChipInfo {
   bool hasGridDependencyControl;
   /// Whether warp reductions of 32-bit integers (redux.sync) exist.
   bool hasReduxSync;
+
+  /// Dynamic shared memory each of `blocks` blocks resident together on one
+  /// SM may use, in bytes.
+  int64_t smemPerResidentBlock(int64_t blocks) const {
+    if (blocks <= 1)
+      return smemPerBlock;
+    int64_t share = smemPerSM / blocks - smemReservedPerBlock;
+    return share < smemPerBlock ? share : smemPerBlock;
+  }
 };
 
 /// Every chip the compiler targets.

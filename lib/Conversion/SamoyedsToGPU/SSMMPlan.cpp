@@ -48,12 +48,16 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   p.strategy = tile.getStrategy();
   // The decode variant, and the split-K variant where all its calls are
   // decode calls, take the decode tile.
-  assert((variant != SSMMVariant::Decode || tile.getDecodeTokens() > 0) &&
+  bool decode =
+      variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
+  assert((!decode || tile.getDecodeTokens() > 0) &&
          "the tile has no decode variant");
   if (tile.getDecodeTokens() > 0 &&
-      (variant == SSMMVariant::Decode ||
-       (split && tile.getSplitSlots() <= tile.getDecodeSlots()))) {
+      (decode || (split && tile.getSplitSlots() <= tile.getDecodeSlots()))) {
     p.tokens = tile.getDecodeTokens();
+    p.blocksPerSM = variant == SSMMVariant::DecodeShared ? 2
+                    : split                              ? tile.getSplitBlocks()
+                                                         : 1;
     if (tile.getDecodeWarps() > 0) {
       p.warps = tile.getDecodeWarps();
       p.ownWarps = true;

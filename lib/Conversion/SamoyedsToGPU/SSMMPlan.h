@@ -35,6 +35,9 @@ struct SSMMPlan {
   /// The decode variants' own warps (tile `decode_warps`): their ring keeps
   /// as many slots as fit.
   bool ownWarps = false;
+  /// Blocks that share an SM (the tile's `shared_slots` and `split_blocks`):
+  /// registers and shared memory are sized for that many.
+  int64_t blocksPerSM = 1;
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;

@@ -196,7 +196,8 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// unsplit launches by P > split_slots): its matmul writes partial rows to a
 /// workspace of split_k × split_slots rows, which the combine or a split
 /// reduction sums in slice order. A tile with decode_tokens > 0 adds the
-/// decode variant for the unsplit calls up to decode_slots, and one with
+/// decode variant for the unsplit calls up to decode_slots (from
+/// shared_slots a second one with two blocks per SM), and one with
 /// wide_tokens > 0 the wide variant for those from wide_slots. A tile with
 /// persistent > 0 adds the persistent variant for P >= persistent_slots, or
 /// uses it instead of the ordinary grid when that is every unsplit call;
@@ -225,6 +226,15 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                           : tile.getDecodeSlots();
   bool decode = decodeTo >= std::max<int64_t>(unsplitFrom, 1);
   int64_t ordinaryFrom = decode ? decodeTo + 1 : unsplitFrom;
+  // The decode calls from shared_slots run two blocks per SM.
+  int64_t sharedFrom =
+      decode && tile.getSharedSlots() > 0
+          ? std::max<int64_t>({tile.getSharedSlots(), unsplitFrom, 1})
+          : -1;
+  bool shared = sharedFrom >= 0 && sharedFrom <= decodeTo;
+  int64_t decodeOneTo = shared ? sharedFrom - 1 : decodeTo;
+  if (decodeOneTo < std::max<int64_t>(unsplitFrom, 1))
+    decodeOneTo = -2;
   // The wide variant (never with a persistent grid) takes the unsplit calls
   // from wide_slots above the decode variant's.
   bool wide = tile && tile.getWideTokens() > 0;
@@ -247,8 +257,13 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     launches.push_back(*matmul);
     return success();
   };
-  if (decode && failed(addMatmul((base + "_decode").str(), SSMMVariant::Decode,
-                                 unsplitFrom, decodeTo)))
+  if (decode && decodeOneTo >= 0 &&
+      failed(addMatmul((base + "_decode").str(), SSMMVariant::Decode,
+                       unsplitFrom, decodeOneTo)))
+    return failure();
+  if (shared && failed(addMatmul(
+                    (base + "_decode_shared").str(), SSMMVariant::DecodeShared,
+                    decodeOneTo >= 0 ? sharedFrom : unsplitFrom, decodeTo)))
     return failure();
   // Below persistent_slots: the ordinary grid, or the persistent one with
   // the tile's tokens where the strategy's persistent grid always wins.

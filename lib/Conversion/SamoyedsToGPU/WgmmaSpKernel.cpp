@@ -91,7 +91,7 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
   b.setInsertionPoint(roles.elseBlock()->getTerminator());
   unit = sub(warpgroup, idx(1));
   NVVM::SetMaxRegisterOp::create(
-      b, b.getI32IntegerAttr(layout.consumerRegs()),
+      b, b.getI32IntegerAttr(layout.consumerRegs(p)),
       NVVM::SetMaxRegisterActionAttr::get(
           b.getContext(), NVVM::SetMaxRegisterAction::increase));
   consume();
@@ -415,19 +415,21 @@ public:
                 "(a thread's two rows in one group), got m = "
              << p.m;
     int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
-    int64_t most = TileConfigAttr::wgmmaMaxAccumulators(layout.units);
+    int64_t most =
+        TileConfigAttr::wgmmaMaxAccumulators(layout.units, p.blocksPerSM);
     if (regs > most)
       return op.emitOpError()
              << "tile needs " << regs << " accumulators per thread ("
              << layout.sets << " sets of tokens / 2), more than " << most
              << " (" << layout.units
              << " consumer warpgroups); use fewer tokens or warps";
-    const ChipInfo &chip = getLargestChip();
-    if (layout.bytes > chip.smemPerBlock)
-      return op.emitOpError() << "tile needs " << layout.bytes
-                              << " bytes of shared memory, more than the "
-                              << chip.smemPerBlock << " a block may use; "
-                              << "use fewer stages, warps, tokens or k";
+    int64_t smem = getLargestChip().smemPerResidentBlock(p.blocksPerSM);
+    if (layout.bytes > smem)
+      return op.emitOpError()
+             << "tile needs " << layout.bytes
+             << " bytes of shared memory, more than the " << smem
+             << " a block may use (" << p.blocksPerSM << " per SM); "
+             << "use fewer stages, warps, tokens or k";
     return success();
   }
 
@@ -450,9 +452,13 @@ public:
     WgmmaSpEmitter(b, p).emit(func);
   }
 
-  /// One block per SM: ptxas sizes the registers for the whole block, which
-  /// setmaxnreg then moves from the producer to the consumers.
-  int64_t minBlocksPerSM(const SSMMPlan &) const override { return 1; }
+  /// One block per SM (two for the decode variants of shared_slots and
+  /// split_blocks):
+  /// ptxas sizes the registers for them, which setmaxnreg then moves from
+  /// the producer to the consumers of each block.
+  int64_t minBlocksPerSM(const SSMMPlan &p) const override {
+    return p.blocksPerSM;
+  }
 
   /// Its persistent grid won at every size measured against an ordinary grid
   /// with the same copy path (bench/RESULTS.md §1: 1.01-1.16x with the same

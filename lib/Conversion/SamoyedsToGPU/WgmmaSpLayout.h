@@ -72,7 +72,8 @@ struct WgmmaSpLayout {
     // The wide variant's ring keeps as many of the tile's slots as fit (the
     // exchange reuses it, as in every ordinary grid); the persistent one's
     // as fit beside its own exchange and row table.
-    int64_t budget = getLargestChip().smemPerBlock - Wgmma::kSwizzleAlign;
+    int64_t budget = getLargestChip().smemPerResidentBlock(p.blocksPerSM) -
+                     Wgmma::kSwizzleAlign;
     int64_t slotBytes = TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile,
                                                        choiceSpans(p));
     if (p.wide)
@@ -80,6 +81,9 @@ struct WgmmaSpLayout {
     if (p.ownWarps)
       stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes,
                                            TileConfigAttr::kWgmmaMaxStages);
+    // Blocks sharing an SM: as many of those slots as their share holds.
+    if (p.blocksPerSM > 1)
+      stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, stages);
     if (p.persistent > 0)
       stages = TileConfigAttr::wgmmaStages(
           budget, TileConfigAttr::wgmmaFixedBytes(p.tokens, exchange),
@@ -117,8 +121,8 @@ struct WgmmaSpLayout {
   /// Threads: a producer warpgroup and one consumer warpgroup per unit.
   int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
   /// Registers per thread the consumers raise to (setmaxnreg).
-  int64_t consumerRegs() const {
-    return TileConfigAttr::wgmmaConsumerRegs(units);
+  int64_t consumerRegs(const SSMMPlan &p) const {
+    return TileConfigAttr::wgmmaConsumerRegs(units, p.blocksPerSM);
   }
   /// Accumulators each thread holds per set.
   static int64_t regs(const SSMMPlan &p) { return p.tokens / 2; }

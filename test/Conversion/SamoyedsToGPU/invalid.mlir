@@ -261,7 +261,7 @@ func.func @wgmma_registers_warpgroups(%w: tensor<1x256x512xbf16, #ss>, %x: tenso
 #tile = #samoyeds.tile<warps = 16, tokens = 96, k = 256, stages = 4, strategy = wgmma_sp>
 func.func @wgmma_smem(%w: tensor<1x256x512xbf16, #ss>, %x: tensor<?x512xbf16>,
                       %off: tensor<2xi32>) -> tensor<?x256xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 492608 bytes of shared memory, more than the 232448 a block may use; use fewer stages, warps, tokens or k}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 492608 bytes of shared memory, more than the 232448 a block may use (1 per SM); use fewer stages, warps, tokens or k}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>

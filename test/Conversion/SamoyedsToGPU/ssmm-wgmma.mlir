@@ -361,3 +361,37 @@ func.func @decode_warps(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// Two blocks per SM at decode: the split-K variant (split_blocks = 2, it
+// takes the decode tile) and the unsplit decode calls from shared_slots = 3
+// (`_decode_shared`) are sized for two blocks: minctasm 2, consumers raised
+// to 88 registers (224 for one block), a ring of as many slots as half an SM
+// holds (5 here: 10 mbarriers, 113744 bytes); the decode calls below
+// (P = 2) keep one block and its 6 slots.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, split_blocks = 2, decode_tokens = 16, decode_slots = 8, shared_slots = 3, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @two_blocks
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@two_blocks_ssmm_0_decode grid(2, token_tiles(P, 16, 4), 1) block(384, 1, 1) smem(136288) {{.*}} when(P in [2, 2])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@two_blocks_ssmm_0_decode_shared grid(2, token_tiles(P, 16, 4), 1) block(384, 1, 1) smem(113744) {{.*}} when(P in [3, 8])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@two_blocks_ssmm_0 grid(2, token_tiles(P, 64, 4), 1) {{.*}} when(P in [9, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@two_blocks_ssmm_0_split grid(2, token_tiles(P, 16, 4), 2) block(384, 1, 1) smem(113744) {{.*}} when(P in [1, 1])>
+// CHECK: gpu.func @two_blocks_ssmm_0_decode({{.*}} nvvm.minctasm = 1
+// CHECK: memref.view {{.*}} to memref<12xi64, #gpu.address_space<workgroup>>
+// CHECK: nvvm.setmaxregister  increase 224
+// CHECK: gpu.func @two_blocks_ssmm_0_decode_shared({{.*}} nvvm.minctasm = 2
+// CHECK: memref.view {{.*}} to memref<10xi64, #gpu.address_space<workgroup>>
+// CHECK: nvvm.setmaxregister  increase 88
+// CHECK: gpu.func @two_blocks_ssmm_0(
+// CHECK: gpu.func @two_blocks_ssmm_0_split({{.*}} nvvm.minctasm = 2
+// CHECK: nvvm.setmaxregister  increase 88
+func.func @two_blocks(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
+                      %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                      %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                      %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

@@ -1462,3 +1462,45 @@ func.func @tile_decode_warps_partial() attributes {t = #samoyeds.tile<warps = 16
 func.func @tile_decode_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = 4, decode_warps = 4>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_blocks = 2 must be 1, or 2 with strategy wgmma_sp and a split-K variant that takes the decode tile (split_slots <= decode_slots)}}
+func.func @tile_split_blocks_no_decode_split() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 16, split_blocks = 2, decode_tokens = 16, decode_slots = 8, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_blocks = 3 must be 1, or 2 with strategy wgmma_sp and a split-K variant that takes the decode tile (split_slots <= decode_slots)}}
+func.func @tile_split_blocks_three() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 4, split_blocks = 3, decode_tokens = 16, decode_slots = 8, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_blocks = 2 must be 1, or 2 with strategy wgmma_sp and a split-K variant that takes the decode tile (split_slots <= decode_slots)}}
+func.func @tile_split_blocks_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 2, split_slots = 4, split_blocks = 2, decode_tokens = 8, decode_slots = 8>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: shared_slots = 9 must be 0, or with strategy wgmma_sp in [1, decode_slots = 8]}}
+func.func @tile_shared_slots_above_decode() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 16, decode_slots = 8, shared_slots = 9, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: shared_slots = -1 must be 0, or with strategy wgmma_sp in [1, decode_slots = 8]}}
+func.func @tile_shared_slots_negative() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 16, decode_slots = 8, shared_slots = -1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: shared_slots = 4 must be 0, or with strategy wgmma_sp in [1, decode_slots = 8]}}
+func.func @tile_shared_slots_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = 8, shared_slots = 4>} {
+  return
+}

@@ -42,6 +42,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=0" | FileCheck %s --check-prefix=WG-ROUTE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-slots=12" | FileCheck %s --check-prefix=DECODE-SLOTS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-slots=5000" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE-SLOTS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=1" | FileCheck %s --check-prefix=DECODE-BLOCKS1
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=2" | FileCheck %s --check-prefix=DECODE-BLOCKS2
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=3" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE-BLOCKS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1" 2>&1 | FileCheck %s --check-prefix=WG-MASK-PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1 strategy=mma_sp" | FileCheck %s --check-prefix=MMA-MASK-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
@@ -60,8 +63,8 @@
 // AUTO-LABEL: func.func @default_none
 // AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -92,11 +95,11 @@
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, split_blocks = 2, shared_slots = 2, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
 // A persistent grid keeps two warpgroups (its 128-token tiles), no wide
 // variant.
-// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, shared_slots = 1, group_tiles = 16, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
 // BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]
@@ -189,7 +192,7 @@
 // WIDE-LABEL: func.func @default_none(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
 // WIDE-NOFIT-LABEL: func.func @silu_plain24(
 // WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
@@ -223,6 +226,23 @@
 // DECODE-SLOTS-LABEL: func.func @mixtral_layer(
 // DECODE-SLOTS:         decode_tokens = 16, decode_slots = 96,
 // BAD-DECODE-SLOTS: error: samoyeds-select-tiles: decode-slots = 5000 must be in [0, 4096]
+// Two blocks per SM at decode. By default (AUTO) mixtral_layer's gate/up
+// (112 row blocks) takes them from 2 routed slots and in its split-K
+// variant (224 blocks at its one slot); its down projection's decode calls
+// keep one (8 experts by 16 row blocks never exceed the 132 SMs) while its
+// split variant (2 slots, 16 row blocks, 8 slices: 256 blocks) takes two.
+// decode-blocks=1 keeps one everywhere; decode-blocks=2 takes two for every
+// decode call; plain 2:4 on four consumer warpgroups never fits two.
+// DECODE-BLOCKS1-LABEL: func.func @mixtral_layer(
+// DECODE-BLOCKS1-NOT:     split_blocks
+// DECODE-BLOCKS1-NOT:     shared_slots
+// DECODE-BLOCKS1-LABEL: func.func @keep_tile(
+// DECODE-BLOCKS2-LABEL: func.func @mixtral_layer(
+// DECODE-BLOCKS2:         split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
+// DECODE-BLOCKS2:         split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
+// DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
+// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
 // The warpgroup strategy has no persistent grid with masked rows; the
 // warp-level one does.
 // WG-MASK-PERSIST: error: samoyeds-select-tiles: row-masks = 1 and persistent > 0 on sm_90a: strategy wgmma_sp has no persistent grid with row masks (force strategy=mma_sp, or drop one)
@@ -235,7 +255,7 @@
 // DECWG-LABEL: func.func @default_none(
 // DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
-// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}

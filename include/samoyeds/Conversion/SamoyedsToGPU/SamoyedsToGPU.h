@@ -93,8 +93,11 @@ enum class SSMMVariant {
   /// per block where split_slots <= decode_slots, else `tokens`).
   Split,
   /// The ordinary grid with `decode_tokens` tokens per block, for the
-  /// unsplit calls up to `decode_slots`.
+  /// unsplit calls up to `decode_slots` (below `shared_slots`).
   Decode,
+  /// The decode variant with two blocks per SM, for the unsplit calls of
+  /// the decode tile from `shared_slots`.
+  DecodeShared,
   /// The ordinary grid with `wide_tokens` tokens per block, for the unsplit
   /// calls from `wide_slots` (its ring keeps as many of the tile's `stages`
   /// as its shared memory holds).

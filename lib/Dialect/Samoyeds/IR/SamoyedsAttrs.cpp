@@ -73,13 +73,14 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
 /// setmaxnreg moves registers only within a block: the producer's and the
 /// consumers' registers must fit what every count of consumer warpgroups
 /// launches with, or the consumers' setmaxnreg.inc waits forever.
-static constexpr bool wgmmaRegistersFit(int64_t units) {
+static constexpr bool wgmmaRegistersFit(int64_t units, int64_t blocks) {
   return TileConfigAttr::kWgmmaProducerRegs * 128 +
-             TileConfigAttr::wgmmaConsumerRegs(units) * units * 128 <=
-         TileConfigAttr::wgmmaLaunchRegs(units) * (units + 1) * 128;
+             TileConfigAttr::wgmmaConsumerRegs(units, blocks) * units * 128 <=
+         TileConfigAttr::wgmmaLaunchRegs(units, blocks) * (units + 1) * 128;
 }
-static_assert(wgmmaRegistersFit(1) && wgmmaRegistersFit(2) &&
-                  wgmmaRegistersFit(3) && wgmmaRegistersFit(4),
+static_assert(wgmmaRegistersFit(1, 1) && wgmmaRegistersFit(2, 1) &&
+                  wgmmaRegistersFit(3, 1) && wgmmaRegistersFit(4, 1) &&
+                  wgmmaRegistersFit(1, 2) && wgmmaRegistersFit(2, 2),
               "wgmma_sp register split exceeds the block's launch registers");
 
 LogicalResult TileConfigAttr::verify(
@@ -87,8 +88,9 @@ LogicalResult TileConfigAttr::verify(
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
     int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
-    int64_t decodeSlots, int64_t decodeWarps, int64_t wideTokens,
-    int64_t wideSlots, int64_t groupTiles, MmaStrategy strategy) {
+    int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
+    int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
+    int64_t groupTiles, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -164,6 +166,20 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: decode_warps = " << decodeWarps
                        << " must be 0, or with decode_tokens > 0 and strategy "
                           "wgmma_sp 4, 8, 12 or 16";
+  bool decodeSplit =
+      decodeTokens > 0 && splitK > 1 && splitSlots <= decodeSlots;
+  if (splitBlocks != 1 &&
+      (splitBlocks != 2 || !decodeSplit || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: split_blocks = " << splitBlocks
+                       << " must be 1, or 2 with strategy wgmma_sp and a "
+                          "split-K variant that takes the decode tile "
+                          "(split_slots <= decode_slots)";
+  if (sharedSlots != 0 && (sharedSlots < 1 || sharedSlots > decodeSlots ||
+                           strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: shared_slots = " << sharedSlots
+                       << " must be 0, or with strategy wgmma_sp in [1, "
+                          "decode_slots = "
+                       << decodeSlots << "]";
   if (wideTokens != 0 && (wideTokens <= tokens || wideTokens > maxTokens ||
                           wideTokens % (8 * tokenWarps) != 0))
     return emitError() << "#samoyeds.tile: wide_tokens = " << wideTokens

@@ -137,7 +137,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
-      wideSlots, warpgroups, decodeWarpgroups, decodeSlots;
+      wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -253,8 +253,55 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   return TileConfigAttr::get(
       op.getContext(), warps, tokens, k, stages, tokenWarps, rowTiles, rowMasks,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
-      decodeTokens, decodeSlots, /*decodeWarps=*/0,
+      decodeTokens, decodeSlots, /*decodeWarps=*/0, /*splitBlocks=*/1,
+      /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, MmaStrategy::MmaSp);
+}
+
+/// Whether two blocks of a wgmma_sp decode variant with `units` consumer
+/// warpgroups and `tokens` tokens fit one SM: their accumulators in the
+/// registers of two blocks and a ring of at least two slots in half the
+/// SM's shared memory.
+bool twoDecodeBlocksFit(const ChipInfo &chip, SparseFormatAttr format,
+                        bool masked, int64_t units, int64_t tokens, int64_t k) {
+  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k, masked);
+  int64_t slot = TileConfigAttr::wgmmaSlotBytes(
+      units, tokens, k,
+      TileConfigAttr::wgmmaChoiceSpans(format.getV(), k, masked));
+  return sets * tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(units, 2) &&
+         2 * slot <=
+             chip.smemPerResidentBlock(2) - TileConfigAttr::kWgmmaSmemAlign;
+}
+
+/// Two blocks per SM at decode (split_blocks, shared_slots) for a decode
+/// tile whose blocks cover `rowBlocks` row blocks of `experts` experts:
+/// `mode` (the decode-blocks option) 1 gives none, 2 every decode call,
+/// 0 chooses the calls whose grid can have more blocks than the chip has
+/// SMs (a call of P slots reaches at most min(P, experts) experts): the
+/// split-K variant when its largest call does, the unsplit decode calls
+/// from the slot count that does. H200 1:2+2:4 layers, same process: two
+/// blocks 1.04-1.14x at T = 1-128 where the calls had more blocks than SMs,
+/// 0.84x (DeepSeek-V2, T = 1, 72 and 120 blocks) and 0.88x (Mixtral's
+/// down projection, 86 blocks) where a block was alone on its SM
+/// (bench/RESULTS.md §S13).
+std::pair<int64_t, int64_t> chooseTwoBlocks(const ChipInfo &chip, int64_t mode,
+                                            bool fit, int64_t experts,
+                                            int64_t rowBlocks, int64_t splitK,
+                                            int64_t splitSlots,
+                                            int64_t decodeSlots) {
+  if (mode == 1 || !fit || decodeSlots == 0)
+    return {1, 0};
+  bool splitDecode = splitK > 1 && splitSlots <= decodeSlots;
+  if (mode == 2)
+    return {splitDecode ? 2 : 1, 1};
+  int64_t splitBlocks =
+      splitDecode &&
+              std::min(splitSlots, experts) * rowBlocks * splitK > chip.smCount
+          ? 2
+          : 1;
+  int64_t from = chip.smCount / rowBlocks + 1;
+  bool reach = experts * rowBlocks > chip.smCount && from <= decodeSlots;
+  return {splitBlocks, reach ? from : 0};
 }
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
@@ -378,6 +425,13 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / decodeUnitsPerHalf, tokens, sliceQuantum,
                   o.split, /*blocksPerSM=*/1);
+  auto [splitBlocks, sharedSlots] = chooseTwoBlocks(
+      chip, o.decodeBlocks,
+      decodeTokens > 0 &&
+          twoDecodeBlocksFit(chip, format, masked, decodeUnitsPerHalf * halves,
+                             decodeTokens, k),
+      wType.getDimSize(0), tiles / decodeUnitsPerHalf, splitK, splitSlots,
+      decodeSlots);
   // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
   // whose ring runs on into the block's next tile: every unsplit call, with
   // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from
@@ -411,11 +465,11 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
-  return TileConfigAttr::get(op.getContext(), 4 * warpgroups, tokens, k, stages,
-                             1, 1, masked ? 1 : 0, splitK, splitSlots,
-                             persistent, persistentSlots, persistentTokens,
-                             decodeTokens, decodeSlots, decodeWarps, wideTokens,
-                             wideSlots, groupTiles, MmaStrategy::WgmmaSp);
+  return TileConfigAttr::get(
+      op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
+      splitK, splitSlots, persistent, persistentSlots, persistentTokens,
+      decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
+      wideTokens, wideSlots, groupTiles, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -455,7 +509,7 @@ struct SamoyedsSelectTiles
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
-            /*decodeWarps=*/0,
+            /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
@@ -490,11 +544,13 @@ struct SamoyedsSelectTiles
         !inRange("wide-slots", wideSlots, 1, 1 << 20) ||
         !inRange("warpgroups", warpgroups, 0, 4) ||
         !inRange("decode-warpgroups", decodeWarpgroups, 0, 4) ||
-        !inRange("decode-slots", decodeSlots, 0, 4096))
+        !inRange("decode-slots", decodeSlots, 0, 4096) ||
+        !inRange("decode-blocks", decodeBlocks, 0, 2))
       return signalPassFailure();
-    Overrides overrides{tokens,     decodeTokens,     splitK,     rowTiles,
-                        rowMasks,   persistent,       wideTokens, wideSlots,
-                        warpgroups, decodeWarpgroups, decodeSlots};
+    Overrides overrides{tokens,           decodeTokens, splitK,
+                        rowTiles,         rowMasks,     persistent,
+                        wideTokens,       wideSlots,    warpgroups,
+                        decodeWarpgroups, decodeSlots,  decodeBlocks};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -149,6 +149,17 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     decode fewer rows per block make more blocks to stream the weights; 0
     (the tile's `warps`) when omitted.
 
+    Two blocks per SM at decode (strategy `wgmma_sp`): `shared_slots` = S
+    > 0 gives the unsplit calls of the decode tile from S routed slots on a
+    variant (`_decode_shared`) whose two blocks share an SM, and
+    `split_blocks` = 2 does the same for the split-K variant where it takes
+    the decode tile: ptxas sizes their registers for two blocks and their
+    ring keeps as many slots as half an SM's shared memory holds. One
+    block's consumers wait on their MMAs between stages and a grid of a few
+    waves idles in its last; two blocks overlap both, where a call has more
+    blocks than SMs (a lone block with the smaller ring streams slower).
+    `shared_slots` is 0 (none) and `split_blocks` 1 when omitted.
+
     Wide token tile: when `wide_tokens` = w > 0 the unsplit calls of at
     least `wide_slots` routed slots (and above the decode variant's) take w
     routed tokens per block: a variant of the ordinary grid (`_wide`) whose
@@ -200,6 +211,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>
     #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 8, split_blocks = 2, decode_tokens = 16, decode_slots = 512, shared_slots = 17, strategy = wgmma_sp>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -215,6 +227,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$decode_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_slots,
                         DefaultValuedParameter<"int64_t", "0">:$decode_warps,
+                        DefaultValuedParameter<"int64_t", "1">:$split_blocks,
+                        DefaultValuedParameter<"int64_t", "0">:$shared_slots,
                         DefaultValuedParameter<"int64_t", "0">:$wide_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$wide_slots,
                         DefaultValuedParameter<"int64_t", "1">:$group_tiles,
@@ -273,28 +287,33 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// (setmaxnreg).
     static constexpr int64_t kWgmmaProducerRegs = 56;
     /// wgmma_sp: registers per thread a block of `units` consumer
-    /// warpgroups and the producer starts with. Its `.maxntid` bounds them
-    /// to a multiple of 8 of the SM's 64 K registers over its threads (at
-    /// most 255), and ptxas gives a kernel with setmaxnreg that bound.
-    static constexpr int64_t wgmmaLaunchRegs(int64_t units) {
-      return std::min<int64_t>(255, 65536 / ((units + 1) * 128)) / 8 * 8;
+    /// warpgroups and the producer starts with, `blocks` blocks sharing an
+    /// SM. Its `.maxntid` and `.minnctapersm` bound them to a multiple of 8
+    /// of the SM's 64 K registers over the blocks' threads (at most 255),
+    /// and ptxas gives a kernel with setmaxnreg that bound.
+    static constexpr int64_t wgmmaLaunchRegs(int64_t units,
+                                             int64_t blocks = 1) {
+      return std::min<int64_t>(255, 65536 / (blocks * (units + 1) * 128)) /
+             8 * 8;
     }
     /// wgmma_sp: registers per thread `units` consumer warpgroups raise to
     /// once the producer has lowered its own: a multiple of 8 of what the
     /// producer leaves of the block's launch registers (setmaxnreg only
     /// moves registers within the block: asking for more than the launch
-    /// gave deadlocks), at most 240. Two warpgroups: 224; four: 104.
-    static constexpr int64_t wgmmaConsumerRegs(int64_t units) {
-      int64_t block = wgmmaLaunchRegs(units) * (units + 1) * 128;
+    /// gave deadlocks), at most 240. One block per SM, two warpgroups: 224;
+    /// four: 104; two blocks of two warpgroups: 88.
+    static constexpr int64_t wgmmaConsumerRegs(int64_t units,
+                                               int64_t blocks = 1) {
+      int64_t block = wgmmaLaunchRegs(units, blocks) * (units + 1) * 128;
       int64_t left = block - kWgmmaProducerRegs * 128;
       return std::min<int64_t>(240, left / (units * 128) / 8 * 8);
     }
     /// wgmma_sp: the most accumulator registers a consumer thread of
     /// `units` consumer warpgroups may hold: its registers less 48 for
-    /// addresses, descriptors and metadata, at most 160 (two warpgroups:
-    /// 160; four: 56).
-    static int64_t wgmmaMaxAccumulators(int64_t units) {
-      return std::min<int64_t>(160, wgmmaConsumerRegs(units) - 48);
+    /// addresses, descriptors and metadata, at most 160 (one block per SM,
+    /// two warpgroups: 160; four: 56; two blocks of two warpgroups: 40).
+    static int64_t wgmmaMaxAccumulators(int64_t units, int64_t blocks = 1) {
+      return std::min<int64_t>(160, wgmmaConsumerRegs(units, blocks) - 48);
     }
     /// wgmma_sp: bytes of one swizzled weight block (64 kept rows by 128
     /// dense columns) and of one unit's metadata per K step of 32; the

@@ -115,6 +115,15 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     `decode-warpgroups` forces one for the decode variants (the `_decode`
     grid, and the split-K variant where it takes the decode tile) alone,
     whose row blocks the split-K rule then counts.
+
+    Two blocks per SM at decode (`wgmma_sp`, where two blocks' accumulators
+    and a ring of two slots fit an SM): `#samoyeds.tile`'s `split_blocks`
+    = 2 when the split-K variant takes the decode tile and its largest call
+    (split_slots, at most one per expert) has more blocks than the chip has
+    SMs, and `shared_slots` = the slot count from which an unsplit decode
+    call can have more blocks than SMs (none when all experts' row blocks
+    do not). The `decode-blocks` option: 0 chooses so, 1 keeps one block
+    per SM, 2 takes two for every decode call.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -150,6 +159,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            /*default=*/"0",
            "Override: consumer warpgroups per block of wgmma_sp's decode "
            "variants (0: the tile's)">,
+    Option<"decodeBlocks", "decode-blocks", "int64_t", /*default=*/"0",
+           "Blocks per SM of wgmma_sp's decode variants (0: choose, 1: one, "
+           "2: two for every decode call)">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

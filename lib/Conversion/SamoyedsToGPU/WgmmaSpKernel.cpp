@@ -414,6 +414,11 @@ public:
              << "row_masks = 1 with strategy wgmma_sp needs m to divide 16 "
                 "(a thread's two rows in one group), got m = "
              << p.m;
+    if (p.blocksPerSM > 1 && layout.units > 2)
+      return op.emitOpError()
+             << "two blocks per SM (the tile's shared_slots or split_blocks) "
+                "take at most 2 consumer warpgroups, the decode variant has "
+             << layout.units << "; give it decode_warps = 8";
     int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
     int64_t most =
         TileConfigAttr::wgmmaMaxAccumulators(layout.units, p.blocksPerSM);

@@ -269,6 +269,20 @@ func.func @wgmma_smem(%w: tensor<1x256x512xbf16, #ss>, %x: tensor<?x512xbf16>,
 
 // -----
 
+// Two blocks per SM for a decode variant of four consumer warpgroups: their
+// registers do not fit two blocks.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 8, shared_slots = 1, strategy = wgmma_sp>
+func.func @wgmma_two_blocks_four_warpgroups(%w: tensor<1x512x512xbf16, #ss>, %x: tensor<?x512xbf16>,
+                                            %off: tensor<2xi32>) -> tensor<?x512xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op two blocks per SM (the tile's shared_slots or split_blocks) take at most 2 consumer warpgroups, the decode variant has 4; give it decode_warps = 8}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x512x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x512xbf16>
+  return %y : tensor<?x512xbf16>
+}
+
+// -----
+
 // An argument named like a part of a weight.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>

@@ -226,15 +226,14 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                           : tile.getDecodeSlots();
   bool decode = decodeTo >= std::max<int64_t>(unsplitFrom, 1);
   int64_t ordinaryFrom = decode ? decodeTo + 1 : unsplitFrom;
-  // The decode calls from shared_slots run two blocks per SM.
-  int64_t sharedFrom =
-      decode && tile.getSharedSlots() > 0
-          ? std::max<int64_t>({tile.getSharedSlots(), unsplitFrom, 1})
-          : -1;
-  bool shared = sharedFrom >= 0 && sharedFrom <= decodeTo;
-  int64_t decodeOneTo = shared ? sharedFrom - 1 : decodeTo;
-  if (decodeOneTo < std::max<int64_t>(unsplitFrom, 1))
-    decodeOneTo = -2;
+  // The decode calls run one block per SM below shared_slots (`_decode`)
+  // and two from it (`_decode_shared`); either part may be empty.
+  int64_t firstCall = std::max<int64_t>(unsplitFrom, 1);
+  int64_t sharedFrom = decode && tile.getSharedSlots() > 0
+                           ? std::max(tile.getSharedSlots(), firstCall)
+                           : decodeTo + 1;
+  bool shared = sharedFrom <= decodeTo;
+  bool decodeOne = decode && sharedFrom > firstCall;
   // The wide variant (never with a persistent grid) takes the unsplit calls
   // from wide_slots above the decode variant's.
   bool wide = tile && tile.getWideTokens() > 0;
@@ -257,13 +256,13 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     launches.push_back(*matmul);
     return success();
   };
-  if (decode && decodeOneTo >= 0 &&
+  if (decodeOne &&
       failed(addMatmul((base + "_decode").str(), SSMMVariant::Decode,
-                       unsplitFrom, decodeOneTo)))
+                       unsplitFrom, sharedFrom - 1)))
     return failure();
   if (shared && failed(addMatmul(
                     (base + "_decode_shared").str(), SSMMVariant::DecodeShared,
-                    decodeOneTo >= 0 ? sharedFrom : unsplitFrom, decodeTo)))
+                    decodeOne ? sharedFrom : unsplitFrom, decodeTo)))
     return failure();
   // Below persistent_slots: the ordinary grid, or the persistent one with
   // the tile's tokens where the strategy's persistent grid always wins.

@@ -52,8 +52,10 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
       variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
   assert((!decode || tile.getDecodeTokens() > 0) &&
          "the tile has no decode variant");
-  if (tile.getDecodeTokens() > 0 &&
-      (decode || (split && tile.getSplitSlots() <= tile.getDecodeSlots()))) {
+  if ((decode && tile.getDecodeTokens() > 0) ||
+      (split && TileConfigAttr::splitTakesDecodeTile(
+                    tile.getSplitK(), tile.getSplitSlots(),
+                    tile.getDecodeTokens(), tile.getDecodeSlots()))) {
     p.tokens = tile.getDecodeTokens();
     p.blocksPerSM = variant == SSMMVariant::DecodeShared ? 2
                     : split                              ? tile.getSplitBlocks()

@@ -458,9 +458,8 @@ public:
   }
 
   /// One block per SM (two for the decode variants of shared_slots and
-  /// split_blocks):
-  /// ptxas sizes the registers for them, which setmaxnreg then moves from
-  /// the producer to the consumers of each block.
+  /// split_blocks): ptxas sizes the registers for them, which setmaxnreg
+  /// then moves from the producer to the consumers of each block.
   int64_t minBlocksPerSM(const SSMMPlan &p) const override {
     return p.blocksPerSM;
   }

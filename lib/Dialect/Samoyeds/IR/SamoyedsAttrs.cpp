@@ -166,10 +166,10 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: decode_warps = " << decodeWarps
                        << " must be 0, or with decode_tokens > 0 and strategy "
                           "wgmma_sp 4, 8, 12 or 16";
-  bool decodeSplit =
-      decodeTokens > 0 && splitK > 1 && splitSlots <= decodeSlots;
   if (splitBlocks != 1 &&
-      (splitBlocks != 2 || !decodeSplit || strategy != MmaStrategy::WgmmaSp))
+      (splitBlocks != 2 ||
+       !splitTakesDecodeTile(splitK, splitSlots, decodeTokens, decodeSlots) ||
+       strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: split_blocks = " << splitBlocks
                        << " must be 1, or 2 with strategy wgmma_sp and a "
                           "split-K variant that takes the decode tile "

@@ -284,14 +284,14 @@ bool twoDecodeBlocksFit(const ChipInfo &chip, SparseFormatAttr format,
 /// 0.84x (DeepSeek-V2, T = 1, 72 and 120 blocks) and 0.88x (Mixtral's
 /// down projection, 86 blocks) where a block was alone on its SM
 /// (bench/RESULTS.md §S13).
-std::pair<int64_t, int64_t> chooseTwoBlocks(const ChipInfo &chip, int64_t mode,
-                                            bool fit, int64_t experts,
-                                            int64_t rowBlocks, int64_t splitK,
-                                            int64_t splitSlots,
-                                            int64_t decodeSlots) {
-  if (mode == 1 || !fit || decodeSlots == 0)
+std::pair<int64_t, int64_t>
+chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
+                int64_t rowBlocks, int64_t splitK, int64_t splitSlots,
+                int64_t decodeTokens, int64_t decodeSlots) {
+  if (mode == 1 || !fit || decodeTokens == 0)
     return {1, 0};
-  bool splitDecode = splitK > 1 && splitSlots <= decodeSlots;
+  bool splitDecode = TileConfigAttr::splitTakesDecodeTile(
+      splitK, splitSlots, decodeTokens, decodeSlots);
   if (mode == 2)
     return {splitDecode ? 2 : 1, 1};
   int64_t splitBlocks =
@@ -431,7 +431,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
           twoDecodeBlocksFit(chip, format, masked, decodeUnitsPerHalf * halves,
                              decodeTokens, k),
       wType.getDimSize(0), tiles / decodeUnitsPerHalf, splitK, splitSlots,
-      decodeSlots);
+      decodeTokens, decodeSlots);
   // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
   // whose ring runs on into the block's next tile: every unsplit call, with
   // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from

@@ -283,6 +283,15 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
       }
       return bytes;
     }
+    /// Whether the split-K variant (`split_k` slices up to `split_slots`)
+    /// takes the decode tile (`decode_tokens` up to `decode_slots`): all its
+    /// calls are decode calls.
+    static constexpr bool splitTakesDecodeTile(int64_t splitK,
+                                               int64_t splitSlots,
+                                               int64_t decodeTokens,
+                                               int64_t decodeSlots) {
+      return decodeTokens > 0 && splitK > 1 && splitSlots <= decodeSlots;
+    }
     /// wgmma_sp: registers per thread the producer warpgroup keeps
     /// (setmaxnreg).
     static constexpr int64_t kWgmmaProducerRegs = 56;

@@ -116,6 +116,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "(1: on, sm_90 and later; 0: off; -1: on where the chip "
                      "has them)"),
       llvm::cl::init(-1)};
+  Option<bool> weightsBeforeWait{
+      *this, "weights-before-wait",
+      llvm::cl::desc("convert-samoyeds-to-gpu: with pdl, expert matmuls whose "
+                     "routing is settled issue their first weight copies "
+                     "before griddepcontrol.wait"),
+      llvm::cl::init(true)};
 };
 
 /// Samoyeds ops to a gpu.binary holding PTX: the samoyeds passes with their
@@ -154,6 +160,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   // Measured on the H200 (bench/RESULTS.md): 1.02-1.06x at T = 1, within
   // 1% from T = 16 to 256.
   convert.pdl = o.pdl < 0 ? chip->hasGridDependencyControl : o.pdl == 1;
+  convert.weightsBeforeWait = o.weightsBeforeWait;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSamoyedsNVGPUToNVVM());

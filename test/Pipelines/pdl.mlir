@@ -1,7 +1,9 @@
 // Programmatic dependent launches: with pdl the kernels that serve small
 // calls (route, dispatch, the split-K variants) start with
 // griddepcontrol.wait (before they touch global memory) and
-// griddepcontrol.launch_dependents, and the manifest marks their launches;
+// griddepcontrol.launch_dependents, and the manifest marks their launches
+// (the down projection's kernels, whose routing is settled, wait after their
+// first weight copies: Conversion/SamoyedsToGPU/weights-before-wait.mlir);
 // the large calls' matmuls (here the wide variants, which take the calls
 // from 128 routed slots per expert) and the combine are ordinary launches,
 // while the ordinary grid, bounded above by the wide variant, serves the
@@ -83,6 +85,9 @@
 // PTX-LABEL: .entry layer_ssmm_2_split(
 // PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
+// PTX-LABEL: .entry layer_ssmm_3_split(
+// PTX: griddepcontrol.wait;
+// PTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
 
 // OFF: layer_route_0
 

@@ -29,10 +29,26 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     launches are marked `pdl`: the runtime launches them as programmatic
     dependent launches (sm_90 and later), so each is scheduled while the
     kernel before it finishes instead of after.
+
+    With `pdl` and `weights-before-wait`, an expert matmul whose offsets and
+    token list come from an op at least two before it (the down projection,
+    after the gate/up projection) waits later: the `wgmma_sp` kernels of its
+    dependent launches find their expert from the offsets, issue the bulk
+    copies of the ring's first k tiles of weights, and only then execute
+    `griddepcontrol.wait` and `griddepcontrol.launch_dependents` (the
+    producer before it gathers activations, the consumers before anything,
+    blocks without a tile before they exit). The weights stream while the
+    kernel before finishes; that kernel waited for the routing's writer
+    before it let this launch begin, and every kernel still lets its
+    dependents launch only after its own wait.
   }];
   let options = [
     Option<"pdl", "pdl", "bool", /*default=*/"false",
            "Programmatic dependent launches (sm_90 and later)">,
+    Option<"weightsBeforeWait", "weights-before-wait", "bool",
+           /*default=*/"true",
+           "With pdl: expert matmuls whose routing is settled issue their "
+           "first weight copies before griddepcontrol.wait">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::samoyeds {
@@ -78,6 +79,11 @@ struct SamoyedsToGPUState {
   const llvm::DenseMap<Operation *, std::string> &kernelBases;
   /// Whether the kernels are programmatic dependent launches.
   bool pdl = false;
+  /// The expert matmuls whose offsets and token list were written at least
+  /// two launches before theirs: as dependent launches their kernels may
+  /// read them, and the weights, before they wait for the grids in flight
+  /// (empty without the pass's weights-before-wait).
+  const llvm::SmallPtrSetImpl<Operation *> &settledRouting;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };

@@ -38,16 +38,17 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
   return tile && getMmaLowering(tile.getStrategy()).persistentAtEverySize();
 }
 
-FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
-                                                        gpu::GPUModuleOp module,
-                                                        SSMMOp op,
-                                                        StringRef name,
-                                                        SSMMVariant variant) {
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                SSMMOp op, StringRef name, SSMMVariant variant,
+                                bool weightsBeforeWait) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
+  const MmaLowering &lowering = getMmaLowering(plan->strategy);
+  plan->weightsBeforeWait =
+      weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
   const SSMMPlan &p = *plan;
-  const MmaLowering &lowering = getMmaLowering(p.strategy);
   if (failed(lowering.verify(op, p)))
     return failure();
   MLIRContext *ctx = op.getContext();
@@ -90,6 +91,7 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(OpBuilder &builder,
   launch.grid[2].constant = p.splitK;
   launch.block[0] = threads;
   launch.dynamicSmem = lowering.smemBytes(p);
+  launch.waitsInBody = p.weightsBeforeWait;
   if (int64_t blocks = lowering.minBlocksPerSM(p))
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   builder.getI32IntegerAttr(blocks));

@@ -41,6 +41,10 @@ struct SSMMPlan {
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;
+  /// A dependent launch whose routing inputs are settled: the kernel issues
+  /// its ring's first weight copies, then waits for the grids in flight
+  /// (KernelLaunch::waitsInBody).
+  bool weightsBeforeWait = false;
   Type elt, outElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
   /// mma_sp: threads of a block, tokens of one warp's slice, and a warp's
@@ -106,6 +110,12 @@ public:
   /// below `persistent_slots` with `tokens` (SSMMVariant::PersistentNarrow)
   /// instead of the ordinary grid.
   virtual bool persistentAtEverySize() const { return false; }
+  /// Whether the kernel of `p` can issue weight copies before it waits for
+  /// the grids in flight (SSMMPlan::weightsBeforeWait); a strategy that
+  /// cannot gets the wait at the kernel's start.
+  virtual bool canIssueWeightsBeforeWait(const SSMMPlan &p) const {
+    return false;
+  }
 };
 
 /// The lowering of each strategy (MmaSpKernel.cpp, WgmmaSpKernel.cpp).

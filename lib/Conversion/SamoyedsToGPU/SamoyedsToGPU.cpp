@@ -203,8 +203,13 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// uses it instead of the ordinary grid when that is every unsplit call;
 /// below persistent_slots a strategy whose persistent grid always wins runs
 /// it with `tokens`.
+///
+/// With `early`, the dependent launches among them (those bounded above in
+/// P) issue their first weight copies before they wait for the grids in
+/// flight.
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
-                              gpu::GPUModuleOp kernels, StringRef base) {
+                              gpu::GPUModuleOp kernels, StringRef base,
+                              bool early) {
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);
@@ -248,7 +253,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   auto addMatmul = [&](StringRef name, SSMMVariant variant, int64_t lo,
                        int64_t hi) -> LogicalResult {
     FailureOr<KernelLaunch> matmul =
-        buildSSMMKernel(builder, kernels, op, name, variant);
+        buildSSMMKernel(builder, kernels, op, name, variant, early && hi >= 0);
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)
@@ -298,8 +303,8 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return launches;
 
   std::string splitBase = (base + "_split").str();
-  FailureOr<KernelLaunch> matmul =
-      buildSSMMKernel(builder, kernels, op, splitBase, SSMMVariant::Split);
+  FailureOr<KernelLaunch> matmul = buildSSMMKernel(
+      builder, kernels, op, splitBase, SSMMVariant::Split, early);
   if (failed(matmul))
     return failure();
   std::string ws = "ws_" + splitBase;
@@ -336,7 +341,8 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
         return single(buildDispatchKernel(b, state.kernels, dispatch, base));
       })
       .Case([&](SSMMOp ssmm) {
-        return lowerSSMM(ssmm, state.table, b, state.kernels, base);
+        return lowerSSMM(ssmm, state.table, b, state.kernels, base,
+                         state.pdl && state.settledRouting.contains(ssmm));
       });
 }
 
@@ -361,6 +367,36 @@ void addGridDependencyControl(gpu::GPUFuncOp kernel) {
                                  NVVM::GridDepActionKind::wait);
   NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
                                  NVVM::GridDepActionKind::launch_dependents);
+}
+
+/// The ops of `ops` (a function's samoyeds ops in order) whose routing
+/// operands (an expert matmul's offsets and token list) were written before
+/// the launches of an earlier op of `ops`: by an op at least two before, or
+/// outside the function. Every op launches at least one kernel per call, so
+/// when such a matmul's kernel starts as a dependent launch, the writer has
+/// finished and its writes are visible: the kernel in between waited for
+/// it before it let the matmul's launch begin.
+llvm::SmallPtrSet<Operation *, 4>
+findSettledRouting(ArrayRef<Operation *> ops) {
+  llvm::SmallPtrSet<Operation *, 4> settled;
+  llvm::DenseMap<Operation *, size_t> position;
+  for (auto [i, op] : llvm::enumerate(ops))
+    position[op] = i;
+  for (size_t i = 1; i < ops.size(); ++i) {
+    auto ssmm = dyn_cast<SSMMOp>(ops[i]);
+    if (!ssmm)
+      continue;
+    bool earlier = llvm::all_of(
+        ValueRange{ssmm.getOffsets(), ssmm.getTokens()}, [&](Value v) {
+          if (!v)
+            return true;
+          auto it = position.find(v.getDefiningOp());
+          return it == position.end() || it->second + 1 < i;
+        });
+    if (earlier)
+      settled.insert(ssmm);
+  }
+  return settled;
 }
 
 /// Replaces a route, dispatch or ssmm op by a `samoyeds.launch` of the
@@ -398,7 +434,12 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       // the variants bounded above in P (split-K). The unsplit matmuls lost
       // up to 5% at T = 4096 as dependent launches (H200, bench/RESULTS.md).
       bool pdl = state.pdl && (!isa<SSMMOp>(op) || launch.whenMax >= 0);
-      if (pdl)
+      assert((pdl || !launch.waitsInBody) &&
+             "a kernel that waits in its body is a dependent launch");
+      // A kernel that waits in its body also lets its dependents launch
+      // there, after its wait: every kernel's dependents start only once
+      // the grids before it have finished.
+      if (pdl && !launch.waitsInBody)
         addGridDependencyControl(gpu::GPUFuncOp(launch.kernel));
       FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch, pdl);
       if (failed(record))
@@ -466,7 +507,10 @@ struct ConvertSamoyedsToGPU
     }
     if (!kernels)
       kernels = createKernelModule(builder);
-    SamoyedsToGPUState state{table, builder, kernels, bases, pdl};
+    llvm::SmallPtrSet<Operation *, 4> settled;
+    if (weightsBeforeWait)
+      settled = findSettledRouting(ops);
+    SamoyedsToGPUState state{table, builder, kernels, bases, pdl, settled};
     if (failed(convert(func, state)))
       return failure();
     return table.finish();

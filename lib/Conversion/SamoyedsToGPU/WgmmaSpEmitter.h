@@ -57,8 +57,16 @@ private:
   /// row blocks + row block) through one continuous ring.
   void emitPersistent(Value g);
   /// The producer's K loop over the current tile, whose k tiles are ring
-  /// uses base, base + 1, ….
-  void produceTile(Value base);
+  /// uses base, base + 1, …; the weights of the first `early` were issued
+  /// before the wait.
+  void produceTile(Value base, int64_t early = 0);
+  /// With SSMMPlan::weightsBeforeWait: thread 0 issues the weight copies of
+  /// the ring's first uses, then the producer waits for the grids in
+  /// flight; returns how many uses' weights it issued (0 without).
+  int64_t issueWeightsBeforeWait();
+  /// griddepcontrol.wait (the grids before this one have finished and their
+  /// writes are visible), then griddepcontrol.launch_dependents.
+  void waitForGrids();
   /// The ordinary grid's activation copies: each thread's guard, shared
   /// destination and global source, computed once for the block's tile.
   void makeCopySlots(Value producerThread);
@@ -73,8 +81,14 @@ private:
   void gatherThroughRowTable(Value kt, Value slot, Value producerThread);
   /// Synchronises the producer warpgroup (named barrier 2).
   void producerBarrier();
-  /// Issues the copies of k tile `kt` into ring slot `slot`.
-  void issueStage(Value kt, Value slot, Value producerThread);
+  /// Issues the copies of k tile `kt` into ring slot `slot`; its weights
+  /// (thread 0) only where `weights` holds (always when null).
+  void issueStage(Value kt, Value slot, Value producerThread,
+                  Value weights = Value());
+  /// Thread 0: arms the full barrier of `slot` with the stage's bytes and
+  /// issues the bulk copies of k tile `kt`'s weight blocks, metadata and
+  /// (masked rows) row choices.
+  void issueWeights(Value kt, Value slot);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
   /// (i64), completing on the mbarrier at `mbar`.
   void bulkCopy(Value dst, Value src, int64_t bytes, Value mbar);

@@ -59,11 +59,21 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
       count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
       emitRoles(
           [&] {
+            int64_t early = issueWeightsBeforeWait();
             makeCopySlots(wgThread);
-            produceTile(idx(0));
+            produceTile(idx(0), early);
           },
-          [&] { emitEpilogue(emitConsumer(idx(0))); });
+          [&] {
+            if (p.weightsBeforeWait)
+              waitForGrids();
+            emitEpilogue(emitConsumer(idx(0)));
+          });
     });
+    // A block without a token tile waits too: the grid finishes only after
+    // the grids before it.
+    if (p.weightsBeforeWait)
+      ifThen(cmp(arith::CmpIPredicate::sge, tile.start, tile.end),
+             [&] { waitForGrids(); });
   }
   gpu::ReturnOp::create(b);
 }
@@ -265,56 +275,61 @@ void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar) {
       b, cluster, global, mbar, i32c(bytes), Value(), Value());
 }
 
-void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread) {
-  Value full = fullBarrier(slot);
-  ifThen(cmp(arith::CmpIPredicate::eq, producerThread, idx(0)), [&] {
-    nvgpu::MBarrierArriveExpectTxOp::create(
-        b, barriers, idx(layout.stageTxBytes()), full, Value());
-    Value mbar = barrierPointer(full);
-    int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
-    for (int64_t u = 0; u < layout.units; ++u) {
-      Value tile = add(mul(expert, idx(tilesPerExpert)), unitTile(idx(u)));
-      Value ring = add(mul(slot, idx(layout.units)), idx(u));
-      // Values: block (tile, kt · k / 128) of the `wgmma` layout.
-      Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
-                        mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
-      bulkCopy(
-          arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
-          arith::AddIOp::create(b, valuesAddr,
-                                toI64(mul(block, idx(Wgmma::kBlockBytes)))),
-          layout.aStage, mbar);
-      // Metadata: K steps kt · k / 32 ... of the tile.
-      Value step = add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
-      bulkCopy(
-          arith::AddIOp::create(b, base,
-                                toI64(add(idx(layout.metaRing),
-                                          mul(ring, idx(layout.metaStage))))),
-          arith::AddIOp::create(b, metaAddr,
-                                toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
-          layout.metaStage, mbar);
-      // Masked row selection: the tile's row choices of each span of the
-      // stage, row_idx[expert][span][tile · 64 ...].
-      for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
-        int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
-        Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
-        Value src =
-            add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
-                mul(unitTile(idx(u)), idx(Wgmma::kRows)));
-        Value dst =
-            add(idx(layout.choiceRing),
-                add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
-        bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
-                 arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar);
-      }
-    }
-  });
+void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
+                                Value weights) {
+  Value issue = cmp(arith::CmpIPredicate::eq, producerThread, idx(0));
+  if (weights)
+    issue = arith::AndIOp::create(b, issue, weights);
+  ifThen(issue, [&] { issueWeights(kt, slot); });
   if (p.persistent > 0)
     gatherThroughRowTable(kt, slot, producerThread);
   else
     gatherThroughCopySlots(kt, slot);
   // Arrives on the full barrier when this thread's copies have landed.
-  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(full),
+  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(fullBarrier(slot)),
                                         /*noinc=*/true);
+}
+
+void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
+  Value full = fullBarrier(slot);
+  nvgpu::MBarrierArriveExpectTxOp::create(
+      b, barriers, idx(layout.stageTxBytes()), full, Value());
+  Value mbar = barrierPointer(full);
+  int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
+  for (int64_t u = 0; u < layout.units; ++u) {
+    Value tile = add(mul(expert, idx(tilesPerExpert)), unitTile(idx(u)));
+    Value ring = add(mul(slot, idx(layout.units)), idx(u));
+    // Values: block (tile, kt · k / 128) of the `wgmma` layout.
+    Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
+                      mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
+    bulkCopy(
+        arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
+        arith::AddIOp::create(b, valuesAddr,
+                              toI64(mul(block, idx(Wgmma::kBlockBytes)))),
+        layout.aStage, mbar);
+    // Metadata: K steps kt · k / 32 ... of the tile.
+    Value step = add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
+    bulkCopy(
+        arith::AddIOp::create(
+            b, base,
+            toI64(add(idx(layout.metaRing), mul(ring, idx(layout.metaStage))))),
+        arith::AddIOp::create(b, metaAddr,
+                              toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
+        layout.metaStage, mbar);
+    // Masked row selection: the tile's row choices of each span of the
+    // stage, row_idx[expert][span][tile · 64 ...].
+    for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
+      int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
+      Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
+      Value src =
+          add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
+              mul(unitTile(idx(u)), idx(Wgmma::kRows)));
+      Value dst = add(idx(layout.choiceRing),
+                      add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
+      bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
+               arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar);
+    }
+  }
 }
 
 void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
@@ -373,7 +388,26 @@ void WgmmaSpEmitter::waitBarrier(Value id, Value use) {
                                          id);
 }
 
-void WgmmaSpEmitter::produceTile(Value base) {
+int64_t WgmmaSpEmitter::issueWeightsBeforeWait() {
+  if (!p.weightsBeforeWait)
+    return 0;
+  // The ring's first uses are slots 0, 1, …: their weights need only the
+  // expert, which the settled offsets gave.
+  int64_t early = std::min(layout.stages, kTiles());
+  ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)), [&] {
+    for (int64_t i = 0; i < early; ++i)
+      issueWeights(add(kBegin, idx(i)), idx(i));
+  });
+  waitForGrids();
+  return early;
+}
+
+void WgmmaSpEmitter::waitForGrids() {
+  NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
+  NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::launch_dependents);
+}
+
+void WgmmaSpEmitter::produceTile(Value base, int64_t early) {
   scf::ForOp::create(
       b, idx(0), idx(kTiles()), idx(1), ValueRange{},
       [&](OpBuilder &nested, Location, Value i, ValueRange) {
@@ -386,7 +420,9 @@ void WgmmaSpEmitter::produceTile(Value base) {
         // Refill only after the consumers released the slot's last use.
         ifThen(cmp(arith::CmpIPredicate::uge, use, idx(layout.stages)),
                [&] { waitBarrier(emptyBarrier(slot), sub(round, idx(1))); });
-        issueStage(add(kBegin, i), slot, wgThread);
+        Value weights =
+            early > 0 ? cmp(arith::CmpIPredicate::uge, i, idx(early)) : Value();
+        issueStage(add(kBegin, i), slot, wgThread, weights);
         scf::YieldOp::create(b);
       });
 }
@@ -468,6 +504,12 @@ public:
   /// with the same copy path (bench/RESULTS.md §1: 1.01-1.16x with the same
   /// 64-token tiles, T = 16-4096).
   bool persistentAtEverySize() const override { return true; }
+  /// The ordinary grids: their ring's first uses need only the block's
+  /// expert (the persistent grid's later tiles would need the offsets past
+  /// the wait anyway).
+  bool canIssueWeightsBeforeWait(const SSMMPlan &p) const override {
+    return p.persistent == 0;
+  }
 };
 } // namespace
 

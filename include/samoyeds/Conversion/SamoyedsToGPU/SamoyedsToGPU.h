@@ -79,6 +79,11 @@ struct KernelLaunch {
   /// `whenSymbol` is empty.
   std::string whenSymbol;
   int64_t whenMin = 0, whenMax = -1;
+  /// The kernel places its own `griddepcontrol.wait`, after work that reads
+  /// only inputs no kernel in flight writes, and follows it with
+  /// `griddepcontrol.launch_dependents` (in every thread, empty blocks
+  /// included): the conversion adds neither.
+  bool waitsInBody = false;
 };
 
 /// The launches one samoyeds op becomes, in order.
@@ -112,11 +117,17 @@ enum class SSMMVariant {
 };
 
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of
-/// its tile, into `module`. Fails with a diagnostic on `op` when the op's
-/// parameters are outside what the strategy supports.
+/// its tile, into `module`. With `weightsBeforeWait` the launch is a
+/// programmatic dependent launch whose offsets and token list were written
+/// by a kernel at least two launches earlier: a strategy that streams its
+/// weights through a ring may issue the ring's first weight copies before it
+/// waits for the grids in flight (KernelLaunch::waitsInBody). Fails with a
+/// diagnostic on `op` when the op's parameters are outside what the strategy
+/// supports.
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
-                StringRef name, SSMMVariant variant = SSMMVariant::Plain);
+                StringRef name, SSMMVariant variant = SSMMVariant::Plain,
+                bool weightsBeforeWait = false);
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
 /// weight that the kernel of `op` reads.

@@ -5,9 +5,9 @@
 // (the down projection's kernels, whose routing is settled, wait after their
 // first weight copies: Conversion/SamoyedsToGPU/weights-before-wait.mlir);
 // the large calls' matmuls (here the wide variants, which take the calls
-// from 128 routed slots per expert) and the combine are ordinary launches,
-// while the ordinary grid, bounded above by the wide variant, serves the
-// smaller calls as a dependent launch.
+// from 128 routed slots per expert) are ordinary launches, while the
+// ordinary grid, bounded above by the wide variant, serves the smaller calls
+// as a dependent launch, and so does the combine at every size.
 // Without pdl there is neither. The pipelines' default (-1) turns it on where
 // the chip has it (sm_90, sm_90a), off on sm_80.
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a" --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s --check-prefix=IR
@@ -69,7 +69,7 @@
 // MANIFEST: "kernel": "layer_ssmm_3_wide",
 // MANIFEST-NEXT: "smem"
 // MANIFEST: "kernel": "layer_ssmm_3_combine",
-// MANIFEST-NEXT: "smem"
+// MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_3_split",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_3_split_combine",

@@ -22,13 +22,13 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     `samoyeds.buffers` and its packed weights in `samoyeds.weights`.
     `samoyeds-emit-bundle` serialises that plan into the bundle's manifest.
 
-    With `pdl`, the kernels of the launches that serve small calls (the
-    routing kernels and the expert-matmul variants guarded by an upper bound
-    on P, i.e. split-K) start with `griddepcontrol.wait` (before any access
-    to global memory) and `griddepcontrol.launch_dependents`, and their
-    launches are marked `pdl`: the runtime launches them as programmatic
-    dependent launches (sm_90 and later), so each is scheduled while the
-    kernel before it finishes instead of after.
+    With `pdl`, the kernels of every launch but the expert-matmul variants
+    without an upper bound on P (which serve the large calls) start with
+    `griddepcontrol.wait` (before any access to global memory) and
+    `griddepcontrol.launch_dependents`, and their launches are marked `pdl`:
+    the runtime launches them as programmatic dependent launches (sm_90 and
+    later), so each is scheduled while the kernel before it finishes instead
+    of after.
 
     With `pdl` and `weights-before-wait`, an expert matmul whose offsets and
     token list come from an op at least two before it (the down projection,

@@ -258,6 +258,9 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       return failure();
     if (lo > 0 || hi >= 0)
       guardBySlots(*matmul, lo, hi);
+    // The unbounded variants lost up to 5% at T = 4096 as dependent
+    // launches (H200, bench/RESULTS.md).
+    matmul->dependent = hi >= 0;
     launches.push_back(*matmul);
     return success();
   };
@@ -430,10 +433,7 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       return failure();
     SmallVector<Attribute> records;
     for (const KernelLaunch &launch : *launches) {
-      // Only the launches that serve small calls: the routing kernels and
-      // the variants bounded above in P (split-K). The unsplit matmuls lost
-      // up to 5% at T = 4096 as dependent launches (H200, bench/RESULTS.md).
-      bool pdl = state.pdl && (!isa<SSMMOp>(op) || launch.whenMax >= 0);
+      bool pdl = state.pdl && launch.dependent;
       assert((pdl || !launch.waitsInBody) &&
              "a kernel that waits in its body is a dependent launch");
       // A kernel that waits in its body also lets its dependents launch

@@ -79,6 +79,10 @@ struct KernelLaunch {
   /// `whenSymbol` is empty.
   std::string whenSymbol;
   int64_t whenMin = 0, whenMax = -1;
+  /// Whether the launch runs as a programmatic dependent launch when the
+  /// pass has `pdl`: every launch but the expert matmuls' variants without
+  /// an upper bound on P, which serve the large calls.
+  bool dependent = true;
   /// The kernel places its own `griddepcontrol.wait`, after work that reads
   /// only inputs no kernel in flight writes, and follows it with
   /// `griddepcontrol.launch_dependents` (in every thread, empty blocks

@@ -33,13 +33,13 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     With `pdl` and `weights-before-wait`, an expert matmul whose offsets and
     token list come from an op at least two before it (the down projection,
     after the gate/up projection) waits later: the `wgmma_sp` kernels of its
-    dependent launches find their expert from the offsets, issue the bulk
-    copies of the ring's first k tiles of weights, and only then execute
-    `griddepcontrol.wait` and `griddepcontrol.launch_dependents` (the
-    producer before it gathers activations, the consumers before anything,
-    blocks without a tile before they exit). The weights stream while the
-    kernel before finishes; that kernel waited for the routing's writer
-    before it let this launch begin, and every kernel still lets its
+    decode and split-K variants find their expert from the offsets, issue
+    the bulk copies of the ring's first k tiles of weights, and only then
+    execute `griddepcontrol.wait` and `griddepcontrol.launch_dependents`
+    (the producer before it gathers activations, the consumers before
+    anything, blocks without a tile before they exit). The weights stream
+    while the kernel before finishes; that kernel waited for the routing's
+    writer before it let this launch begin, and every kernel still lets its
     dependents launch only after its own wait.
   }];
   let options = [

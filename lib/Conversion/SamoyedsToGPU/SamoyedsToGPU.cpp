@@ -204,9 +204,10 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// below persistent_slots a strategy whose persistent grid always wins runs
 /// it with `tokens`.
 ///
-/// With `early`, the dependent launches among them (those bounded above in
-/// P) issue their first weight copies before they wait for the grids in
-/// flight.
+/// With `early`, the decode and split-K variants issue their first weight
+/// copies before they wait for the grids in flight (H200, bench/RESULTS.md
+/// S14: 1.03-1.10x at T = 1-4; the ordinary grid lost 1-2% at T = 256, so
+/// it waits first).
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base,
                               bool early) {
@@ -252,8 +253,10 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   Launches launches;
   auto addMatmul = [&](StringRef name, SSMMVariant variant, int64_t lo,
                        int64_t hi) -> LogicalResult {
-    FailureOr<KernelLaunch> matmul =
-        buildSSMMKernel(builder, kernels, op, name, variant, early && hi >= 0);
+    bool decodeVariant =
+        variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
+    FailureOr<KernelLaunch> matmul = buildSSMMKernel(
+        builder, kernels, op, name, variant, early && decodeVariant);
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)

@@ -116,6 +116,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "(1: on, sm_90 and later; 0: off; -1: on where the chip "
                      "has them)"),
       llvm::cl::init(-1)};
+  Option<bool> selectDispatch{
+      *this, "select-dispatch",
+      llvm::cl::desc("convert-samoyeds-to-gpu: select and dispatch calls of "
+                     "up to 4 tokens in one kernel"),
+      llvm::cl::init(true)};
   Option<bool> weightsBeforeWait{
       *this, "weights-before-wait",
       llvm::cl::desc("convert-samoyeds-to-gpu: with pdl, expert matmuls whose "
@@ -161,6 +166,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   // 1% from T = 16 to 256.
   convert.pdl = o.pdl < 0 ? chip->hasGridDependencyControl : o.pdl == 1;
   convert.weightsBeforeWait = o.weightsBeforeWait;
+  convert.selectDispatch = o.selectDispatch;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSamoyedsNVGPUToNVVM());

@@ -30,7 +30,8 @@
 // IR-SAME: smem(0) pdl args(
 // IR-SAME: #samoyeds.launch<@samoyeds_kernels::@layer_route_0_select grid(
 // IR-SAME: smem(0) pdl args(
-// IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_dispatch_1 grid({{.*}}) smem(0) pdl args(
+// IR: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@layer_dispatch_1_select grid({{[^)]*}}) block({{[^)]*}}) smem(0) pdl args(
+// IR-SAME: #samoyeds.launch<@samoyeds_kernels::@layer_dispatch_1 grid({{[^)]*}}) block({{[^)]*}}) smem(0) pdl args(
 // Only constants (hoisted by the conversion's clean-up) come before them.
 // IR-LABEL: gpu.func @layer_route_0_logits(
 // IR-NOT: memref.load

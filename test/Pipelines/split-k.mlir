@@ -22,7 +22,12 @@
 // CHECK-NEXT: 256
 // CHECK: "launches": [
 // CHECK: "kernel": "qwen_route_0_select",
-// CHECK-NOT: "when"
+// CHECK: "min": 5,
+// CHECK-NEXT: "symbol": "T"
+// CHECK: "kernel": "qwen_dispatch_1_select",
+// CHECK: "max": 4,
+// CHECK-NEXT: "min": 0,
+// CHECK-NEXT: "symbol": "T"
 // CHECK: "kernel": "qwen_dispatch_1",
 // CHECK: "kernel": "qwen_ssmm_2",
 // CHECK: "when": {
@@ -55,10 +60,16 @@
 // CHECK: "kernel": "qwen_ssmm_3_split_combine",
 // CHECK: "max": 64,
 
-// Without split-K, persistent grid and decode tile only the router's logits
-// launches (decode or prefill shape) are guarded, by T.
+// Without split-K, persistent grid and decode tile only the router's
+// launches (logits in the decode or prefill shape; select, and select with
+// dispatch for up to 4 tokens) are guarded, by T.
 // NONE-NOT: _split
 // NONE: "kernel": "qwen_route_0_select",
+// NONE: "symbol": "T"
+// NONE: "kernel": "qwen_dispatch_1_select",
+// NONE: "symbol": "T"
+// NONE: "kernel": "qwen_dispatch_1",
+// NONE: "symbol": "T"
 // NONE-NOT: "when"
 // NONE-NOT: _split
 

@@ -30,6 +30,12 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     later), so each is scheduled while the kernel before it finishes instead
     of after.
 
+    With `select-dispatch`, a `samoyeds.dispatch` of the ids the
+    `samoyeds.route` right before it selects takes over, for calls of up to 4
+    tokens, that route's softmax and top-k: one block selects each token in
+    a warp and places the slots as the dispatch kernel does (the same
+    positions, token list and offsets), one launch instead of two.
+
     With `pdl` and `weights-before-wait`, an expert matmul whose offsets and
     token list come from an op at least two before it (the down projection,
     after the gate/up projection) waits later: the `wgmma_sp` kernels of its
@@ -45,6 +51,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
   let options = [
     Option<"pdl", "pdl", "bool", /*default=*/"false",
            "Programmatic dependent launches (sm_90 and later)">,
+    Option<"selectDispatch", "select-dispatch", "bool", /*default=*/"true",
+           "A samoyeds.dispatch of the ids of the samoyeds.route before it "
+           "selects and dispatches calls of up to 4 tokens in one kernel">,
     Option<"weightsBeforeWait", "weights-before-wait", "bool",
            /*default=*/"true",
            "With pdl: expert matmuls whose routing is settled issue their "

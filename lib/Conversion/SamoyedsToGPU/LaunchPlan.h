@@ -84,6 +84,11 @@ struct SamoyedsToGPUState {
   /// read them, and the weights, before they wait for the grids in flight
   /// (empty without the pass's weights-before-wait).
   const llvm::SmallPtrSetImpl<Operation *> &settledRouting;
+  /// Each samoyeds.route whose ids the next op, a samoyeds.dispatch,
+  /// places, and that dispatch, mapped to one another: the dispatch's
+  /// launches select and dispatch small calls in one kernel (empty without
+  /// the pass's select-dispatch).
+  const llvm::DenseMap<Operation *, Operation *> &selectDispatch;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };

@@ -62,6 +62,18 @@ inline int64_t laneSteps(int64_t hidden) {
   return llvm::divideCeil(hidden, 32 * laneWidth(hidden));
 }
 
+/// What the select kernels compute per token: top_k experts, renormalized
+/// weights or softmax weights times `scale`.
+struct SelectParams {
+  int64_t topK;
+  bool renormalize;
+  double scale;
+};
+
+/// The most routed slots (tokens × top_k) of the select_dispatch kernel,
+/// one per thread of its block.
+constexpr int64_t kSelectDispatchSlots = kSelectWarps * 32;
+
 class RouteEmitter : public EmitterBase {
 public:
   RouteEmitter(ImplicitLocOpBuilder &b, int64_t hidden, int64_t experts)
@@ -69,12 +81,20 @@ public:
 
   void emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
   void emitMmaLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
-  void emitSelect(gpu::GPUFuncOp func, int64_t topK, bool renormalize,
-                  double scale);
+  /// Softmax and top-k: (logits, weights, ids, T).
+  void emitSelect(gpu::GPUFuncOp func, const SelectParams &sel);
+  /// Softmax, top-k and the dispatch of up to kSelectWarps tokens in one
+  /// block: (logits, weights, ids, token list, offsets, positions, T), with
+  /// a workgroup buffer of kSelectDispatchSlots i32.
+  void emitSelectDispatch(gpu::GPUFuncOp func, const SelectParams &sel);
 
 private:
   /// Starts the body of `func`; returns its last argument, T, as an index.
   Value enter(gpu::GPUFuncOp func);
+  /// The warp of `token` (when below `tokens`): its weights and expert ids,
+  /// from its row of the logits.
+  void selectToken(Value logits, Value weights, Value ids, Value tokens,
+                   Value token, Value lane, const SelectParams &sel);
   /// logits[token][expert] = sum, for a token below `tokens` and an expert
   /// below the count (the rows past them were read clamped).
   void storeLogit(Value logits, Value tokens, Value sum, Value token,

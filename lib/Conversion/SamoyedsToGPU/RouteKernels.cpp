@@ -2,7 +2,9 @@
 //
 // samoyeds.route becomes kernels around a [T, E] f32 workspace of logits: a
 // logits kernel in up to three shapes, each guarded by T, then the select
-// kernel (softmax and top-k; RouteSelect.cpp).
+// kernel (softmax and top-k; RouteSelect.cpp). Where a samoyeds.dispatch
+// of the ids follows, calls of at most kSelectWarps tokens select and
+// dispatch in one kernel of the dispatch's launches instead.
 //
 // logits (RouteLogits.cpp): a block owns a tile of tokens x experts. Each
 // warp computes the dot products of `tokensPerWarp` tokens and
@@ -79,10 +81,20 @@ std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
 }
 } // namespace
 
+/// What the select kernels of `op` compute per token.
+static SelectParams selectParams(RouteOp op) {
+  return {static_cast<int64_t>(op.getTopK()), op.getRenormalize(),
+          op.getRoutedScalingFactor().convertToDouble()};
+}
+
+bool mlir::samoyeds::canSelectAndDispatch(RouteOp op) {
+  return op.getTopK() * kSelectWarps <= kSelectDispatchSlots;
+}
+
 FailureOr<KernelLaunches>
 mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
                                   RouteOp op, StringRef name,
-                                  StringRef workspace) {
+                                  StringRef workspace, bool dispatchSmall) {
   auto xType = cast<RankedTensorType>(op.getHidden().getType());
   auto rType = cast<RankedTensorType>(op.getRouter().getType());
   if (xType.isDynamicDim(1) || !rType.hasStaticShape())
@@ -144,9 +156,7 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
       builder, module, op.getLoc(), (name + "_select").str(),
       {globalBuffer(f32), globalBuffer(f32), globalBuffer(i32), i32},
       kSelectWarps * 32);
-  RouteEmitter(b, hidden, experts)
-      .emitSelect(select, op.getTopK(), op.getRenormalize(),
-                  op.getRoutedScalingFactor().convertToDouble());
+  RouteEmitter(b, hidden, experts).emitSelect(select, selectParams(op));
   KernelLaunch launch;
   launch.kernel = select;
   launch.grid[0].symbol = "T";
@@ -154,6 +164,47 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   launch.block[0] = kSelectWarps * 32;
   launch.args = {workspaceArg(workspace), bufferArg(op.getWeights(), 4),
                  bufferArg(op.getExpertIds(), 4), symbolArg("T")};
+  if (dispatchSmall) {
+    launch.whenSymbol = "T";
+    launch.whenMin = kSelectWarps + 1;
+  }
   launches.push_back(launch);
   return launches;
+}
+
+FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
+    OpBuilder &builder, gpu::GPUModuleOp module, RouteOp route,
+    DispatchOp dispatch, StringRef name, StringRef workspace) {
+  assert(canSelectAndDispatch(route) && "too many slots for one block");
+  int64_t experts = dispatch.getNumExperts();
+  MLIRContext *ctx = route.getContext();
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  auto func = createKernel(
+      builder, module, dispatch.getLoc(), (name + "_select").str(),
+      {globalBuffer(f32), globalBuffer(f32), globalBuffer(i32),
+       globalBuffer(i32), globalBuffer(i32), globalBuffer(i32), i32},
+      kSelectWarps * 32, {workgroupBuffer(i32, kSelectDispatchSlots)});
+  ImplicitLocOpBuilder b(dispatch.getLoc(), builder);
+  RouteEmitter(b, /*hidden=*/0, experts)
+      .emitSelectDispatch(func, selectParams(route));
+  KernelLaunch fused;
+  fused.kernel = func;
+  fused.block[0] = kSelectWarps * 32;
+  fused.args = {workspaceArg(workspace),
+                bufferArg(route.getWeights(), 4),
+                bufferArg(route.getExpertIds(), 4),
+                bufferArg(dispatch.getTokens(), 4),
+                bufferArg(dispatch.getOffsets(), 4),
+                bufferArg(dispatch.getPositions(), 4),
+                symbolArg("T")};
+  // From T = 0: its offsets (all zero) are what the dispatch kernel writes.
+  fused.whenSymbol = "T";
+  fused.whenMax = kSelectWarps;
+  FailureOr<KernelLaunch> rest =
+      buildDispatchKernel(builder, module, dispatch, name);
+  if (failed(rest))
+    return failure();
+  rest->whenSymbol = "T";
+  rest->whenMin = kSelectWarps + 1;
+  return KernelLaunches{fused, *rest};
 }

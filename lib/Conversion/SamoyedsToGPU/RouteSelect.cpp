@@ -7,6 +7,12 @@
 // expert and no set of chosen experts is kept; a NaN logit is never chosen
 // (its maximum, and so every weight, is NaN).
 //
+// select_dispatch (calls of at most kSelectWarps tokens): one block selects
+// every token, one warp each, and places the slots as the dispatch kernel
+// does, in one launch instead of two: a slot's position is the count of the
+// slots routed to lower experts plus that of the lower slots routed to its
+// own; offsets[e] counts the slots below expert e.
+//
 //===----------------------------------------------------------------------===//
 
 #include "RouteEmitter.h"
@@ -16,17 +22,23 @@
 using namespace mlir;
 using namespace mlir::samoyeds::detail;
 
-void RouteEmitter::emitSelect(gpu::GPUFuncOp func, int64_t topK,
-                              bool renormalize, double scale) {
+void RouteEmitter::emitSelect(gpu::GPUFuncOp func, const SelectParams &sel) {
   Value tokens = enter(func);
-  Value logits = func.getArgument(0), weights = func.getArgument(1),
-        ids = func.getArgument(2);
-  Type i32 = b.getI32Type();
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value lane = rem(tid, idx(32));
   Value token =
       add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(kSelectWarps)),
           div(tid, idx(32)));
+  selectToken(func.getArgument(0), func.getArgument(1), func.getArgument(2),
+              tokens, token, rem(tid, idx(32)), sel);
+  gpu::ReturnOp::create(b);
+}
+
+void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
+                               Value tokens, Value token, Value lane,
+                               const SelectParams &sel) {
+  int64_t topK = sel.topK;
+  bool renormalize = sel.renormalize;
+  Type i32 = b.getI32Type();
   // The whole warp takes the branch: its reductions stay uniform.
   ifThen(cmp(arith::CmpIPredicate::ult, token, tokens), [&] {
     float inf = std::numeric_limits<float>::infinity();
@@ -65,7 +77,7 @@ void RouteEmitter::emitSelect(gpu::GPUFuncOp func, int64_t topK,
     Value sum = warpReduce(localSum, gpu::AllReduceOperation::ADD);
     Value isLane0 = cmp(arith::CmpIPredicate::eq, lane, idx(0));
     Value base = mul(token, idx(topK));
-    Value factor = f32c(scale);
+    Value factor = f32c(sel.scale);
 
     // Round j: the largest (logit, -expert) below the last round's.
     auto rounds = forLoop(
@@ -126,6 +138,69 @@ void RouteEmitter::emitSelect(gpu::GPUFuncOp func, int64_t topK,
                                 ValueRange{slot});
       }
     });
+  });
+}
+
+void RouteEmitter::emitSelectDispatch(gpu::GPUFuncOp func,
+                                      const SelectParams &sel) {
+  Value tokens = enter(func);
+  Value logits = func.getArgument(0), weights = func.getArgument(1),
+        ids = func.getArgument(2), tokenList = func.getArgument(3),
+        offsets = func.getArgument(4), positions = func.getArgument(5);
+  Value sIds = func.getWorkgroupAttributions()[0];
+  Type i32 = b.getI32Type();
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  selectToken(logits, weights, ids, tokens, div(tid, idx(32)),
+              rem(tid, idx(32)), sel);
+  // The block's ids are visible to all its threads after the barrier.
+  gpu::BarrierOp::create(b);
+  Value slots = mul(tokens, idx(sel.topK));
+  Value mine = cmp(arith::CmpIPredicate::ult, tid, slots);
+  ifThen(mine, [&] {
+    // An id outside [0, E) (none here, but as the dispatch kernel) goes to
+    // the nearest expert.
+    Value id = arith::MaxSIOp::create(b, load(ids, tid), i32c(0));
+    memref::StoreOp::create(b, arith::MinSIOp::create(b, id, i32c(experts - 1)),
+                            sIds, tid);
+  });
+  gpu::BarrierOp::create(b);
+  auto count = [&](Value acc, Value yes) {
+    return add(acc, select(yes, i32c(1), i32c(0)));
+  };
+  // offsets[e] = the slots routed to experts below e, for e = 0 … E.
+  forLoop(tid, idx(experts + 1), idx(kSelectWarps * 32), ValueRange{},
+          [&](Value e, ValueRange) -> SmallVector<Value> {
+            Value e32 = arith::IndexCastOp::create(b, i32, e);
+            Value below = forLoop(idx(0), slots, idx(1), ValueRange{i32c(0)},
+                                  [&](Value s, ValueRange it) {
+                                    return SmallVector<Value>{count(
+                                        it[0], cmp(arith::CmpIPredicate::slt,
+                                                   load(sIds, s), e32))};
+                                  })
+                              .getResult(0);
+            memref::StoreOp::create(b, below, offsets, e);
+            return {};
+          });
+  // Slot `tid` goes after the slots of lower experts and the lower slots of
+  // its own, in (token, choice) order as the dispatch kernel places them.
+  ifThen(mine, [&] {
+    Value e = load(sIds, tid);
+    auto place = forLoop(
+        idx(0), slots, idx(1), ValueRange{i32c(0), i32c(0)},
+        [&](Value s, ValueRange it) -> SmallVector<Value> {
+          Value other = load(sIds, s);
+          Value same =
+              arith::AndIOp::create(b, cmp(arith::CmpIPredicate::eq, other, e),
+                                    cmp(arith::CmpIPredicate::ult, s, tid));
+          return {count(it[0], cmp(arith::CmpIPredicate::slt, other, e)),
+                  count(it[1], same)};
+        });
+    Value p = add(place.getResult(0), place.getResult(1));
+    memref::StoreOp::create(b, p, positions, tid);
+    memref::StoreOp::create(
+        b, arith::IndexCastOp::create(b, i32, div(tid, idx(sel.topK))),
+        tokenList,
+        ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), p)});
   });
   gpu::ReturnOp::create(b);
 }

@@ -341,9 +341,14 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
             cast<ShapedType>(route.getRouter().getType()).getDimSize(0);
         state.table.addWorkspace(
             ws, {BufferAttr::encodeSymbol(SizeSymbol::T), experts});
-        return buildRouteKernels(b, state.kernels, route, base, ws);
+        return buildRouteKernels(b, state.kernels, route, base, ws,
+                                 state.selectDispatch.contains(route));
       })
-      .Case([&](DispatchOp dispatch) {
+      .Case([&](DispatchOp dispatch) -> FailureOr<Launches> {
+        if (Operation *route = state.selectDispatch.lookup(dispatch))
+          return buildSelectDispatchKernels(
+              b, state.kernels, cast<RouteOp>(route), dispatch, base,
+              "ws_" + state.kernelBases.lookup(route));
         return single(buildDispatchKernel(b, state.kernels, dispatch, base));
       })
       .Case([&](SSMMOp ssmm) {
@@ -373,6 +378,25 @@ void addGridDependencyControl(gpu::GPUFuncOp kernel) {
                                  NVVM::GridDepActionKind::wait);
   NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
                                  NVVM::GridDepActionKind::launch_dependents);
+}
+
+/// The pairs of `ops` (a function's samoyeds ops in order) of a
+/// samoyeds.route and the samoyeds.dispatch of its ids right after it, mapped
+/// to one another, where one block can select and dispatch a small call.
+llvm::DenseMap<Operation *, Operation *>
+findSelectDispatch(ArrayRef<Operation *> ops) {
+  llvm::DenseMap<Operation *, Operation *> pairs;
+  for (size_t i = 0; i + 1 < ops.size(); ++i) {
+    auto route = dyn_cast<RouteOp>(ops[i]);
+    auto dispatch = dyn_cast<DispatchOp>(ops[i + 1]);
+    if (!route || !dispatch ||
+        dispatch.getExpertIds() != route.getExpertIds() ||
+        !canSelectAndDispatch(route))
+      continue;
+    pairs[route] = dispatch;
+    pairs[dispatch] = route;
+  }
+  return pairs;
 }
 
 /// The ops of `ops` (a function's samoyeds ops in order) whose routing
@@ -513,7 +537,11 @@ struct ConvertSamoyedsToGPU
     llvm::SmallPtrSet<Operation *, 4> settled;
     if (weightsBeforeWait)
       settled = findSettledRouting(ops);
-    SamoyedsToGPUState state{table, builder, kernels, bases, pdl, settled};
+    llvm::DenseMap<Operation *, Operation *> pairs;
+    if (selectDispatch)
+      pairs = findSelectDispatch(ops);
+    SamoyedsToGPUState state{table, builder, kernels, bases,
+                             pdl,   settled, pairs};
     if (failed(convert(func, state)))
       return failure();
     return table.finish();

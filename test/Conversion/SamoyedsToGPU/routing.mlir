@@ -1,17 +1,24 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="select-dispatch=false" | FileCheck %s --check-prefix=APART
 
 // CHECK-LABEL: func.func @routing
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
 // Route: logits into a [T, E] workspace (the decode shape up to T = 32, the
 // prefill shape above, tensor-core MMAs as x and the router are both bf16 and
 // 32 divides the hidden size, from the T at which their grid has 64 blocks of
-// 64 tokens: 4096), then softmax and top-k from it.
+// 64 tokens: 4096), then softmax and top-k from it. Calls of up to 4 tokens
+// select in the dispatch's first kernel instead, which also places the slots:
+// one launch for both.
 // CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits grid(2, ceil_div(T, 1), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [1, 32])>,
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, 4095])>,
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [4096, ...])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T)) when(T in [5, ...])>]
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](%[[W]]#1)
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_select grid(1, 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(T)) when(T in [0, 4])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [5, ...])>](%[[W]]#1)
+// APART: @routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
+// APART: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](
+// APART-NOT: @routing_dispatch_1_select
 
 // Decode logits: two warps split the hidden size of one expert; their
 // partial sums meet in shared memory and are added in slice order.
@@ -81,6 +88,31 @@
 // CHECK: scf.yield %[[TOP]], %[[CHOSEN]], %{{.*}} : f32, i32, f32
 // CHECK: %[[SCALED:.*]] = arith.divf %cst{{.*}}, %[[ROUNDS]]#2 : f32
 // CHECK: arith.mulf %{{.*}}, %[[SCALED]]
+
+// Select and dispatch: warp w selects token w; after a barrier the block's
+// threads stage the clamped ids, thread e counts the slots below expert e
+// (offsets, e = 0 … 4), and thread s places slot s after them and after the
+// lower slots of its expert.
+// CHECK-LABEL: gpu.func @routing_dispatch_1_select(
+// CHECK-SAME: %[[SLOGITS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[SW:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[SIDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[STOK:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[SOFF:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[SPOS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: i32)
+// CHECK-SAME: workgroup(%[[STAGE:.*]] : memref<128xi32, #gpu.address_space<workgroup>>)
+// CHECK: memref.load %[[SLOGITS]]
+// CHECK: gpu.subgroup_reduce maximumf
+// CHECK: memref.store %{{.*}}, %[[SIDS]]
+// CHECK: gpu.barrier
+// CHECK: %[[ID:.*]] = memref.load %[[SIDS]]
+// CHECK: %[[LO:.*]] = arith.maxsi %[[ID]]
+// CHECK: %[[CLAMPED:.*]] = arith.minsi %[[LO]]
+// CHECK: memref.store %[[CLAMPED]], %[[STAGE]]
+// CHECK: gpu.barrier
+// CHECK: scf.for %[[E:.*]] = %{{.*}} to %[[EXPERTS1:.*]] step
+// CHECK: %[[BELOW:.*]] = scf.for
+// CHECK: memref.store %[[BELOW]], %[[SOFF]][%[[E]]]
+// CHECK: %[[PLACE:.*]]:2 = scf.for
+// CHECK: %[[POSITION:.*]] = arith.addi %[[PLACE]]#0, %[[PLACE]]#1 : i32
+// CHECK: memref.store %[[POSITION]], %[[SPOS]]
+// CHECK: %[[AT:.*]] = arith.index_cast %[[POSITION]] : i32 to index
+// CHECK: memref.store %{{.*}}, %[[STOK]][%[[AT]]]
 
 // Dispatch: a block per expert; ballot + popcount place slots in order.
 // CHECK: gpu.func @routing_dispatch_1(%[[IDS2:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[P:.*]]: i32)

@@ -161,11 +161,26 @@ FailureOr<KernelLaunch> buildSplitReduceKernel(OpBuilder &builder,
 
 /// Builds the router kernels of `op`: logits into the [T, E] f32 workspace
 /// `workspace` (a decode, a prefill and, for 16-bit operands, a tensor-core
-/// shape, guarded by T), then softmax and top-k from it.
+/// shape, guarded by T), then softmax and top-k from it; with
+/// `dispatchSmall` the latter only for the calls that
+/// buildSelectDispatchKernels leaves to the dispatch kernel.
 FailureOr<KernelLaunches> buildRouteKernels(OpBuilder &builder,
                                             gpu::GPUModuleOp module, RouteOp op,
-                                            StringRef name,
-                                            StringRef workspace);
+                                            StringRef name, StringRef workspace,
+                                            bool dispatchSmall = false);
+
+/// Whether one block can select and dispatch the small calls of `op`
+/// (buildSelectDispatchKernels): its top_k is small enough.
+bool canSelectAndDispatch(RouteOp op);
+
+/// Builds the launches of a `dispatch` of the ids `route` selects: for calls
+/// of a few tokens one kernel (`name`_select) that does the route's softmax
+/// and top-k from the logits workspace `workspace` and the dispatch, one
+/// launch instead of two; the dispatch kernel for the others.
+FailureOr<KernelLaunches>
+buildSelectDispatchKernels(OpBuilder &builder, gpu::GPUModuleOp module,
+                           RouteOp route, DispatchOp dispatch, StringRef name,
+                           StringRef workspace);
 
 /// Builds the dispatch kernel (per-expert token lists) of `op`.
 FailureOr<KernelLaunch> buildDispatchKernel(OpBuilder &builder,

@@ -206,7 +206,7 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 ///
 /// With `early`, the decode and split-K variants issue their first weight
 /// copies before they wait for the grids in flight (H200, bench/RESULTS.md
-/// S14: 1.03-1.10x at T = 1-4; the ordinary grid lost 1-2% at T = 256, so
+/// S14: up to 1.10x at T = 1-4; the ordinary grid lost 1-2% at T = 256, so
 /// it waits first).
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base,

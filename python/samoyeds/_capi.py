@@ -264,6 +264,7 @@ _SIGNATURES = {
                                _P(_c.c_int)], _c.c_int),
     "sy_bundle_buffer_bytes": ([_c.c_void_p, _c.c_char_p, _P(_c.c_char_p), _P(_c.c_int64),
                                 _c.c_int32, _P(_c.c_uint64)], _c.c_int),
+    "sy_bundle_buffer_alignment": ([_c.c_void_p, _c.c_char_p, _P(_c.c_uint64)], _c.c_int),
     "sy_bundle_check_weights": ([_c.c_void_p, _c.c_char_p, _c.c_char_p], _c.c_int),
     "sy_bundle_num_weights": ([_c.c_void_p, _P(_c.c_int32)], _c.c_int),
     "sy_bundle_weight_info": ([_c.c_void_p, _c.c_int32, _P(sy_weight_info)], _c.c_int),

@@ -235,6 +235,14 @@ class LayerBundle(_capi.Closeable):
                                                      len(vals), ctypes.byref(out)))
         return int(out.value)
 
+    def buffer_alignment(self, name: str) -> int:
+        """The alignment, in bytes, the kernels need of buffer ``name``'s device address
+        (sy_bundle_buffer_alignment): 16 for x, which they read in 16-byte copies."""
+        out = ctypes.c_uint64()
+        _capi.check(self._lib.sy_bundle_buffer_alignment(self._b, name.encode(),
+                                                         ctypes.byref(out)))
+        return int(out.value)
+
     def device_memory_bytes(self, T: int) -> int:
         """Device bytes of every buffer of the bundle for ``T`` tokens: x, router, y (the
         caller's), the packed weights and the runtime's workspaces."""

@@ -274,6 +274,10 @@ def test_layer_bundle_manifest(layer_bundle):
         assert b.symbol_values(5) == {"T": 5, "P": 10}
         assert b.buffer_bytes("x", 5) == 5 * H * 2
         assert b.buffer_bytes("y", 5) == 5 * H * 2
+        # x is gathered in 16-byte copies; the routing outputs are i32 and f32.
+        assert b.buffer_alignment("x") == 16 and b.buffer_alignment("y") == 2
+        with pytest.raises(SamoyedsError, match="no buffer 'nope'"):
+            b.buffer_alignment("nope")
         m1, m2 = b.device_memory_bytes(1), b.device_memory_bytes(101)
         assert m2 > m1 > sum(b.buffer_bytes(n, 0) for n in b.buffers if n.startswith("w"))
         assert m1 == sum(b.buffer_bytes(n, 1) for n in b.buffers)

@@ -272,6 +272,21 @@ sy_status sy_bundle_buffer_bytes(const sy_bundle *bundle, const char *name,
   return clearError();
 })}
 
+sy_status sy_bundle_buffer_alignment(const sy_bundle *bundle, const char *name,
+                                     uint64_t *bytes){
+    SY_CHECK_ARGS(bundle && name && bytes,
+                  "sy_bundle_buffer_alignment") SY_GUARD({
+      const Manifest &m = bundle->manifest;
+      int idx = m.findBuffer(name);
+      if (idx < 0)
+        return setError(SY_ERR_NOT_FOUND, "sy_bundle_buffer_alignment: no "
+                                          "buffer '" +
+                                              std::string(name) + "' in " +
+                                              bundle->dir + "/manifest.json");
+      *bytes = m.bufferAlignment(idx);
+      return clearError();
+    })}
+
 sy_status sy_bundle_num_weights(const sy_bundle *bundle, int32_t *count) {
   SY_CHECK_ARGS(bundle && count, "sy_bundle_num_weights")
   *count = int32_t(bundle->manifest.weights.size());

@@ -38,6 +38,15 @@ const char *weightPartName(WeightPart part) {
 int Manifest::findBuffer(const std::string &n) const {
   return lookUp(bufferIndex, n);
 }
+uint64_t Manifest::bufferAlignment(int index) const {
+  uint64_t align = sy_dtype_size(buffers[size_t(index)].dtype);
+  for (const LaunchDesc &l : launches)
+    for (const LaunchArg &a : l.args)
+      if (a.kind == LaunchArg::Buffer && a.index == index)
+        align = std::max(align, uint64_t(a.align > 0 ? a.align : a.elemBytes));
+  return align;
+}
+
 int Manifest::findWeight(const std::string &n) const {
   return lookUp(weightIndex, n);
 }
@@ -469,6 +478,10 @@ private:
   const Rule<GridDim> gridDim = json::variant<GridDim>(
       "grid entry", {constGrid, ceilDivGrid, perSmGrid, tokenTilesGrid});
 
+  static std::string powerOfTwo(const int64_t &v) {
+    return (v & (v - 1)) == 0 ? "" : "must be a power of two";
+  }
+
   /// Sets `a` to `kind` with index `index` (a buffer or a symbol).
   template <LaunchArg::Kind kind> static void refer(LaunchArg &a, int index) {
     a.kind = kind;
@@ -479,7 +492,9 @@ private:
       {"buffer", json::reference(m.bufferIndex, "buffer"),
        refer<LaunchArg::Buffer>},
       {"elem_bytes", json::integer(1, 64), &LaunchArg::elemBytes,
-       Presence::Optional}};
+       Presence::Optional},
+      {"align", json::satisfying(json::integer(2, kMaxBufferAlign), powerOfTwo),
+       &LaunchArg::align, Presence::Optional}};
   const Fields<LaunchArg> symbolArg = {
       {"symbol", symbol, refer<LaunchArg::Symbol>}};
   const Fields<LaunchArg> i32Arg = {{"i32", json::integer(INT32_MIN, INT32_MAX),

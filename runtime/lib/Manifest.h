@@ -89,7 +89,13 @@ struct LaunchArg {
   int32_t value = 0; ///< I32 constant.
   /// Buffer: bytes of one element of the kernel's view (0: the dtype's size).
   int64_t elemBytes = 0;
+  /// Buffer: the address alignment the kernel's wider accesses need (16-byte
+  /// copies, vector loads); 0: the element size.
+  int64_t align = 0;
 };
+
+/// The largest "align" a manifest's buffer argument may ask (docs/Bundle.md).
+constexpr int64_t kMaxBufferAlign = 256;
 
 /// `"when": {"symbol": s, "min": a[, "max": b]}`: the launch runs only when
 /// a <= s <= b (no upper bound without "max").
@@ -143,6 +149,10 @@ struct Manifest {
   std::unordered_map<std::string, int> bufferIndex, weightIndex, symbolIndex;
 
   int findBuffer(const std::string &name) const;
+  /// The address alignment, in bytes, the launches need of buffer `index`:
+  /// the largest of each buffer argument's align or element size (the
+  /// dtype's size where the buffer is not passed).
+  uint64_t bufferAlignment(int index) const;
   int findSymbol(const std::string &name) const;
   int findWeight(const std::string &name) const;
   /// Records `name` at `position` in `index`; false if it is there already.

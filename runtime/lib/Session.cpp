@@ -237,6 +237,15 @@ sy_status sy_session_bind(sy_session *session, const char *buffer,
       return setError(SY_ERR_INVALID_ARGUMENT,
                       "sy_session_bind: buffer '" + b.name +
                           "': null pointer with non-zero size");
+    // A misaligned address would fault in a kernel (and leave the context
+    // unusable): refuse it here.
+    uint64_t align = m.bufferAlignment(bi);
+    if (dptr % align != 0)
+      return setError(SY_ERR_INVALID_ARGUMENT,
+                      "sy_session_bind: buffer '" + b.name + "' at address " +
+                          std::to_string(dptr) + " is not " +
+                          std::to_string(align) +
+                          "-byte aligned, as the bundle's kernels read it");
     session->bound[size_t(bi)] = true;
     session->boundPtr[size_t(bi)] = dptr;
     session->boundBytes[size_t(bi)] = bytes;

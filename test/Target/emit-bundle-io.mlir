@@ -21,6 +21,11 @@
 // MANIFEST-NEXT: }
 // MANIFEST-NEXT: ],
 // MANIFEST-NOT: cubin
+// A buffer argument's alignment beyond its element size.
+// MANIFEST: "align": 16,
+// MANIFEST-NEXT: "buffer": "x",
+// MANIFEST-NEXT: "elem_bytes": 2
+// MANIFEST-NOT: cubin
 
 // Over an old bundle with a cubin and a user's file: the stale cubin goes,
 // the user's file stays.
@@ -96,7 +101,7 @@ module attributes {gpu.container_module} {
         samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [1, 64, 64], <n = 1, m = 1, v = 32>>]} {
     %y = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@f_ssmm_0
         grid(1, token_tiles(P, 64, 1), 1) block(128, 1, 1) smem(69120)
-        args(buffer("w.values", 4), buffer("w.meta", 4), buffer("x", 2),
+        args(buffer("w.values", 4), buffer("w.meta", 4), buffer("x", 2, align 16),
              buffer("offsets", 4), buffer("y", 2))>](%w, %x, %off)
         {epilogue = #samoyeds.epilogue<none>}
         : (tensor<1x64x64xbf16, #samoyeds.ss<n = 1, m = 1, v = 32>>, tensor<?x64xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>

@@ -497,6 +497,39 @@ TEST_F(BundleDir, ProgrammaticDependentLaunchFlag) {
               {"launches[0].pdl", "expected true or false, got number"});
 }
 
+TEST_F(BundleDir, BufferAlignmentIsTheLaunchesLargest) {
+  const std::string x = "{\"buffer\": \"x\"}";
+  writeMutated(x, "{\"buffer\": \"x\", \"elem_bytes\": 2, \"align\": 16}");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  uint64_t align = 0;
+  ASSERT_EQ(sy_bundle_buffer_alignment(b, "x", &align), SY_OK);
+  EXPECT_EQ(align, 16u);
+  // Without "align": the element size, or the dtype's size.
+  ASSERT_EQ(sy_bundle_buffer_alignment(b, "tokens", &align), SY_OK);
+  EXPECT_EQ(align, 4u);
+  ASSERT_EQ(sy_bundle_buffer_alignment(b, "y", &align), SY_OK);
+  EXPECT_EQ(align, 2u);
+  EXPECT_EQ(sy_bundle_buffer_alignment(b, "nope", &align), SY_ERR_NOT_FOUND);
+  EXPECT_NE(std::string(sy_last_error()).find("no buffer 'nope'"),
+            std::string::npos);
+  EXPECT_EQ(sy_bundle_buffer_alignment(b, nullptr, &align),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(sy_bundle_buffer_alignment(b, "x", nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  sy_bundle_destroy(b);
+}
+
+TEST_F(BundleDir, BadBufferAlignments) {
+  const std::string x = "{\"buffer\": \"x\"}";
+  for (const char *bad : {"24", "1", "512", "0", "-16", "16.5", "\"16\""}) {
+    writeMutated(x, std::string("{\"buffer\": \"x\", \"align\": ") + bad + "}");
+    expectError(SY_ERR_MANIFEST, {"launches[0].args[3].align"});
+  }
+  writeMutated(x, "{\"buffer\": \"x\", \"align\": 24}");
+  expectError(SY_ERR_MANIFEST, {"must be a power of two"});
+}
+
 TEST_F(BundleDir, LaunchGuardsSelectBySymbolValue) {
   const std::string smem = "\"smem\": 65536,";
   writeMutated(

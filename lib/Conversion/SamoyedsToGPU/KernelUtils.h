@@ -54,10 +54,14 @@ inline gpu::GPUFuncOp createKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 }
 
 /// A launch argument passing the buffer of host value `v` (elements of
-/// `elemBytes` bytes).
-inline KernelArg bufferArg(Value v, int64_t elemBytes) {
-  return {KernelArg::Buffer, v, "", "", "", elemBytes};
+/// `elemBytes` bytes; `align` > 0: the kernel also accesses it in aligned
+/// pieces of that many bytes).
+inline KernelArg bufferArg(Value v, int64_t elemBytes, int64_t align = 0) {
+  return {KernelArg::Buffer, v, "", "", "", elemBytes, align};
 }
+
+/// The address alignment of 16-byte copies (cp.async) and vector loads.
+constexpr int64_t kVectorAlign = 16;
 
 /// A launch argument passing the workspace `name` (f32 elements).
 inline KernelArg workspaceArg(StringRef name) {

@@ -171,7 +171,8 @@ FailureOr<KernelLaunchAttr> BufferTable::bindLaunch(const KernelLaunch &launch,
       FailureOr<StringRef> buffer = bind(arg);
       if (failed(buffer))
         return failure();
-      args.push_back(KernelArgAttr::getBuffer(ctx, *buffer, arg.number));
+      args.push_back(
+          KernelArgAttr::getBuffer(ctx, *buffer, arg.number, arg.align));
     }
   }
   SlotGuardAttr when;

@@ -129,9 +129,12 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
     launch.grid[1].symbol = "T";
     launch.grid[1].divisor = shape.blockTokens();
     launch.block[0] = shape.warps() * 32;
-    launch.args = {bufferArg(op.getHidden(), xBytes),
-                   bufferArg(op.getRouter(), rBytes), workspaceArg(workspace),
-                   symbolArg("T")};
+    // 16-byte vector loads of x and the router rows where they tile the
+    // hidden size (laneWidth), always in the tensor-core shape.
+    int64_t align = shape.mma || laneWidth(hidden) > 1 ? kVectorAlign : 0;
+    launch.args = {bufferArg(op.getHidden(), xBytes, align),
+                   bufferArg(op.getRouter(), rBytes, align),
+                   workspaceArg(workspace), symbolArg("T")};
     launch.whenSymbol = "T";
     launch.whenMin = minTokens;
     launch.whenMax = maxTokens;

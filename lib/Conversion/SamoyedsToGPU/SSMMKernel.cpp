@@ -56,15 +56,18 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   KernelLaunch launch;
   SmallVector<Type> argTypes;
-  auto addBuffer = [&](Type elt, Value host, StringRef part, int64_t bytes) {
+  auto addBuffer = [&](Type elt, Value host, StringRef part, int64_t bytes,
+                       int64_t align = 0) {
     argTypes.push_back(globalBuffer(elt));
-    launch.args.push_back({KernelArg::Buffer, host, part.str(), "", "", bytes});
+    launch.args.push_back(
+        {KernelArg::Buffer, host, part.str(), "", "", bytes, align});
   };
   addBuffer(i32, op.getWeight(), "values", 4);
   addBuffer(i32, op.getWeight(), "meta", 4);
   if (p.rowSelect)
     addBuffer(i8, op.getWeight(), "row_idx", 1);
-  addBuffer(p.elt, op.getInput(), "", 2);
+  // Both strategies gather activation rows in 16-byte copies.
+  addBuffer(p.elt, op.getInput(), "", 2, kVectorAlign);
   addBuffer(i32, op.getOffsets(), "", 4);
   if (p.gather)
     addBuffer(i32, op.getTokens(), "", 4);

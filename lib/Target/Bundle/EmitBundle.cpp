@@ -55,8 +55,12 @@ llvm::json::Value toJSON(GridDimAttr dim) {
 /// The manifest entry of a kernel argument.
 llvm::json::Value toJSON(KernelArgAttr arg) {
   switch (arg.getKind()) {
-  case KernelArgKind::Buffer:
-    return Object{{"buffer", arg.getBuffer()}, {"elem_bytes", arg.getValue()}};
+  case KernelArgKind::Buffer: {
+    Object o{{"buffer", arg.getBuffer()}, {"elem_bytes", arg.getValue()}};
+    if (arg.getAlign() > 0)
+      o["align"] = arg.getAlign();
+    return o;
+  }
   case KernelArgKind::Symbol:
     return Object{{"symbol", stringifySizeSymbol(arg.getSymbol())}};
   case KernelArgKind::I32:

@@ -147,6 +147,12 @@ sy_status sy_bundle_buffer_bytes(const sy_bundle *bundle, const char *name,
                                  const char *const *symbol_names,
                                  const int64_t *values, int32_t count,
                                  uint64_t *bytes);
+/// The alignment, in bytes, that the bundle's kernels need of the device
+/// address of buffer `name` (the largest over the launches that pass it:
+/// its element size, or more where a kernel reads it in 16-byte copies or
+/// vector loads); sy_session_bind refuses an address that is not a multiple.
+sy_status sy_bundle_buffer_alignment(const sy_bundle *bundle, const char *name,
+                                     uint64_t *bytes);
 /// Number of logical weights of the bundle.
 sy_status sy_bundle_num_weights(const sy_bundle *bundle, int32_t *count);
 /// Parameters of weight `index`.

@@ -1,12 +1,13 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s
 
-// Row-selected (1:2, v = 128) expert matmul with a token gather.
+// Row-selected (1:2, v = 128) expert matmul with a token gather; its 16-byte
+// gathers need x 16-byte aligned.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>
 // CHECK-LABEL: func.func @gather
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4194304>, #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>, #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 32768>, #samoyeds.buffer<"x", input, bf16, [T, 2048]>, #samoyeds.buffer<"offsets", input, i32, [3]>, #samoyeds.buffer<"tokens", input, i32, [P]>, #samoyeds.buffer<"y", output, bf16, [P, 2048]>]
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], <n = 1, m = 2, v = 128>>]
-// CHECK: %[[RESULT:.*]] = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@gather_ssmm_0 grid(16, token_tiles(P, 32, 2), 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))>](%{{.*}}) {epilogue = #samoyeds.epilogue<none>}
+// CHECK: %[[RESULT:.*]] = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@gather_ssmm_0 grid(16, token_tiles(P, 32, 2), 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2, align 16), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2))>](%{{.*}}) {epilogue = #samoyeds.epilogue<none>}
 // CHECK: return %[[RESULT]]
 // CHECK: gpu.module @samoyeds_kernels
 // CHECK: gpu.func @gather_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)

@@ -49,6 +49,26 @@ func.func @f() attributes {a = #samoyeds.arg<buffer("x", 3)>}
 
 // -----
 
+// expected-error @+1 {{#samoyeds.arg: buffer alignment 24 must be a power of two above the element size 2 and at most 256}}
+func.func @f() attributes {a = #samoyeds.arg<buffer("x", 2, align 24)>}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.arg: buffer alignment 2 must be a power of two above the element size 2 and at most 256}}
+func.func @f() attributes {a = #samoyeds.arg<buffer("x", 2, align 2)>}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.arg: buffer alignment 512 must be a power of two above the element size 2 and at most 256}}
+func.func @f() attributes {a = #samoyeds.arg<buffer("x", 2, align 512)>}
+
+// -----
+
+// expected-error @+1 {{expected 'align'}}
+func.func @f() attributes {a = #samoyeds.arg<buffer("x", 2, 16)>}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.arg: 2147483648 is not an i32}}
 func.func @f() attributes {a = #samoyeds.arg<i32(2147483648)>}
 

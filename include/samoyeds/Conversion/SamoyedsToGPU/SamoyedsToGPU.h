@@ -54,6 +54,9 @@ struct KernelArg {
   std::string symbol;
   /// Constant value (Constant) or element size in bytes (Buffer).
   int64_t number = 0;
+  /// Buffer: the address alignment the kernel's wider accesses need (16 for
+  /// 16-byte copies and vector loads); 0 when the element size is enough.
+  int64_t align = 0;
 };
 
 /// A compiled kernel and how to launch it.

@@ -136,26 +136,33 @@ void GridDimAttr::printBody(AsmPrinter &printer) const {
 //===----------------------------------------------------------------------===//
 
 KernelArgAttr KernelArgAttr::getBuffer(MLIRContext *ctx, StringRef name,
-                                       int64_t elemBytes) {
-  return get(ctx, KernelArgKind::Buffer, name, SizeSymbol::T, elemBytes);
+                                       int64_t elemBytes, int64_t align) {
+  return get(ctx, KernelArgKind::Buffer, name, SizeSymbol::T, elemBytes, align);
 }
 KernelArgAttr KernelArgAttr::getSymbol(MLIRContext *ctx, SizeSymbol symbol) {
-  return get(ctx, KernelArgKind::Symbol, StringRef(), symbol, int64_t{0});
+  return get(ctx, KernelArgKind::Symbol, StringRef(), symbol, int64_t{0},
+             int64_t{0});
 }
 KernelArgAttr KernelArgAttr::getI32(MLIRContext *ctx, int64_t value) {
-  return get(ctx, KernelArgKind::I32, StringRef(), SizeSymbol::T, value);
+  return get(ctx, KernelArgKind::I32, StringRef(), SizeSymbol::T, value,
+             int64_t{0});
 }
 
 LogicalResult
 KernelArgAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                       KernelArgKind kind, StringRef buffer, SizeSymbol symbol,
-                      int64_t value) {
+                      int64_t value, int64_t align) {
   if (kind == KernelArgKind::Buffer) {
     if (buffer.empty())
       return emitError() << "#samoyeds.arg: the buffer name is empty";
     if (value != 1 && value != 2 && value != 4 && value != 8)
       return emitError() << "#samoyeds.arg: buffer element size " << value
                          << " must be 1, 2, 4 or 8 bytes";
+    if (align != 0 && (align <= value || align > kMaxBufferAlignment ||
+                       !llvm::isPowerOf2_64(align)))
+      return emitError() << "#samoyeds.arg: buffer alignment " << align
+                         << " must be a power of two above the element size "
+                         << value << " and at most " << kMaxBufferAlignment;
   }
   if (kind == KernelArgKind::I32 &&
       (value < std::numeric_limits<int32_t>::min() ||
@@ -179,15 +186,18 @@ KernelArgAttr KernelArgAttr::parseBody(AsmParser &parser) {
   }
   std::string buffer;
   SizeSymbol symbol = SizeSymbol::T;
-  int64_t value = 0;
+  int64_t value = 0, align = 0;
   if ((*kind == KernelArgKind::Buffer &&
        (parser.parseString(&buffer) || parser.parseComma() ||
-        parser.parseInteger(value))) ||
+        parser.parseInteger(value) ||
+        (succeeded(parser.parseOptionalComma()) &&
+         (parser.parseKeyword("align") || parser.parseInteger(align))))) ||
       (*kind == KernelArgKind::Symbol && parseSymbol(parser, symbol)) ||
       (*kind == KernelArgKind::I32 && parser.parseInteger(value)) ||
       parser.parseRParen())
     return {};
-  return getChecked(emitError, ctx, *kind, StringRef(buffer), symbol, value);
+  return getChecked(emitError, ctx, *kind, StringRef(buffer), symbol, value,
+                    align);
 }
 
 void KernelArgAttr::printBody(AsmPrinter &printer) const {
@@ -196,6 +206,8 @@ void KernelArgAttr::printBody(AsmPrinter &printer) const {
   case KernelArgKind::Buffer:
     printer.printString(getBuffer());
     printer << ", " << getValue();
+    if (getAlign() > 0)
+      printer << ", align " << getAlign();
     break;
   case KernelArgKind::Symbol:
     printer << stringifySizeSymbol(getSymbol());

@@ -25,6 +25,10 @@
 #include "samoyeds/Dialect/Samoyeds/IR/SamoyedsOps.h.inc"
 
 namespace mlir::samoyeds {
+/// The largest address alignment a kernel argument may ask of a buffer
+/// (#samoyeds.arg's `align`; docs/Bundle.md: the manifest's "align").
+constexpr int64_t kMaxBufferAlignment = 256;
+
 /// Returns the SS format that encodes `type`, or null.
 SparseFormatAttr getSparseFormat(Type type);
 

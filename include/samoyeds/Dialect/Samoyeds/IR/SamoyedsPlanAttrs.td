@@ -117,11 +117,15 @@ def Samoyeds_KernelArgAttr : Samoyeds_Attr<"KernelArg", "arg"> {
   let summary = "How the runtime binds one kernel argument";
   let description = [{
     `buffer("NAME", B)`: the device address of the bundle buffer NAME, whose
-    kernel parameter reads elements of B bytes; `symbol(S)`: the value of a
-    size symbol as i32; `i32(N)`: a constant.
+    kernel parameter reads elements of B bytes; `buffer("NAME", B, align A)`:
+    the kernel also accesses it in aligned A-byte pieces (16-byte copies or
+    vector loads), so its address must be a multiple of A (a power of two
+    above B, at most 256); `symbol(S)`: the value of a size symbol as i32;
+    `i32(N)`: a constant.
 
     ```mlir
     #samoyeds.arg<buffer("w.values", 4)>
+    #samoyeds.arg<buffer("x", 2, align 16)>
     #samoyeds.arg<symbol(P)>
     #samoyeds.arg<i32(7)>
     ```
@@ -129,12 +133,21 @@ def Samoyeds_KernelArgAttr : Samoyeds_Attr<"KernelArg", "arg"> {
   let parameters = (ins EnumParameter<Samoyeds_KernelArgKind>:$kind,
                         StringRefParameter<"the buffer">:$buffer,
                         EnumParameter<Samoyeds_SizeSymbol>:$symbol,
-                        "int64_t":$value);
+                        "int64_t":$value,
+                        DefaultValuedParameter<"int64_t", "0">:$align);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    /// A buffer argument; `align` (0: none) the address alignment its
+    /// kernel needs beyond the element size.
     static KernelArgAttr getBuffer(::mlir::MLIRContext *ctx,
-                                   ::llvm::StringRef name, int64_t elemBytes);
+                                   ::llvm::StringRef name, int64_t elemBytes,
+                                   int64_t align = 0);
+    /// The alignment, in bytes, the kernel needs for a buffer argument's
+    /// address: `align`, or the element size.
+    int64_t getAddressAlignment() const {
+      return getAlign() > 0 ? getAlign() : getValue();
+    }
     static KernelArgAttr getSymbol(::mlir::MLIRContext *ctx, SizeSymbol symbol);
     static KernelArgAttr getI32(::mlir::MLIRContext *ctx, int64_t value);
     static KernelArgAttr parseBody(::mlir::AsmParser &parser);

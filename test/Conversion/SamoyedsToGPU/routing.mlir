@@ -1,5 +1,6 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="select-dispatch=false" | FileCheck %s --check-prefix=APART
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s --check-prefix=WIDE
 
 // CHECK-LABEL: func.func @routing
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
@@ -130,4 +131,19 @@ func.func @routing(%x: tensor<?x64xbf16> {samoyeds.name = "x"},
   %tok, %off, %pos = samoyeds.dispatch %ids experts(4)
       : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>)
   return %tok, %off, %pos, %w : tensor<?xi32>, tensor<5xi32>, tensor<?x2xi32>, tensor<?x2xf32>
+}
+
+// A top_k whose 4 tokens' slots do not fit one block's 128 threads (4 × 40):
+// the select and dispatch kernels serve every call.
+// WIDE-LABEL: func.func @wide_top_k
+// WIDE: @wide_top_k_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args({{.*}})>]
+// WIDE: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1 grid(64, 1, 1) block(256, 1, 1) smem(0) args({{.*}})>](
+// WIDE-NOT: @wide_top_k_dispatch_1_select
+func.func @wide_top_k(%x: tensor<?x64xbf16>, %r: tensor<64x64xbf16>)
+    -> (tensor<?xi32>, tensor<65xi32>, tensor<?x40xi32>, tensor<?x40xf32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(40)
+      : (tensor<?x64xbf16>, tensor<64x64xbf16>) -> (tensor<?x40xf32>, tensor<?x40xi32>)
+  %tok, %off, %pos = samoyeds.dispatch %ids experts(64)
+      : (tensor<?x40xi32>) -> (tensor<?xi32>, tensor<65xi32>, tensor<?x40xi32>)
+  return %tok, %off, %pos, %w : tensor<?xi32>, tensor<65xi32>, tensor<?x40xi32>, tensor<?x40xf32>
 }

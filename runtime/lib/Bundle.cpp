@@ -283,7 +283,7 @@ sy_status sy_bundle_buffer_alignment(const sy_bundle *bundle, const char *name,
                                           "buffer '" +
                                               std::string(name) + "' in " +
                                               bundle->dir + "/manifest.json");
-      *bytes = m.bufferAlignment(idx);
+      *bytes = m.buffers[size_t(idx)].align;
       return clearError();
     })}
 

@@ -38,15 +38,6 @@ const char *weightPartName(WeightPart part) {
 int Manifest::findBuffer(const std::string &n) const {
   return lookUp(bufferIndex, n);
 }
-uint64_t Manifest::bufferAlignment(int index) const {
-  uint64_t align = sy_dtype_size(buffers[size_t(index)].dtype);
-  for (const LaunchDesc &l : launches)
-    for (const LaunchArg &a : l.args)
-      if (a.kind == LaunchArg::Buffer && a.index == index)
-        align = std::max(align, uint64_t(a.align > 0 ? a.align : a.elemBytes));
-  return align;
-}
-
 int Manifest::findWeight(const std::string &n) const {
   return lookUp(weightIndex, n);
 }
@@ -625,6 +616,14 @@ sy_status parseManifest(const std::string &text, const std::string &file,
     error = reader.error();
     return SY_ERR_MANIFEST;
   }
+  for (BufferDesc &b : out.buffers)
+    b.align = sy_dtype_size(b.dtype);
+  for (const LaunchDesc &l : out.launches)
+    for (const LaunchArg &a : l.args)
+      if (a.kind == LaunchArg::Buffer) {
+        uint64_t &align = out.buffers[size_t(a.index)].align;
+        align = std::max(align, uint64_t(a.align > 0 ? a.align : a.elemBytes));
+      }
   return SY_OK;
 }
 

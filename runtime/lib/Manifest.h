@@ -43,6 +43,10 @@ struct BufferDesc {
   int64_t bytes = -1;          ///< Weight buffers.
   int weight = -1;             ///< Index into Manifest::weights (weights).
   WeightPart part = WeightPart::Values;
+  /// The address alignment, in bytes, the launches need of it: the largest
+  /// of each buffer argument's align or element size, at least the dtype's
+  /// size (parseManifest computes it).
+  uint64_t align = 1;
 };
 
 /// What a manifest's weight entry and a weight file's weight description
@@ -149,10 +153,6 @@ struct Manifest {
   std::unordered_map<std::string, int> bufferIndex, weightIndex, symbolIndex;
 
   int findBuffer(const std::string &name) const;
-  /// The address alignment, in bytes, the launches need of buffer `index`:
-  /// the largest of each buffer argument's align or element size (the
-  /// dtype's size where the buffer is not passed).
-  uint64_t bufferAlignment(int index) const;
   int findSymbol(const std::string &name) const;
   int findWeight(const std::string &name) const;
   /// Records `name` at `position` in `index`; false if it is there already.

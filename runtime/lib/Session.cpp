@@ -239,7 +239,7 @@ sy_status sy_session_bind(sy_session *session, const char *buffer,
                           "': null pointer with non-zero size");
     // A misaligned address would fault in a kernel (and leave the context
     // unusable): refuse it here.
-    uint64_t align = m.bufferAlignment(bi);
+    uint64_t align = b.align;
     if (dptr % align != 0)
       return setError(SY_ERR_INVALID_ARGUMENT,
                       "sy_session_bind: buffer '" + b.name + "' at address " +

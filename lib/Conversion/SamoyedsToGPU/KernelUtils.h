@@ -122,6 +122,13 @@ protected:
   Value select(Value cond, Value x, Value y) {
     return foldResult(b.createOrFold<arith::SelectOp>(cond, x, y));
   }
+  /// An i32 expert id clamped to [0, experts): expert ids are data, and an
+  /// id outside the range goes to the nearest expert, so every routed slot
+  /// lands in exactly one expert's range.
+  Value clampExpert(Value id, int64_t experts) {
+    Value low = arith::MaxSIOp::create(b, id, i32c(0));
+    return arith::MinSIOp::create(b, low, i32c(experts - 1));
+  }
   Value load(Value memref, Value i) {
     return memref::LoadOp::create(b, memref, ValueRange{i});
   }

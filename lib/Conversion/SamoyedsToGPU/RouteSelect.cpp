@@ -159,9 +159,7 @@ void RouteEmitter::emitSelectDispatch(gpu::GPUFuncOp func,
   ifThen(mine, [&] {
     // An id outside [0, E) (none here, but as the dispatch kernel) goes to
     // the nearest expert.
-    Value id = arith::MaxSIOp::create(b, load(ids, tid), i32c(0));
-    memref::StoreOp::create(b, arith::MinSIOp::create(b, id, i32c(experts - 1)),
-                            sIds, tid);
+    memref::StoreOp::create(b, clampExpert(load(ids, tid), experts), sIds, tid);
   });
   gpu::BarrierOp::create(b);
   auto count = [&](Value acc, Value yes) {

@@ -22,6 +22,7 @@ constexpr int64_t kDispatchThreads = 256;
 
 class DispatchEmitter : public EmitterBase {
 public:
+  using EmitterBase::clampExpert;
   using EmitterBase::EmitterBase;
   using EmitterBase::i32c;
   using EmitterBase::idx;
@@ -100,10 +101,7 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   };
 
   // The expert of slot `s`: its id clamped to [0, experts).
-  auto expertOf = [&](Value s) -> Value {
-    Value id = arith::MaxSIOp::create(b, load(ids, s), ci(0));
-    return arith::MinSIOp::create(b, id, ci(experts - 1));
-  };
+  auto expertOf = [&](Value s) { return e.clampExpert(load(ids, s), experts); };
 
   // First slot of this expert: slots routed to lower experts.
   Value below = e.loop(

@@ -374,6 +374,7 @@ class MoELayer(LayerBundle):
         self._s = ctypes.c_void_p()
         self._run_lock = threading.Lock()
         self._uploaded = set()
+        self._alignments: Dict[str, int] = {}
         self.router: Optional["torch.Tensor"] = None
         self.max_tokens: Optional[int] = None
         super().__init__(bundle_dir)
@@ -548,12 +549,22 @@ class MoELayer(LayerBundle):
         y = torch.empty((T, H), dtype=torch.bfloat16, device=self.device)
         if T == 0:
             return y
+        x = self._aligned("x", x)
         _run_session(self._lib, self._s, self._run_lock, (("x", x),) + routing + (("y", y),),
                      self.symbol_values(T), self.device)
         return y
 
     def forward(self, x, topk_weights=None, topk_ids=None):
         return self(x, topk_weights, topk_ids)
+
+    def _aligned(self, name: str, t):
+        """``t``, or a copy of it at a fresh allocation where its address is not as aligned
+        as the kernels read buffer ``name`` (a view into a larger tensor can start
+        anywhere; sy_session_bind refuses such an address)."""
+        align = self._alignments.get(name)
+        if align is None:
+            align = self._alignments[name] = self.buffer_alignment(name)
+        return t if t.data_ptr() % align == 0 else t.clone()
 
     # -- lifetime --------------------------------------------------------------------------
 

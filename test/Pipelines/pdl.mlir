@@ -6,8 +6,9 @@
 // first weight copies: Conversion/SamoyedsToGPU/weights-before-wait.mlir);
 // the large calls' matmuls (here the wide variants, which take the calls
 // from 128 routed slots per expert) are ordinary launches, while the
-// ordinary grid, bounded above by the wide variant, serves the smaller calls
-// as a dependent launch, and so does the combine at every size.
+// persistent grid of masked rows, bounded above by the wide variant, serves
+// the smaller calls as a dependent launch, and so does the combine at every
+// size.
 // Without pdl there is neither. The pipelines' default (-1) turns it on where
 // the chip has it (sm_90, sm_90a), off on sm_80.
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a" --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s --check-prefix=IR
@@ -57,7 +58,7 @@
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_dispatch_1",
 // MANIFEST-NEXT: "pdl": true,
-// MANIFEST: "kernel": "layer_ssmm_2",
+// MANIFEST: "kernel": "layer_ssmm_2_persistent_narrow",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_2_wide",
 // MANIFEST-NEXT: "smem"
@@ -65,7 +66,7 @@
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_2_split_reduce",
 // MANIFEST-NEXT: "pdl": true,
-// MANIFEST: "kernel": "layer_ssmm_3",
+// MANIFEST: "kernel": "layer_ssmm_3_persistent_narrow",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_3_wide",
 // MANIFEST-NEXT: "smem"
@@ -79,7 +80,7 @@
 // PTX-LABEL: .entry layer_route_0_logits(
 // PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
-// PTX-LABEL: .entry layer_ssmm_2(
+// PTX-LABEL: .entry layer_ssmm_2_persistent_narrow(
 // PTX: griddepcontrol.wait;
 // PTX-LABEL: .entry layer_ssmm_2_wide(
 // PTX-NOT: griddepcontrol

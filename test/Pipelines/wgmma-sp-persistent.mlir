@@ -6,9 +6,9 @@
 // this opt-in variant: ptxas 12.8 (CI's) serialises the wgmma of the
 // 128-token SiLU·up kernel (C7515: a non-wgmma instruction defines its
 // accumulators inside a pipeline stage); ptxas 13.0 does not. The default
-// kernels are checked for C7515 by wgmma-sp.mlir. No spills: the 128-token
-// producer reads its copy sources from a shared-memory row table rather than
-// holding 16 copy slots in registers.
+// kernels are checked for C7515 by wgmma-sp.mlir. No spills: each producer
+// thread holds one source row per 16 of the tile's tokens (8 registers for
+// 128 tokens; a warp copies four whole 128-byte rows at a time).
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent=1 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
@@ -22,11 +22,11 @@
 // CHECK: "min": 768,
 
 // PTX-LABEL: .entry layer_ssmm_2_persistent_narrow(
-// PTX: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
-// PTX: bar.sync {{[[:space:]]*}}2, 128
+// PTX-DAG: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{%r[0-9]+}};
+// PTX-DAG: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
 // PTX-LABEL: .entry layer_ssmm_2_persistent(
-// PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
-// PTX: bar.sync {{[[:space:]]*}}2, 128
+// PTX-DAG: cp.async.cg.shared.global [{{.*}}], [{{.*}}], 16, {{%r[0-9]+}};
+// PTX-DAG: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C7519

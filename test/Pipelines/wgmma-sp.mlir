@@ -31,16 +31,17 @@
 // SHARED-PTX: wgmma.mma_async.sp.sync.aligned.m64n16k32.f32.bf16.bf16
 
 // Masked rows: the decode variants too (no span routing inside the
-// pipeline stage for ptxas to serialise), and a 128-token wide variant (two
-// accumulator sets of 64 values) from 128 routed slots per expert. Each
+// pipeline stage for ptxas to serialise), the persistent grid for the calls
+// between them and a 128-token wide variant (two accumulator sets of 64
+// values) from 128 routed slots per expert. Each
 // stage brings the unit's weight block, metadata and row choices; the
 // consumers load their kept rows' words and feed them as A registers.
 // MASKED: "kernel": "layer_ssmm_2_decode",
-// MASKED: "kernel": "layer_ssmm_2",
+// MASKED: "kernel": "layer_ssmm_2_persistent_narrow",
 // MASKED: "kernel": "layer_ssmm_2_wide",
 // MASKED: "kernel": "layer_ssmm_3_decode",
 // MASKED: "kernel": "layer_ssmm_3_wide",
-// MASKED-PTX-LABEL: .entry layer_ssmm_2(
+// MASKED-PTX-LABEL: .entry layer_ssmm_2_persistent_narrow(
 // MASKED-PTX: setmaxnreg.inc.sync.aligned.u32 224
 // MASKED-PTX: ld.shared.b8
 // MASKED-PTX: ld.shared.b32

@@ -199,10 +199,11 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// decode variant for the unsplit calls up to decode_slots (from
 /// shared_slots a second one with two blocks per SM), and one with
 /// wide_tokens > 0 the wide variant for those from wide_slots. A tile with
-/// persistent > 0 adds the persistent variant for P >= persistent_slots, or
-/// uses it instead of the ordinary grid when that is every unsplit call;
-/// below persistent_slots a strategy whose persistent grid always wins runs
-/// it with `tokens`.
+/// persistent > 0 and no wide variant adds the persistent variant for P >=
+/// persistent_slots, or uses it instead of the ordinary grid when that is
+/// every unsplit call; below persistent_slots (below wide_slots with a wide
+/// variant) a strategy whose persistent grid always wins runs it with
+/// `tokens`.
 ///
 /// With `early`, the decode and split-K variants issue their first weight
 /// copies before they wait for the grids in flight (H200, bench/RESULTS.md
@@ -220,16 +221,22 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   // Unsplit calls: P > slots (every call without split-K).
   int64_t unsplitFrom = splits > 1 ? slots + 1 : 0;
   bool persistent = tile && tile.getPersistent() > 0;
+  // The wide variant (never with a persistent variant) takes the unsplit
+  // calls from wide_slots above the decode variant's.
+  bool wide = tile && tile.getWideTokens() > 0;
+  // The persistent variant serves the large calls unless the wide one
+  // does; the persistent grid then runs the ordinary grid's calls.
+  bool persistentLarge = persistent && !wide;
   int64_t persistentFrom =
-      persistent ? std::max(tile.getPersistentSlots(), unsplitFrom) : -1;
+      persistentLarge ? std::max(tile.getPersistentSlots(), unsplitFrom) : -1;
   // The unsplit calls below persistent_slots (all without a persistent
-  // grid): decode up to decode_slots, then the ordinary grid; either range
-  // may be empty.
-  int64_t ordinaryTo = persistent ? persistentFrom - 1 : -1;
+  // variant): decode up to decode_slots, then the ordinary grid; either
+  // range may be empty.
+  int64_t ordinaryTo = persistentLarge ? persistentFrom - 1 : -1;
   int64_t decodeTo = -1;
   if (tile && tile.getDecodeTokens() > 0)
-    decodeTo = persistent ? std::min(tile.getDecodeSlots(), ordinaryTo)
-                          : tile.getDecodeSlots();
+    decodeTo = persistentLarge ? std::min(tile.getDecodeSlots(), ordinaryTo)
+                               : tile.getDecodeSlots();
   bool decode = decodeTo >= std::max<int64_t>(unsplitFrom, 1);
   int64_t ordinaryFrom = decode ? decodeTo + 1 : unsplitFrom;
   // The decode calls run one block per SM below shared_slots (`_decode`)
@@ -240,14 +247,11 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                            : decodeTo + 1;
   bool shared = sharedFrom <= decodeTo;
   bool decodeOne = decode && sharedFrom > firstCall;
-  // The wide variant (never with a persistent grid) takes the unsplit calls
-  // from wide_slots above the decode variant's.
-  bool wide = tile && tile.getWideTokens() > 0;
   int64_t wideFrom =
       wide ? std::max<int64_t>({tile.getWideSlots(), ordinaryFrom, 1}) : -1;
   if (wide)
     ordinaryTo = wideFrom - 1;
-  bool plain = (!persistent && !wide) ||
+  bool plain = (!persistentLarge && !wide) ||
                ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
 
   Launches launches;
@@ -287,7 +291,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                                wideFrom, -1)))
     return failure();
   // A persistent grid is never empty: it runs from one routed slot.
-  if (persistent &&
+  if (persistentLarge &&
       failed(addMatmul((base + "_persistent").str(), SSMMVariant::Persistent,
                        std::max<int64_t>(persistentFrom, 1), -1)))
     return failure();

@@ -26,7 +26,7 @@
 // SM; both roles walk the block's tiles g, g + G, … and the k tiles of all
 // of them are consecutive uses of one ring, so the producer fills the next
 // tile's stages while the consumers finish the current one. Its producer
-// reads the activation sources from a row table it refills per tile, and
+// threads load their copies' source rows once per tile into registers, and
 // the SiLU·up exchange gets its own shared memory.
 //
 //===----------------------------------------------------------------------===//
@@ -70,17 +70,13 @@ private:
   /// The ordinary grid's activation copies: each thread's guard, shared
   /// destination and global source, computed once for the block's tile.
   void makeCopySlots(Value producerThread);
-  /// Writes the source row of each of the current tile's tokens to the
-  /// producer's row table (between two producer barriers): the persistent
-  /// grid's copies, whose tile changes, read their sources from it (too many
-  /// copy slots of a 128-token tile would not fit the producer's registers).
-  void fillRowTable();
+  /// The persistent grid: loads the source rows of the current tile's
+  /// activation copies this producer thread makes (tileRows), once per tile.
+  void loadTileRows();
   /// Gathers k tile `kt`'s activation rows into ring slot `slot` through the
-  /// copy slots (ordinary grid) or the row table (persistent grid).
+  /// copy slots (ordinary grid) or the tile's rows (persistent grid).
   void gatherThroughCopySlots(Value kt, Value slot);
-  void gatherThroughRowTable(Value kt, Value slot, Value producerThread);
-  /// Synchronises the producer warpgroup (named barrier 2).
-  void producerBarrier();
+  void gatherThroughTileRows(Value kt, Value slot, Value producerThread);
   /// Issues the copies of k tile `kt` into ring slot `slot`; its weights
   /// (thread 0) only where `weights` holds (always when null).
   void issueStage(Value kt, Value slot, Value producerThread,
@@ -194,10 +190,9 @@ private:
   const SSMMPlan &p;
   const WgmmaSpLayout layout;
   /// Shared memory: the aligned base address (i64), typed views for the B
-  /// ring, metadata ring, exchange and the producer's row table, (masked
-  /// row selection) the A ring as words and the row choices, and the
-  /// mbarrier group.
-  Value base, sB, sMeta, sExchange, sRows, sA, sChoice, barriers;
+  /// ring, metadata ring, exchange, (masked row selection) the A ring as
+  /// words and the row choices, and the mbarrier group.
+  Value base, sB, sMeta, sExchange, sA, sChoice, barriers;
   /// Thread coordinates: warpgroup, thread within it, warp within the
   /// warpgroup, lane, lane / 4, lane % 4; the consumer's unit; the block's
   /// row block and K slice (first k tile kBegin).
@@ -215,6 +210,11 @@ private:
     Value guard, dst, src;
   };
   SmallVector<CopySlot> copies;
+  /// The persistent producer thread's source rows of the current tile
+  /// (i32), one per pass of its copies.
+  SmallVector<Value> tileRows;
+  /// 16-byte chunks of one 128-byte row of a swizzled column block.
+  static constexpr int64_t kChunksPerBlockRow = 8;
 };
 
 } // namespace mlir::samoyeds::detail

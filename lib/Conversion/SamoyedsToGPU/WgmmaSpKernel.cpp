@@ -145,7 +145,7 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
   emitRoles(
       [&] {
         forEachTile([&](Value base) {
-          fillRowTable();
+          loadTileRows();
           produceTile(base);
         });
       },
@@ -184,8 +184,6 @@ void WgmmaSpEmitter::setUpSharedMemory() {
   }
   if (layout.exchange > 0)
     sExchange = view(layout.exchangeAt, layout.exchange, b.getF32Type());
-  if (p.persistent > 0)
-    sRows = view(layout.rowTable, p.tokens * 4, b.getI32Type());
   // The mbarriers live inside the carved block: a static .shared mbarrier
   // would sit where the aligned carve-out may start.
   Value words = view(layout.barriers, 2 * layout.stages * 8, b.getI64Type());
@@ -197,24 +195,21 @@ void WgmmaSpEmitter::setUpSharedMemory() {
                  .getResult(0);
 }
 
-void WgmmaSpEmitter::producerBarrier() {
-  NVVM::BarrierOp::create(b, TypeRange{}, i32c(2), i32c(Wgmma::kThreads),
-                          NVVM::BarrierReductionAttr(), Value());
-}
-
-void WgmmaSpEmitter::fillRowTable() {
-  // The previous tile's copies have all been issued: its rows are read.
-  producerBarrier();
-  for (int64_t t0 = 0; t0 < p.tokens; t0 += Wgmma::kThreads) {
-    Value t = add(wgThread, idx(t0));
-    ifThen(cmp(arith::CmpIPredicate::ult, t, count), [&] {
-      Value slot = add(start, t);
-      Value row = p.gather ? loadIndex(tokenList, slot) : slot;
-      memref::StoreOp::create(
-          b, arith::IndexCastOp::create(b, b.getI32Type(), row), sRows, t);
-    });
+void WgmmaSpEmitter::loadTileRows() {
+  // Thread t copies chunk t % 8 of each 128-byte column block of the tile's
+  // rows t / 8 + 16 · i (a warp copies four whole 128-byte rows at a time):
+  // their sources, read once per tile, stay in registers (i32) for all its
+  // stages. Rows past the tile's tokens read its last one (their copies
+  // zero-fill instead).
+  int64_t rowsPerPass = Wgmma::kThreads / kChunksPerBlockRow;
+  Value r0 = div(wgThread, idx(kChunksPerBlockRow));
+  Value last = sub(count, idx(1));
+  tileRows.clear();
+  for (int64_t r = 0; r < p.tokens; r += rowsPerPass) {
+    Value slot = add(start, arith::MinSIOp::create(b, add(r0, idx(r)), last));
+    Value row = p.gather ? loadIndex(tokenList, slot) : slot;
+    tileRows.push_back(arith::IndexCastOp::create(b, b.getI32Type(), row));
   }
-  producerBarrier();
 }
 
 void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
@@ -282,7 +277,7 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
     issue = arith::AndIOp::create(b, issue, weights);
   ifThen(issue, [&] { issueWeights(kt, slot); });
   if (p.persistent > 0)
-    gatherThroughRowTable(kt, slot, producerThread);
+    gatherThroughTileRows(kt, slot, producerThread);
   else
     gatherThroughCopySlots(kt, slot);
   // Arrives on the full barrier when this thread's copies have landed.
@@ -347,31 +342,32 @@ void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
   }
 }
 
-void WgmmaSpEmitter::gatherThroughRowTable(Value kt, Value slot,
+void WgmmaSpEmitter::gatherThroughTileRows(Value kt, Value slot,
                                            Value producerThread) {
-  // The copy slots of makeCopySlots, with each row's source read from the
-  // row table at every stage.
-  int64_t chunksPerRow = p.kTile / 8;
-  int64_t rowsPerPass = Wgmma::kThreads / chunksPerRow;
-  Value j = rem(producerThread, idx(chunksPerRow));
-  Value r0 = div(producerThread, idx(chunksPerRow));
-  Value stageBase = add(mul(slot, idx(layout.bStage / 2)),
-                        mul(div(j, idx(8)), idx(p.tokens * 64)));
-  Value srcCol = add(mul(kt, idx(p.kTile)), mul(j, idx(8)));
-  for (int64_t r = 0; r < p.tokens; r += rowsPerPass) {
-    Value row = add(r0, idx(r));
-    ifThen(cmp(arith::CmpIPredicate::ult, row, count), [&] {
-      Value src =
-          arith::IndexCastOp::create(b, b.getIndexType(), load(sRows, row));
-      Value swizzled =
-          arith::XOrIOp::create(b, rem(j, idx(8)), rem(row, idx(8)));
-      Value dst = add(stageBase, add(mul(row, idx(64)), mul(swizzled, idx(8))));
+  // The copies of loadTileRows' rows, without branches: a row past the
+  // tile's tokens copies no bytes and zero-fills its chunk (its MMA columns
+  // are never stored).
+  int64_t rowsPerPass = Wgmma::kThreads / kChunksPerBlockRow;
+  Value c = rem(producerThread, idx(kChunksPerBlockRow));
+  Value r0 = div(producerThread, idx(kChunksPerBlockRow));
+  Value stageBase = mul(slot, idx(layout.bStage / 2));
+  Value srcCol = add(mul(kt, idx(p.kTile)), mul(c, idx(8)));
+  for (auto [i, src] : llvm::enumerate(tileRows)) {
+    Value row = add(r0, idx(int64_t(i) * rowsPerPass));
+    Value bytes =
+        select(cmp(arith::CmpIPredicate::ult, row, count), idx(8), idx(0));
+    Value swizzled = arith::XOrIOp::create(b, c, rem(row, idx(8)));
+    Value dst = add(stageBase, add(mul(row, idx(64)), mul(swizzled, idx(8))));
+    Value from = add(mul(arith::IndexCastUIOp::create(b, b.getIndexType(), src),
+                         idx(p.cols)),
+                     srcCol);
+    // Column block cb of the stage: columns 64 · cb ... of the k tile.
+    for (int64_t cb = 0; cb < p.kTile / 64; ++cb)
       nvgpu::DeviceAsyncCopyOp::create(
           b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
-          ValueRange{dst}, input,
-          ValueRange{add(mul(src, idx(p.cols)), srcCol)}, b.getIndexAttr(8),
-          Value(), b.getUnitAttr());
-    });
+          ValueRange{add(dst, idx(cb * p.tokens * 64))}, input,
+          ValueRange{add(from, idx(cb * 64))}, b.getIndexAttr(8), bytes,
+          b.getUnitAttr());
   }
 }
 

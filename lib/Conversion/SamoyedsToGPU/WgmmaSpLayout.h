@@ -39,7 +39,6 @@ struct Wgmma {
 ///             selection; bulk copies)
 ///   exchange  [unit of a half][set][value][thread] f32   (SiLU·up)
 ///   mbarriers [2][stage]   a full and an empty barrier per slot
-///   row table [tokens] i32  persistent grid: each token's source row
 /// The SiLU·up epilogue hands the up accumulators over through the exchange.
 /// A block of one tile reuses the rings for it (its K loop is over); a
 /// persistent block's producer fills the rings with the next tile meanwhile,
@@ -49,7 +48,7 @@ struct WgmmaSpLayout {
   int64_t units, unitsPerHalf, sets, stages;
   int64_t aStage, bStage, metaStage, choiceStage;
   int64_t aRing, bRing, metaRing, choiceRing, exchangeAt, exchange, barriers,
-      rowTable, bytes;
+      bytes;
 
   explicit WgmmaSpLayout(const SSMMPlan &p) {
     units = p.warps / 4;
@@ -71,7 +70,7 @@ struct WgmmaSpLayout {
     stages = p.stages;
     // The wide variant's ring keeps as many of the tile's slots as fit (the
     // exchange reuses it, as in every ordinary grid); the persistent one's
-    // as fit beside its own exchange and row table.
+    // as fit beside its own exchange.
     int64_t budget = getLargestChip().smemPerResidentBlock(p.blocksPerSM) -
                      Wgmma::kSwizzleAlign;
     int64_t slotBytes = TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile,
@@ -86,8 +85,8 @@ struct WgmmaSpLayout {
       stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, stages);
     if (p.persistent > 0)
       stages = TileConfigAttr::wgmmaStages(
-          budget, TileConfigAttr::wgmmaFixedBytes(p.tokens, exchange),
-          slotBytes, p.stages);
+          budget, TileConfigAttr::wgmmaFixedBytes(exchange), slotBytes,
+          p.stages);
     aRing = 0;
     bRing = aRing + stages * units * aStage;
     metaRing = bRing + stages * bStage;
@@ -98,17 +97,11 @@ struct WgmmaSpLayout {
     // + 2 mbarriers.
     exchangeAt = p.persistent > 0 ? rings : 0;
     barriers = std::max(rings, exchangeAt + exchange);
-    rowTable = barriers + 2 * stages * 8;
-    bytes = Wgmma::kSwizzleAlign + rowTable + rowTableBytes(p);
+    bytes = Wgmma::kSwizzleAlign + barriers + 2 * stages * 8;
   }
   /// Spans whose row choices a ring slot holds (masked row selection).
   static int64_t choiceSpans(const SSMMPlan &p) {
     return TileConfigAttr::wgmmaChoiceSpans(p.v, p.kTile, p.masked);
-  }
-  /// The persistent grid's row table (the ordinary grid keeps its copy
-  /// sources in registers).
-  static int64_t rowTableBytes(const SSMMPlan &p) {
-    return p.persistent > 0 ? p.tokens * 4 : 0;
   }
   /// Blocks along the kept rows of one half (grid x of the ordinary grid).
   int64_t rowBlocks(const SSMMPlan &p) const {

@@ -176,8 +176,9 @@ func.func @split_combine(%w: tensor<2x256x512xbf16, #ss>, %h: tensor<?x512xbf16>
 // -----
 
 // The persistent variant: one block per SM walks tiles g, g + G, … (G the
-// grid) through one continuous ring; both roles look each tile up and the
-// producer refills its row table per tile. Its 64 tokens (persistent_tokens)
+// grid) through one continuous ring; both roles look each tile up and each
+// producer thread loads its copies' source rows once per tile (registers;
+// rows past the tile's tokens zero-fill their chunks, no branch). Its 64 tokens (persistent_tokens)
 // are the exchange's size, which gets its own space beside the six slots
 // (the ring runs on into the next tile during the epilogue), and the
 // consumer frees its last slot after each tile.
@@ -188,18 +189,17 @@ func.func @split_combine(%w: tensor<2x256x512xbf16, #ss>, %h: tensor<?x512xbf16>
 // CHECK: gpu.func @silu_persistent_ssmm_0_persistent(
 // CHECK: memref.view {{.*}} to memref<49152xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[XCH:.*]] = memref.view {{.*}} to memref<4096xf32, #gpu.address_space<workgroup>>
-// CHECK: %[[ROWS:.*]] = memref.view {{.*}} to memref<64xi32, #gpu.address_space<workgroup>>
 // CHECK: num_barriers = 12
 // CHECK: %[[G:.*]] = gpu.grid_dim x
 // CHECK: nvvm.setmaxregister  decrease 56
 // CHECK: scf.for %[[T:.*]] = %{{.*}} to %[[MINE:.*]] step
 // CHECK: arith.muli %[[T]], %[[G]]
 // CHECK: gpu.shuffle up
-// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
-// CHECK: memref.store %{{.*}}, %[[ROWS]]
-// CHECK: nvvm.barrier id = %{{.*}} number_of_threads = %{{.*}}
+// CHECK: memref.load %{{.*}}[%{{.*}}] : memref<?xi32, #gpu.address_space<global>>
 // CHECK: scf.for
 // CHECK: nvgpu.mbarrier.try_wait.parity
+// CHECK: %[[BYTES:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : index
+// CHECK: nvgpu.device_async_copy {{.*}}, 8, %[[BYTES]] {bypassL1}
 // CHECK: nvvm.cp.async.wait.group 0
 // CHECK: nvvm.setmaxregister  increase 224
 // CHECK: scf.for %[[T2:.*]] = %{{.*}} to %[[MINE]] step
@@ -230,8 +230,8 @@ func.func @silu_persistent(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"}
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 384, persistent_tokens = 128, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @narrow_wide
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@narrow_wide_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) {{.*}} smem(210272) {{.*}} when(P in [0, 383])>
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@narrow_wide_ssmm_0_persistent grid(per_sm(1), 1, 1) {{.*}} smem(206400) {{.*}} when(P in [384, ...])>]
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@narrow_wide_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) {{.*}} smem(210016) {{.*}} when(P in [0, 383])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@narrow_wide_ssmm_0_persistent grid(per_sm(1), 1, 1) {{.*}} smem(205888) {{.*}} when(P in [384, ...])>]
 // CHECK: gpu.func @narrow_wide_ssmm_0_persistent_narrow(
 // CHECK: memref.view {{.*}} to memref<49152xbf16, #gpu.address_space<workgroup>>
 // CHECK: num_barriers = 12

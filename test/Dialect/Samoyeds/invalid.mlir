@@ -163,12 +163,6 @@ func.func @tile_wgmma_row_tiles() attributes {t = #samoyeds.tile<warps = 8, toke
   return
 }
 
-// -----
-
-// expected-error @+1 {{#samoyeds.tile: row_masks = 1 with strategy wgmma_sp has no persistent grid}}
-func.func @tile_wgmma_masked_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, row_masks = 1, persistent = 1, strategy = wgmma_sp>} {
-  return
-}
 
 // -----
 
@@ -362,8 +356,15 @@ func.func @tile_wide_token_warps() attributes {t = #samoyeds.tile<warps = 2, tok
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_tokens = 128 needs persistent = 0 (the persistent grid's persistent_tokens serve the large calls)}}
-func.func @tile_wide_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, persistent = 1, wide_tokens = 128, wide_slots = 512, strategy = wgmma_sp>} {
+// expected-error @+1 {{#samoyeds.tile: wide_tokens = 128 with persistent = 1 needs strategy wgmma_sp and persistent_slots = persistent_tokens = 0 (the wide variant serves the large calls, the persistent grid those below)}}
+func.func @tile_wide_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, persistent = 1, persistent_slots = 768, persistent_tokens = 128, wide_tokens = 128, wide_slots = 512, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_tokens = 128 with persistent = 1 needs strategy wgmma_sp and persistent_slots = persistent_tokens = 0 (the wide variant serves the large calls, the persistent grid those below)}}
+func.func @tile_wide_persistent_mma() attributes {t = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, persistent = 1, wide_tokens = 128, wide_slots = 512>} {
   return
 }
 

@@ -291,6 +291,13 @@ func.func @tile_wgmma_row_masks() attributes {t = #samoyeds.tile<warps = 8, toke
   return
 }
 
+// Masked rows on the persistent grid below the wide variant.
+// CHECK-LABEL: func.func @tile_wgmma_masked_persistent_wide
+// CHECK-SAME: t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, persistent = 1, wide_tokens = 128, wide_slots = 1024, strategy = wgmma_sp>
+func.func @tile_wgmma_masked_persistent_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, persistent = 1, wide_tokens = 128, wide_slots = 1024, strategy = wgmma_sp>} {
+  return
+}
+
 // A grouped block order and a wide token tile round-trip; group_tiles = 1
 // is the default and is not printed.
 // CHECK-LABEL: func.func @ssmm_group_tile(

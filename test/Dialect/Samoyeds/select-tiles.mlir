@@ -45,7 +45,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=1" | FileCheck %s --check-prefix=DECODE-BLOCKS1
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=2" | FileCheck %s --check-prefix=DECODE-BLOCKS2
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=3" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE-BLOCKS
-// RUN: not samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1" 2>&1 | FileCheck %s --check-prefix=WG-MASK-PERSIST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1" | FileCheck %s --check-prefix=WG-MASK-PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1 strategy=mma_sp" | FileCheck %s --check-prefix=MMA-MASK-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles=strategy=hmma 2>&1 | FileCheck %s --check-prefix=BAD-STRATEGY
@@ -61,10 +61,10 @@
 // slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -72,7 +72,7 @@
 // Masked row selection with a K loop of one 128-column k tile: a wgmma_sp
 // decode tile (no span routing for ptxas to serialise) and a wide one.
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // m = 3 does not divide 16: span routing (five accumulator sets of 32:
 // 160 registers) and, with a K loop of two k tiles, no decode tile.
 // AUTO-LABEL: func.func @m3_routing
@@ -95,7 +95,7 @@
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 8, decode_slots = 32, split_blocks = 2, shared_slots = 2, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
 // A persistent grid keeps two warpgroups (its 128-token tiles), no wide
 // variant.
@@ -169,7 +169,7 @@
 // DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
 // more than half the 50 MB L2, so the ordinary grid hands out its blocks in
@@ -190,7 +190,7 @@
 // row selection tiles stay as they are. With the default four warpgroups
 // 128 tokens do not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
@@ -208,7 +208,7 @@
 // WG4-LABEL: func.func @default_none(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, row_masks = 1, split_k = 8, split_slots = 56, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
-// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
@@ -238,14 +238,18 @@
 // DECODE-BLOCKS1-NOT:     shared_slots
 // DECODE-BLOCKS1-LABEL: func.func @keep_tile(
 // DECODE-BLOCKS2-LABEL: func.func @mixtral_layer(
-// DECODE-BLOCKS2:         split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
-// DECODE-BLOCKS2:         split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
+// DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
+// DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
 // DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
-// The warpgroup strategy has no persistent grid with masked rows; the
-// warp-level one does.
-// WG-MASK-PERSIST: error: samoyeds-select-tiles: row-masks = 1 and persistent > 0 on sm_90a: strategy wgmma_sp has no persistent grid with row masks (force strategy=mma_sp, or drop one)
+// Both strategies have a persistent grid with masked rows; the warpgroup
+// one takes 128-token tiles from 96 routed slots per expert (two
+// accumulator sets of 64).
+// WG-MASK-PERSIST-LABEL: func.func @default_none(
+// WG-MASK-PERSIST:         row_masks = 1, {{.*}}persistent = 1, persistent_slots = 96, persistent_tokens = 128, {{.*}}strategy = wgmma_sp
+// WG-MASK-PERSIST-LABEL: func.func @mixtral_layer(
+// WG-MASK-PERSIST:         row_masks = 1, {{.*}}persistent = 1, persistent_slots = 768, persistent_tokens = 128, {{.*}}strategy = wgmma_sp
 // MMA-MASK-PERSIST-LABEL: func.func @default_none(
 // MMA-MASK-PERSIST:         row_masks = 1, {{.*}}persistent = 1
 // decode-warpgroups=2: the decode variants of silu_plain24's four-warpgroup
@@ -253,7 +257,7 @@
 // counts (no split: they fill the chip); the tiles that already have two
 // keep them (no decode_warps).
 // DECWG-LABEL: func.func @default_none(
-// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
 // DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]

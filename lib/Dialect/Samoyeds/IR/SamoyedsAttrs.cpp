@@ -64,9 +64,6 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
     return emitError() << "#samoyeds.tile: persistent = " << persistent
                        << " must be 0 or 1 with strategy wgmma_sp (its block "
                           "fills an SM)";
-  if (rowMasks != 0 && persistent != 0)
-    return emitError() << "#samoyeds.tile: row_masks = 1 with strategy "
-                          "wgmma_sp has no persistent grid";
   return success();
 }
 
@@ -186,10 +183,14 @@ LogicalResult TileConfigAttr::verify(
                        << " must be a multiple of " << 8 * tokenWarps
                        << " above tokens = " << tokens << " and at most "
                        << maxTokens;
-  if (wideTokens != 0 && persistent != 0)
+  if (wideTokens != 0 && persistent != 0 &&
+      (strategy != MmaStrategy::WgmmaSp || persistentSlots != 0 ||
+       persistentTokens != 0))
     return emitError() << "#samoyeds.tile: wide_tokens = " << wideTokens
-                       << " needs persistent = 0 (the persistent grid's "
-                          "persistent_tokens serve the large calls)";
+                       << " with persistent = " << persistent
+                       << " needs strategy wgmma_sp and persistent_slots = "
+                          "persistent_tokens = 0 (the wide variant serves the "
+                          "large calls, the persistent grid those below)";
   if ((wideTokens == 0) != (wideSlots == 0))
     return emitError() << "#samoyeds.tile: wide_slots = " << wideSlots
                        << (wideTokens == 0 ? " needs wide_tokens > 0"

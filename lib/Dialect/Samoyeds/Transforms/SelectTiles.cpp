@@ -322,13 +322,10 @@ bool wgmmaFits(SSMMOp op) {
 /// selection does (m accumulator sets, no span routing; H200 1:2+2:4
 /// layers, same process, against span routing: Mixtral 1.14-1.37x at
 /// T = 1-4096, bench/RESULTS.md §S12) unless `row-masks=0` asks for routing,
-/// or a persistent grid (which has no masked rows) is asked for without
-/// `row-masks=1`, or m does not divide 16 (a thread's two rows must share a
-/// group).
+/// or m does not divide 16 (a thread's two rows must share a group).
 bool wgmmaMasked(SparseFormatAttr format, const Overrides &o) {
   return !format.isPlain24() &&
-         (o.rowMasks == 1 ||
-          (o.rowMasks == -1 && o.persistent <= 0 && 16 % format.getM() == 0));
+         (o.rowMasks == 1 || (o.rowMasks == -1 && 16 % format.getM() == 0));
 }
 
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
@@ -432,17 +429,21 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                              decodeTokens, k),
       wType.getDimSize(0), tiles / decodeUnitsPerHalf, splitK, splitSlots,
       decodeTokens, decodeSlots);
-  // Persistent grid (opt-in: `persistent` = k > 0 means one block per SM),
-  // whose ring runs on into the block's next tile: every unsplit call, with
-  // 128-token tiles (m64n128 MMAs, weights read once per 128 tokens) from
-  // kWgmmaPersistentSlots routed slots per expert where one accumulator set
-  // allows them. Not the default: its producer reads each copy's source row
-  // from a shared-memory table at every stage, and with that it ran
-  // 0.84-1.10x the ordinary grid on the H200 (bench/RESULTS.md §1);
-  // against an ordinary grid with the same table it won 1.01-1.27x.
+  // Persistent grid (one block per SM), whose ring runs on into the
+  // block's next tile. Masked row selection with a wide variant takes it by
+  // default for the unsplit calls between the decode and wide variants,
+  // with `tokens` (set below)
+  // (H200 1:2+2:4 layers, same process: 1.04-1.09x the ordinary grid at
+  // T = 256-1024 on five models; bench/RESULTS.md §S15). `persistent` =
+  // k > 0 asks for it for every unsplit call instead of the wide variant,
+  // with 128-token tiles (m64n128 MMAs, weights read once per 128 tokens)
+  // from kWgmmaPersistentSlots routed slots per expert where one
+  // accumulator set allows them: against the wide variant 0.96-0.99x on
+  // 1:2+2:4 and 0.72-0.91x on plain 2:4, whose persistent grid has two
+  // consumer warpgroups, not four (§S15).
   int64_t persistent = o.persistent > 0 ? 1 : 0;
   int64_t persistentSlots = 0, persistentTokens = 0;
-  if (persistent && o.tokens == 0 &&
+  if (o.persistent > 0 && o.tokens == 0 &&
       sets * 128 / 2 <= TileConfigAttr::wgmmaMaxAccumulators(warpgroups)) {
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
@@ -451,20 +452,22 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // `wide-slots` routed slots per expert take as many tokens per block as
   // one accumulator set allows, at most 128, or the `wide-tokens` asked for
   // (rounded up to a multiple of 8) where they fit; not with a persistent
-  // grid. 128 tokens (two warpgroups) ran 1.12-1.25x 64 at T = 1024-4096,
-  // 192 0.79-1.01x; four warpgroups with 112 tokens another 1.02-1.29x
-  // (H200, bench/RESULTS.md §S11).
+  // grid asked for. 128 tokens (two warpgroups) ran 1.12-1.25x 64 at T =
+  // 1024-4096, 192 0.79-1.01x; four warpgroups with 112 tokens
+  // another 1.02-1.29x (H200, bench/RESULTS.md §S11).
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(warpgroups);
   int64_t wide = o.wideTokens >= 0 ? llvm::divideCeil(o.wideTokens, 8) * 8
                  : plain || masked
                      ? std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8)
                      : 0;
   int64_t wideTokens = 0, wideSlots = 0;
-  if (wide > 0 && !persistent && wide > tokens && wide <= 256 &&
+  if (wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
       sets * wide / 2 <= maxAcc) {
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
+  if (o.persistent < 0 && masked && wideTokens > 0)
+    persistent = 1;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
@@ -516,15 +519,6 @@ struct SamoyedsSelectTiles
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
                     << static_cast<int64_t>(rowMasks) << " must be -1, 0 or 1";
-      return signalPassFailure();
-    }
-    if (rowMasks == 1 && persistent > 0 && target->hasWgmmaSp &&
-        forced != MmaStrategy::MmaSp) {
-      optionError() << "samoyeds-select-tiles: row-masks = 1 and persistent "
-                       "> 0 on "
-                    << chip
-                    << ": strategy wgmma_sp has no persistent grid with row "
-                       "masks (force strategy=mma_sp, or drop one)";
       return signalPassFailure();
     }
     // An option outside [lo, hi] is an error that names it.

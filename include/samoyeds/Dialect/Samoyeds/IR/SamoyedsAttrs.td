@@ -164,9 +164,13 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     least `wide_slots` routed slots (and above the decode variant's) take w
     routed tokens per block: a variant of the ordinary grid (`_wide`) whose
     blocks read each weight tile once per w tokens. w is a multiple of
-    8 × `token_warps` above `tokens`; not with a persistent grid, whose
-    `persistent_tokens` serve the large calls. `wide_tokens` and
-    `wide_slots` are 0 (no wide tile) when omitted.
+    8 × `token_warps` above `tokens`. With a persistent grid (strategy
+    `wgmma_sp`, whose persistent grid runs the unsplit calls at every size)
+    the wide variant serves the large calls instead of the persistent
+    variant: `persistent_slots` and `persistent_tokens` are then 0, and the
+    persistent grid, with `tokens`, runs the unsplit calls below
+    `wide_slots`. `wide_tokens` and `wide_slots` are 0 (no wide tile) when
+    omitted.
 
     Block order: the ordinary grid (and its split-K and decode variants)
     numbers its blocks in launch order and hands them out in groups of
@@ -197,8 +201,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     its unit's kept rows from shared memory into registers (`wgmma_sp_rs`),
     one copy per row of the group, zero in the rows the span did not choose
     (the row choices arrive with the weights), so its m 64-row tiles
-    accumulate without routing (m sets, m times the MMAs; m divides 16; not
-    with a persistent grid).
+    accumulate without routing (m sets, m times the MMAs; m divides 16).
 
     ```mlir
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, strategy = wgmma_sp>
@@ -357,12 +360,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                                       int64_t tokens) {
       return unitsPerHalf * accs * 128 * (tokens / 2) * 4;
     }
-    /// wgmma_sp: shared memory of a block besides its ring slots: the
-    /// producer's table of source rows (4 bytes a token) and `exchange`, the
-    /// SiLU·up exchange where it cannot reuse the rings (0 otherwise).
-    static int64_t wgmmaFixedBytes(int64_t tokens, int64_t exchange) {
-      return tokens * 4 + exchange;
-    }
+    /// wgmma_sp: shared memory of a block besides its ring slots:
+    /// `exchange`, the SiLU·up exchange where it cannot reuse the rings (0
+    /// otherwise).
+    static int64_t wgmmaFixedBytes(int64_t exchange) { return exchange; }
     /// wgmma_sp: the most ring slots a block keeps.
     static constexpr int64_t kWgmmaMaxStages = 6;
     /// wgmma_sp: ring slots of `slotBytes` that fit in `budget` bytes of

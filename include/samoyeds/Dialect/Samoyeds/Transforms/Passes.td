@@ -43,11 +43,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     (fewer when the accumulator sets would exceed 160 registers), as many
     stages (2-6) as one block per SM holds, the split-K rule below with a
     target of one block per SM, its slots bounded so the split grid stays
-    within two waves; `persistent` = k > 0 adds a persistent grid of one
-    block per SM for every unsplit call, with 128-token tiles from 96 routed
-    slots per expert where one accumulator set allows them (plain 2:4); not
-    the default (docs/TileChoice.md has the H200 A/B). The rest of this
-    description is the `mma_sp` tile.
+    within two waves; masked row selection runs the unsplit calls between
+    the decode and wide variants on a persistent grid of one block per SM
+    (`persistent` = 1 with the wide variant); `persistent` = k > 0 asks for
+    it for every unsplit call instead, with 128-token tiles from 96 routed
+    slots per expert where one accumulator set allows them and no wide
+    variant; `persistent=0` for none (docs/TileChoice.md has the H200 A/B).
+    The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
     runs as 2 row warps of 2 tiles by 2 token warps, so each activation
@@ -56,10 +58,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
 
     Row selection uses masked `mma.sp` (`row_masks = 1`: a total and m - 1
     masked accumulators, no span-end routing); `row-masks=0` selects the
-    span-routing scheme. Under `wgmma_sp` span routing is the default and
-    `row-masks=1` asks for the masked group rows (`#samoyeds.tile`'s
-    `row_masks`: m accumulator sets, with the wide token tile as for plain
-    2:4; not with `persistent` > 0).
+    span-routing scheme. Under `wgmma_sp` the masked group rows are the
+    default where m divides 16 (`#samoyeds.tile`'s `row_masks`: m
+    accumulator sets, with the wide token tile as for plain 2:4) and
+    `row-masks=0` asks for span routing.
 
     Split-K: when a call with one routed slot per active expert would give
     the kernel fewer than two working blocks per SM, the tile gets a split-K
@@ -104,7 +106,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     one accumulator set allows, at most 128 (112 with four consumer
     warpgroups), so that each weight tile is read once per that many
     tokens; `wide-tokens` = w > 0 asks for w (rounded up to a multiple of
-    8) where it fits, 0 for none. Not with a persistent grid.
+    8) where it fits, 0 for none. Not with `persistent` > 0.
 
     Consumer warpgroups (`wgmma_sp`): four per block for plain 2:4 where
     the 64-row tiles of each half divide among them (256 kept rows a block:

@@ -62,12 +62,15 @@
 // WIDE4: wgmma.mma_async.sp.sync.aligned.m64n112k32.f32.bf16.bf16
 
 // decode-warpgroups=2: the decode variants keep two consumer warpgroups
-// (384 threads, 224 registers) under the four of the ordinary grid.
+// (384 threads, 224 registers) under the four of the persistent grid that
+// serves the calls below the wide variant (the experts fit the L2, so the
+// block order is not grouped).
 // DECWG-LABEL: .entry layer_ssmm_2_decode(
 // DECWG: .maxntid 384, 1, 1
 // DECWG: setmaxnreg.inc.sync.aligned.u32 224
-// DECWG-LABEL: .entry layer_ssmm_2(
+// DECWG-LABEL: .entry layer_ssmm_2_persistent_narrow(
 // DECWG: .maxntid 640, 1, 1
+// DECWG: setmaxnreg.inc.sync.aligned.u32 104
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

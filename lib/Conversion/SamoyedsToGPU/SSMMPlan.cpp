@@ -81,7 +81,9 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
       p.tokens = tile.getPersistentTokens();
   }
-  if (p.persistent == 0)
+  // The ordinary grid's block order; the wgmma_sp persistent grid walks its
+  // tiles in the same order.
+  if (p.persistent == 0 || p.strategy == MmaStrategy::WgmmaSp)
     p.groupTiles = tile.getGroupTiles();
   p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
                  ? Type(Float32Type::get(op.getContext()))

@@ -28,7 +28,8 @@ struct SSMMPlan {
   int64_t splitK = 1, splitSlots = 0;
   /// Block rows of the persistent grid (0: one block row per token tile).
   int64_t persistent = 0;
-  /// Token tiles per group of the ordinary grid's block order.
+  /// Token tiles per group of the ordinary grid's block order (and of the
+  /// wgmma_sp persistent grid's tile order).
   int64_t groupTiles = 1;
   /// The wide variant: `tokens` is the tile's wide_tokens.
   bool wide = false;
@@ -145,6 +146,13 @@ TokenTile findTokenTile(ImplicitLocOpBuilder &b, Value offsets, Value lane,
 /// tiles' activations (#samoyeds.tile's group_tiles). `group` = 1 is the
 /// launch order.
 std::pair<Value, Value> orderedBlock(ImplicitLocOpBuilder &b, int64_t group);
+
+/// The row block and token tile (index values) of tile `linear` of
+/// `rowBlocks` × `tiles` in the order of orderedBlock: the persistent
+/// grid's tiles in a grid's launch order.
+std::pair<Value, Value> groupedTile(ImplicitLocOpBuilder &b, Value linear,
+                                    Value rowBlocks, Value tiles,
+                                    int64_t group);
 
 } // namespace mlir::samoyeds::detail
 

@@ -19,6 +19,8 @@ public:
   TokenTile find(Value offsets, Value lane, Value by, int64_t experts,
                  int64_t tokens);
   std::pair<Value, Value> order(int64_t group);
+  std::pair<Value, Value> grouped(Value linear, Value rowBlocks, Value tiles,
+                                  int64_t group);
 };
 } // namespace
 
@@ -29,7 +31,13 @@ std::pair<Value, Value> TileFinder::order(int64_t group) {
     return {bx, by};
   Value rowBlocks = gpu::GridDimOp::create(b, gpu::Dimension::x);
   Value tiles = gpu::GridDimOp::create(b, gpu::Dimension::y);
-  Value linear = add(mul(by, rowBlocks), bx);
+  return grouped(add(mul(by, rowBlocks), bx), rowBlocks, tiles, group);
+}
+
+std::pair<Value, Value> TileFinder::grouped(Value linear, Value rowBlocks,
+                                            Value tiles, int64_t group) {
+  if (group == 1)
+    return {rem(linear, rowBlocks), div(linear, rowBlocks)};
   // Group g holds token tiles [g · group, min(g · group + group, Y)) and
   // its blocks are numbered row block × size + token tile within it.
   Value perGroup = mul(idx(group), rowBlocks);
@@ -95,6 +103,13 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
 std::pair<Value, Value>
 mlir::samoyeds::detail::orderedBlock(ImplicitLocOpBuilder &b, int64_t group) {
   return TileFinder(b).order(group);
+}
+
+std::pair<Value, Value>
+mlir::samoyeds::detail::groupedTile(ImplicitLocOpBuilder &b, Value linear,
+                                    Value rowBlocks, Value tiles,
+                                    int64_t group) {
+  return TileFinder(b).grouped(linear, rowBlocks, tiles, group);
 }
 
 TokenTile mlir::samoyeds::detail::findTokenTile(ImplicitLocOpBuilder &b,

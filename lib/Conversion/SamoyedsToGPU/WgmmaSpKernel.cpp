@@ -112,18 +112,19 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
   Value blocks = gpu::GridDimOp::create(b, gpu::Dimension::x);
   TokenTile first = findTokenTile(b, offsets, lane, div(g, idx(rowBlocks)),
                                   p.experts, p.tokens);
-  Value tiles =
-      mul(arith::IndexCastOp::create(b, b.getIndexType(), first.total),
-          idx(rowBlocks));
+  Value tokenTiles =
+      arith::IndexCastOp::create(b, b.getIndexType(), first.total);
+  Value tiles = mul(tokenTiles, idx(rowBlocks));
   Value mine =
       select(cmp(arith::CmpIPredicate::ult, g, tiles),
              div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
   // Makes the block's tile `it` current: its row block, expert and slots.
+  // Tiles are numbered as the ordinary grid's blocks (group_tiles).
   auto enter = [&](Value it) {
-    Value t = add(g, mul(it, blocks));
-    TokenTile tile = findTokenTile(b, offsets, lane, div(t, idx(rowBlocks)),
-                                   p.experts, p.tokens);
-    rowBlock = rem(t, idx(rowBlocks));
+    auto [r, y] = groupedTile(b, add(g, mul(it, blocks)), idx(rowBlocks),
+                              tokenTiles, p.groupTiles);
+    TokenTile tile = findTokenTile(b, offsets, lane, y, p.experts, p.tokens);
+    rowBlock = r;
     expert = tile.expert;
     start = tile.start;
     count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));

@@ -395,3 +395,31 @@ func.func @two_blocks(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// A persistent grid beside the wide variant (persistent = 1, no
+// persistent_slots): the persistent grid with the tile's 64 tokens serves
+// the unsplit calls below wide_slots, the wide variant those from it, and
+// there is no 128-token persistent variant. Masked rows: the row choices
+// ride with each stage.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, persistent = 1, wide_tokens = 128, wide_slots = 512, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @masked_persistent_wide
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@masked_persistent_wide_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) {{.*}} when(P in [0, 511])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@masked_persistent_wide_ssmm_0_wide grid({{.*}}) {{.*}} when(P in [512, ...])>]
+// CHECK-NOT: ssmm_0_persistent grid
+// CHECK: gpu.func @masked_persistent_wide_ssmm_0_persistent_narrow(
+// CHECK: gpu.grid_dim x
+// CHECK: samoyeds_nvgpu.wgmma_sp_rs {{.*}} {element = bf16, n = 64 : i64}
+// CHECK: gpu.func @masked_persistent_wide_ssmm_0_wide(
+// CHECK: samoyeds_nvgpu.wgmma_sp_rs {{.*}} {element = bf16, n = 128 : i64}
+func.func @masked_persistent_wide(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

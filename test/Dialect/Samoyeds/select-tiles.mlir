@@ -420,3 +420,19 @@ func.func @silu_plain24(
          tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
   return %h : tensor<?x14336xbf16>
 }
+
+// Plain 2:4 experts that fit the L2 (OLMoE's gate/up): the block order is
+// not grouped, so the calls between the decode and wide variants run the
+// persistent grid of four consumer warpgroups (persistent = 1 beside the
+// wide variant).
+// AUTO-LABEL: func.func @silu_plain24_small
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 112, wide_slots = 8192, strategy = wgmma_sp>}
+func.func @silu_plain24_small(
+    %w13: tensor<64x2048x2048xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x2048xbf16>, %offsets: tensor<65xi32>, %tokens: tensor<?xi32>)
+    -> tensor<?x1024xbf16> {
+  %h = samoyeds.ssmm %w13, %x, %offsets gather(%tokens) epilogue <silu_mul>
+      : (tensor<64x2048x2048xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x2048xbf16>, tensor<65xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %h : tensor<?x1024xbf16>
+}

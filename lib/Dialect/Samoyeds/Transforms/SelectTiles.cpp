@@ -430,11 +430,14 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       wType.getDimSize(0), tiles / decodeUnitsPerHalf, splitK, splitSlots,
       decodeTokens, decodeSlots);
   // Persistent grid (one block per SM), whose ring runs on into the
-  // block's next tile. Masked row selection with a wide variant takes it by
-  // default for the unsplit calls between the decode and wide variants,
-  // with `tokens` (set below)
-  // (H200 1:2+2:4 layers, same process: 1.04-1.09x the ordinary grid at
-  // T = 256-1024 on five models; bench/RESULTS.md §S15). `persistent` =
+  // block's next tile. A tile with a wide variant takes it by default for
+  // the unsplit calls between the decode and wide variants, with `tokens`
+  // (set below): masked row selection always (H200 1:2+2:4 layers, same
+  // process: 1.00-1.11x the ordinary grid at T = 128-1024 on six models),
+  // plain 2:4 where the block order is not grouped (1.00-1.07x on OLMoE,
+  // DeepSeek-V2-Lite, Qwen2-MoE at T = 64-1024; Mixtral, whose experts
+  // outgrow the L2, 0.97x at T = 256 even in group_tiles order;
+  // bench/RESULTS.md §S15). `persistent` =
   // k > 0 asks for it for every unsplit call instead of the wide variant,
   // with 128-token tiles (m64n128 MMAs, weights read once per 128 tokens)
   // from kWgmmaPersistentSlots routed slots per expert where one
@@ -466,7 +469,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
-  if (o.persistent < 0 && masked && wideTokens > 0)
+  if (o.persistent < 0 && wideTokens > 0 && (masked || groupTiles == 1))
     persistent = 1;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,

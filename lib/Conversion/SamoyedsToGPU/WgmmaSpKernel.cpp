@@ -202,11 +202,10 @@ void WgmmaSpEmitter::loadTileRows() {
   // their sources, read once per tile, stay in registers (i32) for all its
   // stages. Rows past the tile's tokens read its last one (their copies
   // zero-fill instead).
-  int64_t rowsPerPass = Wgmma::kThreads / kChunksPerBlockRow;
   Value r0 = div(wgThread, idx(kChunksPerBlockRow));
   Value last = sub(count, idx(1));
   tileRows.clear();
-  for (int64_t r = 0; r < p.tokens; r += rowsPerPass) {
+  for (int64_t r = 0; r < p.tokens; r += kRowsPerPass) {
     Value slot = add(start, arith::MinSIOp::create(b, add(r0, idx(r)), last));
     Value row = p.gather ? loadIndex(tokenList, slot) : slot;
     tileRows.push_back(arith::IndexCastOp::create(b, b.getI32Type(), row));
@@ -348,13 +347,12 @@ void WgmmaSpEmitter::gatherThroughTileRows(Value kt, Value slot,
   // The copies of loadTileRows' rows, without branches: a row past the
   // tile's tokens copies no bytes and zero-fills its chunk (its MMA columns
   // are never stored).
-  int64_t rowsPerPass = Wgmma::kThreads / kChunksPerBlockRow;
   Value c = rem(producerThread, idx(kChunksPerBlockRow));
   Value r0 = div(producerThread, idx(kChunksPerBlockRow));
   Value stageBase = mul(slot, idx(layout.bStage / 2));
   Value srcCol = add(mul(kt, idx(p.kTile)), mul(c, idx(8)));
   for (auto [i, src] : llvm::enumerate(tileRows)) {
-    Value row = add(r0, idx(int64_t(i) * rowsPerPass));
+    Value row = add(r0, idx(int64_t(i) * kRowsPerPass));
     Value bytes =
         select(cmp(arith::CmpIPredicate::ult, row, count), idx(8), idx(0));
     Value swizzled = arith::XOrIOp::create(b, c, rem(row, idx(8)));

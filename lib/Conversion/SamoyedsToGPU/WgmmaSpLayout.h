@@ -84,9 +84,8 @@ struct WgmmaSpLayout {
     if (p.blocksPerSM > 1)
       stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, stages);
     if (p.persistent > 0)
-      stages = TileConfigAttr::wgmmaStages(
-          budget, TileConfigAttr::wgmmaFixedBytes(exchange), slotBytes,
-          p.stages);
+      stages =
+          TileConfigAttr::wgmmaStages(budget, exchange, slotBytes, p.stages);
     aRing = 0;
     bRing = aRing + stages * units * aStage;
     metaRing = bRing + stages * bStage;

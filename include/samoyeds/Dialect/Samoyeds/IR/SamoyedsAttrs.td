@@ -360,10 +360,6 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                                       int64_t tokens) {
       return unitsPerHalf * accs * 128 * (tokens / 2) * 4;
     }
-    /// wgmma_sp: shared memory of a block besides its ring slots:
-    /// `exchange`, the SiLU·up exchange where it cannot reuse the rings (0
-    /// otherwise).
-    static int64_t wgmmaFixedBytes(int64_t exchange) { return exchange; }
     /// wgmma_sp: the most ring slots a block keeps.
     static constexpr int64_t kWgmmaMaxStages = 6;
     /// wgmma_sp: ring slots of `slotBytes` that fit in `budget` bytes of

@@ -62,7 +62,8 @@ def synthetic_manifests():
                     _buffer("offsets", "input", "i32", [3])]
         + _weight_buffers("w", sizes)
         + [_buffer("y", "output", "bf16", ["P", 32]),
-           _buffer("ws_k_split", "workspace", "f32", [8, 64])],
+           _buffer("ws_k_split", "workspace", "f32", [8, 64]),
+           _buffer("ws_k_split_counters", "counters", "i32", [4])],
         "weights": [{"name": "w", "dtype": "bf16", "experts": 2, "rows": 64, "cols": 128,
                      "n": 1, "m": 2, "v": 64, "layout": "mma_sp"}],
         "routing": {"experts": 2, "top_k": 1, "renormalize": False,
@@ -80,7 +81,8 @@ def synthetic_manifests():
              "args": [{"buffer": "x"}, {"symbol": "P"}]},
             {"kernel": "k_split", "grid": [{"per_sm": 2}, {"const": 1}, {"const": 4}],
              "block": [256, 1, 1], "smem": 0, "when": {"symbol": "P", "min": 1, "max": 4},
-             "args": [{"buffer": "ws_k_split", "elem_bytes": 4}, {"symbol": "T"}]},
+             "args": [{"buffer": "ws_k_split", "elem_bytes": 4},
+                      {"buffer": "ws_k_split_counters", "elem_bytes": 4}, {"symbol": "T"}]},
         ],
     }
     wgmma = json.loads(json.dumps(base))

@@ -127,6 +127,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "routing is settled issue their first weight copies "
                      "before griddepcontrol.wait"),
       llvm::cl::init(true)};
+  Option<bool> fuseSplitReduce{
+      *this, "fuse-split-reduce",
+      llvm::cl::desc("convert-samoyeds-to-gpu: split-K expert matmuls reduce "
+                     "their own K slices (no separate reduction kernel)"),
+      llvm::cl::init(false)};
 };
 
 /// Samoyeds ops to a gpu.binary holding PTX: the samoyeds passes with their
@@ -167,6 +172,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.pdl = o.pdl < 0 ? chip->hasGridDependencyControl : o.pdl == 1;
   convert.weightsBeforeWait = o.weightsBeforeWait;
   convert.selectDispatch = o.selectDispatch;
+  convert.fuseSplitReduce = o.fuseSplitReduce;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSamoyedsNVGPUToNVVM());

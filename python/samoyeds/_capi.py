@@ -53,9 +53,10 @@ DTYPE_CODES = {"bf16": SY_DTYPE_BF16, "f16": SY_DTYPE_F16}
 DTYPE_NAMES = {v: k for k, v in DTYPE_CODES.items()}
 
 # sy_buffer_kind
-SY_BUFFER_INPUT, SY_BUFFER_OUTPUT, SY_BUFFER_WEIGHT, SY_BUFFER_WORKSPACE = range(4)
+SY_BUFFER_INPUT, SY_BUFFER_OUTPUT, SY_BUFFER_WEIGHT, SY_BUFFER_WORKSPACE, SY_BUFFER_COUNTERS = range(5)
 BUFFER_KIND_NAMES = {SY_BUFFER_INPUT: "input", SY_BUFFER_OUTPUT: "output",
-                     SY_BUFFER_WEIGHT: "weight", SY_BUFFER_WORKSPACE: "workspace"}
+                     SY_BUFFER_WEIGHT: "weight", SY_BUFFER_WORKSPACE: "workspace",
+                     SY_BUFFER_COUNTERS: "counters"}
 
 # sy_weight_layout (docs/Format.md "Physical layout").
 SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA = range(2)

@@ -37,9 +37,9 @@ def parse_bytes(text: str) -> int:
 
 def samoyeds_bytes(bundle: LayerBundle, T: int) -> Dict[str, int]:
     """Bytes of every buffer class of the compiled layer for T tokens. The
-    constant-size partial-sum workspaces of split-K variants count at every T:
-    the runtime allocates one on the first call with few enough routed slots
-    and keeps it for the session."""
+    constant-size partial-sum workspaces and counters of split-K variants
+    count at every T: the runtime allocates them on the first call with few
+    enough routed slots and keeps them for the session."""
     out = {"values": 0, "meta": 0, "row_idx": 0, "inputs": 0, "outputs": 0, "workspaces": 0}
     for name, info in bundle.buffers.items():
         b = bundle.buffer_bytes(name, T)
@@ -47,7 +47,8 @@ def samoyeds_bytes(bundle: LayerBundle, T: int) -> Dict[str, int]:
         if kind == "weight":
             out[name.rsplit(".", 1)[-1]] += b
         else:
-            out[{"input": "inputs", "output": "outputs", "workspace": "workspaces"}[kind]] += b
+            out[{"input": "inputs", "output": "outputs", "workspace": "workspaces",
+                 "counters": "workspaces"}[kind]] += b
     out["total"] = sum(out.values())
     return out
 

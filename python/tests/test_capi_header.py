@@ -163,7 +163,8 @@ def test_name_tables_follow_the_enums():
     assert _capi.BUFFER_KIND_NAMES == {_capi.SY_BUFFER_INPUT: "input",
                                        _capi.SY_BUFFER_OUTPUT: "output",
                                        _capi.SY_BUFFER_WEIGHT: "weight",
-                                       _capi.SY_BUFFER_WORKSPACE: "workspace"}
+                                       _capi.SY_BUFFER_WORKSPACE: "workspace",
+                                       _capi.SY_BUFFER_COUNTERS: "counters"}
     assert _capi.DTYPE_CODES == {"bf16": _capi.SY_DTYPE_BF16, "f16": _capi.SY_DTYPE_F16}
     assert _capi.LAYOUT_CODES == {"mma_sp": _capi.SY_LAYOUT_MMA_SP,
                                   "wgmma": _capi.SY_LAYOUT_WGMMA}

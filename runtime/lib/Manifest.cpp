@@ -192,7 +192,7 @@ bool workspaceReservation(const Manifest &m,
   for (size_t i = 0; i < m.buffers.size(); ++i) {
     const BufferDesc &b = m.buffers[i];
     int64_t elements = 0, size = 0;
-    if (b.kind != SY_BUFFER_WORKSPACE)
+    if (!isRuntimeOwned(b.kind))
       continue;
     if (!bufferSize(m, b, maxSyms, elements, size, error))
       return false;
@@ -354,7 +354,8 @@ private:
        json::oneOf<sy_buffer_kind>({{"input", SY_BUFFER_INPUT},
                                     {"output", SY_BUFFER_OUTPUT},
                                     {"weight", SY_BUFFER_WEIGHT},
-                                    {"workspace", SY_BUFFER_WORKSPACE}}),
+                                    {"workspace", SY_BUFFER_WORKSPACE},
+                                    {"counters", SY_BUFFER_COUNTERS}}),
        &BufferDesc::kind},
       {"dtype",
        json::oneOf<sy_dtype>({{"bf16", SY_DTYPE_BF16},
@@ -396,7 +397,20 @@ private:
     std::string err;
     return json::readFields(r, v, path, shapeFields, b) &&
            (bufferSize(m, b, {}, elements, bytes, err) ||
-            r.fail(path + ".shape", err));
+            r.fail(path + ".shape", err)) &&
+           countersFit(r, path, b);
+  }
+
+  /// Counters are i32 of a constant shape: the runtime zeroes them once,
+  /// when it allocates them.
+  bool countersFit(Reader &r, const std::string &path, const BufferDesc &b) {
+    if (b.kind != SY_BUFFER_COUNTERS)
+      return true;
+    bool constant = std::all_of(b.shape.begin(), b.shape.end(),
+                                [](const ShapeDim &d) { return d.symbol < 0; });
+    return (b.dtype == SY_DTYPE_I32 && constant) ||
+           r.fail(path, "counters buffer " + json::quote(b.name) +
+                            " must be i32 with a constant shape");
   }
 
   /// Weight buffer `b` is its weight's only one of its part, of the size

@@ -35,6 +35,11 @@ inline int lookUp(const std::unordered_map<std::string, int> &index,
   return it == index.end() ? -1 : it->second;
 }
 
+/// Whether the runtime allocates buffers of `kind` (workspaces, counters).
+inline bool isRuntimeOwned(sy_buffer_kind kind) {
+  return kind == SY_BUFFER_WORKSPACE || kind == SY_BUFFER_COUNTERS;
+}
+
 struct BufferDesc {
   std::string name;
   sy_buffer_kind kind = SY_BUFFER_INPUT;
@@ -214,7 +219,8 @@ bool bufferSize(const Manifest &m, const BufferDesc &b,
                 const std::vector<int64_t> &syms, int64_t &elements,
                 int64_t &bytes, std::string &error);
 
-/// Bytes of every workspace (0 for the other buffers) that a run with symbol
+/// Bytes of every workspace and counters buffer (0 for the other buffers)
+/// that a run with symbol
 /// values at most `maxSyms` may need: each workspace of every launch, selected
 /// for `maxSyms` or not (a smaller value may select another variant), at its
 /// size for `maxSyms`. Shapes are products of symbols and constants, so no

@@ -45,6 +45,25 @@ sy_status ensure(const cu::Driver &d, cu::CUdeviceptr &ptr, uint64_t &have,
   return SY_OK;
 }
 
+/// ensure() for buffer `b` of the manifest: a counters buffer that it
+/// allocates is zeroed before any launch can read it (the memset runs on
+/// the legacy default stream, which the call waits for).
+sy_status ensureOwned(const cu::Driver &d, const BufferDesc &b,
+                      cu::CUdeviceptr &ptr, uint64_t &have, uint64_t bytes,
+                      const std::string &what) {
+  bool allocates = have < bytes || (!ptr && bytes != 0);
+  sy_status st = ensure(d, ptr, have, bytes, what);
+  if (st != SY_OK || b.kind != SY_BUFFER_COUNTERS || !allocates)
+    return st;
+  cu::CUresult r = d.cuMemsetD8(ptr, 0, size_t(have));
+  if (r == cu::CUDA_SUCCESS)
+    r = d.cuStreamSynchronize(nullptr);
+  if (r != cu::CUDA_SUCCESS)
+    return setError(SY_ERR_CUDA,
+                    what + ": " + cu::describe(d, "cuMemsetD8_v2", r));
+  return SY_OK;
+}
+
 /// Reads the (name, value) pairs of `fn`'s arguments into `syms` (one value
 /// per manifest symbol); every symbol must be given once, in [0, 2^31).
 sy_status readSymbols(const sy_bundle &bundle, const char *fn,
@@ -274,10 +293,12 @@ sy_status sy_session_reserve(sy_session *session,
     if (!d)
       return st;
     for (size_t i = 0; i < bytes.size(); ++i) {
-      if (m.buffers[i].kind != SY_BUFFER_WORKSPACE)
+      if (!isRuntimeOwned(m.buffers[i].kind))
         continue;
-      st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], bytes[i],
-                  "sy_session_reserve: workspace '" + m.buffers[i].name + "'");
+      st = ensureOwned(*d, m.buffers[i], session->ownedPtr[i],
+                       session->ownedBytes[i], bytes[i],
+                       "sy_session_reserve: workspace '" + m.buffers[i].name +
+                           "'");
       if (st != SY_OK)
         return st;
     }
@@ -336,7 +357,7 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
       if (!bufferSize(m, b, syms, elems[i], total, err))
         return setError(SY_ERR_INVALID_ARGUMENT, "sy_session_run: " + err);
       uint64_t need = uint64_t(total);
-      if (b.kind == SY_BUFFER_WORKSPACE) {
+      if (isRuntimeOwned(b.kind)) {
         if (!used[i])
           continue;
         // A reserved session never allocates in a run (CUDA graph capture).
@@ -346,8 +367,8 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
                               std::to_string(need) + " bytes but " +
                               std::to_string(session->ownedBytes[i]) +
                               " were reserved");
-        st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], need,
-                    "workspace '" + b.name + "'");
+        st = ensureOwned(*d, b, session->ownedPtr[i], session->ownedBytes[i],
+                         need, "workspace '" + b.name + "'");
         if (st != SY_OK)
           return st;
         ptr[i] = session->ownedPtr[i];

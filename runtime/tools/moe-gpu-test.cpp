@@ -341,6 +341,7 @@ int main(int argc, char **argv) {
   }
   const int64_t maxT =
       *std::max_element(tokenCounts.begin(), tokenCounts.end());
+  // Counters count with the workspaces (the runtime allocates both).
   uint64_t perKind[4] = {0, 0, 0, 0};
   for (int32_t i = 0; i < nbuf; ++i) {
     const char *name;
@@ -349,7 +350,7 @@ int main(int argc, char **argv) {
     sy_bundle_buffer_info(bd.meta, i, &name, &kind, nullptr);
     if (!bytesOf(name, maxT, b))
       return 1;
-    perKind[kind] += b;
+    perKind[kind == SY_BUFFER_COUNTERS ? SY_BUFFER_WORKSPACE : kind] += b;
   }
   const double MiB = 1024.0 * 1024.0;
   std::printf("bundle %s: E=%lld top_k=%d H=%lld I=%lld w13 %d:%d:%d w2 "

@@ -9,6 +9,10 @@
 // RUN: FileCheck %s < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+// RUN: rm -rf %t.fused && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp split-k=2 fuse-split-reduce=1 dir=%t.fused assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=FUSED < %t.fused/manifest.json
+// RUN: FileCheck %s --check-prefix=FUSEDPTX < %t.fused/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t.fused/kernels.ptx -o %t.fused/kernels.cubin %}
 // RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp split-k=1 persistent=0 decode-tokens=0 dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/manifest.json
 
@@ -59,6 +63,28 @@
 // CHECK: "max": 64,
 // CHECK: "kernel": "qwen_ssmm_3_split_combine",
 // CHECK: "max": 64,
+
+// fuse-split-reduce: gate/up's split kernel reduces its own slices (11
+// counters: the blocks of its largest grid) and no reduction kernel runs;
+// down keeps its combine.
+// FUSED: "kind": "counters",
+// FUSED-NEXT: "name": "ws_qwen_ssmm_2_split_counters",
+// FUSED-NEXT: "shape": [
+// FUSED-NEXT: 11
+// FUSED: "buffer": "ws_qwen_ssmm_2_split",
+// FUSED: "buffer": "t5",
+// FUSED: "buffer": "ws_qwen_ssmm_2_split_counters",
+// FUSED: "kernel": "qwen_ssmm_2_split",
+// FUSED-NOT: _split_reduce
+// FUSED: "kernel": "qwen_ssmm_3_split_combine",
+// FUSEDPTX-LABEL: .entry qwen_ssmm_2_split(
+// FUSEDPTX: membar.gl;
+// FUSEDPTX-NEXT: bar.sync 0;
+// FUSEDPTX: atom.global.add.u32
+// FUSEDPTX: bar.red.or.pred
+// FUSEDPTX: membar.gl;
+// FUSEDPTX: ex2.approx.ftz.f32
+// FUSEDPTX-LABEL: .entry qwen_ssmm_3(
 
 // Without split-K, persistent grid and decode tile only the router's
 // launches (logits in the decode or prefill shape; select, and select with

@@ -563,7 +563,8 @@ TEST_F(BundleDir, WorkspaceReservation) {
   writeMutated(
       R"({"name": "ws0", "kind": "workspace", "dtype": "f32", "shape": ["P", 64]})",
       R"({"name": "ws0", "kind": "workspace", "dtype": "f32", "shape": ["P", 64]},
-         {"name": "ws1", "kind": "workspace", "dtype": "bf16", "shape": [4, "T", 8]})");
+         {"name": "ws1", "kind": "workspace", "dtype": "bf16", "shape": [4, "T", 8]},
+         {"name": "cnt", "kind": "counters", "dtype": "i32", "shape": [12]})");
   samoyeds::rt::Manifest m;
   std::string error;
   ASSERT_EQ(samoyeds::rt::loadManifest(dir, m, error), SY_OK) << error;
@@ -577,8 +578,13 @@ TEST_F(BundleDir, WorkspaceReservation) {
   ASSERT_EQ(bytes.size(), m.buffers.size());
   EXPECT_EQ(bytes[size_t(ws0)], 16u * 64 * 4);
   EXPECT_EQ(bytes[size_t(ws1)], 4u * 8 * 8 * 2);
+  // Counters are reserved with the workspaces.
+  int cnt = m.findBuffer("cnt");
+  ASSERT_GE(cnt, 0);
+  EXPECT_EQ(m.buffers[size_t(cnt)].kind, SY_BUFFER_COUNTERS);
+  EXPECT_EQ(bytes[size_t(cnt)], 12u * 4);
   for (size_t i = 0; i < bytes.size(); ++i)
-    if (m.buffers[i].kind != SY_BUFFER_WORKSPACE)
+    if (!samoyeds::rt::isRuntimeOwned(m.buffers[i].kind))
       EXPECT_EQ(bytes[i], 0u) << m.buffers[i].name;
   // No run at or below the maximum needs more than was reserved.
   for (int64_t t = 0; t <= 8; ++t)
@@ -666,9 +672,21 @@ TEST_F(BundleDir, BadBuffersAndWeights) {
   expectError(SY_ERR_MANIFEST,
               {"buffers[4].bytes", "weight 'w' part 'meta'", "1024"});
   writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scratch\"");
-  expectError(SY_ERR_MANIFEST, {"buffers[7].kind",
-                                "expected \"input\", \"output\", "
-                                "\"weight\" or \"workspace\", got 'scratch'"});
+  expectError(SY_ERR_MANIFEST,
+              {"buffers[7].kind", "expected \"input\", \"output\", "
+                                  "\"weight\", \"workspace\" or \"counters\", "
+                                  "got 'scratch'"});
+  // Counters are i32 of a constant shape.
+  writeMutated(
+      "\"kind\": \"workspace\", \"dtype\": \"f32\", \"shape\": [\"P\", 64]",
+      "\"kind\": \"counters\", \"dtype\": \"i32\", \"shape\": [\"P\", 64]");
+  expectError(SY_ERR_MANIFEST,
+              {"buffers[7]", "counters buffer 'ws0' must be i32 with a "
+                             "constant shape"});
+  writeMutated(
+      "\"kind\": \"workspace\", \"dtype\": \"f32\", \"shape\": [\"P\", 64]",
+      "\"kind\": \"counters\", \"dtype\": \"f32\", \"shape\": [64]");
+  expectError(SY_ERR_MANIFEST, {"buffers[7]", "must be i32"});
   writeMutated("[\"P\", 64]", "[\"N\", 64]");
   expectError(SY_ERR_MANIFEST, {"buffers[7].shape[0]", "unknown symbol 'N'"});
   writeMutated("\"dtype\": \"u8\"", "\"dtype\": \"u4\"");
@@ -926,8 +944,8 @@ TEST_F(BundleDir, ErrorsQuoteBoundedValues) {
   EXPECT_LT(std::string(sy_last_error()).size(), dir.size() + 200);
   writeMutated("\"kind\": \"workspace\"", "\"kind\": \"scr\\u0000tch\"");
   expectError(SY_ERR_MANIFEST, {"buffers[7].kind: expected \"input\", "
-                                "\"output\", \"weight\" or \"workspace\", "
-                                "got 'scr\\x00tch'"});
+                                "\"output\", \"weight\", \"workspace\" or "
+                                "\"counters\", got 'scr\\x00tch'"});
   writeMutated("\"samoyeds-bundle\"", "\"\\u00e9\"");
   expectError(SY_ERR_MANIFEST,
               {"format: expected \"samoyeds-bundle\", got '\\xc3\\xa9'"});

@@ -47,6 +47,16 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     while the kernel before finishes; that kernel waited for the routing's
     writer before it let this launch begin, and every kernel still lets its
     dependents launch only after its own wait.
+
+    With `fuse-split-reduce`, the split-K variant of an expert matmul without
+    `weighted_combine` reduces its own K slices: each block stores its
+    partial sums, fences them and counts itself in its tile's counter (a
+    `counters` buffer, which the runtime zeroes when it allocates it); the
+    last of the tile's `split_k` blocks sums the slices in slice order,
+    applies the epilogue, writes the result and zeroes the counter. The
+    result is bit-identical to the separate reduction kernel's, one launch
+    fewer; off by default: on the H200 it ran 0.99-1.03x with CUDA-graph
+    replay and 0.96-0.97x eager (bench/RESULTS.md S16).
   }];
   let options = [
     Option<"pdl", "pdl", "bool", /*default=*/"false",
@@ -58,6 +68,10 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"true",
            "With pdl: expert matmuls whose routing is settled issue their "
            "first weight copies before griddepcontrol.wait">,
+    Option<"fuseSplitReduce", "fuse-split-reduce", "bool", /*default=*/"false",
+           "Split-K expert matmuls without weighted_combine reduce their own "
+           "K slices (the last block of each tile, found by an i32 counter) "
+           "instead of a separate reduction kernel">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

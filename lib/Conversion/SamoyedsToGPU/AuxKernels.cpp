@@ -4,7 +4,9 @@
 // in f32: the result depends only on the inputs, never on scheduling, so two
 // runs give bit-identical outputs (no atomics). After a split-K matmul each
 // workspace row is itself the sum of its K slices' partial rows, in slice
-// order; the split reduction does the same for the other epilogues.
+// order; the split reduction kernel (or, with the pass's fuse-split-reduce,
+// the split-K kernel itself: SplitReduce.cpp) does the same for the other
+// epilogues.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,31 +18,6 @@ using namespace mlir::samoyeds::detail;
 
 namespace {
 constexpr int64_t kCombineThreads = 256;
-
-/// Reads workspace rows that split-K may have written as `splits` partial
-/// rows, `slotsPerSplit` rows apart, of `rowElems` elements each.
-class SliceSumEmitter : public EmitterBase {
-public:
-  SliceSumEmitter(ImplicitLocOpBuilder &b, int64_t rowElems, int64_t splits,
-                  int64_t slotsPerSplit)
-      : EmitterBase(b), rowElems(rowElems), splits(splits),
-        slotsPerSplit(slotsPerSplit) {}
-
-protected:
-  /// Row `slot`, column `col` of the workspace: the sum of the slices'
-  /// partial rows in slice order.
-  Value sumSlices(Value ws, Value slot, Value col) {
-    Value y = load(ws, add(mul(slot, idx(rowElems)), col));
-    for (int64_t z = 1; z < splits; ++z) {
-      Value row = add(idx(z * slotsPerSplit), slot);
-      y = arith::AddFOp::create(b, y,
-                                load(ws, add(mul(row, idx(rowElems)), col)));
-    }
-    return y;
-  }
-
-  int64_t rowElems, splits, slotsPerSplit;
-};
 
 class CombineEmitter : public SliceSumEmitter {
 public:

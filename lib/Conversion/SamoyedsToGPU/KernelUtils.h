@@ -63,7 +63,8 @@ inline KernelArg bufferArg(Value v, int64_t elemBytes, int64_t align = 0) {
 /// The address alignment of 16-byte copies (cp.async) and vector loads.
 constexpr int64_t kVectorAlign = 16;
 
-/// A launch argument passing the workspace `name` (f32 elements).
+/// A launch argument passing the workspace or counters buffer `name` (f32
+/// or i32 elements).
 inline KernelArg workspaceArg(StringRef name) {
   return {KernelArg::Buffer, Value(), "", name.str(), "", 4};
 }
@@ -261,6 +262,31 @@ inline Value EmitterBase::silu(Value x, bool asPtx) {
   Value denom = arith::AddFOp::create(b, splat(1.0), ex2);
   return arith::DivFOp::create(b, x, denom);
 }
+
+/// Reads workspace rows that split-K may have written as `splits` partial
+/// rows, `slotsPerSplit` rows apart, of `rowElems` elements each.
+class SliceSumEmitter : public EmitterBase {
+public:
+  SliceSumEmitter(ImplicitLocOpBuilder &b, int64_t rowElems, int64_t splits,
+                  int64_t slotsPerSplit)
+      : EmitterBase(b), rowElems(rowElems), splits(splits),
+        slotsPerSplit(slotsPerSplit) {}
+
+protected:
+  /// Row `slot`, column `col` of the workspace: the sum of the slices'
+  /// partial rows in slice order.
+  Value sumSlices(Value ws, Value slot, Value col) {
+    Value y = load(ws, add(mul(slot, idx(rowElems)), col));
+    for (int64_t z = 1; z < splits; ++z) {
+      Value row = add(idx(z * slotsPerSplit), slot);
+      y = arith::AddFOp::create(b, y,
+                                load(ws, add(mul(row, idx(rowElems)), col)));
+    }
+    return y;
+  }
+
+  int64_t rowElems, splits, slotsPerSplit;
+};
 
 } // namespace mlir::samoyeds::detail
 

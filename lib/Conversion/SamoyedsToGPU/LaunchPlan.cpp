@@ -80,6 +80,11 @@ void BufferTable::addWorkspace(StringRef wsName, ArrayRef<int64_t> shape) {
                                        Float32Type::get(ctx), shape));
 }
 
+void BufferTable::addCounters(StringRef name, int64_t count) {
+  workspaces.push_back(BufferAttr::get(ctx, name, BufferKind::Counters,
+                                       IntegerType::get(ctx, 32), {count}));
+}
+
 LogicalResult BufferTable::bindDense(Value v, StringRef bufferName) {
   auto type = cast<RankedTensorType>(v.getType());
   BufferKind kind = outputs.contains(v)     ? BufferKind::Output

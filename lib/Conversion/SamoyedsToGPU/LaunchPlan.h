@@ -39,6 +39,10 @@ public:
   /// Adds a workspace buffer of f32 elements.
   void addWorkspace(StringRef name, ArrayRef<int64_t> shape);
 
+  /// Adds a buffer of `count` i32 counters that the runtime zeroes when it
+  /// allocates it and that the kernels using it leave zeroed.
+  void addCounters(StringRef name, int64_t count);
+
   /// The launch attribute of `launch` (a programmatic dependent launch with
   /// `pdl`); binds (lists) every buffer it passes.
   FailureOr<KernelLaunchAttr> bindLaunch(const KernelLaunch &launch, bool pdl);
@@ -89,6 +93,9 @@ struct SamoyedsToGPUState {
   /// launches select and dispatch small calls in one kernel (empty without
   /// the pass's select-dispatch).
   const llvm::DenseMap<Operation *, Operation *> &selectDispatch;
+  /// Whether split-K kernels reduce their own slices (the pass's
+  /// fuse-split-reduce).
+  bool fuseSplitReduce = false;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };

@@ -108,6 +108,9 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
           scf::YieldOp::create(b, carried);
         });
     emitEpilogue(t, SmallVector<Value>(loop.getResults()));
+    if (p.fusedReduce)
+      emitSplitReduce(b, p, *this, {tid, p.threads(), 0, /*wholeBlock=*/true},
+                      t.rowBlock, t.start, t.count);
   });
   gpu::ReturnOp::create(b);
 }

@@ -25,6 +25,10 @@ void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
   offsets = entry.getArgument(arg++);
   tokenList = p.gather ? entry.getArgument(arg++) : Value();
   out = entry.getArgument(arg++);
+  if (p.fusedReduce) {
+    result = entry.getArgument(arg++);
+    counters = entry.getArgument(arg++);
+  }
 }
 
 StringRef mlir::samoyeds::getWeightLayout(SSMMOp op) {
@@ -38,13 +42,16 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
   return tile && getMmaLowering(tile.getStrategy()).persistentAtEverySize();
 }
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                SSMMOp op, StringRef name, SSMMVariant variant,
-                                bool weightsBeforeWait) {
+FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
+    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef name,
+    SSMMVariant variant, bool weightsBeforeWait, const SplitBuffers &split) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
+  plan->fusedReduce = plan->split() && !split.counters.empty();
+  assert((!plan->fusedReduce ||
+          op.getEpilogue() != EpilogueKind::WeightedCombine) &&
+         "the combine kernel sums a weighted_combine's slices");
   const MmaLowering &lowering = getMmaLowering(plan->strategy);
   plan->weightsBeforeWait =
       weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
@@ -71,7 +78,19 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   addBuffer(i32, op.getOffsets(), "", 4);
   if (p.gather)
     addBuffer(i32, op.getTokens(), "", 4);
-  addBuffer(p.outElt, op.getResult(), "", p.outElt.getIntOrFloatBitWidth() / 8);
+  if (p.split()) {
+    argTypes.push_back(globalBuffer(p.outElt));
+    launch.args.push_back(workspaceArg(split.workspace));
+  } else {
+    addBuffer(p.outElt, op.getResult(), "",
+              p.outElt.getIntOrFloatBitWidth() / 8);
+  }
+  if (p.fusedReduce) {
+    addBuffer(p.resultElt, op.getResult(), "",
+              p.resultElt.getIntOrFloatBitWidth() / 8);
+    argTypes.push_back(globalBuffer(i32));
+    launch.args.push_back(workspaceArg(split.counters));
+  }
 
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToEnd(module.getBody());
@@ -95,6 +114,10 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   launch.block[0] = threads;
   launch.dynamicSmem = lowering.smemBytes(p);
   launch.waitsInBody = p.weightsBeforeWait;
+  // A counter per block of the largest grid (P = split_slots).
+  if (p.fusedReduce)
+    launch.counters = lowering.rowBlocks(p) *
+                      maxTokenTiles(p.splitSlots, p.tokens, p.experts);
   if (int64_t blocks = lowering.minBlocksPerSM(p))
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   builder.getI32IntegerAttr(blocks));

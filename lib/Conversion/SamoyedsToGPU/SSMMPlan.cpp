@@ -85,9 +85,10 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   // tiles in the same order.
   if (p.persistent == 0 || p.strategy == MmaStrategy::WgmmaSp)
     p.groupTiles = tile.getGroupTiles();
-  p.outElt = op.getEpilogue() == EpilogueKind::WeightedCombine || split
-                 ? Type(Float32Type::get(op.getContext()))
-                 : p.elt;
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  p.outElt = combine || split ? Type(Float32Type::get(op.getContext())) : p.elt;
+  p.resultElt =
+      cast<RankedTensorType>(op.getResult().getType()).getElementType();
   p.halves = p.siluMul ? 2 : 1;
   p.keptRows = p.rows / p.m * p.n;
   p.keptTilesPerHalf = p.keptRows / p.halves / 16;

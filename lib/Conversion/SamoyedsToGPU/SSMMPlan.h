@@ -26,6 +26,10 @@ struct SSMMPlan {
   /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
   /// unsplit kernel.
   int64_t splitK = 1, splitSlots = 0;
+  /// The split-K kernel reduces its slices itself (SplitBuffers::counters;
+  /// never with weighted_combine, whose combine kernel sums them):
+  /// emitSplitReduce.
+  bool fusedReduce = false;
   /// Block rows of the persistent grid (0: one block row per token tile).
   int64_t persistent = 0;
   /// Token tiles per group of the ordinary grid's block order (and of the
@@ -46,7 +50,9 @@ struct SSMMPlan {
   /// its ring's first weight copies, then waits for the grids in flight
   /// (KernelLaunch::waitsInBody).
   bool weightsBeforeWait = false;
-  Type elt, outElt;
+  /// Operand elements, what the blocks store (f32 partial or combine rows)
+  /// and the op's result elements.
+  Type elt, outElt, resultElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
   /// mma_sp: threads of a block, tokens of one warp's slice, and a warp's
   /// 16-row tiles ("units": `rowTiles` per half; unit u is tile u % rowTiles
@@ -67,12 +73,21 @@ struct SSMMPlan {
 
 /// The arguments of an expert-matmul kernel, in the order buildSSMMKernel
 /// declares them: the weight's values, meta and (row selection) row_idx, the
-/// input, the offsets, (gather) the token list and the output.
+/// input, the offsets, (gather) the token list, the output (the split
+/// variant's partial-sum workspace) and, with a fused split reduction, the
+/// op's result and the counters.
 struct SSMMArgs {
-  Value values, meta, rowIdx, input, offsets, tokenList, out;
+  Value values, meta, rowIdx, input, offsets, tokenList, out, result, counters;
   /// Binds the members to the entry block arguments of `func`.
   void bind(const SSMMPlan &p, gpu::GPUFuncOp func);
 };
+
+/// The most token tiles of `tokens` slots that `slots` routed slots make
+/// over `experts` experts (#samoyeds.dim's token_tiles).
+inline int64_t maxTokenTiles(int64_t slots, int64_t tokens, int64_t experts) {
+  int64_t ones = std::min(experts, slots);
+  return ones + (slots - ones) / tokens;
+}
 
 /// Reads the kernel's parameters from `op` and the given variant of its
 /// tile and checks the rules every strategy shares; fails with a diagnostic
@@ -137,6 +152,25 @@ struct TokenTile {
 /// the block computes the same answer. `lane` is the thread's lane.
 TokenTile findTokenTile(ImplicitLocOpBuilder &b, Value offsets, Value lane,
                         Value tile, int64_t experts, int64_t tokens);
+
+/// The threads of a block that reduce a split-K tile: `thread` in [0,
+/// `size`), synchronized by hardware barrier `barrier` (every thread of
+/// the block when `size` is the block's).
+struct ReduceThreads {
+  Value thread;
+  int64_t size, barrier;
+  bool wholeBlock;
+};
+
+/// The fused split-K reduction (SSMMPlan::fusedReduce), emitted by a
+/// strategy after the block's threads stored its partial sums of row block
+/// `rowBlock` and the `count` slots from `start` (SplitReduce.cpp): the last
+/// of the tile's split_k blocks to arrive sums the slices in slice order,
+/// applies the epilogue, writes the op's result and zeroes the tile's
+/// counter again. Bit-identical to a separate reduction kernel.
+void emitSplitReduce(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+                     const SSMMArgs &args, const ReduceThreads &threads,
+                     Value rowBlock, Value start, Value count);
 
 /// The row block and token tile (index values) of this block of an
 /// ordinary grid (grid x: row blocks, y: token tiles). Blocks numbered

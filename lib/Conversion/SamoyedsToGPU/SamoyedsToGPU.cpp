@@ -194,12 +194,13 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// workspace that a second, deterministic combine kernel reduces. A tile with
 /// split_k > 1 adds the split-K variant, guarded by P <= split_slots (the
 /// unsplit launches by P > split_slots): its matmul writes partial rows to a
-/// workspace of split_k × split_slots rows, which the combine or a split
-/// reduction sums in slice order. A tile with decode_tokens > 0 adds the
-/// decode variant for the unsplit calls up to decode_slots (from
-/// shared_slots a second one with two blocks per SM), and one with
-/// wide_tokens > 0 the wide variant for those from wide_slots. A tile with
-/// persistent > 0 and no wide variant adds the persistent variant for P >=
+/// workspace of split_k × split_slots rows, which the combine or, for the
+/// other epilogues, a split reduction kernel (with `fuseSplitReduce` the
+/// matmul's own last block of each tile) sums in slice order. A tile with
+/// decode_tokens > 0 adds the decode variant for the unsplit calls up to
+/// decode_slots (from shared_slots a second one with two blocks per SM), and
+/// one with wide_tokens > 0 the wide variant for those from wide_slots. A tile
+/// with persistent > 0 and no wide variant adds the persistent variant for P >=
 /// persistent_slots, or uses it instead of the ordinary grid when that is
 /// every unsplit call; below persistent_slots (below wide_slots with a wide
 /// variant) a strategy whose persistent grid always wins runs it with
@@ -211,7 +212,7 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// it waits first).
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base,
-                              bool early) {
+                              bool early, bool fuseSplitReduce) {
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);
@@ -313,24 +314,29 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return launches;
 
   std::string splitBase = (base + "_split").str();
+  SplitBuffers buffers{"ws_" + splitBase, ""};
+  if (fuseSplitReduce && !combine)
+    buffers.counters = buffers.workspace + "_counters";
   FailureOr<KernelLaunch> matmul = buildSSMMKernel(
-      builder, kernels, op, splitBase, SSMMVariant::Split, early);
+      builder, kernels, op, splitBase, SSMMVariant::Split, early, buffers);
   if (failed(matmul))
     return failure();
-  std::string ws = "ws_" + splitBase;
-  table.addWorkspace(ws, {splits * slots, rows});
-  matmul->args.back() = samoyeds::detail::workspaceArg(ws);
+  table.addWorkspace(buffers.workspace, {splits * slots, rows});
+  if (matmul->counters > 0)
+    table.addCounters(buffers.counters, matmul->counters);
+  guardBySlots(*matmul, 1, slots);
+  launches.push_back(*matmul);
+  if (matmul->counters > 0)
+    return launches;
   FailureOr<KernelLaunch> reduce =
-      combine ? buildCombineKernel(builder, kernels, op, ws,
+      combine ? buildCombineKernel(builder, kernels, op, buffers.workspace,
                                    splitBase + "_combine", splits, slots)
-              : buildSplitReduceKernel(builder, kernels, op, ws,
+              : buildSplitReduceKernel(builder, kernels, op, buffers.workspace,
                                        splitBase + "_reduce");
   if (failed(reduce))
     return failure();
-  for (KernelLaunch *launch : {&*matmul, &*reduce}) {
-    guardBySlots(*launch, 1, slots);
-    launches.push_back(*launch);
-  }
+  guardBySlots(*reduce, 1, slots);
+  launches.push_back(*reduce);
   return launches;
 }
 
@@ -357,7 +363,8 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
       })
       .Case([&](SSMMOp ssmm) {
         return lowerSSMM(ssmm, state.table, b, state.kernels, base,
-                         state.pdl && state.settledRouting.contains(ssmm));
+                         state.pdl && state.settledRouting.contains(ssmm),
+                         state.fuseSplitReduce);
       });
 }
 
@@ -546,6 +553,7 @@ struct ConvertSamoyedsToGPU
       pairs = findSelectDispatch(ops);
     SamoyedsToGPUState state{table, builder, kernels, bases,
                              pdl,   settled, pairs};
+    state.fuseSplitReduce = fuseSplitReduce;
     if (failed(convert(func, state)))
       return failure();
     return table.finish();

@@ -179,6 +179,8 @@ private:
   void emitEpilogue(ArrayRef<Value> rows);
   /// Synchronises the consumer warpgroups (named barrier 1).
   void consumerBarrier();
+  /// The hardware barrier of the consumer warpgroups (0 is the block's).
+  static constexpr int64_t kConsumerBarrier = 1;
   /// Writes value `i` of the thread's accumulators for group row `j` (row
   /// selection) to the output or split-K workspace.
   void storeValue(Value value, int64_t j, int64_t i);

@@ -57,7 +57,7 @@ void WgmmaSpEmitter::storeValue(Value value, int64_t j, int64_t i) {
 }
 
 void WgmmaSpEmitter::consumerBarrier() {
-  NVVM::BarrierOp::create(b, TypeRange{}, i32c(1),
+  NVVM::BarrierOp::create(b, TypeRange{}, i32c(kConsumerBarrier),
                           i32c(layout.units * Wgmma::kThreads),
                           NVVM::BarrierReductionAttr(), Value());
 }

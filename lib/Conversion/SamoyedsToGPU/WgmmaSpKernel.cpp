@@ -67,6 +67,12 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
             if (p.weightsBeforeWait)
               waitForGrids();
             emitEpilogue(emitConsumer(idx(0)));
+            if (p.fusedReduce)
+              emitSplitReduce(b, p, *this,
+                              {add(mul(unit, idx(Wgmma::kThreads)), wgThread),
+                               layout.units * Wgmma::kThreads, kConsumerBarrier,
+                               /*wholeBlock=*/false},
+                              rowBlock, start, count);
           });
     });
     // A block without a token tile waits too: the grid finishes only after

@@ -50,7 +50,10 @@ typedef enum sy_buffer_kind {
   SY_BUFFER_INPUT = 0,
   SY_BUFFER_OUTPUT = 1,
   SY_BUFFER_WEIGHT = 2,
-  SY_BUFFER_WORKSPACE = 3
+  SY_BUFFER_WORKSPACE = 3,
+  /// i32 counters the runtime allocates zeroed; the kernels that use them
+  /// leave them zeroed (a split-K kernel's own reduction).
+  SY_BUFFER_COUNTERS = 4
 } sy_buffer_kind;
 
 /// Element type of a bundle buffer.

@@ -124,6 +124,16 @@ func.func @f() attributes {a = #samoyeds.buffer<"x", input, f32, [T, 4294967296]
 
 // -----
 
+// expected-error @+1 {{#samoyeds.buffer "c": counters are i32 with a static shape}}
+func.func @f() attributes {a = #samoyeds.buffer<"c", counters, f32, [4]>}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.buffer "c": counters are i32 with a static shape}}
+func.func @f() attributes {a = #samoyeds.buffer<"c", counters, i32, [P]>}
+
+// -----
+
 // expected-error @+1 {{expected a size or a size symbol (T or P), got 'N'}}
 func.func @f() attributes {a = #samoyeds.buffer<"x", input, f32, [N]>}
 

@@ -9,7 +9,7 @@
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 
 // CHECK-LABEL: func.func @plan(
-// CHECK-SAME: samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4194304>, #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>, #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 32768>, #samoyeds.buffer<"x", input, bf16, [T, 2048]>, #samoyeds.buffer<"offsets", input, i32, [3]>, #samoyeds.buffer<"tokens", input, i32, [P]>, #samoyeds.buffer<"y", output, bf16, [P, 2048]>, #samoyeds.buffer<"ws", workspace, f32, [64, 2048]>]
+// CHECK-SAME: samoyeds.buffers = [#samoyeds.weight_part<"w.values", "w", values, bf16, 4194304>, #samoyeds.weight_part<"w.meta", "w", meta, ui32, 524288>, #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 32768>, #samoyeds.buffer<"x", input, bf16, [T, 2048]>, #samoyeds.buffer<"offsets", input, i32, [3]>, #samoyeds.buffer<"tokens", input, i32, [P]>, #samoyeds.buffer<"y", output, bf16, [P, 2048]>, #samoyeds.buffer<"ws", workspace, f32, [64, 2048]>, #samoyeds.buffer<"ws_counters", counters, i32, [48]>]
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], <n = 1, m = 2, v = 128>>]
 // CHECK: %[[Y:.*]] = samoyeds.launch [
 // CHECK-SAME: #samoyeds.launch<@kernels::@matmul grid(16, token_tiles(P, 32, 2), 1) block(128, 1, 1) smem(18432) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("x", 2), buffer("offsets", 4), buffer("tokens", 4), buffer("y", 2)) when(P in [65, ...])>,
@@ -28,7 +28,8 @@ module attributes {gpu.container_module} {
           #samoyeds.buffer<"offsets", input, i32, [3]>,
           #samoyeds.buffer<"tokens", input, i32, [P]>,
           #samoyeds.buffer<"y", output, bf16, [P, 2048]>,
-          #samoyeds.buffer<"ws", workspace, f32, [64, 2048]>],
+          #samoyeds.buffer<"ws", workspace, f32, [64, 2048]>,
+          #samoyeds.buffer<"ws_counters", counters, i32, [48]>],
         samoyeds.weights = [#samoyeds.weight<"w", mma_sp, bf16, [2, 2048, 2048], #ss>]} {
     %y = samoyeds.launch [
         #samoyeds.launch<@kernels::@matmul grid(16, token_tiles(P, 32, 2), 1)

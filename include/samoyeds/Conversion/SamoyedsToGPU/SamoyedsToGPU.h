@@ -91,18 +91,32 @@ struct KernelLaunch {
   /// `griddepcontrol.launch_dependents` (in every thread, empty blocks
   /// included): the conversion adds neither.
   bool waitsInBody = false;
+  /// The size of the counters buffer the kernel's own split-K reduction
+  /// takes (0: none).
+  int64_t counters = 0;
 };
 
 /// The launches one samoyeds op becomes, in order.
 using KernelLaunches = SmallVector<KernelLaunch, 2>;
 
+/// The buffers of an expert matmul's split-K variant, by name: the f32
+/// workspace of its partial sums and, when the kernel reduces them itself,
+/// its counters (empty: a separate kernel reduces them).
+struct SplitBuffers {
+  std::string workspace, counters;
+};
+
 /// The variants of an expert-matmul kernel a tile may ask for.
 enum class SSMMVariant {
   /// One block per (row block, token tile).
   Plain,
-  /// Split-K: grid z is the K slice and the last argument an f32 workspace
-  /// of split_k × split_slots rows of partial sums (`decode_tokens` tokens
-  /// per block where split_slots <= decode_slots, else `tokens`).
+  /// Split-K: grid z is the K slice and the blocks write partial sums to
+  /// an f32 workspace of split_k × split_slots rows (`decode_tokens` tokens
+  /// per block where split_slots <= decode_slots, else `tokens`). Given
+  /// SplitBuffers::counters (an epilogue other than weighted_combine) the
+  /// kernel reduces them itself: the last of a (row block, token tile)'s
+  /// split_k blocks to finish, found by an i32 counter per tile, sums the
+  /// slices in slice order, applies the epilogue and writes the result.
   Split,
   /// The ordinary grid with `decode_tokens` tokens per block, for the
   /// unsplit calls up to `decode_slots` (below `shared_slots`).
@@ -131,10 +145,15 @@ enum class SSMMVariant {
 /// waits for the grids in flight (KernelLaunch::waitsInBody). Fails with a
 /// diagnostic on `op` when the op's parameters are outside what the strategy
 /// supports.
+///
+/// The split-K variant passes `split.workspace` for its partial sums and,
+/// with `split.counters` (not with weighted_combine), reduces them itself:
+/// it also takes the result and the counters buffer, of
+/// KernelLaunch::counters elements.
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain,
-                bool weightsBeforeWait = false);
+                bool weightsBeforeWait = false, const SplitBuffers &split = {});
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
 /// weight that the kernel of `op` reads.

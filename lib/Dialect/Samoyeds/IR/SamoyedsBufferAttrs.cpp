@@ -80,6 +80,11 @@ LogicalResult BufferAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (dtype.empty() || dtype == "u32" || dtype == "u8")
     return emitError() << "#samoyeds.buffer \"" << name << "\": element type "
                        << elementType << " (expected bf16, f16, f32 or i32)";
+  if (kind == BufferKind::Counters &&
+      (!elementType.isSignlessInteger(32) ||
+       llvm::any_of(shape, [](int64_t size) { return size < 0; })))
+    return emitError() << "#samoyeds.buffer \"" << name
+                       << "\": counters are i32 with a static shape";
   int64_t lowest = encodeSymbol(SizeSymbol::P);
   for (int64_t size : shape)
     if (size < lowest || size > std::numeric_limits<int32_t>::max())

@@ -45,7 +45,10 @@ def Samoyeds_BufferKind : I32EnumAttr<"BufferKind",
     "who provides a bundle buffer", [
       I32EnumAttrCase<"Input", 0, "input">,
       I32EnumAttrCase<"Output", 1, "output">,
-      I32EnumAttrCase<"Workspace", 2, "workspace">]> {
+      I32EnumAttrCase<"Workspace", 2, "workspace">,
+      // i32 counters that the runtime zeroes when it allocates them and that
+      // every kernel using them leaves zeroed (a split-K reduction's arrivals).
+      I32EnumAttrCase<"Counters", 3, "counters">]> {
   let cppNamespace = "::mlir::samoyeds";
   let genSpecializedAttr = 0;
 }

@@ -1,0 +1,144 @@
+//===- SplitReduce.cpp - The split-K kernel's own reduction ---------------===//
+//
+// The split_k blocks of one (row block, token tile) of a split-K kernel each
+// store their K slice's partial sums in the workspace and count themselves
+// in the tile's counter; the last to arrive sums the slices in slice order,
+// applies the epilogue, writes the op's result and zeroes the counter for
+// the next launch. The sums are those of the combine kernel and of the
+// reduction kernel this replaces, so the result is bit-identical and does
+// not depend on which block arrives last.
+//
+// Memory order, the fence-and-count reduction of the CUDA programming
+// guide: every thread fences its partial stores (membar.gl) before a barrier
+// after which one thread counts with an atomic add; a second barrier's OR
+// tells every thread whether its block was last, and the last block's
+// threads fence again before they read the other blocks' partial sums. (A
+// count before the first barrier let the last block read partial sums that
+// another block's threads had not yet stored: wrong results under
+// compute-sanitizer's slower schedule, S16.)
+//
+//===----------------------------------------------------------------------===//
+
+#include "SSMMPlan.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+using namespace mlir::samoyeds::detail;
+
+namespace {
+class SplitReduceEmitter : public SliceSumEmitter {
+public:
+  SplitReduceEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+                     const SSMMArgs &args, const ReduceThreads &threads)
+      : SliceSumEmitter(b, p.rows, p.splitK, p.splitSlots), p(p), args(args),
+        threads(threads) {}
+
+  void emit(Value rowBlock, Value start, Value count) {
+    // Every thread's partial sums are stored and fenced before the block
+    // counts itself.
+    fence();
+    barrier();
+    // The tile's counter: its block's place in grid (x, y), the same in
+    // every K slice.
+    Value tile = add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
+                         gpu::GridDimOp::create(b, gpu::Dimension::x)),
+                     gpu::BlockIdOp::create(b, gpu::Dimension::x));
+    auto counting =
+        scf::IfOp::create(b, TypeRange{b.getI1Type()},
+                          cmp(arith::CmpIPredicate::eq, threads.thread, idx(0)),
+                          /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(counting.thenBlock());
+      Value before =
+          memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, i32c(1),
+                                      args.counters, ValueRange{tile});
+      Value last = cmp(arith::CmpIPredicate::eq, before, i32c(p.splitK - 1));
+      // Every slice of the tile has counted: the next launch starts at 0.
+      ifThen(last, [&] {
+        memref::StoreOp::create(b, i32c(0), args.counters, ValueRange{tile});
+      });
+      scf::YieldOp::create(b, last);
+      b.setInsertionPointToStart(counting.elseBlock());
+      scf::YieldOp::create(b, i1c(false));
+    }
+    Value last = barrierOr(counting.getResult(0));
+    ifThen(last, [&] {
+      fence();
+      reduce(rowBlock, start, count);
+    });
+  }
+
+private:
+  void fence() { NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU); }
+
+  /// Synchronizes the reducing threads.
+  void barrier() {
+    NVVM::BarrierOp::create(
+        b, TypeRange{}, threads.wholeBlock ? Value() : i32c(threads.barrier),
+        threads.wholeBlock ? Value() : i32c(threads.size),
+        NVVM::BarrierReductionAttr(), Value());
+  }
+
+  /// The OR of `pred` over the reducing threads, in each of them.
+  Value barrierOr(Value pred) {
+    Value word = arith::ExtUIOp::create(b, b.getI32Type(), pred);
+    Value any;
+    if (threads.wholeBlock && threads.barrier == 0) {
+      any = NVVM::BarrierOp::create(
+                b, TypeRange{b.getI32Type()}, Value(), Value(),
+                NVVM::BarrierReductionAttr::get(b.getContext(),
+                                                NVVM::BarrierReduction::OR),
+                word)
+                .getResult(0);
+    } else {
+      // nvvm.barrier reduces only on barrier 0 for the whole block; a
+      // subset of the warps (wgmma_sp's consumers) needs bar.red on its own.
+      any =
+          inlinePtx(b, b.getI32Type(),
+                    ValueRange{word, i32c(threads.barrier), i32c(threads.size)},
+                    "{ .reg .pred p, q; setp.ne.u32 p, $1, 0; "
+                    "bar.red.or.pred q, $2, $3, p; selp.u32 $0, 1, 0, q; }",
+                    "=r,r,r,r", /*sideEffects=*/true);
+    }
+    return cmp(arith::CmpIPredicate::ne, any, i32c(0));
+  }
+
+  /// The block's result rows [rowBlock · R, rowBlock · R + R) of its `count`
+  /// slots, consecutive threads on consecutive rows.
+  void reduce(Value rowBlock, Value start, Value count) {
+    int64_t rowBlocks = getMmaLowering(p.strategy).rowBlocks(p);
+    int64_t blockRows = p.outCols / rowBlocks;
+    Value firstRow = mul(rowBlock, idx(blockRows));
+    forLoop(threads.thread, idx(p.tokens * blockRows), idx(threads.size),
+            ValueRange{}, [&](Value i, ValueRange) {
+              Value token = div(i, idx(blockRows));
+              ifThen(cmp(arith::CmpIPredicate::ult, token, count), [&] {
+                Value slot = add(start, token);
+                Value col = add(firstRow, rem(i, idx(blockRows)));
+                Value y = sumSlices(args.out, slot, col);
+                if (p.siluMul)
+                  y = arith::MulFOp::create(
+                      b, silu(y),
+                      sumSlices(args.out, slot, add(col, idx(p.outCols))));
+                memref::StoreOp::create(
+                    b, arith::TruncFOp::create(b, p.resultElt, y), args.result,
+                    ValueRange{add(mul(slot, idx(p.outCols)), col)});
+              });
+              return SmallVector<Value>{};
+            });
+  }
+
+  const SSMMPlan &p;
+  const SSMMArgs &args;
+  const ReduceThreads &threads;
+};
+} // namespace
+
+void mlir::samoyeds::detail::emitSplitReduce(
+    ImplicitLocOpBuilder &b, const SSMMPlan &p, const SSMMArgs &args,
+    const ReduceThreads &threads, Value rowBlock, Value start, Value count) {
+  assert(p.fusedReduce && "the kernel does not reduce its slices");
+  SplitReduceEmitter(b, p, args, threads).emit(rowBlock, start, count);
+}

@@ -7,7 +7,11 @@ Each variant is a directory of layer bundles named MODEL_FORMAT (as
 test/GPU/gen-layer-bundles.sh writes them, e.g. with SAMOYEDS_TILE_OPTIONS).
 For every model, format and T all variants run on the same packed weights,
 router and inputs, timed with bench.py's cold-L2 device timer, the variants
-interleaved rep by rep round so that clock or thermal drift hits all alike.
+interleaved rep by rep round so that clock or thermal drift hits all alike
+(each round starts at the next variant: none is always timed first). With
+--control the base variant runs twice, as two layers with their own copies of
+the weights (an A/A pair): its ratio bounds what placement and order alone do
+to a point (S16 saw 1.08x between identical kernels).
 Every variant's output is compared with the first variant's (same weights,
 same routing: they must agree to bf16 rounding of the accumulation order).
 Prints one line per point with each variant's median time and its ratio to
@@ -39,8 +43,12 @@ def main():
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--out", default="ab.json")
     ap.add_argument("--graph", action="store_true", help="time CUDA-graph replays")
+    ap.add_argument("--control", action="store_true",
+                    help="also run the base variant a second time (an A/A control)")
     a = ap.parse_args()
     variants = [v.split("=", 1) for v in a.variants.split(",")]
+    if a.control:
+        variants.append([variants[0][0] + "-again", variants[0][1]])
     tokens = [int(t) for t in a.tokens.split(",")]
     timer = ColdTimer(1)
     torch.manual_seed(0)
@@ -73,9 +81,10 @@ def main():
                         if c.graph is None:
                             sys.exit(f"{name} {fmt} T={T}: variant {vname}: no graph: {c.why}")
                 times = [[] for _ in layers]
-                for _ in range(a.reps):
-                    for i, call in enumerate(calls):
-                        times[i].append(timer(call))
+                for r in range(a.reps):
+                    for j in range(len(calls)):
+                        i = (r + j) % len(calls)
+                        times[i].append(timer(calls[i]))
                 med = [float(np.median(t)) for t in times]
                 row = dict(model=name, format=fmt, T=T, relerr_vs_base=errs,
                            **{f"{n}_ms": m for (n, _), m in zip(variants, med)})

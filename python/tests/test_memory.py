@@ -85,3 +85,31 @@ def test_cli_prints_report(bundle, capsys):
     out = capsys.readouterr().out
     assert "moe_ffn E=8 H=256 I=128 top_k=2" in out
     assert "budget 64 MiB: samoyeds T <= " in out and "dense grouped T <= " in out
+
+
+@requires_runtime
+def test_split_counters_count_with_the_workspaces(tmp_path):
+    """A bundle compiled with fuse-split-reduce lists an i32 counters buffer per
+    split-K matmul without weighted_combine; the report counts it with the
+    workspaces, at its constant size."""
+    opt = os.environ.get("SAMOYEDS_OPT") or str(REPO / "build" / "bin" / "samoyeds-opt")
+    if not Path(opt).is_file():
+        opt = shutil.which("samoyeds-opt")
+    if not opt:
+        pytest.skip("samoyeds-opt not built: cannot compile the test layer")
+    (tmp_path / "layer.mlir").write_text(LAYER)
+    sizes = {}
+    for fused in (0, 1):
+        out = tmp_path / f"b{fused}"
+        subprocess.run([opt, str(tmp_path / "layer.mlir"),
+                        f"--samoyeds-to-bundle=chip=sm_90a split-k=2 fuse-split-reduce={fused} "
+                        f"dir={out}", "-o", os.devnull], check=True)
+        from samoyeds.layer import LayerBundle
+        from samoyeds.memory import samoyeds_bytes
+        with LayerBundle(out) as b:
+            counters = {n: i for n, i in b.buffers.items() if i["kind"] == "counters"}
+            assert len(counters) == fused
+            sizes[fused] = (samoyeds_bytes(b, 1)["workspaces"],
+                            sum(b.buffer_bytes(n, 1) for n in counters))
+    assert sizes[1][1] > 0
+    assert sizes[1][0] == sizes[0][0] + sizes[1][1]

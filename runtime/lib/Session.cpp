@@ -23,9 +23,11 @@ cu::CUresult release(const cu::Driver &d, cu::CUdeviceptr &ptr,
   return r;
 }
 
-/// Makes `ptr` hold at least `bytes` (reallocating if smaller).
+/// Makes `ptr` hold at least `bytes` (reallocating if smaller). With `zero`
+/// a new allocation is zeroed before any launch can read it (the memset runs
+/// on the legacy default stream, which the call waits for).
 sy_status ensure(const cu::Driver &d, cu::CUdeviceptr &ptr, uint64_t &have,
-                 uint64_t bytes, const std::string &what) {
+                 uint64_t bytes, const std::string &what, bool zero = false) {
   if (have >= bytes && (ptr || bytes == 0))
     return SY_OK;
   cu::CUresult r = release(d, ptr, have);
@@ -42,20 +44,9 @@ sy_status ensure(const cu::Driver &d, cu::CUdeviceptr &ptr, uint64_t &have,
                         " allocating " + std::to_string(bytes) + " bytes");
   }
   have = bytes;
-  return SY_OK;
-}
-
-/// ensure() for buffer `b` of the manifest: a counters buffer that it
-/// allocates is zeroed before any launch can read it (the memset runs on
-/// the legacy default stream, which the call waits for).
-sy_status ensureOwned(const cu::Driver &d, const BufferDesc &b,
-                      cu::CUdeviceptr &ptr, uint64_t &have, uint64_t bytes,
-                      const std::string &what) {
-  bool allocates = have < bytes || (!ptr && bytes != 0);
-  sy_status st = ensure(d, ptr, have, bytes, what);
-  if (st != SY_OK || b.kind != SY_BUFFER_COUNTERS || !allocates)
-    return st;
-  cu::CUresult r = d.cuMemsetD8(ptr, 0, size_t(have));
+  if (!zero)
+    return SY_OK;
+  r = d.cuMemsetD8(ptr, 0, size_t(bytes));
   if (r == cu::CUDA_SUCCESS)
     r = d.cuStreamSynchronize(nullptr);
   if (r != cu::CUDA_SUCCESS)
@@ -295,10 +286,9 @@ sy_status sy_session_reserve(sy_session *session,
     for (size_t i = 0; i < bytes.size(); ++i) {
       if (!isRuntimeOwned(m.buffers[i].kind))
         continue;
-      st = ensureOwned(*d, m.buffers[i], session->ownedPtr[i],
-                       session->ownedBytes[i], bytes[i],
-                       "sy_session_reserve: workspace '" + m.buffers[i].name +
-                           "'");
+      st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], bytes[i],
+                  "sy_session_reserve: workspace '" + m.buffers[i].name + "'",
+                  m.buffers[i].kind == SY_BUFFER_COUNTERS);
       if (st != SY_OK)
         return st;
     }
@@ -367,8 +357,8 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
                               std::to_string(need) + " bytes but " +
                               std::to_string(session->ownedBytes[i]) +
                               " were reserved");
-        st = ensureOwned(*d, b, session->ownedPtr[i], session->ownedBytes[i],
-                         need, "workspace '" + b.name + "'");
+        st = ensure(*d, session->ownedPtr[i], session->ownedBytes[i], need,
+                    "workspace '" + b.name + "'", b.kind == SY_BUFFER_COUNTERS);
         if (st != SY_OK)
           return st;
         ptr[i] = session->ownedPtr[i];

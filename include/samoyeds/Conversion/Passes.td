@@ -55,7 +55,7 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     last of the tile's `split_k` blocks sums the slices in slice order,
     applies the epilogue, writes the result and zeroes the counter. The
     result is bit-identical to the separate reduction kernel's, one launch
-    fewer; off by default: on the H200 it ran 0.99-1.03x with CUDA-graph
+    fewer; off by default: on the H200 it ran 0.97-1.03x with CUDA-graph
     replay and 0.96-0.97x eager (bench/RESULTS.md S16).
   }];
   let options = [

@@ -73,10 +73,7 @@ public:
     Value slot = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     Value col = add(mul(bx, idx(kCombineThreads)), tid);
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(outCols)), [&] {
-      Value value = sumSlices(ws, slot, col);
-      if (siluMul)
-        value = arith::MulFOp::create(
-            b, silu(value), sumSlices(ws, slot, add(col, idx(outCols))));
+      Value value = reduceSlices(ws, slot, col, outCols, siluMul);
       Type elt = cast<MemRefType>(out.getType()).getElementType();
       memref::StoreOp::create(b, arith::TruncFOp::create(b, elt, value), out,
                               ValueRange{add(mul(slot, idx(outCols)), col)});

@@ -285,6 +285,17 @@ protected:
     return y;
   }
 
+  /// The split reduction's value at (`slot`, `col`): sumSlices, or with
+  /// silu_mul SiLU of that gate sum times the up sum `outCols` columns on.
+  Value reduceSlices(Value ws, Value slot, Value col, int64_t outCols,
+                     bool siluMul) {
+    Value y = sumSlices(ws, slot, col);
+    if (!siluMul)
+      return y;
+    return arith::MulFOp::create(b, silu(y),
+                                 sumSlices(ws, slot, add(col, idx(outCols))));
+  }
+
   int64_t rowElems, splits, slotsPerSplit;
 };
 

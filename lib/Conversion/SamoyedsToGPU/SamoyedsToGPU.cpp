@@ -322,12 +322,12 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   if (failed(matmul))
     return failure();
   table.addWorkspace(buffers.workspace, {splits * slots, rows});
-  if (matmul->counters > 0)
-    table.addCounters(buffers.counters, matmul->counters);
   guardBySlots(*matmul, 1, slots);
   launches.push_back(*matmul);
-  if (matmul->counters > 0)
+  if (matmul->counters > 0) {
+    table.addCounters(buffers.counters, matmul->counters);
     return launches;
+  }
   FailureOr<KernelLaunch> reduce =
       combine ? buildCombineKernel(builder, kernels, op, buffers.workspace,
                                    splitBase + "_combine", splits, slots)

@@ -117,11 +117,8 @@ private:
               ifThen(cmp(arith::CmpIPredicate::ult, token, count), [&] {
                 Value slot = add(start, token);
                 Value col = add(firstRow, rem(i, idx(blockRows)));
-                Value y = sumSlices(args.out, slot, col);
-                if (p.siluMul)
-                  y = arith::MulFOp::create(
-                      b, silu(y),
-                      sumSlices(args.out, slot, add(col, idx(p.outCols))));
+                Value y =
+                    reduceSlices(args.out, slot, col, p.outCols, p.siluMul);
                 memref::StoreOp::create(
                     b, arith::TruncFOp::create(b, p.resultElt, y), args.result,
                     ValueRange{add(mul(slot, idx(p.outCols)), col)});

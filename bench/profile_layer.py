@@ -9,9 +9,11 @@ machine).
 For every model, format and T: random weights, router and inputs (as bench/ab.py),
 one eager call, a CUDA graph of the call, 5 warm replays, then --reps profiled
 replays with a 256 MB write before each (cold L2, as the benchmarks run). Prints,
-per point, each kernel's median duration in µs, the median span of a call (first
-kernel start to last kernel end) and the median sum of the gaps between its
-kernels; writes JSON.
+per point, each kernel's median duration in µs with its median start and end
+[start-end] after the call's first kernel starts (with dependent launches a
+kernel starts before the one it waits for ends: the ends are the critical
+path), the median span of a call (first kernel start to last kernel end) and
+the median sum of the gaps between its kernels; writes JSON.
 """
 import argparse
 import json
@@ -67,14 +69,21 @@ def profile_point(layer, x, reps):
         sys.exit("profiler saw no kernels of the layer")
     names = [e.name for e in per_call[0]]
     durs = {n: [] for n in names}
+    starts = {n: [] for n in names}
+    ends = {n: [] for n in names}
     spans, gaps = [], []
     for c in per_call:
+        t0 = c[0].time_range.start
         for e in c:
             if e.name in durs:
                 durs[e.name].append(e.time_range.end - e.time_range.start)
+                starts[e.name].append(e.time_range.start - t0)
+                ends[e.name].append(e.time_range.end - t0)
         spans.append(c[-1].time_range.end - c[0].time_range.start)
         gaps.append(sum(max(0, b.time_range.start - a.time_range.end) for a, b in zip(c, c[1:])))
-    return dict(kernels=[dict(name=n, us=float(np.median(durs[n]))) for n in names],
+    med = lambda v: float(np.median(v))
+    return dict(kernels=[dict(name=n, us=med(durs[n]), start_us=med(starts[n]),
+                              end_us=med(ends[n])) for n in names],
                 span_us=float(np.median(spans)), gaps_us=float(np.median(gaps)),
                 calls=len(per_call))
 
@@ -102,7 +111,8 @@ def main():
                 res["rows"].append(r)
                 print(f"{name:12} {fmt:7} T={T:5d} span {r['span_us']:7.1f} us, gaps "
                       f"{r['gaps_us']:5.1f} us: " + ", ".join(
-                          f"{kk['name']} {kk['us']:.1f}" for kk in r["kernels"]), flush=True)
+                          f"{kk['name']} {kk['us']:.1f} [{kk['start_us']:.1f}-{kk['end_us']:.1f}]"
+                          for kk in r["kernels"]), flush=True)
             layer.close()
         torch.cuda.empty_cache()
     with open(a.out, "w") as f:

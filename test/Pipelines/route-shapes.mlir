@@ -76,3 +76,30 @@ func.func @no_hidden(%x: tensor<?x0xbf16> {samoyeds.name = "x"},
       : (tensor<?x0xbf16>, tensor<4x0xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
   return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }
+
+// -----
+
+// OLMoE's router (2048 x 64, bf16): the prefill and tensor-core shapes split
+// the hidden size over 4 warps each (512 threads: 2 prefill steps of 8
+// columns a lane per warp, 16 chunks of 32 columns per MMA warp), whose
+// partial sums meet in shared memory (8 tokens x 16 experts x 4 slices,
+// 32 tokens x 64 experts x 4 slices).
+// CHECK-LABEL: func.func @olmoe_router
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill grid(4, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [33, 2047])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_mma grid(1, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [2048, ...])
+// CHECK: gpu.binary @samoyeds_kernels
+// CHECK-SAME: .entry olmoe_router_route_0_logits_prefill
+// CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[2048]
+// CHECK-SAME: bar.sync
+// CHECK-SAME: .entry olmoe_router_route_0_logits_mma
+// CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[32768]
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-SAME: bar.sync
+func.func @olmoe_router(%x: tensor<?x2048xbf16> {samoyeds.name = "x"},
+                        %r: tensor<64x2048xbf16> {samoyeds.name = "router"})
+    -> (tensor<?x8xf32>, tensor<?x8xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(8)
+      : (tensor<?x2048xbf16>, tensor<64x2048xbf16>) -> (tensor<?x8xf32>, tensor<?x8xi32>)
+  return %w, %ids : tensor<?x8xf32>, tensor<?x8xi32>
+}

@@ -29,6 +29,14 @@ constexpr int64_t kVector = 8;
 /// Qwen2-MoE and OLMoE; 1.05-1.36x at T = 4096).
 constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 
+/// The prefill and tensor-core shapes split the hidden size over warps (the
+/// slices meet in shared memory) up to this many warps a block, until a warp
+/// runs at most kLogitsSteps steps (prefill) or down to kLogitsMmaChunks
+/// 32-column chunks (tensor cores): each warp's loop is a chain of round
+/// trips to memory, so fewer steps per warp and more warps per SM are what
+/// make these kernels fast (H200, bench/RESULTS.md S17).
+constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8;
+
 /// How one logits kernel divides its work.
 struct LogitsShape {
   int64_t tokensPerWarp = 1, expertsPerWarp = 1;
@@ -99,6 +107,11 @@ private:
   /// below the count (the rows past them were read clamped).
   void storeLogit(Value logits, Value tokens, Value sum, Value token,
                   Value expert);
+  /// After a barrier, the block's threads add up the slices' partial sums
+  /// (`partials`: [slice][token][expert] of the block's tile) in slice order
+  /// and store them as the logits of the tile at (firstToken, firstExpert).
+  void sumSlices(Value partials, Value logits, Value tokens, Value tid,
+                 const LogitsShape &shape, Value firstToken, Value firstExpert);
   Value toF32(Value v) {
     Type f32 = b.getF32Type();
     if (auto vec = dyn_cast<VectorType>(v.getType()))

@@ -45,9 +45,10 @@ LogitsShape decodeShape(int64_t hidden, int64_t experts) {
 }
 
 /// The prefill shape: 8 tokens x up to 4 experts per warp, 4 warps along the
-/// experts; with fewer than 4 such groups of 16 experts (Mixtral's 8) the
-/// hidden size is split over up to 4 warps too, so that a call of a few
-/// hundred tokens still fills the SMs.
+/// experts; the hidden size split over up to kLogitsMaxWarps / expertWarps
+/// warps until each runs at most kLogitsSteps steps (or, with fewer than 4
+/// groups of 16 experts, Mixtral's 8, until the groups have 4 slices), so
+/// that a warp's loads are not a long chain of dependent round trips.
 LogitsShape prefillShape(int64_t hidden, int64_t experts) {
   LogitsShape s;
   s.tokensPerWarp = 8;
@@ -56,7 +57,8 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
       std::min<int64_t>(4, llvm::divideCeil(experts, s.expertsPerWarp));
   int64_t groups = llvm::divideCeil(experts, s.blockExperts());
   int64_t steps = laneSteps(hidden);
-  while (groups * s.slices < 4 && s.slices < 4 && steps % (2 * s.slices) == 0)
+  while (s.warps() * 2 <= kLogitsMaxWarps && steps % (2 * s.slices) == 0 &&
+         (steps / s.slices > kLogitsSteps || groups * s.slices < 4))
     s.slices *= 2;
   return s;
 }
@@ -64,7 +66,9 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
 /// The tensor-core shape, or none: both operands one 16-bit type and the
 /// hidden size a positive multiple of 32 (each lane loads 8 elements of a
 /// 32-column chunk, and the first chunks before the loop). Up to 4 MMA tiles
-/// of 8 experts per warp, 2 warps along the experts, 4 warps in all.
+/// of 8 experts per warp, 2 warps along the experts, 4 warps along experts
+/// and tokens; the chunks split over up to 4 slices of at least
+/// kLogitsMmaChunks chunks each.
 std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
                                     int64_t experts) {
   if (xElt != rElt || !(xElt.isBF16() || xElt.isF16()) || hidden % 32 != 0 ||
@@ -77,6 +81,10 @@ std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
   s.expertWarps =
       std::min<int64_t>(2, llvm::divideCeil(experts, s.expertsPerWarp));
   s.tokenWarps = 4 / s.expertWarps;
+  int64_t chunks = hidden / 32;
+  while (s.warps() * 2 <= kLogitsMaxWarps && chunks % (2 * s.slices) == 0 &&
+         chunks / (2 * s.slices) >= kLogitsMmaChunks)
+    s.slices *= 2;
   return s;
 }
 } // namespace

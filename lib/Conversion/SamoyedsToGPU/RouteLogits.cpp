@@ -22,6 +22,25 @@ void RouteEmitter::storeLogit(Value logits, Value tokens, Value sum,
   });
 }
 
+void RouteEmitter::sumSlices(Value partials, Value logits, Value tokens,
+                             Value tid, const LogitsShape &shape,
+                             Value firstToken, Value firstExpert) {
+  gpu::BarrierOp::create(b);
+  int64_t tileSums = shape.blockTokens() * shape.blockExperts();
+  forLoop(tid, idx(tileSums), idx(shape.warps() * 32), {},
+          [&](Value at, ValueRange) -> SmallVector<Value> {
+            Value sum = load(partials, at);
+            for (int64_t s = 1; s < shape.slices; ++s)
+              sum = arith::AddFOp::create(
+                  b, sum, load(partials, add(at, idx(s * tileSums))));
+            Value t = div(at, idx(shape.blockExperts()));
+            Value col = rem(at, idx(shape.blockExperts()));
+            storeLogit(logits, tokens, sum, add(firstToken, t),
+                       add(firstExpert, col));
+            return {};
+          });
+}
+
 Value RouteEmitter::enter(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
@@ -114,18 +133,8 @@ void RouteEmitter::emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape) {
         memref::StoreOp::create(b, sum, partials, ValueRange{at});
       });
     }
-  if (partials) {
-    gpu::BarrierOp::create(b);
-    ifThen(cmp(arith::CmpIPredicate::ult, tid, idx(tileSums)), [&] {
-      Value sum = load(partials, tid);
-      for (int64_t s = 1; s < shape.slices; ++s)
-        sum = arith::AddFOp::create(
-            b, sum, load(partials, add(tid, idx(s * tileSums))));
-      Value t = div(tid, idx(shape.blockExperts()));
-      Value col = rem(tid, idx(shape.blockExperts()));
-      storeLogit(logits, tokens, sum, add(firstToken, t), add(blockFirst, col));
-    });
-  }
+  if (partials)
+    sumSlices(partials, logits, tokens, tid, shape, firstToken, blockFirst);
   gpu::ReturnOp::create(b);
 }
 
@@ -140,16 +149,23 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
   Value x = func.getArgument(0), router = func.getArgument(1),
         logits = func.getArgument(2);
   int64_t tiles = shape.expertsPerWarp / 8, chunks = hidden / 32;
+  int64_t sliceChunks = chunks / shape.slices;
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value warp = div(tid, idx(32)), lane = rem(tid, idx(32));
+  // Warp = (token warp, expert warp, slice), the slice fastest.
+  Value slice = rem(warp, idx(shape.slices));
+  Value tile = div(warp, idx(shape.slices));
   Value g = div(lane, idx(4)), t = rem(lane, idx(4));
-  Value firstToken = add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
-                             idx(shape.blockTokens())),
-                         mul(div(warp, idx(shape.expertWarps)), idx(16)));
-  Value firstExpert =
-      add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
-              idx(shape.blockExperts())),
-          mul(rem(warp, idx(shape.expertWarps)), idx(shape.expertsPerWarp)));
+  Value blockToken = mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
+                         idx(shape.blockTokens()));
+  Value blockExpert = mul(gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                          idx(shape.blockExperts()));
+  Value tokenInBlock = mul(div(tile, idx(shape.expertWarps)), idx(16));
+  Value expertInBlock =
+      mul(rem(tile, idx(shape.expertWarps)), idx(shape.expertsPerWarp));
+  Value firstToken = add(blockToken, tokenInBlock);
+  Value firstExpert = add(blockExpert, expertInBlock);
+  Value firstChunk = mul(slice, idx(sliceChunks));
   // Rows past the last token or expert read the last one and are not
   // stored.
   Value lastToken = sub(tokens, idx(1));
@@ -165,9 +181,12 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
         rowStart(add(add(firstExpert, idx(8 * n)), g), idx(experts - 1)));
   Type elt = cast<MemRefType>(x.getType()).getElementType();
   auto vec8 = VectorType::get({8}, elt);
-  // The 2 x rows and `tiles` router rows of chunk `c` (clamped to the last).
+  // The 2 x rows and `tiles` router rows of the slice's chunk `c` (clamped
+  // to the last chunk).
   auto loadChunk = [&](Value c) {
-    Value col = mul(arith::MinUIOp::create(b, c, idx(chunks - 1)), idx(32));
+    Value col =
+        mul(arith::MinUIOp::create(b, add(firstChunk, c), idx(chunks - 1)),
+            idx(32));
     SmallVector<Value> v;
     for (auto [i, row] : llvm::enumerate(rows))
       v.push_back(vector::LoadOp::create(
@@ -180,7 +199,7 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
   SmallVector<Value> init(tiles, f32Splat(4, 0.0));
   llvm::append_range(init, loadChunk(idx(0)));
   llvm::append_range(init, loadChunk(idx(1)));
-  auto loop = forLoop(idx(0), idx(chunks), idx(1), init,
+  auto loop = forLoop(idx(0), idx(sliceChunks), idx(1), init,
                       [&](Value i, ValueRange it) -> SmallVector<Value> {
                         SmallVector<Value> later = loadChunk(add(i, idx(2)));
                         ValueRange cur = it.slice(tiles, sets);
@@ -204,13 +223,29 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
                         llvm::append_range(next, later);
                         return next;
                       });
-  // Accumulator i of tile n: token g + 8 (i / 2), expert 8 n + 2 t + i % 2.
+  // Accumulator i of tile n: token g + 8 (i / 2), expert 8 n + 2 t + i % 2
+  // of the warp's; with several slices a partial at [slice][token][expert]
+  // of the block's tile.
+  Value partials =
+      shape.slices > 1 ? Value(func.getWorkgroupAttributions()[0]) : Value();
+  int64_t tileSums = shape.blockTokens() * shape.blockExperts();
   for (int64_t n = 0; n < tiles; ++n)
     for (int64_t i = 0; i < 4; ++i) {
-      Value token = add(add(firstToken, g), idx(8 * (i / 2)));
-      Value expert = add(add(firstExpert, idx(8 * n + i % 2)), mul(t, idx(2)));
+      Value token = add(g, idx(8 * (i / 2)));
+      Value expert = add(idx(8 * n + i % 2), mul(t, idx(2)));
       Value sum = vector::ExtractOp::create(b, loop.getResult(n), i);
-      storeLogit(logits, tokens, sum, token, expert);
+      if (!partials) {
+        storeLogit(logits, tokens, sum, add(firstToken, token),
+                   add(firstExpert, expert));
+        continue;
+      }
+      Value at =
+          add(mul(slice, idx(tileSums)),
+              add(mul(add(tokenInBlock, token), idx(shape.blockExperts())),
+                  add(expertInBlock, expert)));
+      memref::StoreOp::create(b, sum, partials, ValueRange{at});
     }
+  if (partials)
+    sumSlices(partials, logits, tokens, tid, shape, blockToken, blockExpert);
   gpu::ReturnOp::create(b);
 }

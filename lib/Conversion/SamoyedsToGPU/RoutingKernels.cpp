@@ -3,7 +3,9 @@
 // dispatch: one block per expert. The expert's first slot is the number of
 // routed slots with a lower expert id (a block reduction); its slots are then
 // placed in (token, choice) order with a ballot/popcount prefix per chunk, so
-// the lists are deterministic and stable without atomics. Expert ids are data
+// the lists are deterministic and stable without atomics. A chunk is
+// kDispatchUnroll runs of 32 slots per warp, its loads issued together: each
+// chunk is one round trip to memory and one block scan. Expert ids are data
 // (samoyeds.moe_experts takes them from the caller): an id outside [0, E) is
 // clamped to the nearest expert, so every slot lands in exactly one expert's
 // range and every token-list and position entry is written (an unplaced slot
@@ -19,6 +21,11 @@ using namespace mlir::samoyeds::detail;
 
 namespace {
 constexpr int64_t kDispatchThreads = 256;
+/// Slots per thread and chunk (H200: at T = 4096 with 64 experts one slot
+/// per thread and chunk took 39 µs, a chain of 128 chunks; bench/RESULTS.md
+/// S17).
+constexpr int64_t kDispatchUnroll = 8;
+constexpr int64_t kDispatchChunk = kDispatchThreads * kDispatchUnroll;
 
 class DispatchEmitter : public EmitterBase {
 public:
@@ -105,10 +112,21 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   // First slot of this expert: slots routed to lower experts.
   Value below = e.loop(
-      tid, slots, c(kDispatchThreads), {ci(0)},
-      [&](Value s, ValueRange it) -> SmallVector<Value> {
-        Value lower = cmpi(arith::CmpIPredicate::slt, expertOf(s), expert);
-        return {arith::AddIOp::create(b, it[0], e.select(lower, ci(1), ci(0)))};
+      c(0), slots, c(kDispatchChunk), {ci(0)},
+      [&](Value chunk, ValueRange it) -> SmallVector<Value> {
+        Value count = it[0];
+        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+          Value s = arith::AddIOp::create(
+              b, chunk, arith::AddIOp::create(b, tid, c(u * kDispatchThreads)));
+          Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
+          Value lower = arith::AndIOp::create(
+              b, inRange,
+              cmpi(arith::CmpIPredicate::slt,
+                   expertOf(e.select(inRange, s, c(0))), expert));
+          count =
+              arith::AddIOp::create(b, count, e.select(lower, ci(1), ci(0)));
+        }
+        return {count};
       })[0];
   Value first = blockScan(below).first;
   Value isThread0 = cmpi(arith::CmpIPredicate::eq, tid, c(0));
@@ -125,38 +143,56 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
         ValueRange{c(experts)});
   }
 
-  // Placement, one chunk of kDispatchThreads slots at a time.
+  // Placement, one chunk at a time: warp w takes the chunk's slots
+  // [w, w + 1) * 32 * kDispatchUnroll, 32 per run, so slot order is (warp,
+  // run, lane) order.
   Value laneMask = arith::SubIOp::create(
       b,
       arith::ShLIOp::create(
           b, ci(1), arith::IndexCastOp::create(b, b.getI32Type(), lane)),
       ci(1));
+  Value warpFirst = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, warp, c(32 * kDispatchUnroll)), lane);
   e.loop(
-      c(0), slots, c(kDispatchThreads), {first},
+      c(0), slots, c(kDispatchChunk), {first},
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
-        Value s = arith::AddIOp::create(b, chunk, tid);
-        Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
-        Value safe = e.select(inRange, s, c(0));
-        Value mine = arith::AndIOp::create(
-            b, inRange, cmpi(arith::CmpIPredicate::eq, expertOf(safe), expert));
-        Value ballot = NVVM::VoteSyncOp::create(b, b.getI32Type(), ci(-1), mine,
-                                                NVVM::VoteSyncKind::ballot);
-        Value rank = LLVM::CtPopOp::create(
-            b, b.getI32Type(), arith::AndIOp::create(b, ballot, laneMask));
-        Value count = LLVM::CtPopOp::create(b, b.getI32Type(), ballot);
+        SmallVector<Value> slot, mine, ballot;
+        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+          Value s = arith::AddIOp::create(
+              b, chunk, arith::AddIOp::create(b, warpFirst, c(u * 32)));
+          Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
+          slot.push_back(s);
+          mine.push_back(arith::AndIOp::create(
+              b, inRange,
+              cmpi(arith::CmpIPredicate::eq,
+                   expertOf(e.select(inRange, s, c(0))), expert)));
+        }
+        // The warp's slots of this expert before each run, and in all.
+        SmallVector<Value> runBefore;
+        Value count = ci(0);
+        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+          ballot.push_back(NVVM::VoteSyncOp::create(
+              b, b.getI32Type(), ci(-1), mine[u], NVVM::VoteSyncKind::ballot));
+          runBefore.push_back(count);
+          count = arith::AddIOp::create(
+              b, count, LLVM::CtPopOp::create(b, b.getI32Type(), ballot[u]));
+        }
         // Every lane holds its warp's count: let lane 0 contribute it.
         auto [total, before] = blockScan(e.select(isLane0, count, ci(0)));
-        auto ifOp = scf::IfOp::create(b, mine, false);
-        {
+        Value base = arith::AddIOp::create(b, it[0], before);
+        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+          auto ifOp = scf::IfOp::create(b, mine[u], false);
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+          Value rank = LLVM::CtPopOp::create(
+              b, b.getI32Type(), arith::AndIOp::create(b, ballot[u], laneMask));
           Value p = arith::AddIOp::create(
-              b, it[0], arith::AddIOp::create(b, before, rank));
-          Value token = arith::DivUIOp::create(b, s, c(topK));
+              b, base, arith::AddIOp::create(b, runBefore[u], rank));
+          Value token = arith::DivUIOp::create(b, slot[u], c(topK));
           memref::StoreOp::create(
               b, arith::IndexCastOp::create(b, b.getI32Type(), token), tokens,
               ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), p)});
-          memref::StoreOp::create(b, p, positions, ValueRange{s});
+          memref::StoreOp::create(b, p, positions, ValueRange{slot[u]});
         }
         return {arith::AddIOp::create(b, it[0], total)};
       });

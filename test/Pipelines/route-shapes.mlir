@@ -79,19 +79,24 @@ func.func @no_hidden(%x: tensor<?x0xbf16> {samoyeds.name = "x"},
 
 // -----
 
-// OLMoE's router (2048 x 64, bf16): the prefill and tensor-core shapes split
-// the hidden size over 4 warps each (512 threads: 2 prefill steps of 8
-// columns a lane per warp, 16 chunks of 32 columns per MMA warp), whose
-// partial sums meet in shared memory (8 tokens x 16 experts x 4 slices,
-// 32 tokens x 64 experts x 4 slices).
+// OLMoE's router (2048 x 64, bf16): up to T = 256, while the prefill grid
+// has at most 512 warps, the sliced prefill shape splits the hidden size
+// over 4 warps (512 threads: 2 steps of 8 columns a lane per warp); the
+// prefill shape takes T = 257-2047 unsliced (128 threads); the tensor-core
+// shape splits its chunks over 4 warps (16 chunks of 32 columns each). The
+// slices meet in shared memory (8 tokens x 16 experts x 4 slices, 32 tokens
+// x 64 experts x 4 slices).
 // CHECK-LABEL: func.func @olmoe_router
 // CHECK: samoyeds.launch
-// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill grid(4, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [33, 2047])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced grid(4, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [33, 256])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill grid(4, ceil_div(T, 8), 1) block(128, 1, 1) {{.*}} when(T in [257, 2047])
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_mma grid(1, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [2048, ...])
 // CHECK: gpu.binary @samoyeds_kernels
-// CHECK-SAME: .entry olmoe_router_route_0_logits_prefill
+// CHECK-SAME: .entry olmoe_router_route_0_logits_prefill_sliced
 // CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[2048]
 // CHECK-SAME: bar.sync
+// CHECK-SAME: .entry olmoe_router_route_0_logits_prefill(
+// CHECK-NOT: bar.sync
 // CHECK-SAME: .entry olmoe_router_route_0_logits_mma
 // CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[32768]
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32

@@ -29,13 +29,17 @@ constexpr int64_t kVector = 8;
 /// Qwen2-MoE and OLMoE; 1.05-1.36x at T = 4096).
 constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 
-/// The prefill and tensor-core shapes split the hidden size over warps (the
-/// slices meet in shared memory) up to this many warps a block, until a warp
-/// runs at most kLogitsSteps steps (prefill) or down to kLogitsMmaChunks
-/// 32-column chunks (tensor cores): each warp's loop is a chain of round
-/// trips to memory, so fewer steps per warp and more warps per SM are what
-/// make these kernels fast (H200, bench/RESULTS.md S17).
-constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8;
+/// The sliced prefill and the tensor-core shapes split the hidden size over
+/// warps (the slices meet in shared memory) up to this many warps a block,
+/// until a warp runs at most kLogitsSteps steps (prefill) or down to
+/// kLogitsMmaChunks 32-column chunks (tensor cores): each warp's loop is a
+/// chain of round trips to memory. The sliced prefill shape serves the calls
+/// whose prefill grid has at most kLogitsSlicedWarps warps; with more, the
+/// slices' extra warps and sums cost more than they save (H200, same
+/// process: 1.02-1.04x at T = 33-128, 0.97-0.99x at T = 512-2047 on OLMoE
+/// and DeepSeek-V2-Lite; bench/RESULTS.md S17).
+constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8,
+                  kLogitsSlicedWarps = 512;
 
 /// How one logits kernel divides its work.
 struct LogitsShape {

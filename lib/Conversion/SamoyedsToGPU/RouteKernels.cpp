@@ -1,7 +1,7 @@
 //===- RouteKernels.cpp - The launches of samoyeds.route ------------------===//
 //
 // samoyeds.route becomes kernels around a [T, E] f32 workspace of logits: a
-// logits kernel in up to three shapes, each guarded by T, then the select
+// logits kernel in up to four shapes, each guarded by T, then the select
 // kernel (softmax and top-k; RouteSelect.cpp). Where a samoyeds.dispatch
 // of the ids follows, calls of at most kSelectWarps tokens select and
 // dispatch in one kernel of the dispatch's launches instead.
@@ -14,9 +14,11 @@
 // sums the slices' partials in slice order through shared memory. For decode
 // one token per warp with the hidden size split so that every SM streams a
 // part of the router; for prefill 8 tokens x 4 experts per warp, so every
-// router vector loaded serves 8 tokens and every activation vector 4 experts;
-// and, where x and the router share a 16-bit type and the grid is large
-// enough, m16n8k16 tensor-core MMAs of 16 tokens x up to 32 experts per warp.
+// router vector loaded serves 8 tokens and every activation vector 4 experts,
+// the hidden size sliced further while the grid is small (each warp's steps
+// are a chain of round trips); and, where x and the router share a 16-bit
+// type and the grid is large enough, m16n8k16 tensor-core MMAs of 16 tokens x
+// up to 32 experts per warp over a slice of the 32-column chunks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,10 +47,9 @@ LogitsShape decodeShape(int64_t hidden, int64_t experts) {
 }
 
 /// The prefill shape: 8 tokens x up to 4 experts per warp, 4 warps along the
-/// experts; the hidden size split over up to kLogitsMaxWarps / expertWarps
-/// warps until each runs at most kLogitsSteps steps (or, with fewer than 4
-/// groups of 16 experts, Mixtral's 8, until the groups have 4 slices), so
-/// that a warp's loads are not a long chain of dependent round trips.
+/// experts; with fewer than 4 groups of 16 experts (Mixtral's 8) the hidden
+/// size is split over up to 4 warps too, so that a call of a few hundred
+/// tokens still fills the SMs.
 LogitsShape prefillShape(int64_t hidden, int64_t experts) {
   LogitsShape s;
   s.tokensPerWarp = 8;
@@ -57,10 +58,30 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
       std::min<int64_t>(4, llvm::divideCeil(experts, s.expertsPerWarp));
   int64_t groups = llvm::divideCeil(experts, s.blockExperts());
   int64_t steps = laneSteps(hidden);
-  while (s.warps() * 2 <= kLogitsMaxWarps && steps % (2 * s.slices) == 0 &&
-         (steps / s.slices > kLogitsSteps || groups * s.slices < 4))
+  while (groups * s.slices < 4 && s.slices < 4 && steps % (2 * s.slices) == 0)
     s.slices *= 2;
   return s;
+}
+
+/// The sliced prefill shape, for the calls whose prefill grid is small: the
+/// prefill shape with the hidden size split further, over up to
+/// kLogitsMaxWarps warps a block, until each warp runs at most kLogitsSteps
+/// steps, so that a warp's loads are not a long chain of round trips.
+LogitsShape slicedPrefillShape(int64_t hidden, int64_t experts) {
+  LogitsShape s = prefillShape(hidden, experts);
+  int64_t steps = laneSteps(hidden);
+  while (s.warps() * 2 <= kLogitsMaxWarps && steps % (2 * s.slices) == 0 &&
+         steps / s.slices > kLogitsSteps)
+    s.slices *= 2;
+  return s;
+}
+
+/// The last T the sliced prefill shape serves (below kDecodeTokens + 1:
+/// none): while the prefill grid has at most kLogitsSlicedWarps warps.
+int64_t slicedPrefillTo(const LogitsShape &prefill, int64_t experts) {
+  int64_t groups = llvm::divideCeil(experts, prefill.blockExperts());
+  return kLogitsSlicedWarps / (groups * prefill.warps()) *
+         prefill.blockTokens();
 }
 
 /// The tensor-core shape, or none: both operands one 16-bit type and the
@@ -158,8 +179,20 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
                                 llvm::divideCeil(kMmaMinBlocks, groups) *
                                     mma->blockTokens());
   }
-  addLogits("_logits_prefill", prefillShape(hidden, experts), kDecodeTokens + 1,
-            mma ? mmaFrom - 1 : -1);
+  // The prefill shapes serve [kDecodeTokens + 1, prefillTo] (-1: no end):
+  // the sliced one the calls of a small grid, the other the rest.
+  int64_t prefillFrom = kDecodeTokens + 1, prefillTo = mma ? mmaFrom - 1 : -1;
+  LogitsShape prefill = prefillShape(hidden, experts);
+  LogitsShape sliced = slicedPrefillShape(hidden, experts);
+  int64_t slicedTo = slicedPrefillTo(prefill, experts);
+  if (prefillTo >= 0)
+    slicedTo = std::min(slicedTo, prefillTo);
+  if (sliced.slices > prefill.slices && slicedTo >= prefillFrom) {
+    addLogits("_logits_prefill_sliced", sliced, prefillFrom, slicedTo);
+    prefillFrom = slicedTo + 1;
+  }
+  if (prefillTo < 0 || prefillFrom <= prefillTo)
+    addLogits("_logits_prefill", prefill, prefillFrom, prefillTo);
   if (mma)
     addLogits("_logits_mma", *mma, mmaFrom, -1);
 

@@ -114,8 +114,9 @@ private:
   /// After a barrier, the block's threads add up the slices' partial sums
   /// (`partials`: [slice][token][expert] of the block's tile) in slice order
   /// and store them as the logits of the tile at (firstToken, firstExpert).
-  void sumSlices(Value partials, Value logits, Value tokens, Value tid,
-                 const LogitsShape &shape, Value firstToken, Value firstExpert);
+  void storeSlicedLogits(Value partials, Value logits, Value tokens, Value tid,
+                         const LogitsShape &shape, Value firstToken,
+                         Value firstExpert);
   Value toF32(Value v) {
     Type f32 = b.getF32Type();
     if (auto vec = dyn_cast<VectorType>(v.getType()))

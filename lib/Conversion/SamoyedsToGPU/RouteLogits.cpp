@@ -22,9 +22,9 @@ void RouteEmitter::storeLogit(Value logits, Value tokens, Value sum,
   });
 }
 
-void RouteEmitter::sumSlices(Value partials, Value logits, Value tokens,
-                             Value tid, const LogitsShape &shape,
-                             Value firstToken, Value firstExpert) {
+void RouteEmitter::storeSlicedLogits(Value partials, Value logits, Value tokens,
+                                     Value tid, const LogitsShape &shape,
+                                     Value firstToken, Value firstExpert) {
   gpu::BarrierOp::create(b);
   int64_t tileSums = shape.blockTokens() * shape.blockExperts();
   forLoop(tid, idx(tileSums), idx(shape.warps() * 32), {},
@@ -134,7 +134,8 @@ void RouteEmitter::emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape) {
       });
     }
   if (partials)
-    sumSlices(partials, logits, tokens, tid, shape, firstToken, blockFirst);
+    storeSlicedLogits(partials, logits, tokens, tid, shape, firstToken,
+                      blockFirst);
   gpu::ReturnOp::create(b);
 }
 
@@ -246,6 +247,7 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
       memref::StoreOp::create(b, sum, partials, ValueRange{at});
     }
   if (partials)
-    sumSlices(partials, logits, tokens, tid, shape, blockToken, blockExpert);
+    storeSlicedLogits(partials, logits, tokens, tid, shape, blockToken,
+                      blockExpert);
   gpu::ReturnOp::create(b);
 }

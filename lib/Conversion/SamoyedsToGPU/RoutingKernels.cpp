@@ -107,8 +107,13 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     return {total, before};
   };
 
-  // The expert of slot `s`: its id clamped to [0, experts).
-  auto expertOf = [&](Value s) { return e.clampExpert(load(ids, s), experts); };
+  // Whether slot `s` is below P, and its expert: its id clamped to
+  // [0, experts) (slot 0's past P, never used).
+  auto slotExpert = [&](Value s) -> std::pair<Value, Value> {
+    Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
+    Value id = load(ids, e.select(inRange, s, c(0)));
+    return {inRange, e.clampExpert(id, experts)};
+  };
 
   // First slot of this expert: slots routed to lower experts.
   Value below = e.loop(
@@ -116,13 +121,11 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
         Value count = it[0];
         for (int64_t u = 0; u < kDispatchUnroll; ++u) {
-          Value s = arith::AddIOp::create(
-              b, chunk, arith::AddIOp::create(b, tid, c(u * kDispatchThreads)));
-          Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
+          auto [inRange, slotE] = slotExpert(arith::AddIOp::create(
+              b, chunk,
+              arith::AddIOp::create(b, tid, c(u * kDispatchThreads))));
           Value lower = arith::AndIOp::create(
-              b, inRange,
-              cmpi(arith::CmpIPredicate::slt,
-                   expertOf(e.select(inRange, s, c(0))), expert));
+              b, inRange, cmpi(arith::CmpIPredicate::slt, slotE, expert));
           count =
               arith::AddIOp::create(b, count, e.select(lower, ci(1), ci(0)));
         }
@@ -158,14 +161,11 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
         SmallVector<Value> slot, mine, ballot;
         for (int64_t u = 0; u < kDispatchUnroll; ++u) {
-          Value s = arith::AddIOp::create(
-              b, chunk, arith::AddIOp::create(b, warpFirst, c(u * 32)));
-          Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
-          slot.push_back(s);
+          slot.push_back(arith::AddIOp::create(
+              b, chunk, arith::AddIOp::create(b, warpFirst, c(u * 32))));
+          auto [inRange, slotE] = slotExpert(slot.back());
           mine.push_back(arith::AndIOp::create(
-              b, inRange,
-              cmpi(arith::CmpIPredicate::eq,
-                   expertOf(e.select(inRange, s, c(0))), expert)));
+              b, inRange, cmpi(arith::CmpIPredicate::eq, slotE, expert)));
         }
         // The warp's slots of this expert before each run, and in all.
         SmallVector<Value> runBefore;

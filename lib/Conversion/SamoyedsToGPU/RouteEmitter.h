@@ -104,9 +104,14 @@ private:
   /// Starts the body of `func`; returns its last argument, T, as an index.
   Value enter(gpu::GPUFuncOp func);
   /// The warp of `token` (when below `tokens`): its weights and expert ids,
-  /// from its row of the logits.
+  /// from its row of the logits; with `sharedIds` (a workgroup buffer) the
+  /// ids also go there, clamped to the experts.
   void selectToken(Value logits, Value weights, Value ids, Value tokens,
-                   Value token, Value lane, const SelectParams &sel);
+                   Value token, Value lane, const SelectParams &sel,
+                   Value sharedIds = Value());
+  /// The warp's maximum of an f32 that is not NaN on any lane (one
+  /// redux.sync on an order-preserving i32 key).
+  Value warpMax(Value f);
   /// logits[token][expert] = sum, for a token below `tokens` and an expert
   /// below the count (the rows past them were read clamped).
   void storeLogit(Value logits, Value tokens, Value sum, Value token,

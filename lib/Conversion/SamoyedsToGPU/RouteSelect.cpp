@@ -2,10 +2,12 @@
 //
 // One warp per token. Each lane keeps every 32nd logit in registers; the
 // softmax's maximum and sum and the k rounds of arg-max are warp reductions
-// (gpu.subgroup_reduce). Round j takes the largest logit after round j-1's
-// in (logit descending, expert ascending) order, so ties go to the lower
-// expert and no set of chosen experts is kept; a NaN logit is never chosen
-// (its maximum, and so every weight, is NaN).
+// (gpu.subgroup_reduce; the maxima as one redux.sync on order-preserving i32
+// keys, the sum by shuffles). Round j takes the largest logit after round
+// j-1's in (logit descending, expert ascending) order, so ties go to the
+// lower expert and no set of chosen experts is kept; a NaN logit is never
+// chosen (its maximum, and so every weight, is NaN). Lane j % 32 keeps round
+// j's weight and id, and the lanes store them together after the rounds.
 //
 // select_dispatch (calls of at most kSelectWarps tokens): one block selects
 // every token, one warp each, and places the slots as the dispatch kernel
@@ -33,9 +35,22 @@ void RouteEmitter::emitSelect(gpu::GPUFuncOp func, const SelectParams &sel) {
   gpu::ReturnOp::create(b);
 }
 
+Value RouteEmitter::warpMax(Value f) {
+  // The signed i32 whose order is that of the f32 (not NaN): a negative
+  // value's magnitude bits flipped. The mapping is its own inverse.
+  auto flip = [&](Value bits) {
+    Value sign = arith::ShRSIOp::create(b, bits, i32c(31));
+    return arith::XOrIOp::create(
+        b, bits, arith::AndIOp::create(b, sign, i32c(0x7FFFFFFF)));
+  };
+  Value key = flip(arith::BitcastOp::create(b, b.getI32Type(), f));
+  Value top = warpReduce(key, gpu::AllReduceOperation::MAXSI);
+  return arith::BitcastOp::create(b, b.getF32Type(), flip(top));
+}
+
 void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
                                Value tokens, Value token, Value lane,
-                               const SelectParams &sel) {
+                               const SelectParams &sel, Value sharedIds) {
   int64_t topK = sel.topK;
   bool renormalize = sel.renormalize;
   Type i32 = b.getI32Type();
@@ -63,7 +78,14 @@ void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
       localMax = arith::MaximumFOp::create(b, localMax,
                                            ok ? select(ok, l, f32c(-inf)) : l);
     }
-    Value max = warpReduce(localMax, gpu::AllReduceOperation::MAXIMUMF);
+    // The maximum propagates a NaN, as arith.maximumf does.
+    Value isNaN =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, localMax, localMax);
+    Value anyNaN = warpReduce(arith::ExtUIOp::create(b, i32, isNaN),
+                              gpu::AllReduceOperation::OR);
+    Value max = select(cmp(arith::CmpIPredicate::ne, anyNaN, i32c(0)),
+                       f32c(std::numeric_limits<float>::quiet_NaN()),
+                       warpMax(select(isNaN, f32c(-inf), localMax)));
     auto prob = [&](Value l) {
       return exp2(arith::MulFOp::create(b, arith::SubFOp::create(b, l, max),
                                         f32c(1.4426950408889634)));
@@ -75,13 +97,17 @@ void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
           arith::AddFOp::create(b, localSum, ok ? select(ok, p, f32c(0.0)) : p);
     }
     Value sum = warpReduce(localSum, gpu::AllReduceOperation::ADD);
-    Value isLane0 = cmp(arith::CmpIPredicate::eq, lane, idx(0));
     Value base = mul(token, idx(topK));
-    Value factor = f32c(sel.scale);
 
-    // Round j: the largest (logit, -expert) below the last round's.
+    // Round j: the largest (logit, -expert) below the last round's. Lane
+    // j % 32 keeps round j's weight and id in its register j / 32, so the
+    // stores go out together after the last round.
+    int64_t regs = (topK + 31) / 32;
+    SmallVector<Value> init{f32c(inf), i32c(-1), f32c(0.0)};
+    init.append(regs, f32c(0.0));
+    init.append(regs, i32c(0));
     auto rounds = forLoop(
-        idx(0), idx(topK), idx(1), ValueRange{f32c(inf), i32c(-1), f32c(0.0)},
+        idx(0), idx(topK), idx(1), init,
         [&](Value j, ValueRange it) -> SmallVector<Value> {
           Value lastLogit = it[0], lastExpert = it[1];
           Value none = i32c(experts);
@@ -109,35 +135,50 @@ void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
             best = select(better, l, best);
             bestExpert = select(better, e, bestExpert);
           }
-          Value top = warpReduce(best, gpu::AllReduceOperation::MAXIMUMF);
+          // `best` is never NaN: no comparison lets one in.
+          Value top = warpMax(best);
           Value isTop =
               arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, best, top);
           Value chosen = warpReduce(select(isTop, bestExpert, none),
                                     gpu::AllReduceOperation::MINSI);
           Value w = arith::DivFOp::create(b, prob(top), sum);
-          Value slot = add(base, j);
-          ifThen(isLane0, [&] {
-            Value stored =
-                renormalize ? w : arith::MulFOp::create(b, w, factor);
-            memref::StoreOp::create(b, stored, weights, ValueRange{slot});
-            // No expert left (NaN logits): expert 0, with a NaN weight.
-            Value id = select(cmp(arith::CmpIPredicate::eq, chosen, none),
-                              i32c(0), chosen);
-            memref::StoreOp::create(b, id, ids, ValueRange{slot});
-          });
-          return {top, chosen, arith::AddFOp::create(b, it[2], w)};
+          // No expert left (NaN logits): expert 0, with a NaN weight.
+          Value id = select(cmp(arith::CmpIPredicate::eq, chosen, none),
+                            i32c(0), chosen);
+          Value mine = cmp(arith::CmpIPredicate::eq, lane, rem(j, idx(32)));
+          SmallVector<Value> next{top, chosen,
+                                  arith::AddFOp::create(b, it[2], w)};
+          for (int64_t r = 0; r < regs; ++r) {
+            Value here = arith::AndIOp::create(
+                b, mine,
+                cmp(arith::CmpIPredicate::eq, div(j, idx(32)), idx(r)));
+            next.push_back(select(here, w, it[3 + r]));
+          }
+          for (int64_t r = 0; r < regs; ++r) {
+            Value here = arith::AndIOp::create(
+                b, mine,
+                cmp(arith::CmpIPredicate::eq, div(j, idx(32)), idx(r)));
+            next.push_back(select(here, id, it[3 + regs + r]));
+          }
+          return next;
         });
-    if (!renormalize)
-      return;
-    factor = arith::DivFOp::create(b, factor, rounds.getResult(2));
-    ifThen(isLane0, [&] {
-      for (int64_t j = 0; j < topK; ++j) {
-        Value slot = add(base, idx(j));
-        Value w = load(weights, slot);
-        memref::StoreOp::create(b, arith::MulFOp::create(b, w, factor), weights,
-                                ValueRange{slot});
-      }
-    });
+    Value factor = f32c(sel.scale);
+    if (renormalize)
+      factor = arith::DivFOp::create(b, factor, rounds.getResult(2));
+    for (int64_t r = 0; r < regs; ++r) {
+      Value j = add(lane, idx(32 * r));
+      ifThen(cmp(arith::CmpIPredicate::ult, j, idx(topK)), [&] {
+        Value slot = add(base, j);
+        memref::StoreOp::create(
+            b, arith::MulFOp::create(b, rounds.getResult(3 + r), factor),
+            weights, ValueRange{slot});
+        Value id = rounds.getResult(3 + regs + r);
+        memref::StoreOp::create(b, id, ids, ValueRange{slot});
+        if (sharedIds)
+          memref::StoreOp::create(b, clampExpert(id, experts), sharedIds,
+                                  ValueRange{slot});
+      });
+    }
   });
 }
 
@@ -150,18 +191,14 @@ void RouteEmitter::emitSelectDispatch(gpu::GPUFuncOp func,
   Value sIds = func.getWorkgroupAttributions()[0];
   Type i32 = b.getI32Type();
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  // The selecting lanes also place their ids, clamped to [0, E) as the
+  // dispatch kernel clamps them (none is outside here), in shared memory,
+  // visible to all the block's threads after the barrier.
   selectToken(logits, weights, ids, tokens, div(tid, idx(32)),
-              rem(tid, idx(32)), sel);
-  // The block's ids are visible to all its threads after the barrier.
+              rem(tid, idx(32)), sel, sIds);
   gpu::BarrierOp::create(b);
   Value slots = mul(tokens, idx(sel.topK));
   Value mine = cmp(arith::CmpIPredicate::ult, tid, slots);
-  ifThen(mine, [&] {
-    // An id outside [0, E) (none here, but as the dispatch kernel) goes to
-    // the nearest expert.
-    memref::StoreOp::create(b, clampExpert(load(ids, tid), experts), sIds, tid);
-  });
-  gpu::BarrierOp::create(b);
   auto count = [&](Value acc, Value yes) {
     return add(acc, select(yes, i32c(1), i32c(0)));
   };

@@ -66,47 +66,60 @@
 // CHECK: scf.yield %[[D1]]
 // CHECK-COUNT-4: memref.store %{{.*}}, %[[MWS]]
 
-// Select: a warp per token; softmax by warp max and sum (ex2.approx through
-// its NVVM intrinsic); k rounds, each the largest logit after the last
-// round's in (logit descending, expert ascending) order; then the weights
-// renormalised and scaled.
+// Select: a warp per token; softmax by warp max (one redux.sync on
+// order-preserving i32 keys, NaN propagated by a warp OR) and sum
+// (ex2.approx through its NVVM intrinsic); k rounds, each the largest logit
+// after the last round's in (logit descending, expert ascending) order, lane
+// j keeping round j's weight and id; then the weights renormalised, scaled
+// and stored by the lanes together.
 // CHECK-LABEL: gpu.func @routing_route_0_select(
 // CHECK-SAME: %[[WS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[WTS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[IDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: i32)
 // CHECK: %[[L:.*]] = memref.load %[[WS]]
-// CHECK: %[[MAX:.*]] = gpu.subgroup_reduce maximumf %{{.*}} uniform : (f32) -> f32
+// CHECK: %[[ANYNAN:.*]] = gpu.subgroup_reduce or %{{.*}} uniform : (i32) -> i32
+// CHECK: %[[MAXKEY:.*]] = gpu.subgroup_reduce maxsi %{{.*}} uniform : (i32) -> i32
+// CHECK: %[[MAXBITS:.*]] = arith.xori %[[MAXKEY]], %{{.*}} : i32
+// CHECK: %[[MAXF:.*]] = arith.bitcast %[[MAXBITS]] : i32 to f32
+// CHECK: %[[MAX:.*]] = arith.select %{{.*}}, %{{.*}}, %[[MAXF]] : f32
 // CHECK: arith.subf %[[L]], %[[MAX]]
 // CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
 // CHECK: %[[DENOM:.*]] = gpu.subgroup_reduce add %{{.*}} uniform : (f32) -> f32
-// CHECK: %[[ROUNDS:.*]]:3 = scf.for %{{.*}} iter_args(%[[LAST:.*]] = %{{.*}}, %[[LASTE:.*]] = %{{.*}}, %[[KEPT:.*]] = %{{.*}}) -> (f32, i32, f32)
+// CHECK: %[[ROUNDS:.*]]:5 = scf.for %[[J:.*]] = %{{.*}} iter_args(%[[LAST:.*]] = %{{.*}}, %[[LASTE:.*]] = %{{.*}}, %[[KEPT:.*]] = %{{.*}}, %[[WREG:.*]] = %{{.*}}, %[[IDREG:.*]] = %{{.*}}) -> (f32, i32, f32, f32, i32)
 // CHECK: arith.cmpf olt, %[[L]], %[[LAST]]
 // CHECK: arith.cmpf oeq, %[[L]], %[[LAST]]
 // CHECK: arith.cmpi sgt, %{{.*}}, %[[LASTE]]
-// CHECK: %[[TOP:.*]] = gpu.subgroup_reduce maximumf %{{.*}} uniform : (f32) -> f32
+// CHECK: %[[TOPKEY:.*]] = gpu.subgroup_reduce maxsi %{{.*}} uniform : (i32) -> i32
+// CHECK: %[[TOPBITS:.*]] = arith.xori %[[TOPKEY]], %{{.*}} : i32
+// CHECK: %[[TOP:.*]] = arith.bitcast %[[TOPBITS]] : i32 to f32
 // CHECK: %[[CHOSEN:.*]] = gpu.subgroup_reduce minsi %{{.*}} uniform : (i32) -> i32
 // CHECK: arith.subf %[[TOP]], %[[MAX]]
 // CHECK: %[[WEIGHT:.*]] = arith.divf %{{.*}}, %[[DENOM]] : f32
-// CHECK: memref.store %[[WEIGHT]], %[[WTS]]
-// CHECK: memref.store %{{.*}}, %[[IDS]]
-// CHECK: scf.yield %[[TOP]], %[[CHOSEN]], %{{.*}} : f32, i32, f32
+// CHECK: %[[ID:.*]] = arith.select %{{.*}}, %{{.*}}, %[[CHOSEN]] : i32
+// CHECK: %[[KEPT2:.*]] = arith.addf %[[KEPT]], %[[WEIGHT]] : f32
+// CHECK: %[[W2:.*]] = arith.select %[[MINE:.*]], %[[WEIGHT]], %[[WREG]] : f32
+// CHECK: %[[ID2:.*]] = arith.select %[[MINE]], %[[ID]], %[[IDREG]] : i32
+// CHECK: scf.yield %[[TOP]], %[[CHOSEN]], %[[KEPT2]], %[[W2]], %[[ID2]] : f32, i32, f32, f32, i32
 // CHECK: %[[SCALED:.*]] = arith.divf %cst{{.*}}, %[[ROUNDS]]#2 : f32
-// CHECK: arith.mulf %{{.*}}, %[[SCALED]]
+// CHECK: scf.if
+// CHECK: %[[STORED:.*]] = arith.mulf %[[ROUNDS]]#3, %[[SCALED]]
+// CHECK: memref.store %[[STORED]], %[[WTS]]
+// CHECK: memref.store %[[ROUNDS]]#4, %[[IDS]]
 
-// Select and dispatch: warp w selects token w; after a barrier the block's
-// threads stage the clamped ids, thread e counts the slots below expert e
-// (offsets, e = 0 … 4), and thread s places slot s after them and after the
-// lower slots of its expert.
+// Select and dispatch: warp w selects token w, its lanes storing the ids
+// and, clamped, staging them in shared memory; after a barrier thread e
+// counts the slots below expert e (offsets, e = 0 … 4), and thread s places
+// slot s after them and after the lower slots of its expert.
 // CHECK-LABEL: gpu.func @routing_dispatch_1_select(
 // CHECK-SAME: %[[SLOGITS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[SW:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[SIDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[STOK:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[SOFF:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[SPOS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: i32)
 // CHECK-SAME: workgroup(%[[STAGE:.*]] : memref<128xi32, #gpu.address_space<workgroup>>)
 // CHECK: memref.load %[[SLOGITS]]
-// CHECK: gpu.subgroup_reduce maximumf
-// CHECK: memref.store %{{.*}}, %[[SIDS]]
-// CHECK: gpu.barrier
-// CHECK: %[[ID:.*]] = memref.load %[[SIDS]]
-// CHECK: %[[LO:.*]] = arith.maxsi %[[ID]]
+// CHECK: gpu.subgroup_reduce maxsi
+// CHECK: %[[SROUNDS:.*]]:5 = scf.for
+// CHECK: memref.store %[[SROUNDS]]#4, %[[SIDS]]
+// CHECK: %[[LO:.*]] = arith.maxsi %[[SROUNDS]]#4
 // CHECK: %[[CLAMPED:.*]] = arith.minsi %[[LO]]
 // CHECK: memref.store %[[CLAMPED]], %[[STAGE]]
 // CHECK: gpu.barrier
+// CHECK-NOT: memref.load %[[SIDS]]
 // CHECK: scf.for %[[E:.*]] = %{{.*}} to %[[EXPERTS1:.*]] step
 // CHECK: %[[BELOW:.*]] = scf.for
 // CHECK: memref.store %[[BELOW]], %[[SOFF]][%[[E]]]

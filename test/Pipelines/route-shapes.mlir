@@ -111,13 +111,15 @@ func.func @olmoe_router(%x: tensor<?x2048xbf16> {samoyeds.name = "x"},
 
 // -----
 
-// DeepSeek-V2's router (5120 x 160, bf16): 10 groups of 16 experts, so the
-// prefill grid passes 512 warps past T = 96 (12 blocks of 8 tokens x 10
-// groups x 4 warps); the sliced shape splits the 20 steps over 4 warps (5
-// each: 20 is not a multiple of 8); the tensor-core grid has 64 blocks (3
-// groups of 64 experts) from T = 704.
+// DeepSeek-V2's router (5120 x 160, bf16): the decode shape splits the 20
+// steps over 10 warps (2 steps each; 1600 warps at T = 1, a block per
+// expert); 10 groups of 16 experts, so the prefill grid passes 512 warps past
+// T = 96 (12 blocks of 8 tokens x 10 groups x 4 warps); the sliced shape
+// splits the 20 steps over 4 warps (5 each: its slices are powers of two);
+// the tensor-core grid has 64 blocks (3 groups of 64 experts) from T = 704.
 // CHECK-LABEL: func.func @deepseek_router
 // CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits grid(160, ceil_div(T, 1), 1) block(320, 1, 1) {{.*}} when(T in [1, 32])
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill_sliced grid(10, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [33, 96])
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill grid(10, ceil_div(T, 8), 1) block(128, 1, 1) {{.*}} when(T in [97, 703])
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_mma grid(3, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [704, ...])
@@ -127,4 +129,25 @@ func.func @deepseek_router(%x: tensor<?x5120xbf16> {samoyeds.name = "x"},
   %w, %ids = samoyeds.route %x, %r top_k(6)
       : (tensor<?x5120xbf16>, tensor<160x5120xbf16>) -> (tensor<?x6xf32>, tensor<?x6xi32>)
   return %w, %ids : tensor<?x6xf32>, tensor<?x6xi32>
+}
+
+// -----
+
+// Qwen2-MoE's router (3584 x 64, bf16): 14 steps of 8 columns a lane, which
+// no power of two above 2 divides; the decode shape splits them over 14 warps
+// (1 step each, 896 warps at T = 1), whose partial sums meet in shared memory
+// (14 slices x 1 expert).
+// CHECK-LABEL: func.func @qwen2_router
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@qwen2_router_route_0_logits grid(64, ceil_div(T, 1), 1) block(448, 1, 1) {{.*}} when(T in [1, 32])
+// CHECK: gpu.binary @samoyeds_kernels
+// CHECK-SAME: .entry qwen2_router_route_0_logits(
+// CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[56]
+// CHECK-SAME: bar.sync
+func.func @qwen2_router(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
+                        %r: tensor<64x3584xbf16> {samoyeds.name = "router"})
+    -> (tensor<?x8xf32>, tensor<?x8xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(8)
+      : (tensor<?x3584xbf16>, tensor<64x3584xbf16>) -> (tensor<?x8xf32>, tensor<?x8xi32>)
+  return %w, %ids : tensor<?x8xf32>, tensor<?x8xi32>
 }

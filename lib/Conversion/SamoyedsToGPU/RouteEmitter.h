@@ -29,9 +29,10 @@ constexpr int64_t kVector = 8;
 /// Qwen2-MoE and OLMoE; 1.05-1.36x at T = 4096).
 constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 
-/// The sliced prefill and the tensor-core shapes split the hidden size over
-/// warps (the slices meet in shared memory) up to this many warps a block,
-/// until a warp runs at most kLogitsSteps steps (prefill) or down to
+/// The decode, sliced prefill and tensor-core shapes split the hidden size
+/// over warps (the slices meet in shared memory) up to this many warps a
+/// block, until a warp runs at most kLogitsSteps steps (decode, prefill) or
+/// down to
 /// kLogitsMmaChunks 32-column chunks (tensor cores): each warp's loop is a
 /// chain of round trips to memory. The sliced prefill shape serves the calls
 /// whose prefill grid has at most kLogitsSlicedWarps warps; with more, the

@@ -30,16 +30,21 @@ using namespace mlir::samoyeds::detail;
 
 namespace {
 /// The decode shape: one token and one expert per warp; the hidden size is
-/// split over up to 16 warps until the grid has about 512 warps, so that at
-/// T = 1 the router is read by many SMs at once.
+/// split over the fewest warps (a divisor of its steps, at most
+/// kLogitsMaxWarps) that give 512 warps at T = 1, so that the router is read
+/// by many SMs at once, and at most kLogitsSteps steps a warp, whose steps
+/// are a chain of round trips (H200, same process: 1.02-1.05x at T = 1 on
+/// Qwen2-MoE, DeepSeek-V2 and Qwen3-235B, 14, 10 and 8 slices where powers of
+/// two gave 2, 4 and 4; 0.99-1.01x at T = 2-32; bench/RESULTS.md S18).
 LogitsShape decodeShape(int64_t hidden, int64_t experts) {
   int64_t steps = laneSteps(hidden);
   LogitsShape s;
-  for (int64_t slices = 1; slices <= 16 && slices <= steps; slices *= 2) {
+  for (int64_t slices = 1; slices <= kLogitsMaxWarps && slices <= steps;
+       ++slices) {
     if (steps % slices != 0)
       continue;
     s.slices = slices;
-    if (experts * slices >= 512)
+    if (experts * slices >= 512 && steps / slices <= kLogitsSteps)
       break;
   }
   s.expertWarps = std::min(experts, std::max<int64_t>(1, 4 / s.slices));

@@ -2,21 +2,24 @@
 
 // A hidden size that is a multiple of 32 lanes x 8 elements: the router dot
 // products read 16 bytes of x and of the router row per lane and step. The
-// decode shape splits the 14 steps of 3584 over two warps (4 does not
-// divide 14), 7 steps each, and sums each pair of 8 elements by fused
-// multiply-adds in element order; the prefill shape loads 8 x rows and 4
-// router rows per step and carries 32 sums.
+// decode shape splits the 14 steps of 3584 over 14 warps (at most 2 steps a
+// warp, 14 slices meeting in shared memory), one step each, so no loop is
+// left, and sums the 8 elements by fused multiply-adds in element order; the
+// prefill shape loads 8 x rows and 4 router rows per step and carries 32
+// sums.
 // CHECK-LABEL: gpu.func @route_vector_route_0_logits(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>
-// CHECK: %[[C7:.*]] = arith.constant 7 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C7]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK-SAME: workgroup(%{{.*}} : memref<14xf32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: known_block_size = array<i32: 448, 1, 1>
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NOT: scf.for
 // CHECK: %[[XV:.*]] = vector.load %[[X]][%{{.*}}] {alignment = 16 : i64} : memref<?xbf16, #gpu.address_space<global>>, vector<8xbf16>
 // CHECK: %[[XF:.*]] = arith.extf %[[XV]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[RV:.*]] = vector.load %[[R]][%{{.*}}] {alignment = 16 : i64} : memref<?xbf16, #gpu.address_space<global>>, vector<8xbf16>
 // CHECK: %[[RF:.*]] = arith.extf %[[RV]] : vector<8xbf16> to vector<8xf32>
 // CHECK: %[[X0:.*]] = vector.extract %[[XF]][0] : f32 from vector<8xf32>
 // CHECK: %[[R0:.*]] = vector.extract %[[RF]][0] : f32 from vector<8xf32>
-// CHECK: %[[S0:.*]] = llvm.intr.fma(%[[X0]], %[[R0]], %[[ACC]]) : (f32, f32, f32) -> f32
+// CHECK: %[[S0:.*]] = llvm.intr.fma(%[[X0]], %[[R0]], %[[ZERO]]) : (f32, f32, f32) -> f32
 // CHECK: %[[X1:.*]] = vector.extract %[[XF]][1] : f32 from vector<8xf32>
 // CHECK: %[[R1:.*]] = vector.extract %[[RF]][1] : f32 from vector<8xf32>
 // CHECK: llvm.intr.fma(%[[X1]], %[[R1]], %[[S0]]) : (f32, f32, f32) -> f32

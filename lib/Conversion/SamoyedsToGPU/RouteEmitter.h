@@ -113,6 +113,21 @@ private:
   /// The warp's maximum of an f32 that is not NaN on any lane (one
   /// redux.sync on an order-preserving i32 key).
   Value warpMax(Value f);
+  /// A token's logits as its warp holds them (lane l: experts l, l + 32,
+  /// ...; `valid` null where every lane has one) and their softmax's
+  /// maximum and sum over the warp.
+  struct TokenLogits {
+    SmallVector<Value> logit, expert, valid;
+    Value max, sum;
+  };
+  TokenLogits loadSoftmax(Value logits, Value token, Value lane);
+  /// exp(l - max), unnormalised.
+  Value prob(const TokenLogits &t, Value l);
+  /// The lane's largest (logit, -expert) after (`lastLogit`, `lastExpert`)
+  /// in (logit descending, expert ascending) order, and its expert (the
+  /// expert count where none is left).
+  std::pair<Value, Value> laneBest(const TokenLogits &t, Value lastLogit,
+                                   Value lastExpert);
   /// logits[token][expert] = sum, for a token below `tokens` and an expert
   /// below the count (the rows past them were read clamped).
   void storeLogit(Value logits, Value tokens, Value sum, Value token,

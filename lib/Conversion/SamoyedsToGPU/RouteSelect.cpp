@@ -48,122 +48,125 @@ Value RouteEmitter::warpMax(Value f) {
   return arith::BitcastOp::create(b, b.getF32Type(), flip(top));
 }
 
+RouteEmitter::TokenLogits RouteEmitter::loadSoftmax(Value logits, Value token,
+                                                    Value lane) {
+  float inf = std::numeric_limits<float>::infinity();
+  Type i32 = b.getI32Type();
+  Value lane32 = arith::IndexCastOp::create(b, i32, lane);
+  Value row = mul(token, idx(experts));
+  TokenLogits t;
+  Value localMax = f32c(-inf);
+  for (int64_t c = 0; c * 32 < experts; ++c) {
+    Value e = add(lane32, i32c(c * 32));
+    Value ok = (c + 1) * 32 <= experts
+                   ? Value()
+                   : cmp(arith::CmpIPredicate::slt, e, i32c(experts));
+    Value at = add(lane, idx(c * 32));
+    if (ok)
+      at = select(ok, at, idx(0));
+    Value l = load(logits, add(row, at));
+    t.logit.push_back(l);
+    t.expert.push_back(e);
+    t.valid.push_back(ok);
+    localMax = arith::MaximumFOp::create(b, localMax,
+                                         ok ? select(ok, l, f32c(-inf)) : l);
+  }
+  // The maximum propagates a NaN, as arith.maximumf does.
+  Value isNaN =
+      arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, localMax, localMax);
+  Value anyNaN = warpReduce(arith::ExtUIOp::create(b, i32, isNaN),
+                            gpu::AllReduceOperation::OR);
+  t.max = select(cmp(arith::CmpIPredicate::ne, anyNaN, i32c(0)),
+                 f32c(std::numeric_limits<float>::quiet_NaN()),
+                 warpMax(select(isNaN, f32c(-inf), localMax)));
+  Value localSum = f32c(0.0);
+  for (auto [l, ok] : llvm::zip(t.logit, t.valid)) {
+    Value p = prob(t, l);
+    localSum =
+        arith::AddFOp::create(b, localSum, ok ? select(ok, p, f32c(0.0)) : p);
+  }
+  t.sum = warpReduce(localSum, gpu::AllReduceOperation::ADD);
+  return t;
+}
+
+Value RouteEmitter::prob(const TokenLogits &t, Value l) {
+  return exp2(arith::MulFOp::create(b, arith::SubFOp::create(b, l, t.max),
+                                    f32c(1.4426950408889634)));
+}
+
+std::pair<Value, Value> RouteEmitter::laneBest(const TokenLogits &t,
+                                               Value lastLogit,
+                                               Value lastExpert) {
+  Value none = i32c(experts);
+  Value best = f32c(-std::numeric_limits<float>::infinity()), bestExpert = none;
+  for (auto [l, e, ok] : llvm::zip(t.logit, t.expert, t.valid)) {
+    Value after = arith::OrIOp::create(
+        b, arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, l, lastLogit),
+        arith::AndIOp::create(
+            b,
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l, lastLogit),
+            cmp(arith::CmpIPredicate::sgt, e, lastExpert)));
+    if (ok)
+      after = arith::AndIOp::create(b, after, ok);
+    // Experts come in increasing order: an equal logit stays.
+    Value better = arith::AndIOp::create(
+        b, after,
+        arith::OrIOp::create(
+            b, arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l, best),
+            cmp(arith::CmpIPredicate::eq, bestExpert, none)));
+    best = select(better, l, best);
+    bestExpert = select(better, e, bestExpert);
+  }
+  return {best, bestExpert};
+}
+
 void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
                                Value tokens, Value token, Value lane,
                                const SelectParams &sel, Value sharedIds) {
   int64_t topK = sel.topK;
-  bool renormalize = sel.renormalize;
-  Type i32 = b.getI32Type();
   // The whole warp takes the branch: its reductions stay uniform.
   ifThen(cmp(arith::CmpIPredicate::ult, token, tokens), [&] {
-    float inf = std::numeric_limits<float>::infinity();
-    Value lane32 = arith::IndexCastOp::create(b, i32, lane);
-    Value row = mul(token, idx(experts));
-    // Lane l holds the logits of experts l, l + 32, ...; `valid` is null
-    // where every lane has one.
-    SmallVector<Value> logit, expert, valid;
-    Value localMax = f32c(-inf);
-    for (int64_t c = 0; c * 32 < experts; ++c) {
-      Value e = add(lane32, i32c(c * 32));
-      Value ok = (c + 1) * 32 <= experts
-                     ? Value()
-                     : cmp(arith::CmpIPredicate::slt, e, i32c(experts));
-      Value at = add(lane, idx(c * 32));
-      if (ok)
-        at = select(ok, at, idx(0));
-      Value l = load(logits, add(row, at));
-      logit.push_back(l);
-      expert.push_back(e);
-      valid.push_back(ok);
-      localMax = arith::MaximumFOp::create(b, localMax,
-                                           ok ? select(ok, l, f32c(-inf)) : l);
-    }
-    // The maximum propagates a NaN, as arith.maximumf does.
-    Value isNaN =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, localMax, localMax);
-    Value anyNaN = warpReduce(arith::ExtUIOp::create(b, i32, isNaN),
-                              gpu::AllReduceOperation::OR);
-    Value max = select(cmp(arith::CmpIPredicate::ne, anyNaN, i32c(0)),
-                       f32c(std::numeric_limits<float>::quiet_NaN()),
-                       warpMax(select(isNaN, f32c(-inf), localMax)));
-    auto prob = [&](Value l) {
-      return exp2(arith::MulFOp::create(b, arith::SubFOp::create(b, l, max),
-                                        f32c(1.4426950408889634)));
-    };
-    Value localSum = f32c(0.0);
-    for (auto [l, ok] : llvm::zip(logit, valid)) {
-      Value p = prob(l);
-      localSum =
-          arith::AddFOp::create(b, localSum, ok ? select(ok, p, f32c(0.0)) : p);
-    }
-    Value sum = warpReduce(localSum, gpu::AllReduceOperation::ADD);
+    TokenLogits t = loadSoftmax(logits, token, lane);
     Value base = mul(token, idx(topK));
-
     // Round j: the largest (logit, -expert) below the last round's. Lane
     // j % 32 keeps round j's weight and id in its register j / 32, so the
     // stores go out together after the last round.
     int64_t regs = (topK + 31) / 32;
-    SmallVector<Value> init{f32c(inf), i32c(-1), f32c(0.0)};
+    SmallVector<Value> init{f32c(std::numeric_limits<float>::infinity()),
+                            i32c(-1), f32c(0.0)};
     init.append(regs, f32c(0.0));
     init.append(regs, i32c(0));
     auto rounds = forLoop(
         idx(0), idx(topK), idx(1), init,
         [&](Value j, ValueRange it) -> SmallVector<Value> {
-          Value lastLogit = it[0], lastExpert = it[1];
-          Value none = i32c(experts);
-          Value best = f32c(-inf), bestExpert = none;
-          for (auto [l, e, ok] : llvm::zip(logit, expert, valid)) {
-            Value after = arith::OrIOp::create(
-                b,
-                arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, l,
-                                      lastLogit),
-                arith::AndIOp::create(
-                    b,
-                    arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, l,
-                                          lastLogit),
-                    cmp(arith::CmpIPredicate::sgt, e, lastExpert)));
-            if (ok)
-              after = arith::AndIOp::create(b, after, ok);
-            // Experts come in increasing order: an equal logit stays.
-            Value better = arith::AndIOp::create(
-                b, after,
-                arith::OrIOp::create(
-                    b,
-                    arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, l,
-                                          best),
-                    cmp(arith::CmpIPredicate::eq, bestExpert, none)));
-            best = select(better, l, best);
-            bestExpert = select(better, e, bestExpert);
-          }
+          auto [best, bestExpert] = laneBest(t, it[0], it[1]);
           // `best` is never NaN: no comparison lets one in.
           Value top = warpMax(best);
           Value isTop =
               arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, best, top);
+          Value none = i32c(experts);
           Value chosen = warpReduce(select(isTop, bestExpert, none),
                                     gpu::AllReduceOperation::MINSI);
-          Value w = arith::DivFOp::create(b, prob(top), sum);
+          Value w = arith::DivFOp::create(b, prob(t, top), t.sum);
           // No expert left (NaN logits): expert 0, with a NaN weight.
           Value id = select(cmp(arith::CmpIPredicate::eq, chosen, none),
                             i32c(0), chosen);
           Value mine = cmp(arith::CmpIPredicate::eq, lane, rem(j, idx(32)));
           SmallVector<Value> next{top, chosen,
                                   arith::AddFOp::create(b, it[2], w)};
-          for (int64_t r = 0; r < regs; ++r) {
-            Value here = arith::AndIOp::create(
+          SmallVector<Value> here;
+          for (int64_t r = 0; r < regs; ++r)
+            here.push_back(arith::AndIOp::create(
                 b, mine,
-                cmp(arith::CmpIPredicate::eq, div(j, idx(32)), idx(r)));
-            next.push_back(select(here, w, it[3 + r]));
-          }
-          for (int64_t r = 0; r < regs; ++r) {
-            Value here = arith::AndIOp::create(
-                b, mine,
-                cmp(arith::CmpIPredicate::eq, div(j, idx(32)), idx(r)));
-            next.push_back(select(here, id, it[3 + regs + r]));
-          }
+                cmp(arith::CmpIPredicate::eq, div(j, idx(32)), idx(r))));
+          for (int64_t r = 0; r < regs; ++r)
+            next.push_back(select(here[r], w, it[3 + r]));
+          for (int64_t r = 0; r < regs; ++r)
+            next.push_back(select(here[r], id, it[3 + regs + r]));
           return next;
         });
     Value factor = f32c(sel.scale);
-    if (renormalize)
+    if (sel.renormalize)
       factor = arith::DivFOp::create(b, factor, rounds.getResult(2));
     for (int64_t r = 0; r < regs; ++r) {
       Value j = add(lane, idx(32 * r));

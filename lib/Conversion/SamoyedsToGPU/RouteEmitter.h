@@ -33,9 +33,9 @@ constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 /// over warps (the slices meet in shared memory) up to this many warps a
 /// block, until a warp runs at most kLogitsSteps steps (decode, prefill) or
 /// down to kLogitsMmaChunks 32-column chunks (tensor cores): each warp's loop
-/// is a chain of round trips to memory. The sliced prefill shape serves the calls
-/// whose prefill grid has at most kLogitsSlicedWarps warps; with more, the
-/// slices' extra warps and sums cost more than they save (H200, same
+/// is a chain of round trips to memory. The sliced prefill shape serves the
+/// calls whose prefill grid has at most kLogitsSlicedWarps warps; with more,
+/// the slices' extra warps and sums cost more than they save (H200, same
 /// process: 1.02-1.04x at T = 33-128, 0.97-0.99x at T = 512-2047 on OLMoE
 /// and DeepSeek-V2-Lite; bench/RESULTS.md S17).
 constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8,

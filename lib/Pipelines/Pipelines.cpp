@@ -79,6 +79,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "decode variants (0: choose, 1: one, 2: two for every "
                      "decode call)"),
       llvm::cl::init(0)};
+  Option<int64_t> splitPersistent{
+      *this, "split-persistent",
+      llvm::cl::desc("samoyeds-select-tiles: wgmma_sp's split-K variant on "
+                     "a persistent grid (1) for every call whose unsplit "
+                     "grid has fewer blocks than SMs"),
+      llvm::cl::init(0)};
   Option<int64_t> groupTiles{
       *this, "group-tiles",
       llvm::cl::desc("samoyeds-select-tiles: token tiles per group of the "
@@ -160,6 +166,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.warpgroups = o.warpgroups;
   tiles.decodeWarpgroups = o.decodeWarpgroups;
   tiles.decodeBlocks = o.decodeBlocks;
+  tiles.splitPersistent = o.splitPersistent;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

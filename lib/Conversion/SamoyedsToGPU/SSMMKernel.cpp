@@ -49,6 +49,10 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
   if (failed(plan))
     return failure();
   plan->fusedReduce = plan->split() && !split.counters.empty();
+  if (plan->fusedReduce && plan->persistent > 0)
+    return op.emitOpError()
+           << "fuse-split-reduce counts the blocks of a tile, but the split "
+              "variant of tile split_persistent = 1 runs a persistent grid";
   assert((!plan->fusedReduce ||
           op.getEpilogue() != EpilogueKind::WeightedCombine) &&
          "the combine kernel sums a weighted_combine's slices");
@@ -122,7 +126,9 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   builder.getI32IntegerAttr(blocks));
   if (p.persistent > 0) {
-    // `persistent` blocks per multiprocessor that take the tiles in turn.
+    // `persistent` blocks per multiprocessor that take the tiles (with
+    // split-K the (tile, slice) units) in turn.
+    launch.grid[2] = KernelLaunch::Dim();
     launch.grid[1] = KernelLaunch::Dim();
     launch.grid[0] = KernelLaunch::Dim();
     launch.grid[0].perSM = p.persistent;

@@ -74,6 +74,12 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
+    // The persistent split grid: one block per SM walks the (tile, slice)
+    // units.
+    if (tile.getSplitPersistent()) {
+      p.persistent = 1;
+      p.blocksPerSM = 1;
+    }
   } else if (variant == SSMMVariant::Persistent ||
              variant == SSMMVariant::PersistentNarrow) {
     p.persistent = tile.getPersistent();

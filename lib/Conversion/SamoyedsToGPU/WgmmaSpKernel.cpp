@@ -120,15 +120,24 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
                                   p.experts, p.tokens);
   Value tokenTiles =
       arith::IndexCastOp::create(b, b.getIndexType(), first.total);
-  Value tiles = mul(tokenTiles, idx(rowBlocks));
+  // Units: (row block, token tile) tiles, each in split_k K slices.
+  Value tiles = mul(mul(tokenTiles, idx(rowBlocks)), idx(p.splitK));
   Value mine =
       select(cmp(arith::CmpIPredicate::ult, g, tiles),
              div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
   // Makes the block's tile `it` current: its row block, expert and slots.
   // Tiles are numbered as the ordinary grid's blocks (group_tiles).
   auto enter = [&](Value it) {
-    auto [r, y] = groupedTile(b, add(g, mul(it, blocks)), idx(rowBlocks),
-                              tokenTiles, p.groupTiles);
+    Value unit = add(g, mul(it, blocks));
+    if (p.split()) {
+      // Consecutive units are the slices of one tile: a tile's slices go to
+      // different blocks.
+      slice = rem(unit, idx(p.splitK));
+      kBegin = mul(slice, idx(kTiles()));
+      unit = div(unit, idx(p.splitK));
+    }
+    auto [r, y] =
+        groupedTile(b, unit, idx(rowBlocks), tokenTiles, p.groupTiles);
     TokenTile tile = findTokenTile(b, offsets, lane, y, p.experts, p.tokens);
     rowBlock = r;
     expert = tile.expert;

@@ -405,6 +405,27 @@ func.func @tile_group_large() attributes {t = #samoyeds.tile<warps = 8, tokens =
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: split_persistent = 2 must be 0, or 1 with split_k > 1 and strategy wgmma_sp}}
+func.func @tile_split_persistent_two() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 4, split_persistent = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_persistent = 1 must be 0, or 1 with split_k > 1 and strategy wgmma_sp}}
+func.func @tile_split_persistent_unsplit() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_persistent = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: split_persistent = 1 must be 0, or 1 with split_k > 1 and strategy wgmma_sp}}
+func.func @tile_split_persistent_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 2, split_slots = 4, split_persistent = 1>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

@@ -45,6 +45,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=1" | FileCheck %s --check-prefix=DECODE-BLOCKS1
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=2" | FileCheck %s --check-prefix=DECODE-BLOCKS2
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=3" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE-BLOCKS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="split-persistent=1" | FileCheck %s --check-prefix=SPLIT-PERSIST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="split-persistent=1 strategy=mma_sp" | FileCheck %s --check-prefix=SPLIT-PERSIST-MMA
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="split-persistent=2" 2>&1 | FileCheck %s --check-prefix=BAD-SPLIT-PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1" | FileCheck %s --check-prefix=WG-MASK-PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1 persistent=1 strategy=mma_sp" | FileCheck %s --check-prefix=MMA-MASK-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="chip=sm_80 strategy=wgmma_sp" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
@@ -243,6 +246,16 @@
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
 // DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
+// split-persistent=1: wgmma_sp's split-K variants run the persistent grid
+// (one block per SM, no split_blocks) for every call whose unsplit grid has
+// fewer blocks than SMs: mixtral_layer's gate/up (112 row blocks) up to 1
+// slot, its down projection (16 row blocks, 8 experts: always fewer) up to
+// the workspace bound, 256. mma_sp has no persistent split grid.
+// SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 256, persistent = 1, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
+// SPLIT-PERSIST-MMA-NOT: split_persistent
+// BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]
 // Both strategies have a persistent grid with masked rows; the warpgroup
 // one takes 128-token tiles from 96 routed slots per expert (two
 // accumulator sets of 64).

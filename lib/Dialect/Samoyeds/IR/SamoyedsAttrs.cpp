@@ -87,7 +87,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
     int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
-    int64_t groupTiles, MmaStrategy strategy) {
+    int64_t groupTiles, int64_t splitPersistent, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -202,6 +202,12 @@ LogicalResult TileConfigAttr::verify(
   if (groupTiles < 1 || groupTiles > 64)
     return emitError() << "#samoyeds.tile: group_tiles = " << groupTiles
                        << " must be in [1, 64]";
+  if (splitPersistent != 0 &&
+      (splitPersistent != 1 || splitK < 2 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: split_persistent = "
+                       << splitPersistent
+                       << " must be 0, or 1 with split_k > 1 and strategy "
+                          "wgmma_sp";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

@@ -84,7 +84,8 @@ std::pair<int64_t, int64_t> chooseDecode(int64_t tokens, int64_t tokenWarps,
 /// split_k (1: none). See the pass description.
 std::pair<int64_t, int64_t>
 chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
-            int64_t sliceQuantum, int64_t splitOverride, int64_t blocksPerSM) {
+            int64_t sliceQuantum, int64_t splitOverride, int64_t blocksPerSM,
+            bool persistent = false) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
           cols = wType.getDimSize(2);
@@ -111,8 +112,10 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
   // One block per SM: only while the split grid stays within two waves
   // (H200 A/B: OLMoE 2:4 at T = 1 ran four waves of short split blocks,
   // 0.62x mma_sp).
+  // A persistent split grid has no waves: every call whose unsplit grid
+  // has fewer blocks than SMs.
   int64_t tilesBelowTarget =
-      blocksPerSM == 1
+      blocksPerSM == 1 && !persistent
           ? std::max<int64_t>(1, std::min((target - 1) / rowBlocks,
                                           2 * target / (rowBlocks * split)))
           : (target - 1) / rowBlocks;
@@ -137,7 +140,8 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
-      wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks;
+      wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
+      splitPersistent;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -255,7 +259,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, /*decodeWarps=*/0, /*splitBlocks=*/1,
       /*sharedSlots=*/0,
-      /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, MmaStrategy::MmaSp);
+      /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
+      MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -421,7 +426,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // One block per SM: split K until one slot per active expert fills a wave.
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / decodeUnitsPerHalf, tokens, sliceQuantum,
-                  o.split, /*blocksPerSM=*/1);
+                  o.split, /*blocksPerSM=*/1, o.splitPersistent == 1);
+  int64_t splitPersistent = splitK > 1 && o.splitPersistent == 1 ? 1 : 0;
   auto [splitBlocks, sharedSlots] = chooseTwoBlocks(
       chip, o.decodeBlocks,
       decodeTokens > 0 &&
@@ -474,8 +480,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
-      decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
-      wideTokens, wideSlots, groupTiles, MmaStrategy::WgmmaSp);
+      decodeTokens, decodeSlots, decodeWarps, splitPersistent ? 1 : splitBlocks,
+      sharedSlots, wideTokens, wideSlots, groupTiles, splitPersistent,
+      MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -517,7 +524,7 @@ struct SamoyedsSelectTiles
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
             /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
-            forced.value_or(MmaStrategy::MmaSp))))
+            /*splitPersistent=*/0, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -542,12 +549,13 @@ struct SamoyedsSelectTiles
         !inRange("warpgroups", warpgroups, 0, 4) ||
         !inRange("decode-warpgroups", decodeWarpgroups, 0, 4) ||
         !inRange("decode-slots", decodeSlots, 0, 4096) ||
-        !inRange("decode-blocks", decodeBlocks, 0, 2))
+        !inRange("decode-blocks", decodeBlocks, 0, 2) ||
+        !inRange("split-persistent", splitPersistent, 0, 1))
       return signalPassFailure();
-    Overrides overrides{tokens,           decodeTokens, splitK,
-                        rowTiles,         rowMasks,     persistent,
-                        wideTokens,       wideSlots,    warpgroups,
-                        decodeWarpgroups, decodeSlots,  decodeBlocks};
+    Overrides overrides{
+        tokens,      decodeTokens, splitK,         rowTiles,   rowMasks,
+        persistent,  wideTokens,   wideSlots,      warpgroups, decodeWarpgroups,
+        decodeSlots, decodeBlocks, splitPersistent};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

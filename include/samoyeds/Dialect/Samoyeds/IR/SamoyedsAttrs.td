@@ -182,6 +182,15 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     tile (the whole weight, read again for each token tile). `group_tiles` is
     1 (row block fastest) when omitted.
 
+    Persistent split-K (strategy `wgmma_sp`): with `split_persistent` = 1
+    the split-K variant runs one block per SM instead of one per (row block,
+    token tile, K slice): block g of G takes the call's units g, g + G, …,
+    a unit being one K slice of one (row block, token tile), through one
+    continuous ring, and stores each unit's partial sums where the split-K
+    block of that slice would. Every SM then streams about the same bytes
+    where the split grid would leave SMs idle or run a partial wave.
+    `split_persistent` is 0 when omitted.
+
     MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
     the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
     everything above. `strategy = wgmma_sp` builds it on Hopper's warpgroup
@@ -235,6 +244,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$wide_slots,
                         DefaultValuedParameter<"int64_t", "1">:$group_tiles,
+                        DefaultValuedParameter<"int64_t", "0">:$split_persistent,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

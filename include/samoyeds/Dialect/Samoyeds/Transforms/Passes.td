@@ -126,6 +126,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     call can have more blocks than SMs (none when all experts' row blocks
     do not). The `decode-blocks` option: 0 chooses so, 1 keeps one block
     per SM, 2 takes two for every decode call.
+
+    Persistent split-K (`wgmma_sp`, opt-in: `split-persistent=1`): the
+    split-K variant runs one block per SM walking the call's (tile, K
+    slice) units (`#samoyeds.tile`'s `split_persistent`), for every call
+    whose unsplit grid has fewer blocks than the chip has SMs (no cap of two
+    waves: the grid has none). Off by default: on the H200 it ran 0.86-0.96x
+    at T = 1 (bench/RESULTS.md S19).
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -164,6 +171,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"decodeBlocks", "decode-blocks", "int64_t", /*default=*/"0",
            "Blocks per SM of wgmma_sp's decode variants (0: choose, 1: one, "
            "2: two for every decode call)">,
+    Option<"splitPersistent", "split-persistent", "int64_t", /*default=*/"0",
+           "wgmma_sp: run the split-K variant on a persistent grid (1), "
+           "for every call whose unsplit grid has fewer blocks than SMs">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -120,13 +120,14 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
                                   p.experts, p.tokens);
   Value tokenTiles =
       arith::IndexCastOp::create(b, b.getIndexType(), first.total);
-  // Units: (row block, token tile) tiles, each in split_k K slices.
-  Value tiles = mul(mul(tokenTiles, idx(rowBlocks)), idx(p.splitK));
+  // Units: the (row block, token tile) tiles, each in split_k K slices.
+  Value units = mul(mul(tokenTiles, idx(rowBlocks)), idx(p.splitK));
   Value mine =
-      select(cmp(arith::CmpIPredicate::ult, g, tiles),
-             div(add(sub(tiles, g), sub(blocks, idx(1))), blocks), idx(0));
-  // Makes the block's tile `it` current: its row block, expert and slots.
-  // Tiles are numbered as the ordinary grid's blocks (group_tiles).
+      select(cmp(arith::CmpIPredicate::ult, g, units),
+             div(add(sub(units, g), sub(blocks, idx(1))), blocks), idx(0));
+  // Makes the block's unit `it` current: its row block, expert, slots and
+  // (split-K) K slice. Tiles are numbered as the ordinary grid's blocks
+  // (group_tiles).
   auto enter = [&](Value it) {
     Value unit = add(g, mul(it, blocks));
     if (p.split()) {

@@ -435,6 +435,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                              decodeTokens, k),
       wType.getDimSize(0), tiles / decodeUnitsPerHalf, splitK, splitSlots,
       decodeTokens, decodeSlots);
+  // A persistent split grid runs one block per SM.
+  if (splitPersistent)
+    splitBlocks = 1;
   // Persistent grid (one block per SM), whose ring runs on into the
   // block's next tile. A tile with a wide variant takes it by default for
   // the unsplit calls between the decode and wide variants, with `tokens`
@@ -480,9 +483,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
-      decodeTokens, decodeSlots, decodeWarps, splitPersistent ? 1 : splitBlocks,
-      sharedSlots, wideTokens, wideSlots, groupTiles, splitPersistent,
-      MmaStrategy::WgmmaSp);
+      decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
+      wideTokens, wideSlots, groupTiles, splitPersistent, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles

@@ -103,8 +103,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
-                     "(1) or span-end routing (0); -1: choose (masked where "
-                     "the strategy can)"),
+                     "(1) or span-end routing (0); -1: choose (mma_sp "
+                     "masked, wgmma_sp routing)"),
       llvm::cl::init(-1)};
   Option<std::string> strategy{
       *this, "strategy",

@@ -4,8 +4,8 @@
 // Private to the SamoyedsToGPU conversion: the emitter of the wgmma_sp
 // strategy's kernel body, defined across WgmmaSpKernel.cpp (block set-up,
 // the producer, the strategy's MmaLowering), WgmmaSpMainLoop.cpp (the
-// consumers' K loop and span routing), WgmmaSpMaskedRows.cpp (row selection
-// by masked group rows) and WgmmaSpEpilogue.cpp.
+// consumers' K loop and the routing of span sums), WgmmaSpMaskedRows.cpp
+// (row selection by masked group rows) and WgmmaSpEpilogue.cpp.
 //
 // A block is warp-specialised: warpgroup 0 produces, warpgroups 1..units
 // consume. Consumer u owns a unit of 64 kept rows (for silu_mul the first
@@ -83,7 +83,7 @@ private:
                   Value weights = Value());
   /// Thread 0: arms the full barrier of `slot` with the stage's bytes and
   /// issues the bulk copies of k tile `kt`'s weight blocks, metadata and
-  /// (masked rows) row choices.
+  /// (row selection) row choices.
   void issueWeights(Value kt, Value slot);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
   /// (i64), completing on the mbarrier at `mbar`.
@@ -137,11 +137,30 @@ private:
   /// One stage (k tile i, ring use `use`) without row selection; its MMAs
   /// stay in flight until the next stage's data is there.
   void consumePlain(Value i, Value use, SmallVectorImpl<Value> &sets);
-  /// One stage of whole spans: the MMAs of each span into a free partial
-  /// while the previous span's partial is routed.
-  void consumeSpans(Value kt, Value slot, SmallVectorImpl<Value> &sets);
-  /// One stage of a span of several stages.
-  void consumeLongSpan(Value kt, Value slot, SmallVectorImpl<Value> &sets);
+  /// One stage (k tile i, ring use `use`) of routed row selection: the
+  /// kept rows' MMAs into the running sum, which stays in flight until the
+  /// next stage's data is there; every span that ends is routed once the
+  /// sum is complete through it. Stage 0 (`first`) routes nothing.
+  void consumeRouted(Value i, Value use, bool first,
+                     SmallVectorImpl<Value> &sets);
+  /// Where the row choices of one span are: ring slot and span entry.
+  struct ChoiceAt {
+    Value slot;
+    int64_t entry;
+  };
+  /// Adds the routing term of span `span` to the group-row sums `rows`
+  /// (rows 1 … m - 1): (δ(c = j) − δ(c' = j)) · `total` for row j, c the
+  /// group row the span chose for the thread's kept row and c' the one the
+  /// next span of the K range (`next`; none after the last) chose; only
+  /// where `when` holds at run time, if given.
+  void routeSpan(Value total, ChoiceAt span, std::optional<ChoiceAt> next,
+                 MutableArrayRef<Value> rows, Value when = Value());
+  /// The group row (i32) span `at` chose for the thread's kept row `half8`
+  /// (0: lane / 4, 1: lane / 4 + 8 of its warp's 16).
+  Value loadChoice(ChoiceAt at, int64_t half8);
+  /// After the K loop: the last span routed and the group rows' sums, the
+  /// first being the running sum less the others.
+  SmallVector<Value> finishRouted(Value base, ArrayRef<Value> sets);
   /// One stage (k tile i, ring use `use`) of masked row selection: the
   /// MMAs of the unit's m group-row tiles, A from registers; they stay in
   /// flight until the next stage's data is there.
@@ -166,14 +185,6 @@ private:
   /// The unit-local kept row of the group of the thread's rows in group-row
   /// tile `q` (rows 16 · warp + 2 · group + {0, 1} of the tile's 64).
   Value maskedKeptRow(int64_t q);
-  /// Adds `partial` into the row accumulator `rows` of the group row that
-  /// span `span` chose for each of the thread's two kept rows, where
-  /// `isEnd` holds (always when null).
-  void routeSpan(Value partial, Value span, Value isEnd,
-                 MutableArrayRef<Value> rows);
-  /// Kept row, within the expert, of the thread's row `half8` (0: lane/4,
-  /// 1: lane/4 + 8) of its warp's 16 rows of its unit.
-  Value threadKeptRow(int64_t half8);
 
   // WgmmaSpEpilogue.cpp
   void emitEpilogue(ArrayRef<Value> rows);
@@ -193,7 +204,7 @@ private:
   const WgmmaSpLayout layout;
   /// Shared memory: the aligned base address (i64), typed views for the B
   /// ring, metadata ring, exchange, (masked row selection) the A ring as
-  /// words and the row choices, and the mbarrier group.
+  /// words, (row selection) the row choices, and the mbarrier group.
   Value base, sB, sMeta, sExchange, sA, sChoice, barriers;
   /// Thread coordinates: warpgroup, thread within it, warp within the
   /// warpgroup, lane, lane / 4, lane % 4; the consumer's unit; the block's
@@ -202,7 +213,7 @@ private:
       kBegin;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
-  /// Global addresses (i64) of the packed values, metadata and (masked row
+  /// Global addresses (i64) of the packed values, metadata and (row
   /// selection) row choices.
   Value valuesAddr, metaAddr, rowIdxAddr;
   /// Per activation copy of the ordinary grid: guard (a row of the tile's

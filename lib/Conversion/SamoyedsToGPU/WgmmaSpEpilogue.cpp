@@ -67,10 +67,22 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   auto element = [&](Value acc, int64_t i) -> Value {
     return vector::ExtractOp::create(b, acc, i);
   };
+  // Routed row selection: the m group rows of a kept row are adjacent
+  // output rows, stored back to back so that their writes meet in whole
+  // sectors (set by set, the down projection's f32 rows took twice the L2
+  // write sectors and 1.41x the time: H200, OLMoE T = 4096,
+  // bench/RESULTS.md §S20). The other tiles store set by set.
+  auto forEachValue = [&](function_ref<void(int64_t, int64_t)> fn) {
+    bool rowsTogether = p.rowSelect && !p.masked;
+    for (int64_t outer = 0;
+         outer < (rowsTogether ? regs : int64_t(rows.size())); ++outer)
+      for (int64_t inner = 0;
+           inner < (rowsTogether ? int64_t(rows.size()) : regs); ++inner)
+        rowsTogether ? fn(inner, outer) : fn(outer, inner);
+  };
   if (!p.siluMul || p.split()) {
-    for (auto [j, acc] : llvm::enumerate(rows))
-      for (int64_t i = 0; i < regs; ++i)
-        storeValue(element(acc, i), j, i);
+    forEachValue(
+        [&](int64_t j, int64_t i) { storeValue(element(rows[j], i), j, i); });
     return;
   }
   // Exchange slot of value i of set j of the unit pair r:
@@ -96,15 +108,14 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   consumerBarrier();
   Value isGate = cmp(arith::CmpIPredicate::ult, unit, idx(layout.unitsPerHalf));
   ifThen(isGate, [&] {
-    for (auto [j, acc] : llvm::enumerate(rows))
-      for (int64_t i = 0; i < regs; ++i) {
-        Value up = load(sExchange, slotOf(j, i));
-        // ex2 as inline PTX: through its intrinsic LLVM moved it after the
-        // exchange loads and the layer ran 1-2% slower on the H200 (mixtral
-        // 12v128, T >= 1024).
-        storeValue(
-            arith::MulFOp::create(b, silu(element(acc, i), /*asPtx=*/true), up),
-            j, i);
-      }
+    forEachValue([&](int64_t j, int64_t i) {
+      Value up = load(sExchange, slotOf(j, i));
+      // ex2 as inline PTX: through its intrinsic LLVM moved it after the
+      // exchange loads and the layer ran 1-2% slower on the H200 (mixtral
+      // 12v128, T >= 1024).
+      storeValue(arith::MulFOp::create(
+                     b, silu(element(rows[j], i), /*asPtx=*/true), up),
+                 j, i);
+    });
   });
 }

@@ -99,7 +99,7 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
   };
   valuesAddr = address(values);
   metaAddr = address(meta);
-  if (p.masked)
+  if (p.rowSelect)
     rowIdxAddr = address(rowIdx);
   produce();
   // No copy outlives the warpgroup.
@@ -192,13 +192,13 @@ void WgmmaSpEmitter::setUpSharedMemory() {
   sB = view(layout.bRing, layout.stages * layout.bStage, p.elt);
   sMeta = view(layout.metaRing, layout.stages * layout.units * layout.metaStage,
                b.getI32Type());
-  if (p.masked) {
+  if (p.masked)
     sA = view(layout.aRing, layout.stages * layout.units * layout.aStage,
               b.getI32Type());
+  if (p.rowSelect)
     sChoice =
         view(layout.choiceRing,
              layout.stages * layout.units * layout.choiceStage, b.getI8Type());
-  }
   if (layout.exchange > 0)
     sExchange = view(layout.exchangeAt, layout.exchange, b.getF32Type());
   // The mbarriers live inside the carved block: a static .shared mbarrier
@@ -327,8 +327,9 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
         arith::AddIOp::create(b, metaAddr,
                               toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
         layout.metaStage, mbar);
-    // Masked row selection: the tile's row choices of each span of the
-    // stage, row_idx[expert][span][tile · 64 ...].
+    // Row selection: the tile's row choices of each span of the stage (of
+    // the span it is part of where spans are longer),
+    // row_idx[expert][span][tile · 64 ...].
     for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
       int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
       Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));

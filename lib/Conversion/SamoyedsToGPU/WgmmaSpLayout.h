@@ -35,7 +35,7 @@ struct Wgmma {
 ///   A ring    [stage][unit][kTile / 128 blocks of 8 KB]   (bulk copies)
 ///   B ring    [stage][kTile / 64 column blocks][tokens][128 B, swizzled]
 ///   meta ring [stage][unit][k step][4 warps][16 words]   (bulk copies)
-///   row choices [stage][unit][span][64 kept rows] bytes   (masked row
+///   row choices [stage][unit][span][64 kept rows] bytes   (row
 ///             selection; bulk copies)
 ///   exchange  [unit of a half][set][value][thread] f32   (SiLU·up)
 ///   mbarriers [2][stage]   a full and an empty barrier per slot
@@ -53,13 +53,11 @@ struct WgmmaSpLayout {
   explicit WgmmaSpLayout(const SSMMPlan &p) {
     units = p.warps / 4;
     unitsPerHalf = units / p.halves;
-    // With row selection one accumulator per row of the group and the span
-    // partials: two when a stage holds whole spans (the MMAs of a span run
-    // while the previous span's partial is routed), else one; masked, one
-    // per 64-row tile of the unit's group rows.
+    // With row selection m sets: routed, the running sum and the sums of
+    // group rows 1 … m - 1; masked, one per 64-row tile of the unit's group
+    // rows.
     sets = TileConfigAttr::wgmmaAccumulatorSets(
-        SparseFormatAttr::get(p.elt.getContext(), p.n, p.m, p.v), p.kTile,
-        p.masked);
+        SparseFormatAttr::get(p.elt.getContext(), p.n, p.m, p.v));
     aStage = p.kTile / Wgmma::kBlockCols * Wgmma::kBlockBytes;
     metaStage = p.kTile / 32 * Wgmma::kMetaStepBytes;
     choiceStage = choiceSpans(p) * TileConfigAttr::kWgmmaRowChoiceBytes;
@@ -98,9 +96,9 @@ struct WgmmaSpLayout {
     barriers = std::max(rings, exchangeAt + exchange);
     bytes = Wgmma::kSwizzleAlign + barriers + 2 * stages * 8;
   }
-  /// Spans whose row choices a ring slot holds (masked row selection).
+  /// Spans whose row choices a ring slot holds (row selection).
   static int64_t choiceSpans(const SSMMPlan &p) {
-    return TileConfigAttr::wgmmaChoiceSpans(p.v, p.kTile, p.masked);
+    return TileConfigAttr::wgmmaChoiceSpans(p.v, p.kTile, p.rowSelect);
   }
   /// Blocks along the kept rows of one half (grid x of the ordinary grid).
   int64_t rowBlocks(const SSMMPlan &p) const {

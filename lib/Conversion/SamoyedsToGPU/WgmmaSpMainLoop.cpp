@@ -6,16 +6,21 @@
 // instructions write accumulator registers inside a group), and releases the
 // slot once the MMAs that read it are done.
 //
-// Without row selection stage i's MMAs run while the thread waits for stage
-// i + 1's data; they are waited for before stage i + 1's metadata words are
-// loaded (an MMA in flight reads its metadata register), and stage i's slot
-// is released then. With row selection (n = 1 < m) every span's partial sums
-// are added into the accumulator of the group row the span chose for each kept
-// row: a span's MMAs accumulate into a free partial while the previous span's
-// partial, complete, is routed. Accumulators cross a loop iteration only when
-// complete or chained into the next MMA, never while another instruction
-// could read them in flight. Masked row selection (WgmmaSpMaskedRows.cpp)
-// multiplies the unit's group rows instead.
+// Stage i's MMAs run while the thread waits for stage i + 1's data; they are
+// waited for before stage i + 1's metadata words are loaded (an MMA in flight
+// reads its metadata register), and stage i's slot is released then.
+//
+// Routed row selection (n = 1 < m, row_masks = 0): the kept rows' MMAs
+// accumulate every span into one running sum P. Where span s ends and P is
+// complete through it, the sum R_j of each group row j > 0 takes
+// (δ(c(s) = j) − δ(c(s + 1) = j)) · P, with c(s) the group row span s chose
+// for the thread's kept row (from the row choices that ride with the stage)
+// and no c(s + 1) after the K range's last span. Summed over s this is
+// Σ_s δ(c(s) = j) (P(s) − P(s − 1)), the sums of the spans that chose j;
+// group row 0 is P less the R_j. Routing is one fused multiply-add per value
+// and group row past the first where a span ends, and P needs no restart.
+// Masked row selection (WgmmaSpMaskedRows.cpp) multiplies the unit's group
+// rows instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,11 +30,6 @@
 using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
-
-Value WgmmaSpEmitter::threadKeptRow(int64_t half8) {
-  Value inUnit = add(mul(warp, idx(16)), add(group, idx(8 * half8)));
-  return add(mul(unitTile(unit), idx(Wgmma::kRows)), inUnit);
-}
 
 WgmmaSpEmitter::StageOperands WgmmaSpEmitter::loadStage(Value slot) {
   int64_t steps = p.kTile / 32;
@@ -104,44 +104,113 @@ void WgmmaSpEmitter::consumePlain(Value i, Value use,
   sets[0] = multiply(sets[0], 0, p.kTile / 32, first, ops);
 }
 
-void WgmmaSpEmitter::consumeSpans(Value kt, Value slot,
-                                  SmallVectorImpl<Value> &sets) {
-  // sets: [complete partial of the previous span, free partial, rows...].
-  StageOperands ops = loadStage(slot);
-  int64_t perSpan = p.v / 32;
-  Value yes = i1c(true);
-  MutableArrayRef<Value> rows(sets.begin() + 2, sets.end());
-  for (int64_t s0 = 0; s0 < p.kTile / 32; s0 += perSpan) {
-    Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s0 / perSpan));
-    Value partial = multiply(sets[1], s0, s0 + perSpan, yes, ops);
-    // The first span has no predecessor: its "previous partial" is zero,
-    // routed through span 0 harmlessly.
-    Value previous = arith::MaxSIOp::create(
-        b, arith::IndexCastOp::create(b, b.getI64Type(), sub(span, idx(1))),
-        i64c(0));
-    routeSpan(sets[0],
-              arith::IndexCastOp::create(b, b.getIndexType(), previous),
-              Value(), rows);
-    sets[1] = sets[0];
-    sets[0] = waitMma(partial, 0).front();
-  }
-  releaseSlot(slot);
+Value WgmmaSpEmitter::loadChoice(ChoiceAt at, int64_t half8) {
+  Value ring = add(mul(at.slot, idx(layout.units)), unit);
+  Value row = add(mul(warp, idx(16)), add(group, idx(8 * half8)));
+  Value byte =
+      add(mul(ring, idx(layout.choiceStage)),
+          add(idx(at.entry * TileConfigAttr::kWgmmaRowChoiceBytes), row));
+  return arith::ExtUIOp::create(b, b.getI32Type(), load(sChoice, byte));
 }
 
-void WgmmaSpEmitter::consumeLongSpan(Value kt, Value slot,
-                                     SmallVectorImpl<Value> &sets) {
-  // sets: [partial, rows...]; the partial restarts where the k tile starts
-  // a span and is routed where it ends, both decided at run time.
+void WgmmaSpEmitter::routeSpan(Value total, ChoiceAt span,
+                               std::optional<ChoiceAt> next,
+                               MutableArrayRef<Value> rows, Value when) {
+  if (when) {
+    auto ifOp = scf::IfOp::create(b, ValueRange(rows).getTypes(), when,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    SmallVector<Value> routed(rows.begin(), rows.end());
+    routeSpan(total, span, next, routed);
+    scf::YieldOp::create(b, routed);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange(rows));
+    llvm::copy(ifOp.getResults(), rows.begin());
+    return;
+  }
+  // Values 4j, 4j + 1 are the thread's first kept row, 4j + 2, 4j + 3 its
+  // second (8 rows below).
+  int64_t regs = WgmmaSpLayout::regs(p);
+  auto maskType = VectorType::get({regs}, b.getI1Type());
+  auto accType = VectorType::get({regs}, b.getF32Type());
+  SmallVector<bool> firstRow;
+  for (int64_t i = 0; i < regs; ++i)
+    firstRow.push_back(i % 4 < 2);
+  Value pattern =
+      constant(DenseElementsAttr::get(maskType, ArrayRef<bool>(firstRow)));
+  Value one = f32c(1.0), zero = f32c(0.0);
+  Value chosen[2], following[2];
+  for (int64_t h = 0; h < 2; ++h) {
+    chosen[h] = loadChoice(span, h);
+    if (next)
+      following[h] = loadChoice(*next, h);
+  }
+  for (int64_t j = 1; j < p.m; ++j) {
+    Value factor[2];
+    for (int64_t h = 0; h < 2; ++h) {
+      factor[h] =
+          select(cmp(arith::CmpIPredicate::eq, chosen[h], i32c(j)), one, zero);
+      if (next)
+        factor[h] = arith::SubFOp::create(
+            b, factor[h],
+            select(cmp(arith::CmpIPredicate::eq, following[h], i32c(j)), one,
+                   zero));
+    }
+    Value factors = arith::SelectOp::create(
+        b, pattern, vector::BroadcastOp::create(b, accType, factor[0]),
+        vector::BroadcastOp::create(b, accType, factor[1]));
+    rows[j - 1] = LLVM::FMAOp::create(b, total, factors, rows[j - 1]);
+  }
+}
+
+void WgmmaSpEmitter::consumeRouted(Value i, Value use, bool first,
+                                   SmallVectorImpl<Value> &sets) {
+  // sets: [running sum, group rows 1 … m - 1].
+  MutableArrayRef<Value> rows = MutableArrayRef<Value>(sets).drop_front();
+  Value slot = rem(use, idx(layout.stages));
+  int64_t spansPerSlot = WgmmaSpLayout::choiceSpans(p);
+  if (!first) {
+    // Stage i - 1's MMAs are done: the sum is complete through its last
+    // span, whose successor's choices arrived with this stage.
+    sets[0] = waitMma(sets[0], 0).front();
+    Value previous = rem(add(use, idx(layout.stages - 1)), idx(layout.stages));
+    ChoiceAt last{previous, spansPerSlot - 1}, following{slot, 0};
+    // A span of several stages ends where the next k tile starts one.
+    Value ends = p.v <= p.kTile ? Value()
+                                : cmp(arith::CmpIPredicate::eq,
+                                      rem(i, idx(p.v / p.kTile)), idx(0));
+    routeSpan(sets[0], last, following, rows, ends);
+    releaseSlot(previous);
+  }
   StageOperands ops = loadStage(slot);
-  int64_t stagesPerSpan = p.v / p.kTile;
-  Value phase = rem(kt, idx(stagesPerSpan));
-  Value isStart = cmp(arith::CmpIPredicate::eq, phase, idx(0));
-  Value isEnd = cmp(arith::CmpIPredicate::eq, phase, idx(stagesPerSpan - 1));
-  sets[0] =
-      waitMma(multiply(sets[0], 0, p.kTile / 32, isStart, ops), 0).front();
-  releaseSlot(slot);
-  routeSpan(sets[0], div(kt, idx(stagesPerSpan)), isEnd,
-            MutableArrayRef<Value>(sets).drop_front());
+  // Spans shorter than the stage: each span's MMAs, then its routing once
+  // they are done.
+  int64_t perGroup = std::min(p.v, p.kTile) / 32;
+  for (int64_t g = 0; g < p.kTile / 32 / perGroup; ++g) {
+    if (g > 0) {
+      sets[0] = waitMma(sets[0], 0).front();
+      routeSpan(sets[0], ChoiceAt{slot, g - 1}, ChoiceAt{slot, g}, rows);
+    }
+    // The first MMA of the K range restarts the sum (constant scale-d).
+    Value restart = first && g == 0 ? i1c(true) : Value();
+    sets[0] = multiply(sets[0], g * perGroup, (g + 1) * perGroup, restart, ops);
+  }
+}
+
+SmallVector<Value> WgmmaSpEmitter::finishRouted(Value base,
+                                                ArrayRef<Value> sets) {
+  SmallVector<Value> rows(sets.begin(), sets.end());
+  rows[0] = waitMma(rows[0], 0).front();
+  // The K range ends where a span does: its last span has no successor.
+  Value slot = rem(add(base, idx(kTiles() - 1)), idx(layout.stages));
+  routeSpan(rows[0], ChoiceAt{slot, WgmmaSpLayout::choiceSpans(p) - 1},
+            std::nullopt, MutableArrayRef<Value>(rows).drop_front());
+  if (p.persistent > 0)
+    releaseSlot(slot);
+  for (int64_t j = 1; j < p.m; ++j)
+    rows[0] = arith::SubFOp::create(b, rows[0], rows[j]);
+  return rows;
 }
 
 SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
@@ -149,17 +218,25 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
   Value zero = f32Splat(accType.getNumElements(), 0.0);
   // Sets an MMA restarts before anything reads them start undefined (no
   // instruction writes their registers between the wgmma fence and the
-  // MMA): the accumulator, the free span partial, the long-span partial.
+  // MMA): the accumulator, the running sum of routed row selection, the
+  // masked sets.
   Value undef = LLVM::PoisonOp::create(b, accType);
   SmallVector<Value> init(layout.sets, zero);
   if (p.masked)
     init.assign(layout.sets, undef);
-  else if (!p.rowSelect || p.v > p.kTile)
-    init[0] = undef;
   else
-    init[1] = undef;
+    init[0] = undef;
+  // Without row selection and above 64 tokens the first k tile is peeled:
+  // its MMAs restart the undefined accumulator with a constant scale-d, and
+  // the loop's accumulators are always an MMA's results. Left in the loop,
+  // which LLVM peels itself only up to 72 tokens, ptxas 12.8 serialises
+  // every wgmma of the kernel (C7515; test/Pipelines/wgmma-sp.mlir). The
+  // smaller tiles keep the code LLVM peels (measured on the H200). Row
+  // selection always peels it (the sets restart there, and routing starts
+  // with the second stage).
+  int64_t first = p.rowSelect || p.tokens > 64 ? 1 : 0;
   // One k tile: wait for its slot, then multiply.
-  auto stage = [&](Value i, ValueRange iter) {
+  auto stage = [&](Value i, ValueRange iter, bool peeled) {
     Value use = add(base, i);
     Value slot = rem(use, idx(layout.stages));
     waitBarrier(fullBarrier(slot), div(use, idx(layout.stages)));
@@ -171,84 +248,31 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
         NVVM::SharedSpaceAttr::get(b.getContext(),
                                    NVVM::SharedSpace::shared_cta));
     SmallVector<Value> sets(iter.begin(), iter.end());
-    Value kt = add(kBegin, i);
     if (!p.rowSelect)
       consumePlain(i, use, sets);
     else if (p.masked)
       consumeMasked(i, use, sets);
-    else if (p.v <= p.kTile)
-      consumeSpans(kt, slot, sets);
     else
-      consumeLongSpan(kt, slot, sets);
+      consumeRouted(i, use, peeled, sets);
     return sets;
   };
-  // Without row selection and above 64 tokens the first k tile is peeled:
-  // its MMAs restart the undefined accumulator with a constant scale-d, and
-  // the loop's accumulators are always an MMA's results. Left in the loop,
-  // which LLVM peels itself only up to 72 tokens, ptxas 12.8 serialises
-  // every wgmma of the kernel (C7515; test/Pipelines/wgmma-sp.mlir). The
-  // smaller tiles keep the code LLVM peels (measured on the H200). Masked
-  // row selection always peels it (m sets restart there).
-  int64_t first = p.masked || (!p.rowSelect && p.tokens > 64) ? 1 : 0;
   if (first)
-    init = stage(idx(0), init);
+    init = stage(idx(0), init, /*peeled=*/true);
   auto loop = scf::ForOp::create(
       b, idx(first), idx(kTiles()), idx(1), init,
       [&](OpBuilder &nested, Location, Value i, ValueRange iter) {
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPoint(nested.getInsertionBlock(),
                             nested.getInsertionPoint());
-        scf::YieldOp::create(b, stage(i, iter));
+        scf::YieldOp::create(b, stage(i, iter, /*peeled=*/false));
       });
   SmallVector<Value> sets(loop.getResults());
-  if (!p.rowSelect || p.masked) {
-    sets = waitMma(sets, 0);
-    // A persistent block's ring runs on into its next tile: the last slot
-    // is free now.
-    if (p.persistent > 0)
-      releaseSlot(rem(add(base, idx(kTiles() - 1)), idx(layout.stages)));
-    return sets;
-  }
-  if (p.v > p.kTile)
-    return SmallVector<Value>(ArrayRef<Value>(sets).drop_front());
-  // The last span's partial is still to be routed.
-  SmallVector<Value> rows(ArrayRef<Value>(sets).drop_front(2));
-  Value lastSpan = idx(p.kTilesPerSplit() * p.kTile / p.v - 1);
-  routeSpan(sets[0], add(lastSpan, div(mul(kBegin, idx(p.kTile)), idx(p.v))),
-            Value(), rows);
-  return rows;
-}
-
-void WgmmaSpEmitter::routeSpan(Value partial, Value span, Value isEnd,
-                               MutableArrayRef<Value> rows) {
-  // Values 4j, 4j + 1 are the thread's first kept row, 4j + 2, 4j + 3 its
-  // second (8 rows below).
-  int64_t regs = WgmmaSpLayout::regs(p);
-  auto maskType = VectorType::get({regs}, b.getI1Type());
-  SmallVector<bool> firstRow;
-  for (int64_t i = 0; i < regs; ++i)
-    firstRow.push_back(i % 4 < 2);
-  Value pattern =
-      constant(DenseElementsAttr::get(maskType, ArrayRef<bool>(firstRow)));
-  Value zero = f32Splat(regs, 0.0);
-  Value which[2];
-  for (int64_t h = 0; h < 2; ++h)
-    which[h] = arith::ExtUIOp::create(
-        b, b.getI32Type(),
-        load(rowIdx, add(mul(add(mul(expert, idx(p.cols / p.v)), span),
-                             idx(p.keptRows)),
-                         threadKeptRow(h))));
-  for (int64_t j = 0; j < p.m; ++j) {
-    Value hit[2];
-    for (int64_t h = 0; h < 2; ++h) {
-      hit[h] = cmp(arith::CmpIPredicate::eq, which[h], i32c(j));
-      if (isEnd)
-        hit[h] = arith::AndIOp::create(b, hit[h], isEnd);
-    }
-    Value mask = arith::SelectOp::create(
-        b, pattern, vector::BroadcastOp::create(b, maskType, hit[0]),
-        vector::BroadcastOp::create(b, maskType, hit[1]));
-    Value addend = arith::SelectOp::create(b, mask, partial, zero);
-    rows[j] = arith::AddFOp::create(b, rows[j], addend);
-  }
+  if (p.rowSelect && !p.masked)
+    return finishRouted(base, sets);
+  sets = waitMma(sets, 0);
+  // A persistent block's ring runs on into its next tile: the last slot is
+  // free now.
+  if (p.persistent > 0)
+    releaseSlot(rem(add(base, idx(kTiles() - 1)), idx(layout.stages)));
+  return sets;
 }

@@ -6,12 +6,12 @@
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @rows
-// CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma, bf16, [2, 128, 256], <n = 1, m = 2, v = 128>>]
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 grid(1, token_tiles(P, 16, 2), 1) block(256, 1, 1) smem(27680)
+// CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma, bf16, [2, 128, 512], <n = 1, m = 2, v = 128>>]
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 grid(1, token_tiles(P, 16, 2), 1) block(256, 1, 1) smem(27808)
 // CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: nvvm.minctasm = 1 : i32
-// The free partial starts undefined: the MMA that first writes it restarts
+// The running sum starts undefined: the MMA that first writes it restarts
 // it, and no instruction writes its registers after the wgmma fence.
 // CHECK: %[[UNDEF:.*]] = llvm.mlir.poison : vector<8xf32>
 // The carve-out is aligned to 1024 bytes at run time; a full and an empty
@@ -22,6 +22,7 @@
 // CHECK: arith.remui %[[RAW]]
 // CHECK: %[[SB:.*]] = memref.view %[[DYN]]{{.*}} to memref<4096xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[SMETA:.*]] = memref.view %[[DYN]]{{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[DYN]]{{.*}} to memref<128xi8, #gpu.address_space<workgroup>>
 // CHECK: %[[WORDS:.*]] = memref.view %[[DYN]]{{.*}} to memref<4xi64, #gpu.address_space<workgroup>>
 // CHECK: %[[BARS:.*]] = builtin.unrealized_conversion_cast %[[WORDS]] {{.*}} to !nvgpu.mbarrier.group<memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
 // CHECK: nvgpu.mbarrier.init %[[BARS]][%{{.*}}], %[[C129:.*]], predicate
@@ -30,56 +31,75 @@
 // CHECK: memref.load %[[OFF]]
 // CHECK: gpu.shuffle up
 // The producer lowers its registers, then per k tile waits for the slot's
-// previous use to be released, arms the full barrier with the stage's 9216
-// bytes, issues the two bulk copies, gathers its token rows and arrives
-// when they land.
+// previous use to be released, arms the full barrier with the stage's 9280
+// bytes, issues the three bulk copies (weight block, metadata, the row
+// choices of the stage's span), gathers its token rows and arrives when
+// they land.
 // CHECK: nvvm.setmaxregister  decrease 56
 // CHECK: memref.load %[[TOK]]
 // CHECK: scf.for
 // CHECK: scf.if
 // CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
 // CHECK: nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%{{.*}}], %{{.*}}
-// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
-// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
+// CHECK-COUNT-3: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>
 // CHECK: nvgpu.device_async_copy %[[X]][%{{.*}}], %[[SB]][%{{.*}}], 8 {bypassL1}
 // CHECK: nvvm.cp.async.mbarrier.arrive %{{.*}} {noinc = true} : !llvm.ptr<3>
 // CHECK: nvvm.cp.async.wait.group 0
-// The consumers raise theirs. Accumulators are vectors: the complete and
-// the free span partial, and one set per group row.
+// The consumers raise theirs. Accumulators are vectors: the running sum of
+// the kept rows' MMAs and the sum of group row 1. The first k tile is
+// peeled: its four MMAs (metadata words and descriptors ready before the
+// fence) start the running sum with a constant scale-d.
 // CHECK: nvvm.setmaxregister  increase 240
-// CHECK: scf.for {{.*}} iter_args(%[[Q:.*]] = %[[ZERO:.*]], %[[F:.*]] = %[[UNDEF]], %[[R0:.*]] = %[[ZERO]], %[[R1:.*]] = %[[ZERO]]) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
-// CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
 // CHECK: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// Metadata words and descriptors are ready before the fence; the four MMAs
-// of the span issue back to back into the free partial, the first
-// restarting it.
 // CHECK-COUNT-4: memref.load %[[SMETA]]
 // CHECK: nvvm.wgmma.fence.aligned
-// CHECK-NEXT: %[[D0:.*]] = samoyeds_nvgpu.wgmma_sp %[[F]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {element = bf16, n = 16 : i64} : vector<8xf32>
-// CHECK-NEXT: %[[D1:.*]] = samoyeds_nvgpu.wgmma_sp %[[D0]]
-// CHECK-NEXT: %[[D2:.*]] = samoyeds_nvgpu.wgmma_sp %[[D1]]
-// CHECK-NEXT: %[[D3:.*]] = samoyeds_nvgpu.wgmma_sp %[[D2]]
+// CHECK-NEXT: %[[S0:.*]] = samoyeds_nvgpu.wgmma_sp %[[UNDEF]], %{{.*}}, %{{.*}}, %{{.*}}, %[[FALSE:.*]] {element = bf16, n = 16 : i64} : vector<8xf32>
+// CHECK-NEXT: %[[S1:.*]] = samoyeds_nvgpu.wgmma_sp %[[S0]]
+// CHECK-NEXT: %[[S2:.*]] = samoyeds_nvgpu.wgmma_sp %[[S1]]
+// CHECK-NEXT: %[[S3:.*]] = samoyeds_nvgpu.wgmma_sp %[[S2]]
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
-// While they run the previous span's partial is routed: each kept row's
-// original row from row_idx, a masked add.
-// CHECK: memref.load %[[ROWIDX]]
-// CHECK: memref.load %[[ROWIDX]]
-// CHECK: %[[MASK0:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<8xi1>, vector<8xi1>
-// CHECK: %[[ADD0:.*]] = arith.select %[[MASK0]], %[[Q]], %{{.*}} : vector<8xi1>, vector<8xf32>
-// CHECK: %[[NEWR0:.*]] = arith.addf %[[R0]], %[[ADD0]] : vector<8xf32>
-// CHECK: %[[NEWR1:.*]] = arith.addf %[[R1]]
-// CHECK: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[D3]] {pending = 0 : i64} : vector<8xf32>
+// Each later k tile: once its data is there, the previous MMAs are waited
+// for (the sum is complete through the span that ended), the span is
+// routed from the row choices that rode with the two stages (its own and
+// the next span's, in shared memory): group row 1 takes (chose 1 − next
+// chose 1) times the sum, one fused multiply-add; then the slot is
+// released and the next MMAs continue the sum.
+// CHECK: %[[LOOP:.*]]:2 = scf.for {{.*}} iter_args(%[[P:.*]] = %[[S3]], %[[R1:.*]] = %[[ZERO:.*]]) -> (vector<8xf32>, vector<8xf32>)
+// CHECK: nvgpu.mbarrier.try_wait.parity %[[BARS]]
+// CHECK: nvvm.fence.proxy
+// CHECK: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[P]] {pending = 0 : i64} : vector<8xf32>
+// CHECK-COUNT-4: memref.load %[[SCHOICE:.*]][%{{.*}}] : memref<128xi8, #gpu.address_space<workgroup>>
+// CHECK: %[[THIS:.*]] = arith.select %{{.*}}, %[[ONE:.*]], %[[NOUGHT:.*]] : f32
+// CHECK: %[[NEXT:.*]] = arith.select %{{.*}}, %[[ONE]], %[[NOUGHT]] : f32
+// CHECK: arith.subf %[[THIS]], %[[NEXT]] : f32
+// CHECK: %[[FACTOR:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK: %[[ROUTED:.*]] = llvm.intr.fma(%[[DONE]], %[[FACTOR]], %[[R1]])
 // CHECK: nvgpu.mbarrier.arrive %[[BARS]]
-// CHECK: scf.yield %[[DONE]], %[[Q]], %[[NEWR0]], %[[NEWR1]]
-// CHECK: vector.extract
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: %[[T0:.*]] = samoyeds_nvgpu.wgmma_sp %[[DONE]]
+// CHECK-NEXT: %[[T1:.*]] = samoyeds_nvgpu.wgmma_sp %[[T0]]
+// CHECK-NEXT: %[[T2:.*]] = samoyeds_nvgpu.wgmma_sp %[[T1]]
+// CHECK-NEXT: %[[T3:.*]] = samoyeds_nvgpu.wgmma_sp %[[T2]]
+// CHECK: scf.yield %[[T3]], %[[ROUTED]] : vector<8xf32>, vector<8xf32>
+// After the loop the last span is routed (no next span: its factor is
+// whether it chose row 1) and group row 0 is the sum less row 1. The two
+// group rows of a kept row are adjacent output rows, stored back to back.
+// CHECK: %[[SUM:.*]] = samoyeds_nvgpu.wgmma_wait %[[LOOP]]#0 {pending = 0 : i64} : vector<8xf32>
+// CHECK-COUNT-2: memref.load %[[SCHOICE]]
+// CHECK-NOT: arith.subf {{.*}} : f32
+// CHECK: %[[ROW1:.*]] = llvm.intr.fma(%[[SUM]], %{{.*}}, %[[LOOP]]#1)
+// CHECK: %[[ROW0:.*]] = arith.subf %[[SUM]], %[[ROW1]] : vector<8xf32>
+// CHECK: vector.extract %[[ROW0]][0]
 // CHECK: memref.store %{{.*}}, %[[Y]]
-func.func @rows(%w: tensor<2x128x256xbf16, #ss> {samoyeds.name = "w"},
-                %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+// CHECK: vector.extract %[[ROW1]][0]
+// CHECK: memref.store %{{.*}}, %[[Y]]
+func.func @rows(%w: tensor<2x128x512xbf16, #ss> {samoyeds.name = "w"},
+                %x: tensor<?x512xbf16> {samoyeds.name = "x"},
                 %off: tensor<3xi32> {samoyeds.name = "offsets"},
                 %tok: tensor<?xi32> {samoyeds.name = "tokens"})
     -> (tensor<?x128xbf16> {samoyeds.name = "y"}) {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
-      : (tensor<2x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+      : (tensor<2x128x512xbf16, #ss>, tensor<?x512xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
 }
 
@@ -126,25 +146,69 @@ func.func @silu(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name = "w"},
 
 // -----
 
-// Spans of two stages (v = 256, k = 128): the partial restarts where the
-// k tile starts a span and is routed where it ends, both decided at run time.
+// Spans of two stages (v = 256, k = 128): a span ends where an odd k tile
+// does, so a k tile routes the span before it only where it starts one
+// (even tiles past the first; the choices of a long span ride with each of
+// its stages), decided at run time; the running sum never restarts.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 256>
 #tile = #samoyeds.tile<warps = 4, tokens = 8, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @long_span
-// CHECK: %[[SMETA:.*]] = memref.view {{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
-// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[P:.*]] = %{{.*}}, %[[R1:.*]] = %{{.*}})
 // CHECK: %[[PHASE:.*]] = arith.remui %[[I]], %{{.*}} : index
-// CHECK-COUNT-4: memref.load %[[SMETA]]
-// CHECK: %[[END:.*]] = arith.cmpi eq, %[[PHASE]], %{{.*}} : index
-// CHECK: %[[SCALE:.*]] = arith.cmpi ne, %[[PHASE]], %{{.*}} : index
-// CHECK-NEXT: nvvm.wgmma.fence.aligned
-// CHECK-NEXT: samoyeds_nvgpu.wgmma_sp %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[SCALE]]
-// CHECK: arith.andi %{{.*}}, %[[END]] : i1
+// CHECK: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[P]]
+// CHECK: %[[ENDS:.*]] = arith.cmpi eq, %[[PHASE]], %{{.*}} : index
+// CHECK: %[[ROUTED:.*]] = scf.if %[[ENDS]] -> (vector<4xf32>) {
+// CHECK: %[[NEW:.*]] = llvm.intr.fma(%[[DONE]], %{{.*}}, %[[R1]])
+// CHECK: scf.yield %[[NEW]]
+// CHECK: } else {
+// CHECK: scf.yield %[[R1]]
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: samoyeds_nvgpu.wgmma_sp %[[DONE]], %{{.*}}, %{{.*}}, %{{.*}}, %[[TRUE:[^ ]*]] {
+// CHECK: scf.yield %{{.*}}, %[[ROUTED]]
 func.func @long_span(%w: tensor<1x128x512xbf16, #ss>, %x: tensor<?x512xbf16>,
                      %off: tensor<2xi32>) -> tensor<?x128xbf16> {
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x128x512xbf16, #ss>, tensor<?x512xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// Spans shorter than a stage (v = 64, k = 128) and m = 4: each k tile
+// multiplies its two spans one after the other, and routes the first once
+// its MMAs are done (both spans' choices ride with the stage); the second
+// is routed by the next k tile, or after the loop. Group rows 1-3 each take
+// one fused multiply-add per span; row 0 is the sum less all three.
+#ss = #samoyeds.ss<n = 1, m = 4, v = 64>
+#tile = #samoyeds.tile<warps = 4, tokens = 8, k = 128, stages = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @short_spans
+// CHECK: memref.view {{.*}} to memref<256xi8, #gpu.address_space<workgroup>>
+// CHECK: scf.for {{.*}} iter_args(%[[P:.*]] = %{{.*}}, %[[R1:.*]] = %{{.*}}, %[[R2:.*]] = %{{.*}}, %[[R3:.*]] = %{{.*}}) -> (vector<4xf32>, vector<4xf32>, vector<4xf32>, vector<4xf32>)
+// CHECK: %[[DONE:.*]] = samoyeds_nvgpu.wgmma_wait %[[P]]
+// CHECK: llvm.intr.fma(%[[DONE]], %{{.*}}, %[[R1]])
+// CHECK: llvm.intr.fma(%[[DONE]], %{{.*}}, %[[R2]])
+// CHECK: llvm.intr.fma(%[[DONE]], %{{.*}}, %[[R3]])
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: %[[A0:.*]] = samoyeds_nvgpu.wgmma_sp %[[DONE]]
+// CHECK-NEXT: %[[A1:.*]] = samoyeds_nvgpu.wgmma_sp %[[A0]]
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: %[[MID:.*]] = samoyeds_nvgpu.wgmma_wait %[[A1]]
+// CHECK-COUNT-3: llvm.intr.fma(%[[MID]],
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-NEXT: samoyeds_nvgpu.wgmma_sp %[[MID]]
+// CHECK-NEXT: samoyeds_nvgpu.wgmma_sp
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: scf.yield
+// CHECK: %[[SUM:.*]] = samoyeds_nvgpu.wgmma_wait
+// CHECK-COUNT-3: llvm.intr.fma(%[[SUM]],
+// CHECK: %[[L1:.*]] = arith.subf %[[SUM]], %{{.*}} : vector<4xf32>
+// CHECK: %[[L2:.*]] = arith.subf %[[L1]], %{{.*}} : vector<4xf32>
+// CHECK: arith.subf %[[L2]], %{{.*}} : vector<4xf32>
+func.func @short_spans(%w: tensor<1x256x384xbf16, #ss>, %x: tensor<?x384xbf16>,
+                       %off: tensor<2xi32>) -> tensor<?x256xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x256x384xbf16, #ss>, tensor<?x384xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
 }
 
 // -----

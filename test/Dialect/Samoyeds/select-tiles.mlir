@@ -39,7 +39,7 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-WG
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=2" | FileCheck %s --check-prefix=DECWG
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-DECWG
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=0" | FileCheck %s --check-prefix=WG-ROUTE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1" | FileCheck %s --check-prefix=WG-MASK
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-slots=12" | FileCheck %s --check-prefix=DECODE-SLOTS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="decode-slots=5000" 2>&1 | FileCheck %s --check-prefix=BAD-DECODE-SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-blocks=1" | FileCheck %s --check-prefix=DECODE-BLOCKS1
@@ -56,34 +56,36 @@
 
 // On sm_90a the warpgroup strategy takes every shape it fits: two
 // consumer warpgroups, 128-column stages, 64 tokens (1:2 row selection:
-// the masked group rows, two accumulator sets of 32, and a 128-token wide
-// variant from 128 routed slots per expert), six stages (one block per SM), no persistent
+// the kept rows' MMAs with their span sums routed, two accumulator sets of
+// 32, and a 128-token wide variant from 128 routed slots per expert), six stages (one block per SM), no persistent
 // grid unless asked for: persistent=k > 0 gives one block per SM for every
 // unsplit call, with 128-token tiles from 96 routed slots per expert where
 // one accumulator set allows them (plain 2:4: silu_plain24's 8 experts, 768
 // slots; row selection keeps 64 tokens). K under 128 columns
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 2, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
 // AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 32, stages = 6, row_masks = 1, decode_tokens = 8, decode_slots = 24>}
-// Masked row selection with a K loop of one 128-column k tile: a wgmma_sp
-// decode tile (no span routing for ptxas to serialise) and a wide one.
+// Row selection with a K loop of one 128-column k tile: a wgmma_sp decode
+// tile and a wide one.
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
-// m = 3 does not divide 16: span routing (five accumulator sets of 32:
-// 160 registers) and, with a K loop of two k tiles, no decode tile.
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// m = 3 (which masked rows cannot take: m does not divide 16) routes like
+// m = 2, with three accumulator sets (a 104-token wide tile) and, with a K
+// loop of two k tiles, a decode tile: the routing defines no accumulator
+// inside a pipeline stage for ptxas to serialise.
 // AUTO-LABEL: func.func @m3_routing
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, strategy = wgmma_sp>}
-// Row selection of many experts: masked group rows under wgmma_sp; with
-// span routing (row-masks=0) mma_sp keeps them.
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 104, wide_slots = 128, strategy = wgmma_sp>}
+// Row selection of many experts: wgmma_sp, routed (row-masks=1: masked
+// group rows).
 // AUTO-LABEL: func.func @experts64
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1,{{.*}}strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 512, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
@@ -94,11 +96,11 @@
 // AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
 // A persistent grid keeps two warpgroups (its 128-token tiles), no wide
 // variant.
@@ -172,7 +174,7 @@
 // DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
 // more than half the 50 MB L2, so the ordinary grid hands out its blocks in
@@ -193,7 +195,7 @@
 // row selection tiles stay as they are. With the default four warpgroups
 // 128 tokens do not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
@@ -209,23 +211,27 @@
 // k64_small_span's single
 // 64-row tile keeps one.
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, row_masks = 1, split_k = 8, split_slots = 56, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 56, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
-// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, row_masks = 1, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
-// row-masks=0: span routing under the warpgroup strategy, four accumulator
-// sets of 32 (64 tokens), no wide variant; plain 2:4 is unaffected.
-// WG-ROUTE-LABEL: func.func @default_none(
-// WG-ROUTE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, decode_tokens = 8, decode_slots = 4, group_tiles = 16, strategy = wgmma_sp>}
-// WG-ROUTE-LABEL: func.func @experts64(
-// WG-ROUTE-NOT: wgmma_sp
-// WG-ROUTE-LABEL: func.func @keep_tile(
-// WG-ROUTE-LABEL: func.func @silu_plain24(
-// WG-ROUTE:         wide_tokens = 112
+// row-masks=1: masked group rows under the warpgroup strategy, the same
+// tiles (m accumulator sets either way); plain 2:4 is unaffected. (m = 3
+// takes it too, which the conversion then refuses: invalid.mlir.)
+// WG-MASK-LABEL: func.func @default_none(
+// WG-MASK:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// WG-MASK-LABEL: func.func @m3_routing(
+// WG-MASK:         row_masks = 1, {{.*}}strategy = wgmma_sp
+// WG-MASK-LABEL: func.func @experts64(
+// WG-MASK:         row_masks = 1, {{.*}}strategy = wgmma_sp
+// WG-MASK-LABEL: func.func @keep_tile(
+// WG-MASK-LABEL: func.func @silu_plain24(
+// WG-MASK-NOT:     row_masks
+// WG-MASK:         wide_tokens = 112
 // decode-slots=12: calls of up to 12 routed slots per expert take the
-// decode tile (the masked rows' 16 tokens; mixtral_layer's 8 experts: 96).
+// decode tile (row selection's 16 tokens; mixtral_layer's 8 experts: 96).
 // DECODE-SLOTS-LABEL: func.func @mixtral_layer(
 // DECODE-SLOTS:         decode_tokens = 16, decode_slots = 96,
 // BAD-DECODE-SLOTS: error: samoyeds-select-tiles: decode-slots = 5000 must be in [0, 4096]
@@ -252,8 +258,8 @@
 // slot, its down projection (16 row blocks, 8 experts: always fewer) up to
 // the workspace bound, 256. mma_sp has no persistent split grid.
 // SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
-// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
-// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 8, split_slots = 256, persistent = 1, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 256, persistent = 1, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
 // SPLIT-PERSIST-MMA-NOT: split_persistent
 // BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]
 // Both strategies have a persistent grid with masked rows; the warpgroup
@@ -270,7 +276,7 @@
 // counts (no split: they fill the chip); the tiles that already have two
 // keep them (no decode_warps).
 // DECWG-LABEL: func.func @default_none(
-// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
 // DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]

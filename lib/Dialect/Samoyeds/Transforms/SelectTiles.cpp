@@ -268,11 +268,11 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
 /// registers of two blocks and a ring of at least two slots in half the
 /// SM's shared memory.
 bool twoDecodeBlocksFit(const ChipInfo &chip, SparseFormatAttr format,
-                        bool masked, int64_t units, int64_t tokens, int64_t k) {
-  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k, masked);
+                        int64_t units, int64_t tokens, int64_t k) {
+  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format);
   int64_t slot = TileConfigAttr::wgmmaSlotBytes(
       units, tokens, k,
-      TileConfigAttr::wgmmaChoiceSpans(format.getV(), k, masked));
+      TileConfigAttr::wgmmaChoiceSpans(format.getV(), k, !format.isPlain24()));
   return sets * tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(units, 2) &&
          2 * slot <=
              chip.smemPerResidentBlock(2) - TileConfigAttr::kWgmmaSmemAlign;
@@ -323,30 +323,29 @@ bool wgmmaFits(SSMMOp op) {
          kept % (halves * 64) == 0 && wType.getDimSize(2) % 128 == 0 && spans;
 }
 
-/// Whether a wgmma_sp tile of `format` multiplies masked group rows: row
-/// selection does (m accumulator sets, no span routing; H200 1:2+2:4
-/// layers, same process, against span routing: Mixtral 1.14-1.37x at
-/// T = 1-4096, bench/RESULTS.md §S12) unless `row-masks=0` asks for routing,
-/// or m does not divide 16 (a thread's two rows must share a group).
+/// Whether a wgmma_sp tile of `format` multiplies masked group rows: only
+/// where `row-masks=1` asks for it. Row selection routes the kept rows' span
+/// sums by default (H200 1:2+2:4 layers, same process, against masked rows:
+/// bench/RESULTS.md §S20).
 bool wgmmaMasked(SparseFormatAttr format, const Overrides &o) {
-  return !format.isPlain24() &&
-         (o.rowMasks == 1 || (o.rowMasks == -1 && 16 % format.getM() == 0));
+  return !format.isPlain24() && o.rowMasks == 1;
 }
 
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
 /// same-process H200 A/B behind it): every plain 2:4 shape it fits (1.0-1.46x
 /// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1); row
-/// selection with masked group rows (m dividing 16) at any expert count
-/// (Mixtral 1.14-1.37x its span routing at every T; the 64-160-expert
-/// models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at T = 256, but
-/// 0.77-0.98x at T = 1-64: `strategy=mma_sp` keeps those); span routing
-/// with at most 8 experts (with 64 experts mma_sp's several blocks per SM
-/// won at T <= 256 by 8-25%).
+/// selection where m divides 16 at any expert count (there masked group rows
+/// ran 1.14-1.37x the first span routing on Mixtral at every T, and on the
+/// 64-160-expert models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at
+/// T = 256, 0.77-0.98x at T = 1-64; today's routing is at least as fast as
+/// masked rows, §S20), other m with at most 8 experts (with 64 experts
+/// mma_sp's several blocks per SM won at T <= 256 by 8-25% against the first
+/// span routing), and wherever masked rows are asked for.
 bool wgmmaWins(SSMMOp op, const Overrides &o) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   SparseFormatAttr format = op.getFormat();
-  return wgmmaFits(op) && (format.isPlain24() || wgmmaMasked(format, o) ||
-                           wType.getDimSize(0) <= 8);
+  return wgmmaFits(op) && (format.isPlain24() || 16 % format.getM() == 0 ||
+                           wgmmaMasked(format, o) || wType.getDimSize(0) <= 8);
 }
 
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
@@ -382,7 +381,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
   bool masked = wgmmaMasked(format, o);
-  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format, k, masked);
+  int64_t sets = TileConfigAttr::wgmmaAccumulatorSets(format);
   int64_t tokens =
       o.tokens > 0
           ? o.tokens
@@ -394,28 +393,23 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // mbarriers) as its shared memory holds, at most 6.
   int64_t stageBytes = TileConfigAttr::wgmmaSlotBytes(
       warpgroups, tokens, k,
-      TileConfigAttr::wgmmaChoiceSpans(format.getV(), k, masked));
+      TileConfigAttr::wgmmaChoiceSpans(format.getV(), k, !plain));
   int64_t budget = chip.smemPerBlock - TileConfigAttr::kWgmmaSmemAlign;
   int64_t stages = TileConfigAttr::wgmmaStages(budget, 0, stageBytes,
                                                TileConfigAttr::kWgmmaMaxStages);
   int64_t sliceQuantum =
       format.isPlain24() ? k : std::max<int64_t>(k, format.getV());
-  // With row selection and a K loop of two k tiles, ptxas 12.8 serialises
-  // the 8- and 16-token SiLU·up wgmma (C7515: the span routing defines
-  // accumulators inside the pipeline stage); from three k tiles it does
-  // not (test/Pipelines/wgmma-sp.mlir).
-  bool decodeFits = plain || masked || wType.getDimSize(2) / k >= 3;
-  // Masked rows take a 16-token decode tile up to 8 routed slots per expert
-  // (H200 1:2+2:4 layers, same process, against 8 tokens up to 4:
-  // 1.12-1.15x at T = 64 on the 64-expert models, Mixtral 1.09x at T = 32,
-  // 0.98-1.01x elsewhere at T = 1-256; bench/RESULTS.md §S12, run 5).
-  int64_t decodeWant = masked && o.decode < 0 ? 16 : o.decode;
+  // Row selection takes a 16-token decode tile up to 8 routed slots per
+  // expert (H200 1:2+2:4 layers with masked rows, same process, against 8
+  // tokens up to 4: 1.12-1.15x at T = 64 on the 64-expert models, Mixtral
+  // 1.09x at T = 32, 0.98-1.01x elsewhere at T = 1-256; bench/RESULTS.md
+  // §S12, run 5).
+  int64_t decodeWant = !plain && o.decode < 0 ? 16 : o.decode;
   int64_t slotsPerExpert = o.decodeSlots > 0 ? o.decodeSlots
-                           : masked          ? kWgmmaMaskedDecodeSlotsPerExpert
+                           : !plain          ? kWgmmaMaskedDecodeSlotsPerExpert
                                              : kWgmmaDecodeSlotsPerExpert;
   auto [decodeTokens, decodeSlots] =
-      chooseDecode(tokens, 1, wType.getDimSize(0), slotsPerExpert,
-                   decodeFits || o.decode > 0 ? decodeWant : 0);
+      chooseDecode(tokens, 1, wType.getDimSize(0), slotsPerExpert, decodeWant);
   // Forced decode warpgroups (`decode-warpgroups`): the decode variants'
   // own row blocks, which the split-K rule then counts.
   int64_t decodeUnitsPerHalf = decodeTokens > 0
@@ -431,7 +425,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   auto [splitBlocks, sharedSlots] = chooseTwoBlocks(
       chip, o.decodeBlocks,
       decodeTokens > 0 &&
-          twoDecodeBlocksFit(chip, format, masked, decodeUnitsPerHalf * halves,
+          twoDecodeBlocksFit(chip, format, decodeUnitsPerHalf * halves,
                              decodeTokens, k),
       wType.getDimSize(0), tiles / decodeUnitsPerHalf, splitK, splitSlots,
       decodeTokens, decodeSlots);
@@ -441,7 +435,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // Persistent grid (one block per SM), whose ring runs on into the
   // block's next tile. A tile with a wide variant takes it by default for
   // the unsplit calls between the decode and wide variants, with `tokens`
-  // (set below): masked row selection always (H200 1:2+2:4 layers, same
+  // (set below): row selection always (H200 1:2+2:4 layers, same
   // process: 1.00-1.11x the ordinary grid at T = 128-1024 on six models),
   // plain 2:4 where the block order is not grouped (1.00-1.07x on OLMoE,
   // DeepSeek-V2-Lite, Qwen2-MoE at T = 64-1024; Mixtral, whose experts
@@ -460,7 +454,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
-  // Wide token tile: for plain 2:4 the unsplit calls of at least
+  // Wide token tile: the unsplit calls of at least
   // `wide-slots` routed slots per expert take as many tokens per block as
   // one accumulator set allows, at most 128, or the `wide-tokens` asked for
   // (rounded up to a multiple of 8) where they fit; not with a persistent
@@ -468,17 +462,16 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // 1024-4096, 192 0.79-1.01x; four warpgroups with 112 tokens
   // another 1.02-1.29x (H200, bench/RESULTS.md §S11).
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(warpgroups);
-  int64_t wide = o.wideTokens >= 0 ? llvm::divideCeil(o.wideTokens, 8) * 8
-                 : plain || masked
-                     ? std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8)
-                     : 0;
+  int64_t wide = o.wideTokens >= 0
+                     ? llvm::divideCeil(o.wideTokens, 8) * 8
+                     : std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8);
   int64_t wideTokens = 0, wideSlots = 0;
   if (wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
       sets * wide / 2 <= maxAcc) {
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
-  if (o.persistent < 0 && wideTokens > 0 && (masked || groupTiles == 1))
+  if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,

@@ -203,9 +203,15 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     tokens (8 to 256) are gathered by cp.async into the 128-byte-swizzled
     layout the B descriptor reads; `k` is a multiple of 128. It supports
     split-K and the persistent grid; `token_warps` and `row_tiles` belong
-    to `mma_sp`. With row selection its consumers either route each span's
-    partial sums of the kept rows into the accumulator of the group row the
-    span chose (`row_masks` = 0: m + 2 accumulator sets), or, with
+    to `mma_sp`. With row selection its consumers either multiply the kept
+    rows and route (`row_masks` = 0: the MMAs of all spans accumulate into
+    one running sum P; where span s ends, the sum of each group row j > 0
+    takes (δ(c(s) = j) − δ(c(s + 1) = j)) · P, c(s) the group row span s
+    chose for the kept row and c(s + 1) that of the next span of the block's K
+    range, if any, which telescopes to the span sums of the spans that
+    chose j; group row 0 is P less the others: one multiply-add per value,
+    span and group row past the first, m accumulator sets; the row choices
+    arrive with the weights), or, with
     `row_masks` = 1, multiply the group rows themselves: a consumer takes
     its unit's kept rows from shared memory into registers (`wgmma_sp_rs`),
     one copy per row of the group, zero in the rows the span did not choose
@@ -249,18 +255,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
-    /// wgmma_sp: accumulator sets a consumer thread holds for `format` with
-    /// stages of `k` columns (row selection: the m group rows and two span
-    /// partials, or one when a span covers several stages; with `masked`
-    /// row selection the m 64-row tiles of its unit's group rows), each of
-    /// tokens / 2 registers.
-    static int64_t wgmmaAccumulatorSets(SparseFormatAttr format, int64_t k,
-                                        bool masked) {
-      if (format.isPlain24())
-        return 1;
-      if (masked)
-        return format.getM();
-      return format.getM() + (format.getV() <= k ? 2 : 1);
+    /// wgmma_sp: accumulator sets a consumer thread holds for `format`, each
+    /// of tokens / 2 registers: one without row selection, else m (routed:
+    /// the running sum and the sums of group rows 1 … m - 1; `masked`: the m
+    /// 64-row tiles of its unit's group rows).
+    static int64_t wgmmaAccumulatorSets(SparseFormatAttr format) {
+      return format.isPlain24() ? 1 : format.getM();
     }
     /// mma_sp: the shapes of a block's shared-memory arrays, in the order
     /// the kernel carves them out of its dynamic shared memory: per stage
@@ -343,16 +343,17 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     static constexpr int64_t kWgmmaBlockBytes = 8192,
                              kWgmmaMetaStepBytes = 256, kWgmmaSmemAlign = 1024;
     /// wgmma_sp: bytes of one unit's row choices of one span (a byte per
-    /// kept row of its 64; masked row selection).
+    /// kept row of its 64; row selection).
     static constexpr int64_t kWgmmaRowChoiceBytes = 64;
     /// wgmma_sp: spans whose row choices one ring slot of K tile `k` holds
-    /// per unit: one per span a stage covers with `masked` row selection
-    /// (spans of `v` columns), none otherwise.
-    static int64_t wgmmaChoiceSpans(int64_t v, int64_t k, bool masked) {
-      return masked ? (k > v ? k / v : 1) : 0;
+    /// per unit: with row selection one per span the stage covers (spans of
+    /// `v` columns; the span a stage is part of where spans are longer),
+    /// none without.
+    static int64_t wgmmaChoiceSpans(int64_t v, int64_t k, bool rowSelect) {
+      return rowSelect ? (k > v ? k / v : 1) : 0;
     }
     /// wgmma_sp: shared memory of one ring slot of K tile `k`: per unit its
-    /// weight blocks, metadata and (masked row selection) the row choices of
+    /// weight blocks, metadata and (row selection) the row choices of
     /// `choiceSpans` spans, the gathered tokens (16-bit), and the slot's full
     /// and empty mbarriers.
     static int64_t wgmmaSlotBytes(int64_t units, int64_t tokens, int64_t k,

@@ -149,7 +149,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Override: K slices of the split-K variant (0: choose, 1: none)">,
     Option<"rowMasks", "row-masks", "int64_t", /*default=*/"-1",
            "Row selection by masked rows (1) or span-end routing (0); "
-           "-1: choose (masked where the strategy can)">,
+           "-1: choose (mma_sp masked, wgmma_sp routing)">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,

@@ -72,13 +72,17 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   // sectors (set by set, the down projection's f32 rows took twice the L2
   // write sectors and 1.41x the time: H200, OLMoE T = 4096,
   // bench/RESULTS.md §S20). The other tiles store set by set.
-  auto forEachValue = [&](function_ref<void(int64_t, int64_t)> fn) {
-    bool rowsTogether = p.rowSelect && !p.masked;
-    for (int64_t outer = 0;
-         outer < (rowsTogether ? regs : int64_t(rows.size())); ++outer)
-      for (int64_t inner = 0;
-           inner < (rowsTogether ? int64_t(rows.size()) : regs); ++inner)
-        rowsTogether ? fn(inner, outer) : fn(outer, inner);
+  int64_t sets = rows.size();
+  auto forEachValue = [&](function_ref<void(int64_t j, int64_t i)> fn) {
+    if (p.rowSelect && !p.masked) {
+      for (int64_t i = 0; i < regs; ++i)
+        for (int64_t j = 0; j < sets; ++j)
+          fn(j, i);
+      return;
+    }
+    for (int64_t j = 0; j < sets; ++j)
+      for (int64_t i = 0; i < regs; ++i)
+        fn(j, i);
   };
   if (!p.siluMul || p.split()) {
     forEachValue(

@@ -337,8 +337,8 @@ bool wgmmaMasked(SparseFormatAttr format, const Overrides &o) {
 /// selection where m divides 16 at any expert count (there masked group rows
 /// ran 1.14-1.37x the first span routing on Mixtral at every T, and on the
 /// 64-160-expert models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at
-/// T = 256, 0.77-0.98x at T = 1-64; today's routing is at least as fast as
-/// masked rows, §S20), other m with at most 8 experts (with 64 experts
+/// T = 256, 0.77-0.98x at T = 1-64; today's routing runs 0.98-1.20x masked
+/// rows, §S20), other m with at most 8 experts (with 64 experts
 /// mma_sp's several blocks per SM won at T <= 256 by 8-25% against the first
 /// span routing), and wherever masked rows are asked for.
 bool wgmmaWins(SSMMOp op, const Overrides &o) {

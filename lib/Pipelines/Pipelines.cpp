@@ -138,6 +138,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("convert-samoyeds-to-gpu: split-K expert matmuls reduce "
                      "their own K slices (no separate reduction kernel)"),
       llvm::cl::init(false)};
+  Option<bool> combineF32{
+      *this, "combine-f32",
+      llvm::cl::desc("convert-samoyeds-to-gpu: weighted_combine matmuls write "
+                     "f32 slot rows (default: the result's element type)"),
+      llvm::cl::init(false)};
 };
 
 /// Samoyeds ops to a gpu.binary holding PTX: the samoyeds passes with their
@@ -180,6 +185,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.weightsBeforeWait = o.weightsBeforeWait;
   convert.selectDispatch = o.selectDispatch;
   convert.fuseSplitReduce = o.fuseSplitReduce;
+  convert.combineF32 = o.combineF32;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSamoyedsNVGPUToNVVM());

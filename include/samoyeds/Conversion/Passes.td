@@ -57,6 +57,13 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     result is bit-identical to the separate reduction kernel's, one launch
     fewer; off by default: on the H200 it ran 0.97-1.03x with CUDA-graph
     replay and 0.96-0.97x eager (bench/RESULTS.md S16).
+
+    A `weighted_combine` matmul writes each routed slot's row to a workspace
+    that the combine kernel sums per token. The unsplit variants write those
+    rows in the result's element type (one rounding per slot, as vLLM's
+    fused MoE keeps its slot rows), half the bytes of f32 written by the
+    matmul and read by the combine; with `combine-f32` they write f32. The
+    split-K variant always writes f32 partial rows.
   }];
   let options = [
     Option<"pdl", "pdl", "bool", /*default=*/"false",
@@ -72,6 +79,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "Split-K expert matmuls without weighted_combine reduce their own "
            "K slices (the last block of each tile, found by an i32 counter) "
            "instead of a separate reduction kernel">,
+    Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
+           "The unsplit expert matmuls of a weighted_combine write their "
+           "slot rows in f32 instead of the result's element type">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::gpu::GPUDialect",

@@ -2,7 +2,9 @@
 //
 // out[t][r] = sum_j weights[t][j] * ws[positions[t][j]][r], summed in j order
 // in f32: the result depends only on the inputs, never on scheduling, so two
-// runs give bit-identical outputs (no atomics). After a split-K matmul each
+// runs give bit-identical outputs (no atomics). The unsplit matmuls write
+// the workspace rows in the result's element type (f32 with the pass's
+// combine-f32), the split-K ones in f32. After a split-K matmul each
 // workspace row is itself the sum of its K slices' partial rows, in slice
 // order; the split reduction kernel (or, with the pass's fuse-split-reduce,
 // the split-K kernel itself: SplitReduce.cpp) does the same for the other
@@ -90,7 +92,7 @@ private:
 
 FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
     OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
-    StringRef name, int64_t splits, int64_t slotsPerSplit) {
+    Type rowElt, StringRef name, int64_t splits, int64_t slotsPerSplit) {
   auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   if (wType.isDynamicDim(1) || outType.isDynamicDim(1))
@@ -101,11 +103,12 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
 
   KernelLaunch launch;
+  assert((splits == 1 || rowElt == f32) && "split-K partial rows are f32");
   launch.args = {
-      workspaceArg(workspace), bufferArg(op.getRoutingWeights(), 4),
-      bufferArg(op.getPositions(), 4),
+      workspaceArg(workspace, rowElt.getIntOrFloatBitWidth() / 8),
+      bufferArg(op.getRoutingWeights(), 4), bufferArg(op.getPositions(), 4),
       bufferArg(op.getResult(), outType.getElementTypeBitWidth() / 8)};
-  SmallVector<Type> argTypes = {globalBuffer(f32), globalBuffer(f32),
+  SmallVector<Type> argTypes = {globalBuffer(rowElt), globalBuffer(f32),
                                 globalBuffer(i32),
                                 globalBuffer(outType.getElementType())};
   auto func = createKernel(builder, module, op.getLoc(), name, argTypes,

@@ -63,10 +63,10 @@ inline KernelArg bufferArg(Value v, int64_t elemBytes, int64_t align = 0) {
 /// The address alignment of 16-byte copies (cp.async) and vector loads.
 constexpr int64_t kVectorAlign = 16;
 
-/// A launch argument passing the workspace or counters buffer `name` (f32
-/// or i32 elements).
-inline KernelArg workspaceArg(StringRef name) {
-  return {KernelArg::Buffer, Value(), "", name.str(), "", 4};
+/// A launch argument passing the workspace or counters buffer `name` of
+/// `elemBytes`-byte elements (f32 or i32 unless said).
+inline KernelArg workspaceArg(StringRef name, int64_t elemBytes = 4) {
+  return {KernelArg::Buffer, Value(), "", name.str(), "", elemBytes};
 }
 
 /// A launch argument passing the value of size symbol `symbol` as an i32.
@@ -276,13 +276,20 @@ protected:
   /// Row `slot`, column `col` of the workspace: the sum of the slices'
   /// partial rows in slice order.
   Value sumSlices(Value ws, Value slot, Value col) {
-    Value y = load(ws, add(mul(slot, idx(rowElems)), col));
+    Value y = loadF32(ws, add(mul(slot, idx(rowElems)), col));
     for (int64_t z = 1; z < splits; ++z) {
       Value row = add(idx(z * slotsPerSplit), slot);
       y = arith::AddFOp::create(b, y,
-                                load(ws, add(mul(row, idx(rowElems)), col)));
+                                loadF32(ws, add(mul(row, idx(rowElems)), col)));
     }
     return y;
+  }
+
+  /// Element `i` of `ws` (f32, or 16-bit rows of an unsplit combine) as f32.
+  Value loadF32(Value ws, Value i) {
+    Value v = load(ws, i);
+    Type f32 = b.getF32Type();
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
   }
 
   /// The split reduction's value at (`slot`, `col`): sumSlices, or with

@@ -75,9 +75,11 @@ LogicalResult BufferTable::setWeightLayout(SSMMOp op, WeightLayout layout) {
          << "' layout; give both the same MMA strategy";
 }
 
-void BufferTable::addWorkspace(StringRef wsName, ArrayRef<int64_t> shape) {
+void BufferTable::addWorkspace(StringRef wsName, ArrayRef<int64_t> shape,
+                               Type elt) {
   workspaces.push_back(BufferAttr::get(ctx, wsName, BufferKind::Workspace,
-                                       Float32Type::get(ctx), shape));
+                                       elt ? elt : Float32Type::get(ctx),
+                                       shape));
 }
 
 void BufferTable::addCounters(StringRef name, int64_t count) {

@@ -36,8 +36,8 @@ public:
   /// matmul of the function reads the same weight in another.
   LogicalResult setWeightLayout(SSMMOp op, WeightLayout layout);
 
-  /// Adds a workspace buffer of f32 elements.
-  void addWorkspace(StringRef name, ArrayRef<int64_t> shape);
+  /// Adds a workspace buffer of `elt` elements (f32 when null).
+  void addWorkspace(StringRef name, ArrayRef<int64_t> shape, Type elt = {});
 
   /// Adds a buffer of `count` i32 counters that the runtime zeroes when it
   /// allocates it and that the kernels using it leave zeroed.
@@ -96,6 +96,9 @@ struct SamoyedsToGPUState {
   /// Whether split-K kernels reduce their own slices (the pass's
   /// fuse-split-reduce).
   bool fuseSplitReduce = false;
+  /// Whether the unsplit expert matmuls of a weighted_combine write f32
+  /// slot rows (the pass's combine-f32) rather than the result's elements.
+  bool combineF32 = false;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };

@@ -44,11 +44,14 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
 
 FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef name,
-    SSMMVariant variant, bool weightsBeforeWait, const SplitBuffers &split) {
+    SSMMVariant variant, bool weightsBeforeWait, const SSMMBuffers &buffers) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
-  plan->fusedReduce = plan->split() && !split.counters.empty();
+  plan->fusedReduce = plan->split() && !buffers.counters.empty();
+  if (!plan->split() && buffers.combineRows &&
+      op.getEpilogue() == EpilogueKind::WeightedCombine)
+    plan->outElt = buffers.combineRows;
   if (plan->fusedReduce && plan->persistent > 0)
     return op.emitOpError()
            << "fuse-split-reduce counts the blocks of a tile, but the split "
@@ -82,18 +85,20 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
   addBuffer(i32, op.getOffsets(), "", 4);
   if (p.gather)
     addBuffer(i32, op.getTokens(), "", 4);
+  int64_t outAlign = lowering.outputAlign(p);
   if (p.split()) {
     argTypes.push_back(globalBuffer(p.outElt));
-    launch.args.push_back(workspaceArg(split.workspace));
+    launch.args.push_back(workspaceArg(buffers.workspace));
+    launch.args.back().align = outAlign;
   } else {
     addBuffer(p.outElt, op.getResult(), "",
-              p.outElt.getIntOrFloatBitWidth() / 8);
+              p.outElt.getIntOrFloatBitWidth() / 8, outAlign);
   }
   if (p.fusedReduce) {
     addBuffer(p.resultElt, op.getResult(), "",
               p.resultElt.getIntOrFloatBitWidth() / 8);
     argTypes.push_back(globalBuffer(i32));
-    launch.args.push_back(workspaceArg(split.counters));
+    launch.args.push_back(workspaceArg(buffers.counters));
   }
 
   OpBuilder::InsertionGuard guard(builder);

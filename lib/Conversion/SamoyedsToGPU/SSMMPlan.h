@@ -26,7 +26,7 @@ struct SSMMPlan {
   /// K slices (grid z) and the workspace's rows per slice; 1 and 0 for the
   /// unsplit kernel.
   int64_t splitK = 1, splitSlots = 0;
-  /// The split-K kernel reduces its slices itself (SplitBuffers::counters;
+  /// The split-K kernel reduces its slices itself (SSMMBuffers::counters;
   /// never with weighted_combine, whose combine kernel sums them):
   /// emitSplitReduce.
   bool fusedReduce = false;
@@ -126,6 +126,9 @@ public:
   /// below `persistent_slots` with `tokens` (SSMMVariant::PersistentNarrow)
   /// instead of the ordinary grid.
   virtual bool persistentAtEverySize() const { return false; }
+  /// The address alignment, in bytes, that the kernel's stores to its
+  /// output (or workspace rows) need; 0 when the element size is enough.
+  virtual int64_t outputAlign(const SSMMPlan &p) const { return 0; }
   /// Whether the kernel of `p` can issue weight copies before it waits for
   /// the grids in flight (SSMMPlan::weightsBeforeWait); a strategy that
   /// cannot gets the wait at the kernel's start.

@@ -190,11 +190,14 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
   launch.whenMax = hi;
 }
 
-/// The matmul kernel; with weighted_combine it writes f32 rows to a
-/// workspace that a second, deterministic combine kernel reduces. A tile with
-/// split_k > 1 adds the split-K variant, guarded by P <= split_slots (the
-/// unsplit launches by P > split_slots): its matmul writes partial rows to a
-/// workspace of split_k × split_slots rows, which the combine or, for the
+/// The matmul kernel; with weighted_combine it writes slot rows to a
+/// workspace that a second, deterministic combine kernel reduces: rows of
+/// the result's element type (half the bytes of f32 that the matmul writes
+/// and the combine reads, as vLLM's fused MoE keeps them), f32 with
+/// `combineF32`. A tile with split_k > 1 adds the split-K variant, guarded
+/// by P <= split_slots (the unsplit launches by P > split_slots): its matmul
+/// writes f32 partial rows to a workspace of split_k × split_slots rows,
+/// which the combine or, for the
 /// other epilogues, a split reduction kernel (with `fuseSplitReduce` the
 /// matmul's own last block of each tile) sums in slice order. A tile with
 /// decode_tokens > 0 adds the decode variant for the unsplit calls up to
@@ -212,8 +215,12 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// it waits first).
 FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                               gpu::GPUModuleOp kernels, StringRef base,
-                              bool early, bool fuseSplitReduce) {
+                              bool early, bool fuseSplitReduce,
+                              bool combineF32) {
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  Type f32 = Float32Type::get(op.getContext());
+  Type combineRows =
+      combineF32 ? f32 : cast<ShapedType>(op.getType()).getElementType();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);
   TileConfigAttr tile = op.getTileAttr();
@@ -260,8 +267,9 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                        int64_t hi) -> LogicalResult {
     bool decodeVariant =
         variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
-    FailureOr<KernelLaunch> matmul = buildSSMMKernel(
-        builder, kernels, op, name, variant, early && decodeVariant);
+    FailureOr<KernelLaunch> matmul =
+        buildSSMMKernel(builder, kernels, op, name, variant,
+                        early && decodeVariant, {"", "", combineRows});
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)
@@ -299,11 +307,17 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   if (combine) {
     // The unsplit variants write the same workspace; one of them runs.
     std::string ws = "ws_" + base.str();
-    table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows});
-    for (KernelLaunch &launch : launches)
-      launch.args.back() = samoyeds::detail::workspaceArg(ws);
-    FailureOr<KernelLaunch> reduce =
-        buildCombineKernel(builder, kernels, op, ws, (base + "_combine").str());
+    table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows},
+                       combineRows);
+    // The matmuls' output argument becomes the workspace (the alignment
+    // their stores need is kept).
+    for (KernelLaunch &launch : launches) {
+      KernelArg &rowsArg = launch.args.back();
+      rowsArg.value = Value();
+      rowsArg.name = ws;
+    }
+    FailureOr<KernelLaunch> reduce = buildCombineKernel(
+        builder, kernels, op, ws, combineRows, (base + "_combine").str());
     if (failed(reduce))
       return failure();
     if (unsplitFrom > 0)
@@ -314,7 +328,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return launches;
 
   std::string splitBase = (base + "_split").str();
-  SplitBuffers buffers{"ws_" + splitBase, ""};
+  SSMMBuffers buffers{"ws_" + splitBase, "", Type()};
   if (fuseSplitReduce && !combine)
     buffers.counters = buffers.workspace + "_counters";
   FailureOr<KernelLaunch> matmul = buildSSMMKernel(
@@ -329,7 +343,7 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return launches;
   }
   FailureOr<KernelLaunch> reduce =
-      combine ? buildCombineKernel(builder, kernels, op, buffers.workspace,
+      combine ? buildCombineKernel(builder, kernels, op, buffers.workspace, f32,
                                    splitBase + "_combine", splits, slots)
               : buildSplitReduceKernel(builder, kernels, op, buffers.workspace,
                                        splitBase + "_reduce");
@@ -364,7 +378,7 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
       .Case([&](SSMMOp ssmm) {
         return lowerSSMM(ssmm, state.table, b, state.kernels, base,
                          state.pdl && state.settledRouting.contains(ssmm),
-                         state.fuseSplitReduce);
+                         state.fuseSplitReduce, state.combineF32);
       });
 }
 
@@ -554,6 +568,7 @@ struct ConvertSamoyedsToGPU
     SamoyedsToGPUState state{table, builder, kernels, bases,
                              pdl,   settled, pairs};
     state.fuseSplitReduce = fuseSplitReduce;
+    state.combineF32 = combineF32;
     if (failed(convert(func, state)))
       return failure();
     return table.finish();

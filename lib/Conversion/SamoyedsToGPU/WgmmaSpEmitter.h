@@ -192,9 +192,10 @@ private:
   void consumerBarrier();
   /// The hardware barrier of the consumer warpgroups (0 is the block's).
   static constexpr int64_t kConsumerBarrier = 1;
-  /// Writes value `i` of the thread's accumulators for group row `j` (row
-  /// selection) to the output or split-K workspace.
-  void storeValue(Value value, int64_t j, int64_t i);
+  /// Writes value `i` of the thread's accumulators for group rows `j`, j +
+  /// 1, … (row selection; one vector store when several) to the output or
+  /// split-K workspace.
+  void storeValues(ArrayRef<Value> values, int64_t j, int64_t i);
   /// The output row, within its half, of value `i` for group row `j`.
   Value outputRow(int64_t j, int64_t i);
   /// The block-local token of value `i`.

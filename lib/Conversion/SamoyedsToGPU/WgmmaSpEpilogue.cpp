@@ -3,7 +3,8 @@
 // Value i of a thread's accumulators is kept row 16 · warp + lane / 4 +
 // 8 · ((i % 4) / 2) of its unit (with masked row selection, of a group-row
 // tile of it) and token 8 · (i / 4) + 2 · (lane % 4) +
-// i % 2 of the tile. Plain and combine epilogues store each value; the split
+// i % 2 of the tile. Plain and combine epilogues store each value (routed
+// row selection the group rows of a kept row together); the split
 // variant stores raw f32 partial sums in both halves' columns of its
 // workspace row; SiLU·up pairs a gate unit with the up unit of the same rows,
 // which hands its accumulators over through shared memory.
@@ -36,7 +37,7 @@ Value WgmmaSpEmitter::outputRow(int64_t j, int64_t i) {
   return p.rowSelect ? add(mul(kept, idx(p.m)), idx(j)) : kept;
 }
 
-void WgmmaSpEmitter::storeValue(Value value, int64_t j, int64_t i) {
+void WgmmaSpEmitter::storeValues(ArrayRef<Value> values, int64_t j, int64_t i) {
   Value col = valueToken(i);
   Value row = outputRow(j, i);
   if (p.split()) {
@@ -44,15 +45,26 @@ void WgmmaSpEmitter::storeValue(Value value, int64_t j, int64_t i) {
     Value half = div(unit, idx(layout.unitsPerHalf));
     row = add(mul(half, idx(p.outCols)), row);
   }
-  if (p.outElt != value.getType())
-    value = arith::TruncFOp::create(b, p.outElt, value);
+  SmallVector<Value> stored;
+  for (Value value : values)
+    stored.push_back(value.getType() == p.outElt
+                         ? value
+                         : arith::TruncFOp::create(b, p.outElt, value));
   ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
     Value slot = add(start, col);
     if (p.split())
       slot = add(mul(slice, idx(p.splitSlots)), slot);
     int64_t width = p.split() ? p.rows : p.outCols;
-    memref::StoreOp::create(b, value, out,
-                            ValueRange{add(mul(slot, idx(width)), row)});
+    Value at = add(mul(slot, idx(width)), row);
+    if (stored.size() == 1) {
+      memref::StoreOp::create(b, stored.front(), out, ValueRange{at});
+      return;
+    }
+    auto type = VectorType::get({int64_t(stored.size())}, p.outElt);
+    int64_t bytes = stored.size() * p.outElt.getIntOrFloatBitWidth() / 8;
+    vector::StoreOp::create(b, vector::FromElementsOp::create(b, type, stored),
+                            out, ValueRange{at}, /*nontemporal=*/false,
+                            llvm::MaybeAlign(bytes));
   });
 }
 
@@ -68,25 +80,30 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
     return vector::ExtractOp::create(b, acc, i);
   };
   // Routed row selection: the m group rows of a kept row are adjacent
-  // output rows, stored back to back so that their writes meet in whole
-  // sectors (set by set, the down projection's f32 rows took twice the L2
-  // write sectors and 1.41x the time: H200, OLMoE T = 4096,
-  // bench/RESULTS.md §S20). The other tiles store set by set.
+  // output rows, stored together (rowsPerStore at a time, one vector store)
+  // or back to back so that their writes meet in whole sectors (set by set,
+  // the down projection's f32 rows took twice the L2 write sectors and 1.41x
+  // the time: H200, OLMoE T = 4096, bench/RESULTS.md §S20). The other tiles
+  // store set by set.
   int64_t sets = rows.size();
-  auto forEachValue = [&](function_ref<void(int64_t j, int64_t i)> fn) {
+  int64_t together = WgmmaSpLayout::rowsPerStore(p);
+  auto storeAll = [&](function_ref<Value(int64_t j, int64_t i)> valueAt) {
     if (p.rowSelect && !p.masked) {
       for (int64_t i = 0; i < regs; ++i)
-        for (int64_t j = 0; j < sets; ++j)
-          fn(j, i);
+        for (int64_t j = 0; j < sets; j += together) {
+          SmallVector<Value> values;
+          for (int64_t g = j; g < j + together; ++g)
+            values.push_back(valueAt(g, i));
+          storeValues(values, j, i);
+        }
       return;
     }
     for (int64_t j = 0; j < sets; ++j)
       for (int64_t i = 0; i < regs; ++i)
-        fn(j, i);
+        storeValues(valueAt(j, i), j, i);
   };
   if (!p.siluMul || p.split()) {
-    forEachValue(
-        [&](int64_t j, int64_t i) { storeValue(element(rows[j], i), j, i); });
+    storeAll([&](int64_t j, int64_t i) { return element(rows[j], i); });
     return;
   }
   // Exchange slot of value i of set j of the unit pair r:
@@ -112,14 +129,13 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   consumerBarrier();
   Value isGate = cmp(arith::CmpIPredicate::ult, unit, idx(layout.unitsPerHalf));
   ifThen(isGate, [&] {
-    forEachValue([&](int64_t j, int64_t i) {
+    storeAll([&](int64_t j, int64_t i) -> Value {
       Value up = load(sExchange, slotOf(j, i));
       // ex2 as inline PTX: through its intrinsic LLVM moved it after the
       // exchange loads and the layer ran 1-2% slower on the H200 (mixtral
       // 12v128, T >= 1024).
-      storeValue(arith::MulFOp::create(
-                     b, silu(element(rows[j], i), /*asPtx=*/true), up),
-                 j, i);
+      return arith::MulFOp::create(b, silu(element(rows[j], i), /*asPtx=*/true),
+                                   up);
     });
   });
 }

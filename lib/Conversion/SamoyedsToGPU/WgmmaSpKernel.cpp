@@ -516,6 +516,11 @@ public:
   /// with the same copy path (bench/RESULTS.md §1: 1.01-1.16x with the same
   /// 64-token tiles, T = 16-4096).
   bool persistentAtEverySize() const override { return true; }
+  /// Routed row selection stores the group rows of a kept row together.
+  int64_t outputAlign(const SSMMPlan &p) const override {
+    int64_t rows = WgmmaSpLayout::rowsPerStore(p);
+    return rows > 1 ? rows * p.outElt.getIntOrFloatBitWidth() / 8 : 0;
+  }
   /// The ordinary grids: their ring's first uses need only the block's
   /// expert (the persistent grid's later tiles would need the offsets past
   /// the wait anyway).

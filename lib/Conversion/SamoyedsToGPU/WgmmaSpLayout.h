@@ -116,6 +116,15 @@ struct WgmmaSpLayout {
   }
   /// Accumulators each thread holds per set.
   static int64_t regs(const SSMMPlan &p) { return p.tokens / 2; }
+  /// Group rows of a kept row stored by one vector store: with routed row
+  /// selection the m group rows of a kept row are adjacent output elements,
+  /// m-aligned, stored together where m is a power of two of at most 16
+  /// bytes; 1 otherwise.
+  static int64_t rowsPerStore(const SSMMPlan &p) {
+    int64_t bytes = p.m * p.outElt.getIntOrFloatBitWidth() / 8;
+    bool routed = p.rowSelect && !p.masked;
+    return routed && llvm::isPowerOf2_64(p.m) && bytes <= 16 ? p.m : 1;
+  }
 };
 
 } // namespace mlir::samoyeds::detail

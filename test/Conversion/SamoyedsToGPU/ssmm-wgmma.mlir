@@ -7,7 +7,10 @@
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @rows
 // CHECK-SAME: samoyeds.weights = [#samoyeds.weight<"w", wgmma, bf16, [2, 128, 512], <n = 1, m = 2, v = 128>>]
+// The output's pairs of group rows are stored as 4-byte vectors: y must be
+// 4-byte aligned.
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 grid(1, token_tiles(P, 16, 2), 1) block(256, 1, 1) smem(27808)
+// CHECK-SAME: buffer("y", 2, align 4)
 // CHECK: gpu.func @rows_ssmm_0(%[[VALUES:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[META:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[ROWIDX:.*]]: memref<?xi8, #gpu.address_space<global>>, %[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[Y:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
 // CHECK-SAME: nvvm.minctasm = 1 : i32
@@ -83,16 +86,19 @@
 // CHECK: scf.yield %[[T3]], %[[ROUTED]] : vector<8xf32>, vector<8xf32>
 // After the loop the last span is routed (no next span: its factor is
 // whether it chose row 1) and group row 0 is the sum less row 1. The two
-// group rows of a kept row are adjacent output rows, stored back to back.
+// group rows of a kept row are adjacent output rows, stored together by one
+// 4-byte-aligned vector store.
 // CHECK: %[[SUM:.*]] = samoyeds_nvgpu.wgmma_wait %[[LOOP]]#0 {pending = 0 : i64} : vector<8xf32>
 // CHECK-COUNT-2: memref.load %[[SCHOICE]]
 // CHECK-NOT: arith.subf {{.*}} : f32
 // CHECK: %[[ROW1:.*]] = llvm.intr.fma(%[[SUM]], %{{.*}}, %[[LOOP]]#1)
 // CHECK: %[[ROW0:.*]] = arith.subf %[[SUM]], %[[ROW1]] : vector<8xf32>
-// CHECK: vector.extract %[[ROW0]][0]
-// CHECK: memref.store %{{.*}}, %[[Y]]
-// CHECK: vector.extract %[[ROW1]][0]
-// CHECK: memref.store %{{.*}}, %[[Y]]
+// CHECK: %[[V0:.*]] = vector.extract %[[ROW0]][0]
+// CHECK: %[[V1:.*]] = vector.extract %[[ROW1]][0]
+// CHECK: %[[B0:.*]] = arith.truncf %[[V0]] : f32 to bf16
+// CHECK: %[[B1:.*]] = arith.truncf %[[V1]] : f32 to bf16
+// CHECK: %[[PAIR:.*]] = vector.from_elements %[[B0]], %[[B1]] : vector<2xbf16>
+// CHECK: vector.store %[[PAIR]], %[[Y]][%{{.*}}] {alignment = 4 : i64}
 func.func @rows(%w: tensor<2x128x512xbf16, #ss> {samoyeds.name = "w"},
                 %x: tensor<?x512xbf16> {samoyeds.name = "x"},
                 %off: tensor<3xi32> {samoyeds.name = "offsets"},

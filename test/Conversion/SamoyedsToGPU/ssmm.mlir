@@ -133,20 +133,24 @@ func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 
 // -----
 
-// weighted_combine: the matmul writes f32 rows to a workspace and a second
-// kernel sums each token's k slots in slot order (deterministic).
+// weighted_combine: the matmul writes bf16 slot rows (the result's element
+// type) to a workspace and a second kernel sums each token's k slots in slot
+// order, in f32 (deterministic); combine-rows.mlir tests combine-f32.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
 // CHECK-LABEL: func.func @combine
-// CHECK-SAME: #samoyeds.buffer<"ws_combine_ssmm_0", workspace, f32, [P, 32]>
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0 {{.*}} args({{.*}}, buffer("ws_combine_ssmm_0", 4))>, #samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_combine_ssmm_0", 4), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2))>]
-// CHECK: gpu.func @combine_ssmm_0({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
-// CHECK: memref.store %{{.*}}, %[[WS]]
-// CHECK: gpu.func @combine_ssmm_0_combine(%[[W:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[RW:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK-SAME: #samoyeds.buffer<"ws_combine_ssmm_0", workspace, bf16, [P, 32]>
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0 {{.*}} args({{.*}}, buffer("ws_combine_ssmm_0", 2))>, #samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_combine_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2))>]
+// CHECK: gpu.func @combine_ssmm_0({{.*}}%[[WS:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK: %[[ROUNDED:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// CHECK: memref.store %[[ROUNDED]], %[[WS]]
+// CHECK: gpu.func @combine_ssmm_0_combine(%[[ROWS:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[RW:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK: memref.load %[[POS]]
-// CHECK: memref.load %[[W]]
+// CHECK: %[[ROW:.*]] = memref.load %[[ROWS]]
+// CHECK: arith.extf %[[ROW]] : bf16 to f32
+// CHECK: memref.load %[[RW]]
 // CHECK: memref.load %[[POS]]
-// CHECK: memref.load %[[W]]
+// CHECK: memref.load %[[ROWS]]
 // CHECK: memref.store %{{.*}}, %[[OUT]]
 func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
                    %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
@@ -287,7 +291,7 @@ func.func @split_wide(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, split_k = 4, split_slots = 8>
 // CHECK-LABEL: func.func @split_combine
-// CHECK-SAME: #samoyeds.buffer<"ws_split_combine_ssmm_0", workspace, f32, [P, 32]>, #samoyeds.buffer<"ws_split_combine_ssmm_0_split", workspace, f32, [32, 32]>
+// CHECK-SAME: #samoyeds.buffer<"ws_split_combine_ssmm_0", workspace, bf16, [P, 32]>, #samoyeds.buffer<"ws_split_combine_ssmm_0_split", workspace, f32, [32, 32]>
 // CHECK: samoyeds.launch [
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_combine {{.*}} smem(0) {{.*}} when(P in [9, ...])>
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_split_combine {{.*}} smem(0) {{.*}} when(P in [1, 8])>]

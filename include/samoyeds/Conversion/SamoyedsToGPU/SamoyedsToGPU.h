@@ -99,11 +99,14 @@ struct KernelLaunch {
 /// The launches one samoyeds op becomes, in order.
 using KernelLaunches = SmallVector<KernelLaunch, 2>;
 
-/// The buffers of an expert matmul's split-K variant, by name: the f32
-/// workspace of its partial sums and, when the kernel reduces them itself,
-/// its counters (empty: a separate kernel reduces them).
-struct SplitBuffers {
+/// What an expert matmul's kernel writes besides the op's result: the
+/// split-K variant's f32 workspace of partial sums, by name, and, when the
+/// kernel reduces them itself, its counters (empty: a separate kernel
+/// reduces them); and the element type of the slot rows that the unsplit
+/// variants of a weighted_combine write for the combine kernel (null: f32).
+struct SSMMBuffers {
   std::string workspace, counters;
+  Type combineRows;
 };
 
 /// The variants of an expert-matmul kernel a tile may ask for.
@@ -146,14 +149,16 @@ enum class SSMMVariant {
 /// diagnostic on `op` when the op's parameters are outside what the strategy
 /// supports.
 ///
-/// The split-K variant passes `split.workspace` for its partial sums and,
-/// with `split.counters` (not with weighted_combine), reduces them itself:
+/// The split-K variant passes `buffers.workspace` for its partial sums and,
+/// with `buffers.counters` (not with weighted_combine), reduces them itself:
 /// it also takes the result and the counters buffer, of
-/// KernelLaunch::counters elements.
+/// KernelLaunch::counters elements. The unsplit variants of a
+/// weighted_combine store their slot rows as `buffers.combineRows`.
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain,
-                bool weightsBeforeWait = false, const SplitBuffers &split = {});
+                bool weightsBeforeWait = false,
+                const SSMMBuffers &buffers = {});
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
 /// weight that the kernel of `op` reads.
@@ -164,13 +169,14 @@ StringRef getWeightLayout(SSMMOp op);
 bool isPersistentAtEverySize(SSMMOp op);
 
 /// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
-/// the k routed slots of every token in slot order. With `splits` > 1 each
-/// slot's row is the sum, in slice order, of `splits` partial rows
-/// `slotsPerSplit` rows apart.
+/// the k routed slots of every token in slot order, in f32, from the rows of
+/// `workspace`, whose elements are `rowElt`. With `splits` > 1 each slot's
+/// row is the sum, in slice order, of `splits` partial rows `slotsPerSplit`
+/// rows apart.
 FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
                                            gpu::GPUModuleOp module, SSMMOp op,
-                                           StringRef workspace, StringRef name,
-                                           int64_t splits = 1,
+                                           StringRef workspace, Type rowElt,
+                                           StringRef name, int64_t splits = 1,
                                            int64_t slotsPerSplit = 0);
 
 /// Builds the reduction of a split-K ssmm without weighted_combine: sums the

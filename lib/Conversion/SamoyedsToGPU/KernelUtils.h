@@ -133,6 +133,13 @@ protected:
   Value load(Value memref, Value i) {
     return memref::LoadOp::create(b, memref, ValueRange{i});
   }
+  /// `v` (a float or a vector of floats) widened to f32.
+  Value toF32(Value v) {
+    Type f32 = b.getF32Type();
+    if (auto vec = dyn_cast<VectorType>(v.getType()))
+      f32 = VectorType::get(vec.getShape(), f32);
+    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
+  }
   /// Loads an i32 and widens it to an index.
   Value loadIndex(Value memref, Value i) {
     return arith::IndexCastOp::create(b, b.getIndexType(), load(memref, i));
@@ -275,21 +282,15 @@ public:
 protected:
   /// Row `slot`, column `col` of the workspace: the sum of the slices'
   /// partial rows in slice order.
+  /// The rows are f32, or 16-bit for the combine after an unsplit matmul.
   Value sumSlices(Value ws, Value slot, Value col) {
-    Value y = loadF32(ws, add(mul(slot, idx(rowElems)), col));
+    Value y = toF32(load(ws, add(mul(slot, idx(rowElems)), col)));
     for (int64_t z = 1; z < splits; ++z) {
       Value row = add(idx(z * slotsPerSplit), slot);
-      y = arith::AddFOp::create(b, y,
-                                loadF32(ws, add(mul(row, idx(rowElems)), col)));
+      y = arith::AddFOp::create(
+          b, y, toF32(load(ws, add(mul(row, idx(rowElems)), col))));
     }
     return y;
-  }
-
-  /// Element `i` of `ws` (f32, or 16-bit rows of an unsplit combine) as f32.
-  Value loadF32(Value ws, Value i) {
-    Value v = load(ws, i);
-    Type f32 = b.getF32Type();
-    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
   }
 
   /// The split reduction's value at (`slot`, `col`): sumSlices, or with

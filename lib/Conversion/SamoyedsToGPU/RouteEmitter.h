@@ -137,12 +137,6 @@ private:
   void storeSlicedLogits(Value partials, Value logits, Value tokens, Value tid,
                          const LogitsShape &shape, Value firstToken,
                          Value firstExpert);
-  Value toF32(Value v) {
-    Type f32 = b.getF32Type();
-    if (auto vec = dyn_cast<VectorType>(v.getType()))
-      f32 = VectorType::get(vec.getShape(), f32);
-    return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
-  }
   /// `width` elements of `buf` from element `i` as f32 (a vector when
   /// width > 1).
   Value loadF32(Value buf, Value i, int64_t width) {

@@ -197,9 +197,9 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// `combineF32`. A tile with split_k > 1 adds the split-K variant, guarded
 /// by P <= split_slots (the unsplit launches by P > split_slots): its matmul
 /// writes f32 partial rows to a workspace of split_k × split_slots rows,
-/// which the combine or, for the
-/// other epilogues, a split reduction kernel (with `fuseSplitReduce` the
-/// matmul's own last block of each tile) sums in slice order. A tile with
+/// which the combine or, for the other epilogues, a split reduction kernel
+/// (with `fuseSplitReduce` the matmul's own last block of each tile) sums in
+/// slice order. A tile with
 /// decode_tokens > 0 adds the decode variant for the unsplit calls up to
 /// decode_slots (from shared_slots a second one with two blocks per SM), and
 /// one with wide_tokens > 0 the wide variant for those from wide_slots. A tile

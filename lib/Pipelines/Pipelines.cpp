@@ -63,6 +63,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed slots per expert from "
                      "which calls take the wide variant"),
       llvm::cl::init(128)};
+  Option<int64_t> wideCluster{
+      *this, "wide-cluster",
+      llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
+                     "variant sharing its activation tile (1: none, 2: pairs)"),
+      llvm::cl::init(1)};
   Option<int64_t> warpgroups{
       *this, "warpgroups",
       llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
@@ -168,6 +173,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.groupTiles = o.groupTiles;
   tiles.wideTokens = o.wideTokens;
   tiles.wideSlots = o.wideSlots;
+  tiles.wideCluster = o.wideCluster;
   tiles.warpgroups = o.warpgroups;
   tiles.decodeWarpgroups = o.decodeWarpgroups;
   tiles.decodeBlocks = o.decodeBlocks;

@@ -127,6 +127,11 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
   if (p.fusedReduce)
     launch.counters = lowering.rowBlocks(p) *
                       maxTokenTiles(p.splitSlots, p.tokens, p.experts);
+  // A cluster's blocks (consecutive in grid x) are fixed at compile time:
+  // the PTX's .reqnctapercluster, which every launch of the kernel takes.
+  if (p.cluster > 1)
+    func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                  builder.getDenseI32ArrayAttr({int32_t(p.cluster), 1, 1}));
   if (int64_t blocks = lowering.minBlocksPerSM(p))
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   builder.getI32IntegerAttr(blocks));

@@ -70,6 +70,7 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   if (variant == SSMMVariant::Wide) {
     p.tokens = tile.getWideTokens();
     p.wide = true;
+    p.cluster = tile.getWideCluster();
   }
   if (split) {
     p.splitK = tile.getSplitK();

@@ -37,6 +37,10 @@ struct SSMMPlan {
   int64_t groupTiles = 1;
   /// The wide variant: `tokens` is the tile's wide_tokens.
   bool wide = false;
+  /// Blocks per cluster sharing the activation tile (the wide variant's
+  /// wide_cluster; 1: none). A cluster's blocks take neighbouring row blocks
+  /// of one token tile.
+  int64_t cluster = 1;
   /// The decode variants' own warps (tile `decode_warps`): their ring keeps
   /// as many slots as fit.
   bool ownWarps = false;
@@ -182,7 +186,11 @@ void emitSplitReduce(ImplicitLocOpBuilder &b, const SSMMPlan &p,
 /// so a wave of blocks shares a few row blocks' weights and a few token
 /// tiles' activations (#samoyeds.tile's group_tiles). `group` = 1 is the
 /// launch order.
-std::pair<Value, Value> orderedBlock(ImplicitLocOpBuilder &b, int64_t group);
+/// With `cluster` > 1 the blocks of a launch-order cluster (consecutive in
+/// grid x) stay on one token tile and neighbouring row blocks: the order
+/// hands out clusters as it would blocks.
+std::pair<Value, Value> orderedBlock(ImplicitLocOpBuilder &b, int64_t group,
+                                     int64_t cluster = 1);
 
 /// The row block and token tile (index values) of tile `linear` of
 /// `rowBlocks` × `tiles` in the order of orderedBlock: the persistent

@@ -18,20 +18,27 @@ public:
   using EmitterBase::EmitterBase;
   TokenTile find(Value offsets, Value lane, Value by, int64_t experts,
                  int64_t tokens);
-  std::pair<Value, Value> order(int64_t group);
+  std::pair<Value, Value> order(int64_t group, int64_t cluster);
   std::pair<Value, Value> grouped(Value linear, Value rowBlocks, Value tiles,
                                   int64_t group);
 };
 } // namespace
 
-std::pair<Value, Value> TileFinder::order(int64_t group) {
+std::pair<Value, Value> TileFinder::order(int64_t group, int64_t cluster) {
   Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(b, gpu::Dimension::y);
   if (group == 1)
     return {bx, by};
   Value rowBlocks = gpu::GridDimOp::create(b, gpu::Dimension::x);
   Value tiles = gpu::GridDimOp::create(b, gpu::Dimension::y);
-  return grouped(add(mul(by, rowBlocks), bx), rowBlocks, tiles, group);
+  if (cluster == 1)
+    return grouped(add(mul(by, rowBlocks), bx), rowBlocks, tiles, group);
+  // Clusters are ordered as the blocks of a grid `cluster` times narrower;
+  // a block keeps its rank within its cluster.
+  Value clusters = div(rowBlocks, idx(cluster));
+  auto [r, t] = grouped(add(mul(by, clusters), div(bx, idx(cluster))), clusters,
+                        tiles, group);
+  return {add(mul(r, idx(cluster)), rem(bx, idx(cluster))), t};
 }
 
 std::pair<Value, Value> TileFinder::grouped(Value linear, Value rowBlocks,
@@ -101,8 +108,9 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
 }
 
 std::pair<Value, Value>
-mlir::samoyeds::detail::orderedBlock(ImplicitLocOpBuilder &b, int64_t group) {
-  return TileFinder(b).order(group);
+mlir::samoyeds::detail::orderedBlock(ImplicitLocOpBuilder &b, int64_t group,
+                                     int64_t cluster) {
+  return TileFinder(b).order(group, cluster);
 }
 
 std::pair<Value, Value>

@@ -22,6 +22,16 @@
 // barrier once the MMAs that read the slot are done. The producer lowers its
 // registers, the consumers raise theirs (setmaxnreg).
 //
+// In a cluster (the wide variant's wide_cluster = 2) the blocks of a pair take
+// neighbouring row blocks of one token tile. Each producer gathers its half
+// of the token rows into its own slot, completing on a third mbarrier of the
+// slot (its own gathers), and producer thread 0 bulk-copies that half into
+// the peer's slot one stage later, completing on the peer's full barrier,
+// whose tx count includes it. Consumers wait on the full and own barriers
+// and release a slot on the empty barriers of both blocks, so a producer
+// refills a slot (its own, and its half of the peer's) only once both
+// blocks have read it. Cluster barriers after the set-up and before exit.
+//
 // The persistent variant (a tile with persistent = 1) launches one block per
 // SM; both roles walk the block's tiles g, g + G, … and the k tiles of all
 // of them are consecutive uses of one ring, so the producer fills the next
@@ -97,6 +107,17 @@ private:
   /// barriers stages..2·stages-1.
   Value fullBarrier(Value slot) { return slot; }
   Value emptyBarrier(Value slot) { return add(slot, idx(layout.stages)); }
+  /// In a cluster: the barrier of the block's own gathers into `slot`.
+  Value ownBarrier(Value slot) { return add(slot, idx(2 * layout.stages)); }
+  /// In a cluster: waits for this block's gathers of ring use `use`, then
+  /// bulk-copies its token rows of every column block into the peer's slot,
+  /// completing on the peer's full barrier (producer thread 0).
+  void forwardToPeer(Value use);
+  /// The address in the peer block of shared pointer `ptr` (ptr<3>), as a
+  /// shared::cluster pointer (ptr<7>).
+  Value peerPointer(Value ptr);
+  /// A barrier of all threads of the cluster (release, then acquire).
+  void clusterBarrier();
   /// Waits for the phase of barrier `id` that use `use` (index) of its slot
   /// completes.
   void waitBarrier(Value id, Value use);
@@ -212,6 +233,8 @@ private:
   /// row block and K slice (first k tile kBegin).
   Value warpgroup, wgThread, warp, lane, group, quad, unit, rowBlock, slice,
       kBegin;
+  /// In a cluster: the block's rank in it and its peer's (i32).
+  Value rank, peerRank;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
   /// Global addresses (i64) of the packed values, metadata and (row

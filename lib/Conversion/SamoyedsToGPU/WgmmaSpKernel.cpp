@@ -5,8 +5,9 @@
 //
 // Barrier phases: the full barrier of a slot expects the arrival of producer
 // thread 0 (with the bulk copies' byte count) and one cp.async arrival per
-// producer thread; the empty barrier one arrival per consumer thread. Use u of
-// a slot (k tile u · stages + slot) completes phase u of both, so waits test
+// producer thread (in a cluster those go to the own barrier); the empty
+// barrier one arrival per consumer thread of every block of the cluster. Use u
+// of a slot (k tile u · stages + slot) completes phase u of both, so waits test
 // parity u % 2; the producer refills a slot after phase u - 1 of its empty
 // barrier.
 //===----------------------------------------------------------------------===//
@@ -32,20 +33,39 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   quad = rem(lane, idx(4));
   // The ordinary grid's row block and token tile; the persistent grid
   // numbers its blocks by grid x alone.
-  auto [blockX, tileY] = orderedBlock(b, p.groupTiles);
+  auto [blockX, tileY] = orderedBlock(b, p.groupTiles, p.cluster);
+  if (p.cluster > 1) {
+    // Blocks of a cluster are consecutive in grid x.
+    Value x = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    Value r = rem(x, idx(p.cluster));
+    rank = arith::IndexCastOp::create(b, b.getI32Type(), r);
+    peerRank = arith::IndexCastOp::create(b, b.getI32Type(),
+                                          rem(add(r, idx(1)), idx(p.cluster)));
+  }
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   kBegin = mul(slice, idx(kTiles()));
   setUpSharedMemory();
   Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
+  bool paired = p.cluster > 1;
   for (int64_t s = 0; s < layout.stages; ++s) {
-    nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads + 1),
-                                  fullBarrier(idx(s)), first);
     nvgpu::MBarrierInitOp::create(b, barriers,
-                                  idx(layout.units * Wgmma::kThreads),
-                                  emptyBarrier(idx(s)), first);
+                                  idx(paired ? 1 : Wgmma::kThreads + 1),
+                                  fullBarrier(idx(s)), first);
+    nvgpu::MBarrierInitOp::create(
+        b, barriers, idx(p.cluster * layout.units * Wgmma::kThreads),
+        emptyBarrier(idx(s)), first);
+    if (paired)
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads),
+                                    ownBarrier(idx(s)), first);
   }
-  gpu::BarrierOp::create(b);
+  if (paired) {
+    // The peer's copies and arrivals may only reach initialised barriers.
+    NVVM::FenceMbarrierInitOp::create(b);
+    clusterBarrier();
+  } else {
+    gpu::BarrierOp::create(b);
+  }
 
   if (p.persistent > 0) {
     emitPersistent(blockX);
@@ -74,6 +94,11 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
                                /*wholeBlock=*/false},
                               rowBlock, start, count);
           });
+      // Neither block of a cluster leaves while the other may still copy
+      // into or arrive on its shared memory (both take this branch: they
+      // share the token tile).
+      if (paired)
+        clusterBarrier();
     });
     // A block without a token tile waits too: the grid finishes only after
     // the grids before it.
@@ -203,11 +228,12 @@ void WgmmaSpEmitter::setUpSharedMemory() {
     sExchange = view(layout.exchangeAt, layout.exchange, b.getF32Type());
   // The mbarriers live inside the carved block: a static .shared mbarrier
   // would sit where the aligned carve-out may start.
-  Value words = view(layout.barriers, 2 * layout.stages * 8, b.getI64Type());
+  int64_t count = layout.barriersPerSlot * layout.stages;
+  Value words = view(layout.barriers, count * 8, b.getI64Type());
   barriers = UnrealizedConversionCastOp::create(
                  b,
-                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(
-                     ctx, workgroup, 2 * layout.stages)},
+                 TypeRange{::mlir::nvgpu::MBarrierGroupType::get(ctx, workgroup,
+                                                                 count)},
                  words)
                  .getResult(0);
 }
@@ -232,14 +258,20 @@ void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
   // Chunk c (16 bytes) of a stage is token row r = c / chunksPerRow, column
   // chunk j: consecutive threads read consecutive chunks of a row, and the
   // row's chunks land in one 128-byte swizzled row of column block j / 8.
+  // In a cluster the block gathers its rank's rows alone.
   copies.clear();
   int64_t threads = Wgmma::kThreads;
   int64_t chunksPerRow = p.kTile / 8;
-  int64_t chunks = p.tokens * chunksPerRow;
+  int64_t ownRows = p.tokens / p.cluster;
+  int64_t chunks = ownRows * chunksPerRow;
+  Value firstRow =
+      p.cluster > 1 ? mul(arith::IndexCastOp::create(b, b.getIndexType(), rank),
+                          idx(ownRows))
+                    : idx(0);
   for (int64_t c0 = 0; c0 < chunks; c0 += threads) {
     CopySlot slot;
     Value c = add(producerThread, idx(c0));
-    Value row = div(c, idx(chunksPerRow));
+    Value row = add(firstRow, div(c, idx(chunksPerRow)));
     // Rows past the tile's tokens are not copied: the MMA columns they feed
     // are never stored, and a column depends on its own row alone.
     slot.guard = cmp(arith::CmpIPredicate::ult, row, count);
@@ -296,8 +328,10 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
     gatherThroughTileRows(kt, slot, producerThread);
   else
     gatherThroughCopySlots(kt, slot);
-  // Arrives on the full barrier when this thread's copies have landed.
-  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(fullBarrier(slot)),
+  // Arrives on the full (in a cluster: own) barrier when this thread's
+  // copies have landed.
+  Value landed = p.cluster > 1 ? ownBarrier(slot) : fullBarrier(slot);
+  NVVM::CpAsyncMBarrierArriveOp::create(b, barrierPointer(landed),
                                         /*noinc=*/true);
 }
 
@@ -435,11 +469,86 @@ void WgmmaSpEmitter::produceTile(Value base, int64_t early) {
         Value weights =
             early > 0 ? cmp(arith::CmpIPredicate::uge, i, idx(early)) : Value();
         issueStage(add(kBegin, i), slot, wgThread, weights);
+        // The previous stage's rows go to the peer once they have landed:
+        // its gathers had a stage's time.
+        if (p.cluster > 1)
+          ifThen(arith::AndIOp::create(
+                     b, cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
+                     cmp(arith::CmpIPredicate::ugt, i, idx(0))),
+                 [&] { forwardToPeer(sub(use, idx(1))); });
         scf::YieldOp::create(b);
       });
+  if (p.cluster > 1)
+    ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
+           [&] { forwardToPeer(add(base, idx(kTiles() - 1))); });
+}
+
+void WgmmaSpEmitter::forwardToPeer(Value use) {
+  Value slot = rem(use, idx(layout.stages));
+  waitBarrier(ownBarrier(slot), div(use, idx(layout.stages)));
+  // The rows were written through the generic proxy (cp.async); the bulk
+  // copy reads them through the async proxy.
+  NVVM::FenceProxyOp::create(
+      b,
+      NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(b.getContext(),
+                                 NVVM::SharedSpace::shared_cta));
+  Value peerFull = peerPointer(barrierPointer(fullBarrier(slot)));
+  int64_t ownRows = p.tokens / p.cluster;
+  Value firstRow =
+      mul(arith::IndexCastOp::create(b, b.getIndexType(), rank), idx(ownRows));
+  // Column block cb holds `tokens` rows of 128 bytes: this block's rows are
+  // one contiguous run of it, at the same offset in the peer's slot (the
+  // blocks share the layout, and the swizzle is a function of the offset).
+  for (int64_t cb = 0; cb < p.kTile / 64; ++cb) {
+    Value offset = add(add(idx(layout.bRing), mul(slot, idx(layout.bStage))),
+                       add(idx(cb * p.tokens * 128), mul(firstRow, idx(128))));
+    Value src = arith::AddIOp::create(b, base, toI64(offset));
+    Value dst = peerPointer(intToPtr(src, 3));
+    // MLIR 22's nvvm.cp.async.bulk.shared.cluster.shared.cta types the
+    // mbarrier as the issuing block's (ptr<3>); the peer's is a
+    // shared::cluster address, so the PTX is written here.
+    auto address = [&](Value ptr) -> Value {
+      return LLVM::PtrToIntOp::create(b, b.getI64Type(), ptr);
+    };
+    LLVM::InlineAsmOp::create(
+        b, TypeRange{},
+        ValueRange{address(dst), src, i32c(ownRows * 128), address(peerFull)},
+        b.getStringAttr(
+            "cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::"
+            "bytes [$0], [$1], $2, [$3];"),
+        b.getStringAttr("l,l,r,l"), /*has_side_effects=*/b.getUnitAttr(),
+        /*is_align_stack=*/UnitAttr(), LLVM::TailCallKindAttr(),
+        LLVM::AsmDialectAttr(), ArrayAttr());
+  }
+}
+
+Value WgmmaSpEmitter::peerPointer(Value ptr) {
+  return NVVM::MapaOp::create(b, LLVM::LLVMPointerType::get(b.getContext(), 7),
+                              ptr, peerRank);
+}
+
+void WgmmaSpEmitter::clusterBarrier() {
+  NVVM::ClusterArriveOp::create(b, UnitAttr());
+  NVVM::ClusterWaitOp::create(b, UnitAttr());
 }
 
 namespace {
+/// The rules of a cluster sharing the activation tile.
+LogicalResult verifyCluster(SSMMOp op, const SSMMPlan &p,
+                            const WgmmaSpLayout &layout) {
+  if (layout.rowBlocks(p) % p.cluster != 0)
+    return op.emitOpError()
+           << "tile wide_cluster = " << p.cluster << " needs the "
+           << layout.rowBlocks(p) << " row blocks of each half in clusters";
+  if (layout.exchangeAt + layout.exchange > layout.bRing)
+    return op.emitOpError()
+           << "tile wide_cluster = " << p.cluster << ": the SiLU·up exchange ("
+           << layout.exchange << " bytes) would overwrite token rows the "
+           << "peer may still copy; use fewer wide tokens or more stages";
+  return success();
+}
+
 /// The Hopper warpgroup strategy (sm_90a): wgmma.mma_async.sp fed by bulk
 /// copies of the `wgmma` weight layout and cp.async activation gathers.
 class WgmmaSpLowering : public MmaLowering {
@@ -476,6 +585,8 @@ public:
              << layout.sets << " sets of tokens / 2), more than " << most
              << " (" << layout.units
              << " consumer warpgroups); use fewer tokens or warps";
+    if (p.cluster > 1 && failed(verifyCluster(op, p, layout)))
+      return failure();
     int64_t smem = getLargestChip().smemPerResidentBlock(p.blocksPerSM);
     if (layout.bytes > smem)
       return op.emitOpError()

@@ -38,14 +38,15 @@ struct Wgmma {
 ///   row choices [stage][unit][span][64 kept rows] bytes   (row
 ///             selection; bulk copies)
 ///   exchange  [unit of a half][set][value][thread] f32   (SiLU·up)
-///   mbarriers [2][stage]   a full and an empty barrier per slot
+///   mbarriers [2 or 3][stage]   a full and an empty barrier per slot, and
+///             in a cluster the barrier of the block's own gathers
 /// The SiLU·up epilogue hands the up accumulators over through the exchange.
 /// A block of one tile reuses the rings for it (its K loop is over); a
 /// persistent block's producer fills the rings with the next tile meanwhile,
 /// so the exchange gets its own space and the ring as many of the tile's
 /// `stages` slots as fit beside it.
 struct WgmmaSpLayout {
-  int64_t units, unitsPerHalf, sets, stages;
+  int64_t units, unitsPerHalf, sets, stages, cluster, barriersPerSlot;
   int64_t aStage, bStage, metaStage, choiceStage;
   int64_t aRing, bRing, metaRing, choiceRing, exchangeAt, exchange, barriers,
       bytes;
@@ -66,13 +67,16 @@ struct WgmmaSpLayout {
                                unitsPerHalf, p.accsPerValue(), p.tokens)
                          : 0;
     stages = p.stages;
+    cluster = p.cluster;
+    barriersPerSlot = cluster > 1 ? 3 : 2;
     // The wide variant's ring keeps as many of the tile's slots as fit (the
     // exchange reuses it, as in every ordinary grid); the persistent one's
     // as fit beside its own exchange.
     int64_t budget = getLargestChip().smemPerResidentBlock(p.blocksPerSM) -
                      Wgmma::kSwizzleAlign;
     int64_t slotBytes = TileConfigAttr::wgmmaSlotBytes(units, p.tokens, p.kTile,
-                                                       choiceSpans(p));
+                                                       choiceSpans(p)) +
+                        (barriersPerSlot - 2) * 8;
     if (p.wide)
       stages = TileConfigAttr::wgmmaStages(budget, 0, slotBytes, p.stages);
     if (p.ownWarps)
@@ -94,7 +98,7 @@ struct WgmmaSpLayout {
     // + 2 mbarriers.
     exchangeAt = p.persistent > 0 ? rings : 0;
     barriers = std::max(rings, exchangeAt + exchange);
-    bytes = Wgmma::kSwizzleAlign + barriers + 2 * stages * 8;
+    bytes = Wgmma::kSwizzleAlign + barriers + barriersPerSlot * stages * 8;
   }
   /// Spans whose row choices a ring slot holds (row selection).
   static int64_t choiceSpans(const SSMMPlan &p) {
@@ -104,10 +108,14 @@ struct WgmmaSpLayout {
   int64_t rowBlocks(const SSMMPlan &p) const {
     return p.keptRows / p.halves / Wgmma::kRows / unitsPerHalf;
   }
-  /// Bytes the bulk copies of one stage bring (the mbarrier's tx count).
+  /// Bytes the bulk copies of one stage bring (the mbarrier's tx count):
+  /// the weights and, in a cluster, the token rows the peers gathered.
   int64_t stageTxBytes() const {
-    return units * (aStage + metaStage + choiceStage);
+    return units * (aStage + metaStage + choiceStage) + bStage - ownBStage();
   }
+  /// Bytes of a B stage this block gathers itself: its 1 / cluster of the
+  /// token rows of every column block.
+  int64_t ownBStage() const { return bStage / cluster; }
   /// Threads: a producer warpgroup and one consumer warpgroup per unit.
   int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
   /// Registers per thread the consumers raise to (setmaxnreg).

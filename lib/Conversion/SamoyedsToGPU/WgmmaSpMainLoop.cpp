@@ -87,6 +87,12 @@ void WgmmaSpEmitter::releaseSlot(Value slot) {
   nvgpu::MBarrierArriveOp::create(b,
                                   nvgpu::MBarrierTokenType::get(b.getContext()),
                                   barriers, emptyBarrier(slot));
+  // In a cluster the peer's producer writes this block's rows into its slot
+  // too: it refills only after both blocks have read it.
+  if (p.cluster > 1)
+    NVVM::MBarrierArriveOp::create(
+        b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
+        NVVM::MemScopeKind::CLUSTER, /*relaxed=*/false);
 }
 
 void WgmmaSpEmitter::consumePlain(Value i, Value use,
@@ -240,6 +246,8 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
     Value use = add(base, i);
     Value slot = rem(use, idx(layout.stages));
     waitBarrier(fullBarrier(slot), div(use, idx(layout.stages)));
+    if (p.cluster > 1)
+      waitBarrier(ownBarrier(slot), div(use, idx(layout.stages)));
     // The gathered rows were written through the generic proxy; the MMAs
     // read through the async proxy.
     NVVM::FenceProxyOp::create(

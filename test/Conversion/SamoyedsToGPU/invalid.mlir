@@ -447,3 +447,30 @@ func.func @wgmma_masked_m3(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf1
       : (tensor<1x384x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x384xbf16>
   return %y : tensor<?x384xbf16>
 }
+
+// -----
+
+// Cluster pairs need the row blocks of each half in pairs: three do not pair.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, strategy = wgmma_sp>
+func.func @cluster_odd_row_blocks(%w: tensor<4x192x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                                  %off: tensor<5xi32>) -> tensor<?x192xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_cluster = 2 needs the 3 row blocks of each half in clusters}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<4x192x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x192xbf16>
+  return %y : tensor<?x192xbf16>
+}
+
+// -----
+
+// The SiLU·up exchange of a 256-token wide tile (64 KB) would reach the
+// token rows of the two-slot ring, which the peer may still be copying.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 256, wide_slots = 512, wide_cluster = 2, strategy = wgmma_sp>
+func.func @cluster_exchange(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                            %off: tensor<5xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_cluster = 2: the SiLU·up exchange (65536 bytes) would overwrite token rows the peer may still copy; use fewer wide tokens or more stages}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

@@ -426,6 +426,41 @@ func.func @tile_split_persistent_mma_sp() attributes {t = #samoyeds.tile<warps =
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: wide_cluster = 3 must be 1, or 2 with strategy wgmma_sp and wide_tokens a multiple of 16 (whole 8-row halves)}}
+func.func @tile_wide_cluster_three() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 3, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_cluster = 2 must be 1, or 2 with strategy wgmma_sp and wide_tokens a multiple of 16 (whole 8-row halves)}}
+func.func @tile_wide_cluster_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_cluster = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_cluster = 2 must be 1, or 2 with strategy wgmma_sp and wide_tokens a multiple of 16 (whole 8-row halves)}}
+func.func @tile_wide_cluster_odd_half() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 120, wide_slots = 512, wide_cluster = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_cluster = 2 must be 1, or 2 with strategy wgmma_sp and wide_tokens a multiple of 16 (whole 8-row halves)}}
+func.func @tile_wide_cluster_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_cluster = 0 must be 1, or 2 with strategy wgmma_sp and wide_tokens a multiple of 16 (whole 8-row halves)}}
+func.func @tile_wide_cluster_zero() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 0, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

@@ -35,6 +35,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=3" 2>&1 | FileCheck %s --check-prefix=BAD-CLUSTER
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=4" | FileCheck %s --check-prefix=WG4
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="warpgroups=5" 2>&1 | FileCheck %s --check-prefix=BAD-WG
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="decode-warpgroups=2" | FileCheck %s --check-prefix=DECWG
@@ -204,6 +206,23 @@
 // WIDE0-NOT: wide_tokens
 // BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [-1, 256]
 // BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots = 0 must be in [1, 1048576]
+// wide-cluster=2 pairs the wide variant's blocks where the row blocks of
+// each half pair up and the wide tile's halves are whole 8-row groups:
+// Mixtral's 112 gate/up and 112 down row blocks, the plain 2:4 tiles' 112
+// and 8 (four warpgroups, 112 tokens); not one row block (k64_small_span,
+// experts64) nor 104 tokens (m3_routing: 52-row halves).
+// CLUSTER-LABEL: func.func @default_none
+// CLUSTER: wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER-LABEL: func.func @mixtral_layer
+// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER-LABEL: func.func @k64_small_span
+// CLUSTER-NOT: wide_cluster
+// CLUSTER-LABEL: func.func @silu_plain24(
+// CLUSTER: wide_tokens = 112, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER-LABEL: func.func @silu_plain24_small
+// CLUSTER: wide_tokens = 112, wide_slots = 8192, wide_cluster = 2, strategy = wgmma_sp>
+// BAD-CLUSTER: error: samoyeds-select-tiles: wide-cluster = 3 must be in [1, 2]
 // warpgroups=4: four consumer warpgroups (256 kept rows a block) where the
 // 64-row tiles divide among them; their 104 registers (what the producer
 // leaves of 640 threads' 96 at launch) hold 56 accumulators, so masked row

@@ -87,7 +87,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
     int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
-    int64_t groupTiles, int64_t splitPersistent, MmaStrategy strategy) {
+    int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
+    MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -208,6 +209,12 @@ LogicalResult TileConfigAttr::verify(
                        << splitPersistent
                        << " must be 0, or 1 with split_k > 1 and strategy "
                           "wgmma_sp";
+  if (wideCluster != 1 &&
+      (wideCluster != 2 || wideTokens == 0 ||
+       wideTokens % (8 * wideCluster) != 0 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: wide_cluster = " << wideCluster
+                       << " must be 1, or 2 with strategy wgmma_sp and "
+                          "wide_tokens a multiple of 16 (whole 8-row halves)";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

@@ -141,7 +141,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
-      splitPersistent;
+      splitPersistent, wideCluster;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -260,7 +260,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       decodeTokens, decodeSlots, /*decodeWarps=*/0, /*splitBlocks=*/1,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
-      MmaStrategy::MmaSp);
+      /*wideCluster=*/1, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -473,11 +473,19 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   }
   if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
+  // Cluster pairs of the wide variant (`wide-cluster`): where the row blocks
+  // of each half pair up and each block gathers whole 8-row groups.
+  int64_t wideCluster = wideTokens > 0 &&
+                                wideTokens % (8 * o.wideCluster) == 0 &&
+                                (tiles / unitsPerHalf) % o.wideCluster == 0
+                            ? o.wideCluster
+                            : 1;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
-      wideTokens, wideSlots, groupTiles, splitPersistent, MmaStrategy::WgmmaSp);
+      wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
+      MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -519,7 +527,8 @@ struct SamoyedsSelectTiles
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
             /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
-            /*splitPersistent=*/0, forced.value_or(MmaStrategy::MmaSp))))
+            /*splitPersistent=*/0, /*wideCluster=*/1,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -545,12 +554,14 @@ struct SamoyedsSelectTiles
         !inRange("decode-warpgroups", decodeWarpgroups, 0, 4) ||
         !inRange("decode-slots", decodeSlots, 0, 4096) ||
         !inRange("decode-blocks", decodeBlocks, 0, 2) ||
-        !inRange("split-persistent", splitPersistent, 0, 1))
+        !inRange("split-persistent", splitPersistent, 0, 1) ||
+        !inRange("wide-cluster", wideCluster, 1, 2))
       return signalPassFailure();
-    Overrides overrides{
-        tokens,      decodeTokens, splitK,         rowTiles,   rowMasks,
-        persistent,  wideTokens,   wideSlots,      warpgroups, decodeWarpgroups,
-        decodeSlots, decodeBlocks, splitPersistent};
+    Overrides overrides{tokens,           decodeTokens, splitK,
+                        rowTiles,         rowMasks,     persistent,
+                        wideTokens,       wideSlots,    warpgroups,
+                        decodeWarpgroups, decodeSlots,  decodeBlocks,
+                        splitPersistent,  wideCluster};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -172,6 +172,16 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `wide_slots`. `wide_tokens` and `wide_slots` are 0 (no wide tile) when
     omitted.
 
+    Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
+    variant launches clusters of two blocks on neighbouring row blocks of
+    one token tile, which share its activation tile: each block gathers
+    half of the tile's token rows into its ring slot and bulk-copies that
+    half into its peer's slot (distributed shared memory), so a block reads
+    half the activation bytes from L2 per stage. A slot is refilled once
+    the consumers of both blocks have released it. The row blocks of a
+    half pair up and the wide tile's halves are whole 8-row groups.
+    `wide_cluster` is 1 (no clusters) when omitted.
+
     Block order: the ordinary grid (and its split-K and decode variants)
     numbers its blocks in launch order and hands them out in groups of
     `group_tiles` token tiles: consecutive blocks take the group's token
@@ -228,6 +238,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, split_k = 8, split_slots = 21, decode_tokens = 8, decode_slots = 1024>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, strategy = wgmma_sp>
     #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 8, split_blocks = 2, decode_tokens = 16, decode_slots = 512, shared_slots = 17, strategy = wgmma_sp>
     ```
@@ -251,6 +262,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_slots,
                         DefaultValuedParameter<"int64_t", "1">:$group_tiles,
                         DefaultValuedParameter<"int64_t", "0">:$split_persistent,
+                        DefaultValuedParameter<"int64_t", "1">:$wide_cluster,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -108,6 +108,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     tokens; `wide-tokens` = w > 0 asks for w (rounded up to a multiple of
     8) where it fits, 0 for none. Not with `persistent` > 0.
 
+    Cluster pairs (`wide_cluster`; `wgmma_sp`): `wide-cluster` = 2 gives
+    the wide variant clusters of two blocks sharing the activation tile
+    where its row blocks of each half pair up and the tile's halves are
+    whole 8-row groups; 1 (the default) none.
+
     Consumer warpgroups (`wgmma_sp`): four per block for plain 2:4 where
     the 64-row tiles of each half divide among them (256 kept rows a block:
     each weight tile's activations read once per 256 rows); else two (the
@@ -174,6 +179,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"splitPersistent", "split-persistent", "int64_t", /*default=*/"0",
            "wgmma_sp: run the split-K variant on a persistent grid (1), "
            "for every call whose unsplit grid has fewer blocks than SMs">,
+    Option<"wideCluster", "wide-cluster", "int64_t", /*default=*/"1",
+           "Blocks per cluster of wgmma_sp's wide variant sharing its "
+           "activation tile (1: none, 2: pairs where the row blocks pair "
+           "up)">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -71,6 +71,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     p.tokens = tile.getWideTokens();
     p.wide = true;
     p.cluster = tile.getWideCluster();
+    if (tile.getWideWarps() > 0)
+      p.warps = tile.getWideWarps();
   }
   if (split) {
     p.splitK = tile.getSplitK();

@@ -493,3 +493,28 @@ func.func @masked_persistent_wide(%w: tensor<4x256x256xbf16, #ss> {samoyeds.name
       : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// wide_warps: the wide variant has its own warps. Four consumer warpgroups
+// (256 kept rows by 56 tokens, 640 threads) serve the calls below
+// wide_slots; the wide variant's two (128 kept rows by 128 tokens, 384
+// threads) hold its two accumulator sets of 64, in twice the row blocks.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_warps = 8, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @wide_warps
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@wide_warps_ssmm_0 grid(2, token_tiles(P, 56, 4), 1) block(640, 1, 1) {{.*}} when(P in [0, 511])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_warps_ssmm_0_wide grid(4, token_tiles(P, 128, 4), 1) block(384, 1, 1) {{.*}} when(P in [512, ...])>]
+// CHECK: gpu.func @wide_warps_ssmm_0(
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 56 : i64}
+// CHECK: gpu.func @wide_warps_ssmm_0_wide(
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 128 : i64}
+func.func @wide_warps(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
+                      %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                      %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                      %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}

@@ -1561,3 +1561,24 @@ func.func @tile_shared_slots_negative() attributes {t = #samoyeds.tile<warps = 8
 func.func @tile_shared_slots_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = 8, shared_slots = 4>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_warps = 6 must be 0, or a multiple of 4 in [4, 16] with wide_tokens > 0 and strategy wgmma_sp}}
+func.func @tile_wide_warps_six() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_warps = 6, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_warps = 8 must be 0, or a multiple of 4 in [4, 16] with wide_tokens > 0 and strategy wgmma_sp}}
+func.func @tile_wide_warps_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_warps = 8, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_warps = 8 must be 0, or a multiple of 4 in [4, 16] with wide_tokens > 0 and strategy wgmma_sp}}
+func.func @tile_wide_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_warps = 8>} {
+  return
+}

@@ -88,7 +88,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
-    MmaStrategy strategy) {
+    int64_t wideWarps, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -215,6 +215,12 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: wide_cluster = " << wideCluster
                        << " must be 1, or 2 with strategy wgmma_sp and "
                           "wide_tokens a multiple of 16 (whole 8-row halves)";
+  if (wideWarps != 0 &&
+      (wideWarps < 4 || wideWarps > 16 || wideWarps % 4 != 0 ||
+       wideTokens == 0 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: wide_warps = " << wideWarps
+                       << " must be 0, or a multiple of 4 in [4, 16] with "
+                          "wide_tokens > 0 and strategy wgmma_sp";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

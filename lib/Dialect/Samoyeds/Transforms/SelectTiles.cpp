@@ -30,6 +30,9 @@ constexpr int64_t kMinSliceCols = 512;
 /// wgmma_sp: routed slots per expert from which calls take the 128-token
 /// persistent variant.
 constexpr int64_t kWgmmaPersistentSlots = 96;
+/// wgmma_sp with routed row selection: layers of at most this many experts
+/// take four consumer warpgroups between the decode and wide variants.
+constexpr int64_t kWgmmaFourRowsExperts = 8;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -260,7 +263,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       decodeTokens, decodeSlots, /*decodeWarps=*/0, /*splitBlocks=*/1,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
-      /*wideCluster=*/1, MmaStrategy::MmaSp);
+      /*wideCluster=*/1, /*wideWarps=*/0, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -374,10 +377,22 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   bool plain = format.isPlain24();
   bool fourFit = o.persistent <= 0 &&
                  o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
-  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0   ? o.warpgroups
-                                  : plain && fourFit ? 4
-                                                     : 0,
-                                  siluMul || tiles % 2 != 0 ? 1 : 2);
+  int64_t twoPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
+  // Routed 1:2 row selection on few experts (Mixtral's 8): four consumer
+  // warpgroups (56 tokens) for the calls between the decode and wide
+  // variants, which keep two: H200 1:2+2:4 Mixtral, same process, 1.16x the
+  // 64-token persistent grid at T = 256 (bench/RESULTS.md §S21, run 2; the
+  // 64-expert models 0.98-1.00x) and §S22. A lone expert's matmul (the
+  // kernel benchmark's), unmeasured with it, keeps two.
+  bool fourRows = format.getN() == 1 && format.getM() == 2 &&
+                  !wgmmaMasked(format, o) && wType.getDimSize(0) > 1 &&
+                  wType.getDimSize(0) <= kWgmmaFourRowsExperts &&
+                  o.warpgroups == 0 && o.persistent < 0 && o.tokens == 0 &&
+                  o.wideTokens != 0 && unitsFor(4, 0) > 0;
+  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0 ? o.warpgroups
+                                  : (plain && fourFit) || fourRows ? 4
+                                                                   : 0,
+                                  twoPerHalf);
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
   bool masked = wgmmaMasked(format, o);
@@ -412,9 +427,12 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       chooseDecode(tokens, 1, wType.getDimSize(0), slotsPerExpert, decodeWant);
   // Forced decode warpgroups (`decode-warpgroups`): the decode variants'
   // own row blocks, which the split-K rule then counts.
-  int64_t decodeUnitsPerHalf = decodeTokens > 0
-                                   ? unitsFor(o.decodeWarpgroups, unitsPerHalf)
-                                   : unitsPerHalf;
+  int64_t decodeUnitsPerHalf =
+      decodeTokens > 0 ? unitsFor(o.decodeWarpgroups > 0 ? o.decodeWarpgroups
+                                  : fourRows             ? twoPerHalf * halves
+                                                         : 0,
+                                  unitsPerHalf)
+                       : unitsPerHalf;
   int64_t decodeWarps =
       decodeUnitsPerHalf == unitsPerHalf ? 0 : 4 * decodeUnitsPerHalf * halves;
   // One block per SM: split K until one slot per active expert fills a wave.
@@ -461,7 +479,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // grid asked for. 128 tokens (two warpgroups) ran 1.12-1.25x 64 at T =
   // 1024-4096, 192 0.79-1.01x; four warpgroups with 112 tokens
   // another 1.02-1.29x (H200, bench/RESULTS.md §S11).
-  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(warpgroups);
+  int64_t wideWarpgroups = fourRows ? twoPerHalf * halves : warpgroups;
+  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
   int64_t wide = o.wideTokens >= 0
                      ? llvm::divideCeil(o.wideTokens, 8) * 8
                      : std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8);
@@ -471,21 +490,24 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
-  if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
+  if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1) &&
+      !fourRows)
     persistent = 1;
+  int64_t wideWarps =
+      wideTokens > 0 && wideWarpgroups != warpgroups ? 4 * wideWarpgroups : 0;
   // Cluster pairs of the wide variant (`wide-cluster`): where the row blocks
   // of each half pair up and each block gathers whole 8-row groups.
-  int64_t wideCluster = wideTokens > 0 &&
-                                wideTokens % (8 * o.wideCluster) == 0 &&
-                                (tiles / unitsPerHalf) % o.wideCluster == 0
-                            ? o.wideCluster
-                            : 1;
+  int64_t wideCluster =
+      wideTokens > 0 && wideTokens % (8 * o.wideCluster) == 0 &&
+              (tiles * halves / wideWarpgroups) % o.wideCluster == 0
+          ? o.wideCluster
+          : 1;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
-      MmaStrategy::WgmmaSp);
+      wideWarps, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -527,7 +549,7 @@ struct SamoyedsSelectTiles
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
             /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
-            /*splitPersistent=*/0, /*wideCluster=*/1,
+            /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {

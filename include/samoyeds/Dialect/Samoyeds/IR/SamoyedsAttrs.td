@@ -172,6 +172,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `wide_slots`. `wide_tokens` and `wide_slots` are 0 (no wide tile) when
     omitted.
 
+    With strategy `wgmma_sp`, `wide_warps` > 0 gives the wide variant that
+    many warps (4 per consumer warpgroup) instead of `warps`: a tile whose
+    other variants take four consumer warpgroups (few tokens each) keeps
+    two for the wide tile, whose accumulators they hold. 0 (the tile's
+    `warps`) when omitted.
+
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
     one token tile, which share its activation tile: each block gathers
@@ -263,6 +269,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$group_tiles,
                         DefaultValuedParameter<"int64_t", "0">:$split_persistent,
                         DefaultValuedParameter<"int64_t", "1">:$wide_cluster,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_warps,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

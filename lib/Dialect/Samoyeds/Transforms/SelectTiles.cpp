@@ -30,9 +30,6 @@ constexpr int64_t kMinSliceCols = 512;
 /// wgmma_sp: routed slots per expert from which calls take the 128-token
 /// persistent variant.
 constexpr int64_t kWgmmaPersistentSlots = 96;
-/// wgmma_sp with routed row selection: layers of at most this many experts
-/// take four consumer warpgroups between the decode and wide variants.
-constexpr int64_t kWgmmaFourRowsExperts = 8;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -378,20 +375,19 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   bool fourFit = o.persistent <= 0 &&
                  o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
   int64_t twoPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
-  // Routed 1:2 row selection on few experts (Mixtral's 8): four consumer
-  // warpgroups (56 tokens) for the calls between the decode and wide
-  // variants, which keep two: H200 1:2+2:4 Mixtral, same process, 1.16x the
-  // 64-token persistent grid at T = 256 (bench/RESULTS.md §S21, run 2; the
-  // 64-expert models 0.98-1.00x) and §S22. A lone expert's matmul (the
-  // kernel benchmark's), unmeasured with it, keeps two.
+  // `warpgroups=4` with routed 1:2 row selection: the four consumer
+  // warpgroups (56 tokens, an ordinary grid) serve the calls between the
+  // decode and wide variants, which keep two (decode_warps, wide_warps: the
+  // wide tile's accumulators need them). H200 1:2+2:4 Mixtral, same process
+  // (bench/RESULTS.md §S22, run 3): 1.08x / 1.27x the default at T = 256 /
+  // 384 but 0.88-0.90x at T = 64-128, 1.00x at 16, 1024 and 4096; opt-in.
   bool fourRows = format.getN() == 1 && format.getM() == 2 &&
-                  !wgmmaMasked(format, o) && wType.getDimSize(0) > 1 &&
-                  wType.getDimSize(0) <= kWgmmaFourRowsExperts &&
-                  o.warpgroups == 0 && o.persistent < 0 && o.tokens == 0 &&
-                  o.wideTokens != 0 && unitsFor(4, 0) > 0;
-  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0 ? o.warpgroups
-                                  : (plain && fourFit) || fourRows ? 4
-                                                                   : 0,
+                  !wgmmaMasked(format, o) && o.warpgroups == 4 &&
+                  o.persistent < 0 && o.tokens == 0 && o.wideTokens != 0 &&
+                  unitsFor(4, 0) > 0;
+  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0   ? o.warpgroups
+                                  : plain && fourFit ? 4
+                                                     : 0,
                                   twoPerHalf);
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;

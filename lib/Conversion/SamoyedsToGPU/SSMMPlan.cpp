@@ -89,6 +89,15 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     assert(p.persistent > 0 && "the tile has no persistent variant");
     if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
       p.tokens = tile.getPersistentTokens();
+    // Below persistent_slots of a tile with persistent_warps: their own
+    // warps and tokens, and as many ring slots as fit.
+    if (variant == SSMMVariant::PersistentNarrow &&
+        tile.getPersistentWarps() > 0) {
+      p.warps = tile.getPersistentWarps();
+      if (tile.getPersistentTokens() > 0)
+        p.tokens = tile.getPersistentTokens();
+      p.stages = TileConfigAttr::kWgmmaMaxStages;
+    }
   }
   // The ordinary grid's block order; the wgmma_sp persistent grid walks its
   // tiles in the same order.

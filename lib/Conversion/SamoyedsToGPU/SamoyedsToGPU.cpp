@@ -207,7 +207,9 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
 /// persistent_slots, or uses it instead of the ordinary grid when that is
 /// every unsplit call; below persistent_slots (below wide_slots with a wide
 /// variant) a strategy whose persistent grid always wins runs it with
-/// `tokens`.
+/// `tokens`. With a wide variant and persistent_warps, the persistent grid
+/// (its own warps and tokens) runs below persistent_slots and the ordinary
+/// grid from there to wide_slots.
 ///
 /// With `early`, the decode and split-K variants issue their first weight
 /// copies before they wait for the grids in flight (H200, bench/RESULTS.md
@@ -259,6 +261,17 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       wide ? std::max<int64_t>({tile.getWideSlots(), ordinaryFrom, 1}) : -1;
   if (wide)
     ordinaryTo = wideFrom - 1;
+  // With persistent_warps the persistent grid takes the calls below
+  // persistent_slots and the ordinary grid those from it (below the wide
+  // variant); either part may be empty.
+  bool splitBelowWide = wide && persistent && tile.getPersistentWarps() > 0;
+  int64_t narrowTo = -1;
+  if (splitBelowWide) {
+    narrowTo = std::min(std::max(tile.getPersistentSlots(), ordinaryFrom) - 1,
+                        ordinaryTo);
+    if (narrowTo < std::max<int64_t>(ordinaryFrom, 1))
+      narrowTo = -1;
+  }
   bool plain = (!persistentLarge && !wide) ||
                ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
 
@@ -291,6 +304,16 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   // Below persistent_slots: the ordinary grid, or the persistent one with
   // the tile's tokens where the strategy's persistent grid always wins.
   bool narrow = persistent && isPersistentAtEverySize(op);
+  if (splitBelowWide) {
+    if (narrowTo >= 0 && failed(addMatmul((base + "_persistent_narrow").str(),
+                                          SSMMVariant::PersistentNarrow,
+                                          ordinaryFrom, narrowTo)))
+      return failure();
+    narrow = false;
+    if (narrowTo >= 0)
+      ordinaryFrom = narrowTo + 1;
+    plain = ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
+  }
   if (plain && failed(addMatmul(
                    narrow ? (base + "_persistent_narrow").str() : base.str(),
                    narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,

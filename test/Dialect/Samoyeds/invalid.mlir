@@ -1582,3 +1582,24 @@ func.func @tile_wide_warps_no_wide() attributes {t = #samoyeds.tile<warps = 8, t
 func.func @tile_wide_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_warps = 8>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_warps = 6 must be 0, or a multiple of 4 in [4, 16] with wide_tokens > 0, persistent > 0, persistent_slots > 0 and strategy wgmma_sp}}
+func.func @tile_persistent_warps_six() attributes {t = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, persistent = 1, persistent_slots = 64, wide_tokens = 128, wide_slots = 512, persistent_warps = 6, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_warps = 8 must be 0, or a multiple of 4 in [4, 16] with wide_tokens > 0, persistent > 0, persistent_slots > 0 and strategy wgmma_sp}}
+func.func @tile_persistent_warps_no_wide() attributes {t = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, persistent = 1, persistent_slots = 64, persistent_warps = 8, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_warps = 8 must be 0, or a multiple of 4 in [4, 16] with wide_tokens > 0, persistent > 0, persistent_slots > 0 and strategy wgmma_sp}}
+func.func @tile_persistent_warps_no_slots() attributes {t = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, persistent = 1, wide_tokens = 128, wide_slots = 512, persistent_warps = 8, strategy = wgmma_sp>} {
+  return
+}

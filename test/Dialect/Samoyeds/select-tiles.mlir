@@ -64,12 +64,18 @@
 // unsplit call, with 128-token tiles from 96 routed slots per expert where
 // one accumulator set allows them (plain 2:4: silu_plain24's 8 experts, 768
 // slots; row selection keeps 64 tokens). K under 128 columns
-// (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma.
+// (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma. An MoE layer of
+// 2-8 experts with 1:2 routed row selection (mixtral_layer) takes four
+// consumer warpgroups (256 kept rows by 56 tokens, an ordinary grid) from 64
+// routed slots per expert (512) up to its wide variant; below, its
+// persistent grid keeps two warpgroups and 64 tokens (persistent_warps,
+// persistent_tokens), as do the decode and wide variants (decode_warps,
+// wide_warps). A lone expert (default_none) keeps two throughout.
 // AUTO-LABEL: func.func @default_none
 // AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 2, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -214,8 +220,8 @@
 // CLUSTER-LABEL: func.func @default_none
 // CLUSTER: wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @mixtral_layer
-// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
-// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
+// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @k64_small_span
 // CLUSTER-NOT: wide_cluster
 // CLUSTER-LABEL: func.func @silu_plain24(
@@ -229,15 +235,16 @@
 // selection's two sets take 56 tokens (no wide variant above them).
 // k64_small_span's single
 // 64-row tile keeps one.
-// With 1:2 routed row selection the four warpgroups serve the calls between
-// the decode and wide variants (56 tokens, an ordinary grid), while those
-// keep two (decode_warps, wide_warps = 8: the 128-token wide tile's two
-// accumulator sets of 64 need a two-warpgroup block's registers).
+// With 1:2 routed row selection the four warpgroups serve the calls from 64
+// routed slots per expert up to the wide variant (56 tokens, an ordinary
+// grid), a lone expert too when forced; the decode, persistent and wide
+// variants keep two (the 128-token wide tile's two accumulator sets of 64
+// need a two-warpgroup block's registers).
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @mixtral_layer(
-// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, strategy = wgmma_sp>}
-// WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, strategy = wgmma_sp>}
+// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
+// WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
@@ -273,8 +280,8 @@
 // DECODE-BLOCKS1-NOT:     shared_slots
 // DECODE-BLOCKS1-LABEL: func.func @keep_tile(
 // DECODE-BLOCKS2-LABEL: func.func @mixtral_layer(
-// DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
-// DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 1,
+// DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
+// DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
 // DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
@@ -284,8 +291,8 @@
 // slot, its down projection (16 row blocks, 8 experts: always fewer) up to
 // the workspace bound, 256. mma_sp has no persistent split grid.
 // SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
-// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, decode_tokens = 16, decode_slots = 64, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
-// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 8, split_slots = 256, persistent = 1, decode_tokens = 16, decode_slots = 64, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // SPLIT-PERSIST-MMA-NOT: split_persistent
 // BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]
 // Both strategies have a persistent grid with masked rows; the warpgroup

@@ -88,7 +88,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
-    int64_t wideWarps, MmaStrategy strategy) {
+    int64_t wideWarps, int64_t persistentWarps, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -184,14 +184,25 @@ LogicalResult TileConfigAttr::verify(
                        << " must be a multiple of " << 8 * tokenWarps
                        << " above tokens = " << tokens << " and at most "
                        << maxTokens;
+  if (persistentWarps != 0 &&
+      (persistentWarps < 4 || persistentWarps > 16 ||
+       persistentWarps % 4 != 0 || wideTokens == 0 || persistent == 0 ||
+       persistentSlots == 0 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: persistent_warps = "
+                       << persistentWarps
+                       << " must be 0, or a multiple of 4 in [4, 16] with "
+                          "wide_tokens > 0, persistent > 0, persistent_slots "
+                          "> 0 and strategy wgmma_sp";
   if (wideTokens != 0 && persistent != 0 &&
-      (strategy != MmaStrategy::WgmmaSp || persistentSlots != 0 ||
-       persistentTokens != 0))
+      (strategy != MmaStrategy::WgmmaSp ||
+       (persistentWarps == 0 &&
+        (persistentSlots != 0 || persistentTokens != 0))))
     return emitError() << "#samoyeds.tile: wide_tokens = " << wideTokens
                        << " with persistent = " << persistent
                        << " needs strategy wgmma_sp and persistent_slots = "
                           "persistent_tokens = 0 (the wide variant serves the "
-                          "large calls, the persistent grid those below)";
+                          "large calls, the persistent grid those below) "
+                          "unless persistent_warps > 0";
   if ((wideTokens == 0) != (wideSlots == 0))
     return emitError() << "#samoyeds.tile: wide_slots = " << wideSlots
                        << (wideTokens == 0 ? " needs wide_tokens > 0"

@@ -30,6 +30,10 @@ constexpr int64_t kMinSliceCols = 512;
 /// wgmma_sp: routed slots per expert from which calls take the 128-token
 /// persistent variant.
 constexpr int64_t kWgmmaPersistentSlots = 96;
+/// wgmma_sp with routed 1:2 row selection: layers of at most this many
+/// experts take four consumer warpgroups from this many routed slots per
+/// expert up to the wide variant (chooseWgmmaTile).
+constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -260,7 +264,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       decodeTokens, decodeSlots, /*decodeWarps=*/0, /*splitBlocks=*/1,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
-      /*wideCluster=*/1, /*wideWarps=*/0, MmaStrategy::MmaSp);
+      /*wideCluster=*/1, /*wideWarps=*/0,
+      /*persistentWarps=*/0, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -375,19 +380,27 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   bool fourFit = o.persistent <= 0 &&
                  o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
   int64_t twoPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
-  // `warpgroups=4` with routed 1:2 row selection: the four consumer
-  // warpgroups (56 tokens, an ordinary grid) serve the calls between the
-  // decode and wide variants, which keep two (decode_warps, wide_warps: the
-  // wide tile's accumulators need them). H200 1:2+2:4 Mixtral, same process
-  // (bench/RESULTS.md §S22, run 3): 1.08x / 1.27x the default at T = 256 /
-  // 384 but 0.88-0.90x at T = 64-128, 1.00x at 16, 1024 and 4096; opt-in.
+  // Routed 1:2 row selection on 2-8 experts (Mixtral's 8), or with
+  // `warpgroups=4`: four consumer warpgroups (56 tokens, an ordinary grid)
+  // serve the calls from kWgmmaFourRowsSlotsPerExpert routed slots per
+  // expert up to the wide variant; the decode, wide and persistent variants
+  // below keep two (decode_warps, wide_warps, persistent_warps: their PTX is
+  // the two-warpgroup tile's). H200 1:2+2:4 Mixtral, same process
+  // (bench/RESULTS.md §S22, run 3): the four-warpgroup grid 1.08x / 1.27x the
+  // two-warpgroup persistent grid at T = 256 / 384 (64 / 96 slots per
+  // expert), 0.88-0.90x at T = 64-128 (16-32), where that grid stays. The
+  // whole tile was not measured as one bundle. A lone expert's matmul (the
+  // kernel benchmark's) keeps two.
+  int64_t experts = wType.getDimSize(0);
   bool fourRows = format.getN() == 1 && format.getM() == 2 &&
-                  !wgmmaMasked(format, o) && o.warpgroups == 4 &&
+                  !wgmmaMasked(format, o) &&
+                  (o.warpgroups == 4 || (o.warpgroups == 0 && experts > 1 &&
+                                         experts <= kWgmmaFourRowsExperts)) &&
                   o.persistent < 0 && o.tokens == 0 && o.wideTokens != 0 &&
                   unitsFor(4, 0) > 0;
-  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0   ? o.warpgroups
-                                  : plain && fourFit ? 4
-                                                     : 0,
+  int64_t unitsPerHalf = unitsFor(o.warpgroups > 0 ? o.warpgroups
+                                  : (plain && fourFit) || fourRows ? 4
+                                                                   : 0,
                                   twoPerHalf);
   int64_t warpgroups = unitsPerHalf * halves;
   int64_t k = 128;
@@ -486,9 +499,15 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     wideTokens = wide;
     wideSlots = o.wideSlots * wType.getDimSize(0);
   }
-  if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1) &&
-      !fourRows)
+  if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
+  // The four-warpgroup tile's persistent grid: the two-warpgroup one's.
+  int64_t persistentWarps = 0;
+  if (fourRows && persistent > 0) {
+    persistentWarps = 4 * wideWarpgroups;
+    persistentSlots = kWgmmaFourRowsSlotsPerExpert * experts;
+    persistentTokens = std::min<int64_t>(64, 2 * maxAcc / sets / 8 * 8);
+  }
   int64_t wideWarps =
       wideTokens > 0 && wideWarpgroups != warpgroups ? 4 * wideWarpgroups : 0;
   // Cluster pairs of the wide variant (`wide-cluster`): where the row blocks
@@ -503,7 +522,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
-      wideWarps, MmaStrategy::WgmmaSp);
+      wideWarps, persistentWarps, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -546,7 +565,7 @@ struct SamoyedsSelectTiles
             /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
-            forced.value_or(MmaStrategy::MmaSp))))
+            /*persistentWarps=*/0, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "

@@ -178,6 +178,14 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     two for the wide tile, whose accumulators they hold. 0 (the tile's
     `warps`) when omitted.
 
+    A tile with a wide variant and a persistent grid can split the calls
+    below `wide_slots` (strategy `wgmma_sp`): with `persistent_warps` = w >
+    0 and `persistent_slots` = S > 0 the persistent grid takes the calls
+    below S with w warps, `persistent_tokens` routed tokens (the tile's
+    `tokens` when 0) and as many ring slots as fit, and the ordinary grid
+    (`warps`, `tokens`) those from S. `persistent_warps` is 0 (no split)
+    when omitted.
+
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
     one token tile, which share its activation tile: each block gathers
@@ -270,6 +278,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$split_persistent,
                         DefaultValuedParameter<"int64_t", "1">:$wide_cluster,
                         DefaultValuedParameter<"int64_t", "0">:$wide_warps,
+                        DefaultValuedParameter<"int64_t", "0">:$persistent_warps,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -117,7 +117,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     the 64-row tiles of each half divide among them (256 kept rows a block:
     each weight tile's activations read once per 256 rows); else two (the
     gate and the up unit of the same 64 rows, or two 64-row units), one
-    when the 64-row tiles do not pair up. The `warpgroups` option forces a
+    when the 64-row tiles do not pair up. With 1:2 routed row selection on
+    2-8 experts (or `warpgroups` = 4) four (56 tokens, an ordinary grid)
+    serve the calls from 64 routed slots per expert up to the wide variant,
+    while the decode, persistent (below 64 slots per expert, 64 tokens) and
+    wide variants keep two (`decode_warps`, `persistent_warps`,
+    `wide_warps`). The `warpgroups` option forces a
     count where the tiles divide among them, else it keeps the choice;
     `decode-warpgroups` forces one for the decode variants (the `_decode`
     grid, and the split-K variant where it takes the decode tile) alone,

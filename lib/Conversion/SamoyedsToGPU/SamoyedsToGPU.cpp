@@ -265,11 +265,13 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   // persistent_slots and the ordinary grid those from it (below the wide
   // variant); either part may be empty.
   bool splitBelowWide = wide && persistent && tile.getPersistentWarps() > 0;
-  int64_t narrowTo = -1;
+  int64_t narrowFrom = ordinaryFrom, narrowTo = -1;
   if (splitBelowWide) {
     narrowTo = std::min(std::max(tile.getPersistentSlots(), ordinaryFrom) - 1,
                         ordinaryTo);
-    if (narrowTo < std::max<int64_t>(ordinaryFrom, 1))
+    if (narrowTo >= std::max<int64_t>(ordinaryFrom, 1))
+      ordinaryFrom = narrowTo + 1;
+    else
       narrowTo = -1;
   }
   bool plain = (!persistentLarge && !wide) ||
@@ -303,17 +305,11 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return failure();
   // Below persistent_slots: the ordinary grid, or the persistent one with
   // the tile's tokens where the strategy's persistent grid always wins.
-  bool narrow = persistent && isPersistentAtEverySize(op);
-  if (splitBelowWide) {
-    if (narrowTo >= 0 && failed(addMatmul((base + "_persistent_narrow").str(),
-                                          SSMMVariant::PersistentNarrow,
-                                          ordinaryFrom, narrowTo)))
-      return failure();
-    narrow = false;
-    if (narrowTo >= 0)
-      ordinaryFrom = narrowTo + 1;
-    plain = ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
-  }
+  if (narrowTo >= 0 &&
+      failed(addMatmul((base + "_persistent_narrow").str(),
+                       SSMMVariant::PersistentNarrow, narrowFrom, narrowTo)))
+    return failure();
+  bool narrow = persistent && !splitBelowWide && isPersistentAtEverySize(op);
   if (plain && failed(addMatmul(
                    narrow ? (base + "_persistent_narrow").str() : base.str(),
                    narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,

@@ -493,7 +493,10 @@ void WgmmaSpEmitter::forwardToPeer(Value use) {
       NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
       NVVM::SharedSpaceAttr::get(b.getContext(),
                                  NVVM::SharedSpace::shared_cta));
-  Value peerFull = peerPointer(barrierPointer(fullBarrier(slot)));
+  auto address = [&](Value ptr) -> Value {
+    return LLVM::PtrToIntOp::create(b, b.getI64Type(), ptr);
+  };
+  Value peerFull = address(peerPointer(barrierPointer(fullBarrier(slot))));
   int64_t ownRows = p.tokens / p.cluster;
   Value firstRow =
       mul(arith::IndexCastOp::create(b, b.getIndexType(), rank), idx(ownRows));
@@ -508,12 +511,9 @@ void WgmmaSpEmitter::forwardToPeer(Value use) {
     // MLIR 22's nvvm.cp.async.bulk.shared.cluster.shared.cta types the
     // mbarrier as the issuing block's (ptr<3>); the peer's is a
     // shared::cluster address, so the PTX is written here.
-    auto address = [&](Value ptr) -> Value {
-      return LLVM::PtrToIntOp::create(b, b.getI64Type(), ptr);
-    };
     LLVM::InlineAsmOp::create(
         b, TypeRange{},
-        ValueRange{address(dst), src, i32c(ownRows * 128), address(peerFull)},
+        ValueRange{address(dst), src, i32c(ownRows * 128), peerFull},
         b.getStringAttr(
             "cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::"
             "bytes [$0], [$1], $2, [$3];"),

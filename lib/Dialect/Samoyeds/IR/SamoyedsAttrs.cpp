@@ -67,6 +67,12 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   return success();
 }
 
+/// Whether `warps` is a variant's own warp count of wgmma_sp: one to four
+/// consumer warpgroups.
+static constexpr bool isWarpgroupWarps(int64_t warps) {
+  return warps % 4 == 0 && warps >= 4 && warps <= 16;
+}
+
 /// setmaxnreg moves registers only within a block: the producer's and the
 /// consumers' registers must fit what every count of consumer warpgroups
 /// launches with, or the consumers' setmaxnreg.inc waits forever.
@@ -160,7 +166,7 @@ LogicalResult TileConfigAttr::verify(
                        << " must be in [0, 2^30]";
   if (decodeWarps != 0 &&
       (decodeTokens == 0 || strategy != MmaStrategy::WgmmaSp ||
-       decodeWarps % 4 != 0 || decodeWarps < 4 || decodeWarps > 16))
+       !isWarpgroupWarps(decodeWarps)))
     return emitError() << "#samoyeds.tile: decode_warps = " << decodeWarps
                        << " must be 0, or with decode_tokens > 0 and strategy "
                           "wgmma_sp 4, 8, 12 or 16";
@@ -185,9 +191,9 @@ LogicalResult TileConfigAttr::verify(
                        << " above tokens = " << tokens << " and at most "
                        << maxTokens;
   if (persistentWarps != 0 &&
-      (persistentWarps < 4 || persistentWarps > 16 ||
-       persistentWarps % 4 != 0 || wideTokens == 0 || persistent == 0 ||
-       persistentSlots == 0 || strategy != MmaStrategy::WgmmaSp))
+      (!isWarpgroupWarps(persistentWarps) || wideTokens == 0 ||
+       persistent == 0 || persistentSlots == 0 ||
+       strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: persistent_warps = "
                        << persistentWarps
                        << " must be 0, or a multiple of 4 in [4, 16] with "
@@ -226,9 +232,8 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: wide_cluster = " << wideCluster
                        << " must be 1, or 2 with strategy wgmma_sp and "
                           "wide_tokens a multiple of 16 (whole 8-row halves)";
-  if (wideWarps != 0 &&
-      (wideWarps < 4 || wideWarps > 16 || wideWarps % 4 != 0 ||
-       wideTokens == 0 || strategy != MmaStrategy::WgmmaSp))
+  if (wideWarps != 0 && (!isWarpgroupWarps(wideWarps) || wideTokens == 0 ||
+                         strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: wide_warps = " << wideWarps
                        << " must be 0, or a multiple of 4 in [4, 16] with "
                           "wide_tokens > 0 and strategy wgmma_sp";

@@ -380,6 +380,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   bool fourFit = o.persistent <= 0 &&
                  o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
   int64_t twoPerHalf = siluMul || tiles % 2 != 0 ? 1 : 2;
+  int64_t twoWarpgroups = twoPerHalf * halves;
   // Routed 1:2 row selection on 2-8 experts (Mixtral's 8), or with
   // `warpgroups=4`: four consumer warpgroups (56 tokens, an ordinary grid)
   // serve the calls from kWgmmaFourRowsSlotsPerExpert routed slots per
@@ -438,7 +439,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // own row blocks, which the split-K rule then counts.
   int64_t decodeUnitsPerHalf =
       decodeTokens > 0 ? unitsFor(o.decodeWarpgroups > 0 ? o.decodeWarpgroups
-                                  : fourRows             ? twoPerHalf * halves
+                                  : fourRows             ? twoWarpgroups
                                                          : 0,
                                   unitsPerHalf)
                        : unitsPerHalf;
@@ -488,7 +489,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // grid asked for. 128 tokens (two warpgroups) ran 1.12-1.25x 64 at T =
   // 1024-4096, 192 0.79-1.01x; four warpgroups with 112 tokens
   // another 1.02-1.29x (H200, bench/RESULTS.md §S11).
-  int64_t wideWarpgroups = fourRows ? twoPerHalf * halves : warpgroups;
+  int64_t wideWarpgroups = fourRows ? twoWarpgroups : warpgroups;
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
   int64_t wide = o.wideTokens >= 0
                      ? llvm::divideCeil(o.wideTokens, 8) * 8

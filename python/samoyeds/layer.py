@@ -237,7 +237,8 @@ class LayerBundle(_capi.Closeable):
 
     def buffer_alignment(self, name: str) -> int:
         """The alignment, in bytes, the kernels need of buffer ``name``'s device address
-        (sy_bundle_buffer_alignment): 16 for x, which they read in 16-byte copies."""
+        (sy_bundle_buffer_alignment): 16 for x, which they read in 16-byte copies, and
+        for a layer's y, which its combine kernel stores in 16-byte vectors."""
         out = ctypes.c_uint64()
         _capi.check(self._lib.sy_bundle_buffer_alignment(self._b, name.encode(),
                                                          ctypes.byref(out)))

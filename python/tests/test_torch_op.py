@@ -274,8 +274,9 @@ def test_layer_bundle_manifest(layer_bundle):
         assert b.symbol_values(5) == {"T": 5, "P": 10}
         assert b.buffer_bytes("x", 5) == 5 * H * 2
         assert b.buffer_bytes("y", 5) == 5 * H * 2
-        # x is gathered in 16-byte copies; the routing outputs are i32 and f32.
-        assert b.buffer_alignment("x") == 16 and b.buffer_alignment("y") == 2
+        # x is gathered in 16-byte copies, y stored in 16-byte vectors by the
+        # combine; the routing outputs are i32 and f32.
+        assert b.buffer_alignment("x") == 16 and b.buffer_alignment("y") == 16
         with pytest.raises(SamoyedsError, match="no buffer 'nope'"):
             b.buffer_alignment("nope")
         m1, m2 = b.device_memory_bytes(1), b.device_memory_bytes(101)

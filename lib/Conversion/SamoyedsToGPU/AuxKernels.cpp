@@ -10,6 +10,13 @@
 // the split-K kernel itself: SplitReduce.cpp) does the same for the other
 // epilogues.
 //
+// A thread sums 16 bytes of workspace row (8 16-bit or 4 f32 columns, one
+// vector load per row; the rows, weight rows of a sparse format, are a
+// multiple of 16) in blocks of kCombineThreads: as many blocks as a column a
+// thread in blocks of 256 had, each thread with 16-byte loads in flight
+// instead of 2- or 4-byte ones (a combine at T = 4096 is a stream of the
+// slot rows, bound by the loads each SM keeps in flight).
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelUtils.h"
@@ -19,13 +26,19 @@ using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
 namespace {
-constexpr int64_t kCombineThreads = 256;
+constexpr int64_t kCombineThreads = 64;
+
+/// Columns one thread of a combine or split reduction sums: 16 bytes of
+/// workspace row of element type `rowElt`.
+int64_t combineWidth(Type rowElt) {
+  return kVectorAlign / (rowElt.getIntOrFloatBitWidth() / 8);
+}
 
 class CombineEmitter : public SliceSumEmitter {
 public:
   CombineEmitter(ImplicitLocOpBuilder &b, int64_t cols, int64_t topK,
-                 int64_t splits, int64_t slotsPerSplit)
-      : SliceSumEmitter(b, cols, splits, slotsPerSplit), cols(cols),
+                 int64_t splits, int64_t slotsPerSplit, int64_t width)
+      : SliceSumEmitter(b, cols, splits, slotsPerSplit, width), cols(cols),
         topK(topK) {}
 
   void emit(gpu::GPUFuncOp func) {
@@ -36,19 +49,18 @@ public:
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value token = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    Value col = add(mul(bx, idx(kCombineThreads)), tid);
+    Value col = mul(add(mul(bx, idx(kCombineThreads)), tid), idx(width));
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(cols)), [&] {
-      Value sum = f32c(0.0);
+      Value sum = f32Splat(width, 0.0);
       for (int64_t j = 0; j < topK; ++j) {
         Value pair = add(mul(token, idx(topK)), idx(j));
         Value slot = loadIndex(positions, pair);
         Value y = sumSlices(ws, slot, col);
-        sum = arith::AddFOp::create(
-            b, sum, arith::MulFOp::create(b, load(weights, pair), y));
+        Value w =
+            vector::BroadcastOp::create(b, y.getType(), load(weights, pair));
+        sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
       }
-      Type elt = cast<MemRefType>(out.getType()).getElementType();
-      memref::StoreOp::create(b, arith::TruncFOp::create(b, elt, sum), out,
-                              ValueRange{add(mul(token, idx(cols)), col)});
+      storeOut(sum, out, add(mul(token, idx(cols)), col));
     });
     gpu::ReturnOp::create(b);
   }
@@ -62,9 +74,10 @@ private:
 class SplitReduceEmitter : public SliceSumEmitter {
 public:
   SplitReduceEmitter(ImplicitLocOpBuilder &b, int64_t rows, int64_t outCols,
-                     int64_t splits, int64_t slotsPerSplit, bool siluMul)
-      : SliceSumEmitter(b, rows, splits, slotsPerSplit), outCols(outCols),
-        siluMul(siluMul) {}
+                     int64_t splits, int64_t slotsPerSplit, bool siluMul,
+                     int64_t width)
+      : SliceSumEmitter(b, rows, splits, slotsPerSplit, width),
+        outCols(outCols), siluMul(siluMul) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -73,12 +86,10 @@ public:
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value slot = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    Value col = add(mul(bx, idx(kCombineThreads)), tid);
+    Value col = mul(add(mul(bx, idx(kCombineThreads)), tid), idx(width));
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(outCols)), [&] {
       Value value = reduceSlices(ws, slot, col, outCols, siluMul);
-      Type elt = cast<MemRefType>(out.getType()).getElementType();
-      memref::StoreOp::create(b, arith::TruncFOp::create(b, elt, value), out,
-                              ValueRange{add(mul(slot, idx(outCols)), col)});
+      storeOut(value, out, add(mul(slot, idx(outCols)), col));
     });
     gpu::ReturnOp::create(b);
   }
@@ -104,20 +115,23 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
 
   KernelLaunch launch;
   assert((splits == 1 || rowElt == f32) && "split-K partial rows are f32");
-  launch.args = {
-      workspaceArg(workspace, rowElt.getIntOrFloatBitWidth() / 8),
-      bufferArg(op.getRoutingWeights(), 4), bufferArg(op.getPositions(), 4),
-      bufferArg(op.getResult(), outType.getElementTypeBitWidth() / 8)};
+  int64_t width = combineWidth(rowElt);
+  assert(cols % width == 0 && "weight rows are a multiple of 16");
+  int64_t outBytes = outType.getElementTypeBitWidth() / 8;
+  launch.args = {workspaceArg(workspace, rowElt.getIntOrFloatBitWidth() / 8),
+                 bufferArg(op.getRoutingWeights(), 4),
+                 bufferArg(op.getPositions(), 4),
+                 bufferArg(op.getResult(), outBytes, width * outBytes)};
   SmallVector<Type> argTypes = {globalBuffer(rowElt), globalBuffer(f32),
                                 globalBuffer(i32),
                                 globalBuffer(outType.getElementType())};
   auto func = createKernel(builder, module, op.getLoc(), name, argTypes,
                            kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  CombineEmitter(b, cols, topK, splits, slotsPerSplit).emit(func);
+  CombineEmitter(b, cols, topK, splits, slotsPerSplit, width).emit(func);
 
   launch.kernel = func;
-  launch.grid[0].constant = (cols + kCombineThreads - 1) / kCombineThreads;
+  launch.grid[0].constant = llvm::divideCeil(cols, kCombineThreads * width);
   launch.grid[1].symbol = "T";
   launch.block[0] = kCombineThreads;
   return launch;
@@ -135,20 +149,23 @@ mlir::samoyeds::buildSplitReduceKernel(OpBuilder &builder,
   Type f32 = Float32Type::get(op.getContext());
 
   KernelLaunch launch;
-  launch.args = {
-      workspaceArg(workspace),
-      bufferArg(op.getResult(), outType.getElementTypeBitWidth() / 8)};
+  int64_t width = combineWidth(f32);
+  assert(rows % width == 0 && outCols % width == 0 &&
+         "weight rows are a multiple of 16");
+  int64_t outBytes = outType.getElementTypeBitWidth() / 8;
+  launch.args = {workspaceArg(workspace),
+                 bufferArg(op.getResult(), outBytes, width * outBytes)};
   auto func =
       createKernel(builder, module, op.getLoc(), name,
                    {globalBuffer(f32), globalBuffer(outType.getElementType())},
                    kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   SplitReduceEmitter(b, rows, outCols, tile.getSplitK(), tile.getSplitSlots(),
-                     siluMul)
+                     siluMul, width)
       .emit(func);
 
   launch.kernel = func;
-  launch.grid[0].constant = (outCols + kCombineThreads - 1) / kCombineThreads;
+  launch.grid[0].constant = llvm::divideCeil(outCols, kCombineThreads * width);
   launch.grid[1].symbol = "P";
   launch.block[0] = kCombineThreads;
   return launch;

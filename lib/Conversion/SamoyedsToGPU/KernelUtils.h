@@ -271,26 +271,55 @@ inline Value EmitterBase::silu(Value x, bool asPtx) {
 }
 
 /// Reads workspace rows that split-K may have written as `splits` partial
-/// rows, `slotsPerSplit` rows apart, of `rowElems` elements each.
+/// rows, `slotsPerSplit` rows apart, of `rowElems` elements each; `width`
+/// columns at a time (a vector load of `width` elements, aligned to its
+/// bytes, where `width` > 1).
 class SliceSumEmitter : public EmitterBase {
 public:
   SliceSumEmitter(ImplicitLocOpBuilder &b, int64_t rowElems, int64_t splits,
-                  int64_t slotsPerSplit)
+                  int64_t slotsPerSplit, int64_t width = 1)
       : EmitterBase(b), rowElems(rowElems), splits(splits),
-        slotsPerSplit(slotsPerSplit) {}
+        slotsPerSplit(slotsPerSplit), width(width) {}
 
 protected:
-  /// Row `slot`, column `col` of the workspace: the sum of the slices'
-  /// partial rows in slice order.
-  /// The rows are f32, or 16-bit for the combine after an unsplit matmul.
+  /// Columns [`col`, `col` + width) of workspace row `row`, widened to f32
+  /// (a vector where width > 1).
+  Value loadRow(Value ws, Value row, Value col) {
+    Value at = add(mul(row, idx(rowElems)), col);
+    if (width == 1)
+      return toF32(load(ws, at));
+    Type elt = cast<MemRefType>(ws.getType()).getElementType();
+    int64_t bytes = width * elt.getIntOrFloatBitWidth() / 8;
+    return toF32(vector::LoadOp::create(b, VectorType::get({width}, elt), ws,
+                                        ValueRange{at}, /*nontemporal=*/false,
+                                        llvm::MaybeAlign(bytes)));
+  }
+
+  /// `width` values from column `col` of row `slot` of the workspace: the
+  /// sums of the slices' partial rows in slice order. The rows are f32, or
+  /// 16-bit for the combine after an unsplit matmul.
   Value sumSlices(Value ws, Value slot, Value col) {
-    Value y = toF32(load(ws, add(mul(slot, idx(rowElems)), col)));
-    for (int64_t z = 1; z < splits; ++z) {
-      Value row = add(idx(z * slotsPerSplit), slot);
+    Value y = loadRow(ws, slot, col);
+    for (int64_t z = 1; z < splits; ++z)
       y = arith::AddFOp::create(
-          b, y, toF32(load(ws, add(mul(row, idx(rowElems)), col))));
-    }
+          b, y, loadRow(ws, add(idx(z * slotsPerSplit), slot), col));
     return y;
+  }
+
+  /// Stores `value` (f32, `width` of them) as `out`'s element type at
+  /// element `at`.
+  void storeOut(Value value, Value out, Value at) {
+    Type elt = cast<MemRefType>(out.getType()).getElementType();
+    if (width == 1) {
+      memref::StoreOp::create(b, arith::TruncFOp::create(b, elt, value), out,
+                              ValueRange{at});
+      return;
+    }
+    auto type = VectorType::get({width}, elt);
+    int64_t bytes = width * elt.getIntOrFloatBitWidth() / 8;
+    vector::StoreOp::create(b, arith::TruncFOp::create(b, type, value), out,
+                            ValueRange{at}, /*nontemporal=*/false,
+                            llvm::MaybeAlign(bytes));
   }
 
   /// The split reduction's value at (`slot`, `col`): sumSlices, or with
@@ -304,7 +333,7 @@ protected:
                                  sumSlices(ws, slot, add(col, idx(outCols))));
   }
 
-  int64_t rowElems, splits, slotsPerSplit;
+  int64_t rowElems, splits, slotsPerSplit, width;
 };
 
 } // namespace mlir::samoyeds::detail

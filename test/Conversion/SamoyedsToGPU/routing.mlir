@@ -47,8 +47,9 @@
 
 // Tensor-core logits: 16 tokens x 8 experts per warp; each lane loads 16
 // bytes of its two x rows and its router row per 32-column chunk, two chunks
-// ahead; every chunk is two m16n8k16 MMAs, A and B taken from the same
-// elements of the loads.
+// ahead (its slice's two; four where slices are longer: logits-depth.mlir);
+// every chunk is two m16n8k16 MMAs, A and B taken from the same elements of
+// the loads.
 // CHECK-LABEL: gpu.func @routing_route_0_logits_mma(
 // CHECK-SAME: %[[MX:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[MR:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[MWS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>
 // CHECK-COUNT-2: vector.load %[[MX]]

@@ -3,9 +3,10 @@
 // dispatch: one block per expert. The expert's first slot is the number of
 // routed slots with a lower expert id (a block reduction); its slots are then
 // placed in (token, choice) order with a ballot/popcount prefix per chunk, so
-// the lists are deterministic and stable without atomics. A chunk is
+// the lists are deterministic and stable without atomics. A chunk of the
+// count is kDispatchCountUnroll slots per thread, one of the placement
 // kDispatchUnroll runs of 32 slots per warp, its loads issued together: each
-// chunk is one round trip to memory and one block scan. Expert ids are data
+// chunk is one round trip to memory (and, placing, one block scan). Expert ids are data
 // (samoyeds.moe_experts takes them from the caller): an id outside [0, E) is
 // clamped to the nearest expert, so every slot lands in exactly one expert's
 // range and every token-list and position entry is written (an unplaced slot
@@ -21,11 +22,14 @@ using namespace mlir::samoyeds::detail;
 
 namespace {
 constexpr int64_t kDispatchThreads = 256;
-/// Slots per thread and chunk (H200: at T = 4096 with 64 experts one slot
-/// per thread and chunk took 39 µs, a chain of 128 chunks; bench/RESULTS.md
-/// S17).
-constexpr int64_t kDispatchUnroll = 8;
+/// Slots per thread and chunk of the placement and of the count before it
+/// (H200: at T = 4096 with 64 experts one slot per thread and chunk took 39
+/// µs, a chain of 128 chunks, bench/RESULTS.md S17; 8 for both, the
+/// dispatch ended 13.6-15.6 µs after the select kernel on OLMoE and
+/// DeepSeek-V2-Lite, two chains of 16 chunks, S23).
+constexpr int64_t kDispatchUnroll = 16, kDispatchCountUnroll = 32;
 constexpr int64_t kDispatchChunk = kDispatchThreads * kDispatchUnroll;
+constexpr int64_t kDispatchCountChunk = kDispatchThreads * kDispatchCountUnroll;
 
 class DispatchEmitter : public EmitterBase {
 public:
@@ -117,10 +121,10 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   // First slot of this expert: slots routed to lower experts.
   Value below = e.loop(
-      c(0), slots, c(kDispatchChunk), {ci(0)},
+      c(0), slots, c(kDispatchCountChunk), {ci(0)},
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
         Value count = it[0];
-        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+        for (int64_t u = 0; u < kDispatchCountUnroll; ++u) {
           auto [inRange, slotE] = slotExpert(arith::AddIOp::create(
               b, chunk,
               arith::AddIOp::create(b, tid, c(u * kDispatchThreads))));

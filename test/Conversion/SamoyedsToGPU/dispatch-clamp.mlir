@@ -12,23 +12,25 @@
 // The kernel's constants open its body.
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0 : i32
 // CHECK-DAG:     %[[LAST:.*]] = arith.constant 5 : i32
-// A chunk is 256 threads x 8 slots, its loads issued together.
-// CHECK-DAG:     %[[CHUNK:.*]] = arith.constant 2048 : index
+// A chunk of the count is 256 threads x 32 slots, one of the placement 256
+// threads x 16 slots, its loads issued together.
+// CHECK-DAG:     %[[COUNT_CHUNK:.*]] = arith.constant 8192 : index
+// CHECK-DAG:     %[[CHUNK:.*]] = arith.constant 4096 : index
 // Slots routed to lower experts.
-// CHECK:         scf.for {{.*}} step %[[CHUNK]]
+// CHECK:         scf.for {{.*}} step %[[COUNT_CHUNK]]
 // CHECK:         %[[ID0:.*]] = memref.load %[[IDS]]
 // CHECK-NEXT:    %[[LO0:.*]] = arith.maxsi %[[ID0]], %[[ZERO]] : i32
 // CHECK-NEXT:    %[[E0:.*]] = arith.minsi %[[LO0]], %[[LAST]] : i32
 // CHECK-NEXT:    arith.cmpi slt, %[[E0]], %{{.*}} : i32
-// CHECK-COUNT-7: memref.load %[[IDS]]
-// Placement of this expert's slots: the 8 loads, then the 8 ballots.
+// CHECK-COUNT-31: memref.load %[[IDS]]
+// Placement of this expert's slots: the 16 loads, then the 16 ballots.
 // CHECK:         scf.for {{.*}} step %[[CHUNK]]
 // CHECK:         %[[ID1:.*]] = memref.load %[[IDS]]
 // CHECK-NEXT:    %[[LO1:.*]] = arith.maxsi %[[ID1]], %[[ZERO]] : i32
 // CHECK-NEXT:    %[[E1:.*]] = arith.minsi %[[LO1]], %[[LAST]] : i32
 // CHECK-NEXT:    arith.cmpi eq, %[[E1]], %{{.*}} : i32
-// CHECK-COUNT-7: memref.load %[[IDS]]
-// CHECK-COUNT-8: nvvm.vote.sync ballot
+// CHECK-COUNT-15: memref.load %[[IDS]]
+// CHECK-COUNT-16: nvvm.vote.sync ballot
 // CHECK-NOT:     memref.load %[[IDS]]
 // CHECK:         gpu.return
 func.func @clamp(%ids: tensor<?x2xi32> {samoyeds.name = "ids"})

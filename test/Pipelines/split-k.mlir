@@ -86,9 +86,11 @@
 // FUSEDPTX: ex2.approx.ftz.f32
 // FUSEDPTX-LABEL: .entry qwen_ssmm_3(
 
-// Without split-K, persistent grid and decode tile only the router's
-// launches (logits in the decode or prefill shape; select, and select with
-// dispatch for up to 4 tokens) are guarded, by T.
+// Without split-K, persistent grid and decode tile the matmuls are not
+// guarded; the router's launches (logits in the decode or prefill shape;
+// select, and select with dispatch for up to 4 tokens; the dispatch in
+// longer chunks from 8192 routed slots) are, by T, and the combine's two
+// forms by P.
 // NONE-NOT: _split
 // NONE: "kernel": "qwen_route_0_select",
 // NONE: "symbol": "T"
@@ -96,7 +98,13 @@
 // NONE: "symbol": "T"
 // NONE: "kernel": "qwen_dispatch_1",
 // NONE: "symbol": "T"
+// NONE: "kernel": "qwen_dispatch_1_long",
+// NONE: "symbol": "T"
 // NONE-NOT: "when"
+// NONE: "kernel": "qwen_ssmm_3_combine",
+// NONE: "symbol": "P"
+// NONE: "kernel": "qwen_ssmm_3_combine_vector",
+// NONE: "symbol": "P"
 // NONE-NOT: _split
 
 // PTX-LABEL: .entry qwen_ssmm_2(

@@ -19,11 +19,13 @@
 // CHECK: ex2.approx.ftz.f32
 // CHECK-LABEL: .visible .entry layer_ssmm_2(
 // CHECK: mma.sp::ordered_metadata.sync.aligned.m16n8k32.row.col.f32.f16.f16.f32
-// The combine's slot rows are bf16, the result's element type, read and
-// summed 16 bytes (8 columns) at a time.
+// The combine's slot rows are bf16, the result's element type, read a
+// column a thread, and from 8192 routed slots 16 bytes (8 columns) at a time.
 // CHECK-LABEL: .visible .entry layer_ssmm_3(
 // CHECK: st.global.b16
 // CHECK-LABEL: .visible .entry layer_ssmm_3_combine(
+// CHECK: ld.global.b16
+// CHECK-LABEL: .visible .entry layer_ssmm_3_combine_vector(
 // CHECK: ld.global.v4.b32
 // CHECK: st.global.v4.b32
 

@@ -10,12 +10,13 @@
 // the split-K kernel itself: SplitReduce.cpp) does the same for the other
 // epilogues.
 //
-// A thread sums 16 bytes of workspace row (8 16-bit or 4 f32 columns, one
-// vector load per row; the rows, weight rows of a sparse format, are a
-// multiple of 16) in blocks of kCombineThreads: as many blocks as a column a
-// thread in blocks of 256 had, each thread with 16-byte loads in flight
-// instead of 2- or 4-byte ones (a combine at T = 4096 is a stream of the
-// slot rows, bound by the loads each SM keeps in flight).
+// A thread sums one column, in blocks of kCombineThreads; the combine of
+// the calls of many routed slots (`vector`) a thread sums 16 bytes of
+// workspace row (8 16-bit or 4 f32 columns, one vector load per row; the
+// rows, weight rows of a sparse format, are a multiple of 16) in blocks of
+// kCombineVectorThreads, with 16-byte loads in flight instead of 2- or
+// 4-byte ones: at T = 4096 a combine is a stream of the slot rows, bound by
+// the loads each SM keeps in flight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,12 +27,17 @@ using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
 namespace {
-constexpr int64_t kCombineThreads = 64;
+constexpr int64_t kCombineThreads = 256, kCombineVectorThreads = 64;
 
-/// Columns one thread of a combine or split reduction sums: 16 bytes of
-/// workspace row of element type `rowElt`.
-int64_t combineWidth(Type rowElt) {
-  return kVectorAlign / (rowElt.getIntOrFloatBitWidth() / 8);
+/// Columns one thread of a combine sums: 16 bytes of workspace row of
+/// element type `rowElt` with `vector`, else one.
+int64_t combineWidth(Type rowElt, bool vector) {
+  return vector ? kVectorAlign / (rowElt.getIntOrFloatBitWidth() / 8) : 1;
+}
+
+/// Threads per block of a combine of `width` columns a thread.
+int64_t combineThreads(int64_t width) {
+  return width > 1 ? kCombineVectorThreads : kCombineThreads;
 }
 
 class CombineEmitter : public SliceSumEmitter {
@@ -49,15 +55,16 @@ public:
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value token = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    Value col = mul(add(mul(bx, idx(kCombineThreads)), tid), idx(width));
+    Value col = mul(add(mul(bx, idx(combineThreads(width))), tid), idx(width));
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(cols)), [&] {
-      Value sum = f32Splat(width, 0.0);
+      Value sum = width > 1 ? f32Splat(width, 0.0) : f32c(0.0);
       for (int64_t j = 0; j < topK; ++j) {
         Value pair = add(mul(token, idx(topK)), idx(j));
         Value slot = loadIndex(positions, pair);
         Value y = sumSlices(ws, slot, col);
-        Value w =
-            vector::BroadcastOp::create(b, y.getType(), load(weights, pair));
+        Value w = load(weights, pair);
+        if (width > 1)
+          w = vector::BroadcastOp::create(b, y.getType(), w);
         sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
       }
       storeOut(sum, out, add(mul(token, idx(cols)), col));
@@ -74,10 +81,9 @@ private:
 class SplitReduceEmitter : public SliceSumEmitter {
 public:
   SplitReduceEmitter(ImplicitLocOpBuilder &b, int64_t rows, int64_t outCols,
-                     int64_t splits, int64_t slotsPerSplit, bool siluMul,
-                     int64_t width)
-      : SliceSumEmitter(b, rows, splits, slotsPerSplit, width),
-        outCols(outCols), siluMul(siluMul) {}
+                     int64_t splits, int64_t slotsPerSplit, bool siluMul)
+      : SliceSumEmitter(b, rows, splits, slotsPerSplit), outCols(outCols),
+        siluMul(siluMul) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -86,7 +92,7 @@ public:
     Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
     Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value slot = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-    Value col = mul(add(mul(bx, idx(kCombineThreads)), tid), idx(width));
+    Value col = add(mul(bx, idx(kCombineThreads)), tid);
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(outCols)), [&] {
       Value value = reduceSlices(ws, slot, col, outCols, siluMul);
       storeOut(value, out, add(mul(slot, idx(outCols)), col));
@@ -101,9 +107,11 @@ private:
 
 } // namespace
 
-FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
-    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
-    Type rowElt, StringRef name, int64_t splits, int64_t slotsPerSplit) {
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                   SSMMOp op, StringRef workspace, Type rowElt,
+                                   StringRef name, int64_t splits,
+                                   int64_t slotsPerSplit, bool vector) {
   auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   if (wType.isDynamicDim(1) || outType.isDynamicDim(1))
@@ -115,25 +123,25 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
 
   KernelLaunch launch;
   assert((splits == 1 || rowElt == f32) && "split-K partial rows are f32");
-  int64_t width = combineWidth(rowElt);
+  int64_t width = combineWidth(rowElt, vector), threads = combineThreads(width);
   assert(cols % width == 0 && "weight rows are a multiple of 16");
   int64_t outBytes = outType.getElementTypeBitWidth() / 8;
-  launch.args = {workspaceArg(workspace, rowElt.getIntOrFloatBitWidth() / 8),
-                 bufferArg(op.getRoutingWeights(), 4),
-                 bufferArg(op.getPositions(), 4),
-                 bufferArg(op.getResult(), outBytes, width * outBytes)};
+  launch.args = {
+      workspaceArg(workspace, rowElt.getIntOrFloatBitWidth() / 8),
+      bufferArg(op.getRoutingWeights(), 4), bufferArg(op.getPositions(), 4),
+      bufferArg(op.getResult(), outBytes, width > 1 ? width * outBytes : 0)};
   SmallVector<Type> argTypes = {globalBuffer(rowElt), globalBuffer(f32),
                                 globalBuffer(i32),
                                 globalBuffer(outType.getElementType())};
-  auto func = createKernel(builder, module, op.getLoc(), name, argTypes,
-                           kCombineThreads);
+  auto func =
+      createKernel(builder, module, op.getLoc(), name, argTypes, threads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   CombineEmitter(b, cols, topK, splits, slotsPerSplit, width).emit(func);
 
   launch.kernel = func;
-  launch.grid[0].constant = llvm::divideCeil(cols, kCombineThreads * width);
+  launch.grid[0].constant = llvm::divideCeil(cols, threads * width);
   launch.grid[1].symbol = "T";
-  launch.block[0] = kCombineThreads;
+  launch.block[0] = threads;
   return launch;
 }
 
@@ -149,23 +157,20 @@ mlir::samoyeds::buildSplitReduceKernel(OpBuilder &builder,
   Type f32 = Float32Type::get(op.getContext());
 
   KernelLaunch launch;
-  int64_t width = combineWidth(f32);
-  assert(rows % width == 0 && outCols % width == 0 &&
-         "weight rows are a multiple of 16");
-  int64_t outBytes = outType.getElementTypeBitWidth() / 8;
-  launch.args = {workspaceArg(workspace),
-                 bufferArg(op.getResult(), outBytes, width * outBytes)};
+  launch.args = {
+      workspaceArg(workspace),
+      bufferArg(op.getResult(), outType.getElementTypeBitWidth() / 8)};
   auto func =
       createKernel(builder, module, op.getLoc(), name,
                    {globalBuffer(f32), globalBuffer(outType.getElementType())},
                    kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
   SplitReduceEmitter(b, rows, outCols, tile.getSplitK(), tile.getSplitSlots(),
-                     siluMul, width)
+                     siluMul)
       .emit(func);
 
   launch.kernel = func;
-  launch.grid[0].constant = llvm::divideCeil(outCols, kCombineThreads * width);
+  launch.grid[0].constant = (outCols + kCombineThreads - 1) / kCombineThreads;
   launch.grid[1].symbol = "P";
   launch.block[0] = kCombineThreads;
   return launch;

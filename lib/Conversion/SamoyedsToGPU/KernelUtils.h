@@ -63,6 +63,13 @@ inline KernelArg bufferArg(Value v, int64_t elemBytes, int64_t align = 0) {
 /// The address alignment of 16-byte copies (cp.async) and vector loads.
 constexpr int64_t kVectorAlign = 16;
 
+/// Routed slots from which the combine and dispatch kernels take their
+/// streaming forms (16-byte rows a thread, longer chunks): H200, same
+/// process, both with the tensor-core logits' deeper loads, 1.02-1.04x at
+/// T = 1024-4096 on Mixtral, Qwen2-MoE, DeepSeek-V2-Lite and OLMoE, but
+/// 0.97-1.00x at T = 16-256 (bench/RESULTS.md S23).
+constexpr int64_t kStreamingSlots = 8192;
+
 /// A launch argument passing the workspace or counters buffer `name` of
 /// `elemBytes`-byte elements (f32 or i32 unless said).
 inline KernelArg workspaceArg(StringRef name, int64_t elemBytes = 4) {

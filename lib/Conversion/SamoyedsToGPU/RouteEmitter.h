@@ -41,13 +41,6 @@ constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8,
                   kLogitsSlicedWarps = 512;
 
-/// Chunks of x and router rows a warp of the tensor-core shape keeps in
-/// flight (its loop loads chunk i + kLogitsMmaDepth while it multiplies
-/// chunk i): with two, OLMoE's and Mixtral's logits at T = 4096 read x at
-/// 0.9-1.2 TB/s, a chain of 8-16 round trips a warp (H200, bench/RESULTS.md
-/// S23).
-constexpr int64_t kLogitsMmaDepth = 4;
-
 /// How one logits kernel divides its work.
 struct LogitsShape {
   int64_t tokensPerWarp = 1, expertsPerWarp = 1;

@@ -249,11 +249,11 @@ FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
   // From T = 0: its offsets (all zero) are what the dispatch kernel writes.
   fused.whenSymbol = "T";
   fused.whenMax = kSelectWarps;
-  FailureOr<KernelLaunch> rest =
-      buildDispatchKernel(builder, module, dispatch, name);
+  FailureOr<KernelLaunches> rest =
+      buildDispatchKernels(builder, module, dispatch, name, kSelectWarps + 1);
   if (failed(rest))
     return failure();
-  rest->whenSymbol = "T";
-  rest->whenMin = kSelectWarps + 1;
-  return KernelLaunches{fused, *rest};
+  KernelLaunches launches{fused};
+  llvm::append_range(launches, *rest);
+  return launches;
 }

@@ -195,38 +195,35 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
           /*nontemporal=*/false, llvm::MaybeAlign(16)));
     return v;
   };
-  // `depth` chunks in flight (kLogitsMmaDepth, at most the slice's):
-  // iteration i computes chunk i and loads chunk i + depth.
+  // Two chunks in flight: iteration i computes chunk i and loads chunk i + 2.
   int64_t sets = rows.size();
-  int64_t depth = std::min(kLogitsMmaDepth, sliceChunks);
   SmallVector<Value> init(tiles, f32Splat(4, 0.0));
-  for (int64_t c = 0; c < depth; ++c)
-    llvm::append_range(init, loadChunk(idx(c)));
-  auto loop =
-      forLoop(idx(0), idx(sliceChunks), idx(1), init,
-              [&](Value i, ValueRange it) -> SmallVector<Value> {
-                SmallVector<Value> later = loadChunk(add(i, idx(depth)));
-                ValueRange cur = it.slice(tiles, sets);
-                SmallVector<Value> acc(it.take_front(tiles));
-                for (int64_t st = 0; st < 2; ++st) {
-                  int64_t o = 4 * st;
-                  Value a = vector::ShuffleOp::create(
-                      b, cur[0], cur[1],
-                      ArrayRef<int64_t>{o, o + 1, 8 + o, 9 + o, o + 2, o + 3,
-                                        10 + o, 11 + o});
-                  for (int64_t n = 0; n < tiles; ++n) {
-                    Value bv = vector::ShuffleOp::create(
-                        b, cur[2 + n], cur[2 + n],
-                        ArrayRef<int64_t>{o, o + 1, o + 2, o + 3});
-                    acc[n] = samoyeds_nvgpu::MmaOp::create(b, acc[n].getType(),
-                                                           acc[n], a, bv);
-                  }
-                }
-                SmallVector<Value> next = acc;
-                llvm::append_range(next, it.drop_front(tiles + sets));
-                llvm::append_range(next, later);
-                return next;
-              });
+  llvm::append_range(init, loadChunk(idx(0)));
+  llvm::append_range(init, loadChunk(idx(1)));
+  auto loop = forLoop(idx(0), idx(sliceChunks), idx(1), init,
+                      [&](Value i, ValueRange it) -> SmallVector<Value> {
+                        SmallVector<Value> later = loadChunk(add(i, idx(2)));
+                        ValueRange cur = it.slice(tiles, sets);
+                        SmallVector<Value> acc(it.take_front(tiles));
+                        for (int64_t st = 0; st < 2; ++st) {
+                          int64_t o = 4 * st;
+                          Value a = vector::ShuffleOp::create(
+                              b, cur[0], cur[1],
+                              ArrayRef<int64_t>{o, o + 1, 8 + o, 9 + o, o + 2,
+                                                o + 3, 10 + o, 11 + o});
+                          for (int64_t n = 0; n < tiles; ++n) {
+                            Value bv = vector::ShuffleOp::create(
+                                b, cur[2 + n], cur[2 + n],
+                                ArrayRef<int64_t>{o, o + 1, o + 2, o + 3});
+                            acc[n] = samoyeds_nvgpu::MmaOp::create(
+                                b, acc[n].getType(), acc[n], a, bv);
+                          }
+                        }
+                        SmallVector<Value> next = acc;
+                        llvm::append_range(next, it.slice(tiles + sets, sets));
+                        llvm::append_range(next, later);
+                        return next;
+                      });
   // Accumulator i of tile n: token g + 8 (i / 2), expert 8 n + 2 t + i % 2
   // of the warp's; with several slices a partial at [slice][token][expert]
   // of the block's tile.

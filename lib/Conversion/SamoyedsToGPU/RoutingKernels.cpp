@@ -4,13 +4,15 @@
 // routed slots with a lower expert id (a block reduction); its slots are then
 // placed in (token, choice) order with a ballot/popcount prefix per chunk, so
 // the lists are deterministic and stable without atomics. A chunk of the
-// count is kDispatchCountUnroll slots per thread, one of the placement
-// kDispatchUnroll runs of 32 slots per warp, its loads issued together: each
-// chunk is one round trip to memory (and, placing, one block scan). Expert ids are data
-// (samoyeds.moe_experts takes them from the caller): an id outside [0, E) is
-// clamped to the nearest expert, so every slot lands in exactly one expert's
-// range and every token-list and position entry is written (an unplaced slot
-// would leave them undefined and the matmuls would read out of bounds).
+// count is `count` slots per thread, one of the placement `place` runs of 32
+// slots per warp (DispatchChunks), its loads issued together: each chunk is
+// one round trip to memory (and, placing, one block scan); the calls of many
+// slots take a kernel of longer chunks. Expert ids
+// are data (samoyeds.moe_experts takes them from the caller): an id outside [0,
+// E) is clamped to the nearest expert, so every slot lands in exactly one
+// expert's range and every token-list and position entry is written (an
+// unplaced slot would leave them undefined and the matmuls would read out of
+// bounds).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,12 +26,14 @@ namespace {
 constexpr int64_t kDispatchThreads = 256;
 /// Slots per thread and chunk of the placement and of the count before it
 /// (H200: at T = 4096 with 64 experts one slot per thread and chunk took 39
-/// µs, a chain of 128 chunks, bench/RESULTS.md S17; 8 for both, the
-/// dispatch ended 13.6-15.6 µs after the select kernel on OLMoE and
-/// DeepSeek-V2-Lite, two chains of 16 chunks, S23).
-constexpr int64_t kDispatchUnroll = 16, kDispatchCountUnroll = 32;
-constexpr int64_t kDispatchChunk = kDispatchThreads * kDispatchUnroll;
-constexpr int64_t kDispatchCountChunk = kDispatchThreads * kDispatchCountUnroll;
+/// µs, a chain of 128 chunks, bench/RESULTS.md S17). 8 and 8; from
+/// kStreamingSlots routed slots the `_long` kernel's 16 and 32: at T = 4096
+/// on OLMoE and DeepSeek-V2-Lite the dispatch ended 13.6-15.6 µs after the
+/// select kernel, two chains of 16 chunks (S23).
+struct DispatchChunks {
+  int64_t place, count;
+};
+constexpr DispatchChunks kDispatchChunks{8, 8}, kDispatchLongChunks{16, 32};
 
 class DispatchEmitter : public EmitterBase {
 public:
@@ -50,9 +54,13 @@ public:
 };
 } // namespace
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                    DispatchOp op, StringRef name) {
+/// The dispatch kernel `name` with `chunks`.
+static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
+                                             gpu::GPUModuleOp module,
+                                             DispatchOp op, StringRef name,
+                                             DispatchChunks chunks) {
+  const int64_t placeChunk = kDispatchThreads * chunks.place,
+                countChunk = kDispatchThreads * chunks.count;
   auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
   if (idsType.isDynamicDim(1))
     return op.emitOpError() << "needs a static top_k to be compiled";
@@ -121,10 +129,10 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
 
   // First slot of this expert: slots routed to lower experts.
   Value below = e.loop(
-      c(0), slots, c(kDispatchCountChunk), {ci(0)},
+      c(0), slots, c(countChunk), {ci(0)},
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
         Value count = it[0];
-        for (int64_t u = 0; u < kDispatchCountUnroll; ++u) {
+        for (int64_t u = 0; u < chunks.count; ++u) {
           auto [inRange, slotE] = slotExpert(arith::AddIOp::create(
               b, chunk,
               arith::AddIOp::create(b, tid, c(u * kDispatchThreads))));
@@ -151,7 +159,7 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   }
 
   // Placement, one chunk at a time: warp w takes the chunk's slots
-  // [w, w + 1) * 32 * kDispatchUnroll, 32 per run, so slot order is (warp,
+  // [w, w + 1) * 32 * chunks.place, 32 per run, so slot order is (warp,
   // run, lane) order.
   Value laneMask = arith::SubIOp::create(
       b,
@@ -159,12 +167,12 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
           b, ci(1), arith::IndexCastOp::create(b, b.getI32Type(), lane)),
       ci(1));
   Value warpFirst = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, warp, c(32 * kDispatchUnroll)), lane);
+      b, arith::MulIOp::create(b, warp, c(32 * chunks.place)), lane);
   e.loop(
-      c(0), slots, c(kDispatchChunk), {first},
+      c(0), slots, c(placeChunk), {first},
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
         SmallVector<Value> slot, mine, ballot;
-        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+        for (int64_t u = 0; u < chunks.place; ++u) {
           slot.push_back(arith::AddIOp::create(
               b, chunk, arith::AddIOp::create(b, warpFirst, c(u * 32))));
           auto [inRange, slotE] = slotExpert(slot.back());
@@ -174,7 +182,7 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
         // The warp's slots of this expert before each run, and in all.
         SmallVector<Value> runBefore;
         Value count = ci(0);
-        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+        for (int64_t u = 0; u < chunks.place; ++u) {
           ballot.push_back(NVVM::VoteSyncOp::create(
               b, b.getI32Type(), ci(-1), mine[u], NVVM::VoteSyncKind::ballot));
           runBefore.push_back(count);
@@ -184,7 +192,7 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
         // Every lane holds its warp's count: let lane 0 contribute it.
         auto [total, before] = blockScan(e.select(isLane0, count, ci(0)));
         Value base = arith::AddIOp::create(b, it[0], before);
-        for (int64_t u = 0; u < kDispatchUnroll; ++u) {
+        for (int64_t u = 0; u < chunks.place; ++u) {
           auto ifOp = scf::IfOp::create(b, mine[u], false);
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
@@ -210,4 +218,34 @@ mlir::samoyeds::buildDispatchKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                  bufferArg(op.getOffsets(), 4), bufferArg(op.getPositions(), 4),
                  symbolArg("P")};
   return launch;
+}
+
+FailureOr<KernelLaunches>
+mlir::samoyeds::buildDispatchKernels(OpBuilder &builder,
+                                     gpu::GPUModuleOp module, DispatchOp op,
+                                     StringRef name, int64_t fromTokens) {
+  auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
+  if (idsType.isDynamicDim(1))
+    return op.emitOpError() << "needs a static top_k to be compiled";
+  int64_t longFrom = llvm::divideCeil(
+      kStreamingSlots, std::max<int64_t>(idsType.getDimSize(1), 1));
+  KernelLaunches launches;
+  if (fromTokens < longFrom) {
+    FailureOr<KernelLaunch> base =
+        buildDispatch(builder, module, op, name, kDispatchChunks);
+    if (failed(base))
+      return failure();
+    base->whenSymbol = "T";
+    base->whenMin = fromTokens;
+    base->whenMax = longFrom - 1;
+    launches.push_back(*base);
+  }
+  FailureOr<KernelLaunch> longer = buildDispatch(
+      builder, module, op, (name + "_long").str(), kDispatchLongChunks);
+  if (failed(longer))
+    return failure();
+  longer->whenSymbol = "T";
+  longer->whenMin = std::max(fromTokens, longFrom);
+  launches.push_back(*longer);
+  return launches;
 }

@@ -335,13 +335,24 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       rowsArg.value = Value();
       rowsArg.name = ws;
     }
-    FailureOr<KernelLaunch> reduce = buildCombineKernel(
-        builder, kernels, op, ws, combineRows, (base + "_combine").str());
-    if (failed(reduce))
-      return failure();
-    if (unsplitFrom > 0)
-      guardBySlots(*reduce, unsplitFrom, -1);
-    launches.push_back(*reduce);
+    // A column a thread below kStreamingSlots routed slots, 16 bytes of
+    // row a thread (`_combine_vector`) from there.
+    int64_t from = std::max<int64_t>(unsplitFrom, 0);
+    for (bool vector : {false, true}) {
+      int64_t lo =
+          vector ? std::max(from, samoyeds::detail::kStreamingSlots) : from;
+      int64_t hi = vector ? -1 : samoyeds::detail::kStreamingSlots - 1;
+      if (hi >= 0 && lo > hi)
+        continue;
+      FailureOr<KernelLaunch> reduce = buildCombineKernel(
+          builder, kernels, op, ws, combineRows,
+          (base + (vector ? "_combine_vector" : "_combine")).str(), 1, 0,
+          vector);
+      if (failed(reduce))
+        return failure();
+      guardBySlots(*reduce, lo, hi);
+      launches.push_back(*reduce);
+    }
   }
   if (splits == 1)
     return launches;
@@ -392,7 +403,8 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
           return buildSelectDispatchKernels(
               b, state.kernels, cast<RouteOp>(route), dispatch, base,
               "ws_" + state.kernelBases.lookup(route));
-        return single(buildDispatchKernel(b, state.kernels, dispatch, base));
+        return buildDispatchKernels(b, state.kernels, dispatch, base,
+                                    /*fromTokens=*/0);
       })
       .Case([&](SSMMOp ssmm) {
         return lowerSSMM(ssmm, state.table, b, state.kernels, base,

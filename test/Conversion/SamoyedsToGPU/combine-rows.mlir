@@ -1,9 +1,10 @@
 // The slot rows an unsplit weighted_combine matmul writes for the combine
 // kernel: the result's element type by default, f32 with combine-f32; the
-// split-K variant's partial rows are f32 either way. A combine thread reads
-// 16 bytes of each slot row (8 16-bit or 4 f32 columns) and stores its
-// columns as one vector: blocks of 64 threads, the result aligned to the
-// store.
+// split-K variant's partial rows are f32 either way. A combine thread sums
+// one column (blocks of 256 threads) below 8192 routed slots; from there
+// `_combine_vector`'s threads read 16 bytes of each slot row (8 16-bit or 4
+// f32 columns) and store their columns as one vector (blocks of 64 threads,
+// the result aligned to the store).
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="combine-f32=1" | FileCheck %s --check-prefix=F32
 // The pipelines pass the option on; the manifest types the workspace.
@@ -17,39 +18,41 @@
 // CHECK-LABEL: func.func @rows
 // CHECK-SAME: #samoyeds.buffer<"ws_rows_ssmm_0", workspace, f16, [P, 32]>, #samoyeds.buffer<"ws_rows_ssmm_0_split", workspace, f32, [32, 32]>
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 {{.*}} args({{.*}}, buffer("ws_rows_ssmm_0", 2)) when(P in [9, ...])>
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(64, 1, 1) smem(0) args(buffer("ws_rows_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2, align 16)) when(P in [9, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_rows_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2)) when(P in [9, 8191])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_combine_vector grid(1, ceil_div(T, 1), 1) block(64, 1, 1) smem(0) args(buffer("ws_rows_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2, align 16)) when(P in [8192, ...])>
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_split {{.*}} args({{.*}}, buffer("ws_rows_ssmm_0_split", 4)) when(P in [1, 8])>
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_split_combine grid(1, ceil_div(T, 1), 1) block(64, 1, 1) smem(0) args(buffer("ws_rows_ssmm_0_split", 4), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2, align 8)) when(P in [1, 8])>]
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_split_combine grid(1, ceil_div(T, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_rows_ssmm_0_split", 4), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2)) when(P in [1, 8])>]
 // CHECK: gpu.func @rows_ssmm_0({{.*}}%[[WS:.*]]: memref<?xf16, #gpu.address_space<global>>)
 // CHECK: %[[ROUNDED:.*]] = arith.truncf %{{.*}} : f32 to f16
 // CHECK: memref.store %[[ROUNDED]], %[[WS]]
-// CHECK: gpu.func @rows_ssmm_0_combine(%[[ROWS:[a-z0-9]+]]: memref<?xf16, #gpu.address_space<global>>, %{{.*}}, %{{.*}}, %[[OUT:.*]]: memref<?xf16, #gpu.address_space<global>>)
+// CHECK: gpu.func @rows_ssmm_0_combine(%[[ROWS:[a-z0-9]+]]: memref<?xf16, #gpu.address_space<global>>,
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: %[[ROW:.*]] = memref.load %[[ROWS]]
+// CHECK: arith.extf %[[ROW]] : f16 to f32
+// CHECK: gpu.func @rows_ssmm_0_combine_vector(%[[VROWS:[a-z0-9]+]]: memref<?xf16, #gpu.address_space<global>>, %{{.*}}, %{{.*}}, %[[OUT:.*]]: memref<?xf16, #gpu.address_space<global>>)
 // CHECK-SAME: known_block_size = array<i32: 64, 1, 1>
-// CHECK: %[[ROW:.*]] = vector.load %[[ROWS]][%{{.*}}] {alignment = 16 : i64} : memref<?xf16, #gpu.address_space<global>>, vector<8xf16>
-// CHECK: arith.extf %[[ROW]] : vector<8xf16> to vector<8xf32>
+// CHECK: %[[VROW:.*]] = vector.load %[[VROWS]][%{{.*}}] {alignment = 16 : i64} : memref<?xf16, #gpu.address_space<global>>, vector<8xf16>
+// CHECK: arith.extf %[[VROW]] : vector<8xf16> to vector<8xf32>
 // CHECK: %[[SUM:.*]] = arith.truncf %{{.*}} : vector<8xf32> to vector<8xf16>
 // CHECK: vector.store %[[SUM]], %[[OUT]][%{{.*}}] {alignment = 16 : i64}
 // CHECK: gpu.func @rows_ssmm_0_split({{.*}}%[[PARTIAL:.*]]: memref<?xf32, #gpu.address_space<global>>)
 // CHECK: gpu.func @rows_ssmm_0_split_combine(%[[SLICES:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
 // CHECK-NOT: arith.extf
-// CHECK: %[[SLICE0:.*]] = vector.load %[[SLICES]][%{{.*}}] {alignment = 16 : i64} : memref<?xf32, #gpu.address_space<global>>, vector<4xf32>
-// CHECK-NOT: arith.extf
-// CHECK: %[[SLICE1:.*]] = vector.load %[[SLICES]]
-// CHECK: arith.addf %[[SLICE0]], %[[SLICE1]] : vector<4xf32>
-// CHECK-NOT: arith.extf
-// CHECK: vector.store %{{.*}} {alignment = 8 : i64} : memref<?xf16, #gpu.address_space<global>>, vector<4xf16>
 // CHECK: gpu.return
 
 // F32-LABEL: func.func @rows
 // F32-SAME: #samoyeds.buffer<"ws_rows_ssmm_0", workspace, f32, [P, 32]>, #samoyeds.buffer<"ws_rows_ssmm_0_split", workspace, f32, [32, 32]>
 // F32: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0 {{.*}} args({{.*}}, buffer("ws_rows_ssmm_0", 4)) when(P in [9, ...])>
-// F32-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_combine {{.*}} args(buffer("ws_rows_ssmm_0", 4), {{.*}}) when(P in [9, ...])>
+// F32-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_combine {{.*}} args(buffer("ws_rows_ssmm_0", 4), {{.*}}) when(P in [9, 8191])>
+// F32-SAME: #samoyeds.launch<@samoyeds_kernels::@rows_ssmm_0_combine_vector {{.*}} args(buffer("ws_rows_ssmm_0", 4), {{.*}}, buffer("result0", 2, align 8)) when(P in [8192, ...])>
 // F32: gpu.func @rows_ssmm_0({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
 // F32-NOT: arith.truncf
 // F32: memref.store %{{.*}}, %[[WS]]
 // F32: gpu.func @rows_ssmm_0_combine(%[[ROWS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
 // F32-NOT: arith.extf
-// F32: vector.load %[[ROWS]][%{{.*}}] {alignment = 16 : i64} : memref<?xf32, #gpu.address_space<global>>, vector<4xf32>
+// F32: gpu.func @rows_ssmm_0_combine_vector(%[[VROWS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
+// F32-NOT: arith.extf
+// F32: vector.load %[[VROWS]][%{{.*}}] {alignment = 16 : i64} : memref<?xf32, #gpu.address_space<global>>, vector<4xf32>
 // F32-NOT: arith.extf
 // F32: gpu.return
 // MANIFEST: "name": "result0",

@@ -12,26 +12,49 @@
 // The kernel's constants open its body.
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0 : i32
 // CHECK-DAG:     %[[LAST:.*]] = arith.constant 5 : i32
-// A chunk of the count is 256 threads x 32 slots, one of the placement 256
-// threads x 16 slots, its loads issued together.
-// CHECK-DAG:     %[[COUNT_CHUNK:.*]] = arith.constant 8192 : index
-// CHECK-DAG:     %[[CHUNK:.*]] = arith.constant 4096 : index
+// A chunk is 256 threads x 8 slots, its loads issued together.
+// CHECK-DAG:     %[[CHUNK:.*]] = arith.constant 2048 : index
 // Slots routed to lower experts.
-// CHECK:         scf.for {{.*}} step %[[COUNT_CHUNK]]
+// CHECK:         scf.for {{.*}} step %[[CHUNK]]
 // CHECK:         %[[ID0:.*]] = memref.load %[[IDS]]
 // CHECK-NEXT:    %[[LO0:.*]] = arith.maxsi %[[ID0]], %[[ZERO]] : i32
 // CHECK-NEXT:    %[[E0:.*]] = arith.minsi %[[LO0]], %[[LAST]] : i32
 // CHECK-NEXT:    arith.cmpi slt, %[[E0]], %{{.*}} : i32
-// CHECK-COUNT-31: memref.load %[[IDS]]
-// Placement of this expert's slots: the 16 loads, then the 16 ballots.
+// CHECK-COUNT-7: memref.load %[[IDS]]
+// Placement of this expert's slots: the 8 loads, then the 8 ballots.
 // CHECK:         scf.for {{.*}} step %[[CHUNK]]
 // CHECK:         %[[ID1:.*]] = memref.load %[[IDS]]
 // CHECK-NEXT:    %[[LO1:.*]] = arith.maxsi %[[ID1]], %[[ZERO]] : i32
 // CHECK-NEXT:    %[[E1:.*]] = arith.minsi %[[LO1]], %[[LAST]] : i32
 // CHECK-NEXT:    arith.cmpi eq, %[[E1]], %{{.*}} : i32
-// CHECK-COUNT-15: memref.load %[[IDS]]
-// CHECK-COUNT-16: nvvm.vote.sync ballot
+// CHECK-COUNT-7: memref.load %[[IDS]]
+// CHECK-COUNT-8: nvvm.vote.sync ballot
 // CHECK-NOT:     memref.load %[[IDS]]
+// CHECK:         gpu.return
+
+// From 8192 routed slots (T = 4096 here) the `_long` kernel counts in chunks
+// of 256 threads x 32 slots and places in chunks of 256 threads x 16, with
+// the same clamps.
+// CHECK-LABEL: gpu.func @clamp_dispatch_0_long(
+// CHECK-SAME:    %[[LIDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>,
+// CHECK-DAG:     %[[LZERO:.*]] = arith.constant 0 : i32
+// CHECK-DAG:     %[[LLAST:.*]] = arith.constant 5 : i32
+// CHECK-DAG:     %[[COUNT_CHUNK:.*]] = arith.constant 8192 : index
+// CHECK-DAG:     %[[PLACE_CHUNK:.*]] = arith.constant 4096 : index
+// CHECK:         scf.for {{.*}} step %[[COUNT_CHUNK]]
+// CHECK:         %[[LID0:.*]] = memref.load %[[LIDS]]
+// CHECK-NEXT:    %[[LLO0:.*]] = arith.maxsi %[[LID0]], %[[LZERO]] : i32
+// CHECK-NEXT:    %[[LE0:.*]] = arith.minsi %[[LLO0]], %[[LLAST]] : i32
+// CHECK-NEXT:    arith.cmpi slt, %[[LE0]], %{{.*}} : i32
+// CHECK-COUNT-31: memref.load %[[LIDS]]
+// CHECK:         scf.for {{.*}} step %[[PLACE_CHUNK]]
+// CHECK:         %[[LID1:.*]] = memref.load %[[LIDS]]
+// CHECK-NEXT:    %[[LLO1:.*]] = arith.maxsi %[[LID1]], %[[LZERO]] : i32
+// CHECK-NEXT:    %[[LE1:.*]] = arith.minsi %[[LLO1]], %[[LLAST]] : i32
+// CHECK-NEXT:    arith.cmpi eq, %[[LE1]], %{{.*}} : i32
+// CHECK-COUNT-15: memref.load %[[LIDS]]
+// CHECK-COUNT-16: nvvm.vote.sync ballot
+// CHECK-NOT:     memref.load %[[LIDS]]
 // CHECK:         gpu.return
 func.func @clamp(%ids: tensor<?x2xi32> {samoyeds.name = "ids"})
     -> (tensor<?xi32>, tensor<7xi32>, tensor<?x2xi32>) {

@@ -17,9 +17,11 @@
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T)) when(T in [5, ...])>]
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_select grid(1, 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(T)) when(T in [0, 4])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [5, ...])>](%[[W]]#1)
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [5, 4095])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_long grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [4096, ...])>](%[[W]]#1)
 // APART: @routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
-// APART: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P))>](
+// APART: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [0, 4095])>,
+// APART-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_long grid(4, 1, 1) {{.*}} when(T in [4096, ...])>](
 // APART-NOT: @routing_dispatch_1_select
 
 // Decode logits: two warps split the hidden size of one expert; their
@@ -47,9 +49,8 @@
 
 // Tensor-core logits: 16 tokens x 8 experts per warp; each lane loads 16
 // bytes of its two x rows and its router row per 32-column chunk, two chunks
-// ahead (its slice's two; four where slices are longer: logits-depth.mlir);
-// every chunk is two m16n8k16 MMAs, A and B taken from the same elements of
-// the loads.
+// ahead; every chunk is two m16n8k16 MMAs, A and B taken from the same
+// elements of the loads.
 // CHECK-LABEL: gpu.func @routing_route_0_logits_mma(
 // CHECK-SAME: %[[MX:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[MR:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[MWS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>
 // CHECK-COUNT-2: vector.load %[[MX]]
@@ -130,7 +131,9 @@
 // CHECK: %[[AT:.*]] = arith.index_cast %[[POSITION]] : i32 to index
 // CHECK: memref.store %{{.*}}, %[[STOK]][%[[AT]]]
 
-// Dispatch: a block per expert; ballot + popcount place slots in order.
+// Dispatch: a block per expert; ballot + popcount place slots in order;
+// from 8192 routed slots (T = 4096) `_long` in longer chunks
+// (dispatch-clamp.mlir).
 // CHECK: gpu.func @routing_dispatch_1(%[[IDS2:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[P:.*]]: i32)
 // CHECK: memref.store %{{.*}}, %[[OFF]]
 // CHECK: nvvm.vote.sync ballot
@@ -151,7 +154,8 @@ func.func @routing(%x: tensor<?x64xbf16> {samoyeds.name = "x"},
 // the select and dispatch kernels serve every call.
 // WIDE-LABEL: func.func @wide_top_k
 // WIDE: @wide_top_k_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args({{.*}})>]
-// WIDE: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1 grid(64, 1, 1) block(256, 1, 1) smem(0) args({{.*}})>](
+// WIDE: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1 grid(64, 1, 1) block(256, 1, 1) smem(0) args({{.*}}) when(T in [0, 204])>,
+// WIDE-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1_long grid(64, 1, 1) block(256, 1, 1) smem(0) args({{.*}}) when(T in [205, ...])>](
 // WIDE-NOT: @wide_top_k_dispatch_1_select
 func.func @wide_top_k(%x: tensor<?x64xbf16>, %r: tensor<64x64xbf16>)
     -> (tensor<?xi32>, tensor<65xi32>, tensor<?x40xi32>, tensor<?x40xf32>) {

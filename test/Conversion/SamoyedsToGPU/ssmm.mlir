@@ -140,18 +140,26 @@ func.func @silu(%w: tensor<1x64x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2>
 // CHECK-LABEL: func.func @combine
 // CHECK-SAME: #samoyeds.buffer<"ws_combine_ssmm_0", workspace, bf16, [P, 32]>
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0 {{.*}} args({{.*}}, buffer("ws_combine_ssmm_0", 2))>, #samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(64, 1, 1) smem(0) args(buffer("ws_combine_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2, align 16))>]
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0 {{.*}} args({{.*}}, buffer("ws_combine_ssmm_0", 2))>, #samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0_combine grid(1, ceil_div(T, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_combine_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2)) when(P in [0, 8191])>, #samoyeds.launch<@samoyeds_kernels::@combine_ssmm_0_combine_vector grid(1, ceil_div(T, 1), 1) block(64, 1, 1) smem(0) args(buffer("ws_combine_ssmm_0", 2), buffer("arg3", 4), buffer("arg4", 4), buffer("result0", 2, align 16)) when(P in [8192, ...])>]
 // CHECK: gpu.func @combine_ssmm_0({{.*}}%[[WS:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK: %[[ROUNDED:.*]] = arith.truncf %{{.*}} : f32 to bf16
 // CHECK: memref.store %[[ROUNDED]], %[[WS]]
 // CHECK: gpu.func @combine_ssmm_0_combine(%[[ROWS:.*]]: memref<?xbf16, #gpu.address_space<global>>, %[[RW:.*]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK: memref.load %[[POS]]
-// CHECK: %[[ROW:.*]] = vector.load %[[ROWS]]
-// CHECK: arith.extf %[[ROW]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[ROW:.*]] = memref.load %[[ROWS]]
+// CHECK: arith.extf %[[ROW]] : bf16 to f32
 // CHECK: memref.load %[[RW]]
 // CHECK: memref.load %[[POS]]
-// CHECK: vector.load %[[ROWS]]
-// CHECK: vector.store %{{.*}}, %[[OUT]]
+// CHECK: memref.load %[[ROWS]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// From 8192 routed slots a thread sums 16 bytes of row.
+// CHECK: gpu.func @combine_ssmm_0_combine_vector(%[[VROWS:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[VRW:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[VPOS:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[VOUT:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK: memref.load %[[VPOS]]
+// CHECK: %[[VROW:.*]] = vector.load %[[VROWS]]
+// CHECK: arith.extf %[[VROW]] : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[VW:.*]] = memref.load %[[VRW]]
+// CHECK: vector.broadcast %[[VW]] : f32 to vector<8xf32>
+// CHECK: vector.store %{{.*}}, %[[VOUT]]
 func.func @combine(%w: tensor<1x32x64xbf16, #ss>, %h: tensor<?x64xbf16>,
                    %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
                    %pos: tensor<?x2xi32>) -> tensor<?x32xbf16> {
@@ -204,7 +212,7 @@ func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 // CHECK: samoyeds.launch [
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0 grid(1, token_tiles(P, 8, 2), 1) block(32, 1, 1) smem(6912) {{.*}} when(P in [17, ...])>
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split grid(1, token_tiles(P, 8, 2), 2) block(32, 1, 1) smem(6912) {{.*}}, buffer("ws_split_silu_ssmm_0_split", 4)) when(P in [1, 16])>
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split_reduce grid(1, ceil_div(P, 1), 1) block(64, 1, 1) smem(0) args(buffer("ws_split_silu_ssmm_0_split", 4), buffer("result0", 2, align 8)) when(P in [1, 16])>]
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_silu_ssmm_0_split_reduce grid(1, ceil_div(P, 1), 1) block(256, 1, 1) smem(0) args(buffer("ws_split_silu_ssmm_0_split", 4), buffer("result0", 2)) when(P in [1, 16])>]
 // CHECK: gpu.func @split_silu_ssmm_0(
 // CHECK-NOT: gpu.block_id z
 // CHECK: gpu.func @split_silu_ssmm_0_split({{.*}}%[[WS:.*]]: memref<?xf32, #gpu.address_space<global>>)
@@ -217,10 +225,10 @@ func.func @token_warps(%w: tensor<1x128x128xbf16, #ss>, %x: tensor<?x128xbf16>,
 // CHECK: %[[ROW:.*]] = arith.muli %[[SLICE]], %c16{{.*}} : index
 // CHECK: memref.store %{{.*}}, %[[WS]][%{{.*}}] : memref<?xf32,
 // CHECK: gpu.func @split_silu_ssmm_0_split_reduce(%[[RWS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[OUT:.*]]: memref<?xbf16, #gpu.address_space<global>>)
-// CHECK-COUNT-2: vector.load %[[RWS]][%{{.*}}] {alignment = 16 : i64} : memref<?xf32, #gpu.address_space<global>>, vector<4xf32>
-// CHECK-COUNT-4: ex2.approx
-// CHECK-COUNT-2: vector.load %[[RWS]]
-// CHECK: vector.store %{{.*}}, %[[OUT]][%{{.*}}] {alignment = 8 : i64} : memref<?xbf16, #gpu.address_space<global>>, vector<4xbf16>
+// CHECK-COUNT-2: memref.load %[[RWS]]
+// CHECK: ex2.approx
+// CHECK-COUNT-2: memref.load %[[RWS]]
+// CHECK: memref.store %{{.*}}, %[[OUT]]
 func.func @split_silu(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                       %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x32xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
@@ -293,17 +301,18 @@ func.func @split_wide(%w: tensor<2x64x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 // CHECK-LABEL: func.func @split_combine
 // CHECK-SAME: #samoyeds.buffer<"ws_split_combine_ssmm_0", workspace, bf16, [P, 32]>, #samoyeds.buffer<"ws_split_combine_ssmm_0_split", workspace, f32, [32, 32]>
 // CHECK: samoyeds.launch [
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_combine {{.*}} smem(0) {{.*}} when(P in [9, ...])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_combine {{.*}} smem(0) {{.*}} when(P in [9, 8191])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_combine_vector {{.*}} smem(0) {{.*}} when(P in [8192, ...])>
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_combine_ssmm_0_split_combine {{.*}} smem(0) {{.*}} when(P in [1, 8])>]
 // CHECK: gpu.func @split_combine_ssmm_0_split_combine(%[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>,
 // CHECK: %[[SLOT:[a-z0-9_]+]] = arith.index_cast
-// CHECK: vector.load %[[WS]]
+// CHECK: memref.load %[[WS]]
 // CHECK: arith.addi %[[SLOT]], %c8{{.*}}
-// CHECK: vector.load %[[WS]]
+// CHECK: memref.load %[[WS]]
 // CHECK: arith.addi %[[SLOT]], %c16{{.*}}
-// CHECK: vector.load %[[WS]]
+// CHECK: memref.load %[[WS]]
 // CHECK: arith.addi %[[SLOT]], %c24{{.*}}
-// CHECK: vector.load %[[WS]]
+// CHECK: memref.load %[[WS]]
 func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
                          %off: tensor<2xi32>, %rw: tensor<?x2xf32>,
                          %pos: tensor<?x2xi32>) -> tensor<?x32xbf16> {

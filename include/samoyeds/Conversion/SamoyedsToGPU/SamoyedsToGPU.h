@@ -172,12 +172,13 @@ bool isPersistentAtEverySize(SSMMOp op);
 /// the k routed slots of every token in slot order, in f32, from the rows of
 /// `workspace`, whose elements are `rowElt`. With `splits` > 1 each slot's
 /// row is the sum, in slice order, of `splits` partial rows `slotsPerSplit`
-/// rows apart.
+/// rows apart. With `vector` a thread sums 16 bytes of row, not a column.
 FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
                                            gpu::GPUModuleOp module, SSMMOp op,
                                            StringRef workspace, Type rowElt,
                                            StringRef name, int64_t splits = 1,
-                                           int64_t slotsPerSplit = 0);
+                                           int64_t slotsPerSplit = 0,
+                                           bool vector = false);
 
 /// Builds the reduction of a split-K ssmm without weighted_combine: sums the
 /// op tile's split_k partial rows of every slot in slice order and applies
@@ -210,10 +211,13 @@ buildSelectDispatchKernels(OpBuilder &builder, gpu::GPUModuleOp module,
                            RouteOp route, DispatchOp dispatch, StringRef name,
                            StringRef workspace);
 
-/// Builds the dispatch kernel (per-expert token lists) of `op`.
-FailureOr<KernelLaunch> buildDispatchKernel(OpBuilder &builder,
-                                            gpu::GPUModuleOp module,
-                                            DispatchOp op, StringRef name);
+/// Builds the dispatch kernels (per-expert token lists) of `op` for the
+/// calls from `fromTokens` tokens: `name` for the calls of fewer routed
+/// slots, `name`_long, in longer chunks, for the calls of many.
+FailureOr<KernelLaunches> buildDispatchKernels(OpBuilder &builder,
+                                               gpu::GPUModuleOp module,
+                                               DispatchOp op, StringRef name,
+                                               int64_t fromTokens);
 
 #define GEN_PASS_REGISTRATION
 #include "samoyeds/Conversion/Passes.h.inc"

@@ -65,9 +65,10 @@ constexpr int64_t kVectorAlign = 16;
 
 /// Routed slots from which the combine and dispatch kernels take their
 /// streaming forms (16-byte rows a thread, longer chunks): H200, same
-/// process, both with the tensor-core logits' deeper loads, 1.02-1.04x at
-/// T = 1024-4096 on Mixtral, Qwen2-MoE, DeepSeek-V2-Lite and OLMoE, but
-/// 0.97-1.00x at T = 16-256 (bench/RESULTS.md S23).
+/// process, with the streaming forms at every size, 1.02-1.04x at T =
+/// 1024-4096 on Mixtral, Qwen2-MoE, DeepSeek-V2-Lite and OLMoE, but
+/// 0.97-1.01x at T = 16-256 and 0.92-0.98x at T = 1 (bench/RESULTS.md
+/// S23).
 constexpr int64_t kStreamingSlots = 8192;
 
 /// A launch argument passing the workspace or counters buffer `name` of

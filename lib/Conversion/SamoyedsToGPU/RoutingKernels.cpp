@@ -7,12 +7,11 @@
 // count is `count` slots per thread, one of the placement `place` runs of 32
 // slots per warp (DispatchChunks), its loads issued together: each chunk is
 // one round trip to memory (and, placing, one block scan); the calls of many
-// slots take a kernel of longer chunks. Expert ids
-// are data (samoyeds.moe_experts takes them from the caller): an id outside [0,
-// E) is clamped to the nearest expert, so every slot lands in exactly one
-// expert's range and every token-list and position entry is written (an
-// unplaced slot would leave them undefined and the matmuls would read out of
-// bounds).
+// slots take a kernel of longer chunks. Expert ids are data
+// (samoyeds.moe_experts takes them from the caller): an id outside [0, E) is
+// clamped to the nearest expert, so every slot lands in exactly one expert's
+// range and every token-list and position entry is written (an unplaced slot
+// would leave them undefined and the matmuls would read out of bounds).
 //
 //===----------------------------------------------------------------------===//
 
@@ -62,8 +61,7 @@ static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
   const int64_t placeChunk = kDispatchThreads * chunks.place,
                 countChunk = kDispatchThreads * chunks.count;
   auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
-  if (idsType.isDynamicDim(1))
-    return op.emitOpError() << "needs a static top_k to be compiled";
+  assert(!idsType.isDynamicDim(1) && "buildDispatchKernels checks top_k");
   int64_t topK = idsType.getDimSize(1), experts = op.getNumExperts();
   constexpr int64_t warps = kDispatchThreads / 32;
   MLIRContext *ctx = op.getContext();

@@ -177,12 +177,6 @@ LogicalResult nameDims(BufferTable &table, Operation *op) {
 
 using Launches = KernelLaunches;
 
-FailureOr<Launches> single(FailureOr<KernelLaunch> launch) {
-  if (failed(launch))
-    return failure();
-  return Launches{*launch};
-}
-
 /// Restricts `launch` to calls whose P is in [lo, hi] (hi < 0: no bound).
 void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
   launch.whenSymbol = "P";
@@ -338,10 +332,10 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     // A column a thread below kStreamingSlots routed slots, 16 bytes of
     // row a thread (`_combine_vector`) from there.
     int64_t from = std::max<int64_t>(unsplitFrom, 0);
+    int64_t streaming = samoyeds::detail::kStreamingSlots;
     for (bool vector : {false, true}) {
-      int64_t lo =
-          vector ? std::max(from, samoyeds::detail::kStreamingSlots) : from;
-      int64_t hi = vector ? -1 : samoyeds::detail::kStreamingSlots - 1;
+      int64_t lo = vector ? std::max(from, streaming) : from;
+      int64_t hi = vector ? -1 : streaming - 1;
       if (hi >= 0 && lo > hi)
         continue;
       FailureOr<KernelLaunch> reduce = buildCombineKernel(

@@ -143,6 +143,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("convert-samoyeds-to-gpu: split-K expert matmuls reduce "
                      "their own K slices (no separate reduction kernel)"),
       llvm::cl::init(false)};
+  Option<bool> reduceInGather{
+      *this, "reduce-in-gather",
+      llvm::cl::desc("convert-samoyeds-to-gpu: an expert matmul reading a "
+                     "split-K result sums its slices as it gathers them"),
+      llvm::cl::init(false)};
   Option<bool> combineF32{
       *this, "combine-f32",
       llvm::cl::desc("convert-samoyeds-to-gpu: weighted_combine matmuls write "
@@ -192,6 +197,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.selectDispatch = o.selectDispatch;
   convert.fuseSplitReduce = o.fuseSplitReduce;
   convert.combineF32 = o.combineF32;
+  convert.reduceInGather = o.reduceInGather;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   kernels.addPass(createConvertSamoyedsNVGPUToNVVM());

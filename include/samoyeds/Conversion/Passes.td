@@ -58,6 +58,16 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     fewer; off by default: on the H200 it ran 0.97-1.03x with CUDA-graph
     replay and 0.96-0.97x eager (bench/RESULTS.md S16).
 
+    With `reduce-in-gather`, an expert matmul whose input is the result of
+    the split-K variant of the matmul right before it (the down projection
+    after the gate/up projection; the result read by nothing else, the same
+    offsets) sums that variant's slices itself: its `wgmma_sp` kernels for
+    the calls the split-K variant serves (`_reducing`) read the f32
+    workspace, sum each 16-byte chunk's slices in slice order, apply the
+    producer's epilogue (SiLU·up), round and store the chunk into the B
+    slot, fence it for the async proxy and arrive on the full barrier. The
+    values are the reduction kernel's, and that kernel's launch is gone.
+
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those
     rows in the result's element type (one rounding per slot, as vLLM's
@@ -79,6 +89,10 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "Split-K expert matmuls without weighted_combine reduce their own "
            "K slices (the last block of each tile, found by an i32 counter) "
            "instead of a separate reduction kernel">,
+    Option<"reduceInGather", "reduce-in-gather", "bool", /*default=*/"false",
+           "An expert matmul reading the result of the split-K variant of "
+           "the matmul before sums its slices as it gathers them (no "
+           "separate reduction kernel; wgmma_sp)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

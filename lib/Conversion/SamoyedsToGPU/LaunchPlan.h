@@ -96,6 +96,10 @@ struct SamoyedsToGPUState {
   /// Whether split-K kernels reduce their own slices (the pass's
   /// fuse-split-reduce).
   bool fuseSplitReduce = false;
+  /// Each expert matmul whose reader sums its split-K slices as it gathers
+  /// them, and that reader, mapped to one another (the pass's
+  /// reduce-in-gather; empty without it).
+  llvm::DenseMap<Operation *, Operation *> splitInputs{};
   /// Whether the unsplit expert matmuls of a weighted_combine write f32
   /// slot rows (the pass's combine-f32) rather than the result's elements.
   bool combineF32 = false;

@@ -44,11 +44,22 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
 
 FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef name,
-    SSMMVariant variant, bool weightsBeforeWait, const SSMMBuffers &buffers) {
+    SSMMVariant variant, EarlyWeights early, const SSMMBuffers &buffers) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
   plan->fusedReduce = plan->split() && !buffers.counters.empty();
+  if (const SplitInput *in = buffers.splitInput) {
+    // The pass pairs only matmuls whose kernels in the input's split range
+    // can (canSumSplitInput).
+    if (!getMmaLowering(plan->strategy).canSumSplitInput(*plan))
+      return op.emitOpError() << "reduce-in-gather: kernel " << name
+                              << " cannot sum its input's split-K slices";
+    plan->inputSplits = in->splits;
+    plan->inputSlots = in->slots;
+    plan->inputRowElems = in->rowElems;
+    plan->inputSiluMul = in->siluMul;
+  }
   if (!plan->split() && buffers.combineRows &&
       op.getEpilogue() == EpilogueKind::WeightedCombine)
     plan->outElt = buffers.combineRows;
@@ -60,8 +71,8 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
           op.getEpilogue() != EpilogueKind::WeightedCombine) &&
          "the combine kernel sums a weighted_combine's slices");
   const MmaLowering &lowering = getMmaLowering(plan->strategy);
-  plan->weightsBeforeWait =
-      weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
+  plan->weightsBeforeWait = early == EarlyWeights::BeforeWait &&
+                            lowering.canIssueWeightsBeforeWait(*plan);
   const SSMMPlan &p = *plan;
   if (failed(lowering.verify(op, p)))
     return failure();
@@ -80,8 +91,15 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
   addBuffer(i32, op.getWeight(), "meta", 4);
   if (p.rowSelect)
     addBuffer(i8, op.getWeight(), "row_idx", 1);
-  // Both strategies gather activation rows in 16-byte copies.
-  addBuffer(p.elt, op.getInput(), "", 2, kVectorAlign);
+  if (const SplitInput *in = buffers.splitInput) {
+    // Read 8 f32 columns at a time (two 16-byte loads).
+    argTypes.push_back(globalBuffer(Float32Type::get(ctx)));
+    launch.args.push_back(workspaceArg(in->workspace));
+    launch.args.back().align = 2 * kVectorAlign;
+  } else {
+    // Both strategies gather activation rows in 16-byte copies.
+    addBuffer(p.elt, op.getInput(), "", 2, kVectorAlign);
+  }
   addBuffer(i32, op.getOffsets(), "", 4);
   if (p.gather)
     addBuffer(i32, op.getTokens(), "", 4);

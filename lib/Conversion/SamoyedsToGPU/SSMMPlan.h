@@ -30,6 +30,12 @@ struct SSMMPlan {
   /// never with weighted_combine, whose combine kernel sums them):
   /// emitSplitReduce.
   bool fusedReduce = false;
+  /// The input is the f32 split-K workspace of the matmul before
+  /// (SSMMBuffers::splitInput): inputSplits slices of inputSlots rows of
+  /// inputRowElems, summed (and with inputSiluMul, SiLU·up) as the kernel
+  /// gathers it; inputSplits = 0: the input as given.
+  int64_t inputSplits = 0, inputSlots = 0, inputRowElems = 0;
+  bool inputSiluMul = false;
   /// Block rows of the persistent grid (0: one block row per token tile).
   int64_t persistent = 0;
   /// Token tiles per group of the ordinary grid's block order (and of the
@@ -139,6 +145,9 @@ public:
   virtual bool canIssueWeightsBeforeWait(const SSMMPlan &p) const {
     return false;
   }
+  /// Whether the kernel of `p` can read its input as the f32 split-K
+  /// workspace of the matmul before and sum it (SSMMPlan::inputSplits).
+  virtual bool canSumSplitInput(const SSMMPlan &p) const { return false; }
 };
 
 /// The lowering of each strategy (MmaSpKernel.cpp, WgmmaSpKernel.cpp).

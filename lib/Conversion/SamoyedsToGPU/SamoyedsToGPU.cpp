@@ -16,6 +16,7 @@
 
 #include "KernelUtils.h"
 #include "LaunchPlan.h"
+#include "SSMMPlan.h"
 #include "samoyeds/Dialect/SamoyedsNVGPU/IR/SamoyedsNVGPU.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -184,41 +185,29 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
   launch.whenMax = hi;
 }
 
-/// The matmul kernel; with weighted_combine it writes slot rows to a
-/// workspace that a second, deterministic combine kernel reduces: rows of
-/// the result's element type (half the bytes of f32 that the matmul writes
-/// and the combine reads, as vLLM's fused MoE keeps them), f32 with
-/// `combineF32`. A tile with split_k > 1 adds the split-K variant, guarded
-/// by P <= split_slots (the unsplit launches by P > split_slots): its matmul
-/// writes f32 partial rows to a workspace of split_k × split_slots rows,
-/// which the combine or, for the other epilogues, a split reduction kernel
-/// (with `fuseSplitReduce` the matmul's own last block of each tile) sums in
-/// slice order. A tile with
-/// decode_tokens > 0 adds the decode variant for the unsplit calls up to
-/// decode_slots (from shared_slots a second one with two blocks per SM), and
-/// one with wide_tokens > 0 the wide variant for those from wide_slots. A tile
-/// with persistent > 0 and no wide variant adds the persistent variant for P >=
-/// persistent_slots, or uses it instead of the ordinary grid when that is
-/// every unsplit call; below persistent_slots (below wide_slots with a wide
-/// variant) a strategy whose persistent grid always wins runs it with
-/// `tokens`. With a wide variant and persistent_warps, the persistent grid
-/// (its own warps and tokens) runs below persistent_slots and the ordinary
-/// grid from there to wide_slots.
-///
-/// With `early`, the decode and split-K variants issue their first weight
-/// copies before they wait for the grids in flight (H200, bench/RESULTS.md
-/// S14: up to 1.10x at T = 1-4; the ordinary grid lost 1-2% at T = 256, so
-/// it waits first).
-FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
-                              gpu::GPUModuleOp kernels, StringRef base,
-                              bool early, bool fuseSplitReduce,
-                              bool combineF32) {
-  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
-  Type f32 = Float32Type::get(op.getContext());
-  Type combineRows =
-      combineF32 ? f32 : cast<ShapedType>(op.getType()).getElementType();
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  int64_t rows = wType.getDimSize(1);
+/// One expert-matmul kernel of an op's tile: its name suffix, variant and
+/// the calls it takes (P in [lo, hi]; hi < 0: no upper bound).
+struct PlannedMatmul {
+  StringRef suffix;
+  SSMMVariant variant;
+  int64_t lo, hi;
+};
+
+/// The matmul kernels of `op`'s tile, in launch order. A tile with split_k >
+/// 1 has the split-K variant, for P <= split_slots (the unsplit launches
+/// take P > split_slots): its matmul writes f32 partial rows to a workspace
+/// of split_k × split_slots rows, which a split reduction kernel sums in
+/// slice order. A tile with decode_tokens > 0 adds the decode variant for the
+/// unsplit calls up to decode_slots (from shared_slots a second one with two
+/// blocks per SM), and one with wide_tokens > 0 the wide variant for those
+/// from wide_slots. A tile with persistent > 0 and no wide variant adds the
+/// persistent variant for P >= persistent_slots, or uses it instead of the
+/// ordinary grid when that is every unsplit call; below persistent_slots
+/// (below wide_slots with a wide variant) a strategy whose persistent grid
+/// always wins runs it with `tokens`. With a wide variant and
+/// persistent_warps, the persistent grid (its own warps and tokens) runs
+/// below persistent_slots and the ordinary grid from there to wide_slots.
+SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
   TileConfigAttr tile = op.getTileAttr();
   int64_t splits = tile ? tile.getSplitK() : 1;
   int64_t slots = splits > 1 ? tile.getSplitSlots() : 0;
@@ -271,14 +260,115 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   bool plain = (!persistentLarge && !wide) ||
                ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
 
-  Launches launches;
-  auto addMatmul = [&](StringRef name, SSMMVariant variant, int64_t lo,
-                       int64_t hi) -> LogicalResult {
-    bool decodeVariant =
-        variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
+  SmallVector<PlannedMatmul> planned;
+  if (decodeOne)
+    planned.push_back(
+        {"_decode", SSMMVariant::Decode, unsplitFrom, sharedFrom - 1});
+  if (shared)
+    planned.push_back({"_decode_shared", SSMMVariant::DecodeShared,
+                       decodeOne ? sharedFrom : unsplitFrom, decodeTo});
+  // Below persistent_slots: the ordinary grid, or the persistent one with
+  // the tile's tokens where the strategy's persistent grid always wins.
+  if (narrowTo >= 0)
+    planned.push_back({"_persistent_narrow", SSMMVariant::PersistentNarrow,
+                       narrowFrom, narrowTo});
+  bool narrow = persistent && !splitBelowWide && isPersistentAtEverySize(op);
+  if (plain)
+    planned.push_back(
+        {narrow ? "_persistent_narrow" : "",
+         narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
+         ordinaryFrom, ordinaryTo});
+  if (wide)
+    planned.push_back({"_wide", SSMMVariant::Wide, wideFrom, -1});
+  // A persistent grid is never empty: it runs from one routed slot.
+  if (persistentLarge)
+    planned.push_back({"_persistent", SSMMVariant::Persistent,
+                       std::max<int64_t>(persistentFrom, 1), -1});
+  if (splits > 1)
+    planned.push_back({"_split", SSMMVariant::Split, 1, slots});
+  return planned;
+}
+
+/// Whether every kernel of `op` that takes calls of at most `slots` routed
+/// slots can read a split-K input and sum it (MmaLowering::canSumSplitInput:
+/// wgmma_sp's ordinary grids reading slot rows, their whole K range in
+/// the ring).
+bool canSumSplitInput(SSMMOp op, int64_t slots) {
+  if (!op.getTileAttr())
+    return false;
+  // A plan that fails is reported when the op's kernels are built.
+  ScopedDiagnosticHandler quiet(op.getContext(),
+                                [](Diagnostic &) { return success(); });
+  return llvm::all_of(planMatmuls(op), [&](const PlannedMatmul &m) {
+    if (m.lo > slots)
+      return true;
+    FailureOr<samoyeds::detail::SSMMPlan> p =
+        samoyeds::detail::makePlan(op, m.variant);
+    return succeeded(p) &&
+           samoyeds::detail::getMmaLowering(p->strategy).canSumSplitInput(*p);
+  });
+}
+
+/// How lowerSSMM builds an op's kernels.
+struct SSMMLoweringOptions {
+  /// The decode and split-K variants issue their first weight copies before
+  /// they wait (the op's routing is settled).
+  bool early = false;
+  bool fuseSplitReduce = false, combineF32 = false;
+  /// The split-K workspace this op's input is (the op sums it), or whether
+  /// the op after this one sums this op's split-K slices.
+  const SplitInput *splitInput = nullptr;
+  bool reducedByConsumer = false;
+};
+
+/// The matmul kernels of `op` (planMatmuls); with weighted_combine they
+/// write slot rows to a workspace that a second, deterministic combine
+/// kernel reduces: rows of the result's element type (half the bytes of f32
+/// that the matmul writes and the combine reads, as vLLM's fused MoE keeps
+/// them), f32 with `combineF32`. The split-K variant's partial rows are
+/// summed by the combine, by a split reduction kernel or (`fuseSplitReduce`)
+/// by the matmul's own last block of each tile; with `reducedByConsumer` by
+/// the matmul that reads the op's result as it gathers it (no reduction
+/// here). With `splitInput`, the kernels of the calls of at most its slots
+/// read the split-K workspace of the matmul before (`_reducing`).
+///
+/// With `early`, the decode and split-K variants issue their first weight
+/// copies before they wait for the grids in flight (H200, bench/RESULTS.md
+/// S14: up to 1.10x at T = 1-4; the ordinary grid lost 1-2% at T = 256, so
+/// it waits first).
+FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
+                              gpu::GPUModuleOp kernels, StringRef base,
+                              const SSMMLoweringOptions &o) {
+  bool fuseSplitReduce = o.fuseSplitReduce, combineF32 = o.combineF32,
+       reducedByConsumer = o.reducedByConsumer;
+  const SplitInput *splitInput = o.splitInput;
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  Type f32 = Float32Type::get(op.getContext());
+  Type combineRows =
+      combineF32 ? f32 : cast<ShapedType>(op.getType()).getElementType();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t rows = wType.getDimSize(1);
+  SmallVector<PlannedMatmul> planned = planMatmuls(op);
+  std::string splitBase = (base + "_split").str();
+  SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
+  if (fuseSplitReduce && !combine && !reducedByConsumer)
+    splitBuffers.counters = splitBuffers.workspace + "_counters";
+
+  // Builds `m` for the calls [lo, hi]; with `in`, summing its slices.
+  auto build = [&](const PlannedMatmul &m, int64_t lo, int64_t hi,
+                   const SplitInput *in) -> FailureOr<KernelLaunch> {
+    bool split = m.variant == SSMMVariant::Split;
+    bool decodeVariant = m.variant == SSMMVariant::Decode ||
+                         m.variant == SSMMVariant::DecodeShared;
+    SSMMBuffers buffers =
+        split ? splitBuffers : SSMMBuffers{"", "", combineRows};
+    buffers.splitInput = in;
+    std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
+    EarlyWeights early = o.early && (split || decodeVariant)
+                             ? EarlyWeights::BeforeWait
+                             : EarlyWeights::None;
     FailureOr<KernelLaunch> matmul =
-        buildSSMMKernel(builder, kernels, op, name, variant,
-                        early && decodeVariant, {"", "", combineRows});
+        buildSSMMKernel(builder, kernels, op, name, m.variant, early, buffers);
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)
@@ -286,37 +376,33 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     // The unbounded variants lost up to 5% at T = 4096 as dependent
     // launches (H200, bench/RESULTS.md).
     matmul->dependent = hi >= 0;
-    launches.push_back(*matmul);
+    return matmul;
+  };
+  // Builds `m`; the calls it shares with `splitInput` as a second kernel.
+  auto addMatmul = [&](const PlannedMatmul &m, Launches &out) -> LogicalResult {
+    int64_t lo = m.lo, hi = m.hi;
+    if (splitInput && std::max<int64_t>(lo, 1) <= splitInput->slots) {
+      int64_t to = hi < 0 ? splitInput->slots : std::min(hi, splitInput->slots);
+      FailureOr<KernelLaunch> reducing =
+          build(m, std::max<int64_t>(lo, 1), to, splitInput);
+      if (failed(reducing))
+        return failure();
+      out.push_back(*reducing);
+      lo = splitInput->slots + 1;
+      if (hi >= 0 && lo > hi)
+        return success();
+    }
+    FailureOr<KernelLaunch> matmul = build(m, lo, hi, nullptr);
+    if (failed(matmul))
+      return failure();
+    out.push_back(*matmul);
     return success();
   };
-  if (decodeOne &&
-      failed(addMatmul((base + "_decode").str(), SSMMVariant::Decode,
-                       unsplitFrom, sharedFrom - 1)))
-    return failure();
-  if (shared && failed(addMatmul(
-                    (base + "_decode_shared").str(), SSMMVariant::DecodeShared,
-                    decodeOne ? sharedFrom : unsplitFrom, decodeTo)))
-    return failure();
-  // Below persistent_slots: the ordinary grid, or the persistent one with
-  // the tile's tokens where the strategy's persistent grid always wins.
-  if (narrowTo >= 0 &&
-      failed(addMatmul((base + "_persistent_narrow").str(),
-                       SSMMVariant::PersistentNarrow, narrowFrom, narrowTo)))
-    return failure();
-  bool narrow = persistent && !splitBelowWide && isPersistentAtEverySize(op);
-  if (plain && failed(addMatmul(
-                   narrow ? (base + "_persistent_narrow").str() : base.str(),
-                   narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
-                   ordinaryFrom, ordinaryTo)))
-    return failure();
-  if (wide && failed(addMatmul((base + "_wide").str(), SSMMVariant::Wide,
-                               wideFrom, -1)))
-    return failure();
-  // A persistent grid is never empty: it runs from one routed slot.
-  if (persistentLarge &&
-      failed(addMatmul((base + "_persistent").str(), SSMMVariant::Persistent,
-                       std::max<int64_t>(persistentFrom, 1), -1)))
-    return failure();
+
+  Launches launches;
+  for (const PlannedMatmul &m : planned)
+    if (m.variant != SSMMVariant::Split && failed(addMatmul(m, launches)))
+      return failure();
   if (combine) {
     // The unsplit variants write the same workspace; one of them runs.
     std::string ws = "ws_" + base.str();
@@ -331,7 +417,9 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     }
     // A column a thread below kStreamingSlots routed slots, 16 bytes of
     // row a thread (`_combine_vector`) from there.
-    int64_t from = std::max<int64_t>(unsplitFrom, 0);
+    int64_t from = planned.back().variant == SSMMVariant::Split
+                       ? planned.back().hi + 1
+                       : 0;
     int64_t streaming = samoyeds::detail::kStreamingSlots;
     for (bool vector : {false, true}) {
       int64_t lo = vector ? std::max(from, streaming) : from;
@@ -348,34 +436,47 @@ FailureOr<Launches> lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       launches.push_back(*reduce);
     }
   }
-  if (splits == 1)
+  if (planned.empty() || planned.back().variant != SSMMVariant::Split)
     return launches;
 
-  std::string splitBase = (base + "_split").str();
-  SSMMBuffers buffers{"ws_" + splitBase, "", Type()};
-  if (fuseSplitReduce && !combine)
-    buffers.counters = buffers.workspace + "_counters";
-  FailureOr<KernelLaunch> matmul = buildSSMMKernel(
-      builder, kernels, op, splitBase, SSMMVariant::Split, early, buffers);
-  if (failed(matmul))
+  const PlannedMatmul &split = planned.back();
+  int64_t splits = op.getTileAttr().getSplitK();
+  Launches splitLaunches;
+  if (failed(addMatmul(split, splitLaunches)))
     return failure();
-  table.addWorkspace(buffers.workspace, {splits * slots, rows});
-  guardBySlots(*matmul, 1, slots);
-  launches.push_back(*matmul);
-  if (matmul->counters > 0) {
-    table.addCounters(buffers.counters, matmul->counters);
+  table.addWorkspace(splitBuffers.workspace, {splits * split.hi, rows});
+  int64_t counters = 0;
+  for (KernelLaunch &matmul : splitLaunches) {
+    counters = std::max(counters, matmul.counters);
+    launches.push_back(matmul);
+  }
+  if (counters > 0) {
+    table.addCounters(splitBuffers.counters, counters);
     return launches;
   }
+  // The matmul that reads the result sums the slices itself.
+  if (reducedByConsumer)
+    return launches;
   FailureOr<KernelLaunch> reduce =
-      combine ? buildCombineKernel(builder, kernels, op, buffers.workspace, f32,
-                                   splitBase + "_combine", splits, slots)
-              : buildSplitReduceKernel(builder, kernels, op, buffers.workspace,
-                                       splitBase + "_reduce");
+      combine
+          ? buildCombineKernel(builder, kernels, op, splitBuffers.workspace,
+                               f32, splitBase + "_combine", splits, split.hi)
+          : buildSplitReduceKernel(builder, kernels, op, splitBuffers.workspace,
+                                   splitBase + "_reduce");
   if (failed(reduce))
     return failure();
-  guardBySlots(*reduce, 1, slots);
+  guardBySlots(*reduce, 1, split.hi);
   launches.push_back(*reduce);
   return launches;
+}
+
+/// The split-K workspace of `producer`, whose kernels are named from
+/// `base`.
+SplitInput splitInputOf(SSMMOp producer, StringRef base) {
+  TileConfigAttr tile = producer.getTileAttr();
+  auto wType = cast<RankedTensorType>(producer.getWeight().getType());
+  return {"ws_" + base.str() + "_split", tile.getSplitK(), tile.getSplitSlots(),
+          wType.getDimSize(1), producer.getEpilogue() == EpilogueKind::SiluMul};
 }
 
 /// Builds the kernels of `op` into `kernels`.
@@ -401,9 +502,20 @@ FailureOr<Launches> buildLaunches(Operation *op, SamoyedsToGPUState &state) {
                                     /*fromTokens=*/0);
       })
       .Case([&](SSMMOp ssmm) {
-        return lowerSSMM(ssmm, state.table, b, state.kernels, base,
-                         state.pdl && state.settledRouting.contains(ssmm),
-                         state.fuseSplitReduce, state.combineF32);
+        // The pair's reader sums the slices; its producer reduces none.
+        auto other =
+            cast_or_null<SSMMOp>(state.splitInputs.lookup(ssmm.getOperation()));
+        bool reads = other && ssmm.getInput() == other.getResult();
+        std::optional<SplitInput> in;
+        if (reads)
+          in = splitInputOf(other, state.kernelBases.lookup(other));
+        SSMMLoweringOptions o;
+        o.early = state.pdl && state.settledRouting.contains(ssmm);
+        o.fuseSplitReduce = state.fuseSplitReduce;
+        o.combineF32 = state.combineF32;
+        o.splitInput = in ? &*in : nullptr;
+        o.reducedByConsumer = other && !reads;
+        return lowerSSMM(ssmm, state.table, b, state.kernels, base, o);
       });
 }
 
@@ -445,6 +557,33 @@ findSelectDispatch(ArrayRef<Operation *> ops) {
       continue;
     pairs[route] = dispatch;
     pairs[dispatch] = route;
+  }
+  return pairs;
+}
+
+/// The expert matmuls of `ops` (a function's samoyeds ops in order) whose
+/// input is the result of the split-K variant of the matmul right before,
+/// and that matmul, mapped to one another, where the reader can sum the
+/// slices as it gathers them: the result has no other use, both take the
+/// same offsets, and the reader's kernels of the producer's split calls are
+/// wgmma_sp's ordinary grids reading slot rows (canSumSplitInput).
+llvm::DenseMap<Operation *, Operation *>
+findSplitInputs(ArrayRef<Operation *> ops) {
+  llvm::DenseMap<Operation *, Operation *> pairs;
+  for (size_t i = 0; i + 1 < ops.size(); ++i) {
+    auto producer = dyn_cast<SSMMOp>(ops[i]);
+    auto reader = dyn_cast<SSMMOp>(ops[i + 1]);
+    if (!producer || !reader || reader.getInput() != producer.getResult() ||
+        !producer.getResult().hasOneUse() ||
+        producer.getEpilogue() == EpilogueKind::WeightedCombine ||
+        reader.getOffsets() != producer.getOffsets())
+      continue;
+    TileConfigAttr tile = producer.getTileAttr();
+    if (!tile || tile.getSplitK() < 2 ||
+        !canSumSplitInput(reader, tile.getSplitSlots()))
+      continue;
+    pairs[producer] = reader;
+    pairs[reader] = producer;
   }
   return pairs;
 }
@@ -594,6 +733,8 @@ struct ConvertSamoyedsToGPU
                              pdl,   settled, pairs};
     state.fuseSplitReduce = fuseSplitReduce;
     state.combineF32 = combineF32;
+    if (reduceInGather)
+      state.splitInputs = findSplitInputs(ops);
     if (failed(convert(func, state)))
       return failure();
     return table.finish();

@@ -63,6 +63,9 @@ private:
   /// copies, and the consumers, which raise their registers and run
   /// `consume`.
   void emitRoles(function_ref<void()> produce, function_ref<void()> consume);
+  /// Sets the global addresses (valuesAddr, …) of the packed weight's
+  /// components, which the bulk copies take.
+  void takeWeightAddresses();
   /// The persistent grid: block `g` takes tiles g, g + G, … (token tile ×
   /// row blocks + row block) through one continuous ring.
   void emitPersistent(Value g);
@@ -87,6 +90,18 @@ private:
   /// copy slots (ordinary grid) or the tile's rows (persistent grid).
   void gatherThroughCopySlots(Value kt, Value slot);
   void gatherThroughTileRows(Value kt, Value slot, Value producerThread);
+
+  // WgmmaSpSliceGather.cpp
+  /// SSMMPlan::inputSplits, every thread of the block (`tid`): thread 0
+  /// issues the weights of every k tile of the block (one ring slot each),
+  /// the block waits for the grids in flight (weightsBeforeWait), sums the
+  /// input's split-K slices of its token rows (the producer's epilogue
+  /// applied) into the B slots, fences them for the async proxy and
+  /// synchronises.
+  void fillRingWithSums(Value tid);
+  /// The producer threads' arrivals on the full barriers of the slots
+  /// fillRingWithSums filled.
+  void arriveOnFilledRing();
   /// Issues the copies of k tile `kt` into ring slot `slot`; its weights
   /// (thread 0) only where `weights` holds (always when null).
   void issueStage(Value kt, Value slot, Value producerThread,

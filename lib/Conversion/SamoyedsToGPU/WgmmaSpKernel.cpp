@@ -77,14 +77,22 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
     start = tile.start;
     ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
       count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
+      // Summing a split-K input, the whole block fills the ring first.
+      bool summed = p.inputSplits > 0;
+      if (summed)
+        fillRingWithSums(tid);
       emitRoles(
           [&] {
+            if (summed) {
+              arriveOnFilledRing();
+              return;
+            }
             int64_t early = issueWeightsBeforeWait();
             makeCopySlots(wgThread);
             produceTile(idx(0), early);
           },
           [&] {
-            if (p.weightsBeforeWait)
+            if (p.weightsBeforeWait && !summed)
               waitForGrids();
             emitEpilogue(emitConsumer(idx(0)));
             if (p.fusedReduce)
@@ -119,13 +127,7 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
       b, b.getI32IntegerAttr(TileConfigAttr::kWgmmaProducerRegs),
       NVVM::SetMaxRegisterActionAttr::get(
           b.getContext(), NVVM::SetMaxRegisterAction::decrease));
-  auto address = [&](Value memref) {
-    return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
-  };
-  valuesAddr = address(values);
-  metaAddr = address(meta);
-  if (p.rowSelect)
-    rowIdxAddr = address(rowIdx);
+  takeWeightAddresses();
   produce();
   // No copy outlives the warpgroup.
   NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
@@ -136,6 +138,16 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
       NVVM::SetMaxRegisterActionAttr::get(
           b.getContext(), NVVM::SetMaxRegisterAction::increase));
   consume();
+}
+
+void WgmmaSpEmitter::takeWeightAddresses() {
+  auto address = [&](Value memref) {
+    return toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, memref));
+  };
+  valuesAddr = address(values);
+  metaAddr = address(meta);
+  if (p.rowSelect)
+    rowIdxAddr = address(rowIdx);
 }
 
 void WgmmaSpEmitter::emitPersistent(Value g) {
@@ -637,6 +649,12 @@ public:
   /// the wait anyway).
   bool canIssueWeightsBeforeWait(const SSMMPlan &p) const override {
     return p.persistent == 0;
+  }
+  /// An ordinary grid reading slot rows whose ring holds the block's whole
+  /// K range: the block sums the input once, into every k tile's slot.
+  bool canSumSplitInput(const SSMMPlan &p) const override {
+    return p.persistent == 0 && p.cluster == 1 && !p.gather &&
+           p.kTilesPerSplit() <= WgmmaSpLayout(p).stages;
   }
 };
 } // namespace

@@ -99,14 +99,27 @@ struct KernelLaunch {
 /// The launches one samoyeds op becomes, in order.
 using KernelLaunches = SmallVector<KernelLaunch, 2>;
 
+/// The split-K workspace of the expert matmul whose result an expert matmul
+/// reads (convert-samoyeds-to-gpu's reduce-in-gather): `splits` slices of
+/// `slots` partial rows of `rowElems` f32 each; with `siluMul` a row's
+/// first half is the gate, its second the up projection.
+struct SplitInput {
+  std::string workspace;
+  int64_t splits, slots, rowElems;
+  bool siluMul;
+};
+
 /// What an expert matmul's kernel writes besides the op's result: the
 /// split-K variant's f32 workspace of partial sums, by name, and, when the
 /// kernel reduces them itself, its counters (empty: a separate kernel
 /// reduces them); and the element type of the slot rows that the unsplit
 /// variants of a weighted_combine write for the combine kernel (null: f32).
+/// With `splitInput` the kernel reads its input as that workspace's slices
+/// and sums them as it gathers (the calls of at most its `slots` slots).
 struct SSMMBuffers {
   std::string workspace, counters;
   Type combineRows;
+  const SplitInput *splitInput = nullptr;
 };
 
 /// The variants of an expert-matmul kernel a tile may ask for.
@@ -140,12 +153,21 @@ enum class SSMMVariant {
   PersistentNarrow,
 };
 
+/// When an expert-matmul kernel issues the weight copies of its ring's first
+/// stages.
+enum class EarlyWeights {
+  /// With each stage's activation gathers.
+  None,
+  /// Before it waits for the grids in flight: the launch is a programmatic
+  /// dependent launch whose offsets and token list were written by a kernel
+  /// at least two launches earlier (KernelLaunch::waitsInBody).
+  BeforeWait,
+};
+
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of
-/// its tile, into `module`. With `weightsBeforeWait` the launch is a
-/// programmatic dependent launch whose offsets and token list were written
-/// by a kernel at least two launches earlier: a strategy that streams its
-/// weights through a ring may issue the ring's first weight copies before it
-/// waits for the grids in flight (KernelLaunch::waitsInBody). Fails with a
+/// its tile, into `module`. A strategy that streams its weights through a
+/// ring may issue the ring's first weight copies early (`early`); others
+/// ignore it. Fails with a
 /// diagnostic on `op` when the op's parameters are outside what the strategy
 /// supports.
 ///
@@ -157,7 +179,7 @@ enum class SSMMVariant {
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain,
-                bool weightsBeforeWait = false,
+                EarlyWeights early = EarlyWeights::None,
                 const SSMMBuffers &buffers = {});
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed

@@ -147,7 +147,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "reduce-in-gather",
       llvm::cl::desc("convert-samoyeds-to-gpu: an expert matmul reading a "
                      "split-K result sums its slices as it gathers them"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   Option<bool> combineF32{
       *this, "combine-f32",
       llvm::cl::desc("convert-samoyeds-to-gpu: weighted_combine matmuls write "

@@ -9,17 +9,20 @@
 // persistent grid of masked rows, bounded above by the wide variant, serves
 // the smaller calls as a dependent launch, and so does the combine at every
 // size.
+// (The split-K variants with their reduction kernel: reduce-in-gather=0;
+// Pipelines/reduce-in-gather.mlir checks the down projection's reducing
+// kernel, which waits after its weight copies too.)
 // Without pdl there is neither. The pipelines' default (-1) turns it on where
 // the chip has it (sm_90, sm_90a), off on sm_80.
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a" --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s --check-prefix=IR
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=1 split-k=2 dir=%t assemble=false" -o /dev/null
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=1 split-k=2 reduce-in-gather=0 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
 // RUN: rm -rf %t.off && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl=0 dir=%t.off assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=griddepcontrol < %t.off/kernels.ptx
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=pdl < %t.off/manifest.json
-// RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 dir=%t.def assemble=false" -o /dev/null
+// RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 reduce-in-gather=0 dir=%t.def assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t.def/manifest.json
 // RUN: rm -rf %t.80 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 dir=%t.80 assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=griddepcontrol < %t.80/kernels.ptx

@@ -11,7 +11,7 @@
 // RUN: FileCheck %s --implicit-check-not=_split_reduce < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
-// RUN: rm -rf %t.off && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 dir=%t.off assemble=false" -o /dev/null
+// RUN: rm -rf %t.off && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 reduce-in-gather=0 dir=%t.off assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=OFF --implicit-check-not=_reducing < %t.off/manifest.json
 
 // CHECK: "name": "ws_layer_ssmm_2_split",
@@ -39,8 +39,9 @@
 // CHECK-NEXT: "min": 1,
 // CHECK: "kernel": "layer_ssmm_3_split_combine",
 
-// The reducing kernel issues the weights in bulk and no cp.async: 16-byte
-// loads of the workspace, SiLU (ex2), 16-byte shared stores, the fence for
+// The reducing kernel issues the weights of its whole K range in bulk,
+// then waits for the grids in flight (a dependent launch; the routing is
+// settled) and issues no cp.async: 16-byte loads of the workspace, SiLU (ex2), 16-byte shared stores, the fence for
 // the async proxy, the block's barrier and plain arrivals on the full
 // barriers.
 // PTX-LABEL: .entry layer_ssmm_3_split_reducing(
@@ -48,6 +49,8 @@
 // PTX-NOT: cp.async.mbarrier.arrive
 // PTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes
 // PTX-NOT: cp.async.cg
+// PTX: griddepcontrol.wait;
+// PTX-NOT: cp.async.bulk
 // PTX: ld.global.v4.b32
 // PTX-NOT: cp.async.cg
 // PTX: ex2.approx.ftz.f32

@@ -89,7 +89,7 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "Split-K expert matmuls without weighted_combine reduce their own "
            "K slices (the last block of each tile, found by an i32 counter) "
            "instead of a separate reduction kernel">,
-    Option<"reduceInGather", "reduce-in-gather", "bool", /*default=*/"false",
+    Option<"reduceInGather", "reduce-in-gather", "bool", /*default=*/"true",
            "An expert matmul reading the result of the split-K variant of "
            "the matmul before sums its slices as it gathers them (no "
            "separate reduction kernel; wgmma_sp)">,

@@ -1,5 +1,5 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu=reduce-in-gather=true --split-input-file | FileCheck %s
-// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s --check-prefix=OFF --implicit-check-not=_reducing
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu=reduce-in-gather=false --split-input-file | FileCheck %s --check-prefix=OFF --implicit-check-not=_reducing
 
 // reduce-in-gather: an expert matmul (the reader) whose input is the result
 // of the split-K variant of the matmul right before it (the producer) sums

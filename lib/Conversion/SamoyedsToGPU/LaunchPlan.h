@@ -107,6 +107,46 @@ struct SamoyedsToGPUState {
   bool reported = false;
 };
 
+/// How lowerSSMM builds an op's kernels.
+struct SSMMLoweringOptions {
+  /// The decode and split-K variants issue their first weight copies before
+  /// they wait (the op's routing is settled).
+  bool early = false;
+  /// The pass's fuse-split-reduce and combine-f32.
+  bool fuseSplitReduce = false, combineF32 = false;
+  /// The split-K workspace this op's input is (the op sums it), or whether
+  /// the op after this one sums this op's split-K slices.
+  const SplitInput *splitInput = nullptr;
+  bool reducedByConsumer = false;
+};
+
+/// The kernels of expert matmul `op` in launch order (SSMMLaunches.cpp), named
+/// from `base`: its tile's matmul variants, each for its range of routed
+/// slots P; with weighted_combine they write slot rows to a workspace that a
+/// deterministic combine kernel reduces (rows of the result's element type,
+/// as vLLM's fused MoE keeps them, or f32 with `combineF32`). The split-K
+/// variant's f32 partial rows are summed by the combine, by a split reduction
+/// kernel, by the matmul's own last block of each tile (`fuseSplitReduce`) or,
+/// with `reducedByConsumer`, by the matmul that reads the op's result. With
+/// `splitInput`, the kernels of the calls of at most its slots read the
+/// split-K workspace of the matmul before (`_reducing`). With `early`, the
+/// decode and split-K variants issue their first weight copies before they
+/// wait for the grids in flight (H200, bench/RESULTS.md S14: up to 1.10x at
+/// T = 1-4; the ordinary grid lost 1-2% at T = 256, so it waits first).
+FailureOr<KernelLaunches> lowerSSMM(SSMMOp op, BufferTable &table,
+                                    OpBuilder &builder,
+                                    gpu::GPUModuleOp kernels, StringRef base,
+                                    const SSMMLoweringOptions &o);
+
+/// Whether every kernel of `op` that takes calls of at most `slots` routed
+/// slots can read a split-K input and sum it (MmaLowering::canSumSplitInput:
+/// wgmma_sp's ordinary grids reading slot rows, their whole K range in the
+/// ring).
+bool canSumSplitInput(SSMMOp op, int64_t slots);
+
+/// The split-K workspace of `producer`, whose kernels are named from `base`.
+SplitInput splitInputOf(SSMMOp producer, StringRef base);
+
 /// Adds the patterns that replace samoyeds.route, samoyeds.dispatch and
 /// samoyeds.ssmm by a samoyeds.launch of kernels built into
 /// `state.kernels`; the launches bind buffers through `state.table`.

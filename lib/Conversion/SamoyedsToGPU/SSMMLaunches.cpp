@@ -1,0 +1,285 @@
+//===- SSMMLaunches.cpp - The launches of one expert matmul ---------------===//
+//
+// Which kernels an expert matmul's tile asks for and the calls each takes
+// (planMatmuls), their build (lowerSSMM: the matmul variants, the combine,
+// the split reduction) and the pairing rule of reduce-in-gather.
+//
+//===----------------------------------------------------------------------===//
+
+#include "LaunchPlan.h"
+#include "SSMMPlan.h"
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+
+namespace {
+/// Restricts `launch` to calls whose P is in [lo, hi] (hi < 0: no bound).
+void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
+  launch.whenSymbol = "P";
+  launch.whenMin = lo;
+  launch.whenMax = hi;
+}
+
+/// One expert-matmul kernel of an op's tile: its name suffix, variant and
+/// the calls it takes (P in [lo, hi]; hi < 0: no upper bound).
+struct PlannedMatmul {
+  StringRef suffix;
+  SSMMVariant variant;
+  int64_t lo, hi;
+};
+
+/// The matmul kernels of `op`'s tile, in launch order. A tile with split_k >
+/// 1 has the split-K variant, for P <= split_slots (the unsplit launches
+/// take P > split_slots): its matmul writes f32 partial rows to a workspace
+/// of split_k × split_slots rows, which a split reduction kernel sums in
+/// slice order. A tile with decode_tokens > 0 adds the decode variant for the
+/// unsplit calls up to decode_slots (from shared_slots a second one with two
+/// blocks per SM), and one with wide_tokens > 0 the wide variant for those
+/// from wide_slots. A tile with persistent > 0 and no wide variant adds the
+/// persistent variant for P >= persistent_slots, or uses it instead of the
+/// ordinary grid when that is every unsplit call; below persistent_slots
+/// (below wide_slots with a wide variant) a strategy whose persistent grid
+/// always wins runs it with `tokens`. With a wide variant and
+/// persistent_warps, the persistent grid (its own warps and tokens) runs
+/// below persistent_slots and the ordinary grid from there to wide_slots.
+SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
+  TileConfigAttr tile = op.getTileAttr();
+  int64_t splits = tile ? tile.getSplitK() : 1;
+  int64_t slots = splits > 1 ? tile.getSplitSlots() : 0;
+  // Unsplit calls: P > slots (every call without split-K).
+  int64_t unsplitFrom = splits > 1 ? slots + 1 : 0;
+  bool persistent = tile && tile.getPersistent() > 0;
+  // The wide variant (never with a persistent variant) takes the unsplit
+  // calls from wide_slots above the decode variant's.
+  bool wide = tile && tile.getWideTokens() > 0;
+  // The persistent variant serves the large calls unless the wide one
+  // does; the persistent grid then runs the ordinary grid's calls.
+  bool persistentLarge = persistent && !wide;
+  int64_t persistentFrom =
+      persistentLarge ? std::max(tile.getPersistentSlots(), unsplitFrom) : -1;
+  // The unsplit calls below persistent_slots (all without a persistent
+  // variant): decode up to decode_slots, then the ordinary grid; either
+  // range may be empty.
+  int64_t ordinaryTo = persistentLarge ? persistentFrom - 1 : -1;
+  int64_t decodeTo = -1;
+  if (tile && tile.getDecodeTokens() > 0)
+    decodeTo = persistentLarge ? std::min(tile.getDecodeSlots(), ordinaryTo)
+                               : tile.getDecodeSlots();
+  bool decode = decodeTo >= std::max<int64_t>(unsplitFrom, 1);
+  int64_t ordinaryFrom = decode ? decodeTo + 1 : unsplitFrom;
+  // The decode calls run one block per SM below shared_slots (`_decode`)
+  // and two from it (`_decode_shared`); either part may be empty.
+  int64_t firstCall = std::max<int64_t>(unsplitFrom, 1);
+  int64_t sharedFrom = decode && tile.getSharedSlots() > 0
+                           ? std::max(tile.getSharedSlots(), firstCall)
+                           : decodeTo + 1;
+  bool shared = sharedFrom <= decodeTo;
+  bool decodeOne = decode && sharedFrom > firstCall;
+  int64_t wideFrom =
+      wide ? std::max<int64_t>({tile.getWideSlots(), ordinaryFrom, 1}) : -1;
+  if (wide)
+    ordinaryTo = wideFrom - 1;
+  // With persistent_warps the persistent grid takes the calls below
+  // persistent_slots and the ordinary grid those from it (below the wide
+  // variant); either part may be empty.
+  bool splitBelowWide = wide && persistent && tile.getPersistentWarps() > 0;
+  int64_t narrowFrom = ordinaryFrom, narrowTo = -1;
+  if (splitBelowWide) {
+    narrowTo = std::min(std::max(tile.getPersistentSlots(), ordinaryFrom) - 1,
+                        ordinaryTo);
+    if (narrowTo >= std::max<int64_t>(ordinaryFrom, 1))
+      ordinaryFrom = narrowTo + 1;
+    else
+      narrowTo = -1;
+  }
+  bool plain = (!persistentLarge && !wide) ||
+               ordinaryTo >= std::max<int64_t>(ordinaryFrom, 1);
+
+  SmallVector<PlannedMatmul> planned;
+  if (decodeOne)
+    planned.push_back(
+        {"_decode", SSMMVariant::Decode, unsplitFrom, sharedFrom - 1});
+  if (shared)
+    planned.push_back({"_decode_shared", SSMMVariant::DecodeShared,
+                       decodeOne ? sharedFrom : unsplitFrom, decodeTo});
+  // Below persistent_slots: the ordinary grid, or the persistent one with
+  // the tile's tokens where the strategy's persistent grid always wins.
+  if (narrowTo >= 0)
+    planned.push_back({"_persistent_narrow", SSMMVariant::PersistentNarrow,
+                       narrowFrom, narrowTo});
+  bool narrow = persistent && !splitBelowWide && isPersistentAtEverySize(op);
+  if (plain)
+    planned.push_back(
+        {narrow ? "_persistent_narrow" : "",
+         narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
+         ordinaryFrom, ordinaryTo});
+  if (wide)
+    planned.push_back({"_wide", SSMMVariant::Wide, wideFrom, -1});
+  // A persistent grid is never empty: it runs from one routed slot.
+  if (persistentLarge)
+    planned.push_back({"_persistent", SSMMVariant::Persistent,
+                       std::max<int64_t>(persistentFrom, 1), -1});
+  if (splits > 1)
+    planned.push_back({"_split", SSMMVariant::Split, 1, slots});
+  return planned;
+}
+} // namespace
+
+bool mlir::samoyeds::canSumSplitInput(SSMMOp op, int64_t slots) {
+  if (!op.getTileAttr())
+    return false;
+  // A plan that fails is reported when the op's kernels are built.
+  ScopedDiagnosticHandler quiet(op.getContext(),
+                                [](Diagnostic &) { return success(); });
+  return llvm::all_of(planMatmuls(op), [&](const PlannedMatmul &m) {
+    if (m.lo > slots)
+      return true;
+    FailureOr<samoyeds::detail::SSMMPlan> p =
+        samoyeds::detail::makePlan(op, m.variant);
+    return succeeded(p) &&
+           samoyeds::detail::getMmaLowering(p->strategy).canSumSplitInput(*p);
+  });
+}
+
+FailureOr<KernelLaunches>
+mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
+                          gpu::GPUModuleOp kernels, StringRef base,
+                          const SSMMLoweringOptions &o) {
+  bool fuseSplitReduce = o.fuseSplitReduce, combineF32 = o.combineF32,
+       reducedByConsumer = o.reducedByConsumer;
+  const SplitInput *splitInput = o.splitInput;
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  Type f32 = Float32Type::get(op.getContext());
+  Type combineRows =
+      combineF32 ? f32 : cast<ShapedType>(op.getType()).getElementType();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t rows = wType.getDimSize(1);
+  SmallVector<PlannedMatmul> planned = planMatmuls(op);
+  std::string splitBase = (base + "_split").str();
+  SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
+  if (fuseSplitReduce && !combine && !reducedByConsumer)
+    splitBuffers.counters = splitBuffers.workspace + "_counters";
+
+  // Builds `m` for the calls [lo, hi]; with `in`, summing its slices.
+  auto build = [&](const PlannedMatmul &m, int64_t lo, int64_t hi,
+                   const SplitInput *in) -> FailureOr<KernelLaunch> {
+    bool split = m.variant == SSMMVariant::Split;
+    bool decodeVariant = m.variant == SSMMVariant::Decode ||
+                         m.variant == SSMMVariant::DecodeShared;
+    SSMMBuffers buffers =
+        split ? splitBuffers : SSMMBuffers{"", "", combineRows};
+    buffers.splitInput = in;
+    std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
+    EarlyWeights early = o.early && (split || decodeVariant)
+                             ? EarlyWeights::BeforeWait
+                             : EarlyWeights::None;
+    FailureOr<KernelLaunch> matmul =
+        buildSSMMKernel(builder, kernels, op, name, m.variant, early, buffers);
+    if (failed(matmul))
+      return failure();
+    if (lo > 0 || hi >= 0)
+      guardBySlots(*matmul, lo, hi);
+    // The unbounded variants lost up to 5% at T = 4096 as dependent
+    // launches (H200, bench/RESULTS.md).
+    matmul->dependent = hi >= 0;
+    return matmul;
+  };
+  // Builds `m`; the calls it shares with `splitInput` as a second kernel.
+  auto addMatmul = [&](const PlannedMatmul &m,
+                       KernelLaunches &out) -> LogicalResult {
+    int64_t lo = m.lo, hi = m.hi;
+    if (splitInput && std::max<int64_t>(lo, 1) <= splitInput->slots) {
+      int64_t to = hi < 0 ? splitInput->slots : std::min(hi, splitInput->slots);
+      FailureOr<KernelLaunch> reducing =
+          build(m, std::max<int64_t>(lo, 1), to, splitInput);
+      if (failed(reducing))
+        return failure();
+      out.push_back(*reducing);
+      lo = splitInput->slots + 1;
+      if (hi >= 0 && lo > hi)
+        return success();
+    }
+    FailureOr<KernelLaunch> matmul = build(m, lo, hi, nullptr);
+    if (failed(matmul))
+      return failure();
+    out.push_back(*matmul);
+    return success();
+  };
+
+  KernelLaunches launches;
+  for (const PlannedMatmul &m : planned)
+    if (m.variant != SSMMVariant::Split && failed(addMatmul(m, launches)))
+      return failure();
+  if (combine) {
+    // The unsplit variants write the same workspace; one of them runs.
+    std::string ws = "ws_" + base.str();
+    table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows},
+                       combineRows);
+    // The matmuls' output argument becomes the workspace (the alignment
+    // their stores need is kept).
+    for (KernelLaunch &launch : launches) {
+      KernelArg &rowsArg = launch.args.back();
+      rowsArg.value = Value();
+      rowsArg.name = ws;
+    }
+    // A column a thread below kStreamingSlots routed slots, 16 bytes of
+    // row a thread (`_combine_vector`) from there.
+    int64_t from = planned.back().variant == SSMMVariant::Split
+                       ? planned.back().hi + 1
+                       : 0;
+    int64_t streaming = samoyeds::detail::kStreamingSlots;
+    for (bool vector : {false, true}) {
+      int64_t lo = vector ? std::max(from, streaming) : from;
+      int64_t hi = vector ? -1 : streaming - 1;
+      if (hi >= 0 && lo > hi)
+        continue;
+      FailureOr<KernelLaunch> reduce = buildCombineKernel(
+          builder, kernels, op, ws, combineRows,
+          (base + (vector ? "_combine_vector" : "_combine")).str(), 1, 0,
+          vector);
+      if (failed(reduce))
+        return failure();
+      guardBySlots(*reduce, lo, hi);
+      launches.push_back(*reduce);
+    }
+  }
+  if (planned.empty() || planned.back().variant != SSMMVariant::Split)
+    return launches;
+
+  const PlannedMatmul &split = planned.back();
+  int64_t splits = op.getTileAttr().getSplitK();
+  KernelLaunches splitLaunches;
+  if (failed(addMatmul(split, splitLaunches)))
+    return failure();
+  table.addWorkspace(splitBuffers.workspace, {splits * split.hi, rows});
+  int64_t counters = 0;
+  for (KernelLaunch &matmul : splitLaunches) {
+    counters = std::max(counters, matmul.counters);
+    launches.push_back(matmul);
+  }
+  if (counters > 0) {
+    table.addCounters(splitBuffers.counters, counters);
+    return launches;
+  }
+  // The matmul that reads the result sums the slices itself.
+  if (reducedByConsumer)
+    return launches;
+  FailureOr<KernelLaunch> reduce =
+      combine
+          ? buildCombineKernel(builder, kernels, op, splitBuffers.workspace,
+                               f32, splitBase + "_combine", splits, split.hi)
+          : buildSplitReduceKernel(builder, kernels, op, splitBuffers.workspace,
+                                   splitBase + "_reduce");
+  if (failed(reduce))
+    return failure();
+  guardBySlots(*reduce, 1, split.hi);
+  launches.push_back(*reduce);
+  return launches;
+}
+
+SplitInput mlir::samoyeds::splitInputOf(SSMMOp producer, StringRef base) {
+  TileConfigAttr tile = producer.getTileAttr();
+  auto wType = cast<RankedTensorType>(producer.getWeight().getType());
+  return {"ws_" + base.str() + "_split", tile.getSplitK(), tile.getSplitSlots(),
+          wType.getDimSize(1), producer.getEpilogue() == EpilogueKind::SiluMul};
+}

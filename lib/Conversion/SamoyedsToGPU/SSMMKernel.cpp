@@ -50,11 +50,8 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     return failure();
   plan->fusedReduce = plan->split() && !buffers.counters.empty();
   if (const SplitInput *in = buffers.splitInput) {
-    // The pass pairs only matmuls whose kernels in the input's split range
-    // can (canSumSplitInput).
-    if (!getMmaLowering(plan->strategy).canSumSplitInput(*plan))
-      return op.emitOpError() << "reduce-in-gather: kernel " << name
-                              << " cannot sum its input's split-K slices";
+    assert(getMmaLowering(plan->strategy).canSumSplitInput(*plan) &&
+           "the pass pairs only matmuls whose kernels can (canSumSplitInput)");
     plan->inputSplits = in->splits;
     plan->inputSlots = in->slots;
     plan->inputRowElems = in->rowElems;

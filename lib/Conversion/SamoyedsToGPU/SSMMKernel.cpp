@@ -44,7 +44,7 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
 
 FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef name,
-    SSMMVariant variant, EarlyWeights early, const SSMMBuffers &buffers) {
+    SSMMVariant variant, bool weightsBeforeWait, const SSMMBuffers &buffers) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
@@ -68,8 +68,8 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
           op.getEpilogue() != EpilogueKind::WeightedCombine) &&
          "the combine kernel sums a weighted_combine's slices");
   const MmaLowering &lowering = getMmaLowering(plan->strategy);
-  plan->weightsBeforeWait = early == EarlyWeights::BeforeWait &&
-                            lowering.canIssueWeightsBeforeWait(*plan);
+  plan->weightsBeforeWait =
+      weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
   const SSMMPlan &p = *plan;
   if (failed(lowering.verify(op, p)))
     return failure();

@@ -145,19 +145,17 @@ FailureOr<KernelLaunches>
 mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                           gpu::GPUModuleOp kernels, StringRef base,
                           const SSMMLoweringOptions &o) {
-  bool fuseSplitReduce = o.fuseSplitReduce, combineF32 = o.combineF32,
-       reducedByConsumer = o.reducedByConsumer;
   const SplitInput *splitInput = o.splitInput;
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
   Type f32 = Float32Type::get(op.getContext());
   Type combineRows =
-      combineF32 ? f32 : cast<ShapedType>(op.getType()).getElementType();
+      o.combineF32 ? f32 : cast<ShapedType>(op.getType()).getElementType();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1);
   SmallVector<PlannedMatmul> planned = planMatmuls(op);
   std::string splitBase = (base + "_split").str();
   SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
-  if (fuseSplitReduce && !combine && !reducedByConsumer)
+  if (o.fuseSplitReduce && !combine && !o.reducedByConsumer)
     splitBuffers.counters = splitBuffers.workspace + "_counters";
 
   // Builds `m` for the calls [lo, hi]; with `in`, summing its slices.
@@ -170,11 +168,9 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
         split ? splitBuffers : SSMMBuffers{"", "", combineRows};
     buffers.splitInput = in;
     std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
-    EarlyWeights early = o.early && (split || decodeVariant)
-                             ? EarlyWeights::BeforeWait
-                             : EarlyWeights::None;
     FailureOr<KernelLaunch> matmul =
-        buildSSMMKernel(builder, kernels, op, name, m.variant, early, buffers);
+        buildSSMMKernel(builder, kernels, op, name, m.variant,
+                        o.early && (split || decodeVariant), buffers);
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)
@@ -262,7 +258,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return launches;
   }
   // The matmul that reads the result sums the slices itself.
-  if (reducedByConsumer)
+  if (o.reducedByConsumer)
     return launches;
   FailureOr<KernelLaunch> reduce =
       combine

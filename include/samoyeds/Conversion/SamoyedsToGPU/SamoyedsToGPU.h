@@ -153,21 +153,12 @@ enum class SSMMVariant {
   PersistentNarrow,
 };
 
-/// When an expert-matmul kernel issues the weight copies of its ring's first
-/// stages.
-enum class EarlyWeights {
-  /// With each stage's activation gathers.
-  None,
-  /// Before it waits for the grids in flight: the launch is a programmatic
-  /// dependent launch whose offsets and token list were written by a kernel
-  /// at least two launches earlier (KernelLaunch::waitsInBody).
-  BeforeWait,
-};
-
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of
-/// its tile, into `module`. A strategy that streams its weights through a
-/// ring may issue the ring's first weight copies early (`early`); others
-/// ignore it. Fails with a
+/// its tile, into `module`. With `weightsBeforeWait` the launch is a
+/// programmatic dependent launch whose offsets and token list were written
+/// by a kernel at least two launches earlier: a strategy that streams its
+/// weights through a ring may issue the ring's first weight copies before it
+/// waits for the grids in flight (KernelLaunch::waitsInBody). Fails with a
 /// diagnostic on `op` when the op's parameters are outside what the strategy
 /// supports.
 ///
@@ -179,7 +170,7 @@ enum class EarlyWeights {
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain,
-                EarlyWeights early = EarlyWeights::None,
+                bool weightsBeforeWait = false,
                 const SSMMBuffers &buffers = {});
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed

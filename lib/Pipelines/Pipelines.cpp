@@ -68,6 +68,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
                      "variant sharing its activation tile (1: none, 2: pairs)"),
       llvm::cl::init(1)};
+  Option<int64_t> widePacked{
+      *this, "wide-packed",
+      llvm::cl::desc("samoyeds-select-tiles: the wide variant reads a packed "
+                     "input (-1: choose, 0: gathers, 1: gathered inputs, 2: "
+                     "every input)"),
+      llvm::cl::init(-1)};
   Option<int64_t> warpgroups{
       *this, "warpgroups",
       llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
@@ -179,6 +185,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideTokens = o.wideTokens;
   tiles.wideSlots = o.wideSlots;
   tiles.wideCluster = o.wideCluster;
+  tiles.widePacked = o.widePacked;
   tiles.warpgroups = o.warpgroups;
   tiles.decodeWarpgroups = o.decodeWarpgroups;
   tiles.decodeBlocks = o.decodeBlocks;

@@ -23,7 +23,7 @@ void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
   rowIdx = p.rowSelect ? entry.getArgument(arg++) : Value();
   input = entry.getArgument(arg++);
   offsets = entry.getArgument(arg++);
-  tokenList = p.gather ? entry.getArgument(arg++) : Value();
+  tokenList = p.readsTokenList() ? entry.getArgument(arg++) : Value();
   out = entry.getArgument(arg++);
   if (p.fusedReduce) {
     result = entry.getArgument(arg++);
@@ -93,12 +93,18 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     argTypes.push_back(globalBuffer(Float32Type::get(ctx)));
     launch.args.push_back(workspaceArg(in->workspace));
     launch.args.back().align = 2 * kVectorAlign;
+  } else if (p.packed) {
+    // Bulk copies of whole 16-byte-aligned stages.
+    assert(!buffers.packedInput.empty() && "a packed wide variant's workspace");
+    argTypes.push_back(globalBuffer(p.elt));
+    launch.args.push_back(workspaceArg(buffers.packedInput, 2));
+    launch.args.back().align = kVectorAlign;
   } else {
     // Both strategies gather activation rows in 16-byte copies.
     addBuffer(p.elt, op.getInput(), "", 2, kVectorAlign);
   }
   addBuffer(i32, op.getOffsets(), "", 4);
-  if (p.gather)
+  if (p.readsTokenList())
     addBuffer(i32, op.getTokens(), "", 4);
   int64_t outAlign = lowering.outputAlign(p);
   if (p.split()) {

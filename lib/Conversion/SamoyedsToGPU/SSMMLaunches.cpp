@@ -154,6 +154,12 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   int64_t rows = wType.getDimSize(1);
   SmallVector<PlannedMatmul> planned = planMatmuls(op);
   std::string splitBase = (base + "_split").str();
+  // The unsplit variants of a weighted_combine write the same workspace of
+  // slot rows; one of them runs.
+  std::string combineWs = "ws_" + base.str();
+  // The wide variant's packed input (tile wide_packed).
+  bool packed = op.getTileAttr() && op.getTileAttr().getWidePacked() == 1;
+  std::string packedInput = packed ? "ws_" + base.str() + "_packed" : "";
   SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
   if (o.fuseSplitReduce && !combine && !o.reducedByConsumer)
     splitBuffers.counters = splitBuffers.workspace + "_counters";
@@ -167,6 +173,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     SSMMBuffers buffers =
         split ? splitBuffers : SSMMBuffers{"", "", combineRows};
     buffers.splitInput = in;
+    if (m.variant == SSMMVariant::Wide)
+      buffers.packedInput = packedInput;
     std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
     FailureOr<KernelLaunch> matmul =
         buildSSMMKernel(builder, kernels, op, name, m.variant,
@@ -175,6 +183,13 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       return failure();
     if (lo > 0 || hi >= 0)
       guardBySlots(*matmul, lo, hi);
+    // Their output argument becomes the combine's workspace (the alignment
+    // their stores need is kept).
+    if (combine && !split) {
+      KernelArg &rowsArg = matmul->args.back();
+      rowsArg.value = Value();
+      rowsArg.name = combineWs;
+    }
     // The unbounded variants lost up to 5% at T = 4096 as dependent
     // launches (H200, bench/RESULTS.md).
     matmul->dependent = hi >= 0;
@@ -203,21 +218,31 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   };
 
   KernelLaunches launches;
-  for (const PlannedMatmul &m : planned)
-    if (m.variant != SSMMVariant::Split && failed(addMatmul(m, launches)))
-      return failure();
-  if (combine) {
-    // The unsplit variants write the same workspace; one of them runs.
-    std::string ws = "ws_" + base.str();
-    table.addWorkspace(ws, {BufferAttr::encodeSymbol(SizeSymbol::P), rows},
-                       combineRows);
-    // The matmuls' output argument becomes the workspace (the alignment
-    // their stores need is kept).
-    for (KernelLaunch &launch : launches) {
-      KernelArg &rowsArg = launch.args.back();
-      rowsArg.value = Value();
-      rowsArg.name = ws;
+  for (const PlannedMatmul &m : planned) {
+    if (m.variant == SSMMVariant::Split)
+      continue;
+    // The pack kernel writes what the wide kernel right after it reads.
+    if (m.variant == SSMMVariant::Wide && packed) {
+      FailureOr<KernelLaunch> pack = buildWidePackKernel(
+          builder, kernels, op, packedInput, (base + "_pack").str(), m.lo);
+      if (failed(pack))
+        return failure();
+      guardBySlots(*pack, m.lo, m.hi);
+      launches.push_back(*pack);
+      Type elt =
+          cast<RankedTensorType>(op.getInput().getType()).getElementType();
+      table.addWorkspace(
+          packedInput,
+          {2, BufferAttr::encodeSymbol(SizeSymbol::P), wType.getDimSize(2)},
+          elt);
     }
+    if (failed(addMatmul(m, launches)))
+      return failure();
+  }
+  if (combine) {
+    table.addWorkspace(combineWs,
+                       {BufferAttr::encodeSymbol(SizeSymbol::P), rows},
+                       combineRows);
     // A column a thread below kStreamingSlots routed slots, 16 bytes of
     // row a thread (`_combine_vector`) from there.
     int64_t from = planned.back().variant == SSMMVariant::Split
@@ -230,7 +255,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       if (hi >= 0 && lo > hi)
         continue;
       FailureOr<KernelLaunch> reduce = buildCombineKernel(
-          builder, kernels, op, ws, combineRows,
+          builder, kernels, op, combineWs, combineRows,
           (base + (vector ? "_combine_vector" : "_combine")).str(), 1, 0,
           vector);
       if (failed(reduce))

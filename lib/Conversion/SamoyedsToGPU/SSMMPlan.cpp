@@ -71,6 +71,7 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     p.tokens = tile.getWideTokens();
     p.wide = true;
     p.cluster = tile.getWideCluster();
+    p.packed = tile.getWidePacked() == 1;
     if (tile.getWideWarps() > 0)
       p.warps = tile.getWideWarps();
   }

@@ -47,6 +47,10 @@ struct SSMMPlan {
   /// wide_cluster; 1: none). A cluster's blocks take neighbouring row blocks
   /// of one token tile.
   int64_t cluster = 1;
+  /// The wide variant reads its input from the workspace its pack kernel
+  /// wrote in the ring's layout (tile wide_packed): bulk copies instead of
+  /// gathers, no token list.
+  bool packed = false;
   /// The decode variants' own warps (tile `decode_warps`): their ring keeps
   /// as many slots as fit.
   bool ownWarps = false;
@@ -77,6 +81,8 @@ struct SSMMPlan {
   /// stages).
   int64_t spansPerStage() const { return kTile > v ? kTile / v : 1; }
   bool split() const { return splitK > 1; }
+  /// Whether the kernel takes the token list (it gathers, unpacked).
+  bool readsTokenList() const { return gather && !packed; }
   int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
   int64_t kTiles() const { return cols / kTile; }
 };

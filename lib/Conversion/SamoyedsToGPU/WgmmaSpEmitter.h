@@ -32,6 +32,12 @@
 // refills a slot (its own, and its half of the peer's) only once both
 // blocks have read it. Cluster barriers after the set-up and before exit.
 //
+// Packed rows (the wide variant's wide_packed = 1): a pack kernel wrote the
+// token tiles' rows in the ring's layout, so producer thread 0 alone issues
+// a stage's rows with one bulk copy into its slot, or in a cluster one
+// multicast bulk copy of its share of the column blocks into both blocks'
+// slots; the full barrier's byte count covers all of them.
+//
 // The persistent variant (a tile with persistent = 1) launches one block per
 // SM; both roles walk the block's tiles g, g + G, … and the k tiles of all
 // of them are consecutive uses of one ring, so the producer fills the next
@@ -111,8 +117,14 @@ private:
   /// (row selection) row choices.
   void issueWeights(Value kt, Value slot);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
-  /// (i64), completing on the mbarrier at `mbar`.
-  void bulkCopy(Value dst, Value src, int64_t bytes, Value mbar);
+  /// (i64), completing on the mbarrier at `mbar`; with a `multicast` mask
+  /// to that offset and barrier in each block of the mask.
+  void bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
+                int64_t multicast = 0);
+  /// Packed rows (thread 0): bulk-copies k tile `kt`'s rows of the token
+  /// tile from the packed workspace into ring slot `slot` (in a cluster
+  /// this block's share of the stage's column blocks, to both blocks).
+  void issuePackedRows(Value kt, Value slot);
   /// The 64-row tile, within the expert's kept rows, of unit `u`.
   Value unitTile(Value u);
   /// The 128B-swizzle K-major matrix descriptor of the tile at shared
@@ -252,9 +264,11 @@ private:
   Value rank, peerRank;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
-  /// Global addresses (i64) of the packed values, metadata and (row
-  /// selection) row choices.
-  Value valuesAddr, metaAddr, rowIdxAddr;
+  /// Global addresses (i64) of the packed values, metadata, (row
+  /// selection) row choices and (packed rows) the input workspace.
+  Value valuesAddr, metaAddr, rowIdxAddr, inputAddr;
+  /// The ordinary grid's token tile (index).
+  Value tokenTile;
   /// Per activation copy of the ordinary grid: guard (a row of the tile's
   /// tokens), destination element within a B stage, source element of k
   /// tile 0.

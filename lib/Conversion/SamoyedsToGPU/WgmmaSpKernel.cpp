@@ -5,7 +5,8 @@
 //
 // Barrier phases: the full barrier of a slot expects the arrival of producer
 // thread 0 (with the bulk copies' byte count) and one cp.async arrival per
-// producer thread (in a cluster those go to the own barrier); the empty
+// producer thread (in a cluster those go to the own barrier; packed rows
+// arrive by bulk copies, counted in the byte count); the empty
 // barrier one arrival per consumer thread of every block of the cluster. Use u
 // of a slot (k tile u · stages + slot) completes phase u of both, so waits test
 // parity u % 2; the producer refills a slot after phase u - 1 of its empty
@@ -48,14 +49,15 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   setUpSharedMemory();
   Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
   bool paired = p.cluster > 1;
+  bool bulkOnly = paired || p.packed;
   for (int64_t s = 0; s < layout.stages; ++s) {
     nvgpu::MBarrierInitOp::create(b, barriers,
-                                  idx(paired ? 1 : Wgmma::kThreads + 1),
+                                  idx(bulkOnly ? 1 : Wgmma::kThreads + 1),
                                   fullBarrier(idx(s)), first);
     nvgpu::MBarrierInitOp::create(
         b, barriers, idx(p.cluster * layout.units * Wgmma::kThreads),
         emptyBarrier(idx(s)), first);
-    if (paired)
+    if (layout.barriersPerSlot > 2)
       nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads),
                                     ownBarrier(idx(s)), first);
   }
@@ -71,6 +73,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
     emitPersistent(blockX);
   } else {
     rowBlock = blockX;
+    tokenTile = tileY;
     TokenTile tile =
         findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
     expert = tile.expert;
@@ -88,6 +91,12 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
               return;
             }
             int64_t early = issueWeightsBeforeWait();
+            // Packed rows: thread 0 issues every copy.
+            if (p.packed) {
+              ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
+                     [&] { produceTile(idx(0), early); });
+              return;
+            }
             makeCopySlots(wgThread);
             produceTile(idx(0), early);
           },
@@ -148,6 +157,8 @@ void WgmmaSpEmitter::takeWeightAddresses() {
   metaAddr = address(meta);
   if (p.rowSelect)
     rowIdxAddr = address(rowIdx);
+  if (p.packed)
+    inputAddr = address(input);
 }
 
 void WgmmaSpEmitter::emitPersistent(Value g) {
@@ -320,14 +331,39 @@ Value WgmmaSpEmitter::descriptor(Value addr) {
   return arith::OrIOp::create(b, start, i64c(fixed));
 }
 
-void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar) {
+void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
+                              int64_t multicast) {
   // The destination is shared::cta memory named as shared::cluster (the
-  // form MLIR 22 selects at PTX 8.5).
+  // form MLIR 22 selects at PTX 8.5); multicast copies land at the same
+  // offset in every block of the mask, completing on the barrier at the
+  // same offset in each.
   Value cluster = LLVM::AddrSpaceCastOp::create(
       b, LLVM::LLVMPointerType::get(b.getContext(), 7), intToPtr(dst, 3));
   Value global = intToPtr(src, 1);
-  NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(
-      b, cluster, global, mbar, i32c(bytes), Value(), Value());
+  Value mask = multicast ? constant(b.getI16IntegerAttr(multicast)) : Value();
+  NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(b, cluster, global, mbar,
+                                                   i32c(bytes), mask, Value());
+}
+
+void WgmmaSpEmitter::issuePackedRows(Value kt, Value slot) {
+  // The stage's column blocks of the token tile are one run of the
+  // workspace in the ring's layout; in a cluster each block copies its
+  // share of them into every block's slot.
+  int64_t share = layout.bStage / p.cluster;
+  Value block =
+      add(mul(tokenTile, idx(p.cols / 64)), mul(kt, idx(p.kTile / 64)));
+  Value src = mul(block, idx(p.tokens * 128));
+  Value dst = add(idx(layout.bRing), mul(slot, idx(layout.bStage)));
+  if (p.cluster > 1) {
+    Value mine =
+        mul(arith::IndexCastOp::create(b, b.getIndexType(), rank), idx(share));
+    src = add(src, mine);
+    dst = add(dst, mine);
+  }
+  bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
+           arith::AddIOp::create(b, inputAddr, toI64(src)), share,
+           barrierPointer(fullBarrier(slot)),
+           p.cluster > 1 ? (1 << p.cluster) - 1 : 0);
 }
 
 void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
@@ -336,6 +372,12 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
   if (weights)
     issue = arith::AndIOp::create(b, issue, weights);
   ifThen(issue, [&] { issueWeights(kt, slot); });
+  // Packed rows (thread 0 alone): the slot's full barrier counts their
+  // bytes.
+  if (p.packed) {
+    issuePackedRows(kt, slot);
+    return;
+  }
   if (p.persistent > 0)
     gatherThroughTileRows(kt, slot, producerThread);
   else
@@ -483,14 +525,14 @@ void WgmmaSpEmitter::produceTile(Value base, int64_t early) {
         issueStage(add(kBegin, i), slot, wgThread, weights);
         // The previous stage's rows go to the peer once they have landed:
         // its gathers had a stage's time.
-        if (p.cluster > 1)
+        if (p.cluster > 1 && !p.packed)
           ifThen(arith::AndIOp::create(
                      b, cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
                      cmp(arith::CmpIPredicate::ugt, i, idx(0))),
                  [&] { forwardToPeer(sub(use, idx(1))); });
         scf::YieldOp::create(b);
       });
-  if (p.cluster > 1)
+  if (p.cluster > 1 && !p.packed)
     ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
            [&] { forwardToPeer(add(base, idx(kTiles() - 1))); });
 }
@@ -553,6 +595,10 @@ LogicalResult verifyCluster(SSMMOp op, const SSMMPlan &p,
     return op.emitOpError()
            << "tile wide_cluster = " << p.cluster << " needs the "
            << layout.rowBlocks(p) << " row blocks of each half in clusters";
+  // k is a multiple of 128 (the tile's verifier): a stage's 64-column
+  // blocks split evenly between a pair's packed copies.
+  assert((!p.packed || (p.kTile / 64) % p.cluster == 0) &&
+         "a stage's column blocks divide among the cluster's blocks");
   if (layout.exchangeAt + layout.exchange > layout.bRing)
     return op.emitOpError()
            << "tile wide_cluster = " << p.cluster << ": the SiLU·up exchange ("

@@ -47,6 +47,7 @@ struct Wgmma {
 /// `stages` slots as fit beside it.
 struct WgmmaSpLayout {
   int64_t units, unitsPerHalf, sets, stages, cluster, barriersPerSlot;
+  bool packed;
   int64_t aStage, bStage, metaStage, choiceStage;
   int64_t aRing, bRing, metaRing, choiceRing, exchangeAt, exchange, barriers,
       bytes;
@@ -68,7 +69,10 @@ struct WgmmaSpLayout {
                          : 0;
     stages = p.stages;
     cluster = p.cluster;
-    barriersPerSlot = cluster > 1 ? 3 : 2;
+    // A cluster's own gathers complete on a third barrier; packed rows
+    // arrive by bulk copies on the full one.
+    packed = p.packed;
+    barriersPerSlot = cluster > 1 && !packed ? 3 : 2;
     // The wide variant's ring keeps as many of the tile's slots as fit (the
     // exchange reuses it, as in every ordinary grid); the persistent one's
     // as fit beside its own exchange.
@@ -109,13 +113,14 @@ struct WgmmaSpLayout {
     return p.keptRows / p.halves / Wgmma::kRows / unitsPerHalf;
   }
   /// Bytes the bulk copies of one stage bring (the mbarrier's tx count):
-  /// the weights and, in a cluster, the token rows the peers gathered.
+  /// the weights and, in a cluster, the token rows the peers gathered (all
+  /// token rows where they are packed).
   int64_t stageTxBytes() const {
     return units * (aStage + metaStage + choiceStage) + bStage - ownBStage();
   }
   /// Bytes of a B stage this block gathers itself: its 1 / cluster of the
-  /// token rows of every column block.
-  int64_t ownBStage() const { return bStage / cluster; }
+  /// token rows of every column block (none where they are packed).
+  int64_t ownBStage() const { return packed ? 0 : bStage / cluster; }
   /// Threads: a producer warpgroup and one consumer warpgroup per unit.
   int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
   /// Registers per thread the consumers raise to (setmaxnreg).

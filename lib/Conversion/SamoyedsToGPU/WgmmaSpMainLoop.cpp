@@ -246,15 +246,17 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
     Value use = add(base, i);
     Value slot = rem(use, idx(layout.stages));
     waitBarrier(fullBarrier(slot), div(use, idx(layout.stages)));
-    if (p.cluster > 1)
+    if (layout.barriersPerSlot > 2)
       waitBarrier(ownBarrier(slot), div(use, idx(layout.stages)));
     // The gathered rows were written through the generic proxy; the MMAs
-    // read through the async proxy.
-    NVVM::FenceProxyOp::create(
-        b,
-        NVVM::ProxyKindAttr::get(b.getContext(), NVVM::ProxyKind::async_shared),
-        NVVM::SharedSpaceAttr::get(b.getContext(),
-                                   NVVM::SharedSpace::shared_cta));
+    // read through the async proxy (packed rows arrive through it).
+    if (!p.packed)
+      NVVM::FenceProxyOp::create(
+          b,
+          NVVM::ProxyKindAttr::get(b.getContext(),
+                                   NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
     SmallVector<Value> sets(iter.begin(), iter.end());
     if (!p.rowSelect)
       consumePlain(i, use, sets);

@@ -120,6 +120,9 @@ struct SSMMBuffers {
   std::string workspace, counters;
   Type combineRows;
   const SplitInput *splitInput = nullptr;
+  /// The workspace the wide variant of a tile with wide_packed reads its
+  /// input from (buildWidePackKernel writes it).
+  std::string packedInput = {};
 };
 
 /// The variants of an expert-matmul kernel a tile may ask for.
@@ -192,6 +195,18 @@ FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
                                            StringRef name, int64_t splits = 1,
                                            int64_t slotsPerSplit = 0,
                                            bool vector = false);
+
+/// Builds the pack kernel of `op`'s wide variant (tile wide_packed = 1,
+/// strategy wgmma_sp): writes every token tile's input rows (through the
+/// token list where the op gathers) into `workspace` in the wide kernel's
+/// swizzled B layout, [token tile][64-column block][wide_tokens rows][128
+/// bytes], rows past the tile's slots zero. Fails with a diagnostic on `op`
+/// when the workspace (two rows per routed slot) cannot hold the padded
+/// tiles of the variant's first call, `fromSlots` routed slots.
+FailureOr<KernelLaunch> buildWidePackKernel(OpBuilder &builder,
+                                            gpu::GPUModuleOp module, SSMMOp op,
+                                            StringRef workspace, StringRef name,
+                                            int64_t fromSlots);
 
 /// Builds the reduction of a split-K ssmm without weighted_combine: sums the
 /// op tile's split_k partial rows of every slot in slice order and applies

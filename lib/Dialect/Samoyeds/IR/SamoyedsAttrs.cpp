@@ -94,7 +94,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
-    int64_t wideWarps, int64_t persistentWarps, MmaStrategy strategy) {
+    int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
+    MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -237,6 +238,11 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: wide_warps = " << wideWarps
                        << " must be 0, or a multiple of 4 in [4, 16] with "
                           "wide_tokens > 0 and strategy wgmma_sp";
+  if (widePacked != 0 &&
+      (widePacked != 1 || wideTokens == 0 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: wide_packed = " << widePacked
+                       << " must be 0, or 1 with wide_tokens > 0 and "
+                          "strategy wgmma_sp";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

@@ -45,6 +45,13 @@ constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4,
 /// Token tiles per group of the ordinary grid's block order for experts
 /// whose packed weight exceeds half the L2 (docs/TileChoice.md).
 constexpr int64_t kGroupTiles = 16;
+/// Row blocks of the wide tile from which a row-selected matmul that gathers
+/// its input reads it packed (wide_packed) by default. H200 1:2+2:4 layers,
+/// same process (bench/RESULTS.md §S25, run 2): packed gate/up input 1.08x /
+/// 1.08x / 1.11x on Mixtral at T = 512 / 1024 / 4096 (112 row blocks),
+/// 1.05x / 1.06x on Qwen2-MoE at T = 1024 / 4096 (20), but 0.98x / 1.00x on
+/// OLMoE (8); plain 2:4 0.94-1.04x, so never.
+constexpr int64_t kWidePackedRowBlocks = 16;
 
 /// The block order of `op`'s ordinary grid: `groupOverride` > 0 forces it,
 /// else groups of kGroupTiles token tiles where one expert's packed weight
@@ -145,7 +152,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
-      splitPersistent, wideCluster;
+      splitPersistent, wideCluster, widePacked;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -265,7 +272,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
       /*wideCluster=*/1, /*wideWarps=*/0,
-      /*persistentWarps=*/0, MmaStrategy::MmaSp);
+      /*persistentWarps=*/0, /*widePacked=*/0, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -518,12 +525,26 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
               (tiles * halves / wideWarpgroups) % o.wideCluster == 0
           ? o.wideCluster
           : 1;
+  // A packed wide input (`wide-packed`: 1 for gathered inputs, 2 for
+  // every input; by default gathered inputs of routed row selection whose
+  // wide tile has many row blocks): its workspace of two rows per routed
+  // slot holds the padded tiles of every call from experts × (wide_tokens
+  // - 1) slots.
+  bool packable = wideTokens > 0 && wideSlots >= experts * (wideTokens - 1);
+  int64_t wideRowBlocks = tiles * halves / wideWarpgroups;
+  int64_t packMode = o.widePacked >= 0 ? o.widePacked
+                     : !plain && !masked && wideCluster == 1 &&
+                             wideRowBlocks >= kWidePackedRowBlocks
+                         ? 1
+                         : 0;
+  int64_t widePacked =
+      packable && (packMode == 2 || (packMode == 1 && op.getTokens())) ? 1 : 0;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
-      wideWarps, persistentWarps, MmaStrategy::WgmmaSp);
+      wideWarps, persistentWarps, widePacked, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -566,7 +587,8 @@ struct SamoyedsSelectTiles
             /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
-            /*persistentWarps=*/0, forced.value_or(MmaStrategy::MmaSp))))
+            /*persistentWarps=*/0, /*widePacked=*/0,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -593,13 +615,14 @@ struct SamoyedsSelectTiles
         !inRange("decode-slots", decodeSlots, 0, 4096) ||
         !inRange("decode-blocks", decodeBlocks, 0, 2) ||
         !inRange("split-persistent", splitPersistent, 0, 1) ||
-        !inRange("wide-cluster", wideCluster, 1, 2))
+        !inRange("wide-cluster", wideCluster, 1, 2) ||
+        !inRange("wide-packed", widePacked, -1, 2))
       return signalPassFailure();
     Overrides overrides{tokens,           decodeTokens, splitK,
                         rowTiles,         rowMasks,     persistent,
                         wideTokens,       wideSlots,    warpgroups,
                         decodeWarpgroups, decodeSlots,  decodeBlocks,
-                        splitPersistent,  wideCluster};
+                        splitPersistent,  wideCluster,  widePacked};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -196,6 +196,18 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     half pair up and the wide tile's halves are whole 8-row groups.
     `wide_cluster` is 1 (no clusters) when omitted.
 
+    Packed wide input (strategy `wgmma_sp`): with `wide_packed` = 1 a
+    kernel launched before the wide variant (`_pack`) writes each token
+    tile's input rows (gathered through the token list, or the slot rows)
+    into a workspace in the exact 128-byte-swizzled B layout of the ring,
+    one stage after another, so the wide variant's producer brings a
+    stage's rows with one bulk copy (in a cluster pair each block copies
+    one of the stage's two 64-column blocks to both blocks' rings with one
+    multicast bulk copy) instead of 16-byte gathers. The workspace holds
+    two rows per routed slot, so the wide variant's first call must have
+    at least `experts` × (`wide_tokens` − 1) routed slots (each expert's
+    last tile padded). `wide_packed` is 0 (gathers) when omitted.
+
     Block order: the ordinary grid (and its split-K and decode variants)
     numbers its blocks in launch order and hands them out in groups of
     `group_tiles` token tiles: consecutive blocks take the group's token
@@ -253,6 +265,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, group_tiles = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, wide_packed = 1, strategy = wgmma_sp>
     #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 8, split_blocks = 2, decode_tokens = 16, decode_slots = 512, shared_slots = 17, strategy = wgmma_sp>
     ```
@@ -279,6 +292,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$wide_cluster,
                         DefaultValuedParameter<"int64_t", "0">:$wide_warps,
                         DefaultValuedParameter<"int64_t", "0">:$persistent_warps,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_packed,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

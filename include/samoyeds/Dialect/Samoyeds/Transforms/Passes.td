@@ -113,6 +113,16 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     where its row blocks of each half pair up and the tile's halves are
     whole 8-row groups; 1 (the default) none.
 
+    Packed wide input (`wide_packed`; `wgmma_sp`): `wide-packed` = 1 gives
+    the wide variant of the matmuls that gather their input through a
+    token list a pack kernel that writes the token tiles' rows in the
+    ring's swizzled layout, which the wide kernel brings by bulk copies
+    (multicast to both blocks of a cluster pair); 2 does so for every
+    matmul with a wide variant; 0 for none; -1 (the default) chooses 1 for
+    routed row selection whose wide tile has at least 16 row blocks and
+    no clusters, else 0. Only where the wide variant's first call has at
+    least experts × (wide_tokens − 1) slots.
+
     Consumer warpgroups (`wgmma_sp`): four per block for plain 2:4 where
     the 64-row tiles of each half divide among them (256 kept rows a block:
     each weight tile's activations read once per 256 rows); else two (the
@@ -188,6 +198,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Blocks per cluster of wgmma_sp's wide variant sharing its "
            "activation tile (1: none, 2: pairs where the row blocks pair "
            "up)">,
+    Option<"widePacked", "wide-packed", "int64_t", /*default=*/"-1",
+           "wgmma_sp's wide variant reads its input from a workspace a pack "
+           "kernel fills in the ring's layout (-1: choose, 0: gathers, 1: "
+           "for gathered inputs, 2: for every input)">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -47,11 +47,13 @@ constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4,
 constexpr int64_t kGroupTiles = 16;
 /// Row blocks of the wide tile from which a row-selected matmul that gathers
 /// its input reads it packed (wide_packed) by default. H200 1:2+2:4 layers,
-/// same process (bench/RESULTS.md §S25, run 2): packed gate/up input 1.08x /
-/// 1.08x / 1.11x on Mixtral at T = 512 / 1024 / 4096 (112 row blocks),
-/// 1.05x / 1.06x on Qwen2-MoE at T = 1024 / 4096 (20), but 0.98x / 1.00x on
-/// OLMoE (8); plain 2:4 0.94-1.04x, so never.
-constexpr int64_t kWidePackedRowBlocks = 16;
+/// same process (bench/RESULTS.md §S25, runs 2 and 4): packed gate/up input
+/// 1.08x / 1.08x / 1.11x on Mixtral at T = 512 / 1024 / 4096 (112 row
+/// blocks), 1.05x / 1.06x on Qwen2-MoE at T = 1024 / 4096 (20), 1.00-1.02x
+/// on Qwen3-235B and DeepSeek-V2 (12) and DeepSeek-V2-Lite (11) at T =
+/// 2048 / 4096, but 0.98x / 1.00x on OLMoE (8); plain 2:4 0.94-1.04x, so
+/// never.
+constexpr int64_t kWidePackedRowBlocks = 10;
 
 /// The block order of `op`'s ordinary grid: `groupOverride` > 0 forces it,
 /// else groups of kGroupTiles token tiles where one expert's packed weight

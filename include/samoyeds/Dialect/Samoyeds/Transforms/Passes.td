@@ -119,7 +119,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     ring's swizzled layout, which the wide kernel brings by bulk copies
     (multicast to both blocks of a cluster pair); 2 does so for every
     matmul with a wide variant; 0 for none; -1 (the default) chooses 1 for
-    routed row selection whose wide tile has at least 16 row blocks and
+    routed row selection whose wide tile has at least 10 row blocks and
     no clusters, else 0. Only where the wide variant's first call has at
     least experts × (wide_tokens − 1) slots.
 

@@ -1,0 +1,38 @@
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=1" | FileCheck %s --check-prefix=PACK1
+
+// The default of wide_packed (docs/TileChoice.md): a gathered input of routed
+// row selection reads its wide tile packed where the wide tile has at least
+// 10 row blocks. OLMoE's gate/up (512 kept rows of each half: 8 row
+// blocks of two warpgroups) gathers; DeepSeek-V2-Lite's (704: 11) packs;
+// plain 2:4 never does by default. wide-packed=1 packs every gathered input.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
+// CHECK-LABEL: func.func @olmoe_gate_up
+// CHECK-NOT: wide_packed
+// CHECK-LABEL: func.func @dsv2l_gate_up
+// CHECK: wide_tokens = 128, wide_slots = 8192, wide_packed = 1, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @plain24_gate_up
+// CHECK-NOT: wide_packed
+// PACK1-LABEL: func.func @olmoe_gate_up
+// PACK1: wide_packed = 1, strategy = wgmma_sp>
+// PACK1-LABEL: func.func @plain24_gate_up
+// PACK1: wide_packed = 1, strategy = wgmma_sp>
+func.func @olmoe_gate_up(%w: tensor<64x2048x2048xbf16, #ss>, %x: tensor<?x2048xbf16>,
+                         %off: tensor<65xi32>, %tok: tensor<?xi32>) -> tensor<?x1024xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<64x2048x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<65xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}
+func.func @dsv2l_gate_up(%w: tensor<64x2816x2048xbf16, #ss>, %x: tensor<?x2048xbf16>,
+                         %off: tensor<65xi32>, %tok: tensor<?xi32>) -> tensor<?x1408xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<64x2816x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<65xi32>, tensor<?xi32>) -> tensor<?x1408xbf16>
+  return %y : tensor<?x1408xbf16>
+}
+func.func @plain24_gate_up(%w: tensor<8x4096x1024xbf16, #p24>, %x: tensor<?x1024xbf16>,
+                           %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x2048xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<8x4096x1024xbf16, #p24>, tensor<?x1024xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x2048xbf16>
+  return %y : tensor<?x2048xbf16>
+}

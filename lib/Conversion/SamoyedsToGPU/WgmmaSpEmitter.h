@@ -279,10 +279,9 @@ private:
   /// The persistent producer thread's source rows of the current tile
   /// (i32), one per pass of its copies.
   SmallVector<Value> tileRows;
-  /// 16-byte chunks of one 128-byte row of a swizzled column block, and the
-  /// tile rows the persistent producer's threads copy in one pass.
-  static constexpr int64_t kChunksPerBlockRow = 8,
-                           kRowsPerPass = Wgmma::kThreads / kChunksPerBlockRow;
+  /// The tile rows the persistent producer's threads copy in one pass.
+  static constexpr int64_t kRowsPerPass =
+      Wgmma::kThreads / Wgmma::kChunksPerRow;
 };
 
 } // namespace mlir::samoyeds::detail

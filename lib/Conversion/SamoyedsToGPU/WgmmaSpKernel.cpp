@@ -267,7 +267,7 @@ void WgmmaSpEmitter::loadTileRows() {
   // their sources, read once per tile, stay in registers (i32) for all its
   // stages. Rows past the tile's tokens read its last one (their copies
   // zero-fill instead).
-  Value r0 = div(wgThread, idx(kChunksPerBlockRow));
+  Value r0 = div(wgThread, idx(Wgmma::kChunksPerRow));
   Value last = sub(count, idx(1));
   tileRows.clear();
   for (int64_t r = 0; r < p.tokens; r += kRowsPerPass) {
@@ -452,8 +452,8 @@ void WgmmaSpEmitter::gatherThroughTileRows(Value kt, Value slot,
   // The copies of loadTileRows' rows, without branches: a row past the
   // tile's tokens copies no bytes and zero-fills its chunk (its MMA columns
   // are never stored).
-  Value c = rem(producerThread, idx(kChunksPerBlockRow));
-  Value r0 = div(producerThread, idx(kChunksPerBlockRow));
+  Value c = rem(producerThread, idx(Wgmma::kChunksPerRow));
+  Value r0 = div(producerThread, idx(Wgmma::kChunksPerRow));
   Value stageBase = mul(slot, idx(layout.bStage / 2));
   Value srcCol = add(mul(kt, idx(p.kTile)), mul(c, idx(8)));
   for (auto [i, src] : llvm::enumerate(tileRows)) {

@@ -25,6 +25,9 @@ struct Wgmma {
                            kStepsPerBlock = 4;
   /// Metadata of one unit and K step: 4 warps × 16 words.
   static constexpr int64_t kMetaStepBytes = TileConfigAttr::kWgmmaMetaStepBytes;
+  /// 16-byte chunks of one 128-byte row of a swizzled B column block (64
+  /// 16-bit columns); chunk j of row r sits at j ^ (r % 8).
+  static constexpr int64_t kChunksPerRow = 8;
   /// 128-byte swizzle: tiles start on 1024-byte boundaries.
   static constexpr int64_t kSwizzleAlign = TileConfigAttr::kWgmmaSmemAlign;
 };

@@ -17,7 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "LaunchPlan.h"
-#include "SSMMPlan.h"
+#include "WgmmaSpLayout.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
@@ -25,8 +25,6 @@ using namespace mlir::samoyeds::detail;
 
 namespace {
 constexpr int64_t kPackThreads = 256, kPackCols = 128;
-/// 16-byte chunks of one packed column block's row (64 16-bit columns).
-constexpr int64_t kChunksPerRow = 8;
 
 class PackEmitter : public EmitterBase {
 public:
@@ -70,7 +68,7 @@ public:
             /*nontemporal=*/false, llvm::MaybeAlign(16)));
       }
       Value block = add(mul(g, idx(cols / 64)), div(col, idx(64)));
-      Value chunk = rem(j, idx(kChunksPerRow));
+      Value chunk = rem(j, idx(Wgmma::kChunksPerRow));
       for (auto [row, value] : llvm::zip(rows, values)) {
         Value kept = cmp(arith::CmpIPredicate::ult, row, count);
         Value swizzled = arith::XOrIOp::create(b, chunk, rem(row, idx(8)));
@@ -101,14 +99,14 @@ mlir::samoyeds::buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   const SSMMPlan &p = *plan;
   assert(p.packed && p.strategy == MmaStrategy::WgmmaSp &&
          "tile wide_packed = 1 is a wgmma_sp tile's (its verifier)");
-  // Each expert's last tile is padded to `tokens` rows: the workspace of
-  // two rows per routed slot holds them from experts × (tokens - 1) slots.
-  if (fromSlots < p.experts * (p.tokens - 1))
+  // Each expert's last tile is padded to `tokens` rows.
+  int64_t least = TileConfigAttr::widePackedMinSlots(p.experts, p.tokens);
+  if (fromSlots < least)
     return op.emitOpError()
            << "tile wide_packed = 1 needs the wide variant's calls to have at "
               "least experts × (wide_tokens - 1) = "
-           << p.experts * (p.tokens - 1) << " routed slots, but they start at "
-           << fromSlots << "; raise wide_slots";
+           << least << " routed slots, but they start at " << fromSlots
+           << "; raise wide_slots";
   // makePlan checked that the k tiles (multiples of 128) cover the input.
   assert(p.cols % kPackCols == 0 && "whole 128-column stages");
   MLIRContext *ctx = op.getContext();

@@ -532,7 +532,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // wide tile has many row blocks): its workspace of two rows per routed
   // slot holds the padded tiles of every call from experts × (wide_tokens
   // - 1) slots.
-  bool packable = wideTokens > 0 && wideSlots >= experts * (wideTokens - 1);
+  bool packable =
+      wideTokens > 0 &&
+      wideSlots >= TileConfigAttr::widePackedMinSlots(experts, wideTokens);
   int64_t wideRowBlocks = tiles * halves / wideWarpgroups;
   int64_t packMode = o.widePacked >= 0 ? o.widePacked
                      : !plain && !masked && wideCluster == 1 &&

@@ -391,6 +391,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// per unit: with row selection one per span the stage covers (spans of
     /// `v` columns; the span a stage is part of where spans are longer),
     /// none without.
+    /// wide_packed: the fewest routed slots of a wide call whose packed
+    /// workspace, two rows per routed slot, holds every expert's last
+    /// token tile padded to `wideTokens` rows.
+    static int64_t widePackedMinSlots(int64_t experts, int64_t wideTokens) {
+      return experts * (wideTokens - 1);
+    }
     static int64_t wgmmaChoiceSpans(int64_t v, int64_t k, bool rowSelect) {
       return rowSelect ? (k > v ? k / v : 1) : 0;
     }

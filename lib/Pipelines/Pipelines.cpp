@@ -90,6 +90,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "decode variants (0: choose, 1: one, 2: two for every "
                      "decode call)"),
       llvm::cl::init(0)};
+  Option<int64_t> splitSlots{
+      *this, "split-slots",
+      llvm::cl::desc("samoyeds-select-tiles: the most routed slots the "
+                     "split-K variant takes (0: choose)"),
+      llvm::cl::init(0)};
   Option<int64_t> splitPersistent{
       *this, "split-persistent",
       llvm::cl::desc("samoyeds-select-tiles: wgmma_sp's split-K variant on "
@@ -190,6 +195,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.decodeWarpgroups = o.decodeWarpgroups;
   tiles.decodeBlocks = o.decodeBlocks;
   tiles.splitPersistent = o.splitPersistent;
+  tiles.splitSlots = o.splitSlots;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

@@ -50,8 +50,10 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     return failure();
   plan->fusedReduce = plan->split() && !buffers.counters.empty();
   if (const SplitInput *in = buffers.splitInput) {
-    assert(getMmaLowering(plan->strategy).canSumSplitInput(*plan) &&
+    const MmaLowering &lowering = getMmaLowering(plan->strategy);
+    assert(lowering.canSumSplitInput(*plan) &&
            "the pass pairs only matmuls whose kernels can (canSumSplitInput)");
+    lowering.planSplitInput(*plan);
     plan->inputSplits = in->splits;
     plan->inputSlots = in->slots;
     plan->inputRowElems = in->rowElems;

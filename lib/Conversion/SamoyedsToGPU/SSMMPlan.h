@@ -154,6 +154,9 @@ public:
   /// Whether the kernel of `p` can read its input as the f32 split-K
   /// workspace of the matmul before and sum it (SSMMPlan::inputSplits).
   virtual bool canSumSplitInput(const SSMMPlan &p) const { return false; }
+  /// Adapts the plan of a kernel that sums a split-K input (its ring, its
+  /// tokens); called only where canSumSplitInput holds.
+  virtual void planSplitInput(SSMMPlan &p) const {}
 };
 
 /// The lowering of each strategy (MmaSpKernel.cpp, WgmmaSpKernel.cpp).

@@ -610,6 +610,26 @@ LogicalResult verifyCluster(SSMMOp op, const SSMMPlan &p,
 /// The Hopper warpgroup strategy (sm_90a): wgmma.mma_async.sp fed by bulk
 /// copies of the `wgmma` weight layout and cp.async activation gathers.
 class WgmmaSpLowering : public MmaLowering {
+  /// The plan of `p`'s kernel summing a split-K input: a ring slot per k
+  /// tile of its K range; where the tile's slots are fewer, that many
+  /// slots with the most tokens (the tile's, halved down to 8) whose ring
+  /// fits the block's shared memory (DeepSeek-V2-Lite's down projection: 11
+  /// k tiles, 8 tokens).
+  static FailureOr<SSMMPlan> sumRing(SSMMPlan p) {
+    if (p.kTilesPerSplit() <= WgmmaSpLayout(p).stages)
+      return p;
+    p.stages = p.kTilesPerSplit();
+    int64_t smem = getLargestChip().smemPerResidentBlock(p.blocksPerSM);
+    for (; p.tokens >= kFewestTokens; p.tokens /= 2) {
+      WgmmaSpLayout layout(p);
+      if (layout.stages == p.stages && layout.bytes <= smem)
+        return p;
+    }
+    return failure();
+  }
+  /// The fewest tokens of a wgmma_sp tile (the MMA's N).
+  static constexpr int64_t kFewestTokens = 8;
+
 public:
   LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
     WgmmaSpLayout layout(p);
@@ -696,12 +716,13 @@ public:
   bool canIssueWeightsBeforeWait(const SSMMPlan &p) const override {
     return p.persistent == 0;
   }
-  /// An ordinary grid reading slot rows whose ring holds the block's whole
-  /// K range: the block sums the input once, into every k tile's slot.
+  /// An ordinary grid reading slot rows whose ring can hold the block's
+  /// whole K range: the block sums the input once, into every k tile's slot.
   bool canSumSplitInput(const SSMMPlan &p) const override {
     return p.persistent == 0 && p.cluster == 1 && !p.gather &&
-           p.kTilesPerSplit() <= WgmmaSpLayout(p).stages;
+           succeeded(sumRing(p));
   }
+  void planSplitInput(SSMMPlan &p) const override { p = *sumRing(p); }
 };
 } // namespace
 

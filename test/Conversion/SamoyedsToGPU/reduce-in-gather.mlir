@@ -234,17 +234,20 @@ func.func @mma(%w13: tensor<4x1024x256xbf16, #ss> {samoyeds.name = "w13"},
 
 // -----
 
-// No pairing: a wgmma_sp reader whose ordinary grid (no decode or split-K
-// variant) serves the producer's split calls; only the decode and split-K
-// variants sum slices.
+// A wgmma_sp reader whose ordinary grid (no decode or split-K variant)
+// serves the producer's split calls, its tile's ring (2 slots) shorter than
+// its K range (4 k tiles): the reducing kernel grows its ring to a slot per
+// k tile (4 slots of 16 tokens fit) and sums the slices; gate/up's
+// reduction is gone.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
 #tile13 = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, split_k = 2, split_slots = 8, decode_tokens = 8, decode_slots = 16, strategy = wgmma_sp>
 #tile2 = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @ordinary
-// CHECK: @ordinary_ssmm_0_split_reduce {{[^>]*}} when(P in [1, 8])>]
-// CHECK-NOT: _reducing
-// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@ordinary_ssmm_1 grid({{[^>]*}} buffer("t0", 2, align 16), {{[^>]*}}>]
-// CHECK-NOT: _reducing
+// CHECK-NOT: _split_reduce
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@ordinary_ssmm_1_reducing grid(4, token_tiles(P, 16, 4), 1) {{[^>]*}} buffer("ws_ordinary_ssmm_0_split", 4, align 32), {{[^>]*}} when(P in [1, 8])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@ordinary_ssmm_1 grid({{[^>]*}} buffer("t0", 2, align 16), {{[^>]*}} when(P in [9, ...])>]
+// CHECK-LABEL: gpu.func @ordinary_ssmm_1_reducing(
+// CHECK-COUNT-4: nvgpu.mbarrier.arrive.expect_tx
 // CHECK: gpu.return
 
 // OFF-LABEL: func.func @ordinary

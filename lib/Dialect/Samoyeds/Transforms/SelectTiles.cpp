@@ -98,7 +98,7 @@ std::pair<int64_t, int64_t> chooseDecode(int64_t tokens, int64_t tokenWarps,
 std::pair<int64_t, int64_t>
 chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
             int64_t sliceQuantum, int64_t splitOverride, int64_t blocksPerSM,
-            bool persistent = false) {
+            int64_t slotsOverride, bool persistent = false) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
           cols = wType.getDimSize(2);
@@ -145,6 +145,8 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
                               (4 * format.getM() * split));
   slots = std::min(slots, kSplitWorkspaceBytes / (split * rows * 4));
   slots = std::min<int64_t>(slots, 4096);
+  if (slotsOverride > 0)
+    slots = slotsOverride;
   if (slots < 1)
     return {1, 0};
   return {split, slots};
@@ -154,7 +156,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
-      splitPersistent, wideCluster, widePacked;
+      splitPersistent, wideCluster, widePacked, splitSlots;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -213,7 +215,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
       chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, o.split,
-                  /*blocksPerSM=*/2);
+                  /*blocksPerSM=*/2, o.splitSlots);
   // Warps of R row tiles: the same block of `warps` row tiles by `tokens`
   // tokens and the same threads, as warps / R row warps of R tiles by R
   // token warps, so each activation fragment a warp loads feeds R row tiles.
@@ -455,9 +457,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t decodeWarps =
       decodeUnitsPerHalf == unitsPerHalf ? 0 : 4 * decodeUnitsPerHalf * halves;
   // One block per SM: split K until one slot per active expert fills a wave.
-  auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / decodeUnitsPerHalf, tokens, sliceQuantum,
-                  o.split, /*blocksPerSM=*/1, o.splitPersistent == 1);
+  auto [splitK, splitSlots] = chooseSplit(
+      op, chip, tiles / decodeUnitsPerHalf, tokens, sliceQuantum, o.split,
+      /*blocksPerSM=*/1, o.splitSlots, o.splitPersistent == 1);
   int64_t splitPersistent = splitK > 1 && o.splitPersistent == 1 ? 1 : 0;
   auto [splitBlocks, sharedSlots] = chooseTwoBlocks(
       chip, o.decodeBlocks,
@@ -610,6 +612,7 @@ struct SamoyedsSelectTiles
     if (!inRange("decode-tokens", decodeTokens, -1, 256) ||
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("split-k", splitK, 0, 16) ||
+        !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("persistent", persistent, -1, 32) ||
         !inRange("group-tiles", groupTiles, 0, 64) ||
         !inRange("wide-tokens", wideTokens, -1, 256) ||
@@ -622,11 +625,11 @@ struct SamoyedsSelectTiles
         !inRange("wide-cluster", wideCluster, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2))
       return signalPassFailure();
-    Overrides overrides{tokens,           decodeTokens, splitK,
-                        rowTiles,         rowMasks,     persistent,
-                        wideTokens,       wideSlots,    warpgroups,
-                        decodeWarpgroups, decodeSlots,  decodeBlocks,
-                        splitPersistent,  wideCluster,  widePacked};
+    Overrides overrides{
+        tokens,          decodeTokens,     splitK,      rowTiles,
+        rowMasks,        persistent,       wideTokens,  wideSlots,
+        warpgroups,      decodeWarpgroups, decodeSlots, decodeBlocks,
+        splitPersistent, wideCluster,      widePacked,  splitSlots};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -612,23 +612,23 @@ LogicalResult verifyCluster(SSMMOp op, const SSMMPlan &p,
 class WgmmaSpLowering : public MmaLowering {
   /// The plan of `p`'s kernel summing a split-K input: a ring slot per k
   /// tile of its K range; where the tile's slots are fewer, that many
-  /// slots with the most tokens (the tile's, halved down to 8) whose ring
-  /// fits the block's shared memory (DeepSeek-V2-Lite's down projection: 11
-  /// k tiles, 8 tokens).
+  /// slots with the most tokens (the tile's, halved to whole quanta of
+  /// TileConfigAttr::kTokenQuantum) whose ring fits the block's shared
+  /// memory (DeepSeek-V2-Lite's down projection: 11 k tiles, 8 tokens).
   static FailureOr<SSMMPlan> sumRing(SSMMPlan p) {
     if (p.kTilesPerSplit() <= WgmmaSpLayout(p).stages)
       return p;
     p.stages = p.kTilesPerSplit();
     int64_t smem = getLargestChip().smemPerResidentBlock(p.blocksPerSM);
-    for (; p.tokens >= kFewestTokens; p.tokens /= 2) {
+    int64_t quantum = TileConfigAttr::kTokenQuantum;
+    for (; p.tokens >= quantum;
+         p.tokens = llvm::alignDown(p.tokens / 2, quantum)) {
       WgmmaSpLayout layout(p);
       if (layout.stages == p.stages && layout.bytes <= smem)
         return p;
     }
     return failure();
   }
-  /// The fewest tokens of a wgmma_sp tile (the MMA's N).
-  static constexpr int64_t kFewestTokens = 8;
 
 public:
   LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {

@@ -100,10 +100,11 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
   int64_t maxTokens = strategy == MmaStrategy::WgmmaSp ? 256 : 128;
-  if (tokens < 8 || tokens > maxTokens || tokens % 8 != 0)
+  int64_t quantum = TileConfigAttr::kTokenQuantum;
+  if (tokens < quantum || tokens > maxTokens || tokens % quantum != 0)
     return emitError() << "#samoyeds.tile: tokens = " << tokens
-                       << " must be a multiple of 8 in [8, " << maxTokens
-                       << "]";
+                       << " must be a multiple of " << quantum << " in ["
+                       << quantum << ", " << maxTokens << "]";
   if (k < 32 || k > 256 || k % 32 != 0)
     return emitError() << "#samoyeds.tile: k = " << k
                        << " must be a multiple of 32 in [32, 256]";

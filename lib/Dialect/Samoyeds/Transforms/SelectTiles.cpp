@@ -143,10 +143,11 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
   SparseFormatAttr format = op.getFormat();
   slots = std::min(slots, experts * cols * format.getN() /
                               (4 * format.getM() * split));
-  slots = std::min(slots, kSplitWorkspaceBytes / (split * rows * 4));
-  slots = std::min<int64_t>(slots, 4096);
+  // A forced count keeps the partial-sum workspace bound.
   if (slotsOverride > 0)
     slots = slotsOverride;
+  slots = std::min(slots, kSplitWorkspaceBytes / (split * rows * 4));
+  slots = std::min<int64_t>(slots, 4096);
   if (slots < 1)
     return {1, 0};
   return {split, slots};

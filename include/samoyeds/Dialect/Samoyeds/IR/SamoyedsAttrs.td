@@ -397,6 +397,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     static int64_t widePackedMinSlots(int64_t experts, int64_t wideTokens) {
       return experts * (wideTokens - 1);
     }
+    /// A tile's tokens are a multiple of this (the MMAs' N granularity).
+    static constexpr int64_t kTokenQuantum = 8;
     static int64_t wgmmaChoiceSpans(int64_t v, int64_t k, bool rowSelect) {
       return rowSelect ? (k > v ? k / v : 1) : 0;
     }

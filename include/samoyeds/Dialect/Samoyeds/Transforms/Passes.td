@@ -193,7 +193,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "2: two for every decode call)">,
     Option<"splitSlots", "split-slots", "int64_t", /*default=*/"0",
            "Override: the most routed slots the split-K variant takes, "
-           "where a tile has one (0: choose)">,
+           "where a tile has one, within the 32 MiB partial-sum bound (0: "
+           "choose)">,
     Option<"splitPersistent", "split-persistent", "int64_t", /*default=*/"0",
            "wgmma_sp: run the split-K variant on a persistent grid (1), "
            "for every call whose unsplit grid has fewer blocks than SMs">,

@@ -55,13 +55,26 @@ class ColdTimer:
     def __init__(self, reps):
         self.reps = reps
         self.scratch = torch.empty(256 << 20, dtype=torch.uint8, device=dev)
+        # SAMOYEDS_BENCH_FLUSH=read evicts by reading the scratch (the L2 left
+        # clean); the default write leaves it full of dirty lines, whose
+        # write-back the timed call pays as it reads (bench/RESULTS.md S27).
+        self.read_flush = os.environ.get("SAMOYEDS_BENCH_FLUSH", "write") == "read"
+        if self.read_flush:
+            self.scratch.fill_(1)
+            self.words = self.scratch.view(torch.int32)
+
+    def evict(self):
+        if self.read_flush:
+            self.sink = self.words.sum()
+        else:
+            self.scratch.fill_(1)
 
     def __call__(self, fn):
         for _ in range(3):
             fn()
         times = []
         for _ in range(self.reps):
-            self.scratch.fill_(1)
+            self.evict()
             torch.cuda._sleep(self.SPIN_CYCLES)
             a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             a.record()

@@ -16,6 +16,7 @@ path), the median span of a call (first kernel start to last kernel end) and
 the median sum of the gaps between its kernels; writes JSON.
 """
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -90,7 +91,7 @@ def profile_point(layer, x, reps):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--layers", required=True)
+    ap.add_argument("--layers", required=True, help="DIR, or NAME=DIR,... (variants)")
     ap.add_argument("--models", default="olmoe,deepseek_v2")
     ap.add_argument("--formats", default="12v128")
     ap.add_argument("--tokens", default="1,16")
@@ -99,17 +100,21 @@ def main():
     a = ap.parse_args()
     torch.manual_seed(0)
     res = dict(device=torch.cuda.get_device_name(), layers=a.layers, rows=[])
+    # --layers DIR, or NAME=DIR,... to profile variants on the same weights.
+    variants = [tuple(v.split("=", 1)) if "=" in v else ("", v)
+                for v in a.layers.split(",")]
     for name in a.models.split(","):
         H = MODELS[name][0]
         gu_bits, d_bits, router = random_experts(name)
-        for fmt in a.formats.split(","):
-            layer = samoyeds.MoELayer(os.path.join(a.layers, f"{name}_{fmt}"))
+        for (tag, layers), fmt in itertools.product(variants, a.formats.split(",")):
+            layer = samoyeds.MoELayer(os.path.join(layers, f"{name}_{fmt}"))
             load_experts([layer], gu_bits, d_bits, router)
             for T in [int(t) for t in a.tokens.split(",")]:
                 x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
-                r = dict(model=name, format=fmt, T=T, **profile_point(layer, x, a.reps))
+                r = dict(model=name, format=fmt, T=T, variant=tag,
+                         **profile_point(layer, x, a.reps))
                 res["rows"].append(r)
-                print(f"{name:12} {fmt:7} T={T:5d} span {r['span_us']:7.1f} us, gaps "
+                print(f"{tag + ' ' if tag else ''}{name:12} {fmt:7} T={T:5d} span {r['span_us']:7.1f} us, gaps "
                       f"{r['gaps_us']:5.1f} us: " + ", ".join(
                           f"{kk['name']} {kk['us']:.1f} [{kk['start_us']:.1f}-{kk['end_us']:.1f}]"
                           for kk in r["kernels"]), flush=True)

@@ -79,16 +79,20 @@ func.func @no_hidden(%x: tensor<?x0xbf16> {samoyeds.name = "x"},
 
 // -----
 
-// OLMoE's router (2048 x 64, bf16): up to T = 256, while the prefill grid
-// has at most 512 warps, the sliced prefill shape splits the hidden size
-// over 4 warps (512 threads: 2 steps of 8 columns a lane per warp); the
-// prefill shape takes T = 257-2047 unsliced (128 threads); the tensor-core
-// shape splits its chunks over 4 warps (16 chunks of 32 columns each). The
-// slices meet in shared memory (8 tokens x 16 experts x 4 slices, 32 tokens
-// x 64 experts x 4 slices).
+// OLMoE's router (2048 x 64, bf16): 4 groups of 16 experts; up to T = 256,
+// while the sliced grid has at most 128 blocks, the sliced prefill shapes
+// split the hidden size over 4 warps (512 threads: 2 steps of 8 columns a
+// lane per warp), with 2 tokens a warp up to T = 64, 4 up to 128 and 8 up to
+// 256 (one token a warp would pass 128 blocks from T = 33); the prefill shape
+// takes T = 257-2047 unsliced (128 threads); the tensor-core shape splits its
+// chunks over 4 warps (16 chunks of 32 columns each). The slices meet in
+// shared memory (8 tokens x 16 experts x 4 slices, 32 tokens x 64 experts x 4
+// slices).
 // CHECK-LABEL: func.func @olmoe_router
 // CHECK: samoyeds.launch
-// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced grid(4, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [33, 256])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced_t2 grid(4, ceil_div(T, 2), 1) block(512, 1, 1) {{.*}} when(T in [33, 64])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced_t4 grid(4, ceil_div(T, 4), 1) block(512, 1, 1) {{.*}} when(T in [65, 128])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced grid(4, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [129, 256])
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill grid(4, ceil_div(T, 8), 1) block(128, 1, 1) {{.*}} when(T in [257, 2047])
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_mma grid(1, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [2048, ...])
 // CHECK: gpu.binary @samoyeds_kernels
@@ -113,14 +117,16 @@ func.func @olmoe_router(%x: tensor<?x2048xbf16> {samoyeds.name = "x"},
 
 // DeepSeek-V2's router (5120 x 160, bf16): the decode shape splits the 20
 // steps over 10 warps (2 steps each; 1600 warps at T = 1, a block per
-// expert); 10 groups of 16 experts, so the prefill grid passes 512 warps past
-// T = 96 (12 blocks of 8 tokens x 10 groups x 4 warps); the sliced shape
-// splits the 20 steps over 4 warps (5 each: its slices are powers of two);
-// the tensor-core grid has 64 blocks (3 groups of 64 experts) from T = 704.
+// expert); 10 groups of 16 experts, so a sliced grid of at most 128 blocks
+// has 12 along the tokens: 4 tokens a warp up to T = 48, 8 up to 96; the
+// sliced shapes split the 20 steps over 4 warps (5 each: their slices are
+// powers of two); the tensor-core grid has 64 blocks (3 groups of 64
+// experts) from T = 704.
 // CHECK-LABEL: func.func @deepseek_router
 // CHECK: samoyeds.launch
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits grid(160, ceil_div(T, 1), 1) block(320, 1, 1) {{.*}} when(T in [1, 32])
-// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill_sliced grid(10, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [33, 96])
+// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill_sliced_t4 grid(10, ceil_div(T, 4), 1) block(512, 1, 1) {{.*}} when(T in [33, 48])
+// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill_sliced grid(10, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [49, 96])
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill grid(10, ceil_div(T, 8), 1) block(128, 1, 1) {{.*}} when(T in [97, 703])
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_mma grid(3, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [704, ...])
 func.func @deepseek_router(%x: tensor<?x5120xbf16> {samoyeds.name = "x"},
@@ -150,4 +156,26 @@ func.func @qwen2_router(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
   %w, %ids = samoyeds.route %x, %r top_k(8)
       : (tensor<?x3584xbf16>, tensor<64x3584xbf16>) -> (tensor<?x8xf32>, tensor<?x8xi32>)
   return %w, %ids : tensor<?x8xf32>, tensor<?x8xi32>
+}
+
+// -----
+
+// Mixtral's router (4096 x 8, bf16): one group of 8 experts, whose prefill
+// shape splits the hidden size over 4 warps (8 warps a block, 64 blocks while
+// its grid has at most 512 warps: T <= 512); the sliced shapes (16 warps, 2
+// steps each) take 1 token a warp up to T = 64, 2 up to 128, 4 up to 256 and
+// the prefill shape's 8 up to 512, each grid at most 64 blocks.
+// CHECK-LABEL: func.func @mixtral_router
+// CHECK: samoyeds.launch
+// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced_t1 grid(1, ceil_div(T, 1), 1) block(512, 1, 1) {{.*}} when(T in [33, 64])
+// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced_t2 grid(1, ceil_div(T, 2), 1) block(512, 1, 1) {{.*}} when(T in [65, 128])
+// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced_t4 grid(1, ceil_div(T, 4), 1) block(512, 1, 1) {{.*}} when(T in [129, 256])
+// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced grid(1, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [257, 512])
+// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(256, 1, 1) {{.*}} when(T in [513, 4095])
+func.func @mixtral_router(%x: tensor<?x4096xbf16> {samoyeds.name = "x"},
+                          %r: tensor<8x4096xbf16> {samoyeds.name = "router"})
+    -> (tensor<?x2xf32>, tensor<?x2xi32>) {
+  %w, %ids = samoyeds.route %x, %r top_k(2) {renormalize}
+      : (tensor<?x4096xbf16>, tensor<8x4096xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %w, %ids : tensor<?x2xf32>, tensor<?x2xi32>
 }

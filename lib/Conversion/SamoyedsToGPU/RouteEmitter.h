@@ -33,11 +33,14 @@ constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 /// over warps (the slices meet in shared memory) up to this many warps a
 /// block, until a warp runs at most kLogitsSteps steps (decode, prefill) or
 /// down to kLogitsMmaChunks 32-column chunks (tensor cores): each warp's loop
-/// is a chain of round trips to memory. The sliced prefill shape serves the
-/// calls whose prefill grid has at most kLogitsSlicedWarps warps; with more,
-/// the slices' extra warps and sums cost more than they save (H200, same
-/// process: 1.02-1.04x at T = 33-128, 0.97-0.99x at T = 512-2047 on OLMoE
-/// and DeepSeek-V2-Lite; bench/RESULTS.md S17).
+/// is a chain of round trips to memory. The sliced prefill shapes serve the
+/// calls whose prefill grid has at most kLogitsSlicedWarps warps, each call
+/// the shape of the fewest tokens a warp whose grid has no more blocks than
+/// that grid; with more, the slices' extra warps and sums cost more than they
+/// save (H200, same process: 1.02-1.04x at T = 33-128, 0.97-0.99x at T =
+/// 512-2047 on OLMoE and DeepSeek-V2-Lite, bench/RESULTS.md S17; 2 or 4
+/// tokens a warp where 8 left OLMoE's grid 32 blocks at T = 64: 1.03-1.04x
+/// at T = 48-64, S27).
 constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8,
                   kLogitsSlicedWarps = 512;
 

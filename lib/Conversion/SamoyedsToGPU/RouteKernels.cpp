@@ -16,7 +16,8 @@
 // part of the router; for prefill 8 tokens x 4 experts per warp, so every
 // router vector loaded serves 8 tokens and every activation vector 4 experts,
 // the hidden size sliced further while the grid is small (each warp's steps
-// are a chain of round trips); and, where x and the router share a 16-bit
+// are a chain of round trips), with fewer tokens a warp (down to 1) where 8
+// would leave the grid few blocks; and, where x and the router share a 16-bit
 // type and the grid is large enough, m16n8k16 tensor-core MMAs of 16 tokens x
 // up to 32 experts per warp over a slice of the 32-column chunks.
 //
@@ -68,12 +69,14 @@ LogitsShape prefillShape(int64_t hidden, int64_t experts) {
   return s;
 }
 
-/// The sliced prefill shape, for the calls whose prefill grid is small: the
-/// prefill shape with the hidden size split further, over up to
-/// kLogitsMaxWarps warps a block, until each warp runs at most kLogitsSteps
-/// steps, so that a warp's loads are not a long chain of round trips.
-LogitsShape slicedPrefillShape(int64_t hidden, int64_t experts) {
+/// The sliced prefill shape of `tokensPerWarp` tokens a warp: the prefill
+/// shape with the hidden size split further, over up to kLogitsMaxWarps warps
+/// a block, until each warp runs at most kLogitsSteps steps, so that a warp's
+/// loads are not a long chain of round trips.
+LogitsShape slicedPrefillShape(int64_t hidden, int64_t experts,
+                               int64_t tokensPerWarp) {
   LogitsShape s = prefillShape(hidden, experts);
+  s.tokensPerWarp = tokensPerWarp;
   int64_t steps = laneSteps(hidden);
   while (s.warps() * 2 <= kLogitsMaxWarps && steps % (2 * s.slices) == 0 &&
          steps / s.slices > kLogitsSteps)
@@ -81,12 +84,38 @@ LogitsShape slicedPrefillShape(int64_t hidden, int64_t experts) {
   return s;
 }
 
-/// The last T the sliced prefill shape serves (below kDecodeTokens + 1:
-/// none): while the prefill grid has at most kLogitsSlicedWarps warps.
-int64_t slicedPrefillTo(const LogitsShape &prefill, int64_t experts) {
-  int64_t groups = llvm::divideCeil(experts, prefill.blockExperts());
-  return kLogitsSlicedWarps / (groups * prefill.warps()) *
-         prefill.blockTokens();
+/// One sliced prefill kernel: its shape and the calls [from, to] it takes.
+struct SlicedRange {
+  LogitsShape shape;
+  int64_t from, to;
+};
+
+/// The sliced prefill shapes from T = `from` up to `to` (-1: no end), where
+/// slicing shortens the prefill shape's chains, while the prefill grid would
+/// have at most kLogitsSlicedWarps warps: for each T the fewest tokens a warp
+/// (1, 2, 4, up to the prefill shape's 8) whose grid has no more blocks than
+/// that prefill grid, so that the router is read by as many SMs as that
+/// grid's warps allow, not re-read by every token.
+SmallVector<SlicedRange> slicedRanges(int64_t hidden, int64_t experts,
+                                      int64_t from, int64_t to) {
+  LogitsShape prefill = prefillShape(hidden, experts);
+  SmallVector<SlicedRange> ranges;
+  if (slicedPrefillShape(hidden, experts, prefill.tokensPerWarp).slices <=
+      prefill.slices)
+    return ranges;
+  int64_t tokenBlocks =
+      kLogitsSlicedWarps /
+      (llvm::divideCeil(experts, prefill.blockExperts()) * prefill.warps());
+  for (int64_t p = 1; p <= prefill.tokensPerWarp; p *= 2) {
+    int64_t last = tokenBlocks * p;
+    if (to >= 0)
+      last = std::min(last, to);
+    if (last < from)
+      continue;
+    ranges.push_back({slicedPrefillShape(hidden, experts, p), from, last});
+    from = last + 1;
+  }
+  return ranges;
 }
 
 /// The tensor-core shape, or none: both operands one 16-bit type and the
@@ -185,16 +214,16 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
                                     mma->blockTokens());
   }
   // The prefill shapes serve [kDecodeTokens + 1, prefillTo] (-1: no end):
-  // the sliced one the calls of a small grid, the other the rest.
+  // the sliced ones the calls of a small grid, the other the rest.
   int64_t prefillFrom = kDecodeTokens + 1, prefillTo = mma ? mmaFrom - 1 : -1;
   LogitsShape prefill = prefillShape(hidden, experts);
-  LogitsShape sliced = slicedPrefillShape(hidden, experts);
-  int64_t slicedTo = slicedPrefillTo(prefill, experts);
-  if (prefillTo >= 0)
-    slicedTo = std::min(slicedTo, prefillTo);
-  if (sliced.slices > prefill.slices && slicedTo >= prefillFrom) {
-    addLogits("_logits_prefill_sliced", sliced, prefillFrom, slicedTo);
-    prefillFrom = slicedTo + 1;
+  for (const SlicedRange &r :
+       slicedRanges(hidden, experts, prefillFrom, prefillTo)) {
+    std::string suffix = "_logits_prefill_sliced";
+    if (r.shape.tokensPerWarp != prefill.tokensPerWarp)
+      suffix += "_t" + std::to_string(r.shape.tokensPerWarp);
+    addLogits(suffix, r.shape, r.from, r.to);
+    prefillFrom = r.to + 1;
   }
   if (prefillTo < 0 || prefillFrom <= prefillTo)
     addLogits("_logits_prefill", prefill, prefillFrom, prefillTo);

@@ -91,14 +91,14 @@ struct SlicedRange {
 };
 
 /// The sliced prefill shapes from T = `from` up to `to` (-1: no end), where
-/// slicing shortens the prefill shape's chains, while the prefill grid would
-/// have at most kLogitsSlicedWarps warps: for each T the fewest tokens a warp
-/// (1, 2, 4, up to the prefill shape's 8) whose grid has no more blocks than
-/// that prefill grid, so that the router is read by as many SMs as that
+/// slicing shortens the chains of `prefill` (the prefill shape), while its grid
+/// would have at most kLogitsSlicedWarps warps: for each T the fewest tokens a
+/// warp (1, 2, 4, up to the prefill shape's 8) whose grid has no more blocks
+/// than that prefill grid, so that the router is read by as many SMs as that
 /// grid's warps allow, not re-read by every token.
-SmallVector<SlicedRange> slicedRanges(int64_t hidden, int64_t experts,
+SmallVector<SlicedRange> slicedRanges(const LogitsShape &prefill,
+                                      int64_t hidden, int64_t experts,
                                       int64_t from, int64_t to) {
-  LogitsShape prefill = prefillShape(hidden, experts);
   SmallVector<SlicedRange> ranges;
   if (slicedPrefillShape(hidden, experts, prefill.tokensPerWarp).slices <=
       prefill.slices)
@@ -218,7 +218,7 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   int64_t prefillFrom = kDecodeTokens + 1, prefillTo = mma ? mmaFrom - 1 : -1;
   LogitsShape prefill = prefillShape(hidden, experts);
   for (const SlicedRange &r :
-       slicedRanges(hidden, experts, prefillFrom, prefillTo)) {
+       slicedRanges(prefill, hidden, experts, prefillFrom, prefillTo)) {
     std::string suffix = "_logits_prefill_sliced";
     if (r.shape.tokensPerWarp != prefill.tokensPerWarp)
       suffix += "_t" + std::to_string(r.shape.tokensPerWarp);

@@ -61,8 +61,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> wideSlots{
       *this, "wide-slots",
       llvm::cl::desc("samoyeds-select-tiles: routed slots per expert from "
-                     "which calls take the wide variant"),
-      llvm::cl::init(128)};
+                     "which calls take the wide variant (-1: choose)"),
+      llvm::cl::init(-1)};
   Option<int64_t> wideCluster{
       *this, "wide-cluster",
       llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "

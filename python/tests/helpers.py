@@ -1,12 +1,39 @@
 """Test helpers: an independent numpy pruning reference and tiny MoE checkpoints."""
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from samoyeds.pack import float32_to_bf16, to_float32
 from samoyeds.safetensors_io import save_file
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def find_samoyeds_opt():
+    """samoyeds-opt: $SAMOYEDS_OPT, build/bin or the PATH; None where there is none (the
+    GPU machine)."""
+    for c in (os.environ.get("SAMOYEDS_OPT"), REPO / "build" / "bin" / "samoyeds-opt",
+              shutil.which("samoyeds-opt")):
+        if c and Path(c).is_file():
+            return str(c)
+    return None
+
+
+def bundle_dir(env, tmp_path_factory, what, build):
+    """The bundle directory $env names, else a fresh one that ``build(samoyeds_opt, dir)``
+    fills and returns; the test is skipped, saying so, where neither is possible."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    opt = find_samoyeds_opt()
+    if opt is None:
+        pytest.skip(f"no {what}: set {env} or provide samoyeds-opt")
+    return build(opt, tmp_path_factory.mktemp(what.replace(" ", "_")))
 
 
 def prune_reference(dense, dtype, n, m, v):

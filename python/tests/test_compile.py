@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import LIB_MISSING, requires_runtime
-from helpers import _write, make_hf_checkpoint
+from helpers import _write, find_samoyeds_opt, make_hf_checkpoint
 
 from samoyeds import compile as sc
 from samoyeds.compile import CompileError, compile_model, main
@@ -23,15 +23,7 @@ ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_
 E, H, I, K = 4, 128, 128, 2
 
 
-def _opt():
-    env = os.environ.get("SAMOYEDS_OPT")
-    for p in ([env] if env else []) + [str(ROOT / "build" / "bin" / "samoyeds-opt")]:
-        if p and Path(p).is_file():
-            return p
-    return None
-
-
-OPT = _opt()
+OPT = find_samoyeds_opt()
 requires_opt = pytest.mark.skipif(
     OPT is None or LIB_MISSING is not None,
     reason=f"needs samoyeds-opt (build/bin/samoyeds-opt or $SAMOYEDS_OPT: "

@@ -9,7 +9,6 @@ samoyeds-opt), or samoyeds-opt on this machine ($SAMOYEDS_OPT or build/bin).
 """
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import requires_runtime
+from helpers import bundle_dir
 
 torch = pytest.importorskip("torch", reason="torch is not installed")
 
@@ -43,28 +43,16 @@ requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device (torch.c
                                    "is False): GPU tests of MoELayer skipped")
 
 
-def _opt():
-    for c in (os.environ.get("SAMOYEDS_OPT"), REPO / "build" / "bin" / "samoyeds-opt",
-              shutil.which("samoyeds-opt")):
-        if c and Path(c).is_file():
-            return str(c)
-    return None
-
-
 @pytest.fixture(scope="session")
 def layer_bundle(tmp_path_factory):
-    env = os.environ.get("SAMOYEDS_TEST_LAYER_BUNDLE")
-    if env:
-        return Path(env)
-    opt = _opt()
-    if opt is None:
-        pytest.skip("no layer bundle: set SAMOYEDS_TEST_LAYER_BUNDLE or provide samoyeds-opt")
-    d = tmp_path_factory.mktemp("bundle")
-    src = d / "small.mlir"
-    src.write_text(SMALL_MLIR)
-    subprocess.run([opt, str(src), f"--samoyeds-to-bundle=chip=sm_90a dir={d / 'b'}", "-o",
-                    os.devnull], check=True)
-    return d / "b"
+    def build(opt, d):
+        src = d / "small.mlir"
+        src.write_text(SMALL_MLIR)
+        subprocess.run([opt, str(src), f"--samoyeds-to-bundle=chip=sm_90a dir={d / 'b'}", "-o",
+                        os.devnull], check=True)
+        return d / "b"
+
+    return bundle_dir("SAMOYEDS_TEST_LAYER_BUNDLE", tmp_path_factory, "layer bundle", build)
 
 
 class StubLayer:

@@ -262,6 +262,10 @@ FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
       {globalBuffer(f32), globalBuffer(f32), globalBuffer(i32),
        globalBuffer(i32), globalBuffer(i32), globalBuffer(i32), i32},
       kSelectWarps * 32, {workgroupBuffer(i32, kSelectDispatchSlots)});
+  // LLVM reads the staged ids with 16-byte vector loads: align the buffer
+  // to 16 bytes (its own alignment, 4, is all the PTX would otherwise say).
+  func.setWorkgroupAttributionAttr(0, LLVM::LLVMDialect::getAlignAttrName(),
+                                   builder.getI64IntegerAttr(16));
   ImplicitLocOpBuilder b(dispatch.getLoc(), builder);
   RouteEmitter(b, /*hidden=*/0, experts)
       .emitSelectDispatch(func, selectParams(route));

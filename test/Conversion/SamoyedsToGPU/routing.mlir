@@ -107,12 +107,13 @@
 // CHECK: memref.store %[[ROUNDS]]#4, %[[IDS]]
 
 // Select and dispatch: warp w selects token w, its lanes storing the ids
-// and, clamped, staging them in shared memory; after a barrier thread e
+// and, clamped, staging them in shared memory (16-byte aligned: the counts
+// read it in vectors); after a barrier thread e
 // counts the slots below expert e (offsets, e = 0 … 4), and thread s places
 // slot s after them and after the lower slots of its expert.
 // CHECK-LABEL: gpu.func @routing_dispatch_1_select(
 // CHECK-SAME: %[[SLOGITS:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[SW:[a-zA-Z0-9_]+]]: memref<?xf32, #gpu.address_space<global>>, %[[SIDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[STOK:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[SOFF:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %[[SPOS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: i32)
-// CHECK-SAME: workgroup(%[[STAGE:.*]] : memref<128xi32, #gpu.address_space<workgroup>>)
+// CHECK-SAME: workgroup(%[[STAGE:.*]] : memref<128xi32, #gpu.address_space<workgroup>> {llvm.align = 16 : i64})
 // CHECK: memref.load %[[SLOGITS]]
 // CHECK: gpu.subgroup_reduce maxsi
 // CHECK: %[[SROUNDS:.*]]:5 = scf.for

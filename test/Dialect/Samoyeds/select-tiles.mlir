@@ -104,14 +104,15 @@
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
 // block; 16 warps, four stages fit), so fewer row blocks and split_k = 2 at
 // decode, and the wide variant of 112 tokens (the 56 accumulators of four
-// warpgroups) from 128 routed slots per expert.
+// warpgroups) from 64 routed slots per expert (8 experts; 128 with more:
+// silu_plain24_small's 64).
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
 // FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
 // WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
@@ -216,7 +217,7 @@
 // WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
 // WIDE0-NOT: wide_tokens
 // BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [-1, 256]
-// BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots = 0 must be in [1, 1048576]
+// BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots (or -1) = 0 must be in [1, 1048576]
 // wide-cluster=2 pairs the wide variant's blocks where the row blocks of
 // each half pair up and the wide tile's halves are whole 8-row groups:
 // Mixtral's 112 gate/up and 112 down row blocks, the plain 2:4 tiles' 112
@@ -230,7 +231,7 @@
 // CLUSTER-LABEL: func.func @k64_small_span
 // CLUSTER-NOT: wide_cluster
 // CLUSTER-LABEL: func.func @silu_plain24(
-// CLUSTER: wide_tokens = 112, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @silu_plain24_small
 // CLUSTER: wide_tokens = 112, wide_slots = 8192, wide_cluster = 2, strategy = wgmma_sp>
 // BAD-CLUSTER: error: samoyeds-select-tiles: wide-cluster = 3 must be in [1, 2]
@@ -265,7 +266,7 @@
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
 // row-masks=1: masked group rows under the warpgroup strategy, the same
 // tiles (m accumulator sets either way); plain 2:4 is unaffected. (m = 3
@@ -300,7 +301,7 @@
 // DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
-// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
 // split-persistent=1: wgmma_sp's split-K variants run the persistent grid
 // (one block per SM, no split_blocks) for every call whose unsplit grid has
@@ -328,7 +329,7 @@
 // DECWG-LABEL: func.func @default_none(
 // DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
-// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 1024, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}

@@ -34,6 +34,16 @@ constexpr int64_t kWgmmaPersistentSlots = 96;
 /// experts take four consumer warpgroups from this many routed slots per
 /// expert up to the wide variant (chooseWgmmaTile).
 constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
+/// Routed slots per expert from which the unsplit calls take the wide
+/// variant, by default: 128, and kPlainFewExpertsWideSlots for plain 2:4 on
+/// 2-kWgmmaFourRowsExperts experts (Mixtral), whose four-warpgroup grid of
+/// 64-token blocks reads an expert's weights once per 64 of its tokens
+/// (H200 2:4 Mixtral layer, same process: the wide variant from 64 slots
+/// 1.15 / 1.23 / 1.27x at T = 256 / 320 / 384, 0.97x at 448;
+/// bench/RESULTS.md S28). Not for row selection, whose packed wide input
+/// needs calls of experts x (wide_tokens - 1) slots (unpacked from 64
+/// slots: 1.02-1.03x at T = 256-320, 0.87x at T = 1024-4096, S28).
+constexpr int64_t kWideSlotsPerExpert = 128, kPlainFewExpertsWideSlots = 64;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -510,7 +520,13 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   if (wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
       sets * wide / 2 <= maxAcc) {
     wideTokens = wide;
-    wideSlots = o.wideSlots * wType.getDimSize(0);
+    // (Not where a packed input is asked for: it needs the 128.)
+    bool fewPlain = plain && experts > 1 && experts <= kWgmmaFourRowsExperts &&
+                    o.widePacked <= 0;
+    wideSlots = (o.wideSlots > 0 ? o.wideSlots
+                 : fewPlain      ? kPlainFewExpertsWideSlots
+                                 : kWideSlotsPerExpert) *
+                experts;
   }
   if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
@@ -617,7 +633,8 @@ struct SamoyedsSelectTiles
         !inRange("persistent", persistent, -1, 32) ||
         !inRange("group-tiles", groupTiles, 0, 64) ||
         !inRange("wide-tokens", wideTokens, -1, 256) ||
-        !inRange("wide-slots", wideSlots, 1, 1 << 20) ||
+        !(wideSlots == -1 ||
+          inRange("wide-slots (or -1)", wideSlots, 1, 1 << 20)) ||
         !inRange("warpgroups", warpgroups, 0, 4) ||
         !inRange("decode-warpgroups", decodeWarpgroups, 0, 4) ||
         !inRange("decode-slots", decodeSlots, 0, 4096) ||

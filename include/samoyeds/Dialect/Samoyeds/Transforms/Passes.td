@@ -178,9 +178,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,
-    Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"128",
+    Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert from which calls take the wide "
-           "variant">,
+           "variant (-1: choose, 128 or 64 for plain 2:4 on 2-8 experts)">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "Override: consumer warpgroups per block of wgmma_sp (0: "
            "choose)">,

@@ -231,10 +231,14 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       launches.push_back(*pack);
       Type elt =
           cast<RankedTensorType>(op.getInput().getType()).getElementType();
-      table.addWorkspace(
-          packedInput,
-          {2, BufferAttr::encodeSymbol(SizeSymbol::P), wType.getDimSize(2)},
-          elt);
+      // Two or three rows per routed slot: every call from m.lo fits.
+      int64_t rowsPerSlot = TileConfigAttr::widePackedRowsPerSlot(
+          wType.getDimSize(0), op.getTileAttr().getWideTokens(), m.lo);
+      assert(rowsPerSlot > 0 && "buildWidePackKernel checked m.lo");
+      table.addWorkspace(packedInput,
+                         {rowsPerSlot, BufferAttr::encodeSymbol(SizeSymbol::P),
+                          wType.getDimSize(2)},
+                         elt);
     }
     if (failed(addMatmul(m, launches)))
       return failure();

@@ -104,7 +104,7 @@ mlir::samoyeds::buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   if (fromSlots < least)
     return op.emitOpError()
            << "tile wide_packed = 1 needs the wide variant's calls to have at "
-              "least experts × (wide_tokens - 1) = "
+              "least experts × (wide_tokens - 1) / 2 = "
            << least << " routed slots, but they start at " << fromSlots
            << "; raise wide_slots";
   // makePlan checked that the k tiles (multiples of 128) cover the input.

@@ -477,13 +477,14 @@ func.func @cluster_exchange(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf
 
 // -----
 
-// A packed wide input's workspace holds two rows per routed slot: the
-// padded tiles of 4 experts × 127 rows need calls of at least 508 slots.
+// A packed wide input's workspace holds at most three rows per routed
+// slot: the padded tiles of 4 experts × 127 rows need calls of at least 254
+// slots (two rows per slot from 508).
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
-#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 500, wide_packed = 1, strategy = wgmma_sp>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 250, wide_packed = 1, strategy = wgmma_sp>
 func.func @packed_few_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                             %off: tensor<5xi32>, %tok: tensor<?xi32>) -> tensor<?x256xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_packed = 1 needs the wide variant's calls to have at least experts × (wide_tokens - 1) = 508 routed slots, but they start at 500; raise wide_slots}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_packed = 1 needs the wide variant's calls to have at least experts × (wide_tokens - 1) / 2 = 254 routed slots, but they start at 250; raise wide_slots}}
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>

@@ -119,3 +119,23 @@ func.func @packed_slots(%w: tensor<4x512x256xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x512xbf16>
   return %y : tensor<?x512xbf16>
 }
+
+// -----
+
+// A wide variant from fewer than experts × (wide_tokens - 1) = 508 slots
+// (here 256, half that and more): three rows per routed slot hold every
+// call's padded tiles, P + 4 × 127 rows at most.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 256, wide_packed = 1, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @packed_three_rows
+// CHECK-SAME: #samoyeds.buffer<"ws_packed_three_rows_ssmm_0_packed", workspace, bf16, [3, P, 256]>
+// CHECK: @packed_three_rows_ssmm_0_pack grid(2, token_tiles(P, 128, 4), 1) {{.*}} when(P in [256, ...])
+func.func @packed_three_rows(%w: tensor<4x512x256xbf16, #ss> {samoyeds.name = "w"},
+                             %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                             %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                             %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

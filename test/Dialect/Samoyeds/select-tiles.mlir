@@ -62,7 +62,8 @@
 // On sm_90a the warpgroup strategy takes every shape it fits: two
 // consumer warpgroups, 128-column stages, 64 tokens (1:2 row selection:
 // the kept rows' MMAs with their span sums routed, two accumulator sets of
-// 32, and a 128-token wide variant from 128 routed slots per expert), six stages (one block per SM), no persistent
+// 32, and a 128-token wide variant from 128 routed slots per expert, 64 on
+// 2-8 experts), six stages (one block per SM), no persistent
 // grid unless asked for: persistent=k > 0 gives one block per SM for every
 // unsplit call, with 128-token tiles from 96 routed slots per expert where
 // one accumulator set allows them (plain 2:4: silu_plain24's 8 experts, 768
@@ -70,17 +71,20 @@
 // (k32, k32_span) keeps mma_sp. sm_90 has no sparse wgmma. An MoE layer of
 // 2-8 experts with 1:2 routed row selection (mixtral_layer) takes four
 // consumer warpgroups (256 kept rows by 56 tokens, an ordinary grid) from 64
-// routed slots per expert (512) up to its wide variant; below, its
-// persistent grid keeps two warpgroups and 64 tokens (persistent_warps,
-// persistent_tokens), as do the decode and wide variants (decode_warps,
-// wide_warps). A lone expert (default_none) keeps two throughout.
+// routed slots per expert (512) up to its wide variant, which on 2-8
+// experts also starts at 64 slots per expert (wide_slots = 512: no call
+// takes the ordinary grid unless wide-slots moves the wide variant up);
+// below, its persistent grid keeps two warpgroups and 64 tokens
+// (persistent_warps, persistent_tokens), as do the decode and wide variants
+// (decode_warps, wide_warps). A lone expert (default_none) keeps two
+// throughout.
 // Their gathered inputs' wide tiles (112 row blocks) read them packed
 // (wide_packed); the down projection (slot rows) gathers.
 // AUTO-LABEL: func.func @default_none
 // AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -88,7 +92,7 @@
 // Row selection with a K loop of one 128-column k tile: a wgmma_sp decode
 // tile and a wide one.
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, strategy = wgmma_sp>}
 // m = 3 (which masked rows cannot take: m does not divide 16) routes like
 // m = 2, with three accumulator sets (a 104-token wide tile) and, with a K
 // loop of two k tiles, a decode tile: the routing defines no accumulator
@@ -226,8 +230,8 @@
 // CLUSTER-LABEL: func.func @default_none
 // CLUSTER: wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @mixtral_layer
-// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
-// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
+// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
+// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @k64_small_span
 // CLUSTER-NOT: wide_cluster
 // CLUSTER-LABEL: func.func @silu_plain24(
@@ -237,7 +241,8 @@
 // BAD-CLUSTER: error: samoyeds-select-tiles: wide-cluster = 3 must be in [1, 2]
 // wide-packed=0: no wide variant reads a packed input; =2: every one does
 // (Mixtral's down projection, the plain 2:4 and span-routed tiles, whose
-// workspace of two rows per slot holds the padded tiles from wide_slots).
+// workspace of two or three rows per slot holds the padded tiles from
+// wide_slots).
 // PACK0-NOT: wide_packed
 // PACK2-LABEL: func.func @mixtral_layer
 // PACK2: epilogue <silu_mul> {tile = {{.*}}wide_packed = 1, strategy = wgmma_sp>
@@ -245,7 +250,7 @@
 // PACK2-LABEL: func.func @m3_routing
 // PACK2: wide_tokens = 104, wide_slots = 128, wide_packed = 1, strategy = wgmma_sp>
 // PACK2-LABEL: func.func @silu_plain24(
-// PACK2: wide_tokens = 112, wide_slots = 1024, group_tiles = 16, wide_packed = 1, strategy = wgmma_sp>
+// PACK2: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_packed = 1, strategy = wgmma_sp>
 // BAD-PACK: error: samoyeds-select-tiles: wide-packed = 3 must be in [-1, 2]
 // warpgroups=4: four consumer warpgroups (256 kept rows a block) where the
 // 64-row tiles divide among them; their 104 registers (what the producer
@@ -261,10 +266,10 @@
 // WG4-LABEL: func.func @default_none(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @mixtral_layer(
-// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
-// WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
+// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
+// WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
-// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 256, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
@@ -309,8 +314,8 @@
 // slot, its down projection (16 row blocks, 8 experts: always fewer) up to
 // the workspace bound, 256. mma_sp has no persistent split grid.
 // SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
-// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
-// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 1024, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>}
 // SPLIT-PERSIST-MMA-NOT: split_persistent
 // BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]
 // Both strategies have a persistent grid with masked rows; the warpgroup

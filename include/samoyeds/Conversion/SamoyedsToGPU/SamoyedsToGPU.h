@@ -201,8 +201,9 @@ FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
 /// token list where the op gathers) into `workspace` in the wide kernel's
 /// swizzled B layout, [token tile][64-column block][wide_tokens rows][128
 /// bytes], rows past the tile's slots zero. Fails with a diagnostic on `op`
-/// when the workspace (two rows per routed slot) cannot hold the padded
-/// tiles of the variant's first call, `fromSlots` routed slots.
+/// when no workspace of TileConfigAttr::widePackedRowsPerSlot rows per
+/// routed slot holds the padded tiles of the variant's first call,
+/// `fromSlots` routed slots.
 FailureOr<KernelLaunch> buildWidePackKernel(OpBuilder &builder,
                                             gpu::GPUModuleOp module, SSMMOp op,
                                             StringRef workspace, StringRef name,

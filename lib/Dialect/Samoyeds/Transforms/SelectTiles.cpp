@@ -35,15 +35,14 @@ constexpr int64_t kWgmmaPersistentSlots = 96;
 /// expert up to the wide variant (chooseWgmmaTile).
 constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
 /// Routed slots per expert from which the unsplit calls take the wide
-/// variant, by default: 128, and kPlainFewExpertsWideSlots for plain 2:4 on
-/// 2-kWgmmaFourRowsExperts experts (Mixtral), whose four-warpgroup grid of
-/// 64-token blocks reads an expert's weights once per 64 of its tokens
-/// (H200 2:4 Mixtral layer, same process: the wide variant from 64 slots
-/// 1.15 / 1.23 / 1.27x at T = 256 / 320 / 384, 0.97x at 448;
-/// bench/RESULTS.md S28). Not for row selection, whose packed wide input
-/// needs calls of experts x (wide_tokens - 1) slots (unpacked from 64
-/// slots: 1.02-1.03x at T = 256-320, 0.87x at T = 1024-4096, S28).
-constexpr int64_t kWideSlotsPerExpert = 128, kPlainFewExpertsWideSlots = 64;
+/// variant, by default: 128, and kFewExpertsWideSlots on 2 to
+/// kWgmmaFourRowsExperts experts (Mixtral), whose 56- and 64-token grids
+/// read an expert's weights once per 56 or 64 of its tokens (H200 Mixtral
+/// layers, same process, bench/RESULTS.md S28: 2:4 1.15 / 1.23 / 1.27x at
+/// T = 256 / 320 / 384, 0.97x at 448; 1:2+2:4 with the wide input gathered
+/// 1.03 / 1.01 / 0.99 / 1.38x at T = 256 / 320 / 384 / 448, packed: its
+/// workspace three rows per routed slot below 127 slots per expert).
+constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -520,11 +519,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   if (wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
       sets * wide / 2 <= maxAcc) {
     wideTokens = wide;
-    // (Not where a packed input is asked for: it needs the 128.)
-    bool fewPlain = plain && experts > 1 && experts <= kWgmmaFourRowsExperts &&
-                    o.widePacked <= 0;
+    bool few = experts > 1 && experts <= kWgmmaFourRowsExperts;
     wideSlots = (o.wideSlots > 0 ? o.wideSlots
-                 : fewPlain      ? kPlainFewExpertsWideSlots
+                 : few           ? kFewExpertsWideSlots
                                  : kWideSlotsPerExpert) *
                 experts;
   }
@@ -548,9 +545,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
           : 1;
   // A packed wide input (`wide-packed`: 1 for gathered inputs, 2 for
   // every input; by default gathered inputs of routed row selection whose
-  // wide tile has many row blocks): its workspace of two rows per routed
-  // slot holds the padded tiles of every call from experts × (wide_tokens
-  // - 1) slots.
+  // wide tile has many row blocks): its workspace of two or three rows per
+  // routed slot holds the padded tiles of every call from experts ×
+  // (wide_tokens - 1) / 2 slots (widePackedMinSlots).
   bool packable =
       wideTokens > 0 &&
       wideSlots >= TileConfigAttr::widePackedMinSlots(experts, wideTokens);

@@ -203,10 +203,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     one stage after another, so the wide variant's producer brings a
     stage's rows with one bulk copy (in a cluster pair each block copies
     one of the stage's two 64-column blocks to both blocks' rings with one
-    multicast bulk copy) instead of 16-byte gathers. The workspace holds
-    two rows per routed slot, so the wide variant's first call must have
-    at least `experts` × (`wide_tokens` − 1) routed slots (each expert's
-    last tile padded). `wide_packed` is 0 (gathers) when omitted.
+    multicast bulk copy) instead of 16-byte gathers. A call of P slots
+    fills at most P + `experts` × (`wide_tokens` − 1) rows (each expert's
+    last tile padded); the workspace holds two rows per routed slot where
+    the wide variant's first call has at least `experts` × (`wide_tokens`
+    − 1) slots, three where it has at least half that, the fewest it may
+    have. `wide_packed` is 0 (gathers) when omitted.
 
     Block order: the ordinary grid (and its split-K and decode variants)
     numbers its blocks in launch order and hands them out in groups of
@@ -391,11 +393,22 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// per unit: with row selection one per span the stage covers (spans of
     /// `v` columns; the span a stage is part of where spans are longer),
     /// none without.
-    /// wide_packed: the fewest routed slots of a wide call whose packed
-    /// workspace, two rows per routed slot, holds every expert's last
-    /// token tile padded to `wideTokens` rows.
+    /// wide_packed: rows per routed slot of the packed workspace (at most
+    /// this many): every call from `fromSlots` slots, whose token tiles
+    /// fill at most P + experts × (wideTokens − 1) rows, fits; 0: none.
+    static constexpr int64_t kWidePackedMaxRowsPerSlot = 3;
+    static int64_t widePackedRowsPerSlot(int64_t experts, int64_t wideTokens,
+                                         int64_t fromSlots) {
+      for (int64_t r = 2; r <= kWidePackedMaxRowsPerSlot; ++r)
+        if ((r - 1) * fromSlots >= experts * (wideTokens - 1))
+          return r;
+      return 0;
+    }
+    /// wide_packed: the fewest routed slots a wide call may have (its
+    /// workspace then kWidePackedMaxRowsPerSlot rows per slot).
     static int64_t widePackedMinSlots(int64_t experts, int64_t wideTokens) {
-      return experts * (wideTokens - 1);
+      return (experts * (wideTokens - 1) + kWidePackedMaxRowsPerSlot - 2) /
+             (kWidePackedMaxRowsPerSlot - 1);
     }
     /// A tile's tokens are a multiple of this (the MMAs' N granularity).
     static constexpr int64_t kTokenQuantum = 8;

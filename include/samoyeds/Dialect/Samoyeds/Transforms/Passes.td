@@ -121,7 +121,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     matmul with a wide variant; 0 for none; -1 (the default) chooses 1 for
     routed row selection whose wide tile has at least 10 row blocks and
     no clusters, else 0. Only where the wide variant's first call has at
-    least experts × (wide_tokens − 1) slots.
+    least experts × (wide_tokens − 1) / 2 slots (its workspace three rows
+    per slot below experts × (wide_tokens − 1), two from there).
 
     Consumer warpgroups (`wgmma_sp`): four per block for plain 2:4 where
     the 64-row tiles of each half divide among them (256 kept rows a block:
@@ -180,7 +181,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "2:4; 0: none, -1: choose)">,
     Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert from which calls take the wide "
-           "variant (-1: choose, 128 or 64 for plain 2:4 on 2-8 experts)">,
+           "variant (-1: choose: 128, or 64 on 2-8 experts)">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "Override: consumer warpgroups per block of wgmma_sp (0: "
            "choose)">,

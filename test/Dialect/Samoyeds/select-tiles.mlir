@@ -108,8 +108,8 @@
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
 // block; 16 warps, four stages fit), so fewer row blocks and split_k = 2 at
 // decode, and the wide variant of 112 tokens (the 56 accumulators of four
-// warpgroups) from 64 routed slots per expert (8 experts; 128 with more:
-// silu_plain24_small's 64).
+// warpgroups) from 64 routed slots per expert (plain 2:4 on up to 64
+// experts: silu_plain24_small's 64 too; row selection on up to 8).
 // AUTO-LABEL: func.func @silu_plain24
 // AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
@@ -237,7 +237,7 @@
 // CLUSTER-LABEL: func.func @silu_plain24(
 // CLUSTER: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @silu_plain24_small
-// CLUSTER: wide_tokens = 112, wide_slots = 8192, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 112, wide_slots = 4096, wide_cluster = 2, strategy = wgmma_sp>
 // BAD-CLUSTER: error: samoyeds-select-tiles: wide-cluster = 3 must be in [1, 2]
 // wide-packed=0: no wide variant reads a packed input; =2: every one does
 // (Mixtral's down projection, the plain 2:4 and span-routed tiles, whose
@@ -501,7 +501,7 @@ func.func @silu_plain24(
 // persistent grid of four consumer warpgroups (persistent = 1 beside the
 // wide variant).
 // AUTO-LABEL: func.func @silu_plain24_small
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 112, wide_slots = 8192, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 112, wide_slots = 4096, strategy = wgmma_sp>}
 func.func @silu_plain24_small(
     %w13: tensor<64x2048x2048xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x2048xbf16>, %offsets: tensor<65xi32>, %tokens: tensor<?xi32>)

@@ -35,14 +35,18 @@ constexpr int64_t kWgmmaPersistentSlots = 96;
 /// expert up to the wide variant (chooseWgmmaTile).
 constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
 /// Routed slots per expert from which the unsplit calls take the wide
-/// variant, by default: 128, and kFewExpertsWideSlots on 2 to
-/// kWgmmaFourRowsExperts experts (Mixtral), whose 56- and 64-token grids
-/// read an expert's weights once per 56 or 64 of its tokens (H200 Mixtral
-/// layers, same process, bench/RESULTS.md S28: 2:4 1.15 / 1.23 / 1.27x at
-/// T = 256 / 320 / 384, 0.97x at 448; 1:2+2:4 with the wide input gathered
-/// 1.03 / 1.01 / 0.99 / 1.38x at T = 256 / 320 / 384 / 448, packed: its
-/// workspace three rows per routed slot below 127 slots per expert).
-constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64;
+/// variant, by default: 128, and kFewExpertsWideSlots for plain 2:4 on 2 to
+/// kPlainFewExperts experts and row selection on 2 to kWgmmaFourRowsExperts,
+/// whose 56- and 64-token grids read an expert's weights once per 56 or 64
+/// of its tokens. H200 layers, same process (bench/RESULTS.md S28): 2:4
+/// Mixtral 1.15 / 1.23 / 1.27x at T = 256 / 320 / 384 (0.97x at 448),
+/// OLMoE 1.10x and Qwen2-MoE 1.28x at T = 768, DeepSeek-V2-Lite 1.09 /
+/// 1.11x at T = 768 / 1024; 1:2+2:4 Mixtral 1.05 / 1.04 / 1.03 / 1.44x at
+/// T = 256 / 320 / 384 / 448 (packed, three rows per slot), but with 64 or
+/// 128 experts 0.97-1.19x (DeepSeek-V2-Lite, OLMoE, Qwen2-MoE) and 0.90x
+/// (Qwen3-235B at T = 1024): those keep 128.
+constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
+                  kPlainFewExperts = 64;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -519,7 +523,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   if (wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
       sets * wide / 2 <= maxAcc) {
     wideTokens = wide;
-    bool few = experts > 1 && experts <= kWgmmaFourRowsExperts;
+    bool few = experts > 1 &&
+               experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
     wideSlots = (o.wideSlots > 0 ? o.wideSlots
                  : few           ? kFewExpertsWideSlots
                                  : kWideSlotsPerExpert) *

@@ -181,7 +181,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "2:4; 0: none, -1: choose)">,
     Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert from which calls take the wide "
-           "variant (-1: choose: 128, or 64 on 2-8 experts)">,
+           "variant (-1: choose: 128, or 64 for plain 2:4 on 2-64 experts "
+           "and row selection on 2-8)">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "Override: consumer warpgroups per block of wgmma_sp (0: "
            "choose)">,

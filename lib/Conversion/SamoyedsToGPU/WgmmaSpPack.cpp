@@ -100,12 +100,13 @@ mlir::samoyeds::buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   assert(p.packed && p.strategy == MmaStrategy::WgmmaSp &&
          "tile wide_packed = 1 is a wgmma_sp tile's (its verifier)");
   // Each expert's last tile is padded to `tokens` rows.
-  int64_t least = TileConfigAttr::widePackedMinSlots(p.experts, p.tokens);
-  if (fromSlots < least)
+  if (TileConfigAttr::widePackedRowsPerSlot(p.experts, p.tokens, fromSlots) ==
+      0)
     return op.emitOpError()
            << "tile wide_packed = 1 needs the wide variant's calls to have at "
               "least experts × (wide_tokens - 1) / 2 = "
-           << least << " routed slots, but they start at " << fromSlots
+           << TileConfigAttr::widePackedMinSlots(p.experts, p.tokens)
+           << " routed slots, but they start at " << fromSlots
            << "; raise wide_slots";
   // makePlan checked that the k tiles (multiples of 128) cover the input.
   assert(p.cols % kPackCols == 0 && "whole 128-column stages");

@@ -552,10 +552,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // every input; by default gathered inputs of routed row selection whose
   // wide tile has many row blocks): its workspace of two or three rows per
   // routed slot holds the padded tiles of every call from experts ×
-  // (wide_tokens - 1) / 2 slots (widePackedMinSlots).
-  bool packable =
-      wideTokens > 0 &&
-      wideSlots >= TileConfigAttr::widePackedMinSlots(experts, wideTokens);
+  // (wide_tokens - 1) / 2 slots (widePackedRowsPerSlot).
+  bool packable = wideTokens > 0 && TileConfigAttr::widePackedRowsPerSlot(
+                                        experts, wideTokens, wideSlots) > 0;
   int64_t wideRowBlocks = tiles * halves / wideWarpgroups;
   int64_t packMode = o.widePacked >= 0 ? o.widePacked
                      : !plain && !masked && wideCluster == 1 &&

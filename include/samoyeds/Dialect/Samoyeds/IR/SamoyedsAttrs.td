@@ -404,11 +404,11 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
           return r;
       return 0;
     }
-    /// wide_packed: the fewest routed slots a wide call may have (its
-    /// workspace then kWidePackedMaxRowsPerSlot rows per slot).
+    /// wide_packed: the fewest routed slots a wide call may have, where
+    /// widePackedRowsPerSlot first gives kWidePackedMaxRowsPerSlot.
     static int64_t widePackedMinSlots(int64_t experts, int64_t wideTokens) {
-      return (experts * (wideTokens - 1) + kWidePackedMaxRowsPerSlot - 2) /
-             (kWidePackedMaxRowsPerSlot - 1);
+      return llvm::divideCeilSigned(experts * (wideTokens - 1),
+                                    kWidePackedMaxRowsPerSlot - 1);
     }
     /// A tile's tokens are a multiple of this (the MMAs' N granularity).
     static constexpr int64_t kTokenQuantum = 8;

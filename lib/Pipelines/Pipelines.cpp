@@ -74,6 +74,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "input (-1: choose, 0: gathers, 1: gathered inputs, 2: "
                      "every input)"),
       llvm::cl::init(-1)};
+  Option<int64_t> tokenStep{
+      *this, "token-step",
+      llvm::cl::desc("samoyeds-select-tiles: wgmma_sp blocks multiply their "
+                     "tile's tokens rounded up to a multiple of this (-1: "
+                     "choose, 0: the variant's tokens)"),
+      llvm::cl::init(-1)};
   Option<int64_t> warpgroups{
       *this, "warpgroups",
       llvm::cl::desc("samoyeds-select-tiles: consumer warpgroups per block "
@@ -191,6 +197,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideSlots = o.wideSlots;
   tiles.wideCluster = o.wideCluster;
   tiles.widePacked = o.widePacked;
+  tiles.tokenStep = o.tokenStep;
   tiles.warpgroups = o.warpgroups;
   tiles.decodeWarpgroups = o.decodeWarpgroups;
   tiles.decodeBlocks = o.decodeBlocks;

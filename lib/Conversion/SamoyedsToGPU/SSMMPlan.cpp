@@ -100,6 +100,12 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
       p.stages = TileConfigAttr::kWgmmaMaxStages;
     }
   }
+  // Token steps where ptxas keeps every width's wgmma pipeline: with four
+  // consumer warpgroups (104 registers) or masked rows (A in registers) it
+  // serialised the wgmma of some variants for want of registers (C7511).
+  if (p.strategy == MmaStrategy::WgmmaSp && !p.masked &&
+      p.warps <= SSMMPlan::kTokenStepMaxWarps && tile.getTokenStep() < p.tokens)
+    p.tokenStep = tile.getTokenStep();
   // The ordinary grid's block order; the wgmma_sp persistent grid walks its
   // tiles in the same order.
   if (p.persistent == 0 || p.strategy == MmaStrategy::WgmmaSp)

@@ -51,6 +51,12 @@ struct SSMMPlan {
   /// wrote in the ring's layout (tile wide_packed): bulk copies instead of
   /// gathers, no token list.
   bool packed = false;
+  /// wgmma_sp (the tile's token_step where `tokens` exceeds it, the rows
+  /// are not masked and the block has at most kTokenStepMaxWarps warps;
+  /// else 0): a block multiplies, and copies packed rows of, its tile's
+  /// tokens rounded up to a multiple of this, not `tokens`.
+  int64_t tokenStep = 0;
+  static constexpr int64_t kTokenStepMaxWarps = 8;
   /// The decode variants' own warps (tile `decode_warps`): their ring keeps
   /// as many slots as fit.
   bool ownWarps = false;

@@ -121,6 +121,12 @@ private:
   /// to that offset and barrier in each block of the mask.
   void bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
                 int64_t multicast = 0);
+  void bulkCopy(Value dst, Value src, Value bytes, Value mbar,
+                int64_t multicast = 0);
+  /// The bytes the bulk copies of one stage bring (the full barrier's tx
+  /// count): WgmmaSpLayout::stageTxBytes, with token steps only the packed
+  /// rows the tile's MMAs read.
+  Value stageTxBytes();
   /// Packed rows (thread 0): bulk-copies k tile `kt`'s rows of the token
   /// tile from the packed workspace into ring slot `slot` (in a cluster
   /// this block's share of the stage's column blocks, to both blocks).
@@ -164,8 +170,16 @@ private:
   // WgmmaSpMainLoop.cpp (masked rows: WgmmaSpMaskedRows.cpp)
   /// The consumer warpgroup's K loop over the current tile, whose k tiles
   /// are ring uses base, base + 1, …; returns the output accumulator sets
-  /// (one, or the m group rows with row selection).
+  /// (one, or the m group rows with row selection) of `tokens` columns.
+  /// With token steps, the loop of the tile's MMA width (mmaRows).
   SmallVector<Value> emitConsumer(Value base);
+  /// The K loop with MMAs of mmaTokens columns; sets of mmaTokens / 2
+  /// values.
+  SmallVector<Value> emitConsumerLoop(Value base);
+  /// The token rows the current tile's MMAs read (index): its tokens
+  /// rounded up to SSMMPlan::tokenStep, at most `tokens`; `tokens` without
+  /// token steps.
+  Value mmaRows();
   /// The stage's descriptors and metadata words, loaded before the fence.
   struct StageOperands {
     SmallVector<Value> descA, descB, metas;
@@ -251,6 +265,9 @@ private:
 
   const SSMMPlan &p;
   const WgmmaSpLayout layout;
+  /// The N of the MMAs being emitted: `tokens`, or with token steps the
+  /// width of the K loop emitConsumer is building.
+  int64_t mmaTokens = 0;
   /// Shared memory: the aligned base address (i64), typed views for the B
   /// ring, metadata ring, exchange, (masked row selection) the A ring as
   /// words, (row selection) the row choices, and the mbarrier group.

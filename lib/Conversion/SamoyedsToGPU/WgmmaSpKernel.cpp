@@ -333,6 +333,11 @@ Value WgmmaSpEmitter::descriptor(Value addr) {
 
 void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
                               int64_t multicast) {
+  bulkCopy(dst, src, i32c(bytes), mbar, multicast);
+}
+
+void WgmmaSpEmitter::bulkCopy(Value dst, Value src, Value bytes, Value mbar,
+                              int64_t multicast) {
   // The destination is shared::cta memory named as shared::cluster (the
   // form MLIR 22 selects at PTX 8.5); multicast copies land at the same
   // offset in every block of the mask, completing on the barrier at the
@@ -342,7 +347,7 @@ void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
   Value global = intToPtr(src, 1);
   Value mask = multicast ? constant(b.getI16IntegerAttr(multicast)) : Value();
   NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(b, cluster, global, mbar,
-                                                   i32c(bytes), mask, Value());
+                                                   bytes, mask, Value());
 }
 
 void WgmmaSpEmitter::issuePackedRows(Value kt, Value slot) {
@@ -360,10 +365,30 @@ void WgmmaSpEmitter::issuePackedRows(Value kt, Value slot) {
     src = add(src, mine);
     dst = add(dst, mine);
   }
+  if (p.tokenStep > 0) {
+    // Token steps (never in a cluster): the rows the tile's MMAs read, of
+    // each column block.
+    Value bytes =
+        arith::IndexCastOp::create(b, b.getI32Type(), mul(mmaRows(), idx(128)));
+    for (int64_t cb = 0; cb < p.kTile / 64; ++cb) {
+      Value at = idx(cb * p.tokens * 128);
+      bulkCopy(arith::AddIOp::create(b, base, toI64(add(dst, at))),
+               arith::AddIOp::create(b, inputAddr, toI64(add(src, at))), bytes,
+               barrierPointer(fullBarrier(slot)));
+    }
+    return;
+  }
   bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
            arith::AddIOp::create(b, inputAddr, toI64(src)), share,
            barrierPointer(fullBarrier(slot)),
            p.cluster > 1 ? (1 << p.cluster) - 1 : 0);
+}
+
+Value WgmmaSpEmitter::stageTxBytes() {
+  if (!p.packed || p.tokenStep == 0)
+    return idx(layout.stageTxBytes());
+  return add(idx(layout.stageTxBytes() - layout.bStage),
+             mul(mmaRows(), idx(p.kTile * 2)));
 }
 
 void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
@@ -391,8 +416,8 @@ void WgmmaSpEmitter::issueStage(Value kt, Value slot, Value producerThread,
 
 void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
   Value full = fullBarrier(slot);
-  nvgpu::MBarrierArriveExpectTxOp::create(
-      b, barriers, idx(layout.stageTxBytes()), full, Value());
+  nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, stageTxBytes(), full,
+                                          Value());
   Value mbar = barrierPointer(full);
   int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
   for (int64_t u = 0; u < layout.units; ++u) {

@@ -22,6 +22,13 @@
 // Masked row selection (WgmmaSpMaskedRows.cpp) multiplies the unit's group
 // rows instead.
 //
+// Token steps (SSMMPlan::tokenStep): the K loop is built once per MMA width
+// N = step, 2 · step, …, tokens, and a block runs the one of its tile's
+// tokens rounded up to the step; its sets are widened to `tokens` columns,
+// whose values past N are never stored (a column depends on its own token
+// alone). Each loop is the one a variant of N tokens would run, so ptxas
+// sees one whole wgmma pipeline per loop.
+//
 //===----------------------------------------------------------------------===//
 
 #include "WgmmaSpEmitter.h"
@@ -70,7 +77,7 @@ Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
     Value scale = ks == first ? firstScale : yes;
     acc = samoyeds_nvgpu::WgmmaSpOp::create(
         b, acc.getType(), acc, ops.descA[ks], ops.descB[ks], ops.metas[ks],
-        scale, b.getI64IntegerAttr(p.tokens), TypeAttr::get(p.elt),
+        scale, b.getI64IntegerAttr(mmaTokens), TypeAttr::get(p.elt),
         b.getI64IntegerAttr(0));
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
@@ -137,7 +144,7 @@ void WgmmaSpEmitter::routeSpan(Value total, ChoiceAt span,
   }
   // Values 4j, 4j + 1 are the thread's first kept row, 4j + 2, 4j + 3 its
   // second (8 rows below).
-  int64_t regs = WgmmaSpLayout::regs(p);
+  int64_t regs = mmaTokens / 2;
   auto maskType = VectorType::get({regs}, b.getI1Type());
   auto accType = VectorType::get({regs}, b.getF32Type());
   SmallVector<bool> firstRow;
@@ -219,8 +226,49 @@ SmallVector<Value> WgmmaSpEmitter::finishRouted(Value base,
   return rows;
 }
 
+Value WgmmaSpEmitter::mmaRows() {
+  if (p.tokenStep == 0)
+    return idx(p.tokens);
+  Value steps = div(add(count, idx(p.tokenStep - 1)), idx(p.tokenStep));
+  return arith::MinSIOp::create(b, idx(p.tokens), mul(steps, idx(p.tokenStep)));
+}
+
 SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
-  auto accType = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
+  if (p.tokenStep == 0) {
+    mmaTokens = p.tokens;
+    return emitConsumerLoop(base);
+  }
+  // Case c runs N = (c + 1) · step; the default the variant's tokens.
+  int64_t cases = llvm::divideCeil(p.tokens, p.tokenStep) - 1;
+  Value which = div(sub(count, idx(1)), idx(p.tokenStep));
+  auto full = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
+  SmallVector<Type> types(layout.sets, full);
+  auto cased = scf::IndexSwitchOp::create(
+      b, types, which, llvm::to_vector(llvm::seq<int64_t>(0, cases)), cases);
+  auto build = [&](Region &region, int64_t n) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&region.emplaceBlock());
+    mmaTokens = n;
+    SmallVector<Value> sets = emitConsumerLoop(base);
+    // The first n / 2 values, then poison.
+    SmallVector<int64_t> widen(full.getNumElements(),
+                               vector::ShuffleOp::kPoisonIndex);
+    for (int64_t i = 0; i < n / 2; ++i)
+      widen[i] = i;
+    for (Value &set : sets)
+      if (n < p.tokens)
+        set = vector::ShuffleOp::create(b, set, set, widen);
+    scf::YieldOp::create(b, sets);
+  };
+  for (int64_t c = 0; c < cases; ++c)
+    build(cased.getCaseRegions()[c], (c + 1) * p.tokenStep);
+  build(cased.getDefaultRegion(), p.tokens);
+  mmaTokens = p.tokens;
+  return SmallVector<Value>(cased.getResults());
+}
+
+SmallVector<Value> WgmmaSpEmitter::emitConsumerLoop(Value base) {
+  auto accType = VectorType::get({mmaTokens / 2}, b.getF32Type());
   Value zero = f32Splat(accType.getNumElements(), 0.0);
   // Sets an MMA restarts before anything reads them start undefined (no
   // instruction writes their registers between the wgmma fence and the
@@ -240,7 +288,7 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
   // smaller tiles keep the code LLVM peels (measured on the H200). Row
   // selection always peels it (the sets restart there, and routing starts
   // with the second stage).
-  int64_t first = p.rowSelect || p.tokens > 64 ? 1 : 0;
+  int64_t first = p.rowSelect || mmaTokens > 64 ? 1 : 0;
   // One k tile: wait for its slot, then multiply.
   auto stage = [&](Value i, ValueRange iter, bool peeled) {
     Value use = add(base, i);

@@ -122,7 +122,7 @@ void WgmmaSpEmitter::consumeMasked(Value i, Value use,
       done[q] = samoyeds_nvgpu::WgmmaSpRsOp::create(
           b, done[q].getType(), done[q], ops.a[q * steps + ks], ops.descB[ks],
           ops.metas[q * steps + ks], ks == 0 ? scale : yes,
-          b.getI64IntegerAttr(p.tokens), TypeAttr::get(p.elt),
+          b.getI64IntegerAttr(mmaTokens), TypeAttr::get(p.elt),
           b.getI64IntegerAttr(0));
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
   sets.assign(done.begin(), done.end());

@@ -1624,3 +1624,31 @@ func.func @tile_wide_packed_no_wide() attributes {t = #samoyeds.tile<warps = 8, 
 func.func @tile_wide_packed_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: token_step = 12 must be 0, or a multiple of 8 in [8, 256] with strategy wgmma_sp and wide_cluster = 1}}
+func.func @tile_token_step_quantum() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, token_step = 12, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: token_step = 264 must be 0, or a multiple of 8 in [8, 256] with strategy wgmma_sp and wide_cluster = 1}}
+func.func @tile_token_step_range() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, token_step = 264, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: token_step = 16 must be 0, or a multiple of 8 in [8, 256] with strategy wgmma_sp and wide_cluster = 1}}
+func.func @tile_token_step_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, token_step = 16>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: token_step = 16 must be 0, or a multiple of 8 in [8, 256] with strategy wgmma_sp and wide_cluster = 1}}
+func.func @tile_token_step_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, token_step = 16, strategy = wgmma_sp>} {
+  return
+}

@@ -95,7 +95,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
-    MmaStrategy strategy) {
+    int64_t tokenStep, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -244,6 +244,13 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: wide_packed = " << widePacked
                        << " must be 0, or 1 with wide_tokens > 0 and "
                           "strategy wgmma_sp";
+  if (tokenStep != 0 &&
+      (tokenStep < 0 || tokenStep % kTokenQuantum != 0 || tokenStep > 256 ||
+       wideCluster != 1 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: token_step = " << tokenStep
+                       << " must be 0, or a multiple of " << kTokenQuantum
+                       << " in [" << kTokenQuantum
+                       << ", 256] with strategy wgmma_sp and wide_cluster = 1";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

@@ -47,6 +47,12 @@ constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
 /// (Qwen3-235B at T = 1024): those keep 128.
 constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
                   kPlainFewExperts = 64;
+/// wgmma_sp with routed row selection: the tile's token_step. H200
+/// 1:2+2:4 layers, same process (bench/RESULTS.md §S29, run 2, control
+/// 0.99-1.02x): Mixtral 1.06 / 1.04x at T = 256 / 320 (16: 1.05 / 1.03x),
+/// 0.99-1.01x at T = 64-128 and 448-1024; Qwen2-MoE, OLMoE, DeepSeek-V2-Lite
+/// 0.99-1.03x at T = 128-1024.
+constexpr int64_t kWgmmaTokenStep = 32;
 /// Routed slots per expert up to which calls take the decode token tile
 /// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
 /// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
@@ -170,7 +176,7 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
-      splitPersistent, wideCluster, widePacked, splitSlots;
+      splitPersistent, wideCluster, widePacked, splitSlots, tokenStep;
 };
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
@@ -290,7 +296,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
       /*wideCluster=*/1, /*wideWarps=*/0,
-      /*persistentWarps=*/0, /*widePacked=*/0, MmaStrategy::MmaSp);
+      /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
+      MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -563,12 +570,18 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                          : 0;
   int64_t widePacked =
       packable && (packMode == 2 || (packMode == 1 && op.getTokens())) ? 1 : 0;
+  // Token steps (`token-step`): a block's MMAs (and packed copies) cover
+  // its tile's tokens rounded up to the step, not the variant's tokens.
+  int64_t tokenStep = wideCluster > 1     ? 0
+                      : o.tokenStep >= 0  ? o.tokenStep
+                      : !plain && !masked ? kWgmmaTokenStep
+                                          : 0;
   return TileConfigAttr::get(
       op.getContext(), 4 * warpgroups, tokens, k, stages, 1, 1, masked ? 1 : 0,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
-      wideWarps, persistentWarps, widePacked, MmaStrategy::WgmmaSp);
+      wideWarps, persistentWarps, widePacked, tokenStep, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -611,7 +624,7 @@ struct SamoyedsSelectTiles
             /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
-            /*persistentWarps=*/0, /*widePacked=*/0,
+            /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -642,13 +655,22 @@ struct SamoyedsSelectTiles
         !inRange("decode-blocks", decodeBlocks, 0, 2) ||
         !inRange("split-persistent", splitPersistent, 0, 1) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
-        !inRange("wide-packed", widePacked, -1, 2))
+        !inRange("wide-packed", widePacked, -1, 2) ||
+        !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
-    Overrides overrides{
-        tokens,          decodeTokens,     splitK,      rowTiles,
-        rowMasks,        persistent,       wideTokens,  wideSlots,
-        warpgroups,      decodeWarpgroups, decodeSlots, decodeBlocks,
-        splitPersistent, wideCluster,      widePacked,  splitSlots};
+    if (tokenStep > 0 && tokenStep % TileConfigAttr::kTokenQuantum != 0) {
+      optionError() << "samoyeds-select-tiles: token-step = "
+                    << static_cast<int64_t>(tokenStep)
+                    << " must be a multiple of "
+                    << TileConfigAttr::kTokenQuantum;
+      return signalPassFailure();
+    }
+    Overrides overrides{tokens,           decodeTokens, splitK,
+                        rowTiles,         rowMasks,     persistent,
+                        wideTokens,       wideSlots,    warpgroups,
+                        decodeWarpgroups, decodeSlots,  decodeBlocks,
+                        splitPersistent,  wideCluster,  widePacked,
+                        splitSlots,       tokenStep};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

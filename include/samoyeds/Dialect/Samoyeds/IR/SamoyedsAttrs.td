@@ -210,6 +210,19 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     − 1) slots, three where it has at least half that, the fewest it may
     have. `wide_packed` is 0 (gathers) when omitted.
 
+    Token steps (strategy `wgmma_sp`): with `token_step` = s > 0 a block
+    whose token tile holds c tokens issues its MMAs with N = c rounded up
+    to a multiple of s (at most the variant's tokens) instead of the
+    variant's tokens, and a packed input brings only those rows: each
+    variant with more tokens than s, at most two consumer warpgroups and
+    unmasked rows builds its K loop once per such N and picks one per tile,
+    so a tile of few tokens neither multiplies nor (packed) copies the
+    empty columns. (With four consumer warpgroups or masked rows ptxas
+    serialised some variants' wgmma for want of registers: those keep
+    their tokens.) s is a multiple of 8 (the MMA's N) and not with
+    `wide_cluster` = 2. `token_step` is 0 (the variant's tokens) when
+    omitted.
+
     Block order: the ordinary grid (and its split-K and decode variants)
     numbers its blocks in launch order and hands them out in groups of
     `group_tiles` token tiles: consecutive blocks take the group's token
@@ -268,6 +281,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 8192, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, wide_packed = 1, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 16, strategy = wgmma_sp>
     #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 8, split_blocks = 2, decode_tokens = 16, decode_slots = 512, shared_slots = 17, strategy = wgmma_sp>
     ```
@@ -295,6 +309,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_warps,
                         DefaultValuedParameter<"int64_t", "0">:$persistent_warps,
                         DefaultValuedParameter<"int64_t", "0">:$wide_packed,
+                        DefaultValuedParameter<"int64_t", "0">:$token_step,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -124,6 +124,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     least experts × (wide_tokens − 1) / 2 slots (its workspace three rows
     per slot below experts × (wide_tokens − 1), two from there).
 
+    Token steps (`token_step`; `wgmma_sp`): `token-step` = s > 0 has each
+    block of the variants with more than s tokens (and at most two consumer
+    warpgroups, unmasked rows) multiply (and, packed, copy) its token tile's
+    tokens rounded up to a multiple of s instead of the variant's tokens; 0
+    none; -1 (the default) chooses 32 for routed row selection, else 0. Not
+    with cluster pairs.
+
     Consumer warpgroups (`wgmma_sp`): four per block for plain 2:4 where
     the 64-row tiles of each half divide among them (256 kept rows a block:
     each weight tile's activations read once per 256 rows); else two (the
@@ -208,6 +215,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "wgmma_sp's wide variant reads its input from a workspace a pack "
            "kernel fills in the ring's layout (-1: choose, 0: gathers, 1: "
            "for gathered inputs, 2: for every input)">,
+    Option<"tokenStep", "token-step", "int64_t", /*default=*/"-1",
+           "wgmma_sp: a block multiplies (and, packed, copies) its tile's "
+           "tokens rounded up to a multiple of this, not its variant's "
+           "tokens (-1: choose, 0: the variant's tokens; a multiple of 8)">,
     Option<"groupTiles", "group-tiles", "int64_t", /*default=*/"0",
            "Override: token tiles per group of the ordinary grid's block "
            "order (0: choose, 1: none)">,

@@ -56,6 +56,8 @@ struct SSMMPlan {
   /// else 0): a block multiplies, and copies packed rows of, its tile's
   /// tokens rounded up to a multiple of this, not `tokens`.
   int64_t tokenStep = 0;
+  /// The most warps (two consumer warpgroups) of a variant that takes token
+  /// steps: with four, ptxas serialised some variants' wgmma (C7511).
   static constexpr int64_t kTokenStepMaxWarps = 8;
   /// The decode variants' own warps (tile `decode_warps`): their ring keeps
   /// as many slots as fit.

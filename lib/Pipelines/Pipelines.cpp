@@ -155,6 +155,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "routing is settled issue their first weight copies "
                      "before griddepcontrol.wait"),
       llvm::cl::init(true)};
+  Option<bool> prefetchBeforeWait{
+      *this, "prefetch-before-wait",
+      llvm::cl::desc("convert-samoyeds-to-gpu: with pdl, the router lets the "
+                     "gate/up kernels launch early and they prefetch their "
+                     "first weight tiles into the L2 before "
+                     "griddepcontrol.wait"),
+      llvm::cl::init(true)};
   Option<bool> fuseSplitReduce{
       *this, "fuse-split-reduce",
       llvm::cl::desc("convert-samoyeds-to-gpu: split-K expert matmuls reduce "
@@ -214,6 +221,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   // 1% from T = 16 to 256.
   convert.pdl = o.pdl < 0 ? chip->hasGridDependencyControl : o.pdl == 1;
   convert.weightsBeforeWait = o.weightsBeforeWait;
+  convert.prefetchBeforeWait = o.prefetchBeforeWait;
   convert.selectDispatch = o.selectDispatch;
   convert.fuseSplitReduce = o.fuseSplitReduce;
   convert.combineF32 = o.combineF32;

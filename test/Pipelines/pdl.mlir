@@ -1,7 +1,9 @@
 // Programmatic dependent launches: with pdl the kernels that serve small
 // calls (route, dispatch, the split-K variants) start with
 // griddepcontrol.wait (before they touch global memory) and
-// griddepcontrol.launch_dependents, and the manifest marks their launches
+// griddepcontrol.launch_dependents (the route and dispatch kernels, with the
+// default prefetch-before-wait, let their dependents launch first:
+// Conversion/SamoyedsToGPU/prefetch-before-wait.mlir), and the manifest marks their launches
 // (the down projection's kernels, whose routing is settled, wait after their
 // first weight copies: Conversion/SamoyedsToGPU/weights-before-wait.mlir);
 // the large calls' matmuls (here the wide variants, which take the calls
@@ -40,17 +42,17 @@
 // IR-LABEL: gpu.func @layer_route_0_logits(
 // IR-NOT: memref.load
 // IR-NOT: vector.load
-// IR: nvvm.griddepcontrol wait
-// IR-NEXT: nvvm.griddepcontrol launch_dependents
+// IR: nvvm.griddepcontrol launch_dependents
+// IR-NEXT: nvvm.griddepcontrol wait
 // IR-LABEL: gpu.func @layer_route_0_select(
 // IR-NOT: memref.load
-// IR: nvvm.griddepcontrol wait
-// IR-NEXT: nvvm.griddepcontrol launch_dependents
+// IR: nvvm.griddepcontrol launch_dependents
+// IR-NEXT: nvvm.griddepcontrol wait
 // IR-LABEL: gpu.func @layer_dispatch_1(
 // IR-NOT: memref.load
 // IR-NOT: vector.load
-// IR: nvvm.griddepcontrol wait
-// IR-NEXT: nvvm.griddepcontrol launch_dependents
+// IR: nvvm.griddepcontrol launch_dependents
+// IR-NEXT: nvvm.griddepcontrol wait
 
 // MANIFEST: "launches": [
 // MANIFEST: "kernel": "layer_route_0_logits",
@@ -81,8 +83,8 @@
 // MANIFEST-NEXT: "pdl": true,
 
 // PTX-LABEL: .entry layer_route_0_logits(
-// PTX: griddepcontrol.wait;
 // PTX: griddepcontrol.launch_dependents;
+// PTX: griddepcontrol.wait;
 // PTX-LABEL: .entry layer_ssmm_2_persistent_narrow(
 // PTX: griddepcontrol.wait;
 // PTX-LABEL: .entry layer_ssmm_2_wide(

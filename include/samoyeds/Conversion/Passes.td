@@ -48,6 +48,19 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     writer before it let this launch begin, and every kernel still lets its
     dependents launch only after its own wait.
 
+    With `pdl` and `prefetch-before-wait`, the route and dispatch kernels let
+    their dependents launch before they wait, so the first expert matmul's
+    kernels are resident while the router runs, and the `wgmma_sp` decode
+    kernels of an expert matmul that gathers its input through the token
+    list the dispatch kernel writes (the gate/up projection) prefetch into
+    the L2, before they wait, the ring's first k tiles of weights of expert
+    `y` (their token tile row; `cp.async.bulk.prefetch.L2`) in calls with at
+    least as many routed slots as experts, where the grid's first E rows are
+    the experts' first tiles whenever every expert has slots. The weights
+    stream from DRAM while the router runs; nothing read before the wait
+    depends on the routing, and a block whose tile turns out to be another
+    expert's has only warmed the L2.
+
     With `fuse-split-reduce`, the split-K variant of an expert matmul without
     `weighted_combine` reduces its own K slices: each block stores its
     partial sums, fences them and counts itself in its tile's counter (a
@@ -85,6 +98,12 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"true",
            "With pdl: expert matmuls whose routing is settled issue their "
            "first weight copies before griddepcontrol.wait">,
+    Option<"prefetchBeforeWait", "prefetch-before-wait", "bool",
+           /*default=*/"true",
+           "With pdl: route and dispatch kernels let their dependents launch "
+           "before they wait, and the gate/up decode kernels prefetch their "
+           "token tile row's expert's first weight tiles into the L2 before "
+           "griddepcontrol.wait">,
     Option<"fuseSplitReduce", "fuse-split-reduce", "bool", /*default=*/"false",
            "Split-K expert matmuls without weighted_combine reduce their own "
            "K slices (the last block of each tile, found by an i32 counter) "

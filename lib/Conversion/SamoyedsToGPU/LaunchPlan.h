@@ -93,6 +93,9 @@ struct SamoyedsToGPUState {
   /// launches select and dispatch small calls in one kernel (empty without
   /// the pass's select-dispatch).
   const llvm::DenseMap<Operation *, Operation *> &selectDispatch;
+  /// The pass's prefetch-before-wait: route and dispatch kernels let their
+  /// dependents launch before they wait; gate/up decode kernels prefetch.
+  bool prefetchBeforeWait = false;
   /// Whether split-K kernels reduce their own slices (the pass's
   /// fuse-split-reduce).
   bool fuseSplitReduce = false;
@@ -112,6 +115,10 @@ struct SSMMLoweringOptions {
   /// The decode and split-K variants issue their first weight copies before
   /// they wait (the op's routing is settled).
   bool early = false;
+  /// The decode variants prefetch their first weight tiles into the L2
+  /// before they wait (the pass's prefetch-before-wait; the op's routing is
+  /// written by the kernel right before).
+  bool prefetch = false;
   /// The pass's fuse-split-reduce and combine-f32.
   bool fuseSplitReduce = false, combineF32 = false;
   /// The split-K workspace this op's input is (the op sums it), or whether

@@ -44,7 +44,8 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
 
 FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
     OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef name,
-    SSMMVariant variant, bool weightsBeforeWait, const SSMMBuffers &buffers) {
+    SSMMVariant variant, bool weightsBeforeWait, const SSMMBuffers &buffers,
+    bool prefetchBeforeWait) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
@@ -72,6 +73,8 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
   const MmaLowering &lowering = getMmaLowering(plan->strategy);
   plan->weightsBeforeWait =
       weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
+  plan->prefetchBeforeWait = prefetchBeforeWait && !plan->weightsBeforeWait &&
+                             lowering.canPrefetchBeforeWait(*plan);
   const SSMMPlan &p = *plan;
   if (failed(lowering.verify(op, p)))
     return failure();
@@ -145,7 +148,7 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
   launch.grid[2].constant = p.splitK;
   launch.block[0] = threads;
   launch.dynamicSmem = lowering.smemBytes(p);
-  launch.waitsInBody = p.weightsBeforeWait;
+  launch.waitsInBody = p.weightsBeforeWait || p.prefetchBeforeWait;
   // A counter per block of the largest grid (P = split_slots).
   if (p.fusedReduce)
     launch.counters = lowering.rowBlocks(p) *

@@ -178,7 +178,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
     FailureOr<KernelLaunch> matmul =
         buildSSMMKernel(builder, kernels, op, name, m.variant,
-                        o.early && (split || decodeVariant), buffers);
+                        o.early && (split || decodeVariant), buffers,
+                        o.prefetch && decodeVariant);
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)

@@ -72,6 +72,10 @@ struct SSMMPlan {
   /// its ring's first weight copies, then waits for the grids in flight
   /// (KernelLaunch::waitsInBody).
   bool weightsBeforeWait = false;
+  /// A dependent launch whose routing the kernel before writes: the kernel
+  /// prefetches into the L2 the first weight tiles of the expert its token
+  /// tile row names, then waits (KernelLaunch::waitsInBody).
+  bool prefetchBeforeWait = false;
   /// Operand elements, what the blocks store (f32 partial or combine rows)
   /// and the op's result elements.
   Type elt, outElt, resultElt;
@@ -159,6 +163,10 @@ public:
   virtual bool canIssueWeightsBeforeWait(const SSMMPlan &p) const {
     return false;
   }
+  /// Whether the kernel of `p` can prefetch weights into the L2 before it
+  /// waits for the grids in flight (SSMMPlan::prefetchBeforeWait); a
+  /// strategy that cannot gets the wait at the kernel's start.
+  virtual bool canPrefetchBeforeWait(const SSMMPlan &p) const { return false; }
   /// Whether the kernel of `p` can read its input as the f32 split-K
   /// workspace of the matmul before and sum it (SSMMPlan::inputSplits).
   virtual bool canSumSplitInput(const SSMMPlan &p) const { return false; }

@@ -208,6 +208,10 @@ FailureOr<KernelLaunches> buildLaunches(Operation *op,
           in = splitInputOf(other, state.kernelBases.lookup(other));
         SSMMLoweringOptions o;
         o.early = state.pdl && state.settledRouting.contains(ssmm);
+        // The gathering matmul right after the router (the gate/up
+        // projection).
+        o.prefetch = state.pdl && state.prefetchBeforeWait &&
+                     ssmm.getTokens() && !state.settledRouting.contains(ssmm);
         o.fuseSplitReduce = state.fuseSplitReduce;
         o.combineF32 = state.combineF32;
         o.splitInput = in ? &*in : nullptr;
@@ -230,13 +234,19 @@ RoutingAttr routingOf(Operation *op) {
 /// Starts `kernel` with `griddepcontrol.wait`, so it reads nothing before
 /// the grids it depends on have finished and their writes are visible, and
 /// `griddepcontrol.launch_dependents`, so the kernel after it may be
-/// scheduled as soon as all of this one's blocks have started.
-void addGridDependencyControl(gpu::GPUFuncOp kernel) {
+/// scheduled as soon as all of this one's blocks have started. With
+/// `launchFirst` the dependents may launch before the wait: each of them
+/// waits for this grid, and so for the grids this one waits for.
+void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst) {
   OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
-  NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
-                                 NVVM::GridDepActionKind::wait);
-  NVVM::GriddepcontrolOp::create(b, kernel.getLoc(),
-                                 NVVM::GridDepActionKind::launch_dependents);
+  auto create = [&](NVVM::GridDepActionKind kind) {
+    NVVM::GriddepcontrolOp::create(b, kernel.getLoc(), kind);
+  };
+  if (launchFirst)
+    create(NVVM::GridDepActionKind::launch_dependents);
+  create(NVVM::GridDepActionKind::wait);
+  if (!launchFirst)
+    create(NVVM::GridDepActionKind::launch_dependents);
 }
 
 /// The pairs of `ops` (a function's samoyeds ops in order) of a
@@ -352,8 +362,13 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       // A kernel that waits in its body also lets its dependents launch
       // there, after its wait: every kernel's dependents start only once
       // the grids before it have finished.
+      // With prefetch-before-wait the router's kernels let the gate/up
+      // kernels become resident (and prefetch) while routing runs.
+      constexpr bool router =
+          std::is_same_v<OpTy, RouteOp> || std::is_same_v<OpTy, DispatchOp>;
       if (pdl && !launch.waitsInBody)
-        addGridDependencyControl(gpu::GPUFuncOp(launch.kernel));
+        addGridDependencyControl(gpu::GPUFuncOp(launch.kernel),
+                                 router && state.prefetchBeforeWait);
       FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch, pdl);
       if (failed(record))
         return failure();
@@ -430,6 +445,7 @@ struct ConvertSamoyedsToGPU
                              pdl,   settled, pairs};
     state.fuseSplitReduce = fuseSplitReduce;
     state.combineF32 = combineF32;
+    state.prefetchBeforeWait = prefetchBeforeWait;
     if (reduceInGather)
       state.splitInputs = findSplitInputs(ops);
     if (failed(convert(func, state)))

@@ -86,6 +86,15 @@ private:
   /// griddepcontrol.wait (the grids before this one have finished and their
   /// writes are visible), then griddepcontrol.launch_dependents.
   void waitForGrids();
+  /// With SSMMPlan::prefetchBeforeWait: thread 0 prefetches into the L2 the
+  /// ring's first k tiles of weights of expert `tokenTile` (when the grid
+  /// has a row for every expert), then the block waits for the grids.
+  void prefetchBeforeWait(Value tid);
+  /// The routed slots per expert from which a block prefetches: H200
+  /// (bench/RESULTS.md S30) 1.02-1.03x at 4-8 slots an expert (OLMoE,
+  /// DeepSeek-V2-Lite), 0.93-0.97x at 1-3 (Qwen3-235B, DeepSeek-V2), where
+  /// a third of the experts have none.
+  static constexpr int64_t kPrefetchSlotsPerExpert = 4;
   /// The ordinary grid's activation copies: each thread's guard, shared
   /// destination and global source, computed once for the block's tile.
   void makeCopySlots(Value producerThread);

@@ -74,6 +74,8 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   } else {
     rowBlock = blockX;
     tokenTile = tileY;
+    if (p.prefetchBeforeWait)
+      prefetchBeforeWait(tid);
     TokenTile tile =
         findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
     expert = tile.expert;
@@ -527,6 +529,49 @@ int64_t WgmmaSpEmitter::issueWeightsBeforeWait() {
   return early;
 }
 
+void WgmmaSpEmitter::prefetchBeforeWait(Value tid) {
+  // With P >= E routed slots the grid has E + (P - E) / tokens token tile
+  // rows (maxTokenTiles), and row y < E is expert y's first tile whenever
+  // every expert has slots: the likely weights of this block, in calls of
+  // at least kPrefetchSlotsPerExpert slots an expert (nearly every expert
+  // has slots).
+  Value rows = gpu::GridDimOp::create(b, gpu::Dimension::y);
+  int64_t minRows =
+      p.experts + (kPrefetchSlotsPerExpert - 1) * p.experts / p.tokens;
+  Value likely = arith::AndIOp::create(
+      b, cmp(arith::CmpIPredicate::eq, tid, idx(0)),
+      arith::AndIOp::create(
+          b, cmp(arith::CmpIPredicate::ult, tokenTile, idx(p.experts)),
+          cmp(arith::CmpIPredicate::uge, rows, idx(minRows))));
+  ifThen(likely, [&] {
+    // The ring's first k tiles of each unit: contiguous values and
+    // metadata in the `wgmma` layout.
+    int64_t early = std::min(layout.stages, kTiles());
+    int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
+    Value valuesBase =
+        toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, values));
+    Value metaBase =
+        toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, meta));
+    auto prefetch = [&](Value base, Value offset, int64_t bytes) {
+      Value address = arith::AddIOp::create(b, base, toI64(offset));
+      NVVM::CpAsyncBulkPrefetchOp::create(b, intToPtr(address, 1), i32c(bytes),
+                                          Value());
+    };
+    for (int64_t u = 0; u < layout.units; ++u) {
+      Value tile = add(mul(tokenTile, idx(tilesPerExpert)), unitTile(idx(u)));
+      Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
+                        mul(kBegin, idx(p.kTile / Wgmma::kBlockCols)));
+      prefetch(valuesBase, mul(block, idx(Wgmma::kBlockBytes)),
+               early * layout.aStage);
+      Value step =
+          add(mul(tile, idx(p.kSteps)), mul(kBegin, idx(p.kTile / 32)));
+      prefetch(metaBase, mul(step, idx(Wgmma::kMetaStepBytes)),
+               early * layout.metaStage);
+    }
+  });
+  waitForGrids();
+}
+
 void WgmmaSpEmitter::waitForGrids() {
   NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
   NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::launch_dependents);
@@ -740,6 +785,10 @@ public:
   /// the wait anyway).
   bool canIssueWeightsBeforeWait(const SSMMPlan &p) const override {
     return p.persistent == 0;
+  }
+  /// The ordinary grid's blocks, whose token tile row names an expert.
+  bool canPrefetchBeforeWait(const SSMMPlan &p) const override {
+    return p.persistent == 0 && p.cluster == 1 && p.inputSplits == 0;
   }
   /// An ordinary grid reading slot rows whose ring can hold the block's
   /// whole K range: the block sums the input once, into every k tile's slot.

@@ -161,7 +161,11 @@ enum class SSMMVariant {
 /// programmatic dependent launch whose offsets and token list were written
 /// by a kernel at least two launches earlier: a strategy that streams its
 /// weights through a ring may issue the ring's first weight copies before it
-/// waits for the grids in flight (KernelLaunch::waitsInBody). Fails with a
+/// waits for the grids in flight (KernelLaunch::waitsInBody). With
+/// `prefetchBeforeWait` (a dependent launch whose routing the kernel before
+/// writes) a strategy may prefetch into the L2, before it waits, weights of
+/// the expert its token tile row names (MmaLowering::canPrefetchBeforeWait).
+/// Fails with a
 /// diagnostic on `op` when the op's parameters are outside what the strategy
 /// supports.
 ///
@@ -173,8 +177,8 @@ enum class SSMMVariant {
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain,
-                bool weightsBeforeWait = false,
-                const SSMMBuffers &buffers = {});
+                bool weightsBeforeWait = false, const SSMMBuffers &buffers = {},
+                bool prefetchBeforeWait = false);
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
 /// weight that the kernel of `op` reads.

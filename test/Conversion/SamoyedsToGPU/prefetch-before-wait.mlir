@@ -1,6 +1,9 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="pdl=true" | FileCheck %s
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="pdl=true prefetch-before-wait=false" | FileCheck %s --check-prefix=OFF --implicit-check-not=prefetch
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s --check-prefix=NOPDL --implicit-check-not=prefetch --implicit-check-not=griddepcontrol
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
 
 // Prefetch before the wait (the pass's prefetch-before-wait, on by default).
 // The dispatch kernels let their dependents launch before they wait, so the
@@ -60,6 +63,19 @@
 // OFF-NEXT: nvvm.griddepcontrol  launch_dependents
 
 // NOPDL: gpu.func @layer_ssmm_1_decode(
+
+// The pipeline's default on sm_90a, through ptxas.
+// PTX-LABEL: .entry layer_dispatch_0(
+// PTX: griddepcontrol.launch_dependents;
+// PTX-NEXT: griddepcontrol.wait;
+// PTX-LABEL: .entry layer_ssmm_1_decode(
+// PTX-COUNT-4: cp.async.bulk.prefetch.L2.global
+// PTX: griddepcontrol.wait;
+// PTX-NEXT: griddepcontrol.launch_dependents;
+// PTX-LABEL: .entry layer_ssmm_1(
+// PTX-NOT: prefetch.L2
+// PTX-LABEL: .entry layer_ssmm_2_decode(
+// PTX-NOT: prefetch.L2
 func.func @layer(%w13: tensor<4x1024x256xbf16, #ss> {samoyeds.name = "w13"},
                  %w2: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w2"},
                  %x: tensor<?x256xbf16> {samoyeds.name = "x"},

@@ -55,8 +55,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     list the dispatch kernel writes (the gate/up projection) prefetch into
     the L2, before they wait, the ring's first k tiles of weights of expert
     `y` (their token tile row; `cp.async.bulk.prefetch.L2`) in calls with at
-    least as many routed slots as experts, where the grid's first E rows are
-    the experts' first tiles whenever every expert has slots. The weights
+    least 4 routed slots an expert, where nearly every expert has slots and
+    the grid's first E rows are the experts' first tiles whenever every
+    expert has slots. The weights
     stream from DRAM while the router runs; nothing read before the wait
     depends on the routing, and a block whose tile turns out to be another
     expert's has only warmed the L2.

@@ -125,6 +125,13 @@ private:
   /// issues the bulk copies of k tile `kt`'s weight blocks, metadata and
   /// (row selection) row choices.
   void issueWeights(Value kt, Value slot);
+  /// The weight tile (64 kept rows) of unit `u` of expert `e`.
+  Value weightTile(Value e, int64_t u);
+  /// The `wgmma` layout of weight tile `tile` at k tile `kt`: its values
+  /// block and its first metadata K step (a tile's consecutive k tiles are
+  /// contiguous in both).
+  Value valuesBlock(Value tile, Value kt);
+  Value metaStep(Value tile, Value kt);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
   /// (i64), completing on the mbarrier at `mbar`; with a `multicast` mask
   /// to that offset and barrier in each block of the mask.

@@ -421,20 +421,16 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, stageTxBytes(), full,
                                           Value());
   Value mbar = barrierPointer(full);
-  int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
   for (int64_t u = 0; u < layout.units; ++u) {
-    Value tile = add(mul(expert, idx(tilesPerExpert)), unitTile(idx(u)));
+    Value tile = weightTile(expert, u);
     Value ring = add(mul(slot, idx(layout.units)), idx(u));
-    // Values: block (tile, kt · k / 128) of the `wgmma` layout.
-    Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
-                      mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
+    Value block = valuesBlock(tile, kt);
     bulkCopy(
         arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
         arith::AddIOp::create(b, valuesAddr,
                               toI64(mul(block, idx(Wgmma::kBlockBytes)))),
         layout.aStage, mbar);
-    // Metadata: K steps kt · k / 32 ... of the tile.
-    Value step = add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
+    Value step = metaStep(tile, kt);
     bulkCopy(
         arith::AddIOp::create(
             b, base,
@@ -457,6 +453,19 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
                arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar);
     }
   }
+}
+
+Value WgmmaSpEmitter::weightTile(Value e, int64_t u) {
+  return add(mul(e, idx(p.keptRows / Wgmma::kRows)), unitTile(idx(u)));
+}
+
+Value WgmmaSpEmitter::valuesBlock(Value tile, Value kt) {
+  return add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
+             mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
+}
+
+Value WgmmaSpEmitter::metaStep(Value tile, Value kt) {
+  return add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
 }
 
 void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
@@ -544,28 +553,23 @@ void WgmmaSpEmitter::prefetchBeforeWait(Value tid) {
           b, cmp(arith::CmpIPredicate::ult, tokenTile, idx(p.experts)),
           cmp(arith::CmpIPredicate::uge, rows, idx(minRows))));
   ifThen(likely, [&] {
+    // (The producer takes them again where it copies.)
+    takeWeightAddresses();
     // The ring's first k tiles of each unit: contiguous values and
     // metadata in the `wgmma` layout.
     int64_t early = std::min(layout.stages, kTiles());
-    int64_t tilesPerExpert = p.keptRows / Wgmma::kRows;
-    Value valuesBase =
-        toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, values));
-    Value metaBase =
-        toI64(memref::ExtractAlignedPointerAsIndexOp::create(b, meta));
     auto prefetch = [&](Value base, Value offset, int64_t bytes) {
       Value address = arith::AddIOp::create(b, base, toI64(offset));
       NVVM::CpAsyncBulkPrefetchOp::create(b, intToPtr(address, 1), i32c(bytes),
                                           Value());
     };
     for (int64_t u = 0; u < layout.units; ++u) {
-      Value tile = add(mul(tokenTile, idx(tilesPerExpert)), unitTile(idx(u)));
-      Value block = add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
-                        mul(kBegin, idx(p.kTile / Wgmma::kBlockCols)));
-      prefetch(valuesBase, mul(block, idx(Wgmma::kBlockBytes)),
+      Value tile = weightTile(tokenTile, u);
+      prefetch(valuesAddr,
+               mul(valuesBlock(tile, kBegin), idx(Wgmma::kBlockBytes)),
                early * layout.aStage);
-      Value step =
-          add(mul(tile, idx(p.kSteps)), mul(kBegin, idx(p.kTile / 32)));
-      prefetch(metaBase, mul(step, idx(Wgmma::kMetaStepBytes)),
+      prefetch(metaAddr,
+               mul(metaStep(tile, kBegin), idx(Wgmma::kMetaStepBytes)),
                early * layout.metaStage);
     }
   });

@@ -165,9 +165,8 @@ enum class SSMMVariant {
 /// `prefetchBeforeWait` (a dependent launch whose routing the kernel before
 /// writes) a strategy may prefetch into the L2, before it waits, weights of
 /// the expert its token tile row names (MmaLowering::canPrefetchBeforeWait).
-/// Fails with a
-/// diagnostic on `op` when the op's parameters are outside what the strategy
-/// supports.
+/// Fails with a diagnostic on `op` when the op's parameters are outside what
+/// the strategy supports.
 ///
 /// The split-K variant passes `buffers.workspace` for its partial sums and,
 /// with `buffers.counters` (not with weighted_combine), reduces them itself:

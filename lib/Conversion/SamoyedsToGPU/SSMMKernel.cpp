@@ -42,10 +42,11 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
   return tile && getMmaLowering(tile.getStrategy()).persistentAtEverySize();
 }
 
-FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
-    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef name,
-    SSMMVariant variant, bool weightsBeforeWait, const SSMMBuffers &buffers,
-    bool prefetchBeforeWait) {
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                SSMMOp op, StringRef name, SSMMVariant variant,
+                                const SSMMBuffers &buffers,
+                                const SSMMKernelOptions &options) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
@@ -72,8 +73,9 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSSMMKernel(
          "the combine kernel sums a weighted_combine's slices");
   const MmaLowering &lowering = getMmaLowering(plan->strategy);
   plan->weightsBeforeWait =
-      weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
-  plan->prefetchBeforeWait = prefetchBeforeWait && !plan->weightsBeforeWait &&
+      options.weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
+  plan->prefetchBeforeWait = options.prefetchBeforeWait &&
+                             !plan->weightsBeforeWait &&
                              lowering.canPrefetchBeforeWait(*plan);
   const SSMMPlan &p = *plan;
   if (failed(lowering.verify(op, p)))

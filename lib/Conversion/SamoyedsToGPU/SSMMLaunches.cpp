@@ -176,10 +176,11 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     if (m.variant == SSMMVariant::Wide)
       buffers.packedInput = packedInput;
     std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
-    FailureOr<KernelLaunch> matmul =
-        buildSSMMKernel(builder, kernels, op, name, m.variant,
-                        o.early && (split || decodeVariant), buffers,
-                        o.prefetch && decodeVariant);
+    SSMMKernelOptions options;
+    options.weightsBeforeWait = o.early && (split || decodeVariant);
+    options.prefetchBeforeWait = o.prefetch && decodeVariant;
+    FailureOr<KernelLaunch> matmul = buildSSMMKernel(
+        builder, kernels, op, name, m.variant, buffers, options);
     if (failed(matmul))
       return failure();
     if (lo > 0 || hi >= 0)

@@ -156,17 +156,24 @@ enum class SSMMVariant {
   PersistentNarrow,
 };
 
+/// How the kernel of an expert matmul overlaps the launches around it and
+/// paces its ring (buildSSMMKernel).
+struct SSMMKernelOptions {
+  /// A programmatic dependent launch whose offsets and token list were
+  /// written by a kernel at least two launches earlier: a strategy that
+  /// streams its weights through a ring may issue the ring's first weight
+  /// copies before it waits for the grids in flight
+  /// (KernelLaunch::waitsInBody).
+  bool weightsBeforeWait = false;
+  /// A dependent launch whose routing the kernel before writes: a strategy
+  /// may prefetch into the L2, before it waits, weights of the expert its
+  /// token tile row names (MmaLowering::canPrefetchBeforeWait).
+  bool prefetchBeforeWait = false;
+};
+
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of
-/// its tile, into `module`. With `weightsBeforeWait` the launch is a
-/// programmatic dependent launch whose offsets and token list were written
-/// by a kernel at least two launches earlier: a strategy that streams its
-/// weights through a ring may issue the ring's first weight copies before it
-/// waits for the grids in flight (KernelLaunch::waitsInBody). With
-/// `prefetchBeforeWait` (a dependent launch whose routing the kernel before
-/// writes) a strategy may prefetch into the L2, before it waits, weights of
-/// the expert its token tile row names (MmaLowering::canPrefetchBeforeWait).
-/// Fails with a diagnostic on `op` when the op's parameters are outside what
-/// the strategy supports.
+/// its tile, into `module`, as `options` allow. Fails with a diagnostic on
+/// `op` when the op's parameters are outside what the strategy supports.
 ///
 /// The split-K variant passes `buffers.workspace` for its partial sums and,
 /// with `buffers.counters` (not with weighted_combine), reduces them itself:
@@ -176,8 +183,8 @@ enum class SSMMVariant {
 FailureOr<KernelLaunch>
 buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 StringRef name, SSMMVariant variant = SSMMVariant::Plain,
-                bool weightsBeforeWait = false, const SSMMBuffers &buffers = {},
-                bool prefetchBeforeWait = false);
+                const SSMMBuffers &buffers = {},
+                const SSMMKernelOptions &options = {});
 
 /// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
 /// weight that the kernel of `op` reads.

@@ -33,7 +33,9 @@
     }                                                                          \
   } while (0)
 
-constexpr int kConsumerWarps = 8, kThreads = 32 * (kConsumerWarps + 4);
+/// Streams a block reads (a gate and an up unit), consumer warps, threads.
+constexpr int kStreams = 2, kConsumerWarps = 8,
+              kThreads = 32 * (kConsumerWarps + 4);
 
 __device__ __forceinline__ uint32_t smem(const void *p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -47,32 +49,32 @@ __device__ __forceinline__ void waitParity(uint32_t bar, uint32_t parity) {
                : "memory");
 }
 
-// One block: warps 0-3 the producer (thread 0 issues), warps 4.. consumers
-// that wait for each slot, read one 16-byte word a lane of every copy and
-// release the slot (one arrival a warp).
-/// The byte offset of k tile `i` of stream `s` of block `b` (of `blocks`,
-/// two streams each) in `layout` with groups of `group` blocks.
+/// The byte offset of k tile `i` of stream `s` of block `b` (of `blocks`)
+/// in `layout` with groups of `group` blocks.
 __device__ __forceinline__ size_t chunkAt(int layout, int group, int blocks,
                                           int b, int s, int i, int chunk,
                                           int kTiles) {
   size_t c;
   if (layout == 0)
-    c = (static_cast<size_t>(b) * 2 + s) * kTiles + i;
+    c = (static_cast<size_t>(b) * kStreams + s) * kTiles + i;
   else if (layout == 1)
     c = ((static_cast<size_t>(b / group) * kTiles + i) * group + b % group) *
-            2 +
+            kStreams +
         s;
   else
-    c = (static_cast<size_t>(i) * blocks + b) * 2 + s;
+    c = (static_cast<size_t>(i) * blocks + b) * kStreams + s;
   return c * chunk;
 }
 
+// One block: warps 0-3 the producer (thread 0 issues), warps 4.. consumers
+// that wait for each slot, read two words of every 16 bytes of it and
+// release the slot (one arrival a warp).
 __global__ void __launch_bounds__(kThreads)
-    ringKernel(const uint4 *__restrict__ w, int streams, int chunk, int stages,
-               int kTiles, int layout, int group, unsigned long long *sums) {
+    ringKernel(const uint4 *__restrict__ w, int chunk, int stages, int kTiles,
+               int layout, int group, unsigned long long *sums) {
   extern __shared__ __align__(128) unsigned char ring[];
   uint64_t *bars = reinterpret_cast<uint64_t *>(
-      ring + static_cast<size_t>(stages) * streams * chunk);
+      ring + static_cast<size_t>(stages) * kStreams * chunk);
   int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   if (tid == 0) {
     for (int s = 0; s < stages; ++s) {
@@ -96,14 +98,14 @@ __global__ void __launch_bounds__(kThreads)
       uint32_t full = smem(bars + slot);
       asm volatile(
           "mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(full),
-          "r"(streams * chunk)
+          "r"(kStreams * chunk)
           : "memory");
-      for (int s = 0; s < streams; ++s) {
+      for (int s = 0; s < kStreams; ++s) {
         const unsigned char *src =
             base +
             chunkAt(layout, group, gridDim.x, blockIdx.x, s, i, chunk, kTiles);
         uint32_t dst =
-            smem(ring + (static_cast<size_t>(slot) * streams + s) * chunk);
+            smem(ring + (static_cast<size_t>(slot) * kStreams + s) * chunk);
         asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::"
                      "complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(dst),
                      "l"(src), "r"(chunk), "r"(full)
@@ -118,8 +120,8 @@ __global__ void __launch_bounds__(kThreads)
     int slot = i % stages;
     waitParity(smem(bars + slot), (i / stages) & 1);
     const uint4 *words = reinterpret_cast<const uint4 *>(
-        ring + static_cast<size_t>(slot) * streams * chunk);
-    for (int j = c; j < streams * chunk / 16; j += 32 * kConsumerWarps)
+        ring + static_cast<size_t>(slot) * kStreams * chunk);
+    for (int j = c; j < kStreams * chunk / 16; j += 32 * kConsumerWarps)
       sum += static_cast<unsigned long long>(words[j].x) + words[j].w;
     __syncwarp();
     if (lane == 0)
@@ -153,14 +155,23 @@ int main(int argc, char **argv) {
   size_t streamKB = argc > 2 ? std::atoi(argv[2]) : 288;
   int layout = argc > 3 ? std::atoi(argv[3]) : 0;
   int group = argc > 4 ? std::atoi(argv[4]) : 8;
-  if (layout < 0 || layout > 2 || group < 1 || blocks % group != 0) {
-    std::fprintf(stderr, "bad layout %d or group %d\n", layout, group);
+  // Every ring's copies (up to 32 KB) must divide a stream.
+  if (blocks < 1 || blocks > 65536 || streamKB < 32 || streamKB > 65536 ||
+      streamKB % 32 != 0 || layout < 0 || layout > 2 || group < 1 ||
+      blocks % group != 0) {
+    std::fprintf(stderr,
+                 "usage: stream_probe [BLOCKS (1-65536) [STREAM_KB (a multiple "
+                 "of 32 up to 65536) [LAYOUT (0-2) [GROUP (dividing "
+                 "BLOCKS)]]]]\n");
+    return 2;
+  }
+  size_t bytes = static_cast<size_t>(blocks) * kStreams * streamKB * 1024;
+  if (bytes > (size_t{16} << 30)) {
+    std::fprintf(stderr, "%zu bytes of streams: at most 16 GiB\n", bytes);
     return 2;
   }
   int sms = 0;
   CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  // Two streams (a gate and an up unit) per block.
-  size_t bytes = static_cast<size_t>(blocks) * 2 * streamKB * 1024;
   std::vector<uint32_t> host(bytes / 4);
   uint32_t x = 12345;
   for (auto &v : host)
@@ -178,9 +189,9 @@ int main(int argc, char **argv) {
   cudaEvent_t t0, t1;
   CHECK(cudaEventCreate(&t0));
   CHECK(cudaEventCreate(&t1));
-  std::printf("%d SMs, %d blocks of 2 streams of %zu KB: %.1f MB, layout %d "
+  std::printf("%d SMs, %d blocks of %d streams of %zu KB: %.1f MB, layout %d "
               "(group %d)\n",
-              sms, blocks, streamKB, bytes / 1e6, layout, group);
+              sms, blocks, kStreams, streamKB, bytes / 1e6, layout, group);
   auto time = [&](const char *name, auto launch) {
     std::vector<float> ms;
     for (int r = 0; r < 15; ++r) {
@@ -217,7 +228,8 @@ int main(int argc, char **argv) {
                {"ring 4 KB copies, 10 slots", 4096, 10}};
   for (const Ring &r : rings) {
     int kTiles = static_cast<int>(streamKB * 1024 / r.chunk);
-    size_t shmem = static_cast<size_t>(r.stages) * 2 * r.chunk + 16 * r.stages;
+    size_t shmem =
+        static_cast<size_t>(r.stages) * kStreams * r.chunk + 16 * r.stages;
     CHECK(cudaFuncSetAttribute(ringKernel,
                                cudaFuncAttributeMaxDynamicSharedMemorySize,
                                static_cast<int>(shmem)));
@@ -227,7 +239,7 @@ int main(int argc, char **argv) {
     char name[96];
     std::snprintf(name, sizeof name, "%s (%d/SM)", r.name, perSM);
     time(name, [&] {
-      ringKernel<<<blocks, kThreads, shmem>>>(w, 2, r.chunk, r.stages, kTiles,
+      ringKernel<<<blocks, kThreads, shmem>>>(w, r.chunk, r.stages, kTiles,
                                               layout, group, sums);
     });
   }

@@ -84,24 +84,27 @@ func.func @no_hidden(%x: tensor<?x0xbf16> {samoyeds.name = "x"},
 // split the hidden size over 4 warps (512 threads: 2 steps of 8 columns a
 // lane per warp), with 2 tokens a warp up to T = 64, 4 up to 128 and 8 up to
 // 256 (one token a warp would pass 128 blocks from T = 33); the prefill shape
-// takes T = 257-2047 unsliced (128 threads); the tensor-core shape splits its
-// chunks over 4 warps (16 chunks of 32 columns each). The slices meet in
-// shared memory (8 tokens x 16 experts x 4 slices, 32 tokens x 64 experts x 4
-// slices).
+// would run T = 257-2047 unsliced at 8 steps a warp, so the small-grid
+// tensor-core shape takes them (16 tokens x 16 experts a block, the 64 chunks
+// over 8 warps); the tensor-core shape splits its chunks over 4 warps (16
+// chunks of 32 columns each). The slices meet in shared memory (8 tokens x 16
+// experts x 4 slices, 16 x 16 x 8, 32 tokens x 64 experts x 4 slices).
 // CHECK-LABEL: func.func @olmoe_router
 // CHECK: samoyeds.launch
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced_t2 grid(4, ceil_div(T, 2), 1) block(512, 1, 1) {{.*}} when(T in [33, 64])
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced_t4 grid(4, ceil_div(T, 4), 1) block(512, 1, 1) {{.*}} when(T in [65, 128])
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill_sliced grid(4, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [129, 256])
-// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_prefill grid(4, ceil_div(T, 8), 1) block(128, 1, 1) {{.*}} when(T in [257, 2047])
+// CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_mma_small grid(4, ceil_div(T, 16), 1) block(256, 1, 1) {{.*}} when(T in [257, 2047])
 // CHECK-SAME: @samoyeds_kernels::@olmoe_router_route_0_logits_mma grid(1, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [2048, ...])
 // CHECK: gpu.binary @samoyeds_kernels
 // CHECK-SAME: .entry olmoe_router_route_0_logits_prefill_sliced
 // CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[2048]
 // CHECK-SAME: bar.sync
-// CHECK-SAME: .entry olmoe_router_route_0_logits_prefill(
-// CHECK-NOT: bar.sync
-// CHECK-SAME: .entry olmoe_router_route_0_logits_mma
+// CHECK-SAME: .entry olmoe_router_route_0_logits_mma_small(
+// CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[8192]
+// CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-SAME: bar.sync
+// CHECK-SAME: .entry olmoe_router_route_0_logits_mma(
 // CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[32768]
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-SAME: bar.sync
@@ -117,17 +120,17 @@ func.func @olmoe_router(%x: tensor<?x2048xbf16> {samoyeds.name = "x"},
 
 // DeepSeek-V2's router (5120 x 160, bf16): the decode shape splits the 20
 // steps over 10 warps (2 steps each; 1600 warps at T = 1, a block per
-// expert); 10 groups of 16 experts, so a sliced grid of at most 128 blocks
-// has 12 along the tokens: 4 tokens a warp up to T = 48, 8 up to 96; the
-// sliced shapes split the 20 steps over 4 warps (5 each: their slices are
-// powers of two); the tensor-core grid has 64 blocks (3 groups of 64
-// experts) from T = 704.
+// expert); the prefill shapes would run 10 or 20 steps a warp (their slices
+// are powers of two), so the small-grid tensor-core shapes take T = 33-703:
+// 16 tokens x 8 experts a block (20 groups) up to T = 111, 16 x 16 (10
+// groups, 64 blocks from T = 112) from there, the 160 chunks over 16 warps;
+// the tensor-core grid has 64 blocks (3 groups of 64 experts) from T = 704.
 // CHECK-LABEL: func.func @deepseek_router
 // CHECK: samoyeds.launch
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits grid(160, ceil_div(T, 1), 1) block(320, 1, 1) {{.*}} when(T in [1, 32])
-// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill_sliced_t4 grid(10, ceil_div(T, 4), 1) block(512, 1, 1) {{.*}} when(T in [33, 48])
-// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill_sliced grid(10, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [49, 96])
-// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_prefill grid(10, ceil_div(T, 8), 1) block(128, 1, 1) {{.*}} when(T in [97, 703])
+// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_mma_small_e8 grid(20, ceil_div(T, 16), 1) block(512, 1, 1) {{.*}} when(T in [33, 111])
+// CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_mma_small grid(10, ceil_div(T, 16), 1) block(512, 1, 1) {{.*}} when(T in [112, 703])
+// CHECK-NOT: _logits_prefill
 // CHECK-SAME: @samoyeds_kernels::@deepseek_router_route_0_logits_mma grid(3, ceil_div(T, 32), 1) block(512, 1, 1) {{.*}} when(T in [704, ...])
 func.func @deepseek_router(%x: tensor<?x5120xbf16> {samoyeds.name = "x"},
                            %r: tensor<160x5120xbf16> {samoyeds.name = "router"})
@@ -142,10 +145,14 @@ func.func @deepseek_router(%x: tensor<?x5120xbf16> {samoyeds.name = "x"},
 // Qwen2-MoE's router (3584 x 64, bf16): 14 steps of 8 columns a lane, which
 // no power of two above 2 divides; the decode shape splits them over 14 warps
 // (1 step each, 896 warps at T = 1), whose partial sums meet in shared memory
-// (14 slices x 1 expert).
+// (14 slices x 1 expert); the prefill shapes would run 7 steps a warp, so the
+// small-grid tensor-core shapes serve T = 33-2047 (test/Conversion/
+// SamoyedsToGPU/route-vector.mlir has their bodies).
 // CHECK-LABEL: func.func @qwen2_router
 // CHECK: samoyeds.launch
 // CHECK-SAME: @samoyeds_kernels::@qwen2_router_route_0_logits grid(64, ceil_div(T, 1), 1) block(448, 1, 1) {{.*}} when(T in [1, 32])
+// CHECK-SAME: @samoyeds_kernels::@qwen2_router_route_0_logits_mma_small_e8 grid(8, ceil_div(T, 16), 1) block(448, 1, 1) {{.*}} when(T in [33, 255])
+// CHECK-SAME: @samoyeds_kernels::@qwen2_router_route_0_logits_mma_small grid(4, ceil_div(T, 16), 1) block(448, 1, 1) {{.*}} when(T in [256, 2047])
 // CHECK: gpu.binary @samoyeds_kernels
 // CHECK-SAME: .entry qwen2_router_route_0_logits(
 // CHECK-SAME: .shared .align {{[0-9]+}} .b8 {{.*}}[56]
@@ -164,14 +171,16 @@ func.func @qwen2_router(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
 // shape splits the hidden size over 4 warps (8 warps a block, 64 blocks while
 // its grid has at most 512 warps: T <= 512); the sliced shapes (16 warps, 2
 // steps each) take 1 token a warp up to T = 64, 2 up to 128, 4 up to 256 and
-// the prefill shape's 8 up to 512, each grid at most 64 blocks.
+// the prefill shape's 8 up to 512, each grid at most 64 blocks; the prefill
+// shape would run 4 steps a warp from T = 513, so the small-grid tensor-core
+// shape (one tile of 8 experts, 16 warps of 8 chunks) takes T = 513-4095.
 // CHECK-LABEL: func.func @mixtral_router
 // CHECK: samoyeds.launch
 // CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced_t1 grid(1, ceil_div(T, 1), 1) block(512, 1, 1) {{.*}} when(T in [33, 64])
 // CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced_t2 grid(1, ceil_div(T, 2), 1) block(512, 1, 1) {{.*}} when(T in [65, 128])
 // CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced_t4 grid(1, ceil_div(T, 4), 1) block(512, 1, 1) {{.*}} when(T in [129, 256])
 // CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill_sliced grid(1, ceil_div(T, 8), 1) block(512, 1, 1) {{.*}} when(T in [257, 512])
-// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(256, 1, 1) {{.*}} when(T in [513, 4095])
+// CHECK-SAME: @samoyeds_kernels::@mixtral_router_route_0_logits_mma_small grid(1, ceil_div(T, 16), 1) block(512, 1, 1) {{.*}} when(T in [513, 4095])
 func.func @mixtral_router(%x: tensor<?x4096xbf16> {samoyeds.name = "x"},
                           %r: tensor<8x4096xbf16> {samoyeds.name = "router"})
     -> (tensor<?x2xf32>, tensor<?x2xi32>) {

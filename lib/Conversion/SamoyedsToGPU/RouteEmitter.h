@@ -43,6 +43,17 @@ constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
 /// at T = 48-64, S27).
 constexpr int64_t kLogitsMaxWarps = 16, kLogitsSteps = 2, kLogitsMmaChunks = 8,
                   kLogitsSlicedWarps = 512;
+/// The small-grid tensor-core shapes (RouteKernels.cpp) serve the calls
+/// below the tensor-core shape's where the fused multiply-add shapes would
+/// run more than kLogitsSteps steps a warp: a block of one warp of 16
+/// tokens, kLogitsSmallTiles tiles of 8 experts a warp from the T where
+/// that grid has kLogitsSmallBlocks blocks, one tile below it; each warp
+/// loads kLogitsMmaGroup chunks a round trip (H200, bench/RESULTS.md S32:
+/// the logits of Qwen2-MoE 11.6 -> 6.3 us at T = 256, 25.1 -> 8.0 at 1024;
+/// DeepSeek-V2 29.3 -> 8.7 at 256; Qwen3-235B 20.9 -> 7.3 at 256; OLMoE
+/// 15.5 -> 8.4 at 1024; Mixtral 8.2 -> 5.8 at 1024).
+constexpr int64_t kLogitsSmallTiles = 2, kLogitsSmallBlocks = 64,
+                  kLogitsMmaGroup = 4;
 
 /// How one logits kernel divides its work.
 struct LogitsShape {
@@ -54,6 +65,9 @@ struct LogitsShape {
   /// tokens.
   bool mma = false;
   int64_t tokenWarps = 1;
+  /// The tensor-core shape's 32-column chunks a warp loads together (a
+  /// divisor of its slice's chunks).
+  int64_t group = 1;
 
   int64_t warps() const { return expertWarps * slices * tokenWarps; }
   int64_t blockExperts() const { return expertWarps * expertsPerWarp; }

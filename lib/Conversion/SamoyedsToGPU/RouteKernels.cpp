@@ -1,7 +1,7 @@
 //===- RouteKernels.cpp - The launches of samoyeds.route ------------------===//
 //
 // samoyeds.route becomes kernels around a [T, E] f32 workspace of logits: a
-// logits kernel in up to four shapes, each guarded by T, then the select
+// logits kernel in up to six shapes, each guarded by T, then the select
 // kernel (softmax and top-k; RouteSelect.cpp). Where a samoyeds.dispatch
 // of the ids follows, calls of at most kSelectWarps tokens select and
 // dispatch in one kernel of the dispatch's launches instead.
@@ -19,7 +19,11 @@
 // are a chain of round trips), with fewer tokens a warp (down to 1) where 8
 // would leave the grid few blocks; and, where x and the router share a 16-bit
 // type and the grid is large enough, m16n8k16 tensor-core MMAs of 16 tokens x
-// up to 32 experts per warp over a slice of the 32-column chunks.
+// up to 32 experts per warp over a slice of the 32-column chunks. Below that
+// grid's calls, where the fused multiply-add shapes would run more than
+// kLogitsSteps steps a warp, small-grid tensor-core shapes (a block of one
+// warp of 16 tokens x 8 or 16 experts, the chunks over up to 16 warps) take
+// their calls.
 //
 //===----------------------------------------------------------------------===//
 
@@ -142,6 +146,61 @@ std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
     s.slices *= 2;
   return s;
 }
+
+/// The small-grid tensor-core shape of `mma` (the tensor-core shape) with
+/// `tiles` tiles of 8 experts a warp: a block of one warp of 16 tokens along
+/// tokens and experts, the 32-column chunks split over the most warps (any
+/// divisor of the chunks, at most kLogitsMaxWarps) that leave each at least
+/// kLogitsMmaChunks, and a warp's loads issued kLogitsMmaGroup chunks at a
+/// time (the largest divisor of its chunks up to that).
+LogitsShape smallMmaShape(LogitsShape s, int64_t hidden, int64_t experts,
+                          int64_t tiles) {
+  s.expertsPerWarp = 8 * std::min<int64_t>(tiles, llvm::divideCeil(experts, 8));
+  s.expertWarps = s.tokenWarps = 1;
+  int64_t chunks = hidden / 32;
+  s.slices = 1;
+  for (int64_t d = std::min(kLogitsMaxWarps, chunks / kLogitsMmaChunks); d > 1;
+       --d)
+    if (chunks % d == 0) {
+      s.slices = d;
+      break;
+    }
+  int64_t sliceChunks = chunks / s.slices;
+  for (int64_t g = std::min(kLogitsMmaGroup, sliceChunks); g > 1; --g)
+    if (sliceChunks % g == 0) {
+      s.group = g;
+      break;
+    }
+  return s;
+}
+
+/// One logits kernel of the calls [from, to] (to -1: no end).
+struct LogitsRange {
+  std::string suffix;
+  LogitsShape shape;
+  int64_t from, to;
+};
+
+/// The small-grid tensor-core kernels for the calls [from, to] (to >= from):
+/// kLogitsSmallTiles tiles a warp from the T where that grid has
+/// kLogitsSmallBlocks blocks, one tile below it.
+void addSmallMma(SmallVectorImpl<LogitsRange> &out, const LogitsShape &mma,
+                 int64_t hidden, int64_t experts, int64_t from, int64_t to) {
+  LogitsShape wide = smallMmaShape(mma, hidden, experts, kLogitsSmallTiles);
+  LogitsShape one = smallMmaShape(mma, hidden, experts, 1);
+  int64_t wideFrom = from;
+  if (wide.expertsPerWarp != one.expertsPerWarp) {
+    int64_t groups = llvm::divideCeil(experts, wide.blockExperts());
+    wideFrom =
+        std::max<int64_t>(from, llvm::divideCeil(kLogitsSmallBlocks, groups) *
+                                    wide.blockTokens());
+    if (from < wideFrom)
+      out.push_back(
+          {"_logits_mma_small_e8", one, from, std::min(to, wideFrom - 1)});
+  }
+  if (wideFrom <= to)
+    out.push_back({"_logits_mma_small", wide, wideFrom, to});
+}
 } // namespace
 
 /// What the select kernels of `op` compute per token.
@@ -217,16 +276,40 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   // the sliced ones the calls of a small grid, the other the rest.
   int64_t prefillFrom = kDecodeTokens + 1, prefillTo = mma ? mmaFrom - 1 : -1;
   LogitsShape prefill = prefillShape(hidden, experts);
+  SmallVector<LogitsRange> fma;
   for (const SlicedRange &r :
        slicedRanges(prefill, hidden, experts, prefillFrom, prefillTo)) {
     std::string suffix = "_logits_prefill_sliced";
     if (r.shape.tokensPerWarp != prefill.tokensPerWarp)
       suffix += "_t" + std::to_string(r.shape.tokensPerWarp);
-    addLogits(suffix, r.shape, r.from, r.to);
+    fma.push_back({suffix, r.shape, r.from, r.to});
     prefillFrom = r.to + 1;
   }
   if (prefillTo < 0 || prefillFrom <= prefillTo)
-    addLogits("_logits_prefill", prefill, prefillFrom, prefillTo);
+    fma.push_back({"_logits_prefill", prefill, prefillFrom, prefillTo});
+  // Where a warp of these shapes would run more than kLogitsSteps steps,
+  // the small-grid tensor-core shapes serve their calls instead (a tensor-
+  // core shape exists, so every range ends before mmaFrom).
+  SmallVector<LogitsRange> ranges;
+  int64_t smallFrom = -1, smallTo = -1;
+  auto flushSmall = [&] {
+    if (smallFrom >= 0)
+      addSmallMma(ranges, *mma, hidden, experts, smallFrom, smallTo);
+    smallFrom = -1;
+  };
+  for (const LogitsRange &r : fma) {
+    if (!mma || laneSteps(hidden) / r.shape.slices <= kLogitsSteps) {
+      flushSmall();
+      ranges.push_back(r);
+      continue;
+    }
+    if (smallFrom < 0)
+      smallFrom = r.from;
+    smallTo = r.to;
+  }
+  flushSmall();
+  for (const LogitsRange &r : ranges)
+    addLogits(r.suffix, r.shape, r.from, r.to);
   if (mma)
     addLogits("_logits_mma", *mma, mmaFrom, -1);
 

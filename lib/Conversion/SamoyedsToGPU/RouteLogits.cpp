@@ -182,12 +182,9 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
         rowStart(add(add(firstExpert, idx(8 * n)), g), idx(experts - 1)));
   Type elt = cast<MemRefType>(x.getType()).getElementType();
   auto vec8 = VectorType::get({8}, elt);
-  // The 2 x rows and `tiles` router rows of the slice's chunk `c` (clamped
-  // to the last chunk).
+  // The 2 x rows and `tiles` router rows of the slice's chunk `c`.
   auto loadChunk = [&](Value c) {
-    Value col =
-        mul(arith::MinUIOp::create(b, add(firstChunk, c), idx(chunks - 1)),
-            idx(32));
+    Value col = mul(add(firstChunk, c), idx(32));
     SmallVector<Value> v;
     for (auto [i, row] : llvm::enumerate(rows))
       v.push_back(vector::LoadOp::create(
@@ -195,34 +192,34 @@ void RouteEmitter::emitMmaLogits(gpu::GPUFuncOp func,
           /*nontemporal=*/false, llvm::MaybeAlign(16)));
     return v;
   };
-  // Two chunks in flight: iteration i computes chunk i and loads chunk i + 2.
-  int64_t sets = rows.size();
-  SmallVector<Value> init(tiles, f32Splat(4, 0.0));
-  llvm::append_range(init, loadChunk(idx(0)));
-  llvm::append_range(init, loadChunk(idx(1)));
-  auto loop = forLoop(idx(0), idx(sliceChunks), idx(1), init,
+  // `group` chunks a round trip: each iteration issues the loads of its
+  // chunks together, then multiplies them in chunk order. (Loads carried
+  // to a later iteration in registers do not stay there: LLVM's InstCombine
+  // folds a loop-carried phi of loads into one load at its use.)
+  int64_t group = shape.group;
+  auto loop = forLoop(idx(0), idx(sliceChunks), idx(group),
+                      SmallVector<Value>(tiles, f32Splat(4, 0.0)),
                       [&](Value i, ValueRange it) -> SmallVector<Value> {
-                        SmallVector<Value> later = loadChunk(add(i, idx(2)));
-                        ValueRange cur = it.slice(tiles, sets);
-                        SmallVector<Value> acc(it.take_front(tiles));
-                        for (int64_t st = 0; st < 2; ++st) {
-                          int64_t o = 4 * st;
-                          Value a = vector::ShuffleOp::create(
-                              b, cur[0], cur[1],
-                              ArrayRef<int64_t>{o, o + 1, 8 + o, 9 + o, o + 2,
-                                                o + 3, 10 + o, 11 + o});
-                          for (int64_t n = 0; n < tiles; ++n) {
-                            Value bv = vector::ShuffleOp::create(
-                                b, cur[2 + n], cur[2 + n],
-                                ArrayRef<int64_t>{o, o + 1, o + 2, o + 3});
-                            acc[n] = samoyeds_nvgpu::MmaOp::create(
-                                b, acc[n].getType(), acc[n], a, bv);
+                        SmallVector<SmallVector<Value>> loaded;
+                        for (int64_t c = 0; c < group; ++c)
+                          loaded.push_back(loadChunk(add(i, idx(c))));
+                        SmallVector<Value> acc(it);
+                        for (ArrayRef<Value> cur : loaded)
+                          for (int64_t st = 0; st < 2; ++st) {
+                            int64_t o = 4 * st;
+                            Value a = vector::ShuffleOp::create(
+                                b, cur[0], cur[1],
+                                ArrayRef<int64_t>{o, o + 1, 8 + o, 9 + o, o + 2,
+                                                  o + 3, 10 + o, 11 + o});
+                            for (int64_t n = 0; n < tiles; ++n) {
+                              Value bv = vector::ShuffleOp::create(
+                                  b, cur[2 + n], cur[2 + n],
+                                  ArrayRef<int64_t>{o, o + 1, o + 2, o + 3});
+                              acc[n] = samoyeds_nvgpu::MmaOp::create(
+                                  b, acc[n].getType(), acc[n], a, bv);
+                            }
                           }
-                        }
-                        SmallVector<Value> next = acc;
-                        llvm::append_range(next, it.slice(tiles + sets, sets));
-                        llvm::append_range(next, later);
-                        return next;
+                        return acc;
                       });
   // Accumulator i of tile n: token g + 8 (i / 2), expert 8 n + 2 t + i % 2
   // of the warp's; with several slices a partial at [slice][token][expert]

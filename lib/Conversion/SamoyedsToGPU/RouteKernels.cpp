@@ -88,8 +88,10 @@ LogitsShape slicedPrefillShape(int64_t hidden, int64_t experts,
   return s;
 }
 
-/// One sliced prefill kernel: its shape and the calls [from, to] it takes.
-struct SlicedRange {
+/// One logits kernel: its name's suffix, its shape and the calls [from, to]
+/// it takes (to -1: no end).
+struct LogitsRange {
+  std::string suffix;
   LogitsShape shape;
   int64_t from, to;
 };
@@ -100,10 +102,10 @@ struct SlicedRange {
 /// warp (1, 2, 4, up to the prefill shape's 8) whose grid has no more blocks
 /// than that prefill grid, so that the router is read by as many SMs as that
 /// grid's warps allow, not re-read by every token.
-SmallVector<SlicedRange> slicedRanges(const LogitsShape &prefill,
+SmallVector<LogitsRange> slicedRanges(const LogitsShape &prefill,
                                       int64_t hidden, int64_t experts,
                                       int64_t from, int64_t to) {
-  SmallVector<SlicedRange> ranges;
+  SmallVector<LogitsRange> ranges;
   if (slicedPrefillShape(hidden, experts, prefill.tokensPerWarp).slices <=
       prefill.slices)
     return ranges;
@@ -116,7 +118,11 @@ SmallVector<SlicedRange> slicedRanges(const LogitsShape &prefill,
       last = std::min(last, to);
     if (last < from)
       continue;
-    ranges.push_back({slicedPrefillShape(hidden, experts, p), from, last});
+    std::string suffix = "_logits_prefill_sliced";
+    if (p != prefill.tokensPerWarp)
+      suffix += "_t" + std::to_string(p);
+    ranges.push_back(
+        {suffix, slicedPrefillShape(hidden, experts, p), from, last});
     from = last + 1;
   }
   return ranges;
@@ -147,6 +153,14 @@ std::optional<LogitsShape> mmaShape(Type xElt, Type rElt, int64_t hidden,
   return s;
 }
 
+/// The largest divisor of `n` up to `most` (1 if none above 1).
+int64_t largestDivisor(int64_t n, int64_t most) {
+  for (int64_t d = std::min(most, n); d > 1; --d)
+    if (n % d == 0)
+      return d;
+  return 1;
+}
+
 /// The small-grid tensor-core shape of `mma` (the tensor-core shape) with
 /// `tiles` tiles of 8 experts a warp: a block of one warp of 16 tokens along
 /// tokens and experts, the 32-column chunks split over the most warps (any
@@ -158,28 +172,11 @@ LogitsShape smallMmaShape(LogitsShape s, int64_t hidden, int64_t experts,
   s.expertsPerWarp = 8 * std::min<int64_t>(tiles, llvm::divideCeil(experts, 8));
   s.expertWarps = s.tokenWarps = 1;
   int64_t chunks = hidden / 32;
-  s.slices = 1;
-  for (int64_t d = std::min(kLogitsMaxWarps, chunks / kLogitsMmaChunks); d > 1;
-       --d)
-    if (chunks % d == 0) {
-      s.slices = d;
-      break;
-    }
-  int64_t sliceChunks = chunks / s.slices;
-  for (int64_t g = std::min(kLogitsMmaGroup, sliceChunks); g > 1; --g)
-    if (sliceChunks % g == 0) {
-      s.group = g;
-      break;
-    }
+  s.slices = largestDivisor(
+      chunks, std::min(kLogitsMaxWarps, chunks / kLogitsMmaChunks));
+  s.group = largestDivisor(chunks / s.slices, kLogitsMmaGroup);
   return s;
 }
-
-/// One logits kernel of the calls [from, to] (to -1: no end).
-struct LogitsRange {
-  std::string suffix;
-  LogitsShape shape;
-  int64_t from, to;
-};
 
 /// The small-grid tensor-core kernels for the calls [from, to] (to >= from):
 /// kLogitsSmallTiles tiles a warp from the T where that grid has
@@ -276,15 +273,10 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   // the sliced ones the calls of a small grid, the other the rest.
   int64_t prefillFrom = kDecodeTokens + 1, prefillTo = mma ? mmaFrom - 1 : -1;
   LogitsShape prefill = prefillShape(hidden, experts);
-  SmallVector<LogitsRange> fma;
-  for (const SlicedRange &r :
-       slicedRanges(prefill, hidden, experts, prefillFrom, prefillTo)) {
-    std::string suffix = "_logits_prefill_sliced";
-    if (r.shape.tokensPerWarp != prefill.tokensPerWarp)
-      suffix += "_t" + std::to_string(r.shape.tokensPerWarp);
-    fma.push_back({suffix, r.shape, r.from, r.to});
-    prefillFrom = r.to + 1;
-  }
+  SmallVector<LogitsRange> fma =
+      slicedRanges(prefill, hidden, experts, prefillFrom, prefillTo);
+  if (!fma.empty())
+    prefillFrom = fma.back().to + 1;
   if (prefillTo < 0 || prefillFrom <= prefillTo)
     fma.push_back({"_logits_prefill", prefill, prefillFrom, prefillTo});
   // Where a warp of these shapes would run more than kLogitsSteps steps,

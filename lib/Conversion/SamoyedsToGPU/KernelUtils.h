@@ -122,6 +122,15 @@ protected:
   }
   Value add(Value x, Value y) { return fold<arith::AddIOp>(x, y); }
   Value sub(Value x, Value y) { return fold<arith::SubIOp>(x, y); }
+  /// The rows of a token tile of `count` tokens (index) that its MMAs read:
+  /// `count` rounded up to a multiple of `step`, at most `tokens`; `tokens`
+  /// where `step` is 0 (SSMMPlan::tokenStep).
+  Value stepRows(Value count, int64_t tokens, int64_t step) {
+    if (step == 0)
+      return idx(tokens);
+    Value steps = div(add(count, idx(step - 1)), idx(step));
+    return arith::MinSIOp::create(b, idx(tokens), mul(steps, idx(step)));
+  }
   Value mul(Value x, Value y) { return fold<arith::MulIOp>(x, y); }
   Value div(Value x, Value y) { return fold<arith::DivUIOp>(x, y); }
   Value rem(Value x, Value y) { return fold<arith::RemUIOp>(x, y); }

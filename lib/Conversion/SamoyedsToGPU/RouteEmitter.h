@@ -22,12 +22,20 @@ constexpr int64_t kSelectWarps = 4;
 /// Elements per vector load of x and router rows (16 bytes of bf16).
 constexpr int64_t kVector = 8;
 
-/// The tensor-core shape runs where its grid has at least this many blocks
-/// (and T >= kMmaMinTokens): each of its blocks streams the whole hidden size
-/// with two chunks in flight, so with fewer blocks the prefill shape is
-/// faster (H200, bench/RESULTS.md S8: 0.95-0.98x at 8-16 blocks on Mixtral,
-/// Qwen2-MoE and OLMoE; 1.05-1.36x at T = 4096).
-constexpr int64_t kMmaMinBlocks = 64, kMmaMinTokens = 512;
+/// The tensor-core shape serves the calls whose grid has at least
+/// kMmaMinBlocks blocks (about 1.5 an SM), and only where its 64-expert
+/// blocks pad the experts to at most 1 + 1/kMmaMaxPadding times the small-
+/// grid shape's; the small-grid shapes below serve the rest. Each of its warps
+/// streams its slice of the hidden size one chunk a round trip, so it needs
+/// blocks to hide its chains, while the small-grid blocks re-read x and the
+/// router from the L2 for every 16 experts and 16 tokens (H200, bench/
+/// RESULTS.md S33, logits alone: small-grid faster at T = 1024-4096 on
+/// DeepSeek-V2 (84.9 against 105.5 us at 4096; its 160 experts pad the
+/// tensor-core blocks to 192), Qwen2-MoE, OLMoE, DeepSeek-V2-Lite (128
+/// blocks at 4096) and Mixtral, and on Qwen3-235B up to T = 2048 (128
+/// blocks: 32.3 against 39.4), slower there from T = 3072 (192 blocks: 47.9
+/// against 40.8; 63.6 against 45.2 at 4096)).
+constexpr int64_t kMmaMinBlocks = 192, kMmaMaxPadding = 8;
 
 /// The decode, sliced prefill and tensor-core shapes split the hidden size
 /// over warps (the slices meet in shared memory) up to this many warps a

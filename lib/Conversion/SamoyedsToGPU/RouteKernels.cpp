@@ -178,9 +178,9 @@ LogitsShape smallMmaShape(LogitsShape s, int64_t hidden, int64_t experts,
   return s;
 }
 
-/// The small-grid tensor-core kernels for the calls [from, to] (to >= from):
-/// kLogitsSmallTiles tiles a warp from the T where that grid has
-/// kLogitsSmallBlocks blocks, one tile below it.
+/// The small-grid tensor-core kernels for the calls [from, to] (to >= from,
+/// or -1: no end): kLogitsSmallTiles tiles a warp from the T where that grid
+/// has kLogitsSmallBlocks blocks, one tile below it.
 void addSmallMma(SmallVectorImpl<LogitsRange> &out, const LogitsShape &mma,
                  int64_t hidden, int64_t experts, int64_t from, int64_t to) {
   LogitsShape wide = smallMmaShape(mma, hidden, experts, kLogitsSmallTiles);
@@ -191,12 +191,29 @@ void addSmallMma(SmallVectorImpl<LogitsRange> &out, const LogitsShape &mma,
     wideFrom =
         std::max<int64_t>(from, llvm::divideCeil(kLogitsSmallBlocks, groups) *
                                     wide.blockTokens());
+    if (to >= 0 && wideFrom > to)
+      wideFrom = to + 1;
     if (from < wideFrom)
-      out.push_back(
-          {"_logits_mma_small_e8", one, from, std::min(to, wideFrom - 1)});
+      out.push_back({"_logits_mma_small_e8", one, from, wideFrom - 1});
   }
-  if (wideFrom <= to)
+  if (to < 0 || wideFrom <= to)
     out.push_back({"_logits_mma_small", wide, wideFrom, to});
+}
+
+/// The first call the tensor-core shape `mma` serves, or -1 where it serves
+/// none: from the T where its grid has kMmaMinBlocks blocks, unless its
+/// blocks pad the experts to more than 1 + 1/kMmaMaxPadding times those of
+/// the small-grid shape that serves the calls otherwise.
+int64_t mmaFirstCall(const LogitsShape &mma, int64_t hidden, int64_t experts) {
+  LogitsShape small = smallMmaShape(mma, hidden, experts, kLogitsSmallTiles);
+  int64_t groups = llvm::divideCeil(experts, mma.blockExperts());
+  int64_t padded = groups * mma.blockExperts();
+  int64_t smallPadded = llvm::alignTo(experts, small.blockExperts());
+  if (padded * kMmaMaxPadding > smallPadded * (kMmaMaxPadding + 1))
+    return -1;
+  return std::max<int64_t>(kDecodeTokens + 1,
+                           llvm::divideCeil(kMmaMinBlocks, groups) *
+                               mma.blockTokens());
 }
 } // namespace
 
@@ -262,16 +279,11 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   addLogits("_logits", decodeShape(hidden, experts), 1, kDecodeTokens);
   std::optional<LogitsShape> mma =
       mmaShape(xType.getElementType(), rType.getElementType(), hidden, experts);
-  int64_t mmaFrom = 0;
-  if (mma) {
-    int64_t groups = llvm::divideCeil(experts, mma->blockExperts());
-    mmaFrom = std::max<int64_t>(kMmaMinTokens,
-                                llvm::divideCeil(kMmaMinBlocks, groups) *
-                                    mma->blockTokens());
-  }
+  int64_t mmaFrom = mma ? mmaFirstCall(*mma, hidden, experts) : -1;
   // The prefill shapes serve [kDecodeTokens + 1, prefillTo] (-1: no end):
   // the sliced ones the calls of a small grid, the other the rest.
-  int64_t prefillFrom = kDecodeTokens + 1, prefillTo = mma ? mmaFrom - 1 : -1;
+  int64_t prefillFrom = kDecodeTokens + 1,
+          prefillTo = mmaFrom > 0 ? mmaFrom - 1 : -1;
   LogitsShape prefill = prefillShape(hidden, experts);
   SmallVector<LogitsRange> fma =
       slicedRanges(prefill, hidden, experts, prefillFrom, prefillTo);
@@ -280,8 +292,9 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   if (prefillTo < 0 || prefillFrom <= prefillTo)
     fma.push_back({"_logits_prefill", prefill, prefillFrom, prefillTo});
   // Where a warp of these shapes would run more than kLogitsSteps steps,
-  // the small-grid tensor-core shapes serve their calls instead (a tensor-
-  // core shape exists, so every range ends before mmaFrom).
+  // the small-grid tensor-core shapes serve their calls instead, where a
+  // tensor-core shape exists (up to mmaFrom, or with no end where it does
+  // not serve).
   SmallVector<LogitsRange> ranges;
   int64_t smallFrom = -1, smallTo = -1;
   auto flushSmall = [&] {
@@ -302,7 +315,7 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
   flushSmall();
   for (const LogitsRange &r : ranges)
     addLogits(r.suffix, r.shape, r.from, r.to);
-  if (mma)
+  if (mmaFrom > 0)
     addLogits("_logits_mma", *mma, mmaFrom, -1);
 
   auto select = createKernel(

@@ -227,10 +227,7 @@ SmallVector<Value> WgmmaSpEmitter::finishRouted(Value base,
 }
 
 Value WgmmaSpEmitter::mmaRows() {
-  if (p.tokenStep == 0)
-    return idx(p.tokens);
-  Value steps = div(add(count, idx(p.tokenStep - 1)), idx(p.tokenStep));
-  return arith::MinSIOp::create(b, idx(p.tokens), mul(steps, idx(p.tokenStep)));
+  return stepRows(count, p.tokens, p.tokenStep);
 }
 
 SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {

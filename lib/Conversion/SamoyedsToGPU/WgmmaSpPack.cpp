@@ -9,10 +9,12 @@
 //   packed[g][c][r][8 chunks of 16 bytes], chunk j of row r at j ^ (r % 8)
 //
 // so that a stage (kTile / 64 consecutive column blocks) is one contiguous
-// run that one bulk copy brings. Rows past the tile's slots are zero. A
-// block packs one token tile's 128 columns: 16 threads a row (16 bytes
-// each), 16 rows a pass; its loads are issued before its stores (rows past
-// the slots load the tile's last row and store zero instead).
+// run that one bulk copy brings. A block packs one token tile's 128
+// columns: 16 threads a row (16 bytes each), 16 rows a pass; its loads are
+// issued before its stores. It writes only the rows the wide kernel's MMAs
+// read (with token steps, the tile's slots rounded up to the step: the
+// wide kernel copies no others), zero past the tile's slots; rows past
+// those are neither loaded nor stored.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,9 +31,9 @@ constexpr int64_t kPackThreads = 256, kPackCols = 128;
 class PackEmitter : public EmitterBase {
 public:
   PackEmitter(ImplicitLocOpBuilder &b, Type elt, int64_t cols, int64_t tokens,
-              int64_t experts, bool gather)
-      : EmitterBase(b), elt(elt), cols(cols), tokens(tokens), experts(experts),
-        gather(gather) {}
+              int64_t tokenStep, int64_t experts, bool gather)
+      : EmitterBase(b), elt(elt), cols(cols), tokens(tokens),
+        tokenStep(tokenStep), experts(experts), gather(gather) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -55,36 +57,65 @@ public:
       auto vecType = VectorType::get({8}, elt);
       Value zero =
           constant(DenseElementsAttr::get(vecType, b.getFloatAttr(elt, 0.0)));
-      // Every pass's load first, then the stores.
-      SmallVector<Value> rows, values;
+      // With token steps, the rows the wide kernel's MMAs read (its
+      // mmaRows); without, every row.
+      Value bound = tokenStep ? stepRows(count, tokens, tokenStep) : Value();
+      // Every pass's load first (a row of the tile's slots, the tile's
+      // last row past them), then the stores.
+      SmallVector<Value> rows, live, values;
       for (int64_t r = 0; r < tokens; r += kPackThreads / perRow) {
         Value row = add(r0, idx(r));
         Value slot =
             add(tile.start, arith::MinSIOp::create(b, row, sub(count, idx(1))));
-        Value src = gather ? loadIndex(tokenList, slot) : slot;
         rows.push_back(row);
-        values.push_back(vector::LoadOp::create(
-            b, vecType, input, ValueRange{add(mul(src, idx(cols)), col)},
-            /*nontemporal=*/false, llvm::MaybeAlign(16)));
+        live.push_back(bound ? cmp(arith::CmpIPredicate::ult, row, bound)
+                             : Value());
+        values.push_back(loadIf(live.back(), zero, [&] {
+          Value src = gather ? loadIndex(tokenList, slot) : slot;
+          return vector::LoadOp::create(
+              b, vecType, input, ValueRange{add(mul(src, idx(cols)), col)},
+              /*nontemporal=*/false, llvm::MaybeAlign(16));
+        }));
       }
       Value block = add(mul(g, idx(cols / 64)), div(col, idx(64)));
       Value chunk = rem(j, idx(Wgmma::kChunksPerRow));
-      for (auto [row, value] : llvm::zip(rows, values)) {
-        Value kept = cmp(arith::CmpIPredicate::ult, row, count);
-        Value swizzled = arith::XOrIOp::create(b, chunk, rem(row, idx(8)));
-        Value at = add(mul(add(mul(block, idx(tokens)), row), idx(64)),
-                       mul(swizzled, idx(8)));
-        vector::StoreOp::create(b, select(kept, value, zero), packed,
-                                ValueRange{at}, /*nontemporal=*/false,
-                                llvm::MaybeAlign(16));
+      for (auto [row, isLive, value] : llvm::zip(rows, live, values)) {
+        auto store = [&, row = row, value = value] {
+          Value kept = cmp(arith::CmpIPredicate::ult, row, count);
+          Value swizzled = arith::XOrIOp::create(b, chunk, rem(row, idx(8)));
+          Value at = add(mul(add(mul(block, idx(tokens)), row), idx(64)),
+                         mul(swizzled, idx(8)));
+          vector::StoreOp::create(b, select(kept, value, zero), packed,
+                                  ValueRange{at}, /*nontemporal=*/false,
+                                  llvm::MaybeAlign(16));
+        };
+        if (isLive)
+          ifThen(isLive, store);
+        else
+          store();
       }
     });
     gpu::ReturnOp::create(b);
   }
 
 private:
+  /// `load()`'s vector where `live` holds, `zero` where not (an scf.if);
+  /// `load()` alone where `live` is null.
+  Value loadIf(Value live, Value zero, function_ref<Value()> load) {
+    if (!live)
+      return load();
+    auto ifOp = scf::IfOp::create(b, TypeRange{zero.getType()}, live,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, ValueRange{load()});
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, ValueRange{zero});
+    return ifOp.getResult(0);
+  }
+
   Type elt;
-  int64_t cols, tokens, experts;
+  int64_t cols, tokens, tokenStep, experts;
   bool gather;
 };
 } // namespace
@@ -126,7 +157,8 @@ mlir::samoyeds::buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   auto func =
       createKernel(builder, module, op.getLoc(), name, argTypes, kPackThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  PackEmitter(b, p.elt, p.cols, p.tokens, p.experts, p.gather).emit(func);
+  PackEmitter(b, p.elt, p.cols, p.tokens, p.tokenStep, p.experts, p.gather)
+      .emit(func);
 
   launch.kernel = func;
   launch.grid[0].constant = p.cols / kPackCols;

@@ -45,15 +45,15 @@ func.func @route_vector(%x: tensor<?x3584xbf16> {samoyeds.name = "x"},
 
 // Qwen2-MoE's router (3584 x 64, bf16): the prefill shapes would run 7 steps
 // a warp (14 steps of 256 columns, 2 slices), so the small-grid tensor-core
-// shapes serve T = 33 up to the tensor-core shape's 2048: a block of one warp
+// shapes serve T = 33 up to the tensor-core shape's 6144: a block of one warp
 // of 16 tokens along tokens and experts, the 112 chunks of 32 columns over 14
 // warps (8 each), their loads issued 4 chunks at a time; 8 experts a warp
 // below T = 256, where 16 a warp would give fewer than 64 blocks, 16 from it.
 // The slices meet in shared memory (14 x 16 tokens x 8 or 16 experts).
 // CHECK-LABEL: func.func @small_grid
 // CHECK: @small_grid_route_0_logits_mma_small_e8 grid(8, ceil_div(T, 16), 1) block(448, 1, 1) {{.*}} when(T in [33, 255])
-// CHECK-SAME: @small_grid_route_0_logits_mma_small grid(4, ceil_div(T, 16), 1) block(448, 1, 1) {{.*}} when(T in [256, 2047])
-// CHECK-SAME: @small_grid_route_0_logits_mma grid(1, ceil_div(T, 32), 1) {{.*}} when(T in [2048, ...])
+// CHECK-SAME: @small_grid_route_0_logits_mma_small grid(4, ceil_div(T, 16), 1) block(448, 1, 1) {{.*}} when(T in [256, 6143])
+// CHECK-SAME: @small_grid_route_0_logits_mma grid(1, ceil_div(T, 32), 1) {{.*}} when(T in [6144, ...])
 // CHECK-LABEL: gpu.func @small_grid_route_0_logits_mma_small_e8(
 // CHECK-SAME: %[[X:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[R:[a-zA-Z0-9_]+]]: memref<?xbf16, #gpu.address_space<global>>
 // CHECK-SAME: workgroup(%{{.*}} : memref<1792xf32, #gpu.address_space<workgroup>>)

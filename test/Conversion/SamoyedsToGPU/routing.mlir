@@ -6,14 +6,14 @@
 // CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
 // Route: logits into a [T, E] workspace (the decode shape up to T = 32, the
 // prefill shape above, tensor-core MMAs as x and the router are both bf16 and
-// 32 divides the hidden size, from the T at which their grid has 64 blocks of
-// 64 tokens: 4096; its 16-byte loads need x and the router 16-byte
+// 32 divides the hidden size, from the T at which their grid has 192 blocks
+// of 64 tokens: 12288; its 16-byte loads need x and the router 16-byte
 // aligned), then softmax and top-k from it. Calls of up to 4 tokens
 // select in the dispatch's first kernel instead, which also places the slots:
 // one launch for both.
 // CHECK: %[[W:.*]]:2 = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits grid(2, ceil_div(T, 1), 1) block(128, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [1, 32])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, 4095])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) smem(0) args(buffer("x", 2, align 16), buffer("router", 2, align 16), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [4096, ...])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_prefill grid(1, ceil_div(T, 8), 1) block(64, 1, 1) smem(0) args(buffer("x", 2), buffer("router", 2), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [33, 12287])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_logits_mma grid(1, ceil_div(T, 64), 1) block(128, 1, 1) smem(0) args(buffer("x", 2, align 16), buffer("router", 2, align 16), buffer("ws_routing_route_0", 4), symbol(T)) when(T in [12288, ...])>,
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T)) when(T in [5, ...])>]
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_select grid(1, 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(T)) when(T in [0, 4])>,

@@ -139,3 +139,43 @@ func.func @packed_three_rows(%w: tensor<4x512x256xbf16, #ss> {samoyeds.name = "w
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// With token steps (token_step = 32) the wide kernel copies only the rows
+// its MMAs read, the tile's slots rounded up to 32; the pack kernel writes
+// just those: each pass's load and store sit under `row < bound` (no load
+// and no store past it), zero past the tile's slots as before.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 32, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @packed_steps
+// CHECK: gpu.func @packed_steps_ssmm_0_pack(%[[X:.*]]: memref<?xbf16, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[WS:.*]]: memref<?xbf16, #gpu.address_space<global>>)
+// CHECK: %[[COUNT:.*]] = arith.minsi %{{.*}}, %[[C128:.*]] : index
+// CHECK: %[[UP:.*]] = arith.addi %[[COUNT]], %[[C31:.*]] : index
+// CHECK: %[[STEPS:.*]] = arith.divui %[[UP]], %[[C32:.*]] : index
+// CHECK: %[[ROUND:.*]] = arith.muli %[[STEPS]], %[[C32]] : index
+// CHECK: %[[BOUND:.*]] = arith.minsi %[[ROUND]], %[[C128]] : index
+// CHECK: %[[LIVE:.*]] = arith.cmpi ult, %[[ROW:.*]], %[[BOUND]] : index
+// CHECK: %[[V0:.*]] = scf.if %[[LIVE]] -> (vector<8xbf16>) {
+// CHECK: memref.load %[[TOK]]
+// CHECK: %[[L0:.*]] = vector.load %[[X]]
+// CHECK: scf.yield %[[L0]]
+// CHECK: } else {
+// CHECK: scf.yield %[[ZERO:.*]] : vector<8xbf16>
+// CHECK-COUNT-7: scf.if %{{.*}} -> (vector<8xbf16>)
+// CHECK: scf.if %[[LIVE]] {
+// CHECK: %[[KEPT:.*]] = arith.cmpi ult, %[[ROW]], %[[COUNT]] : index
+// CHECK: %[[PICK:.*]] = arith.select %[[KEPT]], %[[V0]], %[[ZERO]] : vector<8xbf16>
+// CHECK: vector.store %[[PICK]], %[[WS]]
+// CHECK-COUNT-7: vector.store {{.*}}, %[[WS]]
+// CHECK: gpu.return
+// CHECK: gpu.func @packed_steps_ssmm_0_wide(
+func.func @packed_steps(%w: tensor<4x512x256xbf16, #ss> {samoyeds.name = "w"},
+                        %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                        %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                        %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

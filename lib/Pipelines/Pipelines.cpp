@@ -149,6 +149,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("convert-samoyeds-to-gpu: select and dispatch calls of "
                      "up to 4 tokens in one kernel"),
       llvm::cl::init(true)};
+  Option<bool> chunkedDispatch{
+      *this, "chunked-dispatch",
+      llvm::cl::desc("convert-samoyeds-to-gpu: place calls of at least 8192 "
+                     "routed slots over chunks of 1024 slots"),
+      llvm::cl::init(true)};
   Option<bool> weightsBeforeWait{
       *this, "weights-before-wait",
       llvm::cl::desc("convert-samoyeds-to-gpu: with pdl, expert matmuls whose "
@@ -223,6 +228,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.weightsBeforeWait = o.weightsBeforeWait;
   convert.prefetchBeforeWait = o.prefetchBeforeWait;
   convert.selectDispatch = o.selectDispatch;
+  convert.chunkedDispatch = o.chunkedDispatch;
   convert.fuseSplitReduce = o.fuseSplitReduce;
   convert.combineF32 = o.combineF32;
   convert.reduceInGather = o.reduceInGather;

@@ -2,7 +2,9 @@
 # Compiles the small layers of python/tests/test_route_forms.py twice each:
 # NAME_default (calls of up to 4 tokens select and place their slots in the
 # dispatch's first kernel) and NAME_apart (select-dispatch=false: the select
-# kernel and the dispatch kernel for every call).
+# kernel and the dispatch kernel for every call), and NAME_unchunked
+# (chunked-dispatch=false: calls of 8192 routed slots and more placed by the
+# dispatch's `_long` kernel instead of `_count` and `_place`).
 #   test/GPU/gen-route-bundles.sh SAMOYEDS_OPT OUT_DIR [CHIP]
 set -euo pipefail
 opt=$1 out=$2 chip=${3:-sm_90a}
@@ -29,8 +31,10 @@ MLIR
   "$opt" "$file" --samoyeds-to-bundle="chip=$chip dir=$out/${name}_default" -o /dev/null
   "$opt" "$file" --samoyeds-to-bundle="chip=$chip select-dispatch=false dir=$out/${name}_apart" \
     -o /dev/null
+  "$opt" "$file" --samoyeds-to-bundle="chip=$chip chunked-dispatch=false dir=$out/${name}_unchunked" \
+    -o /dev/null
   rm "$file"
-  echo "bundles $out/${name}_default $out/${name}_apart"
+  echo "bundles $out/${name}_{default,apart,unchunked}"
 done <<'TABLE'
 # name   experts top_k attributes
 e64k8    64      8     {renormalize}

@@ -88,8 +88,8 @@
 
 // Without split-K, persistent grid and decode tile the matmuls are not
 // guarded; the router's launches (logits in the decode or prefill shape;
-// select, and select with dispatch for up to 4 tokens; the dispatch in
-// longer chunks from 8192 routed slots) are, by T, and the combine's two
+// select, and select with dispatch for up to 4 tokens; the dispatch over
+// chunks of slots, in two kernels, from 8192 routed slots) are, by T, and the combine's two
 // forms by P.
 // NONE-NOT: _split
 // NONE: "kernel": "qwen_route_0_select",
@@ -98,7 +98,9 @@
 // NONE: "symbol": "T"
 // NONE: "kernel": "qwen_dispatch_1",
 // NONE: "symbol": "T"
-// NONE: "kernel": "qwen_dispatch_1_long",
+// NONE: "kernel": "qwen_dispatch_1_count",
+// NONE: "symbol": "T"
+// NONE: "kernel": "qwen_dispatch_1_place",
 // NONE: "symbol": "T"
 // NONE-NOT: "when"
 // NONE: "kernel": "qwen_ssmm_3_combine",

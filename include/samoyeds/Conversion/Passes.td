@@ -36,6 +36,15 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     a warp and places the slots as the dispatch kernel does (the same
     positions, token list and offsets), one launch instead of two.
 
+    With `chunked-dispatch`, a `samoyeds.dispatch` of at most 1024 experts
+    places the calls of at least 8192 routed slots over chunks of 1024
+    slots (`_count`: a block counts its chunk's slots per expert into an
+    i32 table, the `ws_` workspace of [P, 2]; `_place`: a block sums the
+    table, scans it over the experts and places its chunk's slots), two
+    launches of P / 1024 blocks instead of `_long`'s block per expert that
+    reads every slot twice. The token list, offsets and positions are the
+    same, bit for bit.
+
     With `pdl` and `weights-before-wait`, an expert matmul whose offsets and
     token list come from an op at least two before it (the down projection,
     after the gate/up projection) waits later: the `wgmma_sp` kernels of its
@@ -95,6 +104,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     Option<"selectDispatch", "select-dispatch", "bool", /*default=*/"true",
            "A samoyeds.dispatch of the ids of the samoyeds.route before it "
            "selects and dispatches calls of up to 4 tokens in one kernel">,
+    Option<"chunkedDispatch", "chunked-dispatch", "bool", /*default=*/"true",
+           "samoyeds.dispatch places calls of at least 8192 routed slots "
+           "over chunks of 1024 slots (two kernels and a counts table)">,
     Option<"weightsBeforeWait", "weights-before-wait", "bool",
            /*default=*/"true",
            "With pdl: expert matmuls whose routing is settled issue their "

@@ -71,6 +71,10 @@ constexpr int64_t kVectorAlign = 16;
 /// S23).
 constexpr int64_t kStreamingSlots = 8192;
 
+/// Routed slots a block of the chunked dispatch kernels takes
+/// (RoutingChunked.cpp); they serve layers of at most this many experts.
+constexpr int64_t kChunkSlots = 1024;
+
 /// A launch argument passing the workspace or counters buffer `name` of
 /// `elemBytes`-byte elements (f32 or i32 unless said).
 inline KernelArg workspaceArg(StringRef name, int64_t elemBytes = 4) {

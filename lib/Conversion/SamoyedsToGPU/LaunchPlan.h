@@ -93,6 +93,9 @@ struct SamoyedsToGPUState {
   /// launches select and dispatch small calls in one kernel (empty without
   /// the pass's select-dispatch).
   const llvm::DenseMap<Operation *, Operation *> &selectDispatch;
+  /// Whether dispatches of many routed slots place them over chunks (the
+  /// pass's chunked-dispatch).
+  bool chunkedDispatch = false;
   /// The pass's prefetch-before-wait: route and dispatch kernels let their
   /// dependents launch before they wait; gate/up decode kernels prefetch.
   bool prefetchBeforeWait = false;

@@ -340,7 +340,8 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
 
 FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
     OpBuilder &builder, gpu::GPUModuleOp module, RouteOp route,
-    DispatchOp dispatch, StringRef name, StringRef workspace) {
+    DispatchOp dispatch, StringRef name, StringRef workspace,
+    StringRef dispatchWorkspace) {
   assert(canSelectAndDispatch(route) && "too many slots for one block");
   int64_t experts = dispatch.getNumExperts();
   MLIRContext *ctx = route.getContext();
@@ -370,8 +371,8 @@ FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
   // From T = 0: its offsets (all zero) are what the dispatch kernel writes.
   fused.whenSymbol = "T";
   fused.whenMax = kSelectWarps;
-  FailureOr<KernelLaunches> rest =
-      buildDispatchKernels(builder, module, dispatch, name, kSelectWarps + 1);
+  FailureOr<KernelLaunches> rest = buildDispatchKernels(
+      builder, module, dispatch, name, kSelectWarps + 1, dispatchWorkspace);
   if (failed(rest))
     return failure();
   KernelLaunches launches{fused};

@@ -218,10 +218,13 @@ static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
   return launch;
 }
 
-FailureOr<KernelLaunches>
-mlir::samoyeds::buildDispatchKernels(OpBuilder &builder,
-                                     gpu::GPUModuleOp module, DispatchOp op,
-                                     StringRef name, int64_t fromTokens) {
+bool mlir::samoyeds::canChunkDispatch(DispatchOp op) {
+  return op.getNumExperts() <= kChunkSlots;
+}
+
+FailureOr<KernelLaunches> mlir::samoyeds::buildDispatchKernels(
+    OpBuilder &builder, gpu::GPUModuleOp module, DispatchOp op, StringRef name,
+    int64_t fromTokens, StringRef workspace) {
   auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
   if (idsType.isDynamicDim(1))
     return op.emitOpError() << "needs a static top_k to be compiled";
@@ -238,12 +241,24 @@ mlir::samoyeds::buildDispatchKernels(OpBuilder &builder,
     base->whenMax = longFrom - 1;
     launches.push_back(*base);
   }
-  FailureOr<KernelLaunch> longer = buildDispatch(
-      builder, module, op, (name + "_long").str(), kDispatchLongChunks);
-  if (failed(longer))
-    return failure();
-  longer->whenSymbol = "T";
-  longer->whenMin = std::max(fromTokens, longFrom);
-  launches.push_back(*longer);
+  KernelLaunches large;
+  if (!workspace.empty() && canChunkDispatch(op)) {
+    FailureOr<KernelLaunches> chunked =
+        buildChunkedDispatchKernels(builder, module, op, name, workspace);
+    if (failed(chunked))
+      return failure();
+    large = std::move(*chunked);
+  } else {
+    FailureOr<KernelLaunch> longer = buildDispatch(
+        builder, module, op, (name + "_long").str(), kDispatchLongChunks);
+    if (failed(longer))
+      return failure();
+    large.push_back(*longer);
+  }
+  for (KernelLaunch &launch : large) {
+    launch.whenSymbol = "T";
+    launch.whenMin = std::max(fromTokens, longFrom);
+    launches.push_back(launch);
+  }
   return launches;
 }

@@ -191,12 +191,20 @@ FailureOr<KernelLaunches> buildLaunches(Operation *op,
                                  state.selectDispatch.contains(route));
       })
       .Case([&](DispatchOp dispatch) -> FailureOr<KernelLaunches> {
+        // The chunked dispatch's counts table.
+        std::string ws;
+        if (state.chunkedDispatch && canChunkDispatch(dispatch)) {
+          ws = "ws_" + base;
+          state.table.addWorkspace(ws,
+                                   {BufferAttr::encodeSymbol(SizeSymbol::P), 2},
+                                   IntegerType::get(dispatch.getContext(), 32));
+        }
         if (Operation *route = state.selectDispatch.lookup(dispatch))
           return buildSelectDispatchKernels(
               b, state.kernels, cast<RouteOp>(route), dispatch, base,
-              "ws_" + state.kernelBases.lookup(route));
+              "ws_" + state.kernelBases.lookup(route), ws);
         return buildDispatchKernels(b, state.kernels, dispatch, base,
-                                    /*fromTokens=*/0);
+                                    /*fromTokens=*/0, ws);
       })
       .Case([&](SSMMOp ssmm) {
         // The pair's reader sums the slices; its producer reduces none.
@@ -446,6 +454,7 @@ struct ConvertSamoyedsToGPU
     state.fuseSplitReduce = fuseSplitReduce;
     state.combineF32 = combineF32;
     state.prefetchBeforeWait = prefetchBeforeWait;
+    state.chunkedDispatch = chunkedDispatch;
     if (reduceInGather)
       state.splitInputs = findSplitInputs(ops);
     if (failed(convert(func, state)))

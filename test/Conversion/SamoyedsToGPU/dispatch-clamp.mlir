@@ -1,4 +1,5 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="chunked-dispatch=false" | FileCheck %s --check-prefix=LONG
 
 // Expert ids are data (samoyeds.moe_experts takes them from the caller): the
 // dispatch kernel clamps every id it reads to [0, E) before comparing it with
@@ -32,30 +33,31 @@
 // CHECK-NOT:     memref.load %[[IDS]]
 // CHECK:         gpu.return
 
-// From 8192 routed slots (T = 4096 here) the `_long` kernel counts in chunks
-// of 256 threads x 32 slots and places in chunks of 256 threads x 16, with
-// the same clamps.
-// CHECK-LABEL: gpu.func @clamp_dispatch_0_long(
-// CHECK-SAME:    %[[LIDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>,
-// CHECK-DAG:     %[[LZERO:.*]] = arith.constant 0 : i32
-// CHECK-DAG:     %[[LLAST:.*]] = arith.constant 5 : i32
-// CHECK-DAG:     %[[COUNT_CHUNK:.*]] = arith.constant 8192 : index
-// CHECK-DAG:     %[[PLACE_CHUNK:.*]] = arith.constant 4096 : index
-// CHECK:         scf.for {{.*}} step %[[COUNT_CHUNK]]
-// CHECK:         %[[LID0:.*]] = memref.load %[[LIDS]]
-// CHECK-NEXT:    %[[LLO0:.*]] = arith.maxsi %[[LID0]], %[[LZERO]] : i32
-// CHECK-NEXT:    %[[LE0:.*]] = arith.minsi %[[LLO0]], %[[LLAST]] : i32
-// CHECK-NEXT:    arith.cmpi slt, %[[LE0]], %{{.*}} : i32
-// CHECK-COUNT-31: memref.load %[[LIDS]]
-// CHECK:         scf.for {{.*}} step %[[PLACE_CHUNK]]
-// CHECK:         %[[LID1:.*]] = memref.load %[[LIDS]]
-// CHECK-NEXT:    %[[LLO1:.*]] = arith.maxsi %[[LID1]], %[[LZERO]] : i32
-// CHECK-NEXT:    %[[LE1:.*]] = arith.minsi %[[LLO1]], %[[LLAST]] : i32
-// CHECK-NEXT:    arith.cmpi eq, %[[LE1]], %{{.*}} : i32
-// CHECK-COUNT-15: memref.load %[[LIDS]]
-// CHECK-COUNT-16: nvvm.vote.sync ballot
-// CHECK-NOT:     memref.load %[[LIDS]]
-// CHECK:         gpu.return
+// From 8192 routed slots (T = 4096 here) the chunked kernels clamp the same
+// way (dispatch-chunked.mlir); without chunked-dispatch, or with more than
+// 1024 experts, the `_long` kernel counts in chunks of 256 threads x 32
+// slots and places in chunks of 256 threads x 16, with the same clamps.
+// LONG-LABEL: gpu.func @clamp_dispatch_0_long(
+// LONG-SAME:    %[[LIDS:[a-zA-Z0-9_]+]]: memref<?xi32, #gpu.address_space<global>>,
+// LONG-DAG:     %[[LZERO:.*]] = arith.constant 0 : i32
+// LONG-DAG:     %[[LLAST:.*]] = arith.constant 5 : i32
+// LONG-DAG:     %[[COUNT_CHUNK:.*]] = arith.constant 8192 : index
+// LONG-DAG:     %[[PLACE_CHUNK:.*]] = arith.constant 4096 : index
+// LONG:         scf.for {{.*}} step %[[COUNT_CHUNK]]
+// LONG:         %[[LID0:.*]] = memref.load %[[LIDS]]
+// LONG-NEXT:    %[[LLO0:.*]] = arith.maxsi %[[LID0]], %[[LZERO]] : i32
+// LONG-NEXT:    %[[LE0:.*]] = arith.minsi %[[LLO0]], %[[LLAST]] : i32
+// LONG-NEXT:    arith.cmpi slt, %[[LE0]], %{{.*}} : i32
+// LONG-COUNT-31: memref.load %[[LIDS]]
+// LONG:         scf.for {{.*}} step %[[PLACE_CHUNK]]
+// LONG:         %[[LID1:.*]] = memref.load %[[LIDS]]
+// LONG-NEXT:    %[[LLO1:.*]] = arith.maxsi %[[LID1]], %[[LZERO]] : i32
+// LONG-NEXT:    %[[LE1:.*]] = arith.minsi %[[LLO1]], %[[LLAST]] : i32
+// LONG-NEXT:    arith.cmpi eq, %[[LE1]], %{{.*}} : i32
+// LONG-COUNT-15: memref.load %[[LIDS]]
+// LONG-COUNT-16: nvvm.vote.sync ballot
+// LONG-NOT:     memref.load %[[LIDS]]
+// LONG:         gpu.return
 func.func @clamp(%ids: tensor<?x2xi32> {samoyeds.name = "ids"})
     -> (tensor<?xi32>, tensor<7xi32>, tensor<?x2xi32>) {
   %tok, %off, %pos = samoyeds.dispatch %ids experts(6)

@@ -3,7 +3,7 @@
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu | FileCheck %s --check-prefix=WIDE
 
 // CHECK-LABEL: func.func @routing
-// CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>], samoyeds.weights = []
+// CHECK-SAME: samoyeds.buffers = [#samoyeds.buffer<"x", input, bf16, [T, 64]>, #samoyeds.buffer<"router", input, bf16, [4, 64]>, #samoyeds.buffer<"result3", output, f32, [T, 2]>, #samoyeds.buffer<"t0", workspace, i32, [T, 2]>, #samoyeds.buffer<"result0", output, i32, [P]>, #samoyeds.buffer<"result1", output, i32, [5]>, #samoyeds.buffer<"result2", output, i32, [T, 2]>, #samoyeds.buffer<"ws_routing_route_0", workspace, f32, [T, 4]>, #samoyeds.buffer<"ws_routing_dispatch_1", workspace, i32, [P, 2]>], samoyeds.weights = []
 // Route: logits into a [T, E] workspace (the decode shape up to T = 32, the
 // prefill shape above, tensor-core MMAs as x and the router are both bf16 and
 // 32 divides the hidden size, from the T at which their grid has 192 blocks
@@ -18,10 +18,12 @@
 // CHECK-SAME: {routing = #samoyeds.routing<experts = 4, top_k = 2, renormalize = true, routed_scaling_factor = 2.500000e+00 : f64>}
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_select grid(1, 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(T)) when(T in [0, 4])>,
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [5, 4095])>,
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_long grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [4096, ...])>](%[[W]]#1)
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_count grid(ceil_div(P, 1024), 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("ws_routing_dispatch_1", 4), symbol(P)) when(T in [4096, ...])>,
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_place grid(ceil_div(P, 1024), 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("ws_routing_dispatch_1", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [4096, ...])>](%[[W]]#1)
 // APART: @routing_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args(buffer("ws_routing_route_0", 4), buffer("result3", 4), buffer("t0", 4), symbol(T))>]
 // APART: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1 grid(4, 1, 1) block(256, 1, 1) smem(0) args(buffer("t0", 4), buffer("result0", 4), buffer("result1", 4), buffer("result2", 4), symbol(P)) when(T in [0, 4095])>,
-// APART-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_long grid(4, 1, 1) {{.*}} when(T in [4096, ...])>](
+// APART-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_count grid(ceil_div(P, 1024), 1, 1) {{.*}} when(T in [4096, ...])>,
+// APART-SAME: #samoyeds.launch<@samoyeds_kernels::@routing_dispatch_1_place grid(ceil_div(P, 1024), 1, 1) {{.*}} when(T in [4096, ...])>](
 // APART-NOT: @routing_dispatch_1_select
 
 // Decode logits: two warps split the hidden size of one expert; their
@@ -134,8 +136,8 @@
 // CHECK: memref.store %{{.*}}, %[[STOK]][%[[AT]]]
 
 // Dispatch: a block per expert; ballot + popcount place slots in order;
-// from 8192 routed slots (T = 4096) `_long` in longer chunks
-// (dispatch-clamp.mlir).
+// from 8192 routed slots (T = 4096) `_count` and `_place` over chunks of
+// 1024 slots (dispatch-chunked.mlir).
 // CHECK: gpu.func @routing_dispatch_1(%[[IDS2:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[TOK:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[OFF:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[POS:.*]]: memref<?xi32, #gpu.address_space<global>>, %[[P:.*]]: i32)
 // CHECK: memref.store %{{.*}}, %[[OFF]]
 // CHECK: nvvm.vote.sync ballot
@@ -157,7 +159,8 @@ func.func @routing(%x: tensor<?x64xbf16> {samoyeds.name = "x"},
 // WIDE-LABEL: func.func @wide_top_k
 // WIDE: @wide_top_k_route_0_select grid(ceil_div(T, 4), 1, 1) block(128, 1, 1) smem(0) args({{.*}})>]
 // WIDE: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1 grid(64, 1, 1) block(256, 1, 1) smem(0) args({{.*}}) when(T in [0, 204])>,
-// WIDE-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1_long grid(64, 1, 1) block(256, 1, 1) smem(0) args({{.*}}) when(T in [205, ...])>](
+// WIDE-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1_count grid(ceil_div(P, 1024), 1, 1) block(256, 1, 1) smem(0) args({{.*}}) when(T in [205, ...])>,
+// WIDE-SAME: #samoyeds.launch<@samoyeds_kernels::@wide_top_k_dispatch_1_place grid(ceil_div(P, 1024), 1, 1) block(256, 1, 1) smem(0) args({{.*}}) when(T in [205, ...])>](
 // WIDE-NOT: @wide_top_k_dispatch_1_select
 func.func @wide_top_k(%x: tensor<?x64xbf16>, %r: tensor<64x64xbf16>)
     -> (tensor<?xi32>, tensor<65xi32>, tensor<?x40xi32>, tensor<?x40xf32>) {

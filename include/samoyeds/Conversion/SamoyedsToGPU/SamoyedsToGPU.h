@@ -244,19 +244,34 @@ bool canSelectAndDispatch(RouteOp op);
 /// Builds the launches of a `dispatch` of the ids `route` selects: for calls
 /// of a few tokens one kernel (`name`_select) that does the route's softmax
 /// and top-k from the logits workspace `workspace` and the dispatch, one
-/// launch instead of two; the dispatch kernel for the others.
+/// launch instead of two; the dispatch kernels for the others (with
+/// `dispatchWorkspace` as buildDispatchKernels' workspace).
 FailureOr<KernelLaunches>
 buildSelectDispatchKernels(OpBuilder &builder, gpu::GPUModuleOp module,
                            RouteOp route, DispatchOp dispatch, StringRef name,
-                           StringRef workspace);
+                           StringRef workspace,
+                           StringRef dispatchWorkspace = {});
 
 /// Builds the dispatch kernels (per-expert token lists) of `op` for the
 /// calls from `fromTokens` tokens: `name` for the calls of fewer routed
-/// slots, `name`_long, in longer chunks, for the calls of many.
+/// slots; for the calls of many, `name`_count and `name`_place over chunks
+/// of the slots with the i32 workspace `workspace` ([P, 2], which holds the
+/// [chunks, E] counts table), or, with more experts than a chunk has
+/// slots or no workspace, `name`_long, in longer chunks.
 FailureOr<KernelLaunches> buildDispatchKernels(OpBuilder &builder,
                                                gpu::GPUModuleOp module,
                                                DispatchOp op, StringRef name,
-                                               int64_t fromTokens);
+                                               int64_t fromTokens,
+                                               StringRef workspace = {});
+
+/// Whether the chunked dispatch kernels can serve `op`'s large calls.
+bool canChunkDispatch(DispatchOp op);
+
+/// The chunked dispatch kernels of `op` (`name`_count, `name`_place; their
+/// launches unguarded), with the counts table in `workspace`.
+FailureOr<KernelLaunches>
+buildChunkedDispatchKernels(OpBuilder &builder, gpu::GPUModuleOp module,
+                            DispatchOp op, StringRef name, StringRef workspace);
 
 #define GEN_PASS_REGISTRATION
 #include "samoyeds/Conversion/Passes.h.inc"

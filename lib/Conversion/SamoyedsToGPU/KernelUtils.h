@@ -126,6 +126,15 @@ protected:
   }
   Value add(Value x, Value y) { return fold<arith::AddIOp>(x, y); }
   Value sub(Value x, Value y) { return fold<arith::SubIOp>(x, y); }
+  Value mul(Value x, Value y) { return fold<arith::MulIOp>(x, y); }
+  Value div(Value x, Value y) { return fold<arith::DivUIOp>(x, y); }
+  Value rem(Value x, Value y) { return fold<arith::RemUIOp>(x, y); }
+  Value cmp(arith::CmpIPredicate pred, Value x, Value y) {
+    return foldResult(b.createOrFold<arith::CmpIOp>(pred, x, y));
+  }
+  Value select(Value cond, Value x, Value y) {
+    return foldResult(b.createOrFold<arith::SelectOp>(cond, x, y));
+  }
   /// The rows of a token tile of `count` tokens (index) that its MMAs read:
   /// `count` rounded up to a multiple of `step`, at most `tokens`; `tokens`
   /// where `step` is 0 (SSMMPlan::tokenStep).
@@ -135,14 +144,12 @@ protected:
     Value steps = div(add(count, idx(step - 1)), idx(step));
     return arith::MinSIOp::create(b, idx(tokens), mul(steps, idx(step)));
   }
-  Value mul(Value x, Value y) { return fold<arith::MulIOp>(x, y); }
-  Value div(Value x, Value y) { return fold<arith::DivUIOp>(x, y); }
-  Value rem(Value x, Value y) { return fold<arith::RemUIOp>(x, y); }
-  Value cmp(arith::CmpIPredicate pred, Value x, Value y) {
-    return foldResult(b.createOrFold<arith::CmpIOp>(pred, x, y));
+  /// An integer (i32) as an index, and an index as an i32.
+  Value toIndex(Value v) {
+    return arith::IndexCastOp::create(b, b.getIndexType(), v);
   }
-  Value select(Value cond, Value x, Value y) {
-    return foldResult(b.createOrFold<arith::SelectOp>(cond, x, y));
+  Value toI32(Value v) {
+    return arith::IndexCastOp::create(b, b.getI32Type(), v);
   }
   /// An i32 expert id clamped to [0, experts): expert ids are data, and an
   /// id outside the range goes to the nearest expert, so every routed slot
@@ -162,9 +169,7 @@ protected:
     return v.getType() == f32 ? v : arith::ExtFOp::create(b, f32, v);
   }
   /// Loads an i32 and widens it to an index.
-  Value loadIndex(Value memref, Value i) {
-    return arith::IndexCastOp::create(b, b.getIndexType(), load(memref, i));
-  }
+  Value loadIndex(Value memref, Value i) { return toIndex(load(memref, i)); }
   /// Emits `body` under `scf.if cond`.
   template <typename Fn> void ifThen(Value cond, Fn body) {
     auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);
@@ -192,6 +197,17 @@ protected:
   /// of xor shuffles.
   Value warpReduce(Value v, gpu::AllReduceOperation op) {
     return gpu::SubgroupReduceOp::create(b, v, op, /*uniform=*/true);
+  }
+  /// The inclusive prefix sum of the i32 `v` over the warp's lanes up to
+  /// this one (`lane32`, its lane as an i32): shuffle-up steps of 1, 2, ...
+  /// 16; every lane must take part.
+  Value warpInclusiveScan(Value v, Value lane32) {
+    for (int32_t d = 1; d < 32; d *= 2) {
+      auto up = gpu::ShuffleOp::create(b, v, d, 32, gpu::ShuffleMode::UP);
+      Value has = cmp(arith::CmpIPredicate::uge, lane32, i32c(d));
+      v = add(v, select(has, up.getShuffleResult(), i32c(0)));
+    }
+    return v;
   }
   /// 2^x, the PTX approximation (ex2.approx.ftz.f32), through its NVVM
   /// intrinsic: no libdevice is needed and LLVM knows it has no side effect.

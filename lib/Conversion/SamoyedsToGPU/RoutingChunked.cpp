@@ -49,8 +49,8 @@ private:
   };
   /// Starts the body of `func`: thread, chunk and P (index).
   void enter(gpu::GPUFuncOp func);
-  /// Slot `s`: whether it is below P, and its expert id clamped to
-  /// [0, E) (E past P), an index.
+  /// Slot `s` (an index): whether it is below P, and its expert id (i32)
+  /// clamped to [0, E), E past P.
   Slot slotAt(Value ids, Value s);
   /// `buffer[i] = v` for i = tid, tid + kThreads, ... below `n`.
   void fill(Value buffer, int64_t n, Value v);
@@ -62,8 +62,6 @@ private:
   /// Turns sums[E + e] into expert e's first position in this chunk, and
   /// (block 0) writes the offsets.
   void scanExperts(Value sums, Value partial, Value offsets);
-  /// Inclusive prefix sum of an i32 over the warp's lanes.
-  Value warpScan(Value v);
 
   int64_t experts, topK;
   Value tid, chunk, slots, warp, lane;
@@ -75,8 +73,7 @@ void ChunkEmitter::enter(gpu::GPUFuncOp func) {
   b.setInsertionPointToStart(&entry);
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   chunk = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  slots = arith::IndexCastOp::create(
-      b, b.getIndexType(), func.getArgument(func.getNumArguments() - 1));
+  slots = toIndex(func.getArgument(func.getNumArguments() - 1));
   warp = div(tid, idx(32));
   lane = rem(tid, idx(32));
 }
@@ -111,10 +108,7 @@ void ChunkEmitter::emitCount(gpu::GPUFuncOp func) {
   fill(hist, experts, i32c(0));
   gpu::BarrierOp::create(b);
   for (const Slot &s : mine)
-    ifThen(s.valid, [&] {
-      atomicAdd(hist, arith::IndexCastOp::create(b, b.getIndexType(), s.expert),
-                i32c(1));
-    });
+    ifThen(s.valid, [&] { atomicAdd(hist, toIndex(s.expert), i32c(1)); });
   gpu::BarrierOp::create(b);
   Value row = mul(chunk, idx(experts));
   forLoop(tid, idx(experts), idx(kThreads), ValueRange{},
@@ -149,16 +143,6 @@ void ChunkEmitter::sumTable(Value counts, Value sums) {
           });
 }
 
-Value ChunkEmitter::warpScan(Value v) {
-  Value lane32 = arith::IndexCastOp::create(b, b.getI32Type(), lane);
-  for (int32_t d = 1; d < 32; d *= 2) {
-    auto up = gpu::ShuffleOp::create(b, v, d, 32, gpu::ShuffleMode::UP);
-    Value has = cmp(arith::CmpIPredicate::uge, lane32, i32c(d));
-    v = add(v, select(has, up.getShuffleResult(), i32c(0)));
-  }
-  return v;
-}
-
 void ChunkEmitter::scanExperts(Value sums, Value partial, Value offsets) {
   // Thread t takes experts [t * per, (t + 1) * per).
   int64_t per = llvm::divideCeil(experts, kThreads);
@@ -173,7 +157,7 @@ void ChunkEmitter::scanExperts(Value sums, Value partial, Value offsets) {
         i32c(0)));
     local = add(local, total.back());
   }
-  Value incl = warpScan(local);
+  Value incl = warpInclusiveScan(local, toI32(lane));
   ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(31)),
          [&] { memref::StoreOp::create(b, incl, partial, ValueRange{warp}); });
   gpu::BarrierOp::create(b);
@@ -196,9 +180,8 @@ void ChunkEmitter::scanExperts(Value sums, Value partial, Value offsets) {
   ifThen(arith::AndIOp::create(b, first,
                                cmp(arith::CmpIPredicate::eq, tid, idx(0))),
          [&] {
-           memref::StoreOp::create(
-               b, arith::IndexCastOp::create(b, b.getI32Type(), slots), offsets,
-               ValueRange{idx(experts)});
+           memref::StoreOp::create(b, toI32(slots), offsets,
+                                   ValueRange{idx(experts)});
          });
   gpu::BarrierOp::create(b);
 }
@@ -227,13 +210,11 @@ void ChunkEmitter::emitPlace(gpu::GPUFuncOp func) {
 
   // Each run's slots of an expert after the warp's earlier runs' (the lanes
   // read the count, then the run's first lane of the expert adds the run's).
-  Value lane32 = arith::IndexCastOp::create(b, b.getI32Type(), lane);
+  Value lane32 = toI32(lane);
   Value below = sub(arith::ShLIOp::create(b, i32c(1), lane32), i32c(1));
   Value row = mul(warp, idx(experts));
   auto countAt = [&](const Slot &s) {
-    return add(row,
-               arith::IndexCastOp::create(b, b.getIndexType(),
-                                          select(s.valid, s.expert, i32c(0))));
+    return add(row, toIndex(select(s.valid, s.expert, i32c(0))));
   };
   SmallVector<Value> within;
   for (const Slot &s : mine) {
@@ -269,15 +250,12 @@ void ChunkEmitter::emitPlace(gpu::GPUFuncOp func) {
   gpu::BarrierOp::create(b);
   for (auto [s, rank] : llvm::zip(mine, within)) {
     ifThen(s.valid, [&, &s = s, rank = rank] {
-      Value e = arith::IndexCastOp::create(b, b.getIndexType(), s.expert);
+      Value e = toIndex(s.expert);
       Value p = add(
           add(load(sums, add(e, idx(experts))), load(warpCounts, add(row, e))),
           rank);
-      Value token = arith::IndexCastOp::create(b, b.getI32Type(),
-                                               div(s.index, idx(topK)));
-      memref::StoreOp::create(
-          b, token, tokens,
-          ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), p)});
+      Value token = toI32(div(s.index, idx(topK)));
+      memref::StoreOp::create(b, token, tokens, ValueRange{toIndex(p)});
       memref::StoreOp::create(b, p, positions, ValueRange{s.index});
     });
   }

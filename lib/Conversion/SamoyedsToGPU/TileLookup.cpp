@@ -63,10 +63,6 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
   // warp scans the offsets 32 experts at a time (one load per lane, a
   // shuffle prefix sum), so a block pays ceil(E / 32) load latencies; the lane
   // whose expert holds the tile keeps it and a max-reduction hands it to all.
-  Type i32 = b.getI32Type();
-  auto toI32 = [&](Value v) -> Value {
-    return arith::IndexCastOp::create(b, i32, v);
-  };
   Value lane32 = toI32(lane), by32 = toI32(by), none = i32c(-1);
   Value before = i32c(0), foundExpert = none, foundStart = none,
         foundEnd = none;
@@ -74,17 +70,12 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
     Value e = add(lane32, i32c(c0));
     Value valid = cmp(arith::CmpIPredicate::slt, e, i32c(experts));
     Value eSafe = arith::MinSIOp::create(b, e, i32c(experts - 1));
-    Value eIdx = arith::IndexCastOp::create(b, b.getIndexType(), eSafe);
+    Value eIdx = toIndex(eSafe);
     Value lo = load(offsets, eIdx);
     Value hi = load(offsets, add(eIdx, idx(1)));
     Value tiles = select(
         valid, div(add(sub(hi, lo), i32c(tokens - 1)), i32c(tokens)), i32c(0));
-    Value incl = tiles;
-    for (int32_t d = 1; d < 32; d *= 2) {
-      auto up = gpu::ShuffleOp::create(b, incl, d, 32, gpu::ShuffleMode::UP);
-      Value has = cmp(arith::CmpIPredicate::uge, lane32, i32c(d));
-      incl = add(incl, select(has, up.getShuffleResult(), i32c(0)));
-    }
+    Value incl = warpInclusiveScan(tiles, lane32);
     Value first = add(before, sub(incl, tiles));
     Value mine = arith::AndIOp::create(
         b, cmp(arith::CmpIPredicate::sge, by32, first),
@@ -100,8 +91,7 @@ TokenTile TileFinder::find(Value offsets, Value lane, Value by, int64_t experts,
   }
   auto warpMax = [&](Value v) -> Value {
     v = warpReduce(v, gpu::AllReduceOperation::MAXSI);
-    return arith::IndexCastOp::create(b, b.getIndexType(),
-                                      arith::MaxSIOp::create(b, v, i32c(0)));
+    return toIndex(arith::MaxSIOp::create(b, v, i32c(0)));
   };
   // No lane found a tile: expert 0, start = end = 0, so the block exits.
   return {warpMax(foundExpert), warpMax(foundStart), warpMax(foundEnd), before};

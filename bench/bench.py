@@ -70,19 +70,26 @@ class ColdTimer:
             self.scratch.fill_(1)
 
     def __call__(self, fn):
-        for _ in range(3):
-            fn()
-        times = []
+        return self.interleaved([fn])[0]
+
+    def interleaved(self, fns):
+        """The median ms of each of `fns` after three warm-up runs each, their
+        timed runs interleaved rep by rep (same-process A/B)."""
+        for fn in fns:
+            for _ in range(3):
+                fn()
+        times = [[] for _ in fns]
         for _ in range(self.reps):
-            self.evict()
-            torch.cuda._sleep(self.SPIN_CYCLES)
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            fn()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b))
-        return float(np.median(times))
+            for fn, t in zip(fns, times):
+                self.evict()
+                torch.cuda._sleep(self.SPIN_CYCLES)
+                a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+                a.record()
+                fn()
+                b.record()
+                b.synchronize()
+                t.append(a.elapsed_time(b))
+        return [float(np.median(t)) for t in times]
 
 
 def measure_device(timer):

@@ -101,6 +101,16 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: the most routed slots the "
                      "split-K variant takes (0: choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> midSplitK{
+      *this, "mid-split-k",
+      llvm::cl::desc("samoyeds-select-tiles: K slices of wgmma_sp's "
+                     "mid-size split-K variant (0: choose, 1: none)"),
+      llvm::cl::init(0)};
+  Option<int64_t> midSplitSlots{
+      *this, "mid-split-slots",
+      llvm::cl::desc("samoyeds-select-tiles: the most routed slots "
+                     "wgmma_sp's mid-size split-K variant takes (0: choose)"),
+      llvm::cl::init(0)};
   Option<int64_t> splitPersistent{
       *this, "split-persistent",
       llvm::cl::desc("samoyeds-select-tiles: wgmma_sp's split-K variant on "
@@ -215,6 +225,8 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.decodeBlocks = o.decodeBlocks;
   tiles.splitPersistent = o.splitPersistent;
   tiles.splitSlots = o.splitSlots;
+  tiles.midSplitK = o.midSplitK;
+  tiles.midSplitSlots = o.midSplitSlots;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

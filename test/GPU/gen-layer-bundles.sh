@@ -4,6 +4,9 @@
 # the GPU layer tests (moe-gpu-test) and the benchmarks.
 #   test/GPU/gen-layer-bundles.sh SAMOYEDS_OPT OUT_DIR [N M V] [CHIP]
 # SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline.
+# SAMOYEDS_LAYER_SET=few compiles instead layers of one or two experts of the
+# anchor shapes (an expert-parallel rank's slice), whose expert matmuls take
+# the mid-size split-K variant (docs/TileChoice.md).
 set -euo pipefail
 opt=$1 out=$2 n=${3:-1} m=${4:-2} v=${5:-128} chip=${6:-sm_90a}
 mkdir -p "$out"
@@ -27,7 +30,14 @@ func.func @$name(%x: tensor<?x${h}xbf16> {samoyeds.name = "x"},
 MLIR
   "$opt" "$file" --samoyeds-to-bundle="chip=$chip ${SAMOYEDS_TILE_OPTIONS:-} dir=${file%.mlir}" -o /dev/null
   echo "bundle ${file%.mlir}"
-done <<'TABLE'
+done < <(if [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
+# name        hidden inter experts top_k attributes
+mixtral_e2    4096   14336 2       2     {renormalize}
+olmoe_e2      2048   1024  2       2     -
+qwen3_e2      4096   1536  2       2     {renormalize}
+deepseek_v2l_e1 2048 1408  1       1     -
+TABLE
+else cat <<'TABLE'
 # name        hidden inter experts top_k attributes
 mixtral       4096   14336 8       2     {renormalize}
 qwen2_moe     3584   2560  64      8     -
@@ -36,3 +46,4 @@ olmoe         2048   1024  64      8     -
 deepseek_v2   5120   1536  160     6     -
 qwen3_235b    4096   1536  128     8     {renormalize}
 TABLE
+fi)

@@ -145,13 +145,11 @@ mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   return launch;
 }
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildSplitReduceKernel(OpBuilder &builder,
-                                       gpu::GPUModuleOp module, SSMMOp op,
-                                       StringRef workspace, StringRef name) {
+FailureOr<KernelLaunch> mlir::samoyeds::buildSplitReduceKernel(
+    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
+    StringRef name, int64_t splits, int64_t slotsPerSplit) {
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  TileConfigAttr tile = op.getTileAttr();
   int64_t rows = wType.getDimSize(1), outCols = outType.getDimSize(1);
   bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   Type f32 = Float32Type::get(op.getContext());
@@ -165,8 +163,7 @@ mlir::samoyeds::buildSplitReduceKernel(OpBuilder &builder,
                    {globalBuffer(f32), globalBuffer(outType.getElementType())},
                    kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  SplitReduceEmitter(b, rows, outCols, tile.getSplitK(), tile.getSplitSlots(),
-                     siluMul)
+  SplitReduceEmitter(b, rows, outCols, splits, slotsPerSplit, siluMul)
       .emit(func);
 
   launch.kernel = func;

@@ -41,13 +41,21 @@ struct PlannedMatmul {
 /// (below wide_slots with a wide variant) a strategy whose persistent grid
 /// always wins runs it with `tokens`. With a wide variant and
 /// persistent_warps, the persistent grid (its own warps and tokens) runs
-/// below persistent_slots and the ordinary grid from there to wide_slots.
+/// below persistent_slots and the ordinary grid from there to wide_slots. A
+/// tile with mid_split_k > 1 has the mid-size split-K variant for P in
+/// (split_slots, mid_split_slots] (the unsplit launches then take P >
+/// mid_split_slots), planned before the split-K variant, which stays last.
 SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
   TileConfigAttr tile = op.getTileAttr();
   int64_t splits = tile ? tile.getSplitK() : 1;
   int64_t slots = splits > 1 ? tile.getSplitSlots() : 0;
-  // Unsplit calls: P > slots (every call without split-K).
-  int64_t unsplitFrom = splits > 1 ? slots + 1 : 0;
+  int64_t midSlots =
+      tile && tile.getMidSplitK() > 1 ? tile.getMidSplitSlots() : 0;
+  // Unsplit calls: P > slots (every call without split-K), P > midSlots
+  // with the mid-size split-K variant.
+  int64_t unsplitFrom = midSlots > 0 ? midSlots + 1
+                        : splits > 1 ? slots + 1
+                                     : 0;
   bool persistent = tile && tile.getPersistent() > 0;
   // The wide variant (never with a persistent variant) takes the unsplit
   // calls from wide_slots above the decode variant's.
@@ -119,6 +127,9 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
   if (persistentLarge)
     planned.push_back({"_persistent", SSMMVariant::Persistent,
                        std::max<int64_t>(persistentFrom, 1), -1});
+  if (midSlots > 0)
+    planned.push_back(
+        {"_split_mid", SSMMVariant::SplitMid, slots + 1, midSlots});
   if (splits > 1)
     planned.push_back({"_split", SSMMVariant::Split, 1, slots});
   return planned;
@@ -163,15 +174,21 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
   if (o.fuseSplitReduce && !combine && !o.reducedByConsumer)
     splitBuffers.counters = splitBuffers.workspace + "_counters";
+  // The mid-size split-K variant's workspace; its reduction is a kernel of
+  // its own.
+  std::string midBase = (base + "_split_mid").str();
+  SSMMBuffers midBuffers{"ws_" + midBase, "", Type()};
 
   // Builds `m` for the calls [lo, hi]; with `in`, summing its slices.
   auto build = [&](const PlannedMatmul &m, int64_t lo, int64_t hi,
                    const SplitInput *in) -> FailureOr<KernelLaunch> {
-    bool split = m.variant == SSMMVariant::Split;
+    bool mid = m.variant == SSMMVariant::SplitMid;
+    bool split = m.variant == SSMMVariant::Split || mid;
     bool decodeVariant = m.variant == SSMMVariant::Decode ||
                          m.variant == SSMMVariant::DecodeShared;
-    SSMMBuffers buffers =
-        split ? splitBuffers : SSMMBuffers{"", "", combineRows};
+    SSMMBuffers buffers = mid     ? midBuffers
+                          : split ? splitBuffers
+                                  : SSMMBuffers{"", "", combineRows};
     buffers.splitInput = in;
     if (m.variant == SSMMVariant::Wide)
       buffers.packedInput = packedInput;
@@ -220,8 +237,14 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   };
 
   KernelLaunches launches;
+  // The calls the split-K variants take: P <= splitTo.
+  int64_t splitTo = 0;
   for (const PlannedMatmul &m : planned) {
-    if (m.variant == SSMMVariant::Split)
+    if (m.variant == SSMMVariant::Split || m.variant == SSMMVariant::SplitMid)
+      splitTo = std::max(splitTo, m.hi);
+  }
+  for (const PlannedMatmul &m : planned) {
+    if (m.variant == SSMMVariant::Split || m.variant == SSMMVariant::SplitMid)
       continue;
     // The pack kernel writes what the wide kernel right after it reads.
     if (m.variant == SSMMVariant::Wide && packed) {
@@ -251,9 +274,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                        combineRows);
     // A column a thread below kStreamingSlots routed slots, 16 bytes of
     // row a thread (`_combine_vector`) from there.
-    int64_t from = planned.back().variant == SSMMVariant::Split
-                       ? planned.back().hi + 1
-                       : 0;
+    int64_t from = splitTo > 0 ? splitTo + 1 : 0;
     int64_t streaming = samoyeds::detail::kStreamingSlots;
     for (bool vector : {false, true}) {
       int64_t lo = vector ? std::max(from, streaming) : from;
@@ -269,6 +290,35 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       guardBySlots(*reduce, lo, hi);
       launches.push_back(*reduce);
     }
+  }
+  // The reduction of a split-K variant's `splits` slices of `m.hi` rows in
+  // `workspace` (the combine kernel for a weighted_combine), for m's calls.
+  auto addReduction = [&](const PlannedMatmul &m, StringRef workspace,
+                          StringRef kernelBase,
+                          int64_t splits) -> LogicalResult {
+    FailureOr<KernelLaunch> reduce =
+        combine
+            ? buildCombineKernel(builder, kernels, op, workspace, f32,
+                                 (kernelBase + "_combine").str(), splits, m.hi)
+            : buildSplitReduceKernel(builder, kernels, op, workspace,
+                                     (kernelBase + "_reduce").str(), splits,
+                                     m.hi);
+    if (failed(reduce))
+      return failure();
+    guardBySlots(*reduce, std::max<int64_t>(m.lo, 1), m.hi);
+    launches.push_back(*reduce);
+    return success();
+  };
+  // The mid-size split-K variant: its matmul, workspace and reduction.
+  for (const PlannedMatmul &m : planned) {
+    if (m.variant != SSMMVariant::SplitMid)
+      continue;
+    int64_t midSplits = op.getTileAttr().getMidSplitK();
+    if (failed(addMatmul(m, launches)))
+      return failure();
+    table.addWorkspace(midBuffers.workspace, {midSplits * m.hi, rows});
+    if (failed(addReduction(m, midBuffers.workspace, midBase, midSplits)))
+      return failure();
   }
   if (planned.empty() || planned.back().variant != SSMMVariant::Split)
     return launches;
@@ -291,16 +341,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   // The matmul that reads the result sums the slices itself.
   if (o.reducedByConsumer)
     return launches;
-  FailureOr<KernelLaunch> reduce =
-      combine
-          ? buildCombineKernel(builder, kernels, op, splitBuffers.workspace,
-                               f32, splitBase + "_combine", splits, split.hi)
-          : buildSplitReduceKernel(builder, kernels, op, splitBuffers.workspace,
-                                   splitBase + "_reduce");
-  if (failed(reduce))
+  if (failed(addReduction(split, splitBuffers.workspace, splitBase, splits)))
     return failure();
-  guardBySlots(*reduce, 1, split.hi);
-  launches.push_back(*reduce);
   return launches;
 }
 

@@ -13,7 +13,8 @@ using namespace mlir::samoyeds::detail;
 
 FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
                                                      SSMMVariant variant) {
-  bool split = variant == SSMMVariant::Split;
+  bool mid = variant == SSMMVariant::SplitMid;
+  bool split = variant == SSMMVariant::Split || mid;
   SSMMPlan p;
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   SparseFormatAttr format = op.getFormat();
@@ -21,6 +22,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   if (!tile)
     return op.emitOpError() << "has no #samoyeds.tile; run "
                             << "samoyeds-select-tiles first";
+  assert((!mid || tile.getMidSplitK() > 1) &&
+         "the tile has no mid-size split-K variant");
   if (wType.isDynamicDim(0) || wType.isDynamicDim(1) || wType.isDynamicDim(2))
     return op.emitOpError()
            << "needs a static weight shape to be compiled, got " << wType;
@@ -53,9 +56,10 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   assert((!decode || tile.getDecodeTokens() > 0) &&
          "the tile has no decode variant");
   if ((decode && tile.getDecodeTokens() > 0) ||
-      (split && TileConfigAttr::splitTakesDecodeTile(
-                    tile.getSplitK(), tile.getSplitSlots(),
-                    tile.getDecodeTokens(), tile.getDecodeSlots()))) {
+      (split && !mid &&
+       TileConfigAttr::splitTakesDecodeTile(
+           tile.getSplitK(), tile.getSplitSlots(), tile.getDecodeTokens(),
+           tile.getDecodeSlots()))) {
     p.tokens = tile.getDecodeTokens();
     p.blocksPerSM = variant == SSMMVariant::DecodeShared ? 2
                     : split                              ? tile.getSplitBlocks()
@@ -75,7 +79,10 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     if (tile.getWideWarps() > 0)
       p.warps = tile.getWideWarps();
   }
-  if (split) {
+  if (mid) {
+    p.splitK = tile.getMidSplitK();
+    p.splitSlots = tile.getMidSplitSlots();
+  } else if (split) {
     p.splitK = tile.getSplitK();
     p.splitSlots = tile.getSplitSlots();
     // The persistent split grid: one block per SM walks the (tile, slice)

@@ -1652,3 +1652,52 @@ func.func @tile_token_step_mma_sp() attributes {t = #samoyeds.tile<warps = 4, to
 func.func @tile_token_step_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, token_step = 16, strategy = wgmma_sp>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_slots = 64 needs mid_split_k > 1}}
+func.func @tile_mid_slots_without_mid() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_slots = 64, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_k = 4 must be 1, or in [2, split_k) with strategy wgmma_sp and split_persistent = 0}}
+func.func @tile_mid_not_fewer() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_k = 4, mid_split_slots = 64, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_k = 0 must be 1, or in [2, split_k) with strategy wgmma_sp and split_persistent = 0}}
+func.func @tile_mid_zero() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_k = 0, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_k = 2 must be 1, or in [2, split_k) with strategy wgmma_sp and split_persistent = 0}}
+func.func @tile_mid_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, split_k = 4, split_slots = 8, mid_split_k = 2, mid_split_slots = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_k = 2 must be 1, or in [2, split_k) with strategy wgmma_sp and split_persistent = 0}}
+func.func @tile_mid_persistent_split() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, split_persistent = 1, mid_split_k = 2, mid_split_slots = 64, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_slots = 8 must be in (split_slots = 8, 4096] with mid_split_k = 2}}
+func.func @tile_mid_slots_not_above() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_k = 2, mid_split_slots = 8, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: mid_split_slots = 4097 must be in (split_slots = 8, 4096] with mid_split_k = 2}}
+func.func @tile_mid_slots_too_many() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_k = 2, mid_split_slots = 4097, strategy = wgmma_sp>} {
+  return
+}

@@ -280,9 +280,11 @@
 // routed slots per expert up to the wide variant (56 tokens, an ordinary
 // grid), a lone expert too when forced; the decode, persistent and wide
 // variants keep two (the 128-token wide tile's two accumulator sets of 64
-// need a two-warpgroup block's registers).
+// need a two-warpgroup block's registers). Its 28 row blocks of 256 kept
+// rows fit two 56-token tiles a wave in two K slices: the mid-size split-K
+// variant takes the calls above split_slots up to 112.
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, mid_split_k = 2, mid_split_slots = 112, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @mixtral_layer(
 // WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
 // WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, strategy = wgmma_sp>}

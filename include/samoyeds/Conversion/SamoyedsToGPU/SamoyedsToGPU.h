@@ -137,6 +137,12 @@ enum class SSMMVariant {
   /// split_k blocks to finish, found by an i32 counter per tile, sums the
   /// slices in slice order, applies the epilogue and writes the result.
   Split,
+  /// The mid-size split-K variant (wgmma_sp): the split-K kernel of the
+  /// tile's `tokens` with `mid_split_k` slices of K, for the calls above
+  /// `split_slots` up to `mid_split_slots`, into its own workspace of
+  /// mid_split_k × mid_split_slots rows that its own reduction (or combine)
+  /// kernel sums; never reduced by the kernel itself.
+  SplitMid,
   /// The ordinary grid with `decode_tokens` tokens per block, for the
   /// unsplit calls up to `decode_slots` (below `shared_slots`).
   Decode,
@@ -220,12 +226,14 @@ FailureOr<KernelLaunch> buildWidePackKernel(OpBuilder &builder,
                                             int64_t fromSlots);
 
 /// Builds the reduction of a split-K ssmm without weighted_combine: sums the
-/// op tile's split_k partial rows of every slot in slice order and applies
-/// the epilogue (none or silu_mul) into the op's result.
+/// `splits` partial rows of every slot (`slotsPerSplit` rows a slice: the
+/// tile's split_k and split_slots, or its mid-size variant's) in slice order
+/// and applies the epilogue (none or silu_mul) into the op's result.
 FailureOr<KernelLaunch> buildSplitReduceKernel(OpBuilder &builder,
                                                gpu::GPUModuleOp module,
                                                SSMMOp op, StringRef workspace,
-                                               StringRef name);
+                                               StringRef name, int64_t splits,
+                                               int64_t slotsPerSplit);
 
 /// Builds the router kernels of `op`: logits into the [T, E] f32 workspace
 /// `workspace` (a decode, a prefill and, for 16-bit operands, a tensor-core

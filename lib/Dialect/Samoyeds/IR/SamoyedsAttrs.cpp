@@ -95,7 +95,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
-    int64_t tokenStep, MmaStrategy strategy) {
+    int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
+    MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -251,6 +252,19 @@ LogicalResult TileConfigAttr::verify(
                        << " must be 0, or a multiple of " << kTokenQuantum
                        << " in [" << kTokenQuantum
                        << ", 256] with strategy wgmma_sp and wide_cluster = 1";
+  if (midSplitK == 1 && midSplitSlots != 0)
+    return emitError() << "#samoyeds.tile: mid_split_slots = " << midSplitSlots
+                       << " needs mid_split_k > 1";
+  if (midSplitK != 1 &&
+      (midSplitK < 2 || midSplitK >= splitK || splitPersistent != 0 ||
+       strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: mid_split_k = " << midSplitK
+                       << " must be 1, or in [2, split_k) with strategy "
+                          "wgmma_sp and split_persistent = 0";
+  if (midSplitK > 1 && (midSplitSlots <= splitSlots || midSplitSlots > 4096))
+    return emitError() << "#samoyeds.tile: mid_split_slots = " << midSplitSlots
+                       << " must be in (split_slots = " << splitSlots
+                       << ", 4096] with mid_split_k = " << midSplitK;
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

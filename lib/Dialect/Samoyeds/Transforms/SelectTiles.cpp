@@ -27,6 +27,11 @@ int64_t smemBudget(const ChipInfo &chip) {
 constexpr int64_t kSplitWorkspaceBytes = 32 << 20;
 /// Shortest K slice of a split-K variant, in columns.
 constexpr int64_t kMinSliceCols = 512;
+/// wgmma_sp's mid-size split-K variant: its K slices, and the shortest slice
+/// (in columns) it takes by default. H200 expert matmuls, one expert, same
+/// process (bench/RESULTS.md S35): 2 slices 1.3-2.0x the unsplit grid at
+/// n = 128-256 on shapes of K >= 2048, but 0.83x at n = 512 with K = 1024.
+constexpr int64_t kMidSplitK = 2, kMinMidSliceCols = 1024;
 /// wgmma_sp: routed slots per expert from which calls take the 128-token
 /// persistent variant.
 constexpr int64_t kWgmmaPersistentSlots = 96;
@@ -176,8 +181,43 @@ chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
-      splitPersistent, wideCluster, widePacked, splitSlots, tokenStep;
+      splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
+      midSplitK, midSplitSlots;
 };
+
+/// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots), or
+/// (1, 0) for none: kMidSplitK slices of at least kMinMidSliceCols columns,
+/// fewer than the split-K variant's, for the calls above `splitSlots` whose
+/// grid of `rowBlocks` row blocks by `tokens`-token tiles fits one wave of
+/// blocks (one per SM), where no decode call (up to `decodeSlots`) lies
+/// above the split-K variant's. See the pass description.
+std::pair<int64_t, int64_t>
+chooseMidSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks,
+               int64_t tokens, int64_t sliceQuantum, int64_t splitK,
+               int64_t splitSlots, int64_t splitPersistent, int64_t decodeSlots,
+               const Overrides &o) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t experts = wType.getDimSize(0), rows = wType.getDimSize(1),
+          cols = wType.getDimSize(2);
+  int64_t mid = o.midSplitK > 0 ? o.midSplitK : kMidSplitK;
+  if (o.midSplitK == 1 || splitPersistent != 0 || splitK <= mid ||
+      decodeSlots > splitSlots || cols % (mid * sliceQuantum) != 0 ||
+      (o.midSplitK == 0 && cols / mid < kMinMidSliceCols))
+    return {1, 0};
+  // An expert's p slots make ceil(p / tokens) tiles, so P >= E slots make
+  // at most (E - 1) + ceil((P - E + 1) / tokens): the most slots whose
+  // tiles stay within one wave.
+  int64_t wave = chip.smCount / (rowBlocks * mid);
+  int64_t slots =
+      wave < experts ? wave : (wave - experts + 1) * tokens + experts - 1;
+  if (o.midSplitSlots > 0)
+    slots = o.midSplitSlots;
+  slots = std::min({slots, kSplitWorkspaceBytes / (mid * rows * 4),
+                    static_cast<int64_t>(4096)});
+  if (slots <= splitSlots)
+    return {1, 0};
+  return {mid, slots};
+}
 
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
 /// half for silu_mul) by `tokens` routed tokens split among `token_warps`
@@ -297,7 +337,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
       /*wideCluster=*/1, /*wideWarps=*/0,
       /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
-      MmaStrategy::MmaSp);
+      /*midSplitK=*/1, /*midSplitSlots=*/0, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -482,6 +522,9 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       op, chip, tiles / decodeUnitsPerHalf, tokens, sliceQuantum, o.split,
       /*blocksPerSM=*/1, o.splitSlots, o.splitPersistent == 1);
   int64_t splitPersistent = splitK > 1 && o.splitPersistent == 1 ? 1 : 0;
+  auto [midSplitK, midSplitSlots] =
+      chooseMidSplit(op, chip, tiles / unitsPerHalf, tokens, sliceQuantum,
+                     splitK, splitSlots, splitPersistent, decodeSlots, o);
   auto [splitBlocks, sharedSlots] = chooseTwoBlocks(
       chip, o.decodeBlocks,
       decodeTokens > 0 &&
@@ -581,7 +624,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
-      wideWarps, persistentWarps, widePacked, tokenStep, MmaStrategy::WgmmaSp);
+      wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
+      midSplitSlots, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -625,6 +669,7 @@ struct SamoyedsSelectTiles
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
+            /*midSplitK=*/1, /*midSplitSlots=*/0,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -644,6 +689,8 @@ struct SamoyedsSelectTiles
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("split-slots", splitSlots, 0, 4096) ||
+        !inRange("mid-split-k", midSplitK, 0, 16) ||
+        !inRange("mid-split-slots", midSplitSlots, 0, 4096) ||
         !inRange("persistent", persistent, -1, 32) ||
         !inRange("group-tiles", groupTiles, 0, 64) ||
         !inRange("wide-tokens", wideTokens, -1, 256) ||
@@ -665,12 +712,12 @@ struct SamoyedsSelectTiles
                     << TileConfigAttr::kTokenQuantum;
       return signalPassFailure();
     }
-    Overrides overrides{tokens,           decodeTokens, splitK,
-                        rowTiles,         rowMasks,     persistent,
-                        wideTokens,       wideSlots,    warpgroups,
-                        decodeWarpgroups, decodeSlots,  decodeBlocks,
-                        splitPersistent,  wideCluster,  widePacked,
-                        splitSlots,       tokenStep};
+    Overrides overrides{
+        tokens,          decodeTokens,     splitK,       rowTiles,
+        rowMasks,        persistent,       wideTokens,   wideSlots,
+        warpgroups,      decodeWarpgroups, decodeSlots,  decodeBlocks,
+        splitPersistent, wideCluster,      widePacked,   splitSlots,
+        tokenStep,       midSplitK,        midSplitSlots};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

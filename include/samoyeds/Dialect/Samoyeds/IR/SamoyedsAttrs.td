@@ -242,6 +242,16 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     where the split grid would leave SMs idle or run a partial wave.
     `split_persistent` is 0 when omitted.
 
+    Mid-size split-K (strategy `wgmma_sp`): with `mid_split_k` = s > 1 the
+    calls above `split_slots` up to `mid_split_slots` routed slots run a
+    third variant (`_split_mid`): the split-K kernel of the ordinary tile
+    with s slices of K, its own f32 workspace of s × `mid_split_slots` rows
+    and its own reduction (or combine). It serves weights of few experts
+    whose unsplit grid would leave most SMs idle at such calls while
+    `split_k` slices would run several waves. Unsplit calls start above
+    `mid_split_slots`. `mid_split_k` is 1 and `mid_split_slots` 0 when
+    omitted.
+
     MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
     the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
     everything above. `strategy = wgmma_sp` builds it on Hopper's warpgroup
@@ -310,6 +320,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$persistent_warps,
                         DefaultValuedParameter<"int64_t", "0">:$wide_packed,
                         DefaultValuedParameter<"int64_t", "0">:$token_step,
+                        DefaultValuedParameter<"int64_t", "1">:$mid_split_k,
+                        DefaultValuedParameter<"int64_t", "0">:$mid_split_slots,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

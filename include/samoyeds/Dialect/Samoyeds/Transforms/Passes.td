@@ -161,6 +161,21 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     whose unsplit grid has fewer blocks than the chip has SMs (no cap of two
     waves: the grid has none). Off by default: on the H200 it ran 0.86-0.96x
     at T = 1 (bench/RESULTS.md S19).
+
+    Mid-size split-K (`wgmma_sp`): where the split-K variant cuts K into
+    more than 2 slices, a second split-K variant of 2 slices
+    (`#samoyeds.tile`'s `mid_split_k`, `mid_split_slots`) takes the calls
+    above `split_slots` (where the decode calls end at or below it) whose
+    2-slice grid of the tile's token tiles still fits one wave (at most one
+    block per SM for the most tiles P routed slots can make), where each
+    slice keeps at least 1024 columns. It serves the
+    weights of few experts (a single expert, expert parallelism), whose
+    unsplit grid has a block per row block and token tile: H200 expert
+    matmuls, one expert, same process (bench/RESULTS.md S35): 1.3-2.0x at
+    n = 128-256 on the OLMoE, DeepSeek-V2-Lite, Qwen2-MoE and Mixtral shapes
+    of K >= 2048; the half-K slices of K = 1024 ran 0.83x at n = 512, hence
+    the bound. The anchor layers (8-160 experts) never take it.
+    `mid-split-k=1` turns it off; `mid-split-slots=n` sets its bound.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -204,6 +219,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Override: the most routed slots the split-K variant takes, "
            "where a tile has one, within the 32 MiB partial-sum bound (0: "
            "choose)">,
+    Option<"midSplitK", "mid-split-k", "int64_t", /*default=*/"0",
+           "wgmma_sp: K slices of the mid-size split-K variant (0: choose, "
+           "1: none)">,
+    Option<"midSplitSlots", "mid-split-slots", "int64_t", /*default=*/"0",
+           "wgmma_sp: the most routed slots the mid-size split-K variant "
+           "takes, within the 32 MiB partial-sum bound (0: choose)">,
     Option<"splitPersistent", "split-persistent", "int64_t", /*default=*/"0",
            "wgmma_sp: run the split-K variant on a persistent grid (1), "
            "for every call whose unsplit grid has fewer blocks than SMs">,

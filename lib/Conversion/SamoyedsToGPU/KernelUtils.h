@@ -68,7 +68,8 @@ constexpr int64_t kVectorAlign = 16;
 /// process, with the streaming forms at every size, 1.02-1.04x at T =
 /// 1024-4096 on Mixtral, Qwen2-MoE, DeepSeek-V2-Lite and OLMoE, but
 /// 0.97-1.01x at T = 16-256 and 0.92-0.98x at T = 1 (bench/RESULTS.md
-/// S23).
+/// S23); the combine's form alone at every size 0.96-1.01x at T = 1-256
+/// (S35, run 5).
 constexpr int64_t kStreamingSlots = 8192;
 
 /// Routed slots a block of the chunked dispatch kernels takes

@@ -20,6 +20,9 @@ from model_specs import PATHS
 TARGETS = "T ≤ 256: 1:2+2:4 ≥ 2.5× grouped, 2:4 ≥ 1.6×; T = 16: ≥ 0.80 of copy bandwidth; " \
           "T = 4096: 1:2+2:4 ≥ 2× grouped"
 FORMAT_NAMES = {"11v128": "2:4", "12v128": "1:2+2:4 V=128", "12v32": "1:2+2:4 V=32"}
+# The H200's sparse wgmma rate, TFLOP/s dense-equivalent (m64n256k32 bf16, 2:4; measured in
+# ../shared/anchors/H200.md): the ceiling the expert-matmul section's fractions are of.
+SPARSE_WGMMA_TFLOPS = 1538.0
 MODEL_NAMES = {"mixtral": "Mixtral-8x7B", "qwen2_moe": "Qwen2-MoE-57B",
                "deepseek_v2l": "DeepSeek-V2-Lite", "olmoe": "OLMoE-1B-7B",
                "deepseek_v2": "DeepSeek-V2", "qwen3_235b": "Qwen3-235B-A22B"}
@@ -63,19 +66,47 @@ def layer_tables(rows):
     return out
 
 
-def kernel_tables(k):
+def sparse_ceiling_fraction(r):
+    """The fraction of the sparse wgmma ceiling an expert-matmul row reached: its dense-equivalent
+    TFLOP/s over the rows it multiplies (the kept n of every m rows of an NMvV format)."""
+    fmt = r["format"]
+    kept = int(fmt[0]) / int(fmt[1]) if len(fmt) > 2 and fmt[:2].isdigit() else 1.0
+    return r["tflops"] * kept / SPARSE_WGMMA_TFLOPS
+
+
+def kernel_tables(k, variant=None):
+    """Per bundle and n: µs and the ratios to cuSPARSELt and cuBLAS, and the fraction of the
+    sparse wgmma ceiling at the largest n. With `variant`, only that variant's rows (a
+    kernel_bench.py --variants run)."""
+    rows = [r for r in k["rows"] if variant is None or r.get("variant") == variant]
     out = []
-    tokens = sorted({r["n"] for r in k["rows"]})
-    out.append("| shape | format | " + " | ".join(f"n={t}" for t in tokens) + " |")
-    out.append("|---|---|" + "---|" * len(tokens))
-    for name in dict.fromkeys(r["bundle"] for r in k["rows"]):
-        rs = {r["n"]: r for r in k["rows"] if r["bundle"] == name}
+    tokens = sorted({r["n"] for r in rows})
+    out.append("| shape | format | " + " | ".join(f"n={t}" for t in tokens)
+               + f" | sparse ceiling at n={tokens[-1]} |")
+    out.append("|---|---|" + "---|" * (len(tokens) + 1))
+    for name in dict.fromkeys(r["bundle"] for r in rows):
+        rs = {r["n"]: r for r in rows if r["bundle"] == name}
         r0 = next(iter(rs.values()))
         cells = [f"{rs[t]['ours_us']:.0f} µs ({rs[t]['speedup_vs_cslt']:.2f}× cuSPARSELt, "
                  f"{rs[t]['speedup_vs_cublas']:.2f}× cuBLAS)" if t in rs else "–" for t in tokens]
+        last = f"{sparse_ceiling_fraction(rs[tokens[-1]]):.2f}" if tokens[-1] in rs else "–"
         out.append(f"| {r0['shape']} {r0['rows']}×{r0['cols']} | "
-                   f"{FORMAT_NAMES.get(r0['format'], r0['format'])} | " + " | ".join(cells) + " |")
+                   f"{FORMAT_NAMES.get(r0['format'], r0['format'])} | " + " | ".join(cells)
+                   + f" | {last} |")
     return out
+
+
+def kernel_section(k, variant=None, note=""):
+    """The expert-matmul section of a page: its run's ceilings, the method and the tables."""
+    return ["## Expert matmul (one expert, n tokens)", "",
+            f"Measured on {k['device']} (copy {k['copy_gbps']:.0f} GB/s, cuBLAS bf16 "
+            f"{k['cublas_tflops']:.0f} TFLOP/s in the same run). Ours against cuBLAS dense bf16 "
+            "and cuSPARSELt 2:4 (cached, searched plan), same rows × cols × n, x gathered "
+            "through the token list, cold L2, CUDA events. The last column: dense-equivalent "
+            "TFLOP/s over the rows multiplied (the kept half for 1:2+2:4) ÷ the sparse wgmma "
+            f"ceiling ({SPARSE_WGMMA_TFLOPS:.0f} TFLOP/s). Targets: 2:4 ≥ 1.5× cuSPARSELt at "
+            "n ≤ 256 and ≥ 1.0× at n ≥ 1024; 1:2+2:4 ≥ 2× at every n."
+            + (" " + note if note else ""), ""] + kernel_tables(k, variant)
 
 
 def h200_section(head, rows):
@@ -282,6 +313,9 @@ def main(argv=None):
     ap.add_argument("--date", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--note", default="", help="a sentence on where the rows come from")
+    ap.add_argument("--kernel-variant", default=None,
+                    help="the variant of a kernel_bench.py --variants JSON to render")
+    ap.add_argument("--kernel-note", default="", help="a sentence on the kernel run")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     if not a.layer and not a.h200:
@@ -301,6 +335,9 @@ def main(argv=None):
         lines += ["Every time is the median of CUDA-event-timed runs, each after a 256 MB write "
                   "that evicts L2 and a ~0.5 ms GPU spin: device time.", ""]
         lines += h200_section(h200_head, h200_rows)
+        if a.kernel:
+            with open(a.kernel) as f:
+                lines += [""] + kernel_section(json.load(f), a.kernel_variant, a.kernel_note)
         if a.model:
             with open(a.model) as f:
                 lines += [""] + model_section(json.load(f), a.model_command, a.model_note)
@@ -331,10 +368,7 @@ def main(argv=None):
     if h200_rows:
         lines += h200_section(h200_head, h200_rows)
     if k:
-        lines += ["## Expert matmul (one expert, n tokens)", "",
-                  "Ours against cuBLAS dense bf16 and cuSPARSELt 2:4 (cached, searched plan), "
-                  "same rows × cols × n, cold L2. Targets: ≥ 1.6× cuSPARSELt at n ≤ 256 with "
-                  "2:4 weights, ≥ 2× at every n with 1:2+2:4.", ""] + kernel_tables(k) + [
+        lines += kernel_section(k, a.kernel_variant, a.kernel_note) + [
             "", f"![kernels]({os.path.basename(kernel_png)})", ""]
     with open(a.out, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -256,3 +256,32 @@ def test_run_model_goes_on_past_a_failing_path(cpu_run, monkeypatch, tmp_path):
     report.main(["--h200", str(out), "--date", "d", "--command", "c", "--out", str(page)])
     text = page.read_text()
     assert "– / " in text and "✗" in text and "Failed checks: tiny T=1 vllm dense" in text
+
+
+def test_report_renders_the_expert_matmul_section(tmp_path):
+    """The H200 page with a kernel_bench.py --variants JSON: the chosen variant's rows only,
+    and the fraction of the sparse wgmma ceiling over the rows multiplied."""
+    head = dict(device="NVIDIA H200", torch="2.11.0", copy_gbps=4255.0, cublas_tflops=769.0,
+                triton="3.6.0", weights="random", reps=25, notes=h200.NOTES)
+    path = tmp_path / "h200-olmoe.json"
+    path.write_text(json.dumps(dict(head, rows=rows_for("olmoe", 2048, 1024, 64, 8, 16,
+                                                           {"12v128": 0.1}, 0.25, 0.4))))
+    krows = []
+    for variant, us in (("base", 20.0), ("mid", 10.0)):
+        for fmt, tflops in (("12v128", 769.0), ("11v128", 769.0)):
+            krows.append(dict(bundle=f"olmoe_w13_{fmt}", shape="olmoe_w13", format=fmt,
+                              rows=2048, cols=2048, n=256, ours_us=us, cublas_us=10.0,
+                              cslt_us=15.0, speedup_vs_cublas=10.0 / us,
+                              speedup_vs_cslt=15.0 / us, tflops=tflops, variant=variant))
+    kpath = tmp_path / "kernels.json"
+    kpath.write_text(json.dumps(dict(device="NVIDIA H200", copy_gbps=4256.0,
+                                     cublas_tflops=790.0, rows=krows)))
+    out = tmp_path / "Performance.md"
+    report.main(["--h200", str(path), "--kernel", str(kpath), "--kernel-variant", "mid",
+                 "--kernel-note", "Run 3.", "--date", "d", "--command", "c", "--out", str(out)])
+    text = out.read_text()
+    assert "## Expert matmul (one expert, n tokens)" in text and "Run 3." in text
+    assert "| olmoe_w13 2048×2048 | 1:2+2:4 V=128 | 10 µs (1.50× cuSPARSELt, 1.00× cuBLAS) | 0.25 |" \
+        in text  # 769 TFLOP/s over the kept half of the rows: 384.5 / 1538
+    assert "| olmoe_w13 2048×2048 | 2:4 | 10 µs (1.50× cuSPARSELt, 1.00× cuBLAS) | 0.50 |" in text
+    assert "20 µs" not in text  # the base variant's rows are left out

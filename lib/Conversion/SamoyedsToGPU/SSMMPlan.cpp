@@ -136,7 +136,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
   if (p.cols % (p.splitK * sliceQuantum) != 0)
     return op.emitOpError()
-           << "tile split_k = " << p.splitK << " must cut the " << p.cols
+           << "tile " << (mid ? "mid_split_k" : "split_k") << " = " << p.splitK
+           << " must cut the " << p.cols
            << " columns into slices of whole multiples of " << sliceQuantum
            << (p.rowSelect ? " (k tile and span)" : " (k tile)");
   return p;

@@ -489,3 +489,17 @@ func.func @packed_few_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// The mid-size split-K variant's slices too: 640 columns in 2 slices of 320
+// are not whole 128-column k tiles (its split-K variant's 5 slices are).
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, split_k = 5, split_slots = 8, mid_split_k = 2, mid_split_slots = 64, strategy = wgmma_sp>
+func.func @mid_split_straddles_k_tile(%w: tensor<1x256x640xbf16, #ss>, %x: tensor<?x640xbf16>,
+                                      %off: tensor<2xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile mid_split_k = 2 must cut the 640 columns into slices of whole multiples of 128 (k tile and span)}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x256x640xbf16, #ss>, tensor<?x640xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

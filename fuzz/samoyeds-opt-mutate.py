@@ -300,7 +300,8 @@ def option_string(rng, kind, bundle_dir, hostile):
                                rng.random() < 0.3 else "sm_90a"))
         if hostile:
             for name in ("tokens", "split-k", "row-tiles", "row-masks",
-                         "persistent"):
+                         "persistent", "split-slots", "mid-split-k",
+                         "mid-split-slots"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
     if kind in ("bundle", "emit"):

@@ -55,7 +55,11 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     anything, blocks without a tile before they exit). The weights stream
     while the kernel before finishes; that kernel waited for the routing's
     writer before it let this launch begin, and every kernel still lets its
-    dependents launch only after its own wait.
+    dependents launch only after its own wait. Likewise the combine kernels
+    of a `weighted_combine` whose routing weights and positions come from
+    an op at least two before it load their token's slots and weights, and
+    only then wait: the slot rows, which the matmul right before writes,
+    are then one round trip after the wait instead of two.
 
     With `pdl` and `prefetch-before-wait`, the route and dispatch kernels let
     their dependents launch before they wait, so the first expert matmul's
@@ -110,7 +114,8 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     Option<"weightsBeforeWait", "weights-before-wait", "bool",
            /*default=*/"true",
            "With pdl: expert matmuls whose routing is settled issue their "
-           "first weight copies before griddepcontrol.wait">,
+           "first weight copies, and their combine kernels load the routing, "
+           "before griddepcontrol.wait">,
     Option<"prefetchBeforeWait", "prefetch-before-wait", "bool",
            /*default=*/"true",
            "With pdl: route and dispatch kernels let their dependents launch "

@@ -18,6 +18,12 @@
 // 4-byte ones: at T = 4096 a combine is a stream of the slot rows, bound by
 // the loads each SM keeps in flight.
 //
+// Where the op's routing is settled (`routingFirst`: its weights and
+// positions were written two ops before), every thread loads its token's
+// slots and weights, then waits for the grids in flight and lets its
+// dependents launch: after the wait only the slot rows the matmul right
+// before wrote are read, one round trip instead of two.
+//
 //===----------------------------------------------------------------------===//
 
 #include "KernelUtils.h"
@@ -43,9 +49,10 @@ int64_t combineThreads(int64_t width) {
 class CombineEmitter : public SliceSumEmitter {
 public:
   CombineEmitter(ImplicitLocOpBuilder &b, int64_t cols, int64_t topK,
-                 int64_t splits, int64_t slotsPerSplit, int64_t width)
+                 int64_t splits, int64_t slotsPerSplit, int64_t width,
+                 bool routingFirst)
       : SliceSumEmitter(b, cols, splits, slotsPerSplit, width), cols(cols),
-        topK(topK) {}
+        topK(topK), routingFirst(routingFirst) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -56,13 +63,21 @@ public:
     Value bx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
     Value token = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     Value col = mul(add(mul(bx, idx(combineThreads(width))), tid), idx(width));
+    auto pair = [&](int64_t j) { return add(mul(token, idx(topK)), idx(j)); };
+    SmallVector<Value> slots, scales;
+    if (routingFirst) {
+      for (int64_t j = 0; j < topK; ++j) {
+        slots.push_back(loadIndex(positions, pair(j)));
+        scales.push_back(load(weights, pair(j)));
+      }
+      waitForGridsAfterReads();
+    }
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(cols)), [&] {
       Value sum = width > 1 ? f32Splat(width, 0.0) : f32c(0.0);
       for (int64_t j = 0; j < topK; ++j) {
-        Value pair = add(mul(token, idx(topK)), idx(j));
-        Value slot = loadIndex(positions, pair);
+        Value slot = routingFirst ? slots[j] : loadIndex(positions, pair(j));
         Value y = sumSlices(ws, slot, col);
-        Value w = load(weights, pair);
+        Value w = routingFirst ? scales[j] : load(weights, pair(j));
         if (width > 1)
           w = vector::BroadcastOp::create(b, y.getType(), w);
         sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
@@ -74,6 +89,7 @@ public:
 
 private:
   int64_t cols, topK;
+  bool routingFirst;
 };
 
 /// out[p][c] = epilogue(sum_z ws[z][p][...]) for c < outCols; the workspace
@@ -107,11 +123,10 @@ private:
 
 } // namespace
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                   SSMMOp op, StringRef workspace, Type rowElt,
-                                   StringRef name, int64_t splits,
-                                   int64_t slotsPerSplit, bool vector) {
+FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
+    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
+    Type rowElt, StringRef name, int64_t splits, int64_t slotsPerSplit,
+    bool vector, bool routingFirst) {
   auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   if (wType.isDynamicDim(1) || outType.isDynamicDim(1))
@@ -136,9 +151,11 @@ mlir::samoyeds::buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   auto func =
       createKernel(builder, module, op.getLoc(), name, argTypes, threads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  CombineEmitter(b, cols, topK, splits, slotsPerSplit, width).emit(func);
+  CombineEmitter(b, cols, topK, splits, slotsPerSplit, width, routingFirst)
+      .emit(func);
 
   launch.kernel = func;
+  launch.waitsInBody = routingFirst;
   launch.grid[0].constant = llvm::divideCeil(cols, threads * width);
   launch.grid[1].symbol = "T";
   launch.block[0] = threads;

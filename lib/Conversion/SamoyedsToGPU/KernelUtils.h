@@ -171,6 +171,20 @@ protected:
   }
   /// Loads an i32 and widens it to an index.
   Value loadIndex(Value memref, Value i) { return toIndex(load(memref, i)); }
+  /// griddepcontrol.wait, then griddepcontrol.launch_dependents, for a
+  /// kernel that reads settled inputs first: the wait is inline PTX with a
+  /// memory clobber, so no load moves across it (LLVM's
+  /// llvm.nvvm.griddepcontrol.wait touches no memory, and LLVM sank the
+  /// combine's routing loads below it).
+  void waitForGridsAfterReads() {
+    LLVM::InlineAsmOp::create(
+        b, TypeRange{}, ValueRange{}, b.getStringAttr("griddepcontrol.wait;"),
+        b.getStringAttr("~{memory}"), /*has_side_effects=*/b.getUnitAttr(),
+        /*is_align_stack=*/UnitAttr(), LLVM::TailCallKindAttr(),
+        LLVM::AsmDialectAttr(), ArrayAttr());
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
+  }
   /// Emits `body` under `scf.if cond`.
   template <typename Fn> void ifThen(Value cond, Fn body) {
     auto ifOp = scf::IfOp::create(b, cond, /*withElseRegion=*/false);

@@ -88,6 +88,10 @@ struct SamoyedsToGPUState {
   /// read them, and the weights, before they wait for the grids in flight
   /// (empty without the pass's weights-before-wait).
   const llvm::SmallPtrSetImpl<Operation *> &settledRouting;
+  /// The weighted_combine matmuls whose routing weights and positions were
+  /// written at least two launches before theirs: their combine kernels
+  /// load them before they wait (empty without weights-before-wait).
+  const llvm::SmallPtrSetImpl<Operation *> &settledCombine;
   /// Each samoyeds.route whose ids the next op, a samoyeds.dispatch,
   /// places, and that dispatch, mapped to one another: the dispatch's
   /// launches select and dispatch small calls in one kernel (empty without
@@ -118,6 +122,9 @@ struct SSMMLoweringOptions {
   /// The decode and split-K variants issue their first weight copies before
   /// they wait (the op's routing is settled).
   bool early = false;
+  /// The combine kernels load their token's slots and routing weights
+  /// before they wait (the op's combine routing is settled).
+  bool combineEarly = false;
   /// The decode variants prefetch their first weight tiles into the L2
   /// before they wait (the pass's prefetch-before-wait; the op's routing is
   /// written by the kernel right before).

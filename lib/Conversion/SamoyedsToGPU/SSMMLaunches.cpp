@@ -284,7 +284,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       FailureOr<KernelLaunch> reduce = buildCombineKernel(
           builder, kernels, op, combineWs, combineRows,
           (base + (vector ? "_combine_vector" : "_combine")).str(), 1, 0,
-          vector);
+          vector, o.combineEarly);
       if (failed(reduce))
         return failure();
       guardBySlots(*reduce, lo, hi);
@@ -299,7 +299,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     FailureOr<KernelLaunch> reduce =
         combine
             ? buildCombineKernel(builder, kernels, op, workspace, f32,
-                                 (kernelBase + "_combine").str(), splits, m.hi)
+                                 (kernelBase + "_combine").str(), splits, m.hi,
+                                 /*vector=*/false, o.combineEarly)
             : buildSplitReduceKernel(builder, kernels, op, workspace,
                                      (kernelBase + "_reduce").str(), splits,
                                      m.hi);

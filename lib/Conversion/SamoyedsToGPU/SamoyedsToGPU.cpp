@@ -216,6 +216,7 @@ FailureOr<KernelLaunches> buildLaunches(Operation *op,
           in = splitInputOf(other, state.kernelBases.lookup(other));
         SSMMLoweringOptions o;
         o.early = state.pdl && state.settledRouting.contains(ssmm);
+        o.combineEarly = state.pdl && state.settledCombine.contains(ssmm);
         // The gathering matmul right after the router (the gate/up
         // projection).
         o.prefetch = state.pdl && state.prefetchBeforeWait &&
@@ -303,15 +304,16 @@ findSplitInputs(ArrayRef<Operation *> ops) {
   return pairs;
 }
 
-/// The ops of `ops` (a function's samoyeds ops in order) whose routing
-/// operands (an expert matmul's offsets and token list) were written before
+/// The expert matmuls of `ops` (a function's samoyeds ops in order) whose
+/// `operands` (taken from each, null ones skipped) were all written before
 /// the launches of an earlier op of `ops`: by an op at least two before, or
 /// outside the function. Every op launches at least one kernel per call, so
 /// when such a matmul's kernel starts as a dependent launch, the writer has
 /// finished and its writes are visible: the kernel in between waited for
 /// it before it let the matmul's launch begin.
+template <typename Operands>
 llvm::SmallPtrSet<Operation *, 4>
-findSettledRouting(ArrayRef<Operation *> ops) {
+findWrittenTwoOpsBefore(ArrayRef<Operation *> ops, Operands operands) {
   llvm::SmallPtrSet<Operation *, 4> settled;
   llvm::DenseMap<Operation *, size_t> position;
   for (auto [i, op] : llvm::enumerate(ops))
@@ -320,16 +322,36 @@ findSettledRouting(ArrayRef<Operation *> ops) {
     auto ssmm = dyn_cast<SSMMOp>(ops[i]);
     if (!ssmm)
       continue;
-    bool earlier = llvm::all_of(
-        ValueRange{ssmm.getOffsets(), ssmm.getTokens()}, [&](Value v) {
-          if (!v)
-            return true;
-          auto it = position.find(v.getDefiningOp());
-          return it == position.end() || it->second + 1 < i;
-        });
+    bool earlier = llvm::all_of(operands(ssmm), [&](Value v) {
+      if (!v)
+        return true;
+      auto it = position.find(v.getDefiningOp());
+      return it == position.end() || it->second + 1 < i;
+    });
     if (earlier)
       settled.insert(ssmm);
   }
+  return settled;
+}
+
+/// The expert matmuls whose offsets and token list are settled (above).
+llvm::SmallPtrSet<Operation *, 4>
+findSettledRouting(ArrayRef<Operation *> ops) {
+  return findWrittenTwoOpsBefore(ops, [](SSMMOp op) {
+    return SmallVector<Value>{op.getOffsets(), op.getTokens()};
+  });
+}
+
+/// The weighted_combine matmuls whose routing weights and positions, which
+/// their combine kernels read, are settled (above).
+llvm::SmallPtrSet<Operation *, 4>
+findSettledCombine(ArrayRef<Operation *> ops) {
+  auto settled = findWrittenTwoOpsBefore(ops, [](SSMMOp op) {
+    return SmallVector<Value>{op.getRoutingWeights(), op.getPositions()};
+  });
+  settled.remove_if([](Operation *op) {
+    return cast<SSMMOp>(op).getEpilogue() != EpilogueKind::WeightedCombine;
+  });
   return settled;
 }
 
@@ -443,14 +465,16 @@ struct ConvertSamoyedsToGPU
     }
     if (!kernels)
       kernels = createKernelModule(builder);
-    llvm::SmallPtrSet<Operation *, 4> settled;
-    if (weightsBeforeWait)
+    llvm::SmallPtrSet<Operation *, 4> settled, settledCombine;
+    if (weightsBeforeWait) {
       settled = findSettledRouting(ops);
+      settledCombine = findSettledCombine(ops);
+    }
     llvm::DenseMap<Operation *, Operation *> pairs;
     if (selectDispatch)
       pairs = findSelectDispatch(ops);
-    SamoyedsToGPUState state{table, builder, kernels, bases,
-                             pdl,   settled, pairs};
+    SamoyedsToGPUState state{table, builder, kernels,        bases,
+                             pdl,   settled, settledCombine, pairs};
     state.fuseSplitReduce = fuseSplitReduce;
     state.combineF32 = combineF32;
     state.prefetchBeforeWait = prefetchBeforeWait;

@@ -205,12 +205,15 @@ bool isPersistentAtEverySize(SSMMOp op);
 /// `workspace`, whose elements are `rowElt`. With `splits` > 1 each slot's
 /// row is the sum, in slice order, of `splits` partial rows `slotsPerSplit`
 /// rows apart. With `vector` a thread sums 16 bytes of row, not a column.
-FailureOr<KernelLaunch> buildCombineKernel(OpBuilder &builder,
-                                           gpu::GPUModuleOp module, SSMMOp op,
-                                           StringRef workspace, Type rowElt,
-                                           StringRef name, int64_t splits = 1,
-                                           int64_t slotsPerSplit = 0,
-                                           bool vector = false);
+/// With `routingFirst` (a dependent launch whose routing weights and
+/// positions were written two ops before) the kernel loads its token's
+/// slots and weights before its own griddepcontrol.wait
+/// (KernelLaunch::waitsInBody).
+FailureOr<KernelLaunch>
+buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
+                   StringRef workspace, Type rowElt, StringRef name,
+                   int64_t splits = 1, int64_t slotsPerSplit = 0,
+                   bool vector = false, bool routingFirst = false);
 
 /// Builds the pack kernel of `op`'s wide variant (tile wide_packed = 1,
 /// strategy wgmma_sp): writes every token tile's input rows (through the

@@ -301,7 +301,7 @@ def option_string(rng, kind, bundle_dir, hostile):
         if hostile:
             for name in ("tokens", "split-k", "row-tiles", "row-masks",
                          "persistent", "split-slots", "mid-split-k",
-                         "mid-split-slots"):
+                         "mid-split-slots", "evict-first-experts"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
     if kind in ("bundle", "emit"):

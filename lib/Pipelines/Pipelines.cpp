@@ -111,6 +111,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: the most routed slots "
                      "wgmma_sp's mid-size split-K variant takes (0: choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> evictFirstExperts{
+      *this, "evict-first-experts",
+      llvm::cl::desc("samoyeds-select-tiles: the most experts a call may "
+                     "reach for wgmma_sp's decode and split-K variants to "
+                     "copy weights with the L2 evict_first policy (-1: "
+                     "choose, 0: never)"),
+      llvm::cl::init(-1)};
   Option<int64_t> splitPersistent{
       *this, "split-persistent",
       llvm::cl::desc("samoyeds-select-tiles: wgmma_sp's split-K variant on "
@@ -227,6 +234,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.splitSlots = o.splitSlots;
   tiles.midSplitK = o.midSplitK;
   tiles.midSplitSlots = o.midSplitSlots;
+  tiles.evictFirstExperts = o.evictFirstExperts;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;

@@ -2,13 +2,18 @@
 // caller) from one op to a bundle: four launches in order (dispatch, gate/up
 // with SiLU·up, down into a workspace, deterministic combine), no route
 // kernel and no "routing" entry in the manifest; the routing buffers are the
-// caller's inputs, shaped [T, k]. Both MMA strategies assemble for sm_90a.
+// caller's inputs, shaped [T, k]. Both MMA strategies assemble for sm_90a;
+// wgmma_sp's decode kernels copy their weights under the L2 evict_first
+// policy (its 8 small experts: every call; evict-first-experts=0: none).
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=mma_sp dir=%t/mma assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/mma/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/mma/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/mma/kernels.ptx -o %t/mma/kernels.cubin %}
 // RUN: samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=wgmma_sp dir=%t/wgmma assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=WGMMA < %t/wgmma/manifest.json
+// RUN: FileCheck %s --check-prefix=WGMMA-PTX < %t/wgmma/kernels.ptx
+// RUN: samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=wgmma_sp evict-first-experts=0 dir=%t/plain assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=NO-POLICY < %t/plain/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/wgmma/kernels.ptx -o %t/wgmma/kernels.cubin %}
 
 // CHECK: "buffers": [
@@ -37,6 +42,20 @@
 
 // WGMMA: "layout": "wgmma"
 // WGMMA-NOT: "routing"
+
+// WGMMA-PTX-LABEL: .entry experts_ssmm_1_decode(
+// WGMMA-PTX: createpolicy.fractional.L2::evict_first.b64 [[POLICY:%rd[0-9]+]], 1.0;
+// WGMMA-PTX: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [{{.*}}], [{{.*}}], {{.*}}, [{{.*}}], [[POLICY]];
+// WGMMA-PTX-LABEL: .entry experts_ssmm_1_persistent_narrow(
+// WGMMA-PTX-NOT: cache_hint
+// WGMMA-PTX-LABEL: .entry experts_ssmm_2_decode(
+// WGMMA-PTX: createpolicy.fractional.L2::evict_first.b64
+// WGMMA-PTX: .L2::cache_hint
+// WGMMA-PTX-LABEL: .entry experts_ssmm_2_persistent_narrow(
+// WGMMA-PTX-NOT: cache_hint
+
+// NO-POLICY-NOT: createpolicy
+// NO-POLICY-NOT: cache_hint
 
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 func.func @experts(%x: tensor<?x256xbf16> {samoyeds.name = "x"},

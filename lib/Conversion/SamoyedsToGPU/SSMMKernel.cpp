@@ -42,6 +42,24 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
   return tile && getMmaLowering(tile.getStrategy()).persistentAtEverySize();
 }
 
+/// SSMMPlan::evictFirstRows of a kernel of `op`: the calls of at most
+/// x = evict_first_experts experts where the kernel reads each weight byte
+/// once; every call where x >= E or the variant's calls are at most x slots,
+/// else (grids of one row of blocks per token tile) the calls whose grid has
+/// at most x rows: as long as x < E, the first x token tiles are the first
+/// x slots' (#samoyeds.dim's token_tiles), so those are the calls of at most
+/// x slots.
+static int64_t evictFirstRows(const SSMMPlan &p, SSMMOp op,
+                              const SSMMKernelOptions &options,
+                              const MmaLowering &lowering) {
+  int64_t x = op.getTileAttr() ? op.getTileAttr().getEvictFirstExperts() : 0;
+  if (x <= 0 || !options.readsWeightsOnce || !lowering.canEvictWeightsFirst())
+    return 0;
+  if (x >= p.experts || (options.maxSlots >= 0 && options.maxSlots <= x))
+    return -1;
+  return p.persistent == 0 ? x : 0;
+}
+
 FailureOr<KernelLaunch>
 mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                                 SSMMOp op, StringRef name, SSMMVariant variant,
@@ -77,6 +95,7 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   plan->prefetchBeforeWait = options.prefetchBeforeWait &&
                              !plan->weightsBeforeWait &&
                              lowering.canPrefetchBeforeWait(*plan);
+  plan->evictFirstRows = evictFirstRows(*plan, op, options, lowering);
   const SSMMPlan &p = *plan;
   if (failed(lowering.verify(op, p)))
     return failure();

@@ -196,6 +196,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     SSMMKernelOptions options;
     options.weightsBeforeWait = o.early && (split || decodeVariant);
     options.prefetchBeforeWait = o.prefetch && decodeVariant;
+    options.readsWeightsOnce = split || decodeVariant;
+    options.maxSlots = hi;
     FailureOr<KernelLaunch> matmul = buildSSMMKernel(
         builder, kernels, op, name, m.variant, buffers, options);
     if (failed(matmul))

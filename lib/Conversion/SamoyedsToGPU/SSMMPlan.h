@@ -76,6 +76,11 @@ struct SSMMPlan {
   /// prefetches into the L2 the first weight tiles of the expert its token
   /// tile row names, then waits (KernelLaunch::waitsInBody).
   bool prefetchBeforeWait = false;
+  /// The calls whose weight copies carry the L2 evict_first policy (the
+  /// tile's evict_first_experts, a kernel reading each weight byte once):
+  /// 0 none, -1 every call, k > 0 those whose grid has at most k token tile
+  /// rows (min(P, E) <= k where k < E).
+  int64_t evictFirstRows = 0;
   /// Operand elements, what the blocks store (f32 partial or combine rows)
   /// and the op's result elements.
   Type elt, outElt, resultElt;
@@ -167,6 +172,9 @@ public:
   /// waits for the grids in flight (SSMMPlan::prefetchBeforeWait); a
   /// strategy that cannot gets the wait at the kernel's start.
   virtual bool canPrefetchBeforeWait(const SSMMPlan &p) const { return false; }
+  /// Whether the strategy copies its weights with the L2 evict_first
+  /// policy where SSMMPlan::evictFirstRows asks.
+  virtual bool canEvictWeightsFirst() const { return false; }
   /// Whether the kernel of `p` can read its input as the f32 split-K
   /// workspace of the matmul before and sum it (SSMMPlan::inputSplits).
   virtual bool canSumSplitInput(const SSMMPlan &p) const { return false; }

@@ -125,6 +125,10 @@ private:
   /// issues the bulk copies of k tile `kt`'s weight blocks, metadata and
   /// (row selection) row choices.
   void issueWeights(Value kt, Value slot);
+  /// The copies of issueWeights, completing on `mbar`, under `policy`
+  /// (none where null): evict_first in the calls SSMMPlan::evictFirstRows
+  /// names.
+  void issueWeightCopies(Value kt, Value slot, Value mbar, Value policy);
   /// The weight tile (64 kept rows) of unit `u` of expert `e`.
   Value weightTile(Value e, int64_t u);
   /// The `wgmma` layout of weight tile `tile` at k tile `kt`: its values
@@ -134,11 +138,15 @@ private:
   Value metaStep(Value tile, Value kt);
   /// Bulk-copies `bytes` from global address `src` to shared address `dst`
   /// (i64), completing on the mbarrier at `mbar`; with a `multicast` mask
-  /// to that offset and barrier in each block of the mask.
+  /// to that offset and barrier in each block of the mask; with `policy`
+  /// (an L2 cache policy) under that policy.
   void bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
-                int64_t multicast = 0);
+                int64_t multicast = 0, Value policy = Value());
   void bulkCopy(Value dst, Value src, Value bytes, Value mbar,
-                int64_t multicast = 0);
+                int64_t multicast = 0, Value policy = Value());
+  /// The 64-bit L2 cache policy that gives every line it covers the
+  /// evict_first priority (createpolicy.fractional, fraction 1).
+  Value evictFirstPolicy();
   /// The bytes the bulk copies of one stage bring (the full barrier's tx
   /// count): WgmmaSpLayout::stageTxBytes, with token steps only the packed
   /// rows the tile's MMAs read.

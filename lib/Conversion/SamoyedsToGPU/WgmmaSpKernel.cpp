@@ -334,12 +334,20 @@ Value WgmmaSpEmitter::descriptor(Value addr) {
 }
 
 void WgmmaSpEmitter::bulkCopy(Value dst, Value src, int64_t bytes, Value mbar,
-                              int64_t multicast) {
-  bulkCopy(dst, src, i32c(bytes), mbar, multicast);
+                              int64_t multicast, Value policy) {
+  bulkCopy(dst, src, i32c(bytes), mbar, multicast, policy);
+}
+
+Value WgmmaSpEmitter::evictFirstPolicy() {
+  // MLIR 22 has no NVVM op for createpolicy; the copies take its result as
+  // their typed l2CacheHint operand.
+  return inlinePtx(b, b.getI64Type(), ValueRange{},
+                   "createpolicy.fractional.L2::evict_first.b64 $0, 1.0;", "=l",
+                   /*sideEffects=*/false);
 }
 
 void WgmmaSpEmitter::bulkCopy(Value dst, Value src, Value bytes, Value mbar,
-                              int64_t multicast) {
+                              int64_t multicast, Value policy) {
   // The destination is shared::cta memory named as shared::cluster (the
   // form MLIR 22 selects at PTX 8.5); multicast copies land at the same
   // offset in every block of the mask, completing on the barrier at the
@@ -349,7 +357,7 @@ void WgmmaSpEmitter::bulkCopy(Value dst, Value src, Value bytes, Value mbar,
   Value global = intToPtr(src, 1);
   Value mask = multicast ? constant(b.getI16IntegerAttr(multicast)) : Value();
   NVVM::CpAsyncBulkGlobalToSharedClusterOp::create(b, cluster, global, mbar,
-                                                   bytes, mask, Value());
+                                                   bytes, mask, policy);
 }
 
 void WgmmaSpEmitter::issuePackedRows(Value kt, Value slot) {
@@ -421,6 +429,25 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, stageTxBytes(), full,
                                           Value());
   Value mbar = barrierPointer(full);
+  if (p.evictFirstRows == 0)
+    return issueWeightCopies(kt, slot, mbar, Value());
+  if (p.evictFirstRows < 0)
+    return issueWeightCopies(kt, slot, mbar, evictFirstPolicy());
+  // Calls of a larger grid copy without a policy: an explicit evict_normal
+  // one ran 0.95-0.97x where no policy ran 1.00x (bench/RESULTS.md S37).
+  Value rows = gpu::GridDimOp::create(b, gpu::Dimension::y);
+  auto small = scf::IfOp::create(
+      b, cmp(arith::CmpIPredicate::ule, rows, idx(p.evictFirstRows)),
+      /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(small.thenBlock()->getTerminator());
+  issueWeightCopies(kt, slot, mbar, evictFirstPolicy());
+  b.setInsertionPoint(small.elseBlock()->getTerminator());
+  issueWeightCopies(kt, slot, mbar, Value());
+}
+
+void WgmmaSpEmitter::issueWeightCopies(Value kt, Value slot, Value mbar,
+                                       Value policy) {
   for (int64_t u = 0; u < layout.units; ++u) {
     Value tile = weightTile(expert, u);
     Value ring = add(mul(slot, idx(layout.units)), idx(u));
@@ -429,7 +456,7 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
         arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
         arith::AddIOp::create(b, valuesAddr,
                               toI64(mul(block, idx(Wgmma::kBlockBytes)))),
-        layout.aStage, mbar);
+        layout.aStage, mbar, /*multicast=*/0, policy);
     Value step = metaStep(tile, kt);
     bulkCopy(
         arith::AddIOp::create(
@@ -437,7 +464,7 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
             toI64(add(idx(layout.metaRing), mul(ring, idx(layout.metaStage))))),
         arith::AddIOp::create(b, metaAddr,
                               toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
-        layout.metaStage, mbar);
+        layout.metaStage, mbar, /*multicast=*/0, policy);
     // Row selection: the tile's row choices of each span of the stage (of
     // the span it is part of where spans are longer),
     // row_idx[expert][span][tile · 64 ...].
@@ -450,7 +477,8 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
       Value dst = add(idx(layout.choiceRing),
                       add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
       bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
-               arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar);
+               arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar,
+               /*multicast=*/0, policy);
     }
   }
 }
@@ -801,6 +829,8 @@ public:
            succeeded(sumRing(p));
   }
   void planSplitInput(SSMMPlan &p) const override { p = *sumRing(p); }
+  /// Every weight copy is a bulk copy, which takes an L2 cache policy.
+  bool canEvictWeightsFirst() const override { return true; }
 };
 } // namespace
 

@@ -1655,6 +1655,20 @@ func.func @tile_token_step_cluster() attributes {t = #samoyeds.tile<warps = 8, t
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: evict_first_experts = -1 must be 0, or positive with strategy wgmma_sp}}
+func.func @tile_evict_first_negative() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, evict_first_experts = -1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: evict_first_experts = 4 must be 0, or positive with strategy wgmma_sp}}
+func.func @tile_evict_first_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, evict_first_experts = 4>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: mid_split_slots = 64 needs mid_split_k > 1}}
 func.func @tile_mid_slots_without_mid() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_slots = 64, strategy = wgmma_sp>} {
   return

@@ -86,10 +86,10 @@
 // Their gathered inputs' wide tiles (112 row blocks) read them packed
 // (wide_packed); the down projection (slot rows) gathers.
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
-// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
 // AUTO-LABEL: func.func @k32_span
@@ -97,17 +97,17 @@
 // Row selection with a K loop of one 128-column k tile: a wgmma_sp decode
 // tile and a wide one.
 // AUTO-LABEL: func.func @k64_small_span
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, evict_first_experts = 2, strategy = wgmma_sp>}
 // m = 3 (which masked rows cannot take: m does not divide 16) routes like
 // m = 2, with three accumulator sets (a 104-token wide tile) and, with a K
 // loop of two k tiles, a decode tile: the routing defines no accumulator
 // inside a pipeline stage for ptxas to serialise.
 // AUTO-LABEL: func.func @m3_routing
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 104, wide_slots = 128, token_step = 32, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 104, wide_slots = 128, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // Row selection of many experts: wgmma_sp, routed (row-masks=1: masked
 // group rows).
 // AUTO-LABEL: func.func @experts64
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 512, wide_tokens = 128, wide_slots = 8192, token_step = 32, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 512, wide_tokens = 128, wide_slots = 8192, token_step = 32, evict_first_experts = 64, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
@@ -116,18 +116,18 @@
 // warpgroups) from 64 routed slots per expert (plain 2:4 on up to 64
 // experts: silu_plain24_small's 64 too; row selection on up to 8).
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
-// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, token_step = 32, strategy = wgmma_sp>}
+// FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, token_step = 32, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
 // A persistent grid keeps two warpgroups (its 128-token tiles), no wide
 // variant.
-// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, shared_slots = 1, group_tiles = 16, strategy = wgmma_sp>}
+// WG-PERSIST3: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 8, decode_slots = 32, shared_slots = 1, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // WGMMA-CHIP: error: samoyeds-select-tiles: strategy wgmma_sp needs sm_90a, not sm_80
 // BAD-STRATEGY: error: samoyeds-select-tiles: unknown strategy 'hmma' (expected auto, mma_sp or wgmma_sp)
 // BAD-WGMMA-TOKENS: error: #samoyeds.tile: tokens = 264 must be a multiple of 8 in [8, 256]
@@ -197,7 +197,7 @@
 // DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
 // more than half the 50 MB L2, so the ordinary grid hands out its blocks in
@@ -218,12 +218,12 @@
 // row selection tiles stay as they are. With the default four warpgroups
 // 128 tokens do not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
 // WIDE-NOFIT-LABEL: func.func @silu_plain24(
-// WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, strategy = wgmma_sp>}
+// WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE0-NOT: wide_tokens
 // BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [-1, 256]
 // BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots (or -1) = 0 must be in [1, 1048576]
@@ -233,16 +233,16 @@
 // and 8 (four warpgroups, 112 tokens); not one row block (k64_small_span,
 // experts64) nor 104 tokens (m3_routing: 52-row halves).
 // CLUSTER-LABEL: func.func @default_none
-// CLUSTER: wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @mixtral_layer
-// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
-// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
+// CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, evict_first_experts = 3, strategy = wgmma_sp>
+// CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, evict_first_experts = 7, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @k64_small_span
 // CLUSTER-NOT: wide_cluster
 // CLUSTER-LABEL: func.func @silu_plain24(
-// CLUSTER: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @silu_plain24_small
-// CLUSTER: wide_tokens = 112, wide_slots = 4096, wide_cluster = 2, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 112, wide_slots = 4096, wide_cluster = 2, evict_first_experts = 55, strategy = wgmma_sp>
 // BAD-CLUSTER: error: samoyeds-select-tiles: wide-cluster = 3 must be in [1, 2]
 // wide-packed=0: no wide variant reads a packed input; =2: every one does
 // (Mixtral's down projection, the plain 2:4 and span-routed tiles, whose
@@ -250,12 +250,12 @@
 // wide_slots).
 // PACK0-NOT: wide_packed
 // PACK2-LABEL: func.func @mixtral_layer
-// PACK2: epilogue <silu_mul> {tile = {{.*}}wide_packed = 1, token_step = 32, strategy = wgmma_sp>
-// PACK2: epilogue <weighted_combine> {tile = {{.*}}wide_packed = 1, token_step = 32, strategy = wgmma_sp>
+// PACK2: epilogue <silu_mul> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>
+// PACK2: epilogue <weighted_combine> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>
 // PACK2-LABEL: func.func @m3_routing
-// PACK2: wide_tokens = 104, wide_slots = 128, wide_packed = 1, token_step = 32, strategy = wgmma_sp>
+// PACK2: wide_tokens = 104, wide_slots = 128, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>
 // PACK2-LABEL: func.func @silu_plain24(
-// PACK2: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_packed = 1, strategy = wgmma_sp>
+// PACK2: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_packed = 1, evict_first_experts = 1, strategy = wgmma_sp>
 // BAD-PACK: error: samoyeds-select-tiles: wide-packed = 3 must be in [-1, 2]
 // Token steps: by default 32 for routed row selection (the AUTO lines),
 // none for plain 2:4 and masked rows (WG-MASK); token-step=0 none anywhere;
@@ -263,11 +263,11 @@
 // variants keep their tokens in the conversion); none beside cluster pairs.
 // STEP0-NOT: token_step
 // STEP16-LABEL: func.func @default_none
-// STEP16: wide_packed = 1, token_step = 16, strategy = wgmma_sp>
+// STEP16: wide_packed = 1, token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
 // STEP16-LABEL: func.func @silu_plain24
-// STEP16: group_tiles = 16, token_step = 16, strategy = wgmma_sp>
+// STEP16: group_tiles = 16, token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
 // STEP-CLUSTER-LABEL: func.func @silu_plain24
-// STEP-CLUSTER: wide_cluster = 2, strategy = wgmma_sp>
+// STEP-CLUSTER: wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
 // BAD-STEP: error: samoyeds-select-tiles: token-step = 12 must be a multiple of 8
 // BAD-STEP-RANGE: error: samoyeds-select-tiles: token-step = 264 must be in [-1, 256]
 // warpgroups=4: four consumer warpgroups (256 kept rows a block) where the
@@ -284,20 +284,20 @@
 // rows fit two 56-token tiles a wave in two K slices: the mid-size split-K
 // variant takes the calls above split_slots up to 112.
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, mid_split_k = 2, mid_split_slots = 112, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, mid_split_k = 2, mid_split_slots = 112, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @mixtral_layer(
-// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
-// WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, strategy = wgmma_sp>}
+// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
-// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, evict_first_experts = 2, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
 // row-masks=1: masked group rows under the warpgroup strategy, the same
 // tiles (m accumulator sets either way); plain 2:4 is unaffected. (m = 3
 // takes it too, which the conversion then refuses: invalid.mlir.)
 // WG-MASK-LABEL: func.func @default_none(
-// WG-MASK:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, strategy = wgmma_sp>}
+// WG-MASK:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG-MASK-LABEL: func.func @m3_routing(
 // WG-MASK:         row_masks = 1, {{.*}}strategy = wgmma_sp
 // WG-MASK-LABEL: func.func @experts64(
@@ -326,7 +326,7 @@
 // DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
-// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
 // split-persistent=1: wgmma_sp's split-K variants run the persistent grid
 // (one block per SM, no split_blocks) for every call whose unsplit grid has
@@ -334,8 +334,8 @@
 // slot, its down projection (16 row blocks, 8 experts: always fewer) up to
 // the workspace bound, 256. mma_sp has no persistent split grid.
 // SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
-// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
-// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, token_step = 32, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // SPLIT-PERSIST-MMA-NOT: split_persistent
 // BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]
 // Both strategies have a persistent grid with masked rows; the warpgroup
@@ -352,9 +352,9 @@
 // counts (no split: they fill the chip); the tiles that already have two
 // keep them (no decode_warps).
 // DECWG-LABEL: func.func @default_none(
-// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
-// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 512, group_tiles = 16, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
@@ -521,7 +521,7 @@ func.func @silu_plain24(
 // persistent grid of four consumer warpgroups (persistent = 1 beside the
 // wide variant).
 // AUTO-LABEL: func.func @silu_plain24_small
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 112, wide_slots = 4096, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 112, wide_slots = 4096, evict_first_experts = 55, strategy = wgmma_sp>}
 func.func @silu_plain24_small(
     %w13: tensor<64x2048x2048xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x2048xbf16>, %offsets: tensor<65xi32>, %tokens: tensor<?xi32>)

@@ -175,6 +175,13 @@ struct SSMMKernelOptions {
   /// may prefetch into the L2, before it waits, weights of the expert its
   /// token tile row names (MmaLowering::canPrefetchBeforeWait).
   bool prefetchBeforeWait = false;
+  /// The kernel reads each weight byte once a call (the decode and split-K
+  /// variants) and takes calls of at most `maxSlots` routed slots (-1: no
+  /// bound): a strategy may copy its weights with the L2 evict_first policy
+  /// in the calls the tile's evict_first_experts names
+  /// (MmaLowering::canEvictWeightsFirst).
+  bool readsWeightsOnce = false;
+  int64_t maxSlots = -1;
 };
 
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of

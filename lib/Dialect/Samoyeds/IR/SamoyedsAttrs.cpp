@@ -96,7 +96,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
-    MmaStrategy strategy) {
+    int64_t evictFirstExperts, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -265,6 +265,11 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: mid_split_slots = " << midSplitSlots
                        << " must be in (split_slots = " << splitSlots
                        << ", 4096] with mid_split_k = " << midSplitK;
+  if (evictFirstExperts != 0 &&
+      (evictFirstExperts < 0 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: evict_first_experts = "
+                       << evictFirstExperts
+                       << " must be 0, or positive with strategy wgmma_sp";
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

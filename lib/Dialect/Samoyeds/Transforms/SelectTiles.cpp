@@ -79,6 +79,15 @@ constexpr int64_t kGroupTiles = 16;
 /// never.
 constexpr int64_t kWidePackedRowBlocks = 10;
 
+/// One expert's packed weight of `op`, values and metadata: about 9/8 byte
+/// per kept row and column.
+int64_t expertBytes(SSMMOp op) {
+  SparseFormatAttr format = op.getFormat();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t keptRows = wType.getDimSize(1) / format.getM() * format.getN();
+  return keptRows * wType.getDimSize(2) / 8 * 9;
+}
+
 /// The block order of `op`'s ordinary grid: `groupOverride` > 0 forces it,
 /// else groups of kGroupTiles token tiles where one expert's packed weight
 /// (values and metadata, about 9/8 byte per kept row and column) is more
@@ -89,11 +98,26 @@ constexpr int64_t kWidePackedRowBlocks = 10;
 int64_t chooseGroup(SSMMOp op, const ChipInfo &chip, int64_t groupOverride) {
   if (groupOverride > 0)
     return groupOverride;
-  SparseFormatAttr format = op.getFormat();
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  int64_t keptRows = wType.getDimSize(1) / format.getM() * format.getN();
-  int64_t bytes = keptRows * wType.getDimSize(2) / 8 * 9;
-  return 2 * bytes > chip.l2Bytes ? kGroupTiles : 1;
+  return 2 * expertBytes(op) > chip.l2Bytes ? kGroupTiles : 1;
+}
+
+/// The most experts whose packed weights a call of `op`'s decode and
+/// split-K variants may stream with the L2 evict_first policy
+/// (evict_first_experts): `forced` where >= 0, else those whose packed
+/// weights (expertBytes) make at most kEvictFirstL2s L2s. H200 1:2+2:4 layers,
+/// same process, the policy on every decode and split-K call (bench/RESULTS.md
+/// S37, run 1): 1.03-1.08x at T = 1 on six models and 1.02-1.06x at T = 16-64
+/// where the call's weights made up to 4.1 L2s (OLMoE, DeepSeek-V2-Lite),
+/// 0.97-0.99x at T = 16-64 where they made 10-13 (Mixtral, Qwen2-MoE,
+/// Qwen3-235B, DeepSeek-V2).
+constexpr int64_t kEvictFirstL2s = 5;
+int64_t chooseEvictFirst(SSMMOp op, const ChipInfo &chip, int64_t forced) {
+  if (forced >= 0)
+    return forced;
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
+  return std::min(experts, kEvictFirstL2s * chip.l2Bytes /
+                               std::max<int64_t>(expertBytes(op), 1));
 }
 
 /// The decode token tile (decode_tokens, decode_slots) of a tile of
@@ -182,7 +206,7 @@ struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
-      midSplitK, midSplitSlots;
+      midSplitK, midSplitSlots, evictFirstExperts;
 };
 
 /// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots), or
@@ -337,7 +361,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
       /*wideCluster=*/1, /*wideWarps=*/0,
       /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
-      /*midSplitK=*/1, /*midSplitSlots=*/0, MmaStrategy::MmaSp);
+      /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
+      MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -625,7 +650,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       decodeTokens, decodeSlots, decodeWarps, splitBlocks, sharedSlots,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
       wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
-      midSplitSlots, MmaStrategy::WgmmaSp);
+      midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
+      MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -669,7 +695,7 @@ struct SamoyedsSelectTiles
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
-            /*midSplitK=*/1, /*midSplitSlots=*/0,
+            /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -691,6 +717,7 @@ struct SamoyedsSelectTiles
         !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("mid-split-k", midSplitK, 0, 16) ||
         !inRange("mid-split-slots", midSplitSlots, 0, 4096) ||
+        !inRange("evict-first-experts", evictFirstExperts, -1, 1 << 20) ||
         !inRange("persistent", persistent, -1, 32) ||
         !inRange("group-tiles", groupTiles, 0, 64) ||
         !inRange("wide-tokens", wideTokens, -1, 256) ||
@@ -713,11 +740,11 @@ struct SamoyedsSelectTiles
       return signalPassFailure();
     }
     Overrides overrides{
-        tokens,          decodeTokens,     splitK,       rowTiles,
-        rowMasks,        persistent,       wideTokens,   wideSlots,
-        warpgroups,      decodeWarpgroups, decodeSlots,  decodeBlocks,
-        splitPersistent, wideCluster,      widePacked,   splitSlots,
-        tokenStep,       midSplitK,        midSplitSlots};
+        tokens,          decodeTokens,     splitK,        rowTiles,
+        rowMasks,        persistent,       wideTokens,    wideSlots,
+        warpgroups,      decodeWarpgroups, decodeSlots,   decodeBlocks,
+        splitPersistent, wideCluster,      widePacked,    splitSlots,
+        tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -252,6 +252,14 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `mid_split_slots`. `mid_split_k` is 1 and `mid_split_slots` 0 when
     omitted.
 
+    Weight streams (strategy `wgmma_sp`): with `evict_first_experts` = x > 0
+    the decode and split-K variants, which read each weight byte once a
+    call, copy their weights (values, metadata, row choices) with the L2
+    `evict_first` cache policy in the calls whose routed slots reach at most
+    x experts (min(P, E) <= x; every call where x >= E): the L2 replaces
+    their lines first and keeps what other kernels left there. 0 (when
+    omitted): no cache policy.
+
     MMA strategy: `strategy = mma_sp` (the default) builds the kernel on
     the warp-level `mma.sp::ordered_metadata` m16n8k32 (sm_80 and later),
     everything above. `strategy = wgmma_sp` builds it on Hopper's warpgroup
@@ -294,6 +302,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 16, strategy = wgmma_sp>
     #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 8, split_blocks = 2, decode_tokens = 16, decode_slots = 512, shared_slots = 17, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 8, decode_tokens = 16, decode_slots = 512, evict_first_experts = 25, strategy = wgmma_sp>
     ```
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$tokens, "int64_t":$k,
@@ -322,6 +331,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$token_step,
                         DefaultValuedParameter<"int64_t", "1">:$mid_split_k,
                         DefaultValuedParameter<"int64_t", "0">:$mid_split_slots,
+                        DefaultValuedParameter<"int64_t", "0">:$evict_first_experts,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

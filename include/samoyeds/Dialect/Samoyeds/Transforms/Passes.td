@@ -176,6 +176,19 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     of K >= 2048; the half-K slices of K = 1024 ran 0.83x at n = 512, hence
     the bound. The anchor layers (8-160 experts) never take it.
     `mid-split-k=1` turns it off; `mid-split-slots=n` sets its bound.
+
+    Weight streams (`wgmma_sp`): the decode and split-K variants copy their
+    weights with the L2 `evict_first` policy in calls whose routed slots
+    reach at most x experts (`#samoyeds.tile`'s `evict_first_experts`), x
+    the experts whose packed weights (about 9/8 byte per kept row and
+    column) make at most 5 L2s: such a call keeps the lines other kernels
+    left in the L2 (dirty ones are not written back on its time) at a cost
+    that grows with its stream. H200 1:2+2:4 layers, same process, policy on
+    every decode and split-K call (bench/RESULTS.md S37, run 1): 1.03-1.08x
+    at T = 1 on six models, 1.02-1.06x at T = 16-64 on OLMoE and
+    DeepSeek-V2-Lite (up to 4.1 L2s of weights), 0.97-0.99x at T = 16-64 on
+    the four models of 10-13 L2s. `evict-first-experts=0` turns it off;
+    `=x` sets x.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
@@ -225,6 +238,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"midSplitSlots", "mid-split-slots", "int64_t", /*default=*/"0",
            "wgmma_sp: the most routed slots the mid-size split-K variant "
            "takes, within the 32 MiB partial-sum bound (0: choose)">,
+    Option<"evictFirstExperts", "evict-first-experts", "int64_t",
+           /*default=*/"-1",
+           "wgmma_sp: the most experts a call's routed slots may reach for "
+           "its decode and split-K variants to copy weights with the L2 "
+           "evict_first policy (-1: choose, 0: never)">,
     Option<"splitPersistent", "split-persistent", "int64_t", /*default=*/"0",
            "wgmma_sp: run the split-K variant on a persistent grid (1), "
            "for every call whose unsplit grid has fewer blocks than SMs">,

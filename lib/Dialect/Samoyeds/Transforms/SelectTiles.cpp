@@ -107,9 +107,9 @@ int64_t chooseGroup(SSMMOp op, const ChipInfo &chip, int64_t groupOverride) {
 /// weights (expertBytes) make at most kEvictFirstL2s L2s. H200 1:2+2:4 layers,
 /// same process, the policy on every decode and split-K call (bench/RESULTS.md
 /// S37, run 1): 1.03-1.08x at T = 1 on six models and 1.02-1.06x at T = 16-64
-/// where the call's weights made up to 4.1 L2s (OLMoE, DeepSeek-V2-Lite),
-/// 0.97-0.99x at T = 16-64 where they made 10-13 (Mixtral, Qwen2-MoE,
-/// Qwen3-235B, DeepSeek-V2).
+/// where the call's gate/up weights made up to 4 L2s (OLMoE,
+/// DeepSeek-V2-Lite), 0.97-0.99x at T = 16-64 where they made 10-25 (Mixtral,
+/// Qwen2-MoE, Qwen3-235B, DeepSeek-V2).
 constexpr int64_t kEvictFirstL2s = 5;
 int64_t chooseEvictFirst(SSMMOp op, const ChipInfo &chip, int64_t forced) {
   if (forced >= 0)

@@ -49,9 +49,9 @@ bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {
 /// at most x rows: as long as x < E, the first x token tiles are the first
 /// x slots' (#samoyeds.dim's token_tiles), so those are the calls of at most
 /// x slots.
-static int64_t evictFirstRows(const SSMMPlan &p, SSMMOp op,
-                              const SSMMKernelOptions &options,
-                              const MmaLowering &lowering) {
+static int64_t chooseEvictFirstRows(const SSMMPlan &p, SSMMOp op,
+                                    const SSMMKernelOptions &options,
+                                    const MmaLowering &lowering) {
   int64_t x = op.getTileAttr() ? op.getTileAttr().getEvictFirstExperts() : 0;
   if (x <= 0 || !options.readsWeightsOnce || !lowering.canEvictWeightsFirst())
     return 0;
@@ -95,7 +95,7 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   plan->prefetchBeforeWait = options.prefetchBeforeWait &&
                              !plan->weightsBeforeWait &&
                              lowering.canPrefetchBeforeWait(*plan);
-  plan->evictFirstRows = evictFirstRows(*plan, op, options, lowering);
+  plan->evictFirstRows = chooseEvictFirstRows(*plan, op, options, lowering);
   const SSMMPlan &p = *plan;
   if (failed(lowering.verify(op, p)))
     return failure();

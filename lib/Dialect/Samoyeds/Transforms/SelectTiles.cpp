@@ -90,27 +90,30 @@ int64_t expertBytes(SSMMOp op) {
 
 /// The block order of `op`'s ordinary grid: `groupOverride` > 0 forces it,
 /// else groups of kGroupTiles token tiles where one expert's packed weight
-/// (values and metadata, about 9/8 byte per kept row and column) is more
-/// than half the L2, so a wave reads it from L2 rather than streaming the
-/// whole of it once per token tile; 1 otherwise, where it stays in L2
-/// anyway (H200 layer A/B, bench/RESULTS.md §S10: Mixtral 1.01-1.11x with
-/// groups of 16, the models with smaller experts 0.95-1.00x).
+/// (expertBytes) is more than half the L2, so a wave reads it from L2 rather
+/// than streaming the whole of it once per token tile; 1 otherwise, where it
+/// stays in L2 anyway (H200 layer A/B, bench/RESULTS.md §S10:
+/// Mixtral 1.01-1.11x with groups of 16, the models with smaller experts
+/// 0.95-1.00x).
 int64_t chooseGroup(SSMMOp op, const ChipInfo &chip, int64_t groupOverride) {
   if (groupOverride > 0)
     return groupOverride;
   return 2 * expertBytes(op) > chip.l2Bytes ? kGroupTiles : 1;
 }
 
-/// The most experts whose packed weights a call of `op`'s decode and
-/// split-K variants may stream with the L2 evict_first policy
-/// (evict_first_experts): `forced` where >= 0, else those whose packed
-/// weights (expertBytes) make at most kEvictFirstL2s L2s. H200 1:2+2:4 layers,
+/// The L2s of packed weights a call of the decode and split-K variants may
+/// stream with the L2 evict_first policy. H200 1:2+2:4 layers,
 /// same process, the policy on every decode and split-K call (bench/RESULTS.md
 /// S37, run 1): 1.03-1.08x at T = 1 on six models and 1.02-1.06x at T = 16-64
 /// where the call's gate/up weights made up to 4 L2s (OLMoE,
 /// DeepSeek-V2-Lite), 0.97-0.99x at T = 16-64 where they made 10-25 (Mixtral,
 /// Qwen2-MoE, Qwen3-235B, DeepSeek-V2).
 constexpr int64_t kEvictFirstL2s = 5;
+
+/// The most experts whose packed weights a call of `op`'s decode and
+/// split-K variants may stream with the L2 evict_first policy
+/// (evict_first_experts): `forced` where >= 0, else those whose packed
+/// weights (expertBytes) make at most kEvictFirstL2s L2s, at most the op's.
 int64_t chooseEvictFirst(SSMMOp op, const ChipInfo &chip, int64_t forced) {
   if (forced >= 0)
     return forced;

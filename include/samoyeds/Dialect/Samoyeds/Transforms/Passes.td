@@ -187,8 +187,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     every decode and split-K call (bench/RESULTS.md S37, run 1): 1.03-1.08x
     at T = 1 on six models, 1.02-1.06x at T = 16-64 on OLMoE and
     DeepSeek-V2-Lite (gate/up weights of up to 4 L2s), 0.97-0.99x at T =
-    16-64 on the four models whose calls there reach 10-25 L2s. `evict-first-experts=0` turns it off;
-    `=x` sets x.
+    16-64 on the four models whose calls there reach 10-25 L2s.
+    `evict-first-experts=0` turns it off; `=x` sets x.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",

@@ -63,6 +63,17 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: routed slots per expert from "
                      "which calls take the wide variant (-1: choose)"),
       llvm::cl::init(-1)};
+  Option<int64_t> wideLowTokens{
+      *this, "wide-low-tokens",
+      llvm::cl::desc("samoyeds-select-tiles: routed tokens per block of the "
+                     "wide variant's second width (0: none, -1: choose)"),
+      llvm::cl::init(-1)};
+  Option<int64_t> wideLowSlots{
+      *this, "wide-low-slots",
+      llvm::cl::desc("samoyeds-select-tiles: routed slots per expert up to "
+                     "which the wide variant's calls take its second width "
+                     "(-1: its tokens)"),
+      llvm::cl::init(-1)};
   Option<int64_t> wideCluster{
       *this, "wide-cluster",
       llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
@@ -224,6 +235,8 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.groupTiles = o.groupTiles;
   tiles.wideTokens = o.wideTokens;
   tiles.wideSlots = o.wideSlots;
+  tiles.wideLowTokens = o.wideLowTokens;
+  tiles.wideLowSlots = o.wideLowSlots;
   tiles.wideCluster = o.wideCluster;
   tiles.widePacked = o.widePacked;
   tiles.tokenStep = o.tokenStep;

@@ -20,6 +20,13 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
   launch.whenMax = hi;
 }
 
+/// The routed tokens per block of wide width `variant` (Wide or WideLow).
+int64_t wideWidth(SSMMOp op, SSMMVariant variant) {
+  TileConfigAttr tile = op.getTileAttr();
+  return variant == SSMMVariant::WideLow ? tile.getWideLowTokens()
+                                         : tile.getWideTokens();
+}
+
 /// One expert-matmul kernel of an op's tile: its name suffix, variant and
 /// the calls it takes (P in [lo, hi]; hi < 0: no upper bound).
 struct PlannedMatmul {
@@ -35,7 +42,8 @@ struct PlannedMatmul {
 /// slice order. A tile with decode_tokens > 0 adds the decode variant for the
 /// unsplit calls up to decode_slots (from shared_slots a second one with two
 /// blocks per SM), and one with wide_tokens > 0 the wide variant for those
-/// from wide_slots. A tile with persistent > 0 and no wide variant adds the
+/// from wide_slots (with wide_low_tokens, the second width for those up to
+/// wide_low_slots). A tile with persistent > 0 and no wide variant adds the
 /// persistent variant for P >= persistent_slots, or uses it instead of the
 /// ordinary grid when that is every unsplit call; below persistent_slots
 /// (below wide_slots with a wide variant) a strategy whose persistent grid
@@ -121,8 +129,15 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
         {narrow ? "_persistent_narrow" : "",
          narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
          ordinaryFrom, ordinaryTo});
+  // With a second width its calls up to wide_low_slots, the wide
+  // variant's those above.
+  int64_t lowTo = wide && tile.getWideLowTokens() > 0
+                      ? std::max(tile.getWideLowSlots(), wideFrom - 1)
+                      : wideFrom - 1;
+  if (lowTo >= wideFrom)
+    planned.push_back({"_wide_low", SSMMVariant::WideLow, wideFrom, lowTo});
   if (wide)
-    planned.push_back({"_wide", SSMMVariant::Wide, wideFrom, -1});
+    planned.push_back({"_wide", SSMMVariant::Wide, lowTo + 1, -1});
   // A persistent grid is never empty: it runs from one routed slot.
   if (persistentLarge)
     planned.push_back({"_persistent", SSMMVariant::Persistent,
@@ -190,7 +205,9 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                           : split ? splitBuffers
                                   : SSMMBuffers{"", "", combineRows};
     buffers.splitInput = in;
-    if (m.variant == SSMMVariant::Wide)
+    bool wideVariant =
+        m.variant == SSMMVariant::Wide || m.variant == SSMMVariant::WideLow;
+    if (wideVariant)
       buffers.packedInput = packedInput;
     std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
     SSMMKernelOptions options;
@@ -212,8 +229,9 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       rowsArg.name = combineWs;
     }
     // The unbounded variants lost up to 5% at T = 4096 as dependent
-    // launches (H200, bench/RESULTS.md).
-    matmul->dependent = hi >= 0;
+    // launches (H200, bench/RESULTS.md); the wide widths, which serve
+    // such calls, are never dependent.
+    matmul->dependent = hi >= 0 && !wideVariant;
     return matmul;
   };
   // Builds `m`; the calls it shares with `splitInput` as a second kernel.
@@ -238,6 +256,17 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     return success();
   };
 
+  // The packed workspace: the most rows per routed slot a wide width's
+  // first call needs.
+  int64_t packedRowsPerSlot = 0;
+  for (const PlannedMatmul &m : planned) {
+    if (packed &&
+        (m.variant == SSMMVariant::Wide || m.variant == SSMMVariant::WideLow))
+      packedRowsPerSlot =
+          std::max(packedRowsPerSlot,
+                   TileConfigAttr::widePackedRowsPerSlot(
+                       wType.getDimSize(0), wideWidth(op, m.variant), m.lo));
+  }
   KernelLaunches launches;
   // The calls the split-K variants take: P <= splitTo.
   int64_t splitTo = 0;
@@ -249,23 +278,25 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     if (m.variant == SSMMVariant::Split || m.variant == SSMMVariant::SplitMid)
       continue;
     // The pack kernel writes what the wide kernel right after it reads.
-    if (m.variant == SSMMVariant::Wide && packed) {
+    bool low = m.variant == SSMMVariant::WideLow;
+    if ((m.variant == SSMMVariant::Wide || low) && packed) {
       FailureOr<KernelLaunch> pack = buildWidePackKernel(
-          builder, kernels, op, packedInput, (base + "_pack").str(), m.lo);
+          builder, kernels, op, packedInput,
+          (base + (low ? "_pack_low" : "_pack")).str(), m.lo, m.variant);
       if (failed(pack))
         return failure();
       guardBySlots(*pack, m.lo, m.hi);
       launches.push_back(*pack);
       Type elt =
           cast<RankedTensorType>(op.getInput().getType()).getElementType();
-      // Two or three rows per routed slot: every call from m.lo fits.
-      int64_t rowsPerSlot = TileConfigAttr::widePackedRowsPerSlot(
-          wType.getDimSize(0), op.getTileAttr().getWideTokens(), m.lo);
-      assert(rowsPerSlot > 0 && "buildWidePackKernel checked m.lo");
-      table.addWorkspace(packedInput,
-                         {rowsPerSlot, BufferAttr::encodeSymbol(SizeSymbol::P),
-                          wType.getDimSize(2)},
-                         elt);
+      // Two or three rows per routed slot: every call of either width fits.
+      assert(packedRowsPerSlot > 0 && "buildWidePackKernel checked m.lo");
+      if (m.variant == SSMMVariant::Wide)
+        table.addWorkspace(packedInput,
+                           {packedRowsPerSlot,
+                            BufferAttr::encodeSymbol(SizeSymbol::P),
+                            wType.getDimSize(2)},
+                           elt);
     }
     if (failed(addMatmul(m, launches)))
       return failure();

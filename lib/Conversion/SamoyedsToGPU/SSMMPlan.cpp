@@ -71,8 +71,11 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   }
   assert((variant != SSMMVariant::Wide || tile.getWideTokens() > 0) &&
          "the tile has no wide variant");
-  if (variant == SSMMVariant::Wide) {
-    p.tokens = tile.getWideTokens();
+  assert((variant != SSMMVariant::WideLow || tile.getWideLowTokens() > 0) &&
+         "the tile has no second wide width");
+  if (variant == SSMMVariant::Wide || variant == SSMMVariant::WideLow) {
+    p.tokens = variant == SSMMVariant::WideLow ? tile.getWideLowTokens()
+                                               : tile.getWideTokens();
     p.wide = true;
     p.cluster = tile.getWideCluster();
     p.packed = tile.getWidePacked() == 1;

@@ -120,11 +120,10 @@ private:
 };
 } // namespace
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                    SSMMOp op, StringRef workspace,
-                                    StringRef name, int64_t fromSlots) {
-  FailureOr<SSMMPlan> plan = makePlan(op, SSMMVariant::Wide);
+FailureOr<KernelLaunch> mlir::samoyeds::buildWidePackKernel(
+    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
+    StringRef name, int64_t fromSlots, SSMMVariant variant) {
+  FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
   const SSMMPlan &p = *plan;

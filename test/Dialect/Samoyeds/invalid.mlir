@@ -1715,3 +1715,52 @@ func.func @tile_mid_slots_not_above() attributes {t = #samoyeds.tile<warps = 8, 
 func.func @tile_mid_slots_too_many() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, mid_split_k = 2, mid_split_slots = 4097, strategy = wgmma_sp>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_tokens = 160 must be 0, or a multiple of 8 x token_warps in (tokens, 256] other than wide_tokens, with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_low_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_low_tokens = 160, wide_low_slots = 640, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_tokens = 128 must be 0, or a multiple of 8 x token_warps in (tokens, 256] other than wide_tokens, with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_low_same_width() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_tokens = 128, wide_low_slots = 640, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_tokens = 164 must be 0, or a multiple of 8 x token_warps in (tokens, 256] other than wide_tokens, with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_low_quantum() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_tokens = 164, wide_low_slots = 640, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_tokens = 160 must be 0, or a multiple of 8 x token_warps in (tokens, 256] other than wide_tokens, with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_low_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, wide_low_tokens = 160, wide_low_slots = 640, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_tokens = 160 must be 0, or a multiple of 8 x token_warps in (tokens, 256] other than wide_tokens, with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_low_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_tokens = 160, wide_low_slots = 640>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_slots = 640 needs wide_low_tokens > 0}}
+func.func @tile_wide_low_slots_alone() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_slots = 640, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_slots = 256 must be in [wide_slots = 512, 2^30] with wide_low_tokens > 0}}
+func.func @tile_wide_low_slots_below() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_tokens = 160, wide_low_slots = 256, strategy = wgmma_sp>} {
+  return
+}

@@ -462,3 +462,11 @@ func.func @ssmm_mma_sp_tile(
          tensor<64x512xf16>, tensor<5xi32>) -> tensor<64x256xf16>
   return %y : tensor<64x256xf16>
 }
+
+// The second wide width round-trips; 0 for both (one width) is omitted.
+// CHECK-LABEL: func.func @tile_wide_low
+// CHECK-SAME: t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 32, wide_low_tokens = 160, wide_low_slots = 640, strategy = wgmma_sp>
+// CHECK-SAME: u = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, strategy = wgmma_sp>
+func.func @tile_wide_low() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 32, wide_low_tokens = 160, wide_low_slots = 640, strategy = wgmma_sp>, u = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_tokens = 0, wide_low_slots = 0, strategy = wgmma_sp>} {
+  return
+}

@@ -153,6 +153,9 @@ enum class SSMMVariant {
   /// calls from `wide_slots` (its ring keeps as many of the tile's `stages`
   /// as its shared memory holds).
   Wide,
+  /// The wide variant with `wide_low_tokens` tokens per block, for its
+  /// calls up to `wide_low_slots` (the wide variant then takes those above).
+  WideLow,
   /// A persistent grid of `persistent` blocks per SM taking the tiles in
   /// turn (`persistent_tokens` tokens each, or `tokens`).
   Persistent,
@@ -229,11 +232,11 @@ buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
 /// bytes], rows past the tile's slots zero. Fails with a diagnostic on `op`
 /// when no workspace of TileConfigAttr::widePackedRowsPerSlot rows per
 /// routed slot holds the padded tiles of the variant's first call,
-/// `fromSlots` routed slots.
-FailureOr<KernelLaunch> buildWidePackKernel(OpBuilder &builder,
-                                            gpu::GPUModuleOp module, SSMMOp op,
-                                            StringRef workspace, StringRef name,
-                                            int64_t fromSlots);
+/// `fromSlots` routed slots. `variant` (Wide or WideLow) names the width.
+FailureOr<KernelLaunch>
+buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
+                    StringRef workspace, StringRef name, int64_t fromSlots,
+                    SSMMVariant variant = SSMMVariant::Wide);
 
 /// Builds the reduction of a split-K ssmm without weighted_combine: sums the
 /// `splits` partial rows of every slot (`slotsPerSplit` rows a slice: the

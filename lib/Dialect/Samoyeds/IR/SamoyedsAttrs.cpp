@@ -67,6 +67,34 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   return success();
 }
 
+/// The second wide width (wide_low_tokens, wide_low_slots): a wgmma_sp
+/// tile's with a wide variant and no clusters, a token count the wide
+/// variant could take other than its own, calls from wide_slots.
+static LogicalResult verifyWideLow(function_ref<InFlightDiagnostic()> emitError,
+                                   int64_t tokens, int64_t tokenWarps,
+                                   int64_t wideTokens, int64_t wideSlots,
+                                   int64_t wideCluster, int64_t lowTokens,
+                                   int64_t lowSlots, MmaStrategy strategy) {
+  if (lowTokens == 0 && lowSlots != 0)
+    return emitError() << "#samoyeds.tile: wide_low_slots = " << lowSlots
+                       << " needs wide_low_tokens > 0";
+  if (lowTokens == 0)
+    return success();
+  if (lowTokens <= tokens || lowTokens > 256 ||
+      lowTokens % (8 * tokenWarps) != 0 || lowTokens == wideTokens ||
+      wideTokens == 0 || wideCluster != 1 || strategy != MmaStrategy::WgmmaSp)
+    return emitError() << "#samoyeds.tile: wide_low_tokens = " << lowTokens
+                       << " must be 0, or a multiple of 8 x token_warps in "
+                          "(tokens, 256] other than wide_tokens, with "
+                          "wide_tokens > 0, wide_cluster = 1 and strategy "
+                          "wgmma_sp";
+  if (lowSlots < wideSlots || lowSlots > (int64_t(1) << 30))
+    return emitError() << "#samoyeds.tile: wide_low_slots = " << lowSlots
+                       << " must be in [wide_slots = " << wideSlots
+                       << ", 2^30] with wide_low_tokens > 0";
+  return success();
+}
+
 /// Whether `warps` is a variant's own warp count of wgmma_sp: one to four
 /// consumer warpgroups.
 static constexpr bool isWarpgroupWarps(int64_t warps) {
@@ -96,7 +124,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
-    int64_t evictFirstExperts, MmaStrategy strategy) {
+    int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
+    MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -270,6 +299,9 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: evict_first_experts = "
                        << evictFirstExperts
                        << " must be 0, or positive with strategy wgmma_sp";
+  if (failed(verifyWideLow(emitError, tokens, tokenWarps, wideTokens, wideSlots,
+                           wideCluster, wideLowTokens, wideLowSlots, strategy)))
+    return failure();
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,
                            rowMasks, persistent);

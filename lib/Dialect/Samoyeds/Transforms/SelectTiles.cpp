@@ -52,6 +52,20 @@ constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
 /// (Qwen3-235B at T = 1024): those keep 128.
 constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
                   kPlainFewExperts = 64;
+/// wgmma_sp with routed row selection on more than kWgmmaFourRowsExperts
+/// experts whose weight has a side (rows or K) of at least kWideLowMinSide:
+/// the wide variant's calls up to kWideLowTokens routed slots per expert
+/// take kWideLowTokens tokens per block (wide_low_tokens), so an expert of
+/// up to 160 routed slots is one tile, not 128 and a sliver; its ring holds
+/// three 58 KB slots, not four. H200 1:2+2:4 layers, same process, 160
+/// tokens at every size of the wide variant (bench/RESULTS.md S38, S39):
+/// DeepSeek-V2 1.12 / 1.13x at T = 3500 / 4096 (131 / 154 slots per
+/// expert), Qwen2-MoE 1.06x at T = 1024 (128), Qwen3-235B 1.04x at
+/// T = 2048 (128), but 0.91x at T = 3072 (192, as many tiles either way);
+/// the gate/up projections alone 1.00-1.02x on Qwen2-MoE and Qwen3-235B;
+/// with the smaller experts of OLMoE and DeepSeek-V2-Lite 0.89-0.93x at
+/// T = 2048-4096, Mixtral 0.74-0.89x.
+constexpr int64_t kWideLowTokens = 160, kWideLowMinSide = 3072;
 /// wgmma_sp with routed row selection: the tile's token_step. H200
 /// 1:2+2:4 layers, same process (bench/RESULTS.md §S29, run 2, control
 /// 0.99-1.02x): Mixtral 1.06 / 1.04x at T = 256 / 320 (16: 1.05 / 1.03x),
@@ -209,7 +223,7 @@ struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
-      midSplitK, midSplitSlots, evictFirstExperts;
+      midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots;
 };
 
 /// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots), or
@@ -365,7 +379,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*wideCluster=*/1, /*wideWarps=*/0,
       /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
       /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
-      MmaStrategy::MmaSp);
+      /*wideLowTokens=*/0, /*wideLowSlots=*/0, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -451,6 +465,34 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
   SparseFormatAttr format = op.getFormat();
   return wgmmaFits(op) && (format.isPlain24() || 16 % format.getM() == 0 ||
                            wgmmaMasked(format, o) || wType.getDimSize(0) <= 8);
+}
+
+/// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
+/// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
+/// unmasked routed row selection on more than kWgmmaFourRowsExperts experts
+/// whose weight has a side of at least kWideLowMinSide) for the wide
+/// variant's calls up to `wide-low-slots` routed slots per expert (by
+/// default as many as its tokens), where its `sets` accumulator sets fit
+/// `maxAcc` registers and it differs from the wide variant's `wideTokens`.
+std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
+                                          bool masked, int64_t wideTokens,
+                                          int64_t wideSlots, int64_t tokens,
+                                          int64_t sets, int64_t maxAcc) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  SparseFormatAttr format = op.getFormat();
+  int64_t experts = wType.getDimSize(0);
+  bool large =
+      !format.isPlain24() && !masked && experts > kWgmmaFourRowsExperts &&
+      std::max(wType.getDimSize(1), wType.getDimSize(2)) >= kWideLowMinSide;
+  int64_t low = o.wideLowTokens >= 0 ? llvm::divideCeil(o.wideLowTokens, 8) * 8
+                : large              ? kWideLowTokens
+                                     : 0;
+  int64_t lowSlots = (o.wideLowSlots > 0 ? o.wideLowSlots : low) * experts;
+  if (low == 0 || wideTokens == 0 || o.wideCluster != 1 || low <= tokens ||
+      low == wideTokens || low > 256 || sets * low / 2 > maxAcc ||
+      lowSlots < wideSlots)
+    return {0, 0};
+  return {low, lowSlots};
 }
 
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
@@ -608,6 +650,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                  : kWideSlotsPerExpert) *
                 experts;
   }
+  auto [wideLowTokens, wideLowSlots] =
+      chooseWideLow(op, o, masked, wideTokens, wideSlots, tokens, sets, maxAcc);
   if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
   // The four-warpgroup tile's persistent grid: the two-warpgroup one's.
@@ -631,8 +675,12 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // wide tile has many row blocks): its workspace of two or three rows per
   // routed slot holds the padded tiles of every call from experts ×
   // (wide_tokens - 1) / 2 slots (widePackedRowsPerSlot).
-  bool packable = wideTokens > 0 && TileConfigAttr::widePackedRowsPerSlot(
-                                        experts, wideTokens, wideSlots) > 0;
+  bool packable =
+      wideTokens > 0 &&
+      TileConfigAttr::widePackedRowsPerSlot(experts, wideTokens, wideSlots) >
+          0 &&
+      (wideLowTokens == 0 || TileConfigAttr::widePackedRowsPerSlot(
+                                 experts, wideLowTokens, wideSlots) > 0);
   int64_t wideRowBlocks = tiles * halves / wideWarpgroups;
   int64_t packMode = o.widePacked >= 0 ? o.widePacked
                      : !plain && !masked && wideCluster == 1 &&
@@ -654,7 +702,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
       wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
       midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
-      MmaStrategy::WgmmaSp);
+      wideLowTokens, wideLowSlots, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -699,6 +747,7 @@ struct SamoyedsSelectTiles
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
+            /*wideLowTokens=*/0, /*wideLowSlots=*/0,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -731,6 +780,9 @@ struct SamoyedsSelectTiles
         !inRange("decode-slots", decodeSlots, 0, 4096) ||
         !inRange("decode-blocks", decodeBlocks, 0, 2) ||
         !inRange("split-persistent", splitPersistent, 0, 1) ||
+        !inRange("wide-low-tokens", wideLowTokens, -1, 256) ||
+        !(wideLowSlots == -1 ||
+          inRange("wide-low-slots (or -1)", wideLowSlots, 1, 1 << 20)) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
@@ -747,7 +799,8 @@ struct SamoyedsSelectTiles
         rowMasks,        persistent,       wideTokens,    wideSlots,
         warpgroups,      decodeWarpgroups, decodeSlots,   decodeBlocks,
         splitPersistent, wideCluster,      widePacked,    splitSlots,
-        tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts};
+        tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
+        wideLowTokens,   wideLowSlots};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -172,6 +172,16 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `wide_slots`. `wide_tokens` and `wide_slots` are 0 (no wide tile) when
     omitted.
 
+    Two wide widths (strategy `wgmma_sp`): with `wide_low_tokens` = w' > 0
+    the wide variant's calls of at most `wide_low_slots` routed slots take
+    w' routed tokens per block (`_wide_low`), those above it `wide_tokens`
+    (`_wide`): a width that makes most experts of the call one token tile
+    (rather than a tile and a sliver, each reading the expert's weights)
+    where the other width, whose ring holds more slots, makes as many
+    tiles. w' is a multiple of 8 × `token_warps` above `tokens`, other than
+    `wide_tokens`, and `wide_low_slots` is at least `wide_slots`; not with
+    `wide_cluster` = 2. Both are 0 (one width) when omitted.
+
     With strategy `wgmma_sp`, `wide_warps` > 0 gives the wide variant that
     many warps (4 per consumer warpgroup) instead of `warps`: a tile whose
     other variants take four consumer warpgroups (few tokens each) keeps
@@ -300,6 +310,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, wide_packed = 1, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 16, strategy = wgmma_sp>
+    #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 8192, wide_packed = 1, token_step = 32, wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
     #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 256, decode_warps = 8, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, row_masks = 1, split_k = 4, split_slots = 8, split_blocks = 2, decode_tokens = 16, decode_slots = 512, shared_slots = 17, strategy = wgmma_sp>
     #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 8, decode_tokens = 16, decode_slots = 512, evict_first_experts = 25, strategy = wgmma_sp>
@@ -332,6 +343,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$mid_split_k,
                         DefaultValuedParameter<"int64_t", "0">:$mid_split_slots,
                         DefaultValuedParameter<"int64_t", "0">:$evict_first_experts,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_low_tokens,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_low_slots,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

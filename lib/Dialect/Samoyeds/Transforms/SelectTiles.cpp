@@ -56,15 +56,15 @@ constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
 /// experts whose weight has a side (rows or K) of at least kWideLowMinSide:
 /// the wide variant's calls up to kWideLowTokens routed slots per expert
 /// take kWideLowTokens tokens per block (wide_low_tokens), so an expert of
-/// up to 160 routed slots is one tile, not 128 and a sliver; its ring holds
-/// three 58 KB slots, not four. H200 1:2+2:4 layers, same process, 160
-/// tokens at every size of the wide variant (bench/RESULTS.md S38, S39):
-/// DeepSeek-V2 1.12 / 1.13x at T = 3500 / 4096 (131 / 154 slots per
-/// expert), Qwen2-MoE 1.06x at T = 1024 (128), Qwen3-235B 1.04x at
-/// T = 2048 (128), but 0.91x at T = 3072 (192, as many tiles either way);
-/// the gate/up projections alone 1.00-1.02x on Qwen2-MoE and Qwen3-235B;
-/// with the smaller experts of OLMoE and DeepSeek-V2-Lite 0.89-0.93x at
-/// T = 2048-4096, Mixtral 0.74-0.89x.
+/// up to 160 routed slots is one tile, not 128 and a sliver; above, 160
+/// makes as many tiles with a ring of three 58 KB slots, not four, so they
+/// keep 128. H200 1:2+2:4 layers, same process (bench/RESULTS.md S39): V =
+/// 128 DeepSeek-V2 1.10 / 1.12x at T = 3500 / 4096, Qwen2-MoE 1.06x at
+/// T = 1024, Qwen3-235B 1.03 / 1.05x at T = 2048 / 2560; V = 32 1.11-1.19x;
+/// 160 tokens above the bound too 0.91x on Qwen3-235B at T = 3072 (192
+/// slots per expert); the gate/up projections alone 1.00-1.02x; the smaller
+/// experts of OLMoE and DeepSeek-V2-Lite 0.89-0.93x at T = 2048-4096 and
+/// Mixtral 0.74-0.89x (S38).
 constexpr int64_t kWideLowTokens = 160, kWideLowMinSide = 3072;
 /// wgmma_sp with routed row selection: the tile's token_step. H200
 /// 1:2+2:4 layers, same process (bench/RESULTS.md §S29, run 2, control

@@ -11,11 +11,11 @@
 // CHECK-LABEL: func.func @olmoe_gate_up
 // CHECK-NOT: wide_packed
 // CHECK-LABEL: func.func @dsv2l_gate_up
-// CHECK: wide_tokens = 128, wide_slots = 8192, wide_packed = 1, token_step = 32, evict_first_experts = 64, strategy = wgmma_sp>
+// CHECK: wide_tokens = 128, wide_slots = 8192, wide_packed = 1, token_step = 32, evict_first_experts = 64, wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @plain24_gate_up
 // CHECK-NOT: wide_packed
 // PACK1-LABEL: func.func @olmoe_gate_up
-// PACK1: wide_packed = 1, token_step = 32, evict_first_experts = 64, strategy = wgmma_sp>
+// PACK1: wide_packed = 1, token_step = 32, evict_first_experts = 64, wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
 // PACK1-LABEL: func.func @plain24_gate_up
 // PACK1: wide_packed = 1, evict_first_experts = 8, strategy = wgmma_sp>
 func.func @olmoe_gate_up(%w: tensor<64x2048x2048xbf16, #ss>, %x: tensor<?x2048xbf16>,

@@ -5,14 +5,13 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-LOW
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-low-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-LOW-SLOTS
 
-// The second wide width (docs/TileChoice.md): routed row selection on more
-// than 8 experts whose weight has a side (rows or K) of at least 3072 takes
-// 160 tokens per block for the wide variant's calls up to 160 routed slots
-// per expert: Qwen3-235B's gate/up (K = 4096) and down (4096 rows), not
-// DeepSeek-V2-Lite's gate/up (2816 x 2048), Mixtral's (8 experts), plain 2:4
-// or masked rows. wide-low-tokens=0 turns it off; wide-low-tokens=150 (160
-// rounded to 8) with wide-low-slots=170 forces it on every shape the wide
-// variant has, up to 170 slots per expert.
+// The second wide width (docs/TileChoice.md): unmasked routed row selection
+// on more than 8 experts takes 160 tokens per block for the wide variant's
+// calls up to 160 routed slots per expert: Qwen3-235B's gate/up and down,
+// DeepSeek-V2-Lite's gate/up; not Mixtral's (8 experts), plain 2:4 or
+// masked rows. wide-low-tokens=0 turns it off; wide-low-tokens=150 (160
+// rounded to 8) with wide-low-slots=170 asks for it on every shape where it
+// fits, up to 170 slots per expert.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
 // CHECK-LABEL: func.func @qwen3_gate_up
@@ -20,7 +19,7 @@
 // CHECK-LABEL: func.func @qwen3_down
 // CHECK: wide_tokens = 128, wide_slots = 16384, {{.*}}wide_low_tokens = 160, wide_low_slots = 20480, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @dsv2l_gate_up
-// CHECK-NOT: wide_low
+// CHECK: wide_tokens = 128, wide_slots = 8192, {{.*}}wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @mixtral_gate_up
 // CHECK-NOT: wide_low
 // CHECK-LABEL: func.func @plain24_gate_up
@@ -30,6 +29,9 @@
 // NONE-NOT: wide_low
 // NONE: return
 // NONE-LABEL: func.func @qwen3_down
+// NONE-NOT: wide_low
+// NONE: return
+// NONE-LABEL: func.func @dsv2l_gate_up
 // NONE-NOT: wide_low
 // NONE: return
 // FORCED-LABEL: func.func @qwen3_gate_up

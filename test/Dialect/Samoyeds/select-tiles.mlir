@@ -107,7 +107,7 @@
 // Row selection of many experts: wgmma_sp, routed (row-masks=1: masked
 // group rows).
 // AUTO-LABEL: func.func @experts64
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 512, wide_tokens = 128, wide_slots = 8192, token_step = 32, evict_first_experts = 64, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 512, wide_tokens = 128, wide_slots = 8192, token_step = 32, evict_first_experts = 64, wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @keep_tile
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a

@@ -53,19 +53,19 @@ constexpr int64_t kWgmmaFourRowsExperts = 8, kWgmmaFourRowsSlotsPerExpert = 64;
 constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
                   kPlainFewExperts = 64;
 /// wgmma_sp with routed row selection on more than kWgmmaFourRowsExperts
-/// experts whose weight has a side (rows or K) of at least kWideLowMinSide:
-/// the wide variant's calls up to kWideLowTokens routed slots per expert
-/// take kWideLowTokens tokens per block (wide_low_tokens), so an expert of
-/// up to 160 routed slots is one tile, not 128 and a sliver; above, 160
-/// makes as many tiles with a ring of three 58 KB slots, not four, so they
-/// keep 128. H200 1:2+2:4 layers, same process (bench/RESULTS.md S39): V =
-/// 128 DeepSeek-V2 1.10 / 1.12x at T = 3500 / 4096, Qwen2-MoE 1.06x at
-/// T = 1024, Qwen3-235B 1.03 / 1.05x at T = 2048 / 2560; V = 32 1.11-1.19x;
-/// 160 tokens above the bound too 0.91x on Qwen3-235B at T = 3072 (192
-/// slots per expert); the gate/up projections alone 1.00-1.02x; the smaller
-/// experts of OLMoE and DeepSeek-V2-Lite 0.89-0.93x at T = 2048-4096 and
-/// Mixtral 0.74-0.89x (S38).
-constexpr int64_t kWideLowTokens = 160, kWideLowMinSide = 3072;
+/// experts: the wide variant's calls up to kWideLowTokens routed slots per
+/// expert take kWideLowTokens tokens per block (wide_low_tokens), so an
+/// expert of up to 160 routed slots is one tile, not 128 and a sliver;
+/// above, 160 makes as many tiles with a ring of three 58 KB slots, not
+/// four, so they keep 128. H200 1:2+2:4 layers, same process
+/// (bench/RESULTS.md S39): V = 128 DeepSeek-V2 1.10 / 1.12x at T = 3500 /
+/// 4096, Qwen2-MoE 1.06x at T = 1024, Qwen3-235B 1.03 / 1.05x at T = 2048 /
+/// 2560, OLMoE 1.02 / 1.06x at T = 1024 / 1200, DeepSeek-V2-Lite 1.08 /
+/// 1.09x at T = 1400 / 1650, 1.00x above the bound; V = 32 1.11-1.19x; 160
+/// tokens above the bound too 0.91x on Qwen3-235B at T = 3072 (192 slots per
+/// expert) and 0.89-0.93x on OLMoE and DeepSeek-V2-Lite at T = 2048-4096
+/// (S38); Mixtral (8 experts, from 64 slots per expert) 0.74-0.89x (S38).
+constexpr int64_t kWideLowTokens = 160;
 /// wgmma_sp with routed row selection: the tile's token_step. H200
 /// 1:2+2:4 layers, same process (bench/RESULTS.md §S29, run 2, control
 /// 0.99-1.02x): Mixtral 1.06 / 1.04x at T = 256 / 320 (16: 1.05 / 1.03x),
@@ -469,8 +469,8 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
 
 /// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
 /// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
-/// unmasked routed row selection on more than kWgmmaFourRowsExperts experts
-/// whose weight has a side of at least kWideLowMinSide) for the wide
+/// unmasked routed row selection on more than kWgmmaFourRowsExperts
+/// experts) for the wide
 /// variant's calls up to `wide-low-slots` routed slots per expert (by
 /// default as many as its tokens), where its `sets` accumulator sets fit
 /// `maxAcc` registers and it differs from the wide variant's `wideTokens`.
@@ -481,11 +481,10 @@ std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   SparseFormatAttr format = op.getFormat();
   int64_t experts = wType.getDimSize(0);
-  bool large =
-      !format.isPlain24() && !masked && experts > kWgmmaFourRowsExperts &&
-      std::max(wType.getDimSize(1), wType.getDimSize(2)) >= kWideLowMinSide;
+  bool routed =
+      !format.isPlain24() && !masked && experts > kWgmmaFourRowsExperts;
   int64_t low = o.wideLowTokens >= 0 ? llvm::divideCeil(o.wideLowTokens, 8) * 8
-                : large              ? kWideLowTokens
+                : routed             ? kWideLowTokens
                                      : 0;
   int64_t lowSlots = (o.wideLowSlots > 0 ? o.wideLowSlots : low) * experts;
   if (low == 0 || wideTokens == 0 || o.wideCluster != 1 || low <= tokens ||

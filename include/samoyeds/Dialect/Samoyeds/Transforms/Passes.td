@@ -109,17 +109,14 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     8) where it fits, 0 for none. Not with `persistent` > 0.
 
     Second wide width (`wide_low_tokens`, `wide_low_slots`; `wgmma_sp`):
-    routed row selection on more than 8 experts whose weight has a side
-    (rows or K) of at least 3072 (the gate/up and down projections of
-    Qwen2-MoE, Qwen3-235B, DeepSeek-V2) takes 160 tokens per block for the
-    wide variant's calls up to 160 routed slots per expert, where most
-    experts become one token tile instead of 128 tokens and a sliver, and
-    128 above, where 160 makes as many tiles with a ring of three slots
-    instead of four (H200 1:2+2:4 layers: DeepSeek-V2 1.12-1.13x at T =
-    3500-4096, Qwen2-MoE 1.06x at 1024, Qwen3-235B 1.04x at 2048, but 0.91x
-    at 3072 with 160 throughout; the smaller experts of OLMoE and
-    DeepSeek-V2-Lite lost 7-11%). `wide-low-tokens` = w > 0 asks for w, 0
-    for none; `wide-low-slots` = s sets the bound to s slots per expert.
+    unmasked routed row selection on more than 8 experts takes 160 tokens
+    per block for the wide variant's calls up to 160 routed slots per
+    expert, where most experts become one token tile instead of 128 tokens
+    and a sliver, and 128 above, where 160 makes as many tiles with a ring
+    of three slots instead of four (H200 1:2+2:4 layers: 1.02-1.12x in the
+    band on five models, 1.00x above; 160 throughout lost 7-11% at 192-512
+    slots per expert). `wide-low-tokens` = w > 0 asks for w, 0 for none;
+    `wide-low-slots` = s sets the bound to s slots per expert.
 
     Cluster pairs (`wide_cluster`; `wgmma_sp`): `wide-cluster` = 2 gives
     the wide variant clusters of two blocks sharing the activation tile
@@ -234,7 +231,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideLowTokens", "wide-low-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant's second width "
            "(wgmma_sp; 0: none, -1: choose: 160 for routed row selection on "
-           "more than 8 experts whose weight has a side of at least 3072)">,
+           "more than 8 experts)">,
     Option<"wideLowSlots", "wide-low-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert up to which the wide variant's calls take "
            "its second width (-1: its tokens)">,

@@ -20,13 +20,6 @@ void guardBySlots(KernelLaunch &launch, int64_t lo, int64_t hi) {
   launch.whenMax = hi;
 }
 
-/// The routed tokens per block of wide width `variant` (Wide or WideLow).
-int64_t wideWidth(SSMMOp op, SSMMVariant variant) {
-  TileConfigAttr tile = op.getTileAttr();
-  return variant == SSMMVariant::WideLow ? tile.getWideLowTokens()
-                                         : tile.getWideTokens();
-}
-
 /// One expert-matmul kernel of an op's tile: its name suffix, variant and
 /// the calls it takes (P in [lo, hi]; hi < 0: no upper bound).
 struct PlannedMatmul {
@@ -205,8 +198,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                           : split ? splitBuffers
                                   : SSMMBuffers{"", "", combineRows};
     buffers.splitInput = in;
-    bool wideVariant =
-        m.variant == SSMMVariant::Wide || m.variant == SSMMVariant::WideLow;
+    bool wideVariant = samoyeds::detail::isWideVariant(m.variant);
     if (wideVariant)
       buffers.packedInput = packedInput;
     std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
@@ -260,12 +252,13 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   // first call needs.
   int64_t packedRowsPerSlot = 0;
   for (const PlannedMatmul &m : planned) {
-    if (packed &&
-        (m.variant == SSMMVariant::Wide || m.variant == SSMMVariant::WideLow))
-      packedRowsPerSlot =
-          std::max(packedRowsPerSlot,
-                   TileConfigAttr::widePackedRowsPerSlot(
-                       wType.getDimSize(0), wideWidth(op, m.variant), m.lo));
+    if (packed && samoyeds::detail::isWideVariant(m.variant))
+      packedRowsPerSlot = std::max(
+          packedRowsPerSlot,
+          TileConfigAttr::widePackedRowsPerSlot(
+              wType.getDimSize(0),
+              samoyeds::detail::wideVariantTokens(op.getTileAttr(), m.variant),
+              m.lo));
   }
   KernelLaunches launches;
   // The calls the split-K variants take: P <= splitTo.
@@ -279,7 +272,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       continue;
     // The pack kernel writes what the wide kernel right after it reads.
     bool low = m.variant == SSMMVariant::WideLow;
-    if ((m.variant == SSMMVariant::Wide || low) && packed) {
+    if (samoyeds::detail::isWideVariant(m.variant) && packed) {
       FailureOr<KernelLaunch> pack = buildWidePackKernel(
           builder, kernels, op, packedInput,
           (base + (low ? "_pack_low" : "_pack")).str(), m.lo, m.variant);

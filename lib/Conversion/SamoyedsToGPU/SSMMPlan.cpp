@@ -73,9 +73,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
          "the tile has no wide variant");
   assert((variant != SSMMVariant::WideLow || tile.getWideLowTokens() > 0) &&
          "the tile has no second wide width");
-  if (variant == SSMMVariant::Wide || variant == SSMMVariant::WideLow) {
-    p.tokens = variant == SSMMVariant::WideLow ? tile.getWideLowTokens()
-                                               : tile.getWideTokens();
+  if (isWideVariant(variant)) {
+    p.tokens = wideVariantTokens(tile, variant);
     p.wide = true;
     p.cluster = tile.getWideCluster();
     p.packed = tile.getWidePacked() == 1;

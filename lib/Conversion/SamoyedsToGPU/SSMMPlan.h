@@ -122,6 +122,18 @@ inline int64_t maxTokenTiles(int64_t slots, int64_t tokens, int64_t experts) {
   return ones + (slots - ones) / tokens;
 }
 
+/// Whether `variant` is one of the wide widths (Wide, WideLow).
+inline bool isWideVariant(SSMMVariant variant) {
+  return variant == SSMMVariant::Wide || variant == SSMMVariant::WideLow;
+}
+
+/// The routed tokens per block of wide width `variant` of `tile`.
+inline int64_t wideVariantTokens(TileConfigAttr tile, SSMMVariant variant) {
+  assert(isWideVariant(variant) && "a wide width");
+  return variant == SSMMVariant::WideLow ? tile.getWideLowTokens()
+                                         : tile.getWideTokens();
+}
+
 /// Reads the kernel's parameters from `op` and the given variant of its
 /// tile and checks the rules every strategy shares; fails with a diagnostic
 /// on `op` when they are unsupported.

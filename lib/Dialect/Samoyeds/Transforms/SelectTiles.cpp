@@ -470,10 +470,10 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
 /// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
 /// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
 /// unmasked routed row selection on more than kWgmmaFourRowsExperts
-/// experts) for the wide
-/// variant's calls up to `wide-low-slots` routed slots per expert (by
-/// default as many as its tokens), where its `sets` accumulator sets fit
-/// `maxAcc` registers and it differs from the wide variant's `wideTokens`.
+/// experts) for the wide variant's calls up to `wide-low-slots` routed slots
+/// per expert (by default as many as its tokens), where its `sets`
+/// accumulator sets fit `maxAcc` registers and it differs from the wide
+/// variant's `wideTokens`.
 std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
                                           bool masked, int64_t wideTokens,
                                           int64_t wideSlots, int64_t tokens,
@@ -488,8 +488,7 @@ std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
                                      : 0;
   int64_t lowSlots = (o.wideLowSlots > 0 ? o.wideLowSlots : low) * experts;
   if (low == 0 || wideTokens == 0 || o.wideCluster != 1 || low <= tokens ||
-      low == wideTokens || low > 256 || sets * low / 2 > maxAcc ||
-      lowSlots < wideSlots)
+      low == wideTokens || sets * low / 2 > maxAcc || lowSlots < wideSlots)
     return {0, 0};
   return {low, lowSlots};
 }

@@ -74,6 +74,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "which the wide variant's calls take its second width "
                      "(-1: its tokens)"),
       llvm::cl::init(-1)};
+  Option<int64_t> fewSlots{
+      *this, "few-slots",
+      llvm::cl::desc("samoyeds-select-tiles: routed slots per expert below "
+                     "which the persistent grid's calls run four consumer "
+                     "warpgroups (0: none, -1: choose)"),
+      llvm::cl::init(-1)};
   Option<int64_t> wideCluster{
       *this, "wide-cluster",
       llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
@@ -237,6 +243,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideSlots = o.wideSlots;
   tiles.wideLowTokens = o.wideLowTokens;
   tiles.wideLowSlots = o.wideLowSlots;
+  tiles.fewSlots = o.fewSlots;
   tiles.wideCluster = o.wideCluster;
   tiles.widePacked = o.widePacked;
   tiles.tokenStep = o.tokenStep;

@@ -41,8 +41,10 @@ struct PlannedMatmul {
 /// ordinary grid when that is every unsplit call; below persistent_slots
 /// (below wide_slots with a wide variant) a strategy whose persistent grid
 /// always wins runs it with `tokens`. With a wide variant and
-/// persistent_warps, the persistent grid (its own warps and tokens) runs
-/// below persistent_slots and the ordinary grid from there to wide_slots. A
+/// persistent_warps, the persistent grid runs with those warps and
+/// persistent_tokens below persistent_slots (`_persistent_narrow`) and with
+/// the tile's warps and tokens from there to wide_slots
+/// (`_persistent_upper`). A
 /// tile with mid_split_k > 1 has the mid-size split-K variant for P in
 /// (split_slots, mid_split_slots] (the unsplit launches then take P >
 /// mid_split_slots), planned before the split-K variant, which stays last.
@@ -89,8 +91,10 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
   if (wide)
     ordinaryTo = wideFrom - 1;
   // With persistent_warps the persistent grid takes the calls below
-  // persistent_slots and the ordinary grid those from it (below the wide
-  // variant); either part may be empty.
+  // persistent_slots with those warps, and those from it (below the wide
+  // variant) with the tile's warps where the strategy's persistent grid
+  // wins at every size (the tile verifier asks for one), else the ordinary
+  // grid; either part may be empty.
   bool splitBelowWide = wide && persistent && tile.getPersistentWarps() > 0;
   int64_t narrowFrom = ordinaryFrom, narrowTo = -1;
   if (splitBelowWide) {
@@ -116,12 +120,17 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
   if (narrowTo >= 0)
     planned.push_back({"_persistent_narrow", SSMMVariant::PersistentNarrow,
                        narrowFrom, narrowTo});
-  bool narrow = persistent && !splitBelowWide && isPersistentAtEverySize(op);
+  bool everySize = persistent && isPersistentAtEverySize(op);
+  bool narrow = everySize && !splitBelowWide;
+  bool upper = everySize && splitBelowWide;
   if (plain)
-    planned.push_back(
-        {narrow ? "_persistent_narrow" : "",
-         narrow ? SSMMVariant::PersistentNarrow : SSMMVariant::Plain,
-         ordinaryFrom, ordinaryTo});
+    planned.push_back({narrow  ? "_persistent_narrow"
+                       : upper ? "_persistent_upper"
+                               : "",
+                       narrow  ? SSMMVariant::PersistentNarrow
+                       : upper ? SSMMVariant::PersistentUpper
+                               : SSMMVariant::Plain,
+                       ordinaryFrom, ordinaryTo});
   // With a second width its calls up to wide_low_slots, the wide
   // variant's those above.
   int64_t lowTo = wide && tile.getWideLowTokens() > 0

@@ -94,7 +94,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
       p.blocksPerSM = 1;
     }
   } else if (variant == SSMMVariant::Persistent ||
-             variant == SSMMVariant::PersistentNarrow) {
+             variant == SSMMVariant::PersistentNarrow ||
+             variant == SSMMVariant::PersistentUpper) {
     p.persistent = tile.getPersistent();
     assert(p.persistent > 0 && "the tile has no persistent variant");
     if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)

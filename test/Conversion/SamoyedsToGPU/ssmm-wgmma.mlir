@@ -523,21 +523,49 @@ func.func @wide_warps(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
 
 // persistent_warps splits the calls below the wide variant: the persistent
 // grid of two warpgroups (64 tokens, persistent_tokens) below
-// persistent_slots, the four-warpgroup ordinary grid (56 tokens) from there.
+// persistent_slots, the four-warpgroup persistent grid (56 tokens, the
+// tile's) from there.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, persistent = 1, persistent_slots = 256, persistent_tokens = 64, wide_tokens = 128, wide_slots = 512, wide_warps = 8, persistent_warps = 8, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @split_below_wide
 // CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@split_below_wide_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) block(384, 1, 1) {{.*}} when(P in [0, 255])>
-// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_below_wide_ssmm_0 grid(2, token_tiles(P, 56, 4), 1) block(640, 1, 1) {{.*}} when(P in [256, 511])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_below_wide_ssmm_0_persistent_upper grid(per_sm(1), 1, 1) block(640, 1, 1) {{.*}} when(P in [256, 511])>
 // CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@split_below_wide_ssmm_0_wide grid(4, token_tiles(P, 128, 4), 1) block(384, 1, 1) {{.*}} when(P in [512, ...])>]
 // CHECK: gpu.func @split_below_wide_ssmm_0_persistent_narrow(
 // CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 64 : i64}
-// CHECK: gpu.func @split_below_wide_ssmm_0(
+// CHECK: gpu.func @split_below_wide_ssmm_0_persistent_upper(
 // CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 56 : i64}
 func.func @split_below_wide(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
                             %x: tensor<?x512xbf16> {samoyeds.name = "x"},
                             %off: tensor<5xi32> {samoyeds.name = "offsets"},
                             %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}
+
+// -----
+
+// The few-slot split (samoyeds-select-tiles' few-slots): four warpgroups and
+// 48 tokens on the persistent grid below persistent_slots, the tile's two
+// warpgroups and 64 tokens on the persistent grid from there, each block
+// walking its tiles through one ring.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @few_slots
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@few_slots_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) block(640, 1, 1) {{.*}} when(P in [0, 159])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@few_slots_ssmm_0_persistent_upper grid(per_sm(1), 1, 1) block(384, 1, 1) {{.*}} when(P in [160, 511])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@few_slots_ssmm_0_wide grid(4, token_tiles(P, 128, 4), 1) block(384, 1, 1) {{.*}} when(P in [512, ...])>]
+// CHECK: gpu.func @few_slots_ssmm_0_persistent_narrow(
+// CHECK-COUNT-4: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 48 : i64}
+// CHECK: gpu.func @few_slots_ssmm_0_persistent_upper(
+// CHECK: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 64 : i64}
+// CHECK: gpu.func @few_slots_ssmm_0_wide(
+func.func @few_slots(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
+                     %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                     %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                     %tok: tensor<?xi32> {samoyeds.name = "tokens"})
     -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
       : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>

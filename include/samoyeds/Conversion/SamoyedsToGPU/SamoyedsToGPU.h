@@ -161,8 +161,14 @@ enum class SSMMVariant {
   Persistent,
   /// The persistent grid with the tile's `tokens`, for the unsplit calls
   /// below `persistent_slots` of a strategy whose persistent grid wins at
-  /// every size (MmaLowering::persistentAtEverySize).
+  /// every size (MmaLowering::persistentAtEverySize); with
+  /// `persistent_warps`, the calls below `persistent_slots` with those warps
+  /// and `persistent_tokens`.
   PersistentNarrow,
+  /// With `persistent_warps`, the persistent grid with the tile's `warps`
+  /// and `tokens` for the unsplit calls from `persistent_slots` below the
+  /// wide variant, where the strategy's persistent grid wins at every size.
+  PersistentUpper,
 };
 
 /// How the kernel of an expert matmul overlaps the launches around it and

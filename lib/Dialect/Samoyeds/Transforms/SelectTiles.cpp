@@ -66,6 +66,21 @@ constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
 /// expert) and 0.89-0.93x on OLMoE and DeepSeek-V2-Lite at T = 2048-4096
 /// (S38); Mixtral (8 experts, from 64 slots per expert) 0.74-0.89x (S38).
 constexpr int64_t kWideLowTokens = 160;
+/// wgmma_sp with routed row selection on more than kWgmmaFourRowsExperts
+/// experts: the persistent grid's calls below kFewSlotsPerExpert routed
+/// slots per expert run four consumer warpgroups (256 kept rows a block,
+/// each k tile's activations read once per 256 rows, not 128) with
+/// kFewSlotsTokens tokens (two accumulator sets fit the 56 registers four
+/// warpgroups leave), the two-warpgroup persistent grid those above. H200
+/// 1:2+2:4 layers, same process (bench/RESULTS.md S40, run 2, control
+/// 0.99-1.01x; four warpgroups and 48 tokens at every persistent call):
+/// Qwen2-MoE 1.02 / 1.04x at T = 128 / 256 (16 / 32 slots per expert),
+/// OLMoE 1.02 / 1.04x, DeepSeek-V2-Lite 1.04 / 1.06 / 1.05x at T = 128 /
+/// 256 / 384 (12 / 24 / 36), but 0.94-0.95x at 48 slots per expert
+/// (Qwen2-MoE and OLMoE at T = 384: an expert past 48 slots takes two
+/// tiles, streaming its weights twice); the ordinary grid with the same
+/// tile 0.92-1.02x.
+constexpr int64_t kFewSlotsPerExpert = 40, kFewSlotsTokens = 48;
 /// wgmma_sp with routed row selection: the tile's token_step. H200
 /// 1:2+2:4 layers, same process (bench/RESULTS.md §S29, run 2, control
 /// 0.99-1.02x): Mixtral 1.06 / 1.04x at T = 256 / 320 (16: 1.05 / 1.03x),
@@ -223,7 +238,8 @@ struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
-      midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots;
+      midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
+      fewSlots;
 };
 
 /// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots), or
@@ -493,6 +509,31 @@ std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
   return {low, lowSlots};
 }
 
+/// wgmma_sp's four-warpgroup persistent grid for few routed slots per
+/// expert (persistent_warps, persistent_tokens, persistent_slots), or all 0
+/// for none: kFewSlotsTokens tokens for the calls below `few-slots` (by
+/// default kFewSlotsPerExpert) routed slots per expert of unmasked routed
+/// row selection on more than kWgmmaFourRowsExperts experts, where the tile
+/// runs the persistent grid below its wide variant, four warpgroups divide
+/// its 64-row tiles (`fourUnits`) and their accumulators hold `sets` sets.
+struct FewSlots {
+  int64_t warps = 0, tokens = 0, slots = 0;
+};
+FewSlots chooseFewSlots(SSMMOp op, const Overrides &o, bool masked,
+                        bool persistentBelowWide, bool fourUnits,
+                        int64_t sets) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t experts = wType.getDimSize(0);
+  int64_t perExpert = o.fewSlots >= 0 ? o.fewSlots : kFewSlotsPerExpert;
+  bool routed =
+      !op.getFormat().isPlain24() && !masked && experts > kWgmmaFourRowsExperts;
+  if (!routed || perExpert == 0 || !persistentBelowWide || !fourUnits ||
+      o.warpgroups != 0 || o.tokens != 0 ||
+      sets * kFewSlotsTokens / 2 > TileConfigAttr::wgmmaMaxAccumulators(4))
+    return {};
+  return {16, kFewSlotsTokens, perExpert * experts};
+}
+
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
 /// the same 64 rows for silu_mul, else 128 kept rows when the tiles pair
 /// up), 128-column stages, and as many tokens as the accumulator sets
@@ -658,6 +699,13 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentWarps = 4 * wideWarpgroups;
     persistentSlots = kWgmmaFourRowsSlotsPerExpert * experts;
     persistentTokens = std::min<int64_t>(64, 2 * maxAcc / sets / 8 * 8);
+  } else if (FewSlots few =
+                 chooseFewSlots(op, o, masked, persistent > 0 && wideTokens > 0,
+                                unitsFor(4, 0) > 0, sets);
+             few.warps > 0) {
+    persistentWarps = few.warps;
+    persistentTokens = few.tokens;
+    persistentSlots = few.slots;
   }
   int64_t wideWarps =
       wideTokens > 0 && wideWarpgroups != warpgroups ? 4 * wideWarpgroups : 0;
@@ -781,6 +829,7 @@ struct SamoyedsSelectTiles
         !inRange("wide-low-tokens", wideLowTokens, -1, 256) ||
         !(wideLowSlots == -1 ||
           inRange("wide-low-slots (or -1)", wideLowSlots, 1, 1 << 20)) ||
+        !inRange("few-slots", fewSlots, -1, 4096) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
@@ -798,7 +847,7 @@ struct SamoyedsSelectTiles
         warpgroups,      decodeWarpgroups, decodeSlots,   decodeBlocks,
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
-        wideLowTokens,   wideLowSlots};
+        wideLowTokens,   wideLowSlots,     fewSlots};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

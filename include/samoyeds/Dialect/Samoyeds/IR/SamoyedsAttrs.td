@@ -192,9 +192,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     below `wide_slots` (strategy `wgmma_sp`): with `persistent_warps` = w >
     0 and `persistent_slots` = S > 0 the persistent grid takes the calls
     below S with w warps, `persistent_tokens` routed tokens (the tile's
-    `tokens` when 0) and as many ring slots as fit, and the ordinary grid
-    (`warps`, `tokens`) those from S. `persistent_warps` is 0 (no split)
-    when omitted.
+    `tokens` when 0) and as many ring slots as fit, and the persistent grid
+    with `warps` and `tokens` those from S (the `_persistent_upper`
+    kernel). `persistent_warps` is 0 (no split) when omitted.
 
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of

@@ -118,6 +118,17 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     slots per expert). `wide-low-tokens` = w > 0 asks for w, 0 for none;
     `wide-low-slots` = s sets the bound to s slots per expert.
 
+    Four warpgroups for few slots (`persistent_warps`, `persistent_tokens`,
+    `persistent_slots`; `wgmma_sp`): unmasked routed row selection on more
+    than 8 experts whose 64-row tiles divide among four consumer warpgroups
+    runs the persistent grid's calls below 40 routed slots per expert with
+    four warpgroups and 48 tokens per block (each k tile's activations
+    read once per 256 kept rows), and the two-warpgroup persistent grid
+    from there up to the wide variant (H200 1:2+2:4 layers: 1.02-1.06x at
+    12-36 slots per expert, 0.94-0.95x at 48, where experts outgrow a
+    48-token tile). `few-slots` = s sets the bound to s slots per expert,
+    0 turns it off.
+
     Cluster pairs (`wide_cluster`; `wgmma_sp`): `wide-cluster` = 2 gives
     the wide variant clusters of two blocks sharing the activation tile
     where its row blocks of each half pair up and the tile's halves are
@@ -235,6 +246,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideLowSlots", "wide-low-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert up to which the wide variant's calls take "
            "its second width (-1: its tokens)">,
+    Option<"fewSlots", "few-slots", "int64_t", /*default=*/"-1",
+           "Routed slots per expert below which the persistent grid's calls "
+           "run four consumer warpgroups (wgmma_sp, routed row selection on "
+           "more than 8 experts; 0: none, -1: choose: 40)">,
     Option<"warpgroups", "warpgroups", "int64_t", /*default=*/"0",
            "Override: consumer warpgroups per block of wgmma_sp (0: "
            "choose)">,

@@ -169,7 +169,8 @@ public:
   virtual int64_t minBlocksPerSM(const SSMMPlan &p) const { return 0; }
   /// Whether a tile with a persistent grid runs it for every unsplit call:
   /// below `persistent_slots` with `tokens` (SSMMVariant::PersistentNarrow)
-  /// instead of the ordinary grid.
+  /// instead of the ordinary grid, and with `persistent_warps` from
+  /// `persistent_slots` with the tile's warps (SSMMVariant::PersistentUpper).
   virtual bool persistentAtEverySize() const { return false; }
   /// The address alignment, in bytes, that the kernel's stores to its
   /// output (or workspace rows) need; 0 when the element size is enough.

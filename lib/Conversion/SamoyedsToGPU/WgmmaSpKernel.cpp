@@ -530,12 +530,21 @@ void WgmmaSpEmitter::gatherThroughTileRows(Value kt, Value slot,
                          idx(p.cols)),
                      srcCol);
     // Column block cb of the stage: columns 64 · cb ... of the k tile.
-    for (int64_t cb = 0; cb < p.kTile / 64; ++cb)
-      nvgpu::DeviceAsyncCopyOp::create(
-          b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
-          ValueRange{add(dst, idx(cb * p.tokens * 64))}, input,
-          ValueRange{add(from, idx(cb * 64))}, b.getIndexAttr(8), bytes,
-          b.getUnitAttr());
+    auto copy = [&] {
+      for (int64_t cb = 0; cb < p.kTile / 64; ++cb)
+        nvgpu::DeviceAsyncCopyOp::create(
+            b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
+            ValueRange{add(dst, idx(cb * p.tokens * 64))}, input,
+            ValueRange{add(from, idx(cb * 64))}, b.getIndexAttr(8), bytes,
+            b.getUnitAttr());
+    };
+    // Where `tokens` is not a multiple of the pass, the last pass's rows
+    // past it copy nothing: their zero-filled chunks would land in the next
+    // column block's rows and past the slot.
+    if ((int64_t(i) + 1) * kRowsPerPass > p.tokens)
+      ifThen(cmp(arith::CmpIPredicate::ult, row, idx(p.tokens)), copy);
+    else
+      copy();
   }
 }
 

@@ -571,3 +571,29 @@ func.func @few_slots(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
   return %y : tensor<?x1024xbf16>
 }
+
+// -----
+
+// A persistent tile of 40 tokens: the producer gathers rows t / 8 + 16 · i in
+// passes of 16; the last pass's rows past the tile's 40 copy nothing (their
+// zero-filled chunks would land in the next column block and past the slot).
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 40, k = 128, stages = 4, persistent = 1, strategy = wgmma_sp>
+// CHECK-LABEL: gpu.func @rows_past_tokens_ssmm_0_persistent(
+// CHECK-COUNT-4: nvgpu.device_async_copy
+// CHECK: %[[PAST:.*]] = arith.cmpi ult, %{{.*}}, %c40 : index
+// CHECK-NEXT: scf.if %[[PAST]] {
+// CHECK-NEXT: nvgpu.device_async_copy
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: nvgpu.device_async_copy
+// CHECK-NEXT: {{^ *}}}
+func.func @rows_past_tokens(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
+                            %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                            %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                            %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}

@@ -483,6 +483,15 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
                            wgmmaMasked(format, o) || wType.getDimSize(0) <= 8);
 }
 
+/// Whether `op` is unmasked routed row selection on more than
+/// kWgmmaFourRowsExperts experts, the weights the second wide width and the
+/// few-slot four-warpgroup grid serve.
+bool routedOnManyExperts(SSMMOp op, bool masked) {
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  return !op.getFormat().isPlain24() && !masked &&
+         wType.getDimSize(0) > kWgmmaFourRowsExperts;
+}
+
 /// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
 /// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
 /// unmasked routed row selection on more than kWgmmaFourRowsExperts
@@ -494,14 +503,11 @@ std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
                                           bool masked, int64_t wideTokens,
                                           int64_t wideSlots, int64_t tokens,
                                           int64_t sets, int64_t maxAcc) {
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  SparseFormatAttr format = op.getFormat();
-  int64_t experts = wType.getDimSize(0);
-  bool routed =
-      !format.isPlain24() && !masked && experts > kWgmmaFourRowsExperts;
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
   int64_t low = o.wideLowTokens >= 0 ? llvm::divideCeil(o.wideLowTokens, 8) * 8
-                : routed             ? kWideLowTokens
-                                     : 0;
+                : routedOnManyExperts(op, masked) ? kWideLowTokens
+                                                  : 0;
   int64_t lowSlots = (o.wideLowSlots > 0 ? o.wideLowSlots : low) * experts;
   if (low == 0 || wideTokens == 0 || o.wideCluster != 1 || low <= tokens ||
       low == wideTokens || sets * low / 2 > maxAcc || lowSlots < wideSlots)
@@ -522,16 +528,16 @@ struct FewSlots {
 FewSlots chooseFewSlots(SSMMOp op, const Overrides &o, bool masked,
                         bool persistentBelowWide, bool fourUnits,
                         int64_t sets) {
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  int64_t experts = wType.getDimSize(0);
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
   int64_t perExpert = o.fewSlots >= 0 ? o.fewSlots : kFewSlotsPerExpert;
-  bool routed =
-      !op.getFormat().isPlain24() && !masked && experts > kWgmmaFourRowsExperts;
-  if (!routed || perExpert == 0 || !persistentBelowWide || !fourUnits ||
-      o.warpgroups != 0 || o.tokens != 0 ||
+  if (!routedOnManyExperts(op, masked) || perExpert == 0 ||
+      !persistentBelowWide || !fourUnits || o.warpgroups != 0 ||
+      o.tokens != 0 ||
       sets * kFewSlotsTokens / 2 > TileConfigAttr::wgmmaMaxAccumulators(4))
     return {};
-  return {16, kFewSlotsTokens, perExpert * experts};
+  // Four consumer warpgroups of 4 warps.
+  return {4 * 4, kFewSlotsTokens, perExpert * experts};
 }
 
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of

@@ -2,7 +2,8 @@
 # Installs what building and testing Samoyeds needs on Debian 12 (as root, or
 # with sudo): LLVM/MLIR 22, clang/lld, CMake/Ninja, GoogleTest, Python venv.
 # Then a virtual environment .venv with the pinned Python test dependencies
-# (python/requirements-dev.txt), which includes ptxas from NVIDIA's wheel.
+# (python/requirements-dev.txt), which includes ptxas from NVIDIA's wheel, and
+# torch where the disk has room for it (scripts/setup-torch.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
@@ -19,8 +20,13 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  $sudo apt-get clean # the downloaded .deb files: room for the build and torch
 fi
 if [[ ! -x "$root/.venv/bin/python" ]]; then
   python3 -m venv "$root/.venv"
 fi
-"$root/.venv/bin/pip" install -q --disable-pip-version-check -r "$root/python/requirements-dev.txt"
+# No wheel cache: the wheels would take as much disk again as what they install.
+export PIP_NO_CACHE_DIR=1
+pip=("$root/.venv/bin/pip" install -q --disable-pip-version-check)
+"${pip[@]}" -r "$root/python/requirements-dev.txt"
+bash "$root/scripts/setup-torch.sh"

@@ -29,7 +29,7 @@ if [[ -d "$root/python/tests" ]]; then
   echo "== pytest (python package)"
   lib=$(find "$build" -name 'libsamoyeds_runtime.so' | head -1)
   SAMOYEDS_RUNTIME_LIB="$lib" PYTHONPATH="$root/python" \
-    "$root/.venv/bin/python" -m pytest -q "$root/python/tests"
+    "$root/.venv/bin/python" -m pytest -q -rs "$root/python/tests"
   echo "== pytest (the benchmarks' CPU tests: bench/report.py, h200.py, model_bench.py)"
   SAMOYEDS_RUNTIME_LIB="$lib" PYTHONPATH="$root/python" \
     "$root/.venv/bin/python" -m pytest -q -rs "$root/bench/test_h200.py" "$root/bench/test_model_bench.py"

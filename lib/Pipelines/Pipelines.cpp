@@ -85,6 +85,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
                      "variant sharing its activation tile (1: none, 2: pairs)"),
       llvm::cl::init(1)};
+  Option<int64_t> wideUnits{
+      *this, "wide-units",
+      llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
+                     "warpgroup of the wide variant (1, or 2: pairs)"),
+      llvm::cl::init(1)};
   Option<int64_t> widePacked{
       *this, "wide-packed",
       llvm::cl::desc("samoyeds-select-tiles: the wide variant reads a packed "
@@ -245,6 +250,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideLowSlots = o.wideLowSlots;
   tiles.fewSlots = o.fewSlots;
   tiles.wideCluster = o.wideCluster;
+  tiles.wideUnits = o.wideUnits;
   tiles.widePacked = o.widePacked;
   tiles.tokenStep = o.tokenStep;
   tiles.warpgroups = o.warpgroups;

@@ -80,6 +80,7 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     p.packed = tile.getWidePacked() == 1;
     if (tile.getWideWarps() > 0)
       p.warps = tile.getWideWarps();
+    p.unitsPerWarpgroup = tile.getWideUnits();
   }
   if (mid) {
     p.splitK = tile.getMidSplitK();

@@ -10,7 +10,11 @@
 // A block is warp-specialised: warpgroup 0 produces, warpgroups 1..units
 // consume. Consumer u owns a unit of 64 kept rows (for silu_mul the first
 // half of the units are gate rows, the second half the matching up rows) and
-// all `tokens` routed tokens of the block's token tile. The ring has `stages`
+// all `tokens` routed tokens of the block's token tile; with unit pairs (the
+// wide variant's wide_units = 2) consumer c owns units c and c + consumers
+// (for silu_mul the gate and the up unit of the same rows, whose SiLU·up it
+// forms in registers), issues both units' MMAs of a stage as one group and
+// waits for them with one wait. The ring has `stages`
 // slots, each with a full and an empty mbarrier. The producer fills slot
 // i % stages with k tile i once the consumers have released it: thread 0
 // arms the full barrier with the bytes of the slot's bulk copies (every
@@ -194,7 +198,8 @@ private:
   // WgmmaSpMainLoop.cpp (masked rows: WgmmaSpMaskedRows.cpp)
   /// The consumer warpgroup's K loop over the current tile, whose k tiles
   /// are ring uses base, base + 1, …; returns the output accumulator sets
-  /// (one, or the m group rows with row selection) of `tokens` columns.
+  /// (one, or the m group rows with row selection) of `tokens` columns of
+  /// each of its units, unit after unit.
   /// With token steps, the loop of the tile's MMA width (mmaRows).
   SmallVector<Value> emitConsumer(Value base);
   /// The K loop with MMAs of mmaTokens columns; sets of mmaTokens / 2
@@ -209,14 +214,22 @@ private:
     SmallVector<Value> descA, descB, metas;
   };
   StageOperands loadStage(Value slot);
-  /// Issues the MMAs of K steps [first, last) of the stage into `acc` and
-  /// commits them; the first restarts the accumulation (scale-d false)
-  /// where `restart` holds.
-  Value multiply(Value acc, int64_t first, int64_t last, Value restart,
-                 const StageOperands &ops);
+  /// loadStage for each of the consumer's units.
+  SmallVector<StageOperands> loadUnits(Value slot);
+  /// Issues the MMAs of K steps [first, last) of the stage into set `set`
+  /// of each of the consumer's units (`ops`: its operands per unit) and
+  /// commits them as one group; each unit's first restarts the
+  /// accumulation (scale-d false) where `restart` holds.
+  void multiply(MutableArrayRef<Value> sets, int64_t set, int64_t first,
+                int64_t last, Value restart, ArrayRef<StageOperands> ops);
   /// Waits until at most `pending` MMA groups are in flight; `accs` are
   /// ordered after the wait.
   SmallVector<Value> waitMma(ValueRange accs, int64_t pending);
+  /// Waits for every MMA in flight; set `set` of each unit is ordered after
+  /// the wait (one wait for all of them).
+  void waitUnits(MutableArrayRef<Value> sets, int64_t set);
+  /// Routed row selection: the group-row sums (sets 1 … m - 1) of unit `j`.
+  MutableArrayRef<Value> groupRows(MutableArrayRef<Value> sets, int64_t j);
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
   /// it are done.
   void releaseSlot(Value slot);
@@ -297,10 +310,22 @@ private:
   /// words, (row selection) the row choices, and the mbarrier group.
   Value base, sB, sMeta, sExchange, sA, sChoice, barriers;
   /// Thread coordinates: warpgroup, thread within it, warp within the
-  /// warpgroup, lane, lane / 4, lane % 4; the consumer's unit; the block's
+  /// warpgroup, lane, lane / 4, lane % 4; the consumer warpgroup's index
+  /// among the consumers and the unit being emitted (useUnit); the block's
   /// row block and K slice (first k tile kBegin).
-  Value warpgroup, wgThread, warp, lane, group, quad, unit, rowBlock, slice,
-      kBegin;
+  Value warpgroup, wgThread, warp, lane, group, quad, consumer, unit, rowBlock,
+      slice, kBegin;
+  /// The consumer's units (SSMMPlan::unitsPerWarpgroup): consumer + j ·
+  /// consumers.
+  SmallVector<Value> consumerUnits;
+  /// Makes the consumer's unit `j` the one whose ring slots, row choices
+  /// and output rows the emitted code addresses.
+  void useUnit(int64_t j) { unit = consumerUnits[j]; }
+  /// The consumer's sets of all its units: unit j's set s is set
+  /// j · layout.sets + s.
+  Value &unitSet(MutableArrayRef<Value> sets, int64_t j, int64_t s) {
+    return sets[j * layout.sets + s];
+  }
   /// In a cluster: the block's rank in it and its peer's (i32).
   Value rank, peerRank;
   /// The block's token tile: expert, first slot, tokens in it.

@@ -70,7 +70,7 @@ void WgmmaSpEmitter::storeValues(ArrayRef<Value> values, int64_t j, int64_t i) {
 
 void WgmmaSpEmitter::consumerBarrier() {
   NVVM::BarrierOp::create(b, TypeRange{}, i32c(kConsumerBarrier),
-                          i32c(layout.units * Wgmma::kThreads),
+                          i32c(layout.consumers * Wgmma::kThreads),
                           NVVM::BarrierReductionAttr(), Value());
 }
 
@@ -85,7 +85,7 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   // the down projection's f32 rows took twice the L2 write sectors and 1.41x
   // the time: H200, OLMoE T = 4096, bench/RESULTS.md §S20). The other tiles
   // store set by set.
-  int64_t sets = rows.size();
+  int64_t sets = layout.sets;
   int64_t together = WgmmaSpLayout::rowsPerStore(p);
   auto storeAll = [&](function_ref<Value(int64_t j, int64_t i)> valueAt) {
     if (p.rowSelect && !p.masked) {
@@ -102,8 +102,23 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
       for (int64_t i = 0; i < regs; ++i)
         storeValues(valueAt(j, i), j, i);
   };
+  // SiLU·up with unit pairs: the consumer's first unit is the gate, its
+  // second the up unit of the same rows.
+  if (WgmmaSpLayout::pairsGateUp(p) && !p.split()) {
+    useUnit(0);
+    storeAll([&](int64_t j, int64_t i) -> Value {
+      Value up = element(rows[sets + j], i);
+      return arith::MulFOp::create(b, silu(element(rows[j], i), /*asPtx=*/true),
+                                   up);
+    });
+    return;
+  }
   if (!p.siluMul || p.split()) {
-    storeAll([&](int64_t j, int64_t i) { return element(rows[j], i); });
+    for (int64_t u = 0; u < p.unitsPerWarpgroup; ++u) {
+      useUnit(u);
+      storeAll(
+          [&](int64_t j, int64_t i) { return element(rows[u * sets + j], i); });
+    }
     return;
   }
   // Exchange slot of value i of set j of the unit pair r:

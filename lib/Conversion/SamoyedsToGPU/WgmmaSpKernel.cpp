@@ -55,7 +55,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
                                   idx(bulkOnly ? 1 : Wgmma::kThreads + 1),
                                   fullBarrier(idx(s)), first);
     nvgpu::MBarrierInitOp::create(
-        b, barriers, idx(p.cluster * layout.units * Wgmma::kThreads),
+        b, barriers, idx(p.cluster * layout.consumers * Wgmma::kThreads),
         emptyBarrier(idx(s)), first);
     if (layout.barriersPerSlot > 2)
       nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads),
@@ -107,11 +107,12 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
               waitForGrids();
             emitEpilogue(emitConsumer(idx(0)));
             if (p.fusedReduce)
-              emitSplitReduce(b, p, *this,
-                              {add(mul(unit, idx(Wgmma::kThreads)), wgThread),
-                               layout.units * Wgmma::kThreads, kConsumerBarrier,
-                               /*wholeBlock=*/false},
-                              rowBlock, start, count);
+              emitSplitReduce(
+                  b, p, *this,
+                  {add(mul(consumer, idx(Wgmma::kThreads)), wgThread),
+                   layout.consumers * Wgmma::kThreads, kConsumerBarrier,
+                   /*wholeBlock=*/false},
+                  rowBlock, start, count);
           });
       // Neither block of a cluster leaves while the other may still copy
       // into or arrive on its shared memory (both take this branch: they
@@ -143,7 +144,13 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
   // No copy outlives the warpgroup.
   NVVM::CpAsyncWaitGroupOp::create(b, b.getI32IntegerAttr(0));
   b.setInsertionPoint(roles.elseBlock()->getTerminator());
-  unit = sub(warpgroup, idx(1));
+  consumer = sub(warpgroup, idx(1));
+  // Consumer c's units: c, c + consumers, … (with unit pairs for SiLU·up
+  // the gate and the up unit of the same rows).
+  consumerUnits.clear();
+  for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j)
+    consumerUnits.push_back(add(consumer, idx(j * layout.consumers)));
+  unit = consumerUnits.front();
   NVVM::SetMaxRegisterOp::create(
       b, b.getI32IntegerAttr(layout.consumerRegs(p)),
       NVVM::SetMaxRegisterActionAttr::get(
@@ -752,27 +759,30 @@ public:
     if (layout.units % p.halves != 0 ||
         (keptPerHalf / Wgmma::kRows) % layout.unitsPerHalf != 0)
       return op.emitOpError()
-             << "tile warps = " << p.warps << " (" << layout.units
-             << " warpgroups) must divide the " << keptPerHalf / Wgmma::kRows
+             << "tile warps = " << p.warps << " (" << layout.consumers
+             << " warpgroups"
+             << (p.unitsPerWarpgroup > 1 ? " of 2 units" : "")
+             << ") must divide the " << keptPerHalf / Wgmma::kRows
              << " 64-row tiles" << (p.siluMul ? " of each half" : "");
     if (p.masked && 16 % p.m != 0)
       return op.emitOpError()
              << "row_masks = 1 with strategy wgmma_sp needs m to divide 16 "
                 "(a thread's two rows in one group), got m = "
              << p.m;
-    if (p.blocksPerSM > 1 && layout.units > 2)
+    if (p.blocksPerSM > 1 && layout.consumers > 2)
       return op.emitOpError()
              << "two blocks per SM (the tile's shared_slots or split_blocks) "
                 "take at most 2 consumer warpgroups, the decode variant has "
-             << layout.units << "; give it decode_warps = 8";
-    int64_t regs = layout.sets * WgmmaSpLayout::regs(p);
+             << layout.consumers << "; give it decode_warps = 8";
+    int64_t regs = p.unitsPerWarpgroup * layout.sets * WgmmaSpLayout::regs(p);
     int64_t most =
-        TileConfigAttr::wgmmaMaxAccumulators(layout.units, p.blocksPerSM);
+        TileConfigAttr::wgmmaMaxAccumulators(layout.consumers, p.blocksPerSM);
     if (regs > most)
       return op.emitOpError()
              << "tile needs " << regs << " accumulators per thread ("
-             << layout.sets << " sets of tokens / 2), more than " << most
-             << " (" << layout.units
+             << p.unitsPerWarpgroup * layout.sets
+             << " sets of tokens / 2), more than " << most << " ("
+             << layout.consumers
              << " consumer warpgroups); use fewer tokens or warps";
     if (p.cluster > 1 && failed(verifyCluster(op, p, layout)))
       return failure();

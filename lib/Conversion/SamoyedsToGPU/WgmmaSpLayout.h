@@ -49,14 +49,18 @@ struct Wgmma {
 /// so the exchange gets its own space and the ring as many of the tile's
 /// `stages` slots as fit beside it.
 struct WgmmaSpLayout {
-  int64_t units, unitsPerHalf, sets, stages, cluster, barriersPerSlot;
+  /// Consumer warpgroups; 64-row units of the block (unitsPerWarpgroup a
+  /// consumer), of one half.
+  int64_t consumers, units, unitsPerHalf, sets, stages, cluster,
+      barriersPerSlot;
   bool packed;
   int64_t aStage, bStage, metaStage, choiceStage;
   int64_t aRing, bRing, metaRing, choiceRing, exchangeAt, exchange, barriers,
       bytes;
 
   explicit WgmmaSpLayout(const SSMMPlan &p) {
-    units = p.warps / 4;
+    consumers = p.warps / 4;
+    units = consumers * p.unitsPerWarpgroup;
     unitsPerHalf = units / p.halves;
     // With row selection m sets: routed, the running sum and the sums of
     // group rows 1 … m - 1; masked, one per 64-row tile of the unit's group
@@ -67,9 +71,11 @@ struct WgmmaSpLayout {
     metaStage = p.kTile / 32 * Wgmma::kMetaStepBytes;
     choiceStage = choiceSpans(p) * TileConfigAttr::kWgmmaRowChoiceBytes;
     bStage = p.tokens * p.kTile * 2;
-    exchange = p.siluMul ? TileConfigAttr::wgmmaExchangeBytes(
-                               unitsPerHalf, p.accsPerValue(), p.tokens)
-                         : 0;
+    // Unit pairs form SiLU·up in the registers of one warpgroup.
+    exchange = p.siluMul && !pairsGateUp(p)
+                   ? TileConfigAttr::wgmmaExchangeBytes(
+                         unitsPerHalf, p.accsPerValue(), p.tokens)
+                   : 0;
     stages = p.stages;
     cluster = p.cluster;
     // A cluster's own gathers complete on a third barrier; packed rows
@@ -124,11 +130,17 @@ struct WgmmaSpLayout {
   /// Bytes of a B stage this block gathers itself: its 1 / cluster of the
   /// token rows of every column block (none where they are packed).
   int64_t ownBStage() const { return packed ? 0 : bStage / cluster; }
-  /// Threads: a producer warpgroup and one consumer warpgroup per unit.
-  int64_t threads() const { return (units + 1) * Wgmma::kThreads; }
+  /// Threads: a producer warpgroup and the consumer warpgroups.
+  int64_t threads() const { return (consumers + 1) * Wgmma::kThreads; }
   /// Registers per thread the consumers raise to (setmaxnreg).
   int64_t consumerRegs(const SSMMPlan &p) const {
-    return TileConfigAttr::wgmmaConsumerRegs(units, p.blocksPerSM);
+    return TileConfigAttr::wgmmaConsumerRegs(consumers, p.blocksPerSM);
+  }
+  /// Whether each consumer warpgroup owns the gate and the up unit of the
+  /// same kept rows (SiLU·up with unit pairs): consumer c units c and
+  /// c + consumers.
+  static bool pairsGateUp(const SSMMPlan &p) {
+    return p.siluMul && p.unitsPerWarpgroup == 2;
   }
   /// Accumulators each thread holds per set.
   static int64_t regs(const SSMMPlan &p) { return p.tokens / 2; }

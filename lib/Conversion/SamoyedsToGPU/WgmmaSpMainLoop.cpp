@@ -66,28 +66,54 @@ WgmmaSpEmitter::StageOperands WgmmaSpEmitter::loadStage(Value slot) {
   return ops;
 }
 
-Value WgmmaSpEmitter::multiply(Value acc, int64_t first, int64_t last,
-                               Value restart, const StageOperands &ops) {
-  // Scale-d: false restarts the accumulation (only the first MMA).
+SmallVector<WgmmaSpEmitter::StageOperands>
+WgmmaSpEmitter::loadUnits(Value slot) {
+  SmallVector<StageOperands> ops;
+  for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j) {
+    useUnit(j);
+    ops.push_back(loadStage(slot));
+  }
+  return ops;
+}
+
+void WgmmaSpEmitter::multiply(MutableArrayRef<Value> sets, int64_t set,
+                              int64_t first, int64_t last, Value restart,
+                              ArrayRef<StageOperands> ops) {
+  // Scale-d: false restarts the accumulation (only each unit's first MMA).
   Value yes = i1c(true);
   Value firstScale =
       restart ? arith::XOrIOp::create(b, restart, yes).getResult() : yes;
   NVVM::WgmmaFenceAlignedOp::create(b);
-  for (int64_t ks = first; ks < last; ++ks) {
-    Value scale = ks == first ? firstScale : yes;
-    acc = samoyeds_nvgpu::WgmmaSpOp::create(
-        b, acc.getType(), acc, ops.descA[ks], ops.descB[ks], ops.metas[ks],
-        scale, b.getI64IntegerAttr(mmaTokens), TypeAttr::get(p.elt),
-        b.getI64IntegerAttr(0));
+  for (auto [j, unitOps] : llvm::enumerate(ops)) {
+    Value &acc = unitSet(sets, j, set);
+    for (int64_t ks = first; ks < last; ++ks) {
+      Value scale = ks == first ? firstScale : yes;
+      acc = samoyeds_nvgpu::WgmmaSpOp::create(
+          b, acc.getType(), acc, unitOps.descA[ks], unitOps.descB[ks],
+          unitOps.metas[ks], scale, b.getI64IntegerAttr(mmaTokens),
+          TypeAttr::get(p.elt), b.getI64IntegerAttr(0));
+    }
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
-  return acc;
 }
 
 SmallVector<Value> WgmmaSpEmitter::waitMma(ValueRange accs, int64_t pending) {
   auto wait = samoyeds_nvgpu::WgmmaWaitOp::create(b, accs.getTypes(), accs,
                                                   b.getI64IntegerAttr(pending));
   return SmallVector<Value>(wait.getResults());
+}
+
+void WgmmaSpEmitter::waitUnits(MutableArrayRef<Value> sets, int64_t set) {
+  SmallVector<Value> accs;
+  for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j)
+    accs.push_back(unitSet(sets, j, set));
+  for (auto [j, done] : llvm::enumerate(waitMma(accs, 0)))
+    unitSet(sets, j, set) = done;
+}
+
+MutableArrayRef<Value> WgmmaSpEmitter::groupRows(MutableArrayRef<Value> sets,
+                                                 int64_t j) {
+  return sets.slice(j * layout.sets + 1, layout.sets - 1);
 }
 
 void WgmmaSpEmitter::releaseSlot(Value slot) {
@@ -107,14 +133,14 @@ void WgmmaSpEmitter::consumePlain(Value i, Value use,
   // Stage i - 1's MMAs ran while this thread waited for stage i's data; they
   // must be done before its metadata registers take stage i's words (an MMA
   // in flight reads them), and then its slot is free.
-  sets[0] = waitMma(sets[0], 0).front();
+  waitUnits(sets, 0);
   ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)), [&] {
     releaseSlot(rem(add(use, idx(layout.stages - 1)), idx(layout.stages)));
   });
-  StageOperands ops = loadStage(rem(use, idx(layout.stages)));
+  SmallVector<StageOperands> ops = loadUnits(rem(use, idx(layout.stages)));
   // The first MMA starts the sum: no register write precedes it.
   Value first = cmp(arith::CmpIPredicate::eq, i, idx(0));
-  sets[0] = multiply(sets[0], 0, p.kTile / 32, first, ops);
+  multiply(sets, 0, 0, p.kTile / 32, first, ops);
 }
 
 Value WgmmaSpEmitter::loadChoice(ChoiceAt at, int64_t half8) {
@@ -179,50 +205,62 @@ void WgmmaSpEmitter::routeSpan(Value total, ChoiceAt span,
 
 void WgmmaSpEmitter::consumeRouted(Value i, Value use, bool first,
                                    SmallVectorImpl<Value> &sets) {
-  // sets: [running sum, group rows 1 … m - 1].
-  MutableArrayRef<Value> rows = MutableArrayRef<Value>(sets).drop_front();
+  // Each unit's sets: [running sum, group rows 1 … m - 1].
   Value slot = rem(use, idx(layout.stages));
   int64_t spansPerSlot = WgmmaSpLayout::choiceSpans(p);
+  // Routes span `at` (and its successor `next`) of every unit.
+  auto routeUnits = [&](ChoiceAt at, ChoiceAt next, Value when) {
+    for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j) {
+      useUnit(j);
+      routeSpan(unitSet(sets, j, 0), at, next, groupRows(sets, j), when);
+    }
+  };
   if (!first) {
     // Stage i - 1's MMAs are done: the sum is complete through its last
     // span, whose successor's choices arrived with this stage.
-    sets[0] = waitMma(sets[0], 0).front();
+    waitUnits(sets, 0);
     Value previous = rem(add(use, idx(layout.stages - 1)), idx(layout.stages));
     ChoiceAt last{previous, spansPerSlot - 1}, following{slot, 0};
     // A span of several stages ends where the next k tile starts one.
     Value ends = p.v <= p.kTile ? Value()
                                 : cmp(arith::CmpIPredicate::eq,
                                       rem(i, idx(p.v / p.kTile)), idx(0));
-    routeSpan(sets[0], last, following, rows, ends);
+    routeUnits(last, following, ends);
     releaseSlot(previous);
   }
-  StageOperands ops = loadStage(slot);
+  SmallVector<StageOperands> ops = loadUnits(slot);
   // Spans shorter than the stage: each span's MMAs, then its routing once
   // they are done.
   int64_t perGroup = std::min(p.v, p.kTile) / 32;
   for (int64_t g = 0; g < p.kTile / 32 / perGroup; ++g) {
     if (g > 0) {
-      sets[0] = waitMma(sets[0], 0).front();
-      routeSpan(sets[0], ChoiceAt{slot, g - 1}, ChoiceAt{slot, g}, rows);
+      waitUnits(sets, 0);
+      routeUnits(ChoiceAt{slot, g - 1}, ChoiceAt{slot, g}, Value());
     }
     // The first MMA of the K range restarts the sum (constant scale-d).
     Value restart = first && g == 0 ? i1c(true) : Value();
-    sets[0] = multiply(sets[0], g * perGroup, (g + 1) * perGroup, restart, ops);
+    multiply(sets, 0, g * perGroup, (g + 1) * perGroup, restart, ops);
   }
 }
 
 SmallVector<Value> WgmmaSpEmitter::finishRouted(Value base,
                                                 ArrayRef<Value> sets) {
   SmallVector<Value> rows(sets.begin(), sets.end());
-  rows[0] = waitMma(rows[0], 0).front();
+  waitUnits(rows, 0);
   // The K range ends where a span does: its last span has no successor.
   Value slot = rem(add(base, idx(kTiles() - 1)), idx(layout.stages));
-  routeSpan(rows[0], ChoiceAt{slot, WgmmaSpLayout::choiceSpans(p) - 1},
-            std::nullopt, MutableArrayRef<Value>(rows).drop_front());
+  for (int64_t u = 0; u < p.unitsPerWarpgroup; ++u) {
+    useUnit(u);
+    routeSpan(unitSet(rows, u, 0),
+              ChoiceAt{slot, WgmmaSpLayout::choiceSpans(p) - 1}, std::nullopt,
+              groupRows(rows, u));
+  }
   if (p.persistent > 0)
     releaseSlot(slot);
-  for (int64_t j = 1; j < p.m; ++j)
-    rows[0] = arith::SubFOp::create(b, rows[0], rows[j]);
+  for (int64_t u = 0; u < p.unitsPerWarpgroup; ++u)
+    for (int64_t j = 1; j < p.m; ++j)
+      unitSet(rows, u, 0) =
+          arith::SubFOp::create(b, unitSet(rows, u, 0), unitSet(rows, u, j));
   return rows;
 }
 
@@ -239,7 +277,7 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
   int64_t cases = llvm::divideCeil(p.tokens, p.tokenStep) - 1;
   Value which = div(sub(count, idx(1)), idx(p.tokenStep));
   auto full = VectorType::get({WgmmaSpLayout::regs(p)}, b.getF32Type());
-  SmallVector<Type> types(layout.sets, full);
+  SmallVector<Type> types(p.unitsPerWarpgroup * layout.sets, full);
   auto cased = scf::IndexSwitchOp::create(
       b, types, which, llvm::to_vector(llvm::seq<int64_t>(0, cases)), cases);
   auto build = [&](Region &region, int64_t n) {
@@ -272,11 +310,13 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumerLoop(Value base) {
   // MMA): the accumulator, the running sum of routed row selection, the
   // masked sets.
   Value undef = LLVM::PoisonOp::create(b, accType);
-  SmallVector<Value> init(layout.sets, zero);
-  if (p.masked)
-    init.assign(layout.sets, undef);
-  else
-    init[0] = undef;
+  assert((!p.masked || p.unitsPerWarpgroup == 1) &&
+         "masked row selection multiplies one unit per warpgroup");
+  SmallVector<Value> init(p.unitsPerWarpgroup * layout.sets, zero);
+  for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j)
+    for (int64_t s = 0; s < layout.sets; ++s)
+      if (p.masked || s == 0)
+        unitSet(init, j, s) = undef;
   // Without row selection and above 64 tokens the first k tile is peeled:
   // its MMAs restart the undefined accumulator with a constant scale-d, and
   // the loop's accumulators are always an MMA's results. Left in the loop,

@@ -242,6 +242,34 @@ func.func @wgmma_registers(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf1
 
 // -----
 
+// Unit pairs (wide_units = 2): each consumer warpgroup holds both units'
+// sets, 2 x 2 x 96 / 2 accumulators for 96 wide tokens of 1:2 routed rows.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, wide_tokens = 96, wide_slots = 512, wide_units = 2, strategy = wgmma_sp>
+func.func @wgmma_registers_unit_pairs(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                                      %off: tensor<5xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 192 accumulators per thread (4 sets of tokens / 2), more than 160 (2 consumer warpgroups); use fewer tokens or warps}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+// Unit pairs take two 64-row tiles of each half per warpgroup: 1:2 rows of
+// 256 keep one a half.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, wide_tokens = 80, wide_slots = 512, wide_units = 2, strategy = wgmma_sp>
+func.func @wgmma_unit_pairs_rows(%w: tensor<4x256x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                                 %off: tensor<5xi32>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups of 2 units) must divide the 1 64-row tiles of each half}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
 // Four consumer warpgroups and the producer start with 96 registers a thread
 // (640 threads); setmaxnreg leaves each consumer 104: 56 accumulators, less
 // than 128 tokens' 64.

@@ -125,7 +125,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
-    MmaStrategy strategy) {
+    int64_t wideUnits, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -269,6 +269,12 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: wide_warps = " << wideWarps
                        << " must be 0, or a multiple of 4 in [4, 16] with "
                           "wide_tokens > 0 and strategy wgmma_sp";
+  if (wideUnits != 1 && (wideUnits != 2 || wideTokens == 0 || rowMasks != 0 ||
+                         wideCluster != 1 || strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: wide_units = " << wideUnits
+                       << " must be 1, or 2 with wide_tokens > 0, "
+                          "row_masks = 0, wide_cluster = 1 and strategy "
+                          "wgmma_sp";
   if (widePacked != 0 &&
       (widePacked != 1 || wideTokens == 0 || strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: wide_packed = " << widePacked

@@ -239,7 +239,7 @@ struct Overrides {
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
-      fewSlots;
+      fewSlots, wideUnits;
 };
 
 /// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots), or
@@ -395,7 +395,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*wideCluster=*/1, /*wideWarps=*/0,
       /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
       /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
-      /*wideLowTokens=*/0, /*wideLowSlots=*/0, MmaStrategy::MmaSp);
+      /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
+      MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -681,13 +682,27 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // another 1.02-1.29x (H200, bench/RESULTS.md §S11).
   int64_t wideWarpgroups = fourRows ? twoWarpgroups : warpgroups;
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
-  int64_t wide = o.wideTokens >= 0
-                     ? llvm::divideCeil(o.wideTokens, 8) * 8
-                     : std::min<int64_t>(128, 2 * maxAcc / sets / 8 * 8);
-  int64_t wideTokens = 0, wideSlots = 0;
-  if (wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
-      sets * wide / 2 <= maxAcc) {
-    wideTokens = wide;
+  // The wide tokens where each consumer warpgroup holds `unitSets` sets.
+  auto wideFor = [&](int64_t unitSets) -> int64_t {
+    int64_t wide = o.wideTokens >= 0
+                       ? llvm::divideCeil(o.wideTokens, 8) * 8
+                       : std::min<int64_t>(128, 2 * maxAcc / unitSets / 8 * 8);
+    return wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
+                   unitSets * wide / 2 <= maxAcc
+               ? wide
+               : 0;
+  };
+  // Unit pairs (`wide-units=2`): each wide consumer warpgroup multiplies
+  // two 64-row units where the tile is unmasked, has no clusters, the
+  // 64-row tiles of each half divide among the pairs and two units' sets
+  // leave a wide width.
+  int64_t wideUnits = o.wideUnits == 2 && !masked && o.wideCluster == 1 &&
+                              tiles % (2 * wideWarpgroups / halves) == 0 &&
+                              wideFor(2 * sets)
+                          ? 2
+                          : 1;
+  int64_t wideTokens = wideFor(wideUnits * sets), wideSlots = 0;
+  if (wideTokens > 0) {
     bool few = experts > 1 &&
                experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
     wideSlots = (o.wideSlots > 0 ? o.wideSlots
@@ -695,8 +710,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                                  : kWideSlotsPerExpert) *
                 experts;
   }
-  auto [wideLowTokens, wideLowSlots] =
-      chooseWideLow(op, o, masked, wideTokens, wideSlots, tokens, sets, maxAcc);
+  auto [wideLowTokens, wideLowSlots] = chooseWideLow(
+      op, o, masked, wideTokens, wideSlots, tokens, wideUnits * sets, maxAcc);
   if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
   // The four-warpgroup tile's persistent grid: the two-warpgroup one's.
@@ -733,7 +748,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
           0 &&
       (wideLowTokens == 0 || TileConfigAttr::widePackedRowsPerSlot(
                                  experts, wideLowTokens, wideSlots) > 0);
-  int64_t wideRowBlocks = tiles * halves / wideWarpgroups;
+  int64_t wideRowBlocks = tiles * halves / (wideWarpgroups * wideUnits);
   int64_t packMode = o.widePacked >= 0 ? o.widePacked
                      : !plain && !masked && wideCluster == 1 &&
                              wideRowBlocks >= kWidePackedRowBlocks
@@ -754,7 +769,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
       wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
       midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
-      wideLowTokens, wideLowSlots, MmaStrategy::WgmmaSp);
+      wideLowTokens, wideLowSlots, wideUnits, MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -799,7 +814,7 @@ struct SamoyedsSelectTiles
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
-            /*wideLowTokens=*/0, /*wideLowSlots=*/0,
+            /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -837,6 +852,7 @@ struct SamoyedsSelectTiles
           inRange("wide-low-slots (or -1)", wideLowSlots, 1, 1 << 20)) ||
         !inRange("few-slots", fewSlots, -1, 4096) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
+        !inRange("wide-units", wideUnits, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
@@ -853,7 +869,7 @@ struct SamoyedsSelectTiles
         warpgroups,      decodeWarpgroups, decodeSlots,   decodeBlocks,
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
-        wideLowTokens,   wideLowSlots,     fewSlots};
+        wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -196,6 +196,16 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     with `warps` and `tokens` those from S (the `_persistent_upper`
     kernel). `persistent_warps` is 0 (no split) when omitted.
 
+    Unit pairs (strategy `wgmma_sp`): with `wide_units` = 2 each consumer
+    warpgroup of the wide variant (both widths) multiplies two 64-row units
+    of weights by the same gathered tokens instead of one: for `silu_mul`
+    the gate unit and the up unit of the same kept rows, whose SiLU·up it
+    then forms in its registers (no exchange through shared memory), else
+    two units of the half. A block covers twice the kept rows per
+    activation tile with the same consumer warpgroups; their accumulators
+    hold both units' sets (2 × sets × tokens / 2). Not with `row_masks` = 1
+    or `wide_cluster` = 2. `wide_units` is 1 when omitted.
+
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
     one token tile, which share its activation tile: each block gathers
@@ -345,6 +355,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$evict_first_experts,
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_slots,
+                        DefaultValuedParameter<"int64_t", "1">:$wide_units,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -129,6 +129,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     48-token tile). `few-slots` = s sets the bound to s slots per expert,
     0 turns it off.
 
+    Unit pairs (`wide_units`; `wgmma_sp`): `wide-units` = 2 gives each
+    consumer warpgroup of the wide variant two 64-row units (for SiLU·up the
+    gate and up units of the same rows, multiplied in registers) where the
+    tile is unmasked, has no clusters and its 64-row tiles of each half
+    divide among the pairs; its wide tokens (both widths) are then as many
+    as two units' accumulator sets hold. 1 (the default) one unit each.
+
     Cluster pairs (`wide_cluster`; `wgmma_sp`): `wide-cluster` = 2 gives
     the wide variant clusters of two blocks sharing the activation tile
     where its row blocks of each half pair up and the tile's halves are
@@ -282,6 +289,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Blocks per cluster of wgmma_sp's wide variant sharing its "
            "activation tile (1: none, 2: pairs where the row blocks pair "
            "up)">,
+    Option<"wideUnits", "wide-units", "int64_t", /*default=*/"1",
+           "64-row units each consumer warpgroup of wgmma_sp's wide variant "
+           "multiplies (1, or 2: pairs, where the tile allows them)">,
     Option<"widePacked", "wide-packed", "int64_t", /*default=*/"-1",
            "wgmma_sp's wide variant reads its input from a workspace a pack "
            "kernel fills in the ring's layout (-1: choose, 0: gathers, 1: "

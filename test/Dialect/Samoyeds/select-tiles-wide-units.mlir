@@ -1,0 +1,68 @@
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2" | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-tokens=64" | FileCheck %s --check-prefix=FORCED
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=NONE
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
+
+// Unit pairs (docs/TileChoice.md, opt-in): with wide-units=2 each consumer
+// warpgroup of the wide variant multiplies two 64-row units, and the wide
+// tokens are as many as two units' accumulator sets hold: 80 for 1:2 routed
+// rows (2 units x 2 sets x 40 = the 160 accumulators of two warpgroups), on
+// Mixtral's gate/up (its gate and up units of the same rows) and down
+// projection and on Qwen3-235B's gate/up, whose second wide width (160
+// tokens) no longer fits and is dropped. Plain 2:4 keeps one unit: its wide
+// variant has four warpgroups, whose 56 accumulators leave two units no
+// width above its 64 tokens. Masked rows keep one. A forced width
+// (wide-tokens=64) is taken where it fits.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
+// CHECK-LABEL: func.func @mixtral_gate_up
+// CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @mixtral_down
+// CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @qwen3_gate_up
+// CHECK-NOT: wide_low
+// CHECK: wide_tokens = 80, wide_slots = 16384, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @plain24_gate_up
+// CHECK-NOT: wide_units
+// CHECK: wide_tokens = 112
+// CHECK-NOT: wide_units
+// CHECK: return
+// NONE-LABEL: func.func @mixtral_gate_up
+// NONE-NOT: wide_units
+// NONE: return
+// NONE-LABEL: func.func @mixtral_down
+// NONE-NOT: wide_units
+// NONE: return
+// NONE-LABEL: func.func @qwen3_gate_up
+// NONE-NOT: wide_units
+// NONE: return
+// FORCED-LABEL: func.func @mixtral_gate_up
+// FORCED: wide_tokens = 64, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// BAD: error: samoyeds-select-tiles: wide-units = 3 must be in [1, 2]
+// BAD0: error: samoyeds-select-tiles: wide-units = 0 must be in [1, 2]
+func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
+                           %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<8x28672x4096xbf16, #ss>, tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x14336xbf16>
+  return %y : tensor<?x14336xbf16>
+}
+func.func @mixtral_down(%w: tensor<8x4096x14336xbf16, #ss>, %h: tensor<?x14336xbf16>,
+                        %off: tensor<9xi32>) -> tensor<?x4096xbf16> {
+  %y = samoyeds.ssmm %w, %h, %off epilogue <none>
+      : (tensor<8x4096x14336xbf16, #ss>, tensor<?x14336xbf16>, tensor<9xi32>) -> tensor<?x4096xbf16>
+  return %y : tensor<?x4096xbf16>
+}
+func.func @qwen3_gate_up(%w: tensor<128x3072x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
+                         %off: tensor<129xi32>, %tok: tensor<?xi32>) -> tensor<?x1536xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<128x3072x4096xbf16, #ss>, tensor<?x4096xbf16>, tensor<129xi32>, tensor<?xi32>) -> tensor<?x1536xbf16>
+  return %y : tensor<?x1536xbf16>
+}
+func.func @plain24_gate_up(%w: tensor<128x3072x4096xbf16, #p24>, %x: tensor<?x4096xbf16>,
+                           %off: tensor<129xi32>, %tok: tensor<?xi32>) -> tensor<?x1536xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<128x3072x4096xbf16, #p24>, tensor<?x4096xbf16>, tensor<129xi32>, tensor<?xi32>) -> tensor<?x1536xbf16>
+  return %y : tensor<?x1536xbf16>
+}

@@ -1,0 +1,50 @@
+// Unit pairs (wide-units=2) through the whole pipeline, on a 1:2+2:4 layer.
+// The wide variants of both projections launch two consumer warpgroups (384
+// threads) that each multiply two 64-row units, 80 tokens a block: the
+// gate/up kernel's warpgroups their gate and up units of the same rows, whose
+// SiLU·up they form in registers (no exchange, so no named barrier of the
+// consumers); the down projection's two units of its rows. Token steps
+// (32) give each K loop the widths 32, 64 and 80. ptxas assembles every
+// width's pipeline of both units' accumulators (160 registers at 80 tokens)
+// without serialising a wgmma or spilling. The default (wide-units=1) keeps
+// the 128-token kernels.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.one assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
+
+// CHECK-LABEL: .entry layer_ssmm_2_wide(
+// CHECK: .maxntid 384, 1, 1
+// CHECK-NOT: bar.sync 1,
+// CHECK-DAG: wgmma.mma_async.sp.sync.aligned.m64n32k32.f32.bf16.bf16
+// CHECK-DAG: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
+// CHECK-DAG: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+// CHECK-DAG: ex2.approx
+// CHECK-NOT: bar.sync 1,
+// CHECK-LABEL: .entry layer_ssmm_3_wide(
+// CHECK: .maxntid 384, 1, 1
+// CHECK-DAG: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+
+// PTXAS-NOT: warning
+// PTXAS-NOT: C75
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+
+// ONE-LABEL: .entry layer_ssmm_2_wide(
+// ONE: .maxntid 384, 1, 1
+// ONE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// ONE: bar.sync 1, 256;
+// ONE-LABEL: .entry layer_ssmm_3_wide(
+// ONE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @layer(%x: tensor<?x1024xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x1024xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x1024x1024xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x1024x512xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x1024xbf16>, tensor<8x1024xbf16>, tensor<8x1024x1024xbf16, #ss>,
+         tensor<8x1024x512xbf16, #ss>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}

@@ -1,0 +1,33 @@
+// Unit pairs on plain 2:4 (warpgroups=2 wide-units=2): the default's wide
+// variant has four consumer warpgroups of one unit (112 tokens; their 56
+// accumulators leave pairs no wide width), two warpgroups of two units hold
+// 128 tokens (2 × 64 accumulators) and cover the same 256 kept rows a block.
+// ptxas assembles both wide kernels without serialising a wgmma (at
+// Mixtral's shape the weighted-combine one spills 72 bytes, docs/TileChoice.md).
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-units=2 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+
+// CHECK-LABEL: .entry layer_ssmm_2_wide(
+// CHECK: .maxntid 384, 1, 1
+// CHECK-NOT: bar.sync 1,
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// CHECK-NOT: bar.sync 1,
+// CHECK-LABEL: .entry layer_ssmm_3_wide(
+// CHECK: .maxntid 384, 1, 1
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+
+// PTXAS-NOT: warning
+// PTXAS-NOT: C75
+
+#ss = #samoyeds.ss<n = 2, m = 2, v = 128>
+func.func @layer(%x: tensor<?x1024xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x1024xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x1024x1024xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x1024x512xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x1024xbf16>, tensor<8x1024xbf16>, tensor<8x1024x1024xbf16, #ss>,
+         tensor<8x1024x512xbf16, #ss>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}

@@ -4,7 +4,8 @@
 // 128 tokens (2 × 64 accumulators) and cover the same 256 kept rows a block.
 // ptxas assembles both wide kernels without serialising a wgmma (at
 // Mixtral's shape the weighted-combine one spills 72 bytes, docs/TileChoice.md).
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-units=2 dir=%t assemble=false" -o /dev/null
+// wide-slots=1024: the paired grid of the small layer fills the SMs.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-units=2 wide-slots=1024 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 

@@ -7,11 +7,12 @@
 // (32) give each K loop the widths 32, 64 and 80. ptxas assembles every
 // width's pipeline of both units' accumulators (160 registers at 80 tokens)
 // without serialising a wgmma or spilling. The default (wide-units=1) keeps
-// the 128-token kernels.
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 dir=%t assemble=false" -o /dev/null
+// the 128-token kernels. (wide-slots=1024: the small test layer's paired row
+// blocks fill the 132 SMs only with many token tiles, which select-tiles asks.)
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 wide-slots=1024 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.one assemble=false" -o /dev/null
+// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-slots=1024 dir=%t.one assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
 
 // CHECK-LABEL: .entry layer_ssmm_2_wide(

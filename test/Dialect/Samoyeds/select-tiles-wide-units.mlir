@@ -2,6 +2,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2" | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-tokens=64" | FileCheck %s --check-prefix=FORCED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-slots=100" | FileCheck %s --check-prefix=SLOTS
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
 
@@ -9,9 +10,13 @@
 // warpgroup of the wide variant multiplies two 64-row units, and the wide
 // tokens are as many as two units' accumulator sets hold: 80 for 1:2 routed
 // rows (2 units x 2 sets x 40 = the 160 accumulators of two warpgroups), on
-// Mixtral's gate/up (its gate and up units of the same rows) and down
-// projection and on Qwen3-235B's gate/up, whose second wide width (160
-// tokens) no longer fits and is dropped. Plain 2:4 keeps one unit: its wide
+// Mixtral's gate/up (its gate and up units of the same rows; 56 paired row
+// blocks x 8 experts fill the 132 SMs at the wide variant's 64 slots per
+// expert) and on Qwen3-235B's gate/up, whose second wide width (160 tokens)
+// no longer fits and is dropped. Mixtral's down projection keeps one unit:
+// paired, its 8 row blocks x 8 experts would leave half the SMs idle there;
+// with wide-slots=100 (2 tiles of 80 an expert: 128 blocks, three quarters
+// of a wave and more) it takes pairs. Plain 2:4 keeps one unit: its wide
 // variant has four warpgroups, whose 56 accumulators leave two units no
 // width above its 64 tokens. Masked rows keep one. A forced width
 // (wide-tokens=64) is taken where it fits.
@@ -20,7 +25,10 @@
 // CHECK-LABEL: func.func @mixtral_gate_up
 // CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @mixtral_down
-// CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CHECK-NOT: wide_units
+// CHECK: wide_tokens = 128, wide_slots = 512,
+// CHECK-NOT: wide_units
+// CHECK: return
 // CHECK-LABEL: func.func @qwen3_gate_up
 // CHECK-NOT: wide_low
 // CHECK: wide_tokens = 80, wide_slots = 16384, {{.*}}wide_units = 2, strategy = wgmma_sp>
@@ -40,6 +48,8 @@
 // NONE: return
 // FORCED-LABEL: func.func @mixtral_gate_up
 // FORCED: wide_tokens = 64, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// SLOTS-LABEL: func.func @mixtral_down
+// SLOTS: wide_tokens = 80, wide_slots = 800, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // BAD: error: samoyeds-select-tiles: wide-units = 3 must be in [1, 2]
 // BAD0: error: samoyeds-select-tiles: wide-units = 0 must be in [1, 2]
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,

@@ -692,24 +692,34 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
                ? wide
                : 0;
   };
+  bool few = experts > 1 &&
+             experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
+  int64_t widePerExpert = o.wideSlots > 0 ? o.wideSlots
+                          : few           ? kFewExpertsWideSlots
+                                          : kWideSlotsPerExpert;
   // Unit pairs (`wide-units=2`): each wide consumer warpgroup multiplies
   // two 64-row units where the tile is unmasked, has no clusters, the
-  // 64-row tiles of each half divide among the pairs and two units' sets
-  // leave a wide width.
+  // 64-row tiles of each half divide among the pairs, two units' sets
+  // leave a wide width and the paired grid of the wide variant's first
+  // call (its slots spread evenly over the experts) still fills three
+  // quarters of a wave: pairs halve the row blocks (Mixtral's down
+  // projection would keep 64 blocks for 132 SMs at 64 slots per expert).
+  auto pairsFill = [&] {
+    int64_t tokens2 = wideFor(2 * sets);
+    int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
+    if (tokens2 == 0)
+      return false;
+    int64_t blocks =
+        rowBlocks2 * experts * llvm::divideCeil(widePerExpert, tokens2);
+    return 4 * blocks >= 3 * chip.smCount;
+  };
   int64_t wideUnits = o.wideUnits == 2 && !masked && o.wideCluster == 1 &&
                               tiles % (2 * wideWarpgroups / halves) == 0 &&
-                              wideFor(2 * sets)
+                              pairsFill()
                           ? 2
                           : 1;
-  int64_t wideTokens = wideFor(wideUnits * sets), wideSlots = 0;
-  if (wideTokens > 0) {
-    bool few = experts > 1 &&
-               experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
-    wideSlots = (o.wideSlots > 0 ? o.wideSlots
-                 : few           ? kFewExpertsWideSlots
-                                 : kWideSlotsPerExpert) *
-                experts;
-  }
+  int64_t wideTokens = wideFor(wideUnits * sets);
+  int64_t wideSlots = wideTokens > 0 ? widePerExpert * experts : 0;
   auto [wideLowTokens, wideLowSlots] = chooseWideLow(
       op, o, masked, wideTokens, wideSlots, tokens, wideUnits * sets, maxAcc);
   if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))

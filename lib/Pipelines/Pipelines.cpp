@@ -90,6 +90,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
                      "warpgroup of the wide variant (1, or 2: pairs)"),
       llvm::cl::init(1)};
+  Option<int64_t> persistentUnits{
+      *this, "persistent-units",
+      llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
+                     "warpgroup of the persistent grid (1, or 2: pairs)"),
+      llvm::cl::init(1)};
   Option<int64_t> widePacked{
       *this, "wide-packed",
       llvm::cl::desc("samoyeds-select-tiles: the wide variant reads a packed "
@@ -251,6 +256,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.fewSlots = o.fewSlots;
   tiles.wideCluster = o.wideCluster;
   tiles.wideUnits = o.wideUnits;
+  tiles.persistentUnits = o.persistentUnits;
   tiles.widePacked = o.widePacked;
   tiles.tokenStep = o.tokenStep;
   tiles.warpgroups = o.warpgroups;

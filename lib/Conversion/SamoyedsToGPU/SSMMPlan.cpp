@@ -110,6 +110,9 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
         p.tokens = tile.getPersistentTokens();
       p.stages = TileConfigAttr::kWgmmaMaxStages;
     }
+    // Unit pairs on the variants of at most two consumer warpgroups.
+    if (p.warps <= 8)
+      p.unitsPerWarpgroup = tile.getPersistentUnits();
   }
   // Token steps where ptxas keeps every width's wgmma pipeline: with four
   // consumer warpgroups (104 registers) or masked rows (A in registers) it

@@ -44,7 +44,8 @@ struct SSMMPlan {
   /// The wide variant: `tokens` is the tile's wide_tokens.
   bool wide = false;
   /// wgmma_sp: 64-row units each consumer warpgroup multiplies (the wide
-  /// variant's wide_units; 1 elsewhere).
+  /// variant's wide_units, the persistent grid's persistent_units where it
+  /// has at most two consumer warpgroups; 1 elsewhere).
   int64_t unitsPerWarpgroup = 1;
   /// Blocks per cluster sharing the activation tile (the wide variant's
   /// wide_cluster; 1: none). A cluster's blocks take neighbouring row blocks

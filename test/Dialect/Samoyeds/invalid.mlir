@@ -1799,3 +1799,24 @@ func.func @tile_wide_units_cluster() attributes {t = #samoyeds.tile<warps = 8, t
 func.func @tile_wide_units_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_units = 2>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units = 2 must be 1, or 2 with persistent = 1, row_masks = 0 and strategy wgmma_sp}}
+func.func @tile_persistent_units_no_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, persistent_units = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units = 3 must be 1, or 2 with persistent = 1, row_masks = 0 and strategy wgmma_sp}}
+func.func @tile_persistent_units_three() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, persistent = 1, persistent_units = 3, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units = 2 must be 1, or 2 with persistent = 1, row_masks = 0 and strategy wgmma_sp}}
+func.func @tile_persistent_units_masked() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, persistent = 1, persistent_units = 2, strategy = wgmma_sp>} {
+  return
+}

@@ -3,6 +3,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-tokens=64" | FileCheck %s --check-prefix=FORCED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-slots=100" | FileCheck %s --check-prefix=SLOTS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent-units=2" | FileCheck %s --check-prefix=PERSIST
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-units=3" 2>&1 | FileCheck %s --check-prefix=BADP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
 
@@ -50,6 +52,21 @@
 // FORCED: wide_tokens = 64, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // SLOTS-LABEL: func.func @mixtral_down
 // SLOTS: wide_tokens = 80, wide_slots = 800, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// persistent-units=2: the same pairs on the persistent grid's variants of two
+// consumer warpgroups (Mixtral's persistent_warps = 8 grid, Qwen3-235B's
+// upper grid of the tile's two), where the paired tiles of one token tile an
+// expert fill three quarters of a wave: not Mixtral's down projection (64
+// tiles); plain 2:4's persistent grid has four warpgroups.
+// PERSIST-LABEL: func.func @mixtral_gate_up
+// PERSIST: persistent_warps = 8, {{.*}}persistent_units = 2, strategy = wgmma_sp>
+// PERSIST-LABEL: func.func @mixtral_down
+// PERSIST-NOT: persistent_units
+// PERSIST-LABEL: func.func @qwen3_gate_up
+// PERSIST: persistent_units = 2, strategy = wgmma_sp>
+// PERSIST-LABEL: func.func @plain24_gate_up
+// PERSIST-NOT: persistent_units
+// PERSIST: return
+// BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
 // BAD: error: samoyeds-select-tiles: wide-units = 3 must be in [1, 2]
 // BAD0: error: samoyeds-select-tiles: wide-units = 0 must be in [1, 2]
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,

@@ -125,7 +125,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
-    int64_t wideUnits, MmaStrategy strategy) {
+    int64_t wideUnits, int64_t persistentUnits, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -275,6 +275,13 @@ LogicalResult TileConfigAttr::verify(
                        << " must be 1, or 2 with wide_tokens > 0, "
                           "row_masks = 0, wide_cluster = 1 and strategy "
                           "wgmma_sp";
+  if (persistentUnits != 1 &&
+      (persistentUnits != 2 || persistent != 1 || rowMasks != 0 ||
+       strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: persistent_units = "
+                       << persistentUnits
+                       << " must be 1, or 2 with persistent = 1, row_masks = "
+                          "0 and strategy wgmma_sp";
   if (widePacked != 0 &&
       (widePacked != 1 || wideTokens == 0 || strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: wide_packed = " << widePacked

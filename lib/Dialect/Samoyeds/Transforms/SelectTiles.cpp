@@ -239,7 +239,7 @@ struct Overrides {
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
-      fewSlots, wideUnits;
+      fewSlots, wideUnits, persistentUnits;
 };
 
 /// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots), or
@@ -396,7 +396,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
       /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
       /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
-      MmaStrategy::MmaSp);
+      /*persistentUnits=*/1, MmaStrategy::MmaSp);
 }
 
 /// Whether two blocks of a wgmma_sp decode variant with `units` consumer
@@ -738,6 +738,19 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentTokens = few.tokens;
     persistentSlots = few.slots;
   }
+  // Unit pairs on the persistent grid (`persistent-units=2`): its variants
+  // of two consumer warpgroups (the tile's, or persistent_warps = 8) where
+  // the tile is unmasked, the 64-row tiles of each half divide among the
+  // pairs and the paired grid keeps three quarters of a wave of tiles at
+  // one token tile an expert (their 64 tokens' two sets of two units fit).
+  int64_t pairedRowBlocks = tiles * halves / 4;
+  int64_t persistentUnits =
+      o.persistentUnits == 2 && persistent > 0 && !masked &&
+              (warpgroups == 2 || persistentWarps == 8) &&
+              tiles % (4 / halves) == 0 &&
+              4 * pairedRowBlocks * experts >= 3 * chip.smCount
+          ? 2
+          : 1;
   int64_t wideWarps =
       wideTokens > 0 && wideWarpgroups != warpgroups ? 4 * wideWarpgroups : 0;
   // Cluster pairs of the wide variant (`wide-cluster`): where the row blocks
@@ -779,7 +792,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
       wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
       midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
-      wideLowTokens, wideLowSlots, wideUnits, MmaStrategy::WgmmaSp);
+      wideLowTokens, wideLowSlots, wideUnits, persistentUnits,
+      MmaStrategy::WgmmaSp);
 }
 
 struct SamoyedsSelectTiles
@@ -825,7 +839,7 @@ struct SamoyedsSelectTiles
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
             /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
-            forced.value_or(MmaStrategy::MmaSp))))
+            /*persistentUnits=*/1, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -863,6 +877,7 @@ struct SamoyedsSelectTiles
         !inRange("few-slots", fewSlots, -1, 4096) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
         !inRange("wide-units", wideUnits, 1, 2) ||
+        !inRange("persistent-units", persistentUnits, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
@@ -879,7 +894,8 @@ struct SamoyedsSelectTiles
         warpgroups,      decodeWarpgroups, decodeSlots,   decodeBlocks,
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
-        wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits};
+        wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits,
+        persistentUnits};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -205,6 +205,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     activation tile with the same consumer warpgroups; their accumulators
     hold both units' sets (2 × sets × tokens / 2). Not with `row_masks` = 1
     or `wide_cluster` = 2. `wide_units` is 1 when omitted.
+    `persistent_units` = 2 does the same for the persistent grid's
+    variants of at most two consumer warpgroups (their `tokens`); it needs
+    `persistent` = 1 and `row_masks` = 0, and is 1 when omitted.
 
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
@@ -356,6 +359,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_slots,
                         DefaultValuedParameter<"int64_t", "1">:$wide_units,
+                        DefaultValuedParameter<"int64_t", "1">:$persistent_units,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -135,6 +135,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     tile is unmasked, has no clusters and its 64-row tiles of each half
     divide among the pairs; its wide tokens (both widths) are then as many
     as two units' accumulator sets hold. 1 (the default) one unit each.
+    `persistent-units` = 2 (`persistent_units`) gives the persistent
+    grid's variants of two consumer warpgroups the same pairs, where the
+    tile is unmasked, its 64-row tiles divide among the pairs and the
+    paired tiles of one token tile an expert fill three quarters of a
+    wave.
 
     Cluster pairs (`wide_cluster`; `wgmma_sp`): `wide-cluster` = 2 gives
     the wide variant clusters of two blocks sharing the activation tile
@@ -292,6 +297,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideUnits", "wide-units", "int64_t", /*default=*/"1",
            "64-row units each consumer warpgroup of wgmma_sp's wide variant "
            "multiplies (1, or 2: pairs, where the tile allows them)">,
+    Option<"persistentUnits", "persistent-units", "int64_t",
+           /*default=*/"1",
+           "64-row units each consumer warpgroup of wgmma_sp's persistent "
+           "grid of two warpgroups multiplies (1, or 2: pairs, where the "
+           "tile allows them)">,
     Option<"widePacked", "wide-packed", "int64_t", /*default=*/"-1",
            "wgmma_sp's wide variant reads its input from a workspace a pack "
            "kernel fills in the ring's layout (-1: choose, 0: gathers, 1: "

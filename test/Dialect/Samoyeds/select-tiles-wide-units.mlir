@@ -4,6 +4,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-slots=100" | FileCheck %s --check-prefix=SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent-units=2" | FileCheck %s --check-prefix=PERSIST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2" | FileCheck %s --check-prefix=PERSIST128
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-units=3" 2>&1 | FileCheck %s --check-prefix=BADP
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
@@ -66,6 +67,16 @@
 // PERSIST-LABEL: func.func @plain24_gate_up
 // PERSIST-NOT: persistent_units
 // PERSIST: return
+// With the opt-in persistent grid (persistent=1: 128-token tiles from 96
+// slots per expert) pairs take 80 tokens, what two units' sets hold; Mixtral's
+// down projection keeps 128 and one unit.
+// PERSIST128-LABEL: func.func @mixtral_gate_up
+// PERSIST128: persistent = 1, persistent_slots = 768, persistent_tokens = 80, {{.*}}persistent_units = 2, strategy = wgmma_sp>
+// PERSIST128-LABEL: func.func @mixtral_down
+// PERSIST128: persistent_tokens = 128,
+// PERSIST128-NOT: persistent_units
+// PERSIST128-LABEL: func.func @qwen3_gate_up
+// PERSIST128: persistent_tokens = 80, {{.*}}persistent_units = 2, strategy = wgmma_sp>
 // BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
 // BAD: error: samoyeds-select-tiles: wide-units = 3 must be in [1, 2]
 // BAD0: error: samoyeds-select-tiles: wide-units = 0 must be in [1, 2]

@@ -741,16 +741,25 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // Unit pairs on the persistent grid (`persistent-units=2`): its variants
   // of two consumer warpgroups (the tile's, or persistent_warps = 8) where
   // the tile is unmasked, the 64-row tiles of each half divide among the
-  // pairs and the paired grid keeps three quarters of a wave of tiles at
-  // one token tile an expert (their 64 tokens' two sets of two units fit).
+  // pairs, two units' sets of the tile's tokens fit and the paired grid
+  // keeps three quarters of a wave of tiles at one token tile an expert.
+  // The opt-in persistent grid's 128-token tiles (`persistent` > 0) become
+  // as many tokens as two units' sets hold.
   int64_t pairedRowBlocks = tiles * halves / 4;
+  int64_t pairTokens =
+      2 * TileConfigAttr::wgmmaMaxAccumulators(2) / (2 * sets) / 8 * 8;
   int64_t persistentUnits =
       o.persistentUnits == 2 && persistent > 0 && !masked &&
               (warpgroups == 2 || persistentWarps == 8) &&
-              tiles % (4 / halves) == 0 &&
+              tiles % (4 / halves) == 0 && tokens <= pairTokens &&
               4 * pairedRowBlocks * experts >= 3 * chip.smCount
           ? 2
           : 1;
+  if (persistentUnits == 2 && persistentTokens > pairTokens) {
+    persistentTokens = pairTokens > tokens ? pairTokens : 0;
+    if (persistentTokens == 0)
+      persistentSlots = 0;
+  }
   int64_t wideWarps =
       wideTokens > 0 && wideWarpgroups != warpgroups ? 4 * wideWarpgroups : 0;
   // Cluster pairs of the wide variant (`wide-cluster`): where the row blocks

@@ -541,6 +541,48 @@ FewSlots chooseFewSlots(SSMMOp op, const Overrides &o, bool masked,
   return {4 * 4, kFewSlotsTokens, perExpert * experts};
 }
 
+/// Whether a grid of unit pairs, `blocks` tiles at the first call of its
+/// variant, fills three quarters of a wave of the chip's SMs: pairs halve a
+/// tile's row blocks (Mixtral's 1:2+2:4 down projection would keep 64
+/// blocks for 132 SMs at its wide variant's 64 slots per expert).
+bool pairsFillWave(const ChipInfo &chip, int64_t blocks) {
+  return 4 * blocks >= 3 * chip.smCount;
+}
+
+/// wgmma_sp's unit pairs on the persistent grid (persistent_units) and the
+/// persistent tokens they leave: pairs (`persistent-units=2`) for its
+/// variants of two consumer warpgroups (the tile's `warpgroups`, or
+/// `persistentWarps` = 8) where the tile is unmasked, the `tiles` 64-row
+/// tiles of each half divide among the pairs, two units' `sets` of the
+/// tile's `tokens` fit and the paired tiles of one token tile an expert fill
+/// the SMs (pairsFillWave). The opt-in persistent grid's 128-token tiles
+/// become as many tokens as two units' sets hold.
+struct PersistentPairs {
+  int64_t units = 1, tokens = 0, slots = 0;
+};
+PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
+                                      bool masked, int64_t experts,
+                                      int64_t tiles, int64_t halves,
+                                      int64_t sets, int64_t warpgroups,
+                                      int64_t tokens, int64_t persistentWarps,
+                                      int64_t persistentTokens,
+                                      int64_t persistentSlots) {
+  PersistentPairs pairs{1, persistentTokens, persistentSlots};
+  int64_t pairTokens =
+      2 * TileConfigAttr::wgmmaMaxAccumulators(2) / (2 * sets) / 8 * 8;
+  if (o.persistentUnits != 2 || masked ||
+      (warpgroups != 2 && persistentWarps != 8) || tiles % (4 / halves) != 0 ||
+      tokens > pairTokens || !pairsFillWave(chip, tiles * halves / 4 * experts))
+    return pairs;
+  pairs.units = 2;
+  if (persistentTokens > pairTokens) {
+    pairs.tokens = pairTokens > tokens ? pairTokens : 0;
+    if (pairs.tokens == 0)
+      pairs.slots = 0;
+  }
+  return pairs;
+}
+
 /// The warpgroup (wgmma_sp) tile: two warpgroups (the gate and up units of
 /// the same 64 rows for silu_mul, else 128 kept rows when the tiles pair
 /// up), 128-column stages, and as many tokens as the accumulator sets
@@ -701,17 +743,14 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // two 64-row units where the tile is unmasked, has no clusters, the
   // 64-row tiles of each half divide among the pairs, two units' sets
   // leave a wide width and the paired grid of the wide variant's first
-  // call (its slots spread evenly over the experts) still fills three
-  // quarters of a wave: pairs halve the row blocks (Mixtral's down
-  // projection would keep 64 blocks for 132 SMs at 64 slots per expert).
+  // call (its slots spread evenly over the experts) fills the SMs
+  // (pairsFillWave).
   auto pairsFill = [&] {
     int64_t tokens2 = wideFor(2 * sets);
     int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
-    if (tokens2 == 0)
-      return false;
-    int64_t blocks =
-        rowBlocks2 * experts * llvm::divideCeil(widePerExpert, tokens2);
-    return 4 * blocks >= 3 * chip.smCount;
+    return tokens2 > 0 &&
+           pairsFillWave(chip, rowBlocks2 * experts *
+                                   llvm::divideCeil(widePerExpert, tokens2));
   };
   int64_t wideUnits = o.wideUnits == 2 && !masked && o.wideCluster == 1 &&
                               tiles % (2 * wideWarpgroups / halves) == 0 &&
@@ -738,27 +777,14 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentTokens = few.tokens;
     persistentSlots = few.slots;
   }
-  // Unit pairs on the persistent grid (`persistent-units=2`): its variants
-  // of two consumer warpgroups (the tile's, or persistent_warps = 8) where
-  // the tile is unmasked, the 64-row tiles of each half divide among the
-  // pairs, two units' sets of the tile's tokens fit and the paired grid
-  // keeps three quarters of a wave of tiles at one token tile an expert.
-  // The opt-in persistent grid's 128-token tiles (`persistent` > 0) become
-  // as many tokens as two units' sets hold.
-  int64_t pairedRowBlocks = tiles * halves / 4;
-  int64_t pairTokens =
-      2 * TileConfigAttr::wgmmaMaxAccumulators(2) / (2 * sets) / 8 * 8;
-  int64_t persistentUnits =
-      o.persistentUnits == 2 && persistent > 0 && !masked &&
-              (warpgroups == 2 || persistentWarps == 8) &&
-              tiles % (4 / halves) == 0 && tokens <= pairTokens &&
-              4 * pairedRowBlocks * experts >= 3 * chip.smCount
-          ? 2
-          : 1;
-  if (persistentUnits == 2 && persistentTokens > pairTokens) {
-    persistentTokens = pairTokens > tokens ? pairTokens : 0;
-    if (persistentTokens == 0)
-      persistentSlots = 0;
+  int64_t persistentUnits = 1;
+  if (persistent > 0) {
+    PersistentPairs pairs = choosePersistentPairs(
+        chip, o, masked, experts, tiles, halves, sets, warpgroups, tokens,
+        persistentWarps, persistentTokens, persistentSlots);
+    persistentUnits = pairs.units;
+    persistentTokens = pairs.tokens;
+    persistentSlots = pairs.slots;
   }
   int64_t wideWarps =
       wideTokens > 0 && wideWarpgroups != warpgroups ? 4 * wideWarpgroups : 0;

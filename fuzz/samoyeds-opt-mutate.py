@@ -301,7 +301,10 @@ def option_string(rng, kind, bundle_dir, hostile):
         if hostile:
             for name in ("tokens", "split-k", "row-tiles", "row-masks",
                          "persistent", "split-slots", "mid-split-k",
-                         "mid-split-slots", "evict-first-experts"):
+                         "mid-split-slots", "evict-first-experts",
+                         "wide-tokens", "wide-low-tokens", "warpgroups",
+                         "token-step", "few-slots", "wide-units",
+                         "persistent-units"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
     if kind in ("bundle", "emit"):

@@ -3,28 +3,29 @@
 //
 // Private to the SamoyedsToGPU conversion: the emitter of the wgmma_sp
 // strategy's kernel body, defined across WgmmaSpKernel.cpp (block set-up,
-// the producer, the strategy's MmaLowering), WgmmaSpMainLoop.cpp (the
+// the roles, the persistent grid, the strategy's MmaLowering),
+// WgmmaSpProducer.cpp (the producer's copies), WgmmaSpMainLoop.cpp (the
 // consumers' K loop and the routing of span sums), WgmmaSpMaskedRows.cpp
 // (row selection by masked group rows) and WgmmaSpEpilogue.cpp.
 //
-// A block is warp-specialised: warpgroup 0 produces, warpgroups 1..units
-// consume. Consumer u owns a unit of 64 kept rows (for silu_mul the first
-// half of the units are gate rows, the second half the matching up rows) and
-// all `tokens` routed tokens of the block's token tile; with unit pairs (the
-// wide variant's wide_units = 2) consumer c owns units c and c + consumers
-// (for silu_mul the gate and the up unit of the same rows, whose SiLU·up it
-// forms in registers), issues both units' MMAs of a stage as one group and
-// waits for them with one wait. The ring has `stages`
-// slots, each with a full and an empty mbarrier. The producer fills slot
-// i % stages with k tile i once the consumers have released it: thread 0
-// arms the full barrier with the bytes of the slot's bulk copies (every
-// unit's weight block and metadata) and issues them; every producer thread
-// gathers its share of the activation rows through the token list with
-// cp.async into the 128-byte-swizzled B layout and arrives on the full
-// barrier when its copies land. A consumer waits on the full barrier, issues
-// one wgmma.mma_async.sp m64n`tokens`k32 per K step and arrives on the empty
-// barrier once the MMAs that read the slot are done. The producer lowers its
-// registers, the consumers raise theirs (setmaxnreg).
+// A block is warp-specialised: warpgroup 0 produces, warpgroups
+// 1..consumers consume. Consumer u owns a unit of 64 kept rows (for silu_mul
+// the first half of the units are gate rows, the second half the matching up
+// rows) and all `tokens` routed tokens of the block's token tile; with unit
+// pairs (the wide variant's wide_units = 2) consumer c owns units c and c +
+// consumers (for silu_mul the gate and the up unit of the same rows, whose
+// SiLU·up it forms in registers), issues both units' MMAs of a stage as one
+// group and waits for them with one wait. The ring has `stages` slots, each
+// with a full and an empty mbarrier. The producer fills slot i % stages with k
+// tile i once the consumers have released it: thread 0 arms the full barrier
+// with the bytes of the slot's bulk copies (every unit's weight block and
+// metadata) and issues them; every producer thread gathers its share of the
+// activation rows through the token list with cp.async into the
+// 128-byte-swizzled B layout and arrives on the full barrier when its copies
+// land. A consumer waits on the full barrier, issues one wgmma.mma_async.sp
+// m64n`tokens`k32 per K step and arrives on the empty barrier once the MMAs
+// that read the slot are done. The producer lowers its registers, the consumers
+// raise theirs (setmaxnreg).
 //
 // In a cluster (the wide variant's wide_cluster = 2) the blocks of a pair take
 // neighbouring row blocks of one token tile. Each producer gathers its half
@@ -66,7 +67,7 @@ public:
   void emit(gpu::GPUFuncOp func);
 
 private:
-  // WgmmaSpKernel.cpp
+  // WgmmaSpKernel.cpp (the producer's copies: WgmmaSpProducer.cpp)
   void setUpSharedMemory();
   /// Splits the block into the producer warpgroup, which lowers its
   /// registers, takes the weight addresses, runs `produce` and waits for its

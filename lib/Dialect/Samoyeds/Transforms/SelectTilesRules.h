@@ -1,0 +1,150 @@
+//===- SelectTilesRules.h - The tile rules of samoyeds-select-tiles -*- C++
+//-*-===//
+//
+// Private to samoyeds-select-tiles (docs/TileChoice.md): the constants of its
+// rules, the pass's overrides, and the choosers shared by SelectTiles.cpp
+// (the pass and the rules both strategies use), SelectMmaSpTile.cpp (mma_sp)
+// and SelectWgmmaTile.cpp (wgmma_sp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTTILESRULES_H
+#define SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTTILESRULES_H
+
+#include "samoyeds/Dialect/Samoyeds/IR/Samoyeds.h"
+#include "samoyeds/Support/Chip.h"
+
+#include <utility>
+
+namespace mlir::samoyeds::select_tiles {
+
+/// Largest partial-sum workspace a split-K variant may use.
+inline constexpr int64_t kSplitWorkspaceBytes = 32 << 20;
+/// Shortest K slice of a split-K variant, in columns.
+inline constexpr int64_t kMinSliceCols = 512;
+/// wgmma_sp's mid-size split-K variant: its K slices, and the shortest slice
+/// (in columns) it takes by default. H200 expert matmuls, one expert, same
+/// process (bench/RESULTS.md S35): 2 slices 1.3-2.0x the unsplit grid at
+/// n = 128-256 on shapes of K >= 2048, but 0.83x at n = 512 with K = 1024.
+inline constexpr int64_t kMidSplitK = 2, kMinMidSliceCols = 1024;
+/// wgmma_sp: routed slots per expert from which calls take the 128-token
+/// persistent variant.
+inline constexpr int64_t kWgmmaPersistentSlots = 96;
+/// wgmma_sp with routed 1:2 row selection: layers of at most this many
+/// experts take four consumer warpgroups from this many routed slots per
+/// expert up to the wide variant (chooseWgmmaTile).
+inline constexpr int64_t kWgmmaFourRowsExperts = 8,
+                         kWgmmaFourRowsSlotsPerExpert = 64;
+/// Routed slots per expert from which the unsplit calls take the wide
+/// variant, by default: 128, and kFewExpertsWideSlots for plain 2:4 on 2 to
+/// kPlainFewExperts experts and row selection on 2 to kWgmmaFourRowsExperts,
+/// whose 56- and 64-token grids read an expert's weights once per 56 or 64
+/// of its tokens. H200 layers, same process (bench/RESULTS.md S28): 2:4
+/// Mixtral 1.15 / 1.23 / 1.27x at T = 256 / 320 / 384 (0.97x at 448),
+/// OLMoE 1.10x and Qwen2-MoE 1.28x at T = 768, DeepSeek-V2-Lite 1.09 /
+/// 1.11x at T = 768 / 1024; 1:2+2:4 Mixtral 1.05 / 1.04 / 1.03 / 1.44x at
+/// T = 256 / 320 / 384 / 448 (packed, three rows per slot), but with 64 or
+/// 128 experts 0.97-1.19x (DeepSeek-V2-Lite, OLMoE, Qwen2-MoE) and 0.90x
+/// (Qwen3-235B at T = 1024): those keep 128.
+inline constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
+                         kPlainFewExperts = 64;
+/// wgmma_sp with routed row selection on more than kWgmmaFourRowsExperts
+/// experts: the wide variant's calls up to kWideLowTokens routed slots per
+/// expert take kWideLowTokens tokens per block (wide_low_tokens), so an
+/// expert of up to 160 routed slots is one tile, not 128 and a sliver;
+/// above, 160 makes as many tiles with a ring of three 58 KB slots, not
+/// four, so they keep 128. H200 1:2+2:4 layers, same process
+/// (bench/RESULTS.md S39): V = 128 DeepSeek-V2 1.10 / 1.12x at T = 3500 /
+/// 4096, Qwen2-MoE 1.06x at T = 1024, Qwen3-235B 1.03 / 1.05x at T = 2048 /
+/// 2560, OLMoE 1.02 / 1.06x at T = 1024 / 1200, DeepSeek-V2-Lite 1.08 /
+/// 1.09x at T = 1400 / 1650, 1.00x above the bound; V = 32 1.11-1.19x; 160
+/// tokens above the bound too 0.91x on Qwen3-235B at T = 3072 (192 slots per
+/// expert) and 0.89-0.93x on OLMoE and DeepSeek-V2-Lite at T = 2048-4096
+/// (S38); Mixtral (8 experts, from 64 slots per expert) 0.74-0.89x (S38).
+inline constexpr int64_t kWideLowTokens = 160;
+/// wgmma_sp with routed row selection on more than kWgmmaFourRowsExperts
+/// experts: the persistent grid's calls below kFewSlotsPerExpert routed
+/// slots per expert run four consumer warpgroups (256 kept rows a block,
+/// each k tile's activations read once per 256 rows, not 128) with
+/// kFewSlotsTokens tokens (two accumulator sets fit the 56 registers four
+/// warpgroups leave), the two-warpgroup persistent grid those above. H200
+/// 1:2+2:4 layers, same process (bench/RESULTS.md S40, run 2, control
+/// 0.99-1.01x; four warpgroups and 48 tokens at every persistent call):
+/// Qwen2-MoE 1.02 / 1.04x at T = 128 / 256 (16 / 32 slots per expert),
+/// OLMoE 1.02 / 1.04x, DeepSeek-V2-Lite 1.04 / 1.06 / 1.05x at T = 128 /
+/// 256 / 384 (12 / 24 / 36), but 0.94-0.95x at 48 slots per expert
+/// (Qwen2-MoE and OLMoE at T = 384: an expert past 48 slots takes two
+/// tiles, streaming its weights twice); the ordinary grid with the same
+/// tile 0.92-1.02x.
+inline constexpr int64_t kFewSlotsPerExpert = 40, kFewSlotsTokens = 48;
+/// wgmma_sp with routed row selection: the tile's token_step. H200
+/// 1:2+2:4 layers, same process (bench/RESULTS.md §S29, run 2, control
+/// 0.99-1.02x): Mixtral 1.06 / 1.04x at T = 256 / 320 (16: 1.05 / 1.03x),
+/// 0.99-1.01x at T = 64-128 and 448-1024; Qwen2-MoE, OLMoE, DeepSeek-V2-Lite
+/// 0.99-1.03x at T = 128-1024.
+inline constexpr int64_t kWgmmaTokenStep = 32;
+/// Routed slots per expert up to which calls take the decode token tile
+/// (H200 same-process A/B, bench/RESULTS.md §S9): mma_sp 1:2+2:4 layers won
+/// 1.25-1.81x at 1-8 slots per expert and 1.14x at 9.6 (DeepSeek-V2,
+/// T = 256) but lost 7% at 16 (Qwen3-235B, T = 256); wgmma_sp 2:4 layers
+/// won 1.03-1.10x at 1-4 and lost 6-50% at 8-16.
+inline constexpr int64_t kMmaSpDecodeSlotsPerExpert = 12;
+inline constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4,
+                         kWgmmaMaskedDecodeSlotsPerExpert = 8;
+/// Token tiles per group of the ordinary grid's block order for experts
+/// whose packed weight exceeds half the L2 (docs/TileChoice.md).
+inline constexpr int64_t kGroupTiles = 16;
+/// Row blocks of the wide tile from which a row-selected matmul that gathers
+/// its input reads it packed (wide_packed) by default. H200 1:2+2:4 layers,
+/// same process (bench/RESULTS.md §S25, runs 2 and 4): packed gate/up input
+/// 1.08x / 1.08x / 1.11x on Mixtral at T = 512 / 1024 / 4096 (112 row
+/// blocks), 1.05x / 1.06x on Qwen2-MoE at T = 1024 / 4096 (20), 1.00-1.02x
+/// on Qwen3-235B and DeepSeek-V2 (12) and DeepSeek-V2-Lite (11) at T =
+/// 2048 / 4096, but 0.98x / 1.00x on OLMoE (8); plain 2:4 0.94-1.04x, so
+/// never.
+inline constexpr int64_t kWidePackedRowBlocks = 10;
+
+/// The pass's overrides of the tile choice (see its options).
+struct Overrides {
+  int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
+      wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
+      splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
+      midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
+      fewSlots, wideUnits, persistentUnits;
+};
+
+/// One expert's packed weight of `op`, values and metadata, in bytes.
+int64_t expertBytes(SSMMOp op);
+/// The block order (group_tiles) of `op`'s ordinary grid.
+int64_t chooseGroup(SSMMOp op, const ChipInfo &chip, int64_t groupOverride);
+/// wgmma_sp's evict_first_experts of `op`.
+int64_t chooseEvictFirst(SSMMOp op, const ChipInfo &chip, int64_t forced);
+/// The decode token tile (decode_tokens, decode_slots).
+std::pair<int64_t, int64_t> chooseDecode(int64_t tokens, int64_t tokenWarps,
+                                         int64_t experts,
+                                         int64_t slotsPerExpert,
+                                         int64_t decodeOverride);
+/// The split-K variant (split_k, split_slots).
+std::pair<int64_t, int64_t>
+chooseSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks, int64_t tokens,
+            int64_t sliceQuantum, int64_t splitOverride, int64_t blocksPerSM,
+            int64_t slotsOverride, bool persistent = false);
+/// wgmma_sp's mid-size split-K variant (mid_split_k, mid_split_slots).
+std::pair<int64_t, int64_t>
+chooseMidSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks,
+               int64_t tokens, int64_t sliceQuantum, int64_t splitK,
+               int64_t splitSlots, int64_t splitPersistent, int64_t decodeSlots,
+               const Overrides &o);
+/// The warp-level (mma_sp) tile of `op` (SelectMmaSpTile.cpp).
+TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
+                          int64_t groupTiles);
+/// Whether the warpgroup strategy serves `op` where the chip has it
+/// (SelectWgmmaTile.cpp).
+bool wgmmaWins(SSMMOp op, const Overrides &o);
+/// The warpgroup (wgmma_sp) tile of `op` (SelectWgmmaTile.cpp).
+TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
+                               const Overrides &o, int64_t groupTiles);
+
+} // namespace mlir::samoyeds::select_tiles
+
+#endif // SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTTILESRULES_H

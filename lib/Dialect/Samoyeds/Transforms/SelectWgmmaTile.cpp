@@ -182,6 +182,65 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
   return pairs;
 }
 
+/// wgmma_sp's wide variant (wide_tokens, wide_slots, wide_units and the
+/// second width): the unsplit calls of at least `wide-slots` routed slots
+/// per expert take as many tokens per block as the accumulator sets of
+/// `wideWarpgroups` consumer warpgroups allow, at most 128, or the
+/// `wide-tokens` asked for (rounded up to a multiple of 8) where they fit;
+/// none with a persistent grid asked for. 128 tokens (two warpgroups) ran
+/// 1.12-1.25x 64 at T = 1024-4096, 192 0.79-1.01x; four warpgroups with 112
+/// tokens another 1.02-1.29x (H200, bench/RESULTS.md §S11).
+struct WideChoice {
+  int64_t tokens = 0, slots = 0, units = 1, lowTokens = 0, lowSlots = 0;
+};
+WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
+                      bool masked, bool plain, int64_t tiles, int64_t halves,
+                      int64_t sets, int64_t tokens, int64_t wideWarpgroups) {
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
+  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
+  // The wide tokens where each consumer warpgroup holds `unitSets` sets.
+  auto wideFor = [&](int64_t unitSets) -> int64_t {
+    int64_t wide = o.wideTokens >= 0
+                       ? llvm::divideCeil(o.wideTokens, 8) * 8
+                       : std::min<int64_t>(128, 2 * maxAcc / unitSets / 8 * 8);
+    return wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
+                   unitSets * wide / 2 <= maxAcc
+               ? wide
+               : 0;
+  };
+  bool few = experts > 1 &&
+             experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
+  int64_t widePerExpert = o.wideSlots > 0 ? o.wideSlots
+                          : few           ? kFewExpertsWideSlots
+                                          : kWideSlotsPerExpert;
+  // Unit pairs (`wide-units=2`): each wide consumer warpgroup multiplies
+  // two 64-row units where the tile is unmasked, has no clusters, the
+  // 64-row tiles of each half divide among the pairs, two units' sets
+  // leave a wide width and the paired grid of the wide variant's first
+  // call (its slots spread evenly over the experts) fills the SMs
+  // (pairsFillWave).
+  auto pairsFill = [&] {
+    int64_t tokens2 = wideFor(2 * sets);
+    int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
+    return tokens2 > 0 &&
+           pairsFillWave(chip, rowBlocks2 * experts *
+                                   llvm::divideCeil(widePerExpert, tokens2));
+  };
+  int64_t wideUnits = o.wideUnits == 2 && !masked && o.wideCluster == 1 &&
+                              tiles % (2 * wideWarpgroups / halves) == 0 &&
+                              pairsFill()
+                          ? 2
+                          : 1;
+  WideChoice wide;
+  wide.units = wideUnits;
+  wide.tokens = wideFor(wideUnits * sets);
+  wide.slots = wide.tokens > 0 ? widePerExpert * experts : 0;
+  std::tie(wide.lowTokens, wide.lowSlots) = chooseWideLow(
+      op, o, masked, wide.tokens, wide.slots, tokens, wideUnits * sets, maxAcc);
+  return wide;
+}
+
 } // namespace
 
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
@@ -333,52 +392,14 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
-  // Wide token tile: the unsplit calls of at least
-  // `wide-slots` routed slots per expert take as many tokens per block as
-  // one accumulator set allows, at most 128, or the `wide-tokens` asked for
-  // (rounded up to a multiple of 8) where they fit; not with a persistent
-  // grid asked for. 128 tokens (two warpgroups) ran 1.12-1.25x 64 at T =
-  // 1024-4096, 192 0.79-1.01x; four warpgroups with 112 tokens
-  // another 1.02-1.29x (H200, bench/RESULTS.md §S11).
+  // Wide token tile (chooseWide).
   int64_t wideWarpgroups = fourRows ? twoWarpgroups : warpgroups;
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
-  // The wide tokens where each consumer warpgroup holds `unitSets` sets.
-  auto wideFor = [&](int64_t unitSets) -> int64_t {
-    int64_t wide = o.wideTokens >= 0
-                       ? llvm::divideCeil(o.wideTokens, 8) * 8
-                       : std::min<int64_t>(128, 2 * maxAcc / unitSets / 8 * 8);
-    return wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
-                   unitSets * wide / 2 <= maxAcc
-               ? wide
-               : 0;
-  };
-  bool few = experts > 1 &&
-             experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
-  int64_t widePerExpert = o.wideSlots > 0 ? o.wideSlots
-                          : few           ? kFewExpertsWideSlots
-                                          : kWideSlotsPerExpert;
-  // Unit pairs (`wide-units=2`): each wide consumer warpgroup multiplies
-  // two 64-row units where the tile is unmasked, has no clusters, the
-  // 64-row tiles of each half divide among the pairs, two units' sets
-  // leave a wide width and the paired grid of the wide variant's first
-  // call (its slots spread evenly over the experts) fills the SMs
-  // (pairsFillWave).
-  auto pairsFill = [&] {
-    int64_t tokens2 = wideFor(2 * sets);
-    int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
-    return tokens2 > 0 &&
-           pairsFillWave(chip, rowBlocks2 * experts *
-                                   llvm::divideCeil(widePerExpert, tokens2));
-  };
-  int64_t wideUnits = o.wideUnits == 2 && !masked && o.wideCluster == 1 &&
-                              tiles % (2 * wideWarpgroups / halves) == 0 &&
-                              pairsFill()
-                          ? 2
-                          : 1;
-  int64_t wideTokens = wideFor(wideUnits * sets);
-  int64_t wideSlots = wideTokens > 0 ? widePerExpert * experts : 0;
-  auto [wideLowTokens, wideLowSlots] = chooseWideLow(
-      op, o, masked, wideTokens, wideSlots, tokens, wideUnits * sets, maxAcc);
+  WideChoice wide = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
+                               tokens, wideWarpgroups);
+  int64_t wideTokens = wide.tokens, wideSlots = wide.slots,
+          wideUnits = wide.units, wideLowTokens = wide.lowTokens,
+          wideLowSlots = wide.lowSlots;
   if (o.persistent < 0 && wideTokens > 0 && (!plain || groupTiles == 1))
     persistent = 1;
   // The four-warpgroup tile's persistent grid: the two-warpgroup one's.

@@ -27,6 +27,5 @@ if [[ ! -x "$root/.venv/bin/python" ]]; then
 fi
 # No wheel cache: the wheels would take as much disk again as what they install.
 export PIP_NO_CACHE_DIR=1
-pip=("$root/.venv/bin/pip" install -q --disable-pip-version-check)
-"${pip[@]}" -r "$root/python/requirements-dev.txt"
+"$root/.venv/bin/pip" install -q --disable-pip-version-check -r "$root/python/requirements-dev.txt"
 bash "$root/scripts/setup-torch.sh"

@@ -217,18 +217,19 @@ private:
   StageOperands loadStage(Value slot);
   /// loadStage for each of the consumer's units.
   SmallVector<StageOperands> loadUnits(Value slot);
-  /// Issues the MMAs of K steps [first, last) of the stage into set `set`
-  /// of each of the consumer's units (`ops`: its operands per unit) and
-  /// commits them as one group; each unit's first restarts the
-  /// accumulation (scale-d false) where `restart` holds.
-  void multiply(MutableArrayRef<Value> sets, int64_t set, int64_t first,
-                int64_t last, Value restart, ArrayRef<StageOperands> ops);
+  /// Issues the MMAs of K steps [first, last) of the stage into the first
+  /// set (the accumulator, or the running sum) of each of the consumer's
+  /// units (`ops`: its operands per unit) and commits them as one group;
+  /// each unit's first restarts the accumulation (scale-d false) where
+  /// `restart` holds.
+  void multiply(MutableArrayRef<Value> sets, int64_t first, int64_t last,
+                Value restart, ArrayRef<StageOperands> ops);
   /// Waits until at most `pending` MMA groups are in flight; `accs` are
   /// ordered after the wait.
   SmallVector<Value> waitMma(ValueRange accs, int64_t pending);
-  /// Waits for every MMA in flight; set `set` of each unit is ordered after
-  /// the wait (one wait for all of them).
-  void waitUnits(MutableArrayRef<Value> sets, int64_t set);
+  /// Waits for every MMA in flight; the first set of each unit is ordered
+  /// after the wait (one wait for all of them).
+  void waitUnits(MutableArrayRef<Value> sets);
   /// Routed row selection: the group-row sums (sets 1 … m - 1) of unit `j`.
   MutableArrayRef<Value> groupRows(MutableArrayRef<Value> sets, int64_t j);
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read

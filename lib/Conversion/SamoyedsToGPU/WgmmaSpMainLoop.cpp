@@ -76,8 +76,8 @@ WgmmaSpEmitter::loadUnits(Value slot) {
   return ops;
 }
 
-void WgmmaSpEmitter::multiply(MutableArrayRef<Value> sets, int64_t set,
-                              int64_t first, int64_t last, Value restart,
+void WgmmaSpEmitter::multiply(MutableArrayRef<Value> sets, int64_t first,
+                              int64_t last, Value restart,
                               ArrayRef<StageOperands> ops) {
   // Scale-d: false restarts the accumulation (only each unit's first MMA).
   Value yes = i1c(true);
@@ -85,7 +85,7 @@ void WgmmaSpEmitter::multiply(MutableArrayRef<Value> sets, int64_t set,
       restart ? arith::XOrIOp::create(b, restart, yes).getResult() : yes;
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (auto [j, unitOps] : llvm::enumerate(ops)) {
-    Value &acc = unitSet(sets, j, set);
+    Value &acc = unitSet(sets, j, 0);
     for (int64_t ks = first; ks < last; ++ks) {
       Value scale = ks == first ? firstScale : yes;
       acc = samoyeds_nvgpu::WgmmaSpOp::create(
@@ -103,12 +103,12 @@ SmallVector<Value> WgmmaSpEmitter::waitMma(ValueRange accs, int64_t pending) {
   return SmallVector<Value>(wait.getResults());
 }
 
-void WgmmaSpEmitter::waitUnits(MutableArrayRef<Value> sets, int64_t set) {
+void WgmmaSpEmitter::waitUnits(MutableArrayRef<Value> sets) {
   SmallVector<Value> accs;
   for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j)
-    accs.push_back(unitSet(sets, j, set));
+    accs.push_back(unitSet(sets, j, 0));
   for (auto [j, done] : llvm::enumerate(waitMma(accs, 0)))
-    unitSet(sets, j, set) = done;
+    unitSet(sets, j, 0) = done;
 }
 
 MutableArrayRef<Value> WgmmaSpEmitter::groupRows(MutableArrayRef<Value> sets,
@@ -133,14 +133,14 @@ void WgmmaSpEmitter::consumePlain(Value i, Value use,
   // Stage i - 1's MMAs ran while this thread waited for stage i's data; they
   // must be done before its metadata registers take stage i's words (an MMA
   // in flight reads them), and then its slot is free.
-  waitUnits(sets, 0);
+  waitUnits(sets);
   ifThen(cmp(arith::CmpIPredicate::ugt, i, idx(0)), [&] {
     releaseSlot(rem(add(use, idx(layout.stages - 1)), idx(layout.stages)));
   });
   SmallVector<StageOperands> ops = loadUnits(rem(use, idx(layout.stages)));
   // The first MMA starts the sum: no register write precedes it.
   Value first = cmp(arith::CmpIPredicate::eq, i, idx(0));
-  multiply(sets, 0, 0, p.kTile / 32, first, ops);
+  multiply(sets, 0, p.kTile / 32, first, ops);
 }
 
 Value WgmmaSpEmitter::loadChoice(ChoiceAt at, int64_t half8) {
@@ -218,7 +218,7 @@ void WgmmaSpEmitter::consumeRouted(Value i, Value use, bool first,
   if (!first) {
     // Stage i - 1's MMAs are done: the sum is complete through its last
     // span, whose successor's choices arrived with this stage.
-    waitUnits(sets, 0);
+    waitUnits(sets);
     Value previous = rem(add(use, idx(layout.stages - 1)), idx(layout.stages));
     ChoiceAt last{previous, spansPerSlot - 1}, following{slot, 0};
     // A span of several stages ends where the next k tile starts one.
@@ -234,19 +234,19 @@ void WgmmaSpEmitter::consumeRouted(Value i, Value use, bool first,
   int64_t perGroup = std::min(p.v, p.kTile) / 32;
   for (int64_t g = 0; g < p.kTile / 32 / perGroup; ++g) {
     if (g > 0) {
-      waitUnits(sets, 0);
+      waitUnits(sets);
       routeUnits(ChoiceAt{slot, g - 1}, ChoiceAt{slot, g}, Value());
     }
     // The first MMA of the K range restarts the sum (constant scale-d).
     Value restart = first && g == 0 ? i1c(true) : Value();
-    multiply(sets, 0, g * perGroup, (g + 1) * perGroup, restart, ops);
+    multiply(sets, g * perGroup, (g + 1) * perGroup, restart, ops);
   }
 }
 
 SmallVector<Value> WgmmaSpEmitter::finishRouted(Value base,
                                                 ArrayRef<Value> sets) {
   SmallVector<Value> rows(sets.begin(), sets.end());
-  waitUnits(rows, 0);
+  waitUnits(rows);
   // The K range ends where a span does: its last span has no successor.
   Value slot = rem(add(base, idx(kTiles() - 1)), idx(layout.stages));
   for (int64_t u = 0; u < p.unitsPerWarpgroup; ++u) {

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The GPU work that waits for a device: the opt-in variants that were compiled
+# and lit-tested without one, and the compiler fixes not yet rerun on the GPU
+# (docs/Status.md, "Waiting for a GPU"). Kept in the repository so that a
+# session lent a GPU starts on it at once. Two halves:
+#   bash bench/pending.sh prepare [SAMOYEDS_OPT]    # here, with MLIR
+#   bash bench/pending.sh run STEP OUT_DIR [--dry-run]   # GPU machine
+# prepare compiles every variant's layer bundles into .device/pending/NAME
+# (SAMOYEDS_DEVICE_DIR moves .device; carry it). run executes one step, each
+# made to end within one device call (PENDING_LIMIT seconds, default 540: what
+# would start later is skipped and named), writing its logs and JSON under
+# OUT_DIR; --dry-run prints the step's commands instead. `bash bench/pending.sh
+# steps` lists the steps. Exit status 1 when a check failed or a command did.
+#
+# Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
+#   def, def11  the default (1:2+2:4 V = 128; plain 2:4)
+#   pairs       wide-units=2: the wide variant's unit pairs (session 41)
+#   p64         wide-units=2 wide-tokens=64 (Mixtral: 64-token paired tiles)
+#   p24         warpgroups=2 wide-units=2 (plain 2:4: 128-token paired tiles)
+#   ppers       persistent-units=2: the persistent grid's unit pairs
+#   probe40     persistent=1 tokens=40 (the S40 gather fix: 40 tokens)
+#   probe56     persistent=1 warpgroups=4 tokens=56 (the S40 failing probe)
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
+variants=(
+  "def 12v128 "
+  "def11 11v128 "
+  "pairs 12v128 wide-units=2"
+  "p64 12v128 wide-units=2 wide-tokens=64"
+  "p24 11v128 warpgroups=2 wide-units=2"
+  "ppers 12v128 persistent-units=2"
+  "probe40 12v128 persistent=1 tokens=40"
+  "probe56 12v128 persistent=1 warpgroups=4 tokens=56"
+)
+steps=(
+  "1 checks: the S40 gather fix (probe40, probe56); unit pairs (pairs) on Mixtral, Qwen2-MoE, OLMoE against float64 with bit-identical repeats; memcheck and racecheck on Mixtral's paired wide kernels"
+  "2 checks: unit pairs on DeepSeek-V2-Lite, Qwen3-235B, DeepSeek-V2; p64 (Mixtral); p24 (plain 2:4)"
+  "3 A/B: def / pairs (/ p64 on Mixtral) at T = 256-4096 on Mixtral, Qwen2-MoE, OLMoE, DeepSeek-V2-Lite"
+  "4 A/B: def / pairs on Qwen3-235B and DeepSeek-V2 at large T; def11 / p24 (plain 2:4) at T = 1024, 4096"
+  "5 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
+)
+
+prepare() {
+  local opt=${1:-$root/build/bin/samoyeds-opt} v name fmt options
+  [[ -x $opt ]] || { echo "error: no samoyeds-opt at $opt" >&2; return 2; }
+  rm -rf "$dev"
+  for v in "${variants[@]}"; do
+    read -r name fmt options <<< "$v"
+    [[ $fmt =~ ^([0-9])([0-9])v([0-9]+)$ ]] || return 2
+    echo "== $name ($fmt): ${options:-default}"
+    SAMOYEDS_TILE_OPTIONS="$options" bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" \
+      "$dev/$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" > /dev/null ||
+      return 1
+  done
+  find "$dev" -name '*.mlir' -delete
+  du -sh "$dev"
+}
+
+# --- the GPU machine ---------------------------------------------------------
+start=$(date +%s) limit=${PENDING_LIMIT:-540} dry=0 fail=0 out=""
+rt=${SAMOYEDS_RT_BUILD:-/tmp/samoyeds-rt}
+
+say() { echo "$@" | tee -a "$out/pending.log"; }
+# late SECONDS: true when a command expected to take SECONDS would end past the limit.
+late() { (($(date +%s) - start + $1 > limit)); }
+# go SECONDS NAME CMD...: runs CMD (logged to OUT/NAME.log) unless it would end late.
+go() {
+  local secs=$1 name=$2
+  shift 2
+  if ((dry)); then echo "$*"; return 0; fi
+  if late "$secs"; then say "SKIPPED (time): $name: $*"; return 0; fi
+  say "-- $name ($(($(date +%s) - start)) s): $*"
+  timeout $((limit - ($(date +%s) - start))) "$@" > "$out/$name.log" 2>&1
+  local st=$?
+  tail -4 "$out/$name.log" | tee -a "$out/pending.log"
+  ((st == 0)) || { say "FAILED ($st): $name"; fail=1; }
+}
+# check NAME VARIANT MODEL FORMAT T ROUTING: float64 check with repeats.
+check() {
+  go 60 "$1" "$rt/moe-gpu-test" "$dev/$2/$3_$4" --tokens "$5" --routing "$6" --seed 11 \
+    --repeat-check --check-rows 16
+}
+# sanitize NAME TOOL KERNELS VARIANT MODEL FORMAT T [ROUTING]
+sanitize() {
+  go 120 "$1" compute-sanitizer --tool "$2" --error-exitcode 1 --kernel-name "kns=$3" \
+    "$rt/moe-gpu-test" "$dev/$4/$5_$6" --tokens "$7" --routing "${8:-random}" --iters 1 \
+    --check-rows 2
+}
+# ab NAME VARIANTS FORMAT MODELS TOKENS: same-process A/B with an A/A control.
+ab() {
+  local list="" v
+  for v in ${2//,/ }; do list+="${list:+,}$v=$dev/$v"; done
+  go 240 "$1" python3 "$root/bench/ab.py" --graph --control --variants "$list" --formats "$3" \
+    --models "$4" --tokens "$5" --reps 7 --out "$out/$1.json"
+}
+
+build_runtime() {
+  ((dry)) && return 0
+  say "== runtime ($rt)"
+  if ! { cmake -S "$root/runtime" -B "$rt" -G Ninja -DCMAKE_BUILD_TYPE=Release > "$out/rt.log" 2>&1 &&
+         ninja -C "$rt" >> "$out/rt.log" 2>&1; }; then
+    tail -30 "$out/rt.log"
+    say "runtime build failed"
+    exit 1
+  fi
+  export PYTHONPATH=$root/python:$root/bench SAMOYEDS_RUNTIME_LIB=$rt PYTHONUNBUFFERED=1
+  nvidia-smi -L 2>&1 | tee -a "$out/pending.log"
+}
+
+# pairs_checks MODEL:T...: unit pairs at T, three routings. The paired wide
+# variant runs from P = 512 routed slots on Mixtral, 8192 on Qwen2-MoE, OLMoE
+# and DeepSeek-V2-Lite (its gate/up from 10241), 16384 on Qwen3-235B and 20480
+# on DeepSeek-V2 (the manifests' `when`).
+pairs_checks() {
+  local m t r
+  for m in "$@"; do
+    t=${m#*:} m=${m%%:*}
+    for r in random one-expert half-empty; do
+      check "pairs-$m-$r" pairs "$m" 12v128 "$t" "$r"
+    done
+  done
+}
+step1() {
+  check probe40-qwen2 probe40 qwen2_moe 12v128 350 random
+  check probe56-qwen2 probe56 qwen2_moe 12v128 350 random
+  check probe56-olmoe probe56 olmoe 12v128 300 one-expert
+  check probe40-mixtral probe40 mixtral 12v128 100 random
+  pairs_checks mixtral:1024 qwen2_moe:1024 olmoe:1024
+  sanitize memcheck-pairs memcheck wide pairs mixtral 12v128 1024
+  sanitize racecheck-pairs racecheck wide pairs mixtral 12v128 512
+}
+step2() {
+  pairs_checks deepseek_v2l:2048 qwen3_235b:2048 deepseek_v2:4096
+  check p64-mixtral p64 mixtral 12v128 1024 random
+  check p24-mixtral p24 mixtral 11v128 1024 random
+  check p24-qwen2 p24 qwen2_moe 11v128 1024 half-empty
+}
+step3() {
+  ab ab-pairs-mixtral def,pairs,p64 12v128 mixtral 256,512,1024,2048,4096
+  ab ab-pairs-qwen2 def,pairs 12v128 qwen2_moe,olmoe 1024,2048,4096
+  ab ab-pairs-dsv2l def,pairs 12v128 deepseek_v2l 1536,2048,4096
+}
+step4() {
+  ab ab-pairs-large def,pairs 12v128 qwen3_235b,deepseek_v2 2048,3500,4096
+  ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe 1024,4096
+}
+step5() {
+  check ppers-mixtral ppers mixtral 12v128 128 random
+  check ppers-qwen2 ppers qwen2_moe 12v128 600 random
+  check ppers-olmoe ppers olmoe 12v128 700 one-expert
+  check ppers-qwen3 ppers qwen3_235b 12v128 700 half-empty
+  sanitize memcheck-ppers memcheck persistent ppers qwen2_moe 12v128 600
+  sanitize racecheck-ppers racecheck persistent ppers mixtral 12v128 128
+  ab ab-ppers-mixtral def,ppers 12v128 mixtral 64,128,200
+  ab ab-ppers-fine def,ppers 12v128 qwen2_moe,olmoe 400,700,1000
+  ab ab-ppers-large def,ppers 12v128 qwen3_235b,deepseek_v2 1200,1600,2000
+}
+
+case ${1:-} in
+  prepare) shift; prepare "$@"; exit ;;
+  steps) printf '%s\n' "${steps[@]}"; exit 0 ;;
+  run) ;;
+  *) echo "usage: bench/pending.sh prepare [SAMOYEDS_OPT] | steps | run STEP OUT_DIR [--dry-run]" >&2
+     exit 2 ;;
+esac
+stepno=${2:-} out=${3:-}
+[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
+[[ ${4:-} == --dry-run ]] && dry=1
+mkdir -p "$out"
+if ((!dry)); then
+  for v in "${variants[@]}"; do
+    read -r name _ <<< "$v"
+    [[ -d $dev/$name ]] || { echo "error: no bundles at $dev/$name (bench/pending.sh prepare)" >&2; exit 2; }
+  done
+fi
+build_runtime
+"step$stepno"
+((dry)) || say "== step $stepno done in $(($(date +%s) - start)) s, exit status $fail"
+exit $fail

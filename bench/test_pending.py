@@ -1,0 +1,88 @@
+"""CPU tests of bench/pending.sh: its steps name only the variants it prepares,
+in their formats, and the models the benchmarks know; its usage errors."""
+import os
+import re
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "bench", "pending.sh")
+
+
+def layer_models():
+    """The model names of the layer bundles (test/GPU/gen-layer-bundles.sh's
+    anchor table, the one after `else`)."""
+    text = open(os.path.join(ROOT, "test", "GPU", "gen-layer-bundles.sh")).read()
+    table = text.split("else cat <<'TABLE'", 1)[1].split("TABLE", 1)[0]
+    return {line.split()[0] for line in table.splitlines()
+            if line.strip() and not line.startswith("#")}
+
+
+MODELS = layer_models()
+
+
+def run(*args, env=None):
+    return subprocess.run(["bash", SCRIPT, *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def variants():
+    """NAME -> FORMAT from the script's variants table."""
+    text = open(SCRIPT).read()
+    table = re.search(r"^variants=\((.*?)^\)", text, re.S | re.M).group(1)
+    return dict(re.findall(r'"(\w+) (\d\dv\d+) ', table))
+
+
+def test_the_anchor_models_are_known():
+    assert MODELS == {"mixtral", "qwen2_moe", "deepseek_v2l", "olmoe", "deepseek_v2", "qwen3_235b"}
+
+
+def test_the_variants_table_parses():
+    v = variants()
+    assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 8
+
+
+def test_steps_are_listed():
+    r = run("steps")
+    assert r.returncode == 0
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize("step", ["1", "2", "3", "4", "5"])
+def test_every_command_names_a_prepared_bundle(step, tmp_path):
+    v = variants()
+    dev = str(tmp_path / "dev")
+    r = run("run", step, str(tmp_path / "out"), "--dry-run", env={"SAMOYEDS_DEVICE_DIR": dev})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines
+    for line in lines:
+        bundles = re.findall(re.escape(dev) + r"/pending/(\w+)/(\w+)_(\d\dv\d+)", line)
+        if "bench/ab.py" in line:
+            pairs = re.search(r"--variants (\S+)", line).group(1).split(",")
+            fmt = re.search(r"--formats (\S+)", line).group(1)
+            models = re.search(r"--models (\S+)", line).group(1).split(",")
+            assert len(pairs) >= 2 and all(m in MODELS for m in models), line
+            for p in pairs:
+                name, path = p.split("=", 1)
+                assert path == f"{dev}/pending/{name}" and v[name] == fmt, line
+            assert "--graph" in line and "--control" in line
+        else:
+            assert len(bundles) == 1, line
+            name, model, fmt = bundles[0]
+            assert v[name] == fmt and model in MODELS, line
+            assert "--repeat-check" in line or "compute-sanitizer" in line, line
+
+
+def test_usage_errors(tmp_path):
+    assert run().returncode == 2
+    assert run("run", "9", str(tmp_path)).returncode == 2
+    assert run("run", "1").returncode == 2
+    r = run("run", "1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
+    assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr
+
+
+def test_prepare_needs_a_compiler(tmp_path):
+    r = run("prepare", str(tmp_path / "no-such-opt"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
+    assert r.returncode == 2 and "no samoyeds-opt" in r.stderr

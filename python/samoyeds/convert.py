@@ -12,6 +12,10 @@ physical layout ``--layout`` (default wgmma, for Hopper's sparse wgmma
 kernels; the runtime rearranges a weight whose layout differs from the
 bundle's when it loads it) and the router is stored as the plain bf16 tensor
 ``layers.{i}.router`` ([E, H]).
+Expert weights may be BF16, F16, F32 or block-scaled FP8 (F8_E4M3 with
+``.weight_scale_inv``, as DeepSeek-V3/R1 and the ``-FP8`` releases ship them;
+the block from config.json's ``quantization_config``, see fp8.py): FP8 ones
+are dequantized in float32, then rounded to the output dtype before pruning.
 Shared-expert tensors (and DeepSeek-V3's selection bias
 ``mlp.gate.e_score_correction_bias``) are copied unchanged; every other tensor (attention,
 embeddings, norms, dense MLPs) is left out. See docs/WeightFiles.md.
@@ -44,6 +48,7 @@ import numpy as np
 from ._capi import C_INT, LAYOUT_CODES, RuntimeLibraryNotFound, SamoyedsError, \
     SamoyedsValueError, c_int, quote
 from ._files import bounded, read_json
+from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, block_from_config, dequantize, scale_shape
 from .pack import float32_to_bf16, pack, to_float32, validate
 from .safetensors_io import SafetensorsError, SafetensorsFile, SafetensorsWriter
 from .weightfile import samoyeds_metadata, weight_entries
@@ -51,6 +56,10 @@ from .weightfile import samoyeds_metadata, weight_entries
 __all__ = ["ConversionError", "Terminated", "MODELS", "ModelSpec", "convert", "main"]
 
 SOURCE_DTYPES = ("BF16", "F16", "F32")
+# Expert weights may also be block-scaled FP8 (F8_E4M3 with W.weight_scale_inv; fp8.py).
+SCALE_DTYPES = ("F32", "BF16")
+# config.json is a few kilobytes.
+MAX_CONFIG_BYTES = 16 << 20
 DEFAULT_LAYOUT = "wgmma"
 # A model.safetensors.index.json is a few hundred kilobytes.
 MAX_INDEX_BYTES = 64 << 20
@@ -176,6 +185,26 @@ class Checkpoint:
     def names(self) -> List[str]:
         return list(self.where)
 
+    def config_path(self) -> Path:
+        """config.json beside the checkpoint's files (in the directory given, or beside the
+        index or the single file)."""
+        return (self.src if self.src.is_dir() else self.src.parent) / "config.json"
+
+    def config(self) -> Optional[dict]:
+        """config.json (see config_path) or None where there is none."""
+        path = self.config_path()
+        if not path.is_file():
+            return None
+        try:
+            data = read_json(str(path), MAX_CONFIG_BYTES)
+        except OSError as e:
+            raise ConversionError(f"{path}: cannot read: {e.strerror or e}") from None
+        except ValueError as e:
+            raise ConversionError(f"{path}: bad config file: {bounded(e)}") from None
+        if not isinstance(data, dict):
+            raise ConversionError(f"{path}: bad config file: not a JSON object")
+        return data
+
     def info(self, name: str):
         if name not in self.where:
             raise ConversionError(f"{self.src}: missing tensor {quote(name)}")
@@ -214,6 +243,8 @@ class Plan:
     dense_layers: List[int]
     entries: List[Tuple[str, str, Tuple[int, ...]]] = field(default_factory=list)
     weights: Dict[str, dict] = field(default_factory=dict)
+    source_dtypes: set = field(default_factory=set)  # of the expert weights
+    fp8_block: Optional[Tuple[int, int]] = None  # where some are FP8
 
 
 def parse_layers(spec: Optional[str]) -> Optional[List[int]]:
@@ -245,6 +276,42 @@ def _check_dtype(ckpt: Checkpoint, name: str) -> None:
                               f"(supported: {', '.join(SOURCE_DTYPES)})")
 
 
+def _check_expert(ckpt: Checkpoint, plan: "Plan", name: str) -> int:
+    """Checks an expert weight's dtype, and for FP8 its scales (dtype, shape); returns the
+    bytes it takes in the checkpoint (its scales included)."""
+    t = ckpt.info(name)
+    scale = name + SCALE_SUFFIX
+    where = f"{ckpt.file_of(name)}: tensor {quote(name)}"
+    if t.dtype in SOURCE_DTYPES:
+        if scale in ckpt.where:
+            raise ConversionError(f"{where}: has scales {quote(scale)} but is {t.dtype}, not "
+                                  f"{E4M3}")
+        plan.source_dtypes.add(t.dtype)
+        return t.nbytes
+    if t.dtype != E4M3:
+        raise ConversionError(f"{where}: unsupported dtype {t.dtype} (supported: "
+                              f"{', '.join(SOURCE_DTYPES)}, and {E4M3} with its "
+                              f"weight{SCALE_SUFFIX} block scales)")
+    if plan.fp8_block is None:
+        try:
+            plan.fp8_block = block_from_config(ckpt.config())
+        except Fp8Error as e:
+            raise ConversionError(f"{ckpt.config_path()}: {e}") from None
+    if scale not in ckpt.where:
+        raise ConversionError(f"{where}: {E4M3} without its block scales: missing tensor "
+                              f"{quote(scale)}")
+    s = ckpt.info(scale)
+    want = scale_shape(t.shape, plan.fp8_block) if len(t.shape) == 2 else None
+    if s.dtype not in SCALE_DTYPES or s.shape != want:
+        raise ConversionError(
+            f"{ckpt.file_of(scale)}: tensor {quote(scale)}: {s.dtype} {list(s.shape)}, expected "
+            f"{' or '.join(SCALE_DTYPES)} {list(want) if want else '[R/br, C/bc]'} (the scales of "
+            f"the {list(t.shape)} weight in blocks of {list(plan.fp8_block)}, config.json's "
+            f"quantization_config.weight_block_size or {list(plan.fp8_block)} without one)")
+    plan.source_dtypes.add(E4M3)
+    return t.nbytes + s.nbytes
+
+
 def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: str,
               layers: Optional[List[int]], layout: str = DEFAULT_LAYOUT) -> Plan:
     moe = re.escape(spec.moe)
@@ -261,12 +328,17 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
         mm = expert_re.match(name)
         if mm:
             layer, e, rest = int(mm.group(1)), int(mm.group(2)), mm.group(3)
+            scales = rest.endswith(".weight" + SCALE_SUFFIX)
+            if scales:
+                rest = rest[:-len(SCALE_SUFFIX)]
             proj = rest[:-len(".weight")] if rest.endswith(".weight") else None
             if proj not in projs:
                 raise ConversionError(
                     f"{ckpt.file_of(name)}: unexpected expert tensor {quote(name)} (misnamed? a "
-                    f"{spec.name} expert has {', '.join(p + '.weight' for p in projs)})")
-            found.setdefault(layer, {}).setdefault(e, set()).add(proj)
+                    f"{spec.name} expert has {', '.join(p + '.weight' for p in projs)}, and FP8 "
+                    f"ones their .weight{SCALE_SUFFIX})")
+            if not scales:  # scales are checked with their weight (_check_expert)
+                found.setdefault(layer, {}).setdefault(e, set()).add(proj)
         elif shared_re and shared_re.match(name):
             passthrough.append(name)
         else:
@@ -297,13 +369,14 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
         experts = found[i]
         E = max(experts) + 1
         ref = {}
+        src_bytes = 0
         for e in range(E):
             for proj in projs:
                 name = spec.expert(i, e, proj)
                 if e not in experts or proj not in experts[e]:
                     raise ConversionError(f"{ckpt.src}: missing tensor {quote(name)} (layer {i} has "
                                           f"experts 0..{E - 1})")
-                _check_dtype(ckpt, name)
+                src_bytes += _check_expert(ckpt, plan, name)
                 shape = ckpt.info(name).shape
                 if proj not in ref:
                     ref[proj] = shape
@@ -326,8 +399,7 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
         if rshape != (E, hidden):
             raise ConversionError(f"{ckpt.file_of(router)}: tensor {quote(router)} has shape "
                                   f"{list(rshape)}, expected [{E}, {hidden}] (experts, hidden)")
-        lp = LayerPlan(i, E, hidden, inter)
-        lp.src_bytes = sum(ckpt.info(spec.expert(i, e, p)).nbytes for e in range(E) for p in projs)
+        lp = LayerPlan(i, E, hidden, inter, src_bytes)
         plan.layers.append(lp)
         for wname, rows, cols in ((f"layers.{i}.w13", 2 * inter, hidden),
                                   (f"layers.{i}.w2", hidden, inter)):
@@ -538,6 +610,8 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         "hidden": sorted({lp.hidden for lp in plan.layers}),
         "intermediate": sorted({lp.inter for lp in plan.layers}),
         "n": n, "m": m, "v": v, "dtype": dtype, "layout": layout,
+        "source_dtypes": sorted(plan.source_dtypes),
+        "fp8_block": list(plan.fp8_block) if plan.fp8_block else None,
         "density": n / m / 2,
         "bytes_before": src_bytes,
         "bytes_dense_16bit": dense_bf16,
@@ -550,6 +624,22 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
     }
 
 
+def _read_expert(ckpt, plan: Plan, name: str, dtype: str) -> np.ndarray:
+    """An expert weight in ``dtype`` (uint16 bits); FP8 ones dequantized in float32 first."""
+    src = ckpt.info(name).dtype
+    if src != E4M3:
+        return _to_bf16_or_f16(np.asarray(ckpt.get(name)), src, dtype)
+    scale_name = name + SCALE_SUFFIX
+    scale = np.asarray(ckpt.get(scale_name))
+    if ckpt.info(scale_name).dtype == "BF16":
+        scale = to_float32(scale, "bf16")
+    try:
+        w = dequantize(ckpt.get(name), scale, plan.fp8_block)
+    except Fp8Error as e:
+        raise ConversionError(f"{ckpt.file_of(name)}: tensor {quote(name)}: {e}") from None
+    return _to_bf16_or_f16(w, "F32", dtype)
+
+
 def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar) -> int:
     i, E, H, I = lp.index, lp.experts, lp.hidden, lp.inter
     dtype = plan.weights[f"layers.{i}.w13"]["dtype"]
@@ -557,8 +647,7 @@ def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar) -> int:
     w2 = np.empty((E, H, I), dtype=np.uint16)
     for e in range(E):
         for proj, dst in ((spec.gate, w13[e, :I]), (spec.up, w13[e, I:]), (spec.down, w2[e])):
-            name = spec.expert(i, e, proj)
-            dst[...] = _to_bf16_or_f16(np.asarray(ckpt.get(name)), ckpt.info(name).dtype, dtype)
+            dst[...] = _read_expert(ckpt, plan, spec.expert(i, e, proj), dtype)
     total = 0
     for wname, dense in ((f"layers.{i}.w13", w13), (f"layers.{i}.w2", w2)):
         w = plan.weights[wname]
@@ -592,7 +681,11 @@ def format_summary(s: dict) -> str:
         f"  format:       {s['dtype']}, n:m:v = {s['n']}:{s['m']}:{s['v']}, layout "
         f"{s['layout']}, density "
         f"{s['density']:.4f} (kept fraction of expert weights)",
-        f"  bytes before: {mib(s['bytes_before'])} (expert weights in the checkpoint)",
+        f"  source:       {', '.join(s['source_dtypes'])} expert weights"
+        + (f" (FP8 in blocks of {s['fp8_block'][0]} x {s['fp8_block'][1]}, dequantized in "
+           f"float32)" if s.get("fp8_block") else ""),
+        f"  bytes before: {mib(s['bytes_before'])} (expert weights in the checkpoint"
+        + (", with their scales)" if s.get("fp8_block") else ")"),
         f"  bytes after:  {mib(s['bytes_after'])} (packed, {100 * ratio:.1f}% of before)",
         f"  routers:      {len(s['layers'])} tensors, {mib(s['router_bytes'])}, bf16",
     ]

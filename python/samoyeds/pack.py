@@ -39,11 +39,16 @@ __all__ = [
 
 def float32_to_bf16(x) -> np.ndarray:
     """bf16 bit patterns (uint16) of ``x``, rounded to nearest even; NaN stays a quiet NaN."""
-    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32)
+    r = (u >> 16) & 1
+    r += 0x7FFF
+    r += u  # wraps around 2^32 only for NaN patterns, which are replaced below
+    r >>= 16
+    out = r.astype(np.uint16)
     nan = (u & 0x7FFFFFFF) > 0x7F800000
-    r = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16) & 0xFFFF
-    r = np.where(nan, (u >> 16) | 0x40, r)
-    return r.astype(np.uint16)
+    if nan.any():
+        out[nan] = ((u[nan] >> 16) | 0x40).astype(np.uint16)
+    return out
 
 
 def bf16_to_float32(bits) -> np.ndarray:

@@ -24,6 +24,23 @@ def test_float32_to_bf16_rounds_to_nearest_even():
     assert one == bf16_to_float32(np.array([0x3F80], np.uint16))[0]
 
 
+def test_float32_to_bf16_on_every_kind_of_bit_pattern():
+    """Against round-to-nearest-even computed in Python integers: random patterns, the
+    largest finite values (no carry into the infinities' pattern but for rounding up), and
+    NaNs whose sum with the rounding bias passes 2^32."""
+    rng = np.random.default_rng(3)
+    u = np.concatenate([rng.integers(0, 1 << 32, 200000, dtype=np.uint64),
+                        np.arange(0x7F7F0000, 0x7F800001, 997), np.arange(0xFF7F0000, 0xFF800001, 997),
+                        np.arange(0xFFFF0000, 1 << 32, 61), np.arange(0x7F800001, 0x7F810000, 89),
+                        [0, 0x80000000, 0x00008000, 0x00018000, 0xFFFFFFFF, 0x7FFFFFFF]]).astype(np.uint32)
+    got = float32_to_bf16(u.view(np.float32))
+    for bits, g in zip(u.tolist(), got.tolist()):
+        if (bits & 0x7FFFFFFF) > 0x7F800000:
+            assert g == ((bits >> 16) | 0x40) & 0xFFFF, hex(bits)
+        else:
+            assert g == ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF, hex(bits)
+
+
 @requires_runtime
 @pytest.mark.parametrize("dtype,shape,nmv", [
     ("bf16", (2, 64, 128), (1, 2, 64)),

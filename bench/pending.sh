@@ -39,6 +39,7 @@ steps=(
   "3 A/B: def / pairs (/ p64 on Mixtral) at T = 256-4096 on Mixtral, Qwen2-MoE, OLMoE, DeepSeek-V2-Lite"
   "4 A/B: def / pairs on Qwen3-235B and DeepSeek-V2 at large T; def11 / p24 (plain 2:4) at T = 1024, 4096"
   "5 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
+  "6 serving: samoyeds.load on the eight architectures (Qwen3-Next and GLM-4.5 new in session 42) against float32 references, CUDA graphs"
 )
 
 prepare() {
@@ -54,6 +55,8 @@ prepare() {
       return 1
   done
   find "$dev" -name '*.mlir' -delete
+  echo "== serving models"
+  bash "$root/test/GPU/gen-serving-dirs.sh" "$dev/serving" "$opt" > /dev/null || return 1
   du -sh "$dev"
 }
 
@@ -157,6 +160,10 @@ step5() {
   ab ab-ppers-large def,ppers 12v128 qwen3_235b,deepseek_v2 1200,1600,2000
 }
 
+step6() {
+  go 400 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
+}
+
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps) printf '%s\n' "${steps[@]}"; exit 0 ;;
@@ -165,7 +172,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-6]$ && -n $out ]] || { echo "error: run STEP(1-6) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then
@@ -173,6 +180,7 @@ if ((!dry)); then
     read -r name _ <<< "$v"
     [[ -d $dev/$name ]] || { echo "error: no bundles at $dev/$name (bench/pending.sh prepare)" >&2; exit 2; }
   done
+  [[ -d $dev/serving ]] || { echo "error: no $dev/serving (bench/pending.sh prepare)" >&2; exit 2; }
 fi
 build_runtime
 "step$stepno"

@@ -7,11 +7,14 @@
 (also installed as the console script ``samoyeds-compile``). It
 
 1. reads ``CKPT_DIR/config.json`` and recognises the architecture from ``model_type``
-   (Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE, DeepSeek-V2, DeepSeek-V3) and its routing
-   convention (:mod:`samoyeds.routing`);
-2. finds every MoE layer's experts in the single-file or sharded (bf16/f16/f32)
-   safetensors checkpoint (:mod:`samoyeds.convert`'s reading and checks); layers without
-   experts (DeepSeek's ``first_k_dense_replace`` dense layers) are left alone;
+   (Mixtral, Qwen2-MoE, Qwen3-MoE, Qwen3-Next, OLMoE, DeepSeek-V2, DeepSeek-V3, GLM-4.5)
+   and its routing convention (:mod:`samoyeds.routing`);
+2. finds every MoE layer's experts in the single-file or sharded (bf16/f16/f32, or
+   block-scaled FP8) safetensors checkpoint (:mod:`samoyeds.convert`'s reading and checks);
+   layers without experts (DeepSeek's ``first_k_dense_replace`` dense layers) are left
+   alone, and so, unless ``--layers`` names them, are layers from ``num_hidden_layers`` on
+   (DeepSeek-V3's and GLM-4.5's next-token-prediction layers, which transformers does not
+   load);
 3. writes, for each distinct layer shape (experts, hidden, intermediate, top-k), the MLIR
    of an experts-only layer (``samoyeds.moe_experts``: the routing is computed outside,
    so any convention runs on it) and compiles it with ``samoyeds-opt`` to a bundle;
@@ -56,9 +59,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ._capi import RuntimeLibraryNotFound, SamoyedsError, SamoyedsValueError
-from .convert import (Checkpoint, ConversionError, MODELS, Terminated, _ranges,
-                      _sigterm_interrupts, convert, make_plan,
-                      parse_layers)
+from ._files import bounded, read_json
+from .convert import (MAX_CONFIG_BYTES, Checkpoint, ConversionError, MODELS, Terminated,
+                      _ranges, _sigterm_interrupts, convert, make_plan, parse_layers)
 from .ep_model import EP_MODEL_FORMAT, rank_weights_name, shard_weights
 from .pack import packed_sizes
 from .placement import Placement
@@ -141,15 +144,29 @@ def _read_config(ckpt: Path) -> dict:
     if not ckpt.is_dir():
         raise CompileError(f"{ckpt}: not a checkpoint directory")
     try:
-        config = json.loads(path.read_text())
+        config = read_json(str(path), MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise CompileError(f"{path}: not found (a Hugging Face checkpoint directory has "
                            f"config.json)")
-    except (OSError, ValueError) as e:
-        raise CompileError(f"{path}: cannot read: {e}")
+    except OSError as e:
+        raise CompileError(f"{path}: cannot read: {e.strerror or e}")
+    except ValueError as e:
+        raise CompileError(f"{path}: cannot read: {bounded(e)}")
     if not isinstance(config, dict):
         raise CompileError(f"{path}: not a JSON object")
     return config
+
+
+def _layers_beyond(config: dict, plan, layers) -> List[int]:
+    """Drops from ``plan`` the MoE layers from config.json's ``num_hidden_layers`` on (the
+    next-token-prediction layers some checkpoints carry), unless ``layers`` was given;
+    returns their indices."""
+    count = config.get("num_hidden_layers")
+    if layers is not None or isinstance(count, bool) or not isinstance(count, int):
+        return []
+    beyond = [lp.index for lp in plan.layers if lp.index >= count]
+    plan.layers = [lp for lp in plan.layers if lp.index < count]
+    return beyond
 
 
 def _check_out_dir(out: Path) -> None:
@@ -247,6 +264,11 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                          "mma_sp" if layout == "auto" else layout)
     finally:
         source.close()
+    beyond = _layers_beyond(config, plan, layers)
+    if not plan.layers:
+        raise CompileError(f"{ckpt}: no MoE layer below num_hidden_layers = "
+                           f"{config['num_hidden_layers']} (layers {_ranges(beyond)} are past "
+                           f"it; --layers names them explicitly)")
     for lp in plan.layers:
         if lp.experts != spec.experts:
             raise CompileError(f"{ckpt}: layer {lp.index} has {lp.experts} experts, config.json "
@@ -310,7 +332,8 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
             "chip": chip, "sparsity": {"n": n, "m": m, "v": v, "format": f"{n}:{m}:{v}"},
             "layout": pack_layout, "dtype": "bf16",
             "routing": spec.to_json(), "bundles": bundles, "layers": layer_entries,
-            "dense_layers": plan.dense_layers, "passthrough": summary["passthrough"],
+            "dense_layers": plan.dense_layers, "layers_beyond_num_hidden_layers": beyond,
+            "passthrough": summary["passthrough"],
             "bytes_before": sum(e["bytes_before"] for e in layer_entries),
             "bytes_after": sum(e["bytes_after"] for e in layer_entries),
             "weights_file_bytes": summary["output_bytes"],
@@ -381,6 +404,9 @@ def format_table(manifest: dict) -> str:
                 f"  ({100 * after / before if before else 0:.1f}%)")
     if manifest["dense_layers"]:
         rows.append(f"  dense layers left alone: {_ranges(manifest['dense_layers'])}")
+    if manifest.get("layers_beyond_num_hidden_layers"):
+        rows.append(f"  layers past num_hidden_layers left out (next-token prediction): "
+                    f"{_ranges(manifest['layers_beyond_num_hidden_layers'])}")
     return "\n".join(rows)
 
 

@@ -1,7 +1,7 @@
 """Convert a Hugging Face MoE checkpoint to a Samoyeds packed weight file.
 
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
-        --model {mixtral,qwen2_moe,qwen3_moe,olmoe,deepseek_v2,deepseek_v3} \\
+        --model {mixtral,qwen2_moe,qwen3_moe,qwen3_next,olmoe,deepseek_v2,deepseek_v3,glm4_moe} \\
         --n 1 --m 2 --v 128 \\
         [--layout {wgmma,mma_sp}] [--layers 0-3,7]
 
@@ -100,8 +100,12 @@ MODELS: Dict[str, ModelSpec] = {
     "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",
                              shared=r"mlp\.shared_experts\."),
     "qwen3_moe": ModelSpec("qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj"),
+    "qwen3_next": ModelSpec("qwen3_next", "mlp", "gate_proj", "up_proj", "down_proj",
+                            shared=r"mlp\.shared_expert(\.|_gate\.)"),
     "deepseek_v3": ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
                              shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
+    "glm4_moe": ModelSpec("glm4_moe", "mlp", "gate_proj", "up_proj", "down_proj",
+                          shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
     "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
 }
 

@@ -11,6 +11,7 @@ model_type      convention (:class:`RoutingSpec`)
 mixtral         softmax over the experts, top-k, renormalised (always)
 qwen2_moe       softmax, top-k, renormalised when ``norm_topk_prob`` (default false)
 qwen3_moe       the same (Qwen3-30B-A3B sets ``norm_topk_prob: true``)
+qwen3_next      the same (Qwen3-Next-80B-A3B: 512 experts, top-10, renormalised)
 olmoe           the same (default false)
 deepseek_v2     softmax; ``topk_method`` ``greedy`` or ``group_limited_greedy`` (groups
                 ranked by their best expert, ``topk_group`` of ``n_group`` kept, the other
@@ -21,6 +22,7 @@ deepseek_v3     sigmoid scores; selection on ``scores + e_score_correction_bias`
                 others set to 0); weights are the *unbiased* scores of the chosen experts,
                 renormalised when ``norm_topk_prob`` (sum + 1e-20), then multiplied by
                 ``routed_scaling_factor``
+glm4_moe        DeepSeek-V3's (GLM-4.5, GLM-4.6: ``n_group`` 1, no ``topk_method`` key)
 ==============  ==========================================================================
 
 Two implementations of every convention:
@@ -47,8 +49,8 @@ from ._capi import quote
 __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", "route_torch",
            "SUPPORTED_MODEL_TYPES"]
 
-SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2",
-                         "deepseek_v3")
+SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
+                         "deepseek_v2", "deepseek_v3", "glm4_moe")
 
 
 class RoutingError(ValueError):
@@ -179,7 +181,7 @@ def routing_from_config(config: dict) -> RoutingSpec:
     if mt == "mixtral":
         return RoutingSpec(_count(config, "num_local_experts", required=True), k,
                            normalize=True, model_type=mt)
-    if mt in ("qwen2_moe", "qwen3_moe"):
+    if mt in ("qwen2_moe", "qwen3_moe", "qwen3_next"):
         # transformers' save_pretrained writes Qwen3-MoE's count as num_local_experts.
         experts = _count(config, "num_experts") or _count(config, "num_local_experts")
         if experts is None:
@@ -206,10 +208,10 @@ def routing_from_config(config: dict) -> RoutingSpec:
                            n_group=_count(config, "n_group", 1) if grouped else 1,
                            topk_group=_count(config, "topk_group", 1) if grouped else 1,
                            normalize_eps=1e-20, model_type=mt)
-    # deepseek_v3
+    # deepseek_v3, glm4_moe
     method = _get(config, "topk_method", "noaux_tc")
     if method != "noaux_tc":
-        raise RoutingError(f"deepseek_v3: topk_method {method!r} is not supported (noaux_tc)")
+        raise RoutingError(f"{mt}: topk_method {method!r} is not supported (noaux_tc)")
     return RoutingSpec(experts, k, scoring="sigmoid",
                        normalize=bool(_get(config, "norm_topk_prob", True)), scale=scale,
                        n_group=_count(config, "n_group", 1),

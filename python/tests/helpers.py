@@ -110,16 +110,23 @@ NAMES = {
     "olmoe": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "qwen3_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "deepseek_v3": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "qwen3_next": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "glm4_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
 }
-DEEPSEEK = ("deepseek_v2", "deepseek_v3")
+# A dense first layer and `shared_experts` (DeepSeek-style blocks).
+DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe")
+# DeepSeek-V3's routing: sigmoid scores and a selection bias (gate.e_score_correction_bias).
+BIASED = ("deepseek_v3", "glm4_moe")
+# A gated `shared_expert` (Qwen2-MoE-style blocks).
+SHARED_GATED = ("qwen2_moe", "qwen3_next")
 
 
 def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF16",
                     shards=1, writer=None):
     """Writes a tiny checkpoint; returns {name: (st_dtype, array)} of everything written.
 
-    deepseek_v2/v3 get a dense first layer (layer 0) and shared experts, deepseek_v3
-    also the selection bias (F32); qwen2_moe gets a shared expert and its gate.
+    DEEPSEEK models get a dense first layer (layer 0) and shared experts, BIASED ones
+    also the selection bias (F32); SHARED_GATED ones a shared expert and its gate.
     Attention / embedding tensors are added too.
     """
     rng = np.random.default_rng(seed)
@@ -153,14 +160,14 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
             for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
                 add(f"model.layers.{i}.{moe}.experts.{e}.{p}.weight", shape)
         add(f"model.layers.{i}.{moe}.gate.weight", (E, H))
-        if model == "qwen2_moe":
+        if model in SHARED_GATED:
             for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
                 add(f"model.layers.{i}.mlp.shared_expert.{p}.weight", shape)
             add(f"model.layers.{i}.mlp.shared_expert_gate.weight", (1, H))
         if model in DEEPSEEK:
             for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
                 add(f"model.layers.{i}.mlp.shared_experts.{p}.weight", shape)
-        if model == "deepseek_v3":
+        if model in BIASED:
             bias = rng.uniform(-0.01, 0.01, E).astype(np.float32)
             t[f"model.layers.{i}.mlp.gate.e_score_correction_bias"] = ("F32", bias)
     names = list(t)
@@ -211,10 +218,10 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
          "vocab_size": 16, "torch_dtype": "bfloat16"}
     if model == "mixtral":
         c.update(num_local_experts=E, intermediate_size=I)
-    elif model in ("qwen2_moe", "qwen3_moe", "olmoe"):
+    elif model in ("qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe"):
         c.update(num_experts=E, moe_intermediate_size=I, intermediate_size=I,
-                 norm_topk_prob=model == "qwen3_moe")
-        if model == "qwen2_moe":
+                 norm_topk_prob=model in ("qwen3_moe", "qwen3_next"))
+        if model in SHARED_GATED:
             c["shared_expert_intermediate_size"] = I
     else:
         c.update(n_routed_experts=E, moe_intermediate_size=I, intermediate_size=I,
@@ -222,8 +229,10 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
         if model == "deepseek_v2":
             c.update(topk_method="group_limited_greedy", n_group=2, topk_group=1,
                      norm_topk_prob=False, scoring_func="softmax")
-        else:
+        elif model == "deepseek_v3":
             c.update(topk_method="noaux_tc", n_group=2, topk_group=1, norm_topk_prob=True)
+        else:  # glm4_moe: GLM-4.5's keys (no topk_method; one group)
+            c.update(n_group=1, topk_group=1, norm_topk_prob=True)
     return c
 
 

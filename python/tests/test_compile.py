@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from conftest import LIB_MISSING, requires_runtime
-from helpers import _write, find_samoyeds_opt, make_hf_checkpoint
+from helpers import BIASED, DEEPSEEK, _write, find_samoyeds_opt, make_hf_checkpoint
 
 from samoyeds import compile as sc
 from samoyeds.compile import CompileError, compile_model, main
 from samoyeds.serving import check_chip, read_model
 
 ROOT = Path(__file__).resolve().parents[2]
-ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "deepseek_v2", "deepseek_v3")
+ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v2",
+         "deepseek_v3", "glm4_moe")
 # Small but legal for every layout: kept rows % 64 and K % 128 with 1:2:128.
 E, H, I, K = 4, 128, 128, 2
 
@@ -53,7 +54,7 @@ def test_compiles_every_architecture(tmp_path, arch, capsys):
     m = json.loads((out / "samoyeds-model.json").read_text())
     assert m["format"] == "samoyeds-model" and m["architecture"] == arch
     assert m["chip"] == "sm_90a" and m["sparsity"]["format"] == "1:2:128"
-    deepseek = arch.startswith("deepseek")
+    deepseek = arch in DEEPSEEK
     assert [e["index"] for e in m["layers"]] == ([1, 2] if deepseek else [0, 1])
     assert m["dense_layers"] == ([0] if deepseek else [])
     assert len(m["bundles"]) == 1  # one shape for every layer
@@ -62,8 +63,8 @@ def test_compiles_every_architecture(tmp_path, arch, capsys):
                for e in m["layers"])
     assert 0 < m["bytes_after"] < m["bytes_before"]
     assert m["routing"]["model_type"] == arch and m["routing"]["top_k"] == K
-    assert m["routing"]["selection_bias"] == (arch == "deepseek_v3")
-    if arch == "deepseek_v3":
+    assert m["routing"]["selection_bias"] == (arch in BIASED)
+    if arch in BIASED:
         assert any(p.endswith("e_score_correction_bias") for p in m["passthrough"])
 
     # The bundle is an experts-only layer: routing inputs, no "routing" entry.
@@ -102,6 +103,36 @@ def test_default_layout_f32_checkpoint_and_layers(tmp_path):
     assert m["layout"] in ("wgmma", "mma_sp")
     bundle = next(iter(m["bundles"].values()))
     assert bundle["layout"] == m["layout"]
+
+
+@requires_opt
+@pytest.mark.parametrize("arch", ["deepseek_v3", "glm4_moe"])
+def test_leaves_out_layers_past_num_hidden_layers(tmp_path, arch, capsys):
+    """DeepSeek-V3's and GLM-4.5's checkpoints carry a next-token-prediction layer with
+    experts at index num_hidden_layers, which transformers does not load."""
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, arch, layers=3, E=E, H=H, I=I, k=K,
+                       config={"num_hidden_layers": 3})  # MoE layers 1-3; 3 is past it
+    out = tmp_path / "out"
+    assert main([str(ckpt), str(out), "--layout", "mma_sp", "--samoyeds-opt", OPT,
+                 "--quiet"]) == 0
+    assert "layers past num_hidden_layers left out (next-token prediction): 3" in \
+        capsys.readouterr().out
+    m = json.loads((out / "samoyeds-model.json").read_text())
+    assert [e["index"] for e in m["layers"]] == [1, 2]
+    assert m["layers_beyond_num_hidden_layers"] == [3]
+    assert not any(p.startswith("model.layers.3.") for p in m["passthrough"])
+    # Named explicitly, they are compiled.
+    m = _compile(ckpt, tmp_path / "all", layout="mma_sp", layers=[1, 2, 3])
+    assert [e["index"] for e in m["layers"]] == [1, 2, 3]
+    assert m["layers_beyond_num_hidden_layers"] == []
+    # No MoE layer below num_hidden_layers: an error, no output.
+    config = json.loads((ckpt / "config.json").read_text())
+    (ckpt / "config.json").write_text(json.dumps({**config, "num_hidden_layers": 1}))
+    with pytest.raises(CompileError, match="no MoE layer below num_hidden_layers = 1 "
+                                           r"\(layers 1-3 are past it"):
+        _compile(ckpt, tmp_path / "none", layout="mma_sp")
+    assert not (tmp_path / "none").exists()
 
 
 @requires_opt
@@ -199,6 +230,25 @@ def test_missing_config(tmp_path):
     (tmp_path / "ckpt").mkdir()
     with pytest.raises(CompileError, match="config.json: not found"):
         _compile(tmp_path / "ckpt", tmp_path / "out")
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "more than the 16777216 allowed"),  # 17 MiB (sparse)
+    ("{\"model_type\": \"mixtral\", \"model_type\": \"olmoe\"}", "cannot read: duplicate key"),
+    ("[1, 2]", "not a JSON object"),
+    ("{\"model_type\": ", "cannot read:"),
+])
+def test_bad_config(tmp_path, content, message):
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    if content is None:
+        with open(ckpt / "config.json", "wb") as f:
+            f.truncate(17 << 20)
+    else:
+        (ckpt / "config.json").write_text(content)
+    with pytest.raises(CompileError, match=message):
+        _compile(ckpt, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 @requires_runtime

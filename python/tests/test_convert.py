@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import requires_runtime
-from helpers import DEEPSEEK, NAMES, make_checkpoint, prune_reference, stacked
+from helpers import (BIASED, DEEPSEEK, NAMES, SHARED_GATED, make_checkpoint, prune_reference,
+                     stacked)
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
 from samoyeds.pack import float32_to_bf16, pack, unpack
@@ -84,7 +85,7 @@ def test_convert_each_model(tmp_path, model):
     assert s["bytes_after"] < s["bytes_before"]
     assert s["density"] == 0.25
     with SafetensorsFile(out) as st:
-        if model == "qwen2_moe":
+        if model in SHARED_GATED:
             name = "model.layers.0.mlp.shared_expert.gate_proj.weight"
             assert len(s["passthrough"]) == 2 * 4
             assert np.array_equal(st.get(name), t[name][1])
@@ -94,7 +95,7 @@ def test_convert_each_model(tmp_path, model):
             # three shared-expert tensors per layer, and DeepSeek-V3's selection bias
             assert len(s["passthrough"]) == 2 * (3 if model == "deepseek_v2" else 4)
             assert "model.layers.1.mlp.shared_experts.down_proj.weight" in st
-            if model == "deepseek_v3":
+            if model in BIASED:
                 name = "model.layers.2.mlp.gate.e_score_correction_bias"
                 assert np.array_equal(st.get(name), t[name][1])
             assert not any(k.startswith("layers.0.") for k in st.keys())

@@ -45,6 +45,13 @@ CONFIGS = {
     "deepseek_v3": {"model_type": "deepseek_v3", "n_routed_experts": 256,
                     "num_experts_per_tok": 8, "topk_method": "noaux_tc", "n_group": 8,
                     "topk_group": 4, "routed_scaling_factor": 2.5, "norm_topk_prob": True},
+    # GLM-4.5's config.json: DeepSeek-V3's router, one group, no topk_method key.
+    "glm4_moe": {"model_type": "glm4_moe", "n_routed_experts": 160, "n_shared_experts": 1,
+                 "num_experts_per_tok": 8, "n_group": 1, "topk_group": 1,
+                 "routed_scaling_factor": 2.5, "norm_topk_prob": True},
+    # Qwen3-Next-80B-A3B's: Qwen2-MoE's router (a gated shared expert), renormalised.
+    "qwen3_next": {"model_type": "qwen3_next", "num_experts": 512, "num_experts_per_tok": 10,
+                   "norm_topk_prob": True},
 }
 
 
@@ -61,6 +68,13 @@ def test_config_conventions():
     assert (v3.scoring, v3.group_score, v3.uses_bias, v3.normalize) == (
         "sigmoid", "top2_sum", True, True)
     assert v3.applies_scale and v3.scale == 2.5
+    glm = s["glm4_moe"]
+    assert (glm.scoring, glm.uses_bias, glm.normalize, glm.n_group, glm.scale) == (
+        "sigmoid", True, True, 1, 2.5)
+    assert (glm.experts, glm.top_k, glm.normalize_eps) == (160, 8, 1e-20)
+    nxt = s["qwen3_next"]
+    assert (nxt.scoring, nxt.experts, nxt.top_k, nxt.normalize, nxt.uses_bias) == (
+        "softmax", 512, 10, True, False)
     # DeepSeek-V2-Lite: greedy, no groups even when n_group is given.
     lite = routing_from_config({**CONFIGS["deepseek_v2"], "topk_method": "greedy"})
     assert lite.n_group == 1
@@ -77,6 +91,10 @@ def test_config_conventions():
     ({**CONFIGS["deepseek_v2"], "topk_method": "noaux_tc"}, "topk_method 'noaux_tc'"),
     ({**CONFIGS["deepseek_v2"], "scoring_func": "sigmoid"}, "scoring_func 'sigmoid'"),
     ({**CONFIGS["deepseek_v3"], "topk_method": "greedy"}, "topk_method 'greedy'"),
+    ({**CONFIGS["glm4_moe"], "topk_method": "greedy"}, "glm4_moe: topk_method 'greedy'"),
+    ({**CONFIGS["glm4_moe"], "n_routed_experts": 0}, "'n_routed_experts' must be an integer"),
+    ({k: v for k, v in CONFIGS["qwen3_next"].items() if k != "num_experts"},
+     "qwen3_next.: missing 'num_experts'"),
     ({**CONFIGS["deepseek_v3"], "n_group": 7}, "n_group = 7 must divide the 256 experts"),
     ({**CONFIGS["deepseek_v3"], "topk_group": 9}, "topk_group = 9 must be in [1, 8]"),
     ({**CONFIGS["deepseek_v3"], "topk_group": 1, "num_experts_per_tok": 40},

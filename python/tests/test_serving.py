@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import LIB_MISSING
+from helpers import DEEPSEEK
 from serving_cases import (CASES, ENV, PrecompiledMismatch, generate, load_case, model_dir,
                            precompiled_root)
 from samoyeds._capi import SamoyedsError
@@ -145,7 +146,7 @@ if torch is not None:
 def _hf_shaped_model(arch, t):
     """model.layers[i].mlp (or block_sparse_moe) with gate, experts and shared experts
     holding the checkpoint's tensors, as transformers lays them out."""
-    from helpers import DEEPSEEK, NAMES
+    from helpers import BIASED, NAMES, SHARED_GATED
 
     moe, g, u, d = NAMES[arch]
     first = 1 if arch in DEEPSEEK else 0
@@ -160,12 +161,12 @@ def _hf_shaped_model(arch, t):
             blk = nn.Module()
             blk.gate = nn.Linear(H, E, bias=False)
             blk.gate.weight.data = _tensor(t, f"model.layers.{i}.{moe}.gate.weight")
-            if arch == "deepseek_v3":
+            if arch in BIASED:
                 blk.gate.register_buffer("e_score_correction_bias", _tensor(
                     t, f"model.layers.{i}.mlp.gate.e_score_correction_bias"))
             blk.experts = nn.ModuleList(
                 _MLP(t, f"model.layers.{i}.{moe}.experts.{e}.", (g, u, d)) for e in range(E))
-            if arch == "qwen2_moe":
+            if arch in SHARED_GATED:
                 blk.shared_expert = _MLP(t, f"model.layers.{i}.mlp.shared_expert.", (g, u, d))
                 blk.shared_expert_gate = nn.Linear(H, 1, bias=False)
                 blk.shared_expert_gate.weight.data = _tensor(
@@ -244,7 +245,7 @@ def test_load_runs_the_compiled_experts(tmp_path, arch):
     out, t = model_dir(tmp_path, arch, OPT)
     model = _hf_shaped_model(arch, t)
     swapped = load(model, out, max_tokens=256)
-    first = 1 if arch.startswith("deepseek") else 0
+    first = 1 if arch in DEEPSEEK else 0
     assert swapped == [first, first + 1]
     torch.manual_seed(0)
     for i in swapped:
@@ -332,7 +333,7 @@ def test_precompiled_cases_load(precompiled):
     for arch in ARCHS:
         out, t = load_case(precompiled, arch)
         assert (out / "samoyeds-model.json").is_file()
-        assert f"model.layers.{2 if arch.startswith('deepseek') else 1}.self_attn." \
+        assert f"model.layers.{2 if arch in DEEPSEEK else 1}.self_attn." \
                f"q_proj.weight" in t
 
 

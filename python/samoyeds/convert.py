@@ -477,14 +477,18 @@ class Progress:
 
 
 def _to_bf16_or_f16(a: np.ndarray, src_dtype: str, dtype: str) -> np.ndarray:
-    """16-bit storage of a source tensor (BF16 as uint16, F16, F32) in ``dtype``."""
+    """16-bit storage of a source tensor (BF16 as uint16, F16, F32) in ``dtype`` (values past
+    f16's range become infinities, which _read_expert refuses)."""
     if src_dtype == "BF16":
-        return a if dtype == "bf16" else to_float32(a, "bf16").astype(np.float16).view(np.uint16)
-    if src_dtype == "F16":
+        if dtype == "bf16":
+            return a
+        a = to_float32(a, "bf16")
+    elif src_dtype == "F16":
         return a.view(np.uint16) if dtype == "f16" else float32_to_bf16(a.astype(np.float32))
     if dtype == "bf16":
         return float32_to_bf16(a)
-    return a.astype(np.float16).view(np.uint16)
+    with np.errstate(over="ignore"):
+        return a.astype(np.float16).view(np.uint16)
 
 
 def _int_arg(name: str, value) -> int:
@@ -628,20 +632,33 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
     }
 
 
+# The exponent bits of the 16-bit output dtypes: all set is an infinity or a NaN.
+_EXPONENT = {"bf16": 0x7F80, "f16": 0x7C00}
+
+
 def _read_expert(ckpt, plan: Plan, name: str, dtype: str) -> np.ndarray:
-    """An expert weight in ``dtype`` (uint16 bits); FP8 ones dequantized in float32 first."""
+    """An expert weight in ``dtype`` (uint16 bits); FP8 ones dequantized in float32 first.
+    ConversionError where a value is, or rounds to, an infinity or a NaN."""
     src = ckpt.info(name).dtype
+    where = f"{ckpt.file_of(name)}: tensor {quote(name)}"
     if src != E4M3:
-        return _to_bf16_or_f16(np.asarray(ckpt.get(name)), src, dtype)
-    scale_name = name + SCALE_SUFFIX
-    scale = np.asarray(ckpt.get(scale_name))
-    if ckpt.info(scale_name).dtype == "BF16":
-        scale = to_float32(scale, "bf16")
-    try:
-        w = dequantize(ckpt.get(name), scale, plan.fp8_block)
-    except Fp8Error as e:
-        raise ConversionError(f"{ckpt.file_of(name)}: tensor {quote(name)}: {e}") from None
-    return _to_bf16_or_f16(w, "F32", dtype)
+        out = _to_bf16_or_f16(np.asarray(ckpt.get(name)), src, dtype)
+    else:
+        scale_name = name + SCALE_SUFFIX
+        scale = np.asarray(ckpt.get(scale_name))
+        if ckpt.info(scale_name).dtype == "BF16":
+            scale = to_float32(scale, "bf16")
+        try:
+            w = dequantize(ckpt.get(name), scale, plan.fp8_block)
+        except Fp8Error as e:
+            raise ConversionError(f"{where}: {e}") from None
+        out = _to_bf16_or_f16(w, "F32", dtype)
+    bad = (out & _EXPONENT[dtype]) == _EXPONENT[dtype]
+    if bad.any():
+        index = [int(i) for i in np.argwhere(bad)[0]]
+        raise ConversionError(f"{where}: the value at {index} is not finite in {dtype} "
+                              f"(an infinity or a NaN, in the checkpoint or after rounding)")
+    return out
 
 
 def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar) -> int:

@@ -12,7 +12,7 @@ from helpers import (BIASED, DEEPSEEK, NAMES, SHARED_GATED, make_checkpoint, pru
                      stacked)
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
-from samoyeds.pack import float32_to_bf16, pack, unpack
+from samoyeds.pack import float32_to_bf16, pack, to_float32, unpack
 from samoyeds.safetensors_io import SafetensorsFile, save_file
 from samoyeds.weightfile import WeightFile, check_bundle
 
@@ -492,3 +492,30 @@ def test_cli_error_exit_code(tmp_path):
     assert_no_output(out)
     r = _cli(src, out, "--model", "mixtral", "--v", 32, "--layers", "0,5")
     assert r.returncode == 1 and "layer 5 has no mixtral experts" in r.stderr
+
+
+@pytest.mark.parametrize("st_dtype,value,dtype", [
+    ("BF16", float("nan"), "bf16"),   # in the checkpoint
+    ("F32", float("inf"), "bf16"),
+    ("F32", 3.4e38, "bf16"),          # finite in f32, rounds to an infinity in bf16
+    ("F32", 1e5, "f16"),              # above f16's 65504
+    ("F16", float("-inf"), "bf16"),
+])
+def test_non_finite_expert_values_are_refused(tmp_path, st_dtype, value, dtype):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=E, H=H, I=I, st_dtype=st_dtype)
+    name = "model.layers.0.mlp.experts.3.down_proj.weight"
+
+    def poke(t):
+        dt, a = t[name]
+        x = to_float32(a, "bf16") if dt == "BF16" else np.array(a, dtype=np.float32)
+        x[5, 7] = value
+        t[name] = (dt, float32_to_bf16(x) if dt == "BF16" else x.astype(a.dtype))
+        return t
+
+    _rewrite(src, poke)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match=rf"'{name}': the value at \[5, 7\] is not finite "
+                                              rf"in {dtype}"):
+        convert(src, out, "olmoe", 1, 2, 32, dtype=dtype, progress=False, layout=SMALL)
+    assert_no_output(out)

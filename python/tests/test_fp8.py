@@ -256,6 +256,9 @@ BAD_FP8 = {
                  [f"'{EXP}': NaN at [3, 5] (code 0xff)"]),
     "inf_scale": (lambda t, c: t[EXP + "_scale_inv"][1].__setitem__((1, 0), np.inf),
                   [f"'{EXP}': a scale is not finite"]),
+    "rounds_to_inf": (lambda t, c: (t[EXP][1].__setitem__((4, 4), 0x7E),  # 448 x 7.59e35
+                                    t[EXP + "_scale_inv"][1].__setitem__((0, 0), 7.59e35)),
+                      [f"'{EXP}': the value at [4, 4] is not finite in bf16"]),
     "e5m2": (lambda t, c: _set(t, EXP, ("F8_E5M2", t[EXP][1])),
              [f"'{EXP}': unsupported dtype F8_E5M2", "F8_E4M3 with its weight_scale_inv"]),
     "scales_on_bf16": (lambda t, c: _set(t, EXP, ("BF16", np.zeros((I, H), np.uint16))),
@@ -323,3 +326,47 @@ def test_compile_fp8_checkpoint(tmp_path):
                 for p in ("gate_proj", "up_proj")]) for e in range(4)])
             assert np.array_equal(unpack(wf.read(f"layers.{i}.w13")),
                                   prune_reference(w13, "bf16", 1, 2, 128))
+
+
+@requires_runtime
+def test_mutated_fp8_checkpoints_fail_cleanly(tmp_path):
+    """Random byte flips anywhere in an FP8 checkpoint (header, FP8 codes, scales) and
+    random edits of its quantization_config: every conversion either succeeds, with every
+    packed weight finite, or raises ConversionError / SamoyedsError leaving no output."""
+    from samoyeds import SamoyedsError
+    from samoyeds.pack import to_float32
+
+    src = tmp_path / "ckpt"
+    make_fp8_checkpoint(src)
+    good = (src / "model.safetensors").read_bytes()
+    config = json.loads((src / "config.json").read_text())
+    rng = np.random.default_rng(7)
+    header = int.from_bytes(good[:8], "little") + 8
+    outcomes = {"ok": 0, "error": 0}
+    for trial in range(120):
+        raw = bytearray(good)
+        # Half the mutants hit the header (names, dtypes, shapes, offsets), half the data.
+        lo, hi = (8, header) if trial % 2 else (header, len(raw))
+        for _ in range(int(rng.integers(1, 6))):
+            raw[int(rng.integers(lo, hi))] = int(rng.integers(0, 256))
+        (src / "model.safetensors").write_bytes(bytes(raw))
+        c = json.loads(json.dumps(config))
+        if trial % 5 == 0:
+            c["quantization_config"]["weight_block_size"] = [int(rng.integers(-2, 300)),
+                                                             int(rng.integers(-2, 300))]
+        (src / "config.json").write_text(json.dumps(c))
+        out = tmp_path / f"out{trial}.safetensors"
+        try:
+            convert(src, out, "deepseek_v3", 1, 2, 32, progress=False, layout="mma_sp")
+        except SamoyedsError:
+            assert not out.exists()
+            outcomes["error"] += 1
+            continue
+        with WeightFile(out) as wf:
+            for i in LAYERS:
+                for w in ("w13", "w2"):
+                    vals = to_float32(unpack(wf.read(f"layers.{i}.{w}")), "bf16")
+                    assert np.isfinite(vals).all(), (trial, i, w)
+        outcomes["ok"] += 1
+    assert outcomes["ok"] > 10 and outcomes["error"] > 10, outcomes
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []

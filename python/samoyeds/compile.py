@@ -1,7 +1,7 @@
 """samoyeds-compile: a Hugging Face MoE checkpoint -> a serving-ready sparse model directory.
 
     python -m samoyeds.compile CKPT_DIR OUT_DIR [--format 1:2:128] [--chip sm_90a]
-        [--layout auto|wgmma|mma_sp] [--layers 0-3,7] [--samoyeds-opt PATH]
+        [--layout auto|wgmma|mma_sp] [--layers 0-3,7] [--samoyeds-opt PATH] [--workers N]
         [--expert-parallel R [--placement FILE.json]]
 
 (also installed as the console script ``samoyeds-compile``). It
@@ -60,7 +60,7 @@ from typing import Dict, List, Optional, Sequence
 
 from ._capi import RuntimeLibraryNotFound, SamoyedsError, SamoyedsValueError
 from ._files import bounded, read_json
-from .convert import (MAX_CONFIG_BYTES, Checkpoint, ConversionError, MODELS, Terminated,
+from .convert import (MAX_CONFIG_BYTES, MAX_WORKERS, Checkpoint, ConversionError, MODELS, Terminated,
                       _ranges, _sigterm_interrupts, convert, make_plan, parse_layers)
 from .ep_model import EP_MODEL_FORMAT, rank_weights_name, shard_weights
 from .pack import packed_sizes
@@ -237,10 +237,10 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                   layout: str = "auto", layers: Optional[List[int]] = None,
                   samoyeds_opt: Optional[str] = None, progress: bool = True,
                   log=None, expert_parallel: Optional[int] = None,
-                  placement=None) -> dict:
+                  placement=None, workers: Optional[int] = None) -> dict:
     """Compiles ``ckpt_dir`` into the model directory ``out_dir``; returns its manifest.
     ``expert_parallel`` (R) and/or ``placement``: an expert-parallel directory (module
-    docstring)."""
+    docstring). ``workers``: :func:`samoyeds.convert.convert`'s threads."""
     log = log or sys.stderr
     ckpt, out = Path(ckpt_dir), Path(out_dir)
     n, m, v = parse_format(fmt)
@@ -250,6 +250,9 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         raise CompileError(f"--layout {layout!r}: one of {', '.join(STRATEGIES)}")
     if layout == "wgmma" and chip != "sm_90a":
         raise CompileError(f"--layout wgmma needs --chip sm_90a, not {chip}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 1 <= workers <= MAX_WORKERS):
+        raise CompileError(f"--workers {workers!r}: an integer in [1, {MAX_WORKERS}]")
     config = _read_config(ckpt)
     try:
         spec = routing_from_config(config)
@@ -306,7 +309,7 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         full = tmp / ("weights.full.safetensors" if ep else WEIGHTS_FILE)
         summary = convert(ckpt, full, model_type, n, m, v, "bf16",
                           [lp.index for lp in plan.layers], progress=progress,
-                          layout=pack_layout)
+                          layout=pack_layout, workers=workers)
         if ep:
             print(f"splitting the packed experts over {ep.world_size} ranks "
                   f"({ep.describe()})", file=log, flush=True)
@@ -432,6 +435,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--placement", metavar="FILE",
                     help="with --expert-parallel: JSON list of each rank's expert ids "
                          "(default: contiguous slices)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="threads packing the experts (default: up to 8, one per core)")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     args = ap.parse_args(argv)
     try:
@@ -441,7 +446,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      progress=not args.quiet,
                                      log=devnull if args.quiet else sys.stderr,
                                      expert_parallel=args.expert_parallel,
-                                     placement=args.placement)
+                                     placement=args.placement, workers=args.workers)
     except (CompileError, ConversionError, SafetensorsError, RuntimeLibraryNotFound,
             SamoyedsError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -3,7 +3,7 @@
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
         --model {mixtral,qwen2_moe,qwen3_moe,qwen3_next,olmoe,deepseek_v2,deepseek_v3,glm4_moe} \\
         --n 1 --m 2 --v 128 \\
-        [--layout {wgmma,mma_sp}] [--layers 0-3,7]
+        [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N]
 
 For every MoE layer ``i`` the experts' gate and up projections are stacked
 into ``layers.{i}.w13`` ([E, 2I, H]: gate rows first) and the down projections
@@ -39,6 +39,7 @@ import stat
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -65,6 +66,10 @@ DEFAULT_LAYOUT = "wgmma"
 MAX_INDEX_BYTES = 64 << 20
 # --layers may name at most this many layers.
 MAX_LAYERS = 1 << 16
+# Threads that read, dequantize and pack a layer's experts by default (numpy's array
+# operations and the C packer release the GIL).
+DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
+MAX_WORKERS = 256
 
 
 class ConversionError(SamoyedsValueError):
@@ -553,7 +558,7 @@ def _sigterm_interrupts():
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _write(out: Path, ckpt, spec, plan: "Plan", meta, progress: bool) -> int:
+def _write(out: Path, ckpt, spec, plan: "Plan", meta, progress: bool, workers: int) -> int:
     """Writes the plan's tensors to a temporary file renamed to ``out`` when complete; on any
     failure or interruption the temporary is removed. Returns the packed bytes."""
     tmp = None
@@ -562,7 +567,7 @@ def _write(out: Path, ckpt, spec, plan: "Plan", meta, progress: bool) -> int:
         writer = SafetensorsWriter(tmp, plan.entries, meta)
         try:
             bar = Progress(3 * len(plan.layers) + len(plan.passthrough), progress)
-            packed_bytes = sum(_convert_layer(ckpt, spec, lp, plan, writer, bar)
+            packed_bytes = sum(_convert_layer(ckpt, spec, lp, plan, writer, bar, workers)
                                for lp in plan.layers)
             writer.close()
         except BaseException:
@@ -581,10 +586,12 @@ def _write(out: Path, ckpt, spec, plan: "Plan", meta, progress: bool) -> int:
 
 def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: str = "bf16",
             layers: Optional[List[int]] = None, progress: bool = True,
-            layout: str = DEFAULT_LAYOUT) -> dict:
+            layout: str = DEFAULT_LAYOUT, workers: Optional[int] = None) -> dict:
     """Converts ``src`` into the packed weight file ``out`` with its weights in ``layout``
-    ("wgmma" or "mma_sp"); returns the summary dict. SIGTERM during the conversion raises
-    Terminated (a KeyboardInterrupt), like SIGINT, after removing the temporary file."""
+    ("wgmma" or "mma_sp"); returns the summary dict. ``workers`` threads (default
+    DEFAULT_WORKERS) read, dequantize and pack each layer's experts; the output is the same
+    for any number. SIGTERM during the conversion raises Terminated (a KeyboardInterrupt),
+    like SIGINT, after removing the temporary file."""
     if model not in MODELS:
         raise ConversionError(f"unknown model {quote(model)} (one of {', '.join(MODELS)})")
     if dtype not in ("bf16", "f16"):
@@ -593,6 +600,9 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         raise ConversionError(f"unknown layout {quote(layout)} (one of "
                               f"{', '.join(LAYOUT_CODES)})")
     n, m, v = (_int_arg(k, x) for k, x in (("n", n), ("m", m), ("v", v)))
+    workers = DEFAULT_WORKERS if workers is None else workers
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= MAX_WORKERS:
+        raise ConversionError(f"workers = {quote(workers)}: an integer in [1, {MAX_WORKERS}]")
     spec = MODELS[model]
     out = Path(out)
     ckpt = Checkpoint(src)
@@ -603,7 +613,7 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
                                  passthrough=plan.passthrough)
         _check_output(out, ckpt.sources)
         with _sigterm_interrupts():
-            packed_bytes = _write(out, ckpt, spec, plan, meta, progress)
+            packed_bytes = _write(out, ckpt, spec, plan, meta, progress, workers)
     finally:
         ckpt.close()
     E = sorted({lp.experts for lp in plan.layers})
@@ -661,21 +671,53 @@ def _read_expert(ckpt, plan: Plan, name: str, dtype: str) -> np.ndarray:
     return out
 
 
-def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar) -> int:
+def _parallel(workers: int, fn, items) -> list:
+    """[fn(x) for x in items] on ``workers`` threads, in order; the first exception (or a
+    KeyboardInterrupt in the waiting thread) cancels what has not started and is raised
+    once the running calls have returned."""
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    ex = ThreadPoolExecutor(min(workers, len(items)))
+    try:
+        futures = [ex.submit(fn, x) for x in items]
+        return [f.result() for f in futures]
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+
+
+def _pack_experts(dense: np.ndarray, w: dict, workers: int) -> Tuple[Dict[str, np.ndarray], int]:
+    """The components of ``dense`` [E, R, C] packed, as [E, bytes per expert] arrays, and
+    their bytes: expert ranges packed on ``workers`` threads (each expert's packed bytes
+    depend on it alone, so the ranges' components are its rows)."""
+    E = dense.shape[0]
+    bounds = np.linspace(0, E, min(workers, E) + 1).astype(int)
+    parts = _parallel(workers, lambda r: pack(dense[r[0]:r[1]], w["n"], w["m"], w["v"],
+                                              w["dtype"], w["layout"]),
+                      list(zip(bounds[:-1], bounds[1:])))
+    comps = {k: np.concatenate([p.components()[k].reshape(b - a, -1)
+                                for p, a, b in zip(parts, bounds[:-1], bounds[1:])])
+             for k in parts[0].components()}
+    return comps, sum(p.nbytes for p in parts)
+
+
+def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar, workers: int = 1) -> int:
     i, E, H, I = lp.index, lp.experts, lp.hidden, lp.inter
     dtype = plan.weights[f"layers.{i}.w13"]["dtype"]
     w13 = np.empty((E, 2 * I, H), dtype=np.uint16)
     w2 = np.empty((E, H, I), dtype=np.uint16)
-    for e in range(E):
-        for proj, dst in ((spec.gate, w13[e, :I]), (spec.up, w13[e, I:]), (spec.down, w2[e])):
-            dst[...] = _read_expert(ckpt, plan, spec.expert(i, e, proj), dtype)
+
+    def read(job):
+        e, proj, dst = job
+        dst[...] = _read_expert(ckpt, plan, spec.expert(i, e, proj), dtype)
+
+    _parallel(workers, read, [(e, proj, dst) for e in range(E) for proj, dst in (
+        (spec.gate, w13[e, :I]), (spec.up, w13[e, I:]), (spec.down, w2[e]))])
     total = 0
     for wname, dense in ((f"layers.{i}.w13", w13), (f"layers.{i}.w2", w2)):
-        w = plan.weights[wname]
-        p = pack(dense, w["n"], w["m"], w["v"], w["dtype"], w["layout"])
-        for part, arr in p.components().items():
-            writer.write(f"{wname}.{part}", arr.reshape(E, -1))
-        total += p.nbytes
+        comps, nbytes = _pack_experts(dense, plan.weights[wname], workers)
+        for part, arr in comps.items():
+            writer.write(f"{wname}.{part}", arr)
+        total += nbytes
         bar.step(wname)
     del w13, w2
     router = spec.router(i)
@@ -752,12 +794,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          "wgmma kernels; mma_sp: the mma.sp kernels). The runtime rearranges a "
                          "weight whose layout differs from the bundle's when it loads it")
     ap.add_argument("--layers", help="layers to convert, e.g. 0-3,7 (default: all MoE layers)")
+    ap.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS,
+                    help=f"threads reading, dequantizing and packing experts (default "
+                         f"{DEFAULT_WORKERS}; the output does not depend on it)")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
         summary = convert(args.src, args.out, args.model, args.n, args.m, args.v, args.dtype,
                           parse_layers(args.layers), progress=not args.quiet,
-                          layout=args.layout)
+                          layout=args.layout, workers=args.workers)
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated)
         what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         print(f"error: {what}; no output written", file=sys.stderr)

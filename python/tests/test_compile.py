@@ -289,6 +289,9 @@ def test_bad_options(tmp_path):
         _compile(tmp_path, tmp_path / "o", chip="sm_80", layout="wgmma")
     with pytest.raises(CompileError, match="--samoyeds-opt /nonexistent"):
         sc.find_samoyeds_opt("/nonexistent")
+    for workers in (0, 257, True):
+        with pytest.raises(CompileError, match=rf"--workers {workers!r}: an integer in \[1, 256\]"):
+            _compile(tmp_path, tmp_path / "o", workers=workers)
 
 
 def test_layer_mlir_is_an_experts_only_layer():

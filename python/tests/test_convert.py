@@ -519,3 +519,27 @@ def test_non_finite_expert_values_are_refused(tmp_path, st_dtype, value, dtype):
                                               rf"in {dtype}"):
         convert(src, out, "olmoe", 1, 2, 32, dtype=dtype, progress=False, layout=SMALL)
     assert_no_output(out)
+
+
+@pytest.mark.parametrize("model,layout", [("mixtral", SMALL), ("deepseek_v3", SMALL),
+                                          ("olmoe", "wgmma")])
+def test_the_output_does_not_depend_on_workers(tmp_path, model, layout):
+    src = tmp_path / "ckpt"
+    shape = dict(E=5, H=128, I=128) if layout == "wgmma" else dict(E=5, H=H, I=I)
+    make_checkpoint(src, model, **shape)
+    files = []
+    for workers in (1, 2, 3, 8):
+        out = tmp_path / f"w{workers}.safetensors"
+        convert(src, out, model, 1, 2, 32, progress=False, layout=layout, workers=workers)
+        files.append(out.read_bytes())
+    assert all(f == files[0] for f in files[1:])
+
+
+@pytest.mark.parametrize("workers", [0, -1, 257, 2.0, True, "2"])
+def test_workers_is_range_checked(tmp_path, workers):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "olmoe", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match=r"workers = .*: an integer in \[1, 256\]"):
+        convert(src, out, "olmoe", 1, 2, 32, progress=False, layout=SMALL, workers=workers)
+    assert_no_output(out)

@@ -68,7 +68,8 @@ MAX_INDEX_BYTES = 64 << 20
 MAX_LAYERS = 1 << 16
 # Threads that read, dequantize and pack a layer's experts by default (numpy's array
 # operations and the C packer release the GIL).
-DEFAULT_WORKERS = min(8, os.cpu_count() or 1)
+DEFAULT_WORKERS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1)
 MAX_WORKERS = 256
 
 
@@ -323,6 +324,12 @@ def _check_expert(ckpt: Checkpoint, plan: "Plan", name: str) -> int:
 
 def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: str,
               layers: Optional[List[int]], layout: str = DEFAULT_LAYOUT) -> Plan:
+    config = ckpt.config()
+    if config is not None and config.get("quantization_config") is not None:
+        try:  # a quantization other than block-scaled FP8 is refused before any tensor
+            block_from_config(config)
+        except Fp8Error as e:
+            raise ConversionError(f"{ckpt.config_path()}: {e}") from None
     moe = re.escape(spec.moe)
     expert_re = re.compile(rf"model\.layers\.(\d+)\.{moe}\.experts\.(\d+)\.(.+)$")
     projs = (spec.gate, spec.up, spec.down)
@@ -663,12 +670,18 @@ def _read_expert(ckpt, plan: Plan, name: str, dtype: str) -> np.ndarray:
         except Fp8Error as e:
             raise ConversionError(f"{where}: {e}") from None
         out = _to_bf16_or_f16(w, "F32", dtype)
-    bad = (out & _EXPONENT[dtype]) == _EXPONENT[dtype]
+    _check_finite(out, dtype, where)
+    return out
+
+
+def _check_finite(bits: np.ndarray, dtype: str, where: str) -> None:
+    """ConversionError naming the first element of 16-bit ``bits`` that is an infinity or a
+    NaN in ``dtype``."""
+    bad = (bits & _EXPONENT[dtype]) == _EXPONENT[dtype]
     if bad.any():
-        index = [int(i) for i in np.argwhere(bad)[0]]
+        index = [int(i) for i in np.unravel_index(np.argmax(bad), bad.shape)]
         raise ConversionError(f"{where}: the value at {index} is not finite in {dtype} "
                               f"(an infinity or a NaN, in the checkpoint or after rounding)")
-    return out
 
 
 def _parallel(workers: int, fn, items) -> list:
@@ -722,6 +735,7 @@ def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar, workers: 
     del w13, w2
     router = spec.router(i)
     r = _to_bf16_or_f16(np.asarray(ckpt.get(router)), ckpt.info(router).dtype, "bf16")
+    _check_finite(r, "bf16", f"{ckpt.file_of(router)}: tensor {quote(router)}")
     writer.write(f"layers.{i}.router", r)
     bar.step(f"layers.{i}.router")
     for p in plan.passthrough:

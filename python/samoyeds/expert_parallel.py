@@ -47,7 +47,7 @@ import torch.distributed as dist
 from . import _capi
 from ._capi import SamoyedsError, SamoyedsValueError
 from .placement import Placement, format_hash
-from .routing import RoutingSpec, route_torch
+from .routing import DEEPSEEK_STYLE, RoutingSpec, route_torch
 
 __all__ = ["ExpertParallelMoE", "agree", "init_process_group", "select_local_gpu"]
 
@@ -350,7 +350,7 @@ class ExpertParallelMoE:
                                                                    max_tokens),
                    md.routing.experts, entry["hidden"], md.routing.top_k, md.placement,
                    group, md.routing, state["router"], state["bias"],
-                   md.routing.model_type.startswith("deepseek"), torch.device("cuda", 0))
+                   md.routing.model_type in DEEPSEEK_STYLE, torch.device("cuda", 0))
 
 
 def _router_of(path, prefix: str, layer_index: int):

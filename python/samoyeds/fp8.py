@@ -102,10 +102,13 @@ def dequantize(q: np.ndarray, scale: np.ndarray, block: Tuple[int, int]) -> np.n
     with np.errstate(over="ignore", invalid="ignore"):
         if R % br == 0 and C % bc == 0:  # the usual case: scale each block in place
             w.reshape(R // br, br, C // bc, bc)[...] *= scale[:, None, :, None]
-        else:
-            w *= np.repeat(np.repeat(scale, br, axis=0)[:R], bc, axis=1)[:, :C]
-    if not np.isfinite(w).all():
-        r, c = np.argwhere(~np.isfinite(w))[0]
+        else:  # row block by row block: temporaries of one row of scales
+            cols = np.minimum(np.arange(C) // bc, scale.shape[1] - 1)
+            for rb in range(scale.shape[0]):
+                w[rb * br:(rb + 1) * br] *= scale[rb, cols]
+    bad = ~np.isfinite(w)
+    if bad.any():
+        r, c = (int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))
         code = int(q[r, c])
         if (code & 0x7F) == 0x7F:
             raise Fp8Error(f"NaN at [{r}, {c}] (code 0x{code:02x})")

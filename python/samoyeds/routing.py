@@ -47,10 +47,13 @@ import numpy as np
 from ._capi import quote
 
 __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", "route_torch",
-           "SUPPORTED_MODEL_TYPES"]
+           "SUPPORTED_MODEL_TYPES", "DEEPSEEK_STYLE"]
 
 SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
                          "deepseek_v2", "deepseek_v3", "glm4_moe")
+# DeepSeek-style families: transformers computes their router logits in float32 (the others
+# in the model dtype), and their shared experts are the block's `shared_experts` (no gate).
+DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe")
 
 
 class RoutingError(ValueError):
@@ -186,8 +189,9 @@ def routing_from_config(config: dict) -> RoutingSpec:
         experts = _count(config, "num_experts") or _count(config, "num_local_experts")
         if experts is None:
             raise RoutingError(f"config.json ({mt}): missing 'num_experts'")
-        return RoutingSpec(experts, k,
-                           normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
+        # transformers' Qwen3NextConfig defaults norm_topk_prob to true, the others to false.
+        return RoutingSpec(experts, k, normalize=bool(_get(config, "norm_topk_prob",
+                                                           mt == "qwen3_next")), model_type=mt)
     if mt == "olmoe":
         return RoutingSpec(_count(config, "num_experts", required=True), k,
                            normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)

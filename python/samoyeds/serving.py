@@ -27,13 +27,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from . import _capi
 from ._capi import SamoyedsError
 from .compile import MODEL_FORMAT, MODEL_MANIFEST
-from .routing import RoutingError, RoutingSpec
+from .routing import DEEPSEEK_STYLE, RoutingError, RoutingSpec
 
 __all__ = ["ModelDir", "read_model", "check_chip", "load", "SamoyedsExpertsBlock"]
 
-# DeepSeek-style families: the HF router computes its logits in float32 (the others in the
-# model dtype), the shared experts are the block's `shared_experts` (no gate).
-_DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe")
 
 
 _err = _capi.status_error
@@ -142,7 +139,7 @@ def _block_parts(block, architecture: str) -> dict:
     if weight is None or weight.dim() != 2:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(block).__name__}: no router "
                    f"'gate.weight' [E, H]; not a supported sparse MoE block")
-    deepseek = architecture in _DEEPSEEK_STYLE
+    deepseek = architecture in DEEPSEEK_STYLE
     return {
         "gate": gate, "weight": weight,
         "bias": getattr(gate, "e_score_correction_bias", None),
@@ -270,7 +267,7 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
             layer, md.routing, parts["weight"].detach().to(dev),
             None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
             parts["shared"], parts["shared_gate"], parts["returns_tuple"],
-            md.architecture in _DEEPSEEK_STYLE)
+            md.architecture in DEEPSEEK_STYLE)
         setattr(dl, attr, new)
         done.append(i)
     return done

@@ -543,3 +543,19 @@ def test_workers_is_range_checked(tmp_path, workers):
     with pytest.raises(ConversionError, match=r"workers = .*: an integer in \[1, 256\]"):
         convert(src, out, "olmoe", 1, 2, 32, progress=False, layout=SMALL, workers=workers)
     assert_no_output(out)
+
+
+def test_a_non_finite_router_is_refused(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "qwen3_moe", layers=2, E=E, H=H, I=I, st_dtype="F32")
+    name = "model.layers.1.mlp.gate.weight"
+
+    def poke(t):
+        t[name][1][2, 9] = np.inf
+        return t
+
+    _rewrite(src, poke)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match=rf"'{name}': the value at \[2, 9\] is not finite"):
+        convert(src, out, "qwen3_moe", 1, 2, 32, progress=False, layout=SMALL)
+    assert_no_output(out)

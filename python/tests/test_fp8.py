@@ -370,3 +370,46 @@ def test_mutated_fp8_checkpoints_fail_cleanly(tmp_path):
         outcomes["ok"] += 1
     assert outcomes["ok"] > 10 and outcomes["error"] > 10, outcomes
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+@requires_runtime
+def test_other_quantizations_are_refused_by_their_config(tmp_path):
+    """A per-tensor FP8 (or GPTQ, AWQ, ...) checkpoint is refused for its config.json, before
+    its unfamiliar tensor names are met."""
+    src = tmp_path / "ckpt"
+    t = make_fp8_checkpoint(src)
+    for name in [k for k in t if k.endswith("_scale_inv")]:
+        t[name[:-len("_scale_inv")] + "_scale"] = ("F32", np.ones((), np.float32))
+        del t[name]
+    save_file(t, src / "model.safetensors")
+    (src / "config.json").write_text(json.dumps({"model_type": "deepseek_v3",
+                                                 "quantization_config": {
+                                                     "quant_method": "fp8",
+                                                     "activation_scheme": "static"}}))
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match="config.json: quantization_config: no "
+                                              "weight_block_size"):
+        convert(src, out, "deepseek_v3", 1, 2, 32, progress=False, layout="mma_sp")
+    (src / "config.json").write_text(json.dumps({"quantization_config": {
+        "quant_method": "gptq", "bits": 4}}))
+    with pytest.raises(ConversionError, match="quant_method 'gptq' is not supported"):
+        convert(src, out, "deepseek_v3", 1, 2, 32, progress=False, layout="mma_sp")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("shape,block", [((4096, 128), (1, 65536)), ((16384, 64), (3, 65536))])
+def test_dequantize_edges_need_no_large_temporaries(shape, block):
+    """Blocks larger than the weight: the scales of each row block are broadcast one row at a
+    time (a 0.5 MiB weight in blocks of [1, 65536] had taken 1 GiB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(4)
+    q = random_fp8(rng, shape)
+    scale = rng.uniform(0.5, 2, scale_shape(shape, block)).astype(np.float32)
+    tracemalloc.start()
+    w = dequantize(q, scale, block)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * w.nbytes, peak  # w, its finiteness mask, a row of scales
+    rows = np.arange(shape[0]) // block[0]
+    assert np.array_equal(w, e4m3_to_float32(q) * scale[rows, 0][:, None])

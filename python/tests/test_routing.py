@@ -75,6 +75,22 @@ def test_config_conventions():
     nxt = s["qwen3_next"]
     assert (nxt.scoring, nxt.experts, nxt.top_k, nxt.normalize, nxt.uses_bias) == (
         "softmax", 512, 10, True, False)
+    # Without the key: transformers' defaults (Qwen3-Next renormalises, Qwen2-MoE does not).
+    for mt, want in (("qwen3_next", True), ("qwen2_moe", False), ("qwen3_moe", False),
+                     ("glm4_moe", True), ("deepseek_v3", True)):
+        c = {k: v for k, v in CONFIGS[mt].items() if k != "norm_topk_prob"}
+        assert routing_from_config(c).normalize is want, mt
+
+
+def test_deepseek_style_families_are_those_with_shared_experts():
+    """DEEPSEEK_STYLE (float32 router logits in serving and expert parallelism) is the set
+    of architectures whose converter copies `shared_experts` (no gated shared expert)."""
+    from samoyeds.convert import MODELS
+    from samoyeds.routing import DEEPSEEK_STYLE, SUPPORTED_MODEL_TYPES
+
+    assert set(MODELS) == set(SUPPORTED_MODEL_TYPES)
+    for mt in SUPPORTED_MODEL_TYPES:
+        assert (mt in DEEPSEEK_STYLE) == ("shared_experts" in (MODELS[mt].shared or "")), mt
     # DeepSeek-V2-Lite: greedy, no groups even when n_group is given.
     lite = routing_from_config({**CONFIGS["deepseek_v2"], "topk_method": "greedy"})
     assert lite.n_group == 1

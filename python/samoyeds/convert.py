@@ -68,6 +68,9 @@ MAX_INDEX_BYTES = 64 << 20
 MAX_LAYERS = 1 << 16
 # Threads that read, dequantize and pack a layer's experts by default (numpy's array
 # operations and the C packer release the GIL).
+# A layer's experts are read and packed in chunks of about this many dense bytes (peak memory
+# a few times it, whatever the layer's size; DeepSeek-V3's gate/up is 15 GB in bf16).
+CHUNK_BYTES = 1 << 30
 DEFAULT_WORKERS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1)
 MAX_WORKERS = 256
@@ -714,25 +717,32 @@ def _pack_experts(dense: np.ndarray, w: dict, workers: int) -> Tuple[Dict[str, n
 
 
 def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar, workers: int = 1) -> int:
+    """Packs layer ``lp``'s experts into ``writer``: w13 (gate over up rows), then w2, each in
+    chunks of experts of about CHUNK_BYTES dense bytes, read and packed on ``workers``
+    threads; returns the packed bytes."""
     i, E, H, I = lp.index, lp.experts, lp.hidden, lp.inter
     dtype = plan.weights[f"layers.{i}.w13"]["dtype"]
-    w13 = np.empty((E, 2 * I, H), dtype=np.uint16)
-    w2 = np.empty((E, H, I), dtype=np.uint16)
-
-    def read(job):
-        e, proj, dst = job
-        dst[...] = _read_expert(ckpt, plan, spec.expert(i, e, proj), dtype)
-
-    _parallel(workers, read, [(e, proj, dst) for e in range(E) for proj, dst in (
-        (spec.gate, w13[e, :I]), (spec.up, w13[e, I:]), (spec.down, w2[e]))])
     total = 0
-    for wname, dense in ((f"layers.{i}.w13", w13), (f"layers.{i}.w2", w2)):
-        comps, nbytes = _pack_experts(dense, plan.weights[wname], workers)
-        for part, arr in comps.items():
-            writer.write(f"{wname}.{part}", arr)
-        total += nbytes
+    for wname, rows, cols, projs in ((f"layers.{i}.w13", 2 * I, H, (spec.gate, spec.up)),
+                                     (f"layers.{i}.w2", H, I, (spec.down,))):
+        per = rows // len(projs)
+        chunk = max(1, min(E, CHUNK_BYTES // (2 * rows * cols)))
+        for first in range(0, E, chunk):
+            dense = np.empty((min(E, first + chunk) - first, rows, cols), dtype=np.uint16)
+
+            def read(job):
+                e, j = job
+                dense[e - first, j * per:(j + 1) * per] = _read_expert(
+                    ckpt, plan, spec.expert(i, e, projs[j]), dtype)
+
+            _parallel(workers, read, [(e, j) for e in range(first, first + len(dense))
+                                      for j in range(len(projs))])
+            comps, nbytes = _pack_experts(dense, plan.weights[wname], workers)
+            for part, arr in comps.items():
+                writer.write_part(f"{wname}.{part}", arr)
+            total += nbytes
+            del dense, comps
         bar.step(wname)
-    del w13, w2
     router = spec.router(i)
     r = _to_bf16_or_f16(np.asarray(ckpt.get(router)), ckpt.info(router).dtype, "bf16")
     _check_finite(r, "bf16", f"{ckpt.file_of(router)}: tensor {quote(router)}")

@@ -199,7 +199,10 @@ class SafetensorsWriter:
 
     ``entries`` is a sequence of ``(name, dtype, shape)``; the header is written
     at once and the tensors must then be written with :meth:`write` in that
-    order (so that huge files are streamed, never held in memory).
+    order (so that huge files are streamed, never held in memory), or in parts
+    with :meth:`write_part`, each tensor's parts in order but the tensors'
+    parts interleaved (a tensor built piece by piece beside others). ``close``
+    checks that every byte of every tensor was written.
     """
 
     def __init__(self, path, entries: Sequence[Tuple[str, str, Sequence[int]]],
@@ -211,6 +214,8 @@ class SafetensorsWriter:
                 raise ValueError("safetensors metadata must map str to str")
             header["__metadata__"] = dict(metadata)
         self._order: List[Tuple[str, str, Tuple[int, ...], int]] = []
+        self._offset: Dict[str, int] = {}
+        self._entry: Dict[str, Tuple[str, Tuple[int, ...], int]] = {}
         off = 0
         for name, dtype, shape in entries:
             if name in header or name == "__metadata__":
@@ -219,38 +224,80 @@ class SafetensorsWriter:
             nbytes = int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize
             header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [off, off + nbytes]}
             self._order.append((name, dtype, shape, nbytes))
+            self._entry[name] = (dtype, shape, nbytes)
+            self._offset[name] = off
             off += nbytes
         raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
         raw += b" " * (-len(raw) % 8)
         self._f = open(self.path, "wb")
         self._f.write(struct.pack("<Q", len(raw)))
         self._f.write(raw)
+        self._f.flush()
+        self._data_start = 8 + len(raw)
+        self._written = {name: 0 for name, *_ in self._order}  # bytes of each, in order
+        self._parts = set()  # tensors written with write_part
+        self._done = set()  # tensors whose every byte is written
         self._next = 0
         self.data_bytes = off
 
+    @staticmethod
+    def _bytes(array) -> memoryview:
+        a = np.ascontiguousarray(array)
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        return memoryview(a).cast("B") if a.size else memoryview(b"")
+
+    def _put(self, name: str, data: memoryview) -> None:
+        at = self._data_start + self._offset[name] + self._written[name]
+        while data:
+            n = os.pwrite(self._f.fileno(), data, at)
+            data, at = data[n:], at + n
+        self._written[name] = at - self._data_start - self._offset[name]
+
     def write(self, name: str, array) -> None:
+        while self._next < len(self._order) and self._order[self._next][0] in self._parts:
+            self._next += 1
         if self._next >= len(self._order):
             raise ValueError(f"{self.path}: tensor '{name}' was not declared")
         want, dtype, shape, nbytes = self._order[self._next]
         if name != want:
             raise ValueError(f"{self.path}: expected tensor '{want}' next, got '{name}'")
-        a = np.ascontiguousarray(array)
-        if a.nbytes != nbytes:
-            raise ValueError(f"{self.path}: tensor '{name}' has {a.nbytes} bytes, declared "
+        data = self._bytes(array)
+        if data.nbytes != nbytes:
+            raise ValueError(f"{self.path}: tensor '{name}' has {data.nbytes} bytes, declared "
                              f"{dtype} {list(shape)} = {nbytes}")
-        if a.dtype.byteorder == ">":
-            a = a.astype(a.dtype.newbyteorder("<"))
-        self._f.write(memoryview(a).cast("B") if a.size else b"")
+        self._put(name, data)
+        self._done.add(name)
         self._next += 1
+
+    def write_part(self, name: str, array) -> None:
+        """Writes ``array``'s bytes after those of ``name`` written so far (by write_part:
+        a tensor is written whole by :meth:`write` or in parts by this)."""
+        if name not in self._offset:
+            raise ValueError(f"{self.path}: tensor '{name}' was not declared")
+        if name in self._done and name not in self._parts:
+            raise ValueError(f"{self.path}: tensor '{name}' was written whole already")
+        data = self._bytes(array)
+        dtype, shape, nbytes = self._entry[name]
+        if self._written[name] + data.nbytes > nbytes:
+            raise ValueError(f"{self.path}: tensor '{name}': a part of {data.nbytes} bytes "
+                             f"after {self._written[name]} passes its {nbytes} "
+                             f"({dtype} {list(shape)})")
+        self._put(name, data)
+        self._parts.add(name)
+        if self._written[name] == nbytes:
+            self._done.add(name)
 
     def close(self) -> None:
         if self._f is None:
             return
         f, self._f = self._f, None
         f.close()
-        if self._next != len(self._order):
-            missing = self._order[self._next][0]
-            raise ValueError(f"{self.path}: closed before tensor '{missing}' was written")
+        for name, _, _, nbytes in self._order:
+            if name not in self._done:
+                raise ValueError(f"{self.path}: closed before tensor '{name}' was written"
+                                 + (f" ({self._written[name]} of its {nbytes} bytes)"
+                                    if self._written[name] else ""))
 
     def abort(self) -> None:
         if self._f is not None:

@@ -88,3 +88,35 @@ def test_bad_json_and_inconsistent_entries(tmp_path):
         SafetensorsFile(f)
     with pytest.raises(SafetensorsError, match="cannot open"):
         SafetensorsFile(tmp_path / "missing.safetensors")
+
+
+def test_writer_parts_interleave_and_are_checked(tmp_path):
+    """Tensors written in parts, interleaved, give the file that whole writes give; a part
+    past the tensor's size, a whole write after parts and an unfinished tensor are errors."""
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    b = np.arange(6, dtype=np.uint16).reshape(2, 3)
+    c = np.arange(5, dtype=np.uint8)
+    entries = [("a", "F32", (3, 4)), ("b", "U16", (2, 3)), ("c", "U8", (5,))]
+    whole = SafetensorsWriter(tmp_path / "whole.safetensors", entries, {"k": "v"})
+    for name, arr in (("a", a), ("b", b), ("c", c)):
+        whole.write(name, arr)
+    whole.close()
+    parts = SafetensorsWriter(tmp_path / "parts.safetensors", entries, {"k": "v"})
+    parts.write_part("b", b[:1])
+    parts.write_part("a", a[:2])
+    parts.write_part("b", b[1:])
+    parts.write("c", c)  # a whole write of the first tensor not written in parts
+    parts.write_part("a", a[2:])
+    with pytest.raises(ValueError, match="'a': a part of 16 bytes after 48 passes its 48"):
+        parts.write_part("a", a[:1])
+    with pytest.raises(ValueError, match="'c' was written whole already"):
+        parts.write_part("c", c[:0])
+    with pytest.raises(ValueError, match="'z' was not declared"):
+        parts.write_part("z", c)
+    parts.close()
+    assert (tmp_path / "parts.safetensors").read_bytes() == \
+        (tmp_path / "whole.safetensors").read_bytes()
+    unfinished = SafetensorsWriter(tmp_path / "u.safetensors", entries)
+    unfinished.write_part("a", a[:1])
+    with pytest.raises(ValueError, match=r"closed before tensor 'a' was written \(16 of its 48"):
+        unfinished.close()

@@ -39,7 +39,7 @@ steps=(
   "3 A/B: def / pairs (/ p64 on Mixtral) at T = 256-4096 on Mixtral, Qwen2-MoE, OLMoE, DeepSeek-V2-Lite"
   "4 A/B: def / pairs on Qwen3-235B and DeepSeek-V2 at large T; def11 / p24 (plain 2:4) at T = 1024, 4096"
   "5 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
-  "6 serving: samoyeds.load on the eight architectures (Qwen3-Next and GLM-4.5 new in session 42) against float32 references, CUDA graphs"
+  "6 serving: samoyeds.load on the eight architectures (Qwen3-Next and GLM-4.5 new in session 42) against float32 references, CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
 )
 
 prepare() {
@@ -55,6 +55,10 @@ prepare() {
       return 1
   done
   find "$dev" -name '*.mlir' -delete
+  echo "== layers of the architectures beyond the anchors (12v128)"
+  SAMOYEDS_LAYER_SET=more bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 128 \
+    > /dev/null || return 1
+  find "$dev/more" -name '*.mlir' -delete
   echo "== serving models"
   bash "$root/test/GPU/gen-serving-dirs.sh" "$dev/serving" "$opt" > /dev/null || return 1
   du -sh "$dev"
@@ -161,7 +165,15 @@ step5() {
 }
 
 step6() {
-  go 400 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
+  go 300 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
+  local m t r
+  for m in qwen3_next glm45 glm45_air; do
+    for t in 1 16 300 2500; do
+      for r in random one-expert; do
+        check "more-$m-$t-$r" more "$m" 12v128 "$t" "$r"
+      done
+    done
+  done
 }
 
 case ${1:-} in
@@ -180,7 +192,9 @@ if ((!dry)); then
     read -r name _ <<< "$v"
     [[ -d $dev/$name ]] || { echo "error: no bundles at $dev/$name (bench/pending.sh prepare)" >&2; exit 2; }
   done
-  [[ -d $dev/serving ]] || { echo "error: no $dev/serving (bench/pending.sh prepare)" >&2; exit 2; }
+  for d in serving more; do
+    [[ -d $dev/$d ]] || { echo "error: no $dev/$d (bench/pending.sh prepare)" >&2; exit 2; }
+  done
 fi
 build_runtime
 "step$stepno"

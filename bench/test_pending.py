@@ -10,16 +10,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "bench", "pending.sh")
 
 
-def layer_models():
-    """The model names of the layer bundles (test/GPU/gen-layer-bundles.sh's
-    anchor table, the one after `else`)."""
+def layer_models(layer_set=None):
+    """The model names of the layer bundles of test/GPU/gen-layer-bundles.sh: its anchor
+    table (the one after `else`), or that of SAMOYEDS_LAYER_SET ``layer_set``."""
     text = open(os.path.join(ROOT, "test", "GPU", "gen-layer-bundles.sh")).read()
-    table = text.split("else cat <<'TABLE'", 1)[1].split("TABLE", 1)[0]
+    start = (f'"${{SAMOYEDS_LAYER_SET:-}}" == {layer_set} ]]; then cat <<\'TABLE\''
+             if layer_set else "else cat <<'TABLE'")
+    table = text.split(start, 1)[1].split("TABLE", 1)[0]
     return {line.split()[0] for line in table.splitlines()
             if line.strip() and not line.startswith("#")}
 
 
 MODELS = layer_models()
+MORE = layer_models("more")  # bench/pending.sh's "more" bundles
 
 
 def run(*args, env=None):
@@ -36,6 +39,7 @@ def variants():
 
 def test_the_anchor_models_are_known():
     assert MODELS == {"mixtral", "qwen2_moe", "deepseek_v2l", "olmoe", "deepseek_v2", "qwen3_235b"}
+    assert MORE == {"qwen3_next", "glm45", "glm45_air"}
 
 
 def test_the_variants_table_parses():
@@ -74,7 +78,10 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
         else:
             assert len(bundles) == 1, line
             name, model, fmt = bundles[0]
-            assert v[name] == fmt and model in MODELS, line
+            if name == "more":
+                assert fmt == "12v128" and model in MORE, line
+            else:
+                assert v[name] == fmt and model in MODELS, line
             assert "--repeat-check" in line or "compute-sanitizer" in line, line
 
 

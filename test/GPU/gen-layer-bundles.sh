@@ -6,7 +6,10 @@
 # SAMOYEDS_TILE_OPTIONS (e.g. "split-k=1") is passed to the pipeline.
 # SAMOYEDS_LAYER_SET=few compiles instead layers of one or two experts of the
 # anchor shapes (an expert-parallel rank's slice), whose expert matmuls take
-# the mid-size split-K variant (docs/TileChoice.md).
+# the mid-size split-K variant (docs/TileChoice.md); SAMOYEDS_LAYER_SET=more
+# the shapes of architectures beyond the anchors (Qwen3-Next-80B-A3B, GLM-4.5,
+# GLM-4.5-Air; their layers' own routing conventions run outside a moe_ffn, so
+# these check the expert kernels at those shapes).
 set -euo pipefail
 opt=$1 out=$2 n=${3:-1} m=${4:-2} v=${5:-128} chip=${6:-sm_90a}
 mkdir -p "$out"
@@ -30,7 +33,13 @@ func.func @$name(%x: tensor<?x${h}xbf16> {samoyeds.name = "x"},
 MLIR
   "$opt" "$file" --samoyeds-to-bundle="chip=$chip ${SAMOYEDS_TILE_OPTIONS:-} dir=${file%.mlir}" -o /dev/null
   echo "bundle ${file%.mlir}"
-done < <(if [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
+done < <(if [[ "${SAMOYEDS_LAYER_SET:-}" == more ]]; then cat <<'TABLE'
+# name        hidden inter experts top_k attributes
+qwen3_next    2048   512   512     10    {renormalize}
+glm45         5120   1536  160     8     {renormalize}
+glm45_air     4096   1408  128     8     {renormalize}
+TABLE
+elif [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
 # name        hidden inter experts top_k attributes
 mixtral_e2    4096   14336 2       2     {renormalize}
 olmoe_e2      2048   1024  2       2     -

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import secrets
 import signal
 import stat
@@ -40,7 +39,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -48,417 +46,30 @@ import numpy as np
 
 from ._capi import C_INT, LAYOUT_CODES, RuntimeLibraryNotFound, SamoyedsError, \
     SamoyedsValueError, c_int, quote
-from ._files import bounded, read_json
-from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, block_from_config, dequantize, scale_shape
-from .pack import float32_to_bf16, pack, to_float32, validate
-from .safetensors_io import SafetensorsError, SafetensorsFile, SafetensorsWriter
-from .weightfile import samoyeds_metadata, weight_entries
+from .checkpoint import (MAX_CONFIG_BYTES, MAX_INDEX_BYTES, MODELS, Checkpoint,  # noqa: F401
+                         ConversionError, ModelSpec)
+from .convert_plan import (DEFAULT_LAYOUT, SOURCE_DTYPES, LayerPlan, Plan, _ranges,  # noqa: F401
+                           make_plan, parse_layers)
+from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, dequantize
+from .pack import float32_to_bf16, pack, to_float32
+from .safetensors_io import SafetensorsError, SafetensorsWriter  # noqa: F401
+from .weightfile import samoyeds_metadata
 
 __all__ = ["ConversionError", "Terminated", "MODELS", "ModelSpec", "convert", "main"]
 
-SOURCE_DTYPES = ("BF16", "F16", "F32")
-# Expert weights may also be block-scaled FP8 (F8_E4M3 with W.weight_scale_inv; fp8.py).
-SCALE_DTYPES = ("F32", "BF16")
-# config.json is a few kilobytes.
-MAX_CONFIG_BYTES = 16 << 20
-DEFAULT_LAYOUT = "wgmma"
-# A model.safetensors.index.json is a few hundred kilobytes.
-MAX_INDEX_BYTES = 64 << 20
-# --layers may name at most this many layers.
-MAX_LAYERS = 1 << 16
-# Threads that read, dequantize and pack a layer's experts by default (numpy's array
-# operations and the C packer release the GIL).
 # A layer's experts are read and packed in chunks of about this many dense bytes (peak memory
 # a few times it, whatever the layer's size; DeepSeek-V3's gate/up is 15 GB in bf16).
 CHUNK_BYTES = 1 << 30
+# Threads that read, dequantize and pack a layer's experts by default (numpy's array
+# operations and the C packer release the GIL).
 DEFAULT_WORKERS = min(8, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                       else os.cpu_count() or 1)
 MAX_WORKERS = 256
 
 
-class ConversionError(SamoyedsValueError):
-    """The checkpoint or the arguments cannot be converted; the message names the file and
-    the tensor (a SamoyedsError, status SY_ERR_INVALID_ARGUMENT, and a ValueError)."""
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM arrived during :func:`convert`, which handles it like SIGINT (a
     KeyboardInterrupt): the temporary file is removed and no output is left."""
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    moe: str  # the MoE block under model.layers.{i}: "mlp" or "block_sparse_moe"
-    gate: str
-    up: str
-    down: str
-    shared: Optional[str] = None  # regex (after "model.layers.{i}.") of shared-expert tensors
-
-    def expert(self, layer: int, e: int, proj: str) -> str:
-        return f"model.layers.{layer}.{self.moe}.experts.{e}.{proj}.weight"
-
-    def router(self, layer: int) -> str:
-        return f"model.layers.{layer}.{self.moe}.gate.weight"
-
-
-MODELS: Dict[str, ModelSpec] = {
-    "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2"),
-    "qwen2_moe": ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj",
-                           shared=r"mlp\.shared_expert(\.|_gate\.)"),
-    "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",
-                             shared=r"mlp\.shared_experts\."),
-    "qwen3_moe": ModelSpec("qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj"),
-    "qwen3_next": ModelSpec("qwen3_next", "mlp", "gate_proj", "up_proj", "down_proj",
-                            shared=r"mlp\.shared_expert(\.|_gate\.)"),
-    "deepseek_v3": ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
-                             shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
-    "glm4_moe": ModelSpec("glm4_moe", "mlp", "gate_proj", "up_proj", "down_proj",
-                          shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
-    "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
-}
-
-
-# --------------------------------------------------------------------------- source
-
-
-class Checkpoint:
-    """The tensors of a single-file or sharded safetensors checkpoint."""
-
-    def __init__(self, src):
-        self.src = Path(src)
-        self.files: Dict[str, SafetensorsFile] = {}
-        self.where: Dict[str, str] = {}  # tensor -> file path
-        self.sources: List[str] = []  # every file read (shards, index), for samefile checks
-        p = self.src
-        try:
-            mode = os.stat(p).st_mode
-        except OSError as e:
-            raise ConversionError(f"{p}: {e.strerror or 'cannot stat'}") from None
-        if stat.S_ISDIR(mode):
-            index = p / "model.safetensors.index.json"
-            if index.is_file():
-                self._load_index(index)
-            else:
-                shards = sorted(p.glob("*.safetensors"))
-                if not shards:
-                    raise ConversionError(f"{p}: no model.safetensors.index.json and no *.safetensors files")
-                for s in shards:
-                    self._add_file(s)
-        elif stat.S_ISREG(mode):
-            if p.name.endswith(".json"):
-                self._load_index(p)
-            else:
-                self._add_file(p)
-        else:
-            raise ConversionError(f"{p}: not a regular file or directory")
-
-    def _open(self, path: Path) -> SafetensorsFile:
-        key = str(path)
-        if key not in self.files:
-            try:
-                self.files[key] = SafetensorsFile(path)
-            except SafetensorsError as e:
-                raise ConversionError(e.message) from e
-            self.sources.append(key)
-        return self.files[key]
-
-    def _add_file(self, path: Path) -> None:
-        f = self._open(path)
-        for name in f.keys():
-            if name in self.where:
-                raise ConversionError(f"{path}: tensor {quote(name)} also in {self.where[name]}")
-            self.where[name] = str(path)
-
-    def _load_index(self, index: Path) -> None:
-        try:
-            data = read_json(str(index), MAX_INDEX_BYTES)
-        except OSError as e:
-            raise ConversionError(f"{index}: cannot read the index file: "
-                                  f"{e.strerror or e}") from None
-        except ValueError as e:
-            raise ConversionError(f"{index}: bad index file: {bounded(e)}") from None
-        self.sources.append(str(index))
-        wm = data.get("weight_map") if isinstance(data, dict) else None
-        if not isinstance(wm, dict):
-            raise ConversionError(f"{index}: bad index file: expected an object with a "
-                                  f"'weight_map' object")
-        for name, shard in wm.items():
-            if not isinstance(shard, str) or not shard:
-                raise ConversionError(f"{index}: weight_map[{quote(name)}] is {quote(shard)}, "
-                                      f"not a shard file name")
-            path = index.parent / shard
-            if not path.exists():
-                raise ConversionError(f"{index}: shard {quote(shard)} of tensor {quote(name)} does not exist")
-            f = self._open(path)
-            if name not in f:
-                raise ConversionError(f"{path}: tensor {quote(name)} (listed in {index.name}) not found")
-            self.where[name] = str(path)
-
-    def names(self) -> List[str]:
-        return list(self.where)
-
-    def config_path(self) -> Path:
-        """config.json beside the checkpoint's files (in the directory given, or beside the
-        index or the single file)."""
-        return (self.src if self.src.is_dir() else self.src.parent) / "config.json"
-
-    def config(self) -> Optional[dict]:
-        """config.json (see config_path) or None where there is none."""
-        path = self.config_path()
-        if not path.is_file():
-            return None
-        try:
-            data = read_json(str(path), MAX_CONFIG_BYTES)
-        except OSError as e:
-            raise ConversionError(f"{path}: cannot read: {e.strerror or e}") from None
-        except ValueError as e:
-            raise ConversionError(f"{path}: bad config file: {bounded(e)}") from None
-        if not isinstance(data, dict):
-            raise ConversionError(f"{path}: bad config file: not a JSON object")
-        return data
-
-    def info(self, name: str):
-        if name not in self.where:
-            raise ConversionError(f"{self.src}: missing tensor {quote(name)}")
-        return self.files[self.where[name]].info(name)
-
-    def file_of(self, name: str) -> str:
-        return self.where.get(name, str(self.src))
-
-    def get(self, name: str) -> np.ndarray:
-        self.info(name)
-        return self.files[self.where[name]].get(name)
-
-    def close(self) -> None:
-        for f in self.files.values():
-            f.close()
-
-
-# --------------------------------------------------------------------------- plan
-
-
-@dataclass
-class LayerPlan:
-    index: int
-    experts: int
-    hidden: int
-    inter: int
-    src_bytes: int = 0
-
-
-@dataclass
-class Plan:
-    model: ModelSpec
-    layers: List[LayerPlan]
-    passthrough: List[str]
-    ignored: List[str]
-    dense_layers: List[int]
-    entries: List[Tuple[str, str, Tuple[int, ...]]] = field(default_factory=list)
-    weights: Dict[str, dict] = field(default_factory=dict)
-    source_dtypes: set = field(default_factory=set)  # of the expert weights
-    fp8_block: Optional[Tuple[int, int]] = None  # where some are FP8
-
-
-def parse_layers(spec: Optional[str]) -> Optional[List[int]]:
-    """"0,2,5-7" -> [0, 2, 5, 6, 7]."""
-    if spec is None:
-        return None
-    out = []
-    for part in spec.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
-        if not m:
-            raise ConversionError(f"--layers: bad entry {part!r} (expected N or A-B, comma separated)")
-        a = int(m.group(1))
-        b = int(m.group(2)) if m.group(2) else a
-        if b < a:
-            raise ConversionError(f"--layers: empty range {part!r}")
-        if b - a >= MAX_LAYERS or len(out) + b - a >= MAX_LAYERS:
-            raise ConversionError(f"--layers: more than {MAX_LAYERS} layers")
-        out.extend(range(a, b + 1))
-    return sorted(set(out))
-
-
-def _check_dtype(ckpt: Checkpoint, name: str) -> None:
-    t = ckpt.info(name)
-    if t.dtype not in SOURCE_DTYPES:
-        raise ConversionError(f"{ckpt.file_of(name)}: tensor {quote(name)}: unsupported dtype {t.dtype} "
-                              f"(supported: {', '.join(SOURCE_DTYPES)})")
-
-
-def _check_expert(ckpt: Checkpoint, plan: "Plan", name: str) -> int:
-    """Checks an expert weight's dtype, and for FP8 its scales (dtype, shape); returns the
-    bytes it takes in the checkpoint (its scales included)."""
-    t = ckpt.info(name)
-    scale = name + SCALE_SUFFIX
-    where = f"{ckpt.file_of(name)}: tensor {quote(name)}"
-    if t.dtype in SOURCE_DTYPES:
-        if scale in ckpt.where:
-            raise ConversionError(f"{where}: has scales {quote(scale)} but is {t.dtype}, not "
-                                  f"{E4M3}")
-        plan.source_dtypes.add(t.dtype)
-        return t.nbytes
-    if t.dtype != E4M3:
-        raise ConversionError(f"{where}: unsupported dtype {t.dtype} (supported: "
-                              f"{', '.join(SOURCE_DTYPES)}, and {E4M3} with its "
-                              f"weight{SCALE_SUFFIX} block scales)")
-    if plan.fp8_block is None:
-        try:
-            plan.fp8_block = block_from_config(ckpt.config())
-        except Fp8Error as e:
-            raise ConversionError(f"{ckpt.config_path()}: {e}") from None
-    if scale not in ckpt.where:
-        raise ConversionError(f"{where}: {E4M3} without its block scales: missing tensor "
-                              f"{quote(scale)}")
-    s = ckpt.info(scale)
-    want = scale_shape(t.shape, plan.fp8_block) if len(t.shape) == 2 else None
-    if s.dtype not in SCALE_DTYPES or s.shape != want:
-        raise ConversionError(
-            f"{ckpt.file_of(scale)}: tensor {quote(scale)}: {s.dtype} {list(s.shape)}, expected "
-            f"{' or '.join(SCALE_DTYPES)} {list(want) if want else '[R/br, C/bc]'} (the scales of "
-            f"the {list(t.shape)} weight in blocks of {list(plan.fp8_block)}, config.json's "
-            f"quantization_config.weight_block_size or {list(plan.fp8_block)} without one)")
-    plan.source_dtypes.add(E4M3)
-    return t.nbytes + s.nbytes
-
-
-def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: str,
-              layers: Optional[List[int]], layout: str = DEFAULT_LAYOUT) -> Plan:
-    config = ckpt.config()
-    if config is not None and config.get("quantization_config") is not None:
-        try:  # a quantization other than block-scaled FP8 is refused before any tensor
-            block_from_config(config)
-        except Fp8Error as e:
-            raise ConversionError(f"{ckpt.config_path()}: {e}") from None
-    moe = re.escape(spec.moe)
-    expert_re = re.compile(rf"model\.layers\.(\d+)\.{moe}\.experts\.(\d+)\.(.+)$")
-    projs = (spec.gate, spec.up, spec.down)
-    found: Dict[int, Dict[int, set]] = {}
-    any_layer = set()
-    shared_re = re.compile(rf"model\.layers\.\d+\.{spec.shared}") if spec.shared else None
-    passthrough, ignored = [], []
-    for name in ckpt.names():
-        lm = re.match(r"model\.layers\.(\d+)\.", name)
-        if lm:
-            any_layer.add(int(lm.group(1)))
-        mm = expert_re.match(name)
-        if mm:
-            layer, e, rest = int(mm.group(1)), int(mm.group(2)), mm.group(3)
-            scales = rest.endswith(".weight" + SCALE_SUFFIX)
-            if scales:
-                rest = rest[:-len(SCALE_SUFFIX)]
-            proj = rest[:-len(".weight")] if rest.endswith(".weight") else None
-            if proj not in projs:
-                raise ConversionError(
-                    f"{ckpt.file_of(name)}: unexpected expert tensor {quote(name)} (misnamed? a "
-                    f"{spec.name} expert has {', '.join(p + '.weight' for p in projs)}, and FP8 "
-                    f"ones their .weight{SCALE_SUFFIX})")
-            if not scales:  # scales are checked with their weight (_check_expert)
-                found.setdefault(layer, {}).setdefault(e, set()).add(proj)
-        elif shared_re and shared_re.match(name):
-            passthrough.append(name)
-        else:
-            ignored.append(name)
-    if not found:
-        hint = ""
-        for other in MODELS.values():
-            if other.name != spec.name and any(
-                    re.match(rf"model\.layers\.\d+\.{re.escape(other.moe)}\.experts\.\d+\.{other.gate}\.weight$", x)
-                    for x in ckpt.names()):
-                hint = f" (the names look like --model {other.name})"
-                break
-        raise ConversionError(
-            f"{ckpt.src}: no {spec.name} expert tensors (named like '{spec.expert(0, 0, spec.gate)}') "
-            f"found{hint}")
-    moe_layers = sorted(found)
-    dense_layers = sorted(any_layer - set(moe_layers))
-    if layers is not None:
-        for i in layers:
-            if i not in found:
-                raise ConversionError(f"{ckpt.src}: --layers: layer {i} has no {spec.name} experts "
-                                      f"(MoE layers: {_ranges(moe_layers)})")
-        moe_layers = layers
-    passthrough = [p for p in passthrough if int(p.split(".")[2]) in moe_layers]
-
-    plan = Plan(spec, [], passthrough, ignored, dense_layers)
-    for i in moe_layers:
-        experts = found[i]
-        E = max(experts) + 1
-        ref = {}
-        src_bytes = 0
-        for e in range(E):
-            for proj in projs:
-                name = spec.expert(i, e, proj)
-                if e not in experts or proj not in experts[e]:
-                    raise ConversionError(f"{ckpt.src}: missing tensor {quote(name)} (layer {i} has "
-                                          f"experts 0..{E - 1})")
-                src_bytes += _check_expert(ckpt, plan, name)
-                shape = ckpt.info(name).shape
-                if proj not in ref:
-                    ref[proj] = shape
-                elif shape != ref[proj]:
-                    raise ConversionError(
-                        f"{ckpt.file_of(name)}: shape mismatch between experts: tensor {quote(name)} has "
-                        f"shape {list(shape)}, expert 0 has {list(ref[proj])}")
-        g, u, d = ref[spec.gate], ref[spec.up], ref[spec.down]
-        if len(g) != 2 or g != u or d != (g[1], g[0]):
-            raise ConversionError(
-                f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: expert shapes "
-                f"{spec.gate} {list(g)}, {spec.up} {list(u)}, {spec.down} {list(d)} do not form an "
-                f"MLP ([I, H], [I, H], [H, I])")
-        inter, hidden = g
-        router = spec.router(i)
-        if router not in ckpt.where:
-            raise ConversionError(f"{ckpt.src}: missing tensor {quote(router)} (router of layer {i})")
-        _check_dtype(ckpt, router)
-        rshape = ckpt.info(router).shape
-        if rshape != (E, hidden):
-            raise ConversionError(f"{ckpt.file_of(router)}: tensor {quote(router)} has shape "
-                                  f"{list(rshape)}, expected [{E}, {hidden}] (experts, hidden)")
-        lp = LayerPlan(i, E, hidden, inter, src_bytes)
-        plan.layers.append(lp)
-        for wname, rows, cols in ((f"layers.{i}.w13", 2 * inter, hidden),
-                                  (f"layers.{i}.w2", hidden, inter)):
-            try:
-                plan.entries += weight_entries(wname, E, rows, cols, n, m, v, layout)
-            except SamoyedsError as e:
-                hint = (" (--layout mma_sp can hold this shape)"
-                        if layout != "mma_sp" and _fits(E, rows, cols, n, m, v, "mma_sp") else "")
-                raise ConversionError(
-                    f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: cannot pack {wname} "
-                    f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v} in layout {layout}: "
-                    f"{e.message}{hint}") from e
-            plan.weights[wname] = {"dtype": dtype, "experts": E, "rows": rows, "cols": cols,
-                                   "n": n, "m": m, "v": v, "layout": layout}
-        plan.entries.append((f"layers.{i}.router", "BF16", (E, hidden)))
-        for p in passthrough:
-            if int(p.split(".")[2]) == i:
-                t = ckpt.info(p)
-                plan.entries.append((p, t.dtype, t.shape))
-    return plan
-
-
-def _fits(E, rows, cols, n, m, v, layout) -> bool:
-    try:
-        validate(E, rows, cols, n, m, v, layout)
-        return True
-    except SamoyedsError:
-        return False
-
-
-def _ranges(xs: Sequence[int]) -> str:
-    xs = sorted(xs)
-    out, i = [], 0
-    while i < len(xs):
-        j = i
-        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
-            j += 1
-        out.append(str(xs[i]) if i == j else f"{xs[i]}-{xs[j]}")
-        i = j + 1
-    return ",".join(out) or "none"
 
 
 # --------------------------------------------------------------------------- convert

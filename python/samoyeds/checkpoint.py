@@ -1,0 +1,177 @@
+"""Hugging Face MoE checkpoints as the converter reads them: the architectures' tensor
+names (:data:`MODELS`), a single-file or sharded safetensors checkpoint
+(:class:`Checkpoint`) and its config.json, each read with its sizes bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from ._capi import SamoyedsValueError, quote
+from ._files import bounded, read_json
+from .safetensors_io import SafetensorsError, SafetensorsFile
+
+__all__ = ["ConversionError", "ModelSpec", "MODELS", "Checkpoint", "MAX_CONFIG_BYTES",
+           "MAX_INDEX_BYTES"]
+
+# A model.safetensors.index.json is a few hundred kilobytes.
+MAX_INDEX_BYTES = 64 << 20
+# config.json is a few kilobytes.
+MAX_CONFIG_BYTES = 16 << 20
+
+
+class ConversionError(SamoyedsValueError):
+    """The checkpoint or the arguments cannot be converted; the message names the file and
+    the tensor (a SamoyedsError, status SY_ERR_INVALID_ARGUMENT, and a ValueError)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    moe: str  # the MoE block under model.layers.{i}: "mlp" or "block_sparse_moe"
+    gate: str
+    up: str
+    down: str
+    shared: Optional[str] = None  # regex (after "model.layers.{i}.") of shared-expert tensors
+
+    def expert(self, layer: int, e: int, proj: str) -> str:
+        return f"model.layers.{layer}.{self.moe}.experts.{e}.{proj}.weight"
+
+    def router(self, layer: int) -> str:
+        return f"model.layers.{layer}.{self.moe}.gate.weight"
+
+
+MODELS: Dict[str, ModelSpec] = {
+    "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2"),
+    "qwen2_moe": ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj",
+                           shared=r"mlp\.shared_expert(\.|_gate\.)"),
+    "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",
+                             shared=r"mlp\.shared_experts\."),
+    "qwen3_moe": ModelSpec("qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj"),
+    "qwen3_next": ModelSpec("qwen3_next", "mlp", "gate_proj", "up_proj", "down_proj",
+                            shared=r"mlp\.shared_expert(\.|_gate\.)"),
+    "deepseek_v3": ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
+                             shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
+    "glm4_moe": ModelSpec("glm4_moe", "mlp", "gate_proj", "up_proj", "down_proj",
+                          shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
+    "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
+}
+
+
+class Checkpoint:
+    """The tensors of a single-file or sharded safetensors checkpoint."""
+
+    def __init__(self, src):
+        self.src = Path(src)
+        self.files: Dict[str, SafetensorsFile] = {}
+        self.where: Dict[str, str] = {}  # tensor -> file path
+        self.sources: List[str] = []  # every file read (shards, index), for samefile checks
+        p = self.src
+        try:
+            mode = os.stat(p).st_mode
+        except OSError as e:
+            raise ConversionError(f"{p}: {e.strerror or 'cannot stat'}") from None
+        if stat.S_ISDIR(mode):
+            index = p / "model.safetensors.index.json"
+            if index.is_file():
+                self._load_index(index)
+            else:
+                shards = sorted(p.glob("*.safetensors"))
+                if not shards:
+                    raise ConversionError(f"{p}: no model.safetensors.index.json and no *.safetensors files")
+                for s in shards:
+                    self._add_file(s)
+        elif stat.S_ISREG(mode):
+            if p.name.endswith(".json"):
+                self._load_index(p)
+            else:
+                self._add_file(p)
+        else:
+            raise ConversionError(f"{p}: not a regular file or directory")
+
+    def _open(self, path: Path) -> SafetensorsFile:
+        key = str(path)
+        if key not in self.files:
+            try:
+                self.files[key] = SafetensorsFile(path)
+            except SafetensorsError as e:
+                raise ConversionError(e.message) from e
+            self.sources.append(key)
+        return self.files[key]
+
+    def _add_file(self, path: Path) -> None:
+        f = self._open(path)
+        for name in f.keys():
+            if name in self.where:
+                raise ConversionError(f"{path}: tensor {quote(name)} also in {self.where[name]}")
+            self.where[name] = str(path)
+
+    def _load_index(self, index: Path) -> None:
+        try:
+            data = read_json(str(index), MAX_INDEX_BYTES)
+        except OSError as e:
+            raise ConversionError(f"{index}: cannot read the index file: "
+                                  f"{e.strerror or e}") from None
+        except ValueError as e:
+            raise ConversionError(f"{index}: bad index file: {bounded(e)}") from None
+        self.sources.append(str(index))
+        wm = data.get("weight_map") if isinstance(data, dict) else None
+        if not isinstance(wm, dict):
+            raise ConversionError(f"{index}: bad index file: expected an object with a "
+                                  f"'weight_map' object")
+        for name, shard in wm.items():
+            if not isinstance(shard, str) or not shard:
+                raise ConversionError(f"{index}: weight_map[{quote(name)}] is {quote(shard)}, "
+                                      f"not a shard file name")
+            path = index.parent / shard
+            if not path.exists():
+                raise ConversionError(f"{index}: shard {quote(shard)} of tensor {quote(name)} does not exist")
+            f = self._open(path)
+            if name not in f:
+                raise ConversionError(f"{path}: tensor {quote(name)} (listed in {index.name}) not found")
+            self.where[name] = str(path)
+
+    def names(self) -> List[str]:
+        return list(self.where)
+
+    def config_path(self) -> Path:
+        """config.json beside the checkpoint's files (in the directory given, or beside the
+        index or the single file)."""
+        return (self.src if self.src.is_dir() else self.src.parent) / "config.json"
+
+    def config(self) -> Optional[dict]:
+        """config.json (see config_path) or None where there is none."""
+        path = self.config_path()
+        if not path.is_file():
+            return None
+        try:
+            data = read_json(str(path), MAX_CONFIG_BYTES)
+        except OSError as e:
+            raise ConversionError(f"{path}: cannot read: {e.strerror or e}") from None
+        except ValueError as e:
+            raise ConversionError(f"{path}: bad config file: {bounded(e)}") from None
+        if not isinstance(data, dict):
+            raise ConversionError(f"{path}: bad config file: not a JSON object")
+        return data
+
+    def info(self, name: str):
+        if name not in self.where:
+            raise ConversionError(f"{self.src}: missing tensor {quote(name)}")
+        return self.files[self.where[name]].info(name)
+
+    def file_of(self, name: str) -> str:
+        return self.where.get(name, str(self.src))
+
+    def get(self, name: str) -> np.ndarray:
+        self.info(name)
+        return self.files[self.where[name]].get(name)
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()

@@ -1,0 +1,248 @@
+"""What the converter will write for a checkpoint (:func:`make_plan`): its MoE layers,
+their shapes and source dtypes, every tensor of the output, checked before anything is
+read or written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ._capi import SamoyedsError, quote
+from .checkpoint import MODELS, Checkpoint, ConversionError, ModelSpec
+from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, block_from_config, scale_shape
+from .pack import validate
+from .weightfile import weight_entries
+
+__all__ = ["LayerPlan", "Plan", "make_plan", "parse_layers", "SOURCE_DTYPES",
+           "DEFAULT_LAYOUT"]
+
+SOURCE_DTYPES = ("BF16", "F16", "F32")
+# Expert weights may also be block-scaled FP8 (F8_E4M3 with W.weight_scale_inv; fp8.py).
+SCALE_DTYPES = ("F32", "BF16")
+DEFAULT_LAYOUT = "wgmma"
+# --layers may name at most this many layers.
+MAX_LAYERS = 1 << 16
+
+
+@dataclass
+class LayerPlan:
+    index: int
+    experts: int
+    hidden: int
+    inter: int
+    src_bytes: int = 0
+
+
+@dataclass
+class Plan:
+    model: ModelSpec
+    layers: List[LayerPlan]
+    passthrough: List[str]
+    ignored: List[str]
+    dense_layers: List[int]
+    entries: List[Tuple[str, str, Tuple[int, ...]]] = field(default_factory=list)
+    weights: Dict[str, dict] = field(default_factory=dict)
+    source_dtypes: set = field(default_factory=set)  # of the expert weights
+    fp8_block: Optional[Tuple[int, int]] = None  # where some are FP8
+
+
+def parse_layers(spec: Optional[str]) -> Optional[List[int]]:
+    """"0,2,5-7" -> [0, 2, 5, 6, 7]."""
+    if spec is None:
+        return None
+    out = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ConversionError(f"--layers: bad entry {part!r} (expected N or A-B, comma separated)")
+        a = int(m.group(1))
+        b = int(m.group(2)) if m.group(2) else a
+        if b < a:
+            raise ConversionError(f"--layers: empty range {part!r}")
+        if b - a >= MAX_LAYERS or len(out) + b - a >= MAX_LAYERS:
+            raise ConversionError(f"--layers: more than {MAX_LAYERS} layers")
+        out.extend(range(a, b + 1))
+    return sorted(set(out))
+
+
+def _check_dtype(ckpt: Checkpoint, name: str) -> None:
+    t = ckpt.info(name)
+    if t.dtype not in SOURCE_DTYPES:
+        raise ConversionError(f"{ckpt.file_of(name)}: tensor {quote(name)}: unsupported dtype {t.dtype} "
+                              f"(supported: {', '.join(SOURCE_DTYPES)})")
+
+
+def _check_expert(ckpt: Checkpoint, plan: "Plan", name: str) -> int:
+    """Checks an expert weight's dtype, and for FP8 its scales (dtype, shape); returns the
+    bytes it takes in the checkpoint (its scales included)."""
+    t = ckpt.info(name)
+    scale = name + SCALE_SUFFIX
+    where = f"{ckpt.file_of(name)}: tensor {quote(name)}"
+    if t.dtype in SOURCE_DTYPES:
+        if scale in ckpt.where:
+            raise ConversionError(f"{where}: has scales {quote(scale)} but is {t.dtype}, not "
+                                  f"{E4M3}")
+        plan.source_dtypes.add(t.dtype)
+        return t.nbytes
+    if t.dtype != E4M3:
+        raise ConversionError(f"{where}: unsupported dtype {t.dtype} (supported: "
+                              f"{', '.join(SOURCE_DTYPES)}, and {E4M3} with its "
+                              f"weight{SCALE_SUFFIX} block scales)")
+    if plan.fp8_block is None:
+        try:
+            plan.fp8_block = block_from_config(ckpt.config())
+        except Fp8Error as e:
+            raise ConversionError(f"{ckpt.config_path()}: {e}") from None
+    if scale not in ckpt.where:
+        raise ConversionError(f"{where}: {E4M3} without its block scales: missing tensor "
+                              f"{quote(scale)}")
+    s = ckpt.info(scale)
+    want = scale_shape(t.shape, plan.fp8_block) if len(t.shape) == 2 else None
+    if s.dtype not in SCALE_DTYPES or s.shape != want:
+        raise ConversionError(
+            f"{ckpt.file_of(scale)}: tensor {quote(scale)}: {s.dtype} {list(s.shape)}, expected "
+            f"{' or '.join(SCALE_DTYPES)} {list(want) if want else '[R/br, C/bc]'} (the scales of "
+            f"the {list(t.shape)} weight in blocks of {list(plan.fp8_block)}, config.json's "
+            f"quantization_config.weight_block_size or {list(plan.fp8_block)} without one)")
+    plan.source_dtypes.add(E4M3)
+    return t.nbytes + s.nbytes
+
+
+def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: str,
+              layers: Optional[List[int]], layout: str = DEFAULT_LAYOUT) -> Plan:
+    config = ckpt.config()
+    if config is not None and config.get("quantization_config") is not None:
+        try:  # a quantization other than block-scaled FP8 is refused before any tensor
+            block_from_config(config)
+        except Fp8Error as e:
+            raise ConversionError(f"{ckpt.config_path()}: {e}") from None
+    moe = re.escape(spec.moe)
+    expert_re = re.compile(rf"model\.layers\.(\d+)\.{moe}\.experts\.(\d+)\.(.+)$")
+    projs = (spec.gate, spec.up, spec.down)
+    found: Dict[int, Dict[int, set]] = {}
+    any_layer = set()
+    shared_re = re.compile(rf"model\.layers\.\d+\.{spec.shared}") if spec.shared else None
+    passthrough, ignored = [], []
+    for name in ckpt.names():
+        lm = re.match(r"model\.layers\.(\d+)\.", name)
+        if lm:
+            any_layer.add(int(lm.group(1)))
+        mm = expert_re.match(name)
+        if mm:
+            layer, e, rest = int(mm.group(1)), int(mm.group(2)), mm.group(3)
+            scales = rest.endswith(".weight" + SCALE_SUFFIX)
+            if scales:
+                rest = rest[:-len(SCALE_SUFFIX)]
+            proj = rest[:-len(".weight")] if rest.endswith(".weight") else None
+            if proj not in projs:
+                raise ConversionError(
+                    f"{ckpt.file_of(name)}: unexpected expert tensor {quote(name)} (misnamed? a "
+                    f"{spec.name} expert has {', '.join(p + '.weight' for p in projs)}, and FP8 "
+                    f"ones their .weight{SCALE_SUFFIX})")
+            if not scales:  # scales are checked with their weight (_check_expert)
+                found.setdefault(layer, {}).setdefault(e, set()).add(proj)
+        elif shared_re and shared_re.match(name):
+            passthrough.append(name)
+        else:
+            ignored.append(name)
+    if not found:
+        hint = ""
+        for other in MODELS.values():
+            if other.name != spec.name and any(
+                    re.match(rf"model\.layers\.\d+\.{re.escape(other.moe)}\.experts\.\d+\.{other.gate}\.weight$", x)
+                    for x in ckpt.names()):
+                hint = f" (the names look like --model {other.name})"
+                break
+        raise ConversionError(
+            f"{ckpt.src}: no {spec.name} expert tensors (named like '{spec.expert(0, 0, spec.gate)}') "
+            f"found{hint}")
+    moe_layers = sorted(found)
+    dense_layers = sorted(any_layer - set(moe_layers))
+    if layers is not None:
+        for i in layers:
+            if i not in found:
+                raise ConversionError(f"{ckpt.src}: --layers: layer {i} has no {spec.name} experts "
+                                      f"(MoE layers: {_ranges(moe_layers)})")
+        moe_layers = layers
+    passthrough = [p for p in passthrough if int(p.split(".")[2]) in moe_layers]
+
+    plan = Plan(spec, [], passthrough, ignored, dense_layers)
+    for i in moe_layers:
+        experts = found[i]
+        E = max(experts) + 1
+        ref = {}
+        src_bytes = 0
+        for e in range(E):
+            for proj in projs:
+                name = spec.expert(i, e, proj)
+                if e not in experts or proj not in experts[e]:
+                    raise ConversionError(f"{ckpt.src}: missing tensor {quote(name)} (layer {i} has "
+                                          f"experts 0..{E - 1})")
+                src_bytes += _check_expert(ckpt, plan, name)
+                shape = ckpt.info(name).shape
+                if proj not in ref:
+                    ref[proj] = shape
+                elif shape != ref[proj]:
+                    raise ConversionError(
+                        f"{ckpt.file_of(name)}: shape mismatch between experts: tensor {quote(name)} has "
+                        f"shape {list(shape)}, expert 0 has {list(ref[proj])}")
+        g, u, d = ref[spec.gate], ref[spec.up], ref[spec.down]
+        if len(g) != 2 or g != u or d != (g[1], g[0]):
+            raise ConversionError(
+                f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: expert shapes "
+                f"{spec.gate} {list(g)}, {spec.up} {list(u)}, {spec.down} {list(d)} do not form an "
+                f"MLP ([I, H], [I, H], [H, I])")
+        inter, hidden = g
+        router = spec.router(i)
+        if router not in ckpt.where:
+            raise ConversionError(f"{ckpt.src}: missing tensor {quote(router)} (router of layer {i})")
+        _check_dtype(ckpt, router)
+        rshape = ckpt.info(router).shape
+        if rshape != (E, hidden):
+            raise ConversionError(f"{ckpt.file_of(router)}: tensor {quote(router)} has shape "
+                                  f"{list(rshape)}, expected [{E}, {hidden}] (experts, hidden)")
+        lp = LayerPlan(i, E, hidden, inter, src_bytes)
+        plan.layers.append(lp)
+        for wname, rows, cols in ((f"layers.{i}.w13", 2 * inter, hidden),
+                                  (f"layers.{i}.w2", hidden, inter)):
+            try:
+                plan.entries += weight_entries(wname, E, rows, cols, n, m, v, layout)
+            except SamoyedsError as e:
+                hint = (" (--layout mma_sp can hold this shape)"
+                        if layout != "mma_sp" and _fits(E, rows, cols, n, m, v, "mma_sp") else "")
+                raise ConversionError(
+                    f"{ckpt.file_of(spec.expert(i, 0, spec.gate))}: layer {i}: cannot pack {wname} "
+                    f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v} in layout {layout}: "
+                    f"{e.message}{hint}") from e
+            plan.weights[wname] = {"dtype": dtype, "experts": E, "rows": rows, "cols": cols,
+                                   "n": n, "m": m, "v": v, "layout": layout}
+        plan.entries.append((f"layers.{i}.router", "BF16", (E, hidden)))
+        for p in passthrough:
+            if int(p.split(".")[2]) == i:
+                t = ckpt.info(p)
+                plan.entries.append((p, t.dtype, t.shape))
+    return plan
+
+
+def _fits(E, rows, cols, n, m, v, layout) -> bool:
+    try:
+        validate(E, rows, cols, n, m, v, layout)
+        return True
+    except SamoyedsError:
+        return False
+
+
+def _ranges(xs: Sequence[int]) -> str:
+    xs = sorted(xs)
+    out, i = [], 0
+    while i < len(xs):
+        j = i
+        while j + 1 < len(xs) and xs[j + 1] == xs[j] + 1:
+            j += 1
+        out.append(str(xs[i]) if i == j else f"{xs[i]}-{xs[j]}")
+        i = j + 1
+    return ",".join(out) or "none"

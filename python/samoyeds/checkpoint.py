@@ -18,7 +18,11 @@ from ._files import bounded, read_json
 from .safetensors_io import SafetensorsError, SafetensorsFile
 
 __all__ = ["ConversionError", "ModelSpec", "MODELS", "Checkpoint", "MAX_CONFIG_BYTES",
-           "MAX_INDEX_BYTES"]
+           "MAX_INDEX_BYTES", "FUSED"]
+
+# Fused expert tensors as transformers 5 saves them (and checkpoints released since):
+# experts.gate_up_proj [E, 2I, H] (gate rows first) and experts.down_proj [E, H, I].
+FUSED = ("gate_up_proj", "down_proj")
 
 # A model.safetensors.index.json is a few hundred kilobytes.
 MAX_INDEX_BYTES = 64 << 20
@@ -39,6 +43,8 @@ class ModelSpec:
     up: str
     down: str
     shared: Optional[str] = None  # regex (after "model.layers.{i}.") of shared-expert tensors
+    # The block of fused experts (transformers 5's layout) where it differs from `moe`.
+    fused_moe: Optional[str] = None
 
     def expert(self, layer: int, e: int, proj: str) -> str:
         return f"model.layers.{layer}.{self.moe}.experts.{e}.{proj}.weight"
@@ -46,9 +52,20 @@ class ModelSpec:
     def router(self, layer: int) -> str:
         return f"model.layers.{layer}.{self.moe}.gate.weight"
 
+    @property
+    def fused_block(self) -> str:
+        return self.fused_moe or self.moe
+
+    def fused(self, layer: int, kind: str) -> str:
+        """A fused expert tensor (``kind`` one of FUSED) of layer ``layer``."""
+        return f"model.layers.{layer}.{self.fused_block}.experts.{kind}"
+
+    def fused_router(self, layer: int) -> str:
+        return f"model.layers.{layer}.{self.fused_block}.gate.weight"
+
 
 MODELS: Dict[str, ModelSpec] = {
-    "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2"),
+    "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2", fused_moe="mlp"),
     "qwen2_moe": ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj",
                            shared=r"mlp\.shared_expert(\.|_gate\.)"),
     "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",

@@ -46,8 +46,8 @@ import numpy as np
 
 from ._capi import C_INT, LAYOUT_CODES, RuntimeLibraryNotFound, SamoyedsError, \
     SamoyedsValueError, c_int, quote
-from .checkpoint import (MAX_CONFIG_BYTES, MAX_INDEX_BYTES, MODELS, Checkpoint,  # noqa: F401
-                         ConversionError, ModelSpec)
+from .checkpoint import (FUSED, MAX_CONFIG_BYTES, MAX_INDEX_BYTES, MODELS,  # noqa: F401
+                         Checkpoint, ConversionError, ModelSpec)
 from .convert_plan import (DEFAULT_LAYOUT, SOURCE_DTYPES, LayerPlan, Plan, _ranges,  # noqa: F401
                            make_plan, parse_layers)
 from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, dequantize
@@ -288,12 +288,12 @@ def _read_expert(ckpt, plan: Plan, name: str, dtype: str) -> np.ndarray:
     return out
 
 
-def _check_finite(bits: np.ndarray, dtype: str, where: str) -> None:
-    """ConversionError naming the first element of 16-bit ``bits`` that is an infinity or a
-    NaN in ``dtype``."""
+def _check_finite(bits: np.ndarray, dtype: str, where: str, origin=()) -> None:
+    """ConversionError naming the first element of 16-bit ``bits`` (whose index in the
+    tensor starts with ``origin``) that is an infinity or a NaN in ``dtype``."""
     bad = (bits & _EXPONENT[dtype]) == _EXPONENT[dtype]
     if bad.any():
-        index = [int(i) for i in np.unravel_index(np.argmax(bad), bad.shape)]
+        index = [*origin, *(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))]
         raise ConversionError(f"{where}: the value at {index} is not finite in {dtype} "
                               f"(an infinity or a NaN, in the checkpoint or after rounding)")
 
@@ -327,6 +327,27 @@ def _pack_experts(dense: np.ndarray, w: dict, workers: int) -> Tuple[Dict[str, n
     return comps, sum(p.nbytes for p in parts)
 
 
+def _expert_rows(ckpt, spec, lp: LayerPlan, plan: Plan, which: int, dtype: str):
+    """fn(e, out): writes expert e's rows of w13 (``which`` 0: gate over up) or w2 (1) into
+    ``out`` in ``dtype``, from its own tensors or from the fused ones."""
+    i = lp.index
+    if lp.fused:
+        name = spec.fused(i, FUSED[which])
+        src, where = ckpt.info(name).dtype, f"{ckpt.file_of(name)}: tensor {quote(name)}"
+
+        def fused(e, out):
+            out[...] = _to_bf16_or_f16(np.asarray(ckpt.get(name)[e]), src, dtype)
+            _check_finite(out, dtype, where, (e,))
+        return fused
+    projs = (spec.gate, spec.up) if which == 0 else (spec.down,)
+
+    def experts(e, out):
+        per = out.shape[0] // len(projs)
+        for j, proj in enumerate(projs):
+            out[j * per:(j + 1) * per] = _read_expert(ckpt, plan, spec.expert(i, e, proj), dtype)
+    return experts
+
+
 def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar, workers: int = 1) -> int:
     """Packs layer ``lp``'s experts into ``writer``: w13 (gate over up rows), then w2, each in
     chunks of experts of about CHUNK_BYTES dense bytes, read and packed on ``workers``
@@ -334,27 +355,21 @@ def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar, workers: 
     i, E, H, I = lp.index, lp.experts, lp.hidden, lp.inter
     dtype = plan.weights[f"layers.{i}.w13"]["dtype"]
     total = 0
-    for wname, rows, cols, projs in ((f"layers.{i}.w13", 2 * I, H, (spec.gate, spec.up)),
-                                     (f"layers.{i}.w2", H, I, (spec.down,))):
-        per = rows // len(projs)
+    for which, (wname, rows, cols) in enumerate(((f"layers.{i}.w13", 2 * I, H),
+                                                 (f"layers.{i}.w2", H, I))):
+        read = _expert_rows(ckpt, spec, lp, plan, which, dtype)
         chunk = max(1, min(E, CHUNK_BYTES // (2 * rows * cols)))
         for first in range(0, E, chunk):
             dense = np.empty((min(E, first + chunk) - first, rows, cols), dtype=np.uint16)
-
-            def read(job):
-                e, j = job
-                dense[e - first, j * per:(j + 1) * per] = _read_expert(
-                    ckpt, plan, spec.expert(i, e, projs[j]), dtype)
-
-            _parallel(workers, read, [(e, j) for e in range(first, first + len(dense))
-                                      for j in range(len(projs))])
+            _parallel(workers, lambda e: read(e, dense[e - first]),
+                      list(range(first, first + len(dense))))
             comps, nbytes = _pack_experts(dense, plan.weights[wname], workers)
             for part, arr in comps.items():
                 writer.write_part(f"{wname}.{part}", arr)
             total += nbytes
             del dense, comps
         bar.step(wname)
-    router = spec.router(i)
+    router = lp.router
     r = _to_bf16_or_f16(np.asarray(ckpt.get(router)), ckpt.info(router).dtype, "bf16")
     _check_finite(r, "bf16", f"{ckpt.file_of(router)}: tensor {quote(router)}")
     writer.write(f"layers.{i}.router", r)

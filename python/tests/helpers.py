@@ -245,3 +245,29 @@ def make_hf_checkpoint(path, model, layers=2, E=4, H=64, I=32, k=2, seed=0, shar
     t = make_checkpoint(path, model, layers, E, H, I, seed, st_dtype, shards)
     (Path(path) / "config.json").write_text(json.dumps(c, indent=1))
     return c, t
+
+
+def fuse_experts(t, model, E):
+    """make_checkpoint's tensors ``t`` as transformers 5 saves them: each MoE layer's experts
+    in experts.gate_up_proj [E, 2I, H] (gate rows first) and experts.down_proj [E, H, I],
+    Mixtral's block (and router) under mlp. Returns the new {name: (dtype, array)}."""
+    moe, g, u, d = NAMES[model]
+    out, layers = {}, set()
+    for name, v in t.items():
+        parts = name.split(".")
+        if len(parts) > 5 and parts[3] == moe and parts[4] == "experts":
+            layers.add(int(parts[2]))
+            continue
+        if model == "mixtral" and parts[3:4] == [moe]:
+            name = ".".join(parts[:3] + ["mlp"] + parts[4:])
+        out[name] = v
+    block = "mlp" if model == "mixtral" else moe
+    for i in sorted(layers):
+        def get(e, p):
+            return t[f"model.layers.{i}.{moe}.experts.{e}.{p}.weight"]
+        dt = get(0, g)[0]
+        out[f"model.layers.{i}.{block}.experts.gate_up_proj"] = (dt, np.stack(
+            [np.concatenate([get(e, g)[1], get(e, u)[1]]) for e in range(E)]))
+        out[f"model.layers.{i}.{block}.experts.down_proj"] = (dt, np.stack(
+            [get(e, d)[1] for e in range(E)]))
+    return out

@@ -8,6 +8,7 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import LIB_MISSING, requires_runtime
@@ -133,6 +134,29 @@ def test_leaves_out_layers_past_num_hidden_layers(tmp_path, arch, capsys):
                                            r"\(layers 1-3 are past it"):
         _compile(ckpt, tmp_path / "none", layout="mma_sp")
     assert not (tmp_path / "none").exists()
+
+
+@requires_opt
+def test_compiles_a_checkpoint_saved_with_fused_experts(tmp_path):
+    """transformers 5's layout (Mixtral: mlp.experts.gate_up_proj / down_proj, router
+    mlp.gate) compiles to the same model as the per-expert checkpoint."""
+    from helpers import fuse_experts
+
+    from samoyeds.safetensors_io import SafetensorsFile, save_file
+
+    ckpt, fused = tmp_path / "ckpt", tmp_path / "fused"
+    _, t = make_hf_checkpoint(ckpt, "mixtral", layers=2, E=E, H=H, I=I, k=K)
+    fused.mkdir()
+    save_file(fuse_experts(t, "mixtral", E), fused / "model.safetensors")
+    (fused / "config.json").write_text((ckpt / "config.json").read_text())
+    ma = _compile(ckpt, tmp_path / "a", layout="mma_sp")
+    mb = _compile(fused, tmp_path / "b", layout="mma_sp")
+    assert [e["index"] for e in mb["layers"]] == [0, 1] and mb["bundles"] == ma["bundles"]
+    with SafetensorsFile(tmp_path / "a" / "weights.safetensors") as fa, \
+            SafetensorsFile(tmp_path / "b" / "weights.safetensors") as fb:
+        assert sorted(fa.keys()) == sorted(fb.keys())
+        for k in fa.keys():
+            assert np.array_equal(fa.get(k), fb.get(k)), k
 
 
 @requires_opt

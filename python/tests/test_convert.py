@@ -595,3 +595,87 @@ def test_peak_memory_follows_the_chunk_not_the_layer(tmp_path, monkeypatch):
         peaks[chunk] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peaks[1 << 40] > 8 << 20 and peaks[1 << 19] < 3 << 20, peaks
+
+
+# --------------------------------------------------------------------------- fused experts
+
+
+def _fused_checkpoint(tmp_path, model, **kw):
+    from helpers import fuse_experts
+
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, model, E=E, H=H, I=I, **kw)
+    fused = tmp_path / "fused"
+    fused.mkdir()
+    ft = fuse_experts(t, model, E)
+    save_file(ft, fused / "model.safetensors")
+    return src, fused, t, ft
+
+
+def _packed(path):
+    with SafetensorsFile(path) as st:
+        return {k: np.array(st.get(k)) for k in st.keys()}
+
+
+@pytest.mark.parametrize("model,st_dtype", [("mixtral", "BF16"), ("qwen2_moe", "F32"),
+                                            ("deepseek_v3", "BF16"), ("olmoe", "F16")])
+def test_fused_experts_pack_as_per_expert_ones(tmp_path, model, st_dtype):
+    """A checkpoint saved by transformers 5 (experts.gate_up_proj / experts.down_proj;
+    Mixtral's block under mlp) converts to the same packed weights, routers and copied
+    tensors as its per-expert form."""
+    src, fused, t, _ = _fused_checkpoint(tmp_path, model, st_dtype=st_dtype)
+    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    sa = convert(src, a, model, 1, 2, 32, progress=False, layout=SMALL)
+    sb = convert(fused, b, model, 1, 2, 32, progress=False, layout=SMALL, workers=2)
+    assert sb["layers"] == sa["layers"] and sb["bytes_after"] == sa["bytes_after"]
+    assert sb["bytes_before"] == sa["bytes_before"]
+    pa, pb = _packed(a), _packed(b)
+    assert sorted(pa) == sorted(pb)
+    for name in pa:
+        assert np.array_equal(pa[name], pb[name]), name
+    check_output(b, t, model)
+
+
+FUSED_EXP = "model.layers.1.mlp.experts"
+
+
+BAD_FUSED = {
+    "missing_down": (lambda ft: ft.pop(f"{FUSED_EXP}.down_proj"),
+                     [f"missing tensor '{FUSED_EXP}.down_proj' (layer 1 has "
+                      f"'{FUSED_EXP}.gate_up_proj')"]),
+    "odd_rows": (lambda ft: ft.update({f"{FUSED_EXP}.gate_up_proj": (
+        "BF16", ft[f"{FUSED_EXP}.gate_up_proj"][1][:, 1:])}),
+                 ["layer 1: fused expert shapes gate_up_proj [4, 63, 64], down_proj [4, 64, 32] "
+                  "do not form experts' MLPs ([E, 2I, H], [E, H, I])"]),
+    "experts_differ": (lambda ft: ft.update({f"{FUSED_EXP}.down_proj": (
+        "BF16", ft[f"{FUSED_EXP}.down_proj"][1][:3])}), ["down_proj [3, 64, 32] do not form"]),
+    "fp8": (lambda ft: ft.update({f"{FUSED_EXP}.down_proj": (
+        "F8_E4M3", np.zeros((E, H, I), np.uint8))}),
+            [f"'{FUSED_EXP}.down_proj': unsupported dtype F8_E4M3 for fused experts"]),
+    "bias": (lambda ft: ft.update({f"{FUSED_EXP}.gate_up_proj_bias": (
+        "BF16", np.zeros((E, 2 * I), np.uint16))}),
+             [f"unexpected expert tensor '{FUSED_EXP}.gate_up_proj_bias' (fused experts are "
+              f"experts.gate_up_proj and experts.down_proj"]),
+    "mixed": (lambda ft: ft.update({"model.layers.1.mlp.experts.0.gate_proj.weight": (
+        "BF16", np.zeros((I, H), np.uint16))}),
+              ["layer 1 has both per-expert tensors (e.g. "
+               "'model.layers.1.mlp.experts.0.gate_proj.weight') and fused ones"]),
+    "nan": (lambda ft: ft[f"{FUSED_EXP}.gate_up_proj"][1].__setitem__((2, 40, 7), 0x7FC0),
+            [f"'{FUSED_EXP}.gate_up_proj': the value at [2, 40, 7] is not finite in bf16"]),
+    "router": (lambda ft: ft.pop("model.layers.1.mlp.gate.weight"),
+               ["missing tensor 'model.layers.1.mlp.gate.weight' (router of layer 1)"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FUSED))
+def test_bad_fused_checkpoints_leave_no_output(tmp_path, case):
+    _, fused, _, ft = _fused_checkpoint(tmp_path, "deepseek_v3")
+    damage, parts = BAD_FUSED[case]
+    damage(ft)
+    save_file(ft, fused / "model.safetensors")
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError) as ei:
+        convert(fused, out, "deepseek_v3", 1, 2, 32, progress=False, layout=SMALL)
+    for p in parts:
+        assert p in str(ei.value), str(ei.value)
+    assert_no_output(out)

@@ -184,17 +184,15 @@ def routing_from_config(config: dict) -> RoutingSpec:
     if mt == "mixtral":
         return RoutingSpec(_count(config, "num_local_experts", required=True), k,
                            normalize=True, model_type=mt)
-    if mt in ("qwen2_moe", "qwen3_moe", "qwen3_next"):
-        # transformers' save_pretrained writes Qwen3-MoE's count as num_local_experts.
+    if mt in ("qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe"):
+        # transformers 5 writes these families' count as num_local_experts (Qwen3-MoE from
+        # 5.8); older configs as num_experts.
         experts = _count(config, "num_experts") or _count(config, "num_local_experts")
         if experts is None:
             raise RoutingError(f"config.json ({mt}): missing 'num_experts'")
         # transformers' Qwen3NextConfig defaults norm_topk_prob to true, the others to false.
         return RoutingSpec(experts, k, normalize=bool(_get(config, "norm_topk_prob",
                                                            mt == "qwen3_next")), model_type=mt)
-    if mt == "olmoe":
-        return RoutingSpec(_count(config, "num_experts", required=True), k,
-                           normalize=bool(_get(config, "norm_topk_prob", False)), model_type=mt)
     experts = _count(config, "n_routed_experts", required=True)
     scale = _number(config, "routed_scaling_factor", 1.0)
     if mt == "deepseek_v2":

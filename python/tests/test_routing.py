@@ -207,10 +207,11 @@ def test_deepseek_v3_masked_groups_are_never_chosen():
     assert ids.tolist() == [[2, 3]]
 
 
-def test_qwen3_count_as_save_pretrained_writes_it():
-    # transformers' save_pretrained writes Qwen3-MoE's expert count as num_local_experts.
-    cfg = {k: v for k, v in CONFIGS["qwen3_moe"].items() if k != "num_experts"}
-    assert routing_from_config({**cfg, "num_local_experts": 128}).experts == 128
+@pytest.mark.parametrize("mt", ["qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe"])
+def test_count_as_transformers_5_writes_it(mt):
+    # transformers 5 writes these families' expert count as num_local_experts.
+    cfg = {k: v for k, v in CONFIGS[mt].items() if k != "num_experts"}
+    assert routing_from_config({**cfg, "num_local_experts": 24}).experts == 24
     with pytest.raises(RoutingError, match="missing 'num_experts'"):
         routing_from_config(cfg)
 

@@ -6,7 +6,8 @@
 #   bash bench/pending.sh prepare [SAMOYEDS_OPT]    # here, with MLIR
 #   bash bench/pending.sh run STEP OUT_DIR [--dry-run]   # GPU machine
 # prepare compiles every variant's layer bundles into .device/pending/NAME
-# (SAMOYEDS_DEVICE_DIR moves .device; carry it). run executes one step, each
+# (SAMOYEDS_DEVICE_DIR moves .device; about 70 MB in all, so carry only the
+# directories of the step: `steps` lists them). run executes one step, each
 # made to end within one device call (PENDING_LIMIT seconds, default 540: what
 # would start later is skipped and named), writing its logs and JSON under
 # OUT_DIR; --dry-run prints the step's commands instead. `bash bench/pending.sh
@@ -176,9 +177,19 @@ step6() {
   done
 }
 
+# The directories under .device/pending each step reads (carry these).
+needs=("" "probe40 probe56 pairs" "pairs p64 p24" "def pairs p64" "def pairs def11 p24"
+       "def ppers" "serving more")
+
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
-  steps) printf '%s\n' "${steps[@]}"; exit 0 ;;
+  steps)
+    for s in "${steps[@]}"; do
+      echo "$s"
+      dirs=$(printf '.device/pending/%s ' ${needs[${s%% *}]})
+      echo "    carry: ${dirs% }"
+    done
+    exit 0 ;;
   run) ;;
   *) echo "usage: bench/pending.sh prepare [SAMOYEDS_OPT] | steps | run STEP OUT_DIR [--dry-run]" >&2
      exit 2 ;;
@@ -188,12 +199,9 @@ stepno=${2:-} out=${3:-}
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then
-  for v in "${variants[@]}"; do
-    read -r name _ <<< "$v"
-    [[ -d $dev/$name ]] || { echo "error: no bundles at $dev/$name (bench/pending.sh prepare)" >&2; exit 2; }
-  done
-  for d in serving more; do
-    [[ -d $dev/$d ]] || { echo "error: no $dev/$d (bench/pending.sh prepare)" >&2; exit 2; }
+  for d in ${needs[$stepno]}; do
+    [[ -d $dev/$d ]] || { echo "error: no $dev/$d (bench/pending.sh prepare here; carry" \
+      "the step's directories: bench/pending.sh steps)" >&2; exit 2; }
   done
 fi
 build_runtime

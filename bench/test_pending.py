@@ -47,10 +47,19 @@ def test_the_variants_table_parses():
     assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 8
 
 
-def test_steps_are_listed():
+def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
-    assert [line.split()[0] for line in r.stdout.splitlines()] == ["1", "2", "3", "4", "5", "6"]
+    lines = r.stdout.splitlines()
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3", "4", "5", "6"]
+    assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
+
+
+def carried(step):
+    """The directories `steps` says step ``step`` needs."""
+    lines = run("steps").stdout.splitlines()
+    i = [line.split()[0] for line in lines[::2]].index(step)
+    return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
 @pytest.mark.parametrize("step", ["1", "2", "3", "4", "5", "6"])
@@ -61,7 +70,10 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines
+    needed = carried(step)
+    used = set()
     for line in lines:
+        used |= {m.group(1) for m in re.finditer(re.escape(dev) + r"/pending/(\w+)", line)}
         bundles = re.findall(re.escape(dev) + r"/pending/(\w+)/(\w+)_(\d\dv\d+)", line)
         if "run-serving-tests.sh" in line:
             assert line.split()[-2:] == [f"{dev}/pending/serving", str(tmp_path / "out" / "serving")]
@@ -83,6 +95,7 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
             else:
                 assert v[name] == fmt and model in MODELS, line
             assert "--repeat-check" in line or "compute-sanitizer" in line, line
+    assert used == needed, (used, needed)  # carry exactly what the step reads
 
 
 def test_usage_errors(tmp_path):
@@ -91,6 +104,7 @@ def test_usage_errors(tmp_path):
     assert run("run", "1").returncode == 2
     r = run("run", "1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr
+    assert "no " + str(tmp_path / "pending" / "probe40") in r.stderr
 
 
 def test_prepare_needs_a_compiler(tmp_path):

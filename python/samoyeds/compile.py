@@ -2,7 +2,7 @@
 
     python -m samoyeds.compile CKPT_DIR OUT_DIR [--format 1:2:128] [--chip sm_90a]
         [--layout auto|wgmma|mma_sp] [--layers 0-3,7] [--samoyeds-opt PATH] [--workers N]
-        [--expert-parallel R [--placement FILE.json]]
+        [--expert-parallel R [--placement FILE.json]] [--dry-run]
 
 (also installed as the console script ``samoyeds-compile``). It
 
@@ -237,10 +237,14 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                   layout: str = "auto", layers: Optional[List[int]] = None,
                   samoyeds_opt: Optional[str] = None, progress: bool = True,
                   log=None, expert_parallel: Optional[int] = None,
-                  placement=None, workers: Optional[int] = None) -> dict:
+                  placement=None, workers: Optional[int] = None,
+                  dry_run: bool = False) -> dict:
     """Compiles ``ckpt_dir`` into the model directory ``out_dir``; returns its manifest.
     ``expert_parallel`` (R) and/or ``placement``: an expert-parallel directory (module
-    docstring). ``workers``: :func:`samoyeds.convert.convert`'s threads."""
+    docstring). ``workers``: :func:`samoyeds.convert.convert`'s threads. ``dry_run``: every
+    check of the config, routing, checkpoint names, dtypes and shapes and of OUT_DIR, and
+    what would be compiled (``plan``: layers and bundle shapes), without compiling, reading
+    weights or writing anything."""
     log = log or sys.stderr
     ckpt, out = Path(ckpt_dir), Path(out_dir)
     n, m, v = parse_format(fmt)
@@ -280,11 +284,18 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
     if expert_parallel is not None or placement is not None:
         ep = ep_placement(spec.experts, expert_parallel, placement)
 
-    opt = find_samoyeds_opt(samoyeds_opt)
     shapes: Dict[str, tuple] = {}
     for lp in plan.layers:
         for E, k in ([(len(r), 1) for r in ep.ranks] if ep else [(lp.experts, spec.top_k)]):
             shapes.setdefault(shape_key(E, lp.hidden, lp.inter, k), (E, lp.hidden, lp.inter, k))
+    if dry_run:
+        return {"dry_run": True, "architecture": model_type, "source": str(ckpt.resolve()),
+                "out_dir": str(out), "chip": chip, "routing": spec.to_json(),
+                "layers": [lp.index for lp in plan.layers],
+                "fused_layers": [lp.index for lp in plan.layers if lp.fused],
+                "source_dtypes": sorted(plan.source_dtypes), "bundles": sorted(shapes),
+                "dense_layers": plan.dense_layers, "layers_beyond_num_hidden_layers": beyond}
+    opt = find_samoyeds_opt(samoyeds_opt)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_temporary_dir(out)
@@ -381,6 +392,24 @@ def _replace_dir(tmp: Path, out: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def format_plan(plan: dict) -> str:
+    """What a dry run found (compile_model(dry_run=True))."""
+    rows = [f"Checked {plan['source']} ({plan['architecture']}) for {plan['out_dir']} "
+            f"(dry run: nothing compiled, read or written)",
+            f"  routing: {plan['routing']['describe']}",
+            f"  MoE layers: {_ranges(plan['layers'])}; expert weights "
+            f"{', '.join(plan['source_dtypes'])}"
+            + (f", fused in layers {_ranges(plan['fused_layers'])}" if plan["fused_layers"]
+               else ""),
+            f"  bundles for {plan['chip']}: {', '.join(plan['bundles'])}"]
+    if plan["dense_layers"]:
+        rows.append(f"  dense layers left alone: {_ranges(plan['dense_layers'])}")
+    if plan["layers_beyond_num_hidden_layers"]:
+        rows.append(f"  layers past num_hidden_layers left out (next-token prediction): "
+                    f"{_ranges(plan['layers_beyond_num_hidden_layers'])}")
+    return "\n".join(rows)
+
+
 def format_table(manifest: dict) -> str:
     def mib(b):
         return f"{b / 2**20:10.2f}"
@@ -437,6 +466,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                          "(default: contiguous slices)")
     ap.add_argument("--workers", type=int, default=None,
                     help="threads packing the experts (default: up to 8, one per core)")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="check config.json, the routing, the checkpoint's names, dtypes and "
+                         "shapes and OUT_DIR, print what would be compiled, and stop")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
     args = ap.parse_args(argv)
     try:
@@ -446,7 +478,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      progress=not args.quiet,
                                      log=devnull if args.quiet else sys.stderr,
                                      expert_parallel=args.expert_parallel,
-                                     placement=args.placement, workers=args.workers)
+                                     placement=args.placement, workers=args.workers,
+                                     dry_run=args.dry_run)
     except (CompileError, ConversionError, SafetensorsError, RuntimeLibraryNotFound,
             SamoyedsError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -455,7 +488,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         print(f"error: {what}; no model directory written", file=sys.stderr)
         return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
-    print(format_table(manifest))
+    print(format_plan(manifest) if manifest.get("dry_run") else format_table(manifest))
     return 0
 
 

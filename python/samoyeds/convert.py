@@ -3,7 +3,7 @@
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
         --model {mixtral,qwen2_moe,qwen3_moe,qwen3_next,olmoe,deepseek_v2,deepseek_v3,glm4_moe} \\
         --n 1 --m 2 --v 128 \\
-        [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N]
+        [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N] [--dry-run]
 
 For every MoE layer ``i`` the experts' gate and up projections are stacked
 into ``layers.{i}.w13`` ([E, 2I, H]: gate rows first) and the down projections
@@ -52,7 +52,7 @@ from .convert_plan import (DEFAULT_LAYOUT, SOURCE_DTYPES, LayerPlan, Plan, _rang
                            make_plan, parse_layers)
 from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, dequantize
 from .pack import float32_to_bf16, pack, to_float32
-from .safetensors_io import SafetensorsError, SafetensorsWriter  # noqa: F401
+from .safetensors_io import DTYPES, SafetensorsError, SafetensorsWriter  # noqa: F401
 from .weightfile import samoyeds_metadata
 
 __all__ = ["ConversionError", "Terminated", "MODELS", "ModelSpec", "convert", "main"]
@@ -207,12 +207,16 @@ def _write(out: Path, ckpt, spec, plan: "Plan", meta, progress: bool, workers: i
 
 def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: str = "bf16",
             layers: Optional[List[int]] = None, progress: bool = True,
-            layout: str = DEFAULT_LAYOUT, workers: Optional[int] = None) -> dict:
+            layout: str = DEFAULT_LAYOUT, workers: Optional[int] = None,
+            dry_run: bool = False) -> dict:
     """Converts ``src`` into the packed weight file ``out`` with its weights in ``layout``
     ("wgmma" or "mma_sp"); returns the summary dict. ``workers`` threads (default
     DEFAULT_WORKERS) read, dequantize and pack each layer's experts; the output is the same
     for any number. SIGTERM during the conversion raises Terminated (a KeyboardInterrupt),
-    like SIGINT, after removing the temporary file."""
+    like SIGINT, after removing the temporary file. ``dry_run``: every check of the
+    checkpoint's names, dtypes, shapes and config and of the output path, and the summary
+    of what would be written, without reading any weight or writing anything (the values'
+    checks, FP8 codes and finiteness, need the conversion)."""
     if model not in MODELS:
         raise ConversionError(f"unknown model {quote(model)} (one of {', '.join(MODELS)})")
     if dtype not in ("bf16", "f16"):
@@ -233,8 +237,12 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
                                  routers=[f"layers.{lp.index}.router" for lp in plan.layers],
                                  passthrough=plan.passthrough)
         _check_output(out, ckpt.sources)
-        with _sigterm_interrupts():
-            packed_bytes = _write(out, ckpt, spec, plan, meta, progress, workers)
+        if dry_run:
+            packed_bytes = sum(_entry_bytes(e) for e in plan.entries
+                               if e[0].startswith("layers.") and e[0].split(".")[2] in ("w13", "w2"))
+        else:
+            with _sigterm_interrupts():
+                packed_bytes = _write(out, ckpt, spec, plan, meta, progress, workers)
     finally:
         ckpt.close()
     E = sorted({lp.experts for lp in plan.layers})
@@ -250,6 +258,7 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         "intermediate": sorted({lp.inter for lp in plan.layers}),
         "n": n, "m": m, "v": v, "dtype": dtype, "layout": layout,
         "source_dtypes": sorted(plan.source_dtypes),
+        "fused_layers": [lp.index for lp in plan.layers if lp.fused],
         "fp8_block": list(plan.fp8_block) if plan.fp8_block else None,
         "density": n / m / 2,
         "bytes_before": src_bytes,
@@ -259,8 +268,14 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         "passthrough": plan.passthrough,
         "ignored": len(plan.ignored),
         "dense_layers": plan.dense_layers,
-        "output_bytes": out.stat().st_size,
+        "output_bytes": None if dry_run else out.stat().st_size,
     }
+
+
+def _entry_bytes(entry) -> int:
+    """The data bytes of a planned output tensor (name, safetensors dtype, shape)."""
+    _, dtype, shape = entry
+    return int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize
 
 
 # The exponent bits of the 16-bit output dtypes: all set is an infinity or a NaN.
@@ -387,7 +402,9 @@ def format_summary(s: dict) -> str:
 
     ratio = s["bytes_after"] / s["bytes_before"] if s["bytes_before"] else 0.0
     lines = [
-        f"Converted {s['source']} ({s['model']}) -> {s['output']}",
+        (f"Checked {s['source']} ({s['model']}) for {s['output']} (dry run: no weight read, "
+         f"nothing written)" if s["output_bytes"] is None
+         else f"Converted {s['source']} ({s['model']}) -> {s['output']}"),
         f"  MoE layers:   {len(s['layers'])} ({_ranges(s['layers'])})",
         f"  experts:      {', '.join(map(str, s['experts']))} per layer; hidden "
         f"{', '.join(map(str, s['hidden']))}, intermediate {', '.join(map(str, s['intermediate']))}",
@@ -395,6 +412,7 @@ def format_summary(s: dict) -> str:
         f"{s['layout']}, density "
         f"{s['density']:.4f} (kept fraction of expert weights)",
         f"  source:       {', '.join(s['source_dtypes'])} expert weights"
+        + (f", fused in layers {_ranges(s['fused_layers'])}" if s.get("fused_layers") else "")
         + (f" (FP8 in blocks of {s['fp8_block'][0]} x {s['fp8_block'][1]}, dequantized in "
            f"float32)" if s.get("fp8_block") else ""),
         f"  bytes before: {mib(s['bytes_before'])} (expert weights in the checkpoint"
@@ -409,7 +427,8 @@ def format_summary(s: dict) -> str:
         lines.append(f"  skipped layers without experts: {_ranges(s['dense_layers'])}")
     lines.append(f"  left out:     {s['ignored']} other tensors (attention, embeddings, norms, "
                  f"dense MLPs)")
-    lines.append(f"  output:       {mib(s['output_bytes'])}")
+    lines.append("  output:       not written (--dry-run)" if s["output_bytes"] is None
+                 else f"  output:       {mib(s['output_bytes'])}")
     return "\n".join(lines)
 
 
@@ -447,12 +466,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS,
                     help=f"threads reading, dequantizing and packing experts (default "
                          f"{DEFAULT_WORKERS}; the output does not depend on it)")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="check the checkpoint's names, dtypes, shapes and config and print what "
+                         "would be written, reading no weight and writing nothing")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     try:
         summary = convert(args.src, args.out, args.model, args.n, args.m, args.v, args.dtype,
                           parse_layers(args.layers), progress=not args.quiet,
-                          layout=args.layout, workers=args.workers)
+                          layout=args.layout, workers=args.workers, dry_run=args.dry_run)
     except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Terminated)
         what = "terminated (SIGTERM)" if isinstance(e, Terminated) else "interrupted"
         print(f"error: {what}; no output written", file=sys.stderr)

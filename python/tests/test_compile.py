@@ -159,6 +159,28 @@ def test_compiles_a_checkpoint_saved_with_fused_experts(tmp_path):
             assert np.array_equal(fa.get(k), fb.get(k)), k
 
 
+@requires_runtime
+def test_dry_run_checks_and_plans_without_compiling(tmp_path, capsys):
+    """--dry-run needs no samoyeds-opt, compiles, reads and writes nothing, and prints the
+    layers, routing and bundle shapes a compile would have."""
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "glm4_moe", layers=3, E=E, H=H, I=I, k=K,
+                       config={"num_hidden_layers": 3})
+    out = tmp_path / "out"
+    assert main([str(ckpt), str(out), "--dry-run", "--samoyeds-opt", "/nonexistent"]) == 0
+    text = capsys.readouterr().out
+    assert "dry run: nothing compiled, read or written" in text
+    assert "MoE layers: 1-2; expert weights BF16" in text
+    assert f"bundles for sm_90a: e{E}_h{H}_i{I}_k{K}" in text
+    assert "sigmoid top-2 of 4, selection bias, renormalised, x2" in text
+    assert "layers past num_hidden_layers left out (next-token prediction): 3" in text
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+    # Its checks are the compile's: a missing tensor is refused.
+    (ckpt / "config.json").write_text(json.dumps({"model_type": "glm4_moe"}))
+    assert main([str(ckpt), str(out), "--dry-run"]) == 1
+    assert "missing 'num_experts_per_tok'" in capsys.readouterr().err
+
+
 @requires_opt
 def test_replaces_a_compiled_model_dir(tmp_path):
     ckpt = tmp_path / "ckpt"

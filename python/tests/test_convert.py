@@ -465,6 +465,17 @@ def test_cli_prints_summary_and_progress(tmp_path):
     assert out.is_file()
 
 
+def test_cli_dry_run(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "deepseek_v2", E=E, H=H, I=I)
+    out = tmp_path / "ds.safetensors"
+    r = _cli(src, out, "--model", "deepseek_v2", "--v", 32, "--layout", SMALL, "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "dry run: no weight read, nothing written" in r.stdout
+    assert "MoE layers:   2 (1-2)" in r.stdout and "not written (--dry-run)" in r.stdout
+    assert r.stderr == "" and not out.exists()
+
+
 def test_cli_layout_option(tmp_path):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "olmoe", layers=1, E=WE, H=WH, I=WI)
@@ -679,3 +690,45 @@ def test_bad_fused_checkpoints_leave_no_output(tmp_path, case):
     for p in parts:
         assert p in str(ei.value), str(ei.value)
     assert_no_output(out)
+
+
+@pytest.mark.parametrize("form", ["per-expert", "fused"])
+def test_dry_run_checks_and_summarises_without_reading_or_writing(tmp_path, form, monkeypatch):
+    """--dry-run: the plan's checks and the summary of a real conversion (the packed bytes
+    included), no weight read (the reader is never asked for data), no file written."""
+    import samoyeds.checkpoint as ck
+
+    if form == "fused":
+        _, src, _, _ = _fused_checkpoint(tmp_path, "deepseek_v3")
+    else:
+        src = tmp_path / "ckpt"
+        make_checkpoint(src, "deepseek_v3", E=E, H=H, I=I)
+    real = convert(src, tmp_path / "real.safetensors", "deepseek_v3", 1, 2, 32, progress=False,
+                   layout=SMALL)
+
+    def no_reads(self, name):
+        raise AssertionError(f"read {name}")
+
+    monkeypatch.setattr(ck.Checkpoint, "get", no_reads)
+    out = tmp_path / "out" / "dry.safetensors"
+    s = convert(src, out, "deepseek_v3", 1, 2, 32, progress=False, layout=SMALL, dry_run=True)
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+    assert s["output_bytes"] is None
+    for k in ("layers", "experts", "bytes_before", "bytes_after", "passthrough", "dense_layers"):
+        assert s[k] == real[k], k
+    assert s["fused_layers"] == ([1, 2] if form == "fused" else [])
+    from samoyeds.convert import format_summary
+
+    text = format_summary(s)
+    assert "dry run: no weight read, nothing written" in text
+    assert "output:       not written (--dry-run)" in text
+    assert ("fused in layers 1-2" in text) == (form == "fused")
+
+
+def test_dry_run_still_refuses_bad_checkpoints(tmp_path):
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "mixtral", E=E, H=H, I=I)
+    (src / "model.safetensors").write_bytes((src / "model.safetensors").read_bytes()[:-100])
+    with pytest.raises(SamoyedsError, match="truncated"):
+        convert(src, tmp_path / "o.safetensors", "mixtral", 1, 2, 32, dry_run=True,
+                layout=SMALL)

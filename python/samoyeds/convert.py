@@ -239,7 +239,7 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         _check_output(out, ckpt.sources)
         if dry_run:
             packed_bytes = sum(_entry_bytes(e) for e in plan.entries
-                               if e[0].startswith("layers.") and e[0].split(".")[2] in ("w13", "w2"))
+                               if e[0].split(".")[2:3] in (["w13"], ["w2"]))
         else:
             with _sigterm_interrupts():
                 packed_bytes = _write(out, ckpt, spec, plan, meta, progress, workers)

@@ -40,7 +40,7 @@ steps=(
   "3 A/B: def / pairs (/ p64 on Mixtral) at T = 256-4096 on Mixtral, Qwen2-MoE, OLMoE, DeepSeek-V2-Lite"
   "4 A/B: def / pairs on Qwen3-235B and DeepSeek-V2 at large T; def11 / p24 (plain 2:4) at T = 1024, 4096"
   "5 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
-  "6 serving: samoyeds.load on the eight architectures (Qwen3-Next and GLM-4.5 new in session 42) against float32 references, CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
+  "6 serving: samoyeds.load on the nine architectures (Qwen3-Next, GLM-4.5 and Kimi-K2 new in session 42) against float32 references, CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
 )
 
 prepare() {

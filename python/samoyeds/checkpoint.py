@@ -77,6 +77,8 @@ MODELS: Dict[str, ModelSpec] = {
                              shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
     "glm4_moe": ModelSpec("glm4_moe", "mlp", "gate_proj", "up_proj", "down_proj",
                           shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
+    "kimi_k2": ModelSpec("kimi_k2", "mlp", "gate_proj", "up_proj", "down_proj",
+                         shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
     "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
 }
 

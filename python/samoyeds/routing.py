@@ -23,6 +23,7 @@ deepseek_v3     sigmoid scores; selection on ``scores + e_score_correction_bias`
                 renormalised when ``norm_topk_prob`` (sum + 1e-20), then multiplied by
                 ``routed_scaling_factor``
 glm4_moe        DeepSeek-V3's (GLM-4.5, GLM-4.6: ``n_group`` 1, no ``topk_method`` key)
+kimi_k2         DeepSeek-V3's (Kimi-K2: its config names the DeepSeek-V3 architecture)
 ==============  ==========================================================================
 
 Two implementations of every convention:
@@ -50,10 +51,10 @@ __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", 
            "SUPPORTED_MODEL_TYPES", "DEEPSEEK_STYLE"]
 
 SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
-                         "deepseek_v2", "deepseek_v3", "glm4_moe")
+                         "deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
 # DeepSeek-style families: transformers computes their router logits in float32 (the others
 # in the model dtype), and their shared experts are the block's `shared_experts` (no gate).
-DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe")
+DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
 
 
 class RoutingError(ValueError):
@@ -210,10 +211,13 @@ def routing_from_config(config: dict) -> RoutingSpec:
                            n_group=_count(config, "n_group", 1) if grouped else 1,
                            topk_group=_count(config, "topk_group", 1) if grouped else 1,
                            normalize_eps=1e-20, model_type=mt)
-    # deepseek_v3, glm4_moe
+    # deepseek_v3, glm4_moe, kimi_k2
     method = _get(config, "topk_method", "noaux_tc")
     if method != "noaux_tc":
         raise RoutingError(f"{mt}: topk_method {method!r} is not supported (noaux_tc)")
+    scoring = _get(config, "scoring_func", "sigmoid")
+    if scoring != "sigmoid":
+        raise RoutingError(f"{mt}: scoring_func {scoring!r} is not supported (sigmoid)")
     return RoutingSpec(experts, k, scoring="sigmoid",
                        normalize=bool(_get(config, "norm_topk_prob", True)), scale=scale,
                        n_group=_count(config, "n_group", 1),

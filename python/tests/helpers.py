@@ -112,11 +112,12 @@ NAMES = {
     "deepseek_v3": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "qwen3_next": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "glm4_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "kimi_k2": ("mlp", "gate_proj", "up_proj", "down_proj"),
 }
 # A dense first layer and `shared_experts` (DeepSeek-style blocks).
-DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe")
+DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
 # DeepSeek-V3's routing: sigmoid scores and a selection bias (gate.e_score_correction_bias).
-BIASED = ("deepseek_v3", "glm4_moe")
+BIASED = ("deepseek_v3", "glm4_moe", "kimi_k2")
 # A gated `shared_expert` (Qwen2-MoE-style blocks).
 SHARED_GATED = ("qwen2_moe", "qwen3_next")
 
@@ -231,6 +232,9 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
                      norm_topk_prob=False, scoring_func="softmax")
         elif model == "deepseek_v3":
             c.update(topk_method="noaux_tc", n_group=2, topk_group=1, norm_topk_prob=True)
+        elif model == "kimi_k2":  # Kimi-K2's keys: DeepSeek-V3's, one group
+            c.update(topk_method="noaux_tc", n_group=1, topk_group=1, norm_topk_prob=True,
+                     scoring_func="sigmoid", architectures=["DeepseekV3ForCausalLM"])
         else:  # glm4_moe: GLM-4.5's keys (no topk_method; one group)
             c.update(n_group=1, topk_group=1, norm_topk_prob=True)
     return c

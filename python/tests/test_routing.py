@@ -49,6 +49,11 @@ CONFIGS = {
     "glm4_moe": {"model_type": "glm4_moe", "n_routed_experts": 160, "n_shared_experts": 1,
                  "num_experts_per_tok": 8, "n_group": 1, "topk_group": 1,
                  "routed_scaling_factor": 2.5, "norm_topk_prob": True},
+    # Kimi-K2's (model_type kimi_k2, the DeepSeek-V3 architecture): 384 experts, one group.
+    "kimi_k2": {"model_type": "kimi_k2", "n_routed_experts": 384, "num_experts_per_tok": 8,
+                "n_group": 1, "topk_group": 1, "topk_method": "noaux_tc",
+                "scoring_func": "sigmoid", "routed_scaling_factor": 2.827,
+                "norm_topk_prob": True},
     # Qwen3-Next-80B-A3B's: Qwen2-MoE's router (a gated shared expert), renormalised.
     "qwen3_next": {"model_type": "qwen3_next", "num_experts": 512, "num_experts_per_tok": 10,
                    "norm_topk_prob": True},
@@ -72,6 +77,9 @@ def test_config_conventions():
     assert (glm.scoring, glm.uses_bias, glm.normalize, glm.n_group, glm.scale) == (
         "sigmoid", True, True, 1, 2.5)
     assert (glm.experts, glm.top_k, glm.normalize_eps) == (160, 8, 1e-20)
+    kimi = s["kimi_k2"]
+    assert (kimi.scoring, kimi.uses_bias, kimi.experts, kimi.scale) == ("sigmoid", True, 384,
+                                                                        2.827)
     nxt = s["qwen3_next"]
     assert (nxt.scoring, nxt.experts, nxt.top_k, nxt.normalize, nxt.uses_bias) == (
         "softmax", 512, 10, True, False)
@@ -108,6 +116,7 @@ def test_deepseek_style_families_are_those_with_shared_experts():
     ({**CONFIGS["deepseek_v2"], "scoring_func": "sigmoid"}, "scoring_func 'sigmoid'"),
     ({**CONFIGS["deepseek_v3"], "topk_method": "greedy"}, "topk_method 'greedy'"),
     ({**CONFIGS["glm4_moe"], "topk_method": "greedy"}, "glm4_moe: topk_method 'greedy'"),
+    ({**CONFIGS["kimi_k2"], "scoring_func": "softmax"}, "kimi_k2: scoring_func 'softmax'"),
     ({**CONFIGS["glm4_moe"], "n_routed_experts": 0}, "'n_routed_experts' must be an integer"),
     ({k: v for k, v in CONFIGS["qwen3_next"].items() if k != "num_experts"},
      "qwen3_next.: missing 'num_experts'"),

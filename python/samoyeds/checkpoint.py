@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -64,21 +64,23 @@ class ModelSpec:
         return f"model.layers.{layer}.{self.fused_block}.gate.weight"
 
 
+# Qwen2-MoE's block (a gated shared expert) and DeepSeek-V3's (shared experts, the router's
+# selection bias), which later families reuse under their own names.
+_QWEN2_STYLE = ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj",
+                         shared=r"mlp\.shared_expert(\.|_gate\.)")
+_V3_STYLE = ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
+                      shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)")
+
 MODELS: Dict[str, ModelSpec] = {
     "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2", fused_moe="mlp"),
-    "qwen2_moe": ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj",
-                           shared=r"mlp\.shared_expert(\.|_gate\.)"),
+    "qwen2_moe": _QWEN2_STYLE,
     "deepseek_v2": ModelSpec("deepseek_v2", "mlp", "gate_proj", "up_proj", "down_proj",
                              shared=r"mlp\.shared_experts\."),
     "qwen3_moe": ModelSpec("qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj"),
-    "qwen3_next": ModelSpec("qwen3_next", "mlp", "gate_proj", "up_proj", "down_proj",
-                            shared=r"mlp\.shared_expert(\.|_gate\.)"),
-    "deepseek_v3": ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
-                             shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
-    "glm4_moe": ModelSpec("glm4_moe", "mlp", "gate_proj", "up_proj", "down_proj",
-                          shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
-    "kimi_k2": ModelSpec("kimi_k2", "mlp", "gate_proj", "up_proj", "down_proj",
-                         shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)"),
+    "qwen3_next": replace(_QWEN2_STYLE, name="qwen3_next"),
+    "deepseek_v3": _V3_STYLE,
+    "glm4_moe": replace(_V3_STYLE, name="glm4_moe"),
+    "kimi_k2": replace(_V3_STYLE, name="kimi_k2"),
     "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
 }
 
@@ -88,6 +90,7 @@ class Checkpoint:
 
     def __init__(self, src):
         self.src = Path(src)
+        self._config: Optional[dict] = None
         self.files: Dict[str, SafetensorsFile] = {}
         self.where: Dict[str, str] = {}  # tensor -> file path
         self.sources: List[str] = []  # every file read (shards, index), for samefile checks
@@ -165,7 +168,9 @@ class Checkpoint:
         return (self.src if self.src.is_dir() else self.src.parent) / "config.json"
 
     def config(self) -> Optional[dict]:
-        """config.json (see config_path) or None where there is none."""
+        """config.json (see config_path) or None where there is none; read once."""
+        if self._config is not None:
+            return self._config
         path = self.config_path()
         if not path.is_file():
             return None
@@ -177,6 +182,7 @@ class Checkpoint:
             raise ConversionError(f"{path}: bad config file: {bounded(e)}") from None
         if not isinstance(data, dict):
             raise ConversionError(f"{path}: bad config file: not a JSON object")
+        self._config = data
         return data
 
     def info(self, name: str):

@@ -103,7 +103,7 @@ def dequantize(q: np.ndarray, scale: np.ndarray, block: Tuple[int, int]) -> np.n
         if R % br == 0 and C % bc == 0:  # the usual case: scale each block in place
             w.reshape(R // br, br, C // bc, bc)[...] *= scale[:, None, :, None]
         else:  # row block by row block: temporaries of one row of scales
-            cols = np.minimum(np.arange(C) // bc, scale.shape[1] - 1)
+            cols = np.arange(C) // bc
             for rb in range(scale.shape[0]):
                 w[rb * br:(rb + 1) * br] *= scale[rb, cols]
     bad = ~np.isfinite(w)

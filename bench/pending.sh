@@ -6,41 +6,35 @@
 #   bash bench/pending.sh prepare [SAMOYEDS_OPT]    # here, with MLIR
 #   bash bench/pending.sh run STEP OUT_DIR [--dry-run]   # GPU machine
 # prepare compiles every variant's layer bundles into .device/pending/NAME
-# (SAMOYEDS_DEVICE_DIR moves .device; about 70 MB in all, so carry only the
+# (SAMOYEDS_DEVICE_DIR moves .device; about 55 MB in all, so carry only the
 # directories of the step: `steps` lists them). run executes one step, each
 # made to end within one device call (PENDING_LIMIT seconds, default 540: what
 # would start later is skipped and named), writing its logs and JSON under
 # OUT_DIR; --dry-run prints the step's commands instead. `bash bench/pending.sh
 # steps` lists the steps. Exit status 1 when a check failed or a command did.
+# A device call brings back at most 8 files: give run an OUT_DIR outside the
+# call's output folder and tar it into that folder.
 #
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
-#   def, def11  the default (1:2+2:4 V = 128; plain 2:4)
-#   pairs       wide-units=2: the wide variant's unit pairs (session 41)
-#   p64         wide-units=2 wide-tokens=64 (Mixtral: 64-token paired tiles)
+#   def, def11  the default (1:2+2:4 V = 128, whose wide variant pairs its
+#               units since session 43; plain 2:4)
 #   p24         warpgroups=2 wide-units=2 (plain 2:4: 128-token paired tiles)
 #   ppers       persistent-units=2: the persistent grid's unit pairs
-#   probe40     persistent=1 tokens=40 (the S40 gather fix: 40 tokens)
-#   probe56     persistent=1 warpgroups=4 tokens=56 (the S40 failing probe)
+# Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
+# gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "pairs 12v128 wide-units=2"
-  "p64 12v128 wide-units=2 wide-tokens=64"
   "p24 11v128 warpgroups=2 wide-units=2"
   "ppers 12v128 persistent-units=2"
-  "probe40 12v128 persistent=1 tokens=40"
-  "probe56 12v128 persistent=1 warpgroups=4 tokens=56"
 )
 steps=(
-  "1 checks: the S40 gather fix (probe40, probe56); unit pairs (pairs) on Mixtral, Qwen2-MoE, OLMoE against float64 with bit-identical repeats; memcheck and racecheck on Mixtral's paired wide kernels"
-  "2 checks: unit pairs on DeepSeek-V2-Lite, Qwen3-235B, DeepSeek-V2; p64 (Mixtral); p24 (plain 2:4)"
-  "3 A/B: def / pairs (/ p64 on Mixtral) at T = 256-4096 on Mixtral, Qwen2-MoE, OLMoE, DeepSeek-V2-Lite"
-  "4 A/B: def / pairs on Qwen3-235B and DeepSeek-V2 at large T; def11 / p24 (plain 2:4) at T = 1024, 4096"
-  "5 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
-  "6 serving: samoyeds.load on the nine architectures (Qwen3-Next, GLM-4.5 and Kimi-K2 new in session 42) against float32 references, CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
+  "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
+  "2 plain 2:4 pairs: p24 against float64 with bit-identical repeats, memcheck and racecheck, then def11 / p24 at T = 1024-4096"
+  "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
 )
 
 prepare() {
@@ -86,7 +80,7 @@ go() {
 }
 # check NAME VARIANT MODEL FORMAT T ROUTING: float64 check with repeats.
 check() {
-  go 60 "$1" "$rt/moe-gpu-test" "$dev/$2/$3_$4" --tokens "$5" --routing "$6" --seed 11 \
+  go 30 "$1" "$rt/moe-gpu-test" "$dev/$2/$3_$4" --tokens "$5" --routing "$6" --seed 11 \
     --repeat-check --check-rows 16
 }
 # sanitize NAME TOOL KERNELS VARIANT MODEL FORMAT T [ROUTING]
@@ -99,7 +93,7 @@ sanitize() {
 ab() {
   local list="" v
   for v in ${2//,/ }; do list+="${list:+,}$v=$dev/$v"; done
-  go 240 "$1" python3 "$root/bench/ab.py" --graph --control --variants "$list" --formats "$3" \
+  go 150 "$1" python3 "$root/bench/ab.py" --graph --control --variants "$list" --formats "$3" \
     --models "$4" --tokens "$5" --reps 7 --out "$out/$1.json"
 }
 
@@ -116,44 +110,27 @@ build_runtime() {
   nvidia-smi -L 2>&1 | tee -a "$out/pending.log"
 }
 
-# pairs_checks MODEL:T...: unit pairs at T, three routings. The paired wide
-# variant runs from P = 512 routed slots on Mixtral, 8192 on Qwen2-MoE, OLMoE
-# and DeepSeek-V2-Lite (its gate/up from 10241), 16384 on Qwen3-235B and 20480
-# on DeepSeek-V2 (the manifests' `when`).
-pairs_checks() {
+step1() {
+  go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
   local m t r
-  for m in "$@"; do
-    t=${m#*:} m=${m%%:*}
-    for r in random one-expert half-empty; do
-      check "pairs-$m-$r" pairs "$m" 12v128 "$t" "$r"
+  for m in qwen3_next glm45 glm45_air; do
+    for t in 1 16 300 2500; do
+      for r in random one-expert; do
+        check "more-$m-$t-$r" more "$m" 12v128 "$t" "$r"
+      done
     done
   done
 }
-step1() {
-  check probe40-qwen2 probe40 qwen2_moe 12v128 350 random
-  check probe56-qwen2 probe56 qwen2_moe 12v128 350 random
-  check probe56-olmoe probe56 olmoe 12v128 300 one-expert
-  check probe40-mixtral probe40 mixtral 12v128 100 random
-  pairs_checks mixtral:1024 qwen2_moe:1024 olmoe:1024
-  sanitize memcheck-pairs memcheck wide pairs mixtral 12v128 1024
-  sanitize racecheck-pairs racecheck wide pairs mixtral 12v128 512
-}
 step2() {
-  pairs_checks deepseek_v2l:2048 qwen3_235b:2048 deepseek_v2:4096
-  check p64-mixtral p64 mixtral 12v128 1024 random
   check p24-mixtral p24 mixtral 11v128 1024 random
   check p24-qwen2 p24 qwen2_moe 11v128 1024 half-empty
+  check p24-olmoe p24 olmoe 11v128 2048 one-expert
+  check p24-qwen3 p24 qwen3_235b 11v128 4096 random
+  sanitize memcheck-p24 memcheck wide p24 mixtral 11v128 1024
+  sanitize racecheck-p24 racecheck wide p24 qwen2_moe 11v128 1024
+  ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe,qwen3_235b 1024,2048,4096
 }
 step3() {
-  ab ab-pairs-mixtral def,pairs,p64 12v128 mixtral 256,512,1024,2048,4096
-  ab ab-pairs-qwen2 def,pairs 12v128 qwen2_moe,olmoe 1024,2048,4096
-  ab ab-pairs-dsv2l def,pairs 12v128 deepseek_v2l 1536,2048,4096
-}
-step4() {
-  ab ab-pairs-large def,pairs 12v128 qwen3_235b,deepseek_v2 2048,3500,4096
-  ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe 1024,4096
-}
-step5() {
   check ppers-mixtral ppers mixtral 12v128 128 random
   check ppers-qwen2 ppers qwen2_moe 12v128 600 random
   check ppers-olmoe ppers olmoe 12v128 700 one-expert
@@ -165,21 +142,8 @@ step5() {
   ab ab-ppers-large def,ppers 12v128 qwen3_235b,deepseek_v2 1200,1600,2000
 }
 
-step6() {
-  go 300 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
-  local m t r
-  for m in qwen3_next glm45 glm45_air; do
-    for t in 1 16 300 2500; do
-      for r in random one-expert; do
-        check "more-$m-$t-$r" more "$m" 12v128 "$t" "$r"
-      done
-    done
-  done
-}
-
 # The directories under .device/pending each step reads (carry these).
-needs=("" "probe40 probe56 pairs" "pairs p64 p24" "def pairs p64" "def pairs def11 p24"
-       "def ppers" "serving more")
+needs=("" "serving more" "def11 p24" "def ppers")
 
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
@@ -195,7 +159,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-6]$ && -n $out ]] || { echo "error: run STEP(1-6) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-3]$ && -n $out ]] || { echo "error: run STEP(1-3) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

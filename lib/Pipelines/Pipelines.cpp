@@ -88,8 +88,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> wideUnits{
       *this, "wide-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
-                     "warpgroup of the wide variant (1, or 2: pairs)"),
-      llvm::cl::init(1)};
+                     "warpgroup of the wide variant (1, or 2: pairs; -1: "
+                     "pairs on row-selected formats, 1 on plain 2:4)"),
+      llvm::cl::init(-1)};
   Option<int64_t> persistentUnits{
       *this, "persistent-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "

@@ -180,9 +180,9 @@ def _hf_shaped_model(arch, t):
     return model.cuda().to(torch.bfloat16)
 
 
-def _reference(block, x, weights_file, prefix):
-    """float32 torch: the block's routing, the pruned experts (unpacked from the packed
-    weight file), the shared experts."""
+def _reference(block, x, weights_file, prefix, route_x=None):
+    """float32 torch: the block's routing (of ``route_x`` where given, else of ``x``), the
+    pruned experts (unpacked from the packed weight file), the shared experts."""
     from samoyeds.pack import unpack
     from samoyeds.weightfile import WeightFile
 
@@ -192,7 +192,7 @@ def _reference(block, x, weights_file, prefix):
         w2 = _bf16(unpack(wf.read(prefix + "w2"))).float().cuda()
     finally:
         wf.close()
-    weights, ids, _ = block.route(x)
+    weights, ids, _ = block.route(x if route_x is None else route_x)
     xf = x.float()
     y = torch.zeros_like(xf)
     for j in range(ids.shape[1]):
@@ -225,14 +225,20 @@ def _run(blk, x):
 
 def _model_logits(model, swapped, arch, t, weights_file, T=256):
     """Logits of T random hidden states through every swapped layer (h + block(norm(h)))
-    and a head made of the checkpoint's embedding rows: (compiled, float32 reference)."""
+    and a head made of the checkpoint's embedding rows: (compiled, float32 reference).
+    The reference routes each layer as the compiled stream does (on its input): the bf16
+    and float32 streams differ by rounding, which flips near-tied routings, and sigmoid
+    routing by groups (DeepSeek-V3, GLM-4.5) ties often at E = 4: float32 experts on a
+    bf16 stream, no kernel involved, were 2.6-5.3% off the float32 stream's logits (session
+    43). Routing itself is checked against float64 in test_routing.py."""
     torch.manual_seed(2)
     h = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
     ref = h.float()
     for i in swapped:
         blk = getattr(model.model.layers[i], "block_sparse_moe" if arch == "mixtral" else "mlp")
-        h = h + _run(blk, _normed(h))
-        ref = ref + _reference(blk, _normed(ref), weights_file, f"layers.{i}.")
+        x = _normed(h)
+        h = h + _run(blk, x)
+        ref = ref + _reference(blk, _normed(ref), weights_file, f"layers.{i}.", route_x=x)
     head = _tensor(t, "model.embed_tokens.weight").float().cuda()
     return h.float() @ head.T, ref @ head.T
 

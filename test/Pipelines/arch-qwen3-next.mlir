@@ -1,8 +1,9 @@
 // The experts-only layer samoyeds-compile writes for Qwen3-Next-80B-A3B (512
 // experts of 2048 x 512, top-10), an architecture beyond the anchor models,
 // through the whole pipeline for sm_90a: every call range has its wgmma_sp
-// kernels (decode, split-K, both persistent grids, both wide widths) and
-// ptxas assembles them all without serialising a wgmma.
+// kernels (decode, split-K, both persistent grids, the wide variant's unit
+// pairs of 80 tokens, which leave no second width) and ptxas assembles them
+// all without serialising a wgmma.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
@@ -12,13 +13,14 @@
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n{{[0-9]+}}k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_persistent_narrow(
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_persistent_upper(
-// CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_wide_low(
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n160k32.f32.bf16.bf16
+// CHECK-NOT: _wide_low(
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_wide(
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// CHECK: .maxntid 384, 1, 1
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_split(
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_decode_reducing(
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_wide(
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_combine(
 
 // PTXAS-NOT: warning

@@ -29,15 +29,9 @@
 // CHECK: "kernel": "olmoe_ssmm_3_split",
 // CHECK: "kernel": "olmoe_ssmm_3_split_combine",
 
-// The one kernel that spills: the gate/up's 160-token wide width
-// (wide_low_tokens), which gathers its input, 8 bytes (it ran 1.02-1.06x the
-// 128-token kernel in its band all the same, bench/RESULTS.md S39).
-// PTXAS-NOT: warning
-// PTXAS-NOT: C75
-// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
-// PTXAS: Compiling entry function 'olmoe_ssmm_2_wide_low'
-// PTXAS-NEXT: Function properties for olmoe_ssmm_2_wide_low
-// PTXAS-NEXT: 8 bytes stack frame, 8 bytes spill stores, 8 bytes spill loads
+// No kernel spills: the wide variant's unit pairs (80 tokens) leave the
+// gate/up no 160-token second width, the one kernel that spilled 8 bytes
+// before they became the default.
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill

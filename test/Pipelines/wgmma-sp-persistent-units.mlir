@@ -5,13 +5,15 @@
 // and up units of the same rows, SiLU·up in registers (no exchange, so no
 // named barrier of the consumers), the down projection two of its rows. The
 // few-slot variant keeps its four warpgroups of one unit. ptxas assembles
-// the paired kernels without serialising a wgmma or spilling.
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent-units=2 dir=%t assemble=false" -o /dev/null
+// the paired kernels without serialising a wgmma or spilling. (wide-units=1:
+// the wide variant keeps single units and its second width, as before the
+// default paired it.)
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 persistent-units=2 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin > %t/ptxas.log 2>&1 %}
 // RUN: %if ptxas %{ FileCheck %s --check-prefix=PTXAS < %t/ptxas.log %}
 // RUN: %if ptxas %{ grep -A1 "Function properties for layer_ssmm_._persistent_upper$" %t/ptxas.log | FileCheck %s --check-prefix=UPPER %}
-// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.one assemble=false" -o /dev/null
+// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 dir=%t.one assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
 
 // CHECK-LABEL: .entry layer_ssmm_2_persistent_narrow(

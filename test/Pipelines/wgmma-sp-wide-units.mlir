@@ -1,4 +1,5 @@
-// Unit pairs (wide-units=2) through the whole pipeline, on a 1:2+2:4 layer.
+// Unit pairs (the default on row-selected formats; wide-units=2 asks for
+// them) through the whole pipeline, on a 1:2+2:4 layer.
 // The wide variants of both projections launch two consumer warpgroups (384
 // threads) that each multiply two 64-row units, 80 tokens a block: the
 // gate/up kernel's warpgroups their gate and up units of the same rows, whose
@@ -6,13 +7,15 @@
 // consumers); the down projection's two units of its rows. Token steps
 // (32) give each K loop the widths 32, 64 and 80. ptxas assembles every
 // width's pipeline of both units' accumulators (160 registers at 80 tokens)
-// without serialising a wgmma or spilling. The default (wide-units=1) keeps
+// without serialising a wgmma or spilling. Single units (wide-units=1) keep
 // the 128-token kernels. (wide-slots=1024: the small test layer's paired row
 // blocks fill the 132 SMs only with many token tiles, which select-tiles asks.)
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 wide-slots=1024 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
+// RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-slots=1024 dir=%t.def assemble=false" -o /dev/null
+// RUN: FileCheck %s < %t.def/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-slots=1024 dir=%t.one assemble=false" -o /dev/null
+// RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 wide-slots=1024 dir=%t.one assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
 
 // CHECK-LABEL: .entry layer_ssmm_2_wide(

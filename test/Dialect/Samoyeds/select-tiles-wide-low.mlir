@@ -1,6 +1,7 @@
-// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1" | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefix=PAIRS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=0" | FileCheck %s --check-prefix=NONE
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=150 wide-low-slots=170" | FileCheck %s --check-prefix=FORCED
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1 wide-low-tokens=150 wide-low-slots=170" | FileCheck %s --check-prefix=FORCED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1" | FileCheck %s --check-prefix=NONE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-LOW
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-low-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-LOW-SLOTS
@@ -11,9 +12,18 @@
 // DeepSeek-V2-Lite's gate/up; not Mixtral's (8 experts), plain 2:4 or
 // masked rows. wide-low-tokens=0 turns it off; wide-low-tokens=150 (160
 // rounded to 8) with wide-low-slots=170 asks for it on every shape where it
-// fits, up to 170 slots per expert.
+// fits, up to 170 slots per expert. These are the single units'
+// (wide-units=1) widths: the default's unit pairs (select-tiles-wide-units.mlir)
+// leave Qwen3-235B's gate/up and down 80 tokens, no second width above them;
+// DeepSeek-V2-Lite's gate/up, whose pairs would not fill a wave, keeps it.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
+// PAIRS-LABEL: func.func @qwen3_gate_up
+// PAIRS: wide_tokens = 80, wide_slots = 16384, {{.*}}evict_first_experts = 37, wide_units = 2, strategy = wgmma_sp>
+// PAIRS-LABEL: func.func @qwen3_down
+// PAIRS: wide_tokens = 80, wide_slots = 16384, {{.*}}evict_first_experts = 74, wide_units = 2, strategy = wgmma_sp>
+// PAIRS-LABEL: func.func @dsv2l_gate_up
+// PAIRS: wide_tokens = 128, wide_slots = 8192, {{.*}}wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @qwen3_gate_up
 // CHECK: wide_tokens = 128, wide_slots = 16384, {{.*}}wide_low_tokens = 160, wide_low_slots = 20480, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @qwen3_down

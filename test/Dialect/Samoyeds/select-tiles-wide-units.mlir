@@ -1,5 +1,9 @@
-// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2" | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=-1" | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2" | FileCheck %s --check-prefix=PLAIN2
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2 wide-units=2" | FileCheck %s --check-prefix=PLAIN2PAIRS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-tokens=64" | FileCheck %s --check-prefix=FORCED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-slots=100" | FileCheck %s --check-prefix=SLOTS
@@ -9,7 +13,8 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
 
-// Unit pairs (docs/TileChoice.md, opt-in): with wide-units=2 each consumer
+// Unit pairs (docs/TileChoice.md; the default on row-selected formats,
+// wide-units=-1, since the H200 A/B of session 43): each consumer
 // warpgroup of the wide variant multiplies two 64-row units, and the wide
 // tokens are as many as two units' accumulator sets hold: 80 for 1:2 routed
 // rows (2 units x 2 sets x 40 = the 160 accumulators of two warpgroups), on
@@ -21,7 +26,9 @@
 // with wide-slots=100 (2 tiles of 80 an expert: 128 blocks, three quarters
 // of a wave and more) it takes pairs. Plain 2:4 keeps one unit: its wide
 // variant has four warpgroups, whose 56 accumulators leave two units no
-// width above its 64 tokens. Masked rows keep one. A forced width
+// width above its 64 tokens; with two warpgroups (warpgroups=2) it takes
+// pairs of 128 tokens only when asked (wide-units=2): its pairs are opt-in.
+// Masked rows keep one, and wide-units=1 keeps one everywhere. A forced width
 // (wide-tokens=64) is taken where it fits.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
@@ -49,6 +56,14 @@
 // NONE-LABEL: func.func @qwen3_gate_up
 // NONE-NOT: wide_units
 // NONE: return
+// NONE-LABEL: func.func @plain24_gate_up
+// NONE-NOT: wide_units
+// NONE: return
+// PLAIN2-LABEL: func.func @plain24_gate_up
+// PLAIN2-NOT: wide_units
+// PLAIN2: return
+// PLAIN2PAIRS-LABEL: func.func @plain24_gate_up
+// PLAIN2PAIRS: wide_tokens = 128, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // FORCED-LABEL: func.func @mixtral_gate_up
 // FORCED: wide_tokens = 64, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // SLOTS-LABEL: func.func @mixtral_down
@@ -78,8 +93,8 @@
 // PERSIST128-LABEL: func.func @qwen3_gate_up
 // PERSIST128: persistent_tokens = 80, {{.*}}persistent_units = 2, strategy = wgmma_sp>
 // BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
-// BAD: error: samoyeds-select-tiles: wide-units = 3 must be in [1, 2]
-// BAD0: error: samoyeds-select-tiles: wide-units = 0 must be in [1, 2]
+// BAD: error: samoyeds-select-tiles: wide-units (or -1) = 3 must be in [1, 2]
+// BAD0: error: samoyeds-select-tiles: wide-units (or -1) = 0 must be in [1, 2]
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
                            %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>

@@ -81,14 +81,16 @@
 // takes the ordinary grid unless wide-slots moves the wide variant up);
 // below, its persistent grid keeps two warpgroups and 64 tokens
 // (persistent_warps, persistent_tokens), as do the decode and wide variants
-// (decode_warps, wide_warps). A lone expert (default_none) keeps two
-// throughout.
+// (decode_warps, wide_warps). Its gate/up's wide variant pairs 64-row
+// units (wide_units = 2, 80 tokens: select-tiles-wide-units.mlir); the
+// down projection's paired grid would not fill a wave. A lone expert
+// (default_none) keeps two throughout.
 // Their gathered inputs' wide tiles (112 row blocks) read them packed
 // (wide_packed); the down projection (slot rows) gathers.
 // AUTO-LABEL: func.func @default_none
 // AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
@@ -250,7 +252,7 @@
 // wide_slots).
 // PACK0-NOT: wide_packed
 // PACK2-LABEL: func.func @mixtral_layer
-// PACK2: epilogue <silu_mul> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>
+// PACK2: epilogue <silu_mul> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>
 // PACK2: epilogue <weighted_combine> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>
 // PACK2-LABEL: func.func @m3_routing
 // PACK2: wide_tokens = 104, wide_slots = 128, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>
@@ -286,7 +288,7 @@
 // WG4-LABEL: func.func @default_none(
 // WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, mid_split_k = 2, mid_split_slots = 112, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @mixtral_layer(
-// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, evict_first_experts = 2, strategy = wgmma_sp>}
@@ -334,7 +336,7 @@
 // slot, its down projection (16 row blocks, 8 experts: always fewer) up to
 // the workspace bound, 256. mma_sp has no persistent split grid.
 // SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
-// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // SPLIT-PERSIST-MMA-NOT: split_persistent
 // BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]

@@ -268,7 +268,7 @@ struct SamoyedsSelectTiles
           inRange("wide-low-slots (or -1)", wideLowSlots, 1, 1 << 20)) ||
         !inRange("few-slots", fewSlots, -1, 4096) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
-        !inRange("wide-units", wideUnits, 1, 2) ||
+        !(wideUnits == -1 || inRange("wide-units (or -1)", wideUnits, 1, 2)) ||
         !inRange("persistent-units", persistentUnits, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))

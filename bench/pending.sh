@@ -18,7 +18,10 @@
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
 #   def, def11  the default (1:2+2:4 V = 128, whose wide variant pairs its
 #               units since session 43; plain 2:4)
-#   p24         warpgroups=2 wide-units=2 (plain 2:4: 128-token paired tiles)
+#   p24         warpgroups=2 wide-units=2 (plain 2:4: every variant on two
+#               consumer warpgroups, the wide one's paired: 128 tokens)
+#   p24w        wide-units=2 (plain 2:4: the same paired wide kernels, the
+#               other variants on the default's four warpgroups)
 #   ppers       persistent-units=2: the persistent grid's unit pairs
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
@@ -29,11 +32,12 @@ variants=(
   "def 12v128 "
   "def11 11v128 "
   "p24 11v128 warpgroups=2 wide-units=2"
+  "p24w 11v128 wide-units=2"
   "ppers 12v128 persistent-units=2"
 )
 steps=(
   "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
-  "2 plain 2:4 pairs: p24 against float64 with bit-identical repeats, memcheck and racecheck, then def11 / p24 at T = 1024-4096"
+  "2 plain 2:4 pairs: p24w and p24 against float64 with bit-identical repeats, memcheck and racecheck of the paired wide kernels, then def11 / p24 / p24w at T = 256-4096"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
 )
 
@@ -122,13 +126,18 @@ step1() {
   done
 }
 step2() {
+  check p24w-mixtral p24w mixtral 11v128 1024 random
+  check p24w-qwen2 p24w qwen2_moe 11v128 1024 half-empty
+  check p24w-olmoe p24w olmoe 11v128 2048 one-expert
+  check p24w-qwen3 p24w qwen3_235b 11v128 4096 random
+  check p24w-dsv2l p24w deepseek_v2l 11v128 2048 random
+  check p24w-dsv2 p24w deepseek_v2 11v128 4096 half-empty
   check p24-mixtral p24 mixtral 11v128 1024 random
-  check p24-qwen2 p24 qwen2_moe 11v128 1024 half-empty
-  check p24-olmoe p24 olmoe 11v128 2048 one-expert
-  check p24-qwen3 p24 qwen3_235b 11v128 4096 random
-  sanitize memcheck-p24 memcheck wide p24 mixtral 11v128 1024
-  sanitize racecheck-p24 racecheck wide p24 qwen2_moe 11v128 1024
-  ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe,qwen3_235b 1024,2048,4096
+  check p24-qwen2 p24 qwen2_moe 11v128 256 random
+  sanitize memcheck-p24w memcheck wide p24w mixtral 11v128 1024
+  sanitize racecheck-p24w racecheck wide p24w qwen2_moe 11v128 1024
+  ab ab-p24 def11,p24,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,2048,4096
+  ab ab-p24-large def11,p24w 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 1024,2048,4096
 }
 step3() {
   check ppers-mixtral ppers mixtral 12v128 128 random
@@ -143,7 +152,7 @@ step3() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24" "def ppers")
+needs=("" "serving more" "def11 p24 p24w" "def ppers")
 
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;

@@ -1,11 +1,11 @@
-// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2" | FileCheck %s
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=-1" | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefixes=CHECK,DEFPLAIN
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2" | FileCheck %s --check-prefixes=CHECK,ASKPLAIN
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=-1" | FileCheck %s --check-prefixes=CHECK,DEFPLAIN
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2" | FileCheck %s --check-prefix=PLAIN2
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2 wide-units=2" | FileCheck %s --check-prefix=PLAIN2PAIRS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-tokens=64" | FileCheck %s --check-prefix=FORCED
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 row-masks=1" | FileCheck %s --check-prefix=MASKED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-slots=100" | FileCheck %s --check-prefix=SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent-units=2" | FileCheck %s --check-prefix=PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2" | FileCheck %s --check-prefix=PERSIST128
@@ -24,10 +24,12 @@
 // no longer fits and is dropped. Mixtral's down projection keeps one unit:
 // paired, its 8 row blocks x 8 experts would leave half the SMs idle there;
 // with wide-slots=100 (2 tiles of 80 an expert: 128 blocks, three quarters
-// of a wave and more) it takes pairs. Plain 2:4 keeps one unit: its wide
-// variant has four warpgroups, whose 56 accumulators leave two units no
-// width above its 64 tokens; with two warpgroups (warpgroups=2) it takes
-// pairs of 128 tokens only when asked (wide-units=2): its pairs are opt-in.
+// of a wave and more) it takes pairs. Plain 2:4 keeps one unit by default:
+// its wide variant has four warpgroups, whose 56 accumulators leave two
+// units no width above its 64 tokens. Its pairs are opt-in: wide-units=2
+// gives its wide variant two warpgroups of two units (wide_warps = 8, 128
+// tokens, the same 256 kept rows a block) while its other variants keep
+// four (warps = 16); warpgroups=2 wide-units=2 gives every variant two.
 // Masked rows keep one, and wide-units=1 keeps one everywhere. A forced width
 // (wide-tokens=64) is taken where it fits.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
@@ -42,11 +44,13 @@
 // CHECK-LABEL: func.func @qwen3_gate_up
 // CHECK-NOT: wide_low
 // CHECK: wide_tokens = 80, wide_slots = 16384, {{.*}}wide_units = 2, strategy = wgmma_sp>
-// CHECK-LABEL: func.func @plain24_gate_up
-// CHECK-NOT: wide_units
-// CHECK: wide_tokens = 112
-// CHECK-NOT: wide_units
-// CHECK: return
+// DEFPLAIN-LABEL: func.func @plain24_gate_up
+// DEFPLAIN-NOT: wide_units
+// DEFPLAIN: wide_tokens = 112
+// DEFPLAIN-NOT: wide_units
+// DEFPLAIN: return
+// ASKPLAIN-LABEL: func.func @plain24_gate_up
+// ASKPLAIN: warps = 16, {{.*}}wide_tokens = 128, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // NONE-LABEL: func.func @mixtral_gate_up
 // NONE-NOT: wide_units
 // NONE: return
@@ -59,6 +63,15 @@
 // NONE-LABEL: func.func @plain24_gate_up
 // NONE-NOT: wide_units
 // NONE: return
+// Masked group rows (row-masks=1) keep one unit; plain 2:4 has none.
+// MASKED-LABEL: func.func @mixtral_gate_up
+// MASKED-NOT: wide_units
+// MASKED-LABEL: func.func @mixtral_down
+// MASKED-NOT: wide_units
+// MASKED-LABEL: func.func @qwen3_gate_up
+// MASKED-NOT: wide_units
+// MASKED-LABEL: func.func @plain24_gate_up
+// MASKED: wide_tokens = 128, {{.*}}wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // PLAIN2-LABEL: func.func @plain24_gate_up
 // PLAIN2-NOT: wide_units
 // PLAIN2: return

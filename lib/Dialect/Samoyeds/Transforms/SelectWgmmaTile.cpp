@@ -396,11 +396,22 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
-  // Wide token tile (chooseWide).
+  // Wide token tile (chooseWide). Plain 2:4's pairs (`wide-units=2`) take
+  // the wide variant to two consumer warpgroups of two units each (256 kept
+  // rows, 128 tokens) where they pair, while its other variants keep four.
   int64_t wideWarpgroups = fourRows ? twoWarpgroups : warpgroups;
-  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
   WideChoice wide = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
                                tokens, wideWarpgroups);
+  if (plain && o.wideUnits == 2 && wide.units == 1 &&
+      warpgroups > twoWarpgroups) {
+    WideChoice two = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
+                                tokens, twoWarpgroups);
+    if (two.units == 2) {
+      wide = two;
+      wideWarpgroups = twoWarpgroups;
+    }
+  }
+  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
   int64_t wideTokens = wide.tokens, wideSlots = wide.slots,
           wideUnits = wide.units, wideLowTokens = wide.lowTokens,
           wideLowSlots = wide.lowSlots;

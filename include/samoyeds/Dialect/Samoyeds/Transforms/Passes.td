@@ -137,7 +137,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     wave; its wide tokens (both widths) are then as many as two units'
     accumulator sets hold. 1 gives one unit each; -1 (the default) pairs on
     row-selected N:M formats (H200 1.06-1.22x at T = 256-4096 on five of
-    the six anchor models) and one unit on plain 2:4.
+    the six anchor models) and one unit on plain 2:4, whose pairs
+    (`wide-units` = 2) put its wide variant alone on two consumer
+    warpgroups of two units (`wide_warps` = 8, 128 tokens).
     `persistent-units` = 2 (`persistent_units`) gives the persistent
     grid's variants of two consumer warpgroups the same pairs, where the
     tile is unmasked, its 64-row tiles divide among the pairs and the

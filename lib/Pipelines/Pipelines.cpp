@@ -96,6 +96,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
                      "warpgroup of the persistent grid (1, or 2: pairs)"),
       llvm::cl::init(1)};
+  Option<int64_t> latePairs{
+      *this, "late-pairs",
+      llvm::cl::desc("samoyeds-select-tiles: pair the wide variant from the "
+                     "slots per expert where the paired grid fills a wave, "
+                     "single units below (1), or not (0)"),
+      llvm::cl::init(0)};
   Option<int64_t> widePacked{
       *this, "wide-packed",
       llvm::cl::desc("samoyeds-select-tiles: the wide variant reads a packed "
@@ -258,6 +264,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideCluster = o.wideCluster;
   tiles.wideUnits = o.wideUnits;
   tiles.persistentUnits = o.persistentUnits;
+  tiles.latePairs = o.latePairs;
   tiles.widePacked = o.widePacked;
   tiles.tokenStep = o.tokenStep;
   tiles.warpgroups = o.warpgroups;

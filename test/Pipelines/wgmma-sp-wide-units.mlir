@@ -15,6 +15,14 @@
 // RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-slots=1024 dir=%t.def assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t.def/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// Late pairs (late-pairs=1, opt-in; no wide-slots): the small layer's paired
+// grids fill a wave only from 7 token tiles an expert, so each projection's
+// wide variant pairs from 3841 routed slots and its second width, single
+// units of 128 tokens, runs the calls below.
+// RUN: rm -rf %t.late && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a late-pairs=1 dir=%t.late assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=LATE < %t.late/kernels.ptx
+// RUN: FileCheck %s --check-prefix=LATE-WHEN < %t.late/manifest.json
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.late/kernels.ptx -o %t.late/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 wide-slots=1024 dir=%t.one assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
 
@@ -33,6 +41,23 @@
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75
 // PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+
+// LATE-LABEL: .entry layer_ssmm_2_wide_low(
+// LATE: .maxntid 384, 1, 1
+// LATE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// LATE-NOT: m64n80k32
+// LATE-LABEL: .entry layer_ssmm_2_wide(
+// LATE-NOT: m64n128k32
+// LATE: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+// LATE-NOT: m64n128k32
+// LATE-LABEL: .entry layer_ssmm_3_wide_low(
+// LATE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// LATE-LABEL: .entry layer_ssmm_3_wide(
+// LATE: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+// LATE-WHEN: "kernel": "layer_ssmm_2_wide_low",
+// LATE-WHEN: "max": 3840,
+// LATE-WHEN: "kernel": "layer_ssmm_2_wide",
+// LATE-WHEN: "min": 3841,
 
 // ONE-LABEL: .entry layer_ssmm_2_wide(
 // ONE: .maxntid 384, 1, 1

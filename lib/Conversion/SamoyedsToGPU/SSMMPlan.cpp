@@ -80,7 +80,10 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     p.packed = tile.getWidePacked() == 1;
     if (tile.getWideWarps() > 0)
       p.warps = tile.getWideWarps();
-    p.unitsPerWarpgroup = tile.getWideUnits();
+    // Where the wide variant pairs, its second width multiplies one unit
+    // (late pairs: the single units' width below the paired grid's wave).
+    p.unitsPerWarpgroup =
+        variant == SSMMVariant::WideLow ? 1 : tile.getWideUnits();
   }
   if (mid) {
     p.splitK = tile.getMidSplitK();

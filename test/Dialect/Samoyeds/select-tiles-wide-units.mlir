@@ -10,6 +10,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent-units=2" | FileCheck %s --check-prefix=PERSIST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2" | FileCheck %s --check-prefix=PERSIST128
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-units=3" 2>&1 | FileCheck %s --check-prefix=BADP
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1" | FileCheck %s --check-prefix=LATE
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="late-pairs=2" 2>&1 | FileCheck %s --check-prefix=BADLATE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
 
@@ -105,6 +107,17 @@
 // PERSIST128-NOT: persistent_units
 // PERSIST128-LABEL: func.func @qwen3_gate_up
 // PERSIST128: persistent_tokens = 80, {{.*}}persistent_units = 2, strategy = wgmma_sp>
+// late-pairs=1 (opt-in): Mixtral's down projection pairs from 2 token tiles
+// an expert (128 paired blocks: 641 routed slots), its single 128-token
+// units serving 512-640 as the second width; the others as by default.
+// LATE-LABEL: func.func @mixtral_gate_up
+// LATE: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// LATE-LABEL: func.func @mixtral_down
+// LATE: wide_tokens = 80, wide_slots = 512, {{.*}}wide_low_tokens = 128, wide_low_slots = 640, wide_units = 2, strategy = wgmma_sp>
+// LATE-LABEL: func.func @plain24_gate_up
+// LATE-NOT: wide_units
+// LATE: return
+// BADLATE: error: samoyeds-select-tiles: late-pairs = 2 must be in [0, 1]
 // BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
 // BAD: error: samoyeds-select-tiles: wide-units (or -1) = 3 must be in [1, 2]
 // BAD0: error: samoyeds-select-tiles: wide-units (or -1) = 0 must be in [1, 2]

@@ -270,6 +270,7 @@ struct SamoyedsSelectTiles
         !inRange("wide-cluster", wideCluster, 1, 2) ||
         !(wideUnits == -1 || inRange("wide-units (or -1)", wideUnits, 1, 2)) ||
         !inRange("persistent-units", persistentUnits, 1, 2) ||
+        !inRange("late-pairs", latePairs, 0, 1) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
@@ -287,7 +288,7 @@ struct SamoyedsSelectTiles
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
         wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits,
-        persistentUnits};
+        persistentUnits, latePairs};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

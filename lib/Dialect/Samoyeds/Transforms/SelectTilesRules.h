@@ -104,13 +104,18 @@ inline constexpr int64_t kGroupTiles = 16;
 /// never.
 inline constexpr int64_t kWidePackedRowBlocks = 10;
 
+/// Late pairs (`late-pairs=1`): the most token tiles per expert from which
+/// a wide variant pairs its units when its first call's paired grid is
+/// short of a wave.
+inline constexpr int64_t kLatePairsMaxTiles = 8;
+
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
-      fewSlots, wideUnits, persistentUnits;
+      fewSlots, wideUnits, persistentUnits, latePairs;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

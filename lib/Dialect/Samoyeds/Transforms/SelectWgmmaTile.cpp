@@ -220,28 +220,42 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // leave a wide width and the paired grid of the wide variant's first
   // call (its slots spread evenly over the experts) fills the SMs
   // (pairsFillWave).
-  auto pairsFill = [&] {
-    int64_t tokens2 = wideFor(2 * sets);
-    int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
-    return tokens2 > 0 &&
-           pairsFillWave(chip, rowBlocks2 * experts *
-                                   llvm::divideCeil(widePerExpert, tokens2));
-  };
   // Pairs by default on row-selected formats (H200 same process, S43:
   // 1.06-1.22x at T = 256-4096 on five models, DeepSeek-V2-Lite 0.99-1.01x);
-  // plain 2:4's pairs need two warpgroups and are opt-in.
+  // plain 2:4's pairs are opt-in.
   int64_t askUnits = o.wideUnits > 0 ? o.wideUnits : plain ? 1 : 2;
-  int64_t wideUnits = askUnits == 2 && !masked && o.wideCluster == 1 &&
-                              tiles % (2 * wideWarpgroups / halves) == 0 &&
-                              pairsFill()
-                          ? 2
-                          : 1;
+  int64_t tokens2 = wideFor(2 * sets);
+  int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
+  // Whether the paired grid of `tileCount` token tiles an expert fills.
+  auto pairsFill = [&](int64_t tileCount) {
+    return tokens2 > 0 && pairsFillWave(chip, rowBlocks2 * experts * tileCount);
+  };
+  bool pairable = askUnits == 2 && !masked && o.wideCluster == 1 &&
+                  tiles % (2 * wideWarpgroups / halves) == 0;
+  int64_t firstTiles =
+      tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
+  int64_t wideUnits = pairable && pairsFill(firstTiles) ? 2 : 1;
   WideChoice wide;
   wide.units = wideUnits;
   wide.tokens = wideFor(wideUnits * sets);
   wide.slots = wide.tokens > 0 ? widePerExpert * experts : 0;
   std::tie(wide.lowTokens, wide.lowSlots) = chooseWideLow(
       op, o, masked, wide.tokens, wide.slots, tokens, wideUnits * sets, maxAcc);
+  // Late pairs (`late-pairs=1`): pairs from the first token tile count
+  // where they fill a wave, the single units' width below it as the second
+  // width (which multiplies one unit where the wide variant pairs).
+  if (o.latePairs == 1 && pairable && wideUnits == 1 && wide.tokens > tokens2 &&
+      tokens2 > 0) {
+    for (int64_t c = firstTiles + 1; c <= kLatePairsMaxTiles; ++c) {
+      if (!pairsFill(c))
+        continue;
+      wide.lowTokens = wide.tokens;
+      wide.lowSlots = (c - 1) * tokens2 * experts;
+      wide.units = 2;
+      wide.tokens = tokens2;
+      break;
+    }
+  }
   return wide;
 }
 

@@ -197,7 +197,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     kernel). `persistent_warps` is 0 (no split) when omitted.
 
     Unit pairs (strategy `wgmma_sp`): with `wide_units` = 2 each consumer
-    warpgroup of the wide variant (both widths) multiplies two 64-row units
+    warpgroup of the wide variant (its `_wide` width; a second width,
+    `_wide_low`, multiplies one unit: the calls below the routed slots
+    where the paired grid fills a wave) multiplies two 64-row units
     of weights by the same gathered tokens instead of one: for `silu_mul`
     the gate unit and the up unit of the same kept rows, whose SiLU·up it
     then forms in its registers (no exchange through shared memory), else

@@ -139,7 +139,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     row-selected N:M formats (H200 1.06-1.22x at T = 256-4096 on five of
     the six anchor models) and one unit on plain 2:4, whose pairs
     (`wide-units` = 2) put its wide variant alone on two consumer
-    warpgroups of two units (`wide_warps` = 8, 128 tokens).
+    warpgroups of two units (`wide_warps` = 8, 128 tokens). `late-pairs`
+    = 1 (opt-in) pairs the wide variants whose first call's paired grid
+    would fill less than three quarters of a wave from the first token
+    tile count where it fills one (at most kLatePairsMaxTiles), running
+    single units below as the second width (`wide_low_tokens`: where the
+    wide variant pairs, its second width multiplies one unit).
     `persistent-units` = 2 (`persistent_units`) gives the persistent
     grid's variants of two consumer warpgroups the same pairs, where the
     tile is unmasked, its 64-row tiles divide among the pairs and the
@@ -308,6 +313,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "64-row units each consumer warpgroup of wgmma_sp's persistent "
            "grid of two warpgroups multiplies (1, or 2: pairs, where the "
            "tile allows them)">,
+    Option<"latePairs", "late-pairs", "int64_t", /*default=*/"0",
+           "wgmma_sp: where the wide variant's first call leaves a paired "
+           "grid short of a wave, pair from the routed slots per expert "
+           "where it fills one, single units (the second width) below "
+           "(1; 0: no pairs there)">,
     Option<"widePacked", "wide-packed", "int64_t", /*default=*/"-1",
            "wgmma_sp's wide variant reads its input from a workspace a pack "
            "kernel fills in the ring's layout (-1: choose, 0: gathers, 1: "

@@ -25,6 +25,9 @@
 #   ppers       persistent-units=2: the persistent grid's unit pairs
 #   late        late-pairs=1: pairs from the slots where they fill a wave
 #               (of the anchors only Mixtral's down projection changes)
+#   ppk         wide-packed=1: every gathered wide input packed (with the
+#               default's pairs, Qwen3-235B's and DeepSeek-V2's gate/up
+#               read gathered rows: 6 paired row blocks, under the bound)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -37,12 +40,14 @@ variants=(
   "p24w 11v128 wide-units=2"
   "ppers 12v128 persistent-units=2"
   "late 12v128 late-pairs=1"
+  "ppk 12v128 wide-packed=1"
 )
 steps=(
   "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
   "2 plain 2:4 pairs: p24w and p24 against float64 with bit-identical repeats, memcheck and racecheck of the paired wide kernels, then def11 / p24 / p24w at T = 256-4096"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
-  "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of the paired down projection, then def / late at T = 256-4096"
+  "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
+  "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
 )
 
 prepare() {
@@ -159,12 +164,18 @@ step4() {
   check late-mixtral-1024 late mixtral 12v128 1024 half-empty
   check late-mixtral-4096 late mixtral 12v128 4096 one-expert
   sanitize memcheck-late memcheck ssmm_3_wide late mixtral 12v128 1024
-  sanitize racecheck-late racecheck ssmm_3_wide late mixtral 12v128 512
+  sanitize memcheck-late-low memcheck ssmm_3_wide_low late mixtral 12v128 300
+  sanitize racecheck-late-low racecheck ssmm_3_wide_low late mixtral 12v128 300
   ab ab-late def,late 12v128 mixtral 256,320,512,1024,2048,4096
+}
+step5() {
+  check ppk-qwen3 ppk qwen3_235b 12v128 4096 random
+  check ppk-dsv2 ppk deepseek_v2 12v128 4096 half-empty
+  ab ab-ppk def,ppk 12v128 qwen3_235b,deepseek_v2,olmoe 1024,2048,4096
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late")
+needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late" "def ppk")
 
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
@@ -180,7 +191,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-4]$ && -n $out ]] || { echo "error: run STEP(1-4) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

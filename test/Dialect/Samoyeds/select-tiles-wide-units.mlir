@@ -11,6 +11,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2" | FileCheck %s --check-prefix=PERSIST128
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-units=3" 2>&1 | FileCheck %s --check-prefix=BADP
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1" | FileCheck %s --check-prefix=LATE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1 wide-low-tokens=160" | FileCheck %s --check-prefix=LATELOW
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=72" | FileCheck %s --check-prefix=PAIREDLOW
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="late-pairs=2" 2>&1 | FileCheck %s --check-prefix=BADLATE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
@@ -117,6 +119,18 @@
 // LATE-LABEL: func.func @plain24_gate_up
 // LATE-NOT: wide_units
 // LATE: return
+// A second width asked for (wide-low-tokens) keeps late pairs off: Mixtral's
+// down projection takes single units of 128 tokens and 160 below 1280 slots.
+// LATELOW-LABEL: func.func @mixtral_down
+// LATELOW-NOT: wide_units
+// LATELOW: wide_tokens = 128, wide_slots = 512, {{.*}}wide_low_tokens = 160, wide_low_slots = 1280, strategy = wgmma_sp>
+// The second width multiplies one unit, so a paired wide variant has none
+// (wide-low-tokens=72 gives Mixtral's single-unit down projection one).
+// PAIREDLOW-LABEL: func.func @mixtral_gate_up
+// PAIREDLOW-NOT: wide_low
+// PAIREDLOW: wide_units = 2
+// PAIREDLOW-LABEL: func.func @mixtral_down
+// PAIREDLOW: wide_low_tokens = 72, wide_low_slots = 576, strategy = wgmma_sp>
 // BADLATE: error: samoyeds-select-tiles: late-pairs = 2 must be in [0, 1]
 // BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
 // BAD: error: samoyeds-select-tiles: wide-units (or -1) = 3 must be in [1, 2]

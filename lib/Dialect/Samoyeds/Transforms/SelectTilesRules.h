@@ -101,7 +101,10 @@ inline constexpr int64_t kGroupTiles = 16;
 /// blocks), 1.05x / 1.06x on Qwen2-MoE at T = 1024 / 4096 (20), 1.00-1.02x
 /// on Qwen3-235B and DeepSeek-V2 (12) and DeepSeek-V2-Lite (11) at T =
 /// 2048 / 4096, but 0.98x / 1.00x on OLMoE (8); plain 2:4 0.94-1.04x, so
-/// never.
+/// never. Counted in the wide tile's own row blocks: unit pairs (the default
+/// since S43) halve them, so Qwen3-235B's and DeepSeek-V2's gate/up (6
+/// paired row blocks) read gathered rows; pairs with packing there are
+/// untimed (`wide-packed=1`, bench/pending.sh).
 inline constexpr int64_t kWidePackedRowBlocks = 10;
 
 /// Late pairs (`late-pairs=1`): the most token tiles per expert from which

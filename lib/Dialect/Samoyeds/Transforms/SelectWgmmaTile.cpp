@@ -214,15 +214,14 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   int64_t widePerExpert = o.wideSlots > 0 ? o.wideSlots
                           : few           ? kFewExpertsWideSlots
                                           : kWideSlotsPerExpert;
-  // Unit pairs (`wide-units=2`): each wide consumer warpgroup multiplies
-  // two 64-row units where the tile is unmasked, has no clusters, the
-  // 64-row tiles of each half divide among the pairs, two units' sets
-  // leave a wide width and the paired grid of the wide variant's first
-  // call (its slots spread evenly over the experts) fills the SMs
-  // (pairsFillWave).
-  // Pairs by default on row-selected formats (H200 same process, S43:
-  // 1.06-1.22x at T = 256-4096 on five models, DeepSeek-V2-Lite 0.99-1.01x);
-  // plain 2:4's pairs are opt-in.
+  // Unit pairs (`wide-units`: by default 2 on row-selected formats, H200
+  // same process, S43: 1.06-1.22x at T = 256-4096 on five models,
+  // DeepSeek-V2-Lite 0.99-1.01x; plain 2:4's are opt-in): each wide consumer
+  // warpgroup multiplies two 64-row units where the tile is unmasked, has
+  // no clusters, the 64-row tiles of each half divide among the pairs, two
+  // units' sets leave a wide width and the paired grid of the wide
+  // variant's first call (its slots spread evenly over the experts) fills
+  // the SMs (pairsFillWave).
   int64_t askUnits = o.wideUnits > 0 ? o.wideUnits : plain ? 1 : 2;
   int64_t tokens2 = wideFor(2 * sets);
   int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
@@ -239,13 +238,18 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   wide.units = wideUnits;
   wide.tokens = wideFor(wideUnits * sets);
   wide.slots = wide.tokens > 0 ? widePerExpert * experts : 0;
-  std::tie(wide.lowTokens, wide.lowSlots) = chooseWideLow(
-      op, o, masked, wide.tokens, wide.slots, tokens, wideUnits * sets, maxAcc);
+  // The second width multiplies one unit: a paired wide variant has none
+  // but late pairs' (below).
+  if (wideUnits == 1)
+    std::tie(wide.lowTokens, wide.lowSlots) = chooseWideLow(
+        op, o, masked, wide.tokens, wide.slots, tokens, sets, maxAcc);
   // Late pairs (`late-pairs=1`): pairs from the first token tile count
   // where they fill a wave, the single units' width below it as the second
-  // width (which multiplies one unit where the wide variant pairs).
-  if (o.latePairs == 1 && pairable && wideUnits == 1 && wide.tokens > tokens2 &&
-      tokens2 > 0) {
+  // width; not where the tile has a second width of its own or one is
+  // asked for (`wide-low-tokens`, `wide-low-slots`).
+  bool lowAsked = o.wideLowTokens >= 0 || o.wideLowSlots > 0;
+  if (o.latePairs == 1 && pairable && wideUnits == 1 && !lowAsked &&
+      wide.lowTokens == 0 && wide.tokens > tokens2 && tokens2 > 0) {
     for (int64_t c = firstTiles + 1; c <= kLatePairsMaxTiles; ++c) {
       if (!pairsFill(c))
         continue;

@@ -134,8 +134,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     gate and up units of the same rows, multiplied in registers) where the
     tile is unmasked, has no clusters, its 64-row tiles of each half
     divide among the pairs and the paired grid fills three quarters of a
-    wave; its wide tokens (both widths) are then as many as two units'
-    accumulator sets hold. 1 gives one unit each; -1 (the default) pairs on
+    wave; its wide tokens are then as many as two units' accumulator sets
+    hold (a second width multiplies one unit, so a paired wide variant has
+    none but late pairs'). 1 gives one unit each; -1 (the default) pairs on
     row-selected N:M formats (H200 1.06-1.22x at T = 256-4096 on five of
     the six anchor models) and one unit on plain 2:4, whose pairs
     (`wide-units` = 2) put its wide variant alone on two consumer

@@ -249,7 +249,7 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // asked for (`wide-low-tokens`, `wide-low-slots`).
   bool lowAsked = o.wideLowTokens >= 0 || o.wideLowSlots > 0;
   if (o.latePairs == 1 && pairable && wideUnits == 1 && !lowAsked &&
-      wide.lowTokens == 0 && wide.tokens > tokens2 && tokens2 > 0) {
+      wide.lowTokens == 0 && wide.tokens > tokens2) {
     for (int64_t c = firstTiles + 1; c <= kLatePairsMaxTiles; ++c) {
       if (!pairsFill(c))
         continue;

@@ -28,6 +28,9 @@
 #   ppk         wide-packed=1: every gathered wide input packed (with the
 #               default's pairs, Qwen3-235B's and DeepSeek-V2's gate/up
 #               read gathered rows: 6 paired row blocks, under the bound)
+#   mc, mc11    wide-multicast=2: the wide variant's blocks in pairs on two
+#               token tiles of one expert, sharing each stage's weights by
+#               multicast bulk copies (1:2+2:4 and plain 2:4)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -41,6 +44,8 @@ variants=(
   "ppers 12v128 persistent-units=2"
   "late 12v128 late-pairs=1"
   "ppk 12v128 wide-packed=1"
+  "mc 12v128 wide-multicast=2"
+  "mc11 11v128 wide-multicast=2"
 )
 steps=(
   "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
@@ -48,6 +53,7 @@ steps=(
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
+  "6 weight multicast: mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the wide kernels, then def / mc and def11 / mc11 at T = 256-4096"
 )
 
 prepare() {
@@ -86,7 +92,10 @@ go() {
   if ((dry)); then echo "$*"; return 0; fi
   if late "$secs"; then say "SKIPPED (time): $name: $*"; return 0; fi
   say "-- $name ($(($(date +%s) - start)) s): $*"
-  timeout $((limit - ($(date +%s) - start))) "$@" > "$out/$name.log" 2>&1
+  # A hang (a kernel waiting on a barrier that never completes) costs at
+  # most three times the estimate.
+  local left=$((limit - ($(date +%s) - start)))
+  timeout $((left < 3 * secs ? left : 3 * secs)) "$@" > "$out/$name.log" 2>&1
   local st=$?
   tail -4 "$out/$name.log" | tee -a "$out/pending.log"
   ((st == 0)) || { say "FAILED ($st): $name"; fail=1; }
@@ -173,9 +182,29 @@ step5() {
   check ppk-dsv2 ppk deepseek_v2 12v128 4096 half-empty
   ab ab-ppk def,ppk 12v128 qwen3_235b,deepseek_v2,olmoe 1024,2048,4096
 }
+step6() {
+  # The first check stops the step where it fails: a kernel that hangs
+  # would hang in every later command too.
+  check mc-mixtral-1024 mc mixtral 12v128 1024 random
+  ((fail)) && return
+  check mc-mixtral-4096 mc mixtral 12v128 4096 one-expert
+  check mc-mixtral-600 mc mixtral 12v128 600 half-empty
+  check mc11-mixtral-4096 mc11 mixtral 11v128 4096 random
+  ab ab-mc def,mc 12v128 mixtral,qwen2_moe 256,1024,2048,4096
+  ab ab-mc11 def11,mc11 11v128 mixtral,qwen2_moe 1024,4096
+  check mc-qwen2-2048 mc qwen2_moe 12v128 2048 random
+  check mc-olmoe-2048 mc olmoe 12v128 2048 one-expert
+  check mc-qwen3-4096 mc qwen3_235b 12v128 4096 half-empty
+  check mc-dsv2-4096 mc deepseek_v2 12v128 4096 random
+  check mc-dsv2l-2048 mc deepseek_v2l 12v128 2048 half-empty
+  check mc11-qwen2-1024 mc11 qwen2_moe 11v128 1024 one-expert
+  sanitize memcheck-mc memcheck wide mc mixtral 12v128 600
+  sanitize racecheck-mc racecheck wide mc qwen2_moe 12v128 1024
+  ab ab-mc-fine def,mc 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 1024,4096
+}
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late" "def ppk")
+needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late" "def ppk" "def def11 mc mc11")
 
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
@@ -191,7 +220,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-6]$ && -n $out ]] || { echo "error: run STEP(1-6) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

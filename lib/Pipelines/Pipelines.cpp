@@ -85,6 +85,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
                      "variant sharing its activation tile (1: none, 2: pairs)"),
       llvm::cl::init(1)};
+  Option<int64_t> wideMulticast{
+      *this, "wide-multicast",
+      llvm::cl::desc("samoyeds-select-tiles: blocks per cluster of the wide "
+                     "variant sharing its weights by multicast copies (1: "
+                     "none, 2: pairs of token tiles)"),
+      llvm::cl::init(1)};
   Option<int64_t> wideUnits{
       *this, "wide-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
@@ -263,6 +269,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.fewSlots = o.fewSlots;
   tiles.wideCluster = o.wideCluster;
   tiles.wideUnits = o.wideUnits;
+  tiles.wideMulticast = o.wideMulticast;
   tiles.persistentUnits = o.persistentUnits;
   tiles.latePairs = o.latePairs;
   tiles.widePacked = o.widePacked;

@@ -162,9 +162,11 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   lowering.emit(b, p, func);
 
   launch.kernel = func;
-  launch.grid[0].constant = lowering.rowBlocks(p);
+  // With weight multicast grid x holds the ranks of each row block and
+  // grid y the groups of `multicast` token tiles.
+  launch.grid[0].constant = lowering.rowBlocks(p) * p.multicast;
   launch.grid[1].symbol = "P";
-  launch.grid[1].divisor = p.tokens;
+  launch.grid[1].divisor = p.tokens * p.multicast;
   launch.grid[1].experts = p.experts;
   launch.grid[2].constant = p.splitK;
   launch.block[0] = threads;
@@ -176,9 +178,10 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                       maxTokenTiles(p.splitSlots, p.tokens, p.experts);
   // A cluster's blocks (consecutive in grid x) are fixed at compile time:
   // the PTX's .reqnctapercluster, which every launch of the kernel takes.
-  if (p.cluster > 1)
-    func->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
-                  builder.getDenseI32ArrayAttr({int32_t(p.cluster), 1, 1}));
+  if (p.clusterBlocks() > 1)
+    func->setAttr(
+        NVVM::NVVMDialect::getClusterDimAttrName(),
+        builder.getDenseI32ArrayAttr({int32_t(p.clusterBlocks()), 1, 1}));
   if (int64_t blocks = lowering.minBlocksPerSM(p))
     func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                   builder.getI32IntegerAttr(blocks));

@@ -77,6 +77,7 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
     p.tokens = wideVariantTokens(tile, variant);
     p.wide = true;
     p.cluster = tile.getWideCluster();
+    p.multicast = tile.getWideMulticast();
     p.packed = tile.getWidePacked() == 1;
     if (tile.getWideWarps() > 0)
       p.warps = tile.getWideWarps();

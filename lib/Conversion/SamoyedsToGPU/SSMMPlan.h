@@ -51,6 +51,11 @@ struct SSMMPlan {
   /// wide_cluster; 1: none). A cluster's blocks take neighbouring row blocks
   /// of one token tile.
   int64_t cluster = 1;
+  /// Blocks per cluster sharing the weights by multicast copies (the wide
+  /// variant's wide_multicast; 1: none). A cluster's blocks take one row
+  /// block and neighbouring token tiles of one expert: grid x holds the
+  /// ranks of each row block, grid y the groups of `multicast` token tiles.
+  int64_t multicast = 1;
   /// The wide variant reads its input from the workspace its pack kernel
   /// wrote in the ring's layout (tile wide_packed): bulk copies instead of
   /// gathers, no token list.
@@ -102,6 +107,8 @@ struct SSMMPlan {
   /// stages).
   int64_t spansPerStage() const { return kTile > v ? kTile / v : 1; }
   bool split() const { return splitK > 1; }
+  /// Blocks per cluster (1 without clusters).
+  int64_t clusterBlocks() const { return cluster * multicast; }
   /// Whether the kernel takes the token list (it gathers, unpacked).
   bool readsTokenList() const { return gather && !packed; }
   int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
@@ -208,16 +215,21 @@ const MmaLowering &getMmaLowering(MmaStrategy strategy);
 
 /// Where a block's token tile is: `expert`, its first routed slot `start`,
 /// and `end` the expert's last slot (start = end when there is no such
-/// tile); `total` the number of token tiles of the launch (i32).
+/// tile); `total` the number of token tiles of the launch (i32). For a
+/// group of tiles, `first` is the number of its first tile among the
+/// single tiles (index).
 struct TokenTile {
-  Value expert, start, end, total;
+  Value expert, start, end, total, first;
 };
 
 /// Finds token tile `tile` (numbered expert after expert, ceil(count_e /
 /// tokens) per expert) by a warp-parallel scan of `offsets`; every warp of
-/// the block computes the same answer. `lane` is the thread's lane.
+/// the block computes the same answer. `lane` is the thread's lane. With
+/// `group` > 1, finds group `tile` of `group` tiles of `tokens` (numbered
+/// expert after expert, ceil(count_e / (group · tokens)) per expert).
 TokenTile findTokenTile(ImplicitLocOpBuilder &b, Value offsets, Value lane,
-                        Value tile, int64_t experts, int64_t tokens);
+                        Value tile, int64_t experts, int64_t tokens,
+                        int64_t group = 1);
 
 /// The threads of a block that reduce a split-K tile: `thread` in [0,
 /// `size`), synchronized by hardware barrier `barrier` (every thread of

@@ -37,6 +37,16 @@
 // refills a slot (its own, and its half of the peer's) only once both
 // blocks have read it. Cluster barriers after the set-up and before exit.
 //
+// With weight multicast (the wide variant's wide_multicast = 2) the blocks
+// of a pair take one row block and two token tiles of one expert. Producer
+// thread 0 of rank r issues the weight copies of units r, r + 2, … of each
+// stage as multicast bulk copies into both blocks' slots, completing on
+// both full barriers (each armed with the whole stage's bytes); each
+// producer gathers its own tile's rows. Consumers release a slot on the
+// empty barriers of both blocks, as cluster pairs do. The second block of
+// an expert's last pair, where it has one tile, multiplies the first's
+// tile again and stores nothing.
+//
 // Packed rows (the wide variant's wide_packed = 1): a pack kernel wrote the
 // token tiles' rows in the ring's layout, so producer thread 0 alone issues
 // a stage's rows with one bulk copy into its slot, or in a cluster one
@@ -80,6 +90,9 @@ private:
   /// The persistent grid: block `g` takes tiles g, g + G, … (token tile ×
   /// row blocks + row block) through one continuous ring.
   void emitPersistent(Value g);
+  /// Weight multicast: this rank's token tile of the group `group` (start,
+  /// tokenTile, storing).
+  void takeRankTile(const TokenTile &group);
   /// The producer's K loop over the current tile, whose k tiles are ring
   /// uses base, base + 1, …; the weights of the first `early` were issued
   /// before the wait.
@@ -135,7 +148,7 @@ private:
   /// names.
   void issueWeightCopies(Value kt, Value slot, Value mbar, Value policy);
   /// The weight tile (64 kept rows) of unit `u` of expert `e`.
-  Value weightTile(Value e, int64_t u);
+  Value weightTile(Value e, Value u);
   /// The `wgmma` layout of weight tile `tile` at k tile `kt`: its values
   /// block and its first metadata K step (a tile's consecutive k tiles are
   /// contiguous in both).
@@ -235,6 +248,9 @@ private:
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
   /// it are done.
   void releaseSlot(Value slot);
+  /// Weight multicast: releaseSlot with one arrival per consumer warpgroup
+  /// on the empty barrier of each block of the pair.
+  void releaseSharedSlot(Value slot);
   /// One stage (k tile i, ring use `use`) without row selection; its MMAs
   /// stay in flight until the next stage's data is there.
   void consumePlain(Value i, Value use, SmallVectorImpl<Value> &sets);
@@ -330,6 +346,9 @@ private:
   }
   /// In a cluster: the block's rank in it and its peer's (i32).
   Value rank, peerRank;
+  /// Weight multicast: whether the block stores its tile (i1; null without
+  /// multicast, where every block with a tile does).
+  Value storing;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
   /// Global addresses (i64) of the packed values, metadata, (row

@@ -35,29 +35,33 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   quad = rem(lane, idx(4));
   // The ordinary grid's row block and token tile; the persistent grid
   // numbers its blocks by grid x alone.
-  auto [blockX, tileY] = orderedBlock(b, p.groupTiles, p.cluster);
-  if (p.cluster > 1) {
+  int64_t clusterBlocks = p.clusterBlocks();
+  auto [blockX, tileY] = orderedBlock(b, p.groupTiles, clusterBlocks);
+  if (clusterBlocks > 1) {
     // Blocks of a cluster are consecutive in grid x.
     Value x = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    Value r = rem(x, idx(p.cluster));
+    Value r = rem(x, idx(clusterBlocks));
     rank = arith::IndexCastOp::create(b, b.getI32Type(), r);
-    peerRank = arith::IndexCastOp::create(b, b.getI32Type(),
-                                          rem(add(r, idx(1)), idx(p.cluster)));
+    peerRank = arith::IndexCastOp::create(
+        b, b.getI32Type(), rem(add(r, idx(1)), idx(clusterBlocks)));
   }
   slice =
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   kBegin = mul(slice, idx(kTiles()));
   setUpSharedMemory();
   Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
-  bool paired = p.cluster > 1;
-  bool bulkOnly = paired || p.packed;
+  bool paired = clusterBlocks > 1;
+  bool bulkOnly = p.cluster > 1 || p.packed;
   for (int64_t s = 0; s < layout.stages; ++s) {
     nvgpu::MBarrierInitOp::create(b, barriers,
                                   idx(bulkOnly ? 1 : Wgmma::kThreads + 1),
                                   fullBarrier(idx(s)), first);
-    nvgpu::MBarrierInitOp::create(
-        b, barriers, idx(p.cluster * layout.consumers * Wgmma::kThreads),
-        emptyBarrier(idx(s)), first);
+    // Weight multicast: one arrival per consumer warpgroup (see
+    // releaseSharedSlot).
+    int64_t releases = layout.consumers * clusterBlocks *
+                       (p.multicast > 1 ? 1 : Wgmma::kThreads);
+    nvgpu::MBarrierInitOp::create(b, barriers, idx(releases),
+                                  emptyBarrier(idx(s)), first);
     if (layout.barriersPerSlot > 2)
       nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads),
                                     ownBarrier(idx(s)), first);
@@ -73,14 +77,17 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   if (p.persistent > 0) {
     emitPersistent(blockX);
   } else {
-    rowBlock = blockX;
+    // With weight multicast grid x holds the ranks of each row block.
+    rowBlock = p.multicast > 1 ? div(blockX, idx(p.multicast)) : blockX;
     tokenTile = tileY;
     if (p.prefetchBeforeWait)
       prefetchBeforeWait(tid);
-    TokenTile tile =
-        findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens);
+    TokenTile tile = findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens,
+                                   p.multicast);
     expert = tile.expert;
     start = tile.start;
+    if (p.multicast > 1)
+      takeRankTile(tile);
     ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
       count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
       // Summing a split-K input, the whole block fills the ring first.
@@ -106,7 +113,11 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
           [&] {
             if (p.weightsBeforeWait && !summed)
               waitForGrids();
-            emitEpilogue(emitConsumer(idx(0)));
+            SmallVector<Value> sets = emitConsumer(idx(0));
+            if (storing)
+              ifThen(storing, [&] { emitEpilogue(sets); });
+            else
+              emitEpilogue(sets);
             if (p.fusedReduce)
               emitSplitReduce(
                   b, p, *this,
@@ -117,7 +128,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
           });
       // Neither block of a cluster leaves while the other may still copy
       // into or arrive on its shared memory (both take this branch: they
-      // share the token tile).
+      // share the token tile, or with weight multicast the group of tiles).
       if (paired)
         clusterBarrier();
     });
@@ -128,6 +139,18 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
              [&] { waitForGrids(); });
   }
   gpu::ReturnOp::create(b);
+}
+
+void WgmmaSpEmitter::takeRankTile(const TokenTile &group) {
+  // Rank r takes the group's tile r where its expert has it; else the
+  // first, which it multiplies again (its copies and MMAs are those of a
+  // block with a tile) and does not store.
+  Value r = arith::IndexCastOp::create(b, b.getIndexType(), rank);
+  Value mine = add(group.start, mul(r, idx(p.tokens)));
+  storing = cmp(arith::CmpIPredicate::slt, mine, group.end);
+  start = select(storing, mine, group.start);
+  // The packed workspace numbers single tiles.
+  tokenTile = add(group.first, select(storing, r, idx(0)));
 }
 
 void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
@@ -386,6 +409,12 @@ public:
              << " consumer warpgroups); use fewer tokens or warps";
     if (p.cluster > 1 && failed(verifyCluster(op, p, layout)))
       return failure();
+    if (layout.units % p.multicast != 0)
+      return op.emitOpError()
+             << "tile wide_multicast = " << p.multicast
+             << " needs a multiple of " << p.multicast
+             << " 64-row units per wide block (one share per block), got "
+             << layout.units;
     int64_t smem = getLargestChip().smemPerResidentBlock(p.blocksPerSM);
     if (layout.bytes > smem)
       return op.emitOpError()
@@ -439,12 +468,12 @@ public:
   }
   /// The ordinary grid's blocks, whose token tile row names an expert.
   bool canPrefetchBeforeWait(const SSMMPlan &p) const override {
-    return p.persistent == 0 && p.cluster == 1 && p.inputSplits == 0;
+    return p.persistent == 0 && p.clusterBlocks() == 1 && p.inputSplits == 0;
   }
   /// An ordinary grid reading slot rows whose ring can hold the block's
   /// whole K range: the block sums the input once, into every k tile's slot.
   bool canSumSplitInput(const SSMMPlan &p) const override {
-    return p.persistent == 0 && p.cluster == 1 && !p.gather &&
+    return p.persistent == 0 && p.clusterBlocks() == 1 && !p.gather &&
            succeeded(sumRing(p));
   }
   void planSplitInput(SSMMPlan &p) const override { p = *sumRing(p); }

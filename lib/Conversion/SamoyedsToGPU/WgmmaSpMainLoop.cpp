@@ -117,6 +117,8 @@ MutableArrayRef<Value> WgmmaSpEmitter::groupRows(MutableArrayRef<Value> sets,
 }
 
 void WgmmaSpEmitter::releaseSlot(Value slot) {
+  if (p.multicast > 1)
+    return releaseSharedSlot(slot);
   nvgpu::MBarrierArriveOp::create(b,
                                   nvgpu::MBarrierTokenType::get(b.getContext()),
                                   barriers, emptyBarrier(slot));
@@ -126,6 +128,23 @@ void WgmmaSpEmitter::releaseSlot(Value slot) {
     NVVM::MBarrierArriveOp::create(
         b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
         NVVM::MemScopeKind::CLUSTER, /*relaxed=*/false);
+}
+
+void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
+  // A warpgroup's MMAs are done for all its threads once one has waited for
+  // them (each is one operation of the warpgroup): thread 0 arrives on this
+  // block's empty barrier, thread 32 on the peer's, whose producer writes
+  // its share of the weights into this block's slot too.
+  ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)), [&] {
+    nvgpu::MBarrierArriveOp::create(
+        b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+        emptyBarrier(slot));
+  });
+  ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(32)), [&] {
+    NVVM::MBarrierArriveOp::create(
+        b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
+        NVVM::MemScopeKind::CLUSTER, /*relaxed=*/false);
+  });
 }
 
 void WgmmaSpEmitter::consumePlain(Value i, Value use,

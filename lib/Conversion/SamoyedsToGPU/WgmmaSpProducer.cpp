@@ -171,7 +171,10 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
     return issueWeightCopies(kt, slot, mbar, evictFirstPolicy());
   // Calls of a larger grid copy without a policy: an explicit evict_normal
   // one ran 0.95-0.97x where no policy ran 1.00x (bench/RESULTS.md S37).
+  // (With weight multicast grid y counts groups of tiles.)
   Value rows = gpu::GridDimOp::create(b, gpu::Dimension::y);
+  if (p.multicast > 1)
+    rows = mul(rows, idx(p.multicast));
   auto small = scf::IfOp::create(
       b, cmp(arith::CmpIPredicate::ule, rows, idx(p.evictFirstRows)),
       /*withElseRegion=*/true);
@@ -184,15 +187,22 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
 
 void WgmmaSpEmitter::issueWeightCopies(Value kt, Value slot, Value mbar,
                                        Value policy) {
-  for (int64_t u = 0; u < layout.units; ++u) {
+  // With weight multicast rank r copies units r, r + multicast, … into
+  // every block of the cluster.
+  int64_t mask = p.multicast > 1 ? (1 << p.multicast) - 1 : 0;
+  for (int64_t j = 0; j < layout.units; j += p.multicast) {
+    Value u =
+        p.multicast > 1
+            ? add(idx(j), arith::IndexCastOp::create(b, b.getIndexType(), rank))
+            : idx(j);
     Value tile = weightTile(expert, u);
-    Value ring = add(mul(slot, idx(layout.units)), idx(u));
+    Value ring = add(mul(slot, idx(layout.units)), u);
     Value block = valuesBlock(tile, kt);
     bulkCopy(
         arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
         arith::AddIOp::create(b, valuesAddr,
                               toI64(mul(block, idx(Wgmma::kBlockBytes)))),
-        layout.aStage, mbar, /*multicast=*/0, policy);
+        layout.aStage, mbar, mask, policy);
     Value step = metaStep(tile, kt);
     bulkCopy(
         arith::AddIOp::create(
@@ -200,7 +210,7 @@ void WgmmaSpEmitter::issueWeightCopies(Value kt, Value slot, Value mbar,
             toI64(add(idx(layout.metaRing), mul(ring, idx(layout.metaStage))))),
         arith::AddIOp::create(b, metaAddr,
                               toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
-        layout.metaStage, mbar, /*multicast=*/0, policy);
+        layout.metaStage, mbar, mask, policy);
     // Row selection: the tile's row choices of each span of the stage (of
     // the span it is part of where spans are longer),
     // row_idx[expert][span][tile · 64 ...].
@@ -209,18 +219,18 @@ void WgmmaSpEmitter::issueWeightCopies(Value kt, Value slot, Value mbar,
       Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
       Value src =
           add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
-              mul(unitTile(idx(u)), idx(Wgmma::kRows)));
+              mul(unitTile(u), idx(Wgmma::kRows)));
       Value dst = add(idx(layout.choiceRing),
                       add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
       bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
                arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar,
-               /*multicast=*/0, policy);
+               mask, policy);
     }
   }
 }
 
-Value WgmmaSpEmitter::weightTile(Value e, int64_t u) {
-  return add(mul(e, idx(p.keptRows / Wgmma::kRows)), unitTile(idx(u)));
+Value WgmmaSpEmitter::weightTile(Value e, Value u) {
+  return add(mul(e, idx(p.keptRows / Wgmma::kRows)), unitTile(u));
 }
 
 Value WgmmaSpEmitter::valuesBlock(Value tile, Value kt) {
@@ -324,7 +334,7 @@ void WgmmaSpEmitter::prefetchBeforeWait(Value tid) {
                                           Value());
     };
     for (int64_t u = 0; u < layout.units; ++u) {
-      Value tile = weightTile(tokenTile, u);
+      Value tile = weightTile(tokenTile, idx(u));
       prefetch(valuesAddr,
                mul(valuesBlock(tile, kBegin), idx(Wgmma::kBlockBytes)),
                early * layout.aStage);

@@ -491,6 +491,20 @@ func.func @cluster_odd_row_blocks(%w: tensor<4x192x256xbf16, #ss>, %x: tensor<?x
 
 // -----
 
+// Weight multicast splits a wide block's 64-row units between the two
+// blocks of a pair: one consumer warpgroup of one unit has no second share.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 2, strategy = wgmma_sp>
+func.func @multicast_one_unit(%w: tensor<4x192x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                              %off: tensor<5xi32>) -> tensor<?x192xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_multicast = 2 needs a multiple of 2 64-row units per wide block (one share per block), got 1}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<4x192x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x192xbf16>
+  return %y : tensor<?x192xbf16>
+}
+
+// -----
+
 // The SiLU·up exchange of a 256-token wide tile (64 KB) would reach the
 // token rows of the two-slot ring, which the peer may still be copying.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>

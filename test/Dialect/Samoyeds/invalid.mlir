@@ -461,6 +461,41 @@ func.func @tile_wide_cluster_zero() attributes {t = #samoyeds.tile<warps = 8, to
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: wide_multicast = 3 must be 1, or 2 with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_multicast_three() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 3, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_multicast = 2 must be 1, or 2 with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_multicast_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_multicast = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_multicast = 2 must be 1, or 2 with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_multicast_and_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, wide_multicast = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_multicast = 2 must be 1, or 2 with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_multicast_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 2>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_multicast = 0 must be 1, or 2 with wide_tokens > 0, wide_cluster = 1 and strategy wgmma_sp}}
+func.func @tile_wide_multicast_zero() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 0, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

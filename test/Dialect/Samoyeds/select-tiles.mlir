@@ -37,6 +37,9 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=3" 2>&1 | FileCheck %s --check-prefix=BAD-CLUSTER
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2" | FileCheck %s --check-prefix=MULTICAST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2 wide-cluster=2" | FileCheck %s --check-prefix=MULTICAST-CLUSTER
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=3" 2>&1 | FileCheck %s --check-prefix=BAD-MULTICAST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=0" | FileCheck %s --check-prefix=PACK0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=2" | FileCheck %s --check-prefix=PACK2
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-packed=3" 2>&1 | FileCheck %s --check-prefix=BAD-PACK
@@ -246,6 +249,32 @@
 // CLUSTER-LABEL: func.func @silu_plain24_small
 // CLUSTER: wide_tokens = 112, wide_slots = 4096, wide_cluster = 2, evict_first_experts = 55, strategy = wgmma_sp>
 // BAD-CLUSTER: error: samoyeds-select-tiles: wide-cluster = 3 must be in [1, 2]
+// wide-multicast=2 pairs the wide variant's blocks on two token tiles of
+// one expert wherever its blocks (and its second width's) hold an even
+// number of 64-row units: Mixtral's gate/up (two warpgroups of unit pairs)
+// and down (two of one unit), the plain 2:4 tiles (four warpgroups) and
+// experts64 with its second width (two warpgroups); never with cluster
+// pairs (with wide-cluster=2 only experts64, whose one row block does not
+// pair, multicasts), and not without a wide variant (k64_small_span).
+// MULTICAST-LABEL: func.func @default_none
+// MULTICAST: wide_tokens = 128, wide_slots = 128, {{.*}}wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-LABEL: func.func @mixtral_layer
+// MULTICAST: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 80, {{.*}}wide_units = 2, wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, {{.*}}wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-LABEL: func.func @k64_small_span
+// MULTICAST-NOT: wide_multicast
+// MULTICAST-LABEL: func.func @experts64
+// MULTICAST: wide_low_tokens = 160, wide_low_slots = 10240, wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-LABEL: func.func @silu_plain24(
+// MULTICAST: wide_tokens = 112, {{.*}}wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-CLUSTER-LABEL: func.func @mixtral_layer
+// MULTICAST-CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_cluster = 2, {{.*}}evict_first_experts = 3, strategy = wgmma_sp>
+// MULTICAST-CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_cluster = 2, {{.*}}evict_first_experts = 7, strategy = wgmma_sp>
+// MULTICAST-CLUSTER-LABEL: func.func @experts64
+// MULTICAST-CLUSTER: evict_first_experts = 64, wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-CLUSTER-LABEL: func.func @silu_plain24(
+// MULTICAST-CLUSTER: wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
+// BAD-MULTICAST: error: samoyeds-select-tiles: wide-multicast = 3 must be in [1, 2]
 // wide-packed=0: no wide variant reads a packed input; =2: every one does
 // (Mixtral's down projection, the plain 2:4 and span-routed tiles, whose
 // workspace of two or three rows per slot holds the padded tiles from

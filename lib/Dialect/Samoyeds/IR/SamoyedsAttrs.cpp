@@ -125,7 +125,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
-    int64_t wideUnits, int64_t persistentUnits, MmaStrategy strategy) {
+    int64_t wideUnits, int64_t persistentUnits, int64_t wideMulticast,
+    MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -275,6 +276,12 @@ LogicalResult TileConfigAttr::verify(
                        << " must be 1, or 2 with wide_tokens > 0, "
                           "row_masks = 0, wide_cluster = 1 and strategy "
                           "wgmma_sp";
+  if (wideMulticast != 1 &&
+      (wideMulticast != 2 || wideTokens == 0 || wideCluster != 1 ||
+       strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: wide_multicast = " << wideMulticast
+                       << " must be 1, or 2 with wide_tokens > 0, "
+                          "wide_cluster = 1 and strategy wgmma_sp";
   if (persistentUnits != 1 &&
       (persistentUnits != 2 || persistent != 1 || rowMasks != 0 ||
        strategy != MmaStrategy::WgmmaSp))

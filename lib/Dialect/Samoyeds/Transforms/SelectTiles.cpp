@@ -231,7 +231,8 @@ struct SamoyedsSelectTiles
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
             /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
-            /*persistentUnits=*/1, forced.value_or(MmaStrategy::MmaSp))))
+            /*persistentUnits=*/1, /*wideMulticast=*/1,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -271,6 +272,7 @@ struct SamoyedsSelectTiles
         !(wideUnits == -1 || inRange("wide-units (or -1)", wideUnits, 1, 2)) ||
         !inRange("persistent-units", persistentUnits, 1, 2) ||
         !inRange("late-pairs", latePairs, 0, 1) ||
+        !inRange("wide-multicast", wideMulticast, 1, 2) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
@@ -288,7 +290,7 @@ struct SamoyedsSelectTiles
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
         wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits,
-        persistentUnits, latePairs};
+        persistentUnits, latePairs,        wideMulticast};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -118,7 +118,7 @@ struct Overrides {
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
-      fewSlots, wideUnits, persistentUnits, latePairs;
+      fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -467,6 +467,14 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
               (tiles * halves / wideWarpgroups) % o.wideCluster == 0
           ? o.wideCluster
           : 1;
+  // Weight multicast (`wide-multicast`): where there are no cluster pairs
+  // and each wide width's block holds whole pairs of units (one half per
+  // block of the cluster).
+  bool evenUnits =
+      (wideWarpgroups * wideUnits) % o.wideMulticast == 0 &&
+      (wideLowTokens == 0 || wideWarpgroups % o.wideMulticast == 0);
+  int64_t wideMulticast =
+      wideTokens > 0 && wideCluster == 1 && evenUnits ? o.wideMulticast : 1;
   // A packed wide input (`wide-packed`: 1 for gathered inputs, 2 for
   // every input; by default gathered inputs of routed row selection whose
   // wide tile has many row blocks): its workspace of two or three rows per
@@ -499,7 +507,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       wideTokens, wideSlots, groupTiles, splitPersistent, wideCluster,
       wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
       midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
-      wideLowTokens, wideLowSlots, wideUnits, persistentUnits,
+      wideLowTokens, wideLowSlots, wideUnits, persistentUnits, wideMulticast,
       MmaStrategy::WgmmaSp);
 }
 

@@ -221,6 +221,20 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     half pair up and the wide tile's halves are whole 8-row groups.
     `wide_cluster` is 1 (no clusters) when omitted.
 
+    Weight multicast (strategy `wgmma_sp`): with `wide_multicast` = 2 the
+    wide variant launches clusters of two blocks on the same row block and
+    two neighbouring token tiles of one expert (grid x holds the two ranks
+    of each row block, grid y the pairs of token tiles, numbered expert
+    after expert), which share the weights: each block bulk-copies half of
+    a stage's 64-row units (values, metadata, row choices) into both
+    blocks' rings with one multicast copy each, and gathers its own token
+    rows, so the pair reads each weight byte from L2 once. A slot is
+    refilled once the consumers of both blocks have released it. Where the
+    expert's last pair has one tile, the second block multiplies the
+    first's tile again and stores nothing. Not with `wide_cluster` = 2; the
+    wide widths' blocks must hold an even number of units.
+    `wide_multicast` is 1 (none) when omitted.
+
     Packed wide input (strategy `wgmma_sp`): with `wide_packed` = 1 a
     kernel launched before the wide variant (`_pack`) writes each token
     tile's input rows (gathered through the token list, or the slot rows)
@@ -362,6 +376,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_slots,
                         DefaultValuedParameter<"int64_t", "1">:$wide_units,
                         DefaultValuedParameter<"int64_t", "1">:$persistent_units,
+                        DefaultValuedParameter<"int64_t", "1">:$wide_multicast,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

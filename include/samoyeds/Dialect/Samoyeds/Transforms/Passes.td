@@ -157,6 +157,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     where its row blocks of each half pair up and the tile's halves are
     whole 8-row groups; 1 (the default) none.
 
+    Weight multicast (`wide_multicast`; `wgmma_sp`): `wide-multicast` = 2
+    gives the wide variant clusters of two blocks on two token tiles of
+    one expert that share the weights by multicast bulk copies, where
+    there are no cluster pairs and each wide width's block holds an even
+    number of 64-row units; 1 (the default) none.
+
     Packed wide input (`wide_packed`; `wgmma_sp`): `wide-packed` = 1 gives
     the wide variant of the matmuls that gather their input through a
     token list a pack kernel that writes the token tiles' rows in the
@@ -305,6 +311,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Blocks per cluster of wgmma_sp's wide variant sharing its "
            "activation tile (1: none, 2: pairs where the row blocks pair "
            "up)">,
+    Option<"wideMulticast", "wide-multicast", "int64_t", /*default=*/"1",
+           "Blocks per cluster of wgmma_sp's wide variant sharing its "
+           "weights by multicast copies (1: none, 2: pairs of token tiles "
+           "where the wide widths' blocks hold an even number of units)">,
     Option<"wideUnits", "wide-units", "int64_t", /*default=*/"-1",
            "64-row units each consumer warpgroup of wgmma_sp's wide variant "
            "multiplies (1, or 2: pairs, where the tile allows them; -1: "

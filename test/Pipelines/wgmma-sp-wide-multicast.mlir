@@ -1,0 +1,76 @@
+// Weight multicast of the wide variant (wide-multicast=2) through the whole
+// pipeline, on a 1:2+2:4 layer (gate/up and down: 4 row blocks of two
+// 64-row units): both wide kernels declare their two-block clusters
+// (.reqnctapercluster, which every launch takes) and launch twice the row
+// blocks in grid x (the two ranks of each) over groups of two token tiles
+// in grid y (token_tiles with twice the wide tokens); each rank copies its
+// share of a stage's weights (values, metadata, row choices) with multicast
+// bulk copies into both blocks' slots, releases each slot on both blocks'
+// empty barriers (one arrival per consumer warpgroup: thread 0 here, thread
+// 32 on the peer, mapa and a remote arrive of cluster scope) and meets the
+// peer at cluster barriers. Packed rows (wide-packed=2): each block copies
+// its own tile's rows without multicast, the weights still multicast, and
+// the pack kernels keep their single tiles. ptxas assembles every kernel
+// without serialising a wgmma or spilling. Without the option no kernel
+// multicasts.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 dir=%t assemble=false" | FileCheck %s --check-prefix=GRID
+// RUN: FileCheck %s < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.packed && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-packed=2 dir=%t.packed assemble=false" | FileCheck %s --check-prefix=PACKED-GRID
+// RUN: FileCheck %s --check-prefix=PACKED < %t.packed/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.packed/kernels.ptx -o %t.packed/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.none assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=NONE < %t.none/kernels.ptx
+
+// CHECK-LABEL: .entry layer_ssmm_2_wide(
+// CHECK: .reqnctapercluster 2, 1, 1
+// CHECK: fence.mbarrier_init.release.cluster;
+// CHECK-NEXT: barrier.cluster.arrive;
+// CHECK-NEXT: barrier.cluster.wait;
+// CHECK: mapa.shared::cluster.u64 [[PEER:%rd[0-9]+]],
+// CHECK: mbarrier.arrive.release.cluster.shared::cluster.b64 _, [[[PEER]]]
+// CHECK-COUNT-3: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}], {{%rs[0-9]+}};
+// CHECK-NOT: .entry
+// CHECK: barrier.cluster.arrive;
+// CHECK-NEXT: barrier.cluster.wait;
+// CHECK-LABEL: .entry layer_ssmm_3_wide(
+// CHECK: .reqnctapercluster 2, 1, 1
+// CHECK: mbarrier.arrive.release.cluster.shared::cluster.b64
+// CHECK: complete_tx::bytes.multicast::cluster
+// CHECK-NOT: .entry
+// CHECK: barrier.cluster.wait;
+
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(8, token_tiles(P, 256, 8), 1)
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide grid(8, token_tiles(P, 256, 8), 1)
+
+// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_pack grid(8, token_tiles(P, 128, 8), 1)
+// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(8, token_tiles(P, 256, 8), 1)
+
+// PACKED-LABEL: .entry layer_ssmm_2_pack(
+// PACKED-NOT: reqnctapercluster
+// PACKED-LABEL: .entry layer_ssmm_2_wide(
+// PACKED: .reqnctapercluster 2, 1, 1
+// PACKED-COUNT-3: complete_tx::bytes.multicast::cluster
+// PACKED: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}];
+// PACKED-LABEL: .entry layer_ssmm_3_wide(
+// PACKED: .reqnctapercluster 2, 1, 1
+
+
+// PTXAS-NOT: warning
+// PTXAS-NOT: C75
+// PTXAS-NOT: {{[1-9][0-9]*}} bytes spill
+
+// NONE-NOT: reqnctapercluster
+// NONE-NOT: multicast::cluster
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @layer(%x: tensor<?x1024xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x1024xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x1024x1024xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x1024x512xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x1024xbf16>, tensor<8x1024xbf16>, tensor<8x1024x1024xbf16, #ss>,
+         tensor<8x1024x512xbf16, #ss>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}

@@ -1,18 +1,19 @@
 // Weight multicast of the wide variant (wide-multicast=2) through the whole
-// pipeline, on a 1:2+2:4 layer (gate/up and down: 4 row blocks of two
-// 64-row units): both wide kernels declare their two-block clusters
+// pipeline, on a 1:2+2:4 layer (gate/up and down: 4 row blocks of two 64-row
+// units): both wide kernels declare their two-block clusters
 // (.reqnctapercluster, which every launch takes) and launch twice the row
-// blocks in grid x (the two ranks of each) over groups of two token tiles
-// in grid y (token_tiles with twice the wide tokens); each rank copies its
-// share of a stage's weights (values, metadata, row choices) with multicast
-// bulk copies into both blocks' slots, releases each slot on both blocks'
-// empty barriers (one arrival per consumer warpgroup: thread 0 here, thread
-// 32 on the peer, mapa and a remote arrive of cluster scope) and meets the
-// peer at cluster barriers. Packed rows (wide-packed=2): each block copies
-// its own tile's rows without multicast, the weights still multicast, and
-// the pack kernels keep their single tiles. ptxas assembles every kernel
-// without serialising a wgmma or spilling. Without the option no kernel
-// multicasts.
+// blocks in grid x (the two ranks of each) over groups of two token tiles in
+// grid y (token_tiles with twice the wide tokens); each rank copies its share
+// of a stage's weights (values, metadata, row choices) with multicast bulk
+// copies into both blocks' slots, releases each slot on both blocks' empty
+// barriers (one arrival per consumer warp, after the warp's lanes meet at
+// bar.warp.sync: routed row selection reads the slot's row choices after the
+// MMAs' wait; lane 0 arrives here and, through mapa, on the peer with cluster
+// scope) and meets the peer at cluster barriers. Packed rows (wide-packed=2):
+// each block copies its own tile's rows without multicast, the weights still
+// multicast, and the pack kernels keep their single tiles. ptxas assembles
+// every kernel without serialising a wgmma or spilling. Without the option no
+// kernel multicasts.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 dir=%t assemble=false" | FileCheck %s --check-prefix=GRID
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
@@ -27,7 +28,13 @@
 // CHECK: fence.mbarrier_init.release.cluster;
 // CHECK-NEXT: barrier.cluster.arrive;
 // CHECK-NEXT: barrier.cluster.wait;
+// CHECK: wgmma.wait_group.sync.aligned 0;
+// CHECK: ld.shared.b8
+// CHECK: bar.warp.sync -1;
+// CHECK-NOT: ld.shared
 // CHECK: mapa.shared::cluster.u64 [[PEER:%rd[0-9]+]],
+// CHECK-NEXT: mbarrier.arrive.shared.b64
+// CHECK-NOT: ld.shared
 // CHECK: mbarrier.arrive.release.cluster.shared::cluster.b64 _, [[[PEER]]]
 // CHECK-COUNT-3: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}], {{%rs[0-9]+}};
 // CHECK-NOT: .entry

@@ -43,7 +43,7 @@
 // stage as multicast bulk copies into both blocks' slots, completing on
 // both full barriers (each armed with the whole stage's bytes); each
 // producer gathers its own tile's rows. Consumers release a slot on the
-// empty barriers of both blocks, as cluster pairs do. The second block of
+// empty barriers of both blocks (one arrival per warp). The second block of
 // an expert's last pair, where it has one tile, multiplies the first's
 // tile again and stores nothing.
 //
@@ -248,8 +248,8 @@ private:
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
   /// it are done.
   void releaseSlot(Value slot);
-  /// Weight multicast: releaseSlot with one arrival per consumer warpgroup
-  /// on the empty barrier of each block of the pair.
+  /// Weight multicast: releaseSlot with one arrival per consumer warp on
+  /// the empty barrier of each block of the pair.
   void releaseSharedSlot(Value slot);
   /// One stage (k tile i, ring use `use`) without row selection; its MMAs
   /// stay in flight until the next stage's data is there.

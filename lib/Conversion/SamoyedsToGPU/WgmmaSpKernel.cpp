@@ -8,7 +8,8 @@
 // thread 0 (with the bulk copies' byte count) and one cp.async arrival per
 // producer thread (in a cluster those go to the own barrier; packed rows
 // arrive by bulk copies, counted in the byte count); the empty
-// barrier one arrival per consumer thread of every block of the cluster. Use u
+// barrier one arrival per consumer thread of every block of the cluster (with
+// weight multicast one per consumer warp of both blocks). Use u
 // of a slot (k tile u · stages + slot) completes phase u of both, so waits test
 // parity u % 2; the producer refills a slot after phase u - 1 of its empty
 // barrier.
@@ -56,10 +57,11 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
     nvgpu::MBarrierInitOp::create(b, barriers,
                                   idx(bulkOnly ? 1 : Wgmma::kThreads + 1),
                                   fullBarrier(idx(s)), first);
-    // Weight multicast: one arrival per consumer warpgroup (see
+    // Weight multicast: one arrival per consumer warp (see
     // releaseSharedSlot).
-    int64_t releases = layout.consumers * clusterBlocks *
-                       (p.multicast > 1 ? 1 : Wgmma::kThreads);
+    int64_t releases =
+        layout.consumers * clusterBlocks *
+        (p.multicast > 1 ? Wgmma::kThreads / 32 : Wgmma::kThreads);
     nvgpu::MBarrierInitOp::create(b, barriers, idx(releases),
                                   emptyBarrier(idx(s)), first);
     if (layout.barriersPerSlot > 2)
@@ -142,6 +144,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
 }
 
 void WgmmaSpEmitter::takeRankTile(const TokenTile &group) {
+  assert(!p.split() && "a split-K reduction would count the mirrored block");
   // Rank r takes the group's tile r where its expert has it; else the
   // first, which it multiplies again (its copies and MMAs are those of a
   // block with a tile) and does not store.

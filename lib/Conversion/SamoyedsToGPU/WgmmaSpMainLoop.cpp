@@ -132,15 +132,17 @@ void WgmmaSpEmitter::releaseSlot(Value slot) {
 
 void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
   // A warpgroup's MMAs are done for all its threads once one has waited for
-  // them (each is one operation of the warpgroup): thread 0 arrives on this
-  // block's empty barrier, thread 32 on the peer's, whose producer writes
-  // its share of the weights into this block's slot too.
-  ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)), [&] {
+  // them (each is one operation of the warpgroup), but routed row selection
+  // reads the slot's row choices with ordinary loads after the wait: the
+  // warp's lanes meet (bar.warp.sync orders their loads before lane 0's
+  // release), then lane 0 arrives on this block's empty barrier and on the
+  // peer's, whose producer writes its share of the weights into this
+  // block's slot too.
+  NVVM::SyncWarpOp::create(b, i32c(-1));
+  ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(0)), [&] {
     nvgpu::MBarrierArriveOp::create(
         b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
         emptyBarrier(slot));
-  });
-  ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(32)), [&] {
     NVVM::MBarrierArriveOp::create(
         b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
         NVVM::MemScopeKind::CLUSTER, /*relaxed=*/false);

@@ -30,7 +30,10 @@
 #               read gathered rows: 6 paired row blocks, under the bound)
 #   mc, mc11    wide-multicast=2: the wide variant's blocks in pairs on two
 #               token tiles of one expert, sharing each stage's weights by
-#               multicast bulk copies (1:2+2:4 and plain 2:4)
+#               multicast bulk copies, from two wide tiles per expert on
+#               average (1:2+2:4 and plain 2:4)
+#   mcall       wide-multicast=2 wide-multicast-slots=0: every wide call
+#               multicasts (where the threshold should be)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -45,6 +48,7 @@ variants=(
   "late 12v128 late-pairs=1"
   "ppk 12v128 wide-packed=1"
   "mc 12v128 wide-multicast=2"
+  "mcall 12v128 wide-multicast=2 wide-multicast-slots=0"
   "mc11 11v128 wide-multicast=2"
 )
 steps=(
@@ -53,7 +57,7 @@ steps=(
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
-  "6 weight multicast: mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the wide kernels, then def / mc and def11 / mc11 at T = 256-4096"
+  "6 weight multicast: mcall, mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the multicast kernels, then def / mc / mcall and def11 / mc11 at T = 256-4096"
 )
 
 prepare() {
@@ -185,26 +189,26 @@ step5() {
 step6() {
   # The first check stops the step where it fails: a kernel that hangs
   # would hang in every later command too.
-  check mc-mixtral-1024 mc mixtral 12v128 1024 random
+  check mcall-mixtral-1024 mcall mixtral 12v128 1024 random
   ((fail)) && return
-  check mc-mixtral-4096 mc mixtral 12v128 4096 one-expert
-  check mc-mixtral-600 mc mixtral 12v128 600 half-empty
+  check mcall-mixtral-4096 mcall mixtral 12v128 4096 one-expert
+  check mcall-mixtral-600 mcall mixtral 12v128 600 half-empty
   check mc11-mixtral-4096 mc11 mixtral 11v128 4096 random
-  ab ab-mc def,mc 12v128 mixtral,qwen2_moe 256,1024,2048,4096
+  ab ab-mc def,mc,mcall 12v128 mixtral,qwen2_moe 256,512,1024,2048,4096
   ab ab-mc11 def11,mc11 11v128 mixtral,qwen2_moe 1024,4096
-  check mc-qwen2-2048 mc qwen2_moe 12v128 2048 random
-  check mc-olmoe-2048 mc olmoe 12v128 2048 one-expert
+  check mcall-qwen2-1024 mcall qwen2_moe 12v128 1024 random
+  check mcall-olmoe-2048 mcall olmoe 12v128 2048 one-expert
   check mc-qwen3-4096 mc qwen3_235b 12v128 4096 half-empty
   check mc-dsv2-4096 mc deepseek_v2 12v128 4096 random
-  check mc-dsv2l-2048 mc deepseek_v2l 12v128 2048 half-empty
-  check mc11-qwen2-1024 mc11 qwen2_moe 11v128 1024 one-expert
-  sanitize memcheck-mc memcheck wide mc mixtral 12v128 600
-  sanitize racecheck-mc racecheck wide mc qwen2_moe 12v128 1024
+  check mcall-dsv2l-2048 mcall deepseek_v2l 12v128 2048 half-empty
+  check mc11-qwen2-4096 mc11 qwen2_moe 11v128 4096 one-expert
+  sanitize memcheck-mc memcheck wide mcall mixtral 12v128 600
+  sanitize racecheck-mc racecheck wide mcall qwen2_moe 12v128 1024
   ab ab-mc-fine def,mc 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 1024,4096
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late" "def ppk" "def def11 mc mc11")
+needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late" "def ppk" "def def11 mc mcall mc11")
 
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;

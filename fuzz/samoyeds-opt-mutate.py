@@ -304,7 +304,8 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "mid-split-slots", "evict-first-experts",
                          "wide-tokens", "wide-low-tokens", "warpgroups",
                          "token-step", "few-slots", "wide-units",
-                         "persistent-units", "late-pairs", "wide-multicast"):
+                         "persistent-units", "late-pairs", "wide-multicast",
+                         "wide-multicast-slots"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
     if kind in ("bundle", "emit"):

@@ -91,6 +91,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "variant sharing its weights by multicast copies (1: "
                      "none, 2: pairs of token tiles)"),
       llvm::cl::init(1)};
+  Option<int64_t> wideMulticastSlots{
+      *this, "wide-multicast-slots",
+      llvm::cl::desc("samoyeds-select-tiles: routed slots from which the wide "
+                     "variant runs its multicast kernel (0: every wide call, "
+                     "-1: where the experts average two token tiles)"),
+      llvm::cl::init(-1)};
   Option<int64_t> wideUnits{
       *this, "wide-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
@@ -270,6 +276,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideCluster = o.wideCluster;
   tiles.wideUnits = o.wideUnits;
   tiles.wideMulticast = o.wideMulticast;
+  tiles.wideMulticastSlots = o.wideMulticastSlots;
   tiles.persistentUnits = o.persistentUnits;
   tiles.latePairs = o.latePairs;
   tiles.widePacked = o.widePacked;

@@ -1,6 +1,8 @@
 // Weight multicast of the wide variant (wide-multicast=2) through the whole
 // pipeline, on a 1:2+2:4 layer (gate/up and down: 4 row blocks of two 64-row
-// units): both wide kernels declare their two-block clusters
+// units): by default the wide variant's calls from two token tiles an expert
+// (2048 routed slots) run its multicast kernels (`_wide_mc`; with
+// wide-multicast-slots=0 every wide call), which declare two-block clusters
 // (.reqnctapercluster, which every launch takes) and launch twice the row
 // blocks in grid x (the two ranks of each) over groups of two token tiles in
 // grid y (token_tiles with twice the wide tokens); each rank copies its share
@@ -15,15 +17,16 @@
 // every kernel without serialising a wgmma or spilling. Without the option no
 // kernel multicasts.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 dir=%t assemble=false" | FileCheck %s --check-prefix=GRID
+// RUN: rm -rf %t.all && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-multicast-slots=0 dir=%t.all assemble=false" | FileCheck %s --check-prefix=ALL
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: rm -rf %t.packed && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-packed=2 dir=%t.packed assemble=false" | FileCheck %s --check-prefix=PACKED-GRID
+// RUN: rm -rf %t.packed && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-multicast-slots=0 wide-packed=2 dir=%t.packed assemble=false" | FileCheck %s --check-prefix=PACKED-GRID
 // RUN: FileCheck %s --check-prefix=PACKED < %t.packed/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.packed/kernels.ptx -o %t.packed/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/kernels.ptx
 
-// CHECK-LABEL: .entry layer_ssmm_2_wide(
+// CHECK-LABEL: .entry layer_ssmm_2_wide_mc(
 // CHECK: .reqnctapercluster 2, 1, 1
 // CHECK: fence.mbarrier_init.release.cluster;
 // CHECK-NEXT: barrier.cluster.arrive;
@@ -40,26 +43,33 @@
 // CHECK-NOT: .entry
 // CHECK: barrier.cluster.arrive;
 // CHECK-NEXT: barrier.cluster.wait;
-// CHECK-LABEL: .entry layer_ssmm_3_wide(
+// CHECK-LABEL: .entry layer_ssmm_3_wide_mc(
 // CHECK: .reqnctapercluster 2, 1, 1
 // CHECK: mbarrier.arrive.release.cluster.shared::cluster.b64
 // CHECK: complete_tx::bytes.multicast::cluster
 // CHECK-NOT: .entry
 // CHECK: barrier.cluster.wait;
 
-// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(8, token_tiles(P, 256, 8), 1)
-// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide grid(8, token_tiles(P, 256, 8), 1)
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(4, token_tiles(P, 128, 8), 1) {{.*}} when(P in [513, 2047])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [2048, ...])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide grid(4, token_tiles(P, 128, 8), 1) {{.*}} when(P in [512, 2047])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [2048, ...])
 
-// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_pack grid(8, token_tiles(P, 128, 8), 1)
-// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(8, token_tiles(P, 256, 8), 1)
+// ALL-NOT: @layer_ssmm_2_wide grid
+// ALL: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [513, ...])
+// ALL-NOT: @layer_ssmm_3_wide grid
+// ALL: launch<@samoyeds_kernels::@layer_ssmm_3_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [512, ...])
 
-// PACKED-LABEL: .entry layer_ssmm_2_pack(
+// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_pack_mc grid(8, token_tiles(P, 128, 8), 1)
+// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1)
+
+// PACKED-LABEL: .entry layer_ssmm_2_pack_mc(
 // PACKED-NOT: reqnctapercluster
-// PACKED-LABEL: .entry layer_ssmm_2_wide(
+// PACKED-LABEL: .entry layer_ssmm_2_wide_mc(
 // PACKED: .reqnctapercluster 2, 1, 1
 // PACKED-COUNT-3: complete_tx::bytes.multicast::cluster
 // PACKED: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}];
-// PACKED-LABEL: .entry layer_ssmm_3_wide(
+// PACKED-LABEL: .entry layer_ssmm_3_wide_mc(
 // PACKED: .reqnctapercluster 2, 1, 1
 
 

@@ -138,8 +138,18 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
                       : wideFrom - 1;
   if (lowTo >= wideFrom)
     planned.push_back({"_wide_low", SSMMVariant::WideLow, wideFrom, lowTo});
-  if (wide)
-    planned.push_back({"_wide", SSMMVariant::Wide, lowTo + 1, -1});
+  // With weight multicast its kernel takes the wide variant's calls from
+  // wide_multicast_slots.
+  int64_t multicastFrom =
+      wide && tile.getWideMulticast() > 1
+          ? std::max(tile.getWideMulticastSlots(), lowTo + 1)
+          : -1;
+  if (wide && multicastFrom != lowTo + 1)
+    planned.push_back({"_wide", SSMMVariant::Wide, lowTo + 1,
+                       multicastFrom >= 0 ? multicastFrom - 1 : -1});
+  if (multicastFrom >= 0)
+    planned.push_back(
+        {"_wide_mc", SSMMVariant::WideMulticast, multicastFrom, -1});
   // A persistent grid is never empty: it runs from one routed slot.
   if (persistentLarge)
     planned.push_back({"_persistent", SSMMVariant::Persistent,
@@ -281,10 +291,12 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       continue;
     // The pack kernel writes what the wide kernel right after it reads.
     bool low = m.variant == SSMMVariant::WideLow;
+    bool multicast = m.variant == SSMMVariant::WideMulticast;
     if (samoyeds::detail::isWideVariant(m.variant) && packed) {
-      FailureOr<KernelLaunch> pack = buildWidePackKernel(
-          builder, kernels, op, packedInput,
-          (base + (low ? "_pack_low" : "_pack")).str(), m.lo, m.variant);
+      StringRef suffix = low ? "_pack_low" : multicast ? "_pack_mc" : "_pack";
+      FailureOr<KernelLaunch> pack =
+          buildWidePackKernel(builder, kernels, op, packedInput,
+                              (base + suffix).str(), m.lo, m.variant);
       if (failed(pack))
         return failure();
       guardBySlots(*pack, m.lo, m.hi);
@@ -293,7 +305,9 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
           cast<RankedTensorType>(op.getInput().getType()).getElementType();
       // Two or three rows per routed slot: every call of either width fits.
       assert(packedRowsPerSlot > 0 && "buildWidePackKernel checked m.lo");
-      if (m.variant == SSMMVariant::Wide)
+      // Added with the widest call's kernel: the wide variant's, or with
+      // weight multicast from its first call the multicast kernel's.
+      if (m.hi < 0)
         table.addWorkspace(packedInput,
                            {packedRowsPerSlot,
                             BufferAttr::encodeSymbol(SizeSymbol::P),

@@ -71,13 +71,17 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   }
   assert((variant != SSMMVariant::Wide || tile.getWideTokens() > 0) &&
          "the tile has no wide variant");
+  assert(
+      (variant != SSMMVariant::WideMulticast || tile.getWideMulticast() > 1) &&
+      "the tile's wide variant does not multicast");
   assert((variant != SSMMVariant::WideLow || tile.getWideLowTokens() > 0) &&
          "the tile has no second wide width");
   if (isWideVariant(variant)) {
     p.tokens = wideVariantTokens(tile, variant);
     p.wide = true;
     p.cluster = tile.getWideCluster();
-    p.multicast = tile.getWideMulticast();
+    p.multicast =
+        variant == SSMMVariant::WideMulticast ? tile.getWideMulticast() : 1;
     p.packed = tile.getWidePacked() == 1;
     if (tile.getWideWarps() > 0)
       p.warps = tile.getWideWarps();

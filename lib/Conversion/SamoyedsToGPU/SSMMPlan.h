@@ -133,9 +133,11 @@ inline int64_t maxTokenTiles(int64_t slots, int64_t tokens, int64_t experts) {
   return ones + (slots - ones) / tokens;
 }
 
-/// Whether `variant` is one of the wide widths (Wide, WideLow).
+/// Whether `variant` is one of the wide widths (Wide, WideLow) or the wide
+/// variant's multicast kernel (WideMulticast).
 inline bool isWideVariant(SSMMVariant variant) {
-  return variant == SSMMVariant::Wide || variant == SSMMVariant::WideLow;
+  return variant == SSMMVariant::Wide || variant == SSMMVariant::WideLow ||
+         variant == SSMMVariant::WideMulticast;
 }
 
 /// The routed tokens per block of wide width `variant` of `tile`.

@@ -496,6 +496,27 @@ func.func @tile_wide_multicast_zero() attributes {t = #samoyeds.tile<warps = 8, 
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: wide_multicast_slots = 512 must be 0, or in [1, 1048576] with wide_multicast > 1}}
+func.func @tile_wide_multicast_slots_alone() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast_slots = 512, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_multicast_slots = -1 must be 0, or in [1, 1048576] with wide_multicast > 1}}
+func.func @tile_wide_multicast_slots_negative() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 2, wide_multicast_slots = -1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_multicast_slots = 1048577 must be 0, or in [1, 1048576] with wide_multicast > 1}}
+func.func @tile_wide_multicast_slots_huge() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 2, wide_multicast_slots = 1048577, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // The tile attribute on an ssmm is checked too.
 func.func @ssmm_bad_tile(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,

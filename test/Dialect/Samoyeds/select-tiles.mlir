@@ -40,6 +40,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2" | FileCheck %s --check-prefix=MULTICAST
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2 wide-cluster=2" | FileCheck %s --check-prefix=MULTICAST-CLUSTER
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=3" 2>&1 | FileCheck %s --check-prefix=BAD-MULTICAST
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2 wide-multicast-slots=0" | FileCheck %s --check-prefix=MULTICAST-ALL
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2 wide-multicast-slots=600" | FileCheck %s --check-prefix=MULTICAST-600
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2 wide-multicast-slots=-2" 2>&1 | FileCheck %s --check-prefix=BAD-MULTICAST-SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=0" | FileCheck %s --check-prefix=PACK0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=2" | FileCheck %s --check-prefix=PACK2
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-packed=3" 2>&1 | FileCheck %s --check-prefix=BAD-PACK
@@ -257,24 +260,33 @@
 // pairs (with wide-cluster=2 only experts64, whose one row block does not
 // pair, multicasts), and not without a wide variant (k64_small_span).
 // MULTICAST-LABEL: func.func @default_none
-// MULTICAST: wide_tokens = 128, wide_slots = 128, {{.*}}wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST: wide_tokens = 128, wide_slots = 128, {{.*}}wide_multicast = 2, wide_multicast_slots = 256, strategy = wgmma_sp>
 // MULTICAST-LABEL: func.func @mixtral_layer
-// MULTICAST: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 80, {{.*}}wide_units = 2, wide_multicast = 2, strategy = wgmma_sp>
-// MULTICAST: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, {{.*}}wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 80, {{.*}}wide_units = 2, wide_multicast = 2, wide_multicast_slots = 1280, strategy = wgmma_sp>
+// MULTICAST: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, {{.*}}wide_multicast = 2, wide_multicast_slots = 2048, strategy = wgmma_sp>
 // MULTICAST-LABEL: func.func @k64_small_span
 // MULTICAST-NOT: wide_multicast
 // MULTICAST-LABEL: func.func @experts64
-// MULTICAST: wide_low_tokens = 160, wide_low_slots = 10240, wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST: wide_low_tokens = 160, wide_low_slots = 10240, wide_multicast = 2, wide_multicast_slots = 16384, strategy = wgmma_sp>
 // MULTICAST-LABEL: func.func @silu_plain24(
-// MULTICAST: wide_tokens = 112, {{.*}}wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST: wide_tokens = 112, {{.*}}wide_multicast = 2, wide_multicast_slots = 1792, strategy = wgmma_sp>
 // MULTICAST-CLUSTER-LABEL: func.func @mixtral_layer
 // MULTICAST-CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_cluster = 2, {{.*}}evict_first_experts = 3, strategy = wgmma_sp>
 // MULTICAST-CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_cluster = 2, {{.*}}evict_first_experts = 7, strategy = wgmma_sp>
 // MULTICAST-CLUSTER-LABEL: func.func @experts64
-// MULTICAST-CLUSTER: evict_first_experts = 64, wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-CLUSTER: evict_first_experts = 64, wide_multicast = 2, wide_multicast_slots = 16384, strategy = wgmma_sp>
 // MULTICAST-CLUSTER-LABEL: func.func @silu_plain24(
 // MULTICAST-CLUSTER: wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
+// The multicast kernel's calls: by default from two wide token tiles per
+// expert on average (Mixtral's gate/up 2 × 80 × 8 = 1280 routed slots, its
+// down projection 2 × 128 × 8, experts64 2 × 128 × 64 above its second
+// width), from 0 (every wide call: the parameter omitted) or a given count.
 // BAD-MULTICAST: error: samoyeds-select-tiles: wide-multicast = 3 must be in [1, 2]
+// MULTICAST-ALL-LABEL: func.func @mixtral_layer
+// MULTICAST-ALL: epilogue <silu_mul> {tile = {{.*}}wide_units = 2, wide_multicast = 2, strategy = wgmma_sp>
+// MULTICAST-600-LABEL: func.func @mixtral_layer
+// MULTICAST-600: epilogue <silu_mul> {tile = {{.*}}wide_units = 2, wide_multicast = 2, wide_multicast_slots = 600, strategy = wgmma_sp>
+// BAD-MULTICAST-SLOTS: error: samoyeds-select-tiles: wide-multicast-slots = -2 must be in [-1, 1048576]
 // wide-packed=0: no wide variant reads a packed input; =2: every one does
 // (Mixtral's down projection, the plain 2:4 and span-routed tiles, whose
 // workspace of two or three rows per slot holds the padded tiles from

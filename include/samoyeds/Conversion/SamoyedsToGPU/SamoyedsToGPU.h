@@ -156,6 +156,11 @@ enum class SSMMVariant {
   /// The wide variant with `wide_low_tokens` tokens per block, for its
   /// calls up to `wide_low_slots` (the wide variant then takes those above).
   WideLow,
+  /// The wide variant's kernel in clusters of `wide_multicast` blocks on
+  /// neighbouring token tiles of one expert that share the weights by
+  /// multicast copies, for its calls from `wide_multicast_slots` (the wide
+  /// variant then takes those below).
+  WideMulticast,
   /// A persistent grid of `persistent` blocks per SM taking the tiles in
   /// turn (`persistent_tokens` tokens each, or `tokens`).
   Persistent,

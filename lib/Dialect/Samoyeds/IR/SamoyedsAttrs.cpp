@@ -126,7 +126,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
     int64_t wideUnits, int64_t persistentUnits, int64_t wideMulticast,
-    MmaStrategy strategy) {
+    int64_t wideMulticastSlots, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -282,6 +282,13 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: wide_multicast = " << wideMulticast
                        << " must be 1, or 2 with wide_tokens > 0, "
                           "wide_cluster = 1 and strategy wgmma_sp";
+  if (wideMulticastSlots != 0 &&
+      (wideMulticastSlots < 0 || wideMulticastSlots > (1 << 20) ||
+       wideMulticast == 1))
+    return emitError() << "#samoyeds.tile: wide_multicast_slots = "
+                       << wideMulticastSlots
+                       << " must be 0, or in [1, 1048576] with "
+                          "wide_multicast > 1";
   if (persistentUnits != 1 &&
       (persistentUnits != 2 || persistent != 1 || rowMasks != 0 ||
        strategy != MmaStrategy::WgmmaSp))

@@ -232,7 +232,7 @@ struct SamoyedsSelectTiles
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
             /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
             /*persistentUnits=*/1, /*wideMulticast=*/1,
-            forced.value_or(MmaStrategy::MmaSp))))
+            /*wideMulticastSlots=*/0, forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -273,6 +273,7 @@ struct SamoyedsSelectTiles
         !inRange("persistent-units", persistentUnits, 1, 2) ||
         !inRange("late-pairs", latePairs, 0, 1) ||
         !inRange("wide-multicast", wideMulticast, 1, 2) ||
+        !inRange("wide-multicast-slots", wideMulticastSlots, -1, 1 << 20) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
@@ -290,7 +291,7 @@ struct SamoyedsSelectTiles
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
         wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits,
-        persistentUnits, latePairs,        wideMulticast};
+        persistentUnits, latePairs,        wideMulticast, wideMulticastSlots};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

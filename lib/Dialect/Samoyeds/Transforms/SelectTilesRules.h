@@ -112,13 +112,20 @@ inline constexpr int64_t kWidePackedRowBlocks = 10;
 /// short of a wave.
 inline constexpr int64_t kLatePairsMaxTiles = 8;
 
+/// Weight multicast's default threshold (`wide-multicast-slots=-1`): the
+/// multicast kernel takes the wide variant's calls from this many token
+/// tiles per expert on average (untimed, session 44: with one tile an
+/// expert, half the blocks would store nothing).
+inline constexpr int64_t kMulticastTilesPerExpert = 2;
+
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
       wideSlots, warpgroups, decodeWarpgroups, decodeSlots, decodeBlocks,
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
-      fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast;
+      fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
+      wideMulticastSlots;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -468,13 +468,19 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
           ? o.wideCluster
           : 1;
   // Weight multicast (`wide-multicast`): where there are no cluster pairs
-  // and each wide width's block holds whole pairs of units (one half per
-  // block of the cluster).
-  bool evenUnits =
-      (wideWarpgroups * wideUnits) % o.wideMulticast == 0 &&
-      (wideLowTokens == 0 || wideWarpgroups % o.wideMulticast == 0);
+  // and the wide variant's block holds whole pairs of units (one half per
+  // block of the cluster), for its calls from `wide-multicast-slots`, by
+  // default where the experts average kMulticastTilesPerExpert token tiles
+  // (an expert's last group of one tile has a block that stores nothing).
+  bool evenUnits = (wideWarpgroups * wideUnits) % o.wideMulticast == 0;
   int64_t wideMulticast =
       wideTokens > 0 && wideCluster == 1 && evenUnits ? o.wideMulticast : 1;
+  int64_t wideMulticastSlots =
+      wideMulticast == 1 ? 0
+      : o.wideMulticastSlots >= 0
+          ? o.wideMulticastSlots
+          : std::min<int64_t>(kMulticastTilesPerExpert * wideTokens * experts,
+                              1 << 20);
   // A packed wide input (`wide-packed`: 1 for gathered inputs, 2 for
   // every input; by default gathered inputs of routed row selection whose
   // wide tile has many row blocks): its workspace of two or three rows per
@@ -508,7 +514,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       wideWarps, persistentWarps, widePacked, tokenStep, midSplitK,
       midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
       wideLowTokens, wideLowSlots, wideUnits, persistentUnits, wideMulticast,
-      MmaStrategy::WgmmaSp);
+      wideMulticastSlots, MmaStrategy::WgmmaSp);
 }
 
 } // namespace mlir::samoyeds::select_tiles

@@ -231,9 +231,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     rows, so the pair reads each weight byte from L2 once. A slot is
     refilled once the consumers of both blocks have released it. Where the
     expert's last pair has one tile, the second block multiplies the
-    first's tile again and stores nothing. Not with `wide_cluster` = 2; the
-    wide widths' blocks must hold an even number of units.
-    `wide_multicast` is 1 (none) when omitted.
+    first's tile again and stores nothing. The multicast kernel (`_wide_mc`)
+    takes the wide variant's calls from `wide_multicast_slots` routed slots
+    (0: all of them; the second width's, below, never multicast), the
+    wide variant's own kernel those below. Not with `wide_cluster` = 2; the
+    wide variant's blocks must hold an even number of units.
+    `wide_multicast` is 1 (none) and `wide_multicast_slots` 0 when omitted.
 
     Packed wide input (strategy `wgmma_sp`): with `wide_packed` = 1 a
     kernel launched before the wide variant (`_pack`) writes each token
@@ -377,6 +380,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$wide_units,
                         DefaultValuedParameter<"int64_t", "1">:$persistent_units,
                         DefaultValuedParameter<"int64_t", "1">:$wide_multicast,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_multicast_slots,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -161,7 +161,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     gives the wide variant clusters of two blocks on two token tiles of
     one expert that share the weights by multicast bulk copies, where
     there are no cluster pairs and each wide width's block holds an even
-    number of 64-row units; 1 (the default) none.
+    number of 64-row units; 1 (the default) none. Its multicast kernel
+    takes the wide variant's calls from `wide-multicast-slots` routed
+    slots (`wide_multicast_slots`; -1, the default: where the experts
+    average two token tiles of the wide variant; 0: all of them).
 
     Packed wide input (`wide_packed`; `wgmma_sp`): `wide-packed` = 1 gives
     the wide variant of the matmuls that gather their input through a
@@ -315,6 +318,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Blocks per cluster of wgmma_sp's wide variant sharing its "
            "weights by multicast copies (1: none, 2: pairs of token tiles "
            "where the wide widths' blocks hold an even number of units)">,
+    Option<"wideMulticastSlots", "wide-multicast-slots", "int64_t",
+           /*default=*/"-1",
+           "Routed slots from which wgmma_sp's wide variant runs its "
+           "multicast kernel with wide-multicast (0: every wide call; -1: "
+           "where the experts average two token tiles)">,
     Option<"wideUnits", "wide-units", "int64_t", /*default=*/"-1",
            "64-row units each consumer warpgroup of wgmma_sp's wide variant "
            "multiplies (1, or 2: pairs, where the tile allows them; -1: "

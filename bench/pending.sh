@@ -199,12 +199,12 @@ step6() {
   check mcall-qwen2-1024 mcall qwen2_moe 12v128 1024 random
   check mcall-olmoe-2048 mcall olmoe 12v128 2048 one-expert
   check mc-qwen3-4096 mc qwen3_235b 12v128 4096 half-empty
-  check mc-dsv2-4096 mc deepseek_v2 12v128 4096 random
+  check mcall-dsv2-4096 mcall deepseek_v2 12v128 4096 random
   check mcall-dsv2l-2048 mcall deepseek_v2l 12v128 2048 half-empty
   check mc11-qwen2-4096 mc11 qwen2_moe 11v128 4096 one-expert
   sanitize memcheck-mc memcheck wide mcall mixtral 12v128 600
   sanitize racecheck-mc racecheck wide mcall qwen2_moe 12v128 1024
-  ab ab-mc-fine def,mc 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 1024,4096
+  ab ab-mc-fine def,mc,mcall 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 1024,4096
 }
 
 # The directories under .device/pending each step reads (carry these).

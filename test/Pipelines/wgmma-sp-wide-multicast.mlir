@@ -13,13 +13,15 @@
 // MMAs' wait; lane 0 arrives here and, through mapa, on the peer with cluster
 // scope) and meets the peer at cluster barriers. Packed rows (wide-packed=2):
 // each block copies its own tile's rows without multicast, the weights still
-// multicast, and the pack kernels keep their single tiles. ptxas assembles
+// multicast, and the pack kernels keep their single tiles (one `_pack` for
+// the wide variant's and the multicast kernel's calls). ptxas assembles
 // every kernel without serialising a wgmma or spilling. Without the option no
 // kernel multicasts.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 dir=%t assemble=false" | FileCheck %s --check-prefix=GRID
 // RUN: rm -rf %t.all && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-multicast-slots=0 dir=%t.all assemble=false" | FileCheck %s --check-prefix=ALL
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.both && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-packed=2 dir=%t.both assemble=false" | FileCheck %s --check-prefix=PACKED-BOTH --implicit-check-not=_pack_mc
 // RUN: rm -rf %t.packed && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-multicast-slots=0 wide-packed=2 dir=%t.packed assemble=false" | FileCheck %s --check-prefix=PACKED-GRID
 // RUN: FileCheck %s --check-prefix=PACKED < %t.packed/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.packed/kernels.ptx -o %t.packed/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
@@ -50,20 +52,24 @@
 // CHECK-NOT: .entry
 // CHECK: barrier.cluster.wait;
 
-// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(4, token_tiles(P, 128, 8), 1) {{.*}} when(P in [513, 2047])
-// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [2048, ...])
-// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide grid(4, token_tiles(P, 128, 8), 1) {{.*}} when(P in [512, 2047])
-// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [2048, ...])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(4, token_tiles(P, 128, 8), 1) {{[^>]*}} when(P in [513, 2047])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [2048, ...])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide grid(4, token_tiles(P, 128, 8), 1) {{[^>]*}} when(P in [512, 2047])
+// GRID: launch<@samoyeds_kernels::@layer_ssmm_3_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [2048, ...])
 
 // ALL-NOT: @layer_ssmm_2_wide grid
-// ALL: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [513, ...])
+// ALL: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [513, ...])
 // ALL-NOT: @layer_ssmm_3_wide grid
-// ALL: launch<@samoyeds_kernels::@layer_ssmm_3_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{.*}} when(P in [512, ...])
+// ALL: launch<@samoyeds_kernels::@layer_ssmm_3_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [512, ...])
 
-// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_pack_mc grid(8, token_tiles(P, 128, 8), 1)
-// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1)
+// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_pack grid(8, token_tiles(P, 128, 8), 1) {{[^>]*}} when(P in [513, ...])>
+// PACKED-GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [513, ...])>
 
-// PACKED-LABEL: .entry layer_ssmm_2_pack_mc(
+// PACKED-BOTH: launch<@samoyeds_kernels::@layer_ssmm_2_pack grid(8, token_tiles(P, 128, 8), 1) {{[^>]*}} when(P in [513, ...])>
+// PACKED-BOTH-SAME: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(4, token_tiles(P, 128, 8), 1) {{[^>]*}} when(P in [513, 2047])>
+// PACKED-BOTH-SAME: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [2048, ...])>
+
+// PACKED-LABEL: .entry layer_ssmm_2_pack(
 // PACKED-NOT: reqnctapercluster
 // PACKED-LABEL: .entry layer_ssmm_2_wide_mc(
 // PACKED: .reqnctapercluster 2, 1, 1

@@ -286,28 +286,37 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     if (m.variant == SSMMVariant::Split || m.variant == SSMMVariant::SplitMid)
       splitTo = std::max(splitTo, m.hi);
   }
+  // The wide variant's and its multicast kernel's tiles are packed alike:
+  // with both, `_pack` serves both.
+  bool multicastPlanned = llvm::any_of(planned, [](const PlannedMatmul &m) {
+    return m.variant == SSMMVariant::WideMulticast;
+  });
+  bool widePlanned = llvm::any_of(planned, [](const PlannedMatmul &m) {
+    return m.variant == SSMMVariant::Wide;
+  });
   for (const PlannedMatmul &m : planned) {
     if (m.variant == SSMMVariant::Split || m.variant == SSMMVariant::SplitMid)
       continue;
     // The pack kernel writes what the wide kernel right after it reads.
     bool low = m.variant == SSMMVariant::WideLow;
     bool multicast = m.variant == SSMMVariant::WideMulticast;
-    if (samoyeds::detail::isWideVariant(m.variant) && packed) {
-      StringRef suffix = low ? "_pack_low" : multicast ? "_pack_mc" : "_pack";
-      FailureOr<KernelLaunch> pack =
-          buildWidePackKernel(builder, kernels, op, packedInput,
-                              (base + suffix).str(), m.lo, m.variant);
+    if (samoyeds::detail::isWideVariant(m.variant) && packed &&
+        !(multicast && widePlanned)) {
+      int64_t packTo =
+          m.variant == SSMMVariant::Wide && multicastPlanned ? -1 : m.hi;
+      FailureOr<KernelLaunch> pack = buildWidePackKernel(
+          builder, kernels, op, packedInput,
+          (base + (low ? "_pack_low" : "_pack")).str(), m.lo, m.variant);
       if (failed(pack))
         return failure();
-      guardBySlots(*pack, m.lo, m.hi);
+      guardBySlots(*pack, m.lo, packTo);
       launches.push_back(*pack);
       Type elt =
           cast<RankedTensorType>(op.getInput().getType()).getElementType();
       // Two or three rows per routed slot: every call of either width fits.
       assert(packedRowsPerSlot > 0 && "buildWidePackKernel checked m.lo");
-      // Added with the widest call's kernel: the wide variant's, or with
-      // weight multicast from its first call the multicast kernel's.
-      if (m.hi < 0)
+      // Added with the pack kernel of the widest calls (`_pack`).
+      if (packTo < 0)
         table.addWorkspace(packedInput,
                            {packedRowsPerSlot,
                             BufferAttr::encodeSymbol(SizeSymbol::P),

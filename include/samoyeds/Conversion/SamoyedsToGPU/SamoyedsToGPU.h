@@ -243,7 +243,8 @@ buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
 /// bytes], rows past the tile's slots zero. Fails with a diagnostic on `op`
 /// when no workspace of TileConfigAttr::widePackedRowsPerSlot rows per
 /// routed slot holds the padded tiles of the variant's first call,
-/// `fromSlots` routed slots. `variant` (Wide or WideLow) names the width.
+/// `fromSlots` routed slots. `variant` (Wide, WideLow or WideMulticast)
+/// names the width.
 FailureOr<KernelLaunch>
 buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                     StringRef workspace, StringRef name, int64_t fromSlots,

@@ -160,7 +160,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Weight multicast (`wide_multicast`; `wgmma_sp`): `wide-multicast` = 2
     gives the wide variant clusters of two blocks on two token tiles of
     one expert that share the weights by multicast bulk copies, where
-    there are no cluster pairs and each wide width's block holds an even
+    there are no cluster pairs and the wide variant's block holds an even
     number of 64-row units; 1 (the default) none. Its multicast kernel
     takes the wide variant's calls from `wide-multicast-slots` routed
     slots (`wide_multicast_slots`; -1, the default: where the experts
@@ -317,7 +317,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideMulticast", "wide-multicast", "int64_t", /*default=*/"1",
            "Blocks per cluster of wgmma_sp's wide variant sharing its "
            "weights by multicast copies (1: none, 2: pairs of token tiles "
-           "where the wide widths' blocks hold an even number of units)">,
+           "where the wide variant's block holds an even number of units)">,
     Option<"wideMulticastSlots", "wide-multicast-slots", "int64_t",
            /*default=*/"-1",
            "Routed slots from which wgmma_sp's wide variant runs its "

@@ -11,12 +11,14 @@
 // barriers (one arrival per consumer warp, after the warp's lanes meet at
 // bar.warp.sync: routed row selection reads the slot's row choices after the
 // MMAs' wait; lane 0 arrives here and, through mapa, on the peer with cluster
-// scope) and meets the peer at cluster barriers. Packed rows (wide-packed=2):
+// scope) and meets the peer at cluster barriers; a group of one tile runs its
+// first block alone (all six copies of a stage into its own ring, each warp's
+// release counting twice) while the second leaves. Packed rows (wide-packed=2):
 // each block copies its own tile's rows without multicast, the weights still
-// multicast, and the pack kernels keep their single tiles (one `_pack` for
-// the wide variant's and the multicast kernel's calls). ptxas assembles
-// every kernel without serialising a wgmma or spilling. Without the option no
-// kernel multicasts.
+// multicast, and the pack kernels keep their single tiles (one `_pack` for the
+// wide variant's and the multicast kernel's calls). ptxas assembles every
+// kernel without serialising a wgmma or spilling. Without the option no kernel
+// multicasts.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 dir=%t assemble=false" | FileCheck %s --check-prefix=GRID
 // RUN: rm -rf %t.all && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-multicast-slots=0 dir=%t.all assemble=false" | FileCheck %s --check-prefix=ALL
 // RUN: FileCheck %s < %t/kernels.ptx
@@ -37,11 +39,13 @@
 // CHECK: ld.shared.b8
 // CHECK: bar.warp.sync -1;
 // CHECK-NOT: ld.shared
-// CHECK: mapa.shared::cluster.u64 [[PEER:%rd[0-9]+]],
-// CHECK-NEXT: mbarrier.arrive.shared.b64
+// CHECK: mbarrier.arrive.shared.b64 {{%rd[0-9]+}}, [[[EMPTY:%rd[0-9]+]]], {{%r[0-9]+}};
+// CHECK-NOT: ld.shared
+// CHECK: mapa.shared::cluster.u64 [[PEER:%rd[0-9]+]], [[EMPTY]],
 // CHECK-NOT: ld.shared
 // CHECK: mbarrier.arrive.release.cluster.shared::cluster.b64 _, [[[PEER]]]
-// CHECK-COUNT-3: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [{{%rd[0-9]+}}], [{{%rd[0-9]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}], {{%rs[0-9]+}};
+// CHECK-COUNT-3: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster [{{%rd[0-9]+}}], [{{[^]]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}], {{%rs[0-9]+}};
+// CHECK-COUNT-6: cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [{{%rd[0-9]+}}], [{{[^]]+}}], {{%r[0-9]+}}, [{{%rd[0-9]+}}];
 // CHECK-NOT: .entry
 // CHECK: barrier.cluster.arrive;
 // CHECK-NEXT: barrier.cluster.wait;

@@ -43,9 +43,10 @@
 // stage as multicast bulk copies into both blocks' slots, completing on
 // both full barriers (each armed with the whole stage's bytes); each
 // producer gathers its own tile's rows. Consumers release a slot on the
-// empty barriers of both blocks (one arrival per warp). The second block of
-// an expert's last pair, where it has one tile, multiplies the first's
-// tile again and stores nothing.
+// empty barriers of both blocks (one arrival per warp). Where an expert's
+// last group has one tile, its first block works alone (every unit's copies
+// into its own ring, each warp's release counting for both blocks) and the
+// second leaves at once: no copy or arrival crosses the pair.
 //
 // Packed rows (the wide variant's wide_packed = 1): a pack kernel wrote the
 // token tiles' rows in the ring's layout, so producer thread 0 alone issues
@@ -91,7 +92,7 @@ private:
   /// row blocks + row block) through one continuous ring.
   void emitPersistent(Value g);
   /// Weight multicast: this rank's token tile of the group `group` (start,
-  /// tokenTile, storing).
+  /// tokenTile, solo).
   void takeRankTile(const TokenTile &group);
   /// The producer's K loop over the current tile, whose k tiles are ring
   /// uses base, base + 1, …; the weights of the first `early` were issued
@@ -147,6 +148,10 @@ private:
   /// (none where null): evict_first in the calls SSMMPlan::evictFirstRows
   /// names.
   void issueWeightCopies(Value kt, Value slot, Value mbar, Value policy);
+  /// The copies of issueWeightCopies for unit `u` (index), with a
+  /// `multicast` mask (0: this block alone).
+  void issueUnitCopies(Value kt, Value slot, Value u, Value mbar,
+                       int64_t multicast, Value policy);
   /// The weight tile (64 kept rows) of unit `u` of expert `e`.
   Value weightTile(Value e, Value u);
   /// The `wgmma` layout of weight tile `tile` at k tile `kt`: its values
@@ -346,9 +351,9 @@ private:
   }
   /// In a cluster: the block's rank in it and its peer's (i32).
   Value rank, peerRank;
-  /// Weight multicast: whether the block stores its tile (i1; null without
-  /// multicast, where every block with a tile does).
-  Value storing;
+  /// Weight multicast: whether the block's group has one token tile (i1),
+  /// which its first block then multiplies alone while the second leaves.
+  Value solo;
   /// The block's token tile: expert, first slot, tokens in it.
   Value expert, start, count;
   /// Global addresses (i64) of the packed values, metadata, (row

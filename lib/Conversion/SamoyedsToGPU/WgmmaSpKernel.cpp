@@ -90,7 +90,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
     start = tile.start;
     if (p.multicast > 1)
       takeRankTile(tile);
-    ifThen(cmp(arith::CmpIPredicate::slt, tile.start, tile.end), [&] {
+    ifThen(cmp(arith::CmpIPredicate::slt, start, tile.end), [&] {
       count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
       // Summing a split-K input, the whole block fills the ring first.
       bool summed = p.inputSplits > 0;
@@ -115,11 +115,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
           [&] {
             if (p.weightsBeforeWait && !summed)
               waitForGrids();
-            SmallVector<Value> sets = emitConsumer(idx(0));
-            if (storing)
-              ifThen(storing, [&] { emitEpilogue(sets); });
-            else
-              emitEpilogue(sets);
+            emitEpilogue(emitConsumer(idx(0)));
             if (p.fusedReduce)
               emitSplitReduce(
                   b, p, *this,
@@ -130,8 +126,12 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
           });
       // Neither block of a cluster leaves while the other may still copy
       // into or arrive on its shared memory (both take this branch: they
-      // share the token tile, or with weight multicast the group of tiles).
-      if (paired)
+      // share the token tile, or with weight multicast the group of tiles;
+      // a block working alone shares nothing).
+      if (solo)
+        ifThen(arith::XOrIOp::create(b, solo, i1c(true)),
+               [&] { clusterBarrier(); });
+      else if (paired)
         clusterBarrier();
     });
     // A block without a token tile waits too: the grid finishes only after
@@ -144,16 +144,16 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
 }
 
 void WgmmaSpEmitter::takeRankTile(const TokenTile &group) {
-  assert(!p.split() && "a split-K reduction would count the mirrored block");
-  // Rank r takes the group's tile r where its expert has it; else the
-  // first, which it multiplies again (its copies and MMAs are those of a
-  // block with a tile) and does not store.
+  assert(p.multicast == 2 && "groups of two tiles");
+  // Rank r takes the group's tile r; where the expert lacks the second, the
+  // first block works alone and the second, whose start is past the
+  // expert's slots, has no tile.
   Value r = arith::IndexCastOp::create(b, b.getIndexType(), rank);
-  Value mine = add(group.start, mul(r, idx(p.tokens)));
-  storing = cmp(arith::CmpIPredicate::slt, mine, group.end);
-  start = select(storing, mine, group.start);
+  start = add(group.start, mul(r, idx(p.tokens)));
+  solo = cmp(arith::CmpIPredicate::sle, group.end,
+             add(group.start, idx(p.tokens)));
   // The packed workspace numbers single tiles.
-  tokenTile = add(group.first, select(storing, r, idx(0)));
+  tokenTile = add(group.first, r);
 }
 
 void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,

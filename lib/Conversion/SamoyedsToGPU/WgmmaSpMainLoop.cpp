@@ -138,14 +138,18 @@ void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
   // release), then lane 0 arrives on this block's empty barrier and on the
   // peer's, whose producer writes its share of the weights into this
   // block's slot too.
+  // A block working alone (`solo`) arrives for both.
   NVVM::SyncWarpOp::create(b, i32c(-1));
   ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(0)), [&] {
-    nvgpu::MBarrierArriveOp::create(
-        b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
-        emptyBarrier(slot));
-    NVVM::MBarrierArriveOp::create(
-        b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
-        NVVM::MemScopeKind::CLUSTER, /*relaxed=*/false);
+    Value empty = barrierPointer(emptyBarrier(slot));
+    NVVM::MBarrierArriveOp::create(b, b.getI64Type(), empty,
+                                   select(solo, i32c(2), i32c(1)),
+                                   NVVM::MemScopeKind::CTA, /*relaxed=*/false);
+    ifThen(arith::XOrIOp::create(b, solo, i1c(true)), [&] {
+      NVVM::MBarrierArriveOp::create(b, Type(), peerPointer(empty), Value(),
+                                     NVVM::MemScopeKind::CLUSTER,
+                                     /*relaxed=*/false);
+    });
   });
 }
 

@@ -187,45 +187,56 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
 
 void WgmmaSpEmitter::issueWeightCopies(Value kt, Value slot, Value mbar,
                                        Value policy) {
+  if (p.multicast == 1) {
+    for (int64_t u = 0; u < layout.units; ++u)
+      issueUnitCopies(kt, slot, idx(u), mbar, /*multicast=*/0, policy);
+    return;
+  }
   // With weight multicast rank r copies units r, r + multicast, … into
-  // every block of the cluster.
-  int64_t mask = p.multicast > 1 ? (1 << p.multicast) - 1 : 0;
-  for (int64_t j = 0; j < layout.units; j += p.multicast) {
-    Value u =
-        p.multicast > 1
-            ? add(idx(j), arith::IndexCastOp::create(b, b.getIndexType(), rank))
-            : idx(j);
-    Value tile = weightTile(expert, u);
-    Value ring = add(mul(slot, idx(layout.units)), u);
-    Value block = valuesBlock(tile, kt);
-    bulkCopy(
-        arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
-        arith::AddIOp::create(b, valuesAddr,
-                              toI64(mul(block, idx(Wgmma::kBlockBytes)))),
-        layout.aStage, mbar, mask, policy);
-    Value step = metaStep(tile, kt);
-    bulkCopy(
-        arith::AddIOp::create(
-            b, base,
-            toI64(add(idx(layout.metaRing), mul(ring, idx(layout.metaStage))))),
-        arith::AddIOp::create(b, metaAddr,
-                              toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
-        layout.metaStage, mbar, mask, policy);
-    // Row selection: the tile's row choices of each span of the stage (of
-    // the span it is part of where spans are longer),
-    // row_idx[expert][span][tile · 64 ...].
-    for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
-      int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
-      Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
-      Value src =
-          add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
-              mul(unitTile(u), idx(Wgmma::kRows)));
-      Value dst = add(idx(layout.choiceRing),
-                      add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
-      bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
-               arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar,
-               mask, policy);
-    }
+  // every block of the cluster; a block working alone copies every unit
+  // into its own ring.
+  auto alone = scf::IfOp::create(b, solo, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(alone.thenBlock()->getTerminator());
+  for (int64_t u = 0; u < layout.units; ++u)
+    issueUnitCopies(kt, slot, idx(u), mbar, /*multicast=*/0, policy);
+  b.setInsertionPoint(alone.elseBlock()->getTerminator());
+  Value r = arith::IndexCastOp::create(b, b.getIndexType(), rank);
+  for (int64_t j = 0; j < layout.units; j += p.multicast)
+    issueUnitCopies(kt, slot, add(idx(j), r), mbar, (1 << p.multicast) - 1,
+                    policy);
+}
+
+void WgmmaSpEmitter::issueUnitCopies(Value kt, Value slot, Value u, Value mbar,
+                                     int64_t multicast, Value policy) {
+  Value tile = weightTile(expert, u);
+  Value ring = add(mul(slot, idx(layout.units)), u);
+  Value block = valuesBlock(tile, kt);
+  bulkCopy(arith::AddIOp::create(b, base, toI64(mul(ring, idx(layout.aStage)))),
+           arith::AddIOp::create(b, valuesAddr,
+                                 toI64(mul(block, idx(Wgmma::kBlockBytes)))),
+           layout.aStage, mbar, multicast, policy);
+  Value step = metaStep(tile, kt);
+  bulkCopy(arith::AddIOp::create(b, base,
+                                 toI64(add(idx(layout.metaRing),
+                                           mul(ring, idx(layout.metaStage))))),
+           arith::AddIOp::create(b, metaAddr,
+                                 toI64(mul(step, idx(Wgmma::kMetaStepBytes)))),
+           layout.metaStage, mbar, multicast, policy);
+  // Row selection: the tile's row choices of each span of the stage (of
+  // the span it is part of where spans are longer),
+  // row_idx[expert][span][tile · 64 ...].
+  for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
+    int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
+    Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
+    Value src =
+        add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
+            mul(unitTile(u), idx(Wgmma::kRows)));
+    Value dst = add(idx(layout.choiceRing),
+                    add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
+    bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
+             arith::AddIOp::create(b, rowIdxAddr, toI64(src)), bytes, mbar,
+             multicast, policy);
   }
 }
 

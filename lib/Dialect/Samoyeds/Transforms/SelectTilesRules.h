@@ -115,7 +115,8 @@ inline constexpr int64_t kLatePairsMaxTiles = 8;
 /// Weight multicast's default threshold (`wide-multicast-slots=-1`): the
 /// multicast kernel takes the wide variant's calls from this many token
 /// tiles per expert on average (untimed, session 44: with one tile an
-/// expert, half the blocks would store nothing).
+/// expert every pair's first block works alone, the wide variant's kernel
+/// on a grid of twice the blocks, half of which leave at once).
 inline constexpr int64_t kMulticastTilesPerExpert = 2;
 
 /// The pass's overrides of the tile choice (see its options).

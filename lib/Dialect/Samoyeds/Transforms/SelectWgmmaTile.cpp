@@ -471,7 +471,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // and the wide variant's block holds whole pairs of units (one half per
   // block of the cluster), for its calls from `wide-multicast-slots`, by
   // default where the experts average kMulticastTilesPerExpert token tiles
-  // (an expert's last group of one tile has a block that stores nothing).
+  // (an expert's last group of one tile has one block working alone).
   bool evenUnits = (wideWarpgroups * wideUnits) % o.wideMulticast == 0;
   int64_t wideMulticast =
       wideTokens > 0 && wideCluster == 1 && evenUnits ? o.wideMulticast : 1;

@@ -229,9 +229,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     a stage's 64-row units (values, metadata, row choices) into both
     blocks' rings with one multicast copy each, and gathers its own token
     rows, so the pair reads each weight byte from L2 once. A slot is
-    refilled once the consumers of both blocks have released it. Where the
-    expert's last pair has one tile, the second block multiplies the
-    first's tile again and stores nothing. The multicast kernel (`_wide_mc`)
+    refilled once the consumers of both blocks have released it. Where an
+    expert's last pair has one tile, the first block works alone (all the
+    stage's copies into its own ring) and the second leaves at once. The
+    multicast kernel (`_wide_mc`)
     takes the wide variant's calls from `wide_multicast_slots` routed slots
     (0: all of them; the second width's, below, never multicast), the
     wide variant's own kernel those below. Not with `wide_cluster` = 2; the

@@ -134,10 +134,11 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
       else if (paired)
         clusterBarrier();
     });
-    // A block without a token tile waits too: the grid finishes only after
-    // the grids before it.
+    // A block without a token tile (with weight multicast: the second of a
+    // group of one) waits too: the grid finishes only after the grids
+    // before it.
     if (p.weightsBeforeWait)
-      ifThen(cmp(arith::CmpIPredicate::sge, tile.start, tile.end),
+      ifThen(cmp(arith::CmpIPredicate::sge, start, tile.end),
              [&] { waitForGrids(); });
   }
   gpu::ReturnOp::create(b);

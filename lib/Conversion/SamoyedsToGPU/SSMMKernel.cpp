@@ -57,7 +57,8 @@ static int64_t chooseEvictFirstRows(const SSMMPlan &p, SSMMOp op,
     return 0;
   if (x >= p.experts || (options.maxSlots >= 0 && options.maxSlots <= x))
     return -1;
-  return p.persistent == 0 ? x : 0;
+  // (Grids of groups of token tiles, weight multicast's, have no such rows.)
+  return p.persistent == 0 && p.multicast == 1 ? x : 0;
 }
 
 FailureOr<KernelLaunch>

@@ -171,10 +171,7 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
     return issueWeightCopies(kt, slot, mbar, evictFirstPolicy());
   // Calls of a larger grid copy without a policy: an explicit evict_normal
   // one ran 0.95-0.97x where no policy ran 1.00x (bench/RESULTS.md S37).
-  // (With weight multicast grid y counts groups of tiles.)
   Value rows = gpu::GridDimOp::create(b, gpu::Dimension::y);
-  if (p.multicast > 1)
-    rows = mul(rows, idx(p.multicast));
   auto small = scf::IfOp::create(
       b, cmp(arith::CmpIPredicate::ule, rows, idx(p.evictFirstRows)),
       /*withElseRegion=*/true);
@@ -187,19 +184,19 @@ void WgmmaSpEmitter::issueWeights(Value kt, Value slot) {
 
 void WgmmaSpEmitter::issueWeightCopies(Value kt, Value slot, Value mbar,
                                        Value policy) {
-  if (p.multicast == 1) {
+  auto everyUnit = [&] {
     for (int64_t u = 0; u < layout.units; ++u)
       issueUnitCopies(kt, slot, idx(u), mbar, /*multicast=*/0, policy);
-    return;
-  }
+  };
+  if (p.multicast == 1)
+    return everyUnit();
   // With weight multicast rank r copies units r, r + multicast, … into
   // every block of the cluster; a block working alone copies every unit
   // into its own ring.
   auto alone = scf::IfOp::create(b, solo, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(alone.thenBlock()->getTerminator());
-  for (int64_t u = 0; u < layout.units; ++u)
-    issueUnitCopies(kt, slot, idx(u), mbar, /*multicast=*/0, policy);
+  everyUnit();
   b.setInsertionPoint(alone.elseBlock()->getTerminator());
   Value r = arith::IndexCastOp::create(b, b.getIndexType(), rank);
   for (int64_t j = 0; j < layout.units; j += p.multicast)

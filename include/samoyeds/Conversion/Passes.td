@@ -85,6 +85,17 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     fewer; off by default: on the H200 it ran 0.97-1.03x with CUDA-graph
     replay and 0.96-0.97x eager (bench/RESULTS.md S16).
 
+    With `fuse-split-combine`, the split-K variant of a `weighted_combine`
+    expert matmul (the down projection's few-slot calls) combines its own
+    slot rows: every block of the grid, those without a token tile too,
+    fences its partial sums and counts itself in its row block's counter
+    (a `counters` buffer of one per row block); the last of the row block's
+    grid y · grid z blocks sums, for every token and every column of the
+    row block, the token's slots' rows (each the sum of its K slices in
+    slice order) weighted by its routing weights in slot order, writes the
+    result and zeroes the counter. The sums are the combine kernel's, in
+    its order: the result is bit-identical, one launch fewer.
+
     With `reduce-in-gather`, an expert matmul whose input is the result of
     the split-K variant of the matmul right before it (the down projection
     after the gate/up projection; the result read by nothing else, the same
@@ -126,6 +137,11 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "Split-K expert matmuls without weighted_combine reduce their own "
            "K slices (the last block of each tile, found by an i32 counter) "
            "instead of a separate reduction kernel">,
+    Option<"fuseSplitCombine", "fuse-split-combine", "bool",
+           /*default=*/"false",
+           "Split-K expert matmuls of a weighted_combine combine their own "
+           "slot rows (the last block of each row block, found by an i32 "
+           "counter) instead of a separate combine kernel">,
     Option<"reduceInGather", "reduce-in-gather", "bool", /*default=*/"true",
            "An expert matmul reading the result of the split-K variant of "
            "the matmul before sums its slices as it gathers them (no "

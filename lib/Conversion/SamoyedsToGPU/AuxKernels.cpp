@@ -123,16 +123,24 @@ private:
 
 } // namespace
 
-FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
-    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
-    Type rowElt, StringRef name, int64_t splits, int64_t slotsPerSplit,
-    bool vector, bool routingFirst) {
+FailureOr<int64_t> mlir::samoyeds::getCombineTopK(SSMMOp op) {
   auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   if (wType.isDynamicDim(1) || outType.isDynamicDim(1))
     return op.emitOpError() << "weighted_combine needs a static top_k and "
                             << "row count to be compiled";
-  int64_t topK = wType.getDimSize(1), cols = outType.getDimSize(1);
+  return wType.getDimSize(1);
+}
+
+FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
+    OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op, StringRef workspace,
+    Type rowElt, StringRef name, int64_t splits, int64_t slotsPerSplit,
+    bool vector, bool routingFirst) {
+  FailureOr<int64_t> topK = getCombineTopK(op);
+  if (failed(topK))
+    return failure();
+  auto outType = cast<RankedTensorType>(op.getResult().getType());
+  int64_t cols = outType.getDimSize(1);
   MLIRContext *ctx = op.getContext();
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
 
@@ -151,7 +159,7 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildCombineKernel(
   auto func =
       createKernel(builder, module, op.getLoc(), name, argTypes, threads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  CombineEmitter(b, cols, topK, splits, slotsPerSplit, width, routingFirst)
+  CombineEmitter(b, cols, *topK, splits, slotsPerSplit, width, routingFirst)
       .emit(func);
 
   launch.kernel = func;

@@ -13,7 +13,8 @@
 // and m - 1 accumulators fed by mma.sp with masked weight registers are kept
 // and row 0 is the total minus the others (row_masks = 1). The split-K
 // variant multiplies one slice of K per grid z and writes raw f32 partial
-// sums for a reduction kernel.
+// sums for a reduction or combine kernel, or reduces or combines them in
+// its last block (SplitReduce.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -108,10 +109,19 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
           scf::YieldOp::create(b, carried);
         });
     emitEpilogue(t, SmallVector<Value>(loop.getResults()));
+    ReduceThreads block{tid, p.threads(), 0, /*wholeBlock=*/true};
     if (p.fusedReduce)
-      emitSplitReduce(b, p, *this, {tid, p.threads(), 0, /*wholeBlock=*/true},
-                      t.rowBlock, t.start, t.count);
+      emitSplitReduce(b, p, *this, block, t.rowBlock, t.start, t.count);
+    if (p.fusedCombine)
+      emitSplitCombine(b, p, *this, block, t.rowBlock);
   });
+  // With a fused combine a block without a token tile counts itself in its
+  // row block's counter too, and combines if it is the last.
+  if (p.fusedCombine)
+    ifThen(cmp(arith::CmpIPredicate::sge, t.start, end), [&] {
+      emitSplitCombine(b, p, *this, {tid, p.threads(), 0, /*wholeBlock=*/true},
+                       bx);
+    });
   gpu::ReturnOp::create(b);
 }
 

@@ -25,9 +25,13 @@ void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
   offsets = entry.getArgument(arg++);
   tokenList = p.readsTokenList() ? entry.getArgument(arg++) : Value();
   out = entry.getArgument(arg++);
-  if (p.fusedReduce) {
+  if (p.fusedReduce || p.fusedCombine) {
     result = entry.getArgument(arg++);
     counters = entry.getArgument(arg++);
+  }
+  if (p.fusedCombine) {
+    routingWeights = entry.getArgument(arg++);
+    positions = entry.getArgument(arg++);
   }
 }
 
@@ -69,7 +73,10 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
-  plan->fusedReduce = plan->split() && !buffers.counters.empty();
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  bool counted = plan->split() && !buffers.counters.empty();
+  plan->fusedReduce = counted && !combine;
+  plan->fusedCombine = counted && combine;
   if (const SplitInput *in = buffers.splitInput) {
     const MmaLowering &lowering = getMmaLowering(plan->strategy);
     assert(lowering.canSumSplitInput(*plan) &&
@@ -80,16 +87,23 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     plan->inputRowElems = in->rowElems;
     plan->inputSiluMul = in->siluMul;
   }
-  if (!plan->split() && buffers.combineRows &&
-      op.getEpilogue() == EpilogueKind::WeightedCombine)
+  if (!plan->split() && buffers.combineRows && combine)
     plan->outElt = buffers.combineRows;
   if (plan->fusedReduce && plan->persistent > 0)
     return op.emitOpError()
            << "fuse-split-reduce counts the blocks of a tile, but the split "
               "variant of tile split_persistent = 1 runs a persistent grid";
-  assert((!plan->fusedReduce ||
-          op.getEpilogue() != EpilogueKind::WeightedCombine) &&
-         "the combine kernel sums a weighted_combine's slices");
+  if (plan->fusedCombine && plan->persistent > 0)
+    return op.emitOpError()
+           << "fuse-split-combine counts the blocks of a row block, but the "
+              "split variant of tile split_persistent = 1 runs a persistent "
+              "grid";
+  if (plan->fusedCombine) {
+    FailureOr<int64_t> topK = getCombineTopK(op);
+    if (failed(topK))
+      return failure();
+    plan->topK = *topK;
+  }
   const MmaLowering &lowering = getMmaLowering(plan->strategy);
   plan->weightsBeforeWait =
       options.weightsBeforeWait && lowering.canIssueWeightsBeforeWait(*plan);
@@ -142,11 +156,15 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     addBuffer(p.outElt, op.getResult(), "",
               p.outElt.getIntOrFloatBitWidth() / 8, outAlign);
   }
-  if (p.fusedReduce) {
+  if (p.fusedReduce || p.fusedCombine) {
     addBuffer(p.resultElt, op.getResult(), "",
               p.resultElt.getIntOrFloatBitWidth() / 8);
     argTypes.push_back(globalBuffer(i32));
     launch.args.push_back(workspaceArg(buffers.counters));
+  }
+  if (p.fusedCombine) {
+    addBuffer(Float32Type::get(ctx), op.getRoutingWeights(), "", 4);
+    addBuffer(i32, op.getPositions(), "", 4);
   }
 
   OpBuilder::InsertionGuard guard(builder);
@@ -173,10 +191,13 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   launch.block[0] = threads;
   launch.dynamicSmem = lowering.smemBytes(p);
   launch.waitsInBody = p.weightsBeforeWait || p.prefetchBeforeWait;
-  // A counter per block of the largest grid (P = split_slots).
+  // A counter per block of the largest grid (P = split_slots), or with a
+  // fused combine per row block.
   if (p.fusedReduce)
     launch.counters = lowering.rowBlocks(p) *
                       maxTokenTiles(p.splitSlots, p.tokens, p.experts);
+  if (p.fusedCombine)
+    launch.counters = lowering.rowBlocks(p);
   // A cluster's blocks (consecutive in grid x) are fixed at compile time:
   // the PTX's .reqnctapercluster, which every launch of the kernel takes.
   if (p.clusterBlocks() > 1)

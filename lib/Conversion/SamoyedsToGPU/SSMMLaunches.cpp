@@ -199,7 +199,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   bool packed = op.getTileAttr() && op.getTileAttr().getWidePacked() == 1;
   std::string packedInput = packed ? "ws_" + base.str() + "_packed" : "";
   SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
-  if (o.fuseSplitReduce && !combine && !o.reducedByConsumer)
+  if (!o.reducedByConsumer &&
+      (combine ? o.fuseSplitCombine : o.fuseSplitReduce))
     splitBuffers.counters = splitBuffers.workspace + "_counters";
   // The mid-size split-K variant's workspace; its reduction is a kernel of
   // its own.

@@ -27,9 +27,12 @@ struct SSMMPlan {
   /// unsplit kernel.
   int64_t splitK = 1, splitSlots = 0;
   /// The split-K kernel reduces its slices itself (SSMMBuffers::counters;
-  /// never with weighted_combine, whose combine kernel sums them):
-  /// emitSplitReduce.
+  /// an epilogue other than weighted_combine): emitSplitReduce.
   bool fusedReduce = false;
+  /// The split-K kernel of a weighted_combine combines its slot rows itself
+  /// (SSMMBuffers::counters): emitSplitCombine; `topK` slots per token.
+  bool fusedCombine = false;
+  int64_t topK = 0;
   /// The input is the f32 split-K workspace of the matmul before
   /// (SSMMBuffers::splitInput): inputSplits slices of inputSlots rows of
   /// inputRowElems, summed (and with inputSiluMul, SiLU·up) as the kernel
@@ -118,10 +121,12 @@ struct SSMMPlan {
 /// The arguments of an expert-matmul kernel, in the order buildSSMMKernel
 /// declares them: the weight's values, meta and (row selection) row_idx, the
 /// input, the offsets, (gather) the token list, the output (the split
-/// variant's partial-sum workspace) and, with a fused split reduction, the
-/// op's result and the counters.
+/// variant's partial-sum workspace), with a fused split reduction or combine
+/// the op's result and the counters, and with a fused combine the routing
+/// weights and positions.
 struct SSMMArgs {
   Value values, meta, rowIdx, input, offsets, tokenList, out, result, counters;
+  Value routingWeights, positions;
   /// Binds the members to the entry block arguments of `func`.
   void bind(const SSMMPlan &p, gpu::GPUFuncOp func);
 };
@@ -251,6 +256,16 @@ struct ReduceThreads {
 void emitSplitReduce(ImplicitLocOpBuilder &b, const SSMMPlan &p,
                      const SSMMArgs &args, const ReduceThreads &threads,
                      Value rowBlock, Value start, Value count);
+
+/// The fused combine (SSMMPlan::fusedCombine), emitted by a strategy in
+/// every block of the grid, after the block's threads stored its partial
+/// sums of row block `rowBlock` (a block without a token tile stores none):
+/// the last of the row block's blocks to arrive combines the row block's
+/// columns of every token, as the combine kernel would, and zeroes the row
+/// block's counter again (SplitReduce.cpp).
+void emitSplitCombine(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+                      const SSMMArgs &args, const ReduceThreads &threads,
+                      Value rowBlock);
 
 /// The row block and token tile (index values) of this block of an
 /// ordinary grid (grid x: row blocks, y: token tiles). Blocks numbered

@@ -1,12 +1,16 @@
-//===- SplitReduce.cpp - The split-K kernel's own reduction ---------------===//
+//===- SplitReduce.cpp - The split-K kernel's own reduction and combine ---===//
 //
 // The split_k blocks of one (row block, token tile) of a split-K kernel each
 // store their K slice's partial sums in the workspace and count themselves
 // in the tile's counter; the last to arrive sums the slices in slice order,
 // applies the epilogue, writes the op's result and zeroes the counter for
-// the next launch. The sums are those of the combine kernel and of the
-// reduction kernel this replaces, so the result is bit-identical and does
-// not depend on which block arrives last.
+// the next launch. With weighted_combine every block of a row block (every
+// token tile's and K slice's, those without a tile too) counts itself in
+// the row block's counter, and the last to arrive combines the row block's
+// columns of every token: the routing-weighted sum of its slots' rows, each
+// the sum of its slices. The sums are those of the combine kernel and of the
+// reduction kernel these replace, in the same order, so the result is
+// bit-identical and does not depend on which block arrives last.
 //
 // Memory order, the fence-and-count reduction of the CUDA programming
 // guide: every thread fences its partial stores (membar.gl) before a barrier
@@ -34,16 +38,36 @@ public:
       : SliceSumEmitter(b, p.rows, p.splitK, p.splitSlots), p(p), args(args),
         threads(threads) {}
 
-  void emit(Value rowBlock, Value start, Value count) {
-    // Every thread's partial sums are stored and fenced before the block
-    // counts itself.
-    fence();
-    barrier();
+  /// The split-K reduction of the tile of row block `rowBlock` and the
+  /// `count` slots from `start`: the last of its split_k blocks reduces.
+  void emitReduce(Value rowBlock, Value start, Value count) {
     // The tile's counter: its block's place in grid (x, y), the same in
     // every K slice.
     Value tile = add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::y),
                          gpu::GridDimOp::create(b, gpu::Dimension::x)),
                      gpu::BlockIdOp::create(b, gpu::Dimension::x));
+    ifLast(tile, i32c(p.splitK - 1), [&] { reduce(rowBlock, start, count); });
+  }
+
+  /// The combine of row block `rowBlock`: the last of the grid's blocks of
+  /// that row block (grid y · grid z of them) combines.
+  void emitCombine(Value rowBlock) {
+    Value blocks = mul(gpu::GridDimOp::create(b, gpu::Dimension::y),
+                       gpu::GridDimOp::create(b, gpu::Dimension::z));
+    Value others =
+        arith::IndexCastOp::create(b, b.getI32Type(), sub(blocks, idx(1)));
+    ifLast(rowBlock, others, [&] { combine(rowBlock); });
+  }
+
+private:
+  /// Counts this block in counters[`counter`] and runs `body` in the
+  /// block's reducing threads if it is the last to count, after `others`
+  /// (i32) blocks, after zeroing the counter for the next launch.
+  void ifLast(Value counter, Value others, function_ref<void()> body) {
+    // Every thread's partial sums are stored and fenced before the block
+    // counts itself.
+    fence();
+    barrier();
     auto counting =
         scf::IfOp::create(b, TypeRange{b.getI1Type()},
                           cmp(arith::CmpIPredicate::eq, threads.thread, idx(0)),
@@ -53,11 +77,11 @@ public:
       b.setInsertionPointToStart(counting.thenBlock());
       Value before =
           memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, i32c(1),
-                                      args.counters, ValueRange{tile});
-      Value last = cmp(arith::CmpIPredicate::eq, before, i32c(p.splitK - 1));
-      // Every slice of the tile has counted: the next launch starts at 0.
+                                      args.counters, ValueRange{counter});
+      Value last = cmp(arith::CmpIPredicate::eq, before, others);
+      // Every block has counted: the next launch starts at 0.
       ifThen(last, [&] {
-        memref::StoreOp::create(b, i32c(0), args.counters, ValueRange{tile});
+        memref::StoreOp::create(b, i32c(0), args.counters, ValueRange{counter});
       });
       scf::YieldOp::create(b, last);
       b.setInsertionPointToStart(counting.elseBlock());
@@ -66,11 +90,10 @@ public:
     Value last = barrierOr(counting.getResult(0));
     ifThen(last, [&] {
       fence();
-      reduce(rowBlock, start, count);
+      body();
     });
   }
 
-private:
   void fence() { NVVM::MembarOp::create(b, NVVM::MemScopeKind::GPU); }
 
   /// Synchronizes the reducing threads.
@@ -127,6 +150,33 @@ private:
             });
   }
 
+  /// Columns [rowBlock · R, rowBlock · R + R) of the result's T tokens,
+  /// consecutive threads on consecutive columns: out[t][c] = sum over j of
+  /// weights[t][j] · (the slice sum of slot positions[t][j]), in j order
+  /// (the combine kernel's sums). The dispatch places every slot of every
+  /// token, so T = offsets[E] / top_k.
+  void combine(Value rowBlock) {
+    int64_t rowBlocks = getMmaLowering(p.strategy).rowBlocks(p);
+    int64_t blockRows = p.outCols / rowBlocks;
+    Value firstRow = mul(rowBlock, idx(blockRows));
+    Value tokens = div(loadIndex(args.offsets, idx(p.experts)), idx(p.topK));
+    forLoop(
+        threads.thread, mul(tokens, idx(blockRows)), idx(threads.size),
+        ValueRange{}, [&](Value i, ValueRange) {
+          Value token = div(i, idx(blockRows));
+          Value col = add(firstRow, rem(i, idx(blockRows)));
+          Value sum = f32c(0.0);
+          for (int64_t j = 0; j < p.topK; ++j) {
+            Value pair = add(mul(token, idx(p.topK)), idx(j));
+            Value y = sumSlices(args.out, loadIndex(args.positions, pair), col);
+            Value w = load(args.routingWeights, pair);
+            sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
+          }
+          storeOut(sum, args.result, add(mul(token, idx(p.outCols)), col));
+          return SmallVector<Value>{};
+        });
+  }
+
   const SSMMPlan &p;
   const SSMMArgs &args;
   const ReduceThreads &threads;
@@ -137,5 +187,14 @@ void mlir::samoyeds::detail::emitSplitReduce(
     ImplicitLocOpBuilder &b, const SSMMPlan &p, const SSMMArgs &args,
     const ReduceThreads &threads, Value rowBlock, Value start, Value count) {
   assert(p.fusedReduce && "the kernel does not reduce its slices");
-  SplitReduceEmitter(b, p, args, threads).emit(rowBlock, start, count);
+  SplitReduceEmitter(b, p, args, threads).emitReduce(rowBlock, start, count);
+}
+
+void mlir::samoyeds::detail::emitSplitCombine(ImplicitLocOpBuilder &b,
+                                              const SSMMPlan &p,
+                                              const SSMMArgs &args,
+                                              const ReduceThreads &threads,
+                                              Value rowBlock) {
+  assert(p.fusedCombine && "the kernel does not combine its slot rows");
+  SplitReduceEmitter(b, p, args, threads).emitCombine(rowBlock);
 }

@@ -116,13 +116,14 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
             if (p.weightsBeforeWait && !summed)
               waitForGrids();
             emitEpilogue(emitConsumer(idx(0)));
+            ReduceThreads consumers{
+                add(mul(consumer, idx(Wgmma::kThreads)), wgThread),
+                layout.consumers * Wgmma::kThreads, kConsumerBarrier,
+                /*wholeBlock=*/false};
             if (p.fusedReduce)
-              emitSplitReduce(
-                  b, p, *this,
-                  {add(mul(consumer, idx(Wgmma::kThreads)), wgThread),
-                   layout.consumers * Wgmma::kThreads, kConsumerBarrier,
-                   /*wholeBlock=*/false},
-                  rowBlock, start, count);
+              emitSplitReduce(b, p, *this, consumers, rowBlock, start, count);
+            if (p.fusedCombine)
+              emitSplitCombine(b, p, *this, consumers, rowBlock);
           });
       // Neither block of a cluster leaves while the other may still copy
       // into or arrive on its shared memory (both take this branch: they
@@ -136,10 +137,17 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
     });
     // A block without a token tile (with weight multicast: the second of a
     // group of one) waits too: the grid finishes only after the grids
-    // before it.
-    if (p.weightsBeforeWait)
-      ifThen(cmp(arith::CmpIPredicate::sge, start, tile.end),
-             [&] { waitForGrids(); });
+    // before it. With a fused combine it counts itself in its row block's
+    // counter, and combines if it is the last.
+    if (p.weightsBeforeWait || p.fusedCombine)
+      ifThen(cmp(arith::CmpIPredicate::sge, start, tile.end), [&] {
+        if (p.weightsBeforeWait)
+          waitForGrids();
+        if (p.fusedCombine)
+          emitSplitCombine(b, p, *this,
+                           {tid, layout.threads(), 0, /*wholeBlock=*/true},
+                           rowBlock);
+      });
   }
   gpu::ReturnOp::create(b);
 }

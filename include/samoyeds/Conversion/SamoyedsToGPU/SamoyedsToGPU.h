@@ -135,7 +135,9 @@ enum class SSMMVariant {
   /// SplitBuffers::counters (an epilogue other than weighted_combine) the
   /// kernel reduces them itself: the last of a (row block, token tile)'s
   /// split_k blocks to finish, found by an i32 counter per tile, sums the
-  /// slices in slice order, applies the epilogue and writes the result.
+  /// slices in slice order, applies the epilogue and writes the result;
+  /// with weighted_combine the last of a row block's blocks, found by an i32
+  /// counter per row block, combines every token's slots for its rows.
   Split,
   /// The mid-size split-K variant (wgmma_sp): the split-K kernel of the
   /// tile's `tokens` with `mid_split_k` slices of K, for the calls above
@@ -220,6 +222,11 @@ StringRef getWeightLayout(SSMMOp op);
 /// Whether the strategy of `op`'s tile runs its persistent grid for every
 /// unsplit call (SSMMVariant::PersistentNarrow below `persistent_slots`).
 bool isPersistentAtEverySize(SSMMOp op);
+
+/// The top_k of weighted_combine `op` (the routing weights' columns), over
+/// which the combine is unrolled; fails with a diagnostic on `op` where it,
+/// or the result's row count, is dynamic.
+FailureOr<int64_t> getCombineTopK(SSMMOp op);
 
 /// Builds the deterministic combine kernel of a weighted_combine ssmm: sums
 /// the k routed slots of every token in slot order, in f32, from the rows of

@@ -1,0 +1,92 @@
+// fuse-split-combine through the whole pipeline: a layer with split-K forced
+// (split-k=2) gives down a split-K variant for up to 128 routed slots
+// (`_split_reducing` on sm_90a, which sums gate/up's slices as it gathers
+// them; `_split` on sm_80). With the option that kernel combines its slot
+// rows itself: it takes the result y, a counter per row block and the
+// routing weights (t0) and positions (t4), and `_split_combine` is gone.
+// The kernels assemble for both chips.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a split-k=2 fuse-split-combine=1 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s --implicit-check-not=_split_combine < %t/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+// RUN: rm -rf %t.80 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_80 split-k=2 fuse-split-combine=1 dir=%t.80 assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=SM80 --implicit-check-not=_split_combine < %t.80/manifest.json
+// RUN: FileCheck %s --check-prefix=PTX80 < %t.80/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_80 %t.80/kernels.ptx -o %t.80/kernels.cubin %}
+
+// CHECK: "kind": "counters",
+// CHECK-NEXT: "name": "ws_layer_ssmm_3_split_counters",
+// CHECK-NEXT: "shape": [
+// CHECK-NEXT: 1
+// CHECK: "launches": [
+// CHECK: "kernel": "layer_ssmm_3_combine",
+// CHECK: "min": 129,
+// CHECK: "buffer": "ws_layer_ssmm_3_split",
+// CHECK: "buffer": "y",
+// CHECK: "buffer": "ws_layer_ssmm_3_split_counters",
+// CHECK: "buffer": "t0",
+// CHECK: "buffer": "t4",
+// CHECK: "kernel": "layer_ssmm_3_split_reducing",
+// CHECK: "when": {
+// CHECK-NEXT: "max": 128,
+// CHECK-NEXT: "min": 1,
+
+// A block without a token tile waits for the grids before it, then
+// fences, counts (grid y · grid z blocks a row block) and, if last,
+// combines: offsets[E] gives T, then each column's two slots' slices and
+// weights; a block with a tile does the same in its consumer warpgroups
+// (barrier 1, 256 threads) after their partial sums.
+// PTX-LABEL: .entry layer_ssmm_3_split_reducing(
+// PTX: griddepcontrol.wait;
+// PTX: griddepcontrol.wait;
+// PTX-NEXT: griddepcontrol.launch_dependents;
+// PTX-NEXT: membar.gl;
+// PTX-NEXT: bar.sync 0;
+// PTX: %nctaid.y;
+// PTX-NEXT: %nctaid.z;
+// PTX: atom.global.add.u32
+// PTX: bar.red.or.pred {{.*}}, 0,
+// PTX: membar.gl;
+// PTX-NEXT: ld.global.b32 {{.*}}+32];
+// PTX: st.global.b16
+// PTX: setmaxnreg.inc.sync.aligned.u32
+// PTX: wgmma.mma_async.sp
+// PTX: membar.gl;
+// PTX-NEXT: bar.sync 1, 256;
+// PTX: atom.global.add.u32
+// PTX: bar.red.or.pred q,
+// PTX: membar.gl;
+// PTX: st.global.b16
+// PTX: ret;
+
+// SM80: "name": "ws_layer_ssmm_3_split_counters",
+// SM80-NEXT: "shape": [
+// SM80-NEXT: 2
+// SM80: "buffer": "ws_layer_ssmm_3_split_counters",
+// SM80: "kernel": "layer_ssmm_3_split",
+// The tile-less blocks' count and combine come first in the PTX.
+// PTX80-LABEL: .entry layer_ssmm_3_split(
+// PTX80: membar.gl;
+// PTX80-NEXT: bar.sync 0;
+// PTX80: atom.global.add.u32
+// PTX80: bar.red.or.pred
+// PTX80: membar.gl;
+// PTX80: st.global.b16
+// PTX80: mma.sp::ordered_metadata
+// PTX80: membar.gl;
+// PTX80-NEXT: bar.sync 0;
+// PTX80: atom.global.add.u32
+// PTX80: bar.red.or.pred
+// PTX80: st.global.b16
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @layer(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x256xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x512x256xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
+         tensor<8x256x256xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

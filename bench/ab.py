@@ -13,7 +13,9 @@ interleaved rep by rep round so that clock or thermal drift hits all alike
 the weights (an A/A pair): its ratio bounds what placement and order alone do
 to a point (S16 saw 1.08x between identical kernels).
 Every variant's output is compared with the first variant's (same weights,
-same routing: they must agree to bf16 rounding of the accumulation order).
+same routing: they must agree to bf16 rounding of the accumulation order;
+with --identical bit for bit, for variants that move a sum between kernels
+without changing its order).
 Prints one line per point with each variant's median time and its ratio to
 the first, and writes JSON. With --graph each variant's call is captured in a
 CUDA graph after an eager call and the replays are timed (as serving engines
@@ -45,6 +47,8 @@ def main():
     ap.add_argument("--graph", action="store_true", help="time CUDA-graph replays")
     ap.add_argument("--control", action="store_true",
                     help="also run the base variant a second time (an A/A control)")
+    ap.add_argument("--identical", action="store_true",
+                    help="every variant's output must equal the base's bit for bit")
     a = ap.parse_args()
     variants = [v.split("=", 1) for v in a.variants.split(",")]
     if a.control:
@@ -68,12 +72,16 @@ def main():
             load_experts(layers, gu_bits, d_bits, router)
             for T in tokens:
                 x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
-                outs = [layer(x).float() for layer in layers]
+                raw = [layer(x) for layer in layers]
+                outs = [o.float() for o in raw]
                 errs = [((o - outs[0]).norm() / outs[0].norm()).item() for o in outs]
-                for n, e in zip(variants, errs):
+                for n, e, o in zip(variants, errs, raw):
                     if not (e <= 1e-2 and torch.isfinite(outs[0]).all()):
                         sys.exit(f"{name} {fmt} T={T}: variant {n[0]} differs from "
                                  f"{variants[0][0]} by {e}")
+                    if a.identical and not torch.equal(o, raw[0]):
+                        sys.exit(f"{name} {fmt} T={T}: variant {n[0]} is not bit-identical "
+                                 f"to {variants[0][0]} (relative error {e})")
                 calls = [(lambda layer=layer: layer(x)) for layer in layers]
                 if a.graph:
                     calls = [Replay(c) for c in calls]

@@ -86,8 +86,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     replay and 0.96-0.97x eager (bench/RESULTS.md S16).
 
     With `fuse-split-combine`, the split-K variant of a `weighted_combine`
-    expert matmul (the down projection's few-slot calls) combines its own
-    slot rows: every block of the grid, those without a token tile too,
+    expert matmul whose calls have at most 4 tokens (the down projection's
+    decode calls; a larger one keeps its combine kernel, which spreads the
+    tokens over blocks) combines its own slot rows: every block of the grid, those without a token tile too,
     fences its partial sums and counts itself in its row block's counter
     (a `counters` buffer of one per row block); the last of the row block's
     grid y · grid z blocks sums, for every token and every column of the

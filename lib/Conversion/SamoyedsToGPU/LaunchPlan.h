@@ -144,10 +144,10 @@ struct SSMMLoweringOptions {
 /// deterministic combine kernel reduces (rows of the result's element type,
 /// as vLLM's fused MoE keeps them, or f32 with `combineF32`). The split-K
 /// variant's f32 partial rows are summed by the combine kernel or the
-/// matmul's own last block of each row block (`fuseSplitCombine`), by a split
-/// reduction kernel, by the matmul's own last block of each tile
-/// (`fuseSplitReduce`) or,
-/// with `reducedByConsumer`, by the matmul that reads the op's result. With
+/// matmul's own last block of each row block (`fuseSplitCombine`), by a
+/// split reduction kernel, by the matmul's own last block of each tile
+/// (`fuseSplitReduce`) or, with `reducedByConsumer`, by the matmul that reads
+/// the op's result. With
 /// `splitInput`, the kernels of the calls of at most its slots read the
 /// split-K workspace of the matmul before (`_reducing`). With `early`, the
 /// decode and split-K variants issue their first weight copies before they

@@ -80,6 +80,8 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
   Tile t = findTokenTile(by, end);
   t.rowBlock = bx;
   t.blockRows = blockRowsOf(bx);
+  // The threads that reduce or combine split-K slices: the whole block.
+  ReduceThreads block{tid, p.threads(), 0, /*wholeBlock=*/true};
   ifThen(cmp(arith::CmpIPredicate::slt, t.start, end), [&] {
     t.count = arith::MinSIOp::create(b, idx(p.tokens), sub(end, t.start));
     makeCopySlots(t, tid);
@@ -109,7 +111,6 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
           scf::YieldOp::create(b, carried);
         });
     emitEpilogue(t, SmallVector<Value>(loop.getResults()));
-    ReduceThreads block{tid, p.threads(), 0, /*wholeBlock=*/true};
     if (p.fusedReduce)
       emitSplitReduce(b, p, *this, block, t.rowBlock, t.start, t.count);
     if (p.fusedCombine)
@@ -118,10 +119,8 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
   // With a fused combine a block without a token tile counts itself in its
   // row block's counter too, and combines if it is the last.
   if (p.fusedCombine)
-    ifThen(cmp(arith::CmpIPredicate::sge, t.start, end), [&] {
-      emitSplitCombine(b, p, *this, {tid, p.threads(), 0, /*wholeBlock=*/true},
-                       bx);
-    });
+    ifThen(cmp(arith::CmpIPredicate::sge, t.start, end),
+           [&] { emitSplitCombine(b, p, *this, block, t.rowBlock); });
   gpu::ReturnOp::create(b);
 }
 

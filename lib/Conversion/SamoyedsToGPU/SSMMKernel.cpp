@@ -32,6 +32,7 @@ void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
   if (p.fusedCombine) {
     routingWeights = entry.getArgument(arg++);
     positions = entry.getArgument(arg++);
+    tokenCount = entry.getArgument(arg++);
   }
 }
 
@@ -165,6 +166,8 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   if (p.fusedCombine) {
     addBuffer(Float32Type::get(ctx), op.getRoutingWeights(), "", 4);
     addBuffer(i32, op.getPositions(), "", 4);
+    argTypes.push_back(i32);
+    launch.args.push_back(symbolArg("T"));
   }
 
   OpBuilder::InsertionGuard guard(builder);

@@ -163,6 +163,20 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
 }
 } // namespace
 
+/// Whether fuse-split-combine fuses the combine of weighted_combine `op`
+/// into its split-K variant: the variant's calls (the last of `planned`,
+/// where it is planned) have at most kFusedCombineTokens tokens, since the
+/// last block of a row block combines every token's columns of it alone,
+/// where the combine kernel spreads them over a block per token.
+static bool fusesSplitCombine(SSMMOp op, ArrayRef<PlannedMatmul> planned) {
+  auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
+  if (planned.empty() || planned.back().variant != SSMMVariant::Split ||
+      wType.isDynamicDim(1))
+    return false;
+  return planned.back().hi <=
+         samoyeds::detail::kFusedCombineTokens * wType.getDimSize(1);
+}
+
 bool mlir::samoyeds::canSumSplitInput(SSMMOp op, int64_t slots) {
   if (!op.getTileAttr())
     return false;
@@ -200,7 +214,8 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   std::string packedInput = packed ? "ws_" + base.str() + "_packed" : "";
   SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
   if (!o.reducedByConsumer &&
-      (combine ? o.fuseSplitCombine : o.fuseSplitReduce))
+      (combine ? o.fuseSplitCombine && fusesSplitCombine(op, planned)
+               : o.fuseSplitReduce))
     splitBuffers.counters = splitBuffers.workspace + "_counters";
   // The mid-size split-K variant's workspace; its reduction is a kernel of
   // its own.

@@ -123,10 +123,10 @@ struct SSMMPlan {
 /// input, the offsets, (gather) the token list, the output (the split
 /// variant's partial-sum workspace), with a fused split reduction or combine
 /// the op's result and the counters, and with a fused combine the routing
-/// weights and positions.
+/// weights, the positions and the token count T (i32).
 struct SSMMArgs {
   Value values, meta, rowIdx, input, offsets, tokenList, out, result, counters;
-  Value routingWeights, positions;
+  Value routingWeights, positions, tokenCount;
   /// Binds the members to the entry block arguments of `func`.
   void bind(const SSMMPlan &p, gpu::GPUFuncOp func);
 };

@@ -31,10 +31,10 @@ using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
 namespace {
-class SplitReduceEmitter : public SliceSumEmitter {
+class LastBlockEmitter : public SliceSumEmitter {
 public:
-  SplitReduceEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p,
-                     const SSMMArgs &args, const ReduceThreads &threads)
+  LastBlockEmitter(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+                   const SSMMArgs &args, const ReduceThreads &threads)
       : SliceSumEmitter(b, p.rows, p.splitK, p.splitSlots), p(p), args(args),
         threads(threads) {}
 
@@ -54,8 +54,7 @@ public:
   void emitCombine(Value rowBlock) {
     Value blocks = mul(gpu::GridDimOp::create(b, gpu::Dimension::y),
                        gpu::GridDimOp::create(b, gpu::Dimension::z));
-    Value others =
-        arith::IndexCastOp::create(b, b.getI32Type(), sub(blocks, idx(1)));
+    Value others = toI32(sub(blocks, idx(1)));
     ifLast(rowBlock, others, [&] { combine(rowBlock); });
   }
 
@@ -153,13 +152,12 @@ private:
   /// Columns [rowBlock · R, rowBlock · R + R) of the result's T tokens,
   /// consecutive threads on consecutive columns: out[t][c] = sum over j of
   /// weights[t][j] · (the slice sum of slot positions[t][j]), in j order
-  /// (the combine kernel's sums). The dispatch places every slot of every
-  /// token, so T = offsets[E] / top_k.
+  /// (the combine kernel's sums).
   void combine(Value rowBlock) {
     int64_t rowBlocks = getMmaLowering(p.strategy).rowBlocks(p);
     int64_t blockRows = p.outCols / rowBlocks;
     Value firstRow = mul(rowBlock, idx(blockRows));
-    Value tokens = div(loadIndex(args.offsets, idx(p.experts)), idx(p.topK));
+    Value tokens = toIndex(args.tokenCount);
     forLoop(
         threads.thread, mul(tokens, idx(blockRows)), idx(threads.size),
         ValueRange{}, [&](Value i, ValueRange) {
@@ -187,7 +185,7 @@ void mlir::samoyeds::detail::emitSplitReduce(
     ImplicitLocOpBuilder &b, const SSMMPlan &p, const SSMMArgs &args,
     const ReduceThreads &threads, Value rowBlock, Value start, Value count) {
   assert(p.fusedReduce && "the kernel does not reduce its slices");
-  SplitReduceEmitter(b, p, args, threads).emitReduce(rowBlock, start, count);
+  LastBlockEmitter(b, p, args, threads).emitReduce(rowBlock, start, count);
 }
 
 void mlir::samoyeds::detail::emitSplitCombine(ImplicitLocOpBuilder &b,
@@ -196,5 +194,8 @@ void mlir::samoyeds::detail::emitSplitCombine(ImplicitLocOpBuilder &b,
                                               const ReduceThreads &threads,
                                               Value rowBlock) {
   assert(p.fusedCombine && "the kernel does not combine its slot rows");
-  SplitReduceEmitter(b, p, args, threads).emitCombine(rowBlock);
+  // Grid x is the row blocks, and every block of the grid counts once.
+  assert(p.clusterBlocks() == 1 && p.persistent == 0 &&
+         "an ordinary grid of one block per (row block, token tile, slice)");
+  LastBlockEmitter(b, p, args, threads).emitCombine(rowBlock);
 }

@@ -116,13 +116,15 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
             if (p.weightsBeforeWait && !summed)
               waitForGrids();
             emitEpilogue(emitConsumer(idx(0)));
+            if (!p.fusedReduce && !p.fusedCombine)
+              return;
             ReduceThreads consumers{
                 add(mul(consumer, idx(Wgmma::kThreads)), wgThread),
                 layout.consumers * Wgmma::kThreads, kConsumerBarrier,
                 /*wholeBlock=*/false};
             if (p.fusedReduce)
               emitSplitReduce(b, p, *this, consumers, rowBlock, start, count);
-            if (p.fusedCombine)
+            else
               emitSplitCombine(b, p, *this, consumers, rowBlock);
           });
       // Neither block of a cluster leaves while the other may still copy

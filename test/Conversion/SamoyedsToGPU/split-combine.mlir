@@ -7,10 +7,11 @@
 // mma_sp, 2 row blocks of 16 rows, 4 K slices of one k tile: every block,
 // with a token tile or without, fences, counts itself in its row block's
 // counter (one per row block: 2) and compares the count before its own
-// with grid y · grid z - 1; the last sums, for each of T = offsets[E] /
-// top_k tokens and each of the row block's 16 columns, the token's two
-// slots' four slices weighted by its routing weights, stores the result
-// and zeroes the counter. The unsplit calls keep their combine kernels.
+// with grid y · grid z - 1; the last sums, for each of the T tokens (the
+// launch's symbol, an i32 argument) and each of the row block's 16
+// columns, the token's two slots' four slices weighted by its routing
+// weights, stores the result and zeroes the counter. The unsplit calls
+// keep their combine kernels.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, split_k = 4, split_slots = 8>
 // CHECK-LABEL: func.func @split_combine
@@ -18,9 +19,9 @@
 // CHECK: samoyeds.launch [
 // CHECK-SAME: @samoyeds_kernels::@split_combine_ssmm_0_combine grid
 // CHECK-SAME: when(P in [9, 8191])
-// CHECK-SAME: @samoyeds_kernels::@split_combine_ssmm_0_split grid(2, token_tiles(P, 8, 1), 4) block(32, 1, 1) smem(2432) args({{.*}}, buffer("ws_split_combine_ssmm_0_split", 4), buffer("result0", 2), buffer("ws_split_combine_ssmm_0_split_counters", 4), buffer("arg3", 4), buffer("arg4", 4)) when(P in [1, 8])>]
+// CHECK-SAME: @samoyeds_kernels::@split_combine_ssmm_0_split grid(2, token_tiles(P, 8, 1), 4) block(32, 1, 1) smem(2432) args({{.*}}, buffer("ws_split_combine_ssmm_0_split", 4), buffer("result0", 2), buffer("ws_split_combine_ssmm_0_split_counters", 4), buffer("arg3", 4), buffer("arg4", 4), symbol(T)) when(P in [1, 8])>]
 // CHECK-NOT: _split_combine
-// CHECK: gpu.func @split_combine_ssmm_0_split({{.*}}, %[[OFFS:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[OUT:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[RW:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>)
+// CHECK: gpu.func @split_combine_ssmm_0_split({{.*}}, %[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[OUT:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[RW:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[T32:[a-z0-9]+]]: i32)
 // CHECK: %[[RB:.*]] = gpu.block_id x
 // CHECK: %[[Y:.*]] = gpu.block_id y
 // CHECK: samoyeds_nvgpu.mma_sp
@@ -40,9 +41,7 @@
 // CHECK-NEXT: %[[MINE:.*]] = arith.cmpi ne, %[[ANY]], %c0_i32
 // CHECK-NEXT: scf.if %[[MINE]] {
 // CHECK-NEXT: nvvm.memory.barrier <gpu>
-// CHECK-NEXT: %[[P:.*]] = memref.load %[[OFFS]][%c1]
-// CHECK-NEXT: %[[PI:.*]] = arith.index_cast %[[P]]
-// CHECK-NEXT: %[[T:.*]] = arith.divui %[[PI]], %c2
+// CHECK-NEXT: %[[T:.*]] = arith.index_cast %[[T32]] : i32 to index
 // CHECK-NEXT: %[[N:.*]] = arith.muli %[[T]], %c16
 // CHECK-NEXT: scf.for %{{.*}} = %{{.*}} to %[[N]] step %c32 {
 // CHECK: memref.load %[[POS]]
@@ -83,8 +82,8 @@ func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 4, split_blocks = 2, decode_tokens = 16, decode_slots = 8, shared_slots = 3, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @wgmma
 // CHECK-SAME: #samoyeds.buffer<"ws_wgmma_ssmm_0_split_counters", counters, i32, [2]>
-// CHECK: @samoyeds_kernels::@wgmma_ssmm_0_split grid(2, token_tiles(P, 16, 4), 2) {{.*}} buffer("y", 2), buffer("ws_wgmma_ssmm_0_split_counters", 4), buffer("weights", 4), buffer("positions", 4)) when(P in [1, 4])>]
-// CHECK: gpu.func @wgmma_ssmm_0_split({{.*}}%[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xf32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xi32, #gpu.address_space<global>>)
+// CHECK: @samoyeds_kernels::@wgmma_ssmm_0_split grid(2, token_tiles(P, 16, 4), 2) {{.*}} buffer("y", 2), buffer("ws_wgmma_ssmm_0_split_counters", 4), buffer("weights", 4), buffer("positions", 4), symbol(T)) when(P in [1, 4])>]
+// CHECK: gpu.func @wgmma_ssmm_0_split({{.*}}%[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xf32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: i32)
 // CHECK: nvvm.setmaxregister  increase 88
 // CHECK: nvvm.memory.barrier <gpu>
 // CHECK-NEXT: nvvm.barrier id = %c1_i32 number_of_threads = %c256_i32

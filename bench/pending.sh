@@ -34,10 +34,10 @@
 #               average (1:2+2:4 and plain 2:4)
 #   mcall       wide-multicast=2 wide-multicast-slots=0: every wide call
 #               multicasts (where the threshold should be)
-#   fc, fc11    fuse-split-combine=1: the down projection's split-K kernel
-#               combines its own slot rows (the last block of each row
-#               block), no `_split_combine` launch: OLMoE's T = 1-2 and
-#               Mixtral's T = 1 (1:2+2:4 and plain 2:4)
+#   fc, fc11    fuse-combine=1: the down projection's decode and split-K
+#               kernels of the calls of at most 4 tokens combine their own
+#               slot rows (the last block of each row block), no combine
+#               launch at T = 1-4 (1:2+2:4 and plain 2:4)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -54,8 +54,8 @@ variants=(
   "mc 12v128 wide-multicast=2"
   "mcall 12v128 wide-multicast=2 wide-multicast-slots=0"
   "mc11 11v128 wide-multicast=2"
-  "fc 12v128 fuse-split-combine=1"
-  "fc11 11v128 fuse-split-combine=1"
+  "fc 12v128 fuse-combine=1"
+  "fc11 11v128 fuse-combine=1"
 )
 steps=(
   "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
@@ -64,7 +64,7 @@ steps=(
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
   "6 weight multicast: mcall, mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the multicast kernels, then def / mc / mcall and def11 / mc11 at T = 256-4096"
-  "7 fused split combine: fc and fc11 against float64 with bit-identical repeats (OLMoE T = 1-3, Mixtral T = 1-2, three routings), memcheck / racecheck of the split kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 (DeepSeek-V2-Lite, whose kernels do not change, as a control)"
+  "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
 )
 
 prepare() {
@@ -218,26 +218,33 @@ step7() {
   # count never completes would leave the result unwritten everywhere.
   check fc-olmoe-1 fc olmoe 12v128 1 random
   ((fail)) && return
-  check fc-olmoe-1-half fc olmoe 12v128 1 half-empty
-  check fc-olmoe-2 fc olmoe 12v128 2 random
-  check fc-olmoe-2-one fc olmoe 12v128 2 one-expert
-  check fc-olmoe-3 fc olmoe 12v128 3 random
+  # Each kind of combining kernel: split-K (reading gate/up's slices, or
+  # gathering), decode (reading gate/up's slices, or not), decode_shared.
+  check fc-olmoe-2 fc olmoe 12v128 2 one-expert
   check fc-mixtral-1 fc mixtral 12v128 1 random
-  check fc-mixtral-2-one fc mixtral 12v128 2 one-expert
+  check fc-mixtral-4 fc mixtral 12v128 4 half-empty
+  check fc-dsv2l-1 fc deepseek_v2l 12v128 1 random
+  check fc-dsv2l-2 fc deepseek_v2l 12v128 2 half-empty
+  check fc-qwen2-1 fc qwen2_moe 12v128 1 one-expert
+  check fc-qwen2-4 fc qwen2_moe 12v128 4 random
+  check fc-dsv2-3 fc deepseek_v2 12v128 3 random
+  check fc-qwen3-4 fc qwen3_235b 12v128 4 one-expert
+  check fc-olmoe-5 fc olmoe 12v128 5 random
   check fc11-olmoe-1 fc11 olmoe 11v128 1 random
-  check fc11-olmoe-2 fc11 olmoe 11v128 2 half-empty
+  check fc11-qwen2-2 fc11 qwen2_moe 11v128 2 half-empty
   check fc11-mixtral-1 fc11 mixtral 11v128 1 one-expert
-  sanitize memcheck-fc-1 memcheck split fc olmoe 12v128 1
-  sanitize memcheck-fc-2 memcheck split fc olmoe 12v128 2
-  sanitize racecheck-fc racecheck split fc olmoe 12v128 1
-  # T = 1 effects are a few per cent: more repetitions than ab's 7.
-  # The sums are the combine kernel's, in its order: bit-identical outputs.
-  go 200 ab-fc python3 "$root/bench/ab.py" --graph --control --identical \
+  sanitize memcheck-fc-split memcheck combining fc olmoe 12v128 1
+  sanitize memcheck-fc-decode memcheck combining fc deepseek_v2l 12v128 4
+  sanitize racecheck-fc racecheck combining fc qwen2_moe 12v128 2
+  # T = 1 effects are a few per cent: more repetitions than ab's 7. The
+  # sums are the combine kernel's, in its order: bit-identical outputs.
+  go 240 ab-fc python3 "$root/bench/ab.py" --graph --control --identical \
     --variants "def=$dev/def,fc=$dev/fc" --formats 12v128 \
-    --models olmoe,mixtral,deepseek_v2l --tokens 1,2,4 --reps 15 --out "$out/ab-fc.json"
+    --models olmoe,mixtral,deepseek_v2l,qwen2_moe,deepseek_v2,qwen3_235b \
+    --tokens 1,2,4,5 --reps 15 --out "$out/ab-fc.json"
   go 150 ab-fc11 python3 "$root/bench/ab.py" --graph --control --identical \
     --variants "def11=$dev/def11,fc11=$dev/fc11" --formats 11v128 \
-    --models olmoe,mixtral --tokens 1,2 --reps 15 --out "$out/ab-fc11.json"
+    --models olmoe,mixtral,deepseek_v2l --tokens 1,4 --reps 15 --out "$out/ab-fc11.json"
 }
 
 # The directories under .device/pending each step reads (carry these).

@@ -308,6 +308,10 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "wide-multicast-slots"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
+            # The launch options that count a grid's blocks.
+            for name in ("fuse-combine", "fuse-split-reduce"):
+                if rng.random() < 0.3:
+                    opts.append("%s=%d" % (name, rng.randint(0, 1)))
     if kind in ("bundle", "emit"):
         opts.append("dir=" + bundle_dir)
         opts.append("assemble=false")

@@ -235,11 +235,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("convert-samoyeds-to-gpu: split-K expert matmuls reduce "
                      "their own K slices (no separate reduction kernel)"),
       llvm::cl::init(false)};
-  Option<bool> fuseSplitCombine{
-      *this, "fuse-split-combine",
-      llvm::cl::desc("convert-samoyeds-to-gpu: split-K expert matmuls of a "
-                     "weighted_combine combine their own slot rows (no "
-                     "separate combine kernel)"),
+  Option<bool> fuseCombine{
+      *this, "fuse-combine",
+      llvm::cl::desc("convert-samoyeds-to-gpu: the decode and split-K "
+                     "kernels of a weighted_combine's calls of at most 4 "
+                     "tokens combine their own slot rows (no separate "
+                     "combine kernel)"),
       llvm::cl::init(false)};
   Option<bool> reduceInGather{
       *this, "reduce-in-gather",
@@ -310,7 +311,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.selectDispatch = o.selectDispatch;
   convert.chunkedDispatch = o.chunkedDispatch;
   convert.fuseSplitReduce = o.fuseSplitReduce;
-  convert.fuseSplitCombine = o.fuseSplitCombine;
+  convert.fuseCombine = o.fuseCombine;
   convert.combineF32 = o.combineF32;
   convert.reduceInGather = o.reduceInGather;
   pm.addPass(createConvertSamoyedsToGPU(convert));

@@ -85,17 +85,22 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     fewer; off by default: on the H200 it ran 0.97-1.03x with CUDA-graph
     replay and 0.96-0.97x eager (bench/RESULTS.md S16).
 
-    With `fuse-split-combine`, the split-K variant of a `weighted_combine`
-    expert matmul whose calls have at most 4 tokens (the down projection's
-    decode calls; a larger one keeps its combine kernel, which spreads the
-    tokens over blocks) combines its own slot rows: every block of the grid, those without a token tile too,
-    fences its partial sums and counts itself in its row block's counter
-    (a `counters` buffer of one per row block); the last of the row block's
+    With `fuse-combine`, the kernels of a `weighted_combine` expert matmul
+    (the down projection) for its calls of at most 4 tokens combine their
+    own slot rows, in kernels of their own (`_combining`): every block of
+    the grid, those without a token tile too, fences its slot rows (split-K
+    partial sums) and counts itself in its row block's counter (a
+    `counters` buffer of one per row block); the last of the row block's
     grid y · grid z blocks sums, for every token and every column of the
     row block, the token's slots' rows (each the sum of its K slices in
     slice order) weighted by its routing weights in slot order, writes the
     result and zeroes the counter. The sums are the combine kernel's, in
-    its order: the result is bit-identical, one launch fewer.
+    its order: the result is bit-identical, one launch fewer. Only where
+    every kernel of those calls is a decode or split-K variant on an
+    ordinary grid (one block per row block, token tile and K slice);
+    larger calls keep the combine kernel, which spreads the tokens over
+    blocks where the fused form would combine them in one block per row
+    block.
 
     With `reduce-in-gather`, an expert matmul whose input is the result of
     the split-K variant of the matmul right before it (the down projection
@@ -138,11 +143,12 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "Split-K expert matmuls without weighted_combine reduce their own "
            "K slices (the last block of each tile, found by an i32 counter) "
            "instead of a separate reduction kernel">,
-    Option<"fuseSplitCombine", "fuse-split-combine", "bool",
+    Option<"fuseCombine", "fuse-combine", "bool",
            /*default=*/"false",
-           "Split-K expert matmuls of a weighted_combine combine their own "
-           "slot rows (the last block of each row block, found by an i32 "
-           "counter) instead of a separate combine kernel">,
+           "The decode and split-K kernels of a weighted_combine's calls of "
+           "at most 4 tokens combine their own slot rows (the last block of "
+           "each row block, found by an i32 counter) instead of a separate "
+           "combine kernel">,
     Option<"reduceInGather", "reduce-in-gather", "bool", /*default=*/"true",
            "An expert matmul reading the result of the split-K variant of "
            "the matmul before sums its slices as it gathers them (no "

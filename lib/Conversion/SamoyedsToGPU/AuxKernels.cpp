@@ -6,7 +6,7 @@
 // the workspace rows in the result's element type (f32 with the pass's
 // combine-f32), the split-K ones in f32. After a split-K matmul each
 // workspace row is itself the sum of its K slices' partial rows, in slice
-// order (with the pass's fuse-split-combine the split-K kernel combines
+// order (with the pass's fuse-combine the split-K kernel combines
 // them itself, the same sums: SplitReduce.cpp); the split reduction kernel
 // (or, with fuse-split-reduce, the split-K kernel itself) does the same for
 // the other epilogues.

@@ -72,10 +72,9 @@ constexpr int64_t kVectorAlign = 16;
 /// (S35, run 5).
 constexpr int64_t kStreamingSlots = 8192;
 
-/// The most tokens a call of the split-K variant of a weighted_combine may
-/// have for the pass's fuse-split-combine to fuse the combine into it
-/// (decode: OLMoE's T = 1-2, Mixtral's T = 1); an expert-parallel rank's
-/// split variant of up to 128 tokens keeps its combine kernel.
+/// The most tokens of the calls whose decode and split-K kernels combine
+/// their own slot rows with the pass's fuse-combine (decode calls: the last
+/// block of a row block combines every token's columns of it alone).
 constexpr int64_t kFusedCombineTokens = 4;
 
 /// Routed slots a block of the chunked dispatch kernels takes

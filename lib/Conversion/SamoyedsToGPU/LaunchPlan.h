@@ -105,8 +105,8 @@ struct SamoyedsToGPUState {
   bool prefetchBeforeWait = false;
   /// Whether split-K kernels reduce their own slices (the pass's
   /// fuse-split-reduce), or with weighted_combine combine their slot rows
-  /// (fuse-split-combine).
-  bool fuseSplitReduce = false, fuseSplitCombine = false;
+  /// (fuse-combine).
+  bool fuseSplitReduce = false, fuseCombine = false;
   /// Each expert matmul whose reader sums its split-K slices as it gathers
   /// them, and that reader, mapped to one another (the pass's
   /// reduce-in-gather; empty without it).
@@ -130,8 +130,8 @@ struct SSMMLoweringOptions {
   /// before they wait (the pass's prefetch-before-wait; the op's routing is
   /// written by the kernel right before).
   bool prefetch = false;
-  /// The pass's fuse-split-reduce, fuse-split-combine and combine-f32.
-  bool fuseSplitReduce = false, fuseSplitCombine = false, combineF32 = false;
+  /// The pass's fuse-split-reduce, fuse-combine and combine-f32.
+  bool fuseSplitReduce = false, fuseCombine = false, combineF32 = false;
   /// The split-K workspace this op's input is (the op sums it), or whether
   /// the op after this one sums this op's split-K slices.
   const SplitInput *splitInput = nullptr;
@@ -144,7 +144,7 @@ struct SSMMLoweringOptions {
 /// deterministic combine kernel reduces (rows of the result's element type,
 /// as vLLM's fused MoE keeps them, or f32 with `combineF32`). The split-K
 /// variant's f32 partial rows are summed by the combine kernel or the
-/// matmul's own last block of each row block (`fuseSplitCombine`), by a
+/// matmul's own last block of each row block (`fuseCombine`), by a
 /// split reduction kernel, by the matmul's own last block of each tile
 /// (`fuseSplitReduce`) or, with `reducedByConsumer`, by the matmul that reads
 /// the op's result. With

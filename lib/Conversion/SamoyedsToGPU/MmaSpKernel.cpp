@@ -114,13 +114,13 @@ void MmaSpEmitter::emit(gpu::GPUFuncOp func) {
     if (p.fusedReduce)
       emitSplitReduce(b, p, *this, block, t.rowBlock, t.start, t.count);
     if (p.fusedCombine)
-      emitSplitCombine(b, p, *this, block, t.rowBlock);
+      emitFusedCombine(b, p, *this, block, t.rowBlock);
   });
   // With a fused combine a block without a token tile counts itself in its
   // row block's counter too, and combines if it is the last.
   if (p.fusedCombine)
     ifThen(cmp(arith::CmpIPredicate::sge, t.start, end),
-           [&] { emitSplitCombine(b, p, *this, block, t.rowBlock); });
+           [&] { emitFusedCombine(b, p, *this, block, t.rowBlock); });
   gpu::ReturnOp::create(b);
 }
 

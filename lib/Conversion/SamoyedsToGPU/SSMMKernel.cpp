@@ -75,9 +75,8 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   if (failed(plan))
     return failure();
   bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
-  bool counted = plan->split() && !buffers.counters.empty();
-  plan->fusedReduce = counted && !combine;
-  plan->fusedCombine = counted && combine;
+  plan->fusedReduce = plan->split() && !buffers.counters.empty() && !combine;
+  plan->fusedCombine = !buffers.counters.empty() && combine;
   if (const SplitInput *in = buffers.splitInput) {
     const MmaLowering &lowering = getMmaLowering(plan->strategy);
     assert(lowering.canSumSplitInput(*plan) &&
@@ -94,11 +93,9 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     return op.emitOpError()
            << "fuse-split-reduce counts the blocks of a tile, but the split "
               "variant of tile split_persistent = 1 runs a persistent grid";
-  if (plan->fusedCombine && plan->persistent > 0)
-    return op.emitOpError()
-           << "fuse-split-combine counts the blocks of a row block, but the "
-              "split variant of tile split_persistent = 1 runs a persistent "
-              "grid";
+  assert((!plan->fusedCombine ||
+          (plan->persistent == 0 && plan->clusterBlocks() == 1)) &&
+         "fuse-combine counts an ordinary grid's blocks (canFuseCombine)");
   if (plan->fusedCombine) {
     FailureOr<int64_t> topK = getCombineTopK(op);
     if (failed(topK))
@@ -149,9 +146,11 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   if (p.readsTokenList())
     addBuffer(i32, op.getTokens(), "", 4);
   int64_t outAlign = lowering.outputAlign(p);
-  if (p.split()) {
+  // The split variants' partial sums, a weighted_combine's slot rows.
+  if (!buffers.workspace.empty()) {
     argTypes.push_back(globalBuffer(p.outElt));
-    launch.args.push_back(workspaceArg(buffers.workspace));
+    launch.args.push_back(
+        workspaceArg(buffers.workspace, p.outElt.getIntOrFloatBitWidth() / 8));
     launch.args.back().align = outAlign;
   } else {
     addBuffer(p.outElt, op.getResult(), "",

@@ -163,18 +163,37 @@ SmallVector<PlannedMatmul> planMatmuls(SSMMOp op) {
 }
 } // namespace
 
-/// Whether fuse-split-combine fuses the combine of weighted_combine `op`
-/// into its split-K variant: the variant's calls (the last of `planned`,
-/// where it is planned) have at most kFusedCombineTokens tokens, since the
-/// last block of a row block combines every token's columns of it alone,
-/// where the combine kernel spreads them over a block per token.
-static bool fusesSplitCombine(SSMMOp op, ArrayRef<PlannedMatmul> planned) {
-  auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
-  if (planned.empty() || planned.back().variant != SSMMVariant::Split ||
-      wType.isDynamicDim(1))
+/// Whether kernel variant `variant` of `op` can combine its own slot rows
+/// (fuse-combine): the decode and split-K variants on an ordinary grid, one
+/// block per (row block, token tile, K slice), all of which count.
+static bool canFuseCombine(SSMMOp op, SSMMVariant variant) {
+  if (variant != SSMMVariant::Split && variant != SSMMVariant::Decode &&
+      variant != SSMMVariant::DecodeShared)
     return false;
-  return planned.back().hi <=
-         samoyeds::detail::kFusedCombineTokens * wType.getDimSize(1);
+  // A plan that fails is reported when the op's kernels are built.
+  ScopedDiagnosticHandler quiet(op.getContext(),
+                                [](Diagnostic &) { return success(); });
+  FailureOr<samoyeds::detail::SSMMPlan> p =
+      samoyeds::detail::makePlan(op, variant);
+  return succeeded(p) && p->persistent == 0 && p->clusterBlocks() == 1;
+}
+
+/// The calls of weighted_combine `op` whose kernels combine their own slot
+/// rows with fuse-combine: P up to the returned count (0: none), the calls
+/// of at most kFusedCombineTokens tokens, where every planned kernel that
+/// takes any of them can (canFuseCombine). The last block of a row block
+/// combines every token's columns of it alone, where the combine kernel
+/// spreads the tokens over blocks: decode calls only.
+static int64_t fusedCombineSlots(SSMMOp op, ArrayRef<PlannedMatmul> planned) {
+  auto wType = cast<RankedTensorType>(op.getRoutingWeights().getType());
+  if (wType.isDynamicDim(1))
+    return 0;
+  int64_t slots = samoyeds::detail::kFusedCombineTokens * wType.getDimSize(1);
+  for (const PlannedMatmul &m : planned) {
+    if (std::max<int64_t>(m.lo, 1) <= slots && !canFuseCombine(op, m.variant))
+      return 0;
+  }
+  return slots;
 }
 
 bool mlir::samoyeds::canSumSplitInput(SSMMOp op, int64_t slots) {
@@ -213,30 +232,41 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
   bool packed = op.getTileAttr() && op.getTileAttr().getWidePacked() == 1;
   std::string packedInput = packed ? "ws_" + base.str() + "_packed" : "";
   SSMMBuffers splitBuffers{"ws_" + splitBase, "", Type()};
-  if (!o.reducedByConsumer &&
-      (combine ? o.fuseSplitCombine && fusesSplitCombine(op, planned)
-               : o.fuseSplitReduce))
+  if (o.fuseSplitReduce && !combine && !o.reducedByConsumer)
     splitBuffers.counters = splitBuffers.workspace + "_counters";
+  // fuse-combine: the calls up to fusedTo combine in their matmul's
+  // kernels (`_combining`), which count in one counter per row block.
+  int64_t fusedTo =
+      combine && o.fuseCombine ? fusedCombineSlots(op, planned) : 0;
+  std::string combineCounters = combineWs + "_counters";
+  int64_t splitCounters = 0, fusedCounters = 0;
   // The mid-size split-K variant's workspace; its reduction is a kernel of
   // its own.
   std::string midBase = (base + "_split_mid").str();
   SSMMBuffers midBuffers{"ws_" + midBase, "", Type()};
 
-  // Builds `m` for the calls [lo, hi]; with `in`, summing its slices.
+  // Builds `m` for the calls [lo, hi]; with `in`, summing its slices; with
+  // `fused`, combining its slot rows.
   auto build = [&](const PlannedMatmul &m, int64_t lo, int64_t hi,
-                   const SplitInput *in) -> FailureOr<KernelLaunch> {
+                   const SplitInput *in,
+                   bool fused) -> FailureOr<KernelLaunch> {
     bool mid = m.variant == SSMMVariant::SplitMid;
     bool split = m.variant == SSMMVariant::Split || mid;
     bool decodeVariant = m.variant == SSMMVariant::Decode ||
                          m.variant == SSMMVariant::DecodeShared;
-    SSMMBuffers buffers = mid     ? midBuffers
-                          : split ? splitBuffers
-                                  : SSMMBuffers{"", "", combineRows};
+    SSMMBuffers buffers =
+        mid     ? midBuffers
+        : split ? splitBuffers
+                : SSMMBuffers{combine ? combineWs : "", "", combineRows};
     buffers.splitInput = in;
+    if (fused)
+      buffers.counters = combineCounters;
     bool wideVariant = samoyeds::detail::isWideVariant(m.variant);
     if (wideVariant)
       buffers.packedInput = packedInput;
-    std::string name = (base + m.suffix + (in ? "_reducing" : "")).str();
+    std::string name = (base + m.suffix + (in ? "_reducing" : "") +
+                        (fused ? "_combining" : ""))
+                           .str();
     SSMMKernelOptions options;
     options.weightsBeforeWait = o.early && (split || decodeVariant);
     options.prefetchBeforeWait = o.prefetch && decodeVariant;
@@ -248,39 +278,40 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
       return failure();
     if (lo > 0 || hi >= 0)
       guardBySlots(*matmul, lo, hi);
-    // Their output argument becomes the combine's workspace (the alignment
-    // their stores need is kept).
-    if (combine && !split) {
-      KernelArg &rowsArg = matmul->args.back();
-      rowsArg.value = Value();
-      rowsArg.name = combineWs;
-    }
+    int64_t &counters = fused ? fusedCounters : splitCounters;
+    counters = std::max(counters, matmul->counters);
     // The unbounded variants lost up to 5% at T = 4096 as dependent
     // launches (H200, bench/RESULTS.md); the wide widths, which serve
     // such calls, are never dependent.
     matmul->dependent = hi >= 0 && !wideVariant;
     return matmul;
   };
-  // Builds `m`; the calls it shares with `splitInput` as a second kernel.
+  // Builds `m`, one kernel for each part of its calls: those it shares
+  // with `splitInput` (up to its slots) and those up to fusedTo have
+  // kernels of their own.
   auto addMatmul = [&](const PlannedMatmul &m,
                        KernelLaunches &out) -> LogicalResult {
-    int64_t lo = m.lo, hi = m.hi;
-    if (splitInput && std::max<int64_t>(lo, 1) <= splitInput->slots) {
-      int64_t to = hi < 0 ? splitInput->slots : std::min(hi, splitInput->slots);
-      FailureOr<KernelLaunch> reducing =
-          build(m, std::max<int64_t>(lo, 1), to, splitInput);
-      if (failed(reducing))
+    bool fusable = fusedTo > 0 && canFuseCombine(op, m.variant);
+    int64_t reads = splitInput ? splitInput->slots : 0;
+    int64_t lo = m.lo;
+    while (true) {
+      // The part from lo ends before the next bound at or above its first
+      // call, or where m's calls end.
+      int64_t first = std::max<int64_t>(lo, 1), hi = m.hi;
+      for (int64_t bound : {reads, fusable ? fusedTo : 0})
+        if (bound >= first && (hi < 0 || bound < hi))
+          hi = bound;
+      bool reading = first <= reads;
+      bool fused = fusable && first <= fusedTo;
+      FailureOr<KernelLaunch> matmul = build(
+          m, reading ? first : lo, hi, reading ? splitInput : nullptr, fused);
+      if (failed(matmul))
         return failure();
-      out.push_back(*reducing);
-      lo = splitInput->slots + 1;
-      if (hi >= 0 && lo > hi)
+      out.push_back(*matmul);
+      if (hi == m.hi)
         return success();
+      lo = hi + 1;
     }
-    FailureOr<KernelLaunch> matmul = build(m, lo, hi, nullptr);
-    if (failed(matmul))
-      return failure();
-    out.push_back(*matmul);
-    return success();
   };
 
   // The packed workspace: the most rows per routed slot a wide width's
@@ -347,8 +378,10 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                        {BufferAttr::encodeSymbol(SizeSymbol::P), rows},
                        combineRows);
     // A column a thread below kStreamingSlots routed slots, 16 bytes of
-    // row a thread (`_combine_vector`) from there.
-    int64_t from = splitTo > 0 ? splitTo + 1 : 0;
+    // row a thread (`_combine_vector`) from there; none for the calls the
+    // matmuls combine themselves.
+    int64_t covered = std::max(splitTo, fusedTo);
+    int64_t from = covered > 0 ? covered + 1 : 0;
     int64_t streaming = samoyeds::detail::kStreamingSlots;
     for (bool vector : {false, true}) {
       int64_t lo = vector ? std::max(from, streaming) : from;
@@ -366,10 +399,11 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     }
   }
   // The reduction of a split-K variant's `splits` slices of `m.hi` rows in
-  // `workspace` (the combine kernel for a weighted_combine), for m's calls.
+  // `workspace` (the combine kernel for a weighted_combine), for m's calls
+  // from `from`.
   auto addReduction = [&](const PlannedMatmul &m, StringRef workspace,
-                          StringRef kernelBase,
-                          int64_t splits) -> LogicalResult {
+                          StringRef kernelBase, int64_t splits,
+                          int64_t from) -> LogicalResult {
     FailureOr<KernelLaunch> reduce =
         combine
             ? buildCombineKernel(builder, kernels, op, workspace, f32,
@@ -380,7 +414,7 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
                                      m.hi);
     if (failed(reduce))
       return failure();
-    guardBySlots(*reduce, std::max<int64_t>(m.lo, 1), m.hi);
+    guardBySlots(*reduce, from, m.hi);
     launches.push_back(*reduce);
     return success();
   };
@@ -392,32 +426,29 @@ mlir::samoyeds::lowerSSMM(SSMMOp op, BufferTable &table, OpBuilder &builder,
     if (failed(addMatmul(m, launches)))
       return failure();
     table.addWorkspace(midBuffers.workspace, {midSplits * m.hi, rows});
-    if (failed(addReduction(m, midBuffers.workspace, midBase, midSplits)))
+    if (failed(addReduction(m, midBuffers.workspace, midBase, midSplits,
+                            std::max<int64_t>(m.lo, 1))))
       return failure();
   }
-  if (planned.empty() || planned.back().variant != SSMMVariant::Split)
-    return launches;
-
-  const PlannedMatmul &split = planned.back();
-  int64_t splits = op.getTileAttr().getSplitK();
-  KernelLaunches splitLaunches;
-  if (failed(addMatmul(split, splitLaunches)))
-    return failure();
-  table.addWorkspace(splitBuffers.workspace, {splits * split.hi, rows});
-  int64_t counters = 0;
-  for (KernelLaunch &matmul : splitLaunches) {
-    counters = std::max(counters, matmul.counters);
-    launches.push_back(matmul);
+  if (!planned.empty() && planned.back().variant == SSMMVariant::Split) {
+    const PlannedMatmul &split = planned.back();
+    int64_t splits = op.getTileAttr().getSplitK();
+    if (failed(addMatmul(split, launches)))
+      return failure();
+    table.addWorkspace(splitBuffers.workspace, {splits * split.hi, rows});
+    // The calls whose kernels neither reduce (fuse-split-reduce) nor
+    // combine (fuse-combine) their slices themselves, unless the matmul
+    // that reads the result sums them.
+    int64_t from = std::max<int64_t>({split.lo, 1, fusedTo + 1});
+    if (splitCounters > 0)
+      table.addCounters(splitBuffers.counters, splitCounters);
+    else if (!o.reducedByConsumer && from <= split.hi &&
+             failed(addReduction(split, splitBuffers.workspace, splitBase,
+                                 splits, from)))
+      return failure();
   }
-  if (counters > 0) {
-    table.addCounters(splitBuffers.counters, counters);
-    return launches;
-  }
-  // The matmul that reads the result sums the slices itself.
-  if (o.reducedByConsumer)
-    return launches;
-  if (failed(addReduction(split, splitBuffers.workspace, splitBase, splits)))
-    return failure();
+  if (fusedCounters > 0)
+    table.addCounters(combineCounters, fusedCounters);
   return launches;
 }
 

@@ -29,8 +29,9 @@ struct SSMMPlan {
   /// The split-K kernel reduces its slices itself (SSMMBuffers::counters;
   /// an epilogue other than weighted_combine): emitSplitReduce.
   bool fusedReduce = false;
-  /// The split-K kernel of a weighted_combine combines its slot rows itself
-  /// (SSMMBuffers::counters): emitSplitCombine; `topK` slots per token.
+  /// The decode or split-K kernel of a weighted_combine combines its slot
+  /// rows itself (SSMMBuffers::counters): emitFusedCombine; `topK` slots
+  /// per token.
   bool fusedCombine = false;
   int64_t topK = 0;
   /// The input is the f32 split-K workspace of the matmul before
@@ -263,7 +264,7 @@ void emitSplitReduce(ImplicitLocOpBuilder &b, const SSMMPlan &p,
 /// the last of the row block's blocks to arrive combines the row block's
 /// columns of every token, as the combine kernel would, and zeroes the row
 /// block's counter again (SplitReduce.cpp).
-void emitSplitCombine(ImplicitLocOpBuilder &b, const SSMMPlan &p,
+void emitFusedCombine(ImplicitLocOpBuilder &b, const SSMMPlan &p,
                       const SSMMArgs &args, const ReduceThreads &threads,
                       Value rowBlock);
 

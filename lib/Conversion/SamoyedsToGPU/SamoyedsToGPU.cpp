@@ -222,7 +222,7 @@ FailureOr<KernelLaunches> buildLaunches(Operation *op,
         o.prefetch = state.pdl && state.prefetchBeforeWait &&
                      ssmm.getTokens() && !state.settledRouting.contains(ssmm);
         o.fuseSplitReduce = state.fuseSplitReduce;
-        o.fuseSplitCombine = state.fuseSplitCombine;
+        o.fuseCombine = state.fuseCombine;
         o.combineF32 = state.combineF32;
         o.splitInput = in ? &*in : nullptr;
         o.reducedByConsumer = other && !reads;
@@ -477,7 +477,7 @@ struct ConvertSamoyedsToGPU
     SamoyedsToGPUState state{table, builder, kernels,        bases,
                              pdl,   settled, settledCombine, pairs};
     state.fuseSplitReduce = fuseSplitReduce;
-    state.fuseSplitCombine = fuseSplitCombine;
+    state.fuseCombine = fuseCombine;
     state.combineF32 = combineF32;
     state.prefetchBeforeWait = prefetchBeforeWait;
     state.chunkedDispatch = chunkedDispatch;

@@ -1,16 +1,17 @@
-//===- SplitReduce.cpp - The split-K kernel's own reduction and combine ---===//
+//===- SplitReduce.cpp - A matmul kernel's own reduction or combine -------===//
 //
 // The split_k blocks of one (row block, token tile) of a split-K kernel each
 // store their K slice's partial sums in the workspace and count themselves
 // in the tile's counter; the last to arrive sums the slices in slice order,
 // applies the epilogue, writes the op's result and zeroes the counter for
-// the next launch. With weighted_combine every block of a row block (every
-// token tile's and K slice's, those without a tile too) counts itself in
-// the row block's counter, and the last to arrive combines the row block's
-// columns of every token: the routing-weighted sum of its slots' rows, each
-// the sum of its slices. The sums are those of the combine kernel and of the
-// reduction kernel these replace, in the same order, so the result is
-// bit-identical and does not depend on which block arrives last.
+// the next launch. With weighted_combine the decode and split-K kernels of
+// the few-token calls combine: every block of a row block (every token
+// tile's and K slice's, those without a tile too) counts itself in the row
+// block's counter, and the last to arrive combines the row block's columns
+// of every token: the routing-weighted sum of its slots' rows (each the sum
+// of its slices with split-K). The sums are those of the combine kernel and
+// of the reduction kernel these replace, in the same order, so the result
+// is bit-identical and does not depend on which block arrives last.
 //
 // Memory order, the fence-and-count reduction of the CUDA programming
 // guide: every thread fences its partial stores (membar.gl) before a barrier
@@ -188,7 +189,7 @@ void mlir::samoyeds::detail::emitSplitReduce(
   LastBlockEmitter(b, p, args, threads).emitReduce(rowBlock, start, count);
 }
 
-void mlir::samoyeds::detail::emitSplitCombine(ImplicitLocOpBuilder &b,
+void mlir::samoyeds::detail::emitFusedCombine(ImplicitLocOpBuilder &b,
                                               const SSMMPlan &p,
                                               const SSMMArgs &args,
                                               const ReduceThreads &threads,

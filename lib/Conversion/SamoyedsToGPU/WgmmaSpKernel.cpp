@@ -125,7 +125,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
             if (p.fusedReduce)
               emitSplitReduce(b, p, *this, consumers, rowBlock, start, count);
             else
-              emitSplitCombine(b, p, *this, consumers, rowBlock);
+              emitFusedCombine(b, p, *this, consumers, rowBlock);
           });
       // Neither block of a cluster leaves while the other may still copy
       // into or arrive on its shared memory (both take this branch: they
@@ -146,7 +146,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
         if (p.weightsBeforeWait)
           waitForGrids();
         if (p.fusedCombine)
-          emitSplitCombine(b, p, *this,
+          emitFusedCombine(b, p, *this,
                            {tid, layout.threads(), 0, /*wholeBlock=*/true},
                            rowBlock);
       });

@@ -1,4 +1,4 @@
-// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu="fuse-split-reduce=true fuse-split-combine=true" -verify-diagnostics -split-input-file -o /dev/null
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu=fuse-split-reduce=true -verify-diagnostics -o /dev/null
 
 // fuse-split-reduce finds a tile's last block by counting its split_k
 // blocks; a persistent split grid has no such blocks.
@@ -13,23 +13,4 @@ func.func @fused(%w13: tensor<2x256x512xbf16, #ss> {samoyeds.name = "w13"},
   %h = samoyeds.ssmm %w13, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
       : (tensor<2x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
   return %h : tensor<?x128xbf16>
-}
-
-// -----
-
-// fuse-split-combine finds a row block's last block by counting the grid's
-// blocks of that row block; a persistent split grid has none.
-#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
-#tile = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, row_masks = 1, split_k = 2, split_slots = 4, split_persistent = 1, strategy = wgmma_sp>
-func.func @combined(%w2: tensor<2x256x512xbf16, #ss> {samoyeds.name = "w2"},
-                    %h: tensor<?x512xbf16> {samoyeds.name = "h"},
-                    %off: tensor<3xi32> {samoyeds.name = "offsets"},
-                    %rw: tensor<?x2xf32> {samoyeds.name = "weights"},
-                    %pos: tensor<?x2xi32> {samoyeds.name = "positions"})
-    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
-  // expected-error @+1 {{'samoyeds.ssmm' op fuse-split-combine counts the blocks of a row block, but the split variant of tile split_persistent = 1 runs a persistent grid}}
-  %y = samoyeds.ssmm %w2, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
-      : (tensor<2x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<3xi32>,
-         tensor<?x2xf32>, tensor<?x2xi32>) -> tensor<?x256xbf16>
-  return %y : tensor<?x256xbf16>
 }

@@ -110,10 +110,11 @@ struct SplitInput {
 };
 
 /// What an expert matmul's kernel writes besides the op's result: the
-/// split-K variant's f32 workspace of partial sums, by name, and, when the
-/// kernel reduces them itself, its counters (empty: a separate kernel
-/// reduces them); and the element type of the slot rows that the unsplit
-/// variants of a weighted_combine write for the combine kernel (null: f32).
+/// split-K variant's f32 workspace of partial sums or the unsplit variants'
+/// slot rows of a weighted_combine, by name, and, when the kernel reduces
+/// or combines them itself, its counters (empty: a separate kernel does);
+/// and the element type of the slot rows that the unsplit variants of a
+/// weighted_combine write (null: f32).
 /// With `splitInput` the kernel reads its input as that workspace's slices
 /// and sums them as it gathers (the calls of at most its `slots` slots).
 struct SSMMBuffers {
@@ -132,12 +133,13 @@ enum class SSMMVariant {
   /// Split-K: grid z is the K slice and the blocks write partial sums to
   /// an f32 workspace of split_k × split_slots rows (`decode_tokens` tokens
   /// per block where split_slots <= decode_slots, else `tokens`). Given
-  /// SplitBuffers::counters (an epilogue other than weighted_combine) the
+  /// SSMMBuffers::counters (an epilogue other than weighted_combine) the
   /// kernel reduces them itself: the last of a (row block, token tile)'s
   /// split_k blocks to finish, found by an i32 counter per tile, sums the
-  /// slices in slice order, applies the epilogue and writes the result;
-  /// with weighted_combine the last of a row block's blocks, found by an i32
-  /// counter per row block, combines every token's slots for its rows.
+  /// slices in slice order, applies the epilogue and writes the result.
+  /// With weighted_combine (this and the decode variants) the last of a row
+  /// block's blocks, found by an i32 counter per row block, combines every
+  /// token's slots for its rows.
   Split,
   /// The mid-size split-K variant (wgmma_sp): the split-K kernel of the
   /// tile's `tokens` with `mid_split_k` slices of K, for the calls above

@@ -1,10 +1,12 @@
-// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu=fuse-split-combine=true --split-input-file | FileCheck %s
+// RUN: samoyeds-opt %s --convert-samoyeds-to-gpu=fuse-combine=true --split-input-file | FileCheck %s
 // RUN: samoyeds-opt %s --convert-samoyeds-to-gpu --split-input-file | FileCheck %s --check-prefix=OFF
 
-// fuse-split-combine: the split-K variant of a weighted_combine combines its
-// own slot rows, one launch instead of two.
+// fuse-combine: the decode and split-K kernels of a weighted_combine's
+// calls of at most 4 tokens combine their own slot rows (`_combining`), one
+// launch instead of two.
 
-// mma_sp, 2 row blocks of 16 rows, 4 K slices of one k tile: every block,
+// mma_sp, top-2, the split-K variant up to 8 routed slots (4 tokens), 2
+// row blocks of 16 rows, 4 K slices of one k tile: every block,
 // with a token tile or without, fences, counts itself in its row block's
 // counter (one per row block: 2) and compares the count before its own
 // with grid y · grid z - 1; the last sums, for each of the T tokens (the
@@ -15,13 +17,13 @@
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 2, split_k = 4, split_slots = 8>
 // CHECK-LABEL: func.func @split_combine
-// CHECK-SAME: #samoyeds.buffer<"ws_split_combine_ssmm_0_split", workspace, f32, [32, 32]>, #samoyeds.buffer<"ws_split_combine_ssmm_0_split_counters", counters, i32, [2]>
+// CHECK-SAME: #samoyeds.buffer<"ws_split_combine_ssmm_0_split", workspace, f32, [32, 32]>, #samoyeds.buffer<"ws_split_combine_ssmm_0_counters", counters, i32, [2]>
 // CHECK: samoyeds.launch [
 // CHECK-SAME: @samoyeds_kernels::@split_combine_ssmm_0_combine grid
 // CHECK-SAME: when(P in [9, 8191])
-// CHECK-SAME: @samoyeds_kernels::@split_combine_ssmm_0_split grid(2, token_tiles(P, 8, 1), 4) block(32, 1, 1) smem(2432) args({{.*}}, buffer("ws_split_combine_ssmm_0_split", 4), buffer("result0", 2), buffer("ws_split_combine_ssmm_0_split_counters", 4), buffer("arg3", 4), buffer("arg4", 4), symbol(T)) when(P in [1, 8])>]
+// CHECK-SAME: @samoyeds_kernels::@split_combine_ssmm_0_split_combining grid(2, token_tiles(P, 8, 1), 4) block(32, 1, 1) smem(2432) args({{.*}}, buffer("ws_split_combine_ssmm_0_split", 4), buffer("result0", 2), buffer("ws_split_combine_ssmm_0_counters", 4), buffer("arg3", 4), buffer("arg4", 4), symbol(T)) when(P in [1, 8])>]
 // CHECK-NOT: _split_combine
-// CHECK: gpu.func @split_combine_ssmm_0_split({{.*}}, %[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[OUT:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[RW:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[T32:[a-z0-9]+]]: i32)
+// CHECK: gpu.func @split_combine_ssmm_0_split_combining({{.*}}, %[[WS:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[OUT:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[RW:[a-z0-9]+]]: memref<?xf32, #gpu.address_space<global>>, %[[POS:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %[[T32:[a-z0-9]+]]: i32)
 // CHECK: %[[RB:.*]] = gpu.block_id x
 // CHECK: %[[Y:.*]] = gpu.block_id y
 // CHECK: samoyeds_nvgpu.mma_sp
@@ -74,16 +76,27 @@ func.func @split_combine(%w: tensor<1x32x128xbf16, #ss>, %h: tensor<?x128xbf16>,
 
 // -----
 
-// wgmma_sp, two row blocks of 128 rows: in a block with a token tile the
-// two consumer warpgroups count and combine (barrier 1, 256 threads, after
-// the epilogue's stores); a block without one does with its whole 384
-// threads (barrier 0).
+// wgmma_sp, top-3: the calls of up to 12 routed slots combine in their
+// kernels, those of the split-K variant (1-4) and of the decode variant's
+// first part (5-12), whose remaining calls (13-16) have a kernel of their
+// own and the combine kernel, like the larger calls. Two row blocks of 128
+// rows, one counter each. In a block with a token tile the two consumer
+// warpgroups count and combine (barrier 1, 256 threads, after the
+// epilogue's stores); a block without one does with its whole 384 threads
+// (barrier 0). The decode kernel's slot rows are bf16.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 128>
-#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 4, split_blocks = 2, decode_tokens = 16, decode_slots = 8, shared_slots = 3, strategy = wgmma_sp>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 4, split_blocks = 2, decode_tokens = 16, decode_slots = 16, shared_slots = 3, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @wgmma
-// CHECK-SAME: #samoyeds.buffer<"ws_wgmma_ssmm_0_split_counters", counters, i32, [2]>
-// CHECK: @samoyeds_kernels::@wgmma_ssmm_0_split grid(2, token_tiles(P, 16, 4), 2) {{.*}} buffer("y", 2), buffer("ws_wgmma_ssmm_0_split_counters", 4), buffer("weights", 4), buffer("positions", 4), symbol(T)) when(P in [1, 4])>]
-// CHECK: gpu.func @wgmma_ssmm_0_split({{.*}}%[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xf32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: i32)
+// CHECK-SAME: #samoyeds.buffer<"ws_wgmma_ssmm_0_counters", counters, i32, [2]>
+// CHECK: @samoyeds_kernels::@wgmma_ssmm_0_decode_shared_combining grid(2, token_tiles(P, 16, 4), 1) {{.*}} buffer("ws_wgmma_ssmm_0", 2), buffer("y", 2), buffer("ws_wgmma_ssmm_0_counters", 4), buffer("weights", 4), buffer("positions", 4), symbol(T)) when(P in [5, 12])>
+// CHECK-SAME: @samoyeds_kernels::@wgmma_ssmm_0_decode_shared grid(2, token_tiles(P, 16, 4), 1) {{.*}} buffer("ws_wgmma_ssmm_0", 2)) when(P in [13, 16])>
+// CHECK-SAME: @samoyeds_kernels::@wgmma_ssmm_0_combine grid({{.*}} when(P in [13, 8191])>
+// CHECK-SAME: @samoyeds_kernels::@wgmma_ssmm_0_split_combining grid(2, token_tiles(P, 16, 4), 2) {{.*}} buffer("y", 2), buffer("ws_wgmma_ssmm_0_counters", 4), buffer("weights", 4), buffer("positions", 4), symbol(T)) when(P in [1, 4])>]
+// CHECK: gpu.func @wgmma_ssmm_0_decode_shared_combining({{.*}}, %[[ROWS:[a-z0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xbf16, #gpu.address_space<global>>, %[[DCNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xf32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: i32)
+// CHECK: memref.atomic_rmw addi %c1_i32, %[[DCNT]]
+// CHECK: memref.load %[[ROWS]]
+// CHECK-NEXT: arith.extf %{{.*}} : bf16 to f32
+// CHECK: gpu.func @wgmma_ssmm_0_split_combining({{.*}}%[[CNT:[a-z0-9]+]]: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xf32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: memref<?xi32, #gpu.address_space<global>>, %{{[a-z0-9]+}}: i32)
 // CHECK: nvvm.setmaxregister  increase 88
 // CHECK: nvvm.memory.barrier <gpu>
 // CHECK-NEXT: nvvm.barrier id = %c1_i32 number_of_threads = %c256_i32
@@ -106,6 +119,30 @@ func.func @wgmma(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
                  %off: tensor<5xi32> {samoyeds.name = "offsets"},
                  %rw: tensor<?x3xf32> {samoyeds.name = "weights"},
                  %pos: tensor<?x3xi32> {samoyeds.name = "positions"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
+      : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>,
+         tensor<?x3xf32>, tensor<?x3xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+// Where a kernel that cannot count its blocks takes some of the calls of
+// up to 4 tokens (here the ordinary grid's from 9 routed slots: decode_slots
+// = 8), no kernel of the op combines: the combine kernels stay.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 4, split_blocks = 2, decode_tokens = 16, decode_slots = 8, shared_slots = 3, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @fallback
+// CHECK-NOT: counters
+// CHECK-NOT: _combining
+// CHECK: @samoyeds_kernels::@fallback_ssmm_0_combine grid({{.*}} when(P in [5, 8191])>
+// CHECK-SAME: @samoyeds_kernels::@fallback_ssmm_0_split_combine grid({{.*}} when(P in [1, 4])>]
+func.func @fallback(%w: tensor<4x256x512xbf16, #ss> {samoyeds.name = "w"},
+                    %h: tensor<?x512xbf16> {samoyeds.name = "h"},
+                    %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                    %rw: tensor<?x3xf32> {samoyeds.name = "weights"},
+                    %pos: tensor<?x3xi32> {samoyeds.name = "positions"})
     -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
   %y = samoyeds.ssmm %w, %h, %off combine(%rw, %pos) epilogue <weighted_combine> {tile = #tile}
       : (tensor<4x256x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>,

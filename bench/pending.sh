@@ -233,8 +233,13 @@ step7() {
   check fc11-olmoe-1 fc11 olmoe 11v128 1 random
   check fc11-qwen2-2 fc11 qwen2_moe 11v128 2 half-empty
   check fc11-mixtral-1 fc11 mixtral 11v128 1 one-expert
+  # Each kind under memcheck: split-K reading gate/up's slices (OLMoE
+  # T = 1), decode reading them (DeepSeek-V2-Lite T = 1), decode (Qwen2-MoE
+  # T = 1), decode_shared (DeepSeek-V2-Lite T = 4); racecheck on one.
   sanitize memcheck-fc-split memcheck combining fc olmoe 12v128 1
-  sanitize memcheck-fc-decode memcheck combining fc deepseek_v2l 12v128 4
+  sanitize memcheck-fc-decode-reducing memcheck combining fc deepseek_v2l 12v128 1
+  sanitize memcheck-fc-decode memcheck combining fc qwen2_moe 12v128 1
+  sanitize memcheck-fc-shared memcheck combining fc deepseek_v2l 12v128 4
   sanitize racecheck-fc racecheck combining fc qwen2_moe 12v128 2
   # T = 1 effects are a few per cent: more repetitions than ab's 7. The
   # sums are the combine kernel's, in its order: bit-identical outputs.

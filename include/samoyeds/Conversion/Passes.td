@@ -100,7 +100,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     ordinary grid (one block per row block, token tile and K slice);
     larger calls keep the combine kernel, which spreads the tokens over
     blocks where the fused form would combine them in one block per row
-    block.
+    block. Off by default: on the H100 it ran 0.95-0.99x at T = 1-4
+    (bench/RESULTS.md S45), the serial tail it adds to the last block
+    costing more than the resident combine kernel.
 
     With `reduce-in-gather`, an expert matmul whose input is the result of
     the split-K variant of the matmul right before it (the down projection

@@ -59,12 +59,13 @@ variants=(
 )
 steps=(
   "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
-  "2 plain 2:4 pairs: p24w and p24 against float64 with bit-identical repeats, memcheck and racecheck of the paired wide kernels, then def11 / p24 / p24w at T = 256-4096"
+  "2 plain 2:4 pairs (p24w): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the paired wide kernels, then def11 / p24w at T = 256-4096 (S45: 1.07x Mixtral, 1.02x Qwen2-MoE at 4096)"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
   "6 weight multicast: mcall, mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the multicast kernels, then def / mc / mcall and def11 / mc11 at T = 256-4096"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
+  "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
 )
 
 prepare() {
@@ -155,18 +156,19 @@ step1() {
   done
 }
 step2() {
-  check p24w-mixtral p24w mixtral 11v128 1024 random
+  # p24w alone: S44's one call of the old step (p24w and p24 together) hung
+  # the machine, and S45's p24w commands ran clean; p24 is step 8.
+  check p24w-mixtral p24w mixtral 11v128 4096 one-expert
+  ((fail)) && return
   check p24w-qwen2 p24w qwen2_moe 11v128 1024 half-empty
   check p24w-olmoe p24w olmoe 11v128 2048 one-expert
   check p24w-qwen3 p24w qwen3_235b 11v128 4096 random
   check p24w-dsv2l p24w deepseek_v2l 11v128 2048 random
   check p24w-dsv2 p24w deepseek_v2 11v128 4096 half-empty
-  check p24-mixtral p24 mixtral 11v128 1024 random
-  check p24-qwen2 p24 qwen2_moe 11v128 256 random
   sanitize memcheck-p24w memcheck wide p24w mixtral 11v128 1024
   sanitize racecheck-p24w racecheck wide p24w qwen2_moe 11v128 1024
-  ab ab-p24 def11,p24,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,2048,4096
-  ab ab-p24-large def11,p24w 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 1024,2048,4096
+  ab ab-p24w def11,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,2048,4096
+  ab ab-p24w-large def11,p24w 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 1024,2048,4096
 }
 step3() {
   check ppers-mixtral ppers mixtral 12v128 128 random
@@ -252,10 +254,17 @@ step7() {
     --models olmoe,mixtral,deepseek_v2l --tokens 1,4 --reps 15 --out "$out/ab-fc11.json"
 }
 
-# The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24 p24w" "def ppers" "def late" "def ppk" "def def11 mc mcall mc11"
-       "def def11 fc fc11")
+step8() {
+  check p24-mixtral p24 mixtral 11v128 1024 random
+  ((fail)) && return
+  check p24-qwen2 p24 qwen2_moe 11v128 256 random
+  sanitize memcheck-p24 memcheck wide p24 mixtral 11v128 1024
+  ab ab-p24 def11,p24,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,4096
+}
 
+# The directories under .device/pending each step reads (carry these).
+needs=("" "serving more" "def11 p24w" "def ppers" "def late" "def ppk" "def def11 mc mcall mc11"
+       "def def11 fc fc11" "def11 p24 p24w")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -270,7 +279,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-7]$ && -n $out ]] || { echo "error: run STEP(1-7) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-8]$ && -n $out ]] || { echo "error: run STEP(1-8) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

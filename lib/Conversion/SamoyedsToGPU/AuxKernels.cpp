@@ -6,8 +6,9 @@
 // the workspace rows in the result's element type (f32 with the pass's
 // combine-f32), the split-K ones in f32. After a split-K matmul each
 // workspace row is itself the sum of its K slices' partial rows, in slice
-// order (with the pass's fuse-combine the split-K kernel combines
-// them itself, the same sums: SplitReduce.cpp); the split reduction kernel
+// order (with the pass's fuse-combine the decode and split-K kernels of
+// the few-token calls combine themselves, the same sums: SplitReduce.cpp);
+// the split reduction kernel
 // (or, with fuse-split-reduce, the split-K kernel itself) does the same for
 // the other epilogues.
 //
@@ -74,15 +75,14 @@ public:
       waitForGridsAfterReads();
     }
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(cols)), [&] {
-      Value sum = width > 1 ? f32Splat(width, 0.0) : f32c(0.0);
-      for (int64_t j = 0; j < topK; ++j) {
-        Value slot = routingFirst ? slots[j] : loadIndex(positions, pair(j));
-        Value y = sumSlices(ws, slot, col);
-        Value w = routingFirst ? scales[j] : load(weights, pair(j));
-        if (width > 1)
-          w = vector::BroadcastOp::create(b, y.getType(), w);
-        sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
-      }
+      Value sum = weightedSlotSum(
+          ws, col, topK,
+          [&](int64_t j) {
+            return routingFirst ? slots[j] : loadIndex(positions, pair(j));
+          },
+          [&](int64_t j) {
+            return routingFirst ? scales[j] : load(weights, pair(j));
+          });
       storeOut(sum, out, add(mul(token, idx(cols)), col));
     });
     gpu::ReturnOp::create(b);

@@ -379,6 +379,24 @@ protected:
                             llvm::MaybeAlign(bytes));
   }
 
+  /// The routing-weighted sum over a token's `topK` slots, in slot order,
+  /// of their rows' values from column `col` (sumSlices; f32, a vector
+  /// where width > 1): slot j's row and weight are `slot(j)` and
+  /// `weight(j)`, called in this order.
+  Value weightedSlotSum(Value ws, Value col, int64_t topK,
+                        function_ref<Value(int64_t)> slot,
+                        function_ref<Value(int64_t)> weight) {
+    Value sum = width > 1 ? f32Splat(width, 0.0) : f32c(0.0);
+    for (int64_t j = 0; j < topK; ++j) {
+      Value y = sumSlices(ws, slot(j), col);
+      Value w = weight(j);
+      if (width > 1)
+        w = vector::BroadcastOp::create(b, y.getType(), w);
+      sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
+    }
+    return sum;
+  }
+
   /// The split reduction's value at (`slot`, `col`): sumSlices, or with
   /// silu_mul SiLU of that gate sum times the up sum `outCols` columns on.
   Value reduceSlices(Value ws, Value slot, Value col, int64_t outCols,

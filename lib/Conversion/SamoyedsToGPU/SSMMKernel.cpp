@@ -93,9 +93,6 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     return op.emitOpError()
            << "fuse-split-reduce counts the blocks of a tile, but the split "
               "variant of tile split_persistent = 1 runs a persistent grid";
-  assert((!plan->fusedCombine ||
-          (plan->persistent == 0 && plan->clusterBlocks() == 1)) &&
-         "fuse-combine counts an ordinary grid's blocks (canFuseCombine)");
   if (plan->fusedCombine) {
     FailureOr<int64_t> topK = getCombineTopK(op);
     if (failed(topK))

@@ -164,13 +164,13 @@ private:
         ValueRange{}, [&](Value i, ValueRange) {
           Value token = div(i, idx(blockRows));
           Value col = add(firstRow, rem(i, idx(blockRows)));
-          Value sum = f32c(0.0);
-          for (int64_t j = 0; j < p.topK; ++j) {
-            Value pair = add(mul(token, idx(p.topK)), idx(j));
-            Value y = sumSlices(args.out, loadIndex(args.positions, pair), col);
-            Value w = load(args.routingWeights, pair);
-            sum = arith::AddFOp::create(b, sum, arith::MulFOp::create(b, w, y));
-          }
+          auto pair = [&](int64_t j) {
+            return add(mul(token, idx(p.topK)), idx(j));
+          };
+          Value sum = weightedSlotSum(
+              args.out, col, p.topK,
+              [&](int64_t j) { return loadIndex(args.positions, pair(j)); },
+              [&](int64_t j) { return load(args.routingWeights, pair(j)); });
           storeOut(sum, args.result, add(mul(token, idx(p.outCols)), col));
           return SmallVector<Value>{};
         });

@@ -37,7 +37,10 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   // The ordinary grid's row block and token tile; the persistent grid
   // numbers its blocks by grid x alone.
   int64_t clusterBlocks = p.clusterBlocks();
-  auto [blockX, tileY] = orderedBlock(b, p.groupTiles, clusterBlocks);
+  // With weight multicast grid y counts groups of `multicast` token tiles:
+  // a group of groupTiles / multicast of them holds the tile's group_tiles.
+  int64_t group = llvm::divideCeil(p.groupTiles, p.multicast);
+  auto [blockX, tileY] = orderedBlock(b, group, clusterBlocks);
   if (clusterBlocks > 1) {
     // Blocks of a cluster are consecutive in grid x.
     Value x = gpu::BlockIdOp::create(b, gpu::Dimension::x);

@@ -123,11 +123,13 @@ void WgmmaSpEmitter::releaseSlot(Value slot) {
                                   nvgpu::MBarrierTokenType::get(b.getContext()),
                                   barriers, emptyBarrier(slot));
   // In a cluster the peer's producer writes this block's rows into its slot
-  // too: it refills only after both blocks have read it.
+  // too: it refills only after both blocks have read it. The remote arrival
+  // releases at CTA scope (CUTLASS's ClusterBarrier::arrive): cluster scope
+  // makes ptxas put a GPU-wide MEMBAR before every release.
   if (p.cluster > 1)
     NVVM::MBarrierArriveOp::create(
         b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
-        NVVM::MemScopeKind::CLUSTER, /*relaxed=*/false);
+        NVVM::MemScopeKind::CTA, /*relaxed=*/false);
 }
 
 void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
@@ -137,7 +139,8 @@ void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
   // warp's lanes meet (bar.warp.sync orders their loads before lane 0's
   // release), then lane 0 arrives on this block's empty barrier and on the
   // peer's, whose producer writes its share of the weights into this
-  // block's slot too.
+  // block's slot too; as releaseSlot's, that arrival releases at CTA scope
+  // (cluster scope costs a GPU-wide MEMBAR per warp and stage).
   // A block working alone (`solo`) arrives for both.
   NVVM::SyncWarpOp::create(b, i32c(-1));
   ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(0)), [&] {
@@ -147,7 +150,7 @@ void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
                                    NVVM::MemScopeKind::CTA, /*relaxed=*/false);
     ifThen(arith::XOrIOp::create(b, solo, i1c(true)), [&] {
       NVVM::MBarrierArriveOp::create(b, Type(), peerPointer(empty), Value(),
-                                     NVVM::MemScopeKind::CLUSTER,
+                                     NVVM::MemScopeKind::CTA,
                                      /*relaxed=*/false);
     });
   });

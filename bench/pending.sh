@@ -38,6 +38,9 @@
 #               kernels of the calls of at most 4 tokens combine their own
 #               slot rows (the last block of each row block), no combine
 #               launch at T = 1-4 (1:2+2:4 and plain 2:4)
+#   wc          wide-cluster=2: the wide variant's cluster pairs on
+#               neighbouring row blocks sharing the activation tile (S22:
+#               0.63-0.72x, before S46's CTA-scope release)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -56,6 +59,7 @@ variants=(
   "mc11 11v128 wide-multicast=2"
   "fc 12v128 fuse-combine=1"
   "fc11 11v128 fuse-combine=1"
+  "wc 12v128 wide-cluster=2"
 )
 steps=(
   "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
@@ -63,7 +67,7 @@ steps=(
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
-  "6 weight multicast after S46's fix (CTA-scope peer releases, tile groups): one float64 check, def / mc / mcall at T = 512-4096 and def11 / mc11 / p24w at 1024 and 4096, then mcall, mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the multicast kernels"
+  "6 weight multicast after S46's fix (CTA-scope peer releases, tile groups): one float64 check, def / mc / mcall at T = 512-4096 and def11 / mc11 / p24w at 1024 and 4096, cluster pairs (wc: wide-cluster=2, the same release fix) once against float64 and def / wc at 1024 and 4096, then mcall, mc and mc11 against float64 (expert groups of one tile, all on one expert, half the experts empty), memcheck / racecheck of the multicast kernels"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
 )
@@ -204,6 +208,8 @@ step6() {
   ((fail)) && return
   ab ab-mc def,mc,mcall 12v128 mixtral,qwen2_moe 512,1024,2048,4096
   ab ab-mc11 def11,mc11,p24w 11v128 mixtral,qwen2_moe 1024,4096
+  check wc-mixtral-1024 wc mixtral 12v128 1024 random
+  ab ab-wc def,wc 12v128 mixtral,qwen2_moe 1024,4096
   check mcall-mixtral-4096 mcall mixtral 12v128 4096 one-expert
   check mcall-mixtral-600 mcall mixtral 12v128 600 half-empty
   check mc11-mixtral-4096 mc11 mixtral 11v128 4096 random
@@ -265,7 +271,7 @@ step8() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24w" "def ppers" "def late" "def ppk" "def def11 mc mcall mc11 p24w"
+needs=("" "serving more" "def11 p24w" "def ppers" "def late" "def ppk" "def def11 mc mcall mc11 p24w wc"
        "def def11 fc fc11" "def11 p24 p24w")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;

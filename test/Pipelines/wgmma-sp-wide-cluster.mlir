@@ -4,9 +4,10 @@
 // two-block clusters (.reqnctapercluster, which every launch takes), forward
 // their half of the token rows to the peer's slot with one shared::cta to
 // shared::cluster bulk copy per 64-column block, completing on the peer's full
-// barrier (mapa), release each slot on both blocks' empty barriers (a remote
-// arrive released at CTA scope, as CUTLASS's ClusterBarrier::arrive: cluster
-// scope costs a GPU-wide MEMBAR each) and meet at cluster barriers. ptxas
+// barrier (mapa), release each slot on both blocks' empty barriers (one
+// arrival per consumer warp after bar.warp.sync, the remote one released at
+// CTA scope, as CUTLASS's ClusterBarrier::arrive: cluster scope costs a
+// GPU-wide MEMBAR each) and meet at cluster barriers. ptxas
 // assembles them without serialising a wgmma or spilling. Without the option no
 // kernel has a cluster.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-cluster=2 dir=%t assemble=false" -o /dev/null
@@ -21,7 +22,9 @@
 // CHECK-NEXT: barrier.cluster.arrive;
 // CHECK-NEXT: barrier.cluster.wait;
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
-// CHECK: mapa.shared::cluster.u64 [[PEER:%rd[0-9]+]],
+// CHECK: bar.warp.sync -1;
+// CHECK: mapa.shared::cluster.u64 [[PEER:%rd[0-9]+]], [[EMPTY:%rd[0-9]+]],
+// CHECK: mbarrier.arrive.shared.b64 {{%rd[0-9]+}}, [[[EMPTY]]], {{%r[0-9]+}};
 // CHECK-NEXT: mbarrier.arrive.shared::cluster.b64 _, [[[PEER]]], {{%r[0-9]+}};
 // CHECK: cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes
 // CHECK: barrier.cluster.arrive;

@@ -253,8 +253,9 @@ private:
   /// Arrives on the empty barrier of `slot`: this warpgroup's MMAs that read
   /// it are done.
   void releaseSlot(Value slot);
-  /// Weight multicast: releaseSlot with one arrival per consumer warp on
-  /// the empty barrier of each block of the pair.
+  /// In a cluster (weight multicast, cluster pairs): releaseSlot with one
+  /// arrival per consumer warp on the empty barrier of each block of the
+  /// pair.
   void releaseSharedSlot(Value slot);
   /// One stage (k tile i, ring use `use`) without row selection; its MMAs
   /// stay in flight until the next stage's data is there.

@@ -60,11 +60,11 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
     nvgpu::MBarrierInitOp::create(b, barriers,
                                   idx(bulkOnly ? 1 : Wgmma::kThreads + 1),
                                   fullBarrier(idx(s)), first);
-    // Weight multicast: one arrival per consumer warp (see
+    // In a cluster: one arrival per consumer warp of both blocks (see
     // releaseSharedSlot).
     int64_t releases =
         layout.consumers * clusterBlocks *
-        (p.multicast > 1 ? Wgmma::kThreads / 32 : Wgmma::kThreads);
+        (clusterBlocks > 1 ? Wgmma::kThreads / 32 : Wgmma::kThreads);
     nvgpu::MBarrierInitOp::create(b, barriers, idx(releases),
                                   emptyBarrier(idx(s)), first);
     if (layout.barriersPerSlot > 2)

@@ -117,42 +117,41 @@ MutableArrayRef<Value> WgmmaSpEmitter::groupRows(MutableArrayRef<Value> sets,
 }
 
 void WgmmaSpEmitter::releaseSlot(Value slot) {
-  if (p.multicast > 1)
+  if (p.clusterBlocks() > 1)
     return releaseSharedSlot(slot);
   nvgpu::MBarrierArriveOp::create(b,
                                   nvgpu::MBarrierTokenType::get(b.getContext()),
                                   barriers, emptyBarrier(slot));
-  // In a cluster the peer's producer writes this block's rows into its slot
-  // too: it refills only after both blocks have read it. The remote arrival
-  // releases at CTA scope (CUTLASS's ClusterBarrier::arrive): cluster scope
-  // makes ptxas put a GPU-wide MEMBAR before every release.
-  if (p.cluster > 1)
-    NVVM::MBarrierArriveOp::create(
-        b, Type(), peerPointer(barrierPointer(emptyBarrier(slot))), Value(),
-        NVVM::MemScopeKind::CTA, /*relaxed=*/false);
 }
 
 void WgmmaSpEmitter::releaseSharedSlot(Value slot) {
+  // In a cluster the peer's producer writes into this block's slot too (its
+  // share of the weights with multicast, its half of the token rows with
+  // cluster pairs): it refills only after both blocks have read it.
   // A warpgroup's MMAs are done for all its threads once one has waited for
   // them (each is one operation of the warpgroup), but routed row selection
   // reads the slot's row choices with ordinary loads after the wait: the
   // warp's lanes meet (bar.warp.sync orders their loads before lane 0's
   // release), then lane 0 arrives on this block's empty barrier and on the
-  // peer's, whose producer writes its share of the weights into this
-  // block's slot too; as releaseSlot's, that arrival releases at CTA scope
-  // (cluster scope costs a GPU-wide MEMBAR per warp and stage).
-  // A block working alone (`solo`) arrives for both.
+  // peer's. The remote arrival releases at CTA scope, as CUTLASS's
+  // ClusterBarrier::arrive: cluster scope made ptxas put a GPU-wide MEMBAR
+  // before every release (S46).
+  // A multicast block working alone (`solo`) arrives for both.
   NVVM::SyncWarpOp::create(b, i32c(-1));
   ifThen(cmp(arith::CmpIPredicate::eq, lane, idx(0)), [&] {
     Value empty = barrierPointer(emptyBarrier(slot));
     NVVM::MBarrierArriveOp::create(b, b.getI64Type(), empty,
-                                   select(solo, i32c(2), i32c(1)),
+                                   solo ? select(solo, i32c(2), i32c(1))
+                                        : i32c(1),
                                    NVVM::MemScopeKind::CTA, /*relaxed=*/false);
-    ifThen(arith::XOrIOp::create(b, solo, i1c(true)), [&] {
+    auto remote = [&] {
       NVVM::MBarrierArriveOp::create(b, Type(), peerPointer(empty), Value(),
                                      NVVM::MemScopeKind::CTA,
                                      /*relaxed=*/false);
-    });
+    };
+    if (!solo)
+      return remote();
+    ifThen(arith::XOrIOp::create(b, solo, i1c(true)), remote);
   });
 }
 

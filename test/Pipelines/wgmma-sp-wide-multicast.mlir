@@ -28,6 +28,8 @@
 // RUN: rm -rf %t.packed && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 wide-multicast-slots=0 wide-packed=2 dir=%t.packed assemble=false" | FileCheck %s --check-prefix=PACKED-GRID
 // RUN: FileCheck %s --check-prefix=PACKED < %t.packed/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.packed/kernels.ptx -o %t.packed/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// RUN: rm -rf %t.group && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-multicast=2 group-tiles=16 dir=%t.group assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=GROUP < %t.group/kernels.ptx
 // RUN: rm -rf %t.none && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.none assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=NONE < %t.none/kernels.ptx
 
@@ -56,6 +58,14 @@
 // CHECK: complete_tx::bytes.multicast::cluster
 // CHECK-NOT: .entry
 // CHECK: barrier.cluster.wait;
+
+// Blocks are handed out in groups of group_tiles token tiles: the multicast
+// kernel's grid y counts pairs of tiles, so its groups hold group_tiles / 2.
+// GROUP-LABEL: .entry layer_ssmm_2_wide(
+// GROUP: min.u64 {{%rd[0-9]+}}, {{%rd[0-9]+}}, 16;
+// GROUP-LABEL: .entry layer_ssmm_2_wide_mc(
+// GROUP: min.u64 {{%rd[0-9]+}}, {{%rd[0-9]+}}, 8;
+// GROUP-LABEL: .entry layer_ssmm_2_split(
 
 // GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide grid(4, token_tiles(P, 128, 8), 1) {{[^>]*}} when(P in [513, 2047])
 // GRID: launch<@samoyeds_kernels::@layer_ssmm_2_wide_mc grid(8, token_tiles(P, 256, 8), 1) {{[^>]*}} when(P in [2048, ...])

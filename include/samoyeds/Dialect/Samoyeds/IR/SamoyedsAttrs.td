@@ -220,6 +220,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     the consumers of both blocks have released it. The row blocks of a
     half pair up and the wide tile's halves are whole 8-row groups.
     `wide_cluster` is 1 (no clusters) when omitted.
+    (Measured in session 22: 0.63-0.72x; then every consumer thread
+    released on the peer at cluster scope, a GPU-wide fence each; since
+    session 46 one arrival per warp at CTA scope, not yet timed.)
 
     Weight multicast (strategy `wgmma_sp`): with `wide_multicast` = 2 the
     wide variant launches clusters of two blocks on the same row block and
@@ -238,7 +241,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     wide variant's own kernel those below. Not with `wide_cluster` = 2; the
     wide variant's blocks must hold an even number of units.
     `wide_multicast` is 1 (none) and `wide_multicast_slots` 0 when omitted.
-    (Measured in session 45: 0.60-0.71x where it runs; not chosen.)
+    (Measured in session 45: 0.60-0.71x where it runs, not chosen; then
+    each consumer warp's release on the peer was a cluster-scope release,
+    which ptxas fences GPU-wide, and a block group held group_tiles pairs
+    of tiles; both fixed in session 46, not yet timed.)
 
     Packed wide input (strategy `wgmma_sp`): with `wide_packed` = 1 a
     kernel launched before the wide variant (`_pack`) writes each token

@@ -305,7 +305,7 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "wide-tokens", "wide-low-tokens", "warpgroups",
                          "token-step", "few-slots", "wide-units",
                          "persistent-units", "late-pairs", "wide-multicast",
-                         "wide-multicast-slots"):
+                         "wide-multicast-slots", "wide-cluster"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
             # The launch options that count a grid's blocks.

@@ -45,20 +45,20 @@
 
 // The default: four consumer warpgroups (256 kept rows a block, 640
 // threads) and a 112-token wide variant from 128 routed slots per expert.
-// The threads start with 96 registers each; the producer drops to 56 and the
-// consumers take 104 of what that leaves (more would never be granted:
-// setmaxnreg moves registers only within the block), enough for the 56
-// accumulators of 112 tokens. ptxas serialises none of its wgmma; at 104
-// registers the pinned ptxas 12.8 spills the weighted-combine wide kernel
-// 8 bytes here (Mixtral's: 12 and 36), which measured fastest even so
-// (bench/RESULTS.md §S11), so this run checks only the serialisation.
+// The threads start with 96 registers each; the consumers take 104 (more
+// would never be granted: setmaxnreg moves registers only within the block),
+// enough for the 56 accumulators of 112 tokens, and the producer keeps the
+// 64 they leave: with 56 ptxas spilled the weighted-combine wide kernel's
+// producer loop 8 bytes (session 46's SASS audit; the change timed 1.00x,
+// bench/RESULTS.md §S47). ptxas serialises none of its wgmma.
 // PTXAS4-NOT: warning
 // PTXAS4-NOT: C75
 // PTXAS4: Function properties for layer_ssmm_3_wide
+// PTXAS4-NEXT: , 0 bytes spill stores, 0 bytes spill loads
 // WIDE4-LABEL: .entry layer_ssmm_2_wide(
 // WIDE4: .maxntid 640, 1, 1
 // WIDE4: setmaxnreg.inc.sync.aligned.u32 104
-// WIDE4: setmaxnreg.dec.sync.aligned.u32 56
+// WIDE4: setmaxnreg.dec.sync.aligned.u32 64
 // WIDE4: wgmma.mma_async.sp.sync.aligned.m64n112k32.f32.bf16.bf16
 
 // decode-warpgroups=2: the decode variants keep two consumer warpgroups

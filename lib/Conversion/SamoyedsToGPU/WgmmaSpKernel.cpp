@@ -177,7 +177,7 @@ void WgmmaSpEmitter::emitRoles(function_ref<void()> produce,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(roles.thenBlock()->getTerminator());
   NVVM::SetMaxRegisterOp::create(
-      b, b.getI32IntegerAttr(TileConfigAttr::kWgmmaProducerRegs),
+      b, b.getI32IntegerAttr(layout.producerRegs(p)),
       NVVM::SetMaxRegisterActionAttr::get(
           b.getContext(), NVVM::SetMaxRegisterAction::decrease));
   takeWeightAddresses();

@@ -136,6 +136,10 @@ struct WgmmaSpLayout {
   int64_t consumerRegs(const SSMMPlan &p) const {
     return TileConfigAttr::wgmmaConsumerRegs(consumers, p.blocksPerSM);
   }
+  /// Registers per thread the producer warpgroup keeps.
+  int64_t producerRegs(const SSMMPlan &p) const {
+    return TileConfigAttr::wgmmaProducerRegs(consumers, p.blocksPerSM);
+  }
   /// Whether each consumer warpgroup owns the gate and the up unit of the
   /// same kept rows (SiLU·up with unit pairs): consumer c units c and
   /// c + consumers.

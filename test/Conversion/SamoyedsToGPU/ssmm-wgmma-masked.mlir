@@ -21,7 +21,7 @@
 // CHECK: %[[SMETA:.*]] = memref.view %{{.*}} to memref<512xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[SA:.*]] = memref.view %{{.*}} to memref<4096xi32, #gpu.address_space<workgroup>>
 // CHECK: %[[SCHOICE:.*]] = memref.view %{{.*}} to memref<128xi8, #gpu.address_space<workgroup>>
-// CHECK: nvvm.setmaxregister  decrease 56
+// CHECK: nvvm.setmaxregister  decrease 64
 // CHECK: extract_aligned_pointer_as_index %[[ROWIDX]]
 // CHECK: nvgpu.mbarrier.arrive.expect_tx %{{.*}}[%{{.*}}], %[[TX]] :
 // CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : !llvm.ptr<7>, <1>

@@ -443,9 +443,12 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                                                int64_t decodeSlots) {
       return decodeTokens > 0 && splitK > 1 && splitSlots <= decodeSlots;
     }
-    /// wgmma_sp: registers per thread the producer warpgroup keeps
-    /// (setmaxnreg).
-    static constexpr int64_t kWgmmaProducerRegs = 56;
+    /// wgmma_sp: the fewest and the most registers per thread the producer
+    /// warpgroup keeps (setmaxnreg); the consumers' registers are sized
+    /// against the fewest. 56 spilled the four-warpgroup producer loop's
+    /// gather addresses (8 bytes), 64 spills nothing.
+    static constexpr int64_t kWgmmaMinProducerRegs = 56,
+                             kWgmmaMaxProducerRegs = 64;
     /// wgmma_sp: registers per thread a block of `units` consumer
     /// warpgroups and the producer starts with, `blocks` blocks sharing an
     /// SM. Its `.maxntid` and `.minnctapersm` bound them to a multiple of 8
@@ -465,8 +468,18 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     static constexpr int64_t wgmmaConsumerRegs(int64_t units,
                                                int64_t blocks = 1) {
       int64_t block = wgmmaLaunchRegs(units, blocks) * (units + 1) * 128;
-      int64_t left = block - kWgmmaProducerRegs * 128;
+      int64_t left = block - kWgmmaMinProducerRegs * 128;
       return std::min<int64_t>(240, left / (units * 128) / 8 * 8);
+    }
+    /// wgmma_sp: registers per thread the producer warpgroup keeps: what
+    /// the consumers' `wgmmaConsumerRegs` leave of the block's launch
+    /// registers, a multiple of 8, at most `kWgmmaMaxProducerRegs`. Four
+    /// warpgroups: 64; two: 56; two blocks of two warpgroups: 64.
+    static constexpr int64_t wgmmaProducerRegs(int64_t units,
+                                               int64_t blocks = 1) {
+      int64_t left = wgmmaLaunchRegs(units, blocks) * (units + 1) * 128 -
+                     wgmmaConsumerRegs(units, blocks) * units * 128;
+      return std::min<int64_t>(kWgmmaMaxProducerRegs, left / 128 / 8 * 8);
     }
     /// wgmma_sp: the most accumulator registers a consumer thread of
     /// `units` consumer warpgroups may hold: its registers less 48 for

@@ -70,6 +70,7 @@ steps=(
   "6 weight multicast and cluster pairs after S46's fix, the rest (S47 ran the first half: mc 0.94-1.04x): wc against float64 and def / wc at 1024 and 4096, mcall, mc and mc11 against float64 on the other five models, memcheck / racecheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
+  "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls (multicast's halved weight intake bought 2-4%, S47: what bounds them now?)"
 )
 
 prepare() {
@@ -265,9 +266,25 @@ step8() {
   ab ab-p24 def11,p24,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,4096
 }
 
+step9() {
+  # Each wide kernel of the call (gate/up, down) once; the run checks two
+  # rows so that ncu replays only the kernels it names.
+  local m f v
+  for f in 12v128 11v128; do
+    v=def; [[ $f == 11v128 ]] && v=def11
+    for m in mixtral qwen2_moe; do
+      go 90 "ncu-$m-$f" ncu --kernel-name 'regex:ssmm_[23]_wide$' --launch-count 2 \
+        --section SpeedOfLight --section ComputeWorkloadAnalysis \
+        --section MemoryWorkloadAnalysis --section WarpStateStats --section SchedulerStats \
+        --metrics dram__bytes_read.sum,lts__t_bytes.sum,l1tex__m_xbar2l1tex_read_bytes.sum \
+        "$rt/moe-gpu-test" "$dev/$v/${m}_$f" --tokens 4096 --iters 1 --check-rows 2
+    done
+  done
+}
+
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving more" "def11 p24w" "def ppers" "def late" "def ppk" "def mc mcall mc11 wc"
-       "def def11 fc fc11" "def11 p24 p24w")
+       "def def11 fc fc11" "def11 p24 p24w" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -282,7 +299,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-8]$ && -n $out ]] || { echo "error: run STEP(1-8) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-9]$ && -n $out ]] || { echo "error: run STEP(1-9) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

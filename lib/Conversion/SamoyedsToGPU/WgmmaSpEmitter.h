@@ -79,7 +79,18 @@ public:
 
 private:
   // WgmmaSpKernel.cpp (the producer's copies: WgmmaSpProducer.cpp)
+  /// Sets the thread's warpgroup, warp, lane and their parts from `tid`.
+  void bindThreads(Value tid);
   void setUpSharedMemory();
+  /// Thread 0 initialises every slot's barriers; the block (the cluster)
+  /// meets after it.
+  void initBarriers(Value tid);
+  /// The ordinary grid's block: row block and token tile from `blockX` and
+  /// `tileY`, the roles over the tile where it has tokens, and the waits
+  /// and the fused combine of a block without one.
+  void emitGridTile(Value tid, Value blockX, Value tileY);
+  /// The producer's and the consumers' work on the ordinary grid's tile.
+  void emitGridRoles(Value tid);
   /// Splits the block into the producer warpgroup, which lowers its
   /// registers, takes the weight addresses, runs `produce` and waits for its
   /// copies, and the consumers, which raise their registers and run

@@ -28,12 +28,7 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
   bind(p, func);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  warpgroup = div(tid, idx(Wgmma::kThreads));
-  wgThread = rem(tid, idx(Wgmma::kThreads));
-  warp = div(wgThread, idx(32));
-  lane = rem(tid, idx(32));
-  group = div(lane, idx(4));
-  quad = rem(lane, idx(4));
+  bindThreads(tid);
   // The ordinary grid's row block and token tile; the persistent grid
   // numbers its blocks by grid x alone.
   int64_t clusterBlocks = p.clusterBlocks();
@@ -53,8 +48,26 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
       p.split() ? Value(gpu::BlockIdOp::create(b, gpu::Dimension::z)) : idx(0);
   kBegin = mul(slice, idx(kTiles()));
   setUpSharedMemory();
+  initBarriers(tid);
+  if (p.persistent > 0)
+    emitPersistent(blockX);
+  else
+    emitGridTile(tid, blockX, tileY);
+  gpu::ReturnOp::create(b);
+}
+
+void WgmmaSpEmitter::bindThreads(Value tid) {
+  warpgroup = div(tid, idx(Wgmma::kThreads));
+  wgThread = rem(tid, idx(Wgmma::kThreads));
+  warp = div(wgThread, idx(32));
+  lane = rem(tid, idx(32));
+  group = div(lane, idx(4));
+  quad = rem(lane, idx(4));
+}
+
+void WgmmaSpEmitter::initBarriers(Value tid) {
+  int64_t clusterBlocks = p.clusterBlocks();
   Value first = cmp(arith::CmpIPredicate::eq, tid, idx(0));
-  bool paired = clusterBlocks > 1;
   bool bulkOnly = p.cluster > 1 || p.packed;
   for (int64_t s = 0; s < layout.stages; ++s) {
     nvgpu::MBarrierInitOp::create(b, barriers,
@@ -71,90 +84,91 @@ void WgmmaSpEmitter::emit(gpu::GPUFuncOp func) {
       nvgpu::MBarrierInitOp::create(b, barriers, idx(Wgmma::kThreads),
                                     ownBarrier(idx(s)), first);
   }
-  if (paired) {
+  if (clusterBlocks > 1) {
     // The peer's copies and arrivals may only reach initialised barriers.
     NVVM::FenceMbarrierInitOp::create(b);
     clusterBarrier();
   } else {
     gpu::BarrierOp::create(b);
   }
+}
 
-  if (p.persistent > 0) {
-    emitPersistent(blockX);
-  } else {
-    // With weight multicast grid x holds the ranks of each row block.
-    rowBlock = p.multicast > 1 ? div(blockX, idx(p.multicast)) : blockX;
-    tokenTile = tileY;
-    if (p.prefetchBeforeWait)
-      prefetchBeforeWait(tid);
-    TokenTile tile = findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens,
-                                   p.multicast);
-    expert = tile.expert;
-    start = tile.start;
-    if (p.multicast > 1)
-      takeRankTile(tile);
-    ifThen(cmp(arith::CmpIPredicate::slt, start, tile.end), [&] {
-      count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
-      // Summing a split-K input, the whole block fills the ring first.
-      bool summed = p.inputSplits > 0;
-      if (summed)
-        fillRingWithSums(tid);
-      emitRoles(
-          [&] {
-            if (summed) {
-              arriveOnFilledRing();
-              return;
-            }
-            int64_t early = issueWeightsBeforeWait();
-            // Packed rows: thread 0 issues every copy.
-            if (p.packed) {
-              ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
-                     [&] { produceTile(idx(0), early); });
-              return;
-            }
-            makeCopySlots(wgThread);
-            produceTile(idx(0), early);
-          },
-          [&] {
-            if (p.weightsBeforeWait && !summed)
-              waitForGrids();
-            emitEpilogue(emitConsumer(idx(0)));
-            if (!p.fusedReduce && !p.fusedCombine)
-              return;
-            ReduceThreads consumers{
-                add(mul(consumer, idx(Wgmma::kThreads)), wgThread),
-                layout.consumers * Wgmma::kThreads, kConsumerBarrier,
-                /*wholeBlock=*/false};
-            if (p.fusedReduce)
-              emitSplitReduce(b, p, *this, consumers, rowBlock, start, count);
-            else
-              emitFusedCombine(b, p, *this, consumers, rowBlock);
-          });
-      // Neither block of a cluster leaves while the other may still copy
-      // into or arrive on its shared memory (both take this branch: they
-      // share the token tile, or with weight multicast the group of tiles;
-      // a block working alone shares nothing).
-      if (solo)
-        ifThen(arith::XOrIOp::create(b, solo, i1c(true)),
-               [&] { clusterBarrier(); });
-      else if (paired)
-        clusterBarrier();
+void WgmmaSpEmitter::emitGridTile(Value tid, Value blockX, Value tileY) {
+  // With weight multicast grid x holds the ranks of each row block.
+  rowBlock = p.multicast > 1 ? div(blockX, idx(p.multicast)) : blockX;
+  tokenTile = tileY;
+  if (p.prefetchBeforeWait)
+    prefetchBeforeWait(tid);
+  TokenTile tile =
+      findTokenTile(b, offsets, lane, tileY, p.experts, p.tokens, p.multicast);
+  expert = tile.expert;
+  start = tile.start;
+  if (p.multicast > 1)
+    takeRankTile(tile);
+  ifThen(cmp(arith::CmpIPredicate::slt, start, tile.end), [&] {
+    count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
+    emitGridRoles(tid);
+    // Neither block of a cluster leaves while the other may still copy
+    // into or arrive on its shared memory (both take this branch: they
+    // share the token tile, or with weight multicast the group of tiles;
+    // a block working alone shares nothing).
+    if (solo)
+      ifThen(arith::XOrIOp::create(b, solo, i1c(true)),
+             [&] { clusterBarrier(); });
+    else if (p.clusterBlocks() > 1)
+      clusterBarrier();
+  });
+  // A block without a token tile (with weight multicast: the second of a
+  // group of one) waits too: the grid finishes only after the grids
+  // before it. With a fused combine it counts itself in its row block's
+  // counter, and combines if it is the last.
+  if (p.weightsBeforeWait || p.fusedCombine)
+    ifThen(cmp(arith::CmpIPredicate::sge, start, tile.end), [&] {
+      if (p.weightsBeforeWait)
+        waitForGrids();
+      if (p.fusedCombine)
+        emitFusedCombine(b, p, *this,
+                         {tid, layout.threads(), 0, /*wholeBlock=*/true},
+                         rowBlock);
     });
-    // A block without a token tile (with weight multicast: the second of a
-    // group of one) waits too: the grid finishes only after the grids
-    // before it. With a fused combine it counts itself in its row block's
-    // counter, and combines if it is the last.
-    if (p.weightsBeforeWait || p.fusedCombine)
-      ifThen(cmp(arith::CmpIPredicate::sge, start, tile.end), [&] {
-        if (p.weightsBeforeWait)
+}
+
+void WgmmaSpEmitter::emitGridRoles(Value tid) {
+  // Summing a split-K input, the whole block fills the ring first.
+  bool summed = p.inputSplits > 0;
+  if (summed)
+    fillRingWithSums(tid);
+  emitRoles(
+      [&] {
+        if (summed) {
+          arriveOnFilledRing();
+          return;
+        }
+        int64_t early = issueWeightsBeforeWait();
+        // Packed rows: thread 0 issues every copy.
+        if (p.packed) {
+          ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
+                 [&] { produceTile(idx(0), early); });
+          return;
+        }
+        makeCopySlots(wgThread);
+        produceTile(idx(0), early);
+      },
+      [&] {
+        if (p.weightsBeforeWait && !summed)
           waitForGrids();
-        if (p.fusedCombine)
-          emitFusedCombine(b, p, *this,
-                           {tid, layout.threads(), 0, /*wholeBlock=*/true},
-                           rowBlock);
+        emitEpilogue(emitConsumer(idx(0)));
+        if (!p.fusedReduce && !p.fusedCombine)
+          return;
+        ReduceThreads consumers{
+            add(mul(consumer, idx(Wgmma::kThreads)), wgThread),
+            layout.consumers * Wgmma::kThreads, kConsumerBarrier,
+            /*wholeBlock=*/false};
+        if (p.fusedReduce)
+          emitSplitReduce(b, p, *this, consumers, rowBlock, start, count);
+        else
+          emitFusedCombine(b, p, *this, consumers, rowBlock);
       });
-  }
-  gpu::ReturnOp::create(b);
 }
 
 void WgmmaSpEmitter::takeRankTile(const TokenTile &group) {

@@ -34,131 +34,130 @@ struct DispatchChunks {
 };
 constexpr DispatchChunks kDispatchChunks{8, 8}, kDispatchLongChunks{16, 32};
 
+/// Builds one dispatch kernel's body: the block's expert, the count of the
+/// slots routed below it, and the placement of its own.
 class DispatchEmitter : public EmitterBase {
 public:
-  using EmitterBase::clampExpert;
-  using EmitterBase::EmitterBase;
-  using EmitterBase::i32c;
-  using EmitterBase::idx;
-  using EmitterBase::select;
+  DispatchEmitter(ImplicitLocOpBuilder &b, int64_t experts, int64_t topK,
+                  DispatchChunks chunks)
+      : EmitterBase(b), experts(experts), topK(topK), chunks(chunks) {}
 
-  /// Sum over the 32 lanes of a warp, in every lane.
-  Value warpSum(Value v) { return warpReduce(v, gpu::AllReduceOperation::ADD); }
+  /// Emits the body of `func` (arguments: ids, tokens, offsets, positions,
+  /// P; the workgroup buffer of the warps' partial sums).
+  void emit(gpu::GPUFuncOp func);
 
-  /// An scf.for over [lb, ub) with step and loop-carried values.
-  template <typename Fn>
-  ValueRange loop(Value lb, Value ub, Value step, ValueRange init, Fn body) {
-    return forLoop(lb, ub, step, init, body).getResults();
+private:
+  static constexpr int64_t kWarps = kDispatchThreads / 32;
+
+  Value c(int64_t v) { return idx(v); }
+  Value ci(int64_t v) { return i32c(v); }
+  Value load(Value m, Value i) {
+    return memref::LoadOp::create(b, m, ValueRange{i}).getResult();
   }
+  Value cmpi(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, p, x, y).getResult();
+  }
+  /// Sum over the block of one i32 per thread (every thread gets the total
+  /// and the sum of the warps before its own).
+  std::pair<Value, Value> blockScan(Value v);
+  /// Whether slot `s` is below P, and its expert: its id clamped to
+  /// [0, experts) (slot 0's past P, never used).
+  std::pair<Value, Value> slotExpert(Value s);
+  /// The slots routed to lower experts: this expert's first slot, which
+  /// thread 0 stores (and the last expert's block P after it).
+  Value storeFirstSlot();
+  /// Places this expert's slots from `first` on, one chunk at a time.
+  void place(Value first);
+
+  int64_t experts, topK;
+  DispatchChunks chunks;
+  Value ids, tokens, offsets, positions, slots, partial;
+  Value tid, expertIdx, expert, warp, lane, isLane0;
 };
 } // namespace
 
-/// The dispatch kernel `name` with `chunks`.
-static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
-                                             gpu::GPUModuleOp module,
-                                             DispatchOp op, StringRef name,
-                                             DispatchChunks chunks) {
-  const int64_t placeChunk = kDispatchThreads * chunks.place,
-                countChunk = kDispatchThreads * chunks.count;
-  auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
-  assert(!idsType.isDynamicDim(1) && "buildDispatchKernels checks top_k");
-  int64_t topK = idsType.getDimSize(1), experts = op.getNumExperts();
-  constexpr int64_t warps = kDispatchThreads / 32;
-  MLIRContext *ctx = op.getContext();
-  Type i32 = IntegerType::get(ctx, 32);
-  auto func = createKernel(builder, module, op.getLoc(), name,
-                           {globalBuffer(i32), globalBuffer(i32),
-                            globalBuffer(i32), globalBuffer(i32), i32},
-                           kDispatchThreads, {workgroupBuffer(i32, warps)});
-  ImplicitLocOpBuilder b(op.getLoc(), builder);
-  DispatchEmitter e(b);
+void DispatchEmitter::emit(gpu::GPUFuncOp func) {
   Block &entry = func.getBody().front();
   b.setInsertionPointToStart(&entry);
-  Value ids = entry.getArgument(0), tokens = entry.getArgument(1),
-        offsets = entry.getArgument(2), positions = entry.getArgument(3);
-  Value slots =
-      arith::IndexCastOp::create(b, b.getIndexType(), entry.getArgument(4));
-  Value partial = func.getWorkgroupAttributions()[0];
-  auto c = [&](int64_t v) { return e.idx(v); };
-  auto ci = [&](int64_t v) { return e.i32c(v); };
-  auto load = [&](Value m, Value i) {
-    return memref::LoadOp::create(b, m, ValueRange{i}).getResult();
-  };
-  auto cmpi = [&](arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y).getResult();
-  };
-  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  Value expertIdx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value expert = arith::IndexCastOp::create(b, b.getI32Type(), expertIdx);
-  Value warp = arith::DivUIOp::create(b, tid, c(32));
-  Value lane = arith::RemUIOp::create(b, tid, c(32));
-  Value isLane0 = cmpi(arith::CmpIPredicate::eq, lane, c(0));
+  ids = entry.getArgument(0);
+  tokens = entry.getArgument(1);
+  offsets = entry.getArgument(2);
+  positions = entry.getArgument(3);
+  slots = arith::IndexCastOp::create(b, b.getIndexType(), entry.getArgument(4));
+  partial = func.getWorkgroupAttributions()[0];
+  tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  expertIdx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  expert = arith::IndexCastOp::create(b, b.getI32Type(), expertIdx);
+  warp = arith::DivUIOp::create(b, tid, c(32));
+  lane = arith::RemUIOp::create(b, tid, c(32));
+  isLane0 = cmpi(arith::CmpIPredicate::eq, lane, c(0));
+  place(storeFirstSlot());
+  gpu::ReturnOp::create(b);
+}
 
-  // Sum over the block of one i32 per thread (every thread gets the total
-  // and the sum of the warps before its own).
-  auto blockScan = [&](Value v) -> std::pair<Value, Value> {
-    Value w = e.warpSum(v);
-    auto ifOp = scf::IfOp::create(b, isLane0, false);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-      memref::StoreOp::create(b, w, partial, ValueRange{warp});
-    }
-    gpu::BarrierOp::create(b);
-    Value total = ci(0), before = ci(0);
-    for (int64_t i = 0; i < warps; ++i) {
-      Value pw = load(partial, c(i));
-      total = arith::AddIOp::create(b, total, pw);
-      before = arith::AddIOp::create(
-          b, before,
-          e.select(cmpi(arith::CmpIPredicate::ugt, warp, c(i)), pw, ci(0)));
-    }
-    gpu::BarrierOp::create(b);
-    return {total, before};
-  };
-
-  // Whether slot `s` is below P, and its expert: its id clamped to
-  // [0, experts) (slot 0's past P, never used).
-  auto slotExpert = [&](Value s) -> std::pair<Value, Value> {
-    Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
-    Value id = load(ids, e.select(inRange, s, c(0)));
-    return {inRange, e.clampExpert(id, experts)};
-  };
-
-  // First slot of this expert: slots routed to lower experts.
-  Value below = e.loop(
-      c(0), slots, c(countChunk), {ci(0)},
-      [&](Value chunk, ValueRange it) -> SmallVector<Value> {
-        Value count = it[0];
-        for (int64_t u = 0; u < chunks.count; ++u) {
-          auto [inRange, slotE] = slotExpert(arith::AddIOp::create(
-              b, chunk,
-              arith::AddIOp::create(b, tid, c(u * kDispatchThreads))));
-          Value lower = arith::AndIOp::create(
-              b, inRange, cmpi(arith::CmpIPredicate::slt, slotE, expert));
-          count =
-              arith::AddIOp::create(b, count, e.select(lower, ci(1), ci(0)));
-        }
-        return {count};
-      })[0];
-  Value first = blockScan(below).first;
-  Value isThread0 = cmpi(arith::CmpIPredicate::eq, tid, c(0));
+std::pair<Value, Value> DispatchEmitter::blockScan(Value v) {
+  Value w = warpReduce(v, gpu::AllReduceOperation::ADD);
+  auto ifOp = scf::IfOp::create(b, isLane0, false);
   {
-    auto ifOp = scf::IfOp::create(b, isThread0, false);
     OpBuilder::InsertionGuard g(b);
     b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    memref::StoreOp::create(b, first, offsets, ValueRange{expertIdx});
-    Value last = cmpi(arith::CmpIPredicate::eq, expertIdx, c(experts - 1));
-    auto lastIf = scf::IfOp::create(b, last, false);
-    b.setInsertionPoint(lastIf.thenBlock()->getTerminator());
-    memref::StoreOp::create(
-        b, arith::IndexCastOp::create(b, b.getI32Type(), slots), offsets,
-        ValueRange{c(experts)});
+    memref::StoreOp::create(b, w, partial, ValueRange{warp});
   }
+  gpu::BarrierOp::create(b);
+  Value total = ci(0), before = ci(0);
+  for (int64_t i = 0; i < kWarps; ++i) {
+    Value pw = load(partial, c(i));
+    total = arith::AddIOp::create(b, total, pw);
+    before = arith::AddIOp::create(
+        b, before,
+        select(cmpi(arith::CmpIPredicate::ugt, warp, c(i)), pw, ci(0)));
+  }
+  gpu::BarrierOp::create(b);
+  return {total, before};
+}
 
-  // Placement, one chunk at a time: warp w takes the chunk's slots
-  // [w, w + 1) * 32 * chunks.place, 32 per run, so slot order is (warp,
-  // run, lane) order.
+std::pair<Value, Value> DispatchEmitter::slotExpert(Value s) {
+  Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
+  Value id = load(ids, select(inRange, s, c(0)));
+  return {inRange, clampExpert(id, experts)};
+}
+
+Value DispatchEmitter::storeFirstSlot() {
+  Value below =
+      forLoop(
+          c(0), slots, c(kDispatchThreads * chunks.count), {ci(0)},
+          [&](Value chunk, ValueRange it) -> SmallVector<Value> {
+            Value count = it[0];
+            for (int64_t u = 0; u < chunks.count; ++u) {
+              auto [inRange, slotE] = slotExpert(arith::AddIOp::create(
+                  b, chunk,
+                  arith::AddIOp::create(b, tid, c(u * kDispatchThreads))));
+              Value lower = arith::AndIOp::create(
+                  b, inRange, cmpi(arith::CmpIPredicate::slt, slotE, expert));
+              count =
+                  arith::AddIOp::create(b, count, select(lower, ci(1), ci(0)));
+            }
+            return {count};
+          })
+          .getResults()[0];
+  Value first = blockScan(below).first;
+  Value isThread0 = cmpi(arith::CmpIPredicate::eq, tid, c(0));
+  auto ifOp = scf::IfOp::create(b, isThread0, false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  memref::StoreOp::create(b, first, offsets, ValueRange{expertIdx});
+  Value last = cmpi(arith::CmpIPredicate::eq, expertIdx, c(experts - 1));
+  auto lastIf = scf::IfOp::create(b, last, false);
+  b.setInsertionPoint(lastIf.thenBlock()->getTerminator());
+  memref::StoreOp::create(b,
+                          arith::IndexCastOp::create(b, b.getI32Type(), slots),
+                          offsets, ValueRange{c(experts)});
+  return first;
+}
+
+void DispatchEmitter::place(Value first) {
+  // Warp w takes the chunk's slots [w, w + 1) * 32 * chunks.place, 32 per
+  // run, so slot order is (warp, run, lane) order.
   Value laneMask = arith::SubIOp::create(
       b,
       arith::ShLIOp::create(
@@ -166,8 +165,8 @@ static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
       ci(1));
   Value warpFirst = arith::AddIOp::create(
       b, arith::MulIOp::create(b, warp, c(32 * chunks.place)), lane);
-  e.loop(
-      c(0), slots, c(placeChunk), {first},
+  forLoop(
+      c(0), slots, c(kDispatchThreads * chunks.place), {first},
       [&](Value chunk, ValueRange it) -> SmallVector<Value> {
         SmallVector<Value> slot, mine, ballot;
         for (int64_t u = 0; u < chunks.place; ++u) {
@@ -188,7 +187,7 @@ static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
               b, count, LLVM::CtPopOp::create(b, b.getI32Type(), ballot[u]));
         }
         // Every lane holds its warp's count: let lane 0 contribute it.
-        auto [total, before] = blockScan(e.select(isLane0, count, ci(0)));
+        auto [total, before] = blockScan(select(isLane0, count, ci(0)));
         Value base = arith::AddIOp::create(b, it[0], before);
         for (int64_t u = 0; u < chunks.place; ++u) {
           auto ifOp = scf::IfOp::create(b, mine[u], false);
@@ -206,7 +205,24 @@ static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
         }
         return {arith::AddIOp::create(b, it[0], total)};
       });
-  gpu::ReturnOp::create(b);
+}
+
+/// The dispatch kernel `name` with `chunks`.
+static FailureOr<KernelLaunch> buildDispatch(OpBuilder &builder,
+                                             gpu::GPUModuleOp module,
+                                             DispatchOp op, StringRef name,
+                                             DispatchChunks chunks) {
+  auto idsType = cast<RankedTensorType>(op.getExpertIds().getType());
+  assert(!idsType.isDynamicDim(1) && "buildDispatchKernels checks top_k");
+  int64_t topK = idsType.getDimSize(1), experts = op.getNumExperts();
+  Type i32 = IntegerType::get(op.getContext(), 32);
+  auto func = createKernel(builder, module, op.getLoc(), name,
+                           {globalBuffer(i32), globalBuffer(i32),
+                            globalBuffer(i32), globalBuffer(i32), i32},
+                           kDispatchThreads,
+                           {workgroupBuffer(i32, kDispatchThreads / 32)});
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  DispatchEmitter(b, experts, topK, chunks).emit(func);
 
   KernelLaunch launch;
   launch.kernel = func;

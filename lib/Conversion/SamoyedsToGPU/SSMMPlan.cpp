@@ -11,6 +11,138 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
+/// The decode variant, and the split-K variant where all its calls are
+/// decode calls, take the decode tile.
+static void takeDecodeTile(SSMMPlan &p, TileConfigAttr tile,
+                           SSMMVariant variant, bool split, bool mid) {
+  bool decode =
+      variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
+  assert((!decode || tile.getDecodeTokens() > 0) &&
+         "the tile has no decode variant");
+  if (!(decode && tile.getDecodeTokens() > 0) &&
+      !(split && !mid &&
+        TileConfigAttr::splitTakesDecodeTile(
+            tile.getSplitK(), tile.getSplitSlots(), tile.getDecodeTokens(),
+            tile.getDecodeSlots())))
+    return;
+  p.tokens = tile.getDecodeTokens();
+  p.blocksPerSM = variant == SSMMVariant::DecodeShared ? 2
+                  : split                              ? tile.getSplitBlocks()
+                                                       : 1;
+  if (tile.getDecodeWarps() > 0) {
+    p.warps = tile.getDecodeWarps();
+    p.ownWarps = true;
+  }
+}
+
+/// The wide variants' tokens, clusters, packing, warps and unit pairs.
+static void takeWideTile(SSMMPlan &p, TileConfigAttr tile,
+                         SSMMVariant variant) {
+  assert((variant != SSMMVariant::Wide || tile.getWideTokens() > 0) &&
+         "the tile has no wide variant");
+  assert(
+      (variant != SSMMVariant::WideMulticast || tile.getWideMulticast() > 1) &&
+      "the tile's wide variant does not multicast");
+  assert((variant != SSMMVariant::WideLow || tile.getWideLowTokens() > 0) &&
+         "the tile has no second wide width");
+  if (!isWideVariant(variant))
+    return;
+  p.tokens = wideVariantTokens(tile, variant);
+  p.wide = true;
+  p.cluster = tile.getWideCluster();
+  p.multicast =
+      variant == SSMMVariant::WideMulticast ? tile.getWideMulticast() : 1;
+  p.packed = tile.getWidePacked() == 1;
+  if (tile.getWideWarps() > 0)
+    p.warps = tile.getWideWarps();
+  // Where the wide variant pairs, its second width multiplies one unit
+  // (late pairs: the single units' width below the paired grid's wave).
+  p.unitsPerWarpgroup =
+      variant == SSMMVariant::WideLow ? 1 : tile.getWideUnits();
+}
+
+/// The split-K variants' slices and the persistent variants' grid.
+static void takeSplitOrPersistentTile(SSMMPlan &p, TileConfigAttr tile,
+                                      SSMMVariant variant, bool split,
+                                      bool mid) {
+  if (mid) {
+    p.splitK = tile.getMidSplitK();
+    p.splitSlots = tile.getMidSplitSlots();
+  } else if (split) {
+    p.splitK = tile.getSplitK();
+    p.splitSlots = tile.getSplitSlots();
+    // The persistent split grid: one block per SM walks the (tile, slice)
+    // units.
+    if (tile.getSplitPersistent()) {
+      p.persistent = 1;
+      p.blocksPerSM = 1;
+    }
+  } else if (variant == SSMMVariant::Persistent ||
+             variant == SSMMVariant::PersistentNarrow ||
+             variant == SSMMVariant::PersistentUpper) {
+    p.persistent = tile.getPersistent();
+    assert(p.persistent > 0 && "the tile has no persistent variant");
+    if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
+      p.tokens = tile.getPersistentTokens();
+    // Below persistent_slots of a tile with persistent_warps: their own
+    // warps and tokens, and as many ring slots as fit.
+    if (variant == SSMMVariant::PersistentNarrow &&
+        tile.getPersistentWarps() > 0) {
+      p.warps = tile.getPersistentWarps();
+      if (tile.getPersistentTokens() > 0)
+        p.tokens = tile.getPersistentTokens();
+      p.stages = TileConfigAttr::kWgmmaMaxStages;
+    }
+    // Unit pairs on the variants of at most two consumer warpgroups.
+    if (p.warps <= 8)
+      p.unitsPerWarpgroup = tile.getPersistentUnits();
+  }
+}
+
+/// The sizes the kernel derives from the weight, the epilogue and the
+/// variant's tile.
+static void deriveSizes(SSMMPlan &p, SSMMOp op, TileConfigAttr tile,
+                        bool split) {
+  // Token steps where ptxas keeps every width's wgmma pipeline: with four
+  // consumer warpgroups (104 registers) or masked rows (A in registers) it
+  // serialised the wgmma of some variants for want of registers (C7511).
+  if (p.strategy == MmaStrategy::WgmmaSp && !p.masked &&
+      p.warps <= SSMMPlan::kTokenStepMaxWarps && tile.getTokenStep() < p.tokens)
+    p.tokenStep = tile.getTokenStep();
+  // The ordinary grid's block order; the wgmma_sp persistent grid walks its
+  // tiles in the same order.
+  if (p.persistent == 0 || p.strategy == MmaStrategy::WgmmaSp)
+    p.groupTiles = tile.getGroupTiles();
+  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
+  p.outElt = combine || split ? Type(Float32Type::get(op.getContext())) : p.elt;
+  p.resultElt =
+      cast<RankedTensorType>(op.getResult().getType()).getElementType();
+  p.halves = p.siluMul ? 2 : 1;
+  p.keptRows = p.rows / p.m * p.n;
+  p.keptTilesPerHalf = p.keptRows / p.halves / 16;
+  p.kSteps = p.cols / 32;
+  p.outCols = p.siluMul ? p.rows / 2 : p.rows;
+}
+
+/// The K tiling's rules: k tiles, spans and slices divide the columns.
+static LogicalResult checkKTiling(const SSMMPlan &p, SSMMOp op, bool mid) {
+  if (p.cols % p.kTile != 0)
+    return op.emitOpError() << "tile k = " << p.kTile << " must divide the "
+                            << p.cols << " weight columns";
+  if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
+    return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
+                            << " must divide one another";
+  // Every K slice is whole k tiles and, with row selection, whole spans.
+  int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
+  if (p.cols % (p.splitK * sliceQuantum) != 0)
+    return op.emitOpError()
+           << "tile " << (mid ? "mid_split_k" : "split_k") << " = " << p.splitK
+           << " must cut the " << p.cols
+           << " columns into slices of whole multiples of " << sliceQuantum
+           << (p.rowSelect ? " (k tile and span)" : " (k tile)");
+  return success();
+}
+
 FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
                                                      SSMMVariant variant) {
   bool mid = variant == SSMMVariant::SplitMid;
@@ -49,112 +181,12 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
   p.elt = wType.getElementType();
   p.strategy = tile.getStrategy();
-  // The decode variant, and the split-K variant where all its calls are
-  // decode calls, take the decode tile.
-  bool decode =
-      variant == SSMMVariant::Decode || variant == SSMMVariant::DecodeShared;
-  assert((!decode || tile.getDecodeTokens() > 0) &&
-         "the tile has no decode variant");
-  if ((decode && tile.getDecodeTokens() > 0) ||
-      (split && !mid &&
-       TileConfigAttr::splitTakesDecodeTile(
-           tile.getSplitK(), tile.getSplitSlots(), tile.getDecodeTokens(),
-           tile.getDecodeSlots()))) {
-    p.tokens = tile.getDecodeTokens();
-    p.blocksPerSM = variant == SSMMVariant::DecodeShared ? 2
-                    : split                              ? tile.getSplitBlocks()
-                                                         : 1;
-    if (tile.getDecodeWarps() > 0) {
-      p.warps = tile.getDecodeWarps();
-      p.ownWarps = true;
-    }
-  }
-  assert((variant != SSMMVariant::Wide || tile.getWideTokens() > 0) &&
-         "the tile has no wide variant");
-  assert(
-      (variant != SSMMVariant::WideMulticast || tile.getWideMulticast() > 1) &&
-      "the tile's wide variant does not multicast");
-  assert((variant != SSMMVariant::WideLow || tile.getWideLowTokens() > 0) &&
-         "the tile has no second wide width");
-  if (isWideVariant(variant)) {
-    p.tokens = wideVariantTokens(tile, variant);
-    p.wide = true;
-    p.cluster = tile.getWideCluster();
-    p.multicast =
-        variant == SSMMVariant::WideMulticast ? tile.getWideMulticast() : 1;
-    p.packed = tile.getWidePacked() == 1;
-    if (tile.getWideWarps() > 0)
-      p.warps = tile.getWideWarps();
-    // Where the wide variant pairs, its second width multiplies one unit
-    // (late pairs: the single units' width below the paired grid's wave).
-    p.unitsPerWarpgroup =
-        variant == SSMMVariant::WideLow ? 1 : tile.getWideUnits();
-  }
-  if (mid) {
-    p.splitK = tile.getMidSplitK();
-    p.splitSlots = tile.getMidSplitSlots();
-  } else if (split) {
-    p.splitK = tile.getSplitK();
-    p.splitSlots = tile.getSplitSlots();
-    // The persistent split grid: one block per SM walks the (tile, slice)
-    // units.
-    if (tile.getSplitPersistent()) {
-      p.persistent = 1;
-      p.blocksPerSM = 1;
-    }
-  } else if (variant == SSMMVariant::Persistent ||
-             variant == SSMMVariant::PersistentNarrow ||
-             variant == SSMMVariant::PersistentUpper) {
-    p.persistent = tile.getPersistent();
-    assert(p.persistent > 0 && "the tile has no persistent variant");
-    if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
-      p.tokens = tile.getPersistentTokens();
-    // Below persistent_slots of a tile with persistent_warps: their own
-    // warps and tokens, and as many ring slots as fit.
-    if (variant == SSMMVariant::PersistentNarrow &&
-        tile.getPersistentWarps() > 0) {
-      p.warps = tile.getPersistentWarps();
-      if (tile.getPersistentTokens() > 0)
-        p.tokens = tile.getPersistentTokens();
-      p.stages = TileConfigAttr::kWgmmaMaxStages;
-    }
-    // Unit pairs on the variants of at most two consumer warpgroups.
-    if (p.warps <= 8)
-      p.unitsPerWarpgroup = tile.getPersistentUnits();
-  }
-  // Token steps where ptxas keeps every width's wgmma pipeline: with four
-  // consumer warpgroups (104 registers) or masked rows (A in registers) it
-  // serialised the wgmma of some variants for want of registers (C7511).
-  if (p.strategy == MmaStrategy::WgmmaSp && !p.masked &&
-      p.warps <= SSMMPlan::kTokenStepMaxWarps && tile.getTokenStep() < p.tokens)
-    p.tokenStep = tile.getTokenStep();
-  // The ordinary grid's block order; the wgmma_sp persistent grid walks its
-  // tiles in the same order.
-  if (p.persistent == 0 || p.strategy == MmaStrategy::WgmmaSp)
-    p.groupTiles = tile.getGroupTiles();
-  bool combine = op.getEpilogue() == EpilogueKind::WeightedCombine;
-  p.outElt = combine || split ? Type(Float32Type::get(op.getContext())) : p.elt;
-  p.resultElt =
-      cast<RankedTensorType>(op.getResult().getType()).getElementType();
-  p.halves = p.siluMul ? 2 : 1;
-  p.keptRows = p.rows / p.m * p.n;
-  p.keptTilesPerHalf = p.keptRows / p.halves / 16;
-  p.kSteps = p.cols / 32;
-  p.outCols = p.siluMul ? p.rows / 2 : p.rows;
-  if (p.cols % p.kTile != 0)
-    return op.emitOpError() << "tile k = " << p.kTile << " must divide the "
-                            << p.cols << " weight columns";
-  if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
-    return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
-                            << " must divide one another";
-  // Every K slice is whole k tiles and, with row selection, whole spans.
-  int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
-  if (p.cols % (p.splitK * sliceQuantum) != 0)
-    return op.emitOpError()
-           << "tile " << (mid ? "mid_split_k" : "split_k") << " = " << p.splitK
-           << " must cut the " << p.cols
-           << " columns into slices of whole multiples of " << sliceQuantum
-           << (p.rowSelect ? " (k tile and span)" : " (k tile)");
+  takeDecodeTile(p, tile, variant, split, mid);
+  takeWideTile(p, tile, variant);
+  takeSplitOrPersistentTile(p, tile, variant, split, mid);
+  deriveSizes(p, op, tile, split);
+  if (failed(checkKTiling(p, op, mid)))
+    return failure();
   return p;
 }
 

@@ -66,11 +66,11 @@ static int64_t chooseEvictFirstRows(const SSMMPlan &p, SSMMOp op,
   return p.persistent == 0 && p.multicast == 1 ? x : 0;
 }
 
-FailureOr<KernelLaunch>
-mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
-                                SSMMOp op, StringRef name, SSMMVariant variant,
-                                const SSMMBuffers &buffers,
-                                const SSMMKernelOptions &options) {
+/// The variant's plan with what the pass and its options decide beyond the
+/// tile: fused reductions and combines, a split-K input, the waits.
+static FailureOr<SSMMPlan> completePlan(SSMMOp op, SSMMVariant variant,
+                                        const SSMMBuffers &buffers,
+                                        const SSMMKernelOptions &options) {
   FailureOr<SSMMPlan> plan = makePlan(op, variant);
   if (failed(plan))
     return failure();
@@ -106,13 +106,19 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
                              !plan->weightsBeforeWait &&
                              lowering.canPrefetchBeforeWait(*plan);
   plan->evictFirstRows = chooseEvictFirstRows(*plan, op, options, lowering);
-  const SSMMPlan &p = *plan;
-  if (failed(lowering.verify(op, p)))
+  if (failed(lowering.verify(op, *plan)))
     return failure();
+  return plan;
+}
+
+/// The kernel's argument types and the launch's arguments, in the order of
+/// SSMMArgs::bind.
+static SmallVector<Type> addKernelArgs(SSMMOp op, const SSMMPlan &p,
+                                       const SSMMBuffers &buffers,
+                                       const MmaLowering &lowering,
+                                       KernelLaunch &launch) {
   MLIRContext *ctx = op.getContext();
   Type i32 = IntegerType::get(ctx, 32), i8 = IntegerType::get(ctx, 8);
-
-  KernelLaunch launch;
   SmallVector<Type> argTypes;
   auto addBuffer = [&](Type elt, Value host, StringRef part, int64_t bytes,
                        int64_t align = 0) {
@@ -165,20 +171,14 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     argTypes.push_back(i32);
     launch.args.push_back(symbolArg("T"));
   }
+  return argTypes;
+}
 
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToEnd(module.getBody());
-  auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
-                                     FunctionType::get(ctx, argTypes, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                builder.getUnitAttr());
-  int64_t threads = lowering.threads(p);
-  func.setKnownBlockSizeAttr(
-      builder.getDenseI32ArrayAttr({static_cast<int32_t>(threads), 1, 1}));
-
-  ImplicitLocOpBuilder b(op.getLoc(), builder);
-  lowering.emit(b, p, func);
-
+/// The launch's grid, block, shared memory and counters, and the kernel's
+/// cluster and occupancy attributes.
+static void sizeLaunch(OpBuilder &builder, const SSMMPlan &p,
+                       const MmaLowering &lowering, gpu::GPUFuncOp func,
+                       KernelLaunch &launch) {
   launch.kernel = func;
   // With weight multicast grid x holds the ranks of each row block and
   // grid y the groups of `multicast` token tiles.
@@ -187,7 +187,7 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
   launch.grid[1].divisor = p.tokens * p.multicast;
   launch.grid[1].experts = p.experts;
   launch.grid[2].constant = p.splitK;
-  launch.block[0] = threads;
+  launch.block[0] = lowering.threads(p);
   launch.dynamicSmem = lowering.smemBytes(p);
   launch.waitsInBody = p.weightsBeforeWait || p.prefetchBeforeWait;
   // A counter per block of the largest grid (P = split_slots), or with a
@@ -214,5 +214,33 @@ mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
     launch.grid[0] = KernelLaunch::Dim();
     launch.grid[0].perSM = p.persistent;
   }
+}
+
+FailureOr<KernelLaunch>
+mlir::samoyeds::buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module,
+                                SSMMOp op, StringRef name, SSMMVariant variant,
+                                const SSMMBuffers &buffers,
+                                const SSMMKernelOptions &options) {
+  FailureOr<SSMMPlan> plan = completePlan(op, variant, buffers, options);
+  if (failed(plan))
+    return failure();
+  const SSMMPlan &p = *plan;
+  const MmaLowering &lowering = getMmaLowering(p.strategy);
+  KernelLaunch launch;
+  SmallVector<Type> argTypes = addKernelArgs(op, p, buffers, lowering, launch);
+
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToEnd(module.getBody());
+  MLIRContext *ctx = op.getContext();
+  auto func = gpu::GPUFuncOp::create(builder, op.getLoc(), name,
+                                     FunctionType::get(ctx, argTypes, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                builder.getUnitAttr());
+  func.setKnownBlockSizeAttr(builder.getDenseI32ArrayAttr(
+      {static_cast<int32_t>(lowering.threads(p)), 1, 1}));
+
+  ImplicitLocOpBuilder b(op.getLoc(), builder);
+  lowering.emit(b, p, func);
+  sizeLaunch(builder, p, lowering, func, launch);
   return launch;
 }

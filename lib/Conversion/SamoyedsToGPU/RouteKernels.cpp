@@ -227,55 +227,78 @@ bool mlir::samoyeds::canSelectAndDispatch(RouteOp op) {
   return op.getTopK() * kSelectWarps <= kSelectDispatchSlots;
 }
 
-FailureOr<KernelLaunches>
-mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
-                                  RouteOp op, StringRef name,
-                                  StringRef workspace, bool dispatchSmall) {
-  auto xType = cast<RankedTensorType>(op.getHidden().getType());
-  auto rType = cast<RankedTensorType>(op.getRouter().getType());
-  if (xType.isDynamicDim(1) || !rType.hasStaticShape())
-    return op.emitOpError() << "needs static hidden size and expert count to "
-                            << "be compiled";
-  int64_t hidden = xType.getDimSize(1), experts = rType.getDimSize(0);
-  MLIRContext *ctx = op.getContext();
-  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
-  int64_t xBytes = xType.getElementTypeBitWidth() / 8;
-  int64_t rBytes = rType.getElementTypeBitWidth() / 8;
-  ImplicitLocOpBuilder b(op.getLoc(), builder);
+namespace {
+/// Adds the route op's logits and select kernels to a module.
+struct RouteKernelBuilder {
+  OpBuilder &builder;
+  gpu::GPUModuleOp module;
+  RouteOp op;
+  StringRef name, workspace;
+  RankedTensorType xType, rType;
+  int64_t hidden, experts;
+  ImplicitLocOpBuilder b;
   KernelLaunches launches;
 
-  auto addLogits = [&](StringRef suffix, const LogitsShape &shape,
-                       int64_t minTokens, int64_t maxTokens) {
-    SmallVector<Type> workgroup;
-    if (shape.partials())
-      workgroup.push_back(workgroupBuffer(f32, shape.partials()));
-    auto func = createKernel(
-        builder, module, op.getLoc(), (name + suffix).str(),
-        {globalBuffer(xType.getElementType()),
-         globalBuffer(rType.getElementType()), globalBuffer(f32), i32},
-        shape.warps() * 32, workgroup);
-    RouteEmitter emitter(b, hidden, experts);
-    if (shape.mma)
-      emitter.emitMmaLogits(func, shape);
-    else
-      emitter.emitLogits(func, shape);
-    KernelLaunch launch;
-    launch.kernel = func;
-    launch.grid[0].constant = llvm::divideCeil(experts, shape.blockExperts());
-    launch.grid[1].symbol = "T";
-    launch.grid[1].divisor = shape.blockTokens();
-    launch.block[0] = shape.warps() * 32;
-    // 16-byte vector loads of x and the router rows where they tile the
-    // hidden size (laneWidth), always in the tensor-core shape.
-    int64_t align = shape.mma || laneWidth(hidden) > 1 ? kVectorAlign : 0;
-    launch.args = {bufferArg(op.getHidden(), xBytes, align),
-                   bufferArg(op.getRouter(), rBytes, align),
-                   workspaceArg(workspace), symbolArg("T")};
-    launch.whenSymbol = "T";
-    launch.whenMin = minTokens;
-    launch.whenMax = maxTokens;
-    launches.push_back(launch);
-  };
+  RouteKernelBuilder(OpBuilder &builder, gpu::GPUModuleOp module, RouteOp op,
+                     StringRef name, StringRef workspace)
+      : builder(builder), module(module), op(op), name(name),
+        workspace(workspace),
+        xType(cast<RankedTensorType>(op.getHidden().getType())),
+        rType(cast<RankedTensorType>(op.getRouter().getType())),
+        hidden(xType.getDimSize(1)), experts(rType.getDimSize(0)),
+        b(op.getLoc(), builder) {}
+
+  /// The logits kernel `suffix` of `shape` for the calls of [minTokens,
+  /// maxTokens] tokens (-1: no end).
+  void addLogits(StringRef suffix, const LogitsShape &shape, int64_t minTokens,
+                 int64_t maxTokens);
+  /// Every logits kernel: the decode shape, the prefill shapes (sliced for
+  /// small grids, or the small-grid tensor-core shapes where a warp would
+  /// run too many steps) and the tensor-core shape from its first call.
+  void addAllLogits();
+  /// The select kernel (from kSelectWarps + 1 tokens where the calls below
+  /// select and dispatch in one kernel).
+  void addSelect(bool dispatchSmall);
+};
+} // namespace
+
+void RouteKernelBuilder::addLogits(StringRef suffix, const LogitsShape &shape,
+                                   int64_t minTokens, int64_t maxTokens) {
+  MLIRContext *ctx = op.getContext();
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
+  SmallVector<Type> workgroup;
+  if (shape.partials())
+    workgroup.push_back(workgroupBuffer(f32, shape.partials()));
+  auto func = createKernel(builder, module, op.getLoc(), (name + suffix).str(),
+                           {globalBuffer(xType.getElementType()),
+                            globalBuffer(rType.getElementType()),
+                            globalBuffer(f32), i32},
+                           shape.warps() * 32, workgroup);
+  RouteEmitter emitter(b, hidden, experts);
+  if (shape.mma)
+    emitter.emitMmaLogits(func, shape);
+  else
+    emitter.emitLogits(func, shape);
+  KernelLaunch launch;
+  launch.kernel = func;
+  launch.grid[0].constant = llvm::divideCeil(experts, shape.blockExperts());
+  launch.grid[1].symbol = "T";
+  launch.grid[1].divisor = shape.blockTokens();
+  launch.block[0] = shape.warps() * 32;
+  // 16-byte vector loads of x and the router rows where they tile the
+  // hidden size (laneWidth), always in the tensor-core shape.
+  int64_t align = shape.mma || laneWidth(hidden) > 1 ? kVectorAlign : 0;
+  launch.args = {
+      bufferArg(op.getHidden(), xType.getElementTypeBitWidth() / 8, align),
+      bufferArg(op.getRouter(), rType.getElementTypeBitWidth() / 8, align),
+      workspaceArg(workspace), symbolArg("T")};
+  launch.whenSymbol = "T";
+  launch.whenMin = minTokens;
+  launch.whenMax = maxTokens;
+  launches.push_back(launch);
+}
+
+void RouteKernelBuilder::addAllLogits() {
   addLogits("_logits", decodeShape(hidden, experts), 1, kDecodeTokens);
   std::optional<LogitsShape> mma =
       mmaShape(xType.getElementType(), rType.getElementType(), hidden, experts);
@@ -317,7 +340,11 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
     addLogits(r.suffix, r.shape, r.from, r.to);
   if (mmaFrom > 0)
     addLogits("_logits_mma", *mma, mmaFrom, -1);
+}
 
+void RouteKernelBuilder::addSelect(bool dispatchSmall) {
+  MLIRContext *ctx = op.getContext();
+  Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
   auto select = createKernel(
       builder, module, op.getLoc(), (name + "_select").str(),
       {globalBuffer(f32), globalBuffer(f32), globalBuffer(i32), i32},
@@ -335,7 +362,21 @@ mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
     launch.whenMin = kSelectWarps + 1;
   }
   launches.push_back(launch);
-  return launches;
+}
+
+FailureOr<KernelLaunches>
+mlir::samoyeds::buildRouteKernels(OpBuilder &builder, gpu::GPUModuleOp module,
+                                  RouteOp op, StringRef name,
+                                  StringRef workspace, bool dispatchSmall) {
+  auto xType = cast<RankedTensorType>(op.getHidden().getType());
+  auto rType = cast<RankedTensorType>(op.getRouter().getType());
+  if (xType.isDynamicDim(1) || !rType.hasStaticShape())
+    return op.emitOpError() << "needs static hidden size and expert count to "
+                            << "be compiled";
+  RouteKernelBuilder kernels(builder, module, op, name, workspace);
+  kernels.addAllLogits();
+  kernels.addSelect(dispatchSmall);
+  return std::move(kernels.launches);
 }
 
 FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(

@@ -243,9 +243,9 @@ public:
                               << " bytes of shared memory, more than the "
                               << chip.smemPerBlock << " a block may use; "
                               << "use fewer stages, warps, tokens or k";
-    if (p.threads() > 1024)
-      return op.emitOpError() << "tile needs " << p.threads()
-                              << " threads per block, more than 1024";
+    // #samoyeds.tile bounds warps × token_warps by 32 (mma_sp has no
+    // variant warps of its own).
+    assert(p.threads() <= 1024 && "the tile's verifier bounds the warps");
     if (p.persistent > 0 && p.persistent * p.threads() > chip.threadsPerSM)
       return op.emitOpError()
              << "tile persistent = " << p.persistent << " blocks per SM of "

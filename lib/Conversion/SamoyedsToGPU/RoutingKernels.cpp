@@ -49,14 +49,6 @@ public:
 private:
   static constexpr int64_t kWarps = kDispatchThreads / 32;
 
-  Value c(int64_t v) { return idx(v); }
-  Value ci(int64_t v) { return i32c(v); }
-  Value load(Value m, Value i) {
-    return memref::LoadOp::create(b, m, ValueRange{i}).getResult();
-  }
-  Value cmpi(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, p, x, y).getResult();
-  }
   /// Sum over the block of one i32 per thread (every thread gets the total
   /// and the sum of the warps before its own).
   std::pair<Value, Value> blockScan(Value v);
@@ -83,75 +75,68 @@ void DispatchEmitter::emit(gpu::GPUFuncOp func) {
   tokens = entry.getArgument(1);
   offsets = entry.getArgument(2);
   positions = entry.getArgument(3);
-  slots = arith::IndexCastOp::create(b, b.getIndexType(), entry.getArgument(4));
+  slots = toIndex(entry.getArgument(4));
   partial = func.getWorkgroupAttributions()[0];
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   expertIdx = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  expert = arith::IndexCastOp::create(b, b.getI32Type(), expertIdx);
-  warp = arith::DivUIOp::create(b, tid, c(32));
-  lane = arith::RemUIOp::create(b, tid, c(32));
-  isLane0 = cmpi(arith::CmpIPredicate::eq, lane, c(0));
+  expert = toI32(expertIdx);
+  warp = arith::DivUIOp::create(b, tid, idx(32));
+  lane = arith::RemUIOp::create(b, tid, idx(32));
+  isLane0 = cmp(arith::CmpIPredicate::eq, lane, idx(0));
   place(storeFirstSlot());
   gpu::ReturnOp::create(b);
 }
 
 std::pair<Value, Value> DispatchEmitter::blockScan(Value v) {
   Value w = warpReduce(v, gpu::AllReduceOperation::ADD);
-  auto ifOp = scf::IfOp::create(b, isLane0, false);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    memref::StoreOp::create(b, w, partial, ValueRange{warp});
-  }
+  ifThen(isLane0,
+         [&] { memref::StoreOp::create(b, w, partial, ValueRange{warp}); });
   gpu::BarrierOp::create(b);
-  Value total = ci(0), before = ci(0);
+  Value total = i32c(0), before = i32c(0);
   for (int64_t i = 0; i < kWarps; ++i) {
-    Value pw = load(partial, c(i));
+    Value pw = load(partial, idx(i));
     total = arith::AddIOp::create(b, total, pw);
     before = arith::AddIOp::create(
         b, before,
-        select(cmpi(arith::CmpIPredicate::ugt, warp, c(i)), pw, ci(0)));
+        select(cmp(arith::CmpIPredicate::ugt, warp, idx(i)), pw, i32c(0)));
   }
   gpu::BarrierOp::create(b);
   return {total, before};
 }
 
 std::pair<Value, Value> DispatchEmitter::slotExpert(Value s) {
-  Value inRange = cmpi(arith::CmpIPredicate::ult, s, slots);
-  Value id = load(ids, select(inRange, s, c(0)));
+  Value inRange = cmp(arith::CmpIPredicate::ult, s, slots);
+  Value id = load(ids, select(inRange, s, idx(0)));
   return {inRange, clampExpert(id, experts)};
 }
 
 Value DispatchEmitter::storeFirstSlot() {
   Value below =
       forLoop(
-          c(0), slots, c(kDispatchThreads * chunks.count), {ci(0)},
+          idx(0), slots, idx(kDispatchThreads * chunks.count), {i32c(0)},
           [&](Value chunk, ValueRange it) -> SmallVector<Value> {
             Value count = it[0];
             for (int64_t u = 0; u < chunks.count; ++u) {
               auto [inRange, slotE] = slotExpert(arith::AddIOp::create(
                   b, chunk,
-                  arith::AddIOp::create(b, tid, c(u * kDispatchThreads))));
+                  arith::AddIOp::create(b, tid, idx(u * kDispatchThreads))));
               Value lower = arith::AndIOp::create(
-                  b, inRange, cmpi(arith::CmpIPredicate::slt, slotE, expert));
-              count =
-                  arith::AddIOp::create(b, count, select(lower, ci(1), ci(0)));
+                  b, inRange, cmp(arith::CmpIPredicate::slt, slotE, expert));
+              count = arith::AddIOp::create(b, count,
+                                            select(lower, i32c(1), i32c(0)));
             }
             return {count};
           })
           .getResults()[0];
   Value first = blockScan(below).first;
-  Value isThread0 = cmpi(arith::CmpIPredicate::eq, tid, c(0));
-  auto ifOp = scf::IfOp::create(b, isThread0, false);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  memref::StoreOp::create(b, first, offsets, ValueRange{expertIdx});
-  Value last = cmpi(arith::CmpIPredicate::eq, expertIdx, c(experts - 1));
-  auto lastIf = scf::IfOp::create(b, last, false);
-  b.setInsertionPoint(lastIf.thenBlock()->getTerminator());
-  memref::StoreOp::create(b,
-                          arith::IndexCastOp::create(b, b.getI32Type(), slots),
-                          offsets, ValueRange{c(experts)});
+  Value isThread0 = cmp(arith::CmpIPredicate::eq, tid, idx(0));
+  ifThen(isThread0, [&] {
+    memref::StoreOp::create(b, first, offsets, ValueRange{expertIdx});
+    ifThen(cmp(arith::CmpIPredicate::eq, expertIdx, idx(experts - 1)), [&] {
+      memref::StoreOp::create(b, toI32(slots), offsets,
+                              ValueRange{idx(experts)});
+    });
+  });
   return first;
 }
 
@@ -159,52 +144,49 @@ void DispatchEmitter::place(Value first) {
   // Warp w takes the chunk's slots [w, w + 1) * 32 * chunks.place, 32 per
   // run, so slot order is (warp, run, lane) order.
   Value laneMask = arith::SubIOp::create(
-      b,
-      arith::ShLIOp::create(
-          b, ci(1), arith::IndexCastOp::create(b, b.getI32Type(), lane)),
-      ci(1));
+      b, arith::ShLIOp::create(b, i32c(1), toI32(lane)), i32c(1));
   Value warpFirst = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, warp, c(32 * chunks.place)), lane);
-  forLoop(
-      c(0), slots, c(kDispatchThreads * chunks.place), {first},
-      [&](Value chunk, ValueRange it) -> SmallVector<Value> {
-        SmallVector<Value> slot, mine, ballot;
-        for (int64_t u = 0; u < chunks.place; ++u) {
-          slot.push_back(arith::AddIOp::create(
-              b, chunk, arith::AddIOp::create(b, warpFirst, c(u * 32))));
-          auto [inRange, slotE] = slotExpert(slot.back());
-          mine.push_back(arith::AndIOp::create(
-              b, inRange, cmpi(arith::CmpIPredicate::eq, slotE, expert)));
-        }
-        // The warp's slots of this expert before each run, and in all.
-        SmallVector<Value> runBefore;
-        Value count = ci(0);
-        for (int64_t u = 0; u < chunks.place; ++u) {
-          ballot.push_back(NVVM::VoteSyncOp::create(
-              b, b.getI32Type(), ci(-1), mine[u], NVVM::VoteSyncKind::ballot));
-          runBefore.push_back(count);
-          count = arith::AddIOp::create(
-              b, count, LLVM::CtPopOp::create(b, b.getI32Type(), ballot[u]));
-        }
-        // Every lane holds its warp's count: let lane 0 contribute it.
-        auto [total, before] = blockScan(select(isLane0, count, ci(0)));
-        Value base = arith::AddIOp::create(b, it[0], before);
-        for (int64_t u = 0; u < chunks.place; ++u) {
-          auto ifOp = scf::IfOp::create(b, mine[u], false);
-          OpBuilder::InsertionGuard g(b);
-          b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-          Value rank = LLVM::CtPopOp::create(
-              b, b.getI32Type(), arith::AndIOp::create(b, ballot[u], laneMask));
-          Value p = arith::AddIOp::create(
-              b, base, arith::AddIOp::create(b, runBefore[u], rank));
-          Value token = arith::DivUIOp::create(b, slot[u], c(topK));
-          memref::StoreOp::create(
-              b, arith::IndexCastOp::create(b, b.getI32Type(), token), tokens,
-              ValueRange{arith::IndexCastOp::create(b, b.getIndexType(), p)});
-          memref::StoreOp::create(b, p, positions, ValueRange{slot[u]});
-        }
-        return {arith::AddIOp::create(b, it[0], total)};
-      });
+      b, arith::MulIOp::create(b, warp, idx(32 * chunks.place)), lane);
+  forLoop(idx(0), slots, idx(kDispatchThreads * chunks.place), {first},
+          [&](Value chunk, ValueRange it) -> SmallVector<Value> {
+            SmallVector<Value> slot, mine, ballot;
+            for (int64_t u = 0; u < chunks.place; ++u) {
+              slot.push_back(arith::AddIOp::create(
+                  b, chunk, arith::AddIOp::create(b, warpFirst, idx(u * 32))));
+              auto [inRange, slotE] = slotExpert(slot.back());
+              mine.push_back(arith::AndIOp::create(
+                  b, inRange, cmp(arith::CmpIPredicate::eq, slotE, expert)));
+            }
+            // The warp's slots of this expert before each run, and in all.
+            SmallVector<Value> runBefore;
+            Value count = i32c(0);
+            for (int64_t u = 0; u < chunks.place; ++u) {
+              ballot.push_back(
+                  NVVM::VoteSyncOp::create(b, b.getI32Type(), i32c(-1), mine[u],
+                                           NVVM::VoteSyncKind::ballot));
+              runBefore.push_back(count);
+              count = arith::AddIOp::create(
+                  b, count,
+                  LLVM::CtPopOp::create(b, b.getI32Type(), ballot[u]));
+            }
+            // Every lane holds its warp's count: let lane 0 contribute it.
+            auto [total, before] = blockScan(select(isLane0, count, i32c(0)));
+            Value base = arith::AddIOp::create(b, it[0], before);
+            for (int64_t u = 0; u < chunks.place; ++u) {
+              ifThen(mine[u], [&] {
+                Value rank = LLVM::CtPopOp::create(
+                    b, b.getI32Type(),
+                    arith::AndIOp::create(b, ballot[u], laneMask));
+                Value p = arith::AddIOp::create(
+                    b, base, arith::AddIOp::create(b, runBefore[u], rank));
+                Value token = arith::DivUIOp::create(b, slot[u], idx(topK));
+                memref::StoreOp::create(b, toI32(token), tokens,
+                                        ValueRange{toIndex(p)});
+                memref::StoreOp::create(b, p, positions, ValueRange{slot[u]});
+              });
+            }
+            return {arith::AddIOp::create(b, it[0], total)};
+          });
 }
 
 /// The dispatch kernel `name` with `chunks`.

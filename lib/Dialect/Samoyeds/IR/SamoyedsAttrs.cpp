@@ -105,11 +105,10 @@ static constexpr bool isWarpgroupWarps(int64_t warps) {
 /// consumers' registers must fit what every count of consumer warpgroups
 /// launches with, or the consumers' setmaxnreg.inc waits forever.
 static constexpr bool wgmmaRegistersFit(int64_t units, int64_t blocks) {
-  return TileConfigAttr::wgmmaProducerRegs(units, blocks) >=
-             TileConfigAttr::kWgmmaMinProducerRegs &&
-         TileConfigAttr::wgmmaProducerRegs(units, blocks) * 128 +
-                 TileConfigAttr::wgmmaConsumerRegs(units, blocks) * units *
-                     128 <=
+  int64_t producer = TileConfigAttr::wgmmaProducerRegs(units, blocks);
+  int64_t consumers = TileConfigAttr::wgmmaConsumerRegs(units, blocks) * units;
+  return producer >= TileConfigAttr::kWgmmaMinProducerRegs &&
+         (producer + consumers) * 128 <=
              TileConfigAttr::wgmmaLaunchRegs(units, blocks) * (units + 1) * 128;
 }
 static_assert(wgmmaRegistersFit(1, 1) && wgmmaRegistersFit(2, 1) &&

@@ -241,10 +241,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     wide variant's own kernel those below. Not with `wide_cluster` = 2; the
     wide variant's blocks must hold an even number of units.
     `wide_multicast` is 1 (none) and `wide_multicast_slots` 0 when omitted.
-    (Measured in session 45: 0.60-0.71x where it runs, not chosen; then
-    each consumer warp's release on the peer was a cluster-scope release,
-    which ptxas fences GPU-wide, and a block group held group_tiles pairs
-    of tiles; both fixed in session 46, not yet timed.)
+    (Measured in session 45: 0.60-0.71x where it runs; then each consumer
+    warp's release on the peer was a cluster-scope release, which ptxas
+    fences GPU-wide, and a block group held group_tiles pairs of tiles;
+    both fixed in session 46, session 47 measured 0.94-1.04x: not chosen.)
 
     Packed wide input (strategy `wgmma_sp`): with `wide_packed` = 1 a
     kernel launched before the wide variant (`_pack`) writes each token

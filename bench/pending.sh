@@ -62,7 +62,7 @@ variants=(
   "wc 12v128 wide-cluster=2"
 )
 steps=(
-  "1 serving: samoyeds.load on the nine architectures against float32 references (S43's one failure, DeepSeek-V3's logits, was the reference's stream, fixed in the test), CUDA graphs; the layers of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's shapes against float64"
+  "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
   "2 plain 2:4 pairs (p24w): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the paired wide kernels, then def11 / p24w at T = 256-4096 (S45: 1.07x Mixtral, 1.02x Qwen2-MoE at 4096)"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
@@ -70,7 +70,7 @@ steps=(
   "6 weight multicast and cluster pairs after S46's fix, the rest (S47 ran the first half: mc 0.94-1.04x): wc against float64 and def / wc at 1024 and 4096, mcall, mc and mc11 against float64 on the other five models, memcheck / racecheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
-  "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls (multicast's halved weight intake bought 2-4%, S47: what bounds them now?)"
+  "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
 prepare() {
@@ -150,17 +150,19 @@ build_runtime() {
 }
 
 step1() {
-  go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
   local m t r
-  # S47 ran the serving tests and Qwen3-Next's eight checks (all pass) and
-  # GLM-4.5's first: the GLM layers go first now.
-  for m in glm45 glm45_air qwen3_next; do
+  # S47 ran the serving tests (15 pass, 2 skipped with reasons) and
+  # Qwen3-Next's eight checks, S48 GLM-4.5's eight (all pass): GLM-4.5-Air's
+  # layer goes first (each check about 50 s: the float64 reference of
+  # 128 experts), the serving tests last.
+  for m in glm45_air; do
     for t in 1 16 300 2500; do
       for r in random one-expert; do
         check "more-$m-$t-$r" more "$m" 12v128 "$t" "$r"
       done
     done
   done
+  go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
 }
 step2() {
   # p24w alone: S44's one call of the old step (p24w and p24 together) hung

@@ -197,7 +197,12 @@ def SamoyedsNVGPU_WgmmaWaitOp : SamoyedsNVGPU_Op<"wgmma_wait", [
     An MMA in flight also reads its sparsity metadata register: ptxas does
     not keep that register from being reused, so a kernel must not write
     new metadata words before the MMAs that read the previous ones are
-    waited for.
+    waited for. (Session 48: a K loop that loaded the next stage's words
+    while the previous stage's MMAs ran gave wrong, nondeterministic
+    results, also with a use of the old words after the wait, which ptxas
+    met by copying them at the loop's back edge; two stages an iteration,
+    each stage's words used after the wait that completes it, left two
+    register sets without copies and ran correctly. bench/RESULTS.md §S48.)
 
     ```mlir
     %d0, %d1 = samoyeds_nvgpu.wgmma_wait %a0, %a1 {pending = 0 : i64}

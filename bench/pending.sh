@@ -61,6 +61,7 @@ variants=(
   "fc 12v128 fuse-combine=1"
   "fc11 11v128 fuse-combine=1"
   "wc 12v128 wide-cluster=2"
+  "wcu 12v128 wide-cluster=2 wide-units=2"
 )
 steps=(
   "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
@@ -68,7 +69,7 @@ steps=(
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
-  "6 weight multicast and cluster pairs after S46's fix, the rest (S47 ran the first half: mc 0.94-1.04x): wc against float64 and def / wc at 1024 and 4096, mcall, mc and mc11 against float64 on the other five models, memcheck / racecheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
+  "6 weight multicast and cluster pairs after S46's fix, the rest (S47 ran the first half: mc 0.94-1.04x): wc and wcu (unit pairs in clusters, S48) against float64 and def / wc / wcu at 1024 and 4096, racecheck of wcu, mcall, mc and mc11 against float64 on the other five models, memcheck / racecheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
@@ -218,7 +219,15 @@ step6() {
   # models, the remaining float64 checks and the sanitizers.
   check wc-mixtral-1024 wc mixtral 12v128 1024 random
   ((fail)) && return
-  ab ab-wc def,wc 12v128 mixtral,qwen2_moe 1024,4096
+  # S48: unit pairs in cluster pairs (wcu). Per stage, Mixtral's gate/up
+  # takes from the L2 56 KB (def), 46 KB (wcu: 10 KB from the peer) or
+  # 34 KB of a half-size tile (wc: 16 KB from the peer): the A/B tells
+  # whether the L2's delivery or what lands in shared memory bounds it.
+  check wcu-mixtral-4096 wcu mixtral 12v128 4096 random
+  ((fail)) && return
+  check wcu-qwen2-1500 wcu qwen2_moe 12v128 1500 one-expert
+  ab ab-wc def,wc,wcu 12v128 mixtral,qwen2_moe 1024,4096
+  sanitize racecheck-wcu racecheck wide wcu mixtral 12v128 1024
   check mcall-qwen2-1024 mcall qwen2_moe 12v128 1024 random
   check mcall-olmoe-2048 mcall olmoe 12v128 2048 one-expert
   check mc-qwen3-4096 mc qwen3_235b 12v128 4096 half-empty
@@ -293,7 +302,7 @@ step9() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24w p24w144" "def ppers" "def late" "def ppk" "def mc mcall mc11 wc"
+needs=("" "serving more" "def11 p24w p24w144" "def ppers" "def late" "def ppk" "def mc mcall mc11 wc wcu"
        "def def11 fc fc11" "def11 p24 p24w" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;

@@ -25,6 +25,15 @@
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.late/kernels.ptx -o %t.late/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 wide-slots=1024 dir=%t.one assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
+// Unit pairs in cluster pairs (wide-cluster=2 wide-units=2, opt-in since
+// session 48, untimed): both wide kernels keep their paired 80-token
+// warpgroups and take clusters of two blocks on neighbouring paired row
+// blocks, each gathering half the token rows and forwarding it to the
+// peer; no token steps in a cluster (one width, 80). wide-cluster=2 alone
+// keeps single units (test/Pipelines/wgmma-sp-wide-cluster.mlir).
+// RUN: rm -rf %t.cl && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 wide-cluster=2 wide-slots=1024 dir=%t.cl assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=CLUSTER < %t.cl/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.cl/kernels.ptx -o %t.cl/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // CHECK-LABEL: .entry layer_ssmm_2_wide(
 // CHECK: .maxntid 384, 1, 1
@@ -37,6 +46,18 @@
 // CHECK-LABEL: .entry layer_ssmm_3_wide(
 // CHECK: .maxntid 384, 1, 1
 // CHECK-DAG: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+
+// CLUSTER-LABEL: .entry layer_ssmm_2_wide(
+// CLUSTER: .maxntid 384, 1, 1
+// CLUSTER: .reqnctapercluster 2, 1, 1
+// CLUSTER-NOT: m64n32k32
+// CLUSTER: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+// CLUSTER: mapa.shared::cluster.u64
+// CLUSTER: cp.async.bulk.shared::cluster.shared::cta.mbarrier::complete_tx::bytes
+// CLUSTER-LABEL: .entry layer_ssmm_3_wide(
+// CLUSTER: .maxntid 384, 1, 1
+// CLUSTER: .reqnctapercluster 2, 1, 1
+// CLUSTER: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

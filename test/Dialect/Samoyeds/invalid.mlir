@@ -1823,35 +1823,28 @@ func.func @tile_wide_low_slots_below() attributes {t = #samoyeds.tile<warps = 8,
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0, wide_cluster = 1 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0 and strategy wgmma_sp}}
 func.func @tile_wide_units_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_units = 2, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_units = 3 must be 1, or 2 with wide_tokens > 0, row_masks = 0, wide_cluster = 1 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_units = 3 must be 1, or 2 with wide_tokens > 0, row_masks = 0 and strategy wgmma_sp}}
 func.func @tile_wide_units_three() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_units = 3, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0, wide_cluster = 1 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0 and strategy wgmma_sp}}
 func.func @tile_wide_units_masked() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, wide_tokens = 80, wide_slots = 512, wide_units = 2, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0, wide_cluster = 1 and strategy wgmma_sp}}
-func.func @tile_wide_units_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_cluster = 2, wide_units = 2, strategy = wgmma_sp>} {
-  return
-}
-
-// -----
-
-// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0, wide_cluster = 1 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_units = 2 must be 1, or 2 with wide_tokens > 0, row_masks = 0 and strategy wgmma_sp}}
 func.func @tile_wide_units_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_units = 2>} {
   return
 }

@@ -275,6 +275,13 @@ func.func @ssmm_none_tile(
   return %y : tensor<64x256xf16>
 }
 
+// Unit pairs in cluster pairs round-trip (allowed since session 48).
+// CHECK-LABEL: func.func @tile_wide_units_cluster()
+// CHECK-SAME: t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_cluster = 2, wide_units = 2, strategy = wgmma_sp>
+func.func @tile_wide_units_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_cluster = 2, wide_units = 2, strategy = wgmma_sp>} {
+  return
+}
+
 // Decode variants' own warps round-trip; decode_warps = 0 is the default
 // and is not printed.
 // CHECK-LABEL: func.func @tile_decode_warps()

@@ -14,6 +14,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1 wide-low-tokens=160" | FileCheck %s --check-prefix=LATELOW
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=72" | FileCheck %s --check-prefix=PAIREDLOW
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="late-pairs=2" 2>&1 | FileCheck %s --check-prefix=BADLATE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER-ONE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
 
@@ -38,6 +40,26 @@
 // (wide-tokens=64) is taken where it fits.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
+// Unit pairs in cluster pairs are asked for (wide-units=2 with
+// wide-cluster=2): the paired row blocks (Mixtral's gate/up 56, Qwen3-235B's
+// 6, plain 2:4's two paired warpgroups) pair up in clusters; Mixtral's down
+// projection keeps one unit (its paired grid does not fill the SMs) and its
+// clusters. wide-cluster=2 alone keeps single units.
+// CLUSTER-LABEL: func.func @mixtral_gate_up
+// CLUSTER: wide_tokens = 80, {{.*}}wide_cluster = 2, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CLUSTER-LABEL: func.func @mixtral_down
+// CLUSTER-NOT: wide_units
+// CLUSTER: wide_tokens = 128, {{.*}}wide_cluster = 2, {{.*}}strategy = wgmma_sp>
+// CLUSTER-LABEL: func.func @qwen3_gate_up
+// CLUSTER: wide_tokens = 80, {{.*}}wide_cluster = 2, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CLUSTER-LABEL: func.func @plain24_gate_up
+// CLUSTER: wide_tokens = 128, {{.*}}wide_cluster = 2, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CLUSTER-ONE-LABEL: func.func @mixtral_gate_up
+// CLUSTER-ONE-NOT: wide_units
+// CLUSTER-ONE: wide_tokens = 128, {{.*}}wide_cluster = 2,
+// CLUSTER-ONE-LABEL: func.func @qwen3_gate_up
+// CLUSTER-ONE-NOT: wide_units
+// CLUSTER-ONE: wide_cluster = 2,
 // CHECK-LABEL: func.func @mixtral_gate_up
 // CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @mixtral_down

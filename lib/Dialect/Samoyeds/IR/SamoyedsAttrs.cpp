@@ -273,11 +273,10 @@ LogicalResult TileConfigAttr::verify(
                        << " must be 0, or a multiple of 4 in [4, 16] with "
                           "wide_tokens > 0 and strategy wgmma_sp";
   if (wideUnits != 1 && (wideUnits != 2 || wideTokens == 0 || rowMasks != 0 ||
-                         wideCluster != 1 || strategy != MmaStrategy::WgmmaSp))
+                         strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: wide_units = " << wideUnits
                        << " must be 1, or 2 with wide_tokens > 0, "
-                          "row_masks = 0, wide_cluster = 1 and strategy "
-                          "wgmma_sp";
+                          "row_masks = 0 and strategy wgmma_sp";
   if (wideMulticast != 1 &&
       (wideMulticast != 2 || wideTokens == 0 || wideCluster != 1 ||
        strategy != MmaStrategy::WgmmaSp))

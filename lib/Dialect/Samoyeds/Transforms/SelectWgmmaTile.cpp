@@ -218,7 +218,8 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // same process, S43: 1.06-1.22x at T = 256-4096 on five models,
   // DeepSeek-V2-Lite 0.99-1.01x; plain 2:4's are opt-in): each wide consumer
   // warpgroup multiplies two 64-row units where the tile is unmasked, has
-  // no clusters, the 64-row tiles of each half divide among the pairs, two
+  // no clusters (or `wide-units=2` asks for pairs in them: untimed), the
+  // 64-row tiles of each half divide among the pairs, two
   // units' sets leave a wide width and the paired grid of the wide
   // variant's first call (its slots spread evenly over the experts) fills
   // the SMs (pairsFillWave).
@@ -229,7 +230,8 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   auto pairsFill = [&](int64_t tileCount) {
     return tokens2 > 0 && pairsFillWave(chip, rowBlocks2 * experts * tileCount);
   };
-  bool pairable = askUnits == 2 && !masked && o.wideCluster == 1 &&
+  bool pairable = askUnits == 2 && !masked &&
+                  (o.wideCluster == 1 || o.wideUnits == 2) &&
                   tiles % (2 * wideWarpgroups / halves) == 0;
   int64_t firstTiles =
       tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
@@ -464,7 +466,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   // of each half pair up and each block gathers whole 8-row groups.
   int64_t wideCluster =
       wideTokens > 0 && wideTokens % (8 * o.wideCluster) == 0 &&
-              (tiles * halves / wideWarpgroups) % o.wideCluster == 0
+              (tiles * halves / (wideWarpgroups * wideUnits)) % o.wideCluster ==
+                  0
           ? o.wideCluster
           : 1;
   // Weight multicast (`wide-multicast`): where there are no cluster pairs

@@ -377,6 +377,15 @@ LogicalResult verifyCluster(SSMMOp op, const SSMMPlan &p,
            << "tile wide_cluster = " << p.cluster << ": the SiLU·up exchange ("
            << layout.exchange << " bytes) would overwrite token rows the "
            << "peer may still copy; use fewer wide tokens or more stages";
+  // The producer forwards its half of use i - 1 after waiting for use
+  // i - stages to be released, which needs the peer's forward of use
+  // i - stages + 1: with two slots that is the forward the wait holds back.
+  if (!p.packed && layout.stages < 3)
+    return op.emitOpError()
+           << "tile wide_cluster = " << p.cluster
+           << " needs a ring of at least 3 slots, not " << layout.stages
+           << " (a block forwards its half of a slot's token rows after "
+              "waiting for an earlier slot); use fewer wide tokens";
   return success();
 }
 

@@ -519,6 +519,21 @@ func.func @cluster_exchange(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf
 
 // -----
 
+// Without the exchange the same 256-token tile leaves a two-slot ring:
+// a block forwards its half of use i - 1 after waiting for use i - 2 to be
+// released, which waits for the peer's forward of use i - 1 (a deadlock).
+#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 256, wide_slots = 512, wide_cluster = 2, strategy = wgmma_sp>
+func.func @cluster_two_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                             %off: tensor<5xi32>) -> tensor<?x512xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_cluster = 2 needs a ring of at least 3 slots, not 2 (a block forwards its half of a slot's token rows after waiting for an earlier slot); use fewer wide tokens}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x512xbf16>
+  return %y : tensor<?x512xbf16>
+}
+
+// -----
+
 // A packed wide input's workspace holds at most three rows per routed
 // slot: the padded tiles of 4 experts × 127 rows need calls of at least 254
 // slots (two rows per slot from 508).

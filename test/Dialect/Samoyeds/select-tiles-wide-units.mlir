@@ -16,6 +16,7 @@
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="late-pairs=2" 2>&1 | FileCheck %s --check-prefix=BADLATE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER-ONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1 wide-cluster=2 wide-units=2" | samoyeds-opt | FileCheck %s --check-prefix=LATE-CLUSTER
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
 
@@ -54,6 +55,12 @@
 // CLUSTER: wide_tokens = 80, {{.*}}wide_cluster = 2, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @plain24_gate_up
 // CLUSTER: wide_tokens = 128, {{.*}}wide_cluster = 2, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// Late pairs make no second width in clusters (a second width has none):
+// Mixtral's down projection keeps single clustered units, and the tile
+// parses again.
+// LATE-CLUSTER-LABEL: func.func @mixtral_down
+// LATE-CLUSTER-NOT: wide_low_tokens
+// LATE-CLUSTER: wide_cluster = 2,
 // CLUSTER-ONE-LABEL: func.func @mixtral_gate_up
 // CLUSTER-ONE-NOT: wide_units
 // CLUSTER-ONE: wide_tokens = 128, {{.*}}wide_cluster = 2,

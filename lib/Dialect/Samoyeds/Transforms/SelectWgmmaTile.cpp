@@ -248,10 +248,11 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // Late pairs (`late-pairs=1`): pairs from the first token tile count
   // where they fill a wave, the single units' width below it as the second
   // width; not where the tile has a second width of its own or one is
-  // asked for (`wide-low-tokens`, `wide-low-slots`).
+  // asked for (`wide-low-tokens`, `wide-low-slots`), nor in clusters (a
+  // second width has none).
   bool lowAsked = o.wideLowTokens >= 0 || o.wideLowSlots > 0;
-  if (o.latePairs == 1 && pairable && wideUnits == 1 && !lowAsked &&
-      wide.lowTokens == 0 && wide.tokens > tokens2) {
+  if (o.latePairs == 1 && pairable && o.wideCluster == 1 && wideUnits == 1 &&
+      !lowAsked && wide.lowTokens == 0 && wide.tokens > tokens2) {
     for (int64_t c = firstTiles + 1; c <= kLatePairsMaxTiles; ++c) {
       if (!pairsFill(c))
         continue;

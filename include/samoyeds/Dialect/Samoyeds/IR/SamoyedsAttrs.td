@@ -219,7 +219,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     half into its peer's slot (distributed shared memory), so a block reads
     half the activation bytes from L2 per stage. A slot is refilled once
     the consumers of both blocks have released it. The row blocks of a
-    half pair up and the wide tile's halves are whole 8-row groups.
+    half pair up and the wide tile's halves are whole 8-row groups; with
+    gathered rows the lowering needs a ring of at least three slots (a
+    block forwards its half of a slot after waiting for an earlier one).
     `wide_cluster` is 1 (no clusters) when omitted.
     (Measured in session 22: 0.63-0.72x; then every consumer thread
     released on the peer at cluster scope, a GPU-wide fence each; since

@@ -72,7 +72,7 @@ steps=(
   "6 weight multicast and cluster pairs after S46's fix, the rest (S47 ran the first half: mc 0.94-1.04x): wc and wcu (unit pairs in clusters, S48) against float64 and def / wc / wcu at 1024 and 4096, racecheck of wcu, mcall, mc and mc11 against float64 on the other five models, memcheck / racecheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
-  "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
 prepare() {
@@ -299,6 +299,15 @@ step9() {
         "$rt/moe-gpu-test" "$dev/$v/${m}_$f" --tokens 4096 --iters 1 --check-rows 2
     done
   done
+  # SASS stall sampling of Mixtral's 1:2+2:4 gate/up (S48: a third of the
+  # samples on the consumers' wait for a full ring slot), summarised.
+  go 90 ncu-sass-mixtral-12v128 ncu --kernel-name 'regex:ssmm_2_wide$' --launch-count 1 \
+    --section WarpStateStats --section SourceCounters -f -o "$out/sass-mixtral-12v128" \
+    "$rt/moe-gpu-test" "$dev/def/mixtral_12v128" --tokens 4096 --iters 1 --check-rows 2
+  go 60 sass-mixtral-12v128-csv ncu --import "$out/sass-mixtral-12v128.ncu-rep" --page source \
+    --csv --print-source sass
+  go 10 stall-summary-mixtral-12v128 python3 "$root/bench/stall_summary.py" \
+    "$out/sass-mixtral-12v128-csv.log"
 }
 
 # The directories under .device/pending each step reads (carry these).

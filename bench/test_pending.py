@@ -78,6 +78,10 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
         if "run-serving-tests.sh" in line:
             assert line.split()[-2:] == [f"{dev}/pending/serving", str(tmp_path / "out" / "serving")]
             continue
+        if line.startswith("ncu --import ") or "bench/stall_summary.py" in line:
+            # Post-processing of the step's own profile, in its output directory.
+            assert str(tmp_path / "out") in line and not bundles, line
+            continue
         if "bench/ab.py" in line:
             pairs = re.search(r"--variants (\S+)", line).group(1).split(",")
             fmt = re.search(r"--formats (\S+)", line).group(1)

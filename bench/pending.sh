@@ -168,22 +168,24 @@ step1() {
 }
 step2() {
   # p24w alone: S44's one call of the old step (p24w and p24 together) hung
-  # the machine, and S45's p24w commands ran clean; p24 is step 8.
+  # the machine, and S45's p24w commands ran clean; p24 is step 8. Since
+  # S48 the float64 checks, then the A/Bs that decide the default, then the
+  # sanitizers (a step cut by the time guard keeps the figures).
   check p24w-mixtral p24w mixtral 11v128 4096 one-expert
   ((fail)) && return
   check p24w-qwen2 p24w qwen2_moe 11v128 1024 half-empty
-  check p24w-olmoe p24w olmoe 11v128 2048 one-expert
-  check p24w-qwen3 p24w qwen3_235b 11v128 4096 random
-  check p24w-dsv2l p24w deepseek_v2l 11v128 2048 random
-  check p24w-dsv2 p24w deepseek_v2 11v128 4096 half-empty
-  sanitize memcheck-p24w memcheck wide p24w mixtral 11v128 1024
-  sanitize racecheck-p24w racecheck wide p24w qwen2_moe 11v128 1024
-  ab ab-p24w def11,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,2048,4096
   # S48: the wide kernels wait on the ring's intake; 144 tokens (three
   # slots still fit) take in 6% fewer bytes per MMA than p24w's 128.
   check p24w144-mixtral p24w144 mixtral 11v128 4096 random
   check p24w144-qwen2 p24w144 qwen2_moe 11v128 1500 one-expert
   ab ab-p24w144 def11,p24w,p24w144 11v128 mixtral,qwen2_moe 1024,4096
+  check p24w-olmoe p24w olmoe 11v128 2048 one-expert
+  check p24w-qwen3 p24w qwen3_235b 11v128 4096 random
+  check p24w-dsv2l p24w deepseek_v2l 11v128 2048 random
+  check p24w-dsv2 p24w deepseek_v2 11v128 4096 half-empty
+  ab ab-p24w def11,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,2048,4096
+  sanitize memcheck-p24w memcheck wide p24w mixtral 11v128 1024
+  sanitize racecheck-p24w racecheck wide p24w qwen2_moe 11v128 1024
   ab ab-p24w-large def11,p24w 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 1024,2048,4096
 }
 step3() {

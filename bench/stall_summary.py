@@ -34,7 +34,15 @@ def read(path):
 def count(text):
     """An ncu count: '' and '-' are 0, thousands separators are dropped."""
     text = text.replace(",", "").strip()
-    return int(float(text)) if text not in ("", "-") else 0
+    if text in ("", "-"):
+        return 0
+    try:
+        value = float(text)
+    except ValueError:
+        raise SummaryError(f"not a sample count: {text[:40]!r}") from None
+    if not 0 <= value < 2**53:
+        raise SummaryError(f"sample count out of range: {text[:40]!r}")
+    return int(value)
 
 
 def summarise(header, rows, top=15):

@@ -55,6 +55,13 @@ def test_a_report_without_samples_is_refused(tmp_path):
         stall_summary.summarise(*stall_summary.read(write(tmp_path, rows, kernel=False)))
 
 
+@pytest.mark.parametrize("cell", ["many", "nan", "-5", "1e300"])
+def test_a_count_that_is_not_one_is_refused(tmp_path, capsys, cell):
+    rows = [ROWS[0][:2] + [cell] + ROWS[0][3:]] + ROWS[1:]
+    assert stall_summary.main([write(tmp_path, rows)]) == 1
+    assert "sample count" in capsys.readouterr().err
+
+
 def test_a_missing_file_is_an_error(tmp_path, capsys):
     assert stall_summary.main([str(tmp_path / "none.csv")]) == 1
     assert "error:" in capsys.readouterr().err

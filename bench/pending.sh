@@ -17,11 +17,14 @@
 #
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
 #   def, def11  the default (1:2+2:4 V = 128, whose wide variant pairs its
-#               units since session 43; plain 2:4)
+#               units since session 43; plain 2:4, whose wide variant pairs
+#               them with 144 tokens since session 49: S48's p24w144)
+#   s11         wide-units=1 (plain 2:4's single units: its default until
+#               session 49)
 #   p24         warpgroups=2 wide-units=2 (plain 2:4: every variant on two
-#               consumer warpgroups, the wide one's paired: 128 tokens)
-#   p24w        wide-units=2 (plain 2:4: the same paired wide kernels, the
-#               other variants on the default's four warpgroups)
+#               consumer warpgroups, the wide one's paired: 144 tokens)
+#   p24w        wide-tokens=128 (plain 2:4: the default's paired wide
+#               kernels with 128 tokens, S45's p24w)
 #   ppers       persistent-units=2: the persistent grid's unit pairs
 #   late        late-pairs=1: pairs from the slots where they fill a wave
 #               (of the anchors only Mixtral's down projection changes)
@@ -40,7 +43,9 @@
 #               launch at T = 1-4 (1:2+2:4 and plain 2:4)
 #   wc          wide-cluster=2: the wide variant's cluster pairs on
 #               neighbouring row blocks sharing the activation tile (S22:
-#               0.63-0.72x, before S46's CTA-scope release)
+#               0.63-0.72x; S49, after S46's CTA-scope release: 0.67-0.73x)
+#   wcu         wide-cluster=2 wide-units=2: unit pairs in cluster pairs
+#               (S49: 0.75-0.90x; racecheck reports hazards)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -49,9 +54,9 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
+  "s11 11v128 wide-units=1"
   "p24 11v128 warpgroups=2 wide-units=2"
-  "p24w 11v128 wide-units=2"
-  "p24w144 11v128 wide-units=2 wide-tokens=144"
+  "p24w 11v128 wide-tokens=128"
   "ppers 12v128 persistent-units=2"
   "late 12v128 late-pairs=1"
   "ppk 12v128 wide-packed=1"
@@ -65,13 +70,13 @@ variants=(
 )
 steps=(
   "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
-  "2 plain 2:4 pairs (p24w): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the paired wide kernels, then def11 / p24w at T = 256-4096 (S45: 1.07x Mixtral, 1.02x Qwen2-MoE at 4096); p24w144 (wide-tokens=144, S48) against float64 and def11 / p24w / p24w144 at 1024 and 4096"
+  "2 plain 2:4's default pairs of 144 tokens (S49: 1.03-1.21x single units on four models at T = 1024-4096) where S49 did not time them: against single units (s11) on DeepSeek-V2 and DeepSeek-V2-Lite at 1024-4096 and on Mixtral, Qwen2-MoE and OLMoE at T = 256-512, racecheck of Mixtral's paired wide kernels, then against pairs of 128 (p24w) at 256-1024"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
-  "6 weight multicast and cluster pairs after S46's fix, the rest (S47 ran the first half: mc 0.94-1.04x): wc and wcu (unit pairs in clusters, S48) against float64 and def / wc / wcu at 1024 and 4096, racecheck of wcu, mcall, mc and mc11 against float64 on the other five models, memcheck / racecheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
+  "6 weight multicast and cluster pairs, the rest (S47: mc 0.94-1.04x; S49: wc 0.67-0.73x, wcu 0.75-0.90x, racecheck of wcu reports hazards between the producer's bulk copies and the consumers' loads): racecheck of wc and of the multicast kernels (whose consumer warps release slots the same way, by lane 0 after bar.warp.sync), memcheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
-  "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 / p24w at T = 256-4096 (split from step 2 after S44's hang)"
+  "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
@@ -167,26 +172,14 @@ step1() {
   go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
 }
 step2() {
-  # p24w alone: S44's one call of the old step (p24w and p24 together) hung
-  # the machine, and S45's p24w commands ran clean; p24 is step 8. Since
-  # S48 the float64 checks, then the A/Bs that decide the default, then the
-  # sanitizers (a step cut by the time guard keeps the figures).
-  check p24w-mixtral p24w mixtral 11v128 4096 one-expert
-  ((fail)) && return
-  check p24w-qwen2 p24w qwen2_moe 11v128 1024 half-empty
-  # S48: the wide kernels wait on the ring's intake; 144 tokens (three
-  # slots still fit) take in 6% fewer bytes per MMA than p24w's 128.
-  check p24w144-mixtral p24w144 mixtral 11v128 4096 random
-  check p24w144-qwen2 p24w144 qwen2_moe 11v128 1500 one-expert
-  ab ab-p24w144 def11,p24w,p24w144 11v128 mixtral,qwen2_moe 1024,4096
-  check p24w-olmoe p24w olmoe 11v128 2048 one-expert
-  check p24w-qwen3 p24w qwen3_235b 11v128 4096 random
-  check p24w-dsv2l p24w deepseek_v2l 11v128 2048 random
-  check p24w-dsv2 p24w deepseek_v2 11v128 4096 half-empty
-  ab ab-p24w def11,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,2048,4096
-  sanitize memcheck-p24w memcheck wide p24w mixtral 11v128 1024
-  sanitize racecheck-p24w racecheck wide p24w qwen2_moe 11v128 1024
-  ab ab-p24w-large def11,p24w 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 1024,2048,4096
+  # S49 made S48's p24w144 plain 2:4's default (1.03-1.21x single units on
+  # Mixtral, Qwen2-MoE, OLMoE and Qwen3-235B at T = 1024-4096; float64 on
+  # the six models, memcheck of Mixtral's and racecheck of Qwen2-MoE's wide
+  # kernels clean): what it did not time, largest first.
+  ab ab-pairs-dsv2 s11,def11 11v128 deepseek_v2,deepseek_v2l 1024,2048,4096
+  ab ab-pairs-low s11,def11 11v128 mixtral,qwen2_moe,olmoe 256,384,512
+  sanitize racecheck-pairs racecheck wide def11 mixtral 11v128 1024
+  ab ab-pairs-128 def11,p24w 11v128 mixtral,qwen2_moe 256,512,1024
 }
 step3() {
   check ppers-mixtral ppers mixtral 12v128 128 random
@@ -214,30 +207,14 @@ step5() {
   ab ab-ppk def,ppk 12v128 qwen3_235b,deepseek_v2,olmoe 1024,2048,4096
 }
 step6() {
-  # The first check stops the step where it fails: a kernel that hangs
-  # would hang in every later command too.
-  # S47 ran the first half (mc 0.94-1.04x, float64-correct at four points,
-  # wc correct at one): what is left is cluster pairs' speed, the fine
-  # models, the remaining float64 checks and the sanitizers.
-  check wc-mixtral-1024 wc mixtral 12v128 1024 random
-  ((fail)) && return
-  # S48: unit pairs in cluster pairs (wcu). Per stage, Mixtral's gate/up
-  # takes from the L2 56 KB (def), 46 KB (wcu: 10 KB from the peer) or
-  # 34 KB of a half-size tile (wc: 16 KB from the peer): the A/B tells
-  # whether the L2's delivery or what lands in shared memory bounds it.
-  check wcu-mixtral-4096 wcu mixtral 12v128 4096 random
-  ((fail)) && return
-  check wcu-qwen2-1500 wcu qwen2_moe 12v128 1500 one-expert
-  ab ab-wc def,wc,wcu 12v128 mixtral,qwen2_moe 1024,4096
-  sanitize racecheck-wcu racecheck wide wcu mixtral 12v128 1024
-  check mcall-qwen2-1024 mcall qwen2_moe 12v128 1024 random
-  check mcall-olmoe-2048 mcall olmoe 12v128 2048 one-expert
-  check mc-qwen3-4096 mc qwen3_235b 12v128 4096 half-empty
-  check mcall-dsv2-4096 mcall deepseek_v2 12v128 4096 random
-  check mcall-dsv2l-2048 mcall deepseek_v2l 12v128 2048 half-empty
-  check mc11-qwen2-4096 mc11 qwen2_moe 11v128 4096 one-expert
-  sanitize memcheck-mc memcheck wide mcall mixtral 12v128 600
+  # S47 and S49 ran the first parts (mc 0.94-1.04x, wc 0.67-0.73x, wcu
+  # 0.75-0.90x; all float64-correct). Racecheck reported hazards in wcu's
+  # down projection (bulk copies against the consumers' loads): wc and the
+  # multicast kernels release slots the same way (lane 0 after
+  # bar.warp.sync), so their racechecks tell whether it is the release.
+  sanitize racecheck-wc racecheck wide wc mixtral 12v128 1024
   sanitize racecheck-mc racecheck wide mcall qwen2_moe 12v128 1024
+  sanitize memcheck-mc memcheck wide mcall mixtral 12v128 600
   ab ab-mc-fine def,mc,mcall 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 1024,4096
 }
 step7() {
@@ -284,7 +261,7 @@ step8() {
   ((fail)) && return
   check p24-qwen2 p24 qwen2_moe 11v128 256 random
   sanitize memcheck-p24 memcheck wide p24 mixtral 11v128 1024
-  ab ab-p24 def11,p24,p24w 11v128 mixtral,qwen2_moe,olmoe 256,1024,4096
+  ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe 256,1024,4096
 }
 
 step9() {
@@ -313,8 +290,8 @@ step9() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 p24w p24w144" "def ppers" "def late" "def ppk" "def mc mcall mc11 wc wcu"
-       "def def11 fc fc11" "def11 p24 p24w" "def def11")
+needs=("" "serving more" "def11 s11 p24w" "def ppers" "def late" "def ppk" "def mc mcall wc"
+       "def def11 fc fc11" "def11 p24" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

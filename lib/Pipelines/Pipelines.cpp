@@ -101,7 +101,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "wide-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
                      "warpgroup of the wide variant (1, or 2: pairs; -1: "
-                     "pairs on row-selected formats, 1 on plain 2:4)"),
+                     "pairs)"),
       llvm::cl::init(-1)};
   Option<int64_t> persistentUnits{
       *this, "persistent-units",

@@ -1,18 +1,18 @@
-// Unit pairs on plain 2:4 (warpgroups=2 wide-units=2): the default's wide
-// variant has four consumer warpgroups of one unit (112 tokens; their 56
-// accumulators leave pairs no wide width), two warpgroups of two units hold
-// 128 tokens (2 × 64 accumulators) and cover the same 256 kept rows a block.
-// ptxas assembles both wide kernels without serialising a wgmma (at
-// Mixtral's shape the weighted-combine one spills 72 bytes, docs/TileChoice.md).
-// wide-slots=1024: the paired grid of the small layer fills the SMs.
-// With wide-units=2 alone only the wide variant takes two paired
-// warpgroups (the same wide kernels); the other variants keep the default's
-// four consumer warpgroups (640 threads).
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-units=2 wide-slots=1024 dir=%t assemble=false" -o /dev/null
-// RUN: FileCheck %s < %t/kernels.ptx
+// Unit pairs on plain 2:4 (the default since session 49): four consumer
+// warpgroups of one unit would hold 112 tokens (their 56 accumulators leave
+// pairs no wide width), so the wide variant runs two warpgroups of two
+// units, 144 tokens (2 × 72 accumulators), covering the same 256 kept rows
+// a block; the other variants keep the default's four consumer warpgroups
+// (640 threads). warpgroups=2 gives every variant two, and wide-tokens=128
+// asks for 128 tokens (2 × 64). ptxas assembles every wide kernel without
+// serialising a wgmma (the paired weighted-combine kernels spill outside
+// the K loop, docs/TileChoice.md). wide-slots=1024: the paired grid of the
+// small layer fills the SMs.
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-tokens=128 wide-slots=1024 dir=%t assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefixes=CHECK,N128 < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: rm -rf %t.wide && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 wide-slots=1024 dir=%t.wide assemble=false" -o /dev/null
-// RUN: FileCheck %s --check-prefixes=CHECK,WIDE < %t.wide/kernels.ptx
+// RUN: rm -rf %t.wide && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-slots=1024 dir=%t.wide assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefixes=CHECK,WIDE,N144 < %t.wide/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.wide/kernels.ptx -o %t.wide/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // WIDE-LABEL: .entry layer_ssmm_2_persistent_narrow(
@@ -20,13 +20,15 @@
 // CHECK-LABEL: .entry layer_ssmm_2_wide(
 // CHECK: .maxntid 384, 1, 1
 // CHECK-NOT: bar.sync 1,
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// N128: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// N144: wgmma.mma_async.sp.sync.aligned.m64n144k32.f32.bf16.bf16
 // CHECK-NOT: bar.sync 1,
 // WIDE-LABEL: .entry layer_ssmm_3_decode(
 // WIDE: .maxntid 640, 1, 1
 // CHECK-LABEL: .entry layer_ssmm_3_wide(
 // CHECK: .maxntid 384, 1, 1
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// N128: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// N144: wgmma.mma_async.sp.sync.aligned.m64n144k32.f32.bf16.bf16
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

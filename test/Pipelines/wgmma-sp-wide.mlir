@@ -8,20 +8,20 @@
 // m64n128k32 MMAs without serialising them (C7515: left in the K loop, the
 // undefined accumulators it restarts made ptxas 12.8 serialise every wgmma
 // of the kernel) and without spilling.
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a tokens=128 split-k=1 dir=%t assemble=false" -o /dev/null
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a tokens=128 split-k=1 wide-tokens=0 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 // RUN: rm -rf %t.p && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent=1 dir=%t.p assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=PERSIST < %t.p/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.p/kernels.ptx -o %t.p/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: rm -rf %t.w && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-tokens=128 wide-slots=256 dir=%t.w assemble=false" -o /dev/null
+// RUN: rm -rf %t.w && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a warpgroups=2 wide-units=1 wide-tokens=128 wide-slots=256 dir=%t.w assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=WIDE-MANIFEST < %t.w/manifest.json
 // RUN: FileCheck %s --check-prefix=WIDE < %t.w/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.w/kernels.ptx -o %t.w/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
-// RUN: rm -rf %t.4 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.4 assemble=false" -o /dev/null
+// RUN: rm -rf %t.4 && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 dir=%t.4 assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=WIDE4 < %t.4/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.4/kernels.ptx -o %t.4/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS4 %}
-// RUN: rm -rf %t.d && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a decode-warpgroups=2 dir=%t.d assemble=false" -o /dev/null
+// RUN: rm -rf %t.d && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a decode-warpgroups=2 wide-units=1 dir=%t.d assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=DECWG < %t.d/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.d/kernels.ptx -o %t.d/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS4 %}
 
@@ -43,7 +43,9 @@
 // WIDE-LABEL: .entry layer_ssmm_3_wide(
 // WIDE: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 
-// The default: four consumer warpgroups (256 kept rows a block, 640
+// Single units (wide-units=1; the default wherever plain 2:4's pairs would
+// not fill the SMs, as on this layer's gate/up, and everywhere before
+// session 49): four consumer warpgroups (256 kept rows a block, 640
 // threads) and a 112-token wide variant from 128 routed slots per expert.
 // The threads start with 96 registers each; the consumers take 104 (more
 // would never be granted: setmaxnreg moves registers only within the block),
@@ -58,10 +60,14 @@
 // WIDE4-LABEL: .entry layer_ssmm_2_wide(
 // WIDE4: .maxntid 640, 1, 1
 // WIDE4: setmaxnreg.inc.sync.aligned.u32 104
+// WIDE4: wgmma.mma_async.sp.sync.aligned.m64n112k32.f32.bf16.bf16
 // WIDE4: setmaxnreg.dec.sync.aligned.u32 64
+// WIDE4-LABEL: .entry layer_ssmm_3_wide(
+// WIDE4: .maxntid 640, 1, 1
 // WIDE4: wgmma.mma_async.sp.sync.aligned.m64n112k32.f32.bf16.bf16
 
-// decode-warpgroups=2: the decode variants keep two consumer warpgroups
+// decode-warpgroups=2 (beside single wide units, as above): the decode
+// variants keep two consumer warpgroups
 // (384 threads, 224 registers) under the four of the persistent grid that
 // serves the calls below the wide variant (the experts fit the L2, so the
 // block order is not grouped).

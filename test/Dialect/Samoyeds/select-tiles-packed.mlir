@@ -1,5 +1,6 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=1" | FileCheck %s --check-prefix=PACK1
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=1 wide-tokens=128" | FileCheck %s --check-prefix=PACK128
 
 // The default of wide_packed (docs/TileChoice.md): a gathered input of routed
 // row selection reads its wide tile packed where the wide tile has at least
@@ -16,8 +17,15 @@
 // CHECK-NOT: wide_packed
 // PACK1-LABEL: func.func @olmoe_gate_up
 // PACK1: wide_packed = 1, token_step = 32, evict_first_experts = 64, wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
+// Plain 2:4's default wide tile (144 tokens from 64 routed slots per
+// expert) would need four packed rows per slot, more than the workspace
+// holds, so it reads gathered rows even where packing is asked for; 128
+// tokens need three.
 // PACK1-LABEL: func.func @plain24_gate_up
-// PACK1: wide_packed = 1, evict_first_experts = 8, strategy = wgmma_sp>
+// PACK1: wide_tokens = 144
+// PACK1-NOT: wide_packed
+// PACK128-LABEL: func.func @plain24_gate_up
+// PACK128: wide_tokens = 128, wide_slots = 512, wide_warps = 8, wide_packed = 1, evict_first_experts = 8, wide_units = 2, strategy = wgmma_sp>
 func.func @olmoe_gate_up(%w: tensor<64x2048x2048xbf16, #ss>, %x: tensor<?x2048xbf16>,
                          %off: tensor<65xi32>, %tok: tensor<?xi32>) -> tensor<?x1024xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>

@@ -1,6 +1,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s --check-prefixes=CHECK,DEFPLAIN
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2" | FileCheck %s --check-prefixes=CHECK,ASKPLAIN
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=-1" | FileCheck %s --check-prefixes=CHECK,DEFPLAIN
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=2 wide-tokens=128" | FileCheck %s --check-prefix=PAIR128
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2" | FileCheck %s --check-prefix=PLAIN2
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2 wide-units=2" | FileCheck %s --check-prefix=PLAIN2PAIRS
@@ -31,12 +32,12 @@
 // no longer fits and is dropped. Mixtral's down projection keeps one unit:
 // paired, its 8 row blocks x 8 experts would leave half the SMs idle there;
 // with wide-slots=100 (2 tiles of 80 an expert: 128 blocks, three quarters
-// of a wave and more) it takes pairs. Plain 2:4 keeps one unit by default:
-// its wide variant has four warpgroups, whose 56 accumulators leave two
-// units no width above its 64 tokens. Its pairs are opt-in: wide-units=2
-// gives its wide variant two warpgroups of two units (wide_warps = 8, 128
-// tokens, the same 256 kept rows a block) while its other variants keep
-// four (warps = 16); warpgroups=2 wide-units=2 gives every variant two.
+// of a wave and more) it takes pairs. Plain 2:4 pairs by default too (since
+// session 49): four warpgroups' 56 accumulators leave two units no width
+// above its 64 tokens, so its wide variant takes two warpgroups of two
+// units (wide_warps = 8, the same 256 kept rows a block) with 144 tokens
+// (wide-tokens=128 asks for p24w's 128), while its other variants keep
+// four (warps = 16); warpgroups=2 gives every variant two.
 // Masked rows keep one, and wide-units=1 keeps one everywhere. A forced width
 // (wide-tokens=64) is taken where it fits.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
@@ -54,7 +55,7 @@
 // CLUSTER-LABEL: func.func @qwen3_gate_up
 // CLUSTER: wide_tokens = 80, {{.*}}wide_cluster = 2, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @plain24_gate_up
-// CLUSTER: wide_tokens = 128, {{.*}}wide_cluster = 2, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 144, {{.*}}wide_cluster = 2, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // Late pairs make no second width in clusters (a second width has none):
 // Mixtral's down projection keeps single clustered units, and the tile
 // parses again.
@@ -78,12 +79,11 @@
 // CHECK-NOT: wide_low
 // CHECK: wide_tokens = 80, wide_slots = 16384, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // DEFPLAIN-LABEL: func.func @plain24_gate_up
-// DEFPLAIN-NOT: wide_units
-// DEFPLAIN: wide_tokens = 112
-// DEFPLAIN-NOT: wide_units
-// DEFPLAIN: return
+// DEFPLAIN: warps = 16, {{.*}}wide_tokens = 144, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // ASKPLAIN-LABEL: func.func @plain24_gate_up
-// ASKPLAIN: warps = 16, {{.*}}wide_tokens = 128, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// ASKPLAIN: warps = 16, {{.*}}wide_tokens = 144, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// PAIR128-LABEL: func.func @plain24_gate_up
+// PAIR128: warps = 16, {{.*}}wide_tokens = 128, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // NONE-LABEL: func.func @mixtral_gate_up
 // NONE-NOT: wide_units
 // NONE: return
@@ -104,12 +104,11 @@
 // MASKED-LABEL: func.func @qwen3_gate_up
 // MASKED-NOT: wide_units
 // MASKED-LABEL: func.func @plain24_gate_up
-// MASKED: wide_tokens = 128, {{.*}}wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// MASKED: wide_tokens = 144, {{.*}}wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // PLAIN2-LABEL: func.func @plain24_gate_up
-// PLAIN2-NOT: wide_units
-// PLAIN2: return
+// PLAIN2: warps = 8, {{.*}}wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // PLAIN2PAIRS-LABEL: func.func @plain24_gate_up
-// PLAIN2PAIRS: wide_tokens = 128, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// PLAIN2PAIRS: warps = 8, {{.*}}wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // FORCED-LABEL: func.func @mixtral_gate_up
 // FORCED: wide_tokens = 64, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // SLOTS-LABEL: func.func @mixtral_down
@@ -146,8 +145,8 @@
 // LATE-LABEL: func.func @mixtral_down
 // LATE: wide_tokens = 80, wide_slots = 512, {{.*}}wide_low_tokens = 128, wide_low_slots = 640, wide_units = 2, strategy = wgmma_sp>
 // LATE-LABEL: func.func @plain24_gate_up
-// LATE-NOT: wide_units
-// LATE: return
+// LATE-NOT: wide_low
+// LATE: wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // A second width asked for (wide-low-tokens) keeps late pairs off: Mixtral's
 // down projection takes single units of 128 tokens and 160 below 1280 slots.
 // LATELOW-LABEL: func.func @mixtral_down

@@ -30,7 +30,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="group-tiles=4 strategy=mma_sp" | FileCheck %s --check-prefix=GROUP4
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="group-tiles=65" 2>&1 | FileCheck %s --check-prefix=BAD-GROUP
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=2 wide-tokens=121 wide-slots=512" | FileCheck %s --check-prefix=WIDE
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=121" | FileCheck %s --check-prefix=WIDE-NOFIT
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=121 wide-units=1" | FileCheck %s --check-prefix=WIDE-NOFIT
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=0" | FileCheck %s --check-prefix=WIDE0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
@@ -120,16 +120,17 @@
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 16, k = 128, stages = 3>}
 // Plain 2:4 (silu_plain24): four consumer warpgroups (256 kept rows a
 // block; 16 warps, four stages fit), so fewer row blocks and split_k = 2 at
-// decode, and the wide variant of 112 tokens (the 56 accumulators of four
-// warpgroups) from 64 routed slots per expert (plain 2:4 on up to 64
-// experts: silu_plain24_small's 64 too; row selection on up to 8).
+// decode, and from 64 routed slots per expert (plain 2:4 on up to 64
+// experts: silu_plain24_small's 64 too; row selection on up to 8) the wide
+// variant on two consumer warpgroups of unit pairs (wide_warps = 8,
+// wide_units = 2) with 144 tokens.
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
 // FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
 // WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
@@ -223,12 +224,13 @@
 // unsplit calls from wide-slots routed slots per expert, only where one
 // accumulator set of them fits (two warpgroups, plain 2:4: silu_plain24's 8
 // experts, 4096 slots) and no persistent grid serves the large calls; the
-// row selection tiles stay as they are. With the default four warpgroups
-// 128 tokens do not fit: no wide variant. wide-tokens=0: none.
+// row selection tiles stay as they are; plain 2:4 pairs its units. With
+// single units (wide-units=1) on the default four warpgroups 128 tokens do
+// not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
 // WIDE-NOFIT-LABEL: func.func @silu_plain24(
 // WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
@@ -269,7 +271,7 @@
 // MULTICAST-LABEL: func.func @experts64
 // MULTICAST: wide_low_tokens = 160, wide_low_slots = 10240, wide_multicast = 2, wide_multicast_slots = 16384, strategy = wgmma_sp>
 // MULTICAST-LABEL: func.func @silu_plain24(
-// MULTICAST: wide_tokens = 112, {{.*}}wide_multicast = 2, wide_multicast_slots = 1792, strategy = wgmma_sp>
+// MULTICAST: wide_tokens = 144, {{.*}}wide_units = 2, wide_multicast = 2, wide_multicast_slots = 2304, strategy = wgmma_sp>
 // MULTICAST-CLUSTER-LABEL: func.func @mixtral_layer
 // MULTICAST-CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_cluster = 2, {{.*}}evict_first_experts = 3, strategy = wgmma_sp>
 // MULTICAST-CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_cluster = 2, {{.*}}evict_first_experts = 7, strategy = wgmma_sp>
@@ -297,8 +299,10 @@
 // PACK2: epilogue <weighted_combine> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>
 // PACK2-LABEL: func.func @m3_routing
 // PACK2: wide_tokens = 104, wide_slots = 128, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>
+// Plain 2:4's default pairs of 144 tokens from 64 slots per expert would
+// need four packed rows per slot (three at most): gathered rows.
 // PACK2-LABEL: func.func @silu_plain24(
-// PACK2: wide_tokens = 112, wide_slots = 512, group_tiles = 16, wide_packed = 1, evict_first_experts = 1, strategy = wgmma_sp>
+// PACK2: wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>
 // BAD-PACK: error: samoyeds-select-tiles: wide-packed = 3 must be in [-1, 2]
 // Token steps: by default 32 for routed row selection (the AUTO lines),
 // none for plain 2:4 and masked rows (WG-MASK); token-step=0 none anywhere;
@@ -308,7 +312,7 @@
 // STEP16-LABEL: func.func @default_none
 // STEP16: wide_packed = 1, token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
 // STEP16-LABEL: func.func @silu_plain24
-// STEP16: group_tiles = 16, token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
+// STEP16: group_tiles = 16, wide_warps = 8, token_step = 16, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>
 // STEP-CLUSTER-LABEL: func.func @silu_plain24
 // STEP-CLUSTER: wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
 // BAD-STEP: error: samoyeds-select-tiles: token-step = 12 must be a multiple of 8
@@ -334,7 +338,7 @@
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, evict_first_experts = 2, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
 // row-masks=1: masked group rows under the warpgroup strategy, the same
 // tiles (m accumulator sets either way); plain 2:4 is unaffected. (m = 3
@@ -348,7 +352,7 @@
 // WG-MASK-LABEL: func.func @keep_tile(
 // WG-MASK-LABEL: func.func @silu_plain24(
 // WG-MASK-NOT:     row_masks
-// WG-MASK:         wide_tokens = 112
+// WG-MASK:         wide_tokens = 144
 // decode-slots=12: calls of up to 12 routed slots per expert take the
 // decode tile (row selection's 16 tokens; mixtral_layer's 8 experts: 96).
 // DECODE-SLOTS-LABEL: func.func @mixtral_layer(
@@ -369,7 +373,7 @@
 // DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
-// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
+// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
 // split-persistent=1: wgmma_sp's split-K variants run the persistent grid
 // (one block per SM, no split_blocks) for every call whose unsplit grid has
@@ -397,7 +401,7 @@
 // DECWG-LABEL: func.func @default_none(
 // DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
-// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 112, wide_slots = 512, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
@@ -564,7 +568,7 @@ func.func @silu_plain24(
 // persistent grid of four consumer warpgroups (persistent = 1 beside the
 // wide variant).
 // AUTO-LABEL: func.func @silu_plain24_small
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 112, wide_slots = 4096, evict_first_experts = 55, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 144, wide_slots = 4096, wide_warps = 8, evict_first_experts = 55, wide_units = 2, strategy = wgmma_sp>}
 func.func @silu_plain24_small(
     %w13: tensor<64x2048x2048xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x2048xbf16>, %offsets: tensor<65xi32>, %tokens: tensor<?xi32>)

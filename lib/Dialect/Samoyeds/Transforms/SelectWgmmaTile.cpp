@@ -190,6 +190,12 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 /// none with a persistent grid asked for. 128 tokens (two warpgroups) ran
 /// 1.12-1.25x 64 at T = 1024-4096, 192 0.79-1.01x; four warpgroups with 112
 /// tokens another 1.02-1.29x (H200, bench/RESULTS.md §S11).
+/// The units a wide consumer warpgroup asks for: `wide-units` where given,
+/// two (unit pairs) by default on every format.
+int64_t askedWideUnits(const Overrides &o) {
+  return o.wideUnits > 0 ? o.wideUnits : 2;
+}
+
 struct WideChoice {
   int64_t tokens = 0, slots = 0, units = 1, lowTokens = 0, lowSlots = 0;
 };
@@ -199,11 +205,17 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   int64_t experts =
       cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
   int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
+  // Pairs asked for (by default, or in clusters by `wide-units` = 2); plain
+  // 2:4's default pairs take kPlainPairWideTokens.
+  bool pairsAsked =
+      askedWideUnits(o) == 2 && (o.wideCluster == 1 || o.wideUnits == 2);
+  int64_t defaultWide = plain && pairsAsked ? kPlainPairWideTokens : 128;
   // The wide tokens where each consumer warpgroup holds `unitSets` sets.
   auto wideFor = [&](int64_t unitSets) -> int64_t {
-    int64_t wide = o.wideTokens >= 0
-                       ? llvm::divideCeil(o.wideTokens, 8) * 8
-                       : std::min<int64_t>(128, 2 * maxAcc / unitSets / 8 * 8);
+    int64_t wide =
+        o.wideTokens >= 0
+            ? llvm::divideCeil(o.wideTokens, 8) * 8
+            : std::min<int64_t>(defaultWide, 2 * maxAcc / unitSets / 8 * 8);
     return wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
                    unitSets * wide / 2 <= maxAcc
                ? wide
@@ -216,23 +228,22 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
                                           : kWideSlotsPerExpert;
   // Unit pairs (`wide-units`: by default 2 on row-selected formats, H200
   // same process, S43: 1.06-1.22x at T = 256-4096 on five models,
-  // DeepSeek-V2-Lite 0.99-1.01x; plain 2:4's are opt-in): each wide consumer
+  // DeepSeek-V2-Lite 0.99-1.01x; plain 2:4's since S49, with
+  // kPlainPairWideTokens tokens): each wide consumer
   // warpgroup multiplies two 64-row units where the tile is unmasked, has
   // no clusters (or `wide-units=2` asks for pairs in them: untimed), the
   // 64-row tiles of each half divide among the pairs, two
   // units' sets leave a wide width and the paired grid of the wide
   // variant's first call (its slots spread evenly over the experts) fills
   // the SMs (pairsFillWave).
-  int64_t askUnits = o.wideUnits > 0 ? o.wideUnits : plain ? 1 : 2;
   int64_t tokens2 = wideFor(2 * sets);
   int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
   // Whether the paired grid of `tileCount` token tiles an expert fills.
   auto pairsFill = [&](int64_t tileCount) {
     return tokens2 > 0 && pairsFillWave(chip, rowBlocks2 * experts * tileCount);
   };
-  bool pairable = askUnits == 2 && !masked &&
-                  (o.wideCluster == 1 || o.wideUnits == 2) &&
-                  tiles % (2 * wideWarpgroups / halves) == 0;
+  bool pairable =
+      pairsAsked && !masked && tiles % (2 * wideWarpgroups / halves) == 0;
   int64_t firstTiles =
       tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
   int64_t wideUnits = pairable && pairsFill(firstTiles) ? 2 : 1;
@@ -423,7 +434,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   int64_t wideWarpgroups = fourRows ? twoWarpgroups : warpgroups;
   WideChoice wide = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
                                tokens, wideWarpgroups);
-  if (plain && o.wideUnits == 2 && wide.units == 1 &&
+  if (plain && askedWideUnits(o) == 2 && wide.units == 1 &&
       warpgroups > twoWarpgroups) {
     WideChoice two = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
                                 tokens, twoWarpgroups);

@@ -104,7 +104,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     the unsplit calls of at least `wide-slots` routed slots per expert
     (default 128) run the ordinary grid with as many tokens per block as
     one accumulator set allows, at most 128 (112 with four consumer
-    warpgroups), so that each weight tile is read once per that many
+    warpgroups; on plain 2:4, whose units pair by default, 144), so that
+    each weight tile is read once per that many
     tokens; `wide-tokens` = w > 0 asks for w (rounded up to a multiple of
     8) where it fits, 0 for none. Not with `persistent` > 0.
 
@@ -138,10 +139,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     wave; its wide tokens are then as many as two units' accumulator sets
     hold (a second width multiplies one unit, so a paired wide variant has
     none but late pairs'). 1 gives one unit each; -1 (the default) pairs on
-    row-selected N:M formats (H200 1.06-1.22x at T = 256-4096 on five of
-    the six anchor models) and one unit on plain 2:4, whose pairs
-    (`wide-units` = 2) put its wide variant alone on two consumer
-    warpgroups of two units (`wide_warps` = 8, 128 tokens). `late-pairs`
+    every format: row-selected N:M formats (H200 1.06-1.22x at T =
+    256-4096 on five of the six anchor models) and plain 2:4, whose pairs
+    put its wide variant alone on two consumer warpgroups of two units
+    (`wide_warps` = 8) with 144 tokens unless `wide-tokens` asks for others
+    (H100 1.03-1.21x at T = 1024-4096 on four of the anchor models, session
+    49). `late-pairs`
     = 1 (opt-in) pairs the wide variants whose first call's paired grid
     would fill less than three quarters of a wave from the first token
     tile count where it fills one (at most kLatePairsMaxTiles), running
@@ -327,7 +330,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideUnits", "wide-units", "int64_t", /*default=*/"-1",
            "64-row units each consumer warpgroup of wgmma_sp's wide variant "
            "multiplies (1, or 2: pairs, where the tile allows them; -1: "
-           "pairs on row-selected N:M formats, 1 on plain 2:4)">,
+           "pairs)">,
     Option<"persistentUnits", "persistent-units", "int64_t",
            /*default=*/"1",
            "64-row units each consumer warpgroup of wgmma_sp's persistent "

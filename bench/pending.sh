@@ -212,6 +212,14 @@ step6() {
   # down projection (bulk copies against the consumers' loads): wc and the
   # multicast kernels release slots the same way (lane 0 after
   # bar.warp.sync), so their racechecks tell whether it is the release.
+  # A probe first (bench/probes/warp_release.cu): a ring released by lane 0
+  # after __syncwarp against one released by every thread. Its racecheck
+  # runs without --error-exitcode: hazards with 1 and none with 0 mean
+  # racecheck does not follow the warp barrier (a review of the cluster
+  # kernels' release order, S49, found no early refill).
+  go 60 probe-build nvcc -arch=sm_90a -o "$out/warp_release" "$root/bench/probes/warp_release.cu"
+  go 30 probe-racecheck-thread compute-sanitizer --tool racecheck "$out/warp_release" 0
+  go 30 probe-racecheck-warp compute-sanitizer --tool racecheck "$out/warp_release" 1
   sanitize racecheck-wc racecheck wide wc mixtral 12v128 1024
   sanitize racecheck-mc racecheck wide mcall qwen2_moe 12v128 1024
   sanitize memcheck-mc memcheck wide mcall mixtral 12v128 600

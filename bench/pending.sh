@@ -46,6 +46,9 @@
 #               0.63-0.72x; S49, after S46's CTA-scope release: 0.67-0.73x)
 #   wcu         wide-cluster=2 wide-units=2: unit pairs in cluster pairs
 #               (S49: 0.75-0.90x; racecheck reports hazards)
+#   acc         wide-accumulators=176: 1:2+2:4's unit pairs with 88 tokens
+#               (the 176 accumulators two warpgroups' threads can hold, not
+#               160; three ring slots of 88 tokens, not four of 80; S49)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -67,6 +70,7 @@ variants=(
   "fc11 11v128 fuse-combine=1"
   "wc 12v128 wide-cluster=2"
   "wcu 12v128 wide-cluster=2 wide-units=2"
+  "acc 12v128 wide-accumulators=176"
 )
 steps=(
   "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
@@ -78,6 +82,7 @@ steps=(
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
 )
 
 prepare() {
@@ -272,6 +277,21 @@ step8() {
   ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe 256,1024,4096
 }
 
+step10() {
+  # The first check stops the step where it fails.
+  check acc-mixtral acc mixtral 12v128 4096 random
+  ((fail)) && return
+  check acc-qwen2 acc qwen2_moe 12v128 1500 one-expert
+  ab ab-acc def,acc 12v128 mixtral,qwen2_moe 512,1024,2048,4096
+  check acc-olmoe acc olmoe 12v128 2048 half-empty
+  check acc-qwen3 acc qwen3_235b 12v128 4096 half-empty
+  check acc-dsv2 acc deepseek_v2 12v128 4096 random
+  check acc-dsv2l acc deepseek_v2l 12v128 3000 one-expert
+  ab ab-acc-fine def,acc 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
+  sanitize memcheck-acc memcheck wide acc mixtral 12v128 1024
+  sanitize racecheck-acc racecheck wide acc qwen2_moe 12v128 1024
+}
+
 step9() {
   # Each wide kernel of the call (gate/up, down) once; the run checks two
   # rows so that ncu replays only the kernels it names.
@@ -299,7 +319,7 @@ step9() {
 
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving more" "def11 s11 p24w" "def ppers" "def late" "def ppk" "def mc mcall wc"
-       "def def11 fc fc11" "def11 p24" "def def11")
+       "def def11 fc fc11" "def11 p24" "def def11" "def acc")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -314,7 +334,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-9]$ && -n $out ]] || { echo "error: run STEP(1-9) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^([1-9]|10)$ && -n $out ]] || { echo "error: run STEP(1-10) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -97,6 +97,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "variant runs its multicast kernel (0: every wide call, "
                      "-1: where the experts average two token tiles)"),
       llvm::cl::init(-1)};
+  Option<int64_t> wideAccumulators{
+      *this, "wide-accumulators",
+      llvm::cl::desc("samoyeds-select-tiles: accumulator registers a "
+                     "consumer thread of the wide variant may hold (-1: 160)"),
+      llvm::cl::init(-1)};
   Option<int64_t> wideUnits{
       *this, "wide-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
@@ -284,6 +289,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.wideUnits = o.wideUnits;
   tiles.wideMulticast = o.wideMulticast;
   tiles.wideMulticastSlots = o.wideMulticastSlots;
+  tiles.wideAccumulators = o.wideAccumulators;
   tiles.persistentUnits = o.persistentUnits;
   tiles.latePairs = o.latePairs;
   tiles.widePacked = o.widePacked;

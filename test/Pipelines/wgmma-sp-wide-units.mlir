@@ -34,6 +34,13 @@
 // RUN: rm -rf %t.cl && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=2 wide-cluster=2 wide-slots=1024 dir=%t.cl assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=CLUSTER < %t.cl/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.cl/kernels.ptx -o %t.cl/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
+// wide-accumulators=176 (opt-in, session 49, untimed): the 176 accumulator
+// registers two consumer warpgroups' threads can hold (224 less 48) give the
+// pairs 88 tokens (2 units x 2 sets x 44): widths 32, 64 and 88, no spill;
+// the ring keeps three slots of 88 tokens where it kept four of 80.
+// RUN: rm -rf %t.acc && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-accumulators=176 wide-slots=1024 dir=%t.acc assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=ACC176 < %t.acc/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.acc/kernels.ptx -o %t.acc/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS %}
 
 // CHECK-LABEL: .entry layer_ssmm_2_wide(
 // CHECK: .maxntid 384, 1, 1
@@ -58,6 +65,15 @@
 // CLUSTER: .maxntid 384, 1, 1
 // CLUSTER: .reqnctapercluster 2, 1, 1
 // CLUSTER: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+
+// ACC176-LABEL: .entry layer_ssmm_2_wide(
+// ACC176: .maxntid 384, 1, 1
+// ACC176-NOT: m64n80k32
+// ACC176-DAG: wgmma.mma_async.sp.sync.aligned.m64n32k32.f32.bf16.bf16
+// ACC176-DAG: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
+// ACC176-DAG: wgmma.mma_async.sp.sync.aligned.m64n88k32.f32.bf16.bf16
+// ACC176-LABEL: .entry layer_ssmm_3_wide(
+// ACC176: wgmma.mma_async.sp.sync.aligned.m64n88k32.f32.bf16.bf16
 
 // PTXAS-NOT: warning
 // PTXAS-NOT: C75

@@ -439,7 +439,7 @@ public:
              << layout.consumers << "; give it decode_warps = 8";
     int64_t regs = p.unitsPerWarpgroup * layout.sets * WgmmaSpLayout::regs(p);
     int64_t most =
-        TileConfigAttr::wgmmaMaxAccumulators(layout.consumers, p.blocksPerSM);
+        TileConfigAttr::wgmmaAccumulatorLimit(layout.consumers, p.blocksPerSM);
     if (regs > most)
       return op.emitOpError()
              << "tile needs " << regs << " accumulators per thread ("

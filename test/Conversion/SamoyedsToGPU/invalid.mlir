@@ -234,7 +234,7 @@ func.func @wgmma_silu_pair(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf1
 #tile = #samoyeds.tile<warps = 4, tokens = 256, k = 128, stages = 2, strategy = wgmma_sp>
 func.func @wgmma_registers(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                            %off: tensor<2xi32>) -> tensor<?x128xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 256 accumulators per thread (2 sets of tokens / 2), more than 160 (1 consumer warpgroups); use fewer tokens or warps}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 256 accumulators per thread (2 sets of tokens / 2), more than 192 (1 consumer warpgroups); use fewer tokens or warps}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
@@ -248,7 +248,7 @@ func.func @wgmma_registers(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf1
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, wide_tokens = 96, wide_slots = 512, wide_units = 2, strategy = wgmma_sp>
 func.func @wgmma_registers_unit_pairs(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                                       %off: tensor<5xi32>) -> tensor<?x256xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 192 accumulators per thread (4 sets of tokens / 2), more than 160 (2 consumer warpgroups); use fewer tokens or warps}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile needs 192 accumulators per thread (4 sets of tokens / 2), more than 176 (2 consumer warpgroups); use fewer tokens or warps}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>

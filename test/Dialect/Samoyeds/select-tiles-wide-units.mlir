@@ -20,6 +20,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1 wide-cluster=2 wide-units=2" | samoyeds-opt | FileCheck %s --check-prefix=LATE-CLUSTER
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=3" 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-units=0" 2>&1 | FileCheck %s --check-prefix=BAD0
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=176" | FileCheck %s --check-prefix=ACC176
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=240" | FileCheck %s --check-prefix=ACC176
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=4" 2>&1 | FileCheck %s --check-prefix=BAD-ACC
 
 // Unit pairs (docs/TileChoice.md; the default on row-selected formats,
 // wide-units=-1, since the H200 A/B of session 43): each consumer
@@ -163,6 +166,22 @@
 // BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
 // BAD: error: samoyeds-select-tiles: wide-units (or -1) = 3 must be in [1, 2]
 // BAD0: error: samoyeds-select-tiles: wide-units (or -1) = 0 must be in [1, 2]
+// wide-accumulators=176 (opt-in): the pairs' wide tokens are what 176
+// accumulators hold, 88 for 1:2 routed rows (2 units x 2 sets x 44); 240
+// asks for more than two warpgroups' threads can hold (224 registers less
+// 48) and gets the same. Single units keep 128 (Mixtral's down projection)
+// and plain 2:4's pairs their 144.
+// ACC176-LABEL: func.func @mixtral_gate_up
+// ACC176: wide_tokens = 88, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// ACC176-LABEL: func.func @mixtral_down
+// ACC176-NOT: wide_units
+// ACC176: wide_tokens = 128, wide_slots = 512,
+// ACC176-NOT: wide_units
+// ACC176-LABEL: func.func @qwen3_gate_up
+// ACC176: wide_tokens = 88, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// ACC176-LABEL: func.func @plain24_gate_up
+// ACC176: wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// BAD-ACC: error: samoyeds-select-tiles: wide-accumulators (or -1) = 4 must be in [8, 240]
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
                            %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>

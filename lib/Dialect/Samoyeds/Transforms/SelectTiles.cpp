@@ -274,6 +274,8 @@ struct SamoyedsSelectTiles
         !inRange("late-pairs", latePairs, 0, 1) ||
         !inRange("wide-multicast", wideMulticast, 1, 2) ||
         !inRange("wide-multicast-slots", wideMulticastSlots, -1, 1 << 20) ||
+        !(wideAccumulators == -1 ||
+          inRange("wide-accumulators (or -1)", wideAccumulators, 8, 240)) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256))
       return signalPassFailure();
@@ -291,7 +293,8 @@ struct SamoyedsSelectTiles
         splitPersistent, wideCluster,      widePacked,    splitSlots,
         tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
         wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits,
-        persistentUnits, latePairs,        wideMulticast, wideMulticastSlots};
+        persistentUnits, latePairs,        wideMulticast, wideMulticastSlots,
+        wideAccumulators};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

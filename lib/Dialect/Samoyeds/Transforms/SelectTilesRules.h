@@ -138,7 +138,7 @@ struct Overrides {
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
-      wideMulticastSlots;
+      wideMulticastSlots, wideAccumulators;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -204,7 +204,13 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
                       int64_t sets, int64_t tokens, int64_t wideWarpgroups) {
   int64_t experts =
       cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
-  int64_t maxAcc = TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
+  // `wide-accumulators` asks for more (or fewer) accumulators than the
+  // default 160, up to the limit.
+  int64_t maxAcc =
+      o.wideAccumulators > 0
+          ? std::min(o.wideAccumulators,
+                     TileConfigAttr::wgmmaAccumulatorLimit(wideWarpgroups))
+          : TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
   // Pairs asked for (by default, or in clusters by `wide-units` = 2); plain
   // 2:4's default pairs take kPlainPairWideTokens.
   bool pairsAsked =

@@ -485,11 +485,18 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
       return std::min<int64_t>(kWgmmaMaxProducerRegs, left / 128 / 8 * 8);
     }
     /// wgmma_sp: the most accumulator registers a consumer thread of
-    /// `units` consumer warpgroups may hold: its registers less 48 for
-    /// addresses, descriptors and metadata, at most 160 (one block per SM,
-    /// two warpgroups: 160; four: 56; two blocks of two warpgroups: 40).
+    /// `units` consumer warpgroups can hold: its registers less 48 for
+    /// addresses, descriptors and metadata (one block per SM, two
+    /// warpgroups: 176; four: 56; two blocks of two warpgroups: 40). A tile
+    /// beyond it is rejected.
+    static int64_t wgmmaAccumulatorLimit(int64_t units, int64_t blocks = 1) {
+      return wgmmaConsumerRegs(units, blocks) - 48;
+    }
+    /// wgmma_sp: the accumulator registers the tile choice gives a consumer
+    /// thread by default: the limit, at most 160 (two warpgroups: 160;
+    /// samoyeds-select-tiles' `wide-accumulators` asks for more).
     static int64_t wgmmaMaxAccumulators(int64_t units, int64_t blocks = 1) {
-      return std::min<int64_t>(160, wgmmaConsumerRegs(units, blocks) - 48);
+      return std::min<int64_t>(160, wgmmaAccumulatorLimit(units, blocks));
     }
     /// wgmma_sp: bytes of one swizzled weight block (64 kept rows by 128
     /// dense columns) and of one unit's metadata per K step of 32; the

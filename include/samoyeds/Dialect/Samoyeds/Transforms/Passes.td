@@ -150,6 +150,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     tile count where it fills one (at most kLatePairsMaxTiles), running
     single units below as the second width (`wide_low_tokens`: where the
     wide variant pairs, its second width multiplies one unit).
+    `wide-accumulators` = a asks the wide variant to hold up to a
+    accumulator registers per consumer thread instead of 160, at most what
+    its registers leave (consumer registers less 48: 176 with two
+    warpgroups): with 176 routed 1:2 row selection's unit pairs hold 88
+    tokens instead of 80 (ptxas: no spill on the six anchor models,
+    session 49; untimed, bench/pending.sh step 10).
     `persistent-units` = 2 (`persistent_units`) gives the persistent
     grid's variants of two consumer warpgroups the same pairs, where the
     tile is unmasked, its 64-row tiles divide among the pairs and the
@@ -327,6 +333,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Routed slots from which wgmma_sp's wide variant runs its "
            "multicast kernel with wide-multicast (0: every wide call; -1: "
            "where the experts average two token tiles)">,
+    Option<"wideAccumulators", "wide-accumulators", "int64_t",
+           /*default=*/"-1",
+           "Accumulator registers a consumer thread of wgmma_sp's wide "
+           "variant may hold, up to what its registers leave (-1: 160)">,
     Option<"wideUnits", "wide-units", "int64_t", /*default=*/"-1",
            "64-row units each consumer warpgroup of wgmma_sp's wide variant "
            "multiplies (1, or 2: pairs, where the tile allows them; -1: "

@@ -23,6 +23,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=176" | FileCheck %s --check-prefix=ACC176
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=240" | FileCheck %s --check-prefix=ACC176
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=4" 2>&1 | FileCheck %s --check-prefix=BAD-ACC
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=241" 2>&1 | FileCheck %s --check-prefix=BAD-ACC-HIGH
 
 // Unit pairs (docs/TileChoice.md; the default on row-selected formats,
 // wide-units=-1, since the H200 A/B of session 43): each consumer
@@ -182,6 +183,7 @@
 // ACC176-LABEL: func.func @plain24_gate_up
 // ACC176: wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // BAD-ACC: error: samoyeds-select-tiles: wide-accumulators (or -1) = 4 must be in [8, 240]
+// BAD-ACC-HIGH: error: samoyeds-select-tiles: wide-accumulators (or -1) = 241 must be in [8, 240]
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
                            %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>

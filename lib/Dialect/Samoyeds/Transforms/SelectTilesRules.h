@@ -48,8 +48,8 @@ inline constexpr int64_t kWgmmaFourRowsExperts = 8,
 /// (Qwen3-235B at T = 1024): those keep 128.
 inline constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
                          kPlainFewExperts = 64;
-/// wgmma_sp on plain 2:4: the wide variant's tokens per block where
-/// neither `wide-units` nor `wide-tokens` is asked for. Its units pair by
+/// wgmma_sp on plain 2:4: the wide variant's tokens per block where its
+/// units pair, unless `wide-tokens` asks for others. Its units pair by
 /// default (two 64-row units per consumer warpgroup, the wide variant on
 /// two consumer warpgroups where four leave no pairs) and take 144 tokens,
 /// not 128: three ring slots still fit and each SM takes in 6% fewer bytes

@@ -182,20 +182,22 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
   return pairs;
 }
 
+/// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
+/// or by default (-1) on every format where no clusters are (a cluster
+/// takes pairs only where `wide-units` = 2 asks for them).
+bool pairsAsked(const Overrides &o) {
+  return o.wideUnits == 2 || (o.wideUnits <= 0 && o.wideCluster == 1);
+}
+
 /// wgmma_sp's wide variant (wide_tokens, wide_slots, wide_units and the
 /// second width): the unsplit calls of at least `wide-slots` routed slots
 /// per expert take as many tokens per block as the accumulator sets of
-/// `wideWarpgroups` consumer warpgroups allow, at most 128, or the
+/// `wideWarpgroups` consumer warpgroups allow, at most 128 (plain 2:4's
+/// pairs kPlainPairWideTokens), or the
 /// `wide-tokens` asked for (rounded up to a multiple of 8) where they fit;
 /// none with a persistent grid asked for. 128 tokens (two warpgroups) ran
 /// 1.12-1.25x 64 at T = 1024-4096, 192 0.79-1.01x; four warpgroups with 112
 /// tokens another 1.02-1.29x (H200, bench/RESULTS.md §S11).
-/// The units a wide consumer warpgroup asks for: `wide-units` where given,
-/// two (unit pairs) by default on every format.
-int64_t askedWideUnits(const Overrides &o) {
-  return o.wideUnits > 0 ? o.wideUnits : 2;
-}
-
 struct WideChoice {
   int64_t tokens = 0, slots = 0, units = 1, lowTokens = 0, lowSlots = 0;
 };
@@ -211,17 +213,13 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
           ? std::min(o.wideAccumulators,
                      TileConfigAttr::wgmmaAccumulatorLimit(wideWarpgroups))
           : TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
-  // Pairs asked for (by default, or in clusters by `wide-units` = 2); plain
-  // 2:4's default pairs take kPlainPairWideTokens.
-  bool pairsAsked =
-      askedWideUnits(o) == 2 && (o.wideCluster == 1 || o.wideUnits == 2);
-  int64_t defaultWide = plain && pairsAsked ? kPlainPairWideTokens : 128;
-  // The wide tokens where each consumer warpgroup holds `unitSets` sets.
+  // The wide tokens where each consumer warpgroup holds `unitSets` sets:
+  // plain 2:4's pairs (two units of one set) take kPlainPairWideTokens.
   auto wideFor = [&](int64_t unitSets) -> int64_t {
-    int64_t wide =
-        o.wideTokens >= 0
-            ? llvm::divideCeil(o.wideTokens, 8) * 8
-            : std::min<int64_t>(defaultWide, 2 * maxAcc / unitSets / 8 * 8);
+    int64_t most = plain && unitSets == 2 * sets ? kPlainPairWideTokens : 128;
+    int64_t wide = o.wideTokens >= 0
+                       ? llvm::divideCeil(o.wideTokens, 8) * 8
+                       : std::min<int64_t>(most, 2 * maxAcc / unitSets / 8 * 8);
     return wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
                    unitSets * wide / 2 <= maxAcc
                ? wide
@@ -249,7 +247,7 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
     return tokens2 > 0 && pairsFillWave(chip, rowBlocks2 * experts * tileCount);
   };
   bool pairable =
-      pairsAsked && !masked && tiles % (2 * wideWarpgroups / halves) == 0;
+      pairsAsked(o) && !masked && tiles % (2 * wideWarpgroups / halves) == 0;
   int64_t firstTiles =
       tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
   int64_t wideUnits = pairable && pairsFill(firstTiles) ? 2 : 1;
@@ -434,14 +432,14 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
     persistentSlots = kWgmmaPersistentSlots * wType.getDimSize(0);
     persistentTokens = 128;
   }
-  // Wide token tile (chooseWide). Plain 2:4's pairs (`wide-units=2`) take
-  // the wide variant to two consumer warpgroups of two units each (256 kept
-  // rows, 128 tokens) where they pair, while its other variants keep four.
+  // Wide token tile (chooseWide). Plain 2:4's pairs (by default since
+  // session 49) take the wide variant to two consumer warpgroups of two
+  // units each (256 kept rows, kPlainPairWideTokens tokens) where they pair,
+  // while its other variants keep four.
   int64_t wideWarpgroups = fourRows ? twoWarpgroups : warpgroups;
   WideChoice wide = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
                                tokens, wideWarpgroups);
-  if (plain && askedWideUnits(o) == 2 && wide.units == 1 &&
-      warpgroups > twoWarpgroups) {
+  if (plain && pairsAsked(o) && wide.units == 1 && warpgroups > twoWarpgroups) {
     WideChoice two = chooseWide(op, chip, o, masked, plain, tiles, halves, sets,
                                 tokens, twoWarpgroups);
     if (two.units == 2) {

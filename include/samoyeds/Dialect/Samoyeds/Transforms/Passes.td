@@ -155,7 +155,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     its registers leave (consumer registers less 48: 176 with two
     warpgroups): with 176 routed 1:2 row selection's unit pairs hold 88
     tokens instead of 80 (ptxas: no spill on the six anchor models,
-    session 49; untimed, bench/pending.sh step 10).
+    session 49; untimed, bench/pending.sh step 10); 88 tokens are not
+    whole 8-row groups per block of a cluster pair, so with
+    `wide-cluster` = 2 those tiles keep no clusters.
     `persistent-units` = 2 (`persistent_units`) gives the persistent
     grid's variants of two consumer warpgroups the same pairs, where the
     tile is unmasked, its 64-row tiles divide among the pairs and the
@@ -284,7 +286,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideLowTokens", "wide-low-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant's second width "
            "(wgmma_sp; 0: none, -1: choose: 160 for routed row selection on "
-           "more than 8 experts)">,
+           "more than 8 experts; none where the wide variant pairs its "
+           "units)">,
     Option<"wideLowSlots", "wide-low-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert up to which the wide variant's calls take "
            "its second width (-1: its tokens)">,

@@ -54,11 +54,11 @@ inline constexpr int64_t kWideSlotsPerExpert = 128, kFewExpertsWideSlots = 64,
 /// two consumer warpgroups where four leave no pairs) and take 144 tokens,
 /// not 128: three ring slots still fit and each SM takes in 6% fewer bytes
 /// per MMA. H100 layers, same process (bench/RESULTS.md S49, control
-/// 0.99-1.04x): against the single units' 128 tokens 1.08 / 1.08 / 1.08x on
-/// Mixtral at T = 1024 / 2048 / 4096 (pairs of 128: 1.07x at 1024 and
-/// 4096), Qwen2-MoE 1.08 / 1.08 / 1.03x, OLMoE 1.09 / 1.03x and Qwen3-235B
-/// 1.20 / 1.09x at T = 2048 / 4096; Mixtral 1.21x at T = 1024 in the first
-/// A/B (S49 step 2).
+/// 0.99-1.04x): against single units (112 tokens on four warpgroups) 1.08
+/// / 1.08 / 1.08x on Mixtral at T = 1024 / 2048 / 4096 (pairs of 128: 1.07x at
+/// 1024 and 4096), Qwen2-MoE 1.08 / 1.08 / 1.03x, OLMoE 1.09 / 1.03x and
+/// Qwen3-235B 1.20 / 1.09x at T = 2048 / 4096; Mixtral 1.21x at T = 1024 in the
+/// first A/B (S49 step 2).
 inline constexpr int64_t kPlainPairWideTokens = 144;
 /// wgmma_sp with routed row selection on more than kWgmmaFourRowsExperts
 /// experts: the wide variant's calls up to kWideLowTokens routed slots per

@@ -235,11 +235,10 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // DeepSeek-V2-Lite 0.99-1.01x; plain 2:4's since S49, with
   // kPlainPairWideTokens tokens): each wide consumer
   // warpgroup multiplies two 64-row units where the tile is unmasked, has
-  // no clusters (or `wide-units=2` asks for pairs in them: untimed), the
-  // 64-row tiles of each half divide among the pairs, two
-  // units' sets leave a wide width and the paired grid of the wide
-  // variant's first call (its slots spread evenly over the experts) fills
-  // the SMs (pairsFillWave).
+  // no clusters (or `wide-units=2` asks for pairs in them: 0.75-0.90x, S49),
+  // the 64-row tiles of each half divide among the pairs, two units' sets leave
+  // a wide width and the paired grid of the wide variant's first call (its
+  // slots spread evenly over the experts) fills the SMs (pairsFillWave).
   int64_t tokens2 = wideFor(2 * sets);
   int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
   // Whether the paired grid of `tileCount` token tiles an expert fills.

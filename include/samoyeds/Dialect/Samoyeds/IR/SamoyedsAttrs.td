@@ -206,7 +206,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     two units of the half. A block covers twice the kept rows per
     activation tile with the same consumer warpgroups; their accumulators
     hold both units' sets (2 × sets × tokens / 2). Not with `row_masks` = 1.
-    With `wide_cluster` = 2 (since session 48; untimed) the clusters pair
+    With `wide_cluster` = 2 (since session 48; S49: 0.75-0.90x) the clusters pair
     neighbouring paired row blocks. `wide_units` is 1 when omitted.
     `persistent_units` = 2 does the same for the persistent grid's
     variants of at most two consumer warpgroups (their `tokens`); it needs

@@ -134,7 +134,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     consumer warpgroup of the wide variant two 64-row units (for SiLU·up the
     gate and up units of the same rows, multiplied in registers) where the
     tile is unmasked, has no clusters (with `wide-cluster` = 2 only where
-    `wide-units` = 2 asks for pairs: untimed), its 64-row tiles of each half
+    `wide-units` = 2 asks for pairs: 0.75-0.90x, session 49), its 64-row tiles of each half
     divide among the pairs and the paired grid fills three quarters of a
     wave; its wide tokens are then as many as two units' accumulator sets
     hold (a second width multiplies one unit, so a paired wide variant has

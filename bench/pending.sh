@@ -49,6 +49,16 @@
 #   acc         wide-accumulators=176: 1:2+2:4's unit pairs with 88 tokens
 #               (the 176 accumulators two warpgroups' threads can hold, not
 #               160; three ring slots of 88 tokens, not four of 80; S49)
+#   p152        wide-tokens=152 (plain 2:4: the default's pairs with the
+#               most tokens three ring slots hold, 3% fewer bytes taken in
+#               per MMA than with 144; session 50)
+#   np          wide-packed=0: the default with the wide gate/up gathering
+#               its rows (the persistent grid below does not pack)
+#   pw, pw11    persistent=1 persistent-units=2: every unsplit call on the
+#               persistent grid, whose ring runs on into the block's next
+#               tile, with the wide tile's pairs (80 tokens for 1:2+2:4,
+#               128 for plain 2:4: against np and p24w, the same tiles on
+#               the ordinary grid; session 50)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -71,10 +81,14 @@ variants=(
   "wc 12v128 wide-cluster=2"
   "wcu 12v128 wide-cluster=2 wide-units=2"
   "acc 12v128 wide-accumulators=176"
+  "p152 11v128 wide-tokens=152"
+  "np 12v128 wide-packed=0"
+  "pw 12v128 persistent=1 persistent-units=2"
+  "pw11 11v128 persistent=1 persistent-units=2"
 )
 steps=(
   "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
-  "2 plain 2:4's default pairs of 144 tokens (S49: 1.03-1.21x single units on four models at T = 1024-4096) where S49 did not time them: against single units (s11) on DeepSeek-V2 and DeepSeek-V2-Lite at 1024-4096 and on Mixtral, Qwen2-MoE and OLMoE at T = 256-512, racecheck of Mixtral's paired wide kernels, then against pairs of 128 (p24w) at 256-1024"
+  "2 plain 2:4's default pairs of 144 tokens (S49: 1.03-1.21x single units on four models at T = 1024-4096) where S49 did not time them: against single units (s11) on DeepSeek-V2 and DeepSeek-V2-Lite at 1024-4096 and on Mixtral, Qwen2-MoE and OLMoE at T = 256-512, racecheck of Mixtral's paired wide kernels, then against pairs of 128 (p24w) at 256-1024, then pairs of 152 (p152, the most tokens three ring slots hold) against float64 and the default at 1024 and 4096"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
@@ -83,6 +97,7 @@ steps=(
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
   "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
+  "11 the wide tiles on the persistent grid (pw, pw11: S48's ncu, Qwen2-MoE's 1:2+2:4 wide gate/up of 28 stages a tile against its down projection of 20, same tile: about 2900 SM clocks a tile outside the stages, 6-8% of a block's time, which a ring running on into the next tile can hide): against float64, then def / np / pw (1:2+2:4) and p24w / pw11 (plain 2:4) at T = 1024 and 4096 on Mixtral and Qwen2-MoE, then the four other models, then memcheck and racecheck of the persistent kernels"
 )
 
 prepare() {
@@ -185,6 +200,8 @@ step2() {
   ab ab-pairs-low s11,def11 11v128 mixtral,qwen2_moe,olmoe 256,384,512
   sanitize racecheck-pairs racecheck wide def11 mixtral 11v128 1024
   ab ab-pairs-128 def11,p24w 11v128 mixtral,qwen2_moe 256,512,1024
+  check p152-qwen2 p152 qwen2_moe 11v128 4096 random
+  ab ab-pairs-152 def11,p152 11v128 mixtral,qwen2_moe 1024,4096
 }
 step3() {
   check ppers-mixtral ppers mixtral 12v128 128 random
@@ -292,6 +309,23 @@ step10() {
   sanitize racecheck-acc racecheck wide acc qwen2_moe 12v128 1024
 }
 
+step11() {
+  # The first check stops the step where it fails. pw against np is the
+  # ring across tiles alone (both gather their rows), np against def the
+  # packing; p24w against pw11 the same for plain 2:4 (pairs of 128).
+  check pw-mixtral pw mixtral 12v128 4096 random
+  ((fail)) && return
+  check pw-qwen2 pw qwen2_moe 12v128 2048 one-expert
+  check pw11-mixtral pw11 mixtral 11v128 4096 half-empty
+  check pw11-qwen2 pw11 qwen2_moe 11v128 1500 random
+  ab ab-persist def,np,pw 12v128 mixtral,qwen2_moe 1024,4096
+  ab ab-persist11 p24w,pw11 11v128 mixtral,qwen2_moe 1024,4096
+  check pw-dsv2l pw deepseek_v2l 12v128 3000 half-empty
+  ab ab-persist-fine def,np,pw 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
+  sanitize memcheck-pw memcheck persistent pw qwen2_moe 12v128 2048
+  sanitize racecheck-pw racecheck persistent pw mixtral 12v128 1024
+}
+
 step9() {
   # Each wide kernel of the call (gate/up, down) once; the run checks two
   # rows so that ncu replays only the kernels it names.
@@ -318,8 +352,9 @@ step9() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 s11 p24w" "def ppers" "def late" "def ppk" "def mc mcall wc"
-       "def def11 fc fc11" "def11 p24" "def def11" "def acc")
+needs=("" "serving more" "def11 s11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
+       "def def11 fc fc11" "def11 p24" "def def11" "def acc"
+       "def np pw p24w pw11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -334,7 +369,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^([1-9]|10)$ && -n $out ]] || { echo "error: run STEP(1-10) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^([1-9]|1[01])$ && -n $out ]] || { echo "error: run STEP(1-11) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

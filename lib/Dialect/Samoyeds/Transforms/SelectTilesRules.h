@@ -1,10 +1,9 @@
-//===- SelectTilesRules.h - The tile rules of samoyeds-select-tiles -*- C++
-//-*-===//
+//===- SelectTilesRules.h - samoyeds-select-tiles' rules --------*- C++ -*-===//
 //
 // Private to samoyeds-select-tiles (docs/TileChoice.md): the constants of its
 // rules, the pass's overrides, and the choosers shared by SelectTiles.cpp
 // (the pass and the rules both strategies use), SelectMmaSpTile.cpp (mma_sp)
-// and SelectWgmmaTile.cpp (wgmma_sp).
+// and SelectWgmmaTile.cpp / SelectWgmmaWide.cpp (wgmma_sp).
 //
 //===----------------------------------------------------------------------===//
 

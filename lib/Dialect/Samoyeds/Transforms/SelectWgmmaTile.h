@@ -1,0 +1,109 @@
+//===- SelectWgmmaTile.h - The parts of the wgmma_sp tile -------*- C++ -*-===//
+//
+// Private to samoyeds-select-tiles: what the choosers of the warpgroup
+// (wgmma_sp) tile share, SelectWgmmaTile.cpp (the ordinary grid, the small
+// calls' and the persistent grid's variants) and SelectWgmmaWide.cpp (the
+// wide variant and its clusters, multicast and packed input).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTWGMMATILE_H
+#define SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTWGMMATILE_H
+
+#include "SelectTilesRules.h"
+
+namespace mlir::samoyeds::select_tiles {
+
+/// Whether a wgmma_sp tile of `format` multiplies masked group rows: only
+/// where `row-masks=1` asks for it. Row selection routes the kept rows' span
+/// sums by default (H200 1:2+2:4 layers, same process, against masked rows:
+/// bench/RESULTS.md §S20).
+bool wgmmaMasked(SparseFormatAttr format, const Overrides &o);
+
+/// Whether `op` is unmasked routed row selection on more than
+/// kWgmmaFourRowsExperts experts, the weights the second wide width and the
+/// few-slot four-warpgroup grid serve.
+bool routedOnManyExperts(SSMMOp op, bool masked);
+
+/// Whether a grid of unit pairs, `blocks` tiles at the first call of its
+/// variant, fills three quarters of a wave of the chip's SMs: pairs halve a
+/// tile's row blocks (Mixtral's 1:2+2:4 down projection would keep 64
+/// blocks for 132 SMs at its wide variant's 64 slots per expert).
+bool pairsFillWave(const ChipInfo &chip, int64_t blocks);
+
+/// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
+/// or by default (-1) on every format where no clusters are (a cluster
+/// takes pairs only where `wide-units` = 2 asks for them).
+bool pairsAsked(const Overrides &o);
+
+/// The facts of an op that every part of its wgmma_sp tile reads.
+struct WgmmaShape {
+  WgmmaShape(SSMMOp op, const Overrides &o)
+      : op(op), format(op.getFormat()),
+        siluMul(op.getEpilogue() == EpilogueKind::SiluMul),
+        plain(format.isPlain24()), masked(wgmmaMasked(format, o)),
+        gathers(static_cast<bool>(op.getTokens())) {
+    auto wType = cast<RankedTensorType>(op.getWeight().getType());
+    experts = wType.getDimSize(0);
+    halves = siluMul ? 2 : 1;
+    tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
+    sets = TileConfigAttr::wgmmaAccumulatorSets(format);
+  }
+  /// Consumer warpgroups per half: `want` where the 64-row tiles of each
+  /// half divide among them, else `otherwise`.
+  int64_t unitsFor(int64_t want, int64_t otherwise) const {
+    return want > 0 && want % halves == 0 && tiles % (want / halves) == 0
+               ? want / halves
+               : otherwise;
+  }
+
+  SSMMOp op;
+  SparseFormatAttr format;
+  /// SiLU·up epilogue; plain 2:4; masked group rows; input gathered
+  /// through a token list.
+  bool siluMul, plain, masked, gathers;
+  /// Experts; halves of the rows (2 for SiLU·up); 64-row tiles of kept rows
+  /// in each half; accumulator sets of a unit.
+  int64_t experts, halves, tiles, sets;
+};
+
+/// The ordinary grid's tile: consumer warpgroups, tokens and ring slots.
+struct WgmmaBase {
+  /// Whether routed 1:2 row selection takes four consumer warpgroups.
+  bool fourRows;
+  /// Consumer warpgroups of a two-warpgroup block, per half and in all.
+  int64_t twoPerHalf, twoWarpgroups;
+  /// Consumer warpgroups per half and in all, tokens, stage columns and
+  /// ring slots of the ordinary grid.
+  int64_t unitsPerHalf, warpgroups, tokens, k = 128, stages;
+};
+
+/// The wide variant of a wgmma_sp tile: its tokens and routed slots, its
+/// 64-row units a consumer warpgroup, and its second width (lowTokens
+/// tokens up to lowSlots routed slots; 0 for none).
+struct WideChoice {
+  int64_t tokens = 0, slots = 0, units = 1, lowTokens = 0, lowSlots = 0;
+};
+
+/// The wide variant (chooseWide) and the consumer warpgroups it takes.
+struct WgmmaWide {
+  WideChoice choice;
+  int64_t warpgroups, warps;
+};
+/// The wide variant of the tile whose ordinary grid is `t`; plain 2:4's
+/// pairs take it to two consumer warpgroups.
+WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
+                          const ChipInfo &chip, const Overrides &o);
+
+/// The wide variant's clusters, multicast, packed input and token steps.
+struct WideExtras {
+  int64_t cluster, multicast, multicastSlots, packed, tokenStep;
+};
+/// What the wide variant `w` adds: clusters (`wide-cluster`), weight
+/// multicast (`wide-multicast`), its packed input and token steps.
+WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaWide &w,
+                            const Overrides &o);
+
+} // namespace mlir::samoyeds::select_tiles
+
+#endif // SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTWGMMATILE_H

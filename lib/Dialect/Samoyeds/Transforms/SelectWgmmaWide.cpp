@@ -1,0 +1,224 @@
+//===- SelectWgmmaWide.cpp - The wgmma_sp tile's wide variant -------------===//
+//
+// samoyeds-select-tiles' rules for the wide variant of the warpgroup
+// (wgmma_sp) tile, which serves the large calls: its tokens, unit pairs,
+// second width and late pairs, clusters, weight multicast, packed input and
+// token steps (docs/TileChoice.md).
+//
+//===----------------------------------------------------------------------===//
+
+#include "SelectWgmmaTile.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::samoyeds;
+
+namespace mlir::samoyeds::select_tiles {
+
+/// Whether a grid of unit pairs, `blocks` tiles at the first call of its
+/// variant, fills three quarters of a wave of the chip's SMs: pairs halve a
+/// tile's row blocks (Mixtral's 1:2+2:4 down projection would keep 64
+/// blocks for 132 SMs at its wide variant's 64 slots per expert).
+bool pairsFillWave(const ChipInfo &chip, int64_t blocks) {
+  return 4 * blocks >= 3 * chip.smCount;
+}
+
+/// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
+/// or by default (-1) on every format where no clusters are (a cluster
+/// takes pairs only where `wide-units` = 2 asks for them).
+bool pairsAsked(const Overrides &o) {
+  return o.wideUnits == 2 || (o.wideUnits <= 0 && o.wideCluster == 1);
+}
+
+namespace {
+/// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
+/// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
+/// unmasked routed row selection on more than kWgmmaFourRowsExperts
+/// experts) for the wide variant's calls up to `wide-low-slots` routed slots
+/// per expert (by default as many as its tokens), where its `sets`
+/// accumulator sets fit `maxAcc` registers and it differs from the wide
+/// variant's `wideTokens`.
+std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
+                                          bool masked, int64_t wideTokens,
+                                          int64_t wideSlots, int64_t tokens,
+                                          int64_t sets, int64_t maxAcc) {
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
+  int64_t low = o.wideLowTokens >= 0 ? llvm::divideCeil(o.wideLowTokens, 8) * 8
+                : routedOnManyExperts(op, masked) ? kWideLowTokens
+                                                  : 0;
+  int64_t lowSlots = (o.wideLowSlots > 0 ? o.wideLowSlots : low) * experts;
+  if (low == 0 || wideTokens == 0 || o.wideCluster != 1 || low <= tokens ||
+      low == wideTokens || sets * low / 2 > maxAcc || lowSlots < wideSlots)
+    return {0, 0};
+  return {low, lowSlots};
+}
+
+/// wgmma_sp's wide variant (wide_tokens, wide_slots, wide_units and the
+/// second width): the unsplit calls of at least `wide-slots` routed slots
+/// per expert take as many tokens per block as the accumulator sets of
+/// `wideWarpgroups` consumer warpgroups allow, at most 128 (plain 2:4's
+/// pairs kPlainPairWideTokens), or the
+/// `wide-tokens` asked for (rounded up to a multiple of 8) where they fit;
+/// none with a persistent grid asked for. 128 tokens (two warpgroups) ran
+/// 1.12-1.25x 64 at T = 1024-4096, 192 0.79-1.01x; four warpgroups with 112
+/// tokens another 1.02-1.29x (H200, bench/RESULTS.md §S11).
+WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
+                      bool masked, bool plain, int64_t tiles, int64_t halves,
+                      int64_t sets, int64_t tokens, int64_t wideWarpgroups) {
+  int64_t experts =
+      cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
+  // `wide-accumulators` asks for more (or fewer) accumulators than the
+  // default 160, up to the limit.
+  int64_t maxAcc =
+      o.wideAccumulators > 0
+          ? std::min(o.wideAccumulators,
+                     TileConfigAttr::wgmmaAccumulatorLimit(wideWarpgroups))
+          : TileConfigAttr::wgmmaMaxAccumulators(wideWarpgroups);
+  // The wide tokens where each consumer warpgroup holds `unitSets` sets:
+  // plain 2:4's pairs (two units of one set) take kPlainPairWideTokens.
+  auto wideFor = [&](int64_t unitSets) -> int64_t {
+    int64_t most = plain && unitSets == 2 * sets ? kPlainPairWideTokens : 128;
+    int64_t wide = o.wideTokens >= 0
+                       ? llvm::divideCeil(o.wideTokens, 8) * 8
+                       : std::min<int64_t>(most, 2 * maxAcc / unitSets / 8 * 8);
+    return wide > 0 && o.persistent <= 0 && wide > tokens && wide <= 256 &&
+                   unitSets * wide / 2 <= maxAcc
+               ? wide
+               : 0;
+  };
+  bool few = experts > 1 &&
+             experts <= (plain ? kPlainFewExperts : kWgmmaFourRowsExperts);
+  int64_t widePerExpert = o.wideSlots > 0 ? o.wideSlots
+                          : few           ? kFewExpertsWideSlots
+                                          : kWideSlotsPerExpert;
+  // Unit pairs (`wide-units`: by default 2 on row-selected formats, H200
+  // same process, S43: 1.06-1.22x at T = 256-4096 on five models,
+  // DeepSeek-V2-Lite 0.99-1.01x; plain 2:4's since S49, with
+  // kPlainPairWideTokens tokens): each wide consumer
+  // warpgroup multiplies two 64-row units where the tile is unmasked, has
+  // no clusters (or `wide-units=2` asks for pairs in them: 0.75-0.90x, S49),
+  // the 64-row tiles of each half divide among the pairs, two units' sets leave
+  // a wide width and the paired grid of the wide variant's first call (its
+  // slots spread evenly over the experts) fills the SMs (pairsFillWave).
+  int64_t tokens2 = wideFor(2 * sets);
+  int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
+  // Whether the paired grid of `tileCount` token tiles an expert fills.
+  auto pairsFill = [&](int64_t tileCount) {
+    return tokens2 > 0 && pairsFillWave(chip, rowBlocks2 * experts * tileCount);
+  };
+  bool pairable =
+      pairsAsked(o) && !masked && tiles % (2 * wideWarpgroups / halves) == 0;
+  int64_t firstTiles =
+      tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
+  int64_t wideUnits = pairable && pairsFill(firstTiles) ? 2 : 1;
+  WideChoice wide;
+  wide.units = wideUnits;
+  wide.tokens = wideFor(wideUnits * sets);
+  wide.slots = wide.tokens > 0 ? widePerExpert * experts : 0;
+  // The second width multiplies one unit: a paired wide variant has none
+  // but late pairs' (below).
+  if (wideUnits == 1)
+    std::tie(wide.lowTokens, wide.lowSlots) = chooseWideLow(
+        op, o, masked, wide.tokens, wide.slots, tokens, sets, maxAcc);
+  // Late pairs (`late-pairs=1`): pairs from the first token tile count
+  // where they fill a wave, the single units' width below it as the second
+  // width; not where the tile has a second width of its own or one is
+  // asked for (`wide-low-tokens`, `wide-low-slots`), nor in clusters (a
+  // second width has none).
+  bool lowAsked = o.wideLowTokens >= 0 || o.wideLowSlots > 0;
+  if (o.latePairs == 1 && pairable && o.wideCluster == 1 && wideUnits == 1 &&
+      !lowAsked && wide.lowTokens == 0 && wide.tokens > tokens2) {
+    for (int64_t c = firstTiles + 1; c <= kLatePairsMaxTiles; ++c) {
+      if (!pairsFill(c))
+        continue;
+      wide.lowTokens = wide.tokens;
+      wide.lowSlots = (c - 1) * tokens2 * experts;
+      wide.units = 2;
+      wide.tokens = tokens2;
+      break;
+    }
+  }
+  return wide;
+}
+
+} // namespace
+
+WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
+                          const ChipInfo &chip, const Overrides &o) {
+  // Plain 2:4's pairs (by default since session 49) take the wide variant
+  // to two consumer warpgroups of two units each (256 kept rows,
+  // kPlainPairWideTokens tokens) where they pair, while its other variants
+  // keep four.
+  WgmmaWide w;
+  w.warpgroups = t.fourRows ? t.twoWarpgroups : t.warpgroups;
+  w.choice = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles, s.halves,
+                        s.sets, t.tokens, w.warpgroups);
+  if (s.plain && pairsAsked(o) && w.choice.units == 1 &&
+      t.warpgroups > t.twoWarpgroups) {
+    WideChoice two = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles,
+                                s.halves, s.sets, t.tokens, t.twoWarpgroups);
+    if (two.units == 2) {
+      w.choice = two;
+      w.warpgroups = t.twoWarpgroups;
+    }
+  }
+  w.warps = w.choice.tokens > 0 && w.warpgroups != t.warpgroups
+                ? 4 * w.warpgroups
+                : 0;
+  return w;
+}
+
+WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaWide &w,
+                            const Overrides &o) {
+  WideExtras e;
+  const WideChoice &wide = w.choice;
+  int64_t rowBlocks = s.tiles * s.halves / (w.warpgroups * wide.units);
+  // Cluster pairs of the wide variant (`wide-cluster`): where the row blocks
+  // of each half pair up and each block gathers whole 8-row groups.
+  e.cluster = wide.tokens > 0 && wide.tokens % (8 * o.wideCluster) == 0 &&
+                      rowBlocks % o.wideCluster == 0
+                  ? o.wideCluster
+                  : 1;
+  // Weight multicast (`wide-multicast`): where there are no cluster pairs
+  // and the wide variant's block holds whole pairs of units (one half per
+  // block of the cluster), for its calls from `wide-multicast-slots`, by
+  // default where the experts average kMulticastTilesPerExpert token tiles
+  // (an expert's last group of one tile has one block working alone).
+  bool evenUnits = (w.warpgroups * wide.units) % o.wideMulticast == 0;
+  e.multicast =
+      wide.tokens > 0 && e.cluster == 1 && evenUnits ? o.wideMulticast : 1;
+  e.multicastSlots =
+      e.multicast == 1 ? 0
+      : o.wideMulticastSlots >= 0
+          ? o.wideMulticastSlots
+          : std::min<int64_t>(
+                kMulticastTilesPerExpert * wide.tokens * s.experts, 1 << 20);
+  // A packed wide input (`wide-packed`: 1 for gathered inputs, 2 for
+  // every input; by default gathered inputs of routed row selection whose
+  // wide tile has many row blocks): its workspace of two or three rows per
+  // routed slot holds the padded tiles of every call from experts ×
+  // (wide_tokens - 1) / 2 slots (widePackedRowsPerSlot).
+  auto rowsPerSlot = [&](int64_t tokens) {
+    return TileConfigAttr::widePackedRowsPerSlot(s.experts, tokens, wide.slots);
+  };
+  bool packable = wide.tokens > 0 && rowsPerSlot(wide.tokens) > 0 &&
+                  (wide.lowTokens == 0 || rowsPerSlot(wide.lowTokens) > 0);
+  int64_t packMode = o.widePacked >= 0 ? o.widePacked
+                     : !s.plain && !s.masked && e.cluster == 1 &&
+                             rowBlocks >= kWidePackedRowBlocks
+                         ? 1
+                         : 0;
+  e.packed =
+      packable && (packMode == 2 || (packMode == 1 && s.gathers)) ? 1 : 0;
+  // Token steps (`token-step`): a block's MMAs (and packed copies) cover
+  // its tile's tokens rounded up to the step, not the variant's tokens.
+  e.tokenStep = e.cluster > 1           ? 0
+                : o.tokenStep >= 0      ? o.tokenStep
+                : !s.plain && !s.masked ? kWgmmaTokenStep
+                                        : 0;
+  return e;
+}
+
+} // namespace mlir::samoyeds::select_tiles

@@ -54,11 +54,14 @@
 #               per MMA than with 144; session 50)
 #   np          wide-packed=0: the default with the wide gate/up gathering
 #               its rows (the persistent grid below does not pack)
-#   pw, pw11    persistent=1 persistent-units=2: every unsplit call on the
-#               persistent grid, whose ring runs on into the block's next
-#               tile, with the wide tile's pairs (80 tokens for 1:2+2:4,
-#               128 for plain 2:4: against np and p24w, the same tiles on
-#               the ordinary grid; session 50)
+#   pw, pw11    persistent=1 persistent-units=2 (pw: wide-packed=0): every
+#               unsplit call on the persistent grid, whose ring runs on into
+#               the block's next tile, with the wide tile's pairs (80 tokens
+#               for 1:2+2:4, 128 for plain 2:4: against np and p24w, the
+#               same tiles on the ordinary grid; session 50)
+#   pwp         persistent=1 persistent-units=2: pw with the packed input
+#               of the default's rule (Mixtral's, Qwen2-MoE's and
+#               DeepSeek-V2-Lite's gate/up; against def; session 50)
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -83,7 +86,8 @@ variants=(
   "acc 12v128 wide-accumulators=176"
   "p152 11v128 wide-tokens=152"
   "np 12v128 wide-packed=0"
-  "pw 12v128 persistent=1 persistent-units=2"
+  "pw 12v128 persistent=1 persistent-units=2 wide-packed=0"
+  "pwp 12v128 persistent=1 persistent-units=2"
   "pw11 11v128 persistent=1 persistent-units=2"
 )
 steps=(
@@ -97,7 +101,7 @@ steps=(
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
   "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
-  "11 the wide tiles on the persistent grid (pw, pw11: S48's ncu, Qwen2-MoE's 1:2+2:4 wide gate/up of 28 stages a tile against its down projection of 20, same tile: about 2900 SM clocks a tile outside the stages, 6-8% of a block's time, which a ring running on into the next tile can hide): against float64, then def / np / pw (1:2+2:4) and p24w / pw11 (plain 2:4) at T = 1024 and 4096 on Mixtral and Qwen2-MoE, then the four other models, then memcheck and racecheck of the persistent kernels"
+  "11 the wide tiles on the persistent grid (pw, pw11: S48's ncu, Qwen2-MoE's 1:2+2:4 wide gate/up of 28 stages a tile against its down projection of 20, same tile: about 2900 SM clocks a tile outside the stages, 6-8% of a block's time, which a ring running on into the next tile can hide): against float64 (pwp's packed persistent gate/up too), then def / np / pw / pwp (1:2+2:4) and p24w / pw11 (plain 2:4) at T = 1024 and 4096 on Mixtral and Qwen2-MoE, then the four other models, then memcheck and racecheck of the persistent kernels"
 )
 
 prepare() {
@@ -313,16 +317,21 @@ step11() {
   # The first check stops the step where it fails. pw against np is the
   # ring across tiles alone (both gather their rows), np against def the
   # packing; p24w against pw11 the same for plain 2:4 (pairs of 128).
+  # pwp against def: the candidate, packed as the default is.
   check pw-mixtral pw mixtral 12v128 4096 random
   ((fail)) && return
+  check pwp-mixtral pwp mixtral 12v128 4096 one-expert
+  ((fail)) && return
+  check pwp-qwen2 pwp qwen2_moe 12v128 2048 random
   check pw-qwen2 pw qwen2_moe 12v128 2048 one-expert
   check pw11-mixtral pw11 mixtral 11v128 4096 half-empty
   check pw11-qwen2 pw11 qwen2_moe 11v128 1500 random
-  ab ab-persist def,np,pw 12v128 mixtral,qwen2_moe 1024,4096
+  ab ab-persist def,np,pw,pwp 12v128 mixtral,qwen2_moe 1024,4096
   ab ab-persist11 p24w,pw11 11v128 mixtral,qwen2_moe 1024,4096
-  check pw-dsv2l pw deepseek_v2l 12v128 3000 half-empty
-  ab ab-persist-fine def,np,pw 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
-  sanitize memcheck-pw memcheck persistent pw qwen2_moe 12v128 2048
+  check pwp-dsv2l pwp deepseek_v2l 12v128 3000 half-empty
+  ab ab-persist-fine def,np,pwp 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
+  sanitize memcheck-pwp memcheck persistent pwp qwen2_moe 12v128 2048
+  sanitize racecheck-pwp racecheck persistent pwp mixtral 12v128 1024
   sanitize racecheck-pw racecheck persistent pw mixtral 12v128 1024
 }
 
@@ -354,7 +363,7 @@ step9() {
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving more" "def11 s11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
        "def def11 fc fc11" "def11 p24" "def def11" "def acc"
-       "def np pw p24w pw11")
+       "def np pw pwp p24w pw11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

@@ -128,7 +128,7 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   if (fused)
     buffers.counters = combineCounters;
   bool wideVariant = samoyeds::detail::isWideVariant(m.variant);
-  if (wideVariant)
+  if (samoyeds::detail::packsInput(op.getTileAttr(), m.variant))
     buffers.packedInput = packedInput;
   std::string name =
       (base + m.suffix + (in ? "_reducing" : "") + (fused ? "_combining" : ""))
@@ -187,7 +187,7 @@ LogicalResult SSMMLauncher::addPack(const PlannedMatmul &m) {
   };
   bool low = m.variant == SSMMVariant::WideLow;
   bool multicast = m.variant == SSMMVariant::WideMulticast;
-  if (!packed || !samoyeds::detail::isWideVariant(m.variant) ||
+  if (!samoyeds::detail::packsInput(op.getTileAttr(), m.variant) ||
       (multicast && plans(SSMMVariant::Wide)))
     return success();
   int64_t packTo =
@@ -208,14 +208,15 @@ LogicalResult SSMMLauncher::addPack(const PlannedMatmul &m) {
     return success();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t packedRowsPerSlot = 0;
+  TileConfigAttr tile = op.getTileAttr();
   for (const PlannedMatmul &width : planned) {
-    if (samoyeds::detail::isWideVariant(width.variant))
-      packedRowsPerSlot =
-          std::max(packedRowsPerSlot, TileConfigAttr::widePackedRowsPerSlot(
-                                          wType.getDimSize(0),
-                                          samoyeds::detail::wideVariantTokens(
-                                              op.getTileAttr(), width.variant),
-                                          width.lo));
+    if (samoyeds::detail::packsInput(tile, width.variant))
+      packedRowsPerSlot = std::max(
+          packedRowsPerSlot,
+          TileConfigAttr::widePackedRowsPerSlot(
+              wType.getDimSize(0),
+              samoyeds::detail::packedVariantTokens(tile, width.variant),
+              width.lo));
   }
   assert(packedRowsPerSlot > 0 && "buildWidePackKernel checked m.lo");
   Type elt = cast<RankedTensorType>(op.getInput().getType()).getElementType();

@@ -84,6 +84,8 @@ static void takeSplitOrPersistentTile(SSMMPlan &p, TileConfigAttr tile,
     assert(p.persistent > 0 && "the tile has no persistent variant");
     if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
       p.tokens = tile.getPersistentTokens();
+    // Without a wide variant the large calls' grid may read packed rows.
+    p.packed = packsInput(tile, variant);
     // Below persistent_slots of a tile with persistent_warps: their own
     // warps and tokens, and as many ring slots as fit.
     if (variant == SSMMVariant::PersistentNarrow &&

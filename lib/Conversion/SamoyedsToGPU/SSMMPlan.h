@@ -153,6 +153,24 @@ inline int64_t wideVariantTokens(TileConfigAttr tile, SSMMVariant variant) {
                                          : tile.getWideTokens();
 }
 
+/// Whether `variant` of `tile` reads its input packed by a `_pack` kernel
+/// (tile wide_packed): the wide widths, or where the tile has no wide
+/// variant the persistent grid of the large calls.
+inline bool packsInput(TileConfigAttr tile, SSMMVariant variant) {
+  return tile && tile.getWidePacked() == 1 &&
+         (isWideVariant(variant) ||
+          (variant == SSMMVariant::Persistent && tile.getWideTokens() == 0));
+}
+
+/// The routed tokens per block of `variant`, which packs its input.
+inline int64_t packedVariantTokens(TileConfigAttr tile, SSMMVariant variant) {
+  assert(packsInput(tile, variant) && "a variant reading packed rows");
+  if (isWideVariant(variant))
+    return wideVariantTokens(tile, variant);
+  return tile.getPersistentTokens() > 0 ? tile.getPersistentTokens()
+                                        : tile.getTokens();
+}
+
 /// Reads the kernel's parameters from `op` and the given variant of its
 /// tile and checks the rules every strategy shares; fails with a diagnostic
 /// on `op` when they are unsupported.

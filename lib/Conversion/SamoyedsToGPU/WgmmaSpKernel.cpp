@@ -253,6 +253,7 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
         groupedTile(b, unit, idx(rowBlocks), tokenTiles, p.groupTiles);
     TokenTile tile = findTokenTile(b, offsets, lane, y, p.experts, p.tokens);
     rowBlock = r;
+    tokenTile = y;
     expert = tile.expert;
     start = tile.start;
     count = arith::MinSIOp::create(b, idx(p.tokens), sub(tile.end, start));
@@ -273,6 +274,17 @@ void WgmmaSpEmitter::emitPersistent(Value g) {
   };
   emitRoles(
       [&] {
+        // Packed rows: thread 0 issues every copy, its warp looks the tiles
+        // up (the lookup takes a whole warp).
+        if (p.packed) {
+          ifThen(cmp(arith::CmpIPredicate::eq, warp, idx(0)), [&] {
+            forEachTile([&](Value base) {
+              ifThen(cmp(arith::CmpIPredicate::eq, wgThread, idx(0)),
+                     [&] { produceTile(base); });
+            });
+          });
+          return;
+        }
         forEachTile([&](Value base) {
           loadTileRows();
           produceTile(base);

@@ -1,6 +1,7 @@
 //===- WgmmaSpPack.cpp - The wide variant's packed input ------------------===//
 //
-// With tile wide_packed = 1 the wide variant of a wgmma_sp matmul reads its
+// With tile wide_packed = 1 the wide variant of a wgmma_sp matmul (or, in a
+// tile without one, the persistent grid of its large calls) reads its
 // input from a workspace that this kernel writes right before it: token tile
 // g's rows (a row per routed slot of the tile, through the token list where
 // the op gathers), 64 columns a block, in the 128-byte-swizzled B layout of
@@ -133,11 +134,12 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildWidePackKernel(
   if (TileConfigAttr::widePackedRowsPerSlot(p.experts, p.tokens, fromSlots) ==
       0)
     return op.emitOpError()
-           << "tile wide_packed = 1 needs the wide variant's calls to have at "
-              "least experts × (wide_tokens - 1) / 2 = "
+           << "tile wide_packed = 1 needs the "
+           << (p.wide ? "wide variant's" : "persistent grid's")
+           << " calls to have at least experts × (tokens - 1) / 2 = "
            << TileConfigAttr::widePackedMinSlots(p.experts, p.tokens)
-           << " routed slots, but they start at " << fromSlots
-           << "; raise wide_slots";
+           << " routed slots, but they start at " << fromSlots << "; raise "
+           << (p.wide ? "wide_slots" : "persistent_slots");
   // makePlan checked that the k tiles (multiples of 128) cover the input.
   assert(p.cols % kPackCols == 0 && "whole 128-column stages");
   MLIRContext *ctx = op.getContext();

@@ -541,7 +541,7 @@ func.func @cluster_two_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xb
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 250, wide_packed = 1, strategy = wgmma_sp>
 func.func @packed_few_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                             %off: tensor<5xi32>, %tok: tensor<?xi32>) -> tensor<?x256xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_packed = 1 needs the wide variant's calls to have at least experts × (wide_tokens - 1) / 2 = 254 routed slots, but they start at 250; raise wide_slots}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_packed = 1 needs the wide variant's calls to have at least experts × (tokens - 1) / 2 = 254 routed slots, but they start at 250; raise wide_slots}}
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
@@ -558,5 +558,19 @@ func.func @mid_split_straddles_k_tile(%w: tensor<1x256x640xbf16, #ss>, %x: tenso
   // expected-error @+1 {{'samoyeds.ssmm' op tile mid_split_k = 2 must cut the 640 columns into slices of whole multiples of 128 (k tile and span)}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x256x640xbf16, #ss>, tensor<?x640xbf16>, tensor<2xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+// The persistent grid's packed input (no wide variant) has the same bound:
+// 4 experts × 127 rows need its calls to start at 254 slots.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, persistent = 1, persistent_slots = 200, persistent_tokens = 128, wide_packed = 1, strategy = wgmma_sp>
+func.func @persistent_packed_few_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                                       %off: tensor<5xi32>, %tok: tensor<?xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_packed = 1 needs the persistent grid's calls to have at least experts × (tokens - 1) / 2 = 254 routed slots, but they start at 200; raise persistent_slots}}
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }

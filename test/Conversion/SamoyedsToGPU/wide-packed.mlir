@@ -179,3 +179,47 @@ func.func @packed_steps(%w: tensor<4x512x256xbf16, #ss> {samoyeds.name = "w"},
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// Without a wide variant the persistent grid of the large calls packs
+// (persistent = 1, wide_packed = 1): the pack kernel of its 128-token tiles
+// runs right before it, for its calls (P from persistent_slots), and the
+// persistent kernel reads the packed rows, not x and the token list. Its
+// full barriers expect one arrival (the expect_tx of two units' weights and
+// the stage's 32768 bytes of rows), the producer's warp 0 walks the tiles
+// (the token-tile lookup takes a warp), its thread 0 issues every copy, and
+// no thread gathers. The calls below persistent_slots keep gathering.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 512, persistent_tokens = 128, wide_packed = 1, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @persistent_packed
+// CHECK-SAME: samoyeds.buffers = [{{.*}}#samoyeds.buffer<"ws_persistent_packed_ssmm_0_packed", workspace, bf16, [2, P, 256]>
+// CHECK: #samoyeds.launch<@samoyeds_kernels::@persistent_packed_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) {{.*}} args({{.*}}buffer("x", 2, align 16), buffer("offsets", 4), buffer("tokens", 4){{.*}}) when(P in [0, 511])
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@persistent_packed_ssmm_0_pack grid(2, token_tiles(P, 128, 4), 1) block(256, 1, 1) smem(0) args(buffer("x", 2, align 16), buffer("offsets", 4), buffer("tokens", 4), buffer("ws_persistent_packed_ssmm_0_packed", 2, align 16)) when(P in [512, ...])
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@persistent_packed_ssmm_0_persistent grid(per_sm(1), 1, 1) block(384, 1, 1) smem({{[0-9]+}}) args(buffer("w.values", 4), buffer("w.meta", 4), buffer("w.row_idx", 1), buffer("ws_persistent_packed_ssmm_0_packed", 2, align 16), buffer("offsets", 4), buffer("y", 2, align 4)) when(P in [512, ...])
+// CHECK: gpu.func @persistent_packed_ssmm_0_pack(
+// CHECK: gpu.func @persistent_packed_ssmm_0_persistent(
+// CHECK-NOT: gpu.func
+// CHECK: %[[BARS:.*]] = builtin.unrealized_conversion_cast {{.*}} to !nvgpu.mbarrier.group<memorySpace = #gpu.address_space<workgroup>, num_barriers = 6>
+// CHECK: nvgpu.mbarrier.init %[[BARS]][%{{.*}}], %[[C1:.*]], predicate
+// CHECK: nvvm.setmaxregister  decrease 56
+// CHECK: %[[WARP0:.*]] = arith.cmpi eq, %{{.*}}, %{{.*}} : index
+// CHECK: scf.if %[[WARP0]] {
+// CHECK: scf.for
+// CHECK: gpu.shuffle  up
+// CHECK: nvgpu.mbarrier.arrive.expect_tx %[[BARS]][%{{.*}}], %[[TX:.*]] :
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %c32768_i32 : !llvm.ptr<7>, <1>
+// CHECK-NOT: nvgpu.device_async_copy
+// CHECK-NOT: nvvm.cp.async.mbarrier.arrive
+// CHECK: nvvm.setmaxregister  increase 224
+// CHECK: samoyeds_nvgpu.wgmma_sp
+// CHECK: gpu.return
+func.func @persistent_packed(%w: tensor<4x512x256xbf16, #ss> {samoyeds.name = "w"},
+                             %x: tensor<?x256xbf16> {samoyeds.name = "x"},
+                             %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                             %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

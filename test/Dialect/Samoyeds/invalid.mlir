@@ -1662,21 +1662,22 @@ func.func @tile_persistent_warps_no_slots() attributes {t = #samoyeds.tile<warps
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_packed = 2 must be 0, or 1 with wide_tokens > 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_packed = 2 must be 0, or 1 with wide_tokens > 0 or persistent > 0 and strategy wgmma_sp}}
 func.func @tile_wide_packed_two() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 2, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_packed = 1 must be 0, or 1 with wide_tokens > 0 and strategy wgmma_sp}}
+// Neither a wide variant nor a persistent grid of the large calls packs.
+// expected-error @+1 {{#samoyeds.tile: wide_packed = 1 must be 0, or 1 with wide_tokens > 0 or persistent > 0 and strategy wgmma_sp}}
 func.func @tile_wide_packed_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_packed = 1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_packed = 1 must be 0, or 1 with wide_tokens > 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_packed = 1 must be 0, or 1 with wide_tokens > 0 or persistent > 0 and strategy wgmma_sp}}
 func.func @tile_wide_packed_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1>} {
   return
 }

@@ -1,6 +1,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=1" | FileCheck %s --check-prefix=PACK1
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=1 wide-tokens=128" | FileCheck %s --check-prefix=PACK128
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2" | FileCheck %s --check-prefix=PERS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2 wide-packed=0" | FileCheck %s --check-prefix=PERS0
 
 // The default of wide_packed (docs/TileChoice.md): a gathered input of routed
 // row selection reads its wide tile packed where the wide tile has at least
@@ -26,6 +28,19 @@
 // PACK1-NOT: wide_packed
 // PACK128-LABEL: func.func @plain24_gate_up
 // PACK128: wide_tokens = 128, wide_slots = 512, wide_warps = 8, wide_packed = 1, evict_first_experts = 8, wide_units = 2, strategy = wgmma_sp>
+// Without a wide variant (`persistent=1`: the persistent grid serves the
+// large calls) the persistent grid's large calls pack by the same rule:
+// DeepSeek-V2-Lite's single units of 128 tokens (11 row blocks), not
+// OLMoE's pairs (4), nor plain 2:4.
+// PERS-LABEL: func.func @olmoe_gate_up
+// PERS-NOT: wide_packed
+// PERS: persistent_units = 2
+// PERS-LABEL: func.func @dsv2l_gate_up
+// PERS: persistent = 1, persistent_slots = 6144, persistent_tokens = 128, {{.*}}, wide_packed = 1, token_step = 32,
+// PERS-NOT: wide_tokens
+// PERS-LABEL: func.func @plain24_gate_up
+// PERS-NOT: wide_packed
+// PERS0-NOT: wide_packed
 func.func @olmoe_gate_up(%w: tensor<64x2048x2048xbf16, #ss>, %x: tensor<?x2048xbf16>,
                          %off: tensor<65xi32>, %tok: tensor<?xi32>) -> tensor<?x1024xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>

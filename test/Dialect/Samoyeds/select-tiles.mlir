@@ -131,8 +131,10 @@
 // FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// With the persistent grid serving every unsplit call, Mixtral's gate/up
+// (112 row blocks of single units) reads packed rows.
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
 // A persistent grid keeps two warpgroups (its 128-token tiles), no wide
 // variant.

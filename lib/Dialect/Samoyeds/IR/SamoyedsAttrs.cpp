@@ -297,11 +297,14 @@ LogicalResult TileConfigAttr::verify(
                        << persistentUnits
                        << " must be 1, or 2 with persistent = 1, row_masks = "
                           "0 and strategy wgmma_sp";
+  // The packed input is the wide variant's, or without one the persistent
+  // grid's of the large calls.
+  bool packable = wideTokens > 0 || persistent > 0;
   if (widePacked != 0 &&
-      (widePacked != 1 || wideTokens == 0 || strategy != MmaStrategy::WgmmaSp))
+      (widePacked != 1 || !packable || strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: wide_packed = " << widePacked
-                       << " must be 0, or 1 with wide_tokens > 0 and "
-                          "strategy wgmma_sp";
+                       << " must be 0, or 1 with wide_tokens > 0 or "
+                          "persistent > 0 and strategy wgmma_sp";
   if (tokenStep != 0 &&
       (tokenStep < 0 || tokenStep % kTokenQuantum != 0 || tokenStep > 256 ||
        wideCluster != 1 || strategy != MmaStrategy::WgmmaSp))

@@ -278,10 +278,7 @@ WgmmaSmallCalls chooseWgmmaSmallCalls(const WgmmaShape &s, const WgmmaBase &t,
   return c;
 }
 
-/// The persistent grid's variants.
-struct WgmmaPersistent {
-  int64_t persistent = 0, slots = 0, tokens = 0, warps = 0, units = 1;
-};
+/// The persistent grid's variants (WgmmaPersistent).
 WgmmaPersistent chooseWgmmaPersistent(const WgmmaShape &s, const WgmmaBase &t,
                                       const WgmmaWide &w, const ChipInfo &chip,
                                       const Overrides &o, int64_t groupTiles) {
@@ -348,7 +345,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
   WgmmaSmallCalls c = chooseWgmmaSmallCalls(s, t, chip, o);
   WgmmaWide w = chooseWgmmaWide(s, t, chip, o);
   WgmmaPersistent p = chooseWgmmaPersistent(s, t, w, chip, o, groupTiles);
-  WideExtras e = chooseWideExtras(s, w, o);
+  WideExtras e = chooseWideExtras(s, t, w, p, o);
   const WideChoice &wide = w.choice;
   return TileConfigAttr::get(
       op.getContext(), 4 * t.warpgroups, t.tokens, t.k, t.stages, 1, 1,

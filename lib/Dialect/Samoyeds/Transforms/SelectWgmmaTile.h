@@ -95,13 +95,22 @@ struct WgmmaWide {
 WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
                           const ChipInfo &chip, const Overrides &o);
 
+/// The persistent grid's variants: persistent (0: none), the large calls'
+/// tokens from `slots` routed slots, the warps below them, units a
+/// consumer warpgroup.
+struct WgmmaPersistent {
+  int64_t persistent = 0, slots = 0, tokens = 0, warps = 0, units = 1;
+};
+
 /// The wide variant's clusters, multicast, packed input and token steps.
 struct WideExtras {
   int64_t cluster, multicast, multicastSlots, packed, tokenStep;
 };
 /// What the wide variant `w` adds: clusters (`wide-cluster`), weight
-/// multicast (`wide-multicast`), its packed input and token steps.
-WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaWide &w,
+/// multicast (`wide-multicast`), the packed input (of `w`, or without it of
+/// the persistent grid `p` of the large calls) and token steps.
+WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaBase &t,
+                            const WgmmaWide &w, const WgmmaPersistent &p,
                             const Overrides &o);
 
 } // namespace mlir::samoyeds::select_tiles

@@ -261,7 +261,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     last tile padded); the workspace holds two rows per routed slot where
     the wide variant's first call has at least `experts` × (`wide_tokens`
     − 1) slots, three where it has at least half that, the fewest it may
-    have. `wide_packed` is 0 (gathers) when omitted.
+    have. In a tile without a wide variant, whose persistent grid serves
+    the large calls (`persistent` > 0), that grid's kernel of the calls
+    from `persistent_slots` reads its input packed the same way, in tiles
+    of `persistent_tokens`. `wide_packed` is 0 (gathers) when omitted.
 
     Token steps (strategy `wgmma_sp`): with `token_step` = s > 0 a block
     whose token tile holds c tokens issues its MMAs with N = c rounded up

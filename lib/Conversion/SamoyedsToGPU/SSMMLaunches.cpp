@@ -45,8 +45,9 @@ private:
   /// with the split-K input (up to its slots) and those up to fusedTo have
   /// kernels of their own.
   LogicalResult addMatmul(const PlannedMatmul &m);
-  /// The pack kernel of wide width `m` (tile wide_packed), where it needs
-  /// one, and the packed workspace.
+  /// The pack kernel of `m` (a wide width or the persistent grid of the
+  /// large calls; tile wide_packed), where it needs one, and the packed
+  /// workspace.
   LogicalResult addPack(const PlannedMatmul &m);
   /// The combine kernels of the unsplit calls the matmuls do not combine.
   LogicalResult addCombine();
@@ -202,8 +203,8 @@ LogicalResult SSMMLauncher::addPack(const PlannedMatmul &m) {
   guardBySlots(*pack, m.lo, packTo);
   launches.push_back(*pack);
   // Added with the pack kernel of the widest calls (`_pack`): the most rows
-  // per routed slot a wide width's first call needs, two or three, so that
-  // every call of either width fits.
+  // per routed slot the first call of a variant that packs needs, two or
+  // three, so that every call of each fits.
   if (packTo >= 0)
     return success();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());

@@ -60,9 +60,10 @@ struct SSMMPlan {
   /// block and neighbouring token tiles of one expert: grid x holds the
   /// ranks of each row block, grid y the groups of `multicast` token tiles.
   int64_t multicast = 1;
-  /// The wide variant reads its input from the workspace its pack kernel
-  /// wrote in the ring's layout (tile wide_packed): bulk copies instead of
-  /// gathers, no token list.
+  /// The variant (a wide width, or without one the persistent grid of the
+  /// large calls: packsInput) reads its input from the workspace its pack
+  /// kernel wrote in the ring's layout (tile wide_packed): bulk copies
+  /// instead of gathers, no token list.
   bool packed = false;
   /// wgmma_sp (the tile's token_step where `tokens` exceeds it, the rows
   /// are not masked and the block has at most kTokenStepMaxWarps warps;

@@ -48,7 +48,8 @@
 // into its own ring, each warp's release counting for both blocks) and the
 // second leaves at once: no copy or arrival crosses the pair.
 //
-// Packed rows (the wide variant's wide_packed = 1): a pack kernel wrote the
+// Packed rows (wide_packed = 1: the wide variant's, or without one the
+// persistent grid's of the large calls): a pack kernel wrote the
 // token tiles' rows in the ring's layout, so producer thread 0 alone issues
 // a stage's rows with one bulk copy into its slot, or in a cluster one
 // multicast bulk copy of its share of the column blocks into both blocks'

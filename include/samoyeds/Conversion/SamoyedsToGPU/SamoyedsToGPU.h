@@ -245,15 +245,16 @@ buildCombineKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                    int64_t splits = 1, int64_t slotsPerSplit = 0,
                    bool vector = false, bool routingFirst = false);
 
-/// Builds the pack kernel of `op`'s wide variant (tile wide_packed = 1,
-/// strategy wgmma_sp): writes every token tile's input rows (through the
-/// token list where the op gathers) into `workspace` in the wide kernel's
-/// swizzled B layout, [token tile][64-column block][wide_tokens rows][128
-/// bytes], rows past the tile's slots zero. Fails with a diagnostic on `op`
-/// when no workspace of TileConfigAttr::widePackedRowsPerSlot rows per
-/// routed slot holds the padded tiles of the variant's first call,
-/// `fromSlots` routed slots. `variant` (Wide, WideLow or WideMulticast)
-/// names the width.
+/// Builds the pack kernel of `op`'s variant that reads packed rows (tile
+/// wide_packed = 1, strategy wgmma_sp): writes every token tile's input
+/// rows (through the token list where the op gathers) into `workspace` in
+/// that kernel's swizzled B layout, [token tile][64-column block][its
+/// tokens rows][128 bytes], rows past the tile's slots zero. Fails with a
+/// diagnostic on `op` when no workspace of
+/// TileConfigAttr::widePackedRowsPerSlot rows per routed slot holds the
+/// padded tiles of the variant's first call, `fromSlots` routed slots.
+/// `variant` (Wide, WideLow or WideMulticast, or Persistent in a tile
+/// without a wide variant) names it.
 FailureOr<KernelLaunch>
 buildWidePackKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                     StringRef workspace, StringRef name, int64_t fromSlots,

@@ -82,8 +82,8 @@ static void takeSplitOrPersistentTile(SSMMPlan &p, TileConfigAttr tile,
              variant == SSMMVariant::PersistentUpper) {
     p.persistent = tile.getPersistent();
     assert(p.persistent > 0 && "the tile has no persistent variant");
-    if (variant == SSMMVariant::Persistent && tile.getPersistentTokens() > 0)
-      p.tokens = tile.getPersistentTokens();
+    if (variant == SSMMVariant::Persistent)
+      p.tokens = persistentVariantTokens(tile);
     // Without a wide variant the large calls' grid may read packed rows.
     p.packed = packsInput(tile, variant);
     // Below persistent_slots of a tile with persistent_warps: their own

@@ -163,13 +163,18 @@ inline bool packsInput(TileConfigAttr tile, SSMMVariant variant) {
           (variant == SSMMVariant::Persistent && tile.getWideTokens() == 0));
 }
 
+/// The routed tokens per block of the persistent grid of the large calls
+/// (SSMMVariant::Persistent): persistent_tokens, or the tile's.
+inline int64_t persistentVariantTokens(TileConfigAttr tile) {
+  return tile.getPersistentTokens() > 0 ? tile.getPersistentTokens()
+                                        : tile.getTokens();
+}
+
 /// The routed tokens per block of `variant`, which packs its input.
 inline int64_t packedVariantTokens(TileConfigAttr tile, SSMMVariant variant) {
   assert(packsInput(tile, variant) && "a variant reading packed rows");
-  if (isWideVariant(variant))
-    return wideVariantTokens(tile, variant);
-  return tile.getPersistentTokens() > 0 ? tile.getPersistentTokens()
-                                        : tile.getTokens();
+  return isWideVariant(variant) ? wideVariantTokens(tile, variant)
+                                : persistentVariantTokens(tile);
 }
 
 /// Reads the kernel's parameters from `op` and the given variant of its

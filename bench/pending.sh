@@ -28,9 +28,9 @@
 #   ppers       persistent-units=2: the persistent grid's unit pairs
 #   late        late-pairs=1: pairs from the slots where they fill a wave
 #               (of the anchors only Mixtral's down projection changes)
-#   ppk         wide-packed=1: every gathered wide input packed (with the
-#               default's pairs, Qwen3-235B's and DeepSeek-V2's gate/up
-#               read gathered rows: 6 paired row blocks, under the bound)
+#   ppk         wide-packed=1: every gathered wide input packed (the
+#               default until session 51 packed Mixtral's, Qwen2-MoE's and
+#               DeepSeek-V2-Lite's gate/up; S51: gathered 1.03-1.08x there)
 #   mc, mc11    wide-multicast=2: the wide variant's blocks in pairs on two
 #               token tiles of one expert, sharing each stage's weights by
 #               multicast bulk copies, from two wide tiles per expert on
@@ -52,16 +52,14 @@
 #   p152        wide-tokens=152 (plain 2:4: the default's pairs with the
 #               most tokens three ring slots hold, 3% fewer bytes taken in
 #               per MMA than with 144; session 50)
-#   np          wide-packed=0: the default with the wide gate/up gathering
-#               its rows (the persistent grid below does not pack)
-#   pw, pw11    persistent=1 persistent-units=2 (pw: wide-packed=0): every
-#               unsplit call on the persistent grid, whose ring runs on into
-#               the block's next tile, with the wide tile's pairs (80 tokens
-#               for 1:2+2:4, 128 for plain 2:4: against np and p24w, the
-#               same tiles on the ordinary grid; session 50)
-#   pwp         persistent=1 persistent-units=2: pw with the packed input
-#               of the default's rule (Mixtral's, Qwen2-MoE's and
-#               DeepSeek-V2-Lite's gate/up; against def; session 50)
+#   pw11        persistent=1 persistent-units=2 (plain 2:4): every unsplit
+#               call on the persistent grid, whose ring runs on into the
+#               block's next tile, with pairs of 128 tokens (S51: 1.04-1.07x
+#               the default at T = 4096 on three models, 0.90-0.96x at 1024)
+#   pw144       pw11 with persistent-tokens=144: the default wide variant's
+#               pairs of 144 on the persistent grid (session 51)
+# Session 51 ran step 11's first version (1:2+2:4 on the persistent grid
+# lost, 0.68-0.99x; packing lost to gathered rows, now the default).
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
 # gather fix, the wide variant's unit pairs (now the default) and p64 (lost).
 set -uo pipefail
@@ -85,23 +83,21 @@ variants=(
   "wcu 12v128 wide-cluster=2 wide-units=2"
   "acc 12v128 wide-accumulators=176"
   "p152 11v128 wide-tokens=152"
-  "np 12v128 wide-packed=0"
-  "pw 12v128 persistent=1 persistent-units=2 wide-packed=0"
-  "pwp 12v128 persistent=1 persistent-units=2"
   "pw11 11v128 persistent=1 persistent-units=2"
+  "pw144 11v128 persistent=1 persistent-units=2 persistent-tokens=144"
 )
 steps=(
   "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
   "2 plain 2:4's default pairs of 144 tokens (S49: 1.03-1.21x single units on four models at T = 1024-4096) where S49 did not time them: against single units (s11) on DeepSeek-V2 and DeepSeek-V2-Lite at 1024-4096 and on Mixtral, Qwen2-MoE and OLMoE at T = 256-512, racecheck of Mixtral's paired wide kernels, then against pairs of 128 (p24w) at 256-1024, then pairs of 152 (p152, the most tokens three ring slots hold) against float64 and the default at 1024 and 4096"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
-  "5 packed pairs: ppk against float64, then def / ppk at T = 1024-4096"
+  "5 packed input (ppk, the default until S51, which found gathered rows 1.03-1.08x on Mixtral and Qwen2-MoE): against float64 on the models whose paired gate/up never packed (Qwen3-235B, DeepSeek-V2), then def / ppk at T = 1024-4096"
   "6 weight multicast and cluster pairs, the rest (S47: mc 0.94-1.04x; S49: wc 0.67-0.73x, wcu 0.75-0.90x, racecheck of wcu reports hazards between the producer's bulk copies and the consumers' loads): racecheck of wc and of the multicast kernels (whose consumer warps release slots the same way, by lane 0 after bar.warp.sync), memcheck of the multicast kernels, def / mc / mcall on the four fine-grained models"
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
   "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
-  "11 the wide tiles on the persistent grid (pw, pw11: S48's ncu, Qwen2-MoE's 1:2+2:4 wide gate/up of 28 stages a tile against its down projection of 20, same tile: about 2900 SM clocks a tile outside the stages, 6-8% of a block's time, which a ring running on into the next tile can hide): against float64 (pwp's packed persistent gate/up too), then def / np / pw / pwp (1:2+2:4) and p24w / pw11 (plain 2:4) at T = 1024 and 4096 on Mixtral and Qwen2-MoE, then the four other models, then memcheck and racecheck of the persistent kernels"
+  "11 plain 2:4 on the persistent grid with the default's pairs of 144 tokens (pw144; S51: pairs of 128 there, pw11, ran 1.04-1.07x the default at T = 4096 on Mixtral, Qwen2-MoE and OLMoE, 0.90-0.96x at 1024 and on Qwen3-235B, and the default's 144 tokens ran 1.07-1.16x pairs of 128 on the wide grid at 1024): against float64 on four models, then def11 / pw144 / pw11 at T = 512-4096 on Mixtral, Qwen2-MoE, OLMoE and Qwen3-235B, then DeepSeek-V2 and DeepSeek-V2-Lite, then memcheck and racecheck of the persistent kernels"
 )
 
 prepare() {
@@ -314,25 +310,18 @@ step10() {
 }
 
 step11() {
-  # The first check stops the step where it fails. pw against np is the
-  # ring across tiles alone (both gather their rows), np against def the
-  # packing; p24w against pw11 the same for plain 2:4 (pairs of 128).
-  # pwp against def: the candidate, packed as the default is.
-  check pw-mixtral pw mixtral 12v128 4096 random
+  # The first check stops the step where it fails. pw144 against def11 is
+  # the candidate (the same pairs of 144 on the persistent grid against
+  # the wide variant's ordinary grid), pw11 S51's pairs of 128 beside it.
+  check pw144-mixtral pw144 mixtral 11v128 4096 half-empty
   ((fail)) && return
-  check pwp-mixtral pwp mixtral 12v128 4096 one-expert
-  ((fail)) && return
-  check pwp-qwen2 pwp qwen2_moe 12v128 2048 random
-  check pw-qwen2 pw qwen2_moe 12v128 2048 one-expert
-  check pw11-mixtral pw11 mixtral 11v128 4096 half-empty
-  check pw11-qwen2 pw11 qwen2_moe 11v128 1500 random
-  ab ab-persist def,np,pw,pwp 12v128 mixtral,qwen2_moe 1024,4096
-  ab ab-persist11 p24w,pw11 11v128 mixtral,qwen2_moe 1024,4096
-  check pwp-dsv2l pwp deepseek_v2l 12v128 3000 half-empty
-  ab ab-persist-fine def,np,pwp 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
-  sanitize memcheck-pwp memcheck persistent pwp qwen2_moe 12v128 2048
-  sanitize racecheck-pwp racecheck persistent pwp mixtral 12v128 1024
-  sanitize racecheck-pw racecheck persistent pw mixtral 12v128 1024
+  check pw144-qwen2 pw144 qwen2_moe 11v128 1500 random
+  check pw144-olmoe pw144 olmoe 11v128 2048 one-expert
+  check pw144-qwen3 pw144 qwen3_235b 11v128 1024 random
+  ab ab-pw144 def11,pw144,pw11 11v128 mixtral,qwen2_moe,olmoe,qwen3_235b 512,1024,2048,4096
+  ab ab-pw144-fine def11,pw144 11v128 deepseek_v2,deepseek_v2l 1024,2048,4096
+  sanitize memcheck-pw144 memcheck persistent pw144 qwen2_moe 11v128 2048
+  sanitize racecheck-pw144 racecheck persistent pw144 mixtral 11v128 1024
 }
 
 step9() {
@@ -363,7 +352,7 @@ step9() {
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving more" "def11 s11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
        "def def11 fc fc11" "def11 p24" "def def11" "def acc"
-       "def np pw pwp p24w pw11")
+       "def11 pw144 pw11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

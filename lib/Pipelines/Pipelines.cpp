@@ -206,6 +206,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: blocks per SM of a persistent "
                      "grid (0: none, -1: choose)"),
       llvm::cl::init(-1)};
+  Option<int64_t> persistentTokens{
+      *this, "persistent-tokens",
+      llvm::cl::desc("samoyeds-select-tiles: with persistent > 0, routed "
+                     "tokens per block of the persistent grid's large calls "
+                     "(a multiple of 8; -1: 128)"),
+      llvm::cl::init(-1)};
   Option<int64_t> pdl{
       *this, "pdl",
       llvm::cl::desc("convert-samoyeds-to-gpu: programmatic dependent launches "
@@ -306,6 +312,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;
   tiles.persistent = o.persistent;
+  tiles.persistentTokens = o.persistentTokens;
   tiles.strategy = o.strategy;
   pm.addPass(createSamoyedsSelectTiles(tiles));
   ConvertSamoyedsToGPUOptions convert;

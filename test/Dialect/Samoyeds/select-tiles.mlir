@@ -34,6 +34,10 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=0" | FileCheck %s --check-prefix=WIDE0
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-tokens=144" | FileCheck %s --check-prefix=PERSIST-TOKENS
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-tokens=12" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST-TOKENS12
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-tokens=0" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST-TOKENS0
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST-TOKENS264
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-slots=0" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE-SLOTS
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=2" | FileCheck %s --check-prefix=CLUSTER
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-cluster=3" 2>&1 | FileCheck %s --check-prefix=BAD-CLUSTER
@@ -91,12 +95,12 @@
 // units (wide_units = 2, 80 tokens: select-tiles-wide-units.mlir); the
 // down projection's paired grid would not fill a wave. A lone expert
 // (default_none) keeps two throughout.
-// Their gathered inputs' wide tiles (112 row blocks) read them packed
-// (wide_packed); the down projection (slot rows) gathers.
+// Every wide tile gathers its rows (no wide_packed by default since
+// session 51).
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
-// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
+// AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @k32
 // AUTO: {tile = #samoyeds.tile<warps = 2, tokens = 64, k = 32, stages = 6, token_warps = 2, row_tiles = 2, decode_tokens = 16, decode_slots = 24>}
@@ -132,9 +136,10 @@
 // WG-PERSIST0-LABEL: func.func @silu_plain24
 // WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // With the persistent grid serving every unsplit call, Mixtral's gate/up
-// (112 row blocks of single units) reads packed rows.
+// (112 row blocks of single units) gathers its rows as every tile does by
+// default.
 // WG-PERSIST3-LABEL: func.func @mixtral_layer
-// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
+// WG-PERSIST3: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 768, persistent_tokens = 128, decode_tokens = 16, decode_slots = 64, split_blocks = 2, shared_slots = 2, group_tiles = 16, token_step = 32, evict_first_experts = 3, strategy = wgmma_sp>}
 // WG-PERSIST3-LABEL: func.func @silu_plain24
 // A persistent grid keeps two warpgroups (its 128-token tiles), no wide
 // variant.
@@ -208,7 +213,7 @@
 // DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
 // more than half the 50 MB L2, so the ordinary grid hands out its blocks in
@@ -230,7 +235,7 @@
 // single units (wide-units=1) on the default four warpgroups 128 tokens do
 // not fit: no wide variant. wide-tokens=0: none.
 // WIDE-LABEL: func.func @default_none(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
@@ -238,6 +243,17 @@
 // WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE0-NOT: wide_tokens
 // BAD-WIDE: error: samoyeds-select-tiles: wide-tokens = 264 must be in [-1, 256]
+// persistent-tokens=t: the persistent grid of the large calls (persistent=1,
+// no wide variant) takes t tokens where one accumulator set holds them: 144
+// on plain 2:4 (one set) and on Mixtral's 1:2+2:4 gate/up (two sets of 72).
+// PERSIST-TOKENS-LABEL: func.func @mixtral_layer
+// PERSIST-TOKENS: epilogue <silu_mul> {tile = #samoyeds.tile<{{.*}}, persistent = 1, persistent_slots = 768, persistent_tokens = 144,
+// PERSIST-TOKENS-LABEL: func.func @silu_plain24(
+// PERSIST-TOKENS: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 144,
+// PERSIST-TOKENS-NOT: wide_tokens
+// BAD-PERSIST-TOKENS12: error: samoyeds-select-tiles: persistent-tokens = 12 must be -1 or a positive multiple of 8
+// BAD-PERSIST-TOKENS0: error: samoyeds-select-tiles: persistent-tokens = 0 must be -1 or a positive multiple of 8
+// BAD-PERSIST-TOKENS264: error: samoyeds-select-tiles: persistent-tokens = 264 must be in [-1, 256]
 // BAD-WIDE-SLOTS: error: samoyeds-select-tiles: wide-slots (or -1) = 0 must be in [1, 1048576]
 // wide-cluster=2 pairs the wide variant's blocks where the row blocks of
 // each half pair up and the wide tile's halves are whole 8-row groups:
@@ -291,7 +307,8 @@
 // MULTICAST-600-LABEL: func.func @mixtral_layer
 // MULTICAST-600: epilogue <silu_mul> {tile = {{.*}}wide_units = 2, wide_multicast = 2, wide_multicast_slots = 600, strategy = wgmma_sp>
 // BAD-MULTICAST-SLOTS: error: samoyeds-select-tiles: wide-multicast-slots = -2 must be in [-1, 1048576]
-// wide-packed=0: no wide variant reads a packed input; =2: every one does
+// wide-packed=0 (the default): no wide variant reads a packed input; =2:
+// every one does
 // (Mixtral's down projection, the plain 2:4 and span-routed tiles, whose
 // workspace of two or three rows per slot holds the padded tiles from
 // wide_slots).
@@ -312,7 +329,7 @@
 // variants keep their tokens in the conversion); none beside cluster pairs.
 // STEP0-NOT: token_step
 // STEP16-LABEL: func.func @default_none
-// STEP16: wide_packed = 1, token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
+// STEP16: token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
 // STEP16-LABEL: func.func @silu_plain24
 // STEP16: group_tiles = 16, wide_warps = 8, token_step = 16, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>
 // STEP-CLUSTER-LABEL: func.func @silu_plain24
@@ -333,9 +350,9 @@
 // rows fit two 56-token tiles a wave in two K slices: the mid-size split-K
 // variant takes the calls above split_slots up to 112.
 // WG4-LABEL: func.func @default_none(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, mid_split_k = 2, mid_split_slots = 112, evict_first_experts = 1, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 4, split_slots = 56, persistent = 1, persistent_slots = 64, persistent_tokens = 64, decode_tokens = 16, decode_slots = 8, decode_warps = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, mid_split_k = 2, mid_split_slots = 112, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @mixtral_layer(
-// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
+// WG4:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // WG4:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, evict_first_experts = 2, strategy = wgmma_sp>}
@@ -383,7 +400,7 @@
 // slot, its down projection (16 row blocks, 8 experts: always fewer) up to
 // the workspace bound, 256. mma_sp has no persistent split grid.
 // SPLIT-PERSIST-LABEL: func.func @mixtral_layer(
-// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
+// SPLIT-PERSIST:         epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // SPLIT-PERSIST:         epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 256, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, split_persistent = 1, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
 // SPLIT-PERSIST-MMA-NOT: split_persistent
 // BAD-SPLIT-PERSIST: error: samoyeds-select-tiles: split-persistent = 2 must be in [0, 1]
@@ -401,7 +418,7 @@
 // counts (no split: they fill the chip); the tiles that already have two
 // keep them (no decode_warps).
 // DECWG-LABEL: func.func @default_none(
-// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
 // DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]

@@ -277,8 +277,18 @@ struct SamoyedsSelectTiles
         !(wideAccumulators == -1 ||
           inRange("wide-accumulators (or -1)", wideAccumulators, 8, 240)) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
-        !inRange("token-step", tokenStep, -1, 256))
+        !inRange("token-step", tokenStep, -1, 256) ||
+        !inRange("persistent-tokens", persistentTokens, -1, 256))
       return signalPassFailure();
+    if (persistentTokens == 0 ||
+        (persistentTokens > 0 &&
+         persistentTokens % TileConfigAttr::kTokenQuantum != 0)) {
+      optionError() << "samoyeds-select-tiles: persistent-tokens = "
+                    << static_cast<int64_t>(persistentTokens)
+                    << " must be -1 or a positive multiple of "
+                    << TileConfigAttr::kTokenQuantum;
+      return signalPassFailure();
+    }
     if (tokenStep > 0 && tokenStep % TileConfigAttr::kTokenQuantum != 0) {
       optionError() << "samoyeds-select-tiles: token-step = "
                     << static_cast<int64_t>(tokenStep)
@@ -287,14 +297,14 @@ struct SamoyedsSelectTiles
       return signalPassFailure();
     }
     Overrides overrides{
-        tokens,          decodeTokens,     splitK,        rowTiles,
-        rowMasks,        persistent,       wideTokens,    wideSlots,
-        warpgroups,      decodeWarpgroups, decodeSlots,   decodeBlocks,
-        splitPersistent, wideCluster,      widePacked,    splitSlots,
-        tokenStep,       midSplitK,        midSplitSlots, evictFirstExperts,
-        wideLowTokens,   wideLowSlots,     fewSlots,      wideUnits,
-        persistentUnits, latePairs,        wideMulticast, wideMulticastSlots,
-        wideAccumulators};
+        tokens,           decodeTokens,     splitK,        rowTiles,
+        rowMasks,         persistent,       wideTokens,    wideSlots,
+        warpgroups,       decodeWarpgroups, decodeSlots,   decodeBlocks,
+        splitPersistent,  wideCluster,      widePacked,    splitSlots,
+        tokenStep,        midSplitK,        midSplitSlots, evictFirstExperts,
+        wideLowTokens,    wideLowSlots,     fewSlots,      wideUnits,
+        persistentUnits,  latePairs,        wideMulticast, wideMulticastSlots,
+        wideAccumulators, persistentTokens};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

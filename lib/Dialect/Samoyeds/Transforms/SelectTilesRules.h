@@ -105,18 +105,14 @@ inline constexpr int64_t kWgmmaDecodeSlotsPerExpert = 4,
 /// Token tiles per group of the ordinary grid's block order for experts
 /// whose packed weight exceeds half the L2 (docs/TileChoice.md).
 inline constexpr int64_t kGroupTiles = 16;
-/// Row blocks of the wide tile from which a row-selected matmul that gathers
-/// its input reads it packed (wide_packed) by default. H200 1:2+2:4 layers,
-/// same process (bench/RESULTS.md §S25, runs 2 and 4): packed gate/up input
-/// 1.08x / 1.08x / 1.11x on Mixtral at T = 512 / 1024 / 4096 (112 row
-/// blocks), 1.05x / 1.06x on Qwen2-MoE at T = 1024 / 4096 (20), 1.00-1.02x
-/// on Qwen3-235B and DeepSeek-V2 (12) and DeepSeek-V2-Lite (11) at T =
-/// 2048 / 4096, but 0.98x / 1.00x on OLMoE (8); plain 2:4 0.94-1.04x, so
-/// never. Counted in the wide tile's own row blocks: unit pairs (the default
-/// since S43) halve them, so Qwen3-235B's and DeepSeek-V2's gate/up (6
-/// paired row blocks) read gathered rows; pairs with packing there are
-/// untimed (`wide-packed=1`, bench/pending.sh).
-inline constexpr int64_t kWidePackedRowBlocks = 10;
+/// `wide-packed` when not asked for: 0, gathered rows. Packed gate/up input
+/// won on H200 before unit pairs and S40's gather fix (bench/RESULTS.md
+/// §S25: 1.08-1.11x on Mixtral, 1.05-1.06x on Qwen2-MoE at T = 512-4096, the
+/// default from 10 row blocks until session 51); with both, gathered rows
+/// run 1.03-1.04x the packed on Mixtral at T = 256-4096 and 1.06-1.07x on
+/// Qwen2-MoE at T = 1024-4096, 0.99-1.01x on DeepSeek-V2-Lite, the other
+/// anchors unchanged (H100, same process, control 0.99-1.01x, §S51).
+inline constexpr int64_t kWidePackedDefault = 0;
 
 /// Late pairs (`late-pairs=1`): the most token tiles per expert from which
 /// a wide variant pairs its units when its first call's paired grid is
@@ -137,7 +133,7 @@ struct Overrides {
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
-      wideMulticastSlots, wideAccumulators;
+      wideMulticastSlots, wideAccumulators, persistentTokens;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -299,10 +299,13 @@ WgmmaPersistent chooseWgmmaPersistent(const WgmmaShape &s, const WgmmaBase &t,
   // consumer warpgroups, not four (§S15).
   WgmmaPersistent p;
   p.persistent = o.persistent > 0 ? 1 : 0;
+  // `persistent-tokens` asks for other tiles than 128 tokens there.
+  int64_t large = o.persistentTokens > 0 ? o.persistentTokens : 128;
   if (o.persistent > 0 && o.tokens == 0 &&
-      s.sets * 128 / 2 <= TileConfigAttr::wgmmaMaxAccumulators(t.warpgroups)) {
+      s.sets * large / 2 <=
+          TileConfigAttr::wgmmaMaxAccumulators(t.warpgroups)) {
     p.slots = kWgmmaPersistentSlots * s.experts;
-    p.tokens = 128;
+    p.tokens = large;
   }
   int64_t wideTokens = w.choice.tokens;
   if (o.persistent < 0 && wideTokens > 0 && (!s.plain || groupTiles == 1))

@@ -144,35 +144,25 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
 }
 
 /// A packed input (`wide-packed`: 1 for gathered inputs, 2 for every input;
-/// by default gathered inputs of routed row selection whose tile has many
-/// row blocks), the wide variant's or, where the tile has none, the
-/// persistent grid's of the large calls (`persistent=1`): its workspace of
-/// two or three rows per routed slot holds the padded tiles of every call
-/// from experts × (tokens - 1) / 2 slots (widePackedRowsPerSlot).
+/// none by default since session 51), the wide variant's or, where the tile
+/// has none, the persistent grid's of the large calls (`persistent=1`): its
+/// workspace of two or three rows per routed slot holds the padded tiles of
+/// every call from experts × (tokens - 1) / 2 slots (widePackedRowsPerSlot).
 int64_t choosePacked(const WgmmaShape &s, const WgmmaBase &t,
                      const WgmmaWide &w, const WgmmaPersistent &p,
-                     const Overrides &o, int64_t cluster) {
+                     const Overrides &o) {
   const WideChoice &wide = w.choice;
-  int64_t tokens = wide.tokens, lowTokens = wide.lowTokens, from = wide.slots,
-          rowBlocks = 0;
-  if (tokens > 0) {
-    rowBlocks = s.tiles * s.halves / (w.warpgroups * wide.units);
-  } else if (p.persistent > 0) {
+  int64_t tokens = wide.tokens, lowTokens = wide.lowTokens, from = wide.slots;
+  if (tokens <= 0 && p.persistent > 0) {
     tokens = p.tokens > 0 ? p.tokens : t.tokens;
     from = p.slots;
-    rowBlocks =
-        s.tiles * s.halves / (t.warpgroups * (t.warpgroups <= 2 ? p.units : 1));
   }
   auto rowsPerSlot = [&](int64_t n) {
     return TileConfigAttr::widePackedRowsPerSlot(s.experts, n, from);
   };
   bool packable = tokens > 0 && rowsPerSlot(tokens) > 0 &&
                   (lowTokens == 0 || rowsPerSlot(lowTokens) > 0);
-  int64_t mode = o.widePacked >= 0 ? o.widePacked
-                 : !s.plain && !s.masked && cluster == 1 &&
-                         rowBlocks >= kWidePackedRowBlocks
-                     ? 1
-                     : 0;
+  int64_t mode = o.widePacked >= 0 ? o.widePacked : kWidePackedDefault;
   return packable && (mode == 2 || (mode == 1 && s.gathers)) ? 1 : 0;
 }
 } // namespace
@@ -228,7 +218,7 @@ WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaBase &t,
           ? o.wideMulticastSlots
           : std::min<int64_t>(
                 kMulticastTilesPerExpert * wide.tokens * s.experts, 1 << 20);
-  e.packed = choosePacked(s, t, w, p, o, e.cluster);
+  e.packed = choosePacked(s, t, w, p, o);
   // Token steps (`token-step`): a block's MMAs (and packed copies) cover
   // its tile's tokens rounded up to the step, not the variant's tokens.
   e.tokenStep = e.cluster > 1           ? 0

@@ -48,7 +48,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     (`persistent` = 1 with the wide variant); `persistent` = k > 0 asks for
     it for every unsplit call instead, with 128-token tiles from 96 routed
     slots per expert where one accumulator set allows them and no wide
-    variant; `persistent=0` for none (docs/TileChoice.md has the H200 A/B).
+    variant (`persistent-tokens` = t, a multiple of 8, asks for t tokens
+    there instead: with `persistent-units` = 2, as many as two units' sets
+    hold at most); `persistent=0` for none (docs/TileChoice.md has the H200 A/B).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
@@ -183,9 +185,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     token list a pack kernel that writes the token tiles' rows in the
     ring's swizzled layout, which the wide kernel brings by bulk copies
     (multicast to both blocks of a cluster pair); 2 does so for every
-    matmul with a wide variant; 0 for none; -1 (the default) chooses 1 for
-    routed row selection whose wide tile has at least 10 row blocks and
-    no clusters, else 0. Only where the wide variant's first call has at
+    matmul with a wide variant; 0 for none; -1 (the default) chooses 0
+    (since session 51: with unit pairs gathered rows run faster). The
+    persistent grid of the large calls (`persistent` = 1, no wide
+    variant) packs by the same rule. Only where the wide variant's first call has at
     least experts × (wide_tokens − 1) / 2 slots (its workspace three rows
     per slot below experts × (wide_tokens − 1), two from there).
 
@@ -276,6 +279,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "(0: choose, 1: one)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
+    Option<"persistentTokens", "persistent-tokens", "int64_t",
+           /*default=*/"-1",
+           "wgmma_sp with `persistent` > 0: routed tokens per block of the "
+           "persistent grid's large calls (a multiple of 8; -1: 128)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,
@@ -356,7 +363,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "(1; 0: no pairs there)">,
     Option<"widePacked", "wide-packed", "int64_t", /*default=*/"-1",
            "wgmma_sp's wide variant reads its input from a workspace a pack "
-           "kernel fills in the ring's layout (-1: choose, 0: gathers, 1: "
+           "kernel fills in the ring's layout (-1: choose (0), 0: gathers, 1: "
            "for gathered inputs, 2: for every input)">,
     Option<"tokenStep", "token-step", "int64_t", /*default=*/"-1",
            "wgmma_sp: a block multiplies (and, packed, copies) its tile's "

@@ -432,7 +432,7 @@ def run_cmd(cmd, timeout, memory_mb):
                                 start_new_session=True,
                                 preexec_fn=limit_memory)
     except OSError as e:
-        sys.exit("cannot run %s: %s" % (binary, e))
+        sys.exit("cannot run %s: %s" % (cmd[0], e))
     try:
         out, _ = proc.communicate(timeout=timeout)
         return proc.returncode, out, False, cmd
@@ -494,6 +494,7 @@ def main():
             "samoyeds-opt")
     if not binary or not os.path.exists(binary):
         sys.exit("samoyeds-opt not found; pass --samoyeds-opt")
+    binary = os.path.abspath(binary)
     known = []
     if os.path.exists(a.known_upstream):
         with open(a.known_upstream) as f:

@@ -349,10 +349,13 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumerLoop(Value base) {
   // the loop's accumulators are always an MMA's results. Left in the loop,
   // which LLVM peels itself only up to 72 tokens, ptxas 12.8 serialises
   // every wgmma of the kernel (C7515; test/Pipelines/wgmma-sp.mlir). The
-  // smaller tiles keep the code LLVM peels (measured on the H200). Row
+  // smaller tiles of one unit keep the code LLVM peels (measured on the
+  // H200); unit pairs, whose loop bodies LLVM does not peel at any width,
+  // peel it here too (test/Pipelines/wgmma-sp-persistent-tokens.mlir). Row
   // selection always peels it (the sets restart there, and routing starts
   // with the second stage).
-  int64_t first = p.rowSelect || mmaTokens > 64 ? 1 : 0;
+  int64_t first =
+      p.rowSelect || mmaTokens > 64 || p.unitsPerWarpgroup > 1 ? 1 : 0;
   // One k tile: wait for its slot, then multiply.
   auto stage = [&](Value i, ValueRange iter, bool peeled) {
     Value use = add(base, i);

@@ -306,7 +306,8 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "token-step", "few-slots", "wide-units",
                          "persistent-units", "late-pairs", "wide-multicast",
                          "wide-multicast-slots", "wide-cluster",
-                         "wide-accumulators"):
+                         "wide-accumulators", "persistent-tokens",
+                         "wide-packed"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
             # The launch options that count a grid's blocks.

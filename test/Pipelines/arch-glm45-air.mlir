@@ -10,7 +10,7 @@
 
 // CHECK-LABEL: .entry moe_experts_e128_h4096_i1408_k8_dispatch_0(
 // CHECK-LABEL: .entry moe_experts_e128_h4096_i1408_k8_ssmm_1_decode(
-// CHECK-NOT: _pack(
+// CHECK-NOT: _pack
 // CHECK-LABEL: .entry moe_experts_e128_h4096_i1408_k8_ssmm_1_wide(
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n{{[0-9]+}}k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e128_h4096_i1408_k8_ssmm_2_decode_reducing(

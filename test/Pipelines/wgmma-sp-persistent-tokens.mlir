@@ -9,6 +9,7 @@
 // not for unit pairs (until session 51 ptxas serialised it, C7515).
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a persistent=1 persistent-units=2 persistent-tokens=144 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
+// RUN: FileCheck %s --check-prefix=NOWIDE < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t/kernels.ptx -o %t/kernels.cubin > %t/ptxas.log 2>&1 %}
 // RUN: %if ptxas %{ grep -A1 "Function properties for mixtral24_ssmm_._persistent$" %t/ptxas.log | FileCheck %s --check-prefix=LARGE %}
 // RUN: %if ptxas %{ FileCheck %s --check-prefix=PTXAS < %t/ptxas.log %}
@@ -19,7 +20,7 @@
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n144k32.f32.bf16.bf16
 // CHECK-LABEL: .entry mixtral24_ssmm_2_persistent(
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n144k32.f32.bf16.bf16
-// CHECK-NOT: _wide(
+// NOWIDE-NOT: _wide
 
 // LARGE-COUNT-2: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 

@@ -35,6 +35,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=128 persistent=1" | FileCheck %s --check-prefix=WIDE-PERSIST
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-WIDE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-tokens=144" | FileCheck %s --check-prefix=PERSIST-TOKENS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-units=2 persistent-tokens=256" | FileCheck %s --check-prefix=PERSIST-TOKENS-PAIRS
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=1 persistent-tokens=256" | FileCheck %s --check-prefix=PERSIST-TOKENS-NOFIT
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-tokens=12" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST-TOKENS12
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-tokens=0" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST-TOKENS0
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="persistent-tokens=264" 2>&1 | FileCheck %s --check-prefix=BAD-PERSIST-TOKENS264
@@ -251,6 +253,13 @@
 // PERSIST-TOKENS-LABEL: func.func @silu_plain24(
 // PERSIST-TOKENS: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 768, persistent_tokens = 144,
 // PERSIST-TOKENS-NOT: wide_tokens
+// With unit pairs the tokens asked for are trimmed to what two units' sets
+// hold (80 on Mixtral's 1:2+2:4 gate/up); with single units, tokens that do
+// not fit one set (256 there: two sets of 128) give no large-call tiles.
+// PERSIST-TOKENS-PAIRS-LABEL: func.func @mixtral_layer
+// PERSIST-TOKENS-PAIRS: epilogue <silu_mul> {tile = #samoyeds.tile<{{.*}}, persistent = 1, persistent_slots = 768, persistent_tokens = 80, {{.*}}, persistent_units = 2,
+// PERSIST-TOKENS-NOFIT-LABEL: func.func @mixtral_layer
+// PERSIST-TOKENS-NOFIT: epilogue <silu_mul> {tile = #samoyeds.tile<{{.*}}, persistent = 1, decode_tokens
 // BAD-PERSIST-TOKENS12: error: samoyeds-select-tiles: persistent-tokens = 12 must be -1 or a positive multiple of 8
 // BAD-PERSIST-TOKENS0: error: samoyeds-select-tiles: persistent-tokens = 0 must be -1 or a positive multiple of 8
 // BAD-PERSIST-TOKENS264: error: samoyeds-select-tiles: persistent-tokens = 264 must be in [-1, 256]

@@ -299,11 +299,16 @@ WgmmaPersistent chooseWgmmaPersistent(const WgmmaShape &s, const WgmmaBase &t,
   // consumer warpgroups, not four (§S15).
   WgmmaPersistent p;
   p.persistent = o.persistent > 0 ? 1 : 0;
-  // `persistent-tokens` asks for other tiles than 128 tokens there.
+  // `persistent-tokens` asks for other tiles than 128 tokens there; with
+  // `persistent-units=2` the pairs below trim them to what two units' sets
+  // hold, so only a tile left with single units needs them to fit one set.
   int64_t large = o.persistentTokens > 0 ? o.persistentTokens : 128;
+  auto fitsOneSet = [&](int64_t tokens) {
+    return s.sets * tokens / 2 <=
+           TileConfigAttr::wgmmaMaxAccumulators(t.warpgroups);
+  };
   if (o.persistent > 0 && o.tokens == 0 &&
-      s.sets * large / 2 <=
-          TileConfigAttr::wgmmaMaxAccumulators(t.warpgroups)) {
+      (fitsOneSet(large) || o.persistentUnits == 2)) {
     p.slots = kWgmmaPersistentSlots * s.experts;
     p.tokens = large;
   }
@@ -331,6 +336,8 @@ WgmmaPersistent chooseWgmmaPersistent(const WgmmaShape &s, const WgmmaBase &t,
     p.units = pairs.units;
     p.tokens = pairs.tokens;
     p.slots = pairs.slots;
+    if (p.units == 1 && p.tokens == large && !fitsOneSet(large))
+      p.tokens = p.slots = 0;
   }
   return p;
 }

@@ -50,7 +50,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     slots per expert where one accumulator set allows them and no wide
     variant (`persistent-tokens` = t, a multiple of 8, asks for t tokens
     there instead: with `persistent-units` = 2, as many as two units' sets
-    hold at most); `persistent=0` for none (docs/TileChoice.md has the H200 A/B).
+    hold at most; with single units none where one set does not hold them;
+    the conversion rejects a tile whose ring of two slots does not fit the
+    shared memory); `persistent=0` for none (docs/TileChoice.md has the H200 A/B).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles

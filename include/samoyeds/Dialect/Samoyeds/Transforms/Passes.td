@@ -52,7 +52,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     there instead: with `persistent-units` = 2, as many as two units' sets
     hold at most; with single units none where one set does not hold them;
     the conversion rejects a tile whose ring of two slots does not fit the
-    shared memory); `persistent=0` for none (docs/TileChoice.md has the H200 A/B).
+    shared memory); `persistent=0` for none (docs/TileChoice.md has the
+    H200 A/B).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
@@ -190,9 +191,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     matmul with a wide variant; 0 for none; -1 (the default) chooses 0
     (since session 51: with unit pairs gathered rows run faster). The
     persistent grid of the large calls (`persistent` = 1, no wide
-    variant) packs by the same rule. Only where the wide variant's first call has at
-    least experts × (wide_tokens − 1) / 2 slots (its workspace three rows
-    per slot below experts × (wide_tokens − 1), two from there).
+    variant) packs by the same rule. Only where the wide variant's first
+    call has at least experts × (wide_tokens − 1) / 2 slots (its workspace
+    three rows per slot below experts × (wide_tokens − 1), two from there).
 
     Token steps (`token_step`; `wgmma_sp`): `token-step` = s > 0 has each
     block of the variants with more than s tokens (and at most two consumer

@@ -1,6 +1,6 @@
 """Builds, without a GPU, every Triton kernel variant that bench/h200.py launches (the
-vLLM-design baseline of fused_moe_triton.py at vLLM's configurations for the six models and
-T = 1 ... 4096) for sm_90a, and checks that each fits in Hopper's shared memory.
+vLLM-design baseline of fused_moe_triton.py at vLLM's configurations for the six models,
+T = 1 ... 4096 and the Hopper devices of its tables) for sm_90a, and checks that each fits in Hopper's shared memory.
 
     PYTHONPATH=python:bench python3 bench/baselines/build_check.py
 
@@ -17,6 +17,7 @@ from bench import MODELS
 
 SMEM = 232448  # shared memory per block on Hopper
 TOKENS = (1, 16, 64, 256, 1024, 4096)
+DEVICES = ("NVIDIA H200", "NVIDIA H100 80GB HBM3")
 TILE = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M")
 GEMM = dict(dict.fromkeys(("a_ptr", "b_ptr", "c_ptr"), "*bf16"), topk_weights_ptr="*fp32",
             **dict.fromkeys(("sorted_token_ids_ptr", "expert_ids_ptr",
@@ -35,8 +36,8 @@ def variants():
     """(kernel, signature, constexprs, launch options) of every launch h200.py makes."""
     seen = set()
     for H, inter, E, k, _ in MODELS.values():
-        for T in TOKENS:
-            config = fmt.pick_config(T, E, inter, "NVIDIA H200")[0]
+        for T, device in ((T, d) for T in TOKENS for d in DEVICES):
+            config = fmt.pick_config(T, E, inter, device)[0]
             tiles = {c: config[c] for c in TILE}
             opts = {c: config[c] for c in ("num_warps", "num_stages") if c in config}
             for mul, top_k in ((False, k), (True, 1)):

@@ -22,7 +22,7 @@ up rows), w2 [E, H, I] and a routing (topk_weights [T, k] float32, topk_ids [T, 
 
 Configurations (BLOCK_SIZE_M/N/K, GROUP_SIZE_M, num_warps, num_stages) as vLLM picks them for
 bf16 (try_get_optimal_moe_config): its tuned table for (E, N = I) on the device when it ships
-one (the H200 tables for Mixtral and Qwen2-MoE-57B are below), else get_default_config.
+one (TUNED below), else get_default_config.
 Routing (softmax + top-k) is not part of this layer: callers pass it (vLLM runs it before).
 Everything is capturable in a CUDA graph (no host synchronisation).
 """
@@ -37,19 +37,31 @@ import triton.language as tl
 # On a GPU the dot is bf16 x bf16 -> fp32, as vLLM's.
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
-# vLLM's tuned configurations for NVIDIA H200, bf16 ("dtype" absent from the file name):
-# vllm/model_executor/layers/fused_moe/configs/E=8,N=14336,device_name=NVIDIA_H200.json (Mixtral)
-# and .../E=64,N=2560,device_name=NVIDIA_H200.json (Qwen2-MoE-57B), the entries of the batch
-# sizes nearest to T = 1, 16, 64, 256, 1024, 4096 (vLLM takes the key nearest to T, so these
-# are the ones it uses there), as (BLOCK_SIZE_M, BLOCK_SIZE_N, BLOCK_SIZE_K, GROUP_SIZE_M,
-# num_warps, num_stages).
-H200_TUNED = {
-    (8, 14336): {1: (16, 128, 128, 16, 4, 5), 16: (16, 64, 256, 16, 4, 3),
-                 64: (32, 128, 128, 64, 4, 3), 256: (128, 256, 64, 1, 8, 4),
-                 1024: (128, 256, 64, 16, 8, 4), 4096: (128, 256, 64, 16, 8, 4)},
-    (64, 2560): {1: (16, 64, 128, 32, 4, 2), 16: (16, 128, 128, 16, 4, 5),
-                 64: (16, 128, 128, 1, 8, 3), 256: (64, 64, 64, 1, 4, 3),
-                 1024: (128, 256, 64, 16, 8, 4), 4096: (128, 256, 64, 16, 8, 4)},
+# vLLM's tuned configurations, bf16 ("dtype" absent from the file name), by vLLM's device
+# name (torch's with spaces as underscores) and (E, N = I): from
+# vllm/model_executor/layers/fused_moe/configs/E=...,N=...,device_name=....json the entries of
+# the batch sizes nearest to T = 1, 16, 64, 256, 1024, 4096 (vLLM takes the key nearest to T,
+# so these are the ones it uses there), as (BLOCK_SIZE_M, BLOCK_SIZE_N, BLOCK_SIZE_K,
+# GROUP_SIZE_M, num_warps, num_stages). Of the six models of bench/h200.py, vLLM ships H200
+# tables for Mixtral (E=8,N=14336) and Qwen2-MoE-57B (E=64,N=2560), H100 tables for Mixtral
+# and DeepSeek-V2-Lite (E=64,N=1408); the others run get_default_config there.
+TUNED = {
+    "NVIDIA_H200": {
+        (8, 14336): {1: (16, 128, 128, 16, 4, 5), 16: (16, 64, 256, 16, 4, 3),
+                     64: (32, 128, 128, 64, 4, 3), 256: (128, 256, 64, 1, 8, 4),
+                     1024: (128, 256, 64, 16, 8, 4), 4096: (128, 256, 64, 16, 8, 4)},
+        (64, 2560): {1: (16, 64, 128, 32, 4, 2), 16: (16, 128, 128, 16, 4, 5),
+                     64: (16, 128, 128, 1, 8, 3), 256: (64, 64, 64, 1, 4, 3),
+                     1024: (128, 256, 64, 16, 8, 4), 4096: (128, 256, 64, 16, 8, 4)},
+    },
+    "NVIDIA_H100_80GB_HBM3": {
+        (8, 14336): {1: (16, 64, 256, 16, 8, 5), 16: (64, 128, 128, 1, 8, 2),
+                     64: (64, 128, 128, 1, 8, 4), 256: (128, 128, 64, 1, 4, 5),
+                     1024: (128, 256, 64, 64, 8, 4), 4096: (128, 256, 64, 16, 8, 3)},
+        (64, 1408): {1: (16, 32, 64, 1, 4, 4), 16: (16, 32, 256, 16, 4, 2),
+                     64: (16, 128, 128, 1, 8, 4), 256: (64, 128, 64, 1, 4, 3),
+                     1024: (128, 128, 64, 1, 8, 3), 4096: (128, 256, 128, 1, 8, 2)},
+    },
 }
 _KEYS = ("BLOCK_SIZE_M", "BLOCK_SIZE_N", "BLOCK_SIZE_K", "GROUP_SIZE_M", "num_warps", "num_stages")
 
@@ -63,12 +75,14 @@ def default_config(M, E):
 
 def pick_config(M, E, inter, device_name):
     """(config, source) as vLLM picks them for M tokens, E experts and intermediate size I
-    (vLLM's N): the tuned H200 table's entry nearest to M on an H200, else the default."""
-    table = H200_TUNED.get((E, inter)) if device_name and "H200" in device_name else None
+    (vLLM's N) on torch's device_name: the device's tuned table's entry nearest to M where
+    vLLM ships one, else the default."""
+    dev = (device_name or "").replace(" ", "_")
+    table = TUNED.get(dev, {}).get((E, inter))
     if table:
         key = min(table, key=lambda t: abs(t - M))
         return (dict(zip(_KEYS, table[key])),
-                f"vLLM tuned E={E},N={inter},device_name=NVIDIA_H200.json [{key}]")
+                f"vLLM tuned E={E},N={inter},device_name={dev}.json [{key}]")
     return default_config(M, E), "vLLM get_default_config"
 
 

@@ -143,11 +143,18 @@ def test_configs():
     h200 = "NVIDIA H200"
     c, src = fmt.pick_config(16, 8, 14336, h200)
     assert (c["BLOCK_SIZE_M"], c["BLOCK_SIZE_K"], c["num_stages"]) == (16, 256, 3)
-    assert "E=8,N=14336" in src
+    assert src == "vLLM tuned E=8,N=14336,device_name=NVIDIA_H200.json [16]"
     c, src = fmt.pick_config(3000, 64, 2560, h200)  # nearest key: 3072 -> not embedded; 4096
     assert c["BLOCK_SIZE_N"] == 256 and "[4096]" in src
     assert fmt.pick_config(16, 64, 1408, h200)[0] == fmt.default_config(16, 64)
-    assert fmt.pick_config(16, 8, 14336, "NVIDIA H100 80GB HBM3")[1] == "vLLM get_default_config"
+    h100 = "NVIDIA H100 80GB HBM3"
+    c, src = fmt.pick_config(16, 8, 14336, h100)  # H100's own table, not the H200's
+    assert (c["BLOCK_SIZE_M"], c["BLOCK_SIZE_N"], c["num_stages"]) == (64, 128, 2)
+    assert src == "vLLM tuned E=8,N=14336,device_name=NVIDIA_H100_80GB_HBM3.json [16]"
+    assert fmt.pick_config(4096, 64, 1408, h100)[0]["BLOCK_SIZE_K"] == 128
+    assert fmt.pick_config(16, 64, 2560, h100)[0] == fmt.default_config(16, 64)
+    assert fmt.pick_config(16, 8, 14336, "NVIDIA H200 NVL")[1] == "vLLM get_default_config"
+    assert fmt.pick_config(16, 8, 14336, None)[1] == "vLLM get_default_config"
     assert fmt.default_config(64, 64)["BLOCK_SIZE_M"] == 16
     assert fmt.default_config(65, 64)["BLOCK_SIZE_M"] == 64
 

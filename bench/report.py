@@ -129,7 +129,8 @@ def h200_section(head, rows):
     def mark(*rs):
         return " ✗" if any(r is not None and r.get("ok") is False for r in rs) else ""
 
-    out = ["## H200: the layer against what serving engines run", "",
+    device = head.get("device", "H200").removeprefix("NVIDIA ")
+    out = [f"## {device}: the layer against what serving engines run", "",
            "One process per model; for every T each path is replayed from a CUDA graph captured "
            "after an eager call at that T (decode as serving engines run it), on the same router "
            "and hidden states, the paths interleaved rep by rep; cold L2 and CUDA events as above, "

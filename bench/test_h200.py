@@ -114,6 +114,19 @@ def test_report_renders_the_h200_section(tmp_path):
     assert "(1.00; 2.50) ✗" in text  # mixtral 2:4 at T = 64 failed its check
     assert "routing" in text and "eager" in text
     assert "vLLM tuned E=8,N=14336" in text
+    assert "## H200: the layer against" in text
+
+
+def test_report_names_the_device_it_measured(tmp_path):
+    head = dict(device="NVIDIA H100 80GB HBM3", torch="2.11.0", copy_gbps=3003.0,
+                cublas_tflops=812.0, triton="3.6.0", weights="random", reps=25, notes=h200.NOTES)
+    rows = rows_for("mixtral", 4096, 14336, 8, 2, 16, {"12v128": 0.1}, 0.25, 0.4)
+    path = tmp_path / "h200-mixtral.json"
+    path.write_text(json.dumps(dict(head, rows=rows)))
+    out = tmp_path / "P.md"
+    report.main(["--h200", str(path), "--date", "d", "--command", "c", "--out", str(out)])
+    text = out.read_text()
+    assert "## H100 80GB HBM3: the layer against" in text and "## H200" not in text
 
 
 def test_report_renders_the_model_section(tmp_path):

@@ -58,6 +58,13 @@
 #               the default at T = 4096 on three models, 0.90-0.96x at 1024)
 #   pw144       pw11 with persistent-tokens=144: the default wide variant's
 #               pairs of 144 on the persistent grid (session 51)
+# Expert-matmul variants (single-expert bundles, test/GPU/gen-kernel-bundles.sh,
+# plain 2:4 only):
+#   k11         the default
+#   kws11       wide-slots=1024: one expert's wide variant from 1024 tokens,
+#               where its pairs of 144 fill a wave (16 row blocks x 8 token
+#               tiles on Mixtral's down projection), the 64-token base
+#               variant below (session 52)
 # Session 51 ran step 11's first version (1:2+2:4 on the persistent grid
 # lost, 0.68-0.99x; packing lost to gathered rows, now the default).
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
@@ -86,6 +93,10 @@ variants=(
   "pw11 11v128 persistent=1 persistent-units=2"
   "pw144 11v128 persistent=1 persistent-units=2 persistent-tokens=144"
 )
+kernel_variants=(
+  "k11 "
+  "kws11 wide-slots=1024"
+)
 steps=(
   "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
   "2 plain 2:4's default pairs of 144 tokens (S49: 1.03-1.21x single units on four models at T = 1024-4096) where S49 did not time them: against single units (s11) on DeepSeek-V2 and DeepSeek-V2-Lite at 1024-4096 and on Mixtral, Qwen2-MoE and OLMoE at T = 256-512, racecheck of Mixtral's paired wide kernels, then against pairs of 128 (p24w) at 256-1024, then pairs of 152 (p152, the most tokens three ring slots hold) against float64 and the default at 1024 and 4096"
@@ -98,6 +109,7 @@ steps=(
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
   "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
   "11 plain 2:4 on the persistent grid with the default's pairs of 144 tokens (pw144; S51: pairs of 128 there, pw11, ran 1.04-1.07x the default at T = 4096 on Mixtral, Qwen2-MoE and OLMoE, 0.90-0.96x at 1024 and on Qwen3-235B, and the default's 144 tokens ran 1.07-1.16x pairs of 128 on the wide grid at 1024): against float64 on four models, then def11 / pw144 / pw11 at T = 512-4096 on Mixtral, Qwen2-MoE, OLMoE and Qwen3-235B, then DeepSeek-V2 and DeepSeek-V2-Lite, then memcheck and racecheck of the persistent kernels"
+  "12 one expert's grid in waves (S52: Mixtral's plain 2:4 down projection at n = 1024 runs 160 blocks of 112 tokens on 132 SMs, two waves, the second 21% full; 0.52x cuSPARSELt): the expert matmul of plain 2:4 with its wide variant from 1024 tokens (kws11, pairs of 144: 128 blocks there) against the default (k11), kernel_bench.py --variants at n = 256-4096 on the eight shapes, each point checked against float64"
 )
 
 prepare() {
@@ -111,6 +123,12 @@ prepare() {
     SAMOYEDS_TILE_OPTIONS="$options" bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" \
       "$dev/$name" "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "${BASH_REMATCH[3]}" > /dev/null ||
       return 1
+  done
+  for v in "${kernel_variants[@]}"; do
+    read -r name options <<< "$v"
+    echo "== $name (11v128 expert matmuls): ${options:-default}"
+    SAMOYEDS_KERNEL_FORMATS=11v128 SAMOYEDS_TILE_OPTIONS="$options" \
+      bash "$root/test/GPU/gen-kernel-bundles.sh" "$opt" "$dev/$name" > /dev/null || return 1
   done
   find "$dev" -name '*.mlir' -delete
   echo "== layers of the architectures beyond the anchors (12v128)"
@@ -324,6 +342,16 @@ step11() {
   sanitize racecheck-pw144 racecheck persistent pw144 mixtral 11v128 1024
 }
 
+step12() {
+  # One expert's matmuls (each point checked against float64 by
+  # kernel_bench.py), both variants interleaved rep by rep, cuBLAS and
+  # cuSPARSELt beside them.
+  go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
+  go 300 kernels-ws python3 "$root/bench/kernel_bench.py" \
+    --variants "k11=$dev/k11,kws11=$dev/kws11" --cslt-lib "$out/cslt_lib.so" \
+    --tokens 256,512,1024,2048,4096 --reps 9 --out "$out/kernels-ws.json"
+}
+
 step9() {
   # Each wide kernel of the call (gate/up, down) once; the run checks two
   # rows so that ncu replays only the kernels it names.
@@ -352,7 +380,7 @@ step9() {
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving more" "def11 s11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
        "def def11 fc fc11" "def11 p24" "def def11" "def acc"
-       "def11 pw144 pw11")
+       "def11 pw144 pw11" "k11 kws11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -367,7 +395,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^([1-9]|1[01])$ && -n $out ]] || { echo "error: run STEP(1-11) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^([1-9]|1[0-2])$ && -n $out ]] || { echo "error: run STEP(1-12) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -37,6 +37,13 @@ def variants():
     return dict(re.findall(r'"(\w+) (\d\dv\d+) ', table))
 
 
+def kernel_variants():
+    """Name -> tile options of bench/pending.sh's expert-matmul variants table."""
+    text = open(SCRIPT).read()
+    table = re.search(r"^kernel_variants=\((.*?)^\)", text, re.S | re.M).group(1)
+    return dict(re.findall(r'"(\w+) ?([^"]*)"', table))
+
+
 def test_the_anchor_models_are_known():
     assert MODELS == {"mixtral", "qwen2_moe", "deepseek_v2l", "olmoe", "deepseek_v2", "qwen3_235b"}
     assert MORE == {"qwen3_next", "glm45", "glm45_air"}
@@ -45,13 +52,14 @@ def test_the_anchor_models_are_known():
 def test_the_variants_table_parses():
     v = variants()
     assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 4
+    assert kernel_variants() == {"k11": "", "kws11": "wide-slots=1024"}
 
 
 def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"]
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"]
     assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
 
 
@@ -62,7 +70,7 @@ def carried(step):
     return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
-@pytest.mark.parametrize("step", ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"])
+@pytest.mark.parametrize("step", ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"])
 def test_every_command_names_a_prepared_bundle(step, tmp_path):
     v = variants()
     dev = str(tmp_path / "dev")
@@ -86,6 +94,19 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
             # The racecheck probe (bench/probes): built into and run from the
             # step's output directory, no bundle.
             assert str(tmp_path / "out") + "/warp_release" in line and not bundles, line
+            continue
+        if "build-cslt-lib.sh" in line:
+            # The cuSPARSELt baseline, built into the step's output directory.
+            assert line.split()[-1] == str(tmp_path / "out" / "cslt_lib.so"), line
+            continue
+        if "bench/kernel_bench.py" in line:
+            pairs = re.search(r"--variants (\S+)", line).group(1).split(",")
+            kv = kernel_variants()
+            assert len(pairs) >= 2, line
+            for p in pairs:
+                name, path = p.split("=", 1)
+                assert path == f"{dev}/pending/{name}" and name in kv, line
+            assert f"--cslt-lib {tmp_path / 'out' / 'cslt_lib.so'}" in line, line
             continue
         if "bench/ab.py" in line:
             pairs = re.search(r"--variants (\S+)", line).group(1).split(",")

@@ -52,12 +52,10 @@
 #   p152        wide-tokens=152 (plain 2:4: the default's pairs with the
 #               most tokens three ring slots hold, 3% fewer bytes taken in
 #               per MMA than with 144; session 50)
-#   pw11        persistent=1 persistent-units=2 (plain 2:4): every unsplit
-#               call on the persistent grid, whose ring runs on into the
-#               block's next tile, with pairs of 128 tokens (S51: 1.04-1.07x
-#               the default at T = 4096 on three models, 0.90-0.96x at 1024)
-#   pw144       pw11 with persistent-tokens=144: the default wide variant's
-#               pairs of 144 on the persistent grid (session 51)
+#   wpo11       wide-persistent=0 (plain 2:4: the wide variant's pairs of 144
+#               on its ordinary grid, the default until session 52, which
+#               runs them on the persistent grid: S52 timed the same kernels
+#               as pw144's, 0.99-1.10x)
 # Expert-matmul variants (single-expert bundles, test/GPU/gen-kernel-bundles.sh,
 # plain 2:4 only):
 #   k11         the default
@@ -65,6 +63,7 @@
 #               where its pairs of 144 fill a wave (16 row blocks x 8 token
 #               tiles on Mixtral's down projection), the 64-token base
 #               variant below (session 52)
+# Session 52 ran step 11's pw144 (its kernels now the default's wide ones).
 # Session 51 ran step 11's first version (1:2+2:4 on the persistent grid
 # lost, 0.68-0.99x; packing lost to gathered rows, now the default).
 # Session 43 ran what this queue held before (bench/RESULTS.md §S43): the S40
@@ -90,8 +89,7 @@ variants=(
   "wcu 12v128 wide-cluster=2 wide-units=2"
   "acc 12v128 wide-accumulators=176"
   "p152 11v128 wide-tokens=152"
-  "pw11 11v128 persistent=1 persistent-units=2"
-  "pw144 11v128 persistent=1 persistent-units=2 persistent-tokens=144"
+  "wpo11 11v128 wide-persistent=0"
 )
 kernel_variants=(
   "k11 "
@@ -108,7 +106,7 @@ steps=(
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
   "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
-  "11 plain 2:4 on the persistent grid with the default's pairs of 144 tokens (pw144; S51: pairs of 128 there, pw11, ran 1.04-1.07x the default at T = 4096 on Mixtral, Qwen2-MoE and OLMoE, 0.90-0.96x at 1024 and on Qwen3-235B, and the default's 144 tokens ran 1.07-1.16x pairs of 128 on the wide grid at 1024): against float64 on four models, then def11 / pw144 / pw11 at T = 512-4096 on Mixtral, Qwen2-MoE, OLMoE and Qwen3-235B, then DeepSeek-V2 and DeepSeek-V2-Lite, then memcheck and racecheck of the persistent kernels"
+  "11 plain 2:4's wide variant on the persistent grid, the default since S52 (S52 timed its kernels as pw144's persistent ones: 0.99-1.10x the ordinary grid's pairs where the default takes its wide variant, float64 and memcheck clean, racecheck cut): racecheck of Mixtral's wide kernels, float64 checks where S52 did not check (Mixtral T = 300, whose calls of 64-96 slots per expert pw144 ran on its narrow grid; DeepSeek-V2 4096; DeepSeek-V2-Lite 1024; Qwen3-235B 2048), then def11 / wpo11 (the ordinary grid) at T = 256-4096 on the six models"
   "12 one expert's grid in waves (S52: Mixtral's plain 2:4 down projection at n = 1024 runs 160 blocks of 112 tokens on 132 SMs, two waves, the second 21% full; 0.52x cuSPARSELt): the expert matmul of plain 2:4 with its wide variant from 1024 tokens (kws11, pairs of 144: 128 blocks there) against the default (k11), kernel_bench.py --variants at n = 256-4096 on the eight shapes, each point checked against float64"
 )
 
@@ -328,18 +326,16 @@ step10() {
 }
 
 step11() {
-  # The first check stops the step where it fails. pw144 against def11 is
-  # the candidate (the same pairs of 144 on the persistent grid against
-  # the wide variant's ordinary grid), pw11 S51's pairs of 128 beside it.
-  check pw144-mixtral pw144 mixtral 11v128 4096 half-empty
+  # The first check stops the step where it fails. def11's wide kernels are
+  # S52's pw144 persistent ones byte for byte; its racecheck was cut.
+  check wp-mixtral-300 def11 mixtral 11v128 300 random
   ((fail)) && return
-  check pw144-qwen2 pw144 qwen2_moe 11v128 1500 random
-  check pw144-olmoe pw144 olmoe 11v128 2048 one-expert
-  check pw144-qwen3 pw144 qwen3_235b 11v128 1024 random
-  ab ab-pw144 def11,pw144,pw11 11v128 mixtral,qwen2_moe,olmoe,qwen3_235b 512,1024,2048,4096
-  ab ab-pw144-fine def11,pw144 11v128 deepseek_v2,deepseek_v2l 1024,2048,4096
-  sanitize memcheck-pw144 memcheck persistent pw144 qwen2_moe 11v128 2048
-  sanitize racecheck-pw144 racecheck persistent pw144 mixtral 11v128 1024
+  sanitize racecheck-wp racecheck wide def11 mixtral 11v128 1024
+  check wp-dsv2 def11 deepseek_v2 11v128 4096 half-empty
+  check wp-dsv2l def11 deepseek_v2l 11v128 1024 one-expert
+  check wp-qwen3 def11 qwen3_235b 11v128 2048 random
+  ab ab-wp def11,wpo11 11v128 mixtral,qwen2_moe,olmoe 256,384,1024,4096
+  ab ab-wp-large def11,wpo11 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
 }
 
 step12() {
@@ -380,7 +376,7 @@ step9() {
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving more" "def11 s11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
        "def def11 fc fc11" "def11 p24" "def def11" "def acc"
-       "def11 pw144 pw11" "k11 kws11")
+       "def11 wpo11" "k11 kws11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

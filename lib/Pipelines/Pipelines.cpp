@@ -212,6 +212,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "tokens per block of the persistent grid's large calls "
                      "(a multiple of 8; -1: 128)"),
       llvm::cl::init(-1)};
+  Option<int64_t> widePersistent{
+      *this, "wide-persistent",
+      llvm::cl::desc("samoyeds-select-tiles: the wide variant on the "
+                     "persistent grid (1), on its ordinary grid (0), or "
+                     "plain 2:4's unit pairs (-1)"),
+      llvm::cl::init(-1)};
   Option<int64_t> pdl{
       *this, "pdl",
       llvm::cl::desc("convert-samoyeds-to-gpu: programmatic dependent launches "
@@ -313,6 +319,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.rowMasks = o.rowMasks;
   tiles.persistent = o.persistent;
   tiles.persistentTokens = o.persistentTokens;
+  tiles.widePersistent = o.widePersistent;
   tiles.strategy = o.strategy;
   pm.addPass(createSamoyedsSelectTiles(tiles));
   ConvertSamoyedsToGPUOptions convert;

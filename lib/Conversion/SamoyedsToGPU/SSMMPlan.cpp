@@ -59,6 +59,10 @@ static void takeWideTile(SSMMPlan &p, TileConfigAttr tile,
   // (late pairs: the single units' width below the paired grid's wave).
   p.unitsPerWarpgroup =
       variant == SSMMVariant::WideLow ? 1 : tile.getWideUnits();
+  // On the persistent grid (wide_persistent): one block per SM walks the
+  // wide tiles.
+  if (variant == SSMMVariant::Wide && tile.getWidePersistent() == 1)
+    p.persistent = 1;
 }
 
 /// The split-K variants' slices and the persistent variants' grid.

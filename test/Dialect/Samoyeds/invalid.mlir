@@ -1870,3 +1870,38 @@ func.func @tile_persistent_units_three() attributes {t = #samoyeds.tile<warps = 
 func.func @tile_persistent_units_masked() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, persistent = 1, persistent_units = 2, strategy = wgmma_sp>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 2 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_two() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 512, wide_persistent = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_persistent = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, wide_persistent = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_low() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_low_tokens = 128, wide_low_slots = 640, wide_persistent = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_packed() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, wide_persistent = 1, strategy = wgmma_sp>} {
+  return
+}

@@ -24,6 +24,11 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=240" | FileCheck %s --check-prefix=ACC176
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=4" 2>&1 | FileCheck %s --check-prefix=BAD-ACC
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-accumulators=241" 2>&1 | FileCheck %s --check-prefix=BAD-ACC-HIGH
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=0" | FileCheck %s --check-prefix=WP-OFF
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1" | FileCheck %s --check-prefix=WP-ON
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1 late-pairs=1" | FileCheck %s --check-prefix=WP-LATE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1 wide-units=2 wide-cluster=2" | FileCheck %s --check-prefix=WP-CLUSTER
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=2" 2>&1 | FileCheck %s --check-prefix=BAD-WP
 
 // Unit pairs (docs/TileChoice.md; the default on row-selected formats,
 // wide-units=-1, since the H200 A/B of session 43): each consumer
@@ -83,11 +88,11 @@
 // CHECK-NOT: wide_low
 // CHECK: wide_tokens = 80, wide_slots = 16384, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // DEFPLAIN-LABEL: func.func @plain24_gate_up
-// DEFPLAIN: warps = 16, {{.*}}wide_tokens = 144, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// DEFPLAIN: warps = 16, {{.*}}wide_tokens = 144, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // ASKPLAIN-LABEL: func.func @plain24_gate_up
-// ASKPLAIN: warps = 16, {{.*}}wide_tokens = 144, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// ASKPLAIN: warps = 16, {{.*}}wide_tokens = 144, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // PAIR128-LABEL: func.func @plain24_gate_up
-// PAIR128: warps = 16, {{.*}}wide_tokens = 128, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// PAIR128: warps = 16, {{.*}}wide_tokens = 128, wide_slots = 16384, wide_warps = 8, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // NONE-LABEL: func.func @mixtral_gate_up
 // NONE-NOT: wide_units
 // NONE: return
@@ -99,6 +104,7 @@
 // NONE: return
 // NONE-LABEL: func.func @plain24_gate_up
 // NONE-NOT: wide_units
+// NONE-NOT: wide_persistent
 // NONE: return
 // Masked group rows (row-masks=1) keep one unit; plain 2:4 has none.
 // MASKED-LABEL: func.func @mixtral_gate_up
@@ -108,11 +114,11 @@
 // MASKED-LABEL: func.func @qwen3_gate_up
 // MASKED-NOT: wide_units
 // MASKED-LABEL: func.func @plain24_gate_up
-// MASKED: wide_tokens = 144, {{.*}}wide_warps = 8, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// MASKED: wide_tokens = 144, {{.*}}wide_warps = 8, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // PLAIN2-LABEL: func.func @plain24_gate_up
-// PLAIN2: warps = 8, {{.*}}wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// PLAIN2: warps = 8, {{.*}}wide_tokens = 144, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // PLAIN2PAIRS-LABEL: func.func @plain24_gate_up
-// PLAIN2PAIRS: warps = 8, {{.*}}wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// PLAIN2PAIRS: warps = 8, {{.*}}wide_tokens = 144, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // FORCED-LABEL: func.func @mixtral_gate_up
 // FORCED: wide_tokens = 64, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // SLOTS-LABEL: func.func @mixtral_down
@@ -150,7 +156,7 @@
 // LATE: wide_tokens = 80, wide_slots = 512, {{.*}}wide_low_tokens = 128, wide_low_slots = 640, wide_units = 2, strategy = wgmma_sp>
 // LATE-LABEL: func.func @plain24_gate_up
 // LATE-NOT: wide_low
-// LATE: wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// LATE: wide_tokens = 144, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // A second width asked for (wide-low-tokens) keeps late pairs off: Mixtral's
 // down projection takes single units of 128 tokens and 160 below 1280 slots.
 // LATELOW-LABEL: func.func @mixtral_down
@@ -181,9 +187,30 @@
 // ACC176-LABEL: func.func @qwen3_gate_up
 // ACC176: wide_tokens = 88, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // ACC176-LABEL: func.func @plain24_gate_up
-// ACC176: wide_tokens = 144, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// ACC176: wide_tokens = 144, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // BAD-ACC: error: samoyeds-select-tiles: wide-accumulators (or -1) = 4 must be in [8, 240]
 // BAD-ACC-HIGH: error: samoyeds-select-tiles: wide-accumulators (or -1) = 241 must be in [8, 240]
+// The wide variant on the persistent grid (`wide-persistent`, session 52):
+// by default plain 2:4's unit pairs only (DEFPLAIN above); 0 keeps the
+// ordinary grid there; 1 asks for it on every wide variant but one with a
+// second width (Mixtral's down projection with late pairs) or clusters.
+// WP-OFF-LABEL: func.func @plain24_gate_up
+// WP-OFF-NOT: wide_persistent
+// WP-OFF: wide_units = 2, strategy = wgmma_sp>
+// WP-ON-LABEL: func.func @mixtral_gate_up
+// WP-ON: wide_tokens = 80, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
+// WP-ON-LABEL: func.func @mixtral_down
+// WP-ON: wide_tokens = 128, {{.*}}wide_persistent = 1, strategy = wgmma_sp>
+// WP-ON-LABEL: func.func @qwen3_gate_up
+// WP-ON: wide_tokens = 80, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
+// WP-LATE-LABEL: func.func @mixtral_down
+// WP-LATE-NOT: wide_persistent
+// WP-LATE: wide_low_tokens = 128, wide_low_slots = 640, wide_units = 2, strategy = wgmma_sp>
+// WP-CLUSTER-LABEL: func.func @mixtral_gate_up
+// WP-CLUSTER-NOT: wide_persistent
+// WP-CLUSTER: wide_cluster = 2,
+// BAD-WP: error: samoyeds-select-tiles: wide-persistent = 2 must be in [-1, 1]
+
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
                            %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {
   %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>

@@ -131,12 +131,12 @@
 // variant on two consumer warpgroups of unit pairs (wide_warps = 8,
 // wide_units = 2) with 144 tokens.
 // AUTO-LABEL: func.func @silu_plain24
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // NO-WGMMA-NOT: wgmma_sp
 // FORCED-LABEL: func.func @default_none
 // FORCED: {tile = #samoyeds.tile<warps = 8, tokens = 128, k = 128, stages = 4, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 8, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WG-PERSIST0-LABEL: func.func @silu_plain24
-// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// WG-PERSIST0: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // With the persistent grid serving every unsplit call, Mixtral's gate/up
 // (112 row blocks of single units) gathers its rows as every tile does by
 // default.
@@ -239,7 +239,7 @@
 // WIDE-LABEL: func.func @default_none(
 // WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 512, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // WIDE-LABEL: func.func @silu_plain24(
-// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// WIDE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, decode_tokens = 8, decode_slots = 32, shared_slots = 1, wide_tokens = 128, wide_slots = 4096, group_tiles = 16, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // WIDE-PERSIST-NOT: wide_tokens
 // WIDE-NOFIT-LABEL: func.func @silu_plain24(
 // WIDE-NOFIT: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, group_tiles = 16, evict_first_experts = 1, strategy = wgmma_sp>}
@@ -330,7 +330,7 @@
 // Plain 2:4's default pairs of 144 tokens from 64 slots per expert would
 // need four packed rows per slot (three at most): gathered rows.
 // PACK2-LABEL: func.func @silu_plain24(
-// PACK2: wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>
+// PACK2: wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // BAD-PACK: error: samoyeds-select-tiles: wide-packed = 3 must be in [-1, 2]
 // Token steps: by default 32 for routed row selection (the AUTO lines),
 // none for plain 2:4 and masked rows (WG-MASK); token-step=0 none anywhere;
@@ -340,7 +340,7 @@
 // STEP16-LABEL: func.func @default_none
 // STEP16: token_step = 16, evict_first_experts = 1, strategy = wgmma_sp>
 // STEP16-LABEL: func.func @silu_plain24
-// STEP16: group_tiles = 16, wide_warps = 8, token_step = 16, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>
+// STEP16: group_tiles = 16, wide_warps = 8, token_step = 16, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // STEP-CLUSTER-LABEL: func.func @silu_plain24
 // STEP-CLUSTER: wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
 // BAD-STEP: error: samoyeds-select-tiles: token-step = 12 must be a multiple of 8
@@ -366,7 +366,7 @@
 // WG4-LABEL: func.func @k64_small_span(
 // WG4:         {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 16, wide_tokens = 128, wide_slots = 128, token_step = 32, evict_first_experts = 2, strategy = wgmma_sp>}
 // WG4-LABEL: func.func @silu_plain24(
-// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// WG4:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // BAD-WG: error: samoyeds-select-tiles: warpgroups = 5 must be in [0, 4]
 // row-masks=1: masked group rows under the warpgroup strategy, the same
 // tiles (m accumulator sets either way); plain 2:4 is unaffected. (m = 3
@@ -401,7 +401,7 @@
 // DECODE-BLOCKS2:         split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2:         split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 1,
 // DECODE-BLOCKS2-LABEL: func.func @silu_plain24(
-// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// DECODE-BLOCKS2:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 2, split_slots = 1, decode_tokens = 8, decode_slots = 32, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // BAD-DECODE-BLOCKS: error: samoyeds-select-tiles: decode-blocks = 3 must be in [0, 2]
 // split-persistent=1: wgmma_sp's split-K variants run the persistent grid
 // (one block per SM, no split_blocks) for every call whose unsplit grid has
@@ -429,7 +429,7 @@
 // DECWG-LABEL: func.func @default_none(
 // DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
-// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]
 // NOSPLIT-LABEL: func.func @default_none(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, decode_tokens = 8, decode_slots = 12, group_tiles = 16>}
@@ -596,7 +596,7 @@ func.func @silu_plain24(
 // persistent grid of four consumer warpgroups (persistent = 1 beside the
 // wide variant).
 // AUTO-LABEL: func.func @silu_plain24_small
-// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 144, wide_slots = 4096, wide_warps = 8, evict_first_experts = 55, wide_units = 2, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, split_k = 4, split_slots = 8, persistent = 1, decode_tokens = 8, decode_slots = 256, wide_tokens = 144, wide_slots = 4096, wide_warps = 8, evict_first_experts = 55, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 func.func @silu_plain24_small(
     %w13: tensor<64x2048x2048xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x2048xbf16>, %offsets: tensor<65xi32>, %tokens: tensor<?xi32>)

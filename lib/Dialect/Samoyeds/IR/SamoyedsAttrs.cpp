@@ -128,7 +128,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
     int64_t wideUnits, int64_t persistentUnits, int64_t wideMulticast,
-    int64_t wideMulticastSlots, MmaStrategy strategy) {
+    int64_t wideMulticastSlots, int64_t widePersistent, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -290,6 +290,15 @@ LogicalResult TileConfigAttr::verify(
                        << wideMulticastSlots
                        << " must be 0, or in [1, 1048576] with "
                           "wide_multicast > 1";
+  if (widePersistent != 0 &&
+      (widePersistent != 1 || wideTokens == 0 || wideLowTokens != 0 ||
+       wideCluster != 1 || wideMulticast != 1 || widePacked != 0 ||
+       strategy != MmaStrategy::WgmmaSp))
+    return emitError() << "#samoyeds.tile: wide_persistent = " << widePersistent
+                       << " must be 0, or 1 with wide_tokens > 0, "
+                          "wide_low_tokens = 0, wide_cluster = 1, "
+                          "wide_multicast = 1, wide_packed = 0 and strategy "
+                          "wgmma_sp";
   if (persistentUnits != 1 &&
       (persistentUnits != 2 || persistent != 1 || rowMasks != 0 ||
        strategy != MmaStrategy::WgmmaSp))

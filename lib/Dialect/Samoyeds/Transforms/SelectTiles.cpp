@@ -232,7 +232,8 @@ struct SamoyedsSelectTiles
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
             /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
             /*persistentUnits=*/1, /*wideMulticast=*/1,
-            /*wideMulticastSlots=*/0, forced.value_or(MmaStrategy::MmaSp))))
+            /*wideMulticastSlots=*/0, /*widePersistent=*/0,
+            forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
       optionError() << "samoyeds-select-tiles: row-masks = "
@@ -278,7 +279,8 @@ struct SamoyedsSelectTiles
           inRange("wide-accumulators (or -1)", wideAccumulators, 8, 240)) ||
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256) ||
-        !inRange("persistent-tokens", persistentTokens, -1, 256))
+        !inRange("persistent-tokens", persistentTokens, -1, 256) ||
+        !inRange("wide-persistent", widePersistent, -1, 1))
       return signalPassFailure();
     if (persistentTokens == 0 ||
         (persistentTokens > 0 &&
@@ -304,7 +306,7 @@ struct SamoyedsSelectTiles
         tokenStep,        midSplitK,        midSplitSlots, evictFirstExperts,
         wideLowTokens,    wideLowSlots,     fewSlots,      wideUnits,
         persistentUnits,  latePairs,        wideMulticast, wideMulticastSlots,
-        wideAccumulators, persistentTokens};
+        wideAccumulators, persistentTokens, widePersistent};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -133,7 +133,7 @@ struct Overrides {
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
-      wideMulticastSlots, wideAccumulators, persistentTokens;
+      wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -104,11 +104,12 @@ struct WgmmaPersistent {
 
 /// The wide variant's clusters, multicast, packed input and token steps.
 struct WideExtras {
-  int64_t cluster, multicast, multicastSlots, packed, tokenStep;
+  int64_t cluster, multicast, multicastSlots, packed, tokenStep, persistent;
 };
 /// What the wide variant `w` adds: clusters (`wide-cluster`), weight
 /// multicast (`wide-multicast`), the packed input (of `w`, or without it of
-/// the persistent grid `p` of the large calls) and token steps.
+/// the persistent grid `p` of the large calls), token steps and the
+/// persistent grid (`wide-persistent`).
 WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaBase &t,
                             const WgmmaWide &w, const WgmmaPersistent &p,
                             const Overrides &o);

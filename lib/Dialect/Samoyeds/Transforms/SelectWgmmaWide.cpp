@@ -225,6 +225,19 @@ WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaBase &t,
                 : o.tokenStep >= 0      ? o.tokenStep
                 : !s.plain && !s.masked ? kWgmmaTokenStep
                                         : 0;
+  // The wide variant on the persistent grid (`wide-persistent`): one block
+  // per SM walks its tiles, its ring running on into the next tile. By
+  // default plain 2:4's unit pairs (H100 same process, S52: their pairs of
+  // kPlainPairWideTokens on the persistent grid 0.99-1.10x the ordinary
+  // grid's on six models at T = 512-4096, 1.04-1.10x at T = 4096 but on
+  // DeepSeek-V2, 1.01x); not with a second width, clusters, multicast or a
+  // packed input.
+  bool fits = wide.tokens > 0 && wide.lowTokens == 0 && e.cluster == 1 &&
+              e.multicast == 1 && e.packed == 0;
+  e.persistent = fits && (o.widePersistent == 1 ||
+                          (o.widePersistent < 0 && s.plain && wide.units == 2))
+                     ? 1
+                     : 0;
   return e;
 }
 

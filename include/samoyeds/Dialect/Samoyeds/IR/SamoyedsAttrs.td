@@ -212,6 +212,14 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     variants of at most two consumer warpgroups (their `tokens`); it needs
     `persistent` = 1 and `row_masks` = 0, and is 1 when omitted.
 
+    The wide variant on the persistent grid (strategy `wgmma_sp`): with
+    `wide_persistent` = 1 the `_wide` kernel launches one block per SM,
+    each of which walks the wide tiles (the same tokens, warps and unit
+    pairs) in the ordinary grid's order with one ring running on into its
+    next tile, as the persistent grid of the large calls does. It needs
+    `wide_tokens` > 0, no second width (`wide_low_tokens` = 0), no clusters
+    or multicast and no packed input, and is 0 when omitted.
+
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
     one token tile, which share its activation tile: each block gathers
@@ -395,6 +403,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$persistent_units,
                         DefaultValuedParameter<"int64_t", "1">:$wide_multicast,
                         DefaultValuedParameter<"int64_t", "0">:$wide_multicast_slots,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_persistent,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;

@@ -53,7 +53,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     hold at most; with single units none where one set does not hold them;
     the conversion rejects a tile whose ring of two slots does not fit the
     shared memory); `persistent=0` for none (docs/TileChoice.md has the
-    H200 A/B).
+    H200 A/B). Plain 2:4's paired wide variant runs on the persistent grid
+    too (`wide_persistent`; `wide-persistent` = 0 keeps its ordinary grid,
+    1 asks for it wherever the wide variant has no second width, clusters,
+    multicast or packed input).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
@@ -286,6 +289,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            /*default=*/"-1",
            "wgmma_sp with `persistent` > 0: routed tokens per block of the "
            "persistent grid's large calls (a multiple of 8; -1: 128)">,
+    Option<"widePersistent", "wide-persistent", "int64_t", /*default=*/"-1",
+           "wgmma_sp: run the wide variant on the persistent grid, one block "
+           "per SM walking its tiles (1), or on its ordinary grid (0; -1: "
+           "plain 2:4's unit pairs)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,

@@ -1905,3 +1905,17 @@ func.func @tile_wide_persistent_low() attributes {t = #samoyeds.tile<warps = 8, 
 func.func @tile_wide_persistent_packed() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, wide_persistent = 1, strategy = wgmma_sp>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_multicast() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 2, wide_persistent = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+func.func @tile_wide_persistent_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_persistent = 1, strategy = mma_sp>} {
+  return
+}

@@ -28,7 +28,9 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1" | FileCheck %s --check-prefix=WP-ON
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1 late-pairs=1" | FileCheck %s --check-prefix=WP-LATE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1 wide-units=2 wide-cluster=2" | FileCheck %s --check-prefix=WP-CLUSTER
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1 wide-units=1" | FileCheck %s --check-prefix=WP-SINGLE
 // RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=2" 2>&1 | FileCheck %s --check-prefix=BAD-WP
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=-2" 2>&1 | FileCheck %s --check-prefix=BAD-WP-LOW
 
 // Unit pairs (docs/TileChoice.md; the default on row-selected formats,
 // wide-units=-1, since the H200 A/B of session 43): each consumer
@@ -207,9 +209,14 @@
 // WP-LATE-NOT: wide_persistent
 // WP-LATE: wide_low_tokens = 128, wide_low_slots = 640, wide_units = 2, strategy = wgmma_sp>
 // WP-CLUSTER-LABEL: func.func @mixtral_gate_up
-// WP-CLUSTER-NOT: wide_persistent
-// WP-CLUSTER: wide_cluster = 2,
+// WP-CLUSTER: wide_cluster = 2, {{.*}}wide_units = 2, strategy = wgmma_sp>
+// Nor single units of a gate/up tile, whose SiLU·up exchange would need
+// room of its own beside the persistent ring.
+// WP-SINGLE-LABEL: func.func @plain24_gate_up
+// WP-SINGLE-NOT: wide_persistent
+// WP-SINGLE: return
 // BAD-WP: error: samoyeds-select-tiles: wide-persistent = 2 must be in [-1, 1]
+// BAD-WP-LOW: error: samoyeds-select-tiles: wide-persistent = -2 must be in [-1, 1]
 
 func.func @mixtral_gate_up(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
                            %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {

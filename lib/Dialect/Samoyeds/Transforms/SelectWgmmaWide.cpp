@@ -231,9 +231,12 @@ WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaBase &t,
   // kPlainPairWideTokens on the persistent grid 0.99-1.10x the ordinary
   // grid's on six models at T = 512-4096, 1.04-1.10x at T = 4096 but on
   // DeepSeek-V2, 1.01x); not with a second width, clusters, multicast or a
-  // packed input.
+  // packed input, nor where SiLU·up exchanges through shared memory (single
+  // units of a gate/up tile): on the persistent grid the exchange takes
+  // room of its own beside the ring, which may then not fit.
+  bool exchanges = s.siluMul && wide.units == 1;
   bool fits = wide.tokens > 0 && wide.lowTokens == 0 && e.cluster == 1 &&
-              e.multicast == 1 && e.packed == 0;
+              e.multicast == 1 && e.packed == 0 && !exchanges;
   e.persistent = fits && (o.widePersistent == 1 ||
                           (o.widePersistent < 0 && s.plain && wide.units == 2))
                      ? 1

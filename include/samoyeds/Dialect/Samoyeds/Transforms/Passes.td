@@ -56,7 +56,7 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     H200 A/B). Plain 2:4's paired wide variant runs on the persistent grid
     too (`wide_persistent`; `wide-persistent` = 0 keeps its ordinary grid,
     1 asks for it wherever the wide variant has no second width, clusters,
-    multicast or packed input).
+    multicast, packed input or SiLU·up exchange, i.e. single gate/up units).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles

@@ -46,23 +46,25 @@
 #               0.63-0.72x; S49, after S46's CTA-scope release: 0.67-0.73x)
 #   wcu         wide-cluster=2 wide-units=2: unit pairs in cluster pairs
 #               (S49: 0.75-0.90x; racecheck reports hazards)
-#   acc         wide-accumulators=176: 1:2+2:4's unit pairs with 88 tokens
-#               (the 176 accumulators two warpgroups' threads can hold, not
-#               160; three ring slots of 88 tokens, not four of 80; S49)
 #   p152        wide-tokens=152 (plain 2:4: the default's pairs with the
 #               most tokens three ring slots hold, 3% fewer bytes taken in
 #               per MMA than with 144; session 50)
-#   wpo11       wide-persistent=0 (plain 2:4: the wide variant's pairs of 144
-#               on its ordinary grid, the default until session 52, which
-#               runs them on the persistent grid: S52 timed the same kernels
-#               as pw144's, 0.99-1.10x)
+#   uc11        wide-unit-calls=1 (plain 2:4: the wide variant's calls to
+#               its unit pairs or to single units on four warpgroups, call
+#               by call, by the token rounds of each grid with the slots
+#               spread evenly over the experts; one expert's by default
+#               since session 53)
 # Expert-matmul variants (single-expert bundles, test/GPU/gen-kernel-bundles.sh,
 # plain 2:4 only):
-#   k11         the default
-#   kws11       wide-slots=1024: one expert's wide variant from 1024 tokens,
-#               where its pairs of 144 fill a wave (16 row blocks x 8 token
-#               tiles on Mixtral's down projection), the 64-token base
-#               variant below (session 52)
+#   k11         the default (since session 53 one expert's wide calls go
+#               to its unit pairs or single units, whichever grid makes
+#               fewer token rounds: wide_low_calls)
+#   kuo11       wide-unit-calls=0 (single units for every wide call, the
+#               default until session 53)
+# Session 53 ran steps 10-12 of the queue before (acc: 0.94-1.01x, not
+# kept; the persistent wide grid's racecheck, float64 and A/B; one expert's
+# pairs from 1024 tokens, kws11, whose kernels the unit calls now use),
+# GLM-4.5-Air's eight checks and step 2's first half (bench/RESULTS.md S53).
 # Session 52 ran step 11's pw144 (its kernels now the default's wide ones).
 # Session 51 ran step 11's first version (1:2+2:4 on the persistent grid
 # lost, 0.68-0.99x; packing lost to gathered rows, now the default).
@@ -87,17 +89,16 @@ variants=(
   "fc11 11v128 fuse-combine=1"
   "wc 12v128 wide-cluster=2"
   "wcu 12v128 wide-cluster=2 wide-units=2"
-  "acc 12v128 wide-accumulators=176"
   "p152 11v128 wide-tokens=152"
-  "wpo11 11v128 wide-persistent=0"
+  "uc11 11v128 wide-unit-calls=1"
 )
 kernel_variants=(
   "k11 "
-  "kws11 wide-slots=1024"
+  "kuo11 wide-unit-calls=0"
 )
 steps=(
-  "1 GLM-4.5-Air's layer against float64 (eight checks; S47 passed Qwen3-Next's eight, S48 GLM-4.5's eight), then the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason)"
-  "2 plain 2:4's default pairs of 144 tokens (S49: 1.03-1.21x single units on four models at T = 1024-4096) where S49 did not time them: against single units (s11) on DeepSeek-V2 and DeepSeek-V2-Lite at 1024-4096 and on Mixtral, Qwen2-MoE and OLMoE at T = 256-512, racecheck of Mixtral's paired wide kernels, then against pairs of 128 (p24w) at 256-1024, then pairs of 152 (p152, the most tokens three ring slots hold) against float64 and the default at 1024 and 4096"
+  "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks, the rest of this step until then)"
+  "2 plain 2:4's default pairs of 144 tokens against pairs of 128 (p24w) at T = 256-1024, then against pairs of 152 (p152, the most tokens three ring slots hold; S53: float64 on Qwen2-MoE at T = 4096 passed) at 1024 and 4096 (S53 timed the rest of this step: pairs 1.00-1.03x single units at T = 256-512 but Mixtral 1.22x at 512, DeepSeek-V2-Lite 1.14x at 4096, DeepSeek-V2 0.93-0.95x at 4096; racecheck clean)"
   "3 persistent pairs: ppers against float64 and under memcheck / racecheck, then def / ppers in the persistent bands"
   "4 late pairs: late (Mixtral) against float64 in its single band (T = 300) and its paired one, memcheck / racecheck of both widths of the down projection, then def / late at T = 256-4096"
   "5 packed input (ppk, the default until S51, which found gathered rows 1.03-1.08x on Mixtral and Qwen2-MoE): against float64 on the models whose paired gate/up never packed (Qwen3-235B, DeepSeek-V2), then def / ppk at T = 1024-4096"
@@ -105,9 +106,8 @@ steps=(
   "7 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "10 1:2+2:4 pairs of 88 tokens (acc, wide-accumulators=176, S49: each SM takes in 6% fewer bytes per MMA than with 80, on a ring of three slots instead of four; ptxas: no spill): against float64 on the six models with bit-identical repeats, memcheck and racecheck of the wide kernels, then def / acc at T = 512-4096 on Mixtral and Qwen2-MoE and at 2048-4096 on the other four"
-  "11 plain 2:4's wide variant on the persistent grid, the default since S52 (S52 timed its kernels as pw144's persistent ones: 0.99-1.10x the ordinary grid's pairs where the default takes its wide variant, float64 and memcheck clean, racecheck cut): racecheck of Mixtral's wide kernels, float64 checks where S52 did not check (Mixtral T = 300, whose calls of 64-96 slots per expert pw144 ran on its narrow grid; DeepSeek-V2 4096; DeepSeek-V2-Lite 1024; Qwen3-235B 2048), then def11 / wpo11 (the ordinary grid) at T = 256-4096 on the six models"
-  "12 one expert's grid in waves (S52: Mixtral's plain 2:4 down projection at n = 1024 runs 160 blocks of 112 tokens on 132 SMs, two waves, the second 21% full; 0.52x cuSPARSELt): the expert matmul of plain 2:4 with its wide variant from 1024 tokens (kws11, pairs of 144: 128 blocks there) against the default (k11), kernel_bench.py --variants at n = 256-4096 on the eight shapes, each point checked against float64"
+  "10 plain 2:4's unit calls on the layers (uc11, wide-unit-calls=1: each wide call to pairs or single units by the token rounds of each grid, slots spread evenly; S53: single units 1.05-1.07x the default's pairs on DeepSeek-V2 at T = 4096, pairs 1.14-1.19x on DeepSeek-V2-Lite and Qwen3-235B, which the rule keeps): against float64 with bit-identical repeats on the six models at T where it takes single units, racecheck of DeepSeek-V2's single units, then def11 / uc11 at T = 1024-4096 on the six models"
+  "11 one expert's unit calls, the default since S53 (k11; S53 measured its kernels as k11's and kws11's: pairs 1.42 / 1.31x at n = 1024 on Mixtral's and Qwen2-MoE's down projections, single units 1.16-1.19x on Qwen2-MoE's gate/up): against single units alone (kuo11, the default until S53), kernel_bench.py --variants at n = 256-4096 on the eight shapes, around the bounds too, each point checked against float64"
 )
 
 prepare() {
@@ -129,10 +129,6 @@ prepare() {
       bash "$root/test/GPU/gen-kernel-bundles.sh" "$opt" "$dev/$name" > /dev/null || return 1
   done
   find "$dev" -name '*.mlir' -delete
-  echo "== layers of the architectures beyond the anchors (12v128)"
-  SAMOYEDS_LAYER_SET=more bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 128 \
-    > /dev/null || return 1
-  find "$dev/more" -name '*.mlir' -delete
   echo "== serving models"
   bash "$root/test/GPU/gen-serving-dirs.sh" "$dev/serving" "$opt" > /dev/null || return 1
   du -sh "$dev"
@@ -193,30 +189,15 @@ build_runtime() {
 }
 
 step1() {
-  local m t r
-  # S47 ran the serving tests (15 pass, 2 skipped with reasons) and
-  # Qwen3-Next's eight checks, S48 GLM-4.5's eight (all pass): GLM-4.5-Air's
-  # layer goes first (each check about 50 s: the float64 reference of
-  # 128 experts), the serving tests last.
-  for m in glm45_air; do
-    for t in 1 16 300 2500; do
-      for r in random one-expert; do
-        check "more-$m-$t-$r" more "$m" 12v128 "$t" "$r"
-      done
-    done
-  done
+  # S47 ran the serving tests (15 pass, 2 skipped with reasons); S47, S48
+  # and S53 the float64 checks of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's
+  # layers (all pass).
   go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
 }
 step2() {
-  # S49 made S48's p24w144 plain 2:4's default (1.03-1.21x single units on
-  # Mixtral, Qwen2-MoE, OLMoE and Qwen3-235B at T = 1024-4096; float64 on
-  # the six models, memcheck of Mixtral's and racecheck of Qwen2-MoE's wide
-  # kernels clean): what it did not time, largest first.
-  ab ab-pairs-dsv2 s11,def11 11v128 deepseek_v2,deepseek_v2l 1024,2048,4096
-  ab ab-pairs-low s11,def11 11v128 mixtral,qwen2_moe,olmoe 256,384,512
-  sanitize racecheck-pairs racecheck wide def11 mixtral 11v128 1024
+  # S49 made S48's p24w144 plain 2:4's default; S53 timed it against single
+  # units where S49 had not and racechecked it: the other widths remain.
   ab ab-pairs-128 def11,p24w 11v128 mixtral,qwen2_moe 256,512,1024
-  check p152-qwen2 p152 qwen2_moe 11v128 4096 random
   ab ab-pairs-152 def11,p152 11v128 mixtral,qwen2_moe 1024,4096
 }
 step3() {
@@ -311,41 +292,28 @@ step8() {
 }
 
 step10() {
-  # The first check stops the step where it fails.
-  check acc-mixtral acc mixtral 12v128 4096 random
+  # The first check stops the step where it fails. The T where uc11 gives
+  # calls to single units (its wide_low_calls; DeepSeek-V2's at 4096).
+  check uc-dsv2 uc11 deepseek_v2 11v128 4096 random
   ((fail)) && return
-  check acc-qwen2 acc qwen2_moe 12v128 1500 one-expert
-  ab ab-acc def,acc 12v128 mixtral,qwen2_moe 512,1024,2048,4096
-  check acc-olmoe acc olmoe 12v128 2048 half-empty
-  check acc-qwen3 acc qwen3_235b 12v128 4096 half-empty
-  check acc-dsv2 acc deepseek_v2 12v128 4096 random
-  check acc-dsv2l acc deepseek_v2l 12v128 3000 one-expert
-  ab ab-acc-fine def,acc 12v128 olmoe,qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
-  sanitize memcheck-acc memcheck wide acc mixtral 12v128 1024
-  sanitize racecheck-acc racecheck wide acc qwen2_moe 12v128 1024
+  check uc-mixtral uc11 mixtral 11v128 300 random
+  check uc-qwen2 uc11 qwen2_moe 11v128 1500 one-expert
+  check uc-olmoe uc11 olmoe 11v128 2048 half-empty
+  check uc-dsv2l uc11 deepseek_v2l 11v128 3000 random
+  check uc-qwen3 uc11 qwen3_235b 11v128 3000 half-empty
+  sanitize racecheck-uc racecheck wide_low uc11 deepseek_v2 11v128 4096
+  ab ab-uc def11,uc11 11v128 deepseek_v2,qwen3_235b,deepseek_v2l 1024,2048,3000,4096
+  ab ab-uc-coarse def11,uc11 11v128 mixtral,qwen2_moe,olmoe 512,1024,2048,4096
 }
 
 step11() {
-  # The first check stops the step where it fails. def11's wide kernels are
-  # S52's pw144 persistent ones byte for byte; its racecheck was cut.
-  check wp-mixtral-300 def11 mixtral 11v128 300 random
-  ((fail)) && return
-  sanitize racecheck-wp racecheck wide def11 mixtral 11v128 1024
-  check wp-dsv2 def11 deepseek_v2 11v128 4096 half-empty
-  check wp-dsv2l def11 deepseek_v2l 11v128 1024 one-expert
-  check wp-qwen3 def11 qwen3_235b 11v128 2048 random
-  ab ab-wp def11,wpo11 11v128 mixtral,qwen2_moe,olmoe 256,384,1024,4096
-  ab ab-wp-large def11,wpo11 11v128 qwen3_235b,deepseek_v2,deepseek_v2l 2048,4096
-}
-
-step12() {
   # One expert's matmuls (each point checked against float64 by
   # kernel_bench.py), both variants interleaved rep by rep, cuBLAS and
-  # cuSPARSELt beside them.
+  # cuSPARSELt beside them; n on both sides of the unit calls' bounds.
   go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
-  go 300 kernels-ws python3 "$root/bench/kernel_bench.py" \
-    --variants "k11=$dev/k11,kws11=$dev/kws11" --cslt-lib "$out/cslt_lib.so" \
-    --tokens 256,512,1024,2048,4096 --reps 9 --out "$out/kernels-ws.json"
+  go 360 kernels-uc python3 "$root/bench/kernel_bench.py" \
+    --variants "k11=$dev/k11,kuo11=$dev/kuo11" --cslt-lib "$out/cslt_lib.so" \
+    --tokens 256,512,896,1024,1152,1536,2048,3072,4096 --reps 9 --out "$out/kernels-uc.json"
 }
 
 step9() {
@@ -374,9 +342,8 @@ step9() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def11 s11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
-       "def def11 fc fc11" "def11 p24" "def def11" "def acc"
-       "def11 wpo11" "k11 kws11")
+needs=("" "serving" "def11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
+       "def def11 fc fc11" "def11 p24" "def def11" "def11 uc11" "k11 kuo11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -391,7 +358,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^([1-9]|1[0-2])$ && -n $out ]] || { echo "error: run STEP(1-12) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^([1-9]|1[01])$ && -n $out ]] || { echo "error: run STEP(1-11) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

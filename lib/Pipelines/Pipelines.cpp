@@ -218,6 +218,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "persistent grid (1), on its ordinary grid (0), or "
                      "plain 2:4's unit pairs (-1)"),
       llvm::cl::init(-1)};
+  Option<int64_t> wideUnitCalls{
+      *this, "wide-unit-calls",
+      llvm::cl::desc("samoyeds-select-tiles: plain 2:4's wide calls to unit "
+                     "pairs or single units call by call, by their waves "
+                     "(1), never (0), or for one expert (-1)"),
+      llvm::cl::init(-1)};
   Option<int64_t> pdl{
       *this, "pdl",
       llvm::cl::desc("convert-samoyeds-to-gpu: programmatic dependent launches "
@@ -320,6 +326,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.persistent = o.persistent;
   tiles.persistentTokens = o.persistentTokens;
   tiles.widePersistent = o.widePersistent;
+  tiles.wideUnitCalls = o.wideUnitCalls;
   tiles.strategy = o.strategy;
   pm.addPass(createSamoyedsSelectTiles(tiles));
   ConvertSamoyedsToGPUOptions convert;

@@ -143,6 +143,9 @@ private:
   }
 
   void addWide(SmallVectorImpl<PlannedMatmul> &planned) const {
+    DenseI64ArrayAttr calls = wide ? tile.getWideLowCalls() : nullptr;
+    if (calls && !calls.empty())
+      return addUnitCalls(planned, calls.asArrayRef());
     // With a second width its calls up to wide_low_slots, the wide
     // variant's those above.
     int64_t lowTo = wide && tile.getWideLowTokens() > 0
@@ -162,6 +165,24 @@ private:
     if (multicastFrom >= 0)
       planned.push_back(
           {"_wide_mc", SSMMVariant::WideMulticast, multicastFrom, -1});
+  }
+
+  /// A second width that takes the ranges of wide_low_calls: `_wide_low`
+  /// in each range, `_wide` between and above them (one kernel each, under
+  /// several bounds; the verifier keeps multicast and packing away).
+  void addUnitCalls(SmallVectorImpl<PlannedMatmul> &planned,
+                    ArrayRef<int64_t> calls) const {
+    int64_t next = wideFrom;
+    for (size_t i = 0; i + 1 < calls.size(); i += 2) {
+      int64_t lo = std::max(calls[i], wideFrom), hi = calls[i + 1];
+      if (hi < lo)
+        continue;
+      if (lo > next)
+        planned.push_back({"_wide", SSMMVariant::Wide, next, lo - 1});
+      planned.push_back({"_wide_low", SSMMVariant::WideLow, lo, hi});
+      next = hi + 1;
+    }
+    planned.push_back({"_wide", SSMMVariant::Wide, next, -1});
   }
 
   SSMMOp op;

@@ -70,6 +70,8 @@ private:
   Type f32, combineRows;
   int64_t rows;
   SmallVector<PlannedMatmul> planned;
+  /// The wide widths' kernels built so far, by name.
+  llvm::StringMap<KernelLaunch> built;
   /// The unsplit variants of a weighted_combine write the same workspace
   /// of slot rows (one of them runs); the wide variant's packed input
   /// (tile wide_packed); the fused combine's counters.
@@ -134,6 +136,15 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   std::string name =
       (base + m.suffix + (in ? "_reducing" : "") + (fused ? "_combining" : ""))
           .str();
+  // A wide width under several bounds (wide_low_calls) is one kernel,
+  // built for its first range and launched again under each other one.
+  auto builtBefore = wideVariant ? built.find(name) : built.end();
+  if (builtBefore != built.end()) {
+    KernelLaunch again = builtBefore->second;
+    guardBySlots(again, lo, hi);
+    again.dependent = false;
+    return again;
+  }
   SSMMKernelOptions options;
   options.weightsBeforeWait = o.early && (split || decodeVariant);
   options.prefetchBeforeWait = o.prefetch && decodeVariant;
@@ -151,6 +162,8 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   // launches (H200, bench/RESULTS.md); the wide widths, which serve
   // such calls, are never dependent.
   matmul->dependent = hi >= 0 && !wideVariant;
+  if (wideVariant)
+    built.try_emplace(name, *matmul);
   return matmul;
 }
 

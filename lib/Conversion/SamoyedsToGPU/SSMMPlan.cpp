@@ -59,6 +59,10 @@ static void takeWideTile(SSMMPlan &p, TileConfigAttr tile,
   // (late pairs: the single units' width below the paired grid's wave).
   p.unitsPerWarpgroup =
       variant == SSMMVariant::WideLow ? 1 : tile.getWideUnits();
+  // A second width with warps of its own (wide_low_warps: plain 2:4's
+  // single units on four consumer warpgroups beside its pairs on two).
+  if (variant == SSMMVariant::WideLow && tile.getWideLowWarps() > 0)
+    p.warps = tile.getWideLowWarps();
   // On the persistent grid (wide_persistent): one block per SM walks the
   // wide tiles.
   if (variant == SSMMVariant::Wide && tile.getWidePersistent() == 1)

@@ -1873,49 +1873,126 @@ func.func @tile_persistent_units_masked() attributes {t = #samoyeds.tile<warps =
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 2 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 2 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_two() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 512, wide_persistent = 2, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_persistent = 1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_cluster = 2, wide_persistent = 1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_low() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 512, wide_low_tokens = 128, wide_low_slots = 640, wide_persistent = 1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_packed() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, wide_persistent = 1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_multicast() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_multicast = 2, wide_persistent = 1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
+// expected-error @+1 {{#samoyeds.tile: wide_persistent = 1 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_mma_sp() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_persistent = 1, strategy = mma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_warps = 6 must be 0, or 4, 8, 12 or 16 with wide_low_tokens > 0}}
+func.func @tile_wide_low_warps_odd() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_low_slots = 512, wide_units = 2, wide_low_warps = 6, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_warps = 16 must be 0, or 4, 8, 12 or 16 with wide_low_tokens > 0}}
+func.func @tile_wide_low_warps_no_low() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_units = 2, wide_low_warps = 16, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls needs wide_low_tokens > 0, wide_low_slots = 0, wide_packed = 0 and wide_multicast = 1}}
+func.func @tile_wide_low_calls_no_low() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_units = 2, wide_low_calls = [300, 400], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls needs wide_low_tokens > 0, wide_low_slots = 0, wide_packed = 0 and wide_multicast = 1}}
+func.func @tile_wide_low_calls_slots() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_low_slots = 512, wide_units = 2, wide_low_calls = [300, 400], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls needs wide_low_tokens > 0, wide_low_slots = 0, wide_packed = 0 and wide_multicast = 1}}
+func.func @tile_wide_low_calls_packed() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_packed = 1, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 400], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls has 3 bounds; it needs pairs, at most 8}}
+func.func @tile_wide_low_calls_odd() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 400, 500], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls has 18 bounds; it needs pairs, at most 8}}
+func.func @tile_wide_low_calls_many() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 310, 320, 330, 340, 350, 360, 370, 380, 390, 400, 410, 420, 430, 440, 450, 460, 470], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls range 0 = [200, 400] must start at 256 or later and end at or after its start, at most 2^30}}
+func.func @tile_wide_low_calls_early() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [200, 400], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls range 0 = [300, 299] must start at 256 or later and end at or after its start, at most 2^30}}
+func.func @tile_wide_low_calls_reversed() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 299], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls range 1 = [401, 500] must start at 402 or later and end at or after its start, at most 2^30}}
+func.func @tile_wide_low_calls_adjacent() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 400, 401, 500], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls range 0 = [300, 1073741825] must start at 256 or later and end at or after its start, at most 2^30}}
+func.func @tile_wide_low_calls_huge() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 1073741825], strategy = wgmma_sp>} {
   return
 }

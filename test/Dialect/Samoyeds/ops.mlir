@@ -477,3 +477,12 @@ func.func @ssmm_mma_sp_tile(
 func.func @tile_wide_low() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_packed = 1, token_step = 32, wide_low_tokens = 160, wide_low_slots = 640, strategy = wgmma_sp>, u = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 512, wide_low_tokens = 0, wide_low_slots = 0, strategy = wgmma_sp>} {
   return
 }
+
+// The second width's own warps and calls round-trip, with the pairs on the
+// persistent grid; none (wide_low_warps = 0, no calls) is omitted.
+// CHECK-LABEL: func.func @tile_wide_low_calls
+// CHECK-SAME: t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [257, 896, 1153, 1792], strategy = wgmma_sp>
+// CHECK-SAME: u = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
+func.func @tile_wide_low_calls() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [257, 896, 1153, 1792], strategy = wgmma_sp>, u = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_units = 2, wide_persistent = 1, wide_low_warps = 0, strategy = wgmma_sp>} {
+  return
+}

@@ -67,6 +67,50 @@ verifyWgmmaTile(function_ref<InFlightDiagnostic()> emitError, int64_t warps,
   return success();
 }
 
+/// Whether `warps` is a variant's own warp count of wgmma_sp: one to four
+/// consumer warpgroups.
+static constexpr bool isWarpgroupWarps(int64_t warps) {
+  return warps % 4 == 0 && warps >= 4 && warps <= 16;
+}
+
+/// The second width's own warps and calls (wide_low_warps, wide_low_calls):
+/// a wgmma_sp warp count and ascending, separated slot ranges from
+/// wide_slots, with a second width, in place of wide_low_slots, without a
+/// packed input or multicast.
+static LogicalResult
+verifyWideLowCalls(function_ref<InFlightDiagnostic()> emitError,
+                   int64_t wideSlots, int64_t lowTokens, int64_t lowSlots,
+                   int64_t lowWarps, DenseI64ArrayAttr calls,
+                   int64_t widePacked, int64_t wideMulticast) {
+  if (lowWarps != 0 && (!isWarpgroupWarps(lowWarps) || lowTokens == 0))
+    return emitError() << "#samoyeds.tile: wide_low_warps = " << lowWarps
+                       << " must be 0, or 4, 8, 12 or 16 with "
+                          "wide_low_tokens > 0";
+  if (!calls || calls.empty())
+    return success();
+  ArrayRef<int64_t> bounds = calls.asArrayRef();
+  if (lowTokens == 0 || lowSlots != 0 || widePacked != 0 || wideMulticast != 1)
+    return emitError() << "#samoyeds.tile: wide_low_calls needs "
+                          "wide_low_tokens > 0, wide_low_slots = 0, "
+                          "wide_packed = 0 and wide_multicast = 1";
+  int64_t most = TileConfigAttr::kMaxWideLowCalls;
+  if (bounds.size() % 2 != 0 || int64_t(bounds.size()) > 2 * most)
+    return emitError() << "#samoyeds.tile: wide_low_calls has " << bounds.size()
+                       << " bounds; it needs pairs, at most " << most;
+  int64_t from = wideSlots;
+  for (size_t i = 0; i < bounds.size(); i += 2) {
+    if (bounds[i] < from || bounds[i + 1] < bounds[i] ||
+        bounds[i + 1] > (int64_t(1) << 30))
+      return emitError() << "#samoyeds.tile: wide_low_calls range " << i / 2
+                         << " = [" << bounds[i] << ", " << bounds[i + 1]
+                         << "] must start at " << from
+                         << " or later and end at or after its start, at "
+                            "most 2^30";
+    from = bounds[i + 1] + 2;
+  }
+  return success();
+}
+
 /// The second wide width (wide_low_tokens, wide_low_slots): a wgmma_sp
 /// tile's with a wide variant and no clusters, a token count the wide
 /// variant could take other than its own, calls from wide_slots.
@@ -93,12 +137,6 @@ static LogicalResult verifyWideLow(function_ref<InFlightDiagnostic()> emitError,
                        << " must be in [wide_slots = " << wideSlots
                        << ", 2^30] with wide_low_tokens > 0";
   return success();
-}
-
-/// Whether `warps` is a variant's own warp count of wgmma_sp: one to four
-/// consumer warpgroups.
-static constexpr bool isWarpgroupWarps(int64_t warps) {
-  return warps % 4 == 0 && warps >= 4 && warps <= 16;
 }
 
 /// setmaxnreg moves registers only within a block: the producer's and the
@@ -128,7 +166,8 @@ LogicalResult TileConfigAttr::verify(
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
     int64_t wideUnits, int64_t persistentUnits, int64_t wideMulticast,
-    int64_t wideMulticastSlots, int64_t widePersistent, MmaStrategy strategy) {
+    int64_t wideMulticastSlots, int64_t widePersistent, int64_t wideLowWarps,
+    DenseI64ArrayAttr wideLowCalls, MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -290,13 +329,18 @@ LogicalResult TileConfigAttr::verify(
                        << wideMulticastSlots
                        << " must be 0, or in [1, 1048576] with "
                           "wide_multicast > 1";
+  // A second width that takes its calls by wide_low_calls leaves the wide
+  // variant's calls to `_wide` alone between and above its ranges.
+  bool lowCalls = wideLowCalls && !wideLowCalls.empty();
   if (widePersistent != 0 &&
-      (widePersistent != 1 || wideTokens == 0 || wideLowTokens != 0 ||
-       wideCluster != 1 || wideMulticast != 1 || widePacked != 0 ||
+      (widePersistent != 1 || wideTokens == 0 ||
+       (wideLowTokens != 0 && !lowCalls) || wideCluster != 1 ||
+       wideMulticast != 1 || widePacked != 0 ||
        strategy != MmaStrategy::WgmmaSp))
     return emitError() << "#samoyeds.tile: wide_persistent = " << widePersistent
                        << " must be 0, or 1 with wide_tokens > 0, "
-                          "wide_low_tokens = 0, wide_cluster = 1, "
+                          "wide_low_tokens = 0 or wide_low_calls, "
+                          "wide_cluster = 1, "
                           "wide_multicast = 1, wide_packed = 0 and strategy "
                           "wgmma_sp";
   if (persistentUnits != 1 &&
@@ -340,7 +384,13 @@ LogicalResult TileConfigAttr::verify(
                        << evictFirstExperts
                        << " must be 0, or positive with strategy wgmma_sp";
   if (failed(verifyWideLow(emitError, tokens, tokenWarps, wideTokens, wideSlots,
-                           wideCluster, wideLowTokens, wideLowSlots, strategy)))
+                           wideCluster, wideLowTokens,
+                           lowCalls && wideLowTokens > 0 ? wideSlots
+                                                         : wideLowSlots,
+                           strategy)) ||
+      failed(verifyWideLowCalls(emitError, wideSlots, wideLowTokens,
+                                wideLowSlots, wideLowWarps, wideLowCalls,
+                                widePacked, wideMulticast)))
     return failure();
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,

@@ -143,7 +143,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
       /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
       /*persistentUnits=*/1, /*wideMulticast=*/1, /*wideMulticastSlots=*/0,
-      /*widePersistent=*/0, MmaStrategy::MmaSp);
+      /*widePersistent=*/0, /*wideLowWarps=*/0,
+      /*wideLowCalls=*/DenseI64ArrayAttr(), MmaStrategy::MmaSp);
 }
 
 } // namespace mlir::samoyeds::select_tiles

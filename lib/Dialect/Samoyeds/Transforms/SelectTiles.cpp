@@ -233,6 +233,7 @@ struct SamoyedsSelectTiles
             /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
             /*persistentUnits=*/1, /*wideMulticast=*/1,
             /*wideMulticastSlots=*/0, /*widePersistent=*/0,
+            /*wideLowWarps=*/0, /*wideLowCalls=*/DenseI64ArrayAttr(),
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -280,7 +281,8 @@ struct SamoyedsSelectTiles
         !inRange("wide-packed", widePacked, -1, 2) ||
         !inRange("token-step", tokenStep, -1, 256) ||
         !inRange("persistent-tokens", persistentTokens, -1, 256) ||
-        !inRange("wide-persistent", widePersistent, -1, 1))
+        !inRange("wide-persistent", widePersistent, -1, 1) ||
+        !inRange("wide-unit-calls", wideUnitCalls, -1, 1))
       return signalPassFailure();
     if (persistentTokens == 0 ||
         (persistentTokens > 0 &&
@@ -299,14 +301,14 @@ struct SamoyedsSelectTiles
       return signalPassFailure();
     }
     Overrides overrides{
-        tokens,           decodeTokens,     splitK,        rowTiles,
-        rowMasks,         persistent,       wideTokens,    wideSlots,
-        warpgroups,       decodeWarpgroups, decodeSlots,   decodeBlocks,
-        splitPersistent,  wideCluster,      widePacked,    splitSlots,
-        tokenStep,        midSplitK,        midSplitSlots, evictFirstExperts,
-        wideLowTokens,    wideLowSlots,     fewSlots,      wideUnits,
-        persistentUnits,  latePairs,        wideMulticast, wideMulticastSlots,
-        wideAccumulators, persistentTokens, widePersistent};
+        tokens,           decodeTokens,     splitK,         rowTiles,
+        rowMasks,         persistent,       wideTokens,     wideSlots,
+        warpgroups,       decodeWarpgroups, decodeSlots,    decodeBlocks,
+        splitPersistent,  wideCluster,      widePacked,     splitSlots,
+        tokenStep,        midSplitK,        midSplitSlots,  evictFirstExperts,
+        wideLowTokens,    wideLowSlots,     fewSlots,       wideUnits,
+        persistentUnits,  latePairs,        wideMulticast,  wideMulticastSlots,
+        wideAccumulators, persistentTokens, widePersistent, wideUnitCalls};
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())

@@ -126,6 +126,23 @@ inline constexpr int64_t kLatePairsMaxTiles = 8;
 /// on a grid of twice the blocks, half of which leave at once).
 inline constexpr int64_t kMulticastTilesPerExpert = 2;
 
+/// Plain 2:4's unit calls (`wide-unit-calls`): the per-token speed of its
+/// wide unit pairs (144 tokens on two consumer warpgroups) over its single
+/// units (112 on four), kPairsGainTenths / 10, by which a call's token
+/// rounds of pairs are divided. H100 expert matmuls, one expert, same
+/// process (bench/RESULTS.md S53): measured time over token rounds gives
+/// pairs 1.08-1.13x per token at five of the points where the two grids
+/// differed at n >= 1024 (0.95-0.99x at two more, n = 2048 of the down
+/// projections; the one-round calls of n = 1024 fall short of their
+/// rounds' ratio, 1.31-1.42x for 1.56x); with this factor the cost picks
+/// the faster grid at all nine points where the two differed (pairs 1.42 /
+/// 1.31x at n = 1024 on those down projections, single units 1.16-1.19x on
+/// Qwen2-MoE's gate/up at n = 1024-2048 and 1.14x on its down at 4096).
+inline constexpr int64_t kPairsGainTenths = 11;
+/// The routed slots per expert up to which `wide-unit-calls` weighs the two
+/// widths call by call; above it the pairs take every call.
+inline constexpr int64_t kUnitCallsScanSlots = 16384;
+
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {
   int64_t tokens, decode, split, rowTiles, rowMasks, persistent, wideTokens,
@@ -133,7 +150,8 @@ struct Overrides {
       splitPersistent, wideCluster, widePacked, splitSlots, tokenStep,
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
-      wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent;
+      wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent,
+      wideUnitCalls;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -365,7 +365,11 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       e.cluster, w.warps, p.warps, e.packed, e.tokenStep, c.midSplitK,
       c.midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
       wide.lowTokens, wide.lowSlots, wide.units, p.units, e.multicast,
-      e.multicastSlots, e.persistent, MmaStrategy::WgmmaSp);
+      e.multicastSlots, e.persistent, wide.lowWarps,
+      wide.lowCalls.empty()
+          ? DenseI64ArrayAttr()
+          : DenseI64ArrayAttr::get(op.getContext(), wide.lowCalls),
+      MmaStrategy::WgmmaSp);
 }
 
 } // namespace mlir::samoyeds::select_tiles

@@ -80,9 +80,12 @@ struct WgmmaBase {
 
 /// The wide variant of a wgmma_sp tile: its tokens and routed slots, its
 /// 64-row units a consumer warpgroup, and its second width (lowTokens
-/// tokens up to lowSlots routed slots; 0 for none).
+/// tokens up to lowSlots routed slots, or in the ranges of lowCalls; 0 for
+/// none) with its own warps (lowWarps; 0: the wide variant's).
 struct WideChoice {
-  int64_t tokens = 0, slots = 0, units = 1, lowTokens = 0, lowSlots = 0;
+  int64_t tokens = 0, slots = 0, units = 1, lowTokens = 0, lowSlots = 0,
+          lowWarps = 0;
+  SmallVector<int64_t> lowCalls;
 };
 
 /// The wide variant (chooseWide) and the consumer warpgroups it takes.

@@ -64,9 +64,12 @@ std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
 /// none with a persistent grid asked for. 128 tokens (two warpgroups) ran
 /// 1.12-1.25x 64 at T = 1024-4096, 192 0.79-1.01x; four warpgroups with 112
 /// tokens another 1.02-1.29x (H200, bench/RESULTS.md §S11).
+/// With `forcePairs` the wide variant takes unit pairs wherever they
+/// pair, whether or not they fill a wave.
 WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
                       bool masked, bool plain, int64_t tiles, int64_t halves,
-                      int64_t sets, int64_t tokens, int64_t wideWarpgroups) {
+                      int64_t sets, int64_t tokens, int64_t wideWarpgroups,
+                      bool forcePairs = false) {
   int64_t experts =
       cast<RankedTensorType>(op.getWeight().getType()).getDimSize(0);
   // `wide-accumulators` asks for more (or fewer) accumulators than the
@@ -112,7 +115,7 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       pairsAsked(o) && !masked && tiles % (2 * wideWarpgroups / halves) == 0;
   int64_t firstTiles =
       tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
-  int64_t wideUnits = pairable && pairsFill(firstTiles) ? 2 : 1;
+  int64_t wideUnits = pairable && (forcePairs || pairsFill(firstTiles)) ? 2 : 1;
   WideChoice wide;
   wide.units = wideUnits;
   wide.tokens = wideFor(wideUnits * sets);
@@ -141,6 +144,52 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
     }
   }
   return wide;
+}
+
+/// Whether plain 2:4's wide calls go to its unit pairs or single units call
+/// by call (`wide-unit-calls`: by default on one expert, whose calls make
+/// known grids; 1 on any number of experts), where neither width, nor
+/// pairs, clusters, multicast, a packed input, late pairs or a second
+/// width are asked for.
+bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
+  bool asked = o.wideUnitCalls == 1 || (o.wideUnitCalls < 0 && s.experts == 1);
+  return asked && s.plain && o.wideUnits < 0 && o.wideTokens < 0 &&
+         o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.wideCluster == 1 &&
+         o.wideMulticast == 1 && o.widePacked <= 0 && o.latePairs != 1;
+}
+
+/// The single units' slot ranges (wide_low_calls) of the wide variant's
+/// calls from `from` routed slots: the calls, their slots spread evenly
+/// over `experts`, whose grid of single units (`rowBlocks1` row blocks of
+/// `tokens1` tokens) costs fewer token rounds, ceil(blocks / SMs) ×
+/// tokens, than that of the pairs (`rowBlocks2`, `tokens2`), whose rounds
+/// count 10 / kPairsGainTenths; up to kUnitCallsScanSlots slots per expert
+/// and at most TileConfigAttr::kMaxWideLowCalls ranges.
+SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
+                                     int64_t from, int64_t rowBlocks1,
+                                     int64_t tokens1, int64_t rowBlocks2,
+                                     int64_t tokens2) {
+  auto rounds = [&](int64_t rowBlocks, int64_t perExpert, int64_t tokens) {
+    int64_t blocks = rowBlocks * experts * llvm::divideCeil(perExpert, tokens);
+    return llvm::divideCeil(blocks, chip.smCount);
+  };
+  SmallVector<int64_t> calls;
+  int64_t first = llvm::divideCeil(from, experts);
+  for (int64_t n = first; n <= kUnitCallsScanSlots; ++n) {
+    bool single = rounds(rowBlocks1, n, tokens1) * tokens1 * kPairsGainTenths <
+                  rounds(rowBlocks2, n, tokens2) * tokens2 * 10;
+    // The calls of n slots per expert (the most slots an expert has).
+    int64_t lo = std::max(from, (n - 1) * experts + 1), hi = n * experts;
+    bool extends = !calls.empty() && calls.back() == lo - 1;
+    if (single && extends) {
+      calls.back() = hi;
+    } else if (single) {
+      if (int64_t(calls.size()) == 2 * TileConfigAttr::kMaxWideLowCalls)
+        break;
+      calls.append({lo, hi});
+    }
+  }
+  return calls;
 }
 
 /// A packed input (`wide-packed`: 1 for gathered inputs, 2 for every input;
@@ -182,6 +231,32 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
     WideChoice two = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles,
                                 s.halves, s.sets, t.tokens, t.twoWarpgroups);
     if (two.units == 2) {
+      w.choice = two;
+      w.warpgroups = t.twoWarpgroups;
+    }
+  }
+  // Plain 2:4's unit calls (`wide-unit-calls`): its pairs as the wide
+  // variant, its single units on the ordinary grid's four consumer
+  // warpgroups as the second width, each call to the one of fewer token
+  // rounds (H100, one expert, same process, S53: pairs 1.42 / 1.31x at
+  // n = 1024 on Mixtral's and Qwen2-MoE's down projections, single units
+  // 1.16-1.19x on Qwen2-MoE's gate/up at 1024-2048).
+  if (unitCallsAsked(s, o) && t.warpgroups > t.twoWarpgroups) {
+    WideChoice one = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles,
+                                s.halves, s.sets, t.tokens, t.warpgroups);
+    WideChoice two =
+        chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles, s.halves, s.sets,
+                   t.tokens, t.twoWarpgroups, /*forcePairs=*/true);
+    if (one.units == 1 && one.tokens > 0 && one.lowTokens == 0 &&
+        two.units == 2 && two.tokens > 0 && two.slots == one.slots) {
+      int64_t rows = s.tiles * s.halves;
+      two.lowCalls =
+          chooseUnitCalls(chip, s.experts, two.slots, rows / t.warpgroups,
+                          one.tokens, rows / (2 * t.twoWarpgroups), two.tokens);
+      if (!two.lowCalls.empty()) {
+        two.lowTokens = one.tokens;
+        two.lowWarps = 4 * t.warpgroups;
+      }
       w.choice = two;
       w.warpgroups = t.twoWarpgroups;
     }
@@ -235,8 +310,9 @@ WideExtras chooseWideExtras(const WgmmaShape &s, const WgmmaBase &t,
   // units of a gate/up tile): on the persistent grid the exchange takes
   // room of its own beside the ring, which may then not fit.
   bool exchanges = s.siluMul && wide.units == 1;
-  bool fits = wide.tokens > 0 && wide.lowTokens == 0 && e.cluster == 1 &&
-              e.multicast == 1 && e.packed == 0 && !exchanges;
+  bool fits = wide.tokens > 0 &&
+              (wide.lowTokens == 0 || !wide.lowCalls.empty()) &&
+              e.cluster == 1 && e.multicast == 1 && e.packed == 0 && !exchanges;
   e.persistent = fits && (o.widePersistent == 1 ||
                           (o.widePersistent < 0 && s.plain && wide.units == 2))
                      ? 1

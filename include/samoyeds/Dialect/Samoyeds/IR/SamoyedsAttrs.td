@@ -217,8 +217,24 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     each of which walks the wide tiles (the same tokens, warps and unit
     pairs) in the ordinary grid's order with one ring running on into its
     next tile, as the persistent grid of the large calls does. It needs
-    `wide_tokens` > 0, no second width (`wide_low_tokens` = 0), no clusters
-    or multicast and no packed input, and is 0 when omitted.
+    `wide_tokens` > 0, no second width (`wide_low_tokens` = 0) but one that
+    takes its calls by `wide_low_calls`, no clusters or multicast and no
+    packed input, and is 0 when omitted.
+
+    The second width's own warps and calls (strategy `wgmma_sp`): with
+    `wide_low_warps` = w > 0 the `_wide_low` kernel runs w warps (4 per
+    consumer warpgroup) instead of the wide variant's, and with
+    `wide_low_calls` = [a1, b1, a2, b2, ...] (in place of
+    `wide_low_slots`, which is then 0) it takes the wide variant's calls of
+    a1 to b1, a2 to b2, ... routed slots and `_wide` the calls between and
+    above them: one kernel each, launched under several bounds. Plain
+    2:4's single units on four consumer warpgroups beside its unit pairs
+    on two, each taking the calls whose grid makes fewer, fuller waves
+    (one expert's by default, session 53). The bounds ascend, a range's
+    first call is at least `wide_slots` and above the end of the one
+    before it plus one, at most kMaxWideLowCalls ranges; both need
+    `wide_low_tokens` > 0, and no packed input or multicast with the
+    calls. 0 and none when omitted.
 
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
@@ -404,6 +420,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "1">:$wide_multicast,
                         DefaultValuedParameter<"int64_t", "0">:$wide_multicast_slots,
                         DefaultValuedParameter<"int64_t", "0">:$wide_persistent,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_low_warps,
+                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$wide_low_calls,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
@@ -541,6 +559,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     }
     /// A tile's tokens are a multiple of this (the MMAs' N granularity).
     static constexpr int64_t kTokenQuantum = 8;
+    /// The most slot ranges `wide_low_calls` lists (the second width's
+    /// calls beside the wide variant's).
+    static constexpr int64_t kMaxWideLowCalls = 8;
     static int64_t wgmmaChoiceSpans(int64_t v, int64_t k, bool rowSelect) {
       return rowSelect ? (k > v ? k / v : 1) : 0;
     }

@@ -57,6 +57,14 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     too (`wide_persistent`; `wide-persistent` = 0 keeps its ordinary grid,
     1 asks for it wherever the wide variant has no second width, clusters,
     multicast, packed input or SiLU·up exchange, i.e. single gate/up units).
+    On one expert (`wide-unit-calls` = -1, the default; 1 on any number of
+    experts, their slots spread evenly; 0 never) plain 2:4 keeps both wide
+    widths, its unit pairs (`_wide`, 144 tokens on two consumer warpgroups,
+    persistent grid) and single units (`_wide_low`, 112 tokens on four,
+    `wide_low_warps` = 16), and gives each call of the wide variant to the
+    one whose grid costs fewer token rounds, ceil(blocks / SMs) × tokens,
+    the pairs' divided by 1.1 (`wide_low_calls`: the single units' ranges,
+    at most 8, up to 16384 slots per expert; above, the pairs).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
@@ -293,6 +301,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "wgmma_sp: run the wide variant on the persistent grid, one block "
            "per SM walking its tiles (1), or on its ordinary grid (0; -1: "
            "plain 2:4's unit pairs)">,
+    Option<"wideUnitCalls", "wide-unit-calls", "int64_t", /*default=*/"-1",
+           "wgmma_sp, plain 2:4: give the wide variant's calls to its unit "
+           "pairs or to single units on four consumer warpgroups, call by "
+           "call, by the waves each makes (1; 0: pairs or single units for "
+           "every call; -1: one expert's)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,

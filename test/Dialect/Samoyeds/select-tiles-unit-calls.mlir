@@ -1,0 +1,86 @@
+// RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=0" | FileCheck %s --check-prefix=OFF
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=1" | FileCheck %s --check-prefix=ON
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1" | FileCheck %s --check-prefix=OFF
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=128" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=1 wide-packed=1" | FileCheck %s --check-prefix=NONE
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=2" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=-2" 2>&1 | FileCheck %s --check-prefix=BAD-LOW
+
+// Plain 2:4's unit calls (`wide-unit-calls`, session 53): on one expert the
+// wide variant keeps its unit pairs (144 tokens on two consumer warpgroups,
+// the persistent grid) and single units (112 on the tile's four,
+// `_wide_low`), and each call goes to the one of fewer token rounds,
+// ceil(blocks / 132 SMs) x tokens, the pairs' divided by 1.1. Mixtral's down
+// projection (16 row blocks either way): single units from the wide
+// variant's first call up to 896 tokens (8 tiles, 128 blocks: one round of
+// 112 against one of 144), pairs from 897 (9 tiles of 112 make 144
+// blocks, two rounds; 7 of 144 make 112), single units again from 1153
+// (9 tiles of 144 make 144 blocks, two rounds of 144 against two of 112)
+// to 1792 ...
+// CHECK-LABEL: func.func @one_expert_down
+// CHECK: tile = #samoyeds.tile<warps = 16, {{.*}}wide_tokens = 144, wide_slots = 128, {{.*}}wide_warps = 8, {{.*}}wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [128, 896, 1153, 1792, 2305, 2688, 3457, 3696, 5905, 6384, 7057, 7392, 8209, 8288], strategy = wgmma_sp>
+// With the option off (or single units asked for) one width: single units,
+// as before session 53, whose first call's pairs do not fill a wave.
+// OFF-LABEL: func.func @one_expert_down
+// OFF-NOT: wide_low
+// OFF: wide_tokens = 112, wide_slots = 128,
+// OFF-NOT: wide_low
+// OFF-LABEL: func.func @eight_experts
+// OFF-NOT: wide_low
+// Where a second width, late pairs or a packed input are asked for, no
+// calls.
+// NONE-LABEL: func.func @one_expert_down
+// NONE-NOT: wide_low_calls
+// NONE-LABEL: func.func @eight_experts
+// NONE-NOT: wide_low_calls
+// NONE: return
+func.func @one_expert_down(
+    %w: tensor<1x4096x14336xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x14336xbf16>, %off: tensor<2xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x4096xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<1x4096x14336xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x14336xbf16>, tensor<2xi32>, tensor<?xi32>)
+      -> tensor<?x4096xbf16>
+  return %y : tensor<?x4096xbf16>
+}
+
+// Eight experts (Mixtral's layer): by default their pairs alone (the
+// layers' kernels unchanged); `wide-unit-calls=1` weighs their calls too,
+// each expert's slots spread evenly: ranges from n x 8 + 1 to a multiple of
+// 8 routed slots (but the first call's).
+// CHECK-LABEL: func.func @eight_experts
+// CHECK-NOT: wide_low
+// CHECK: wide_tokens = 144, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
+// ON-LABEL: func.func @eight_experts
+// ON: wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [512, 896, 1153, 1792, 2305, 2688, 3457, 3584, 5761, 6272, 6913, 7168], strategy = wgmma_sp>
+func.func @eight_experts(
+    %w: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x14336xbf16>, %off: tensor<9xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x4096xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x14336xbf16>, tensor<9xi32>, tensor<?xi32>)
+      -> tensor<?x4096xbf16>
+  return %y : tensor<?x4096xbf16>
+}
+
+// Row selection keeps its own widths: no calls on one expert.
+// CHECK-LABEL: func.func @one_expert_rows
+// CHECK-NOT: wide_low_calls
+// CHECK: return
+func.func @one_expert_rows(
+    %w: tensor<1x2048x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x4096xbf16>, %off: tensor<2xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x2048xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<1x2048x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>)
+      -> tensor<?x2048xbf16>
+  return %y : tensor<?x2048xbf16>
+}
+
+// BAD: error: samoyeds-select-tiles: wide-unit-calls = 2 must be in [-1, 1]
+// BAD-LOW: error: samoyeds-select-tiles: wide-unit-calls = -2 must be in [-1, 1]

@@ -313,7 +313,7 @@ step11() {
   go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
   go 360 kernels-uc python3 "$root/bench/kernel_bench.py" \
     --variants "k11=$dev/k11,kuo11=$dev/kuo11" --cslt-lib "$out/cslt_lib.so" \
-    --tokens 256,512,896,1024,1152,1536,2048,3072,4096 --reps 9 --out "$out/kernels-uc.json"
+    --tokens 256,512,768,896,1024,1152,1536,2048,3072,4096 --reps 9 --out "$out/kernels-uc.json"
 }
 
 step9() {

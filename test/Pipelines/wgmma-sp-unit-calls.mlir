@@ -4,8 +4,8 @@
 // warpgroups, m64n112 MMAs, the ordinary grid) and the unit pairs
 // (`_wide`, 144 tokens on two, m64n144, one block per SM) are one kernel
 // each, each launched under the bounds of its calls, alternating from the
-// wide variant's first call (257 routed slots, above the mid-size split-K
-// variant's) to the pairs' open range. `wide-unit-calls=0` gives back one
+// wide variant's first call (513 routed slots: below, the ordinary grid's
+// 64-token tiles take one wave) to the pairs' open range. `wide-unit-calls=0` gives back one
 // width, the single units'. ptxas assembles both without spilling or
 // serialising a wgmma.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
@@ -26,7 +26,7 @@
 
 // MANIFEST: "kernel": "down_ssmm_0_wide_low"
 // MANIFEST: "max": 896
-// MANIFEST-NEXT: "min": 257
+// MANIFEST-NEXT: "min": 513
 // MANIFEST: "per_sm": 1
 // MANIFEST: "kernel": "down_ssmm_0_wide"
 // MANIFEST: "max": 1152

@@ -1957,14 +1957,14 @@ func.func @tile_wide_low_calls_packed() attributes {t = #samoyeds.tile<warps = 1
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_low_calls has 3 bounds; it needs pairs, at most 8}}
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls has 3 bounds; it needs pairs of bounds, at most 8 ranges}}
 func.func @tile_wide_low_calls_odd() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 400, 500], strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: wide_low_calls has 18 bounds; it needs pairs, at most 8}}
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls has 18 bounds; it needs pairs of bounds, at most 8 ranges}}
 func.func @tile_wide_low_calls_many() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 310, 320, 330, 340, 350, 360, 370, 380, 390, 400, 410, 420, 430, 440, 450, 460, 470], strategy = wgmma_sp>} {
   return
 }
@@ -1994,5 +1994,12 @@ func.func @tile_wide_low_calls_adjacent() attributes {t = #samoyeds.tile<warps =
 
 // expected-error @+1 {{#samoyeds.tile: wide_low_calls range 0 = [300, 1073741825] must start at 256 or later and end at or after its start, at most 2^30}}
 func.func @tile_wide_low_calls_huge() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_low_calls = [300, 1073741825], strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_low_calls needs wide_low_tokens > 0, wide_low_slots = 0, wide_packed = 0 and wide_multicast = 1}}
+func.func @tile_wide_low_calls_multicast() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_multicast = 2, wide_low_calls = [300, 400], strategy = wgmma_sp>} {
   return
 }

@@ -1,6 +1,6 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=0" | FileCheck %s --check-prefix=OFF
-// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=1" | FileCheck %s --check-prefix=ON
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=1" | samoyeds-opt | FileCheck %s --check-prefix=ON
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-units=1" | FileCheck %s --check-prefix=OFF
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-tokens=128" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="late-pairs=1" | FileCheck %s --check-prefix=NONE
@@ -13,14 +13,15 @@
 // the persistent grid) and single units (112 on the tile's four,
 // `_wide_low`), and each call goes to the one of fewer token rounds,
 // ceil(blocks / 132 SMs) x tokens, the pairs' divided by 1.1. Mixtral's down
-// projection (16 row blocks either way): single units from the wide
-// variant's first call up to 896 tokens (8 tiles, 128 blocks: one round of
-// 112 against one of 144), pairs from 897 (9 tiles of 112 make 144
+// projection (16 row blocks either way): the wide variant from 513 tokens,
+// where the ordinary grid's 64-token tiles (16 row blocks) would take more
+// than one wave of 132 SMs; single units up to 896 tokens (8 tiles, 128
+// blocks: one round of 112 against one of 144), pairs from 897 (9 tiles of 112 make 144
 // blocks, two rounds; 7 of 144 make 112), single units again from 1153
 // (9 tiles of 144 make 144 blocks, two rounds of 144 against two of 112)
 // to 1792 ...
 // CHECK-LABEL: func.func @one_expert_down
-// CHECK: tile = #samoyeds.tile<warps = 16, {{.*}}wide_tokens = 144, wide_slots = 128, {{.*}}wide_warps = 8, {{.*}}wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [128, 896, 1153, 1792, 2305, 2688, 3457, 3696, 5905, 6384, 7057, 7392, 8209, 8288], strategy = wgmma_sp>
+// CHECK: tile = #samoyeds.tile<warps = 16, {{.*}}wide_tokens = 144, wide_slots = 513, {{.*}}wide_warps = 8, {{.*}}wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [513, 896, 1153, 1792, 2305, 2688, 3457, 3696, 5905, 6384, 7057, 7392, 8209, 8288], strategy = wgmma_sp>
 // With the option off (or single units asked for) one width: single units,
 // as before session 53, whose first call's pairs do not fill a wave.
 // OFF-LABEL: func.func @one_expert_down
@@ -80,6 +81,21 @@ func.func @one_expert_rows(
          tensor<?x4096xbf16>, tensor<2xi32>, tensor<?xi32>)
       -> tensor<?x2048xbf16>
   return %y : tensor<?x2048xbf16>
+}
+
+// Six million experts: the ranges stop at the verifier's 2^30 slots (the
+// tile reads back).
+// ON-LABEL: func.func @many
+// ON: wide_slots = 768000000, {{.*}}wide_low_calls = [864000001, 1073741824], strategy = wgmma_sp>
+func.func @many(
+    %w: tensor<6000000x4096x256xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x256xbf16>, %off: tensor<6000001xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x4096xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<6000000x4096x256xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x256xbf16>, tensor<6000001xi32>, tensor<?xi32>)
+      -> tensor<?x4096xbf16>
+  return %y : tensor<?x4096xbf16>
 }
 
 // BAD: error: samoyeds-select-tiles: wide-unit-calls = 2 must be in [-1, 1]

@@ -96,7 +96,8 @@ verifyWideLowCalls(function_ref<InFlightDiagnostic()> emitError,
   int64_t most = TileConfigAttr::kMaxWideLowCalls;
   if (bounds.size() % 2 != 0 || int64_t(bounds.size()) > 2 * most)
     return emitError() << "#samoyeds.tile: wide_low_calls has " << bounds.size()
-                       << " bounds; it needs pairs, at most " << most;
+                       << " bounds; it needs pairs of bounds, at most " << most
+                       << " ranges";
   int64_t from = wideSlots;
   for (size_t i = 0; i < bounds.size(); i += 2) {
     if (bounds[i] < from || bounds[i + 1] < bounds[i] ||

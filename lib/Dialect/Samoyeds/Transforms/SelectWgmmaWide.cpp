@@ -179,7 +179,10 @@ SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
     bool single = rounds(rowBlocks1, n, tokens1) * tokens1 * kPairsGainTenths <
                   rounds(rowBlocks2, n, tokens2) * tokens2 * 10;
     // The calls of n slots per expert (the most slots an expert has).
-    int64_t lo = std::max(from, (n - 1) * experts + 1), hi = n * experts;
+    int64_t lo = std::max(from, (n - 1) * experts + 1),
+            hi = std::min(n * experts, kMaxTileSlots);
+    if (lo > hi)
+      break;
     bool extends = !calls.empty() && calls.back() == lo - 1;
     if (single && extends) {
       calls.back() = hi;
@@ -190,6 +193,21 @@ SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
     }
   }
   return calls;
+}
+
+/// One expert's wide variant with unit calls starts where the ordinary
+/// grid (`tokens` a tile, `rowBlocks` row blocks) would take more than one
+/// wave: below, its tiles make as few rounds as either wide width's, of
+/// fewer tokens. H100, one expert, same process (bench/RESULTS.md S53):
+/// the 64-token grids ran 1.11-1.26x the wide single units at n = 256-512
+/// wherever they took one wave (the down projections of Mixtral, Qwen2-MoE,
+/// DeepSeek-V2-Lite and OLMoE, the gate/up of Qwen2-MoE at 256 and of
+/// DeepSeek-V2-Lite at 512), the wide variant 1.19-1.45x them where they
+/// took more (Qwen2-MoE's gate/up at n = 512, Mixtral's at 256-512).
+int64_t oneExpertWideSlots(const ChipInfo &chip, int64_t tokens,
+                           int64_t rowBlocks) {
+  int64_t oneWave = tokens * (chip.smCount / std::max<int64_t>(rowBlocks, 1));
+  return std::max(kWideSlotsPerExpert, oneWave + 1);
 }
 
 /// A packed input (`wide-packed`: 1 for gathered inputs, 2 for every input;
@@ -209,8 +227,11 @@ int64_t choosePacked(const WgmmaShape &s, const WgmmaBase &t,
   auto rowsPerSlot = [&](int64_t n) {
     return TileConfigAttr::widePackedRowsPerSlot(s.experts, n, from);
   };
+  // A second width with calls of its own is never packed (its kernels
+  // run under several bounds, the pack kernel under one).
   bool packable = tokens > 0 && rowsPerSlot(tokens) > 0 &&
-                  (lowTokens == 0 || rowsPerSlot(lowTokens) > 0);
+                  (lowTokens == 0 || rowsPerSlot(lowTokens) > 0) &&
+                  wide.lowCalls.empty();
   int64_t mode = o.widePacked >= 0 ? o.widePacked : kWidePackedDefault;
   return packable && (mode == 2 || (mode == 1 && s.gathers)) ? 1 : 0;
 }
@@ -242,14 +263,21 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // n = 1024 on Mixtral's and Qwen2-MoE's down projections, single units
   // 1.16-1.19x on Qwen2-MoE's gate/up at 1024-2048).
   if (unitCallsAsked(s, o) && t.warpgroups > t.twoWarpgroups) {
-    WideChoice one = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles,
+    int64_t rows = s.tiles * s.halves;
+    Overrides from = o;
+    if (o.wideSlots <= 0 && s.experts == 1)
+      from.wideSlots = oneExpertWideSlots(chip, t.tokens, rows / t.warpgroups);
+    WideChoice one = chooseWide(s.op, chip, from, s.masked, s.plain, s.tiles,
                                 s.halves, s.sets, t.tokens, t.warpgroups);
     WideChoice two =
-        chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles, s.halves, s.sets,
-                   t.tokens, t.twoWarpgroups, /*forcePairs=*/true);
+        chooseWide(s.op, chip, from, s.masked, s.plain, s.tiles, s.halves,
+                   s.sets, t.tokens, t.twoWarpgroups, /*forcePairs=*/true);
+    // (Above the scan the pairs take every call: a wide variant that
+    // starts there keeps the choice above.)
+    bool scanned =
+        llvm::divideCeil(two.slots, s.experts) <= kUnitCallsScanSlots;
     if (one.units == 1 && one.tokens > 0 && one.lowTokens == 0 &&
-        two.units == 2 && two.tokens > 0 && two.slots == one.slots) {
-      int64_t rows = s.tiles * s.halves;
+        two.units == 2 && two.tokens > 0 && scanned) {
       two.lowCalls =
           chooseUnitCalls(chip, s.experts, two.slots, rows / t.warpgroups,
                           one.tokens, rows / (2 * t.twoWarpgroups), two.tokens);

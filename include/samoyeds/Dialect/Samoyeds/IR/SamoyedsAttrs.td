@@ -232,7 +232,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     on two, each taking the calls whose grid makes fewer, fuller waves
     (one expert's by default, session 53). The bounds ascend, a range's
     first call is at least `wide_slots` and above the end of the one
-    before it plus one, at most kMaxWideLowCalls ranges; both need
+    before it plus one, the last at most 2^30, at most kMaxWideLowCalls
+    ranges (the conversion cuts them at the wide variant's first call,
+    past the decode and split-K variants' calls); both need
     `wide_low_tokens` > 0, and no packed input or multicast with the
     calls. 0 and none when omitted.
 

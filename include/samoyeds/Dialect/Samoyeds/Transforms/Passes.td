@@ -55,8 +55,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     shared memory); `persistent=0` for none (docs/TileChoice.md has the
     H200 A/B). Plain 2:4's paired wide variant runs on the persistent grid
     too (`wide_persistent`; `wide-persistent` = 0 keeps its ordinary grid,
-    1 asks for it wherever the wide variant has no second width, clusters,
-    multicast, packed input or SiLU·up exchange, i.e. single gate/up units).
+    1 asks for it wherever the wide variant has no second width (but one
+    with calls of its own, below), clusters, multicast, packed input or
+    SiLU·up exchange, i.e. single gate/up units).
     On one expert (`wide-unit-calls` = -1, the default; 1 on any number of
     experts, their slots spread evenly; 0 never) plain 2:4 keeps both wide
     widths, its unit pairs (`_wide`, 144 tokens on two consumer warpgroups,
@@ -64,7 +65,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     `wide_low_warps` = 16), and gives each call of the wide variant to the
     one whose grid costs fewer token rounds, ceil(blocks / SMs) × tokens,
     the pairs' divided by 1.1 (`wide_low_calls`: the single units' ranges,
-    at most 8, up to 16384 slots per expert; above, the pairs).
+    at most 8, up to 16384 slots per expert; above, the pairs; where no
+    call goes to single units, pairs alone). The conversion cuts ranges
+    at the wide variant's first call (past the decode and split-K calls).
+    One expert's wide variant then starts where its ordinary grid of
+    64-token tiles would take more than one wave (64 × floor(SMs / row
+    blocks) + 1 routed slots, at least 128; `wide-slots` sets it).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles

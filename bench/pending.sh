@@ -54,13 +54,15 @@
 #               by call, by the token rounds of each grid with the slots
 #               spread evenly over the experts; one expert's by default
 #               since session 53)
-# Expert-matmul variants (single-expert bundles, test/GPU/gen-kernel-bundles.sh,
-# plain 2:4 only):
+# Expert-matmul variants (single-expert bundles, test/GPU/gen-kernel-bundles.sh):
 #   k11         the default (since session 53 one expert's wide calls go
 #               to its unit pairs or single units, whichever grid makes
 #               fewer token rounds: wide_low_calls)
 #   kuo11       wide-unit-calls=0 (single units for every wide call, the
 #               default until session 53)
+#   k12, kws12  1:2+2:4 V = 128: the default, and its wide variant from 1024
+#               tokens (wide-slots=1024): whether one expert's 1:2+2:4 grids
+#               quantise into waves as plain 2:4's did (S53)
 # Session 53 ran steps 10-12 of the queue before (acc: 0.94-1.01x, not
 # kept; the persistent wide grid's racecheck, float64 and A/B; one expert's
 # pairs from 1024 tokens, kws11, whose kernels the unit calls now use),
@@ -93,8 +95,10 @@ variants=(
   "uc11 11v128 wide-unit-calls=1"
 )
 kernel_variants=(
-  "k11 "
-  "kuo11 wide-unit-calls=0"
+  "k11 11v128 "
+  "kuo11 11v128 wide-unit-calls=0"
+  "k12 12v128 "
+  "kws12 12v128 wide-slots=1024"
 )
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks, the rest of this step until then)"
@@ -107,7 +111,7 @@ steps=(
   "8 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
   "9 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
   "10 plain 2:4's unit calls on the layers (uc11, wide-unit-calls=1: each wide call to pairs or single units by the token rounds of each grid, slots spread evenly; S53: single units 1.05-1.07x the default's pairs on DeepSeek-V2 at T = 4096, pairs 1.14-1.19x on DeepSeek-V2-Lite and Qwen3-235B, which the rule keeps): against float64 with bit-identical repeats on the six models at T where it takes single units, racecheck of DeepSeek-V2's single units, then def11 / uc11 at T = 1024-4096 on the six models"
-  "11 one expert's unit calls, the default since S53 (k11; S53 measured its kernels as k11's and kws11's: pairs 1.42 / 1.31x at n = 1024 on Mixtral's and Qwen2-MoE's down projections, single units 1.16-1.19x on Qwen2-MoE's gate/up): against single units alone (kuo11, the default until S53), kernel_bench.py --variants at n = 256-4096 on the eight shapes, around the bounds too, each point checked against float64"
+  "11 one expert's unit calls, the default since S53 (k11; S53 measured its kernels as k11's and kws11's: pairs 1.42 / 1.31x at n = 1024 on Mixtral's and Qwen2-MoE's down projections, single units 1.16-1.19x on Qwen2-MoE's gate/up): against single units alone (kuo11, the default until S53), kernel_bench.py --variants at n = 256-4096 on the eight shapes, around the bounds too, each point checked against float64; then one expert's 1:2+2:4 matmul (k12) against its wide variant from 1024 tokens (kws12), n = 256-4096: whether its grids quantise into waves as plain 2:4's did"
 )
 
 prepare() {
@@ -123,9 +127,9 @@ prepare() {
       return 1
   done
   for v in "${kernel_variants[@]}"; do
-    read -r name options <<< "$v"
-    echo "== $name (11v128 expert matmuls): ${options:-default}"
-    SAMOYEDS_KERNEL_FORMATS=11v128 SAMOYEDS_TILE_OPTIONS="$options" \
+    read -r name fmt options <<< "$v"
+    echo "== $name ($fmt expert matmuls): ${options:-default}"
+    SAMOYEDS_KERNEL_FORMATS=$fmt SAMOYEDS_TILE_OPTIONS="$options" \
       bash "$root/test/GPU/gen-kernel-bundles.sh" "$opt" "$dev/$name" > /dev/null || return 1
   done
   find "$dev" -name '*.mlir' -delete
@@ -314,6 +318,9 @@ step11() {
   go 360 kernels-uc python3 "$root/bench/kernel_bench.py" \
     --variants "k11=$dev/k11,kuo11=$dev/kuo11" --cslt-lib "$out/cslt_lib.so" \
     --tokens 256,512,768,896,1024,1152,1536,2048,3072,4096 --reps 9 --out "$out/kernels-uc.json"
+  go 240 kernels-ws12 python3 "$root/bench/kernel_bench.py" \
+    --variants "k12=$dev/k12,kws12=$dev/kws12" --cslt-lib "$out/cslt_lib.so" \
+    --tokens 256,512,1024,2048,4096 --reps 9 --out "$out/kernels-ws12.json"
 }
 
 step9() {
@@ -343,7 +350,7 @@ step9() {
 
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving" "def11 p24w p152" "def ppers" "def late" "def ppk" "def mc mcall wc"
-       "def def11 fc fc11" "def11 p24" "def def11" "def11 uc11" "k11 kuo11")
+       "def def11 fc fc11" "def11 p24" "def def11" "def11 uc11" "k11 kuo11 k12 kws12")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

@@ -38,10 +38,10 @@ def variants():
 
 
 def kernel_variants():
-    """Name -> tile options of bench/pending.sh's expert-matmul variants table."""
+    """Name -> (format, tile options) of bench/pending.sh's expert-matmul variants table."""
     text = open(SCRIPT).read()
     table = re.search(r"^kernel_variants=\((.*?)^\)", text, re.S | re.M).group(1)
-    return dict(re.findall(r'"(\w+) ?([^"]*)"', table))
+    return {n: (f, o) for n, f, o in re.findall(r'"(\w+) (\d\dv\d+) ?([^"]*)"', table)}
 
 
 def test_the_anchor_models_are_known():
@@ -52,7 +52,8 @@ def test_the_anchor_models_are_known():
 def test_the_variants_table_parses():
     v = variants()
     assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 4
-    assert kernel_variants() == {"k11": "", "kuo11": "wide-unit-calls=0"}
+    assert kernel_variants() == {"k11": ("11v128", ""), "kuo11": ("11v128", "wide-unit-calls=0"),
+                                 "k12": ("12v128", ""), "kws12": ("12v128", "wide-slots=1024")}
 
 
 def test_steps_are_listed_with_what_to_carry():
@@ -106,6 +107,8 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
             for p in pairs:
                 name, path = p.split("=", 1)
                 assert path == f"{dev}/pending/{name}" and name in kv, line
+            # One format a comparison (the bundles of each variant are that format's).
+            assert len({kv[p.split("=", 1)[0]][0] for p in pairs}) == 1, line
             assert f"--cslt-lib {tmp_path / 'out' / 'cslt_lib.so'}" in line, line
             continue
         if "bench/ab.py" in line:

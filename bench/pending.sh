@@ -12,6 +12,8 @@
 # would start later is skipped and named), writing its logs and JSON under
 # OUT_DIR; --dry-run prints the step's commands instead. `bash bench/pending.sh
 # steps` lists the steps. Exit status 1 when a check failed or a command did.
+# bench/same_kernels.py tells which kernels of a variant are those of another
+# (a new default built from timed kernels).
 # A device call brings back at most 8 files: give run an OUT_DIR outside the
 # call's output folder and tar it into that folder.
 #

@@ -30,8 +30,8 @@ if [[ -d "$root/python/tests" ]]; then
   lib=$(find "$build" -name 'libsamoyeds_runtime.so' | head -1)
   SAMOYEDS_RUNTIME_LIB="$lib" PYTHONPATH="$root/python" \
     "$root/.venv/bin/python" -m pytest -q -rs "$root/python/tests"
-  echo "== pytest (the benchmarks' CPU tests: bench/report.py, h200.py, model_bench.py, pending.sh, stall_summary.py)"
+  echo "== pytest (the benchmarks' CPU tests: bench/report.py, h200.py, model_bench.py, pending.sh, stall_summary.py, same_kernels.py)"
   SAMOYEDS_RUNTIME_LIB="$lib" PYTHONPATH="$root/python" \
     "$root/.venv/bin/python" -m pytest -q -rs "$root/bench/test_h200.py" "$root/bench/test_model_bench.py" \
-    "$root/bench/test_pending.py" "$root/bench/test_stall_summary.py"
+    "$root/bench/test_pending.py" "$root/bench/test_stall_summary.py" "$root/bench/test_same_kernels.py"
 fi

@@ -21,8 +21,6 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose wide variant pairs its
 #               units since session 43; plain 2:4, whose wide variant pairs
 #               them with 144 tokens since session 49: S48's p24w144)
-#   s11         wide-units=1 (plain 2:4's single units: its default until
-#               session 49)
 #   p24         warpgroups=2 wide-units=2 (plain 2:4: every variant on two
 #               consumer warpgroups, the wide one's paired: 144 tokens)
 #   p24w        wide-tokens=128 (plain 2:4: the default's paired wide
@@ -33,10 +31,10 @@
 #   ppk         wide-packed=1: every gathered wide input packed (the
 #               default until session 51 packed Mixtral's, Qwen2-MoE's and
 #               DeepSeek-V2-Lite's gate/up; S51: gathered 1.03-1.08x there)
-#   mc, mc11    wide-multicast=2: the wide variant's blocks in pairs on two
+#   mc          wide-multicast=2: the wide variant's blocks in pairs on two
 #               token tiles of one expert, sharing each stage's weights by
 #               multicast bulk copies, from two wide tiles per expert on
-#               average (1:2+2:4 and plain 2:4)
+#               average (1:2+2:4)
 #   mcall       wide-multicast=2 wide-multicast-slots=0: every wide call
 #               multicasts (where the threshold should be)
 #   fc, fc11    fuse-combine=1: the down projection's decode and split-K
@@ -46,8 +44,6 @@
 #   wc          wide-cluster=2: the wide variant's cluster pairs on
 #               neighbouring row blocks sharing the activation tile (S22:
 #               0.63-0.72x; S49, after S46's CTA-scope release: 0.67-0.73x)
-#   wcu         wide-cluster=2 wide-units=2: unit pairs in cluster pairs
-#               (S49: 0.75-0.90x; racecheck reports hazards)
 #   p152        wide-tokens=152 (plain 2:4: the default's pairs with the
 #               most tokens three ring slots hold, 3% fewer bytes taken in
 #               per MMA than with 144; session 50)
@@ -80,7 +76,6 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "s11 11v128 wide-units=1"
   "p24 11v128 warpgroups=2 wide-units=2"
   "p24w 11v128 wide-tokens=128"
   "ppers 12v128 persistent-units=2"
@@ -88,11 +83,9 @@ variants=(
   "ppk 12v128 wide-packed=1"
   "mc 12v128 wide-multicast=2"
   "mcall 12v128 wide-multicast=2 wide-multicast-slots=0"
-  "mc11 11v128 wide-multicast=2"
   "fc 12v128 fuse-combine=1"
   "fc11 11v128 fuse-combine=1"
   "wc 12v128 wide-cluster=2"
-  "wcu 12v128 wide-cluster=2 wide-units=2"
   "p152 11v128 wide-tokens=152"
   "uc11 11v128 wide-unit-calls=1"
 )

@@ -291,18 +291,19 @@ step8() {
 }
 
 step10() {
-  # The first check stops the step where it fails. The T where uc11 gives
-  # calls to single units (its wide_low_calls; DeepSeek-V2's at 4096).
+  # The first check stops the step where it fails. Each check at a T where
+  # uc11 gives the call to single units (its wide_low_calls; DeepSeek-V2's
+  # at 4096); the A/Bs on both sides of its bounds.
   check uc-dsv2 uc11 deepseek_v2 11v128 4096 random
   ((fail)) && return
   check uc-mixtral uc11 mixtral 11v128 300 random
   check uc-qwen2 uc11 qwen2_moe 11v128 1500 one-expert
-  check uc-olmoe uc11 olmoe 11v128 2048 half-empty
-  check uc-dsv2l uc11 deepseek_v2l 11v128 3000 random
+  check uc-olmoe uc11 olmoe 11v128 640 half-empty
+  check uc-dsv2l uc11 deepseek_v2l 11v128 1000 random
   check uc-qwen3 uc11 qwen3_235b 11v128 3000 half-empty
   sanitize racecheck-uc racecheck wide_low uc11 deepseek_v2 11v128 4096
   ab ab-uc def11,uc11 11v128 deepseek_v2,qwen3_235b,deepseek_v2l 1024,2048,3000,4096
-  ab ab-uc-coarse def11,uc11 11v128 mixtral,qwen2_moe,olmoe 512,1024,2048,4096
+  ab ab-uc-coarse def11,uc11 11v128 mixtral,qwen2_moe,olmoe 384,640,1024,1500,2048,4096
 }
 
 step11() {

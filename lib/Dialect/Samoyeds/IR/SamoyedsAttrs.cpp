@@ -101,7 +101,7 @@ verifyWideLowCalls(function_ref<InFlightDiagnostic()> emitError,
   int64_t from = wideSlots;
   for (size_t i = 0; i < bounds.size(); i += 2) {
     if (bounds[i] < from || bounds[i + 1] < bounds[i] ||
-        bounds[i + 1] > (int64_t(1) << 30))
+        bounds[i + 1] > TileConfigAttr::kMaxSlotBound)
       return emitError() << "#samoyeds.tile: wide_low_calls range " << i / 2
                          << " = [" << bounds[i] << ", " << bounds[i + 1]
                          << "] must start at " << from
@@ -133,7 +133,7 @@ static LogicalResult verifyWideLow(function_ref<InFlightDiagnostic()> emitError,
                           "(tokens, 256] other than wide_tokens, with "
                           "wide_tokens > 0, wide_cluster = 1 and strategy "
                           "wgmma_sp";
-  if (lowSlots < wideSlots || lowSlots > (int64_t(1) << 30))
+  if (lowSlots < wideSlots || lowSlots > TileConfigAttr::kMaxSlotBound)
     return emitError() << "#samoyeds.tile: wide_low_slots = " << lowSlots
                        << " must be in [wide_slots = " << wideSlots
                        << ", 2^30] with wide_low_tokens > 0";
@@ -216,7 +216,7 @@ LogicalResult TileConfigAttr::verify(
   if (persistent == 0 && persistentSlots != 0)
     return emitError() << "#samoyeds.tile: persistent_slots = "
                        << persistentSlots << " needs persistent > 0";
-  if (persistentSlots < 0 || persistentSlots > (int64_t(1) << 30))
+  if (persistentSlots < 0 || persistentSlots > TileConfigAttr::kMaxSlotBound)
     return emitError() << "#samoyeds.tile: persistent_slots = "
                        << persistentSlots << " must be in [0, 2^30]";
   if (persistent == 0 && persistentTokens != 0)
@@ -236,7 +236,7 @@ LogicalResult TileConfigAttr::verify(
   if (decodeTokens == 0 && decodeSlots != 0)
     return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
                        << " needs decode_tokens > 0";
-  if (decodeSlots < 0 || decodeSlots > (int64_t(1) << 30))
+  if (decodeSlots < 0 || decodeSlots > TileConfigAttr::kMaxSlotBound)
     return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
                        << " must be in [0, 2^30]";
   if (decodeWarps != 0 &&
@@ -289,7 +289,7 @@ LogicalResult TileConfigAttr::verify(
                        << (wideTokens == 0 ? " needs wide_tokens > 0"
                                            : " must be at least 1 with "
                                              "wide_tokens > 0");
-  if (wideSlots < 0 || wideSlots > (int64_t(1) << 30))
+  if (wideSlots < 0 || wideSlots > TileConfigAttr::kMaxSlotBound)
     return emitError() << "#samoyeds.tile: wide_slots = " << wideSlots
                        << " must be in [0, 2^30]";
   if (groupTiles < 1 || groupTiles > 64)

@@ -142,8 +142,6 @@ inline constexpr int64_t kPairsGainTenths = 11;
 /// The routed slots per expert up to which `wide-unit-calls` weighs the two
 /// widths call by call; above it the pairs take every call.
 inline constexpr int64_t kUnitCallsScanSlots = 16384;
-/// The most routed slots a tile's slot bound names (the verifier's 2^30).
-inline constexpr int64_t kMaxTileSlots = int64_t(1) << 30;
 
 /// The pass's overrides of the tile choice (see its options).
 struct Overrides {

@@ -180,7 +180,7 @@ SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
                   rounds(rowBlocks2, n, tokens2) * tokens2 * 10;
     // The calls of n slots per expert (the most slots an expert has).
     int64_t lo = std::max(from, (n - 1) * experts + 1),
-            hi = std::min(n * experts, kMaxTileSlots);
+            hi = std::min(n * experts, TileConfigAttr::kMaxSlotBound);
     if (lo > hi)
       break;
     bool extends = !calls.empty() && calls.back() == lo - 1;

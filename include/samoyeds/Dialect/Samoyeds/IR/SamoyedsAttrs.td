@@ -561,6 +561,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     }
     /// A tile's tokens are a multiple of this (the MMAs' N granularity).
     static constexpr int64_t kTokenQuantum = 8;
+    /// The largest routed-slot count a tile's slot bounds name
+    /// (`wide_slots`, `decode_slots`, `wide_low_calls`, ...).
+    static constexpr int64_t kMaxSlotBound = int64_t(1) << 30;
     /// The most slot ranges `wide_low_calls` lists (the second width's
     /// calls beside the wide variant's).
     static constexpr int64_t kMaxWideLowCalls = 8;

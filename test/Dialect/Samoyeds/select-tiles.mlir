@@ -100,7 +100,7 @@
 // Every wide tile gathers its rows (no wide_packed by default since
 // session 51).
 // AUTO-LABEL: func.func @default_none
-// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 129, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // AUTO-LABEL: func.func @mixtral_layer
 // AUTO: epilogue <silu_mul> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 2, split_slots = 1, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, shared_slots = 2, wide_tokens = 80, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>}
 // AUTO: epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, split_k = 8, split_slots = 2, persistent = 1, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 16, decode_slots = 64, decode_warps = 8, split_blocks = 2, wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_warps = 8, persistent_warps = 8, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>}
@@ -117,7 +117,7 @@
 // loop of two k tiles, a decode tile: the routing defines no accumulator
 // inside a pipeline stage for ptxas to serialise.
 // AUTO-LABEL: func.func @m3_routing
-// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 104, wide_slots = 128, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// AUTO: {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 128, stages = 6, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 104, wide_slots = 8449, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // Row selection of many experts: wgmma_sp, routed (row-masks=1: masked
 // group rows).
 // AUTO-LABEL: func.func @experts64
@@ -215,7 +215,7 @@
 // DECODE12:         samoyeds.ssmm {{.*}} epilogue <none> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 4, split_slots = 128, decode_tokens = 16, decode_slots = 12, group_tiles = 16>}
 // wgmma_sp takes a forced count too (its default is 8, AUTO above).
 // WG-DECODE-LABEL: func.func @default_none(
-// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// WG-DECODE:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 129, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // BAD-DECODE: error: samoyeds-select-tiles: decode-tokens = 257 must be in [-1, 256]
 // Block order: an expert of 7168 kept rows by 4096 columns packs into 33 MB,
 // more than half the 50 MB L2, so the ordinary grid hands out its blocks in
@@ -270,7 +270,7 @@
 // and 8 (four warpgroups, 112 tokens); not one row block (k64_small_span,
 // experts64) nor 104 tokens (m3_routing: 52-row halves).
 // CLUSTER-LABEL: func.func @default_none
-// CLUSTER: wide_tokens = 128, wide_slots = 128, group_tiles = 16, wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
+// CLUSTER: wide_tokens = 128, wide_slots = 129, group_tiles = 16, wide_cluster = 2, evict_first_experts = 1, strategy = wgmma_sp>
 // CLUSTER-LABEL: func.func @mixtral_layer
 // CLUSTER: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, evict_first_experts = 3, strategy = wgmma_sp>
 // CLUSTER: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, wide_slots = 512, group_tiles = 16, wide_cluster = 2, wide_warps = 8, persistent_warps = 8, evict_first_experts = 7, strategy = wgmma_sp>
@@ -289,7 +289,7 @@
 // pairs (with wide-cluster=2 only experts64, whose one row block does not
 // pair, multicasts), and not without a wide variant (k64_small_span).
 // MULTICAST-LABEL: func.func @default_none
-// MULTICAST: wide_tokens = 128, wide_slots = 128, {{.*}}wide_multicast = 2, wide_multicast_slots = 256, strategy = wgmma_sp>
+// MULTICAST: wide_tokens = 128, wide_slots = 129, {{.*}}wide_multicast = 2, wide_multicast_slots = 256, strategy = wgmma_sp>
 // MULTICAST-LABEL: func.func @mixtral_layer
 // MULTICAST: epilogue <silu_mul> {tile = {{.*}}wide_tokens = 80, {{.*}}wide_units = 2, wide_multicast = 2, wide_multicast_slots = 1280, strategy = wgmma_sp>
 // MULTICAST: epilogue <weighted_combine> {tile = {{.*}}wide_tokens = 128, {{.*}}wide_multicast = 2, wide_multicast_slots = 2048, strategy = wgmma_sp>
@@ -326,7 +326,7 @@
 // PACK2: epilogue <silu_mul> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>
 // PACK2: epilogue <weighted_combine> {tile = {{.*}}wide_packed = 1, token_step = 32, evict_first_experts = 7, strategy = wgmma_sp>
 // PACK2-LABEL: func.func @m3_routing
-// PACK2: wide_tokens = 104, wide_slots = 128, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>
+// PACK2: wide_tokens = 104, wide_slots = 8449, wide_packed = 1, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>
 // Plain 2:4's default pairs of 144 tokens from 64 slots per expert would
 // need four packed rows per slot (three at most): gathered rows.
 // PACK2-LABEL: func.func @silu_plain24(
@@ -427,7 +427,7 @@
 // counts (no split: they fill the chip); the tiles that already have two
 // keep them (no decode_warps).
 // DECWG-LABEL: func.func @default_none(
-// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 128, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
+// DECWG:         {tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 4, split_slots = 64, persistent = 1, decode_tokens = 16, decode_slots = 8, wide_tokens = 128, wide_slots = 129, group_tiles = 16, token_step = 32, evict_first_experts = 1, strategy = wgmma_sp>}
 // DECWG-LABEL: func.func @silu_plain24(
 // DECWG:         {tile = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 32, decode_warps = 8, shared_slots = 1, wide_tokens = 144, wide_slots = 512, group_tiles = 16, wide_warps = 8, evict_first_experts = 1, wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>}
 // BAD-DECWG: error: samoyeds-select-tiles: decode-warpgroups = 5 must be in [0, 4]

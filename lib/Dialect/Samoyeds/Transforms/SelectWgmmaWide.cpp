@@ -195,8 +195,9 @@ SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
   return calls;
 }
 
-/// One expert's wide variant with unit calls starts where the ordinary
-/// grid (`tokens` a tile, `rowBlocks` row blocks) would take more than one
+/// One expert's wide variant with unit calls (and routed row selection's,
+/// persistentBelowWide) starts where the ordinary or persistent grid
+/// (`tokens` a tile, `rowBlocks` row blocks) would take more than one
 /// wave: below, its tiles make as few rounds as either wide width's, of
 /// fewer tokens. H100, one expert, same process (bench/RESULTS.md S53):
 /// the 64-token grids ran 1.11-1.26x the wide single units at n = 256-512
@@ -208,6 +209,27 @@ int64_t oneExpertWideSlots(const ChipInfo &chip, int64_t tokens,
                            int64_t rowBlocks) {
   int64_t oneWave = tokens * (chip.smCount / std::max<int64_t>(rowBlocks, 1));
   return std::max(kWideSlotsPerExpert, oneWave + 1);
+}
+
+/// The overrides the wide variant is chosen under: as asked, but where one
+/// expert's routed row selection runs its persistent grid below the wide
+/// variant (`persistent` and `wide-slots` not asked for, two consumer
+/// warpgroups), the wide variant starts where that grid of `tokens`-token
+/// tiles would take more than one wave (oneExpertWideSlots). H100, one
+/// expert, 1:2+2:4, same process (bench/RESULTS.md S54): the persistent
+/// grid ran 1.20-1.43x the wide single units at n = 256-512 wherever it
+/// took one wave (the down projections of Mixtral, Qwen2-MoE,
+/// DeepSeek-V2-Lite and OLMoE, the gate/up of Qwen2-MoE at 256 and of
+/// DeepSeek-V2-Lite at 512), 0.71-0.87x where it took more (Qwen2-MoE's
+/// gate/up at 512, Mixtral's at 256-512).
+Overrides persistentBelowWide(const WgmmaShape &s, const WgmmaBase &t,
+                              const ChipInfo &chip, const Overrides &o) {
+  Overrides from = o;
+  if (!s.plain && !s.masked && s.experts == 1 && !t.fourRows &&
+      o.wideSlots <= 0 && o.persistent < 0)
+    from.wideSlots =
+        oneExpertWideSlots(chip, t.tokens, s.tiles * s.halves / t.warpgroups);
+  return from;
 }
 
 /// A packed input (`wide-packed`: 1 for gathered inputs, 2 for every input;
@@ -245,8 +267,9 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // keep four.
   WgmmaWide w;
   w.warpgroups = t.fourRows ? t.twoWarpgroups : t.warpgroups;
-  w.choice = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles, s.halves,
-                        s.sets, t.tokens, w.warpgroups);
+  w.choice =
+      chooseWide(s.op, chip, persistentBelowWide(s, t, chip, o), s.masked,
+                 s.plain, s.tiles, s.halves, s.sets, t.tokens, w.warpgroups);
   if (s.plain && pairsAsked(o) && w.choice.units == 1 &&
       t.warpgroups > t.twoWarpgroups) {
     WideChoice two = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles,

@@ -71,6 +71,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     One expert's wide variant then starts where its ordinary grid of
     64-token tiles would take more than one wave (64 × floor(SMs / row
     blocks) + 1 routed slots, at least 128; `wide-slots` sets it).
+    One expert's routed row selection (unmasked, two consumer warpgroups,
+    `persistent` and `wide-slots` not asked for) starts its wide variant
+    the same way, from where its persistent grid of 64-token tiles would
+    take more than one wave (session 54).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
@@ -318,7 +322,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideSlots", "wide-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert from which calls take the wide "
            "variant (-1: choose: 128, or 64 for plain 2:4 on 2-64 experts "
-           "and row selection on 2-8)">,
+           "and row selection on 2-8; one expert's from where its 64-token "
+           "grid would take more than one wave)">,
     Option<"wideLowTokens", "wide-low-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant's second width "
            "(wgmma_sp; 0: none, -1: choose: 160 for routed row selection on "

@@ -5,7 +5,7 @@
 Each bundle is a directory with kernels.ptx (or the PTX file itself). A kernel's text is compared
 with its own name and its basic-block labels ($L__BB<n>_<m>) normalised, and without the
 `// .globl` line of the kernel after it, so a kernel renamed by a variant (`_wide` as `_wide_low`,
-`_persistent` as `_wide`) still matches the one a benchmark timed. Prints one line per kernel of
+`_persistent` as `_wide`) still matches the one a benchmark timed, last in its file or not. Prints one line per kernel of
 NEW_BUNDLE: the kernels of the old bundles it equals (BUNDLE:KERNEL), or NEW. Exit status 0 when
 every kernel matched, 1 when some did not, 2 for unreadable input. Sessions use it to say that a
 new default runs measured kernels only (bench/RESULTS.md).
@@ -34,7 +34,8 @@ def kernels(ptx):
     for a, b in zip(starts, starts[1:]):
         text = ptx[a:b]
         name = ENTRY.match(text).group(1)
-        body = GLOBL.sub("", LABEL.sub("L", text))
+        # Trailing blank lines differ between a file's last kernel and the others.
+        body = GLOBL.sub("", LABEL.sub("L", text)).rstrip()
         # The name also prefixes the kernel's parameters (NAME_param_0).
         out[name] = body.replace(name, "K")
     return out

@@ -39,6 +39,17 @@ def test_renamed_kernels_match_and_changed_ones_do_not(tmp_path, capsys):
                    "m_ssmm_0_wide: NEW"]
 
 
+def test_last_kernel_of_a_file_matches_one_followed_by_others(tmp_path, capsys):
+    old = bundle(tmp_path, "k12", [("m_ssmm_0_wide", 1), ("m_ssmm_0_split", 2)])
+    (tmp_path / "k12" / "kernels.ptx").write_text(
+        (tmp_path / "k12" / "kernels.ptx").read_text() + "\n\n")
+    new = bundle(tmp_path, "new", [("m_ssmm_0_split", 2), ("m_ssmm_0_wide_low", 1)])
+    new_text = (tmp_path / "new" / "kernels.ptx").read_text()
+    (tmp_path / "new" / "kernels.ptx").write_text(new_text.rstrip().rsplit("\n", 1)[0])
+    assert same_kernels.main([new, old]) == 0
+    assert capsys.readouterr().out.splitlines()[1] == "m_ssmm_0_wide_low: k12:m_ssmm_0_wide"
+
+
 def test_every_kernel_matched_is_success_across_bundles(tmp_path, capsys):
     a = bundle(tmp_path, "a", [("x_wide", 1)])
     b = bundle(tmp_path, "b", [("y_persistent", 3)])

@@ -2,30 +2,46 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-slots=128" | FileCheck %s --check-prefix=ASKED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0" | FileCheck %s --check-prefix=ASKED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1" | FileCheck %s --check-prefix=ASKED
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=0" | FileCheck %s --check-prefix=SINGLE
 
 // One expert's routed row selection (session 54): the persistent grid
 // serves the calls below the wide variant, and the wide variant starts where
 // that grid's 64-token tiles would take more than one wave of 132 SMs,
 // 64 x floor(132 / row blocks) + 1 routed slots, at least 128 (row blocks
 // of 128 kept rows: two consumer warpgroups).
+// The wide variant's calls then go to unit pairs (80 tokens, 256 kept rows
+// a block) or single units (`_wide_low`: 128 tokens, 128 rows) by token
+// rounds weighted by a block's rows, ceil(blocks / 132) x tokens x rows,
+// the pairs' divided by 1.1 (`wide-unit-calls=0`: single units only).
 // Qwen2-MoE's gate/up as one expert, 1:2: 2560 kept rows, 20 row blocks,
-// six tiles of 64 a wave: the wide variant from 385.
+// six tiles of 64 a wave: the wide variant from 385; single units up to 768
+// (6 tiles of 128 make 120 blocks, one round: 128 x 128 against pairs' 10
+// tiles, 100 blocks, one round of 80 x 256 / 1.1), pairs from 769 (7 tiles
+// make 140 blocks, two rounds).
 // CHECK-LABEL: func.func @qwen2_gate_up
-// CHECK: persistent = 1,{{.*}} wide_tokens = 128, wide_slots = 385,
+// CHECK: persistent = 1,{{.*}} wide_tokens = 80, wide_slots = 385,{{.*}} wide_low_tokens = 128, wide_units = 2, wide_low_calls = [385, 768, 1041, 1664, 2081, 2432, 3121, 3328, 4161, 4224, 7361, 7552, 8401, 8448], strategy = wgmma_sp>
 // DeepSeek-V2-Lite's down projection: 1024 kept rows, 8 row blocks: from 1025.
 // CHECK-LABEL: func.func @deepseek_v2l_down
-// CHECK: persistent = 1,{{.*}} wide_tokens = 128, wide_slots = 1025,
+// CHECK: persistent = 1,{{.*}} wide_tokens = 80, wide_slots = 1025,{{.*}} wide_low_calls = [1025, 2048, 2641, 4224, 5281, 6272, 7921, 8448],
 // Mixtral's gate/up: 14336 kept rows, 112 row blocks; one tile of 64 tokens
-// already fills the chip: the default start, 128.
+// already fills the chip: the default start, 128, and its pairs alone (they
+// fill a wave at the first call).
 // CHECK-LABEL: func.func @mixtral_gate_up
-// CHECK: wide_slots = 128,
+// CHECK-NOT: wide_low
+// CHECK: wide_tokens = 80, wide_slots = 128,{{.*}} wide_units = 2, strategy
+// SINGLE-LABEL: func.func @qwen2_gate_up
+// SINGLE-NOT: wide_low
+// SINGLE: wide_tokens = 128, wide_slots = 385,
+// SINGLE-NOT: wide_low
+// SINGLE-LABEL: func.func @deepseek_v2l_down
 // Plain 2:4 keeps its own rule (its unit calls), eight experts the layers'.
 // CHECK-LABEL: func.func @plain_down
 // CHECK: wide_slots = 513,
 // CHECK-LABEL: func.func @eight_experts
 // CHECK: wide_slots = 512,
 
-// With `wide-slots` or `persistent` asked for, or masked rows: no such rule.
+// With `wide-slots` or `persistent` asked for, or masked rows: no such
+// start (the calls still go to either width where `wide-slots` is asked).
 // ASKED-LABEL: func.func @qwen2_gate_up
 // ASKED: wide_slots = 128,
 // ASKED-LABEL: func.func @deepseek_v2l_down

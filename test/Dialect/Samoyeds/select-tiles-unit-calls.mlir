@@ -68,10 +68,19 @@ func.func @eight_experts(
   return %y : tensor<?x4096xbf16>
 }
 
-// Row selection keeps its own widths: no calls on one expert.
+// One expert's routed row selection (session 54): its unit pairs of 80
+// tokens and single units of 128, both on two consumer warpgroups (no
+// wide_low_warps), the wide variant from where the persistent grid takes
+// more than one wave (8 row blocks: 1025); `wide-unit-calls=0` keeps single
+// units.
 // CHECK-LABEL: func.func @one_expert_rows
-// CHECK-NOT: wide_low_calls
-// CHECK: return
+// CHECK-NOT: wide_low_warps
+// CHECK: wide_tokens = 80, wide_slots = 1025,{{.*}} wide_low_tokens = 128, wide_units = 2, wide_low_calls = [1025, 2048, 2641, 4224, 5281, 6272, 7921, 8448], strategy
+// OFF-LABEL: func.func @one_expert_rows
+// OFF-NOT: wide_low
+// OFF: wide_tokens = 128, wide_slots = 1025,
+// OFF-NOT: wide_low
+// OFF: return
 func.func @one_expert_rows(
     %w: tensor<1x2048x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %off: tensor<2xi32>, %tok: tensor<?xi32>)

@@ -146,14 +146,15 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   return wide;
 }
 
-/// Whether plain 2:4's wide calls go to its unit pairs or single units call
-/// by call (`wide-unit-calls`: by default on one expert, whose calls make
-/// known grids; 1 on any number of experts), where neither width, nor
-/// pairs, clusters, multicast, a packed input, late pairs or a second
-/// width are asked for.
+/// Whether the wide calls go to unit pairs or single units call by call
+/// (`wide-unit-calls`: by default on one expert, whose calls make known
+/// grids; 1 on any number of experts for plain 2:4, on one for routed row
+/// selection), where neither width, nor pairs, clusters, multicast, a
+/// packed input, late pairs or a second width are asked for.
 bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
   bool asked = o.wideUnitCalls == 1 || (o.wideUnitCalls < 0 && s.experts == 1);
-  return asked && s.plain && o.wideUnits < 0 && o.wideTokens < 0 &&
+  bool format = s.plain || (!s.masked && s.experts == 1);
+  return asked && format && o.wideUnits < 0 && o.wideTokens < 0 &&
          o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.wideCluster == 1 &&
          o.wideMulticast == 1 && o.widePacked <= 0 && o.latePairs != 1;
 }
@@ -161,23 +162,26 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
 /// The single units' slot ranges (wide_low_calls) of the wide variant's
 /// calls from `from` routed slots: the calls, their slots spread evenly
 /// over `experts`, whose grid of single units (`rowBlocks1` row blocks of
-/// `tokens1` tokens) costs fewer token rounds, ceil(blocks / SMs) ×
-/// tokens, than that of the pairs (`rowBlocks2`, `tokens2`), whose rounds
-/// count 10 / kPairsGainTenths; up to kUnitCallsScanSlots slots per expert
-/// and at most TileConfigAttr::kMaxWideLowCalls ranges.
+/// `tokens1` tokens) costs fewer token rounds, ceil(blocks / SMs) × tokens
+/// × a block's share of the `rows` 64-row tiles, than that of the pairs
+/// (`rowBlocks2`, `tokens2`), whose rounds count 10 / kPairsGainTenths; up
+/// to kUnitCallsScanSlots slots per expert and at most
+/// TileConfigAttr::kMaxWideLowCalls ranges. (Plain 2:4's blocks hold 256
+/// kept rows either way; routed row selection's single units 128, its
+/// pairs 256.)
 SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
-                                     int64_t from, int64_t rowBlocks1,
-                                     int64_t tokens1, int64_t rowBlocks2,
-                                     int64_t tokens2) {
-  auto rounds = [&](int64_t rowBlocks, int64_t perExpert, int64_t tokens) {
+                                     int64_t from, int64_t rows,
+                                     int64_t rowBlocks1, int64_t tokens1,
+                                     int64_t rowBlocks2, int64_t tokens2) {
+  auto cost = [&](int64_t rowBlocks, int64_t perExpert, int64_t tokens) {
     int64_t blocks = rowBlocks * experts * llvm::divideCeil(perExpert, tokens);
-    return llvm::divideCeil(blocks, chip.smCount);
+    return llvm::divideCeil(blocks, chip.smCount) * tokens * rows / rowBlocks;
   };
   SmallVector<int64_t> calls;
   int64_t first = llvm::divideCeil(from, experts);
   for (int64_t n = first; n <= kUnitCallsScanSlots; ++n) {
-    bool single = rounds(rowBlocks1, n, tokens1) * tokens1 * kPairsGainTenths <
-                  rounds(rowBlocks2, n, tokens2) * tokens2 * 10;
+    bool single = cost(rowBlocks1, n, tokens1) * kPairsGainTenths <
+                  cost(rowBlocks2, n, tokens2) * 10;
     // The calls of n slots per expert (the most slots an expert has).
     int64_t lo = std::max(from, (n - 1) * experts + 1),
             hi = std::min(n * experts, TileConfigAttr::kMaxSlotBound);
@@ -285,10 +289,15 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // rounds (H100, one expert, same process, S53: pairs 1.42 / 1.31x at
   // n = 1024 on Mixtral's and Qwen2-MoE's down projections, single units
   // 1.16-1.19x on Qwen2-MoE's gate/up at 1024-2048).
-  if (unitCallsAsked(s, o) && t.warpgroups > t.twoWarpgroups) {
+  // One expert's routed row selection too (S54: pairs of 80 tokens 1.51 /
+  // 1.20x single units of 128 on Qwen2-MoE's gate/up at n = 1024 / 2048,
+  // single units 1.01-1.02x pairs on Mixtral's down at 1024-4096): both on
+  // two consumer warpgroups, the single units' blocks half the rows.
+  bool plainCalls = s.plain && t.warpgroups > t.twoWarpgroups;
+  if (unitCallsAsked(s, o) && (plainCalls || (!s.plain && !t.fourRows))) {
     int64_t rows = s.tiles * s.halves;
-    Overrides from = o;
-    if (o.wideSlots <= 0 && s.experts == 1)
+    Overrides from = persistentBelowWide(s, t, chip, o);
+    if (s.plain && o.wideSlots <= 0 && s.experts == 1)
       from.wideSlots = oneExpertWideSlots(chip, t.tokens, rows / t.warpgroups);
     WideChoice one = chooseWide(s.op, chip, from, s.masked, s.plain, s.tiles,
                                 s.halves, s.sets, t.tokens, t.warpgroups);
@@ -302,11 +311,11 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
     if (one.units == 1 && one.tokens > 0 && one.lowTokens == 0 &&
         two.units == 2 && two.tokens > 0 && scanned) {
       two.lowCalls =
-          chooseUnitCalls(chip, s.experts, two.slots, rows / t.warpgroups,
+          chooseUnitCalls(chip, s.experts, two.slots, rows, rows / t.warpgroups,
                           one.tokens, rows / (2 * t.twoWarpgroups), two.tokens);
       if (!two.lowCalls.empty()) {
         two.lowTokens = one.tokens;
-        two.lowWarps = 4 * t.warpgroups;
+        two.lowWarps = plainCalls ? 4 * t.warpgroups : 0;
       }
       w.choice = two;
       w.warpgroups = t.twoWarpgroups;

@@ -230,7 +230,9 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     above them: one kernel each, launched under several bounds. Plain
     2:4's single units on four consumer warpgroups beside its unit pairs
     on two, each taking the calls whose grid makes fewer, fuller waves
-    (one expert's by default, session 53). The bounds ascend, a range's
+    (one expert's by default, session 53); one expert's routed row
+    selection's single units of 128 tokens beside its pairs of 80, both on
+    two warpgroups (session 54). The bounds ascend, a range's
     first call is at least `wide_slots` and above the end of the one
     before it plus one, the last at most 2^30, at most kMaxWideLowCalls
     ranges (the conversion cuts them at the wide variant's first call,

@@ -74,7 +74,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     One expert's routed row selection (unmasked, two consumer warpgroups,
     `persistent` and `wide-slots` not asked for) starts its wide variant
     the same way, from where its persistent grid of 64-token tiles would
-    take more than one wave (session 54).
+    take more than one wave, and gives its wide calls to its unit pairs
+    (80 tokens, 256 kept rows a block) or single units (128 tokens, 128
+    rows, `_wide_low`), both on two consumer warpgroups, by token rounds
+    weighted by a block's rows (session 54).
     The rest of this description is the `mma_sp` tile.
 
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
@@ -312,10 +315,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "per SM walking its tiles (1), or on its ordinary grid (0; -1: "
            "plain 2:4's unit pairs)">,
     Option<"wideUnitCalls", "wide-unit-calls", "int64_t", /*default=*/"-1",
-           "wgmma_sp, plain 2:4: give the wide variant's calls to its unit "
-           "pairs or to single units on four consumer warpgroups, call by "
-           "call, by the waves each makes (1; 0: pairs or single units for "
-           "every call; -1: one expert's)">,
+           "wgmma_sp: give the wide variant's calls to its unit pairs or "
+           "to single units (plain 2:4's on four consumer warpgroups), call "
+           "by call, by the waves each makes (1: plain 2:4 on any number of "
+           "experts, routed row selection on one; 0: pairs or single units "
+           "for every call; -1: one expert's)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,

@@ -16,7 +16,10 @@ With --variants NAME=DIR,NAME=DIR,... (bundle directories compiled with differen
 SAMOYEDS_TILE_OPTIONS="split-slots=1024" test/GPU/gen-kernel-bundles.sh) every bundle name of the
 first directory is run from each directory on the same packed weights and inputs, each checked, the
 variants timed interleaved rep by rep in one process; each row names its variant and its time over
-the first variant's (the baselines are measured once per shape and n).
+the first variant's (the baselines are measured once per shape and n). --control adds the first
+variant again as a last one (NAME-again: its own session and weight upload), an A/A control whose
+ratio is the A/B's floor: two uploads of one bundle have timed 0.96-1.05x apart on some shapes
+(bench/RESULTS.md S54).
 """
 import argparse
 import ctypes
@@ -61,6 +64,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bundles", default=None)
     ap.add_argument("--variants", default=None, help="NAME=DIR,... (same-process A/B)")
+    ap.add_argument("--control", action="store_true",
+                    help="with --variants: the first variant again, last (an A/A control)")
     ap.add_argument("--cslt-lib", required=True)
     ap.add_argument("--only", default=None, help="comma-separated substrings of bundle names")
     ap.add_argument("--tokens", default="16,64,256,1024,4096")
@@ -74,6 +79,10 @@ def main():
                 [tuple(v.split("=", 1)) for v in a.variants.split(",")])
     if any(len(v) != 2 or not os.path.isdir(v[1]) for v in variants):
         ap.error(f"--variants: NAME=DIR with existing directories: {a.variants}")
+    if a.control and not a.variants:
+        ap.error("--control needs --variants")
+    if a.control:
+        variants.append((variants[0][0] + "-again", variants[0][1]))
     tokens = [int(t) for t in a.tokens.split(",")]
     timer = ColdTimer(a.reps)
     torch.manual_seed(0)

@@ -167,10 +167,10 @@ step2() {
   # (1.20-1.52x where the grid changed); these n reach the pairs' ranges.
   go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
   go 240 kernels-pairs python3 "$root/bench/kernel_bench.py" \
-    --variants "k12=$dev/k12,ko12=$dev/ko12" --cslt-lib "$out/cslt_lib.so" \
+    --variants "k12=$dev/k12,ko12=$dev/ko12" --control --cslt-lib "$out/cslt_lib.so" \
     --tokens 1280,2304,2560,4608,5120 --reps 9 --out "$out/kernels-pairs.json"
   go 240 kernels-v32 python3 "$root/bench/kernel_bench.py" \
-    --variants "k32=$dev/k32,ko32=$dev/ko32" --cslt-lib "$out/cslt_lib.so" \
+    --variants "k32=$dev/k32,ko32=$dev/ko32" --control --cslt-lib "$out/cslt_lib.so" \
     --tokens 256,512,768,1024,2048,4096 --reps 9 --out "$out/kernels-v32.json"
 }
 step3() {

@@ -111,6 +111,7 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
             # One format a comparison (the bundles of each variant are that format's).
             assert len({kv[p.split("=", 1)[0]][0] for p in pairs}) == 1, line
             assert f"--cslt-lib {tmp_path / 'out' / 'cslt_lib.so'}" in line, line
+            assert "--control" in line, line  # the A/A floor beside every A/B
             continue
         if "bench/ab.py" in line:
             pairs = re.search(r"--variants (\S+)", line).group(1).split(",")

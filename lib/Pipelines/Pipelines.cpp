@@ -220,9 +220,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(-1)};
   Option<int64_t> wideUnitCalls{
       *this, "wide-unit-calls",
-      llvm::cl::desc("samoyeds-select-tiles: plain 2:4's wide calls to unit "
-                     "pairs or single units call by call, by their waves "
-                     "(1), never (0), or for one expert (-1)"),
+      llvm::cl::desc("samoyeds-select-tiles: the wide calls to unit pairs "
+                     "or single units call by call, by their waves (1: plain "
+                     "2:4 on any number of experts, routed row selection on "
+                     "one), never (0), or for one expert (-1)"),
       llvm::cl::init(-1)};
   Option<int64_t> pdl{
       *this, "pdl",

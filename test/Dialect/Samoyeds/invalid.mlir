@@ -1233,6 +1233,42 @@ func.func @ssmm_weight_cols(
 
 // -----
 
+func.func @ssmm_weight_empty(
+    %w: tensor<1x0x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x256xbf16>, %offsets: tensor<2xi32>) -> tensor<?x0xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has 0 rows and 256 columns; it needs at least one of each}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      : (tensor<1x0x256xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x0xbf16>
+  return %y : tensor<?x0xbf16>
+}
+
+// -----
+
+func.func @ssmm_weight_no_experts(
+    %w: tensor<0x128x256xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x256xbf16>, %offsets: tensor<1xi32>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has no experts}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      : (tensor<0x128x256xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x256xbf16>, tensor<1xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+func.func @ssmm_weight_no_columns(
+    %w: tensor<1x128x0xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+    %x: tensor<?x0xbf16>, %offsets: tensor<2xi32>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op weight: weight has 128 rows and 0 columns; it needs at least one of each}}
+  %y = samoyeds.ssmm %w, %x, %offsets epilogue <none>
+      : (tensor<1x128x0xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
+         tensor<?x0xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
 func.func @ssmm_weight_rows(
     %w: tensor<4x100x128xbf16, #samoyeds.ss<n = 1, m = 8, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x100xbf16> {

@@ -3,6 +3,7 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0" | FileCheck %s --check-prefix=ASKED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1" | FileCheck %s --check-prefix=ASKED
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=0" | FileCheck %s --check-prefix=SINGLE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="warpgroups=1" | FileCheck %s --check-prefix=WG1
 
 // One expert's routed row selection (session 54): the persistent grid
 // serves the calls below the wide variant, and the wide variant starts where
@@ -18,8 +19,13 @@
 // (6 tiles of 128 make 120 blocks, one round: 128 x 128 against pairs' 10
 // tiles, 100 blocks, one round of 80 x 256 / 1.1), pairs from 769 (7 tiles
 // make 140 blocks, two rounds).
-// CHECK-LABEL: func.func @qwen2_gate_up
+// CHECK-LABEL: func.func @qwen2_gate_up(
 // CHECK: persistent = 1,{{.*}} wide_tokens = 80, wide_slots = 385,{{.*}} wide_low_tokens = 128, wide_units = 2, wide_low_calls = [385, 768, 1041, 1664, 2081, 2432, 3121, 3328, 4161, 4224, 7361, 7552, 8401, 8448], strategy = wgmma_sp>
+// A gate/up projection with SiLU·up (two halves; a block's two consumer
+// warpgroups take the gate and up units of the same 64 rows): the same
+// row blocks, start and calls.
+// CHECK-LABEL: func.func @qwen2_gate_up_silu
+// CHECK: wide_tokens = 80, wide_slots = 385,{{.*}} wide_low_calls = [385, 768, 1041, 1664,
 // DeepSeek-V2-Lite's down projection: 1024 kept rows, 8 row blocks: from 1025.
 // CHECK-LABEL: func.func @deepseek_v2l_down
 // CHECK: persistent = 1,{{.*}} wide_tokens = 80, wide_slots = 1025,{{.*}} wide_low_calls = [1025, 2048, 2641, 4224, 5281, 6272, 7921, 8448],
@@ -29,7 +35,7 @@
 // CHECK-LABEL: func.func @mixtral_gate_up
 // CHECK-NOT: wide_low
 // CHECK: wide_tokens = 80, wide_slots = 128,{{.*}} wide_units = 2, strategy
-// SINGLE-LABEL: func.func @qwen2_gate_up
+// SINGLE-LABEL: func.func @qwen2_gate_up(
 // SINGLE-NOT: wide_low
 // SINGLE: wide_tokens = 128, wide_slots = 385,
 // SINGLE-NOT: wide_low
@@ -40,9 +46,23 @@
 // CHECK-LABEL: func.func @eight_experts
 // CHECK: wide_slots = 512,
 
+// With the consumer warpgroups forced to one (`warpgroups=1`) neither rule
+// (both widths would not share the tile's warpgroups).
+// (SiLU·up keeps its two warpgroups, gate and up, and both rules.)
+// WG1-LABEL: func.func @qwen2_gate_up(
+// WG1-NOT: wide_low
+// WG1: warps = 4,{{.*}} wide_slots = 128,
+// WG1-NOT: wide_low
+// WG1-LABEL: func.func @qwen2_gate_up_silu
+// WG1: warps = 8,{{.*}} wide_slots = 385,{{.*}} wide_low_calls = [385,
+// WG1-LABEL: func.func @deepseek_v2l_down
+// WG1-NOT: wide_low
+// WG1: warps = 4,{{.*}} wide_slots = 128,
+// WG1-NOT: wide_low
+// WG1-LABEL: func.func @mixtral_gate_up
 // With `wide-slots` or `persistent` asked for, or masked rows: no such
 // start (the calls still go to either width where `wide-slots` is asked).
-// ASKED-LABEL: func.func @qwen2_gate_up
+// ASKED-LABEL: func.func @qwen2_gate_up(
 // ASKED: wide_slots = 128,
 // ASKED-LABEL: func.func @deepseek_v2l_down
 // ASKED: wide_slots = 128,
@@ -55,6 +75,17 @@ func.func @qwen2_gate_up(
          tensor<?x3584xbf16>, tensor<2xi32>, tensor<?xi32>)
       -> tensor<?x5120xbf16>
   return %y : tensor<?x5120xbf16>
+}
+
+func.func @qwen2_gate_up_silu(
+    %w: tensor<1x5120x3584xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x3584xbf16>, %off: tensor<2xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x2560xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<1x5120x3584xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x3584xbf16>, tensor<2xi32>, tensor<?xi32>)
+      -> tensor<?x2560xbf16>
+  return %y : tensor<?x2560xbf16>
 }
 
 func.func @deepseek_v2l_down(

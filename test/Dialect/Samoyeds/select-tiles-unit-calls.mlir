@@ -36,6 +36,10 @@
 // NONE-NOT: wide_low_calls
 // NONE-LABEL: func.func @eight_experts
 // NONE-NOT: wide_low_calls
+// NONE-LABEL: func.func @one_expert_rows
+// NONE-NOT: wide_low_calls
+// NONE-LABEL: func.func @eight_experts_rows
+// NONE-NOT: wide_low_calls
 // NONE: return
 func.func @one_expert_down(
     %w: tensor<1x4096x14336xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
@@ -109,3 +113,21 @@ func.func @many(
 
 // BAD: error: samoyeds-select-tiles: wide-unit-calls = 2 must be in [-1, 1]
 // BAD-LOW: error: samoyeds-select-tiles: wide-unit-calls = -2 must be in [-1, 1]
+
+// Routed row selection on more than one expert keeps one width, even with
+// `wide-unit-calls=1` (whose calls there are plain 2:4's).
+// CHECK-LABEL: func.func @eight_experts_rows
+// CHECK-NOT: wide_low_calls
+// ON-LABEL: func.func @eight_experts_rows
+// ON-NOT: wide_low_calls
+// ON: return
+func.func @eight_experts_rows(
+    %w: tensor<8x2048x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x4096xbf16>, %off: tensor<9xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x2048xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<8x2048x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x4096xbf16>, tensor<9xi32>, tensor<?xi32>)
+      -> tensor<?x2048xbf16>
+  return %y : tensor<?x2048xbf16>
+}

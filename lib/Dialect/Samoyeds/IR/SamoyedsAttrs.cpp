@@ -24,6 +24,11 @@ SparseFormatAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 LogicalResult SparseFormatAttr::verifyWeightShape(
     function_ref<InFlightDiagnostic()> emitError, int64_t rows,
     int64_t cols) const {
+  // An empty weight multiplies nothing; its tile rules would divide by its
+  // row blocks.
+  if (cols == 0 || rows == 0)
+    return emitError() << "weight has " << rows << " rows and " << cols
+                       << " columns; it needs at least one of each";
   if (!ShapedType::isDynamic(cols) && cols % getV() != 0)
     return emitError() << "weight has " << cols
                        << " columns, not a multiple of the span v = " << getV();

@@ -42,6 +42,8 @@ FailureOr<SparseFormatAttr> verifyWeight(Operation *op, Value weight,
            << "expects " << name << " to carry a #samoyeds.ss encoding, got "
            << weight.getType();
   auto emit = [&]() { return op->emitOpError() << name << ": "; };
+  if (dim(weight, 0) == 0)
+    return emit() << "weight has no experts";
   if (failed(format.verifyWeightShape(emit, dim(weight, 1), dim(weight, 2))))
     return failure();
   return format;

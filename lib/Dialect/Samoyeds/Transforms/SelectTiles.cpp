@@ -188,6 +188,26 @@ chooseMidSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks,
 } // namespace mlir::samoyeds::select_tiles
 
 namespace {
+/// The attribute verifier on a tile the rules built (TileConfigAttr::get
+/// does not verify).
+LogicalResult verifyChosen(TileConfigAttr t,
+                           function_ref<InFlightDiagnostic()> emitError) {
+  return TileConfigAttr::verify(
+      emitError, t.getWarps(), t.getTokens(), t.getK(), t.getStages(),
+      t.getTokenWarps(), t.getRowTiles(), t.getRowMasks(), t.getSplitK(),
+      t.getSplitSlots(), t.getPersistent(), t.getPersistentSlots(),
+      t.getPersistentTokens(), t.getDecodeTokens(), t.getDecodeSlots(),
+      t.getDecodeWarps(), t.getSplitBlocks(), t.getSharedSlots(),
+      t.getWideTokens(), t.getWideSlots(), t.getGroupTiles(),
+      t.getSplitPersistent(), t.getWideCluster(), t.getWideWarps(),
+      t.getPersistentWarps(), t.getWidePacked(), t.getTokenStep(),
+      t.getMidSplitK(), t.getMidSplitSlots(), t.getEvictFirstExperts(),
+      t.getWideLowTokens(), t.getWideLowSlots(), t.getWideUnits(),
+      t.getPersistentUnits(), t.getWideMulticast(), t.getWideMulticastSlots(),
+      t.getWidePersistent(), t.getWideLowWarps(), t.getWideLowCalls(),
+      t.getStrategy());
+}
+
 struct SamoyedsSelectTiles
     : samoyeds::impl::SamoyedsSelectTilesBase<SamoyedsSelectTiles> {
   using Base::Base;
@@ -309,6 +329,7 @@ struct SamoyedsSelectTiles
         wideLowTokens,    wideLowSlots,     fewSlots,       wideUnits,
         persistentUnits,  latePairs,        wideMulticast,  wideMulticastSlots,
         wideAccumulators, persistentTokens, widePersistent, wideUnitCalls};
+    bool invalid = false;
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
       if (!cast<RankedTensorType>(op.getWeight().getType()).hasStaticShape())
@@ -320,9 +341,21 @@ struct SamoyedsSelectTiles
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op, overrides);
       int64_t group = chooseGroup(op, *target, groupTiles);
-      op.setTileAttr(wgmma ? chooseWgmmaTile(op, *target, overrides, group)
-                           : chooseTile(op, *target, overrides, group));
+      TileConfigAttr tile = wgmma
+                                ? chooseWgmmaTile(op, *target, overrides, group)
+                                : chooseTile(op, *target, overrides, group);
+      // A tile the rules would make invalid (hostile shapes or options) is
+      // an error at the op, not an attribute the next parse rejects.
+      if (failed(verifyChosen(tile, [&] {
+            return op.emitOpError("samoyeds-select-tiles: ");
+          }))) {
+        invalid = true;
+        return;
+      }
+      op.setTileAttr(tile);
     });
+    if (invalid)
+      signalPassFailure();
   }
 };
 } // namespace

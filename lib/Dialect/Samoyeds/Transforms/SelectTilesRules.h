@@ -138,6 +138,11 @@ inline constexpr int64_t kMulticastTilesPerExpert = 2;
 /// the faster grid at all nine points where the two differed (pairs 1.42 /
 /// 1.31x at n = 1024 on those down projections, single units 1.16-1.19x on
 /// Qwen2-MoE's gate/up at n = 1024-2048 and 1.14x on its down at 4096).
+/// One expert's routed row selection (session 54) takes the same factor
+/// for its pairs of 80 tokens against single units of 128 (not fitted for
+/// them: S54 measured pairs 1.51 / 1.20 / 1.01x on Qwen2-MoE's gate/up at
+/// n = 1024 / 2048 / 4096 and 0.98-0.99x on Mixtral's down at 1024-4096,
+/// as the cost with it chooses).
 inline constexpr int64_t kPairsGainTenths = 11;
 /// The routed slots per expert up to which `wide-unit-calls` weighs the two
 /// widths call by call; above it the pairs take every call.

@@ -32,6 +32,14 @@ bool pairsAsked(const Overrides &o) {
 }
 
 namespace {
+/// `perExpert` routed slots on each of `experts`, at most the tile's slot
+/// bound (TileConfigAttr::kMaxSlotBound; hostile expert counts).
+int64_t slotsOf(int64_t perExpert, int64_t experts) {
+  int64_t most = TileConfigAttr::kMaxSlotBound;
+  return perExpert > most / std::max<int64_t>(experts, 1) ? most
+                                                          : perExpert * experts;
+}
+
 /// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
 /// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
 /// unmasked routed row selection on more than kWgmmaFourRowsExperts
@@ -48,7 +56,8 @@ std::pair<int64_t, int64_t> chooseWideLow(SSMMOp op, const Overrides &o,
   int64_t low = o.wideLowTokens >= 0 ? llvm::divideCeil(o.wideLowTokens, 8) * 8
                 : routedOnManyExperts(op, masked) ? kWideLowTokens
                                                   : 0;
-  int64_t lowSlots = (o.wideLowSlots > 0 ? o.wideLowSlots : low) * experts;
+  int64_t lowSlots =
+      slotsOf(o.wideLowSlots > 0 ? o.wideLowSlots : low, experts);
   if (low == 0 || wideTokens == 0 || o.wideCluster != 1 || low <= tokens ||
       low == wideTokens || sets * low / 2 > maxAcc || lowSlots < wideSlots)
     return {0, 0};
@@ -119,7 +128,7 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   WideChoice wide;
   wide.units = wideUnits;
   wide.tokens = wideFor(wideUnits * sets);
-  wide.slots = wide.tokens > 0 ? widePerExpert * experts : 0;
+  wide.slots = wide.tokens > 0 ? slotsOf(widePerExpert, experts) : 0;
   // The second width multiplies one unit: a paired wide variant has none
   // but late pairs' (below).
   if (wideUnits == 1)
@@ -137,7 +146,7 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       if (!pairsFill(c))
         continue;
       wide.lowTokens = wide.tokens;
-      wide.lowSlots = (c - 1) * tokens2 * experts;
+      wide.lowSlots = slotsOf((c - 1) * tokens2, experts);
       wide.units = 2;
       wide.tokens = tokens2;
       break;
@@ -162,26 +171,28 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
 /// The single units' slot ranges (wide_low_calls) of the wide variant's
 /// calls from `from` routed slots: the calls, their slots spread evenly
 /// over `experts`, whose grid of single units (`rowBlocks1` row blocks of
-/// `tokens1` tokens) costs fewer token rounds, ceil(blocks / SMs) × tokens
-/// × a block's share of the `rows` 64-row tiles, than that of the pairs
-/// (`rowBlocks2`, `tokens2`), whose rounds count 10 / kPairsGainTenths; up
-/// to kUnitCallsScanSlots slots per expert and at most
-/// TileConfigAttr::kMaxWideLowCalls ranges. (Plain 2:4's blocks hold 256
-/// kept rows either way; routed row selection's single units 128, its
-/// pairs 256.)
+/// `units1` 64-row units and `tokens1` tokens) costs fewer token rounds,
+/// ceil(blocks / SMs) × tokens × units, than that of the pairs
+/// (`rowBlocks2`, `units2`, `tokens2`), whose rounds count
+/// 10 / kPairsGainTenths; up to kUnitCallsScanSlots slots per expert and at
+/// most TileConfigAttr::kMaxWideLowCalls ranges. (Plain 2:4's blocks hold
+/// four units either way by default; routed row selection's single units
+/// two, its pairs four.)
 SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
-                                     int64_t from, int64_t rows,
-                                     int64_t rowBlocks1, int64_t tokens1,
-                                     int64_t rowBlocks2, int64_t tokens2) {
-  auto cost = [&](int64_t rowBlocks, int64_t perExpert, int64_t tokens) {
+                                     int64_t from, int64_t rowBlocks1,
+                                     int64_t units1, int64_t tokens1,
+                                     int64_t rowBlocks2, int64_t units2,
+                                     int64_t tokens2) {
+  auto cost = [&](int64_t rowBlocks, int64_t units, int64_t perExpert,
+                  int64_t tokens) {
     int64_t blocks = rowBlocks * experts * llvm::divideCeil(perExpert, tokens);
-    return llvm::divideCeil(blocks, chip.smCount) * tokens * rows / rowBlocks;
+    return llvm::divideCeil(blocks, chip.smCount) * tokens * units;
   };
   SmallVector<int64_t> calls;
   int64_t first = llvm::divideCeil(from, experts);
   for (int64_t n = first; n <= kUnitCallsScanSlots; ++n) {
-    bool single = cost(rowBlocks1, n, tokens1) * kPairsGainTenths <
-                  cost(rowBlocks2, n, tokens2) * 10;
+    bool single = cost(rowBlocks1, units1, n, tokens1) * kPairsGainTenths <
+                  cost(rowBlocks2, units2, n, tokens2) * 10;
     // The calls of n slots per expert (the most slots an expert has).
     int64_t lo = std::max(from, (n - 1) * experts + 1),
             hi = std::min(n * experts, TileConfigAttr::kMaxSlotBound);
@@ -230,7 +241,7 @@ Overrides persistentBelowWide(const WgmmaShape &s, const WgmmaBase &t,
                               const ChipInfo &chip, const Overrides &o) {
   Overrides from = o;
   if (!s.plain && !s.masked && s.experts == 1 && !t.fourRows &&
-      o.wideSlots <= 0 && o.persistent < 0)
+      t.warpgroups == t.twoWarpgroups && o.wideSlots <= 0 && o.persistent < 0)
     from.wideSlots =
         oneExpertWideSlots(chip, t.tokens, s.tiles * s.halves / t.warpgroups);
   return from;
@@ -294,7 +305,8 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // single units 1.01-1.02x pairs on Mixtral's down at 1024-4096): both on
   // two consumer warpgroups, the single units' blocks half the rows.
   bool plainCalls = s.plain && t.warpgroups > t.twoWarpgroups;
-  if (unitCallsAsked(s, o) && (plainCalls || (!s.plain && !t.fourRows))) {
+  bool rowCalls = !s.plain && !t.fourRows && t.warpgroups == t.twoWarpgroups;
+  if (unitCallsAsked(s, o) && (plainCalls || rowCalls)) {
     int64_t rows = s.tiles * s.halves;
     Overrides from = persistentBelowWide(s, t, chip, o);
     if (s.plain && o.wideSlots <= 0 && s.experts == 1)
@@ -310,9 +322,10 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
         llvm::divideCeil(two.slots, s.experts) <= kUnitCallsScanSlots;
     if (one.units == 1 && one.tokens > 0 && one.lowTokens == 0 &&
         two.units == 2 && two.tokens > 0 && scanned) {
-      two.lowCalls =
-          chooseUnitCalls(chip, s.experts, two.slots, rows, rows / t.warpgroups,
-                          one.tokens, rows / (2 * t.twoWarpgroups), two.tokens);
+      two.lowCalls = chooseUnitCalls(chip, s.experts, two.slots,
+                                     rows / t.warpgroups, t.warpgroups,
+                                     one.tokens, rows / (2 * t.twoWarpgroups),
+                                     2 * t.twoWarpgroups, two.tokens);
       if (!two.lowCalls.empty()) {
         two.lowTokens = one.tokens;
         two.lowWarps = plainCalls ? 4 * t.warpgroups : 0;

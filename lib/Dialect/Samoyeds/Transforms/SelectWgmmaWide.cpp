@@ -282,9 +282,9 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // keep four.
   WgmmaWide w;
   w.warpgroups = t.fourRows ? t.twoWarpgroups : t.warpgroups;
-  w.choice =
-      chooseWide(s.op, chip, persistentBelowWide(s, t, chip, o), s.masked,
-                 s.plain, s.tiles, s.halves, s.sets, t.tokens, w.warpgroups);
+  Overrides rowsFrom = persistentBelowWide(s, t, chip, o);
+  w.choice = chooseWide(s.op, chip, rowsFrom, s.masked, s.plain, s.tiles,
+                        s.halves, s.sets, t.tokens, w.warpgroups);
   if (s.plain && pairsAsked(o) && w.choice.units == 1 &&
       t.warpgroups > t.twoWarpgroups) {
     WideChoice two = chooseWide(s.op, chip, o, s.masked, s.plain, s.tiles,
@@ -308,7 +308,7 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   bool rowCalls = !s.plain && !t.fourRows && t.warpgroups == t.twoWarpgroups;
   if (unitCallsAsked(s, o) && (plainCalls || rowCalls)) {
     int64_t rows = s.tiles * s.halves;
-    Overrides from = persistentBelowWide(s, t, chip, o);
+    Overrides from = rowsFrom;
     if (s.plain && o.wideSlots <= 0 && s.experts == 1)
       from.wideSlots = oneExpertWideSlots(chip, t.tokens, rows / t.warpgroups);
     WideChoice one = chooseWide(s.op, chip, from, s.masked, s.plain, s.tiles,

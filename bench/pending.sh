@@ -18,62 +18,33 @@
 # call's output folder and tar it into that folder.
 #
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
-#   def, def11  the default (1:2+2:4 V = 128, whose wide variant pairs its
-#               units since session 43; plain 2:4, whose wide variant pairs
-#               them with 144 tokens since session 49: S48's p24w144)
-#   p24         warpgroups=2 wide-units=2 (plain 2:4: every variant on two
-#               consumer warpgroups, the wide one's paired: 144 tokens)
-#   ppers       persistent-units=2: the persistent grid's unit pairs
-#   late        late-pairs=1: pairs from the slots where they fill a wave
-#               (of the anchors only Mixtral's down projection changes)
-#   fc, fc11    fuse-combine=1: the down projection's decode and split-K
-#               kernels of the calls of at most 4 tokens combine their own
-#               slot rows (the last block of each row block), no combine
-#               launch at T = 1-4 (1:2+2:4 and plain 2:4)
-# Expert-matmul variants (single-expert bundles, test/GPU/gen-kernel-bundles.sh):
-#   k12, k32    1:2+2:4 V = 128 and V = 32: the default (since session 54
-#               one expert's routed row selection runs its persistent grid
-#               up to one wave, then gives each wide call to unit pairs or
-#               single units, whichever grid makes fewer token rounds)
-#   ko12, ko32  wide-slots=128 wide-unit-calls=0: the S53 default (for V =
-#               128 the same kernels and launches byte for byte)
-# Session 54 ran the queue's steps before (bench/RESULTS.md S54): plain
-# 2:4's unit calls on the layers (uc11: 0.89-1.07x, not kept), one expert's
-# unit calls (k11: 1.0-1.59x single units alone) and its 1:2+2:4 grids (the
-# basis of the S54 default), pairs of 128 and 152 (p24w 0.84-1.01x, p152
-# 0.94-1.07x: not kept), the serving tests, multicast and cluster pairs
-# (0.90-1.01x; their racecheck hazards are the warp-barrier release, which
-# racecheck does not follow: bench/probes/warp_release.cu), packing (ppk
-# 0.89-0.91x), persistent pairs (ppers: step 3 now) and late pairs' checks.
-# Session 53 ran steps 10-12 of the queue before it (acc: 0.94-1.01x, not
-# kept; the persistent wide grid's racecheck, float64 and A/B; one expert's
-# pairs from 1024 tokens).
+#   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
+#               grid pairs its units from 80 routed slots per expert on
+#               OLMoE and Qwen2-MoE since session 55; plain 2:4)
+#   ppers       persistent-units=2: every call of the persistent grid's
+#               two-warpgroup variants on unit pairs
+#   pu1         persistent-units=1: no persistent pairs (the S54 default)
+# Session 55 ran the queue's steps before (bench/RESULTS.md S55): one
+# expert's pair kernels and V = 32 (1.20-1.83x the S53 default where the grid
+# changed), persistent pairs' boundary and per-kernel profile (the basis of
+# the S55 default), late pairs (1.02-1.13x but 0.94-0.95x at T = 640 / 880 on
+# Mixtral: opt-in), fused combine (0.95-1.01x) and plain 2:4 pairs on two
+# warpgroups (0.98-1.01x), both dropped with their variants.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "p24 11v128 warpgroups=2 wide-units=2"
   "ppers 12v128 persistent-units=2"
-  "late 12v128 late-pairs=1"
-  "fc 12v128 fuse-combine=1"
-  "fc11 11v128 fuse-combine=1"
+  "pu1 12v128 persistent-units=1"
 )
 kernel_variants=(
-  "k12 12v128 "
-  "ko12 12v128 wide-slots=128 wide-unit-calls=0"
-  "k32 12v32 "
-  "ko32 12v32 wide-slots=128 wide-unit-calls=0"
 )
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47 and S54: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
-  "2 one expert's routed row selection, the default since S54 (k12: the persistent grid up to one wave, then pairs or single units by token rounds), against the S53 default (ko12 = wide-slots=128 wide-unit-calls=0, byte for byte): kernel_bench.py at the n whose calls go to pairs S54 never ran (DeepSeek-V2-Lite's down and OLMoE's two at 2049-2640 and 4225-5280, Qwen2-MoE's down at 1153-1440), each point against float64; then V = 32 (k32 / ko32) at n = 256-4096, which S54 did not time"
-  "3 persistent pairs' boundary (ppers, persistent-units=2; S54: 1.09-1.17x on Qwen2-MoE and OLMoE at 87-125 routed slots per expert, Qwen3-235B 1.04-1.06x at 100-125, but 0.87-0.98x at 45-75 on DeepSeek-V2 and Qwen3-235B): float64 on DeepSeek-V2 at 105 slots per expert, then def / ppers at 70-120 slots per expert on four models, for a rule by slots per expert"
-  "4 late pairs (late, Mixtral; S54: float64 at T = 300 / 1024 / 4096, memcheck of both widths and racecheck of the single units clean): def / late at T = 256-4096"
-  "5 fused combine: fc and fc11 against float64 with bit-identical repeats (T = 1-5 on the six models, each kind of combining kernel, three routings), memcheck / racecheck of the combining kernels, then def / fc and def11 / fc11 at T = 1, 2, 4 and 5 (the first call above the bound: its kernels are def's) with bit-identical outputs"
-  "6 plain 2:4 pairs on two warpgroups everywhere (p24, warpgroups=2 wide-units=2): against float64, memcheck, then def11 / p24 at T = 256-4096 (split from step 2 after S44's hang)"
-  "7 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "2 why many waves of persistent pairs lose (S55: the gate/up kernel's pairs 0.79-0.89x on DeepSeek-V2, 960 paired blocks a token tile, but 1.22x on OLMoE, 256): ncu of the gate/up upper persistent grid, single units against pairs, on DeepSeek-V2 at T = 2800 (def / ppers) and OLMoE at T = 880 (pu1 / def): speed of light, memory workload (L2 hit rate, DRAM bytes), warp stalls"
+  "3 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
 prepare() {
@@ -160,79 +131,24 @@ step1() {
   # layers (all pass).
   go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
 }
+
+# upper NAME VARIANT MODEL T: ncu of the gate/up upper persistent grid (its
+# single or paired kernel, whichever serves T).
+upper() {
+  go 90 "$1" ncu --kernel-name 'regex:ssmm_2_persistent_upper' --launch-count 1 \
+    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
+    --section SchedulerStats --section Occupancy \
+    --metrics dram__bytes_read.sum,lts__t_bytes.sum,lts__t_sector_hit_rate.pct \
+    "$rt/moe-gpu-test" "$dev/$2/$3_12v128" --tokens "$4" --iters 1 --check-rows 2
+}
 step2() {
-  # One expert's matmuls (each point checked against float64 by
-  # kernel_bench.py), both variants interleaved rep by rep, cuBLAS and
-  # cuSPARSELt beside them. S54 timed k12 against ko12 at n = 256-4096
-  # (1.20-1.52x where the grid changed); these n reach the pairs' ranges.
-  go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
-  go 240 kernels-pairs python3 "$root/bench/kernel_bench.py" \
-    --variants "k12=$dev/k12,ko12=$dev/ko12" --control --cslt-lib "$out/cslt_lib.so" \
-    --tokens 1280,2304,2560,4608,5120 --reps 9 --out "$out/kernels-pairs.json"
-  go 240 kernels-v32 python3 "$root/bench/kernel_bench.py" \
-    --variants "k32=$dev/k32,ko32=$dev/ko32" --control --cslt-lib "$out/cslt_lib.so" \
-    --tokens 256,512,768,1024,2048,4096 --reps 9 --out "$out/kernels-v32.json"
+  upper ncu-dsv2-single def deepseek_v2 2800
+  upper ncu-dsv2-pairs ppers deepseek_v2 2800
+  upper ncu-olmoe-single pu1 olmoe 880
+  upper ncu-olmoe-pairs def olmoe 880
 }
+
 step3() {
-  # S54 checked ppers against float64 on Mixtral, Qwen2-MoE, OLMoE and
-  # Qwen3-235B (memcheck, racecheck clean) and timed it at T = 64-2000.
-  check ppers-dsv2 ppers deepseek_v2 12v128 2800 random
-  ((fail)) && return
-  ab ab-ppers-dsv2 def,ppers 12v128 deepseek_v2 2400,2800,3200
-  ab ab-ppers-qwen3 def,ppers 12v128 qwen3_235b 1400,1800
-  ab ab-ppers-64 def,ppers 12v128 qwen2_moe,olmoe 560,640,880
-}
-step4() {
-  ab ab-late def,late 12v128 mixtral 256,320,512,1024,2048,4096
-}
-step5() {
-  # The first check stops the step where it fails: a row block whose
-  # count never completes would leave the result unwritten everywhere.
-  check fc-olmoe-1 fc olmoe 12v128 1 random
-  ((fail)) && return
-  # Each kind of combining kernel: split-K (reading gate/up's slices, or
-  # gathering), decode (reading gate/up's slices, or not), decode_shared.
-  check fc-olmoe-2 fc olmoe 12v128 2 one-expert
-  check fc-mixtral-1 fc mixtral 12v128 1 random
-  check fc-mixtral-4 fc mixtral 12v128 4 half-empty
-  check fc-dsv2l-1 fc deepseek_v2l 12v128 1 random
-  check fc-dsv2l-2 fc deepseek_v2l 12v128 2 half-empty
-  check fc-qwen2-1 fc qwen2_moe 12v128 1 one-expert
-  check fc-qwen2-4 fc qwen2_moe 12v128 4 random
-  check fc-dsv2-3 fc deepseek_v2 12v128 3 random
-  check fc-qwen3-4 fc qwen3_235b 12v128 4 one-expert
-  check fc-olmoe-5 fc olmoe 12v128 5 random
-  check fc11-olmoe-1 fc11 olmoe 11v128 1 random
-  check fc11-qwen2-2 fc11 qwen2_moe 11v128 2 half-empty
-  check fc11-mixtral-1 fc11 mixtral 11v128 1 one-expert
-  # Each kind under memcheck: split-K reading gate/up's slices (OLMoE
-  # T = 1), decode reading them (DeepSeek-V2-Lite T = 1), decode (Qwen2-MoE
-  # T = 1), decode_shared (DeepSeek-V2-Lite T = 4); racecheck on one.
-  sanitize memcheck-fc-split memcheck combining fc olmoe 12v128 1
-  sanitize memcheck-fc-decode-reducing memcheck combining fc deepseek_v2l 12v128 1
-  sanitize memcheck-fc-decode memcheck combining fc qwen2_moe 12v128 1
-  sanitize memcheck-fc-shared memcheck combining fc deepseek_v2l 12v128 4
-  sanitize racecheck-fc racecheck combining fc qwen2_moe 12v128 2
-  # T = 1 effects are a few per cent: more repetitions than ab's 7. The
-  # sums are the combine kernel's, in its order: bit-identical outputs.
-  go 240 ab-fc python3 "$root/bench/ab.py" --graph --control --identical \
-    --variants "def=$dev/def,fc=$dev/fc" --formats 12v128 \
-    --models olmoe,mixtral,deepseek_v2l,qwen2_moe,deepseek_v2,qwen3_235b \
-    --tokens 1,2,4,5 --reps 15 --out "$out/ab-fc.json"
-  go 150 ab-fc11 python3 "$root/bench/ab.py" --graph --control --identical \
-    --variants "def11=$dev/def11,fc11=$dev/fc11" --formats 11v128 \
-    --models olmoe,mixtral,deepseek_v2l --tokens 1,4 --reps 15 --out "$out/ab-fc11.json"
-}
-
-step6() {
-  check p24-mixtral p24 mixtral 11v128 1024 random
-  ((fail)) && return
-  check p24-qwen2 p24 qwen2_moe 11v128 256 random
-  sanitize memcheck-p24 memcheck wide p24 mixtral 11v128 1024
-  ab ab-p24 def11,p24 11v128 mixtral,qwen2_moe,olmoe 256,1024,4096
-}
-
-step7() {
   # Each wide kernel of the call (gate/up, down) once; the run checks two
   # rows so that ncu replays only the kernels it names.
   local m f v
@@ -258,8 +174,7 @@ step7() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "k12 ko12 k32 ko32" "def ppers" "def late" "def def11 fc fc11" "def11 p24"
-       "def def11")
+needs=("" "serving" "def ppers pu1" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -274,7 +189,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-7]$ && -n $out ]] || { echo "error: run STEP(1-7) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-3]$ && -n $out ]] || { echo "error: run STEP(1-3) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

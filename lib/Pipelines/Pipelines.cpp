@@ -111,8 +111,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> persistentUnits{
       *this, "persistent-units",
       llvm::cl::desc("samoyeds-select-tiles: 64-row units per consumer "
-                     "warpgroup of the persistent grid (1, or 2: pairs)"),
-      llvm::cl::init(1)};
+                     "warpgroup of the persistent grid (1, or 2: pairs; "
+                     "-1: SiLU-up's upper grid pairs where they win)"),
+      llvm::cl::init(-1)};
   Option<int64_t> latePairs{
       *this, "late-pairs",
       llvm::cl::desc("samoyeds-select-tiles: pair the wide variant from the "

@@ -15,6 +15,15 @@
 // RUN: %if ptxas %{ grep -A1 "Function properties for layer_ssmm_._persistent_upper$" %t/ptxas.log | FileCheck %s --check-prefix=UPPER %}
 // RUN: rm -rf %t.one && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a wide-units=1 dir=%t.one assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=ONE < %t.one/kernels.ptx
+// By default (session 55) only the gate/up's upper grid pairs, from 80
+// routed slots per expert (`_persistent_upper_pairs`); below them its
+// `_persistent_upper` keeps single units, and the down projection keeps
+// them throughout (samoyeds-select-tiles, kPersistentPairsSlotsPerExpert).
+// RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.def assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=DEF < %t.def/kernels.ptx
+// RUN: FileCheck %s --check-prefix=DEF-MANIFEST < %t.def/manifest.json
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a -v %t.def/kernels.ptx -o %t.def/kernels.cubin > %t.def/ptxas.log 2>&1 %}
+// RUN: %if ptxas %{ FileCheck %s --check-prefix=PTXAS-DEF < %t.def/ptxas.log %}
 
 // CHECK-LABEL: .entry layer_ssmm_2_persistent_narrow(
 // CHECK: .maxntid 640, 1, 1
@@ -38,6 +47,28 @@
 // PTXAS-DAG: Function properties for layer_ssmm_2_persistent_upper{{$}}
 
 // UPPER-COUNT-2: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+
+// DEF-LABEL: .entry layer_ssmm_2_persistent_upper(
+// DEF: bar.sync 1, 256;
+// DEF-LABEL: .entry layer_ssmm_2_persistent_upper_pairs(
+// DEF: .maxntid 384, 1, 1
+// DEF-NOT: bar.sync 1,
+// DEF: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16
+// DEF-NOT: bar.sync 1,
+// DEF: ex2.approx
+// DEF-LABEL: .entry layer_ssmm_3_persistent_upper(
+// DEF-NOT: .entry layer_ssmm_3_persistent_upper_pairs(
+// DEF-MANIFEST: "kernel": "layer_ssmm_2_persistent_upper",
+// DEF-MANIFEST: "when": {
+// DEF-MANIFEST-NEXT: "max": 5119,
+// DEF-MANIFEST-NEXT: "min": 2560,
+// DEF-MANIFEST: "kernel": "layer_ssmm_2_persistent_upper_pairs",
+// DEF-MANIFEST: "when": {
+// DEF-MANIFEST-NEXT: "max": 8191,
+// DEF-MANIFEST-NEXT: "min": 5120,
+// PTXAS-DEF-NOT: C75
+// PTXAS-DEF: Function properties for layer_ssmm_2_persistent_upper_pairs{{$}}
+// PTXAS-DEF-NEXT: 0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 
 // ONE-LABEL: .entry layer_ssmm_2_persistent_upper(
 // ONE: .maxntid 384, 1, 1

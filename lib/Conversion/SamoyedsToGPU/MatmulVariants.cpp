@@ -133,6 +133,8 @@ private:
     bool everySize = persistent && isPersistentAtEverySize(op);
     bool narrow = everySize && !splitBelowWide;
     bool upper = everySize && splitBelowWide;
+    if (upper && tile.getPersistentUnitsSlots() > 0)
+      return addUpperPairs(planned);
     planned.push_back({narrow  ? "_persistent_narrow"
                        : upper ? "_persistent_upper"
                                : "",
@@ -140,6 +142,22 @@ private:
                        : upper ? SSMMVariant::PersistentUpper
                                : SSMMVariant::Plain,
                        ordinaryFrom, ordinaryTo});
+  }
+
+  /// The upper persistent grid's calls (below the wide variant's, so
+  /// bounded): single units below persistent_units_slots, unit pairs from
+  /// them; either part may be empty.
+  void addUpperPairs(SmallVectorImpl<PlannedMatmul> &planned) const {
+    int64_t pairsFrom =
+        std::max<int64_t>(tile.getPersistentUnitsSlots(), ordinaryFrom);
+    int64_t singleTo = std::min(pairsFrom - 1, ordinaryTo);
+    if (singleTo >= std::max<int64_t>(ordinaryFrom, 1))
+      planned.push_back({"_persistent_upper", SSMMVariant::PersistentUpper,
+                         ordinaryFrom, singleTo});
+    if (pairsFrom <= ordinaryTo)
+      planned.push_back({"_persistent_upper_pairs",
+                         SSMMVariant::PersistentUpperPairs, pairsFrom,
+                         ordinaryTo});
   }
 
   void addWide(SmallVectorImpl<PlannedMatmul> &planned) const {

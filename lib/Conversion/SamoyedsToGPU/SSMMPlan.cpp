@@ -87,7 +87,8 @@ static void takeSplitOrPersistentTile(SSMMPlan &p, TileConfigAttr tile,
     }
   } else if (variant == SSMMVariant::Persistent ||
              variant == SSMMVariant::PersistentNarrow ||
-             variant == SSMMVariant::PersistentUpper) {
+             variant == SSMMVariant::PersistentUpper ||
+             variant == SSMMVariant::PersistentUpperPairs) {
     p.persistent = tile.getPersistent();
     assert(p.persistent > 0 && "the tile has no persistent variant");
     if (variant == SSMMVariant::Persistent)
@@ -103,8 +104,11 @@ static void takeSplitOrPersistentTile(SSMMPlan &p, TileConfigAttr tile,
         p.tokens = tile.getPersistentTokens();
       p.stages = TileConfigAttr::kWgmmaMaxStages;
     }
-    // Unit pairs on the variants of at most two consumer warpgroups.
-    if (p.warps <= 8)
+    // Unit pairs on the variants of at most two consumer warpgroups; with
+    // persistent_units_slots only on the upper grid's calls from them.
+    bool fromSlots = tile.getPersistentUnitsSlots() > 0;
+    if (p.warps <= 8 &&
+        (!fromSlots || variant == SSMMVariant::PersistentUpperPairs))
       p.unitsPerWarpgroup = tile.getPersistentUnits();
   }
 }

@@ -579,6 +579,60 @@ func.func @few_slots(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
 
 // -----
 
+// persistent_units_slots splits the upper persistent grid: single units
+// below it (_persistent_upper), unit pairs from it (_persistent_upper_pairs:
+// each consumer warpgroup's two units, twice the MMAs a k tile); the grid
+// below persistent_slots keeps single units. Slots at or above the wide
+// variant's leave the upper grid single (@upper_pairs_above_wide).
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = 320, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @upper_pairs
+// CHECK: samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@upper_pairs_ssmm_0_persistent_narrow grid(per_sm(1), 1, 1) block(640, 1, 1) {{.*}} when(P in [0, 159])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@upper_pairs_ssmm_0_persistent_upper grid(per_sm(1), 1, 1) block(384, 1, 1) {{.*}} when(P in [160, 319])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@upper_pairs_ssmm_0_persistent_upper_pairs grid(per_sm(1), 1, 1) block(384, 1, 1) {{.*}} when(P in [320, 511])>
+// CHECK-SAME: #samoyeds.launch<@samoyeds_kernels::@upper_pairs_ssmm_0_wide grid(4, token_tiles(P, 128, 4), 1) block(384, 1, 1) {{.*}} when(P in [512, ...])>]
+// (Each kernel peels its first k tile: its MMAs appear twice.)
+// CHECK: gpu.func @upper_pairs_ssmm_0_persistent_narrow(
+// CHECK-COUNT-8: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 48 : i64}
+// CHECK-NOT: samoyeds_nvgpu.wgmma_sp
+// CHECK: gpu.func @upper_pairs_ssmm_0_persistent_upper(
+// CHECK-COUNT-8: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 64 : i64}
+// CHECK-NOT: samoyeds_nvgpu.wgmma_sp
+// CHECK: gpu.func @upper_pairs_ssmm_0_persistent_upper_pairs(
+// CHECK-COUNT-16: samoyeds_nvgpu.wgmma_sp {{.*}} {element = bf16, n = 64 : i64}
+// CHECK-NOT: samoyeds_nvgpu.wgmma_sp
+// CHECK: gpu.func @upper_pairs_ssmm_0_wide(
+func.func @upper_pairs(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
+                       %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                       %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                       %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = 600, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @upper_pairs_above_wide
+// CHECK: @upper_pairs_above_wide_ssmm_0_persistent_upper grid(per_sm(1), 1, 1) block(384, 1, 1) {{.*}} when(P in [160, 511])>
+// CHECK-SAME: @upper_pairs_above_wide_ssmm_0_wide grid(4, token_tiles(P, 128, 4), 1) block(384, 1, 1) {{.*}} when(P in [512, ...])>]
+// CHECK-NOT: persistent_upper_pairs
+// CHECK: return
+func.func @upper_pairs_above_wide(%w: tensor<4x1024x512xbf16, #ss> {samoyeds.name = "w"},
+                                  %x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                                  %off: tensor<5xi32> {samoyeds.name = "offsets"},
+                                  %tok: tensor<?xi32> {samoyeds.name = "tokens"})
+    -> (tensor<?x1024xbf16> {samoyeds.name = "y"}) {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<4x1024x512xbf16, #ss>, tensor<?x512xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x1024xbf16>
+  return %y : tensor<?x1024xbf16>
+}
+
+// -----
+
 // A persistent tile of 40 tokens: the producer gathers rows t / 8 + 16 · i in
 // passes of 16; the last pass's rows past the tile's 40 copy nothing (their
 // zero-filled chunks would land in the next column block and past the slot).

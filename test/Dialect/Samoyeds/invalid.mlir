@@ -1909,6 +1909,41 @@ func.func @tile_persistent_units_masked() attributes {t = #samoyeds.tile<warps =
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+func.func @tile_persistent_units_slots_single() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units_slots = 320, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+func.func @tile_persistent_units_slots_no_split() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, wide_tokens = 128, wide_slots = 512, persistent_units = 2, persistent_units_slots = 320, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 160 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+func.func @tile_persistent_units_slots_narrow() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = 160, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = -1 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+func.func @tile_persistent_units_slots_negative() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = -1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 1073741825 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+func.func @tile_persistent_units_slots_huge() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = 1073741825, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: wide_persistent = 2 must be 0, or 1 with wide_tokens > 0, wide_low_tokens = 0 or wide_low_calls, wide_cluster = 1, wide_multicast = 1, wide_packed = 0 and strategy wgmma_sp}}
 func.func @tile_wide_persistent_two() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 512, wide_persistent = 2, strategy = wgmma_sp>} {
   return

@@ -14,12 +14,12 @@
 // CHECK-LABEL: func.func @mixtral
 // CHECK: evict_first_experts = 3, wide_units = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @olmoe
-// CHECK: evict_first_experts = 64, wide_units = 2, strategy = wgmma_sp>
+// CHECK: evict_first_experts = 64, wide_units = 2, persistent_units = 2, persistent_units_slots = 5120, strategy = wgmma_sp>
 // OFF-NOT: evict_first_experts
 // FORCED-LABEL: func.func @mixtral
 // FORCED: evict_first_experts = 5, wide_units = 2, strategy = wgmma_sp>
 // FORCED-LABEL: func.func @olmoe
-// FORCED: evict_first_experts = 5, wide_units = 2, strategy = wgmma_sp>
+// FORCED: evict_first_experts = 5, wide_units = 2, persistent_units = 2, persistent_units_slots = 5120, strategy = wgmma_sp>
 // BAD: samoyeds-select-tiles: evict-first-experts = -2 must be in [-1, 1048576]
 func.func @mixtral(%w: tensor<8x28672x4096xbf16, #ss>, %x: tensor<?x4096xbf16>,
                    %off: tensor<9xi32>, %tok: tensor<?xi32>) -> tensor<?x14336xbf16> {

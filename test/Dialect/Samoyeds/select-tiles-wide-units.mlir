@@ -172,7 +172,7 @@
 // PAIREDLOW-LABEL: func.func @mixtral_down
 // PAIREDLOW: wide_low_tokens = 72, wide_low_slots = 576, strategy = wgmma_sp>
 // BADLATE: error: samoyeds-select-tiles: late-pairs = 2 must be in [0, 1]
-// BADP: error: samoyeds-select-tiles: persistent-units = 3 must be in [1, 2]
+// BADP: error: samoyeds-select-tiles: persistent-units (or -1) = 3 must be in [1, 2]
 // BAD: error: samoyeds-select-tiles: wide-units (or -1) = 3 must be in [1, 2]
 // BAD0: error: samoyeds-select-tiles: wide-units (or -1) = 0 must be in [1, 2]
 // wide-accumulators=176 (opt-in): the pairs' wide tokens are what 176

@@ -178,6 +178,10 @@ enum class SSMMVariant {
   /// and `tokens` for the unsplit calls from `persistent_slots` below the
   /// wide variant, where the strategy's persistent grid wins at every size.
   PersistentUpper,
+  /// With `persistent_units_slots`, the upper persistent grid's unit pairs
+  /// for its calls from those slots (`PersistentUpper` keeps single units
+  /// below them).
+  PersistentUpperPairs,
 };
 
 /// How the kernel of an expert matmul overlaps the launches around it and

@@ -171,9 +171,10 @@ LogicalResult TileConfigAttr::verify(
     int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
     int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
-    int64_t wideUnits, int64_t persistentUnits, int64_t wideMulticast,
-    int64_t wideMulticastSlots, int64_t widePersistent, int64_t wideLowWarps,
-    DenseI64ArrayAttr wideLowCalls, MmaStrategy strategy) {
+    int64_t wideUnits, int64_t persistentUnits, int64_t persistentUnitsSlots,
+    int64_t wideMulticast, int64_t wideMulticastSlots, int64_t widePersistent,
+    int64_t wideLowWarps, DenseI64ArrayAttr wideLowCalls,
+    MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
                        << " must be in [1, 16]";
@@ -356,6 +357,16 @@ LogicalResult TileConfigAttr::verify(
                        << persistentUnits
                        << " must be 1, or 2 with persistent = 1, row_masks = "
                           "0 and strategy wgmma_sp";
+  if (persistentUnitsSlots != 0 &&
+      (persistentUnits != 2 || persistentWarps == 0 ||
+       persistentUnitsSlots <= persistentSlots ||
+       persistentUnitsSlots > TileConfigAttr::kMaxSlotBound))
+    return emitError() << "#samoyeds.tile: persistent_units_slots = "
+                       << persistentUnitsSlots
+                       << " must be 0, or in (persistent_slots, "
+                       << TileConfigAttr::kMaxSlotBound
+                       << "] with persistent_units = 2 and "
+                          "persistent_warps > 0 (which needs a wide variant)";
   // The packed input is the wide variant's, or without one the persistent
   // grid's of the large calls.
   bool packable = wideTokens > 0 || persistent > 0;

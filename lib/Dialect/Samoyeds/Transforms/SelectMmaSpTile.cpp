@@ -142,7 +142,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
       /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
       /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
-      /*persistentUnits=*/1, /*wideMulticast=*/1, /*wideMulticastSlots=*/0,
+      /*persistentUnits=*/1, /*persistentUnitsSlots=*/0, /*wideMulticast=*/1,
+      /*wideMulticastSlots=*/0,
       /*widePersistent=*/0, /*wideLowWarps=*/0,
       /*wideLowCalls=*/DenseI64ArrayAttr(), MmaStrategy::MmaSp);
 }

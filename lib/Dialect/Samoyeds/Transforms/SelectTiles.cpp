@@ -203,9 +203,9 @@ LogicalResult verifyChosen(TileConfigAttr t,
       t.getPersistentWarps(), t.getWidePacked(), t.getTokenStep(),
       t.getMidSplitK(), t.getMidSplitSlots(), t.getEvictFirstExperts(),
       t.getWideLowTokens(), t.getWideLowSlots(), t.getWideUnits(),
-      t.getPersistentUnits(), t.getWideMulticast(), t.getWideMulticastSlots(),
-      t.getWidePersistent(), t.getWideLowWarps(), t.getWideLowCalls(),
-      t.getStrategy());
+      t.getPersistentUnits(), t.getPersistentUnitsSlots(), t.getWideMulticast(),
+      t.getWideMulticastSlots(), t.getWidePersistent(), t.getWideLowWarps(),
+      t.getWideLowCalls(), t.getStrategy());
 }
 
 struct SamoyedsSelectTiles
@@ -251,7 +251,8 @@ struct SamoyedsSelectTiles
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
             /*midSplitK=*/1, /*midSplitSlots=*/0, /*evictFirstExperts=*/0,
             /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
-            /*persistentUnits=*/1, /*wideMulticast=*/1,
+            /*persistentUnits=*/1, /*persistentUnitsSlots=*/0,
+            /*wideMulticast=*/1,
             /*wideMulticastSlots=*/0, /*widePersistent=*/0,
             /*wideLowWarps=*/0, /*wideLowCalls=*/DenseI64ArrayAttr(),
             forced.value_or(MmaStrategy::MmaSp))))
@@ -292,7 +293,8 @@ struct SamoyedsSelectTiles
         !inRange("few-slots", fewSlots, -1, 4096) ||
         !inRange("wide-cluster", wideCluster, 1, 2) ||
         !(wideUnits == -1 || inRange("wide-units (or -1)", wideUnits, 1, 2)) ||
-        !inRange("persistent-units", persistentUnits, 1, 2) ||
+        !(persistentUnits == -1 ||
+          inRange("persistent-units (or -1)", persistentUnits, 1, 2)) ||
         !inRange("late-pairs", latePairs, 0, 1) ||
         !inRange("wide-multicast", wideMulticast, 1, 2) ||
         !inRange("wide-multicast-slots", wideMulticastSlots, -1, 1 << 20) ||

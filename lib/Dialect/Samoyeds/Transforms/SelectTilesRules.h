@@ -119,6 +119,24 @@ inline constexpr int64_t kWidePackedDefault = 0;
 /// short of a wave.
 inline constexpr int64_t kLatePairsMaxTiles = 8;
 
+/// The persistent grid's unit pairs by default (`persistent-units=-1`):
+/// SiLU·up's upper grid (the two-warpgroup persistent grid above the
+/// few-slot bound) pairs its gate and up units from
+/// kPersistentPairsSlotsPerExpert routed slots per expert where the paired
+/// blocks of one token tile an expert take at most kPersistentPairsMaxWaves
+/// waves. H100 1:2+2:4 layers, gate/up kernel alone (bench/RESULTS.md §S55,
+/// profiled replays, cold L2; pairs against single units): OLMoE (2 waves
+/// of pairs) 1.02 / 1.02 / 1.22 / 1.29x at 50 / 70 / 80 / 125 slots per
+/// expert, Qwen2-MoE (4.8 waves) 0.96 / 0.99 / 1.17 / 1.07x at 50 / 70 /
+/// 110 / 125, Qwen3-235B (5.8 waves) 0.97 / 0.94 / 1.02 / 1.03x at 62 / 87
+/// / 100 / 125, DeepSeek-V2 (7.3 waves) 0.79-0.89x at 60-128. The down
+/// projection's pairs ran 0.97-1.03x (its time past the gate/up kernel's
+/// end) and keep single units. The bound of waves is fitted to these four
+/// models, not explained: the profile does not yet say why many waves of
+/// pairs lose.
+inline constexpr int64_t kPersistentPairsSlotsPerExpert = 80,
+                         kPersistentPairsMaxWaves = 5;
+
 /// Weight multicast's default threshold (`wide-multicast-slots=-1`): the
 /// multicast kernel takes the wide variant's calls from this many token
 /// tiles per expert on average (untimed, session 44: with one tile an

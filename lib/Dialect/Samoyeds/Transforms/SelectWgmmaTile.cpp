@@ -124,24 +124,38 @@ FewSlots chooseFewSlots(SSMMOp op, const Overrides &o, bool masked,
 /// tiles of each half divide among the pairs, two units' `sets` of the
 /// tile's `tokens` fit and the paired tiles of one token tile an expert fill
 /// the SMs (pairsFillWave). The opt-in persistent grid's 128-token tiles
-/// become as many tokens as two units' sets hold.
+/// become as many tokens as two units' sets hold. By default (-1) SiLU·up's
+/// upper grid pairs from kPersistentPairsSlotsPerExpert routed slots per
+/// expert below the wide variant's `wideSlots` (`unitsSlots`) where those
+/// paired tiles take at most kPersistentPairsMaxWaves waves.
 struct PersistentPairs {
-  int64_t units = 1, tokens = 0, slots = 0;
+  int64_t units = 1, tokens = 0, slots = 0, unitsSlots = 0;
 };
 PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
-                                      bool masked, int64_t experts,
-                                      int64_t tiles, int64_t halves,
-                                      int64_t sets, int64_t warpgroups,
+                                      const WgmmaShape &s, int64_t warpgroups,
                                       int64_t tokens, int64_t persistentWarps,
                                       int64_t persistentTokens,
-                                      int64_t persistentSlots) {
-  PersistentPairs pairs{1, persistentTokens, persistentSlots};
+                                      int64_t persistentSlots,
+                                      int64_t wideSlots) {
+  PersistentPairs pairs{1, persistentTokens, persistentSlots, 0};
   int64_t pairTokens =
-      2 * TileConfigAttr::wgmmaMaxAccumulators(2) / (2 * sets) / 8 * 8;
-  if (o.persistentUnits != 2 || masked ||
-      (warpgroups != 2 && persistentWarps != 8) || tiles % (4 / halves) != 0 ||
-      tokens > pairTokens || !pairsFillWave(chip, tiles * halves / 4 * experts))
+      2 * TileConfigAttr::wgmmaMaxAccumulators(2) / (2 * s.sets) / 8 * 8;
+  int64_t blocks = s.tiles * s.halves / 4 * s.experts;
+  if (o.persistentUnits == 1 || s.masked ||
+      (warpgroups != 2 && persistentWarps != 8) ||
+      s.tiles % (4 / s.halves) != 0 || tokens > pairTokens ||
+      !pairsFillWave(chip, blocks))
     return pairs;
+  if (o.persistentUnits < 0) {
+    // The upper grid of SiLU·up: the tile's two warpgroups above a
+    // narrow grid of four.
+    int64_t from = slotsOf(kPersistentPairsSlotsPerExpert, s.experts);
+    if (!s.siluMul || warpgroups != 2 || persistentWarps != 16 ||
+        wideSlots <= 0 || blocks > kPersistentPairsMaxWaves * chip.smCount ||
+        from <= persistentSlots || from >= wideSlots)
+      return pairs;
+    pairs.unitsSlots = from;
+  }
   pairs.units = 2;
   if (persistentTokens > pairTokens) {
     pairs.tokens = pairTokens > tokens ? pairTokens : 0;
@@ -331,9 +345,10 @@ WgmmaPersistent chooseWgmmaPersistent(const WgmmaShape &s, const WgmmaBase &t,
   }
   if (p.persistent > 0) {
     PersistentPairs pairs = choosePersistentPairs(
-        chip, o, s.masked, s.experts, s.tiles, s.halves, s.sets, t.warpgroups,
-        t.tokens, p.warps, p.tokens, p.slots);
+        chip, o, s, t.warpgroups, t.tokens, p.warps, p.tokens, p.slots,
+        wideTokens > 0 ? w.choice.slots : 0);
     p.units = pairs.units;
+    p.unitsSlots = pairs.unitsSlots;
     p.tokens = pairs.tokens;
     p.slots = pairs.slots;
     if (p.units == 1 && p.tokens == large && !fitsOneSet(large))
@@ -364,8 +379,8 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       c.sharedSlots, wide.tokens, wide.slots, groupTiles, c.splitPersistent,
       e.cluster, w.warps, p.warps, e.packed, e.tokenStep, c.midSplitK,
       c.midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
-      wide.lowTokens, wide.lowSlots, wide.units, p.units, e.multicast,
-      e.multicastSlots, e.persistent, wide.lowWarps,
+      wide.lowTokens, wide.lowSlots, wide.units, p.units, p.unitsSlots,
+      e.multicast, e.multicastSlots, e.persistent, wide.lowWarps,
       wide.lowCalls.empty()
           ? DenseI64ArrayAttr()
           : DenseI64ArrayAttr::get(op.getContext(), wide.lowCalls),

@@ -31,6 +31,10 @@ bool routedOnManyExperts(SSMMOp op, bool masked);
 /// blocks for 132 SMs at its wide variant's 64 slots per expert).
 bool pairsFillWave(const ChipInfo &chip, int64_t blocks);
 
+/// `perExpert` routed slots on each of `experts`, at most the tile's slot
+/// bound (TileConfigAttr::kMaxSlotBound; hostile expert counts).
+int64_t slotsOf(int64_t perExpert, int64_t experts);
+
 /// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
 /// or by default (-1) on every format where no clusters are (a cluster
 /// takes pairs only where `wide-units` = 2 asks for them).
@@ -102,7 +106,8 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
 /// tokens from `slots` routed slots, the warps below them, units a
 /// consumer warpgroup.
 struct WgmmaPersistent {
-  int64_t persistent = 0, slots = 0, tokens = 0, warps = 0, units = 1;
+  int64_t persistent = 0, slots = 0, tokens = 0, warps = 0, units = 1,
+          unitsSlots = 0;
 };
 
 /// The wide variant's clusters, multicast, packed input and token steps.

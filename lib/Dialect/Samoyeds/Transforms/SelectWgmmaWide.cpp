@@ -31,15 +31,13 @@ bool pairsAsked(const Overrides &o) {
   return o.wideUnits == 2 || (o.wideUnits <= 0 && o.wideCluster == 1);
 }
 
-namespace {
-/// `perExpert` routed slots on each of `experts`, at most the tile's slot
-/// bound (TileConfigAttr::kMaxSlotBound; hostile expert counts).
 int64_t slotsOf(int64_t perExpert, int64_t experts) {
   int64_t most = TileConfigAttr::kMaxSlotBound;
   return perExpert > most / std::max<int64_t>(experts, 1) ? most
                                                           : perExpert * experts;
 }
 
+namespace {
 /// wgmma_sp's second wide width (wide_low_tokens, wide_low_slots), or
 /// (0, 0) for none: `wide-low-tokens` tokens (by default kWideLowTokens for
 /// unmasked routed row selection on more than kWgmmaFourRowsExperts

@@ -210,7 +210,14 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     neighbouring paired row blocks. `wide_units` is 1 when omitted.
     `persistent_units` = 2 does the same for the persistent grid's
     variants of at most two consumer warpgroups (their `tokens`); it needs
-    `persistent` = 1 and `row_masks` = 0, and is 1 when omitted.
+    `persistent` = 1 and `row_masks` = 0, and is 1 when omitted. With
+    `persistent_units_slots` = S > 0 only the calls of the upper persistent
+    grid from S routed slots take the pairs (the `_persistent_upper_pairs`
+    kernel); those below S keep single units (`_persistent_upper`), and so
+    does the grid below `persistent_slots`. It needs `persistent_units` =
+    2, `persistent_warps` > 0 (so a wide variant) and S >
+    `persistent_slots`, and is 0 (every call of the variants pairs) when
+    omitted.
 
     The wide variant on the persistent grid (strategy `wgmma_sp`): with
     `wide_persistent` = 1 the `_wide` kernel launches one block per SM,
@@ -421,6 +428,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_slots,
                         DefaultValuedParameter<"int64_t", "1">:$wide_units,
                         DefaultValuedParameter<"int64_t", "1">:$persistent_units,
+                        DefaultValuedParameter<"int64_t", "0">:$persistent_units_slots,
                         DefaultValuedParameter<"int64_t", "1">:$wide_multicast,
                         DefaultValuedParameter<"int64_t", "0">:$wide_multicast_slots,
                         DefaultValuedParameter<"int64_t", "0">:$wide_persistent,

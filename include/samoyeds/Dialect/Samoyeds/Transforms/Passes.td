@@ -191,7 +191,15 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     grid's variants of two consumer warpgroups the same pairs, where the
     tile is unmasked, its 64-row tiles divide among the pairs and the
     paired tiles of one token tile an expert fill three quarters of a
-    wave.
+    wave. By default (-1, session 55) only SiLU·up's upper grid (above
+    the four-warpgroup few-slot grid) pairs, from
+    kPersistentPairsSlotsPerExpert routed slots per expert
+    (`persistent_units_slots`: the `_persistent_upper_pairs` kernel) where
+    its paired blocks of one token tile an expert take at most
+    kPersistentPairsMaxWaves waves (H100 1:2+2:4 layers: OLMoE 1.09-1.14x
+    and Qwen2-MoE 1.09-1.11x at T = 640-1000; Qwen3-235B and DeepSeek-V2,
+    more waves, lost with pairs and keep single units); 1 keeps single
+    units everywhere.
 
     Cluster pairs (`wide_cluster`; `wgmma_sp`): `wide-cluster` = 2 gives
     the wide variant clusters of two blocks sharing the activation tile
@@ -390,10 +398,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "multiplies (1, or 2: pairs, where the tile allows them; -1: "
            "pairs)">,
     Option<"persistentUnits", "persistent-units", "int64_t",
-           /*default=*/"1",
+           /*default=*/"-1",
            "64-row units each consumer warpgroup of wgmma_sp's persistent "
            "grid of two warpgroups multiplies (1, or 2: pairs, where the "
-           "tile allows them)">,
+           "tile allows them; -1: pairs on SiLU-up's upper grid from "
+           "kPersistentPairsSlotsPerExpert routed slots per expert where "
+           "its paired tiles fill at most kPersistentPairsMaxWaves waves)">,
     Option<"latePairs", "late-pairs", "int64_t", /*default=*/"0",
            "wgmma_sp: where the wide variant's first call leaves a paired "
            "grid short of a wave, pair from the routed slots per expert "

@@ -24,6 +24,10 @@
 #   ppers       persistent-units=2: every call of the persistent grid's
 #               two-warpgroup variants on unit pairs
 #   pu1         persistent-units=1: no persistent pairs (the S54 default)
+#   uc12        wide-unit-calls=1: each wide call to unit pairs (80 tokens)
+#               or single units (128) by token rounds with the routing's
+#               imbalance (of the anchors only Mixtral's down projection
+#               changes: late pairs' kernels byte for byte, other ranges)
 # Session 55 ran the queue's steps before (bench/RESULTS.md S55): one
 # expert's pair kernels and V = 32 (1.20-1.83x the S53 default where the grid
 # changed), persistent pairs' boundary and per-kernel profile (the basis of
@@ -38,13 +42,15 @@ variants=(
   "def11 11v128 "
   "ppers 12v128 persistent-units=2"
   "pu1 12v128 persistent-units=1"
+  "uc12 12v128 wide-unit-calls=1"
 )
 kernel_variants=(
 )
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47 and S54: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 why many waves of persistent pairs lose (S55: the gate/up kernel's pairs 0.79-0.89x on DeepSeek-V2, 960 paired blocks a token tile, but 1.22x on OLMoE, 256): ncu of the gate/up upper persistent grid, single units against pairs, on DeepSeek-V2 at T = 2800 (def / ppers) and OLMoE at T = 880 (pu1 / def): speed of light, memory workload (L2 hit rate, DRAM bytes), warp stalls"
-  "3 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "3 routed row selection's unit calls on the layers (uc12, wide-unit-calls=1: Mixtral's down projection on single units at 64-118, 150-242, 305-367, 461-492 and 1090-1121 routed slots per expert, pairs between and above; S55 timed its two kernels as late pairs, 1.02-1.13x where pairs serve, 0.94-0.95x where single units now do): float64 in each kind of range, memcheck, then def / uc12 on Mixtral at T = 448-4400"
+  "4 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
 prepare() {
@@ -149,6 +155,16 @@ step2() {
 }
 
 step3() {
+  check uc12-mixtral-600 uc12 mixtral 12v128 600 random
+  ((fail)) && return
+  check uc12-mixtral-1300 uc12 mixtral 12v128 1300 random
+  check uc12-mixtral-2000 uc12 mixtral 12v128 2000 one-expert
+  sanitize memcheck-uc12 memcheck wide uc12 mixtral 12v128 1300
+  ab ab-uc12 def,uc12 12v128 mixtral 448,600,640,880,1000,1300,1500
+  ab ab-uc12-large def,uc12 12v128 mixtral 1900,2048,3000,4096,4400
+}
+
+step4() {
   # Each wide kernel of the call (gate/up, down) once; the run checks two
   # rows so that ncu replays only the kernels it names.
   local m f v
@@ -174,7 +190,7 @@ step3() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def ppers pu1" "def def11")
+needs=("" "serving" "def ppers pu1" "def uc12" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -189,7 +205,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-3]$ && -n $out ]] || { echo "error: run STEP(1-3) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-4]$ && -n $out ]] || { echo "error: run STEP(1-4) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -222,9 +222,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> wideUnitCalls{
       *this, "wide-unit-calls",
       llvm::cl::desc("samoyeds-select-tiles: the wide calls to unit pairs "
-                     "or single units call by call, by their waves (1: plain "
-                     "2:4 on any number of experts, routed row selection on "
-                     "one), never (0), or for one expert (-1)"),
+                     "or single units call by call, by their waves (1: on "
+                     "any number of experts), never (0), or for one expert "
+                     "(-1)"),
       llvm::cl::init(-1)};
   Option<int64_t> pdl{
       *this, "pdl",

@@ -54,13 +54,15 @@ func.func @one_expert_down(
 
 // Eight experts (Mixtral's layer): by default their pairs alone (the
 // layers' kernels unchanged); `wide-unit-calls=1` weighs their calls too,
-// each expert's slots spread evenly: ranges from n x 8 + 1 to a multiple of
-// 8 routed slots (but the first call's).
+// each call's tiles taken with half the experts at mean + sigma and half at
+// mean - sigma slots (sigma = sqrt(mean x 7 / 8), session 55):
+// ranges from n x 8 + 1 to a multiple of 8 routed slots (but the first
+// call's).
 // CHECK-LABEL: func.func @eight_experts
 // CHECK-NOT: wide_low
 // CHECK: wide_tokens = 144, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // ON-LABEL: func.func @eight_experts
-// ON: wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [512, 896, 1153, 1792, 2305, 2688, 3457, 3584, 5761, 6272, 6913, 7168], strategy = wgmma_sp>
+// ON: wide_low_tokens = 112, wide_units = 2, wide_persistent = 1, wide_low_warps = 16, wide_low_calls = [512, 824, 1073, 1688, 2185, 2560, 3305, 3432, 5569, 6072, 6697, 6952], strategy = wgmma_sp>
 func.func @eight_experts(
     %w: tensor<8x4096x14336xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x14336xbf16>, %off: tensor<9xi32>, %tok: tensor<?xi32>)
@@ -99,7 +101,7 @@ func.func @one_expert_rows(
 // Six million experts: the ranges stop at the verifier's 2^30 slots (the
 // tile reads back).
 // ON-LABEL: func.func @many
-// ON: wide_slots = 768000000, {{.*}}wide_low_calls = [864000001, 1073741824], strategy = wgmma_sp>
+// ON: wide_slots = 768000000, {{.*}}wide_low_calls = [936000001, 1073741824], strategy = wgmma_sp>
 func.func @many(
     %w: tensor<6000000x4096x256xbf16, #samoyeds.ss<n = 1, m = 1, v = 128>>,
     %x: tensor<?x256xbf16>, %off: tensor<6000001xi32>, %tok: tensor<?xi32>)
@@ -114,13 +116,16 @@ func.func @many(
 // BAD: error: samoyeds-select-tiles: wide-unit-calls = 2 must be in [-1, 1]
 // BAD-LOW: error: samoyeds-select-tiles: wide-unit-calls = -2 must be in [-1, 1]
 
-// Routed row selection on more than one expert keeps one width, even with
-// `wide-unit-calls=1` (whose calls there are plain 2:4's).
+// Routed row selection on more than one expert keeps one width by default;
+// `wide-unit-calls=1` (opt-in since session 55) gives its calls to pairs of
+// 80 tokens or single units of 128 on the same two warpgroups (the ordinary
+// grid's four of this 8-expert tile are not the wide variant's), by the
+// token rounds of the imbalanced spread above.
 // CHECK-LABEL: func.func @eight_experts_rows
 // CHECK-NOT: wide_low_calls
+// CHECK: return
 // ON-LABEL: func.func @eight_experts_rows
-// ON-NOT: wide_low_calls
-// ON: return
+// ON: wide_tokens = 80, wide_slots = 512, {{.*}}wide_warps = 8, {{.*}}wide_low_tokens = 128, wide_units = 2, wide_low_calls = [512, 1936, 2433, 3936, 4937, 5944, 7457, 7960, 18209, 18792], strategy = wgmma_sp>
 func.func @eight_experts_rows(
     %w: tensor<8x2048x4096xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x4096xbf16>, %off: tensor<9xi32>, %tok: tensor<?xi32>)

@@ -10,6 +10,7 @@
 #include "SelectWgmmaTile.h"
 
 #include <algorithm>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::samoyeds;
@@ -155,22 +156,45 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
 
 /// Whether the wide calls go to unit pairs or single units call by call
 /// (`wide-unit-calls`: by default on one expert, whose calls make known
-/// grids; 1 on any number of experts for plain 2:4, on one for routed row
+/// grids; 1 on any number of experts for plain 2:4 and unmasked routed row
 /// selection), where neither width, nor pairs, clusters, multicast, a
 /// packed input, late pairs or a second width are asked for.
 bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
   bool asked = o.wideUnitCalls == 1 || (o.wideUnitCalls < 0 && s.experts == 1);
-  bool format = s.plain || (!s.masked && s.experts == 1);
+  bool format = s.plain || !s.masked;
   return asked && format && o.wideUnits < 0 && o.wideTokens < 0 &&
          o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.wideCluster == 1 &&
          o.wideMulticast == 1 && o.widePacked <= 0 && o.latePairs != 1;
 }
 
+/// The token tiles a call of `perExpert` routed slots per expert makes
+/// over `experts` with `tokens`-token tiles: one expert's are known;
+/// routing spreads several experts' slots about the mean by about
+/// sigma = sqrt(mean (1 - 1 / E)) (random routing's, a lower bound of real
+/// routers' imbalance), so half of them are taken at mean + sigma, half at
+/// mean - sigma. H100, Mixtral's 1:2+2:4 down projection (bench/RESULTS.md
+/// S55): late pairs from 80 slots per expert, which assumed an even spread,
+/// lost 0.94 / 0.95x at 160 / 220 slots per expert, where half the experts
+/// cross a tile edge of 80 tokens the single units' 128 do not; these
+/// tiles give the grid of fewer rounds at all ten points timed (single
+/// units at 64-80 and 160-220, pairs at 128-140 and 250-1024).
+int64_t unitCallTiles(int64_t perExpert, int64_t experts, int64_t tokens) {
+  int64_t sigma =
+      experts > 1 ? int64_t(std::sqrt(double(perExpert) * double(experts - 1) /
+                                      double(experts)))
+                  : 0;
+  int64_t below = experts / 2;
+  return (experts - below) * llvm::divideCeil(perExpert + sigma, tokens) +
+         below *
+             llvm::divideCeil(std::max<int64_t>(perExpert - sigma, 1), tokens);
+}
+
 /// The single units' slot ranges (wide_low_calls) of the wide variant's
-/// calls from `from` routed slots: the calls, their slots spread evenly
-/// over `experts`, whose grid of single units (`rowBlocks1` row blocks of
-/// `units1` 64-row units and `tokens1` tokens) costs fewer token rounds,
-/// ceil(blocks / SMs) × tokens × units, than that of the pairs
+/// calls from `from` routed slots: the calls, their slots spread over
+/// `experts` as unitCallTiles takes them, whose grid of single units
+/// (`rowBlocks1` row blocks of `units1` 64-row units and `tokens1` tokens)
+/// costs fewer token rounds, ceil(blocks / SMs) × tokens × units, than that of
+/// the pairs
 /// (`rowBlocks2`, `units2`, `tokens2`), whose rounds count
 /// 10 / kPairsGainTenths; up to kUnitCallsScanSlots slots per expert and at
 /// most TileConfigAttr::kMaxWideLowCalls ranges. (Plain 2:4's blocks hold
@@ -183,7 +207,7 @@ SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
                                      int64_t tokens2) {
   auto cost = [&](int64_t rowBlocks, int64_t units, int64_t perExpert,
                   int64_t tokens) {
-    int64_t blocks = rowBlocks * experts * llvm::divideCeil(perExpert, tokens);
+    int64_t blocks = rowBlocks * unitCallTiles(perExpert, experts, tokens);
     return llvm::divideCeil(blocks, chip.smCount) * tokens * units;
   };
   SmallVector<int64_t> calls;
@@ -302,15 +326,20 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // 1.20x single units of 128 on Qwen2-MoE's gate/up at n = 1024 / 2048,
   // single units 1.01-1.02x pairs on Mixtral's down at 1024-4096): both on
   // two consumer warpgroups, the single units' blocks half the rows.
+  // Routed row selection on more experts (`wide-unit-calls=1`, opt-in):
+  // the same, the single units on the wide variant's two warpgroups also
+  // where the ordinary grid takes four (Mixtral's fourRows).
   bool plainCalls = s.plain && t.warpgroups > t.twoWarpgroups;
-  bool rowCalls = !s.plain && !t.fourRows && t.warpgroups == t.twoWarpgroups;
+  bool rowCalls = !s.plain && (t.warpgroups == t.twoWarpgroups ||
+                               (t.fourRows && s.experts > 1));
   if (unitCallsAsked(s, o) && (plainCalls || rowCalls)) {
     int64_t rows = s.tiles * s.halves;
+    int64_t oneWarpgroups = plainCalls ? t.warpgroups : t.twoWarpgroups;
     Overrides from = rowsFrom;
     if (s.plain && o.wideSlots <= 0 && s.experts == 1)
       from.wideSlots = oneExpertWideSlots(chip, t.tokens, rows / t.warpgroups);
     WideChoice one = chooseWide(s.op, chip, from, s.masked, s.plain, s.tiles,
-                                s.halves, s.sets, t.tokens, t.warpgroups);
+                                s.halves, s.sets, t.tokens, oneWarpgroups);
     WideChoice two =
         chooseWide(s.op, chip, from, s.masked, s.plain, s.tiles, s.halves,
                    s.sets, t.tokens, t.twoWarpgroups, /*forcePairs=*/true);
@@ -321,7 +350,7 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
     if (one.units == 1 && one.tokens > 0 && one.lowTokens == 0 &&
         two.units == 2 && two.tokens > 0 && scanned) {
       two.lowCalls = chooseUnitCalls(chip, s.experts, two.slots,
-                                     rows / t.warpgroups, t.warpgroups,
+                                     rows / oneWarpgroups, oneWarpgroups,
                                      one.tokens, rows / (2 * t.twoWarpgroups),
                                      2 * t.twoWarpgroups, two.tokens);
       if (!two.lowCalls.empty()) {

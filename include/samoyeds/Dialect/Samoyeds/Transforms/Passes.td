@@ -59,7 +59,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     with calls of its own, below), clusters, multicast, packed input or
     SiLU·up exchange, i.e. single gate/up units).
     On one expert (`wide-unit-calls` = -1, the default; 1 on any number of
-    experts, their slots spread evenly; 0 never) plain 2:4 keeps both wide
+    experts, each call's token tiles taken with half the experts at mean +
+    sigma and half at mean - sigma slots, sigma = sqrt(mean (1 - 1 / E)),
+    since session 55; 0 never) plain 2:4 keeps both wide
     widths, its unit pairs (`_wide`, 144 tokens on two consumer warpgroups,
     persistent grid) and single units (`_wide_low`, 112 tokens on four,
     `wide_low_warps` = 16), and gives each call of the wide variant to the
@@ -325,9 +327,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"wideUnitCalls", "wide-unit-calls", "int64_t", /*default=*/"-1",
            "wgmma_sp: give the wide variant's calls to its unit pairs or "
            "to single units (plain 2:4's on four consumer warpgroups), call "
-           "by call, by the waves each makes (1: plain 2:4 on any number of "
-           "experts, routed row selection on one; 0: pairs or single units "
-           "for every call; -1: one expert's)">,
+           "by call, by the waves each makes (1: plain 2:4 and unmasked "
+           "routed row selection on any number of experts; 0: pairs or "
+           "single units for every call; -1: one expert's)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,

@@ -37,7 +37,8 @@ struct PlannedMatmul {
 /// persistent_warps, the persistent grid runs with those warps and
 /// persistent_tokens below persistent_slots (`_persistent_narrow`) and with
 /// the tile's warps and tokens from there to wide_slots
-/// (`_persistent_upper`). A
+/// (`_persistent_upper`; with persistent_units_slots, unit pairs from those
+/// slots, `_persistent_upper_pairs`). A
 /// tile with mid_split_k > 1 has the mid-size split-K variant for P in
 /// (split_slots, mid_split_slots] (the unsplit launches then take P >
 /// mid_split_slots), planned before the split-K variant, which stays last.

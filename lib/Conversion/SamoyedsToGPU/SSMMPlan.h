@@ -213,7 +213,8 @@ public:
   /// Whether a tile with a persistent grid runs it for every unsplit call:
   /// below `persistent_slots` with `tokens` (SSMMVariant::PersistentNarrow)
   /// instead of the ordinary grid, and with `persistent_warps` from
-  /// `persistent_slots` with the tile's warps (SSMMVariant::PersistentUpper).
+  /// `persistent_slots` with the tile's warps (SSMMVariant::PersistentUpper;
+  /// from `persistent_units_slots` SSMMVariant::PersistentUpperPairs).
   virtual bool persistentAtEverySize() const { return false; }
   /// The address alignment, in bytes, that the kernel's stores to its
   /// output (or workspace rows) need; 0 when the element size is enough.

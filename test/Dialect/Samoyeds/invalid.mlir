@@ -1909,35 +1909,42 @@ func.func @tile_persistent_units_masked() attributes {t = #samoyeds.tile<warps =
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2, warps <= 8 and persistent_warps > 8 (which needs a wide variant)}}
 func.func @tile_persistent_units_slots_single() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units_slots = 320, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2, warps <= 8 and persistent_warps > 8 (which needs a wide variant)}}
 func.func @tile_persistent_units_slots_no_split() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, wide_tokens = 128, wide_slots = 512, persistent_units = 2, persistent_units_slots = 320, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 160 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 320 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2, warps <= 8 and persistent_warps > 8 (which needs a wide variant)}}
+func.func @tile_persistent_units_slots_four_upper() attributes {t = #samoyeds.tile<warps = 16, tokens = 56, k = 128, stages = 4, persistent = 1, persistent_slots = 160, persistent_tokens = 64, wide_tokens = 128, wide_slots = 512, wide_warps = 8, persistent_warps = 8, persistent_units = 2, persistent_units_slots = 320, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 160 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2, warps <= 8 and persistent_warps > 8 (which needs a wide variant)}}
 func.func @tile_persistent_units_slots_narrow() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = 160, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = -1 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = -1 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2, warps <= 8 and persistent_warps > 8 (which needs a wide variant)}}
 func.func @tile_persistent_units_slots_negative() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = -1, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 1073741825 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2 and persistent_warps > 0 (which needs a wide variant)}}
+// expected-error @+1 {{#samoyeds.tile: persistent_units_slots = 1073741825 must be 0, or in (persistent_slots, 1073741824] with persistent_units = 2, warps <= 8 and persistent_warps > 8 (which needs a wide variant)}}
 func.func @tile_persistent_units_slots_huge() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, persistent_slots = 160, persistent_tokens = 48, wide_tokens = 128, wide_slots = 512, persistent_warps = 16, persistent_units = 2, persistent_units_slots = 1073741825, strategy = wgmma_sp>} {
   return
 }

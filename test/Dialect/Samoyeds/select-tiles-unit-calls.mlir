@@ -136,3 +136,21 @@ func.func @eight_experts_rows(
       -> tensor<?x2048xbf16>
   return %y : tensor<?x2048xbf16>
 }
+
+// More than eight experts of routed row selection (Qwen2-MoE's down
+// projection): the wide variant's single units would take the second width
+// of 160 tokens (kWideLowTokens) or pairs, so even `wide-unit-calls=1`
+// leaves its calls to one width each; its tile is the default's.
+// ON-LABEL: func.func @sixty_four_experts_rows
+// ON-NOT: wide_low_calls
+// ON: return
+func.func @sixty_four_experts_rows(
+    %w: tensor<64x3584x2560xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+    %x: tensor<?x2560xbf16>, %off: tensor<65xi32>, %tok: tensor<?xi32>)
+    -> tensor<?x3584xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<64x3584x2560xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
+         tensor<?x2560xbf16>, tensor<65xi32>, tensor<?xi32>)
+      -> tensor<?x3584xbf16>
+  return %y : tensor<?x3584xbf16>
+}

@@ -357,16 +357,19 @@ LogicalResult TileConfigAttr::verify(
                        << persistentUnits
                        << " must be 1, or 2 with persistent = 1, row_masks = "
                           "0 and strategy wgmma_sp";
+  // The split is the upper grid's (the tile's warps, at most two consumer
+  // warpgroups, which pairs take) above a grid of more warps, which keeps
+  // single units.
   if (persistentUnitsSlots != 0 &&
-      (persistentUnits != 2 || persistentWarps == 0 ||
+      (persistentUnits != 2 || warps > 8 || persistentWarps <= 8 ||
        persistentUnitsSlots <= persistentSlots ||
        persistentUnitsSlots > TileConfigAttr::kMaxSlotBound))
     return emitError() << "#samoyeds.tile: persistent_units_slots = "
                        << persistentUnitsSlots
                        << " must be 0, or in (persistent_slots, "
                        << TileConfigAttr::kMaxSlotBound
-                       << "] with persistent_units = 2 and "
-                          "persistent_warps > 0 (which needs a wide variant)";
+                       << "] with persistent_units = 2, warps <= 8 and "
+                          "persistent_warps > 8 (which needs a wide variant)";
   // The packed input is the wide variant's, or without one the persistent
   // grid's of the large calls.
   bool packable = wideTokens > 0 || persistent > 0;

@@ -154,7 +154,10 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
         wideSlots <= 0 || blocks > kPersistentPairsMaxWaves * chip.smCount ||
         from <= persistentSlots || from >= wideSlots)
       return pairs;
+    // Only the upper grid pairs: the narrow grid's tokens stay its own.
+    pairs.units = 2;
     pairs.unitsSlots = from;
+    return pairs;
   }
   pairs.units = 2;
   if (persistentTokens > pairTokens) {

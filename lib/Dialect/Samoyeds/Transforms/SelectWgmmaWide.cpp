@@ -171,8 +171,8 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
 /// over `experts` with `tokens`-token tiles: one expert's are known;
 /// routing spreads several experts' slots about the mean by about
 /// sigma = sqrt(mean (1 - 1 / E)) (random routing's, a lower bound of real
-/// routers' imbalance), so half of them are taken at mean + sigma, half at
-/// mean - sigma. H100, Mixtral's 1:2+2:4 down projection (bench/RESULTS.md
+/// routers' imbalance), so ceil(E / 2) of them are taken at mean + sigma,
+/// the rest at mean - sigma. H100, Mixtral's 1:2+2:4 down projection (bench/RESULTS.md
 /// S55): late pairs from 80 slots per expert, which assumed an even spread,
 /// lost 0.94 / 0.95x at 160 / 220 slots per expert, where half the experts
 /// cross a tile edge of 80 tokens the single units' 128 do not; these
@@ -193,9 +193,8 @@ int64_t unitCallTiles(int64_t perExpert, int64_t experts, int64_t tokens) {
 /// calls from `from` routed slots: the calls, their slots spread over
 /// `experts` as unitCallTiles takes them, whose grid of single units
 /// (`rowBlocks1` row blocks of `units1` 64-row units and `tokens1` tokens)
-/// costs fewer token rounds, ceil(blocks / SMs) × tokens × units, than that of
-/// the pairs
-/// (`rowBlocks2`, `units2`, `tokens2`), whose rounds count
+/// costs fewer token rounds, ceil(blocks / SMs) × tokens × units, than that
+/// of the pairs (`rowBlocks2`, `units2`, `tokens2`), whose rounds count
 /// 10 / kPairsGainTenths; up to kUnitCallsScanSlots slots per expert and at
 /// most TileConfigAttr::kMaxWideLowCalls ranges. (Plain 2:4's blocks hold
 /// four units either way by default; routed row selection's single units
@@ -215,7 +214,7 @@ SmallVector<int64_t> chooseUnitCalls(const ChipInfo &chip, int64_t experts,
   for (int64_t n = first; n <= kUnitCallsScanSlots; ++n) {
     bool single = cost(rowBlocks1, units1, n, tokens1) * kPairsGainTenths <
                   cost(rowBlocks2, units2, n, tokens2) * 10;
-    // The calls of n slots per expert (the most slots an expert has).
+    // The calls of n slots per expert on average (ceil(P / E)).
     int64_t lo = std::max(from, (n - 1) * experts + 1),
             hi = std::min(n * experts, TileConfigAttr::kMaxSlotBound);
     if (lo > hi)

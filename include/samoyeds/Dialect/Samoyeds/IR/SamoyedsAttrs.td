@@ -215,7 +215,8 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     grid from S routed slots take the pairs (the `_persistent_upper_pairs`
     kernel); those below S keep single units (`_persistent_upper`), and so
     does the grid below `persistent_slots`. It needs `persistent_units` =
-    2, `persistent_warps` > 0 (so a wide variant) and S >
+    2, `warps` <= 8 (the pairs' two consumer warpgroups), `persistent_warps`
+    > 8 (a grid of more warps below, so a wide variant) and S >
     `persistent_slots`, and is 0 (every call of the variants pairs) when
     omitted.
 

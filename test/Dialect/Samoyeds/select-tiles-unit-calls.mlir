@@ -54,8 +54,8 @@ func.func @one_expert_down(
 
 // Eight experts (Mixtral's layer): by default their pairs alone (the
 // layers' kernels unchanged); `wide-unit-calls=1` weighs their calls too,
-// each call's tiles taken with half the experts at mean + sigma and half at
-// mean - sigma slots (sigma = sqrt(mean x 7 / 8), session 55):
+// each call's tiles taken with ceil(E/2) experts at mean + sigma and the
+// rest at mean - sigma slots (sigma = sqrt(mean x 7 / 8), session 55):
 // ranges from n x 8 + 1 to a multiple of 8 routed slots (but the first
 // call's).
 // CHECK-LABEL: func.func @eight_experts

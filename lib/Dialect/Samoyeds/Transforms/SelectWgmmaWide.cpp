@@ -172,11 +172,11 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
 /// routing spreads several experts' slots about the mean by about
 /// sigma = sqrt(mean (1 - 1 / E)) (random routing's, a lower bound of real
 /// routers' imbalance), so ceil(E / 2) of them are taken at mean + sigma,
-/// the rest at mean - sigma. H100, Mixtral's 1:2+2:4 down projection (bench/RESULTS.md
-/// S55): late pairs from 80 slots per expert, which assumed an even spread,
-/// lost 0.94 / 0.95x at 160 / 220 slots per expert, where half the experts
-/// cross a tile edge of 80 tokens the single units' 128 do not; these
-/// tiles give the grid of fewer rounds at all ten points timed (single
+/// the rest at mean - sigma. H100, Mixtral's 1:2+2:4 down projection
+/// (bench/RESULTS.md S55): late pairs from 80 slots per expert, which assumed
+/// an even spread, lost 0.94 / 0.95x at 160 / 220 slots per expert, where half
+/// the experts cross a tile edge of 80 tokens the single units' 128 do not;
+/// these tiles give the grid of fewer rounds at all ten points timed (single
 /// units at 64-80 and 160-220, pairs at 128-140 and 250-1024).
 int64_t unitCallTiles(int64_t perExpert, int64_t experts, int64_t tokens) {
   int64_t sigma =

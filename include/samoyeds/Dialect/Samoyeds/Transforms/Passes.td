@@ -59,9 +59,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     with calls of its own, below), clusters, multicast, packed input or
     SiLU·up exchange, i.e. single gate/up units).
     On one expert (`wide-unit-calls` = -1, the default; 1 on any number of
-    experts, each call's token tiles taken with half the experts at mean +
-    sigma and half at mean - sigma slots, sigma = sqrt(mean (1 - 1 / E)),
-    since session 55; 0 never) plain 2:4 keeps both wide
+    experts, each call's token tiles taken with ceil(E / 2) experts at
+    mean + sigma and the rest at mean - sigma slots, sigma = sqrt(mean
+    (1 - 1 / E)), since session 55; 0 never) plain 2:4 keeps both wide
     widths, its unit pairs (`_wide`, 144 tokens on two consumer warpgroups,
     persistent grid) and single units (`_wide_low`, 112 tokens on four,
     `wide_low_warps` = 16), and gives each call of the wide variant to the

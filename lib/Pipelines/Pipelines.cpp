@@ -224,7 +224,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: the wide calls to unit pairs "
                      "or single units call by call, by their waves (1: on "
                      "any number of experts), never (0), or for one expert "
-                     "(-1)"),
+                     "and routed row selection (-1)"),
       llvm::cl::init(-1)};
   Option<int64_t> pdl{
       *this, "pdl",

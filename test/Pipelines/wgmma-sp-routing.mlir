@@ -15,6 +15,7 @@
 // CHECK: "kernel": "layer_ssmm_2_wide",
 // CHECK: "kernel": "layer_ssmm_3_decode",
 // CHECK: "kernel": "layer_ssmm_3_persistent_narrow",
+// CHECK: "kernel": "layer_ssmm_3_wide_low",
 // CHECK: "kernel": "layer_ssmm_3_wide",
 // CHECK: "weights": [
 // CHECK: "layout": "wgmma",
@@ -23,12 +24,18 @@
 // CHECK-NEXT: "m": 2,
 
 // The wide gate/up tile of m = 4 holds four accumulator sets of 40 values
-// (80 tokens); every routed span costs three multiply-adds per value.
+// (80 tokens); every routed span costs three multiply-adds per value. The
+// down projection's wide calls (unit calls, the default for routed row
+// selection since session 56) go to unit pairs of 80 tokens or to single
+// units of 128.
 // PTX-LABEL: .entry layer_ssmm_2_wide(
 // PTX: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 // PTX: fma.rn.f32
-// PTX-LABEL: .entry layer_ssmm_3_wide(
+// PTX-LABEL: .entry layer_ssmm_3_wide_low(
 // PTX: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
+// PTX: fma.rn.f32
+// PTX-LABEL: .entry layer_ssmm_3_wide(
+// PTX: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 // PTX: fma.rn.f32
 
 // PTXAS-NOT: warning

@@ -116,14 +116,17 @@ func.func @many(
 // BAD: error: samoyeds-select-tiles: wide-unit-calls = 2 must be in [-1, 1]
 // BAD-LOW: error: samoyeds-select-tiles: wide-unit-calls = -2 must be in [-1, 1]
 
-// Routed row selection on more than one expert keeps one width by default;
-// `wide-unit-calls=1` (opt-in since session 55) gives its calls to pairs of
-// 80 tokens or single units of 128 on the same two warpgroups (the ordinary
+// Routed row selection on more than one expert (`wide-unit-calls=1` since
+// session 55, the default since session 56) gives its calls to pairs of 80
+// tokens or single units of 128 on the same two warpgroups (the ordinary
 // grid's four of this 8-expert tile are not the wide variant's), by the
-// token rounds of the imbalanced spread above.
+// token rounds of the imbalanced spread above; `wide-unit-calls=0` keeps one
+// width.
 // CHECK-LABEL: func.func @eight_experts_rows
-// CHECK-NOT: wide_low_calls
-// CHECK: return
+// CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_warps = 8, {{.*}}wide_low_tokens = 128, wide_units = 2, wide_low_calls = [512, 1936, 2433, 3936, 4937, 5944, 7457, 7960, 18209, 18792], strategy = wgmma_sp>
+// OFF-LABEL: func.func @eight_experts_rows
+// OFF-NOT: wide_low_calls
+// OFF: return
 // ON-LABEL: func.func @eight_experts_rows
 // ON: wide_tokens = 80, wide_slots = 512, {{.*}}wide_warps = 8, {{.*}}wide_low_tokens = 128, wide_units = 2, wide_low_calls = [512, 1936, 2433, 3936, 4937, 5944, 7457, 7960, 18209, 18792], strategy = wgmma_sp>
 func.func @eight_experts_rows(
@@ -139,8 +142,11 @@ func.func @eight_experts_rows(
 
 // More than eight experts of routed row selection (Qwen2-MoE's down
 // projection): the wide variant's single units would take the second width
-// of 160 tokens (kWideLowTokens) or pairs, so even `wide-unit-calls=1`
-// leaves its calls to one width each; its tile is the default's.
+// of 160 tokens (kWideLowTokens) or pairs, so unit calls (the default and
+// `wide-unit-calls=1`) leave its calls to one width each.
+// CHECK-LABEL: func.func @sixty_four_experts_rows
+// CHECK-NOT: wide_low_calls
+// CHECK: return
 // ON-LABEL: func.func @sixty_four_experts_rows
 // ON-NOT: wide_low_calls
 // ON: return

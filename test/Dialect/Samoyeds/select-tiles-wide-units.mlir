@@ -40,10 +40,13 @@
 // Mixtral's gate/up (its gate and up units of the same rows; 56 paired row
 // blocks x 8 experts fill the 132 SMs at the wide variant's 64 slots per
 // expert) and on Qwen3-235B's gate/up, whose second wide width (160 tokens)
-// no longer fits and is dropped. Mixtral's down projection keeps one unit:
-// paired, its 8 row blocks x 8 experts would leave half the SMs idle there;
-// with wide-slots=100 (2 tiles of 80 an expert: 128 blocks, three quarters
-// of a wave and more) it takes pairs. Plain 2:4 pairs by default too (since
+// no longer fits and is dropped. Mixtral's down projection keeps one unit
+// where pairs are asked for (wide-units=2): paired, its 8 row blocks x 8
+// experts would leave half the SMs idle there; with wide-slots=100 (2 tiles
+// of 80 an expert: 128 blocks, three quarters of a wave and more) it takes
+// pairs. By default (unit calls since session 56,
+// select-tiles-unit-calls.mlir) it keeps both, each call to the grid of
+// fewer token rounds. Plain 2:4 pairs by default too (since
 // session 49): four warpgroups' 56 accumulators leave two units no width
 // above its 64 tokens, so its wide variant takes two warpgroups of two
 // units (wide_warps = 8, the same 256 kept rows a block) with 144 tokens
@@ -82,9 +85,10 @@
 // CHECK-LABEL: func.func @mixtral_gate_up
 // CHECK: wide_tokens = 80, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @mixtral_down
-// CHECK-NOT: wide_units
-// CHECK: wide_tokens = 128, wide_slots = 512,
-// CHECK-NOT: wide_units
+// DEFPLAIN: wide_tokens = 80, wide_slots = 512, {{.*}}wide_low_tokens = 128, wide_units = 2, wide_low_calls = [512, 944,
+// ASKPLAIN-NOT: wide_units
+// ASKPLAIN: wide_tokens = 128, wide_slots = 512,
+// ASKPLAIN-NOT: wide_units
 // CHECK: return
 // CHECK-LABEL: func.func @qwen3_gate_up
 // CHECK-NOT: wide_low
@@ -178,14 +182,13 @@
 // wide-accumulators=176 (opt-in): the pairs' wide tokens are what 176
 // accumulators hold, 88 for 1:2 routed rows (2 units x 2 sets x 44); 240
 // asks for more than two warpgroups' threads can hold (224 registers less
-// 48) and gets the same. Single units keep 128 (Mixtral's down projection)
+// 48) and gets the same. Single units keep 128 (Mixtral's down projection's
+// second width, whose calls now take the pairs of 88 by their own ranges)
 // and plain 2:4's pairs their 144.
 // ACC176-LABEL: func.func @mixtral_gate_up
 // ACC176: wide_tokens = 88, wide_slots = 512, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // ACC176-LABEL: func.func @mixtral_down
-// ACC176-NOT: wide_units
-// ACC176: wide_tokens = 128, wide_slots = 512,
-// ACC176-NOT: wide_units
+// ACC176: wide_tokens = 88, wide_slots = 512, {{.*}}wide_low_tokens = 128, wide_units = 2, wide_low_calls = [512, 944, 1313,
 // ACC176-LABEL: func.func @qwen3_gate_up
 // ACC176: wide_tokens = 88, {{.*}}wide_units = 2, strategy = wgmma_sp>
 // ACC176-LABEL: func.func @plain24_gate_up
@@ -195,14 +198,15 @@
 // The wide variant on the persistent grid (`wide-persistent`, session 52):
 // by default plain 2:4's unit pairs only (DEFPLAIN above); 0 keeps the
 // ordinary grid there; 1 asks for it on every wide variant but one with a
-// second width (Mixtral's down projection with late pairs) or clusters.
+// second width (Mixtral's down projection with late pairs) or clusters;
+// unit calls keep their ranges (Mixtral's down projection by default).
 // WP-OFF-LABEL: func.func @plain24_gate_up
 // WP-OFF-NOT: wide_persistent
 // WP-OFF: wide_units = 2, strategy = wgmma_sp>
 // WP-ON-LABEL: func.func @mixtral_gate_up
 // WP-ON: wide_tokens = 80, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // WP-ON-LABEL: func.func @mixtral_down
-// WP-ON: wide_tokens = 128, {{.*}}wide_persistent = 1, strategy = wgmma_sp>
+// WP-ON: wide_tokens = 80, {{.*}}wide_low_tokens = 128, wide_units = 2, wide_persistent = 1, wide_low_calls = [512,
 // WP-ON-LABEL: func.func @qwen3_gate_up
 // WP-ON: wide_tokens = 80, {{.*}}wide_units = 2, wide_persistent = 1, strategy = wgmma_sp>
 // WP-LATE-LABEL: func.func @mixtral_down

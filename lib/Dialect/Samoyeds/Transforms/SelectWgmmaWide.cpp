@@ -156,11 +156,17 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
 
 /// Whether the wide calls go to unit pairs or single units call by call
 /// (`wide-unit-calls`: by default on one expert, whose calls make known
-/// grids; 1 on any number of experts for plain 2:4 and unmasked routed row
-/// selection), where neither width, nor pairs, clusters, multicast, a
-/// packed input, late pairs or a second width are asked for.
+/// grids, and for unmasked routed row selection on any number of experts;
+/// 1 also for plain 2:4 on several experts), where neither width, nor
+/// pairs, clusters, multicast, a packed input, late pairs or a second width
+/// are asked for. H100, Mixtral's 1:2+2:4 layer, same process, CUDA graphs
+/// (bench/RESULTS.md S56): routed row selection's unit calls 1.00-1.08x the
+/// S55 default at T = 448-4096 (the A/A control 0.97-1.00x); plain 2:4's on
+/// several experts 0.89-1.07x (S54), so not by default.
 bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
-  bool asked = o.wideUnitCalls == 1 || (o.wideUnitCalls < 0 && s.experts == 1);
+  bool routedRows = !s.plain && !s.masked;
+  bool asked = o.wideUnitCalls == 1 ||
+               (o.wideUnitCalls < 0 && (s.experts == 1 || routedRows));
   bool format = s.plain || !s.masked;
   return asked && format && o.wideUnits < 0 && o.wideTokens < 0 &&
          o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.wideCluster == 1 &&
@@ -325,7 +331,7 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
   // 1.20x single units of 128 on Qwen2-MoE's gate/up at n = 1024 / 2048,
   // single units 1.01-1.02x pairs on Mixtral's down at 1024-4096): both on
   // two consumer warpgroups, the single units' blocks half the rows.
-  // Routed row selection on more experts (`wide-unit-calls=1`, opt-in):
+  // Routed row selection on more experts (by default since session 56):
   // the same, the single units on the wide variant's two warpgroups also
   // where the ordinary grid takes four (Mixtral's fourRows).
   bool plainCalls = s.plain && t.warpgroups > t.twoWarpgroups;

@@ -58,10 +58,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     1 asks for it wherever the wide variant has no second width (but one
     with calls of its own, below), clusters, multicast, packed input or
     SiLU·up exchange, i.e. single gate/up units).
-    On one expert (`wide-unit-calls` = -1, the default; 1 on any number of
-    experts, each call's token tiles taken with ceil(E / 2) experts at
-    mean + sigma and the rest at mean - sigma slots, sigma = sqrt(mean
-    (1 - 1 / E)), since session 55; 0 never) plain 2:4 keeps both wide
+    On one expert (`wide-unit-calls` = -1, the default, which also serves
+    unmasked routed row selection on any number of experts since session
+    56; 1 plain 2:4 on any number of experts too; on several experts each
+    call's token tiles are taken with ceil(E / 2) experts at mean + sigma
+    and the rest at mean - sigma slots, sigma = sqrt(mean (1 - 1 / E));
+    0 never) plain 2:4 keeps both wide
     widths, its unit pairs (`_wide`, 144 tokens on two consumer warpgroups,
     persistent grid) and single units (`_wide_low`, 112 tokens on four,
     `wide_low_warps` = 16), and gives each call of the wide variant to the
@@ -329,7 +331,8 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "to single units (plain 2:4's on four consumer warpgroups), call "
            "by call, by the waves each makes (1: plain 2:4 and unmasked "
            "routed row selection on any number of experts; 0: pairs or "
-           "single units for every call; -1: one expert's)">,
+           "single units for every call; -1: one expert's, and routed row "
+           "selection's on any number)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,

@@ -21,35 +21,35 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
-#   ppers       persistent-units=2: every call of the persistent grid's
-#               two-warpgroup variants on unit pairs
-#   pu1         persistent-units=1: no persistent pairs (the S54 default)
-#   uc12        wide-unit-calls=1: each wide call to unit pairs (80 tokens)
-#               or single units (128) by token rounds with the routing's
-#               imbalance (of the anchors only Mixtral's down projection
-#               changes: late pairs' kernels byte for byte, other ranges)
-# Session 55 ran the queue's steps before (bench/RESULTS.md S55): one
-# expert's pair kernels and V = 32 (1.20-1.83x the S53 default where the grid
-# changed), persistent pairs' boundary and per-kernel profile (the basis of
-# the S55 default), late pairs (1.02-1.13x but 0.94-0.95x at T = 640 / 880 on
-# Mixtral: opt-in), fused combine (0.95-1.01x) and plain 2:4 pairs on two
-# warpgroups (0.98-1.01x), both dropped with their variants.
+#   ws128       wide-slots=128: the wide variant from 128 routed slots per
+#               expert, no early single units (the S56 default before them;
+#               DeepSeek-V2's and Qwen3-235B's tiles as session 56's runs
+#               1-5 had them; other models' wide start may differ)
+#   u1w80n      wide-units=1 wide-slots=80 wide-low-tokens=0: single units
+#               of 128 tokens from 80 routed slots per expert on every
+#               model (the early single units' kernels, S56 run 6)
+# Session 56 ran the queue's steps before (bench/RESULTS.md S56): uc12
+# (routed row selection's unit calls, now the default: 1.00-1.08x), ncu
+# of persistent pairs (DeepSeek-V2's pairs read 1.19x the DRAM bytes of
+# single units, L2 hit rate 30.5 against 45.6%) and u1w80 / u1w80n (the
+# basis of the early single units, 1.03-1.09x); session 55 the one-expert
+# pair kernels, V = 32, late pairs (opt-in), fused combine and plain 2:4
+# pairs on two warpgroups (dropped).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "ppers 12v128 persistent-units=2"
-  "pu1 12v128 persistent-units=1"
-  "uc12 12v128 wide-unit-calls=1"
+  "ws128 12v128 wide-slots=128"
+  "u1w80n 12v128 wide-units=1 wide-slots=80 wide-low-tokens=0"
 )
 kernel_variants=(
 )
 steps=(
-  "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47 and S54: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
-  "2 why many waves of persistent pairs lose (S55: the gate/up kernel's pairs 0.79-0.89x on DeepSeek-V2, 960 paired blocks a token tile, but 1.22x on OLMoE, 256): ncu of the gate/up upper persistent grid, single units against pairs, on DeepSeek-V2 at T = 2800 (def / ppers) and OLMoE at T = 880 (pu1 / def): speed of light, memory workload (L2 hit rate, DRAM bytes), warp stalls"
-  "3 routed row selection's unit calls on the layers (uc12, wide-unit-calls=1: Mixtral's down projection on single units at 64-118, 150-242, 305-367, 461-492 and 1090-1121 routed slots per expert, pairs between and above; S55 timed its two kernels as late pairs, 1.02-1.13x where pairs serve, 0.94-0.95x where single units now do): float64 in each kind of range, memcheck, then def / uc12 on Mixtral at T = 448-4400"
+  "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
+  "2 the early single units on their own bundles (S56 timed their kernels as u1w80n, 1.03-1.09x; the rule's bundles run those kernels byte for byte up to 128 routed slots per expert and the pairs above): float64 at the rule's edges (DeepSeek-V2 T = 2200 and 3300, Qwen3-235B 1400 and 1900 one-expert), then def / ws128 on DeepSeek-V2 at T = 2000-3500 and Qwen3-235B at 1200-2200, memcheck and racecheck of the single units' kernel"
+  "3 early single units where the persistent pairs serve (OLMoE and Qwen2-MoE, 80-125 routed slots per expert, whose upper grid pairs since S55): def / u1w80n at T = 640-1000 (OLMoE) and 720-1000 (Qwen2-MoE); if single units of 128 win there too, the rule's wave bound goes"
   "4 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
@@ -138,30 +138,24 @@ step1() {
   go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
 }
 
-# upper NAME VARIANT MODEL T: ncu of the gate/up upper persistent grid (its
-# single or paired kernel, whichever serves T).
-upper() {
-  go 90 "$1" ncu --kernel-name 'regex:ssmm_2_persistent_upper' --launch-count 1 \
-    --section SpeedOfLight --section MemoryWorkloadAnalysis --section WarpStateStats \
-    --section SchedulerStats --section Occupancy \
-    --metrics dram__bytes_read.sum,lts__t_bytes.sum,lts__t_sector_hit_rate.pct \
-    "$rt/moe-gpu-test" "$dev/$2/$3_12v128" --tokens "$4" --iters 1 --check-rows 2
-}
 step2() {
-  upper ncu-dsv2-single def deepseek_v2 2800
-  upper ncu-dsv2-pairs ppers deepseek_v2 2800
-  upper ncu-olmoe-single pu1 olmoe 880
-  upper ncu-olmoe-pairs def olmoe 880
+  check new-deepseek_v2-2200 def deepseek_v2 12v128 2200 random
+  check new-deepseek_v2-3300 def deepseek_v2 12v128 3300 random
+  check new-qwen3_235b-1400 def qwen3_235b 12v128 1400 random
+  check new-qwen3_235b-1900 def qwen3_235b 12v128 1900 one-expert
+  ((fail)) && return
+  ab ab-dsv2 def,ws128 12v128 deepseek_v2 2000,2200,2800,3200,3500
+  ab ab-qwen3 def,ws128 12v128 qwen3_235b 1200,1300,1600,2000,2200
+  sanitize memcheck-wide-low memcheck wide_low def qwen3_235b 12v128 1600
+  sanitize racecheck-wide-low racecheck wide_low def qwen3_235b 12v128 1600
 }
 
 step3() {
-  check uc12-mixtral-600 uc12 mixtral 12v128 600 random
+  check u1w80n-olmoe-880 u1w80n olmoe 12v128 880 random
+  check u1w80n-qwen2_moe-880 u1w80n qwen2_moe 12v128 880 random
   ((fail)) && return
-  check uc12-mixtral-1300 uc12 mixtral 12v128 1300 random
-  check uc12-mixtral-2000 uc12 mixtral 12v128 2000 one-expert
-  sanitize memcheck-uc12 memcheck wide uc12 mixtral 12v128 1300
-  ab ab-uc12 def,uc12 12v128 mixtral 448,600,640,880,1000,1300,1500
-  ab ab-uc12-large def,uc12 12v128 mixtral 1900,2048,3000,4096,4400
+  ab ab-olmoe def,u1w80n 12v128 olmoe 640,720,880,1000
+  ab ab-qwen2 def,u1w80n 12v128 qwen2_moe 720,880,1000
 }
 
 step4() {
@@ -190,7 +184,7 @@ step4() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def ppers pu1" "def uc12" "def def11")
+needs=("" "serving" "def ws128" "def u1w80n" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

@@ -52,7 +52,7 @@ def test_the_anchor_models_are_known():
 def test_the_variants_table_parses():
     v = variants()
     assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 4
-    assert v["ppers"] == v["pu1"] == v["uc12"] == "12v128"
+    assert v["ws128"] == v["u1w80n"] == "12v128"
     # No expert-matmul variant waits since session 55 (step 2 of S54's queue ran).
     assert kernel_variants() == {}
 

@@ -2,8 +2,10 @@
 // experts of 2048 x 512, top-10), an architecture beyond the anchor models,
 // through the whole pipeline for sm_90a: every call range has its wgmma_sp
 // kernels (decode, split-K, both persistent grids, the wide variant's unit
-// pairs of 80 tokens, which leave no second width) and ptxas assembles them
-// all without serialising a wgmma.
+// pairs of 80 tokens and, its paired blocks of one token tile an expert
+// taking many waves, its single units of 128 tokens from 80 routed slots
+// per expert, `_wide_low`, session 56) and ptxas assembles them all without
+// serialising a wgmma.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
@@ -13,12 +15,16 @@
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n{{[0-9]+}}k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_persistent_narrow(
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_persistent_upper(
-// CHECK-NOT: _wide_low(
+// CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_wide_low(
+// CHECK: .maxntid 384, 1, 1
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_wide(
 // CHECK: .maxntid 384, 1, 1
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_1_split(
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_decode_reducing(
+// CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_wide_low(
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_wide(
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
 // CHECK-LABEL: .entry moe_experts_e512_h2048_i512_k10_ssmm_2_combine(

@@ -14,14 +14,19 @@
 // rounded to 8) with wide-low-slots=170 asks for it on every shape where it
 // fits, up to 170 slots per expert. These are the single units'
 // (wide-units=1) widths: the default's unit pairs (select-tiles-wide-units.mlir)
-// leave Qwen3-235B's gate/up and down 80 tokens, no second width above them;
-// DeepSeek-V2-Lite's gate/up, whose pairs would not fill a wave, keeps it.
+// leave Qwen3-235B's gate/up and down 80 tokens from 128 slots per expert,
+// and, as their paired blocks of one token tile an expert take more than
+// five waves (1024 and 1024 blocks for 132 SMs), early single units
+// (session 56): the wide variant from 80 slots per expert (wide_slots =
+// 10240), its single units of 128 tokens as the second width up to the
+// pairs' 128 (wide_low_slots = 16384). DeepSeek-V2-Lite's gate/up, whose
+// pairs would not fill a wave, keeps the 160-token width.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #p24 = #samoyeds.ss<n = 2, m = 2, v = 128>
 // PAIRS-LABEL: func.func @qwen3_gate_up
-// PAIRS: wide_tokens = 80, wide_slots = 16384, {{.*}}evict_first_experts = 37, wide_units = 2, strategy = wgmma_sp>
+// PAIRS: wide_tokens = 80, wide_slots = 10240, {{.*}}evict_first_experts = 37, wide_low_tokens = 128, wide_low_slots = 16384, wide_units = 2, strategy = wgmma_sp>
 // PAIRS-LABEL: func.func @qwen3_down
-// PAIRS: wide_tokens = 80, wide_slots = 16384, {{.*}}evict_first_experts = 74, wide_units = 2, strategy = wgmma_sp>
+// PAIRS: wide_tokens = 80, wide_slots = 10240, {{.*}}evict_first_experts = 74, wide_low_tokens = 128, wide_low_slots = 16384, wide_units = 2, strategy = wgmma_sp>
 // PAIRS-LABEL: func.func @dsv2l_gate_up
 // PAIRS: wide_tokens = 128, wide_slots = 8192, {{.*}}wide_low_tokens = 160, wide_low_slots = 10240, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @qwen3_gate_up

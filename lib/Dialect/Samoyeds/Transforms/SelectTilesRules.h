@@ -137,6 +137,23 @@ inline constexpr int64_t kLatePairsMaxTiles = 8;
 inline constexpr int64_t kPersistentPairsSlotsPerExpert = 80,
                          kPersistentPairsMaxWaves = 5;
 
+/// Early single units: unmasked routed row selection on more than
+/// kWgmmaFourRowsExperts experts whose paired blocks of one token tile an
+/// expert take more than kPersistentPairsMaxWaves waves (of the anchors
+/// DeepSeek-V2's and Qwen3-235B's two projections) starts its wide variant
+/// at kEarlySinglesSlotsPerExpert routed slots per expert, with its single
+/// units (128 tokens) as the second width up to the pairs' start
+/// (kWideSlotsPerExpert): one token tile an expert where the persistent
+/// grid's 64-token tiles made two, whose blocks read the same weights
+/// apart in time (ncu, bench/RESULTS.md §S56 run 2: DeepSeek-V2's single
+/// units read 1.24x the packed weights from DRAM at T = 2800). H100
+/// 1:2+2:4 layers, same process, CUDA graphs, median of 7, A/A 1.00x
+/// (§S56 run 6, `u1w80n`): DeepSeek-V2 1.05 / 1.07 / 1.09x at T = 2200 /
+/// 2800 / 3200, Qwen3-235B 1.03 / 1.05 / 1.03x at 1300 / 1600 / 2000
+/// (80-125 slots per expert); the 160-token second width from the same
+/// start (`u1w80`) 0.92-1.00x.
+inline constexpr int64_t kEarlySinglesSlotsPerExpert = 80;
+
 /// Weight multicast's default threshold (`wide-multicast-slots=-1`): the
 /// multicast kernel takes the wide variant's calls from this many token
 /// tiles per expert on average (untimed, session 44: with one tile an

@@ -173,6 +173,23 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
          o.wideMulticast == 1 && o.widePacked <= 0 && o.latePairs != 1;
 }
 
+/// Whether the wide variant starts early with single units
+/// (kEarlySinglesSlotsPerExpert): unmasked routed row selection on more
+/// than kWgmmaFourRowsExperts experts whose paired blocks of one token tile
+/// an expert take more than kPersistentPairsMaxWaves waves, where no wide
+/// start, width, units, second width, late pairs, clusters, multicast,
+/// packed input, persistent grid or wide persistent grid are asked for.
+bool earlySinglesAsked(const WgmmaShape &s, const ChipInfo &chip,
+                       const Overrides &o) {
+  int64_t pairedBlocks = s.tiles * s.halves / 4 * s.experts;
+  return routedOnManyExperts(s.op, s.masked) &&
+         pairedBlocks > kPersistentPairsMaxWaves * chip.smCount &&
+         o.wideSlots <= 0 && o.wideTokens < 0 && o.wideUnits < 0 &&
+         o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.latePairs != 1 &&
+         o.wideCluster == 1 && o.wideMulticast == 1 && o.widePacked <= 0 &&
+         o.persistent < 0 && o.widePersistent != 1;
+}
+
 /// The token tiles a call of `perExpert` routed slots per expert makes
 /// over `experts` with `tokens`-token tiles: one expert's are known;
 /// routing spreads several experts' slots about the mean by about
@@ -364,6 +381,23 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
       }
       w.choice = two;
       w.warpgroups = t.twoWarpgroups;
+    }
+  }
+  if (earlySinglesAsked(s, chip, o) && w.choice.units == 2 &&
+      w.choice.lowTokens == 0 && w.choice.lowCalls.empty()) {
+    // The wide variant's single units without a second width of their own
+    // (as `wide-units=1 wide-low-tokens=0` would have them).
+    Overrides single = rowsFrom;
+    single.wideUnits = 1;
+    single.wideLowTokens = 0;
+    WideChoice one = chooseWide(s.op, chip, single, s.masked, s.plain, s.tiles,
+                                s.halves, s.sets, t.tokens, w.warpgroups);
+    int64_t from = slotsOf(kEarlySinglesSlotsPerExpert, s.experts);
+    if (one.units == 1 && one.tokens > w.choice.tokens &&
+        from < w.choice.slots) {
+      w.choice.lowTokens = one.tokens;
+      w.choice.lowSlots = w.choice.slots;
+      w.choice.slots = from;
     }
   }
   w.warps = w.choice.tokens > 0 && w.warpgroups != t.warpgroups

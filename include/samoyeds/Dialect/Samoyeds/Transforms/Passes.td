@@ -340,7 +340,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "Routed slots per expert from which calls take the wide "
            "variant (-1: choose: 128, or 64 for plain 2:4 on 2-64 experts "
            "and row selection on 2-8; one expert's from where its 64-token "
-           "grid would take more than one wave)">,
+           "grid would take more than one wave; 80, with single units up "
+           "to 128, for routed row selection whose paired blocks take "
+           "many waves)">,
     Option<"wideLowTokens", "wide-low-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant's second width "
            "(wgmma_sp; 0: none, -1: choose: 160 for routed row selection on "

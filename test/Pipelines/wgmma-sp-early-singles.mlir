@@ -16,10 +16,13 @@
 
 // CHECK-LABEL: .entry gate_up_ssmm_0_persistent_upper(
 // CHECK-LABEL: .entry gate_up_ssmm_0_wide_low(
+// CHECK-NOT: m64n80k32
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16
-// CHECK-NOT: .entry gate_up_ssmm_0_wide_low(
+// CHECK-NOT: m64n80k32
 // CHECK-LABEL: .entry gate_up_ssmm_0_wide(
+// CHECK-NOT: m64n128k32
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n80k32.f32.bf16.bf16
+// CHECK-NOT: m64n128k32
 // CHECK-NOT: .entry gate_up_ssmm_0_wide
 
 // MANIFEST: "kernel": "gate_up_ssmm_0_persistent_upper"

@@ -6,6 +6,11 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-persistent=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-packed=1" | FileCheck %s --check-prefix=NONE
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="row-masks=1" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-low-slots=160" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-multicast=2" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="persistent=0" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="few-slots=100" | FileCheck %s --check-prefix=NONE
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="wide-unit-calls=0" | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles | samoyeds-opt | FileCheck %s
 
 // Early single units (session 56): unmasked routed row selection on more
@@ -16,17 +21,24 @@
 // (wide_low_tokens): one token tile an expert where the persistent grid's
 // 64-token tiles made two. DeepSeek-V2's gate/up (160 experts x 24 64-row
 // tiles / 4 = 960 paired blocks, 7.3 waves) and down projection (1600,
-// 12.1) take it; OLMoE's gate/up (256 blocks, 1.9 waves), Mixtral's (8
-// experts) and plain 2:4 do not. Any explicit wide start, width, units,
-// second width, late pairs, wide persistent grid, packed input or masked
-// rows turns it off.
+// 12.1) take it; Qwen2-MoE's gate/up (640 blocks, 4.8 waves), OLMoE's
+// (256, 1.9), Mixtral's (8 experts) and plain 2:4 do not. Any explicit wide
+// start, width, units, second width or its bound, late pairs, multicast,
+// wide persistent grid, packed input, `persistent`, few-slot bound or masked
+// rows turns it off; `wide-unit-calls=0` does not (unit calls and early
+// single units are separate rules).
 // CHECK-LABEL: func.func @dsv2_gate_up
 // CHECK: wide_tokens = 80, wide_slots = 12800, {{.*}}wide_low_tokens = 128, wide_low_slots = 20480, wide_units = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @dsv2_down
 // CHECK: wide_tokens = 80, wide_slots = 12800, {{.*}}wide_low_tokens = 128, wide_low_slots = 20480, wide_units = 2, strategy = wgmma_sp>
-// CHECK-LABEL: func.func @olmoe_gate_up
+// CHECK-LABEL: func.func @qwen2_gate_up
+// CHECK: wide_tokens = 80, wide_slots = 8192,
 // CHECK-NOT: wide_low
-// CHECK: wide_tokens = 80, wide_slots = 8192, {{.*}}wide_units = 2,
+// CHECK: return
+// CHECK-LABEL: func.func @olmoe_gate_up
+// CHECK: wide_tokens = 80, wide_slots = 8192,
+// CHECK-NOT: wide_low
+// CHECK: return
 // CHECK-LABEL: func.func @mixtral_gate_up
 // CHECK-NOT: wide_low
 // CHECK: return
@@ -52,6 +64,12 @@ func.func @dsv2_down(%w: tensor<160x5120x1536xbf16, #ss>, %h: tensor<?x1536xbf16
   %y = samoyeds.ssmm %w, %h, %off epilogue <none>
       : (tensor<160x5120x1536xbf16, #ss>, tensor<?x1536xbf16>, tensor<161xi32>) -> tensor<?x5120xbf16>
   return %y : tensor<?x5120xbf16>
+}
+func.func @qwen2_gate_up(%w: tensor<64x5120x3584xbf16, #ss>, %x: tensor<?x3584xbf16>,
+                         %off: tensor<65xi32>, %tok: tensor<?xi32>) -> tensor<?x2560xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<64x5120x3584xbf16, #ss>, tensor<?x3584xbf16>, tensor<65xi32>, tensor<?xi32>) -> tensor<?x2560xbf16>
+  return %y : tensor<?x2560xbf16>
 }
 func.func @olmoe_gate_up(%w: tensor<64x2048x2048xbf16, #ss>, %x: tensor<?x2048xbf16>,
                          %off: tensor<65xi32>, %tok: tensor<?xi32>) -> tensor<?x1024xbf16> {

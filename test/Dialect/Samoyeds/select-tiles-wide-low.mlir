@@ -16,7 +16,7 @@
 // (wide-units=1) widths: the default's unit pairs (select-tiles-wide-units.mlir)
 // leave Qwen3-235B's gate/up and down 80 tokens from 128 slots per expert,
 // and, as their paired blocks of one token tile an expert take more than
-// five waves (1024 and 1024 blocks for 132 SMs), early single units
+// five waves (768 and 1024 blocks for 132 SMs), early single units
 // (session 56): the wide variant from 80 slots per expert (wide_slots =
 // 10240), its single units of 128 tokens as the second width up to the
 // pairs' 128 (wide_low_slots = 16384). DeepSeek-V2-Lite's gate/up, whose

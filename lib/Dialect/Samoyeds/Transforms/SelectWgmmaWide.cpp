@@ -176,18 +176,22 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
 /// Whether the wide variant starts early with single units
 /// (kEarlySinglesSlotsPerExpert): unmasked routed row selection on more
 /// than kWgmmaFourRowsExperts experts whose paired blocks of one token tile
-/// an expert take more than kPersistentPairsMaxWaves waves, where no wide
-/// start, width, units, second width, late pairs, clusters, multicast,
-/// packed input, persistent grid or wide persistent grid are asked for.
+/// an expert (two-warpgroup blocks of four 64-row units) take more than
+/// kPersistentPairsMaxWaves waves, where no wide start, width, units,
+/// second width or its bound, late pairs, clusters, multicast, packed
+/// input, `persistent` (any value), wide persistent grid or few-slot bound
+/// are asked for (an explicit option keeps the grids it names).
 bool earlySinglesAsked(const WgmmaShape &s, const ChipInfo &chip,
                        const Overrides &o) {
-  int64_t pairedBlocks = s.tiles * s.halves / 4 * s.experts;
-  return routedOnManyExperts(s.op, s.masked) &&
-         pairedBlocks > kPersistentPairsMaxWaves * chip.smCount &&
-         o.wideSlots <= 0 && o.wideTokens < 0 && o.wideUnits < 0 &&
-         o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.latePairs != 1 &&
-         o.wideCluster == 1 && o.wideMulticast == 1 && o.widePacked <= 0 &&
-         o.persistent < 0 && o.widePersistent != 1;
+  // experts x units / 4 > waves x SMs, without the product.
+  int64_t perExpert = s.tiles * s.halves / 4;
+  bool manyWaves = perExpert > 0 && s.experts > kPersistentPairsMaxWaves *
+                                                    chip.smCount / perExpert;
+  return routedOnManyExperts(s.op, s.masked) && manyWaves && o.wideSlots <= 0 &&
+         o.wideTokens < 0 && o.wideUnits < 0 && o.wideLowTokens < 0 &&
+         o.wideLowSlots <= 0 && o.latePairs != 1 && o.wideCluster == 1 &&
+         o.wideMulticast == 1 && o.widePacked <= 0 && o.persistent < 0 &&
+         o.widePersistent != 1 && o.fewSlots < 0;
 }
 
 /// The token tiles a call of `perExpert` routed slots per expert makes

@@ -341,13 +341,15 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "variant (-1: choose: 128, or 64 for plain 2:4 on 2-64 experts "
            "and row selection on 2-8; one expert's from where its 64-token "
            "grid would take more than one wave; 80, with single units up "
-           "to 128, for routed row selection whose paired blocks take "
-           "many waves)">,
+           "to 128, for unmasked routed row selection on more than 8 "
+           "experts whose paired blocks of one token tile an expert take "
+           "more than 5 waves)">,
     Option<"wideLowTokens", "wide-low-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant's second width "
            "(wgmma_sp; 0: none, -1: choose: 160 for routed row selection on "
-           "more than 8 experts; none where the wide variant pairs its "
-           "units)">,
+           "more than 8 experts where the wide variant keeps single units, "
+           "128 for unit calls and early single units; a width asked for is "
+           "none where the wide variant pairs its units)">,
     Option<"wideLowSlots", "wide-low-slots", "int64_t", /*default=*/"-1",
            "Routed slots per expert up to which the wide variant's calls take "
            "its second width (-1: its tokens)">,

@@ -48,8 +48,8 @@ kernel_variants=(
 )
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
-  "2 the early single units on their own bundles (S56 timed their kernels as u1w80n, 1.03-1.09x; the rule's bundles run those kernels byte for byte up to 128 routed slots per expert and the pairs above): float64 at the rule's edges (DeepSeek-V2 T = 2200 and 3300, Qwen3-235B 1400 and 1900 one-expert), then def / ws128 on DeepSeek-V2 at T = 2000-3500 and Qwen3-235B at 1200-2200, memcheck and racecheck of the single units' kernel"
-  "3 early single units where the persistent pairs serve (OLMoE and Qwen2-MoE, 80-125 routed slots per expert, whose upper grid pairs since S55): def / u1w80n at T = 640-1000 (OLMoE) and 720-1000 (Qwen2-MoE); if single units of 128 win there too, the rule's wave bound goes"
+  "2 the early single units on their own bundles (S56 timed their kernels as u1w80n, 1.03-1.09x; the rule's bundles run those kernels byte for byte up to 128 routed slots per expert and the pairs above): float64 at the rule's edges (DeepSeek-V2 T = 2200 and 3300, Qwen3-235B 1400 and 1900 one-expert), memcheck and racecheck of the single units' kernel (never sanitized), then def / ws128 (the rule off) on DeepSeek-V2 at T = 2000-3500 (Qwen3-235B's in step 3)"
+  "3 def / ws128 on Qwen3-235B at T = 1200-2200 (the rule's A/B, continued), and early single units where the persistent pairs serve (OLMoE and Qwen2-MoE, 80-125 routed slots per expert, whose upper grid pairs since S55): def / u1w80n at T = 640-1000 (OLMoE) and 720-1000 (Qwen2-MoE); if single units of 128 win there too, the rule's wave bound goes"
   "4 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
@@ -144,16 +144,16 @@ step2() {
   check new-qwen3_235b-1400 def qwen3_235b 12v128 1400 random
   check new-qwen3_235b-1900 def qwen3_235b 12v128 1900 one-expert
   ((fail)) && return
-  ab ab-dsv2 def,ws128 12v128 deepseek_v2 2000,2200,2800,3200,3500
-  ab ab-qwen3 def,ws128 12v128 qwen3_235b 1200,1300,1600,2000,2200
   sanitize memcheck-wide-low memcheck wide_low def qwen3_235b 12v128 1600
   sanitize racecheck-wide-low racecheck wide_low def qwen3_235b 12v128 1600
+  ab ab-dsv2 def,ws128 12v128 deepseek_v2 2000,2200,2800,3200,3500
 }
 
 step3() {
   check u1w80n-olmoe-880 u1w80n olmoe 12v128 880 random
   check u1w80n-qwen2_moe-880 u1w80n qwen2_moe 12v128 880 random
   ((fail)) && return
+  ab ab-qwen3 def,ws128 12v128 qwen3_235b 1200,1300,1600,2000,2200
   ab ab-olmoe def,u1w80n 12v128 olmoe 640,720,880,1000
   ab ab-qwen2 def,u1w80n 12v128 qwen2_moe 720,880,1000
 }
@@ -184,7 +184,7 @@ step4() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def ws128" "def u1w80n" "def def11")
+needs=("" "serving" "def ws128" "def ws128 u1w80n" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

@@ -140,18 +140,17 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
   PersistentPairs pairs{1, persistentTokens, persistentSlots, 0};
   int64_t pairTokens =
       2 * TileConfigAttr::wgmmaMaxAccumulators(2) / (2 * s.sets) / 8 * 8;
-  int64_t blocks = s.tiles * s.halves / 4 * s.experts;
   if (o.persistentUnits == 1 || s.masked ||
       (warpgroups != 2 && persistentWarps != 8) ||
       s.tiles % (4 / s.halves) != 0 || tokens > pairTokens ||
-      !pairsFillWave(chip, blocks))
+      !pairsFillWave(chip, s.pairedBlocks()))
     return pairs;
   if (o.persistentUnits < 0) {
     // The upper grid of SiLU·up: the tile's two warpgroups above a
     // narrow grid of four.
     int64_t from = slotsOf(kPersistentPairsSlotsPerExpert, s.experts);
     if (!s.siluMul || warpgroups != 2 || persistentWarps != 16 ||
-        wideSlots <= 0 || blocks > kPersistentPairsMaxWaves * chip.smCount ||
+        wideSlots <= 0 || pairsTakeManyWaves(s, chip) ||
         from <= persistentSlots || from >= wideSlots)
       return pairs;
     // Only the upper grid pairs: the narrow grid's tokens stay its own.

@@ -53,6 +53,18 @@ struct WgmmaShape {
     tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
     sets = TileConfigAttr::wgmmaAccumulatorSets(format);
   }
+  /// The blocks of unit pairs (two consumer warpgroups of two 64-row units)
+  /// that one token tile an expert makes, tiles x halves / 4 x experts, at
+  /// most kMaxPairedBlocks (hostile expert counts).
+  int64_t pairedBlocks() const {
+    int64_t perExpert = tiles * halves / 4;
+    return perExpert > 0 && experts > kMaxPairedBlocks / perExpert
+               ? kMaxPairedBlocks
+               : perExpert * experts;
+  }
+  /// More paired blocks than any chip's waves count (pairsFillWave
+  /// multiplies them by 4 without overflow).
+  static constexpr int64_t kMaxPairedBlocks = int64_t(1) << 40;
   /// Consumer warpgroups per half: `want` where the 64-row tiles of each
   /// half divide among them, else `otherwise`.
   int64_t unitsFor(int64_t want, int64_t otherwise) const {
@@ -70,6 +82,12 @@ struct WgmmaShape {
   /// in each half; accumulator sets of a unit.
   int64_t experts, halves, tiles, sets;
 };
+
+/// Whether the paired blocks of one token tile an expert
+/// (WgmmaShape::pairedBlocks) take more than kPersistentPairsMaxWaves waves
+/// of the chip's SMs: where the persistent grid's pairs lose and the early
+/// single units serve (bench/RESULTS.md S55, S56).
+bool pairsTakeManyWaves(const WgmmaShape &s, const ChipInfo &chip);
 
 /// The ordinary grid's tile: consumer warpgroups, tokens and ring slots.
 struct WgmmaBase {

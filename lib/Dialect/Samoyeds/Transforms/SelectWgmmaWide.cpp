@@ -28,6 +28,10 @@ bool pairsFillWave(const ChipInfo &chip, int64_t blocks) {
 /// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
 /// or by default (-1) on every format where no clusters are (a cluster
 /// takes pairs only where `wide-units` = 2 asks for them).
+bool pairsTakeManyWaves(const WgmmaShape &s, const ChipInfo &chip) {
+  return s.pairedBlocks() > kPersistentPairsMaxWaves * chip.smCount;
+}
+
 bool pairsAsked(const Overrides &o) {
   return o.wideUnits == 2 || (o.wideUnits <= 0 && o.wideCluster == 1);
 }
@@ -183,15 +187,11 @@ bool unitCallsAsked(const WgmmaShape &s, const Overrides &o) {
 /// are asked for (an explicit option keeps the grids it names).
 bool earlySinglesAsked(const WgmmaShape &s, const ChipInfo &chip,
                        const Overrides &o) {
-  // experts x units / 4 > waves x SMs, without the product.
-  int64_t perExpert = s.tiles * s.halves / 4;
-  bool manyWaves = perExpert > 0 && s.experts > kPersistentPairsMaxWaves *
-                                                    chip.smCount / perExpert;
-  return routedOnManyExperts(s.op, s.masked) && manyWaves && o.wideSlots <= 0 &&
-         o.wideTokens < 0 && o.wideUnits < 0 && o.wideLowTokens < 0 &&
-         o.wideLowSlots <= 0 && o.latePairs != 1 && o.wideCluster == 1 &&
-         o.wideMulticast == 1 && o.widePacked <= 0 && o.persistent < 0 &&
-         o.widePersistent != 1 && o.fewSlots < 0;
+  return routedOnManyExperts(s.op, s.masked) && pairsTakeManyWaves(s, chip) &&
+         o.wideSlots <= 0 && o.wideTokens < 0 && o.wideUnits < 0 &&
+         o.wideLowTokens < 0 && o.wideLowSlots <= 0 && o.latePairs != 1 &&
+         o.wideCluster == 1 && o.wideMulticast == 1 && o.widePacked <= 0 &&
+         o.persistent < 0 && o.widePersistent != 1 && o.fewSlots < 0;
 }
 
 /// The token tiles a call of `perExpert` routed slots per expert makes

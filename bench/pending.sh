@@ -28,6 +28,11 @@
 #   u1w80n      wide-units=1 wide-slots=80 wide-low-tokens=0: single units
 #               of 128 tokens from 80 routed slots per expert on every
 #               model (the early single units' kernels, S56 run 6)
+#   k32, k32m, k32a  one expert's 1:2+2:4 V = 32 matmuls: the default
+#               (span routing, whose running sum is folded into the group
+#               rows after every 32-column span, each MMA waited for),
+#               masked group rows (`row-masks=1`: twice the MMAs, no fold)
+#               and the warp-level mma_sp strategy (`strategy=mma_sp`)
 # Session 56 ran the queue's steps before (bench/RESULTS.md S56): uc12
 # (routed row selection's unit calls, now the default: 1.00-1.08x), ncu
 # of persistent pairs (DeepSeek-V2's pairs read 1.19x the DRAM bytes of
@@ -45,12 +50,16 @@ variants=(
   "u1w80n 12v128 wide-units=1 wide-slots=80 wide-low-tokens=0"
 )
 kernel_variants=(
+  "k32 12v32 "
+  "k32m 12v32 row-masks=1"
+  "k32a 12v32 strategy=mma_sp"
 )
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 the early single units on their own bundles (S56 timed their kernels as u1w80n, 1.03-1.09x; the rule's bundles run those kernels byte for byte up to 128 routed slots per expert and the pairs above): float64 at the rule's edges (DeepSeek-V2 T = 2200 and 3300, Qwen3-235B 1400 and 1900 one-expert), memcheck and racecheck of the single units' kernel (never sanitized), then def / ws128 (the rule off) on DeepSeek-V2 at T = 2000-3500 (Qwen3-235B's in step 3)"
   "3 def / ws128 on Qwen3-235B at T = 1200-2200 (the rule's A/B, continued), and early single units where the persistent pairs serve (OLMoE and Qwen2-MoE, 80-125 routed slots per expert, whose upper grid pairs since S55): def / u1w80n at T = 640-1000 (OLMoE) and 720-1000 (Qwen2-MoE); if single units of 128 win there too, the rule's wave bound goes"
   "4 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "5 one expert's 1:2+2:4 V = 32 matmuls (S56: 0.70-1.13x cuSPARSELt at n >= 256, against 1.06-1.83x for V = 128 with the same tiles): the default's span routing folds after every 32-column span, so each consumer warpgroup waits for every MMA; masked group rows (k32m) and mma_sp (k32a) against it, kernel_bench.py --variants at n = 64-4096 on the eight shapes, each point checked against float64; the winner per size becomes V = 32's rule"
 )
 
 prepare() {
@@ -183,8 +192,15 @@ step4() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
+step5() {
+  go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
+  go 300 kernels-v32 python3 "$root/bench/kernel_bench.py" \
+    --variants "k32=$dev/k32,k32m=$dev/k32m,k32a=$dev/k32a" --control --cslt-lib "$out/cslt_lib.so" \
+    --tokens 64,256,1024,4096 --reps 9 --out "$out/kernels-v32.json"
+}
+
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def ws128" "def ws128 u1w80n" "def def11")
+needs=("" "serving" "def ws128" "def ws128 u1w80n" "def def11" "k32 k32m k32a")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -199,7 +215,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-4]$ && -n $out ]] || { echo "error: run STEP(1-4) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -151,7 +151,8 @@ inline constexpr int64_t kPersistentPairsSlotsPerExpert = 80,
 /// (§S56 run 6, `u1w80n`): DeepSeek-V2 1.05 / 1.07 / 1.09x at T = 2200 /
 /// 2800 / 3200, Qwen3-235B 1.03 / 1.05 / 1.03x at 1300 / 1600 / 2000
 /// (80-125 slots per expert); the 160-token second width from the same
-/// start (`u1w80`) 0.92-1.00x.
+/// start (`u1w80`) 0.92-1.00x. The rule's own bundles against it off
+/// (`wide-slots=128`, §S57): 1.04-1.09x in its range, 0.99-1.01x outside.
 inline constexpr int64_t kEarlySinglesSlotsPerExpert = 80;
 
 /// Weight multicast's default threshold (`wide-multicast-slots=-1`): the

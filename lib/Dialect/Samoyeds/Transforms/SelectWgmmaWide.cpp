@@ -25,13 +25,13 @@ bool pairsFillWave(const ChipInfo &chip, int64_t blocks) {
   return 4 * blocks >= 3 * chip.smCount;
 }
 
-/// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
-/// or by default (-1) on every format where no clusters are (a cluster
-/// takes pairs only where `wide-units` = 2 asks for them).
 bool pairsTakeManyWaves(const WgmmaShape &s, const ChipInfo &chip) {
   return s.pairedBlocks() > kPersistentPairsMaxWaves * chip.smCount;
 }
 
+/// Whether the wide variant's unit pairs are asked for: `wide-units` = 2,
+/// or by default (-1) on every format where no clusters are (a cluster
+/// takes pairs only where `wide-units` = 2 asks for them).
 bool pairsAsked(const Overrides &o) {
   return o.wideUnits == 2 || (o.wideUnits <= 0 && o.wideCluster == 1);
 }

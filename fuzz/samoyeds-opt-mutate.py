@@ -307,7 +307,8 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "persistent-units", "late-pairs", "wide-multicast",
                          "wide-multicast-slots", "wide-cluster",
                          "wide-accumulators", "persistent-tokens",
-                         "wide-packed", "wide-persistent", "wide-unit-calls"):
+                         "wide-packed", "wide-persistent", "wide-unit-calls",
+                         "wide-row-masks"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
             # The launch options that count a grid's blocks.

@@ -197,6 +197,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "(1) or span-end routing (0); -1: choose (mma_sp "
                      "masked, wgmma_sp routing)"),
       llvm::cl::init(-1)};
+  Option<int64_t> wideRowMasks{
+      *this, "wide-row-masks",
+      llvm::cl::desc("samoyeds-select-tiles: the wide widths multiply "
+                     "masked group rows, the other variants routing (1), "
+                     "every variant as row-masks says (0); -1: choose"),
+      llvm::cl::init(-1)};
   Option<std::string> strategy{
       *this, "strategy",
       llvm::cl::desc("samoyeds-select-tiles: MMA strategy (auto, mma_sp, "
@@ -325,6 +331,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowMasks = o.rowMasks;
+  tiles.wideRowMasks = o.wideRowMasks;
   tiles.persistent = o.persistent;
   tiles.persistentTokens = o.persistentTokens;
   tiles.widePersistent = o.widePersistent;

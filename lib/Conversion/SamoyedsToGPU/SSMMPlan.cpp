@@ -67,6 +67,10 @@ static void takeWideTile(SSMMPlan &p, TileConfigAttr tile,
   // wide tiles.
   if (variant == SSMMVariant::Wide && tile.getWidePersistent() == 1)
     p.persistent = 1;
+  // Masked wide rows (wide_row_masks): the wide widths multiply masked
+  // group rows, the other variants route.
+  if (tile.getWideRowMasks() == 1)
+    p.masked = p.rowSelect;
 }
 
 /// The split-K variants' slices and the persistent variants' grid.

@@ -441,8 +441,9 @@ public:
              << " 64-row tiles" << (p.siluMul ? " of each half" : "");
     if (p.masked && 16 % p.m != 0)
       return op.emitOpError()
-             << "row_masks = 1 with strategy wgmma_sp needs m to divide 16 "
-                "(a thread's two rows in one group), got m = "
+             << "masked group rows (row_masks or wide_row_masks = 1) with "
+                "strategy wgmma_sp need m to divide 16 (a thread's two rows "
+                "in one group), got m = "
              << p.m;
     if (p.blocksPerSM > 1 && layout.consumers > 2)
       return op.emitOpError()

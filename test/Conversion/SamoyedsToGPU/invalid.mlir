@@ -470,7 +470,21 @@ func.func @unnamed_dim(%w: tensor<1x64x64xbf16, #ss>, %x: tensor<?x64xbf16>,
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, row_masks = 1, strategy = wgmma_sp>
 func.func @wgmma_masked_m3(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                            %off: tensor<2xi32>) -> tensor<?x384xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op row_masks = 1 with strategy wgmma_sp needs m to divide 16 (a thread's two rows in one group), got m = 3}}
+  // expected-error @+1 {{'samoyeds.ssmm' op masked group rows (row_masks or wide_row_masks = 1) with strategy wgmma_sp need m to divide 16 (a thread's two rows in one group), got m = 3}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x384x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x384xbf16>
+  return %y : tensor<?x384xbf16>
+}
+
+// -----
+
+// Masked wide rows: the same rule for the wide widths, whose other variants
+// route (m = 3 is fine there).
+#ss = #samoyeds.ss<n = 1, m = 3, v = 128>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, wide_tokens = 32, wide_slots = 64, wide_row_masks = 1, strategy = wgmma_sp>
+func.func @wgmma_wide_masked_m3(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                                %off: tensor<2xi32>) -> tensor<?x384xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op masked group rows (row_masks or wide_row_masks = 1) with strategy wgmma_sp need m to divide 16 (a thread's two rows in one group), got m = 3}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
       : (tensor<1x384x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x384xbf16>
   return %y : tensor<?x384xbf16>

@@ -2081,3 +2081,66 @@ func.func @tile_wide_low_calls_huge() attributes {t = #samoyeds.tile<warps = 16,
 func.func @tile_wide_low_calls_multicast() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, wide_tokens = 144, wide_slots = 256, wide_warps = 8, wide_low_tokens = 112, wide_units = 2, wide_multicast = 2, wide_low_calls = [300, 400], strategy = wgmma_sp>} {
   return
 }
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 2 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_two() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_row_masks = 2, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_no_wide() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_row_masks() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, wide_tokens = 128, wide_slots = 1024, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_pairs() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 80, wide_slots = 1024, wide_units = 2, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_cluster() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_cluster = 2, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_multicast() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_multicast = 2, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_packed() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_packed = 1, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_persistent() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, wide_tokens = 128, wide_slots = 1024, wide_persistent = 1, wide_row_masks = 1, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: wide_row_masks = 1 must be 0, or 1 with wide_tokens > 0, row_masks = 0, wide_units = 1, wide_cluster = 1, wide_multicast = 1, wide_packed = 0, wide_persistent = 0 and strategy wgmma_sp}}
+func.func @tile_wide_row_masks_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, wide_row_masks = 1>} {
+  return
+}

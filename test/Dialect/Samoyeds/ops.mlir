@@ -478,6 +478,14 @@ func.func @tile_wide_low() attributes {t = #samoyeds.tile<warps = 8, tokens = 64
   return
 }
 
+// Masked wide rows round-trip; none (wide_row_masks = 0) is omitted.
+// CHECK-LABEL: func.func @tile_wide_row_masks
+// CHECK-SAME: t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, wide_tokens = 128, wide_slots = 1025, wide_low_tokens = 160, wide_low_slots = 2048, wide_row_masks = 1, strategy = wgmma_sp>
+// CHECK-SAME: u = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 1025, strategy = wgmma_sp>
+func.func @tile_wide_row_masks() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, persistent = 1, wide_tokens = 128, wide_slots = 1025, wide_low_tokens = 160, wide_low_slots = 2048, wide_row_masks = 1, strategy = wgmma_sp>, u = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 1025, wide_row_masks = 0, strategy = wgmma_sp>} {
+  return
+}
+
 // The second width's own warps and calls round-trip, with the pairs on the
 // persistent grid; none (wide_low_warps = 0, no calls) is omitted.
 // CHECK-LABEL: func.func @tile_wide_low_calls

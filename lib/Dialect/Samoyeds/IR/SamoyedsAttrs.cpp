@@ -117,6 +117,27 @@ verifyWideLowCalls(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+/// Masked wide rows (wide_row_masks): a wgmma_sp tile's wide widths of
+/// single units on the ordinary grid, whose other variants route.
+static LogicalResult
+verifyWideRowMasks(function_ref<InFlightDiagnostic()> emitError,
+                   int64_t wideRowMasks, int64_t rowMasks, int64_t wideTokens,
+                   int64_t wideUnits, int64_t wideCluster,
+                   int64_t wideMulticast, int64_t widePacked,
+                   int64_t widePersistent, MmaStrategy strategy) {
+  if (wideRowMasks == 0)
+    return success();
+  if (wideRowMasks != 1 || rowMasks != 0 || wideTokens == 0 || wideUnits != 1 ||
+      wideCluster != 1 || wideMulticast != 1 || widePacked != 0 ||
+      widePersistent != 0 || strategy != MmaStrategy::WgmmaSp)
+    return emitError() << "#samoyeds.tile: wide_row_masks = " << wideRowMasks
+                       << " must be 0, or 1 with wide_tokens > 0, row_masks "
+                          "= 0, wide_units = 1, wide_cluster = 1, "
+                          "wide_multicast = 1, wide_packed = 0, "
+                          "wide_persistent = 0 and strategy wgmma_sp";
+  return success();
+}
+
 /// The second wide width (wide_low_tokens, wide_low_slots): a wgmma_sp
 /// tile's with a wide variant and no clusters, a token count the wide
 /// variant could take other than its own, calls from wide_slots.
@@ -173,7 +194,7 @@ LogicalResult TileConfigAttr::verify(
     int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
     int64_t wideUnits, int64_t persistentUnits, int64_t persistentUnitsSlots,
     int64_t wideMulticast, int64_t wideMulticastSlots, int64_t widePersistent,
-    int64_t wideLowWarps, DenseI64ArrayAttr wideLowCalls,
+    int64_t wideLowWarps, int64_t wideRowMasks, DenseI64ArrayAttr wideLowCalls,
     MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
@@ -410,7 +431,10 @@ LogicalResult TileConfigAttr::verify(
                            strategy)) ||
       failed(verifyWideLowCalls(emitError, wideSlots, wideLowTokens,
                                 wideLowSlots, wideLowWarps, wideLowCalls,
-                                widePacked, wideMulticast)))
+                                widePacked, wideMulticast)) ||
+      failed(verifyWideRowMasks(emitError, wideRowMasks, rowMasks, wideTokens,
+                                wideUnits, wideCluster, wideMulticast,
+                                widePacked, widePersistent, strategy)))
     return failure();
   if (strategy == MmaStrategy::WgmmaSp)
     return verifyWgmmaTile(emitError, warps, k, stages, tokenWarps, rowTiles,

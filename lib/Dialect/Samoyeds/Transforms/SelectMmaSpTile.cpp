@@ -144,7 +144,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       /*wideLowTokens=*/0, /*wideLowSlots=*/0, /*wideUnits=*/1,
       /*persistentUnits=*/1, /*persistentUnitsSlots=*/0, /*wideMulticast=*/1,
       /*wideMulticastSlots=*/0,
-      /*widePersistent=*/0, /*wideLowWarps=*/0,
+      /*widePersistent=*/0, /*wideLowWarps=*/0, /*wideRowMasks=*/0,
       /*wideLowCalls=*/DenseI64ArrayAttr(), MmaStrategy::MmaSp);
 }
 

@@ -205,7 +205,7 @@ LogicalResult verifyChosen(TileConfigAttr t,
       t.getWideLowTokens(), t.getWideLowSlots(), t.getWideUnits(),
       t.getPersistentUnits(), t.getPersistentUnitsSlots(), t.getWideMulticast(),
       t.getWideMulticastSlots(), t.getWidePersistent(), t.getWideLowWarps(),
-      t.getWideLowCalls(), t.getStrategy());
+      t.getWideRowMasks(), t.getWideLowCalls(), t.getStrategy());
 }
 
 struct SamoyedsSelectTiles
@@ -254,7 +254,8 @@ struct SamoyedsSelectTiles
             /*persistentUnits=*/1, /*persistentUnitsSlots=*/0,
             /*wideMulticast=*/1,
             /*wideMulticastSlots=*/0, /*widePersistent=*/0,
-            /*wideLowWarps=*/0, /*wideLowCalls=*/DenseI64ArrayAttr(),
+            /*wideLowWarps=*/0, /*wideRowMasks=*/0,
+            /*wideLowCalls=*/DenseI64ArrayAttr(),
             forced.value_or(MmaStrategy::MmaSp))))
       return signalPassFailure();
     if (rowMasks < -1 || rowMasks > 1) {
@@ -304,7 +305,8 @@ struct SamoyedsSelectTiles
         !inRange("token-step", tokenStep, -1, 256) ||
         !inRange("persistent-tokens", persistentTokens, -1, 256) ||
         !inRange("wide-persistent", widePersistent, -1, 1) ||
-        !inRange("wide-unit-calls", wideUnitCalls, -1, 1))
+        !inRange("wide-unit-calls", wideUnitCalls, -1, 1) ||
+        !inRange("wide-row-masks", wideRowMasks, -1, 1))
       return signalPassFailure();
     if (persistentTokens == 0 ||
         (persistentTokens > 0 &&
@@ -330,7 +332,8 @@ struct SamoyedsSelectTiles
         tokenStep,        midSplitK,        midSplitSlots,  evictFirstExperts,
         wideLowTokens,    wideLowSlots,     fewSlots,       wideUnits,
         persistentUnits,  latePairs,        wideMulticast,  wideMulticastSlots,
-        wideAccumulators, persistentTokens, widePersistent, wideUnitCalls};
+        wideAccumulators, persistentTokens, widePersistent, wideUnitCalls,
+        wideRowMasks};
     bool invalid = false;
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.

@@ -155,6 +155,17 @@ inline constexpr int64_t kPersistentPairsSlotsPerExpert = 80,
 /// (`wide-slots=128`, §S57): 1.04-1.09x in its range, 0.99-1.01x outside.
 inline constexpr int64_t kEarlySinglesSlotsPerExpert = 80;
 
+/// Whether routed row selection whose spans are shorter than the k tile
+/// (V = 32) masks its wide widths' group rows by default (`wide-row-masks`
+/// = -1). Where spans are shorter than a stage, the routing folds the
+/// running sum after every span, so each consumer waits for every MMA.
+/// H100, one expert, V = 32, the tile-wide masked form (`row-masks=1`,
+/// bench/RESULTS.md S57 run 2): 1.08-1.46x the default on Mixtral's shapes
+/// from n = 256 and 1.04-1.20x at n = 4096 on Qwen2-MoE's and the gate/up
+/// shapes, 0.79-0.90x at n = 256-1024 on the fine-grained shapes, where its
+/// wide variant replaced their persistent grid.
+inline constexpr bool kWideRowMasksByDefault = false;
+
 /// Weight multicast's default threshold (`wide-multicast-slots=-1`): the
 /// multicast kernel takes the wide variant's calls from this many token
 /// tiles per expert on average (untimed, session 44: with one tile an
@@ -192,7 +203,7 @@ struct Overrides {
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
       wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent,
-      wideUnitCalls;
+      wideUnitCalls, wideRowMasks;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

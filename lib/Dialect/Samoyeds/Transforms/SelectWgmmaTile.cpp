@@ -383,6 +383,7 @@ TileConfigAttr chooseWgmmaTile(SSMMOp op, const ChipInfo &chip,
       c.midSplitSlots, chooseEvictFirst(op, chip, o.evictFirstExperts),
       wide.lowTokens, wide.lowSlots, wide.units, p.units, p.unitsSlots,
       e.multicast, e.multicastSlots, e.persistent, wide.lowWarps,
+      w.masked ? 1 : 0,
       wide.lowCalls.empty()
           ? DenseI64ArrayAttr()
           : DenseI64ArrayAttr::get(op.getContext(), wide.lowCalls),

@@ -110,10 +110,12 @@ struct WideChoice {
   SmallVector<int64_t> lowCalls;
 };
 
-/// The wide variant (chooseWide) and the consumer warpgroups it takes.
+/// The wide variant (chooseWide), the consumer warpgroups it takes and
+/// whether its widths multiply masked group rows (wide_row_masks).
 struct WgmmaWide {
   WideChoice choice;
   int64_t warpgroups, warps;
+  bool masked = false;
 };
 /// The wide variant of the tile whose ordinary grid is `t`; plain 2:4's
 /// pairs take it to two consumer warpgroups.

@@ -322,8 +322,40 @@ int64_t choosePacked(const WgmmaShape &s, const WgmmaBase &t,
 }
 } // namespace
 
+namespace {
+/// Whether the wide widths multiply masked group rows while the other
+/// variants route (wide_row_masks): `wide-row-masks` = 1, or by default
+/// (-1) where kWideRowMasksByDefault and the spans are shorter than the k
+/// tile (`k`); routed row selection whose m divides 16, where no wide
+/// units, clusters, multicast, packed input or wide persistent grid are
+/// asked for (an explicit option keeps the grids it names).
+bool wideMaskedAsked(const WgmmaShape &s, const Overrides &o, int64_t k) {
+  bool format = !s.plain && !s.masked && 16 % s.format.getM() == 0;
+  bool free = o.wideUnits < 0 && o.wideCluster == 1 && o.wideMulticast == 1 &&
+              o.widePacked <= 0 && o.widePersistent != 1;
+  bool byDefault = kWideRowMasksByDefault && s.format.getV() < k;
+  return format &&
+         (o.wideRowMasks == 1 || (o.wideRowMasks < 0 && byDefault && free));
+}
+} // namespace
+
 WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
                           const ChipInfo &chip, const Overrides &o) {
+  // Masked wide rows: single units of as many tokens as their m sets
+  // allow, from where the routed wide variant would start (one expert's
+  // after its persistent grid's wave), no second width.
+  if (wideMaskedAsked(s, o, t.k)) {
+    WgmmaWide w;
+    w.warpgroups = t.fourRows ? t.twoWarpgroups : t.warpgroups;
+    w.choice = chooseWide(s.op, chip, persistentBelowWide(s, t, chip, o),
+                          /*masked=*/true, s.plain, s.tiles, s.halves, s.sets,
+                          t.tokens, w.warpgroups);
+    w.masked = w.choice.tokens > 0;
+    w.warps = w.choice.tokens > 0 && w.warpgroups != t.warpgroups
+                  ? 4 * w.warpgroups
+                  : 0;
+    return w;
+  }
   // Plain 2:4's pairs (by default since session 49) take the wide variant
   // to two consumer warpgroups of two units each (256 kept rows,
   // kPlainPairWideTokens tokens) where they pair, while its other variants

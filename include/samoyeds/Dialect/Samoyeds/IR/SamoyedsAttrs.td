@@ -248,6 +248,19 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     `wide_low_tokens` > 0, and no packed input or multicast with the
     calls. 0 and none when omitted.
 
+    Masked wide rows (strategy `wgmma_sp`, row selection): with
+    `wide_row_masks` = 1 the wide widths (`_wide`, `_wide_low`) multiply
+    masked group rows as `row_masks` = 1 has every variant do (m sets, m
+    times the MMAs, no span-end routing), while the decode, split-K,
+    ordinary and persistent grids route the kept rows' span sums. Where a
+    span is shorter than the k tile the routing folds the running sum into
+    the group rows after every span, so a consumer waits for each MMA; the
+    wide tile's many tokens pay most for it. It needs `wide_tokens` > 0,
+    `row_masks` = 0 (with 1 every variant is masked already), `wide_units`
+    = 1 (a masked unit's A operand is in registers), no clusters,
+    multicast, packed input or wide persistent grid, and is 0 when omitted;
+    without row selection it changes nothing.
+
     Cluster pairs (strategy `wgmma_sp`): with `wide_cluster` = 2 the wide
     variant launches clusters of two blocks on neighbouring row blocks of
     one token tile, which share its activation tile: each block gathers
@@ -434,6 +447,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$wide_multicast_slots,
                         DefaultValuedParameter<"int64_t", "0">:$wide_persistent,
                         DefaultValuedParameter<"int64_t", "0">:$wide_low_warps,
+                        DefaultValuedParameter<"int64_t", "0">:$wide_row_masks,
                         OptionalParameter<"::mlir::DenseI64ArrayAttr">:$wide_low_calls,
                         Samoyeds_MmaStrategyParameter:$strategy);
   let assemblyFormat = "`<` struct(params) `>`";

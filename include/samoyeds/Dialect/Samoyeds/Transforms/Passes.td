@@ -91,10 +91,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
 
     Row selection uses masked `mma.sp` (`row_masks = 1`: a total and m - 1
     masked accumulators, no span-end routing); `row-masks=0` selects the
-    span-routing scheme. Under `wgmma_sp` the masked group rows are the
-    default where m divides 16 (`#samoyeds.tile`'s `row_masks`: m
-    accumulator sets, with the wide token tile as for plain 2:4) and
-    `row-masks=0` asks for span routing.
+    span-routing scheme. Under `wgmma_sp` the kept rows' span sums are
+    routed by default (`row-masks=1` asks for masked group rows, where m
+    divides 16: m accumulator sets, m times the MMAs); `wide-row-masks=1`
+    masks the wide widths' group rows only (`#samoyeds.tile`'s
+    `wide_row_masks`: single units, from where the routed wide variant
+    would start), the other variants routing.
 
     Split-K: when a call with one routed slot per active expert would give
     the kernel fewer than two working blocks per SM, the tile gets a split-K
@@ -333,6 +335,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "routed row selection on any number of experts; 0: pairs or "
            "single units for every call; -1: one expert's, and routed row "
            "selection's on any number)">,
+    Option<"wideRowMasks", "wide-row-masks", "int64_t", /*default=*/"-1",
+           "wgmma_sp: the wide widths multiply masked group rows, single "
+           "units, while the other variants route the span sums (1), or "
+           "every variant as `row-masks` says (0); -1: choose (masked wide "
+           "rows where spans are shorter than the k tile, when "
+           "kWideRowMasksByDefault)">,
     Option<"wideTokens", "wide-tokens", "int64_t", /*default=*/"-1",
            "Routed tokens per block of the wide variant (wgmma_sp, plain "
            "2:4; 0: none, -1: choose)">,

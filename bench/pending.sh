@@ -21,11 +21,10 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
-#   d32, w32    1:2+2:4 V = 32 layers: the default (span routing in every
-#               variant) and masked wide rows (`wide-row-masks=1`: the wide
-#               widths multiply masked group rows, single units of 128
-#               tokens, the other variants route)
-#   k32, k32w   the same two on one expert's matmuls (kernel_bench.py)
+# Session 58 ran steps 3-4 (bench/RESULTS.md S58): masked wide rows
+# (`wide-row-masks=1`) on V = 32, float64, memcheck and racecheck clean,
+# 1.23-1.45x on Mixtral's one-expert shapes and 1.03-1.07x on four layers
+# at T = 2048-4096 but 0.79-0.94x elsewhere: kept opt-in.
 # Session 57 ran the queue's steps before (bench/RESULTS.md S57): the
 # early single units on their own bundles (float64, memcheck, racecheck
 # clean; 1.04-1.09x the rule off on DeepSeek-V2 and Qwen3-235B), single
@@ -41,18 +40,12 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "d32 12v32 "
-  "w32 12v32 wide-row-masks=1"
 )
 kernel_variants=(
-  "k32 12v32 "
-  "k32w 12v32 wide-row-masks=1"
 )
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 masked wide rows on V = 32 (S57: the tile-wide masked form 1.08-1.46x on Mixtral's shapes, 0.79-0.90x where it replaced the fine-grained shapes' persistent grid): one expert's k32 / k32w at n = 64-4096 on the eight shapes (kernel_bench.py, every point against float64, A/A control), then the w32 layers against float64 (Mixtral T = 1024, Qwen2-MoE 2048, OLMoE 4096 one-expert routing, DeepSeek-V2 4096) and memcheck and racecheck of Mixtral's masked wide kernels"
-  "4 the V = 32 layers: d32 / w32 on the six models at T = 512-4096 (ab.py, CUDA graphs, A/A control); if w32 wins wherever its wide widths serve, masked wide rows become V = 32's default"
 )
 
 prepare() {
@@ -167,28 +160,9 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
-step3() {
-  go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
-  go 240 kernels-v32 python3 "$root/bench/kernel_bench.py" \
-    --variants "k32=$dev/k32,k32w=$dev/k32w" --control --cslt-lib "$out/cslt_lib.so" \
-    --tokens 64,256,1024,2048,4096 --reps 9 --out "$out/kernels-v32.json"
-  check check-mixtral w32 mixtral 12v32 1024 random
-  check check-qwen2 w32 qwen2_moe 12v32 2048 random
-  check check-olmoe-one w32 olmoe 12v32 4096 one-expert
-  check check-deepseek-v2 w32 deepseek_v2 12v32 4096 random
-  sanitize memcheck-mixtral memcheck _wide w32 mixtral 12v32 1024
-  sanitize racecheck-mixtral racecheck _wide w32 mixtral 12v32 1024
-}
-
-step4() {
-  local m
-  for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
-    ab "ab-$m" d32,w32 12v32 "$m" 512,1024,2048,4096
-  done
-}
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11" "k32 k32w w32" "d32 w32")
+needs=("" "serving" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -203,7 +177,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-4]$ && -n $out ]] || { echo "error: run STEP(1-4) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-2]$ && -n $out ]] || { echo "error: run STEP(1-2) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -163,7 +163,14 @@ inline constexpr int64_t kEarlySinglesSlotsPerExpert = 80;
 /// bench/RESULTS.md S57 run 2): 1.08-1.46x the default on Mixtral's shapes
 /// from n = 256 and 1.04-1.20x at n = 4096 on Qwen2-MoE's and the gate/up
 /// shapes, 0.79-0.90x at n = 256-1024 on the fine-grained shapes, where its
-/// wide variant replaced their persistent grid.
+/// wide variant replaced their persistent grid. The per-variant form
+/// (S58, same process, A/A 0.99-1.02x): one expert 1.23-1.45x on Mixtral's
+/// shapes from n = 256 / 1024 but 0.79x on Qwen2-MoE's gate/up at 1024 and
+/// 0.92 / 0.93x on OLMoE's down at 2048 / 4096; layers (CUDA graphs)
+/// 1.03-1.07x at T = 2048-4096 on four models but 0.84-0.94x at the wide
+/// variant's first calls (T = 512-1024) and 0.87x on DeepSeek-V2 at 4096.
+/// Off: the gains need the routed unit calls below about 256 routed slots
+/// per expert and masked single units above.
 inline constexpr bool kWideRowMasksByDefault = false;
 
 /// Weight multicast's default threshold (`wide-multicast-slots=-1`): the

@@ -311,8 +311,9 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "wide-row-masks"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
-            # The launch options that count a grid's blocks.
-            for name in ("fuse-combine", "fuse-split-reduce"):
+            # The launch options that count a grid's blocks, and the
+            # routed spans by token halves.
+            for name in ("fuse-combine", "fuse-split-reduce", "span-halves"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.randint(0, 1)))
     if kind in ("bundle", "emit"):

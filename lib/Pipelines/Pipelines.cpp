@@ -283,6 +283,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("convert-samoyeds-to-gpu: weighted_combine matmuls write "
                      "f32 slot rows (default: the result's element type)"),
       llvm::cl::init(false)};
+  Option<bool> spanHalves{
+      *this, "span-halves",
+      llvm::cl::desc("convert-samoyeds-to-gpu: routed spans shorter than the "
+                     "k tile by token halves, one routed while the other's "
+                     "MMAs run (wgmma_sp)"),
+      llvm::cl::init(false)};
 };
 
 /// Samoyeds ops to a gpu.binary holding PTX: the samoyeds passes with their
@@ -349,6 +355,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.fuseSplitReduce = o.fuseSplitReduce;
   convert.fuseCombine = o.fuseCombine;
   convert.combineF32 = o.combineF32;
+  convert.spanHalves = o.spanHalves;
   convert.reduceInGather = o.reduceInGather;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();

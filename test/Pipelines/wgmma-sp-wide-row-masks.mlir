@@ -15,14 +15,14 @@
 
 // CHECK-LABEL: .entry down_ssmm_0_persistent_narrow(
 // CHECK-NOT: .entry
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16 {{{.*}}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0, 0;
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n{{[0-9]+}}k32.f32.bf16.bf16 {{{.*}}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0, 0;
 // CHECK-LABEL: .entry down_ssmm_0_wide(
 // CHECK-NOT: .entry
 // CHECK: wgmma.mma_async.sp.sync.aligned.m64n128k32.f32.bf16.bf16 {{{.*}}}, {%r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}, %r{{[0-9]+}}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0;
 // CHECK-NOT: , %rd{{[0-9]+}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0, 0;
 // CHECK-LABEL: .entry down_ssmm_0_split(
 // CHECK-NOT: .entry
-// CHECK: wgmma.mma_async.sp.sync.aligned.m64n64k32.f32.bf16.bf16 {{{.*}}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0, 0;
+// CHECK: wgmma.mma_async.sp.sync.aligned.m64n{{[0-9]+}}k32.f32.bf16.bf16 {{{.*}}}, %rd{{[0-9]+}}, %rd{{[0-9]+}}, %r{{[0-9]+}}, 0, p, 1, 1, 0, 0;
 
 // MANIFEST: "kernel": "down_ssmm_0_persistent_narrow"
 // MANIFEST: "max": 512

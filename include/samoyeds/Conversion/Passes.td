@@ -155,6 +155,10 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "An expert matmul reading the result of the split-K variant of "
            "the matmul before sums its slices as it gathers them (no "
            "separate reduction kernel; wgmma_sp)">,
+    Option<"spanHalves", "span-halves", "bool", /*default=*/"false",
+           "wgmma_sp, routed row selection whose spans are shorter than the "
+           "k tile: each span's MMAs by token halves, one half routed while "
+           "the other's MMAs run (bit-identical)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

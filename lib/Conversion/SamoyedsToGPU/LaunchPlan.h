@@ -114,6 +114,8 @@ struct SamoyedsToGPUState {
   /// Whether the unsplit expert matmuls of a weighted_combine write f32
   /// slot rows (the pass's combine-f32) rather than the result's elements.
   bool combineF32 = false;
+  /// The pass's span-halves (SSMMKernelOptions::spanHalves).
+  bool spanHalves = false;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };
@@ -132,6 +134,8 @@ struct SSMMLoweringOptions {
   bool prefetch = false;
   /// The pass's fuse-split-reduce, fuse-combine and combine-f32.
   bool fuseSplitReduce = false, fuseCombine = false, combineF32 = false;
+  /// The pass's span-halves.
+  bool spanHalves = false;
   /// The split-K workspace this op's input is (the op sums it), or whether
   /// the op after this one sums this op's split-K slices.
   const SplitInput *splitInput = nullptr;

@@ -106,6 +106,9 @@ static FailureOr<SSMMPlan> completePlan(SSMMOp op, SSMMVariant variant,
                              !plan->weightsBeforeWait &&
                              lowering.canPrefetchBeforeWait(*plan);
   plan->evictFirstRows = chooseEvictFirstRows(*plan, op, options, lowering);
+  plan->spanHalves = options.spanHalves &&
+                     plan->strategy == MmaStrategy::WgmmaSp &&
+                     plan->rowSelect && !plan->masked && plan->v < plan->kTile;
   if (failed(lowering.verify(op, *plan)))
     return failure();
   return plan;

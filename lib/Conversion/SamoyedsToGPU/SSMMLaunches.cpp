@@ -150,6 +150,7 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   options.prefetchBeforeWait = o.prefetch && decodeVariant;
   options.readsWeightsOnce = split || decodeVariant;
   options.maxSlots = hi;
+  options.spanHalves = o.spanHalves;
   FailureOr<KernelLaunch> matmul =
       buildSSMMKernel(builder, kernels, op, name, m.variant, buffers, options);
   if (failed(matmul))

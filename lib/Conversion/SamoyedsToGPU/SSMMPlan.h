@@ -82,6 +82,10 @@ struct SSMMPlan {
   bool gather, rowSelect, siluMul;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;
+  /// wgmma_sp, routed row selection whose spans are shorter than the k tile
+  /// (the conversion's span-halves): each span's MMAs by token halves, one
+  /// half routed while the other's MMAs run (WgmmaSpSpanHalves.cpp).
+  bool spanHalves = false;
   /// A dependent launch whose routing inputs are settled: the kernel issues
   /// its ring's first weight copies, then waits for the grids in flight
   /// (KernelLaunch::waitsInBody).

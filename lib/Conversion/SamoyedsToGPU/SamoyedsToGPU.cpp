@@ -224,6 +224,7 @@ FailureOr<KernelLaunches> buildLaunches(Operation *op,
         o.fuseSplitReduce = state.fuseSplitReduce;
         o.fuseCombine = state.fuseCombine;
         o.combineF32 = state.combineF32;
+        o.spanHalves = state.spanHalves;
         o.splitInput = in ? &*in : nullptr;
         o.reducedByConsumer = other && !reads;
         return lowerSSMM(ssmm, state.table, b, state.kernels, base, o);
@@ -479,6 +480,7 @@ struct ConvertSamoyedsToGPU
     state.fuseSplitReduce = fuseSplitReduce;
     state.fuseCombine = fuseCombine;
     state.combineF32 = combineF32;
+    state.spanHalves = spanHalves;
     state.prefetchBeforeWait = prefetchBeforeWait;
     state.chunkedDispatch = chunkedDispatch;
     if (reduceInGather)

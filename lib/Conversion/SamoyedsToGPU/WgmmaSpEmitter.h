@@ -296,6 +296,35 @@ private:
   /// After the K loop: the last span routed and the group rows' sums, the
   /// first being the running sum less the others.
   SmallVector<Value> finishRouted(Value base, ArrayRef<Value> sets);
+  // WgmmaSpSpanHalves.cpp (SSMMPlan::spanHalves)
+  /// Whether the K loop being built routes its spans by token halves: the
+  /// plan asks for it and the MMA width splits into two of whole swizzle
+  /// atoms.
+  bool routesByHalves() const {
+    return p.spanHalves && mmaTokens % (2 * Wgmma::kChunksPerRow) == 0;
+  }
+  /// Set `s` of token half `h` of the consumer's unit `j` in the loop of
+  /// routesByHalves.
+  Value &halfSet(MutableArrayRef<Value> sets, int64_t j, int64_t h, int64_t s) {
+    return sets[(2 * j + h) * layout.sets + s];
+  }
+  /// multiply for token half `h`: MMAs of N / 2 columns into its running
+  /// sums, one group.
+  void multiplyHalf(MutableArrayRef<Value> sets, int64_t h, int64_t first,
+                    int64_t last, Value restart, ArrayRef<StageOperands> ops);
+  /// Waits until at most `pending` MMA groups are in flight; the running
+  /// sums of `halves` of every unit are ordered after the wait.
+  void waitHalves(MutableArrayRef<Value> sets, int64_t pending,
+                  ArrayRef<int64_t> halves);
+  /// routeSpan for token half `h` of every unit.
+  void routeHalf(MutableArrayRef<Value> sets, int64_t h, ChoiceAt at,
+                 std::optional<ChoiceAt> next, Value when = Value());
+  /// consumeRouted by token halves.
+  void consumeRoutedHalves(Value i, Value use, bool first,
+                           SmallVectorImpl<Value> &sets);
+  /// finishRouted by token halves; returns whole sets, unit after unit.
+  SmallVector<Value> finishRoutedHalves(Value base, ArrayRef<Value> sets);
+
   /// One stage (k tile i, ring use `use`) of masked row selection: the
   /// MMAs of the unit's m group-row tiles, A from registers; they stay in
   /// flight until the next stage's data is there.

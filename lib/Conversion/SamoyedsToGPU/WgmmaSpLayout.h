@@ -28,6 +28,8 @@ struct Wgmma {
   /// 16-byte chunks of one 128-byte row of a swizzled B column block (64
   /// 16-bit columns); chunk j of row r sits at j ^ (r % 8).
   static constexpr int64_t kChunksPerRow = 8;
+  /// Bytes of one token row of a B column block: 8 rows are a swizzle atom.
+  static constexpr int64_t kBRowBytes = 128;
   /// 128-byte swizzle: tiles start on 1024-byte boundaries.
   static constexpr int64_t kSwizzleAlign = TileConfigAttr::kWgmmaSmemAlign;
 };

@@ -197,7 +197,7 @@ void WgmmaSpEmitter::routeSpan(Value total, ChoiceAt span,
   }
   // Values 4j, 4j + 1 are the thread's first kept row, 4j + 2, 4j + 3 its
   // second (8 rows below).
-  int64_t regs = mmaTokens / 2;
+  int64_t regs = cast<VectorType>(total.getType()).getNumElements();
   auto maskType = VectorType::get({regs}, b.getI1Type());
   auto accType = VectorType::get({regs}, b.getF32Type());
   SmallVector<bool> firstRow;
@@ -232,6 +232,8 @@ void WgmmaSpEmitter::routeSpan(Value total, ChoiceAt span,
 
 void WgmmaSpEmitter::consumeRouted(Value i, Value use, bool first,
                                    SmallVectorImpl<Value> &sets) {
+  if (routesByHalves())
+    return consumeRoutedHalves(i, use, first, sets);
   // Each unit's sets: [running sum, group rows 1 … m - 1].
   Value slot = rem(use, idx(layout.stages));
   int64_t spansPerSlot = WgmmaSpLayout::choiceSpans(p);
@@ -272,6 +274,8 @@ void WgmmaSpEmitter::consumeRouted(Value i, Value use, bool first,
 
 SmallVector<Value> WgmmaSpEmitter::finishRouted(Value base,
                                                 ArrayRef<Value> sets) {
+  if (routesByHalves())
+    return finishRoutedHalves(base, sets);
   SmallVector<Value> rows(sets.begin(), sets.end());
   waitUnits(rows);
   // The K range ends where a span does: its last span has no successor.
@@ -330,7 +334,9 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
 }
 
 SmallVector<Value> WgmmaSpEmitter::emitConsumerLoop(Value base) {
-  auto accType = VectorType::get({mmaTokens / 2}, b.getF32Type());
+  // Routed by token halves: each unit's sets as two halves.
+  int64_t halves = p.rowSelect && !p.masked && routesByHalves() ? 2 : 1;
+  auto accType = VectorType::get({mmaTokens / 2 / halves}, b.getF32Type());
   Value zero = f32Splat(accType.getNumElements(), 0.0);
   // Sets an MMA restarts before anything reads them start undefined (no
   // instruction writes their registers between the wgmma fence and the
@@ -339,8 +345,8 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumerLoop(Value base) {
   Value undef = LLVM::PoisonOp::create(b, accType);
   assert((!p.masked || p.unitsPerWarpgroup == 1) &&
          "masked row selection multiplies one unit per warpgroup");
-  SmallVector<Value> init(p.unitsPerWarpgroup * layout.sets, zero);
-  for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j)
+  SmallVector<Value> init(halves * p.unitsPerWarpgroup * layout.sets, zero);
+  for (int64_t j = 0; j < halves * p.unitsPerWarpgroup; ++j)
     for (int64_t s = 0; s < layout.sets; ++s)
       if (p.masked || s == 0)
         unitSet(init, j, s) = undef;

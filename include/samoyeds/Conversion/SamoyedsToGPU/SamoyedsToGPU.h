@@ -204,6 +204,10 @@ struct SSMMKernelOptions {
   /// (MmaLowering::canEvictWeightsFirst).
   bool readsWeightsOnce = false;
   int64_t maxSlots = -1;
+  /// Routed row selection whose spans are shorter than the k tile routes
+  /// one token half while the other's MMAs run (the pass's span-halves;
+  /// SSMMPlan::spanHalves).
+  bool spanHalves = false;
 };
 
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of

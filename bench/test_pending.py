@@ -52,15 +52,15 @@ def test_the_anchor_models_are_known():
 def test_the_variants_table_parses():
     v = variants()
     assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 2
-    # No expert-matmul variant waits since session 58 (its steps 3-4 ran).
-    assert kernel_variants() == {}
+    assert v["d32"] == v["h32"] == "12v32"
+    assert kernel_variants() == {"k32": ("12v32", ""), "k32h": ("12v32", "span-halves=1")}
 
 
 def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines[::2]] == ["1", "2"]
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3"]
     assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
 
 
@@ -71,7 +71,7 @@ def carried(step):
     return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
-@pytest.mark.parametrize("step", ["1", "2"])
+@pytest.mark.parametrize("step", ["1", "2", "3"])
 def test_every_command_names_a_prepared_bundle(step, tmp_path):
     v = variants()
     dev = str(tmp_path / "dev")

@@ -251,9 +251,10 @@ private:
   /// set (the accumulator, or the running sum) of each of the consumer's
   /// units (`ops`: its operands per unit) and commits them as one group;
   /// each unit's first restarts the accumulation (scale-d false) where
-  /// `restart` holds.
+  /// `restart` holds. With `half` >= 0 (routesByHalves) the MMAs are those
+  /// of that token half, N / 2 columns, into its running sums.
   void multiply(MutableArrayRef<Value> sets, int64_t first, int64_t last,
-                Value restart, ArrayRef<StageOperands> ops);
+                Value restart, ArrayRef<StageOperands> ops, int64_t half = -1);
   /// Waits until at most `pending` MMA groups are in flight; `accs` are
   /// ordered after the wait.
   SmallVector<Value> waitMma(ValueRange accs, int64_t pending);
@@ -304,14 +305,11 @@ private:
     return p.spanHalves && mmaTokens % (2 * Wgmma::kChunksPerRow) == 0;
   }
   /// Set `s` of token half `h` of the consumer's unit `j` in the loop of
-  /// routesByHalves.
+  /// routesByHalves, where each half of a unit's sets is laid out as a
+  /// unit's.
   Value &halfSet(MutableArrayRef<Value> sets, int64_t j, int64_t h, int64_t s) {
-    return sets[(2 * j + h) * layout.sets + s];
+    return unitSet(sets, 2 * j + h, s);
   }
-  /// multiply for token half `h`: MMAs of N / 2 columns into its running
-  /// sums, one group.
-  void multiplyHalf(MutableArrayRef<Value> sets, int64_t h, int64_t first,
-                    int64_t last, Value restart, ArrayRef<StageOperands> ops);
   /// Waits until at most `pending` MMA groups are in flight; the running
   /// sums of `halves` of every unit are ordered after the wait.
   void waitHalves(MutableArrayRef<Value> sets, int64_t pending,

@@ -78,20 +78,28 @@ WgmmaSpEmitter::loadUnits(Value slot) {
 
 void WgmmaSpEmitter::multiply(MutableArrayRef<Value> sets, int64_t first,
                               int64_t last, Value restart,
-                              ArrayRef<StageOperands> ops) {
+                              ArrayRef<StageOperands> ops, int64_t half) {
   // Scale-d: false restarts the accumulation (only each unit's first MMA).
   Value yes = i1c(true);
   Value firstScale =
       restart ? arith::XOrIOp::create(b, restart, yes).getResult() : yes;
+  // A token half's MMAs are N / 2 wide; its token rows start h · N / 2
+  // rows (of 128 bytes) into each column block of the B slot: whole 8-row
+  // swizzle atoms.
+  int64_t n = half < 0 ? mmaTokens : mmaTokens / 2;
+  int64_t rowsBytes = half < 0 ? 0 : half * n * Wgmma::kBRowBytes;
   NVVM::WgmmaFenceAlignedOp::create(b);
   for (auto [j, unitOps] : llvm::enumerate(ops)) {
-    Value &acc = unitSet(sets, j, 0);
+    Value &acc = half < 0 ? unitSet(sets, j, 0) : halfSet(sets, j, half, 0);
     for (int64_t ks = first; ks < last; ++ks) {
       Value scale = ks == first ? firstScale : yes;
+      Value descB = unitOps.descB[ks];
+      if (rowsBytes > 0)
+        descB = arith::AddIOp::create(b, descB, i64c(rowsBytes >> 4));
       acc = samoyeds_nvgpu::WgmmaSpOp::create(
-          b, acc.getType(), acc, unitOps.descA[ks], unitOps.descB[ks],
-          unitOps.metas[ks], scale, b.getI64IntegerAttr(mmaTokens),
-          TypeAttr::get(p.elt), b.getI64IntegerAttr(0));
+          b, acc.getType(), acc, unitOps.descA[ks], descB, unitOps.metas[ks],
+          scale, b.getI64IntegerAttr(n), TypeAttr::get(p.elt),
+          b.getI64IntegerAttr(0));
     }
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b);
@@ -335,7 +343,7 @@ SmallVector<Value> WgmmaSpEmitter::emitConsumer(Value base) {
 
 SmallVector<Value> WgmmaSpEmitter::emitConsumerLoop(Value base) {
   // Routed by token halves: each unit's sets as two halves.
-  int64_t halves = p.rowSelect && !p.masked && routesByHalves() ? 2 : 1;
+  int64_t halves = routesByHalves() ? 2 : 1;
   auto accType = VectorType::get({mmaTokens / 2 / halves}, b.getF32Type());
   Value zero = f32Splat(accType.getNumElements(), 0.0);
   // Sets an MMA restarts before anything reads them start undefined (no

@@ -26,31 +26,6 @@ using namespace mlir;
 using namespace mlir::samoyeds;
 using namespace mlir::samoyeds::detail;
 
-void WgmmaSpEmitter::multiplyHalf(MutableArrayRef<Value> sets, int64_t h,
-                                  int64_t first, int64_t last, Value restart,
-                                  ArrayRef<StageOperands> ops) {
-  int64_t n = mmaTokens / 2;
-  Value yes = i1c(true);
-  Value firstScale =
-      restart ? arith::XOrIOp::create(b, restart, yes).getResult() : yes;
-  // Half h's token rows start h · N / 2 rows (of 128 bytes) into each column
-  // block of the B slot: whole 8-row swizzle atoms.
-  int64_t rowsBytes = h * n * Wgmma::kBRowBytes;
-  NVVM::WgmmaFenceAlignedOp::create(b);
-  for (auto [j, unitOps] : llvm::enumerate(ops)) {
-    Value &acc = halfSet(sets, j, h, 0);
-    for (int64_t ks = first; ks < last; ++ks) {
-      Value descB = arith::AddIOp::create(b, unitOps.descB[ks],
-                                          i64c(rowsBytes >> 4));
-      acc = samoyeds_nvgpu::WgmmaSpOp::create(
-          b, acc.getType(), acc, unitOps.descA[ks], descB, unitOps.metas[ks],
-          ks == first ? firstScale : yes, b.getI64IntegerAttr(n),
-          TypeAttr::get(p.elt), b.getI64IntegerAttr(0));
-    }
-  }
-  NVVM::WgmmaGroupSyncAlignedOp::create(b);
-}
-
 void WgmmaSpEmitter::waitHalves(MutableArrayRef<Value> sets, int64_t pending,
                                 ArrayRef<int64_t> halves) {
   SmallVector<Value> accs;
@@ -69,9 +44,8 @@ void WgmmaSpEmitter::routeHalf(MutableArrayRef<Value> sets, int64_t h,
                                Value when) {
   for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j) {
     useUnit(j);
-    MutableArrayRef<Value> rows =
-        sets.slice((2 * j + h) * layout.sets + 1, layout.sets - 1);
-    routeSpan(halfSet(sets, j, h, 0), at, next, rows, when);
+    routeSpan(halfSet(sets, j, h, 0), at, next, groupRows(sets, 2 * j + h),
+              when);
   }
 }
 
@@ -92,15 +66,15 @@ void WgmmaSpEmitter::consumeRoutedHalves(Value i, Value use, bool first,
   SmallVector<StageOperands> ops = loadUnits(slot);
   int64_t perSpan = p.v / 32;
   Value restart = first ? i1c(true) : Value();
-  multiplyHalf(sets, 0, 0, perSpan, restart, ops);
-  multiplyHalf(sets, 1, 0, perSpan, restart, ops);
+  multiply(sets, 0, perSpan, restart, ops, /*half=*/0);
+  multiply(sets, 0, perSpan, restart, ops, /*half=*/1);
   for (int64_t g = 1; g < spansPerSlot; ++g) {
     // In flight: span g - 1's halves (and nothing older). Each half is
     // routed once its MMAs are done, while the other half's run.
     for (int64_t h = 0; h < 2; ++h) {
       waitHalves(sets, 1, {h});
       routeHalf(sets, h, ChoiceAt{slot, g - 1}, ChoiceAt{slot, g});
-      multiplyHalf(sets, h, g * perSpan, (g + 1) * perSpan, Value(), ops);
+      multiply(sets, g * perSpan, (g + 1) * perSpan, Value(), ops, h);
     }
   }
 }
@@ -117,7 +91,8 @@ SmallVector<Value> WgmmaSpEmitter::finishRoutedHalves(Value base,
     releaseSlot(slot);
   // Group row 0 is the running sum less the others; then each set's halves
   // are joined (every MMA is done: no register is in flight).
-  SmallVector<int64_t> join = llvm::to_vector(llvm::seq<int64_t>(0, mmaTokens / 2));
+  SmallVector<int64_t> join =
+      llvm::to_vector(llvm::seq<int64_t>(0, mmaTokens / 2));
   SmallVector<Value> rows;
   for (int64_t j = 0; j < p.unitsPerWarpgroup; ++j) {
     for (int64_t h = 0; h < 2; ++h)
@@ -126,8 +101,7 @@ SmallVector<Value> WgmmaSpEmitter::finishRoutedHalves(Value base,
             b, halfSet(halves, j, h, 0), halfSet(halves, j, h, s));
     for (int64_t s = 0; s < layout.sets; ++s)
       rows.push_back(vector::ShuffleOp::create(b, halfSet(halves, j, 0, s),
-                                               halfSet(halves, j, 1, s),
-                                               join));
+                                               halfSet(halves, j, 1, s), join));
   }
   return rows;
 }

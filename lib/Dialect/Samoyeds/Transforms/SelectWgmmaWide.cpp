@@ -320,9 +320,7 @@ int64_t choosePacked(const WgmmaShape &s, const WgmmaBase &t,
   int64_t mode = o.widePacked >= 0 ? o.widePacked : kWidePackedDefault;
   return packable && (mode == 2 || (mode == 1 && s.gathers)) ? 1 : 0;
 }
-} // namespace
 
-namespace {
 /// Whether the wide widths multiply masked group rows while the other
 /// variants route (wide_row_masks): `wide-row-masks` = 1, or by default
 /// (-1) where kWideRowMasksByDefault and the spans are shorter than the k
@@ -336,6 +334,13 @@ bool wideMaskedAsked(const WgmmaShape &s, const Overrides &o, int64_t k) {
   bool byDefault = kWideRowMasksByDefault && s.format.getV() < k;
   return format &&
          (o.wideRowMasks == 1 || (o.wideRowMasks < 0 && byDefault && free));
+}
+
+/// The wide variant's own warps (wide_warps): its consumer warpgroups' where
+/// it has a width and they differ from the ordinary grid's, else 0.
+int64_t wideWarps(const WgmmaWide &w, const WgmmaBase &t) {
+  return w.choice.tokens > 0 && w.warpgroups != t.warpgroups ? 4 * w.warpgroups
+                                                             : 0;
 }
 } // namespace
 
@@ -351,9 +356,7 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
                           /*masked=*/true, s.plain, s.tiles, s.halves, s.sets,
                           t.tokens, w.warpgroups);
     w.masked = w.choice.tokens > 0;
-    w.warps = w.choice.tokens > 0 && w.warpgroups != t.warpgroups
-                  ? 4 * w.warpgroups
-                  : 0;
+    w.warps = wideWarps(w, t);
     return w;
   }
   // Plain 2:4's pairs (by default since session 49) take the wide variant
@@ -436,9 +439,7 @@ WgmmaWide chooseWgmmaWide(const WgmmaShape &s, const WgmmaBase &t,
       w.choice.slots = from;
     }
   }
-  w.warps = w.choice.tokens > 0 && w.warpgroups != t.warpgroups
-                ? 4 * w.warpgroups
-                : 0;
+  w.warps = wideWarps(w, t);
   return w;
 }
 

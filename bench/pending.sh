@@ -21,11 +21,9 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
-#   d32, h32    1:2+2:4 V = 32 layers: the default (a span's MMAs one group,
-#               waited for in full before its routing) and span halves
-#               (`span-halves=1`: two groups of half the tokens, one half
-#               routed while the other's MMAs run; bit-identical)
-#   k32, k32h   the same two on one expert's matmuls (kernel_bench.py)
+# Session 59 ran session 58's span halves (steps 3-5 then; bench/RESULTS.md
+# S59): float64, memcheck and racecheck clean, bit-identical, but 0.88-0.99x
+# the default on six layers and one expert's matmuls: kept opt-in.
 # Session 58 ran steps 3-4 (bench/RESULTS.md S58): masked wide rows
 # (`wide-row-masks=1`) on V = 32, float64, memcheck and racecheck clean,
 # 1.23-1.45x on Mixtral's one-expert shapes and 1.03-1.07x on four layers
@@ -45,19 +43,11 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "d32 12v32 "
-  "h32 12v32 span-halves=1"
 )
-kernel_variants=(
-  "k32 12v32 "
-  "k32h 12v32 span-halves=1"
-)
+kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 span halves on V = 32 (session 58, never run on a GPU), correctness: h32 against float64 (Mixtral T = 1024, OLMoE 64, Qwen2-MoE 4096 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), racecheck and memcheck of OLMoE's persistent and Mixtral's wide kernels"
-  "4 span halves on V = 32, layers: d32 / h32 on the six models at T = 64-4096 (ab.py, CUDA graphs, A/A control; its relerr_vs_base must be 0: bit-identical); if h32 wins, span-halves becomes the default"
-  "5 span halves on V = 32, one expert: k32 / k32h (kernel_bench.py against cuSPARSELt)"
 )
 
 prepare() {
@@ -172,31 +162,8 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
-step3() {
-  check check-mixtral h32 mixtral 12v32 1024 random
-  check check-olmoe h32 olmoe 12v32 64 random
-  check check-qwen2-one h32 qwen2_moe 12v32 4096 one-expert
-  check check-deepseek-v2l h32 deepseek_v2l 12v32 2048 half-empty
-  sanitize racecheck-olmoe racecheck _persistent h32 olmoe 12v32 256
-  sanitize memcheck-mixtral memcheck _wide h32 mixtral 12v32 1024
-}
-
-step4() {
-  local m
-  for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
-    ab "ab-$m" d32,h32 12v32 "$m" 64,256,1024,4096
-  done
-}
-
-step5() {
-  go 120 cslt-build bash "$root/bench/baselines/build-cslt-lib.sh" "$out/cslt_lib.so"
-  go 200 kernels-v32 python3 "$root/bench/kernel_bench.py" \
-    --variants "k32=$dev/k32,k32h=$dev/k32h" --control --cslt-lib "$out/cslt_lib.so" \
-    --tokens 64,256,1024,4096 --reps 7 --out "$out/kernels-v32.json"
-}
-
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11" "h32" "d32 h32" "k32 k32h")
+needs=("" "serving" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -211,7 +178,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-2]$ && -n $out ]] || { echo "error: run STEP(1-2) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

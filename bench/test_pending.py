@@ -52,15 +52,14 @@ def test_the_anchor_models_are_known():
 def test_the_variants_table_parses():
     v = variants()
     assert v["def"] == "12v128" and v["def11"] == "11v128" and len(v) >= 2
-    assert v["d32"] == v["h32"] == "12v32"
-    assert kernel_variants() == {"k32": ("12v32", ""), "k32h": ("12v32", "span-halves=1")}
+    assert kernel_variants() == {}  # no expert-matmul variant waits
 
 
 def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3", "4", "5"]
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2"]
     assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
 
 
@@ -71,7 +70,7 @@ def carried(step):
     return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
-@pytest.mark.parametrize("step", ["1", "2", "3", "4", "5"])
+@pytest.mark.parametrize("step", ["1", "2"])
 def test_every_command_names_a_prepared_bundle(step, tmp_path):
     v = variants()
     dev = str(tmp_path / "dev")
@@ -136,7 +135,7 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
 
 def test_usage_errors(tmp_path):
     assert run().returncode == 2
-    assert run("run", "8", str(tmp_path)).returncode == 2
+    assert run("run", "3", str(tmp_path)).returncode == 2
     assert run("run", "1").returncode == 2
     r = run("run", "1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr

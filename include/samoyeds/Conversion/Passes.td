@@ -158,7 +158,8 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     Option<"spanHalves", "span-halves", "bool", /*default=*/"false",
            "wgmma_sp, routed row selection whose spans are shorter than the "
            "k tile: each span's MMAs by token halves, one half routed while "
-           "the other's MMAs run (bit-identical)">,
+           "the other's MMAs run (bit-identical; 0.88-0.99x on the H100, "
+           "bench/RESULTS.md S59)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

@@ -59,7 +59,7 @@ def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines[::2]] == ["1", "2"]
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3"]
     assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
 
 
@@ -70,7 +70,7 @@ def carried(step):
     return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
-@pytest.mark.parametrize("step", ["1", "2"])
+@pytest.mark.parametrize("step", ["1", "2", "3"])
 def test_every_command_names_a_prepared_bundle(step, tmp_path):
     v = variants()
     dev = str(tmp_path / "dev")
@@ -111,6 +111,16 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
             assert f"--cslt-lib {tmp_path / 'out' / 'cslt_lib.so'}" in line, line
             assert "--control" in line, line  # the A/A floor beside every A/B
             continue
+        if "bench/profile_layer.py" in line:
+            # One variant's layers (--layers DIR), in that variant's format.
+            layers = re.search(r"--layers (\S+)", line).group(1)
+            fmt = re.search(r"--formats (\S+)", line).group(1)
+            models = re.search(r"--models (\S+)", line).group(1).split(",")
+            name = layers.split("/")[-1]
+            assert layers == f"{dev}/pending/{name}" and v[name] == fmt, line
+            assert all(m in MODELS for m in models), line
+            assert str(tmp_path / "out") in line, line
+            continue
         if "bench/ab.py" in line:
             pairs = re.search(r"--variants (\S+)", line).group(1).split(",")
             fmt = re.search(r"--formats (\S+)", line).group(1)
@@ -135,7 +145,7 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
 
 def test_usage_errors(tmp_path):
     assert run().returncode == 2
-    assert run("run", "3", str(tmp_path)).returncode == 2
+    assert run("run", "4", str(tmp_path)).returncode == 2
     assert run("run", "1").returncode == 2
     r = run("run", "1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr

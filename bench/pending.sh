@@ -129,6 +129,16 @@ build_runtime() {
   nvidia-smi -L 2>&1 | tee -a "$out/pending.log"
 }
 
+# format_of NAME: the format of variant NAME in the variants table.
+format_of() {
+  local v name fmt options
+  for v in "${variants[@]}"; do
+    read -r name fmt options <<< "$v"
+    [[ $name == "$1" ]] && { echo "$fmt"; return 0; }
+  done
+  return 1
+}
+
 step1() {
   # S47 ran the serving tests (15 pass, 2 skipped with reasons); S47, S48
   # and S53 the float64 checks of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's
@@ -142,8 +152,8 @@ step2() {
   # Each wide kernel of the call (gate/up, down) once; the run checks two
   # rows so that ncu replays only the kernels it names.
   local m f v
-  for f in 12v128 11v128; do
-    v=def; [[ $f == 11v128 ]] && v=def11
+  for v in def def11; do
+    f=$(format_of "$v")
     for m in mixtral qwen2_moe; do
       go 60 "ncu-$m-$f" ncu --kernel-name 'regex:ssmm_[23]_wide$' --launch-count 2 \
         --section SpeedOfLight --section ComputeWorkloadAnalysis \
@@ -166,7 +176,7 @@ step2() {
 step3() {
   local v f
   for v in def def11; do
-    f=12v128; [[ $v == def11 ]] && f=11v128
+    f=$(format_of "$v")
     go 90 "layer-profile-$f" python3 "$root/bench/profile_layer.py" --layers "$dev/$v" \
       --models mixtral,qwen2_moe --formats "$f" --tokens 64,256,1024 --reps 15 \
       --out "$out/layer-profile-$f.json"

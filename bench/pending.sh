@@ -21,6 +21,8 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
+# Session 60 ran step 3 then (where Mixtral's and Qwen2-MoE's layer time goes
+# from T = 64 to 1024, bench/RESULTS.md S60) on .device/layers: retired.
 # Session 59 ran session 58's span halves (steps 3-5 then; bench/RESULTS.md
 # S59): float64, memcheck and racecheck clean, bit-identical, but 0.88-0.99x
 # the default on six layers and one expert's matmuls: kept opt-in.
@@ -48,7 +50,6 @@ kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 where the layer time goes from T = 64 to 1024 (Mixtral and Qwen2-MoE, both formats; bench/profile_layer.py: each kernel's device time and the gaps, CUDA graphs, cold L2): Mixtral's T = 256 takes 36 us more than its T = 64 on the H100 in both formats (Performance-H100.md), though both read every expert's bytes"
 )
 
 prepare() {
@@ -173,18 +174,8 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
-step3() {
-  local v f
-  for v in def def11; do
-    f=$(format_of "$v")
-    go 90 "layer-profile-$f" python3 "$root/bench/profile_layer.py" --layers "$dev/$v" \
-      --models mixtral,qwen2_moe --formats "$f" --tokens 64,256,1024 --reps 15 \
-      --out "$out/layer-profile-$f.json"
-  done
-}
-
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11" "def def11")
+needs=("" "serving" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -199,7 +190,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-3]$ && -n $out ]] || { echo "error: run STEP(1-3) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-2]$ && -n $out ]] || { echo "error: run STEP(1-2) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -18,6 +18,8 @@
 # call's output folder and tar it into that folder.
 #
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
+#   pw, pw11    the wide variants as dependent launches (`pdl-wide=1`,
+#               session 60), 1:2+2:4 V = 128 and plain 2:4
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
@@ -45,11 +47,16 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
+  "pw 12v128 pdl-wide=1"
+  "pw11 11v128 pdl-wide=1"
 )
 kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "3 wide launches as dependent launches (pdl-wide=1, session 60, never run on a GPU), correctness: pw / pw11 against float64 (Mixtral T = 256, Qwen2-MoE 1024, Mixtral 2:4 1024 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), memcheck of Mixtral's wide kernels"
+  "4 pdl-wide, 1:2+2:4 layers: def / pw on the six models at T = 256-4096 (ab.py, CUDA graphs, A/A control; bit-identical: relerr_vs_base 0); S60: Mixtral's T = 256 gate/up starts 5.3 us after dispatch ends"
+  "5 pdl-wide, 2:4 layers: def11 / pw11 on the six models at T = 256-4096 (as step 4)"
 )
 
 prepare() {
@@ -174,8 +181,30 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
+step3() {
+  check check-mixtral pw mixtral 12v128 256 random
+  check check-qwen2 pw qwen2_moe 12v128 1024 random
+  check check-mixtral-11-one pw11 mixtral 11v128 1024 one-expert
+  check check-deepseek-v2l pw deepseek_v2l 12v128 2048 half-empty
+  sanitize memcheck-mixtral memcheck _wide pw mixtral 12v128 1024
+}
+
+step4() {
+  local m
+  for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
+    ab "ab-$m-12v128" def,pw 12v128 "$m" 256,512,1024,4096
+  done
+}
+
+step5() {
+  local m
+  for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
+    ab "ab-$m-11v128" def11,pw11 11v128 "$m" 256,512,1024,4096
+  done
+}
+
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11")
+needs=("" "serving" "def def11" "pw pw11" "def pw" "def11 pw11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -190,7 +219,7 @@ case ${1:-} in
      exit 2 ;;
 esac
 stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-2]$ && -n $out ]] || { echo "error: run STEP(1-2) OUT_DIR" >&2; exit 2; }
+[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then

@@ -311,9 +311,10 @@ def option_string(rng, kind, bundle_dir, hostile):
                          "wide-row-masks"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
-            # The launch options that count a grid's blocks, and the
-            # routed spans by token halves.
-            for name in ("fuse-combine", "fuse-split-reduce", "span-halves"):
+            # The launch options that count a grid's blocks, the routed
+            # spans by token halves and the wide variants' dependent launches.
+            for name in ("fuse-combine", "fuse-split-reduce", "span-halves",
+                         "pdl-wide"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.randint(0, 1)))
     if kind in ("bundle", "emit"):

@@ -283,6 +283,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("convert-samoyeds-to-gpu: weighted_combine matmuls write "
                      "f32 slot rows (default: the result's element type)"),
       llvm::cl::init(false)};
+  Option<bool> pdlWide{
+      *this, "pdl-wide",
+      llvm::cl::desc("convert-samoyeds-to-gpu: with pdl, the wide variants "
+                     "of the expert matmuls are dependent launches too"),
+      llvm::cl::init(false)};
   Option<bool> spanHalves{
       *this, "span-halves",
       llvm::cl::desc("convert-samoyeds-to-gpu: routed spans shorter than the "
@@ -356,6 +361,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   convert.fuseCombine = o.fuseCombine;
   convert.combineF32 = o.combineF32;
   convert.spanHalves = o.spanHalves;
+  convert.pdlWide = o.pdlWide;
   convert.reduceInGather = o.reduceInGather;
   pm.addPass(createConvertSamoyedsToGPU(convert));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();

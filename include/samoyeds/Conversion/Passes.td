@@ -114,6 +114,16 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     slot, fence it for the async proxy and arrive on the full barrier. The
     values are the reduction kernel's, and that kernel's launch is gone.
 
+    With `pdl-wide` (and `pdl`), the wide variants of the expert matmuls,
+    which serve the large calls and are otherwise ordinary launches, are
+    dependent launches too: each starts with `griddepcontrol.wait` and
+    `griddepcontrol.launch_dependents`, once however many slot ranges
+    launch it, so its blocks become resident while the kernels before it
+    run (on the H100 Mixtral's T = 256 gate/up, a wide call, starts 5.3 µs
+    after dispatch ends where the dependent grids of smaller calls start
+    during routing: bench/RESULTS.md S60). Off by default and not yet
+    timed.
+
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those
     rows in the result's element type (one rounding per slot, as vLLM's
@@ -160,6 +170,11 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "k tile: each span's MMAs by token halves, one half routed while "
            "the other's MMAs run (bit-identical; 0.88-0.99x on the H100, "
            "bench/RESULTS.md S59)">,
+    Option<"pdlWide", "pdl-wide", "bool", /*default=*/"false",
+           "With pdl: the wide variants of the expert matmuls (the large "
+           "calls' kernels) are dependent launches too, starting with "
+           "griddepcontrol.wait (untimed; S7 measured unbounded dependent "
+           "mma_sp matmuls at 0.95-0.98x at T = 4096)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

@@ -116,6 +116,8 @@ struct SamoyedsToGPUState {
   bool combineF32 = false;
   /// The pass's span-halves (SSMMKernelOptions::spanHalves).
   bool spanHalves = false;
+  /// The pass's pdl-wide: the wide variants are dependent launches too.
+  bool pdlWide = false;
   /// Set when a pattern failed and reported why.
   bool reported = false;
 };
@@ -136,6 +138,8 @@ struct SSMMLoweringOptions {
   bool fuseSplitReduce = false, fuseCombine = false, combineF32 = false;
   /// The pass's span-halves.
   bool spanHalves = false;
+  /// The wide variants are dependent launches (pdl with pdl-wide).
+  bool wideDependent = false;
   /// The split-K workspace this op's input is (the op sums it), or whether
   /// the op after this one sums this op's split-K slices.
   const SplitInput *splitInput = nullptr;

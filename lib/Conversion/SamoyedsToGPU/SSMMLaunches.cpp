@@ -142,7 +142,7 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   if (builtBefore != built.end()) {
     KernelLaunch again = builtBefore->second;
     guardBySlots(again, lo, hi);
-    again.dependent = false;
+    again.dependent = o.wideDependent;
     return again;
   }
   SSMMKernelOptions options;
@@ -160,9 +160,9 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   int64_t &counters = fused ? fusedCounters : splitCounters;
   counters = std::max(counters, matmul->counters);
   // The unbounded variants lost up to 5% at T = 4096 as dependent
-  // launches (H200, bench/RESULTS.md); the wide widths, which serve
-  // such calls, are never dependent.
-  matmul->dependent = hi >= 0 && !wideVariant;
+  // launches (H200, bench/RESULTS.md S7); the wide widths, which serve
+  // such calls, are dependent only with the pass's pdl-wide.
+  matmul->dependent = wideVariant ? o.wideDependent : hi >= 0;
   if (wideVariant)
     built.try_emplace(name, *matmul);
   return matmul;

@@ -225,6 +225,7 @@ FailureOr<KernelLaunches> buildLaunches(Operation *op,
         o.fuseCombine = state.fuseCombine;
         o.combineF32 = state.combineF32;
         o.spanHalves = state.spanHalves;
+        o.wideDependent = state.pdl && state.pdlWide;
         o.splitInput = in ? &*in : nullptr;
         o.reducedByConsumer = other && !reads;
         return lowerSSMM(ssmm, state.table, b, state.kernels, base, o);
@@ -247,8 +248,13 @@ RoutingAttr routingOf(Operation *op) {
 /// `griddepcontrol.launch_dependents`, so the kernel after it may be
 /// scheduled as soon as all of this one's blocks have started. With
 /// `launchFirst` the dependents may launch before the wait: each of them
-/// waits for this grid, and so for the grids this one waits for.
+/// waits for this grid, and so for the grids this one waits for. A kernel
+/// that starts with them already is left as it is.
 void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst) {
+  // A kernel launched under several slot ranges (a wide width's calls)
+  // gets its controls once.
+  if (isa<NVVM::GriddepcontrolOp>(kernel.getBody().front().front()))
+    return;
   OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
   auto create = [&](NVVM::GridDepActionKind kind) {
     NVVM::GriddepcontrolOp::create(b, kernel.getLoc(), kind);
@@ -481,6 +487,7 @@ struct ConvertSamoyedsToGPU
     state.fuseCombine = fuseCombine;
     state.combineF32 = combineF32;
     state.spanHalves = spanHalves;
+    state.pdlWide = pdlWide;
     state.prefetchBeforeWait = prefetchBeforeWait;
     state.chunkedDispatch = chunkedDispatch;
     if (reduceInGather)

@@ -189,19 +189,16 @@ step3() {
   sanitize memcheck-mixtral memcheck _wide pw mixtral 12v128 1024
 }
 
-step4() {
+# ab_six VARIANTS FORMAT: ab of VARIANTS on the six models at T = 256-4096.
+ab_six() {
   local m
   for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
-    ab "ab-$m-12v128" def,pw 12v128 "$m" 256,512,1024,4096
+    ab "ab-$m-$2" "$1" "$2" "$m" 256,512,1024,4096
   done
 }
 
-step5() {
-  local m
-  for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
-    ab "ab-$m-11v128" def11,pw11 11v128 "$m" 256,512,1024,4096
-  done
-}
+step4() { ab_six def,pw 12v128; }
+step5() { ab_six def11,pw11 11v128; }
 
 # The directories under .device/pending each step reads (carry these).
 needs=("" "serving" "def def11" "pw pw11" "def pw" "def11 pw11")

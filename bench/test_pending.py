@@ -145,7 +145,7 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
 
 def test_usage_errors(tmp_path):
     assert run().returncode == 2
-    assert run("run", "4", str(tmp_path)).returncode == 2
+    assert run("run", "0", str(tmp_path)).returncode == 2  # no step 0
     assert run("run", "1").returncode == 2
     r = run("run", "1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr

@@ -248,13 +248,8 @@ RoutingAttr routingOf(Operation *op) {
 /// `griddepcontrol.launch_dependents`, so the kernel after it may be
 /// scheduled as soon as all of this one's blocks have started. With
 /// `launchFirst` the dependents may launch before the wait: each of them
-/// waits for this grid, and so for the grids this one waits for. A kernel
-/// that starts with them already is left as it is.
+/// waits for this grid, and so for the grids this one waits for.
 void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst) {
-  // A kernel launched under several slot ranges (a wide width's calls)
-  // gets its controls once.
-  if (isa<NVVM::GriddepcontrolOp>(kernel.getBody().front().front()))
-    return;
   OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
   auto create = [&](NVVM::GridDepActionKind kind) {
     NVVM::GriddepcontrolOp::create(b, kernel.getLoc(), kind);
@@ -393,6 +388,9 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
     if (failed(launches))
       return failure();
     SmallVector<Attribute> records;
+    // A kernel launched under several slot ranges (a wide width's calls)
+    // gets its controls once.
+    llvm::SmallPtrSet<Operation *, 4> controlled;
     for (const KernelLaunch &launch : *launches) {
       bool pdl = state.pdl && launch.dependent;
       assert((pdl || !launch.waitsInBody) &&
@@ -404,7 +402,7 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       // kernels become resident (and prefetch) while routing runs.
       constexpr bool router =
           std::is_same_v<OpTy, RouteOp> || std::is_same_v<OpTy, DispatchOp>;
-      if (pdl && !launch.waitsInBody)
+      if (pdl && !launch.waitsInBody && controlled.insert(launch.kernel).second)
         addGridDependencyControl(gpu::GPUFuncOp(launch.kernel),
                                  router && state.prefetchBeforeWait);
       FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch, pdl);

@@ -18,8 +18,9 @@
 # call's output folder and tar it into that folder.
 #
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
-#   pw, pw11    the wide variants as dependent launches (`pdl-wide=1`,
-#               session 60), 1:2+2:4 V = 128 and plain 2:4
+#   pw, pw11    the wide variants as dependent launches, first weights
+#               prefetched or issued before the wait (`pdl-wide=1`,
+#               sessions 60-61), 1:2+2:4 V = 128 and plain 2:4
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
@@ -54,7 +55,7 @@ kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 wide launches as dependent launches (pdl-wide=1, session 60, never run on a GPU), correctness: pw / pw11 against float64 (Mixtral T = 256, Qwen2-MoE 1024, Mixtral 2:4 1024 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), memcheck of Mixtral's wide kernels"
+  "3 wide launches as dependent launches (pdl-wide=1, sessions 60-61: first weights prefetched or issued before the wait; never run on a GPU), correctness: pw / pw11 against float64 (Mixtral T = 256, Qwen2-MoE 1024, Mixtral 2:4 1024 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), memcheck of Mixtral's wide kernels"
   "4 pdl-wide, 1:2+2:4 layers: def / pw on the six models at T = 256-4096 (ab.py, CUDA graphs, A/A control; bit-identical: relerr_vs_base 0); S60: Mixtral's T = 256 gate/up starts 5.3 us after dispatch ends"
   "5 pdl-wide, 2:4 layers: def11 / pw11 on the six models at T = 256-4096 (as step 4)"
 )

@@ -1,10 +1,13 @@
 // pdl-wide: with pdl the wide variants of the expert matmuls, which serve the
 // large calls and are otherwise ordinary launches (Pipelines/pdl.mlir), are
-// dependent launches too. Each starts with griddepcontrol.wait and
-// griddepcontrol.launch_dependents once, though the gate/up projection's two
-// wide widths (unit pairs `_wide` and single units `_wide_low`) are each
-// launched under several slot ranges. Without pdl there is neither; without
-// pdl-wide the wide kernels are as before.
+// dependent launches too, and wait as the decode variants do: the gate/up
+// projection's wide widths (unit pairs `_wide`, single units `_wide_low`)
+// prefetch their token tile row's expert's first weight tiles into the L2
+// before griddepcontrol.wait; the down projection's, whose routing is settled,
+// issue their ring's first weight copies before it. Each width is one kernel
+// launched under several slot ranges, whose griddepcontrol is its own (none
+// added at launch). Without pdl there is neither; without pdl-wide the wide
+// kernels are as before.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl-wide=1 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
@@ -26,29 +29,43 @@
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_2_wide",
 // MANIFEST-NEXT: "pdl": true,
+// MANIFEST: "kernel": "layer_ssmm_3_wide_low",
+// MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_3_wide",
 // MANIFEST-NEXT: "pdl": true,
 // MANIFEST: "kernel": "layer_ssmm_3_combine",
 // MANIFEST-NEXT: "pdl": true,
 
+// The gate/up widths: the L2 prefetch, then the wait, once.
 // PTX-LABEL: .entry layer_ssmm_2_wide_low(
-// PTX-NOT: .entry
+// PTX-NOT: griddepcontrol
+// PTX: cp.async.bulk.prefetch.L2.global
+// PTX-NOT: cp.async.bulk.shared
 // PTX: griddepcontrol.wait;
 // PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX-NOT: griddepcontrol
-// PTX: {{^}}}
 // PTX-LABEL: .entry layer_ssmm_2_wide(
-// PTX-NOT: .entry
+// PTX-NOT: griddepcontrol
+// PTX: cp.async.bulk.prefetch.L2.global
+// PTX-NOT: cp.async.bulk.shared
 // PTX: griddepcontrol.wait;
 // PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX-NOT: griddepcontrol
-// PTX: {{^}}}
+// PTX: .entry
+// The down widths: the producer's first weight copies, then its wait (the
+// consumers and a block without a token tile wait too).
+// PTX-LABEL: .entry layer_ssmm_3_wide_low(
+// PTX-NOT: prefetch.L2
+// PTX: cp.async.bulk.shared::cluster.global
+// PTX-NOT: mbarrier.try_wait
+// PTX: griddepcontrol.wait;
+// PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX-LABEL: .entry layer_ssmm_3_wide(
-// PTX-NOT: .entry
+// PTX-NOT: prefetch.L2
+// PTX: cp.async.bulk.shared::cluster.global
+// PTX-NOT: mbarrier.try_wait
 // PTX: griddepcontrol.wait;
 // PTX-NEXT: griddepcontrol.launch_dependents;
-// PTX-NOT: griddepcontrol
-// PTX: {{^}}}
 // PTX-LABEL: .entry layer_ssmm_3_combine(
 
 // DEF: "kernel": "layer_ssmm_2_persistent_narrow",
@@ -57,25 +74,33 @@
 // DEF-NEXT: "smem"
 // DEF: "kernel": "layer_ssmm_2_wide",
 // DEF-NEXT: "smem"
+// DEF: "kernel": "layer_ssmm_3_wide_low",
+// DEF-NEXT: "smem"
 // DEF: "kernel": "layer_ssmm_3_wide",
 // DEF-NEXT: "smem"
 // DEF: "kernel": "layer_ssmm_3_combine",
 // DEF-NEXT: "pdl": true,
-
 // DEFPTX-LABEL: .entry layer_ssmm_2_wide_low(
-// DEFPTX-NOT: griddepcontrol
+// DEFPTX-NOT: {{griddepcontrol|prefetch.L2}}
+// DEFPTX-LABEL: .entry layer_ssmm_2_wide(
+// DEFPTX-NOT: {{griddepcontrol|prefetch.L2}}
 // DEFPTX: .entry
+// DEFPTX-LABEL: .entry layer_ssmm_3_wide_low(
+// DEFPTX-NOT: griddepcontrol
+// DEFPTX-LABEL: .entry layer_ssmm_3_wide(
+// DEFPTX-NOT: griddepcontrol
+// DEFPTX-LABEL: .entry layer_ssmm_3_combine(
 
 // OFF: layer_ssmm_2_wide
 
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
-func.func @layer(%x: tensor<?x256xbf16> {samoyeds.name = "x"},
-                 %router: tensor<8x256xbf16> {samoyeds.name = "router"},
-                 %w13: tensor<8x512x256xbf16, #ss> {samoyeds.name = "w13"},
-                 %w2: tensor<8x256x256xbf16, #ss> {samoyeds.name = "w2"})
-    -> (tensor<?x256xbf16> {samoyeds.name = "y"}) {
+func.func @layer(%x: tensor<?x512xbf16> {samoyeds.name = "x"},
+                 %router: tensor<8x512xbf16> {samoyeds.name = "router"},
+                 %w13: tensor<8x512x512xbf16, #ss> {samoyeds.name = "w13"},
+                 %w2: tensor<8x512x256xbf16, #ss> {samoyeds.name = "w2"})
+    -> (tensor<?x512xbf16> {samoyeds.name = "y"}) {
   %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)
-      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
-         tensor<8x256x256xbf16, #ss>) -> tensor<?x256xbf16>
-  return %y : tensor<?x256xbf16>
+      : (tensor<?x512xbf16>, tensor<8x512xbf16>, tensor<8x512x512xbf16, #ss>,
+         tensor<8x512x256xbf16, #ss>) -> tensor<?x512xbf16>
+  return %y : tensor<?x512xbf16>
 }

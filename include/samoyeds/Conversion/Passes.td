@@ -116,13 +116,17 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
 
     With `pdl-wide` (and `pdl`), the wide variants of the expert matmuls,
     which serve the large calls and are otherwise ordinary launches, are
-    dependent launches too: each starts with `griddepcontrol.wait` and
-    `griddepcontrol.launch_dependents`, once however many slot ranges
-    launch it, so its blocks become resident while the kernels before it
-    run (on the H100 Mixtral's T = 256 gate/up, a wide call, starts 5.3 µs
-    after dispatch ends where the dependent grids of smaller calls start
-    during routing: bench/RESULTS.md S60). Off by default and not yet
-    timed.
+    dependent launches too, and wait as the decode variants do: the
+    gate/up widths (with `prefetch-before-wait`) prefetch their token tile
+    row's expert's first weight tiles into the L2, the down widths (routing
+    settled, with `weights-before-wait`) issue their ring's first weight
+    copies, then `griddepcontrol.wait`; a width without either starts with
+    `griddepcontrol.wait` and `griddepcontrol.launch_dependents`, once
+    however many slot ranges launch it. Their blocks become resident while
+    the kernels before them run (on the H100 Mixtral's T = 256 gate/up, a
+    wide call, starts 5.3 µs after dispatch ends where the dependent grids
+    of smaller calls start during routing: bench/RESULTS.md S60). Off by
+    default and not yet timed.
 
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those
@@ -172,9 +176,10 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "bench/RESULTS.md S59)">,
     Option<"pdlWide", "pdl-wide", "bool", /*default=*/"false",
            "With pdl: the wide variants of the expert matmuls (the large "
-           "calls' kernels) are dependent launches too, starting with "
-           "griddepcontrol.wait (untimed; S7 measured unbounded dependent "
-           "mma_sp matmuls at 0.95-0.98x at T = 4096)">,
+           "calls' kernels) are dependent launches too, their first weights "
+           "prefetched or issued before griddepcontrol.wait as the decode "
+           "variants' (untimed; S7 measured unbounded dependent mma_sp "
+           "matmuls at 0.95-0.98x at T = 4096)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

@@ -146,8 +146,12 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
     return again;
   }
   SSMMKernelOptions options;
-  options.weightsBeforeWait = o.early && (split || decodeVariant);
-  options.prefetchBeforeWait = o.prefetch && decodeVariant;
+  // With pdl-wide the wide variants wait like the decode variants: their
+  // first weights issued (routing settled) or prefetched before the wait.
+  bool dependentWide = wideVariant && o.wideDependent;
+  options.weightsBeforeWait =
+      o.early && (split || decodeVariant || dependentWide);
+  options.prefetchBeforeWait = o.prefetch && (decodeVariant || dependentWide);
   options.readsWeightsOnce = split || decodeVariant;
   options.maxSlots = hi;
   options.spanHalves = o.spanHalves;

@@ -24,6 +24,11 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
+# Session 61 ran steps 3-5 and 2 (bench/RESULTS.md S61) on pdl-wide's first
+# build, whose wide kernels issued launch_dependents after their wait:
+# float64 and memcheck clean, bit-identical, but 0.92-0.94x at T = 4096 (the
+# dependents' blocks took the running wide grid's SMs). The variants pw and
+# pw11 are now built with their dependents launching at exit: rerun 3-5.
 # Session 60 ran step 3 then (where Mixtral's and Qwen2-MoE's layer time goes
 # from T = 64 to 1024, bench/RESULTS.md S60) on .device/layers: retired.
 # Session 59 ran session 58's span halves (steps 3-5 then; bench/RESULTS.md
@@ -55,8 +60,8 @@ kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 wide launches as dependent launches (pdl-wide=1, sessions 60-61: first weights prefetched or issued before the wait; never run on a GPU), correctness: pw / pw11 against float64 (Mixtral T = 256, Qwen2-MoE 1024, Mixtral 2:4 1024 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), memcheck of Mixtral's wide kernels"
-  "4 pdl-wide, 1:2+2:4 layers: def / pw on the six models at T = 256-4096 (ab.py, CUDA graphs, A/A control; bit-identical: relerr_vs_base 0); S60: Mixtral's T = 256 gate/up starts 5.3 us after dispatch ends"
+  "3 wide launches as dependent launches (pdl-wide=1, sessions 60-61: first weights prefetched or issued before the wait, dependents launched at exit; S61 ran the first build), correctness: pw / pw11 against float64 (Mixtral T = 256, Qwen2-MoE 1024, Mixtral 2:4 1024 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), memcheck of Mixtral's wide kernels"
+  "4 pdl-wide, 1:2+2:4 layers: def / pw on the six models at T = 256-4096 (ab.py, CUDA graphs, A/A control; bit-identical: relerr_vs_base 0); S61: the first build 0.92-0.94x at T = 4096"
   "5 pdl-wide, 2:4 layers: def11 / pw11 on the six models at T = 256-4096 (as step 4)"
 )
 

@@ -4,14 +4,18 @@
 // projection's wide widths (unit pairs `_wide`, single units `_wide_low`)
 // prefetch their token tile row's expert's first weight tiles into the L2
 // before griddepcontrol.wait; the down projection's, whose routing is settled,
-// issue their ring's first weight copies before it. Each width is one kernel
-// launched under several slot ranges, whose griddepcontrol is its own (none
-// added at launch). Without pdl there is neither; without pdl-wide the wide
-// kernels are as before.
+// issue their ring's first weight copies before it. A wide grid runs several
+// waves, so none issues griddepcontrol.launch_dependents: its dependents
+// launch when it completes. Without the prefetch and the early weights
+// (PTX-LATE) the conversion starts each width with the wait alone, once
+// however many slot ranges launch it. Without pdl there is neither; without
+// pdl-wide the wide kernels are as before.
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl-wide=1 dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
 // RUN: FileCheck %s --check-prefix=PTX < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin %}
+// RUN: rm -rf %t.late && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a pdl-wide=1 prefetch-before-wait=0 weights-before-wait=0 dir=%t.late assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=LATE < %t.late/kernels.ptx
 // RUN: rm -rf %t.def && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.def assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=DEF < %t.def/manifest.json
 // RUN: FileCheck %s --check-prefix=DEFPTX < %t.def/kernels.ptx
@@ -42,31 +46,48 @@
 // PTX: cp.async.bulk.prefetch.L2.global
 // PTX-NOT: cp.async.bulk.shared
 // PTX: griddepcontrol.wait;
-// PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX-NOT: griddepcontrol
 // PTX-LABEL: .entry layer_ssmm_2_wide(
 // PTX-NOT: griddepcontrol
 // PTX: cp.async.bulk.prefetch.L2.global
 // PTX-NOT: cp.async.bulk.shared
 // PTX: griddepcontrol.wait;
-// PTX-NEXT: griddepcontrol.launch_dependents;
 // PTX-NOT: griddepcontrol
 // PTX: .entry
 // The down widths: the producer's first weight copies, then its wait (the
-// consumers and a block without a token tile wait too).
+// consumers and a block without a token tile wait too); no launch_dependents.
 // PTX-LABEL: .entry layer_ssmm_3_wide_low(
-// PTX-NOT: prefetch.L2
+// PTX-NOT: {{prefetch.L2|launch_dependents}}
 // PTX: cp.async.bulk.shared::cluster.global
-// PTX-NOT: mbarrier.try_wait
+// PTX-NOT: {{mbarrier.try_wait|launch_dependents}}
 // PTX: griddepcontrol.wait;
-// PTX-NEXT: griddepcontrol.launch_dependents;
+// PTX-NOT: launch_dependents
 // PTX-LABEL: .entry layer_ssmm_3_wide(
-// PTX-NOT: prefetch.L2
+// PTX-NOT: {{prefetch.L2|launch_dependents}}
 // PTX: cp.async.bulk.shared::cluster.global
-// PTX-NOT: mbarrier.try_wait
+// PTX-NOT: {{mbarrier.try_wait|launch_dependents}}
 // PTX: griddepcontrol.wait;
-// PTX-NEXT: griddepcontrol.launch_dependents;
+// PTX-NOT: launch_dependents
 // PTX-LABEL: .entry layer_ssmm_3_combine(
+
+// LATE-LABEL: .entry layer_ssmm_2_wide_low(
+// LATE-NOT: {{griddepcontrol|prefetch.L2}}
+// LATE: griddepcontrol.wait;
+// LATE-NOT: griddepcontrol
+// LATE-LABEL: .entry layer_ssmm_2_wide(
+// LATE-NOT: {{griddepcontrol|prefetch.L2}}
+// LATE: griddepcontrol.wait;
+// LATE-NOT: griddepcontrol
+// LATE: .entry
+// LATE-LABEL: .entry layer_ssmm_3_wide_low(
+// LATE-NOT: griddepcontrol
+// LATE: griddepcontrol.wait;
+// LATE-NOT: griddepcontrol
+// LATE-LABEL: .entry layer_ssmm_3_wide(
+// LATE-NOT: griddepcontrol
+// LATE: griddepcontrol.wait;
+// LATE-NOT: griddepcontrol
+// LATE-LABEL: .entry layer_ssmm_3_combine(
 
 // DEF: "kernel": "layer_ssmm_2_persistent_narrow",
 // DEF-NEXT: "pdl": true,

@@ -121,12 +121,16 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     row's expert's first weight tiles into the L2, the down widths (routing
     settled, with `weights-before-wait`) issue their ring's first weight
     copies, then `griddepcontrol.wait`; a width without either starts with
-    `griddepcontrol.wait` and `griddepcontrol.launch_dependents`, once
-    however many slot ranges launch it. Their blocks become resident while
-    the kernels before them run (on the H100 Mixtral's T = 256 gate/up, a
-    wide call, starts 5.3 µs after dispatch ends where the dependent grids
-    of smaller calls start during routing: bench/RESULTS.md S60). Off by
-    default and not yet timed.
+    `griddepcontrol.wait`, once however many slot ranges launch it. Their
+    blocks become resident while the kernels before them run (on the H100
+    Mixtral's T = 256 gate/up, a wide call, starts 5.3 µs after dispatch
+    ends where the dependent grids of smaller calls start during routing:
+    bench/RESULTS.md S60). A wide grid runs several waves, so it issues no
+    `griddepcontrol.launch_dependents`: its dependents launch when it
+    completes. (Issued after the wait, it let the down projection's and
+    the combine's blocks take the SMs of the running grid's later waves:
+    0.92-0.94x at T = 4096, S61.) Off by default; this form is not yet
+    timed.
 
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those

@@ -105,6 +105,7 @@ static FailureOr<SSMMPlan> completePlan(SSMMOp op, SSMMVariant variant,
   plan->prefetchBeforeWait = options.prefetchBeforeWait &&
                              !plan->weightsBeforeWait &&
                              lowering.canPrefetchBeforeWait(*plan);
+  plan->dependentsAtExit = options.dependentsAtExit;
   plan->evictFirstRows = chooseEvictFirstRows(*plan, op, options, lowering);
   plan->spanHalves = options.spanHalves &&
                      plan->strategy == MmaStrategy::WgmmaSp &&
@@ -193,6 +194,7 @@ static void sizeLaunch(OpBuilder &builder, const SSMMPlan &p,
   launch.block[0] = lowering.threads(p);
   launch.dynamicSmem = lowering.smemBytes(p);
   launch.waitsInBody = p.weightsBeforeWait || p.prefetchBeforeWait;
+  launch.dependentsAtExit = p.dependentsAtExit;
   // A counter per block of the largest grid (P = split_slots), or with a
   // fused combine per row block.
   if (p.fusedReduce)

@@ -152,6 +152,10 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   options.weightsBeforeWait =
       o.early && (split || decodeVariant || dependentWide);
   options.prefetchBeforeWait = o.prefetch && (decodeVariant || dependentWide);
+  // A wide grid runs several waves: its dependents (the down projection,
+  // the combine) launching at its start took the SMs of its later waves
+  // (H100, bench/RESULTS.md S61).
+  options.dependentsAtExit = dependentWide;
   options.readsWeightsOnce = split || decodeVariant;
   options.maxSlots = hi;
   options.spanHalves = o.spanHalves;

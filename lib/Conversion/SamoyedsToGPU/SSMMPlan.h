@@ -94,6 +94,9 @@ struct SSMMPlan {
   /// prefetches into the L2 the first weight tiles of the expert its token
   /// tile row names, then waits (KernelLaunch::waitsInBody).
   bool prefetchBeforeWait = false;
+  /// No griddepcontrol.launch_dependents: the dependents launch when the
+  /// grid completes (KernelLaunch::dependentsAtExit).
+  bool dependentsAtExit = false;
   /// The calls whose weight copies carry the L2 evict_first policy (the
   /// tile's evict_first_experts, a kernel reading each weight byte once):
   /// 0 none, -1 every call, k > 0 those whose grid has at most k token tile

@@ -248,16 +248,19 @@ RoutingAttr routingOf(Operation *op) {
 /// `griddepcontrol.launch_dependents`, so the kernel after it may be
 /// scheduled as soon as all of this one's blocks have started. With
 /// `launchFirst` the dependents may launch before the wait: each of them
-/// waits for this grid, and so for the grids this one waits for.
-void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst) {
+/// waits for this grid, and so for the grids this one waits for. With
+/// `atExit` there is no launch_dependents: the dependents launch when the
+/// kernel completes.
+void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst,
+                              bool atExit) {
   OpBuilder b = OpBuilder::atBlockBegin(&kernel.getBody().front());
   auto create = [&](NVVM::GridDepActionKind kind) {
     NVVM::GriddepcontrolOp::create(b, kernel.getLoc(), kind);
   };
-  if (launchFirst)
+  if (launchFirst && !atExit)
     create(NVVM::GridDepActionKind::launch_dependents);
   create(NVVM::GridDepActionKind::wait);
-  if (!launchFirst)
+  if (!launchFirst && !atExit)
     create(NVVM::GridDepActionKind::launch_dependents);
 }
 
@@ -404,7 +407,8 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
           std::is_same_v<OpTy, RouteOp> || std::is_same_v<OpTy, DispatchOp>;
       if (pdl && !launch.waitsInBody && controlled.insert(launch.kernel).second)
         addGridDependencyControl(gpu::GPUFuncOp(launch.kernel),
-                                 router && state.prefetchBeforeWait);
+                                 router && state.prefetchBeforeWait,
+                                 launch.dependentsAtExit);
       FailureOr<KernelLaunchAttr> record = state.table.bindLaunch(launch, pdl);
       if (failed(record))
         return failure();

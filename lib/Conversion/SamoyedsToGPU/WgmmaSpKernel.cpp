@@ -369,7 +369,9 @@ void WgmmaSpEmitter::waitBarrier(Value id, Value use) {
 
 void WgmmaSpEmitter::waitForGrids() {
   NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::wait);
-  NVVM::GriddepcontrolOp::create(b, NVVM::GridDepActionKind::launch_dependents);
+  if (!p.dependentsAtExit)
+    NVVM::GriddepcontrolOp::create(b,
+                                   NVVM::GridDepActionKind::launch_dependents);
 }
 
 namespace {

@@ -91,6 +91,11 @@ struct KernelLaunch {
   /// `griddepcontrol.launch_dependents` (in every thread, empty blocks
   /// included): the conversion adds neither.
   bool waitsInBody = false;
+  /// The kernel never issues `griddepcontrol.launch_dependents` (neither
+  /// the conversion nor its body): its dependents launch when it completes.
+  /// For a grid of several waves, whose dependents' blocks would otherwise
+  /// take the SMs its later waves need.
+  bool dependentsAtExit = false;
   /// The size of the counters buffer the kernel's own split-K reduction
   /// takes (0: none).
   int64_t counters = 0;
@@ -208,6 +213,9 @@ struct SSMMKernelOptions {
   /// one token half while the other's MMAs run (the pass's span-halves;
   /// SSMMPlan::spanHalves).
   bool spanHalves = false;
+  /// The kernel lets its dependents launch only when it completes
+  /// (KernelLaunch::dependentsAtExit).
+  bool dependentsAtExit = false;
 };
 
 /// Builds the kernel of `op`, in the MMA strategy and the given variant of

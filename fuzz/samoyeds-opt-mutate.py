@@ -312,9 +312,11 @@ def option_string(rng, kind, bundle_dir, hostile):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.choice(OPTION_INTS)))
             # The launch options that count a grid's blocks, the routed
-            # spans by token halves and the wide variants' dependent launches.
+            # spans by token halves, the wide variants' dependent launches
+            # and what the dependent launches do before their wait.
             for name in ("fuse-combine", "fuse-split-reduce", "span-halves",
-                         "pdl-wide"):
+                         "pdl-wide", "prefetch-before-wait",
+                         "weights-before-wait"):
                 if rng.random() < 0.3:
                     opts.append("%s=%d" % (name, rng.randint(0, 1)))
     if kind in ("bundle", "emit"):

@@ -515,11 +515,12 @@ public:
     int64_t rows = WgmmaSpLayout::rowsPerStore(p);
     return rows > 1 ? rows * p.outElt.getIntOrFloatBitWidth() / 8 : 0;
   }
-  /// The ordinary grids: their ring's first uses need only the block's
-  /// expert (the persistent grid's later tiles would need the offsets past
-  /// the wait anyway).
+  /// The ordinary grids of blocks working alone: their ring's first uses
+  /// need only the block's expert (the persistent grid's later tiles would
+  /// need the offsets past the wait anyway; a cluster's copies reach its
+  /// peers' rings, never run before a wait on a GPU).
   bool canIssueWeightsBeforeWait(const SSMMPlan &p) const override {
-    return p.persistent == 0;
+    return p.persistent == 0 && p.clusterBlocks() == 1;
   }
   /// The ordinary grid's blocks, whose token tile row names an expert.
   bool canPrefetchBeforeWait(const SSMMPlan &p) const override {

@@ -182,8 +182,9 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "With pdl: the wide variants of the expert matmuls (the large "
            "calls' kernels) are dependent launches too, their first weights "
            "prefetched or issued before griddepcontrol.wait as the decode "
-           "variants' (untimed; S7 measured unbounded dependent mma_sp "
-           "matmuls at 0.95-0.98x at T = 4096)">,
+           "variants', their dependents launched at exit (untimed; with "
+           "launch_dependents after the wait 0.92-0.94x at T = 4096 on the "
+           "H100, bench/RESULTS.md S61)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

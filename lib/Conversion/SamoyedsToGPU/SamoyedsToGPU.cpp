@@ -257,10 +257,12 @@ void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst,
   auto create = [&](NVVM::GridDepActionKind kind) {
     NVVM::GriddepcontrolOp::create(b, kernel.getLoc(), kind);
   };
-  if (launchFirst && !atExit)
+  if (atExit)
+    return create(NVVM::GridDepActionKind::wait);
+  if (launchFirst)
     create(NVVM::GridDepActionKind::launch_dependents);
   create(NVVM::GridDepActionKind::wait);
-  if (!launchFirst && !atExit)
+  if (!launchFirst)
     create(NVVM::GridDepActionKind::launch_dependents);
 }
 

@@ -84,12 +84,13 @@ struct KernelLaunch {
   int64_t whenMin = 0, whenMax = -1;
   /// Whether the launch runs as a programmatic dependent launch when the
   /// pass has `pdl`: every launch but the expert matmuls' variants without
-  /// an upper bound on P, which serve the large calls.
+  /// an upper bound on P, which serve the large calls (the wide ones too
+  /// with `pdl-wide`).
   bool dependent = true;
   /// The kernel places its own `griddepcontrol.wait`, after work that reads
-  /// only inputs no kernel in flight writes, and follows it with
-  /// `griddepcontrol.launch_dependents` (in every thread, empty blocks
-  /// included): the conversion adds neither.
+  /// only inputs no kernel in flight writes, and (unless dependentsAtExit)
+  /// follows it with `griddepcontrol.launch_dependents` (in every thread,
+  /// empty blocks included): the conversion adds neither.
   bool waitsInBody = false;
   /// The kernel never issues `griddepcontrol.launch_dependents` (neither
   /// the conversion nor its body): its dependents launch when it completes.

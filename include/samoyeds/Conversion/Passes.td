@@ -127,10 +127,12 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     ends where the dependent grids of smaller calls start during routing:
     bench/RESULTS.md S60). A wide grid runs several waves, so it issues no
     `griddepcontrol.launch_dependents`: its dependents launch when it
-    completes. (Issued after the wait, it let the down projection's and
-    the combine's blocks take the SMs of the running grid's later waves:
-    0.92-0.94x at T = 4096, S61.) Off by default; this form is not yet
-    timed.
+    completes (issued after the wait, it let the combine's blocks wait
+    resident during the down projection, S61). Off by default: on the H100
+    this form runs 0.92-0.95x the default at T = 4096 on 1:2+2:4 (S62): the
+    down projection's wide kernel, whose early weight copies cost it spills,
+    runs 13-19% longer, and the gate/up, started during routing, ends
+    1-6 us later.
 
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those
@@ -182,9 +184,8 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "With pdl: the wide variants of the expert matmuls (the large "
            "calls' kernels) are dependent launches too, their first weights "
            "prefetched or issued before griddepcontrol.wait as the decode "
-           "variants', their dependents launched at exit (untimed; with "
-           "launch_dependents after the wait 0.92-0.94x at T = 4096 on the "
-           "H100, bench/RESULTS.md S61)">,
+           "variants', their dependents launched at exit (0.92-0.95x at "
+           "T = 4096 on the H100, bench/RESULTS.md S62)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

@@ -286,8 +286,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> pdlWide{
       *this, "pdl-wide",
       llvm::cl::desc("convert-samoyeds-to-gpu: with pdl, the wide variants "
-                     "of the expert matmuls are dependent launches too, their "
-                     "first weights prefetched or issued before the wait"),
+                     "of the expert matmuls are dependent launches too, the "
+                     "gate/up's first weights prefetched before the wait"),
       llvm::cl::init(false)};
   Option<bool> spanHalves{
       *this, "span-halves",

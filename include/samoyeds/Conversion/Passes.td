@@ -116,23 +116,23 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
 
     With `pdl-wide` (and `pdl`), the wide variants of the expert matmuls,
     which serve the large calls and are otherwise ordinary launches, are
-    dependent launches too, and wait as the decode variants do: the
-    gate/up widths (with `prefetch-before-wait`) prefetch their token tile
-    row's expert's first weight tiles into the L2, the down widths (routing
-    settled, with `weights-before-wait`) issue their ring's first weight
-    copies, then `griddepcontrol.wait`; a width without either starts with
-    `griddepcontrol.wait`, once however many slot ranges launch it. Their
-    blocks become resident while the kernels before them run (on the H100
-    Mixtral's T = 256 gate/up, a wide call, starts 5.3 µs after dispatch
-    ends where the dependent grids of smaller calls start during routing:
-    bench/RESULTS.md S60). A wide grid runs several waves, so it issues no
-    `griddepcontrol.launch_dependents`: its dependents launch when it
-    completes (issued after the wait, it let the combine's blocks wait
-    resident during the down projection, S61). Off by default: on the H100
-    this form runs 0.92-0.95x the default at T = 4096 on 1:2+2:4 (S62): the
-    down projection's wide kernel, whose early weight copies cost it spills,
-    runs 13-19% longer, and the gate/up, started during routing, ends
-    1-6 us later.
+    dependent launches too: the gate/up widths (with
+    `prefetch-before-wait`) prefetch their token tile row's expert's first
+    weight tiles into the L2 before `griddepcontrol.wait`, as the decode
+    variants do, and the down widths start with the wait; a width without
+    the prefetch starts with it too, once however many slot ranges launch
+    it. Their blocks become resident while the kernels before them run (on
+    the H100 Mixtral's T = 256 gate/up, a wide call, starts 5.3 us after
+    dispatch ends where the dependent grids of smaller calls start during
+    routing: bench/RESULTS.md S60). A wide grid runs several waves, so it
+    issues no `griddepcontrol.launch_dependents`: its dependents launch
+    when it completes (issued after the wait, it let the combine's blocks
+    wait resident during the down projection, S61). The down widths issuing
+    their ring's first weight copies before the wait, as the decode
+    variants do, cost them spills and 13-19% of their time (S62). Off by
+    default: this form's wide kernels ran 1.02x on Mixtral's 1:2+2:4 layer
+    at T = 256 and 384 on the H100 and 1.00x at 1024 and 4096 (S62); the
+    six layers and plain 2:4 are untimed.
 
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those
@@ -182,10 +182,10 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "bench/RESULTS.md S59)">,
     Option<"pdlWide", "pdl-wide", "bool", /*default=*/"false",
            "With pdl: the wide variants of the expert matmuls (the large "
-           "calls' kernels) are dependent launches too, their first weights "
-           "prefetched or issued before griddepcontrol.wait as the decode "
-           "variants', their dependents launched at exit (0.92-0.95x at "
-           "T = 4096 on the H100, bench/RESULTS.md S62)">,
+           "calls' kernels) are dependent launches too, the gate/up's first "
+           "weights prefetched before griddepcontrol.wait as the decode "
+           "variants', their dependents launched at exit (opt-in; 1.02x on "
+           "Mixtral at T = 256-384 on the H100, bench/RESULTS.md S62)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

@@ -146,11 +146,12 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
     return again;
   }
   SSMMKernelOptions options;
-  // With pdl-wide the wide variants wait like the decode variants: their
-  // first weights issued (routing settled) or prefetched before the wait.
+  // With pdl-wide the gate/up's wide variants prefetch their first weights
+  // before the wait, as its decode variants do. The down projection's wait
+  // at their start: issuing their ring's first weight copies before it
+  // cost them spills and 13-19% of their time (H100, bench/RESULTS.md S62).
   bool dependentWide = wideVariant && o.wideDependent;
-  options.weightsBeforeWait =
-      o.early && (split || decodeVariant || dependentWide);
+  options.weightsBeforeWait = o.early && (split || decodeVariant);
   options.prefetchBeforeWait = o.prefetch && (decodeVariant || dependentWide);
   // A wide grid runs several waves: its dependents (the down projection,
   // the combine) launching at its start took the SMs of its later waves

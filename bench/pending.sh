@@ -4,13 +4,14 @@
 # (docs/Status.md, "Waiting for a GPU"). Kept in the repository so that a
 # session lent a GPU starts on it at once. Two halves:
 #   bash bench/pending.sh prepare [SAMOYEDS_OPT]    # here, with MLIR
-#   bash bench/pending.sh run STEP OUT_DIR [--dry-run]   # GPU machine
+#   bash bench/pending.sh run STEP[,STEP...] OUT_DIR [--dry-run]   # GPU machine
 # prepare compiles every variant's layer bundles into .device/pending/NAME
 # (SAMOYEDS_DEVICE_DIR moves .device; about 55 MB in all, so carry only the
 # directories of the step: `steps` lists them). run executes one step, each
 # made to end within one device call (PENDING_LIMIT seconds, default 540: what
-# would start later is skipped and named), writing its logs and JSON under
-# OUT_DIR; --dry-run prints the step's commands instead. `bash bench/pending.sh
+# would start later is skipped and named), or several one after another under
+# that one limit (`run 3,4`: a device start costs minutes), writing their
+# logs and JSON under OUT_DIR; --dry-run prints the commands instead. `bash bench/pending.sh
 # steps` lists the steps. Exit status 1 when a check failed or a command did.
 # bench/same_kernels.py tells which kernels of a variant are those of another
 # (a new default built from timed kernels).
@@ -219,20 +220,29 @@ case ${1:-} in
     done
     exit 0 ;;
   run) ;;
-  *) echo "usage: bench/pending.sh prepare [SAMOYEDS_OPT] | steps | run STEP OUT_DIR [--dry-run]" >&2
+  *) echo "usage: bench/pending.sh prepare [SAMOYEDS_OPT] | steps | run STEP[,STEP...] OUT_DIR [--dry-run]" >&2
      exit 2 ;;
 esac
-stepno=${2:-} out=${3:-}
-[[ $stepno =~ ^[1-5]$ && -n $out ]] || { echo "error: run STEP(1-5) OUT_DIR" >&2; exit 2; }
+list=${2:-} out=${3:-}
+# STEP or STEP,STEP,...: the steps one after another under one limit.
+[[ $list =~ ^[1-5](,[1-5])*$ && -n $out ]] ||
+  { echo "error: run STEP[,STEP...] (each 1-5) OUT_DIR" >&2; exit 2; }
+IFS=, read -ra stepnos <<< "$list"
+[[ $(printf '%s\n' "${stepnos[@]}" | sort -u | wc -l) == "${#stepnos[@]}" ]] ||
+  { echo "error: a step named twice in $list" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1
 mkdir -p "$out"
 if ((!dry)); then
-  for d in ${needs[$stepno]}; do
-    [[ -d $dev/$d ]] || { echo "error: no $dev/$d (bench/pending.sh prepare here; carry" \
-      "the step's directories: bench/pending.sh steps)" >&2; exit 2; }
+  for stepno in "${stepnos[@]}"; do
+    for d in ${needs[$stepno]}; do
+      [[ -d $dev/$d ]] || { echo "error: no $dev/$d (bench/pending.sh prepare here; carry" \
+        "the step's directories: bench/pending.sh steps)" >&2; exit 2; }
+    done
   done
 fi
 build_runtime
-"step$stepno"
-((dry)) || say "== step $stepno done in $(($(date +%s) - start)) s, exit status $fail"
+for stepno in "${stepnos[@]}"; do
+  "step$stepno"
+  ((dry)) || say "== step $stepno done in $(($(date +%s) - start)) s, exit status $fail"
+done
 exit $fail

@@ -143,6 +143,22 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
     assert used == needed, (used, needed)  # carry exactly what the step reads
 
 
+def test_several_steps_run_in_turn(tmp_path):
+    """`run 3,4` is step 3's commands, then step 4's, into one OUT_DIR."""
+    env = {"SAMOYEDS_DEVICE_DIR": str(tmp_path / "dev")}
+    out = str(tmp_path / "out")
+    one = [run("run", s, out, "--dry-run", env=env).stdout for s in ("3", "4")]
+    both = run("run", "3,4", out, "--dry-run", env=env)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout == one[0] + one[1] and one[0] and one[1]
+
+
+@pytest.mark.parametrize("steps", ["3,3", "3,", ",3", "3,6", "0", "3;4", "34"])
+def test_bad_step_lists_are_refused(steps, tmp_path):
+    r = run("run", steps, str(tmp_path / "out"), "--dry-run")
+    assert r.returncode == 2 and "error:" in r.stderr and not r.stdout
+
+
 def test_usage_errors(tmp_path):
     assert run().returncode == 2
     assert run("run", "0", str(tmp_path)).returncode == 2  # no step 0
@@ -150,6 +166,9 @@ def test_usage_errors(tmp_path):
     r = run("run", "1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr
     assert "no " + str(tmp_path / "pending" / "serving") in r.stderr
+    # Every listed step's directories are checked before anything runs.
+    r = run("run", "3,1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
+    assert r.returncode == 2 and "no " + str(tmp_path / "pending" / "pw") in r.stderr
 
 
 def test_prepare_needs_a_compiler(tmp_path):

@@ -11,8 +11,9 @@
 # made to end within one device call (PENDING_LIMIT seconds, default 540: what
 # would start later is skipped and named), or several one after another under
 # that one limit (`run 3,4`: a device start costs minutes), writing their
-# logs and JSON under OUT_DIR; --dry-run prints the commands instead. `bash bench/pending.sh
-# steps` lists the steps. Exit status 1 when a check failed or a command did.
+# logs and JSON under OUT_DIR; --dry-run prints the commands instead.
+# `bash bench/pending.sh steps` lists the steps. Exit status 1 when a check
+# failed or a command did.
 # bench/same_kernels.py tells which kernels of a variant are those of another
 # (a new default built from timed kernels).
 # A device call brings back at most 8 files: give run an OUT_DIR outside the

@@ -122,7 +122,7 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     variants do, and the down widths start with the wait; a width without
     the prefetch starts with it too, once however many slot ranges launch
     it. Their blocks become resident while the kernels before them run (on
-    the H100 Mixtral's T = 256 gate/up, a wide call, starts 5.3 us after
+    the H100 Mixtral's T = 256 gate/up, a wide call, starts 5.3 µs after
     dispatch ends where the dependent grids of smaller calls start during
     routing: bench/RESULTS.md S60). A wide grid runs several waves, so it
     issues no `griddepcontrol.launch_dependents`: its dependents launch

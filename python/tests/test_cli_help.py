@@ -22,7 +22,8 @@ def _entry_modules():
     text = (PY_DIR / "pyproject.toml").read_text()
     section = text.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
     scripts = set(re.findall(r'=\s*"samoyeds\.(\w+):main"', section))
-    mains = {p.stem for p in PKG.glob("*.py") if "__main__" in p.read_text()}
+    mains = {p.stem for p in PKG.glob("*.py")
+             if 'if __name__ == "__main__":' in p.read_text()}
     return sorted(scripts | mains)
 
 

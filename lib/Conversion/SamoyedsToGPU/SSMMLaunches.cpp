@@ -147,9 +147,10 @@ FailureOr<KernelLaunch> SSMMLauncher::buildMatmul(const PlannedMatmul &m,
   }
   SSMMKernelOptions options;
   // With pdl-wide the gate/up's wide variants prefetch their first weights
-  // before the wait, as its decode variants do; the down projection's wait
-  // at their start (issuing their ring's first weight copies before it cost
-  // them spills and 13-19% of their time: H100, bench/RESULTS.md S62).
+  // before the wait, as its decode variants do; the down projection's wide
+  // variants wait at their start (issuing their ring's first weight copies
+  // before it cost them spills and 13-19% of their time: H100,
+  // bench/RESULTS.md S62).
   bool dependentWide = wideVariant && o.wideDependent;
   options.weightsBeforeWait = o.early && (split || decodeVariant);
   options.prefetchBeforeWait = o.prefetch && (decodeVariant || dependentWide);

@@ -10,7 +10,7 @@
 # directories of the step: `steps` lists them). run executes one step, each
 # made to end within one device call (PENDING_LIMIT seconds, default 540: what
 # would start later is skipped and named), or several one after another under
-# that one limit (`run 3,4`: a device start costs minutes), writing their
+# that one limit (`run 1,2`: a device start costs minutes), writing their
 # logs and JSON under OUT_DIR; --dry-run prints the commands instead.
 # `bash bench/pending.sh steps` lists the steps. Exit status 1 when a check
 # failed or a command did.
@@ -20,22 +20,16 @@
 # call's output folder and tar it into that folder.
 #
 # Variants (tile options of samoyeds-to-bundle, docs/TileChoice.md):
-#   pw, pw11    the wide variants as dependent launches (`pdl-wide=1`),
-#               session 62's form: the gate/up widths prefetch their first
-#               weight tiles before the wait, the down widths wait at their
-#               start; every other kernel is the default's, byte for byte;
-#               1:2+2:4 V = 128 and plain 2:4
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
-# Session 62 ran pdl-wide with the down widths' early weight copies
-# (bench/RESULTS.md S62): float64 and memcheck clean, bit-identical, but
-# 0.92-0.95x at T = 4096 (those down widths 13-19% longer, with spills).
-# Without them (pwn: weights-before-wait=0, which also took the decode,
-# split and combine kernels' early loads) Mixtral ran 1.02x at T = 256 and
-# 384 and 1.00x at 1024 and 4096; pw / pw11 are now that form with every
-# other kernel the default's: steps 3-5. Session 61 ran its first build
-# and step 2 (S61).
+# A new variant's steps are built from check, sanitize and ab below.
+# Session 64 ran pdl-wide's session-62 form (bench/RESULTS.md S64): float64
+# and memcheck clean, bit-identical, 1.02x on Mixtral at T = 256 but 0.98x
+# there at 4096 and 0.95x on two 2:4 layers at 4096 (the 2:4 gate/up's
+# persistent wide grid runs 10-12% longer as a dependent launch, the
+# gate/up alone dependent included): kept opt-in, its steps retired.
+# Sessions 61-62 ran its earlier forms (S61, S62).
 # Session 60 ran a step on .device/layers (where Mixtral's and Qwen2-MoE's
 # layer time goes from T = 64 to 1024, bench/RESULTS.md S60): retired.
 # Session 59 ran session 58's span halves (bench/RESULTS.md S59): float64,
@@ -56,16 +50,11 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "pw 12v128 pdl-wide=1"
-  "pw11 11v128 pdl-wide=1"
 )
 kernel_variants=()
 steps=(
-  "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54 and S56: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
+  "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 the wide variants as dependent launches (pdl-wide=1, session 62's form: gate/up widths prefetch, down widths wait first), correctness: pw / pw11 against float64 (Mixtral T = 256, Qwen2-MoE 1024, Mixtral 2:4 1024 one-expert routing, DeepSeek-V2-Lite 2048 half-empty), memcheck of Mixtral's wide kernels"
-  "4 pdl-wide, 1:2+2:4 layers: def / pw on the six models at T = 256-4096 (ab.py, CUDA graphs, A/A control; bit-identical: relerr_vs_base 0); S62's pwn (the same wide kernels) 1.02x on Mixtral at T = 256 / 384"
-  "5 pdl-wide, 2:4 layers: def11 / pw11 on the six models at T = 256-4096 (as step 4)"
 )
 
 prepare() {
@@ -190,27 +179,8 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
-step3() {
-  check check-mixtral pw mixtral 12v128 256 random
-  check check-qwen2 pw qwen2_moe 12v128 1024 random
-  check check-mixtral-11-one pw11 mixtral 11v128 1024 one-expert
-  check check-deepseek-v2l pw deepseek_v2l 12v128 2048 half-empty
-  sanitize memcheck-mixtral memcheck _wide pw mixtral 12v128 1024
-}
-
-# ab_six VARIANTS FORMAT: ab of VARIANTS on the six models at T = 256-4096.
-ab_six() {
-  local m
-  for m in mixtral qwen2_moe olmoe deepseek_v2l deepseek_v2 qwen3_235b; do
-    ab "ab-$m-$2" "$1" "$2" "$m" 256,384,1024,4096
-  done
-}
-
-step4() { ab_six def,pw 12v128; }
-step5() { ab_six def11,pw11 11v128; }
-
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11" "pw pw11" "def pw" "def11 pw11")
+needs=("" "serving" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)
@@ -226,8 +196,9 @@ case ${1:-} in
 esac
 list=${2:-} out=${3:-}
 # STEP or STEP,STEP,...: the steps one after another under one limit.
-[[ $list =~ ^[1-5](,[1-5])*$ && -n $out ]] ||
-  { echo "error: run STEP[,STEP...] (each 1-5) OUT_DIR" >&2; exit 2; }
+nsteps=${#steps[@]}
+[[ $list =~ ^[1-9](,[1-9])*$ && -n $out ]] && ! [[ $list =~ [$((nsteps + 1))-9] ]] ||
+  { echo "error: run STEP[,STEP...] (each 1-$nsteps) OUT_DIR" >&2; exit 2; }
 IFS=, read -ra stepnos <<< "$list"
 [[ $(printf '%s\n' "${stepnos[@]}" | sort -u | wc -l) == "${#stepnos[@]}" ]] ||
   { echo "error: a step named twice in $list" >&2; exit 2; }

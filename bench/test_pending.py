@@ -59,7 +59,7 @@ def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3", "4", "5"]
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2"]
     assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
 
 
@@ -70,7 +70,7 @@ def carried(step):
     return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
-@pytest.mark.parametrize("step", ["1", "2", "3", "4", "5"])
+@pytest.mark.parametrize("step", ["1", "2"])
 def test_every_command_names_a_prepared_bundle(step, tmp_path):
     v = variants()
     dev = str(tmp_path / "dev")
@@ -144,16 +144,16 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
 
 
 def test_several_steps_run_in_turn(tmp_path):
-    """`run 3,4` is step 3's commands, then step 4's, into one OUT_DIR."""
+    """`run 2,1` is step 2's commands, then step 1's, into one OUT_DIR."""
     env = {"SAMOYEDS_DEVICE_DIR": str(tmp_path / "dev")}
     out = str(tmp_path / "out")
-    one = [run("run", s, out, "--dry-run", env=env).stdout for s in ("3", "4")]
-    both = run("run", "3,4", out, "--dry-run", env=env)
+    one = [run("run", s, out, "--dry-run", env=env).stdout for s in ("2", "1")]
+    both = run("run", "2,1", out, "--dry-run", env=env)
     assert both.returncode == 0, both.stderr
     assert both.stdout == one[0] + one[1] and one[0] and one[1]
 
 
-@pytest.mark.parametrize("steps", ["3,3", "3,", ",3", "3,6", "0", "3;4", "34"])
+@pytest.mark.parametrize("steps", ["2,2", "2,", ",2", "2,3", "3", "0", "1;2", "12"])
 def test_bad_step_lists_are_refused(steps, tmp_path):
     r = run("run", steps, str(tmp_path / "out"), "--dry-run")
     assert r.returncode == 2 and "error:" in r.stderr and not r.stdout
@@ -167,8 +167,9 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 2 and "bench/pending.sh prepare" in r.stderr
     assert "no " + str(tmp_path / "pending" / "serving") in r.stderr
     # Every listed step's directories are checked before anything runs.
-    r = run("run", "3,1", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
-    assert r.returncode == 2 and "no " + str(tmp_path / "pending" / "pw") in r.stderr
+    (tmp_path / "pending" / "serving").mkdir(parents=True)
+    r = run("run", "1,2", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
+    assert r.returncode == 2 and "no " + str(tmp_path / "pending" / "def") in r.stderr
 
 
 def test_prepare_needs_a_compiler(tmp_path):

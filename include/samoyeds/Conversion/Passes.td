@@ -130,9 +130,11 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
     wait resident during the down projection, S61). The down widths issuing
     their ring's first weight copies before the wait, as the decode
     variants do, cost them spills and 13-19% of their time (S62). Off by
-    default: this form's wide kernels ran 1.02x on Mixtral's 1:2+2:4 layer
-    at T = 256 and 384 on the H100 and 1.00x at 1024 and 4096 (S62); the
-    six layers and plain 2:4 are untimed.
+    default: on the six layers (H100, S64) this form ran 1.01-1.02x on
+    Mixtral's 1:2+2:4 layer at T = 256 and 384 but 0.98x there at 4096 and
+    on OLMoE at 1024, and plain 2:4 0.95x at T = 4096 on OLMoE and
+    DeepSeek-V2, whose gate/up persistent wide grid runs 10-12% longer as
+    a dependent launch (the gate/up's widths alone dependent, 0.94-0.96x).
 
     A `weighted_combine` matmul writes each routed slot's row to a workspace
     that the combine kernel sums per token. The unsplit variants write those
@@ -185,7 +187,8 @@ def ConvertSamoyedsToGPU : Pass<"convert-samoyeds-to-gpu", "::mlir::ModuleOp"> {
            "calls' kernels) are dependent launches too, the gate/up's first "
            "weights prefetched before griddepcontrol.wait as the decode "
            "variants', their dependents launched at exit (opt-in; 1.02x on "
-           "Mixtral at T = 256-384 on the H100, bench/RESULTS.md S62)">,
+           "Mixtral at T = 256-384 but 0.95-0.98x at T = 1024-4096 on the "
+           "H100, bench/RESULTS.md S64)">,
     Option<"combineF32", "combine-f32", "bool", /*default=*/"false",
            "The unsplit expert matmuls of a weighted_combine write their "
            "slot rows in f32 instead of the result's element type">,

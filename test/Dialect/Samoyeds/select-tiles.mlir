@@ -466,7 +466,7 @@ func.func @default_none(
 // SM80:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 3, row_masks = 1, split_k = 2, split_slots = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // SM80:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 3, row_masks = 1, split_k = 8, split_slots = 6, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // TOKENS-LABEL: func.func @mixtral_layer(
-// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
+// TOKENS:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 4, row_masks = 1, split_k = 4, split_slots = 2, persistent = 2, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // TOKENS:         samoyeds.ssmm {{.*}} epilogue <weighted_combine> {tile = #samoyeds.tile<warps = 4, tokens = 64, k = 64, stages = 5, row_masks = 1, split_k = 8, split_slots = 256, persistent = 3, persistent_slots = 512, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}
 // NOSPLIT-LABEL: func.func @mixtral_layer(
 // NOSPLIT:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 5, row_masks = 1, persistent = 2, persistent_slots = 512, persistent_tokens = 64, decode_tokens = 8, decode_slots = 96, group_tiles = 16>}

@@ -51,6 +51,17 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   int64_t tokens = o.tokens > 0 ? o.tokens : siluMul && rowSelect ? 32 : 64;
   // The block's row warps must tile the kept rows exactly.
   int64_t halves = siluMul ? 2 : 1;
+  // Row selection keeps m accumulator sets per output row: fewer tokens
+  // where more would spill (m = 16 at 64 tokens: 7 KB of stack a thread).
+  // The accumulators do not depend on how the rows split into row tiles.
+  int64_t sets = rowSelect ? format.getM() : 1;
+  auto accumulators = [&](int64_t t) {
+    return TileConfigAttr::mmaSpAccumulators(t, 1, 1, halves, sets);
+  };
+  if (o.tokens <= 0)
+    while (tokens > 8 &&
+           accumulators(tokens) > TileConfigAttr::kMmaSpMaxAccumulators)
+      tokens /= 2;
   int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
                   SparseFormatAttr::kMmaRows;
   int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
@@ -115,12 +126,19 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // read half as often (Mixtral 1:2, same-process A/B against 32-token
   // persistent tiles, bench/logs/2026-11-24-h100-ab-persistent-t64-mixtral:
   // T = 256 1.03x, T = 1024 1.09x).
+  // Not above m = 4: the persistent kernels of m = 8 and 16, whose m sets of
+  // masked weight registers come on top of their accumulators, spilled
+  // 4-148 bytes a thread even at two blocks an SM (sm_80).
   int64_t blocks = o.persistent, persistentSlots = 0, persistentTokens = 0;
   if (o.persistent < 0) {
-    blocks = rowSelect && experts >= 8 ? 3 : 0;
+    blocks = rowSelect && experts >= 8 && format.getM() <= 4 ? 3 : 0;
     persistentSlots = (format.getV() >= 64 ? 64 : 128) * experts;
-    if (siluMul && rowSelect && o.tokens == 0 && tokens < 64)
+    if (siluMul && rowSelect && o.tokens == 0 && tokens < 64 &&
+        accumulators(64) <= TileConfigAttr::kMmaSpMaxAccumulators)
       persistentTokens = 64;
+    if (accumulators(persistentTokens > 0 ? persistentTokens : tokens) >
+        TileConfigAttr::kMmaSpThreeBlockAccumulators)
+      blocks = std::min<int64_t>(blocks, 2);
   }
   int64_t persistentSmem =
       blockSmem + (persistentTokens > 0

@@ -494,6 +494,28 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
       }
       return bytes;
     }
+    /// mma_sp: the f32 accumulators a thread keeps, 4 for each m16n8
+    /// fragment: `halves` (2 for silu_mul) times `sets` accumulator sets
+    /// per output row (m with row selection, 1 for plain 2:4) times the
+    /// fragments of `rowTiles` row tiles by `tokens` tokens over
+    /// `tokenWarps` warps.
+    static constexpr int64_t mmaSpAccumulators(int64_t tokens,
+                                               int64_t tokenWarps,
+                                               int64_t rowTiles,
+                                               int64_t halves, int64_t sets) {
+      return halves * sets * rowTiles * (tokens / tokenWarps / 8) * 4;
+    }
+    /// mma_sp: the most accumulators per thread the tile choice gives. At
+    /// 128 ptxas fits the kernels in 240-255 registers without spills (row
+    /// selection over m = 4 at 64 tokens, m = 16 at 16 tokens, SiLU·up's
+    /// persistent 64-token gate/up at m = 2); at 256 it spills 5-11 KB a
+    /// thread (m = 8 at 64 tokens, m = 16 at 32; sm_80, docs/Robustness.md).
+    static constexpr int64_t kMmaSpMaxAccumulators = 128;
+    /// mma_sp: the most accumulators per thread of a persistent tile with
+    /// three blocks of 128 threads an SM, whose launch bound leaves 168
+    /// registers a thread (128 accumulators spilled 240-1,700 bytes there;
+    /// sm_80); above it the persistent grid keeps two blocks an SM.
+    static constexpr int64_t kMmaSpThreeBlockAccumulators = 64;
     /// Whether the split-K variant (`split_k` slices up to `split_slots`)
     /// takes the decode tile (`decode_tokens` up to `decode_slots`): all its
     /// calls are decode calls.

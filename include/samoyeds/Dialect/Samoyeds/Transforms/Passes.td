@@ -84,6 +84,13 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     weighted by a block's rows (session 54).
     The rest of this description is the `mma_sp` tile.
 
+    Tokens: 32 for SiLU·up with row selection, else 64, halved (to at least
+    8) while a thread would keep more than 128 f32 accumulators (m sets per
+    output row with row selection: m = 8 takes 32 tokens, m = 16 takes 16);
+    a forced `tokens` is kept. The persistent grid (three blocks an SM, two
+    where its tile keeps more than 64 accumulators) serves row selection up
+    to m = 4 (above, its kernels spilled on sm_80).
+
     Warps of several row tiles: with plain 2:4 weights a block of 4 row tiles
     runs as 2 row warps of 2 tiles by 2 token warps, so each activation
     fragment feeds two `mma.sp`; with row selection one tile per warp (the

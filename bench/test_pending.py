@@ -34,7 +34,7 @@ def variants():
     """NAME -> FORMAT from the script's variants table."""
     text = open(SCRIPT).read()
     table = re.search(r"^variants=\((.*?)^\)", text, re.S | re.M).group(1)
-    return dict(re.findall(r'"(\w+) (\d\dv\d+) ', table))
+    return dict(re.findall(r'"(\w+) (\d\d+v\d+) ', table))
 
 
 def kernel_variants():
@@ -59,7 +59,7 @@ def test_steps_are_listed_with_what_to_carry():
     r = run("steps")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    assert [line.split()[0] for line in lines[::2]] == ["1", "2"]
+    assert [line.split()[0] for line in lines[::2]] == ["1", "2", "3"]
     assert all(line.startswith("    carry: .device/pending/") for line in lines[1::2])
 
 
@@ -70,7 +70,7 @@ def carried(step):
     return {p.split("/")[-1] for p in lines[2 * i + 1].split(":", 1)[1].split()}
 
 
-@pytest.mark.parametrize("step", ["1", "2"])
+@pytest.mark.parametrize("step", ["1", "2", "3"])
 def test_every_command_names_a_prepared_bundle(step, tmp_path):
     v = variants()
     dev = str(tmp_path / "dev")
@@ -82,7 +82,7 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
     used = set()
     for line in lines:
         used |= {m.group(1) for m in re.finditer(re.escape(dev) + r"/pending/(\w+)", line)}
-        bundles = re.findall(re.escape(dev) + r"/pending/(\w+)/(\w+)_(\d\dv\d+)", line)
+        bundles = re.findall(re.escape(dev) + r"/pending/(\w+)/(\w+)_(\d\d+v\d+)", line)
         if "run-serving-tests.sh" in line:
             assert line.split()[-2:] == [f"{dev}/pending/serving", str(tmp_path / "out" / "serving")]
             continue
@@ -137,6 +137,9 @@ def test_every_command_names_a_prepared_bundle(step, tmp_path):
                 assert fmt == "12v128" and model in MORE, line
             else:
                 assert v[name] == fmt and model in MODELS, line
+                # A variant of some models (models=A,B) has only their bundles.
+                only = re.search(r"(?:^|\s)models=([\w,]+)", _variant_options()[name][1])
+                assert not only or model in only.group(1).split(","), line
             checked = "--repeat-check" in line or "compute-sanitizer" in line
             profiled = line.startswith("ncu --kernel-name ")
             assert checked or profiled, line
@@ -153,7 +156,7 @@ def test_several_steps_run_in_turn(tmp_path):
     assert both.stdout == one[0] + one[1] and one[0] and one[1]
 
 
-@pytest.mark.parametrize("steps", ["2,2", "2,", ",2", "2,3", "3", "0", "1;2", "12"])
+@pytest.mark.parametrize("steps", ["2,2", "2,", ",2", "2,4", "4", "0", "1;2", "12"])
 def test_bad_step_lists_are_refused(steps, tmp_path):
     r = run("run", steps, str(tmp_path / "out"), "--dry-run")
     assert r.returncode == 2 and "error:" in r.stderr and not r.stdout
@@ -182,7 +185,7 @@ def _variant_options():
     text = open(SCRIPT).read()
     table = re.search(r"^variants=\((.*?)^\)", text, re.S | re.M).group(1)
     return {m.group(1): (m.group(2), m.group(3).strip())
-            for m in re.finditer(r'"(\w+) (\d\dv\d+) ?([^"]*)"', table)}
+            for m in re.finditer(r'"(\w+) (\d\d+v\d+) ?([^"]*)"', table)}
 
 
 def _samoyeds_opt():
@@ -197,7 +200,11 @@ def test_every_variant_compiles(tmp_path, name):
     """Each variant's tile options still compile a layer (OLMoE's shape, the variant's
     format; no ptxas), so a renamed or retired option fails here, not on the GPU machine."""
     fmt, options = _variant_options()[name]
-    n, m, v = fmt[0], fmt[1], fmt.split("v")[1]
+    n, m, v = fmt[0], fmt[1:].split("v")[0], fmt.split("v")[1]
+    # chip= and models= are bench/pending.sh's own (gen-layer-bundles.sh's arguments).
+    chip = re.search(r"(?:^|\s)chip=(\w+)", options)
+    options = re.sub(r"(?:^|\s)(?:chip|models)=[\w,]+", "", options).strip()
+    chip = chip.group(1) if chip else "sm_90a"
     enc = f"#samoyeds.ss<n = {n}, m = {m}, v = {v}>"
     src = tmp_path / "layer.mlir"
     src.write_text(f"""func.func @olmoe(%x: tensor<?x2048xbf16> {{samoyeds.name = "x"}},
@@ -211,7 +218,7 @@ def test_every_variant_compiles(tmp_path, name):
   return %y : tensor<?x2048xbf16>
 }}
 """)
-    r = subprocess.run([_samoyeds_opt(), str(src), "--samoyeds-to-bundle=chip=sm_90a "
+    r = subprocess.run([_samoyeds_opt(), str(src), f"--samoyeds-to-bundle=chip={chip} "
                         f"{options} dir={tmp_path / 'b'} assemble=false", "-o", os.devnull],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -9,13 +9,15 @@
 # the mid-size split-K variant (docs/TileChoice.md); SAMOYEDS_LAYER_SET=more
 # the shapes of architectures beyond the anchors (Qwen3-Next-80B-A3B, GLM-4.5,
 # GLM-4.5-Air; their layers' own routing conventions run outside a moe_ffn, so
-# these check the expert kernels at those shapes).
+# these check the expert kernels at those shapes). SAMOYEDS_LAYER_MODELS
+# (comma-separated names) compiles only those layers of the table.
 set -euo pipefail
 opt=$1 out=$2 n=${3:-1} m=${4:-2} v=${5:-128} chip=${6:-sm_90a}
 mkdir -p "$out"
 while read -r name h i e k attrs; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   [[ "$attrs" == "-" ]] && attrs=""
+  [[ -z "${SAMOYEDS_LAYER_MODELS:-}" || ",$SAMOYEDS_LAYER_MODELS," == *",$name,"* ]] || continue
   enc="#samoyeds.ss<n = $n, m = $m, v = $v>"
   file="$out/${name}_${n}${m}v${v}.mlir"
   cat > "$file" <<MLIR

@@ -223,3 +223,21 @@ def test_every_variant_compiles(tmp_path, name):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert os.path.isfile(tmp_path / "b" / "manifest.json")
+
+
+def test_layer_bundles_of_some_models(tmp_path):
+    """gen-layer-bundles.sh compiles only SAMOYEDS_LAYER_MODELS' layers (the variants'
+    models=), each for the chip it is given (their chip=)."""
+    fake = tmp_path / "fake-opt"
+    fake.write_text('#!/bin/sh\necho "$2" >> "$(dirname "$0")/calls"\n')
+    fake.chmod(0o755)
+    gen = os.path.join(ROOT, "test", "GPU", "gen-layer-bundles.sh")
+    r = subprocess.run(["bash", gen, str(fake), str(tmp_path / "out"), "1", "16", "128", "sm_90"],
+                       capture_output=True, text=True,
+                       env={**os.environ, "SAMOYEDS_LAYER_MODELS": "olmoe,mixtral"})
+    assert r.returncode == 0, r.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert len(calls) == 2 and all(c.startswith("--samoyeds-to-bundle=chip=sm_90 ")
+                                   for c in calls), calls
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.mlir")) == [
+        "mixtral_116v128.mlir", "olmoe_116v128.mlir"]

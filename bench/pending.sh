@@ -28,7 +28,8 @@
 #               selection with 2:4 inside the kept rows: session 64's tile
 #               bound (at most 128 accumulators a thread: 64, 32 and 16
 #               tokens; the persistent grid at two blocks an SM for m = 4,
-#               none above); not yet on a GPU
+#               none above); session 64 ran eleven of step 3's float64
+#               checks (all pass); OLMoE 1:16 and the sanitizers remain
 # A new variant's steps are built from check, sanitize and ab below.
 # Session 64 ran pdl-wide's session-62 form (bench/RESULTS.md S64): float64
 # and memcheck clean, bit-identical, 1.02x on Mixtral at T = 256 but 0.98x
@@ -64,7 +65,7 @@ kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 the mma_sp tiles of large m (session 64; chip=sm_90, whose mma_sp tiles follow the sm_80 rules): float64 with repeats of Mixtral and OLMoE at 1:4, 1:8 and 1:16 row selection (T = 16-1024, random and one-expert routings), memcheck and racecheck of Mixtral's 1:16 layer"
+  "3 the mma_sp tiles of large m (session 64; chip=sm_90, whose mma_sp tiles follow the sm_80 rules): float64 with repeats of Mixtral and OLMoE at 1:4, 1:8 and 1:16 row selection (T = 16-1024, random and one-expert routings), memcheck and racecheck of Mixtral's 1:16 layer (S64: the first eleven checks pass; OLMoE 1:16 and the sanitizers cut by time)"
 )
 
 prepare() {

@@ -205,8 +205,8 @@ step2() {
 
 step3() {
   local f v
-  for f in 14v128:s90m4 18v128:s90m8 116v128:s90m16; do
-    v=${f#*:} f=${f%%:*}
+  for v in s90m4 s90m8 s90m16; do
+    f=$(format_of "$v")
     check "check-mixtral-$f-16" "$v" mixtral "$f" 16 random
     check "check-mixtral-$f-256" "$v" mixtral "$f" 256 random
     check "check-mixtral-$f-1024" "$v" mixtral "$f" 1024 one-expert
@@ -233,10 +233,12 @@ case ${1:-} in
 esac
 list=${2:-} out=${3:-}
 # STEP or STEP,STEP,...: the steps one after another under one limit.
-nsteps=${#steps[@]}
-[[ $list =~ ^[1-9](,[1-9])*$ && -n $out ]] && ! [[ $list =~ [$((nsteps + 1))-9] ]] ||
-  { echo "error: run STEP[,STEP...] (each 1-$nsteps) OUT_DIR" >&2; exit 2; }
+usage="error: run STEP[,STEP...] (each 1-${#steps[@]}) OUT_DIR"
+[[ $list =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ && -n $out ]] || { echo "$usage" >&2; exit 2; }
 IFS=, read -ra stepnos <<< "$list"
+for stepno in "${stepnos[@]}"; do
+  ((stepno <= ${#steps[@]})) || { echo "$usage" >&2; exit 2; }
+done
 [[ $(printf '%s\n' "${stepnos[@]}" | sort -u | wc -l) == "${#stepnos[@]}" ]] ||
   { echo "error: a step named twice in $list" >&2; exit 2; }
 [[ ${4:-} == --dry-run ]] && dry=1

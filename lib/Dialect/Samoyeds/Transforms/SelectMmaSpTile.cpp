@@ -53,10 +53,9 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   int64_t halves = siluMul ? 2 : 1;
   // Row selection keeps m accumulator sets per output row: fewer tokens
   // where more would spill (m = 16 at 64 tokens: 7 KB of stack a thread).
-  // The accumulators do not depend on how the rows split into row tiles.
   int64_t sets = rowSelect ? format.getM() : 1;
   auto accumulators = [&](int64_t t) {
-    return TileConfigAttr::mmaSpAccumulators(t, 1, 1, halves, sets);
+    return TileConfigAttr::mmaSpAccumulators(t, halves, sets);
   };
   if (o.tokens <= 0)
     while (tokens > 8 &&

@@ -497,13 +497,11 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     /// mma_sp: the f32 accumulators a thread keeps, 4 for each m16n8
     /// fragment: `halves` (2 for silu_mul) times `sets` accumulator sets
     /// per output row (m with row selection, 1 for plain 2:4) times the
-    /// fragments of `rowTiles` row tiles by `tokens` tokens over
-    /// `tokenWarps` warps.
-    static constexpr int64_t mmaSpAccumulators(int64_t tokens,
-                                               int64_t tokenWarps,
-                                               int64_t rowTiles,
-                                               int64_t halves, int64_t sets) {
-      return halves * sets * rowTiles * (tokens / tokenWarps / 8) * 4;
+    /// fragments of `tokens` tokens (R row tiles a warp over R token warps
+    /// keep as many).
+    static constexpr int64_t mmaSpAccumulators(int64_t tokens, int64_t halves,
+                                               int64_t sets) {
+      return halves * sets * (tokens / 8) * 4;
     }
     /// mma_sp: the most accumulators per thread the tile choice gives. At
     /// 128 ptxas fits the kernels in 240-255 registers without spills (row

@@ -241,3 +241,8 @@ def test_layer_bundles_of_some_models(tmp_path):
                                    for c in calls), calls
     assert sorted(p.name for p in (tmp_path / "out").glob("*.mlir")) == [
         "mixtral_116v128.mlir", "olmoe_116v128.mlir"]
+    # A name the table lacks (a misspelt models=) is an error, not no bundle.
+    r = subprocess.run(["bash", gen, str(fake), str(tmp_path / "out2"), "1", "2", "128"],
+                       capture_output=True, text=True,
+                       env={**os.environ, "SAMOYEDS_LAYER_MODELS": "olmoe,mixtrl"})
+    assert r.returncode == 2 and "no layer 'mixtrl'" in r.stderr, r.stderr

@@ -10,14 +10,17 @@
 # the shapes of architectures beyond the anchors (Qwen3-Next-80B-A3B, GLM-4.5,
 # GLM-4.5-Air; their layers' own routing conventions run outside a moe_ffn, so
 # these check the expert kernels at those shapes). SAMOYEDS_LAYER_MODELS
-# (comma-separated names) compiles only those layers of the table.
+# (comma-separated names) compiles only those layers of the table; a name
+# the table lacks is an error.
 set -euo pipefail
 opt=$1 out=$2 n=${3:-1} m=${4:-2} v=${5:-128} chip=${6:-sm_90a}
 mkdir -p "$out"
+built=()
 while read -r name h i e k attrs; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   [[ "$attrs" == "-" ]] && attrs=""
   [[ -z "${SAMOYEDS_LAYER_MODELS:-}" || ",$SAMOYEDS_LAYER_MODELS," == *",$name,"* ]] || continue
+  built+=("$name")
   enc="#samoyeds.ss<n = $n, m = $m, v = $v>"
   file="$out/${name}_${n}${m}v${v}.mlir"
   cat > "$file" <<MLIR
@@ -58,3 +61,8 @@ deepseek_v2   5120   1536  160     6     -
 qwen3_235b    4096   1536  128     8     {renormalize}
 TABLE
 fi)
+wanted=${SAMOYEDS_LAYER_MODELS:-}
+for want in ${wanted//,/ }; do
+  [[ " ${built[*]} " == *" $want "* ]] ||
+    { echo "error: SAMOYEDS_LAYER_MODELS: no layer '$want' in the table" >&2; exit 2; }
+done

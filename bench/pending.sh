@@ -23,14 +23,12 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
-#   s90m4, s90m8, s90m16
-#               sm_90 (mma_sp, as sm_80 gets) layers of 1:4, 1:8 and 1:16 row
-#               selection with 2:4 inside the kept rows: session 64's tile
-#               bound (at most 128 accumulators a thread: 64, 32 and 16
-#               tokens; the persistent grid at two blocks an SM for m = 4,
-#               none above); session 64 ran eleven of step 3's float64
-#               checks (all pass); OLMoE 1:16 and the sanitizers remain
+# A variant may name chip=CHIP (default sm_90a) and models=A,B (default all).
 # A new variant's steps are built from check, sanitize and ab below.
+# Sessions 64-65 ran the mma_sp tiles of large m (s90m4, s90m8, s90m16:
+# chip=sm_90 layers of 1:4, 1:8 and 1:16 row selection under session 64's
+# accumulator bound; bench/RESULTS.md S64, S65): twelve float64 points,
+# memcheck and racecheck clean; retired.
 # Session 64 ran pdl-wide's session-62 form (bench/RESULTS.md S64): float64
 # and memcheck clean, bit-identical, 1.02x on Mixtral at T = 256 but 0.98x
 # there at 4096 and 0.95x on two 2:4 layers at 4096 (the 2:4 gate/up's
@@ -57,15 +55,11 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
-  "s90m4 14v128 chip=sm_90 models=mixtral,olmoe"
-  "s90m8 18v128 chip=sm_90 models=mixtral,olmoe"
-  "s90m16 116v128 chip=sm_90 models=mixtral,olmoe"
 )
 kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
-  "3 the mma_sp tiles of large m (session 64; chip=sm_90, whose mma_sp tiles follow the sm_80 rules): float64 with repeats of Mixtral and OLMoE at 1:4, 1:8 and 1:16 row selection (T = 16-1024, random and one-expert routings), memcheck and racecheck of Mixtral's 1:16 layer (S64: the first eleven checks pass; OLMoE 1:16 and the sanitizers cut by time)"
 )
 
 prepare() {
@@ -203,21 +197,8 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
-step3() {
-  local f v
-  for v in s90m4 s90m8 s90m16; do
-    f=$(format_of "$v")
-    check "check-mixtral-$f-16" "$v" mixtral "$f" 16 random
-    check "check-mixtral-$f-256" "$v" mixtral "$f" 256 random
-    check "check-mixtral-$f-1024" "$v" mixtral "$f" 1024 one-expert
-    check "check-olmoe-$f-1024" "$v" olmoe "$f" 1024 random
-  done
-  sanitize memcheck-mixtral-116v128 memcheck ssmm s90m16 mixtral 116v128 256
-  sanitize racecheck-mixtral-116v128 racecheck ssmm s90m16 mixtral 116v128 256
-}
-
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11" "s90m4 s90m8 s90m16")
+needs=("" "serving" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

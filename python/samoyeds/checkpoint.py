@@ -9,7 +9,7 @@ import os
 import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -45,23 +45,39 @@ class ModelSpec:
     shared: Optional[str] = None  # regex (after "model.layers.{i}.") of shared-expert tensors
     # The block of fused experts (transformers 5's layout) where it differs from `moe`.
     fused_moe: Optional[str] = None
+    # The fused tensors' names under the block, in FUSED's order, where they are not
+    # transformers 5's experts.gate_up_proj / experts.down_proj (GraniteMoE's stacked
+    # input_linear / output_linear); such a family has no per-expert form, and every other
+    # tensor under its block but the router is refused as unexpected.
+    fused_names: Optional[Tuple[str, str]] = None
+    router_name: str = "gate.weight"  # the router's weight under the block
 
     def expert(self, layer: int, e: int, proj: str) -> str:
         return f"model.layers.{layer}.{self.moe}.experts.{e}.{proj}.weight"
 
     def router(self, layer: int) -> str:
-        return f"model.layers.{layer}.{self.moe}.gate.weight"
+        return f"model.layers.{layer}.{self.moe}.{self.router_name}"
+
+    @property
+    def per_expert(self) -> bool:
+        """Whether the family also saves its experts one by one (experts.{e}.{proj})."""
+        return self.fused_names is None
 
     @property
     def fused_block(self) -> str:
         return self.fused_moe or self.moe
 
+    def fused_label(self, kind: str) -> str:
+        """The name a message gives the fused tensor of ``kind`` (one of FUSED)."""
+        return kind if self.fused_names is None else self.fused_names[FUSED.index(kind)]
+
     def fused(self, layer: int, kind: str) -> str:
         """A fused expert tensor (``kind`` one of FUSED) of layer ``layer``."""
-        return f"model.layers.{layer}.{self.fused_block}.experts.{kind}"
+        tail = f"experts.{kind}" if self.fused_names is None else self.fused_label(kind)
+        return f"model.layers.{layer}.{self.fused_block}.{tail}"
 
     def fused_router(self, layer: int) -> str:
-        return f"model.layers.{layer}.{self.fused_block}.gate.weight"
+        return f"model.layers.{layer}.{self.fused_block}.{self.router_name}"
 
 
 # Qwen2-MoE's block (a gated shared expert) and DeepSeek-V3's (shared experts, the router's
@@ -70,6 +86,13 @@ _QWEN2_STYLE = ModelSpec("qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj"
                          shared=r"mlp\.shared_expert(\.|_gate\.)")
 _V3_STYLE = ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
                       shared=r"mlp\.(shared_experts\.|gate\.e_score_correction_bias$)")
+# GraniteMoE's block (GraniteMoe, GraniteMoeShared, GraniteMoeHybrid): its experts stacked in
+# input_linear.weight [E, 2I, H] (gate rows first, as gate_up_proj) and output_linear.weight
+# [E, H, I], its router router.layer.weight. The shared families' shared_mlp sits beside the
+# block in the decoder layer (transformers runs it there), so it is not copied.
+_GRANITE = ModelSpec("granitemoe", "block_sparse_moe", "", "", "",
+                     fused_names=("input_linear.weight", "output_linear.weight"),
+                     router_name="router.layer.weight")
 
 MODELS: Dict[str, ModelSpec] = {
     "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2", fused_moe="mlp"),
@@ -82,6 +105,9 @@ MODELS: Dict[str, ModelSpec] = {
     "glm4_moe": replace(_V3_STYLE, name="glm4_moe"),
     "kimi_k2": replace(_V3_STYLE, name="kimi_k2"),
     "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
+    "granitemoe": _GRANITE,
+    "granitemoeshared": replace(_GRANITE, name="granitemoeshared"),
+    "granitemoehybrid": replace(_GRANITE, name="granitemoehybrid"),
 }
 
 

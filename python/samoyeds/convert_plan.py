@@ -139,6 +139,8 @@ def _scan(ckpt: Checkpoint, spec: ModelSpec) -> _Scan:
     """Sorts the tensor names: per-expert weights (and their FP8 scales), fused expert
     tensors (transformers 5's ``experts.gate_up_proj`` / ``experts.down_proj``),
     shared-expert tensors to copy, and the rest."""
+    if not spec.per_expert:
+        return _scan_stacked(ckpt, spec)
     expert_re = re.compile(rf"model\.layers\.(\d+)\.{re.escape(spec.moe)}\.experts\.(\d+)\.(.+)$")
     fused_re = re.compile(
         rf"model\.layers\.(\d+)\.{re.escape(spec.fused_block)}\.experts\.([^\d.][^.]*)$")
@@ -180,17 +182,50 @@ def _scan(ckpt: Checkpoint, spec: ModelSpec) -> _Scan:
     return scan
 
 
+def _scan_stacked(ckpt: Checkpoint, spec: ModelSpec) -> _Scan:
+    """_scan for a family whose experts are only stacked (``spec.fused_names``): those two
+    tensors and the router under the block; anything else there is refused (where no
+    stacked tensor is found at all, make_plan's "no experts" error, which names the
+    family the names look like, is the clearer one)."""
+    block_re = re.compile(rf"model\.layers\.(\d+)\.{re.escape(spec.fused_block)}\.(.+)$")
+    kinds = dict(zip(spec.fused_names, FUSED))
+    scan = _Scan()
+    unexpected = []
+    for name in ckpt.names():
+        lm = re.match(r"model\.layers\.(\d+)\.", name)
+        if lm:
+            scan.layers.add(int(lm.group(1)))
+        bm = block_re.match(name)
+        if bm and bm.group(2) in kinds:
+            scan.fused.setdefault(int(bm.group(1)), {})[kinds[bm.group(2)]] = name
+        elif bm and bm.group(2) != spec.router_name:
+            unexpected.append(name)
+        else:
+            scan.ignored.append(name)
+    if unexpected and scan.fused:
+        name = unexpected[0]
+        raise ConversionError(
+            f"{ckpt.file_of(name)}: unexpected tensor {quote(name)} in a {spec.name} MoE "
+            f"block (it has {', '.join(spec.fused_names)} and {spec.router_name}, 16- or "
+            f"32-bit)")
+    return scan
+
+
 def _no_experts(ckpt: Checkpoint, spec: ModelSpec) -> ConversionError:
     hint = ""
     for other in MODELS.values():
+        tail = (rf"experts\.\d+\.{other.gate}\.weight" if other.per_expert
+                else re.escape(other.fused_names[0]))
         if other.name != spec.name and any(
-                re.match(rf"model\.layers\.\d+\.{re.escape(other.moe)}\.experts\.\d+\.{other.gate}\.weight$", x)
+                re.match(rf"model\.layers\.\d+\.{re.escape(other.moe)}\.{tail}$", x)
                 for x in ckpt.names()):
             hint = f" (the names look like --model {other.name})"
             break
+    like = (f"named like '{spec.expert(0, 0, spec.gate)}', or fused like "
+            if spec.per_expert else "stacked like ")
     return ConversionError(
-        f"{ckpt.src}: no {spec.name} expert tensors (named like '{spec.expert(0, 0, spec.gate)}', "
-        f"or fused like '{spec.fused(0, FUSED[0])}') found{hint}")
+        f"{ckpt.src}: no {spec.name} expert tensors ({like}'{spec.fused(0, FUSED[0])}') "
+        f"found{hint}")
 
 
 def _expert_layer(ckpt: Checkpoint, spec: ModelSpec, plan: "Plan", i: int,
@@ -240,9 +275,10 @@ def _fused_layer(ckpt: Checkpoint, spec: ModelSpec, plan: "Plan", i: int,
     gu, d = (ckpt.info(names[k]).shape for k in FUSED)
     if (len(gu) != 3 or len(d) != 3 or gu[1] % 2 or not gu[0]
             or d != (gu[0], gu[2], gu[1] // 2)):
+        a, b = (spec.fused_label(k) for k in FUSED)
         raise ConversionError(
-            f"{ckpt.file_of(names[FUSED[0]])}: layer {i}: fused expert shapes {FUSED[0]} "
-            f"{list(gu)}, {FUSED[1]} {list(d)} do not form experts' MLPs ([E, 2I, H], [E, H, I])")
+            f"{ckpt.file_of(names[FUSED[0]])}: layer {i}: fused expert shapes {a} "
+            f"{list(gu)}, {b} {list(d)} do not form experts' MLPs ([E, 2I, H], [E, H, I])")
     return gu[0], gu[2], gu[1] // 2, sum(ckpt.info(names[k]).nbytes for k in FUSED)
 
 

@@ -24,6 +24,10 @@ deepseek_v3     sigmoid scores; selection on ``scores + e_score_correction_bias`
                 ``routed_scaling_factor``
 glm4_moe        DeepSeek-V3's (GLM-4.5, GLM-4.6: ``n_group`` 1, no ``topk_method`` key)
 kimi_k2         DeepSeek-V3's (Kimi-K2: its config names the DeepSeek-V3 architecture)
+granitemoe      top-k of the logits, softmax over those k: Mixtral's (softmax, top-k,
+                renormalised), the same weights and order (GraniteMoE, and the Granite 4.0
+                families granitemoeshared and granitemoehybrid, whose shared_mlp runs
+                beside the routed experts)
 ==============  ==========================================================================
 
 Two implementations of every convention:
@@ -48,10 +52,13 @@ import numpy as np
 from ._capi import quote
 
 __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", "route_torch",
-           "SUPPORTED_MODEL_TYPES", "DEEPSEEK_STYLE"]
+           "SUPPORTED_MODEL_TYPES", "DEEPSEEK_STYLE", "GRANITE_STYLE"]
 
 SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
-                         "deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
+                         "deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe",
+                         "granitemoeshared", "granitemoehybrid")
+# GraniteMoE's families: a softmax over the top-k logits (Mixtral's weights).
+GRANITE_STYLE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
 # DeepSeek-style families: transformers computes their router logits in float32 (the others
 # in the model dtype), and their shared experts are the block's `shared_experts` (no gate).
 DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
@@ -182,7 +189,7 @@ def routing_from_config(config: dict) -> RoutingSpec:
         raise RoutingError(f"unknown architecture: model_type {mt!r} (supported: "
                            f"{', '.join(SUPPORTED_MODEL_TYPES)})")
     k = _count(config, "num_experts_per_tok", required=True)
-    if mt == "mixtral":
+    if mt == "mixtral" or mt in GRANITE_STYLE:
         return RoutingSpec(_count(config, "num_local_experts", required=True), k,
                            normalize=True, model_type=mt)
     if mt in ("qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe"):

@@ -134,11 +134,10 @@ def _block_parts(block, architecture: str) -> dict:
     """The router weight, selection bias, shared experts and return style of an HF block."""
     from torch import nn
 
-    gate = getattr(block, "gate", None)
-    weight = getattr(gate, "weight", None)
-    if weight is None or weight.dim() != 2:
-        raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(block).__name__}: no router "
-                   f"'gate.weight' [E, H]; not a supported sparse MoE block")
+    from .torch_op import hf_router, hf_router_weight
+
+    gate, granite = hf_router(block)
+    weight = hf_router_weight(block, gate, granite)
     deepseek = architecture in DEEPSEEK_STYLE
     return {
         "gate": gate, "weight": weight,
@@ -147,8 +146,9 @@ def _block_parts(block, architecture: str) -> dict:
         else getattr(block, "shared_expert", None),
         "shared_gate": None if deepseek else getattr(block, "shared_expert_gate", None),
         # transformers 4.x Mixtral/Qwen/OLMoE blocks (router an nn.Linear) return
-        # (hidden_states, router_logits); DeepSeek blocks and 5.x blocks the tensor only.
-        "returns_tuple": isinstance(gate, nn.Linear) and not deepseek,
+        # (hidden_states, router_logits); DeepSeek blocks and 5.x blocks the tensor only;
+        # GraniteMoE's the pair in both.
+        "returns_tuple": granite or (isinstance(gate, nn.Linear) and not deepseek),
     }
 
 

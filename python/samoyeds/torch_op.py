@@ -173,19 +173,39 @@ with _op_lock:
 # --------------------------------------------------------------------------- HF blocks
 
 
-def _routing_of_hf(block) -> dict:
-    """top_k, renormalize (None: unknown), experts, hidden, shared modules and return style
-    of a Hugging Face sparse MoE block (transformers 4.x and 5.x layouts)."""
-    gate = getattr(block, "gate", None)
+def hf_router(block):
+    """(router module, GraniteMoE-style) of a Hugging Face sparse MoE block: its ``gate``,
+    or for GraniteMoE's blocks (``input_linear`` experts) ``router.layer``, an nn.Linear
+    [E, H] whose top-k logits the block softmaxes (Mixtral's weights); None if neither."""
+    router = getattr(block, "router", None)
+    if router is not None and getattr(block, "input_linear", None) is not None:
+        return getattr(router, "layer", None), True
+    return getattr(block, "gate", None), False
+
+
+def hf_router_weight(block, gate, granite: bool):
+    """The router weight [E, H] of ``block`` (``gate`` from hf_router); SamoyedsError
+    naming the block otherwise."""
     weight = getattr(gate, "weight", None)
     if weight is None or weight.dim() != 2:
+        where = "router.layer.weight" if granite else "gate.weight"
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(block).__name__}: no router "
-                   f"'gate.weight' [E, H]; not a supported sparse MoE block")
-    top_k = getattr(gate, "top_k", None) or getattr(block, "top_k", None)
+                   f"'{where}' [E, H]; not a supported sparse MoE block")
+    return weight
+
+
+def _routing_of_hf(block) -> dict:
+    """top_k, renormalize (None: unknown), experts, hidden, shared modules and return style
+    of a Hugging Face sparse MoE block (transformers 4.x and 5.x layouts, GraniteMoE's)."""
+    gate, granite = hf_router(block)
+    weight = hf_router_weight(block, gate, granite)
+    top_k = (getattr(gate, "top_k", None) or getattr(getattr(block, "router", None), "top_k", None)
+             or getattr(block, "top_k", None))
     norm = getattr(gate, "norm_topk_prob", getattr(block, "norm_topk_prob", None))
     name = type(block).__name__
-    if norm is None and "Mixtral" in name:
-        norm = True  # Mixtral always renormalises its top-k weights
+    if norm is None and ("Mixtral" in name or granite):
+        # Mixtral renormalises its top-k weights; GraniteMoE softmaxes the top-k logits.
+        norm = True
     if getattr(block, "shared_experts", None) is not None or "Deepseek" in name:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: DeepSeek-style blocks (shared_experts, "
                    f"grouped routing) are not supported by SamoyedsMoEBlock")
@@ -201,7 +221,8 @@ def _routing_of_hf(block) -> dict:
         "shared_expert_gate": getattr(block, "shared_expert_gate", None),
         # transformers 4.x blocks (router an nn.Linear) return (hidden_states, router_logits);
         # 5.x blocks return hidden_states and record router logits with hooks on the router.
-        "returns_tuple": isinstance(gate, nn.Linear),
+        # GraniteMoE's blocks return the pair in both.
+        "returns_tuple": granite or isinstance(gate, nn.Linear),
     }
 
 
@@ -308,11 +329,14 @@ def add_shared(y: torch.Tensor, x: torch.Tensor, expert: Optional[nn.Module],
 
 def find_moe_block(decoder_layer: nn.Module):
     """(attribute name, block) of a decoder layer's sparse MoE block, or (None, None):
-    ``block_sparse_moe`` (Mixtral, transformers 4.x) or ``mlp`` (transformers 5.x,
-    Qwen2-MoE, OLMoE) holding ``gate`` and ``experts``."""
+    ``block_sparse_moe`` (Mixtral, transformers 4.x; GraniteMoE) or ``mlp`` (transformers
+    5.x, Qwen2-MoE, OLMoE) holding ``gate`` and ``experts`` (GraniteMoE: ``router`` and
+    ``input_linear``)."""
     for attr in _BLOCK_ATTRS:
         block = getattr(decoder_layer, attr, None)
-        if block is not None and hasattr(block, "gate") and hasattr(block, "experts"):
+        if block is None:
+            continue
+        if (hasattr(block, "gate") and hasattr(block, "experts")) or hf_router(block)[1]:
             return attr, block
     return None, None
 

@@ -116,6 +116,18 @@ NAMES = {
 }
 # A dense first layer and `shared_experts` (DeepSeek-style blocks).
 DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
+# GraniteMoE's stacked experts (block_sparse_moe.input_linear / output_linear, router
+# router.layer); the shared families also a shared_mlp beside the block.
+GRANITE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
+for _g in GRANITE:
+    NAMES[_g] = ("block_sparse_moe", None, None, None)
+
+
+def router_name(model, layer):
+    """The router weight's tensor name of ``model``'s layer ``layer`` (make_checkpoint)."""
+    moe = NAMES[model][0]
+    return (f"model.layers.{layer}.{moe}.router.layer.weight" if model in GRANITE
+            else f"model.layers.{layer}.{moe}.gate.weight")
 # DeepSeek-V3's routing: sigmoid scores and a selection bias (gate.e_score_correction_bias).
 BIASED = ("deepseek_v3", "glm4_moe", "kimi_k2")
 # A gated `shared_expert` (Qwen2-MoE-style blocks).
@@ -157,6 +169,14 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
     for i in range(first, total):
         add(f"model.layers.{i}.self_attn.q_proj.weight", (H, H))
         add(f"model.layers.{i}.input_layernorm.weight", (H,))
+        if model in GRANITE:
+            add(f"model.layers.{i}.{moe}.input_linear.weight", (E, 2 * I, H))
+            add(f"model.layers.{i}.{moe}.output_linear.weight", (E, H, I))
+            add(router_name(model, i), (E, H))
+            if model != "granitemoe":
+                add(f"model.layers.{i}.shared_mlp.input_linear.weight", (2 * I, H))
+                add(f"model.layers.{i}.shared_mlp.output_linear.weight", (H, I))
+            continue
         for e in range(E):
             for p, shape in ((g, (I, H)), (u, (I, H)), (d, (H, I))):
                 add(f"model.layers.{i}.{moe}.experts.{e}.{p}.weight", shape)
@@ -200,11 +220,15 @@ def stacked(t, model, layer, E, dtype="bf16"):
     """Reference w13 [E, 2I, H] and w2 [E, H, I] (uint16 bf16) of a generated checkpoint."""
     moe, g, u, d = NAMES[model]
 
+    def bf16(st, a):
+        return a if st == "BF16" else float32_to_bf16(np.asarray(a, np.float32))
+
+    if model in GRANITE:
+        return tuple(bf16(*t[f"model.layers.{layer}.{moe}.{w}.weight"])
+                     for w in ("input_linear", "output_linear"))
+
     def get(e, p):
-        st, a = t[f"model.layers.{layer}.{moe}.experts.{e}.{p}.weight"]
-        if st == "BF16":
-            return a
-        return float32_to_bf16(np.asarray(a, np.float32))
+        return bf16(*t[f"model.layers.{layer}.{moe}.experts.{e}.{p}.weight"])
 
     w13 = np.stack([np.concatenate([get(e, g), get(e, u)]) for e in range(E)])
     w2 = np.stack([get(e, d) for e in range(E)])
@@ -217,8 +241,10 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
     c = {"model_type": model, "hidden_size": H, "num_experts_per_tok": k,
          "num_hidden_layers": layers + (1 if model in DEEPSEEK else 0),
          "vocab_size": 16, "torch_dtype": "bfloat16"}
-    if model == "mixtral":
+    if model == "mixtral" or model in GRANITE:
         c.update(num_local_experts=E, intermediate_size=I)
+        if model != "granitemoe" and model in GRANITE:
+            c["shared_intermediate_size"] = I
     elif model in ("qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe"):
         c.update(num_experts=E, moe_intermediate_size=I, intermediate_size=I,
                  norm_topk_prob=model in ("qwen3_moe", "qwen3_next"))

@@ -39,7 +39,8 @@ ENV = "SAMOYEDS_PRECOMPILED"
 INDEX = "index.json"
 FORMAT = "samoyeds-serving-cases"
 ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v2",
-         "deepseek_v3", "glm4_moe", "kimi_k2")
+         "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe", "granitemoeshared",
+         "granitemoehybrid")
 # Small but legal for every layout: kept rows % 64 and K % 128 with 1:2:128. One seed per
 # case: no two cases share weights.
 CASES = {a: dict(arch=a, layers=2, E=4, H=128, I=128, k=2, seed=s, chip="sm_90a",
@@ -121,7 +122,7 @@ def _read_tensors(path: Path) -> dict:
 def _check_binding(case_dir: Path, c: dict, t: dict) -> None:
     """The packed experts of the model are the pruning of the checkpoint's experts, and the
     copied routers are the checkpoint's routers (the model was compiled from this ckpt)."""
-    from helpers import DEEPSEEK, NAMES
+    from helpers import DEEPSEEK, router_name
     from samoyeds.pack import unpack
     from samoyeds.safetensors_io import SafetensorsFile
     from samoyeds.weightfile import WeightFile
@@ -140,10 +141,9 @@ def _check_binding(case_dir: Path, c: dict, t: dict) -> None:
                                               f"of {case_dir / 'ckpt'}'s layer {i} experts")
     finally:
         wf.close()
-    moe = NAMES[c["arch"]][0]
     with SafetensorsFile(weights) as f:
         for i in range(first, first + c["layers"]):
-            want = t[f"model.layers.{i}.{moe}.gate.weight"][1]
+            want = t[router_name(c["arch"], i)][1]
             if not np.array_equal(np.asarray(f.get(f"layers.{i}.router")), want):
                 raise PrecompiledMismatch(f"{weights}: layers.{i}.router is not the router of "
                                           f"{case_dir / 'ckpt'}")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import requires_runtime
-from helpers import (BIASED, DEEPSEEK, NAMES, SHARED_GATED, make_checkpoint, prune_reference,
-                     stacked)
+from helpers import (BIASED, DEEPSEEK, GRANITE, NAMES, SHARED_GATED, make_checkpoint,
+                     prune_reference, router_name, stacked)
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
 from samoyeds.pack import float32_to_bf16, pack, to_float32, unpack
@@ -37,7 +37,6 @@ def assert_no_output(out: Path):
 
 def check_output(out, t, model, n=1, m=2, v=32, layers=None, layout=SMALL, E=E, H=H, I=I):
     layers = moe_layers(model) if layers is None else layers
-    moe = NAMES[model][0]
     with WeightFile(out) as wf:
         names = wf.names()
         assert sorted(names) == sorted(f"layers.{i}.{w}" for i in layers for w in ("w13", "w2"))
@@ -58,7 +57,7 @@ def check_output(out, t, model, n=1, m=2, v=32, layers=None, layout=SMALL, E=E, 
             assert np.array_equal(unpack(wf.read(f"layers.{i}.w2")), prune_reference(w2, "bf16", n, m, v))
     with SafetensorsFile(out) as st:
         for i in layers:
-            sdt, router = t[f"model.layers.{i}.{moe}.gate.weight"]
+            sdt, router = t[router_name(model, i)]
             want = router if sdt == "BF16" else float32_to_bf16(np.asarray(router, np.float32))
             assert st.info(f"layers.{i}.router").dtype == "BF16"
             assert np.array_equal(st.get(f"layers.{i}.router"), want)
@@ -90,6 +89,10 @@ def test_convert_each_model(tmp_path, model):
             assert len(s["passthrough"]) == 2 * 4
             assert np.array_equal(st.get(name), t[name][1])
             assert "model.layers.0.mlp.shared_expert_gate.weight" in st
+        elif model in GRANITE:
+            # The stacked experts are read as fused ones; shared_mlp is outside the block.
+            assert s["fused_layers"] == [0, 1] and s["passthrough"] == []
+            assert not any("shared_mlp" in k for k in st.keys())
         elif model in DEEPSEEK:
             assert s["dense_layers"] == [0]
             # three shared-expert tensors per layer, and DeepSeek-V3's selection bias
@@ -418,6 +421,64 @@ def test_wrong_model_hints_the_right_one(tmp_path):
     assert_no_output(out)
 
 
+def test_granite_names_are_told_apart(tmp_path):
+    """GraniteMoE's stacked names under another --model, and another family's names
+    under --model granitemoe, are refused with a hint at the right one."""
+    src, other = tmp_path / "granite", tmp_path / "mixtral"
+    make_checkpoint(src, "granitemoehybrid", layers=1, E=E, H=H, I=I)
+    make_checkpoint(other, "mixtral", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match=r"no mixtral expert tensors.*--model granitemoe"):
+        convert(src, out, "mixtral", 1, 2, 32, progress=False)
+    with pytest.raises(ConversionError, match=(
+            r"no granitemoe expert tensors \(stacked like 'model\.layers\.0\.block_sparse_moe"
+            r"\.input_linear\.weight'\) found \(the names look like --model mixtral\)")):
+        convert(other, out, "granitemoe", 1, 2, 32, progress=False)
+    assert_no_output(out)
+
+
+GRANITE_BLOCK = "model.layers.1.block_sparse_moe"
+BAD_GRANITE = {
+    "missing_output": (lambda t: t.pop(f"{GRANITE_BLOCK}.output_linear.weight"),
+                       f"missing tensor '{GRANITE_BLOCK}.output_linear.weight' (layer 1 has "
+                       f"'{GRANITE_BLOCK}.input_linear.weight')"),
+    "odd_rows": (lambda t: t.update({f"{GRANITE_BLOCK}.input_linear.weight": (
+        "BF16", t[f"{GRANITE_BLOCK}.input_linear.weight"][1][:, 1:])}),
+                 "layer 1: fused expert shapes input_linear.weight [4, 63, 64], "
+                 "output_linear.weight [4, 64, 32] do not form experts' MLPs"),
+    "bias": (lambda t: t.update({f"{GRANITE_BLOCK}.input_linear.bias": (
+        "BF16", np.zeros((E, 2 * I), np.uint16))}),
+             f"unexpected tensor '{GRANITE_BLOCK}.input_linear.bias' in a granitemoe MoE block "
+             f"(it has input_linear.weight, output_linear.weight and router.layer.weight"),
+    "router": (lambda t: t.pop(f"{GRANITE_BLOCK}.router.layer.weight"),
+               f"missing tensor '{GRANITE_BLOCK}.router.layer.weight' (router of layer 1)"),
+    "nan": (lambda t: t[f"{GRANITE_BLOCK}.output_linear.weight"][1].__setitem__((3, 9, 2),
+                                                                                 0x7FC0),
+            f"'{GRANITE_BLOCK}.output_linear.weight': the value at [3, 9, 2] is not finite"),
+}
+
+
+def _damaged_is_refused(tmp_path, src, t, model, damage, parts):
+    """Checkpoint ``src`` (its tensors ``t``) after ``damage``: converting it as ``model``
+    fails naming every one of ``parts``, and leaves no output."""
+    damage(t)
+    save_file(t, src / "model.safetensors")
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError) as ei:
+        convert(src, out, model, 1, 2, 32, progress=False, layout=SMALL)
+    for p in parts:
+        assert p in str(ei.value), str(ei.value)
+    assert_no_output(out)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_GRANITE))
+def test_bad_granite_checkpoints_leave_no_output(tmp_path, case):
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "granitemoe", E=E, H=H, I=I)
+    damage, message = BAD_GRANITE[case]
+    _damaged_is_refused(tmp_path, src, t, "granitemoe", damage, [message])
+
+
 def test_failure_while_writing_removes_the_temporary(tmp_path, monkeypatch):
     import samoyeds.convert as conv
 
@@ -682,14 +743,7 @@ BAD_FUSED = {
 def test_bad_fused_checkpoints_leave_no_output(tmp_path, case):
     _, fused, _, ft = _fused_checkpoint(tmp_path, "deepseek_v3")
     damage, parts = BAD_FUSED[case]
-    damage(ft)
-    save_file(ft, fused / "model.safetensors")
-    out = tmp_path / "out.safetensors"
-    with pytest.raises(ConversionError) as ei:
-        convert(fused, out, "deepseek_v3", 1, 2, 32, progress=False, layout=SMALL)
-    for p in parts:
-        assert p in str(ei.value), str(ei.value)
-    assert_no_output(out)
+    _damaged_is_refused(tmp_path, fused, ft, "deepseek_v3", damage, parts)
 
 
 @pytest.mark.parametrize("form", ["per-expert", "fused"])

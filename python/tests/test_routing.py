@@ -54,6 +54,9 @@ CONFIGS = {
                 "n_group": 1, "topk_group": 1, "topk_method": "noaux_tc",
                 "scoring_func": "sigmoid", "routed_scaling_factor": 2.827,
                 "norm_topk_prob": True},
+    # Granite-4.0-H-Tiny's (granitemoehybrid; GraniteMoE's router): top-6 of 64 experts.
+    "granitemoehybrid": {"model_type": "granitemoehybrid", "num_local_experts": 64,
+                         "num_experts_per_tok": 6, "shared_intermediate_size": 1024},
     # Qwen3-Next-80B-A3B's: Qwen2-MoE's router (a gated shared expert), renormalised.
     "qwen3_next": {"model_type": "qwen3_next", "num_experts": 512, "num_experts_per_tok": 10,
                    "norm_topk_prob": True},
@@ -80,6 +83,11 @@ def test_config_conventions():
     kimi = s["kimi_k2"]
     assert (kimi.scoring, kimi.uses_bias, kimi.experts, kimi.scale) == ("sigmoid", True, 384,
                                                                         2.827)
+    gr = s["granitemoehybrid"]
+    assert (gr.scoring, gr.experts, gr.top_k, gr.normalize, gr.scale, gr.uses_bias) == (
+        "softmax", 64, 6, True, 1.0, False)
+    for mt in ("granitemoe", "granitemoeshared"):
+        assert routing_from_config({**CONFIGS["granitemoehybrid"], "model_type": mt}) == gr
     nxt = s["qwen3_next"]
     assert (nxt.scoring, nxt.experts, nxt.top_k, nxt.normalize, nxt.uses_bias) == (
         "softmax", 512, 10, True, False)
@@ -133,6 +141,9 @@ def test_deepseek_style_families_are_those_with_shared_experts():
     ({"model_type": "qwen3_moe", "num_experts": 10**30, "num_experts_per_tok": 2},
      "'num_experts' must be an integer in [1, 2147483647], got '1000000000000000000000000000000'"),
     ({**CONFIGS["mixtral"], "num_local_experts": [8]}, "'num_local_experts' must be an integer"),
+    # A dense Granite 4.0 (granitemoehybrid with no experts) has nothing to compile.
+    ({**CONFIGS["granitemoehybrid"], "num_local_experts": 0},
+     "granitemoehybrid.: 'num_local_experts' must be an integer in [1, 2147483647], got '0'"),
     ({**CONFIGS["olmoe"], "num_experts": -3}, "'num_experts' must be an integer in [1, "),
     ({**CONFIGS["olmoe"], "num_experts_per_tok": True}, "'num_experts_per_tok' must be an integer"),
     ({**CONFIGS["deepseek_v3"], "n_group": 2.0}, "'n_group' must be an integer"),
@@ -258,6 +269,23 @@ def test_torch_matches_reference(name):
     assert w.dtype == torch.float32 and ids.dtype == torch.int32
     np.testing.assert_array_equal(ids.numpy(), ids_ref)
     np.testing.assert_allclose(w.numpy(), w_ref, rtol=2e-6, atol=1e-7)
+
+
+@requires_torch
+def test_torch_matches_transformers_granite_formula():
+    # transformers' GraniteMoeTopKGating, written out: top-k of the logits, then a softmax
+    # over those k; the same ids, in the same order, and weights as Mixtral's convention.
+    spec = routing_from_config({**CONFIGS["granitemoehybrid"], "num_local_experts": 8,
+                                "num_experts_per_tok": 3})
+    z = torch.tensor(_logits(16, 8, 6), dtype=torch.float32)
+    top, sel = z.topk(3, dim=1)
+    gates = torch.softmax(top, dim=1)
+    w, ids = route_torch(z, spec)
+    assert torch.equal(ids.long(), sel)
+    assert torch.allclose(w, gates, rtol=1e-6, atol=1e-7)
+    w64, ids64 = route_numpy(z.double().numpy(), spec)
+    np.testing.assert_array_equal(ids64, sel.numpy())
+    np.testing.assert_allclose(w64, gates.double().numpy(), rtol=1e-6)
 
 
 @requires_torch

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import LIB_MISSING
-from helpers import DEEPSEEK
+from helpers import DEEPSEEK, NAMES
 from serving_cases import (CASES, ENV, PrecompiledMismatch, generate, load_case, model_dir,
                            precompiled_root)
 from samoyeds._capi import SamoyedsError
@@ -146,7 +146,7 @@ if torch is not None:
 def _hf_shaped_model(arch, t):
     """model.layers[i].mlp (or block_sparse_moe) with gate, experts and shared experts
     holding the checkpoint's tensors, as transformers lays them out."""
-    from helpers import BIASED, NAMES, SHARED_GATED
+    from helpers import BIASED, GRANITE, NAMES, SHARED_GATED, router_name
 
     moe, g, u, d = NAMES[arch]
     first = 1 if arch in DEEPSEEK else 0
@@ -157,10 +157,20 @@ def _hf_shaped_model(arch, t):
         dl = nn.Module()
         if i < first:
             dl.mlp = nn.Identity()  # a dense layer: no gate, no experts
+        elif arch in GRANITE:
+            # GraniteMoE's block: router.layer and the stacked experts (input_linear).
+            blk = nn.Module()
+            blk.router = nn.Module()
+            blk.router.layer = nn.Linear(H, E, bias=False)
+            blk.router.layer.weight.data = _tensor(t, router_name(arch, i))
+            blk.input_linear = nn.Module()
+            blk.input_linear.weight = nn.Parameter(
+                _tensor(t, f"model.layers.{i}.{moe}.input_linear.weight"))
+            setattr(dl, moe, blk)
         else:
             blk = nn.Module()
             blk.gate = nn.Linear(H, E, bias=False)
-            blk.gate.weight.data = _tensor(t, f"model.layers.{i}.{moe}.gate.weight")
+            blk.gate.weight.data = _tensor(t, router_name(arch, i))
             if arch in BIASED:
                 blk.gate.register_buffer("e_score_correction_bias", _tensor(
                     t, f"model.layers.{i}.mlp.gate.e_score_correction_bias"))
@@ -235,7 +245,7 @@ def _model_logits(model, swapped, arch, t, weights_file, T=256):
     h = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
     ref = h.float()
     for i in swapped:
-        blk = getattr(model.model.layers[i], "block_sparse_moe" if arch == "mixtral" else "mlp")
+        blk = getattr(model.model.layers[i], NAMES[arch][0])
         x = _normed(h)
         h = h + _run(blk, x)
         ref = ref + _reference(blk, _normed(ref), weights_file, f"layers.{i}.", route_x=x)
@@ -255,8 +265,7 @@ def test_load_runs_the_compiled_experts(tmp_path, arch):
     assert swapped == [first, first + 1]
     torch.manual_seed(0)
     for i in swapped:
-        blk = getattr(model.model.layers[i], "block_sparse_moe" if arch == "mixtral"
-                      else "mlp")
+        blk = getattr(model.model.layers[i], NAMES[arch][0])
         x = torch.randn(37, H, device="cuda", dtype=torch.bfloat16)
         y = _run(blk, x)
         ref = _reference(blk, x, out / "weights.safetensors", f"layers.{i}.")

@@ -185,6 +185,42 @@ class Qwen2Block(torch.nn.Module):
         self.shared_expert_gate = torch.nn.Linear(H, 1, bias=False)
 
 
+class GraniteBlock(torch.nn.Module):
+    """GraniteMoE's layout: router.layer an nn.Linear, stacked experts in input_linear."""
+
+    def __init__(self, top_k=K):
+        super().__init__()
+        self.router = torch.nn.Module()
+        self.router.top_k = top_k
+        self.router.layer = torch.nn.Linear(H, E, bias=False)
+        self.input_linear = torch.nn.Module()
+        self.input_linear.weight = torch.nn.Parameter(torch.empty(E, 2 * H, H))
+
+
+def test_granite_block_from_hf():
+    """GraniteMoE's block: the router is router.layer, its top-k softmax is Mixtral's
+    renormalised weights, and it returns (hidden states, router logits)."""
+    from samoyeds.torch_op import SamoyedsMoEBlock, find_moe_block
+
+    stub = StubLayer()
+    b = SamoyedsMoEBlock.from_hf(GraniteBlock(), stub)
+    assert b.returns_tuple and tuple(stub.router.shape) == (E, H)
+    with pytest.raises(SamoyedsError, match="top_k 3, bundle 2"):
+        SamoyedsMoEBlock.from_hf(GraniteBlock(top_k=3), StubLayer())
+    with pytest.raises(SamoyedsError, match="renormalize True, bundle False"):
+        SamoyedsMoEBlock.from_hf(GraniteBlock(), StubLayer(renormalize=False))
+    broken = GraniteBlock()
+    broken.router.layer = torch.nn.Identity()
+    with pytest.raises(SamoyedsError, match=r"GraniteBlock: no router 'router.layer.weight'"):
+        SamoyedsMoEBlock.from_hf(broken, StubLayer())
+    dl = torch.nn.Module()
+    dl.block_sparse_moe = GraniteBlock()
+    assert find_moe_block(dl)[0] == "block_sparse_moe"
+    y, logits = b.to(device="meta", dtype=torch.bfloat16)(
+        torch.empty(2, 3, H, dtype=torch.bfloat16, device="meta"))
+    assert y.shape == (2, 3, H) and logits.shape == (6, E)
+
+
 def test_block_from_hf_checks_routing():
     from samoyeds.torch_op import SamoyedsMoEBlock
 

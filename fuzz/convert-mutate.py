@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Mutation fuzzer of the checkpoint converter (python -m samoyeds.convert).
 
-Takes three small checkpoints of the forms the converter reads (per-expert BF16
-shards with a model.safetensors.index.json, transformers 5's fused experts, and
-block-scaled FP8 with a config.json), mutates them (byte flips in safetensors
-headers and data, truncations, edits of the index and config JSON) and converts
-each mutant. The oracle (docs/Robustness.md): the conversion either succeeds,
+Takes four small checkpoints of the forms the converter reads (per-expert BF16
+shards with a model.safetensors.index.json, transformers 5's fused experts,
+block-scaled FP8 with a config.json, and GraniteMoE's stacked experts), mutates
+them (byte flips in safetensors headers and data, truncations, edits of the
+index and config JSON) and converts each mutant. The oracle (docs/Robustness.md): the conversion either succeeds,
 and the packed weights unpack to finite values, or raises a SamoyedsError (the
 converter's ConversionError, the reader's SafetensorsError) and leaves no output
 and no temporary file. Any other exception is a crash: the mutant is saved
@@ -43,7 +43,7 @@ E, H, I = 4, 64, 32
 
 
 def make_forms(root: Path) -> dict:
-    """{form: (checkpoint dir, model)} of the three seed checkpoints."""
+    """{form: (checkpoint dir, model)} of the four seed checkpoints."""
     sharded = root / "sharded"
     make_checkpoint(sharded, "qwen2_moe", layers=2, E=E, H=H, I=I, shards=2)
     fused = root / "fused"
@@ -52,8 +52,10 @@ def make_forms(root: Path) -> dict:
     save_file(fuse_experts(t, "deepseek_v3", E), fused / "model.safetensors")
     fp8 = root / "fp8"
     make_fp8_checkpoint(fp8)
+    stacked = root / "stacked"
+    make_checkpoint(stacked, "granitemoehybrid", layers=2, E=E, H=H, I=I)
     return {"sharded": (sharded, "qwen2_moe"), "fused": (fused, "deepseek_v3"),
-            "fp8": (fp8, "deepseek_v3")}
+            "fp8": (fp8, "deepseek_v3"), "stacked": (stacked, "granitemoehybrid")}
 
 
 def _flip(raw: bytearray, rng, lo: int, hi: int) -> None:

@@ -34,6 +34,9 @@
 # there at 4096 and 0.95x on two 2:4 layers at 4096 (the 2:4 gate/up's
 # persistent wide grid runs 10-12% longer as a dependent launch, the
 # gate/up alone dependent included): kept opt-in, its steps retired.
+# Session 65 ran it without the gate/up widths' L2 prefetch (a one-line
+# experiment): the 2:4 loss at T = 4096 stays (0.96x), so it is the
+# dependent grid's residency, not the prefetch (bench/RESULTS.md S65).
 # Sessions 61-62 ran its earlier forms (S61, S62).
 # Session 60 ran a step on .device/layers (where Mixtral's and Qwen2-MoE's
 # layer time goes from T = 64 to 1024, bench/RESULTS.md S60): retired.
@@ -58,7 +61,7 @@ variants=(
 )
 kernel_variants=()
 steps=(
-  "1 the serving tests: samoyeds.load on the nine architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S53 passed GLM-4.5-Air's eight float64 checks)"
+  "1 the serving tests: samoyeds.load on the twelve architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S65, GraniteMoE's three families added: 18 pass; S53 passed GLM-4.5-Air's eight float64 checks)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 

@@ -46,7 +46,8 @@ def kernel_variants():
 
 def test_the_anchor_models_are_known():
     assert MODELS == {"mixtral", "qwen2_moe", "deepseek_v2l", "olmoe", "deepseek_v2", "qwen3_235b"}
-    assert MORE == {"qwen3_next", "glm45", "glm45_air", "granite4_small", "granite4_tiny"}
+    assert MORE == {"qwen3_next", "glm45", "glm45_air", "granite4_small", "granite4_tiny",
+                    "minimax_m2"}
 
 
 def test_the_variants_table_parses():

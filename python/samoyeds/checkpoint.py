@@ -105,6 +105,11 @@ MODELS: Dict[str, ModelSpec] = {
     "glm4_moe": replace(_V3_STYLE, name="glm4_moe"),
     "kimi_k2": replace(_V3_STYLE, name="kimi_k2"),
     "olmoe": ModelSpec("olmoe", "mlp", "gate_proj", "up_proj", "down_proj"),
+    # MiniMax-M2: Mixtral's names, its selection bias on the block (mlp once transformers 5
+    # saves it), no shared experts.
+    "minimax_m2": ModelSpec("minimax_m2", "block_sparse_moe", "w1", "w3", "w2",
+                            shared=r"(block_sparse_moe|mlp)\.e_score_correction_bias$",
+                            fused_moe="mlp"),
     "granitemoe": _GRANITE,
     "granitemoeshared": replace(_GRANITE, name="granitemoeshared"),
     "granitemoehybrid": replace(_GRANITE, name="granitemoehybrid"),

@@ -2,7 +2,7 @@
 
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
         --model {mixtral,qwen2_moe,qwen3_moe,qwen3_next,olmoe,deepseek_v2,deepseek_v3,glm4_moe,
-                 kimi_k2,granitemoe,granitemoeshared,granitemoehybrid} \\
+                 kimi_k2,granitemoe,granitemoeshared,granitemoehybrid,minimax_m2} \\
         --n 1 --m 2 --v 128 \\
         [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N] [--dry-run]
 

@@ -37,6 +37,7 @@ process group's timeout (set one: :func:`init_process_group`).
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from typing import Callable, Optional, Sequence
 
@@ -362,8 +363,10 @@ def _router_of(path, prefix: str, layer_index: int):
         r = f.get(prefix + "router")
         router = torch.from_numpy(np.array(r).view(np.int16)).view(torch.bfloat16)
         bias = None
+        # DeepSeek-V3's mlp.gate.e_score_correction_bias, MiniMax-M2's on the block.
+        own = re.compile(rf"(^|\.)layers\.{layer_index}\.(.+\.)?e_score_correction_bias$")
         for name in f.keys():
-            if name.endswith(f"layers.{layer_index}.mlp.gate.e_score_correction_bias"):
+            if own.search(name):
                 bias = torch.from_numpy(np.array(f.get(name), dtype=np.float32))
         return router, bias
     finally:

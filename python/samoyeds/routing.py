@@ -24,6 +24,10 @@ deepseek_v3     sigmoid scores; selection on ``scores + e_score_correction_bias`
                 ``routed_scaling_factor``
 glm4_moe        DeepSeek-V3's (GLM-4.5, GLM-4.6: ``n_group`` 1, no ``topk_method`` key)
 kimi_k2         DeepSeek-V3's (Kimi-K2: its config names the DeepSeek-V3 architecture)
+minimax_m2      sigmoid scores (``scoring_func`` ``softmax``: softmax); selection on
+                ``scores + e_score_correction_bias`` (the block's, no groups); weights the
+                unbiased scores of the chosen experts, renormalised (sum + 1e-20), not
+                scaled (MiniMax-M2)
 granitemoe      top-k of the logits, softmax over those k: Mixtral's (softmax, top-k,
                 renormalised), the same weights and order (GraniteMoE, and the Granite 4.0
                 families granitemoeshared and granitemoehybrid, whose shared_mlp runs
@@ -56,7 +60,7 @@ __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", 
 
 SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
                          "deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe",
-                         "granitemoeshared", "granitemoehybrid")
+                         "granitemoeshared", "granitemoehybrid", "minimax_m2")
 # GraniteMoE's families: a softmax over the top-k logits (Mixtral's weights).
 GRANITE_STYLE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
 # DeepSeek-style families: transformers computes their router logits in float32 (the others
@@ -201,6 +205,8 @@ def routing_from_config(config: dict) -> RoutingSpec:
         # transformers' Qwen3NextConfig defaults norm_topk_prob to true, the others to false.
         return RoutingSpec(experts, k, normalize=bool(_get(config, "norm_topk_prob",
                                                            mt == "qwen3_next")), model_type=mt)
+    if mt == "minimax_m2":
+        return _minimax_m2(config, k)
     experts = _count(config, "n_routed_experts", required=True)
     scale = _number(config, "routed_scaling_factor", 1.0)
     if mt == "deepseek_v2":
@@ -230,6 +236,18 @@ def routing_from_config(config: dict) -> RoutingSpec:
                        n_group=_count(config, "n_group", 1),
                        topk_group=_count(config, "topk_group", 1), group_score="top2_sum",
                        uses_bias=True, normalize_eps=1e-20, model_type=mt)
+
+
+def _minimax_m2(config: dict, k: int) -> RoutingSpec:
+    """MiniMax-M2's convention: its block's selection bias on sigmoid (or softmax) scores,
+    one group, the chosen unbiased scores renormalised, no scaling factor."""
+    scoring = _get(config, "scoring_func", "sigmoid")
+    if scoring not in ("sigmoid", "softmax"):
+        raise RoutingError(f"minimax_m2: scoring_func {scoring!r} is not supported (sigmoid, "
+                           f"softmax)")
+    return RoutingSpec(_count(config, "num_local_experts", required=True), k, scoring=scoring,
+                       normalize=True, uses_bias=True, normalize_eps=1e-20,
+                       model_type="minimax_m2")
 
 
 def _check_inputs(spec: RoutingSpec, shape, bias) -> None:

@@ -141,7 +141,9 @@ def _block_parts(block, architecture: str) -> dict:
     deepseek = architecture in DEEPSEEK_STYLE
     return {
         "gate": gate, "weight": weight,
-        "bias": getattr(gate, "e_score_correction_bias", None),
+        # DeepSeek-V3's selection bias is the router's; MiniMax-M2's the block's.
+        "bias": getattr(gate, "e_score_correction_bias",
+                        getattr(block, "e_score_correction_bias", None)),
         "shared": getattr(block, "shared_experts", None) if deepseek
         else getattr(block, "shared_expert", None),
         "shared_gate": None if deepseek else getattr(block, "shared_expert_gate", None),
@@ -259,7 +261,8 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
                        f"{md.dir} has [{entry['experts']}, {entry['hidden']}]")
         if md.routing.uses_bias and parts["bias"] is None:
             raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
-                       f"needs gate.e_score_correction_bias, the block has none")
+                       f"needs e_score_correction_bias (on the gate or the block), the "
+                       f"block has none")
         layer = MoELayer(md.bundle_dir(entry), max_tokens=max_tokens)
         layer.load_weights(md.weights, entry["prefix"], load_router=False)
         dev = layer.device
@@ -267,7 +270,9 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
             layer, md.routing, parts["weight"].detach().to(dev),
             None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
             parts["shared"], parts["shared_gate"], parts["returns_tuple"],
-            md.architecture in DEEPSEEK_STYLE)
+            # float32 logits as transformers computes them: DeepSeek-style routers, and a
+            # float32 router weight (MiniMax-M2 casts the input to the weight's dtype).
+            md.architecture in DEEPSEEK_STYLE or parts["weight"].dtype == torch.float32)
         setattr(dl, attr, new)
         done.append(i)
     return done

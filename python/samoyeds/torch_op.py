@@ -209,6 +209,11 @@ def _routing_of_hf(block) -> dict:
     if getattr(block, "shared_experts", None) is not None or "Deepseek" in name:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: DeepSeek-style blocks (shared_experts, "
                    f"grouped routing) are not supported by SamoyedsMoEBlock")
+    if (getattr(gate, "e_score_correction_bias", None) is not None
+            or getattr(block, "e_score_correction_bias", None) is not None):
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: selection-bias routing "
+                   f"(e_score_correction_bias) is not supported by SamoyedsMoEBlock; "
+                   f"samoyeds-compile and samoyeds.load run it")
     return {
         "gate": gate,
         "weight": weight,

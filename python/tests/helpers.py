@@ -113,6 +113,7 @@ NAMES = {
     "qwen3_next": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "glm4_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "kimi_k2": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    "minimax_m2": ("block_sparse_moe", "w1", "w3", "w2"),
 }
 # A dense first layer and `shared_experts` (DeepSeek-style blocks).
 DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
@@ -129,7 +130,15 @@ def router_name(model, layer):
     return (f"model.layers.{layer}.{moe}.router.layer.weight" if model in GRANITE
             else f"model.layers.{layer}.{moe}.gate.weight")
 # DeepSeek-V3's routing: sigmoid scores and a selection bias (gate.e_score_correction_bias).
-BIASED = ("deepseek_v3", "glm4_moe", "kimi_k2")
+BIASED = ("deepseek_v3", "glm4_moe", "kimi_k2", "minimax_m2")
+
+
+def bias_name(model, layer):
+    """The selection bias's tensor name (BIASED models): the router's, or MiniMax-M2's on
+    the block."""
+    if model == "minimax_m2":
+        return f"model.layers.{layer}.block_sparse_moe.e_score_correction_bias"
+    return f"model.layers.{layer}.mlp.gate.e_score_correction_bias"
 # A gated `shared_expert` (Qwen2-MoE-style blocks).
 SHARED_GATED = ("qwen2_moe", "qwen3_next")
 
@@ -190,7 +199,7 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
                 add(f"model.layers.{i}.mlp.shared_experts.{p}.weight", shape)
         if model in BIASED:
             bias = rng.uniform(-0.01, 0.01, E).astype(np.float32)
-            t[f"model.layers.{i}.mlp.gate.e_score_correction_bias"] = ("F32", bias)
+            t[bias_name(model, i)] = ("F32", bias)
     names = list(t)
     if shards == 1:
         _write(path / "model.safetensors", {k: t[k] for k in names}, writer)
@@ -241,8 +250,10 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
     c = {"model_type": model, "hidden_size": H, "num_experts_per_tok": k,
          "num_hidden_layers": layers + (1 if model in DEEPSEEK else 0),
          "vocab_size": 16, "torch_dtype": "bfloat16"}
-    if model == "mixtral" or model in GRANITE:
+    if model in ("mixtral", "minimax_m2") or model in GRANITE:
         c.update(num_local_experts=E, intermediate_size=I)
+        if model == "minimax_m2":
+            c.update(scoring_func="sigmoid", use_routing_bias=True)
         if model != "granitemoe" and model in GRANITE:
             c["shared_intermediate_size"] = I
     elif model in ("qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe"):
@@ -280,7 +291,8 @@ def make_hf_checkpoint(path, model, layers=2, E=4, H=64, I=32, k=2, seed=0, shar
 def fuse_experts(t, model, E):
     """make_checkpoint's tensors ``t`` as transformers 5 saves them: each MoE layer's experts
     in experts.gate_up_proj [E, 2I, H] (gate rows first) and experts.down_proj [E, H, I],
-    Mixtral's block (and router) under mlp. Returns the new {name: (dtype, array)}."""
+    Mixtral's and MiniMax-M2's block (router, bias) under mlp. Returns the new
+    {name: (dtype, array)}."""
     moe, g, u, d = NAMES[model]
     out, layers = {}, set()
     for name, v in t.items():
@@ -288,10 +300,10 @@ def fuse_experts(t, model, E):
         if len(parts) > 5 and parts[3] == moe and parts[4] == "experts":
             layers.add(int(parts[2]))
             continue
-        if model == "mixtral" and parts[3:4] == [moe]:
+        if moe == "block_sparse_moe" and parts[3:4] == [moe]:
             name = ".".join(parts[:3] + ["mlp"] + parts[4:])
         out[name] = v
-    block = "mlp" if model == "mixtral" else moe
+    block = "mlp" if moe == "block_sparse_moe" else moe
     for i in sorted(layers):
         def get(e, p):
             return t[f"model.layers.{i}.{moe}.experts.{e}.{p}.weight"]

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import requires_runtime
-from helpers import (BIASED, DEEPSEEK, GRANITE, NAMES, SHARED_GATED, make_checkpoint,
-                     prune_reference, router_name, stacked)
+from helpers import (BIASED, DEEPSEEK, GRANITE, NAMES, SHARED_GATED, bias_name,
+                     make_checkpoint, prune_reference, router_name, stacked)
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
 from samoyeds.pack import float32_to_bf16, pack, to_float32, unpack
@@ -102,6 +102,9 @@ def test_convert_each_model(tmp_path, model):
                 name = "model.layers.2.mlp.gate.e_score_correction_bias"
                 assert np.array_equal(st.get(name), t[name][1])
             assert not any(k.startswith("layers.0.") for k in st.keys())
+        elif model in BIASED:  # MiniMax-M2: the selection bias on the block, nothing else
+            name = bias_name(model, 1)
+            assert len(s["passthrough"]) == 2 and np.array_equal(st.get(name), t[name][1])
         else:
             assert s["passthrough"] == []
         assert "model.embed_tokens.weight" not in st
@@ -690,11 +693,13 @@ def _packed(path):
 
 
 @pytest.mark.parametrize("model,st_dtype", [("mixtral", "BF16"), ("qwen2_moe", "F32"),
-                                            ("deepseek_v3", "BF16"), ("olmoe", "F16")])
+                                            ("deepseek_v3", "BF16"), ("olmoe", "F16"),
+                                            ("minimax_m2", "BF16")])
 def test_fused_experts_pack_as_per_expert_ones(tmp_path, model, st_dtype):
     """A checkpoint saved by transformers 5 (experts.gate_up_proj / experts.down_proj;
-    Mixtral's block under mlp) converts to the same packed weights, routers and copied
-    tensors as its per-expert form."""
+    Mixtral's and MiniMax-M2's block under mlp) converts to the same packed weights,
+    routers and copied tensors as its per-expert form (copied ones keep their names:
+    MiniMax-M2's bias moves from block_sparse_moe to mlp with its block)."""
     src, fused, t, _ = _fused_checkpoint(tmp_path, model, st_dtype=st_dtype)
     a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
     sa = convert(src, a, model, 1, 2, 32, progress=False, layout=SMALL)
@@ -702,6 +707,7 @@ def test_fused_experts_pack_as_per_expert_ones(tmp_path, model, st_dtype):
     assert sb["layers"] == sa["layers"] and sb["bytes_after"] == sa["bytes_after"]
     assert sb["bytes_before"] == sa["bytes_before"]
     pa, pb = _packed(a), _packed(b)
+    pa = {k.replace(".block_sparse_moe.", ".mlp."): v for k, v in pa.items()}
     assert sorted(pa) == sorted(pb)
     for name in pa:
         assert np.array_equal(pa[name], pb[name]), name

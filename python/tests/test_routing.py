@@ -54,6 +54,10 @@ CONFIGS = {
                 "n_group": 1, "topk_group": 1, "topk_method": "noaux_tc",
                 "scoring_func": "sigmoid", "routed_scaling_factor": 2.827,
                 "norm_topk_prob": True},
+    # MiniMax-M2's: 256 experts, top-8, sigmoid scores with the block's selection bias.
+    "minimax_m2": {"model_type": "minimax_m2", "num_local_experts": 256,
+                   "num_experts_per_tok": 8, "scoring_func": "sigmoid",
+                   "use_routing_bias": True},
     # Granite-4.0-H-Tiny's (granitemoehybrid; GraniteMoE's router): top-6 of 64 experts.
     "granitemoehybrid": {"model_type": "granitemoehybrid", "num_local_experts": 64,
                          "num_experts_per_tok": 6, "shared_intermediate_size": 1024},
@@ -83,6 +87,12 @@ def test_config_conventions():
     kimi = s["kimi_k2"]
     assert (kimi.scoring, kimi.uses_bias, kimi.experts, kimi.scale) == ("sigmoid", True, 384,
                                                                         2.827)
+    mm = s["minimax_m2"]
+    assert (mm.scoring, mm.experts, mm.top_k, mm.normalize, mm.uses_bias, mm.n_group) == (
+        "sigmoid", 256, 8, True, True, 1)
+    assert mm.applies_scale and mm.scale == 1.0
+    assert routing_from_config({**CONFIGS["minimax_m2"], "scoring_func": "softmax"}).scoring \
+        == "softmax"
     gr = s["granitemoehybrid"]
     assert (gr.scoring, gr.experts, gr.top_k, gr.normalize, gr.scale, gr.uses_bias) == (
         "softmax", 64, 6, True, 1.0, False)
@@ -125,6 +135,7 @@ def test_deepseek_style_families_are_those_with_shared_experts():
     ({**CONFIGS["deepseek_v3"], "topk_method": "greedy"}, "topk_method 'greedy'"),
     ({**CONFIGS["glm4_moe"], "topk_method": "greedy"}, "glm4_moe: topk_method 'greedy'"),
     ({**CONFIGS["kimi_k2"], "scoring_func": "softmax"}, "kimi_k2: scoring_func 'softmax'"),
+    ({**CONFIGS["minimax_m2"], "scoring_func": "relu"}, "minimax_m2: scoring_func 'relu'"),
     ({**CONFIGS["glm4_moe"], "n_routed_experts": 0}, "'n_routed_experts' must be an integer"),
     ({k: v for k, v in CONFIGS["qwen3_next"].items() if k != "num_experts"},
      "qwen3_next.: missing 'num_experts'"),
@@ -286,6 +297,23 @@ def test_torch_matches_transformers_granite_formula():
     w64, ids64 = route_numpy(z.double().numpy(), spec)
     np.testing.assert_array_equal(ids64, sel.numpy())
     np.testing.assert_allclose(w64, gates.double().numpy(), rtol=1e-6)
+
+
+@requires_torch
+def test_torch_matches_transformers_minimax_m2_formula():
+    # transformers' MiniMaxM2TopKRouter, written out: sigmoid scores, the top-k of the
+    # biased scores (the bias selects only), the unbiased scores renormalised.
+    spec = routing_from_config({**CONFIGS["minimax_m2"], "num_local_experts": 16,
+                                "num_experts_per_tok": 4})
+    z = torch.tensor(_logits(16, 16, 7), dtype=torch.float32)
+    bias = torch.tensor(np.random.default_rng(3).uniform(-0.05, 0.05, 16), dtype=torch.float32)
+    scores = torch.sigmoid(z)
+    sel = torch.topk(scores + bias, 4, dim=-1).indices
+    want = scores.gather(1, sel)
+    want = want / want.sum(dim=-1, keepdim=True)
+    w, ids = route_torch(z, spec, bias)
+    assert torch.equal(ids.long(), sel)
+    assert torch.allclose(w, want, rtol=1e-6, atol=1e-7)
 
 
 @requires_torch

@@ -146,7 +146,7 @@ if torch is not None:
 def _hf_shaped_model(arch, t):
     """model.layers[i].mlp (or block_sparse_moe) with gate, experts and shared experts
     holding the checkpoint's tensors, as transformers lays them out."""
-    from helpers import BIASED, GRANITE, NAMES, SHARED_GATED, router_name
+    from helpers import BIASED, GRANITE, NAMES, SHARED_GATED, bias_name, router_name
 
     moe, g, u, d = NAMES[arch]
     first = 1 if arch in DEEPSEEK else 0
@@ -171,9 +171,10 @@ def _hf_shaped_model(arch, t):
             blk = nn.Module()
             blk.gate = nn.Linear(H, E, bias=False)
             blk.gate.weight.data = _tensor(t, router_name(arch, i))
-            if arch in BIASED:
-                blk.gate.register_buffer("e_score_correction_bias", _tensor(
-                    t, f"model.layers.{i}.mlp.gate.e_score_correction_bias"))
+            if arch in BIASED:  # the router's (DeepSeek-V3), or the block's (MiniMax-M2)
+                owner = blk if arch == "minimax_m2" else blk.gate
+                owner.register_buffer("e_score_correction_bias",
+                                      _tensor(t, bias_name(arch, i)))
             blk.experts = nn.ModuleList(
                 _MLP(t, f"model.layers.{i}.{moe}.experts.{e}.", (g, u, d)) for e in range(E))
             if arch in SHARED_GATED:

@@ -221,6 +221,19 @@ def test_granite_block_from_hf():
     assert y.shape == (2, 3, H) and logits.shape == (6, E)
 
 
+def test_selection_bias_blocks_are_refused():
+    """A block with a selection bias (MiniMax-M2's on the block, DeepSeek-V3's on the gate)
+    routes in a way the bundle's router cannot: refused, naming the way that runs it."""
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    for on_block in (True, False):
+        blk = V4Block()
+        (blk if on_block else blk.gate).register_buffer("e_score_correction_bias",
+                                                        torch.zeros(E))
+        with pytest.raises(SamoyedsError, match="selection-bias routing .* samoyeds.load"):
+            SamoyedsMoEBlock.from_hf(blk, StubLayer())
+
+
 def test_block_from_hf_checks_routing():
     from samoyeds.torch_op import SamoyedsMoEBlock
 

@@ -8,7 +8,7 @@
 # anchor shapes (an expert-parallel rank's slice), whose expert matmuls take
 # the mid-size split-K variant (docs/TileChoice.md); SAMOYEDS_LAYER_SET=more
 # the shapes of architectures beyond the anchors (Qwen3-Next-80B-A3B, GLM-4.5,
-# GLM-4.5-Air, Granite-4.0-H-Small and -Tiny; their layers' own routing
+# GLM-4.5-Air, Granite-4.0-H-Small and -Tiny, MiniMax-M2; their layers' own routing
 # conventions run outside a moe_ffn, so these check the expert kernels at those
 # shapes). SAMOYEDS_LAYER_MODELS
 # (comma-separated names) compiles only those layers of the table; a name
@@ -46,6 +46,7 @@ glm45         5120   1536  160     8     {renormalize}
 glm45_air     4096   1408  128     8     {renormalize}
 granite4_small 4096  768   72      10    {renormalize}
 granite4_tiny 1536   512   64      6     {renormalize}
+minimax_m2    3072   1536  256     8     {renormalize}
 TABLE
 elif [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
 # name        hidden inter experts top_k attributes

@@ -61,7 +61,7 @@ variants=(
 )
 kernel_variants=()
 steps=(
-  "1 the serving tests: samoyeds.load on the twelve architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S65, GraniteMoE's three families added: 18 pass; S53 passed GLM-4.5-Air's eight float64 checks)"
+  "1 the serving tests: samoyeds.load on the thirteen architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S65, GraniteMoE's three families added: 18 pass; MiniMax-M2's case, added after, not yet run), and MiniMax-M2's layer shape against float64 (S53 passed GLM-4.5-Air's eight float64 checks, S65 Granite-4.0's sixteen)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 
@@ -96,6 +96,11 @@ prepare() {
     SAMOYEDS_KERNEL_FORMATS=$fmt SAMOYEDS_TILE_OPTIONS="$options" \
       bash "$root/test/GPU/gen-kernel-bundles.sh" "$opt" "$dev/$name" > /dev/null || return 1
   done
+  # Layer shapes of architectures beyond the anchors that wait for a GPU
+  # (gen-layer-bundles.sh's "more" set): MiniMax-M2's (session 65).
+  echo "== more (12v128): minimax_m2"
+  SAMOYEDS_LAYER_SET=more SAMOYEDS_LAYER_MODELS=minimax_m2 \
+    bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 128 > /dev/null || return 1
   find "$dev" -name '*.mlir' -delete
   echo "== serving models"
   bash "$root/test/GPU/gen-serving-dirs.sh" "$dev/serving" "$opt" > /dev/null || return 1
@@ -171,6 +176,11 @@ step1() {
   # and S53 the float64 checks of Qwen3-Next's, GLM-4.5's and GLM-4.5-Air's
   # layers (all pass).
   go 200 serving bash "$root/test/GPU/run-serving-tests.sh" "$dev/serving" "$out/serving"
+  local a
+  for a in "1 random" "64 random" "1024 random" "700 one-expert"; do
+    set -- $a
+    check "more-minimax_m2-$1-$2" more minimax_m2 12v128 "$1" "$2"
+  done
 }
 
 
@@ -201,7 +211,7 @@ step2() {
 }
 
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving" "def def11")
+needs=("" "serving more" "def def11")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

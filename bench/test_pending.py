@@ -173,6 +173,9 @@ def test_usage_errors(tmp_path):
     # Every listed step's directories are checked before anything runs.
     (tmp_path / "pending" / "serving").mkdir(parents=True)
     r = run("run", "1,2", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
+    assert r.returncode == 2 and "no " + str(tmp_path / "pending" / "more") in r.stderr
+    (tmp_path / "pending" / "more").mkdir(parents=True)
+    r = run("run", "1,2", str(tmp_path / "out"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "no " + str(tmp_path / "pending" / "def") in r.stderr
 
 

@@ -220,6 +220,48 @@ def test_convert_fp8_checkpoint(tmp_path, block, config):
         assert st.info("layers.1.router").dtype == "BF16"
 
 
+MINIMAX = {"gate_proj": "w1", "up_proj": "w3", "down_proj": "w2"}
+
+
+def _as_minimax_m2(t):
+    """make_fp8_checkpoint's tensors named as MiniMax-M2's FP8 release names them (Mixtral's
+    block and projections, the selection bias on the block, no shared experts)."""
+    out = {}
+    for name, v in t.items():
+        if ".shared_experts." in name:
+            continue
+        name = name.replace(".mlp.gate.e_score_correction_bias",
+                            ".block_sparse_moe.e_score_correction_bias")
+        name = name.replace(".mlp.gate.", ".block_sparse_moe.gate.")
+        if ".mlp.experts." in name:
+            name = name.replace(".mlp.experts.", ".block_sparse_moe.experts.")
+            for p, w in MINIMAX.items():
+                name = name.replace(f".{p}.", f".{w}.")
+        out[name] = v
+    return out
+
+
+@requires_runtime
+def test_convert_fp8_minimax_m2(tmp_path):
+    """MiniMax-M2's FP8 checkpoint (block-scaled experts w1 / w3 / w2 with weight_scale_inv):
+    the packed experts are the dequantized ones' pruning, the block's bias is copied."""
+    block = (128, 128)
+    t = make_fp8_checkpoint(tmp_path / "ds", block, config=False)
+    m = _as_minimax_m2(t)
+    src = tmp_path / "ckpt"
+    src.mkdir()
+    save_file(m, src / "model.safetensors")
+    out = tmp_path / "out.safetensors"
+    s = convert(src, out, "minimax_m2", 1, 2, 32, progress=False, layout="mma_sp")
+    assert s["source_dtypes"] == ["F8_E4M3"] and s["layers"] == list(LAYERS)
+    expect_packed(out, t, block)  # the same values under their DeepSeek names
+    bias = "model.layers.2.block_sparse_moe.e_score_correction_bias"
+    assert s["passthrough"] == [f"model.layers.{i}.block_sparse_moe.e_score_correction_bias"
+                                for i in LAYERS]
+    with SafetensorsFile(out) as st:
+        assert np.array_equal(st.get(bias), m[bias][1])
+
+
 @requires_runtime
 def test_convert_fp8_with_bf16_scales(tmp_path):
     src = tmp_path / "ckpt"

@@ -61,7 +61,7 @@ variants=(
 )
 kernel_variants=()
 steps=(
-  "1 the serving tests: samoyeds.load on the thirteen architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S65, GraniteMoE's three families added: 18 pass; MiniMax-M2's case, added after, not yet run), and MiniMax-M2's layer shape against float64 (S53 passed GLM-4.5-Air's eight float64 checks, S65 Granite-4.0's sixteen)"
+  "1 the serving tests: samoyeds.load on the fourteen architectures against float32 references, CUDA graphs (S47, S54, S56 and S64: 15 pass, 2 skipped with the reason; S65, GraniteMoE's three families added: 18 pass; MiniMax-M2's and ERNIE-4.5's cases, added after, not yet run), and MiniMax-M2's layer shape against float64 (S53 passed GLM-4.5-Air's eight float64 checks, S65 Granite-4.0's sixteen)"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
 )
 

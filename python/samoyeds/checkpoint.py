@@ -110,6 +110,10 @@ MODELS: Dict[str, ModelSpec] = {
     "minimax_m2": ModelSpec("minimax_m2", "block_sparse_moe", "w1", "w3", "w2",
                             shared=r"(block_sparse_moe|mlp)\.e_score_correction_bias$",
                             fused_moe="mlp"),
+    # ERNIE-4.5: DeepSeek's shared experts, its selection bias in the block's moe_statics.
+    "ernie4_5_moe": ModelSpec("ernie4_5_moe", "mlp", "gate_proj", "up_proj", "down_proj",
+                              shared=r"mlp\.(shared_experts\.|moe_statics\."
+                                     r"e_score_correction_bias$)"),
     "granitemoe": _GRANITE,
     "granitemoeshared": replace(_GRANITE, name="granitemoeshared"),
     "granitemoehybrid": replace(_GRANITE, name="granitemoehybrid"),

@@ -8,7 +8,7 @@
 
 1. reads ``CKPT_DIR/config.json`` and recognises the architecture from ``model_type``
    (Mixtral, Qwen2-MoE, Qwen3-MoE, Qwen3-Next, OLMoE, DeepSeek-V2, DeepSeek-V3, GLM-4.5,
-   Kimi-K2, GraniteMoE and the Granite 4.0 MoE families, MiniMax-M2)
+   Kimi-K2, GraniteMoE and the Granite 4.0 MoE families, MiniMax-M2, ERNIE-4.5)
    and its routing convention (:mod:`samoyeds.routing`);
 2. finds every MoE layer's experts in the single-file or sharded (bf16/f16/f32, or
    block-scaled FP8) safetensors checkpoint (:mod:`samoyeds.convert`'s reading and checks);

@@ -2,7 +2,8 @@
 
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
         --model {mixtral,qwen2_moe,qwen3_moe,qwen3_next,olmoe,deepseek_v2,deepseek_v3,glm4_moe,
-                 kimi_k2,granitemoe,granitemoeshared,granitemoehybrid,minimax_m2} \\
+                 kimi_k2,granitemoe,granitemoeshared,granitemoehybrid,minimax_m2,
+                 ernie4_5_moe} \\
         --n 1 --m 2 --v 128 \\
         [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N] [--dry-run]
 
@@ -17,8 +18,9 @@ Expert weights may be BF16, F16, F32 or block-scaled FP8 (F8_E4M3 with
 ``.weight_scale_inv``, as DeepSeek-V3/R1 and the ``-FP8`` releases ship them;
 the block from config.json's ``quantization_config``, see fp8.py): FP8 ones
 are dequantized in float32, then rounded to the output dtype before pruning.
-Shared-expert tensors (and DeepSeek-V3's selection bias
-``mlp.gate.e_score_correction_bias``) are copied unchanged; every other tensor (attention,
+Shared-expert tensors (and the selection biases: DeepSeek-V3's
+``mlp.gate.e_score_correction_bias``, MiniMax-M2's on the block, ERNIE-4.5's in
+``mlp.moe_statics``) are copied unchanged; every other tensor (attention,
 embeddings, norms, dense MLPs) is left out. See docs/WeightFiles.md.
 
 The output is written under a temporary name and renamed at the end, so a

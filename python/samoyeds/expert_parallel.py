@@ -363,11 +363,12 @@ def _router_of(path, prefix: str, layer_index: int):
         r = f.get(prefix + "router")
         router = torch.from_numpy(np.array(r).view(np.int16)).view(torch.bfloat16)
         bias = None
-        # DeepSeek-V3's mlp.gate.e_score_correction_bias, MiniMax-M2's on the block.
+        # DeepSeek-V3's mlp.gate.e_score_correction_bias, MiniMax-M2's on the block,
+        # ERNIE-4.5's [1, E] in mlp.moe_statics.
         own = re.compile(rf"(^|\.)layers\.{layer_index}\.(.+\.)?e_score_correction_bias$")
         for name in f.keys():
             if own.search(name):
-                bias = torch.from_numpy(np.array(f.get(name), dtype=np.float32))
+                bias = torch.from_numpy(np.array(f.get(name), dtype=np.float32)).reshape(-1)
         return router, bias
     finally:
         f.close()

@@ -28,6 +28,10 @@ minimax_m2      sigmoid scores (``scoring_func`` ``softmax``: softmax); selectio
                 ``scores + e_score_correction_bias`` (the block's, no groups); weights the
                 unbiased scores of the chosen experts, renormalised (sum + 1e-20), not
                 scaled (MiniMax-M2)
+ernie4_5_moe    softmax over float32 logits; selection on ``scores + e_score_correction_bias``
+                (the block's ``moe_statics``); weights the unbiased scores of the chosen
+                experts over max(their sum, ``moe_norm_min``), a bound no top-k sum of a
+                softmax falls under (ERNIE-4.5; ``moe_k`` experts of ``moe_num_experts``)
 granitemoe      top-k of the logits, softmax over those k: Mixtral's (softmax, top-k,
                 renormalised), the same weights and order (GraniteMoE, and the Granite 4.0
                 families granitemoeshared and granitemoehybrid, whose shared_mlp runs
@@ -60,12 +64,12 @@ __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", 
 
 SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
                          "deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe",
-                         "granitemoeshared", "granitemoehybrid", "minimax_m2")
+                         "granitemoeshared", "granitemoehybrid", "minimax_m2", "ernie4_5_moe")
 # GraniteMoE's families: a softmax over the top-k logits (Mixtral's weights).
 GRANITE_STYLE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
 # DeepSeek-style families: transformers computes their router logits in float32 (the others
 # in the model dtype), and their shared experts are the block's `shared_experts` (no gate).
-DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
+DEEPSEEK_STYLE = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "ernie4_5_moe")
 
 
 class RoutingError(ValueError):
@@ -192,6 +196,8 @@ def routing_from_config(config: dict) -> RoutingSpec:
     if mt not in SUPPORTED_MODEL_TYPES:
         raise RoutingError(f"unknown architecture: model_type {mt!r} (supported: "
                            f"{', '.join(SUPPORTED_MODEL_TYPES)})")
+    if mt == "ernie4_5_moe":
+        return _ernie4_5_moe(config)
     k = _count(config, "num_experts_per_tok", required=True)
     if mt == "mixtral" or mt in GRANITE_STYLE:
         return RoutingSpec(_count(config, "num_local_experts", required=True), k,
@@ -248,6 +254,21 @@ def _minimax_m2(config: dict, k: int) -> RoutingSpec:
     return RoutingSpec(_count(config, "num_local_experts", required=True), k, scoring=scoring,
                        normalize=True, uses_bias=True, normalize_eps=1e-20,
                        model_type="minimax_m2")
+
+
+def _ernie4_5_moe(config: dict) -> RoutingSpec:
+    """ERNIE-4.5's convention: softmax scores, its block's selection bias, the chosen
+    unbiased scores over max(sum, moe_norm_min); the top-k of a softmax over E experts
+    sums to at least k / E, so a bound below that is the plain renormalisation, and one
+    above it, which would change the weights, is refused."""
+    experts = _count(config, "moe_num_experts", required=True)
+    k = _count(config, "moe_k", required=True)
+    norm_min = _number(config, "moe_norm_min", 1e-12)
+    if not 0 <= norm_min < k / experts:
+        raise RoutingError(f"ernie4_5_moe: moe_norm_min = {norm_min} is not supported (at "
+                           f"least 0 and below k / E = {k / experts:g}, where it never "
+                           f"clamps)")
+    return RoutingSpec(experts, k, normalize=True, uses_bias=True, model_type="ernie4_5_moe")
 
 
 def _check_inputs(spec: RoutingSpec, shape, bias) -> None:

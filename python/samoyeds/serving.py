@@ -134,23 +134,22 @@ def _block_parts(block, architecture: str) -> dict:
     """The router weight, selection bias, shared experts and return style of an HF block."""
     from torch import nn
 
-    from .torch_op import hf_router, hf_router_weight
+    from .torch_op import hf_router, hf_router_weight, hf_selection_bias
 
     gate, granite = hf_router(block)
     weight = hf_router_weight(block, gate, granite)
     deepseek = architecture in DEEPSEEK_STYLE
     return {
         "gate": gate, "weight": weight,
-        # DeepSeek-V3's selection bias is the router's; MiniMax-M2's the block's.
-        "bias": getattr(gate, "e_score_correction_bias",
-                        getattr(block, "e_score_correction_bias", None)),
+        "bias": hf_selection_bias(block, gate),
         "shared": getattr(block, "shared_experts", None) if deepseek
         else getattr(block, "shared_expert", None),
         "shared_gate": None if deepseek else getattr(block, "shared_expert_gate", None),
         # transformers 4.x Mixtral/Qwen/OLMoE blocks (router an nn.Linear) return
         # (hidden_states, router_logits); DeepSeek blocks and 5.x blocks the tensor only;
-        # GraniteMoE's the pair in both.
-        "returns_tuple": granite or (isinstance(gate, nn.Linear) and not deepseek),
+        # GraniteMoE's and ERNIE-4.5's the pair.
+        "returns_tuple": granite or architecture == "ernie4_5_moe"
+        or (isinstance(gate, nn.Linear) and not deepseek),
     }
 
 
@@ -261,8 +260,8 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
                        f"{md.dir} has [{entry['experts']}, {entry['hidden']}]")
         if md.routing.uses_bias and parts["bias"] is None:
             raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
-                       f"needs e_score_correction_bias (on the gate or the block), the "
-                       f"block has none")
+                       f"needs e_score_correction_bias (on the gate, the block or its "
+                       f"moe_statics), the block has none")
         layer = MoELayer(md.bundle_dir(entry), max_tokens=max_tokens)
         layer.load_weights(md.weights, entry["prefix"], load_router=False)
         dev = layer.device

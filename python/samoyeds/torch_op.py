@@ -194,6 +194,17 @@ def hf_router_weight(block, gate, granite: bool):
     return weight
 
 
+def hf_selection_bias(block, gate):
+    """The selection bias of a Hugging Face sparse MoE block as a tensor [E], or None:
+    DeepSeek-V3's on the router, MiniMax-M2's on the block, ERNIE-4.5's [1, E] in the
+    block's moe_statics."""
+    for owner in (gate, block, getattr(block, "moe_statics", None)):
+        bias = getattr(owner, "e_score_correction_bias", None)
+        if bias is not None:
+            return bias.reshape(-1)
+    return None
+
+
 def _routing_of_hf(block) -> dict:
     """top_k, renormalize (None: unknown), experts, hidden, shared modules and return style
     of a Hugging Face sparse MoE block (transformers 4.x and 5.x layouts, GraniteMoE's)."""
@@ -209,8 +220,7 @@ def _routing_of_hf(block) -> dict:
     if getattr(block, "shared_experts", None) is not None or "Deepseek" in name:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: DeepSeek-style blocks (shared_experts, "
                    f"grouped routing) are not supported by SamoyedsMoEBlock")
-    if (getattr(gate, "e_score_correction_bias", None) is not None
-            or getattr(block, "e_score_correction_bias", None) is not None):
+    if hf_selection_bias(block, gate) is not None:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: selection-bias routing "
                    f"(e_score_correction_bias) is not supported by SamoyedsMoEBlock; "
                    f"samoyeds-compile and samoyeds.load run it")

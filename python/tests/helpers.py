@@ -114,9 +114,10 @@ NAMES = {
     "glm4_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "kimi_k2": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "minimax_m2": ("block_sparse_moe", "w1", "w3", "w2"),
+    "ernie4_5_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
 }
 # A dense first layer and `shared_experts` (DeepSeek-style blocks).
-DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2")
+DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "ernie4_5_moe")
 # GraniteMoE's stacked experts (block_sparse_moe.input_linear / output_linear, router
 # router.layer); the shared families also a shared_mlp beside the block.
 GRANITE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
@@ -130,7 +131,7 @@ def router_name(model, layer):
     return (f"model.layers.{layer}.{moe}.router.layer.weight" if model in GRANITE
             else f"model.layers.{layer}.{moe}.gate.weight")
 # DeepSeek-V3's routing: sigmoid scores and a selection bias (gate.e_score_correction_bias).
-BIASED = ("deepseek_v3", "glm4_moe", "kimi_k2", "minimax_m2")
+BIASED = ("deepseek_v3", "glm4_moe", "kimi_k2", "minimax_m2", "ernie4_5_moe")
 
 
 def bias_name(model, layer):
@@ -138,6 +139,8 @@ def bias_name(model, layer):
     the block."""
     if model == "minimax_m2":
         return f"model.layers.{layer}.block_sparse_moe.e_score_correction_bias"
+    if model == "ernie4_5_moe":  # [1, E]
+        return f"model.layers.{layer}.mlp.moe_statics.e_score_correction_bias"
     return f"model.layers.{layer}.mlp.gate.e_score_correction_bias"
 # A gated `shared_expert` (Qwen2-MoE-style blocks).
 SHARED_GATED = ("qwen2_moe", "qwen3_next")
@@ -199,7 +202,8 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
                 add(f"model.layers.{i}.mlp.shared_experts.{p}.weight", shape)
         if model in BIASED:
             bias = rng.uniform(-0.01, 0.01, E).astype(np.float32)
-            t[bias_name(model, i)] = ("F32", bias)
+            t[bias_name(model, i)] = ("F32", bias.reshape(1, E) if model == "ernie4_5_moe"
+                                      else bias)
     names = list(t)
     if shards == 1:
         _write(path / "model.safetensors", {k: t[k] for k in names}, writer)
@@ -250,7 +254,12 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
     c = {"model_type": model, "hidden_size": H, "num_experts_per_tok": k,
          "num_hidden_layers": layers + (1 if model in DEEPSEEK else 0),
          "vocab_size": 16, "torch_dtype": "bfloat16"}
-    if model in ("mixtral", "minimax_m2") or model in GRANITE:
+    if model == "ernie4_5_moe":  # ERNIE-4.5's keys: moe_k of moe_num_experts
+        del c["num_experts_per_tok"]
+        c.update(moe_num_experts=E, moe_k=k, moe_intermediate_size=I, intermediate_size=I,
+                 moe_num_shared_experts=1, moe_layer_start_index=1, moe_layer_interval=1,
+                 moe_norm_min=1e-12)
+    elif model in ("mixtral", "minimax_m2") or model in GRANITE:
         c.update(num_local_experts=E, intermediate_size=I)
         if model == "minimax_m2":
             c.update(scoring_func="sigmoid", use_routing_bias=True)

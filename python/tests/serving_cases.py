@@ -40,7 +40,7 @@ INDEX = "index.json"
 FORMAT = "samoyeds-serving-cases"
 ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v2",
          "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe", "granitemoeshared",
-         "granitemoehybrid", "minimax_m2")
+         "granitemoehybrid", "minimax_m2", "ernie4_5_moe")
 # Small but legal for every layout: kept rows % 64 and K % 128 with 1:2:128. One seed per
 # case: no two cases share weights.
 CASES = {a: dict(arch=a, layers=2, E=4, H=128, I=128, k=2, seed=s, chip="sm_90a",

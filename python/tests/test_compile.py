@@ -21,7 +21,7 @@ from samoyeds.serving import check_chip, read_model
 ROOT = Path(__file__).resolve().parents[2]
 ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v2",
          "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe", "granitemoeshared",
-         "granitemoehybrid", "minimax_m2")
+         "granitemoehybrid", "minimax_m2", "ernie4_5_moe")
 # Small but legal for every layout: kept rows % 64 and K % 128 with 1:2:128.
 E, H, I, K = 4, 128, 128, 2
 

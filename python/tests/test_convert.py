@@ -99,7 +99,7 @@ def test_convert_each_model(tmp_path, model):
             assert len(s["passthrough"]) == 2 * (3 if model == "deepseek_v2" else 4)
             assert "model.layers.1.mlp.shared_experts.down_proj.weight" in st
             if model in BIASED:
-                name = "model.layers.2.mlp.gate.e_score_correction_bias"
+                name = bias_name(model, 2)
                 assert np.array_equal(st.get(name), t[name][1])
             assert not any(k.startswith("layers.0.") for k in st.keys())
         elif model in BIASED:  # MiniMax-M2: the selection bias on the block, nothing else

@@ -58,6 +58,9 @@ CONFIGS = {
     "minimax_m2": {"model_type": "minimax_m2", "num_local_experts": 256,
                    "num_experts_per_tok": 8, "scoring_func": "sigmoid",
                    "use_routing_bias": True},
+    # ERNIE-4.5-21B-A3B's: moe_k of moe_num_experts, the block's selection bias.
+    "ernie4_5_moe": {"model_type": "ernie4_5_moe", "moe_num_experts": 64, "moe_k": 6,
+                     "moe_norm_min": 1e-12, "moe_num_shared_experts": 2},
     # Granite-4.0-H-Tiny's (granitemoehybrid; GraniteMoE's router): top-6 of 64 experts.
     "granitemoehybrid": {"model_type": "granitemoehybrid", "num_local_experts": 64,
                          "num_experts_per_tok": 6, "shared_intermediate_size": 1024},
@@ -93,6 +96,9 @@ def test_config_conventions():
     assert mm.applies_scale and mm.scale == 1.0
     assert routing_from_config({**CONFIGS["minimax_m2"], "scoring_func": "softmax"}).scoring \
         == "softmax"
+    er = s["ernie4_5_moe"]
+    assert (er.scoring, er.experts, er.top_k, er.normalize, er.uses_bias, er.scale) == (
+        "softmax", 64, 6, True, True, 1.0)
     gr = s["granitemoehybrid"]
     assert (gr.scoring, gr.experts, gr.top_k, gr.normalize, gr.scale, gr.uses_bias) == (
         "softmax", 64, 6, True, 1.0, False)
@@ -136,6 +142,10 @@ def test_deepseek_style_families_are_those_with_shared_experts():
     ({**CONFIGS["glm4_moe"], "topk_method": "greedy"}, "glm4_moe: topk_method 'greedy'"),
     ({**CONFIGS["kimi_k2"], "scoring_func": "softmax"}, "kimi_k2: scoring_func 'softmax'"),
     ({**CONFIGS["minimax_m2"], "scoring_func": "relu"}, "minimax_m2: scoring_func 'relu'"),
+    ({**CONFIGS["ernie4_5_moe"], "moe_norm_min": 0.2},
+     "ernie4_5_moe: moe_norm_min = 0.2 is not supported"),
+    ({k: v for k, v in CONFIGS["ernie4_5_moe"].items() if k != "moe_k"},
+     "ernie4_5_moe.: missing 'moe_k'"),
     ({**CONFIGS["glm4_moe"], "n_routed_experts": 0}, "'n_routed_experts' must be an integer"),
     ({k: v for k, v in CONFIGS["qwen3_next"].items() if k != "num_experts"},
      "qwen3_next.: missing 'num_experts'"),
@@ -311,6 +321,22 @@ def test_torch_matches_transformers_minimax_m2_formula():
     sel = torch.topk(scores + bias, 4, dim=-1).indices
     want = scores.gather(1, sel)
     want = want / want.sum(dim=-1, keepdim=True)
+    w, ids = route_torch(z, spec, bias)
+    assert torch.equal(ids.long(), sel)
+    assert torch.allclose(w, want, rtol=1e-6, atol=1e-7)
+
+
+@requires_torch
+def test_torch_matches_transformers_ernie4_5_formula():
+    # transformers' Ernie4_5_MoeSparseMoeBlock's routing, written out: softmax scores, the
+    # top-k of scores + bias, the unbiased scores over max(sum, moe_norm_min).
+    spec = routing_from_config({**CONFIGS["ernie4_5_moe"], "moe_num_experts": 16, "moe_k": 4})
+    z = torch.tensor(_logits(16, 16, 8), dtype=torch.float32)
+    bias = torch.tensor(np.random.default_rng(4).uniform(-0.02, 0.02, 16), dtype=torch.float32)
+    p = torch.softmax(z, dim=1, dtype=torch.float)
+    sel = torch.topk(p + bias, 4, dim=-1).indices
+    want = p.gather(1, sel)
+    want = want / torch.clamp(want.sum(dim=-1, keepdim=True), min=1e-12)
     w, ids = route_torch(z, spec, bias)
     assert torch.equal(ids.long(), sel)
     assert torch.allclose(w, want, rtol=1e-6, atol=1e-7)

@@ -171,8 +171,12 @@ def _hf_shaped_model(arch, t):
             blk = nn.Module()
             blk.gate = nn.Linear(H, E, bias=False)
             blk.gate.weight.data = _tensor(t, router_name(arch, i))
-            if arch in BIASED:  # the router's (DeepSeek-V3), or the block's (MiniMax-M2)
-                owner = blk if arch == "minimax_m2" else blk.gate
+            if arch in BIASED:  # the router's (DeepSeek-V3), the block's (MiniMax-M2), or
+                owner = blk.gate  # in the block's moe_statics, [1, E] (ERNIE-4.5)
+                if arch == "minimax_m2":
+                    owner = blk
+                elif arch == "ernie4_5_moe":
+                    owner = blk.moe_statics = nn.Module()
                 owner.register_buffer("e_score_correction_bias",
                                       _tensor(t, bias_name(arch, i)))
             blk.experts = nn.ModuleList(

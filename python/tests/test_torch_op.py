@@ -222,14 +222,16 @@ def test_granite_block_from_hf():
 
 
 def test_selection_bias_blocks_are_refused():
-    """A block with a selection bias (MiniMax-M2's on the block, DeepSeek-V3's on the gate)
-    routes in a way the bundle's router cannot: refused, naming the way that runs it."""
+    """A block with a selection bias (MiniMax-M2's on the block, DeepSeek-V3's on the gate,
+    ERNIE-4.5's in moe_statics) routes in a way the bundle's router cannot: refused, naming
+    the way that runs it."""
     from samoyeds.torch_op import SamoyedsMoEBlock
 
-    for on_block in (True, False):
+    for owner in ("block", "gate", "moe_statics"):
         blk = V4Block()
-        (blk if on_block else blk.gate).register_buffer("e_score_correction_bias",
-                                                        torch.zeros(E))
+        blk.moe_statics = torch.nn.Module()  # ERNIE-4.5's holds its bias, [1, E]
+        target = {"block": blk, "gate": blk.gate, "moe_statics": blk.moe_statics}[owner]
+        target.register_buffer("e_score_correction_bias", torch.zeros(1, E))
         with pytest.raises(SamoyedsError, match="selection-bias routing .* samoyeds.load"):
             SamoyedsMoEBlock.from_hf(blk, StubLayer())
 

@@ -131,7 +131,9 @@ def _torch():
 
 
 def _block_parts(block, architecture: str) -> dict:
-    """The router weight, selection bias, shared experts and return style of an HF block."""
+    """The router weight, selection bias, shared experts, return style and logits dtype of
+    an HF block."""
+    import torch
     from torch import nn
 
     from .torch_op import hf_router, hf_router_weight, hf_selection_bias
@@ -150,6 +152,9 @@ def _block_parts(block, architecture: str) -> dict:
         # GraniteMoE's and ERNIE-4.5's the pair.
         "returns_tuple": granite or architecture == "ernie4_5_moe"
         or (isinstance(gate, nn.Linear) and not deepseek),
+        # float32 logits as transformers computes them: DeepSeek-style routers, and a
+        # float32 router weight (MiniMax-M2 casts the input to the weight's dtype).
+        "f32_logits": deepseek or weight.dtype == torch.float32,
     }
 
 
@@ -269,9 +274,7 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
             layer, md.routing, parts["weight"].detach().to(dev),
             None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
             parts["shared"], parts["shared_gate"], parts["returns_tuple"],
-            # float32 logits as transformers computes them: DeepSeek-style routers, and a
-            # float32 router weight (MiniMax-M2 casts the input to the weight's dtype).
-            md.architecture in DEEPSEEK_STYLE or parts["weight"].dtype == torch.float32)
+            parts["f32_logits"])
         setattr(dl, attr, new)
         done.append(i)
     return done

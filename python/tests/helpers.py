@@ -115,14 +115,16 @@ NAMES = {
     "kimi_k2": ("mlp", "gate_proj", "up_proj", "down_proj"),
     "minimax_m2": ("block_sparse_moe", "w1", "w3", "w2"),
     "ernie4_5_moe": ("mlp", "gate_proj", "up_proj", "down_proj"),
+    # GraniteMoE's experts are stacked (no per-expert names; make_checkpoint).
+    "granitemoe": ("block_sparse_moe", None, None, None),
+    "granitemoeshared": ("block_sparse_moe", None, None, None),
+    "granitemoehybrid": ("block_sparse_moe", None, None, None),
 }
 # A dense first layer and `shared_experts` (DeepSeek-style blocks).
 DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "ernie4_5_moe")
 # GraniteMoE's stacked experts (block_sparse_moe.input_linear / output_linear, router
 # router.layer); the shared families also a shared_mlp beside the block.
 GRANITE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
-for _g in GRANITE:
-    NAMES[_g] = ("block_sparse_moe", None, None, None)
 
 
 def router_name(model, layer):

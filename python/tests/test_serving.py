@@ -112,6 +112,43 @@ def test_load_refuses_other_architectures(tmp_path):
         serving.load(nn.Module(), d)
 
 
+@requires_torch
+def test_block_parts_of_each_layout():
+    """What samoyeds.load reads from each HF block layout: the router (GraniteMoE's
+    router.layer), the selection bias wherever it lives (as [E]), the return style, and
+    float32 logits for DeepSeek-style routers and float32 router weights."""
+    from samoyeds.serving import _block_parts
+
+    def block(router_dtype=torch.bfloat16):
+        b = nn.Module()
+        b.gate = nn.Linear(8, 4, bias=False).to(router_dtype)
+        b.experts = nn.ModuleList()
+        return b
+
+    p = _block_parts(block(), "mixtral")
+    assert p["returns_tuple"] and not p["f32_logits"] and p["bias"] is None
+    assert _block_parts(block(torch.float32), "minimax_m2")["f32_logits"]
+    assert _block_parts(block(), "deepseek_v3")["f32_logits"]
+    assert not _block_parts(block(), "deepseek_v3")["returns_tuple"]
+    mm = block()
+    mm.register_buffer("e_score_correction_bias", torch.arange(4.0))
+    assert torch.equal(_block_parts(mm, "minimax_m2")["bias"], torch.arange(4.0))
+    er = block()
+    er.moe_statics = nn.Module()
+    er.moe_statics.register_buffer("e_score_correction_bias", torch.ones(1, 4))
+    p = _block_parts(er, "ernie4_5_moe")
+    assert p["bias"].shape == (4,) and p["returns_tuple"] and p["f32_logits"]
+    gr = nn.Module()
+    gr.router = nn.Module()
+    gr.router.layer = nn.Linear(8, 4, bias=False)
+    gr.input_linear = nn.Module()
+    p = _block_parts(gr, "granitemoe")
+    assert p["weight"] is gr.router.layer.weight and p["returns_tuple"]
+    with pytest.raises(SamoyedsError, match="no router 'router.layer.weight'"):
+        gr.router.layer = nn.Identity()
+        _block_parts(gr, "granitemoe")
+
+
 # --------------------------------------------------------------------------- GPU
 
 ARCHS = tuple(CASES)

@@ -3,7 +3,8 @@
 // Parses the input as a bundle's manifest.json (parseManifest: the JSON reader
 // and every check of docs/Bundle.md), then computes what the runtime derives
 // from an accepted manifest for a few symbol values: buffer sizes (with their
-// overflow checks), launch guards and grid sizes, name look-ups. Errors must
+// overflow checks), launch guards and grid sizes, name look-ups, and that an
+// accepted activation has a finite alpha and limit above 0. Errors must
 // follow the message rules (FuzzCommon.h).
 //
 //===----------------------------------------------------------------------===//
@@ -12,6 +13,7 @@
 #include "Manifest.h"
 
 #include <climits>
+#include <cmath>
 #include <cstdint>
 
 using namespace samoyeds;
@@ -54,5 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int64_t value :
        {int64_t(0), int64_t(1), int64_t(977), int64_t(INT32_MAX)})
     derive(m, value);
+  const Activation &a = m.activation;
+  if (!(std::isfinite(a.alpha) && std::isfinite(a.limit) && a.alpha > 0 &&
+        a.limit > 0))
+    fuzz::violated("an accepted activation with a non-finite or non-positive "
+                   "alpha or limit",
+                   activationName(a.kind));
   return 0;
 }

@@ -5,7 +5,7 @@
         python fuzz/runtime/make_seeds.py [--bundle DIR ...] [--out fuzz/runtime/corpus]
 
 * corpus/manifest: small synthetic manifests (every grid, argument and guard
-  form of docs/Bundle.md) and the manifest.json of each --bundle (e.g. the
+  form of docs/Bundle.md, a clamped_swiglu "activation" with a bias input) and the manifest.json of each --bundle (e.g. the
   compiler's build/examples/*.bundle);
 * corpus/weightfile: packed weight files written with the Python packer:
   weight "w" as the fuzz target's bundle wants it (2 x 64 x 128, bf16,
@@ -89,11 +89,17 @@ def synthetic_manifests():
     wgmma["weights"][0].update(rows=128, layout="wgmma")
     wgmma["buffers"] = [b for b in wgmma["buffers"] if b.get("kind") != "weight"]
     wgmma["buffers"] += _weight_buffers("w", [s * 2 for s in sizes])
+    # gpt-oss: clamped SwiGLU with the biases of the expert matmul as inputs.
+    swiglu = json.loads(json.dumps(base))
+    swiglu["activation"] = {"kind": "clamped_swiglu", "alpha": 1.702, "limit": 7.0}
+    swiglu["buffers"].insert(3, _buffer("bias", "input", "bf16", [2, 64]))
+    swiglu["launches"][0]["args"].insert(6, {"buffer": "bias", "elem_bytes": 2})
     bare = {"format": "samoyeds-bundle", "version": 1, "chip": "sm_80", "module": "m.ptx",
             "symbols": [], "buffers": [_buffer("o", "output", "u8", [16])],
             "launches": [{"kernel": "z", "grid": [{"const": 0}, {"const": 1}, {"const": 1}],
                           "block": [1, 1, 1], "args": [{"buffer": "o"}]}]}
-    return {"synthetic.json": base, "wgmma.json": wgmma, "bare.json": bare}
+    return {"synthetic.json": base, "wgmma.json": wgmma, "bare.json": bare,
+            "clamped_swiglu.json": swiglu}
 
 
 def write_manifests(out: Path, bundles):

@@ -3,6 +3,7 @@
 #include "JsonSchema.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace samoyeds {
 namespace json {
@@ -46,6 +47,18 @@ Rule<int64_t> integer(int64_t lo, int64_t hi) {
       return r.fail(path, "value " + std::to_string(v.integer) +
                               " out of range" + range);
     out = v.integer;
+    return true;
+  };
+}
+
+Rule<double> number() {
+  return [](Reader &r, const Value &v, const std::string &path, double &out) {
+    if (!v.isNumber())
+      return wrongKind(r, v, path, "a number");
+    if (!std::isfinite(v.number))
+      return r.fail(path, "expected a finite number, got one beyond the "
+                          "range of a double");
+    out = v.number;
     return true;
   };
 }

@@ -85,6 +85,10 @@ using Rule = std::function<bool(Reader &reader, const Value &value,
 /// An integer in [lo, hi], written without fraction or exponent.
 Rule<int64_t> integer(int64_t lo = INT64_MIN, int64_t hi = INT64_MAX);
 
+/// A finite number, with or without fraction or exponent (one beyond the
+/// range of a double, e.g. 1e999, is refused).
+Rule<double> number();
+
 /// `true` or `false`.
 Rule<bool> boolean();
 

@@ -550,6 +550,49 @@ private:
            r.fail(path + ".block", "more than 1024 threads per block");
   }
 
+  //===--- activation -----------------------------------------------------===//
+
+  /// What a non-positive "alpha" or "limit" breaks.
+  static std::string positive(const double &v) {
+    if (v > 0)
+      return "";
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.6g", v);
+    return std::string("expected a number > 0, got ") + text;
+  }
+
+  const Fields<Activation> activationFields = {
+      {"kind",
+       json::oneOf(named(activationName, {ActivationKind::Silu,
+                                          ActivationKind::ClampedSwiglu})),
+       &Activation::kind},
+      {"alpha", json::satisfying(json::number(), positive), &Activation::alpha,
+       Presence::Optional},
+      {"limit", json::satisfying(json::number(), positive), &Activation::limit,
+       Presence::Optional}};
+
+  /// `{"kind": "silu"}` or `{"kind": "clamped_swiglu", "alpha": a, "limit":
+  /// l}`: alpha and limit are clamped_swiglu's, and it needs both.
+  bool activation(Reader &r, const Value &v, const std::string &path,
+                  Manifest &) {
+    Activation &a = m.activation;
+    if (!json::readFields(r, v, path, activationFields, a,
+                          json::Members::Closed))
+      return false;
+    m.hasActivation = true;
+    bool swiglu = a.kind == ActivationKind::ClampedSwiglu;
+    for (const char *key : {"alpha", "limit"}) {
+      std::string at = json::memberPath(path, key);
+      if (swiglu && !v.get(key))
+        return r.fail(at, "missing required field (kind \"clamped_swiglu\" "
+                          "needs \"alpha\" and \"limit\")");
+      if (!swiglu && v.get(key))
+        return r.fail(at, "unexpected field (only kind \"clamped_swiglu\" "
+                          "has \"alpha\" and \"limit\")");
+    }
+    return true;
+  }
+
   //===--- the document ---------------------------------------------------===//
 
   static std::string supported(const int64_t &version) {
@@ -574,6 +617,7 @@ private:
            json::newName(plainName, m.symbolIndex, m.symbols, "symbol")),
        &Manifest::symbols},
       {"files", method(&ManifestSchema::files), Presence::Optional},
+      {"activation", method(&ManifestSchema::activation), Presence::Optional},
       {"weights", json::arrayOf(method(&ManifestSchema::weight)),
        &Manifest::weights, Presence::Optional},
       {"buffers", json::arrayOf(method(&ManifestSchema::buffer)),

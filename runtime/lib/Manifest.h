@@ -10,6 +10,7 @@
 
 #include "JsonSchema.h"
 #include "samoyeds-c/Runtime.h"
+#include "samoyeds/Runtime/Activation.h"
 #include "samoyeds/Runtime/Format.h"
 
 #include <string>
@@ -152,6 +153,10 @@ struct Manifest {
   std::vector<BufferDesc> buffers;
   std::vector<WeightDesc> weights;
   std::vector<LaunchDesc> launches;
+  /// The expert FFN's activation ("activation"; absent: SiLU).
+  Activation activation;
+  /// Whether the manifest has an "activation" object.
+  bool hasActivation = false;
 
   /// Name -> index in `buffers`, `weights`, `symbols` (what loadManifest
   /// fills; the find functions read them).

@@ -128,57 +128,169 @@ static bool fail(std::string *error, const std::string &msg) {
   return false;
 }
 
-bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
-                   const int32_t *offsets, const int32_t *tokens, int64_t P,
-                   Epilogue epi, std::vector<double> &out, std::string *error) {
-  // Parameters, sizes and the content decodeExpert indexes with.
+double activate(const Activation &a, double gate, double up,
+                ClampCounts *clamps) {
+  if (a.kind == ActivationKind::Silu)
+    return gate / (1.0 + std::exp(-gate)) * up;
+  if (clamps) {
+    clamps->gate += gate > a.limit;
+    clamps->upHigh += up > a.limit;
+    clamps->upLow += up < -a.limit;
+  }
+  // std::min/max return their first argument when it is NaN.
+  double g = std::min(gate, a.limit);
+  double u = std::max(std::min(up, a.limit), -a.limit);
+  return g / (1.0 + std::exp(-a.alpha * g)) * (u + 1.0);
+}
+
+/// "" when `w`, `offsets`, `tokens` and `epi` fit together (see
+/// ssmmReference), else what is wrong.
+static std::string checkSsmmArgs(const PackedWeight &w, int64_t xRows,
+                                 const int32_t *offsets, const int32_t *tokens,
+                                 int64_t P, const EpilogueSpec &epi) {
   std::string err = checkPacked(w);
   if (!err.empty())
-    return fail(error, "weight: " + err);
-  const int64_t E = w.s.experts, R = w.s.rows, K = w.s.cols;
-  if (epi == Epilogue::SiluMul && R % 2 != 0)
-    return fail(error, "silu_mul needs an even number of rows");
+    return "weight: " + err;
+  const int64_t E = w.s.experts, R = w.s.rows;
+  if (epi.kind == Epilogue::SiluMul && R % 2 != 0)
+    return "silu_mul needs an even number of rows";
+  if (epi.bias && int64_t(epi.bias->size()) != E * R)
+    return "bias has " + std::to_string(epi.bias->size()) +
+           " elements, expected experts * rows = " + std::to_string(E * R);
   if (!offsets || offsets[0] != 0 || offsets[E] != P)
-    return fail(error, "offsets must start at 0 and end at P");
+    return "offsets must start at 0 and end at P";
   for (int64_t e = 0; e < E; ++e)
     if (offsets[e + 1] < offsets[e])
-      return fail(error, "offsets must be non-decreasing");
-  const int64_t cols = epi == Epilogue::SiluMul ? R / 2 : R;
-  out.assign(static_cast<size_t>(P * cols), 0.0);
+      return "offsets must be non-decreasing";
   for (int64_t p = 0; p < P; ++p) {
     int64_t row = tokens ? tokens[p] : p;
     if (row < 0 || row >= xRows)
-      return fail(error, "slot " + std::to_string(p) + " reads row " +
-                             std::to_string(row) + " outside [0, " +
-                             std::to_string(xRows) + ")");
+      return "slot " + std::to_string(p) + " reads row " + std::to_string(row) +
+             " outside [0, " + std::to_string(xRows) + ")";
   }
+  return "";
+}
+
+/// The accumulators W_e x of input row `xrow` for expert `e`, plus e's bias.
+static void accumulate(const PackedWeight &w, const std::vector<Entry> &entries,
+                       const uint16_t *xrow, const EpilogueSpec &epi, int64_t e,
+                       std::vector<double> &acc) {
+  const int64_t R = w.s.rows, K = w.s.cols;
+  std::vector<double> xin(static_cast<size_t>(K));
+  for (int64_t k = 0; k < K; ++k)
+    xin[size_t(k)] = toFloat(xrow[k], w.dtype);
+  acc.assign(static_cast<size_t>(R), 0.0);
+  for (const Entry &en : entries)
+    acc[size_t(en.row)] += en.value * xin[size_t(en.col)];
+  if (epi.bias)
+    for (int64_t r = 0; r < R; ++r)
+      acc[size_t(r)] += toFloat((*epi.bias)[size_t(e * R + r)], w.dtype);
+}
+
+bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
+                   const int32_t *offsets, const int32_t *tokens, int64_t P,
+                   const EpilogueSpec &epi, std::vector<double> &out,
+                   std::string *error, ClampCounts *clamps) {
+  std::string err = checkSsmmArgs(w, xRows, offsets, tokens, P, epi);
+  if (!err.empty())
+    return fail(error, err);
+  const int64_t E = w.s.experts, R = w.s.rows, K = w.s.cols;
+  const int64_t cols = epi.kind == Epilogue::SiluMul ? R / 2 : R;
+  out.assign(static_cast<size_t>(P * cols), 0.0);
+  int64_t gate = 0, upHigh = 0, upLow = 0;
   for (int64_t e = 0; e < E; ++e) {
     if (offsets[e] == offsets[e + 1])
       continue;
     std::vector<Entry> entries = decodeExpert(w, e);
     // Slots are independent: split them over threads when OpenMP is on.
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : gate, upHigh, upLow)
     for (int64_t p = offsets[e]; p < offsets[e + 1]; ++p) {
-      std::vector<double> acc(static_cast<size_t>(R)),
-          xin(static_cast<size_t>(K));
-      int64_t row = tokens ? tokens[p] : p;
-      for (int64_t k = 0; k < K; ++k)
-        xin[k] = toFloat(x[row * K + k], w.dtype);
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (const Entry &en : entries)
-        acc[en.row] += en.value * xin[en.col];
+      std::vector<double> acc;
+      accumulate(w, entries, x + (tokens ? tokens[p] : p) * K, epi, e, acc);
       double *o = out.data() + p * cols;
-      if (epi == Epilogue::None) {
+      if (epi.kind == Epilogue::None) {
         std::copy(acc.begin(), acc.end(), o);
-      } else {
-        for (int64_t i = 0; i < cols; ++i) {
-          double gate = acc[i];
-          o[i] = gate / (1.0 + std::exp(-gate)) * acc[cols + i];
-        }
+        continue;
       }
+      ClampCounts c;
+      for (int64_t i = 0; i < cols; ++i)
+        o[i] =
+            activate(epi.activation, acc[size_t(i)], acc[size_t(cols + i)], &c);
+      gate += c.gate;
+      upHigh += c.upHigh;
+      upLow += c.upLow;
     }
   }
+  if (clamps)
+    *clamps += ClampCounts{gate, upHigh, upLow};
   return true;
+}
+
+bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
+                   const int32_t *offsets, const int32_t *tokens, int64_t P,
+                   Epilogue epi, std::vector<double> &out, std::string *error) {
+  EpilogueSpec spec;
+  spec.kind = epi;
+  return ssmmReference(w, x, xRows, offsets, tokens, P, spec, out, error);
+}
+
+/// "" when the weights and biases of `ffn` have the shapes of one FFN, else
+/// what is wrong.
+static std::string checkExpertFFN(const ExpertFFN &ffn) {
+  if (!ffn.w13 || !ffn.w2)
+    return "w13 and w2 are required";
+  const SSShape &a = ffn.w13->s, &b = ffn.w2->s;
+  if (a.experts != b.experts || a.rows != 2 * b.cols || b.rows != a.cols ||
+      ffn.w13->dtype != ffn.w2->dtype)
+    return "w13 [" + std::to_string(a.experts) + ", " + std::to_string(a.rows) +
+           ", " + std::to_string(a.cols) + "] and w2 [" +
+           std::to_string(b.experts) + ", " + std::to_string(b.rows) + ", " +
+           std::to_string(b.cols) +
+           "] are not [E, 2I, H] and [E, H, I] of one dtype";
+  return "";
+}
+
+bool expertsReference(const ExpertFFN &ffn, const uint16_t *x, int64_t T,
+                      const int32_t *ids, const float *weights, int topK,
+                      std::vector<double> &y, std::string *error,
+                      ClampCounts *clamps) {
+  std::string err = checkExpertFFN(ffn);
+  if (!err.empty())
+    return fail(error, err);
+  if (T < 0 || topK < 1 || (T > 0 && (!x || !ids || !weights)))
+    return fail(error, "expected T >= 0, topK >= 1 and non-null inputs");
+  const PackedWeight &w13 = *ffn.w13, &w2 = *ffn.w2;
+  std::vector<int32_t> tokens, offsets, positions;
+  dispatchReference(ids, T, topK, w13.s.experts, tokens, offsets, positions);
+  const int64_t P = offsets.back();
+  EpilogueSpec up{Epilogue::SiluMul, ffn.activation, ffn.b13};
+  std::vector<double> act, out;
+  if (!ssmmReference(w13, x, T, offsets.data(), tokens.data(), P, up, act, &err,
+                     clamps))
+    return fail(error, "w13: " + err);
+  // The GPU keeps h in the activation dtype.
+  std::vector<uint16_t> h(act.size());
+  for (size_t i = 0; i < act.size(); ++i)
+    h[i] = fromFloat(float(act[i]), w13.dtype);
+  EpilogueSpec down{Epilogue::None, ffn.activation, ffn.b2};
+  if (!ssmmReference(w2, h.data(), P, offsets.data(), nullptr, P, down, out,
+                     &err))
+    return fail(error, "w2: " + err);
+  combineReference(out, w2.s.rows, weights, positions.data(), T, topK, y);
+  return true;
+}
+
+std::vector<uint16_t> randomBias(SplitMix64 &rng, DType dtype, int64_t n,
+                                 double scale, double limit, int oneIn) {
+  std::vector<uint16_t> out(static_cast<size_t>(std::max<int64_t>(n, 0)));
+  for (uint16_t &v : out) {
+    bool large = oneIn > 0 && rng.below(uint64_t(oneIn)) == 0;
+    double value = rng.symmetric(scale);
+    if (large)
+      value = (rng.below(2) ? limit : -limit) + 2 * value;
+    v = fromFloat(float(value), dtype);
+  }
+  return out;
 }
 
 void routeReference(const float *x, const float *router, int64_t T, int64_t H,

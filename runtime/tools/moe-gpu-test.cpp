@@ -10,10 +10,14 @@
 // (gate rows, then up rows) and "w2" [E, H, I]; inputs "x" [T, H] (bf16/f16)
 // and "router" [E, H] (x's dtype or f32); output "y" [T, H]; symbols T and
 // P = T * top_k; top-level object "routing" {experts, top_k, renormalize,
-// routed_scaling_factor}. For every T, random weights are packed and uploaded,
-// the layer is run and y is compared with the float64 CPU references
-// (route -> dispatch -> ssmm SiluMul -> h rounded to 16 bits -> ssmm ->
-// combine); with --check-rows N and T > N, N evenly spaced rows of y
+// routed_scaling_factor}; optionally the object "activation" (clamped_swiglu)
+// and both inputs "w13_bias" [E, 2I] and "w2_bias" [E, H] (x's dtype). For
+// every T, random weights (and biases) are packed and uploaded, the layer is
+// run and y is compared with the float64 CPU references (route -> dispatch
+// -> ssmm + b13, activation -> h rounded to 16 bits -> ssmm + b2 ->
+// combine). The random w13 bias pushes one value in 16 near +-limit, so a
+// clamped_swiglu layer clamps some: the line of each T counts them. With
+// --check-rows N and T > N, N evenly spaced rows of y
 // (the first and the last among them) are compared, each token's output
 // depending on its own row and routing alone, and every row is checked for
 // NaN (the float64 reference of a large layer takes minutes). Without a
@@ -107,20 +111,27 @@ struct Layer {
   double scale = 1.0;
   DType dt = DType::BF16;
   PackedWeight w13, w2;
+  Activation act;
+  bool bias = false;             ///< The inputs w13_bias and w2_bias.
+  std::vector<uint16_t> b13, b2; ///< [E, 2I], [E, H] when `bias`.
+
+  /// The expert FFN the references compute.
+  ExpertFFN ffn() const {
+    return {&w13, &w2, act, bias ? &b13 : nullptr, bias ? &b2 : nullptr};
+  }
 };
 
-/// The "routing" object of DIR/manifest.json (sy_bundle_manifest_string reads
-/// strings only, so the manifest is parsed with the runtime's JSON reader).
-bool readRouting(const std::string &dir, Layer &L) {
-  std::string text, err;
-  json::Value root;
-  if (!readFile(dir + "/manifest.json", text) ||
-      !json::parse(text, root, err)) {
-    std::fprintf(stderr, "error: %s/manifest.json: %s\n", dir.c_str(),
-                 err.empty() ? "cannot read" : err.c_str());
+/// The "routing" object and the activation of DIR/manifest.json, parsed into
+/// `m` by the runtime's reader (sy_bundle_manifest_string reads strings
+/// only).
+bool readLayer(const std::string &dir, Manifest &m, Layer &L) {
+  std::string text, err, file = dir + "/manifest.json";
+  if (!readFile(file, text) || parseManifest(text, file, m, err) != SY_OK) {
+    std::fprintf(stderr, "error: %s\n",
+                 err.empty() ? (file + ": cannot read").c_str() : err.c_str());
     return false;
   }
-  const json::Value *r = root.get("routing");
+  const json::Value *r = m.root.get("routing");
   const json::Value *e = r ? r->get("experts") : nullptr,
                     *k = r ? r->get("top_k") : nullptr;
   const json::Value *rn = r ? r->get("renormalize") : nullptr;
@@ -140,32 +151,33 @@ bool readRouting(const std::string &dir, Layer &L) {
   L.k = int(k->integer);
   L.renormalize = rn->boolean;
   L.scale = sf ? sf->number : 1.0;
+  L.act = m.activation;
   return true;
 }
 
-/// Reference layer for `T` rows of `x` routed by `ids`/`wts` ([T, k]).
+/// Whether buffer `name` of `m` has the constant shape `dims`.
+bool hasShape(const Manifest &m, const char *name,
+              std::initializer_list<int64_t> dims) {
+  int i = m.findBuffer(name);
+  if (i < 0 || m.buffers[size_t(i)].shape.size() != dims.size())
+    return false;
+  const std::vector<ShapeDim> &shape = m.buffers[size_t(i)].shape;
+  return std::equal(dims.begin(), dims.end(), shape.begin(),
+                    [](int64_t d, const ShapeDim &s) {
+                      return s.symbol < 0 && s.value == d;
+                    });
+}
+
+/// Reference layer for `T` rows of `x` routed by `ids`/`wts` ([T, k]);
+/// clamped SwiGLU's clamps are added to `clamps` (nullable).
 bool referenceLayer(const Layer &L, const uint16_t *x, int64_t T,
                     const int32_t *ids, const float *wts,
-                    std::vector<double> &y) {
-  std::vector<int32_t> tokens, offsets, positions;
-  dispatchReference(ids, T, L.k, L.E, tokens, offsets, positions);
-  const int64_t P = offsets.back();
-  std::vector<double> act, out;
+                    std::vector<double> &y, ClampCounts *clamps = nullptr) {
   std::string err;
-  if (!ssmmReference(L.w13, x, T, offsets.data(), tokens.data(), P,
-                     Epilogue::SiluMul, act, &err))
-    return std::fprintf(stderr, "error: reference w13: %s\n", err.c_str()),
-           false;
-  std::vector<uint16_t> h(
-      act.size()); // the GPU keeps h in the activation dtype
-  for (size_t i = 0; i < act.size(); ++i)
-    h[i] = fromFloat(float(act[i]), L.dt);
-  if (!ssmmReference(L.w2, h.data(), P, offsets.data(), nullptr, P,
-                     Epilogue::None, out, &err))
-    return std::fprintf(stderr, "error: reference w2: %s\n", err.c_str()),
-           false;
-  combineReference(out, L.H, wts, positions.data(), T, L.k, y);
-  return true;
+  if (expertsReference(L.ffn(), x, T, ids, wts, L.k, y, &err, clamps))
+    return true;
+  std::fprintf(stderr, "error: reference: %s\n", err.c_str());
+  return false;
 }
 
 /// Random non-zero 16-bit element in [shift - scale, shift + scale).
@@ -189,6 +201,62 @@ bool randomPacked(SplitMix64 &rng, DType dt, const sy_weight_info &wi,
   if (!err.empty())
     std::fprintf(stderr, "error: packing %s: %s\n", wi.name, err.c_str());
   return err.empty();
+}
+
+/// Random biases for `L` (L.bias): b13 about the size of the gate/up
+/// accumulators (x's elements uniform in [xShift - 1, xShift + 1), the
+/// weights' in [-0.05, 0.05]), one value in 16 near +-limit; b2 about the
+/// size of the down projection's outputs, measured on a few slots with that
+/// b13.
+bool randomBiases(SplitMix64 &rng, double xShift, Layer &L) {
+  const double xSquare = 1.0 / 3.0 + xShift * xShift;
+  const double density =
+      double(keptRows(L.w13.p, L.w13.s)) / (2.0 * double(L.w13.s.rows));
+  const double acc = 0.05 * std::sqrt(double(L.H) * density * xSquare / 3.0);
+  L.b13 = randomBias(rng, L.dt, L.E * 2 * L.I, acc, L.act.limit, 16);
+  L.b2.assign(size_t(L.E * L.H), 0); // Zero while measuring.
+  const int64_t S = std::min<int64_t>(L.E, 16);
+  std::vector<uint16_t> x(size_t(S * L.H));
+  for (uint16_t &v : x)
+    v = randomElement(rng, L.dt, 1.0, xShift);
+  std::vector<int32_t> ids(static_cast<size_t>(S));
+  std::vector<float> ones(size_t(S), 1.0f);
+  for (int64_t i = 0; i < S; ++i)
+    ids[size_t(i)] = int32_t(i * L.E / S);
+  std::vector<double> o;
+  std::string err;
+  if (!expertsReference(L.ffn(), x.data(), S, ids.data(), ones.data(), 1, o,
+                        &err))
+    return std::fprintf(stderr, "error: bias scale: %s\n", err.c_str()), false;
+  double sum = 0;
+  for (double v : o)
+    sum += v * v;
+  double rms = o.empty() ? 0.0 : std::sqrt(sum / double(o.size()));
+  L.b2 = randomBias(rng, L.dt, L.E * L.H, rms > 0 ? rms : 1.0, 0.0, 0);
+  std::printf("biases: b13 ~ +-%.3g (1 in 16 near +-%g), b2 ~ +-%.3g\n", acc,
+              L.act.limit, rms);
+  return true;
+}
+
+/// Uploads `host` into a new device buffer `d` and binds it as `name`.
+bool uploadInput(sy_session *s, const char *name,
+                 const std::vector<uint16_t> &host, DeviceBuffer &d) {
+  uint64_t bytes = host.size() * sizeof(uint16_t);
+  return d.alloc(bytes, name) &&
+         check(sy_memcpy_htod(d.ptr, host.data(), bytes),
+               std::string("copy ") + name) &&
+         check(sy_session_bind(s, name, d.ptr, bytes),
+               std::string("bind ") + name);
+}
+
+/// " activation=clamped_swiglu(alpha=A,limit=L)" or "" (SiLU).
+std::string describeActivation(const Activation &a) {
+  if (a.kind == ActivationKind::Silu)
+    return "";
+  char text[96];
+  std::snprintf(text, sizeof(text), " activation=%s(alpha=%g,limit=%g)",
+                activationName(a.kind), a.alpha, a.limit);
+  return text;
 }
 
 } // namespace
@@ -240,8 +308,9 @@ int main(int argc, char **argv) {
   // --- Manifest checks (no device needed) ----------------------------------
   Bundles bd;
   Layer L;
+  Manifest manifest;
   if (!check(sy_bundle_open(dir.c_str(), &bd.meta), "sy_bundle_open") ||
-      !readRouting(dir, L))
+      !readLayer(dir, manifest, L))
     return 1;
   sy_weight_info w13i, w2i;
   if (!check(sy_bundle_find_weight(bd.meta, "w13", &w13i), "weight 'w13'") ||
@@ -275,7 +344,8 @@ int main(int argc, char **argv) {
   sy_dtype routerType = SY_DTYPE_F32;
   int32_t nbuf = 0, nsym = 0;
   sy_bundle_num_buffers(bd.meta, &nbuf);
-  bool haveX = false, haveRouter = false, haveY = false;
+  bool haveX = false, haveRouter = false, haveY = false, haveB13 = false,
+       haveB2 = false;
   for (int32_t i = 0; i < nbuf; ++i) {
     const char *name;
     sy_buffer_kind kind;
@@ -289,6 +359,8 @@ int main(int argc, char **argv) {
     } else if (n == "router" && isIn && (dt == actType || dt == SY_DTYPE_F32)) {
       haveRouter = true;
       routerType = dt;
+    } else if ((n == "w13_bias" || n == "w2_bias") && isIn && dt == actType) {
+      (n == "w13_bias" ? haveB13 : haveB2) = true;
     } else if (isIn || isOut) {
       std::fprintf(stderr,
                    "error: unexpected %s buffer '%s' (or wrong dtype; the "
@@ -299,6 +371,20 @@ int main(int argc, char **argv) {
   }
   if (!haveX || !haveRouter || !haveY)
     return usage("bundle lacks input 'x', input 'router' or output 'y'");
+  if (haveB13 != haveB2)
+    return usage(std::string("bundle has input '") +
+                 (haveB13 ? "w13_bias" : "w2_bias") + "' without '" +
+                 (haveB13 ? "w2_bias" : "w13_bias") +
+                 "' (the biases come in pairs)");
+  L.bias = haveB13;
+  if (L.bias && (!hasShape(manifest, "w13_bias", {E, 2 * I}) ||
+                 !hasShape(manifest, "w2_bias", {E, H}))) {
+    std::fprintf(stderr,
+                 "error: expected inputs w13_bias [%lld, %lld] and w2_bias "
+                 "[%lld, %lld] (constant shapes [E, 2I] and [E, H])\n",
+                 (long long)E, (long long)(2 * I), (long long)E, (long long)H);
+    return 1;
+  }
   std::vector<const char *> symNames;
   sy_bundle_num_symbols(bd.meta, &nsym);
   for (int32_t i = 0; i < nsym; ++i) {
@@ -355,11 +441,12 @@ int main(int argc, char **argv) {
   const double MiB = 1024.0 * 1024.0;
   std::printf("bundle %s: E=%lld top_k=%d H=%lld I=%lld w13 %d:%d:%d w2 "
               "%d:%d:%d %s router=%s "
-              "renormalize=%d scale=%g routing=%s\n",
+              "renormalize=%d scale=%g routing=%s%s%s\n",
               dir.c_str(), (long long)E, k, (long long)H, (long long)I, w13i.n,
               w13i.m, w13i.v, w2i.n, w2i.m, w2i.v, dtypeName(L.dt),
               routerType == SY_DTYPE_F32 ? "f32" : dtypeName(L.dt),
-              int(L.renormalize), L.scale, modeNames[int(mode)]);
+              int(L.renormalize), L.scale, modeNames[int(mode)],
+              describeActivation(L.act).c_str(), L.bias ? " bias" : "");
   std::printf("device memory at T=%lld (P=%lld): weights=%.2f MiB inputs=%.2f "
               "MiB outputs=%.2f MiB "
               "workspaces=%.2f MiB total=%.2f MiB\n",
@@ -400,6 +487,12 @@ int main(int argc, char **argv) {
                std::string("upload ") + name))
       return 1;
   }
+  // Biases: one set per run, bound once.
+  DeviceBuffer db13, db2;
+  if (L.bias && (!randomBiases(rng, shifted ? 0.5 : 0.0, L) ||
+                 !uploadInput(bd.s, "w13_bias", L.b13, db13) ||
+                 !uploadInput(bd.s, "w2_bias", L.b2, db2)))
+    return 1;
   for (int64_t T : tokenCounts) {
     std::vector<uint16_t> x(size_t(T * H));
     std::vector<float> xf(x.size()), rf(size_t(E * H));
@@ -530,7 +623,9 @@ int main(int argc, char **argv) {
     }
     // Reference layer; near-tie tokens take whichever routing the GPU matches.
     std::vector<double> ref, got(size_t(R * H));
-    if (!referenceLayer(L, xr.data(), R, idsR.data(), wtsR.data(), ref))
+    ClampCounts clamps;
+    if (!referenceLayer(L, xr.data(), R, idsR.data(), wtsR.data(), ref,
+                        &clamps))
       return 1;
     int64_t nan = 0, alt = 0;
     for (uint16_t v : yHost)
@@ -611,6 +706,11 @@ int main(int argc, char **argv) {
       std::printf(" rows=%lld", (long long)R);
     if (!tiesR.empty())
       std::printf(" near_ties=%zu", tiesR.size());
+    if (L.act.kind == ActivationKind::ClampedSwiglu)
+      std::printf(" clamped=%lld/%lld(gate=%lld,up_high=%lld,up_low=%lld)",
+                  (long long)clamps.total(), (long long)(R * k * 2 * I),
+                  (long long)clamps.gate, (long long)clamps.upHigh,
+                  (long long)clamps.upLow);
     if (alt)
       std::printf(" gpu_alt_choice=%lld", (long long)alt);
     if (repeatCheck)

@@ -6,12 +6,17 @@
 //
 // The bundle has one weight "w" and buffers "x" [T, K], "tokens" i32 [P],
 // "offsets" i32 [E+1], "y" [P, R or R/2] (top-level "epilogue": "none" or
-// "silu_mul"). For every token count: random weights are packed and uploaded,
-// the kernels are run, and y is compared with ssmmReference. Without a GPU it
-// prints "SKIPPED: <reason>" and exits 0 with --allow-skip, else 77.
+// "silu_mul"; "activation": silu_mul's, when not SiLU) and optionally the
+// input "bias" [E, R] (x's dtype). For every token count: random weights
+// (and bias: with silu_mul one value in 16 near +-limit, so clamped SwiGLU
+// clamps some, which the line of each count reports) are packed and
+// uploaded, the kernels are run, and y is compared with ssmmReference.
+// Without a GPU it prints "SKIPPED: <reason>" and exits 0 with --allow-skip,
+// else 77.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Manifest.h" // parseManifest (runtime internals): "activation"
 #include "samoyeds-c/Runtime.h"
 #include "samoyeds/Runtime/Format.h"
 #include "samoyeds/Runtime/Reference.h"
@@ -105,6 +110,34 @@ struct DeviceBuffer {
   }
 };
 
+/// The activation of DIR/manifest.json and whether its input "bias" has
+/// the constant shape [E, R] (`bias`: the bundle has an input "bias").
+bool readManifest(const std::string &dir, int64_t E, int64_t R, Activation &act,
+                  bool &bias) {
+  std::string text, err, file = dir + "/manifest.json";
+  Manifest m;
+  if (!readFile(file, text) || parseManifest(text, file, m, err) != SY_OK) {
+    std::fprintf(stderr, "error: %s\n",
+                 err.empty() ? (file + ": cannot read").c_str() : err.c_str());
+    return false;
+  }
+  act = m.activation;
+  int i = m.findBuffer("bias");
+  bias = i >= 0;
+  if (!bias)
+    return true;
+  const BufferDesc &b = m.buffers[size_t(i)];
+  if (b.kind == SY_BUFFER_INPUT && b.shape.size() == 2 &&
+      b.shape[0].symbol < 0 && b.shape[0].value == E && b.shape[1].symbol < 0 &&
+      b.shape[1].value == R)
+    return true;
+  std::fprintf(stderr,
+               "error: %s: buffer 'bias' is not an input of shape [%lld, "
+               "%lld] (the weight's [E, R])\n",
+               file.c_str(), (long long)E, (long long)R);
+  return false;
+}
+
 struct Bundle {
   sy_bundle *b = nullptr;
   sy_session *s = nullptr;
@@ -163,6 +196,10 @@ int main(int argc, char **argv) {
     else if (std::string(epiName) != "none")
       return usage((std::string("unknown epilogue '") + epiName + "'").c_str());
   }
+  Activation act;
+  bool haveBias = false;
+  if (!readManifest(opt.dir, wi.experts, wi.rows, act, haveBias))
+    return 1;
   int32_t nbuf = 0;
   sy_dtype yType = SY_DTYPE_F32;
   bool haveY = false;
@@ -175,6 +212,8 @@ int main(int argc, char **argv) {
       yType = dt;
       haveY = true;
     }
+    if (std::string(name) == "bias" && dt != wi.dtype)
+      return usage("input 'bias' is not of the weight's dtype");
   }
   if (!haveY)
     return usage("bundle has no buffer 'y'");
@@ -192,12 +231,23 @@ int main(int argc, char **argv) {
   SSParams params{wi.n, wi.m, wi.v};
   const int64_t E = wi.experts, R = wi.rows, K = wi.cols;
   const int64_t outCols = epi == Epilogue::SiluMul ? R / 2 : R;
+  const bool clamped =
+      epi == Epilogue::SiluMul && act.kind == ActivationKind::ClampedSwiglu;
   std::printf("bundle %s: E=%lld R=%lld K=%lld n=%d m=%d v=%d %s layout=%s "
-              "epilogue=%s y=%s\n",
+              "epilogue=%s y=%s",
               opt.dir.c_str(), (long long)E, (long long)R, (long long)K, wi.n,
               wi.m, wi.v, dtypeName(dtype),
               layoutName(WeightLayout(int(wi.layout))), epiName,
               yType == SY_DTYPE_F32 ? "f32" : "16-bit");
+  if (act.kind != ActivationKind::Silu)
+    std::printf(" activation=%s(alpha=%g,limit=%g)", activationName(act.kind),
+                act.alpha, act.limit);
+  std::printf("%s\n", haveBias ? " bias" : "");
+  // The accumulators' size: x uniform in [-1, 1], the kept weights (of
+  // density keptRows / 2R) in [-0.05, 0.05].
+  const double accScale =
+      0.05 * std::sqrt(double(K) * double(keptRows(params, shape)) /
+                       (2.0 * double(R)) / 9.0);
 
   SplitMix64 rng(opt.seed);
   bool allOk = true;
@@ -218,6 +268,11 @@ int main(int argc, char **argv) {
                            uint64_t(pw.rowIdxBytes())};
     if (!check(sy_session_upload_weight(bundle.s, "w", &up), "upload w"))
       return 1;
+    // Bias: near +-limit one value in 16 where an activation follows.
+    std::vector<uint16_t> bias;
+    if (haveBias)
+      bias = randomBias(rng, dtype, E * R, accScale, act.limit,
+                        epi == Epilogue::SiluMul ? 16 : 0);
     // Activations, token list, offsets (one expert left empty when E > 1).
     std::vector<uint16_t> x(static_cast<size_t>(T * K));
     for (auto &v : x)
@@ -258,9 +313,16 @@ int main(int argc, char **argv) {
           "error: buffer shapes in the manifest do not match the weight\n");
       return 1;
     }
-    DeviceBuffer dx, dt, doff, dy;
+    DeviceBuffer dx, dt, doff, dy, db;
     if (!dx.alloc(xb, "alloc x") || !dt.alloc(tb, "alloc tokens") ||
         !doff.alloc(ob, "alloc offsets") || !dy.alloc(yb, "alloc y"))
+      return 1;
+    const uint64_t bb = bias.size() * sizeof(uint16_t);
+    uint64_t bm = 0; // The manifest's bytes of "bias".
+    if (haveBias &&
+        (!bytesOf("bias", bm) || bm != bb || !db.alloc(bb, "alloc bias") ||
+         !check(sy_memcpy_htod(db.ptr, bias.data(), bb), "copy bias") ||
+         !check(sy_session_bind(bundle.s, "bias", db.ptr, bb), "bind bias")))
       return 1;
     if (!check(sy_memcpy_htod(dx.ptr, x.data(), uint64_t(T * K * 2)),
                "copy x") ||
@@ -289,8 +351,10 @@ int main(int argc, char **argv) {
       return 1;
     std::vector<double> ref;
     std::string err;
-    if (!ssmmReference(pw, x.data(), T, offsets.data(), tokens.data(), P, epi,
-                       ref, &err)) {
+    ClampCounts clamps;
+    EpilogueSpec spec{epi, act, haveBias ? &bias : nullptr};
+    if (!ssmmReference(pw, x.data(), T, offsets.data(), tokens.data(), P, spec,
+                       ref, &err, &clamps)) {
       std::fprintf(stderr, "error: reference: %s\n", err.c_str());
       return 1;
     }
@@ -315,8 +379,13 @@ int main(int argc, char **argv) {
                     std::chrono::steady_clock::now() - t0)
                     .count() /
                 iters;
-    std::printf("P=%lld relerr=%.3e %s avg_ms=%.4f", (long long)P, rel,
-                ok ? "ok" : "FAIL", ms);
+    std::printf("P=%lld relerr=%.3e", (long long)P, rel);
+    if (clamped)
+      std::printf(" clamped=%lld/%lld(gate=%lld,up_high=%lld,up_low=%lld)",
+                  (long long)clamps.total(), (long long)(P * R),
+                  (long long)clamps.gate, (long long)clamps.upHigh,
+                  (long long)clamps.upLow);
+    std::printf(" %s avg_ms=%.4f", ok ? "ok" : "FAIL", ms);
     if (nan)
       std::printf(" (%lld unwritten/NaN outputs)", (long long)nan);
     std::printf("\n");

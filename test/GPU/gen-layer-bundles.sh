@@ -10,7 +10,10 @@
 # the shapes of architectures beyond the anchors (Qwen3-Next-80B-A3B, GLM-4.5,
 # GLM-4.5-Air, Granite-4.0-H-Small and -Tiny, MiniMax-M2; their layers' own routing
 # conventions run outside a moe_ffn, so these check the expert kernels at those
-# shapes). SAMOYEDS_LAYER_MODELS
+# shapes); SAMOYEDS_LAYER_SET=gptoss gpt-oss-20b's and -120b's layer shapes
+# with their expert biases and clamped SwiGLU (`bias(...)`,
+# `clamped_swiglu`; their hidden size 2880 needs a v dividing it, e.g. 64).
+# SAMOYEDS_LAYER_MODELS
 # (comma-separated names) compiles only those layers of the table; a name
 # the table lacks is an error.
 set -euo pipefail
@@ -24,15 +27,24 @@ while read -r name h i e k attrs; do
   built+=("$name")
   enc="#samoyeds.ss<n = $n, m = $m, v = $v>"
   file="$out/${name}_${n}${m}v${v}.mlir"
+  # The gptoss set's expert biases: arguments, operands and their types.
+  bargs="" bops="" btypes=""
+  if [[ "${SAMOYEDS_LAYER_SET:-}" == gptoss ]]; then
+    bargs=",
+    %b13: tensor<${e}x$((2 * i))xbf16> {samoyeds.name = \"w13_bias\"},
+    %b2: tensor<${e}x${h}xbf16> {samoyeds.name = \"w2_bias\"}"
+    bops=" bias(%b13, %b2)"
+    btypes=", tensor<${e}x$((2 * i))xbf16>, tensor<${e}x${h}xbf16>"
+  fi
   cat > "$file" <<MLIR
 func.func @$name(%x: tensor<?x${h}xbf16> {samoyeds.name = "x"},
     %router: tensor<${e}x${h}xbf16> {samoyeds.name = "router"},
     %w13: tensor<${e}x$((2 * i))x${h}xbf16, $enc> {samoyeds.name = "w13"},
-    %w2: tensor<${e}x${h}x${i}xbf16, $enc> {samoyeds.name = "w2"})
+    %w2: tensor<${e}x${h}x${i}xbf16, $enc> {samoyeds.name = "w2"}$bargs)
     -> (tensor<?x${h}xbf16> {samoyeds.name = "y"}) {
-  %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k($k) $attrs
+  %y = samoyeds.moe_ffn %x, %router, %w13, %w2$bops top_k($k) $attrs
       : (tensor<?x${h}xbf16>, tensor<${e}x${h}xbf16>,
-         tensor<${e}x$((2 * i))x${h}xbf16, $enc>, tensor<${e}x${h}x${i}xbf16, $enc>)
+         tensor<${e}x$((2 * i))x${h}xbf16, $enc>, tensor<${e}x${h}x${i}xbf16, $enc>$btypes)
       -> tensor<?x${h}xbf16>
   return %y : tensor<?x${h}xbf16>
 }
@@ -47,6 +59,11 @@ glm45_air     4096   1408  128     8     {renormalize}
 granite4_small 4096  768   72      10    {renormalize}
 granite4_tiny 1536   512   64      6     {renormalize}
 minimax_m2    3072   1536  256     8     {renormalize}
+TABLE
+elif [[ "${SAMOYEDS_LAYER_SET:-}" == gptoss ]]; then cat <<'TABLE'
+# name        hidden inter experts top_k attributes
+gpt_oss_20b   2880   2880  32      4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
+gpt_oss_120b  2880   2880  128     4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
 TABLE
 elif [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
 # name        hidden inter experts top_k attributes

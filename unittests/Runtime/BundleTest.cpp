@@ -771,6 +771,140 @@ TEST_F(BundleDir, BadWeightLayouts) {
 }
 
 //===----------------------------------------------------------------------===//
+// The activation (gpt-oss's clamped SwiGLU)
+//===----------------------------------------------------------------------===//
+
+/// parseManifest's message for kValidManifest with the member "activation":
+/// `activation` ("" when it accepts it, with the manifest in `m`).
+std::string activationError(const std::string &activation,
+                            samoyeds::rt::Manifest &m) {
+  std::string text = kValidManifest, err;
+  text.insert(text.find("\"epilogue\""), "\"activation\": " + activation + ",");
+  sy_status st = samoyeds::rt::parseManifest(text, "manifest.json", m, err);
+  EXPECT_EQ(st == SY_OK, err.empty()) << err;
+  EXPECT_TRUE(st == SY_OK || st == SY_ERR_MANIFEST);
+  return err;
+}
+
+std::string activationError(const std::string &activation) {
+  samoyeds::rt::Manifest m;
+  return activationError(activation, m);
+}
+
+TEST(Activation, AbsentIsSilu) {
+  samoyeds::rt::Manifest m;
+  std::string err;
+  ASSERT_EQ(
+      samoyeds::rt::parseManifest(kValidManifest, "manifest.json", m, err),
+      SY_OK)
+      << err;
+  EXPECT_FALSE(m.hasActivation);
+  EXPECT_EQ(m.activation.kind, samoyeds::rt::ActivationKind::Silu);
+}
+
+TEST(Activation, ReadsSiluAndClampedSwiglu) {
+  using samoyeds::rt::ActivationKind;
+  samoyeds::rt::Manifest m;
+  EXPECT_EQ(activationError(R"({"kind": "silu"})", m), "");
+  EXPECT_TRUE(m.hasActivation);
+  EXPECT_EQ(m.activation.kind, ActivationKind::Silu);
+  EXPECT_EQ(
+      activationError(
+          R"({"kind": "clamped_swiglu", "alpha": 1.702, "limit": 7.0})", m),
+      "");
+  EXPECT_TRUE(m.hasActivation);
+  EXPECT_EQ(m.activation.kind, ActivationKind::ClampedSwiglu);
+  EXPECT_EQ(m.activation.alpha, 1.702);
+  EXPECT_EQ(m.activation.limit, 7.0);
+  // Integers are numbers too; the order of the members does not matter.
+  EXPECT_EQ(
+      activationError(
+          R"({"limit": 10, "alpha": 2.5e-1, "kind": "clamped_swiglu"})", m),
+      "");
+  EXPECT_EQ(m.activation.alpha, 0.25);
+  EXPECT_EQ(m.activation.limit, 10.0);
+}
+
+TEST(Activation, RefusesBadObjects) {
+  const std::string kinds = "expected \"silu\" or \"clamped_swiglu\"";
+  const std::string swiglu = R"("kind": "clamped_swiglu")";
+  for (auto [activation, message] :
+       std::initializer_list<std::pair<std::string, std::string>>{
+           {R"("clamped_swiglu")",
+            "activation: expected an object, got string"},
+           {"null", "activation: expected an object, got null"},
+           {"{}", "activation.kind: missing required field"},
+           {R"({"kind": "gelu"})",
+            "activation.kind: " + kinds + ", got 'gelu'"},
+           {R"({"kind": "SiLU"})",
+            "activation.kind: " + kinds + ", got 'SiLU'"},
+           {R"({"kind": 1})", "activation.kind: " + kinds + ", got number"},
+           {R"({"kind": "silu", "beta": 1})",
+            "activation: unknown field 'beta' (expected \"kind\", \"alpha\" "
+            "or \"limit\")"},
+           {R"({"kind": "silu", "alpha": 1.702})",
+            "activation.alpha: unexpected field (only kind "
+            "\"clamped_swiglu\" has \"alpha\" and \"limit\")"},
+           {R"({"kind": "silu", "limit": 7})",
+            "activation.limit: unexpected field (only kind "
+            "\"clamped_swiglu\" has \"alpha\" and \"limit\")"},
+           {"{" + swiglu + R"(, "limit": 7})",
+            "activation.alpha: missing required field (kind "
+            "\"clamped_swiglu\" needs \"alpha\" and \"limit\")"},
+           {"{" + swiglu + R"(, "alpha": 1.702})",
+            "activation.limit: missing required field (kind "
+            "\"clamped_swiglu\" needs \"alpha\" and \"limit\")"},
+           {"{" + swiglu + R"(, "alpha": 0, "limit": 7})",
+            "activation.alpha: expected a number > 0, got 0"},
+           {"{" + swiglu + R"(, "alpha": -0.0, "limit": 7})",
+            "activation.alpha: expected a number > 0, got -0"},
+           {"{" + swiglu + R"(, "alpha": 1e-400, "limit": 7})",
+            "activation.alpha: expected a number > 0, got 0"},
+           {"{" + swiglu + R"(, "alpha": 1.702, "limit": -7.5})",
+            "activation.limit: expected a number > 0, got -7.5"},
+           {"{" + swiglu + R"(, "alpha": 1.702, "limit": 1e999})",
+            "activation.limit: expected a finite number, got one beyond the "
+            "range of a double"},
+           {"{" + swiglu + R"(, "alpha": "1.702", "limit": 7})",
+            "activation.alpha: expected a number, got string"},
+           {"{" + swiglu + R"(, "alpha": 1.702, "limit": [7]})",
+            "activation.limit: expected a number, got array"},
+           {"{" + swiglu + R"(, "alpha": 1.702, "limit": 7, "limit2": 7})",
+            "activation: unknown field 'limit2' (expected \"kind\", "
+            "\"alpha\" or \"limit\")"}})
+    EXPECT_EQ(activationError(activation), "manifest.json: " + message)
+        << activation;
+}
+
+TEST(Activation, ErrorsQuoteBoundedValues) {
+  // An unknown key or kind of 1000 bytes is cut to 64 in the message.
+  std::string key(1000, 'k');
+  std::string err = activationError("{\"kind\": \"silu\", \"" + key + "\": 1}");
+  EXPECT_EQ(err, "manifest.json: activation: unknown field '" +
+                     std::string(64, 'k') +
+                     "...' (1000 bytes) (expected \"kind\", \"alpha\" or "
+                     "\"limit\")");
+  err = activationError("{\"kind\": \"" + key + "\"}");
+  EXPECT_EQ(err, "manifest.json: activation.kind: expected \"silu\" or "
+                 "\"clamped_swiglu\", got '" +
+                     std::string(64, 'k') + "...' (1000 bytes)");
+}
+
+TEST_F(BundleDir, ActivationThroughTheCApi) {
+  writeMutated("\"epilogue\"", "\"activation\": {\"kind\": \"clamped_swiglu\", "
+                               "\"alpha\": 1.702, \"limit\": 7}, \"epilogue\"");
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  const char *s = nullptr;
+  EXPECT_EQ(sy_bundle_manifest_string(b, "activation", &s), SY_ERR_NOT_FOUND);
+  sy_bundle_destroy(b);
+  writeMutated("\"epilogue\"",
+               "\"activation\": {\"kind\": \"clamped_swiglu\"}, \"epilogue\"");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: activation.alpha: missing required field"});
+}
+
+//===----------------------------------------------------------------------===//
 // Kernel file sizes and checksums
 //===----------------------------------------------------------------------===//
 

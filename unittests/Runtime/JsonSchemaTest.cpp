@@ -55,6 +55,26 @@ TEST(JsonSchema, Integers) {
   EXPECT_EQ(refusal(integer(), "-9223372036854775808"), "");
 }
 
+TEST(JsonSchema, Numbers) {
+  double out = 0;
+  EXPECT_EQ(refusal(number(), "1.702", out), "");
+  EXPECT_EQ(out, 1.702);
+  EXPECT_EQ(refusal(number(), "7", out), "");
+  EXPECT_EQ(out, 7.0);
+  EXPECT_EQ(refusal(number(), "-2.5e-3", out), "");
+  EXPECT_EQ(out, -2.5e-3);
+  EXPECT_EQ(refusal(number(), "\"7\""),
+            "doc.json: f: expected a number, got string");
+  EXPECT_EQ(refusal(number(), "null"), "doc.json: f: expected a number, got "
+                                       "null");
+  for (const std::string &huge :
+       {std::string("1e999"), std::string("-1e400"), std::string(400, '9')})
+    EXPECT_EQ(refusal(number(), huge),
+              "doc.json: f: expected a finite number, got one beyond the "
+              "range of a double")
+        << huge;
+}
+
 TEST(JsonSchema, Strings) {
   auto shortString = [](const std::string &s) { return s.size() < 3; };
   Rule<std::string> rule = string(+shortString, "fewer than 3 bytes");

@@ -322,3 +322,287 @@ TEST(Helpers, RelativeErrorAndRng) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// Activations and biases (gpt-oss)
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// INTERFACE.md's clamped SwiGLU with gpt-oss's constants, written out.
+double gptOss(double gate, double up) {
+  double g = gate > 7.0 ? 7.0 : gate;
+  double u = up > 7.0 ? 7.0 : up < -7.0 ? -7.0 : up;
+  return g * (1.0 / (1.0 + std::exp(-1.702 * g))) * (u + 1.0);
+}
+
+double silu(double gate, double up) {
+  return gate / (1 + std::exp(-gate)) * up;
+}
+
+const Activation kGptOss = {ActivationKind::ClampedSwiglu, 1.702, 7.0};
+
+/// Expects `got` within 1e-13 (relative) of `want`.
+void expectClose(double got, double want) {
+  EXPECT_NEAR(got, want, 1e-13 * std::fabs(want)) << got << " vs " << want;
+}
+
+} // namespace
+
+TEST(Activate, SiluAndClampedSwiglu) {
+  const Activation silu0;
+  EXPECT_EQ(silu0.kind, ActivationKind::Silu);
+  expectClose(activate(silu0, 1.5, -2.0), silu(1.5, -2.0));
+  expectClose(activate(silu0, 9.0, 9.0), silu(9.0, 9.0)); // No clamp.
+  ClampCounts c;
+  // gate above the limit, up below -limit; gate below -limit is not clamped.
+  expectClose(activate(kGptOss, 10.0, -9.0, &c),
+              7.0 / (1.0 + std::exp(-1.702 * 7.0)) * -6.0);
+  expectClose(activate(kGptOss, -10.0, 8.5, &c),
+              -10.0 / (1.0 + std::exp(1.702 * 10.0)) * 8.0);
+  expectClose(activate(kGptOss, 0.5, 0.25, &c), gptOss(0.5, 0.25));
+  expectClose(activate(kGptOss, 7.0, -7.0, &c), gptOss(7.0, -7.0));
+  EXPECT_EQ(c.gate, 1);
+  EXPECT_EQ(c.upHigh, 1);
+  EXPECT_EQ(c.upLow, 1);
+  EXPECT_EQ(c.total(), 3);
+  // Other parameters.
+  const Activation other = {ActivationKind::ClampedSwiglu, 1.0, 2.0};
+  expectClose(activate(other, 3.0, -3.0),
+              2.0 / (1.0 + std::exp(-2.0)) * (-2.0 + 1.0));
+  // NaN propagates through the clamps.
+  EXPECT_TRUE(std::isnan(activate(kGptOss, NAN, 1.0)));
+  EXPECT_TRUE(std::isnan(activate(kGptOss, 1.0, NAN)));
+  EXPECT_STREQ(activationName(ActivationKind::ClampedSwiglu), "clamped_swiglu");
+  EXPECT_STREQ(activationName(ActivationKind::Silu), "silu");
+}
+
+namespace {
+
+/// Two experts of 16 x 32 whose rows r hold `acc[e][r]` in column 0 (zeros
+/// elsewhere: 2:4 keeps them exactly), so that x = e_0 gives the
+/// accumulators `acc`; biases `bias`. Gate rows 0-7, up rows 8-15.
+struct HandCase {
+  std::vector<double> acc[2], bias[2];
+  PackedWeight w;
+  std::vector<uint16_t> b, x;
+
+  HandCase() {
+    acc[0] = {6, 9,  -12, 0.5, 2, -3,  7.5,  1,   // gate
+              5, -8, 1,   -7,  7, 0.5, -1.5, 12}; // up
+    bias[0] = {2, -1, 3, 0.25, 0, 1,    -0.5, -8, // gate: 8 8 -9 .75 2 -2 7 -7
+               3, -1, 2, -0.5, 0, -0.5, 0.5,  8}; // up: 8 -9 3 -7.5 7 0 -1 20
+    for (int i = 0; i < 16; ++i) {                // Expert 1: expert 0 negated.
+      acc[1].push_back(-acc[0][size_t(i)]);
+      bias[1].push_back(-bias[0][size_t(i)]);
+    }
+    std::vector<uint16_t> dense(2 * 16 * 32, 0);
+    for (int e = 0; e < 2; ++e)
+      for (int r = 0; r < 16; ++r) {
+        dense[size_t((e * 16 + r) * 32)] = floatToBf16(float(acc[e][r]));
+        b.push_back(floatToBf16(float(bias[e][r])));
+      }
+    w = pack(dense.data(), DType::BF16, {2, 16, 32}, {1, 1, 32});
+    x.assign(32, 0);
+    x[0] = floatToBf16(1.0f);
+  }
+
+  /// gate/up of expert e's row i (i < 8).
+  double gu(int e, int r) const { return acc[e][r] + bias[e][r]; }
+};
+
+} // namespace
+
+TEST(SsmmReference, ClampedSwigluWithBiasByHand) {
+  HandCase c;
+  std::vector<int32_t> offsets = {0, 1, 2}, tokens = {0, 0};
+  EpilogueSpec spec{Epilogue::SiluMul, kGptOss, &c.b};
+  std::vector<double> out;
+  std::string err;
+  ClampCounts clamps;
+  ASSERT_TRUE(ssmmReference(c.w, c.x.data(), 1, offsets.data(), tokens.data(),
+                            2, spec, out, &err, &clamps))
+      << err;
+  ASSERT_EQ(out.size(), 16u);
+  for (int e = 0; e < 2; ++e)
+    for (int i = 0; i < 8; ++i) {
+      SCOPED_TRACE("expert " + std::to_string(e) + " column " +
+                   std::to_string(i));
+      expectClose(out[size_t(e * 8 + i)], gptOss(c.gu(e, i), c.gu(e, 8 + i)));
+    }
+  // Expert 0: gates 8, 8 (2 above); ups 8, 20 above, -9, -7.5 below.
+  // Expert 1: gate 9 (1 above); ups 9, 7.5 above, -8, -20 below.
+  EXPECT_EQ(clamps.gate, 3);
+  EXPECT_EQ(clamps.upHigh, 4);
+  EXPECT_EQ(clamps.upLow, 4);
+  // Spot values: expert 0 column 0 = 7 sigmoid(11.914) 8, column 2 (gate -9
+  // unclamped, up 3) = -9 sigmoid(-15.318) 4.
+  expectClose(out[0], 7.0 / (1.0 + std::exp(-11.914)) * 8.0);
+  expectClose(out[2], -9.0 / (1.0 + std::exp(15.318)) * 4.0);
+
+  // SiLU with the same bias; no bias; the bias alone (no epilogue).
+  spec.activation = Activation();
+  ASSERT_TRUE(ssmmReference(c.w, c.x.data(), 1, offsets.data(), tokens.data(),
+                            2, spec, out, &err));
+  for (int i = 0; i < 8; ++i)
+    expectClose(out[size_t(i)], silu(c.gu(0, i), c.gu(0, 8 + i)));
+  spec.bias = nullptr;
+  ASSERT_TRUE(ssmmReference(c.w, c.x.data(), 1, offsets.data(), tokens.data(),
+                            2, spec, out, &err));
+  for (int i = 0; i < 8; ++i)
+    expectClose(out[size_t(8 + i)], silu(c.acc[1][i], c.acc[1][8 + i]));
+  spec = EpilogueSpec{Epilogue::None, kGptOss, &c.b};
+  ASSERT_TRUE(ssmmReference(c.w, c.x.data(), 1, offsets.data(), tokens.data(),
+                            2, spec, out, &err));
+  ASSERT_EQ(out.size(), 32u);
+  for (int e = 0; e < 2; ++e)
+    for (int r = 0; r < 16; ++r)
+      EXPECT_EQ(out[size_t(e * 16 + r)], c.gu(e, r));
+}
+
+TEST(SsmmReference, RefusesABiasOfAnotherSize) {
+  HandCase c;
+  std::vector<int32_t> offsets = {0, 1, 2};
+  c.b.pop_back();
+  EpilogueSpec spec{Epilogue::SiluMul, kGptOss, &c.b};
+  std::vector<double> out;
+  std::string err;
+  EXPECT_FALSE(ssmmReference(c.w, c.x.data(), 2, offsets.data(), nullptr, 2,
+                             spec, out, &err));
+  EXPECT_EQ(err, "bias has 31 elements, expected experts * rows = 32");
+}
+
+namespace {
+
+/// The expert FFN of INTERFACE.md in dense double arithmetic on unpack()ed
+/// weights, independently of ssmmReference; counts the clamps in `clamps`.
+std::vector<double> denseFFN(const ExpertFFN &f, const std::vector<uint16_t> &x,
+                             int64_t T, const std::vector<int32_t> &ids,
+                             const std::vector<float> &wts, int k,
+                             ClampCounts &clamps) {
+  const DType dt = f.w13->dtype;
+  const int64_t E = f.w13->s.experts, H = f.w13->s.cols, I = f.w2->s.cols;
+  std::vector<uint16_t> w13 = unpack(*f.w13), w2 = unpack(*f.w2);
+  auto v = [dt](uint16_t bits) { return double(toFloat(bits, dt)); };
+  std::vector<double> y(size_t(T * H), 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int j = 0; j < k; ++j) {
+      int64_t e = std::min<int64_t>(std::max(ids[size_t(t * k + j)], 0), E - 1);
+      std::vector<double> gu(static_cast<size_t>(2 * I));
+      for (int64_t r = 0; r < 2 * I; ++r) {
+        double acc = f.b13 ? v((*f.b13)[size_t(e * 2 * I + r)]) : 0.0;
+        for (int64_t c = 0; c < H; ++c)
+          acc +=
+              v(w13[size_t((e * 2 * I + r) * H + c)]) * v(x[size_t(t * H + c)]);
+        gu[size_t(r)] = acc;
+      }
+      std::vector<uint16_t> h(static_cast<size_t>(I));
+      for (int64_t i = 0; i < I; ++i) {
+        double g = gu[size_t(i)], u = gu[size_t(I + i)];
+        clamps.gate += g > 7.0;
+        clamps.upHigh += u > 7.0;
+        clamps.upLow += u < -7.0;
+        h[size_t(i)] = fromFloat(float(gptOss(g, u)), dt);
+      }
+      for (int64_t r = 0; r < H; ++r) {
+        double acc = f.b2 ? v((*f.b2)[size_t(e * H + r)]) : 0.0;
+        for (int64_t c = 0; c < I; ++c)
+          acc += v(w2[size_t((e * H + r) * I + c)]) * v(h[size_t(c)]);
+        y[size_t(t * H + r)] += double(wts[size_t(t * k + j)]) * acc;
+      }
+    }
+  return y;
+}
+
+} // namespace
+
+TEST(ExpertsReference, ClampedSwigluWithBiasesMatchesDenseFFN) {
+  const int64_t E = 3, H = 64, I = 32, T = 9;
+  const int k = 2;
+  SplitMix64 rng(66);
+  std::vector<uint16_t> d13(size_t(E * 2 * I * H)), d2(size_t(E * H * I)),
+      x(size_t(T * H));
+  for (auto &v : d13)
+    v = rng.nonZero(DType::BF16, 0.05);
+  for (auto &v : d2)
+    v = rng.nonZero(DType::BF16, 0.05);
+  for (auto &v : x)
+    v = rng.nonZero(DType::BF16, 1.0);
+  PackedWeight w13 = pack(d13.data(), DType::BF16, {E, 2 * I, H}, {1, 2, 32});
+  PackedWeight w2 = pack(d2.data(), DType::BF16, {E, H, I}, {1, 2, 32});
+  // One b13 value in 4 near +-7: many gate/up values clamp.
+  std::vector<uint16_t> b13 =
+                            randomBias(rng, DType::BF16, E * 2 * I, 0.1, 7, 4),
+                        b2 = randomBias(rng, DType::BF16, E * H, 0.1, 0, 0);
+  std::vector<int32_t> ids(size_t(T * k));
+  std::vector<float> wts(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ids[i] = int32_t(rng.below(uint64_t(E)));
+    wts[i] = float(rng.uniform());
+  }
+  ids[0] = -1; // Clamped to expert 0, as the dispatch kernel does.
+  ids[3] = int32_t(E);
+  ExpertFFN ffn{&w13, &w2, kGptOss, &b13, &b2};
+  std::vector<double> y;
+  std::string err;
+  ClampCounts got, want;
+  ASSERT_TRUE(expertsReference(ffn, x.data(), T, ids.data(), wts.data(), k, y,
+                               &err, &got))
+      << err;
+  std::vector<double> oracle = denseFFN(ffn, x, T, ids, wts, k, want);
+  EXPECT_LT(relativeError(y, oracle), 1e-12);
+  EXPECT_GT(want.gate, 0);
+  EXPECT_GT(want.upHigh, 0);
+  EXPECT_GT(want.upLow, 0);
+  EXPECT_EQ(got.gate, want.gate);
+  EXPECT_EQ(got.upHigh, want.upHigh);
+  EXPECT_EQ(got.upLow, want.upLow);
+  // The biases matter: without them the result differs.
+  ExpertFFN plain{&w13, &w2, kGptOss, nullptr, nullptr};
+  std::vector<double> y0;
+  ASSERT_TRUE(
+      expertsReference(plain, x.data(), T, ids.data(), wts.data(), k, y0));
+  EXPECT_GT(relativeError(y0, y), 0.1);
+}
+
+TEST(ExpertsReference, RefusesInconsistentShapes) {
+  std::vector<uint16_t> d(size_t(2 * 64 * 64), floatToBf16(0.5f));
+  PackedWeight w13 = pack(d.data(), DType::BF16, {2, 64, 64}, {1, 2, 32});
+  PackedWeight w2 = pack(d.data(), DType::BF16, {2, 64, 64}, {1, 2, 32});
+  std::vector<uint16_t> x(64, floatToBf16(1.0f)), b2(2 * 64 - 1);
+  std::vector<int32_t> ids = {1};
+  std::vector<float> wts = {1.0f};
+  std::vector<double> y;
+  std::string err;
+  ExpertFFN ffn{&w13, &w2, kGptOss, nullptr, nullptr};
+  EXPECT_FALSE(
+      expertsReference(ffn, x.data(), 1, ids.data(), wts.data(), 1, y, &err));
+  EXPECT_EQ(err, "w13 [2, 64, 64] and w2 [2, 64, 64] are not [E, 2I, H] and "
+                 "[E, H, I] of one dtype");
+  PackedWeight w2ok = pack(d.data(), DType::BF16, {2, 64, 32}, {1, 2, 32});
+  ffn = {&w13, &w2ok, kGptOss, nullptr, &b2};
+  EXPECT_FALSE(
+      expertsReference(ffn, x.data(), 1, ids.data(), wts.data(), 1, y, &err));
+  EXPECT_EQ(err, "w2: bias has 127 elements, expected experts * rows = 128");
+  ffn.w2 = nullptr;
+  EXPECT_FALSE(
+      expertsReference(ffn, x.data(), 1, ids.data(), wts.data(), 1, y, &err));
+  EXPECT_EQ(err, "w13 and w2 are required");
+}
+
+TEST(Helpers, RandomBiasPutsOneInNNearTheLimit) {
+  SplitMix64 rng(3);
+  std::vector<uint16_t> b = randomBias(rng, DType::BF16, 4096, 0.5, 7.0, 16);
+  ASSERT_EQ(b.size(), 4096u);
+  int64_t near = 0;
+  for (uint16_t v : b) {
+    double a = std::fabs(double(bf16ToFloat(v)));
+    EXPECT_TRUE(a <= 0.5 || (a >= 6.0 - 1e-6 && a <= 8.0 + 1e-6)) << a;
+    near += a > 0.5;
+  }
+  EXPECT_GT(near, 4096 / 16 / 2);
+  EXPECT_LT(near, 4096 / 16 * 2);
+  for (uint16_t v : randomBias(rng, DType::F16, 512, 0.25, 7.0, 0))
+    EXPECT_LE(std::fabs(f16ToFloat(v)), 0.25);
+  EXPECT_TRUE(randomBias(rng, DType::F16, -1, 0.25, 7.0, 0).empty());
+}

@@ -98,9 +98,10 @@ private:
 class SplitReduceEmitter : public SliceSumEmitter {
 public:
   SplitReduceEmitter(ImplicitLocOpBuilder &b, int64_t rows, int64_t outCols,
-                     int64_t splits, int64_t slotsPerSplit, bool siluMul)
+                     int64_t splits, int64_t slotsPerSplit,
+                     std::optional<GatedActivation> act)
       : SliceSumEmitter(b, rows, splits, slotsPerSplit), outCols(outCols),
-        siluMul(siluMul) {}
+        act(act) {}
 
   void emit(gpu::GPUFuncOp func) {
     Block &entry = func.getBody().front();
@@ -111,7 +112,7 @@ public:
     Value slot = gpu::BlockIdOp::create(b, gpu::Dimension::y);
     Value col = add(mul(bx, idx(kCombineThreads)), tid);
     ifThen(cmp(arith::CmpIPredicate::ult, col, idx(outCols)), [&] {
-      Value value = reduceSlices(ws, slot, col, outCols, siluMul);
+      Value value = reduceSlices(ws, slot, col, outCols, act);
       storeOut(value, out, add(mul(slot, idx(outCols)), col));
     });
     gpu::ReturnOp::create(b);
@@ -119,7 +120,8 @@ public:
 
 private:
   int64_t outCols;
-  bool siluMul;
+  /// silu_mul's activation; none for the plain sum.
+  std::optional<GatedActivation> act;
 };
 
 } // namespace
@@ -177,7 +179,9 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSplitReduceKernel(
   auto outType = cast<RankedTensorType>(op.getResult().getType());
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t rows = wType.getDimSize(1), outCols = outType.getDimSize(1);
-  bool siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  std::optional<GatedActivation> act;
+  if (op.getEpilogue() == EpilogueKind::SiluMul)
+    act = GatedActivation::of(op);
   Type f32 = Float32Type::get(op.getContext());
 
   KernelLaunch launch;
@@ -189,8 +193,7 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildSplitReduceKernel(
                    {globalBuffer(f32), globalBuffer(outType.getElementType())},
                    kCombineThreads);
   ImplicitLocOpBuilder b(op.getLoc(), builder);
-  SplitReduceEmitter(b, rows, outCols, splits, slotsPerSplit, siluMul)
-      .emit(func);
+  SplitReduceEmitter(b, rows, outCols, splits, slotsPerSplit, act).emit(func);
 
   launch.kernel = func;
   launch.grid[0].constant = (outCols + kCombineThreads - 1) / kCombineThreads;

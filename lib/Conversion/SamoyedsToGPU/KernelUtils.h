@@ -245,6 +245,15 @@ protected:
   /// SiLU(x) = x / (1 + 2^(-x log2 e)) of an f32 or of each element of a
   /// vector of f32 (`asPtx`: as for exp2).
   Value silu(Value x, bool asPtx = false);
+  /// x / (1 + 2^(-alpha x log2 e)), x · sigmoid(alpha x), as silu.
+  Value siluScaled(Value x, double alpha, bool asPtx = false);
+  /// The gated activation `act` of `gate` and `up()` (f32 or vectors of
+  /// f32; `up` is built after the gate's part): SiLU(gate) · up, or the
+  /// clamped SwiGLU min(gate, limit) · sigmoid(alpha · min(gate, limit)) ·
+  /// (clamp(up, ±limit) + 1); NaN propagates through the clamps
+  /// (arith.minimumf / maximumf).
+  Value gated(Value gate, function_ref<Value()> up, const GatedActivation &act,
+              bool asPtx = false);
 
   ImplicitLocOpBuilder &b;
 
@@ -309,11 +318,34 @@ inline Value EmitterBase::foldResult(Value v) {
 }
 
 inline Value EmitterBase::silu(Value x, bool asPtx) {
+  return siluScaled(x, 1.0, asPtx);
+}
+
+inline Value EmitterBase::gated(Value gate, function_ref<Value()> up,
+                                const GatedActivation &act, bool asPtx) {
+  if (act.isSilu()) {
+    Value s = silu(gate, asPtx);
+    return arith::MulFOp::create(b, s, up());
+  }
+  auto vec = dyn_cast<VectorType>(gate.getType());
+  auto splat = [&](double v) {
+    return vec ? f32Splat(vec.getNumElements(), v) : f32c(v);
+  };
+  Value g = siluScaled(arith::MinimumFOp::create(b, gate, splat(act.limit)),
+                       act.alpha, asPtx);
+  Value u = arith::MaximumFOp::create(
+      b, arith::MinimumFOp::create(b, up(), splat(act.limit)),
+      splat(-act.limit));
+  return arith::MulFOp::create(b, g, arith::AddFOp::create(b, u, splat(1.0)));
+}
+
+inline Value EmitterBase::siluScaled(Value x, double alpha, bool asPtx) {
   auto vec = dyn_cast<VectorType>(x.getType());
   auto splat = [&](double v) {
     return vec ? f32Splat(vec.getNumElements(), v) : f32c(v);
   };
-  Value scaled = arith::MulFOp::create(b, x, splat(-1.4426950408889634));
+  Value scaled =
+      arith::MulFOp::create(b, x, splat(-1.4426950408889634 * alpha));
   Value ex2;
   if (!vec) {
     ex2 = exp2(scaled, asPtx);
@@ -398,14 +430,15 @@ protected:
   }
 
   /// The split reduction's value at (`slot`, `col`): sumSlices, or with
-  /// silu_mul SiLU of that gate sum times the up sum `outCols` columns on.
+  /// silu_mul's activation `act` that of the gate sum and the up sum
+  /// `outCols` columns on.
   Value reduceSlices(Value ws, Value slot, Value col, int64_t outCols,
-                     bool siluMul) {
+                     const std::optional<GatedActivation> &act) {
     Value y = sumSlices(ws, slot, col);
-    if (!siluMul)
+    if (!act)
       return y;
-    return arith::MulFOp::create(b, silu(y),
-                                 sumSlices(ws, slot, add(col, idx(outCols))));
+    return gated(
+        y, [&] { return sumSlices(ws, slot, add(col, idx(outCols))); }, *act);
   }
 
   int64_t rowElems, splits, slotsPerSplit, width;

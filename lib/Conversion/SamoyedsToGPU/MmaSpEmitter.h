@@ -151,6 +151,17 @@ private:
   void routeSpan(const Tile &t, Value spanIdx, Value isEnd,
                  SmallVectorImpl<Value> &carried);
   void emitEpilogue(const Tile &t, ArrayRef<Value> carried);
+  /// The thread's first output row of a half in tile `t`.
+  Value threadRowBase(const Tile &t);
+  /// The bias (f32, one vector per unit and group row, in rowValue's
+  /// layout) of the rows the thread's values of tile `t` hold, or none
+  /// without a bias.
+  SmallVector<Value> loadBiases(const Tile &t);
+  /// Unit u's bias vector for group row mIdx (`rowBase`: threadRowBase).
+  Value biasValues(const Tile &t, Value rowBase, int64_t u, int64_t mIdx);
+  /// rowValue plus its bias (`biases` from loadBiases; empty: none).
+  Value unitValue(ArrayRef<Value> carried, int64_t u, int64_t mIdx, int64_t f,
+                  ArrayRef<Value> biases);
   /// The split-K variant's epilogue: raw f32 sums to the workspace.
   void emitPartials(const Tile &t, ArrayRef<Value> carried);
   /// Calls `store(f, parity, col)` for each column of the thread's values:

@@ -44,22 +44,66 @@ static int64_t outputRowOffset(const SSMMPlan &p, int64_t r, int64_t mIdx,
   return p.rowSelect ? kept * p.m + mIdx : kept;
 }
 
+Value MmaSpEmitter::biasValues(const Tile &t, Value rowBase, int64_t u,
+                               int64_t mIdx) {
+  // Rows of half u / rowTiles: the bias rows [half · outCols, ...) of the
+  // expert's `rows`.
+  Value base = add(mul(t.expert, idx(p.rows)),
+                   add(idx(u / p.rowTiles * p.outCols), rowBase));
+  SmallVector<Value> values;
+  for (int64_t v = 0; v < 4; v += 2) {
+    Value at = add(base, idx(outputRowOffset(p, u % p.rowTiles, mIdx, v)));
+    Value value = toF32(load(SSMMArgs::bias, at));
+    values.append({value, value});
+  }
+  return vector::FromElementsOp::create(b, VectorType::get({4}, b.getF32Type()),
+                                        values);
+}
+
+Value MmaSpEmitter::unitValue(ArrayRef<Value> carried, int64_t u, int64_t mIdx,
+                              int64_t f, ArrayRef<Value> biases) {
+  Value value = rowValue(carried, u, mIdx, f);
+  if (!biases.empty())
+    value =
+        arith::AddFOp::create(b, value, biases[u * p.accsPerValue() + mIdx]);
+  return value;
+}
+
+Value MmaSpEmitter::threadRowBase(const Tile &t) {
+  return mul(add(mul(warpTile(t), idx(16)), group), idx(p.rowSelect ? p.m : 1));
+}
+
+SmallVector<Value> MmaSpEmitter::loadBiases(const Tile &t) {
+  SmallVector<Value> biases;
+  if (!p.bias)
+    return biases;
+  Value rowBase = threadRowBase(t);
+  for (int64_t u = 0; u < p.units(); ++u)
+    for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
+      biases.push_back(biasValues(t, rowBase, u, mIdx));
+  return biases;
+}
+
 void MmaSpEmitter::emitEpilogue(const Tile &t, ArrayRef<Value> carried) {
   if (p.split())
     return emitPartials(t, carried);
+  SmallVector<Value> biases = loadBiases(t);
   // Unit r (gate, or the only half) pairs with unit rowTiles + r (up).
   SmallVector<Value> results;
   for (int64_t r = 0; r < p.rowTiles; ++r)
     for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
       for (int64_t f = 0; f < nFrags(); ++f) {
-        Value value = rowValue(carried, r, mIdx, f);
+        Value value = unitValue(carried, r, mIdx, f, biases);
         if (p.siluMul)
-          value = arith::MulFOp::create(
-              b, silu(value), rowValue(carried, p.rowTiles + r, mIdx, f));
+          value = gated(
+              value,
+              [&] {
+                return unitValue(carried, p.rowTiles + r, mIdx, f, biases);
+              },
+              p.act);
         results.push_back(value);
       }
-  Value rowBase =
-      mul(add(mul(warpTile(t), idx(16)), group), idx(p.rowSelect ? p.m : 1));
+  Value rowBase = threadRowBase(t);
   forEachColumn(t, [&](int64_t f, int64_t parity, Value col) {
     Value base = add(mul(add(t.start, col), idx(p.outCols)), rowBase);
     for (int64_t r = 0; r < p.rowTiles; ++r)
@@ -78,14 +122,20 @@ void MmaSpEmitter::emitEpilogue(const Tile &t, ArrayRef<Value> carried) {
 
 void MmaSpEmitter::emitPartials(const Tile &t, ArrayRef<Value> carried) {
   // Workspace row (slice, slot) holds the `rows` raw sums of one slot: both
-  // halves of silu_mul, gate first.
+  // halves of silu_mul, gate first. Slice 0's sums carry the bias.
+  SmallVector<Value> biases = loadBiases(t);
+  Value firstSlice =
+      p.bias ? cmp(arith::CmpIPredicate::eq, slice, idx(0)) : Value();
   SmallVector<Value> results;
   for (int64_t u = 0; u < p.units(); ++u)
     for (int64_t mIdx = 0; mIdx < p.accsPerValue(); ++mIdx)
-      for (int64_t f = 0; f < nFrags(); ++f)
-        results.push_back(rowValue(carried, u, mIdx, f));
-  Value rowBase =
-      mul(add(mul(warpTile(t), idx(16)), group), idx(p.rowSelect ? p.m : 1));
+      for (int64_t f = 0; f < nFrags(); ++f) {
+        Value raw = rowValue(carried, u, mIdx, f);
+        if (p.bias)
+          raw = select(firstSlice, unitValue(carried, u, mIdx, f, biases), raw);
+        results.push_back(raw);
+      }
+  Value rowBase = threadRowBase(t);
   forEachColumn(t, [&](int64_t f, int64_t parity, Value col) {
     Value wsRow = add(mul(slice, idx(p.splitSlots)), add(t.start, col));
     Value base = add(mul(wsRow, idx(p.rows)), rowBase);

@@ -34,6 +34,7 @@ void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
     positions = entry.getArgument(arg++);
     tokenCount = entry.getArgument(arg++);
   }
+  bias = p.bias ? entry.getArgument(arg++) : Value();
 }
 
 StringRef mlir::samoyeds::getWeightLayout(SSMMOp op) {
@@ -175,6 +176,8 @@ static SmallVector<Type> addKernelArgs(SSMMOp op, const SSMMPlan &p,
     argTypes.push_back(i32);
     launch.args.push_back(symbolArg("T"));
   }
+  if (p.bias)
+    addBuffer(p.elt, op.getBias(), "", 2);
   return argTypes;
 }
 

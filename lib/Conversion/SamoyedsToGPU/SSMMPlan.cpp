@@ -197,6 +197,8 @@ FailureOr<SSMMPlan> mlir::samoyeds::detail::makePlan(SSMMOp op,
   p.masked = p.rowSelect && tile.getRowMasks() == 1;
   p.gather = static_cast<bool>(op.getTokens());
   p.siluMul = op.getEpilogue() == EpilogueKind::SiluMul;
+  p.act = GatedActivation::of(op);
+  p.bias = static_cast<bool>(op.getBias());
   p.elt = wType.getElementType();
   p.strategy = tile.getStrategy();
   takeDecodeTile(p, tile, variant, split, mid);

@@ -80,6 +80,11 @@ struct SSMMPlan {
   /// registers and shared memory are sized for that many.
   int64_t blocksPerSM = 1;
   bool gather, rowSelect, siluMul;
+  /// The gate/up activation of silu_mul (a split-K input's, inputSiluMul,
+  /// is SiLU: findSplitInputs pairs no other), and whether the op adds a
+  /// bias row per expert (SSMMArgs::bias, [E, rows]).
+  GatedActivation act;
+  bool bias = false;
   /// Row selection by masked mma.sp (see #samoyeds.tile's row_masks).
   bool masked = false;
   /// wgmma_sp, routed row selection whose spans are shorter than the k tile
@@ -132,10 +137,12 @@ struct SSMMPlan {
 /// input, the offsets, (gather) the token list, the output (the split
 /// variant's partial-sum workspace), with a fused split reduction or combine
 /// the op's result and the counters, and with a fused combine the routing
-/// weights, the positions and the token count T (i32).
+/// weights, the positions and the token count T (i32), then the bias.
 struct SSMMArgs {
   Value values, meta, rowIdx, input, offsets, tokenList, out, result, counters;
   Value routingWeights, positions, tokenCount;
+  /// The op's bias [E, rows] (SSMMPlan::bias), the last argument.
+  Value bias;
   /// Binds the members to the entry block arguments of `func`.
   void bind(const SSMMPlan &p, gpu::GPUFuncOp func);
 };

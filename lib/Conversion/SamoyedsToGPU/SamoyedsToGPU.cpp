@@ -289,8 +289,9 @@ findSelectDispatch(ArrayRef<Operation *> ops) {
 /// input is the result of the split-K variant of the matmul right before,
 /// and that matmul, mapped to one another, where the reader can sum the
 /// slices as it gathers them: the result has no other use, both take the
-/// same offsets, and the reader's kernels of the producer's split calls are
-/// wgmma_sp's ordinary grids reading slot rows (canSumSplitInput).
+/// same offsets, the producer's activation is SiLU (the reader's gathers
+/// apply SiLU·up), and the reader's kernels of the producer's split calls
+/// are wgmma_sp's ordinary grids reading slot rows (canSumSplitInput).
 llvm::DenseMap<Operation *, Operation *>
 findSplitInputs(ArrayRef<Operation *> ops) {
   llvm::DenseMap<Operation *, Operation *> pairs;
@@ -300,6 +301,7 @@ findSplitInputs(ArrayRef<Operation *> ops) {
     if (!producer || !reader || reader.getInput() != producer.getResult() ||
         !producer.getResult().hasOneUse() ||
         producer.getEpilogue() == EpilogueKind::WeightedCombine ||
+        producer.getActivation() != ActivationKind::Silu ||
         reader.getOffsets() != producer.getOffsets())
       continue;
     TileConfigAttr tile = producer.getTileAttr();
@@ -378,11 +380,19 @@ template <typename OpTy> struct LowerToLaunch : OpConversionPattern<OpTy> {
       return failure();
     }
     EpilogueKindAttr epilogue;
-    if constexpr (std::is_same_v<OpTy, SSMMOp>)
+    ActivationKindAttr activation;
+    FloatAttr alpha, limit;
+    if constexpr (std::is_same_v<OpTy, SSMMOp>) {
       epilogue = op.getEpilogueAttr();
-    auto launch = LaunchOp::create(rewriter, op.getLoc(), op->getResultTypes(),
-                                   adaptor.getOperands(), *launches,
-                                   routingOf(op), epilogue);
+      if (op.getActivation() != ActivationKind::Silu) {
+        activation = op.getActivationAttr();
+        alpha = op.getSwigluAlphaAttr();
+        limit = op.getSwigluLimitAttr();
+      }
+    }
+    auto launch = LaunchOp::create(
+        rewriter, op.getLoc(), op->getResultTypes(), adaptor.getOperands(),
+        *launches, routingOf(op), epilogue, activation, alpha, limit);
     rewriter.replaceOp(op, launch.getResults());
     return success();
   }

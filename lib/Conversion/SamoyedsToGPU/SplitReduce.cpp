@@ -140,8 +140,9 @@ private:
               ifThen(cmp(arith::CmpIPredicate::ult, token, count), [&] {
                 Value slot = add(start, token);
                 Value col = add(firstRow, rem(i, idx(blockRows)));
-                Value y =
-                    reduceSlices(args.out, slot, col, p.outCols, p.siluMul);
+                Value y = reduceSlices(args.out, slot, col, p.outCols,
+                                       p.siluMul ? std::optional(p.act)
+                                                 : std::nullopt);
                 memref::StoreOp::create(
                     b, arith::TruncFOp::create(b, p.resultElt, y), args.result,
                     ValueRange{add(mul(slot, idx(p.outCols)), col)});

@@ -428,6 +428,11 @@ class WgmmaSpLowering : public MmaLowering {
 
 public:
   LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
+    if (p.bias || !p.act.isSilu())
+      return op.emitOpError() << "strategy wgmma_sp has no epilogue for "
+                              << (p.bias ? "an expert bias" : "the ")
+                              << (p.bias ? "" : "clamped_swiglu activation")
+                              << " (strategy mma_sp has)";
     WgmmaSpLayout layout(p);
     int64_t keptPerHalf = p.keptRows / p.halves;
     if (keptPerHalf % Wgmma::kRows != 0)

@@ -38,9 +38,12 @@ public:
                         kChunk),
         outCols(p.cols), siluMul(p.inputSiluMul) {}
 
-  /// Columns [col, col + kChunk) of slot row `slot` (f32 vector).
+  /// Columns [col, col + kChunk) of slot row `slot` (f32 vector); the
+  /// producer's activation is SiLU (findSplitInputs).
   Value at(Value ws, Value slot, Value col) {
-    return reduceSlices(ws, slot, col, outCols, siluMul);
+    return reduceSlices(ws, slot, col, outCols,
+                        siluMul ? std::optional(GatedActivation())
+                                : std::nullopt);
   }
 
 private:

@@ -139,6 +139,22 @@ Object toJSON(RoutingAttr routing) {
                  routing.getRoutedScalingFactor().getValueAsDouble()}};
 }
 
+/// The manifest's `activation` object of a launch whose expert matmul's
+/// activation is not SiLU (docs/Bundle.md), or none.
+std::optional<Object> activationJSON(LaunchOp op) {
+  std::optional<ActivationKind> kind = op.getActivation();
+  if (!kind || *kind == ActivationKind::Silu)
+    return std::nullopt;
+  GatedActivation act;
+  if (std::optional<APFloat> a = op.getSwigluAlpha())
+    act.alpha = a->convertToDouble();
+  if (std::optional<APFloat> l = op.getSwigluLimit())
+    act.limit = l->convertToDouble();
+  return Object{{"kind", stringifyActivationKind(*kind)},
+                {"alpha", act.alpha},
+                {"limit", act.limit}};
+}
+
 /// The files a bundle directory holds. Replacing a bundle removes or
 /// replaces these and nothing else.
 constexpr StringLiteral kManifest = "manifest.json", kPTX = "kernels.ptx",
@@ -357,17 +373,34 @@ struct SamoyedsEmitBundle
     Array launches, buffers, weights;
     std::string epilogue;
     int ssmmCount = 0;
-    std::optional<Object> routing;
-    layer.walk([&](LaunchOp op) {
+    std::optional<Object> routing, activation;
+    LaunchOp activationOp;
+    WalkResult walk = layer.walk([&](LaunchOp op) {
       if (RoutingAttr r = op.getRoutingAttr())
         routing = toJSON(r);
+      if (std::optional<Object> a = activationJSON(op)) {
+        // The manifest names one activation for the bundle's experts.
+        if (activation && llvm::json::Value(Object(*activation)) !=
+                              llvm::json::Value(Object(*a))) {
+          InFlightDiagnostic diag =
+              op.emitError() << "a bundle's expert matmuls have one gated "
+                                "activation; this one differs";
+          diag.attachNote(activationOp.getLoc()) << "the first one";
+          return WalkResult::interrupt();
+        }
+        activation = std::move(a);
+        activationOp = op;
+      }
       if (EpilogueKindAttr e = op.getEpilogueAttr()) {
         ++ssmmCount;
         epilogue = stringifyEpilogueKind(e.getValue()).str();
       }
       for (auto launch : op.getLaunches().getAsRange<KernelLaunchAttr>())
         launches.push_back(toJSON(launch));
+      return WalkResult::advance();
     });
+    if (walk.wasInterrupted())
+      return failure();
     for (Attribute buffer :
          layer->getAttrOfType<ArrayAttr>(SamoyedsDialect::kBuffersAttrName))
       buffers.push_back(toJSON(buffer));
@@ -404,6 +437,8 @@ struct SamoyedsEmitBundle
       manifest["routing"] = std::move(*routing);
     if (ssmmCount == 1)
       manifest["epilogue"] = epilogue;
+    if (activation)
+      manifest["activation"] = std::move(*activation);
     std::string text;
     llvm::raw_string_ostream os(text);
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)))

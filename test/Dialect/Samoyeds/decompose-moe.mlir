@@ -251,3 +251,41 @@ func.func @experts_only_static(
       -> tensor<16x128xbf16>
   return %y : tensor<16x128xbf16>
 }
+
+// gpt-oss's experts: the gate/up matmul takes the w13 bias and the clamped
+// SwiGLU with its parameters, the down projection the w2 bias.
+// CHECK-LABEL: func.func @experts_bias(
+// CHECK-SAME:    %[[B13:[a-zA-Z0-9_]+]]: tensor<4x256xbf16>,
+// CHECK-SAME:    %[[B2:[a-zA-Z0-9_]+]]: tensor<4x128xbf16>)
+// CHECK:         %[[H:.*]] = samoyeds.ssmm {{.*}} gather(%{{.*}}) bias(%[[B13]]) epilogue <silu_mul> {activation = #samoyeds<activation clamped_swiglu>, swiglu_alpha = 2.000000e+00 : f64}
+// CHECK:         samoyeds.ssmm {{.*}}, %[[H]], %{{.*}} combine(%{{.*}}, %{{.*}}) bias(%[[B2]]) epilogue <weighted_combine> :
+func.func @experts_bias(
+    %x: tensor<?x128xbf16>, %w: tensor<?x2xf32>, %ids: tensor<?x2xi32>,
+    %w13: tensor<4x256x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %w2: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %b13: tensor<4x256xbf16>, %b2: tensor<4x128xbf16>) -> tensor<?x128xbf16> {
+  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2 bias(%b13, %b2)
+      {activation = #samoyeds<activation clamped_swiglu>, swiglu_alpha = 2.0 : f64}
+      : (tensor<?x128xbf16>, tensor<?x2xf32>, tensor<?x2xi32>,
+         tensor<4x256x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<4x256xbf16>, tensor<4x128xbf16>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// moe_ffn keeps its routing in the route op and passes the rest on.
+// CHECK-LABEL: func.func @ffn_clamped(
+// CHECK:         samoyeds.route
+// CHECK:         samoyeds.ssmm {{.*}} epilogue <silu_mul> {activation = #samoyeds<activation clamped_swiglu>}
+// CHECK-NOT:     bias(
+func.func @ffn_clamped(
+    %x: tensor<?x128xbf16>, %r: tensor<4x128xbf16>,
+    %w13: tensor<4x256x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %w2: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
+  %y = samoyeds.moe_ffn %x, %r, %w13, %w2 top_k(2)
+      {activation = #samoyeds<activation clamped_swiglu>}
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x256x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}

@@ -1021,6 +1021,7 @@ func.func @moe_ffn_missing_top_k(
     %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
   // expected-error @+1 {{'samoyeds.moe_ffn' op requires attribute 'top_k'}}
   %y = "samoyeds.moe_ffn"(%x, %router, %w13, %w2)
+      <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
       : (tensor<?x128xbf16>, tensor<4x128xbf16>,
          tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
@@ -1376,7 +1377,7 @@ func.func @ssmm_routing_weights_only(
   // expected-error @+1 {{'samoyeds.ssmm' op combine needs both routing weights and positions, got only the routing weights}}
   %y = "samoyeds.ssmm"(%w, %x, %offsets, %rw)
       <{epilogue = #samoyeds.epilogue<weighted_combine>,
-        operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}>
+        operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -1393,7 +1394,7 @@ func.func @ssmm_positions_only(
   // expected-error @+1 {{'samoyeds.ssmm' op combine needs both routing weights and positions, got only the positions}}
   %y = "samoyeds.ssmm"(%w, %x, %offsets, %pos)
       <{epilogue = #samoyeds.epilogue<none>,
-        operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1>}>
+        operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 1, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>

@@ -431,19 +431,19 @@ func.func @ssmm_dynamic_experts(
 //===----------------------------------------------------------------------===//
 
 // GENERIC-LABEL: sym_name = "moe_ffn_renormalize"}
-// GENERIC:         "samoyeds.moe_ffn"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, renormalize, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64}>
+// GENERIC:         "samoyeds.moe_ffn"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>, renormalize, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64}>
 // GENERIC-LABEL: sym_name = "route_dynamic"}
 // GENERIC:         "samoyeds.route"(%{{.*}}, %{{.*}}) <{renormalize, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64}>
 // GENERIC-LABEL: sym_name = "dispatch_dynamic"}
 // GENERIC:         "samoyeds.dispatch"(%{{.*}}) <{num_experts = 8 : i64}>
 // GENERIC-LABEL: sym_name = "ssmm_gather_none"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<none>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, epilogue = #samoyeds.epilogue<none>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>}>
 // GENERIC-LABEL: sym_name = "ssmm_none_tile"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<none>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>, tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, epilogue = #samoyeds.epilogue<none>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>, tile = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2>}>
 // GENERIC-LABEL: sym_name = "ssmm_gather_silu_mul"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<silu_mul>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, epilogue = #samoyeds.epilogue<silu_mul>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>}>
 // GENERIC-LABEL: sym_name = "ssmm_weighted_combine"}
-// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{epilogue = #samoyeds.epilogue<weighted_combine>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 1>, tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>}>
+// GENERIC:         "samoyeds.ssmm"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, epilogue = #samoyeds.epilogue<weighted_combine>, operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 1, 0>, tile = #samoyeds.tile<warps = 1, tokens = 8, k = 32, stages = 1>}>
 
 // The warpgroup strategy: 256 tokens, with a split-K variant; mma_sp, the
 // default, is not printed.

@@ -260,3 +260,19 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+func.func @f(%x: tensor<4xf32>) attributes {samoyeds.buffers = [], samoyeds.weights = []} {
+  // expected-error @+1 {{'samoyeds.launch' op activation goes only with an epilogue}}
+  samoyeds.launch [#samoyeds.launch<@k grid(1, 1, 1) block(1, 1, 1) smem(0) args()>](%x) {activation = #samoyeds<activation clamped_swiglu>} : (tensor<4xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @f(%x: tensor<4xf32>) attributes {samoyeds.buffers = [], samoyeds.weights = []} {
+  // expected-error @+1 {{'samoyeds.launch' op swiglu_alpha goes only with the clamped_swiglu activation}}
+  samoyeds.launch [#samoyeds.launch<@k grid(1, 1, 1) block(1, 1, 1) smem(0) args()>](%x) {epilogue = #samoyeds.epilogue<silu_mul>, swiglu_alpha = 1.0 : f64} : (tensor<4xf32>) -> ()
+  return
+}

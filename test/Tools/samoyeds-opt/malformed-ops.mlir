@@ -107,7 +107,7 @@ func.func @combine_without_positions(
     %rw: tensor<?x2xf32>) -> tensor<?x64xbf16> {
   %y = "samoyeds.ssmm"(%w, %x, %offsets, %rw)
       <{epilogue = #samoyeds.epilogue<weighted_combine>,
-        operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0>}>
+        operandSegmentSizes = array<i32: 1, 1, 1, 0, 1, 0, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>, tensor<?x2xf32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -122,7 +122,7 @@ func.func @bad_segments(
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   %y = "samoyeds.ssmm"(%w, %x, %offsets)
       <{epilogue = #samoyeds.epilogue<none>,
-        operandSegmentSizes = array<i32: 1, 1, 2, 0, 0, 0>}>
+        operandSegmentSizes = array<i32: 1, 1, 2, 0, 0, 0, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -131,12 +131,12 @@ func.func @bad_segments(
 // -----
 
 // Generic form with an epilogue of the wrong attribute kind.
-// CHECK: malformed-ops.mlir:[[@LINE+4]]:8: error: invalid properties {epilogue = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>} for op samoyeds.ssmm: Invalid attribute `epilogue` in property conversion: 3 : i32
+// CHECK: malformed-ops.mlir:[[@LINE+4]]:8: error: invalid properties {epilogue = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>} for op samoyeds.ssmm: Invalid attribute `epilogue` in property conversion: 3 : i32
 func.func @bad_epilogue_kind(
     %w: tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
     %x: tensor<?x128xbf16>, %offsets: tensor<5xi32>) -> tensor<?x64xbf16> {
   %y = "samoyeds.ssmm"(%w, %x, %offsets)
-      <{epilogue = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>}>
+      <{epilogue = 3 : i32, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0>}>
       : (tensor<4x64x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<?x128xbf16>, tensor<5xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>

@@ -8,6 +8,8 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::samoyeds;
 
@@ -72,6 +74,34 @@ LogicalResult verifyRouter(Operation *op, Value hidden, Value router) {
   return success();
 }
 
+/// Verifies a bias operand against the `[experts, rows]` it must have and
+/// the element type `elt`.
+LogicalResult verifyBias(Operation *op, Value bias, StringRef name,
+                         int64_t experts, int64_t rows, Type elt) {
+  if (elementType(bias) != elt)
+    return op->emitOpError() << name << " must have element type " << elt
+                             << ", got " << bias.getType();
+  if (!compatible(dim(bias, 0), experts) || !compatible(dim(bias, 1), rows))
+    return op->emitOpError() << name << " must be [" << dimStr(experts) << ", "
+                             << dimStr(rows) << "], got " << bias.getType();
+  return success();
+}
+
+/// Verifies a layer's biases: both or neither, `b13 : [E, 2I]` and
+/// `b2 : [E, H]` in the hidden states' element type.
+LogicalResult verifyExpertBiases(Operation *op, Value x, Value w13, Value w2,
+                                 Value b13, Value b2) {
+  if (!b13 && !b2)
+    return success();
+  if (!b13 || !b2)
+    return op->emitOpError() << "takes both expert biases or neither, got "
+                             << "only the " << (b13 ? "w13" : "w2") << " bias";
+  Type elt = elementType(x);
+  if (failed(verifyBias(op, b13, "w13 bias", dim(w13, 0), dim(w13, 1), elt)))
+    return failure();
+  return verifyBias(op, b2, "w2 bias", dim(w2, 0), dim(w2, 1), elt);
+}
+
 /// Verifies the expert weights of a layer (moe_ffn, moe_experts) against its
 /// hidden states and result: element types, hidden and intermediate sizes,
 /// stacked gate/up rows. The formats were verified by verifyWeight.
@@ -112,6 +142,25 @@ LogicalResult verifyExpertWeights(Operation *op, Value x, Value w13, Value w2,
 }
 } // namespace
 
+LogicalResult mlir::samoyeds::verifyGatedActivation(Operation *op,
+                                                    ActivationKind kind,
+                                                    FloatAttr alpha,
+                                                    FloatAttr limit) {
+  for (auto [attr, name] : {std::make_pair(alpha, "swiglu_alpha"),
+                            std::make_pair(limit, "swiglu_limit")}) {
+    if (!attr)
+      continue;
+    if (kind != ActivationKind::ClampedSwiglu)
+      return op->emitOpError() << name << " goes only with the "
+                               << "clamped_swiglu activation";
+    double value = attr.getValueAsDouble();
+    if (!std::isfinite(value) || !(value > 0.0))
+      return op->emitOpError()
+             << name << " = " << value << " must be finite and positive";
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // MoEFFNOp
 //===----------------------------------------------------------------------===//
@@ -132,7 +181,11 @@ LogicalResult MoEFFNOp::verify() {
     return emitOpError() << "router has " << dimStr(experts)
                          << " experts but w13 has " << dimStr(dim(w13, 0))
                          << " and w2 has " << dimStr(dim(w2, 0));
-  return verifyExpertWeights(op, x, w13, w2, getResult(), *w13Format);
+  if (failed(verifyExpertWeights(op, x, w13, w2, getResult(), *w13Format)) ||
+      failed(verifyExpertBiases(op, x, w13, w2, getW13Bias(), getW2Bias())))
+    return failure();
+  return verifyGatedActivation(op, getActivation(), getSwigluAlphaAttr(),
+                               getSwigluLimitAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -164,9 +217,12 @@ LogicalResult MoEExpertsOp::verify() {
                          << " experts but w2 has " << dimStr(dim(w2, 0));
   int64_t experts =
       ShapedType::isDynamic(dim(w13, 0)) ? dim(w2, 0) : dim(w13, 0);
-  if (failed(verifyRouting(op, topK, experts, /*scale=*/1.0)))
+  if (failed(verifyRouting(op, topK, experts, /*scale=*/1.0)) ||
+      failed(verifyExpertWeights(op, x, w13, w2, getResult(), *w13Format)) ||
+      failed(verifyExpertBiases(op, x, w13, w2, getW13Bias(), getW2Bias())))
     return failure();
-  return verifyExpertWeights(op, x, w13, w2, getResult(), *w13Format);
+  return verifyGatedActivation(op, getActivation(), getSwigluAlphaAttr(),
+                               getSwigluLimitAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -292,7 +348,14 @@ LogicalResult SSMMOp::verify() {
                          << dimStr(outCols) << "] for the "
                          << stringifyEpilogueKind(epi) << " epilogue, got "
                          << out.getType();
-  return success();
+  if (getBias() &&
+      failed(verifyBias(op, getBias(), "bias", experts, rows, elt)))
+    return failure();
+  if (getActivation() != ActivationKind::Silu && epi != EpilogueKind::SiluMul)
+    return emitOpError() << "the " << stringifyActivationKind(getActivation())
+                         << " activation needs the silu_mul epilogue";
+  return verifyGatedActivation(op, getActivation(), getSwigluAlphaAttr(),
+                               getSwigluLimitAttr());
 }
 
 //===----------------------------------------------------------------------===//
@@ -302,6 +365,12 @@ LogicalResult SSMMOp::verify() {
 LogicalResult LaunchOp::verify() {
   if (getLaunches().empty())
     return emitOpError() << "has no kernel launch";
+  if (getActivation() && !getEpilogue())
+    return emitOpError() << "activation goes only with an epilogue";
+  if (failed(verifyGatedActivation(
+          *this, getActivation().value_or(ActivationKind::Silu),
+          getSwigluAlphaAttr(), getSwigluLimitAttr())))
+    return failure();
   auto func = (*this)->getParentOfType<FunctionOpInterface>();
   auto buffers =
       func ? func->getAttrOfType<ArrayAttr>(SamoyedsDialect::kBuffersAttrName)

@@ -25,12 +25,25 @@ int64_t staticExperts(Value w13, Value w2, int64_t fallback) {
   return fallback;
 }
 
+/// What a layer's experts compute besides their weights: the activation
+/// and the optional biases of the two matmuls.
+struct ExpertEpilogue {
+  ActivationKind activation;
+  FloatAttr alpha, limit;
+  Value b13, b2;
+
+  template <typename OpTy> static ExpertEpilogue of(OpTy op) {
+    return {op.getActivation(), op.getSwigluAlphaAttr(),
+            op.getSwigluLimitAttr(), op.getW13Bias(), op.getW2Bias()};
+  }
+};
+
 /// The experts of a layer given its routing (`weights`, `ids` : [T, k]):
 /// dispatch + ssmm(w13, gather, silu_mul) + ssmm(w2, weighted_combine).
 /// Returns the combined result [T, H].
 Value buildExperts(PatternRewriter &rewriter, Location loc, Value hidden,
                    Value weights, Value ids, Value w13, Value w2,
-                   int64_t experts) {
+                   int64_t experts, const ExpertEpilogue &epi) {
   auto hiddenType = cast<RankedTensorType>(hidden.getType());
   auto idsType = cast<RankedTensorType>(ids.getType());
   auto w13Type = cast<RankedTensorType>(w13.getType());
@@ -52,15 +65,21 @@ Value buildExperts(PatternRewriter &rewriter, Location loc, Value hidden,
   auto epilogue = [&](EpilogueKind kind) {
     return EpilogueKindAttr::get(rewriter.getContext(), kind);
   };
-  auto gateUp =
-      SSMMOp::create(rewriter, loc, hType, w13, hidden, dispatch.getOffsets(),
-                     dispatch.getTokens(), /*routing_weights=*/Value(),
-                     /*positions=*/Value(), epilogue(EpilogueKind::SiluMul),
-                     /*tile=*/TileConfigAttr());
+  auto activation = [&](ActivationKind kind) {
+    return ActivationKindAttr::get(rewriter.getContext(), kind);
+  };
+  auto gateUp = SSMMOp::create(
+      rewriter, loc, hType, w13, hidden, dispatch.getOffsets(),
+      dispatch.getTokens(), /*routing_weights=*/Value(),
+      /*positions=*/Value(), epi.b13, epilogue(EpilogueKind::SiluMul),
+      /*tile=*/TileConfigAttr(), activation(epi.activation), epi.alpha,
+      epi.limit);
   auto down = SSMMOp::create(
       rewriter, loc, hiddenType, w2, gateUp.getResult(), dispatch.getOffsets(),
-      /*tokens=*/Value(), weights, dispatch.getPositions(),
-      epilogue(EpilogueKind::WeightedCombine), /*tile=*/TileConfigAttr());
+      /*tokens=*/Value(), weights, dispatch.getPositions(), epi.b2,
+      epilogue(EpilogueKind::WeightedCombine), /*tile=*/TileConfigAttr(),
+      activation(ActivationKind::Silu), /*swiglu_alpha=*/FloatAttr(),
+      /*swiglu_limit=*/FloatAttr());
   return down.getResult();
 }
 
@@ -70,8 +89,6 @@ struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
 
   LogicalResult matchAndRewrite(MoEFFNOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getActivation() != ActivationKind::Silu)
-      return rewriter.notifyMatchFailure(op, "only SiLU experts decompose");
     int64_t experts =
         staticExperts(op.getW13(), op.getW2(),
                       cast<ShapedType>(op.getRouter().getType()).getDimSize(0));
@@ -88,10 +105,10 @@ struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
                                  op.getRouter(), op.getTopKAttr(),
                                  op.getRenormalizeAttr(),
                                  op.getRoutedScalingFactorAttr());
-    rewriter.replaceOp(op,
-                       buildExperts(rewriter, loc, op.getHidden(),
-                                    route.getWeights(), route.getExpertIds(),
-                                    op.getW13(), op.getW2(), experts));
+    rewriter.replaceOp(
+        op, buildExperts(rewriter, loc, op.getHidden(), route.getWeights(),
+                         route.getExpertIds(), op.getW13(), op.getW2(), experts,
+                         ExpertEpilogue::of(op)));
     return success();
   }
 };
@@ -102,15 +119,14 @@ struct DecomposeMoEExpertsPattern : OpRewritePattern<MoEExpertsOp> {
 
   LogicalResult matchAndRewrite(MoEExpertsOp op,
                                 PatternRewriter &rewriter) const override {
-    if (op.getActivation() != ActivationKind::Silu)
-      return rewriter.notifyMatchFailure(op, "only SiLU experts decompose");
     int64_t experts =
         staticExperts(op.getW13(), op.getW2(), ShapedType::kDynamic);
     if (ShapedType::isDynamic(experts))
       return rewriter.notifyMatchFailure(op, "expert count must be static");
     rewriter.replaceOp(op, buildExperts(rewriter, op.getLoc(), op.getHidden(),
                                         op.getTopkWeights(), op.getTopkIds(),
-                                        op.getW13(), op.getW2(), experts));
+                                        op.getW13(), op.getW2(), experts,
+                                        ExpertEpilogue::of(op)));
     return success();
   }
 };
@@ -126,8 +142,7 @@ struct SamoyedsDecomposeMoE
     WalkResult result = getOperation()->walk([](Operation *op) {
       if (!isa<MoEFFNOp, MoEExpertsOp>(op))
         return WalkResult::advance();
-      op->emitError() << "could not decompose: needs a SiLU activation and a "
-                         "static expert count";
+      op->emitError() << "could not decompose: needs a static expert count";
       return WalkResult::interrupt();
     });
     if (result.wasInterrupted())

@@ -80,8 +80,11 @@ chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
 /// in 64-row tiles, K in 128-column blocks, spans and 128-column stages
-/// dividing one another.
+/// dividing one another, SiLU and no bias (its epilogues have neither the
+/// clamped SwiGLU nor expert biases yet).
 bool wgmmaFits(SSMMOp op) {
+  if (op.getBias() || op.getActivation() != ActivationKind::Silu)
+    return false;
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;

@@ -8,9 +8,11 @@
 #ifndef SAMOYEDS_RUNTIME_REFERENCE_H
 #define SAMOYEDS_RUNTIME_REFERENCE_H
 
+#include "samoyeds/Runtime/Activation.h"
 #include "samoyeds/Runtime/Format.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace samoyeds {
@@ -20,8 +22,38 @@ namespace rt {
 enum class Epilogue {
   /// out[p][r] = acc[r] (R columns).
   None,
-  /// R = 2I rows stacked [gate; up]: out[p][i] = silu(acc[i]) * acc[I + i].
+  /// R = 2I rows stacked [gate; up]: out[p][i] = act(acc[i], acc[I + i]),
+  /// act an Activation (silu(gate) * up unless an EpilogueSpec says other).
   SiluMul
+};
+
+/// How many gate and up values a ClampedSwiglu activation clamped (test
+/// programs print them to show that the clamp ran).
+struct ClampCounts {
+  int64_t gate = 0;   ///< gate > limit (gate is clamped from above only).
+  int64_t upHigh = 0; ///< up > limit.
+  int64_t upLow = 0;  ///< up < -limit.
+  int64_t total() const { return gate + upHigh + upLow; }
+  ClampCounts &operator+=(const ClampCounts &o) {
+    gate += o.gate;
+    upHigh += o.upHigh;
+    upLow += o.upLow;
+    return *this;
+  }
+};
+
+/// h of one gate/up pair under `a` (Activation.h gives the formulas; NaN
+/// propagates), counting the values it clamps in `clamps` when non-null.
+double activate(const Activation &a, double gate, double up,
+                ClampCounts *clamps = nullptr);
+
+/// An expert matmul's epilogue with its activation and optional bias.
+struct EpilogueSpec {
+  Epilogue kind = Epilogue::None;
+  Activation activation; ///< SiluMul's.
+  /// [E, R] in the weight's dtype (expert e's row r at e * R + r), added to
+  /// the accumulators before the epilogue; null: no bias.
+  const std::vector<uint16_t> *bias = nullptr;
 };
 
 /// Reference of the expert matmul, computed by walking the physical layout
@@ -37,6 +69,36 @@ bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
                    const int32_t *offsets, const int32_t *tokens, int64_t P,
                    Epilogue epi, std::vector<double> &out,
                    std::string *error = nullptr);
+
+/// ssmmReference with the activation and bias of `epi`: out[p] = epilogue(
+/// W_e x + b_e) for the expert e of slot p. A bias of another size than
+/// E * R is an error. ClampedSwiglu's clamps are added to `clamps` (nullable).
+bool ssmmReference(const PackedWeight &w, const uint16_t *x, int64_t xRows,
+                   const int32_t *offsets, const int32_t *tokens, int64_t P,
+                   const EpilogueSpec &epi, std::vector<double> &out,
+                   std::string *error = nullptr, ClampCounts *clamps = nullptr);
+
+/// The expert FFN of a layer (samoyeds.moe_ffn after the routing,
+/// samoyeds.moe_experts) for expertsReference.
+struct ExpertFFN {
+  const PackedWeight *w13 = nullptr; ///< [E, 2I, H]: gate rows, then up rows.
+  const PackedWeight *w2 = nullptr;  ///< [E, H, I], of w13's dtype.
+  Activation activation;
+  const std::vector<uint16_t> *b13 = nullptr; ///< [E, 2I] or null.
+  const std::vector<uint16_t> *b2 = nullptr;  ///< [E, H] or null.
+};
+
+/// Reference of an expert FFN: y[t] = sum_j weights[t][j] * o_e (j in
+/// order), e = ids[t][j] clamped to [0, E) as dispatchReference does,
+/// o_e = W2_e h + b2_e, h = act(W13_e x[t] + b13_e) rounded to the weights'
+/// dtype (through float, as the GPU stores it). `x` is [T, H] and `ids`,
+/// `weights` are [T, topK]; `y` becomes [T, H]. Returns false (and sets
+/// `error`) on weights or biases of inconsistent shapes. ClampedSwiglu's
+/// clamps are added to `clamps` (nullable).
+bool expertsReference(const ExpertFFN &ffn, const uint16_t *x, int64_t T,
+                      const int32_t *ids, const float *weights, int topK,
+                      std::vector<double> &y, std::string *error = nullptr,
+                      ClampCounts *clamps = nullptr);
 
 /// Router reference: logits = x · router^T (double), softmax over E, top-k
 /// (ties: lower expert id first), optional renormalisation to sum 1, then
@@ -94,6 +156,14 @@ public:
 private:
   uint64_t state;
 };
+
+/// A random bias of `n` elements of `dtype` for tests: on average one element
+/// in `oneIn` (none when `oneIn` is 0) is +-limit + u, u uniform in
+/// [-2 * scale, 2 * scale): about half of those still cross +-limit once
+/// accumulators of about `scale` are added, so clamped SwiGLU clamps them.
+/// The others are uniform in [-scale, scale).
+std::vector<uint16_t> randomBias(SplitMix64 &rng, DType dtype, int64_t n,
+                                 double scale, double limit, int oneIn);
 
 } // namespace rt
 } // namespace samoyeds

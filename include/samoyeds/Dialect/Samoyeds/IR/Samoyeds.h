@@ -29,6 +29,38 @@ namespace mlir::samoyeds {
 /// (#samoyeds.arg's `align`; docs/Bundle.md: the manifest's "align").
 constexpr int64_t kMaxBufferAlignment = 256;
 
+/// The gated activation of an expert (moe_ffn, moe_experts, ssmm, launch):
+/// its kind and, for `clamped_swiglu`, the gate's clamp and sigmoid scale.
+struct GatedActivation {
+  /// gpt-oss's constants, what `swiglu_alpha` / `swiglu_limit` default to.
+  static constexpr double kDefaultAlpha = 1.702, kDefaultLimit = 7.0;
+  ActivationKind kind = ActivationKind::Silu;
+  double alpha = kDefaultAlpha, limit = kDefaultLimit;
+
+  bool isSilu() const { return kind == ActivationKind::Silu; }
+  bool operator==(const GatedActivation &o) const {
+    return kind == o.kind &&
+           (isSilu() || (alpha == o.alpha && limit == o.limit));
+  }
+
+  /// The activation an op's `activation`, `swiglu_alpha` and `swiglu_limit`
+  /// attributes give (the op verified them: verifyGatedActivation).
+  template <typename OpTy> static GatedActivation of(OpTy op) {
+    GatedActivation act;
+    act.kind = op.getActivation();
+    if (std::optional<APFloat> a = op.getSwigluAlpha())
+      act.alpha = a->convertToDouble();
+    if (std::optional<APFloat> l = op.getSwigluLimit())
+      act.limit = l->convertToDouble();
+    return act;
+  }
+};
+
+/// Verifies an op's activation attributes: `swiglu_alpha` and
+/// `swiglu_limit` go only with `clamped_swiglu` and are finite and positive.
+LogicalResult verifyGatedActivation(Operation *op, ActivationKind kind,
+                                    FloatAttr alpha, FloatAttr limit);
+
 /// Returns the SS format that encodes `type`, or null.
 SparseFormatAttr getSparseFormat(Type type);
 

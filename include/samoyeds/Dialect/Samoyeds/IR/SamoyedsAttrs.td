@@ -65,10 +65,15 @@ def Samoyeds_EpilogueAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_EpilogueKind,
 
 def Samoyeds_ActivationKind : I32EnumAttr<"ActivationKind",
     "the gated activation of an MoE expert", [
-      I32EnumAttrCase<"Silu", 0, "silu">]> {
+      I32EnumAttrCase<"Silu", 0, "silu">,
+      I32EnumAttrCase<"ClampedSwiglu", 1, "clamped_swiglu">]> {
   let cppNamespace = "::mlir::samoyeds";
   let genSpecializedAttr = 0;
 }
+/// `silu`: SiLU(gate) * up. `clamped_swiglu` (gpt-oss): with g = min(gate,
+/// limit) and u = clamp(up, -limit, limit), g * sigmoid(alpha * g) * (u + 1);
+/// its `alpha` and `limit` are the ops' `swiglu_alpha` and `swiglu_limit`
+/// (1.702 and 7.0 when absent).
 def Samoyeds_ActivationAttr : EnumAttr<Samoyeds_Dialect, Samoyeds_ActivationKind,
                                        "activation">;
 

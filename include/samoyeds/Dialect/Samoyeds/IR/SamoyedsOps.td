@@ -25,7 +25,7 @@ def Samoyeds_F32Tensor2D : 2DTensorOf<[F32]>;
 // moe_ffn
 //===----------------------------------------------------------------------===//
 
-def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn"> {
+def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn", [AttrSizedOperandSegments]> {
   let summary = "A whole Mixture-of-Experts feed-forward layer";
   let description = [{
     For every token `x` (a row of `hidden`, width H) with router `[E, H]`,
@@ -36,6 +36,13 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn"> {
         (g, ids) = top_k(softmax(logits))    renormalised if `renormalize`,
                                              then scaled by `routed_scaling_factor`
         y = Σ_{e ∈ ids} g_e · W2_e · (SiLU(W1_e x) ⊙ W3_e x)
+
+    `activation` = `clamped_swiglu` (gpt-oss) replaces SiLU(g) ⊙ u by
+    min(g, limit) · sigmoid(alpha · min(g, limit)) · (clamp(u, ±limit) + 1).
+    With `bias(%b13, %b2)` (`[E, 2I]`, gate first, and `[E, H]`, the hidden
+    states' element type) each expert's matmuls add their bias row:
+    `W13_e x + b13_e` before the activation, `W2_e h + b2_e` before the
+    routing weight.
 
     The routing conventions of common models:
     Mixtral: `renormalize`; Qwen2-MoE and OLMoE: no renormalisation;
@@ -56,11 +63,16 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn"> {
                        I64Attr:$top_k,
                        UnitAttr:$renormalize,
                        DefaultValuedAttr<F64Attr, "1.0">:$routed_scaling_factor,
+                       Optional<Samoyeds_HalfTensor2D>:$w13_bias,
+                       Optional<Samoyeds_HalfTensor2D>:$w2_bias,
                        DefaultValuedAttr<Samoyeds_ActivationAttr,
-                           "ActivationKind::Silu">:$activation);
+                           "ActivationKind::Silu">:$activation,
+                       OptionalAttr<F64Attr>:$swiglu_alpha,
+                       OptionalAttr<F64Attr>:$swiglu_limit);
   let results = (outs Samoyeds_HalfTensor2D:$result);
   let assemblyFormat = [{
-    $hidden `,` $router `,` $w13 `,` $w2 `top_k` `(` $top_k `)` attr-dict
+    $hidden `,` $router `,` $w13 `,` $w2
+    (`bias` `(` $w13_bias^ `,` $w2_bias `)`)? `top_k` `(` $top_k `)` attr-dict
     `:` functional-type(operands, results)
   }];
 }
@@ -69,7 +81,8 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn"> {
 // moe_experts
 //===----------------------------------------------------------------------===//
 
-def Samoyeds_MoEExpertsOp : Samoyeds_Op<"moe_experts"> {
+def Samoyeds_MoEExpertsOp : Samoyeds_Op<"moe_experts",
+    [AttrSizedOperandSegments]> {
   let summary = "The experts of a MoE layer, with the routing given";
   let description = [{
     `moe_ffn` without its router: the routing decision is computed outside
@@ -81,7 +94,8 @@ def Samoyeds_MoEExpertsOp : Samoyeds_Op<"moe_experts"> {
         y_t = Σ_j topk_weights[t][j] · W2_e · (SiLU(W1_e x_t) ⊙ W3_e x_t),
               e = topk_ids[t][j]
 
-    summed in j order. The ids are data, not checked by the verifier: an id
+    summed in j order; `activation` and `bias(%b13, %b2)` as for `moe_ffn`
+    (gpt-oss's experts). The ids are data, not checked by the verifier: an id
     outside `[0, E)` is clamped to the nearest expert (`-1` -> 0, `E` ->
     `E - 1`) by the dispatch, so no memory outside the layer's buffers is
     touched; give such a choice weight 0 to drop it.
@@ -99,11 +113,16 @@ def Samoyeds_MoEExpertsOp : Samoyeds_Op<"moe_experts"> {
                        Samoyeds_I32Tensor2D:$topk_ids,
                        Samoyeds_WeightTensor:$w13,
                        Samoyeds_WeightTensor:$w2,
+                       Optional<Samoyeds_HalfTensor2D>:$w13_bias,
+                       Optional<Samoyeds_HalfTensor2D>:$w2_bias,
                        DefaultValuedAttr<Samoyeds_ActivationAttr,
-                           "ActivationKind::Silu">:$activation);
+                           "ActivationKind::Silu">:$activation,
+                       OptionalAttr<F64Attr>:$swiglu_alpha,
+                       OptionalAttr<F64Attr>:$swiglu_limit);
   let results = (outs Samoyeds_HalfTensor2D:$result);
   let assemblyFormat = [{
-    $hidden `,` $topk_weights `,` $topk_ids `,` $w13 `,` $w2 attr-dict
+    $hidden `,` $topk_weights `,` $topk_ids `,` $w13 `,` $w2
+    (`bias` `(` $w13_bias^ `,` $w2_bias `)`)? attr-dict
     `:` functional-type(operands, results)
   }];
 }
@@ -180,9 +199,14 @@ def Samoyeds_SSMMOp : Samoyeds_Op<"ssmm", [AttrSizedOperandSegments]> {
     through the token list; no permuted copy is made), else `input[p]`.
     The epilogue then writes:
 
+    With `bias(%b)` (`[E, R]`, the input's element type) `acc` is
+    `W_e · in_p + b_e`.
+
     * `none`: `result[p] = acc` (`[P, R]`);
     * `silu_mul`: rows `[0, R/2)` are the gate and `[R/2, R)` the up
-      projection; `result[p] = SiLU(gate) ⊙ up` (`[P, R/2]`);
+      projection; `result[p] = act(gate, up)` (`[P, R/2]`): SiLU(gate) ⊙ up,
+      or with `activation` = `clamped_swiglu` (and `swiglu_alpha`,
+      `swiglu_limit`) `moe_ffn`'s clamped SwiGLU;
     * `weighted_combine`: with `combine(weights [T, k], positions [T, k])`,
       `result[t] = Σ_j weights[t][j] · acc(positions[t][j])` (`[T, R]`),
       summed in j order, so the result is deterministic.
@@ -203,13 +227,19 @@ def Samoyeds_SSMMOp : Samoyeds_Op<"ssmm", [AttrSizedOperandSegments]> {
                        Optional<Samoyeds_I32Tensor1D>:$tokens,
                        Optional<Samoyeds_F32Tensor2D>:$routing_weights,
                        Optional<Samoyeds_I32Tensor2D>:$positions,
+                       Optional<Samoyeds_HalfTensor2D>:$bias,
                        Samoyeds_EpilogueAttr:$epilogue,
-                       OptionalAttr<Samoyeds_TileConfigAttr>:$tile);
+                       OptionalAttr<Samoyeds_TileConfigAttr>:$tile,
+                       DefaultValuedAttr<Samoyeds_ActivationAttr,
+                           "ActivationKind::Silu">:$activation,
+                       OptionalAttr<F64Attr>:$swiglu_alpha,
+                       OptionalAttr<F64Attr>:$swiglu_limit);
   let results = (outs Samoyeds_HalfTensor2D:$result);
   let assemblyFormat = [{
     $weight `,` $input `,` $offsets
     (`gather` `(` $tokens^ `)`)?
     (`combine` `(` $routing_weights^ `,` $positions `)`)?
+    (`bias` `(` $bias^ `)`)?
     `epilogue` $epilogue attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = [{
@@ -232,8 +262,9 @@ def Samoyeds_LaunchOp : Samoyeds_Op<"launch",
     runtime makes, in order, skipping those whose guard does not hold. The
     launches bind buffers by name: the enclosing function's
     `samoyeds.buffers` lists them. `routing` records what a route kernel
-    implements and `epilogue` the epilogue of an expert matmul, for the
-    bundle's manifest.
+    implements and `epilogue` the epilogue of an expert matmul (with
+    `activation`, `swiglu_alpha` and `swiglu_limit` where that is not SiLU),
+    for the bundle's manifest.
 
     ```mlir
     %y = samoyeds.launch [#samoyeds.launch<@samoyeds_kernels::@f_ssmm_0
@@ -249,7 +280,10 @@ def Samoyeds_LaunchOp : Samoyeds_Op<"launch",
                        TypedArrayAttrBase<Samoyeds_KernelLaunchAttr,
                            "kernel launches">:$launches,
                        OptionalAttr<Samoyeds_RoutingAttr>:$routing,
-                       OptionalAttr<Samoyeds_EpilogueAttr>:$epilogue);
+                       OptionalAttr<Samoyeds_EpilogueAttr>:$epilogue,
+                       OptionalAttr<Samoyeds_ActivationAttr>:$activation,
+                       OptionalAttr<F64Attr>:$swiglu_alpha,
+                       OptionalAttr<F64Attr>:$swiglu_limit);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
     $launches (`(` $inputs^ `)`)? attr-dict `:` functional-type($inputs, $results)

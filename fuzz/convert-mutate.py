@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Mutation fuzzer of the checkpoint converter (python -m samoyeds.convert).
 
-Takes four small checkpoints of the forms the converter reads (per-expert BF16
+Takes five small checkpoints of the forms the converter reads (per-expert BF16
 shards with a model.safetensors.index.json, transformers 5's fused experts,
-block-scaled FP8 with a config.json, and GraniteMoE's stacked experts), mutates
+block-scaled FP8 with a config.json, GraniteMoE's stacked experts, and gpt-oss's
+MXFP4 release with its biases and config.json), mutates
 them (byte flips in safetensors headers and data, truncations, edits of the
 index and config JSON) and converts each mutant. The oracle (docs/Robustness.md): the conversion either succeeds,
-and the packed weights unpack to finite values, or raises a SamoyedsError (the
+and the packed weights unpack to finite values (gpt-oss's plain bias tensors are finite
+too), or raises a SamoyedsError (the
 converter's ConversionError, the reader's SafetensorsError) and leaves no output
 and no temporary file. Any other exception is a crash: the mutant is saved
 under --crash-dir with the traceback.
@@ -35,15 +37,16 @@ from helpers import fuse_experts, make_checkpoint  # noqa: E402
 from samoyeds import SamoyedsError  # noqa: E402
 from samoyeds.convert import convert  # noqa: E402
 from samoyeds.pack import to_float32, unpack  # noqa: E402
-from samoyeds.safetensors_io import save_file  # noqa: E402
+from samoyeds.safetensors_io import SafetensorsFile, save_file  # noqa: E402
 from samoyeds.weightfile import WeightFile  # noqa: E402
 from test_fp8 import make_fp8_checkpoint  # noqa: E402
+from test_mxfp4 import make_mxfp4_gpt_oss  # noqa: E402
 
 E, H, I = 4, 64, 32
 
 
 def make_forms(root: Path) -> dict:
-    """{form: (checkpoint dir, model)} of the four seed checkpoints."""
+    """{form: (checkpoint dir, model)} of the five seed checkpoints."""
     sharded = root / "sharded"
     make_checkpoint(sharded, "qwen2_moe", layers=2, E=E, H=H, I=I, shards=2)
     fused = root / "fused"
@@ -54,8 +57,11 @@ def make_forms(root: Path) -> dict:
     make_fp8_checkpoint(fp8)
     stacked = root / "stacked"
     make_checkpoint(stacked, "granitemoehybrid", layers=2, E=E, H=H, I=I)
+    mxfp4 = root / "mxfp4"
+    make_mxfp4_gpt_oss(mxfp4, layers=2, E=E, H=H, I=I)
     return {"sharded": (sharded, "qwen2_moe"), "fused": (fused, "deepseek_v3"),
-            "fp8": (fp8, "deepseek_v3"), "stacked": (stacked, "granitemoehybrid")}
+            "fp8": (fp8, "deepseek_v3"), "stacked": (stacked, "granitemoehybrid"),
+            "mxfp4": (mxfp4, "gpt_oss")}
 
 
 def _flip(raw: bytearray, rng, lo: int, hi: int) -> None:
@@ -115,6 +121,11 @@ def check_output(out: Path) -> None:
             vals = to_float32(unpack(wf.read(name)), "bf16")
             if not np.isfinite(vals).all():
                 raise AssertionError(f"{out}: {name} has a value that is not finite")
+    with SafetensorsFile(out) as st:
+        for name in st.keys():
+            if name.endswith("_bias") and st.info(name).dtype == "BF16":
+                if not np.isfinite(to_float32(np.asarray(st.get(name)), "bf16")).all():
+                    raise AssertionError(f"{out}: {name} has a value that is not finite")
 
 
 def run_one(src: Path, model: str, work: Path, rng) -> tuple:

@@ -51,6 +51,16 @@ class ModelSpec:
     # tensor under its block but the router is refused as unexpected.
     fused_names: Optional[Tuple[str, str]] = None
     router_name: str = "gate.weight"  # the router's weight under the block
+    # gpt-oss's layout: the stacked experts stored "in x out", gate_up [E, H, 2I] with gate
+    # and up interleaved on the last dimension (gate = [..., ::2], up = [..., 1::2]) and
+    # down [E, I, H]; w13 and w2 are their de-interleaved transposes.
+    interleaved: bool = False
+    # Per-expert biases under the block, in FUSED's order ([E, 2I] interleaved as the
+    # weight, and [E, H]); converted into layers.{i}.w13_bias / w2_bias.
+    expert_biases: Optional[Tuple[str, str]] = None
+    router_bias_name: Optional[str] = None  # the router's bias under the block ([E])
+    # The experts may also be MXFP4 (W_blocks / W_scales, mxfp4.py).
+    mxfp4: bool = False
 
     def expert(self, layer: int, e: int, proj: str) -> str:
         return f"model.layers.{layer}.{self.moe}.experts.{e}.{proj}.weight"
@@ -79,6 +89,15 @@ class ModelSpec:
     def fused_router(self, layer: int) -> str:
         return f"model.layers.{layer}.{self.fused_block}.{self.router_name}"
 
+    def expert_bias(self, layer: int, kind: str) -> str:
+        """The bias of the fused tensor of ``kind`` (one of FUSED), where the family has
+        expert biases."""
+        return (f"model.layers.{layer}.{self.fused_block}."
+                f"{self.expert_biases[FUSED.index(kind)]}")
+
+    def router_bias(self, layer: int) -> str:
+        return f"model.layers.{layer}.{self.fused_block}.{self.router_bias_name}"
+
 
 # Qwen2-MoE's block (a gated shared expert) and DeepSeek-V3's (shared experts, the router's
 # selection bias), which later families reuse under their own names.
@@ -93,6 +112,15 @@ _V3_STYLE = ModelSpec("deepseek_v3", "mlp", "gate_proj", "up_proj", "down_proj",
 _GRANITE = ModelSpec("granitemoe", "block_sparse_moe", "", "", "",
                      fused_names=("input_linear.weight", "output_linear.weight"),
                      router_name="router.layer.weight")
+
+# gpt-oss (OpenAI; transformers' GptOssMLP): the experts stacked "in x out" with gate and up
+# interleaved, biases on every expert projection and on the router (router.weight,
+# router.bias), bf16 or MXFP4 (the release: experts.gate_up_proj_blocks / _scales ...).
+_GPT_OSS = ModelSpec("gpt_oss", "mlp", "", "", "",
+                     fused_names=("experts.gate_up_proj", "experts.down_proj"),
+                     router_name="router.weight", interleaved=True,
+                     expert_biases=("experts.gate_up_proj_bias", "experts.down_proj_bias"),
+                     router_bias_name="router.bias", mxfp4=True)
 
 MODELS: Dict[str, ModelSpec] = {
     "mixtral": ModelSpec("mixtral", "block_sparse_moe", "w1", "w3", "w2", fused_moe="mlp"),
@@ -117,6 +145,7 @@ MODELS: Dict[str, ModelSpec] = {
     "granitemoe": _GRANITE,
     "granitemoeshared": replace(_GRANITE, name="granitemoeshared"),
     "granitemoehybrid": replace(_GRANITE, name="granitemoehybrid"),
+    "gpt_oss": _GPT_OSS,
 }
 
 

@@ -8,7 +8,7 @@
 
 1. reads ``CKPT_DIR/config.json`` and recognises the architecture from ``model_type``
    (Mixtral, Qwen2-MoE, Qwen3-MoE, Qwen3-Next, OLMoE, DeepSeek-V2, DeepSeek-V3, GLM-4.5,
-   Kimi-K2, GraniteMoE and the Granite 4.0 MoE families, MiniMax-M2, ERNIE-4.5)
+   Kimi-K2, GraniteMoE and the Granite 4.0 MoE families, MiniMax-M2, ERNIE-4.5, gpt-oss)
    and its routing convention (:mod:`samoyeds.routing`);
 2. finds every MoE layer's experts in the single-file or sharded (bf16/f16/f32, or
    block-scaled FP8) safetensors checkpoint (:mod:`samoyeds.convert`'s reading and checks);
@@ -18,7 +18,8 @@
    load);
 3. writes, for each distinct layer shape (experts, hidden, intermediate, top-k), the MLIR
    of an experts-only layer (``samoyeds.moe_experts``: the routing is computed outside,
-   so any convention runs on it) and compiles it with ``samoyeds-opt`` to a bundle;
+   so any convention runs on it; gpt-oss's with its clamped SwiGLU and the experts' biases,
+   :func:`layer_mlir`) and compiles it with ``samoyeds-opt`` to a bundle;
 4. packs every layer's experts into ``weights.safetensors`` (progress on stderr);
 5. writes the model manifest ``samoyeds-model.json`` and prints a summary table.
 
@@ -49,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import secrets
 import shutil
@@ -77,6 +79,15 @@ MODEL_FORMAT = "samoyeds-model"
 WEIGHTS_FILE = "weights.safetensors"
 CHIPS = ("sm_80", "sm_90", "sm_90a")
 STRATEGIES = {"auto": "auto", "wgmma": "wgmma_sp", "mma_sp": "mma_sp"}
+# The experts' activations (#samoyeds.activation): SiLU(gate) * up, or gpt-oss's clamped
+# SwiGLU, gate = min(gate, limit), up = clamp(up, -limit, limit),
+# h = gate * sigmoid(alpha * gate) * (up + 1), with these defaults (transformers hardcodes
+# them in GptOssExperts).
+ACTIVATIONS = ("silu", "clamped_swiglu")
+SWIGLU_ALPHA = 1.702
+SWIGLU_LIMIT = 7.0
+# Architectures whose experts have biases and the clamped SwiGLU.
+CLAMPED_SWIGLU_MODELS = ("gpt_oss",)
 
 
 class CompileError(Exception):
@@ -117,27 +128,88 @@ def shape_key(E: int, H: int, I: int, k: int) -> str:
     return f"e{E}_h{H}_i{I}_k{k}"
 
 
+def _f64(x: float) -> str:
+    """An MLIR float literal of ``x`` (its shortest repr, with a '.' as MLIR needs)."""
+    r = repr(float(x))
+    mantissa, e, exponent = r.partition("e")
+    return (mantissa if "." in mantissa else mantissa + ".0") + e + exponent
+
+
 def layer_mlir(E: int, H: int, I: int, k: int, n: int, m: int, v: int,
-               dtype: str = "bf16") -> str:
+               dtype: str = "bf16", activation: str = "silu", bias: bool = False,
+               swiglu_alpha: Optional[float] = None,
+               swiglu_limit: Optional[float] = None) -> str:
     """The experts-only layer of one shape: inputs x [T, H], topk_weights [T, k] f32,
-    topk_ids [T, k] i32, weights w13 [E, 2I, H] and w2 [E, H, I] in n:m:v, output y."""
+    topk_ids [T, k] i32, weights w13 [E, 2I, H] and w2 [E, H, I] in n:m:v, output y.
+
+    gpt-oss's form (docs/Serving.md): ``activation="clamped_swiglu"`` (with
+    ``swiglu_alpha`` / ``swiglu_limit`` written only where given and not the defaults
+    1.702 / 7.0) and ``bias=True``: the inputs ``w13_bias`` [E, 2I] (gate first) and
+    ``w2_bias`` [E, H] in ``dtype``, the op's ``bias(%b13, %b2)``. The SiLU form without
+    biases is the text it always was."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation {activation!r}: one of {', '.join(ACTIVATIONS)}")
+    attrs = []
+    if activation != "silu":
+        attrs.append(f"activation = #samoyeds<activation {activation}>")
+    for key, value, default in (("swiglu_alpha", swiglu_alpha, SWIGLU_ALPHA),
+                                ("swiglu_limit", swiglu_limit, SWIGLU_LIMIT)):
+        if value is None:
+            continue
+        if activation != "clamped_swiglu":
+            raise ValueError(f"{key} is an attribute of the clamped_swiglu activation, not "
+                             f"of {activation}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not math.isfinite(value) or not value > 0:
+            raise ValueError(f"{key} = {value!r}: a finite number > 0")
+        if float(value) != default:
+            attrs.append(f"{key} = {_f64(value)} : f64")
     name = "moe_experts_" + shape_key(E, H, I, k)
     ss = f"#samoyeds.ss<n = {n}, m = {m}, v = {v}>"
     x, w13, w2 = (f"tensor<?x{H}x{dtype}>", f"tensor<{E}x{2 * I}x{H}x{dtype}, #ss>",
                   f"tensor<{E}x{H}x{I}x{dtype}, #ss>")
     tw, ti = f"tensor<?x{k}xf32>", f"tensor<?x{k}xi32>"
+    b13, b2 = f"tensor<{E}x{2 * I}x{dtype}>", f"tensor<{E}x{H}x{dtype}>"
+    if bias:
+        args = (f"    %w2: {w2} {{samoyeds.name = \"w2\"}},\n"
+                f"    %b13: {b13} {{samoyeds.name = \"w13_bias\"}},\n"
+                f"    %b2: {b2} {{samoyeds.name = \"w2_bias\"}})\n")
+        operands, types = " bias(%b13, %b2)", f"{w2}, {b13}, {b2}"
+    else:
+        args = f"    %w2: {w2} {{samoyeds.name = \"w2\"}})\n"
+        operands, types = "", w2
+    attr = f" {{{', '.join(attrs)}}}" if attrs else ""
     return (f"// Generated by samoyeds.compile: experts of a MoE layer, routing given.\n"
             f"#ss = {ss}\n"
             f"func.func @{name}(%x: {x} {{samoyeds.name = \"x\"}},\n"
             f"    %w: {tw} {{samoyeds.name = \"topk_weights\"}},\n"
             f"    %ids: {ti} {{samoyeds.name = \"topk_ids\"}},\n"
             f"    %w13: {w13} {{samoyeds.name = \"w13\"}},\n"
-            f"    %w2: {w2} {{samoyeds.name = \"w2\"}})\n"
+            + args +
             f"    -> ({x} {{samoyeds.name = \"y\"}}) {{\n"
-            f"  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2\n"
-            f"      : ({x}, {tw}, {ti}, {w13}, {w2}) -> {x}\n"
+            f"  %y = samoyeds.moe_experts %x, %w, %ids, %w13, %w2{operands}{attr}\n"
+            f"      : ({x}, {tw}, {ti}, {w13}, {types}) -> {x}\n"
             f"  return %y : {x}\n"
             f"}}\n")
+
+
+def model_activation(config: dict, model_type: str) -> Optional[dict]:
+    """The experts' activation of an architecture as the model manifest records it, None
+    for SiLU: gpt-oss's clamped SwiGLU ({"kind", "alpha", "limit"}). CompileError for a
+    config.json ``swiglu_limit`` other than the 7.0 transformers' GptOssExperts uses
+    (its eager experts hardcode 7.0; a checkpoint saying otherwise would run differently
+    in transformers' two paths)."""
+    if model_type not in CLAMPED_SWIGLU_MODELS:
+        return None
+    limit = config.get("swiglu_limit", SWIGLU_LIMIT)
+    if limit is None:
+        limit = SWIGLU_LIMIT
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or \
+            float(limit) != SWIGLU_LIMIT:
+        raise CompileError(f"{model_type}: swiglu_limit = {limit!r} is not "
+                           f"supported (transformers' GptOssExperts clamps at "
+                           f"{SWIGLU_LIMIT}; the compiled layers do the same)")
+    return {"kind": "clamped_swiglu", "alpha": SWIGLU_ALPHA, "limit": SWIGLU_LIMIT}
 
 
 def _read_config(ckpt: Path) -> dict:
@@ -264,6 +336,14 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
     except RoutingError as e:
         raise CompileError(f"{ckpt / 'config.json'}: {e}")
     model_type = config["model_type"]
+    try:
+        activation = model_activation(config, model_type)
+    except CompileError as e:
+        raise CompileError(f"{ckpt / 'config.json'}: {e}") from None
+    if activation is not None and (expert_parallel is not None or placement is not None):
+        raise CompileError(f"--expert-parallel: {model_type} is not supported with expert "
+                           f"parallelism (its experts' biases and clamped SwiGLU are not in "
+                           f"the expert-parallel layer); compile it without --expert-parallel")
     _check_out_dir(out)
 
     source = Checkpoint(ckpt)
@@ -295,7 +375,8 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                 "layers": [lp.index for lp in plan.layers],
                 "fused_layers": [lp.index for lp in plan.layers if lp.fused],
                 "source_dtypes": sorted(plan.source_dtypes), "bundles": sorted(shapes),
-                "dense_layers": plan.dense_layers, "layers_beyond_num_hidden_layers": beyond}
+                "dense_layers": plan.dense_layers, "layers_beyond_num_hidden_layers": beyond,
+                **({"activation": activation} if activation else {})}
     opt = find_samoyeds_opt(samoyeds_opt)
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -307,7 +388,8 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
             print(f"[{i + 1}/{len(shapes)}] compiling {key} for {chip} "
                   f"(samoyeds-opt {layout} strategy)", file=log, flush=True)
             src = tmp / "mlir" / f"{key}.mlir"
-            src.write_text(layer_mlir(E, H, I, k, n, m, v))
+            src.write_text(layer_mlir(E, H, I, k, n, m, v, **(
+                {"activation": activation["kind"], "bias": True} if activation else {})))
             bdir = tmp / "bundles" / key
             _run_opt(opt, src, bdir, chip, STRATEGIES[layout])
             bundles[key] = {"dir": f"bundles/{key}", "mlir": f"mlir/{key}.mlir",
@@ -332,6 +414,8 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         for lp in plan.layers:
             after = sum(sum(packed_sizes(lp.experts, r, c, n, m, v, pack_layout))
                         for r, c in ((2 * lp.inter, lp.hidden), (lp.hidden, lp.inter)))
+            if lp.biases:  # gpt-oss: its experts' biases, bf16 [E, 2I] and [E, H]
+                after += lp.experts * (2 * lp.inter + lp.hidden) * 2
             entry = {"index": lp.index, "prefix": f"layers.{lp.index}.", "experts": lp.experts,
                      "hidden": lp.hidden, "intermediate": lp.inter,
                      "bytes_before": lp.src_bytes, "bytes_after": after}
@@ -353,6 +437,9 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
             "bytes_after": sum(e["bytes_after"] for e in layer_entries),
             "weights_file_bytes": summary["output_bytes"],
         }
+        if activation:  # gpt-oss; the others' manifests stay as they were
+            manifest["activation"] = activation
+            manifest["expert_biases"] = ["w13_bias", "w2_bias"]
         if ep:
             manifest["expert_parallel"] = {
                 "world_size": ep.world_size, "placement": ep.to_json(),
@@ -403,6 +490,10 @@ def format_plan(plan: dict) -> str:
             + (f", fused in layers {_ranges(plan['fused_layers'])}" if plan["fused_layers"]
                else ""),
             f"  bundles for {plan['chip']}: {', '.join(plan['bundles'])}"]
+    if plan.get("activation"):
+        a = plan["activation"]
+        rows.append(f"  experts: {a['kind']} (alpha {a['alpha']}, limit {a['limit']}) with "
+                    f"their biases (w13_bias, w2_bias)")
     if plan["dense_layers"]:
         rows.append(f"  dense layers left alone: {_ranges(plan['dense_layers'])}")
     if plan["layers_beyond_num_hidden_layers"]:

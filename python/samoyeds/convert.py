@@ -3,7 +3,7 @@
     python -m samoyeds.convert SRC_DIR_OR_FILE OUT.safetensors \\
         --model {mixtral,qwen2_moe,qwen3_moe,qwen3_next,olmoe,deepseek_v2,deepseek_v3,glm4_moe,
                  kimi_k2,granitemoe,granitemoeshared,granitemoehybrid,minimax_m2,
-                 ernie4_5_moe} \\
+                 ernie4_5_moe,gpt_oss} \\
         --n 1 --m 2 --v 128 \\
         [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N] [--dry-run]
 
@@ -18,6 +18,11 @@ Expert weights may be BF16, F16, F32 or block-scaled FP8 (F8_E4M3 with
 ``.weight_scale_inv``, as DeepSeek-V3/R1 and the ``-FP8`` releases ship them;
 the block from config.json's ``quantization_config``, see fp8.py): FP8 ones
 are dequantized in float32, then rounded to the output dtype before pruning.
+gpt-oss's experts (stacked "in x out" with gate and up interleaved, bf16 or
+MXFP4, see mxfp4.py) are de-interleaved and transposed into the same w13 / w2,
+and their biases written as the plain tensors ``layers.{i}.w13_bias`` ([E, 2I],
+gate first, in the output dtype), ``layers.{i}.w2_bias`` ([E, H]) and the
+router's as ``layers.{i}.router_bias`` ([E], bf16).
 Shared-expert tensors (and the selection biases: DeepSeek-V3's
 ``mlp.gate.e_score_correction_bias``, MiniMax-M2's on the block, ERNIE-4.5's in
 ``mlp.moe_statics``) are copied unchanged; every other tensor (attention,
@@ -54,6 +59,7 @@ from .checkpoint import (FUSED, MAX_CONFIG_BYTES, MAX_INDEX_BYTES, MODELS,  # no
 from .convert_plan import (DEFAULT_LAYOUT, SOURCE_DTYPES, LayerPlan, Plan, _ranges,  # noqa: F401
                            make_plan, parse_layers)
 from .fp8 import E4M3, SCALE_SUFFIX, Fp8Error, dequantize
+from .mxfp4 import Mxfp4Error, dequantize as mxfp4_dequantize
 from .pack import float32_to_bf16, pack, to_float32
 from .safetensors_io import DTYPES, SafetensorsError, SafetensorsWriter  # noqa: F401
 from .weightfile import samoyeds_metadata
@@ -236,13 +242,17 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
     ckpt = Checkpoint(src)
     try:
         plan = make_plan(ckpt, spec, n, m, v, dtype, layers, layout)
+        extra = {}
+        if any(lp.biases or lp.router_bias for lp in plan.layers):  # gpt-oss
+            extra["biases"] = [e[0] for e in plan.entries if e[0].endswith(_BIAS_TAILS)]
         meta = samoyeds_metadata(plan.weights, source=str(Path(src).resolve()), model=model,
                                  routers=[f"layers.{lp.index}.router" for lp in plan.layers],
-                                 passthrough=plan.passthrough)
+                                 passthrough=plan.passthrough, **extra)
         _check_output(out, ckpt.sources)
         if dry_run:
             packed_bytes = sum(_entry_bytes(e) for e in plan.entries
-                               if e[0].split(".")[2:3] in (["w13"], ["w2"]))
+                               if e[0].split(".")[2:3] in (["w13"], ["w2"], ["w13_bias"],
+                                                           ["w2_bias"]))
         else:
             with _sigterm_interrupts():
                 packed_bytes = _write(out, ckpt, spec, plan, meta, progress, workers)
@@ -263,6 +273,8 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         "source_dtypes": sorted(plan.source_dtypes),
         "fused_layers": [lp.index for lp in plan.layers if lp.fused],
         "fp8_block": list(plan.fp8_block) if plan.fp8_block else None,
+        "mxfp4": plan.mxfp4,
+        "bias_layers": [lp.index for lp in plan.layers if lp.biases],
         "density": n / m / 2,
         "bytes_before": src_bytes,
         "bytes_dense_16bit": dense_bf16,
@@ -273,6 +285,10 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
         "dense_layers": plan.dense_layers,
         "output_bytes": None if dry_run else out.stat().st_size,
     }
+
+
+# The plain tensors written for gpt-oss's biases.
+_BIAS_TAILS = (".w13_bias", ".w2_bias", ".router_bias")
 
 
 def _entry_bytes(entry) -> int:
@@ -306,12 +322,14 @@ def _read_expert(ckpt, plan: Plan, name: str, dtype: str) -> np.ndarray:
     return out
 
 
-def _check_finite(bits: np.ndarray, dtype: str, where: str, origin=()) -> None:
+def _check_finite(bits: np.ndarray, dtype: str, where: str, origin=(), locate=None) -> None:
     """ConversionError naming the first element of 16-bit ``bits`` (whose index in the
-    tensor starts with ``origin``) that is an infinity or a NaN in ``dtype``."""
+    tensor starts with ``origin``; ``locate(index)``: its index in the source tensor, where
+    the two differ) that is an infinity or a NaN in ``dtype``."""
     bad = (bits & _EXPONENT[dtype]) == _EXPONENT[dtype]
     if bad.any():
-        index = [*origin, *(int(i) for i in np.unravel_index(np.argmax(bad), bad.shape))]
+        index = [int(i) for i in np.unravel_index(np.argmax(bad), bad.shape)]
+        index = [*origin, *(locate(*index) if locate else index)]
         raise ConversionError(f"{where}: the value at {index} is not finite in {dtype} "
                               f"(an infinity or a NaN, in the checkpoint or after rounding)")
 
@@ -345,10 +363,54 @@ def _pack_experts(dense: np.ndarray, w: dict, workers: int) -> Tuple[Dict[str, n
     return comps, sum(p.nbytes for p in parts)
 
 
+def _interleaved_rows(ckpt, lp: LayerPlan, which: int, name: str, dtype: str):
+    """fn(e, out) of gpt-oss's layout (_expert_rows): w13 from gate_up [E, H, 2I] (columns
+    interleaved gate / up), as gate rows G[:, 0::2].T over up rows G[:, 1::2].T, and w2 =
+    down [E, I, H] transposed; from MXFP4, one expert dequantized at a time to its "out x
+    in" form ([2I, H], rows interleaved; [H, I]) in float32 and rounded once."""
+    inter = lp.inter
+    if FUSED[which] in lp.mxfp4:
+        blocks, scales = lp.mxfp4[FUSED[which]]
+        where = f"{ckpt.file_of(blocks)}: tensor {quote(blocks)} (dequantized)"
+
+        def dense(e):
+            try:
+                w = mxfp4_dequantize(ckpt.get(blocks)[e], ckpt.get(scales)[e])
+            except Mxfp4Error as err:
+                raise ConversionError(f"{where}: expert {e}: {err}") from None
+            return (w[0::2], w[1::2]) if which == 0 else (w,)
+        src = "F32"
+    else:
+        where = f"{ckpt.file_of(name)}: tensor {quote(name)}"
+        src = ckpt.info(name).dtype
+
+        def dense(e):
+            a = np.asarray(ckpt.get(name)[e])
+            return (a[:, 0::2].T, a[:, 1::2].T) if which == 0 else (a.T,)
+
+    mx = FUSED[which] in lp.mxfp4
+
+    def locate(r, c):
+        """[row, column] of w13 / w2 in the checkpoint's tensor (MXFP4: its dequantized
+        "out x in" rows)."""
+        if which == 0:  # gate j = row j, up j = row I + j: interleaved at 2j, 2j + 1
+            r = 2 * (r % inter) + r // inter
+        return [r, c] if mx else [c, r]
+
+    def rows(e, out):
+        for j, part in enumerate(dense(e)):
+            dst = out[j * inter:(j + 1) * inter] if which == 0 else out
+            dst[...] = _to_bf16_or_f16(np.ascontiguousarray(part), src, dtype)
+        _check_finite(out, dtype, where, (e,), locate)
+    return rows
+
+
 def _expert_rows(ckpt, spec, lp: LayerPlan, plan: Plan, which: int, dtype: str):
     """fn(e, out): writes expert e's rows of w13 (``which`` 0: gate over up) or w2 (1) into
     ``out`` in ``dtype``, from its own tensors or from the fused ones."""
     i = lp.index
+    if lp.interleaved:
+        return _interleaved_rows(ckpt, lp, which, spec.fused(i, FUSED[which]), dtype)
     if lp.fused:
         name = spec.fused(i, FUSED[which])
         src, where = ckpt.info(name).dtype, f"{ckpt.file_of(name)}: tensor {quote(name)}"
@@ -391,6 +453,20 @@ def _convert_layer(ckpt, spec, lp: LayerPlan, plan: Plan, writer, bar, workers: 
     r = _to_bf16_or_f16(np.asarray(ckpt.get(router)), ckpt.info(router).dtype, "bf16")
     _check_finite(r, "bf16", f"{ckpt.file_of(router)}: tensor {quote(router)}")
     writer.write(f"layers.{i}.router", r)
+    if lp.biases:  # gpt-oss: gate_up's bias de-interleaved (gate first), down's as it is
+        for (out, dt), bias in zip(((f"layers.{i}.w13_bias", dtype),
+                                    (f"layers.{i}.w2_bias", dtype)), lp.biases):
+            b = _to_bf16_or_f16(np.asarray(ckpt.get(bias)), ckpt.info(bias).dtype, dt)
+            _check_finite(b, dt, f"{ckpt.file_of(bias)}: tensor {quote(bias)}")
+            if out.endswith(".w13_bias"):
+                b = np.concatenate([b[:, 0::2], b[:, 1::2]], axis=1)
+            writer.write(out, np.ascontiguousarray(b))
+            total += b.nbytes
+    if lp.router_bias:
+        rb = lp.router_bias
+        b = _to_bf16_or_f16(np.asarray(ckpt.get(rb)), ckpt.info(rb).dtype, "bf16")
+        _check_finite(b, "bf16", f"{ckpt.file_of(rb)}: tensor {quote(rb)}")
+        writer.write(f"layers.{i}.router_bias", b)
     bar.step(f"layers.{i}.router")
     for p in plan.passthrough:
         if int(p.split(".")[2]) == i:
@@ -417,12 +493,17 @@ def format_summary(s: dict) -> str:
         f"  source:       {', '.join(s['source_dtypes'])} expert weights"
         + (f", fused in layers {_ranges(s['fused_layers'])}" if s.get("fused_layers") else "")
         + (f" (FP8 in blocks of {s['fp8_block'][0]} x {s['fp8_block'][1]}, dequantized in "
-           f"float32)" if s.get("fp8_block") else ""),
+           f"float32)" if s.get("fp8_block") else "")
+        + (" (MXFP4: E2M1 in blocks of 32 with E8M0 scales, dequantized in float32)"
+           if s.get("mxfp4") else ""),
         f"  bytes before: {mib(s['bytes_before'])} (expert weights in the checkpoint"
-        + (", with their scales)" if s.get("fp8_block") else ")"),
+        + (", with their scales)" if s.get("fp8_block") or s.get("mxfp4") else ")"),
         f"  bytes after:  {mib(s['bytes_after'])} (packed, {100 * ratio:.1f}% of before)",
         f"  routers:      {len(s['layers'])} tensors, {mib(s['router_bytes'])}, bf16",
     ]
+    if s.get("bias_layers"):
+        lines.append(f"  biases:       expert biases (w13_bias gate first, w2_bias) and router "
+                     f"biases of layers {_ranges(s['bias_layers'])}, counted in bytes after")
     if s["passthrough"]:
         lines.append(f"  not converted (copied unchanged): {len(s['passthrough'])} shared-expert "
                      f"tensors, e.g. {s['passthrough'][0]}")

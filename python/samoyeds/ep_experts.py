@@ -128,11 +128,17 @@ class CompiledExperts:
 
     @staticmethod
     def check_bundle(bundle) -> None:
-        """Refuses a bundle that is not experts-only with top-k 1 (a LayerBundle)."""
+        """Refuses a bundle that is not experts-only with top-k 1, or whose experts have
+        biases or another activation than SiLU (gpt-oss's) (a LayerBundle)."""
         if bundle.kind != "moe_experts" or bundle.top_k != 1:
             raise _err("SY_ERR_PARAM_MISMATCH", f"{bundle.dir}: expert parallelism runs an "
                        f"experts-only bundle with top-k 1 (samoyeds-compile --expert-parallel "
                        f"R writes them); this one is {bundle.kind} with top-k {bundle.top_k}")
+        if getattr(bundle, "bias_inputs", ()) or \
+                getattr(bundle, "activation", {"kind": "silu"})["kind"] != "silu":
+            raise _err("SY_ERR_PARAM_MISMATCH", f"{bundle.dir}: expert parallelism runs "
+                       f"SiLU experts without biases; this bundle has gpt-oss's (its "
+                       f"biases and clamped SwiGLU), which it does not support")
 
     @classmethod
     def from_model_dir(cls, model_dir, rank: int, layer_index: int,

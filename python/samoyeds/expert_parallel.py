@@ -205,6 +205,10 @@ class ExpertParallelMoE:
         self.last_counts = None
 
         def setup():
+            if routing is not None and routing.router_bias:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"{routing.model_type or 'this'} "
+                           f"routing (a router bias, experts with biases and clamped "
+                           f"SwiGLU: gpt-oss) is not supported by expert parallelism")
             self.placement = _as_placement(placement, experts, self.world_size)
             mine = self.placement.ranks[self.rank]
             local = load_local(self.rank, mine)

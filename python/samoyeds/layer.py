@@ -14,7 +14,11 @@ and ``w2`` [E, H, I], output ``y`` [T, H] bf16, symbols ``T`` and
 ``moe_ffn``). An experts-only bundle (``samoyeds.moe_experts``, what
 ``samoyeds.compile`` writes; kind ``moe_experts``) has inputs ``topk_weights``
 [T, k] f32 and ``topk_ids`` [T, k] i32 instead of the router, and no
-``routing`` object: the caller routes.
+``routing`` object: the caller routes. gpt-oss's layers (what ``samoyeds.compile`` writes
+for ``gpt_oss``) also have the dense inputs ``w13_bias`` [E, 2I] (gate first) and
+``w2_bias`` [E, H] bf16, the experts' biases, and a top-level ``activation`` object
+({"kind": "clamped_swiglu", "alpha", "limit"}) in the manifest; :class:`MoELayer` loads
+the biases from the weight file with the packed weights and binds them on every call.
 
 torch is imported only when a device is needed (``MoELayer``); the runtime
 uses device 0's primary context, the one PyTorch uses, so torch's device
@@ -61,6 +65,10 @@ def _symbol_arrays(symbols: Dict[str, int]):
 MAX_MANIFEST_BYTES = 16 << 20
 # sy_session_run takes symbol values up to INT32_MAX.
 MAX_SYMBOL = (1 << 31) - 1
+# The experts' bias inputs of a layer with biases (gpt-oss): name -> its shape's rows
+# (the weight whose output rows it adds to).
+BIAS_INPUTS = ("w13_bias", "w2_bias")
+ACTIVATIONS = ("silu", "clamped_swiglu")
 
 
 def read_manifest(mpath: Path) -> dict:
@@ -108,7 +116,10 @@ class LayerBundle(_capi.Closeable):
     ``intermediate`` (I), ``top_k``, ``renormalize``, ``routed_scaling_factor``
     (None for moe_experts: the caller routes), ``dtype`` ("bf16"), and
     ``weights`` ({name: {dtype, experts, rows, cols, n, m, v, layout}}; ``layout``
-    is the physical layout the bundle's kernels read, "mma_sp" or "wgmma").
+    is the physical layout the bundle's kernels read, "mma_sp" or "wgmma");
+    ``bias_inputs`` (("w13_bias", "w2_bias") for a layer whose experts have biases, else
+    ()) and ``activation`` ({"kind": "silu"}, or gpt-oss's {"kind": "clamped_swiglu",
+    "alpha", "limit"}).
     """
 
     _loader = "sy_bundle_open"
@@ -204,6 +215,48 @@ class LayerBundle(_capi.Closeable):
         self.dtype = w13["dtype"]
         if self.dtype != "bf16":
             raise bad(f"weights are {self.dtype}; the layer runs bf16 only")
+        self.bias_inputs = self._bias_inputs(bad)
+        self.activation = self._activation(bad)
+
+    def _bias_inputs(self, bad) -> tuple:
+        """("w13_bias", "w2_bias") where the layer has the experts' biases (both, bf16
+        inputs [E, 2I] and [E, H]), () where it has neither."""
+        have = [n for n in BIAS_INPUTS if n in self.buffers]
+        if not have:
+            return ()
+        shapes = {b.get("name"): b.get("shape") for b in self.manifest.get("buffers", [])
+                  if isinstance(b, dict)}
+        for name, want in zip(BIAS_INPUTS, ([self.experts, 2 * self.intermediate],
+                                            [self.experts, self.hidden])):
+            if name not in self.buffers:
+                raise bad(f"bias input '{have[0]}' without '{name}' (the experts' biases "
+                          f"are w13_bias [E, 2I] and w2_bias [E, H])")
+            info = self.buffers[name]
+            if info["kind"] != "input" or info["dtype"] != _capi.SY_DTYPE_BF16:
+                raise bad(f"buffer '{name}' is a {info['kind']} of dtype code "
+                          f"{info['dtype']}, expected a bf16 input")
+            if shapes.get(name) != want:
+                raise bad(f"bias input '{name}' has shape {shapes.get(name)}, expected {want}")
+        return BIAS_INPUTS
+
+    def _activation(self, bad) -> dict:
+        """The manifest's "activation" object ({"kind": "silu"} where there is none),
+        checked as the runtime does: kind one of ACTIVATIONS, alpha and limit finite > 0."""
+        a = self.manifest.get("activation")
+        if a is None:
+            return {"kind": "silu"}
+        if not isinstance(a, dict) or a.get("kind") not in ACTIVATIONS:
+            raise bad(f"activation {quote(a)}: expected an object whose kind is one of "
+                      f"{', '.join(ACTIVATIONS)}")
+        out = {"kind": a["kind"]}
+        if a["kind"] == "clamped_swiglu":
+            for key in ("alpha", "limit"):
+                value = a.get(key)
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if not (ok and math.isfinite(float(value)) and value > 0):
+                    raise bad(f"activation.{key} = {quote(value)} is not a finite number > 0")
+                out[key] = float(value)
+        return out
 
     def _topk_width(self, bad) -> int:
         """k of an experts-only bundle: topk_weights and topk_ids are ["T", k]."""
@@ -261,9 +314,16 @@ class LayerBundle(_capi.Closeable):
         w = self.weights["w13"]
         routing = ("routing external" if self.kind == "moe_experts" else
                    f"renormalize={self.renormalize} scale={self.routed_scaling_factor}")
+        extra = ""
+        if self.activation["kind"] != "silu":
+            extra += (f" activation={self.activation['kind']}(alpha={self.activation['alpha']:g}"
+                      f", limit={self.activation['limit']:g})")
+        if self.bias_inputs:
+            extra += " biases=w13_bias,w2_bias"
         return (f"{self.dir}: {self.kind} E={self.experts} H={self.hidden} "
                 f"I={self.intermediate} top_k={self.top_k} {routing} "
-                f"n:m:v={w['n']}:{w['m']}:{w['v']} layout={w['layout']} chip={self.chip}")
+                f"n:m:v={w['n']}:{w['m']}:{w['v']} layout={w['layout']} chip={self.chip}"
+                + extra)
 
     # -- lifetime --------------------------------------------------------------------------
 
@@ -364,6 +424,12 @@ class MoELayer(LayerBundle):
     synchronises and can be captured in a CUDA graph at any T <= max_tokens
     with no earlier eager call; a larger T is refused (SY_ERR_INVALID_ARGUMENT).
     Without it, runs allocate workspaces as needed (not capturable).
+
+    A layer with the experts' biases (``bias_inputs``, gpt-oss) takes them from the
+    weight file's plain ``prefix + "w13_bias"`` / ``"w2_bias"`` tensors (written by
+    samoyeds.convert) in :meth:`load_weights`, or from :meth:`set_biases`; they stay on
+    the device (counted by :meth:`device_memory_bytes`, as inputs) and are bound on every
+    call.
     """
 
     _loader = "sy_bundle_load"
@@ -378,6 +444,7 @@ class MoELayer(LayerBundle):
         self._alignments: Dict[str, int] = {}
         self.router: Optional["torch.Tensor"] = None
         self.max_tokens: Optional[int] = None
+        self.biases: Optional[Dict[str, "torch.Tensor"]] = None
         super().__init__(bundle_dir)
         try:
             _capi.check(self._lib.sy_session_create(self._b, ctypes.byref(self._s)))
@@ -397,12 +464,17 @@ class MoELayer(LayerBundle):
         """Uploads the bundle's weights from the packed weight file ``path`` (names
         ``prefix + "w13"``, ``prefix + "w2"``; sy_session_load_weights checks them all
         first). With ``load_router`` the file's plain ``prefix + "router"`` tensor (written
-        by samoyeds.convert) becomes the router, when present."""
+        by samoyeds.convert) becomes the router, when present. A layer with bias inputs
+        takes ``prefix + "w13_bias"`` and ``prefix + "w2_bias"`` (BF16 [E, 2I], [E, H]) too;
+        their absence is an error (SY_ERR_NOT_FOUND)."""
         self._need_session()
         path = os.fspath(path)
+        biases = self._read_biases(path, prefix or "") if self.bias_inputs else None
         _capi.check(self._lib.sy_session_load_weights(self._s, _capi.encode(path),
                                                       _capi.encode(prefix or "")))
         self._uploaded.update(self.weights)
+        if biases is not None:
+            self.set_biases(*biases)
         if load_router and self.kind == "moe_ffn":
             from .safetensors_io import SafetensorsFile
 
@@ -417,6 +489,57 @@ class MoELayer(LayerBundle):
                     self.set_router(np.asarray(f.get(name), dtype=np.uint16))
             finally:
                 f.close()
+
+    def _read_biases(self, path: str, prefix: str):
+        """The file's ``prefix`` w13_bias and w2_bias as uint16 bf16 arrays, checked."""
+        from .safetensors_io import SafetensorsError, SafetensorsFile
+
+        try:
+            f = SafetensorsFile(path)
+        except SafetensorsError as e:
+            raise _err("SY_ERR_WEIGHT_FILE", e.message) from None
+        try:
+            out = []
+            for name in self.bias_inputs:
+                full = prefix + name
+                if full not in f:
+                    raise _err("SY_ERR_NOT_FOUND", f"{path}: no tensor {quote(full)} (the "
+                               f"layer's {name} input: the experts' biases, which "
+                               f"samoyeds.convert writes for gpt_oss)")
+                info = f.info(full)
+                if info.dtype != "BF16":
+                    raise _err("SY_ERR_WEIGHT_FILE", f"{path}: tensor {quote(full)} is "
+                               f"{info.dtype}, expected BF16")
+                out.append(np.array(f.get(full), dtype=np.uint16))
+            return out
+        finally:
+            f.close()
+
+    def set_biases(self, w13_bias, w2_bias) -> None:
+        """The experts' biases of a layer with bias inputs: ``w13_bias`` [E, 2I] (gate
+        rows first) and ``w2_bias`` [E, H], torch tensors (any dtype / device; kept as
+        contiguous bf16 copies on the layer's device) or numpy arrays (uint16 bf16 bit
+        patterns or float)."""
+        if not self.bias_inputs:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"{self.dir}: this layer has no bias "
+                       f"inputs (its experts have no biases)")
+        torch = _torch()
+        staged = {}
+        for name, b, want in zip(self.bias_inputs, (w13_bias, w2_bias),
+                                 ((self.experts, 2 * self.intermediate),
+                                  (self.experts, self.hidden))):
+            if isinstance(b, torch.Tensor):
+                t = b.detach()
+            else:
+                from .pack import to_storage
+
+                a = to_storage(np.asarray(b), "bf16")
+                t = torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
+            if tuple(t.shape) != want:
+                raise _err("SY_ERR_SIZE_MISMATCH", f"set_biases: {name} has shape "
+                           f"{list(t.shape)}, expected {list(want)}")
+            staged[name] = t.to(device=self.device, dtype=torch.bfloat16).contiguous().clone()
+        self.biases = staged
 
     def set_weights(self, w13, w2) -> None:
         """Packs dense ``w13`` [E, 2I, H] (gate rows over up rows) and ``w2`` [E, H, I]
@@ -473,7 +596,8 @@ class MoELayer(LayerBundle):
     @property
     def ready(self) -> bool:
         routed = self.kind == "moe_experts" or self.router is not None
-        return routed and self._uploaded >= set(self.weights)
+        biased = not self.bias_inputs or self.biases is not None
+        return routed and biased and self._uploaded >= set(self.weights)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -534,6 +658,10 @@ class MoELayer(LayerBundle):
         if missing:
             raise _err("SY_ERR_NOT_READY", f"MoELayer: weights {', '.join(missing)} not loaded "
                        f"(call load_weights or set_weights)")
+        if self.bias_inputs and self.biases is None:
+            raise _err("SY_ERR_NOT_READY", "MoELayer: the experts' biases (w13_bias, w2_bias) "
+                       "are not loaded (call load_weights with a file holding them, or "
+                       "set_biases)")
         T = int(x.shape[0])
         check_max_tokens(T, self.max_tokens)
         if self.kind == "moe_experts":
@@ -551,7 +679,9 @@ class MoELayer(LayerBundle):
         if T == 0:
             return y
         x = self._aligned("x", x)
-        _run_session(self._lib, self._s, self._run_lock, (("x", x),) + routing + (("y", y),),
+        biases = tuple(self.biases.items()) if self.bias_inputs else ()
+        _run_session(self._lib, self._s, self._run_lock,
+                     (("x", x),) + routing + biases + (("y", y),),
                      self.symbol_values(T), self.device)
         return y
 
@@ -579,6 +709,7 @@ class MoELayer(LayerBundle):
             _destroy_session(self._lib, self._s, self.device)
             self._s = ctypes.c_void_p()
         self.router = None
+        self.biases = None
         self._close_bundle()
 
     def __repr__(self) -> str:

@@ -39,12 +39,17 @@ def samoyeds_bytes(bundle: LayerBundle, T: int) -> Dict[str, int]:
     """Bytes of every buffer class of the compiled layer for T tokens. The
     constant-size partial-sum workspaces and counters of split-K variants
     count at every T: the runtime allocates them on the first call with few
-    enough routed slots and keeps them for the session."""
-    out = {"values": 0, "meta": 0, "row_idx": 0, "inputs": 0, "outputs": 0, "workspaces": 0}
+    enough routed slots and keeps them for the session. The experts' biases of a gpt-oss
+    layer (inputs w13_bias, w2_bias, resident like the weights) are "biases", not
+    "inputs"."""
+    out = {"values": 0, "meta": 0, "row_idx": 0, "biases": 0, "inputs": 0, "outputs": 0,
+           "workspaces": 0}
     for name, info in bundle.buffers.items():
         b = bundle.buffer_bytes(name, T)
         kind = info["kind"]
-        if kind == "weight":
+        if name in getattr(bundle, "bias_inputs", ()):
+            out["biases"] += b
+        elif kind == "weight":
             out[name.rsplit(".", 1)[-1]] += b
         else:
             out[{"input": "inputs", "output": "outputs", "workspace": "workspaces",
@@ -58,7 +63,9 @@ def dense_grouped_bytes(bundle: LayerBundle, T: int) -> Dict[str, int]:
     E, H, I, k = bundle.experts, bundle.hidden, bundle.intermediate, bundle.top_k
     P = T * k
     out = {
-        "weights": 3 * E * H * I * 2,
+        # bf16 weights (and a gpt-oss layer's biases, [E, 2I] and [E, H])
+        "weights": 3 * E * H * I * 2
+        + (E * (2 * I + H) * 2 if getattr(bundle, "bias_inputs", ()) else 0),
         "inputs": T * H * 2 + E * H * 2,  # x, router
         "outputs": T * H * 2,  # y
         # logits f32 [T, E]; weights f32 + ids i64 [T, k]; sort order i64 [P];
@@ -97,6 +104,10 @@ def report(bundle: LayerBundle, tokens, budget=None) -> str:
                      f"{(s['inputs'] + s['outputs']) / mib:8.1f} {s['total'] / mib:9.1f} | "
                      f"{d['weights'] / mib:9.1f} {d['workspaces'] / mib:10.1f} "
                      f"{d['total'] / mib:11.1f}")
+    biases = samoyeds_bytes(bundle, 0)["biases"]
+    if biases:
+        lines.append(f"expert biases (w13_bias, w2_bias, bf16): {biases / mib:.2f} MiB in "
+                     f"'total' (not in 'io'), and in the dense weights")
     if budget is not None:
         ours = max_tokens(lambda t: samoyeds_bytes(bundle, t)["total"], budget)
         dense = max_tokens(lambda t: dense_grouped_bytes(bundle, t)["total"], budget)

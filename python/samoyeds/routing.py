@@ -36,6 +36,11 @@ granitemoe      top-k of the logits, softmax over those k: Mixtral's (softmax, t
                 renormalised), the same weights and order (GraniteMoE, and the Granite 4.0
                 families granitemoeshared and granitemoehybrid, whose shared_mlp runs
                 beside the routed experts)
+gpt_oss         logits with the router's bias (``x Wr^T + br``: ``RoutingSpec.router_bias``,
+                added where the logits are computed, not by the route functions), top-k of
+                the logits, softmax over those k: Mixtral's weights of the biased logits
+                (gpt-oss; transformers' GptOssTopKRouter, whose softmax keeps the logits'
+                dtype: bf16 weights in a bf16 model, float32 here)
 ==============  ==========================================================================
 
 Two implementations of every convention:
@@ -64,7 +69,8 @@ __all__ = ["RoutingError", "RoutingSpec", "routing_from_config", "route_numpy", 
 
 SUPPORTED_MODEL_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe",
                          "deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe",
-                         "granitemoeshared", "granitemoehybrid", "minimax_m2", "ernie4_5_moe")
+                         "granitemoeshared", "granitemoehybrid", "minimax_m2", "ernie4_5_moe",
+                         "gpt_oss")
 # GraniteMoE's families: a softmax over the top-k logits (Mixtral's weights).
 GRANITE_STYLE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
 # DeepSeek-style families: transformers computes their router logits in float32 (the others
@@ -85,7 +91,8 @@ class RoutingSpec:
     (DeepSeek-V3's two best biased scores). ``bias``: selection-only score correction
     (DeepSeek-V3's ``e_score_correction_bias``; given to the route functions, since it
     is a checkpoint tensor). ``scale_when_normalized``: False for DeepSeek-V2, which
-    scales only the weights it does not renormalise.
+    scales only the weights it does not renormalise. ``router_bias``: the router's logits
+    have a bias (gpt-oss's ``router.bias``), which the caller adds to the logits.
     """
 
     experts: int
@@ -100,6 +107,9 @@ class RoutingSpec:
     uses_bias: bool = False
     normalize_eps: float = 0.0
     model_type: str = field(default="", compare=False)
+    # The router has a bias, added to the logits (gpt-oss): the logits the route functions
+    # take must include it (samoyeds.load computes them so).
+    router_bias: bool = False
 
     def __post_init__(self):
         if self.scoring not in ("softmax", "sigmoid"):
@@ -130,26 +140,36 @@ class RoutingSpec:
         return self.scale_when_normalized or not (self.normalize and self.top_k > 1)
 
     def to_json(self) -> dict:
-        """The convention as a JSON object (a compiled model's manifest "routing")."""
-        return {"model_type": self.model_type, "experts": self.experts, "top_k": self.top_k,
-                "scoring": self.scoring, "normalize": self.normalize,
-                "routed_scaling_factor": self.scale,
-                "scale_when_normalized": self.scale_when_normalized,
-                "n_group": self.n_group, "topk_group": self.topk_group,
-                "group_score": self.group_score, "selection_bias": self.uses_bias,
-                "normalize_eps": self.normalize_eps, "describe": self.describe()}
+        """The convention as a JSON object (a compiled model's manifest "routing";
+        "router_bias" only where there is one, so that the others' stay as they were)."""
+        d = {"model_type": self.model_type, "experts": self.experts, "top_k": self.top_k,
+             "scoring": self.scoring, "normalize": self.normalize,
+             "routed_scaling_factor": self.scale,
+             "scale_when_normalized": self.scale_when_normalized,
+             "n_group": self.n_group, "topk_group": self.topk_group,
+             "group_score": self.group_score, "selection_bias": self.uses_bias,
+             "normalize_eps": self.normalize_eps}
+        if self.router_bias:
+            d["router_bias"] = True
+        d["describe"] = self.describe()
+        return d
 
     @classmethod
     def from_json(cls, d: dict) -> "RoutingSpec":
         """The inverse of :meth:`to_json` (KeyError/TypeError/ValueError when malformed)."""
+        router_bias = d.get("router_bias", False)
+        if not isinstance(router_bias, bool):
+            raise ValueError(f"router_bias = {router_bias!r} is not a boolean")
         return cls(int(d["experts"]), int(d["top_k"]), str(d["scoring"]), bool(d["normalize"]),
                    float(d["routed_scaling_factor"]), bool(d["scale_when_normalized"]),
                    int(d["n_group"]), int(d["topk_group"]), str(d["group_score"]),
                    bool(d["selection_bias"]), float(d["normalize_eps"]),
-                   str(d.get("model_type", "")))
+                   str(d.get("model_type", "")), router_bias)
 
     def describe(self) -> str:
         parts = [f"{self.scoring} top-{self.top_k} of {self.experts}"]
+        if self.router_bias:
+            parts.append("router bias")
         if self.n_group > 1:
             parts.append(f"groups {self.topk_group}/{self.n_group} by {self.group_score}")
         if self.uses_bias:
@@ -199,6 +219,11 @@ def routing_from_config(config: dict) -> RoutingSpec:
     if mt == "ernie4_5_moe":
         return _ernie4_5_moe(config)
     k = _count(config, "num_experts_per_tok", required=True)
+    if mt == "gpt_oss":
+        # GptOssTopKRouter: softmax over the top-k logits (with the router's bias), which
+        # is Mixtral's renormalised softmax of the biased logits.
+        return RoutingSpec(_count(config, "num_local_experts", required=True), k,
+                           normalize=True, router_bias=True, model_type=mt)
     if mt == "mixtral" or mt in GRANITE_STYLE:
         return RoutingSpec(_count(config, "num_local_experts", required=True), k,
                            normalize=True, model_type=mt)

@@ -9,7 +9,10 @@ swaps every sparse MoE block of a transformers model for a :class:`SamoyedsExper
 * the routed experts run in the compiled experts-only layer through
   ``torch.ops.samoyeds.moe_experts(hidden_states, topk_weights, topk_ids, handle)``;
 * shared experts (Qwen2-MoE's gated ``shared_expert``, DeepSeek's ``shared_experts``) are
-  kept and run in torch.
+  kept and run in torch;
+* gpt-oss's router adds its bias to the logits (``router.bias``), and its experts' biases
+  and clamped SwiGLU are in the compiled layer (the biases loaded from OUT_DIR's weight
+  file).
 
 ``max_tokens`` reserves every layer's workspaces for that many tokens at load, so the
 model can be captured in CUDA graphs at any T <= max_tokens with no warm-up; a larger T
@@ -131,18 +134,23 @@ def _torch():
 
 
 def _block_parts(block, architecture: str) -> dict:
-    """The router weight, selection bias, shared experts, return style and logits dtype of
-    an HF block."""
+    """The router weight (and gpt-oss's router bias), selection bias, shared experts,
+    return style and logits dtype of an HF block."""
     import torch
     from torch import nn
 
-    from .torch_op import hf_router, hf_router_weight, hf_selection_bias
+    from .torch_op import hf_router, hf_router_bias, hf_router_weight, hf_selection_bias
 
     gate, granite = hf_router(block)
     weight = hf_router_weight(block, gate, granite)
     deepseek = architecture in DEEPSEEK_STYLE
+    gpt_oss = architecture == "gpt_oss"
     return {
         "gate": gate, "weight": weight,
+        "router_bias": hf_router_bias(block, gate),
+        # gpt-oss's GptOssMLP returns (hidden states, router scores): the top-k weights
+        # [T, k] in the logits' dtype (transformers 5; 4.x scattered them to [T, E]).
+        "returns_scores": gpt_oss,
         "bias": hf_selection_bias(block, gate),
         "shared": getattr(block, "shared_experts", None) if deepseek
         else getattr(block, "shared_expert", None),
@@ -150,7 +158,7 @@ def _block_parts(block, architecture: str) -> dict:
         # transformers 4.x Mixtral/Qwen/OLMoE blocks (router an nn.Linear) return
         # (hidden_states, router_logits); DeepSeek blocks and 5.x blocks the tensor only;
         # GraniteMoE's and ERNIE-4.5's the pair.
-        "returns_tuple": granite or architecture == "ernie4_5_moe"
+        "returns_tuple": granite or gpt_oss or architecture == "ernie4_5_moe"
         or (isinstance(gate, nn.Linear) and not deepseek),
         # float32 logits as transformers computes them: DeepSeek-style routers, and a
         # float32 router weight (MiniMax-M2 casts the input to the weight's dtype).
@@ -167,16 +175,19 @@ def _make_block_class():
     class SamoyedsExpertsBlock(nn.Module):
         """A sparse MoE block whose routed experts run in a compiled experts-only layer.
 
-        ``forward(hidden_states [..., H])``: router logits from the HF router weight (in
-        float32 for DeepSeek, the model dtype otherwise, like transformers), routing by
-        :func:`samoyeds.routing.route_torch`, the experts by
+        ``forward(hidden_states [..., H])``: router logits from the HF router weight (and
+        gpt-oss's router bias; in float32 for DeepSeek, the model dtype otherwise, like
+        transformers), routing by :func:`samoyeds.routing.route_torch`, the experts by
         ``torch.ops.samoyeds.moe_experts``, plus the shared experts in torch. Returns
-        ``(out, router_logits)`` when the replaced block did (transformers 4.x).
+        ``(out, router_logits)`` when the replaced block did (transformers 4.x), and
+        gpt-oss's ``(out, router_scores)`` (``returns_scores``: the top-k weights [T, k] in
+        the logits' dtype, as transformers 5's GptOssMLP).
         """
 
         def __init__(self, layer, spec: RoutingSpec, router_weight, bias=None,
                      shared=None, shared_gate=None, returns_tuple: bool = False,
-                     f32_logits: bool = False):
+                     f32_logits: bool = False, router_bias=None,
+                     returns_scores: bool = False):
             super().__init__()
             self.layer = layer
             self.handle = torch_op.register_layer(layer)
@@ -187,14 +198,23 @@ def _make_block_class():
             self.shared_gate = shared_gate
             self.returns_tuple = returns_tuple
             self.f32_logits = f32_logits
+            self.router_bias = router_bias
+            self.returns_scores = returns_scores
+            if spec.router_bias and router_bias is None:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"{spec.model_type} routing adds the "
+                           f"router's bias to the logits: pass router_bias [E]")
 
         def route(self, x):
             """(topk_weights f32 [T, k], topk_ids i32 [T, k], router logits [T, E])."""
             from .routing import route_torch
 
-            w = self.router_weight
-            logits = (torch.nn.functional.linear(x.float(), w.float()) if self.f32_logits
-                      else torch.nn.functional.linear(x, w.to(x.dtype)))
+            w, b = self.router_weight, self.router_bias
+            if self.f32_logits:
+                logits = torch.nn.functional.linear(x.float(), w.float(),
+                                                    None if b is None else b.float())
+            else:
+                logits = torch.nn.functional.linear(x, w.to(x.dtype),
+                                                    None if b is None else b.to(x.dtype))
             weights, ids = route_torch(logits, self.spec, self.bias)
             return weights.contiguous(), ids.contiguous(), logits
 
@@ -204,6 +224,8 @@ def _make_block_class():
             weights, ids, logits = self.route(x)
             y = torch.ops.samoyeds.moe_experts(x, weights, ids, self.handle)
             y = torch_op.add_shared(y, x, self.shared, self.shared_gate).reshape(shape)
+            if self.returns_scores:
+                return y, weights.to(logits.dtype)
             return (y, logits) if self.returns_tuple else y
 
         def extra_repr(self) -> str:
@@ -267,6 +289,12 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
             raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
                        f"needs e_score_correction_bias (on the gate, the block or its "
                        f"moe_statics), the block has none")
+        rb = parts["router_bias"]
+        if md.routing.router_bias and (rb is None or tuple(rb.shape) != (E,)):
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
+                       f"adds the router's bias (router.bias [{E}]) to the logits; the "
+                       f"block's router has "
+                       f"{'none' if rb is None else list(rb.shape)}")
         layer = MoELayer(md.bundle_dir(entry), max_tokens=max_tokens)
         layer.load_weights(md.weights, entry["prefix"], load_router=False)
         dev = layer.device
@@ -274,7 +302,9 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
             layer, md.routing, parts["weight"].detach().to(dev),
             None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
             parts["shared"], parts["shared_gate"], parts["returns_tuple"],
-            parts["f32_logits"])
+            parts["f32_logits"],
+            None if rb is None or not md.routing.router_bias else rb.detach().to(dev),
+            parts["returns_scores"])
         setattr(dl, attr, new)
         done.append(i)
     return done

@@ -173,14 +173,37 @@ with _op_lock:
 # --------------------------------------------------------------------------- HF blocks
 
 
+def is_gpt_oss_block(block) -> bool:
+    """Whether ``block`` is laid out as gpt-oss's (transformers' GptOssMLP): a ``router``
+    with its own ``weight`` [E, H] (GptOssTopKRouter, which has a bias too) beside
+    ``experts``, and no ``gate``."""
+    router = getattr(block, "router", None)
+    return (router is not None and getattr(block, "gate", None) is None
+            and getattr(block, "input_linear", None) is None
+            and getattr(block, "experts", None) is not None
+            and isinstance(getattr(router, "weight", None), torch.Tensor))
+
+
 def hf_router(block):
     """(router module, GraniteMoE-style) of a Hugging Face sparse MoE block: its ``gate``,
-    or for GraniteMoE's blocks (``input_linear`` experts) ``router.layer``, an nn.Linear
-    [E, H] whose top-k logits the block softmaxes (Mixtral's weights); None if neither."""
+    for GraniteMoE's blocks (``input_linear`` experts) ``router.layer``, an nn.Linear
+    [E, H] whose top-k logits the block softmaxes (Mixtral's weights), or gpt-oss's
+    ``router`` (weight and bias); None if none."""
     router = getattr(block, "router", None)
     if router is not None and getattr(block, "input_linear", None) is not None:
         return getattr(router, "layer", None), True
+    if is_gpt_oss_block(block):
+        return router, False
     return getattr(block, "gate", None), False
+
+
+def hf_router_bias(block, gate):
+    """The bias of gpt-oss's router (``router.bias`` [E], added to the logits), or None
+    for the other layouts (whose routers have none)."""
+    if gate is None or gate is not getattr(block, "router", None):
+        return None
+    bias = getattr(gate, "bias", None)
+    return bias if isinstance(bias, torch.Tensor) else None
 
 
 def hf_router_weight(block, gate, granite: bool):
@@ -188,7 +211,9 @@ def hf_router_weight(block, gate, granite: bool):
     naming the block otherwise."""
     weight = getattr(gate, "weight", None)
     if weight is None or weight.dim() != 2:
-        where = "router.layer.weight" if granite else "gate.weight"
+        where = ("router.layer.weight" if granite else "router.weight"
+                 if gate is not None and gate is getattr(block, "router", None)
+                 else "gate.weight")
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{type(block).__name__}: no router "
                    f"'{where}' [E, H]; not a supported sparse MoE block")
     return weight
@@ -224,6 +249,11 @@ def _routing_of_hf(block) -> dict:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: selection-bias routing "
                    f"(e_score_correction_bias) is not supported by SamoyedsMoEBlock; "
                    f"samoyeds-compile and samoyeds.load run it")
+    if is_gpt_oss_block(block) or hf_router_bias(block, gate) is not None:
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: gpt-oss blocks (the router's bias, "
+                   f"the experts' biases and clamped SwiGLU) are not supported by "
+                   f"SamoyedsMoEBlock, whose moe_ffn layer routes without a router bias; "
+                   f"samoyeds-compile and samoyeds.load run them")
     return {
         "gate": gate,
         "weight": weight,
@@ -346,12 +376,13 @@ def find_moe_block(decoder_layer: nn.Module):
     """(attribute name, block) of a decoder layer's sparse MoE block, or (None, None):
     ``block_sparse_moe`` (Mixtral, transformers 4.x; GraniteMoE) or ``mlp`` (transformers
     5.x, Qwen2-MoE, OLMoE) holding ``gate`` and ``experts`` (GraniteMoE: ``router`` and
-    ``input_linear``)."""
+    ``input_linear``; gpt-oss: ``router`` and ``experts``)."""
     for attr in _BLOCK_ATTRS:
         block = getattr(decoder_layer, attr, None)
         if block is None:
             continue
-        if (hasattr(block, "gate") and hasattr(block, "experts")) or hf_router(block)[1]:
+        if ((hasattr(block, "gate") and hasattr(block, "experts")) or hf_router(block)[1]
+                or is_gpt_oss_block(block)):
             return attr, block
     return None, None
 

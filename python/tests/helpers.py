@@ -119,17 +119,26 @@ NAMES = {
     "granitemoe": ("block_sparse_moe", None, None, None),
     "granitemoeshared": ("block_sparse_moe", None, None, None),
     "granitemoehybrid": ("block_sparse_moe", None, None, None),
+    # gpt-oss's experts are stacked "in x out", gate / up interleaved, with biases
+    # (make_checkpoint); its router has a bias.
+    "gpt_oss": ("mlp", None, None, None),
 }
 # A dense first layer and `shared_experts` (DeepSeek-style blocks).
 DEEPSEEK = ("deepseek_v2", "deepseek_v3", "glm4_moe", "kimi_k2", "ernie4_5_moe")
 # GraniteMoE's stacked experts (block_sparse_moe.input_linear / output_linear, router
 # router.layer); the shared families also a shared_mlp beside the block.
 GRANITE = ("granitemoe", "granitemoeshared", "granitemoehybrid")
+# gpt-oss: mlp.experts.gate_up_proj [E, H, 2I] (gate = [..., ::2], up = [..., 1::2]),
+# gate_up_proj_bias [E, 2I] (interleaved the same way), down_proj [E, I, H], down_proj_bias
+# [E, H]; mlp.router.weight [E, H] and mlp.router.bias [E].
+GPT_OSS = ("gpt_oss",)
 
 
 def router_name(model, layer):
     """The router weight's tensor name of ``model``'s layer ``layer`` (make_checkpoint)."""
     moe = NAMES[model][0]
+    if model in GPT_OSS:
+        return f"model.layers.{layer}.mlp.router.weight"
     return (f"model.layers.{layer}.{moe}.router.layer.weight" if model in GRANITE
             else f"model.layers.{layer}.{moe}.gate.weight")
 # DeepSeek-V3's routing: sigmoid scores and a selection bias (gate.e_score_correction_bias).
@@ -183,6 +192,15 @@ def make_checkpoint(path, model, layers=2, E=4, H=64, I=32, seed=0, st_dtype="BF
     for i in range(first, total):
         add(f"model.layers.{i}.self_attn.q_proj.weight", (H, H))
         add(f"model.layers.{i}.input_layernorm.weight", (H,))
+        if model in GPT_OSS:
+            x = f"model.layers.{i}.mlp.experts"
+            add(f"{x}.gate_up_proj", (E, H, 2 * I))
+            add(f"{x}.gate_up_proj_bias", (E, 2 * I))
+            add(f"{x}.down_proj", (E, I, H))
+            add(f"{x}.down_proj_bias", (E, H))
+            add(router_name(model, i), (E, H))
+            add(f"model.layers.{i}.mlp.router.bias", (E,))
+            continue
         if model in GRANITE:
             add(f"model.layers.{i}.{moe}.input_linear.weight", (E, 2 * I, H))
             add(f"model.layers.{i}.{moe}.output_linear.weight", (E, H, I))
@@ -241,6 +259,15 @@ def stacked(t, model, layer, E, dtype="bf16"):
     if model in GRANITE:
         return tuple(bf16(*t[f"model.layers.{layer}.{moe}.{w}.weight"])
                      for w in ("input_linear", "output_linear"))
+    if model in GPT_OSS:
+        gu = bf16(*t[f"model.layers.{layer}.mlp.experts.gate_up_proj"])  # [E, H, 2I]
+        down = bf16(*t[f"model.layers.{layer}.mlp.experts.down_proj"])  # [E, I, H]
+        I2 = gu.shape[2]
+        w13 = np.empty((gu.shape[0], I2, gu.shape[1]), gu.dtype)
+        for j in range(I2 // 2):  # expert rows: gate j from column 2j, up j from 2j + 1
+            w13[:, j] = gu[:, :, 2 * j]
+            w13[:, I2 // 2 + j] = gu[:, :, 2 * j + 1]
+        return w13, np.ascontiguousarray(np.swapaxes(down, 1, 2))
 
     def get(e, p):
         return bf16(*t[f"model.layers.{layer}.{moe}.experts.{e}.{p}.weight"])
@@ -261,6 +288,9 @@ def hf_config(model, layers=2, E=4, H=64, I=32, k=2):
         c.update(moe_num_experts=E, moe_k=k, moe_intermediate_size=I, intermediate_size=I,
                  moe_num_shared_experts=1, moe_layer_start_index=1, moe_layer_interval=1,
                  moe_norm_min=1e-12)
+    elif model in GPT_OSS:  # gpt-oss-20b's keys (its release also says experts_per_token)
+        c.update(num_local_experts=E, experts_per_token=k, intermediate_size=I,
+                 swiglu_limit=7.0, hidden_act="silu", router_aux_loss_coef=0.9)
     elif model in ("mixtral", "minimax_m2") or model in GRANITE:
         c.update(num_local_experts=E, intermediate_size=I)
         if model == "minimax_m2":
@@ -297,6 +327,21 @@ def make_hf_checkpoint(path, model, layers=2, E=4, H=64, I=32, k=2, seed=0, shar
     t = make_checkpoint(path, model, layers, E, H, I, seed, st_dtype, shards)
     (Path(path) / "config.json").write_text(json.dumps(c, indent=1))
     return c, t
+
+
+def gpt_oss_biases(t, layer, dtype="bf16"):
+    """Reference w13_bias [E, 2I] (gate first) and w2_bias [E, H] (uint16 16-bit bits in
+    ``dtype``) of make_checkpoint's gpt-oss layer."""
+    def bits(st, a):
+        f = to_float32(a, "bf16") if st == "BF16" else np.asarray(a, np.float32)
+        return float32_to_bf16(f) if dtype == "bf16" else f.astype(np.float16).view(np.uint16)
+
+    b13 = bits(*t[f"model.layers.{layer}.mlp.experts.gate_up_proj_bias"])
+    b2 = bits(*t[f"model.layers.{layer}.mlp.experts.down_proj_bias"])
+    I = b13.shape[1] // 2
+    gate = np.stack([b13[:, 2 * j] for j in range(I)], axis=1)
+    up = np.stack([b13[:, 2 * j + 1] for j in range(I)], axis=1)
+    return np.concatenate([gate, up], axis=1), b2
 
 
 def fuse_experts(t, model, E):

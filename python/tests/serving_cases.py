@@ -40,7 +40,7 @@ INDEX = "index.json"
 FORMAT = "samoyeds-serving-cases"
 ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v2",
          "deepseek_v3", "glm4_moe", "kimi_k2", "granitemoe", "granitemoeshared",
-         "granitemoehybrid", "minimax_m2", "ernie4_5_moe")
+         "granitemoehybrid", "minimax_m2", "ernie4_5_moe", "gpt_oss")
 # Small but legal for every layout: kept rows % 64 and K % 128 with 1:2:128. One seed per
 # case: no two cases share weights.
 CASES = {a: dict(arch=a, layers=2, E=4, H=128, I=128, k=2, seed=s, chip="sm_90a",
@@ -121,8 +121,9 @@ def _read_tensors(path: Path) -> dict:
 
 def _check_binding(case_dir: Path, c: dict, t: dict) -> None:
     """The packed experts of the model are the pruning of the checkpoint's experts, and the
-    copied routers are the checkpoint's routers (the model was compiled from this ckpt)."""
-    from helpers import DEEPSEEK, router_name
+    copied routers are the checkpoint's routers (the model was compiled from this ckpt);
+    gpt-oss's biases (experts', router's) are the checkpoint's too."""
+    from helpers import DEEPSEEK, GPT_OSS, gpt_oss_biases, router_name
     from samoyeds.pack import unpack
     from samoyeds.safetensors_io import SafetensorsFile
     from samoyeds.weightfile import WeightFile
@@ -147,6 +148,13 @@ def _check_binding(case_dir: Path, c: dict, t: dict) -> None:
             if not np.array_equal(np.asarray(f.get(f"layers.{i}.router")), want):
                 raise PrecompiledMismatch(f"{weights}: layers.{i}.router is not the router of "
                                           f"{case_dir / 'ckpt'}")
+            if c["arch"] in GPT_OSS:
+                want = dict(zip(("w13_bias", "w2_bias"), gpt_oss_biases(t, i)),
+                            router_bias=t[f"model.layers.{i}.mlp.router.bias"][1])
+                for name, w in want.items():
+                    if not np.array_equal(np.asarray(f.get(f"layers.{i}.{name}")), w):
+                        raise PrecompiledMismatch(f"{weights}: layers.{i}.{name} is not the "
+                                                  f"bias of {case_dir / 'ckpt'}'s layer {i}")
 
 
 def load_case(root, arch: str):

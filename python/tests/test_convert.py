@@ -792,3 +792,211 @@ def test_dry_run_still_refuses_bad_checkpoints(tmp_path):
     with pytest.raises(SamoyedsError, match="truncated"):
         convert(src, tmp_path / "o.safetensors", "mixtral", 1, 2, 32, dry_run=True,
                 layout=SMALL)
+
+
+# --------------------------------------------------------------------------- gpt-oss
+
+GPT_OSS_EXP = "model.layers.1.mlp.experts"
+
+
+def test_gpt_oss_converts_de_interleaved_and_transposed(tmp_path):
+    """gpt-oss's bf16 form: gate_up_proj [E, H, 2I] with gate / up interleaved on the last
+    dimension becomes w13 [E, 2I, H] (gate rows first), down_proj [E, I, H] becomes w2
+    [E, H, I]; the biases are written de-interleaved the same way (w13_bias [E, 2I], gate
+    first; w2_bias [E, H]) with the router's bias (bf16 [E]), and named in the metadata."""
+    from helpers import gpt_oss_biases
+
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "gpt_oss", E=E, H=H, I=I)
+    out = tmp_path / "o.safetensors"
+    s = convert(src, out, "gpt_oss", 1, 2, 32, progress=False, layout=SMALL)
+    check_output(out, t, "gpt_oss")
+    assert s["fused_layers"] == [0, 1] and s["bias_layers"] == [0, 1] and not s["mxfp4"]
+    bias_bytes = 2 * E * (2 * I + H) * 2
+    assert s["bytes_before"] == 2 * (3 * E * H * I * 2) + bias_bytes
+    with SafetensorsFile(out) as st:
+        for i in (0, 1):
+            b13, b2 = gpt_oss_biases(t, i)
+            assert st.info(f"layers.{i}.w13_bias").dtype == "BF16"
+            assert np.array_equal(st.get(f"layers.{i}.w13_bias"), b13)
+            assert np.array_equal(st.get(f"layers.{i}.w2_bias"), b2)
+            want = t[f"model.layers.{i}.mlp.router.bias"][1]
+            assert st.info(f"layers.{i}.router_bias").shape == (E,)
+            assert np.array_equal(st.get(f"layers.{i}.router_bias"), want)
+        meta = json.loads(st.metadata["samoyeds"])
+        assert meta["biases"] == [f"layers.{i}.{b}" for i in (0, 1)
+                                  for b in ("w13_bias", "w2_bias", "router_bias")]
+    # bytes_after counts the packed experts and their biases, as the dry run does.
+    dry = convert(src, tmp_path / "d.safetensors", "gpt_oss", 1, 2, 32, progress=False,
+                  layout=SMALL, dry_run=True)
+    assert dry["bytes_after"] == s["bytes_after"] and dry["bytes_before"] == s["bytes_before"]
+    from samoyeds.convert import format_summary
+
+    assert "router biases of layers 0-1" in format_summary(s)
+
+
+def test_gpt_oss_dense_rows_are_exact(tmp_path):
+    """The dense rows before pruning, expert by expert: w13[e, j] = gate_up[e, :, 2j],
+    w13[e, I + j] = gate_up[e, :, 2j + 1], w2[e, h] = down[e, :, h], bit for bit, from
+    bf16 and from f32 (rounded once)."""
+    from samoyeds.checkpoint import Checkpoint, MODELS
+    from samoyeds.convert import _expert_rows
+    from samoyeds.convert_plan import make_plan
+
+    for st_dtype in ("BF16", "F32"):
+        src = tmp_path / st_dtype
+        t = make_checkpoint(src, "gpt_oss", layers=1, E=3, H=H, I=I, st_dtype=st_dtype)
+        ck = Checkpoint(src)
+        try:
+            plan = make_plan(ck, MODELS["gpt_oss"], 1, 2, 32, "bf16", None, SMALL)
+            lp = plan.layers[0]
+            assert lp.interleaved and lp.biases and lp.router_bias
+            gu = t["model.layers.0.mlp.experts.gate_up_proj"][1]
+            down = t["model.layers.0.mlp.experts.down_proj"][1]
+            if st_dtype == "F32":
+                gu, down = float32_to_bf16(gu), float32_to_bf16(down)
+            for e in range(3):
+                w13 = np.empty((2 * I, H), np.uint16)
+                _expert_rows(ck, MODELS["gpt_oss"], lp, plan, 0, "bf16")(e, w13)
+                w2 = np.empty((H, I), np.uint16)
+                _expert_rows(ck, MODELS["gpt_oss"], lp, plan, 1, "bf16")(e, w2)
+                for j in range(I):
+                    assert np.array_equal(w13[j], gu[e, :, 2 * j])
+                    assert np.array_equal(w13[I + j], gu[e, :, 2 * j + 1])
+                for h in range(H):
+                    assert np.array_equal(w2[h], down[e, :, h])
+        finally:
+            ck.close()
+
+
+def test_gpt_oss_f16_output_and_workers(tmp_path):
+    """--dtype f16: the biases are F16 like the packed weights; the file does not depend on
+    the worker count."""
+    from helpers import gpt_oss_biases
+
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "gpt_oss", E=5, H=H, I=I, st_dtype="F32")
+    files = []
+    for workers in (1, 3):
+        out = tmp_path / f"w{workers}.safetensors"
+        convert(src, out, "gpt_oss", 1, 2, 32, dtype="f16", progress=False, layout=SMALL,
+                workers=workers)
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
+    with SafetensorsFile(tmp_path / "w1.safetensors") as st:
+        b13, b2 = gpt_oss_biases(t, 1, "f16")
+        assert st.info("layers.1.w13_bias").dtype == "F16"
+        assert np.array_equal(st.get("layers.1.w13_bias").view(np.uint16), b13)
+        assert np.array_equal(st.get("layers.1.w2_bias").view(np.uint16), b2)
+        assert st.info("layers.1.router_bias").dtype == "BF16"
+
+
+def _gpt_oss_poke(name, index, value=0x7FC0):
+    def poke(t):
+        a = np.array(t[name][1])
+        a[index] = value
+        t[name] = (t[name][0], a)
+    return poke
+
+
+BAD_GPT_OSS = {
+    "missing_gate_up_bias": (lambda t: t.pop(f"{GPT_OSS_EXP}.gate_up_proj_bias"),
+                             [f"missing tensor '{GPT_OSS_EXP}.gate_up_proj_bias' (the bias of "
+                              f"layer 1's experts.gate_up_proj; gpt_oss experts have biases)"]),
+    "missing_down_bias": (lambda t: t.pop(f"{GPT_OSS_EXP}.down_proj_bias"),
+                          [f"missing tensor '{GPT_OSS_EXP}.down_proj_bias'"]),
+    "missing_router_bias": (lambda t: t.pop("model.layers.1.mlp.router.bias"),
+                            ["missing tensor 'model.layers.1.mlp.router.bias' (the router "
+                             "bias of layer 1)"]),
+    "missing_router": (lambda t: t.pop("model.layers.1.mlp.router.weight"),
+                       ["missing tensor 'model.layers.1.mlp.router.weight' (router of "
+                        "layer 1)"]),
+    "missing_down": (lambda t: t.pop(f"{GPT_OSS_EXP}.down_proj"),
+                     [f"missing tensor '{GPT_OSS_EXP}.down_proj' (or its MXFP4 "
+                      f"down_proj_blocks and _scales; layer 1 has"]),
+    "bias_shape": (lambda t: t.update({f"{GPT_OSS_EXP}.gate_up_proj_bias": (
+        "BF16", np.zeros((E, I), np.uint16))}),
+                   [f"'{GPT_OSS_EXP}.gate_up_proj_bias' has shape [4, 32], expected [4, 64]"]),
+    "router_bias_shape": (lambda t: t.update({"model.layers.1.mlp.router.bias": (
+        "BF16", np.zeros((1, E), np.uint16))}),
+                          ["'model.layers.1.mlp.router.bias' has shape [1, 4], expected [4]"]),
+    # The untransposed [E, 2I, H] form (Mixtral's fused gate_up_proj) is not gpt-oss's.
+    "untransposed": (lambda t: t.update({f"{GPT_OSS_EXP}.down_proj": (
+        "BF16", np.zeros((E, H, I), np.uint16))}),
+                     ["layer 1: expert shapes experts.gate_up_proj [4, 64, 64], "
+                      "experts.down_proj [4, 64, 32] do not form experts' MLPs "
+                      "(gate_up_proj [E, H, 2I] and down_proj [E, I, H]"]),
+    "odd_gate_up": (lambda t: t.update({f"{GPT_OSS_EXP}.gate_up_proj": (
+        "BF16", np.zeros((E, H, 2 * I - 1), np.uint16))}),
+                    ["experts.gate_up_proj [4, 64, 63]", "do not form experts' MLPs"]),
+    "fp8": (lambda t: t.update({f"{GPT_OSS_EXP}.down_proj": (
+        "F8_E4M3", np.zeros((E, I, H), np.uint8))}),
+            [f"'{GPT_OSS_EXP}.down_proj': unsupported dtype F8_E4M3 (supported: BF16, F16, "
+             f"F32, or MXFP4 as U8 down_proj_blocks with _scales)"]),
+    "unexpected": (lambda t: t.update({f"{GPT_OSS_EXP}.gate_proj": (
+        "BF16", np.zeros((E, H, I), np.uint16))}),
+                   [f"unexpected tensor '{GPT_OSS_EXP}.gate_proj' in a gpt_oss MoE block (it "
+                    f"has experts.gate_up_proj, experts.down_proj (16- or 32-bit, or MXFP4 "
+                    f"_blocks and _scales), experts.gate_up_proj_bias, "
+                    f"experts.down_proj_bias, router.weight and router.bias)"]),
+    # A NaN at gate_up[2, 5, 7] (column 7: the up row 3 of w13) is named where it is.
+    "nan_gate_up": (_gpt_oss_poke(f"{GPT_OSS_EXP}.gate_up_proj", (2, 5, 7)),
+                    [f"'{GPT_OSS_EXP}.gate_up_proj': the value at [2, 5, 7] is not finite "
+                     f"in bf16"]),
+    "nan_down": (_gpt_oss_poke(f"{GPT_OSS_EXP}.down_proj", (1, 30, 60)),
+                 [f"'{GPT_OSS_EXP}.down_proj': the value at [1, 30, 60] is not finite"]),
+    "nan_bias": (_gpt_oss_poke(f"{GPT_OSS_EXP}.gate_up_proj_bias", (3, 9)),
+                 [f"'{GPT_OSS_EXP}.gate_up_proj_bias': the value at [3, 9] is not finite"]),
+    "nan_router_bias": (_gpt_oss_poke("model.layers.1.mlp.router.bias", (2,)),
+                        ["'model.layers.1.mlp.router.bias': the value at [2] is not finite"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_GPT_OSS))
+def test_bad_gpt_oss_checkpoints_leave_no_output(tmp_path, case):
+    src = tmp_path / "ckpt"
+    t = make_checkpoint(src, "gpt_oss", E=E, H=H, I=I)
+    damage, parts = BAD_GPT_OSS[case]
+    _damaged_is_refused(tmp_path, src, t, "gpt_oss", damage, parts)
+
+
+def test_gpt_oss_names_are_told_apart(tmp_path):
+    """gpt-oss's names under another --model, and Mixtral's fused ones under --model
+    gpt_oss, are refused naming the problem."""
+    from helpers import fuse_experts
+
+    src = tmp_path / "oss"
+    make_checkpoint(src, "gpt_oss", layers=1, E=E, H=H, I=I)
+    out = tmp_path / "out.safetensors"
+    with pytest.raises(ConversionError, match=r"no granitemoe expert tensors .*found "
+                                              r"\(the names look like --model gpt_oss\)"):
+        convert(src, out, "granitemoe", 1, 2, 32, progress=False)
+    with pytest.raises(ConversionError, match=r"unexpected expert tensor "
+                                              r"'model\.layers\.0\.mlp\.experts\."
+                                              r"gate_up_proj_bias'"):
+        convert(src, out, "mixtral", 1, 2, 32, progress=False)
+    mx = tmp_path / "mixtral"
+    t = make_checkpoint(tmp_path / "plain", "mixtral", layers=1, E=E, H=H, I=I)
+    mx.mkdir()
+    save_file(fuse_experts(t, "mixtral", E), mx / "model.safetensors")
+    with pytest.raises(ConversionError, match=r"unexpected tensor 'model\.layers\.0\.mlp\."
+                                              r"gate\.weight' in a gpt_oss MoE block"):
+        convert(mx, out, "gpt_oss", 1, 2, 32, progress=False)
+    assert_no_output(out)
+
+
+def test_gpt_oss_shape_hints_the_span_width(tmp_path):
+    """gpt-oss's 2880 is no multiple of 128: n:m:v = 1:2:128 is refused naming the v that
+    fits both weights (a hidden and intermediate size of 192 here: 64, 96 or 32)."""
+    src = tmp_path / "ckpt"
+    make_checkpoint(src, "gpt_oss", layers=1, E=2, H=192, I=192)
+    out = tmp_path / "o.safetensors"
+    with pytest.raises(ConversionError, match=(
+            r"cannot pack layers\.0\.w13 \[2 x 384 x 192\] with n:m:v = 1:2:128 in layout "
+            r"mma_sp: .*\(v must divide the hidden size 192 and the intermediate size 192: "
+            r"n:m:v = 1:2:64 fits, and so does v = 96 or 32\)")):
+        convert(src, out, "gpt_oss", 1, 2, 128, progress=False, layout="mma_sp")
+    with pytest.raises(ConversionError, match=r"n:m:v = 1:2:64 in layout mma_sp fits"):
+        convert(src, out, "gpt_oss", 1, 2, 128, progress=False, layout="wgmma")
+    assert_no_output(out)
+    convert(src, out, "gpt_oss", 1, 2, 64, progress=False, layout="mma_sp")

@@ -441,10 +441,10 @@ def test_sigterm_removes_the_temporary(tmp_path):
 @requires_runtime
 def test_converter_mutation_fuzz_smoke():
     """fuzz/convert-mutate.py --smoke: 60 mutants of each checkpoint form (per-expert
-    shards with an index, fused experts, block-scaled FP8, GraniteMoE's stacked experts)
-    convert or fail cleanly."""
+    shards with an index, fused experts, block-scaled FP8, GraniteMoE's stacked experts,
+    gpt-oss's MXFP4 release) convert or fail cleanly."""
     fuzz = PY_DIR.parent / "fuzz" / "convert-mutate.py"
     r = subprocess.run([sys.executable, str(fuzz), "--smoke", "--seed", "42"],
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.count("0 crashes") == 4, r.stdout
+    assert r.stdout.count("0 crashes") == 5, r.stdout

@@ -67,6 +67,10 @@ CONFIGS = {
     # Qwen3-Next-80B-A3B's: Qwen2-MoE's router (a gated shared expert), renormalised.
     "qwen3_next": {"model_type": "qwen3_next", "num_experts": 512, "num_experts_per_tok": 10,
                    "norm_topk_prob": True},
+    # gpt-oss-120b's: 128 experts, top-4 of the logits (with the router's bias) softmaxed.
+    "gpt_oss": {"model_type": "gpt_oss", "num_local_experts": 128, "num_experts_per_tok": 4,
+                "experts_per_token": 4, "swiglu_limit": 7.0, "router_aux_loss_coef": 0.9,
+                "quantization_config": {"quant_method": "mxfp4"}},
 }
 
 
@@ -104,6 +108,11 @@ def test_config_conventions():
         "softmax", 64, 6, True, 1.0, False)
     for mt in ("granitemoe", "granitemoeshared"):
         assert routing_from_config({**CONFIGS["granitemoehybrid"], "model_type": mt}) == gr
+    go = s["gpt_oss"]
+    assert (go.scoring, go.experts, go.top_k, go.normalize, go.scale, go.uses_bias,
+            go.router_bias) == ("softmax", 128, 4, True, 1.0, False, True)
+    assert go.describe() == "softmax top-4 of 128, router bias, renormalised"
+    assert not any(s[k].router_bias for k in s if k != "gpt_oss")
     nxt = s["qwen3_next"]
     assert (nxt.scoring, nxt.experts, nxt.top_k, nxt.normalize, nxt.uses_bias) == (
         "softmax", 512, 10, True, False)
@@ -168,6 +177,10 @@ def test_deepseek_style_families_are_those_with_shared_experts():
     ({**CONFIGS["olmoe"], "num_experts": -3}, "'num_experts' must be an integer in [1, "),
     ({**CONFIGS["olmoe"], "num_experts_per_tok": True}, "'num_experts_per_tok' must be an integer"),
     ({**CONFIGS["deepseek_v3"], "n_group": 2.0}, "'n_group' must be an integer"),
+    ({k: v for k, v in CONFIGS["gpt_oss"].items() if k != "num_local_experts"},
+     "gpt_oss.: missing 'num_local_experts'"),
+    ({k: v for k, v in CONFIGS["gpt_oss"].items() if k != "num_experts_per_tok"},
+     "gpt_oss.: missing 'num_experts_per_tok'"),
 ])
 def test_config_errors(config, message):
     with pytest.raises(RoutingError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -354,3 +367,56 @@ def test_torch_matches_transformers_mixtral_formula():
     assert torch.equal(ids.long(), sel)
     assert torch.allclose(w, rw)
     assert math.isclose(float(w.sum()), 16.0, rel_tol=1e-6)
+
+
+def test_router_bias_in_the_manifest_routing():
+    """The routing's JSON (a model manifest's "routing") carries "router_bias" for gpt-oss
+    only: the other families' manifests are as they were."""
+    go = routing_from_config(CONFIGS["gpt_oss"])
+    d = go.to_json()
+    assert d["router_bias"] is True and RoutingSpec.from_json(d) == go
+    mx = routing_from_config(CONFIGS["mixtral"]).to_json()
+    assert "router_bias" not in mx and not RoutingSpec.from_json(mx).router_bias
+    with pytest.raises(ValueError, match="router_bias = 1 is not a boolean"):
+        RoutingSpec.from_json({**d, "router_bias": 1})
+    assert go != routing_from_config({**CONFIGS["mixtral"], "num_local_experts": 128,
+                                      "num_experts_per_tok": 4})
+
+
+def _gpt_oss_router(x, weight, bias, k):
+    """transformers' GptOssTopKRouter.forward (5.x), transcribed: the logits with the
+    router's bias, their top-k, a softmax over those k in the logits' dtype. Returns
+    (logits, scores [T, k], indices)."""
+    router_logits = torch.nn.functional.linear(x, weight, bias)
+    router_top_value, router_indices = torch.topk(router_logits, k, dim=-1)
+    router_scores = torch.nn.functional.softmax(router_top_value, dim=1,
+                                                dtype=router_top_value.dtype)
+    return router_logits, router_scores, router_indices
+
+
+@requires_torch
+def test_torch_matches_transformers_gpt_oss_router():
+    """gpt-oss's routing on the biased logits: the ids of GptOssTopKRouter in its order,
+    its weights (float32 here: equal to rounding; in a bf16 model transformers rounds them
+    to bf16, which they match to that rounding), and the router bias changes the choice."""
+    spec = routing_from_config({**CONFIGS["gpt_oss"], "num_local_experts": 16})
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 32, generator=g)
+    weight = torch.randn(16, 32, generator=g) * 0.2
+    bias = torch.randn(16, generator=g)
+    logits, scores, sel = _gpt_oss_router(x, weight, bias, 4)
+    w, ids = route_torch(logits, spec)
+    assert torch.equal(ids.long(), sel)
+    assert torch.allclose(w, scores, rtol=1e-6, atol=1e-7)
+    w64, ids64 = route_numpy(logits.double().numpy(), spec)
+    np.testing.assert_array_equal(ids64, sel.numpy())
+    np.testing.assert_allclose(w64, scores.double().numpy(), rtol=2e-6)
+    # Without the bias the choice differs for some token: the bias is part of the logits.
+    unbiased = route_torch(torch.nn.functional.linear(x, weight), spec)[1]
+    assert not torch.equal(unbiased, ids)
+    # A bf16 model: transformers' logits and weights in bf16.
+    xb, wb, bb = x.bfloat16(), weight.bfloat16(), bias.bfloat16()
+    logits_b, scores_b, sel_b = _gpt_oss_router(xb, wb, bb, 4)
+    w_b, ids_b = route_torch(logits_b, spec)
+    assert torch.equal(ids_b.long(), sel_b) and w_b.dtype == torch.float32
+    assert torch.allclose(w_b, scores_b.float(), rtol=2 ** -8, atol=0)

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from conftest import LIB_MISSING
-from helpers import DEEPSEEK, NAMES
+from helpers import DEEPSEEK, GPT_OSS, NAMES
 from serving_cases import (CASES, ENV, PrecompiledMismatch, generate, load_case, model_dir,
                            precompiled_root)
 from samoyeds._capi import SamoyedsError
@@ -112,6 +112,58 @@ def test_load_refuses_other_architectures(tmp_path):
         serving.load(nn.Module(), d)
 
 
+def _gpt_oss_block(H, E, t=None, i=None):
+    """transformers' GptOssMLP layout: router (GptOssTopKRouter: weight [E, H], bias [E])
+    and experts (GptOssExperts: gate_up_proj [E, H, 2I] ... with biases), holding the
+    checkpoint ``t``'s layer ``i`` where given."""
+    blk = nn.Module()
+    blk.router = nn.Module()
+    blk.router.top_k = 2
+    blk.router.weight = nn.Parameter(torch.randn(E, H))
+    blk.router.bias = nn.Parameter(torch.randn(E))
+    blk.experts = nn.Module()
+    if t is not None:
+        blk.router.weight.data = _tensor(t, f"model.layers.{i}.mlp.router.weight")
+        blk.router.bias.data = _tensor(t, f"model.layers.{i}.mlp.router.bias")
+        for name in ("gate_up_proj", "gate_up_proj_bias", "down_proj", "down_proj_bias"):
+            setattr(blk.experts, name,
+                    nn.Parameter(_tensor(t, f"model.layers.{i}.mlp.experts.{name}")))
+    return blk
+
+
+@requires_torch
+def test_gpt_oss_block_routes_with_the_router_bias():
+    """SamoyedsExpertsBlock of gpt-oss (CPU, the routing only): its logits are the router's
+    with its bias, its weights and ids GptOssTopKRouter's, and it returns (hidden states,
+    router scores [T, k]) as GptOssMLP does; a gpt-oss routing without a router bias is
+    refused."""
+    from samoyeds import torch_op
+    from samoyeds.routing import routing_from_config
+    from samoyeds.serving import SamoyedsExpertsBlock, _block_parts
+
+    spec = routing_from_config({"model_type": "gpt_oss", "num_local_experts": 8,
+                                "num_experts_per_tok": 2})
+    torch.manual_seed(0)
+    go = _gpt_oss_block(128, 8)
+    p = _block_parts(go, "gpt_oss")
+    blk = SamoyedsExpertsBlock(_FakeLayer(), spec, p["weight"], None, None, None,
+                               p["returns_tuple"], p["f32_logits"], p["router_bias"],
+                               p["returns_scores"])
+    x = torch.randn(9, 128)
+    weights, ids, logits = blk.route(x)
+    assert torch.allclose(logits, x @ go.router.weight.T + go.router.bias)
+    top, sel = torch.topk(logits, 2, dim=-1)
+    assert torch.equal(ids.long(), sel)
+    assert torch.allclose(weights, torch.softmax(top, dim=1), rtol=1e-6, atol=1e-7)
+    xm = torch.empty(3, 3, 128, dtype=torch.bfloat16, device="meta")
+    y, scores = blk.to("meta")(xm)
+    # The scores in the logits' dtype: float32 here, where the router weight is float32.
+    assert y.shape == (3, 3, 128) and scores.shape == (9, 2) and scores.dtype == torch.float32
+    torch_op.unregister_layer(blk.handle)
+    with pytest.raises(SamoyedsError, match="gpt_oss routing adds the router's bias"):
+        SamoyedsExpertsBlock(_FakeLayer(), spec, p["weight"])
+
+
 @requires_torch
 def test_block_parts_of_each_layout():
     """What samoyeds.load reads from each HF block layout: the router (GraniteMoE's
@@ -144,6 +196,12 @@ def test_block_parts_of_each_layout():
     gr.input_linear = nn.Module()
     p = _block_parts(gr, "granitemoe")
     assert p["weight"] is gr.router.layer.weight and p["returns_tuple"]
+    assert p["router_bias"] is None and not p["returns_scores"]
+    go = _gpt_oss_block(8, 4).to(torch.bfloat16)
+    p = _block_parts(go, "gpt_oss")
+    assert p["weight"] is go.router.weight and p["router_bias"] is go.router.bias
+    assert p["returns_tuple"] and p["returns_scores"] and not p["f32_logits"]
+    assert p["bias"] is None and p["shared"] is None
     with pytest.raises(SamoyedsError, match="no router 'router.layer.weight'"):
         gr.router.layer = nn.Identity()
         _block_parts(gr, "granitemoe")
@@ -194,6 +252,8 @@ def _hf_shaped_model(arch, t):
         dl = nn.Module()
         if i < first:
             dl.mlp = nn.Identity()  # a dense layer: no gate, no experts
+        elif arch in GPT_OSS:
+            dl.mlp = _gpt_oss_block(H, E, t, i)
         elif arch in GRANITE:
             # GraniteMoE's block: router.layer and the stacked experts (input_linear).
             blk = nn.Module()
@@ -234,8 +294,11 @@ def _hf_shaped_model(arch, t):
 
 def _reference(block, x, weights_file, prefix, route_x=None):
     """float32 torch: the block's routing (of ``route_x`` where given, else of ``x``), the
-    pruned experts (unpacked from the packed weight file), the shared experts."""
+    pruned experts (unpacked from the packed weight file), the shared experts. gpt-oss's
+    experts (a layer with bias inputs): transformers' GptOssExperts, with the file's
+    biases (the ones the layer loads) and the clamped SwiGLU (alpha 1.702, limit 7)."""
     from samoyeds.pack import unpack
+    from samoyeds.safetensors_io import SafetensorsFile
     from samoyeds.weightfile import WeightFile
 
     wf = WeightFile(weights_file)
@@ -244,6 +307,11 @@ def _reference(block, x, weights_file, prefix, route_x=None):
         w2 = _bf16(unpack(wf.read(prefix + "w2"))).float().cuda()
     finally:
         wf.close()
+    b13 = b2 = None
+    if block.layer.bias_inputs:
+        with SafetensorsFile(weights_file) as f:
+            b13, b2 = (_bf16(np.asarray(f.get(prefix + n))).float().cuda()
+                       for n in ("w13_bias", "w2_bias"))
     weights, ids, _ = block.route(x if route_x is None else route_x)
     xf = x.float()
     y = torch.zeros_like(xf)
@@ -252,8 +320,15 @@ def _reference(block, x, weights_file, prefix, route_x=None):
             sel = ids[:, j] == e
             if sel.any():
                 h = xf[sel] @ w13[e].T
-                a = nn.functional.silu(h[:, :I]) * h[:, I:]
-                y[sel] += weights[sel, j:j + 1] * (a.to(torch.bfloat16).float() @ w2[e].T)
+                if b13 is None:
+                    a = nn.functional.silu(h[:, :I]) * h[:, I:]
+                    y[sel] += weights[sel, j:j + 1] * (a.to(torch.bfloat16).float() @ w2[e].T)
+                    continue
+                h = h + b13[e]
+                gate, up = h[:, :I].clamp(max=7.0), h[:, I:].clamp(-7.0, 7.0)
+                a = (up + 1) * (gate * torch.sigmoid(1.702 * gate))
+                y[sel] += weights[sel, j:j + 1] * (a.to(torch.bfloat16).float() @ w2[e].T
+                                                   + b2[e])
     if block.shared is not None:
         s = block.shared(x).float()
         if block.shared_gate is not None:

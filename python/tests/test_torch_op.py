@@ -221,6 +221,47 @@ def test_granite_block_from_hf():
     assert y.shape == (2, 3, H) and logits.shape == (6, E)
 
 
+class GptOssBlock(torch.nn.Module):
+    """transformers' GptOssMLP layout: router (GptOssTopKRouter: weight, bias, top_k) and
+    experts (GptOssExperts: stacked gate_up_proj [E, H, 2I] with biases)."""
+
+    def __init__(self):
+        super().__init__()
+        self.router = torch.nn.Module()
+        self.router.top_k = K
+        self.router.weight = torch.nn.Parameter(torch.randn(E, H))
+        self.router.bias = torch.nn.Parameter(torch.randn(E))
+        self.experts = torch.nn.Module()
+        self.experts.gate_up_proj = torch.nn.Parameter(torch.empty(E, H, 2 * I))
+        self.experts.gate_up_proj_bias = torch.nn.Parameter(torch.empty(E, 2 * I))
+
+
+def test_gpt_oss_blocks_are_found_and_refused():
+    """gpt-oss's block (router with a bias beside experts with biases) is a MoE block to
+    samoyeds.load's search, its router the module's router, its bias the logits' bias; the
+    moe_ffn block refuses it (its layer routes without a router bias, SiLU experts),
+    naming what runs it."""
+    from samoyeds.torch_op import (SamoyedsMoEBlock, find_moe_block, hf_router,
+                                   hf_router_bias, hf_router_weight, is_gpt_oss_block)
+
+    blk = GptOssBlock()
+    dl = torch.nn.Module()
+    dl.mlp = blk
+    assert find_moe_block(dl) == ("mlp", blk) and is_gpt_oss_block(blk)
+    gate, granite = hf_router(blk)
+    assert gate is blk.router and not granite
+    assert hf_router_weight(blk, gate, granite) is blk.router.weight
+    assert hf_router_bias(blk, gate) is blk.router.bias
+    assert not is_gpt_oss_block(V4Block()) and not is_gpt_oss_block(GraniteBlock())
+    assert hf_router_bias(V4Block(), V4Block().gate) is None
+    with pytest.raises(SamoyedsError, match="GptOssBlock: gpt-oss blocks .* are not supported "
+                                            "by SamoyedsMoEBlock.* samoyeds.load run them"):
+        SamoyedsMoEBlock.from_hf(blk, StubLayer())
+    blk.router.weight = None
+    with pytest.raises(SamoyedsError, match="GptOssBlock: no router"):
+        SamoyedsMoEBlock.from_hf(blk, StubLayer())
+
+
 def test_selection_bias_blocks_are_refused():
     """A block with a selection bias (MiniMax-M2's on the block, DeepSeek-V3's on the gate,
     ERNIE-4.5's in moe_statics) routes in a way the bundle's router cannot: refused, naming
@@ -499,3 +540,187 @@ def test_gpu_layer_errors(gpu_layer, layer_bundle):
         fresh.close()
     with pytest.raises(SamoyedsError, match="is closed"):
         fresh(torch.zeros(2, H, device="cuda", dtype=torch.bfloat16))
+
+
+# --------------------------------------------------------------------------- gpt-oss layer
+
+
+@pytest.fixture(scope="session")
+def gpt_oss_bundle(tmp_path_factory):
+    """An experts-only layer of gpt-oss's form (clamped SwiGLU, the experts' biases) in the
+    module's shape, top-k 2, 1:2:128."""
+    from samoyeds.compile import layer_mlir
+
+    def build(opt, d):
+        src = d / "gpt_oss.mlir"
+        src.write_text(layer_mlir(E, H, I, K, 1, 2, 128, activation="clamped_swiglu",
+                                  bias=True))
+        subprocess.run([opt, str(src), f"--samoyeds-to-bundle=chip=sm_90a dir={d / 'b'}",
+                        "-o", os.devnull], check=True)
+        return d / "b"
+
+    return bundle_dir("SAMOYEDS_TEST_GPT_OSS_BUNDLE", tmp_path_factory, "gpt-oss bundle", build)
+
+
+@requires_runtime
+def test_gpt_oss_layer_bundle_manifest(gpt_oss_bundle):
+    """A gpt-oss layer bundle: its bias inputs and activation read from the manifest, the
+    biases counted in its memory (their own class: resident like the weights) and in the
+    dense path's weights."""
+    from samoyeds import LayerBundle
+    from samoyeds.memory import dense_grouped_bytes, report, samoyeds_bytes
+
+    with LayerBundle(gpt_oss_bundle) as b:
+        assert (b.kind, b.experts, b.hidden, b.intermediate, b.top_k) == (
+            "moe_experts", E, H, I, K)
+        assert b.bias_inputs == ("w13_bias", "w2_bias")
+        assert b.activation == {"kind": "clamped_swiglu", "alpha": 1.702, "limit": 7.0}
+        assert b.buffer_bytes("w13_bias", 5) == E * 2 * I * 2
+        assert b.buffer_bytes("w2_bias", 0) == E * H * 2
+        s = samoyeds_bytes(b, 16)
+        assert s["biases"] == E * (2 * I + H) * 2
+        assert s["inputs"] == 16 * H * 2 + 16 * K * 8  # x, topk_weights f32, topk_ids i32
+        assert s["total"] == sum(v for k, v in s.items() if k != "total")
+        assert s["total"] == b.device_memory_bytes(16)
+        assert dense_grouped_bytes(b, 0)["weights"] == 3 * E * H * I * 2 + E * (2 * I + H) * 2
+        assert "activation=clamped_swiglu(alpha=1.702, limit=7) biases=w13_bias,w2_bias" in \
+            b.describe()
+        assert "expert biases (w13_bias, w2_bias, bf16)" in report(b, [1])
+
+
+@requires_runtime
+def test_gpt_oss_bundle_activation_is_checked(gpt_oss_bundle, tmp_path):
+    """An activation the layer does not know, or a clamped SwiGLU without a finite limit,
+    is refused (by the runtime's manifest reader, or by LayerBundle's own check)."""
+    import json
+    import shutil
+
+    from samoyeds import LayerBundle
+
+    for i, (bad, text) in enumerate((({"kind": "gelu"}, "activation"),
+                                     ({"kind": "clamped_swiglu", "alpha": 1.702,
+                                       "limit": -1.0}, "activation.limit"))):
+        d = tmp_path / f"b{i}"
+        shutil.copytree(gpt_oss_bundle, d)
+        m = json.loads((d / "manifest.json").read_text())
+        m["activation"] = bad
+        (d / "manifest.json").write_text(json.dumps(m))
+        with pytest.raises(SamoyedsError, match=text):
+            LayerBundle(d)
+
+
+def _gpt_oss_reference(x, wts, ids, w13, w2, b13, b2, alpha=1.702, limit=7.0):
+    """transformers' GptOssExperts (its training path, per expert) in float32 on w13 [E, 2I,
+    H] (gate rows first) and w2 [E, H, I] with their biases: the gated activation stored in
+    bf16 (as the kernels store h), then the down projection and its bias, weighted."""
+    xf = x.float()
+    y = torch.zeros_like(xf)
+    Ii = w2.shape[2]
+    for e in range(w13.shape[0]):
+        tok, slot = torch.where(ids == e)
+        if tok.numel() == 0:
+            continue
+        gu = xf[tok] @ w13[e].float().t() + b13[e].float()
+        gate, up = gu[:, :Ii], gu[:, Ii:]
+        gate = gate.clamp(min=None, max=limit)
+        up = up.clamp(min=-limit, max=limit)
+        h = ((up + 1) * (gate * torch.sigmoid(gate * alpha))).to(torch.bfloat16).float()
+        out = h @ w2[e].float().t() + b2[e].float()
+        y.index_add_(0, tok, out * wts[tok, slot, None])
+    return y
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_gpt_oss_layer_matches_reference(gpt_oss_bundle):
+    """The compiled gpt-oss layer against the float32 reference of its experts on the pruned
+    weights, with activations large enough to hit both clamps; not ready without its
+    biases."""
+    from samoyeds import MoELayer
+    from samoyeds.pack import pack, unpack
+
+    g = torch.Generator().manual_seed(3)
+    w13 = (torch.randn(E, 2 * I, H, generator=g) * 0.2).to(torch.bfloat16)
+    w2 = (torch.randn(E, H, I, generator=g) * 0.05).to(torch.bfloat16)
+    b13 = (torch.randn(E, 2 * I, generator=g)).to(torch.bfloat16)
+    b2 = (torch.randn(E, H, generator=g) * 0.1).to(torch.bfloat16)
+    layer = MoELayer(gpt_oss_bundle)
+    try:
+        layer.set_weights(w13, w2)
+        assert not layer.ready
+        x = torch.randn(7, H, device="cuda").to(torch.bfloat16)
+        wts = torch.rand(7, K, device="cuda")
+        ids = torch.randint(0, E, (7, K), device="cuda", dtype=torch.int32)
+        with pytest.raises(SamoyedsError, match="biases .* are not loaded") as e:
+            layer(x, wts, ids)
+        assert e.value.status_name == "SY_ERR_NOT_READY"
+        with pytest.raises(SamoyedsError, match=r"w2_bias has shape \[4, 255\]"):
+            layer.set_biases(b13, b2[:, 1:])
+        layer.set_biases(b13, b2)
+        assert layer.ready
+        n, m, v = (layer.weights["w13"][k] for k in ("n", "m", "v"))
+        pw13 = _bf16(unpack(pack(w13, n, m, v))).cuda()
+        pw2 = _bf16(unpack(pack(w2, n, m, v))).cuda()
+        for T in (1, 7, 64, 513):
+            x = torch.randn(T, H, device="cuda").to(torch.bfloat16)
+            wts = torch.softmax(torch.randn(T, K, device="cuda"), dim=-1)
+            ids = torch.stack([torch.randperm(E, device="cuda")[:K] for _ in range(T)]).to(
+                torch.int32)
+            y = layer(x, wts, ids)
+            ref = _gpt_oss_reference(x, wts, ids, pw13, pw2, b13.cuda(), b2.cuda())
+            gu = x.float() @ pw13[0].float().t() + b13[0].cuda().float()
+            if T == 513:  # the clamps are reached
+                assert (gu[:, :I] > 7).any() and (gu[:, I:].abs() > 7).any()
+            torch.cuda.synchronize()
+            rel = ((y.float() - ref).norm() / ref.norm()).item()
+            assert rel < 2e-2, (T, rel)
+    finally:
+        layer.close()
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_gpt_oss_layer_loads_its_biases(gpt_oss_bundle, tmp_path):
+    """load_weights takes the experts' biases from the converted file (gate first, as
+    written); a file without them is refused naming the tensor."""
+    from helpers import gpt_oss_biases, make_checkpoint
+
+    from samoyeds import MoELayer
+    from samoyeds.convert import convert
+
+    t = make_checkpoint(tmp_path / "ck", "gpt_oss", layers=1, E=E, H=H, I=I)
+    convert(tmp_path / "ck", tmp_path / "p.safetensors", "gpt_oss", progress=False,
+            layout="mma_sp")
+    layer = MoELayer(gpt_oss_bundle)
+    try:
+        layer.load_weights(tmp_path / "p.safetensors", "layers.0.")
+        assert layer.ready
+        b13, b2 = gpt_oss_biases(t, 0)
+        assert torch.equal(layer.biases["w13_bias"].cpu(), _bf16(b13))
+        assert torch.equal(layer.biases["w2_bias"].cpu(), _bf16(b2))
+        make_checkpoint(tmp_path / "mx", "mixtral", layers=1, E=E, H=H, I=I)
+        convert(tmp_path / "mx", tmp_path / "m.safetensors", "mixtral", progress=False)
+        with pytest.raises(SamoyedsError, match="no tensor 'layers.0.w13_bias'") as e:
+            layer.load_weights(tmp_path / "m.safetensors", "layers.0.")
+        assert e.value.status_name == "SY_ERR_NOT_FOUND"
+    finally:
+        layer.close()
+
+
+def test_expert_parallelism_refuses_gpt_oss():
+    """Expert parallelism runs SiLU experts without biases: a gpt-oss bundle is refused by
+    its local experts' check (samoyeds-compile refuses --expert-parallel for gpt_oss
+    before; test_compile.py)."""
+    from types import SimpleNamespace
+
+    from samoyeds.ep_experts import CompiledExperts
+
+    gpt_oss = SimpleNamespace(kind="moe_experts", top_k=1, dir="b", bias_inputs=(
+        "w13_bias", "w2_bias"), activation={"kind": "clamped_swiglu", "alpha": 1.702,
+                                             "limit": 7.0})
+    with pytest.raises(SamoyedsError, match="expert parallelism runs SiLU experts without "
+                                            "biases") as e:
+        CompiledExperts.check_bundle(gpt_oss)
+    assert e.value.status_name == "SY_ERR_PARAM_MISMATCH"
+    CompiledExperts.check_bundle(SimpleNamespace(kind="moe_experts", top_k=1, dir="b",
+                                                 bias_inputs=(), activation={"kind": "silu"}))

@@ -428,11 +428,13 @@ class WgmmaSpLowering : public MmaLowering {
 
 public:
   LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
-    if (p.bias || !p.act.isSilu())
-      return op.emitOpError() << "strategy wgmma_sp has no epilogue for "
-                              << (p.bias ? "an expert bias" : "the ")
-                              << (p.bias ? "" : "clamped_swiglu activation")
-                              << " (strategy mma_sp has)";
+    if (p.bias)
+      return op.emitOpError() << "strategy wgmma_sp has no epilogue for an "
+                                 "expert bias (strategy mma_sp has)";
+    if (!p.act.isSilu())
+      return op.emitOpError() << "strategy wgmma_sp has no epilogue for the "
+                              << stringifyActivationKind(p.act.kind)
+                              << " activation (strategy mma_sp has)";
     WgmmaSpLayout layout(p);
     int64_t keptPerHalf = p.keptRows / p.halves;
     if (keptPerHalf % Wgmma::kRows != 0)

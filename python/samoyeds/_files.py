@@ -60,7 +60,11 @@ def read_json(path: str, limit: int):
     with f:
         if size > limit:
             raise OSError(f"{size} bytes, more than the {limit} allowed")
-        raw = f.read(limit + 1)
+        # What fstat gave, not the limit: the buffer is the file's size (a byte more
+        # shows a file that grew since).
+        raw = f.read(size + 1)
+    if len(raw) > size:
+        raise OSError(f"grew past the {size} bytes it had while it was read")
     return parse_json(raw.decode("utf-8"))
 
 

@@ -110,6 +110,23 @@ def test_safetensors_refuses_non_regular_files(tmp_path):
         SafetensorsFile(tmp_path)
 
 
+def test_read_json_buffers_the_file_not_the_limit(tmp_path, monkeypatch):
+    """read_json reads what fstat gave (a byte more, to see growth), not `limit` bytes:
+    a 1 TiB limit used to make the read allocate 1 TiB; a file that grew is refused."""
+    from samoyeds import _files
+    f = tmp_path / "config.json"
+    f.write_text('{"model_type": "gpt_oss"}')
+    assert _files.read_json(str(f), 1 << 40) == {"model_type": "gpt_oss"}
+    real = _files.open_regular
+
+    def stale(path):  # the size fstat saw before the file grew by a byte
+        fh, size = real(path)
+        return fh, size - 1
+    monkeypatch.setattr(_files, "open_regular", stale)
+    with pytest.raises(OSError, match="grew past the 24 bytes it had while it was read"):
+        _files.read_json(str(f), 1 << 20)
+
+
 def test_safetensors_file_shrunk_after_open(tmp_path):
     f = tmp_path / "s.safetensors"
     save_file({"t": np.arange(4096, dtype=np.float32)}, f)

@@ -39,6 +39,15 @@ MODELS = {  # name: (hidden, intermediate, experts, top_k, renormalize)
     "deepseek_v2": (5120, 1536, 160, 6, False),
     "qwen3_235b": (4096, 1536, 128, 8, True),
 }
+# gpt-oss's layers (bench/h200.py; test/GPU/gen-layer-bundles.sh's gptoss set, format v = 64:
+# 2880 is no multiple of 128): the experts' biases and clamped SwiGLU, its router's top-k
+# softmax (= the renormalised one; the router's bias, which only moves the choice, is left
+# out of the layer bundles). Same fields as MODELS.
+GPT_OSS = {
+    "gpt_oss_20b": (2880, 2880, 32, 4, True),
+    "gpt_oss_120b": (2880, 2880, 128, 4, True),
+}
+SWIGLU_ALPHA, SWIGLU_LIMIT = 1.702, 7.0  # gpt-oss's clamped SwiGLU (transformers' constants)
 dev = "cuda"
 
 
@@ -115,7 +124,15 @@ def route(x, router, k, renorm):
     return (w / w.sum(-1, keepdim=True) if renorm else w), ids
 
 
-def grouped(x, router, wgu_t, wd_t, k, renorm):
+def clamped_swiglu(gate, up, alpha=SWIGLU_ALPHA, limit=SWIGLU_LIMIT):
+    """gpt-oss's gated activation (transformers' GptOssExperts)."""
+    gate = gate.clamp(max=limit)
+    return gate * torch.sigmoid(alpha * gate) * (up.clamp(-limit, limit) + 1)
+
+
+def grouped(x, router, wgu_t, wd_t, k, renorm, b1=None, b2=None):
+    """The layer through torch._grouped_mm; with the experts' biases b1 [E, 2I] and b2 [E, H]
+    (gpt-oss) each product adds its expert's row and the activation is the clamped SwiGLU."""
     w, ids = route(x, router, k, renorm)
     E = wgu_t.shape[0]
     by_expert, order = ids.reshape(-1).sort(stable=True)
@@ -126,7 +143,12 @@ def grouped(x, router, wgu_t, wd_t, k, renorm):
     offs = offs.to(torch.int32)
     gu = torch._grouped_mm(x[tok], wgu_t, offs=offs)
     inter = gu.shape[1] // 2
-    y = torch._grouped_mm(F.silu(gu[:, :inter]) * gu[:, inter:], wd_t, offs=offs)
+    if b1 is None:
+        y = torch._grouped_mm(F.silu(gu[:, :inter]) * gu[:, inter:], wd_t, offs=offs)
+    else:
+        gu = gu + b1[by_expert]
+        h = clamped_swiglu(gu[:, :inter].float(), gu[:, inter:].float()).to(x.dtype)
+        y = torch._grouped_mm(h, wd_t, offs=offs) + b2[by_expert]
     out = torch.zeros_like(x)
     out.index_add_(0, tok, y * w.reshape(-1)[order, None].to(x.dtype))
     return out

@@ -7,6 +7,8 @@ bench/run-h200.sh runs it once per model (one process each: a model's memory is 
 the next). For every T, on the same router and hidden states, each path is replayed from a
 CUDA graph captured after an eager call at that T (as serving engines run decode):
   * ours: samoyeds.MoELayer with 2:4 (11v128) and 1:2+2:4 (12v128) weights; routing included;
+    gpt-oss's layers (--models gpt_oss_20b,gpt_oss_120b --formats 44v64,12v64) add their
+    experts' biases and clamped SwiGLU on every path;
   * vLLM-design: a dense bf16 fused MoE in vLLM's design with vLLM's configurations
     (baselines/fused_moe_triton.py); routing (softmax + top-k) NOT included, as in H200.md;
   * grouped: torch._grouped_mm on the dense bf16 weights (bench.grouped); routing included.
@@ -39,7 +41,8 @@ import torch
 import samoyeds
 from baselines.fused_moe_triton import (fused_experts, moe_align_block_size,
                                         moe_align_block_size_torch, pick_config)
-from bench import MODELS, ColdTimer, bf16_bits, grouped, layer_bytes, measure_device, route
+from bench import (GPT_OSS, MODELS, ColdTimer, bf16_bits, grouped, layer_bytes, measure_device,
+                   route)
 from samoyeds.layer import LayerBundle
 from samoyeds.pack import PackedWeight, pack, packed_sizes, unpack
 
@@ -49,6 +52,12 @@ VLLM_BOUND = 2e-2  # the same routing on both sides: bf16 roundings only
 NOTES = ("vLLM-design: dense bf16 Triton fused MoE in vLLM's design and configurations, "
          "routing (softmax + top-k) NOT in its time; ours and grouped include routing. "
          "All paths replayed from CUDA graphs (graph: false marks an eager fallback).")
+
+
+def spec(name):
+    """(H, I, E, k, renormalize) of a model of --models: an anchor (bench.MODELS, the default
+    list) or one of gpt-oss's layers (bench.GPT_OSS)."""
+    return GPT_OSS[name] if name in GPT_OSS else MODELS[name]
 
 
 def parse_format(fmt):
@@ -64,7 +73,7 @@ def check_bundles(layers, models, formats):
     layer is not the model's."""
     found, problems = {}, []
     for name in models:
-        H, I, E, k, renorm = MODELS[name]
+        H, I, E, k, renorm = spec(name)
         for fmt in formats:
             path = os.path.join(layers, f"{name}_{fmt}")
             if not os.path.isdir(path):
@@ -74,11 +83,13 @@ def check_bundles(layers, models, formats):
             try:
                 w = b.weights["w13"]
                 have = (b.hidden, b.intermediate, b.experts, b.top_k, b.renormalize,
-                        (w["n"], w["m"], w["v"]))
-                want = (H, I, E, k, renorm, parse_format(fmt))
+                        (w["n"], w["m"], w["v"]), bool(b.bias_inputs), b.activation["kind"])
+                gpt_oss = name in GPT_OSS
+                want = (H, I, E, k, renorm, parse_format(fmt), gpt_oss,
+                        "clamped_swiglu" if gpt_oss else "silu")
                 if have != want:
-                    problems.append(f"{path}: (H, I, E, k, renormalize, n:m:v) = {have}, "
-                                    f"the model needs {want}")
+                    problems.append(f"{path}: (H, I, E, k, renormalize, n:m:v, biases, "
+                                    f"activation) = {have}, the model needs {want}")
                 found[name, fmt] = path
             finally:
                 b.close()
@@ -162,7 +173,7 @@ def compare(got, ref):
 
 def dry_run(found, models, formats, tokens):
     for name in models:
-        H, I, E, k, renorm = MODELS[name]
+        H, I, E, k, renorm = spec(name)
         print(f"{name}: H={H} I={I} E={E} k={k} renormalize={renorm}, dense weights "
               f"{3 * E * I * H * 2 / 1e9:.2f} GB")
         for fmt in formats:
@@ -183,7 +194,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--layers", required=True, help="bundles named MODEL_FORMAT")
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--formats", default="11v128,12v128")
+    ap.add_argument("--formats", default=None,
+                    help="default 11v128,12v128; for gpt-oss's layers alone 44v64,12v64 "
+                         "(2880 needs v = 64)")
     ap.add_argument("--tokens", default="1,16,64,256,1024,4096")
     ap.add_argument("--reps", type=int, default=25)
     ap.add_argument("--weights", choices=("random", "pruned"), default="random",
@@ -194,11 +207,13 @@ def main():
                     help="check the bundles and print the plan; no GPU")
     ap.add_argument("--out", default="h200.json")
     a = ap.parse_args()
-    models, formats = a.models.split(","), a.formats.split(",")
+    models = a.models.split(",")
+    gpt_oss = all(m in GPT_OSS for m in models)
+    formats = (a.formats or ("44v64,12v64" if gpt_oss else "11v128,12v128")).split(",")
     tokens = [int(t) for t in a.tokens.split(",")]
-    unknown = [m for m in models if m not in MODELS]
+    unknown = [m for m in models if m not in MODELS and m not in GPT_OSS]
     if unknown:
-        sys.exit(f"unknown models {unknown} (known: {', '.join(MODELS)})")
+        sys.exit(f"unknown models {unknown} (known: {', '.join([*MODELS, *GPT_OSS])})")
     found = check_bundles(a.layers, models, formats)
     if a.dry_run:
         dry_run(found, models, formats, tokens)
@@ -220,11 +235,18 @@ def main():
 def run_model(name, found, formats, tokens, a, res):
     """Measures one model at every T; appends rows to res and rewrites a.out after each T.
     Returns the failed checks."""
-    H, I, E, k, renorm = MODELS[name]
+    H, I, E, k, renorm = spec(name)
     t0 = time.time()
     print(f"== {name}: H={H} I={I} E={E} k={k} renormalize={renorm}", flush=True)
     wgu = torch.empty(E, 2 * I, H, dtype=torch.bfloat16, device=dev).normal_(0, 0.02)
     wd = torch.empty(E, H, I, dtype=torch.bfloat16, device=dev).normal_(0, 0.02)
+    # gpt-oss: the experts' biases (about the accumulators' size, so that the clamps run)
+    # on every path, its clamped SwiGLU on the baselines (ours: the bundle's).
+    biases = {}
+    if name in GPT_OSS:
+        biases = dict(b1=torch.randn(E, 2 * I, device=dev).mul_(0.5).to(torch.bfloat16),
+                      b2=torch.randn(E, H, device=dev).mul_(0.1).to(torch.bfloat16))
+    act = dict(activation="clamped_swiglu") if biases else {}
     router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
     xs = {T: torch.randn(T, H, dtype=torch.bfloat16, device=dev) for T in tokens}
     routes = {}
@@ -245,8 +267,11 @@ def run_model(name, found, formats, tokens, a, res):
                               layout=info["layout"]))
             layer.upload_packed(wname, ps[wname])
         layer.set_router(router)
+        if biases:
+            layer.set_biases(biases["b1"], biases["b2"])
         pgu, pd = (unpack_to_device(ps[w], a.threads, device=dev) for w in ("w13", "w2"))
-        refs[fmt] = {T: grouped(xs[T], router, pgu.transpose(1, 2), pd.transpose(1, 2), k, renorm)
+        refs[fmt] = {T: grouped(xs[T], router, pgu.transpose(1, 2), pd.transpose(1, 2), k, renorm,
+                                **biases)
                      for T in tokens}
         packed_bytes[fmt] = ps["w13"].nbytes + ps["w2"].nbytes
         layers[fmt] = layer
@@ -272,8 +297,9 @@ def run_model(name, found, formats, tokens, a, res):
                 align = moe_align_block_size_torch
         fns = {f"ours {fmt}": (lambda lay=layers[fmt]: lay(x)) for fmt in formats}
         fns["grouped"] = lambda: grouped(x, router, wgu.transpose(1, 2), wd.transpose(1, 2), k,
-                                         renorm)
-        fns["vllm"] = lambda: fused_experts(x, wgu, wd, w, ids, cfg, align=align)
+                                         renorm, **biases)
+        fns["vllm"] = lambda: fused_experts(x, wgu, wd, w, ids, cfg, align=align, **biases,
+                                            **act)
         runs, errors = {}, {}
         for p, fn in fns.items():
             try:

@@ -169,11 +169,11 @@ class FakeLayer:
 
     def __init__(self, path):
         name, fmt = os.path.basename(path).rsplit("_", 1)
-        H, inter, E, self.k, self.renorm = h200.MODELS[name]
+        H, inter, E, self.k, self.renorm = h200.spec(name)
         n, m, v = h200.parse_format(fmt)
         w = dict(dtype="bf16", experts=E, n=n, m=m, v=v, layout="wgmma")
         self.weights = {"w13": dict(w, rows=2 * inter, cols=H), "w2": dict(w, rows=H, cols=inter)}
-        self.dense = {}
+        self.dense, self.biases = {}, {}
 
     def upload_packed(self, name, p):
         self.dense[name] = torch.from_numpy(unpack(p).view(np.int16)).view(torch.bfloat16)
@@ -181,12 +181,27 @@ class FakeLayer:
     def set_router(self, router):
         self.router = router
 
+    def set_biases(self, b1, b2):
+        self.biases = dict(b1=b1, b2=b2)
+
     def __call__(self, x):
         return h200.grouped(x, self.router, self.dense["w13"].transpose(1, 2),
-                            self.dense["w2"].transpose(1, 2), self.k, self.renorm)
+                            self.dense["w2"].transpose(1, 2), self.k, self.renorm,
+                            **self.biases)
 
     def close(self):
         pass
+
+
+def grouped_mm_loop(a, b, offs):
+    """torch._grouped_mm(a [P, K], b [G, K, N], offs) by a loop over the groups (rows
+    [offs[g - 1], offs[g]) by b[g]), in a's dtype with float32 products."""
+    out = torch.zeros(a.shape[0], b.shape[2], dtype=a.dtype)
+    start = 0
+    for g, end in enumerate(offs.tolist()):
+        out[start:end] = (a[start:end].float() @ b[g].float()).to(a.dtype)
+        start = end
+    return out
 
 
 class FakeTimer:
@@ -212,6 +227,7 @@ def cpu_run(monkeypatch, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a CPU test")
     monkeypatch.setitem(h200.MODELS, "tiny", (256, 128, 4, 2, True))
+    monkeypatch.setitem(h200.GPT_OSS, "tiny_oss", (256, 128, 4, 2, True))
     monkeypatch.setattr(h200, "dev", "cpu")
     monkeypatch.setattr(h200.samoyeds, "MoELayer", FakeLayer)
     monkeypatch.setattr(h200, "ColdTimer", FakeTimer)
@@ -221,14 +237,14 @@ def cpu_run(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "CUDAGraph", lambda: types.SimpleNamespace(replay=lambda: 0))
     monkeypatch.setattr(torch.cuda, "graph", lambda g: contextlib.nullcontext())
 
-    def run(weights="random", tokens=(1, 5, 33)):
-        out = tmp_path / "h200-tiny.json"
+    def run(weights="random", tokens=(1, 5, 33), model="tiny"):
+        out = tmp_path / f"h200-{model}.json"
         a = argparse.Namespace(weights=weights, threads=2, reps=3, out=str(out))
         formats = ["11v128", "12v128"]
-        found = {("tiny", f): str(tmp_path / f"tiny_{f}") for f in formats}
+        found = {(model, f): str(tmp_path / f"{model}_{f}") for f in formats}
         res = dict(device="NVIDIA H200", torch=torch.__version__, copy_gbps=4000.0,
                    cublas_tflops=700.0, weights=weights, reps=3, rows=[])
-        failures = h200.run_model("tiny", found, formats, list(tokens), a, res)
+        failures = h200.run_model(model, found, formats, list(tokens), a, res)
         return failures, json.loads(out.read_text())["rows"], out
 
     return run
@@ -253,6 +269,51 @@ def test_run_model_on_the_cpu(weights, cpu_run, tmp_path):
     report.main(["--h200", str(out), "--date", "2026-12-01", "--command", "c", "--out",
                  str(page)])
     assert "| tiny (256, 128, 4, 2) |" in page.read_text()
+
+
+def test_run_model_gpt_oss_on_the_cpu(cpu_run):
+    """gpt-oss's layers: the experts' biases reach ours (set_biases) and both baselines, whose
+    activation is the clamped SwiGLU: ours matches its reference and the vLLM-design path
+    (biases and clamped SwiGLU in its kernels) matches grouped."""
+    failures, rows, _ = cpu_run(tokens=(1, 9), model="tiny_oss")
+    assert failures == []
+    assert len(rows) == 2 * 4 and all(r["ok"] for r in rows), rows
+    assert all(r["relerr"] == 0 for r in rows if r["path"] == "ours")
+    assert all(r["relerr"] < h200.VLLM_BOUND for r in rows if r["path"] == "vllm")
+
+
+def test_grouped_with_biases_is_gpt_oss_experts():
+    """bench.grouped with biases against a per-expert transcription of transformers'
+    GptOssExperts (clamps included: the biases push values past the limit)."""
+    g = torch.Generator().manual_seed(5)
+    T, H, inter, E, k = 7, 32, 16, 3, 2
+    x = torch.randn(T, H, generator=g)
+    router = torch.randn(E, H, generator=g)
+    wgu, wd = torch.randn(E, 2 * inter, H, generator=g), torch.randn(E, H, inter, generator=g)
+    b1, b2 = torch.randn(E, 2 * inter, generator=g) * 8, torch.randn(E, H, generator=g)
+    import bench as b
+    orig = getattr(torch, "_grouped_mm", None)
+    torch._grouped_mm = grouped_mm_loop
+    try:
+        got = b.grouped(x, router, wgu.transpose(1, 2), wd.transpose(1, 2), k, True, b1, b2)
+    finally:
+        if orig is None:
+            del torch._grouped_mm
+        else:
+            torch._grouped_mm = orig
+    w, ids = b.route(x, router, k, True)
+    want = torch.zeros(T, H)
+    clamped = 0
+    for t in range(T):
+        for j in range(k):
+            e = int(ids[t, j])
+            gu = wgu[e] @ x[t] + b1[e]
+            gate, up = gu[:inter], gu[inter:]
+            clamped += int((gate > 7).sum() + (up.abs() > 7).sum())
+            gate, up = gate.clamp(max=7.0), up.clamp(-7.0, 7.0)
+            want[t] += w[t, j] * (wd[e] @ ((up + 1) * gate * torch.sigmoid(1.702 * gate)) + b2[e])
+    assert clamped > 0
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-3)
 
 
 def test_run_model_goes_on_past_a_failing_path(cpu_run, monkeypatch, tmp_path):

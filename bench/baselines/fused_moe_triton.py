@@ -3,7 +3,8 @@ bench/h200.py puts beside our layer ("what serving engines run").
 
 Written here after the design of vLLM's vllm/model_executor/layers/fused_moe/ (fused_moe.py,
 moe_align_block_size.py); no code of it is copied. For x [T, H], w1 [E, 2I, H] (gate rows over
-up rows), w2 [E, H, I] and a routing (topk_weights [T, k] float32, topk_ids [T, k]):
+up rows), w2 [E, H, I], a routing (topk_weights [T, k] float32, topk_ids [T, k]) and, for
+gpt-oss's experts, the biases b1 [E, 2I] (gate first, as w1's rows) and b2 [E, H]:
 
   1. moe_align_block_size: the T*k token slots (slot = token * k + j) sorted by expert, each
      expert's run padded to a multiple of BLOCK_SIZE_M with the sentinel T*k; sorted_token_ids,
@@ -13,13 +14,21 @@ up rows), w2 [E, H, I] and a routing (topk_weights [T, k] float32, topk_ids [T, 
      the block experts.
   2. fused_moe_kernel (gate/up): each program takes a BLOCK_SIZE_M block of sorted slots and a
      BLOCK_SIZE_N block of 2I, gathers the rows of x through the slots (row = slot // top_k),
-     multiplies by the block's expert weights (fp32 accumulation) and writes the rows of the
-     [T*k, 2I] intermediate cache; blocks past num_tokens_post_padded return at once.
-  3. silu_and_mul: [T*k, I] = silu(gate) * up (one kernel).
-  4. fused_moe_kernel (down), MUL_ROUTED_WEIGHT: rows of the [T*k, H] cache, each multiplied
-     by its routing weight.
+     multiplies by the block's expert weights (fp32 accumulation), adds the expert's row of b1
+     to the fp32 accumulator where there is one (HAS_BIAS, vLLM's path for gpt-oss) and writes
+     the rows of the [T*k, 2I] intermediate cache; blocks past num_tokens_post_padded return
+     at once.
+  3. the activation, one kernel, [T*k, 2I] -> [T*k, I] in fp32: silu_and_mul, silu(gate) * up;
+     or clamped_swiglu, gpt-oss's (vLLM's "swigluoai"): g = min(gate, limit),
+     u = clamp(up, -limit, limit), g * sigmoid(alpha * g) * (u + 1), alpha = 1.702 and
+     limit = 7.0 by default. Here on this file's halves (gate columns [0, I), up [I, 2I)), not
+     on the interleaved columns of gpt-oss's checkpoint that vLLM's kernel reads.
+  4. fused_moe_kernel (down), MUL_ROUTED_WEIGHT: rows of the [T*k, H] cache, the expert's row
+     of b2 added first where there is one, then each multiplied by its routing weight (so the
+     weight scales the bias too, as in vLLM and gpt-oss).
   5. the sum over top_k: [T, k, H] -> [T, H].
 
+Without biases the GEMMs are the plain kernel (HAS_BIAS=False compiles the bias out).
 Configurations (BLOCK_SIZE_M/N/K, GROUP_SIZE_M, num_warps, num_stages) as vLLM picks them for
 bf16 (try_get_optimal_moe_config): its tuned table for (E, N = I) on the device when it ships
 one (TUNED below), else get_default_config.
@@ -189,15 +198,18 @@ def moe_align_block_size_torch(topk_ids, block_size, num_experts):
 
 
 @triton.jit(do_not_specialize=["EM", "num_valid_tokens"])
-def fused_moe_kernel(a_ptr, b_ptr, c_ptr, topk_weights_ptr, sorted_token_ids_ptr, expert_ids_ptr,
-                     num_tokens_post_padded_ptr, N, K, EM, num_valid_tokens,
+def fused_moe_kernel(a_ptr, b_ptr, c_ptr, bias_ptr, topk_weights_ptr, sorted_token_ids_ptr,
+                     expert_ids_ptr, num_tokens_post_padded_ptr, N, K, EM, num_valid_tokens,
                      stride_am, stride_ak, stride_be, stride_bk, stride_bn, stride_cm, stride_cn,
+                     stride_bias_e, stride_bias_n,
                      BLOCK_SIZE_M: tl.constexpr, BLOCK_SIZE_N: tl.constexpr,
                      BLOCK_SIZE_K: tl.constexpr, GROUP_SIZE_M: tl.constexpr,
                      MUL_ROUTED_WEIGHT: tl.constexpr, top_k: tl.constexpr,
-                     UPCAST: tl.constexpr):
-    """C[slot, :] = A[slot // top_k, :] . B[expert]^T (times the slot's routing weight with
-    MUL_ROUTED_WEIGHT) for one BLOCK_SIZE_M x BLOCK_SIZE_N tile of sorted slots x N."""
+                     HAS_BIAS: tl.constexpr, UPCAST: tl.constexpr):
+    """C[slot, :] = A[slot // top_k, :] . B[expert]^T (+ bias[expert] with HAS_BIAS; then
+    times the slot's routing weight with MUL_ROUTED_WEIGHT) for one BLOCK_SIZE_M x
+    BLOCK_SIZE_N tile of sorted slots x N. Without HAS_BIAS, bias_ptr (None) and its strides
+    are never read."""
     pid = tl.program_id(axis=0)
     # Tiles in groups of GROUP_SIZE_M slot blocks (L2 reuse of B), as Triton's matmul tutorial.
     num_pid_m = tl.cdiv(EM, BLOCK_SIZE_M)
@@ -228,6 +240,11 @@ def fused_moe_kernel(a_ptr, b_ptr, c_ptr, topk_weights_ptr, sorted_token_ids_ptr
         acc += tl.dot(a, b)
         a_ptrs += BLOCK_SIZE_K * stride_ak
         b_ptrs += BLOCK_SIZE_K * stride_bk
+    if HAS_BIAS:
+        # In fp32 on the accumulator, before the routing weight (vLLM's order: the weight
+        # scales the expert's whole output, bias included). cols wrap at N, so no mask.
+        bias = tl.load(bias_ptr + expert * stride_bias_e + cols * stride_bias_n)
+        acc += bias.to(tl.float32)[None, :]
     if MUL_ROUTED_WEIGHT:
         w = tl.load(topk_weights_ptr + slots, mask=real, other=0)
         acc = acc * w[:, None]
@@ -238,9 +255,12 @@ def fused_moe_kernel(a_ptr, b_ptr, c_ptr, topk_weights_ptr, sorted_token_ids_ptr
 
 
 def invoke_fused_moe_kernel(A, B, C, topk_weights, sorted_token_ids, expert_ids,
-                            num_tokens_post_padded, mul_routed_weight, top_k, config):
-    """C [A.rows * top_k, N] from A [rows, K] and B [E, N, K] (vLLM's grid and small-batch
-    bound: with fewer rows than BLOCK_SIZE_M no more than rows * top_k blocks hold slots)."""
+                            num_tokens_post_padded, mul_routed_weight, top_k, config,
+                            bias=None):
+    """C [A.rows * top_k, N] from A [rows, K], B [E, N, K] and, where given, bias [E, N]
+    (vLLM's grid and small-batch bound: with fewer rows than BLOCK_SIZE_M no more than
+    rows * top_k blocks hold slots). Without a bias the launch is the plain kernel's: None
+    and zero strides, HAS_BIAS=False, as vLLM passes them."""
     bm = config["BLOCK_SIZE_M"]
     EM = sorted_token_ids.shape[0]
     if A.shape[0] < bm:
@@ -248,13 +268,16 @@ def invoke_fused_moe_kernel(A, B, C, topk_weights, sorted_token_ids, expert_ids,
     N, K = B.shape[1], B.shape[2]
     grid = (triton.cdiv(EM, bm) * triton.cdiv(N, config["BLOCK_SIZE_N"]),)
     launch = {k: config[k] for k in ("num_warps", "num_stages") if k in config}
+    if bias is not None:
+        assert bias.shape == (B.shape[0], N), (tuple(bias.shape), (B.shape[0], N))
     fused_moe_kernel[grid](
-        A, B, C, topk_weights, sorted_token_ids, expert_ids, num_tokens_post_padded,
+        A, B, C, bias, topk_weights, sorted_token_ids, expert_ids, num_tokens_post_padded,
         N, K, EM, A.shape[0] * top_k,
         A.stride(0), A.stride(1), B.stride(0), B.stride(2), B.stride(1), C.stride(0), C.stride(1),
+        bias.stride(0) if bias is not None else 0, bias.stride(1) if bias is not None else 0,
         BLOCK_SIZE_M=bm, BLOCK_SIZE_N=config["BLOCK_SIZE_N"], BLOCK_SIZE_K=config["BLOCK_SIZE_K"],
         GROUP_SIZE_M=config["GROUP_SIZE_M"], MUL_ROUTED_WEIGHT=mul_routed_weight, top_k=top_k,
-        UPCAST=_INTERPRET, **launch)
+        HAS_BIAS=bias is not None, UPCAST=_INTERPRET, **launch)
 
 
 @triton.jit
@@ -275,9 +298,45 @@ def silu_and_mul(out, x):
     _silu_and_mul_kernel[(R, triton.cdiv(D, block))](out, x, D, BLOCK=block)
 
 
-def fused_experts(x, w1, w2, topk_weights, topk_ids, config, align=moe_align_block_size):
+@triton.jit
+def _clamped_swiglu_kernel(out_ptr, in_ptr, D, alpha, limit, BLOCK: tl.constexpr):
+    row = tl.program_id(0).to(tl.int64)
+    cols = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    live = cols < D
+    gate = tl.load(in_ptr + row * 2 * D + cols, mask=live, other=0.0).to(tl.float32)
+    up = tl.load(in_ptr + row * 2 * D + D + cols, mask=live, other=0.0).to(tl.float32)
+    # Clamps by comparison and select: a NaN compares false and passes through, as through
+    # torch.clamp (tl.minimum / tl.maximum default to PropagateNan.NONE, which on a GPU
+    # returns the other operand, the limit, for a NaN; Triton's interpreter propagates NaN
+    # either way, so only a GPU run tells the two apart).
+    g = tl.where(gate > limit, limit, gate)
+    u = tl.where(up > limit, limit, tl.where(up < -limit, -limit, up))
+    y = g / (1.0 + tl.exp(-alpha * g)) * (u + 1.0)
+    tl.store(out_ptr + row * D + cols, y.to(out_ptr.dtype.element_ty), mask=live)
+
+
+def clamped_swiglu(out, x, alpha=1.702, limit=7.0):
+    """out [R, D] = g * sigmoid(alpha * g) * (u + 1), g = min(x[:, :D], limit),
+    u = clamp(x[:, D:], -limit, limit), for contiguous x [R, 2D] (fp32 math; NaN kept):
+    gpt-oss's activation (vLLM's "swigluoai") on this file's gate-then-up halves."""
+    R, D = out.shape
+    block = min(1024, triton.next_power_of_2(D))
+    _clamped_swiglu_kernel[(R, triton.cdiv(D, block))](out, x, D, float(alpha), float(limit),
+                                                       BLOCK=block)
+
+
+ACTIVATIONS = ("silu", "clamped_swiglu")
+
+
+def fused_experts(x, w1, w2, topk_weights, topk_ids, config, align=moe_align_block_size,
+                  b1=None, b2=None, activation="silu", swiglu_alpha=1.702, swiglu_limit=7.0):
     """The MoE layer's output [T, H] (bf16) for x [T, H], w1 [E, 2I, H], w2 [E, H, I] and the
-    routing topk_weights [T, k] (float32, contiguous), topk_ids [T, k] (int32 as vLLM's)."""
+    routing topk_weights [T, k] (float32, contiguous), topk_ids [T, k] (int32 as vLLM's).
+    b1 [E, 2I] (gate first) and b2 [E, H], in the weights' dtype, are the experts' biases
+    (either may be None); activation is "silu" or "clamped_swiglu" (swiglu_alpha and
+    swiglu_limit its constants): gpt-oss's experts are both biases and clamped_swiglu."""
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation {activation!r}: this layer has {', '.join(ACTIVATIONS)}")
     T, H = x.shape
     E, N, _ = w1.shape
     k = topk_ids.shape[1]
@@ -286,10 +345,13 @@ def fused_experts(x, w1, w2, topk_weights, topk_ids, config, align=moe_align_blo
     sorted_ids, expert_ids, post_pad = align(topk_ids, config["BLOCK_SIZE_M"], E)
     cache1 = torch.empty(T * k, N, dtype=x.dtype, device=x.device)
     invoke_fused_moe_kernel(x, w1, cache1, topk_weights, sorted_ids, expert_ids, post_pad,
-                            False, k, config)
+                            False, k, config, bias=b1)
     cache2 = torch.empty(T * k, N // 2, dtype=x.dtype, device=x.device)
-    silu_and_mul(cache2, cache1)
+    if activation == "silu":
+        silu_and_mul(cache2, cache1)
+    else:
+        clamped_swiglu(cache2, cache1, swiglu_alpha, swiglu_limit)
     cache3 = torch.empty(T, k, H, dtype=x.dtype, device=x.device)
     invoke_fused_moe_kernel(cache2, w2, cache3.view(T * k, H), topk_weights, sorted_ids,
-                            expert_ids, post_pad, True, 1, config)
+                            expert_ids, post_pad, True, 1, config, bias=b2)
     return cache3.sum(dim=1)

@@ -1,6 +1,7 @@
 """Tests of the vLLM-design Triton fused MoE baseline (fused_moe_triton.py) against a float64
 reference of the MoE layer, on small shapes: T not a multiple of the block, experts that get
-no token, K and N not multiples of the tile, a grouped tile order, the small-batch bound.
+no token, K and N not multiples of the tile, a grouped tile order, the small-batch bound; and
+gpt-oss's expert form: the experts' biases and clamped SwiGLU (both clamps taken, NaN kept).
 
     python3 -m pytest -q bench/baselines/test_fused_moe_triton.py
 
@@ -42,13 +43,31 @@ def make(T, H, inter, E, k, seed, avoid=()):
     return [t.to(DEV) for t in (x, w1, w2, w.contiguous(), ids.to(torch.int32))]
 
 
-def reference(x, w1, w2, w, ids, bf16_steps=False):
-    """float64 MoE layer: sum_j w[t, j] * W2[e] (silu(W1g[e] x) * W1u[e] x), e = ids[t, j].
-    With bf16_steps, rounded to bf16 where the kernels store: gate/up, silu * up, and each
-    slot's weighted output (the sum over top_k then in float). Triton's interpreter converts
-    fp32 to bf16 by truncation (a GPU rounds to nearest even): so does this reference there."""
+def first_gemm(x, w1, ids, b1=None):
+    """float64 gate/up pre-activations [T, k, 2I] of every slot: W1[e] x (+ b1[e])."""
+    x, w1 = x.double().cpu(), w1.double().cpu()
+    e = ids.long().cpu()
+    gu = torch.einsum("tkoh,th->tko", w1[e], x)
+    return gu if b1 is None else gu + b1.double().cpu()[e]
+
+
+def clamped_swiglu_ref(gate, up, alpha=1.702, limit=7.0):
+    """gpt-oss's activation as torch writes it (torch.clamp keeps NaN)."""
+    g = gate.clamp(max=limit)
+    return g * torch.sigmoid(alpha * g) * (up.clamp(-limit, limit) + 1)
+
+
+def reference(x, w1, w2, w, ids, bf16_steps=False, b1=None, b2=None, activation="silu",
+              alpha=1.702, limit=7.0):
+    """float64 MoE layer: sum_j w[t, j] * (W2[e] act(W1[e] x + b1[e]) + b2[e]), e = ids[t, j],
+    act(gu) = silu(gate) * up or clamped_swiglu (biases as zeros where None).
+    With bf16_steps, rounded to bf16 where the kernels store: gate/up, the activation, and
+    each slot's weighted output (the sum over top_k then in float). Triton's interpreter
+    converts fp32 to bf16 by truncation (a GPU rounds to nearest even): so does this
+    reference there."""
     x, w1, w2, w = (t.double().cpu() for t in (x, w1, w2, w))
     inter = w2.shape[2]
+    b2 = b2.double().cpu() if b2 is not None else torch.zeros(w2.shape[:2], dtype=torch.double)
 
     def r(t):
         if not bf16_steps:
@@ -57,13 +76,18 @@ def reference(x, w1, w2, w, ids, bf16_steps=False):
             return (t.float().view(torch.int32) & ~0xFFFF).view(torch.float32).double()
         return t.to(torch.bfloat16).double()
 
+    def act(gu):
+        if activation == "silu":
+            return torch.nn.functional.silu(gu[:inter]) * gu[inter:]
+        return clamped_swiglu_ref(gu[:inter], gu[inter:], alpha, limit)
+
+    gus = first_gemm(x, w1, ids, b1)
     out = torch.zeros_like(x)
     for t in range(x.shape[0]):
         for j in range(ids.shape[1]):
             e = int(ids[t, j])
-            gu = r(w1[e] @ x[t])
-            h = r(torch.nn.functional.silu(gu[:inter]) * gu[inter:])
-            out[t] += r(w[t, j] * (w2[e] @ h))
+            h = r(act(r(gus[t, j])))
+            out[t] += r(w[t, j] * (w2[e] @ h + b2[e]))
     return out
 
 
@@ -118,8 +142,15 @@ def test_fused_experts_against_float64(T, H, inter, E, k, config, avoid):
     assert not any(int((ids == e).sum()) for e in avoid)
     ref = reference(x, w1, w2, w, ids.cpu())
     ref16 = reference(x, w1, w2, w, ids.cpu(), bf16_steps=True)
+    check_layer(x, w1, w2, w, ids, config, ref, ref16)
+
+
+def check_layer(x, w1, w2, w, ids, config, ref, ref16, **form):
+    """fused_experts (with either alignment; form: biases and activation) against the float64
+    references, exact (ref) and with the kernels' bf16 roundings (ref16)."""
+    T, H = x.shape
     for align in (fmt.moe_align_block_size, fmt.moe_align_block_size_torch):
-        out = fmt.fused_experts(x, w1, w2, w, ids, config, align=align)
+        out = fmt.fused_experts(x, w1, w2, w, ids, config, align=align, **form)
         assert out.shape == (T, H) and out.dtype == torch.bfloat16
         out = out.double().cpu()
         assert not out.isnan().any()
@@ -137,6 +168,94 @@ def test_silu_and_mul():
     xf = x.float().cpu()
     ref = torch.nn.functional.silu(xf[:, :1500]) * xf[:, 1500:]
     assert torch.allclose(out.float().cpu(), ref, rtol=1e-2, atol=1e-2)
+
+
+def gpt_oss_form(T, H, inter, E, k, seed, avoid=(), scale=1.0):
+    """make()'s layer with biases b1 [E, 2I], b2 [E, H] (bf16); scale widens x and b1 so that
+    the gate/up pre-activations reach past the clamps."""
+    x, w1, w2, w, ids = make(T, H, inter, E, k, seed, avoid)
+    g = torch.Generator().manual_seed(seed + 1)
+    b1 = (torch.randn(E, 2 * inter, generator=g) * scale).to(torch.bfloat16).to(DEV)
+    b2 = (torch.randn(E, H, generator=g) * 0.5).to(torch.bfloat16).to(DEV)
+    x = (x.float() * scale).to(torch.bfloat16)
+    return x, w1, w2, w, ids, b1, b2
+
+
+def test_biases_and_clamped_swiglu():
+    """gpt-oss's experts: both biases and clamped SwiGLU, pre-activations wide enough that
+    the gate's upper clamp and the up clamp on both sides are taken; T = 13 not a multiple of
+    the block, expert 2 without a token, K = 64 and N = 2I = 96 over several tiles."""
+    T, H, inter, E, k, config = 13, 64, 48, 4, 2, cfg(16, 32, 32, 2)
+    x, w1, w2, w, ids, b1, b2 = gpt_oss_form(T, H, inter, E, k, seed=7, avoid=(2,), scale=6.0)
+    assert not int((ids == 2).sum())
+    gu = first_gemm(x, w1, ids.cpu(), b1)
+    gate, up = gu[..., :inter], gu[..., inter:]
+    limit = 7.0
+    # The clamps must matter: some gates above the limit, some ups past it on either side
+    # (and some of each inside, so the unclamped branch is tested too).
+    assert (gate > limit).sum() >= 10 and (gate < limit).sum() >= 10
+    assert (up > limit).sum() >= 10 and (up < -limit).sum() >= 10
+    assert (up.abs() < limit).sum() >= 10
+    form = dict(b1=b1, b2=b2, activation="clamped_swiglu")
+    ref = reference(x, w1, w2, w, ids.cpu(), **form)
+    ref16 = reference(x, w1, w2, w, ids.cpu(), bf16_steps=True, **form)
+    # The clamps change the layer's output: a reference without them differs.
+    unclamped = reference(x, w1, w2, w, ids.cpu(), **dict(form, limit=float("inf")))
+    assert ((unclamped - ref).norm() / ref.norm()).item() > 0.1
+    check_layer(x, w1, w2, w, ids, config, ref, ref16, **form)
+
+
+def test_biases_with_silu():
+    """Both biases, silu: T = 17 past one block, expert 0 without a token."""
+    T, H, inter, E, k, config = 17, 64, 32, 4, 2, cfg(16, 32, 16, 1)
+    x, w1, w2, w, ids, b1, b2 = gpt_oss_form(T, H, inter, E, k, seed=3, avoid=(0,))
+    form = dict(b1=b1, b2=b2)
+    ref = reference(x, w1, w2, w, ids.cpu(), **form)
+    ref16 = reference(x, w1, w2, w, ids.cpu(), bf16_steps=True, **form)
+    # The biases matter: a reference without them differs.
+    assert ((reference(x, w1, w2, w, ids.cpu()) - ref).norm() / ref.norm()).item() > 0.1
+    check_layer(x, w1, w2, w, ids, config, ref, ref16, **form)
+
+
+@pytest.mark.parametrize("activation", ["silu", "clamped_swiglu"])
+def test_nan_propagates(activation):
+    """A NaN in one token's row of x makes that token's output row NaN (the clamps keep it, as
+    torch.clamp does) and no other row."""
+    T, H, inter, E, k, config = 6, 64, 32, 4, 2, cfg(16, 16, 32, 1)
+    x, w1, w2, w, ids, b1, b2 = gpt_oss_form(T, H, inter, E, k, seed=11, scale=6.0)
+    x[4, 5] = float("nan")
+    out = fmt.fused_experts(x, w1, w2, w, ids, config, b1=b1, b2=b2, activation=activation)
+    out = out.double().cpu()
+    ref = reference(x, w1, w2, w, ids.cpu(), b1=b1, b2=b2, activation=activation)
+    assert ref[4].isnan().all() and not ref[torch.arange(T) != 4].isnan().any()
+    assert out[4].isnan().all(), out[4]
+    assert not out[torch.arange(T) != 4].isnan().any()
+
+
+def test_unknown_activation():
+    x, w1, w2, w, ids = make(3, 64, 32, 4, 2, seed=1)
+    with pytest.raises(ValueError, match="gelu"):
+        fmt.fused_experts(x, w1, w2, w, ids, cfg(16, 16, 16, 1), activation="gelu")
+
+
+def test_clamped_swiglu():
+    """The activation kernel alone against torch: D = 1500 (two blocks, masked), values past
+    both limits, non-default alpha and limit, NaN in a gate and in an up kept."""
+    D, alpha, limit = 1500, 1.5, 5.0
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randn(7, 2 * D, generator=g) * 6).to(torch.bfloat16)
+    x[2, 10] = float("nan")       # a gate
+    x[3, D + 20] = float("nan")   # an up
+    x = x.to(DEV)
+    out = torch.empty(7, D, dtype=torch.bfloat16, device=DEV)
+    fmt.clamped_swiglu(out, x, alpha, limit)
+    xf = x.double().cpu()
+    assert (xf[:, :D] > limit).any() and (xf[:, D:] > limit).any() and (xf[:, D:] < -limit).any()
+    ref = clamped_swiglu_ref(xf[:, :D], xf[:, D:], alpha, limit)
+    got = out.double().cpu()
+    assert got[2, 10].isnan() and got[3, 20].isnan()
+    assert got.isnan().sum() == 2
+    assert torch.allclose(got, ref, rtol=1e-2, atol=1e-2, equal_nan=True)
 
 
 def test_configs():

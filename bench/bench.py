@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 import samoyeds
+from samoyeds.compile import SWIGLU_ALPHA, SWIGLU_LIMIT  # gpt-oss's clamped SwiGLU
 from samoyeds.pack import pack, unpack
 
 MODELS = {  # name: (hidden, intermediate, experts, top_k, renormalize)
@@ -47,7 +48,6 @@ GPT_OSS = {
     "gpt_oss_20b": (2880, 2880, 32, 4, True),
     "gpt_oss_120b": (2880, 2880, 128, 4, True),
 }
-SWIGLU_ALPHA, SWIGLU_LIMIT = 1.702, 7.0  # gpt-oss's clamped SwiGLU (transformers' constants)
 dev = "cuda"
 
 

@@ -313,13 +313,18 @@ def test_torch_matches_transformers_granite_formula():
                                 "num_experts_per_tok": 3})
     z = torch.tensor(_logits(16, 8, 6), dtype=torch.float32)
     top, sel = z.topk(3, dim=1)
-    gates = torch.softmax(top, dim=1)
-    w, ids = route_torch(z, spec)
+    _assert_routes_as(z, spec, sel, torch.softmax(top, dim=1), rtol64=1e-6)
+
+
+def _assert_routes_as(logits, spec, sel, weights, rtol64):
+    """route_torch and route_numpy (float64) of `logits` choose `sel`, in its order, with
+    `weights` (float32 to 1e-6, float64 to `rtol64`)."""
+    w, ids = route_torch(logits, spec)
     assert torch.equal(ids.long(), sel)
-    assert torch.allclose(w, gates, rtol=1e-6, atol=1e-7)
-    w64, ids64 = route_numpy(z.double().numpy(), spec)
+    assert torch.allclose(w, weights, rtol=1e-6, atol=1e-7)
+    w64, ids64 = route_numpy(logits.double().numpy(), spec)
     np.testing.assert_array_equal(ids64, sel.numpy())
-    np.testing.assert_allclose(w64, gates.double().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(w64, weights.double().numpy(), rtol=rtol64)
 
 
 @requires_torch
@@ -405,15 +410,10 @@ def test_torch_matches_transformers_gpt_oss_router():
     weight = torch.randn(16, 32, generator=g) * 0.2
     bias = torch.randn(16, generator=g)
     logits, scores, sel = _gpt_oss_router(x, weight, bias, 4)
-    w, ids = route_torch(logits, spec)
-    assert torch.equal(ids.long(), sel)
-    assert torch.allclose(w, scores, rtol=1e-6, atol=1e-7)
-    w64, ids64 = route_numpy(logits.double().numpy(), spec)
-    np.testing.assert_array_equal(ids64, sel.numpy())
-    np.testing.assert_allclose(w64, scores.double().numpy(), rtol=2e-6)
+    _assert_routes_as(logits, spec, sel, scores, rtol64=2e-6)
     # Without the bias the choice differs for some token: the bias is part of the logits.
     unbiased = route_torch(torch.nn.functional.linear(x, weight), spec)[1]
-    assert not torch.equal(unbiased, ids)
+    assert not torch.equal(unbiased.long(), sel)
     # A bf16 model: transformers' logits and weights in bf16.
     xb, wb, bb = x.bfloat16(), weight.bfloat16(), bias.bfloat16()
     logits_b, scores_b, sel_b = _gpt_oss_router(xb, wb, bb, 4)

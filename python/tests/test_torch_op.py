@@ -409,24 +409,32 @@ def test_moelayer_without_cuda(layer_bundle):
 # --------------------------------------------------------------------------- GPU
 
 
-def _reference(x, router, w13, w2, top_k, renormalize):
-    """samoyeds.moe_ffn in float32 torch: softmax(x router^T) top-k, silu(gate) * up, down."""
+def _weighted_experts(x, wts, ids, experts, expert_out):
+    """sum_j wts[t, j] * expert_out(e, rows) in float32, expert after expert: expert_out(e,
+    xe) is expert e's output rows for xe, the float32 rows of x routed to it."""
     xf = x.float()
-    probs = torch.softmax(xf @ router.float().t(), dim=-1)
-    wts, ids = torch.topk(probs, top_k, dim=-1)
-    if renormalize:
-        wts = wts / wts.sum(-1, keepdim=True)
     y = torch.zeros_like(xf)
-    Ii = w2.shape[2]
-    for e in range(router.shape[0]):
+    for e in range(experts):
         tok, slot = torch.where(ids == e)
         if tok.numel() == 0:
             continue
-        h = xf[tok] @ w13[e].float().t()
-        a = torch.nn.functional.silu(h[:, :Ii]) * h[:, Ii:]
-        y.index_add_(0, tok, (a.to(torch.bfloat16).float() @ w2[e].float().t())
-                     * wts[tok, slot, None])
+        y.index_add_(0, tok, expert_out(e, xf[tok]) * wts[tok, slot, None])
     return y
+
+
+def _reference(x, router, w13, w2, top_k, renormalize):
+    """samoyeds.moe_ffn in float32 torch: softmax(x router^T) top-k, silu(gate) * up, down."""
+    probs = torch.softmax(x.float() @ router.float().t(), dim=-1)
+    wts, ids = torch.topk(probs, top_k, dim=-1)
+    if renormalize:
+        wts = wts / wts.sum(-1, keepdim=True)
+    Ii = w2.shape[2]
+
+    def expert(e, xe):
+        h = xe @ w13[e].float().t()
+        a = torch.nn.functional.silu(h[:, :Ii]) * h[:, Ii:]
+        return a.to(torch.bfloat16).float() @ w2[e].float().t()
+    return _weighted_experts(x, wts, ids, router.shape[0], expert)
 
 
 def _bf16(a):
@@ -613,21 +621,16 @@ def _gpt_oss_reference(x, wts, ids, w13, w2, b13, b2, alpha=1.702, limit=7.0):
     """transformers' GptOssExperts (its training path, per expert) in float32 on w13 [E, 2I,
     H] (gate rows first) and w2 [E, H, I] with their biases: the gated activation stored in
     bf16 (as the kernels store h), then the down projection and its bias, weighted."""
-    xf = x.float()
-    y = torch.zeros_like(xf)
     Ii = w2.shape[2]
-    for e in range(w13.shape[0]):
-        tok, slot = torch.where(ids == e)
-        if tok.numel() == 0:
-            continue
-        gu = xf[tok] @ w13[e].float().t() + b13[e].float()
+
+    def expert(e, xe):
+        gu = xe @ w13[e].float().t() + b13[e].float()
         gate, up = gu[:, :Ii], gu[:, Ii:]
         gate = gate.clamp(min=None, max=limit)
         up = up.clamp(min=-limit, max=limit)
         h = ((up + 1) * (gate * torch.sigmoid(gate * alpha))).to(torch.bfloat16).float()
-        out = h @ w2[e].float().t() + b2[e].float()
-        y.index_add_(0, tok, out * wts[tok, slot, None])
-    return y
+        return h @ w2[e].float().t() + b2[e].float()
+    return _weighted_experts(x, wts, ids, w13.shape[0], expert)
 
 
 @requires_runtime

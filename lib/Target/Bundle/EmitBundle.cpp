@@ -145,11 +145,8 @@ std::optional<Object> activationJSON(LaunchOp op) {
   std::optional<ActivationKind> kind = op.getActivation();
   if (!kind || *kind == ActivationKind::Silu)
     return std::nullopt;
-  GatedActivation act;
-  if (std::optional<APFloat> a = op.getSwigluAlpha())
-    act.alpha = a->convertToDouble();
-  if (std::optional<APFloat> l = op.getSwigluLimit())
-    act.limit = l->convertToDouble();
+  GatedActivation act = GatedActivation::get(*kind, op.getSwigluAlphaAttr(),
+                                             op.getSwigluLimitAttr());
   return Object{{"kind", stringifyActivationKind(*kind)},
                 {"alpha", act.alpha},
                 {"limit", act.limit}};

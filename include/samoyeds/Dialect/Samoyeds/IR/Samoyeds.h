@@ -43,16 +43,23 @@ struct GatedActivation {
            (isSilu() || (alpha == o.alpha && limit == o.limit));
   }
 
+  /// The activation of kind `kind` with the parameters `alpha` and `limit`
+  /// give (null: the defaults).
+  static GatedActivation get(ActivationKind kind, FloatAttr alpha,
+                             FloatAttr limit) {
+    GatedActivation act;
+    act.kind = kind;
+    if (alpha)
+      act.alpha = alpha.getValueAsDouble();
+    if (limit)
+      act.limit = limit.getValueAsDouble();
+    return act;
+  }
   /// The activation an op's `activation`, `swiglu_alpha` and `swiglu_limit`
   /// attributes give (the op verified them: verifyGatedActivation).
   template <typename OpTy> static GatedActivation of(OpTy op) {
-    GatedActivation act;
-    act.kind = op.getActivation();
-    if (std::optional<APFloat> a = op.getSwigluAlpha())
-      act.alpha = a->convertToDouble();
-    if (std::optional<APFloat> l = op.getSwigluLimit())
-      act.limit = l->convertToDouble();
-    return act;
+    return get(op.getActivation(), op.getSwigluAlphaAttr(),
+               op.getSwigluLimitAttr());
   }
 };
 

@@ -3,9 +3,10 @@
 // Parses the input as a bundle's manifest.json (parseManifest: the JSON reader
 // and every check of docs/Bundle.md), then computes what the runtime derives
 // from an accepted manifest for a few symbol values: buffer sizes (with their
-// overflow checks), launch guards and grid sizes, name look-ups, and that an
-// accepted activation has a finite alpha and limit above 0. Errors must
-// follow the message rules (FuzzCommon.h).
+// overflow checks), launch guards and grid sizes, name look-ups, that an
+// accepted activation has a finite alpha and limit above 0, and a layer's
+// bias inputs (checkLayerBiases). Errors must follow the message rules
+// (FuzzCommon.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int64_t value :
        {int64_t(0), int64_t(1), int64_t(977), int64_t(INT32_MAX)})
     derive(m, value);
+  // A layer's bias inputs (gpt-oss), of a layer that routes and of one that
+  // does not: found, or refused with a well-formed message.
+  for (bool routes : {true, false}) {
+    LayerBiases biases;
+    if (!checkLayerBiases(m, 2, 128, 32, SY_DTYPE_BF16, routes, biases, err))
+      fuzz::checkMessage(err);
+    else if (biases.router && sy_dtype_size(biases.routerDtype) == 0)
+      fuzz::violated("an accepted router bias of no dtype", "router_bias");
+  }
   const Activation &a = m.activation;
   if (!(std::isfinite(a.alpha) && std::isfinite(a.limit) && a.alpha > 0 &&
         a.limit > 0))

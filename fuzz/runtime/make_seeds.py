@@ -5,7 +5,8 @@
         python fuzz/runtime/make_seeds.py [--bundle DIR ...] [--out fuzz/runtime/corpus]
 
 * corpus/manifest: small synthetic manifests (every grid, argument and guard
-  form of docs/Bundle.md, a clamped_swiglu "activation" with a bias input) and the manifest.json of each --bundle (e.g. the
+  form of docs/Bundle.md, a clamped_swiglu "activation" with a bias input, a
+  router's bias input) and the manifest.json of each --bundle (e.g. the
   compiler's build/examples/*.bundle);
 * corpus/weightfile: packed weight files written with the Python packer:
   weight "w" as the fuzz target's bundle wants it (2 x 64 x 128, bf16,
@@ -94,12 +95,16 @@ def synthetic_manifests():
     swiglu["activation"] = {"kind": "clamped_swiglu", "alpha": 1.702, "limit": 7.0}
     swiglu["buffers"].insert(3, _buffer("bias", "input", "bf16", [2, 64]))
     swiglu["launches"][0]["args"].insert(6, {"buffer": "bias", "elem_bytes": 2})
+    # gpt-oss's router bias: an input [E] the select kernel takes before T.
+    router_bias = json.loads(json.dumps(base))
+    router_bias["buffers"].insert(3, _buffer("router_bias", "input", "bf16", [2]))
+    router_bias["launches"][1]["args"].insert(1, {"buffer": "router_bias", "elem_bytes": 2})
     bare = {"format": "samoyeds-bundle", "version": 1, "chip": "sm_80", "module": "m.ptx",
             "symbols": [], "buffers": [_buffer("o", "output", "u8", [16])],
             "launches": [{"kernel": "z", "grid": [{"const": 0}, {"const": 1}, {"const": 1}],
                           "block": [1, 1, 1], "args": [{"buffer": "o"}]}]}
     return {"synthetic.json": base, "wgmma.json": wgmma, "bare.json": bare,
-            "clamped_swiglu.json": swiglu}
+            "clamped_swiglu.json": swiglu, "router_bias.json": router_bias}
 
 
 def write_manifests(out: Path, bundles):

@@ -19,6 +19,10 @@ for ``gpt_oss``) also have the dense inputs ``w13_bias`` [E, 2I] (gate first) an
 ``w2_bias`` [E, H] bf16, the experts' biases, and a top-level ``activation`` object
 ({"kind": "clamped_swiglu", "alpha", "limit"}) in the manifest; :class:`MoELayer` loads
 the biases from the weight file with the packed weights and binds them on every call.
+A gpt-oss moe_ffn layer (``samoyeds.compile.layer_mlir(..., router=True,
+router_bias=True)``, test/GPU/gen-layer-bundles.sh's gptoss set) also has the input
+``router_bias`` [E] (bf16, f16 or f32), which its route adds to the logits; it comes with
+the router (:meth:`MoELayer.set_router`, or the file's ``PREFIX.router_bias``).
 
 torch is imported only when a device is needed (``MoELayer``); the runtime
 uses device 0's primary context, the one PyTorch uses, so torch's device
@@ -68,6 +72,10 @@ MAX_SYMBOL = (1 << 31) - 1
 # The experts' bias inputs of a layer with biases (gpt-oss): name -> its shape's rows
 # (the weight whose output rows it adds to).
 BIAS_INPUTS = ("w13_bias", "w2_bias")
+# The router's bias input of a moe_ffn layer that has one (gpt-oss): its dtypes.
+ROUTER_BIAS = "router_bias"
+ROUTER_BIAS_DTYPES = {_capi.SY_DTYPE_BF16: "bf16", _capi.SY_DTYPE_F16: "f16",
+                      _capi.SY_DTYPE_F32: "f32"}
 ACTIVATIONS = ("silu", "clamped_swiglu")
 
 
@@ -118,8 +126,9 @@ class LayerBundle(_capi.Closeable):
     ``weights`` ({name: {dtype, experts, rows, cols, n, m, v, layout}}; ``layout``
     is the physical layout the bundle's kernels read, "mma_sp" or "wgmma");
     ``bias_inputs`` (("w13_bias", "w2_bias") for a layer whose experts have biases, else
-    ()) and ``activation`` ({"kind": "silu"}, or gpt-oss's {"kind": "clamped_swiglu",
-    "alpha", "limit"}).
+    ()), ``router_bias_dtype`` ("bf16", "f16" or "f32" for a moe_ffn layer whose route adds
+    the router's bias, the input ``router_bias`` [E]; else None) and ``activation``
+    ({"kind": "silu"}, or gpt-oss's {"kind": "clamped_swiglu", "alpha", "limit"}).
     """
 
     _loader = "sy_bundle_open"
@@ -216,6 +225,7 @@ class LayerBundle(_capi.Closeable):
         if self.dtype != "bf16":
             raise bad(f"weights are {self.dtype}; the layer runs bf16 only")
         self.bias_inputs = self._bias_inputs(bad)
+        self.router_bias_dtype = self._router_bias(bad)
         self.activation = self._activation(bad)
 
     def _bias_inputs(self, bad) -> tuple:
@@ -238,6 +248,27 @@ class LayerBundle(_capi.Closeable):
             if shapes.get(name) != want:
                 raise bad(f"bias input '{name}' has shape {shapes.get(name)}, expected {want}")
         return BIAS_INPUTS
+
+    def _router_bias(self, bad) -> Optional[str]:
+        """The dtype of the input router_bias [E] (bf16, f16 or f32) of a moe_ffn layer
+        that has one, None where there is none; checked as the runtime's
+        checkLayerBiases does."""
+        info = self.buffers.get(ROUTER_BIAS)
+        if info is None:
+            return None
+        if self.kind != "moe_ffn":
+            raise bad("input 'router_bias' in an experts-only layer (its routing is the "
+                      "caller's, bias included)")
+        dtype = ROUTER_BIAS_DTYPES.get(info["dtype"])
+        if info["kind"] != "input" or dtype is None:
+            raise bad(f"buffer 'router_bias' ({info['kind']}, dtype code {info['dtype']}) "
+                      f"must be a bf16, f16 or f32 input (the router's bias [E])")
+        shape = next((b.get("shape") for b in self.manifest.get("buffers", [])
+                      if isinstance(b, dict) and b.get("name") == ROUTER_BIAS), None)
+        if shape != [self.experts]:
+            raise bad(f"input 'router_bias' has shape {shape}, expected [{self.experts}] "
+                      f"(the router's bias [E])")
+        return dtype
 
     def _activation(self, bad) -> dict:
         """The manifest's "activation" object ({"kind": "silu"} where there is none),
@@ -320,6 +351,8 @@ class LayerBundle(_capi.Closeable):
                       f", limit={self.activation['limit']:g})")
         if self.bias_inputs:
             extra += " biases=w13_bias,w2_bias"
+        if self.router_bias_dtype:
+            extra += f" router_bias={self.router_bias_dtype}"
         return (f"{self.dir}: {self.kind} E={self.experts} H={self.hidden} "
                 f"I={self.intermediate} top_k={self.top_k} {routing} "
                 f"n:m:v={w['n']}:{w['m']}:{w['v']} layout={w['layout']} chip={self.chip}"
@@ -335,6 +368,16 @@ class LayerBundle(_capi.Closeable):
     def close(self) -> None:
         self._close_bundle()
 
+
+
+def _read_bf16(f, path: str, name: str):
+    """Plain tensor ``name`` of the open safetensors file ``f`` (at ``path``) as a copy in
+    uint16 bf16 bits; SY_ERR_WEIGHT_FILE unless it is BF16."""
+    info = f.info(name)
+    if info.dtype != "BF16":
+        raise _err("SY_ERR_WEIGHT_FILE", f"{path}: tensor {quote(name)} is {info.dtype}, "
+                   f"expected BF16")
+    return np.array(f.get(name), dtype=np.uint16)
 
 
 def _torch():
@@ -409,9 +452,10 @@ class MoELayer(LayerBundle):
     """A layer bundle loaded on CUDA device 0 with a session.
 
     ``weights``: optional packed weight file to load at once (with ``prefix``,
-    e.g. ``"layers.3."``); its router (``prefix + "router"``) is taken too when
-    the file has one. Otherwise call :meth:`load_weights` or :meth:`set_weights`
-    and :meth:`set_router` before calling the layer.
+    e.g. ``"layers.3."``); its router (``prefix + "router"``, and ``prefix +
+    "router_bias"`` for a layer with a router bias) is taken too when the file has one.
+    Otherwise call :meth:`load_weights` or :meth:`set_weights` and :meth:`set_router`
+    (``router`` and ``router_bias`` here call it) before calling the layer.
 
     ``layer(x)`` (moe_ffn) or ``layer(x, topk_weights, topk_ids)`` (moe_experts):
     ``x`` a contiguous CUDA bf16 tensor [T, H] on device 0, ``topk_weights``
@@ -435,7 +479,7 @@ class MoELayer(LayerBundle):
     _loader = "sy_bundle_load"
 
     def __init__(self, bundle_dir, weights=None, prefix: str = "", router=None,
-                 max_tokens: Optional[int] = None):
+                 max_tokens: Optional[int] = None, router_bias=None):
         # Create torch's context first: the runtime then retains the same primary context.
         self.device = _primary_cuda_device("MoELayer")
         self._s = ctypes.c_void_p()
@@ -443,6 +487,7 @@ class MoELayer(LayerBundle):
         self._uploaded = set()
         self._alignments: Dict[str, int] = {}
         self.router: Optional["torch.Tensor"] = None
+        self.router_bias: Optional["torch.Tensor"] = None
         self.max_tokens: Optional[int] = None
         self.biases: Optional[Dict[str, "torch.Tensor"]] = None
         super().__init__(bundle_dir)
@@ -450,8 +495,8 @@ class MoELayer(LayerBundle):
             _capi.check(self._lib.sy_session_create(self._b, ctypes.byref(self._s)))
             if max_tokens is not None:
                 self.reserve(max_tokens)
-            if router is not None:
-                self.set_router(router)
+            if router is not None or router_bias is not None:
+                self.set_router(router, router_bias)
             if weights is not None:
                 self.load_weights(weights, prefix, load_router=router is None)
         except BaseException:
@@ -464,7 +509,10 @@ class MoELayer(LayerBundle):
         """Uploads the bundle's weights from the packed weight file ``path`` (names
         ``prefix + "w13"``, ``prefix + "w2"``; sy_session_load_weights checks them all
         first). With ``load_router`` the file's plain ``prefix + "router"`` tensor (written
-        by samoyeds.convert) becomes the router, when present. A layer with bias inputs
+        by samoyeds.convert) becomes the router, when present, with the file's ``prefix +
+        "router_bias"`` (BF16 [E]) for a layer with a router bias: its absence there is an
+        error (SY_ERR_NOT_FOUND), as is its presence for a layer whose route adds none
+        (SY_ERR_INVALID_ARGUMENT: the routing would drop it). A layer with bias inputs
         takes ``prefix + "w13_bias"`` and ``prefix + "w2_bias"`` (BF16 [E, 2I], [E, H]) too;
         their absence is an error (SY_ERR_NOT_FOUND)."""
         self._need_session()
@@ -482,13 +530,27 @@ class MoELayer(LayerBundle):
             try:
                 name = (prefix or "") + "router"
                 if name in f:
-                    info = f.info(name)
-                    if info.dtype != "BF16":
-                        raise _err("SY_ERR_WEIGHT_FILE", f"{path}: tensor '{name}' is "
-                                   f"{info.dtype}, expected BF16")
-                    self.set_router(np.asarray(f.get(name), dtype=np.uint16))
+                    self.set_router(_read_bf16(f, path, name),
+                                    self._file_router_bias(f, path, name + "_bias"))
             finally:
                 f.close()
+
+    def _file_router_bias(self, f, path: str, name: str):
+        """The file's router bias ``name`` (BF16 [E]) for a layer with a router bias, None
+        for one without; a file that lacks it, or has it for a layer without one, is
+        refused."""
+        if self.router_bias_dtype is None:
+            if name in f:
+                raise _err("SY_ERR_INVALID_ARGUMENT", f"{path} has the router's bias "
+                           f"{quote(name)}, but the route of layer {self.dir} adds none (it "
+                           f"has no input 'router_bias'): compile the layer with its router "
+                           f"bias (moe_ffn's router_bias(...)) or load the router with "
+                           f"set_router")
+            return None
+        if name not in f:
+            raise _err("SY_ERR_NOT_FOUND", f"{path}: no tensor {quote(name)} (the layer's "
+                       f"router_bias input [E], which samoyeds.convert writes for gpt_oss)")
+        return _read_bf16(f, path, name)
 
     def _read_biases(self, path: str, prefix: str):
         """The file's ``prefix`` w13_bias and w2_bias as uint16 bf16 arrays, checked."""
@@ -506,11 +568,7 @@ class MoELayer(LayerBundle):
                     raise _err("SY_ERR_NOT_FOUND", f"{path}: no tensor {quote(full)} (the "
                                f"layer's {name} input: the experts' biases, which "
                                f"samoyeds.convert writes for gpt_oss)")
-                info = f.info(full)
-                if info.dtype != "BF16":
-                    raise _err("SY_ERR_WEIGHT_FILE", f"{path}: tensor {quote(full)} is "
-                               f"{info.dtype}, expected BF16")
-                out.append(np.array(f.get(full), dtype=np.uint16))
+                out.append(_read_bf16(f, path, full))
             return out
         finally:
             f.close()
@@ -528,17 +586,8 @@ class MoELayer(LayerBundle):
         for name, b, want in zip(self.bias_inputs, (w13_bias, w2_bias),
                                  ((self.experts, 2 * self.intermediate),
                                   (self.experts, self.hidden))):
-            if isinstance(b, torch.Tensor):
-                t = b.detach()
-            else:
-                from .pack import to_storage
-
-                a = to_storage(np.asarray(b), "bf16")
-                t = torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
-            if tuple(t.shape) != want:
-                raise _err("SY_ERR_SIZE_MISMATCH", f"set_biases: {name} has shape "
-                           f"{list(t.shape)}, expected {list(want)}")
-            staged[name] = t.to(device=self.device, dtype=torch.bfloat16).contiguous().clone()
+            staged[name] = self._device_tensor(torch, b, f"set_biases: {name}", want,
+                                               torch.bfloat16)
         self.biases = staged
 
     def set_weights(self, w13, w2) -> None:
@@ -572,26 +621,54 @@ class MoELayer(LayerBundle):
         _upload_packed(self._lib, self._s, name, packed, self.weights[name]["layout"])
         self._uploaded.add(name)
 
-    def set_router(self, router) -> None:
-        """The router [E, H]: a torch tensor (any dtype/device; converted to a contiguous
-        bf16 copy on the layer's device) or a numpy array (uint16 bf16 bit patterns or
-        float)."""
+    def set_router(self, router, bias=None) -> None:
+        """The router [E, H] and, for a layer whose route adds the router's bias (input
+        ``router_bias``, gpt-oss), its bias [E]: required there, refused elsewhere. Torch
+        tensors (any dtype/device; converted to contiguous copies on the layer's device, the
+        router bf16, the bias the bundle's ``router_bias_dtype``) or numpy arrays (uint16
+        bf16 bit patterns or float)."""
         if self.kind == "moe_experts":
             raise _err("SY_ERR_INVALID_ARGUMENT", f"{self.dir} is an experts-only layer: it "
                        f"has no router (pass topk_weights and topk_ids to each call)")
+        if router is None:
+            raise _err("SY_ERR_INVALID_ARGUMENT", "set_router: no router (a router bias "
+                       "comes with its router)")
+        if bias is None and self.router_bias_dtype is not None:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"set_router: the route of layer "
+                       f"{self.dir} adds the router's bias (input router_bias [{self.experts}]"
+                       f"): pass set_router(router, bias)")
+        if bias is not None and self.router_bias_dtype is None:
+            raise _err("SY_ERR_INVALID_ARGUMENT", f"set_router: the route of layer "
+                       f"{self.dir} adds no router bias (it has no input 'router_bias'; "
+                       f"compile the layer with moe_ffn's router_bias(...) for one)")
         torch = _torch()
-        E, H = self.experts, self.hidden
-        if isinstance(router, torch.Tensor):
-            t = router.detach()
+        t = self._device_tensor(torch, router, "set_router: router",
+                                (self.experts, self.hidden), torch.bfloat16)
+        if bias is not None:
+            dtype = {"bf16": torch.bfloat16, "f16": torch.float16,
+                     "f32": torch.float32}[self.router_bias_dtype]
+            self.router_bias = self._device_tensor(torch, bias, "set_router: router bias",
+                                                   (self.experts,), dtype)
+        self.router = t
+
+    def _device_tensor(self, torch, value, what: str, shape: tuple, dtype):
+        """``value`` (torch: any dtype/device; numpy: uint16 bf16 bit patterns or float) as a
+        contiguous ``dtype`` copy of ``shape`` on the layer's device; SY_ERR_SIZE_MISMATCH
+        starting with ``what`` for another shape. Numpy floats reach a wider ``dtype`` than
+        bf16 (an f32 router bias) unrounded."""
+        if isinstance(value, torch.Tensor):
+            t = value.detach()
+        elif dtype != torch.bfloat16 and np.asarray(value).dtype.kind == "f":
+            t = torch.from_numpy(np.array(value, dtype=np.float32))
         else:
             from .pack import to_storage
 
-            a = to_storage(np.asarray(router), "bf16")
+            a = to_storage(np.asarray(value), "bf16")
             t = torch.from_numpy(a.view(np.int16).copy()).view(torch.bfloat16)
-        if tuple(t.shape) != (E, H):
-            raise _err("SY_ERR_SIZE_MISMATCH",
-                       f"set_router: router has shape {list(t.shape)}, expected [{E}, {H}]")
-        self.router = t.to(device=self.device, dtype=torch.bfloat16).contiguous().clone()
+        if tuple(t.shape) != shape:
+            raise _err("SY_ERR_SIZE_MISMATCH", f"{what} has shape {list(t.shape)}, "
+                       f"expected {list(shape)}")
+        return t.to(device=self.device, dtype=dtype).contiguous().clone()
 
     @property
     def ready(self) -> bool:
@@ -675,6 +752,8 @@ class MoELayer(LayerBundle):
                 raise _err("SY_ERR_NOT_READY", "MoELayer: no router (call set_router, or "
                            "load_weights with a file holding PREFIX.router)")
             routing = (("router", self.router),)
+            if self.router_bias_dtype is not None:
+                routing += ((ROUTER_BIAS, self.router_bias),)
         y = torch.empty((T, H), dtype=torch.bfloat16, device=self.device)
         if T == 0:
             return y
@@ -709,6 +788,7 @@ class MoELayer(LayerBundle):
             _destroy_session(self._lib, self._s, self.device)
             self._s = ctypes.c_void_p()
         self.router = None
+        self.router_bias = None
         self.biases = None
         self._close_bundle()
 

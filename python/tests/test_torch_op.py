@@ -422,12 +422,19 @@ def _weighted_experts(x, wts, ids, experts, expert_out):
     return y
 
 
+def _route(x, router, top_k, renormalize, bias=None):
+    """samoyeds.route in float32 torch: softmax(x router^T (+ bias)) top-k, renormalised
+    where asked: (weights, ids) [T, top_k]."""
+    logits = x.float() @ router.float().t()
+    if bias is not None:
+        logits = logits + bias.float()
+    wts, ids = torch.topk(torch.softmax(logits, dim=-1), top_k, dim=-1)
+    return (wts / wts.sum(-1, keepdim=True) if renormalize else wts), ids
+
+
 def _reference(x, router, w13, w2, top_k, renormalize):
     """samoyeds.moe_ffn in float32 torch: softmax(x router^T) top-k, silu(gate) * up, down."""
-    probs = torch.softmax(x.float() @ router.float().t(), dim=-1)
-    wts, ids = torch.topk(probs, top_k, dim=-1)
-    if renormalize:
-        wts = wts / wts.sum(-1, keepdim=True)
+    wts, ids = _route(x, router, top_k, renormalize)
     Ii = w2.shape[2]
 
     def expert(e, xe):
@@ -706,6 +713,236 @@ def test_gpu_gpt_oss_layer_loads_its_biases(gpt_oss_bundle, tmp_path):
         with pytest.raises(SamoyedsError, match="no tensor 'layers.0.w13_bias'") as e:
             layer.load_weights(tmp_path / "m.safetensors", "layers.0.")
         assert e.value.status_name == "SY_ERR_NOT_FOUND"
+    finally:
+        layer.close()
+
+
+# --------------------------------------------------------------------------- gpt-oss's router bias
+
+
+@pytest.fixture(scope="session")
+def router_bias_bundle(tmp_path_factory):
+    """gpt-oss's whole layer (moe_ffn: the router's bias, renormalize, the clamped SwiGLU and
+    the experts' biases) in the module's shape, top-k 2, 1:2:128."""
+    from samoyeds.compile import layer_mlir
+
+    def build(opt, d):
+        src = d / "gpt_oss_ffn.mlir"
+        src.write_text(layer_mlir(E, H, I, K, 1, 2, 128, activation="clamped_swiglu",
+                                  bias=True, router=True, renormalize=True,
+                                  router_bias=True))
+        subprocess.run([opt, str(src), f"--samoyeds-to-bundle=chip=sm_90a dir={d / 'b'}",
+                        "-o", os.devnull], check=True)
+        return d / "b"
+
+    return bundle_dir("SAMOYEDS_TEST_ROUTER_BIAS_BUNDLE", tmp_path_factory,
+                      "router bias bundle", build)
+
+
+def test_layer_mlir_moe_ffn_form():
+    """layer_mlir(router=True): the whole layer with its routing (input router [E, H]);
+    router_bias=True adds the input router_bias [E] and the op's router_bias(%rb); the
+    routing's options need router=True."""
+    from samoyeds.compile import layer_mlir
+
+    text = layer_mlir(32, 2880, 2880, 4, 1, 2, 64, activation="clamped_swiglu", bias=True,
+                      router=True, renormalize=True, router_bias=True)
+    assert "func.func @moe_ffn_e32_h2880_i2880_k4(" in text
+    assert '%router: tensor<32x2880xbf16> {samoyeds.name = "router"}' in text
+    assert '%rb: tensor<32xbf16> {samoyeds.name = "router_bias"})' in text
+    assert ("samoyeds.moe_ffn %x, %router, %w13, %w2 bias(%b13, %b2) router_bias(%rb) "
+            "top_k(4) {renormalize, activation = #samoyeds<activation clamped_swiglu>}") in text
+    assert "tensor<32x2880xbf16>, tensor<32xbf16>) -> tensor<?x2880xbf16>" in text
+    plain = layer_mlir(8, 256, 128, 2, 1, 2, 128, router=True)
+    assert "samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2)\n" in plain
+    assert "router_bias" not in plain and "topk_ids" not in plain
+    for kw in (dict(router_bias=True), dict(renormalize=True)):
+        with pytest.raises(ValueError, match="need router=True"):
+            layer_mlir(8, 256, 128, 2, 1, 2, 128, **kw)
+
+
+@requires_runtime
+def test_router_bias_bundle_manifest(router_bias_bundle, layer_bundle):
+    """A gpt-oss moe_ffn bundle: its router_bias input [E] read from the manifest (bf16),
+    shown by describe(); a moe_ffn bundle without one has none."""
+    from samoyeds import LayerBundle
+
+    with LayerBundle(router_bias_bundle) as b:
+        assert (b.kind, b.experts, b.top_k, b.renormalize) == ("moe_ffn", E, K, True)
+        assert b.router_bias_dtype == "bf16"
+        assert b.bias_inputs == ("w13_bias", "w2_bias")
+        assert b.buffer_bytes("router_bias", 7) == E * 2
+        assert b.describe().endswith("biases=w13_bias,w2_bias router_bias=bf16")
+    with LayerBundle(layer_bundle) as b:
+        assert b.router_bias_dtype is None and "router_bias" not in b.describe()
+
+
+@requires_runtime
+def test_router_bias_manifest_is_checked(router_bias_bundle, gpt_oss_bundle, tmp_path):
+    """A router_bias of another shape or dtype, or in an experts-only layer, is refused
+    (SY_ERR_MANIFEST) naming it."""
+    import json
+    import shutil
+
+    from samoyeds import LayerBundle
+
+    cases = ((router_bias_bundle, dict(shape=[E + 1]),
+              rf"input 'router_bias' has shape \[{E + 1}\], expected \[{E}\]"),
+             (router_bias_bundle, dict(dtype="i32"),
+              r"buffer 'router_bias' \(input, dtype code 3\) must be a bf16, f16 or f32 input"),
+             (router_bias_bundle, dict(kind="output"),
+              r"buffer 'router_bias' \(output, dtype code 0\)"),
+             (gpt_oss_bundle, None, "input 'router_bias' in an experts-only layer"))
+    for i, (src, change, text) in enumerate(cases):
+        d = tmp_path / f"b{i}"
+        shutil.copytree(src, d)
+        m = json.loads((d / "manifest.json").read_text())
+        if change is None:
+            m["buffers"].append({"name": "router_bias", "kind": "input", "dtype": "bf16",
+                                 "shape": [E]})
+        else:
+            next(b for b in m["buffers"] if b["name"] == "router_bias").update(change)
+        (d / "manifest.json").write_text(json.dumps(m))
+        with pytest.raises(SamoyedsError, match=text) as e:
+            LayerBundle(d)
+        assert e.value.status_name == "SY_ERR_MANIFEST"
+
+
+def _router_stub(router_bias_dtype):
+    """A MoELayer's routing state without a device (CPU tensors): what set_router and
+    _file_router_bias read."""
+    from samoyeds import MoELayer
+
+    layer = object.__new__(MoELayer)
+    layer.kind, layer.dir, layer.experts, layer.hidden = "moe_ffn", "b", E, H
+    layer.router_bias_dtype, layer.device = router_bias_dtype, torch.device("cpu")
+    layer.router = layer.router_bias = None
+    return layer
+
+
+def test_set_router_takes_the_bias_the_layer_needs():
+    """set_router: a layer with a router bias input needs the bias with the router, in the
+    bundle's dtype and shape [E]; a layer without one refuses a bias."""
+    router = torch.randn(E, H)
+    bias = torch.tensor([0.5, -1.0, 2.0, 0.25])
+    layer = _router_stub("bf16")
+    with pytest.raises(SamoyedsError, match=r"adds the router's bias \(input router_bias "
+                                            r"\[4\]\): pass set_router\(router, bias\)") as e:
+        layer.set_router(router)
+    assert e.value.status_name == "SY_ERR_INVALID_ARGUMENT"
+    with pytest.raises(SamoyedsError, match=r"router bias has shape \[5\], expected \[4\]") as e:
+        layer.set_router(router, torch.zeros(E + 1))
+    assert e.value.status_name == "SY_ERR_SIZE_MISMATCH"
+    with pytest.raises(SamoyedsError, match="no router"):
+        layer.set_router(None, bias)
+    assert layer.router is None and layer.router_bias is None
+    layer.set_router(router, bias.numpy())
+    assert layer.router.dtype == torch.bfloat16 and layer.router_bias.dtype == torch.bfloat16
+    assert torch.equal(layer.router_bias.float(), bias)
+    f32 = _router_stub("f32")
+    f32.set_router(router, bias.to(torch.bfloat16))
+    assert f32.router_bias.dtype == torch.float32 and torch.equal(f32.router_bias, bias)
+    fine = np.array([0.1, -0.2, 0.3, 1e-3], np.float64)  # not bf16 values: kept as f32
+    f32.set_router(router, fine)
+    assert torch.equal(f32.router_bias, torch.from_numpy(fine.astype(np.float32)))
+    plain = _router_stub(None)
+    with pytest.raises(SamoyedsError, match="adds no router bias") as e:
+        plain.set_router(router, bias)
+    assert e.value.status_name == "SY_ERR_INVALID_ARGUMENT"
+    plain.set_router(router)
+    assert plain.router_bias is None
+
+
+def test_file_router_bias_is_read_where_the_layer_has_one(tmp_path):
+    """load_weights' router bias: the converted file's layers.0.router_bias for a layer
+    with one; a file without it is refused for such a layer, and a file with it for a
+    layer whose route adds none (the routing would drop it)."""
+    from helpers import make_checkpoint
+
+    from samoyeds.convert import convert
+    from samoyeds.safetensors_io import SafetensorsFile
+
+    make_checkpoint(tmp_path / "ck", "gpt_oss", layers=1, E=E, H=H, I=I)
+    convert(tmp_path / "ck", tmp_path / "p.safetensors", "gpt_oss", progress=False,
+            layout="mma_sp")
+    make_checkpoint(tmp_path / "mx", "mixtral", layers=1, E=E, H=H, I=I)
+    convert(tmp_path / "mx", tmp_path / "m.safetensors", "mixtral", progress=False)
+    path, name = str(tmp_path / "p.safetensors"), "layers.0.router_bias"
+    f = SafetensorsFile(path)
+    try:
+        b = _router_stub("bf16")._file_router_bias(f, path, name)
+        assert b.shape == (E,) and np.array_equal(b, np.asarray(f.get(name)))
+        with pytest.raises(SamoyedsError, match="the route of layer b adds none") as e:
+            _router_stub(None)._file_router_bias(f, path, name)
+        assert e.value.status_name == "SY_ERR_INVALID_ARGUMENT"
+    finally:
+        f.close()
+    f = SafetensorsFile(str(tmp_path / "m.safetensors"))
+    try:
+        assert _router_stub(None)._file_router_bias(f, "m", name) is None
+        with pytest.raises(SamoyedsError, match="no tensor 'layers.0.router_bias'") as e:
+            _router_stub("bf16")._file_router_bias(f, "m", name)
+        assert e.value.status_name == "SY_ERR_NOT_FOUND"
+    finally:
+        f.close()
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_router_bias_layer_matches_reference(router_bias_bundle, tmp_path):
+    """The compiled gpt-oss moe_ffn layer against float32 torch (softmax of the logits plus
+    the router's bias, top-k renormalised, the experts with their biases), with a bias that
+    changes many tokens' experts; the router needs its bias; load_weights takes both from
+    the converted file."""
+    from helpers import make_checkpoint
+
+    from samoyeds import MoELayer
+    from samoyeds.convert import convert
+    from samoyeds.pack import pack, unpack
+
+    g = torch.Generator().manual_seed(5)
+    w13 = (torch.randn(E, 2 * I, H, generator=g) * 0.2).to(torch.bfloat16)
+    w2 = (torch.randn(E, H, I, generator=g) * 0.05).to(torch.bfloat16)
+    b13 = torch.randn(E, 2 * I, generator=g).to(torch.bfloat16)
+    b2 = (torch.randn(E, H, generator=g) * 0.1).to(torch.bfloat16)
+    router = (torch.randn(E, H, generator=g) / H ** 0.5).to(torch.bfloat16)
+    rb = (torch.rand(E, generator=g) * 3 - 1.5).to(torch.bfloat16)
+    layer = MoELayer(router_bias_bundle)
+    try:
+        with pytest.raises(SamoyedsError, match="pass set_router"):
+            layer.set_router(router)
+        layer.set_weights(w13, w2)
+        layer.set_biases(b13, b2)
+        assert not layer.ready
+        layer.set_router(router, rb)
+        assert layer.ready
+        n, m, v = (layer.weights["w13"][k] for k in ("n", "m", "v"))
+        pw13 = _bf16(unpack(pack(w13, n, m, v))).cuda()
+        pw2 = _bf16(unpack(pack(w2, n, m, v))).cuda()
+        changed = 0
+        for T in (1, 4, 7, 64, 513):
+            x = torch.randn(T, H, device="cuda").to(torch.bfloat16)
+            y = layer(x)
+            wts, ids = _route(x, router.cuda(), K, True, rb.cuda())
+            changed += int((_route(x, router.cuda(), K, True)[1].sort(-1).values
+                            != ids.sort(-1).values).any(-1).sum())
+            ref = _gpt_oss_reference(x, wts, ids, pw13, pw2, b13.cuda(), b2.cuda())
+            torch.cuda.synchronize()
+            rel = ((y.float() - ref).norm() / ref.norm()).item()
+            assert rel < 2e-2, (T, rel)
+        assert changed > 0  # the bias mattered
+        make_checkpoint(tmp_path / "ck", "gpt_oss", layers=1, E=E, H=H, I=I)
+        convert(tmp_path / "ck", tmp_path / "p.safetensors", "gpt_oss", progress=False,
+                layout="mma_sp")
+        layer.load_weights(tmp_path / "p.safetensors", "layers.0.")
+        from samoyeds.safetensors_io import SafetensorsFile
+
+        f = SafetensorsFile(str(tmp_path / "p.safetensors"))
+        try:
+            want = _bf16(np.asarray(f.get("layers.0.router_bias")))
+        finally:
+            f.close()
+        assert torch.equal(layer.router_bias.cpu(), want)
     finally:
         layer.close()
 

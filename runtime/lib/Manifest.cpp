@@ -685,6 +685,103 @@ sy_status parseManifest(const std::string &text, const std::string &file,
   return SY_OK;
 }
 
+/// A dtype as manifests spell it.
+static const char *dtypeText(sy_dtype dtype) {
+  static const char *const names[] = {"bf16", "f16", "f32", "i32", "u32", "u8"};
+  return names[dtype];
+}
+
+/// A buffer's shape as manifests write it ("[T, 8]"), bounded: at most four
+/// dimensions ("[1, 2, 3, 4, ... (9 dimensions)]"), symbol names cut to 64
+/// bytes (they are plain names: printable).
+static std::string shapeText(const Manifest &m, const BufferDesc &b) {
+  constexpr size_t kDims = 4, kSymbol = 64;
+  std::string out = "[";
+  for (size_t d = 0; d < b.shape.size() && d < kDims; ++d) {
+    const ShapeDim &dim = b.shape[d];
+    std::string text = dim.symbol >= 0 ? m.symbols[size_t(dim.symbol)]
+                                       : std::to_string(dim.value);
+    if (text.size() > kSymbol)
+      text = text.substr(0, kSymbol) + "...";
+    out += (d ? ", " : "") + text;
+  }
+  if (b.shape.size() > kDims)
+    out += ", ... (" + std::to_string(b.shape.size()) + " dimensions)";
+  return out + "]";
+}
+
+/// Whether `m` has the bias input `name` (`found`), and if so that it is an
+/// input of one of `dtypes` and the constant shape `dims`; `what` names the
+/// bias in errors.
+static bool checkBiasInput(const Manifest &m, const char *name,
+                           std::initializer_list<sy_dtype> dtypes,
+                           std::vector<int64_t> dims, const std::string &what,
+                           bool &found, std::string &error) {
+  int i = m.findBuffer(name);
+  found = i >= 0;
+  if (!found)
+    return true;
+  const BufferDesc &b = m.buffers[size_t(i)];
+  std::string wanted;
+  for (sy_dtype d : dtypes)
+    wanted += std::string(wanted.empty() ? "" : " or ") + dtypeText(d);
+  std::string shape = "[";
+  for (size_t d = 0; d < dims.size(); ++d)
+    shape += (d ? ", " : "") + std::to_string(dims[d]);
+  shape += "]";
+  std::string at = "buffer " + json::quote(name) + " (" + what + ")";
+  if (b.kind != SY_BUFFER_INPUT) {
+    static const char *const kinds[] = {"an input", "an output", "a weight",
+                                        "a workspace", "counters"};
+    error = at + " is " + kinds[b.kind] + ", not an input";
+    return false;
+  }
+  if (std::find(dtypes.begin(), dtypes.end(), b.dtype) == dtypes.end()) {
+    error = at + " is " + dtypeText(b.dtype) + ", expected " + wanted;
+    return false;
+  }
+  bool same = b.shape.size() == dims.size() &&
+              std::equal(dims.begin(), dims.end(), b.shape.begin(),
+                         [](int64_t d, const ShapeDim &s) {
+                           return s.symbol < 0 && s.value == d;
+                         });
+  if (!same) {
+    error = at + " has shape " + shapeText(m, b) + ", expected " + shape;
+    return false;
+  }
+  return true;
+}
+
+bool checkLayerBiases(const Manifest &m, int64_t E, int64_t H, int64_t I,
+                      sy_dtype hidden, bool routes, LayerBiases &out,
+                      std::string &error) {
+  out = LayerBiases();
+  bool b13 = false, b2 = false;
+  if (!checkBiasInput(m, "w13_bias", {hidden}, {E, 2 * I},
+                      "the experts' gate/up bias [E, 2I]", b13, error) ||
+      !checkBiasInput(m, "w2_bias", {hidden}, {E, H},
+                      "the experts' down bias [E, H]", b2, error) ||
+      !checkBiasInput(m, "router_bias",
+                      {SY_DTYPE_BF16, SY_DTYPE_F16, SY_DTYPE_F32}, {E},
+                      "the router's bias [E]", out.router, error))
+    return false;
+  if (b13 != b2) {
+    error = std::string("input '") + (b13 ? "w13_bias" : "w2_bias") +
+            "' without '" + (b13 ? "w2_bias" : "w13_bias") +
+            "' (the experts' biases come in pairs)";
+    return false;
+  }
+  if (out.router && !routes) {
+    error = "input 'router_bias' in a layer without a router (its routing "
+            "is the caller's, bias included)";
+    return false;
+  }
+  out.experts = b13;
+  if (out.router)
+    out.routerDtype = m.buffers[size_t(m.findBuffer("router_bias"))].dtype;
+  return true;
+}
+
 /// "FILE: files[I]: 'NAME' is N bytes, the manifest says M (...)".
 static std::string sizeMismatch(const std::string &manifestFile, size_t i,
                                 const FileDesc &f, uint64_t size) {

@@ -170,6 +170,29 @@ struct Manifest {
                       const std::string &name, size_t position);
 };
 
+/// The bias inputs of a layer bundle (docs/Bundle.md, "Biases"), as
+/// checkLayerBiases finds them.
+struct LayerBiases {
+  /// The experts' biases: the inputs w13_bias [E, 2I] and w2_bias [E, H] of
+  /// the hidden states' dtype, both or neither.
+  bool experts = false;
+  /// The router's bias: the input router_bias [E] (bf16, f16 or f32) of a
+  /// layer that routes (gpt-oss's moe_ffn).
+  bool router = false;
+  sy_dtype routerDtype = SY_DTYPE_F32;
+};
+
+/// Finds the bias inputs of the layer bundle `m` (E experts, hidden size H,
+/// intermediate size I, hidden states of dtype `hidden`; `routes`: it has a
+/// router, a moe_ffn bundle, rather than taking the routing) into `out`.
+/// False, with `error` naming the buffer, what it is and what it must be,
+/// when a buffer named w13_bias, w2_bias or router_bias is not an input of
+/// that dtype and constant shape, when one of the experts' biases comes
+/// without the other, or when a layer without a router has a router bias.
+bool checkLayerBiases(const Manifest &m, int64_t E, int64_t H, int64_t I,
+                      sy_dtype hidden, bool routes, LayerBiases &out,
+                      std::string &error);
+
 /// The longest name (buffer, weight, symbol, kernel, file) of a manifest.
 constexpr size_t kMaxNameBytes = 256;
 

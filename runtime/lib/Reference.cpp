@@ -295,7 +295,8 @@ std::vector<uint16_t> randomBias(SplitMix64 &rng, DType dtype, int64_t n,
 
 void routeReference(const float *x, const float *router, int64_t T, int64_t H,
                     int64_t E, int topK, bool renormalize, double scalingFactor,
-                    std::vector<float> &weights, std::vector<int32_t> &ids) {
+                    std::vector<float> &weights, std::vector<int32_t> &ids,
+                    const float *bias) {
   weights.assign(static_cast<size_t>(T * topK), 0.0f);
   ids.assign(static_cast<size_t>(T * topK), -1);
   std::vector<double> prob(static_cast<size_t>(E));
@@ -306,6 +307,8 @@ void routeReference(const float *x, const float *router, int64_t T, int64_t H,
       double acc = 0;
       for (int64_t h = 0; h < H; ++h)
         acc += double(x[t * H + h]) * double(router[e * H + h]);
+      if (bias)
+        acc += double(bias[e]);
       prob[e] = acc;
       mx = std::max(mx, acc);
     }
@@ -335,7 +338,7 @@ void routeReference(const float *x, const float *router, int64_t T, int64_t H,
 void routeReference(const uint16_t *x, const uint16_t *router, DType dtype,
                     int64_t T, int64_t H, int64_t E, int topK, bool renormalize,
                     double scalingFactor, std::vector<float> &weights,
-                    std::vector<int32_t> &ids) {
+                    std::vector<int32_t> &ids, const float *bias) {
   std::vector<float> xf(static_cast<size_t>(T * H)),
       rf(static_cast<size_t>(E * H));
   for (size_t i = 0; i < xf.size(); ++i)
@@ -343,7 +346,7 @@ void routeReference(const uint16_t *x, const uint16_t *router, DType dtype,
   for (size_t i = 0; i < rf.size(); ++i)
     rf[i] = toFloat(router[i], dtype);
   routeReference(xf.data(), rf.data(), T, H, E, topK, renormalize,
-                 scalingFactor, weights, ids);
+                 scalingFactor, weights, ids, bias);
 }
 
 void dispatchReference(const int32_t *ids, int64_t T, int topK, int64_t E,

@@ -10,13 +10,17 @@
 // (gate rows, then up rows) and "w2" [E, H, I]; inputs "x" [T, H] (bf16/f16)
 // and "router" [E, H] (x's dtype or f32); output "y" [T, H]; symbols T and
 // P = T * top_k; top-level object "routing" {experts, top_k, renormalize,
-// routed_scaling_factor}; optionally the object "activation" (clamped_swiglu)
-// and both inputs "w13_bias" [E, 2I] and "w2_bias" [E, H] (x's dtype). For
-// every T, random weights (and biases) are packed and uploaded, the layer is
-// run and y is compared with the float64 CPU references (route -> dispatch
-// -> ssmm + b13, activation -> h rounded to 16 bits -> ssmm + b2 ->
-// combine). The random w13 bias pushes one value in 16 near +-limit, so a
-// clamped_swiglu layer clamps some: the line of each T counts them. With
+// routed_scaling_factor}; optionally the object "activation" (clamped_swiglu),
+// both inputs "w13_bias" [E, 2I] and "w2_bias" [E, H] (x's dtype) and the
+// input "router_bias" [E] (bf16, f16 or f32; checkLayerBiases checks them).
+// For every T, random weights (and biases) are packed and uploaded, the layer
+// is run and y is compared with the float64 CPU references (route (+ the
+// router's bias) -> dispatch -> ssmm + b13, activation -> h rounded to 16
+// bits -> ssmm + b2 -> combine). The random w13 bias pushes one value in 16
+// near +-limit, so a clamped_swiglu layer clamps some: the line of each T
+// counts them. The random router bias is about as large as the logits'
+// spread: the line of each T counts the tokens whose top-k experts it
+// changed (bias_changed). With
 // --check-rows N and T > N, N evenly spaced rows of y
 // (the first and the last among them) are compared, each token's output
 // depending on its own row and routing alone, and every row is checked for
@@ -114,6 +118,11 @@ struct Layer {
   Activation act;
   bool bias = false;             ///< The inputs w13_bias and w2_bias.
   std::vector<uint16_t> b13, b2; ///< [E, 2I], [E, H] when `bias`.
+  bool routerBias = false;       ///< The input router_bias.
+  sy_dtype routerBiasType = SY_DTYPE_F32;
+  /// router_bias [E] as bound (`routerBiasType`'s bytes) and its values.
+  std::vector<uint8_t> rbBytes;
+  std::vector<float> rb;
 
   /// The expert FFN the references compute.
   ExpertFFN ffn() const {
@@ -153,19 +162,6 @@ bool readLayer(const std::string &dir, Manifest &m, Layer &L) {
   L.scale = sf ? sf->number : 1.0;
   L.act = m.activation;
   return true;
-}
-
-/// Whether buffer `name` of `m` has the constant shape `dims`.
-bool hasShape(const Manifest &m, const char *name,
-              std::initializer_list<int64_t> dims) {
-  int i = m.findBuffer(name);
-  if (i < 0 || m.buffers[size_t(i)].shape.size() != dims.size())
-    return false;
-  const std::vector<ShapeDim> &shape = m.buffers[size_t(i)].shape;
-  return std::equal(dims.begin(), dims.end(), shape.begin(),
-                    [](int64_t d, const ShapeDim &s) {
-                      return s.symbol < 0 && s.value == d;
-                    });
 }
 
 /// Reference layer for `T` rows of `x` routed by `ids`/`wts` ([T, k]);
@@ -238,15 +234,41 @@ bool randomBiases(SplitMix64 &rng, double xShift, Layer &L) {
   return true;
 }
 
-/// Uploads `host` into a new device buffer `d` and binds it as `name`.
-bool uploadInput(sy_session *s, const char *name,
-                 const std::vector<uint16_t> &host, DeviceBuffer &d) {
-  uint64_t bytes = host.size() * sizeof(uint16_t);
+/// A random router bias for `L` (L.routerBias): uniform in [-1.5, 1.5),
+/// about the spread of the random logits (N(0, ~1)), so that it changes the
+/// top-k of many tokens, stored in L.routerBiasType.
+void randomRouterBias(SplitMix64 &rng, Layer &L) {
+  const size_t bytes = sy_dtype_size(L.routerBiasType);
+  L.rb.resize(size_t(L.E));
+  L.rbBytes.resize(L.rb.size() * bytes);
+  for (size_t e = 0; e < L.rb.size(); ++e) {
+    float v = float(rng.symmetric(1.5));
+    if (L.routerBiasType != SY_DTYPE_F32) {
+      DType dt = L.routerBiasType == SY_DTYPE_BF16 ? DType::BF16 : DType::F16;
+      uint16_t bits = fromFloat(v, dt);
+      v = toFloat(bits, dt);
+      std::memcpy(&L.rbBytes[e * bytes], &bits, bytes);
+    } else {
+      std::memcpy(&L.rbBytes[e * bytes], &v, bytes);
+    }
+    L.rb[e] = v;
+  }
+}
+
+/// Uploads `bytes` bytes of `host` into a new device buffer `d` and binds it
+/// as `name`.
+bool uploadInput(sy_session *s, const char *name, const void *host,
+                 uint64_t bytes, DeviceBuffer &d) {
   return d.alloc(bytes, name) &&
-         check(sy_memcpy_htod(d.ptr, host.data(), bytes),
+         check(sy_memcpy_htod(d.ptr, host, bytes),
                std::string("copy ") + name) &&
          check(sy_session_bind(s, name, d.ptr, bytes),
                std::string("bind ") + name);
+}
+
+bool uploadInput(sy_session *s, const char *name,
+                 const std::vector<uint16_t> &host, DeviceBuffer &d) {
+  return uploadInput(s, name, host.data(), host.size() * sizeof(uint16_t), d);
 }
 
 /// " activation=clamped_swiglu(alpha=A,limit=L)" or "" (SiLU).
@@ -344,8 +366,7 @@ int main(int argc, char **argv) {
   sy_dtype routerType = SY_DTYPE_F32;
   int32_t nbuf = 0, nsym = 0;
   sy_bundle_num_buffers(bd.meta, &nbuf);
-  bool haveX = false, haveRouter = false, haveY = false, haveB13 = false,
-       haveB2 = false;
+  bool haveX = false, haveRouter = false, haveY = false;
   for (int32_t i = 0; i < nbuf; ++i) {
     const char *name;
     sy_buffer_kind kind;
@@ -359,8 +380,8 @@ int main(int argc, char **argv) {
     } else if (n == "router" && isIn && (dt == actType || dt == SY_DTYPE_F32)) {
       haveRouter = true;
       routerType = dt;
-    } else if ((n == "w13_bias" || n == "w2_bias") && isIn && dt == actType) {
-      (n == "w13_bias" ? haveB13 : haveB2) = true;
+    } else if (n == "w13_bias" || n == "w2_bias" || n == "router_bias") {
+      // checkLayerBiases checks them below.
     } else if (isIn || isOut) {
       std::fprintf(stderr,
                    "error: unexpected %s buffer '%s' (or wrong dtype; the "
@@ -371,20 +392,17 @@ int main(int argc, char **argv) {
   }
   if (!haveX || !haveRouter || !haveY)
     return usage("bundle lacks input 'x', input 'router' or output 'y'");
-  if (haveB13 != haveB2)
-    return usage(std::string("bundle has input '") +
-                 (haveB13 ? "w13_bias" : "w2_bias") + "' without '" +
-                 (haveB13 ? "w2_bias" : "w13_bias") +
-                 "' (the biases come in pairs)");
-  L.bias = haveB13;
-  if (L.bias && (!hasShape(manifest, "w13_bias", {E, 2 * I}) ||
-                 !hasShape(manifest, "w2_bias", {E, H}))) {
-    std::fprintf(stderr,
-                 "error: expected inputs w13_bias [%lld, %lld] and w2_bias "
-                 "[%lld, %lld] (constant shapes [E, 2I] and [E, H])\n",
-                 (long long)E, (long long)(2 * I), (long long)E, (long long)H);
+  LayerBiases biases;
+  std::string biasError;
+  if (!checkLayerBiases(manifest, E, H, I, actType, /*routes=*/true, biases,
+                        biasError)) {
+    std::fprintf(stderr, "error: %s/manifest.json: %s\n", dir.c_str(),
+                 biasError.c_str());
     return 1;
   }
+  L.bias = biases.experts;
+  L.routerBias = biases.router;
+  L.routerBiasType = biases.routerDtype;
   std::vector<const char *> symNames;
   sy_bundle_num_symbols(bd.meta, &nsym);
   for (int32_t i = 0; i < nsym; ++i) {
@@ -439,14 +457,17 @@ int main(int argc, char **argv) {
     perKind[kind == SY_BUFFER_COUNTERS ? SY_BUFFER_WORKSPACE : kind] += b;
   }
   const double MiB = 1024.0 * 1024.0;
+  const char *dtypeNames[] = {"bf16", "f16", "f32"};
   std::printf("bundle %s: E=%lld top_k=%d H=%lld I=%lld w13 %d:%d:%d w2 "
               "%d:%d:%d %s router=%s "
-              "renormalize=%d scale=%g routing=%s%s%s\n",
+              "renormalize=%d scale=%g routing=%s%s%s%s%s\n",
               dir.c_str(), (long long)E, k, (long long)H, (long long)I, w13i.n,
               w13i.m, w13i.v, w2i.n, w2i.m, w2i.v, dtypeName(L.dt),
               routerType == SY_DTYPE_F32 ? "f32" : dtypeName(L.dt),
               int(L.renormalize), L.scale, modeNames[int(mode)],
-              describeActivation(L.act).c_str(), L.bias ? " bias" : "");
+              describeActivation(L.act).c_str(), L.bias ? " bias" : "",
+              L.routerBias ? " router_bias=" : "",
+              L.routerBias ? dtypeNames[L.routerBiasType] : "");
   std::printf("device memory at T=%lld (P=%lld): weights=%.2f MiB inputs=%.2f "
               "MiB outputs=%.2f MiB "
               "workspaces=%.2f MiB total=%.2f MiB\n",
@@ -488,11 +509,18 @@ int main(int argc, char **argv) {
       return 1;
   }
   // Biases: one set per run, bound once.
-  DeviceBuffer db13, db2;
+  DeviceBuffer db13, db2, drb;
   if (L.bias && (!randomBiases(rng, shifted ? 0.5 : 0.0, L) ||
                  !uploadInput(bd.s, "w13_bias", L.b13, db13) ||
                  !uploadInput(bd.s, "w2_bias", L.b2, db2)))
     return 1;
+  if (L.routerBias) {
+    randomRouterBias(rng, L);
+    if (!uploadInput(bd.s, "router_bias", L.rbBytes.data(), L.rbBytes.size(),
+                     drb))
+      return 1;
+  }
+  const float *rbias = L.routerBias ? L.rb.data() : nullptr;
   for (int64_t T : tokenCounts) {
     std::vector<uint16_t> x(size_t(T * H));
     std::vector<float> xf(x.size()), rf(size_t(E * H));
@@ -520,7 +548,21 @@ int main(int argc, char **argv) {
     std::vector<int32_t> ids;
     if (!bench)
       routeReference(xf.data(), rf.data(), T, H, E, k, L.renormalize, L.scale,
-                     wts, ids);
+                     wts, ids, rbias);
+    // The tokens whose set of top-k experts the router's bias changed.
+    int64_t biasChanged = 0;
+    if (!bench && rbias) {
+      std::vector<float> w0;
+      std::vector<int32_t> ids0;
+      routeReference(xf.data(), rf.data(), T, H, E, k, false, 1.0, w0, ids0);
+      for (int64_t t = 0; t < T; ++t) {
+        std::vector<int32_t> a(ids.begin() + t * k, ids.begin() + (t + 1) * k),
+            b(ids0.begin() + t * k, ids0.begin() + (t + 1) * k);
+        std::sort(a.begin(), a.end());
+        std::sort(b.begin(), b.end());
+        biasChanged += a != b;
+      }
+    }
     bool setupOk = true;
     for (int64_t t = 0; !bench && t < T; ++t) {
       const int32_t *row = &ids[size_t(t * k)];
@@ -544,6 +586,8 @@ int main(int argc, char **argv) {
         double acc = 0;
         for (int64_t h = 0; h < H; ++h)
           acc += double(xf[size_t(t * H + h)]) * double(rf[size_t(e * H + h)]);
+        if (rbias)
+          acc += double(rbias[e]);
         logits[size_t(e)] = acc;
         mx = std::max(mx, std::fabs(acc));
       }
@@ -654,8 +698,8 @@ int main(int argc, char **argv) {
         }
       // Top k+1 softmax probabilities; the alternative swaps the k-th for the
       // (k+1)-th.
-      routeReference(xsf.data(), rf.data(), n, H, E, k + 1, false, 1.0, p1,
-                     id1);
+      routeReference(xsf.data(), rf.data(), n, H, E, k + 1, false, 1.0, p1, id1,
+                     rbias);
       for (int64_t i = 0; i < n; ++i) {
         double sum = 0;
         for (int j = 0; j < k; ++j) {
@@ -706,6 +750,9 @@ int main(int argc, char **argv) {
       std::printf(" rows=%lld", (long long)R);
     if (!tiesR.empty())
       std::printf(" near_ties=%zu", tiesR.size());
+    if (rbias)
+      std::printf(" bias_changed=%lld/%lld", (long long)biasChanged,
+                  (long long)T);
     if (L.act.kind == ActivationKind::ClampedSwiglu)
       std::printf(" clamped=%lld/%lld(gate=%lld,up_high=%lld,up_low=%lld)",
                   (long long)clamps.total(), (long long)(R * k * 2 * I),

@@ -11,8 +11,10 @@
 # GLM-4.5-Air, Granite-4.0-H-Small and -Tiny, MiniMax-M2; their layers' own routing
 # conventions run outside a moe_ffn, so these check the expert kernels at those
 # shapes); SAMOYEDS_LAYER_SET=gptoss gpt-oss-20b's and -120b's layer shapes
-# with their expert biases and clamped SwiGLU (`bias(...)`,
-# `clamped_swiglu`; their hidden size 2880 needs a v dividing it, e.g. 64).
+# with their expert biases, router bias and clamped SwiGLU (`bias(...)`,
+# `router_bias(...)` (the input router_bias [E], bf16: moe-gpu-test fills it
+# and counts the tokens whose experts it changed), `clamped_swiglu`; their
+# hidden size 2880 needs a v dividing it, e.g. 64).
 # SAMOYEDS_LAYER_MODELS
 # (comma-separated names) compiles only those layers of the table; a name
 # the table lacks is an error.
@@ -27,14 +29,16 @@ while read -r name h i e k attrs; do
   built+=("$name")
   enc="#samoyeds.ss<n = $n, m = $m, v = $v>"
   file="$out/${name}_${n}${m}v${v}.mlir"
-  # The gptoss set's expert biases: arguments, operands and their types.
+  # The gptoss set's expert biases and router bias: arguments, operands and
+  # their types.
   bargs="" bops="" btypes=""
   if [[ "${SAMOYEDS_LAYER_SET:-}" == gptoss ]]; then
     bargs=",
     %b13: tensor<${e}x$((2 * i))xbf16> {samoyeds.name = \"w13_bias\"},
-    %b2: tensor<${e}x${h}xbf16> {samoyeds.name = \"w2_bias\"}"
-    bops=" bias(%b13, %b2)"
-    btypes=", tensor<${e}x$((2 * i))xbf16>, tensor<${e}x${h}xbf16>"
+    %b2: tensor<${e}x${h}xbf16> {samoyeds.name = \"w2_bias\"},
+    %rb: tensor<${e}xbf16> {samoyeds.name = \"router_bias\"}"
+    bops=" bias(%b13, %b2) router_bias(%rb)"
+    btypes=", tensor<${e}x$((2 * i))xbf16>, tensor<${e}x${h}xbf16>, tensor<${e}xbf16>"
   fi
   cat > "$file" <<MLIR
 func.func @$name(%x: tensor<?x${h}xbf16> {samoyeds.name = "x"},

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -902,6 +903,106 @@ TEST_F(BundleDir, ActivationThroughTheCApi) {
                "\"activation\": {\"kind\": \"clamped_swiglu\"}, \"epilogue\"");
   expectError(SY_ERR_MANIFEST,
               {"manifest.json: activation.alpha: missing required field"});
+}
+
+//===----------------------------------------------------------------------===//
+// A layer's bias inputs (gpt-oss)
+//===----------------------------------------------------------------------===//
+
+/// checkLayerBiases on kValidManifest with the buffers `extra` added, for a
+/// layer of E = 2, H = 128, I = 32 and bf16 hidden states; "" when it
+/// accepts them (with what it found in `out`), else its message.
+std::string layerBiasError(const std::string &extra,
+                           samoyeds::rt::LayerBiases &out, bool routes = true) {
+  std::string text = kValidManifest, err;
+  text.insert(text.find("    {\"name\": \"y\""), extra);
+  samoyeds::rt::Manifest m;
+  EXPECT_EQ(samoyeds::rt::parseManifest(text, "manifest.json", m, err), SY_OK)
+      << err;
+  if (!samoyeds::rt::checkLayerBiases(m, 2, 128, 32, SY_DTYPE_BF16, routes, out,
+                                      err))
+    return err;
+  EXPECT_EQ(err, "");
+  return "";
+}
+
+std::string layerBiasError(const std::string &extra, bool routes = true) {
+  samoyeds::rt::LayerBiases out;
+  return layerBiasError(extra, out, routes);
+}
+
+/// A buffer entry of a manifest, with a trailing comma.
+std::string bufferEntry(const std::string &name, const std::string &kind,
+                        const std::string &dtype, const std::string &shape) {
+  return "    {\"name\": \"" + name + "\", \"kind\": \"" + kind +
+         "\", \"dtype\": \"" + dtype + "\", \"shape\": " + shape + "},\n";
+}
+
+TEST(LayerBiases, FindsTheExpertAndRouterBiases) {
+  samoyeds::rt::LayerBiases out;
+  EXPECT_EQ(layerBiasError("", out), "");
+  EXPECT_FALSE(out.experts);
+  EXPECT_FALSE(out.router);
+  for (auto [dtype, code] : {std::make_pair("bf16", SY_DTYPE_BF16),
+                             std::make_pair("f16", SY_DTYPE_F16),
+                             std::make_pair("f32", SY_DTYPE_F32)}) {
+    EXPECT_EQ(
+        layerBiasError(bufferEntry("router_bias", "input", dtype, "[2]"), out),
+        "");
+    EXPECT_TRUE(out.router);
+    EXPECT_EQ(out.routerDtype, code);
+    EXPECT_FALSE(out.experts);
+  }
+  EXPECT_EQ(
+      layerBiasError(bufferEntry("w13_bias", "input", "bf16", "[2, 64]") +
+                         bufferEntry("w2_bias", "input", "bf16", "[2, 128]") +
+                         bufferEntry("router_bias", "input", "bf16", "[2]"),
+                     out),
+      "");
+  EXPECT_TRUE(out.experts);
+  EXPECT_TRUE(out.router);
+  // An experts-only layer has the experts' biases but no router's.
+  EXPECT_EQ(
+      layerBiasError(bufferEntry("w13_bias", "input", "bf16", "[2, 64]") +
+                         bufferEntry("w2_bias", "input", "bf16", "[2, 128]"),
+                     out, /*routes=*/false),
+      "");
+  EXPECT_TRUE(out.experts);
+  EXPECT_FALSE(out.router);
+}
+
+TEST(LayerBiases, RefusesBadBiasInputs) {
+  // The router's bias with its kind, dtype or shape wrong in turn.
+  for (auto [kind, dtype, shape, what] :
+       std::initializer_list<std::array<std::string, 4>>{
+           {"output", "bf16", "[2]", "is an output, not an input"},
+           {"workspace", "f32", "[2]", "is a workspace, not an input"},
+           {"input", "i32", "[2]", "is i32, expected bf16 or f16 or f32"},
+           {"input", "bf16", "[3]", "has shape [3], expected [2]"},
+           {"input", "bf16", "[\"T\"]", "has shape [T], expected [2]"},
+           {"input", "bf16", "[2, 1]", "has shape [2, 1], expected [2]"},
+           {"input", "bf16", "[]", "has shape [], expected [2]"},
+           {"input", "bf16", "[1, 1, 2, 1, 1, 1]",
+            "has shape [1, 1, 2, 1, ... (6 dimensions)], expected [2]"}})
+    EXPECT_EQ(layerBiasError(bufferEntry("router_bias", kind, dtype, shape)),
+              "buffer 'router_bias' (the router's bias [E]) " + what)
+        << kind << " " << dtype << " " << shape;
+  EXPECT_EQ(layerBiasError(bufferEntry("router_bias", "input", "bf16", "[2]"),
+                           /*routes=*/false),
+            "input 'router_bias' in a layer without a router (its routing is "
+            "the caller's, bias included)");
+  // The experts' biases: one alone, a dtype or a shape wrong.
+  const std::string b13 = bufferEntry("w13_bias", "input", "bf16", "[2, 64]");
+  EXPECT_EQ(layerBiasError(b13), "input 'w13_bias' without 'w2_bias' (the "
+                                 "experts' biases come in pairs)");
+  EXPECT_EQ(
+      layerBiasError(b13 + bufferEntry("w2_bias", "input", "f16", "[2, 128]")),
+      "buffer 'w2_bias' (the experts' down bias [E, H]) is f16, "
+      "expected bf16");
+  EXPECT_EQ(layerBiasError(bufferEntry("w13_bias", "input", "bf16", "[2, 32]") +
+                           bufferEntry("w2_bias", "input", "bf16", "[2, 128]")),
+            "buffer 'w13_bias' (the experts' gate/up bias [E, 2I]) has shape "
+            "[2, 32], expected [2, 64]");
 }
 
 //===----------------------------------------------------------------------===//

@@ -191,6 +191,14 @@ TEST(SsmmReference, RefusesContentItWouldIndexWith) {
       << err;
 }
 
+/// The bf16 bits of each element of `v`.
+template <size_t N> std::vector<uint16_t> bf16Of(const float (&v)[N]) {
+  std::vector<uint16_t> out;
+  for (float f : v)
+    out.push_back(floatToBf16(f));
+  return out;
+}
+
 TEST(Route, TopTwoWithAndWithoutRenormalisation) {
   // logits = [1, 0, 2] for the single token.
   const float x[2] = {1, 0};
@@ -226,17 +234,49 @@ TEST(Route, TiesPickLowerExpertFirst) {
   EXPECT_EQ(ids[4], 0);
   EXPECT_EQ(ids[5], 2);
   // 16-bit entry point agrees.
-  std::vector<uint16_t> xb, rb;
-  for (float v : x)
-    xb.push_back(floatToBf16(v));
-  for (float v : router)
-    rb.push_back(floatToBf16(v));
+  std::vector<uint16_t> xb = bf16Of(x), rb = bf16Of(router);
   std::vector<float> w2;
   std::vector<int32_t> ids2;
   routeReference(xb.data(), rb.data(), DType::BF16, 2, 2, 4, 3, false, 0.5, w2,
                  ids2);
   EXPECT_EQ(ids2, ids);
   EXPECT_EQ(w2, w);
+}
+
+TEST(Route, RouterBiasIsAddedToTheLogits) {
+  // logits = [1, 0, 2] for the single token; the bias [0, 2.5, -1.5] makes
+  // them [1, 2.5, 0.5]: expert 1 wins, then 0, where 2 and 0 did without.
+  const float x[2] = {1, 0};
+  const float router[6] = {1, 5, 0, 5, 2, 5};
+  const float bias[3] = {0, 2.5f, -1.5f};
+  std::vector<float> w;
+  std::vector<int32_t> ids;
+  routeReference(x, router, 1, 2, 3, 2, false, 1.0, w, ids, bias);
+  ASSERT_EQ(ids, (std::vector<int32_t>{1, 0}));
+  double z = std::exp(1.0) + std::exp(2.5) + std::exp(0.5);
+  EXPECT_NEAR(w[0], std::exp(2.5) / z, 1e-6);
+  EXPECT_NEAR(w[1], std::exp(1.0) / z, 1e-6);
+  routeReference(x, router, 1, 2, 3, 2, true, 1.0, w, ids, bias);
+  ASSERT_EQ(ids, (std::vector<int32_t>{1, 0}));
+  EXPECT_NEAR(w[0], std::exp(2.5) / (std::exp(2.5) + std::exp(1.0)), 1e-6);
+  // A bias equal for every expert changes nothing (softmax's shift).
+  const float same[3] = {-3, -3, -3};
+  std::vector<float> w0, w3;
+  std::vector<int32_t> ids0, ids3;
+  routeReference(x, router, 1, 2, 3, 3, false, 1.0, w0, ids0);
+  routeReference(x, router, 1, 2, 3, 3, false, 1.0, w3, ids3, same);
+  EXPECT_EQ(ids3, ids0);
+  for (size_t j = 0; j < w0.size(); ++j)
+    EXPECT_NEAR(w3[j], w0[j], 1e-6);
+  // The 16-bit entry point passes the bias on.
+  std::vector<uint16_t> xb = bf16Of(x), rb = bf16Of(router);
+  std::vector<float> w16;
+  std::vector<int32_t> ids16;
+  routeReference(x, router, 1, 2, 3, 2, false, 1.0, w, ids, bias);
+  routeReference(xb.data(), rb.data(), DType::BF16, 1, 2, 3, 2, false, 1.0, w16,
+                 ids16, bias);
+  EXPECT_EQ(ids16, ids);
+  EXPECT_EQ(w16, w);
 }
 
 TEST(Dispatch, StableByExpert) {

@@ -100,11 +100,13 @@ inline int64_t laneSteps(int64_t hidden) {
 }
 
 /// What the select kernels compute per token: top_k experts, renormalized
-/// weights or softmax weights times `scale`.
+/// weights or softmax weights times `scale`; with `bias`, of the logits plus
+/// the router's bias, the kernel's argument before T.
 struct SelectParams {
   int64_t topK;
   bool renormalize;
   double scale;
+  bool bias = false;
 };
 
 /// The most routed slots (tokens × top_k) of the select_dispatch kernel,
@@ -118,33 +120,40 @@ public:
 
   void emitLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
   void emitMmaLogits(gpu::GPUFuncOp func, const LogitsShape &shape);
-  /// Softmax and top-k: (logits, weights, ids, T).
+  /// Softmax and top-k: (logits, weights, ids[, bias], T).
   void emitSelect(gpu::GPUFuncOp func, const SelectParams &sel);
   /// Softmax, top-k and the dispatch of up to kSelectWarps tokens in one
-  /// block: (logits, weights, ids, token list, offsets, positions, T), with
-  /// a workgroup buffer of kSelectDispatchSlots i32.
+  /// block: (logits, weights, ids, token list, offsets, positions[, bias],
+  /// T), with a workgroup buffer of kSelectDispatchSlots i32.
   void emitSelectDispatch(gpu::GPUFuncOp func, const SelectParams &sel);
 
 private:
   /// Starts the body of `func`; returns its last argument, T, as an index.
   Value enter(gpu::GPUFuncOp func);
+  /// The router's bias of a select kernel: its argument before T where
+  /// `sel.bias`, else null.
+  static Value selectBias(gpu::GPUFuncOp func, const SelectParams &sel) {
+    return sel.bias ? func.getArgument(func.getNumArguments() - 2) : Value();
+  }
   /// The warp of `token` (when below `tokens`): its weights and expert ids,
-  /// from its row of the logits; with `sharedIds` (a workgroup buffer) the
-  /// ids also go there, clamped to the experts.
-  void selectToken(Value logits, Value weights, Value ids, Value tokens,
-                   Value token, Value lane, const SelectParams &sel,
-                   Value sharedIds = Value());
+  /// from its row of the logits plus `bias` (the router's, [E]; null: none);
+  /// with `sharedIds` (a workgroup buffer) the ids also go there, clamped to
+  /// the experts.
+  void selectToken(Value logits, Value bias, Value weights, Value ids,
+                   Value tokens, Value token, Value lane,
+                   const SelectParams &sel, Value sharedIds = Value());
   /// The warp's maximum of an f32 that is not NaN on any lane (one
   /// redux.sync on an order-preserving i32 key).
   Value warpMax(Value f);
   /// A token's logits as its warp holds them (lane l: experts l, l + 32,
-  /// ...; `valid` null where every lane has one) and their softmax's
-  /// maximum and sum over the warp.
+  /// ...; `valid` null where every lane has one), each plus its expert's
+  /// `bias` (widened to f32) where there is one, and their softmax's maximum
+  /// and sum over the warp.
   struct TokenLogits {
     SmallVector<Value> logit, expert, valid;
     Value max, sum;
   };
-  TokenLogits loadSoftmax(Value logits, Value token, Value lane);
+  TokenLogits loadSoftmax(Value logits, Value bias, Value token, Value lane);
   /// exp(l - max), unnormalised.
   Value prob(const TokenLogits &t, Value l);
   /// The lane's largest (logit, -expert) after (`lastLogit`, `lastExpert`)

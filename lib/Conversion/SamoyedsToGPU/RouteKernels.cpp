@@ -2,7 +2,8 @@
 //
 // samoyeds.route becomes kernels around a [T, E] f32 workspace of logits: a
 // logits kernel in up to six shapes, each guarded by T, then the select
-// kernel (softmax and top-k; RouteSelect.cpp). Where a samoyeds.dispatch
+// kernel (softmax and top-k; RouteSelect.cpp), which adds the router's bias
+// to the logits where the route has one. Where a samoyeds.dispatch
 // of the ids follows, calls of at most kSelectWarps tokens select and
 // dispatch in one kernel of the dispatch's launches instead.
 //
@@ -220,7 +221,22 @@ int64_t mmaFirstCall(const LogitsShape &mma, int64_t hidden, int64_t experts) {
 /// What the select kernels of `op` compute per token.
 static SelectParams selectParams(RouteOp op) {
   return {static_cast<int64_t>(op.getTopK()), op.getRenormalize(),
-          op.getRoutedScalingFactor().convertToDouble()};
+          op.getRoutedScalingFactor().convertToDouble(),
+          /*bias=*/static_cast<bool>(op.getBias())};
+}
+
+/// Inserts the router's bias of `op`, where it has one, before the last
+/// (T) of a select kernel's argument types `types` and launch arguments
+/// `args`.
+static void insertSelectBias(RouteOp op, SmallVectorImpl<Type> &types,
+                             SmallVectorImpl<KernelArg> &args) {
+  Value bias = op.getBias();
+  if (!bias)
+    return;
+  Type elt = cast<RankedTensorType>(bias.getType()).getElementType();
+  types.insert(std::prev(types.end()), globalBuffer(elt));
+  args.insert(std::prev(args.end()),
+              bufferArg(bias, elt.getIntOrFloatBitWidth() / 8));
 }
 
 bool mlir::samoyeds::canSelectAndDispatch(RouteOp op) {
@@ -345,18 +361,20 @@ void RouteKernelBuilder::addAllLogits() {
 void RouteKernelBuilder::addSelect(bool dispatchSmall) {
   MLIRContext *ctx = op.getContext();
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
-  auto select = createKernel(
-      builder, module, op.getLoc(), (name + "_select").str(),
-      {globalBuffer(f32), globalBuffer(f32), globalBuffer(i32), i32},
-      kSelectWarps * 32);
-  RouteEmitter(b, hidden, experts).emitSelect(select, selectParams(op));
+  SmallVector<Type> types = {globalBuffer(f32), globalBuffer(f32),
+                             globalBuffer(i32), i32};
   KernelLaunch launch;
+  launch.args = {workspaceArg(workspace), bufferArg(op.getWeights(), 4),
+                 bufferArg(op.getExpertIds(), 4), symbolArg("T")};
+  insertSelectBias(op, types, launch.args);
+  auto select =
+      createKernel(builder, module, op.getLoc(), (name + "_select").str(),
+                   types, kSelectWarps * 32);
+  RouteEmitter(b, hidden, experts).emitSelect(select, selectParams(op));
   launch.kernel = select;
   launch.grid[0].symbol = "T";
   launch.grid[0].divisor = kSelectWarps;
   launch.block[0] = kSelectWarps * 32;
-  launch.args = {workspaceArg(workspace), bufferArg(op.getWeights(), 4),
-                 bufferArg(op.getExpertIds(), 4), symbolArg("T")};
   if (dispatchSmall) {
     launch.whenSymbol = "T";
     launch.whenMin = kSelectWarps + 1;
@@ -387,21 +405,11 @@ FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
   int64_t experts = dispatch.getNumExperts();
   MLIRContext *ctx = route.getContext();
   Type f32 = Float32Type::get(ctx), i32 = IntegerType::get(ctx, 32);
-  auto func = createKernel(
-      builder, module, dispatch.getLoc(), (name + "_select").str(),
-      {globalBuffer(f32), globalBuffer(f32), globalBuffer(i32),
-       globalBuffer(i32), globalBuffer(i32), globalBuffer(i32), i32},
-      kSelectWarps * 32, {workgroupBuffer(i32, kSelectDispatchSlots)});
-  // LLVM reads the staged ids with 16-byte vector loads: align the buffer
-  // to 16 bytes (its own alignment, 4, is all the PTX would otherwise say).
-  func.setWorkgroupAttributionAttr(0, LLVM::LLVMDialect::getAlignAttrName(),
-                                   builder.getI64IntegerAttr(16));
-  ImplicitLocOpBuilder b(dispatch.getLoc(), builder);
-  RouteEmitter(b, /*hidden=*/0, experts)
-      .emitSelectDispatch(func, selectParams(route));
+  // (logits, weights, ids, token list, offsets, positions, T).
+  SmallVector<Type> types = {globalBuffer(f32), globalBuffer(f32)};
+  types.append(4, globalBuffer(i32));
+  types.push_back(i32);
   KernelLaunch fused;
-  fused.kernel = func;
-  fused.block[0] = kSelectWarps * 32;
   fused.args = {workspaceArg(workspace),
                 bufferArg(route.getWeights(), 4),
                 bufferArg(route.getExpertIds(), 4),
@@ -409,6 +417,19 @@ FailureOr<KernelLaunches> mlir::samoyeds::buildSelectDispatchKernels(
                 bufferArg(dispatch.getOffsets(), 4),
                 bufferArg(dispatch.getPositions(), 4),
                 symbolArg("T")};
+  insertSelectBias(route, types, fused.args);
+  auto func = createKernel(builder, module, dispatch.getLoc(),
+                           (name + "_select").str(), types, kSelectWarps * 32,
+                           {workgroupBuffer(i32, kSelectDispatchSlots)});
+  // LLVM reads the staged ids with 16-byte vector loads: align the buffer
+  // to 16 bytes (its own alignment, 4, is all the PTX would otherwise say).
+  func.setWorkgroupAttributionAttr(0, LLVM::LLVMDialect::getAlignAttrName(),
+                                   builder.getI64IntegerAttr(16));
+  ImplicitLocOpBuilder b(dispatch.getLoc(), builder);
+  RouteEmitter(b, /*hidden=*/0, experts)
+      .emitSelectDispatch(func, selectParams(route));
+  fused.kernel = func;
+  fused.block[0] = kSelectWarps * 32;
   // From T = 0: its offsets (all zero) are what the dispatch kernel writes.
   fused.whenSymbol = "T";
   fused.whenMax = kSelectWarps;

@@ -1,6 +1,7 @@
 //===- RouteSelect.cpp - The router's softmax and top-k kernel ------------===//
 //
-// One warp per token. Each lane keeps every 32nd logit in registers; the
+// One warp per token. Each lane keeps every 32nd logit in registers (plus
+// the expert's router bias, in f32, where the route has one); the
 // softmax's maximum and sum and the k rounds of arg-max are warp reductions
 // (gpu.subgroup_reduce; the maxima as one redux.sync on order-preserving i32
 // keys, the sum by shuffles). Round j takes the largest logit after round
@@ -30,8 +31,8 @@ void RouteEmitter::emitSelect(gpu::GPUFuncOp func, const SelectParams &sel) {
   Value token =
       add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), idx(kSelectWarps)),
           div(tid, idx(32)));
-  selectToken(func.getArgument(0), func.getArgument(1), func.getArgument(2),
-              tokens, token, rem(tid, idx(32)), sel);
+  selectToken(func.getArgument(0), selectBias(func, sel), func.getArgument(1),
+              func.getArgument(2), tokens, token, rem(tid, idx(32)), sel);
   gpu::ReturnOp::create(b);
 }
 
@@ -48,8 +49,8 @@ Value RouteEmitter::warpMax(Value f) {
   return arith::BitcastOp::create(b, b.getF32Type(), flip(top));
 }
 
-RouteEmitter::TokenLogits RouteEmitter::loadSoftmax(Value logits, Value token,
-                                                    Value lane) {
+RouteEmitter::TokenLogits RouteEmitter::loadSoftmax(Value logits, Value bias,
+                                                    Value token, Value lane) {
   float inf = std::numeric_limits<float>::infinity();
   Type i32 = b.getI32Type();
   Value lane32 = arith::IndexCastOp::create(b, i32, lane);
@@ -65,6 +66,8 @@ RouteEmitter::TokenLogits RouteEmitter::loadSoftmax(Value logits, Value token,
     if (ok)
       at = select(ok, at, idx(0));
     Value l = load(logits, add(row, at));
+    if (bias)
+      l = arith::AddFOp::create(b, l, toF32(load(bias, at)));
     t.logit.push_back(l);
     t.expert.push_back(e);
     t.valid.push_back(ok);
@@ -120,13 +123,13 @@ std::pair<Value, Value> RouteEmitter::laneBest(const TokenLogits &t,
   return {best, bestExpert};
 }
 
-void RouteEmitter::selectToken(Value logits, Value weights, Value ids,
-                               Value tokens, Value token, Value lane,
+void RouteEmitter::selectToken(Value logits, Value bias, Value weights,
+                               Value ids, Value tokens, Value token, Value lane,
                                const SelectParams &sel, Value sharedIds) {
   int64_t topK = sel.topK;
   // The whole warp takes the branch: its reductions stay uniform.
   ifThen(cmp(arith::CmpIPredicate::ult, token, tokens), [&] {
-    TokenLogits t = loadSoftmax(logits, token, lane);
+    TokenLogits t = loadSoftmax(logits, bias, token, lane);
     Value base = mul(token, idx(topK));
     // Round j: the largest (logit, -expert) below the last round's. Lane
     // j % 32 keeps round j's weight and id in its register j / 32, so the
@@ -197,8 +200,8 @@ void RouteEmitter::emitSelectDispatch(gpu::GPUFuncOp func,
   // The selecting lanes also place their ids, clamped to [0, E) as the
   // dispatch kernel clamps them (none is outside here), in shared memory,
   // visible to all the block's threads after the barrier.
-  selectToken(logits, weights, ids, tokens, div(tid, idx(32)),
-              rem(tid, idx(32)), sel, sIds);
+  selectToken(logits, selectBias(func, sel), weights, ids, tokens,
+              div(tid, idx(32)), rem(tid, idx(32)), sel, sIds);
   gpu::BarrierOp::create(b);
   Value slots = mul(tokens, idx(sel.topK));
   Value mine = cmp(arith::CmpIPredicate::ult, tid, slots);

@@ -267,8 +267,10 @@ void addGridDependencyControl(gpu::GPUFuncOp kernel, bool launchFirst,
 }
 
 /// The pairs of `ops` (a function's samoyeds ops in order) of a
-/// samoyeds.route and the samoyeds.dispatch of its ids right after it, mapped
-/// to one another, where one block can select and dispatch a small call.
+/// samoyeds.route and the samoyeds.dispatch of its ids right after it, over
+/// the route's experts, mapped to one another, where one block can select
+/// and dispatch a small call (the fused kernel reads the route's logits and
+/// bias as the dispatch's experts).
 llvm::DenseMap<Operation *, Operation *>
 findSelectDispatch(ArrayRef<Operation *> ops) {
   llvm::DenseMap<Operation *, Operation *> pairs;
@@ -277,6 +279,8 @@ findSelectDispatch(ArrayRef<Operation *> ops) {
     auto dispatch = dyn_cast<DispatchOp>(ops[i + 1]);
     if (!route || !dispatch ||
         dispatch.getExpertIds() != route.getExpertIds() ||
+        dispatch.getNumExperts() !=
+            cast<ShapedType>(route.getRouter().getType()).getDimSize(0) ||
         !canSelectAndDispatch(route))
       continue;
     pairs[route] = dispatch;

@@ -289,3 +289,30 @@ func.func @ffn_clamped(
          tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>
 }
+
+// gpt-oss's whole layer: the route takes the router's bias, the matmuls the
+// experts' biases.
+// CHECK-LABEL: func.func @ffn_router_bias(
+// CHECK-SAME:    %[[X:[a-zA-Z0-9_]+]]: tensor<?x128xbf16>,
+// CHECK-SAME:    %[[R:[a-zA-Z0-9_]+]]: tensor<4x128xbf16>,
+// CHECK-SAME:    %[[B13:[a-zA-Z0-9_]+]]: tensor<4x256xbf16>,
+// CHECK-SAME:    %[[B2:[a-zA-Z0-9_]+]]: tensor<4x128xbf16>,
+// CHECK-SAME:    %[[RB:[a-zA-Z0-9_]+]]: tensor<4xbf16>)
+// CHECK:         %[[WEIGHTS:.*]], %[[IDS:.*]] = samoyeds.route %[[X]], %[[R]] bias(%[[RB]]) top_k(2) {renormalize} : (tensor<?x128xbf16>, tensor<4x128xbf16>, tensor<4xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+// CHECK:         samoyeds.dispatch %[[IDS]] experts(4)
+// CHECK:         samoyeds.ssmm {{.*}} bias(%[[B13]]) epilogue <silu_mul>
+// CHECK:         samoyeds.ssmm {{.*}} combine(%[[WEIGHTS]], %{{.*}}) bias(%[[B2]]) epilogue <weighted_combine>
+func.func @ffn_router_bias(
+    %x: tensor<?x128xbf16>, %r: tensor<4x128xbf16>,
+    %w13: tensor<4x256x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %w2: tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+    %b13: tensor<4x256xbf16>, %b2: tensor<4x128xbf16>,
+    %rb: tensor<4xbf16>) -> tensor<?x128xbf16> {
+  %y = samoyeds.moe_ffn %x, %r, %w13, %w2 bias(%b13, %b2) router_bias(%rb) top_k(2)
+      {renormalize, activation = #samoyeds<activation clamped_swiglu>}
+      : (tensor<?x128xbf16>, tensor<4x128xbf16>,
+         tensor<4x256x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>,
+         tensor<4x256xbf16>, tensor<4x128xbf16>, tensor<4xbf16>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}

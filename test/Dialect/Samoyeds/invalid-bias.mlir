@@ -1,7 +1,8 @@
 // RUN: samoyeds-opt %s -split-input-file -verify-diagnostics
 
-// One case per diagnostic of the expert biases and the gated activation's
-// parameters (moe_ffn, moe_experts, ssmm, launch).
+// One case per diagnostic of the expert biases, the router's bias (route,
+// moe_ffn) and the gated activation's parameters (moe_ffn, moe_experts,
+// ssmm, launch).
 
 #ss = #samoyeds.ss<n = 1, m = 2, v = 64>
 func.func @b13_elt(%x: tensor<?x256xbf16>, %w: tensor<?x4xf32>, %ids: tensor<?x4xi32>,
@@ -49,7 +50,7 @@ func.func @one_bias(%x: tensor<?x256xbf16>, %r: tensor<8x256xbf16>,
     %b2: tensor<8x256xbf16>) -> tensor<?x256xbf16> {
   // expected-error @+1 {{'samoyeds.moe_ffn' op takes both expert biases or neither, got only the w2 bias}}
   %y = "samoyeds.moe_ffn"(%x, %r, %w13, %w2, %b2)
-      <{top_k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1>}>
+      <{top_k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 1, 0>}>
       : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
          tensor<8x256x256xbf16, #ss>, tensor<8x256xbf16>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
@@ -149,6 +150,79 @@ func.func @unknown_activation(%x: tensor<?x256xbf16>, %r: tensor<8x256xbf16>,
   // expected-error @+2 {{expected ::mlir::samoyeds::ActivationKind to be one of: silu, clamped_swiglu}}
   // expected-error @+1 {{failed to parse Samoyeds_ActivationAttr parameter 'value'}}
   %y = samoyeds.moe_ffn %x, %r, %w13, %w2 top_k(2) {activation = #samoyeds<activation gelu>}
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
+         tensor<8x256x256xbf16, #ss>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+func.func @router_bias_size(%x: tensor<?x64xbf16>, %r: tensor<8x64xbf16>, %rb: tensor<4xbf16>)
+    -> tensor<?x2xi32> {
+  // expected-error @+1 {{'samoyeds.route' op router bias must be [8], got 'tensor<4xbf16>'}}
+  %w, %ids = samoyeds.route %x, %r bias(%rb) top_k(2)
+      : (tensor<?x64xbf16>, tensor<8x64xbf16>, tensor<4xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %ids : tensor<?x2xi32>
+}
+
+// -----
+
+// ODS: the router's bias is one-dimensional.
+func.func @router_bias_rank(%x: tensor<?x64xbf16>, %r: tensor<8x64xbf16>, %rb: tensor<1x8xbf16>)
+    -> tensor<?x2xi32> {
+  // expected-error @+1 {{'samoyeds.route' op operand #2 must be 1D tensor of bfloat16 type or 16-bit float or 32-bit float values, but got 'tensor<1x8xbf16>'}}
+  %w, %ids = samoyeds.route %x, %r bias(%rb) top_k(2)
+      : (tensor<?x64xbf16>, tensor<8x64xbf16>, tensor<1x8xbf16>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %ids : tensor<?x2xi32>
+}
+
+// -----
+
+// ODS: bf16, f16 or f32.
+func.func @router_bias_elt(%x: tensor<?x64xbf16>, %r: tensor<8x64xbf16>, %rb: tensor<8xi32>)
+    -> tensor<?x2xi32> {
+  // expected-error @+1 {{'samoyeds.route' op operand #2 must be 1D tensor of bfloat16 type or 16-bit float or 32-bit float values, but got 'tensor<8xi32>'}}
+  %w, %ids = samoyeds.route %x, %r bias(%rb) top_k(2)
+      : (tensor<?x64xbf16>, tensor<8x64xbf16>, tensor<8xi32>) -> (tensor<?x2xf32>, tensor<?x2xi32>)
+  return %ids : tensor<?x2xi32>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+func.func @ffn_router_bias_size(%x: tensor<?x256xbf16>, %r: tensor<8x256xbf16>,
+    %w13: tensor<8x512x256xbf16, #ss>, %w2: tensor<8x256x256xbf16, #ss>,
+    %rb: tensor<16xf32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op router bias must be [8], got 'tensor<16xf32>'}}
+  %y = samoyeds.moe_ffn %x, %r, %w13, %w2 router_bias(%rb) top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
+         tensor<8x256x256xbf16, #ss>, tensor<16xf32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+func.func @ffn_router_bias_elt(%x: tensor<?x256xbf16>, %r: tensor<8x256xbf16>,
+    %w13: tensor<8x512x256xbf16, #ss>, %w2: tensor<8x256x256xbf16, #ss>,
+    %rb: tensor<8xf64>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.moe_ffn' op operand #4 must be 1D tensor of bfloat16 type or 16-bit float or 32-bit float values, but got 'tensor<8xf64>'}}
+  %y = samoyeds.moe_ffn %x, %r, %w13, %w2 router_bias(%rb) top_k(2)
+      : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
+         tensor<8x256x256xbf16, #ss>, tensor<8xf64>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}
+
+// -----
+
+// Generic form: an operand segment list of before the router's bias (six
+// entries) is refused.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 64>
+func.func @six_segments(%x: tensor<?x256xbf16>, %r: tensor<8x256xbf16>,
+    %w13: tensor<8x512x256xbf16, #ss>, %w2: tensor<8x256x256xbf16, #ss>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{invalid properties {operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>, top_k = 2 : i64} for op samoyeds.moe_ffn: size mismatch in attribute conversion: 6 vs 7}}
+  %y = "samoyeds.moe_ffn"(%x, %r, %w13, %w2)
+      <{top_k = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
       : (tensor<?x256xbf16>, tensor<8x256xbf16>, tensor<8x512x256xbf16, #ss>,
          tensor<8x256x256xbf16, #ss>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>

@@ -1021,7 +1021,7 @@ func.func @moe_ffn_missing_top_k(
     %w2: tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16> {
   // expected-error @+1 {{'samoyeds.moe_ffn' op requires attribute 'top_k'}}
   %y = "samoyeds.moe_ffn"(%x, %router, %w13, %w2)
-      <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>}>
+      <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>}>
       : (tensor<?x128xbf16>, tensor<4x128xbf16>,
          tensor<4x128x128xbf16, #samoyeds.ss<n = 1, m = 2, v = 128>>,
          tensor<4x128x64xbf16, #samoyeds.ss<n = 1, m = 2, v = 64>>) -> tensor<?x128xbf16>

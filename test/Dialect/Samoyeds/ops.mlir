@@ -431,7 +431,7 @@ func.func @ssmm_dynamic_experts(
 //===----------------------------------------------------------------------===//
 
 // GENERIC-LABEL: sym_name = "moe_ffn_renormalize"}
-// GENERIC:         "samoyeds.moe_ffn"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0>, renormalize, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64}>
+// GENERIC:         "samoyeds.moe_ffn"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{activation = #samoyeds<activation silu>, operandSegmentSizes = array<i32: 1, 1, 1, 1, 0, 0, 0>, renormalize, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64}>
 // GENERIC-LABEL: sym_name = "route_dynamic"}
 // GENERIC:         "samoyeds.route"(%{{.*}}, %{{.*}}) <{renormalize, routed_scaling_factor = 1.000000e+00 : f64, top_k = 2 : i64}>
 // GENERIC-LABEL: sym_name = "dispatch_dynamic"}

@@ -74,6 +74,15 @@ LogicalResult verifyRouter(Operation *op, Value hidden, Value router) {
   return success();
 }
 
+/// Verifies the router's bias `bias` (when given; its rank and element type
+/// are ODS's) against the router's `experts`.
+LogicalResult verifyRouterBias(Operation *op, Value bias, int64_t experts) {
+  if (bias && !compatible(dim(bias, 0), experts))
+    return op->emitOpError() << "router bias must be [" << dimStr(experts)
+                             << "], got " << bias.getType();
+  return success();
+}
+
 /// Verifies a bias operand against the `[experts, rows]` it must have and
 /// the element type `elt`.
 LogicalResult verifyBias(Operation *op, Value bias, StringRef name,
@@ -175,7 +184,8 @@ LogicalResult MoEFFNOp::verify() {
     return failure();
   int64_t experts = dim(getRouter(), 0);
   if (failed(verifyRouting(op, getTopK(), experts,
-                           getRoutedScalingFactor().convertToDouble())))
+                           getRoutedScalingFactor().convertToDouble())) ||
+      failed(verifyRouterBias(op, getRouterBias(), experts)))
     return failure();
   if (!compatible(dim(w13, 0), experts) || !compatible(dim(w2, 0), experts))
     return emitOpError() << "router has " << dimStr(experts)
@@ -233,8 +243,10 @@ LogicalResult RouteOp::verify() {
   Operation *op = getOperation();
   if (failed(verifyRouter(op, getHidden(), getRouter())))
     return failure();
-  if (failed(verifyRouting(op, getTopK(), dim(getRouter(), 0),
-                           getRoutedScalingFactor().convertToDouble())))
+  int64_t experts = dim(getRouter(), 0);
+  if (failed(verifyRouting(op, getTopK(), experts,
+                           getRoutedScalingFactor().convertToDouble())) ||
+      failed(verifyRouterBias(op, getBias(), experts)))
     return failure();
   for (Value r : {getWeights(), getExpertIds()}) {
     if (!compatible(dim(r, 0), dim(getHidden(), 0)) ||

@@ -83,7 +83,8 @@ Value buildExperts(PatternRewriter &rewriter, Location loc, Value hidden,
   return down.getResult();
 }
 
-/// moe_ffn -> route + the experts (buildExperts).
+/// moe_ffn -> route (with the layer's router bias) + the experts
+/// (buildExperts).
 struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -102,8 +103,8 @@ struct DecomposeMoEPattern : OpRewritePattern<MoEFFNOp> {
     };
     auto route = RouteOp::create(rewriter, loc, pairs(rewriter.getF32Type()),
                                  pairs(rewriter.getI32Type()), op.getHidden(),
-                                 op.getRouter(), op.getTopKAttr(),
-                                 op.getRenormalizeAttr(),
+                                 op.getRouter(), op.getRouterBias(),
+                                 op.getTopKAttr(), op.getRenormalizeAttr(),
                                  op.getRoutedScalingFactorAttr());
     rewriter.replaceOp(
         op, buildExperts(rewriter, loc, op.getHidden(), route.getWeights(),

@@ -100,17 +100,21 @@ bool expertsReference(const ExpertFFN &ffn, const uint16_t *x, int64_t T,
                       std::vector<double> &y, std::string *error = nullptr,
                       ClampCounts *clamps = nullptr);
 
-/// Router reference: logits = x · router^T (double), softmax over E, top-k
-/// (ties: lower expert id first), optional renormalisation to sum 1, then
-/// multiplication by `scalingFactor`. `weights` and `ids` become `[T, topK]`.
+/// Router reference: logits = x · router^T (double), plus `bias[e]` for
+/// expert e where `bias` ([E], the router's bias: gpt-oss) is given, softmax
+/// over E, top-k (ties: lower expert id first), optional renormalisation to
+/// sum 1, then multiplication by `scalingFactor`. `weights` and `ids` become
+/// `[T, topK]`.
 void routeReference(const float *x, const float *router, int64_t T, int64_t H,
                     int64_t E, int topK, bool renormalize, double scalingFactor,
-                    std::vector<float> &weights, std::vector<int32_t> &ids);
-/// Same as above with 16-bit inputs of type `dtype`.
+                    std::vector<float> &weights, std::vector<int32_t> &ids,
+                    const float *bias = nullptr);
+/// Same as above with 16-bit inputs of type `dtype` (the bias, if any, as
+/// the float values of its elements).
 void routeReference(const uint16_t *x, const uint16_t *router, DType dtype,
                     int64_t T, int64_t H, int64_t E, int topK, bool renormalize,
                     double scalingFactor, std::vector<float> &weights,
-                    std::vector<int32_t> &ids);
+                    std::vector<int32_t> &ids, const float *bias = nullptr);
 
 /// Dispatch reference: sorts the `T * topK` slots of `ids` by expert, stable
 /// in (t, j) order. `tokens[p] = t`, `offsets` has E + 1 entries and

@@ -18,6 +18,7 @@ def Samoyeds_HalfTensor2D : 2DTensorOf<[BF16, F16]>;
 def Samoyeds_FloatTensor2D : 2DTensorOf<[BF16, F16, F32]>;
 def Samoyeds_WeightTensor : 3DTensorOf<[BF16, F16]>;
 def Samoyeds_I32Tensor1D : 1DTensorOf<[I32]>;
+def Samoyeds_FloatTensor1D : 1DTensorOf<[BF16, F16, F32]>;
 def Samoyeds_I32Tensor2D : 2DTensorOf<[I32]>;
 def Samoyeds_F32Tensor2D : 2DTensorOf<[F32]>;
 
@@ -32,7 +33,7 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn", [AttrSizedOperandSegments]> {
     stacked gate/up weights `w13 : [E, 2I, H]` (gate rows first) and down
     weights `w2 : [E, H, I]`, both in the SS format:
 
-        logits = x · router^T
+        logits = x · router^T (+ router_bias)
         (g, ids) = top_k(softmax(logits))    renormalised if `renormalize`,
                                              then scaled by `routed_scaling_factor`
         y = Σ_{e ∈ ids} g_e · W2_e · (SiLU(W1_e x) ⊙ W3_e x)
@@ -42,11 +43,13 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn", [AttrSizedOperandSegments]> {
     With `bias(%b13, %b2)` (`[E, 2I]`, gate first, and `[E, H]`, the hidden
     states' element type) each expert's matmuls add their bias row:
     `W13_e x + b13_e` before the activation, `W2_e h + b2_e` before the
-    routing weight.
+    routing weight. With `router_bias(%rb)` (`[E]`; bf16, f16 or f32) the
+    router's logits add it before the softmax, as `route`'s `bias(%rb)`.
 
     The routing conventions of common models:
     Mixtral: `renormalize`; Qwen2-MoE and OLMoE: no renormalisation;
-    DeepSeek-V2: `routed_scaling_factor`.
+    DeepSeek-V2: `routed_scaling_factor`; gpt-oss: `renormalize`, the
+    router's bias and the experts' biases, `clamped_swiglu`.
 
     ```mlir
     %y = samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2) {renormalize}
@@ -68,11 +71,15 @@ def Samoyeds_MoEFFNOp : Samoyeds_Op<"moe_ffn", [AttrSizedOperandSegments]> {
                        DefaultValuedAttr<Samoyeds_ActivationAttr,
                            "ActivationKind::Silu">:$activation,
                        OptionalAttr<F64Attr>:$swiglu_alpha,
-                       OptionalAttr<F64Attr>:$swiglu_limit);
+                       OptionalAttr<F64Attr>:$swiglu_limit,
+                       Optional<Samoyeds_FloatTensor1D>:$router_bias);
   let results = (outs Samoyeds_HalfTensor2D:$result);
+  // The router bias is the last operand segment: bytecode written before it
+  // (six segments) reads as a layer without one.
   let assemblyFormat = [{
     $hidden `,` $router `,` $w13 `,` $w2
-    (`bias` `(` $w13_bias^ `,` $w2_bias `)`)? `top_k` `(` $top_k `)` attr-dict
+    (`bias` `(` $w13_bias^ `,` $w2_bias `)`)?
+    (`router_bias` `(` $router_bias^ `)`)? `top_k` `(` $top_k `)` attr-dict
     `:` functional-type(operands, results)
   }];
 }
@@ -134,27 +141,33 @@ def Samoyeds_MoEExpertsOp : Samoyeds_Op<"moe_experts",
 def Samoyeds_RouteOp : Samoyeds_Op<"route"> {
   let summary = "Router logits, softmax and top-k";
   let description = [{
-    `logits = hidden · router^T` (f32 accumulation), softmax over the experts,
-    then the `top_k` largest probabilities per token (ties: lower expert
-    first), in descending order. With `renormalize` the k weights are divided
-    by their sum; finally they are multiplied by `routed_scaling_factor`.
+    `logits = hidden · router^T` (f32 accumulation), plus the router's bias
+    with `bias(%rb)` (`[E]`; bf16, f16 or f32, added in f32: gpt-oss), softmax
+    over the experts, then the `top_k` largest probabilities per token (ties:
+    lower expert first), in descending order. With `renormalize` the k
+    weights are divided by their sum; finally they are multiplied by
+    `routed_scaling_factor`.
 
     ```mlir
     %w, %ids = samoyeds.route %x, %router top_k(2) {renormalize}
         : (tensor<?x4096xbf16>, tensor<8x4096xbf16>)
         -> (tensor<?x2xf32>, tensor<?x2xi32>)
+    %w, %ids = samoyeds.route %x, %router bias(%rb) top_k(4) {renormalize}
+        : (tensor<?x2880xbf16>, tensor<32x2880xbf16>, tensor<32xbf16>)
+        -> (tensor<?x4xf32>, tensor<?x4xi32>)
     ```
   }];
   let arguments = (ins Samoyeds_HalfTensor2D:$hidden,
                        Samoyeds_FloatTensor2D:$router,
+                       Optional<Samoyeds_FloatTensor1D>:$bias,
                        I64Attr:$top_k,
                        UnitAttr:$renormalize,
                        DefaultValuedAttr<F64Attr, "1.0">:$routed_scaling_factor);
   let results = (outs Samoyeds_F32Tensor2D:$weights,
                       Samoyeds_I32Tensor2D:$expert_ids);
   let assemblyFormat = [{
-    $hidden `,` $router `top_k` `(` $top_k `)` attr-dict
-    `:` functional-type(operands, results)
+    $hidden `,` $router (`bias` `(` $bias^ `)`)? `top_k` `(` $top_k `)`
+    attr-dict `:` functional-type(operands, results)
   }];
 }
 

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 import samoyeds
-from bench import MODELS, ColdTimer, load_experts, random_experts
+from bench import (MODELS, ColdTimer, load_experts, random_biases, random_experts,
+                   random_router_bias, spec)
 from h200 import Replay
 
 dev = "cuda"
@@ -39,7 +40,8 @@ dev = "cuda"
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--variants", required=True, help="NAME=DIR,... (the first is the base)")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(MODELS),
+                    help="anchors (bench.MODELS) or gpt-oss's layers (bench.GPT_OSS)")
     ap.add_argument("--formats", default="11v128,12v128,12v32")
     ap.add_argument("--tokens", default="1,16,64,256,1024,4096")
     ap.add_argument("--reps", type=int, default=15)
@@ -60,8 +62,10 @@ def main():
                timing="graph replay" if a.graph else "eager")
     print(f"{res['device']}: " + ", ".join(f"{n}={d}" for n, d in variants))
     for name in a.models.split(","):
-        H = MODELS[name][0]
+        H = spec(name)[0]
         gu_bits, d_bits, router = random_experts(name)
+        biases = random_biases(name)  # gpt-oss: its bundles' expert biases
+        router_bias = random_router_bias(name)  # and its router's (where a bundle has it)
         for fmt in a.formats.split(","):
             layers = []
             for vname, vdir in variants:
@@ -69,7 +73,10 @@ def main():
                 if not os.path.isdir(bundle):
                     sys.exit(f"variant {vname}: no bundle at {bundle}")
                 layers.append(samoyeds.MoELayer(bundle))
-            load_experts(layers, gu_bits, d_bits, router)
+            load_experts(layers, gu_bits, d_bits, router, router_bias)
+            for layer in layers:
+                if biases:
+                    layer.set_biases(biases["b1"], biases["b2"])
             for T in tokens:
                 x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
                 raw = [layer(x) for layer in layers]

@@ -41,9 +41,8 @@ MODELS = {  # name: (hidden, intermediate, experts, top_k, renormalize)
     "qwen3_235b": (4096, 1536, 128, 8, True),
 }
 # gpt-oss's layers (bench/h200.py; test/GPU/gen-layer-bundles.sh's gptoss set, format v = 64:
-# 2880 is no multiple of 128): the experts' biases and clamped SwiGLU, its router's top-k
-# softmax (= the renormalised one; the router's bias, which only moves the choice, is left
-# out of the layer bundles). Same fields as MODELS.
+# 2880 is no multiple of 128): the experts' biases and clamped SwiGLU, the router's bias
+# added to its logits, its top-k softmax (= the renormalised one). Same fields as MODELS.
 GPT_OSS = {
     "gpt_oss_20b": (2880, 2880, 32, 4, True),
     "gpt_oss_120b": (2880, 2880, 128, 4, True),
@@ -119,8 +118,13 @@ def measure_device(timer):
     return res
 
 
-def route(x, router, k, renorm):
-    w, ids = torch.softmax((x @ router.t()).float(), -1).topk(k, -1)
+def route(x, router, k, renorm, br=None):
+    """Softmax top-k routing (f32 weights, int64 ids); with the router's bias br [E]
+    (gpt-oss) added to the logits."""
+    logits = (x @ router.t()).float()
+    if br is not None:
+        logits = logits + br.float()
+    w, ids = torch.softmax(logits, -1).topk(k, -1)
     return (w / w.sum(-1, keepdim=True) if renorm else w), ids
 
 
@@ -130,10 +134,11 @@ def clamped_swiglu(gate, up, alpha=SWIGLU_ALPHA, limit=SWIGLU_LIMIT):
     return gate * torch.sigmoid(alpha * gate) * (up.clamp(-limit, limit) + 1)
 
 
-def grouped(x, router, wgu_t, wd_t, k, renorm, b1=None, b2=None):
+def grouped(x, router, wgu_t, wd_t, k, renorm, b1=None, b2=None, br=None):
     """The layer through torch._grouped_mm; with the experts' biases b1 [E, 2I] and b2 [E, H]
-    (gpt-oss) each product adds its expert's row and the activation is the clamped SwiGLU."""
-    w, ids = route(x, router, k, renorm)
+    (gpt-oss) each product adds its expert's row and the activation is the clamped SwiGLU;
+    br [E], the router's bias, is added to the logits."""
+    w, ids = route(x, router, k, renorm, br)
     E = wgu_t.shape[0]
     by_expert, order = ids.reshape(-1).sort(stable=True)
     tok = order // k
@@ -179,26 +184,52 @@ def bf16_bits(t):
     return t.contiguous().view(torch.int16).cpu().numpy().view(np.uint16)
 
 
+def spec(name):
+    """(H, I, E, k, renormalize) of a model of --models: an anchor (MODELS, the default
+    list) or one of gpt-oss's layers (GPT_OSS)."""
+    return GPT_OSS[name] if name in GPT_OSS else MODELS[name]
+
+
+def random_biases(name, device=dev):
+    """gpt-oss's random expert biases, b1 [E, 2I] and b2 [E, H] bf16 on `device` (about the
+    accumulators' size, so that the clamps run), as the keywords of grouped and
+    fused_experts; {} for the other models (no biases)."""
+    if name not in GPT_OSS:
+        return {}
+    H, I, E, _, _ = GPT_OSS[name]
+    return dict(b1=torch.randn(E, 2 * I, device=device).mul_(0.5).to(torch.bfloat16),
+                b2=torch.randn(E, H, device=device).mul_(0.1).to(torch.bfloat16))
+
+
+def random_router_bias(name, device=dev):
+    """gpt-oss's random router bias [E] (bf16 on `device`, about the logits' spread so that
+    it moves the top-k), or None for the other models."""
+    if name not in GPT_OSS:
+        return None
+    return torch.randn(GPT_OSS[name][2], device=device).to(torch.bfloat16)
+
+
 def random_experts(name):
     """Random experts of model `name` as the same-process A/Bs draw them: the gate/up and
     down weights as bf16 bits (numpy, for pack) and the router (bf16, on the GPU)."""
-    H, I, E, _, _ = MODELS[name]
+    H, I, E, _, _ = spec(name)
     wgu = torch.randn(E, 2 * I, H, dtype=torch.bfloat16, device=dev) * 0.02
     wd = torch.randn(E, H, I, dtype=torch.bfloat16, device=dev) * 0.02
     router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
     return bf16_bits(wgu), bf16_bits(wd), router
 
 
-def load_experts(layers, gu_bits, d_bits, router):
+def load_experts(layers, gu_bits, d_bits, router, router_bias=None):
     """Packs the weights in the format of the first layer and uploads them and the router
-    into every layer (the A/B variants of one model and format share one packing)."""
+    into every layer (the A/B variants of one model and format share one packing); the
+    router's bias goes to the layers whose bundle routes with one."""
     w13, w2 = layers[0].weights["w13"], layers[0].weights["w2"]
     p13 = pack(gu_bits, w13["n"], w13["m"], w13["v"])
     p2 = pack(d_bits, w2["n"], w2["m"], w2["v"])
     for layer in layers:
         layer.upload_packed("w13", p13)
         layer.upload_packed("w2", p2)
-        layer.set_router(router)
+        layer.set_router(router, router_bias if layer.router_bias_dtype else None)
 
 
 def from_bits(a, shape):

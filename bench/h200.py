@@ -42,7 +42,7 @@ import samoyeds
 from baselines.fused_moe_triton import (fused_experts, moe_align_block_size,
                                         moe_align_block_size_torch, pick_config)
 from bench import (GPT_OSS, MODELS, ColdTimer, bf16_bits, grouped, layer_bytes, measure_device,
-                   route)
+                   random_biases, random_router_bias, route, spec)
 from samoyeds.layer import LayerBundle
 from samoyeds.pack import PackedWeight, pack, packed_sizes, unpack
 
@@ -54,10 +54,6 @@ NOTES = ("vLLM-design: dense bf16 Triton fused MoE in vLLM's design and configur
          "All paths replayed from CUDA graphs (graph: false marks an eager fallback).")
 
 
-def spec(name):
-    """(H, I, E, k, renormalize) of a model of --models: an anchor (bench.MODELS, the default
-    list) or one of gpt-oss's layers (bench.GPT_OSS)."""
-    return GPT_OSS[name] if name in GPT_OSS else MODELS[name]
 
 
 def parse_format(fmt):
@@ -83,13 +79,15 @@ def check_bundles(layers, models, formats):
             try:
                 w = b.weights["w13"]
                 have = (b.hidden, b.intermediate, b.experts, b.top_k, b.renormalize,
-                        (w["n"], w["m"], w["v"]), bool(b.bias_inputs), b.activation["kind"])
+                        (w["n"], w["m"], w["v"]), bool(b.bias_inputs),
+                        b.router_bias_dtype is not None, b.activation["kind"])
                 gpt_oss = name in GPT_OSS
-                want = (H, I, E, k, renorm, parse_format(fmt), gpt_oss,
+                want = (H, I, E, k, renorm, parse_format(fmt), gpt_oss, gpt_oss,
                         "clamped_swiglu" if gpt_oss else "silu")
                 if have != want:
                     problems.append(f"{path}: (H, I, E, k, renormalize, n:m:v, biases, "
-                                    f"activation) = {have}, the model needs {want}")
+                                    f"router bias, activation) = {have}, the model needs "
+                                    f"{want}")
                 found[name, fmt] = path
             finally:
                 b.close()
@@ -242,16 +240,14 @@ def run_model(name, found, formats, tokens, a, res):
     wd = torch.empty(E, H, I, dtype=torch.bfloat16, device=dev).normal_(0, 0.02)
     # gpt-oss: the experts' biases (about the accumulators' size, so that the clamps run)
     # on every path, its clamped SwiGLU on the baselines (ours: the bundle's).
-    biases = {}
-    if name in GPT_OSS:
-        biases = dict(b1=torch.randn(E, 2 * I, device=dev).mul_(0.5).to(torch.bfloat16),
-                      b2=torch.randn(E, H, device=dev).mul_(0.1).to(torch.bfloat16))
+    biases = random_biases(name, device=dev)
+    br = random_router_bias(name, device=dev)  # gpt-oss: the router's bias, on every path
     act = dict(activation="clamped_swiglu") if biases else {}
     router = torch.randn(E, H, dtype=torch.bfloat16, device=dev) * 0.05
     xs = {T: torch.randn(T, H, dtype=torch.bfloat16, device=dev) for T in tokens}
     routes = {}
     for T in tokens:  # vLLM's routing, outside its time: float32 weights, int32 ids
-        w, ids = route(xs[T], router, k, renorm)
+        w, ids = route(xs[T], router, k, renorm, br)
         routes[T] = (w.contiguous(), ids.to(torch.int32))
     dense_bytes = 3 * E * I * H * 2
 
@@ -266,12 +262,12 @@ def run_model(name, found, formats, tokens, a, res):
                          pack(bf16_bits(dense), info["n"], info["m"], info["v"],
                               layout=info["layout"]))
             layer.upload_packed(wname, ps[wname])
-        layer.set_router(router)
+        layer.set_router(router, br)
         if biases:
             layer.set_biases(biases["b1"], biases["b2"])
         pgu, pd = (unpack_to_device(ps[w], a.threads, device=dev) for w in ("w13", "w2"))
         refs[fmt] = {T: grouped(xs[T], router, pgu.transpose(1, 2), pd.transpose(1, 2), k, renorm,
-                                **biases)
+                                br=br, **biases)
                      for T in tokens}
         packed_bytes[fmt] = ps["w13"].nbytes + ps["w2"].nbytes
         layers[fmt] = layer
@@ -297,7 +293,7 @@ def run_model(name, found, formats, tokens, a, res):
                 align = moe_align_block_size_torch
         fns = {f"ours {fmt}": (lambda lay=layers[fmt]: lay(x)) for fmt in formats}
         fns["grouped"] = lambda: grouped(x, router, wgu.transpose(1, 2), wd.transpose(1, 2), k,
-                                         renorm, **biases)
+                                         renorm, br=br, **biases)
         fns["vllm"] = lambda: fused_experts(x, wgu, wd, w, ids, cfg, align=align, **biases,
                                             **act)
         runs, errors = {}, {}

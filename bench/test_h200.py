@@ -178,8 +178,8 @@ class FakeLayer:
     def upload_packed(self, name, p):
         self.dense[name] = torch.from_numpy(unpack(p).view(np.int16)).view(torch.bfloat16)
 
-    def set_router(self, router):
-        self.router = router
+    def set_router(self, router, bias=None):
+        self.router, self.router_bias = router, bias
 
     def set_biases(self, b1, b2):
         self.biases = dict(b1=b1, b2=b2)
@@ -187,7 +187,7 @@ class FakeLayer:
     def __call__(self, x):
         return h200.grouped(x, self.router, self.dense["w13"].transpose(1, 2),
                             self.dense["w2"].transpose(1, 2), self.k, self.renorm,
-                            **self.biases)
+                            br=self.router_bias, **self.biases)
 
     def close(self):
         pass
@@ -280,6 +280,23 @@ def test_run_model_gpt_oss_on_the_cpu(cpu_run):
     assert len(rows) == 2 * 4 and all(r["ok"] for r in rows), rows
     assert all(r["relerr"] == 0 for r in rows if r["path"] == "ours")
     assert all(r["relerr"] < h200.VLLM_BOUND for r in rows if r["path"] == "vllm")
+
+
+def test_route_adds_the_router_bias():
+    """bench.route with gpt-oss's router bias: the logits plus the bias, softmax, top-k (a
+    bias that favours expert 2 puts it first everywhere; none leaves the routing as it was)."""
+    import bench as b
+    g = torch.Generator().manual_seed(3)
+    x, router = torch.randn(5, 16, generator=g), torch.randn(4, 16, generator=g)
+    br = torch.tensor([0.0, 0.0, 100.0, 0.0])
+    w, ids = b.route(x, router, 2, True, br)
+    assert (ids[:, 0] == 2).all() and torch.allclose(w.sum(-1), torch.ones(5))
+    logits = x @ router.t() + br
+    want_w, want_ids = torch.softmax(logits, -1).topk(2, -1)
+    assert torch.equal(ids, want_ids)
+    assert torch.allclose(w, want_w / want_w.sum(-1, keepdim=True))
+    assert all(torch.equal(p, q) for p, q in zip(b.route(x, router, 2, False),
+                                                   b.route(x, router, 2, False, None)))
 
 
 def test_grouped_with_biases_is_gpt_oss_experts():

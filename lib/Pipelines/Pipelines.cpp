@@ -191,6 +191,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: 16-row tiles per warp (0: "
                      "choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> rowWarps{
+      *this, "row-warps",
+      llvm::cl::desc("samoyeds-select-tiles: mma_sp 16-row tiles per block "
+                     "(0: choose)"),
+      llvm::cl::init(0)};
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
@@ -342,6 +347,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.evictFirstExperts = o.evictFirstExperts;
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
+  tiles.rowWarps = o.rowWarps;
   tiles.rowMasks = o.rowMasks;
   tiles.wideRowMasks = o.wideRowMasks;
   tiles.persistent = o.persistent;

@@ -1594,22 +1594,22 @@ func.func @moe_ffn_w13_odd_rows(
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: decode_warps = 8 must be 0, or with decode_tokens > 0 and strategy wgmma_sp 4, 8, 12 or 16}}
+// expected-error @+1 {{#samoyeds.tile: decode_warps = 8 must be 0, or with decode_tokens > 0 in [1, 16] (strategy mma_sp) or 4, 8, 12 or 16 (wgmma_sp)}}
 func.func @tile_decode_warps_no_decode() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_warps = 8, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: decode_warps = 6 must be 0, or with decode_tokens > 0 and strategy wgmma_sp 4, 8, 12 or 16}}
+// expected-error @+1 {{#samoyeds.tile: decode_warps = 6 must be 0, or with decode_tokens > 0 in [1, 16] (strategy mma_sp) or 4, 8, 12 or 16 (wgmma_sp)}}
 func.func @tile_decode_warps_partial() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_warps = 6, strategy = wgmma_sp>} {
   return
 }
 
 // -----
 
-// expected-error @+1 {{#samoyeds.tile: decode_warps = 4 must be 0, or with decode_tokens > 0 and strategy wgmma_sp 4, 8, 12 or 16}}
-func.func @tile_decode_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = 4, decode_warps = 4>} {
+// expected-error @+1 {{#samoyeds.tile: decode_warps = 17 must be 0, or with decode_tokens > 0 in [1, 16] (strategy mma_sp) or 4, 8, 12 or 16 (wgmma_sp)}}
+func.func @tile_decode_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 4, tokens = 32, k = 64, stages = 2, decode_tokens = 8, decode_slots = 4, decode_warps = 17>} {
   return
 }
 

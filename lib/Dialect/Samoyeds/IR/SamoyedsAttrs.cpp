@@ -267,11 +267,12 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: decode_slots = " << decodeSlots
                        << " must be in [0, 2^30]";
   if (decodeWarps != 0 &&
-      (decodeTokens == 0 || strategy != MmaStrategy::WgmmaSp ||
-       !isWarpgroupWarps(decodeWarps)))
+      (decodeTokens == 0 || (strategy == MmaStrategy::WgmmaSp
+                                 ? !isWarpgroupWarps(decodeWarps)
+                                 : decodeWarps < 1 || decodeWarps > 16)))
     return emitError() << "#samoyeds.tile: decode_warps = " << decodeWarps
-                       << " must be 0, or with decode_tokens > 0 and strategy "
-                          "wgmma_sp 4, 8, 12 or 16";
+                       << " must be 0, or with decode_tokens > 0 in [1, 16] "
+                          "(strategy mma_sp) or 4, 8, 12 or 16 (wgmma_sp)";
   if (splitBlocks != 1 &&
       (splitBlocks != 2 ||
        !splitTakesDecodeTile(splitK, splitSlots, decodeTokens, decodeSlots) ||

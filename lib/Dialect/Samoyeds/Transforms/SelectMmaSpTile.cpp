@@ -22,6 +22,14 @@ int64_t smemBudget(const ChipInfo &chip) {
 
 namespace mlir::samoyeds::select_tiles {
 
+int64_t mmaSpRowTiles(SSMMOp op) {
+  SparseFormatAttr format = op.getFormat();
+  auto wType = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
+  return wType.getDimSize(1) / format.getM() * format.getN() / halves /
+         SparseFormatAttr::kMmaRows;
+}
+
 /// The tile table. A block covers `warps` row tiles of 16 kept rows (per
 /// half for silu_mul) by `tokens` routed tokens split among `token_warps`
 /// warps per row tile; a pipeline stage covers `k` columns. The k tile must
@@ -61,9 +69,26 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
     while (tokens > 8 &&
            accumulators(tokens) > TileConfigAttr::kMmaSpMaxAccumulators)
       tokens /= 2;
-  int64_t tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves /
-                  SparseFormatAttr::kMmaRows;
-  int64_t warps = tiles % 4 == 0 ? 4 : tiles % 2 == 0 ? 2 : 1;
+  // Row tiles per block: 4 where they divide each half's kept 16-row tiles,
+  // else 2 or 1. Row selection takes 6 where 4 does not divide and 6 does,
+  // its decode tile (and the split-K variant that takes it) keeping 2 or 1
+  // and the split chosen for those blocks (gpt-oss's 90 tiles; H100
+  // same-process A/B against 2 for every variant,
+  // bench/logs/2026-12-07-h100-s67-ab-*: gpt-oss-20b 1.15-1.40x at
+  // T = 128-4096, 0.95-0.97x at T = 16-64, 1.01-1.04x at T = 1-3; 6 for
+  // every variant the same within 3%; -120b 1.21-1.33x at T = 1024-4096).
+  // Plain 2:4 at 3, 5 or 6 was 0.77-1.05x against 4. The row-warps option
+  // forces the count for every variant.
+  int64_t tiles = mmaSpRowTiles(op);
+  int64_t fewWarps = tiles % 2 == 0 ? 2 : 1;
+  int64_t warps = tiles % 4 == 0                ? 4
+                  : rowSelect && tiles % 6 == 0 ? 6
+                                                : fewWarps;
+  int64_t decodeWarps = warps == 6 ? fewWarps : 0;
+  if (o.rowWarps > 0) {
+    warps = o.rowWarps;
+    decodeWarps = 0;
+  }
   // Row selection by masked mma.sp: a total and m - 1 masked accumulators
   // instead of m accumulators and the span partials (H100 A/B, same call,
   // 1:2+2:4 layers: 1.05-1.12x faster at T <= 256 on all four models,
@@ -84,10 +109,12 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   int64_t blockSmem = smemBytes(stages);
   // Split slots are counted in the tile's tokens (a single expert's bound is
   // its unsplit grid's token tiles); the split-K variant takes the decode
-  // tile when its calls are decode calls (split_slots <= decode_slots).
+  // tile when its calls are decode calls (split_slots <= decode_slots), and
+  // with it the decode tile's row warps.
   int64_t sliceQuantum = rowSelect ? std::max(k, format.getV()) : k;
   auto [splitK, splitSlots] =
-      chooseSplit(op, chip, tiles / warps, tokens, sliceQuantum, o.split,
+      chooseSplit(op, chip, tiles / (decodeWarps > 0 ? decodeWarps : warps),
+                  tokens, sliceQuantum, o.split,
                   /*blocksPerSM=*/2, o.splitSlots);
   // Warps of R row tiles: the same block of `warps` row tiles by `tokens`
   // tokens and the same threads, as warps / R row warps of R tiles by R
@@ -152,7 +179,8 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   return TileConfigAttr::get(
       op.getContext(), warps, tokens, k, stages, tokenWarps, rowTiles, rowMasks,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
-      decodeTokens, decodeSlots, /*decodeWarps=*/0, /*splitBlocks=*/1,
+      decodeTokens, decodeSlots, decodeTokens > 0 ? decodeWarps : 0,
+      /*splitBlocks=*/1,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,
       /*wideCluster=*/1, /*wideWarps=*/0,

@@ -273,6 +273,7 @@ struct SamoyedsSelectTiles
     };
     if (!inRange("decode-tokens", decodeTokens, -1, 256) ||
         !inRange("row-tiles", rowTiles, 0, 4) ||
+        !inRange("row-warps", rowWarps, 0, 16) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("mid-split-k", midSplitK, 0, 16) ||
@@ -333,7 +334,7 @@ struct SamoyedsSelectTiles
         wideLowTokens,    wideLowSlots,     fewSlots,       wideUnits,
         persistentUnits,  latePairs,        wideMulticast,  wideMulticastSlots,
         wideAccumulators, persistentTokens, widePersistent, wideUnitCalls,
-        wideRowMasks};
+        wideRowMasks,     rowWarps};
     bool invalid = false;
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.
@@ -345,6 +346,14 @@ struct SamoyedsSelectTiles
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op, overrides);
+      if (!wgmma && rowWarps > 0 && mmaSpRowTiles(op) % rowWarps != 0) {
+        op.emitOpError() << "samoyeds-select-tiles: row-warps = "
+                         << static_cast<int64_t>(rowWarps)
+                         << " must divide the " << mmaSpRowTiles(op)
+                         << " kept 16-row tiles of each half";
+        invalid = true;
+        return;
+      }
       int64_t group = chooseGroup(op, *target, groupTiles);
       TileConfigAttr tile = wgmma
                                 ? chooseWgmmaTile(op, *target, overrides, group)

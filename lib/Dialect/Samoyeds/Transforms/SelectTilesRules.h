@@ -210,7 +210,7 @@ struct Overrides {
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
       wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent,
-      wideUnitCalls, wideRowMasks;
+      wideUnitCalls, wideRowMasks, rowWarps;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.
@@ -235,6 +235,8 @@ chooseMidSplit(SSMMOp op, const ChipInfo &chip, int64_t rowBlocks,
                int64_t tokens, int64_t sliceQuantum, int64_t splitK,
                int64_t splitSlots, int64_t splitPersistent, int64_t decodeSlots,
                const Overrides &o);
+/// The kept 16-row tiles of each half of `op`'s weight (mma_sp's row tiles).
+int64_t mmaSpRowTiles(SSMMOp op);
 /// The warp-level (mma_sp) tile of `op` (SelectMmaSpTile.cpp).
 TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
                           int64_t groupTiles);

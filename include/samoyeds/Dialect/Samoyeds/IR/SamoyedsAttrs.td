@@ -148,11 +148,11 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     most experts get a few tokens, and a block of `tokens` spent its
     activation copies and multiplies on empty columns. d is a multiple of
     8 × `token_warps` below `tokens`; `decode_tokens` and `decode_slots` are
-    0 (no decode tile) when omitted. With strategy `wgmma_sp`,
-    `decode_warps` > 0 gives those variants that many warps (4 per consumer
-    warpgroup) instead of `warps`, and a ring of as many slots as fit: at
-    decode fewer rows per block make more blocks to stream the weights; 0
-    (the tile's `warps`) when omitted.
+    0 (no decode tile) when omitted. `decode_warps` > 0 gives those
+    variants that many warps instead of `warps` (with strategy `wgmma_sp`
+    4 per consumer warpgroup, and a ring of as many slots as fit; with
+    `mma_sp` that many row warps): at decode fewer rows per block make
+    more blocks to stream the weights; 0 (the tile's `warps`) when omitted.
 
     Two blocks per SM at decode (strategy `wgmma_sp`): `shared_slots` = S
     > 0 gives the unsplit calls of the decode tile from S routed slots on a

@@ -95,6 +95,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     runs as 2 row warps of 2 tiles by 2 token warps, so each activation
     fragment feeds two `mma.sp`; with row selection one tile per warp (the
     per-row accumulators would not fit). The `row-tiles` option forces it.
+    A block takes 4 row tiles where they divide each half's kept 16-row
+    tiles; else, with row selection, 6 where they divide them, its decode
+    tile keeping 2 or 1 (`decode_warps`: gpt-oss's 90 tiles); else 2 or 1.
+    `row-warps` forces the count for every variant (an error where it does
+    not divide the tiles).
 
     Row selection uses masked `mma.sp` (`row_masks = 1`: a total and m - 1
     masked accumulators, no span-end routing); `row-masks=0` selects the
@@ -325,6 +330,10 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"0",
            "Override: 16-row tiles per warp, with as many token warps "
            "(0: choose, 1: one)">,
+    Option<"rowWarps", "row-warps", "int64_t", /*default=*/"0",
+           "mma_sp override: 16-row tiles per block (before `row-tiles` "
+           "groups them into warps); they must divide each half's kept "
+           "16-row tiles (0: choose)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
     Option<"persistentTokens", "persistent-tokens", "int64_t",

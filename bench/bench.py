@@ -118,10 +118,12 @@ def measure_device(timer):
     return res
 
 
-def route(x, router, k, renorm, br=None):
+def route(x, router, k, renorm, br=None, f32_logits=False):
     """Softmax top-k routing (f32 weights, int64 ids); with the router's bias br [E]
-    (gpt-oss) added to the logits."""
-    logits = (x @ router.t()).float()
+    (gpt-oss) added to the logits. The logits are the bf16 matmul's output (as vLLM's
+    router linear gives them), or with f32_logits the f32 products of the bf16 inputs (as
+    the compiled route accumulates them: fewer near-ties broken the other way)."""
+    logits = (x.float() @ router.float().t()) if f32_logits else (x @ router.t()).float()
     if br is not None:
         logits = logits + br.float()
     w, ids = torch.softmax(logits, -1).topk(k, -1)
@@ -134,11 +136,11 @@ def clamped_swiglu(gate, up, alpha=SWIGLU_ALPHA, limit=SWIGLU_LIMIT):
     return gate * torch.sigmoid(alpha * gate) * (up.clamp(-limit, limit) + 1)
 
 
-def grouped(x, router, wgu_t, wd_t, k, renorm, b1=None, b2=None, br=None):
+def grouped(x, router, wgu_t, wd_t, k, renorm, b1=None, b2=None, br=None, f32_logits=False):
     """The layer through torch._grouped_mm; with the experts' biases b1 [E, 2I] and b2 [E, H]
     (gpt-oss) each product adds its expert's row and the activation is the clamped SwiGLU;
-    br [E], the router's bias, is added to the logits."""
-    w, ids = route(x, router, k, renorm, br)
+    br [E], the router's bias, is added to the logits (route's f32_logits)."""
+    w, ids = route(x, router, k, renorm, br, f32_logits)
     E = wgu_t.shape[0]
     by_expert, order = ids.reshape(-1).sort(stable=True)
     tok = order // k
@@ -297,7 +299,7 @@ def main():
             pd = from_bits(unpack(p2), wd.shape).transpose(1, 2)
             for T in tokens:
                 x = xs[T]
-                ref = grouped(x, router, pgu, pd, k, renorm).float()
+                ref = grouped(x, router, pgu, pd, k, renorm, f32_logits=True).float()
                 got = layer(x).float()
                 rel = ((got - ref).norm() / ref.norm()).item()
                 ours = timer(lambda: layer(x))
@@ -317,8 +319,9 @@ def main():
                       + f"  bw {row['bw_fraction']:.2f}  relerr {rel:.1e}", flush=True)
                 # A sanity check, not the correctness test (that is moe-gpu-test against
                 # float64): the grouped path rounds gate/up to bf16 and may break routing
-                # near-ties the other way, which moves a token's whole output (measured up
-                # to 2.1e-2 at T = 4096, where near-ties are many).
+                # near-ties the other way (its f32 logits are ours, summed in another
+                # order), which moves a token's whole output (measured up to 2.1e-2 at
+                # T = 4096 with bf16 logits, where near-ties are many).
                 if not rel <= 5e-2:
                     sys.exit(f"{name} {fmt} T={T}: relative error {rel} against the pruned "
                              f"grouped path")

@@ -165,7 +165,8 @@ def test_report_renders_the_model_section(tmp_path):
 
 class FakeLayer:
     """samoyeds.MoELayer's interface on the CPU: the layer computed by bench.grouped on the
-    unpacked weights (so ours matches its reference exactly)."""
+    unpacked weights, routed on f32 logits as ours is (so ours matches its reference
+    exactly)."""
 
     def __init__(self, path):
         name, fmt = os.path.basename(path).rsplit("_", 1)
@@ -187,7 +188,7 @@ class FakeLayer:
     def __call__(self, x):
         return h200.grouped(x, self.router, self.dense["w13"].transpose(1, 2),
                             self.dense["w2"].transpose(1, 2), self.k, self.renorm,
-                            br=self.router_bias, **self.biases)
+                            br=self.router_bias, f32_logits=True, **self.biases)
 
     def close(self):
         pass
@@ -297,6 +298,25 @@ def test_route_adds_the_router_bias():
     assert torch.allclose(w, want_w / want_w.sum(-1, keepdim=True))
     assert all(torch.equal(p, q) for p, q in zip(b.route(x, router, 2, False),
                                                    b.route(x, router, 2, False, None)))
+
+
+def test_route_f32_logits_are_the_f32_products():
+    """bench.route(f32_logits=True) routes on the f32 products of the bf16 inputs (as the
+    compiled route accumulates them); by default on the bf16 matmul's rounded output."""
+    import bench as b
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(64, 256, generator=g).to(torch.bfloat16)
+    router = torch.randn(16, 256, generator=g).to(torch.bfloat16)
+    exact = x.double() @ router.double().t()
+    for f32, logits in ((True, exact), (False, (x @ router.t()).double())):
+        w, ids = b.route(x, router, 4, False, f32_logits=f32)
+        want_w, want_ids = torch.softmax(logits, -1).topk(4, -1)
+        assert torch.equal(ids, want_ids)
+        assert torch.allclose(w.double(), want_w, rtol=1e-5, atol=1e-7)
+    # The bf16 output's rounding moves the logits by ~2^-9 of their size; f32 does not.
+    rounded = (x @ router.t()).double()
+    assert (rounded - exact).abs().max() > 1e-3
+    assert ((x.float() @ router.float().t()).double() - exact).abs().max() < 1e-3
 
 
 def test_grouped_with_biases_is_gpt_oss_experts():

@@ -1615,6 +1615,13 @@ func.func @tile_decode_warps_mma_sp() attributes {t = #samoyeds.tile<warps = 4, 
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: decode_warps × token_warps = 64 is more than the 32 warps of a block}}
+func.func @tile_decode_warps_mma_sp_block() attributes {t = #samoyeds.tile<warps = 2, tokens = 64, k = 64, stages = 2, token_warps = 4, decode_tokens = 32, decode_slots = 4, decode_warps = 16>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: split_blocks = 2 must be 1, or 2 with strategy wgmma_sp and a split-K variant that takes the decode tile (split_slots <= decode_slots)}}
 func.func @tile_split_blocks_no_decode_split() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 16, split_blocks = 2, decode_tokens = 16, decode_slots = 8, strategy = wgmma_sp>} {
   return

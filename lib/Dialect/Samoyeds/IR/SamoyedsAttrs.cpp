@@ -273,6 +273,10 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: decode_warps = " << decodeWarps
                        << " must be 0, or with decode_tokens > 0 in [1, 16] "
                           "(strategy mma_sp) or 4, 8, 12 or 16 (wgmma_sp)";
+  if (strategy == MmaStrategy::MmaSp && decodeWarps * tokenWarps > 32)
+    return emitError() << "#samoyeds.tile: decode_warps × token_warps = "
+                       << decodeWarps * tokenWarps
+                       << " is more than the 32 warps of a block";
   if (splitBlocks != 1 &&
       (splitBlocks != 2 ||
        !splitTakesDecodeTile(splitK, splitSlots, decodeTokens, decodeSlots) ||

@@ -74,9 +74,8 @@ def main():
                     sys.exit(f"variant {vname}: no bundle at {bundle}")
                 layers.append(samoyeds.MoELayer(bundle))
             load_experts(layers, gu_bits, d_bits, router, router_bias)
-            for layer in layers:
-                if biases:
-                    layer.set_biases(biases["b1"], biases["b2"])
+            for layer in layers if biases else ():
+                layer.set_biases(biases["b1"], biases["b2"])
             for T in tokens:
                 x = torch.randn(T, H, dtype=torch.bfloat16, device=dev)
                 raw = [layer(x) for layer in layers]

@@ -346,10 +346,11 @@ struct SamoyedsSelectTiles
       // (docs/TileChoice.md).
       bool wgmma = forced ? *forced == MmaStrategy::WgmmaSp
                           : target->hasWgmmaSp && wgmmaWins(op, overrides);
-      if (!wgmma && rowWarps > 0 && mmaSpRowTiles(op) % rowWarps != 0) {
+      int64_t keptTiles = wgmma ? 0 : mmaSpRowTiles(op);
+      if (!wgmma && rowWarps > 0 && keptTiles % rowWarps != 0) {
         op.emitOpError() << "samoyeds-select-tiles: row-warps = "
                          << static_cast<int64_t>(rowWarps)
-                         << " must divide the " << mmaSpRowTiles(op)
+                         << " must divide the " << keptTiles
                          << " kept 16-row tiles of each half";
         invalid = true;
         return;

@@ -196,6 +196,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: mma_sp 16-row tiles per block "
                      "(0: choose)"),
       llvm::cl::init(0)};
+  Option<int64_t> decodeStages{
+      *this, "decode-stages",
+      llvm::cl::desc("samoyeds-select-tiles: mma_sp ring stages of a decode "
+                     "tile with its own row warps (0: the tile's, -1: choose)"),
+      llvm::cl::init(-1)};
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
@@ -348,6 +353,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.splitK = o.splitK;
   tiles.rowTiles = o.rowTiles;
   tiles.rowWarps = o.rowWarps;
+  tiles.decodeStages = o.decodeStages;
   tiles.rowMasks = o.rowMasks;
   tiles.wideRowMasks = o.wideRowMasks;
   tiles.persistent = o.persistent;

@@ -33,6 +33,8 @@ static void takeDecodeTile(SSMMPlan &p, TileConfigAttr tile,
     p.warps = tile.getDecodeWarps();
     p.ownWarps = true;
   }
+  if (tile.getDecodeStages() > 0)
+    p.stages = tile.getDecodeStages();
 }
 
 /// The wide variants' tokens, clusters, packing, warps and unit pairs.

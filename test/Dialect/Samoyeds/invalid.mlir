@@ -1622,6 +1622,27 @@ func.func @tile_decode_warps_mma_sp_block() attributes {t = #samoyeds.tile<warps
 
 // -----
 
+// expected-error @+1 {{#samoyeds.tile: decode_stages = 6 must be 0, or with decode_tokens > 0 and strategy mma_sp in [1, 8]}}
+func.func @tile_decode_stages_no_decode() attributes {t = #samoyeds.tile<warps = 6, tokens = 32, k = 64, stages = 4, decode_stages = 6>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_stages = 9 must be 0, or with decode_tokens > 0 and strategy mma_sp in [1, 8]}}
+func.func @tile_decode_stages_range() attributes {t = #samoyeds.tile<warps = 6, tokens = 32, k = 64, stages = 4, decode_tokens = 8, decode_slots = 4, decode_stages = 9>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{#samoyeds.tile: decode_stages = 4 must be 0, or with decode_tokens > 0 and strategy mma_sp in [1, 8]}}
+func.func @tile_decode_stages_wgmma() attributes {t = #samoyeds.tile<warps = 16, tokens = 64, k = 128, stages = 4, decode_tokens = 8, decode_slots = 4, decode_stages = 4, strategy = wgmma_sp>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{#samoyeds.tile: split_blocks = 2 must be 1, or 2 with strategy wgmma_sp and a split-K variant that takes the decode tile (split_slots <= decode_slots)}}
 func.func @tile_split_blocks_no_decode_split() attributes {t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, split_k = 2, split_slots = 16, split_blocks = 2, decode_tokens = 16, decode_slots = 8, strategy = wgmma_sp>} {
   return

@@ -291,6 +291,15 @@ func.func @tile_decode_warps() attributes {t = #samoyeds.tile<warps = 16, tokens
   return
 }
 
+// An mma_sp decode tile's own ring round-trips; decode_stages = 0 is the
+// default and is not printed.
+// CHECK-LABEL: func.func @tile_decode_stages()
+// CHECK-SAME: t = #samoyeds.tile<warps = 6, tokens = 32, k = 64, stages = 4, decode_tokens = 8, decode_slots = 384, decode_warps = 2, decode_stages = 6>
+// CHECK-SAME: u = #samoyeds.tile<warps = 6, tokens = 32, k = 64, stages = 4, decode_tokens = 8, decode_slots = 384, decode_warps = 2>
+func.func @tile_decode_stages() attributes {t = #samoyeds.tile<warps = 6, tokens = 32, k = 64, stages = 4, decode_tokens = 8, decode_slots = 384, decode_warps = 2, decode_stages = 6>, u = #samoyeds.tile<warps = 6, tokens = 32, k = 64, stages = 4, decode_tokens = 8, decode_slots = 384, decode_warps = 2, decode_stages = 0>} {
+  return
+}
+
 // Masked row selection with the warpgroup strategy round-trips.
 // CHECK-LABEL: func.func @tile_wgmma_row_masks()
 // CHECK-SAME: t = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 4, row_masks = 1, wide_tokens = 128, wide_slots = 1024, strategy = wgmma_sp>

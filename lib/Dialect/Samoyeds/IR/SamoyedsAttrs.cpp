@@ -186,15 +186,16 @@ LogicalResult TileConfigAttr::verify(
     int64_t k, int64_t stages, int64_t tokenWarps, int64_t rowTiles,
     int64_t rowMasks, int64_t splitK, int64_t splitSlots, int64_t persistent,
     int64_t persistentSlots, int64_t persistentTokens, int64_t decodeTokens,
-    int64_t decodeSlots, int64_t decodeWarps, int64_t splitBlocks,
-    int64_t sharedSlots, int64_t wideTokens, int64_t wideSlots,
-    int64_t groupTiles, int64_t splitPersistent, int64_t wideCluster,
-    int64_t wideWarps, int64_t persistentWarps, int64_t widePacked,
-    int64_t tokenStep, int64_t midSplitK, int64_t midSplitSlots,
-    int64_t evictFirstExperts, int64_t wideLowTokens, int64_t wideLowSlots,
-    int64_t wideUnits, int64_t persistentUnits, int64_t persistentUnitsSlots,
-    int64_t wideMulticast, int64_t wideMulticastSlots, int64_t widePersistent,
-    int64_t wideLowWarps, int64_t wideRowMasks, DenseI64ArrayAttr wideLowCalls,
+    int64_t decodeSlots, int64_t decodeWarps, int64_t decodeStages,
+    int64_t splitBlocks, int64_t sharedSlots, int64_t wideTokens,
+    int64_t wideSlots, int64_t groupTiles, int64_t splitPersistent,
+    int64_t wideCluster, int64_t wideWarps, int64_t persistentWarps,
+    int64_t widePacked, int64_t tokenStep, int64_t midSplitK,
+    int64_t midSplitSlots, int64_t evictFirstExperts, int64_t wideLowTokens,
+    int64_t wideLowSlots, int64_t wideUnits, int64_t persistentUnits,
+    int64_t persistentUnitsSlots, int64_t wideMulticast,
+    int64_t wideMulticastSlots, int64_t widePersistent, int64_t wideLowWarps,
+    int64_t wideRowMasks, DenseI64ArrayAttr wideLowCalls,
     MmaStrategy strategy) {
   if (warps < 1 || warps > 16)
     return emitError() << "#samoyeds.tile: warps = " << warps
@@ -277,6 +278,12 @@ LogicalResult TileConfigAttr::verify(
     return emitError() << "#samoyeds.tile: decode_warps × token_warps = "
                        << decodeWarps * tokenWarps
                        << " is more than the 32 warps of a block";
+  if (decodeStages != 0 &&
+      (decodeTokens == 0 || strategy != MmaStrategy::MmaSp ||
+       decodeStages < 1 || decodeStages > 8))
+    return emitError() << "#samoyeds.tile: decode_stages = " << decodeStages
+                       << " must be 0, or with decode_tokens > 0 and "
+                          "strategy mma_sp in [1, 8]";
   if (splitBlocks != 1 &&
       (splitBlocks != 2 ||
        !splitTakesDecodeTile(splitK, splitSlots, decodeTokens, decodeSlots) ||

@@ -98,15 +98,19 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // Weight fragments stream through shared memory with the activations: up
   // to 6 stages within the chip's budget (more bytes in flight per SM for
   // the weight stream at decode sizes).
-  auto smemBytes = [&](int64_t s) {
+  auto smemBytes = [&](int64_t s, int64_t t, int64_t w) {
     return TileConfigAttr::mmaSpSmemBytes(
-        s, tokens, k, warps, halves, rowMasks != 0,
+        s, t, k, w, halves, rowMasks != 0,
         std::max<int64_t>(1, k / format.getV()));
   };
-  int64_t stages = 6;
-  while (stages > 2 && smemBytes(stages) > smemBudget(chip))
-    --stages;
-  int64_t blockSmem = smemBytes(stages);
+  auto stagesFor = [&](int64_t t, int64_t w) {
+    int64_t s = 6;
+    while (s > 2 && smemBytes(s, t, w) > smemBudget(chip))
+      --s;
+    return s;
+  };
+  int64_t stages = stagesFor(tokens, warps);
+  int64_t blockSmem = smemBytes(stages, tokens, warps);
   // Split slots are counted in the tile's tokens (a single expert's bound is
   // its unsplit grid's token tiles); the split-K variant takes the decode
   // tile when its calls are decode calls (split_slots <= decode_slots), and
@@ -135,6 +139,16 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   auto [decodeTokens, decodeSlots] = chooseDecode(
       tokens, tokenWarps, experts,
       o.decodeSlots > 0 ? o.decodeSlots : kMmaSpDecodeSlotsPerExpert, o.decode);
+  // A decode tile of its own row warps sizes its own ring: 6 row warps left
+  // the whole tile 4 stages, where gpt-oss's 2-warp decode blocks had 6
+  // (session 66's decode kernels).
+  // The decode-stages option forces that ring (0: the tile's stages).
+  int64_t decodeStages = 0;
+  if (decodeTokens > 0 && decodeWarps > 0)
+    decodeStages = o.decodeStages >= 0 ? o.decodeStages
+                                       : stagesFor(decodeTokens, decodeWarps);
+  if (decodeStages == stages)
+    decodeStages = 0;
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
   // stages - 1 k tiles). Chosen for row selection with at least 8 experts
@@ -180,6 +194,7 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
       op.getContext(), warps, tokens, k, stages, tokenWarps, rowTiles, rowMasks,
       splitK, splitSlots, persistent, persistentSlots, persistentTokens,
       decodeTokens, decodeSlots, decodeTokens > 0 ? decodeWarps : 0,
+      decodeStages,
       /*splitBlocks=*/1,
       /*sharedSlots=*/0,
       /*wideTokens=*/0, /*wideSlots=*/0, groupTiles, /*splitPersistent=*/0,

@@ -197,15 +197,16 @@ LogicalResult verifyChosen(TileConfigAttr t,
       t.getTokenWarps(), t.getRowTiles(), t.getRowMasks(), t.getSplitK(),
       t.getSplitSlots(), t.getPersistent(), t.getPersistentSlots(),
       t.getPersistentTokens(), t.getDecodeTokens(), t.getDecodeSlots(),
-      t.getDecodeWarps(), t.getSplitBlocks(), t.getSharedSlots(),
-      t.getWideTokens(), t.getWideSlots(), t.getGroupTiles(),
-      t.getSplitPersistent(), t.getWideCluster(), t.getWideWarps(),
-      t.getPersistentWarps(), t.getWidePacked(), t.getTokenStep(),
-      t.getMidSplitK(), t.getMidSplitSlots(), t.getEvictFirstExperts(),
-      t.getWideLowTokens(), t.getWideLowSlots(), t.getWideUnits(),
-      t.getPersistentUnits(), t.getPersistentUnitsSlots(), t.getWideMulticast(),
-      t.getWideMulticastSlots(), t.getWidePersistent(), t.getWideLowWarps(),
-      t.getWideRowMasks(), t.getWideLowCalls(), t.getStrategy());
+      t.getDecodeWarps(), t.getDecodeStages(), t.getSplitBlocks(),
+      t.getSharedSlots(), t.getWideTokens(), t.getWideSlots(),
+      t.getGroupTiles(), t.getSplitPersistent(), t.getWideCluster(),
+      t.getWideWarps(), t.getPersistentWarps(), t.getWidePacked(),
+      t.getTokenStep(), t.getMidSplitK(), t.getMidSplitSlots(),
+      t.getEvictFirstExperts(), t.getWideLowTokens(), t.getWideLowSlots(),
+      t.getWideUnits(), t.getPersistentUnits(), t.getPersistentUnitsSlots(),
+      t.getWideMulticast(), t.getWideMulticastSlots(), t.getWidePersistent(),
+      t.getWideLowWarps(), t.getWideRowMasks(), t.getWideLowCalls(),
+      t.getStrategy());
 }
 
 struct SamoyedsSelectTiles
@@ -245,7 +246,8 @@ struct SamoyedsSelectTiles
             /*rowTiles=*/1, /*rowMasks=*/0, /*splitK=*/1, /*splitSlots=*/0,
             /*persistent=*/0, /*persistentSlots=*/0,
             /*persistentTokens=*/0, /*decodeTokens=*/0, /*decodeSlots=*/0,
-            /*decodeWarps=*/0, /*splitBlocks=*/1, /*sharedSlots=*/0,
+            /*decodeWarps=*/0, /*decodeStages=*/0, /*splitBlocks=*/1,
+            /*sharedSlots=*/0,
             /*wideTokens=*/0, /*wideSlots=*/0, /*groupTiles=*/1,
             /*splitPersistent=*/0, /*wideCluster=*/1, /*wideWarps=*/0,
             /*persistentWarps=*/0, /*widePacked=*/0, /*tokenStep=*/0,
@@ -274,6 +276,7 @@ struct SamoyedsSelectTiles
     if (!inRange("decode-tokens", decodeTokens, -1, 256) ||
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("row-warps", rowWarps, 0, 16) ||
+        !inRange("decode-stages", decodeStages, -1, 8) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("mid-split-k", midSplitK, 0, 16) ||
@@ -334,7 +337,7 @@ struct SamoyedsSelectTiles
         wideLowTokens,    wideLowSlots,     fewSlots,       wideUnits,
         persistentUnits,  latePairs,        wideMulticast,  wideMulticastSlots,
         wideAccumulators, persistentTokens, widePersistent, wideUnitCalls,
-        wideRowMasks,     rowWarps};
+        wideRowMasks,     rowWarps,         decodeStages};
     bool invalid = false;
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.

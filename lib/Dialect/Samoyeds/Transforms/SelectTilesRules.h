@@ -210,7 +210,7 @@ struct Overrides {
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
       wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent,
-      wideUnitCalls, wideRowMasks, rowWarps;
+      wideUnitCalls, wideRowMasks, rowWarps, decodeStages;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -153,6 +153,10 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
     4 per consumer warpgroup, and a ring of as many slots as fit; with
     `mma_sp` that many row warps): at decode fewer rows per block make
     more blocks to stream the weights; 0 (the tile's `warps`) when omitted.
+    `decode_stages` > 0 (strategy `mma_sp`) gives those variants a ring of
+    that many stages instead of `stages`: a decode tile of fewer row warps
+    fits more stages in the same shared memory; 0 (the tile's `stages`)
+    when omitted.
 
     Two blocks per SM at decode (strategy `wgmma_sp`): `shared_slots` = S
     > 0 gives the unsplit calls of the decode tile from S routed slots on a
@@ -429,6 +433,7 @@ def Samoyeds_TileConfigAttr : Samoyeds_Attr<"TileConfig", "tile"> {
                         DefaultValuedParameter<"int64_t", "0">:$decode_tokens,
                         DefaultValuedParameter<"int64_t", "0">:$decode_slots,
                         DefaultValuedParameter<"int64_t", "0">:$decode_warps,
+                        DefaultValuedParameter<"int64_t", "0">:$decode_stages,
                         DefaultValuedParameter<"int64_t", "1">:$split_blocks,
                         DefaultValuedParameter<"int64_t", "0">:$shared_slots,
                         DefaultValuedParameter<"int64_t", "0">:$wide_tokens,

@@ -15,8 +15,8 @@ done
 # gpt-oss's layers (biases, clamped SwiGLU; 2880 needs v = 64): bench/run-h200.sh OUT
 # gpt_oss_20b,gpt_oss_120b times them in 2:4 (44v64) and 1:2+2:4 (12v64).
 for f in "4 4 64" "1 2 64"; do
-  SAMOYEDS_LAYER_SET=gptoss bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/layers" $f \
-    > /dev/null
+  SAMOYEDS_LAYER_SET=gptoss SAMOYEDS_LAYER_MODELS=gpt_oss_20b,gpt_oss_120b \
+    bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/layers" $f > /dev/null
 done
 find "$dev/layers" -name '*.mlir' -delete
 bash "$root/test/GPU/gen-kernel-bundles.sh" "$opt" "$dev/kernels" > /dev/null

@@ -199,8 +199,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> decodeStages{
       *this, "decode-stages",
       llvm::cl::desc("samoyeds-select-tiles: mma_sp ring stages of a decode "
-                     "tile with its own row warps (0: the tile's, -1: choose)"),
-      llvm::cl::init(-1)};
+                     "tile with its own row warps (0: the tile's)"),
+      llvm::cl::init(0)};
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "

@@ -14,7 +14,9 @@
 # with their expert biases, router bias and clamped SwiGLU (`bias(...)`,
 # `router_bias(...)` (the input router_bias [E], bf16: moe-gpu-test fills it
 # and counts the tokens whose experts it changed), `clamped_swiglu`; their
-# hidden size 2880 needs a v dividing it, e.g. 64).
+# hidden size 2880 needs a v dividing it, e.g. 64), and gpt_oss_2816, -20b's
+# layer at 2816 (22 128-column k tiles: a shape wgmma_sp's tiles take, for
+# its bias and clamped-SwiGLU epilogues).
 # SAMOYEDS_LAYER_MODELS
 # (comma-separated names) compiles only those layers of the table; a name
 # the table lacks is an error.
@@ -68,6 +70,7 @@ elif [[ "${SAMOYEDS_LAYER_SET:-}" == gptoss ]]; then cat <<'TABLE'
 # name        hidden inter experts top_k attributes
 gpt_oss_20b   2880   2880  32      4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
 gpt_oss_120b  2880   2880  128     4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
+gpt_oss_2816  2816   2816  32      4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
 TABLE
 elif [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
 # name        hidden inter experts top_k attributes

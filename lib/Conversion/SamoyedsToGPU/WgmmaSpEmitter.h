@@ -352,6 +352,13 @@ private:
   void emitEpilogue(ArrayRef<Value> rows);
   /// Synchronises the consumer warpgroups (named barrier 1).
   void consumerBarrier();
+  /// An expert bias's values for the current unit's rows in `half` (0, or 1
+  /// for the up half of silu_mul), two per set (value i takes entry
+  /// 2 · set + (i % 4) / 2; zeros past the split variant's slice 0); none
+  /// without a bias.
+  SmallVector<Value> unitBiases(Value half);
+  /// `value` (set j, value i) plus its bias entry.
+  Value withBias(Value value, ArrayRef<Value> biases, int64_t j, int64_t i);
   /// The hardware barrier of the consumer warpgroups (0 is the block's).
   static constexpr int64_t kConsumerBarrier = 1;
   /// Writes value `i` of the thread's accumulators for group rows `j`, j +

@@ -7,7 +7,10 @@
 // row selection the group rows of a kept row together); the split
 // variant stores raw f32 partial sums in both halves' columns of its
 // workspace row; SiLU·up pairs a gate unit with the up unit of the same rows,
-// which hands its accumulators over through shared memory.
+// which hands its accumulators over through shared memory. An expert bias
+// (gpt-oss) is added to each value before the activation (the split
+// variant's slice 0 only); the activation is the op's (SiLU or gpt-oss's
+// clamped SwiGLU).
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,6 +71,30 @@ void WgmmaSpEmitter::storeValues(ArrayRef<Value> values, int64_t j, int64_t i) {
   });
 }
 
+SmallVector<Value> WgmmaSpEmitter::unitBiases(Value half) {
+  SmallVector<Value> biases;
+  if (!p.bias)
+    return biases;
+  // The split variant's partial sums carry the bias in slice 0 only.
+  Value keep =
+      p.split() ? cmp(arith::CmpIPredicate::eq, slice, idx(0)) : Value();
+  Value rowBase = add(mul(expert, idx(p.rows)), mul(half, idx(p.outCols)));
+  for (int64_t j = 0; j < layout.sets; ++j)
+    for (int64_t h = 0; h < 2; ++h) {
+      // Value i's row depends on (i % 4) / 2 only (outputRow).
+      Value value = toF32(load(bias, add(rowBase, outputRow(j, 2 * h))));
+      biases.push_back(keep ? select(keep, value, f32c(0.0)) : value);
+    }
+  return biases;
+}
+
+Value WgmmaSpEmitter::withBias(Value value, ArrayRef<Value> biases, int64_t j,
+                               int64_t i) {
+  if (biases.empty())
+    return value;
+  return arith::AddFOp::create(b, value, biases[2 * j + (i % 4) / 2]);
+}
+
 void WgmmaSpEmitter::consumerBarrier() {
   NVVM::BarrierOp::create(b, TypeRange{}, i32c(kConsumerBarrier),
                           i32c(layout.consumers * Wgmma::kThreads),
@@ -105,24 +132,30 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   // ex2 as inline PTX: through its intrinsic LLVM moved it after the
   // exchange loads and the layer ran 1-2% slower on the H200 (mixtral
   // 12v128, T >= 1024).
-  auto siluTimes = [&](Value gate, Value up) -> Value {
-    return arith::MulFOp::create(b, silu(gate, /*asPtx=*/true), up);
+  auto activate = [&](Value gate, Value up) -> Value {
+    return gated(
+        gate, [&] { return up; }, p.act, /*asPtx=*/true);
   };
   // SiLU·up with unit pairs: the consumer's first unit is the gate, its
   // second the up unit of the same rows.
   if (WgmmaSpLayout::pairsGateUp(p) && !p.split()) {
     useUnit(0);
+    SmallVector<Value> gateBias = unitBiases(idx(0));
+    SmallVector<Value> upBias = unitBiases(idx(1));
     storeAll([&](int64_t j, int64_t i) {
-      Value up = element(rows[sets + j], i);
-      return siluTimes(element(rows[j], i), up);
+      Value up = withBias(element(rows[sets + j], i), upBias, j, i);
+      return activate(withBias(element(rows[j], i), gateBias, j, i), up);
     });
     return;
   }
   if (!p.siluMul || p.split()) {
     for (int64_t u = 0; u < p.unitsPerWarpgroup; ++u) {
       useUnit(u);
-      storeAll(
-          [&](int64_t j, int64_t i) { return element(rows[u * sets + j], i); });
+      SmallVector<Value> biases =
+          unitBiases(div(unit, idx(layout.unitsPerHalf)));
+      storeAll([&](int64_t j, int64_t i) {
+        return withBias(element(rows[u * sets + j], i), biases, j, i);
+      });
     }
     return;
   }
@@ -149,9 +182,11 @@ void WgmmaSpEmitter::emitEpilogue(ArrayRef<Value> rows) {
   consumerBarrier();
   Value isGate = cmp(arith::CmpIPredicate::ult, unit, idx(layout.unitsPerHalf));
   ifThen(isGate, [&] {
+    SmallVector<Value> gateBias = unitBiases(idx(0));
+    SmallVector<Value> upBias = unitBiases(idx(1));
     storeAll([&](int64_t j, int64_t i) {
-      Value up = load(sExchange, slotOf(j, i));
-      return siluTimes(element(rows[j], i), up);
+      Value up = withBias(load(sExchange, slotOf(j, i)), upBias, j, i);
+      return activate(withBias(element(rows[j], i), gateBias, j, i), up);
     });
   });
 }

@@ -428,13 +428,6 @@ class WgmmaSpLowering : public MmaLowering {
 
 public:
   LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
-    if (p.bias)
-      return op.emitOpError() << "strategy wgmma_sp has no epilogue for an "
-                                 "expert bias (strategy mma_sp has)";
-    if (!p.act.isSilu())
-      return op.emitOpError() << "strategy wgmma_sp has no epilogue for the "
-                              << stringifyActivationKind(p.act.kind)
-                              << " activation (strategy mma_sp has)";
     WgmmaSpLayout layout(p);
     int64_t keptPerHalf = p.keptRows / p.halves;
     if (keptPerHalf % Wgmma::kRows != 0)

@@ -103,13 +103,9 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
         s, t, k, w, halves, rowMasks != 0,
         std::max<int64_t>(1, k / format.getV()));
   };
-  auto stagesFor = [&](int64_t t, int64_t w) {
-    int64_t s = 6;
-    while (s > 2 && smemBytes(s, t, w) > smemBudget(chip))
-      --s;
-    return s;
-  };
-  int64_t stages = stagesFor(tokens, warps);
+  int64_t stages = 6;
+  while (stages > 2 && smemBytes(stages, tokens, warps) > smemBudget(chip))
+    --stages;
   int64_t blockSmem = smemBytes(stages, tokens, warps);
   // Split slots are counted in the tile's tokens (a single expert's bound is
   // its unsplit grid's token tiles); the split-K variant takes the decode
@@ -139,16 +135,17 @@ TileConfigAttr chooseTile(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   auto [decodeTokens, decodeSlots] = chooseDecode(
       tokens, tokenWarps, experts,
       o.decodeSlots > 0 ? o.decodeSlots : kMmaSpDecodeSlotsPerExpert, o.decode);
-  // A decode tile of its own row warps sizes its own ring: 6 row warps left
-  // the whole tile 4 stages, where gpt-oss's 2-warp decode blocks had 6
-  // (session 66's decode kernels).
-  // The decode-stages option forces that ring (0: the tile's stages).
-  int64_t decodeStages = 0;
-  if (decodeTokens > 0 && decodeWarps > 0)
-    decodeStages = o.decodeStages >= 0 ? o.decodeStages
-                                       : stagesFor(decodeTokens, decodeWarps);
-  if (decodeStages == stages)
-    decodeStages = 0;
+  // A decode tile of its own row warps keeps the tile's ring unless the
+  // decode-stages option sizes one for it: gpt-oss's 2-warp decode blocks
+  // at 6 stages (session 66's decode and split kernels, byte for byte)
+  // against the 6-warp tile's 4, H100 same-process A/B
+  // (bench/logs/2026-12-07-h100-s68-ab-decode-stages.log): -20b 1.01-1.03x
+  // at T = 16-64 but 0.96x at T = 1-3, -120b 0.99-1.00x at 16-64 and 0.96x
+  // at 1.
+  int64_t decodeStages =
+      decodeTokens > 0 && decodeWarps > 0 && o.decodeStages != stages
+          ? o.decodeStages
+          : 0;
   // Persistent grid (blocks per SM, as many as fit the SM's shared memory;
   // only where the pipeline can run on into the next tile: at least
   // stages - 1 k tiles). Chosen for row selection with at least 8 experts

@@ -276,7 +276,7 @@ struct SamoyedsSelectTiles
     if (!inRange("decode-tokens", decodeTokens, -1, 256) ||
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("row-warps", rowWarps, 0, 16) ||
-        !inRange("decode-stages", decodeStages, -1, 8) ||
+        !inRange("decode-stages", decodeStages, 0, 8) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("mid-split-k", midSplitK, 0, 16) ||

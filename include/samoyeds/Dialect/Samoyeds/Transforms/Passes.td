@@ -334,9 +334,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "mma_sp override: 16-row tiles per block (before `row-tiles` "
            "groups them into warps); they must divide each half's kept "
            "16-row tiles (0: choose)">,
-    Option<"decodeStages", "decode-stages", "int64_t", /*default=*/"-1",
+    Option<"decodeStages", "decode-stages", "int64_t", /*default=*/"0",
            "mma_sp override: ring stages of a decode tile with its own row "
-           "warps (0: the tile's stages, -1: choose)">,
+           "warps (0: the tile's stages)">,
     Option<"persistent", "persistent", "int64_t", /*default=*/"-1",
            "Blocks per SM of a persistent grid (0: none, -1: choose)">,
     Option<"persistentTokens", "persistent-tokens", "int64_t",

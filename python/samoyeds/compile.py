@@ -2,7 +2,7 @@
 
     python -m samoyeds.compile CKPT_DIR OUT_DIR [--format 1:2:128] [--chip sm_90a]
         [--layout auto|wgmma|mma_sp] [--layers 0-3,7] [--samoyeds-opt PATH] [--workers N]
-        [--expert-parallel R [--placement FILE.json]] [--dry-run]
+        [--routing torch|compiled] [--expert-parallel R [--placement FILE.json]] [--dry-run]
 
 (also installed as the console script ``samoyeds-compile``). It
 
@@ -19,7 +19,10 @@
 3. writes, for each distinct layer shape (experts, hidden, intermediate, top-k), the MLIR
    of an experts-only layer (``samoyeds.moe_experts``: the routing is computed outside,
    so any convention runs on it; gpt-oss's with its clamped SwiGLU and the experts' biases,
-   :func:`layer_mlir`) and compiles it with ``samoyeds-opt`` to a bundle;
+   :func:`layer_mlir`) and compiles it with ``samoyeds-opt`` to a bundle; with
+   ``--routing compiled`` the whole layer instead (``samoyeds.moe_ffn``: the router's
+   logits, softmax top-k and the checkpoint's renormalisation, scaling and router bias
+   compiled in, :func:`compiled_routing`; the conventions it cannot express are refused);
 4. packs every layer's experts into ``weights.safetensors`` (progress on stderr);
 5. writes the model manifest ``samoyeds-model.json`` and prints a summary table.
 
@@ -34,7 +37,10 @@ The model directory::
 
     OUT_DIR/samoyeds-model.json     the model manifest (docs/Serving.md)
     OUT_DIR/weights.safetensors     packed experts, routers, shared-expert tensors
-    OUT_DIR/bundles/<shape>/        one bundle per layer shape (docs/Bundle.md)
+    OUT_DIR/bundles/<shape>/        one bundle per layer shape (docs/Bundle.md; <shape> is
+                                    e{E}_h{H}_i{I}_k{k}, moe_ffn_e{E}_h{H}_i{I}_k{k} for
+                                    --routing compiled, whose manifest says
+                                    "routing_mode": "compiled")
     OUT_DIR/mlir/<shape>.mlir       the MLIR each bundle was compiled from
 
 ``--expert-parallel R`` writes an expert-parallel directory instead (docs/ExpertParallel.md,
@@ -71,8 +77,9 @@ from .placement import Placement
 from .routing import RoutingError, routing_from_config
 from .safetensors_io import SafetensorsError
 
-__all__ = ["CompileError", "MODEL_MANIFEST", "MODEL_FORMAT", "compile_model", "layer_mlir",
-           "find_samoyeds_opt", "parse_format", "ep_placement", "main"]
+__all__ = ["CompileError", "MODEL_MANIFEST", "MODEL_FORMAT", "ROUTING_MODES", "compile_model",
+           "compiled_routing", "layer_mlir", "find_samoyeds_opt", "parse_format", "ep_placement",
+           "main"]
 
 MODEL_MANIFEST = "samoyeds-model.json"
 MODEL_FORMAT = "samoyeds-model"
@@ -88,6 +95,10 @@ SWIGLU_ALPHA = 1.702
 SWIGLU_LIMIT = 7.0
 # Architectures whose experts have biases and the clamped SwiGLU.
 CLAMPED_SWIGLU_MODELS = ("gpt_oss",)
+# Where the routing runs (--routing; the model manifest's "routing_mode", absent meaning
+# "torch"): in torch at load, beside experts-only bundles, or compiled into whole-layer
+# (moe_ffn) bundles.
+ROUTING_MODES = ("torch", "compiled")
 
 
 class CompileError(Exception):
@@ -128,6 +139,45 @@ def shape_key(E: int, H: int, I: int, k: int) -> str:
     return f"e{E}_h{H}_i{I}_k{k}"
 
 
+def bundle_key(E: int, H: int, I: int, k: int, routing: str = "torch") -> str:
+    """The key (and bundle directory name) of a layer shape's bundle in a model directory:
+    :func:`shape_key` for an experts-only bundle, prefixed with ``moe_ffn_`` for a whole
+    layer (``--routing compiled``), so that the two kinds never share a name."""
+    return ("moe_ffn_" if routing == "compiled" else "") + shape_key(E, H, I, k)
+
+
+def compiled_routing(spec) -> dict:
+    """The routing of a whole-layer (moe_ffn) bundle that runs ``spec``'s convention (a
+    :class:`samoyeds.routing.RoutingSpec`), as :func:`layer_mlir` takes it:
+    ``{"renormalize", "routed_scaling_factor", "router_bias"}``.
+
+    The compiled route takes the top-k of the softmax of the router's logits (with the
+    router's bias where there is one: gpt-oss), renormalises them if asked, then scales
+    them. DeepSeek-V2's greedy "renormalise, else scale" is that with one of the two left
+    out, and its 1e-20 added to the sum changes no float32 sum of k softmax scores (at
+    least 1/E). CompileError, naming the architecture and what is missing, for the
+    conventions that need more: sigmoid scores, group-limited selection, a selection bias
+    (DeepSeek-V3, GLM-4.5, Kimi-K2, grouped DeepSeek-V2, MiniMax-M2, ERNIE-4.5)."""
+    missing = []
+    if spec.scoring != "softmax":
+        missing.append(f"{spec.scoring} scores")
+    if spec.n_group > 1:
+        missing.append(f"group-limited selection ({spec.topk_group} of {spec.n_group} groups)")
+    if spec.uses_bias:
+        missing.append("a selection bias (e_score_correction_bias)")
+    if missing:
+        needs = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 \
+            else missing[0]
+        raise CompileError(f"--routing compiled: {spec.model_type}'s routing ({spec.describe()}) "
+                           f"needs {needs}, which the compiled route does not have (it takes "
+                           f"the top-k of softmax scores, with a router bias, renormalisation "
+                           f"and routed_scaling_factor as configured); compile with --routing "
+                           f"torch (the default), which runs every convention")
+    return {"renormalize": spec.normalize and (spec.top_k > 1 or spec.scale_when_normalized),
+            "routed_scaling_factor": spec.scale if spec.applies_scale else 1.0,
+            "router_bias": spec.router_bias}
+
+
 def _f64(x: float) -> str:
     """An MLIR float literal of ``x`` (its shortest repr, with a '.' as MLIR needs)."""
     r = repr(float(x))
@@ -139,7 +189,8 @@ def layer_mlir(E: int, H: int, I: int, k: int, n: int, m: int, v: int,
                dtype: str = "bf16", activation: str = "silu", bias: bool = False,
                swiglu_alpha: Optional[float] = None,
                swiglu_limit: Optional[float] = None, router: bool = False,
-               renormalize: bool = False, router_bias: bool = False) -> str:
+               renormalize: bool = False, router_bias: bool = False,
+               routed_scaling_factor: float = 1.0) -> str:
     """The experts-only layer of one shape: inputs x [T, H], topk_weights [T, k] f32,
     topk_ids [T, k] i32, weights w13 [E, 2I, H] and w2 [E, H, I] in n:m:v, output y.
 
@@ -151,16 +202,23 @@ def layer_mlir(E: int, H: int, I: int, k: int, n: int, m: int, v: int,
 
     ``router=True`` writes instead the whole layer with its routing compiled in
     (``samoyeds.moe_ffn``, a bundle with a "routing" entry): the input ``router`` [E, H]
-    in place of topk_weights and topk_ids, softmax top-k, ``renormalize`` as given; with
+    in place of topk_weights and topk_ids, softmax top-k, ``renormalize`` as given, then
+    the weights times ``routed_scaling_factor`` (written where it is not 1); with
     ``router_bias=True`` (gpt-oss: renormalize, the clamped SwiGLU and both biases too)
     the router's bias, the input ``router_bias`` [E] in ``dtype`` (the op's
     ``router_bias(%rb)``), added to the logits before the softmax."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation {activation!r}: one of {', '.join(ACTIVATIONS)}")
-    if (renormalize or router_bias) and not router:
-        raise ValueError("renormalize and router_bias are the routing's: they need "
-                         "router=True (a moe_ffn layer)")
+    scale = routed_scaling_factor
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or \
+            not math.isfinite(scale) or not scale > 0:
+        raise ValueError(f"routed_scaling_factor = {scale!r}: a finite number > 0")
+    if (renormalize or router_bias or scale != 1) and not router:
+        raise ValueError("renormalize, router_bias and routed_scaling_factor are the "
+                         "routing's: they need router=True (a moe_ffn layer)")
     attrs = ["renormalize"] if renormalize else []
+    if scale != 1:
+        attrs.append(f"routed_scaling_factor = {_f64(scale)} : f64")
     if activation != "silu":
         attrs.append(f"activation = #samoyeds<activation {activation}>")
     for key, value, default in (("swiglu_alpha", swiglu_alpha, SWIGLU_ALPHA),
@@ -329,13 +387,15 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                   samoyeds_opt: Optional[str] = None, progress: bool = True,
                   log=None, expert_parallel: Optional[int] = None,
                   placement=None, workers: Optional[int] = None,
-                  dry_run: bool = False) -> dict:
+                  dry_run: bool = False, routing: str = "torch") -> dict:
     """Compiles ``ckpt_dir`` into the model directory ``out_dir``; returns its manifest.
     ``expert_parallel`` (R) and/or ``placement``: an expert-parallel directory (module
     docstring). ``workers``: :func:`samoyeds.convert.convert`'s threads. ``dry_run``: every
     check of the config, routing, checkpoint names, dtypes and shapes and of OUT_DIR, and
     what would be compiled (``plan``: layers and bundle shapes), without compiling, reading
-    weights or writing anything."""
+    weights or writing anything. ``routing``: "torch" (experts-only bundles; the routing
+    runs in torch at load) or "compiled" (whole-layer bundles with the checkpoint's
+    routing, :func:`compiled_routing`; the manifest's "routing_mode" says so)."""
     log = log or sys.stderr
     ckpt, out = Path(ckpt_dir), Path(out_dir)
     n, m, v = parse_format(fmt)
@@ -348,11 +408,19 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
                                 or not 1 <= workers <= MAX_WORKERS):
         raise CompileError(f"--workers {workers!r}: an integer in [1, {MAX_WORKERS}]")
+    if routing not in ROUTING_MODES:
+        raise CompileError(f"--routing {routing!r}: one of {', '.join(ROUTING_MODES)}")
+    if routing == "compiled" and (expert_parallel is not None or placement is not None):
+        raise CompileError("--routing compiled is not supported with --expert-parallel (each "
+                           "rank runs an experts-only layer of its own experts, routed in "
+                           "torch before the tokens are exchanged); compile with --routing "
+                           "torch")
     config = _read_config(ckpt)
     try:
         spec = routing_from_config(config)
     except RoutingError as e:
         raise CompileError(f"{ckpt / 'config.json'}: {e}")
+    route = compiled_routing(spec) if routing == "compiled" else None
     model_type = config["model_type"]
     try:
         activation = model_activation(config, model_type)
@@ -386,10 +454,12 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
     shapes: Dict[str, tuple] = {}
     for lp in plan.layers:
         for E, k in ([(len(r), 1) for r in ep.ranks] if ep else [(lp.experts, spec.top_k)]):
-            shapes.setdefault(shape_key(E, lp.hidden, lp.inter, k), (E, lp.hidden, lp.inter, k))
+            shapes.setdefault(bundle_key(E, lp.hidden, lp.inter, k, routing),
+                              (E, lp.hidden, lp.inter, k))
     if dry_run:
         return {"dry_run": True, "architecture": model_type, "source": str(ckpt.resolve()),
                 "out_dir": str(out), "chip": chip, "routing": spec.to_json(),
+                "routing_mode": routing,
                 "layers": [lp.index for lp in plan.layers],
                 "fused_layers": [lp.index for lp in plan.layers if lp.fused],
                 "source_dtypes": sorted(plan.source_dtypes), "bundles": sorted(shapes),
@@ -406,13 +476,14 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
             print(f"[{i + 1}/{len(shapes)}] compiling {key} for {chip} "
                   f"(samoyeds-opt {layout} strategy)", file=log, flush=True)
             src = tmp / "mlir" / f"{key}.mlir"
-            src.write_text(layer_mlir(E, H, I, k, n, m, v, **(
-                {"activation": activation["kind"], "bias": True} if activation else {})))
+            src.write_text(layer_mlir(E, H, I, k, n, m, v, **_layer_form(activation, route)))
             bdir = tmp / "bundles" / key
             _run_opt(opt, src, bdir, chip, STRATEGIES[layout])
             bundles[key] = {"dir": f"bundles/{key}", "mlir": f"mlir/{key}.mlir",
                             "experts": E, "hidden": H, "intermediate": I, "top_k": k,
                             "layout": _bundle_layout(bdir)}
+            if route:  # a whole layer; experts-only entries stay as they were
+                bundles[key].update(kind="moe_ffn", **route)
         # Pack in the layout most bundles read (the runtime relays out the others).
         layouts = [b["layout"] for b in bundles.values()]
         pack_layout = max(sorted(set(layouts)), key=layouts.count)
@@ -441,14 +512,19 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
                 entry.update(top_k=spec.top_k, bundles=[
                     shape_key(len(r), lp.hidden, lp.inter, 1) for r in ep.ranks])
             else:
-                entry["bundle"] = shape_key(lp.experts, lp.hidden, lp.inter, spec.top_k)
+                entry["bundle"] = bundle_key(lp.experts, lp.hidden, lp.inter, spec.top_k,
+                                             routing)
             layer_entries.append(entry)
         manifest = {
             "format": EP_MODEL_FORMAT if ep else MODEL_FORMAT, "version": 1,
             "architecture": model_type, "source": str(ckpt.resolve()),
             "chip": chip, "sparsity": {"n": n, "m": m, "v": v, "format": f"{n}:{m}:{v}"},
             "layout": pack_layout, "dtype": "bf16",
-            "routing": spec.to_json(), "bundles": bundles, "layers": layer_entries,
+            "routing": spec.to_json(),
+            # Written for compiled routing only: a manifest without it (every one written
+            # before it existed) means "torch".
+            **({"routing_mode": "compiled"} if route else {}),
+            "bundles": bundles, "layers": layer_entries,
             "dense_layers": plan.dense_layers, "layers_beyond_num_hidden_layers": beyond,
             "passthrough": summary["passthrough"],
             "bytes_before": sum(e["bytes_before"] for e in layer_entries),
@@ -471,6 +547,22 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
         raise
     manifest["out_dir"] = str(out)
     return manifest
+
+
+def _layer_form(activation: Optional[dict], route: Optional[dict]) -> dict:
+    """:func:`layer_mlir`'s arguments beyond the shape: gpt-oss's activation and experts'
+    biases, and for compiled routing the router and its routing (:func:`compiled_routing`)."""
+    form = {"activation": activation["kind"], "bias": True} if activation else {}
+    if route:
+        form.update(router=True, **route)
+    return form
+
+
+def _routing_text(routing: dict, mode: str) -> str:
+    """The routing line of the summaries: the convention and where it runs."""
+    where = ("compiled into each layer (moe_ffn bundles, --routing compiled)"
+             if mode == "compiled" else "in torch at load (experts-only bundles)")
+    return f"routing: {routing['describe']}; {where}"
 
 
 def _create_temporary_dir(out: Path) -> Path:
@@ -502,7 +594,7 @@ def format_plan(plan: dict) -> str:
     """What a dry run found (compile_model(dry_run=True))."""
     rows = [f"Checked {plan['source']} ({plan['architecture']}) for {plan['out_dir']} "
             f"(dry run: nothing compiled, read or written)",
-            f"  routing: {plan['routing']['describe']}",
+            f"  {_routing_text(plan['routing'], plan['routing_mode'])}",
             f"  MoE layers: {_ranges(plan['layers'])}; expert weights "
             f"{', '.join(plan['source_dtypes'])}"
             + (f", fused in layers {_ranges(plan['fused_layers'])}" if plan["fused_layers"]
@@ -527,7 +619,8 @@ def format_table(manifest: dict) -> str:
     rows = [f"Compiled {manifest['source']} ({manifest['architecture']}) -> "
             f"{manifest.get('out_dir', '')}",
             f"  chip {manifest['chip']}, format {manifest['sparsity']['format']}, layout "
-            f"{manifest['layout']}, routing: {manifest['routing']['describe']}",
+            f"{manifest['layout']}, "
+            f"{_routing_text(manifest['routing'], manifest.get('routing_mode', 'torch'))}",
             "",
             f"  {'layer':>5}  {'experts':>7}  {'hidden':>6}  {'inter':>6}  {'bundle':<24} "
             f"{'MiB before':>10} {'MiB after':>10}"]
@@ -574,6 +667,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--placement", metavar="FILE",
                     help="with --expert-parallel: JSON list of each rank's expert ids "
                          "(default: contiguous slices)")
+    ap.add_argument("--routing", default="torch", choices=ROUTING_MODES,
+                    help="where the routing runs: torch (default; experts-only bundles, "
+                         "the routing computed by samoyeds.load in torch, every convention) "
+                         "or compiled (whole-layer bundles with the router and softmax top-k "
+                         "compiled in; Mixtral-, Qwen-, OLMoE-, Granite-, gpt-oss-style and "
+                         "greedy DeepSeek-V2 routing)")
     ap.add_argument("--workers", type=int, default=None,
                     help="threads packing the experts (default: up to 8, one per core)")
     ap.add_argument("--dry-run", action="store_true",
@@ -589,7 +688,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                      log=devnull if args.quiet else sys.stderr,
                                      expert_parallel=args.expert_parallel,
                                      placement=args.placement, workers=args.workers,
-                                     dry_run=args.dry_run)
+                                     dry_run=args.dry_run, routing=args.routing)
     except (CompileError, ConversionError, SafetensorsError, RuntimeLibraryNotFound,
             SamoyedsError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Serving a compiled model: ``samoyeds.load(model, OUT_DIR)``.
 
 ``OUT_DIR`` is what ``samoyeds-compile`` (:mod:`samoyeds.compile`) writes. :func:`load`
-swaps every sparse MoE block of a transformers model for a :class:`SamoyedsExpertsBlock`:
+swaps every sparse MoE block of a transformers model for a :class:`SamoyedsExpertsBlock`
+(the default ``--routing torch``):
 
 * the routing is computed in torch by :mod:`samoyeds.routing` with the HF block's own
   router weight (and DeepSeek-V3's ``e_score_correction_bias``), in the model family's
@@ -13,6 +14,13 @@ swaps every sparse MoE block of a transformers model for a :class:`SamoyedsExper
 * gpt-oss's router adds its bias to the logits (``router.bias``), and its experts' biases
   and clamped SwiGLU are in the compiled layer (the biases loaded from OUT_DIR's weight
   file).
+
+A directory compiled with ``--routing compiled`` (manifest ``"routing_mode": "compiled"``)
+holds whole layers instead (``samoyeds.moe_ffn``: router matmul, softmax top-k and the
+checkpoint's renormalisation, scaling and router bias compiled in): each block becomes a
+:class:`samoyeds.torch_op.SamoyedsMoEBlock` running one, with the router (and gpt-oss's
+router bias) of OUT_DIR's weight file and the block's shared experts in torch; it returns
+what the replaced block returned, as SamoyedsExpertsBlock does.
 
 ``max_tokens`` reserves every layer's workspaces for that many tokens at load, so the
 model can be captured in CUDA graphs at any T <= max_tokens with no warm-up; a larger T
@@ -28,8 +36,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import _capi
-from ._capi import SamoyedsError
-from .compile import MODEL_FORMAT, MODEL_MANIFEST
+from ._capi import SamoyedsError, quote
+from .compile import MODEL_FORMAT, MODEL_MANIFEST, ROUTING_MODES, CompileError, compiled_routing
 from .routing import DEEPSEEK_STYLE, RoutingError, RoutingSpec
 
 __all__ = ["ModelDir", "read_model", "check_chip", "load", "SamoyedsExpertsBlock"]
@@ -41,11 +49,13 @@ _err = _capi.status_error
 
 @dataclass
 class ModelDir:
-    """A compiled model directory: its manifest, routing convention and files."""
+    """A compiled model directory: its manifest, routing convention and files;
+    ``routing_mode`` "torch" (experts-only bundles) or "compiled" (whole layers)."""
 
     dir: Path
     manifest: dict
     routing: RoutingSpec
+    routing_mode: str = "torch"
 
     @property
     def architecture(self) -> str:
@@ -102,7 +112,25 @@ def read_model(out_dir) -> ModelDir:
             raise _err("SY_ERR_IO", f"{path}: weight file {m['weights']} is missing")
     except (KeyError, TypeError, ValueError, RoutingError) as e:
         raise _err("SY_ERR_MANIFEST", f"{path}: malformed manifest: {e!r}") from e
-    return ModelDir(d, m, spec)
+    return ModelDir(d, m, spec, _routing_mode(m, spec, path))
+
+
+def _routing_mode(m: dict, spec: RoutingSpec, path: Path) -> str:
+    """The manifest's "routing_mode" ("torch" where there is none, as in every manifest
+    written before it existed), checked: a known mode, and for "compiled" a routing
+    convention the compiled route can express."""
+    mode = m.get("routing_mode", "torch")
+    if not isinstance(mode, str) or mode not in ROUTING_MODES:
+        raise _err("SY_ERR_MANIFEST", f"{path}: unknown routing_mode {quote(mode)} (this "
+                   f"samoyeds reads {' and '.join(map(repr, ROUTING_MODES))}; a newer "
+                   f"samoyeds-compile may have written it)")
+    if mode == "compiled":
+        try:
+            compiled_routing(spec)
+        except CompileError as e:
+            raise _err("SY_ERR_MANIFEST", f"{path}: routing_mode 'compiled' with a routing "
+                       f"it cannot run: {e}") from None
+    return mode
 
 
 def check_chip(chip: str, capability: Tuple[int, int], where: str = "") -> None:
@@ -252,11 +280,82 @@ def __getattr__(name):
     raise AttributeError(f"module 'samoyeds.serving' has no attribute {name!r}")
 
 
+def _check_block(parts: dict, entry: dict, md: ModelDir, i: int) -> None:
+    """Refuses an HF block (``parts``: :func:`_block_parts`) whose router is not the shape
+    of OUT_DIR's layer ``entry``, or that lacks the selection bias or router bias its
+    routing convention needs."""
+    E, H = parts["weight"].shape
+    if (E, H) != (entry["experts"], entry["hidden"]):
+        raise _err("SY_ERR_PARAM_MISMATCH", f"layer {i}: router [E, H] = [{E}, {H}], "
+                   f"{md.dir} has [{entry['experts']}, {entry['hidden']}]")
+    if md.routing.uses_bias and parts["bias"] is None:
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
+                   f"needs e_score_correction_bias (on the gate, the block or its "
+                   f"moe_statics), the block has none")
+    rb = parts["router_bias"]
+    if md.routing.router_bias and (rb is None or tuple(rb.shape) != (E,)):
+        raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
+                   f"adds the router's bias (router.bias [{E}]) to the logits; the "
+                   f"block's router has "
+                   f"{'none' if rb is None else list(rb.shape)}")
+
+
+def _experts_block(layer, md: ModelDir, parts: dict):
+    """A :class:`SamoyedsExpertsBlock` running the experts-only ``layer`` with the routing
+    of OUT_DIR's convention on the HF block's router (``parts``: :func:`_block_parts`)."""
+    import torch
+
+    dev, rb = layer.device, parts["router_bias"]
+    return __getattr__("SamoyedsExpertsBlock")(
+        layer, md.routing, parts["weight"].detach().to(dev),
+        None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
+        parts["shared"], parts["shared_gate"], parts["returns_tuple"],
+        parts["f32_logits"],
+        None if rb is None or not md.routing.router_bias else rb.detach().to(dev),
+        parts["returns_scores"])
+
+
+def _bundle_mismatches(layer, md: ModelDir) -> List[str]:
+    """What differs between a loaded layer bundle and what OUT_DIR's manifest says its
+    layers are: an experts-only layer of the routing's top_k (routing_mode torch), or a
+    whole layer with the convention's top_k, renormalisation, scaling factor and router
+    bias (compiled; :func:`samoyeds.compile.compiled_routing`)."""
+    spec = md.routing
+    kind = "moe_ffn" if md.routing_mode == "compiled" else "moe_experts"
+    if layer.kind != kind:
+        return [f"a {layer.kind} layer, routing_mode {md.routing_mode!r} needs {kind}"]
+    problems = [] if layer.top_k == spec.top_k else [f"top_k {layer.top_k}, the routing "
+                                                      f"{spec.top_k}"]
+    if kind == "moe_ffn":
+        want = compiled_routing(spec)
+        have = {"renormalize": layer.renormalize,
+                "routed_scaling_factor": layer.routed_scaling_factor,
+                "router_bias": layer.router_bias_dtype is not None}
+        problems += [f"{key} {have[key]}, the routing {want[key]}" for key in want
+                     if have[key] != want[key]]
+    return problems
+
+
+def _whole_layer_block(layer, parts: dict):
+    """A :class:`samoyeds.torch_op.SamoyedsMoEBlock` running the whole layer ``layer`` in
+    place of the HF block of ``parts`` (:func:`_block_parts`): its shared experts (Qwen2-MoE's
+    gated one, DeepSeek's) and its return style, the same as SamoyedsExpertsBlock's (the
+    router logits of a transformers 4.x block, gpt-oss's router scores)."""
+    from .torch_op import SamoyedsMoEBlock
+
+    return SamoyedsMoEBlock(layer, gate=parts["gate"], shared_expert=parts["shared"],
+                            shared_expert_gate=parts["shared_gate"],
+                            returns_tuple=parts["returns_tuple"] and not parts["returns_scores"],
+                            returns_scores=parts["returns_scores"])
+
+
 def load(model, out_dir, max_tokens: Optional[int] = None,
          layers: Optional[Sequence[int]] = None) -> List[int]:
     """Swaps the sparse MoE block of every decoder layer of ``model`` (a transformers
     model of OUT_DIR's architecture; or only ``layers``) for a
-    :class:`SamoyedsExpertsBlock` running OUT_DIR's compiled experts. Returns the swapped
+    :class:`SamoyedsExpertsBlock` running OUT_DIR's compiled experts, or, for a directory
+    compiled with ``--routing compiled``, for a :class:`samoyeds.torch_op.SamoyedsMoEBlock`
+    running its whole layer (the router from OUT_DIR's weight file). Returns the swapped
     layer indices. ``max_tokens``: reserve every layer for that many tokens per call
     (CUDA graphs without warm-up; larger calls refused)."""
     torch = _torch()
@@ -272,7 +371,6 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
         raise _err("SY_ERR_NO_DEVICE", "samoyeds.load needs a CUDA device "
                    "(torch.cuda.is_available() is False)")
     check_chip(md.chip, torch.cuda.get_device_capability(0), f"{md.dir}: ")
-    block_class = __getattr__("SamoyedsExpertsBlock")
     compiled = md.layers()
     done = []
     for i, dl, attr, block in moe_blocks(model, layers):
@@ -281,30 +379,19 @@ def load(model, out_dir, max_tokens: Optional[int] = None,
                        f"compiled layer {i} (compiled: {sorted(compiled)})")
         entry = compiled[i]
         parts = _block_parts(block, md.architecture)
-        E, H = parts["weight"].shape
-        if (E, H) != (entry["experts"], entry["hidden"]):
-            raise _err("SY_ERR_PARAM_MISMATCH", f"layer {i}: router [E, H] = [{E}, {H}], "
-                       f"{md.dir} has [{entry['experts']}, {entry['hidden']}]")
-        if md.routing.uses_bias and parts["bias"] is None:
-            raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
-                       f"needs e_score_correction_bias (on the gate, the block or its "
-                       f"moe_statics), the block has none")
-        rb = parts["router_bias"]
-        if md.routing.router_bias and (rb is None or tuple(rb.shape) != (E,)):
-            raise _err("SY_ERR_INVALID_ARGUMENT", f"layer {i}: {md.architecture} routing "
-                       f"adds the router's bias (router.bias [{E}]) to the logits; the "
-                       f"block's router has "
-                       f"{'none' if rb is None else list(rb.shape)}")
+        _check_block(parts, entry, md, i)
         layer = MoELayer(md.bundle_dir(entry), max_tokens=max_tokens)
-        layer.load_weights(md.weights, entry["prefix"], load_router=False)
-        dev = layer.device
-        new = block_class(
-            layer, md.routing, parts["weight"].detach().to(dev),
-            None if parts["bias"] is None else parts["bias"].detach().to(dev, torch.float32),
-            parts["shared"], parts["shared_gate"], parts["returns_tuple"],
-            parts["f32_logits"],
-            None if rb is None or not md.routing.router_bias else rb.detach().to(dev),
-            parts["returns_scores"])
-        setattr(dl, attr, new)
+        problems = _bundle_mismatches(layer, md)
+        if problems:
+            raise _err("SY_ERR_PARAM_MISMATCH", f"layer {i}: bundle {layer.dir} does not "
+                       f"match {md.dir}'s manifest: " + "; ".join(problems))
+        compiled_route = md.routing_mode == "compiled"
+        layer.load_weights(md.weights, entry["prefix"], load_router=compiled_route)
+        if compiled_route and layer.router is None:
+            raise _err("SY_ERR_NOT_FOUND", f"layer {i}: {md.weights} has no router "
+                       f"{entry['prefix']}router [E, H], which the compiled routing needs "
+                       f"(samoyeds-compile copies it there)")
+        setattr(dl, attr, _whole_layer_block(layer, parts) if compiled_route
+                else _experts_block(layer, md, parts))
         done.append(i)
     return done

@@ -7,7 +7,8 @@
   implementation, so ``torch.compile`` treats it as an opaque call. Inference
   only: no autograd formula is registered.
 * :class:`SamoyedsMoEBlock` replaces a Hugging Face sparse MoE block
-  (Mixtral; Qwen2-MoE and OLMoE style blocks too, see docs/Python.md).
+  (Mixtral; Qwen2-MoE and OLMoE style blocks too, see docs/Python.md; gpt-oss's
+  with a gpt-oss moe_ffn bundle, see docs/Serving.md).
 * :func:`swap_moe_blocks` swaps every MoE block of a model for one.
 * ``torch.ops.samoyeds.moe_experts(Tensor hidden_states, Tensor topk_weights,
   Tensor topk_ids, int handle) -> Tensor``: the experts-only layer (routing
@@ -32,7 +33,9 @@ except ImportError as e:  # pragma: no cover - exercised only without torch
 
 from . import _capi
 from ._capi import SamoyedsError
+from .compile import SWIGLU_ALPHA, SWIGLU_LIMIT
 from .layer import MoELayer
+from .routing import route_torch, routing_from_config
 
 __all__ = ["moe_ffn", "moe_experts", "register_layer", "unregister_layer", "get_layer", "SamoyedsMoEBlock",
            "find_moe_block", "swap_moe_blocks"]
@@ -230,17 +233,31 @@ def hf_selection_bias(block, gate):
     return None
 
 
+def hf_activation(block) -> dict:
+    """The experts' activation of a Hugging Face sparse MoE block as a layer bundle's
+    manifest records it: gpt-oss's clamped SwiGLU with its experts' ``alpha`` and ``limit``
+    (GptOssExperts: 1.702 and 7.0), ``{"kind": "silu"}`` for the other layouts."""
+    if not is_gpt_oss_block(block):
+        return {"kind": "silu"}
+    experts = block.experts
+    return {"kind": "clamped_swiglu", "alpha": float(getattr(experts, "alpha", SWIGLU_ALPHA)),
+            "limit": float(getattr(experts, "limit", SWIGLU_LIMIT))}
+
+
 def _routing_of_hf(block) -> dict:
-    """top_k, renormalize (None: unknown), experts, hidden, shared modules and return style
-    of a Hugging Face sparse MoE block (transformers 4.x and 5.x layouts, GraniteMoE's)."""
+    """top_k, renormalize (None: unknown), experts, hidden, shared modules, return style,
+    router bias, experts' biases and activation of a Hugging Face sparse MoE block
+    (transformers 4.x and 5.x layouts, GraniteMoE's, gpt-oss's)."""
     gate, granite = hf_router(block)
     weight = hf_router_weight(block, gate, granite)
     top_k = (getattr(gate, "top_k", None) or getattr(getattr(block, "router", None), "top_k", None)
              or getattr(block, "top_k", None))
     norm = getattr(gate, "norm_topk_prob", getattr(block, "norm_topk_prob", None))
     name = type(block).__name__
-    if norm is None and ("Mixtral" in name or granite):
-        # Mixtral renormalises its top-k weights; GraniteMoE softmaxes the top-k logits.
+    gpt_oss = is_gpt_oss_block(block)
+    if norm is None and ("Mixtral" in name or granite or gpt_oss):
+        # Mixtral renormalises its top-k weights; GraniteMoE and gpt-oss softmax the top-k
+        # logits.
         norm = True
     if getattr(block, "shared_experts", None) is not None or "Deepseek" in name:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: DeepSeek-style blocks (shared_experts, "
@@ -249,11 +266,6 @@ def _routing_of_hf(block) -> dict:
         raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: selection-bias routing "
                    f"(e_score_correction_bias) is not supported by SamoyedsMoEBlock; "
                    f"samoyeds-compile and samoyeds.load run it")
-    if is_gpt_oss_block(block) or hf_router_bias(block, gate) is not None:
-        raise _err("SY_ERR_INVALID_ARGUMENT", f"{name}: gpt-oss blocks (the router's bias, "
-                   f"the experts' biases and clamped SwiGLU) are not supported by "
-                   f"SamoyedsMoEBlock, whose moe_ffn layer routes without a router bias; "
-                   f"samoyeds-compile and samoyeds.load run them")
     return {
         "gate": gate,
         "weight": weight,
@@ -268,7 +280,61 @@ def _routing_of_hf(block) -> dict:
         # 5.x blocks return hidden_states and record router logits with hooks on the router.
         # GraniteMoE's blocks return the pair in both.
         "returns_tuple": granite or isinstance(gate, nn.Linear),
+        # gpt-oss's GptOssMLP returns (hidden_states, router_scores).
+        "returns_scores": gpt_oss,
+        "router_bias": hf_router_bias(block, gate),
+        "expert_biases": gpt_oss,
+        "activation": hf_activation(block),
     }
+
+
+def _activation_text(a: dict) -> str:
+    """An activation object as the messages name it: silu, clamped_swiglu(alpha=.., limit=..)."""
+    if a["kind"] != "clamped_swiglu":
+        return a["kind"]
+    return f"clamped_swiglu(alpha={a['alpha']:g}, limit={a['limit']:g})"
+
+
+def _routing_mismatches(r: dict, layer) -> List[str]:
+    """What differs between a block's router shape and routing (``r``: _routing_of_hf) and
+    the bundle's."""
+    problems = []
+    if (r["experts"], r["hidden"]) != (layer.experts, layer.hidden):
+        problems.append(f"router [E, H] = [{r['experts']}, {r['hidden']}], bundle "
+                        f"[{layer.experts}, {layer.hidden}]")
+    if r["top_k"] is not None and r["top_k"] != layer.top_k:
+        problems.append(f"top_k {r['top_k']}, bundle {layer.top_k}")
+    if r["renormalize"] is not None and r["renormalize"] != layer.renormalize:
+        problems.append(f"renormalize {r['renormalize']}, bundle {layer.renormalize}")
+    if r["scale"] is not None and float(r["scale"]) != layer.routed_scaling_factor:
+        problems.append(f"routed_scaling_factor {r['scale']}, bundle "
+                        f"{layer.routed_scaling_factor}")
+    return problems
+
+
+def _bias_mismatches(r: dict, layer) -> List[str]:
+    """What differs between a block's router bias, experts' biases and activation (gpt-oss's;
+    ``r``: _routing_of_hf) and the bundle's (inputs router_bias, w13_bias / w2_bias, its
+    manifest's activation)."""
+    problems = []
+    rb, E = r["router_bias"], layer.experts
+    if rb is not None and layer.router_bias_dtype is None:
+        problems.append(f"router bias {list(rb.shape)}, bundle none (its route adds no router "
+                        f"bias: compile it with layer_mlir(..., router=True, "
+                        f"router_bias=True))")
+    elif rb is None and layer.router_bias_dtype is not None:
+        problems.append(f"no router bias, bundle router_bias [{E}]")
+    elif rb is not None and tuple(rb.shape) != (E,):
+        problems.append(f"router bias {list(rb.shape)}, bundle router_bias [{E}]")
+    if r["expert_biases"] and not layer.bias_inputs:
+        problems.append("experts' biases (gate_up_proj_bias, down_proj_bias), bundle none (no "
+                        "inputs w13_bias, w2_bias: compile it with layer_mlir(..., bias=True))")
+    elif not r["expert_biases"] and layer.bias_inputs:
+        problems.append(f"no experts' biases, bundle {', '.join(layer.bias_inputs)}")
+    if r["activation"] != layer.activation:
+        problems.append(f"activation {_activation_text(r['activation'])}, bundle "
+                        f"{_activation_text(layer.activation)}")
+    return problems
 
 
 class SamoyedsMoEBlock(nn.Module):
@@ -279,20 +345,26 @@ class SamoyedsMoEBlock(nn.Module):
     (Qwen2-MoE: ``sigmoid(shared_expert_gate(x)) * shared_expert(x)``) and
     reshapes back. ``returns_tuple``: also return the router logits [T, E]
     (what transformers 4.x blocks return); transformers 5.x blocks return the
-    tensor only. ``record_router_logits``: call the HF router module anyway so
-    that transformers 5.x's ``output_router_logits`` hooks see it (costs a
-    router matmul).
+    tensor only. ``returns_scores`` (gpt-oss): return ``(y, router_scores)`` as
+    GptOssMLP does, the scores as samoyeds.load's block gives them
+    (:meth:`router_scores`, a router matmul in torch). ``record_router_logits``:
+    call the HF router module anyway so that transformers 5.x's
+    ``output_router_logits`` hooks see it (costs a router matmul).
 
     Build it with :meth:`from_hf`, which takes the router weight from the HF
-    block's ``gate.weight`` and checks top_k / renormalisation / shapes against
-    the bundle.
+    block's ``gate.weight`` (gpt-oss: ``router.weight`` and ``router.bias``) and
+    checks top_k / renormalisation / shapes (gpt-oss: the router bias, the
+    experts' biases and the activation too) against the bundle.
     """
 
     def __init__(self, layer: MoELayer, gate: Optional[nn.Module] = None,
                  shared_expert: Optional[nn.Module] = None,
                  shared_expert_gate: Optional[nn.Module] = None, returns_tuple: bool = False,
-                 record_router_logits: bool = False):
+                 record_router_logits: bool = False, returns_scores: bool = False):
         super().__init__()
+        if (returns_tuple or returns_scores) and gate is None:
+            raise _err("SY_ERR_INVALID_ARGUMENT", "SamoyedsMoEBlock: returns_tuple and "
+                       "returns_scores need the router module (gate)")
         self.layer = layer
         self.handle = register_layer(layer)
         self.gate = gate
@@ -300,37 +372,47 @@ class SamoyedsMoEBlock(nn.Module):
         self.shared_expert_gate = shared_expert_gate
         self.returns_tuple = returns_tuple
         self.record_router_logits = record_router_logits
-        if returns_tuple and gate is None:
-            raise _err("SY_ERR_INVALID_ARGUMENT",
-                       "SamoyedsMoEBlock: returns_tuple needs the router module (gate)")
+        self.returns_scores = returns_scores
+        # gpt-oss's routing convention, what router_scores follows.
+        self.scores_spec = routing_from_config(
+            {"model_type": "gpt_oss", "num_local_experts": layer.experts,
+             "num_experts_per_tok": layer.top_k}) if returns_scores else None
 
     @classmethod
     def from_hf(cls, hf_block: nn.Module, layer: MoELayer, set_router: bool = True,
                 record_router_logits: bool = False) -> "SamoyedsMoEBlock":
         """Wraps ``layer`` to replace ``hf_block`` (its router becomes the layer's router
-        when ``set_router``). Raises SamoyedsError when the block's routing or shapes
-        differ from the bundle's."""
+        when ``set_router``, with gpt-oss's router bias). Raises SamoyedsError when the
+        block's routing or shapes differ from the bundle's.
+
+        gpt-oss's block (a router bias, the experts' biases, the clamped SwiGLU) needs a
+        bundle with all three and the same alpha / limit (``samoyeds.compile.layer_mlir(...,
+        router=True, renormalize=True, router_bias=True, activation="clamped_swiglu",
+        bias=True)``); the experts' biases come with the weights (MoELayer.load_weights of
+        a converted file, or set_biases); other blocks need a bundle with none of them."""
         r = _routing_of_hf(hf_block)
-        name = type(hf_block).__name__
-        problems = []
-        if (r["experts"], r["hidden"]) != (layer.experts, layer.hidden):
-            problems.append(f"router [E, H] = [{r['experts']}, {r['hidden']}], bundle "
-                            f"[{layer.experts}, {layer.hidden}]")
-        if r["top_k"] is not None and r["top_k"] != layer.top_k:
-            problems.append(f"top_k {r['top_k']}, bundle {layer.top_k}")
-        if r["renormalize"] is not None and r["renormalize"] != layer.renormalize:
-            problems.append(f"renormalize {r['renormalize']}, bundle {layer.renormalize}")
-        if r["scale"] is not None and float(r["scale"]) != layer.routed_scaling_factor:
-            problems.append(f"routed_scaling_factor {r['scale']}, bundle "
-                            f"{layer.routed_scaling_factor}")
+        problems = _routing_mismatches(r, layer) + _bias_mismatches(r, layer)
         if problems:
-            raise _err("SY_ERR_PARAM_MISMATCH", f"{name} does not match bundle {layer.dir}: "
-                       + "; ".join(problems))
+            raise _err("SY_ERR_PARAM_MISMATCH", f"{type(hf_block).__name__} does not match "
+                       f"bundle {layer.dir}: " + "; ".join(problems))
         if set_router:
-            layer.set_router(r["weight"])
+            layer.set_router(r["weight"], r["router_bias"])
         return cls(layer, gate=r["gate"], shared_expert=r["shared_expert"],
                    shared_expert_gate=r["shared_expert_gate"],
-                   returns_tuple=r["returns_tuple"], record_router_logits=record_router_logits)
+                   returns_tuple=r["returns_tuple"], record_router_logits=record_router_logits,
+                   returns_scores=r["returns_scores"])
+
+    def router_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """gpt-oss's router scores of ``x`` [T, H], what GptOssMLP returns beside the hidden
+        states, as samoyeds.load's block computes them: the top-k weights [T, k] of the
+        logits with the router's bias (route_torch), in the logits' dtype (float32 for a
+        float32 router weight, else the model dtype)."""
+        w, b = self.gate.weight, getattr(self.gate, "bias", None)
+        dtype = torch.float32 if w.dtype == torch.float32 else x.dtype
+        logits = nn.functional.linear(x.to(dtype), w.to(dtype),
+                                      None if b is None else b.to(dtype))
+        weights, _ = route_torch(logits, self.scores_spec)
+        return weights.to(logits.dtype)
 
     def forward(self, hidden_states: torch.Tensor):
         shape = hidden_states.shape
@@ -342,7 +424,7 @@ class SamoyedsMoEBlock(nn.Module):
             return y, self.gate(x)
         if self.record_router_logits and self.gate is not None:
             self.gate(x)
-        return y
+        return (y, self.router_scores(x)) if self.returns_scores else y
 
     def extra_repr(self) -> str:
         return f"handle={self.handle}, {self.layer.describe()}"
@@ -419,9 +501,10 @@ def swap_moe_blocks(model: nn.Module, bundle_dir, weights, prefix: str = "layers
                     record_router_logits: bool = False) -> List[int]:
     """Replaces the sparse MoE block of every decoder layer (or of ``layers``) by a
     :class:`SamoyedsMoEBlock` running ``bundle_dir`` with the packed weights of file
-    ``weights`` (names ``prefix.format(i=i) + "w13"`` / ``"w2"``); routers come from
-    the HF blocks' ``gate.weight``. Returns the swapped layer indices. The replaced
-    expert weights stay referenced by nothing and are freed by torch."""
+    ``weights`` (names ``prefix.format(i=i) + "w13"`` / ``"w2"``, and gpt-oss's
+    ``"w13_bias"`` / ``"w2_bias"``); routers come from the HF blocks' ``gate.weight``
+    (gpt-oss: ``router.weight`` and ``router.bias``). Returns the swapped layer indices.
+    The replaced expert weights stay referenced by nothing and are freed by torch."""
     done = []
     for i, dl, attr, block in moe_blocks(model, layers):
         layer = MoELayer(bundle_dir)

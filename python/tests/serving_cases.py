@@ -4,9 +4,11 @@ without samoyeds-opt.
 Here (samoyeds-opt and the runtime library built; test/GPU/gen-serving-dirs.sh runs it):
 
     PYTHONPATH=python python3 python/tests/serving_cases.py OUT_DIR [--samoyeds-opt PATH]
+        [--cases CASE,...]
 
-writes, for every case (one per architecture), OUT_DIR/<arch>/ckpt (the generated checkpoint,
-helpers.make_hf_checkpoint) and OUT_DIR/<arch>/model (samoyeds-compile of it for sm_90a), and
+writes, for every case (one per architecture, and the ``<arch>.compiled`` cases of
+``samoyeds-compile --routing compiled``), OUT_DIR/<case>/ckpt (the generated checkpoint,
+helpers.make_hf_checkpoint) and OUT_DIR/<case>/model (samoyeds-compile of it for sm_90a), and
 OUT_DIR/index.json: each case's parameters and the sha256 of every file of both directories.
 OUT_DIR is built beside itself and renamed at the end.
 
@@ -45,6 +47,16 @@ ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v
 # case: no two cases share weights.
 CASES = {a: dict(arch=a, layers=2, E=4, H=128, I=128, k=2, seed=s, chip="sm_90a",
                  format="1:2:128") for s, a in enumerate(ARCHS)}
+# The routing compiled into whole layers (samoyeds-compile --routing compiled; the manifest's
+# routing_mode): Mixtral's (renormalised), Qwen2-MoE's (not renormalised; a gated shared
+# expert), greedy DeepSeek-V2's (x routed_scaling_factor 2; shared experts) and gpt-oss's
+# (router bias), each with config.json overrides ("config") and a seed of its own.
+COMPILED_ROUTING = {"mixtral": {}, "qwen2_moe": {}, "deepseek_v2": {"topk_method": "greedy"},
+                    "gpt_oss": {}}
+CASES.update({f"{a}.compiled": dict(CASES[a], seed=s, routing="compiled",
+                                    **({"config": config} if config else {}))
+              for s, (a, config) in enumerate(COMPILED_ROUTING.items(), len(ARCHS))})
+COMPILED = tuple(f"{a}.compiled" for a in COMPILED_ROUTING)
 
 
 class PrecompiledMismatch(AssertionError):
@@ -63,9 +75,15 @@ def _files(root: Path) -> dict:
     return {str(p.relative_to(root)): _sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def _config(c: dict) -> dict:
+    """The case's config.json: helpers.hf_config with the case's overrides."""
+    return {**hf_config(c["arch"], c["layers"], c["E"], c["H"], c["I"], c["k"]),
+            **c.get("config", {})}
+
+
 def _make_ckpt(ckpt: Path, c: dict) -> dict:
     _, t = make_hf_checkpoint(ckpt, c["arch"], layers=c["layers"], E=c["E"], H=c["H"],
-                              I=c["I"], k=c["k"], seed=c["seed"])
+                              I=c["I"], k=c["k"], seed=c["seed"], config=c.get("config"))
     return t
 
 
@@ -74,12 +92,15 @@ def _compile(ckpt: Path, out: Path, c: dict, opt) -> None:
 
     with open(os.devnull, "w") as quiet:
         compile_model(ckpt, out, fmt=c["format"], chip=c["chip"], samoyeds_opt=opt,
-                      progress=False, log=quiet)
+                      progress=False, log=quiet, routing=c.get("routing", "torch"))
 
 
-def generate(out_dir, opt=None, commit: str = "unknown") -> dict:
-    """Generates and compiles every case into ``out_dir`` (replaced only if it holds an
-    index of this kind); returns the index."""
+def generate(out_dir, opt=None, commit: str = "unknown", names=None) -> dict:
+    """Generates and compiles every case (or those ``names``) into ``out_dir`` (replaced
+    only if it holds an index of this kind); returns the index."""
+    unknown = sorted(set(names or ()) - set(CASES))
+    if unknown:
+        raise SystemExit(f"no case {', '.join(unknown)} (cases: {', '.join(CASES)})")
     out = Path(out_dir)
     if out.exists() and not (out / INDEX).is_file() and any(out.iterdir()):
         raise SystemExit(f"{out} exists and is not a precompiled serving directory (no "
@@ -89,6 +110,8 @@ def generate(out_dir, opt=None, commit: str = "unknown") -> dict:
     try:
         cases = {}
         for name, c in CASES.items():
+            if names and name not in names:
+                continue
             _make_ckpt(tmp / name / "ckpt", c)
             _compile(tmp / name / "ckpt", tmp / name / "model", c, opt)
             cases[name] = {"params": c, "files": _files(tmp / name)}
@@ -157,9 +180,9 @@ def _check_binding(case_dir: Path, c: dict, t: dict) -> None:
                                                   f"bias of {case_dir / 'ckpt'}'s layer {i}")
 
 
-def load_case(root, arch: str):
-    """(model dir, checkpoint tensors) of the precompiled case ``arch`` under ``root``,
-    checked as the module docstring says."""
+def load_case(root, case: str):
+    """(model dir, checkpoint tensors) of the precompiled case ``case`` (an architecture,
+    or ``<arch>.compiled``) under ``root``, checked as the module docstring says."""
     root = Path(root)
     try:
         index = json.loads((root / INDEX).read_text())
@@ -168,15 +191,16 @@ def load_case(root, arch: str):
                                   f"test/GPU/gen-serving-dirs.sh")
     if index.get("format") != FORMAT or index.get("version") != 1:
         raise PrecompiledMismatch(f"{root / INDEX}: not a {FORMAT} index (version 1)")
-    entry = index.get("cases", {}).get(arch)
+    entry = index.get("cases", {}).get(case)
     if entry is None:
-        raise PrecompiledMismatch(f"{root / INDEX}: no case {arch!r} (has "
-                                  f"{sorted(index.get('cases', {}))})")
-    if entry.get("params") != CASES[arch]:
-        raise PrecompiledMismatch(f"{root / INDEX}: case {arch} was made with "
-                                  f"{entry.get('params')}, the tests need {CASES[arch]}; "
+        raise PrecompiledMismatch(f"{root / INDEX}: no case {case!r} (has "
+                                  f"{sorted(index.get('cases', {}))}); regenerate it with "
+                                  f"test/GPU/gen-serving-dirs.sh")
+    if entry.get("params") != CASES[case]:
+        raise PrecompiledMismatch(f"{root / INDEX}: case {case} was made with "
+                                  f"{entry.get('params')}, the tests need {CASES[case]}; "
                                   f"regenerate it")
-    case_dir = root / arch
+    case_dir = root / case
     have = _files(case_dir) if case_dir.is_dir() else {}
     want = entry.get("files", {})
     for rel in sorted(set(want) | set(have)):
@@ -187,24 +211,29 @@ def load_case(root, arch: str):
         if have[rel] != want[rel]:
             raise PrecompiledMismatch(f"{case_dir / rel}: sha256 {have[rel][:16]}..., "
                                       f"{INDEX} recorded {want[rel][:16]}...")
-    c = CASES[arch]
+    c = CASES[case]
     config = json.loads((case_dir / "ckpt" / "config.json").read_text())
-    if config != hf_config(arch, c["layers"], c["E"], c["H"], c["I"], c["k"]):
+    if config != _config(c):
         raise PrecompiledMismatch(f"{case_dir / 'ckpt' / 'config.json'} differs from "
                                   f"helpers.hf_config of the case")
+    manifest = json.loads((case_dir / "model" / "samoyeds-model.json").read_text())
+    mode = manifest.get("routing_mode", "torch")
+    if mode != c.get("routing", "torch"):
+        raise PrecompiledMismatch(f"{case_dir / 'model'} was compiled with --routing {mode}, "
+                                  f"the case needs {c.get('routing', 'torch')}")
     t = _read_tensors(case_dir / "ckpt" / "model.safetensors")
     _check_binding(case_dir, c, t)
     return case_dir / "model", t
 
 
-def model_dir(tmp_path, arch: str, opt):
-    """(compiled model dir, checkpoint tensors) of the case ``arch``: the precompiled one
+def model_dir(tmp_path, case: str, opt):
+    """(compiled model dir, checkpoint tensors) of the case ``case``: the precompiled one
     when $SAMOYEDS_PRECOMPILED is set (checked), else generated and compiled under
     ``tmp_path`` with ``opt``."""
     root = precompiled_root()
     if root is not None:
-        return load_case(root, arch)
-    c = CASES[arch]
+        return load_case(root, case)
+    c = CASES[case]
     t = _make_ckpt(Path(tmp_path) / "ckpt", c)
     _compile(Path(tmp_path) / "ckpt", Path(tmp_path) / "model", c, opt)
     return Path(tmp_path) / "model", t
@@ -216,8 +245,11 @@ def main(argv=None) -> int:
     ap.add_argument("out_dir")
     ap.add_argument("--samoyeds-opt", help="default: $SAMOYEDS_OPT, PATH, build/bin")
     ap.add_argument("--commit", default="unknown", help="recorded in index.json")
+    ap.add_argument("--cases", help="comma-separated cases (default: all; e.g. the compiled "
+                                    f"routing ones, {','.join(COMPILED)})")
     a = ap.parse_args(argv)
-    index = generate(a.out_dir, a.samoyeds_opt, a.commit)
+    index = generate(a.out_dir, a.samoyeds_opt, a.commit,
+                     a.cases.split(",") if a.cases else None)
     size = sum(p.stat().st_size for p in Path(a.out_dir).rglob("*") if p.is_file())
     print(f"{len(index['cases'])} cases in {a.out_dir} ({size / 2**20:.1f} MiB); on the GPU "
           f"machine: {ENV}={a.out_dir} (test/GPU/run-serving-tests.sh)")

@@ -5,6 +5,7 @@ it) and the runtime library (packing)."""
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -12,11 +13,12 @@ import numpy as np
 import pytest
 
 from conftest import LIB_MISSING, requires_runtime
-from helpers import BIASED, DEEPSEEK, _write, find_samoyeds_opt, make_hf_checkpoint
+from helpers import (BIASED, DEEPSEEK, _write, find_samoyeds_opt, hf_config, make_hf_checkpoint,
+                     router_name)
 
 from samoyeds import compile as sc
 from samoyeds.compile import CompileError, compile_model, main
-from samoyeds.serving import check_chip, read_model
+from samoyeds.serving import _bundle_mismatches, check_chip, read_model
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHS = ("mixtral", "qwen2_moe", "qwen3_moe", "qwen3_next", "olmoe", "deepseek_v2",
@@ -64,6 +66,8 @@ def test_compiles_every_architecture(tmp_path, arch, capsys):
     assert all(e["bundle"] == key and e["prefix"] == f"layers.{e['index']}."
                for e in m["layers"])
     assert 0 < m["bytes_after"] < m["bytes_before"]
+    # The default --routing torch writes what it always wrote: no routing_mode, no kind.
+    assert "routing_mode" not in m and "kind" not in m["bundles"][key]
     assert m["routing"]["model_type"] == arch and m["routing"]["top_k"] == K
     assert m["routing"]["selection_bias"] == (arch in BIASED)
     if arch in BIASED:
@@ -100,12 +104,177 @@ def test_compiles_every_architecture(tmp_path, arch, capsys):
         assert b.activation == (act if gpt_oss else {"kind": "silu"})
         for e in m["layers"]:
             b.check_weights(out / "weights.safetensors", e["prefix"])
+        assert _bundle_mismatches(b, read_model(out)) == []  # what samoyeds.load checks
     finally:
         b.close()
     md = read_model(out)
     assert md.routing.model_type == arch and set(md.layers()) == {e["index"]
                                                                   for e in m["layers"]}
     assert not list(tmp_path.glob("model.tmp-*")) and not list(tmp_path.glob("model.old-*"))
+
+
+# --routing compiled: config.json overrides, and the bundle's renormalize,
+# routed_scaling_factor and router bias.
+COMPILED_ROUTING = {"mixtral": ({}, True, 1.0, False),
+                    "qwen2_moe": ({}, False, 1.0, False),
+                    "deepseek_v2": ({"topk_method": "greedy"}, False, 2.0, False),
+                    "gpt_oss": ({}, True, 1.0, True)}
+
+
+@requires_opt
+@pytest.mark.parametrize("arch", COMPILED_ROUTING)
+def test_compiles_with_compiled_routing(tmp_path, arch, capsys):
+    """--routing compiled: each layer shape's bundle is a whole layer (moe_ffn) with the
+    checkpoint's routing (Mixtral's renormalisation, greedy DeepSeek-V2's scaling factor,
+    gpt-oss's router bias) under a key of its own, the manifest says routing_mode compiled,
+    and the weight file holds the routers (and router biases) the layers load."""
+    from samoyeds.layer import LayerBundle
+    from samoyeds.safetensors_io import SafetensorsFile
+
+    config, renormalize, scale, router_bias = COMPILED_ROUTING[arch]
+    ckpt = tmp_path / "ckpt"
+    _, t = make_hf_checkpoint(ckpt, arch, layers=2, E=E, H=H, I=I, k=K, config=config)
+    out = tmp_path / "model"
+    assert main([str(ckpt), str(out), "--layout", "mma_sp", "--routing", "compiled",
+                 "--samoyeds-opt", OPT, "--quiet"]) == 0
+    assert "compiled into each layer (moe_ffn bundles, --routing compiled)" in \
+        capsys.readouterr().out
+    m = json.loads((out / "samoyeds-model.json").read_text())
+    key = f"moe_ffn_e{E}_h{H}_i{I}_k{K}"
+    assert m["routing_mode"] == "compiled"
+    assert m["bundles"] == {key: {
+        "dir": f"bundles/{key}", "mlir": f"mlir/{key}.mlir", "experts": E, "hidden": H,
+        "intermediate": I, "top_k": K, "layout": "mma_sp", "kind": "moe_ffn",
+        "renormalize": renormalize, "routed_scaling_factor": scale, "router_bias": router_bias}}
+    assert all(e["bundle"] == key for e in m["layers"])
+    bundle = json.loads((out / "bundles" / key / "manifest.json").read_text())
+    assert bundle["routing"] == {"experts": E, "top_k": K, "renormalize": renormalize,
+                                 "routed_scaling_factor": scale}
+    names = {b["name"]: b for b in bundle["buffers"]}
+    assert names["router"]["shape"] == [E, H] and "topk_ids" not in names
+    assert names.get("router_bias", {}).get("shape") == ([E] if router_bias else None)
+    text = (out / "mlir" / f"{key}.mlir").read_text()
+    assert "samoyeds.moe_ffn %x, %router, %w13, %w2" in text
+    assert ("routed_scaling_factor = 2.0 : f64" in text) is (scale != 1.0)
+    b = LayerBundle(out / "bundles" / key)
+    try:
+        assert (b.kind, b.top_k, b.renormalize, b.routed_scaling_factor, b.router_bias_dtype) \
+            == ("moe_ffn", K, renormalize, scale, "bf16" if router_bias else None)
+        for e in m["layers"]:
+            b.check_weights(out / "weights.safetensors", e["prefix"])
+        md = read_model(out)
+        assert md.routing_mode == "compiled" and _bundle_mismatches(b, md) == []
+    finally:
+        b.close()
+    with SafetensorsFile(out / "weights.safetensors") as f:
+        for e in m["layers"]:
+            i = e["index"]
+            assert np.array_equal(f.get(f"layers.{i}.router"), t[router_name(arch, i)][1])
+            assert (f"layers.{i}.router_bias" in f) is router_bias
+
+
+@pytest.mark.parametrize("arch,config,needs", [
+    ("deepseek_v3", None, "sigmoid scores, group-limited selection (1 of 2 groups) and a "
+                          "selection bias (e_score_correction_bias)"),
+    ("glm4_moe", None, "sigmoid scores and a selection bias"),
+    ("kimi_k2", None, "sigmoid scores and a selection bias"),
+    ("deepseek_v2", None, "group-limited selection (1 of 2 groups)"),
+    ("minimax_m2", None, "sigmoid scores and a selection bias"),
+    ("minimax_m2", {"scoring_func": "softmax"}, "a selection bias"),
+    ("ernie4_5_moe", None, "a selection bias"),
+], ids=["deepseek_v3", "glm4_moe", "kimi_k2", "deepseek_v2-grouped", "minimax_m2",
+        "minimax_m2-softmax", "ernie4_5_moe"])
+def test_compiled_routing_refuses_what_it_cannot_express(tmp_path, arch, config, needs):
+    """The conventions the compiled route cannot run are refused up front (before the
+    checkpoint is read), naming the architecture and what is missing, pointing to
+    --routing torch."""
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, arch, layers=1, E=E, H=H, I=I, k=K, config=config)
+    with pytest.raises(CompileError, match=re.escape(f"--routing compiled: {arch}'s routing (")
+                       + r".*" + re.escape(f") needs {needs}") + r".*which the compiled route "
+                       r"does not have .* compile with --routing torch \(the default\)"):
+        _compile(ckpt, tmp_path / "out", routing="compiled")
+    assert not (tmp_path / "out").exists()
+
+
+def test_routing_option_refusals(tmp_path, capsys):
+    """An unknown --routing, and --routing compiled with expert parallelism (whose ranks run
+    experts-only layers routed in torch), are refused before the checkpoint is read."""
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "mixtral", layers=1, E=E, H=H, I=I, k=K)
+    out = tmp_path / "out"
+    with pytest.raises(CompileError, match="--routing 'fused': one of torch, compiled"):
+        _compile(ckpt, out, routing="fused")
+    for ep in (dict(expert_parallel=2), dict(placement=[[0, 1], [2, 3]])):
+        with pytest.raises(CompileError, match=r"--routing compiled is not supported with "
+                                               r"--expert-parallel \(.*\); compile with "
+                                               r"--routing torch"):
+            _compile(ckpt, out, routing="compiled", **ep)
+    with pytest.raises(SystemExit):
+        main([str(ckpt), str(out), "--routing", "fused"])
+    assert "argument --routing: invalid choice: 'fused'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@requires_runtime
+def test_dry_run_reports_the_routing_mode(tmp_path, capsys):
+    """--dry-run says where the routing runs and names the bundles of that mode."""
+    ckpt = tmp_path / "ckpt"
+    make_hf_checkpoint(ckpt, "gpt_oss", layers=1, E=E, H=H, I=I, k=K)
+    out = tmp_path / "out"
+    assert main([str(ckpt), str(out), "--dry-run", "--routing", "compiled",
+                 "--samoyeds-opt", "/nonexistent"]) == 0
+    text = capsys.readouterr().out
+    assert ("routing: softmax top-2 of 4, router bias, renormalised; compiled into each layer "
+            "(moe_ffn bundles, --routing compiled)") in text
+    assert f"bundles for sm_90a: moe_ffn_e{E}_h{H}_i{I}_k{K}" in text
+    assert main([str(ckpt), str(out), "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "renormalised; in torch at load (experts-only bundles)" in text
+    assert f"bundles for sm_90a: e{E}_h{H}_i{I}_k{K}" in text
+    plan = _compile(ckpt, out, dry_run=True, routing="compiled")
+    assert plan["routing_mode"] == "compiled" and plan["bundles"] == [
+        f"moe_ffn_e{E}_h{H}_i{I}_k{K}"]
+    assert not out.exists()
+
+
+def _moe_ffn_route(logits, top_k, renormalize, scale):
+    """moe_ffn's routing as its op description gives it, in float64: the top-k of the
+    softmax of the logits, renormalised if asked, then scaled."""
+    z = np.asarray(logits, np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    ids = np.argsort(-p, axis=1, kind="stable")[:, :top_k]
+    w = np.take_along_axis(p, ids, axis=1)
+    if renormalize:
+        w = w / w.sum(axis=1, keepdims=True)
+    return w * scale, ids
+
+
+@pytest.mark.parametrize("arch,k,config", [
+    ("mixtral", 2, {}), ("mixtral", 1, {}), ("qwen2_moe", 2, {}),
+    ("qwen3_moe", 4, {}), ("olmoe", 2, {"norm_topk_prob": True}), ("qwen3_next", 2, {}),
+    ("granitemoe", 2, {}), ("gpt_oss", 4, {}),
+    ("deepseek_v2", 2, {"topk_method": "greedy", "routed_scaling_factor": 2.5}),
+    ("deepseek_v2", 2, {"topk_method": "greedy", "norm_topk_prob": True}),
+    ("deepseek_v2", 1, {"topk_method": "greedy", "norm_topk_prob": True}),
+    ("deepseek_v2", 3, {"n_group": 1}),  # group_limited_greedy of one group
+])
+def test_compiled_routing_runs_the_convention(arch, k, config):
+    """compiled_routing's renormalize and routed_scaling_factor make moe_ffn's route (softmax
+    top-k, renormalised, then scaled) compute the convention's weights and ids
+    (routing.route_numpy, the float64 reference), DeepSeek-V2's "renormalise, else scale"
+    included; gpt-oss's router bias is the logits'."""
+    from samoyeds.routing import route_numpy, routing_from_config
+
+    spec = routing_from_config({**hf_config(arch, 1, 8, H, I, k), **config})
+    route = sc.compiled_routing(spec)
+    assert route["router_bias"] is (arch == "gpt_oss")
+    logits = np.random.default_rng(k).standard_normal((64, 8)) * 3
+    want_w, want_ids = route_numpy(logits, spec)
+    w, ids = _moe_ffn_route(logits, k, route["renormalize"], route["routed_scaling_factor"])
+    assert np.array_equal(ids, want_ids)
+    np.testing.assert_allclose(w, want_w, rtol=1e-12)
 
 
 @requires_opt
@@ -358,6 +527,25 @@ def test_layer_mlir_is_an_experts_only_layer():
     assert "samoyeds.moe_experts %x, %w, %ids, %w13, %w2" in text
     assert 'tensor<?x2xi32> {samoyeds.name = "topk_ids"}' in text
     assert "tensor<8x256x256xbf16, #ss>" in text and "tensor<8x256x128xbf16, #ss>" in text
+
+
+def test_layer_mlir_routed_scaling_factor():
+    """moe_ffn's routed_scaling_factor, written where it is not 1; the routing's attributes
+    need router=True, the factor a finite number > 0."""
+    text = sc.layer_mlir(8, 256, 128, 2, 1, 2, 128, router=True, routed_scaling_factor=2.5)
+    assert "samoyeds.moe_ffn %x, %router, %w13, %w2 top_k(2) {routed_scaling_factor = 2.5 : f64}" \
+        in text
+    assert "{renormalize, routed_scaling_factor = 16.0 : f64}" in sc.layer_mlir(
+        8, 256, 128, 2, 1, 2, 128, router=True, renormalize=True, routed_scaling_factor=16)
+    assert sc.layer_mlir(8, 256, 128, 2, 1, 2, 128, router=True, routed_scaling_factor=1.0) == \
+        sc.layer_mlir(8, 256, 128, 2, 1, 2, 128, router=True)
+    for kw, text in ((dict(routed_scaling_factor=2.0), "they need router=True"),
+                     (dict(router=True, routed_scaling_factor=0), "routed_scaling_factor = 0: "
+                                                                  "a finite number > 0"),
+                     (dict(router=True, routed_scaling_factor=float("inf")), "= inf: a finite"),
+                     (dict(router=True, routed_scaling_factor=True), "= True: a finite")):
+        with pytest.raises(ValueError, match=text):
+            sc.layer_mlir(8, 256, 128, 2, 1, 2, 128, **kw)
 
 
 # The experts-only layer of gpt-oss-20b's shape as docs/Serving.md (and the interface of the

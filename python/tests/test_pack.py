@@ -198,8 +198,7 @@ def test_relayout_permutes_any_bytes():
     ((1, 64, 256), (1, 2, 64), "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a "
                                "multiple of 64"),
     ((1, 128, 256), (3, 4, 64), "layout wgmma needs kept rows rows*n/m = 96"),
-    ((1, 128, 192), (1, 2, 64), "layout wgmma needs cols = 192 to be a multiple of 128"),
-    ((1, 128, 64), (1, 2, 32), "layout wgmma needs cols = 64"),
+    ((1, 64, 192), (1, 2, 64), "layout wgmma needs kept rows rows*n/m = 32"),
 ])
 def test_wgmma_rejects_shapes_it_cannot_hold(shape, nmv, text):
     dense = np.ones(shape, np.float32)
@@ -240,3 +239,102 @@ def test_unpack_reads_the_stated_layout():
     assert np.array_equal(unpack(g), want)
     g.layout = "mma_sp"
     assert not np.array_equal(unpack(g), want)
+
+
+# ------------------------------------------------- wgmma pads K to a multiple of 128
+
+PADDED_CASES = [
+    ("bf16", (3, 128, 192), (1, 2, 64)),
+    ("f16", (2, 256, 320), (1, 2, 32)),
+    ("bf16", (2, 64, 320), (2, 2, 64)),
+    ("f16", (1, 128, 192), (2, 2, 32)),
+    ("bf16", (1, 128, 96), (1, 2, 32)),
+]
+
+
+def _padded(dense, kp):
+    """``dense`` with zero columns appended up to ``kp``."""
+    E, R, K = dense.shape
+    out = np.zeros((E, R, kp), np.uint16)
+    out[:, :, :K] = dense
+    return out
+
+
+@requires_runtime
+@pytest.mark.parametrize("dtype,shape,nmv", PADDED_CASES)
+def test_wgmma_pads_k_to_a_multiple_of_128(dtype, shape, nmv):
+    """Values and meta as if K were Kp = roundUp(K, 128), the padding zero values and 0x4
+    nibbles: the numpy transcription of Format.md applied to the mma_sp pack of the weight
+    with Kp - K zero columns appended (whose chunks keep entries 0 and 1). row_idx has the
+    K / v spans of the weight, unpadded."""
+    E, R, K = shape
+    n, m, v = nmv
+    kp = -(-K // 128) * 128
+    rk = R * n // m
+    dense = _dense(dtype, shape, seed=21)
+    s = pack(dense, n, m, v, dtype)
+    g = pack(dense, n, m, v, dtype, layout="wgmma")
+    assert packed_sizes(E, R, K, n, m, v) == (E * rk * K, E * rk * K // 8,
+                                              0 if n == m else E * K // v * rk)
+    assert packed_sizes(E, R, K, n, m, v, "wgmma") == (E * rk * kp, E * rk * kp // 8,
+                                                       0 if n == m else E * K // v * rk)
+    assert (g.values.nbytes, g.meta.nbytes, g.row_idx.nbytes) == packed_sizes(
+        E, R, K, n, m, v, "wgmma")
+    sp = pack(_padded(dense, kp), n, m, v, dtype)
+    want_values, want_meta = wgmma_from_mma_sp(sp.values, sp.meta, E, rk, kp)
+    assert np.array_equal(g.values, want_values)
+    assert np.array_equal(g.meta, want_meta)
+    assert np.array_equal(g.row_idx, s.row_idx)
+    # Unpacking ignores the padding; relayout writes it and drops it.
+    assert np.array_equal(unpack(g), prune_reference(dense, dtype, n, m, v))
+    for a, b in ((relayout(s, "wgmma"), g), (relayout(g, "mma_sp"), s)):
+        assert a.layout == b.layout
+        assert np.array_equal(a.values, b.values) and np.array_equal(a.meta, b.meta)
+        assert np.array_equal(a.row_idx, b.row_idx)
+
+
+@requires_runtime
+def test_k_multiple_of_128_and_mma_sp_sizes_are_unchanged():
+    """Where K % 128 == 0 both layouts have the same sizes (and mma_sp never pads)."""
+    for shape, nmv in (((2, 128, 256), (1, 2, 64)), ((1, 256, 384), (1, 4, 128)),
+                       ((2, 64, 128), (2, 2, 32))):
+        E, R, K = shape
+        n, m, v = nmv
+        sizes = packed_sizes(*shape, *nmv)
+        assert sizes == packed_sizes(*shape, *nmv, "wgmma")
+        assert sizes[0] == E * (R * n // m) * K
+    assert packed_sizes(1, 128, 2880, 1, 2, 64) == (64 * 2880, 64 * 2880 // 8, 45 * 64)
+    assert packed_sizes(1, 128, 2880, 1, 2, 64, "wgmma") == (64 * 2944, 64 * 2944 // 8,
+                                                             45 * 64)
+
+
+@requires_runtime
+@pytest.mark.parametrize("part,offset,value,text", [
+    # Expert 1's last k block (from 16384 + 8192): kept row 2 stores logical chunk
+    # 7 ^ 2 = 5 (compressed columns 104..111, past K / 2 = 96) at chunk 7.
+    ("values", 16384 + 8192 + 2 * 128 + 7 * 16, 0x3C,
+     "values: byte 24944 (expert 1, kept row 2, compressed column 104: padding past "
+     "cols = 192) is 0x3c, not 0: layout wgmma pads the values with zeros"),
+    # Expert 1 (from byte 2048), 64-byte meta block 6 * 4 + 3: kept rows 48..63, k step 6.
+    ("meta", 2048 + 27 * 64 + 10, 0x94,
+     "meta: byte 3786 (expert 1, kept rows 48..63, k step 6: padding past cols = 192) "
+     "holds nibble 0x9, not 0x4: layout wgmma pads the metadata with 0x4"),
+])
+def test_wgmma_padding_that_is_not_the_packers_is_refused(part, offset, value, text):
+    g = pack(_dense("bf16", (2, 128, 192), seed=22), 1, 2, 64, layout="wgmma")
+    getattr(g, part)[offset] = value
+    for call in (lambda: unpack(g), lambda: relayout(g, "mma_sp"),
+                 lambda: relayout(g, "wgmma")):
+        with pytest.raises(SamoyedsError) as ei:
+            call()
+        assert ei.value.status_name == "SY_ERR_INVALID_ARGUMENT"
+        assert text in ei.value.message, ei.value.message
+
+
+@requires_runtime
+def test_padded_sizes_that_overflow_are_refused():
+    # The dense size (2^56 x 32 x 2 bytes) fits, the padded values (2^56 x 128) do not.
+    with pytest.raises(SamoyedsError) as ei:
+        packed_sizes(1, 2 ** 56, 32, 2, 2, 32, "wgmma")
+    assert ("layout wgmma pads cols = 32 to 128: experts x kept rows x padded cols = 1 x "
+            "72057594037927936 x 128 is too large") in ei.value.message, ei.value.message

@@ -7,6 +7,9 @@ generated checkpoint of every architecture is loaded into a small HF-shaped torc
 compared with a float32 torch reference on the pruned weights, block by block and as logits
 (top-1 agreement >= 95%); CUDA graphs are captured at several T with no earlier eager call and
 replayed against eager runs; T above max_tokens is refused; out-of-range ids are clamped.
+The models compiled with ``--routing compiled`` (serving_cases.COMPILED: whole layers, the
+routing compiled in) are compared with the same float32 reference, routed in torch on float32
+logits of the same router, and checked to return what the replaced blocks returned.
 
 The GPU tests compile their checkpoints with samoyeds-opt, or, with
 SAMOYEDS_PRECOMPILED=DIR (test/GPU/gen-serving-dirs.sh made DIR on a machine with MLIR), load
@@ -21,8 +24,8 @@ import pytest
 
 from conftest import LIB_MISSING
 from helpers import DEEPSEEK, GPT_OSS, NAMES
-from serving_cases import (CASES, ENV, PrecompiledMismatch, generate, load_case, model_dir,
-                           precompiled_root)
+from serving_cases import (CASES, COMPILED, ENV, PrecompiledMismatch, generate, load_case,
+                           model_dir, precompiled_root)
 from samoyeds._capi import SamoyedsError
 from samoyeds.layer import check_max_tokens
 
@@ -207,9 +210,169 @@ def test_block_parts_of_each_layout():
         _block_parts(gr, "granitemoe")
 
 
+# --------------------------------------------------------------------------- compiled routing
+
+
+def _spec(arch, config=None):
+    """The routing convention of the generated checkpoints' config.json (with ``config``)."""
+    from helpers import hf_config
+    from samoyeds.routing import routing_from_config
+
+    return routing_from_config({**hf_config(arch, 1, E, H, I, K), **(config or {})})
+
+
+def _stub_model_dir(d, arch, routing_mode=None):
+    """A model directory of ``arch`` as read_model reads it: the manifest samoyeds-compile
+    writes for one layer (with ``routing_mode`` where given), empty stand-ins for the
+    bundle's manifest.json and the weight file."""
+    import json
+
+    from samoyeds.compile import bundle_key
+
+    key = bundle_key(E, H, I, K, routing_mode or "torch")
+    (d / "bundles" / key).mkdir(parents=True)
+    (d / "bundles" / key / "manifest.json").write_text("{}")
+    (d / "weights.safetensors").write_text("")
+    m = {"format": "samoyeds-model", "version": 1, "architecture": arch, "chip": "sm_90a",
+         "routing": _spec(arch).to_json(), "bundles": {key: {"dir": f"bundles/{key}"}},
+         "layers": [{"index": 0, "prefix": "layers.0.", "experts": E, "hidden": H,
+                     "bundle": key}], "weights": "weights.safetensors"}
+    if routing_mode is not None:
+        m["routing_mode"] = routing_mode
+    (d / "samoyeds-model.json").write_text(json.dumps(m))
+    return d
+
+
+def test_read_model_routing_mode(tmp_path):
+    """The manifest's routing_mode: absent (every manifest before it) is torch; compiled is
+    read; an unknown mode, or compiled with a convention the compiled route cannot run, is
+    refused naming it."""
+    import json
+
+    from samoyeds.serving import read_model
+
+    assert read_model(_stub_model_dir(tmp_path / "old", "mixtral")).routing_mode == "torch"
+    assert read_model(_stub_model_dir(tmp_path / "t", "olmoe", "torch")).routing_mode == "torch"
+    md = read_model(_stub_model_dir(tmp_path / "c", "gpt_oss", "compiled"))
+    assert md.routing_mode == "compiled" and md.routing.router_bias
+    for i, (mode, text) in enumerate((("fused", "unknown routing_mode 'fused'"),
+                                      (2, "unknown routing_mode '2'"),
+                                      (None, "unknown routing_mode 'None'"))):
+        d = _stub_model_dir(tmp_path / f"bad{i}", "mixtral", "compiled")
+        m = json.loads((d / "samoyeds-model.json").read_text())
+        (d / "samoyeds-model.json").write_text(json.dumps({**m, "routing_mode": mode}))
+        want = rf"samoyeds-model.json: {text} \(this samoyeds reads 'torch' and 'compiled'"
+        with pytest.raises(SamoyedsError, match=want) as e:
+            read_model(d)
+        assert e.value.status_name == "SY_ERR_MANIFEST"
+    with pytest.raises(SamoyedsError, match=r"routing_mode 'compiled' with a routing it cannot "
+                                            r"run: --routing compiled: deepseek_v3's routing "
+                                            r"\(sigmoid .*\) needs sigmoid scores, "
+                                            r"group-limited selection \(1 of 2 groups\) and a "
+                                            r"selection bias"):
+        read_model(_stub_model_dir(tmp_path / "ds", "deepseek_v3", "compiled"))
+
+
+@requires_torch
+def test_load_refuses_an_unknown_routing_mode(tmp_path):
+    from samoyeds import serving
+
+    with pytest.raises(SamoyedsError, match="unknown routing_mode 'fused'"):
+        serving.load(nn.Module(), _stub_model_dir(tmp_path / "m", "mixtral", "fused"))
+
+
+def test_bundles_must_match_the_routing_mode():
+    """What samoyeds.load checks of each layer's bundle against the manifest: an
+    experts-only layer for torch routing, a whole layer with the convention's top_k,
+    renormalisation, scaling factor and router bias for compiled routing."""
+    from types import SimpleNamespace
+
+    from samoyeds.serving import ModelDir, _bundle_mismatches
+
+    def md(arch, mode, config=None):
+        return ModelDir(Path("m"), {}, _spec(arch, config), mode)
+
+    def layer(kind="moe_ffn", top_k=K, renormalize=True, scale=1.0, router_bias=None):
+        return SimpleNamespace(kind=kind, top_k=top_k, renormalize=renormalize,
+                               routed_scaling_factor=scale, router_bias_dtype=router_bias)
+
+    greedy = {"topk_method": "greedy"}
+    experts_only = layer("moe_experts", renormalize=None, scale=None)
+    assert _bundle_mismatches(experts_only, md("deepseek_v3", "torch")) == []
+    assert _bundle_mismatches(layer(), md("mixtral", "compiled")) == []
+    assert _bundle_mismatches(layer(router_bias="bf16"), md("gpt_oss", "compiled")) == []
+    assert _bundle_mismatches(layer(renormalize=False),
+                              md("qwen2_moe", "compiled")) == []
+    assert _bundle_mismatches(layer(renormalize=False, scale=2.0),
+                              md("deepseek_v2", "compiled", greedy)) == []
+    assert _bundle_mismatches(layer(), md("mixtral", "torch")) == [
+        "a moe_ffn layer, routing_mode 'torch' needs moe_experts"]
+    assert _bundle_mismatches(experts_only, md("mixtral", "compiled")) == [
+        "a moe_experts layer, routing_mode 'compiled' needs moe_ffn"]
+    assert _bundle_mismatches(layer("moe_experts", top_k=1), md("olmoe", "torch")) == [
+        "top_k 1, the routing 2"]
+    assert _bundle_mismatches(layer(top_k=1, renormalize=False), md("gpt_oss", "compiled")) == [
+        "top_k 1, the routing 2", "renormalize False, the routing True",
+        "router_bias False, the routing True"]
+    assert _bundle_mismatches(layer(renormalize=False), md("deepseek_v2", "compiled", greedy)) \
+        == ["routed_scaling_factor 1.0, the routing 2.0"]
+
+
+def _hf_block(arch):
+    """An HF block of ``arch``'s layout in bf16 on meta tensors: transformers 4.x's (an
+    nn.Linear router) with Qwen2-MoE's gated shared expert or DeepSeek's shared experts,
+    GraniteMoE's router.layer, or gpt-oss's router with its bias."""
+    if arch == "gpt_oss":
+        blk = _gpt_oss_block(H, E)
+    elif arch == "granitemoe":
+        blk = nn.Module()
+        blk.router = nn.Module()
+        blk.router.layer = nn.Linear(H, E, bias=False)
+        blk.input_linear = nn.Module()
+    else:
+        blk = nn.Module()
+        blk.gate = nn.Linear(H, E, bias=False)
+        blk.experts = nn.ModuleList()
+        if arch == "qwen2_moe":
+            blk.shared_expert = nn.Linear(H, H, bias=False)
+            blk.shared_expert_gate = nn.Linear(H, 1, bias=False)
+        if arch == "deepseek_v2":
+            blk.shared_experts = nn.Linear(H, H, bias=False)
+    return blk.to(device="meta", dtype=torch.bfloat16)
+
+
+@requires_torch
+@pytest.mark.parametrize("arch,returns", [("mixtral", "logits"), ("qwen2_moe", "logits"),
+                                          ("deepseek_v2", None), ("granitemoe", "logits"),
+                                          ("gpt_oss", "scores")])
+def test_whole_layer_block_returns_as_the_experts_block(arch, returns):
+    """samoyeds.load's block for compiled routing (a SamoyedsMoEBlock; CPU, meta tensors)
+    returns what its SamoyedsExpertsBlock returns for the same HF block, in the same shapes
+    and dtypes: the hidden states, with the router logits [T, E] of a transformers 4.x block
+    or GraniteMoE's, or gpt-oss's router scores [T, k]; and it keeps the block's shared
+    experts."""
+    from samoyeds.serving import ModelDir, _block_parts, _experts_block, _whole_layer_block
+
+    layer = _FakeLayer()
+    layer.experts, layer.device = E, torch.device("meta")
+    spec = _spec(arch, {"topk_method": "greedy"} if arch == "deepseek_v2" else None)
+    parts = _block_parts(_hf_block(arch), arch)
+    whole = _whole_layer_block(layer, parts)
+    assert (whole.shared_expert, whole.shared_expert_gate) == (parts["shared"],
+                                                                parts["shared_gate"])
+    x = torch.empty(3, 5, H, dtype=torch.bfloat16, device="meta")
+    got = whole(x)
+    want = _experts_block(layer, ModelDir(Path("m"), {}, spec, "torch"), parts)(x)
+    assert type(got) is type(want)
+    got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+    assert [(tuple(t.shape), t.dtype) for t in got] == [(tuple(t.shape), t.dtype) for t in want]
+    extra = {"logits": [(15, E)], "scores": [(15, K)], None: []}[returns]
+    assert [tuple(t.shape) for t in got] == [(3, 5, H)] + extra
+
+
 # --------------------------------------------------------------------------- GPU
 
-ARCHS = tuple(CASES)
+ARCHS = tuple(c for c in CASES if c not in COMPILED)
 E, H, I, K = 4, 128, 128, 2
 assert all((c["E"], c["H"], c["I"], c["k"]) == (E, H, I, K) for c in CASES.values())
 
@@ -292,9 +455,35 @@ def _hf_shaped_model(arch, t):
     return model.cuda().to(torch.bfloat16)
 
 
-def _reference(block, x, weights_file, prefix, route_x=None):
-    """float32 torch: the block's routing (of ``route_x`` where given, else of ``x``), the
-    pruned experts (unpacked from the packed weight file), the shared experts. gpt-oss's
+def _routes(block, x, spec):
+    """(top-k weights, ids) of ``block``'s routing of ``x``: a SamoyedsExpertsBlock's own
+    (torch), or, for a whole layer (a SamoyedsMoEBlock: compiled routing), ``spec``'s
+    convention (route_torch) on the float32 logits of its layer's router and router bias,
+    as the compiled route accumulates them."""
+    from samoyeds.routing import route_torch
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    if not isinstance(block, SamoyedsMoEBlock):
+        return block.route(x)[:2]
+    logits = x.float() @ block.layer.router.float().T
+    if block.layer.router_bias is not None:
+        logits = logits + block.layer.router_bias.float()
+    return route_torch(logits, spec)
+
+
+def _shared(block):
+    """(shared expert, its gate) of a SamoyedsExpertsBlock or a SamoyedsMoEBlock."""
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    if isinstance(block, SamoyedsMoEBlock):
+        return block.shared_expert, block.shared_expert_gate
+    return block.shared, block.shared_gate
+
+
+def _reference(block, x, weights_file, prefix, route_x=None, spec=None):
+    """float32 torch: the block's routing (of ``route_x`` where given, else of ``x``;
+    ``spec``: the convention of a whole-layer block, _routes), the pruned experts
+    (unpacked from the packed weight file), the shared experts. gpt-oss's
     experts (a layer with bias inputs): transformers' GptOssExperts, with the file's
     biases (the ones the layer loads) and the clamped SwiGLU (alpha 1.702, limit 7)."""
     from samoyeds.pack import unpack
@@ -312,7 +501,7 @@ def _reference(block, x, weights_file, prefix, route_x=None):
         with SafetensorsFile(weights_file) as f:
             b13, b2 = (_bf16(np.asarray(f.get(prefix + n))).float().cuda()
                        for n in ("w13_bias", "w2_bias"))
-    weights, ids, _ = block.route(x if route_x is None else route_x)
+    weights, ids = _routes(block, x if route_x is None else route_x, spec)
     xf = x.float()
     y = torch.zeros_like(xf)
     for j in range(ids.shape[1]):
@@ -329,10 +518,11 @@ def _reference(block, x, weights_file, prefix, route_x=None):
                 a = (up + 1) * (gate * torch.sigmoid(1.702 * gate))
                 y[sel] += weights[sel, j:j + 1] * (a.to(torch.bfloat16).float() @ w2[e].T
                                                    + b2[e])
-    if block.shared is not None:
-        s = block.shared(x).float()
-        if block.shared_gate is not None:
-            s = torch.sigmoid(block.shared_gate(x).float()) * s
+    shared, shared_gate = _shared(block)
+    if shared is not None:
+        s = shared(x).float()
+        if shared_gate is not None:
+            s = torch.sigmoid(shared_gate(x).float()) * s
         y = y + s
     return y
 
@@ -350,7 +540,7 @@ def _run(blk, x):
     return y[0] if isinstance(y, tuple) else y
 
 
-def _model_logits(model, swapped, arch, t, weights_file, T=256):
+def _model_logits(model, swapped, arch, t, weights_file, T=256, spec=None):
     """Logits of T random hidden states through every swapped layer (h + block(norm(h)))
     and a head made of the checkpoint's embedding rows: (compiled, float32 reference).
     The reference routes each layer as the compiled stream does (on its input): the bf16
@@ -365,7 +555,8 @@ def _model_logits(model, swapped, arch, t, weights_file, T=256):
         blk = getattr(model.model.layers[i], NAMES[arch][0])
         x = _normed(h)
         h = h + _run(blk, x)
-        ref = ref + _reference(blk, _normed(ref), weights_file, f"layers.{i}.", route_x=x)
+        ref = ref + _reference(blk, _normed(ref), weights_file, f"layers.{i}.", route_x=x,
+                               spec=spec)
     head = _tensor(t, "model.embed_tokens.weight").float().cuda()
     return h.float() @ head.T, ref @ head.T
 
@@ -396,36 +587,95 @@ def test_load_runs_the_compiled_experts(tmp_path, arch):
                                           f"agreement {agree:.3f} (need < 0.02, >= 0.95)")
 
 
+def _check_returns(got, parts, T):
+    """``got`` is what the HF block of ``parts`` (serving._block_parts) returned, as
+    samoyeds.load's SamoyedsExpertsBlock returns it: gpt-oss's (hidden states, router scores
+    [T, k]), a transformers 4.x block's (hidden states, router logits [T, E]), else the
+    hidden states."""
+    if parts["returns_scores"]:
+        assert isinstance(got, tuple) and tuple(got[1].shape) == (T, K)
+    elif parts["returns_tuple"]:
+        assert isinstance(got, tuple) and tuple(got[1].shape) == (T, E)
+    else:
+        assert isinstance(got, torch.Tensor)
+
+
 @requires_gpu
-def test_cuda_graphs_without_warmup(tmp_path):
+@pytest.mark.parametrize("case", COMPILED)
+def test_load_runs_the_compiled_routing(tmp_path, case):
+    """A model directory of samoyeds-compile --routing compiled: every block becomes a
+    SamoyedsMoEBlock running the whole layer (router, softmax top-k, renormalisation or
+    DeepSeek-V2's scaling factor, gpt-oss's router bias compiled in), compared with the
+    torch-routing path's float32 reference block by block and as logits, and returning what
+    the replaced block returned."""
+    from samoyeds import load
+    from samoyeds.serving import _block_parts, read_model
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    arch = CASES[case]["arch"]
+    out, t = model_dir(tmp_path, case, OPT)
+    md = read_model(out)
+    assert md.routing_mode == "compiled"
+    model = _hf_shaped_model(arch, t)
+    first = 1 if arch in DEEPSEEK else 0
+    parts = {i: _block_parts(getattr(model.model.layers[i], NAMES[arch][0]), arch)
+             for i in (first, first + 1)}
+    assert load(model, out, max_tokens=256) == [first, first + 1]
+    torch.manual_seed(0)
+    for i in parts:
+        blk = getattr(model.model.layers[i], NAMES[arch][0])
+        assert isinstance(blk, SamoyedsMoEBlock) and blk.layer.kind == "moe_ffn"
+        x = torch.randn(37, H, device="cuda", dtype=torch.bfloat16)
+        got = blk(x)
+        _check_returns(got, parts[i], 37)
+        y = got[0] if isinstance(got, tuple) else got
+        ref = _reference(blk, x, out / "weights.safetensors", f"layers.{i}.", spec=md.routing)
+        err = (y.float() - ref).norm() / ref.norm()
+        assert err < 2e-2, f"layer {i}: relative error {err:.4f}"
+    logits, ref = _model_logits(model, list(parts), arch, t, out / "weights.safetensors",
+                                spec=md.routing)
+    err = ((logits - ref).norm() / ref.norm()).item()
+    agree = (logits.argmax(-1) == ref.argmax(-1)).float().mean().item()
+    assert not torch.isnan(logits).any(), "NaN in the logits"
+    assert err < 2e-2 and agree >= 0.95, (f"logits: relative error {err:.4f}, top-1 "
+                                          f"agreement {agree:.3f} (need < 0.02, >= 0.95)")
+
+
+@requires_gpu
+@pytest.mark.parametrize("case", ["deepseek_v3", "mixtral.compiled", "gpt_oss.compiled"])
+def test_cuda_graphs_without_warmup(tmp_path, case):
+    """Torch routing (DeepSeek-V3's) and compiled routing (Mixtral's, gpt-oss's with its
+    router bias and router scores) alike."""
     from samoyeds import load
 
-    out, t = model_dir(tmp_path, "deepseek_v3", OPT)
-    model = _hf_shaped_model("deepseek_v3", t)
+    arch = CASES[case]["arch"]
+    out, t = model_dir(tmp_path, case, OPT)
+    model = _hf_shaped_model(arch, t)
     load(model, out, max_tokens=128)
-    blk = model.model.layers[1].mlp
+    blk = getattr(model.model.layers[1], NAMES[arch][0])
     torch.manual_seed(1)
-    # torch's own lazy initialisation (cuBLAS for the router matmul) outside the
-    # capture, on an unrelated matmul: the Samoyeds layer itself is never run before.
+    # torch's own lazy initialisation (cuBLAS for the router matmul, with gpt-oss's bias)
+    # outside the capture, on unrelated matmuls: the Samoyeds layer itself is never run before.
     a = torch.randn(8, H, device="cuda", dtype=torch.bfloat16)
     (a @ a.T).sum().item()
+    nn.functional.linear(a, a, a[0]).sum().item()
     graphs = []
     # Capture first, at several T, with no eager call of the layer before.
     for T in (1, 7, 64, 128):
         static_x = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
         g = torch.cuda.CUDAGraph()
         with torch.cuda.graph(g):
-            static_y = blk(static_x)
+            static_y = _run(blk, static_x)
         graphs.append((g, static_x, static_y))
     for g, static_x, static_y in graphs:
         for _ in range(2):
             static_x.copy_(torch.randn_like(static_x))
             g.replay()
-            eager = blk(static_x.clone())
+            eager = _run(blk, static_x.clone())
             torch.cuda.synchronize()
             assert torch.equal(static_y, eager), f"T = {static_x.shape[0]}"
     with pytest.raises(SamoyedsError, match="129 tokens exceed max_tokens = 128"):
-        blk(torch.randn(129, H, device="cuda", dtype=torch.bfloat16))
+        _run(blk, torch.randn(129, H, device="cuda", dtype=torch.bfloat16))
 
 
 @requires_gpu
@@ -462,10 +712,13 @@ def precompiled(tmp_path_factory):
 
 @requires_opt
 def test_precompiled_cases_load(precompiled):
-    for arch in ARCHS:
-        out, t = load_case(precompiled, arch)
-        assert (out / "samoyeds-model.json").is_file()
-        assert f"model.layers.{2 if arch in DEEPSEEK else 1}.self_attn." \
+    import json
+
+    for case, c in CASES.items():
+        out, t = load_case(precompiled, case)
+        m = json.loads((out / "samoyeds-model.json").read_text())
+        assert m.get("routing_mode", "torch") == c.get("routing", "torch")
+        assert f"model.layers.{2 if c['arch'] in DEEPSEEK else 1}.self_attn." \
                f"q_proj.weight" in t
 
 
@@ -502,6 +755,14 @@ def test_precompiled_mismatches_fail_loudly(precompiled, tmp_path):
     (root / "index.json").write_text(json.dumps(index))
     with pytest.raises(PrecompiledMismatch, match="is not the pruning"):
         load_case(root, "qwen3_moe")
+    # A model compiled with torch routing under a compiled-routing case's name.
+    shutil.rmtree(root / "mixtral.compiled" / "model")
+    shutil.copytree(root / "mixtral" / "model", root / "mixtral.compiled" / "model")
+    index["cases"]["mixtral.compiled"]["files"] = _files(root / "mixtral.compiled")
+    (root / "index.json").write_text(json.dumps(index))
+    with pytest.raises(PrecompiledMismatch, match="mixtral.compiled/model was compiled with "
+                                                  "--routing torch, the case needs compiled"):
+        load_case(root, "mixtral.compiled")
     # A file added, a case missing, parameters changed, no index.
     root = _copy(precompiled, tmp_path / "c")
     (root / "mixtral" / "model" / "extra").write_text("x")

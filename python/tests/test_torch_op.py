@@ -55,20 +55,28 @@ def layer_bundle(tmp_path_factory):
     return bundle_dir("SAMOYEDS_TEST_LAYER_BUNDLE", tmp_path_factory, "layer bundle", build)
 
 
-class StubLayer:
-    """Stands in for a MoELayer in CPU tests."""
+GPT_OSS_ACTIVATION = {"kind": "clamped_swiglu", "alpha": 1.702, "limit": 7.0}
 
-    def __init__(self, hidden=H, experts=E, top_k=K, renormalize=True, scale=1.0):
+
+class StubLayer:
+    """Stands in for a MoELayer in CPU tests; ``gpt_oss``: a gpt-oss moe_ffn bundle's (the
+    router's bias, the experts' biases, the clamped SwiGLU)."""
+
+    def __init__(self, hidden=H, experts=E, top_k=K, renormalize=True, scale=1.0,
+                 gpt_oss=False):
         self.hidden, self.experts, self.top_k = hidden, experts, top_k
         self.renormalize, self.routed_scaling_factor = renormalize, scale
-        self.dir, self.router, self.calls = "stub", None, 0
+        self.dir, self.router, self.router_bias, self.calls = "stub", None, None, 0
+        self.router_bias_dtype = "bf16" if gpt_oss else None
+        self.bias_inputs = ("w13_bias", "w2_bias") if gpt_oss else ()
+        self.activation = dict(GPT_OSS_ACTIVATION) if gpt_oss else {"kind": "silu"}
 
     def __call__(self, x):
         self.calls += 1
         return x * 2
 
-    def set_router(self, r):
-        self.router = r
+    def set_router(self, r, bias=None):
+        self.router, self.router_bias = r, bias
 
     def describe(self):
         return "stub"
@@ -222,26 +230,71 @@ def test_granite_block_from_hf():
 
 
 class GptOssBlock(torch.nn.Module):
-    """transformers' GptOssMLP layout: router (GptOssTopKRouter: weight, bias, top_k) and
-    experts (GptOssExperts: stacked gate_up_proj [E, H, 2I] with biases)."""
+    """transformers' GptOssMLP, its layout and (transformers 5's) math, for where transformers
+    is not installed: router (GptOssTopKRouter: weight [E, H], bias [E], top_k) and experts
+    (GptOssExperts: gate_up_proj [E, H, 2I] and gate_up_proj_bias [E, 2I], gate and up
+    interleaved along their last axis, down_proj [E, I, H], down_proj_bias [E, H], alpha,
+    limit). ``forward`` returns (hidden states, router scores [T, k]), in its dtype."""
 
-    def __init__(self):
+    def __init__(self, experts=E, top_k=K):
         super().__init__()
         self.router = torch.nn.Module()
-        self.router.top_k = K
-        self.router.weight = torch.nn.Parameter(torch.randn(E, H))
-        self.router.bias = torch.nn.Parameter(torch.randn(E))
+        self.router.top_k = top_k
+        self.router.weight = torch.nn.Parameter(torch.randn(experts, H))
+        self.router.bias = torch.nn.Parameter(torch.randn(experts))
         self.experts = torch.nn.Module()
-        self.experts.gate_up_proj = torch.nn.Parameter(torch.empty(E, H, 2 * I))
-        self.experts.gate_up_proj_bias = torch.nn.Parameter(torch.empty(E, 2 * I))
+        for name, shape in (("gate_up_proj", (experts, H, 2 * I)),
+                            ("gate_up_proj_bias", (experts, 2 * I)),
+                            ("down_proj", (experts, I, H)), ("down_proj_bias", (experts, H))):
+            setattr(self.experts, name, torch.nn.Parameter(torch.randn(shape)))
+        self.experts.alpha, self.experts.limit = 1.702, 7.0
+
+    def forward(self, hidden_states):
+        r, ex = self.router, self.experts
+        x = hidden_states.reshape(-1, hidden_states.shape[-1])
+        top, ids = torch.topk(torch.nn.functional.linear(x, r.weight, r.bias), r.top_k, dim=-1)
+        scores = torch.softmax(top, dim=1, dtype=top.dtype)
+        y = torch.zeros_like(x)
+        for e in range(ex.gate_up_proj.shape[0]):
+            tok, slot = torch.where(ids == e)
+            gu = x[tok] @ ex.gate_up_proj[e] + ex.gate_up_proj_bias[e]
+            gate = gu[:, ::2].clamp(max=ex.limit)
+            up = gu[:, 1::2].clamp(min=-ex.limit, max=ex.limit)
+            out = ((up + 1) * (gate * torch.sigmoid(gate * ex.alpha))) @ ex.down_proj[e]
+            y.index_add_(0, tok, (out + ex.down_proj_bias[e]) * scores[tok, slot, None])
+        return y.reshape(hidden_states.shape), scores
 
 
-def test_gpt_oss_blocks_are_found_and_refused():
+def _gpt_oss_layout(w13, w2, b13, b2):
+    """GptOssExperts' tensors of w13 [E, 2I, H] (gate rows first), w2 [E, H, I] and their
+    biases: gate_up_proj [E, H, 2I] and gate_up_proj_bias with gate and up interleaved,
+    down_proj [E, I, H], down_proj_bias (what samoyeds.convert, and helpers.stacked,
+    read back)."""
+    def interleave(a):  # [..., 2I] gate first -> gate 0, up 0, gate 1, up 1, ...
+        gate, up = a.chunk(2, dim=-1)
+        return torch.stack((gate, up), dim=-1).flatten(-2)
+
+    return {"gate_up_proj": interleave(w13.transpose(1, 2)), "gate_up_proj_bias": interleave(b13),
+            "down_proj": w2.transpose(1, 2), "down_proj_bias": b2}
+
+
+def _set_gpt_oss_block(blk, router, router_bias, experts):
+    """Puts ``router`` [E, H], ``router_bias`` [E] and ``experts`` (_gpt_oss_layout's) in a
+    GptOssMLP-like block (its parameters keep their dtype and device)."""
+    with torch.no_grad():
+        blk.router.weight.copy_(router)
+        blk.router.bias.copy_(router_bias)
+        for name, t in experts.items():
+            getattr(blk.experts, name).copy_(t)
+    return blk
+
+
+def test_gpt_oss_blocks_are_found():
     """gpt-oss's block (router with a bias beside experts with biases) is a MoE block to
-    samoyeds.load's search, its router the module's router, its bias the logits' bias; the
-    moe_ffn block refuses it (its layer routes without a router bias, SiLU experts),
-    naming what runs it."""
-    from samoyeds.torch_op import (SamoyedsMoEBlock, find_moe_block, hf_router,
+    samoyeds.load's search, its router the module's router, its bias the logits' bias, its
+    activation the clamped SwiGLU of its experts' alpha and limit; one without its router
+    weight is refused, naming it."""
+    from samoyeds.torch_op import (SamoyedsMoEBlock, find_moe_block, hf_activation, hf_router,
                                    hf_router_bias, hf_router_weight, is_gpt_oss_block)
 
     blk = GptOssBlock()
@@ -254,12 +307,90 @@ def test_gpt_oss_blocks_are_found_and_refused():
     assert hf_router_bias(blk, gate) is blk.router.bias
     assert not is_gpt_oss_block(V4Block()) and not is_gpt_oss_block(GraniteBlock())
     assert hf_router_bias(V4Block(), V4Block().gate) is None
-    with pytest.raises(SamoyedsError, match="GptOssBlock: gpt-oss blocks .* are not supported "
-                                            "by SamoyedsMoEBlock.* samoyeds.load run them"):
-        SamoyedsMoEBlock.from_hf(blk, StubLayer())
+    assert hf_activation(blk) == GPT_OSS_ACTIVATION
+    assert hf_activation(V4Block()) == {"kind": "silu"}
     blk.router.weight = None
     with pytest.raises(SamoyedsError, match="GptOssBlock: no router"):
         SamoyedsMoEBlock.from_hf(blk, StubLayer())
+
+
+def test_gpt_oss_block_from_hf_takes_the_router_bias():
+    """A gpt-oss block with a gpt-oss moe_ffn bundle (router bias, experts' biases, the
+    clamped SwiGLU of the same alpha and limit, renormalised top-k): the router and its bias
+    become the layer's; the block returns (hidden states, router scores [T, k]) as GptOssMLP
+    does, the scores the softmax of the top-k biased logits in the logits' dtype; torch.compile
+    traces it whole."""
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    torch.manual_seed(0)
+    blk, stub = GptOssBlock(), StubLayer(gpt_oss=True)
+    b = SamoyedsMoEBlock.from_hf(blk, stub)
+    assert stub.router is blk.router.weight and stub.router_bias is blk.router.bias
+    assert b.returns_scores and not b.returns_tuple and b.gate is blk.router
+    x = torch.randn(9, H)
+    with torch.no_grad():
+        scores = b.router_scores(x)
+        top = (x @ blk.router.weight.T + blk.router.bias).topk(K, dim=-1).values
+        assert scores.dtype == torch.float32
+        assert torch.allclose(scores, torch.softmax(top, dim=-1), rtol=1e-5, atol=1e-6)
+        assert torch.allclose(scores, blk(x)[1], rtol=1e-5, atol=1e-6)
+    b = b.to(device="meta", dtype=torch.bfloat16)
+    xm = torch.empty(2, 3, H, dtype=torch.bfloat16, device="meta")
+    for run in (b, torch.compile(b, fullgraph=True, backend="eager")):
+        y, scores = run(xm)
+        assert y.shape == (2, 3, H) and scores.shape == (6, K)
+        assert scores.dtype == torch.bfloat16
+
+
+def test_gpt_oss_block_and_bundle_must_match():
+    """from_hf refuses (SY_ERR_PARAM_MISMATCH, naming every difference, the router left
+    alone) a gpt-oss block with a bundle lacking its router bias, its experts' biases or its
+    activation, or with another alpha / limit, top_k or renormalisation; a router bias of
+    another shape; and a gpt-oss bundle for a block without them. gpt-oss blocks with
+    DeepSeek-style shared experts or a selection bias stay refused."""
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    def refused(blk, stub, *problems):
+        with pytest.raises(SamoyedsError) as e:
+            SamoyedsMoEBlock.from_hf(blk, stub)
+        assert e.value.status_name == "SY_ERR_PARAM_MISMATCH" and stub.router is None
+        assert e.value.message == (f"{type(blk).__name__} does not match bundle stub: "
+                                   + "; ".join(problems))
+
+    def bundle(**changes):
+        stub = StubLayer(gpt_oss=True)
+        stub.__dict__.update(changes)
+        return stub
+
+    no_router_bias = ("router bias [4], bundle none (its route adds no router bias: compile "
+                      "it with layer_mlir(..., router=True, router_bias=True))")
+    no_biases = ("experts' biases (gate_up_proj_bias, down_proj_bias), bundle none (no inputs "
+                 "w13_bias, w2_bias: compile it with layer_mlir(..., bias=True))")
+    clamped = "clamped_swiglu(alpha=1.702, limit=7)"
+    refused(GptOssBlock(), StubLayer(), no_router_bias, no_biases, f"activation {clamped}, "
+            f"bundle silu")
+    refused(GptOssBlock(), bundle(router_bias_dtype=None), no_router_bias)
+    refused(GptOssBlock(), bundle(bias_inputs=()), no_biases)
+    refused(GptOssBlock(), bundle(activation={"kind": "silu"}),
+            f"activation {clamped}, bundle silu")
+    other = GptOssBlock()
+    other.experts.alpha, other.experts.limit = 1.5, 10.0
+    refused(other, bundle(), f"activation clamped_swiglu(alpha=1.5, limit=10), bundle {clamped}")
+    other = GptOssBlock()
+    other.router.bias = torch.nn.Parameter(torch.randn(E + 1))
+    refused(other, bundle(), "router bias [5], bundle router_bias [4]")
+    refused(GptOssBlock(top_k=3), bundle(renormalize=False), "top_k 3, bundle 2",
+            "renormalize True, bundle False")
+    refused(V4Block(), bundle(), "no router bias, bundle router_bias [4]",
+            "no experts' biases, bundle w13_bias, w2_bias", f"activation silu, bundle {clamped}")
+    shared = GptOssBlock()
+    shared.shared_experts = torch.nn.Linear(H, H)
+    with pytest.raises(SamoyedsError, match="DeepSeek-style blocks .* not supported"):
+        SamoyedsMoEBlock.from_hf(shared, bundle())
+    selection = GptOssBlock()
+    selection.router.register_buffer("e_score_correction_bias", torch.zeros(E))
+    with pytest.raises(SamoyedsError, match="selection-bias routing .* not supported"):
+        SamoyedsMoEBlock.from_hf(selection, bundle())
 
 
 def test_selection_bias_blocks_are_refused():
@@ -778,6 +909,26 @@ def test_router_bias_bundle_manifest(router_bias_bundle, layer_bundle):
 
 
 @requires_runtime
+def test_gpt_oss_block_matches_a_compiled_gpt_oss_bundle(router_bias_bundle, layer_bundle):
+    """What from_hf compares, read from compiled manifests (no device): a gpt-oss block
+    matches layer_mlir's gpt-oss moe_ffn bundle (router bias, experts' biases, the clamped
+    SwiGLU of GptOssExperts' alpha and limit, renormalised) and differs from a plain moe_ffn
+    bundle in all three."""
+    from samoyeds import LayerBundle
+    from samoyeds.torch_op import _bias_mismatches, _routing_mismatches, _routing_of_hf
+
+    r = _routing_of_hf(GptOssBlock())
+    with LayerBundle(router_bias_bundle) as b:
+        assert _routing_mismatches(r, b) + _bias_mismatches(r, b) == []
+    with LayerBundle(layer_bundle) as b:
+        assert _routing_mismatches(r, b) == []
+        problems = _bias_mismatches(r, b)
+        assert len(problems) == 3 and problems[0].startswith("router bias [4], bundle none")
+        assert problems[1].startswith("experts' biases (gate_up_proj_bias, down_proj_bias)")
+        assert problems[2] == "activation clamped_swiglu(alpha=1.702, limit=7), bundle silu"
+
+
+@requires_runtime
 def test_router_bias_manifest_is_checked(router_bias_bundle, gpt_oss_bundle, tmp_path):
     """A router_bias of another shape or dtype, or in an experts-only layer, is refused
     (SY_ERR_MANIFEST) naming it."""
@@ -945,6 +1096,150 @@ def test_gpu_router_bias_layer_matches_reference(router_bias_bundle, tmp_path):
         assert torch.equal(layer.router_bias.cpu(), want)
     finally:
         layer.close()
+
+
+def _gpt_oss_weights(g):
+    """Random bf16 w13 [E, 2I, H] (gate rows first), w2 [E, H, I], their biases, a router
+    [E, H] and its bias [E], at scales that reach both clamps and let the bias change
+    experts (test_gpu_router_bias_layer_matches_reference's)."""
+    w13 = (torch.randn(E, 2 * I, H, generator=g) * 0.2).to(torch.bfloat16)
+    w2 = (torch.randn(E, H, I, generator=g) * 0.05).to(torch.bfloat16)
+    b13 = torch.randn(E, 2 * I, generator=g).to(torch.bfloat16)
+    b2 = (torch.randn(E, H, generator=g) * 0.1).to(torch.bfloat16)
+    router = (torch.randn(E, H, generator=g) / H ** 0.5).to(torch.bfloat16)
+    rb = (torch.rand(E, generator=g) * 3 - 1.5).to(torch.bfloat16)
+    return w13, w2, b13, b2, router, rb
+
+
+def _gpt_oss_mlp():
+    """transformers' GptOssMLP in the module's shape (its parameters uninitialised) where
+    transformers has it, else GptOssBlock."""
+    try:
+        from transformers import GptOssConfig
+        from transformers.models.gpt_oss.modeling_gpt_oss import GptOssMLP
+    except ImportError:
+        return GptOssBlock()
+    return GptOssMLP(GptOssConfig(hidden_size=H, intermediate_size=I, num_local_experts=E,
+                                  num_experts_per_tok=K))
+
+
+def _rel_err(got, want):
+    """Relative Frobenius error of ``got`` against the float64 ``want``; NaN fails."""
+    assert torch.isfinite(got).all(), "NaN or inf in the output"
+    return ((got.double() - want).norm() / want.norm()).item()
+
+
+def test_gpt_oss_reference_block_is_the_layers_math():
+    """The GPU tests' reference, GptOssBlock in float64 holding _gpt_oss_layout's tensors,
+    computes what the compiled gpt-oss moe_ffn layer does (_route with the router's bias,
+    then _gpt_oss_reference on w13 with its gate rows first), and what transformers'
+    GptOssMLP does where transformers is installed."""
+    g = torch.Generator().manual_seed(7)
+    w13, w2, b13, b2, router, rb = _gpt_oss_weights(g)
+    experts = _gpt_oss_layout(w13, w2, b13, b2)
+    ref = _set_gpt_oss_block(GptOssBlock(), router, rb, experts).double()
+    x = torch.randn(64, H, generator=g).to(torch.bfloat16)
+    wts, ids = _route(x, router, K, True, rb)
+    with torch.no_grad():
+        y, scores = ref(x.double())
+        assert _rel_err(_gpt_oss_reference(x, wts, ids, w13, w2, b13, b2), y) < 1e-2
+        assert torch.allclose(scores, wts.double(), rtol=1e-4, atol=1e-6)
+        hf = _gpt_oss_mlp()
+        if not isinstance(hf, GptOssBlock):
+            hf = _set_gpt_oss_block(hf, router, rb, experts).double()
+            assert _rel_err(hf(x.double()[None])[0].reshape(-1, H), y) < 1e-9
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_gpt_oss_block_matches_reference(router_bias_bundle):
+    """SamoyedsMoEBlock.from_hf of a gpt-oss block (transformers' GptOssMLP where installed,
+    else GptOssBlock) with the gpt-oss moe_ffn bundle: the router and its bias uploaded; the
+    block's (hidden states, router scores) against the float64 GptOssBlock of the pruned
+    weights, relative error < 1e-2 (NaN fails)."""
+    from samoyeds import MoELayer
+    from samoyeds.pack import pack, unpack
+    from samoyeds.torch_op import SamoyedsMoEBlock
+
+    g = torch.Generator().manual_seed(9)
+    w13, w2, b13, b2, router, rb = _gpt_oss_weights(g)
+    hf = _set_gpt_oss_block(_gpt_oss_mlp(), router, rb, _gpt_oss_layout(w13, w2, b13, b2))
+    hf = hf.to("cuda", torch.bfloat16)
+    layer = MoELayer(router_bias_bundle)
+    try:
+        layer.set_weights(w13, w2)
+        layer.set_biases(b13, b2)
+        block = SamoyedsMoEBlock.from_hf(hf, layer)
+        assert layer.ready and torch.equal(layer.router_bias.cpu(), rb)
+        n, m, v = (layer.weights["w13"][k] for k in ("n", "m", "v"))
+        pruned = _gpt_oss_layout(_bf16(unpack(pack(w13, n, m, v))),
+                                 _bf16(unpack(pack(w2, n, m, v))), b13, b2)
+        ref = _set_gpt_oss_block(GptOssBlock(), router, rb, pruned).to("cuda", torch.float64)
+        for T in (1, 7, 64, 513):
+            x = torch.randn(1, T, H, generator=g).to("cuda", torch.bfloat16)
+            with torch.no_grad():
+                y, scores = block(x)
+                want, want_scores = ref(x.double())
+            torch.cuda.synchronize()
+            assert y.shape == (1, T, H) and y.dtype == torch.bfloat16
+            assert scores.shape == (T, K) and scores.dtype == torch.bfloat16
+            for got, ref_out in ((y, want), (scores, want_scores)):
+                rel = _rel_err(got, ref_out)
+                assert rel < 1e-2, (T, rel)
+    finally:
+        layer.close()
+
+
+@requires_runtime
+@requires_cuda
+def test_gpu_gpt_oss_swap_moe_blocks(router_bias_bundle, tmp_path):
+    """swap_moe_blocks on a gpt-oss model with its converted checkpoint: the experts' biases
+    come from the file (gate first), the router and its bias from the block; the swapped
+    block against the float64 GptOssBlock of the file's pruned weights (< 1e-2)."""
+    from helpers import gpt_oss_biases, make_checkpoint
+
+    from samoyeds.convert import convert
+    from samoyeds.pack import unpack
+    from samoyeds.torch_op import swap_moe_blocks
+    from samoyeds.weightfile import WeightFile
+
+    t = make_checkpoint(tmp_path / "ck", "gpt_oss", layers=1, E=E, H=H, I=I)
+    convert(tmp_path / "ck", tmp_path / "p.safetensors", "gpt_oss", progress=False,
+            layout="mma_sp")
+
+    def tensor(name):
+        return _bf16(t[f"model.layers.0.mlp.{name}"][1])
+
+    experts = {n: tensor("experts." + n) for n in ("gate_up_proj", "gate_up_proj_bias",
+                                                   "down_proj", "down_proj_bias")}
+    hf = _set_gpt_oss_block(_gpt_oss_mlp(), tensor("router.weight"), tensor("router.bias"),
+                            experts)
+    model = torch.nn.Module()
+    model.layers = torch.nn.ModuleList([torch.nn.Module()])
+    model.layers[0].mlp = hf
+    model.to("cuda", torch.bfloat16)
+    assert swap_moe_blocks(model, router_bias_bundle, tmp_path / "p.safetensors") == [0]
+    block = model.layers[0].mlp
+    try:
+        b13, b2 = (_bf16(b) for b in gpt_oss_biases(t, 0))
+        assert torch.equal(block.layer.biases["w13_bias"].cpu(), b13)
+        assert torch.equal(block.layer.biases["w2_bias"].cpu(), b2)
+        assert torch.equal(block.layer.router_bias.cpu(), tensor("router.bias"))
+        wf = WeightFile(tmp_path / "p.safetensors")
+        try:
+            pw13, pw2 = (_bf16(unpack(wf.read("layers.0." + n))) for n in ("w13", "w2"))
+        finally:
+            wf.close()
+        ref = _set_gpt_oss_block(GptOssBlock(), tensor("router.weight"), tensor("router.bias"),
+                                 _gpt_oss_layout(pw13, pw2, b13, b2)).to("cuda", torch.float64)
+        g = torch.Generator().manual_seed(4)
+        x = (torch.randn(2, 33, H, generator=g) * 0.1).to("cuda", torch.bfloat16)
+        with torch.no_grad():
+            y, scores = block(x)
+            want, want_scores = ref(x.double())
+        assert _rel_err(y, want) < 1e-2 and _rel_err(scores, want_scores) < 1e-2
+    finally:
+        block.layer.close()
 
 
 def test_expert_parallelism_refuses_gpt_oss():

@@ -59,7 +59,7 @@ void shape(FuzzedDataProvider &in, Input &x) {
 
 /// The components: the sizes Format.md gives (sometimes off by a few bytes),
 /// the input's bytes first, then valid filler (values 0, meta nibbles 0x4,
-/// row_idx 0).
+/// row_idx 0; also the wgmma layout's padding).
 void components(FuzzedDataProvider &in, Input &x) {
   uint64_t want[3] = {0, 0, 0};
   bool valid =
@@ -82,9 +82,9 @@ void components(FuzzedDataProvider &in, Input &x) {
 }
 
 /// Whether the components of `x` (as the weight `w`) have the bytes
-/// componentBytes gives.
+/// componentBytes gives in its layout.
 bool componentsHaveTheirSizes(const Input &x, const PackedWeight &w) {
-  std::array<int64_t, 3> want = componentBytes(w.p, w.s);
+  std::array<int64_t, 3> want = componentBytes(w.p, w.s, w.layout);
   for (int p = 0; p < 3; ++p)
     if (int64_t(x.parts[p].size()) != want[p])
       return false;

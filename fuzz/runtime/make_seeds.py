@@ -11,7 +11,8 @@
 * corpus/weightfile: packed weight files written with the Python packer:
   weight "w" as the fuzz target's bundle wants it (2 x 64 x 128, bf16,
   1:2:64, mma_sp, plain and as "layers.0.w" with a router), a wgmma weight,
-  an f16 n == m weight, two weights in one file;
+  a wgmma weight whose K (192) the layout pads to 256, an f16 n == m weight,
+  two weights in one file;
 * corpus/unpack: real packed weights encoded as UnpackFuzzer's input
   (FuzzedDataProvider: integers from the end, bytes from the front).
 
@@ -164,6 +165,8 @@ def write_weight_files(out: Path):
                       [("layers.0.router", "BF16", router)])
     write_weight_file(out / "wgmma.safetensors",
                       {"g": pack(_dense(2, 1, 128, 128), 1, 2, 64, layout="wgmma")})
+    write_weight_file(out / "wgmma-padded.safetensors",
+                      {"g": pack(_dense(10, 2, 128, 192), 1, 2, 64, layout="wgmma")})
     write_weight_file(out / "f16-dense.safetensors",
                       {"h": pack(_dense(3, 1, 32, 64), 2, 2, 32, dtype="f16")})
     write_weight_file(out / "two.safetensors",
@@ -221,6 +224,9 @@ def write_unpack_inputs(out: Path):
         "mma-3-4-32": pack(_dense(7, 1, 64, 64), 3, 4, 32),
         "wgmma-1-2-64": pack(_dense(8, 1, 128, 128), 1, 2, 64, layout="wgmma"),
         "wgmma-4-4-128": pack(_dense(9, 1, 64, 256), 4, 4, 128, layout="wgmma"),
+        # K % 128 != 0: values and meta padded to 256 and 128 columns.
+        "wgmma-1-2-96-k192": pack(_dense(11, 1, 128, 192), 1, 2, 96, layout="wgmma"),
+        "wgmma-2-2-32-k64": pack(_dense(12, 2, 64, 64), 2, 2, 32, layout="wgmma"),
     }
     for name, p in cases.items():
         unpack(p)  # the runtime accepts it

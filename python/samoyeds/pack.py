@@ -6,8 +6,8 @@ round-to-nearest-even, or to f16 through numpy. torch tensors are accepted
 when torch is installed.
 
 A packed weight has a physical layout, ``"mma_sp"`` (the default) or
-``"wgmma"`` (Hopper's sparse wgmma; kept rows % 64 == 0 and cols % 128 == 0):
-the same bytes in another order. :func:`relayout` converts between them.
+``"wgmma"`` (Hopper's sparse wgmma; kept rows % 64 == 0, values and metadata padded to
+whole 128-column blocks): the same content in another order. :func:`relayout` converts between them.
 """
 
 from __future__ import annotations
@@ -151,8 +151,8 @@ def _c_args(experts, rows, cols, n, m, v) -> tuple:
 
 def packed_sizes(experts: int, rows: int, cols: int, n: int, m: int, v: int,
                  layout: str = "mma_sp") -> Tuple[int, int, int]:
-    """(values, meta, row_idx) bytes (the same in every layout); raises SamoyedsError for an
-    invalid n:m:v or a shape ``layout`` cannot hold."""
+    """(values, meta, row_idx) bytes (wgmma pads values and meta to whole 128-column
+    blocks); raises SamoyedsError for an invalid n:m:v or a shape ``layout`` cannot hold."""
     out = [ctypes.c_uint64() for _ in range(3)]
     _capi.check(_capi.lib().sy_packed_sizes_layout(
         *_c_args(experts, rows, cols, n, m, v), _capi.layout_code(layout),

@@ -136,6 +136,9 @@ static std::string validateCommon(const SSParams &p, const SSShape &s) {
   return "";
 }
 
+/// The wgmma layout's unit of K: one 64-row x 128-column block (8192 bytes).
+static constexpr int64_t kWgmmaCols = 128, kWgmmaBlockBytes = 8192;
+
 std::string validate(const SSParams &p, const SSShape &s, WeightLayout layout) {
   std::string err = validateCommon(p, s);
   if (!err.empty() || layout != WeightLayout::Wgmma)
@@ -144,33 +147,53 @@ std::string validate(const SSParams &p, const SSShape &s, WeightLayout layout) {
   if (rk % 64 != 0)
     return "layout wgmma needs kept rows rows*n/m = " + str(rk) +
            " (rows = " + str(s.rows) + ") to be a multiple of 64";
-  if (s.cols % 128 != 0)
-    return "layout wgmma needs cols = " + str(s.cols) +
-           " to be a multiple of 128";
+  // The padded values (Rk * Kp bytes per expert) bound every padded size.
+  // K <= INT64_MAX / 2 here (the dense size fits), so Kp does not overflow.
+  int64_t kp = storedCols(s, layout), values;
+  if (!checkedProduct({s.experts, rk, kp}, values))
+    return "layout wgmma pads cols = " + str(s.cols) + " to " + str(kp) +
+           ": experts x kept rows x padded cols = " + str(s.experts) + " x " +
+           str(rk) + " x " + str(kp) +
+           " is too large (the values bytes overflow a 64-bit byte count)";
   return "";
+}
+
+/// Columns `layout` stores for K columns: K, or K rounded up to 128 (wgmma).
+static int64_t paddedCols(int64_t K, WeightLayout layout) {
+  if (layout != WeightLayout::Wgmma)
+    return K;
+  return K + (kWgmmaCols - K % kWgmmaCols) % kWgmmaCols;
+}
+
+int64_t storedCols(const SSShape &s, WeightLayout layout) {
+  return paddedCols(s.cols, layout);
 }
 
 int64_t keptRows(const SSParams &p, const SSShape &s) {
   return s.rows / p.m * p.n;
 }
-int64_t valuesBytesPerExpert(const SSParams &p, const SSShape &s) {
-  return keptRows(p, s) * s.cols;
+int64_t valuesBytesPerExpert(const SSParams &p, const SSShape &s,
+                             WeightLayout layout) {
+  return keptRows(p, s) * storedCols(s, layout);
 }
-int64_t metaBytesPerExpert(const SSParams &p, const SSShape &s) {
-  return keptRows(p, s) * s.cols / 8;
+int64_t metaBytesPerExpert(const SSParams &p, const SSShape &s,
+                           WeightLayout layout) {
+  return keptRows(p, s) * storedCols(s, layout) / 8;
 }
 int64_t rowIdxBytesPerExpert(const SSParams &p, const SSShape &s) {
   return p.n == p.m ? 0 : (s.cols / p.v) * keptRows(p, s);
 }
-std::array<int64_t, 3> componentBytes(const SSParams &p, const SSShape &s) {
-  return {valuesBytesPerExpert(p, s) * s.experts,
-          metaBytesPerExpert(p, s) * s.experts,
+std::array<int64_t, 3> componentBytes(const SSParams &p, const SSShape &s,
+                                      WeightLayout layout) {
+  return {valuesBytesPerExpert(p, s, layout) * s.experts,
+          metaBytesPerExpert(p, s, layout) * s.experts,
           rowIdxBytesPerExpert(p, s) * s.experts};
 }
 
 std::string checkRowIdx(const uint8_t *rowIdx, const SSParams &p,
                         const SSShape &s) {
-  const int64_t bytes = componentBytes(p, s)[2], Rk = keptRows(p, s);
+  const int64_t bytes = rowIdxBytesPerExpert(p, s) * s.experts;
+  const int64_t Rk = keptRows(p, s);
   const int64_t spans = s.cols / p.v;
   for (int64_t b = 0; b < bytes; ++b) {
     int64_t kr = b % Rk;
@@ -193,19 +216,110 @@ static bool validNibble(unsigned nibble) {
   return (nibble & 3u) < (nibble >> 2);
 }
 
-std::string checkMeta(const uint8_t *meta, const SSParams &p,
-                      const SSShape &s) {
-  const int64_t bytes = componentBytes(p, s)[1];
-  const int64_t perExpert = metaBytesPerExpert(p, s);
-  for (int64_t b = 0; b < bytes; ++b)
+static const char *const kHex = "0123456789abcdef";
+
+/// The meta padding byte (two 0x4 nibbles: i0 = 0, i1 = 1).
+static constexpr uint8_t kPadMetaByte = 0x44;
+
+/// checkMeta, or with `content` false only its check of the padding.
+static std::string checkMetaBytes(const uint8_t *meta, const SSParams &p,
+                                  const SSShape &s, WeightLayout layout,
+                                  bool content) {
+  const int64_t perExpert = metaBytesPerExpert(p, s, layout);
+  const int64_t bytes = perExpert * s.experts;
+  // Meta is stored in 64-byte blocks of one 16-row tile and one k step;
+  // wgmma orders them [kr/64][ks][(kr%64)/16] over the padded k steps, and
+  // those with ks >= K/32 are padding.
+  const int64_t KS = s.cols / 32, KSp = storedCols(s, layout) / 32;
+  const bool padded = KSp != KS;
+  if (!padded && !content)
+    return "";
+  for (int64_t b = 0; b < bytes; ++b) {
+    int64_t blk = padded ? b % perExpert / 64 : 0;
+    if (padded && blk / 4 % KSp >= KS) {
+      if (meta[b] == kPadMetaByte)
+        continue;
+      unsigned lo = meta[b] & 0xfu;
+      unsigned nibble = lo != 0x4 ? lo : unsigned(meta[b]) >> 4;
+      int64_t row = blk / (4 * KSp) * 64 + blk % 4 * 16;
+      return "byte " + str(b) + " (expert " + str(b / perExpert) +
+             ", kept rows " + str(row) + ".." + str(row + 15) + ", k step " +
+             str(blk / 4 % KSp) + ": padding past cols = " + str(s.cols) +
+             ") holds nibble 0x" + kHex[nibble] +
+             ", not 0x4: layout wgmma pads the metadata with 0x4";
+    }
+    if (!content)
+      continue;
     for (unsigned nibble : {meta[b] & 0xfu, unsigned(meta[b]) >> 4})
-      if (!validNibble(nibble)) {
-        static const char *hex = "0123456789abcdef";
+      if (!validNibble(nibble))
         return "byte " + str(b) + " (expert " + str(b / perExpert) +
-               ") holds nibble 0x" + hex[nibble] +
+               ") holds nibble 0x" + kHex[nibble] +
                ": 2:4 metadata is i0 | i1 << 2 with i0 < i1 (0x4, 0x8, 0x9, "
                "0xc, 0xd or 0xe)";
+  }
+  return "";
+}
+
+std::string checkMeta(const uint8_t *meta, const SSParams &p, const SSShape &s,
+                      WeightLayout layout) {
+  return checkMetaBytes(meta, p, s, layout, true);
+}
+
+ValuesPadding valuesPadding(const SSParams &p, const SSShape &s,
+                            WeightLayout layout) {
+  ValuesPadding pad;
+  const int64_t kp = storedCols(s, layout);
+  if (layout != WeightLayout::Wgmma || kp == s.cols)
+    return pad;
+  const int64_t blocks = kp / kWgmmaCols; // k blocks per 64-row tile
+  pad.count = s.experts * (keptRows(p, s) / 64);
+  pad.bytes = kWgmmaBlockBytes;
+  pad.stride = blocks * kWgmmaBlockBytes;
+  pad.first = (blocks - 1) * kWgmmaBlockBytes;
+  return pad;
+}
+
+std::string checkValuesPaddingBlock(const uint8_t *block, int64_t i,
+                                    const SSParams &p, const SSShape &s) {
+  // Row r of the block is 128 bytes, 8 chunks of 16; physical chunk j holds
+  // the block's compressed columns 8*(j ^ r%8) .. +7. Those at or past
+  // (K % 128) / 2 are padding (K % 32 == 0, so whole chunks).
+  const ValuesPadding pad = valuesPadding(p, s, WeightLayout::Wgmma);
+  const int64_t firstPad = (s.cols % kWgmmaCols) / 2 / 8; // logical chunk
+  const int64_t tiles = keptRows(p, s) / 64;
+  for (int64_t r = 0; r < 64; ++r)
+    for (int64_t j = 0; j < 8; ++j) {
+      int64_t logical = j ^ (r % 8);
+      if (logical < firstPad)
+        continue;
+      for (int64_t k = 0; k < 16; ++k) {
+        uint8_t byte = block[r * 128 + j * 16 + k];
+        if (byte == 0)
+          continue;
+        int64_t col = (storedCols(s, WeightLayout::Wgmma) - kWgmmaCols) / 2 +
+                      logical * 8 + k / 2;
+        return "byte " +
+               str(pad.first + i * pad.stride + r * 128 + j * 16 + k) +
+               " (expert " + str(i / tiles) + ", kept row " +
+               str(i % tiles * 64 + r) + ", compressed column " + str(col) +
+               ": padding past cols = " + str(s.cols) + ") is 0x" +
+               kHex[byte >> 4] + kHex[byte & 0xfu] +
+               ", not 0: layout wgmma pads the values with zeros";
       }
+    }
+  return "";
+}
+
+/// Checks every block of the values padding of the whole values component.
+static std::string checkValuesPadding(const uint8_t *values, const SSParams &p,
+                                      const SSShape &s, WeightLayout layout) {
+  const ValuesPadding pad = valuesPadding(p, s, layout);
+  for (int64_t i = 0; i < pad.count; ++i) {
+    std::string err =
+        checkValuesPaddingBlock(values + pad.first + i * pad.stride, i, p, s);
+    if (!err.empty())
+      return err;
+  }
   return "";
 }
 
@@ -268,24 +382,28 @@ struct LogicalExpert {
 /// `layout`: the only loop that places words.
 void scatterExpert(const LogicalExpert &c, WeightLayout layout, int64_t Rk,
                    int64_t K, uint32_t *vals, uint32_t *meta) {
-  const int64_t KS = K / 32, chunks = K / 4;
-  std::fill(meta, meta + Rk * K / 32, 0u);
+  const int64_t chunks = K / 4;
+  // Columns K..Kp-1 are padding: value 0, nibble 0x4 (i0 = 0, i1 = 1).
+  const int64_t Kp = paddedCols(K, layout);
+  const int64_t KSp = Kp / 32, padChunks = Kp / 4;
+  std::fill(meta, meta + Rk * Kp / 32, 0u);
   for (int64_t kr = 0; kr < Rk; ++kr)
-    for (int64_t ch = 0; ch < chunks; ++ch) {
+    for (int64_t ch = 0; ch < padChunks; ++ch) {
       size_t i = size_t(kr * chunks + ch);
-      vals[valuesWordIndex(layout, kr, 2 * ch, KS)] = c.words[i];
+      bool real = ch < chunks;
+      vals[valuesWordIndex(layout, kr, 2 * ch, KSp)] = real ? c.words[i] : 0u;
       int64_t word;
       int shift;
-      metaNibblePosition(layout, kr, ch, KS, word, shift);
-      meta[word] |= uint32_t(c.nibbles[i]) << shift;
+      metaNibblePosition(layout, kr, ch, KSp, word, shift);
+      meta[word] |= uint32_t(real ? c.nibbles[i] : 0x4u) << shift;
     }
 }
 
 /// Reads one expert's values and meta in `layout`: the only loop that finds
-/// words.
+/// words. The padding (columns K..Kp-1 of wgmma) is not read.
 LogicalExpert gatherExpert(const uint32_t *vals, const uint32_t *meta,
                            WeightLayout layout, int64_t Rk, int64_t K) {
-  const int64_t KS = K / 32, chunks = K / 4;
+  const int64_t KS = paddedCols(K, layout) / 32, chunks = K / 4;
   LogicalExpert c(Rk, K);
   for (int64_t kr = 0; kr < Rk; ++kr)
     for (int64_t ch = 0; ch < chunks; ++ch) {
@@ -308,7 +426,7 @@ PackedWeight allocate(const SSParams &p, const SSShape &s, DType dtype,
   w.s = s;
   w.dtype = dtype;
   w.layout = layout;
-  std::array<int64_t, 3> bytes = componentBytes(p, s);
+  std::array<int64_t, 3> bytes = componentBytes(p, s, layout);
   w.values.assign(static_cast<size_t>(bytes[0] / 4), 0);
   w.meta.assign(static_cast<size_t>(bytes[1] / 4), 0);
   w.rowIdx.assign(static_cast<size_t>(bytes[2]), 0);
@@ -321,7 +439,7 @@ std::string inconsistency(const PackedWeight &w) {
   std::string err = validate(w.p, w.s, w.layout);
   if (!err.empty())
     return err;
-  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s);
+  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s, w.layout);
   if (w.valuesBytes() != bytes[0] || w.metaBytes() != bytes[1] ||
       w.rowIdxBytes() != bytes[2])
     return "component sizes do not match the shape";
@@ -395,7 +513,8 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
   }
   PackedWeight w = allocate(params, shape, dtype, layout);
   const int64_t R = shape.rows, K = shape.cols, Rk = keptRows(params, shape);
-  const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
+  const int64_t valWords = valuesBytesPerExpert(params, shape, layout) / 4;
+  const int64_t metaWords = metaBytesPerExpert(params, shape, layout) / 4;
   const int64_t idxBytes = rowIdxBytesPerExpert(params, shape);
 
   // Experts are packed independently (in parallel when OpenMP is on).
@@ -410,14 +529,24 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
   return w;
 }
 
-std::string checkContent(const uint8_t *meta, const uint8_t *rowIdx,
-                         const SSParams &p, const SSShape &s, int &part) {
+std::string checkContent(const uint8_t *values, const uint8_t *meta,
+                         const uint8_t *rowIdx, const SSParams &p,
+                         const SSShape &s, WeightLayout layout, int &part) {
   part = 2;
   std::string err = checkRowIdx(rowIdx, p, s);
   if (!err.empty())
     return err;
   part = 1;
-  return checkMeta(meta, p, s);
+  err = checkMeta(meta, p, s, layout);
+  if (!err.empty())
+    return err;
+  part = 0;
+  return checkValuesPadding(values, p, s, layout);
+}
+
+/// "row_idx: ", "meta: " or "values: " for a part index of componentBytes().
+static const char *partPrefix(int part) {
+  return part == 2 ? "row_idx: " : part == 1 ? "meta: " : "values: ";
 }
 
 std::string checkPacked(const PackedWeight &w) {
@@ -425,10 +554,11 @@ std::string checkPacked(const PackedWeight &w) {
   if (!err.empty())
     return err;
   int part;
-  err = checkContent(reinterpret_cast<const uint8_t *>(w.meta.data()),
-                     w.rowIdx.data(), w.p, w.s, part);
+  err = checkContent(reinterpret_cast<const uint8_t *>(w.values.data()),
+                     reinterpret_cast<const uint8_t *>(w.meta.data()),
+                     w.rowIdx.data(), w.p, w.s, w.layout, part);
   if (!err.empty())
-    return (part == 2 ? "row_idx: " : "meta: ") + err;
+    return partPrefix(part) + err;
   return "";
 }
 
@@ -436,7 +566,8 @@ std::string checkPacked(const PackedWeight &w) {
 static std::vector<uint16_t> expand(const PackedWeight &w) {
   const int64_t R = w.s.rows, K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
   const int64_t Rk = keptRows(w.p, w.s), E = w.s.experts;
-  const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
+  const int64_t valWords = valuesBytesPerExpert(w.p, w.s, w.layout) / 4;
+  const int64_t metaWords = metaBytesPerExpert(w.p, w.s, w.layout) / 4;
   const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
   std::vector<uint16_t> dense(static_cast<size_t>(E * R * K), 0);
   for (int64_t e = 0; e < E; ++e) {
@@ -473,6 +604,21 @@ PackedWeight relayout(const PackedWeight &w, WeightLayout layout,
   std::string err = inconsistency(w);
   if (err.empty())
     err = validate(w.p, w.s, layout);
+  // The source's padding is dropped (or rewritten): refuse padding that is
+  // not the packer's rather than lose it, so that relayout never turns a
+  // weight unpack refuses into one it accepts.
+  if (err.empty()) {
+    err = checkMetaBytes(reinterpret_cast<const uint8_t *>(w.meta.data()), w.p,
+                         w.s, w.layout, false);
+    if (!err.empty())
+      err = "meta: " + err;
+  }
+  if (err.empty()) {
+    err = checkValuesPadding(reinterpret_cast<const uint8_t *>(w.values.data()),
+                             w.p, w.s, w.layout);
+    if (!err.empty())
+      err = "values: " + err;
+  }
   if (!err.empty()) {
     fail(error, std::string("cannot relayout from ") + layoutName(w.layout) +
                     " to " + layoutName(layout) + ": " + err);
@@ -481,12 +627,15 @@ PackedWeight relayout(const PackedWeight &w, WeightLayout layout,
   PackedWeight out = allocate(w.p, w.s, w.dtype, layout);
   out.rowIdx = w.rowIdx;
   const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s);
-  const int64_t valWords = Rk * K / 4, metaWords = Rk * K / 32;
+  const int64_t fromVal = valuesBytesPerExpert(w.p, w.s, w.layout) / 4;
+  const int64_t fromMeta = metaBytesPerExpert(w.p, w.s, w.layout) / 4;
+  const int64_t toVal = valuesBytesPerExpert(w.p, w.s, layout) / 4;
+  const int64_t toMeta = metaBytesPerExpert(w.p, w.s, layout) / 4;
   for (int64_t e = 0; e < w.s.experts; ++e)
-    scatterExpert(gatherExpert(w.values.data() + e * valWords,
-                               w.meta.data() + e * metaWords, w.layout, Rk, K),
-                  layout, Rk, K, out.values.data() + e * valWords,
-                  out.meta.data() + e * metaWords);
+    scatterExpert(gatherExpert(w.values.data() + e * fromVal,
+                               w.meta.data() + e * fromMeta, w.layout, Rk, K),
+                  layout, Rk, K, out.values.data() + e * toVal,
+                  out.meta.data() + e * toMeta);
   return out;
 }
 

@@ -423,7 +423,7 @@ private:
       return r.fail(path + ".part",
                     "weight '" + w.name + "' has two '" + part + "' buffers");
     slot = int(m.buffers.size());
-    int64_t want = componentBytes(w.params, w.shape)[size_t(b.part)];
+    int64_t want = componentBytes(w.params, w.shape, w.layout)[size_t(b.part)];
     return b.bytes == want ||
            r.fail(path + ".bytes", "weight '" + w.name + "' part '" + part +
                                        "' must be " + std::to_string(want) +

@@ -58,11 +58,11 @@ sy_status checkParams(const char *fn, int64_t experts, int64_t rows,
   return SY_OK;
 }
 
-/// Copies the components of `packed` into `w` (whose parameters are set)
-/// after checking their sizes against Format.md.
+/// Copies the components of `packed` into `w` (whose parameters and layout
+/// are set) after checking their sizes against Format.md's for its layout.
 sy_status copyIn(const char *fn, const sy_packed_weight &packed,
                  PackedWeight &w) {
-  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s);
+  std::array<int64_t, 3> bytes = componentBytes(w.p, w.s, w.layout);
   uint64_t want[3] = {uint64_t(bytes[0]), uint64_t(bytes[1]),
                       uint64_t(bytes[2])};
   uint64_t got[3] = {packed.values_bytes, packed.meta_bytes,
@@ -100,7 +100,7 @@ sy_status packedSizes(const char *fn, int64_t experts, int64_t rows,
   sy_status st = checkParams(fn, experts, rows, cols, n, m, v, layout, s, p, l);
   if (st != SY_OK)
     return st;
-  std::array<int64_t, 3> bytes = componentBytes(p, s);
+  std::array<int64_t, 3> bytes = componentBytes(p, s, l);
   uint64_t *out[3] = {values_bytes, meta_bytes, row_idx_bytes};
   for (int i = 0; i < 3; ++i)
     if (out[i])

@@ -29,11 +29,15 @@ struct Entry {
 
 /// Reads expert `e`'s values words into `words[kr * K/4 + chunk]` (C columns
 /// 2*chunk, 2*chunk + 1) by walking the physical layout of Format.md
-/// forwards, independently of Format.cpp's index functions.
+/// forwards, independently of Format.cpp's index functions. Experts are
+/// `Rk * Kp / 4` words apart (Kp: K, or for wgmma K rounded up to 128);
+/// the wgmma padding (C columns K/2 .. Kp/2 - 1) is skipped.
 static void walkValues(const PackedWeight &w, int64_t e,
                        std::vector<uint32_t> &words) {
   const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s), chunks = K / 4;
-  const uint32_t *vals = w.values.data() + e * (Rk * K / 4);
+  const int64_t Kp =
+      w.layout == WeightLayout::Wgmma ? (K + 127) / 128 * 128 : K;
+  const uint32_t *vals = w.values.data() + e * (Rk * Kp / 4);
   int64_t pos = 0;
   if (w.layout == WeightLayout::MmaSp) {
     // Fragments (tr, ks, lane, i) of mma.sp's A operand.
@@ -51,30 +55,39 @@ static void walkValues(const PackedWeight &w, int64_t e,
   // Wgmma: 64-row x 128-byte blocks (T, b); row r of a block is 8 16-byte
   // slots, slot j holding C columns b*64 + 8*(j ^ r%8) .. + 7.
   for (int64_t T = 0; T < Rk / 64; ++T)
-    for (int64_t b = 0; b < K / 128; ++b)
+    for (int64_t b = 0; b < Kp / 128; ++b)
       for (int64_t r = 0; r < 64; ++r)
         for (int64_t j = 0; j < 8; ++j)
           for (int64_t i = 0; i < 4; ++i) {
             int64_t kr = T * 64 + r;
             int64_t ccol = b * 64 + (j ^ (r % 8)) * 8 + 2 * i;
-            words[size_t(kr * chunks + ccol / 2)] = vals[pos++];
+            uint32_t word = vals[pos++];
+            if (ccol < K / 2)
+              words[size_t(kr * chunks + ccol / 2)] = word;
           }
 }
 
 /// Reads expert `e`'s metadata nibbles into `nibbles[kr * K/4 + chunk]` by
 /// walking the 16-word meta blocks forwards (one 16-row tile and one k step
-/// each; mma_sp orders them [tile][ks], wgmma [tile/4][ks][tile%4]).
+/// each; mma_sp orders them [tile][ks], wgmma [tile/4][ks][tile%4] over the
+/// padded k steps Kp / 32, whose blocks past K / 32 are skipped).
 static void walkMeta(const PackedWeight &w, int64_t e,
                      std::vector<uint8_t> &nibbles) {
   const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s), chunks = K / 4;
-  const int64_t KS = K / 32;
-  const uint32_t *meta = w.meta.data() + e * (Rk * K / 32);
+  const int64_t Kp =
+      w.layout == WeightLayout::Wgmma ? (K + 127) / 128 * 128 : K;
+  const int64_t KS = Kp / 32;
+  const uint32_t *meta = w.meta.data() + e * (Rk * Kp / 32);
   int64_t pos = 0;
   for (int64_t blk = 0; blk < Rk / 16 * KS; ++blk) {
     int64_t tr = blk / KS, ks = blk % KS;
     if (w.layout == WeightLayout::Wgmma) {
       tr = blk / (4 * KS) * 4 + blk % 4;
       ks = blk / 4 % KS;
+    }
+    if (ks >= K / 32) { // wgmma padding
+      pos += 16;
+      continue;
     }
     // Word 2*g + h: rows tr*16 + g (low half) and + 8 (high half), chunks
     // ks*8 + 4*h + q in nibble q.

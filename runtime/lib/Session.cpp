@@ -177,7 +177,7 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
     const void *src[3] = {packed->values, packed->meta, packed->row_idx};
     uint64_t got[3] = {packed->values_bytes, packed->meta_bytes,
                        packed->row_idx_bytes};
-    std::array<int64_t, 3> want = componentBytes(w.params, w.shape);
+    std::array<int64_t, 3> want = componentBytes(w.params, w.shape, w.layout);
     for (int p = 0; p < 3; ++p) {
       std::string part = weightPartName(WeightPart(p));
       if (got[p] != uint64_t(want[p]))
@@ -190,11 +190,13 @@ sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                                      "' part '" + part +
                                                      "': NULL data");
     }
-    // The kernels index with row_idx and meta: refuse what they cannot take.
+    // The kernels index with row_idx and meta, and multiply the wgmma
+    // padding: refuse what they cannot take.
     int bad;
-    std::string err = checkContent(static_cast<const uint8_t *>(src[1]),
+    std::string err = checkContent(static_cast<const uint8_t *>(src[0]),
+                                   static_cast<const uint8_t *>(src[1]),
                                    static_cast<const uint8_t *>(src[2]),
-                                   w.params, w.shape, bad);
+                                   w.params, w.shape, w.layout, bad);
     if (!err.empty())
       return setError(SY_ERR_INVALID_ARGUMENT,
                       "weight '" + w.name + "' part '" +

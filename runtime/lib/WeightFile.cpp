@@ -151,9 +151,10 @@ bool readWeights(json::Reader &r, const json::Value &v, const std::string &path,
 }
 
 /// Finds the tensors of `w` (its components of nonzero size), checks their
-/// dtype and size, and records them in `w.tensors`.
+/// dtype and size (those of the layout the file stores `w` in), and records
+/// them in `w.tensors`.
 sy_status findTensors(const WeightFile &file, FileWeight &w, std::string &err) {
-  std::array<int64_t, 3> bytes = componentBytes(w.params, w.shape);
+  std::array<int64_t, 3> bytes = componentBytes(w.params, w.shape, w.layout);
   for (int p = 0; p < 3; ++p) {
     std::string tname = w.name + "." + weightPartName(WeightPart(p));
     int ti = file.findTensor(tname);
@@ -311,35 +312,53 @@ static sy_status openData(const WeightFile &file, std::ifstream &in,
   return SY_ERR_IO;
 }
 
-/// Reads tensor `t` of `file` into `dst` (t.bytes() bytes).
-static sy_status readTensor(std::ifstream &in, const WeightFile &file,
-                            const TensorEntry &t, void *dst,
-                            std::string &error) {
-  in.seekg(std::streamoff(t.begin));
-  in.read(static_cast<char *>(dst), std::streamsize(t.bytes()));
-  if (in && uint64_t(in.gcount()) == t.bytes())
+/// Reads `bytes` bytes at `offset` of tensor `t` of `file` into `dst`
+/// (offset + bytes <= t.bytes()).
+static sy_status readTensorRange(std::ifstream &in, const WeightFile &file,
+                                 const TensorEntry &t, uint64_t offset,
+                                 uint64_t bytes, void *dst,
+                                 std::string &error) {
+  in.clear();
+  in.seekg(std::streamoff(t.begin + offset));
+  in.read(static_cast<char *>(dst), std::streamsize(bytes));
+  if (in && uint64_t(in.gcount()) == bytes)
     return SY_OK;
   error = file.path + ": tensor " + json::quote(t.name) + ": short read of " +
-          std::to_string(t.bytes()) + " bytes at offset " +
-          std::to_string(t.begin) +
+          std::to_string(bytes) + " bytes at offset " +
+          std::to_string(t.begin + offset) +
           " (file truncated or changed since it was opened)";
   return SY_ERR_IO;
 }
 
-/// Checks the row_idx and meta read for weight `w` of `file` (checkContent);
-/// the error names the file and the tensor.
-static sy_status checkReadContent(const WeightFile &file, const FileWeight &w,
-                                  const void *meta, const void *rowIdx,
-                                  std::string &error) {
-  int part;
-  std::string err = checkContent(static_cast<const uint8_t *>(meta),
-                                 static_cast<const uint8_t *>(rowIdx), w.params,
-                                 w.shape, part);
-  if (err.empty())
-    return SY_OK;
+/// Reads tensor `t` of `file` into `dst` (t.bytes() bytes).
+static sy_status readTensor(std::ifstream &in, const WeightFile &file,
+                            const TensorEntry &t, void *dst,
+                            std::string &error) {
+  return readTensorRange(in, file, t, 0, t.bytes(), dst, error);
+}
+
+/// The error of a content check of part `part` of weight `w` of `file`: the
+/// message names the file and the tensor.
+static sy_status contentError(const WeightFile &file, const FileWeight &w,
+                              int part, const std::string &err,
+                              std::string &error) {
   error = file.path + ": tensor " +
           json::quote(file.tensors[size_t(w.tensors[part])].name) + ": " + err;
   return SY_ERR_WEIGHT_FILE;
+}
+
+/// Checks the components read for weight `w` of `file` (checkContent: row_idx,
+/// meta, the values padding); the error names the file and the tensor.
+static sy_status checkReadContent(const WeightFile &file, const FileWeight &w,
+                                  const void *values, const void *meta,
+                                  const void *rowIdx, std::string &error) {
+  int part;
+  std::string err = checkContent(
+      static_cast<const uint8_t *>(values), static_cast<const uint8_t *>(meta),
+      static_cast<const uint8_t *>(rowIdx), w.params, w.shape, w.layout, part);
+  if (err.empty())
+    return SY_OK;
+  return contentError(file, w, part, err, error);
 }
 
 sy_status readFileWeight(const WeightFile &file, size_t index,
@@ -376,7 +395,7 @@ sy_status readFileWeight(const WeightFile &file, size_t index,
       return st;
   }
   // The file may have changed since it was checked: check what was read.
-  return checkReadContent(file, w, dst[1], dst[2], error);
+  return checkReadContent(file, w, dst[0], dst[1], dst[2], error);
 }
 
 sy_status checkFileWeightContent(const WeightFile &file, size_t index,
@@ -396,7 +415,27 @@ sy_status checkFileWeightContent(const WeightFile &file, size_t index,
     if (st != SY_OK)
       return st;
   }
-  return checkReadContent(file, w, parts[1].data(), parts[2].data(), error);
+  std::string err = checkRowIdx(parts[2].data(), w.params, w.shape);
+  if (!err.empty())
+    return contentError(file, w, 2, err, error);
+  err = checkMeta(parts[1].data(), w.params, w.shape, w.layout);
+  if (!err.empty())
+    return contentError(file, w, 1, err, error);
+  // Of the values only the blocks that hold padding are read (wgmma with
+  // K % 128 != 0: the last 8192-byte k block of every 64-row tile).
+  const ValuesPadding pad = valuesPadding(w.params, w.shape, w.layout);
+  std::vector<uint8_t> block(size_t(pad.bytes));
+  for (int64_t i = 0; i < pad.count; ++i) {
+    st = readTensorRange(in, file, file.tensors[size_t(w.tensors[0])],
+                         uint64_t(pad.first + i * pad.stride),
+                         uint64_t(pad.bytes), block.data(), error);
+    if (st != SY_OK)
+      return st;
+    err = checkValuesPaddingBlock(block.data(), i, w.params, w.shape);
+    if (!err.empty())
+      return contentError(file, w, 0, err, error);
+  }
+  return SY_OK;
 }
 
 sy_status readFileWeightAs(const WeightFile &file, size_t index,
@@ -454,9 +493,17 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
             " does not match the bundle: " + diffs + forW;
     return SY_ERR_PARAM_MISMATCH;
   }
+  // The file's tensors have the sizes of the file's layout, the bundle's
+  // buffers those of the bundle's (they differ where wgmma pads K): compare
+  // in the file's layout, which the weight is relaid out from on upload.
+  const bool sameLayout = f.layout == w.layout;
+  const std::array<int64_t, 3> inFileLayout =
+      componentBytes(w.params, w.shape, f.layout);
   for (int p = 0; p < 3; ++p) {
     int bi = w.parts[p];
-    int64_t want = bi >= 0 ? manifest.buffers[size_t(bi)].bytes : 0;
+    int64_t want = bi < 0       ? 0
+                   : sameLayout ? manifest.buffers[size_t(bi)].bytes
+                                : inFileLayout[size_t(p)];
     uint64_t got =
         f.tensors[p] >= 0 ? file.tensors[size_t(f.tensors[p])].bytes() : 0;
     if (got != uint64_t(want)) {
@@ -465,7 +512,11 @@ sy_status matchManifestWeight(const WeightFile &file, const Manifest &manifest,
               " has " + std::to_string(got) + " bytes but buffer '" +
               (bi >= 0 ? manifest.buffers[size_t(bi)].name
                        : std::string("(none)")) +
-              "' expects " + std::to_string(want) + forW;
+              "' expects " + std::to_string(want) +
+              (bi >= 0 && !sameLayout ? std::string(" in the file's layout ") +
+                                            layoutName(f.layout)
+                                      : std::string()) +
+              forW;
       return SY_ERR_SIZE_MISMATCH;
     }
   }

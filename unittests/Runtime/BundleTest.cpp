@@ -739,12 +739,36 @@ TEST_F(BundleDir, WeightLayoutField) {
   EXPECT_EQ(wi.layout, SY_LAYOUT_WGMMA);
   EXPECT_EQ(wi.rows, 256);
   sy_bundle_destroy(b);
-  // The same weight with 192 columns breaks wgmma's column rule.
-  text.replace(text.find("\"cols\": 128"), 11, "\"cols\": 192");
-  write("manifest.json", text);
+  // The same weight with 192 columns: wgmma pads its values and meta to
+  // Kp = 256 columns (2 x 128 kept rows x 256 bytes of values), but not its
+  // row_idx (192 / 64 = 3 spans).
+  auto replace = [&](const std::string &from, const std::string &to) {
+    size_t pos = text.find(from);
+    ASSERT_NE(pos, std::string::npos) << from;
+    text.replace(pos, from.size(), to);
+    write("manifest.json", text);
+  };
+  replace("\"cols\": 128", "\"cols\": 192");
   expectError(SY_ERR_MANIFEST,
-              {"manifest.json: weights[0]: weight 'w': layout wgmma needs "
-               "cols = 192 to be a multiple of 128"});
+              {"manifest.json: buffers[3].bytes: weight 'w' part 'values' must "
+               "be 65536 bytes per Format.md, manifest says 32768"});
+  replace("\"bytes\": 32768", "\"bytes\": 65536");
+  replace("\"bytes\": 4096", "\"bytes\": 8192");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: buffers[5].bytes: weight 'w' part 'row_idx' "
+               "must be 768 bytes per Format.md, manifest says 512"});
+  replace("\"bytes\": 512", "\"bytes\": 768");
+  b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  ASSERT_EQ(sy_bundle_find_weight(b, "w", &wi), SY_OK);
+  EXPECT_EQ(wi.layout, SY_LAYOUT_WGMMA);
+  EXPECT_EQ(wi.cols, 192);
+  sy_bundle_destroy(b);
+  // In mma_sp the values are 128 x 192 bytes per expert.
+  replace(", \"layout\": \"wgmma\"", "");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: buffers[3].bytes: weight 'w' part 'values' must "
+               "be 49152 bytes per Format.md, manifest says 65536"});
 }
 
 TEST_F(BundleDir, BadWeightLayouts) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -117,10 +118,9 @@ TEST(Validate, WgmmaRulesOnlyForWgmma) {
   EXPECT_NE(validate({3, 4, 64}, {1, 128, 256}, W).find("kept rows"),
             std::string::npos);
   EXPECT_EQ(validate({3, 4, 64}, {1, 128, 256}, S), "");
-  // cols 192: a multiple of v = 64 but not of 128.
+  // cols 192: a multiple of v = 64 but not of 128: wgmma pads it to 256.
   EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, S), "");
-  EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, W),
-            "layout wgmma needs cols = 192 to be a multiple of 128");
+  EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, W), "");
   // The common rules come first.
   EXPECT_NE(validate({1, 2, 48}, {1, 128, 192}, W).find("v = 48"),
             std::string::npos);
@@ -206,7 +206,8 @@ struct Case {
 };
 
 /// `count` random cases valid in `layout` (kept rows a multiple of 16, or of
-/// 64 for wgmma; cols a multiple of v, or of 128 for wgmma), then corners.
+/// 64 for wgmma; cols a multiple of v, for wgmma often no multiple of 128, so
+/// padded), then corners.
 std::vector<Case> randomCases(uint64_t seed, int count,
                               WeightLayout layout = WeightLayout::MmaSp) {
   const bool wgmma = layout == WeightLayout::Wgmma;
@@ -222,7 +223,7 @@ std::vector<Case> randomCases(uint64_t seed, int count,
     // R must be a multiple of M with R*N/M a multiple of the row tile.
     int64_t unit = c.p.m * (wgmma ? 64 : 16);
     c.s.rows = unit * int64_t(1 + rng.below(unit >= 64 ? 1 : 2));
-    c.s.cols = (wgmma ? 128 : c.p.v) * int64_t(1 + rng.below(3));
+    c.s.cols = c.p.v * int64_t(1 + rng.below(wgmma ? 5 : 3));
     c.s.experts = int64_t(1 + rng.below(3));
     c.dt = rng.below(2) ? DType::BF16 : DType::F16;
     cases.push_back(c);
@@ -231,7 +232,12 @@ std::vector<Case> randomCases(uint64_t seed, int count,
   const std::vector<Case> corners =
       wgmma ? std::vector<Case>{{{1, 1, 32}, {1, 64, 128}, DType::BF16},
                                 {{3, 4, 128}, {2, 256, 256}, DType::F16},
-                                {{1, 2, 64}, {3, 128, 384}, DType::BF16}}
+                                {{1, 2, 64}, {3, 128, 384}, DType::BF16},
+                                // Padded: K % 128 = 64, 32, 96 (K < 128).
+                                {{1, 2, 64}, {2, 128, 192}, DType::BF16},
+                                {{2, 2, 32}, {2, 64, 320}, DType::F16},
+                                {{1, 2, 32}, {1, 128, 96}, DType::BF16},
+                                {{1, 1, 32}, {1, 64, 32}, DType::F16}}
             : std::vector<Case>{{{1, 1, 32}, {1, 16, 32}, DType::BF16},
                                 {{8, 8, 128}, {2, 32, 256}, DType::F16},
                                 {{1, 8, 32}, {3, 128, 64}, DType::BF16},
@@ -278,9 +284,17 @@ TEST(Pack, SizesFollowFormatMd) {
     PackedWeight w = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
     EXPECT_EQ(w.layout, c.layout);
     int64_t Rk = c.s.rows * c.p.n / c.p.m, K = c.s.cols, E = c.s.experts;
-    EXPECT_EQ(w.valuesBytes(), E * Rk * K);
-    EXPECT_EQ(w.metaBytes(), E * Rk * K / 8);
+    // wgmma stores Kp = roundUp(K, 128) columns; row_idx is never padded.
+    int64_t Kp = c.layout == WeightLayout::Wgmma ? (K + 127) / 128 * 128 : K;
+    EXPECT_EQ(storedCols(c.s, c.layout), Kp);
+    EXPECT_EQ(w.valuesBytes(), E * Rk * Kp);
+    EXPECT_EQ(w.metaBytes(), E * Rk * Kp / 8);
     EXPECT_EQ(w.rowIdxBytes(), c.p.n == c.p.m ? 0 : E * (K / c.p.v) * Rk);
+    std::array<int64_t, 3> want = {w.valuesBytes(), w.metaBytes(),
+                                   w.rowIdxBytes()};
+    EXPECT_EQ(componentBytes(c.p, c.s, c.layout), want);
+    EXPECT_EQ(valuesBytesPerExpert(c.p, c.s, c.layout), Rk * Kp);
+    EXPECT_EQ(metaBytesPerExpert(c.p, c.s, c.layout), Rk * Kp / 8);
   }
 }
 
@@ -411,10 +425,11 @@ TEST(Pack, PhysicalLayoutMatchesFormatMd) {
   }
 }
 
-/// Byte offset of `C[kr][c]` (c even) in one expert of the wgmma layout, as
-/// Format.md writes it (in bytes, unlike the packer's word indices).
-int64_t wgmmaValuesByte(int64_t kr, int64_t c, int64_t K) {
-  int64_t T = kr / 64, r = kr % 64, b = c / 64, cc = c % 64, KB = K / 128;
+/// Byte offset of `C[kr][c]` (c even, up to Kp / 2) in one expert of the
+/// wgmma layout, as Format.md writes it (in bytes, unlike the packer's word
+/// indices); `Kp` is K rounded up to 128.
+int64_t wgmmaValuesByte(int64_t kr, int64_t c, int64_t Kp) {
+  int64_t T = kr / 64, r = kr % 64, b = c / 64, cc = c % 64, KB = Kp / 128;
   return ((T * KB + b) * 64 + r) * 128 + (((cc / 8) ^ (r % 8)) * 16) +
          (cc % 8) * 2;
 }
@@ -425,33 +440,41 @@ TEST(Pack, WgmmaLayoutMatchesFormatMd) {
     std::vector<uint16_t> d = randomDense(rng, c);
     PackedWeight w = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
     const int64_t R = c.s.rows, K = c.s.cols, Rk = R / c.p.m * c.p.n;
-    const int64_t KS = K / 32, S = K / c.p.v;
+    // Values and meta hold Kp = roundUp(K, 128) columns: K..Kp-1 padding.
+    const int64_t Kp = (K + 127) / 128 * 128;
+    const int64_t KS = Kp / 32, S = K / c.p.v;
+    ASSERT_EQ(w.valuesBytes(), c.s.experts * Rk * Kp);
     for (int64_t e = 0; e < c.s.experts; ++e) {
       Expected ex = expectedLogical(d.data() + e * R * K, c.dt, R, K, c.p);
       const uint8_t *bytes =
-          reinterpret_cast<const uint8_t *>(w.values.data() + e * Rk * K / 4);
-      const uint32_t *meta = w.meta.data() + e * Rk * K / 32;
-      std::vector<bool> seen(static_cast<size_t>(Rk * K), false);
+          reinterpret_cast<const uint8_t *>(w.values.data() + e * Rk * Kp / 4);
+      const uint32_t *meta = w.meta.data() + e * Rk * Kp / 32;
+      std::vector<bool> seen(static_cast<size_t>(Rk * Kp), false);
       for (int64_t kr = 0; kr < Rk; ++kr)
-        for (int64_t col = 0; col < K / 2; col += 2) {
-          int64_t off = wgmmaValuesByte(kr, col, K);
+        for (int64_t col = 0; col < Kp / 2; col += 2) {
+          int64_t off = wgmmaValuesByte(kr, col, Kp);
           ASSERT_EQ(off % 4, 0);
-          ASSERT_LT(off, Rk * K);
+          ASSERT_LT(off, Rk * Kp);
           ASSERT_FALSE(seen[size_t(off)]) << "two words at byte " << off;
           seen[size_t(off)] = true;
           uint32_t word;
           std::memcpy(&word, bytes + off, 4);
+          if (col >= K / 2) { // padding: zero values
+            ASSERT_EQ(word, 0u) << "row " << kr << " column " << col;
+            continue;
+          }
           ASSERT_EQ(word & 0xffffu, ex.c[size_t(kr * K / 2 + col)]);
           ASSERT_EQ(word >> 16, ex.c[size_t(kr * K / 2 + col + 1)]);
         }
       for (int64_t kr = 0; kr < Rk; ++kr)
-        for (int64_t ch = 0; ch < K / 4; ++ch) {
+        for (int64_t ch = 0; ch < Kp / 4; ++ch) {
           int64_t T = kr / 64, wt = (kr % 64) / 16, rr = kr % 16, g = rr % 8;
           int64_t ks = ch / 8, h = (ch % 8) / 4, q = ch % 4;
           int64_t word = ((T * KS + ks) * 4 + wt) * 16 + 2 * g + h;
           int shift = int(4 * q + (rr >= 8 ? 16 : 0));
+          // Padding: nibble 0x4 (i0 = 0, i1 = 1).
           ASSERT_EQ((meta[word] >> shift) & 0xfu,
-                    ex.nibbles[size_t(kr * K / 4 + ch)])
+                    ch < K / 4 ? ex.nibbles[size_t(kr * K / 4 + ch)] : 0x4u)
               << "row " << kr << " chunk " << ch;
         }
       if (c.p.n < c.p.m) {
@@ -699,12 +722,12 @@ TEST(Content, MetaNibblesMustBeOrdered) {
     auto *bytes = reinterpret_cast<uint8_t *>(w.meta.data());
     // Nibbles i0 | i1 << 2 with i0 >= i1: 0x0 (0, 0) and 0x6 (2, 1).
     bytes[5] = uint8_t((bytes[5] & 0x0f) | 0x60);
-    EXPECT_EQ(checkMeta(bytes, w.p, w.s),
+    EXPECT_EQ(checkMeta(bytes, w.p, w.s, w.layout),
               "byte 5 (expert 0) holds nibble 0x6: 2:4 metadata is i0 | i1 "
               "<< 2 with i0 < i1 (0x4, 0x8, 0x9, 0xc, 0xd or 0xe)");
     std::string err;
     EXPECT_TRUE(unpack(w, &err).empty());
-    EXPECT_EQ(err, "meta: " + checkMeta(bytes, w.p, w.s));
+    EXPECT_EQ(err, "meta: " + checkMeta(bytes, w.p, w.s, w.layout));
     bytes[5] = 0x00;
     EXPECT_NE(checkPacked(w).find("holds nibble 0x0"), std::string::npos);
   }
@@ -715,7 +738,7 @@ TEST(Content, MetaNibblesMustBeOrdered) {
     bytes[0] = uint8_t(n | 0x40);
     bool ordered =
         n == 0x4 || n == 0x8 || n == 0x9 || n == 0xc || n == 0xd || n == 0xe;
-    EXPECT_EQ(checkMeta(bytes, w.p, w.s).empty(), ordered) << n;
+    EXPECT_EQ(checkMeta(bytes, w.p, w.s, w.layout).empty(), ordered) << n;
   }
 }
 
@@ -756,6 +779,355 @@ TEST(Pack, TiesPickLowerIndices) {
     for (int64_t k = 0; k < 64; ++k)
       EXPECT_EQ(u[size_t(r * 64 + k)],
                 (r % 4 == 0 && k % 4 < 2) ? floatToBf16(1.0f) : 0);
+}
+
+//===----------------------------------------------------------------------===//
+// The wgmma layout pads K up to a multiple of 128 (Format.md)
+//===----------------------------------------------------------------------===//
+
+TEST(Padding, StoredColsAndSizesAreLayoutAware) {
+  const WeightLayout S = WeightLayout::MmaSp, W = WeightLayout::Wgmma;
+  for (auto [K, Kp] : {std::pair<int64_t, int64_t>{32, 128},
+                       {96, 128},
+                       {128, 128},
+                       {192, 256},
+                       {320, 384},
+                       {2880, 2944}}) {
+    EXPECT_EQ(storedCols({1, 128, K}, S), K);
+    EXPECT_EQ(storedCols({1, 128, K}, W), Kp);
+  }
+  // gpt-oss's w13: 32 experts of 5760 x 2880, 1:2:64 (kept rows 2880).
+  const SSParams p{1, 2, 64};
+  const SSShape s{32, 5760, 2880};
+  ASSERT_EQ(validate(p, s, W), "");
+  EXPECT_EQ(valuesBytesPerExpert(p, s, S), 2880 * 2880);
+  EXPECT_EQ(valuesBytesPerExpert(p, s, W), 2880 * 2944);
+  EXPECT_EQ(metaBytesPerExpert(p, s, S), 2880 * 2880 / 8);
+  EXPECT_EQ(metaBytesPerExpert(p, s, W), 2880 * 2944 / 8);
+  EXPECT_EQ(rowIdxBytesPerExpert(p, s), 45 * 2880); // K / v spans: unpadded
+  EXPECT_EQ(componentBytes(p, s, S),
+            (std::array<int64_t, 3>{32 * 2880 * 2880, 32 * 2880 * 2880 / 8,
+                                    32 * 45 * 2880}));
+  EXPECT_EQ(componentBytes(p, s, W),
+            (std::array<int64_t, 3>{32 * 2880 * 2944, 32 * 2880 * 2944 / 8,
+                                    32 * 45 * 2880}));
+  // Where the values padding lies: the last k block of each 64-row tile.
+  ValuesPadding pad = valuesPadding({1, 2, 64}, {2, 128, 192}, W);
+  EXPECT_EQ(pad.count, 2);
+  EXPECT_EQ(pad.first, 8192);
+  EXPECT_EQ(pad.stride, 16384);
+  EXPECT_EQ(pad.bytes, 8192);
+  pad = valuesPadding(p, s, W);
+  EXPECT_EQ(pad.count, 32 * 2880 / 64);
+  EXPECT_EQ(pad.first, 22 * 8192);
+  EXPECT_EQ(pad.stride, 23 * 8192);
+  EXPECT_EQ(valuesPadding({1, 2, 64}, {2, 128, 192}, S).count, 0);
+  EXPECT_EQ(valuesPadding({1, 2, 64}, {2, 128, 256}, W).count, 0);
+}
+
+TEST(Padding, PaddedSizesThatOverflowAreRefused) {
+  // 2^56 rows of 32 columns: the dense size (2^62 bytes) fits, the wgmma
+  // values (2^56 kept rows x 128 padded columns = 2^63 bytes) do not.
+  const SSShape s{1, int64_t(1) << 56, 32};
+  EXPECT_EQ(validate({2, 2, 32}, s, WeightLayout::MmaSp), "");
+  EXPECT_EQ(validate({2, 2, 32}, s, WeightLayout::Wgmma),
+            "layout wgmma pads cols = 32 to 128: experts x kept rows x padded "
+            "cols = 1 x 72057594037927936 x 128 is too large (the values "
+            "bytes overflow a 64-bit byte count)");
+  // Half the rows fit.
+  EXPECT_EQ(
+      validate({2, 2, 32}, {1, int64_t(1) << 55, 32}, WeightLayout::Wgmma), "");
+  std::string err;
+  uint16_t one = 0x3f80;
+  EXPECT_TRUE(pack(&one, DType::BF16, s, {2, 2, 32}, &err, WeightLayout::Wgmma)
+                  .values.empty());
+  EXPECT_NE(err.find("layout wgmma pads cols = 32 to 128"), std::string::npos)
+      << err;
+}
+
+/// FNV-1a of `bytes` bytes at `p`.
+uint64_t fnv1a(const void *p, size_t bytes) {
+  uint64_t h = 1469598103934665603ull;
+  const uint8_t *b = static_cast<const uint8_t *>(p);
+  for (size_t i = 0; i < bytes; ++i) {
+    h ^= b[i];
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+TEST(Padding, MmaSpAndAlignedWgmmaPacksAreUnchanged) {
+  // Hashes and sizes of the components as the packer wrote them before the
+  // wgmma layout padded K (Format.cpp of commit b7f2cec): every mma_sp pack,
+  // K % 128 != 0 included, and every wgmma pack of K % 128 == 0 is
+  // byte-identical.
+  const WeightLayout S = WeightLayout::MmaSp, W = WeightLayout::Wgmma;
+  struct Golden {
+    Case c;
+    uint64_t values, meta, rowIdx;
+    int64_t bytes[3];
+  } golden[] = {
+      {{{1, 2, 64}, {2, 128, 192}, DType::BF16, S},
+       0xe1330ecda498df37ull,
+       0xef69a6df0c1c75c5ull,
+       0xb0c832955426f6dfull,
+       {24576, 3072, 384}},
+      {{{2, 2, 32}, {1, 64, 320}, DType::F16, S},
+       0x6b5150f882077a04ull,
+       0x8acb8ecf64a28addull,
+       0x14650fb0739d0383ull,
+       {20480, 2560, 0}},
+      {{{1, 4, 32}, {3, 64, 96}, DType::BF16, S},
+       0x66a4be10818e85b6ull,
+       0xd5adb94d3fa34128ull,
+       0xf236c68e1e8ac880ull,
+       {4608, 576, 144}},
+      {{{3, 4, 64}, {2, 64, 128}, DType::F16, S},
+       0xee4301ca266f4e6full,
+       0x00ef91b366794d68ull,
+       0xeb6bb776aa407796ull,
+       {12288, 1536, 192}},
+      {{{1, 2, 64}, {1, 64, 2880}, DType::BF16, S},
+       0x797068d873bbd0eaull,
+       0x88114507586226bcull,
+       0xefa26eabb15c6b3aull,
+       {92160, 11520, 1440}},
+      {{{1, 2, 64}, {2, 128, 256}, DType::BF16, W},
+       0xda4b196aa4b7f3edull,
+       0x8963152c4ad0ab12ull,
+       0xe94ab95d1e5e6847ull,
+       {32768, 4096, 512}},
+      {{{2, 2, 32}, {1, 64, 384}, DType::F16, W},
+       0xfcf8c3523e37b8c7ull,
+       0x95e94860c474ca06ull,
+       0x14650fb0739d0383ull,
+       {24576, 3072, 0}},
+      {{{3, 4, 128}, {2, 256, 256}, DType::F16, W},
+       0xb5fef20afa0be022ull,
+       0x90243d534978403bull,
+       0x830944866fe8110cull,
+       {98304, 12288, 768}},
+      {{{1, 1, 32}, {1, 64, 128}, DType::BF16, W},
+       0x396d8d7b4a88d4ffull,
+       0xe621451034267a27ull,
+       0x14650fb0739d0383ull,
+       {8192, 1024, 0}},
+  };
+  int i = 0;
+  for (const Golden &g : golden) {
+    SCOPED_TRACE("golden case " + std::to_string(i));
+    const Case &c = g.c;
+    SplitMix64 rng(uint64_t(1000 + i++));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    std::string err;
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err, c.layout);
+    ASSERT_EQ(err, "");
+    EXPECT_EQ(fnv1a(w.values.data(), w.values.size() * 4), g.values);
+    EXPECT_EQ(fnv1a(w.meta.data(), w.meta.size() * 4), g.meta);
+    EXPECT_EQ(fnv1a(w.rowIdx.data(), w.rowIdx.size()), g.rowIdx);
+    std::array<int64_t, 3> bytes = {g.bytes[0], g.bytes[1], g.bytes[2]};
+    EXPECT_EQ(componentBytes(c.p, c.s, c.layout), bytes);
+    EXPECT_EQ(w.valuesBytes(), bytes[0]);
+    // Where both layouts can hold the shape unpadded, their sizes agree.
+    if (c.s.cols % 128 == 0 && validate(c.p, c.s, W).empty())
+      EXPECT_EQ(componentBytes(c.p, c.s, S), componentBytes(c.p, c.s, W));
+  }
+}
+
+/// The padded shapes of Format.md's examples: K = 192 and 320 (K % 128 = 64),
+/// kept rows 64 and 128, formats 2:2 (plain 2:4) and 1:2, v = 64 and 32.
+std::vector<Case> paddedCases() {
+  std::vector<Case> cases;
+  DType dt = DType::BF16;
+  for (SSParams p : {SSParams{2, 2, 64}, SSParams{2, 2, 32}, SSParams{1, 2, 64},
+                     SSParams{1, 2, 32}})
+    for (int64_t K : {192, 320})
+      for (int64_t Rk : {64, 128}) {
+        cases.push_back({p, {3, Rk * p.m / p.n, K}, dt, WeightLayout::Wgmma});
+        dt = dt == DType::BF16 ? DType::F16 : DType::BF16;
+      }
+  return cases;
+}
+
+std::string describe(const Case &c) {
+  return std::to_string(c.p.n) + ":" + std::to_string(c.p.m) + ":" +
+         std::to_string(c.p.v) + " " + std::to_string(c.s.experts) + " x " +
+         std::to_string(c.s.rows) + " x " + std::to_string(c.s.cols);
+}
+
+TEST(Padding, WgmmaPackEqualsPackOfZeroPaddedColumns) {
+  // An independent oracle of the padding: the weight with Kp - K zero
+  // columns appended packs (all-zero chunks keep entries 0 and 1: value 0,
+  // nibble 0x4) to the same values and meta, and to the same row_idx for the
+  // K / v real spans (the zero spans' row_idx is not stored).
+  SplitMix64 rng(31);
+  for (const Case &c : paddedCases()) {
+    SCOPED_TRACE(describe(c));
+    const int64_t E = c.s.experts, R = c.s.rows, K = c.s.cols;
+    const int64_t Kp = storedCols(c.s, c.layout), Rk = keptRows(c.p, c.s);
+    ASSERT_NE(Kp, K);
+    std::vector<uint16_t> d = randomDense(rng, c);
+    std::vector<uint16_t> dp(size_t(E * R * Kp), 0);
+    for (int64_t row = 0; row < E * R; ++row)
+      std::copy(d.begin() + row * K, d.begin() + (row + 1) * K,
+                dp.begin() + row * Kp);
+    std::string err;
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err, c.layout);
+    ASSERT_EQ(err, "");
+    PackedWeight wp =
+        pack(dp.data(), c.dt, {E, R, Kp}, c.p, &err, WeightLayout::Wgmma);
+    ASSERT_EQ(err, "");
+    EXPECT_EQ(w.values, wp.values);
+    EXPECT_EQ(w.meta, wp.meta);
+    const int64_t spans = K / c.p.v, spansP = Kp / c.p.v;
+    ASSERT_EQ(w.rowIdxBytes(), c.p.n == c.p.m ? 0 : E * spans * Rk);
+    for (int64_t e = 0; e < E && c.p.n < c.p.m; ++e)
+      for (int64_t i = 0; i < spans * Rk; ++i)
+        ASSERT_EQ(w.rowIdx[size_t(e * spans * Rk + i)],
+                  wp.rowIdx[size_t(e * spansP * Rk + i)]);
+    // Unpacking ignores the padding: the pruned weight, K columns wide.
+    std::vector<uint16_t> u = unpack(w, &err), up = unpack(wp);
+    ASSERT_EQ(err, "");
+    for (int64_t row = 0; row < E * R; ++row)
+      for (int64_t k = 0; k < K; ++k)
+        ASSERT_EQ(u[size_t(row * K + k)], up[size_t(row * Kp + k)]);
+    EXPECT_EQ(u, unpack(pack(d.data(), c.dt, c.s, c.p)));
+  }
+}
+
+TEST(Padding, RelayoutWritesAndDropsThePadding) {
+  SplitMix64 rng(32);
+  for (const Case &c : paddedCases()) {
+    SCOPED_TRACE(describe(c));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    PackedWeight s = pack(d.data(), c.dt, c.s, c.p);
+    PackedWeight g = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+    ASSERT_GT(g.valuesBytes(), s.valuesBytes());
+    ASSERT_GT(g.metaBytes(), s.metaBytes());
+    ASSERT_EQ(g.rowIdx, s.rowIdx);
+    expectRelayoutGives(s, g); // writes zeros and 0x4 nibbles
+    expectRelayoutGives(g, s); // drops them
+    expectRelayoutGives(g, g);
+    EXPECT_EQ(unpack(g), unpack(s));
+    EXPECT_EQ(checkPacked(g), "");
+  }
+}
+
+/// Expert 1 of 2 x 128 x 192, 1:2:64 (kept rows 64, Kp = 256), in wgmma.
+PackedWeight paddedWeight() {
+  SplitMix64 rng(33);
+  Case c{{1, 2, 64}, {2, 128, 192}, DType::BF16, WeightLayout::Wgmma};
+  std::vector<uint16_t> d = randomDense(rng, c);
+  return pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+}
+
+TEST(Padding, ValuesPaddingMustBeZero) {
+  PackedWeight w = paddedWeight();
+  ASSERT_EQ(checkPacked(w), "");
+  auto *bytes = reinterpret_cast<uint8_t *>(w.values.data());
+  // Expert 1's k block 1 (the last) starts at 16384 + 8192. Kept row 3,
+  // logical chunk 5 (compressed columns 64 + 40 .. 64 + 47: past K/2 = 96) is
+  // stored at chunk 5 ^ 3 = 6; its byte 2 is column 105's low byte.
+  const size_t at = 16384 + 8192 + 3 * 128 + 6 * 16 + 2;
+  bytes[at] = 0x7f;
+  const std::string want =
+      "byte 25058 (expert 1, kept row 3, compressed column 105: padding past "
+      "cols = 192) is 0x7f, not 0: layout wgmma pads the values with zeros";
+  EXPECT_EQ(checkPacked(w), "values: " + want);
+  ValuesPadding pad = valuesPadding(w.p, w.s, w.layout);
+  ASSERT_EQ(pad.count, 2);
+  EXPECT_EQ(checkValuesPaddingBlock(bytes + pad.first, 0, w.p, w.s), "");
+  EXPECT_EQ(
+      checkValuesPaddingBlock(bytes + pad.first + pad.stride, 1, w.p, w.s),
+      want);
+  int part = -1;
+  EXPECT_EQ(checkContent(bytes, reinterpret_cast<uint8_t *>(w.meta.data()),
+                         w.rowIdx.data(), w.p, w.s, w.layout, part),
+            want);
+  EXPECT_EQ(part, 0);
+  std::string err;
+  EXPECT_TRUE(unpack(w, &err).empty());
+  EXPECT_EQ(err, "values: " + want);
+  // relayout would lose the bad byte: it refuses, to either layout.
+  for (WeightLayout to : {WeightLayout::MmaSp, WeightLayout::Wgmma}) {
+    err.clear();
+    EXPECT_TRUE(relayout(w, to, &err).values.empty());
+    EXPECT_EQ(err, std::string("cannot relayout from wgmma to ") +
+                       layoutName(to) + ": values: " + want);
+  }
+  // NaN in the padding (NaN * 0 = NaN in a kernel) is refused the same way.
+  bytes[at] = 0;
+  bytes[at + 1] = 0x7f;
+  bytes[at] = 0xc0;
+  EXPECT_NE(checkPacked(w).find("byte 25058 "), std::string::npos);
+  // The block's other words are values: any bits pass.
+  bytes[at] = bytes[at + 1] = 0;
+  ASSERT_EQ(checkPacked(w), "");
+  bytes[16384 + 8192 + 3 * 128 + (3 ^ 3) * 16] = 0xff; // logical chunk 3
+  EXPECT_EQ(checkPacked(w), "");
+}
+
+TEST(Padding, MetaPaddingMustBe0x4) {
+  PackedWeight w = paddedWeight();
+  auto *bytes = reinterpret_cast<uint8_t *>(w.meta.data());
+  // Expert 0's 64-byte blocks are [T][ks][w] over Kp / 32 = 8 k steps, of
+  // which 6 and 7 are padding: block (0*8 + 7)*4 + 2 = 30 is kept rows
+  // 32..47, k step 7.
+  bytes[30 * 64 + 5] = 0x48; // 0x8: ordered metadata, but not the padding
+  const std::string want =
+      "byte 1925 (expert 0, kept rows 32..47, k step 7: padding past cols = "
+      "192) holds nibble 0x8, not 0x4: layout wgmma pads the metadata with "
+      "0x4";
+  EXPECT_EQ(checkMeta(bytes, w.p, w.s, w.layout), want);
+  EXPECT_EQ(checkPacked(w), "meta: " + want);
+  std::string err;
+  EXPECT_TRUE(unpack(w, &err).empty());
+  EXPECT_EQ(err, "meta: " + want);
+  EXPECT_TRUE(relayout(w, WeightLayout::MmaSp, &err).values.empty());
+  EXPECT_EQ(err, "cannot relayout from wgmma to mma_sp: meta: " + want);
+  // Expert 1, the high nibble of its first padding byte (block 6*4).
+  bytes[30 * 64 + 5] = 0x44;
+  ASSERT_EQ(checkPacked(w), "");
+  bytes[2048 + 24 * 64] = 0x04;
+  EXPECT_EQ(checkMeta(bytes, w.p, w.s, w.layout),
+            "byte 3584 (expert 1, kept rows 0..15, k step 6: padding past "
+            "cols = 192) holds nibble 0x0, not 0x4: layout wgmma pads the "
+            "metadata with 0x4");
+}
+
+TEST(Padding, ReferenceReadsEitherLayoutAlike) {
+  // The float64 reference at gpt-oss-like K (2880 = 22 * 128 + 64, and the
+  // small padded shapes): identical results from either layout.
+  std::vector<Case> cases = paddedCases();
+  cases.push_back(
+      {{1, 2, 64}, {2, 128, 2880}, DType::BF16, WeightLayout::Wgmma});
+  SplitMix64 rng(34);
+  for (const Case &c : cases) {
+    SCOPED_TRACE(describe(c));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    PackedWeight s = pack(d.data(), c.dt, c.s, c.p);
+    PackedWeight g = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+    const int64_t T = 5;
+    std::vector<uint16_t> x(size_t(T * c.s.cols));
+    for (auto &v : x)
+      v = rng.nonZero(c.dt, 1.0);
+    std::vector<int32_t> offsets(size_t(c.s.experts + 1));
+    for (int64_t e = 0; e <= c.s.experts; ++e)
+      offsets[size_t(e)] = int32_t(T * e / c.s.experts);
+    std::vector<double> ys, yg;
+    std::string err;
+    ASSERT_TRUE(ssmmReference(s, x.data(), T, offsets.data(), nullptr, T,
+                              Epilogue::None, ys, &err))
+        << err;
+    ASSERT_TRUE(ssmmReference(g, x.data(), T, offsets.data(), nullptr, T,
+                              Epilogue::None, yg, &err))
+        << err;
+    EXPECT_EQ(ys, yg);
+    double norm = 0;
+    for (double v : ys)
+      norm += v * v;
+    EXPECT_GT(norm, 0.0);
+  }
 }
 
 } // namespace

@@ -201,7 +201,7 @@ TEST(PackApi, UnpackChecksSizes) {
   sy_packed_buffer_destroy(buf);
 }
 
-/// Cases that both layouts can hold.
+/// Cases that both layouts can hold (wgmma padding K % 128 != 0 to Kp).
 class PackApiLayouts : public ::testing::TestWithParam<Case> {};
 
 TEST_P(PackApiLayouts, PackRelayoutAndUnpackAgreeWithCpp) {
@@ -283,7 +283,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{SY_DTYPE_BF16, 2, 128, 128, 1, 2, 64},
                       Case{SY_DTYPE_F16, 1, 256, 384, 1, 4, 128},
                       Case{SY_DTYPE_BF16, 2, 64, 256, 2, 2, 32},
-                      Case{SY_DTYPE_F16, 1, 256, 128, 3, 4, 64}));
+                      Case{SY_DTYPE_F16, 1, 256, 128, 3, 4, 64},
+                      // Padded: K = 192, 320, 96.
+                      Case{SY_DTYPE_BF16, 2, 128, 192, 1, 2, 64},
+                      Case{SY_DTYPE_F16, 3, 128, 320, 2, 2, 32},
+                      Case{SY_DTYPE_BF16, 1, 256, 96, 1, 2, 32}));
 
 TEST(PackApi, LayoutErrorsNameTheRule) {
   std::vector<uint16_t> dense(64 * 256, 0x3f80);
@@ -313,20 +317,24 @@ TEST(PackApi, LayoutErrorsNameTheRule) {
   EXPECT_TRUE(contains(sy_last_error(), "layout wgmma needs kept rows"));
   sy_packed_buffer_destroy(buf);
 
-  // 64 kept rows but 192 columns.
-  EXPECT_EQ(sy_packed_sizes_layout(1, 128, 192, 1, 2, 64, SY_LAYOUT_WGMMA,
-                                   nullptr, nullptr, nullptr),
-            SY_ERR_INVALID_ARGUMENT);
-  EXPECT_TRUE(contains(sy_last_error(),
-                       "sy_packed_sizes_layout: unsupported n:m:v = 1:2:64 for "
-                       "1 x 128 x 192: layout wgmma needs cols = 192 to be a "
-                       "multiple of 128"))
+  // 64 kept rows and 192 columns: wgmma pads them to 256 (values and meta;
+  // row_idx keeps its 192 / 64 spans).
+  uint64_t vb = 0, mb = 0, rb = 0;
+  EXPECT_EQ(sy_packed_sizes_layout(1, 128, 192, 1, 2, 64, SY_LAYOUT_WGMMA, &vb,
+                                   &mb, &rb),
+            SY_OK)
       << sy_last_error();
-  EXPECT_EQ(sy_packed_sizes_layout(1, 128, 192, 1, 2, 64, SY_LAYOUT_MMA_SP,
-                                   nullptr, nullptr, nullptr),
+  EXPECT_EQ(vb, 64u * 256);
+  EXPECT_EQ(mb, 64u * 256 / 8);
+  EXPECT_EQ(rb, 3u * 64);
+  EXPECT_EQ(sy_packed_sizes_layout(1, 128, 192, 1, 2, 64, SY_LAYOUT_MMA_SP, &vb,
+                                   &mb, &rb),
             SY_OK);
-  EXPECT_EQ(sy_packed_sizes(1, 128, 192, 1, 2, 64, nullptr, nullptr, nullptr),
-            SY_OK);
+  EXPECT_EQ(vb, 64u * 192);
+  EXPECT_EQ(mb, 64u * 192 / 8);
+  EXPECT_EQ(rb, 3u * 64);
+  EXPECT_EQ(sy_packed_sizes(1, 128, 192, 1, 2, 64, &vb, &mb, &rb), SY_OK);
+  EXPECT_EQ(vb, 64u * 192);
 
   // Unknown layout values (from C: C++ cannot pass them without UB).
   for (int bad : {2, -1, 100}) {
@@ -468,6 +476,66 @@ TEST(PackApi, SizesThatOverflowAreRefused) {
                              int64_t(1) << 40, 1, 2, 32, out.data(), 8),
             SY_ERR_INVALID_ARGUMENT);
   EXPECT_TRUE(contains(sy_last_error(), "is too large")) << sy_last_error();
+}
+
+TEST(PackApi, PaddedWgmmaSizesAndPaddingAreChecked) {
+  // The padded size overflows where the dense size does not.
+  EXPECT_EQ(sy_packed_sizes_layout(1, int64_t(1) << 56, 32, 2, 2, 32,
+                                   SY_LAYOUT_WGMMA, nullptr, nullptr, nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(sy_last_error(),
+               "sy_packed_sizes_layout: unsupported n:m:v = 2:2:32 for 1 x "
+               "72057594037927936 x 32: layout wgmma pads cols = 32 to 128: "
+               "experts x kept rows x padded cols = 1 x 72057594037927936 x "
+               "128 is too large (the values bytes overflow a 64-bit byte "
+               "count)");
+  // A wgmma weight of K = 192 is passed with its padded sizes; the mma_sp
+  // sizes are refused.
+  std::vector<uint16_t> dense = randomDense(128 * 192, DType::BF16, 6);
+  sy_packed_buffer *g = nullptr, *s = nullptr, *out = nullptr;
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 128, 192, 1,
+                                  2, 64, SY_LAYOUT_WGMMA, &g),
+            SY_OK);
+  ASSERT_EQ(
+      sy_pack_weight(dense.data(), SY_DTYPE_BF16, 1, 128, 192, 1, 2, 64, &s),
+      SY_OK);
+  sy_packed_weight gv, sv;
+  ASSERT_EQ(sy_packed_buffer_view(g, &gv), SY_OK);
+  ASSERT_EQ(sy_packed_buffer_view(s, &sv), SY_OK);
+  EXPECT_EQ(gv.values_bytes, 64u * 256);
+  EXPECT_EQ(sv.values_bytes, 64u * 192);
+  EXPECT_EQ(sy_relayout_weight(&sv, SY_DTYPE_BF16, 1, 128, 192, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &out),
+            SY_ERR_SIZE_MISMATCH);
+  EXPECT_STREQ(sy_last_error(), "sy_relayout_weight: part 'values' has 12288 "
+                                "bytes, expected 16384");
+  // Padding that is not zero is refused where relayout would drop it.
+  auto *bytes = const_cast<uint8_t *>(static_cast<const uint8_t *>(gv.values));
+  // K block 1 (bytes 8192..16383) holds compressed columns 64..127, of which
+  // 96.. (logical chunks 4..7) are padding; row r stores logical chunk j at
+  // chunk j ^ (r % 8).
+  const uint8_t saved = bytes[8192 + 128];
+  bytes[8192 + 128] = uint8_t(saved + 1); // row 1, chunk 0: logical 1, a value
+  EXPECT_EQ(sy_relayout_weight(&gv, SY_DTYPE_BF16, 1, 128, 192, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &out),
+            SY_OK)
+      << sy_last_error();
+  sy_packed_buffer_destroy(out);
+  out = nullptr;
+  bytes[8192 + 128] = saved;
+  bytes[8192 + 128 + 4 * 16] = 0x01; // row 1, physical chunk 4 = logical 5
+  EXPECT_EQ(sy_relayout_weight(&gv, SY_DTYPE_BF16, 1, 128, 192, 1, 2, 64,
+                               SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &out),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(
+      sy_last_error(),
+      "sy_relayout_weight: cannot relayout from wgmma to mma_sp: "
+      "values: byte 8384 (expert 0, kept row 1, compressed column 104: "
+      "padding past cols = 192) is 0x01, not 0: layout wgmma pads the "
+      "values with zeros");
+  EXPECT_EQ(out, nullptr);
+  sy_packed_buffer_destroy(g);
+  sy_packed_buffer_destroy(s);
 }
 
 TEST(PackApi, EnumValuesOutsideTheEnumeratorsAreRefused) {

@@ -115,7 +115,11 @@ INSTANTIATE_TEST_SUITE_P(
                DType::BF16,
                Epilogue::SiluMul,
                false}),
-        wgmma({{3, 4, 64}, {1, 256, 128}, DType::F16, Epilogue::None, true})));
+        wgmma({{3, 4, 64}, {1, 256, 128}, DType::F16, Epilogue::None, true}),
+        // K % 128 != 0: wgmma pads K to a multiple of 128.
+        wgmma(
+            {{1, 2, 64}, {2, 128, 192}, DType::BF16, Epilogue::SiluMul, true}),
+        wgmma({{2, 2, 32}, {3, 64, 320}, DType::F16, Epilogue::None, false})));
 
 TEST(SsmmReference, ReadsTheWeightsLayout) {
   // The same dense weight in both layouts gives the same result; a wgmma

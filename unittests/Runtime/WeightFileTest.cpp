@@ -512,7 +512,8 @@ TEST_F(WeightFileTest, WgmmaWeightMustSatisfyTheLayoutRules) {
   expectError(SY_ERR_WEIGHT_FILE,
               {"weights['w']", "layout wgmma needs kept rows rows*n/m = 32 "
                                "(rows = 64) to be a multiple of 64"});
-  // 128 x 192 (kept rows 64) breaks the column rule.
+  // 128 x 192 (kept rows 64) is a wgmma shape, padded to 256 columns: the
+  // tensors of an mma_sp pack are too small for it.
   PackedWeight c = makeWeight(DType::BF16, 1, 128, 192, 1, 2, 64);
   f = FileBuilder();
   f.samoyeds =
@@ -520,10 +521,25 @@ TEST_F(WeightFileTest, WgmmaWeightMustSatisfyTheLayoutRules) {
   addWeight(f, "c", c);
   write(f.bytes());
   sy_weight_file *wf = nullptr;
-  EXPECT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_ERR_WEIGHT_FILE);
-  EXPECT_TRUE(contains(sy_last_error(),
-                       "layout wgmma needs cols = 192 to be a multiple of 128"))
+  EXPECT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_ERR_SIZE_MISMATCH);
+  EXPECT_TRUE(
+      contains(sy_last_error(),
+               "tensor 'c.values' has 12288 bytes but weight 'c' (bf16, "
+               "1 x 128 x 192, n:m:v = 1:2:64, layout wgmma) needs "
+               "16384"))
       << sy_last_error();
+  // The wgmma pack opens and reads.
+  f.tensors.clear();
+  addWeight(
+      f, "c",
+      makeWeight(DType::BF16, 1, 128, 192, 1, 2, 64, WeightLayout::Wgmma));
+  write(f.bytes());
+  ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+  sy_packed_buffer *buf = nullptr;
+  EXPECT_EQ(sy_weight_file_read_weight(wf, "c", &buf), SY_OK)
+      << sy_last_error();
+  sy_packed_buffer_destroy(buf);
+  sy_weight_file_destroy(wf);
 }
 
 TEST_F(WeightFileTest, ShapesWhoseSizesOverflowAreRefused) {
@@ -699,6 +715,133 @@ TEST_F(WeightFileTest, BadContentOfAWgmmaWeightIsFoundToo) {
   EXPECT_EQ(readFileWeightAs(opened, 0, WeightLayout::MmaSp, up, err),
             SY_ERR_WEIGHT_FILE);
   EXPECT_EQ(err, sy_last_error());
+  sy_bundle_destroy(b);
+}
+
+/// Manifest of a bundle with one weight `w`: 2 experts of 128 x 192, bf16,
+/// 1:2:64 (64 kept rows, 3 spans) in `layout`, whose wgmma values and meta
+/// are padded to 256 columns.
+std::string paddedManifest(WeightLayout layout) {
+  std::string m = kManifest;
+  const bool g = layout == WeightLayout::Wgmma;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    size_t pos = m.find(from);
+    EXPECT_NE(pos, std::string::npos) << from;
+    m.replace(pos, from.size(), to);
+  };
+  replace("\"bytes\": 8192", g ? "\"bytes\": 32768" : "\"bytes\": 24576");
+  replace("\"bytes\": 1024", g ? "\"bytes\": 4096" : "\"bytes\": 3072");
+  replace("\"bytes\": 128", "\"bytes\": 384");
+  replace("\"rows\": 64, \"cols\": 128, \"n\": 1, \"m\": 2, \"v\": 64",
+          std::string("\"rows\": 128, \"cols\": 192, \"n\": 1, \"m\": 2, "
+                      "\"v\": 64, \"layout\": \"") +
+              layoutName(layout) + "\"");
+  return m;
+}
+
+TEST_F(WeightFileTest, PaddedWgmmaWeightsMatchEitherBundleLayout) {
+  // K = 192: the file's tensors have its layout's sizes (wgmma: padded), the
+  // bundle's buffers the bundle's; the weight is relaid out between them.
+  const WeightLayout S = WeightLayout::MmaSp, G = WeightLayout::Wgmma;
+  PackedWeight in[2] = {makeWeight(DType::BF16, 2, 128, 192, 1, 2, 64, S),
+                        makeWeight(DType::BF16, 2, 128, 192, 1, 2, 64, G)};
+  ASSERT_EQ(in[1].valuesBytes(), 2 * 64 * 256);
+  ASSERT_EQ(in[0].valuesBytes(), 2 * 64 * 192);
+  ASSERT_EQ(in[1].rowIdx, in[0].rowIdx);
+  for (WeightLayout bundleLayout : {S, G})
+    for (WeightLayout fileLayout : {S, G}) {
+      SCOPED_TRACE(std::string("bundle ") + layoutName(bundleLayout) +
+                   ", file " + layoutName(fileLayout));
+      std::ofstream(dir + "/manifest.json") << paddedManifest(bundleLayout);
+      sy_bundle *b = nullptr;
+      ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+      FileBuilder f;
+      f.samoyeds = samoyedsJson(
+          weightJson("w", "bf16", 2, 128, 192, 1, 2, 64,
+                     std::string("\"") + layoutName(fileLayout) + "\""));
+      addWeight(f, "w", in[int(fileLayout)]);
+      write(f.bytes());
+      EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
+          << sy_last_error();
+      WeightFile opened;
+      std::string err;
+      ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
+      PackedWeight up;
+      ASSERT_EQ(readFileWeightAs(opened, 0, bundleLayout, up, err), SY_OK)
+          << err;
+      const PackedWeight &want = in[int(bundleLayout)];
+      EXPECT_EQ(up.layout, want.layout);
+      EXPECT_EQ(up.values, want.values);
+      EXPECT_EQ(up.meta, want.meta);
+      EXPECT_EQ(up.rowIdx, want.rowIdx);
+      sy_bundle_destroy(b);
+    }
+}
+
+TEST_F(WeightFileTest, PaddingThatIsNotThePackersIsFoundWithItsPosition) {
+  // Every reader refuses a wgmma file whose padding is not zero values and
+  // 0x4 nibbles, naming the tensor and the byte: read_weight (all values),
+  // check_weights (only the blocks that hold padding) and the upload path.
+  std::ofstream(dir + "/manifest.json") << paddedManifest(WeightLayout::MmaSp);
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  const PackedWeight g =
+      makeWeight(DType::BF16, 2, 128, 192, 1, 2, 64, WeightLayout::Wgmma);
+  // Values: expert 1's last k block starts at 16384 + 8192; kept row 2
+  // stores logical chunk 7 ^ 2 = 5 (compressed columns 64 + 40.., past
+  // K / 2 = 96) at chunk 7.
+  // Meta: expert 1 (from byte 2048), 64-byte block (ks = 6) * 4 + 3 = 27:
+  // kept rows 48..63, k step 6 of 8 (6 and 7 are padding).
+  struct {
+    const char *part;
+    size_t offset;
+    uint8_t value;
+    std::string want;
+  } cases[] = {
+      {"values", 16384 + 8192 + 2 * 128 + 7 * 16, 0x3c,
+       "tensor 'w.values': byte 24944 (expert 1, kept row 2, compressed "
+       "column 104: padding past cols = 192) is 0x3c, not 0: layout wgmma "
+       "pads the values with zeros"},
+      {"meta", 2048 + 27 * 64 + 10, 0x94,
+       "tensor 'w.meta': byte 3786 (expert 1, kept rows 48..63, k step 6: "
+       "padding past cols = 192) holds nibble 0x9, not 0x4: layout wgmma pads "
+       "the metadata with 0x4"},
+  };
+  for (const auto &c : cases) {
+    SCOPED_TRACE(c.part);
+    PackedWeight bad = g;
+    std::vector<uint32_t> &words = c.part[0] == 'v' ? bad.values : bad.meta;
+    reinterpret_cast<uint8_t *>(words.data())[c.offset] = c.value;
+    FileBuilder f;
+    f.samoyeds = samoyedsJson(
+        weightJson("w", "bf16", 2, 128, 192, 1, 2, 64, "\"wgmma\""));
+    addWeight(f, "w", bad);
+    write(f.bytes());
+    sy_weight_file *wf = nullptr;
+    ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
+    sy_packed_buffer *buf = nullptr;
+    EXPECT_EQ(sy_weight_file_read_weight(wf, "w", &buf), SY_ERR_WEIGHT_FILE);
+    EXPECT_EQ(sy_last_error(), file + ": " + c.want);
+    sy_weight_file_destroy(wf);
+    EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr),
+              SY_ERR_WEIGHT_FILE);
+    EXPECT_EQ(sy_last_error(), file + ": " + c.want);
+    WeightFile opened;
+    std::string err;
+    ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
+    PackedWeight up;
+    EXPECT_EQ(readFileWeightAs(opened, 0, WeightLayout::MmaSp, up, err),
+              SY_ERR_WEIGHT_FILE);
+    EXPECT_EQ(err, file + ": " + c.want);
+  }
+  // The same file with the packer's padding passes.
+  FileBuilder f;
+  f.samoyeds =
+      samoyedsJson(weightJson("w", "bf16", 2, 128, 192, 1, 2, 64, "\"wgmma\""));
+  addWeight(f, "w", g);
+  write(f.bytes());
+  EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
+      << sy_last_error();
   sy_bundle_destroy(b);
 }
 

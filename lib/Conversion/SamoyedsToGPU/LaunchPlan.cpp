@@ -1,6 +1,7 @@
 //===- LaunchPlan.cpp - The host side of a compiled function --------------===//
 
 #include "LaunchPlan.h"
+#include "WgmmaSpLayout.h"
 
 using namespace mlir;
 using namespace mlir::samoyeds;
@@ -116,23 +117,28 @@ void BufferTable::bindWeight(Value v, StringRef base, RankedTensorType type,
   int64_t e = type.getDimSize(0), r = type.getDimSize(1),
           k = type.getDimSize(2);
   int64_t kept = r / format.getM() * format.getN();
+  auto found = weightLayouts.find(v);
+  WeightLayout layout =
+      found == weightLayouts.end() ? WeightLayout::MmaSp : found->second;
+  // The wgmma layout stores values and metadata padded to whole 128-column
+  // blocks (docs/Format.md); the row choices keep one byte per span of K.
+  int64_t stored = layout == WeightLayout::Wgmma
+                       ? llvm::alignTo(k, detail::Wgmma::kBlockCols)
+                       : k;
   auto part = [&](WeightPartKind kind, Type elt, int64_t bytes) {
     std::string partName = (base + "." + stringifyWeightPartKind(kind)).str();
     buffers.push_back(
         WeightPartAttr::get(ctx, partName, base, kind, elt, bytes));
   };
-  part(WeightPartKind::Values, type.getElementType(), e * kept * k);
+  part(WeightPartKind::Values, type.getElementType(), e * kept * stored);
   part(WeightPartKind::Meta, IntegerType::get(ctx, 32, IntegerType::Unsigned),
-       e * kept * k / 8);
+       e * kept * stored / 8);
   if (!format.isPlain24())
     part(WeightPartKind::RowIdx,
          IntegerType::get(ctx, 8, IntegerType::Unsigned),
          e * (k / format.getV()) * kept);
-  auto layout = weightLayouts.find(v);
-  weights.push_back(WeightAttr::get(
-      ctx, base,
-      layout == weightLayouts.end() ? WeightLayout::MmaSp : layout->second,
-      type.getElementType(), e, r, k, format));
+  weights.push_back(WeightAttr::get(ctx, base, layout, type.getElementType(), e,
+                                    r, k, format));
 }
 
 FailureOr<StringRef> BufferTable::bind(const KernelArg &arg) {

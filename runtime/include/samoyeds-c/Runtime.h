@@ -72,7 +72,8 @@ typedef enum sy_weight_layout {
   /// The `mma.sp` fragment order ("mma_sp"; the default).
   SY_LAYOUT_MMA_SP = 0,
   /// 128B-swizzled 64-row blocks for Hopper `wgmma.mma_async.sp` ("wgmma");
-  /// needs kept rows % 64 == 0 and cols % 128 == 0.
+  /// needs kept rows % 64 == 0; values and metadata padded to whole
+  /// 128-column blocks (docs/Format.md).
   SY_LAYOUT_WGMMA = 1
 } sy_weight_layout;
 
@@ -211,7 +212,8 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
 /// may be NULL or ""). Everything is checked before the first upload (see
 /// sy_bundle_check_weights); errors name the file and the tensor. A weight
 /// stored in another layout than the bundle's is relaid out on the host
-/// (a permutation of its words) before the upload.
+/// (its words rearranged, the wgmma layout's K padding written or dropped)
+/// before the upload.
 sy_status sy_session_load_weights(sy_session *session, const char *path,
                                   const char *prefix);
 
@@ -231,8 +233,8 @@ typedef struct sy_packed_buffer sy_packed_buffer;
 sy_status sy_packed_sizes(int64_t experts, int64_t rows, int64_t cols, int n,
                           int m, int v, uint64_t *values_bytes,
                           uint64_t *meta_bytes, uint64_t *row_idx_bytes);
-/// sy_packed_sizes with the extra rules of `layout` (the sizes are the same
-/// for every layout).
+/// sy_packed_sizes with the extra rules of `layout` (wgmma: values and meta
+/// padded to whole 128-column blocks; row_idx the same in every layout).
 sy_status sy_packed_sizes_layout(int64_t experts, int64_t rows, int64_t cols,
                                  int n, int m, int v, sy_weight_layout layout,
                                  uint64_t *values_bytes, uint64_t *meta_bytes,
@@ -251,8 +253,9 @@ sy_status sy_pack_weight_layout(const void *dense, sy_dtype dtype,
                                 int n, int m, int v, sy_weight_layout layout,
                                 sy_packed_buffer **out);
 /// Rearranges `packed` (parameters as for sy_pack_weight, stored in layout
-/// `from`) into layout `to`: a permutation of the values and meta words,
-/// row_idx copied. Sizes are checked as in sy_unpack_weight.
+/// `from`) into layout `to`: the values and meta words rearranged (the
+/// wgmma layout's K padding written, or checked and dropped), row_idx copied.
+/// Sizes are checked as in sy_unpack_weight.
 sy_status sy_relayout_weight(const sy_packed_weight *packed, sy_dtype dtype,
                              int64_t experts, int64_t rows, int64_t cols, int n,
                              int m, int v, sy_weight_layout from,

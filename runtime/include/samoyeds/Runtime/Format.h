@@ -67,26 +67,39 @@ const char *layoutName(WeightLayout layout);
 bool parseLayout(const std::string &name, WeightLayout &layout);
 
 /// Checks the rules of Format.md, with the extra rules of `layout` (wgmma:
-/// kept rows a multiple of 64, cols a multiple of 128), and that the dense
-/// size `experts * rows * cols * 2` bytes fits in int64 (so that no size of
-/// the weight overflows). Returns the empty string when valid, else a message
-/// naming the offending value.
+/// kept rows a multiple of 64), and that the dense size `experts * rows *
+/// cols * 2` bytes fits in int64, and so does the values size of `layout`
+/// (wgmma pads cols up to a multiple of 128), so that no size of the weight
+/// overflows. Returns the empty string when valid, else a message naming the
+/// offending value.
 std::string validate(const SSParams &params, const SSShape &shape,
                      WeightLayout layout = WeightLayout::MmaSp);
 
+/// Columns `layout` stores per kept row (Format.md): `K` for mma_sp, `Kp =
+/// roundUp(K, 128)` for wgmma, whose columns K..Kp-1 are padding (values 0,
+/// meta nibbles 0x4). Only for a shape that passes validate(params, shape,
+/// layout).
+int64_t storedCols(const SSShape &shape, WeightLayout layout);
+
 /// Kept rows per expert: `rows * n / m`.
 int64_t keptRows(const SSParams &params, const SSShape &shape);
-/// Bytes of the values component for one expert (`Rk * K`).
-int64_t valuesBytesPerExpert(const SSParams &params, const SSShape &shape);
-/// Bytes of the meta component for one expert (`Rk * K / 8`).
-int64_t metaBytesPerExpert(const SSParams &params, const SSShape &shape);
-/// Bytes of the row_idx component for one expert (`S * Rk`, 0 when n == m).
+/// Bytes of the values component for one expert in `layout` (`Rk * Kp`,
+/// Kp = storedCols()).
+int64_t valuesBytesPerExpert(const SSParams &params, const SSShape &shape,
+                             WeightLayout layout);
+/// Bytes of the meta component for one expert in `layout` (`Rk * Kp / 8`).
+int64_t metaBytesPerExpert(const SSParams &params, const SSShape &shape,
+                           WeightLayout layout);
+/// Bytes of the row_idx component for one expert (`S * Rk` with `S = K / v`,
+/// 0 when n == m): the same in every layout (never padded).
 int64_t rowIdxBytesPerExpert(const SSParams &params, const SSShape &shape);
-/// Bytes of the values, meta and row_idx components of all experts, in that
-/// order (the per-expert sizes times `experts`). Like the per-expert sizes,
-/// only for a shape that passes validate(), which rules out overflow.
+/// Bytes of the values, meta and row_idx components of all experts in
+/// `layout`, in that order (the per-expert sizes times `experts`). Like the
+/// per-expert sizes, only for a shape that passes validate(params, shape,
+/// layout), which rules out overflow.
 std::array<int64_t, 3> componentBytes(const SSParams &params,
-                                      const SSShape &shape);
+                                      const SSShape &shape,
+                                      WeightLayout layout);
 
 /// Checks the row_idx component of all experts (componentBytes()[2] bytes at
 /// `rowIdx`): every byte must be below m, and the n bytes of a group strictly
@@ -94,18 +107,42 @@ std::array<int64_t, 3> componentBytes(const SSParams &params,
 /// byte, expert, span and kept row.
 std::string checkRowIdx(const uint8_t *rowIdx, const SSParams &params,
                         const SSShape &shape);
-/// Checks the meta component of all experts (componentBytes()[1] bytes at
-/// `meta`, any layout): every nibble must be ordered 2:4 metadata, `i0 | i1 <<
-/// 2` with i0 < i1. Returns "" when valid, else a message naming the byte and
-/// expert.
+/// Checks the meta component of all experts in `layout` (componentBytes()[1]
+/// bytes at `meta`): every nibble must be ordered 2:4 metadata, `i0 | i1 <<
+/// 2` with i0 < i1, and every padding nibble (wgmma, columns K..Kp-1)
+/// exactly 0x4. Returns "" when valid, else a message naming the byte and
+/// expert (and, for padding, the kept rows and k step).
 std::string checkMeta(const uint8_t *meta, const SSParams &params,
-                      const SSShape &shape);
-/// checkRowIdx then checkMeta (`rowIdx` may be null when n == m). Returns ""
-/// when both pass, else the failing check's message with `part` set to the
-/// component's index in componentBytes() (2: row_idx, 1: meta).
-std::string checkContent(const uint8_t *meta, const uint8_t *rowIdx,
-                         const SSParams &params, const SSShape &shape,
-                         int &part);
+                      const SSShape &shape, WeightLayout layout);
+
+/// Where the values padding of a weight lies: `count` blocks of `bytes`
+/// bytes, block `i` at byte offset `first + i * stride` of the values
+/// component. For wgmma with K % 128 != 0, block `i` is the last k block
+/// (8192 bytes) of 64-row tile `i` (tile `i` = expert * Rk/64 + row tile);
+/// `count` is 0 when `layout` stores no padding. Lets a reader check the
+/// padding without reading all values (checkValuesPaddingBlock).
+struct ValuesPadding {
+  int64_t count = 0, first = 0, stride = 0, bytes = 0;
+};
+ValuesPadding valuesPadding(const SSParams &params, const SSShape &shape,
+                            WeightLayout layout);
+/// Checks block `i` of valuesPadding(params, shape, Wgmma) (its `bytes`
+/// bytes at `block`): every padding word in it must be 0 (the block's other
+/// words are values and are not checked). Returns "" when valid, else a
+/// message naming the byte of the values component, the expert, kept row
+/// and compressed column.
+std::string checkValuesPaddingBlock(const uint8_t *block, int64_t i,
+                                    const SSParams &params,
+                                    const SSShape &shape);
+
+/// checkRowIdx, then checkMeta, then the values padding (every block of
+/// valuesPadding(); `values` holds componentBytes()[0] bytes and is read
+/// only there). `rowIdx` may be null when n == m. Returns "" when all pass,
+/// else the failing check's message with `part` set to the component's index
+/// in componentBytes() (2: row_idx, 1: meta, 0: values).
+std::string checkContent(const uint8_t *values, const uint8_t *meta,
+                         const uint8_t *rowIdx, const SSParams &params,
+                         const SSShape &shape, WeightLayout layout, int &part);
 
 /// A weight in the physical SS layout; all experts stored one after another.
 struct PackedWeight {
@@ -128,11 +165,11 @@ struct PackedWeight {
 
 /// Index, within one expert, of the values word of `layout` holding
 /// `C[row][col]` and `C[row][col + 1]` (col even), per Format.md;
-/// `kSteps = K / 32`.
+/// `kSteps = storedCols() / 32` (the padded k steps for wgmma).
 int64_t valuesWordIndex(WeightLayout layout, int64_t row, int64_t col,
                         int64_t kSteps);
 /// Word index (within one expert) and bit shift of the meta nibble of `C` row
-/// `row`, 4-column chunk `chunk`, in `layout`; `kSteps = K / 32`.
+/// `row`, 4-column chunk `chunk`, in `layout`; `kSteps = storedCols() / 32`.
 void metaNibblePosition(WeightLayout layout, int64_t row, int64_t chunk,
                         int64_t kSteps, int64_t &word, int &shift);
 
@@ -146,8 +183,9 @@ PackedWeight pack(const uint16_t *dense, DType dtype, const SSShape &shape,
 
 /// Why `weight` cannot be read ("" when it can): parameters that break
 /// validate() (with the rules of its layout), component sizes that differ
-/// from the shape's, or content a reader would index with (checkRowIdx,
-/// checkMeta; the message then starts with "row_idx: " or "meta: ").
+/// from the shape's in its layout, or content a reader would index with or
+/// padding that is not the packer's (checkContent; the message then starts
+/// with "row_idx: ", "meta: " or "values: ").
 std::string checkPacked(const PackedWeight &weight);
 
 /// Expands a packed weight (in its `layout`) back to `[experts][rows][cols]`;
@@ -157,10 +195,13 @@ std::string checkPacked(const PackedWeight &weight);
 std::vector<uint16_t> unpack(const PackedWeight &weight,
                              std::string *error = nullptr);
 
-/// The same weight in `layout`: a pure permutation of the values and meta
-/// words (row_idx is unchanged). On failure (the weight is inconsistent, or
-/// its shape breaks the rules of `layout`) the returned weight is empty and
-/// `error` (when given) holds the reason.
+/// The same weight in `layout`: the values and meta words moved (row_idx is
+/// unchanged); no content is checked, except that the padding of a wgmma
+/// source (K % 128 != 0), which is dropped or rewritten, must be the
+/// packer's (zero values, 0x4 nibbles), and a wgmma target gets that
+/// padding. On failure (the weight is inconsistent, its padding is not the
+/// packer's, or its shape breaks the rules of `layout`) the returned weight
+/// is empty and `error` (when given) holds the reason.
 PackedWeight relayout(const PackedWeight &weight, WeightLayout layout,
                       std::string *error = nullptr);
 

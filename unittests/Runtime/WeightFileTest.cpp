@@ -25,6 +25,22 @@ using namespace samoyeds::rt;
 
 namespace {
 
+/// Expects the first weight of the file at `path`, read in `layout` (what
+/// sy_session_load_weights uploads for a bundle of that layout), to be
+/// `want` word for word.
+void expectReadAs(const std::string &path, WeightLayout layout,
+                  const PackedWeight &want) {
+  WeightFile opened;
+  std::string err;
+  ASSERT_EQ(openWeightFile(path, opened, err), SY_OK) << err;
+  PackedWeight up;
+  ASSERT_EQ(readFileWeightAs(opened, 0, layout, up, err), SY_OK) << err;
+  EXPECT_EQ(up.layout, want.layout);
+  EXPECT_EQ(up.values, want.values);
+  EXPECT_EQ(up.meta, want.meta);
+  EXPECT_EQ(up.rowIdx, want.rowIdx);
+}
+
 /// Bundle with one weight `w`: 2 experts of 64 x 128, bf16, n:m:v = 1:2:64.
 const char *kManifest = R"({
   "format": "samoyeds-bundle", "version": 1,
@@ -666,18 +682,8 @@ TEST_F(WeightFileTest, LayoutsMayDifferBetweenFileAndBundle) {
     sy_weight_file_destroy(wf);
 
     // What sy_session_load_weights uploads: the bundle's layout.
-    WeightFile opened;
-    std::string err;
-    ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
-    PackedWeight up;
-    ASSERT_EQ(readFileWeightAs(opened, 0, WeightLayout(int(c.bundle)), up, err),
-              SY_OK)
-        << err;
-    const PackedWeight &want = c.bundle == SY_LAYOUT_MMA_SP ? inS : inG;
-    EXPECT_EQ(up.layout, want.layout);
-    EXPECT_EQ(up.values, want.values);
-    EXPECT_EQ(up.meta, want.meta);
-    EXPECT_EQ(up.rowIdx, want.rowIdx);
+    expectReadAs(file, WeightLayout(int(c.bundle)),
+                 c.bundle == SY_LAYOUT_MMA_SP ? inS : inG);
     sy_bundle_destroy(b);
   }
 }
@@ -763,17 +769,7 @@ TEST_F(WeightFileTest, PaddedWgmmaWeightsMatchEitherBundleLayout) {
       write(f.bytes());
       EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
           << sy_last_error();
-      WeightFile opened;
-      std::string err;
-      ASSERT_EQ(openWeightFile(file, opened, err), SY_OK) << err;
-      PackedWeight up;
-      ASSERT_EQ(readFileWeightAs(opened, 0, bundleLayout, up, err), SY_OK)
-          << err;
-      const PackedWeight &want = in[int(bundleLayout)];
-      EXPECT_EQ(up.layout, want.layout);
-      EXPECT_EQ(up.values, want.values);
-      EXPECT_EQ(up.meta, want.meta);
-      EXPECT_EQ(up.rowIdx, want.rowIdx);
+      expectReadAs(file, bundleLayout, in[int(bundleLayout)]);
       sy_bundle_destroy(b);
     }
 }

@@ -83,7 +83,8 @@ chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
 /// dividing one another. Its epilogues add expert biases and apply the
 /// clamped SwiGLU too (session 68; gpt-oss's layer at 2816, H100, float64-
 /// and memcheck-clean: 1.15-2.15x mma_sp's layer time at T = 16-4096 in
-/// 1:2+2:4, 1.08-2.40x in 2:4, bench/RESULTS.md S68).
+/// 1:2+2:4, 1.08-2.40x in 2:4, eager moe-gpu-test averages of separate
+/// processes, not yet a same-process A/B; bench/RESULTS.md S68).
 bool wgmmaFits(SSMMOp op) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());

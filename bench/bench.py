@@ -46,6 +46,9 @@ MODELS = {  # name: (hidden, intermediate, experts, top_k, renormalize)
 GPT_OSS = {
     "gpt_oss_20b": (2880, 2880, 32, 4, True),
     "gpt_oss_120b": (2880, 2880, 128, 4, True),
+    # -20b's layer rounded to 2816, a multiple of wgmma_sp's 128-column k tile (the gptoss
+    # set's gpt_oss_2816): the strategies' A/B on gpt-oss's epilogues (formats v = 128).
+    "gpt_oss_2816": (2816, 2816, 32, 4, True),
 }
 dev = "cuda"
 

@@ -140,26 +140,38 @@ static void deriveSizes(SSMMPlan &p, SSMMOp op, TileConfigAttr tile,
   p.halves = p.siluMul ? 2 : 1;
   p.keptRows = p.rows / p.m * p.n;
   p.keptTilesPerHalf = p.keptRows / p.halves / 16;
-  p.kSteps = p.cols / 32;
+  p.storedCols = getMmaLowering(p.strategy).storedCols(p.cols);
+  p.kSteps = p.storedCols / 32;
   p.outCols = p.siluMul ? p.rows / 2 : p.rows;
 }
 
-/// The K tiling's rules: k tiles, spans and slices divide the columns.
+/// The K tiling's rules: k tiles, spans and slices divide the (stored)
+/// columns.
 static LogicalResult checkKTiling(const SSMMPlan &p, SSMMOp op, bool mid) {
-  if (p.cols % p.kTile != 0)
-    return op.emitOpError() << "tile k = " << p.kTile << " must divide the "
-                            << p.cols << " weight columns";
+  // The wgmma layout stores K padded to whole 128-column blocks.
+  auto padded = [&](InFlightDiagnostic &d) -> InFlightDiagnostic & {
+    if (p.padsK())
+      d << " (K = " << p.cols << ", stored padded)";
+    return d;
+  };
+  if (p.storedCols % p.kTile != 0) {
+    InFlightDiagnostic d = op.emitOpError();
+    d << "tile k = " << p.kTile << " must divide the " << p.storedCols
+      << " weight columns";
+    return padded(d);
+  }
   if (p.rowSelect && p.v % p.kTile != 0 && p.kTile % p.v != 0)
     return op.emitOpError() << "tile k = " << p.kTile << " and span v = " << p.v
                             << " must divide one another";
   // Every K slice is whole k tiles and, with row selection, whole spans.
   int64_t sliceQuantum = p.rowSelect ? std::max(p.kTile, p.v) : p.kTile;
-  if (p.cols % (p.splitK * sliceQuantum) != 0)
-    return op.emitOpError()
-           << "tile " << (mid ? "mid_split_k" : "split_k") << " = " << p.splitK
-           << " must cut the " << p.cols
-           << " columns into slices of whole multiples of " << sliceQuantum
-           << (p.rowSelect ? " (k tile and span)" : " (k tile)");
+  if (p.storedCols % (p.splitK * sliceQuantum) != 0) {
+    InFlightDiagnostic d = op.emitOpError();
+    d << "tile " << (mid ? "mid_split_k" : "split_k") << " = " << p.splitK
+      << " must cut the " << p.storedCols << " columns";
+    return padded(d) << " into slices of whole multiples of " << sliceQuantum
+                     << (p.rowSelect ? " (k tile and span)" : " (k tile)");
+  }
   return success();
 }
 

@@ -111,6 +111,11 @@ struct SSMMPlan {
   /// and the op's result elements.
   Type elt, outElt, resultElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
+  /// The weight's stored columns (MmaLowering::storedCols): `cols` (K, the
+  /// input's row length) rounded up to the layout's column blocks; the k
+  /// tiles and `kSteps` cover them, and an input column past `cols` is
+  /// zero (the gathers zero-fill it).
+  int64_t storedCols;
   /// mma_sp: threads of a block, tokens of one warp's slice, and a warp's
   /// 16-row tiles ("units": `rowTiles` per half; unit u is tile u % rowTiles
   /// of half u / rowTiles).
@@ -128,8 +133,10 @@ struct SSMMPlan {
   int64_t clusterBlocks() const { return cluster * multicast; }
   /// Whether the kernel takes the token list (it gathers, unpacked).
   bool readsTokenList() const { return gather && !packed; }
-  int64_t kTilesPerSplit() const { return cols / kTile / splitK; }
-  int64_t kTiles() const { return cols / kTile; }
+  int64_t kTilesPerSplit() const { return storedCols / kTile / splitK; }
+  int64_t kTiles() const { return storedCols / kTile; }
+  /// Whether the stored columns pad K (the last k tile reads past it).
+  bool padsK() const { return storedCols != cols; }
 };
 
 /// The arguments of an expert-matmul kernel, in the order buildSSMMKernel
@@ -216,6 +223,8 @@ public:
   virtual int64_t rowBlocks(const SSMMPlan &p) const = 0;
   /// The layout of the packed weight the kernel reads (docs/Format.md).
   virtual StringRef weightLayout() const = 0;
+  /// The columns that layout stores for a weight of `cols` (K) columns.
+  virtual int64_t storedCols(int64_t cols) const { return cols; }
   /// Emits the body of `func`, whose arguments are the weight's values,
   /// meta and (row selection) row_idx, the input, the offsets, (gather) the
   /// token list and the output, in this order.

@@ -135,6 +135,10 @@ private:
   /// Gathers k tile `kt`'s activation rows into ring slot `slot` through the
   /// copy slots (ordinary grid) or the tile's rows (persistent grid).
   void gatherThroughCopySlots(Value kt, Value slot);
+  /// The elements a chunk's copy reads at input column `col` (8, or where
+  /// K is padded 0 past it: the copy zero-fills) and its source element
+  /// `src`, kept inside the row past K.
+  std::pair<Value, Value> chunkSource(Value src, Value col);
   void gatherThroughTileRows(Value kt, Value slot, Value producerThread);
 
   // WgmmaSpSliceGather.cpp
@@ -409,10 +413,10 @@ private:
   /// The ordinary grid's token tile (index).
   Value tokenTile;
   /// Per activation copy of the ordinary grid: guard (a row of the tile's
-  /// tokens), destination element within a B stage, source element of k
-  /// tile 0.
+  /// tokens), destination element within a B stage, source element and
+  /// column of k tile 0.
   struct CopySlot {
-    Value guard, dst, src;
+    Value guard, dst, src, col;
   };
   SmallVector<CopySlot> copies;
   /// The persistent producer thread's source rows of the current tile

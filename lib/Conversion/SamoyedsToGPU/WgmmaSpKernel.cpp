@@ -374,6 +374,26 @@ void WgmmaSpEmitter::waitForGrids() {
                                    NVVM::GridDepActionKind::launch_dependents);
 }
 
+LogicalResult mlir::samoyeds::detail::verifyPaddedK(SSMMOp op,
+                                                    const SSMMPlan &p) {
+  if (!p.padsK())
+    return success();
+  // The gathers zero-fill the input past K; the row choices (row_idx, one
+  // byte per span of K) and the packed input (K columns) are not padded.
+  if (p.rowSelect)
+    return op.emitOpError()
+           << "strategy wgmma_sp runs K = " << p.cols
+           << " (no multiple of 128, stored padded to " << p.storedCols
+           << ") on plain 2:4 weights only, not with row selection (" << p.n
+           << ":" << p.m << "); use strategy mma_sp";
+  if (p.packed)
+    return op.emitOpError()
+           << "tile wide_packed = 1 needs K in whole 128-column blocks, got K "
+              "= "
+           << p.cols << "; use wide_packed = 0";
+  return success();
+}
+
 namespace {
 /// The rules of a cluster sharing the activation tile.
 LogicalResult verifyCluster(SSMMOp op, const SSMMPlan &p,
@@ -429,6 +449,8 @@ class WgmmaSpLowering : public MmaLowering {
 public:
   LogicalResult verify(SSMMOp op, const SSMMPlan &p) const override {
     WgmmaSpLayout layout(p);
+    if (failed(verifyPaddedK(op, p)))
+      return failure();
     int64_t keptPerHalf = p.keptRows / p.halves;
     if (keptPerHalf % Wgmma::kRows != 0)
       return op.emitOpError()
@@ -493,6 +515,10 @@ public:
   }
 
   StringRef weightLayout() const override { return "wgmma"; }
+  /// Whole 128-column blocks (docs/Format.md's padding).
+  int64_t storedCols(int64_t cols) const override {
+    return llvm::alignTo(cols, Wgmma::kBlockCols);
+  }
 
   void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,
             gpu::GPUFuncOp func) const override {
@@ -530,7 +556,7 @@ public:
   /// whole K range: the block sums the input once, into every k tile's slot.
   bool canSumSplitInput(const SSMMPlan &p) const override {
     return p.persistent == 0 && p.clusterBlocks() == 1 && !p.gather &&
-           succeeded(sumRing(p));
+           !p.padsK() && succeeded(sumRing(p));
   }
   void planSplitInput(SSMMPlan &p) const override { p = *sumRing(p); }
   /// Every weight copy is a bulk copy, which takes an L2 cache policy.

@@ -161,6 +161,10 @@ struct WgmmaSpLayout {
   }
 };
 
+/// Checks the rules of a K that the wgmma layout pads (SSMMPlan::padsK):
+/// plain 2:4 weights, an unpacked input; reports on `op`.
+LogicalResult verifyPaddedK(SSMMOp op, const SSMMPlan &p);
+
 } // namespace mlir::samoyeds::detail
 
 #endif // SAMOYEDS_LIB_CONVERSION_SAMOYEDSTOGPU_WGMMASPLAYOUT_H

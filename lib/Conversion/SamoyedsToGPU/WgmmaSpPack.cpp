@@ -140,7 +140,10 @@ FailureOr<KernelLaunch> mlir::samoyeds::buildWidePackKernel(
            << TileConfigAttr::widePackedMinSlots(p.experts, p.tokens)
            << " routed slots, but they start at " << fromSlots << "; raise "
            << (p.wide ? "wide_slots" : "persistent_slots");
-  // makePlan checked that the k tiles (multiples of 128) cover the input.
+  // makePlan checked that the k tiles (multiples of 128) cover the input,
+  // and verifyPaddedK that it is not padded.
+  if (failed(verifyPaddedK(op, p)))
+    return failure();
   assert(p.cols % kPackCols == 0 && "whole 128-column stages");
   MLIRContext *ctx = op.getContext();
   Type i32 = IntegerType::get(ctx, 32);

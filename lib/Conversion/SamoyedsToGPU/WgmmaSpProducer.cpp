@@ -64,7 +64,8 @@ void WgmmaSpEmitter::makeCopySlots(Value producerThread) {
     Value slotIdx =
         add(start, arith::MinSIOp::create(b, row, sub(count, idx(1))));
     Value srcRow = p.gather ? loadIndex(tokenList, slotIdx) : slotIdx;
-    slot.src = add(mul(srcRow, idx(p.cols)), mul(j, idx(8)));
+    slot.col = mul(j, idx(8));
+    slot.src = add(mul(srcRow, idx(p.cols)), slot.col);
     copies.push_back(slot);
   }
 }
@@ -242,7 +243,7 @@ Value WgmmaSpEmitter::weightTile(Value e, Value u) {
 }
 
 Value WgmmaSpEmitter::valuesBlock(Value tile, Value kt) {
-  return add(mul(tile, idx(p.cols / Wgmma::kBlockCols)),
+  return add(mul(tile, idx(p.storedCols / Wgmma::kBlockCols)),
              mul(kt, idx(p.kTile / Wgmma::kBlockCols)));
 }
 
@@ -250,16 +251,28 @@ Value WgmmaSpEmitter::metaStep(Value tile, Value kt) {
   return add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
 }
 
+std::pair<Value, Value> WgmmaSpEmitter::chunkSource(Value src, Value col) {
+  if (!p.padsK())
+    return {Value(), src};
+  // Past K the weights are zero columns: the chunk must be zero (not
+  // whatever the slot held, which may be NaN), so the copy reads nothing
+  // and zero-fills it, from the row's last chunk (K % 8 == 0).
+  Value inside = cmp(arith::CmpIPredicate::ult, col, idx(p.cols));
+  Value back = idx(p.cols - 8);
+  return {select(inside, idx(8), idx(0)),
+          select(inside, src, add(sub(src, col), back))};
+}
+
 void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
   Value stageBase = mul(slot, idx(layout.bStage / 2));
   Value kOff = mul(kt, idx(p.kTile));
   for (CopySlot &c : copies) {
     auto body = [&] {
+      auto [elems, src] = chunkSource(add(c.src, kOff), add(c.col, kOff));
       nvgpu::DeviceAsyncCopyOp::create(
           b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
-          ValueRange{add(stageBase, c.dst)}, input,
-          ValueRange{add(c.src, kOff)}, b.getIndexAttr(8), Value(),
-          b.getUnitAttr());
+          ValueRange{add(stageBase, c.dst)}, input, ValueRange{src},
+          b.getIndexAttr(8), elems, b.getUnitAttr());
     };
     ifThen(c.guard, body);
   }
@@ -285,12 +298,16 @@ void WgmmaSpEmitter::gatherThroughTileRows(Value kt, Value slot,
                      srcCol);
     // Column block cb of the stage: columns 64 · cb ... of the k tile.
     auto copy = [&] {
-      for (int64_t cb = 0; cb < p.kTile / 64; ++cb)
+      for (int64_t cb = 0; cb < p.kTile / 64; ++cb) {
+        auto [elems, src] =
+            chunkSource(add(from, idx(cb * 64)), add(srcCol, idx(cb * 64)));
         nvgpu::DeviceAsyncCopyOp::create(
             b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
             ValueRange{add(dst, idx(cb * p.tokens * 64))}, input,
-            ValueRange{add(from, idx(cb * 64))}, b.getIndexAttr(8), bytes,
+            ValueRange{src}, b.getIndexAttr(8),
+            elems ? arith::MinUIOp::create(b, bytes, elems) : bytes,
             b.getUnitAttr());
+      }
     };
     // Where `tokens` is not a multiple of the pass, the last pass's rows
     // past it copy nothing: their zero-filled chunks would land in the next

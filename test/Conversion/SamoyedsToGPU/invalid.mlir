@@ -588,3 +588,56 @@ func.func @persistent_packed_few_slots(%w: tensor<4x512x256xbf16, #ss>, %x: tens
       : (tensor<4x512x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// K that the wgmma layout pads (docs/Format.md): the k tile and the split-K
+// slices divide the stored columns, which the diagnostics name.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 256, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_padded_k_tile(%w: tensor<1x64x288xbf16, #ss>, %x: tensor<?x288xbf16>,
+                               %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile k = 256 must divide the 384 weight columns (K = 288, stored padded)}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x288xbf16, #ss>, tensor<?x288xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, split_k = 2, split_slots = 4, strategy = wgmma_sp>
+func.func @wgmma_padded_split(%w: tensor<1x64x288xbf16, #ss>, %x: tensor<?x288xbf16>,
+                              %off: tensor<2xi32>) -> tensor<?x64xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile split_k = 2 must cut the 384 columns (K = 288, stored padded) into slices of whole multiples of 128 (k tile)}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x64x288xbf16, #ss>, tensor<?x288xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}
+
+// -----
+
+// Row selection's row choices (row_idx) are not padded: a padded K takes
+// plain 2:4 weights only.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 32>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+func.func @wgmma_padded_rows(%w: tensor<1x128x160xbf16, #ss>, %x: tensor<?x160xbf16>,
+                             %off: tensor<2xi32>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op strategy wgmma_sp runs K = 160 (no multiple of 128, stored padded to 256) on plain 2:4 weights only, not with row selection (1:2); use strategy mma_sp}}
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
+      : (tensor<1x128x160xbf16, #ss>, tensor<?x160xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// The packed input (wide_packed = 1) holds K columns, unpadded.
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+#tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 512, wide_packed = 1, strategy = wgmma_sp>
+func.func @wgmma_padded_packed(%w: tensor<4x512x160xbf16, #ss> {samoyeds.name = "w"},
+                               %x: tensor<?x160xbf16>, %off: tensor<5xi32>, %tok: tensor<?xi32>) -> tensor<?x256xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile wide_packed = 1 needs K in whole 128-column blocks, got K = 160; use wide_packed = 0}}
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul> {tile = #tile}
+      : (tensor<4x512x160xbf16, #ss>, tensor<?x160xbf16>, tensor<5xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

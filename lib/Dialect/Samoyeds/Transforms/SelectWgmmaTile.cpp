@@ -80,7 +80,11 @@ chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
 /// in 64-row tiles, K in 128-column blocks, spans and 128-column stages
-/// dividing one another. Its epilogues add expert biases and apply the
+/// dividing one another. Plain 2:4 takes other K where the padding (its
+/// weight layout pads K to 128-column blocks, the gathers zero-fill the
+/// input past K) adds at most 1/kMaxPaddedShare of K's MMA work (gpt-oss's
+/// 2880: 64 columns, 2.2%); row selection's row choices are not padded.
+/// Its epilogues add expert biases and apply the
 /// clamped SwiGLU too (session 68; gpt-oss's layer at 2816, H100, float64-
 /// and memcheck-clean: 1.15-2.15x mma_sp's layer time at T = 16-4096 in
 /// 1:2+2:4, 1.08-2.40x in 2:4, eager moe-gpu-test averages of separate
@@ -92,8 +96,12 @@ bool wgmmaFits(SSMMOp op) {
   int64_t kept = wType.getDimSize(1) / format.getM() * format.getN();
   int64_t v = format.getV();
   bool spans = format.isPlain24() || v % 128 == 0 || 128 % v == 0;
+  int64_t k = wType.getDimSize(2);
+  int64_t padding = llvm::alignTo(k, 128) - k;
+  bool padded =
+      padding == 0 || (format.isPlain24() && padding * kMaxPaddedShare <= k);
   return (format.getN() == 1 || format.isPlain24()) &&
-         kept % (halves * 64) == 0 && wType.getDimSize(2) % 128 == 0 && spans;
+         kept % (halves * 64) == 0 && padded && spans;
 }
 
 /// wgmma_sp's four-warpgroup persistent grid for few routed slots per

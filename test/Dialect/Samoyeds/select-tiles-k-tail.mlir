@@ -1,0 +1,44 @@
+// RUN: samoyeds-opt %s --samoyeds-select-tiles=chip=sm_90a -split-input-file | FileCheck %s
+
+// K = 1568 = 12 x 128 + 32, no multiple of the 128-column k tile: plain 2:4
+// takes the warpgroup strategy (its `wgmma` layout pads K to 1664 and its
+// gathers zero-fill the input past K; 96 padded columns, at most K / 16).
+// CHECK-LABEL: func.func @plain
+// CHECK: samoyeds.ssmm {{.*}}k = 128{{.*}}strategy = wgmma_sp
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @plain(%w: tensor<8x256x1568xbf16, #ss>, %x: tensor<?x1568xbf16>, %off: tensor<9xi32>,
+                 %tok: tensor<?xi32>) -> tensor<?x128xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<8x256x1568xbf16, #ss>, tensor<?x1568xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// K = 160: the same 96 padded columns would be 60% more MMA work; mma_sp.
+// CHECK-LABEL: func.func @short
+// CHECK: samoyeds.ssmm
+// CHECK-NOT: wgmma_sp
+// CHECK: return
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @short(%w: tensor<8x256x160xbf16, #ss>, %x: tensor<?x160xbf16>, %off: tensor<9xi32>,
+                 %tok: tensor<?xi32>) -> tensor<?x128xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<8x256x160xbf16, #ss>, tensor<?x160xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}
+
+// -----
+
+// Row selection stays on mma_sp: the layout does not pad its row choices.
+// CHECK-LABEL: func.func @rows
+// CHECK: samoyeds.ssmm
+// CHECK-NOT: wgmma_sp
+// CHECK: return
+#ss = #samoyeds.ss<n = 1, m = 2, v = 32>
+func.func @rows(%w: tensor<8x512x1568xbf16, #ss>, %x: tensor<?x1568xbf16>, %off: tensor<9xi32>,
+                %tok: tensor<?xi32>) -> tensor<?x256xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <silu_mul>
+      : (tensor<8x512x1568xbf16, #ss>, tensor<?x1568xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
+  return %y : tensor<?x256xbf16>
+}

@@ -46,6 +46,35 @@ import triton.language as tl
 # On a GPU the dot is bf16 x bf16 -> fp32, as vLLM's.
 _INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
+
+def _interpreter_scalar_index():
+    """Triton 3.6's interpreter holds a scalar argument as a one-element 1-d array and makes
+    its __index__ int(array), which NumPy >= 2.3 refuses (older NumPy warns): a loop over a
+    runtime bound, range(0, numel, CHUNK) here as in vLLM's kernels, fails on the CPU. Under
+    the interpreter only, __index__ reads the element (.item()); the GPU kernels are as they
+    are. Nothing to do where the interpreter has no such hook."""
+    from triton.runtime import interpreter
+    patch = getattr(interpreter, "_patch_lang_tensor", None)
+    if patch is None or getattr(patch, "reads_item", False):
+        return
+
+    def index(self):
+        return int(self.handle.data.item())
+
+    def patched(tensor, *scope):  # 3.6 passes the scope that restores the patches
+        patch(tensor, *scope)
+        if scope:
+            scope[0].set_attr(tensor, "__index__", index)
+        else:
+            tensor.__index__ = index
+
+    patched.reads_item = True
+    interpreter._patch_lang_tensor = patched
+
+
+if _INTERPRET:
+    _interpreter_scalar_index()
+
 # vLLM's tuned configurations, bf16 ("dtype" absent from the file name), by vLLM's device
 # name (torch's with spaces as underscores) and (E, N = I): from
 # vllm/model_executor/layers/fused_moe/configs/E=...,N=...,device_name=....json the entries of

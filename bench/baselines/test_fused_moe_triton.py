@@ -9,6 +9,7 @@ On a machine without a GPU the kernels run in Triton's interpreter (TRITON_INTER
 here before Triton is imported); with one, on the GPU. Skipped without torch or Triton.
 """
 import os
+import warnings
 import subprocess
 import sys
 from pathlib import Path
@@ -124,6 +125,19 @@ def test_align(T, E, k, bm, avoid, align):
         logits[:, list(avoid)] = -1e9
     ids = logits.topk(k, -1).indices.to(torch.int32).to(DEV)
     check_align(ids, bm, E, align(ids, bm, E))
+
+
+@pytest.mark.skipif(not fmt._INTERPRET, reason="Triton's CPU interpreter only (TRITON_INTERPRET=1)")
+def test_interpreter_runtime_loop_bound():
+    """The count kernel loops over a runtime bound (range(0, numel, CHUNK)); Triton 3.6's
+    interpreter converted it with int() of a one-element array, which NumPy >= 2.3 refuses
+    and older NumPy deprecates: as errors, that conversion must not happen."""
+    ids = torch.randint(0, 8, (300, 2), generator=torch.Generator().manual_seed(3),
+                        dtype=torch.int32).to(DEV)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        out = fmt.moe_align_block_size(ids, 16, 8)
+    check_align(ids, 16, 8, out)
 
 
 CASES = [

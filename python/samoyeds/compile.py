@@ -656,7 +656,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--chip", default="sm_90a", choices=CHIPS, help="target (default sm_90a)")
     ap.add_argument("--layout", default="auto", choices=sorted(STRATEGIES),
                     help="MMA strategy / weight layout: auto (samoyeds-opt chooses), wgmma "
-                         "(sm_90a; kept rows %% 64, K %% 128) or mma_sp")
+                         "(sm_90a; kept rows %% 64, K %% 128 with row selection) or mma_sp")
     ap.add_argument("--layers", help="MoE layers to compile, e.g. 0-3,7 (default: all)")
     ap.add_argument("--samoyeds-opt", help="the samoyeds-opt binary (default: $SAMOYEDS_OPT, "
                                            "PATH, then build/bin)")

@@ -99,11 +99,14 @@ prepare() {
   # Layer shapes of architectures beyond the anchors (gen-layer-bundles.sh's
   # "more" and "gptoss" sets): MiniMax-M2's (session 65) and gpt-oss-20b's
   # (session 66: expert biases, clamped SwiGLU, v = 64).
-  echo "== more (12v128): minimax_m2; (12v64): gpt_oss_20b"
+  echo "== more (12v128): minimax_m2; (12v64, 44v64): gpt_oss_20b"
   SAMOYEDS_LAYER_SET=more SAMOYEDS_LAYER_MODELS=minimax_m2 \
     bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 128 > /dev/null || return 1
   SAMOYEDS_LAYER_SET=gptoss SAMOYEDS_LAYER_MODELS=gpt_oss_20b \
     bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 64 > /dev/null || return 1
+  # Its plain 2:4 layer on wgmma_sp: K = 2880 padded to 2944 (session 69).
+  SAMOYEDS_LAYER_SET=gptoss SAMOYEDS_LAYER_MODELS=gpt_oss_20b \
+    bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 4 4 64 > /dev/null || return 1
   find "$dev" -name '*.mlir' -delete
   echo "== serving models"
   bash "$root/test/GPU/gen-serving-dirs.sh" "$dev/serving" "$opt" > /dev/null || return 1
@@ -189,6 +192,11 @@ step1() {
   for a in "16 random" "1024 random" "300 one-expert"; do
     set -- $a
     check "more-gpt_oss_20b-$1-$2" more gpt_oss_20b 12v64 "$1" "$2"
+  done
+  # Plain 2:4's K tail on wgmma_sp (session 69): the ordinary and wide grids.
+  for a in "16 random" "1024 random"; do
+    set -- $a
+    check "more-gpt_oss_20b-44v64-$1-$2" more gpt_oss_20b 44v64 "$1" "$2"
   done
 }
 

@@ -1,16 +1,27 @@
 // gpt-oss-20b's experts-only layer in plain 2:4 (32 experts of 2880 x 2880,
-// top-4): 2880 is no multiple of the 128-column k tile, but the `wgmma`
-// layout stores K padded to 2944 (docs/Format.md), so on sm_90a every expert
-// matmul is wgmma_sp's: the manifest sizes both weights' values and metadata
-// for 2944 columns (32 x 5760 x 2944 and 32 x 2880 x 2944 bytes of values),
-// the kernels gather the activations with a register source size (a chunk
-// past K reads nothing and is zero-filled), the gate/up kernels apply the
-// clamped SwiGLU; no split variant (23 k tiles: only 1 and 23 divide them);
-// ptxas assembles every kernel.
-// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t assemble=false" -o /dev/null
+// top-4) on the warpgroup strategy: 2880 is no multiple of the 128-column k
+// tile, but the `wgmma` layout stores K padded to 2944 (docs/Format.md), so
+// every expert matmul runs on wgmma_sp when asked (`strategy=wgmma_sp`): the
+// manifest sizes both weights' values and metadata for 2944 columns
+// (32 x 5760 x 2944 and 32 x 2880 x 2944 bytes of values), the kernels
+// gather the activations with a register source size (a chunk past K reads
+// nothing and is zero-filled), the gate/up kernels apply the clamped SwiGLU;
+// no split variant (23 k tiles: only 1 and 23 divide them); ptxas assembles
+// every kernel. The automatic choice keeps mma_sp (AUTO): each half's 45
+// 64-row tiles leave one consumer warpgroup a block (bench/RESULTS.md S69:
+// 0.66-0.82x mma_sp at T = 4096).
+// RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=wgmma_sp dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
+// RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles=chip=sm_90a | FileCheck %s --check-prefix=AUTO
+
+// AUTO-LABEL: func.func @moe_experts_e32_h2880_i2880_k4
+// AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<
+// AUTO-NOT: wgmma_sp
+// AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<
+// AUTO-NOT: wgmma_sp
+// AUTO: return
 
 // MANIFEST: "bytes": 542638080,
 // MANIFEST-NEXT: "dtype": "bf16",

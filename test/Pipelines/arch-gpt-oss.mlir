@@ -3,7 +3,7 @@
 // through the whole pipeline for sm_90a. 2880 is no multiple of 128, so the
 // format's v is 64, and in 1:2 every expert matmul is mma_sp's (no wgmma:
 // the row choices are not padded, and 1440 kept rows a half are no whole
-// 64-row tiles; plain 2:4 runs wgmma_sp, arch-gpt-oss-24.mlir); the
+// 64-row tiles; plain 2:4 runs wgmma_sp where asked, arch-gpt-oss-24.mlir); the
 // manifest names the activation and lists the two biases as inputs; the
 // gate/up kernels (decode, ordinary, persistent, split) take w13_bias and the
 // down projection's w2_bias; the split reduction applies the activation;

@@ -42,3 +42,20 @@ func.func @rows(%w: tensor<8x512x1568xbf16, #ss>, %x: tensor<?x1568xbf16>, %off:
       : (tensor<8x512x1568xbf16, #ss>, tensor<?x1568xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x256xbf16>
   return %y : tensor<?x256xbf16>
 }
+
+// -----
+
+// Plain 2:4 whose 64-row tiles are odd in number (3 here, gpt-oss's 45 at
+// 2880) stays on mma_sp: one consumer warpgroup a block (bench/RESULTS.md
+// S69), padded K or not.
+// CHECK-LABEL: func.func @odd_tiles
+// CHECK: samoyeds.ssmm
+// CHECK-NOT: wgmma_sp
+// CHECK: return
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @odd_tiles(%w: tensor<8x192x1024xbf16, #ss>, %x: tensor<?x1024xbf16>, %off: tensor<9xi32>,
+                     %tok: tensor<?xi32>) -> tensor<?x192xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<8x192x1024xbf16, #ss>, tensor<?x1024xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x192xbf16>
+  return %y : tensor<?x192xbf16>
+}

@@ -86,9 +86,8 @@ chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
 /// 2880: 64 columns, 2.2%); row selection's row choices are not padded.
 /// Its epilogues add expert biases and apply the
 /// clamped SwiGLU too (session 68; gpt-oss's layer at 2816, H100, float64-
-/// and memcheck-clean: 1.15-2.15x mma_sp's layer time at T = 16-4096 in
-/// 1:2+2:4, 1.08-2.40x in 2:4, eager moe-gpu-test averages of separate
-/// processes, not yet a same-process A/B; bench/RESULTS.md S68).
+/// and memcheck-clean, same-process A/B: 1.07-2.25x mma_sp at T = 16-4096 in
+/// 1:2+2:4, 1.00-2.43x in 2:4; bench/RESULTS.md S68, S69).
 bool wgmmaFits(SSMMOp op) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
@@ -183,7 +182,11 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
 /// same-process H200 A/B behind it): every plain 2:4 shape it fits (1.0-1.46x
-/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1); row
+/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1) whose halves
+/// have an even number of 64-row tiles (an odd number leaves one consumer
+/// warpgroup a block: gpt-oss's 45, K = 2880 padded, H100 same process,
+/// bench/RESULTS.md S69: 0.66-0.82x mma_sp at T = 4096, 1.15-1.18x at
+/// T = 1; its 44 at 2816 1.59-2.43x at T = 1024-4096); row
 /// selection where m divides 16 at any expert count (there masked group rows
 /// ran 1.14-1.37x the first span routing on Mixtral at every T, and on the
 /// 64-160-expert models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at
@@ -194,8 +197,14 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 bool wgmmaWins(SSMMOp op, const Overrides &o) {
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   SparseFormatAttr format = op.getFormat();
-  return wgmmaFits(op) && (format.isPlain24() || 16 % format.getM() == 0 ||
-                           wgmmaMasked(format, o) || wType.getDimSize(0) <= 8);
+  if (!wgmmaFits(op))
+    return false;
+  if (format.isPlain24()) {
+    int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
+    return wType.getDimSize(1) / halves / 64 % 2 == 0;
+  }
+  return 16 % format.getM() == 0 || wgmmaMasked(format, o) ||
+         wType.getDimSize(0) <= 8;
 }
 
 namespace {

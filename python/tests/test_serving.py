@@ -658,7 +658,7 @@ def test_cuda_graphs_without_warmup(tmp_path, case):
     # outside the capture, on unrelated matmuls: the Samoyeds layer itself is never run before.
     a = torch.randn(8, H, device="cuda", dtype=torch.bfloat16)
     (a @ a.T).sum().item()
-    nn.functional.linear(a, a, a[0]).sum().item()
+    nn.functional.linear(a, a, a[:, 0]).sum().item()
     graphs = []
     # Capture first, at several T, with no eager call of the layer before.
     for T in (1, 7, 64, 128):

@@ -135,11 +135,11 @@ private:
   /// Gathers k tile `kt`'s activation rows into ring slot `slot` through the
   /// copy slots (ordinary grid) or the tile's rows (persistent grid).
   void gatherThroughCopySlots(Value kt, Value slot);
+  void gatherThroughTileRows(Value kt, Value slot, Value producerThread);
   /// The elements a chunk's copy reads at input column `col` (8, or where
   /// K is padded 0 past it: the copy zero-fills) and its source element
   /// `src`, kept inside the row past K.
   std::pair<Value, Value> chunkSource(Value src, Value col);
-  void gatherThroughTileRows(Value kt, Value slot, Value producerThread);
 
   // WgmmaSpSliceGather.cpp
   /// SSMMPlan::inputSplits, every thread of the block (`tid`): thread 0

@@ -9,9 +9,9 @@ On a machine without a GPU the kernels run in Triton's interpreter (TRITON_INTER
 here before Triton is imported); with one, on the GPU. Skipped without torch or Triton.
 """
 import os
-import warnings
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest

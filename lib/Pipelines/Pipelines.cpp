@@ -201,6 +201,12 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: mma_sp ring stages of a decode "
                      "tile with its own row warps (0: the tile's)"),
       llvm::cl::init(0)};
+  Option<int64_t> unitTails{
+      *this, "unit-tails",
+      llvm::cl::desc("samoyeds-select-tiles: wgmma_sp plain 2:4 with four "
+                     "consumer warpgroups where they do not divide the "
+                     "64-row tiles (0 or 1)"),
+      llvm::cl::init(0)};
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
@@ -354,6 +360,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.rowTiles = o.rowTiles;
   tiles.rowWarps = o.rowWarps;
   tiles.decodeStages = o.decodeStages;
+  tiles.unitTails = o.unitTails;
   tiles.rowMasks = o.rowMasks;
   tiles.wideRowMasks = o.wideRowMasks;
   tiles.persistent = o.persistent;

@@ -15,6 +15,19 @@
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles=chip=sm_90a | FileCheck %s --check-prefix=AUTO
+// With `unit-tails=1` both matmuls take four consumer warpgroups (640
+// threads with the producer), the last row block's units past the 45th
+// tile repeating it; ptxas assembles them (no spills here).
+// RUN: rm -rf %t.tails && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a unit-tails=1 dir=%t.tails assemble=false" -o /dev/null
+// RUN: FileCheck %s --check-prefix=TAILS < %t.tails/kernels.ptx
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t.tails/kernels.ptx -o %t.tails/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
+
+// TAILS-LABEL: .entry moe_experts_e32_h2880_i2880_k4_ssmm_1_wide(
+// TAILS: .maxntid 640, 1, 1
+// TAILS: min.u64 {{.*}}, 44;
+// TAILS: wgmma.mma_async.sp.sync.aligned.m64n
+// TAILS-LABEL: .entry moe_experts_e32_h2880_i2880_k4_ssmm_2_wide(
+// TAILS: .maxntid 640, 1, 1
 
 // AUTO-LABEL: func.func @moe_experts_e32_h2880_i2880_k4
 // AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<

@@ -221,6 +221,11 @@ public:
   virtual int64_t smemBytes(const SSMMPlan &p) const = 0;
   /// Blocks along the kept rows of one half (grid x of the ordinary grid).
   virtual int64_t rowBlocks(const SSMMPlan &p) const = 0;
+  /// Output rows (of one half) a block of the ordinary grid covers; where
+  /// rowBlocks times this exceeds `outCols`, the last block's run past it.
+  virtual int64_t rowsPerBlock(const SSMMPlan &p) const {
+    return p.outCols / rowBlocks(p);
+  }
   /// The layout of the packed weight the kernel reads (docs/Format.md).
   virtual StringRef weightLayout() const = 0;
   /// The columns that layout stores for a weight of `cols` (K) columns.

@@ -131,8 +131,7 @@ private:
   /// The block's result rows [rowBlock · R, rowBlock · R + R) of its `count`
   /// slots, consecutive threads on consecutive rows.
   void reduce(Value rowBlock, Value start, Value count) {
-    int64_t rowBlocks = getMmaLowering(p.strategy).rowBlocks(p);
-    int64_t blockRows = p.outCols / rowBlocks;
+    int64_t blockRows = getMmaLowering(p.strategy).rowsPerBlock(p);
     Value firstRow = mul(rowBlock, idx(blockRows));
     forLoop(threads.thread, idx(p.tokens * blockRows), idx(threads.size),
             ValueRange{}, [&](Value i, ValueRange) {
@@ -140,12 +139,19 @@ private:
               ifThen(cmp(arith::CmpIPredicate::ult, token, count), [&] {
                 Value slot = add(start, token);
                 Value col = add(firstRow, rem(i, idx(blockRows)));
-                Value y = reduceSlices(args.out, slot, col, p.outCols,
-                                       p.siluMul ? std::optional(p.act)
-                                                 : std::nullopt);
-                memref::StoreOp::create(
-                    b, arith::TruncFOp::create(b, p.resultElt, y), args.result,
-                    ValueRange{add(mul(slot, idx(p.outCols)), col)});
+                auto body = [&] {
+                  Value y = reduceSlices(args.out, slot, col, p.outCols,
+                                         p.siluMul ? std::optional(p.act)
+                                                   : std::nullopt);
+                  memref::StoreOp::create(
+                      b, arith::TruncFOp::create(b, p.resultElt, y),
+                      args.result,
+                      ValueRange{add(mul(slot, idx(p.outCols)), col)});
+                };
+                if (Value in = inside(Value(), col))
+                  ifThen(in, body);
+                else
+                  body();
               });
               return SmallVector<Value>{};
             });
@@ -156,8 +162,7 @@ private:
   /// weights[t][j] · (the slice sum of slot positions[t][j]), in j order
   /// (the combine kernel's sums).
   void combine(Value rowBlock) {
-    int64_t rowBlocks = getMmaLowering(p.strategy).rowBlocks(p);
-    int64_t blockRows = p.outCols / rowBlocks;
+    int64_t blockRows = getMmaLowering(p.strategy).rowsPerBlock(p);
     Value firstRow = mul(rowBlock, idx(blockRows));
     Value tokens = toIndex(args.tokenCount);
     forLoop(
@@ -168,13 +173,29 @@ private:
           auto pair = [&](int64_t j) {
             return add(mul(token, idx(p.topK)), idx(j));
           };
-          Value sum = weightedSlotSum(
-              args.out, col, p.topK,
-              [&](int64_t j) { return loadIndex(args.positions, pair(j)); },
-              [&](int64_t j) { return load(args.routingWeights, pair(j)); });
-          storeOut(sum, args.result, add(mul(token, idx(p.outCols)), col));
+          auto body = [&] {
+            Value sum = weightedSlotSum(
+                args.out, col, p.topK,
+                [&](int64_t j) { return loadIndex(args.positions, pair(j)); },
+                [&](int64_t j) { return load(args.routingWeights, pair(j)); });
+            storeOut(sum, args.result, add(mul(token, idx(p.outCols)), col));
+          };
+          if (Value in = inside(Value(), col))
+            ifThen(in, body);
+          else
+            body();
           return SmallVector<Value>{};
         });
+  }
+
+  /// `pred` and, where the last row block runs past the output rows
+  /// (unit tails), `col < outCols`; null when there is nothing to check.
+  Value inside(Value pred, Value col) {
+    const MmaLowering &lowering = getMmaLowering(p.strategy);
+    if (lowering.rowBlocks(p) * lowering.rowsPerBlock(p) <= p.outCols)
+      return pred;
+    Value in = cmp(arith::CmpIPredicate::ult, col, idx(p.outCols));
+    return pred ? arith::AndIOp::create(b, pred, in) : in;
   }
 
   const SSMMPlan &p;

@@ -136,10 +136,10 @@ private:
   /// copy slots (ordinary grid) or the tile's rows (persistent grid).
   void gatherThroughCopySlots(Value kt, Value slot);
   void gatherThroughTileRows(Value kt, Value slot, Value producerThread);
-  /// The elements a chunk's copy reads at input column `col` (8, or where
-  /// K is padded 0 past it: the copy zero-fills) and its source element
-  /// `src`, kept inside the row past K.
-  std::pair<Value, Value> chunkSource(Value src, Value col);
+  /// The elements a chunk's copy of k tile `kt` reads at column
+  /// `colInTile` of the tile (8, or where K is padded 0 past it: the copy
+  /// zero-fills) and its source element `src`, kept inside the row past K.
+  std::pair<Value, Value> chunkSource(Value src, Value kt, Value colInTile);
 
   // WgmmaSpSliceGather.cpp
   /// SSMMPlan::inputSplits, every thread of the block (`tid`): thread 0
@@ -196,6 +196,10 @@ private:
   void issuePackedRows(Value kt, Value slot);
   /// The 64-row tile, within the expert's kept rows, of unit `u`.
   Value unitTile(Value u);
+  /// The tile within its half of the unit `r` of a half of this row block:
+  /// rowBlock · unitsPerHalf + r, at most the half's last tile (unit
+  /// tails, WgmmaSpLayout::hasUnitTails).
+  Value tileInHalf(Value r);
   /// The 128B-swizzle K-major matrix descriptor of the tile at shared
   /// address `addr` (i64).
   Value descriptor(Value addr);

@@ -29,14 +29,12 @@ Value WgmmaSpEmitter::outputRow(int64_t j, int64_t i) {
   if (p.masked) {
     // Set j is the unit's group-row tile j: its row 16 · warp + g + 8 h is
     // group row 64 j + 16 · warp + 2 g + h (loadMaskedStage).
-    Value unitRows = mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r),
-                         idx(Wgmma::kRows * p.m));
+    Value unitRows = mul(tileInHalf(r), idx(Wgmma::kRows * p.m));
     return add(add(unitRows, idx(Wgmma::kRows * j + (i % 4) / 2)),
                add(mul(warp, idx(16)), mul(group, idx(2))));
   }
-  Value kept = add(
-      mul(add(mul(rowBlock, idx(layout.unitsPerHalf)), r), idx(Wgmma::kRows)),
-      add(mul(warp, idx(16)), add(group, idx(8 * ((i % 4) / 2)))));
+  Value kept = add(mul(tileInHalf(r), idx(Wgmma::kRows)),
+                   add(mul(warp, idx(16)), add(group, idx(8 * ((i % 4) / 2)))));
   return p.rowSelect ? add(mul(kept, idx(p.m)), idx(j)) : kept;
 }
 

@@ -337,12 +337,20 @@ void WgmmaSpEmitter::setUpSharedMemory() {
                  .getResult(0);
 }
 
+Value WgmmaSpEmitter::tileInHalf(Value r) {
+  Value tile = add(mul(rowBlock, idx(layout.unitsPerHalf)), r);
+  if (!layout.hasUnitTails(p))
+    return tile;
+  // A unit past the half repeats its last tile: the same copies, MMAs and
+  // stores as that tile's own unit (the same values to the same rows).
+  return arith::MinUIOp::create(b, tile,
+                                idx(WgmmaSpLayout::tilesPerHalf(p) - 1));
+}
+
 Value WgmmaSpEmitter::unitTile(Value u) {
   Value h = div(u, idx(layout.unitsPerHalf));
   Value r = rem(u, idx(layout.unitsPerHalf));
-  int64_t tilesPerHalf = p.keptRows / p.halves / Wgmma::kRows;
-  return add(mul(h, idx(tilesPerHalf)),
-             add(mul(rowBlock, idx(layout.unitsPerHalf)), r));
+  return add(mul(h, idx(WgmmaSpLayout::tilesPerHalf(p))), tileInHalf(r));
 }
 
 Value WgmmaSpEmitter::descriptor(Value addr) {
@@ -456,8 +464,9 @@ public:
       return op.emitOpError()
              << "strategy wgmma_sp needs the kept rows of each half ("
              << keptPerHalf << ") in whole 64-row warpgroup tiles";
-    if (layout.units % p.halves != 0 ||
-        (keptPerHalf / Wgmma::kRows) % layout.unitsPerHalf != 0)
+    // Plain 2:4's units may run past the half (unit tails); row
+    // selection's row choices and group rows are per unit.
+    if (layout.units % p.halves != 0 || (p.rowSelect && layout.hasUnitTails(p)))
       return op.emitOpError()
              << "tile warps = " << p.warps << " (" << layout.consumers
              << " warpgroups" << (p.unitsPerWarpgroup > 1 ? " of 2 units" : "")
@@ -512,6 +521,10 @@ public:
 
   int64_t rowBlocks(const SSMMPlan &p) const override {
     return WgmmaSpLayout(p).rowBlocks(p);
+  }
+  /// Whole units; the last row block's may run past the half.
+  int64_t rowsPerBlock(const SSMMPlan &p) const override {
+    return WgmmaSpLayout(p).unitsPerHalf * Wgmma::kRows * p.m / p.n;
   }
 
   StringRef weightLayout() const override { return "wgmma"; }

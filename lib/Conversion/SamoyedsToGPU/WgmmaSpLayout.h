@@ -119,9 +119,21 @@ struct WgmmaSpLayout {
   static int64_t choiceSpans(const SSMMPlan &p) {
     return TileConfigAttr::wgmmaChoiceSpans(p.v, p.kTile, p.rowSelect);
   }
-  /// Blocks along the kept rows of one half (grid x of the ordinary grid).
+  /// 64-row tiles of kept rows in each half.
+  static int64_t tilesPerHalf(const SSMMPlan &p) {
+    return p.keptRows / p.halves / Wgmma::kRows;
+  }
+  /// Blocks along the kept rows of one half (grid x of the ordinary grid),
+  /// the last with fewer live units where they do not divide the tiles
+  /// (hasUnitTails).
   int64_t rowBlocks(const SSMMPlan &p) const {
-    return p.keptRows / p.halves / Wgmma::kRows / unitsPerHalf;
+    return llvm::divideCeil(tilesPerHalf(p), unitsPerHalf);
+  }
+  /// Whether the last row block's units run past the half (plain 2:4 only:
+  /// its units past the half repeat the half's last tile, storing what that
+  /// tile's own unit stores).
+  bool hasUnitTails(const SSMMPlan &p) const {
+    return tilesPerHalf(p) % unitsPerHalf != 0;
   }
   /// Bytes the bulk copies of one stage bring (the mbarrier's tx count):
   /// the weights and, in a cluster, the token rows the peers gathered (all

@@ -251,16 +251,21 @@ Value WgmmaSpEmitter::metaStep(Value tile, Value kt) {
   return add(mul(tile, idx(p.kSteps)), mul(kt, idx(p.kTile / 32)));
 }
 
-std::pair<Value, Value> WgmmaSpEmitter::chunkSource(Value src, Value col) {
+std::pair<Value, Value> WgmmaSpEmitter::chunkSource(Value src, Value kt,
+                                                    Value colInTile) {
   if (!p.padsK())
     return {Value(), src};
   // Past K the weights are zero columns: the chunk must be zero (not
   // whatever the slot held, which may be NaN), so the copy reads nothing
-  // and zero-fills it, from the row's last chunk (K % 8 == 0).
-  Value inside = cmp(arith::CmpIPredicate::ult, col, idx(p.cols));
-  Value back = idx(p.cols - 8);
+  // and zero-fills it, from the k tile's first column of the row (inside
+  // K). Only the last k tile has such chunks: the column test is the
+  // thread's own, the same every stage (few registers in the producer).
+  int64_t last = p.kTiles() - 1, inLast = p.cols - last * p.kTile;
+  Value inside = arith::OrIOp::create(
+      b, cmp(arith::CmpIPredicate::ne, kt, idx(last)),
+      cmp(arith::CmpIPredicate::ult, colInTile, idx(inLast)));
   return {select(inside, idx(8), idx(0)),
-          select(inside, src, add(sub(src, col), back))};
+          select(inside, src, sub(src, colInTile))};
 }
 
 void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
@@ -268,7 +273,7 @@ void WgmmaSpEmitter::gatherThroughCopySlots(Value kt, Value slot) {
   Value kOff = mul(kt, idx(p.kTile));
   for (CopySlot &c : copies) {
     auto body = [&] {
-      auto [elems, src] = chunkSource(add(c.src, kOff), add(c.col, kOff));
+      auto [elems, src] = chunkSource(add(c.src, kOff), kt, c.col);
       nvgpu::DeviceAsyncCopyOp::create(
           b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
           ValueRange{add(stageBase, c.dst)}, input, ValueRange{src},
@@ -299,8 +304,8 @@ void WgmmaSpEmitter::gatherThroughTileRows(Value kt, Value slot,
     // Column block cb of the stage: columns 64 · cb ... of the k tile.
     auto copy = [&] {
       for (int64_t cb = 0; cb < p.kTile / 64; ++cb) {
-        auto [elems, src] =
-            chunkSource(add(from, idx(cb * 64)), add(srcCol, idx(cb * 64)));
+        auto [elems, src] = chunkSource(add(from, idx(cb * 64)), kt,
+                                        add(mul(c, idx(8)), idx(cb * 64)));
         nvgpu::DeviceAsyncCopyOp::create(
             b, nvgpu::DeviceAsyncTokenType::get(b.getContext()), sB,
             ValueRange{add(dst, idx(cb * p.tokens * 64))}, input,

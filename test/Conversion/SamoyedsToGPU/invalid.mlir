@@ -206,14 +206,16 @@ func.func @wgmma_rows(%w: tensor<1x32x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 
 // -----
 
-#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
+// Row selection's units must divide the tiles (plain 2:4's may run past
+// the half: ssmm-wgmma-unit-tails.mlir).
+#ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
-func.func @wgmma_units(%w: tensor<1x192x256xbf16, #ss>, %x: tensor<?x256xbf16>,
-                       %off: tensor<2xi32>) -> tensor<?x192xbf16> {
+func.func @wgmma_units(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                       %off: tensor<2xi32>) -> tensor<?x384xbf16> {
   // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups) must divide the 3 64-row tiles}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
-      : (tensor<1x192x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x192xbf16>
-  return %y : tensor<?x192xbf16>
+      : (tensor<1x384x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x384xbf16>
+  return %y : tensor<?x384xbf16>
 }
 
 // -----

@@ -3,10 +3,11 @@
 // Plain 2:4 with K = 160, no multiple of the 128-column k tile: the `wgmma`
 // layout stores the weight padded to 256 columns (docs/Format.md), so the
 // values and metadata are sized for 256, and the kernel runs two k tiles.
-// Each activation chunk's copy reads its 8 elements at input columns below
-// K and none past it (cp.async zero-fills the chunk: the padding's zero
-// weights must meet zeros, not what the slot held), from the row's last
-// chunk (column K - 8 = 152) so that the address stays inside the row.
+// Each activation chunk's copy reads its 8 elements below K and none past
+// it (cp.async zero-fills the chunk: the padding's zero weights must meet
+// zeros, not what the slot held). Only the last k tile (1) has such chunks,
+// from column K - 128 = 32 of the tile on: the test is `kt != 1 or column <
+// 32`, and a chunk past K reads from the tile's first column of its row.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 // CHECK-LABEL: func.func @k_tail
@@ -18,12 +19,12 @@
 // CHECK: %[[KOFF:.+]] = arith.muli %[[KT]], %c128 : index
 // CHECK-NEXT: scf.if
 // CHECK-NEXT: %[[SRC:.+]] = arith.addi %{{.*}}, %[[KOFF]] : index
-// CHECK-NEXT: %[[COL:.+]] = arith.addi %{{.*}}, %[[KOFF]] : index
-// CHECK-NEXT: %[[IN:.+]] = arith.cmpi ult, %[[COL]], %[[K:c160]] : index
-// CHECK: %[[ELEMS:.+]] = arith.select %[[IN]], %[[C8:c8]], %[[C0:c0]] : index
-// CHECK: %[[ROW:.+]] = arith.subi %[[SRC]], %[[COL]] : index
-// CHECK: %[[LAST:.+]] = arith.addi %[[ROW]], %[[C152:c152]] : index
-// CHECK: %[[FROM:.+]] = arith.select %[[IN]], %[[SRC]], %[[LAST]] : index
+// CHECK-NEXT: %[[NOTLAST:.+]] = arith.cmpi ne, %[[KT]], %[[C1:c1]] : index
+// CHECK-NEXT: %[[BELOW:.+]] = arith.cmpi ult, %[[COL:.+]], %[[C32:c32]] : index
+// CHECK-NEXT: %[[IN:.+]] = arith.ori %[[NOTLAST]], %[[BELOW]] : i1
+// CHECK-NEXT: %[[ELEMS:.+]] = arith.select %[[IN]], %[[C8:c8]], %[[C0:c0]] : index
+// CHECK-NEXT: %[[FIRST:.+]] = arith.subi %[[SRC]], %[[COL]] : index
+// CHECK-NEXT: %[[FROM:.+]] = arith.select %[[IN]], %[[SRC]], %[[FIRST]] : index
 // CHECK: nvgpu.device_async_copy %[[X]][%[[FROM]]], %{{.*}}[%{{.*}}], 8, %[[ELEMS]] {bypassL1}
 func.func @k_tail(%w: tensor<2x64x160xbf16, #ss> {samoyeds.name = "w"},
                   %x: tensor<?x160xbf16>, %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x64xbf16> {
@@ -36,21 +37,22 @@ func.func @k_tail(%w: tensor<2x64x160xbf16, #ss> {samoyeds.name = "w"},
 
 // The persistent grid's copies (one per 64-column block of the k tile, from
 // the rows each producer thread loaded): the chunk's elements are 8 only for
-// a row of the tile's tokens and a column below K (the smaller of the two
-// counts).
+// a row of the tile's tokens and a chunk inside K (the smaller of the two
+// counts); the second block's column is 64 on.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, persistent = 1, strategy = wgmma_sp>
 // CHECK-LABEL: gpu.func @k_tail_persistent_ssmm_0_persistent(
 // CHECK-SAME: %[[X:arg[0-9]+]]: memref<?xbf16, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xi32, #gpu.address_space<global>>, %{{.*}}: memref<?xbf16, #gpu.address_space<global>>)
 // CHECK: %[[ROWS:.+]] = arith.select %{{.*}}, %[[C8:c8]], %[[C0:c0]] : index
-// CHECK: %[[IN:.+]] = arith.cmpi ult, %[[COL:.+]], %[[K:c160]] : index
-// CHECK: %[[COLS:.+]] = arith.select %[[IN]], %[[C8]], %[[C0]] : index
+// CHECK: %[[NOTLAST:.+]] = arith.cmpi ne, %{{.*}}, %[[C1:c1]] : index
+// CHECK-NEXT: %[[BELOW:.+]] = arith.cmpi ult, %[[COL:.+]], %[[C32:c32]] : index
+// CHECK-NEXT: %[[IN:.+]] = arith.ori %[[NOTLAST]], %[[BELOW]] : i1
+// CHECK-NEXT: %[[COLS:.+]] = arith.select %[[IN]], %[[C8]], %[[C0]] : index
 // CHECK: %[[FROM:.+]] = arith.select %[[IN]], %{{.*}}, %{{.*}} : index
 // CHECK: %[[ELEMS:.+]] = arith.minui %[[ROWS]], %[[COLS]] : index
 // CHECK: nvgpu.device_async_copy %[[X]][%[[FROM]]], %{{.*}}[%{{.*}}], 8, %[[ELEMS]] {bypassL1}
-// The second 64-column block: 64 columns on.
 // CHECK: %[[COL2:.+]] = arith.addi %[[COL]], %[[C64:c64]] : index
-// CHECK: arith.cmpi ult, %[[COL2]], %[[K]] : index
+// CHECK-NEXT: arith.cmpi ult, %[[COL2]], %[[C32]] : index
 // CHECK: nvgpu.device_async_copy %[[X]]
 func.func @k_tail_persistent(%w: tensor<2x64x160xbf16, #ss> {samoyeds.name = "w"},
                              %x: tensor<?x160xbf16>, %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x64xbf16> {

@@ -1,4 +1,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=chip=sm_90a -split-input-file | FileCheck %s
+// RUN: samoyeds-opt %s --samoyeds-select-tiles="chip=sm_90a unit-tails=1" -split-input-file | FileCheck %s --check-prefix=TAILS
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="unit-tails=2" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: error: samoyeds-select-tiles: unit-tails = 2 must be in [0, 1]
 
 // K = 1568 = 12 x 128 + 32, no multiple of the 128-column k tile: plain 2:4
 // takes the warpgroup strategy (its `wgmma` layout pads K to 1664 and its
@@ -47,7 +51,10 @@ func.func @rows(%w: tensor<8x512x1568xbf16, #ss>, %x: tensor<?x1568xbf16>, %off:
 
 // Plain 2:4 whose 64-row tiles are odd in number (3 here, gpt-oss's 45 at
 // 2880) stays on mma_sp: one consumer warpgroup a block (bench/RESULTS.md
-// S69), padded K or not.
+// S69), padded K or not. With `unit-tails=1` it takes wgmma_sp's four
+// consumer warpgroups, the last row block's fourth unit repeating tile 2.
+// TAILS-LABEL: func.func @odd_tiles
+// TAILS: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<warps = 16,{{.*}}strategy = wgmma_sp
 // CHECK-LABEL: func.func @odd_tiles
 // CHECK: samoyeds.ssmm
 // CHECK-NOT: wgmma_sp

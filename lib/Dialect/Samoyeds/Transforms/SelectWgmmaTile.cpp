@@ -201,7 +201,7 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
     return false;
   if (format.isPlain24()) {
     int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
-    return wType.getDimSize(1) / halves / 64 % 2 == 0;
+    return o.unitTails == 1 || wType.getDimSize(1) / halves / 64 % 2 == 0;
   }
   return 16 % format.getM() == 0 || wgmmaMasked(format, o) ||
          wType.getDimSize(0) <= 8;
@@ -240,6 +240,12 @@ WgmmaBase chooseWgmmaBase(const WgmmaShape &s, const ChipInfo &chip,
                               : (s.plain && fourFit) || t.fourRows ? 4
                                                                    : 0,
                               t.twoPerHalf);
+  // `unit-tails=1`: plain 2:4 takes four warpgroups where they do not
+  // divide the tiles, the last row block's units past the half repeating
+  // its last tile (gpt-oss's 45: one a half otherwise, 0.66-0.82x mma_sp
+  // at T = 4096, bench/RESULTS.md S69).
+  if (o.unitTails == 1 && s.plain && fourFit && o.warpgroups == 0)
+    t.unitsPerHalf = 4 / s.halves;
   t.warpgroups = t.unitsPerHalf * s.halves;
   t.tokens =
       o.tokens > 0
@@ -295,20 +301,22 @@ WgmmaSmallCalls chooseWgmmaSmallCalls(const WgmmaShape &s, const WgmmaBase &t,
                       ? 0
                       : 4 * decodeUnitsPerHalf * s.halves;
   // One block per SM: split K until one slot per active expert fills a wave.
-  std::tie(c.splitK, c.splitSlots) = chooseSplit(
-      s.op, chip, s.tiles / decodeUnitsPerHalf, t.tokens, sliceQuantum, o.split,
-      /*blocksPerSM=*/1, o.splitSlots, o.splitPersistent == 1);
+  std::tie(c.splitK, c.splitSlots) =
+      chooseSplit(s.op, chip, llvm::divideCeil(s.tiles, decodeUnitsPerHalf),
+                  t.tokens, sliceQuantum, o.split,
+                  /*blocksPerSM=*/1, o.splitSlots, o.splitPersistent == 1);
   c.splitPersistent = c.splitK > 1 && o.splitPersistent == 1 ? 1 : 0;
-  std::tie(c.midSplitK, c.midSplitSlots) = chooseMidSplit(
-      s.op, chip, s.tiles / t.unitsPerHalf, t.tokens, sliceQuantum, c.splitK,
-      c.splitSlots, c.splitPersistent, c.decodeSlots, o);
+  std::tie(c.midSplitK, c.midSplitSlots) =
+      chooseMidSplit(s.op, chip, llvm::divideCeil(s.tiles, t.unitsPerHalf),
+                     t.tokens, sliceQuantum, c.splitK, c.splitSlots,
+                     c.splitPersistent, c.decodeSlots, o);
   std::tie(c.splitBlocks, c.sharedSlots) = chooseTwoBlocks(
       chip, o.decodeBlocks,
       c.decodeTokens > 0 &&
           twoDecodeBlocksFit(chip, s.format, decodeUnitsPerHalf * s.halves,
                              c.decodeTokens, t.k),
-      s.experts, s.tiles / decodeUnitsPerHalf, c.splitK, c.splitSlots,
-      c.decodeTokens, c.decodeSlots);
+      s.experts, llvm::divideCeil(s.tiles, decodeUnitsPerHalf), c.splitK,
+      c.splitSlots, c.decodeTokens, c.decodeSlots);
   // A persistent split grid runs one block per SM.
   if (c.splitPersistent)
     c.splitBlocks = 1;

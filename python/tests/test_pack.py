@@ -8,6 +8,15 @@ from samoyeds.pack import (LAYOUTS, bf16_to_float32, float32_to_bf16, pack, pack
                            relayout, to_storage, unpack, validate)
 
 
+def _each_refused(calls, text):
+    """Every call raises SY_ERR_INVALID_ARGUMENT with `text` in its message."""
+    for call in calls:
+        with pytest.raises(SamoyedsError) as ei:
+            call()
+        assert ei.value.status_name == "SY_ERR_INVALID_ARGUMENT"
+        assert text in ei.value.message, ei.value.message
+
+
 def test_float32_to_bf16_rounds_to_nearest_even():
     one = np.float32(1.0)
     ulp = np.float32(2.0 ** -7)  # bf16 spacing at 1.0
@@ -204,14 +213,10 @@ def test_wgmma_rejects_shapes_it_cannot_hold(shape, nmv, text):
     dense = np.ones(shape, np.float32)
     validate(*shape, *nmv)  # fine in mma_sp
     p = pack(dense, *nmv)
-    for call in (lambda: pack(dense, *nmv, layout="wgmma"),
-                 lambda: validate(*shape, *nmv, layout="wgmma"),
-                 lambda: packed_sizes(*shape, *nmv, "wgmma"),
-                 lambda: relayout(p, "wgmma")):
-        with pytest.raises(SamoyedsError) as ei:
-            call()
-        assert ei.value.status_name == "SY_ERR_INVALID_ARGUMENT"
-        assert text in ei.value.message, ei.value.message
+    _each_refused((lambda: pack(dense, *nmv, layout="wgmma"),
+                   lambda: validate(*shape, *nmv, layout="wgmma"),
+                   lambda: packed_sizes(*shape, *nmv, "wgmma"),
+                   lambda: relayout(p, "wgmma")), text)
 
 
 @requires_runtime
@@ -323,12 +328,8 @@ def test_k_multiple_of_128_and_mma_sp_sizes_are_unchanged():
 def test_wgmma_padding_that_is_not_the_packers_is_refused(part, offset, value, text):
     g = pack(_dense("bf16", (2, 128, 192), seed=22), 1, 2, 64, layout="wgmma")
     getattr(g, part)[offset] = value
-    for call in (lambda: unpack(g), lambda: relayout(g, "mma_sp"),
-                 lambda: relayout(g, "wgmma")):
-        with pytest.raises(SamoyedsError) as ei:
-            call()
-        assert ei.value.status_name == "SY_ERR_INVALID_ARGUMENT"
-        assert text in ei.value.message, ei.value.message
+    _each_refused((lambda: unpack(g), lambda: relayout(g, "mma_sp"),
+                   lambda: relayout(g, "wgmma")), text)
 
 
 @requires_runtime

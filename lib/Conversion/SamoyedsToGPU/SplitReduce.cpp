@@ -139,7 +139,7 @@ private:
               ifThen(cmp(arith::CmpIPredicate::ult, token, count), [&] {
                 Value slot = add(start, token);
                 Value col = add(firstRow, rem(i, idx(blockRows)));
-                auto body = [&] {
+                ifInside(col, [&] {
                   Value y = reduceSlices(args.out, slot, col, p.outCols,
                                          p.siluMul ? std::optional(p.act)
                                                    : std::nullopt);
@@ -147,11 +147,7 @@ private:
                       b, arith::TruncFOp::create(b, p.resultElt, y),
                       args.result,
                       ValueRange{add(mul(slot, idx(p.outCols)), col)});
-                };
-                if (Value in = inside(Value(), col))
-                  ifThen(in, body);
-                else
-                  body();
+                });
               });
               return SmallVector<Value>{};
             });
@@ -173,29 +169,24 @@ private:
           auto pair = [&](int64_t j) {
             return add(mul(token, idx(p.topK)), idx(j));
           };
-          auto body = [&] {
+          ifInside(col, [&] {
             Value sum = weightedSlotSum(
                 args.out, col, p.topK,
                 [&](int64_t j) { return loadIndex(args.positions, pair(j)); },
                 [&](int64_t j) { return load(args.routingWeights, pair(j)); });
             storeOut(sum, args.result, add(mul(token, idx(p.outCols)), col));
-          };
-          if (Value in = inside(Value(), col))
-            ifThen(in, body);
-          else
-            body();
+          });
           return SmallVector<Value>{};
         });
   }
 
-  /// `pred` and, where the last row block runs past the output rows
-  /// (unit tails), `col < outCols`; null when there is nothing to check.
-  Value inside(Value pred, Value col) {
+  /// Runs `body` for output row `col`, under `col < outCols` where the
+  /// last row block runs past the output rows (unit tails).
+  void ifInside(Value col, function_ref<void()> body) {
     const MmaLowering &lowering = getMmaLowering(p.strategy);
     if (lowering.rowBlocks(p) * lowering.rowsPerBlock(p) <= p.outCols)
-      return pred;
-    Value in = cmp(arith::CmpIPredicate::ult, col, idx(p.outCols));
-    return pred ? arith::AndIOp::create(b, pred, in) : in;
+      return body();
+    ifThen(cmp(arith::CmpIPredicate::ult, col, idx(p.outCols)), body);
   }
 
   const SSMMPlan &p;

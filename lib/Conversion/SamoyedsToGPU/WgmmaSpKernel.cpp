@@ -470,7 +470,7 @@ public:
       return op.emitOpError()
              << "tile warps = " << p.warps << " (" << layout.consumers
              << " warpgroups" << (p.unitsPerWarpgroup > 1 ? " of 2 units" : "")
-             << ") must divide the " << keptPerHalf / Wgmma::kRows
+             << ") must divide the " << WgmmaSpLayout::tilesPerHalf(p)
              << " 64-row tiles" << (p.siluMul ? " of each half" : "");
     if (p.masked && 16 % p.m != 0)
       return op.emitOpError()

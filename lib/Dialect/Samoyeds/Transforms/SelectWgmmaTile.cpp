@@ -195,16 +195,12 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 /// mma_sp's several blocks per SM won at T <= 256 by 8-25% against the first
 /// span routing), and wherever masked rows are asked for.
 bool wgmmaWins(SSMMOp op, const Overrides &o) {
-  auto wType = cast<RankedTensorType>(op.getWeight().getType());
-  SparseFormatAttr format = op.getFormat();
   if (!wgmmaFits(op))
     return false;
-  if (format.isPlain24()) {
-    int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
-    return o.unitTails == 1 || wType.getDimSize(1) / halves / 64 % 2 == 0;
-  }
-  return 16 % format.getM() == 0 || wgmmaMasked(format, o) ||
-         wType.getDimSize(0) <= 8;
+  WgmmaShape s(op, o);
+  if (s.plain)
+    return o.unitTails == 1 || s.tiles % 2 == 0;
+  return 16 % s.format.getM() == 0 || s.masked || s.experts <= 8;
 }
 
 namespace {

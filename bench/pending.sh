@@ -104,9 +104,9 @@ prepare() {
     bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 128 > /dev/null || return 1
   SAMOYEDS_LAYER_SET=gptoss SAMOYEDS_LAYER_MODELS=gpt_oss_20b \
     bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 1 2 64 > /dev/null || return 1
-  # Its plain 2:4 layer on wgmma_sp (asked for: select-tiles keeps its 45 tiles a half on
-  # mma_sp): K = 2880 padded to 2944 (session 69).
-  SAMOYEDS_LAYER_SET=gptoss SAMOYEDS_LAYER_MODELS=gpt_oss_20b SAMOYEDS_TILE_OPTIONS=strategy=wgmma_sp \
+  # Its plain 2:4 layer, on wgmma_sp by default: K = 2880 padded to 2944 (session 69),
+  # four consumer warpgroups over 45 tiles a half with unit tails (session 70).
+  SAMOYEDS_LAYER_SET=gptoss SAMOYEDS_LAYER_MODELS=gpt_oss_20b \
     bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/more" 4 4 64 > /dev/null || return 1
   find "$dev" -name '*.mlir' -delete
   echo "== serving models"
@@ -194,7 +194,8 @@ step1() {
     set -- $a
     check "more-gpt_oss_20b-$1-$2" more gpt_oss_20b 12v64 "$1" "$2"
   done
-  # Plain 2:4's K tail on wgmma_sp (session 69): the ordinary and wide grids.
+  # Plain 2:4's K tail and unit tails on wgmma_sp (sessions 69, 70): the ordinary and
+  # wide grids.
   for a in "16 random" "1024 random"; do
     set -- $a
     check "more-gpt_oss_20b-44v64-$1-$2" more gpt_oss_20b 44v64 "$1" "$2"

@@ -7,18 +7,20 @@
 // gather the activations with a register source size (a chunk past K reads
 // nothing and is zero-filled), the gate/up kernels apply the clamped SwiGLU;
 // no split variant (23 k tiles: only 1 and 23 divide them); ptxas assembles
-// every kernel. The automatic choice keeps mma_sp (AUTO): each half's 45
-// 64-row tiles leave one consumer warpgroup a block (bench/RESULTS.md S69:
-// 0.66-0.82x mma_sp at T = 4096).
+// every kernel. The automatic choice (AUTO) takes it too, with unit tails:
+// both matmuls on four consumer warpgroups (640 threads with the producer),
+// the last row block's units past the 45th tile repeating it; ptxas
+// assembles them (no spills here). Without unit tails (`unit-tails=0`,
+// NOTAILS) each half's 45 64-row tiles would leave one consumer warpgroup a
+// block, so mma_sp stays (bench/RESULTS.md S69: 0.66-0.82x mma_sp at
+// T = 4096; with tails 1.57-2.02x, S70).
 // RUN: rm -rf %t && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a strategy=wgmma_sp dir=%t assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=MANIFEST < %t/manifest.json
 // RUN: FileCheck %s < %t/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/kernels.ptx -o %t/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
 // RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles=chip=sm_90a | FileCheck %s --check-prefix=AUTO
-// With `unit-tails=1` both matmuls take four consumer warpgroups (640
-// threads with the producer), the last row block's units past the 45th
-// tile repeating it; ptxas assembles them (no spills here).
-// RUN: rm -rf %t.tails && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a unit-tails=1 dir=%t.tails assemble=false" -o /dev/null
+// RUN: samoyeds-opt %s --samoyeds-decompose-moe --samoyeds-select-tiles="chip=sm_90a unit-tails=0" | FileCheck %s --check-prefix=NOTAILS
+// RUN: rm -rf %t.tails && samoyeds-opt %s --samoyeds-to-bundle="chip=sm_90a dir=%t.tails assemble=false" -o /dev/null
 // RUN: FileCheck %s --check-prefix=TAILS < %t.tails/kernels.ptx
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t.tails/kernels.ptx -o %t.tails/kernels.cubin 2>&1 | FileCheck %s --check-prefix=PTXAS --allow-empty %}
 
@@ -30,11 +32,15 @@
 // TAILS: .maxntid 640, 1, 1
 
 // AUTO-LABEL: func.func @moe_experts_e32_h2880_i2880_k4
-// AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<
-// AUTO-NOT: wgmma_sp
-// AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<
-// AUTO-NOT: wgmma_sp
-// AUTO: return
+// AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<{{.*}}strategy = wgmma_sp
+// AUTO: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<{{.*}}strategy = wgmma_sp
+
+// NOTAILS-LABEL: func.func @moe_experts_e32_h2880_i2880_k4
+// NOTAILS: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<
+// NOTAILS-NOT: wgmma_sp
+// NOTAILS: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<
+// NOTAILS-NOT: wgmma_sp
+// NOTAILS: return
 
 // MANIFEST: "bytes": 542638080,
 // MANIFEST-NEXT: "dtype": "bf16",

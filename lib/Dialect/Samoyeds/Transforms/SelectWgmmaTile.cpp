@@ -182,11 +182,12 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 
 /// Where the warpgroup strategy is the default (docs/TileChoice.md has the
 /// same-process H200 A/B behind it): every plain 2:4 shape it fits (1.0-1.46x
-/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1) whose halves
-/// have an even number of 64-row tiles (an odd number leaves one consumer
-/// warpgroup a block: gpt-oss's 45, K = 2880 padded, H100 same process,
-/// bench/RESULTS.md S69: 0.66-0.82x mma_sp at T = 4096, 1.15-1.18x at
-/// T = 1; its 44 at 2816 1.59-2.43x at T = 1024-4096); row
+/// mma_sp on four models at T = 1-4096, but for OLMoE at T = 1), with
+/// unit tails where four consumer warpgroups do not divide a half's 64-row
+/// tiles (gpt-oss's 45, K = 2880 padded, H100 same process,
+/// bench/RESULTS.md S70: 1.57-2.02x mma_sp at T = 1024-4096 on -20b,
+/// 1.13x at T = 1, 0.98-1.03x at T = 16-256; `unit-tails=0` leaves an odd
+/// count one warpgroup a block and so on mma_sp, S69); row
 /// selection where m divides 16 at any expert count (there masked group rows
 /// ran 1.14-1.37x the first span routing on Mixtral at every T, and on the
 /// 64-160-expert models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at
@@ -236,10 +237,11 @@ WgmmaBase chooseWgmmaBase(const WgmmaShape &s, const ChipInfo &chip,
                               : (s.plain && fourFit) || t.fourRows ? 4
                                                                    : 0,
                               t.twoPerHalf);
-  // `unit-tails=1`: plain 2:4 takes four warpgroups where they do not
-  // divide the tiles, the last row block's units past the half repeating
-  // its last tile (gpt-oss's 45: one a half otherwise, 0.66-0.82x mma_sp
-  // at T = 4096, bench/RESULTS.md S69).
+  // Unit tails (`unit-tails`, on by default): plain 2:4 takes four
+  // warpgroups where they do not divide the tiles, the last row block's
+  // units past the half repeating its last tile (gpt-oss's 45: one a half
+  // otherwise; with tails 1.57-2.02x that at T = 1024-4096 on -20b,
+  // bench/RESULTS.md S70).
   if (o.unitTails == 1 && s.plain && fourFit && o.warpgroups == 0)
     t.unitsPerHalf = 4 / s.halves;
   t.warpgroups = t.unitsPerHalf * s.halves;

@@ -334,11 +334,11 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "mma_sp override: 16-row tiles per block (before `row-tiles` "
            "groups them into warps); they must divide each half's kept "
            "16-row tiles (0: choose)">,
-    Option<"unitTails", "unit-tails", "int64_t", /*default=*/"0",
+    Option<"unitTails", "unit-tails", "int64_t", /*default=*/"1",
            "wgmma_sp, plain 2:4 whose 64-row tiles a half four consumer "
            "warpgroups do not divide (gpt-oss's 45): 1 gives it four anyway, "
            "the last row block's units past the half repeating its last tile "
-           "(0: the count that divides; not yet run on a GPU)">,
+           "(0: the count that divides, and mma_sp where that is one)">,
     Option<"decodeStages", "decode-stages", "int64_t", /*default=*/"0",
            "mma_sp override: ring stages of a decode tile with its own row "
            "warps (0: the tile's stages)">,

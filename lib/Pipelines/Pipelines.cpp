@@ -205,7 +205,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       *this, "unit-tails",
       llvm::cl::desc("samoyeds-select-tiles: wgmma_sp plain 2:4 with four "
                      "consumer warpgroups where they do not divide the "
-                     "64-row tiles (1, the default, or 0)"),
+                     "64-row tiles (1, the default, or 0); 2 also the "
+                     "wide variant's unit pairs"),
       llvm::cl::init(1)};
   Option<int64_t> rowMasks{
       *this, "row-masks",

@@ -464,14 +464,23 @@ public:
       return op.emitOpError()
              << "strategy wgmma_sp needs the kept rows of each half ("
              << keptPerHalf << ") in whole 64-row warpgroup tiles";
-    // Plain 2:4's units may run past the half (unit tails); row
-    // selection's row choices and group rows are per unit.
-    if (layout.units % p.halves != 0 || (p.rowSelect && layout.hasUnitTails(p)))
+    // Units may run past the half (unit tails: a unit past it repeats the
+    // half's last tile, its row choices and group rows included), but a
+    // block has at most one tile per unit.
+    std::string units;
+    llvm::raw_string_ostream(units)
+        << "tile warps = " << p.warps << " (" << layout.consumers
+        << " warpgroups" << (p.unitsPerWarpgroup > 1 ? " of 2 units" : "")
+        << ")";
+    if (layout.units % p.halves != 0)
+      return op.emitOpError() << units << " must give each of the " << p.halves
+                              << " halves as many units";
+    if (layout.unitsPerHalf > WgmmaSpLayout::tilesPerHalf(p))
       return op.emitOpError()
-             << "tile warps = " << p.warps << " (" << layout.consumers
-             << " warpgroups" << (p.unitsPerWarpgroup > 1 ? " of 2 units" : "")
-             << ") must divide the " << WgmmaSpLayout::tilesPerHalf(p)
-             << " 64-row tiles" << (p.siluMul ? " of each half" : "");
+             << units << " must not give " << (p.siluMul ? "a half" : "it")
+             << " more units (" << layout.unitsPerHalf
+             << ") than 64-row tiles (" << WgmmaSpLayout::tilesPerHalf(p)
+             << ")";
     if (p.masked && 16 % p.m != 0)
       return op.emitOpError()
              << "masked group rows (row_masks or wide_row_masks = 1) with "

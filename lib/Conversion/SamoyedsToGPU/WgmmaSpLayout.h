@@ -129,9 +129,9 @@ struct WgmmaSpLayout {
   int64_t rowBlocks(const SSMMPlan &p) const {
     return llvm::divideCeil(tilesPerHalf(p), unitsPerHalf);
   }
-  /// Whether the last row block's units run past the half (plain 2:4 only:
-  /// its units past the half repeat the half's last tile, storing what that
-  /// tile's own unit stores).
+  /// Whether the last row block's units run past the half (its units past
+  /// the half repeat the half's last tile, storing what that tile's own
+  /// unit stores).
   bool hasUnitTails(const SSMMPlan &p) const {
     return tilesPerHalf(p) % unitsPerHalf != 0;
   }

@@ -206,16 +206,17 @@ func.func @wgmma_rows(%w: tensor<1x32x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 
 // -----
 
-// Row selection's units must divide the tiles (plain 2:4's may run past
-// the half: ssmm-wgmma-unit-tails.mlir).
+// Units need not divide the tiles (the last row block's units past the
+// half repeat its last tile: ssmm-wgmma-unit-tails.mlir), but a block has
+// at most one unit per tile.
 #ss = #samoyeds.ss<n = 1, m = 2, v = 128>
 #tile = #samoyeds.tile<warps = 8, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
-func.func @wgmma_units(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf16>,
-                       %off: tensor<2xi32>) -> tensor<?x384xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups) must divide the 3 64-row tiles}}
+func.func @wgmma_units(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
+                       %off: tensor<2xi32>) -> tensor<?x128xbf16> {
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups) must not give it more units (2) than 64-row tiles (1)}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
-      : (tensor<1x384x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x384xbf16>
-  return %y : tensor<?x384xbf16>
+      : (tensor<1x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
 }
 
 // -----
@@ -224,7 +225,7 @@ func.func @wgmma_units(%w: tensor<1x384x256xbf16, #ss>, %x: tensor<?x256xbf16>,
 #tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
 func.func @wgmma_silu_pair(%w: tensor<1x128x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                            %off: tensor<2xi32>) -> tensor<?x64xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 4 (1 warpgroups) must divide the 1 64-row tiles of each half}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 4 (1 warpgroups) must give each of the 2 halves as many units}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
       : (tensor<1x128x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
@@ -264,7 +265,7 @@ func.func @wgmma_registers_unit_pairs(%w: tensor<4x512x256xbf16, #ss>, %x: tenso
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 2, wide_tokens = 80, wide_slots = 512, wide_units = 2, strategy = wgmma_sp>
 func.func @wgmma_unit_pairs_rows(%w: tensor<4x256x256xbf16, #ss>, %x: tensor<?x256xbf16>,
                                  %off: tensor<5xi32>) -> tensor<?x128xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups of 2 units) must divide the 1 64-row tiles of each half}}
+  // expected-error @+1 {{'samoyeds.ssmm' op tile warps = 8 (2 warpgroups of 2 units) must not give a half more units (2) than 64-row tiles (1)}}
   %y = samoyeds.ssmm %w, %x, %off epilogue <silu_mul> {tile = #tile}
       : (tensor<4x256x256xbf16, #ss>, tensor<?x256xbf16>, tensor<5xi32>) -> tensor<?x128xbf16>
   return %y : tensor<?x128xbf16>

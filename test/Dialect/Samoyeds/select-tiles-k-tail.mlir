@@ -1,8 +1,8 @@
 // RUN: samoyeds-opt %s --samoyeds-select-tiles=chip=sm_90a -split-input-file | FileCheck %s
 // RUN: samoyeds-opt %s --samoyeds-select-tiles="chip=sm_90a unit-tails=0" -split-input-file | FileCheck %s --check-prefix=NOTAILS
-// RUN: not samoyeds-opt %s --samoyeds-select-tiles="unit-tails=2" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not samoyeds-opt %s --samoyeds-select-tiles="unit-tails=3" -split-input-file 2>&1 | FileCheck %s --check-prefix=BAD
 
-// BAD: error: samoyeds-select-tiles: unit-tails = 2 must be in [0, 1]
+// BAD: error: samoyeds-select-tiles: unit-tails = 3 must be in [0, 2]
 
 // K = 1568 = 12 x 128 + 32, no multiple of the 128-column k tile: plain 2:4
 // takes the warpgroup strategy (its `wgmma` layout pads K to 1664 and its
@@ -50,12 +50,13 @@ func.func @rows(%w: tensor<8x512x1568xbf16, #ss>, %x: tensor<?x1568xbf16>, %off:
 // -----
 
 // Plain 2:4 whose 64-row tiles are odd in number (3 here, gpt-oss's 45 at
-// 2880) takes wgmma_sp's four consumer warpgroups with unit tails, the last
-// row block's fourth unit repeating tile 2 (bench/RESULTS.md S70). Without
+// 2880) takes wgmma_sp with unit tails: four consumer warpgroups, the last
+// row block's units past the half repeating its last tile (bench/RESULTS.md
+// S70), here three, as no more units than tiles (one row block). Without
 // them (`unit-tails=0`) it stays on mma_sp: one consumer warpgroup a block
 // (S69), padded K or not.
 // CHECK-LABEL: func.func @odd_tiles
-// CHECK: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<warps = 16,{{.*}}strategy = wgmma_sp
+// CHECK: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<warps = 12,{{.*}}strategy = wgmma_sp
 // NOTAILS-LABEL: func.func @odd_tiles
 // NOTAILS: samoyeds.ssmm
 // NOTAILS-NOT: wgmma_sp

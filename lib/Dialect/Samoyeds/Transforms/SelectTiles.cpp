@@ -277,7 +277,7 @@ struct SamoyedsSelectTiles
         !inRange("row-tiles", rowTiles, 0, 4) ||
         !inRange("row-warps", rowWarps, 0, 16) ||
         !inRange("decode-stages", decodeStages, 0, 8) ||
-        !inRange("unit-tails", unitTails, 0, 1) ||
+        !inRange("unit-tails", unitTails, 0, 2) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("mid-split-k", midSplitK, 0, 16) ||

@@ -200,7 +200,7 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
     return false;
   WgmmaShape s(op, o);
   if (s.plain)
-    return o.unitTails == 1 || s.tiles % 2 == 0;
+    return o.unitTails >= 1 || s.tiles % 2 == 0;
   return 16 % s.format.getM() == 0 || s.masked || s.experts <= 8;
 }
 
@@ -241,9 +241,9 @@ WgmmaBase chooseWgmmaBase(const WgmmaShape &s, const ChipInfo &chip,
   // warpgroups where they do not divide the tiles, the last row block's
   // units past the half repeating its last tile (gpt-oss's 45: one a half
   // otherwise; with tails 1.57-2.02x that at T = 1024-4096 on -20b,
-  // bench/RESULTS.md S70).
-  if (o.unitTails == 1 && s.plain && fourFit && o.warpgroups == 0)
-    t.unitsPerHalf = 4 / s.halves;
+  // bench/RESULTS.md S70); no more units than tiles.
+  if (o.unitTails >= 1 && s.plain && fourFit && o.warpgroups == 0)
+    t.unitsPerHalf = std::min<int64_t>(4 / s.halves, s.tiles);
   t.warpgroups = t.unitsPerHalf * s.halves;
   t.tokens =
       o.tokens > 0

@@ -117,14 +117,18 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // the 64-row tiles of each half divide among the pairs, two units' sets leave
   // a wide width and the paired grid of the wide variant's first call (its
   // slots spread evenly over the experts) fills the SMs (pairsFillWave).
+  // With `unit-tails=2` pairs also where they do not divide the tiles, the
+  // last row block's units past the half repeating its last tile.
   int64_t tokens2 = wideFor(2 * sets);
-  int64_t rowBlocks2 = tiles * halves / (2 * wideWarpgroups);
+  int64_t perHalf2 = 2 * wideWarpgroups / halves;
+  int64_t rowBlocks2 = llvm::divideCeil(tiles, perHalf2);
   // Whether the paired grid of `tileCount` token tiles an expert fills.
   auto pairsFill = [&](int64_t tileCount) {
     return tokens2 > 0 && pairsFillWave(chip, rowBlocks2 * experts * tileCount);
   };
   bool pairable =
-      pairsAsked(o) && !masked && tiles % (2 * wideWarpgroups / halves) == 0;
+      pairsAsked(o) && !masked &&
+      (tiles % perHalf2 == 0 || (o.unitTails == 2 && perHalf2 <= tiles));
   int64_t firstTiles =
       tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
   int64_t wideUnits = pairable && (forcePairs || pairsFill(firstTiles)) ? 2 : 1;

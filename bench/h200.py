@@ -44,7 +44,7 @@ from baselines.fused_moe_triton import (fused_experts, moe_align_block_size,
 from bench import (GPT_OSS, MODELS, ColdTimer, bf16_bits, grouped, layer_bytes, measure_device,
                    random_biases, random_router_bias, route, spec)
 from samoyeds.layer import LayerBundle
-from samoyeds.pack import PackedWeight, pack, packed_sizes, unpack
+from samoyeds.pack import PackedWeight, pack, packed_sizes, relayout, unpack
 
 dev = "cuda"
 OURS_BOUND = 5e-2  # ours may break routing near-ties the other way (bench.py says why)
@@ -101,11 +101,16 @@ def random_packed(info, device=dev):
     N(0, 0.02) (none 0), each 4-column chunk's two kept columns drawn from the six pairs,
     each span's kept row (1:m) drawn: the packing of its own unpacking, in the weight's layout
     (every layout permutes 32-bit words of values and metadata, so random words are random
-    in any)."""
+    in any; a layout that pads K, wgmma's where K % 128 != 0, gets its padding from the
+    runtime's relayout of the words drawn in mma_sp's)."""
     E, R, K, n, m, v = (info[f] for f in ("experts", "rows", "cols", "n", "m", "v"))
     if n != m and n != 1:
         raise ValueError(f"random_packed makes n = m or n = 1 formats, not {n}:{m}")
-    nv, nm, nr = packed_sizes(E, R, K, n, m, v, info["layout"])
+    layout = info["layout"]
+    pads = packed_sizes(E, R, K, n, m, v, layout) != packed_sizes(E, R, K, n, m, v, "mma_sp")
+    if pads:
+        return relayout(random_packed({**info, "layout": "mma_sp"}, device), layout)
+    nv, nm, nr = packed_sizes(E, R, K, n, m, v, layout)
     values = torch.empty(nv // 2, dtype=torch.bfloat16, device=device).normal_(0, 0.02)
     values.masked_fill_(values == 0, 0.02)  # bf16 normal_ gives some zeros; a kept value is not
     pair = torch.randint(0, 6, (2 * nm,), dtype=torch.uint8, device=device)

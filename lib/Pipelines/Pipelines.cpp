@@ -203,10 +203,10 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(0)};
   Option<int64_t> unitTails{
       *this, "unit-tails",
-      llvm::cl::desc("samoyeds-select-tiles: wgmma_sp plain 2:4 with four "
-                     "consumer warpgroups where they do not divide the "
-                     "64-row tiles (1, the default, or 0); 2 also the "
-                     "wide variant's unit pairs"),
+      llvm::cl::desc("samoyeds-select-tiles: wgmma_sp units where they do "
+                     "not divide the 64-row tiles (1, the default: plain "
+                     "2:4's four warpgroups; 2: also the wide variant's "
+                     "unit pairs; 0: none)"),
       llvm::cl::init(1)};
   Option<int64_t> rowMasks{
       *this, "row-masks",

@@ -117,8 +117,12 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   // the 64-row tiles of each half divide among the pairs, two units' sets leave
   // a wide width and the paired grid of the wide variant's first call (its
   // slots spread evenly over the experts) fills the SMs (pairsFillWave).
-  // With `unit-tails=2` pairs also where they do not divide the tiles, the
-  // last row block's units past the half repeating its last tile.
+  // `unit-tails=2` gives pairs also where they do not divide the tiles, the
+  // last row block's units past the half repeating its last tile
+  // (DeepSeek-V2-Lite's 1:2 gate/up, 11 tiles a half: 1.14-1.15x single
+  // units at T = 2048-4096, 1.00x at 256-1024, float64-correct, H100,
+  // bench/RESULTS.md S70; opt-in until its memcheck, racecheck and V = 32
+  // A/B have run).
   int64_t tokens2 = wideFor(2 * sets);
   int64_t perHalf2 = 2 * wideWarpgroups / halves;
   int64_t rowBlocks2 = llvm::divideCeil(tiles, perHalf2);
@@ -128,7 +132,7 @@ WideChoice chooseWide(SSMMOp op, const ChipInfo &chip, const Overrides &o,
   };
   bool pairable =
       pairsAsked(o) && !masked &&
-      (tiles % perHalf2 == 0 || (o.unitTails == 2 && perHalf2 <= tiles));
+      (tiles % perHalf2 == 0 || (perHalf2 <= tiles && o.unitTails == 2));
   int64_t firstTiles =
       tokens2 > 0 ? llvm::divideCeil(widePerExpert, tokens2) : 0;
   int64_t wideUnits = pairable && (forcePairs || pairsFill(firstTiles)) ? 2 : 1;

@@ -335,12 +335,12 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "groups them into warps); they must divide each half's kept "
            "16-row tiles (0: choose)">,
     Option<"unitTails", "unit-tails", "int64_t", /*default=*/"1",
-           "wgmma_sp, plain 2:4 whose 64-row tiles a half four consumer "
-           "warpgroups do not divide (gpt-oss's 45): 1 gives it four anyway, "
-           "the last row block's units past the half repeating its last tile "
-           "(0: the count that divides, and mma_sp where that is one); 2 "
-           "also the wide variant's unit pairs where they do not divide the "
-           "tiles (DeepSeek-V2-Lite's 11 a half in 1:2)">,
+           "wgmma_sp: units where they do not divide a half's 64-row tiles, "
+           "the last row block's units past the half repeating its last "
+           "tile. 1: plain 2:4's four consumer warpgroups (gpt-oss's 45 "
+           "tiles); 2: also the wide variant's unit pairs (DeepSeek-V2-Lite's "
+           "11 tiles a half in 1:2); 0: only counts that divide (plain 2:4 "
+           "on mma_sp where that is one)">,
     Option<"decodeStages", "decode-stages", "int64_t", /*default=*/"0",
            "mma_sp override: ring stages of a decode tile with its own row "
            "warps (0: the tile's stages)">,

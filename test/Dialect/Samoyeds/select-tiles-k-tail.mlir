@@ -68,3 +68,19 @@ func.func @odd_tiles(%w: tensor<8x192x1024xbf16, #ss>, %x: tensor<?x1024xbf16>, 
       : (tensor<8x192x1024xbf16, #ss>, tensor<?x1024xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x192xbf16>
   return %y : tensor<?x192xbf16>
 }
+
+// -----
+
+// One 64-row tile a half: no tails can share it, so one consumer warpgroup a
+// block, and mma_sp stays.
+// CHECK-LABEL: func.func @one_tile
+// CHECK: samoyeds.ssmm
+// CHECK-NOT: wgmma_sp
+// CHECK: return
+#ss = #samoyeds.ss<n = 1, m = 1, v = 32>
+func.func @one_tile(%w: tensor<8x64x1024xbf16, #ss>, %x: tensor<?x1024xbf16>, %off: tensor<9xi32>,
+                    %tok: tensor<?xi32>) -> tensor<?x64xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none>
+      : (tensor<8x64x1024xbf16, #ss>, tensor<?x1024xbf16>, tensor<9xi32>, tensor<?xi32>) -> tensor<?x64xbf16>
+  return %y : tensor<?x64xbf16>
+}

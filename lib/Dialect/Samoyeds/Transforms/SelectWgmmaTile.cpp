@@ -187,7 +187,8 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 /// tiles (gpt-oss's 45, K = 2880 padded, H100 same process,
 /// bench/RESULTS.md S70: 1.57-2.02x mma_sp at T = 1024-4096 on -20b,
 /// 1.13x at T = 1, 0.98-1.03x at T = 16-256; `unit-tails=0` leaves an odd
-/// count one warpgroup a block and so on mma_sp, S69); row
+/// count one warpgroup a block and so on mma_sp, S69, as does one tile a
+/// half, which no tails share); row
 /// selection where m divides 16 at any expert count (there masked group rows
 /// ran 1.14-1.37x the first span routing on Mixtral at every T, and on the
 /// 64-160-expert models 1.27-1.68x mma_sp at T = 1024-4096 and 0.98-1.24x at
@@ -200,7 +201,7 @@ bool wgmmaWins(SSMMOp op, const Overrides &o) {
     return false;
   WgmmaShape s(op, o);
   if (s.plain)
-    return o.unitTails >= 1 || s.tiles % 2 == 0;
+    return s.tiles % 2 == 0 || (o.unitTails >= 1 && s.tiles > 1);
   return 16 % s.format.getM() == 0 || s.masked || s.experts <= 8;
 }
 

@@ -238,11 +238,10 @@ WgmmaBase chooseWgmmaBase(const WgmmaShape &s, const ChipInfo &chip,
                               : (s.plain && fourFit) || t.fourRows ? 4
                                                                    : 0,
                               t.twoPerHalf);
-  // Unit tails (`unit-tails`, on by default): plain 2:4 takes four
-  // warpgroups where they do not divide the tiles, the last row block's
-  // units past the half repeating its last tile (gpt-oss's 45: one a half
-  // otherwise; with tails 1.57-2.02x that at T = 1024-4096 on -20b,
-  // bench/RESULTS.md S70); no more units than tiles.
+  // Unit tails (`unit-tails`, on by default; wgmmaWins has the A/B): plain
+  // 2:4 takes four warpgroups where they do not divide the tiles, the last
+  // row block's units past the half repeating its last tile; no more units
+  // than tiles.
   if (o.unitTails >= 1 && s.plain && fourFit && o.warpgroups == 0)
     t.unitsPerHalf = std::min<int64_t>(4 / s.halves, s.tiles);
   t.warpgroups = t.unitsPerHalf * s.halves;
@@ -301,21 +300,20 @@ WgmmaSmallCalls chooseWgmmaSmallCalls(const WgmmaShape &s, const WgmmaBase &t,
                       : 4 * decodeUnitsPerHalf * s.halves;
   // One block per SM: split K until one slot per active expert fills a wave.
   std::tie(c.splitK, c.splitSlots) =
-      chooseSplit(s.op, chip, llvm::divideCeil(s.tiles, decodeUnitsPerHalf),
-                  t.tokens, sliceQuantum, o.split,
+      chooseSplit(s.op, chip, s.rowBlocks(decodeUnitsPerHalf), t.tokens,
+                  sliceQuantum, o.split,
                   /*blocksPerSM=*/1, o.splitSlots, o.splitPersistent == 1);
   c.splitPersistent = c.splitK > 1 && o.splitPersistent == 1 ? 1 : 0;
-  std::tie(c.midSplitK, c.midSplitSlots) =
-      chooseMidSplit(s.op, chip, llvm::divideCeil(s.tiles, t.unitsPerHalf),
-                     t.tokens, sliceQuantum, c.splitK, c.splitSlots,
-                     c.splitPersistent, c.decodeSlots, o);
+  std::tie(c.midSplitK, c.midSplitSlots) = chooseMidSplit(
+      s.op, chip, s.rowBlocks(t.unitsPerHalf), t.tokens, sliceQuantum, c.splitK,
+      c.splitSlots, c.splitPersistent, c.decodeSlots, o);
   std::tie(c.splitBlocks, c.sharedSlots) = chooseTwoBlocks(
       chip, o.decodeBlocks,
       c.decodeTokens > 0 &&
           twoDecodeBlocksFit(chip, s.format, decodeUnitsPerHalf * s.halves,
                              c.decodeTokens, t.k),
-      s.experts, llvm::divideCeil(s.tiles, decodeUnitsPerHalf), c.splitK,
-      c.splitSlots, c.decodeTokens, c.decodeSlots);
+      s.experts, s.rowBlocks(decodeUnitsPerHalf), c.splitK, c.splitSlots,
+      c.decodeTokens, c.decodeSlots);
   // A persistent split grid runs one block per SM.
   if (c.splitPersistent)
     c.splitBlocks = 1;

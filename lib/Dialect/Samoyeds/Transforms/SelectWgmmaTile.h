@@ -11,6 +11,7 @@
 #define SAMOYEDS_LIB_DIALECT_SAMOYEDS_TRANSFORMS_SELECTWGMMATILE_H
 
 #include "SelectTilesRules.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace mlir::samoyeds::select_tiles {
 
@@ -65,6 +66,11 @@ struct WgmmaShape {
   /// More paired blocks than any chip's waves count (pairsFillWave
   /// multiplies them by 4 without overflow).
   static constexpr int64_t kMaxPairedBlocks = int64_t(1) << 40;
+  /// Row blocks of each half for `unitsPerHalf` units a block, the last
+  /// running past the half where they do not divide the tiles (unit tails).
+  int64_t rowBlocks(int64_t unitsPerHalf) const {
+    return llvm::divideCeil(tiles, unitsPerHalf);
+  }
   /// Consumer warpgroups per half: `want` where the 64-row tiles of each
   /// half divide among them, else `otherwise`.
   int64_t unitsFor(int64_t want, int64_t otherwise) const {

@@ -49,6 +49,10 @@ GPT_OSS = {
     # -20b's layer rounded to 2816, a multiple of wgmma_sp's 128-column k tile (the gptoss
     # set's gpt_oss_2816): the strategies' A/B on gpt-oss's epilogues (formats v = 128).
     "gpt_oss_2816": (2816, 2816, 32, 4, True),
+    # -20b's layer with intermediate size 2816 (the gptoss set's gpt_oss_i2816): gate/up's
+    # K = 2880 is padded and in 1:2 its kept rows are whole 64-row tiles, so wgmma_sp takes
+    # it with row selection (the span tail; formats v = 64).
+    "gpt_oss_i2816": (2880, 2816, 32, 4, True),
 }
 dev = "cuda"
 

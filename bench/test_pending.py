@@ -49,8 +49,9 @@ def test_the_anchor_models_are_known():
     assert MODELS == {"mixtral", "qwen2_moe", "deepseek_v2l", "olmoe", "deepseek_v2", "qwen3_235b"}
     assert MORE == {"qwen3_next", "glm45", "glm45_air", "granite4_small", "granite4_tiny",
                     "minimax_m2"}
-    # gpt_oss_2816: -20b at 2816, a shape wgmma_sp takes (its bias and clamped-SwiGLU epilogues).
-    assert GPTOSS == {"gpt_oss_20b", "gpt_oss_120b", "gpt_oss_2816"}
+    # gpt_oss_2816: -20b at 2816, a shape wgmma_sp takes (its bias and clamped-SwiGLU epilogues);
+    # gpt_oss_i2816: -20b with intermediate 2816 (row selection on wgmma_sp with K padded).
+    assert GPTOSS == {"gpt_oss_20b", "gpt_oss_120b", "gpt_oss_2816", "gpt_oss_i2816"}
 
 
 def test_the_variants_table_parses():

@@ -16,7 +16,9 @@
 # and counts the tokens whose experts it changed), `clamped_swiglu`; their
 # hidden size 2880 needs a v dividing it, e.g. 64), and gpt_oss_2816, -20b's
 # layer at 2816 (22 128-column k tiles: a shape wgmma_sp's tiles take, for
-# its bias and clamped-SwiGLU epilogues).
+# its bias and clamped-SwiGLU epilogues), and gpt_oss_i2816, -20b's with an
+# intermediate size of 2816 (gate/up's K = 2880 padded, its 1:2 kept rows
+# whole 64-row tiles: row selection's span tail on wgmma_sp).
 # SAMOYEDS_LAYER_MODELS
 # (comma-separated names) compiles only those layers of the table; a name
 # the table lacks is an error.
@@ -71,6 +73,7 @@ elif [[ "${SAMOYEDS_LAYER_SET:-}" == gptoss ]]; then cat <<'TABLE'
 gpt_oss_20b   2880   2880  32      4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
 gpt_oss_120b  2880   2880  128     4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
 gpt_oss_2816  2816   2816  32      4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
+gpt_oss_i2816 2880   2816  32      4     {renormalize,activation=#samoyeds<activation clamped_swiglu>}
 TABLE
 elif [[ "${SAMOYEDS_LAYER_SET:-}" == few ]]; then cat <<'TABLE'
 # name        hidden inter experts top_k attributes

@@ -387,13 +387,8 @@ LogicalResult mlir::samoyeds::detail::verifyPaddedK(SSMMOp op,
   if (!p.padsK())
     return success();
   // The gathers zero-fill the input past K; the row choices (row_idx, one
-  // byte per span of K) and the packed input (K columns) are not padded.
-  if (p.rowSelect)
-    return op.emitOpError()
-           << "strategy wgmma_sp runs K = " << p.cols
-           << " (no multiple of 128, stored padded to " << p.storedCols
-           << ") on plain 2:4 weights only, not with row selection (" << p.n
-           << ":" << p.m << "); use strategy mma_sp";
+  // byte per span of K) are not padded, and the spans past K take the last
+  // span's (issueUnitCopies); the packed input holds K columns.
   if (p.packed)
     return op.emitOpError()
            << "tile wide_packed = 1 needs K in whole 128-column blocks, got K "

@@ -174,7 +174,7 @@ struct WgmmaSpLayout {
 };
 
 /// Checks the rules of a K that the wgmma layout pads (SSMMPlan::padsK):
-/// plain 2:4 weights, an unpacked input; reports on `op`.
+/// an unpacked input; reports on `op`.
 LogicalResult verifyPaddedK(SSMMOp op, const SSMMPlan &p);
 
 } // namespace mlir::samoyeds::detail

@@ -223,10 +223,15 @@ void WgmmaSpEmitter::issueUnitCopies(Value kt, Value slot, Value u, Value mbar,
            layout.metaStage, mbar, multicast, policy);
   // Row selection: the tile's row choices of each span of the stage (of
   // the span it is part of where spans are longer),
-  // row_idx[expert][span][tile · 64 ...].
+  // row_idx[expert][span][tile · 64 ...]. Past a padded K the last k tile's
+  // spans have no row choices (row_idx is not padded): they take the last
+  // span's, so that its routing folds their zero weights' sums into the
+  // last span's rows (WgmmaSpMainLoop.cpp).
   for (int64_t s = 0; s < WgmmaSpLayout::choiceSpans(p); ++s) {
     int64_t bytes = TileConfigAttr::kWgmmaRowChoiceBytes;
     Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
+    if (p.padsK())
+      span = arith::MinUIOp::create(b, span, idx(p.cols / p.v - 1));
     Value src =
         add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
             mul(unitTile(u), idx(Wgmma::kRows)));

@@ -620,20 +620,6 @@ func.func @wgmma_padded_split(%w: tensor<1x64x288xbf16, #ss>, %x: tensor<?x288xb
 
 // -----
 
-// Row selection's row choices (row_idx) are not padded: a padded K takes
-// plain 2:4 weights only.
-#ss = #samoyeds.ss<n = 1, m = 2, v = 32>
-#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
-func.func @wgmma_padded_rows(%w: tensor<1x128x160xbf16, #ss>, %x: tensor<?x160xbf16>,
-                             %off: tensor<2xi32>) -> tensor<?x128xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op strategy wgmma_sp runs K = 160 (no multiple of 128, stored padded to 256) on plain 2:4 weights only, not with row selection (1:2); use strategy mma_sp}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
-      : (tensor<1x128x160xbf16, #ss>, tensor<?x160xbf16>, tensor<2xi32>) -> tensor<?x128xbf16>
-  return %y : tensor<?x128xbf16>
-}
-
-// -----
-
 // The packed input (wide_packed = 1) holds K columns, unpadded.
 #ss = #samoyeds.ss<n = 1, m = 1, v = 32>
 #tile = #samoyeds.tile<warps = 8, tokens = 64, k = 128, stages = 6, wide_tokens = 128, wide_slots = 512, wide_packed = 1, strategy = wgmma_sp>

@@ -60,3 +60,32 @@ func.func @k_tail_persistent(%w: tensor<2x64x160xbf16, #ss> {samoyeds.name = "w"
       : (tensor<2x64x160xbf16, #ss>, tensor<?x160xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x64xbf16>
   return %y : tensor<?x64xbf16>
 }
+
+// -----
+
+// Row selection with K = 160 (five 32-column spans, row_idx [5][64] an
+// expert, not padded): the second k tile's stage copies the row choices of
+// spans 4 … 7, and the three past K take span 4's (the spans are clamped to
+// the last), so that no copy reads past an expert's row_idx and the last
+// span's routing folds their zero weights' sums into its own rows.
+#ss = #samoyeds.ss<n = 1, m = 2, v = 32>
+#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
+// CHECK-LABEL: func.func @k_tail_rows
+// CHECK-SAME: #samoyeds.weight_part<"w.row_idx", "w", row_idx, ui8, 640>
+// CHECK: gpu.func @k_tail_rows_ssmm_0(
+// CHECK: %[[KCOL:.+]] = arith.muli %[[KT:.+]], %c128 : index
+// CHECK-NEXT: %[[SPAN:.+]] = arith.divui %[[KCOL]], %c32 : index
+// CHECK-NEXT: %[[S0:.+]] = arith.minui %[[SPAN]], %[[LAST:c4]] : index
+// CHECK-NEXT: %[[EXP:.+]] = arith.muli %{{.*}}, %c5 : index
+// CHECK-NEXT: arith.addi %[[EXP]], %[[S0]] : index
+// CHECK: nvvm.cp.async.bulk.shared.cluster.global %{{.*}}, %{{.*}}, %{{.*}}, %c64_i32
+// CHECK: %[[SPAN1:.+]] = arith.addi %[[SPAN]], %c1 : index
+// CHECK-NEXT: arith.minui %[[SPAN1]], %[[LAST]] : index
+// CHECK: %[[SPAN3:.+]] = arith.addi %[[SPAN]], %c3 : index
+// CHECK-NEXT: arith.minui %[[SPAN3]], %[[LAST]] : index
+func.func @k_tail_rows(%w: tensor<2x128x160xbf16, #ss> {samoyeds.name = "w"},
+                       %x: tensor<?x160xbf16>, %off: tensor<3xi32>, %tok: tensor<?xi32>) -> tensor<?x128xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off gather(%tok) epilogue <none> {tile = #tile}
+      : (tensor<2x128x160xbf16, #ss>, tensor<?x160xbf16>, tensor<3xi32>, tensor<?xi32>) -> tensor<?x128xbf16>
+  return %y : tensor<?x128xbf16>
+}

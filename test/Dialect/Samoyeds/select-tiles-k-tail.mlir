@@ -34,11 +34,10 @@ func.func @short(%w: tensor<8x256x160xbf16, #ss>, %x: tensor<?x160xbf16>, %off: 
 
 // -----
 
-// Row selection stays on mma_sp: the layout does not pad its row choices.
+// Row selection takes it too (session 71): the layout does not pad its row
+// choices, and the spans past K take the last span's.
 // CHECK-LABEL: func.func @rows
-// CHECK: samoyeds.ssmm
-// CHECK-NOT: wgmma_sp
-// CHECK: return
+// CHECK: samoyeds.ssmm {{.*}}k = 128{{.*}}strategy = wgmma_sp
 #ss = #samoyeds.ss<n = 1, m = 2, v = 32>
 func.func @rows(%w: tensor<8x512x1568xbf16, #ss>, %x: tensor<?x1568xbf16>, %off: tensor<9xi32>,
                 %tok: tensor<?xi32>) -> tensor<?x256xbf16> {

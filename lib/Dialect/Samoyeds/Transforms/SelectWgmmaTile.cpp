@@ -80,10 +80,11 @@ chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
 /// in 64-row tiles, K in 128-column blocks, spans and 128-column stages
-/// dividing one another. Plain 2:4 takes other K where the padding (its
-/// weight layout pads K to 128-column blocks, the gathers zero-fill the
-/// input past K) adds at most 1/kMaxPaddedShare of K's MMA work (gpt-oss's
-/// 2880: 64 columns, 2.2%); row selection's row choices are not padded.
+/// dividing one another. Other K are taken where the padding (the weight
+/// layout pads K to 128-column blocks, the gathers zero-fill the input past
+/// K, row selection's spans past K take the last span's row choices) adds
+/// at most 1/kMaxPaddedShare of K's MMA work (gpt-oss's 2880: 64 columns,
+/// 2.2%).
 /// Its epilogues add expert biases and apply the
 /// clamped SwiGLU too (session 68; gpt-oss's layer at 2816, H100, float64-
 /// and memcheck-clean, same-process A/B: 1.07-2.25x mma_sp at T = 16-4096 in
@@ -97,8 +98,7 @@ bool wgmmaFits(SSMMOp op) {
   bool spans = format.isPlain24() || v % 128 == 0 || 128 % v == 0;
   int64_t k = wType.getDimSize(2);
   int64_t padding = llvm::alignTo(k, 128) - k;
-  bool padded =
-      padding == 0 || (format.isPlain24() && padding * kMaxPaddedShare <= k);
+  bool padded = padding == 0 || padding * kMaxPaddedShare <= k;
   return (format.getN() == 1 || format.isPlain24()) &&
          kept % (halves * 64) == 0 && padded && spans;
 }

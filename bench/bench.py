@@ -51,7 +51,7 @@ GPT_OSS = {
     "gpt_oss_2816": (2816, 2816, 32, 4, True),
     # -20b's layer with intermediate size 2816 (the gptoss set's gpt_oss_i2816): gate/up's
     # K = 2880 is padded and in 1:2 its kept rows are whole 64-row tiles, so wgmma_sp takes
-    # it with row selection (the span tail; formats v = 64).
+    # it with row selection where asked (`pad-rows=1`: the span tail; formats v = 64).
     "gpt_oss_i2816": (2880, 2816, 32, 4, True),
 }
 dev = "cuda"

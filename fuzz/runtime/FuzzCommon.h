@@ -45,15 +45,18 @@ inline void checkMessage(const std::string &message,
       violated("a non-printable byte in an error message", message);
 }
 
-/// Sets `there` to `w` in the other layout and aborts unless relaying it out
-/// back gives `w` word for word. False (nothing to compare) when `w`'s shape
-/// does not fit the other layout or `w` cannot be relaid out (its error is
-/// checked).
+/// Sets `there` to `w` in the next layout (mma_sp -> wgmma -> wgmma_halves
+/// -> mma_sp, so that inputs of every layout reach every pair) and aborts
+/// unless relaying it out back gives `w` word for word. False (nothing to
+/// compare) when `w`'s shape does not fit the other layout or `w` cannot be
+/// relaid out (its error is checked).
 inline bool relayoutRoundTrip(const rt::PackedWeight &w,
                               rt::PackedWeight &there) {
   using rt::WeightLayout;
   WeightLayout other = w.layout == WeightLayout::MmaSp ? WeightLayout::Wgmma
-                                                       : WeightLayout::MmaSp;
+                       : w.layout == WeightLayout::Wgmma
+                           ? WeightLayout::WgmmaHalves
+                           : WeightLayout::MmaSp;
   if (!rt::validate(w.p, w.s, other).empty())
     return false;
   std::string err;

@@ -57,9 +57,19 @@ void shape(FuzzedDataProvider &in, Input &x) {
   x.cols = int64_t(x.v) * in.ConsumeIntegralInRange(1, 2);
 }
 
+/// The row_idx filler byte `b` of a weight with `rowIdxBytes` bytes in its
+/// layout: `j % n` for the j-th stored row of a part, valid for kept rows
+/// (increasing within a group) and the wgmma layouts' padding rows alike.
+uint8_t rowIdxFiller(const Input &x, uint64_t rowIdxBytes, size_t b) {
+  const int64_t spans = x.cols / x.v,
+                rows = int64_t(rowIdxBytes) / x.experts / spans;
+  const int64_t part = x.layout == SY_LAYOUT_WGMMA_HALVES ? rows / 2 : rows;
+  return uint8_t(int64_t(b) % rows % part % x.n);
+}
+
 /// The components: the sizes Format.md gives (sometimes off by a few bytes),
 /// the input's bytes first, then valid filler (values 0, meta nibbles 0x4,
-/// row_idx 0; also the wgmma layout's padding).
+/// row_idx rowIdxFiller(); also the wgmma layouts' padding).
 void components(FuzzedDataProvider &in, Input &x) {
   uint64_t want[3] = {0, 0, 0};
   bool valid =
@@ -77,6 +87,8 @@ void components(FuzzedDataProvider &in, Input &x) {
     std::vector<uint8_t> head =
         in.ConsumeBytes<uint8_t>(in.ConsumeIntegralInRange<size_t>(0, bytes));
     x.parts[p].assign(size_t(bytes), filler[p]);
+    for (size_t b = 0; p == 2 && valid && want[2] && b < bytes; ++b)
+      x.parts[p][b] = rowIdxFiller(x, want[2], b);
     std::copy(head.begin(), head.end(), x.parts[p].begin());
   }
 }
@@ -174,7 +186,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   shape(in, x);
   // Enumerators only: other values are for C callers (PackApiTest covers
   // them through CCallers.c; C++ cannot pass them without UB).
-  x.layout = in.ConsumeBool() ? SY_LAYOUT_WGMMA : SY_LAYOUT_MMA_SP;
+  x.layout = sy_weight_layout(in.ConsumeIntegralInRange(0, 2));
   x.dtype = in.ConsumeIntegralInRange(0, 15) == 0
                 ? sy_dtype(in.ConsumeIntegralInRange(2, 5))
             : in.ConsumeBool() ? SY_DTYPE_F16

@@ -11,7 +11,8 @@
 * corpus/weightfile: packed weight files written with the Python packer:
   weight "w" as the fuzz target's bundle wants it (2 x 64 x 128, bf16,
   1:2:64, mma_sp, plain and as "layers.0.w" with a router), a wgmma weight,
-  a wgmma weight whose K (192) the layout pads to 256, an f16 n == m weight,
+  a wgmma weight whose K (192) the layout pads to 256, a wgmma_halves weight
+  whose halves of 40 kept rows the layout pads to 64, an f16 n == m weight,
   two weights in one file;
 * corpus/unpack: real packed weights encoded as UnpackFuzzer's input
   (FuzzedDataProvider: integers from the end, bytes from the front).
@@ -167,6 +168,8 @@ def write_weight_files(out: Path):
                       {"g": pack(_dense(2, 1, 128, 128), 1, 2, 64, layout="wgmma")})
     write_weight_file(out / "wgmma-padded.safetensors",
                       {"g": pack(_dense(10, 2, 128, 192), 1, 2, 64, layout="wgmma")})
+    write_weight_file(out / "wgmma-halves.safetensors",
+                      {"h": pack(_dense(13, 2, 160, 128), 2, 4, 64, layout="wgmma_halves")})
     write_weight_file(out / "f16-dense.safetensors",
                       {"h": pack(_dense(3, 1, 32, 64), 2, 2, 32, dtype="f16")})
     write_weight_file(out / "two.safetensors",
@@ -206,7 +209,7 @@ def unpack_input(p, layout_code: int) -> bytes:
     e.integral(p.experts, 1, 2)
     e.integral(p.rows // (p.m * 16), 1, 4)
     e.integral(p.cols // p.v, 1, 2)
-    e.integral(layout_code, 0, 255)           # ConsumeBool
+    e.integral(layout_code, 0, 255)           # ConsumeIntegralInRange(0, 2): the byte % 3
     e.integral(1, 0, 15)                      # a weight dtype
     e.integral(1 if p.dtype == "f16" else 0, 0, 255)
     for part in (p.values, p.meta, p.row_idx):
@@ -227,6 +230,11 @@ def write_unpack_inputs(out: Path):
         # K % 128 != 0: values and meta padded to 256 and 128 columns.
         "wgmma-1-2-96-k192": pack(_dense(11, 1, 128, 192), 1, 2, 96, layout="wgmma"),
         "wgmma-2-2-32-k64": pack(_dense(12, 2, 64, 64), 2, 2, 32, layout="wgmma"),
+        # Kept rows padded to 64-row tiles: 32 -> 64 (row_idx padding 0, 1, ...), and
+        # halves of 32 -> 64 each with K = 96 padded to 128.
+        "wgmma-2-4-32-r64": pack(_dense(14, 2, 64, 64), 2, 4, 32, layout="wgmma"),
+        "wgmma_halves-1-2-96-r128": pack(_dense(15, 1, 128, 96), 1, 2, 96,
+                                         layout="wgmma_halves"),
     }
     for name, p in cases.items():
         unpack(p)  # the runtime accepts it

@@ -208,6 +208,13 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                      "2:4's four warpgroups; 2: also the wide variant's "
                      "unit pairs; 0: none)"),
       llvm::cl::init(1)};
+  Option<int64_t> padRows{
+      *this, "pad-rows",
+      llvm::cl::desc("samoyeds-select-tiles: wgmma_sp for halves of kept "
+                     "rows in no whole 64-row tiles, the weight layout "
+                     "padding them, and for row selection with K padded "
+                     "(1; 0, the default: mma_sp)"),
+      llvm::cl::init(0)};
   Option<int64_t> rowMasks{
       *this, "row-masks",
       llvm::cl::desc("samoyeds-select-tiles: row selection by masked rows "
@@ -362,6 +369,7 @@ buildPTX(OpPassManager &pm, const PipelineOptions &o,
   tiles.rowWarps = o.rowWarps;
   tiles.decodeStages = o.decodeStages;
   tiles.unitTails = o.unitTails;
+  tiles.padRows = o.padRows;
   tiles.rowMasks = o.rowMasks;
   tiles.wideRowMasks = o.wideRowMasks;
   tiles.persistent = o.persistent;

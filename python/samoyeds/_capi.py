@@ -59,8 +59,9 @@ BUFFER_KIND_NAMES = {SY_BUFFER_INPUT: "input", SY_BUFFER_OUTPUT: "output",
                      SY_BUFFER_COUNTERS: "counters"}
 
 # sy_weight_layout (docs/Format.md "Physical layout").
-SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA = range(2)
-LAYOUT_CODES = {"mma_sp": SY_LAYOUT_MMA_SP, "wgmma": SY_LAYOUT_WGMMA}
+SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA, SY_LAYOUT_WGMMA_HALVES = range(3)
+LAYOUT_CODES = {"mma_sp": SY_LAYOUT_MMA_SP, "wgmma": SY_LAYOUT_WGMMA,
+                "wgmma_halves": SY_LAYOUT_WGMMA_HALVES}
 LAYOUT_NAMES = {v: k for k, v in LAYOUT_CODES.items()}
 
 
@@ -143,11 +144,11 @@ def c_int(name: str, value, bounds=C_INT) -> int:
 
 
 def layout_code(layout: str) -> int:
-    """The sy_weight_layout of ``layout`` ("mma_sp" or "wgmma"); SamoyedsValueError (a
-    ValueError) otherwise."""
+    """The sy_weight_layout of ``layout`` ("mma_sp", "wgmma" or "wgmma_halves");
+    SamoyedsValueError (a ValueError) otherwise."""
     if not isinstance(layout, str) or layout not in LAYOUT_CODES:
-        raise SamoyedsValueError(f"unknown weight layout {quote(layout)} (expected 'mma_sp' or "
-                                 f"'wgmma')")
+        raise SamoyedsValueError(f"unknown weight layout {quote(layout)} (expected 'mma_sp', "
+                                 f"'wgmma' or 'wgmma_halves')")
     return LAYOUT_CODES[layout]
 
 

@@ -71,6 +71,7 @@ from ._capi import RuntimeLibraryNotFound, SamoyedsError, SamoyedsValueError
 from ._files import bounded, read_json
 from .convert import (MAX_CONFIG_BYTES, MAX_WORKERS, Checkpoint, ConversionError, MODELS, Terminated,
                       _ranges, _sigterm_interrupts, convert, make_plan, parse_layers)
+from .convert_plan import weight_layout
 from .ep_model import EP_MODEL_FORMAT, rank_weights_name, shard_weights
 from .pack import packed_sizes
 from .placement import Placement
@@ -351,8 +352,12 @@ def _run_opt(opt: Path, mlir: Path, bundle: Path, chip: str, strategy: str) -> N
 
 
 def _bundle_layout(bundle: Path) -> str:
+    """The layout convert() packs a bundle's weights in: its weights' one layout, or
+    "wgmma_halves" where w13 is in it and w2 in wgmma (weight_layout); else mma_sp."""
     m = json.loads((bundle / "manifest.json").read_text())
     layouts = {w.get("layout", "mma_sp") for w in m.get("weights", [])}
+    if layouts == {"wgmma_halves", "wgmma"}:
+        return "wgmma_halves"
     return layouts.pop() if len(layouts) == 1 else "mma_sp"
 
 
@@ -501,8 +506,10 @@ def compile_model(ckpt_dir, out_dir, fmt: str = "1:2:128", chip: str = "sm_90a",
             summary["output_bytes"] = sum(f.stat().st_size for f in files)
         layer_entries = []
         for lp in plan.layers:
-            after = sum(sum(packed_sizes(lp.experts, r, c, n, m, v, pack_layout))
-                        for r, c in ((2 * lp.inter, lp.hidden), (lp.hidden, lp.inter)))
+            after = sum(sum(packed_sizes(lp.experts, r, c, n, m, v,
+                                         weight_layout(pack_layout, gate_up)))
+                        for r, c, gate_up in ((2 * lp.inter, lp.hidden, True),
+                                              (lp.hidden, lp.inter, False)))
             if lp.biases:  # gpt-oss: its experts' biases, bf16 [E, 2I] and [E, H]
                 after += lp.experts * (2 * lp.inter + lp.hidden) * 2
             entry = {"index": lp.index, "prefix": f"layers.{lp.index}.", "experts": lp.experts,
@@ -656,7 +663,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--chip", default="sm_90a", choices=CHIPS, help="target (default sm_90a)")
     ap.add_argument("--layout", default="auto", choices=sorted(STRATEGIES),
                     help="MMA strategy / weight layout: auto (samoyeds-opt chooses), wgmma "
-                         "(sm_90a; kept rows %% 64, K %% 128 with row selection) or mma_sp")
+                         "(sm_90a; kept rows and K padded to 64-row tiles and 128-column "
+                         "blocks, each gate/up half on its own: wgmma_halves) or mma_sp")
     ap.add_argument("--layers", help="MoE layers to compile, e.g. 0-3,7 (default: all)")
     ap.add_argument("--samoyeds-opt", help="the samoyeds-opt binary (default: $SAMOYEDS_OPT, "
                                            "PATH, then build/bin)")

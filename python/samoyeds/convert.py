@@ -5,13 +5,14 @@
                  kimi_k2,granitemoe,granitemoeshared,granitemoehybrid,minimax_m2,
                  ernie4_5_moe,gpt_oss} \\
         --n 1 --m 2 --v 128 \\
-        [--layout {wgmma,mma_sp}] [--layers 0-3,7] [--workers N] [--dry-run]
+        [--layout {wgmma,wgmma_halves,mma_sp}] [--layers 0-3,7] [--workers N] [--dry-run]
 
 For every MoE layer ``i`` the experts' gate and up projections are stacked
 into ``layers.{i}.w13`` ([E, 2I, H]: gate rows first) and the down projections
 into ``layers.{i}.w2`` ([E, H, I]); both are packed (docs/Format.md) in the
 physical layout ``--layout`` (default wgmma, for Hopper's sparse wgmma
-kernels; the runtime rearranges a weight whose layout differs from the
+kernels; wgmma_halves: w13 with each half's kept rows padded separately, w2 in
+wgmma; the runtime rearranges a weight whose layout differs from the
 bundle's when it loads it) and the router is stored as the plain bf16 tensor
 ``layers.{i}.router`` ([E, H]).
 Expert weights may be BF16, F16, F32 or block-scaled FP8 (F8_E4M3 with
@@ -219,7 +220,8 @@ def convert(src, out, model: str, n: int = 1, m: int = 2, v: int = 128, dtype: s
             layout: str = DEFAULT_LAYOUT, workers: Optional[int] = None,
             dry_run: bool = False) -> dict:
     """Converts ``src`` into the packed weight file ``out`` with its weights in ``layout``
-    ("wgmma" or "mma_sp"); returns the summary dict. ``workers`` threads (default
+    ("wgmma", "wgmma_halves": w13 in it and w2 in wgmma, or "mma_sp"; weight_layout); returns
+    the summary dict. ``workers`` threads (default
     DEFAULT_WORKERS) read, dequantize and pack each layer's experts; the output is the same
     for any number. SIGTERM during the conversion raises Terminated (a KeyboardInterrupt),
     like SIGINT, after removing the temporary file. ``dry_run``: every check of the
@@ -542,10 +544,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     help="span width in columns (default 128)")
     ap.add_argument("--dtype", default="bf16", choices=["bf16", "f16"],
                     help="element type of the packed weights (default bf16)")
-    ap.add_argument("--layout", default=DEFAULT_LAYOUT, choices=["wgmma", "mma_sp"],
+    ap.add_argument("--layout", default=DEFAULT_LAYOUT,
+                    choices=["wgmma", "wgmma_halves", "mma_sp"],
                     help="physical layout of the packed weights (default wgmma: Hopper's sparse "
-                         "wgmma kernels; mma_sp: the mma.sp kernels). The runtime rearranges a "
-                         "weight whose layout differs from the bundle's when it loads it")
+                         "wgmma kernels; wgmma_halves: the same with w13's gate and up halves "
+                         "padded to whole 64-row tiles each, w2 in wgmma; mma_sp: the mma.sp "
+                         "kernels). The runtime rearranges a weight whose layout differs from "
+                         "the bundle's when it loads it")
     ap.add_argument("--layers", help="layers to convert, e.g. 0-3,7 (default: all MoE layers)")
     ap.add_argument("--workers", type=_positive_int, default=DEFAULT_WORKERS,
                     help=f"threads reading, dequantizing and packing experts (default "

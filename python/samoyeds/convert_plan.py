@@ -17,7 +17,7 @@ from .pack import validate
 from .weightfile import weight_entries
 
 __all__ = ["LayerPlan", "Plan", "make_plan", "parse_layers", "SOURCE_DTYPES",
-           "DEFAULT_LAYOUT"]
+           "DEFAULT_LAYOUT", "weight_layout"]
 
 SOURCE_DTYPES = ("BF16", "F16", "F32")
 # Expert weights may also be block-scaled FP8 (F8_E4M3 with W.weight_scale_inv; fp8.py).
@@ -26,6 +26,14 @@ SCALE_DTYPES = ("F32", "BF16")
 # source dtypes name them so.
 MXFP4 = "MXFP4"
 DEFAULT_LAYOUT = "wgmma"
+
+
+def weight_layout(layout: str, fused_gate_up: bool) -> str:
+    """The layout of a layer's weight when the layer is packed in ``layout``: "wgmma_halves"
+    (each half's kept rows padded separately) is for the fused gate/up weight w13, whose
+    rows are the gate then the up projection; the down projection w2 has no halves and
+    takes "wgmma". Any other layout is every weight's."""
+    return "wgmma" if layout == "wgmma_halves" and not fused_gate_up else layout
 # --layers may name at most this many layers.
 MAX_LAYERS = 1 << 16
 
@@ -488,20 +496,21 @@ def make_plan(ckpt: Checkpoint, spec: ModelSpec, n: int, m: int, v: int, dtype: 
 def _add_weights(plan: "Plan", where: str, i: int, E: int, hidden: int, inter: int, n: int,
                  m: int, v: int, dtype: str, layout: str) -> None:
     """The packed w13 and w2 of layer ``i`` in the plan's entries and weights."""
-    for wname, rows, cols in ((f"layers.{i}.w13", 2 * inter, hidden),
-                              (f"layers.{i}.w2", hidden, inter)):
+    for wname, rows, cols, gate_up in ((f"layers.{i}.w13", 2 * inter, hidden, True),
+                                       (f"layers.{i}.w2", hidden, inter, False)):
+        wl = weight_layout(layout, gate_up)
         try:
-            plan.entries += weight_entries(wname, E, rows, cols, n, m, v, layout)
+            plan.entries += weight_entries(wname, E, rows, cols, n, m, v, wl)
         except SamoyedsError as e:
             hint = (" (--layout mma_sp can hold this shape)"
-                    if layout != "mma_sp" and _fits(E, rows, cols, n, m, v, "mma_sp")
+                    if wl != "mma_sp" and _fits(E, rows, cols, n, m, v, "mma_sp")
                     else _v_hint(E, hidden, inter, n, m, v, layout))
             raise ConversionError(
                 f"{where}: layer {i}: cannot pack {wname} "
-                f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v} in layout {layout}: "
+                f"[{E} x {rows} x {cols}] with n:m:v = {n}:{m}:{v} in layout {wl}: "
                 f"{e.message}{hint}") from e
         plan.weights[wname] = {"dtype": dtype, "experts": E, "rows": rows, "cols": cols,
-                               "n": n, "m": m, "v": v, "layout": layout}
+                               "n": n, "m": m, "v": v, "layout": wl}
 
 
 def _v_hint(E: int, hidden: int, inter: int, n: int, m: int, v: int, layout: str) -> str:
@@ -509,7 +518,8 @@ def _v_hint(E: int, hidden: int, inter: int, n: int, m: int, v: int, layout: str
     no multiple of 128): which, in ``layout`` or else in mma_sp; "" where none does."""
     for lay in dict.fromkeys((layout, "mma_sp")):
         fits = [c for c in (128, 96, 64, 32) if c != v and all(
-            _fits(E, r, c2, n, m, c, lay) for r, c2 in ((2 * inter, hidden), (hidden, inter)))]
+            _fits(E, r, c2, n, m, c, weight_layout(lay, gate_up))
+            for r, c2, gate_up in ((2 * inter, hidden, True), (hidden, inter, False)))]
         if fits:
             pick = 64 if 64 in fits else fits[0]
             others = [str(c) for c in fits if c != pick]

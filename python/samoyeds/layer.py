@@ -124,7 +124,7 @@ class LayerBundle(_capi.Closeable):
     ``intermediate`` (I), ``top_k``, ``renormalize``, ``routed_scaling_factor``
     (None for moe_experts: the caller routes), ``dtype`` ("bf16"), and
     ``weights`` ({name: {dtype, experts, rows, cols, n, m, v, layout}}; ``layout``
-    is the physical layout the bundle's kernels read, "mma_sp" or "wgmma");
+    is the physical layout the bundle's kernels read, "mma_sp", "wgmma" or "wgmma_halves");
     ``bias_inputs`` (("w13_bias", "w2_bias") for a layer whose experts have biases, else
     ()), ``router_bias_dtype`` ("bf16", "f16" or "f32" for a moe_ffn layer whose route adds
     the router's bias, the input ``router_bias`` [E]; else None) and ``activation``

@@ -5,9 +5,11 @@ patterns). Float arrays are converted first: float32/float64 to bf16 with
 round-to-nearest-even, or to f16 through numpy. torch tensors are accepted
 when torch is installed.
 
-A packed weight has a physical layout, ``"mma_sp"`` (the default) or
-``"wgmma"`` (Hopper's sparse wgmma; kept rows % 64 == 0, values and metadata padded to
-whole 128-column blocks): the same content in another order. :func:`relayout` converts between them.
+A packed weight has a physical layout, ``"mma_sp"`` (the default), ``"wgmma"`` (Hopper's
+sparse wgmma; values and metadata padded to whole 128-column blocks, values, metadata and
+row_idx to whole 64-row tiles of kept rows) or ``"wgmma_halves"`` (wgmma with the kept rows of
+each half of a fused gate/up weight padded separately): the same content in another order.
+:func:`relayout` converts between them.
 """
 
 from __future__ import annotations
@@ -151,8 +153,9 @@ def _c_args(experts, rows, cols, n, m, v) -> tuple:
 
 def packed_sizes(experts: int, rows: int, cols: int, n: int, m: int, v: int,
                  layout: str = "mma_sp") -> Tuple[int, int, int]:
-    """(values, meta, row_idx) bytes (wgmma pads values and meta to whole 128-column
-    blocks); raises SamoyedsError for an invalid n:m:v or a shape ``layout`` cannot hold."""
+    """(values, meta, row_idx) bytes (the wgmma layouts pad values and meta to whole
+    128-column blocks, and all three to whole 64-row tiles of kept rows per part); raises
+    SamoyedsError for an invalid n:m:v or a shape ``layout`` cannot hold."""
     out = [ctypes.c_uint64() for _ in range(3)]
     _capi.check(_capi.lib().sy_packed_sizes_layout(
         *_c_args(experts, rows, cols, n, m, v), _capi.layout_code(layout),
@@ -204,7 +207,7 @@ def _taking_buffer(fn) -> PackedWeight:
 def pack(dense, n: int, m: int, v: int, dtype: str = "bf16",
          layout: str = "mma_sp") -> PackedWeight:
     """Packs ``dense`` ([rows, cols] or [experts, rows, cols]) as ``#samoyeds.ss<n, m, v>`` in
-    ``layout`` ("mma_sp" or "wgmma")."""
+    ``layout`` ("mma_sp", "wgmma" or "wgmma_halves")."""
     a = to_storage(dense, dtype)
     if a.ndim == 2:
         a = a[None]
@@ -250,8 +253,9 @@ def _bytes_of(part: str, array) -> np.ndarray:
 
 
 def relayout(packed: PackedWeight, layout: str) -> PackedWeight:
-    """The same weight in ``layout``: its values and meta words permuted (sy_relayout_weight),
-    row_idx unchanged. Raises SamoyedsError when the shape does not fit ``layout``."""
+    """The same weight in ``layout`` (sy_relayout_weight): its values, meta and row_idx bytes
+    rearranged, the wgmma layouts' padding written, or checked and dropped. Raises
+    SamoyedsError when the shape does not fit ``layout`` or the padding is not the packer's."""
     to = _capi.layout_code(layout)
     src = _capi.layout_code(packed.layout)
     pv = PackedView(packed)

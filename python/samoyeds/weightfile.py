@@ -44,13 +44,14 @@ def samoyeds_metadata(weights: Dict[str, dict], source: str = "", **extra) -> Di
 
     ``weights`` maps a weight name to its ``dtype``, ``experts``, ``rows``,
     ``cols``, ``n``, ``m``, ``v`` and ``layout`` (how its tensors are stored:
-    "mma_sp" or "wgmma"; required); ``extra`` keys (model, ...) are added."""
+    "mma_sp", "wgmma" or "wgmma_halves"; required); ``extra`` keys (model, ...) are added."""
     desc = {"format": FORMAT, "version": VERSION, "source": source}
     desc.update(extra)
     for k, w in weights.items():
         if w.get("layout") not in _capi.LAYOUT_CODES:
-            raise ValueError(f"weight {k!r}: layout {w.get('layout')!r} is not 'mma_sp' or "
-                             f"'wgmma' (format version {VERSION} records every weight's layout)")
+            raise ValueError(f"weight {k!r}: layout {w.get('layout')!r} is not 'mma_sp', "
+                             f"'wgmma' or 'wgmma_halves' (format version {VERSION} records "
+                             f"every weight's layout)")
     desc["weights"] = {k: {f: w[f] for f in PARAMS} for k, w in weights.items()}
     return {"samoyeds": json.dumps(desc, sort_keys=False)}
 

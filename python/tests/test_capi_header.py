@@ -167,7 +167,8 @@ def test_name_tables_follow_the_enums():
                                        _capi.SY_BUFFER_COUNTERS: "counters"}
     assert _capi.DTYPE_CODES == {"bf16": _capi.SY_DTYPE_BF16, "f16": _capi.SY_DTYPE_F16}
     assert _capi.LAYOUT_CODES == {"mma_sp": _capi.SY_LAYOUT_MMA_SP,
-                                  "wgmma": _capi.SY_LAYOUT_WGMMA}
+                                  "wgmma": _capi.SY_LAYOUT_WGMMA,
+                                  "wgmma_halves": _capi.SY_LAYOUT_WGMMA_HALVES}
 
 
 @pytest.mark.parametrize("struct", ["sy_weight_info", "sy_packed_weight"])

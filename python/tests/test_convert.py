@@ -12,15 +12,16 @@ from helpers import (BIASED, DEEPSEEK, GRANITE, NAMES, SHARED_GATED, bias_name,
                      make_checkpoint, prune_reference, router_name, stacked)
 from samoyeds import SamoyedsError
 from samoyeds.convert import ConversionError, convert, parse_layers
-from samoyeds.pack import float32_to_bf16, pack, to_float32, unpack
+from samoyeds.pack import float32_to_bf16, pack, packed_sizes, relayout, to_float32, unpack
 from samoyeds.safetensors_io import SafetensorsFile, save_file
 from samoyeds.weightfile import WeightFile, check_bundle
 
 pytestmark = requires_runtime
 
 E, H, I = 4, 64, 32
-# These shapes are too small for the wgmma layout (convert's default): the tests that use them
-# convert in mma_sp; the wgmma tests use WE, WH, WI.
+# The wgmma layouts (convert's default) pad these shapes' kept rows to 64-row tiles: the tests
+# that use them convert in mma_sp (whose sizes layer_manifest writes); the wgmma tests use
+# WE, WH, WI.
 SMALL = "mma_sp"
 WE, WH, WI = 2, 128, 128
 PY_DIR = Path(__file__).resolve().parent.parent
@@ -146,12 +147,17 @@ def test_plain_2_4_and_f16_output(tmp_path):
 
 def layer_manifest(v13=32, layout=None, E=E, H=H, I=I):
     """A device-less bundle manifest with weights w13 [E, 2I, H] (1:2:v13) and w2 [E, H, I]
-    (1:2:32); ``layout`` (None: no field) is written as both weights' "layout"."""
+    (1:2:32); ``layout`` (None: no field) is written as both weights' "layout", and their
+    buffers have its sizes (packed_sizes; mma_sp's where the shape breaks its rules)."""
     ws = [("w13", 2 * I, H, v13), ("w2", H, I, 32)]
     bufs, weights = [], []
     for name, r, c, v in ws:
-        rk = r // 2
-        sizes = {"values": rk * c * E, "meta": rk * c // 8 * E, "row_idx": c // v * rk * E}
+        try:
+            sized = packed_sizes(E, r, c, 1, 2, v, layout or "mma_sp")
+        except (SamoyedsError, ValueError):
+            rk = r // 2
+            sized = (rk * c * E, rk * c // 8 * E, c // v * rk * E)
+        sizes = dict(zip(("values", "meta", "row_idx"), sized))
         for part, dt in (("values", "bf16"), ("meta", "u32"), ("row_idx", "u8")):
             bufs.append({"name": f"{name}.{part}", "kind": "weight", "dtype": dt,
                          "bytes": sizes[part], "of": name, "part": part})
@@ -211,17 +217,35 @@ def test_default_layout_is_wgmma(tmp_path):
         assert np.array_equal(unpack(a), unpack(b))
 
 
-def test_wgmma_refuses_small_shapes_with_a_hint(tmp_path):
+def test_wgmma_refuses_shapes_it_cannot_pad_with_a_hint(tmp_path):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "mixtral", layers=1, E=E, H=H, I=I)
     out = tmp_path / "w.safetensors"
+    # 3:4: 48 kept rows, which wgmma would pad with 16 rows: no whole groups of 3.
     with pytest.raises(ConversionError) as ei:
-        convert(src, out, "mixtral", 1, 2, 32, progress=False)
+        convert(src, out, "mixtral", 3, 4, 32, progress=False)
     msg = str(ei.value)
-    assert "cannot pack layers.0.w13 [4 x 64 x 64] with n:m:v = 1:2:32 in layout wgmma" in msg
-    assert "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a multiple of 64" in msg
+    assert "cannot pack layers.0.w13 [4 x 64 x 64] with n:m:v = 3:4:32 in layout wgmma" in msg
+    assert ("layout wgmma pads the 48 kept rows to 64: n = 3 must divide 64 (padding rows "
+            "form whole groups of n)") in msg
     assert "(--layout mma_sp can hold this shape)" in msg
     assert_no_output(out)
+    with pytest.raises(ConversionError) as ei:
+        convert(src, out, "mixtral", 3, 4, 32, progress=False, layout="wgmma_halves")
+    assert ("in layout wgmma_halves: sy_packed_sizes_layout: unsupported n:m:v = 3:4:32 for "
+            "4 x 64 x 64: layout wgmma_halves pads the 24 kept rows of each half to 64"
+            in str(ei.value)), str(ei.value)
+    assert_no_output(out)
+    # 1:2: the 32 kept rows are padded to 64 (w13 and w2 in wgmma; in wgmma_halves, w13's
+    # halves of 16 to 64 each, w2 in wgmma).
+    for layout, w13, w2 in (("wgmma", 64, 64), ("wgmma_halves", 128, 64)):
+        convert(src, out, "mixtral", 1, 2, 32, progress=False, layout=layout)
+        with WeightFile(out) as wf:
+            a, b = wf.read("layers.0.w13"), wf.read("layers.0.w2")
+            assert (a.layout, b.layout) == (layout, "wgmma")
+            assert a.values.nbytes == E * w13 * 128 and b.values.nbytes == E * w2 * 128
+            assert np.array_equal(unpack(a), unpack(relayout(a, "mma_sp")))
+        out.unlink()
     with pytest.raises(ConversionError, match="unknown layout 'sparse'"):
         convert(src, out, "mixtral", 1, 2, 32, progress=False, layout="sparse")
     # Without the hint when mma_sp cannot hold it either.
@@ -231,7 +255,9 @@ def test_wgmma_refuses_small_shapes_with_a_hint(tmp_path):
 
 
 @pytest.mark.parametrize("bundle_layout,file_layout", [
-    (None, "wgmma"), ("mma_sp", "wgmma"), ("wgmma", "mma_sp"), ("wgmma", "wgmma")])
+    (None, "wgmma"), ("mma_sp", "wgmma"), ("wgmma", "mma_sp"), ("wgmma", "wgmma"),
+    ("wgmma_halves", "wgmma"), ("wgmma_halves", "mma_sp"), ("mma_sp", "wgmma_halves"),
+    ("wgmma", "wgmma_halves"), ("wgmma_halves", "wgmma_halves")])
 def test_bundle_accepts_a_file_in_another_layout(tmp_path, bundle_layout, file_layout):
     src = tmp_path / "ckpt"
     make_checkpoint(src, "olmoe", layers=1, E=WE, H=WH, I=WI)
@@ -242,16 +268,29 @@ def test_bundle_accepts_a_file_in_another_layout(tmp_path, bundle_layout, file_l
 
 
 @pytest.mark.parametrize("layout,text", [
-    ("WGMMA", "expected \"mma_sp\" or \"wgmma\", got 'WGMMA'"), ("", "got ''"),
-    (7, "expected \"mma_sp\" or \"wgmma\", got number"),
-    ("wgmma", "layout wgmma needs kept rows")])
+    ("WGMMA", "expected \"mma_sp\", \"wgmma\" or \"wgmma_halves\", got 'WGMMA'"),
+    ("", "got ''"), (7, "expected \"mma_sp\", \"wgmma\" or \"wgmma_halves\", got number")])
 def test_bad_manifest_layout(tmp_path, layout, text):
-    bundle = make_bundle(tmp_path / "b", layer_manifest(32, layout))  # small: no wgmma
+    bundle = make_bundle(tmp_path / "b", layer_manifest(32, layout))
     with pytest.raises(SamoyedsError) as ei:
         check_bundle(bundle, tmp_path / "unused.safetensors")
     assert ei.value.status_name == "SY_ERR_MANIFEST"
     assert "weights[0]" in ei.value.message and "weight 'w13'" in ei.value.message
     assert text in ei.value.message, ei.value.message
+
+
+@pytest.mark.parametrize("layout,want", [("wgmma", 4 * 64 * 128), ("wgmma_halves", 4 * 128 * 128)])
+def test_manifest_buffers_have_the_padded_sizes(tmp_path, layout, want):
+    """w13's 32 kept rows are stored as 64 (wgmma) or two halves of 64 (wgmma_halves), its
+    64 columns as 128: mma_sp's sizes are refused, naming the padded size."""
+    manifest = layer_manifest(32)
+    manifest["weights"][0]["layout"] = layout
+    bundle = make_bundle(tmp_path / "b", manifest)
+    with pytest.raises(SamoyedsError) as ei:
+        check_bundle(bundle, tmp_path / "unused.safetensors")
+    assert ei.value.status_name == "SY_ERR_MANIFEST"
+    assert (f"buffers[0].bytes: weight 'w13' part 'values' must be {want} bytes per "
+            f"Format.md, manifest says {4 * 32 * 64}") in ei.value.message, ei.value.message
 
 
 def _rewrite_metadata(path, fn):
@@ -279,10 +318,11 @@ def _set_layout(value):
                                     "re-convert with python -m samoyeds.convert"),
     (lambda d: d.update(version=3), "unsupported version 3 (this runtime reads version 2)"),
     (_set_layout(None), "weights['layers.0.w2'].layout: missing required field"),
-    (_set_layout("WGMMA"), "weights['layers.0.w2'].layout: expected \"mma_sp\" or \"wgmma\", "
-                           "got 'WGMMA'"),
+    (_set_layout("WGMMA"), "weights['layers.0.w2'].layout: expected \"mma_sp\", \"wgmma\" or "
+                           "\"wgmma_halves\", got 'WGMMA'"),
     (_set_layout(["wgmma"]), "got array"),
-    (_set_layout("wgmma"), "weights['layers.0.w2']: layout wgmma needs kept rows rows*n/m = 32"),
+    (lambda d: d["weights"]["layers.0.w2"].update(layout="wgmma", n=3, m=4),
+     "weights['layers.0.w2']: layout wgmma pads the 48 kept rows to 64: n = 3 must divide 64"),
 ])
 def test_weight_file_layout_and_version_errors(tmp_path, damage, text):
     src = tmp_path / "ckpt"
@@ -301,7 +341,8 @@ def test_samoyeds_metadata_requires_a_layout():
 
     w = {"dtype": "bf16", "experts": 1, "rows": 64, "cols": 64, "n": 1, "m": 2, "v": 32}
     for bad in ({}, {"layout": "WGMMA"}, {"layout": None}):
-        with pytest.raises(ValueError, match="weight 'w': layout .* is not 'mma_sp' or 'wgmma'"):
+        with pytest.raises(ValueError, match="weight 'w': layout .* is not 'mma_sp', 'wgmma' or "
+                                             "'wgmma_halves'"):
             samoyeds_metadata({"w": dict(w, **bad)})
     desc = json.loads(samoyeds_metadata({"w": dict(w, layout="wgmma")})["samoyeds"])
     assert desc["version"] == 2 and desc["weights"]["w"]["layout"] == "wgmma"
@@ -553,8 +594,14 @@ def test_cli_layout_option(tmp_path):
             assert {wf.info(n)["layout"] for n in wf.names()} == {want}
     r = _cli(src, tmp_path / "x.safetensors", "--model", "olmoe", "--layout", "WGMMA")
     assert r.returncode == 2 and "invalid choice: 'WGMMA'" in r.stderr
+    out = tmp_path / "halves.safetensors"
+    r = _cli(src, out, "--model", "olmoe", "--v", 32, "--quiet", "--layout", "wgmma_halves")
+    assert r.returncode == 0 and "layout wgmma_halves" in r.stdout, r.stderr
+    with WeightFile(out) as wf:
+        assert {n: wf.info(n)["layout"] for n in wf.names()} == {
+            "layers.0.w13": "wgmma_halves", "layers.0.w2": "wgmma"}
     r = _cli(src, tmp_path / "x.safetensors", "--help")
-    assert "--layout {wgmma,mma_sp}" in r.stdout
+    assert "--layout {wgmma,wgmma_halves,mma_sp}" in r.stdout
 
 
 def test_cli_error_exit_code(tmp_path):
@@ -996,7 +1043,11 @@ def test_gpt_oss_shape_hints_the_span_width(tmp_path):
             r"mma_sp: .*\(v must divide the hidden size 192 and the intermediate size 192: "
             r"n:m:v = 1:2:64 fits, and so does v = 96 or 32\)")):
         convert(src, out, "gpt_oss", 1, 2, 128, progress=False, layout="mma_sp")
-    with pytest.raises(ConversionError, match=r"n:m:v = 1:2:64 in layout mma_sp fits"):
-        convert(src, out, "gpt_oss", 1, 2, 128, progress=False, layout="wgmma")
+    # wgmma pads the kept rows (w2's 96 to 128): the same v fit.
+    for layout in ("wgmma", "wgmma_halves"):
+        with pytest.raises(ConversionError, match=(
+                rf"in layout {layout}: .*\(v must divide the hidden size 192 and the "
+                r"intermediate size 192: n:m:v = 1:2:64 fits, and so does v = 96 or 32\)")):
+            convert(src, out, "gpt_oss", 1, 2, 128, progress=False, layout=layout)
     assert_no_output(out)
     convert(src, out, "gpt_oss", 1, 2, 64, progress=False, layout="mma_sp")

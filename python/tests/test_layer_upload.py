@@ -75,7 +75,7 @@ def raw(p):
 
 
 @pytest.mark.parametrize("layout,want", [(None, "mma_sp"), ("mma_sp", "mma_sp"),
-                                         ("wgmma", "wgmma")])
+                                         ("wgmma", "wgmma"), ("wgmma_halves", "wgmma_halves")])
 def test_layer_bundle_reports_the_layouts(tmp_path, layout, want):
     from samoyeds.layer import LayerBundle
 
@@ -101,8 +101,10 @@ def test_set_weights_packs_in_the_bundles_layout(tmp_path):
     assert got["w2"] == raw(pack(w2, 1, 2, 64))  # w2 has no "layout": mma_sp
 
 
-@pytest.mark.parametrize("bundle_layout", ["mma_sp", "wgmma"])
-@pytest.mark.parametrize("packed_layout", ["mma_sp", "wgmma"])
+# w13's halves hold 64 kept rows each: wgmma_halves has no padding rows here (its bytes are
+# wgmma's; test_pack.py and FormatTest cover the padded ones).
+@pytest.mark.parametrize("bundle_layout", ["mma_sp", "wgmma", "wgmma_halves"])
+@pytest.mark.parametrize("packed_layout", ["mma_sp", "wgmma", "wgmma_halves"])
 def test_upload_packed_rearranges_into_the_bundles_layout(tmp_path, bundle_layout,
                                                           packed_layout):
     from samoyeds.layer import LayerBundle

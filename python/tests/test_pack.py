@@ -146,7 +146,7 @@ def _dense(dtype, shape, seed=3):
 
 
 def test_layout_names():
-    assert LAYOUTS == ("mma_sp", "wgmma")
+    assert LAYOUTS == ("mma_sp", "wgmma", "wgmma_halves")
 
 
 @requires_runtime
@@ -203,20 +203,24 @@ def test_relayout_permutes_any_bytes():
 
 
 @requires_runtime
-@pytest.mark.parametrize("shape,nmv,text", [
-    ((1, 64, 256), (1, 2, 64), "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a "
-                               "multiple of 64"),
-    ((1, 128, 256), (3, 4, 64), "layout wgmma needs kept rows rows*n/m = 96"),
-    ((1, 64, 192), (1, 2, 64), "layout wgmma needs kept rows rows*n/m = 32"),
+@pytest.mark.parametrize("shape,nmv,layout,text", [
+    ((1, 128, 256), (3, 4, 64), "wgmma", "layout wgmma pads the 96 kept rows to 128: n = 3 "
+                                         "must divide 64 (padding rows form whole groups of n)"),
+    ((1, 64, 192), (3, 4, 64), "wgmma", "layout wgmma pads the 48 kept rows to 64: n = 3"),
+    ((1, 256, 256), (3, 4, 64), "wgmma_halves", "layout wgmma_halves pads the 96 kept rows of "
+                                                "each half to 128: n = 3 must divide 64"),
+    ((1, 16, 256), (16, 16, 64), "wgmma_halves", "layout wgmma_halves needs rows = 16 to be a "
+                                                 "multiple of 2*m = 32 (each half whole row "
+                                                 "groups)"),
 ])
-def test_wgmma_rejects_shapes_it_cannot_hold(shape, nmv, text):
+def test_wgmma_rejects_shapes_it_cannot_hold(shape, nmv, layout, text):
     dense = np.ones(shape, np.float32)
     validate(*shape, *nmv)  # fine in mma_sp
     p = pack(dense, *nmv)
-    _each_refused((lambda: pack(dense, *nmv, layout="wgmma"),
-                   lambda: validate(*shape, *nmv, layout="wgmma"),
-                   lambda: packed_sizes(*shape, *nmv, "wgmma"),
-                   lambda: relayout(p, "wgmma")), text)
+    _each_refused((lambda: pack(dense, *nmv, layout=layout),
+                   lambda: validate(*shape, *nmv, layout=layout),
+                   lambda: packed_sizes(*shape, *nmv, layout),
+                   lambda: relayout(p, layout)), text)
 
 
 @requires_runtime
@@ -231,7 +235,8 @@ def test_bad_layout_names_raise(bad):
     p_bad.layout = bad
     calls.append(lambda: unpack(p_bad))
     for call in calls:
-        with pytest.raises(ValueError, match=r"unknown weight layout .*expected 'mma_sp' or 'wgmma'"):
+        with pytest.raises(ValueError, match=r"unknown weight layout .*expected 'mma_sp', "
+                                             r"'wgmma' or 'wgmma_halves'"):
             call()
 
 
@@ -339,3 +344,114 @@ def test_padded_sizes_that_overflow_are_refused():
         packed_sizes(1, 2 ** 56, 32, 2, 2, 32, "wgmma")
     assert ("layout wgmma pads cols = 32 to 128: experts x kept rows x padded cols = 1 x "
             "72057594037927936 x 128 is too large") in ei.value.message, ei.value.message
+    # 32 x 2^56, 1:2: the dense size fits; wgmma_halves' 2 x 64 stored kept rows do not.
+    with pytest.raises(SamoyedsError) as ei:
+        packed_sizes(1, 32, 2 ** 56, 1, 2, 32, "wgmma_halves")
+    assert ("layout wgmma_halves pads cols = 72057594037927936 to 72057594037927936 and kept "
+            "rows rows*n/m = 16 to 128: experts x stored kept rows x padded cols = 1 x 128 x "
+            "72057594037927936 is too large") in ei.value.message, ei.value.message
+
+
+# ------------------------------------ the wgmma layouts pad the kept rows to 64-row tiles
+
+ROW_PADDED_CASES = [
+    ("wgmma", "bf16", (2, 160, 128), (1, 2, 32)),
+    ("wgmma", "f16", (1, 80, 256), (2, 2, 64)),
+    ("wgmma", "bf16", (2, 160, 96), (2, 4, 32)),
+    ("wgmma_halves", "bf16", (2, 160, 160), (1, 2, 32)),
+    ("wgmma_halves", "f16", (2, 160, 128), (2, 4, 64)),
+    ("wgmma_halves", "bf16", (1, 384, 2880), (1, 4, 64)),
+]
+
+
+def _zero_rows(dense, parts, n, m):
+    """``dense`` with zero rows appended to each of ``parts`` parts (the halves of
+    wgmma_halves), as many as pad the part's kept rows to a multiple of 64."""
+    E, R, K = dense.shape
+    rows = R // parts
+    padded = -(-(rows // m * n) // 64) * 64 // n * m
+    out = np.zeros((E, parts * padded, K), np.uint16)
+    for q in range(parts):
+        out[:, q * padded:q * padded + rows] = dense[:, q * rows:(q + 1) * rows]
+    return out
+
+
+@requires_runtime
+@pytest.mark.parametrize("layout,dtype,shape,nmv", ROW_PADDED_CASES)
+def test_wgmma_layouts_pad_the_kept_rows(layout, dtype, shape, nmv):
+    """Values, meta and row_idx over Rs = P * roundUp(Rk / P, 64) stored kept rows: the numpy
+    transcription of Format.md applied to the mma_sp pack of the weight with zero rows
+    appended to each part and zero columns up to Kp (zero groups keep their first n rows,
+    row_idx 0..n-1; zero chunks entries 0 and 1). Unpacking ignores the padding; relayout
+    among the layouts writes and drops it."""
+    E, R, K = shape
+    n, m, v = nmv
+    parts = 2 if layout == "wgmma_halves" else 1
+    kp = -(-K // 128) * 128
+    rs = parts * (-(-(R * n // m // parts) // 64) * 64)
+    assert rs != R * n // m
+    dense = _dense(dtype, shape, seed=23)
+    g = pack(dense, n, m, v, dtype, layout=layout)
+    sizes = (E * rs * kp, E * rs * kp // 8, 0 if n == m else E * K // v * rs)
+    assert packed_sizes(E, R, K, n, m, v, layout) == sizes
+    assert (g.values.nbytes, g.meta.nbytes, g.row_idx.nbytes) == sizes
+    zp = pack(_padded(_zero_rows(dense, parts, n, m), kp), n, m, v, dtype)
+    want_values, want_meta = wgmma_from_mma_sp(zp.values, zp.meta, E, rs, kp)
+    assert np.array_equal(g.values, want_values)
+    assert np.array_equal(g.meta, want_meta)
+    if n < m:  # the zero-padded weight's first K / v spans (row_idx is not padded along K)
+        want_ri = zp.row_idx.reshape(E, kp // v, rs)[:, :K // v]
+        assert np.array_equal(g.row_idx, want_ri.ravel())
+    assert np.array_equal(unpack(g), prune_reference(dense, dtype, n, m, v))
+    packs = {lay: pack(dense, n, m, v, dtype, layout=lay) for lay in LAYOUTS
+             if _valid(E, R, K, n, m, v, lay)}
+    assert len(packs) == 3
+    for a in packs.values():
+        for b in packs.values():
+            c = relayout(a, b.layout)
+            assert c.layout == b.layout
+            assert np.array_equal(c.values, b.values) and np.array_equal(c.meta, b.meta)
+            assert np.array_equal(c.row_idx, b.row_idx)
+
+
+def _valid(*args):
+    try:
+        validate(*args)
+        return True
+    except SamoyedsError:
+        return False
+
+
+@requires_runtime
+def test_halves_without_padding_rows_are_wgmma_bytes():
+    """Where neither half is padded (Rk / 2 % 64 == 0), wgmma_halves is wgmma byte for byte."""
+    dense = _dense("bf16", (2, 256, 192), seed=24)
+    g, h = (pack(dense, 1, 2, 64, layout=lay) for lay in ("wgmma", "wgmma_halves"))
+    assert h.layout == "wgmma_halves"
+    for part in ("values", "meta", "row_idx"):
+        assert np.array_equal(getattr(g, part), getattr(h, part))
+
+
+@requires_runtime
+@pytest.mark.parametrize("part,offset,value,text", [
+    # 2 experts of 160 x 128, 2:4:64: halves of 40 kept rows, each padded to 64. Expert 1
+    # (from byte 16384), stored row 50 (half 0, padding row 10), chunk 0.
+    ("values", 16384 + 50 * 128, 0x3C,
+     "values: byte 22784 (expert 1, stored kept row 50: padding row 10 of half 0 past its 40 "
+     "kept rows) is 0x3c, not 0: layout wgmma_halves pads the values with zeros"),
+    # Expert 0, meta block (T = 1, ks = 1, w = 2) = 22, word 12 (rows 102 and 110), byte 2:
+    # stored row 110 (half 1, padding row 6).
+    ("meta", 22 * 64 + 12 * 4 + 2, 0x49,
+     "meta: byte 1458 (expert 0, stored kept row 110: padding row 6 of half 1 past its 40 "
+     "kept rows) holds nibble 0x9, not 0x4: layout wgmma_halves pads the metadata with 0x4"),
+    # Expert 1 (from byte 256), span 1, stored row 105 (half 1, padding row 1: row_idx 1).
+    ("row_idx", 256 + 128 + 105, 7,
+     "row_idx: byte 489 (expert 1, span 1, stored kept row 105: padding row 1 of half 1 past "
+     "its 40 kept rows) is 7, not 1: layout wgmma_halves pads row_idx with the padding row's "
+     "index modulo n = 2"),
+])
+def test_row_padding_that_is_not_the_packers_is_refused(part, offset, value, text):
+    h = pack(_dense("bf16", (2, 160, 128), seed=25), 2, 4, 64, layout="wgmma_halves")
+    getattr(h, part)[offset] = value
+    _each_refused([lambda: unpack(h)] + [lambda lay=lay: relayout(h, lay) for lay in LAYOUTS],
+                  text)

@@ -261,6 +261,9 @@ Fields<WeightSpec> weightFields(Presence layout) {
   using json::at;
   using json::integer;
   using W = WeightSpec;
+  const auto layouts =
+      named(layoutName, {WeightLayout::MmaSp, WeightLayout::Wgmma,
+                         WeightLayout::WgmmaHalves});
   return {{"dtype", json::oneOf(named(dtypeName, {DType::BF16, DType::F16})),
            &W::dtype},
           {"experts", integer(1, INT_MAX), at(&W::shape, &SSShape::experts)},
@@ -269,10 +272,7 @@ Fields<WeightSpec> weightFields(Presence layout) {
           {"n", integer(1, 16), at(&W::params, &SSParams::n)},
           {"m", integer(1, 16), at(&W::params, &SSParams::m)},
           {"v", integer(1, INT_MAX), at(&W::params, &SSParams::v)},
-          {"layout",
-           json::oneOf(
-               named(layoutName, {WeightLayout::MmaSp, WeightLayout::Wgmma})),
-           &W::layout, layout}};
+          {"layout", json::oneOf(layouts), &W::layout, layout}};
 }
 
 /// The rules of docs/Bundle.md, read into `m`. Rules that refer to names

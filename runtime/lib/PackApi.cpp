@@ -40,7 +40,8 @@ sy_status checkParams(const char *fn, int64_t experts, int64_t rows,
     return setError(SY_ERR_INVALID_ARGUMENT,
                     std::string(fn) + ": unknown layout " +
                         std::to_string(layout) +
-                        " (SY_LAYOUT_MMA_SP or SY_LAYOUT_WGMMA)");
+                        " (SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA or "
+                        "SY_LAYOUT_WGMMA_HALVES)");
   shape = {experts, rows, cols};
   params = {n, m, v};
   std::string err = validate(params, shape, out);

@@ -27,21 +27,47 @@ struct Entry {
 };
 } // namespace
 
+namespace {
+/// The stored kept rows of `w`'s layout (Format.md): `logical[sr]` is the
+/// kept row stored at `sr` (-1 for a padding row of the wgmma layouts),
+/// `stored[kr]` where kept row `kr` is stored.
+struct RowMap {
+  std::vector<int64_t> logical, stored;
+  explicit RowMap(const PackedWeight &w)
+      : logical(size_t(storedKeptRows(w.p, w.s, w.layout))),
+        stored(size_t(keptRows(w.p, w.s))) {
+    for (size_t sr = 0; sr < logical.size(); ++sr) {
+      logical[sr] = storedKeptRow(w.p, w.s, w.layout, int64_t(sr)).keptRow;
+      if (logical[sr] >= 0)
+        stored[size_t(logical[sr])] = int64_t(sr);
+    }
+  }
+  int64_t rows() const { return int64_t(logical.size()); }
+};
+} // namespace
+
+/// Columns `w`'s layout stores per kept row: K, or for the wgmma layouts K
+/// rounded up to 128.
+static int64_t paddedCols(const PackedWeight &w) {
+  const int64_t K = w.s.cols;
+  return isWgmmaLayout(w.layout) ? (K + 127) / 128 * 128 : K;
+}
+
 /// Reads expert `e`'s values words into `words[kr * K/4 + chunk]` (C columns
 /// 2*chunk, 2*chunk + 1) by walking the physical layout of Format.md
 /// forwards, independently of Format.cpp's index functions. Experts are
-/// `Rk * Kp / 4` words apart (Kp: K, or for wgmma K rounded up to 128);
-/// the wgmma padding (C columns K/2 .. Kp/2 - 1) is skipped.
-static void walkValues(const PackedWeight &w, int64_t e,
+/// `Rs * Kp / 4` words apart (Rs stored kept rows, Kp: K, or for the wgmma
+/// layouts K rounded up to 128); the wgmma padding (C columns K/2 .. Kp/2 -
+/// 1, padding rows) is skipped.
+static void walkValues(const PackedWeight &w, int64_t e, const RowMap &rows,
                        std::vector<uint32_t> &words) {
-  const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s), chunks = K / 4;
-  const int64_t Kp =
-      w.layout == WeightLayout::Wgmma ? (K + 127) / 128 * 128 : K;
-  const uint32_t *vals = w.values.data() + e * (Rk * Kp / 4);
+  const int64_t K = w.s.cols, Rs = rows.rows(), chunks = K / 4;
+  const int64_t Kp = paddedCols(w);
+  const uint32_t *vals = w.values.data() + e * (Rs * Kp / 4);
   int64_t pos = 0;
   if (w.layout == WeightLayout::MmaSp) {
     // Fragments (tr, ks, lane, i) of mma.sp's A operand.
-    for (int64_t tr = 0; tr < Rk / 16; ++tr)
+    for (int64_t tr = 0; tr < Rs / 16; ++tr)
       for (int64_t ks = 0; ks < K / 32; ++ks)
         for (int lane = 0; lane < 32; ++lane)
           for (int i = 0; i < 4; ++i) {
@@ -54,34 +80,33 @@ static void walkValues(const PackedWeight &w, int64_t e,
   }
   // Wgmma: 64-row x 128-byte blocks (T, b); row r of a block is 8 16-byte
   // slots, slot j holding C columns b*64 + 8*(j ^ r%8) .. + 7.
-  for (int64_t T = 0; T < Rk / 64; ++T)
+  for (int64_t T = 0; T < Rs / 64; ++T)
     for (int64_t b = 0; b < Kp / 128; ++b)
       for (int64_t r = 0; r < 64; ++r)
         for (int64_t j = 0; j < 8; ++j)
           for (int64_t i = 0; i < 4; ++i) {
-            int64_t kr = T * 64 + r;
+            int64_t kr = rows.logical[size_t(T * 64 + r)];
             int64_t ccol = b * 64 + (j ^ (r % 8)) * 8 + 2 * i;
             uint32_t word = vals[pos++];
-            if (ccol < K / 2)
+            if (kr >= 0 && ccol < K / 2)
               words[size_t(kr * chunks + ccol / 2)] = word;
           }
 }
 
 /// Reads expert `e`'s metadata nibbles into `nibbles[kr * K/4 + chunk]` by
 /// walking the 16-word meta blocks forwards (one 16-row tile and one k step
-/// each; mma_sp orders them [tile][ks], wgmma [tile/4][ks][tile%4] over the
-/// padded k steps Kp / 32, whose blocks past K / 32 are skipped).
-static void walkMeta(const PackedWeight &w, int64_t e,
+/// each; mma_sp orders them [tile][ks], the wgmma layouts [tile/4][ks][tile%4]
+/// over the padded k steps Kp / 32, whose blocks past K / 32 are skipped, as
+/// are padding rows).
+static void walkMeta(const PackedWeight &w, int64_t e, const RowMap &rows,
                      std::vector<uint8_t> &nibbles) {
-  const int64_t K = w.s.cols, Rk = keptRows(w.p, w.s), chunks = K / 4;
-  const int64_t Kp =
-      w.layout == WeightLayout::Wgmma ? (K + 127) / 128 * 128 : K;
-  const int64_t KS = Kp / 32;
-  const uint32_t *meta = w.meta.data() + e * (Rk * Kp / 32);
+  const int64_t K = w.s.cols, Rs = rows.rows(), chunks = K / 4;
+  const int64_t KS = paddedCols(w) / 32;
+  const uint32_t *meta = w.meta.data() + e * (Rs * KS);
   int64_t pos = 0;
-  for (int64_t blk = 0; blk < Rk / 16 * KS; ++blk) {
+  for (int64_t blk = 0; blk < Rs / 16 * KS; ++blk) {
     int64_t tr = blk / KS, ks = blk % KS;
-    if (w.layout == WeightLayout::Wgmma) {
+    if (w.layout != WeightLayout::MmaSp) {
       tr = blk / (4 * KS) * 4 + blk % 4;
       ks = blk / 4 % KS;
     }
@@ -96,9 +121,11 @@ static void walkMeta(const PackedWeight &w, int64_t e,
         uint32_t word = meta[pos++];
         for (int half = 0; half < 2; ++half)
           for (int q = 0; q < 4; ++q) {
-            int64_t kr = tr * 16 + g + 8 * half, chunk = ks * 8 + 4 * h + q;
-            nibbles[size_t(kr * chunks + chunk)] =
-                uint8_t((word >> (4 * q + 16 * half)) & 0xfu);
+            int64_t kr = rows.logical[size_t(tr * 16 + g + 8 * half)];
+            int64_t chunk = ks * 8 + 4 * h + q;
+            if (kr >= 0)
+              nibbles[size_t(kr * chunks + chunk)] =
+                  uint8_t((word >> (4 * q + 16 * half)) & 0xfu);
           }
       }
   }
@@ -109,12 +136,14 @@ static void walkMeta(const PackedWeight &w, int64_t e,
 static std::vector<Entry> decodeExpert(const PackedWeight &w, int64_t e) {
   const int64_t K = w.s.cols, M = w.p.m, N = w.p.n, V = w.p.v;
   const int64_t Rk = keptRows(w.p, w.s), chunks = K / 4;
-  const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s);
+  const RowMap rows(w);
+  const int64_t Rs = rows.rows();
+  const int64_t idxBytes = rowIdxBytesPerExpert(w.p, w.s, w.layout);
   const uint8_t *ridx = idxBytes ? w.rowIdx.data() + e * idxBytes : nullptr;
   std::vector<uint32_t> words(static_cast<size_t>(Rk * chunks));
   std::vector<uint8_t> nibbles(static_cast<size_t>(Rk * chunks));
-  walkValues(w, e, words);
-  walkMeta(w, e, nibbles);
+  walkValues(w, e, rows, words);
+  walkMeta(w, e, rows, nibbles);
   std::vector<Entry> out;
   out.reserve(static_cast<size_t>(Rk * K / 2));
   for (int64_t kr = 0; kr < Rk; ++kr)
@@ -122,7 +151,7 @@ static std::vector<Entry> decodeExpert(const PackedWeight &w, int64_t e) {
       uint32_t word = words[size_t(kr * chunks + chunk)];
       uint32_t nibble = nibbles[size_t(kr * chunks + chunk)];
       int64_t span = chunk * 4 / V;
-      int64_t sel = ridx ? ridx[span * Rk + kr] : kr % M;
+      int64_t sel = ridx ? ridx[span * Rs + rows.stored[size_t(kr)]] : kr % M;
       int32_t row = int32_t((kr / N) * M + sel);
       int64_t idx[2] = {nibble & 3u, nibble >> 2};
       for (int half = 0; half < 2; ++half) {

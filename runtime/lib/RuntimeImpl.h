@@ -42,7 +42,8 @@ namespace samoyeds {
 namespace rt {
 
 static_assert(int(WeightLayout::MmaSp) == SY_LAYOUT_MMA_SP &&
-                  int(WeightLayout::Wgmma) == SY_LAYOUT_WGMMA,
+                  int(WeightLayout::Wgmma) == SY_LAYOUT_WGMMA &&
+                  int(WeightLayout::WgmmaHalves) == SY_LAYOUT_WGMMA_HALVES,
               "WeightLayout and sy_weight_layout must agree");
 static_assert(sizeof(void *) != 8 || sizeof(sy_weight_info) == 56,
               "sy_weight_info.layout must fit in the old tail padding");
@@ -60,7 +61,8 @@ template <typename Enum> int enumValue(const Enum &e) {
 
 /// Converts a C API layout (enumValue); false when it is not a known value.
 inline bool layoutFromC(int layout, WeightLayout &out) {
-  if (layout != SY_LAYOUT_MMA_SP && layout != SY_LAYOUT_WGMMA)
+  if (layout != SY_LAYOUT_MMA_SP && layout != SY_LAYOUT_WGMMA &&
+      layout != SY_LAYOUT_WGMMA_HALVES)
     return false;
   out = WeightLayout(layout);
   return true;

@@ -415,23 +415,24 @@ sy_status checkFileWeightContent(const WeightFile &file, size_t index,
     if (st != SY_OK)
       return st;
   }
-  std::string err = checkRowIdx(parts[2].data(), w.params, w.shape);
+  std::string err = checkRowIdx(parts[2].data(), w.params, w.shape, w.layout);
   if (!err.empty())
     return contentError(file, w, 2, err, error);
   err = checkMeta(parts[1].data(), w.params, w.shape, w.layout);
   if (!err.empty())
     return contentError(file, w, 1, err, error);
-  // Of the values only the blocks that hold padding are read (wgmma with
-  // K % 128 != 0: the last 8192-byte k block of every 64-row tile).
-  const ValuesPadding pad = valuesPadding(w.params, w.shape, w.layout);
-  std::vector<uint8_t> block(size_t(pad.bytes));
-  for (int64_t i = 0; i < pad.count; ++i) {
+  // Of the values only the ranges that hold padding are read (the wgmma
+  // layouts: every 64-row tile with padding rows, and the last 8192-byte k
+  // block of every other tile where K % 128 != 0).
+  std::vector<uint8_t> block;
+  for (const ByteRange &range : valuesPadding(w.params, w.shape, w.layout)) {
+    block.resize(size_t(range.bytes));
     st = readTensorRange(in, file, file.tensors[size_t(w.tensors[0])],
-                         uint64_t(pad.first + i * pad.stride),
-                         uint64_t(pad.bytes), block.data(), error);
+                         uint64_t(range.offset), uint64_t(range.bytes),
+                         block.data(), error);
     if (st != SY_OK)
       return st;
-    err = checkValuesPaddingBlock(block.data(), i, w.params, w.shape);
+    err = checkValuesPadding(block.data(), range, w.params, w.shape, w.layout);
     if (!err.empty())
       return contentError(file, w, 0, err, error);
   }

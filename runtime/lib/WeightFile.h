@@ -66,13 +66,14 @@ sy_status openWeightFile(const std::string &path, WeightFile &out,
 /// Reads weight `index` of `file` into `out` (parameters, layout and
 /// components, in the file's layout), then checks the content read
 /// (checkContent: row_idx below m and increasing, ordered meta nibbles, the
-/// wgmma padding zero values and 0x4 nibbles; SY_ERR_WEIGHT_FILE naming the
-/// tensor and the byte).
+/// wgmma layouts' padding zero values, 0x4 nibbles and the row_idx bytes of
+/// Format.md; SY_ERR_WEIGHT_FILE naming the tensor and the byte).
 sy_status readFileWeight(const WeightFile &file, size_t index,
                          PackedWeight &out, std::string &error);
 
 /// Reads only the row_idx and meta of weight `index`, and of its values only
-/// the blocks that hold padding (wgmma with K % 128 != 0), and checks them as
+/// the ranges that hold padding (valuesPadding: the wgmma layouts' tiles with
+/// padding rows and, where K % 128 != 0, last k blocks), and checks them as
 /// readFileWeight does (what sy_bundle_check_weights adds to the header
 /// checks; values are otherwise never inspected: any bits are a value).
 sy_status checkFileWeightContent(const WeightFile &file, size_t index,

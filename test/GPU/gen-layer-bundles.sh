@@ -18,7 +18,8 @@
 # layer at 2816 (22 128-column k tiles: a shape wgmma_sp's tiles take, for
 # its bias and clamped-SwiGLU epilogues), and gpt_oss_i2816, -20b's with an
 # intermediate size of 2816 (gate/up's K = 2880 padded, its 1:2 kept rows
-# whole 64-row tiles: row selection's span tail on wgmma_sp).
+# whole 64-row tiles: row selection's span tail on wgmma_sp, with
+# SAMOYEDS_TILE_OPTIONS=pad-rows=1).
 # SAMOYEDS_LAYER_MODELS
 # (comma-separated names) compiles only those layers of the table; a name
 # the table lacks is an error.

@@ -771,26 +771,61 @@ TEST_F(BundleDir, WeightLayoutField) {
                "be 49152 bytes per Format.md, manifest says 65536"});
 }
 
+TEST_F(BundleDir, WgmmaLayoutsPadTheKeptRows) {
+  // 32 kept rows a expert: wgmma pads them to 64 (2 x 64 x 128 bytes of
+  // values), wgmma_halves each half's 16 to 64 (2 x 128 x 128); the
+  // manifest's buffers must have the padded sizes.
+  const std::string halves =
+      "\"n\": 1, \"m\": 2, \"v\": 64, \"layout\": \"wgmma_halves\"}";
+  writeMutated(kWeightEntry,
+               "\"n\": 1, \"m\": 2, \"v\": 64, \"layout\": \"wgmma\"}");
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: buffers[3].bytes: weight 'w' part 'values' must "
+               "be 16384 bytes per Format.md, manifest says 8192"});
+  writeMutated(kWeightEntry, halves);
+  expectError(SY_ERR_MANIFEST,
+              {"manifest.json: buffers[3].bytes: weight 'w' part 'values' must "
+               "be 32768 bytes per Format.md, manifest says 8192"});
+  std::string text = kValidManifest;
+  for (auto [from, to] : {std::pair<std::string, std::string>{
+                              "\"bytes\": 8192", "\"bytes\": 32768"},
+                          {"\"bytes\": 1024", "\"bytes\": 4096"},
+                          {"\"bytes\": 128", "\"bytes\": 512"},
+                          {kWeightEntry, halves}})
+    text.replace(text.find(from), from.size(), to);
+  write("manifest.json", text);
+  sy_bundle *b = nullptr;
+  ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+  sy_weight_info wi;
+  ASSERT_EQ(sy_bundle_find_weight(b, "w", &wi), SY_OK);
+  EXPECT_EQ(wi.layout, SY_LAYOUT_WGMMA_HALVES);
+  EXPECT_EQ(wi.rows, 64);
+  sy_bundle_destroy(b);
+}
+
 TEST_F(BundleDir, BadWeightLayouts) {
   auto entry = [](const std::string &layout) {
     return "\"n\": 1, \"m\": 2, \"v\": 64, \"layout\": " + layout + "}";
   };
-  // 32 kept rows: fine for mma_sp, not for wgmma.
-  writeMutated(kWeightEntry, entry("\"wgmma\""));
+  // 3:4: 48 kept rows, fine for mma_sp; wgmma would pad them with 16 rows,
+  // no whole groups of 3.
+  writeMutated(kWeightEntry,
+               "\"n\": 3, \"m\": 4, \"v\": 64, \"layout\": \"wgmma\"}");
   expectError(SY_ERR_MANIFEST,
               {"weights[0]", "weight 'w'",
-               "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be "
-               "a multiple of 64"});
+               "layout wgmma pads the 48 kept rows to 64: n = 3 must divide 64 "
+               "(padding rows form whole groups of n)"});
   for (const char *bad : {"WGMMA", "mma-sp", "", "wgmma ", "sparse"}) {
     writeMutated(kWeightEntry, entry(std::string("\"") + bad + "\""));
     expectError(SY_ERR_MANIFEST, {"weights[0].layout: weight 'w': expected "
-                                  "\"mma_sp\" or \"wgmma\", got '" +
+                                  "\"mma_sp\", \"wgmma\" or "
+                                  "\"wgmma_halves\", got '" +
                                   std::string(bad) + "'"});
   }
   writeMutated(kWeightEntry, entry("1"));
   expectError(SY_ERR_MANIFEST,
-              {"weights[0].layout: weight 'w': expected \"mma_sp\" or "
-               "\"wgmma\", got number"});
+              {"weights[0].layout: weight 'w': expected \"mma_sp\", "
+               "\"wgmma\" or \"wgmma_halves\", got number"});
   writeMutated(kWeightEntry, entry("null"));
   expectError(SY_ERR_MANIFEST, {"weights[0].layout", "got null"});
 }

@@ -108,16 +108,17 @@ TEST(Validate, WgmmaRulesOnlyForWgmma) {
   const WeightLayout W = WeightLayout::Wgmma, S = WeightLayout::MmaSp;
   // Kept rows 128 x 256 columns passes both.
   EXPECT_EQ(validate({1, 2, 64}, {1, 256, 256}, W), "");
-  // Kept rows 32: fine for mma_sp, not for wgmma.
+  // Kept rows 32: wgmma pads them to 64 (no rule on the kept rows of 1:2).
   EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}, S), "");
   EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}), "");
-  EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}, W),
-            "layout wgmma needs kept rows rows*n/m = 32 (rows = 64) to be a "
-            "multiple of 64");
-  // Kept rows 96 (not 64-aligned) with n:m = 3:4.
-  EXPECT_NE(validate({3, 4, 64}, {1, 128, 256}, W).find("kept rows"),
-            std::string::npos);
+  EXPECT_EQ(validate({1, 2, 64}, {1, 64, 256}, W), "");
+  // Kept rows 96 with n:m = 3:4: 32 padding rows are no whole groups of 3.
+  EXPECT_EQ(validate({3, 4, 64}, {1, 128, 256}, W),
+            "layout wgmma pads the 96 kept rows to 128: n = 3 must divide 64 "
+            "(padding rows form whole groups of n)");
   EXPECT_EQ(validate({3, 4, 64}, {1, 128, 256}, S), "");
+  // 192 kept rows need no padding: any n.
+  EXPECT_EQ(validate({3, 4, 64}, {1, 256, 256}, W), "");
   // cols 192: a multiple of v = 64 but not of 128: wgmma pads it to 256.
   EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, S), "");
   EXPECT_EQ(validate({1, 2, 64}, {1, 128, 192}, W), "");
@@ -125,22 +126,32 @@ TEST(Validate, WgmmaRulesOnlyForWgmma) {
   EXPECT_NE(validate({1, 2, 48}, {1, 128, 192}, W).find("v = 48"),
             std::string::npos);
   std::string err = "unchanged";
-  std::vector<uint16_t> d(64 * 256, 0x3f80);
+  std::vector<uint16_t> d(128 * 256, 0x3f80);
   PackedWeight w =
-      pack(d.data(), DType::BF16, {1, 64, 256}, {1, 2, 64}, &err, W);
-  EXPECT_NE(err.find("kept rows rows*n/m = 32"), std::string::npos) << err;
+      pack(d.data(), DType::BF16, {1, 128, 256}, {3, 4, 64}, &err, W);
+  EXPECT_NE(err.find("pads the 96 kept rows to 128"), std::string::npos) << err;
   EXPECT_TRUE(w.values.empty());
 }
 
 TEST(Layout, NamesParseAndRoundTrip) {
   EXPECT_STREQ(layoutName(WeightLayout::MmaSp), "mma_sp");
   EXPECT_STREQ(layoutName(WeightLayout::Wgmma), "wgmma");
+  EXPECT_STREQ(layoutName(WeightLayout::WgmmaHalves), "wgmma_halves");
   WeightLayout l = WeightLayout::MmaSp;
   EXPECT_TRUE(parseLayout("wgmma", l));
   EXPECT_EQ(l, WeightLayout::Wgmma);
   EXPECT_TRUE(parseLayout("mma_sp", l));
   EXPECT_EQ(l, WeightLayout::MmaSp);
-  for (const char *bad : {"", "WGMMA", "mma-sp", "wgmma ", "sp", "mma_sp\n"}) {
+  EXPECT_TRUE(parseLayout("wgmma_halves", l));
+  EXPECT_EQ(l, WeightLayout::WgmmaHalves);
+  EXPECT_FALSE(isWgmmaLayout(WeightLayout::MmaSp));
+  EXPECT_TRUE(isWgmmaLayout(WeightLayout::Wgmma));
+  EXPECT_TRUE(isWgmmaLayout(WeightLayout::WgmmaHalves));
+  EXPECT_EQ(layoutParts(WeightLayout::MmaSp), 1);
+  EXPECT_EQ(layoutParts(WeightLayout::Wgmma), 1);
+  EXPECT_EQ(layoutParts(WeightLayout::WgmmaHalves), 2);
+  for (const char *bad : {"", "WGMMA", "mma-sp", "wgmma ", "sp", "mma_sp\n",
+                          "wgmma-halves", "halves", "wgmma_halves "}) {
     l = WeightLayout::Wgmma;
     EXPECT_FALSE(parseLayout(bad, l)) << bad;
     EXPECT_EQ(l, WeightLayout::Wgmma) << "unchanged on failure";
@@ -434,55 +445,84 @@ int64_t wgmmaValuesByte(int64_t kr, int64_t c, int64_t Kp) {
          (cc % 8) * 2;
 }
 
+/// The logical kept row that stored kept row `sr` of a wgmma layout with
+/// `parts` parts holds, or -1 for a padding row, as Format.md defines it
+/// (independently of Format.cpp): each part's Rk / parts kept rows, then
+/// padding rows up to a multiple of 64; `pad` is the padding row's index.
+int64_t storedToKept(int64_t sr, int64_t Rk, int64_t parts, int64_t &pad) {
+  const int64_t kept = Rk / parts, H = (kept + 63) / 64 * 64, j = sr % H;
+  pad = j - kept;
+  return j < kept ? sr / H * kept + j : -1;
+}
+
+/// Expects `w` (`c` packed from `d` in a wgmma layout) to hold every word
+/// where Format.md puts it: for each stored kept row sr, C of the kept row it
+/// holds, or a padding row's zero values, 0x4 nibbles and row_idx; padding
+/// columns K..Kp-1 of every row likewise.
+void expectWgmmaLayoutMatchesFormatMd(const Case &c,
+                                      const std::vector<uint16_t> &d,
+                                      const PackedWeight &w) {
+  const int64_t R = c.s.rows, K = c.s.cols, Rk = R / c.p.m * c.p.n;
+  const int64_t parts = c.layout == WeightLayout::WgmmaHalves ? 2 : 1;
+  const int64_t Rs = parts * ((Rk / parts + 63) / 64 * 64);
+  // Values and meta hold Kp = roundUp(K, 128) columns: K..Kp-1 padding.
+  const int64_t Kp = (K + 127) / 128 * 128;
+  const int64_t KS = Kp / 32, S = K / c.p.v;
+  ASSERT_EQ(storedKeptRows(c.p, c.s, c.layout), Rs);
+  ASSERT_EQ(w.valuesBytes(), c.s.experts * Rs * Kp);
+  ASSERT_EQ(w.rowIdxBytes(), c.p.n < c.p.m ? c.s.experts * S * Rs : 0);
+  for (int64_t e = 0; e < c.s.experts; ++e) {
+    Expected ex = expectedLogical(d.data() + e * R * K, c.dt, R, K, c.p);
+    const uint8_t *bytes =
+        reinterpret_cast<const uint8_t *>(w.values.data() + e * Rs * Kp / 4);
+    const uint32_t *meta = w.meta.data() + e * Rs * Kp / 32;
+    const uint8_t *ri = w.rowIdx.data() + e * S * Rs;
+    std::vector<bool> seen(static_cast<size_t>(Rs * Kp), false);
+    for (int64_t sr = 0; sr < Rs; ++sr) {
+      int64_t pad;
+      const int64_t kr = storedToKept(sr, Rk, parts, pad);
+      ASSERT_EQ(storedKeptRow(c.p, c.s, c.layout, sr).keptRow, kr);
+      for (int64_t col = 0; col < Kp / 2; col += 2) {
+        int64_t off = wgmmaValuesByte(sr, col, Kp);
+        ASSERT_EQ(off % 4, 0);
+        ASSERT_LT(off, Rs * Kp);
+        ASSERT_FALSE(seen[size_t(off)]) << "two words at byte " << off;
+        seen[size_t(off)] = true;
+        uint32_t word;
+        std::memcpy(&word, bytes + off, 4);
+        if (kr < 0 || col >= K / 2) { // padding: zero values
+          ASSERT_EQ(word, 0u) << "row " << sr << " column " << col;
+          continue;
+        }
+        ASSERT_EQ(word & 0xffffu, ex.c[size_t(kr * K / 2 + col)]);
+        ASSERT_EQ(word >> 16, ex.c[size_t(kr * K / 2 + col + 1)]);
+      }
+      for (int64_t ch = 0; ch < Kp / 4; ++ch) {
+        int64_t T = sr / 64, wt = (sr % 64) / 16, rr = sr % 16, g = rr % 8;
+        int64_t ks = ch / 8, h = (ch % 8) / 4, q = ch % 4;
+        int64_t word = ((T * KS + ks) * 4 + wt) * 16 + 2 * g + h;
+        int shift = int(4 * q + (rr >= 8 ? 16 : 0));
+        // Padding: nibble 0x4 (i0 = 0, i1 = 1).
+        ASSERT_EQ((meta[word] >> shift) & 0xfu,
+                  kr >= 0 && ch < K / 4 ? ex.nibbles[size_t(kr * K / 4 + ch)]
+                                        : 0x4u)
+            << "row " << sr << " chunk " << ch;
+      }
+      // row_idx[s][sr]: a padding row's is its index modulo n.
+      for (int64_t s = 0; s < S && c.p.n < c.p.m; ++s)
+        ASSERT_EQ(ri[s * Rs + sr],
+                  kr >= 0 ? ex.rowIdx[size_t(s * Rk + kr)] : pad % c.p.n)
+            << "span " << s << " row " << sr;
+    }
+  }
+}
+
 TEST(Pack, WgmmaLayoutMatchesFormatMd) {
   SplitMix64 rng(123);
   for (const Case &c : wgmmaCases(5, 12)) {
     std::vector<uint16_t> d = randomDense(rng, c);
     PackedWeight w = pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
-    const int64_t R = c.s.rows, K = c.s.cols, Rk = R / c.p.m * c.p.n;
-    // Values and meta hold Kp = roundUp(K, 128) columns: K..Kp-1 padding.
-    const int64_t Kp = (K + 127) / 128 * 128;
-    const int64_t KS = Kp / 32, S = K / c.p.v;
-    ASSERT_EQ(w.valuesBytes(), c.s.experts * Rk * Kp);
-    for (int64_t e = 0; e < c.s.experts; ++e) {
-      Expected ex = expectedLogical(d.data() + e * R * K, c.dt, R, K, c.p);
-      const uint8_t *bytes =
-          reinterpret_cast<const uint8_t *>(w.values.data() + e * Rk * Kp / 4);
-      const uint32_t *meta = w.meta.data() + e * Rk * Kp / 32;
-      std::vector<bool> seen(static_cast<size_t>(Rk * Kp), false);
-      for (int64_t kr = 0; kr < Rk; ++kr)
-        for (int64_t col = 0; col < Kp / 2; col += 2) {
-          int64_t off = wgmmaValuesByte(kr, col, Kp);
-          ASSERT_EQ(off % 4, 0);
-          ASSERT_LT(off, Rk * Kp);
-          ASSERT_FALSE(seen[size_t(off)]) << "two words at byte " << off;
-          seen[size_t(off)] = true;
-          uint32_t word;
-          std::memcpy(&word, bytes + off, 4);
-          if (col >= K / 2) { // padding: zero values
-            ASSERT_EQ(word, 0u) << "row " << kr << " column " << col;
-            continue;
-          }
-          ASSERT_EQ(word & 0xffffu, ex.c[size_t(kr * K / 2 + col)]);
-          ASSERT_EQ(word >> 16, ex.c[size_t(kr * K / 2 + col + 1)]);
-        }
-      for (int64_t kr = 0; kr < Rk; ++kr)
-        for (int64_t ch = 0; ch < Kp / 4; ++ch) {
-          int64_t T = kr / 64, wt = (kr % 64) / 16, rr = kr % 16, g = rr % 8;
-          int64_t ks = ch / 8, h = (ch % 8) / 4, q = ch % 4;
-          int64_t word = ((T * KS + ks) * 4 + wt) * 16 + 2 * g + h;
-          int shift = int(4 * q + (rr >= 8 ? 16 : 0));
-          // Padding: nibble 0x4 (i0 = 0, i1 = 1).
-          ASSERT_EQ((meta[word] >> shift) & 0xfu,
-                    ch < K / 4 ? ex.nibbles[size_t(kr * K / 4 + ch)] : 0x4u)
-              << "row " << kr << " chunk " << ch;
-        }
-      if (c.p.n < c.p.m) {
-        const uint8_t *ri = w.rowIdx.data() + e * S * Rk;
-        for (int64_t i = 0; i < S * Rk; ++i)
-          ASSERT_EQ(ri[i], ex.rowIdx[size_t(i)]);
-      }
-    }
+    expectWgmmaLayoutMatchesFormatMd(c, d, w);
   }
 }
 
@@ -607,13 +647,13 @@ TEST(Relayout, IsAPurePermutationOfArbitraryWords) {
 
 TEST(Relayout, RejectsWhatTheTargetLayoutCannotHold) {
   std::vector<uint16_t> d(64 * 128, floatToBf16(1.0f));
-  PackedWeight w = pack(d.data(), DType::BF16, {1, 64, 128}, {1, 2, 64});
+  PackedWeight w = pack(d.data(), DType::BF16, {1, 64, 128}, {3, 4, 64});
   std::string err;
   PackedWeight g = relayout(w, WeightLayout::Wgmma, &err);
   EXPECT_TRUE(g.values.empty());
-  EXPECT_NE(err.find("cannot relayout from mma_sp to wgmma"), std::string::npos)
-      << err;
-  EXPECT_NE(err.find("kept rows rows*n/m = 32"), std::string::npos) << err;
+  EXPECT_EQ(err, "cannot relayout from mma_sp to wgmma: layout wgmma pads the "
+                 "48 kept rows to 64: n = 3 must divide 64 (padding rows form "
+                 "whole groups of n)");
   PackedWeight bad = pack(d.data(), DType::BF16, {1, 64, 128}, {1, 1, 64});
   bad.meta.pop_back();
   err.clear();
@@ -624,7 +664,8 @@ TEST(Relayout, RejectsWhatTheTargetLayoutCannotHold) {
   lie.layout = WeightLayout::Wgmma;
   err.clear();
   EXPECT_TRUE(unpack(lie, &err).empty());
-  EXPECT_NE(err.find("layout wgmma needs"), std::string::npos) << err;
+  EXPECT_NE(err.find("layout wgmma pads the 48 kept rows"), std::string::npos)
+      << err;
 }
 
 TEST(Pack, HandCheckedSmallCase) {
@@ -684,12 +725,13 @@ TEST(Content, RowIdxMustIndexItsGroup) {
     const int64_t Rk = keptRows(w.p, w.s);
     ASSERT_EQ(checkPacked(w), "");
     w.rowIdx[size_t(Rk + 5)] = 2; // span 1, kept row 5
-    EXPECT_EQ(checkRowIdx(w.rowIdx.data(), w.p, w.s),
+    EXPECT_EQ(checkRowIdx(w.rowIdx.data(), w.p, w.s, w.layout),
               "byte " + std::to_string(Rk + 5) +
                   " (expert 0, span 1, kept row 5) is 2, not below m = 2");
     std::string err;
     std::vector<uint16_t> u = unpack(w, &err);
-    EXPECT_EQ(err, "row_idx: " + checkRowIdx(w.rowIdx.data(), w.p, w.s));
+    EXPECT_EQ(err,
+              "row_idx: " + checkRowIdx(w.rowIdx.data(), w.p, w.s, w.layout));
     EXPECT_TRUE(u.empty());
     // 0xff everywhere: the audit's reproducer.
     std::fill(w.rowIdx.begin(), w.rowIdx.end(), 0xff);
@@ -705,7 +747,7 @@ TEST(Content, RowIdxMustIncreaseWithinAGroup) {
   ASSERT_EQ(checkPacked(w), "");
   const int64_t Rk = keptRows(w.p, w.s), perExpert = 2 * Rk;
   w.rowIdx[size_t(perExpert + 3)] = w.rowIdx[size_t(perExpert + 2)];
-  EXPECT_EQ(checkRowIdx(w.rowIdx.data(), w.p, w.s),
+  EXPECT_EQ(checkRowIdx(w.rowIdx.data(), w.p, w.s, w.layout),
             "byte " + std::to_string(perExpert + 3) +
                 " (expert 1, span 0, kept row 3) is 0, not above the previous "
                 "kept row of its group (0): kept rows must be strictly "
@@ -785,6 +827,17 @@ TEST(Pack, TiesPickLowerIndices) {
 // The wgmma layout pads K up to a multiple of 128 (Format.md)
 //===----------------------------------------------------------------------===//
 
+/// Expects the component sizes of Format.md for `Rs` stored kept rows of `Kp`
+/// columns: `E * Rs * Kp` bytes of values, an eighth of that of meta, and
+/// `E * (K / v) * Rs` of row_idx (0 when n == m).
+void expectSizes(const SSParams &p, const SSShape &s, WeightLayout layout,
+                 int64_t Rs, int64_t Kp) {
+  const int64_t E = s.experts, S = p.n == p.m ? 0 : s.cols / p.v;
+  EXPECT_EQ(componentBytes(p, s, layout),
+            (std::array<int64_t, 3>{E * Rs * Kp, E * Rs * Kp / 8, E * S * Rs}))
+      << layoutName(layout);
+}
+
 TEST(Padding, StoredColsAndSizesAreLayoutAware) {
   const WeightLayout S = WeightLayout::MmaSp, W = WeightLayout::Wgmma;
   for (auto [K, Kp] : {std::pair<int64_t, int64_t>{32, 128},
@@ -804,25 +857,25 @@ TEST(Padding, StoredColsAndSizesAreLayoutAware) {
   EXPECT_EQ(valuesBytesPerExpert(p, s, W), 2880 * 2944);
   EXPECT_EQ(metaBytesPerExpert(p, s, S), 2880 * 2880 / 8);
   EXPECT_EQ(metaBytesPerExpert(p, s, W), 2880 * 2944 / 8);
-  EXPECT_EQ(rowIdxBytesPerExpert(p, s), 45 * 2880); // K / v spans: unpadded
-  EXPECT_EQ(componentBytes(p, s, S),
-            (std::array<int64_t, 3>{32 * 2880 * 2880, 32 * 2880 * 2880 / 8,
-                                    32 * 45 * 2880}));
-  EXPECT_EQ(componentBytes(p, s, W),
-            (std::array<int64_t, 3>{32 * 2880 * 2944, 32 * 2880 * 2944 / 8,
-                                    32 * 45 * 2880}));
+  EXPECT_EQ(rowIdxBytesPerExpert(p, s, S), 45 * 2880); // K / v spans: unpadded
+  EXPECT_EQ(rowIdxBytesPerExpert(p, s, W), 45 * 2880);
+  expectSizes(p, s, S, 2880, 2880);
+  expectSizes(p, s, W, 2880, 2944);
   // Where the values padding lies: the last k block of each 64-row tile.
-  ValuesPadding pad = valuesPadding({1, 2, 64}, {2, 128, 192}, W);
-  EXPECT_EQ(pad.count, 2);
-  EXPECT_EQ(pad.first, 8192);
-  EXPECT_EQ(pad.stride, 16384);
-  EXPECT_EQ(pad.bytes, 8192);
+  std::vector<ByteRange> pad = valuesPadding({1, 2, 64}, {2, 128, 192}, W);
+  ASSERT_EQ(pad.size(), 2u);
+  EXPECT_EQ(pad[0].offset, 8192);
+  EXPECT_EQ(pad[0].bytes, 8192);
+  EXPECT_EQ(pad[1].offset, 8192 + 16384);
+  EXPECT_EQ(pad[1].bytes, 8192);
   pad = valuesPadding(p, s, W);
-  EXPECT_EQ(pad.count, 32 * 2880 / 64);
-  EXPECT_EQ(pad.first, 22 * 8192);
-  EXPECT_EQ(pad.stride, 23 * 8192);
-  EXPECT_EQ(valuesPadding({1, 2, 64}, {2, 128, 192}, S).count, 0);
-  EXPECT_EQ(valuesPadding({1, 2, 64}, {2, 128, 256}, W).count, 0);
+  ASSERT_EQ(pad.size(), size_t(32 * 2880 / 64));
+  for (size_t i = 0; i < pad.size(); ++i) {
+    EXPECT_EQ(pad[i].offset, 22 * 8192 + int64_t(i) * 23 * 8192);
+    EXPECT_EQ(pad[i].bytes, 8192);
+  }
+  EXPECT_TRUE(valuesPadding({1, 2, 64}, {2, 128, 192}, S).empty());
+  EXPECT_TRUE(valuesPadding({1, 2, 64}, {2, 128, 256}, W).empty());
 }
 
 TEST(Padding, PaddedSizesThatOverflowAreRefused) {
@@ -1034,11 +1087,13 @@ TEST(Padding, ValuesPaddingMustBeZero) {
       "byte 25058 (expert 1, kept row 3, compressed column 105: padding past "
       "cols = 192) is 0x7f, not 0: layout wgmma pads the values with zeros";
   EXPECT_EQ(checkPacked(w), "values: " + want);
-  ValuesPadding pad = valuesPadding(w.p, w.s, w.layout);
-  ASSERT_EQ(pad.count, 2);
-  EXPECT_EQ(checkValuesPaddingBlock(bytes + pad.first, 0, w.p, w.s), "");
+  std::vector<ByteRange> pad = valuesPadding(w.p, w.s, w.layout);
+  ASSERT_EQ(pad.size(), 2u);
   EXPECT_EQ(
-      checkValuesPaddingBlock(bytes + pad.first + pad.stride, 1, w.p, w.s),
+      checkValuesPadding(bytes + pad[0].offset, pad[0], w.p, w.s, w.layout),
+      "");
+  EXPECT_EQ(
+      checkValuesPadding(bytes + pad[1].offset, pad[1], w.p, w.s, w.layout),
       want);
   int part = -1;
   EXPECT_EQ(checkContent(bytes, reinterpret_cast<uint8_t *>(w.meta.data()),
@@ -1128,6 +1183,389 @@ TEST(Padding, ReferenceReadsEitherLayoutAlike) {
       norm += v * v;
     EXPECT_GT(norm, 0.0);
   }
+}
+
+//===----------------------------------------------------------------------===//
+// The wgmma layouts pad the kept rows to whole 64-row tiles (Format.md)
+//===----------------------------------------------------------------------===//
+
+TEST(RowPadding, StoredKeptRowsAndSizes) {
+  const WeightLayout S = WeightLayout::MmaSp, W = WeightLayout::Wgmma,
+                     H = WeightLayout::WgmmaHalves;
+  // gpt-oss's w13 (32 experts of 5760 x 2880, 1:2:64): 2880 kept rows, 1440
+  // a half (22.5 tiles, stored as 23); w2 (2880 x 2880): 1440 kept rows.
+  const SSParams p{1, 2, 64};
+  const SSShape w13{32, 5760, 2880}, w2{32, 2880, 2880};
+  for (const SSShape &s : {w13, w2})
+    for (WeightLayout l : {S, W, H})
+      ASSERT_EQ(validate(p, s, l), "") << layoutName(l);
+  EXPECT_EQ(storedKeptRows(p, w13, S), 2880);
+  EXPECT_EQ(storedKeptRows(p, w13, W), 2880); // 45 whole tiles
+  EXPECT_EQ(storedKeptRows(p, w13, H), 2 * 1472);
+  EXPECT_EQ(storedKeptRows(p, w2, S), 1440);
+  EXPECT_EQ(storedKeptRows(p, w2, W), 1472);
+  EXPECT_EQ(storedKeptRows(p, w2, H), 2 * 768);
+  expectSizes(p, w13, H, 2944, 2944);
+  expectSizes(p, w2, W, 1472, 2944);
+  expectSizes(p, w2, S, 1440, 2880);
+  EXPECT_EQ(rowIdxBytesPerExpert(p, w13, H), 45 * 2944);
+  // Stored kept row -> kept row or padding row.
+  struct {
+    WeightLayout layout;
+    int64_t sr, keptRow, part, padding;
+  } rows[] = {{H, 0, 0, 0, -1},       {H, 1439, 1439, 0, -1},
+              {H, 1440, -1, 0, 0},    {H, 1460, -1, 0, 20},
+              {H, 1471, -1, 0, 31},   {H, 1472, 1440, 1, -1},
+              {H, 2911, 2879, 1, -1}, {H, 2943, -1, 1, 31},
+              {W, 2879, 2879, 0, -1}, {S, 5, 5, 0, -1}};
+  for (const auto &r : rows) {
+    StoredKeptRow got = storedKeptRow(p, w13, r.layout, r.sr);
+    EXPECT_EQ(got.keptRow, r.keptRow) << r.sr;
+    EXPECT_EQ(got.part, r.part) << r.sr;
+    EXPECT_EQ(got.padding, r.padding) << r.sr;
+  }
+  StoredKeptRow last = storedKeptRow(p, w2, W, 1471);
+  EXPECT_EQ(last.keptRow, -1);
+  EXPECT_EQ(last.padding, 31);
+}
+
+/// Expects valuesPadding(p, s, layout) to be `want` ({offset, bytes} pairs).
+void expectValuesPadding(const SSParams &p, const SSShape &s,
+                         WeightLayout layout,
+                         const std::vector<std::pair<int64_t, int64_t>> &want) {
+  std::vector<std::pair<int64_t, int64_t>> got;
+  for (const ByteRange &r : valuesPadding(p, s, layout))
+    got.push_back({r.offset, r.bytes});
+  EXPECT_EQ(got, want) << layoutName(layout);
+}
+
+TEST(RowPadding, ValuesPaddingIsWholeTilesOfPaddingRows) {
+  const WeightLayout W = WeightLayout::Wgmma, H = WeightLayout::WgmmaHalves;
+  // 2 experts of 160 x 128, 1:2: 80 kept rows. wgmma: tiles 0 and 1 a
+  // expert (8192 bytes each), tile 1 holding padding rows 80..127;
+  // wgmma_halves: halves of 40 kept rows, every tile holds padding rows.
+  expectValuesPadding({1, 2, 64}, {2, 160, 128}, W,
+                      {{8192, 8192}, {24576, 8192}});
+  expectValuesPadding({1, 2, 64}, {2, 160, 128}, H,
+                      {{0, 8192}, {8192, 8192}, {16384, 8192}, {24576, 8192}});
+  // With K = 192 (2 k blocks a tile): the last k block of a tile without
+  // padding rows, the whole tile with them.
+  expectValuesPadding({1, 2, 64}, {2, 160, 192}, W,
+                      {{8192, 8192},
+                       {16384, 16384},
+                       {32768 + 8192, 8192},
+                       {32768 + 16384, 16384}});
+  // No padding rows and K % 128 == 0: no padding.
+  expectValuesPadding({1, 2, 64}, {2, 256, 128}, H, {});
+}
+
+TEST(RowPadding, ValidateNamesTheNewRules) {
+  const WeightLayout S = WeightLayout::MmaSp, W = WeightLayout::Wgmma,
+                     H = WeightLayout::WgmmaHalves;
+  // Halves must be whole row groups: with Rk % 16 == 0 only n = m = 16 can
+  // have an odd number of groups.
+  EXPECT_EQ(validate({16, 16, 32}, {1, 16, 128}, H),
+            "layout wgmma_halves needs rows = 16 to be a multiple of 2*m = 32 "
+            "(each half whole row groups)");
+  EXPECT_EQ(validate({16, 16, 32}, {1, 16, 128}, W), "");
+  EXPECT_EQ(validate({16, 16, 32}, {1, 32, 128}, H), "");
+  // Padding rows form whole groups of n: 3:4 with 192 kept rows needs no
+  // padding in wgmma, but its halves of 96 do.
+  EXPECT_EQ(validate({3, 4, 64}, {1, 256, 256}, W), "");
+  EXPECT_EQ(validate({3, 4, 64}, {1, 256, 256}, S), "");
+  EXPECT_EQ(validate({3, 4, 64}, {1, 256, 256}, H),
+            "layout wgmma_halves pads the 96 kept rows of each half to 128: "
+            "n = 3 must divide 64 (padding rows form whole groups of n)");
+  EXPECT_EQ(validate({3, 4, 64}, {1, 512, 256}, H), "");
+  // n = m: no row_idx, any n.
+  EXPECT_EQ(validate({3, 3, 32}, {1, 48, 128}, W), "");
+  EXPECT_EQ(validate({5, 5, 32}, {1, 160, 128}, H), "");
+  std::string err;
+  std::vector<uint16_t> d(256 * 256, 0x3f80);
+  EXPECT_TRUE(pack(d.data(), DType::BF16, {1, 256, 256}, {3, 4, 64}, &err, H)
+                  .values.empty());
+  EXPECT_EQ(err, validate({3, 4, 64}, {1, 256, 256}, H));
+}
+
+TEST(RowPadding, PaddedSizesThatOverflowAreRefused) {
+  // 32 x 2^56, 1:2: the dense size (2^62 bytes) fits; wgmma_halves stores
+  // 2 x 64 rows for the 16 kept rows: 2^63 bytes of values do not.
+  const int64_t K = int64_t(1) << 56;
+  EXPECT_EQ(validate({1, 2, 32}, {1, 32, K}, WeightLayout::Wgmma), "");
+  EXPECT_EQ(validate({1, 2, 32}, {1, 32, K}, WeightLayout::WgmmaHalves),
+            "layout wgmma_halves pads cols = 72057594037927936 to "
+            "72057594037927936 and kept rows rows*n/m = 16 to 128: experts x "
+            "stored kept rows x padded cols = 1 x 128 x 72057594037927936 is "
+            "too large (the values bytes overflow a 64-bit byte count)");
+  // Plain 2:4 with 16 rows: wgmma stores 64 rows.
+  EXPECT_EQ(validate({2, 2, 32}, {1, 16, 2 * K}, WeightLayout::MmaSp), "");
+  EXPECT_EQ(validate({2, 2, 32}, {1, 16, 2 * K}, WeightLayout::Wgmma),
+            "layout wgmma pads cols = 144115188075855872 to "
+            "144115188075855872 and kept rows rows*n/m = 16 to 64: experts x "
+            "stored kept rows x padded cols = 1 x 64 x 144115188075855872 is "
+            "too large (the values bytes overflow a 64-bit byte count)");
+}
+
+/// Row-padded shapes: kept rows 80 (wgmma: 128), plain 2:4 of 80 rows, halves
+/// of 40 and 80 kept rows (wgmma_halves: 64 and 128 each), n = 2 and 4
+/// (padding row_idx 0, 1, ... n-1), K padded or not.
+std::vector<Case> rowPaddedCases() {
+  const WeightLayout W = WeightLayout::Wgmma, H = WeightLayout::WgmmaHalves;
+  return {{{1, 2, 32}, {2, 160, 128}, DType::BF16, W},
+          {{2, 2, 64}, {1, 80, 256}, DType::F16, W},
+          {{2, 4, 32}, {2, 160, 96}, DType::BF16, W},
+          {{1, 2, 32}, {2, 160, 160}, DType::BF16, H},
+          {{2, 4, 64}, {2, 160, 128}, DType::F16, H},
+          {{4, 8, 32}, {1, 320, 64}, DType::BF16, H},
+          {{2, 2, 32}, {3, 80, 192}, DType::F16, H},
+          {{1, 4, 64}, {1, 384, 2880}, DType::BF16, H}};
+}
+
+TEST(RowPadding, LayoutMatchesFormatMd) {
+  SplitMix64 rng(41);
+  for (const Case &c : rowPaddedCases()) {
+    SCOPED_TRACE(describe(c) + " " + layoutName(c.layout));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    std::string err;
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err, c.layout);
+    ASSERT_EQ(err, "");
+    ASSERT_NE(storedKeptRows(c.p, c.s, c.layout), keptRows(c.p, c.s));
+    expectWgmmaLayoutMatchesFormatMd(c, d, w);
+  }
+}
+
+/// `d` (`c.s.experts` x `c.s.rows` x `c.s.cols`) with zero rows appended to
+/// each of `parts` parts, as many as pad the part's kept rows to a multiple
+/// of 64; `rows` is set to the rows per expert.
+std::vector<uint16_t> withZeroRows(const std::vector<uint16_t> &d,
+                                   const Case &c, int64_t parts,
+                                   int64_t &rows) {
+  const int64_t R = c.s.rows, K = c.s.cols, partRows = R / parts;
+  const int64_t kept = partRows / c.p.m * c.p.n;
+  const int64_t paddedRows = (kept + 63) / 64 * 64 / c.p.n * c.p.m;
+  rows = parts * paddedRows;
+  std::vector<uint16_t> out(size_t(c.s.experts * rows * K), 0);
+  for (int64_t e = 0; e < c.s.experts; ++e)
+    for (int64_t q = 0; q < parts; ++q)
+      std::copy(d.begin() + (e * R + q * partRows) * K,
+                d.begin() + (e * R + (q + 1) * partRows) * K,
+                out.begin() + (e * rows + q * paddedRows) * K);
+  return out;
+}
+
+TEST(RowPadding, PackEqualsPackOfZeroPaddedRows) {
+  // An independent oracle of the row padding: each part with zero rows
+  // appended (all-zero groups keep their first n rows, row_idx 0..n-1;
+  // zero chunks keep entries 0 and 1: value 0, nibble 0x4) has whole tiles
+  // of kept rows, which wgmma stores without padding rows: the same bytes.
+  SplitMix64 rng(42);
+  for (const Case &c : rowPaddedCases()) {
+    SCOPED_TRACE(describe(c) + " " + layoutName(c.layout));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    int64_t rows;
+    std::vector<uint16_t> dp = withZeroRows(d, c, layoutParts(c.layout), rows);
+    const SSShape sp{c.s.experts, rows, c.s.cols};
+    ASSERT_EQ(storedKeptRows(c.p, sp, WeightLayout::Wgmma), keptRows(c.p, sp));
+    std::string err;
+    PackedWeight w = pack(d.data(), c.dt, c.s, c.p, &err, c.layout);
+    ASSERT_EQ(err, "");
+    PackedWeight wp = pack(dp.data(), c.dt, sp, c.p, &err, WeightLayout::Wgmma);
+    ASSERT_EQ(err, "");
+    EXPECT_EQ(w.values, wp.values);
+    EXPECT_EQ(w.meta, wp.meta);
+    EXPECT_EQ(w.rowIdx, wp.rowIdx);
+  }
+}
+
+TEST(RowPadding, RoundTripsAndRelayoutAmongAllLayouts) {
+  // pack -> unpack equals pack in mma_sp -> unpack; pack(unpack(w)) is w;
+  // relayout between any two layouts (both ways) equals packing in the
+  // target; the reference reads every layout alike.
+  SplitMix64 rng(43);
+  const WeightLayout layouts[] = {WeightLayout::MmaSp, WeightLayout::Wgmma,
+                                  WeightLayout::WgmmaHalves};
+  for (const Case &c : rowPaddedCases()) {
+    SCOPED_TRACE(describe(c) + " " + layoutName(c.layout));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    std::vector<PackedWeight> packed;
+    for (WeightLayout l : layouts)
+      if (validate(c.p, c.s, l).empty())
+        packed.push_back(pack(d.data(), c.dt, c.s, c.p, nullptr, l));
+    ASSERT_GE(packed.size(), 2u);
+    const std::vector<uint16_t> want = unpack(packed[0]);
+    std::vector<double> y0;
+    std::vector<uint16_t> x(size_t(3 * c.s.cols), 0x3c00);
+    std::vector<int32_t> offsets(size_t(c.s.experts + 1), 3);
+    offsets[0] = 0;
+    ASSERT_TRUE(ssmmReference(packed[0], x.data(), 3, offsets.data(), nullptr,
+                              3, Epilogue::None, y0));
+    for (const PackedWeight &from : packed) {
+      SCOPED_TRACE(std::string("from ") + layoutName(from.layout));
+      EXPECT_EQ(checkPacked(from), "");
+      std::string err;
+      EXPECT_EQ(unpack(from, &err), want) << err;
+      expectSameWeight(pack(want.data(), c.dt, c.s, c.p, nullptr, from.layout),
+                       from);
+      for (const PackedWeight &to : packed)
+        expectRelayoutGives(from, to);
+      std::vector<double> y;
+      ASSERT_TRUE(ssmmReference(from, x.data(), 3, offsets.data(), nullptr, 3,
+                                Epilogue::None, y));
+      EXPECT_EQ(y, y0);
+    }
+  }
+}
+
+TEST(RowPadding, HalvesWithoutPaddingRowsAreWgmmaBytes) {
+  // Where no half is padded, wgmma_halves is byte-identical to wgmma (and
+  // wgmma without padding rows to the golden packs above).
+  SplitMix64 rng(44);
+  for (Case c : {Case{{1, 2, 64}, {2, 256, 192}, DType::BF16},
+                 Case{{2, 2, 32}, {1, 128, 128}, DType::F16},
+                 Case{{3, 4, 128}, {1, 512, 256}, DType::BF16}}) {
+    SCOPED_TRACE(describe(c));
+    std::vector<uint16_t> d = randomDense(rng, c);
+    PackedWeight w =
+        pack(d.data(), c.dt, c.s, c.p, nullptr, WeightLayout::Wgmma);
+    PackedWeight h =
+        pack(d.data(), c.dt, c.s, c.p, nullptr, WeightLayout::WgmmaHalves);
+    ASSERT_EQ(storedKeptRows(c.p, c.s, h.layout), keptRows(c.p, c.s));
+    EXPECT_EQ(h.values, w.values);
+    EXPECT_EQ(h.meta, w.meta);
+    EXPECT_EQ(h.rowIdx, w.rowIdx);
+  }
+}
+
+/// Expects every reader of `w` to refuse it with `want`, the message of
+/// component `part` (componentBytes' index): checkContent, checkPacked,
+/// unpack, and relayout to every layout (which would drop the padding).
+void expectRefused(const PackedWeight &w, int part, const std::string &want) {
+  static const char *const prefix[3] = {"values: ", "meta: ", "row_idx: "};
+  int got = -1;
+  EXPECT_EQ(checkContent(reinterpret_cast<const uint8_t *>(w.values.data()),
+                         reinterpret_cast<const uint8_t *>(w.meta.data()),
+                         w.rowIdx.data(), w.p, w.s, w.layout, got),
+            want);
+  EXPECT_EQ(got, part);
+  EXPECT_EQ(checkPacked(w), prefix[part] + want);
+  std::string err;
+  EXPECT_TRUE(unpack(w, &err).empty());
+  EXPECT_EQ(err, prefix[part] + want);
+  for (WeightLayout to :
+       {WeightLayout::MmaSp, WeightLayout::Wgmma, WeightLayout::WgmmaHalves}) {
+    err.clear();
+    EXPECT_TRUE(relayout(w, to, &err).values.empty());
+    EXPECT_EQ(err, std::string("cannot relayout from ") + layoutName(w.layout) +
+                       " to " + layoutName(to) + ": " + prefix[part] + want);
+  }
+}
+
+/// 2 experts of 160 x 128, 2:4:64 (halves of 40 kept rows, each padded to
+/// 64; 2 spans) in wgmma_halves.
+PackedWeight halvesWeight() {
+  SplitMix64 rng(45);
+  Case c{{2, 4, 64}, {2, 160, 128}, DType::BF16, WeightLayout::WgmmaHalves};
+  std::vector<uint16_t> d = randomDense(rng, c);
+  return pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+}
+
+/// 1 expert of 160 x 160, 1:2:32 (80 kept rows, K padded to 256) in
+/// `layout`.
+PackedWeight rowAndColumnPaddedWeight(WeightLayout layout) {
+  SplitMix64 rng(46);
+  Case c{{1, 2, 32}, {1, 160, 160}, DType::BF16, layout};
+  std::vector<uint16_t> d = randomDense(rng, c);
+  return pack(d.data(), c.dt, c.s, c.p, nullptr, c.layout);
+}
+
+TEST(RowPadding, ValuesOfPaddingRowsMustBeZero) {
+  // Expert 1 (from byte 16384), stored row 50 (half 0, padding row 10),
+  // chunk 0.
+  PackedWeight w = halvesWeight();
+  ASSERT_EQ(checkPacked(w), "");
+  reinterpret_cast<uint8_t *>(w.values.data())[16384 + 50 * 128] = 0x3c;
+  expectRefused(w, 0,
+                "byte 22784 (expert 1, stored kept row 50: padding row 10 of "
+                "half 0 past its 40 kept rows) is 0x3c, not 0: layout "
+                "wgmma_halves pads the values with zeros");
+}
+
+TEST(RowPadding, ValuesOfPaddingRowsOfWgmmaMustBeZero) {
+  // Tile 1, k block 0 (of 2): row 36 = stored row 100 (padding row 20).
+  PackedWeight w = rowAndColumnPaddedWeight(WeightLayout::Wgmma);
+  ASSERT_EQ(checkPacked(w), "");
+  reinterpret_cast<uint8_t *>(w.values.data())[2 * 8192 + 36 * 128] = 0x3c;
+  expectRefused(w, 0,
+                "byte 20992 (expert 0, stored kept row 100: padding row 20 "
+                "past the 80 kept rows) is 0x3c, not 0: layout wgmma pads the "
+                "values with zeros");
+}
+
+TEST(RowPadding, KPaddingOfAStoredRowNamesItsKeptRow) {
+  // wgmma_halves: stored row 70 holds kept row 46 (half 1's seventh). Its
+  // compressed column 80 (past K / 2 = 80) is in tile 1, k block 1,
+  // logical chunk 2, stored at chunk 2 ^ (70 % 8) = 4.
+  PackedWeight w = rowAndColumnPaddedWeight(WeightLayout::WgmmaHalves);
+  ASSERT_EQ(checkPacked(w), "");
+  reinterpret_cast<uint8_t *>(w.values.data())[3 * 8192 + 6 * 128 + 4 * 16] =
+      0x3c;
+  expectRefused(w, 0,
+                "byte 25408 (expert 0, stored kept row 70 (kept row 46), "
+                "compressed column 80: padding past cols = 160) is 0x3c, not "
+                "0: layout wgmma_halves pads the values with zeros");
+}
+
+TEST(RowPadding, MetaOfPaddingRowsMustBe0x4) {
+  // Expert 0, 64-byte block (T = 1, ks = 1, w = 2) = (4 + 1) * 4 + 2 = 22,
+  // word 2 * 6: rows 6 and 14 of the 16-row tile (stored rows 102 and 110);
+  // byte 2: row 110 (half 1, padding row 6), chunks 8 and 9.
+  PackedWeight w = halvesWeight();
+  reinterpret_cast<uint8_t *>(w.meta.data())[22 * 64 + 12 * 4 + 2] = 0x49;
+  expectRefused(w, 1,
+                "byte 1458 (expert 0, stored kept row 110: padding row 6 of "
+                "half 1 past its 40 kept rows) holds nibble 0x9, not 0x4: "
+                "layout wgmma_halves pads the metadata with 0x4");
+}
+
+TEST(RowPadding, MetaKPaddingOfARowPaddedLayoutNamesStoredRows) {
+  // K = 160: k steps 5..7 of 8 are padding; block (T = 1, ks = 6, w = 0) =
+  // (8 + 6) * 4 = 56 holds stored rows 64..79 (kept rows).
+  PackedWeight w = rowAndColumnPaddedWeight(WeightLayout::Wgmma);
+  reinterpret_cast<uint8_t *>(w.meta.data())[56 * 64] = 0x48;
+  expectRefused(w, 1,
+                "byte 3584 (expert 0, stored kept rows 64..79, k step 6: "
+                "padding past cols = 160) holds nibble 0x8, not 0x4: layout "
+                "wgmma pads the metadata with 0x4");
+}
+
+TEST(RowPadding, RowIdxOfPaddingRowsIsTheirIndexModuloN) {
+  // Expert 1 (from byte 256), span 1 (+128), stored row 105 (half 1,
+  // padding row 1: row_idx 1 % 2 = 1).
+  PackedWeight w = halvesWeight();
+  ASSERT_EQ(w.rowIdx[256 + 128 + 105], 1);
+  ASSERT_EQ(w.rowIdx[256 + 128 + 104], 0);
+  w.rowIdx[256 + 128 + 105] = 7;
+  expectRefused(w, 2,
+                "byte 489 (expert 1, span 1, stored kept row 105: padding row "
+                "1 of half 1 past its 40 kept rows) is 7, not 1: layout "
+                "wgmma_halves pads row_idx with the padding row's index modulo "
+                "n = 2");
+}
+
+TEST(RowPadding, RowIdxOfKeptRowsNamesStoredAndKeptRow) {
+  // Stored row 64 holds kept row 40 (half 1's first): its row_idx is
+  // content, checked by unpack but moved as it is by relayout.
+  PackedWeight w = halvesWeight();
+  w.rowIdx[64] = 4;
+  const std::string want = "row_idx: byte 64 (expert 0, span 0, stored kept "
+                           "row 64 (kept row 40)) is 4, not below m = 4";
+  EXPECT_EQ(checkPacked(w), want);
+  std::string err;
+  PackedWeight m = relayout(w, WeightLayout::MmaSp, &err);
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(checkPacked(m), "row_idx: byte 40 (expert 0, span 0, kept row "
+                            "40) is 4, not below m = 4");
+  EXPECT_EQ(checkPacked(relayout(m, WeightLayout::WgmmaHalves)), want);
 }
 
 } // namespace

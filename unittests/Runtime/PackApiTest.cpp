@@ -201,38 +201,45 @@ TEST(PackApi, UnpackChecksSizes) {
   sy_packed_buffer_destroy(buf);
 }
 
-/// Cases that both layouts can hold (wgmma padding K % 128 != 0 to Kp).
+/// Cases that mma_sp and the wgmma layouts can hold (wgmma padding K % 128 !=
+/// 0 to Kp, and kept rows to whole 64-row tiles).
 class PackApiLayouts : public ::testing::TestWithParam<Case> {};
 
-TEST_P(PackApiLayouts, PackRelayoutAndUnpackAgreeWithCpp) {
-  const Case c = GetParam();
+/// Packs case `c` in the wgmma layout `layout` through the C API, relays it
+/// out to mma_sp and back, and compares every step with the C++ functions.
+void packRelayoutAndUnpack(const Case &c, sy_weight_layout layout) {
+  SCOPED_TRACE(layoutName(WeightLayout(int(layout))));
   DType dt = c.dtype == SY_DTYPE_BF16 ? DType::BF16 : DType::F16;
   std::vector<uint16_t> dense = randomDense(c.experts * c.rows * c.cols, dt, 9);
   const SSShape shape{c.experts, c.rows, c.cols};
   const SSParams params{c.n, c.m, c.v};
   PackedWeight refS = pack(dense.data(), dt, shape, params);
   PackedWeight refG =
-      pack(dense.data(), dt, shape, params, nullptr, WeightLayout::Wgmma);
+      pack(dense.data(), dt, shape, params, nullptr, WeightLayout(int(layout)));
   ASSERT_NE(refS.values, refG.values);
 
   sy_packed_buffer *g = nullptr;
   ASSERT_EQ(sy_pack_weight_layout(dense.data(), c.dtype, c.experts, c.rows,
-                                  c.cols, c.n, c.m, c.v, SY_LAYOUT_WGMMA, &g),
+                                  c.cols, c.n, c.m, c.v, layout, &g),
             SY_OK)
       << sy_last_error();
   sy_weight_info info;
   ASSERT_EQ(sy_packed_buffer_info(g, &info), SY_OK);
-  EXPECT_EQ(info.layout, SY_LAYOUT_WGMMA);
+  EXPECT_EQ(info.layout, layout);
   sy_packed_weight gv;
   ASSERT_EQ(sy_packed_buffer_view(g, &gv), SY_OK);
   ASSERT_EQ(gv.values_bytes, uint64_t(refG.valuesBytes()));
   EXPECT_EQ(std::memcmp(gv.values, refG.values.data(), gv.values_bytes), 0);
   EXPECT_EQ(std::memcmp(gv.meta, refG.meta.data(), gv.meta_bytes), 0);
+  ASSERT_EQ(gv.row_idx_bytes, uint64_t(refG.rowIdxBytes()));
+  if (gv.row_idx_bytes) {
+    EXPECT_EQ(std::memcmp(gv.row_idx, refG.rowIdx.data(), gv.row_idx_bytes), 0);
+  }
 
   // wgmma -> mma_sp is byte-identical to packing in mma_sp.
   sy_packed_buffer *s = nullptr;
   ASSERT_EQ(sy_relayout_weight(&gv, c.dtype, c.experts, c.rows, c.cols, c.n,
-                               c.m, c.v, SY_LAYOUT_WGMMA, SY_LAYOUT_MMA_SP, &s),
+                               c.m, c.v, layout, SY_LAYOUT_MMA_SP, &s),
             SY_OK)
       << sy_last_error();
   ASSERT_EQ(sy_packed_buffer_info(s, &info), SY_OK);
@@ -251,14 +258,17 @@ TEST_P(PackApiLayouts, PackRelayoutAndUnpackAgreeWithCpp) {
   // And back again.
   sy_packed_buffer *g2 = nullptr;
   ASSERT_EQ(sy_relayout_weight(&sv, c.dtype, c.experts, c.rows, c.cols, c.n,
-                               c.m, c.v, SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA,
-                               &g2),
+                               c.m, c.v, SY_LAYOUT_MMA_SP, layout, &g2),
             SY_OK)
       << sy_last_error();
   sy_packed_weight g2v;
   ASSERT_EQ(sy_packed_buffer_view(g2, &g2v), SY_OK);
   EXPECT_EQ(std::memcmp(g2v.values, refG.values.data(), g2v.values_bytes), 0);
   EXPECT_EQ(std::memcmp(g2v.meta, refG.meta.data(), g2v.meta_bytes), 0);
+  if (g2v.row_idx_bytes) {
+    EXPECT_EQ(std::memcmp(g2v.row_idx, refG.rowIdx.data(), g2v.row_idx_bytes),
+              0);
+  }
 
   // Unpacking the relaid-out weight gives unpack of the C++ wgmma weight.
   std::vector<uint16_t> back(dense.size(), 0xffff);
@@ -269,13 +279,23 @@ TEST_P(PackApiLayouts, PackRelayoutAndUnpackAgreeWithCpp) {
 
   uint64_t vb = 0, mb = 0, rb = 0;
   ASSERT_EQ(sy_packed_sizes_layout(c.experts, c.rows, c.cols, c.n, c.m, c.v,
-                                   SY_LAYOUT_WGMMA, &vb, &mb, &rb),
+                                   layout, &vb, &mb, &rb),
             SY_OK);
   EXPECT_EQ(vb, gv.values_bytes);
   EXPECT_EQ(mb, gv.meta_bytes);
   EXPECT_EQ(rb, gv.row_idx_bytes);
   for (sy_packed_buffer *b : {g, s, g2})
     sy_packed_buffer_destroy(b);
+}
+
+TEST_P(PackApiLayouts, PackRelayoutAndUnpackAgreeWithCpp) {
+  const Case c = GetParam();
+  packRelayoutAndUnpack(c, SY_LAYOUT_WGMMA);
+  // wgmma_halves where each half is whole row groups of whole groups of n.
+  if (validate({c.n, c.m, c.v}, {c.experts, c.rows, c.cols},
+               WeightLayout::WgmmaHalves)
+          .empty())
+    packRelayoutAndUnpack(c, SY_LAYOUT_WGMMA_HALVES);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -287,35 +307,67 @@ INSTANTIATE_TEST_SUITE_P(
                       // Padded: K = 192, 320, 96.
                       Case{SY_DTYPE_BF16, 2, 128, 192, 1, 2, 64},
                       Case{SY_DTYPE_F16, 3, 128, 320, 2, 2, 32},
-                      Case{SY_DTYPE_BF16, 1, 256, 96, 1, 2, 32}));
+                      Case{SY_DTYPE_BF16, 1, 256, 96, 1, 2, 32},
+                      // Padded kept rows: 80 (wgmma: 128; halves of 40:
+                      // 128), 2:4 with R = 80, and K padded too.
+                      Case{SY_DTYPE_BF16, 2, 160, 128, 1, 2, 64},
+                      Case{SY_DTYPE_F16, 1, 80, 256, 2, 2, 64},
+                      Case{SY_DTYPE_BF16, 2, 160, 160, 1, 2, 32}));
 
 TEST(PackApi, LayoutErrorsNameTheRule) {
   std::vector<uint16_t> dense(64 * 256, 0x3f80);
   sy_packed_buffer *buf = reinterpret_cast<sy_packed_buffer *>(0x1);
-  // 32 kept rows.
-  EXPECT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
+  // 3:4: 48 kept rows, which wgmma would pad with 16 rows (no whole groups).
+  EXPECT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 3, 4,
                                   64, SY_LAYOUT_WGMMA, &buf),
             SY_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(buf, nullptr);
   std::string msg = sy_last_error();
-  EXPECT_TRUE(contains(msg, "sy_pack_weight_layout: unsupported n:m:v = 1:2:64 "
-                            "for 1 x 64 x 256: layout wgmma needs kept rows "
-                            "rows*n/m = 32 (rows = 64) to be a multiple of 64"))
+  EXPECT_TRUE(contains(msg, "sy_pack_weight_layout: unsupported n:m:v = 3:4:64 "
+                            "for 1 x 64 x 256: layout wgmma pads the 48 kept "
+                            "rows to 64: n = 3 must divide 64 (padding rows "
+                            "form whole groups of n)"))
       << msg;
   // The same weight packs in mma_sp.
-  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
+  ASSERT_EQ(sy_pack_weight_layout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 3, 4,
                                   64, SY_LAYOUT_MMA_SP, &buf),
             SY_OK);
   sy_packed_weight view;
   ASSERT_EQ(sy_packed_buffer_view(buf, &view), SY_OK);
   sy_packed_buffer *out = reinterpret_cast<sy_packed_buffer *>(0x1);
-  EXPECT_EQ(sy_relayout_weight(&view, SY_DTYPE_BF16, 1, 64, 256, 1, 2, 64,
-                               SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA, &out),
-            SY_ERR_INVALID_ARGUMENT);
-  EXPECT_EQ(out, nullptr);
-  EXPECT_TRUE(contains(sy_last_error(), "sy_relayout_weight"));
-  EXPECT_TRUE(contains(sy_last_error(), "layout wgmma needs kept rows"));
+  for (sy_weight_layout to : {SY_LAYOUT_WGMMA, SY_LAYOUT_WGMMA_HALVES}) {
+    EXPECT_EQ(sy_relayout_weight(&view, SY_DTYPE_BF16, 1, 64, 256, 3, 4, 64,
+                                 SY_LAYOUT_MMA_SP, to, &out),
+              SY_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(out, nullptr);
+    EXPECT_TRUE(contains(sy_last_error(), "sy_relayout_weight"));
+    EXPECT_TRUE(contains(sy_last_error(), "n = 3 must divide 64"));
+  }
   sy_packed_buffer_destroy(buf);
+  // 1:2: 32 kept rows, padded to 64 (wgmma) or each half's 16 to 64
+  // (wgmma_halves); halves need whole row groups (rows % 2m).
+  uint64_t sizes[3] = {0, 0, 0};
+  EXPECT_EQ(sy_packed_sizes_layout(1, 64, 256, 1, 2, 64, SY_LAYOUT_WGMMA,
+                                   &sizes[0], &sizes[1], &sizes[2]),
+            SY_OK);
+  EXPECT_EQ(sizes[0], 64u * 256);
+  EXPECT_EQ(sizes[2], 4u * 64);
+  EXPECT_EQ(sy_packed_sizes_layout(1, 64, 256, 1, 2, 64, SY_LAYOUT_WGMMA_HALVES,
+                                   &sizes[0], &sizes[1], &sizes[2]),
+            SY_OK);
+  EXPECT_EQ(sizes[0], 128u * 256);
+  EXPECT_EQ(sizes[1], 128u * 256 / 8);
+  EXPECT_EQ(sizes[2], 4u * 128);
+  EXPECT_EQ(sy_packed_sizes_layout(1, 16, 256, 16, 16, 64,
+                                   SY_LAYOUT_WGMMA_HALVES, nullptr, nullptr,
+                                   nullptr),
+            SY_ERR_INVALID_ARGUMENT);
+  EXPECT_TRUE(contains(sy_last_error(),
+                       "sy_packed_sizes_layout: unsupported n:m:v = 16:16:64 "
+                       "for 1 x 16 x 256: layout wgmma_halves needs rows = 16 "
+                       "to be a multiple of 2*m = 32 (each half whole row "
+                       "groups)"))
+      << sy_last_error();
 
   // 64 kept rows and 192 columns: wgmma pads them to 256 (values and meta;
   // row_idx keeps its 192 / 64 spans).
@@ -337,13 +389,14 @@ TEST(PackApi, LayoutErrorsNameTheRule) {
   EXPECT_EQ(vb, 64u * 192);
 
   // Unknown layout values (from C: C++ cannot pass them without UB).
-  for (int bad : {2, -1, 100}) {
+  for (int bad : {3, -1, 100}) {
     EXPECT_EQ(cPackWeightLayout(dense.data(), SY_DTYPE_BF16, 1, 64, 256, 1, 2,
                                 64, bad, &buf),
               SY_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(
         contains(sy_last_error(), "unknown layout " + std::to_string(bad) +
-                                      " (SY_LAYOUT_MMA_SP or SY_LAYOUT_WGMMA)"))
+                                      " (SY_LAYOUT_MMA_SP, SY_LAYOUT_WGMMA or "
+                                      "SY_LAYOUT_WGMMA_HALVES)"))
         << sy_last_error();
     EXPECT_EQ(cPackedSizesLayout(1, 64, 256, 1, 2, 64, bad),
               SY_ERR_INVALID_ARGUMENT);
@@ -557,8 +610,18 @@ TEST(PackApi, EnumValuesOutsideTheEnumeratorsAreRefused) {
                             1 << 20, &out),
             SY_ERR_INVALID_ARGUMENT);
   EXPECT_STREQ(sy_last_error(),
-               "sy_relayout_weight: unknown layout 1048576 (SY_LAYOUT_MMA_SP "
-               "or SY_LAYOUT_WGMMA)");
+               "sy_relayout_weight: unknown layout 1048576 (SY_LAYOUT_MMA_SP, "
+               "SY_LAYOUT_WGMMA or SY_LAYOUT_WGMMA_HALVES)");
+  // 2 is SY_LAYOUT_WGMMA_HALVES: each half's 32 kept rows padded to 64.
+  ASSERT_EQ(
+      cRelayoutWeight(&view, SY_DTYPE_BF16, 1, 128, 128, 1, 2, 64, 1, 2, &out),
+      SY_OK)
+      << sy_last_error();
+  sy_packed_weight halves;
+  ASSERT_EQ(sy_packed_buffer_view(out, &halves), SY_OK);
+  ASSERT_EQ(halves.values_bytes, view.values_bytes * 2);
+  sy_packed_buffer_destroy(out);
+  out = nullptr;
   std::vector<uint16_t> back(dense.size());
   EXPECT_EQ(cUnpackWeight(&view, -1, 1, 128, 128, 1, 2, 64, back.data(),
                           back.size() * 2),

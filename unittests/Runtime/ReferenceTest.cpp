@@ -51,11 +51,14 @@ struct SsmmCase {
   WeightLayout layout = WeightLayout::MmaSp;
 };
 
-/// `c` in the wgmma layout.
-SsmmCase wgmma(SsmmCase c) {
-  c.layout = WeightLayout::Wgmma;
+/// `c` in the wgmma layout (or `layout`).
+SsmmCase wgmma(SsmmCase c, WeightLayout layout = WeightLayout::Wgmma) {
+  c.layout = layout;
   return c;
 }
+
+/// `c` in the wgmma_halves layout.
+SsmmCase halves(SsmmCase c) { return wgmma(c, WeightLayout::WgmmaHalves); }
 
 class SsmmReference : public ::testing::TestWithParam<SsmmCase> {};
 
@@ -119,7 +122,18 @@ INSTANTIATE_TEST_SUITE_P(
         // K % 128 != 0: wgmma pads K to a multiple of 128.
         wgmma(
             {{1, 2, 64}, {2, 128, 192}, DType::BF16, Epilogue::SiluMul, true}),
-        wgmma({{2, 2, 32}, {3, 64, 320}, DType::F16, Epilogue::None, false})));
+        wgmma({{2, 2, 32}, {3, 64, 320}, DType::F16, Epilogue::None, false}),
+        // Kept rows padded to 64-row tiles: 80 -> 128 (wgmma), halves of 40
+        // -> 64 each (wgmma_halves, as the silu_mul's gate and up), with K
+        // padded too; 2:4 of 4 (row_idx padding 0, 1, 0, 1).
+        wgmma({{1, 2, 32}, {2, 160, 128}, DType::BF16, Epilogue::None, true}),
+        wgmma({{2, 2, 32}, {2, 80, 160}, DType::F16, Epilogue::None, false}),
+        halves(
+            {{1, 2, 32}, {2, 160, 160}, DType::BF16, Epilogue::SiluMul, true}),
+        halves(
+            {{2, 4, 64}, {3, 160, 128}, DType::F16, Epilogue::SiluMul, false}),
+        halves(
+            {{1, 2, 64}, {2, 256, 128}, DType::BF16, Epilogue::None, true})));
 
 TEST(SsmmReference, ReadsTheWeightsLayout) {
   // The same dense weight in both layouts gives the same result; a wgmma
@@ -144,18 +158,29 @@ TEST(SsmmReference, ReadsTheWeightsLayout) {
   ASSERT_TRUE(ssmmReference(b, x.data(), T, offsets.data(), nullptr, T,
                             Epilogue::None, yb));
   EXPECT_EQ(ya, yb);
+  // wgmma_halves: each half's 32 kept rows padded to 64.
+  PackedWeight h =
+      pack(dense.data(), DType::BF16, s, p, nullptr, WeightLayout::WgmmaHalves);
+  ASSERT_EQ(h.valuesBytes(), 2 * b.valuesBytes());
+  std::vector<double> yh;
+  ASSERT_TRUE(ssmmReference(h, x.data(), T, offsets.data(), nullptr, T,
+                            Epilogue::None, yh));
+  EXPECT_EQ(ya, yh);
   PackedWeight lie = b;
   lie.layout = WeightLayout::MmaSp;
   ASSERT_TRUE(ssmmReference(lie, x.data(), T, offsets.data(), nullptr, T,
                             Epilogue::None, ylie));
   EXPECT_GT(relativeError(ylie, ya), 0.1);
   // A shape the layout cannot hold is refused with the rule.
-  PackedWeight small = pack(dense.data(), DType::BF16, {1, 64, 256}, p);
+  PackedWeight small =
+      pack(dense.data(), DType::BF16, {1, 64, 256}, SSParams{3, 4, 64});
   small.layout = WeightLayout::Wgmma;
   std::string err;
   EXPECT_FALSE(ssmmReference(small, x.data(), T, offsets.data(), nullptr, 3,
                              Epilogue::None, ylie, &err));
-  EXPECT_NE(err.find("layout wgmma needs kept rows"), std::string::npos) << err;
+  EXPECT_NE(err.find("layout wgmma pads the 48 kept rows to 64"),
+            std::string::npos)
+      << err;
 }
 
 TEST(SsmmReference, RejectsBadArguments) {

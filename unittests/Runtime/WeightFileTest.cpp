@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -387,9 +388,10 @@ TEST_F(WeightFileTest, ErrorsQuoteBoundedValues) {
   f.samoyeds = samoyedsJson(weightJson(std::string(100, 'n'), "bf16", 2, 64,
                                        128, 1, 2, 64, "\"mmasp\""));
   write(f.bytes());
-  expectError(SY_ERR_WEIGHT_FILE, {"weights['" + std::string(64, 'n') +
-                                   "...' (100 bytes)].layout: expected "
-                                   "\"mma_sp\" or \"wgmma\", got 'mmasp'"});
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"weights['" + std::string(64, 'n') +
+               "...' (100 bytes)].layout: expected "
+               "\"mma_sp\", \"wgmma\" or \"wgmma_halves\", got 'mmasp'"});
 }
 
 TEST_F(WeightFileTest, MetadataProblems) {
@@ -500,14 +502,14 @@ TEST_F(WeightFileTest, LayoutFieldIsRequiredAndChecked) {
     std::string json, want;
   } cases[] = {
       {"", "weights['w'].layout: missing required field"},
-      {"\"WGMMA\"", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", "
-                    "got 'WGMMA'"},
+      {"\"WGMMA\"", "weights['w'].layout: expected \"mma_sp\", \"wgmma\" or "
+                    "\"wgmma_halves\", got 'WGMMA'"},
       {"\"mma-sp\"", "got 'mma-sp'"},
       {"\"\"", "got ''"},
-      {"1", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
-            "number"},
-      {"null", "weights['w'].layout: expected \"mma_sp\" or \"wgmma\", got "
-               "null"},
+      {"1", "weights['w'].layout: expected \"mma_sp\", \"wgmma\" or "
+            "\"wgmma_halves\", got number"},
+      {"null", "weights['w'].layout: expected \"mma_sp\", \"wgmma\" or "
+               "\"wgmma_halves\", got null"},
       {"[\"wgmma\"]", "got array"},
   };
   for (const auto &c : cases) {
@@ -520,14 +522,24 @@ TEST_F(WeightFileTest, LayoutFieldIsRequiredAndChecked) {
 }
 
 TEST_F(WeightFileTest, WgmmaWeightMustSatisfyTheLayoutRules) {
-  // w has 32 kept rows: not a wgmma shape.
+  // In 3:4, w has 48 kept rows: wgmma would pad them with 16 rows, no whole
+  // groups of 3.
   FileBuilder f = good();
+  f.samoyeds =
+      samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 3, 4, 64, "\"wgmma\""));
+  write(f.bytes());
+  expectError(SY_ERR_WEIGHT_FILE,
+              {"weights['w']", "layout wgmma pads the 48 kept rows to 64: n = "
+                               "3 must divide 64 (padding rows form whole "
+                               "groups of n)"});
+  // In 1:2, its 32 kept rows are padded to 64: the tensors of an mma_sp pack
+  // are too small.
   f.samoyeds =
       samoyedsJson(weightJson("w", "bf16", 2, 64, 128, 1, 2, 64, "\"wgmma\""));
   write(f.bytes());
-  expectError(SY_ERR_WEIGHT_FILE,
-              {"weights['w']", "layout wgmma needs kept rows rows*n/m = 32 "
-                               "(rows = 64) to be a multiple of 64"});
+  expectError(SY_ERR_SIZE_MISMATCH,
+              {"tensor 'w.values' has 8192 bytes but weight 'w' (bf16, 2 x 64 "
+               "x 128, n:m:v = 1:2:64, layout wgmma) needs 16384"});
   // 128 x 192 (kept rows 64) is a wgmma shape, padded to 256 columns: the
   // tensors of an mma_sp pack are too small for it.
   PackedWeight c = makeWeight(DType::BF16, 1, 128, 192, 1, 2, 64);
@@ -724,25 +736,66 @@ TEST_F(WeightFileTest, BadContentOfAWgmmaWeightIsFoundToo) {
   sy_bundle_destroy(b);
 }
 
-/// Manifest of a bundle with one weight `w`: 2 experts of 128 x 192, bf16,
-/// 1:2:64 (64 kept rows, 3 spans) in `layout`, whose wgmma values and meta
-/// are padded to 256 columns.
-std::string paddedManifest(WeightLayout layout) {
+/// Manifest of a bundle with one weight `w`: 2 experts of `rows` x `cols`,
+/// bf16, 1:2:`v` in `layout`, its buffers of that layout's sizes (the wgmma
+/// layouts pad K to 128 and the kept rows to 64-row tiles).
+std::string shapedManifest(WeightLayout layout, int64_t rows, int64_t cols,
+                           int v) {
   std::string m = kManifest;
-  const bool g = layout == WeightLayout::Wgmma;
   auto replace = [&](const std::string &from, const std::string &to) {
     size_t pos = m.find(from);
     EXPECT_NE(pos, std::string::npos) << from;
     m.replace(pos, from.size(), to);
   };
-  replace("\"bytes\": 8192", g ? "\"bytes\": 32768" : "\"bytes\": 24576");
-  replace("\"bytes\": 1024", g ? "\"bytes\": 4096" : "\"bytes\": 3072");
-  replace("\"bytes\": 128", "\"bytes\": 384");
+  std::array<int64_t, 3> bytes =
+      componentBytes({1, 2, v}, {2, rows, cols}, layout);
+  replace("\"bytes\": 8192", "\"bytes\": " + std::to_string(bytes[0]));
+  replace("\"bytes\": 1024", "\"bytes\": " + std::to_string(bytes[1]));
+  replace("\"bytes\": 128", "\"bytes\": " + std::to_string(bytes[2]));
   replace("\"rows\": 64, \"cols\": 128, \"n\": 1, \"m\": 2, \"v\": 64",
-          std::string("\"rows\": 128, \"cols\": 192, \"n\": 1, \"m\": 2, "
-                      "\"v\": 64, \"layout\": \"") +
-              layoutName(layout) + "\"");
+          "\"rows\": " + std::to_string(rows) +
+              ", \"cols\": " + std::to_string(cols) +
+              ", \"n\": 1, \"m\": 2, \"v\": " + std::to_string(v) +
+              ", \"layout\": \"" + layoutName(layout) + "\"");
   return m;
+}
+
+/// Manifest of a bundle with one weight `w`: 2 experts of 128 x 192, bf16,
+/// 1:2:64 (64 kept rows, 3 spans) in `layout`, whose wgmma values and meta
+/// are padded to 256 columns.
+std::string paddedManifest(WeightLayout layout) {
+  return shapedManifest(layout, 128, 192, 64);
+}
+
+/// For 2 experts of `rows` x `cols`, bf16, 1:2:`v`, and every pair of the
+/// `layouts` of the bundle and of the file: the file's tensors have its
+/// layout's sizes, the bundle's buffers the bundle's; the weight checks and
+/// is relaid out between them.
+void expectLayoutsMatch(const std::string &dir, const std::string &file,
+                        int64_t rows, int64_t cols, int v,
+                        const std::vector<WeightLayout> &layouts) {
+  for (WeightLayout bundleLayout : layouts)
+    for (WeightLayout fileLayout : layouts) {
+      SCOPED_TRACE(std::string("bundle ") + layoutName(bundleLayout) +
+                   ", file " + layoutName(fileLayout));
+      std::ofstream(dir + "/manifest.json")
+          << shapedManifest(bundleLayout, rows, cols, v);
+      sy_bundle *b = nullptr;
+      ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
+      FileBuilder f;
+      f.samoyeds = samoyedsJson(
+          weightJson("w", "bf16", 2, rows, cols, 1, 2, v,
+                     std::string("\"") + layoutName(fileLayout) + "\""));
+      addWeight(f, "w",
+                makeWeight(DType::BF16, 2, rows, cols, 1, 2, v, fileLayout));
+      std::ofstream(file, std::ios::binary) << f.bytes();
+      EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
+          << sy_last_error();
+      expectReadAs(
+          file, bundleLayout,
+          makeWeight(DType::BF16, 2, rows, cols, 1, 2, v, bundleLayout));
+      sy_bundle_destroy(b);
+    }
 }
 
 TEST_F(WeightFileTest, PaddedWgmmaWeightsMatchEitherBundleLayout) {
@@ -754,65 +807,61 @@ TEST_F(WeightFileTest, PaddedWgmmaWeightsMatchEitherBundleLayout) {
   ASSERT_EQ(in[1].valuesBytes(), 2 * 64 * 256);
   ASSERT_EQ(in[0].valuesBytes(), 2 * 64 * 192);
   ASSERT_EQ(in[1].rowIdx, in[0].rowIdx);
-  for (WeightLayout bundleLayout : {S, G})
-    for (WeightLayout fileLayout : {S, G}) {
-      SCOPED_TRACE(std::string("bundle ") + layoutName(bundleLayout) +
-                   ", file " + layoutName(fileLayout));
-      std::ofstream(dir + "/manifest.json") << paddedManifest(bundleLayout);
-      sy_bundle *b = nullptr;
-      ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
-      FileBuilder f;
-      f.samoyeds = samoyedsJson(
-          weightJson("w", "bf16", 2, 128, 192, 1, 2, 64,
-                     std::string("\"") + layoutName(fileLayout) + "\""));
-      addWeight(f, "w", in[int(fileLayout)]);
-      write(f.bytes());
-      EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
-          << sy_last_error();
-      expectReadAs(file, bundleLayout, in[int(bundleLayout)]);
-      sy_bundle_destroy(b);
-    }
+  expectLayoutsMatch(dir, file, 128, 192, 64, {S, G});
 }
 
-TEST_F(WeightFileTest, PaddingThatIsNotThePackersIsFoundWithItsPosition) {
-  // Every reader refuses a wgmma file whose padding is not zero values and
-  // 0x4 nibbles, naming the tensor and the byte: read_weight (all values),
-  // check_weights (only the blocks that hold padding) and the upload path.
-  std::ofstream(dir + "/manifest.json") << paddedManifest(WeightLayout::MmaSp);
+TEST_F(WeightFileTest, RowPaddedWeightsMatchEveryBundleLayout) {
+  // 160 x 160, 1:2:32: 80 kept rows, which wgmma pads to 128 and
+  // wgmma_halves as two halves of 40, each to 64; K padded to 256.
+  const WeightLayout S = WeightLayout::MmaSp, G = WeightLayout::Wgmma,
+                     H = WeightLayout::WgmmaHalves;
+  for (WeightLayout l : {G, H}) {
+    PackedWeight w = makeWeight(DType::BF16, 2, 160, 160, 1, 2, 32, l);
+    EXPECT_EQ(w.valuesBytes(), 2 * 128 * 256);
+    EXPECT_EQ(w.metaBytes(), 2 * 128 * 256 / 8);
+    EXPECT_EQ(w.rowIdxBytes(), 2 * 5 * 128);
+  }
+  expectLayoutsMatch(dir, file, 160, 160, 32, {S, G, H});
+  // K = 128 (no K padding): only the tiles with padding rows hold padding.
+  expectLayoutsMatch(dir, file, 160, 128, 32, {S, G, H});
+}
+
+/// A byte of a component set to `value` and the error every reader gives.
+struct BadByte {
+  const char *part;
+  size_t offset;
+  uint8_t value;
+  std::string want;
+};
+
+/// Expects every reader to refuse the wgmma weight `g` (2 experts, 1:2) with
+/// each of `cases`, naming the tensor and the byte: read_weight (all values),
+/// check_weights against the mma_sp bundle in `dir` (only the ranges that
+/// hold padding) and the upload path; and `g` itself to pass.
+void expectBadBytesFound(const std::string &dir, const std::string &file,
+                         const PackedWeight &g,
+                         const std::vector<BadByte> &cases) {
+  std::ofstream(dir + "/manifest.json")
+      << shapedManifest(WeightLayout::MmaSp, g.s.rows, g.s.cols, g.p.v);
   sy_bundle *b = nullptr;
   ASSERT_EQ(sy_bundle_open(dir.c_str(), &b), SY_OK) << sy_last_error();
-  const PackedWeight g =
-      makeWeight(DType::BF16, 2, 128, 192, 1, 2, 64, WeightLayout::Wgmma);
-  // Values: expert 1's last k block starts at 16384 + 8192; kept row 2
-  // stores logical chunk 7 ^ 2 = 5 (compressed columns 64 + 40.., past
-  // K / 2 = 96) at chunk 7.
-  // Meta: expert 1 (from byte 2048), 64-byte block (ks = 6) * 4 + 3 = 27:
-  // kept rows 48..63, k step 6 of 8 (6 and 7 are padding).
-  struct {
-    const char *part;
-    size_t offset;
-    uint8_t value;
-    std::string want;
-  } cases[] = {
-      {"values", 16384 + 8192 + 2 * 128 + 7 * 16, 0x3c,
-       "tensor 'w.values': byte 24944 (expert 1, kept row 2, compressed "
-       "column 104: padding past cols = 192) is 0x3c, not 0: layout wgmma "
-       "pads the values with zeros"},
-      {"meta", 2048 + 27 * 64 + 10, 0x94,
-       "tensor 'w.meta': byte 3786 (expert 1, kept rows 48..63, k step 6: "
-       "padding past cols = 192) holds nibble 0x9, not 0x4: layout wgmma pads "
-       "the metadata with 0x4"},
-  };
-  for (const auto &c : cases) {
-    SCOPED_TRACE(c.part);
-    PackedWeight bad = g;
-    std::vector<uint32_t> &words = c.part[0] == 'v' ? bad.values : bad.meta;
-    reinterpret_cast<uint8_t *>(words.data())[c.offset] = c.value;
+  auto writeFile = [&](const PackedWeight &w) {
     FileBuilder f;
     f.samoyeds = samoyedsJson(
-        weightJson("w", "bf16", 2, 128, 192, 1, 2, 64, "\"wgmma\""));
-    addWeight(f, "w", bad);
-    write(f.bytes());
+        weightJson("w", "bf16", 2, g.s.rows, g.s.cols, 1, 2, g.p.v,
+                   std::string("\"") + layoutName(g.layout) + "\""));
+    addWeight(f, "w", w);
+    std::ofstream(file, std::ios::binary) << f.bytes();
+  };
+  for (const BadByte &c : cases) {
+    SCOPED_TRACE(c.part);
+    PackedWeight bad = g;
+    uint8_t *bytes = c.part[0] == 'r' ? bad.rowIdx.data()
+                     : c.part[0] == 'v'
+                         ? reinterpret_cast<uint8_t *>(bad.values.data())
+                         : reinterpret_cast<uint8_t *>(bad.meta.data());
+    bytes[c.offset] = c.value;
+    writeFile(bad);
     sy_weight_file *wf = nullptr;
     ASSERT_EQ(sy_weight_file_open(file.c_str(), &wf), SY_OK) << sy_last_error();
     sy_packed_buffer *buf = nullptr;
@@ -831,14 +880,58 @@ TEST_F(WeightFileTest, PaddingThatIsNotThePackersIsFoundWithItsPosition) {
     EXPECT_EQ(err, file + ": " + c.want);
   }
   // The same file with the packer's padding passes.
-  FileBuilder f;
-  f.samoyeds =
-      samoyedsJson(weightJson("w", "bf16", 2, 128, 192, 1, 2, 64, "\"wgmma\""));
-  addWeight(f, "w", g);
-  write(f.bytes());
+  writeFile(g);
   EXPECT_EQ(sy_bundle_check_weights(b, file.c_str(), nullptr), SY_OK)
       << sy_last_error();
   sy_bundle_destroy(b);
+}
+
+TEST_F(WeightFileTest, PaddingThatIsNotThePackersIsFoundWithItsPosition) {
+  // Every reader refuses a wgmma file whose padding is not zero values and
+  // 0x4 nibbles.
+  // Values: expert 1's last k block starts at 16384 + 8192; kept row 2
+  // stores logical chunk 7 ^ 2 = 5 (compressed columns 64 + 40.., past
+  // K / 2 = 96) at chunk 7.
+  // Meta: expert 1 (from byte 2048), 64-byte block (ks = 6) * 4 + 3 = 27:
+  // kept rows 48..63, k step 6 of 8 (6 and 7 are padding).
+  expectBadBytesFound(
+      dir, file,
+      makeWeight(DType::BF16, 2, 128, 192, 1, 2, 64, WeightLayout::Wgmma),
+      {{"values", 16384 + 8192 + 2 * 128 + 7 * 16, 0x3c,
+        "tensor 'w.values': byte 24944 (expert 1, kept row 2, compressed "
+        "column 104: padding past cols = 192) is 0x3c, not 0: layout wgmma "
+        "pads the values with zeros"},
+       {"meta", 2048 + 27 * 64 + 10, 0x94,
+        "tensor 'w.meta': byte 3786 (expert 1, kept rows 48..63, k step 6: "
+        "padding past cols = 192) holds nibble 0x9, not 0x4: layout wgmma "
+        "pads the metadata with 0x4"}});
+}
+
+TEST_F(WeightFileTest, RowPaddingThatIsNotThePackersIsFoundWithItsPosition) {
+  // wgmma_halves, 2 experts of 160 x 256, 1:2:32: halves of 40 kept rows,
+  // each padded to 64 (stored kept rows 40..63 and 104..127), 2 k blocks.
+  // Values: expert 1 (from byte 32768), tile 0, k block 0 (not the last: a
+  // reader must read the whole tile), stored row 50, chunk 0.
+  // Meta: expert 0, 64-byte block (T = 1, ks = 3, w = 2) = (8 + 3) * 4 + 2 =
+  // 46, word 2 * 6 (rows 6 and 14 of the 16-row tile: stored rows 102 and
+  // 110), byte 2 (row 110's chunks 0 and 1).
+  // Row_idx: expert 1 (from byte 1024), span 2, stored row 105.
+  expectBadBytesFound(
+      dir, file,
+      makeWeight(DType::BF16, 2, 160, 256, 1, 2, 32, WeightLayout::WgmmaHalves),
+      {{"values", 32768 + 50 * 128, 0x3c,
+        "tensor 'w.values': byte 39168 (expert 1, stored kept row 50: "
+        "padding row 10 of half 0 past its 40 kept rows) is 0x3c, not 0: "
+        "layout wgmma_halves pads the values with zeros"},
+       {"meta", 46 * 64 + 12 * 4 + 2, 0x94,
+        "tensor 'w.meta': byte 2994 (expert 0, stored kept row 110: padding "
+        "row 6 of half 1 past its 40 kept rows) holds nibble 0x9, not 0x4: "
+        "layout wgmma_halves pads the metadata with 0x4"},
+       {"row_idx", 1024 + 2 * 128 + 105, 1,
+        "tensor 'w.row_idx': byte 1385 (expert 1, span 2, stored kept row "
+        "105: padding row 1 of half 1 past its 40 kept rows) is 1, not 0: "
+        "layout wgmma_halves pads row_idx with the padding row's index "
+        "modulo n = 1"}});
 }
 
 TEST_F(WeightFileTest, SessionLoadWeightsArguments) {

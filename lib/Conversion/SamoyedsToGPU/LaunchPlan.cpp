@@ -120,23 +120,24 @@ void BufferTable::bindWeight(Value v, StringRef base, RankedTensorType type,
   auto found = weightLayouts.find(v);
   WeightLayout layout =
       found == weightLayouts.end() ? WeightLayout::MmaSp : found->second;
-  // The wgmma layout stores values and metadata padded to whole 128-column
-  // blocks (docs/Format.md); the row choices keep one byte per span of K.
-  int64_t stored = layout == WeightLayout::Wgmma
-                       ? llvm::alignTo(k, detail::Wgmma::kBlockCols)
-                       : k;
+  // The wgmma layouts store values and metadata padded to whole 128-column
+  // blocks and each half's kept rows padded to whole 64-row tiles
+  // (docs/Format.md); the row choices keep one byte per span of K and
+  // stored kept row.
+  int64_t stored = WeightAttr::storedCols(layout, k);
+  int64_t storedKept = WeightAttr::storedKeptRows(layout, kept);
   auto part = [&](WeightPartKind kind, Type elt, int64_t bytes) {
     std::string partName = (base + "." + stringifyWeightPartKind(kind)).str();
     buffers.push_back(
         WeightPartAttr::get(ctx, partName, base, kind, elt, bytes));
   };
-  part(WeightPartKind::Values, type.getElementType(), e * kept * stored);
+  part(WeightPartKind::Values, type.getElementType(), e * storedKept * stored);
   part(WeightPartKind::Meta, IntegerType::get(ctx, 32, IntegerType::Unsigned),
-       e * kept * stored / 8);
+       e * storedKept * stored / 8);
   if (!format.isPlain24())
     part(WeightPartKind::RowIdx,
          IntegerType::get(ctx, 8, IntegerType::Unsigned),
-         e * (k / format.getV()) * kept);
+         e * (k / format.getV()) * storedKept);
   weights.push_back(WeightAttr::get(ctx, base, layout, type.getElementType(), e,
                                     r, k, format));
 }

@@ -273,8 +273,6 @@ public:
     return p.keptTilesPerHalf / (p.warps * p.rowTiles);
   }
 
-  StringRef weightLayout() const override { return "mma_sp"; }
-
   void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,
             gpu::GPUFuncOp func) const override {
     MmaSpEmitter(b, p).emit(func);

@@ -37,10 +37,14 @@ void SSMMArgs::bind(const SSMMPlan &p, gpu::GPUFuncOp func) {
   bias = p.bias ? entry.getArgument(arg++) : Value();
 }
 
-StringRef mlir::samoyeds::getWeightLayout(SSMMOp op) {
+WeightLayout mlir::samoyeds::getWeightLayout(SSMMOp op) {
   TileConfigAttr tile = op.getTileAttr();
+  SparseFormatAttr format = op.getFormat();
+  auto type = cast<RankedTensorType>(op.getWeight().getType());
+  int64_t kept = type.getDimSize(1) / format.getM() * format.getN();
+  int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
   return getMmaLowering(tile ? tile.getStrategy() : MmaStrategy::MmaSp)
-      .weightLayout();
+      .weightLayout(kept, halves);
 }
 
 bool mlir::samoyeds::isPersistentAtEverySize(SSMMOp op) {

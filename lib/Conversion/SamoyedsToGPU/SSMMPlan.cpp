@@ -140,7 +140,9 @@ static void deriveSizes(SSMMPlan &p, SSMMOp op, TileConfigAttr tile,
   p.halves = p.siluMul ? 2 : 1;
   p.keptRows = p.rows / p.m * p.n;
   p.keptTilesPerHalf = p.keptRows / p.halves / 16;
-  p.storedCols = getMmaLowering(p.strategy).storedCols(p.cols);
+  p.layout = getMmaLowering(p.strategy).weightLayout(p.keptRows, p.halves);
+  p.storedCols = WeightAttr::storedCols(p.layout, p.cols);
+  p.storedKeptRows = WeightAttr::storedKeptRows(p.layout, p.keptRows);
   p.kSteps = p.storedCols / 32;
   p.outCols = p.siluMul ? p.rows / 2 : p.rows;
 }

@@ -111,11 +111,14 @@ struct SSMMPlan {
   /// and the op's result elements.
   Type elt, outElt, resultElt;
   int64_t halves, keptRows, keptTilesPerHalf, kSteps, outCols;
-  /// The weight's stored columns (MmaLowering::storedCols): `cols` (K, the
-  /// input's row length) rounded up to the layout's column blocks; the k
-  /// tiles and `kSteps` cover them, and an input column past `cols` is
-  /// zero (the gathers zero-fill it).
-  int64_t storedCols;
+  /// The weight's layout (MmaLowering::weightLayout) and its stored columns
+  /// and kept rows (WeightAttr::storedCols, storedKeptRows): `cols` (K, the
+  /// input's row length) rounded up to the layout's column blocks, which
+  /// the k tiles and `kSteps` cover (an input column past `cols` is zero:
+  /// the gathers zero-fill it), and each half's kept rows rounded up to the
+  /// layout's row tiles (a kept row past the half's stores nothing).
+  WeightLayout layout = WeightLayout::MmaSp;
+  int64_t storedCols, storedKeptRows;
   /// mma_sp: threads of a block, tokens of one warp's slice, and a warp's
   /// 16-row tiles ("units": `rowTiles` per half; unit u is tile u % rowTiles
   /// of half u / rowTiles).
@@ -137,6 +140,9 @@ struct SSMMPlan {
   int64_t kTiles() const { return storedCols / kTile; }
   /// Whether the stored columns pad K (the last k tile reads past it).
   bool padsK() const { return storedCols != cols; }
+  /// Whether the stored kept rows pad a half's (the last tile of a half
+  /// holds kept rows past it, whose output rows are past `outCols`).
+  bool padsRows() const { return storedKeptRows != keptRows; }
 };
 
 /// The arguments of an expert-matmul kernel, in the order buildSSMMKernel
@@ -226,10 +232,11 @@ public:
   virtual int64_t rowsPerBlock(const SSMMPlan &p) const {
     return p.outCols / rowBlocks(p);
   }
-  /// The layout of the packed weight the kernel reads (docs/Format.md).
-  virtual StringRef weightLayout() const = 0;
-  /// The columns that layout stores for a weight of `cols` (K) columns.
-  virtual int64_t storedCols(int64_t cols) const { return cols; }
+  /// The layout of the packed weight the kernel reads (docs/Format.md), of
+  /// `keptRows` kept rows in `halves` halves.
+  virtual WeightLayout weightLayout(int64_t keptRows, int64_t halves) const {
+    return WeightLayout::MmaSp;
+  }
   /// Emits the body of `func`, whose arguments are the weight's values,
   /// meta and (row selection) row_idx, the input, the offsets, (gather) the
   /// token list and the output, in this order.

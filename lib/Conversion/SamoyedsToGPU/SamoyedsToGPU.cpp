@@ -171,8 +171,7 @@ LogicalResult nameDims(BufferTable &table, Operation *op) {
   if (failed(nameSSMMDims(table, ssmm)))
     return failure();
   // One buffer holds one packed layout: every matmul reading it must agree.
-  return table.setWeightLayout(ssmm,
-                               *symbolizeWeightLayout(getWeightLayout(ssmm)));
+  return table.setWeightLayout(ssmm, getWeightLayout(ssmm));
 }
 
 /// Builds the kernels of `op` into `kernels`.

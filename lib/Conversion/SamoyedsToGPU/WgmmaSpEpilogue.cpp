@@ -41,6 +41,10 @@ Value WgmmaSpEmitter::outputRow(int64_t j, int64_t i) {
 void WgmmaSpEmitter::storeValues(ArrayRef<Value> values, int64_t j, int64_t i) {
   Value col = valueToken(i);
   Value row = outputRow(j, i);
+  // Padding kept rows (past the half's, in its last tile) store nothing.
+  Value liveRow = p.padsRows()
+                      ? cmp(arith::CmpIPredicate::ult, row, idx(p.outCols))
+                      : Value();
   if (p.split()) {
     // Workspace row (slice, slot) holds all `rows` sums, gate half first.
     Value half = div(unit, idx(layout.unitsPerHalf));
@@ -51,7 +55,10 @@ void WgmmaSpEmitter::storeValues(ArrayRef<Value> values, int64_t j, int64_t i) {
     stored.push_back(value.getType() == p.outElt
                          ? value
                          : arith::TruncFOp::create(b, p.outElt, value));
-  ifThen(cmp(arith::CmpIPredicate::ult, col, count), [&] {
+  Value live = cmp(arith::CmpIPredicate::ult, col, count);
+  if (liveRow)
+    live = arith::AndIOp::create(b, live, liveRow);
+  ifThen(live, [&] {
     Value slot = add(start, col);
     if (p.split())
       slot = add(mul(slice, idx(p.splitSlots)), slot);
@@ -79,8 +86,12 @@ SmallVector<Value> WgmmaSpEmitter::unitBiases(Value half) {
   Value rowBase = add(mul(expert, idx(p.rows)), mul(half, idx(p.outCols)));
   for (int64_t j = 0; j < layout.sets; ++j)
     for (int64_t h = 0; h < 2; ++h) {
-      // Value i's row depends on (i % 4) / 2 only (outputRow).
-      Value value = toF32(load(bias, add(rowBase, outputRow(j, 2 * h))));
+      // Value i's row depends on (i % 4) / 2 only (outputRow); a padding
+      // row (which stores nothing) reads the half's last.
+      Value row = outputRow(j, 2 * h);
+      if (p.padsRows())
+        row = arith::MinUIOp::create(b, row, idx(p.outCols - 1));
+      Value value = toF32(load(bias, add(rowBase, row)));
       biases.push_back(keep ? select(keep, value, f32c(0.0)) : value);
     }
   return biases;

@@ -454,11 +454,6 @@ public:
     WgmmaSpLayout layout(p);
     if (failed(verifyPaddedK(op, p)))
       return failure();
-    int64_t keptPerHalf = p.keptRows / p.halves;
-    if (keptPerHalf % Wgmma::kRows != 0)
-      return op.emitOpError()
-             << "strategy wgmma_sp needs the kept rows of each half ("
-             << keptPerHalf << ") in whole 64-row warpgroup tiles";
     // Units may run past the half (unit tails: a unit past it repeats the
     // half's last tile, its row choices and group rows included), but a
     // block has at most one tile per unit.
@@ -531,10 +526,10 @@ public:
     return WgmmaSpLayout(p).unitsPerHalf * Wgmma::kRows * p.m / p.n;
   }
 
-  StringRef weightLayout() const override { return "wgmma"; }
-  /// Whole 128-column blocks (docs/Format.md's padding).
-  int64_t storedCols(int64_t cols) const override {
-    return llvm::alignTo(cols, Wgmma::kBlockCols);
+  /// Whole 64-row tiles of each half and 128-column blocks
+  /// (docs/Format.md's padding).
+  WeightLayout weightLayout(int64_t keptRows, int64_t halves) const override {
+    return WeightAttr::wgmmaLayout(keptRows, halves);
   }
 
   void emit(ImplicitLocOpBuilder &b, const SSMMPlan &p,

@@ -119,9 +119,9 @@ struct WgmmaSpLayout {
   static int64_t choiceSpans(const SSMMPlan &p) {
     return TileConfigAttr::wgmmaChoiceSpans(p.v, p.kTile, p.rowSelect);
   }
-  /// 64-row tiles of kept rows in each half.
+  /// 64-row tiles of (stored) kept rows in each half.
   static int64_t tilesPerHalf(const SSMMPlan &p) {
-    return p.keptRows / p.halves / Wgmma::kRows;
+    return p.storedKeptRows / p.halves / Wgmma::kRows;
   }
   /// Blocks along the kept rows of one half (grid x of the ordinary grid),
   /// the last with fewer live units where they do not divide the tiles

@@ -232,9 +232,9 @@ void WgmmaSpEmitter::issueUnitCopies(Value kt, Value slot, Value u, Value mbar,
     Value span = add(div(mul(kt, idx(p.kTile)), idx(p.v)), idx(s));
     if (p.padsK())
       span = arith::MinUIOp::create(b, span, idx(p.cols / p.v - 1));
-    Value src =
-        add(mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.keptRows)),
-            mul(unitTile(u), idx(Wgmma::kRows)));
+    Value src = add(
+        mul(add(mul(expert, idx(p.cols / p.v)), span), idx(p.storedKeptRows)),
+        mul(unitTile(u), idx(Wgmma::kRows)));
     Value dst = add(idx(layout.choiceRing),
                     add(mul(ring, idx(layout.choiceStage)), idx(s * bytes)));
     bulkCopy(arith::AddIOp::create(b, base, toI64(dst)),
@@ -244,7 +244,7 @@ void WgmmaSpEmitter::issueUnitCopies(Value kt, Value slot, Value u, Value mbar,
 }
 
 Value WgmmaSpEmitter::weightTile(Value e, Value u) {
-  return add(mul(e, idx(p.keptRows / Wgmma::kRows)), unitTile(u));
+  return add(mul(e, idx(p.storedKeptRows / Wgmma::kRows)), unitTile(u));
 }
 
 Value WgmmaSpEmitter::valuesBlock(Value tile, Value kt) {

@@ -66,15 +66,23 @@ typedef enum sy_dtype {
   SY_DTYPE_U8 = 5
 } sy_dtype;
 
-/// Physical layout of a packed weight's values and meta (docs/Format.md).
-/// Same sizes and logical content in both; only the order of words differs.
+/// Physical layout of a packed weight's values, meta and row_idx
+/// (docs/Format.md). The same logical content in all; the order of words
+/// differs, and the wgmma layouts add padding.
 typedef enum sy_weight_layout {
   /// The `mma.sp` fragment order ("mma_sp"; the default).
   SY_LAYOUT_MMA_SP = 0,
   /// 128B-swizzled 64-row blocks for Hopper `wgmma.mma_async.sp` ("wgmma");
-  /// needs kept rows % 64 == 0; values and metadata padded to whole
-  /// 128-column blocks (docs/Format.md).
-  SY_LAYOUT_WGMMA = 1
+  /// values and metadata padded to whole 128-column blocks, and the kept
+  /// rows (values, meta and row_idx) to whole 64-row tiles with zero rows
+  /// (docs/Format.md).
+  SY_LAYOUT_WGMMA = 1,
+  /// The wgmma layout with the kept rows in two halves ("wgmma_halves"): a
+  /// fused gate/up weight whose rows [0, R/2) are the gate and [R/2, R) the
+  /// up projection, each half's kept rows padded to whole 64-row tiles;
+  /// needs rows % (2 * m) == 0. Where neither half is padded, the same bytes
+  /// as SY_LAYOUT_WGMMA.
+  SY_LAYOUT_WGMMA_HALVES = 2
 } sy_weight_layout;
 
 /// A loaded bundle (manifest + module + functions).
@@ -173,11 +181,12 @@ sy_status sy_session_destroy(sy_session *session);
 /// Copies a packed weight to the device after checking every component's
 /// size against the manifest (SY_ERR_SIZE_MISMATCH names weight and part).
 /// The bytes must be in the bundle weight's layout (sy_weight_info.layout
-/// of sy_bundle_find_weight; sizes cannot tell layouts apart): pack with
-/// sy_pack_weight_layout or convert with sy_relayout_weight first.
+/// of sy_bundle_find_weight; sizes cannot always tell layouts apart): pack
+/// with sy_pack_weight_layout or convert with sy_relayout_weight first.
 /// The content the kernels index with is checked too: every row_idx byte
-/// below m and increasing within its group, every meta nibble ordered
-/// (SY_ERR_INVALID_ARGUMENT naming the part and the byte).
+/// below m and increasing within its group, every meta nibble ordered, and
+/// the wgmma layouts' padding the packer's (SY_ERR_INVALID_ARGUMENT naming
+/// the part and the byte).
 /// Synchronous; replaces an earlier upload of the same weight.
 sy_status sy_session_upload_weight(sy_session *session, const char *weight,
                                    const sy_packed_weight *packed);
@@ -212,8 +221,8 @@ sy_status sy_session_run(sy_session *session, const char *const *symbol_names,
 /// may be NULL or ""). Everything is checked before the first upload (see
 /// sy_bundle_check_weights); errors name the file and the tensor. A weight
 /// stored in another layout than the bundle's is relaid out on the host
-/// (its words rearranged, the wgmma layout's K padding written or dropped)
-/// before the upload.
+/// (its words rearranged, the wgmma layouts' K and row padding written or
+/// dropped) before the upload.
 sy_status sy_session_load_weights(sy_session *session, const char *path,
                                   const char *prefix);
 
@@ -233,8 +242,9 @@ typedef struct sy_packed_buffer sy_packed_buffer;
 sy_status sy_packed_sizes(int64_t experts, int64_t rows, int64_t cols, int n,
                           int m, int v, uint64_t *values_bytes,
                           uint64_t *meta_bytes, uint64_t *row_idx_bytes);
-/// sy_packed_sizes with the extra rules of `layout` (wgmma: values and meta
-/// padded to whole 128-column blocks; row_idx the same in every layout).
+/// sy_packed_sizes with the extra rules of `layout` (the wgmma layouts:
+/// values and meta padded to whole 128-column blocks, and values, meta and
+/// row_idx to whole 64-row tiles of kept rows per part).
 sy_status sy_packed_sizes_layout(int64_t experts, int64_t rows, int64_t cols,
                                  int n, int m, int v, sy_weight_layout layout,
                                  uint64_t *values_bytes, uint64_t *meta_bytes,
@@ -253,8 +263,8 @@ sy_status sy_pack_weight_layout(const void *dense, sy_dtype dtype,
                                 int n, int m, int v, sy_weight_layout layout,
                                 sy_packed_buffer **out);
 /// Rearranges `packed` (parameters as for sy_pack_weight, stored in layout
-/// `from`) into layout `to`: the values and meta words rearranged (the
-/// wgmma layout's K padding written, or checked and dropped), row_idx copied.
+/// `from`) into layout `to`: the values, meta and row_idx bytes rearranged
+/// (the wgmma layouts' K and row padding written, or checked and dropped).
 /// Sizes are checked as in sy_unpack_weight.
 sy_status sy_relayout_weight(const sy_packed_weight *packed, sy_dtype dtype,
                              int64_t experts, int64_t rows, int64_t cols, int n,
@@ -318,7 +328,8 @@ sy_status sy_weight_file_read_weight(const sy_weight_file *file,
 /// component sizes (SY_ERR_NOT_FOUND, SY_ERR_PARAM_MISMATCH,
 /// SY_ERR_SIZE_MISMATCH, SY_ERR_WEIGHT_FILE, SY_ERR_IO), and reads each
 /// weight's row_idx and meta to check their content as
-/// sy_weight_file_read_weight does (the values are not read). The layouts may
+/// sy_weight_file_read_weight does (of the values only the blocks that hold
+/// the wgmma layouts' padding are read). The layouts may
 /// differ (sy_session_load_weights rearranges the words).
 sy_status sy_bundle_check_weights(const sy_bundle *bundle, const char *path,
                                   const char *prefix);

@@ -193,19 +193,6 @@ func.func @persistent_smem(%w: tensor<1x16x128xbf16, #ss>, %x: tensor<?x128xbf16
 
 // -----
 
-// The warpgroup strategy's rules.
-#ss = #samoyeds.ss<n = 1, m = 1, v = 128>
-#tile = #samoyeds.tile<warps = 4, tokens = 16, k = 128, stages = 2, strategy = wgmma_sp>
-func.func @wgmma_rows(%w: tensor<1x32x256xbf16, #ss>, %x: tensor<?x256xbf16>,
-                      %off: tensor<2xi32>) -> tensor<?x32xbf16> {
-  // expected-error @+1 {{'samoyeds.ssmm' op strategy wgmma_sp needs the kept rows of each half (32) in whole 64-row warpgroup tiles}}
-  %y = samoyeds.ssmm %w, %x, %off epilogue <none> {tile = #tile}
-      : (tensor<1x32x256xbf16, #ss>, tensor<?x256xbf16>, tensor<2xi32>) -> tensor<?x32xbf16>
-  return %y : tensor<?x32xbf16>
-}
-
-// -----
-
 // Units need not divide the tiles (the last row block's units past the
 // half repeat its last tile: ssmm-wgmma-unit-tails.mlir), but a block has
 // at most one unit per tile.

@@ -169,6 +169,11 @@ func.func @f() attributes {a = #samoyeds.weight<"w", mma_sp, bf16, [0, 64, 64], 
 
 // -----
 
+// expected-error @+1 {{#samoyeds.weight "w": layout wgmma_halves needs each half of the 48 rows in whole groups of m = 16}}
+func.func @f() attributes {a = #samoyeds.weight<"w", wgmma_halves, bf16, [1, 48, 64], #samoyeds.ss<n = 16, m = 16, v = 32>>}
+
+// -----
+
 // expected-error @+1 {{weight has 48 columns, not a multiple of the span v = 32}}
 func.func @f() attributes {a = #samoyeds.weight<"w", mma_sp, bf16, [1, 64, 48], #samoyeds.ss<n = 1, m = 1, v = 32>>}
 

@@ -74,7 +74,7 @@ module attributes {gpu.container_module} {
 
 // The attributes on their own.
 // CHECK-LABEL: func.func @attrs(
-// CHECK-SAME: a = #samoyeds.dim<7>, b = #samoyeds.dim<ceil_div(T, 4)>, c = #samoyeds.dim<token_tiles(P, 64, 3)>, d = #samoyeds.dim<per_sm(1)>, e = #samoyeds.arg<buffer("x.y", 8)>, f = #samoyeds.arg<symbol(T)>, g = #samoyeds.arg<i32(2147483647)>, h = #samoyeds.guard<T in [0, 0]>, i = #samoyeds.guard<P in [3, ...]>, j = #samoyeds.weight<"w", wgmma, f16, [1, 64, 128], <n = 1, m = 1, v = 32>>, k = #samoyeds.arg<buffer("x", 2, align 16)>
+// CHECK-SAME: a = #samoyeds.dim<7>, b = #samoyeds.dim<ceil_div(T, 4)>, c = #samoyeds.dim<token_tiles(P, 64, 3)>, d = #samoyeds.dim<per_sm(1)>, e = #samoyeds.arg<buffer("x.y", 8)>, f = #samoyeds.arg<symbol(T)>, g = #samoyeds.arg<i32(2147483647)>, h = #samoyeds.guard<T in [0, 0]>, i = #samoyeds.guard<P in [3, ...]>, j = #samoyeds.weight<"w", wgmma, f16, [1, 64, 128], <n = 1, m = 1, v = 32>>, k = #samoyeds.arg<buffer("x", 2, align 16)>, l = #samoyeds.weight<"w13", wgmma_halves, bf16, [2, 192, 128], <n = 1, m = 2, v = 64>>
 func.func @attrs() attributes {
     a = #samoyeds.dim<7>, b = #samoyeds.dim<ceil_div(T, 4)>,
     c = #samoyeds.dim<token_tiles(P, 64, 3)>, d = #samoyeds.dim<per_sm(1)>,
@@ -82,6 +82,7 @@ func.func @attrs() attributes {
     g = #samoyeds.arg<i32(2147483647)>, h = #samoyeds.guard<T in [0, 0]>,
     i = #samoyeds.guard<P in [3, ...]>,
     j = #samoyeds.weight<"w", wgmma, f16, [1, 64, 128], #samoyeds.ss<n = 1, m = 1, v = 32>>,
-    k = #samoyeds.arg<buffer("x", 2, align 16)>} {
+    k = #samoyeds.arg<buffer("x", 2, align 16)>,
+    l = #samoyeds.weight<"w13", wgmma_halves, bf16, [2, 192, 128], #samoyeds.ss<n = 1, m = 2, v = 64>>} {
   return
 }

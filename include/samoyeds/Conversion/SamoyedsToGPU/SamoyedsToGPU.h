@@ -234,9 +234,9 @@ buildSSMMKernel(OpBuilder &builder, gpu::GPUModuleOp module, SSMMOp op,
                 const SSMMBuffers &buffers = {},
                 const SSMMKernelOptions &options = {});
 
-/// The physical layout (docs/Format.md: "mma_sp" or "wgmma") of the packed
-/// weight that the kernel of `op` reads.
-StringRef getWeightLayout(SSMMOp op);
+/// The physical layout (docs/Format.md) of the packed weight that the kernel
+/// of `op` reads.
+WeightLayout getWeightLayout(SSMMOp op);
 
 /// Whether the strategy of `op`'s tile runs its persistent grid for every
 /// unsplit call (SSMMVariant::PersistentNarrow below `persistent_slots`).

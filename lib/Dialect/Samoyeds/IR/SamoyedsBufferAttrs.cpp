@@ -136,7 +136,39 @@ LogicalResult WeightAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "#samoyeds.weight \"" << name << "\": shape ["
                        << experts << ", " << rows << ", " << cols
                        << "] is not positive";
+  if (layout == WeightLayout::WgmmaHalves && rows % (2 * format.getM()) != 0)
+    return emitError() << "#samoyeds.weight \"" << name
+                       << "\": layout wgmma_halves needs each half of the "
+                       << rows
+                       << " rows in whole groups of m = " << format.getM();
   return format.verifyWeightShape(emitError, rows, cols);
+}
+
+/// Kept rows of a wgmma layout's tile (the MMA's M) and dense columns of its
+/// blocks.
+static constexpr int64_t kWgmmaTileRows = 64, kWgmmaBlockCols = 128;
+
+WeightLayout WeightAttr::wgmmaLayout(int64_t keptRows, int64_t halves) {
+  return halves == 2 && (keptRows / 2) % kWgmmaTileRows != 0
+             ? WeightLayout::WgmmaHalves
+             : WeightLayout::Wgmma;
+}
+
+int64_t WeightAttr::storedKeptRows(WeightLayout layout, int64_t keptRows) {
+  switch (layout) {
+  case WeightLayout::MmaSp:
+    return keptRows;
+  case WeightLayout::Wgmma:
+    return llvm::alignTo(keptRows, kWgmmaTileRows);
+  case WeightLayout::WgmmaHalves:
+    return 2 * llvm::alignTo(keptRows / 2, kWgmmaTileRows);
+  }
+  llvm_unreachable("a weight layout");
+}
+
+int64_t WeightAttr::storedCols(WeightLayout layout, int64_t cols) {
+  return layout == WeightLayout::MmaSp ? cols
+                                       : llvm::alignTo(cols, kWgmmaBlockCols);
 }
 
 //===----------------------------------------------------------------------===//

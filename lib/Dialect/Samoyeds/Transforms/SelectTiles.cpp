@@ -278,6 +278,7 @@ struct SamoyedsSelectTiles
         !inRange("row-warps", rowWarps, 0, 16) ||
         !inRange("decode-stages", decodeStages, 0, 8) ||
         !inRange("unit-tails", unitTails, 0, 2) ||
+        !inRange("pad-rows", padRows, 0, 1) ||
         !inRange("split-k", splitK, 0, 16) ||
         !inRange("split-slots", splitSlots, 0, 4096) ||
         !inRange("mid-split-k", midSplitK, 0, 16) ||
@@ -338,7 +339,8 @@ struct SamoyedsSelectTiles
         wideLowTokens,    wideLowSlots,     fewSlots,       wideUnits,
         persistentUnits,  latePairs,        wideMulticast,  wideMulticastSlots,
         wideAccumulators, persistentTokens, widePersistent, wideUnitCalls,
-        wideRowMasks,     rowWarps,         decodeStages,   unitTails};
+        wideRowMasks,     rowWarps,         decodeStages,   unitTails,
+        padRows};
     bool invalid = false;
     getOperation()->walk([&](SSMMOp op) {
       // A dynamic weight shape cannot be compiled; the conversion says so.

@@ -214,7 +214,7 @@ struct Overrides {
       midSplitK, midSplitSlots, evictFirstExperts, wideLowTokens, wideLowSlots,
       fewSlots, wideUnits, persistentUnits, latePairs, wideMulticast,
       wideMulticastSlots, wideAccumulators, persistentTokens, widePersistent,
-      wideUnitCalls, wideRowMasks, rowWarps, decodeStages, unitTails;
+      wideUnitCalls, wideRowMasks, rowWarps, decodeStages, unitTails, padRows;
 };
 
 /// One expert's packed weight of `op`, values and metadata, in bytes.

@@ -80,27 +80,33 @@ chooseTwoBlocks(const ChipInfo &chip, int64_t mode, bool fit, int64_t experts,
 
 /// Whether the warpgroup strategy can compile `op`: kept rows of each half
 /// in 64-row tiles, K in 128-column blocks, spans and 128-column stages
-/// dividing one another. Other K are taken where the padding (the weight
-/// layout pads K to 128-column blocks, the gathers zero-fill the input past
-/// K, row selection's spans past K take the last span's row choices) adds
-/// at most 1/kMaxPaddedShare of K's MMA work (gpt-oss's 2880: 64 columns,
-/// 2.2%).
+/// dividing one another. Other K and kept rows are taken where the padding
+/// adds at most 1/kMaxPaddedShare of the MMA work: the weight layouts pad K
+/// to 128-column blocks (the gathers zero-fill the input past K; gpt-oss's
+/// 2880: 64 columns, 2.2%) and, with `padRows` (opt-in, `pad-rows`, until
+/// run on a GPU), each half's kept rows to 64-row tiles (the padding rows
+/// store nothing; gpt-oss's 1:2 1440 kept rows a half: 32, 2.2%), and row
+/// selection's K too (its spans past K take the last span's row choices).
 /// Its epilogues add expert biases and apply the
 /// clamped SwiGLU too (session 68; gpt-oss's layer at 2816, H100, float64-
 /// and memcheck-clean, same-process A/B: 1.07-2.25x mma_sp at T = 16-4096 in
 /// 1:2+2:4, 1.00-2.43x in 2:4; bench/RESULTS.md S68, S69).
-bool wgmmaFits(SSMMOp op) {
+bool wgmmaFits(SSMMOp op, bool padRows) {
   SparseFormatAttr format = op.getFormat();
   auto wType = cast<RankedTensorType>(op.getWeight().getType());
   int64_t halves = op.getEpilogue() == EpilogueKind::SiluMul ? 2 : 1;
   int64_t kept = wType.getDimSize(1) / format.getM() * format.getN();
   int64_t v = format.getV();
   bool spans = format.isPlain24() || v % 128 == 0 || 128 % v == 0;
+  auto padded = [](int64_t size, int64_t block) {
+    return (llvm::alignTo(size, block) - size) * kMaxPaddedShare <= size;
+  };
   int64_t k = wType.getDimSize(2);
-  int64_t padding = llvm::alignTo(k, 128) - k;
-  bool padded = padding == 0 || padding * kMaxPaddedShare <= k;
-  return (format.getN() == 1 || format.isPlain24()) &&
-         kept % (halves * 64) == 0 && padded && spans;
+  // Row selection with K padded (the span tail) and padded rows: opt-in.
+  bool padsK = k % 128 != 0 && (format.isPlain24() || padRows);
+  bool rows = padRows ? padded(kept / halves, 64) : kept % (halves * 64) == 0;
+  return (format.getN() == 1 || format.isPlain24()) && rows &&
+         (k % 128 == 0 || (padsK && padded(k, 128))) && spans;
 }
 
 /// wgmma_sp's four-warpgroup persistent grid for few routed slots per
@@ -197,7 +203,7 @@ PersistentPairs choosePersistentPairs(const ChipInfo &chip, const Overrides &o,
 /// mma_sp's several blocks per SM won at T <= 256 by 8-25% against the first
 /// span routing), and wherever masked rows are asked for.
 bool wgmmaWins(SSMMOp op, const Overrides &o) {
-  if (!wgmmaFits(op))
+  if (!wgmmaFits(op, o.padRows == 1))
     return false;
   WgmmaShape s(op, o);
   if (s.plain)

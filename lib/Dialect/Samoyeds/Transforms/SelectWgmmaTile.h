@@ -51,7 +51,10 @@ struct WgmmaShape {
     auto wType = cast<RankedTensorType>(op.getWeight().getType());
     experts = wType.getDimSize(0);
     halves = siluMul ? 2 : 1;
-    tiles = wType.getDimSize(1) / format.getM() * format.getN() / halves / 64;
+    // A half's kept rows in whole tiles, the last padded (the wgmma
+    // layouts' row padding).
+    tiles = llvm::divideCeil(
+        wType.getDimSize(1) / format.getM() * format.getN() / halves, 64);
     sets = TileConfigAttr::wgmmaAccumulatorSets(format);
   }
   /// The blocks of unit pairs (two consumer warpgroups of two 64-row units)

@@ -2,7 +2,7 @@
 //
 // Host side of the row-selected N:M + 2:4 ("SS") weight format described in
 // docs/Format.md: element conversion, parameter validation, the physical
-// layouts (mma_sp, wgmma), pack, unpack and relayout.
+// layouts (mma_sp, wgmma, wgmma_halves), pack, unpack and relayout.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,50 +49,88 @@ struct SSShape {
   int64_t experts = 1, rows = 0, cols = 0;
 };
 
-/// Physical arrangement of the values and meta words of a packed weight
-/// (Format.md "Physical layout"); the logical content is the same in both.
-/// The values match sy_weight_layout of the C API.
+/// Physical arrangement of the values, meta and row_idx bytes of a packed
+/// weight (Format.md "Physical layout"); the logical content is the same in
+/// all. The values match sy_weight_layout of the C API.
 enum class WeightLayout {
   /// Fragment order of `mma.sp.m16n8k32` (one 16-byte load per lane).
   MmaSp = 0,
   /// 64-row x 128-byte blocks, 128B-swizzled K-major, for Hopper's
-  /// `wgmma.mma_async.sp` (one bulk copy per block).
-  Wgmma = 1
+  /// `wgmma.mma_async.sp` (one bulk copy per block); K padded to whole
+  /// 128-column blocks and the kept rows to whole 64-row tiles.
+  Wgmma = 1,
+  /// The wgmma layout with the kept rows in two halves: a fused gate/up
+  /// weight whose rows [0, R/2) are the gate and [R/2, R) the up projection,
+  /// each half's kept rows padded to whole 64-row tiles.
+  WgmmaHalves = 2
 };
 
-/// Returns "mma_sp" or "wgmma".
+/// Returns "mma_sp", "wgmma" or "wgmma_halves".
 const char *layoutName(WeightLayout layout);
-/// Parses "mma_sp" or "wgmma" into `layout`; false (and `layout` unchanged)
-/// for any other string.
+/// Parses "mma_sp", "wgmma" or "wgmma_halves" into `layout`; false (and
+/// `layout` unchanged) for any other string.
 bool parseLayout(const std::string &name, WeightLayout &layout);
+/// Whether `layout` is one of the wgmma layouts (wgmma, wgmma_halves): the
+/// same blocks, K and kept rows padded (Format.md).
+bool isWgmmaLayout(WeightLayout layout);
+/// The parts P whose kept rows `layout` stores (and pads) separately: 2 for
+/// wgmma_halves, else 1.
+int layoutParts(WeightLayout layout);
 
-/// Checks the rules of Format.md, with the extra rules of `layout` (wgmma:
-/// kept rows a multiple of 64), and that the dense size `experts * rows *
-/// cols * 2` bytes fits in int64, and so does the values size of `layout`
-/// (wgmma pads cols up to a multiple of 128), so that no size of the weight
+/// Checks the rules of Format.md, with the extra rules of `layout` (the
+/// wgmma layouts: wgmma_halves needs rows a multiple of 2*m; where a part's
+/// kept rows are padded and n < m, n must divide 64), and that the dense size
+/// `experts * rows * cols * 2` bytes fits in int64, and so does the values
+/// size of `layout` (the wgmma layouts pad cols up to a multiple of 128 and
+/// the kept rows to whole 64-row tiles), so that no size of the weight
 /// overflows. Returns the empty string when valid, else a message naming the
 /// offending value.
 std::string validate(const SSParams &params, const SSShape &shape,
                      WeightLayout layout = WeightLayout::MmaSp);
 
 /// Columns `layout` stores per kept row (Format.md): `K` for mma_sp, `Kp =
-/// roundUp(K, 128)` for wgmma, whose columns K..Kp-1 are padding (values 0,
-/// meta nibbles 0x4). Only for a shape that passes validate(params, shape,
-/// layout).
+/// roundUp(K, 128)` for the wgmma layouts, whose columns K..Kp-1 are padding
+/// (values 0, meta nibbles 0x4). Only for a shape that passes
+/// validate(params, shape, layout).
 int64_t storedCols(const SSShape &shape, WeightLayout layout);
 
-/// Kept rows per expert: `rows * n / m`.
+/// Kept rows per expert: `Rk = rows * n / m` (logical, in every layout).
 int64_t keptRows(const SSParams &params, const SSShape &shape);
-/// Bytes of the values component for one expert in `layout` (`Rk * Kp`,
-/// Kp = storedCols()).
+/// Kept rows `layout` stores per expert (Format.md): `Rk` for mma_sp; for the
+/// wgmma layouts `Rs = P * H`, each of the P = layoutParts() parts' `Rk / P`
+/// kept rows followed by padding rows up to `H = roundUp(Rk / P, 64)`. Only
+/// for a shape that passes validate(params, shape, layout).
+int64_t storedKeptRows(const SSParams &params, const SSShape &shape,
+                       WeightLayout layout);
+
+/// What stored kept row `sr` (0 <= sr < storedKeptRows()) of a layout holds.
+struct StoredKeptRow {
+  /// The logical kept row `p * Rk/P + j` it holds (part p = sr / H, j = sr %
+  /// H), or -1 for a padding row (j >= Rk/P).
+  int64_t keptRow = -1;
+  /// Its part p (for wgmma_halves the half, else 0).
+  int64_t part = 0;
+  /// For a padding row, its index `j - Rk/P` among its part's padding rows;
+  /// -1 otherwise.
+  int64_t padding = -1;
+};
+/// Maps stored kept row `sr` of `layout` to the logical kept row it holds or
+/// to its place among the padding rows (Format.md). Only for a shape that
+/// passes validate(params, shape, layout).
+StoredKeptRow storedKeptRow(const SSParams &params, const SSShape &shape,
+                            WeightLayout layout, int64_t sr);
+
+/// Bytes of the values component for one expert in `layout` (`Rs * Kp`,
+/// Rs = storedKeptRows(), Kp = storedCols()).
 int64_t valuesBytesPerExpert(const SSParams &params, const SSShape &shape,
                              WeightLayout layout);
-/// Bytes of the meta component for one expert in `layout` (`Rk * Kp / 8`).
+/// Bytes of the meta component for one expert in `layout` (`Rs * Kp / 8`).
 int64_t metaBytesPerExpert(const SSParams &params, const SSShape &shape,
                            WeightLayout layout);
-/// Bytes of the row_idx component for one expert (`S * Rk` with `S = K / v`,
-/// 0 when n == m): the same in every layout (never padded).
-int64_t rowIdxBytesPerExpert(const SSParams &params, const SSShape &shape);
+/// Bytes of the row_idx component for one expert in `layout` (`S * Rs` with
+/// `S = K / v` spans, never padded along K; 0 when n == m).
+int64_t rowIdxBytesPerExpert(const SSParams &params, const SSShape &shape,
+                             WeightLayout layout);
 /// Bytes of the values, meta and row_idx components of all experts in
 /// `layout`, in that order (the per-expert sizes times `experts`). Like the
 /// per-expert sizes, only for a shape that passes validate(params, shape,
@@ -101,41 +139,44 @@ std::array<int64_t, 3> componentBytes(const SSParams &params,
                                       const SSShape &shape,
                                       WeightLayout layout);
 
-/// Checks the row_idx component of all experts (componentBytes()[2] bytes at
-/// `rowIdx`): every byte must be below m, and the n bytes of a group strictly
-/// increasing (Format.md). Returns "" when valid, else a message naming the
-/// byte, expert, span and kept row.
+/// Checks the row_idx component of all experts in `layout`
+/// (componentBytes()[2] bytes at `rowIdx`): every byte of a kept row must be
+/// below m, and the n bytes of a group strictly increasing; every byte of a
+/// padding row (the wgmma layouts) exactly its index among its part's padding
+/// rows modulo n (Format.md). Returns "" when valid, else a message naming
+/// the byte, expert, span and (stored) kept row.
 std::string checkRowIdx(const uint8_t *rowIdx, const SSParams &params,
-                        const SSShape &shape);
+                        const SSShape &shape, WeightLayout layout);
 /// Checks the meta component of all experts in `layout` (componentBytes()[1]
 /// bytes at `meta`): every nibble must be ordered 2:4 metadata, `i0 | i1 <<
-/// 2` with i0 < i1, and every padding nibble (wgmma, columns K..Kp-1)
-/// exactly 0x4. Returns "" when valid, else a message naming the byte and
-/// expert (and, for padding, the kept rows and k step).
+/// 2` with i0 < i1, and every padding nibble (the wgmma layouts: columns
+/// K..Kp-1, padding rows) exactly 0x4. Returns "" when valid, else a message
+/// naming the byte and expert (and, for padding, the kept row(s) and k step).
 std::string checkMeta(const uint8_t *meta, const SSParams &params,
                       const SSShape &shape, WeightLayout layout);
 
-/// Where the values padding of a weight lies: `count` blocks of `bytes`
-/// bytes, block `i` at byte offset `first + i * stride` of the values
-/// component. For wgmma with K % 128 != 0, block `i` is the last k block
-/// (8192 bytes) of 64-row tile `i` (tile `i` = expert * Rk/64 + row tile);
-/// `count` is 0 when `layout` stores no padding. Lets a reader check the
-/// padding without reading all values (checkValuesPaddingBlock).
-struct ValuesPadding {
-  int64_t count = 0, first = 0, stride = 0, bytes = 0;
+/// A byte range [offset, offset + bytes) of a component.
+struct ByteRange {
+  int64_t offset = 0, bytes = 0;
 };
-ValuesPadding valuesPadding(const SSParams &params, const SSShape &shape,
-                            WeightLayout layout);
-/// Checks block `i` of valuesPadding(params, shape, Wgmma) (its `bytes`
-/// bytes at `block`): every padding word in it must be 0 (the block's other
-/// words are values and are not checked). Returns "" when valid, else a
-/// message naming the byte of the values component, the expert, kept row
-/// and compressed column.
-std::string checkValuesPaddingBlock(const uint8_t *block, int64_t i,
-                                    const SSParams &params,
-                                    const SSShape &shape);
+/// The ranges of the values component that hold padding, in increasing
+/// order: for each 64-row tile of a wgmma layout (experts one after another),
+/// the whole tile (Kp / 128 blocks of 8192 bytes) where it holds padding rows,
+/// else its last k block (8192 bytes) where K % 128 != 0. Empty where
+/// `layout` stores no padding. Lets a reader check the padding without
+/// reading all values (checkValuesPadding).
+std::vector<ByteRange> valuesPadding(const SSParams &params,
+                                     const SSShape &shape, WeightLayout layout);
+/// Checks `range` (one of valuesPadding(params, shape, layout), its
+/// `range.bytes` bytes at `bytes`): every padding byte in it must be 0 (the
+/// range's other bytes are values and are not checked). Returns "" when
+/// valid, else a message naming the byte of the values component, the
+/// expert, the (stored) kept row and, for K padding, the compressed column.
+std::string checkValuesPadding(const uint8_t *bytes, const ByteRange &range,
+                               const SSParams &params, const SSShape &shape,
+                               WeightLayout layout);
 
-/// checkRowIdx, then checkMeta, then the values padding (every block of
+/// checkRowIdx, then checkMeta, then the values padding (every range of
 /// valuesPadding(); `values` holds componentBytes()[0] bytes and is read
 /// only there). `rowIdx` may be null when n == m. Returns "" when all pass,
 /// else the failing check's message with `part` set to the component's index
@@ -155,7 +196,8 @@ struct PackedWeight {
   std::vector<uint32_t> values;
   /// Ordered 2:4 metadata nibbles, in `layout`.
   std::vector<uint32_t> meta;
-  /// `row_idx[e][s][kr]`; empty when n == m.
+  /// `row_idx[e][s][sr]` over the stored kept rows sr of `layout`; empty
+  /// when n == m.
   std::vector<uint8_t> rowIdx;
 
   int64_t valuesBytes() const { return int64_t(values.size()) * 4; }
@@ -164,12 +206,14 @@ struct PackedWeight {
 };
 
 /// Index, within one expert, of the values word of `layout` holding
-/// `C[row][col]` and `C[row][col + 1]` (col even), per Format.md;
-/// `kSteps = storedCols() / 32` (the padded k steps for wgmma).
+/// `C[row][col]` and `C[row][col + 1]` (col even) of stored kept row `row`,
+/// per Format.md; `kSteps = storedCols() / 32` (the padded k steps for the
+/// wgmma layouts).
 int64_t valuesWordIndex(WeightLayout layout, int64_t row, int64_t col,
                         int64_t kSteps);
-/// Word index (within one expert) and bit shift of the meta nibble of `C` row
-/// `row`, 4-column chunk `chunk`, in `layout`; `kSteps = storedCols() / 32`.
+/// Word index (within one expert) and bit shift of the meta nibble of stored
+/// kept row `row`, 4-column chunk `chunk`, in `layout`; `kSteps =
+/// storedCols() / 32`.
 void metaNibblePosition(WeightLayout layout, int64_t row, int64_t chunk,
                         int64_t kSteps, int64_t &word, int &shift);
 
@@ -195,13 +239,14 @@ std::string checkPacked(const PackedWeight &weight);
 std::vector<uint16_t> unpack(const PackedWeight &weight,
                              std::string *error = nullptr);
 
-/// The same weight in `layout`: the values and meta words moved (row_idx is
-/// unchanged); no content is checked, except that the padding of a wgmma
-/// source (K % 128 != 0), which is dropped or rewritten, must be the
-/// packer's (zero values, 0x4 nibbles), and a wgmma target gets that
-/// padding. On failure (the weight is inconsistent, its padding is not the
-/// packer's, or its shape breaks the rules of `layout`) the returned weight
-/// is empty and `error` (when given) holds the reason.
+/// The same weight in `layout`: the values, meta and row_idx bytes of the
+/// kept rows moved; no content is checked, except that the padding of a
+/// wgmma source (K % 128 != 0, padding rows), which is dropped or rewritten,
+/// must be the packer's (zero values, 0x4 nibbles, row_idx bytes of
+/// Format.md), and a wgmma target gets that padding. On failure (the weight is
+/// inconsistent, its padding is not the packer's, or its shape breaks the rules
+/// of `layout`) the returned weight is empty and `error` (when given) holds the
+/// reason.
 PackedWeight relayout(const PackedWeight &weight, WeightLayout layout,
                       std::string *error = nullptr);
 

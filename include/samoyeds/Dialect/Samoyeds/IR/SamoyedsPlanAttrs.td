@@ -65,7 +65,8 @@ def Samoyeds_WeightPartKind : I32EnumAttr<"WeightPartKind",
 def Samoyeds_WeightLayout : I32EnumAttr<"WeightLayout",
     "the physical layout of a packed weight (docs/Format.md)", [
       I32EnumAttrCase<"MmaSp", 0, "mma_sp">,
-      I32EnumAttrCase<"Wgmma", 1, "wgmma">]> {
+      I32EnumAttrCase<"Wgmma", 1, "wgmma">,
+      I32EnumAttrCase<"WgmmaHalves", 2, "wgmma_halves">]> {
   let cppNamespace = "::mlir::samoyeds";
   let genSpecializedAttr = 0;
 }
@@ -282,6 +283,20 @@ def Samoyeds_WeightAttr : Samoyeds_Attr<"Weight", "weight"> {
     `]` `,` $format `>`
   }];
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// The wgmma layout a weight of `keptRows` kept rows in `halves` halves
+    /// (2: a gate/up weight) takes: `wgmma_halves` where the halves' kept
+    /// rows are no whole 64-row tiles (each half padded on its own), else
+    /// `wgmma` (its kept rows padded to whole tiles; docs/Format.md).
+    static WeightLayout wgmmaLayout(int64_t keptRows, int64_t halves);
+    /// Kept rows `layout` stores per expert (docs/Format.md): `keptRows`
+    /// for mma_sp, rounded up to whole 64-row tiles for wgmma, each half
+    /// rounded up for wgmma_halves.
+    static int64_t storedKeptRows(WeightLayout layout, int64_t keptRows);
+    /// Columns `layout` stores per kept row: `cols` for mma_sp, rounded up
+    /// to whole 128-column blocks for the wgmma layouts.
+    static int64_t storedCols(WeightLayout layout, int64_t cols);
+  }];
 }
 
 def Samoyeds_RoutingAttr : Samoyeds_Attr<"Routing", "routing"> {

@@ -341,6 +341,14 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "tiles); 2: also the wide variant's unit pairs (DeepSeek-V2-Lite's "
            "11 tiles a half in 1:2); 0: only counts that divide (plain 2:4 "
            "on mma_sp where that is one)">,
+    Option<"padRows", "pad-rows", "int64_t", /*default=*/"0",
+           "wgmma_sp: 1 takes shapes whose halves' kept rows are no whole "
+           "64-row tiles, the weight layout padding each half's (the "
+           "padding at most 1/16 of its rows: gpt-oss's 1:2 1440 kept rows "
+           "a half, stored as 1472), and row selection with K no multiple "
+           "of 128 (padded; the spans past K take the last span's row "
+           "choices); 0: such shapes stay on mma_sp (opt-in until run on a "
+           "GPU)">,
     Option<"decodeStages", "decode-stages", "int64_t", /*default=*/"0",
            "mma_sp override: ring stages of a decode tile with its own row "
            "warps (0: the tile's stages)">,

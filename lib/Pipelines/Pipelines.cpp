@@ -206,7 +206,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("samoyeds-select-tiles: wgmma_sp units where they do "
                      "not divide the 64-row tiles (1, the default: plain "
                      "2:4's four warpgroups; 2: also the wide variant's "
-                     "unit pairs; 0: none)"),
+                     "unit pairs and row selection's two units a half; 0: "
+                     "none)"),
       llvm::cl::init(1)};
   Option<int64_t> padRows{
       *this, "pad-rows",

@@ -18,3 +18,19 @@ func.func @dsv2l_w13(%w: tensor<64x2816x2048xbf16, #ss>, %x: tensor<?x2048xbf16>
       : (tensor<64x2816x2048xbf16, #ss>, tensor<?x2048xbf16>, tensor<65xi32>, tensor<?xi32>) -> tensor<?x1408xbf16>
   return %y : tensor<?x1408xbf16>
 }
+
+// A 1:2 down projection of 11 64-row tiles (704 kept rows; gpt-oss's padded
+// one has 23): by default one consumer warpgroup a block (two would not
+// divide the tiles); with `unit-tails=2` two, the last row block's second
+// unit repeating tile 10 (opt-in, not measured).
+// CHECK-LABEL: func.func @odd_down
+// CHECK: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<warps = 4,
+// PAIRS-LABEL: func.func @odd_down
+// PAIRS: samoyeds.ssmm {{.*}}tile = #samoyeds.tile<warps = 8,
+#ss2 = #samoyeds.ss<n = 1, m = 2, v = 128>
+func.func @odd_down(%w: tensor<64x1408x2048xbf16, #ss2>, %x: tensor<?x2048xbf16>,
+                    %off: tensor<65xi32>) -> tensor<?x1408xbf16> {
+  %y = samoyeds.ssmm %w, %x, %off epilogue <none>
+      : (tensor<64x1408x2048xbf16, #ss2>, tensor<?x2048xbf16>, tensor<65xi32>) -> tensor<?x1408xbf16>
+  return %y : tensor<?x1408xbf16>
+}

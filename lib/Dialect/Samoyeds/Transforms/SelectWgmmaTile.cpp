@@ -222,7 +222,11 @@ WgmmaBase chooseWgmmaBase(const WgmmaShape &s, const ChipInfo &chip,
   // forced count (`warpgroups`).
   bool fourFit = o.persistent <= 0 &&
                  o.tokens / 2 <= TileConfigAttr::wgmmaMaxAccumulators(4);
-  t.twoPerHalf = s.siluMul || s.tiles % 2 != 0 ? 1 : 2;
+  // Two units a half where they divide its tiles or, with `unit-tails=2`
+  // (opt-in, not measured), where they do not (gpt-oss's padded 1:2 down
+  // projection: 23 tiles).
+  bool twoTail = o.unitTails >= 2 && s.tiles > 1;
+  t.twoPerHalf = s.siluMul || (s.tiles % 2 != 0 && !twoTail) ? 1 : 2;
   t.twoWarpgroups = t.twoPerHalf * s.halves;
   // Routed 1:2 row selection on 2-8 experts (Mixtral's 8), or with
   // `warpgroups=4`: four consumer warpgroups (56 tokens, an ordinary grid)

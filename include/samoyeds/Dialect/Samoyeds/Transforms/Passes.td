@@ -339,8 +339,9 @@ def SamoyedsSelectTiles : Pass<"samoyeds-select-tiles"> {
            "the last row block's units past the half repeating its last "
            "tile. 1: plain 2:4's four consumer warpgroups (gpt-oss's 45 "
            "tiles); 2: also the wide variant's unit pairs (DeepSeek-V2-Lite's "
-           "11 tiles a half in 1:2); 0: only counts that divide (plain 2:4 "
-           "on mma_sp where that is one)">,
+           "11 tiles a half in 1:2) and row selection's two units a half "
+           "(gpt-oss's padded 1:2 down projection, 23 tiles); 0: only counts "
+           "that divide (plain 2:4 on mma_sp where that is one)">,
     Option<"padRows", "pad-rows", "int64_t", /*default=*/"0",
            "wgmma_sp: 1 takes shapes whose halves' kept rows are no whole "
            "64-row tiles, the weight layout padding each half's (the "

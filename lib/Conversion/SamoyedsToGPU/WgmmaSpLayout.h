@@ -17,10 +17,10 @@ namespace mlir::samoyeds::detail {
 /// `wgmma` weight layout (docs/Format.md).
 struct Wgmma {
   /// Threads of a warpgroup; kept rows of one warpgroup's unit (the MMA's M).
-  static constexpr int64_t kThreads = 128, kRows = 64;
+  static constexpr int64_t kThreads = 128, kRows = WeightAttr::kWgmmaTileRows;
   /// One swizzled weight block: 64 kept rows by 128 dense columns (64
   /// compressed values, 128 bytes a row), 4 MMA K steps.
-  static constexpr int64_t kBlockCols = 128,
+  static constexpr int64_t kBlockCols = WeightAttr::kWgmmaBlockCols,
                            kBlockBytes = TileConfigAttr::kWgmmaBlockBytes,
                            kStepsPerBlock = 4;
   /// Metadata of one unit and K step: 4 warps × 16 words.

@@ -144,10 +144,6 @@ LogicalResult WeightAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return format.verifyWeightShape(emitError, rows, cols);
 }
 
-/// Kept rows of a wgmma layout's tile (the MMA's M) and dense columns of its
-/// blocks.
-static constexpr int64_t kWgmmaTileRows = 64, kWgmmaBlockCols = 128;
-
 WeightLayout WeightAttr::wgmmaLayout(int64_t keptRows, int64_t halves) {
   return halves == 2 && (keptRows / 2) % kWgmmaTileRows != 0
              ? WeightLayout::WgmmaHalves

@@ -284,6 +284,9 @@ def Samoyeds_WeightAttr : Samoyeds_Attr<"Weight", "weight"> {
   }];
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    /// Kept rows of a wgmma layout's tile (the warpgroup MMA's M) and dense
+    /// columns of its blocks (docs/Format.md).
+    static constexpr int64_t kWgmmaTileRows = 64, kWgmmaBlockCols = 128;
     /// The wgmma layout a weight of `keptRows` kept rows in `halves` halves
     /// (2: a gate/up weight) takes: `wgmma_halves` where the halves' kept
     /// rows are no whole 64-row tiles (each half padded on its own), else

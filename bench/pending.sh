@@ -23,7 +23,17 @@
 #   def, def11  the default (1:2+2:4 V = 128, whose SiLU·up upper persistent
 #               grid pairs its units from 80 routed slots per expert on
 #               OLMoE and Qwen2-MoE since session 55; plain 2:4)
-# A variant may name chip=CHIP (default sm_90a) and models=A,B (default all).
+#   gdef, pr, pr2  gpt-oss-20b's and -120b's 1:2+2:4 (v = 64) layers: the
+#               default (mma_sp: K = 2880 is no whole number of wgmma
+#               blocks and 1440 kept rows a half no whole tiles), pad-rows=1
+#               (wgmma_sp over K and rows padded, sessions 70-71) and with
+#               unit-tails=2 (two units a half where 23 tiles do not pair)
+#   km, kw      gpt_oss_i2816 (-20b's K, intermediate 2816: whole tiles, K
+#               padded): mma_sp against wgmma_sp's span tail (session 71)
+#   u0, u1, t2  DeepSeek-V2-Lite's unit tails: unit-tails=0 and 2 on V = 32,
+#               unit-tails=2 on V = 128 (against def)
+# A variant may name chip=CHIP (default sm_90a), models=A,B (default all)
+# and set=NAME (gen-layer-bundles.sh's SAMOYEDS_LAYER_SET, default the anchors).
 # A new variant's steps are built from check, sanitize and ab below.
 # Sessions 64-65 ran the mma_sp tiles of large m (s90m4, s90m8, s90m16:
 # chip=sm_90 layers of 1:4, 1:8 and 1:16 row selection under session 64's
@@ -58,11 +68,24 @@ dev=${SAMOYEDS_DEVICE_DIR:-$root/.device}/pending
 variants=(
   "def 12v128 "
   "def11 11v128 "
+  "gdef 12v64 set=gptoss models=gpt_oss_20b,gpt_oss_120b"
+  "pr 12v64 set=gptoss models=gpt_oss_20b,gpt_oss_120b pad-rows=1"
+  "pr2 12v64 set=gptoss models=gpt_oss_20b,gpt_oss_120b pad-rows=1 unit-tails=2"
+  "km 12v64 set=gptoss models=gpt_oss_i2816 strategy=mma_sp"
+  "kw 12v64 set=gptoss models=gpt_oss_i2816 pad-rows=1"
+  "u0 12v32 models=deepseek_v2l unit-tails=0"
+  "u1 12v32 models=deepseek_v2l unit-tails=2"
+  "t2 12v128 models=deepseek_v2l unit-tails=2"
 )
 kernel_variants=()
 steps=(
   "1 the serving tests: samoyeds.load on the fifteen architectures against float32 references, CUDA graphs (S65: 18 pass; S66, MiniMax-M2, ERNIE-4.5 and gpt-oss added: 23 pass, 2 skipped with the reason), and MiniMax-M2's and gpt-oss-20b's layer shapes against float64 (S66: both pass; gpt-oss's biased clamped-SwiGLU experts at 26 points); rerun after a compiler change"
   "2 profile of the T = 4096 bound: ncu of the default's wide kernels (Mixtral and Qwen2-MoE, both formats, T = 4096): speed of light, compute and memory workload, warp stalls, and SASS stall sampling of Mixtral's 1:2+2:4 gate/up summarised by bench/stall_summary.py (S48 and S61 ran it: the consumers wait on the ring's full barrier; rerun after a change to the wide tiles)"
+  "3 gpt-oss's 1:2+2:4 on wgmma_sp (pad-rows=1: K and rows padded, sessions 70-71, never run): float64 checks of -20b at T = 1-4096 and all-on-one-expert, -120b at 4096; memcheck"
+  "4 racecheck of step 3's variant; with unit-tails=2 (two units a half where 23 tiles do not pair): float64 checks and memcheck; gpt_oss_i2816 on wgmma_sp (K padded under row selection, session 71): float64 checks"
+  "5 memcheck of gpt_oss_i2816 on wgmma_sp; DeepSeek-V2-Lite's unit-tails=2 on V = 32 and V = 128 (sessions 70-71, never run): float64 checks, memcheck and racecheck at T = 2048"
+  "6 A/Bs of steps 3-4's gpt-oss variants: -20b at T = 1-4096 and -120b at 1024 and 4096, the default (mma_sp) against pad-rows=1 and against pad-rows=1 unit-tails=2 (if one wins and its checks passed, it becomes the default)"
+  "7 A/Bs: gpt_oss_i2816 mma_sp against wgmma_sp; DeepSeek-V2-Lite unit-tails=0 against 2 (V = 32), the default against unit-tails=2 (V = 128)"
 )
 
 prepare() {
@@ -75,7 +98,7 @@ prepare() {
     local n=${BASH_REMATCH[1]} m=${BASH_REMATCH[2]} vv=${BASH_REMATCH[3]} chip=sm_90a
     # A variant's chip=CHIP (default sm_90a) is gen-layer-bundles.sh's
     # argument, its models=A,B its SAMOYEDS_LAYER_MODELS (default all).
-    local models=""
+    local models="" set=""
     if [[ $options =~ (^|[[:space:]])chip=([a-z0-9_]+) ]]; then
       chip=${BASH_REMATCH[2]}
       options=${options//chip=$chip/}
@@ -84,9 +107,13 @@ prepare() {
       models=${BASH_REMATCH[2]}
       options=${options//models=$models/}
     fi
+    if [[ $options =~ (^|[[:space:]])set=([a-z0-9_]+) ]]; then
+      set=${BASH_REMATCH[2]}
+      options=${options//set=$set/}
+    fi
     read -r options <<< "$options" # trims what the two took
-    echo "== $name ($fmt, $chip${models:+, $models}): ${options:-default}"
-    SAMOYEDS_LAYER_MODELS=$models SAMOYEDS_TILE_OPTIONS="$options" \
+    echo "== $name ($fmt, $chip${set:+, $set}${models:+, $models}): ${options:-default}"
+    SAMOYEDS_LAYER_SET=$set SAMOYEDS_LAYER_MODELS=$models SAMOYEDS_TILE_OPTIONS="$options" \
       bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/$name" "$n" "$m" "$vv" "$chip" \
       > /dev/null || return 1
   done
@@ -229,8 +256,53 @@ step2() {
     "$out/sass-mixtral-12v128-csv.log"
 }
 
+step3() {
+  local t
+  for t in 1 16 1024 4096; do
+    check "pr-gpt_oss_20b-$t" pr gpt_oss_20b 12v64 "$t" random
+  done
+  check pr-gpt_oss_20b-300-one pr gpt_oss_20b 12v64 300 one-expert
+  check pr-gpt_oss_120b-4096 pr gpt_oss_120b 12v64 4096 random 150
+  sanitize memcheck-pr memcheck ssmm pr gpt_oss_20b 12v64 1024
+}
+
+step4() {
+  local t
+  sanitize racecheck-pr racecheck ssmm pr gpt_oss_20b 12v64 16
+  check pr2-gpt_oss_20b-4096 pr2 gpt_oss_20b 12v64 4096 random
+  check pr2-gpt_oss_20b-300-one pr2 gpt_oss_20b 12v64 300 one-expert
+  sanitize memcheck-pr2 memcheck ssmm pr2 gpt_oss_20b 12v64 1024
+  for t in 16 1024 4096; do
+    check "kw-gpt_oss_i2816-$t" kw gpt_oss_i2816 12v64 "$t" random
+  done
+  check kw-gpt_oss_i2816-300-one kw gpt_oss_i2816 12v64 300 one-expert
+}
+
+step5() {
+  local t
+  sanitize memcheck-kw memcheck ssmm kw gpt_oss_i2816 12v64 1024
+  for t in 1024 4096; do
+    check "u1-deepseek_v2l-$t" u1 deepseek_v2l 12v32 "$t" random
+  done
+  check t2-deepseek_v2l-2048 t2 deepseek_v2l 12v128 2048 random
+  sanitize memcheck-t2 memcheck ssmm t2 deepseek_v2l 12v128 2048
+  sanitize racecheck-t2 racecheck ssmm t2 deepseek_v2l 12v128 2048
+}
+
+step6() {
+  ab ab-gpt_oss_20b gdef,pr,pr2 12v64 gpt_oss_20b 1,16,64,256,1024,4096
+  ab ab-gpt_oss_120b gdef,pr,pr2 12v64 gpt_oss_120b 1024,4096
+}
+
+step7() {
+  ab ab-gpt_oss_i2816 km,kw 12v64 gpt_oss_i2816 1,16,256,1024,4096
+  ab ab-deepseek_v2l-12v32 u0,u1 12v32 deepseek_v2l 64,256,1024,2048,4096
+  ab ab-deepseek_v2l-12v128 def,t2 12v128 deepseek_v2l 64,256,1024,2048,4096
+}
+
 # The directories under .device/pending each step reads (carry these).
-needs=("" "serving more" "def def11")
+needs=("" "serving more" "def def11" "pr" "pr pr2 kw" "kw u1 t2" "gdef pr pr2"
+       "km kw u0 u1 def t2")
 case ${1:-} in
   prepare) shift; prepare "$@"; exit ;;
   steps)

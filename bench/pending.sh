@@ -88,6 +88,16 @@ steps=(
   "7 A/Bs: gpt_oss_i2816 mma_sp against wgmma_sp; DeepSeek-V2-Lite unit-tails=0 against 2 (V = 32), the default against unit-tails=2 (V = 128)"
 )
 
+# take KEY: `taken` is the value of KEY=VALUE in the caller's `options`
+# (removed from them), or "" where they have none.
+take() {
+  taken=""
+  if [[ $options =~ (^|[[:space:]])$1=([a-z0-9_,]+) ]]; then
+    taken=${BASH_REMATCH[2]}
+    options=${options//$1=$taken/}
+  fi
+}
+
 prepare() {
   local opt=${1:-$root/build/bin/samoyeds-opt} v name fmt options
   [[ -x $opt ]] || { echo "error: no samoyeds-opt at $opt" >&2; return 2; }
@@ -95,23 +105,17 @@ prepare() {
   for v in "${variants[@]}"; do
     read -r name fmt options <<< "$v"
     [[ $fmt =~ ^([0-9])([0-9]+)v([0-9]+)$ ]] || return 2
-    local n=${BASH_REMATCH[1]} m=${BASH_REMATCH[2]} vv=${BASH_REMATCH[3]} chip=sm_90a
+    local n=${BASH_REMATCH[1]} m=${BASH_REMATCH[2]} vv=${BASH_REMATCH[3]} taken
     # A variant's chip=CHIP (default sm_90a) is gen-layer-bundles.sh's
-    # argument, its models=A,B its SAMOYEDS_LAYER_MODELS (default all).
-    local models="" set=""
-    if [[ $options =~ (^|[[:space:]])chip=([a-z0-9_]+) ]]; then
-      chip=${BASH_REMATCH[2]}
-      options=${options//chip=$chip/}
-    fi
-    if [[ $options =~ (^|[[:space:]])models=([a-z0-9_,]+) ]]; then
-      models=${BASH_REMATCH[2]}
-      options=${options//models=$models/}
-    fi
-    if [[ $options =~ (^|[[:space:]])set=([a-z0-9_]+) ]]; then
-      set=${BASH_REMATCH[2]}
-      options=${options//set=$set/}
-    fi
-    read -r options <<< "$options" # trims what the two took
+    # argument, its models=A,B its SAMOYEDS_LAYER_MODELS (default all) and
+    # its set=NAME its SAMOYEDS_LAYER_SET (default the anchors).
+    take chip
+    local chip=${taken:-sm_90a}
+    take models
+    local models=$taken
+    take set
+    local set=$taken
+    read -r options <<< "$options" # trims what take took
     echo "== $name ($fmt, $chip${set:+, $set}${models:+, $models}): ${options:-default}"
     SAMOYEDS_LAYER_SET=$set SAMOYEDS_LAYER_MODELS=$models SAMOYEDS_TILE_OPTIONS="$options" \
       bash "$root/test/GPU/gen-layer-bundles.sh" "$opt" "$dev/$name" "$n" "$m" "$vv" "$chip" \

@@ -192,6 +192,31 @@ def test_usage_errors(tmp_path):
     assert r.returncode == 2 and "no " + str(tmp_path / "pending" / "def") in r.stderr
 
 
+def test_prepare_compiles_each_variant_with_its_options(tmp_path):
+    """prepare takes a variant's chip=, models= and set= (gen-layer-bundles.sh's arguments)
+    out of its tile options: each variant compiles exactly its models' layers, for its chip,
+    with its other options (a fake samoyeds-opt logs its calls)."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "fake-opt"
+    fake.write_text(f'#!/bin/sh\necho "$1 $2" >> {calls}\n')
+    fake.chmod(0o755)
+    dev = tmp_path / "dev"
+    run("prepare", str(fake), env={"SAMOYEDS_DEVICE_DIR": str(dev)})  # serving fails: no bundle
+    seen = {}
+    for line in calls.read_text().splitlines():
+        src, option = line.split(" ", 1)
+        m = re.fullmatch(re.escape(str(dev)) + r"/pending/(\w+)/(\w+)_(\d\d+v\d+)\.mlir", src)
+        if m and m.group(1) in _variant_options():
+            seen.setdefault(m.group(1), set()).add((m.group(2), m.group(3), option.split(" dir=")[0]))
+    for name, (fmt, options) in _variant_options().items():
+        chip = re.search(r"(?:^|\s)chip=(\w+)", options)
+        rest = re.sub(r"(?:^|\s)(?:chip|models|set)=[\w,]+", "", options).split()
+        want = (f"--samoyeds-to-bundle=chip={chip.group(1) if chip else 'sm_90a'} "
+                f"{' '.join(rest)}").rstrip()
+        assert {(m, f, o.rstrip()) for m, f, o in seen.get(name, ())} == {
+            (m, fmt, want) for m in _variant_models(name)}, name
+
+
 def test_prepare_needs_a_compiler(tmp_path):
     r = run("prepare", str(tmp_path / "no-such-opt"), env={"SAMOYEDS_DEVICE_DIR": str(tmp_path)})
     assert r.returncode == 2 and "no samoyeds-opt" in r.stderr
